@@ -1,0 +1,8 @@
+/* cmd_trace.c -- placeholder until issue 5 (workloads) lands. */
+#include "cli.h"
+
+int es_cmd_trace(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    return es_cli_not_landed("`eppsim trace`", "issue 5 (workloads)");
+}

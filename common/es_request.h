@@ -1,0 +1,34 @@
+/*
+ * es_request.h -- the request as the endpoint picker sees it.
+ *
+ * A value object built by the gateway model (or by `eppsim explain` from a
+ * state file) and passed to the scheduler library for one decision.  All
+ * pointers are borrowed for the duration of the call.
+ */
+#ifndef ES_REQUEST_H
+#define ES_REQUEST_H
+
+#include <stdint.h>
+
+#include "es_content.h"
+
+typedef struct es_header {
+    const char *name;    /* lower-case HTTP header name */
+    const char *value;
+} es_header_t;
+
+typedef struct es_sched_request {
+    uint64_t            id;            /* unique within a run */
+    const char         *model;         /* "model" from the body; NULL when no body */
+    const char         *objective;     /* InferenceObjective name, NULL if none */
+    int32_t             priority;      /* from the objective; default 0; < 0 is sheddable */
+    es_content_t        content;       /* the prompt */
+    uint32_t            body_bytes;    /* request body size; 0 if unknown */
+    uint32_t            max_tokens;    /* requested output limit; 0 if unset */
+    const char         *session;       /* session token (x-session-token), NULL if none */
+    const es_header_t  *headers;
+    uint32_t            nheaders;
+    const char         *prompt_text;   /* plain-text prompt when known (explain); else NULL */
+} es_sched_request_t;
+
+#endif /* ES_REQUEST_H */

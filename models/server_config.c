@@ -1,0 +1,49 @@
+/*
+ * server_config.c -- the `server` section's schema: the one place where the
+ * server's defaults live.
+ */
+#include "server_config.h"
+
+#include <stddef.h>
+
+static const char *const k_policies[] = {"fcfs", "priority", NULL};
+static const char *const k_step_models[] = {"profile", "linear", "roofline", NULL};
+
+#define F(x) offsetof(es_server_config_t, x)
+static const es_schema_entry_t k_entries[] = {
+    {"gpu", ES_ST_STRING, F(gpu), "h100-sxm-80gb", 0, 0, NULL, "",
+     "GPU profile: a file data/profiles/<gpu>.json", NULL},
+    {"model", ES_ST_STRING, F(model), "llama-3.1-8b", 0, 0, NULL, "",
+     "model shape and step-time tables inside the GPU profile", NULL},
+    {"tensor_parallel", ES_ST_INT, F(tensor_parallel), "1", 1, 8, NULL, "GPUs",
+     "tensor-parallel degree of a pod (1, 2, 4 or 8)", NULL},
+    {"step_model", ES_ST_ENUM, F(step_model), "profile", 0, 0, k_step_models, "",
+     "step-time model: measured profile tables, linear coefficients, or roofline", NULL},
+    {"cpu_overhead_us", ES_ST_DOUBLE, F(cpu_overhead_us), "0", 0, 1e6, NULL, "us",
+     "CPU-side scheduling and sampling time added to every engine step", NULL},
+    {"block_size", ES_ST_INT, F(block_size), "16", 1, 1024, NULL, "tokens",
+     "tokens per paged KV-cache block", NULL},
+    {"num_gpu_blocks", ES_ST_INT, F(num_gpu_blocks), "0", 0, 100000000, NULL, "blocks",
+     "KV-cache blocks per pod; 0 derives them from GPU memory", NULL},
+    {"gpu_memory_utilization", ES_ST_DOUBLE, F(gpu_memory_utilization), "0.9", 0.05, 1.0, NULL, "",
+     "fraction of GPU memory the server may use", NULL},
+    {"max_num_seqs", ES_ST_INT, F(max_num_seqs), "1024", 1, 65536, NULL, "requests",
+     "most requests running at once", NULL},
+    {"max_num_batched_tokens", ES_ST_INT, F(max_num_batched_tokens), "8192", 1, 1048576, NULL, "tokens",
+     "token budget of one engine step", NULL},
+    {"long_prefill_token_threshold", ES_ST_INT, F(long_prefill_token_threshold), "0", 0, 1048576, NULL,
+     "tokens", "most prompt tokens one request may prefill per step; 0 = no limit", NULL},
+    {"scheduling_policy", ES_ST_ENUM, F(scheduling_policy), "fcfs", 0, 0, k_policies, "",
+     "waiting-queue order", NULL},
+    {"enable_prefix_caching", ES_ST_BOOL, F(enable_prefix_caching), "true", 0, 0, NULL, "",
+     "automatic prefix caching", NULL},
+    {"max_model_len", ES_ST_INT, F(max_model_len), "0", 0, 10485760, NULL, "tokens",
+     "longest prompt + output accepted; 0 = the model's context length", NULL},
+    {"max_loras", ES_ST_INT, F(max_loras), "0", 0, 1024, NULL, "adapters",
+     "LoRA adapters that can run in one step; 0 disables LoRA", NULL},
+    {"lora_load_ms", ES_ST_DOUBLE, F(lora_load_ms), "50", 0, 1e6, NULL, "ms",
+     "time to load an adapter on demand", NULL},
+};
+#undef F
+
+ES_SCHEMA_DEFINE(es_server_schema, "server", k_entries);
