@@ -27,6 +27,7 @@ static const command_t k_commands[] = {
     {"explain", es_cmd_explain, "show why the endpoint picker picks a pod for one request"},
     {"trace",   es_cmd_trace,   "inspect (stats) and convert (convert) workload traces"},
     {"bench",   es_cmd_bench,   "micro-benchmarks: core, server, scheduler, trace, e2e"},
+    {"config",  es_cmd_config,  "print an experiment with every default filled in (--reference: all keys)"},
     {"version", cmd_version,    "print the version"},
 };
 

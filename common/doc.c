@@ -261,7 +261,7 @@ static int parse_docs(yaml_parser_t *p, const char *file, bool all,
             break;
         case YAML_DOCUMENT_END_EVENT: {
             builder_fini(&b);
-            if (b.doc->root || !all) {
+            if (!all || (b.doc->root && !es_node_is_null(b.doc->root))) {
                 es_doc_t **o = realloc(out, (nout + 1) * sizeof *o);
                 if (!o) { rc = ES_ENOMEM; break; }
                 out = o;
@@ -664,4 +664,59 @@ es_node_t *es_node_parse_value(const es_doc_t *doc, const char *text, es_err_t *
     es_node_t *n = tmp->root ? es_node_clone(tmp->root, doc) : es_node_new_scalar(doc, "", false);
     es_doc_free(tmp);
     return n;
+}
+
+/* ---- writing ---- */
+
+static bool looks_bare(const es_node_t *n)
+{
+    if (n->quoted) return false;
+    const char *s = n->str;
+    if (!strcmp(s, "true") || !strcmp(s, "false") || !strcmp(s, "null")) return true;
+    char *end;
+    if (!*s) return false;
+    strtod(s, &end);
+    return *end == '\0' && strspn(s, "0123456789+-.eE") == strlen(s);
+}
+
+static void write_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+void es_node_write_json(FILE *f, const es_node_t *n)
+{
+    if (!n || es_node_is_null(n)) { fputs("null", f); return; }
+    switch (n->kind) {
+    case ES_NODE_SCALAR:
+        if (looks_bare(n)) fputs(n->str, f);
+        else write_json_string(f, n->str);
+        break;
+    case ES_NODE_SEQ:
+        fputc('[', f);
+        for (size_t i = 0; i < n->n; i++) {
+            if (i) fputs(", ", f);
+            es_node_write_json(f, n->items[i]);
+        }
+        fputc(']', f);
+        break;
+    case ES_NODE_MAP:
+        fputc('{', f);
+        for (size_t i = 0; i < n->n; i++) {
+            if (i) fputs(", ", f);
+            write_json_string(f, n->keys[i]);
+            fputs(": ", f);
+            es_node_write_json(f, n->items[i]);
+        }
+        fputc('}', f);
+        break;
+    }
 }

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "es_err.h"
 
@@ -112,5 +113,8 @@ int es_doc_set_path(es_doc_t *doc, const char *dotted, es_node_t *value, es_err_
 /* Parses `text` as a YAML value (e.g. "[1, 2]", "3", "abc") into a node. */
 es_node_t *es_node_parse_value(const es_doc_t *doc, const char *text, es_err_t *err);
 es_doc_t *es_doc_new(const char *file);
+/* Writes a node as JSON (valid YAML flow style); NULL writes null.  Plain
+ * scalars that read as numbers, booleans or null are written bare. */
+void es_node_write_json(FILE *f, const es_node_t *n);
 
 #endif /* ES_DOC_H */

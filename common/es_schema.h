@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "es_doc.h"
 #include "es_err.h"
@@ -70,5 +71,11 @@ void es_schema_visit(const es_schema_t *s, const char *prefix, es_schema_visit_f
 /* Finds the entry for a dotted path; NULL if none.  *obj_inout is moved to
  * the struct that holds the entry. */
 const es_schema_entry_t *es_schema_lookup(const es_schema_t *s, const char *dotted, void **obj_inout);
+
+/* Writes obj as YAML (block style, NODE values as JSON flow), with the
+ * schema's key order; the "fully defaulted configuration as run". */
+void es_schema_write_yaml(FILE *f, const es_schema_t *s, const void *obj, int indent);
+/* Writes a markdown reference of every key (path, type, default, unit, doc). */
+void es_schema_write_reference(FILE *f, const es_schema_t *s, const char *prefix);
 
 #endif /* ES_SCHEMA_H */

@@ -119,3 +119,94 @@ const es_schema_entry_t *es_schema_lookup(const es_schema_t *s, const char *dott
     }
     return NULL;
 }
+
+static void write_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const char *p = s ? s : ""; *p; p++) {
+        if (*p == '"' || *p == '\\') fputc('\\', f);
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+void es_schema_write_yaml(FILE *f, const es_schema_t *s, const void *obj, int indent)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const es_schema_entry_t *e = &s->entries[i];
+        const void *p = (const char *)obj + e->offset;
+        fprintf(f, "%*s%s:", indent, "", e->key);
+        switch (e->type) {
+        case ES_ST_BOOL: fprintf(f, " %s\n", *(const bool *)p ? "true" : "false"); break;
+        case ES_ST_INT: fprintf(f, " %lld\n", (long long)*(const int64_t *)p); break;
+        case ES_ST_U64: fprintf(f, " %llu\n", (unsigned long long)*(const uint64_t *)p); break;
+        case ES_ST_DOUBLE: {
+            /* shortest text that reads back to the same double */
+            char buf[40];
+            double v = *(const double *)p;
+            for (int prec = 6; prec <= 17; prec++) {
+                snprintf(buf, sizeof buf, "%.*g", prec, v);
+                if (strtod(buf, NULL) == v) break;
+            }
+            fprintf(f, " %s\n", buf);
+            break;
+        }
+        case ES_ST_STRING: fputc(' ', f); write_str(f, *(char *const *)p); fputc('\n', f); break;
+        case ES_ST_ENUM: fprintf(f, " %s\n", e->choices[*(const int *)p]); break;
+        case ES_ST_NODE: fputc(' ', f); es_node_write_json(f, *(const es_node_t *const *)p); fputc('\n', f); break;
+        case ES_ST_SECTION: fputc('\n', f); es_schema_write_yaml(f, e->sub, p, indent + 2); break;
+        }
+    }
+}
+
+static const char *type_name(const es_schema_entry_t *e)
+{
+    switch (e->type) {
+    case ES_ST_BOOL: return "bool";
+    case ES_ST_INT: return "integer";
+    case ES_ST_U64: return "unsigned 64-bit integer";
+    case ES_ST_DOUBLE: return "number";
+    case ES_ST_STRING: return "string";
+    case ES_ST_ENUM: return "one of";
+    case ES_ST_NODE: return "list or mapping";
+    case ES_ST_SECTION: return "section";
+    }
+    return "?";
+}
+
+typedef struct ref_ctx { FILE *f; } ref_ctx_t;
+
+static void ref_row(void *ud, const char *path, const es_schema_entry_t *e)
+{
+    FILE *f = ((ref_ctx_t *)ud)->f;
+    fprintf(f, "| `%s` | %s", path, type_name(e));
+    if (e->type == ES_ST_ENUM)
+        for (int i = 0; e->choices[i]; i++) fprintf(f, "%s`%s`", i ? ", " : " ", e->choices[i]);
+    if (e->type == ES_ST_INT) fprintf(f, " [%lld, %lld]", (long long)e->min, (long long)e->max);
+    if (e->type == ES_ST_DOUBLE) fprintf(f, " [%g, %g]", e->min, e->max);
+    fprintf(f, " | %s | %s | %s |\n", e->def ? (e->def[0] ? e->def : "\"\"") : "none",
+            e->unit && e->unit[0] ? e->unit : "", e->doc ? e->doc : "");
+}
+
+void es_schema_write_reference(FILE *f, const es_schema_t *s, const char *prefix)
+{
+    ref_ctx_t ctx = {f};
+    /* one table per section, top-level keys first */
+    fprintf(f, "| key | type | default | unit | meaning |\n|---|---|---|---|---|\n");
+    for (size_t i = 0; i < s->n; i++)
+        if (s->entries[i].type != ES_ST_SECTION) {
+            char full[512];
+            if (prefix && *prefix) snprintf(full, sizeof full, "%s.%s", prefix, s->entries[i].key);
+            else snprintf(full, sizeof full, "%s", s->entries[i].key);
+            ref_row(&ctx, full, &s->entries[i]);
+        }
+    for (size_t i = 0; i < s->n; i++) {
+        const es_schema_entry_t *e = &s->entries[i];
+        if (e->type != ES_ST_SECTION) continue;
+        char full[512];
+        if (prefix && *prefix) snprintf(full, sizeof full, "%s.%s", prefix, e->key);
+        else snprintf(full, sizeof full, "%s", e->key);
+        fprintf(f, "\n### `%s` — %s\n\n", full, e->doc ? e->doc : "");
+        es_schema_write_reference(f, e->sub, full);
+    }
+}
