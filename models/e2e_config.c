@@ -48,6 +48,10 @@ static const es_schema_entry_t k_epp[] = {
     {"workers", ES_ST_INT, E(workers), "0", 0, 100000, NULL, "",
      "decisions one replica runs at once; 0 = unlimited", NULL},
     {"outages", ES_ST_NODE, E(outages), NULL, 0, 0, NULL, "", "EPP down windows: list of {start_s, end_s}", NULL},
+    {"objectives", ES_ST_NODE, E(objectives), NULL, 0, 0, NULL, "",
+     "InferenceObjectives: list of {name, priority}; requests name one in workload objectives", NULL},
+    {"scrape_timeout_ms", ES_ST_DOUBLE, E(scrape_timeout_ms), "1000", 0.1, 1e9, NULL, "ms",
+     "a scrape slower than this fails and the last values are kept", NULL},
 };
 #undef E
 ES_SCHEMA_DEFINE(es_epp_service_schema, "epp", k_epp);
@@ -63,7 +67,7 @@ static const es_schema_entry_t k_gateway[] = {
     {"client_timeout_s", ES_ST_DOUBLE, G(client_timeout_s), "0", 0, 1e9, NULL, "s",
      "client gives up after this long (counted as 408); 0 = never", NULL},
     {"routes", ES_ST_NODE, G(routes), NULL, 0, 0, NULL, "",
-     "HTTPRoute rules: list of {path: {type: PathPrefix|Exact, value}, headers: [{name, value}]}", NULL},
+     "HTTPRoute rules: list of {matches: [{path: {type: PathPrefix|Exact, value}, headers: [{name, value}]}]}; absent = every path goes to the pool", NULL},
 };
 #undef G
 ES_SCHEMA_DEFINE(es_gateway_schema, "gateway", k_gateway);

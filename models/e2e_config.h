@@ -37,6 +37,8 @@ typedef struct es_epp_service_config {
     double  scheduling_latency_us;    /* time to run one scheduling decision */
     int64_t workers;                  /* concurrent decisions per replica */
     const es_node_t *outages;         /* list of {start_s, end_s}; borrowed */
+    const es_node_t *objectives;      /* InferenceObjectives: list of {name, priority}; borrowed */
+    double  scrape_timeout_ms;        /* a scrape slower than this fails (defaultCollectionTimeout) */
 } es_epp_service_config_t;
 
 typedef struct es_gateway_config {
