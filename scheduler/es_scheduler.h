@@ -1,0 +1,205 @@
+/*
+ * es_scheduler.h -- the endpoint picker (EPP) scheduling library.
+ *
+ * Decides exactly as the Gateway API Inference Extension endpoint picker does
+ * (GIE-main-final semantics, docs/reference gie-epp.md): EndpointPickerConfig
+ * loading and defaulting, admission (saturation, sheddable 429), filters,
+ * scorers (un-normalised weighted sum of scores clamped to [0,1]), pickers,
+ * profile handlers (single, P/D disaggregation), PreRequest hooks (prefix
+ * index update, in-flight counters), response hooks, the approximate and the
+ * precise prefix indexes and flow control.  See docs/scheduler.md.
+ *
+ * Includes only common/: the same code could run inside a live picker.  No
+ * global mutable state; one es_scheduler_t per EPP replica; not thread-safe
+ * (one thread per scheduler).  All randomness comes from es_rng_t streams
+ * derived from the seed given to es_scheduler_create.
+ *
+ * Units: times are es_time_t ns (now_ns); kv_cache_usage a fraction 0..1;
+ * token counts are tokens; endpoint ids are es_endpoint_t.id, stable indexes
+ * of the pods in their pool (per-endpoint state is kept in arrays indexed by
+ * id, so keep ids dense).
+ */
+#ifndef ES_SCHEDULER_H
+#define ES_SCHEDULER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "es_doc.h"
+#include "es_endpoint.h"
+#include "es_err.h"
+#include "es_request.h"
+#include "es_time.h"
+
+#define ES_SCHED_MAX_TARGETS   8    /* maxNumOfEndpoints is capped here */
+#define ES_SCHED_MAX_PROFILES  4
+#define ES_SCHED_MAX_SCORERS   16   /* scorers per profile */
+
+/* ------------------------------------------------------------------ */
+/* EndpointPickerConfig                                                */
+/* ------------------------------------------------------------------ */
+
+/* Parsed, validated and defaulted EndpointPickerConfig (gie-epp §1).  Owns
+ * copies of every string; independent of the document it came from. */
+typedef struct es_epp_config es_epp_config_t;
+
+/* Loads a YAML or JSON file.  Errors name file:line: field. */
+int  es_epp_config_load_file(const char *path, es_epp_config_t **out, es_err_t *err);
+/* Loads an EndpointPickerConfig node (inline in an experiment, or the text of
+ * a ConfigMap already parsed); the node may be freed afterwards. */
+int  es_epp_config_load_node(const es_node_t *node, es_epp_config_t **out, es_err_t *err);
+/* Loads from text (YAML or JSON); `name` is used in messages. */
+int  es_epp_config_load_string(const char *name, const char *text, es_epp_config_t **out,
+                               es_err_t *err);
+/* The upstream default (loadDefaultConfig): queue 2, kv-cache-utilization 2,
+ * prefix 3, defaulted like any other config. */
+int  es_epp_config_default(es_epp_config_t **out, es_err_t *err);
+void es_epp_config_free(es_epp_config_t *c);
+/* Writes the defaulted configuration as run (YAML; every plugin with every
+ * parameter, auto-created plugins included) for the results directory. */
+void es_epp_config_write_yaml(FILE *f, const es_epp_config_t *c);
+/* True when the feature gate is on ("flowControl", ...). */
+bool es_epp_config_gate(const es_epp_config_t *c, const char *gate);
+/* Names of every registered plugin type, NULL-terminated (static). */
+const char *const *es_epp_plugin_types(void);
+
+/* ------------------------------------------------------------------ */
+/* Scheduler                                                           */
+/* ------------------------------------------------------------------ */
+
+/* One EPP replica: plugin instances, prefix indexes, in-flight counters,
+ * saturation, flow-control queues, the request table of in-flight picks. */
+typedef struct es_scheduler es_scheduler_t;
+
+/* Creates a scheduler; the config must outlive it.  `seed` is the master seed;
+ * the scheduler derives its streams with es_rng_stream(seed, kind, replica...)
+ * -- callers with several replicas pass distinct seeds (or use the replica
+ * index in the seed they derive). */
+int  es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_t **out,
+                         es_err_t *err);
+void es_scheduler_destroy(es_scheduler_t *s);
+
+/* Optional detailed trace of one decision (for `eppsim explain`).  Indexes
+ * are into the eps array given to the pick; raw scores are before clamping. */
+typedef struct es_sched_trace_profile {
+    const char *name;                            /* profile name (config-owned) */
+    bool        ran;                             /* the handler ran this profile */
+    bool        failed;                          /* no endpoint left after filters */
+    uint32_t    nsurvivors;
+    uint32_t   *survivors;                       /* [cap_eps] eps indexes after filters */
+    uint32_t    nscorers;
+    const char *scorer[ES_SCHED_MAX_SCORERS];    /* scorer plugin names, config order */
+    double      weight[ES_SCHED_MAX_SCORERS];
+    double     *raw;                             /* [nscorers][cap_eps] raw score by eps index */
+    double     *total;                           /* [cap_eps] sum of clamp(raw)*weight */
+    uint32_t    npicked;
+    uint32_t    picked[ES_SCHED_MAX_TARGETS];    /* eps indexes, primary first */
+} es_sched_trace_profile_t;
+
+typedef struct es_sched_trace {
+    size_t   cap_eps;                                     /* endpoints it can describe */
+    uint32_t nprofiles;                                   /* profiles that ran */
+    es_sched_trace_profile_t profile[ES_SCHED_MAX_PROFILES];
+    double   saturation;                                  /* detector value at admission */
+} es_sched_trace_t;
+
+es_sched_trace_t *es_sched_trace_create(size_t cap_eps);
+void es_sched_trace_destroy(es_sched_trace_t *t);
+
+/* Status values besides HTTP codes. */
+#define ES_SCHED_QUEUED 0     /* flow control holds the request (es_scheduler_submit) */
+
+typedef struct es_sched_result {
+    /* out */
+    int         status;             /* 200, 429, 503, or ES_SCHED_QUEUED (§2.10, §4.4) */
+    const char *reason;             /* static text for non-200 */
+    uint32_t    primary;            /* endpoint id of the pick (profile "default"/"decode") */
+    int32_t     prefill;            /* P/D: endpoint id of the prefill pick; -1 when not split */
+    uint32_t    ntargets;           /* primary profile's picks (Envoy fallback order) */
+    uint32_t    targets[ES_SCHED_MAX_TARGETS];
+    uint32_t    est_prefix_blocks;  /* approx index: blocks the primary was believed to hold */
+    uint32_t    est_total_blocks;   /* approx index: blocks of the request (0 if none) */
+    uint32_t    est_block_tokens;   /* tokens per approx block (to turn blocks into tokens) */
+    double      saturation;         /* detector value seen at admission */
+    /* in: set to a trace to have it filled; NULL on the hot path */
+    es_sched_trace_t *trace;
+} es_sched_result_t;
+
+/*
+ * One decision as the picker runs it: candidates (n == 0: 503) -> admission
+ * (sheddable and saturation >= 1: 429) -> data producers (approximate prefix
+ * match) -> profile handler loop (filters -> scorers -> picker) -> PreRequest
+ * hooks (prefix index add for primary and the "prefill" profile's pick,
+ * in-flight counters, no-hit LRU).  eps: ready candidates, metrics as last
+ * scraped.  A failed primary profile gives 429 "failed to find target
+ * endpoint".  With the flowControl gate on, use es_scheduler_submit instead;
+ * pick then skips admission (the flow controller did it).  Does not allocate
+ * after warm-up.  Returns 0, or ES_EINVAL for a bad argument.
+ */
+int  es_scheduler_pick(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps,
+                       size_t n, es_time_t now_ns, es_sched_result_t *out);
+
+/* Response hooks (ResponseBody plugins): the first chunk releases the prefill
+ * pick's in-flight counters; the end of stream (or an error/cancel) releases
+ * the rest and forgets the request.  Unknown ids are ignored. */
+void es_scheduler_on_first_chunk(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
+void es_scheduler_on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
+
+/* Precise prefix index: a server's KV event as the EPP receives it (the
+ * caller applies the delivery delay).  No-op without a precise scorer. */
+void es_scheduler_on_kv_event(es_scheduler_t *s, const es_kv_event_t *ev);
+/* Pod deleted or crashed: clears its in-flight counters, prefix index
+ * entries, LRU positions. */
+void es_scheduler_endpoint_removed(es_scheduler_t *s, uint32_t endpoint_id);
+
+/* Replays a past request served by `endpoint_id` through the prefix-index
+ * PreRequest hooks only (no in-flight change): builds history for explain. */
+void es_scheduler_record(es_scheduler_t *s, const es_sched_request_t *req,
+                         const es_endpoint_t *eps, size_t n, uint32_t endpoint_id,
+                         es_time_t now_ns);
+/* Sets an endpoint's in-flight counters (explain's `inflight`). */
+void es_scheduler_set_inflight(es_scheduler_t *s, uint32_t endpoint_id, int64_t requests,
+                               int64_t tokens);
+/* Reads them back (tests, metrics). */
+void es_scheduler_get_inflight(const es_scheduler_t *s, uint32_t endpoint_id, int64_t *requests,
+                               int64_t *tokens);
+/* Saturation of the configured detector over eps at now (1.0 = saturated). */
+double es_scheduler_saturation(es_scheduler_t *s, const es_endpoint_t *eps, size_t n,
+                               es_time_t now_ns);
+/* Value of the x-session-token response header for an endpoint (base64 of
+ * its name), written to buf; returns buf. */
+const char *es_sched_session_token(const es_endpoint_t *ep, char *buf, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* Flow control (feature gate flowControl, gie-epp §4.3)               */
+/* ------------------------------------------------------------------ */
+/*
+ * The e2e layer drives it with time:
+ *   es_scheduler_submit(): gate off -> same as es_scheduler_pick.  Gate on ->
+ *     capacity check (429 "request rejected: flow control capacity"), else the
+ *     request is queued (status ES_SCHED_QUEUED); the caller keeps *req and
+ *     its content alive until the request is dispatched, evicted or cancelled.
+ *   es_scheduler_flow_cycle(): one dispatch cycle (call it after every
+ *     submit and every 1 ms while es_scheduler_flow_queued() > 0): evicts
+ *     expired requests (503 "request timed out in queue"), then, unless the
+ *     saturation is >= the band ceiling (1.0), takes ONE request of the
+ *     highest non-empty priority band (fairness policy picks the flow,
+ *     ordering policy the item) and runs es_scheduler_pick on it.  Each
+ *     outcome goes to `cb`.  Returns the number of requests dispatched (0/1).
+ *   es_scheduler_flow_cancel(): client went away: removes it (cb not called).
+ */
+typedef void (*es_flow_cb)(void *ud, const es_sched_request_t *req, const es_sched_result_t *res);
+
+int    es_scheduler_submit(es_scheduler_t *s, const es_sched_request_t *req,
+                           const es_endpoint_t *eps, size_t n, es_time_t now_ns,
+                           es_sched_result_t *out);
+int    es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t n,
+                               es_time_t now_ns, es_flow_cb cb, void *ud);
+bool   es_scheduler_flow_cancel(es_scheduler_t *s, uint64_t req_id);
+size_t es_scheduler_flow_queued(const es_scheduler_t *s);
+/* Earliest TTL expiry of a queued request; ES_TIME_NEVER when none. */
+es_time_t es_scheduler_flow_next_expiry(const es_scheduler_t *s);
+
+#endif /* ES_SCHEDULER_H */
