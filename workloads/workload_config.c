@@ -39,6 +39,8 @@ static const es_schema_entry_t k_shared_prefix[] = {
     {"output_len", ES_ST_INT, S(output_len), "100", 1, 10000000, NULL, "tokens", "mean output length", NULL},
     {"output_len_std", ES_ST_DOUBLE, S(output_len_std), "0", 0, 1e7, NULL, "tokens",
      "standard deviation of the output length", NULL},
+    {"group_zipf_s", ES_ST_DOUBLE, S(group_zipf_s), "0", 0, 10, NULL, "",
+     "Zipf exponent of group popularity; 0 = groups drawn uniformly", NULL},
 };
 #undef S
 ES_SCHEMA_DEFINE(k_shared_prefix_schema, "workload.shared_prefix", k_shared_prefix);
@@ -55,11 +57,93 @@ static const es_schema_entry_t k_trace[] = {
     {"target_rate", ES_ST_DOUBLE, T(target_rate), "0", 0, 1e9, NULL, "req/s",
      "rescales timestamps to this mean rate; 0 keeps them", NULL},
     {"start_s", ES_ST_DOUBLE, T(start_s), "0", 0, 1e12, NULL, "s", "skip requests before this trace time", NULL},
+    {"end_s", ES_ST_DOUBLE, T(end_s), "0", 0, 1e12, NULL, "s",
+     "skip requests at or after this trace time; 0 = no end", NULL},
+    {"sample_fraction", ES_ST_DOUBLE, T(sample_fraction), "1", 0, 1, NULL, "",
+     "keep each trace request with this probability (deterministic per seed)", NULL},
+    {"replay_timestamps", ES_ST_BOOL, T(replay_timestamps), "true", 0, 0, NULL, "",
+     "use the trace's timestamps; false (or a trace without them) takes arrivals from workload.arrival", NULL},
     {"skip_bad_lines", ES_ST_BOOL, T(skip_bad_lines), "false", 0, 0, NULL, "",
      "skip malformed lines (and report how many) instead of failing", NULL},
 };
 #undef T
 ES_SCHEMA_DEFINE(k_trace_schema, "workload.trace", k_trace);
+
+static const char *const k_dists[] = {"constant", "normal", "lognormal", "uniform", "empirical", NULL};
+static const char *const k_columns[] = {"input", "output", NULL};
+
+/* One table per distribution so that each has its own defaults. */
+#define D(x) offsetof(es_dist_config_t, x)
+#define DIST_TABLE(var, name, def_mean, def_std, def_max)                                                     \
+    static const es_schema_entry_t var##_e[] = {                                                  \
+        {"dist", ES_ST_ENUM, D(dist), "lognormal", 0, 0, k_dists, "", "distribution", NULL},       \
+        {"mean", ES_ST_DOUBLE, D(mean), def_mean, 0, 1e8, NULL, "tokens",                              \
+         "mean (the value itself for constant)", NULL},                                            \
+        {"std", ES_ST_DOUBLE, D(std), def_std, 0, 1e8, NULL, "tokens", "standard deviation", NULL},    \
+        {"min", ES_ST_DOUBLE, D(min), "1", 1, 1e8, NULL, "tokens", "smallest value (clamp; uniform low end)", NULL}, \
+        {"max", ES_ST_DOUBLE, D(max), def_max, 1, 1e8, NULL, "tokens", "largest value (clamp; uniform high end)", NULL}, \
+        {"file", ES_ST_STRING, D(file), "", 0, 0, NULL, "",                                        \
+         "empirical: trace file whose lengths are resampled (any format)", NULL},                  \
+        {"column", ES_ST_ENUM, D(column), name, 0, 0, k_columns, "",                               \
+         "empirical: which length of the trace to resample", NULL},                                \
+    };                                                                                            \
+    ES_SCHEMA_DEFINE(var, "workload.lengths." name, var##_e)
+DIST_TABLE(k_input_schema, "input", "512", "256", "32768");
+DIST_TABLE(k_output_schema, "output", "128", "64", "8192");
+#undef DIST_TABLE
+#undef D
+
+#define L(x) offsetof(es_lengths_config_t, x)
+static const es_schema_entry_t k_lengths[] = {
+    {"input", ES_ST_SECTION, L(input), NULL, 0, 0, NULL, "",
+     "prompt length (synthetic requests; user message of a session turn)", &k_input_schema},
+    {"output", ES_ST_SECTION, L(output), NULL, 0, 0, NULL, "", "output length", &k_output_schema},
+};
+#undef L
+ES_SCHEMA_DEFINE(k_lengths_schema, "workload.lengths", k_lengths);
+
+#define C(x) offsetof(es_content_config_t, x)
+static const es_schema_entry_t k_content[] = {
+    {"prefix_pool", ES_ST_INT, C(prefix_pool), "0", 0, 100000000, NULL, "prefixes",
+     "distinct shared prefixes for length-only traces and synthetic requests; 0 = no sharing", NULL},
+    {"prefix_len", ES_ST_INT, C(prefix_len), "0", 0, 10000000, NULL, "tokens",
+     "length of each shared prefix (capped at the prompt length - 1)", NULL},
+    {"prefix_zipf_s", ES_ST_DOUBLE, C(prefix_zipf_s), "1", 0, 10, NULL, "",
+     "Zipf exponent of prefix popularity; 0 = uniform", NULL},
+    {"prefix_fraction", ES_ST_DOUBLE, C(prefix_fraction), "1", 0, 1, NULL, "",
+     "share of requests that start with a shared prefix", NULL},
+};
+#undef C
+ES_SCHEMA_DEFINE(k_content_schema, "workload.content", k_content);
+
+#define SS(x) offsetof(es_sessions_config_t, x)
+static const es_schema_entry_t k_sessions[] = {
+    {"num_sessions", ES_ST_INT, SS(num_sessions), "0", 0, 1000000000, NULL, "sessions",
+     "sessions in all (they start as workload.arrival says); 0 = until num_requests or duration_s", NULL},
+    {"turns_min", ES_ST_INT, SS(turns_min), "1", 1, 100000, NULL, "turns", "fewest turns of a session", NULL},
+    {"turns_max", ES_ST_INT, SS(turns_max), "8", 1, 100000, NULL, "turns",
+     "most turns of a session (uniform between min and max)", NULL},
+    {"think_time_s", ES_ST_DOUBLE, SS(think_time_s), "5", 0, 1e6, NULL, "s",
+     "mean time between a reply and the next turn (exponential)", NULL},
+    {"num_system_prompts", ES_ST_INT, SS(num_system_prompts), "10", 1, 100000000, NULL, "prompts",
+     "distinct system prompts sessions start with", NULL},
+    {"system_prompt_len", ES_ST_INT, SS(system_prompt_len), "1000", 0, 10000000, NULL, "tokens",
+     "system prompt length", NULL},
+    {"zipf_s", ES_ST_DOUBLE, SS(zipf_s), "1", 0, 10, NULL, "",
+     "Zipf exponent of system-prompt popularity; 0 = uniform", NULL},
+};
+#undef SS
+ES_SCHEMA_DEFINE(k_sessions_schema, "workload.sessions", k_sessions);
+
+#define M(x) offsetof(es_mix_config_t, x)
+static const es_schema_entry_t k_mix[] = {
+    {"models", ES_ST_NODE, M(models), NULL, 0, 0, NULL, "",
+     "list of {name, weight, lora}: each request draws its model (and LoRA adapter); none = workload.model", NULL},
+    {"objectives", ES_ST_NODE, M(objectives), NULL, 0, 0, NULL, "",
+     "list of {name, priority, weight}: each request draws its InferenceObjective; weights may sum below 1 (rest: none)", NULL},
+};
+#undef M
+ES_SCHEMA_DEFINE(k_mix_schema, "workload.mix", k_mix);
 
 static const es_schema_entry_t k_entries[] = {
     {"type", ES_ST_ENUM, F(type), "shared_prefix", 0, 0, k_types, "", "workload source", NULL},
@@ -75,6 +159,11 @@ static const es_schema_entry_t k_entries[] = {
     {"trace", ES_ST_SECTION, F(trace), NULL, 0, 0, NULL, "", "trace replay", &k_trace_schema},
     {"sheddable_fraction", ES_ST_DOUBLE, F(sheddable_fraction), "0", 0, 1, NULL, "",
      "share of requests sent with a sheddable objective (priority -1)", NULL},
+    {"lengths", ES_ST_SECTION, F(lengths), NULL, 0, 0, NULL, "", "length distributions", &k_lengths_schema},
+    {"content", ES_ST_SECTION, F(content), NULL, 0, 0, NULL, "",
+     "content synthesis for length-only traces and synthetic requests", &k_content_schema},
+    {"sessions", ES_ST_SECTION, F(sessions), NULL, 0, 0, NULL, "", "multi-turn chat sessions", &k_sessions_schema},
+    {"mix", ES_ST_SECTION, F(mix), NULL, 0, 0, NULL, "", "mix of models, adapters and objectives", &k_mix_schema},
 };
 #undef F
 
