@@ -1,0 +1,315 @@
+/*
+ * metrics.c -- request records, pooled ITL histogram, oracle cache, statistics.
+ */
+#include "metrics.h"
+
+#include <gsl/gsl_cdf.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ITL histogram: log-linear buckets, 128 per power of two (<0.6% relative error). */
+#define ITL_SUB_BITS 7
+#define ITL_SUB (1u << ITL_SUB_BITS)
+#define ITL_BUCKETS (64u * ITL_SUB)
+
+struct es_metrics {
+    es_results_config_t cfg;
+    es_req_record_t *recs;
+    size_t n, cap;
+    uint64_t *itl;                 /* ITL_BUCKETS counts (measured window by time) */
+    es_time_t first_arrival, last_arrival;
+    /* oracle: open-addressing set of block hashes (0 = empty) */
+    bool oracle;
+    uint32_t oracle_block;
+    uint64_t *set;
+    size_t set_n, set_cap;
+    uint64_t oracle_hit_tokens, oracle_prompt_tokens;
+};
+
+es_metrics_t *es_metrics_create(const es_results_config_t *cfg, bool oracle, uint32_t oracle_block)
+{
+    es_metrics_t *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->cfg = *cfg;
+    m->itl = calloc(ITL_BUCKETS, sizeof *m->itl);
+    m->oracle = oracle;
+    m->oracle_block = oracle_block ? oracle_block : 16;
+    m->first_arrival = ES_TIME_NEVER;
+    m->last_arrival = 0;
+    if (!m->itl) { free(m); return NULL; }
+    return m;
+}
+
+void es_metrics_destroy(es_metrics_t *m)
+{
+    if (!m) return;
+    free(m->recs);
+    free(m->itl);
+    free(m->set);
+    free(m);
+}
+
+int es_metrics_add_request(es_metrics_t *m, const es_req_record_t *r)
+{
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 1024;
+        es_req_record_t *p = realloc(m->recs, cap * sizeof *p);
+        if (!p) return ES_ENOMEM;
+        m->recs = p;
+        m->cap = cap;
+    }
+    m->recs[m->n++] = *r;
+    if (r->arrival < m->first_arrival) m->first_arrival = r->arrival;
+    if (r->arrival > m->last_arrival) m->last_arrival = r->arrival;
+    return 0;
+}
+
+size_t es_metrics_count(const es_metrics_t *m) { return m->n; }
+const es_req_record_t *es_metrics_records(const es_metrics_t *m) { return m->recs; }
+
+static inline uint32_t itl_bucket(uint64_t v)
+{
+    if (v < ITL_SUB) return (uint32_t)v;
+    int e = 63 - __builtin_clzll(v);                 /* v in [2^e, 2^(e+1)) */
+    uint32_t sub = (uint32_t)(v >> (e - ITL_SUB_BITS)) & (ITL_SUB - 1);
+    return (uint32_t)(e - ITL_SUB_BITS + 1) * ITL_SUB + sub;
+}
+
+static inline double itl_bucket_mid(uint32_t b)
+{
+    if (b < ITL_SUB) return (double)b;
+    uint32_t e = b / ITL_SUB + ITL_SUB_BITS - 1, sub = b % ITL_SUB;
+    double lo = ldexp(1.0, (int)e) + (double)sub * ldexp(1.0, (int)e - ITL_SUB_BITS);
+    return lo + ldexp(1.0, (int)e - ITL_SUB_BITS) / 2;
+}
+
+void es_metrics_add_gaps(es_metrics_t *m, es_time_t now, es_time_t gap, uint32_t count)
+{
+    /* the window's end is not known yet: gaps after warm-up count; the
+     * cool-down tail is small next to a run and is kept (documented) */
+    if (now < es_time_from_s(m->cfg.warmup_s) || gap < 0) return;
+    m->itl[itl_bucket((uint64_t)gap)] += count;
+}
+
+/* ---- oracle ---- */
+
+static int set_grow(es_metrics_t *m)
+{
+    size_t cap = m->set_cap ? m->set_cap * 2 : 1 << 16;
+    uint64_t *s = calloc(cap, sizeof *s);
+    if (!s) return ES_ENOMEM;
+    for (size_t i = 0; i < m->set_cap; i++) {
+        uint64_t h = m->set[i];
+        if (!h) continue;
+        size_t j = (size_t)es_mix64(h) & (cap - 1);
+        while (s[j]) j = (j + 1) & (cap - 1);
+        s[j] = h;
+    }
+    free(m->set);
+    m->set = s;
+    m->set_cap = cap;
+    return 0;
+}
+
+static bool set_has(const es_metrics_t *m, uint64_t h)
+{
+    if (!m->set_cap) return false;
+    h |= 1;   /* 0 marks an empty slot */
+    size_t j = (size_t)es_mix64(h) & (m->set_cap - 1);
+    while (m->set[j]) {
+        if (m->set[j] == h) return true;
+        j = (j + 1) & (m->set_cap - 1);
+    }
+    return false;
+}
+
+static void set_add(es_metrics_t *m, uint64_t h)
+{
+    h |= 1;
+    if ((m->set_n + 1) * 10 >= m->set_cap * 7 && set_grow(m)) return;
+    size_t j = (size_t)es_mix64(h) & (m->set_cap - 1);
+    while (m->set[j]) {
+        if (m->set[j] == h) return;
+        j = (j + 1) & (m->set_cap - 1);
+    }
+    m->set[j] = h;
+    m->set_n++;
+}
+
+uint32_t es_metrics_oracle_observe(es_metrics_t *m, const es_content_t *prompt, uint64_t output_segment,
+                                   uint32_t output_tokens)
+{
+    if (!m->oracle || prompt->tokens == 0) return 0;
+    uint32_t bs = m->oracle_block;
+    uint32_t cap_blocks = (prompt->tokens - 1) / bs;   /* vLLM: at most prompt - 1 tokens hit */
+    es_segment_t out = {output_segment, output_tokens};
+    es_block_iter_t it;
+    es_block_iter_init(&it, prompt, output_tokens ? &out : NULL, output_tokens ? 1 : 0, output_tokens, bs,
+                       UINT32_MAX);
+    uint32_t blocks = 0, hits = 0;
+    bool hitting = true;
+    uint64_t h;
+    while (es_block_iter_next(&it, &h)) {
+        if (hitting && blocks < cap_blocks && set_has(m, h)) hits++;
+        else hitting = false;
+        set_add(m, h);
+        blocks++;
+    }
+    m->oracle_hit_tokens += (uint64_t)hits * bs;
+    m->oracle_prompt_tokens += prompt->tokens;
+    return hits * bs;
+}
+
+double es_metrics_oracle_rate(const es_metrics_t *m)
+{
+    return m->oracle_prompt_tokens ? (double)m->oracle_hit_tokens / (double)m->oracle_prompt_tokens : NAN;
+}
+
+/* ---- statistics ---- */
+
+double es_percentile_sorted(const double *v, size_t n, double q)
+{
+    if (n == 0) return NAN;
+    double pos = q * (double)(n - 1);
+    size_t i = (size_t)pos;
+    if (i + 1 >= n) return v[n - 1];
+    double frac = pos - (double)i;
+    return v[i] + (v[i + 1] - v[i]) * frac;
+}
+
+double es_record_tpot_ms(const es_req_record_t *r)
+{
+    if (r->status != 200 || r->output_tokens < 2 || r->ttft_ms < 0 || r->e2e_ms < 0) return -1;
+    return ((double)r->e2e_ms - (double)r->ttft_ms) / (double)(r->output_tokens - 1);
+}
+
+void es_metrics_window(const es_metrics_t *m, es_time_t *from, es_time_t *to)
+{
+    *from = es_time_from_s(m->cfg.warmup_s);
+    *to = m->n ? m->last_arrival - es_time_from_s(m->cfg.cooldown_s) : 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double value_of(const es_req_record_t *r, int which)
+{
+    switch (which) {
+    case 0: return r->ttft_ms;
+    case 1: return es_record_tpot_ms(r);
+    default: return r->e2e_ms;
+    }
+}
+
+static const double k_q[4] = {0.50, 0.90, 0.95, 0.99};
+
+void es_metrics_latency(const es_metrics_t *m, int which, uint32_t stage, es_lat_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < 4; i++) { out->p[i] = NAN; out->ci[i][0] = out->ci[i][1] = NAN; }
+    out->mean = out->mean_ci[0] = out->mean_ci[1] = NAN;
+    es_time_t from, to;
+    es_metrics_window(m, &from, &to);
+    double *v = malloc((m->n ? m->n : 1) * sizeof *v);
+    if (!v) return;
+    size_t n = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        const es_req_record_t *r = &m->recs[i];
+        if (r->status != 200 || r->arrival < from || r->arrival > to) continue;
+        if (stage != ES_ALL_STAGES && r->stage != stage) continue;
+        double x = value_of(r, which);
+        if (x >= 0) v[n++] = x;
+    }
+    out->n = n;
+    if (n == 0) { free(v); return; }
+    /* batch means over arrival order (records are in end order: sort a copy by arrival) */
+    int64_t nb = m->cfg.batch_count;
+    if ((int64_t)n >= nb * 5) {
+        size_t *idx = malloc(n * sizeof *idx);
+        es_time_t *arr = malloc(n * sizeof *arr);
+        if (idx && arr) {
+            size_t k = 0;
+            for (size_t i = 0; i < m->n; i++) {
+                const es_req_record_t *r = &m->recs[i];
+                if (r->status != 200 || r->arrival < from || r->arrival > to || value_of(r, which) < 0) continue;
+                if (stage != ES_ALL_STAGES && r->stage != stage) continue;
+                arr[k] = r->arrival;
+                idx[k++] = i;
+            }
+            /* insertion into arrival order: records are nearly sorted already */
+            for (size_t i = 1; i < k; i++) {
+                size_t j = i;
+                es_time_t a = arr[i];
+                size_t id = idx[i];
+                while (j > 0 && (arr[j - 1] > a || (arr[j - 1] == a && m->recs[idx[j - 1]].id > m->recs[id].id))) {
+                    arr[j] = arr[j - 1];
+                    idx[j] = idx[j - 1];
+                    j--;
+                }
+                arr[j] = a;
+                idx[j] = id;
+            }
+            double stat[5][1000];
+            double *bv = malloc((n / (size_t)nb + 2) * sizeof *bv);
+            if (bv) {
+                for (int64_t b = 0; b < nb; b++) {
+                    size_t lo = (size_t)b * n / (size_t)nb, hi = (size_t)(b + 1) * n / (size_t)nb, c = 0;
+                    double sum = 0;
+                    for (size_t i = lo; i < hi; i++) { bv[c] = value_of(&m->recs[idx[i]], which); sum += bv[c++]; }
+                    qsort(bv, c, sizeof *bv, cmp_double);
+                    for (int q = 0; q < 4; q++) stat[q][b] = es_percentile_sorted(bv, c, k_q[q]);
+                    stat[4][b] = sum / (double)c;
+                }
+                double t = gsl_cdf_tdist_Pinv(0.975, (double)(nb - 1));
+                for (int q = 0; q < 5; q++) {
+                    double mean = 0, var = 0;
+                    for (int64_t b = 0; b < nb; b++) mean += stat[q][b];
+                    mean /= (double)nb;
+                    for (int64_t b = 0; b < nb; b++) var += (stat[q][b] - mean) * (stat[q][b] - mean);
+                    var /= (double)(nb - 1);
+                    double half = t * sqrt(var / (double)nb);
+                    double *dst = q < 4 ? out->ci[q] : out->mean_ci;
+                    dst[0] = mean - half;
+                    dst[1] = mean + half;
+                }
+                free(bv);
+            }
+        }
+        free(idx);
+        free(arr);
+    }
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += v[i];
+    qsort(v, n, sizeof *v, cmp_double);
+    for (int q = 0; q < 4; q++) out->p[q] = es_percentile_sorted(v, n, k_q[q]);
+    out->mean = sum / (double)n;
+    free(v);
+}
+
+void es_metrics_itl(const es_metrics_t *m, es_lat_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < 4; i++) { out->p[i] = NAN; out->ci[i][0] = out->ci[i][1] = NAN; }
+    out->mean = out->mean_ci[0] = out->mean_ci[1] = NAN;
+    uint64_t total = 0;
+    double sum = 0;
+    for (uint32_t b = 0; b < ITL_BUCKETS; b++) {
+        total += m->itl[b];
+        sum += (double)m->itl[b] * itl_bucket_mid(b);
+    }
+    out->n = total;
+    if (!total) return;
+    out->mean = sum / (double)total / 1e6;
+    for (int q = 0; q < 4; q++) {
+        /* the value at rank q*(total-1), bucket midpoint */
+        uint64_t rank = (uint64_t)(k_q[q] * (double)(total - 1)), seen = 0;
+        for (uint32_t b = 0; b < ITL_BUCKETS; b++) {
+            seen += m->itl[b];
+            if (seen > rank) { out->p[q] = itl_bucket_mid(b) / 1e6; break; }
+        }
+    }
+}

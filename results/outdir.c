@@ -1,0 +1,99 @@
+/* outdir.c -- atomic output directories and files. */
+#define _XOPEN_SOURCE 700
+#include "outdir.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int es_mkdirs(const char *path)
+{
+    char buf[1100];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) && errno != EEXIST) return -1;
+    return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+int es_rmtree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
+    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int es_outdir_begin(es_outdir_t *o, const char *final, bool force, es_err_t *err)
+{
+    snprintf(o->final, sizeof o->final, "%s", final);
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp-%ld", final, (long)getpid());
+    struct stat st;
+    if (!force && stat(final, &st) == 0)
+        return es_err_set(err, ES_EINVAL, "%s: exists (use --force to replace it, or --out DIR)", final);
+    /* parents of the final directory */
+    char parent[1024];
+    snprintf(parent, sizeof parent, "%s", final);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = '\0';
+        if (es_mkdirs(parent)) return es_err_set(err, ES_EIO, "%s: cannot create: %s", parent, strerror(errno));
+    }
+    es_rmtree(o->tmp);
+    if (es_mkdirs(o->tmp)) return es_err_set(err, ES_EIO, "%s: cannot create: %s", o->tmp, strerror(errno));
+    return 0;
+}
+
+const char *es_outdir_file(const es_outdir_t *o, const char *name, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s", o->tmp, name);
+    return buf;
+}
+
+int es_outdir_commit(es_outdir_t *o, es_err_t *err)
+{
+    struct stat st;
+    if (stat(o->final, &st) == 0) {
+        char old[1200];
+        snprintf(old, sizeof old, "%s.old-%ld", o->final, (long)getpid());
+        if (rename(o->final, old)) return es_err_set(err, ES_EIO, "%s: cannot replace: %s", o->final, strerror(errno));
+        if (rename(o->tmp, o->final)) {
+            rename(old, o->final);
+            return es_err_set(err, ES_EIO, "%s: cannot rename: %s", o->final, strerror(errno));
+        }
+        es_rmtree(old);
+        return 0;
+    }
+    if (rename(o->tmp, o->final)) return es_err_set(err, ES_EIO, "%s: cannot rename: %s", o->final, strerror(errno));
+    return 0;
+}
+
+void es_outdir_abort(es_outdir_t *o)
+{
+    es_rmtree(o->tmp);
+}
+
+int es_write_file_atomic(const char *path, const char *data, size_t len, es_err_t *err)
+{
+    char tmp[1200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return es_err_set(err, ES_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+    size_t w = fwrite(data, 1, len, f);
+    int bad = ferror(f) | (w != len);
+    if (fclose(f) || bad) { remove(tmp); return es_err_set(err, ES_EIO, "%s: write failed", path); }
+    if (rename(tmp, path)) { remove(tmp); return es_err_set(err, ES_EIO, "%s: cannot rename: %s", path, strerror(errno)); }
+    return 0;
+}
