@@ -1,8 +1,166 @@
-/* cmd_trace.c -- placeholder until issue 5 (workloads) lands. */
+/*
+ * cmd_trace.c -- `eppsim trace stats|convert|gen`: look at, convert and make
+ * request traces (docs/workloads.md).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "es_trace.h"
+#include "es_trace_stats.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: eppsim trace stats FILE [--format F] [--block-tokens N] [--json] [--skip-bad-lines]\n"
+            "       eppsim trace convert IN [--format F] [--block-tokens N] [--skip-bad-lines] -o OUT.jsonl\n"
+            "       eppsim trace gen [--requests N] [--rate R] [--seed S] -o OUT.jsonl\n"
+            "\n"
+            "stats    requests, duration, rate, burstiness (cv of inter-arrival gaps), token\n"
+            "         percentiles and the ideal prefix hit ratio of an infinite cache, in the\n"
+            "         trace's own blocks and in 16-token server blocks (prompt-1 cap)\n"
+            "convert  writes eppsim's own JSONL (Mooncake hash ids become segments)\n"
+            "gen      writes a Mooncake-style trace for scale tests (default 1000000 requests)\n"
+            "\n"
+            "formats: mooncake, azure, burstgpt, sharegpt, eppsim (detected when --format is not given)\n");
+}
+
+typedef struct opts {
+    const char *file, *out, *format;
+    uint32_t block_tokens;
+    int json, skip;
+    uint64_t requests, seed;
+    double rate;
+} opts_t;
+
+static int parse(int argc, char **argv, opts_t *o)
+{
+    *o = (opts_t){.format = "auto", .block_tokens = 512, .requests = 1000000, .seed = 1, .rate = 100};
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--json") == 0) o->json = 1;
+        else if (strcmp(a, "--skip-bad-lines") == 0) o->skip = 1;
+        else if ((strcmp(a, "--format") == 0 || strcmp(a, "-f") == 0) && v) { o->format = v; i++; }
+        else if (strcmp(a, "-o") == 0 && v) { o->out = v; i++; }
+        else if (strcmp(a, "--block-tokens") == 0 && v) {
+            char *end;
+            unsigned long x = strtoul(v, &end, 10);
+            if (*end || x == 0 || x > 1000000) { fprintf(stderr, "eppsim trace: --block-tokens: expected 1..1000000\n"); return -1; }
+            o->block_tokens = (uint32_t)x;
+            i++;
+        } else if (strcmp(a, "--requests") == 0 && v) {
+            char *end;
+            o->requests = strtoull(v, &end, 10);
+            if (*end || o->requests == 0) { fprintf(stderr, "eppsim trace: --requests: expected a positive count\n"); return -1; }
+            i++;
+        } else if (strcmp(a, "--seed") == 0 && v) {
+            char *end;
+            o->seed = strtoull(v, &end, 10);
+            if (*end) { fprintf(stderr, "eppsim trace: --seed: expected an unsigned integer\n"); return -1; }
+            i++;
+        } else if (strcmp(a, "--rate") == 0 && v) {
+            char *end;
+            o->rate = strtod(v, &end);
+            if (*end || !(o->rate > 0)) { fprintf(stderr, "eppsim trace: --rate: expected req/s > 0\n"); return -1; }
+            i++;
+        } else if (a[0] != '-' && !o->file) o->file = a;
+        else { fprintf(stderr, "eppsim trace: unexpected argument '%s'\n", a); return -1; }
+    }
+    if (es_trace_format_parse(o->format) < 0) {
+        fprintf(stderr, "eppsim trace: --format: unknown format '%s' (known: mooncake, azure, burstgpt, sharegpt, eppsim)\n",
+                o->format);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_stats(const opts_t *o)
+{
+    if (!o->file) { usage(stderr); return ES_EXIT_USAGE; }
+    es_trace_stats_t st;
+    es_err_t err;
+    es_err_clear(&err);
+    int rc = es_trace_stats_compute(o->file, (es_trace_format_t)es_trace_format_parse(o->format), o->block_tokens,
+                                    16, o->skip, &st, &err);
+    if (rc < 0) { fprintf(stderr, "eppsim trace stats: %s\n", err.msg); return ES_EXIT_USAGE; }
+    es_trace_stats_print(stdout, o->file, &st, o->json);
+    if (st.skipped) fprintf(stderr, "eppsim trace stats: skipped %zu malformed lines\n", st.skipped);
+    return ES_EXIT_OK;
+}
+
+static int cmd_convert(const opts_t *o)
+{
+    if (!o->file || !o->out) { usage(stderr); return ES_EXIT_USAGE; }
+    es_err_t err;
+    es_err_clear(&err);
+    es_trace_t *t;
+    int rc = es_trace_open(o->file, (es_trace_format_t)es_trace_format_parse(o->format), o->block_tokens, o->skip,
+                           &t, &err);
+    if (rc < 0) { fprintf(stderr, "eppsim trace convert: %s\n", err.msg); return ES_EXIT_USAGE; }
+    FILE *f = strcmp(o->out, "-") == 0 ? stdout : fopen(o->out, "w");
+    if (!f) { perror(o->out); es_trace_close(t); return ES_EXIT_USAGE; }
+    es_trace_rec_t rec;
+    es_segment_t *segs = NULL;
+    size_t cap = 0;
+    uint64_t n = 0;
+    while ((rc = es_trace_next(t, &rec, &err)) == 1) {
+        es_content_t c = {0};
+        if (rec.nhash) {
+            if (rec.nhash > cap) {
+                es_segment_t *ns = realloc(segs, rec.nhash * 2 * sizeof *ns);
+                if (!ns) { rc = es_err_set(&err, ES_ENOMEM, "out of memory"); break; }
+                segs = ns; cap = rec.nhash * 2;
+            }
+            es_trace_mooncake_content(&rec, o->block_tokens, segs);
+            c = (es_content_t){segs, rec.nhash, rec.input_tokens};
+        } else if (rec.nsegs) {
+            c = (es_content_t){rec.segs, rec.nsegs, rec.input_tokens};
+        }
+        /* no timestamps (ShareGPT): every arrival_ms is 0; replay it with
+         * trace.replay_timestamps: false and an arrival process */
+        if (!rec.has_time) rec.t = 0;
+        /* BurstGPT's model column names the upstream service, not ours */
+        if (es_trace_format(t) != ES_TRACE_EPPSIM) rec.model = NULL;
+        es_trace_write_eppsim(f, &rec, c.nsegs ? &c : NULL);
+        n++;
+    }
+    size_t skipped = es_trace_skipped(t);
+    es_trace_close(t);
+    free(segs);
+    int bad = ferror(f);
+    if (f != stdout && fclose(f) != 0) bad = 1;
+    if (rc < 0) { fprintf(stderr, "eppsim trace convert: %s\n", err.msg); return ES_EXIT_USAGE; }
+    if (bad) { fprintf(stderr, "eppsim trace convert: cannot write %s\n", o->out); return ES_EXIT_USAGE; }
+    fprintf(stderr, "eppsim trace convert: %" PRIu64 " requests written to %s", n, o->out);
+    if (skipped) fprintf(stderr, " (skipped %zu malformed lines)", skipped);
+    fputc('\n', stderr);
+    return ES_EXIT_OK;
+}
+
+static int cmd_gen(const opts_t *o)
+{
+    if (!o->out) { usage(stderr); return ES_EXIT_USAGE; }
+    FILE *f = strcmp(o->out, "-") == 0 ? stdout : fopen(o->out, "w");
+    if (!f) { perror(o->out); return ES_EXIT_USAGE; }
+    int rc = es_trace_gen_mooncake(f, o->requests, o->rate, o->seed);
+    if (f != stdout && fclose(f) != 0) rc = ES_EIO;
+    if (rc < 0) { fprintf(stderr, "eppsim trace gen: cannot write %s\n", o->out); return ES_EXIT_USAGE; }
+    return ES_EXIT_OK;
+}
 
 int es_cmd_trace(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    return es_cli_not_landed("`eppsim trace`", "issue 5 (workloads)");
+    if (argc < 2) { usage(stderr); return ES_EXIT_USAGE; }
+    if (es_cli_is_help(argv[1])) { usage(stdout); return ES_EXIT_OK; }
+    opts_t o;
+    if (parse(argc, argv, &o) < 0) return ES_EXIT_USAGE;
+    if (strcmp(argv[1], "stats") == 0) return cmd_stats(&o);
+    if (strcmp(argv[1], "convert") == 0) return cmd_convert(&o);
+    if (strcmp(argv[1], "gen") == 0) return cmd_gen(&o);
+    fprintf(stderr, "eppsim trace: unknown subcommand '%s'\n", argv[1]);
+    usage(stderr);
+    return ES_EXIT_USAGE;
 }

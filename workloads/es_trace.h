@@ -75,8 +75,32 @@ uint32_t es_trace_block_tokens(const es_trace_t *t);
 size_t es_trace_skipped(const es_trace_t *t);
 const char *es_trace_path(const es_trace_t *t);
 
+/* The segment id a Mooncake hash id becomes (one namespace for the workload,
+ * stats and convert, so a converted trace replays the same content). */
+static inline uint64_t es_trace_mooncake_segment(uint64_t hash_id)
+{
+    return es_mix64(es_mix64(0x9e3779b97f4a7c15ULL ^ hash_id) ^ 0x632be59bd9b4e019ULL);
+}
+
+/* Fills segs[0..nhash) for a Mooncake record: one segment per hash id of
+ * block_tokens tokens, the last one partial. */
+static inline void es_trace_mooncake_content(const es_trace_rec_t *rec, uint32_t block_tokens,
+                                             es_segment_t *segs)
+{
+    for (uint32_t i = 0; i < rec->nhash; i++)
+        segs[i] = (es_segment_t){es_trace_mooncake_segment(rec->hash_ids[i]), block_tokens};
+    segs[rec->nhash - 1].len = rec->input_tokens - (rec->nhash - 1) * block_tokens;
+}
+
 /* Writes rec as one line of eppsim JSONL (segments from `c` when given,
  * else "input_tokens").  Used by `eppsim trace convert`. */
 void es_trace_write_eppsim(FILE *f, const es_trace_rec_t *rec, const es_content_t *content);
+
+/* Writes n requests of a Mooncake-style trace (JSONL, 512-token hash ids)
+ * for scale tests: Poisson arrivals at `rate`, a shared first block,
+ * conversations whose history grows turn by turn (ids reused as prefixes),
+ * lengths in the range of the published conversation trace.  Deterministic
+ * for a seed.  Bounded memory (a fixed table of open conversations). */
+int es_trace_gen_mooncake(FILE *f, uint64_t n, double rate, uint64_t seed);
 
 #endif /* ES_TRACE_H */
