@@ -27,6 +27,7 @@
 #define ES_SERVER_H
 
 #include <stdbool.h>
+#include <stddef.h>   /* es_endpoint.h uses NULL */
 #include <stdint.h>
 
 #include "es_content.h"
@@ -57,6 +58,9 @@ typedef struct es_server_req_priv {
     uint8_t         decoding;    /* on the shared decode clock */
     uint8_t         late;        /* next token's gap is reported on its own */
     uint8_t         in_bucket;
+    uint8_t         due;         /* has an event in the step being scheduled */
+    uint64_t        sched_step;  /* last step it was scheduled in (prompt chunks, slow path) */
+    uint64_t        skip_step;   /* last step it was skipped in */
     uint32_t        prompt;      /* prompt tokens */
     uint32_t        out_target;  /* output tokens to produce (1 when prefill_only) */
     uint32_t        computed;    /* KV-computed tokens (prefilling requests) */

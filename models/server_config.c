@@ -8,6 +8,7 @@
 
 static const char *const k_policies[] = {"fcfs", "priority", NULL};
 static const char *const k_step_models[] = {"profile", "linear", "roofline", NULL};
+static const char *const k_free_orders[] = {"fresh_prepend", "append", NULL};
 
 #define F(x) offsetof(es_server_config_t, x)
 static const es_schema_entry_t k_entries[] = {
@@ -19,8 +20,8 @@ static const es_schema_entry_t k_entries[] = {
      "tensor-parallel degree of a pod (1, 2, 4 or 8)", NULL},
     {"step_model", ES_ST_ENUM, F(step_model), "profile", 0, 0, k_step_models, "",
      "step-time model: measured profile tables, linear coefficients, or roofline", NULL},
-    {"cpu_overhead_us", ES_ST_DOUBLE, F(cpu_overhead_us), "0", 0, 1e6, NULL, "us",
-     "CPU-side scheduling and sampling time added to every engine step", NULL},
+    {"cpu_overhead_us", ES_ST_DOUBLE, F(cpu_overhead_us), "300", 0, 1e6, NULL, "us",
+     "CPU-side scheduling and sampling time added to every engine step (docs/server.md)", NULL},
     {"block_size", ES_ST_INT, F(block_size), "16", 1, 1024, NULL, "tokens",
      "tokens per paged KV-cache block", NULL},
     {"num_gpu_blocks", ES_ST_INT, F(num_gpu_blocks), "0", 0, 100000000, NULL, "blocks",
@@ -43,6 +44,34 @@ static const es_schema_entry_t k_entries[] = {
      "LoRA adapters that can run in one step; 0 disables LoRA", NULL},
     {"lora_load_ms", ES_ST_DOUBLE, F(lora_load_ms), "50", 0, 1e6, NULL, "ms",
      "time to load an adapter on demand", NULL},
+    {"activation_reserve_gib", ES_ST_DOUBLE, F(activation_reserve_gib), "2", 0, 1024, NULL, "GiB",
+     "per-GPU memory kept out of the KV cache: activation peak, CUDA graphs, non-torch", NULL},
+    {"gpu_memory_gib", ES_ST_DOUBLE, F(gpu_memory_gib), "0", 0, 4096, NULL, "GiB",
+     "memory of one GPU; 0 = the profile's hardware.memory_MiB", NULL},
+    {"kv_free_order", ES_ST_ENUM, F(kv_free_order), "fresh_prepend", 0, 0, k_free_orders, "",
+     "freed never-hashed blocks go to the free queue's head (newest vLLM) or all to its tail (older v1)",
+     NULL},
+    {"kv_watermark", ES_ST_DOUBLE, F(kv_watermark), "0", 0, 0.5, NULL, "",
+     "fraction of KV blocks kept free when admitting waiting requests", NULL},
+    {"tp_link_gbps", ES_ST_DOUBLE, F(tp_link_gbps), "360", 1, 1e5, NULL, "GB/s",
+     "all-reduce bus bandwidth between the GPUs of a pod (NVLink 4: ~360 achieved of 450 per direction)",
+     NULL},
+    {"tp_allreduce_latency_us", ES_ST_DOUBLE, F(tp_allreduce_latency_us), "6", 0, 1e4, NULL, "us",
+     "fixed latency of one all-reduce (two per layer)", NULL},
+    {"linear_c0_us", ES_ST_DOUBLE, F(linear_c0_us), "7420", 0, 1e7, NULL, "us",
+     "linear step model: constant per step", NULL},
+    {"linear_c1_us", ES_ST_DOUBLE, F(linear_c1_us), "27.5", 0, 1e6, NULL, "us",
+     "linear step model: per prompt token in the step", NULL},
+    {"linear_c2_us", ES_ST_DOUBLE, F(linear_c2_us), "30", 0, 1e6, NULL, "us",
+     "linear step model: per decoding sequence", NULL},
+    {"linear_c3_us", ES_ST_DOUBLE, F(linear_c3_us), "0.0105", 0, 1e3, NULL, "us",
+     "linear step model: per context token read by decoding sequences", NULL},
+    {"linear_c4_us", ES_ST_DOUBLE, F(linear_c4_us), "0.0000055", 0, 1e3, NULL, "us",
+     "linear step model: per prefill attention unit q*(p+q/2)", NULL},
+    {"roofline_mfu", ES_ST_DOUBLE, F(roofline_mfu), "0.5", 0.01, 1, NULL, "",
+     "roofline step model: achieved fraction of the GPU's peak bf16 FLOP/s", NULL},
+    {"roofline_bw_efficiency", ES_ST_DOUBLE, F(roofline_bw_efficiency), "0.6", 0.01, 1, NULL, "",
+     "roofline step model: achieved fraction of the GPU's peak HBM bandwidth", NULL},
 };
 #undef F
 

@@ -13,6 +13,7 @@
 
 enum { ES_POLICY_FCFS = 0, ES_POLICY_PRIORITY = 1 };
 enum { ES_STEP_PROFILE = 0, ES_STEP_LINEAR = 1, ES_STEP_ROOFLINE = 2 };
+enum { ES_FREE_FRESH_PREPEND = 0, ES_FREE_APPEND = 1 };
 
 typedef struct es_server_config {
     char    *gpu;                          /* profile name, e.g. "h100-sxm-80gb" */
@@ -31,6 +32,19 @@ typedef struct es_server_config {
     int64_t  max_model_len;                /* 0: the model's context length */
     int64_t  max_loras;                    /* adapter slots per step; 0: no LoRA */
     double   lora_load_ms;                 /* time to load an adapter */
+    double   activation_reserve_gib;       /* per-GPU memory kept for activations, graphs, non-torch */
+    double   gpu_memory_gib;               /* 0: the profile's GPU memory */
+    int      kv_free_order;                /* ES_FREE_*: where freed blocks enter the free queue */
+    double   kv_watermark;                 /* fraction of blocks kept free when admitting */
+    double   tp_link_gbps;                 /* all-reduce bus bandwidth between a pod's GPUs */
+    double   tp_allreduce_latency_us;      /* fixed cost of one all-reduce */
+    double   linear_c0_us;                 /* linear step model: per step */
+    double   linear_c1_us;                 /* per prompt token */
+    double   linear_c2_us;                 /* per decoding sequence */
+    double   linear_c3_us;                 /* per decode context token */
+    double   linear_c4_us;                 /* per prefill attention unit q*(p+q/2) */
+    double   roofline_mfu;                 /* achieved fraction of peak FLOP/s */
+    double   roofline_bw_efficiency;       /* achieved fraction of peak HBM bandwidth */
 } es_server_config_t;
 
 extern const es_schema_t es_server_schema;

@@ -1,0 +1,1087 @@
+/*
+ * server.c -- the engine loop of a vLLM-like pod (see server.h and
+ * docs/server.md).
+ *
+ * Step k runs at the end of step k-1: it finishes step k-1 (tokens, first
+ * tokens, finishes), then schedules step k (vLLM schedule(): running first,
+ * then admission) and sets one event at now + step time.
+ *
+ * Decoding sequences share a clock: a decoder admitted to the clock at step
+ * s0 with c0 computed tokens and o0 outputs has c0 + (k - s0) computed and
+ * o0 + (k - s0) outputs at step k.  Its next event (a block fills, a block is
+ * needed, its last token) is at most block_size steps ahead, so events live in
+ * a ring of buckets indexed by step.  The sum of decode contexts is kept as
+ * sum(c0 - s0) + n_dec * (k + 1).  A decoder that is not scheduled in a step
+ * (budget exhausted behind a prefill, or Phase A stopped by a self-preemption)
+ * is "skipped": s0 moves one step later and its next token's gap is reported
+ * on its own.
+ */
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "es_paths.h"
+#include "kvcache.h"
+#include "steptime.h"
+
+enum { RS_NEW = 0, RS_WAITING = 1, RS_RUNNING = 2, RS_DONE = 3 };
+
+typedef struct lora_slot {
+    const char *name;
+    uint32_t    running, waiting;
+    bool        loaded;
+    uint64_t    last_use;
+} lora_slot_t;
+
+typedef es_server_request_t req_t;
+
+struct es_server {
+    es_sim_t          *sim;
+    es_server_hooks_t  hooks;
+    uint32_t           endpoint;
+    es_profile_t      *own_prof;
+    const es_profile_t *prof;
+    const es_profile_model_t *pm;
+    es_steptime_t      st;
+    es_kvcache_t       kv;
+    uint32_t bs, max_model_len, max_num_seqs, budget_max, thr, watermark_blocks;
+    int      policy;
+    bool     prefix_caching;
+    uint32_t max_loras;
+    es_time_t lora_load;
+
+    /* running list in admission order */
+    req_t   *run_head, *run_tail;
+    uint32_t n_running, n_prefilling;
+    uint32_t n_dec;            /* decoders on the shared clock */
+    int64_t  dec_base;         /* sum over decoders of (c0 - s0) */
+    req_t  **ring;             /* event buckets, indexed by step & ring_mask */
+    uint32_t ring_mask;
+
+    /* waiting: FCFS deque or priority heap */
+    req_t   *wait_head, *wait_tail;
+    req_t  **heap;
+    uint32_t heap_n, heap_cap;
+    uint32_t n_waiting;
+
+    /* engine */
+    uint64_t k;                /* index of the step in flight (or last run) */
+    bool     pending, in_step, in_handler;
+    es_event_id_t ev;
+    es_time_t step_dt;
+
+    /* the step being scheduled / in flight */
+    bool     fast, stage_prefill, preempted;
+    int64_t  budget;
+    req_t  **pf;  uint32_t npf;     /* prompt chunks scheduled */
+    req_t  **due; uint32_t ndue;
+    req_t  **late; uint32_t nlate;
+    uint32_t *cq, *cp;              /* composition scratch */
+    req_t   *fin;                   /* decoders finishing at this step's end */
+    uint32_t n_dec_sched;
+    uint64_t sum_ctx;               /* slow path: decode keys, accumulated */
+    uint32_t skip_n;
+    int64_t  skip_ctx;
+    es_time_t extra;                /* LoRA loads in this step */
+
+    /* pooled block tables, by log2 capacity */
+    uint32_t **tpool[32];
+    uint32_t   tpool_n[32], tpool_cap[32];
+
+    lora_slot_t *lora;
+    uint32_t     nlora, lora_cap, n_lora_active, n_lora_loaded;
+    uint64_t     lora_clock;
+
+    es_server_stats_t stats;
+    uint64_t q_tokens, h_tokens;
+    uint64_t seq_ctr, arr_ctr;
+};
+
+static void on_step(es_sim_t *sim, void *target, uint64_t arg);
+
+/* ---------------------------------------------------------------- helpers */
+
+static inline es_time_t now_of(const es_server_t *s) { return es_sim_now(s->sim); }
+
+static inline uint32_t ceil_div(uint64_t a, uint32_t b) { return (uint32_t)((a + b - 1) / b); }
+
+static void kv_event(void *ud, es_kv_event_kind_t kind, uint64_t hash)
+{
+    es_server_t *s = ud;
+    es_kv_event_t ev = {kind, s->endpoint, hash, now_of(s)};
+    s->hooks.on_kv_event(s->hooks.ud, &ev);
+}
+
+static uint32_t *table_get(es_server_t *s, uint32_t cls)
+{
+    if (s->tpool_n[cls] > 0) return s->tpool[cls][--s->tpool_n[cls]];
+    uint32_t *t = malloc(((size_t)1 << cls) * sizeof *t);
+    ES_ASSERT(t != NULL, "out of memory for a block table");
+    return t;
+}
+
+static void table_put(es_server_t *s, uint32_t cls, uint32_t *t)
+{
+    if (s->tpool_n[cls] == s->tpool_cap[cls]) {
+        uint32_t nc = s->tpool_cap[cls] ? 2 * s->tpool_cap[cls] : 16;
+        uint32_t **np = realloc(s->tpool[cls], nc * sizeof *np);
+        if (!np) { free(t); return; }
+        s->tpool[cls] = np;
+        s->tpool_cap[cls] = nc;
+    }
+    s->tpool[cls][s->tpool_n[cls]++] = t;
+}
+
+/* ---- running list ---- */
+
+static void run_append(es_server_t *s, req_t *r)
+{
+    r->p.next = NULL;
+    r->p.prev = s->run_tail;
+    if (s->run_tail) s->run_tail->p.next = r; else s->run_head = r;
+    s->run_tail = r;
+    r->p.seq = ++s->seq_ctr;
+    s->n_running++;
+}
+
+static void run_remove(es_server_t *s, req_t *r)
+{
+    if (r->p.prev) r->p.prev->p.next = r->p.next; else s->run_head = r->p.next;
+    if (r->p.next) r->p.next->p.prev = r->p.prev; else s->run_tail = r->p.prev;
+    r->p.next = r->p.prev = NULL;
+    s->n_running--;
+}
+
+/* ---- waiting queue ---- */
+
+static inline bool prio_less(const req_t *a, const req_t *b)
+{
+    if (a->priority != b->priority) return a->priority < b->priority;
+    return a->p.arrival < b->p.arrival;
+}
+
+static void heap_set(es_server_t *s, uint32_t i, req_t *r) { s->heap[i] = r; r->p.heap_idx = i; }
+
+static void heap_up(es_server_t *s, uint32_t i)
+{
+    req_t *r = s->heap[i];
+    while (i > 0) {
+        uint32_t par = (i - 1) / 2;
+        if (!prio_less(r, s->heap[par])) break;
+        heap_set(s, i, s->heap[par]);
+        i = par;
+    }
+    heap_set(s, i, r);
+}
+
+static void heap_down(es_server_t *s, uint32_t i)
+{
+    req_t *r = s->heap[i];
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= s->heap_n) break;
+        if (c + 1 < s->heap_n && prio_less(s->heap[c + 1], s->heap[c])) c++;
+        if (!prio_less(s->heap[c], r)) break;
+        heap_set(s, i, s->heap[c]);
+        i = c;
+    }
+    heap_set(s, i, r);
+}
+
+static void heap_remove_at(es_server_t *s, uint32_t i)
+{
+    req_t *last = s->heap[--s->heap_n];
+    if (i == s->heap_n) return;
+    heap_set(s, i, last);
+    heap_down(s, i);
+    heap_up(s, last->p.heap_idx);
+}
+
+static void lora_wait_add(es_server_t *s, req_t *r, int d)
+{
+    if (r->p.lora_idx >= 0) s->lora[r->p.lora_idx].waiting += (uint32_t)d;
+}
+
+static void lora_run_add(es_server_t *s, req_t *r, int d)
+{
+    if (r->p.lora_idx < 0) return;
+    lora_slot_t *l = &s->lora[r->p.lora_idx];
+    if (d > 0 && l->running++ == 0) s->n_lora_active++;
+    if (d < 0 && --l->running == 0) s->n_lora_active--;
+}
+
+/* front: the preempted go back to the head (FCFS); a heap has no front. */
+static void wait_push(es_server_t *s, req_t *r, bool front)
+{
+    r->p.state = RS_WAITING;
+    s->n_waiting++;
+    lora_wait_add(s, r, 1);
+    if (s->policy == ES_POLICY_PRIORITY) {
+        if (s->heap_n == s->heap_cap) {
+            uint32_t nc = s->heap_cap ? 2 * s->heap_cap : 64;
+            req_t **nh = realloc(s->heap, nc * sizeof *nh);
+            ES_ASSERT(nh != NULL, "out of memory for the waiting heap");
+            s->heap = nh;
+            s->heap_cap = nc;
+        }
+        heap_set(s, s->heap_n++, r);
+        heap_up(s, s->heap_n - 1);
+        return;
+    }
+    r->p.next = r->p.prev = NULL;
+    if (front) {
+        r->p.next = s->wait_head;
+        if (s->wait_head) s->wait_head->p.prev = r; else s->wait_tail = r;
+        s->wait_head = r;
+    } else {
+        r->p.prev = s->wait_tail;
+        if (s->wait_tail) s->wait_tail->p.next = r; else s->wait_head = r;
+        s->wait_tail = r;
+    }
+}
+
+static req_t *wait_peek(const es_server_t *s)
+{
+    if (s->policy == ES_POLICY_PRIORITY) return s->heap_n ? s->heap[0] : NULL;
+    return s->wait_head;
+}
+
+static void wait_remove(es_server_t *s, req_t *r)
+{
+    s->n_waiting--;
+    lora_wait_add(s, r, -1);
+    if (s->policy == ES_POLICY_PRIORITY) { heap_remove_at(s, r->p.heap_idx); return; }
+    if (r->p.prev) r->p.prev->p.next = r->p.next; else s->wait_head = r->p.next;
+    if (r->p.next) r->p.next->p.prev = r->p.prev; else s->wait_tail = r->p.prev;
+    r->p.next = r->p.prev = NULL;
+}
+
+/* ---- event ring ---- */
+
+static void bucket_insert(es_server_t *s, req_t *r, uint64_t step)
+{
+    ES_ASSERT(step > s->k && step - s->k <= s->ring_mask, "decoder event outside the ring");
+    req_t **b = &s->ring[step & s->ring_mask];
+    r->p.ev_step = step;
+    r->p.ev_prev = NULL;
+    r->p.ev_next = *b;
+    if (*b) (*b)->p.ev_prev = r;
+    *b = r;
+    r->p.in_bucket = 1;
+}
+
+static void bucket_remove(es_server_t *s, req_t *r)
+{
+    if (!r->p.in_bucket) return;
+    if (r->p.ev_prev) r->p.ev_prev->p.ev_next = r->p.ev_next;
+    else s->ring[r->p.ev_step & s->ring_mask] = r->p.ev_next;
+    if (r->p.ev_next) r->p.ev_next->p.ev_prev = r->p.ev_prev;
+    r->p.in_bucket = 0;
+}
+
+/* Step of a decoder's next event after step k: its last token, the step that
+ * fills its last block, or the step that needs a new block. */
+static uint64_t next_event(const es_server_t *s, const req_t *r)
+{
+    const es_server_req_priv_t *p = &r->p;
+    uint64_t fin = p->s0 + (uint64_t)(p->out_target - 1 - p->o0);
+    uint64_t edge = p->s0 + (uint64_t)p->held * s->bs - p->c0;   /* c == held * bs: needs a block */
+    uint64_t blk = p->hashed < p->held ? edge - 1 : edge;        /* c + 1 == held * bs: block full */
+    return fin < blk ? fin : blk;
+}
+
+/* ---- KV per request ---- */
+
+static void iter_reset(es_server_t *s, req_t *r)
+{
+    es_block_iter_init(&r->p.it, &r->prompt, &r->p.out_seg, 1, r->p.out_target, s->bs,
+                       r->p.prompt + r->p.out_target);
+    r->p.it.parent = r->p.root;
+    r->p.hashed = 0;
+}
+
+/* Hashes and caches the request's blocks that are full with `upto` tokens. */
+static void cache_full(es_server_t *s, req_t *r, uint32_t upto)
+{
+    uint32_t target = upto / s->bs;
+    if (!s->prefix_caching) { r->p.hashed = target; return; }
+    while (r->p.hashed < target) {
+        uint64_t h;
+        int ok = es_block_iter_next(&r->p.it, &h);
+        ES_ASSERT(ok, "block hash past the end of the request");
+        es_kvcache_cache(&s->kv, r->p.blocks[r->p.hashed], h);
+        r->p.hashed++;
+    }
+}
+
+static void free_blocks(es_server_t *s, req_t *r)
+{
+    for (uint32_t i = r->p.held; i-- > 0;) es_kvcache_free(&s->kv, r->p.blocks[i]);   /* reverse order */
+    r->p.held = 0;
+    r->p.hashed = 0;
+}
+
+static void release_table(es_server_t *s, req_t *r)
+{
+    if (r->p.blocks) table_put(s, r->p.cap_class, r->p.blocks);
+    r->p.blocks = NULL;
+}
+
+/* ---- leaving the running set ---- */
+
+static void dec_leave(es_server_t *s, req_t *r)
+{
+    s->n_dec--;
+    s->dec_base -= (int64_t)r->p.c0 - (int64_t)r->p.s0;
+    bucket_remove(s, r);
+    r->p.decoding = 0;
+}
+
+/* Fields of a decoder at step k, before its token of that step. */
+static inline uint32_t dec_computed(const es_server_t *s, const req_t *r)
+{
+    return r->p.c0 + (uint32_t)(s->k - r->p.s0);
+}
+static inline uint32_t dec_outputs(const es_server_t *s, const req_t *r)
+{
+    return r->p.o0 + (uint32_t)(s->k - r->p.s0);
+}
+
+static void finish_running(es_server_t *s, req_t *r, int status)
+{
+    if (r->p.decoding) dec_leave(s, r); else s->n_prefilling--;
+    free_blocks(s, r);
+    release_table(s, r);
+    run_remove(s, r);
+    lora_run_add(s, r, -1);
+    r->p.state = RS_DONE;
+    r->finish = now_of(s);
+    r->status = status;
+    s->stats.finished++;
+    s->hooks.on_finish(s->hooks.ud, r, r->finish);
+}
+
+static void preempt(es_server_t *s, req_t *v)
+{
+    es_time_t now = now_of(s);
+    if (v->p.decoding) {
+        uint32_t c = dec_computed(s, v), o = dec_outputs(s, v);
+        bool scheduled = s->fast ? s->stage_prefill : v->p.sched_step == s->k;
+        if (scheduled) {   /* give its token back */
+            s->budget++;
+            if (!s->fast) { s->n_dec_sched--; s->sum_ctx -= c + 1; }
+        }
+        if (!v->p.late) v->p.last_tok = now;
+        v->p.late = 0;
+        v->p.due = 0;
+        dec_leave(s, v);
+        v->p.outputs = o;
+        (void)c;
+    } else {
+        s->n_prefilling--;
+        if (v->p.sched_step == s->k && v->p.chunk > 0) { s->budget += v->p.chunk; v->p.chunk = 0; }
+    }
+    free_blocks(s, v);
+    v->p.computed = 0;
+    v->p.sched_step = 0;
+    run_remove(s, v);
+    lora_run_add(s, v, -1);
+    v->preemptions++;
+    s->stats.preemptions++;
+    s->preempted = true;
+    wait_push(s, v, true);
+}
+
+static req_t *pick_victim(const es_server_t *s)
+{
+    if (s->policy != ES_POLICY_PRIORITY) return s->run_tail;
+    req_t *v = s->run_head;
+    for (req_t *r = v ? v->p.next : NULL; r; r = r->p.next)
+        if (prio_less(v, r)) v = r;   /* the largest (priority, arrival) */
+    return v;
+}
+
+/* Makes `need` blocks free by preempting; -1 when r itself was preempted. */
+static int reserve(es_server_t *s, req_t *r, uint32_t need)
+{
+    while (s->kv.nfree < need) {
+        req_t *v = pick_victim(s);
+        preempt(s, v);
+        if (v == r) return -1;
+    }
+    return 0;
+}
+
+static void alloc_blocks(es_server_t *s, req_t *r, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) r->p.blocks[r->p.held++] = es_kvcache_alloc(&s->kv);
+}
+
+/* ---- scheduling one step ---- */
+
+/* A decoder not scheduled in step k: its clock moves one step later. */
+static void skip_decoder(es_server_t *s, req_t *r)
+{
+    if (!r->p.late) { r->p.late = 1; r->p.last_tok = now_of(s); }
+    bucket_remove(s, r);
+    r->p.due = 0;
+    r->p.s0++;
+    s->dec_base--;
+    s->skip_n++;
+    s->skip_ctx += (int64_t)r->p.c0 - (int64_t)r->p.s0 + (int64_t)s->k + 1;
+    r->p.skip_step = s->k;
+    bucket_insert(s, r, s->k + 1);   /* touched next step to report its gap */
+}
+
+static void skip_from(es_server_t *s, req_t *r)
+{
+    for (; r; r = r->p.next)
+        if (r->p.decoding) skip_decoder(s, r);
+}
+
+/* A decoder with an event at step k; -1 if it preempted itself. */
+static int decoder_due(es_server_t *s, req_t *r)
+{
+    r->p.due = 0;
+    if (r->p.late && r->p.skip_step != s->k) { s->late[s->nlate++] = r; r->p.late = 0; }
+    uint32_t c = dec_computed(s, r), o = dec_outputs(s, r);
+    if (c == r->p.held * s->bs) {
+        if (reserve(s, r, 1) < 0) return -1;
+        alloc_blocks(s, r, 1);
+    }
+    cache_full(s, r, c + 1);
+    if (o + 1 >= r->p.out_target) {
+        r->p.due_next = s->fin;
+        s->fin = r;
+    } else {
+        bucket_insert(s, r, next_event(s, r));
+    }
+    return 0;
+}
+
+static void schedule_chunk_commit(es_server_t *s, req_t *r, uint32_t n)
+{
+    r->p.chunk = n;
+    r->p.sched_step = s->k;
+    s->pf[s->npf++] = r;
+    s->budget -= n;
+    cache_full(s, r, r->p.computed + n);
+}
+
+/* A running request still computing its prompt (or recomputing); -1 if it
+ * preempted itself. */
+static int prefill_running(es_server_t *s, req_t *r)
+{
+    uint32_t num_tokens = r->p.prompt + r->p.outputs;
+    uint32_t n = num_tokens - r->p.computed;
+    if (s->thr && n > s->thr) n = s->thr;
+    if ((int64_t)n > s->budget) n = (uint32_t)s->budget;
+    if (n == 0) return 0;
+    uint32_t need = ceil_div((uint64_t)r->p.computed + n, s->bs);
+    need = need > r->p.held ? need - r->p.held : 0;
+    if (reserve(s, r, need) < 0) return -1;
+    alloc_blocks(s, r, need);
+    schedule_chunk_commit(s, r, n);
+    return 0;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+    const req_t *x = *(req_t *const *)a, *y = *(req_t *const *)b;
+    return (x->p.seq > y->p.seq) - (x->p.seq < y->p.seq);
+}
+
+static bool prefillers_at_tail(const es_server_t *s)
+{
+    uint32_t n = 0;
+    for (const req_t *r = s->run_tail; r && n < s->n_prefilling; r = r->p.prev, n++)
+        if (r->p.decoding) return false;
+    return true;
+}
+
+static void phase_running(es_server_t *s)
+{
+    /* decoders with an event at this step, in running order */
+    req_t **b = &s->ring[s->k & s->ring_mask];
+    for (req_t *r = *b; r; r = r->p.ev_next) {
+        ES_ASSERT(r->p.ev_step == s->k, "stale decoder event");
+        r->p.in_bucket = 0;
+        r->p.due = 1;
+        s->due[s->ndue++] = r;
+    }
+    *b = NULL;
+    if (s->ndue > 1) qsort(s->due, s->ndue, sizeof *s->due, cmp_seq);
+
+    s->fast = prefillers_at_tail(s);
+    if (s->fast) {
+        /* All decoders come first and fit (max_num_batched_tokens >=
+         * max_num_seqs): each takes one token; only those with an event are
+         * touched. */
+        for (uint32_t i = 0; i < s->ndue; i++) {
+            req_t *r = s->due[i];
+            if (!r->p.due) continue;   /* preempted or skipped meanwhile */
+            req_t *nxt = r->p.next;
+            if (decoder_due(s, r) < 0) { skip_from(s, nxt); return; }
+        }
+        s->budget -= s->n_dec - s->skip_n;
+        s->stage_prefill = true;
+        req_t *r = s->run_tail;
+        for (uint32_t n = 1; r && n < s->n_prefilling; n++) r = r->p.prev;
+        if (s->n_prefilling == 0) r = NULL;
+        while (r && s->budget > 0) {
+            if (prefill_running(s, r) < 0) return;
+            r = r->p.next;
+        }
+        return;
+    }
+    /* Slow path: prompt chunks sit between decoders; walk in order. */
+    for (req_t *r = s->run_head; r;) {
+        if (s->budget <= 0) { skip_from(s, r); return; }
+        req_t *nxt = r->p.next;
+        if (r->p.decoding) {
+            if (r->p.due && decoder_due(s, r) < 0) { skip_from(s, nxt); return; }
+            r->p.sched_step = s->k;
+            s->budget--;
+            s->n_dec_sched++;
+            s->sum_ctx += dec_computed(s, r) + 1;
+        } else if (prefill_running(s, r) < 0) {
+            skip_from(s, nxt);
+            return;
+        }
+        r = r->p.next;
+    }
+}
+
+static int32_t lora_slot(es_server_t *s, const char *name)
+{
+    for (uint32_t i = 0; i < s->nlora; i++)
+        if (strcmp(s->lora[i].name, name) == 0) return (int32_t)i;
+    if (s->nlora == s->lora_cap) {
+        uint32_t nc = s->lora_cap ? 2 * s->lora_cap : 8;
+        lora_slot_t *nl = realloc(s->lora, nc * sizeof *nl);
+        ES_ASSERT(nl != NULL, "out of memory for LoRA slots");
+        s->lora = nl;
+        s->lora_cap = nc;
+    }
+    s->lora[s->nlora] = (lora_slot_t){name, 0, 0, false, 0};
+    return (int32_t)s->nlora++;
+}
+
+/* Loads r's adapter if needed (a step that loads one takes lora_load_ms
+ * longer); the loaded set holds max_loras adapters, evicting the least
+ * recently used idle one. */
+static void lora_activate(es_server_t *s, req_t *r)
+{
+    if (r->p.lora_idx < 0) return;
+    lora_slot_t *l = &s->lora[r->p.lora_idx];
+    l->last_use = ++s->lora_clock;
+    if (l->loaded) return;
+    l->loaded = true;
+    s->n_lora_loaded++;
+    s->stats.lora_loads++;
+    s->extra += s->lora_load;
+    if (s->n_lora_loaded > s->max_loras) {
+        lora_slot_t *v = NULL;
+        for (uint32_t i = 0; i < s->nlora; i++) {
+            lora_slot_t *c = &s->lora[i];
+            if (c->loaded && c->running == 0 && c != l && (!v || c->last_use < v->last_use)) v = c;
+        }
+        if (v) { v->loaded = false; s->n_lora_loaded--; }
+    }
+}
+
+/* Phase B: admission from the waiting queue. */
+static void phase_waiting(es_server_t *s)
+{
+    req_t *skipped = NULL, *skipped_tail = NULL;
+    es_time_t now = now_of(s);
+    while (s->n_waiting > 0 && s->budget > 0) {
+        if (s->n_running >= s->max_num_seqs) break;
+        req_t *r = wait_peek(s);
+        if (r->p.lora_idx >= 0 && s->lora[r->p.lora_idx].running == 0 && s->n_lora_active >= s->max_loras) {
+            wait_remove(s, r);   /* its adapter cannot join this step: try the next request */
+            r->p.next = NULL;
+            if (skipped_tail) skipped_tail->p.next = r; else skipped = r;
+            skipped_tail = r;
+            continue;
+        }
+        if (!r->p.blocks) {
+            uint32_t maxb = ceil_div((uint64_t)r->p.prompt + r->p.out_target, s->bs), cls = 0;
+            while ((1u << cls) < maxb) cls++;
+            r->p.cap_class = cls;
+            r->p.blocks = table_get(s, cls);
+        }
+        uint32_t num_tokens = r->p.prompt + r->p.outputs, cached = 0, nhit = 0;
+        iter_reset(s, r);
+        if (r->kv_preloaded && r->p.outputs == 0) {
+            cached = r->p.prompt - 1;   /* transferred KV; the last token is recomputed to sample */
+        } else if (s->prefix_caching) {
+            uint32_t cap = num_tokens - 1;
+            while ((nhit + 1) * s->bs <= cap) {
+                es_block_iter_t save = r->p.it;
+                uint64_t h;
+                if (!es_block_iter_next(&r->p.it, &h)) break;
+                uint32_t id = es_kvcache_lookup(&s->kv, h);
+                if (id == ES_KV_NONE) { r->p.it = save; break; }
+                r->p.blocks[nhit++] = id;
+            }
+            cached = nhit * s->bs;
+        }
+        uint32_t n = num_tokens - cached;
+        if (s->thr && n > s->thr) n = s->thr;
+        if ((int64_t)n > s->budget) n = (uint32_t)s->budget;
+        uint32_t total = ceil_div((uint64_t)cached + n, s->bs);
+        uint32_t need = total - nhit, idle_hits = 0;
+        for (uint32_t i = 0; i < nhit; i++) idle_hits += s->kv.b[r->p.blocks[i]].ref == 0;
+        if ((uint64_t)need + idle_hits + s->watermark_blocks > s->kv.nfree) {
+            iter_reset(s, r);
+            break;   /* head-of-line: no skipping on KV shortage */
+        }
+        for (uint32_t i = 0; i < nhit; i++) es_kvcache_touch(&s->kv, r->p.blocks[i]);
+        r->p.held = nhit;
+        r->p.hashed = nhit;
+        alloc_blocks(s, r, need);
+        wait_remove(s, r);
+        run_append(s, r);
+        r->p.state = RS_RUNNING;
+        r->p.decoding = 0;
+        s->n_prefilling++;
+        lora_run_add(s, r, 1);
+        lora_activate(s, r);
+        if (r->admitted < 0) {
+            r->admitted = now;
+            r->cached_tokens = cached;
+            if (!r->kv_preloaded && s->prefix_caching) { s->q_tokens += num_tokens; s->h_tokens += cached; }
+        }
+        r->p.computed = cached;
+        schedule_chunk_commit(s, r, n);
+    }
+    /* adapters that could not join go back to the front, in order */
+    if (s->policy == ES_POLICY_PRIORITY) {
+        while (skipped) {
+            req_t *nx = skipped->p.next;
+            wait_push(s, skipped, false);
+            skipped = nx;
+        }
+        return;
+    }
+    req_t *prev = NULL;
+    for (req_t *r = skipped; r; r = r->p.next) { r->p.prev = prev; prev = r; }
+    while (skipped_tail) {   /* push_front from the last one keeps the order */
+        req_t *pv = skipped_tail->p.prev;
+        wait_push(s, skipped_tail, true);
+        skipped_tail = pv;
+    }
+}
+
+/* Schedules step k+1; returns false when nothing could run. */
+static bool start_step(es_server_t *s)
+{
+    s->k++;
+    s->budget = s->budget_max;
+    s->fast = s->stage_prefill = s->preempted = false;
+    s->npf = s->ndue = s->nlate = 0;
+    s->fin = NULL;
+    s->n_dec_sched = 0;
+    s->sum_ctx = 0;
+    s->skip_n = 0;
+    s->skip_ctx = 0;
+    s->extra = 0;
+
+    phase_running(s);
+    if (s->fast) {
+        s->n_dec_sched = s->n_dec - s->skip_n;
+        int64_t ctx = s->dec_base + (int64_t)s->n_dec * (int64_t)(s->k + 1) - s->skip_ctx;
+        s->sum_ctx = (uint64_t)ctx;
+    }
+    if (!s->preempted) phase_waiting(s);
+
+    /* composition */
+    uint32_t n_decode = s->n_dec_sched, np = 0, nsampled = s->n_dec_sched;
+    uint64_t sum_ctx = s->sum_ctx, ptok = 0;
+    for (uint32_t i = 0; i < s->npf; i++) {
+        req_t *r = s->pf[i];
+        if (r->p.state != RS_RUNNING || r->p.sched_step != s->k || r->p.chunk == 0) continue;
+        nsampled++;
+        ptok += r->p.chunk;
+        if (r->p.chunk == 1) { n_decode++; sum_ctx += r->p.computed + 1; continue; }
+        s->cq[np] = r->p.chunk;
+        s->cp[np] = r->p.computed;
+        np++;
+    }
+    if (nsampled == 0) return false;
+    es_step_comp_t comp = {np, s->cq, s->cp, n_decode, sum_ctx, nsampled};
+    double us = es_steptime_us(&s->st, &comp);
+    es_time_t dt = es_time_from_us(us) + s->extra;
+    if (dt < 1) dt = 1;
+    s->step_dt = dt;
+    s->stats.steps++;
+    s->stats.seq_steps += nsampled;
+    s->stats.decode_tokens += s->n_dec_sched;
+    s->stats.prefill_tokens += ptok;
+    s->stats.busy += dt;
+    return true;
+}
+
+static void emit_gap(es_server_t *s, es_time_t gap, uint32_t n)
+{
+    if (n && s->hooks.on_decode_gaps) s->hooks.on_decode_gaps(s->hooks.ud, gap, n);
+}
+
+/* End of step k at now: tokens, first tokens, finishes. */
+static void end_step(es_server_t *s)
+{
+    es_time_t now = now_of(s);
+    uint32_t late_alive = 0;
+    for (uint32_t i = 0; i < s->nlate; i++) {
+        req_t *r = s->late[i];
+        if (r->p.state != RS_RUNNING || !r->p.decoding) continue;
+        late_alive++;
+        emit_gap(s, now - r->p.last_tok, 1);
+    }
+    emit_gap(s, s->step_dt, s->n_dec_sched - late_alive);
+
+    for (uint32_t i = 0; i < s->npf; i++) {
+        req_t *r = s->pf[i];
+        if (r->p.state != RS_RUNNING || r->p.sched_step != s->k || r->p.decoding) continue;
+        r->p.computed += r->p.chunk;
+        r->p.chunk = 0;
+        if (r->p.computed < r->p.prompt + r->p.outputs) continue;   /* mid-prompt chunk: no token */
+        r->p.outputs++;
+        if (r->p.outputs == 1) {
+            r->first_token = now;
+            if (s->hooks.on_first_token) s->hooks.on_first_token(s->hooks.ud, r, now);
+            if (r->p.state != RS_RUNNING) continue;   /* aborted from the hook */
+        } else {
+            emit_gap(s, now - r->p.last_tok, 1);
+        }
+        r->p.last_tok = now;
+        if (r->p.outputs >= r->p.out_target) { finish_running(s, r, ES_SERVER_OK); continue; }
+        /* joins the decode clock at the next step */
+        s->n_prefilling--;
+        r->p.decoding = 1;
+        r->p.late = 0;
+        r->p.s0 = s->k + 1;
+        r->p.c0 = r->p.computed;
+        r->p.o0 = r->p.outputs;
+        s->n_dec++;
+        s->dec_base += (int64_t)r->p.c0 - (int64_t)r->p.s0;
+        bucket_insert(s, r, next_event(s, r));
+    }
+    for (req_t *r = s->fin; r;) {
+        req_t *nx = r->p.due_next;
+        if (r->p.state == RS_RUNNING && r->p.decoding) finish_running(s, r, ES_SERVER_OK);
+        r = nx;
+    }
+    s->fin = NULL;
+    s->npf = s->nlate = 0;
+}
+
+static void kick(es_server_t *s)
+{
+    if (s->pending || s->in_handler) return;
+    s->ev = es_sim_schedule(s->sim, now_of(s), on_step, s, 0);
+    ES_ASSERT(s->ev != 0, "out of memory for an event");
+    s->pending = true;
+}
+
+static void on_step(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)sim; (void)arg;
+    es_server_t *s = target;
+    s->pending = false;
+    s->in_handler = true;
+    if (s->in_step) { end_step(s); s->in_step = false; }
+    while (s->n_running + s->n_waiting > 0) {
+        if (start_step(s)) {
+            s->in_step = true;
+            s->ev = es_sim_schedule(s->sim, now_of(s) + s->step_dt, on_step, s, 0);
+            ES_ASSERT(s->ev != 0, "out of memory for an event");
+            s->pending = true;
+            break;
+        }
+        if (s->preempted) continue;   /* everything was preempted: admit again */
+        if (s->n_running == 0) {
+            /* the head can never be admitted (watermark or adapters): reject it */
+            req_t *r = wait_peek(s);
+            wait_remove(s, r);
+            release_table(s, r);
+            r->p.state = RS_DONE;
+            r->finish = now_of(s);
+            r->status = ES_SERVER_TOO_LONG;
+            s->stats.rejected++;
+            s->stats.finished++;
+            s->hooks.on_finish(s->hooks.ud, r, r->finish);
+            continue;
+        }
+        break;
+    }
+    s->in_handler = false;
+}
+
+/* ---------------------------------------------------------------- public */
+
+void es_server_submit(es_server_t *s, es_server_request_t *r)
+{
+    es_time_t now = now_of(s);
+    memset(&r->p, 0, sizeof r->p);
+    r->p.lora_idx = -1;
+    r->submitted = now;
+    r->admitted = r->first_token = r->finish = -1;
+    r->cached_tokens = 0;
+    r->preemptions = 0;
+    r->status = 0;
+    r->p.prompt = r->prompt.tokens;
+    r->p.out_target = r->prefill_only ? 1 : (r->output_tokens ? r->output_tokens : 1);
+    r->p.arrival = ++s->arr_ctr;
+    r->p.root = ES_CONTENT_ROOT_HASH;
+    r->p.out_seg.id = r->output_segment;
+    r->p.out_seg.len = r->p.out_target;
+    uint64_t total = (uint64_t)r->p.prompt + r->p.out_target;
+    bool bad = r->p.prompt == 0 || total > s->max_model_len ||
+               ceil_div(total, s->bs) > s->kv.n - 1 || (r->lora && s->max_loras == 0);
+    if (bad) {
+        r->p.state = RS_DONE;
+        r->finish = now;
+        r->status = ES_SERVER_TOO_LONG;
+        s->stats.rejected++;
+        s->stats.finished++;
+        s->hooks.on_finish(s->hooks.ud, r, now);
+        return;
+    }
+    if (r->lora) {
+        r->p.lora_idx = lora_slot(s, r->lora);
+        /* extra_keys: an adapter's blocks never match the base model's */
+        uint64_t h = ES_CONTENT_ROOT_HASH;
+        for (const char *c = r->lora; *c; c++) h = es_mix64(h ^ (uint8_t)*c);
+        r->p.root = h;
+    }
+    wait_push(s, r, false);
+    kick(s);
+}
+
+void es_server_abort(es_server_t *s, es_server_request_t *r)
+{
+    if (r->p.state == RS_WAITING) {
+        wait_remove(s, r);
+        release_table(s, r);
+        r->p.state = RS_DONE;
+        r->finish = now_of(s);
+        r->status = ES_SERVER_ABORTED;
+        s->stats.finished++;
+        s->hooks.on_finish(s->hooks.ud, r, r->finish);
+        return;
+    }
+    if (r->p.state != RS_RUNNING) return;
+    if (s->in_step && r->p.decoding) {
+        bool scheduled = s->fast ? r->p.skip_step != s->k : r->p.sched_step == s->k;
+        if (scheduled) s->n_dec_sched--;
+    }
+    finish_running(s, r, ES_SERVER_ABORTED);
+}
+
+void es_server_crash(es_server_t *s, int status)
+{
+    if (s->pending) es_sim_cancel(s->sim, s->ev);
+    s->pending = s->in_step = false;
+    /* detach everything first: hooks may submit again */
+    req_t *list = NULL;
+    while (s->run_head) {
+        req_t *r = s->run_head;
+        if (r->p.decoding) dec_leave(s, r); else s->n_prefilling--;
+        free_blocks(s, r);
+        release_table(s, r);
+        run_remove(s, r);
+        lora_run_add(s, r, -1);
+        r->p.due_next = list;
+        list = r;
+    }
+    for (req_t *r; (r = wait_peek(s)) != NULL;) {
+        wait_remove(s, r);
+        release_table(s, r);
+        r->p.due_next = list;
+        list = r;
+    }
+    s->npf = s->nlate = s->ndue = 0;
+    s->fin = NULL;
+    for (uint32_t i = 0; i < s->nlora; i++) s->lora[i].loaded = false;
+    s->n_lora_loaded = 0;
+    es_kvcache_clear(&s->kv);
+    es_time_t now = now_of(s);
+    while (list) {
+        req_t *r = list;
+        list = r->p.due_next;
+        r->p.state = RS_DONE;
+        r->finish = now;
+        r->status = status;
+        s->stats.finished++;
+        s->hooks.on_finish(s->hooks.ud, r, now);
+    }
+}
+
+void es_server_metrics(const es_server_t *s, es_endpoint_metrics_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->update_time = now_of(s);
+    m->waiting = (int32_t)s->n_waiting;
+    m->running = (int32_t)s->n_running;
+    m->kv_cache_usage = es_kvcache_usage(&s->kv);
+    m->prefix_queries = s->q_tokens;
+    m->prefix_hits = s->h_tokens;
+    m->block_size = s->bs;
+    m->num_gpu_blocks = s->kv.n;
+    m->max_lora = (int32_t)s->max_loras;
+    for (uint32_t i = 0; i < s->nlora; i++) {
+        if (s->lora[i].running && m->n_running_lora < ES_LORA_LIST_MAX)
+            m->running_lora[m->n_running_lora++] = s->lora[i].name;
+        if (s->lora[i].waiting && m->n_waiting_lora < ES_LORA_LIST_MAX)
+            m->waiting_lora[m->n_waiting_lora++] = s->lora[i].name;
+    }
+}
+
+uint32_t es_server_num_gpu_blocks(const es_server_t *s) { return s->kv.n; }
+uint32_t es_server_free_blocks(const es_server_t *s) { return s->kv.nfree; }
+uint32_t es_server_block_size(const es_server_t *s) { return s->bs; }
+void es_server_stats(const es_server_t *s, es_server_stats_t *out) { *out = s->stats; }
+
+double es_server_step_time_us(const es_server_t *s, uint32_t n_prefill, const uint32_t *q,
+                              const uint32_t *p, uint32_t n_decode, uint64_t sum_ctx)
+{
+    es_step_comp_t c = {n_prefill, q, p, n_decode, sum_ctx, n_prefill + n_decode};
+    return es_steptime_us(&s->st, &c);
+}
+
+/* ---------------------------------------------------------------- lifetime */
+
+int es_profile_load(const char *gpu, es_profile_t **out, es_err_t *err)
+{
+    char rel[256], path[1024];
+    snprintf(rel, sizeof rel, "profiles/%s.json", gpu);
+    es_data_path(path, sizeof path, rel);
+    FILE *f = fopen(path, "rb");
+    if (!f) return es_err_set(err, ES_ENOTFOUND, "server.gpu: no profile \"%s\" (%s)", gpu, path);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)(len > 0 ? len : 0) + 1);
+    if (!text) { fclose(f); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    size_t got = fread(text, 1, (size_t)(len > 0 ? len : 0), f);
+    fclose(f);
+    text[got] = '\0';
+    int rc = es_profile_parse(gpu, path, text, out, err);
+    free(text);
+    return rc;
+}
+
+static int derive_blocks(const es_server_config_t *cfg, const es_profile_t *prof,
+                         const es_model_shape_t *m, uint32_t *out, es_err_t *err)
+{
+    if (cfg->num_gpu_blocks > 0) { *out = (uint32_t)cfg->num_gpu_blocks; return 0; }
+    double tp = (double)cfg->tensor_parallel;
+    double mem = cfg->gpu_memory_gib > 0 ? cfg->gpu_memory_gib * 1073741824.0 : prof->memory_bytes;
+    double weights = es_model_params(m) * 2.0 / tp;
+    double avail = mem * cfg->gpu_memory_utilization - weights - cfg->activation_reserve_gib * 1073741824.0;
+    uint32_t kvh = (m->kv_heads + (uint32_t)tp - 1) / (uint32_t)tp;   /* heads replicate when TP > kv_heads */
+    double block = 2.0 * m->layers * kvh * m->head_dim * 2.0 * (double)cfg->block_size;
+    double n = avail / block;
+    if (n < 2)
+        return es_err_set(err, ES_ERANGE,
+                          "server.gpu_memory_utilization: %.1f GiB of weights per GPU leave no room for the "
+                          "KV cache (%.1f GiB x %.2f)", weights / 1073741824.0, mem / 1073741824.0,
+                          cfg->gpu_memory_utilization);
+    *out = n > 100000000.0 ? 100000000u : (uint32_t)n;
+    return 0;
+}
+
+int es_server_create_with_profile(es_sim_t *sim, const es_server_config_t *cfg, const es_profile_t *profile,
+                                  const es_server_hooks_t *hooks, uint32_t endpoint_id, es_server_t **out,
+                                  es_err_t *err)
+{
+    int64_t tp = cfg->tensor_parallel;
+    if (tp != 1 && tp != 2 && tp != 4 && tp != 8)
+        return es_err_set(err, ES_EINVAL, "server.tensor_parallel: %lld is not 1, 2, 4 or 8", (long long)tp);
+    if (cfg->max_num_batched_tokens < cfg->max_num_seqs)
+        return es_err_set(err, ES_EINVAL, "server.max_num_batched_tokens: %lld is below max_num_seqs (%lld), "
+                          "which vLLM rejects", (long long)cfg->max_num_batched_tokens,
+                          (long long)cfg->max_num_seqs);
+    if (!hooks || !hooks->on_finish)
+        return es_err_set(err, ES_EINVAL, "server: hooks.on_finish is required");
+    es_server_t *s = calloc(1, sizeof *s);
+    if (!s) return es_err_set(err, ES_ENOMEM, "out of memory");
+    int rc;
+    if (!profile) {
+        rc = es_profile_load(cfg->gpu, &s->own_prof, err);
+        if (rc != 0) { free(s); return rc; }
+        profile = s->own_prof;
+    }
+    s->prof = profile;
+    s->pm = es_profile_model(profile, cfg->model);
+    if (!s->pm) {
+        char list[512];
+        es_profile_model_list(profile, list, sizeof list);
+        es_err_set(err, ES_ENOTFOUND, "server.model: no model \"%s\" in profile \"%s\" (it has: %s)",
+                   cfg->model, profile->gpu, list);
+        es_server_destroy(s);
+        return ES_ENOTFOUND;
+    }
+    uint32_t nblocks = 0;
+    rc = derive_blocks(cfg, profile, &s->pm->shape, &nblocks, err);
+    if (rc != 0) { es_server_destroy(s); return rc; }
+    s->sim = sim;
+    s->hooks = *hooks;
+    s->endpoint = endpoint_id;
+    es_steptime_init(&s->st, cfg, profile, s->pm);
+    s->bs = (uint32_t)cfg->block_size;
+    s->max_model_len = cfg->max_model_len > 0 ? (uint32_t)cfg->max_model_len : s->pm->shape.context_len;
+    s->max_num_seqs = (uint32_t)cfg->max_num_seqs;
+    s->budget_max = (uint32_t)cfg->max_num_batched_tokens;
+    s->thr = (uint32_t)cfg->long_prefill_token_threshold;
+    s->policy = cfg->scheduling_policy;
+    s->prefix_caching = cfg->enable_prefix_caching;
+    s->max_loras = (uint32_t)cfg->max_loras;
+    s->lora_load = es_time_from_ms(cfg->lora_load_ms);
+    s->watermark_blocks = (uint32_t)(cfg->kv_watermark * nblocks);
+    rc = es_kvcache_init(&s->kv, nblocks, cfg->kv_free_order == ES_FREE_FRESH_PREPEND);
+    if (rc != 0) { free(s->kv.b); es_server_destroy(s); return es_err_set(err, rc, "out of memory"); }
+    if (hooks->on_kv_event) { s->kv.ev = kv_event; s->kv.ev_ud = s; }
+    uint32_t ring = 1;
+    while (ring < s->bs + 2) ring <<= 1;
+    s->ring = calloc(ring, sizeof *s->ring);
+    s->ring_mask = ring - 1;
+    size_t m = s->max_num_seqs + 1;
+    s->pf = calloc(m, sizeof *s->pf);
+    s->due = calloc(m, sizeof *s->due);
+    s->late = calloc(m, sizeof *s->late);
+    s->cq = calloc(m, sizeof *s->cq);
+    s->cp = calloc(m, sizeof *s->cp);
+    if (!s->ring || !s->pf || !s->due || !s->late || !s->cq || !s->cp) {
+        es_server_destroy(s);
+        return es_err_set(err, ES_ENOMEM, "out of memory");
+    }
+    *out = s;
+    return 0;
+}
+
+int es_server_create(es_sim_t *sim, const es_server_config_t *cfg, const es_server_hooks_t *hooks,
+                     uint32_t endpoint_id, es_server_t **out, es_err_t *err)
+{
+    return es_server_create_with_profile(sim, cfg, NULL, hooks, endpoint_id, out, err);
+}
+
+void es_server_destroy(es_server_t *s)
+{
+    if (!s) return;
+    if (s->pending && s->sim) es_sim_cancel(s->sim, s->ev);
+    for (req_t *r = s->run_head; r; r = r->p.next) release_table(s, r);
+    for (uint32_t c = 0; c < 32; c++) {
+        for (uint32_t i = 0; i < s->tpool_n[c]; i++) free(s->tpool[c][i]);
+        free(s->tpool[c]);
+    }
+    if (s->kv.b) es_kvcache_fini(&s->kv);
+    free(s->ring); free(s->pf); free(s->due); free(s->late); free(s->cq); free(s->cp);
+    free(s->heap); free(s->lora);
+    es_profile_free(s->own_prof);
+    free(s);
+}

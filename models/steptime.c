@@ -1,0 +1,349 @@
+/*
+ * steptime.c -- GPU profiles (loading, interpolation) and the step-time models.
+ */
+#include "steptime.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- tables ---- */
+
+/* Piecewise linear; flat below the first point, linear extrapolation past the last. */
+double es_table1_eval(const es_table1_t *t, double x)
+{
+    if (t->n == 0) return 0.0;
+    if (t->n == 1 || x <= t->x[0]) return t->y[0];
+    uint32_t lo = 0, hi = t->n - 1;
+    if (x >= t->x[hi]) {
+        lo = hi - 1;
+    } else {
+        while (hi - lo > 1) {
+            uint32_t mid = (lo + hi) / 2;
+            if (t->x[mid] <= x) lo = mid; else hi = mid;
+        }
+    }
+    hi = lo + 1;
+    double f = (x - t->x[lo]) / (t->x[hi] - t->x[lo]);
+    double y = t->y[lo] + f * (t->y[hi] - t->y[lo]);
+    return y > 0 ? y : 0;
+}
+
+double es_table2_eval(const es_table2_t *t, double key, double x)
+{
+    if (t->nrows == 0) return 0.0;
+    if (t->nrows == 1 || key <= t->key[0]) return es_table1_eval(&t->row[0], x);
+    uint32_t lo = 0, hi = t->nrows - 1;
+    if (key >= t->key[hi]) {
+        lo = hi - 1;
+    } else {
+        while (hi - lo > 1) {
+            uint32_t mid = (lo + hi) / 2;
+            if (t->key[mid] <= key) lo = mid; else hi = mid;
+        }
+    }
+    hi = lo + 1;
+    double a = es_table1_eval(&t->row[lo], x), b = es_table1_eval(&t->row[hi], x);
+    double f = (key - t->key[lo]) / (t->key[hi] - t->key[lo]);
+    double y = a + f * (b - a);
+    return y > 0 ? y : 0;
+}
+
+static void table1_free(es_table1_t *t) { free(t->x); free(t->y); t->x = t->y = NULL; t->n = 0; }
+static void table2_free(es_table2_t *t)
+{
+    for (uint32_t i = 0; i < t->nrows; i++) table1_free(&t->row[i]);
+    free(t->row); free(t->key);
+    t->row = NULL; t->key = NULL; t->nrows = 0;
+}
+
+/* Median column of a row: [key..., median, min, max]. */
+static int row_num(const cJSON *row, int i, double *out)
+{
+    const cJSON *v = cJSON_GetArrayItem(row, i);
+    if (!cJSON_IsNumber(v)) return -1;
+    *out = v->valuedouble;
+    return 0;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const double *x = a, *y = b;
+    if (x[0] != y[0]) return x[0] < y[0] ? -1 : 1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* Reads `[x, median, ...]` rows (nkey = 1) or `[key, x, median, ...]` rows
+ * (nkey = 2) into sorted (key, x, y) triples; rows with a null median (a
+ * failed measurement) are skipped. */
+static int read_rows(const cJSON *arr, int nkey, double **out, uint32_t *n)
+{
+    if (!cJSON_IsArray(arr)) return -1;
+    int cnt = cJSON_GetArraySize(arr);
+    double *v = calloc((size_t)(cnt > 0 ? cnt : 1), 3 * sizeof *v);
+    if (!v) return -1;
+    uint32_t k = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, arr) {
+        double key = 0, x, y;
+        if (nkey == 2 && row_num(row, 0, &key) != 0) { free(v); return -1; }
+        if (row_num(row, nkey - 1, &x) != 0) { free(v); return -1; }
+        if (row_num(row, nkey, &y) != 0) continue;   /* failed point */
+        v[3 * k] = key; v[3 * k + 1] = x; v[3 * k + 2] = y;
+        k++;
+    }
+    qsort(v, k, 3 * sizeof *v, cmp_pair);
+    *out = v; *n = k;
+    return 0;
+}
+
+static int build1(const cJSON *arr, es_table1_t *t)
+{
+    double *v; uint32_t n;
+    if (read_rows(arr, 1, &v, &n) != 0 || n == 0) return -1;
+    t->x = malloc(n * sizeof *t->x); t->y = malloc(n * sizeof *t->y);
+    if (!t->x || !t->y) { free(v); return -1; }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (k > 0 && t->x[k - 1] == v[3 * i + 1]) continue;   /* duplicate x: keep the first */
+        t->x[k] = v[3 * i + 1]; t->y[k] = v[3 * i + 2]; k++;
+    }
+    t->n = k;
+    free(v);
+    return 0;
+}
+
+static int build2(const cJSON *arr, es_table2_t *t)
+{
+    double *v; uint32_t n;
+    if (read_rows(arr, 2, &v, &n) != 0 || n == 0) return -1;
+    uint32_t nr = 0;
+    for (uint32_t i = 0; i < n; i++) if (i == 0 || v[3 * i] != v[3 * (i - 1)]) nr++;
+    t->key = calloc(nr, sizeof *t->key); t->row = calloc(nr, sizeof *t->row);
+    if (!t->key || !t->row) { free(v); return -1; }
+    t->nrows = nr;
+    uint32_t r = 0, i = 0;
+    while (i < n) {
+        uint32_t j = i;
+        while (j < n && v[3 * j] == v[3 * i]) j++;
+        es_table1_t *row = &t->row[r];
+        row->x = malloc((j - i) * sizeof *row->x); row->y = malloc((j - i) * sizeof *row->y);
+        if (!row->x || !row->y) { free(v); return -1; }
+        for (uint32_t m = i; m < j; m++) {
+            if (row->n > 0 && row->x[row->n - 1] == v[3 * m + 1]) continue;
+            row->x[row->n] = v[3 * m + 1]; row->y[row->n] = v[3 * m + 2]; row->n++;
+        }
+        t->key[r++] = v[3 * i];
+        i = j;
+    }
+    free(v);
+    return 0;
+}
+
+/* ---- profile documents ---- */
+
+static int get_u32(const cJSON *o, const char *k, uint32_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e9) return -1;
+    *out = (uint32_t)v->valuedouble;
+    return 0;
+}
+
+static int get_pos(const cJSON *o, const char *k, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!cJSON_IsNumber(v) || !(v->valuedouble > 0)) return -1;
+    *out = v->valuedouble;
+    return 0;
+}
+
+void es_profile_free(es_profile_t *p)
+{
+    if (!p) return;
+    for (uint32_t i = 0; i < p->nmodels; i++) {
+        es_profile_model_t *m = &p->models[i];
+        table1_free(&m->dense); table1_free(&m->lm_head);
+        table2_free(&m->prefill); table2_free(&m->decode);
+    }
+    free(p->models);
+    free(p);
+}
+
+static int parse_model(const cJSON *o, const char *file, es_profile_model_t *m, es_err_t *err)
+{
+    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(o, "config");
+    es_model_shape_t *s = &m->shape;
+    if (!cJSON_IsObject(cfg) || get_u32(cfg, "layers", &s->layers) || get_u32(cfg, "hidden", &s->hidden) ||
+        get_u32(cfg, "heads", &s->heads) || get_u32(cfg, "kv_heads", &s->kv_heads) ||
+        get_u32(cfg, "head_dim", &s->head_dim) || get_u32(cfg, "inter", &s->inter) ||
+        get_u32(cfg, "vocab", &s->vocab))
+        return es_err_set(err, ES_EPARSE, "%s: %s.config: needs positive layers, hidden, heads, kv_heads, "
+                          "head_dim, inter, vocab", file, m->name);
+    if (get_u32(cfg, "context_len", &s->context_len) != 0) s->context_len = 131072;
+    static const char *const tabs[] = {"dense", "lm_head", "attn_prefill", "attn_decode"};
+    int rc[4];
+    rc[0] = build1(cJSON_GetObjectItemCaseSensitive(o, tabs[0]), &m->dense);
+    rc[1] = build1(cJSON_GetObjectItemCaseSensitive(o, tabs[1]), &m->lm_head);
+    rc[2] = build2(cJSON_GetObjectItemCaseSensitive(o, tabs[2]), &m->prefill);
+    rc[3] = build2(cJSON_GetObjectItemCaseSensitive(o, tabs[3]), &m->decode);
+    for (int i = 0; i < 4; i++)
+        if (rc[i] != 0)
+            return es_err_set(err, ES_EPARSE, "%s: %s.%s: missing, empty or malformed table", file, m->name,
+                              tabs[i]);
+    return 0;
+}
+
+int es_profile_parse(const char *name, const char *file, const char *text, es_profile_t **out, es_err_t *err)
+{
+    cJSON *root = cJSON_Parse(text);
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return es_err_set(err, ES_EPARSE, "%s: not a JSON object", file);
+    }
+    es_profile_t *p = calloc(1, sizeof *p);
+    if (!p) { cJSON_Delete(root); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    snprintf(p->gpu, sizeof p->gpu, "%s", name);
+    const cJSON *dev = cJSON_GetObjectItemCaseSensitive(root, "gpu");
+    snprintf(p->device, sizeof p->device, "%s", cJSON_IsString(dev) ? dev->valuestring : name);
+    const cJSON *hw = cJSON_GetObjectItemCaseSensitive(root, "hardware");
+    double mem_mib, tbps, tflops;
+    if (!cJSON_IsObject(hw) || get_pos(hw, "memory_MiB", &mem_mib) || get_pos(hw, "hbm_TBps", &tbps) ||
+        get_pos(hw, "bf16_TFLOPs", &tflops)) {
+        es_profile_free(p); cJSON_Delete(root);
+        return es_err_set(err, ES_EPARSE, "%s: hardware: needs memory_MiB, hbm_TBps and bf16_TFLOPs",
+                          file);
+    }
+    p->memory_bytes = mem_mib * 1048576.0;
+    p->hbm_Bps = tbps * 1e12;
+    p->peak_flops = tflops * 1e12;
+    uint32_t nm = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, root)
+        if (cJSON_IsObject(it) && cJSON_GetObjectItemCaseSensitive(it, "dense")) nm++;
+    p->models = calloc(nm ? nm : 1, sizeof *p->models);
+    if (!p->models) { es_profile_free(p); cJSON_Delete(root); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    cJSON_ArrayForEach(it, root) {
+        if (!cJSON_IsObject(it) || !cJSON_GetObjectItemCaseSensitive(it, "dense")) continue;
+        es_profile_model_t *m = &p->models[p->nmodels++];
+        snprintf(m->name, sizeof m->name, "%s", it->string);
+        int rc = parse_model(it, file, m, err);
+        if (rc != 0) { es_profile_free(p); cJSON_Delete(root); return rc; }
+    }
+    cJSON_Delete(root);
+    if (p->nmodels == 0) {
+        es_profile_free(p);
+        return es_err_set(err, ES_EPARSE, "%s: holds no model tables", file);
+    }
+    *out = p;
+    return 0;
+}
+
+const es_profile_model_t *es_profile_model(const es_profile_t *p, const char *model)
+{
+    for (uint32_t i = 0; i < p->nmodels; i++)
+        if (strcmp(p->models[i].name, model) == 0) return &p->models[i];
+    return NULL;
+}
+
+void es_profile_model_list(const es_profile_t *p, char *buf, size_t size)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < p->nmodels && off < size; i++)
+        off += (size_t)snprintf(buf + off, size - off, "%s%s", i ? ", " : "", p->models[i].name);
+}
+
+double es_model_params(const es_model_shape_t *m)
+{
+    double d = m->hidden, dkv = (double)m->kv_heads * m->head_dim, dq = (double)m->heads * m->head_dim;
+    double layer = d * (dq + 2 * dkv) + dq * d + 3.0 * d * m->inter + 2 * d;
+    return m->layers * layer + 2.0 * m->vocab * d + d;   /* embeddings and an untied lm_head */
+}
+
+/* ---- step models ---- */
+
+void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es_profile_t *prof,
+                      const es_profile_model_t *pm)
+{
+    memset(st, 0, sizeof *st);
+    st->kind = cfg->step_model;
+    st->pm = pm;
+    st->prof = prof;
+    st->tp = (uint32_t)cfg->tensor_parallel;
+    st->overhead_us = cfg->cpu_overhead_us;
+    st->c[0] = cfg->linear_c0_us; st->c[1] = cfg->linear_c1_us; st->c[2] = cfg->linear_c2_us;
+    st->c[3] = cfg->linear_c3_us; st->c[4] = cfg->linear_c4_us;
+    st->mfu = cfg->roofline_mfu;
+    st->bw_eff = cfg->roofline_bw_efficiency;
+    st->link_Bps = cfg->tp_link_gbps * 1e9;
+    st->ar_lat_us = cfg->tp_allreduce_latency_us;
+}
+
+/* Two ring all-reduces per layer (after attention and after the MLP) of the
+ * step's hidden states in bf16: 2 (TP-1)/TP x bytes over the link. */
+static double tp_comm_us(const es_steptime_t *st, uint64_t tokens)
+{
+    if (st->tp <= 1) return 0.0;
+    double bytes = (double)tokens * st->pm->shape.hidden * 2.0;
+    double one = st->ar_lat_us + 2.0 * (st->tp - 1) / st->tp * bytes / st->link_Bps * 1e6;
+    return 2.0 * st->pm->shape.layers * one;
+}
+
+static double profile_us(const es_steptime_t *st, const es_step_comp_t *c, uint64_t T)
+{
+    const es_profile_model_t *m = st->pm;
+    double layer = es_table1_eval(&m->dense, (double)T);
+    for (uint32_t i = 0; i < c->n_prefill; i++)
+        layer += es_table2_eval(&m->prefill, c->q[i], c->p[i]);
+    if (c->n_decode)
+        layer += es_table2_eval(&m->decode, c->n_decode, (double)c->sum_ctx / c->n_decode);
+    double t = m->shape.layers * layer + es_table1_eval(&m->lm_head, c->n_sampled);
+    return t / st->tp;
+}
+
+static double linear_us(const es_steptime_t *st, const es_step_comp_t *c)
+{
+    double ptok = 0, attn = 0;
+    for (uint32_t i = 0; i < c->n_prefill; i++) {
+        ptok += c->q[i];
+        attn += (double)c->q[i] * (c->p[i] + c->q[i] / 2.0);
+    }
+    double t = st->c[0] + st->c[1] * ptok + st->c[2] * c->n_decode + st->c[3] * (double)c->sum_ctx +
+               st->c[4] * attn;
+    return t / st->tp;
+}
+
+static double roofline_us(const es_steptime_t *st, const es_step_comp_t *c, uint64_t T)
+{
+    const es_model_shape_t *m = &st->pm->shape;
+    double d = m->hidden, qd = (double)m->heads * m->head_dim;
+    double kv_bpt = 2.0 * m->layers * m->kv_heads * m->head_dim * 2.0;
+    double p_layer = d * (qd + 2.0 * m->kv_heads * m->head_dim) + qd * d + 3.0 * d * m->inter;
+    double attn_units = (double)c->sum_ctx, ctx_read = (double)c->sum_ctx;
+    for (uint32_t i = 0; i < c->n_prefill; i++) {
+        attn_units += (double)c->q[i] * (c->p[i] + c->q[i] / 2.0);
+        ctx_read += c->p[i];
+    }
+    double flops = 2.0 * m->layers * p_layer * T + 4.0 * m->layers * qd * attn_units +
+                   2.0 * d * m->vocab * c->n_sampled;
+    double bytes = 2.0 * (m->layers * p_layer + d * m->vocab) + kv_bpt * (ctx_read + T);
+    double tc = flops / (st->prof->peak_flops * st->mfu), tm = bytes / (st->prof->hbm_Bps * st->bw_eff);
+    return (tc > tm ? tc : tm) * 1e6 / st->tp;
+}
+
+double es_steptime_us(const es_steptime_t *st, const es_step_comp_t *c)
+{
+    uint64_t T = c->n_decode;
+    for (uint32_t i = 0; i < c->n_prefill; i++) T += c->q[i];
+    if (T == 0) return st->overhead_us;
+    double t;
+    switch (st->kind) {
+    case ES_STEP_LINEAR:   t = linear_us(st, c); break;
+    case ES_STEP_ROOFLINE: t = roofline_us(st, c, T); break;
+    default:               t = profile_us(st, c, T); break;
+    }
+    return t + tp_comm_us(st, T) + st->overhead_us;
+}
