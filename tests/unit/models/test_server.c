@@ -1,1 +1,490 @@
-int main(void){return 0;}
+/* The server model at the server (no gateway): fidelity of TTFT and ITL
+ * against the measured whole-model points, prefix hits, eviction order,
+ * preemption, token budget and chunking, TP, max_model_len, LoRA, crash,
+ * abort. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+static void run(harness_t *h) { es_sim_run(h->sim, ES_TIME_NEVER); }
+
+static void near(double got, double want, double rel, const char *what)
+{
+    double e = got / want - 1;
+    printf("  %-34s measured %9.1f us model %9.1f us (%+.1f%%)\n", what, want, got, 100 * e);
+    assert_true(e < rel && e > -rel);
+}
+
+/* Lone prompts: TTFT is one prefill step. */
+static void prefill_point(const char *gpu, uint32_t tokens, double want_us)
+{
+    harness_t h;
+    h_config(&h, gpu);
+    assert_int_equal(h_start(&h), 0);
+    rec_t q;
+    rec_init(&q, 1000, tokens, 1);
+    es_server_submit(h.srv, &q.r);
+    run(&h);
+    assert_int_equal(q.nfinish, 1);
+    assert_int_equal(q.r.status, ES_SERVER_OK);
+    char what[64];
+    snprintf(what, sizeof what, "%s TTFT prompt %u", gpu, tokens);
+    near(es_time_to_ms(q.r.first_token - q.r.submitted) * 1000, want_us, 0.08, what);
+    h_stop(&h);
+}
+
+/* B prompts of L-1 tokens prefilled in one step, then one decode step over
+ * L keys each; optionally a T-token prompt arrives with the decode step. */
+static void decode_point(const char *gpu, uint32_t T, uint32_t B, uint32_t L, double want_us)
+{
+    harness_t h;
+    h_config(&h, gpu);
+    h.cfg.max_num_batched_tokens = (int64_t)B * L + T + 16;
+    h.cfg.max_num_seqs = B + 1;
+    assert_int_equal(h_start(&h), 0);
+    rec_t *q = calloc(B + 1, sizeof *q);
+    for (uint32_t i = 0; i < B; i++) rec_init(&q[i], 1000 + 2 * i, L - 1, 2);
+    if (T) {
+        rec_init(&q[B], 999999, T, 1);
+        h.chain = &q[B];
+        h.chain_after = B;
+    }
+    for (uint32_t i = 0; i < B; i++) es_server_submit(h.srv, &q[i].r);
+    run(&h);
+    for (uint32_t i = 0; i < B + (T ? 1 : 0); i++) assert_int_equal(q[i].nfinish, 1);
+    assert_int_equal(h.gap_count, B);
+    char what[64];
+    if (T) {
+        snprintf(what, sizeof what, "%s mixed T=%u B=%u L=%u", gpu, T, B, L);
+        near(es_time_to_ms(q[B].r.first_token - q[B].r.submitted) * 1000, want_us, 0.08, what);
+        assert_int_equal(h.first_gap, q[B].r.first_token - q[B].r.submitted);
+    } else {
+        snprintf(what, sizeof what, "%s ITL B=%u L=%u", gpu, B, L);
+        near(es_time_to_ms(h.first_gap) * 1000, want_us, 0.08, what);
+    }
+    free(q);
+    h_stop(&h);
+}
+
+static void test_fidelity(void **st)
+{
+    (void)st;
+    prefill_point("h100-sxm-80gb", 512, 15996.9);
+    prefill_point("h100-sxm-80gb", 2048, 59542.7);
+    prefill_point("h100-sxm-80gb", 8192, 263269.4);
+    decode_point("h100-sxm-80gb", 0, 1, 1024, 7525.7);
+    decode_point("h100-sxm-80gb", 0, 32, 1024, 9451.1);
+    decode_point("h100-sxm-80gb", 0, 128, 2048, 20245.1);
+    decode_point("h100-sxm-80gb", 512, 32, 1024, 20041.0);
+    decode_point("h100-sxm-80gb", 2048, 64, 2048, 68508.5);
+    decode_point("h100-sxm-80gb", 1024, 128, 1024, 39188.3);
+    decode_point("h100-sxm-80gb", 256, 256, 512, 21947.4);
+    prefill_point("h200-sxm", 512, 15817.4);
+    prefill_point("h200-sxm", 2048, 57532.4);
+    prefill_point("h200-sxm", 8192, 253233.2);
+    decode_point("h200-sxm", 0, 1, 1024, 5937.4);
+    decode_point("h200-sxm", 0, 32, 1024, 7467.5);
+    decode_point("h200-sxm", 0, 128, 2048, 15914.6);
+    decode_point("h200-sxm", 512, 32, 1024, 18562.6);
+    decode_point("h200-sxm", 2048, 64, 2048, 65531.4);
+    decode_point("h200-sxm", 1024, 128, 1024, 36989.5);
+    decode_point("h200-sxm", 256, 256, 512, 20527.2);
+}
+
+/* A decode-only run: every step is one pooled batch of gaps; tokens add up. */
+static void test_decode_tokens_and_gaps(void **st)
+{
+    (void)st;
+    harness_t h;
+    h_config(&h, "h100-sxm-80gb");
+    assert_int_equal(h_start(&h), 0);
+    rec_t q[3];
+    uint32_t outs[3] = {100, 37, 1};
+    for (int i = 0; i < 3; i++) { rec_init(&q[i], 10 + 2 * (uint64_t)i, 100 + 50 * (uint32_t)i, outs[i]); es_server_submit(h.srv, &q[i].r); }
+    run(&h);
+    es_server_stats_t s;
+    es_server_stats(h.srv, &s);
+    for (int i = 0; i < 3; i++) { assert_int_equal(q[i].nfinish, 1); assert_int_equal(q[i].nfirst, 1); }
+    assert_int_equal(h.gap_count, 99 + 36);              /* out - 1 gaps each */
+    assert_int_equal(s.decode_tokens, 99 + 36);
+    assert_int_equal(s.steps, 100);                      /* 1 prefill + 99 decode steps */
+    assert_int_equal(s.prefill_tokens, 100 + 150 + 200);
+    assert_int_equal(es_server_free_blocks(h.srv), es_server_num_gpu_blocks(h.srv) - 1);
+    assert_true(q[1].r.finish < q[0].r.finish);
+    h_stop(&h);
+}
+
+/* A repeated prompt of n tokens hits floor((n-1)/16)*16. */
+static void test_prefix_hits(void **st)
+{
+    (void)st;
+    uint32_t ns[] = {1, 2, 15, 16, 17, 32, 33, 1000, 4096};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        harness_t h;
+        h_config(&h, "h100-sxm-80gb");
+        assert_int_equal(h_start(&h), 0);
+        rec_t a, b;
+        rec_init(&a, 5, ns[i], 4);
+        rec_init(&b, 5, ns[i], 4);
+        es_server_submit(h.srv, &a.r);
+        run(&h);
+        es_server_submit(h.srv, &b.r);
+        run(&h);
+        assert_int_equal(a.r.cached_tokens, 0);
+        assert_int_equal(b.r.cached_tokens, (ns[i] - 1) / 16 * 16);
+        es_endpoint_metrics_t m;
+        es_server_metrics(h.srv, &m);
+        assert_int_equal(m.prefix_queries, 2 * ns[i]);
+        assert_int_equal(m.prefix_hits, (ns[i] - 1) / 16 * 16);
+        assert_float_equal(m.kv_cache_usage, 0, 1e-12);   /* idle warm cache reads 0 */
+        h_stop(&h);
+    }
+    /* shared first segment, distinct rest: only the shared full blocks hit */
+    harness_t h;
+    h_config(&h, "h100-sxm-80gb");
+    assert_int_equal(h_start(&h), 0);
+    rec_t a, b;
+    rec_init(&a, 7, 100, 2);
+    rec_init(&b, 8, 100, 2);
+    a.seg[0].len = 40; a.seg[1] = (es_segment_t){70, 60}; a.r.prompt.nsegs = 2;
+    b.seg[0] = (es_segment_t){7, 40}; b.seg[1] = (es_segment_t){80, 60}; b.r.prompt.nsegs = 2;
+    es_server_submit(h.srv, &a.r);
+    run(&h);
+    es_server_submit(h.srv, &b.r);
+    run(&h);
+    assert_int_equal(b.r.cached_tokens, 32);
+    /* a LoRA adapter never shares the base model's blocks */
+    h_stop(&h);
+}
+
+/* Freed blocks keep their hashes; reverse freeing puts a request's tail
+ * blocks nearer the head, so they are evicted first. */
+static void test_eviction_order(void **st)
+{
+    (void)st;
+    harness_t h;
+    h_config(&h, "h100-sxm-80gb");
+    h.cfg.num_gpu_blocks = 5;   /* 4 usable */
+    assert_int_equal(h_start(&h), 0);
+    rec_t a, b, a2;
+    rec_init(&a, 100, 49, 1);   /* 3 full blocks + 1 partial */
+    es_server_submit(h.srv, &a.r);
+    run(&h);
+    assert_int_equal(h.kv_stored, 3);
+    rec_init(&b, 200, 20, 1);   /* needs 2 blocks: the fresh partial one, then a's 3rd */
+    es_server_submit(h.srv, &b.r);
+    run(&h);
+    assert_int_equal(h.kv_removed, 1);
+    rec_init(&a2, 100, 49, 1);
+    es_server_submit(h.srv, &a2.r);
+    run(&h);
+    assert_int_equal(a2.r.cached_tokens, 32);
+    h_stop(&h);
+
+    /* across requests: least recently freed first */
+    h_config(&h, "h100-sxm-80gb");
+    h.cfg.num_gpu_blocks = 5;
+    assert_int_equal(h_start(&h), 0);
+    rec_t x, y, z, x2, y2;
+    rec_init(&x, 300, 32, 1);   /* 2 blocks each (full, cached) */
+    rec_init(&y, 400, 32, 1);
+    es_server_submit(h.srv, &x.r);
+    run(&h);
+    es_server_submit(h.srv, &y.r);
+    run(&h);
+    rec_init(&z, 500, 17, 1);   /* 2 blocks: evicts x's, which was freed first */
+    es_server_submit(h.srv, &z.r);
+    run(&h);
+    rec_init(&y2, 400, 32, 1);
+    rec_init(&x2, 300, 32, 1);
+    es_server_submit(h.srv, &y2.r);
+    run(&h);
+    assert_int_equal(y2.r.cached_tokens, 16);
+    es_server_submit(h.srv, &x2.r);
+    run(&h);
+    assert_int_equal(x2.r.cached_tokens, 0);
+    h_stop(&h);
+}
+
+/* KV exhaustion preempts (recompute) and every request still finishes once. */
+static void preempt_case(int policy, uint32_t thr)
+{
+    harness_t h;
+    h_config(&h, "h100-sxm-80gb");
+    h.cfg.num_gpu_blocks = 40;
+    h.cfg.scheduling_policy = policy;
+    h.cfg.long_prefill_token_threshold = thr;
+    assert_int_equal(h_start(&h), 0);
+    enum { N = 12 };
+    rec_t q[N];
+    for (int i = 0; i < N; i++) {
+        rec_init(&q[i], 1000 + 2 * (uint64_t)i, 40 + 13 * (uint32_t)i, 90 + 7 * (uint32_t)i);
+        q[i].r.priority = i % 3;
+        es_server_submit(h.srv, &q[i].r);
+    }
+    run(&h);
+    es_server_stats_t s;
+    es_server_stats(h.srv, &s);
+    uint64_t gaps = 0, pre = 0;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(q[i].nfinish, 1);
+        assert_int_equal(q[i].nfirst, 1);
+        assert_int_equal(q[i].r.status, ES_SERVER_OK);
+        assert_true(q[i].r.finish >= q[i].r.first_token);
+        gaps += q[i].r.output_tokens - 1;
+        pre += q[i].r.preemptions;
+    }
+    printf("  policy %d thr %u: %llu preemptions, %llu steps\n", policy, thr, (unsigned long long)s.preemptions,
+           (unsigned long long)s.steps);
+    assert_true(s.preemptions > 0);
+    assert_int_equal(pre, s.preemptions);
+    assert_int_equal(h.gap_count, gaps);    /* each token's gap reported exactly once */
+    assert_int_equal(es_server_free_blocks(h.srv), 39);
+    es_endpoint_metrics_t m;
+    es_server_metrics(h.srv, &m);
+    assert_int_equal(m.running, 0);
+    assert_int_equal(m.waiting, 0);
+    h_stop(&h);
+}
+
+static void test_preemption(void **st)
+{
+    (void)st;
+    preempt_case(ES_POLICY_FCFS, 0);
+    preempt_case(ES_POLICY_PRIORITY, 0);
+    preempt_case(ES_POLICY_FCFS, 24);
+    preempt_case(ES_POLICY_PRIORITY, 24);
+}
+
+/* Hand-computed compositions: budget 100, A = 250 tokens, B = 30 tokens. */
+static void test_budget_and_chunking(void **st)
+{
+    (void)st;
+    harness_t h;
+    h_config(&h, "h100-sxm-80gb");
+    h.cfg.max_num_batched_tokens = 100;
+    h.cfg.max_num_seqs = 8;
+    assert_int_equal(h_start(&h), 0);
+    rec_t a, b;
+    rec_init(&a, 1, 250, 3);
+    rec_init(&b, 3, 30, 3);
+    es_server_submit(h.srv, &a.r);
+    es_server_submit(h.srv, &b.r);
+    run(&h);
+    es_server_t *s = h.srv;
+    uint32_t q1 = 100, p1 = 0, q2 = 100, p2 = 100;
+    uint32_t q3[] = {50, 30}, p3[] = {200, 0};
+    /* step 1: A 100; step 2: A 100; step 3: A's last 50 + B admitted with 30 */
+    double t1 = es_server_step_time_us(s, 1, &q1, &p1, 0, 0);
+    double t2 = es_server_step_time_us(s, 1, &q2, &p2, 0, 0);
+    double t3 = es_server_step_time_us(s, 2, q3, p3, 0, 0);
+    es_time_t ttft = es_time_from_us(t1) + es_time_from_us(t2) + es_time_from_us(t3);
+    assert_int_equal(a.r.first_token, ttft);
+    assert_int_equal(b.r.first_token, ttft);
+    assert_int_equal(b.r.admitted, es_time_from_us(t1) + es_time_from_us(t2));
+    /* steps 4, 5: two decodes over 251+252 and 31+32 keys */
+    double t4 = es_server_step_time_us(s, 0, NULL, NULL, 2, 251 + 31);
+    double t5 = es_server_step_time_us(s, 0, NULL, NULL, 2, 252 + 32);
+    assert_int_equal(a.r.finish, ttft + es_time_from_us(t4) + es_time_from_us(t5));
+    es_server_stats_t stt;
+    es_server_stats(s, &stt);
+    assert_int_equal(stt.steps, 5);
+    h_stop(&h);
+
+    /* with long_prefill_token_threshold 40: step 1 A 40 + B 30; step 2 B
+     * decodes first, then A 40; ... A needs ceil(250/40) = 7 chunks */
+    h_config(&h, "h100-sxm-80gb");
+    h.cfg.max_num_batched_tokens = 100;
+    h.cfg.max_num_seqs = 8;
+    h.cfg.long_prefill_token_threshold = 40;
+    assert_int_equal(h_start(&h), 0);
+    rec_init(&a, 1, 250, 3);
+    rec_init(&b, 3, 30, 3);
+    es_server_submit(h.srv, &a.r);
+    es_server_submit(h.srv, &b.r);
+    run(&h);
+    s = h.srv;
+    uint32_t qa[] = {40, 30}, pa[] = {0, 0};
+    double u1 = es_server_step_time_us(s, 2, qa, pa, 0, 0);
+    assert_int_equal(b.r.first_token, es_time_from_us(u1));
+    uint32_t qq = 40, pp = 40;
+    double u2 = es_server_step_time_us(s, 1, &qq, &pp, 1, 31);   /* B decodes over 31 keys + A 40 over 40 */
+    pp = 80;
+    double u3 = es_server_step_time_us(s, 1, &qq, &pp, 1, 32);   /* B's last token */
+    assert_int_equal(b.r.finish, es_time_from_us(u1) + es_time_from_us(u2) + es_time_from_us(u3));
+    es_server_stats(s, &stt);
+    assert_int_equal(stt.steps, 7 + 2);   /* 7 chunks, then 2 decodes of A */
+    h_stop(&h);
+}
+
+/* max_num_seqs and admission stopping at the first KV failure. */
+static void test_admission_limits(void **st)
+{
+    (void)st;
+    harness_t h;
+    h_config(&h, "h100-sxm-80gb");
+    h.cfg.max_num_seqs = 2;
+    h.cfg.max_num_batched_tokens = 1000;
+    assert_int_equal(h_start(&h), 0);
+    rec_t q[3];
+    for (int i = 0; i < 3; i++) { rec_init(&q[i], 50 + 2 * (uint64_t)i, 10, 5); es_server_submit(h.srv, &q[i].r); }
+    es_sim_run(h.sim, 1);   /* run the first step's scheduling */
+    es_endpoint_metrics_t m;
+    es_server_metrics(h.srv, &m);
+    assert_int_equal(m.running, 2);
+    assert_int_equal(m.waiting, 1);
+    run(&h);
+    assert_true(q[2].r.admitted >= q[0].r.finish);
+    h_stop(&h);
+}
+
+static void test_max_model_len(void **st)
+{
+    (void)st;
+    harness_t h;
+    h_config(&h, "h100-sxm-80gb");
+    h.cfg.max_model_len = 1000;
+    assert_int_equal(h_start(&h), 0);
+    rec_t a, b, c;
+    rec_init(&a, 1, 900, 200);
+    rec_init(&b, 3, 900, 100);
+    rec_init(&c, 5, 1001, 1);
+    es_server_submit(h.srv, &a.r);
+    es_server_submit(h.srv, &b.r);
+    es_server_submit(h.srv, &c.r);
+    assert_int_equal(a.nfinish, 1);   /* rejected at once */
+    assert_int_equal(a.r.status, ES_SERVER_TOO_LONG);
+    assert_int_equal(c.r.status, ES_SERVER_TOO_LONG);
+    run(&h);
+    assert_int_equal(b.r.status, ES_SERVER_OK);
+    es_server_stats_t s;
+    es_server_stats(h.srv, &s);
+    assert_int_equal(s.rejected, 2);
+    h_stop(&h);
+    /* a sequence that can never fit the KV cache is rejected too */
+    h_config(&h, "h100-sxm-80gb");
+    h.cfg.num_gpu_blocks = 10;
+    assert_int_equal(h_start(&h), 0);
+    rec_init(&a, 1, 100, 100);   /* 13 blocks > 9 */
+    es_server_submit(h.srv, &a.r);
+    assert_int_equal(a.r.status, ES_SERVER_TOO_LONG);
+    h_stop(&h);
+}
+
+static void test_lora(void **st)
+{
+    (void)st;
+    harness_t h;
+    h_config(&h, "h100-sxm-80gb");
+    h.cfg.max_loras = 1;
+    h.cfg.lora_load_ms = 20;
+    assert_int_equal(h_start(&h), 0);
+    rec_t a1, b1, a2, base;
+    rec_init(&a1, 1, 100, 10); a1.r.lora = "a";
+    rec_init(&b1, 3, 100, 10); b1.r.lora = "b";
+    rec_init(&a2, 5, 100, 10); a2.r.lora = "a";
+    rec_init(&base, 7, 100, 10);
+    es_server_submit(h.srv, &a1.r);
+    es_server_submit(h.srv, &b1.r);
+    es_server_submit(h.srv, &a2.r);
+    es_server_submit(h.srv, &base.r);
+    es_sim_run(h.sim, 1);
+    es_endpoint_metrics_t m;
+    es_server_metrics(h.srv, &m);
+    assert_int_equal(m.running, 3);   /* a1, a2, base; b1 waits for a slot */
+    assert_int_equal(m.n_running_lora, 1);
+    assert_string_equal(m.running_lora[0], "a");
+    assert_int_equal(m.n_waiting_lora, 1);
+    assert_string_equal(m.waiting_lora[0], "b");
+    assert_int_equal(m.max_lora, 1);
+    run(&h);
+    assert_true(b1.r.admitted >= a2.r.finish);
+    es_server_stats_t s;
+    es_server_stats(h.srv, &s);
+    assert_int_equal(s.lora_loads, 2);
+    /* the first step paid one adapter load */
+    uint32_t q[] = {100, 100, 100}, p[] = {0, 0, 0};
+    assert_int_equal(a1.r.first_token, es_time_from_us(es_server_step_time_us(h.srv, 3, q, p, 0, 0)) + 20 * ES_MS);
+    h_stop(&h);
+}
+
+static void test_crash_and_abort(void **st)
+{
+    (void)st;
+    harness_t h;
+    h_config(&h, "h100-sxm-80gb");
+    assert_int_equal(h_start(&h), 0);
+    rec_t q[6];
+    for (int i = 0; i < 6; i++) { rec_init(&q[i], 10 + 2 * (uint64_t)i, 300, 500); es_server_submit(h.srv, &q[i].r); }
+    es_sim_run(h.sim, 200 * ES_MS);
+    es_server_abort(h.srv, &q[0].r);
+    assert_int_equal(q[0].nfinish, 1);
+    assert_int_equal(q[0].r.status, ES_SERVER_ABORTED);
+    es_server_abort(h.srv, &q[0].r);   /* already finished: nothing */
+    assert_int_equal(q[0].nfinish, 1);
+    es_sim_run(h.sim, 400 * ES_MS);
+    es_server_crash(h.srv, ES_SERVER_UNAVAILABLE);
+    for (int i = 0; i < 6; i++) assert_int_equal(q[i].nfinish, 1);
+    for (int i = 1; i < 6; i++) assert_int_equal(q[i].r.status, ES_SERVER_UNAVAILABLE);
+    assert_int_equal(h.kv_cleared, 1);
+    es_endpoint_metrics_t m;
+    es_server_metrics(h.srv, &m);
+    assert_int_equal(m.running + m.waiting, 0);
+    assert_float_equal(m.kv_cache_usage, 0, 1e-12);
+    /* accepts requests again, cold cache */
+    rec_t r;
+    rec_init(&r, 10, 300, 5);
+    es_server_submit(h.srv, &r.r);
+    run(&h);
+    assert_int_equal(r.r.status, ES_SERVER_OK);
+    assert_int_equal(r.r.cached_tokens, 0);
+    h_stop(&h);
+}
+
+/* P/D: a prefill-only request finishes with its first token; a decode-side
+ * request with preloaded KV computes only its last prompt token. */
+static void test_pd(void **st)
+{
+    (void)st;
+    harness_t h;
+    h_config(&h, "h100-sxm-80gb");
+    assert_int_equal(h_start(&h), 0);
+    rec_t p, d;
+    rec_init(&p, 1, 2048, 100);
+    p.r.prefill_only = true;
+    rec_init(&d, 3, 2048, 3);
+    d.r.kv_preloaded = true;
+    es_server_submit(h.srv, &p.r);
+    run(&h);
+    assert_int_equal(p.r.finish, p.r.first_token);
+    es_server_submit(h.srv, &d.r);
+    run(&h);
+    es_time_t ttft = d.r.first_token - d.r.submitted;
+    assert_true(ttft < 10 * ES_MS);   /* one decode-sized step, not a 2048-token prefill */
+    assert_int_equal(d.nfinish, 1);
+    h_stop(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fidelity),
+        cmocka_unit_test(test_decode_tokens_and_gaps),
+        cmocka_unit_test(test_prefix_hits),
+        cmocka_unit_test(test_eviction_order),
+        cmocka_unit_test(test_preemption),
+        cmocka_unit_test(test_budget_and_chunking),
+        cmocka_unit_test(test_admission_limits),
+        cmocka_unit_test(test_max_model_len),
+        cmocka_unit_test(test_lora),
+        cmocka_unit_test(test_crash_and_abort),
+        cmocka_unit_test(test_pd),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
