@@ -88,14 +88,6 @@ static void live_link(run_ctx_t *c, live_req_t *r)
     c->live = r;
 }
 
-static void live_unlink(run_ctx_t *c, live_req_t *r)
-{
-    if (r->prev) r->prev->next = r->next; else c->live = r->next;
-    if (r->next) r->next->prev = r->prev;
-    r->next = c->free_list;
-    c->free_list = r;
-}
-
 /* ---- arrivals ---- */
 
 static void ev_wake(es_sim_t *sim, void *target, uint64_t arg);
@@ -262,15 +254,15 @@ static void sample(run_ctx_t *c)
         ratio(c->timeseries, dh, dq);
         fputs(",,,,,\n", c->timeseries);
     }
+    /* pod = all: hit_rate is the actual one, then the three side by side */
     fprintf(c->timeseries, "%.3f,all,,,", t);
-    fputs(",", c->timeseries);
     ratio(c->timeseries, c->iv.cached, c->iv.prompt);
     ratio(c->timeseries, c->iv.est_matched, c->iv.est_total);
     ratio(c->timeseries, c->iv.cached, c->iv.prompt);
     ratio(c->timeseries, c->iv.oracle_hit, c->iv.oracle_prompt);
-    fprintf(c->timeseries, ",%llu", (unsigned long long)c->iv.done);
-    if (c->iv.ttft_n) fprintf(c->timeseries, ",%.3f\n", c->iv.ttft_sum / (double)c->iv.ttft_n);
-    else fputs(",\n", c->timeseries);
+    fprintf(c->timeseries, ",%llu,", (unsigned long long)c->iv.done);
+    if (c->iv.ttft_n) fprintf(c->timeseries, "%.3f\n", c->iv.ttft_sum / (double)c->iv.ttft_n);
+    else fputs("\n", c->timeseries);
     memset(&c->iv, 0, sizeof c->iv);
 }
 
