@@ -1,8 +1,425 @@
-/* cmd_explain.c -- placeholder until issue 4 (scheduler library) lands. */
+/*
+ * cmd_explain.c -- `eppsim explain`: why did the endpoint picker pick that pod?
+ *
+ *   eppsim explain [--epp-config EPP.yaml] --state STATE.json [--seed N] [--json]
+ *
+ * Builds the endpoints of STATE (JSON or YAML), replays its history through
+ * the prefix-index hooks, runs one decision with a trace and prints every
+ * profile's survivors, every plugin's raw score per endpoint and the totals
+ * (docs/scheduler.md, "eppsim explain").  Exit 0 whenever an explanation was
+ * produced (whatever the outcome), 2 for bad input.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "es_doc.h"
+#include "es_scheduler.h"
+
+typedef struct ep_in {
+    es_label_t  labels[32];
+    int64_t     inflight_req, inflight_tok;
+    const es_node_t *kv_blocks;
+} ep_in_t;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: eppsim explain [--epp-config EPP.yaml] --state STATE.json [--seed N] [--json]\n\n"
+               "Runs one endpoint-picker decision on the state in STATE (JSON or YAML) and shows\n"
+               "the survivors of every profile's filters, every scorer's raw score per endpoint\n"
+               "and the weighted totals.  Without --epp-config the upstream default applies\n"
+               "(queue 2, kv-cache-utilization 2, prefix 3).  See docs/scheduler.md.\n");
+}
+
+static int get_i64(const es_node_t *map, const char *key, const char *path, int64_t min, int64_t max,
+                   int64_t *out, es_err_t *err)
+{
+    const es_node_t *v = es_map_get(map, key);
+    if (!v || es_node_is_null(v)) return 0;
+    char full[256];
+    snprintf(full, sizeof full, "%s.%s", path, key);
+    return es_node_to_i64(v, full, min, max, out, err);
+}
+
+static int get_dbl(const es_node_t *map, const char *key, const char *path, double min, double max,
+                   double *out, es_err_t *err)
+{
+    const es_node_t *v = es_map_get(map, key);
+    if (!v || es_node_is_null(v)) return 0;
+    char full[256];
+    snprintf(full, sizeof full, "%s.%s", path, key);
+    return es_node_to_double(v, full, min, max, out, err);
+}
+
+static int get_str(const es_node_t *map, const char *key, const char *path, const char **out, es_err_t *err)
+{
+    const es_node_t *v = es_map_get(map, key);
+    if (!v || es_node_is_null(v)) return 0;
+    char full[256];
+    snprintf(full, sizeof full, "%s.%s", path, key);
+    return es_node_to_str(v, full, out, err);
+}
+
+static int str_list(const es_node_t *seq, const char *path, const char **out, uint32_t *n, es_err_t *err)
+{
+    *n = 0;
+    if (!seq || es_node_is_null(seq)) return 0;
+    int rc = es_node_expect_seq(seq, path, err);
+    if (rc) return rc;
+    if (seq->n > ES_LORA_LIST_MAX) return es_node_err(err, ES_ERANGE, seq, path, "at most %d adapters", ES_LORA_LIST_MAX);
+    for (size_t i = 0; i < seq->n; i++) {
+        char full[256];
+        snprintf(full, sizeof full, "%s[%zu]", path, i);
+        if ((rc = es_node_to_str(seq->items[i], full, &out[i], err))) return rc;
+    }
+    *n = (uint32_t)seq->n;
+    return 0;
+}
+
+static int parse_endpoint(const es_node_t *n, size_t i, es_time_t now, es_endpoint_t *ep, ep_in_t *in,
+                          es_err_t *err)
+{
+    char path[64];
+    snprintf(path, sizeof path, "endpoints[%zu]", i);
+    int rc = es_node_expect_map(n, path, err);
+    static const char *const keys[] = {"name", "address", "labels", "metrics", "inflight", "kv_blocks", NULL};
+    if (rc || (rc = es_map_check_keys(n, path, keys, err))) return rc;
+    ep->id = (uint32_t)i;
+    ep->ready = true;
+    ep->metrics.update_time = -1;
+    if ((rc = get_str(n, "name", path, &ep->name, err))) return rc;
+    if (!ep->name) return es_node_err(err, ES_EINVAL, n, path, "missing name");
+    ep->address = "";
+    if ((rc = get_str(n, "address", path, &ep->address, err))) return rc;
+    const es_node_t *lb = es_map_get(n, "labels");
+    if (lb && !es_node_is_null(lb)) {
+        char lp[96];
+        snprintf(lp, sizeof lp, "%s.labels", path);
+        if ((rc = es_node_expect_map(lb, lp, err))) return rc;
+        if (lb->n > 32) return es_node_err(err, ES_ERANGE, lb, lp, "at most 32 labels");
+        for (size_t k = 0; k < lb->n; k++) {
+            in->labels[k].key = lb->keys[k];
+            char kp[160];
+            snprintf(kp, sizeof kp, "%s.%s", lp, lb->keys[k]);
+            if ((rc = es_node_to_str(lb->items[k], kp, &in->labels[k].value, err))) return rc;
+        }
+        ep->labels = in->labels;
+        ep->nlabels = (uint32_t)lb->n;
+    }
+    const es_node_t *m = es_map_get(n, "metrics");
+    if (m && !es_node_is_null(m)) {
+        char mp[96];
+        snprintf(mp, sizeof mp, "%s.metrics", path);
+        static const char *const mk[] = {"waiting", "running", "kv_cache_usage", "lora", "cache_block_size",
+                                         "num_gpu_blocks", "age_ms", NULL};
+        if ((rc = es_node_expect_map(m, mp, err)) || (rc = es_map_check_keys(m, mp, mk, err))) return rc;
+        int64_t w = 0, r = 0, bs = 0, nb = 0;
+        double kv = 0, age = 0;
+        if ((rc = get_i64(m, "waiting", mp, 0, INT32_MAX, &w, err)) ||
+            (rc = get_i64(m, "running", mp, 0, INT32_MAX, &r, err)) ||
+            (rc = get_dbl(m, "kv_cache_usage", mp, 0, 1, &kv, err)) ||
+            (rc = get_i64(m, "cache_block_size", mp, 0, 1 << 20, &bs, err)) ||
+            (rc = get_i64(m, "num_gpu_blocks", mp, 0, UINT32_MAX, &nb, err)) ||
+            (rc = get_dbl(m, "age_ms", mp, 0, 1e12, &age, err)))
+            return rc;
+        ep->metrics.waiting = (int32_t)w;
+        ep->metrics.running = (int32_t)r;
+        ep->metrics.kv_cache_usage = kv;
+        ep->metrics.block_size = (uint32_t)bs;
+        ep->metrics.num_gpu_blocks = (uint32_t)nb;
+        ep->metrics.update_time = now - es_time_from_ms(age);
+        const es_node_t *l = es_map_get(m, "lora");
+        if (l && !es_node_is_null(l)) {
+            char lp[128];
+            snprintf(lp, sizeof lp, "%s.lora", mp);
+            static const char *const lk[] = {"active", "waiting", "max", NULL};
+            if ((rc = es_node_expect_map(l, lp, err)) || (rc = es_map_check_keys(l, lp, lk, err))) return rc;
+            char ap[160], wp[160];
+            snprintf(ap, sizeof ap, "%s.active", lp);
+            snprintf(wp, sizeof wp, "%s.waiting", lp);
+            int64_t mx = 0;
+            if ((rc = str_list(es_map_get(l, "active"), ap, ep->metrics.running_lora, &ep->metrics.n_running_lora, err)) ||
+                (rc = str_list(es_map_get(l, "waiting"), wp, ep->metrics.waiting_lora, &ep->metrics.n_waiting_lora, err)) ||
+                (rc = get_i64(l, "max", lp, 0, 1 << 20, &mx, err)))
+                return rc;
+            ep->metrics.max_lora = (int32_t)mx;
+        }
+    }
+    const es_node_t *f = es_map_get(n, "inflight");
+    if (f && !es_node_is_null(f)) {
+        char fp[96];
+        snprintf(fp, sizeof fp, "%s.inflight", path);
+        static const char *const fk[] = {"requests", "tokens", NULL};
+        if ((rc = es_node_expect_map(f, fp, err)) || (rc = es_map_check_keys(f, fp, fk, err)) ||
+            (rc = get_i64(f, "requests", fp, 0, INT64_MAX, &in->inflight_req, err)) ||
+            (rc = get_i64(f, "tokens", fp, 0, INT64_MAX, &in->inflight_tok, err)))
+            return rc;
+    }
+    in->kv_blocks = es_map_get(n, "kv_blocks");
+    if (in->kv_blocks && !es_node_is_null(in->kv_blocks)) {
+        char kp[96];
+        snprintf(kp, sizeof kp, "%s.kv_blocks", path);
+        if ((rc = es_node_expect_seq(in->kv_blocks, kp, err))) return rc;
+    }
+    return 0;
+}
+
+static int find_ep(const es_endpoint_t *eps, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) if (strcmp(eps[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+static int parse_headers(const es_node_t *h, const char *path, es_header_t *out, uint32_t *n, es_err_t *err)
+{
+    *n = 0;
+    if (!h || es_node_is_null(h)) return 0;
+    int rc = es_node_expect_map(h, path, err);
+    if (rc) return rc;
+    if (h->n > 32) return es_node_err(err, ES_ERANGE, h, path, "at most 32 headers");
+    for (size_t i = 0; i < h->n; i++) {
+        char full[160];
+        snprintf(full, sizeof full, "%s.%s", path, h->keys[i]);
+        out[i].name = h->keys[i];
+        if ((rc = es_node_to_str(h->items[i], full, &out[i].value, err))) return rc;
+    }
+    *n = (uint32_t)h->n;
+    return 0;
+}
+
+/* Shortest text that reads back as the same double. */
+static void put_num(FILE *f, double v)
+{
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    fputs(buf, f);
+}
+
+static void put_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
+        else fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void print_json(FILE *f, const es_sched_result_t *res, const es_sched_trace_t *tr, const es_endpoint_t *eps)
+{
+    fprintf(f, "{\n  \"outcome\": %d,\n  \"reason\": ", res->status);
+    if (res->status == 200 || !res->reason) fputs("null", f); else put_str(f, res->reason);
+    fputs(",\n  \"picked\": [", f);
+    if (res->status == 200) {
+        for (uint32_t i = 0; i < res->ntargets; i++) { if (i) fputs(", ", f); put_str(f, eps[res->targets[i]].name); }
+        if (res->prefill >= 0) { fputs(", ", f); put_str(f, eps[res->prefill].name); }
+    }
+    fputs("],\n  \"profiles\": {", f);
+    for (uint32_t p = 0; p < tr->nprofiles; p++) {
+        const es_sched_trace_profile_t *tp = &tr->profile[p];
+        fprintf(f, "%s\n    ", p ? "," : "");
+        put_str(f, tp->name);
+        fputs(": {\n      \"filtered\": [", f);
+        for (uint32_t i = 0; i < tp->nsurvivors; i++) { if (i) fputs(", ", f); put_str(f, eps[tp->survivors[i]].name); }
+        fputs("],\n      \"scores\": {", f);
+        for (uint32_t i = 0; i < tp->nsurvivors && !tp->failed; i++) {
+            uint32_t e = tp->survivors[i];
+            fprintf(f, "%s\n        ", i ? "," : "");
+            put_str(f, eps[e].name);
+            fputs(": {", f);
+            for (uint32_t k = 0; k < tp->nscorers; k++) {
+                if (k) fputs(", ", f);
+                put_str(f, tp->scorer[k]);
+                fputs(": ", f);
+                put_num(f, tp->raw[k * tr->cap_eps + e]);
+            }
+            fputs("}", f);
+        }
+        fputs(tp->nsurvivors && !tp->failed ? "\n      },\n      \"total\": {" : "},\n      \"total\": {", f);
+        for (uint32_t i = 0; i < tp->nsurvivors && !tp->failed; i++) {
+            uint32_t e = tp->survivors[i];
+            fprintf(f, "%s\n        ", i ? "," : "");
+            put_str(f, eps[e].name);
+            fputs(": ", f);
+            put_num(f, tp->total[e]);
+        }
+        fputs(tp->nsurvivors && !tp->failed ? "\n      }\n    }" : "}\n    }", f);
+    }
+    fputs(tr->nprofiles ? "\n  }\n}\n" : "}\n}\n", f);
+}
+
+static void print_table(FILE *f, const es_sched_result_t *res, const es_sched_trace_t *tr, const es_endpoint_t *eps,
+                        size_t n)
+{
+    fprintf(f, "outcome: %d", res->status);
+    if (res->status != 200 && res->reason) fprintf(f, " (%s)", res->reason);
+    if (res->status == 200) {
+        fprintf(f, "\npicked:  %s", eps[res->primary].name);
+        for (uint32_t i = 1; i < res->ntargets; i++) fprintf(f, ", %s (fallback)", eps[res->targets[i]].name);
+        if (res->prefill >= 0) fprintf(f, "\nprefill: %s", eps[res->prefill].name);
+    }
+    fprintf(f, "\nsaturation: %.3f\n", tr->saturation);
+    for (uint32_t p = 0; p < tr->nprofiles; p++) {
+        const es_sched_trace_profile_t *tp = &tr->profile[p];
+        fprintf(f, "\nprofile %s: %u of %zu endpoints pass the filters%s\n", tp->name, tp->nsurvivors, n,
+                tp->failed ? " (profile failed)" : "");
+        if (tp->failed) continue;
+        fprintf(f, "  %-16s", "endpoint");
+        for (uint32_t k = 0; k < tp->nscorers; k++) fprintf(f, " %14.14s", tp->scorer[k]);
+        fprintf(f, " %10s\n  %-16s", "total", "weight");
+        for (uint32_t k = 0; k < tp->nscorers; k++) fprintf(f, " %14g", tp->weight[k]);
+        fprintf(f, "\n");
+        for (uint32_t i = 0; i < tp->nsurvivors; i++) {
+            uint32_t e = tp->survivors[i];
+            bool picked = false;
+            for (uint32_t q = 0; q < tp->npicked; q++) if (tp->picked[q] == e) picked = true;
+            fprintf(f, "%s %-16.16s", picked ? "*" : " ", eps[e].name);
+            for (uint32_t k = 0; k < tp->nscorers; k++) fprintf(f, " %14.4f", tp->raw[k * tr->cap_eps + e]);
+            fprintf(f, " %10.4f\n", tp->total[e]);
+        }
+    }
+    fprintf(f, "\n(raw scores are before clamping to [0,1]; total = sum of clamped score x weight; * = picked)\n");
+}
 
 int es_cmd_explain(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    return es_cli_not_landed("`eppsim explain`", "issue 4 (scheduler library)");
+    const char *cfg_path = NULL, *state_path = NULL;
+    uint64_t seed = 0;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (es_cli_is_help(argv[i])) { usage(stdout); return ES_EXIT_OK; }
+        if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--epp-config") && i + 1 < argc) cfg_path = argv[++i];
+        else if (!strcmp(argv[i], "--state") && i + 1 < argc) state_path = argv[++i];
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+            char *end;
+            seed = strtoull(argv[++i], &end, 10);
+            if (*end || !*argv[i]) { fprintf(stderr, "eppsim explain: bad --seed '%s'\n", argv[i]); return ES_EXIT_USAGE; }
+        } else {
+            fprintf(stderr, "eppsim explain: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return ES_EXIT_USAGE;
+        }
+    }
+    if (!state_path) { usage(stderr); return ES_EXIT_USAGE; }
+
+    int code = ES_EXIT_USAGE;
+    es_err_t err;
+    es_err_clear(&err);
+    es_epp_config_t *cfg = NULL;
+    es_scheduler_t *s = NULL;
+    es_doc_t *doc = NULL;
+    es_endpoint_t *eps = NULL;
+    ep_in_t *ins = NULL;
+    es_sched_trace_t *tr = NULL;
+    uint64_t *keys = NULL;
+    int rc = cfg_path ? es_epp_config_load_file(cfg_path, &cfg, &err) : es_epp_config_default(&cfg, &err);
+    if (rc) goto out;
+    if ((rc = es_doc_load_file(state_path, &doc, &err))) goto out;
+    const es_node_t *root = doc->root;
+    static const char *const keys_top[] = {"now_ms", "endpoints", "history", "request", NULL};
+    if ((rc = es_node_expect_map(root, "", &err)) || (rc = es_map_check_keys(root, "", keys_top, &err))) goto out;
+    double now_ms = 0;
+    if ((rc = get_dbl(root, "now_ms", "", 0, 1e15, &now_ms, &err))) goto out;
+    es_time_t now = es_time_from_ms(now_ms);
+    const es_node_t *en = es_map_get(root, "endpoints");
+    if (!en) { rc = es_node_err(&err, ES_EINVAL, root, "endpoints", "missing"); goto out; }
+    if ((rc = es_node_expect_seq(en, "endpoints", &err))) goto out;
+    size_t n = en->n;
+    eps = calloc(n + 1, sizeof *eps);
+    ins = calloc(n + 1, sizeof *ins);
+    if (!eps || !ins) { rc = es_err_set(&err, ES_ENOMEM, "out of memory"); goto out; }
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = parse_endpoint(en->items[i], i, now, &eps[i], &ins[i], &err))) goto out;
+        if (find_ep(eps, i, eps[i].name) >= 0) {
+            rc = es_node_err(&err, ES_EINVAL, en->items[i], "endpoints", "duplicate endpoint name \"%s\"", eps[i].name);
+            goto out;
+        }
+    }
+    if ((rc = es_scheduler_create(cfg, seed, &s, &err))) goto out;
+    for (size_t i = 0; i < n; i++) {
+        es_scheduler_set_inflight(s, (uint32_t)i, ins[i].inflight_req, ins[i].inflight_tok);
+        const es_node_t *kb = ins[i].kv_blocks;
+        for (size_t k = 0; kb && !es_node_is_null(kb) && k < kb->n; k++) {
+            const es_node_t *it = kb->items[k];
+            char kp[96];
+            snprintf(kp, sizeof kp, "endpoints[%zu].kv_blocks[%zu]", i, k);
+            es_kv_event_t ev = {ES_KV_BLOCK_STORED, (uint32_t)i, 0, now};
+            if (it->kind == ES_NODE_SCALAR && !it->quoted) {
+                if ((rc = es_node_to_u64(it, kp, &ev.block_hash, &err))) goto out;
+                es_scheduler_on_kv_event(s, &ev);
+            } else {   /* a text: the endpoint holds its full blocks */
+                const char *txt;
+                if ((rc = es_node_to_str(it, kp, &txt, &err))) goto out;
+                size_t cap = strlen(txt) / 4 + 2, nk;
+                free(keys);
+                keys = malloc(cap * sizeof *keys);
+                if (!keys) { rc = es_err_set(&err, ES_ENOMEM, "out of memory"); goto out; }
+                nk = es_sched_text_block_keys(s, txt, keys, cap);
+                for (size_t q = 0; q < nk; q++) { ev.block_hash = keys[q]; es_scheduler_on_kv_event(s, &ev); }
+            }
+        }
+    }
+    const es_node_t *hist = es_map_get(root, "history");
+    if (hist && !es_node_is_null(hist)) {
+        if ((rc = es_node_expect_seq(hist, "history", &err))) goto out;
+        for (size_t i = 0; i < hist->n; i++) {
+            const es_node_t *h = hist->items[i];
+            char hp[64];
+            snprintf(hp, sizeof hp, "history[%zu]", i);
+            static const char *const hk[] = {"model", "prompt", "endpoint", NULL};
+            if ((rc = es_node_expect_map(h, hp, &err)) || (rc = es_map_check_keys(h, hp, hk, &err))) goto out;
+            es_sched_request_t r = {0};
+            const char *epname = NULL;
+            r.id = i + 1;
+            r.prompt_text = "";
+            if ((rc = get_str(h, "model", hp, &r.model, &err)) || (rc = get_str(h, "prompt", hp, &r.prompt_text, &err)) ||
+                (rc = get_str(h, "endpoint", hp, &epname, &err)))
+                goto out;
+            int e = epname ? find_ep(eps, n, epname) : -1;
+            if (e < 0) { rc = es_node_err(&err, ES_ENOTFOUND, h, hp, "endpoint \"%s\" is not in endpoints", epname ? epname : ""); goto out; }
+            es_scheduler_record(s, &r, eps, n, (uint32_t)e, now);
+        }
+    }
+    const es_node_t *rq = es_map_get(root, "request");
+    if (!rq) { rc = es_node_err(&err, ES_EINVAL, root, "request", "missing"); goto out; }
+    static const char *const rk[] = {"model", "prompt", "priority", "headers", NULL};
+    if ((rc = es_node_expect_map(rq, "request", &err)) || (rc = es_map_check_keys(rq, "request", rk, &err))) goto out;
+    es_sched_request_t req = {0};
+    es_header_t hdrs[32];
+    int64_t prio = 0;
+    req.id = 1000000;
+    req.prompt_text = "";
+    if ((rc = get_str(rq, "model", "request", &req.model, &err)) || (rc = get_str(rq, "prompt", "request", &req.prompt_text, &err)) ||
+        (rc = get_i64(rq, "priority", "request", INT32_MIN, INT32_MAX, &prio, &err)) ||
+        (rc = parse_headers(es_map_get(rq, "headers"), "request.headers", hdrs, &req.nheaders, &err)))
+        goto out;
+    req.priority = (int32_t)prio;
+    req.headers = hdrs;
+    for (uint32_t i = 0; i < req.nheaders; i++)
+        if (!strcmp(hdrs[i].name, "x-session-token")) req.session = hdrs[i].value;
+    tr = es_sched_trace_create(n);
+    if (!tr) { rc = es_err_set(&err, ES_ENOMEM, "out of memory"); goto out; }
+    es_sched_result_t res = {0};
+    res.trace = tr;
+    if ((rc = es_scheduler_pick(s, &req, eps, n, now, &res))) { es_err_set(&err, rc, "scheduler: %s", es_strerror(rc)); goto out; }
+    if (json) print_json(stdout, &res, tr, eps);
+    else print_table(stdout, &res, tr, eps, n);
+    code = ES_EXIT_OK;
+out:
+    if (code != ES_EXIT_OK) fprintf(stderr, "eppsim explain: %s\n", err.msg[0] ? err.msg : es_strerror(rc));
+    free(keys);
+    es_sched_trace_destroy(tr);
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+    es_doc_free(doc);
+    free(eps);
+    free(ins);
+    return code;
 }

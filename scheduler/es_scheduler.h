@@ -62,8 +62,8 @@ void es_epp_config_free(es_epp_config_t *c);
 void es_epp_config_write_yaml(FILE *f, const es_epp_config_t *c);
 /* True when the feature gate is on ("flowControl", ...). */
 bool es_epp_config_gate(const es_epp_config_t *c, const char *gate);
-/* Names of every registered plugin type, NULL-terminated (static). */
-const char *const *es_epp_plugin_types(void);
+/* Name of the i-th registered plugin type; NULL past the end. */
+const char *es_epp_plugin_type(size_t i);
 
 /* ------------------------------------------------------------------ */
 /* Scheduler                                                           */
@@ -168,6 +168,11 @@ void es_scheduler_get_inflight(const es_scheduler_t *s, uint32_t endpoint_id, in
 /* Saturation of the configured detector over eps at now (1.0 = saturated). */
 double es_scheduler_saturation(es_scheduler_t *s, const es_endpoint_t *eps, size_t n,
                                es_time_t now_ns);
+/* Keys of the precise prefix index for plain text (explain's kv_blocks):
+ * full blocks of the precise scorer's blockSize tokens at 4 characters a
+ * token, chained as in es_content.  Returns the count (0 without a precise
+ * scorer). */
+size_t es_sched_text_block_keys(const es_scheduler_t *s, const char *text, uint64_t *out, size_t max);
 /* Value of the x-session-token response header for an endpoint (base64 of
  * its name), written to buf; returns buf. */
 const char *es_sched_session_token(const es_endpoint_t *ep, char *buf, size_t size);

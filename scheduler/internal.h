@@ -1,0 +1,260 @@
+/*
+ * internal.h -- cross-file internals of the scheduler library (esi_ names).
+ *
+ * Plugins are static vtables registered by type name in registry.c (style.md
+ * pattern): one vtable per upstream plugin type, with a `roles` mask because
+ * an upstream plugin may implement several interfaces (a saturation detector
+ * is also a Filter; the legacy decision tree is Filter+Picker).  Parameters
+ * are described by esi_param_t tables: the single place where a plugin's
+ * parameter names, defaults and ranges live (parse, defaults and the config
+ * dump all read them).
+ *
+ * A decision works on indexes into the caller's eps array ("eps index");
+ * per-endpoint state that outlives a decision is kept by es_endpoint_t.id.
+ */
+#ifndef ESI_SCHEDULER_INTERNAL_H
+#define ESI_SCHEDULER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "es_rng.h"
+#include "es_scheduler.h"
+
+/* ---- plugin roles ---- */
+enum {
+    ESI_FILTER = 1u << 0, ESI_SCORER = 1u << 1, ESI_PICKER = 1u << 2,
+    ESI_HANDLER = 1u << 3, ESI_DECIDER = 1u << 4, ESI_PRODUCER = 1u << 5,
+    ESI_SATURATION = 1u << 6, ESI_FAIRNESS = 1u << 7, ESI_ORDERING = 1u << 8,
+    ESI_USAGE = 1u << 9, ESI_INERT = 1u << 10   /* accepted, no effect here (parsers, data sources) */
+};
+
+#define ESI_STR_MAX 64
+
+/* ---- parameter tables ---- */
+typedef enum esi_ptype {
+    ESI_P_END = 0,
+    ESI_P_INT,        /* int64_t in [min, max] */
+    ESI_P_DOUBLE,     /* double in [min, max] */
+    ESI_P_BOOL,       /* bool */
+    ESI_P_STR,        /* char[ESI_STR_MAX] */
+    ESI_P_DURATION,   /* es_time_t ns; "200ms", "2s", "1m30s" (Go durations) or a number of ns */
+    ESI_P_SUB,        /* nested mapping; its keys write into the same struct */
+    ESI_P_ANY         /* accepted and ignored (no effect in a simulation) */
+} esi_ptype_t;
+
+typedef struct esi_param {
+    const char              *key;
+    esi_ptype_t              type;
+    size_t                   off;   /* offsetof into the plugin's params struct */
+    const char              *def;   /* default as text; NULL: zero / empty */
+    double                   min, max;
+    const struct esi_param  *sub;   /* ESI_P_SUB */
+} esi_param_t;
+
+typedef struct esi_cycle esi_cycle_t;
+
+typedef struct esi_plugin_vt {
+    const char        *type_name;    /* upstream registry key */
+    unsigned           roles;        /* ESI_* mask */
+    const esi_param_t *params;       /* NULL-key terminated; NULL = no parameters */
+    size_t             params_size;  /* size of the typed params struct */
+    size_t             state_size;   /* per-instance state (host allocates, zeroed) */
+    bool               needs_prefix; /* consumes PrefixCacheMatchInfo (auto-creates the producer) */
+    /* cross-field validation after parsing; may be NULL */
+    int    (*x_check)(const void *params, const es_node_t *at, const char *path, es_err_t *err);
+    int    (*x_init)(void *state, const void *params, es_scheduler_t *s, es_err_t *err);
+    void   (*x_fini)(void *state);
+    /* compacts idx[0..m) in place; returns the survivors' count */
+    size_t (*x_filter)(void *state, esi_cycle_t *cy, uint32_t *idx, size_t m);
+    /* raw scores of idx[0..m) into out[0..m) (clamped by the caller) */
+    void   (*x_score)(void *state, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out);
+    /* picks up to max of idx[0..m) (totals in tot[0..m)); writes eps indexes */
+    size_t (*x_pick)(void *state, esi_cycle_t *cy, const uint32_t *idx, const double *tot,
+                     size_t m, uint32_t *out, size_t max);
+    /* P/D decider: disaggregate this request, given the decode pick? */
+    bool   (*x_decide)(void *state, esi_cycle_t *cy, uint32_t decode_idx);
+    /* PreRequest hook, after the profiles ran */
+    void   (*x_pre_request)(void *state, esi_cycle_t *cy);
+    /* saturation detector */
+    double (*x_saturation)(void *state, esi_cycle_t *cy);
+    /* pod deleted */
+    void   (*x_removed)(void *state, uint32_t endpoint_id);
+} esi_plugin_vt_t;
+
+const esi_plugin_vt_t *esi_registry_find(const char *type_name);
+
+/* Parameters the scheduler core reads itself (producer, P/D handler). */
+typedef struct esi_approx_params {
+    bool    auto_tune;          /* block size from cache_config_info, LRU from num_gpu_blocks */
+    int64_t block_size_tokens;  /* 16 */
+    int64_t block_size_chars;   /* deprecated; must stay 0 */
+    int64_t max_blocks;         /* maxPrefixBlocksToMatch, 256 */
+    int64_t max_tokens;         /* maxPrefixTokensToMatch, 0 = use max_blocks */
+    int64_t lru_capacity;       /* lruCapacityPerServer, 31250 */
+} esi_approx_params_t;
+
+typedef struct esi_disagg_params {
+    char decode[ESI_STR_MAX], prefill[ESI_STR_MAX], encode[ESI_STR_MAX];
+    char prefill_decider[ESI_STR_MAX], encode_decider[ESI_STR_MAX];
+    char legacy_decode[ESI_STR_MAX], legacy_prefill[ESI_STR_MAX], legacy_decider[ESI_STR_MAX];
+} esi_disagg_params_t;
+
+/* prefix-cache-scorer parameters that feed an auto-created producer */
+void esi_prefix_scorer_producer_params(const void *scorer_params, esi_approx_params_t *out);
+/* precise-prefix-cache-scorer state: one KV event */
+void esi_precise_on_event(void *state, const es_kv_event_t *ev);
+
+/* ---- configuration ---- */
+typedef struct esi_plugin_cfg {
+    char                  *name;
+    const esi_plugin_vt_t *vt;
+    void                  *params;       /* typed, owned */
+    uint32_t               line;
+    bool                   auto_created; /* added by defaulting */
+} esi_plugin_cfg_t;
+
+typedef struct esi_ref {
+    uint32_t plugin;      /* index into plugins */
+    double   weight;
+    bool     has_weight;
+} esi_ref_t;
+
+typedef struct esi_profile_cfg {
+    char      *name;
+    esi_ref_t *refs;
+    uint32_t   nrefs;
+    uint32_t   line;
+} esi_profile_cfg_t;
+
+typedef struct esi_band_cfg {
+    int64_t  priority;
+    uint64_t max_bytes;      /* 0 = unlimited */
+    uint64_t max_requests;   /* 0 = unlimited */
+    int32_t  fairness;       /* plugin index */
+    int32_t  ordering;       /* plugin index */
+} esi_band_cfg_t;
+
+typedef struct esi_flow_cfg {
+    uint64_t        max_bytes;      /* global; 0 = unlimited */
+    uint64_t        max_requests;   /* global; 0 = unlimited */
+    es_time_t       ttl;            /* defaultRequestTTL; 0 = none */
+    esi_band_cfg_t  def_band;       /* template for bands not listed */
+    esi_band_cfg_t *bands;
+    size_t          nbands;
+    int32_t         usage;          /* usage limit policy plugin */
+} esi_flow_cfg_t;
+
+struct es_epp_config {
+    char              *file;
+    char              *api_version;
+    char             **gates;
+    size_t             ngates;
+    esi_plugin_cfg_t  *plugins;
+    size_t             nplugins;
+    esi_profile_cfg_t *profiles;
+    size_t             nprofiles;
+    int32_t            handler;      /* plugin index of the profile handler */
+    int32_t            saturation;   /* plugin index of the saturation detector */
+    int32_t            producer;     /* approx-prefix-cache-producer, -1 if none */
+    bool               flow_control; /* gate */
+    esi_flow_cfg_t     flow;
+};
+
+/* ---- xxh64 (text mode hashing, as upstream) ---- */
+uint64_t esi_xxh64(const void *data, size_t len, uint64_t seed);
+
+/* ---- prefix index: block hash -> set of endpoints, per-endpoint LRU ---- */
+typedef struct esi_pnode {
+    uint64_t key;
+    uint32_t pod;
+    uint32_t next;          /* next holder of the same key (0 = end) */
+    uint32_t lprev, lnext;  /* per-pod LRU list; lprev towards MRU */
+} esi_pnode_t;
+
+typedef struct esi_pslot { uint64_t key; uint32_t head; } esi_pslot_t;   /* head 0 = empty */
+
+typedef struct esi_ppod { uint32_t mru, lru, count, cap; } esi_ppod_t;
+
+typedef struct esi_pindex {
+    esi_pslot_t *slots; size_t mask, used;
+    esi_pnode_t *nodes; uint32_t nnodes, capnodes, freelist;   /* node 0 unused */
+    esi_ppod_t  *pods;  size_t npods;
+} esi_pindex_t;
+
+int  esi_pindex_init(esi_pindex_t *ix);
+void esi_pindex_fini(esi_pindex_t *ix);
+/* Adds (moves to MRU) key for pod; evicts the pod's LRU entry beyond cap.
+ * cap is fixed at the pod's first add (upstream LRU).  0 or -ENOMEM. */
+int  esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap);
+void esi_pindex_remove(esi_pindex_t *ix, uint64_t key, uint32_t pod);
+void esi_pindex_remove_pod(esi_pindex_t *ix, uint32_t pod);
+/* First holder node of key (0: nobody); iterate with nodes[i].next. */
+uint32_t esi_pindex_holders(const esi_pindex_t *ix, uint64_t key);
+size_t esi_pindex_pod_count(const esi_pindex_t *ix, uint32_t pod);
+
+/* ---- character view of content (approximate prefix index) ---- */
+/* Characters of token pos of segment seg: 1..7, mean 4 (docs/scheduler.md). */
+static inline uint32_t esi_token_chars(uint64_t seg_id, uint32_t pos)
+{
+    uint32_t salt = (uint32_t)(seg_id ^ (seg_id >> 32));
+    uint32_t frac = salt + pos * 0x9E3779B9u;          /* Weyl sequence over pos */
+    return 1u + (uint32_t)(((uint64_t)frac * 7u) >> 32);
+}
+/* Chained hashes of blocks of `chars` characters of the content's character
+ * view (partial last block included, at most max blocks; none when the view
+ * is shorter than one block).  seed: hash of the model name. */
+size_t esi_char_block_hashes(const es_content_t *c, uint32_t chars, uint64_t seed,
+                             uint64_t *out, size_t max);
+/* Same on plain text with xxh64, as upstream hashPrompt. */
+size_t esi_text_block_hashes(const char *text, size_t len, uint32_t chars, uint64_t seed,
+                             uint64_t *out, size_t max);
+/* Full blocks of `tokens_per_block` tokens of plain text (4 chars a token):
+ * keys of the precise index in text mode (explain). */
+size_t esi_text_full_block_keys(const char *text, uint32_t tokens_per_block, uint64_t *out,
+                                size_t max);
+
+/* ---- one decision ---- */
+typedef struct esi_prof_result {
+    bool     ran, failed;
+    uint32_t npicked;
+    uint32_t picked[ES_SCHED_MAX_TARGETS];   /* eps indexes */
+} esi_prof_result_t;
+
+struct esi_cycle {
+    es_scheduler_t           *s;
+    const es_sched_request_t *req;
+    const es_endpoint_t      *eps;
+    size_t                    n;
+    es_time_t                 now;
+    es_rng_t                 *rng;
+    /* PrefixCacheMatchInfo (approx producer), by eps index */
+    bool                      have_prefix;
+    uint32_t                 *match;          /* [n] */
+    uint32_t                  total_blocks;
+    uint32_t                  block_tokens;
+    const uint64_t           *hashes;         /* the request's block hashes */
+    /* in-flight counters gathered by eps index */
+    int64_t                  *inflight_req;   /* [n] */
+    int64_t                  *inflight_tok;   /* [n] */
+    int64_t                   est_tokens;     /* this request's in-flight token estimate */
+    /* profile results, indexed like the scheduler's profiles */
+    esi_prof_result_t         res[ES_SCHED_MAX_PROFILES];
+    int                       primary;        /* profile index, -1 before */
+    int                       prefill;        /* profile named "prefill" that ran, -1 */
+    bool                      record_only;    /* es_scheduler_record: index hooks only */
+    uint32_t                  record_target;  /* eps index */
+};
+
+/* Scheduler internals used by plugins. */
+es_rng_t *esi_sched_rng(es_scheduler_t *s);
+/* Primary and prefill picks (eps indexes) of the cycle; UINT32_MAX if none. */
+uint32_t esi_cycle_primary(const esi_cycle_t *cy);
+uint32_t esi_cycle_prefill(const esi_cycle_t *cy);
+
+/* Parsing helpers shared by config.c and the flow-control section. */
+int esi_parse_duration(const char *s, es_time_t *out);
+int esi_parse_quantity(const char *s, uint64_t *out);
+
+#endif /* ESI_SCHEDULER_INTERNAL_H */

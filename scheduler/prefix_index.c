@@ -1,0 +1,353 @@
+/*
+ * prefix_index.c -- block hashing (character view, plain text, xxh64) and the
+ * prefix index shared by the approximate and the precise prefix scorers.
+ *
+ * Index layout: an open-addressing table (linear probing, backward-shift
+ * deletion, load <= 1/2) maps a block hash to the head of a singly linked list
+ * of holder nodes {key, pod}; each node is also in its pod's doubly linked LRU
+ * list.  A lookup costs one probe sequence plus the holders (a handful of
+ * pods).  Nodes live in one array with a free list, so after warm-up no
+ * allocation happens (the arrays only grow while the index fills up).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ------------------------------------------------------------------ */
+/* xxh64, written from the published algorithm description            */
+/* ------------------------------------------------------------------ */
+#define P1 0x9E3779B185EBCA87ULL
+#define P2 0xC2B2AE3D27D4EB4FULL
+#define P3 0x165667B19E3779F9ULL
+#define P4 0x85EBCA77C2B2AE63ULL
+#define P5 0x27D4EB2F165667C5ULL
+
+static inline uint64_t rd64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+static inline uint32_t rd32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t xround(uint64_t acc, uint64_t in)
+{
+    acc += in * P2;
+    acc = es_rotl64(acc, 31);
+    return acc * P1;
+}
+
+static inline uint64_t xmerge(uint64_t acc, uint64_t v)
+{
+    acc ^= xround(0, v);
+    return acc * P1 + P4;
+}
+
+uint64_t esi_xxh64(const void *data, size_t len, uint64_t seed)
+{
+    const unsigned char *p = data, *end = p + len;
+    uint64_t h;
+    if (len >= 32) {
+        uint64_t v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1;
+        const unsigned char *limit = end - 32;
+        do {
+            v1 = xround(v1, rd64(p)); v2 = xround(v2, rd64(p + 8));
+            v3 = xround(v3, rd64(p + 16)); v4 = xround(v4, rd64(p + 24));
+            p += 32;
+        } while (p <= limit);
+        h = es_rotl64(v1, 1) + es_rotl64(v2, 7) + es_rotl64(v3, 12) + es_rotl64(v4, 18);
+        h = xmerge(h, v1); h = xmerge(h, v2); h = xmerge(h, v3); h = xmerge(h, v4);
+    } else {
+        h = seed + P5;
+    }
+    h += (uint64_t)len;
+    while (p + 8 <= end) {
+        h ^= xround(0, rd64(p));
+        h = es_rotl64(h, 27) * P1 + P4;
+        p += 8;
+    }
+    if (p + 4 <= end) {
+        h ^= (uint64_t)rd32(p) * P1;
+        h = es_rotl64(h, 23) * P2 + P3;
+        p += 4;
+    }
+    while (p < end) {
+        h ^= (uint64_t)(*p) * P5;
+        h = es_rotl64(h, 11) * P1;
+        p++;
+    }
+    h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32;
+    return h;
+}
+
+/* ------------------------------------------------------------------ */
+/* hashing                                                             */
+/* ------------------------------------------------------------------ */
+
+/* A piece of a block: characters [o0 of token p0, o1 of token p1) of a
+ * segment.  The characters are a function of (segment, position), so the
+ * piece's description identifies its text. */
+static inline uint64_t piece(uint64_t h, uint64_t id, uint32_t p0, uint32_t o0, uint32_t p1,
+                             uint32_t o1)
+{
+    h = es_mix64(h ^ id);
+    h = es_mix64(h ^ (((uint64_t)p0 << 3) | o0));
+    return es_mix64(h ^ (((uint64_t)p1 << 3) | o1) ^ 0x6a09e667f3bcc909ULL);
+}
+
+size_t esi_char_block_hashes(const es_content_t *c, uint32_t C, uint64_t seed, uint64_t *out,
+                             size_t max)
+{
+    if (max == 0 || C == 0) return 0;
+    uint64_t parent = seed;
+    uint64_t h = parent ^ 0xbb67ae8584caa73bULL;
+    uint32_t fill = 0;
+    size_t nb = 0;
+    for (uint32_t si = 0; si < c->nsegs; si++) {
+        const es_segment_t *sg = &c->segs[si];
+        uint32_t pp = 0, po = 0;   /* start of the open piece in this segment */
+        for (uint32_t pos = 0; pos < sg->len; pos++) {
+            uint32_t tc = esi_token_chars(sg->id, pos);
+            uint32_t used = 0;
+            while (fill + (tc - used) >= C) {
+                uint32_t end_off = used + (C - fill);
+                h = piece(h, sg->id, pp, po, pos, end_off);
+                parent = es_mix64(h);
+                out[nb++] = parent;
+                if (nb == max) return nb;     /* input truncated to C * max chars */
+                h = parent ^ 0xbb67ae8584caa73bULL;
+                fill = 0;
+                used = end_off;
+                if (end_off == tc) { pp = pos + 1; po = 0; } else { pp = pos; po = end_off; }
+            }
+            fill += tc - used;
+        }
+        if (pp < sg->len) h = piece(h, sg->id, pp, po, sg->len, 0);
+    }
+    if (nb > 0 && fill > 0) out[nb++] = es_mix64(h);   /* partial last block (GIE-main-final) */
+    return nb;
+}
+
+static uint64_t chunk_hash(const char *chunk, size_t len, uint64_t prev)
+{
+    unsigned char stackbuf[1024];
+    unsigned char *buf = len + 8 <= sizeof stackbuf ? stackbuf : malloc(len + 8);
+    ES_ASSERT(buf != NULL, "out of memory hashing a prompt");
+    memcpy(buf, chunk, len);
+    for (int i = 0; i < 8; i++) buf[len + (size_t)i] = (unsigned char)(prev >> (8 * i));
+    uint64_t h = esi_xxh64(buf, len + 8, 0);
+    if (buf != stackbuf) free(buf);
+    return h;
+}
+
+size_t esi_text_block_hashes(const char *text, size_t len, uint32_t C, uint64_t seed,
+                             uint64_t *out, size_t max)
+{
+    if (C == 0 || len < C || max == 0) return 0;
+    if (len > (size_t)C * max) len = (size_t)C * max;
+    uint64_t prev = seed;
+    size_t nb = 0, i = 0;
+    for (; i + C <= len; i += C) out[nb++] = prev = chunk_hash(text + i, C, prev);
+    if (i < len) out[nb++] = chunk_hash(text + i, len - i, prev);
+    return nb;
+}
+
+size_t esi_text_full_block_keys(const char *text, uint32_t tokens_per_block, uint64_t *out,
+                                size_t max)
+{
+    size_t C = (size_t)tokens_per_block * 4, len = strlen(text), nb = 0;
+    uint64_t prev = ES_CONTENT_ROOT_HASH;
+    for (size_t i = 0; C > 0 && i + C <= len && nb < max; i += C)
+        out[nb++] = prev = chunk_hash(text + i, C, prev);
+    return nb;
+}
+
+/* ------------------------------------------------------------------ */
+/* index                                                               */
+/* ------------------------------------------------------------------ */
+
+int esi_pindex_init(esi_pindex_t *ix)
+{
+    memset(ix, 0, sizeof *ix);
+    ix->mask = 1023;
+    ix->slots = calloc(ix->mask + 1, sizeof *ix->slots);
+    ix->capnodes = 512;
+    ix->nodes = malloc(ix->capnodes * sizeof *ix->nodes);
+    ix->nnodes = 1;   /* node 0 is the null node */
+    if (!ix->slots || !ix->nodes) { esi_pindex_fini(ix); return ES_ENOMEM; }
+    return 0;
+}
+
+void esi_pindex_fini(esi_pindex_t *ix)
+{
+    free(ix->slots); free(ix->nodes); free(ix->pods);
+    memset(ix, 0, sizeof *ix);
+}
+
+static inline size_t slot_of(const esi_pindex_t *ix, uint64_t key)
+{
+    /* keys are already well mixed hashes; fold the high bits in anyway */
+    return (size_t)(key ^ (key >> 29)) & ix->mask;
+}
+
+static size_t find_slot(const esi_pindex_t *ix, uint64_t key)
+{
+    size_t i = slot_of(ix, key);
+    while (ix->slots[i].head && ix->slots[i].key != key) i = (i + 1) & ix->mask;
+    return i;
+}
+
+static int grow_table(esi_pindex_t *ix)
+{
+    size_t oldn = ix->mask + 1;
+    esi_pslot_t *old = ix->slots;
+    esi_pslot_t *ns = calloc(oldn * 2, sizeof *ns);
+    if (!ns) return ES_ENOMEM;
+    ix->slots = ns;
+    ix->mask = oldn * 2 - 1;
+    for (size_t i = 0; i < oldn; i++)
+        if (old[i].head) ix->slots[find_slot(ix, old[i].key)] = old[i];
+    free(old);
+    return 0;
+}
+
+static void delete_slot(esi_pindex_t *ix, size_t i)
+{
+    /* backward-shift deletion keeps probe sequences intact without tombstones */
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & ix->mask;
+        if (!ix->slots[j].head) break;
+        size_t k = slot_of(ix, ix->slots[j].key);
+        if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+            ix->slots[i] = ix->slots[j];
+            i = j;
+        }
+    }
+    ix->slots[i].head = 0;
+    ix->slots[i].key = 0;
+    ix->used--;
+}
+
+static int ensure_pod(esi_pindex_t *ix, uint32_t pod)
+{
+    if (pod < ix->npods) return 0;
+    size_t nn = ix->npods ? ix->npods : 16;
+    while (nn <= pod) nn *= 2;
+    esi_ppod_t *np = realloc(ix->pods, nn * sizeof *np);
+    if (!np) return ES_ENOMEM;
+    memset(np + ix->npods, 0, (nn - ix->npods) * sizeof *np);
+    ix->pods = np;
+    ix->npods = nn;
+    return 0;
+}
+
+static void lru_unlink(esi_pindex_t *ix, uint32_t ni)
+{
+    esi_pnode_t *n = &ix->nodes[ni];
+    esi_ppod_t *p = &ix->pods[n->pod];
+    if (n->lprev) ix->nodes[n->lprev].lnext = n->lnext; else p->mru = n->lnext;
+    if (n->lnext) ix->nodes[n->lnext].lprev = n->lprev; else p->lru = n->lprev;
+    n->lprev = n->lnext = 0;
+}
+
+static void lru_push_front(esi_pindex_t *ix, uint32_t ni)
+{
+    esi_pnode_t *n = &ix->nodes[ni];
+    esi_ppod_t *p = &ix->pods[n->pod];
+    n->lprev = 0;
+    n->lnext = p->mru;
+    if (p->mru) ix->nodes[p->mru].lprev = ni; else p->lru = ni;
+    p->mru = ni;
+}
+
+/* Removes node ni from its key's holder list and from its pod's LRU, frees it. */
+static void drop_node(esi_pindex_t *ix, uint32_t ni)
+{
+    esi_pnode_t *n = &ix->nodes[ni];
+    size_t si = find_slot(ix, n->key);
+    ES_ASSERT(ix->slots[si].head, "prefix index: node without a slot");
+    uint32_t *link = &ix->slots[si].head;
+    while (*link != ni) link = &ix->nodes[*link].next;
+    *link = n->next;
+    if (!ix->slots[si].head) delete_slot(ix, si);
+    lru_unlink(ix, ni);
+    ix->pods[n->pod].count--;
+    n->next = ix->freelist;
+    ix->freelist = ni;
+}
+
+int esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap)
+{
+    if (ensure_pod(ix, pod)) return ES_ENOMEM;
+    esi_ppod_t *p = &ix->pods[pod];
+    if (p->cap == 0) p->cap = cap ? cap : 1;
+    size_t si = find_slot(ix, key);
+    for (uint32_t ni = ix->slots[si].head; ni; ni = ix->nodes[ni].next) {
+        if (ix->nodes[ni].pod == pod) {   /* hit: move to MRU */
+            lru_unlink(ix, ni);
+            lru_push_front(ix, ni);
+            return 0;
+        }
+    }
+    uint32_t ni;
+    if (ix->freelist) {
+        ni = ix->freelist;
+        ix->freelist = ix->nodes[ni].next;
+    } else {
+        if (ix->nnodes == ix->capnodes) {
+            uint32_t nc = ix->capnodes * 2;
+            esi_pnode_t *nn = realloc(ix->nodes, (size_t)nc * sizeof *nn);
+            if (!nn) return ES_ENOMEM;
+            ix->nodes = nn;
+            ix->capnodes = nc;
+        }
+        ni = ix->nnodes++;
+    }
+    if (!ix->slots[si].head) {
+        if ((ix->used + 1) * 2 > ix->mask + 1) {
+            if (grow_table(ix)) { ix->nodes[ni].next = ix->freelist; ix->freelist = ni; return ES_ENOMEM; }
+            si = find_slot(ix, key);
+        }
+        ix->slots[si].key = key;
+        ix->used++;
+    }
+    esi_pnode_t *n = &ix->nodes[ni];
+    n->key = key;
+    n->pod = pod;
+    n->next = ix->slots[si].head;
+    ix->slots[si].head = ni;
+    lru_push_front(ix, ni);
+    p->count++;
+    if (p->count > p->cap) drop_node(ix, p->lru);   /* hashicorp LRU: add, then evict oldest */
+    return 0;
+}
+
+void esi_pindex_remove(esi_pindex_t *ix, uint64_t key, uint32_t pod)
+{
+    size_t si = find_slot(ix, key);
+    for (uint32_t ni = ix->slots[si].head; ni; ni = ix->nodes[ni].next)
+        if (ix->nodes[ni].pod == pod) { drop_node(ix, ni); return; }
+}
+
+void esi_pindex_remove_pod(esi_pindex_t *ix, uint32_t pod)
+{
+    if (pod >= ix->npods) return;
+    while (ix->pods[pod].lru) drop_node(ix, ix->pods[pod].lru);
+    ix->pods[pod].cap = 0;   /* a new pod with this id gets a fresh LRU */
+}
+
+uint32_t esi_pindex_holders(const esi_pindex_t *ix, uint64_t key)
+{
+    return ix->slots[find_slot(ix, key)].head;
+}
+
+size_t esi_pindex_pod_count(const esi_pindex_t *ix, uint32_t pod)
+{
+    return pod < ix->npods ? ix->pods[pod].count : 0;
+}

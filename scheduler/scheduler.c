@@ -1,0 +1,895 @@
+/*
+ * scheduler.c -- one EPP replica: the decision pipeline (gie-epp §2.1-§2.2,
+ * §2.10), the approximate prefix producer (§2.7), in-flight tracking (§2.9),
+ * the response hooks and flow control (§4.3).
+ *
+ * Per-endpoint state that outlives a decision is indexed by endpoint id;
+ * per-decision scratch arrays are indexed by the position in the caller's eps
+ * array.  Both grow only when a larger pool or id shows up.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define ESI_ENTITY_EPP 4   /* es_rng_stream entity kind of an EPP replica */
+
+typedef struct inst {
+    const esi_plugin_cfg_t *cfg;
+    void                   *state;
+} inst_t;
+
+typedef struct prof {
+    const esi_profile_cfg_t *cfg;
+    uint32_t filters[64];  uint32_t nf;   /* plugin indexes */
+    uint32_t scorers[ES_SCHED_MAX_SCORERS]; double weights[ES_SCHED_MAX_SCORERS]; uint32_t ns;
+    int32_t  picker;
+} prof_t;
+
+/* in-flight record of a picked request */
+typedef struct req_rec {
+    uint64_t id;
+    bool     used;
+    uint32_t prefill;                        /* endpoint id released on first chunk; UINT32_MAX */
+    uint32_t nothers;
+    uint32_t others[ES_SCHED_MAX_PROFILES];  /* released at end of stream */
+    int64_t  tokens;
+} req_rec_t;
+
+/* flow control */
+typedef struct fc_item {
+    const es_sched_request_t *req;
+    es_time_t enq, deadline;
+    uint64_t  bytes;
+    uint32_t  flow;
+} fc_item_t;
+
+typedef struct fc_band {
+    int64_t    priority;
+    const esi_band_cfg_t *cfg;
+    bool       rr;        /* round-robin fairness (else global strict) */
+    bool       edf;       /* EDF ordering (else FCFS) */
+    fc_item_t *items;     /* enqueue order */
+    size_t     n, cap;
+    uint64_t   bytes;
+    uint32_t   cursor;    /* round-robin: last flow served (index into sorted flows) */
+    bool       any;
+} fc_band_t;
+
+struct es_scheduler {
+    const es_epp_config_t *cfg;
+    es_rng_t   rng;
+    inst_t    *inst;
+    prof_t     prof[ES_SCHED_MAX_PROFILES];
+    uint32_t   nprof;
+    int        primary_prof;      /* decode profile for disagg, the only one for single */
+    int        prefill_prof;      /* profile named by the handler as prefill; -1 */
+    int        decider;           /* plugin index; -1 */
+    bool       disagg;
+    int        saturation;        /* plugin index */
+    /* approximate prefix producer */
+    bool       approx;
+    esi_approx_params_t ap;
+    esi_pindex_t ix;
+    uint64_t  *hashes; size_t hcap;
+    /* per endpoint id */
+    size_t     id_cap;
+    int64_t   *inflight_req, *inflight_tok;
+    uint32_t  *id_pos, *id_stamp;     /* eps index of an id in the current decision */
+    uint32_t   stamp;
+    /* per eps index scratch */
+    size_t     n_cap;
+    uint32_t  *match, *idx;
+    int64_t   *g_req, *g_tok;
+    double    *scores, *total;
+    /* request table (open addressing, backward-shift deletion) */
+    req_rec_t *reqs; size_t rmask, rused;
+    /* flow control */
+    fc_band_t *bands; size_t nbands, bcap;
+    char     **flows; size_t nflows, fcap;   /* fairness ids, sorted */
+    size_t     fc_queued;
+    uint64_t   fc_bytes;
+};
+
+es_rng_t *esi_sched_rng(es_scheduler_t *s) { return &s->rng; }
+
+uint32_t esi_cycle_primary(const esi_cycle_t *cy)
+{
+    if (cy->primary < 0) return UINT32_MAX;
+    const esi_prof_result_t *r = &cy->res[cy->primary];
+    return r->ran && !r->failed && r->npicked ? r->picked[0] : UINT32_MAX;
+}
+
+uint32_t esi_cycle_prefill(const esi_cycle_t *cy)
+{
+    if (cy->prefill < 0) return UINT32_MAX;
+    const esi_prof_result_t *r = &cy->res[cy->prefill];
+    return r->ran && !r->failed && r->npicked ? r->picked[0] : UINT32_MAX;
+}
+
+/* ------------------------------------------------------------------ */
+/* create / destroy                                                    */
+/* ------------------------------------------------------------------ */
+
+static int grow_ids(es_scheduler_t *s, size_t need)
+{
+    if (need <= s->id_cap) return 0;
+    size_t nc = s->id_cap ? s->id_cap : 64;
+    while (nc < need) nc *= 2;
+    int64_t *a = realloc(s->inflight_req, nc * sizeof *a);
+    if (!a) return ES_ENOMEM;
+    s->inflight_req = a;
+    int64_t *b = realloc(s->inflight_tok, nc * sizeof *b);
+    if (!b) return ES_ENOMEM;
+    s->inflight_tok = b;
+    memset(a + s->id_cap, 0, (nc - s->id_cap) * sizeof *a);
+    memset(b + s->id_cap, 0, (nc - s->id_cap) * sizeof *b);
+    uint32_t *c = realloc(s->id_pos, nc * sizeof *c);
+    if (!c) return ES_ENOMEM;
+    s->id_pos = c;
+    uint32_t *d = realloc(s->id_stamp, nc * sizeof *d);
+    if (!d) return ES_ENOMEM;
+    s->id_stamp = d;
+    memset(d + s->id_cap, 0, (nc - s->id_cap) * sizeof *d);
+    s->id_cap = nc;
+    return 0;
+}
+
+static int grow_n(es_scheduler_t *s, size_t n)
+{
+    if (n <= s->n_cap) return 0;
+    size_t nc = s->n_cap ? s->n_cap : 64;
+    while (nc < n) nc *= 2;
+#define GROW(p) do { void *q = realloc(s->p, nc * sizeof *s->p); if (!q) return ES_ENOMEM; s->p = q; } while (0)
+    GROW(match); GROW(idx); GROW(g_req); GROW(g_tok); GROW(total);
+#undef GROW
+    double *sc = realloc(s->scores, nc * sizeof *sc);
+    if (!sc) return ES_ENOMEM;
+    s->scores = sc;
+    s->n_cap = nc;
+    return 0;
+}
+
+static int rtable_init(es_scheduler_t *s)
+{
+    s->rmask = 1023;
+    s->reqs = calloc(s->rmask + 1, sizeof *s->reqs);
+    return s->reqs ? 0 : ES_ENOMEM;
+}
+
+static int prof_add(es_scheduler_t *s, prof_t *p, const esi_ref_t *r, es_err_t *err)
+{
+    const esi_plugin_cfg_t *pc = &s->cfg->plugins[r->plugin];
+    unsigned roles = pc->vt->roles;
+    if ((roles & ESI_FILTER) && pc->vt->x_filter) {
+        if (p->nf == 64) return es_err_set(err, ES_ERANGE, "profile %s: too many filters", p->cfg->name);
+        p->filters[p->nf++] = r->plugin;
+    }
+    if ((roles & ESI_SCORER) && pc->vt->x_score) {
+        p->scorers[p->ns] = r->plugin;
+        p->weights[p->ns++] = r->weight;
+    }
+    if ((roles & ESI_PICKER) && pc->vt->x_pick) p->picker = (int32_t)r->plugin;
+    return 0;
+}
+
+int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_t **out, es_err_t *err)
+{
+    es_err_clear(err);
+    *out = NULL;
+    es_scheduler_t *s = calloc(1, sizeof *s);
+    if (!s) return es_err_set(err, ES_ENOMEM, "out of memory");
+    s->cfg = cfg;
+    es_rng_stream(&s->rng, seed, ESI_ENTITY_EPP, 0, ES_STREAM_SCHEDULER);
+    s->inst = calloc(cfg->nplugins + 1, sizeof *s->inst);
+    int rc = ES_ENOMEM;
+    if (!s->inst || rtable_init(s) || grow_ids(s, 64) || grow_n(s, 64)) goto fail;
+    for (size_t i = 0; i < cfg->nplugins; i++) {
+        const esi_plugin_vt_t *vt = cfg->plugins[i].vt;
+        s->inst[i].cfg = &cfg->plugins[i];
+        if (vt->state_size) {
+            s->inst[i].state = calloc(1, vt->state_size);
+            if (!s->inst[i].state) goto fail;
+            /* plugins without x_init use their parameters as their state */
+            if (!vt->x_init && vt->params_size) memcpy(s->inst[i].state, cfg->plugins[i].params, vt->params_size);
+        }
+        if (vt->x_init && (rc = vt->x_init(s->inst[i].state, cfg->plugins[i].params, s, err))) goto fail;
+    }
+    s->nprof = (uint32_t)cfg->nprofiles;
+    for (uint32_t p = 0; p < s->nprof; p++) {
+        s->prof[p].cfg = &cfg->profiles[p];
+        s->prof[p].picker = -1;
+        for (uint32_t k = 0; k < cfg->profiles[p].nrefs; k++)
+            if ((rc = prof_add(s, &s->prof[p], &cfg->profiles[p].refs[k], err))) goto fail;
+        ES_ASSERT(s->prof[p].picker >= 0, "defaulting left a profile without a picker");
+    }
+    s->primary_prof = 0;
+    s->prefill_prof = -1;
+    s->decider = -1;
+    const esi_plugin_cfg_t *h = &cfg->plugins[cfg->handler];
+    if (strcmp(h->vt->type_name, "disagg-profile-handler") == 0) {
+        const esi_disagg_params_t *d = h->params;
+        s->disagg = true;
+        for (uint32_t p = 0; p < s->nprof; p++) {
+            if (strcmp(cfg->profiles[p].name, d->decode) == 0) s->primary_prof = (int)p;
+            if (strcmp(cfg->profiles[p].name, d->prefill) == 0) s->prefill_prof = (int)p;
+        }
+        for (size_t i = 0; d->prefill_decider[0] && i < cfg->nplugins; i++)
+            if (strcmp(cfg->plugins[i].name, d->prefill_decider) == 0) s->decider = (int)i;
+    }
+    s->saturation = cfg->saturation;
+    if (cfg->producer >= 0) {
+        s->approx = true;
+        s->ap = *(const esi_approx_params_t *)cfg->plugins[cfg->producer].params;
+        if (esi_pindex_init(&s->ix)) goto fail;
+    }
+    s->flows = NULL;
+    *out = s;
+    return 0;
+fail:
+    if (!err || !err->code) es_err_set(err, ES_ENOMEM, "scheduler: out of memory");
+    es_scheduler_destroy(s);
+    return rc ? rc : ES_ENOMEM;
+}
+
+void es_scheduler_destroy(es_scheduler_t *s)
+{
+    if (!s) return;
+    for (size_t i = 0; s->inst && i < s->cfg->nplugins; i++) {
+        if (s->inst[i].cfg && s->inst[i].cfg->vt->x_fini && s->inst[i].state) s->inst[i].cfg->vt->x_fini(s->inst[i].state);
+        free(s->inst[i].state);
+    }
+    free(s->inst);
+    if (s->approx) esi_pindex_fini(&s->ix);
+    free(s->hashes);
+    free(s->inflight_req); free(s->inflight_tok); free(s->id_pos); free(s->id_stamp);
+    free(s->match); free(s->idx); free(s->g_req); free(s->g_tok); free(s->scores); free(s->total);
+    free(s->reqs);
+    for (size_t i = 0; i < s->nbands; i++) free(s->bands[i].items);
+    free(s->bands);
+    for (size_t i = 0; i < s->nflows; i++) free(s->flows[i]);
+    free(s->flows);
+    free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* request table                                                       */
+/* ------------------------------------------------------------------ */
+
+static inline size_t rslot(const es_scheduler_t *s, uint64_t id) { return (size_t)es_mix64(id) & s->rmask; }
+
+static req_rec_t *rfind(es_scheduler_t *s, uint64_t id)
+{
+    size_t i = rslot(s, id);
+    while (s->reqs[i].used) {
+        if (s->reqs[i].id == id) return &s->reqs[i];
+        i = (i + 1) & s->rmask;
+    }
+    return NULL;
+}
+
+static req_rec_t *rinsert(es_scheduler_t *s, uint64_t id)
+{
+    if ((s->rused + 1) * 2 > s->rmask + 1) {   /* grow: rare, only while in-flight count rises */
+        size_t on = s->rmask + 1;
+        req_rec_t *old = s->reqs;
+        req_rec_t *nr = calloc(on * 2, sizeof *nr);
+        if (!nr) return NULL;
+        s->reqs = nr;
+        s->rmask = on * 2 - 1;
+        for (size_t i = 0; i < on; i++)
+            if (old[i].used) {
+                size_t j = rslot(s, old[i].id);
+                while (s->reqs[j].used) j = (j + 1) & s->rmask;
+                s->reqs[j] = old[i];
+            }
+        free(old);
+    }
+    req_rec_t *r = rfind(s, id);
+    if (r) return r;   /* same id picked again (retry): reuse the record */
+    size_t i = rslot(s, id);
+    while (s->reqs[i].used) i = (i + 1) & s->rmask;
+    s->reqs[i].used = true;
+    s->reqs[i].id = id;
+    s->rused++;
+    return &s->reqs[i];
+}
+
+static void rdelete(es_scheduler_t *s, req_rec_t *r)
+{
+    size_t i = (size_t)(r - s->reqs), j = i;
+    for (;;) {
+        j = (j + 1) & s->rmask;
+        if (!s->reqs[j].used) break;
+        size_t k = rslot(s, s->reqs[j].id);
+        if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+            s->reqs[i] = s->reqs[j];
+            i = j;
+        }
+    }
+    s->reqs[i].used = false;
+    s->rused--;
+}
+
+static void release(es_scheduler_t *s, uint32_t ep, int64_t tokens)
+{
+    if (ep >= s->id_cap) return;
+    if (s->inflight_req[ep] > 0) s->inflight_req[ep]--;
+    s->inflight_tok[ep] -= tokens;
+    if (s->inflight_tok[ep] < 0) s->inflight_tok[ep] = 0;
+}
+
+void es_scheduler_on_first_chunk(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns)
+{
+    (void)now_ns;
+    req_rec_t *r = rfind(s, req_id);
+    if (!r || r->prefill == UINT32_MAX) return;
+    release(s, r->prefill, r->tokens);
+    r->prefill = UINT32_MAX;
+}
+
+void es_scheduler_on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns)
+{
+    (void)now_ns;
+    req_rec_t *r = rfind(s, req_id);
+    if (!r) return;
+    if (r->prefill != UINT32_MAX) release(s, r->prefill, r->tokens);
+    for (uint32_t i = 0; i < r->nothers; i++) release(s, r->others[i], r->tokens);
+    rdelete(s, r);
+}
+
+void es_scheduler_set_inflight(es_scheduler_t *s, uint32_t id, int64_t requests, int64_t tokens)
+{
+    if (grow_ids(s, (size_t)id + 1)) return;
+    s->inflight_req[id] = requests;
+    s->inflight_tok[id] = tokens;
+}
+
+void es_scheduler_get_inflight(const es_scheduler_t *s, uint32_t id, int64_t *requests, int64_t *tokens)
+{
+    *requests = id < s->id_cap ? s->inflight_req[id] : 0;
+    *tokens = id < s->id_cap ? s->inflight_tok[id] : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* decision                                                            */
+/* ------------------------------------------------------------------ */
+
+static int cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_request_t *req,
+                       const es_endpoint_t *eps, size_t n, es_time_t now)
+{
+    if (grow_n(s, n)) return ES_ENOMEM;
+    uint32_t maxid = 0;
+    for (size_t i = 0; i < n; i++) if (eps[i].id > maxid) maxid = eps[i].id;
+    if (grow_ids(s, (size_t)maxid + 1)) return ES_ENOMEM;
+    memset(cy, 0, sizeof *cy);
+    cy->s = s; cy->req = req; cy->eps = eps; cy->n = n; cy->now = now; cy->rng = &s->rng;
+    cy->match = s->match;
+    cy->inflight_req = s->g_req;
+    cy->inflight_tok = s->g_tok;
+    if (++s->stamp == 0) { memset(s->id_stamp, 0, s->id_cap * sizeof *s->id_stamp); s->stamp = 1; }
+    for (size_t i = 0; i < n; i++) {
+        s->id_pos[eps[i].id] = (uint32_t)i;
+        s->id_stamp[eps[i].id] = s->stamp;
+        s->g_req[i] = s->inflight_req[eps[i].id];
+        s->g_tok[i] = s->inflight_tok[eps[i].id];
+    }
+    cy->primary = s->primary_prof;
+    cy->prefill = -1;
+    return 0;
+}
+
+static uint32_t approx_block_tokens(const es_scheduler_t *s, const esi_cycle_t *cy)
+{
+    if (s->ap.auto_tune && cy->n > 0 && cy->eps[0].metrics.block_size > 0) return cy->eps[0].metrics.block_size;
+    return (uint32_t)s->ap.block_size_tokens;
+}
+
+/* PrepareRequestData of approx-prefix-cache-producer: hashes, greedy match walk. */
+static int approx_prepare(es_scheduler_t *s, esi_cycle_t *cy)
+{
+    if (!s->approx) return 0;
+    uint32_t bs = approx_block_tokens(s, cy);
+    size_t maxb = s->ap.max_tokens > 0 ? (size_t)(s->ap.max_tokens / bs) : (size_t)s->ap.max_blocks;
+    if (maxb > s->hcap) {
+        uint64_t *h = realloc(s->hashes, maxb * sizeof *h);
+        if (!h) return ES_ENOMEM;
+        s->hashes = h;
+        s->hcap = maxb;
+    }
+    const char *model = cy->req->model ? cy->req->model : "";
+    uint64_t seed = esi_xxh64(model, strlen(model), 0);
+    size_t nh = cy->req->prompt_text
+        ? esi_text_block_hashes(cy->req->prompt_text, strlen(cy->req->prompt_text), bs * 4, seed, s->hashes, maxb)
+        : esi_char_block_hashes(&cy->req->content, bs * 4, seed, s->hashes, maxb);
+    memset(cy->match, 0, cy->n * sizeof *cy->match);
+    cy->have_prefix = true;
+    cy->total_blocks = (uint32_t)nh;
+    cy->block_tokens = bs;
+    cy->hashes = s->hashes;
+    if (nh == 0) return 0;
+    for (size_t k = 0; k < nh; k++) {
+        uint32_t ni = esi_pindex_holders(&s->ix, s->hashes[k]);
+        if (!ni) break;   /* greedy: stop at the first block nobody has */
+        for (; ni; ni = s->ix.nodes[ni].next) {
+            uint32_t pod = s->ix.nodes[ni].pod;   /* pods outside the candidates are skipped */
+            if (pod < s->id_cap && s->id_stamp[pod] == s->stamp) cy->match[s->id_pos[pod]]++;
+        }
+    }
+    return 0;
+}
+
+static void approx_add(es_scheduler_t *s, esi_cycle_t *cy, uint32_t e)
+{
+    if (!s->approx || e == UINT32_MAX || cy->total_blocks == 0) return;
+    const es_endpoint_t *ep = &cy->eps[e];
+    uint32_t cap = s->ap.auto_tune && ep->metrics.num_gpu_blocks > 0 ? ep->metrics.num_gpu_blocks
+                                                                       : (uint32_t)s->ap.lru_capacity;
+    for (uint32_t k = 0; k < cy->total_blocks; k++) esi_pindex_add(&s->ix, cy->hashes[k], ep->id, cap);
+}
+
+static inline double clamp01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
+
+static void run_profile(es_scheduler_t *s, esi_cycle_t *cy, int p, es_sched_trace_t *tr)
+{
+    prof_t *pf = &s->prof[p];
+    esi_prof_result_t *res = &cy->res[p];
+    res->ran = true;
+    uint32_t *idx = s->idx;
+    size_t m = cy->n;
+    for (size_t i = 0; i < m; i++) idx[i] = (uint32_t)i;
+    for (uint32_t f = 0; f < pf->nf && m > 0; f++) {
+        inst_t *in = &s->inst[pf->filters[f]];
+        m = in->cfg->vt->x_filter(in->state, cy, idx, m);
+    }
+    es_sched_trace_profile_t *tp = NULL;
+    if (tr && tr->nprofiles < ES_SCHED_MAX_PROFILES) {
+        tp = &tr->profile[tr->nprofiles++];
+        tp->name = pf->cfg->name;
+        tp->ran = true;
+        tp->nsurvivors = (uint32_t)(m < tr->cap_eps ? m : tr->cap_eps);
+        for (uint32_t i = 0; i < tp->nsurvivors; i++) tp->survivors[i] = idx[i];
+        tp->nscorers = pf->ns;
+        for (size_t i = 0; i < tr->cap_eps; i++) tp->total[i] = NAN;
+    }
+    if (m == 0) {
+        res->failed = true;
+        if (tp) tp->failed = true;
+        return;
+    }
+    double *tot = s->total, *sc = s->scores;
+    for (size_t i = 0; i < m; i++) tot[i] = 0;
+    for (uint32_t k = 0; k < pf->ns; k++) {
+        inst_t *in = &s->inst[pf->scorers[k]];
+        in->cfg->vt->x_score(in->state, cy, idx, m, sc);
+        double w = pf->weights[k];
+        for (size_t i = 0; i < m; i++) tot[i] += clamp01(sc[i]) * w;   /* enforceScoreRange */
+        if (tp) {
+            tp->scorer[k] = in->cfg->name;
+            tp->weight[k] = w;
+            for (size_t i = 0; i < tr->cap_eps; i++) tp->raw[k * tr->cap_eps + i] = NAN;
+            for (size_t i = 0; i < m; i++) if (idx[i] < tr->cap_eps) tp->raw[k * tr->cap_eps + idx[i]] = sc[i];
+        }
+    }
+    inst_t *pk = &s->inst[pf->picker];
+    res->npicked = (uint32_t)pk->cfg->vt->x_pick(pk->state, cy, idx, tot, m, res->picked, ES_SCHED_MAX_TARGETS);
+    if (res->npicked == 0) res->failed = true;
+    if (tp) {
+        for (size_t i = 0; i < m; i++) if (idx[i] < tr->cap_eps) tp->total[idx[i]] = tot[i];
+        tp->npicked = res->npicked;
+        memcpy(tp->picked, res->picked, sizeof tp->picked);
+        tp->failed = res->failed;
+    }
+}
+
+/* The profile handler loop (§2.1, §2.4). */
+static void run_profiles(es_scheduler_t *s, esi_cycle_t *cy, es_sched_trace_t *tr)
+{
+    if (!s->disagg) { run_profile(s, cy, s->primary_prof, tr); return; }
+    run_profile(s, cy, s->primary_prof, tr);   /* decode first */
+    uint32_t d = esi_cycle_primary(cy);
+    if (d == UINT32_MAX) return;
+    if (s->prefill_prof >= 0 && s->decider >= 0) {
+        inst_t *di = &s->inst[s->decider];
+        if (di->cfg->vt->x_decide(di->state, cy, d)) {
+            run_profile(s, cy, s->prefill_prof, tr);
+            cy->prefill = s->prefill_prof;
+        }
+    }
+}
+
+static int64_t token_estimate(const es_sched_request_t *r)
+{
+    int64_t in;
+    if (r->body_bytes > 0) in = r->body_bytes / 4 > 1 ? r->body_bytes / 4 : 1;
+    else if (r->content.tokens > 0) in = r->content.tokens;
+    else {
+        double l = r->prompt_text ? (double)strlen(r->prompt_text) / 4.0 : 0;
+        in = (int64_t)llround(l) > 1 ? (int64_t)llround(l) : 1;
+    }
+    return in + (int64_t)llround((double)in * 1.5);
+}
+
+static void pre_request(es_scheduler_t *s, esi_cycle_t *cy)
+{
+    uint32_t p = esi_cycle_primary(cy), f = esi_cycle_prefill(cy);
+    approx_add(s, cy, p);
+    approx_add(s, cy, f);
+    int64_t est = token_estimate(cy->req);
+    req_rec_t *rec = rinsert(s, cy->req->id);
+    if (rec) { rec->prefill = UINT32_MAX; rec->nothers = 0; rec->tokens = est; }
+    for (uint32_t k = 0; k < s->nprof; k++) {
+        const esi_prof_result_t *r = &cy->res[k];
+        if (!r->ran || r->failed || !r->npicked) continue;
+        uint32_t id = cy->eps[r->picked[0]].id;
+        s->inflight_req[id]++;
+        s->inflight_tok[id] += est;
+        if (!rec) continue;
+        if ((int)k == cy->prefill && strcmp(s->prof[k].cfg->name, "prefill") == 0) rec->prefill = id;
+        else rec->others[rec->nothers++] = id;
+    }
+    for (size_t i = 0; i < s->cfg->nplugins; i++)
+        if (s->inst[i].cfg->vt->x_pre_request) s->inst[i].cfg->vt->x_pre_request(s->inst[i].state, cy);
+}
+
+static double saturation_of(es_scheduler_t *s, esi_cycle_t *cy)
+{
+    inst_t *in = &s->inst[s->saturation];
+    return in->cfg->vt->x_saturation(in->state, cy);
+}
+
+double es_scheduler_saturation(es_scheduler_t *s, const es_endpoint_t *eps, size_t n, es_time_t now)
+{
+    esi_cycle_t cy;
+    es_sched_request_t dummy = {0};
+    if (cycle_setup(s, &cy, &dummy, eps, n, now)) return 1.0;
+    return saturation_of(s, &cy);
+}
+
+static void result_init(es_sched_result_t *out)
+{
+    es_sched_trace_t *tr = out->trace;
+    memset(out, 0, sizeof *out);
+    out->trace = tr;
+    out->prefill = -1;
+    if (tr) tr->nprofiles = 0;
+}
+
+static int decide(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps, size_t n,
+                  es_time_t now, es_sched_result_t *out, bool admission)
+{
+    result_init(out);
+    if (n == 0) {
+        out->status = 503;
+        out->reason = "failed to find endpoint candidates";
+        return 0;
+    }
+    esi_cycle_t cy;
+    if (cycle_setup(s, &cy, req, eps, n, now)) return ES_ENOMEM;
+    if (admission && (req->priority < 0 || out->trace)) {
+        out->saturation = saturation_of(s, &cy);
+        if (out->trace) out->trace->saturation = out->saturation;
+        if (req->priority < 0 && out->saturation >= 1.0) {
+            out->status = 429;
+            out->reason = "system saturated, sheddable request dropped";
+            return 0;
+        }
+    }
+    if (approx_prepare(s, &cy)) return ES_ENOMEM;
+    run_profiles(s, &cy, out->trace);
+    uint32_t p = esi_cycle_primary(&cy);
+    if (p == UINT32_MAX) {
+        out->status = 429;
+        out->reason = "failed to find target endpoint";
+        return 0;
+    }
+    pre_request(s, &cy);
+    const esi_prof_result_t *pr = &cy.res[cy.primary];
+    out->status = 200;
+    out->primary = eps[p].id;
+    out->ntargets = pr->npicked;
+    for (uint32_t i = 0; i < pr->npicked; i++) out->targets[i] = eps[pr->picked[i]].id;
+    uint32_t f = esi_cycle_prefill(&cy);
+    if (f != UINT32_MAX) out->prefill = (int32_t)eps[f].id;
+    if (cy.have_prefix) {
+        out->est_prefix_blocks = cy.match[p];
+        out->est_total_blocks = cy.total_blocks;
+        out->est_block_tokens = cy.block_tokens;
+    }
+    return 0;
+}
+
+int es_scheduler_pick(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps, size_t n,
+                      es_time_t now_ns, es_sched_result_t *out)
+{
+    if (!s || !req || !out || (n && !eps)) return ES_EINVAL;
+    return decide(s, req, eps, n, now_ns, out, !s->cfg->flow_control);
+}
+
+void es_scheduler_record(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps,
+                         size_t n, uint32_t endpoint_id, es_time_t now_ns)
+{
+    esi_cycle_t cy;
+    if (cycle_setup(s, &cy, req, eps, n, now_ns) || approx_prepare(s, &cy)) return;
+    uint32_t e = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) if (eps[i].id == endpoint_id) e = (uint32_t)i;
+    if (e == UINT32_MAX) return;
+    approx_add(s, &cy, e);
+    cy.record_only = true;
+    cy.record_target = e;
+    for (size_t i = 0; i < s->cfg->nplugins; i++)
+        if (s->inst[i].cfg->vt->x_pre_request) s->inst[i].cfg->vt->x_pre_request(s->inst[i].state, &cy);
+}
+
+void es_scheduler_on_kv_event(es_scheduler_t *s, const es_kv_event_t *ev)
+{
+    for (size_t i = 0; i < s->cfg->nplugins; i++)
+        if (!strcmp(s->inst[i].cfg->vt->type_name, "precise-prefix-cache-scorer"))
+            esi_precise_on_event(s->inst[i].state, ev);
+}
+
+size_t es_sched_text_block_keys(const es_scheduler_t *s, const char *text, uint64_t *out, size_t max)
+{
+    for (size_t i = 0; i < s->cfg->nplugins; i++)
+        if (!strcmp(s->inst[i].cfg->vt->type_name, "precise-prefix-cache-scorer")) {
+            const int64_t bs = *(const int64_t *)s->cfg->plugins[i].params;   /* blockSize is first */
+            return esi_text_full_block_keys(text, (uint32_t)bs, out, max);
+        }
+    return 0;
+}
+
+void es_scheduler_endpoint_removed(es_scheduler_t *s, uint32_t id)
+{
+    if (id < s->id_cap) { s->inflight_req[id] = 0; s->inflight_tok[id] = 0; }
+    if (s->approx) esi_pindex_remove_pod(&s->ix, id);
+    for (size_t i = 0; i < s->cfg->nplugins; i++)
+        if (s->inst[i].cfg->vt->x_removed) s->inst[i].cfg->vt->x_removed(s->inst[i].state, id);
+    /* forget the released pod in pending request records */
+    for (size_t i = 0; i <= s->rmask; i++) {
+        req_rec_t *r = &s->reqs[i];
+        if (!r->used) continue;
+        if (r->prefill == id) r->prefill = UINT32_MAX;
+        for (uint32_t k = 0; k < r->nothers; k++)
+            if (r->others[k] == id) r->others[k--] = r->others[--r->nothers];
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* trace                                                               */
+/* ------------------------------------------------------------------ */
+
+es_sched_trace_t *es_sched_trace_create(size_t cap)
+{
+    es_sched_trace_t *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->cap_eps = cap;
+    for (int p = 0; p < ES_SCHED_MAX_PROFILES; p++) {
+        t->profile[p].survivors = calloc(cap + 1, sizeof(uint32_t));
+        t->profile[p].raw = calloc((cap + 1) * ES_SCHED_MAX_SCORERS, sizeof(double));
+        t->profile[p].total = calloc(cap + 1, sizeof(double));
+        if (!t->profile[p].survivors || !t->profile[p].raw || !t->profile[p].total) {
+            es_sched_trace_destroy(t);
+            return NULL;
+        }
+    }
+    return t;
+}
+
+void es_sched_trace_destroy(es_sched_trace_t *t)
+{
+    if (!t) return;
+    for (int p = 0; p < ES_SCHED_MAX_PROFILES; p++) {
+        free(t->profile[p].survivors); free(t->profile[p].raw); free(t->profile[p].total);
+    }
+    free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* flow control                                                        */
+/* ------------------------------------------------------------------ */
+
+static const char *fairness_id(const es_sched_request_t *r)
+{
+    for (uint32_t i = 0; i < r->nheaders; i++)
+        if (strcmp(r->headers[i].name, "x-gateway-inference-fairness-id") == 0) return r->headers[i].value;
+    return "default-flow";
+}
+
+/* Interned flow id; the flows array is kept sorted (round-robin order). */
+static int flow_of(es_scheduler_t *s, const char *name, uint32_t *out)
+{
+    size_t lo = 0, hi = s->nflows;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(s->flows[mid], name);
+        if (c == 0) { *out = (uint32_t)mid; return 0; }
+        if (c < 0) lo = mid + 1; else hi = mid;
+    }
+    if (s->nflows == s->fcap) {
+        size_t nc = s->fcap ? s->fcap * 2 : 8;
+        char **nf = realloc(s->flows, nc * sizeof *nf);
+        if (!nf) return ES_ENOMEM;
+        s->flows = nf;
+        s->fcap = nc;
+    }
+    size_t len = strlen(name) + 1;
+    char *d = malloc(len);
+    if (!d) return ES_ENOMEM;
+    memcpy(d, name, len);
+    memmove(s->flows + lo + 1, s->flows + lo, (s->nflows - lo) * sizeof *s->flows);
+    s->flows[lo] = d;
+    s->nflows++;
+    /* renumber queued items' flows at or after lo (new flows are rare) */
+    for (size_t b = 0; b < s->nbands; b++)
+        for (size_t i = 0; i < s->bands[b].n; i++) if (s->bands[b].items[i].flow >= lo) s->bands[b].items[i].flow++;
+    for (size_t b = 0; b < s->nbands; b++) if (s->bands[b].any && s->bands[b].cursor >= lo) s->bands[b].cursor++;
+    *out = (uint32_t)lo;
+    return 0;
+}
+
+static fc_band_t *band_of(es_scheduler_t *s, int64_t prio)
+{
+    for (size_t i = 0; i < s->nbands; i++) if (s->bands[i].priority == prio) return &s->bands[i];
+    if (s->nbands == s->bcap) {
+        size_t nc = s->bcap ? s->bcap * 2 : 4;
+        fc_band_t *nb = realloc(s->bands, nc * sizeof *nb);
+        if (!nb) return NULL;
+        s->bands = nb;
+        s->bcap = nc;
+    }
+    const esi_band_cfg_t *cfg = &s->cfg->flow.def_band;   /* auto-provisioned from the template */
+    for (size_t i = 0; i < s->cfg->flow.nbands; i++)
+        if (s->cfg->flow.bands[i].priority == prio) cfg = &s->cfg->flow.bands[i];
+    size_t at = 0;   /* keep bands sorted by priority, highest first */
+    while (at < s->nbands && s->bands[at].priority > prio) at++;
+    memmove(s->bands + at + 1, s->bands + at, (s->nbands - at) * sizeof *s->bands);
+    fc_band_t *b = &s->bands[at];
+    memset(b, 0, sizeof *b);
+    b->priority = prio;
+    b->cfg = cfg;
+    b->rr = !strcmp(s->cfg->plugins[cfg->fairness].vt->type_name, "round-robin-fairness-policy");
+    b->edf = !strcmp(s->cfg->plugins[cfg->ordering].vt->type_name, "edf-ordering-policy");
+    s->nbands++;
+    return b;
+}
+
+static uint64_t req_bytes(const es_sched_request_t *r)
+{
+    if (r->body_bytes) return r->body_bytes;
+    if (r->prompt_text) return strlen(r->prompt_text);
+    return (uint64_t)r->content.tokens * 4;
+}
+
+int es_scheduler_submit(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps, size_t n,
+                        es_time_t now, es_sched_result_t *out)
+{
+    if (!s->cfg->flow_control) return es_scheduler_pick(s, req, eps, n, now, out);
+    result_init(out);
+    const esi_flow_cfg_t *fc = &s->cfg->flow;
+    fc_band_t *b = band_of(s, req->priority);
+    uint32_t flow;
+    if (!b || flow_of(s, fairness_id(req), &flow)) return ES_ENOMEM;
+    uint64_t bytes = req_bytes(req);
+    if ((fc->max_requests && s->fc_queued + 1 > fc->max_requests) ||
+        (fc->max_bytes && s->fc_bytes + bytes > fc->max_bytes) ||
+        (b->cfg->max_requests && b->n + 1 > b->cfg->max_requests) ||
+        (b->cfg->max_bytes && b->bytes + bytes > b->cfg->max_bytes)) {
+        out->status = 429;
+        out->reason = "request rejected: flow control capacity";
+        return 0;
+    }
+    if (b->n == b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 64;
+        fc_item_t *ni = realloc(b->items, nc * sizeof *ni);
+        if (!ni) return ES_ENOMEM;
+        b->items = ni;
+        b->cap = nc;
+    }
+    fc_item_t *it = &b->items[b->n++];
+    it->req = req;
+    it->enq = now;
+    it->deadline = fc->ttl > 0 ? now + fc->ttl : ES_TIME_NEVER;
+    it->bytes = bytes;
+    it->flow = flow;
+    b->bytes += bytes;
+    s->fc_queued++;
+    s->fc_bytes += bytes;
+    out->status = ES_SCHED_QUEUED;
+    return 0;
+}
+
+static void fc_remove(es_scheduler_t *s, fc_band_t *b, size_t i)
+{
+    b->bytes -= b->items[i].bytes;
+    s->fc_bytes -= b->items[i].bytes;
+    s->fc_queued--;
+    memmove(b->items + i, b->items + i + 1, (b->n - i - 1) * sizeof *b->items);
+    b->n--;
+}
+
+/* Ordering policy: the head of flow (or of the band when flow < 0). */
+static long fc_head(const fc_band_t *b, long flow)
+{
+    long best = -1;
+    for (size_t i = 0; i < b->n; i++) {
+        if (flow >= 0 && b->items[i].flow != (uint32_t)flow) continue;
+        if (best < 0) { best = (long)i; if (!b->edf) break; continue; }
+        if (b->items[i].deadline < b->items[best].deadline) best = (long)i;   /* EDF; FCFS breaks at the first */
+    }
+    return best;
+}
+
+int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t n, es_time_t now,
+                            es_flow_cb cb, void *ud)
+{
+    es_sched_result_t res;
+    memset(&res, 0, sizeof res);
+    /* TTL eviction */
+    for (size_t bi = 0; bi < s->nbands; bi++) {
+        fc_band_t *b = &s->bands[bi];
+        for (size_t i = 0; i < b->n;) {
+            if (b->items[i].deadline <= now) {
+                const es_sched_request_t *r = b->items[i].req;
+                fc_remove(s, b, i);
+                result_init(&res);
+                res.status = 503;
+                res.reason = "request timed out in queue";
+                if (cb) cb(ud, r, &res);
+            } else {
+                i++;
+            }
+        }
+    }
+    if (s->fc_queued == 0) return 0;
+    esi_cycle_t cy;
+    es_sched_request_t dummy = {0};
+    if (cycle_setup(s, &cy, &dummy, eps, n, now)) return ES_ENOMEM;
+    double sat = saturation_of(s, &cy);
+    double ceiling = *(const double *)s->cfg->plugins[s->cfg->flow.usage].params;
+    for (size_t bi = 0; bi < s->nbands; bi++) {   /* highest priority first */
+        fc_band_t *b = &s->bands[bi];
+        if (sat >= ceiling) return 0;   /* head-of-line: the whole cycle stops */
+        if (b->n == 0) continue;
+        long pick;
+        if (b->rr) {
+            uint32_t start = b->any ? b->cursor + 1 : 0;
+            pick = -1;
+            for (size_t k = 0; k < s->nflows && pick < 0; k++) {
+                uint32_t fl = (uint32_t)((start + k) % s->nflows);
+                pick = fc_head(b, fl);
+                if (pick >= 0) { b->cursor = fl; b->any = true; }
+            }
+        } else {
+            pick = fc_head(b, -1);
+        }
+        if (pick < 0) continue;
+        const es_sched_request_t *r = b->items[pick].req;
+        fc_remove(s, b, (size_t)pick);
+        int rc = decide(s, r, eps, n, now, &res, false);
+        if (rc) return rc;
+        res.saturation = sat;
+        if (cb) cb(ud, r, &res);
+        return 1;
+    }
+    return 0;
+}
+
+bool es_scheduler_flow_cancel(es_scheduler_t *s, uint64_t req_id)
+{
+    for (size_t bi = 0; bi < s->nbands; bi++)
+        for (size_t i = 0; i < s->bands[bi].n; i++)
+            if (s->bands[bi].items[i].req->id == req_id) { fc_remove(s, &s->bands[bi], i); return true; }
+    return false;
+}
+
+size_t es_scheduler_flow_queued(const es_scheduler_t *s) { return s->fc_queued; }
+
+es_time_t es_scheduler_flow_next_expiry(const es_scheduler_t *s)
+{
+    es_time_t t = ES_TIME_NEVER;
+    for (size_t bi = 0; bi < s->nbands; bi++)
+        for (size_t i = 0; i < s->bands[bi].n; i++)
+            if (s->bands[bi].items[i].deadline < t) t = s->bands[bi].items[i].deadline;
+    return t;
+}
