@@ -456,7 +456,8 @@ static int deployment_replicas(ctx_t *c, const obj_t *o, int64_t *out)
 
 typedef struct tok {
     char            *s;
-    const es_node_t *n;   /* where it was written */
+    const es_node_t *n;          /* where it was written */
+    char             field[64];  /* "spec.template.spec.containers[i].args" */
 } tok_t;
 
 typedef struct toks {
@@ -464,7 +465,7 @@ typedef struct toks {
     size_t n, cap;
 } toks_t;
 
-static int toks_push(toks_t *t, const char *s, size_t len, const es_node_t *n)
+static int toks_push(toks_t *t, const char *s, size_t len, const es_node_t *n, const char *field)
 {
     if (t->n == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 32;
@@ -475,6 +476,7 @@ static int toks_push(toks_t *t, const char *s, size_t len, const es_node_t *n)
     char *copy = strndup(s, len);
     if (!copy) return ES_ENOMEM;
     t->v[t->n].s = copy;
+    snprintf(t->v[t->n].field, sizeof t->v[t->n].field, "%s", field);
     t->v[t->n++].n = n;
     return 0;
 }
@@ -488,7 +490,7 @@ static void toks_free(toks_t *t)
 
 /* Splits a shell command string into words: quotes, backslash escapes and
  * line continuations; operators (&&, ;, |) become words of their own. */
-static int split_shell(toks_t *t, const char *s, const es_node_t *n)
+static int split_shell(toks_t *t, const char *s, const es_node_t *n, const char *field)
 {
     char word[1024];
     size_t len = 0;
@@ -496,12 +498,12 @@ static int split_shell(toks_t *t, const char *s, const es_node_t *n)
     for (const char *p = s;; p++) {
         char ch = *p;
         if (ch == '\0' || isspace((unsigned char)ch) || ch == ';' || ch == '|' || ch == '&') {
-            if (in_word && toks_push(t, word, len, n)) return ES_ENOMEM;
+            if (in_word && toks_push(t, word, len, n, field)) return ES_ENOMEM;
             in_word = false; len = 0;
             if (ch == '\0') return 0;
             if (ch == ';' || ch == '|' || ch == '&') {
                 size_t olen = (p[1] == ch) ? 2 : 1;
-                if (toks_push(t, p, olen, n)) return ES_ENOMEM;
+                if (toks_push(t, p, olen, n, field)) return ES_ENOMEM;
                 p += olen - 1;
             }
             continue;
@@ -532,21 +534,23 @@ static const char *base_name(const char *s)
     return slash ? slash + 1 : s;
 }
 
-/* command ++ args; `sh -c "script"` is split into words. */
-static int container_tokens(const es_node_t *ct, toks_t *t)
+/* command ++ args of container number `index`; `sh -c "script"` is split into words. */
+static int container_tokens(const es_node_t *ct, size_t index, toks_t *t)
 {
     toks_t raw = {0};
     const char *lists[] = {"command", "args"};
     int rc = 0;
     for (int l = 0; l < 2 && !rc; l++) {
         const es_node_t *seq = es_map_get(ct, lists[l]);
+        char field[64];
+        snprintf(field, sizeof field, "spec.template.spec.containers[%zu].%s", index, lists[l]);
         for (size_t i = 0; seq && !rc && i < seq->n; i++)
-            rc = toks_push(&raw, seq->items[i]->str, strlen(seq->items[i]->str), seq->items[i]);
+            rc = toks_push(&raw, seq->items[i]->str, strlen(seq->items[i]->str), seq->items[i], field);
     }
     if (!rc && raw.n >= 3 && strcmp(raw.v[1].s, "-c") == 0 &&
         (!strcmp(base_name(raw.v[0].s), "sh") || !strcmp(base_name(raw.v[0].s), "bash") ||
          !strcmp(base_name(raw.v[0].s), "dash"))) {
-        rc = split_shell(t, raw.v[2].s, raw.v[2].n);
+        rc = split_shell(t, raw.v[2].s, raw.v[2].n, raw.v[2].field);
         toks_free(&raw);
         return rc;
     }
@@ -564,6 +568,7 @@ typedef struct flag {
     char             name[96];   /* without dashes, '_' turned into '-' */
     const char      *value;      /* NULL for a bare flag */
     const es_node_t *node;
+    const char      *field;      /* the container's command or args */
 } flag_t;
 
 /* Parses the flag at t->v[*i]; consumes its value when `takes_value` says so
@@ -579,6 +584,7 @@ static void parse_flag(const toks_t *t, size_t *i, flag_t *f, int (*takes_value)
     f->name[len] = '\0';
     for (char *p = f->name; *p; p++) if (*p == '_') *p = '-';
     f->node = t->v[*i].n;
+    f->field = t->v[*i].field;
     f->value = eq ? eq + 1 : NULL;
     if (eq) return;
     int tv = takes_value(f->name);
@@ -726,7 +732,7 @@ static bool is_vllm_container(const es_node_t *ct, const toks_t *t)
 static int vllm_value(ctx_t *c, const obj_t *o, const vflag_t *vf, const flag_t *f, es_node_t **out)
 {
     char text[64];
-    const char *fname = "spec.template.spec.containers";
+    const char *fname = f->field;
     if (vf->type == V_BOOL) {
         bool v = strncmp(f->name, "no-", 3) != 0;
         if (f->value) {
@@ -801,13 +807,13 @@ static int read_server_container(ctx_t *c, const obj_t *o, const es_node_t *ct, 
         }
         size_t idx = (size_t)(vf - k_vllm_flags);
         if (!strcmp(vf->flag, "served-model-name")) {
-            if (!f.value) return oerr(c, o, f.node, "spec.template.spec.containers", "--served-model-name needs a value");
+            if (!f.value) return oerr(c, o, f.node, f.field, "--served-model-name needs a value");
             if (!si->served_node) { snprintf(si->served, sizeof si->served, "%s", f.value); si->served_node = f.node; }
             while (i + 1 < t->n && t->v[i + 1].s[0] != '-' && !is_separator(t->v[i + 1].s)) i++;  /* nargs '+' */
             continue;
         }
         if (!strcmp(vf->flag, "model")) {
-            if (!f.value) return oerr(c, o, f.node, "spec.template.spec.containers", "--model needs a value");
+            if (!f.value) return oerr(c, o, f.node, f.field, "--model needs a value");
             if (!si->model_node) { snprintf(si->model, sizeof si->model, "%s", f.value); si->model_node = f.node; }
             continue;
         }
@@ -1111,7 +1117,7 @@ static int resolve_config_file(ctx_t *c, const obj_t *dep, const es_node_t *ct, 
         if (hit && len >= best_len) { best = mounts->items[i]; best_len = len; rel = r; }
     }
     if (!best)
-        return oerr(c, dep, f->node, "spec.template.spec.containers", "--config-file %s: no volumeMount of the EPP container holds this path", path);
+        return oerr(c, dep, f->node, f->field, "--config-file %s: no volumeMount of the EPP container holds this path", path);
     const char *vname = es_map_get(best, "name") ? es_map_get(best, "name")->str : "";
     const es_node_t *vols = es_node_find(dep->root, "spec.template.spec.volumes"), *vol = NULL;
     for (size_t i = 0; vols && i < vols->n; i++) {
@@ -1198,7 +1204,7 @@ static int read_epp(ctx_t *c, const pool_t *p)
     toks_t t = {0};
     for (size_t i = 0; i < ctrs->n && !ct; i++) {
         toks_t ti = {0};
-        if (container_tokens(ctrs->items[i], &ti)) { toks_free(&ti); return es_err_set(c->err, ES_ENOMEM, "out of memory"); }
+        if (container_tokens(ctrs->items[i], i, &ti)) { toks_free(&ti); return es_err_set(c->err, ES_ENOMEM, "out of memory"); }
         for (size_t k = 0; k < ti.n; k++)
             if (!strncmp(ti.v[k].s, "--pool-name", 11) || !strncmp(ti.v[k].s, "-pool-name", 10)) ct = ctrs->items[i];
         if (ct) t = ti; else toks_free(&ti);
@@ -1206,7 +1212,7 @@ static int read_epp(ctx_t *c, const pool_t *p)
     if (!ct) {
         if (ctrs->n != 1) return oerr(c, dep, ctrs, "spec.template.spec.containers", "no container is given --pool-name");
         ct = ctrs->items[0];
-        if (container_tokens(ct, &t)) { toks_free(&t); return es_err_set(c->err, ES_ENOMEM, "out of memory"); }
+        if (container_tokens(ct, 0, &t)) { toks_free(&t); return es_err_set(c->err, ES_ENOMEM, "out of memory"); }
     }
     char unknown[512] = "";
     const flag_t *cfg_file = NULL, *cfg_text = NULL;
@@ -1222,14 +1228,14 @@ static int read_epp(ctx_t *c, const pool_t *p)
             continue;
         }
         if (epp_takes_value(f.name) == 1 && !f.value) {
-            rc = oerr(c, dep, f.node, "spec.template.spec.containers", "--%s needs a value", f.name);
+            rc = oerr(c, dep, f.node, f.field, "--%s needs a value", f.name);
         } else if (!strcmp(f.name, "pool-name")) {
             named_pool = true;
             if (strcmp(f.value, p->o->name) != 0)
-                rc = oerr(c, dep, f.node, "spec.template.spec.containers", "--pool-name \"%s\" does not name the InferencePool \"%s\"", f.value, p->o->name);
+                rc = oerr(c, dep, f.node, f.field, "--pool-name \"%s\" does not name the InferencePool \"%s\"", f.value, p->o->name);
         } else if (!strcmp(f.name, "pool-namespace")) {
             if (strcmp(f.value, p->o->ns) != 0)
-                rc = oerr(c, dep, f.node, "spec.template.spec.containers", "--pool-namespace \"%s\" is not the InferencePool's namespace \"%s\"", f.value, p->o->ns);
+                rc = oerr(c, dep, f.node, f.field, "--pool-namespace \"%s\" is not the InferencePool's namespace \"%s\"", f.value, p->o->ns);
         } else if (!strcmp(f.name, "config-file")) {
             cf = f; cfg_file = &cf;
         } else if (!strcmp(f.name, "config-text")) {
@@ -1237,7 +1243,7 @@ static int read_epp(ctx_t *c, const pool_t *p)
         } else if (!strcmp(f.name, "refresh-metrics-interval")) {
             double ms;
             if (!parse_go_duration_ms(f.value, &ms) || ms <= 0)
-                rc = oerr(c, dep, f.node, "spec.template.spec.containers", "--refresh-metrics-interval: expected a duration such as 50ms, got \"%s\"", f.value);
+                rc = oerr(c, dep, f.node, f.field, "--refresh-metrics-interval: expected a duration such as 50ms, got \"%s\"", f.value);
             else {
                 snprintf(num, sizeof num, "%.17g", ms);
                 rc = set_key(c, "epp.refresh_interval_ms", scalar_at(f.node, num, false));
@@ -1247,7 +1253,7 @@ static int read_epp(ctx_t *c, const pool_t *p)
     if (!rc && !named_pool) warn(c, "%s: the endpoint picker has no --pool-name; assuming it serves InferencePool/%s", dep->label, p->o->name);
     if (!rc && *unknown) warn(c, "%s: endpoint picker flags not simulated (ignored): %s", dep->label, unknown);
     if (!rc && cfg_file && cfg_text)
-        rc = oerr(c, dep, cfg_text->node, "spec.template.spec.containers", "--config-file and --config-text are mutually exclusive");
+        rc = oerr(c, dep, cfg_text->node, cfg_text->field, "--config-file and --config-text are mutually exclusive");
     if (!rc && cfg_file) {
         rc = resolve_config_file(c, dep, ct, cfg_file);
     } else if (!rc && cfg_text) {
@@ -1290,7 +1296,7 @@ static int read_servers(ctx_t *c, const pool_t *p)
         toks_t t = {0};
         for (size_t k = 0; k < ctrs->n && !server; k++) {
             toks_t tk = {0};
-            if (container_tokens(ctrs->items[k], &tk)) { toks_free(&tk); rc = es_err_set(c->err, ES_ENOMEM, "out of memory"); break; }
+            if (container_tokens(ctrs->items[k], k, &tk)) { toks_free(&tk); rc = es_err_set(c->err, ES_ENOMEM, "out of memory"); break; }
             if (is_vllm_container(ctrs->items[k], &tk)) { server = ctrs->items[k]; t = tk; }
             else toks_free(&tk);
         }

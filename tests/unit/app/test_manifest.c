@@ -460,7 +460,7 @@ static void test_model_mapping_and_lora(void **state)
     doc = exp_doc(NULL);
     assert_int_not_equal(apply_texts((const char *[]){d, epp}, 2, doc, &m, &err, paths), 0);
     char want[200];
-    snprintf(want, sizeof want, "%s:%u: Deployment/llama-decode: spec.template.spec.containers: --max-num-seqs: expected an integer",
+    snprintf(want, sizeof want, "%s:%u: Deployment/llama-decode: spec.template.spec.containers[0].args: --max-num-seqs: expected an integer",
              paths[0], line_of(d, "\"many\""));
     if (!strstr(err.msg, want)) fail_msg("got \"%s\", want \"%s\"", err.msg, want);
     es_doc_free(doc);
