@@ -101,6 +101,10 @@ int es_cmd_run(int argc, char **argv)
         rc = es_doc_load_file(path, &doc, &err);
         const char *slash = strrchr(path, '/');
         if (slash) snprintf(base, sizeof base, "%.*s", (int)(slash - path), path);
+    } else if (nman > 0) {
+        /* the manifests define the pool; the schema's defaults fill the rest */
+        doc = es_doc_new("<no experiment>");
+        rc = doc ? 0 : es_err_set(&err, ES_ENOMEM, "out of memory");
     } else {
         rc = es_doc_load_string("<built-in default>", es_default_experiment_yaml, strlen(es_default_experiment_yaml),
                                 &doc, &err);

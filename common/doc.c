@@ -173,8 +173,11 @@ typedef struct builder {
 
 static void builder_fini(builder_t *b)
 {
-    for (int i = 0; i < b->depth; i++) free(b->pending_key[i]);
-    if (b->depth > 0) es_node_free(b->stack[0]);
+    /* nodes on the stack are not attached to their parents yet: free each */
+    for (int i = 0; i < b->depth; i++) {
+        free(b->pending_key[i]);
+        es_node_free(b->stack[i]);
+    }
     for (size_t i = 0; i < b->nanchors; i++) free(b->anchors[i].name);
     free(b->anchors);
     b->depth = 0; b->anchors = NULL; b->nanchors = 0;
