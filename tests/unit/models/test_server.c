@@ -471,6 +471,88 @@ static void test_pd(void **st)
     h_stop(&h);
 }
 
+/* Random arrivals over time, shared prefixes, tight KV, both policies, with
+ * and without a chunk threshold, some aborts: every request ends exactly
+ * once, every non-first token's gap is reported once, all blocks return. */
+typedef struct stress { harness_t *h; rec_t *q; int n; } stress_t;
+
+static void stress_submit(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)sim;
+    stress_t *x = target;
+    es_server_submit(x->h->srv, &x->q[arg].r);
+}
+
+static void stress_abort(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)sim;
+    stress_t *x = target;
+    es_server_abort(x->h->srv, &x->q[arg].r);
+}
+
+static void test_stress(void **st)
+{
+    (void)st;
+    for (int variant = 0; variant < 8; variant++) {
+        harness_t h;
+        h_config(&h, "h100-sxm-80gb");
+        h.cfg.num_gpu_blocks = 120;
+        h.cfg.max_num_batched_tokens = 256;
+        h.cfg.max_num_seqs = 32;
+        h.cfg.scheduling_policy = variant & 1 ? ES_POLICY_PRIORITY : ES_POLICY_FCFS;
+        h.cfg.long_prefill_token_threshold = variant & 2 ? 48 : 0;
+        h.cfg.kv_free_order = variant & 4 ? ES_FREE_APPEND : ES_FREE_FRESH_PREPEND;
+        assert_int_equal(h_start(&h), 0);
+        enum { N = 300 };
+        rec_t *q = calloc(N, sizeof *q);
+        stress_t x = {&h, q, N};
+        es_rng_t rng;
+        es_rng_seed(&rng, 7 + (uint64_t)variant);
+        es_time_t t = 0;
+        int aborts = 0;
+        for (int i = 0; i < N; i++) {
+            uint32_t plen = 1 + (uint32_t)(es_rng_u64(&rng) % 300), out = 1 + (uint32_t)(es_rng_u64(&rng) % 200);
+            rec_init(&q[i], 100000 + 2 * (uint64_t)i, plen, out);
+            q[i].seg[0] = (es_segment_t){1 + es_rng_u64(&rng) % 4, 64};   /* one of 4 shared prefixes */
+            q[i].seg[1] = (es_segment_t){100000 + 2 * (uint64_t)i, plen};
+            q[i].r.prompt.nsegs = 2;
+            q[i].r.prompt.tokens = 64 + plen;
+            q[i].r.priority = (int32_t)(es_rng_u64(&rng) % 4);
+            t += (es_time_t)(es_rng_u64(&rng) % (20 * ES_MS));
+            es_sim_schedule(h.sim, t, stress_submit, &x, (uint64_t)i);
+            if (es_rng_u64(&rng) % 10 == 0) {
+                es_sim_schedule(h.sim, t + (es_time_t)(es_rng_u64(&rng) % (500 * ES_MS)), stress_abort, &x,
+                                (uint64_t)i);
+                aborts++;
+            }
+        }
+        run(&h);
+        es_server_stats_t s;
+        es_server_stats(h.srv, &s);
+        uint64_t gaps = 0, firsts = 0;
+        int aborted = 0;
+        for (int i = 0; i < N; i++) {
+            assert_int_equal(q[i].nfinish, 1);
+            assert_true(q[i].nfirst <= 1);
+            firsts += (uint64_t)q[i].nfirst;
+            if (q[i].r.status == ES_SERVER_ABORTED) { aborted++; continue; }
+            assert_int_equal(q[i].r.status, ES_SERVER_OK);
+            assert_int_equal(q[i].nfirst, 1);
+            assert_true(q[i].r.first_token <= q[i].r.finish);
+            gaps += q[i].r.output_tokens - 1;
+        }
+        printf("  variant %d: %llu steps, %llu preemptions, %d aborted of %d abort calls\n", variant,
+               (unsigned long long)s.steps, (unsigned long long)s.preemptions, aborted, aborts);
+        /* aborted requests may have reported some gaps: bound, not equality */
+        assert_true(h.gap_count >= gaps);
+        if (aborted == 0) assert_int_equal(h.gap_count, gaps);
+        assert_int_equal(es_server_free_blocks(h.srv), 119);
+        assert_int_equal(h.finished, N);
+        free(q);
+        h_stop(&h);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -485,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_lora),
         cmocka_unit_test(test_crash_and_abort),
         cmocka_unit_test(test_pd),
+        cmocka_unit_test(test_stress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
