@@ -15,6 +15,7 @@
 #define ES_ENDPOINT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "es_time.h"

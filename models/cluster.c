@@ -101,6 +101,7 @@ struct es_cluster {
     size_t                   kvq_head, kvq_n, kvq_cap;
     bool                     kv_timer;
     uint64_t                 in_flight;
+    uint64_t                 next_gen;     /* request generations */
     void                   **owned;        /* fault and scaling records */
     size_t                   nowned;
 };
@@ -507,13 +508,14 @@ static void forward_to_pod(es_cluster_t *c, es_client_request_t *r, int32_t pod,
     r->pod = pod;
     r->p.prefill_pod = prefill_pod;
     r->p.phase = PH_TO_POD;
-    es_sim_schedule_in(c->sim, c->hop, ev_pod_arrive, r, 0);
+    es_sim_schedule_in(c->sim, c->hop, ev_pod_arrive, r, r->p.gen << 8);
 }
 
 static void ev_pod_arrive(es_sim_t *sim, void *target, uint64_t arg)
 {
     (void)sim; (void)arg;
     es_client_request_t *r = target;
+    if (r->p.gen != arg >> 8) return;   /* the record was reused: a stale event */
     es_cluster_t *c = r->p.c;
     if (r->p.phase == PH_DONE) return;
     int32_t first = r->p.prefill_pod >= 0 ? r->p.prefill_pod : r->pod;
@@ -536,6 +538,7 @@ static void ev_transfer_done(es_sim_t *sim, void *target, uint64_t arg)
 {
     (void)sim; (void)arg;
     es_client_request_t *r = target;
+    if (r->p.gen != arg >> 8) return;   /* the record was reused: a stale event */
     es_cluster_t *c = r->p.c;
     if (r->p.phase == PH_DONE) return;
     pod_t *p = &c->pods[r->pod];
@@ -576,7 +579,7 @@ static void pod_finish(void *ud, es_server_request_t *sr, es_time_t t)
                              (es_time_t)(bytes * 8.0 / (c->prm.cluster->kv_transfer_gbps * 1e9) * 1e9);
             r->p.phase = PH_TRANSFER;
             epp_first_chunk(c, r, t);
-            es_sim_schedule_in(c->sim, xfer, ev_transfer_done, r, 0);
+            es_sim_schedule_in(c->sim, xfer, ev_transfer_done, r, r->p.gen << 8);
             return;
         }
     } else {
@@ -631,6 +634,7 @@ static void ev_extproc_timeout(es_sim_t *sim, void *target, uint64_t arg)
 {
     (void)arg;
     es_client_request_t *r = target;
+    if (r->p.gen != arg >> 8) return;   /* the record was reused: a stale event */
     es_cluster_t *c = r->p.c;
     r->p.extproc_ev = 0;
     if (r->p.phase != PH_EXTPROC || !r->p.extproc_pending) return;
@@ -647,6 +651,7 @@ static void ev_epp_receive(es_sim_t *sim, void *target, uint64_t arg)
 {
     (void)sim; (void)arg;
     es_client_request_t *r = target;
+    if (r->p.gen != arg >> 8) return;   /* the record was reused: a stale event */
     es_cluster_t *c = r->p.c;
     if (r->p.phase != PH_EXTPROC || !r->p.extproc_pending) return;   /* timed out on the way */
     epp_replica_t *e = &c->epps[r->p.epp];
@@ -663,7 +668,7 @@ static void ev_epp_receive(es_sim_t *sim, void *target, uint64_t arg)
 static void epp_start(es_cluster_t *c, epp_replica_t *e, es_client_request_t *r)
 {
     e->busy++;
-    es_sim_schedule_in(c->sim, c->sched_latency, ev_epp_decided, r, 0);
+    es_sim_schedule_in(c->sim, c->sched_latency, ev_epp_decided, r, r->p.gen << 8 | e->id);
 }
 
 static size_t candidates(es_cluster_t *c, epp_replica_t *e)
@@ -729,8 +734,9 @@ static void ev_epp_decided(es_sim_t *sim, void *target, uint64_t arg)
     (void)arg;
     es_client_request_t *r = target;
     es_cluster_t *c = r->p.c;
-    epp_replica_t *e = &c->epps[r->p.epp];
+    epp_replica_t *e = &c->epps[arg & 0xff];
     epp_release(c, e);
+    if (r->p.gen != arg >> 8) return;   /* the record was reused: a stale event */
     if (r->p.phase != PH_EXTPROC || !r->p.extproc_pending) return;   /* the gateway gave up already */
     size_t n = candidates(c, e);
     es_sched_result_t res;
@@ -743,7 +749,7 @@ static void ev_epp_decided(es_sim_t *sim, void *target, uint64_t arg)
         return;
     }
     apply_decision(r, &res);
-    es_sim_schedule_in(sim, c->hop, ev_extproc_reply, r, 0);
+    es_sim_schedule_in(sim, c->hop, ev_extproc_reply, r, r->p.gen << 8);
 }
 
 static void flow_cb(void *ud, const es_sched_request_t *req, const es_sched_result_t *res)
@@ -758,13 +764,14 @@ static void flow_cb(void *ud, const es_sched_request_t *req, const es_sched_resu
         return;
     }
     apply_decision(r, res);
-    es_sim_schedule_in(c->sim, c->hop, ev_extproc_reply, r, 0);
+    es_sim_schedule_in(c->sim, c->hop, ev_extproc_reply, r, r->p.gen << 8);
 }
 
 static void ev_extproc_reply(es_sim_t *sim, void *target, uint64_t arg)
 {
     (void)arg;
     es_client_request_t *r = target;
+    if (r->p.gen != arg >> 8) return;   /* the record was reused: a stale event */
     es_cluster_t *c = r->p.c;
     if (r->p.phase != PH_EXTPROC || !r->p.extproc_pending) return;   /* Envoy moved on (timeout) */
     r->p.extproc_pending = 0;
@@ -792,6 +799,7 @@ static void ev_gateway_arrive(es_sim_t *sim, void *target, uint64_t arg)
 {
     (void)arg;
     es_client_request_t *r = target;
+    if (r->p.gen != arg >> 8) return;   /* the record was reused: a stale event */
     es_cluster_t *c = r->p.c;
     if (r->p.phase == PH_DONE) return;
     if (!route_matches(c, r)) {
@@ -817,14 +825,15 @@ static void ev_gateway_arrive(es_sim_t *sim, void *target, uint64_t arg)
         return;
     }
     r->p.extproc_pending = 1;
-    r->p.extproc_ev = es_sim_schedule_in(sim, c->extproc_timeout, ev_extproc_timeout, r, 0);
-    es_sim_schedule_in(sim, c->hop, ev_epp_receive, r, 0);
+    r->p.extproc_ev = es_sim_schedule_in(sim, c->extproc_timeout, ev_extproc_timeout, r, r->p.gen << 8);
+    es_sim_schedule_in(sim, c->hop, ev_epp_receive, r, r->p.gen << 8);
 }
 
 static void ev_client_timeout(es_sim_t *sim, void *target, uint64_t arg)
 {
     (void)arg;
     es_client_request_t *r = target;
+    if (r->p.gen != arg >> 8) return;   /* the record was reused: a stale event */
     es_cluster_t *c = r->p.c;
     r->p.timeout_ev = 0;
     if (r->p.phase == PH_DONE) return;
@@ -845,13 +854,14 @@ static void resend(es_cluster_t *c, es_client_request_t *r)
     r->p.phase = PH_NEW;
     r->pod = -1;
     r->p.prefill_pod = -1;
-    es_sim_schedule_in(c->sim, c->hop, ev_gateway_arrive, r, 0);
+    es_sim_schedule_in(c->sim, c->hop, ev_gateway_arrive, r, r->p.gen << 8);
 }
 
 void es_cluster_send(es_cluster_t *c, es_client_request_t *r)
 {
     memset(&r->p, 0, sizeof r->p);
     r->p.c = c;
+    r->p.gen = ++c->next_gen;
     r->p.prefill_pod = -1;
     r->p.epp = UINT32_MAX;
     r->sent = es_sim_now(c->sim);
@@ -876,8 +886,8 @@ void es_cluster_send(es_cluster_t *c, es_client_request_t *r)
     q->prompt_text = NULL;
     resolve_priority(c, r);
     c->in_flight++;
-    if (c->client_timeout > 0) r->p.timeout_ev = es_sim_schedule_in(c->sim, c->client_timeout, ev_client_timeout, r, 0);
-    es_sim_schedule_in(c->sim, c->hop, ev_gateway_arrive, r, 0);
+    if (c->client_timeout > 0) r->p.timeout_ev = es_sim_schedule_in(c->sim, c->client_timeout, ev_client_timeout, r, r->p.gen << 8);
+    es_sim_schedule_in(c->sim, c->hop, ev_gateway_arrive, r, r->p.gen << 8);
 }
 
 uint64_t es_cluster_in_flight(const es_cluster_t *c) { return c->in_flight; }

@@ -74,6 +74,7 @@ typedef struct es_client_request {
     /* private */
     struct {
         struct es_cluster  *c;
+        uint64_t            gen;        /* unique per send: stale events of a reused record are ignored */
         es_server_request_t sreq;       /* the pod's view (decode side under P/D) */
         es_server_request_t preq;       /* P/D prefill side */
         es_sched_request_t  sched;
