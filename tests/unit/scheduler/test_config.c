@@ -1,0 +1,236 @@
+/* EndpointPickerConfig: the defaulting pipeline (gie-epp §1.1-§1.2) and every error. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "helpers.h"
+#include "internal.h"
+
+static char *dump(const es_epp_config_t *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    es_epp_config_write_yaml(f, c);
+    fclose(f);
+    return buf;
+}
+
+static const esi_plugin_cfg_t *plugin(const es_epp_config_t *c, const char *name)
+{
+    for (size_t i = 0; i < c->nplugins; i++) if (!strcmp(c->plugins[i].name, name)) return &c->plugins[i];
+    return NULL;
+}
+
+static void test_default_config(void **st)
+{
+    (void)st;
+    es_epp_config_t *c;
+    es_err_t err;
+    assert_int_equal(es_epp_config_default(&c, &err), 0);
+    assert_int_equal(c->nprofiles, 1);
+    assert_string_equal(c->profiles[0].name, "default");
+    /* queue 2, kv 2, prefix 3, then the appended picker */
+    assert_int_equal(c->profiles[0].nrefs, 4);
+    const char *names[] = {"queue-scorer", "kv-cache-utilization-scorer", "prefix-cache-scorer", "max-score-picker"};
+    double w[] = {2, 2, 3, 1};
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(c->plugins[c->profiles[0].refs[i].plugin].name, names[i]);
+        assert_double_equal(c->profiles[0].refs[i].weight, w[i], 0);
+    }
+    assert_string_equal(c->plugins[c->handler].name, "single-profile-handler");
+    assert_string_equal(c->plugins[c->saturation].vt->type_name, "utilization-detector");
+    assert_true(c->producer >= 0);
+    const esi_approx_params_t *ap = c->plugins[c->producer].params;
+    assert_true(c->plugins[c->producer].auto_created);
+    assert_true(ap->auto_tune);
+    assert_int_equal(ap->block_size_tokens, 16);
+    assert_int_equal(ap->max_blocks, 256);
+    assert_int_equal(ap->lru_capacity, 31250);
+    for (const char *const *n = (const char *const[]){"fcfs-ordering-policy", "global-strict-fairness-policy",
+                                                      "static-usage-limit-policy", "openai-parser", NULL}; *n; n++)
+        assert_non_null(plugin(c, *n));
+    assert_false(c->flow_control);
+    char *y = dump(c);
+    assert_non_null(strstr(y, "name: approx-prefix-cache-producer\n  # added by the defaulting pipeline"));
+    assert_non_null(strstr(y, "metricsStalenessThreshold: 200ms"));
+    assert_non_null(strstr(y, "queueDepthThreshold: 5"));
+    free(y);
+    es_epp_config_free(c);
+}
+
+static void test_defaulting_pipeline(void **st)
+{
+    (void)st;
+    /* no profiles: a "default" profile with every filter, scorer and picker; name = type;
+     * weights 1; an explicitly named plugin */
+    es_epp_config_t *c = cfg_text(CFG_HEAD
+        "featureGates: [flowControl]\n"
+        "plugins:\n- type: decode-filter\n- type: queue-scorer\n  name: q\n- type: random-picker\n"
+        "- type: metrics-data-source\n  parameters: {scheme: http, path: /metrics}\n");
+    assert_int_equal(c->nprofiles, 1);
+    assert_string_equal(c->profiles[0].name, "default");
+    assert_int_equal(c->profiles[0].nrefs, 3);
+    assert_string_equal(c->plugins[c->profiles[0].refs[0].plugin].name, "decode-filter");
+    assert_string_equal(c->plugins[c->profiles[0].refs[1].plugin].name, "q");
+    assert_string_equal(c->plugins[c->profiles[0].refs[2].plugin].name, "random-picker");
+    assert_double_equal(c->profiles[0].refs[1].weight, 1.0, 0);
+    assert_true(c->flow_control && es_epp_config_gate(c, "flowControl"));
+    assert_int_equal(c->producer, -1);   /* nobody needs prefix match info */
+    es_epp_config_free(c);
+
+    /* the first declared picker is shared by profiles lacking one; P/D handler */
+    c = cfg_text("apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\n"
+        "plugins:\n- type: prefix-cache-scorer\n  parameters: {maxPrefixBlocksToMatch: 100, lruCapacityPerServer: 500}\n"
+        "- type: queue-scorer\n- type: prefill-filter\n- type: decode-filter\n- type: weighted-random-picker\n"
+        "- type: prefix-based-pd-decider\n  parameters: {nonCachedTokens: 16}\n"
+        "- type: disagg-profile-handler\n  parameters: {deciders: {prefill: prefix-based-pd-decider}}\n"
+        "schedulingProfiles:\n"
+        "- name: prefill\n  plugins: [{pluginRef: prefill-filter}, {pluginRef: prefix-cache-scorer, weight: 2}]\n"
+        "- name: decode\n  plugins: [{pluginRef: decode-filter}, {pluginRef: queue-scorer}]\n");
+    for (int p = 0; p < 2; p++)
+        assert_string_equal(c->plugins[c->profiles[p].refs[c->profiles[p].nrefs - 1].plugin].name,
+                            "weighted-random-picker");
+    assert_string_equal(c->plugins[c->handler].name, "disagg-profile-handler");
+    /* parameters written on prefix-cache-scorer feed the auto-created producer */
+    const esi_approx_params_t *ap = c->plugins[c->producer].params;
+    assert_int_equal(ap->max_blocks, 100);
+    assert_int_equal(ap->lru_capacity, 500);
+    es_epp_config_free(c);
+
+    /* durations, quantities, bands */
+    c = cfg_text(CFG_HEAD "featureGates: [flowControl]\nplugins:\n- type: queue-scorer\n"
+        "- type: edf-ordering-policy\n"
+        "flowControl:\n  maxBytes: 1Gi\n  maxRequests: 1k\n  defaultRequestTTL: 1m30s\n"
+        "  priorityBands:\n  - {priority: 10, orderingPolicyRef: edf-ordering-policy, "
+        "fairnessPolicyRef: round-robin-fairness-policy, maxRequests: \"5\"}\n");
+    assert_int_equal(c->flow.max_bytes, 1073741824ULL);
+    assert_int_equal(c->flow.max_requests, 1000);
+    assert_int_equal(c->flow.ttl, 90 * ES_S);
+    assert_int_equal(c->flow.nbands, 1);
+    assert_int_equal(c->flow.bands[0].max_requests, 5);
+    assert_int_equal(c->flow.bands[0].max_bytes, 1000000000ULL);
+    assert_string_equal(c->plugins[c->flow.bands[0].ordering].name, "edf-ordering-policy");
+    assert_string_equal(c->plugins[c->flow.bands[0].fairness].name, "round-robin-fairness-policy");
+    es_epp_config_free(c);
+}
+
+static void test_load_file_json(void **st)
+{
+    (void)st;
+    char path[] = "/tmp/es_sched_cfg_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("{\"apiVersion\": \"inference.networking.x-k8s.io/v1alpha1\", \"kind\": \"EndpointPickerConfig\",\n"
+          " \"plugins\": [{\"type\": \"queue-scorer\"}, {\"type\": \"bogus-scorer\"}]}\n", f);
+    fclose(f);
+    es_epp_config_t *c;
+    es_err_t err;
+    assert_int_equal(es_epp_config_load_file(path, &c, &err), ES_EINVAL);
+    assert_non_null(strstr(err.msg, ":2: plugins[1].type: unknown plugin type \"bogus-scorer\" (known: queue-scorer"));
+    remove(path);
+}
+
+static void test_errors(void **st)
+{
+    (void)st;
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\nschedulingProfile: []\n",
+              "bad.yaml:5: schedulingProfile: unknown key (known: apiVersion");
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\n  weight: 2\n", "bad.yaml:5: plugins[0].weight: unknown key");
+    cfg_fails(CFG_HEAD "plugins:\n- type: quque-scorer\n", "plugins[0].type: unknown plugin type \"quque-scorer\" (known: queue-scorer, running-requests-size-scorer");
+    cfg_fails(CFG_HEAD "plugins:\n- type: latency-scorer\n", "plugins[0].type: plugin type \"latency-scorer\" is not supported");
+    cfg_fails(CFG_HEAD "plugins:\n- name: x\n", "bad.yaml:4: plugins[0].type: missing plugin type");
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\n- type: queue-scorer\n",
+              "bad.yaml:5: plugins[1].name: duplicate plugin name \"queue-scorer\"");
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\nschedulingProfiles:\n- name: default\n  plugins:\n  - pluginRef: kv\n",
+              "bad.yaml:8: schedulingProfiles[0].plugins[0].pluginRef: no plugin named \"kv\" in plugins");
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\nschedulingProfiles:\n- name: a\n- name: a\n",
+              "bad.yaml:7: schedulingProfiles[1].name: duplicate profile name \"a\"");
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\nschedulingProfiles:\n- plugins: []\n",
+              "schedulingProfiles[0].name: profile name must not be empty");
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\nschedulingProfiles:\n- name: d\n  plugins:\n"
+              "  - pluginRef: queue-scorer\n    weight: heavy\n",
+              "bad.yaml:9: schedulingProfiles[0].plugins[0].weight: expected a number, got \"heavy\"");
+    /* parameters */
+    cfg_fails(CFG_HEAD "plugins:\n- type: max-score-picker\n  parameters: {maxNumOfEndpoint: 2}\n",
+              "bad.yaml:5: plugins[0].parameters.maxNumOfEndpoint: unknown key (known: maxNumOfEndpoints)");
+    cfg_fails(CFG_HEAD "plugins:\n- type: active-request-scorer\n  parameters:\n    maxBusyScore: 1.5\n",
+              "bad.yaml:6: plugins[0].parameters.maxBusyScore: 1.5 is out of range [0, 1]");
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\n  parameters: {x: 1}\n",
+              "plugins[0].parameters.x: unknown parameter (this plugin takes none)");
+    cfg_fails(CFG_HEAD "plugins:\n- type: utilization-detector\n  parameters: {metricsStalenessThreshold: soon}\n",
+              "plugins[0].parameters.metricsStalenessThreshold: expected a duration");
+    cfg_fails(CFG_HEAD "plugins:\n- type: approx-prefix-cache-producer\n  parameters: {blockSize: 64}\n",
+              "blockSize (characters) is deprecated: use blockSizeTokens");
+    cfg_fails(CFG_HEAD "plugins:\n- type: concurrency-detector\n  parameters: {concurrencyMode: bytes}\n",
+              "concurrencyMode must be requests or tokens");
+    cfg_fails(CFG_HEAD "plugins:\n- type: precise-prefix-cache-scorer\n  parameters: {tokenProcessorConfig: {blockSize: 0}}\n",
+              "plugins[0].parameters.tokenProcessorConfig.blockSize: 0 is out of range");
+    cfg_fails(CFG_HEAD "plugins:\n- type: precise-prefix-cache-scorer\n  parameters: {speculativeIndexing: true}\n",
+              "speculativeIndexing is not supported");
+    /* top level */
+    cfg_fails("kind: EndpointPickerConfig\nplugins: []\n", "bad.yaml:1: apiVersion: missing");
+    cfg_fails("apiVersion: v1\nkind: EndpointPickerConfig\nplugins: []\n",
+              "bad.yaml:1: apiVersion: unknown value \"v1\" (known: inference.networking.x-k8s.io/v1alpha1, llm-d.ai/v1alpha1)");
+    cfg_fails("apiVersion: llm-d.ai/v1alpha1\nkind: ConfigMap\nplugins: []\n", "bad.yaml:2: kind: expected EndpointPickerConfig");
+    cfg_fails(CFG_HEAD "featureGates: [flowControll]\nplugins:\n- type: queue-scorer\n",
+              "bad.yaml:3: featureGates[0]: unknown value \"flowControll\"");
+    cfg_fails(CFG_HEAD "schedulingProfiles: []\n", "plugins: missing");
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\nsaturationDetector: {pluginRef: utilization-detector}\n",
+              "bad.yaml:5: saturationDetector.pluginRef: no plugin named \"utilization-detector\"");
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\nsaturationDetector: {pluginRef: queue-scorer}\n",
+              "saturationDetector.pluginRef: plugin \"queue-scorer\" is not a saturation detector");
+    /* build */
+    cfg_fails(CFG_HEAD "plugins:\n- type: random-picker\n- type: max-score-picker\n",
+              "schedulingProfiles[0]: profile \"default\" has 2 pickers (at most one)");
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\nschedulingProfiles:\n- name: a\n- name: b\n",
+              "no profile handler configured");
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\n- type: single-profile-handler\n"
+              "schedulingProfiles:\n- name: a\n- name: b\n", "single-profile-handler cannot run 2 profiles");
+    cfg_fails(CFG_HEAD "plugins:\n- type: single-profile-handler\n- type: disagg-profile-handler\n",
+              "more than one profile handler configured");
+    cfg_fails(CFG_HEAD "plugins:\n- type: disagg-profile-handler\n  parameters: {profiles: {decode: dec}}\n"
+              "schedulingProfiles:\n- name: a\n- name: b\n", "parameters.profiles.decode: no scheduling profile named \"dec\"");
+    cfg_fails(CFG_HEAD "plugins:\n- type: disagg-profile-handler\n  parameters: {deciders: {prefill: nope}}\n"
+              "schedulingProfiles:\n- name: decode\n- name: prefill\n", "parameters.deciders.prefill: no decider plugin named \"nope\"");
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\nflowControl: {maxBytes: lots}\n",
+              "bad.yaml:5: flowControl.maxBytes: expected a quantity");
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\nflowControl: {defaultRequestTTL: 30 seconds}\n",
+              "flowControl.defaultRequestTTL: expected a duration");
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\nflowControl:\n  priorityBands:\n  - {maxRequests: 1}\n",
+              "flowControl.priorityBands[0].priority: missing");
+    cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\nflowControl:\n  priorityBands:\n  - {priority: 1, orderingPolicyRef: queue-scorer}\n",
+              "plugin \"queue-scorer\" is not a ordering policy");
+}
+
+static void test_durations_quantities(void **st)
+{
+    (void)st;
+    es_time_t t;
+    assert_int_equal(esi_parse_duration("200ms", &t), 0); assert_int_equal(t, 200 * ES_MS);
+    assert_int_equal(esi_parse_duration("1h2m3.5s", &t), 0); assert_int_equal(t, 3723500 * ES_MS);
+    assert_int_equal(esi_parse_duration("10us", &t), 0); assert_int_equal(t, 10 * ES_US);
+    assert_true(esi_parse_duration("5", &t) < 0);
+    uint64_t q;
+    assert_int_equal(esi_parse_quantity("1Gi", &q), 0); assert_true(q == 1073741824ULL);
+    assert_int_equal(esi_parse_quantity("2k", &q), 0); assert_true(q == 2000);
+    assert_int_equal(esi_parse_quantity("1.5M", &q), 0); assert_true(q == 1500000);
+    assert_true(esi_parse_quantity("1GB", &q) < 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_default_config),
+        cmocka_unit_test(test_defaulting_pipeline),
+        cmocka_unit_test(test_load_file_json),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_durations_quantities),
+    };
+    return cmocka_run_group_tests_name("scheduler_config", tests, NULL, NULL);
+}

@@ -1,0 +1,687 @@
+/*
+ * Conformance vectors of gie-epp §6, each named after its upstream unit test,
+ * plus pickers (statistical, fixed seeds), prefix indexes and baselines.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "helpers.h"
+#include "internal.h"
+
+/* Runs one pick with a trace on the pool; returns the trace (caller frees). */
+static es_sched_trace_t *run(es_scheduler_t *s, pool_t *p, es_sched_request_t *r, es_time_t now,
+                             es_sched_result_t *res)
+{
+    es_sched_trace_t *t = es_sched_trace_create(p->n);
+    memset(res, 0, sizeof *res);
+    res->trace = t;
+    assert_int_equal(es_scheduler_pick(s, r, p->eps, p->n, now, res), 0);
+    return t;
+}
+
+static const char k_one_scorer_fmt[] = CFG_HEAD
+    "plugins:\n- type: %s\n%s"
+    "schedulingProfiles:\n- name: default\n  plugins:\n  - pluginRef: %s\n";
+
+static es_scheduler_t *one_scorer(const char *type, const char *params, es_epp_config_t **cfg)
+{
+    char text[1024];
+    snprintf(text, sizeof text, k_one_scorer_fmt, type, params ? params : "", type);
+    *cfg = cfg_text(text);
+    es_scheduler_t *s;
+    es_err_t err;
+    assert_int_equal(es_scheduler_create(*cfg, 1, &s, &err), 0);
+    return s;
+}
+
+static void check_scores(const char *type, const char *params, pool_t *p, const double *want)
+{
+    es_epp_config_t *cfg;
+    es_scheduler_t *s = one_scorer(type, params, &cfg);
+    es_sched_request_t r = text_req(1, "m", "");
+    es_sched_result_t res;
+    es_sched_trace_t *t = run(s, p, &r, 0, &res);
+    for (size_t i = 0; i < p->n; i++) assert_double_equal(raw_of(t, 0, (uint32_t)i), want[i], 1e-12);
+    es_sched_trace_destroy(t);
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+}
+
+/* §6.1 scorer/queuedepth/queue_test.go */
+static void test_queue_test_go(void **st)
+{
+    (void)st;
+    pool_t p;
+    pool_init(&p, 3, 0);
+    p.eps[0].metrics.waiting = 10; p.eps[1].metrics.waiting = 5; p.eps[2].metrics.waiting = 0;
+    check_scores("queue-scorer", NULL, &p, (double[]){0.0, 0.5, 1.0});
+    pool_init(&p, 2, 0);
+    p.eps[0].metrics.waiting = 5; p.eps[1].metrics.waiting = 5;
+    check_scores("queue-scorer", NULL, &p, (double[]){1, 1});
+    pool_init(&p, 2, 0);
+    check_scores("queue-scorer", NULL, &p, (double[]){1, 1});
+}
+
+/* §6.2 kvcacheutilization/kvcache_utilization_test.go */
+static void test_kvcache_utilization_test_go(void **st)
+{
+    (void)st;
+    pool_t p;
+    pool_init(&p, 3, 0);
+    p.eps[0].metrics.kv_cache_usage = 0.8; p.eps[1].metrics.kv_cache_usage = 0.5;
+    check_scores("kv-cache-utilization-scorer", NULL, &p, (double[]){1 - 0.8, 0.5, 1.0});
+    pool_init(&p, 2, 0);
+    p.eps[0].metrics.kv_cache_usage = 0.6; p.eps[1].metrics.kv_cache_usage = 0.6;
+    check_scores("kv-cache-utilization-scorer", NULL, &p, (double[]){0.4, 0.4});
+    pool_init(&p, 2, 0);
+    p.eps[0].metrics.kv_cache_usage = 1.0; p.eps[1].metrics.kv_cache_usage = 0.5;
+    check_scores("kv-cache-utilization-scorer", NULL, &p, (double[]){0.0, 0.5});
+}
+
+static void lora(es_endpoint_t *e, const char *const *act, uint32_t na, const char *const *wait, uint32_t nw, int max)
+{
+    for (uint32_t i = 0; i < na; i++) e->metrics.running_lora[i] = act[i];
+    for (uint32_t i = 0; i < nw; i++) e->metrics.waiting_lora[i] = wait[i];
+    e->metrics.n_running_lora = na;
+    e->metrics.n_waiting_lora = nw;
+    e->metrics.max_lora = max;
+}
+
+/* §6.3 loraaffinity/lora_affinity_test.go (target active-model-1) */
+static void test_lora_affinity_test_go(void **st)
+{
+    (void)st;
+    pool_t p;
+    pool_init(&p, 6, 0);
+    const char *m1[] = {"active-model-1"}, *m2[] = {"active-model-2"}, *m3[] = {"active-model-3"};
+    const char *m45[] = {"active-model-4", "active-model-5"};
+    lora(&p.eps[0], m1, 1, NULL, 0, 5);
+    lora(&p.eps[1], m2, 1, m1, 1, 5);
+    lora(&p.eps[2], m2, 1, NULL, 0, 2);
+    lora(&p.eps[3], m3, 1, m1, 1, 2);
+    lora(&p.eps[4], m45, 2, NULL, 0, 2);
+    lora(&p.eps[5], m2, 1, m1, 1, 2);
+    es_epp_config_t *cfg;
+    es_scheduler_t *s = one_scorer("lora-affinity-scorer", NULL, &cfg);
+    es_sched_request_t r = text_req(1, "active-model-1", "");
+    es_sched_result_t res;
+    es_sched_trace_t *t = run(s, &p, &r, 0, &res);
+    double want[] = {1.0, 0.8, 0.8, 0.6, 0.0, 0.6};
+    for (uint32_t i = 0; i < 6; i++) assert_double_equal(raw_of(t, 0, i), want[i], 1e-12);
+    es_sched_trace_destroy(t);
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+}
+
+/* §6.4 pkg/epp/scheduling/scheduler_test.go TestSchedule */
+static void test_scheduler_test_go_TestSchedule(void **st)
+{
+    (void)st;
+    es_epp_config_t *cfg = cfg_text(CFG_HEAD
+        "plugins:\n- type: kv-cache-utilization-scorer\n- type: queue-scorer\n- type: prefix-cache-scorer\n"
+        "- type: lora-affinity-scorer\n"
+        "schedulingProfiles:\n- name: default\n  plugins:\n  - pluginRef: kv-cache-utilization-scorer\n"
+        "  - pluginRef: queue-scorer\n  - pluginRef: prefix-cache-scorer\n  - pluginRef: lora-affinity-scorer\n");
+    es_scheduler_t *s;
+    es_err_t err;
+    assert_int_equal(es_scheduler_create(cfg, 7, &s, &err), 0);
+    pool_t p;
+    pool_init(&p, 3, 0);
+    const char *a1[] = {"foo", "bar"}, *a2[] = {"foo", "critical"}, *a3[] = {"foo"};
+    p.eps[0].metrics.kv_cache_usage = 0.2; lora(&p.eps[0], a1, 2, NULL, 0, 2);
+    p.eps[1].metrics.kv_cache_usage = 0.2; lora(&p.eps[1], a2, 2, NULL, 0, 2);
+    p.eps[2].metrics.waiting = 10; p.eps[2].metrics.kv_cache_usage = 0.8; lora(&p.eps[2], a3, 1, NULL, 0, 2);
+    es_sched_request_t r = text_req(1, "critical", "a prompt of some characters, long enough to hash....");
+    es_sched_result_t res;
+    es_sched_trace_t *t = run(s, &p, &r, 0, &res);
+    assert_int_equal(res.status, 200);
+    assert_int_equal(res.primary, 1);
+    assert_double_equal(t->profile[0].total[0], 1.8, 1e-12);
+    assert_double_equal(t->profile[0].total[1], 2.8, 1e-12);
+    assert_double_equal(t->profile[0].total[2], 1.0, 1e-12);
+    es_sched_trace_destroy(t);
+    /* empty candidates: an error upstream, 503 at the director */
+    memset(&res, 0, sizeof res);
+    assert_int_equal(es_scheduler_pick(s, &r, p.eps, 0, 0, &res), 0);
+    assert_int_equal(res.status, 503);
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+}
+
+/* §6.5 scheduler_profile_test.go: un-normalised weighted sum.  Scores 0.3
+ * (kv scorer at usage 0.7) and 0.8 (lora scorer with room). */
+static void test_scheduler_profile_test_go_weights(void **st)
+{
+    (void)st;
+    double ws[][2] = {{1, 1}, {60, 40}}, want[] = {1.1, 50};
+    for (int k = 0; k < 2; k++) {
+        char text[1024];
+        snprintf(text, sizeof text, CFG_HEAD
+            "plugins:\n- type: kv-cache-utilization-scorer\n- type: lora-affinity-scorer\n"
+            "schedulingProfiles:\n- name: default\n  plugins:\n  - pluginRef: kv-cache-utilization-scorer\n"
+            "    weight: %g\n  - pluginRef: lora-affinity-scorer\n    weight: %g\n", ws[k][0], ws[k][1]);
+        es_epp_config_t *cfg = cfg_text(text);
+        es_scheduler_t *s;
+        es_err_t err;
+        assert_int_equal(es_scheduler_create(cfg, 1, &s, &err), 0);
+        pool_t p;
+        pool_init(&p, 1, 0);
+        p.eps[0].metrics.kv_cache_usage = 0.7;
+        p.eps[0].metrics.max_lora = 4;
+        es_sched_request_t r = text_req(1, "x", "");
+        es_sched_result_t res;
+        es_sched_trace_t *t = run(s, &p, &r, 0, &res);
+        assert_double_equal(t->profile[0].total[0], want[k], 1e-9);
+        es_sched_trace_destroy(t);
+        es_scheduler_destroy(s);
+        es_epp_config_free(cfg);
+    }
+}
+
+/* §6.12 TestEnforceScoreRange: raw -0.5 and 1.5 are clamped */
+static void test_scheduler_profile_test_go_TestEnforceScoreRange(void **st)
+{
+    (void)st;
+    pool_t p;
+    pool_init(&p, 4, 0);
+    p.eps[0].metrics.kv_cache_usage = 1.5;    /* raw -0.5 */
+    p.eps[1].metrics.kv_cache_usage = -0.5;   /* raw 1.5 */
+    p.eps[2].metrics.kv_cache_usage = 1.0;    /* raw 0 */
+    p.eps[3].metrics.kv_cache_usage = 0.0;    /* raw 1 */
+    es_epp_config_t *cfg;
+    es_scheduler_t *s = one_scorer("kv-cache-utilization-scorer", NULL, &cfg);
+    es_sched_request_t r = text_req(1, "m", "");
+    es_sched_result_t res;
+    es_sched_trace_t *t = run(s, &p, &r, 0, &res);
+    double raw[] = {-0.5, 1.5, 0, 1}, tot[] = {0, 1, 0, 1};
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_double_equal(raw_of(t, 0, i), raw[i], 1e-12);
+        assert_double_equal(t->profile[0].total[i], tot[i], 1e-12);
+    }
+    es_sched_trace_destroy(t);
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+}
+
+/* Calls a picker's x_pick directly on totals. */
+static size_t pick_direct(const char *type, int64_t n, const double *tot, size_t m, es_rng_t *rng, uint32_t *out)
+{
+    const esi_plugin_vt_t *vt = esi_registry_find(type);
+    assert_non_null(vt);
+    esi_cycle_t cy;
+    memset(&cy, 0, sizeof cy);
+    cy.rng = rng;
+    uint32_t idx[16];
+    for (size_t i = 0; i < m; i++) idx[i] = (uint32_t)i;
+    int64_t state = n;   /* picker params: maxNumOfEndpoints */
+    return vt->x_pick(&state, &cy, idx, tot, m, out, ES_SCHED_MAX_TARGETS);
+}
+
+/* §6.6 picker/maxscore/picker_test.go */
+static void test_maxscore_picker_test_go(void **st)
+{
+    (void)st;
+    es_rng_t rng;
+    es_rng_seed(&rng, 3);
+    uint32_t out[8];
+    assert_int_equal(pick_direct("max-score-picker", 1, (double[]){10, 25, 15}, 3, &rng, out), 1);
+    assert_int_equal(out[0], 1);
+    int seen01 = 0, seen10 = 0;
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(pick_direct("max-score-picker", 2, (double[]){50, 50, 30}, 3, &rng, out), 2);
+        assert_true((out[0] == 0 && out[1] == 1) || (out[0] == 1 && out[1] == 0));
+        if (out[0] == 0) seen01++; else seen10++;
+    }
+    assert_true(seen01 > 50 && seen10 > 50);   /* ties broken at random */
+    assert_int_equal(pick_direct("max-score-picker", 2, (double[]){20, 25, 30}, 3, &rng, out), 2);
+    assert_int_equal(out[0], 2); assert_int_equal(out[1], 1);
+    assert_int_equal(pick_direct("max-score-picker", 4, (double[]){20, 25, 30}, 3, &rng, out), 3);
+    assert_int_equal(out[0], 2); assert_int_equal(out[1], 1); assert_int_equal(out[2], 0);
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(pick_direct("max-score-picker", 3, (double[]){30, 25, 30}, 3, &rng, out), 3);
+        assert_true((out[0] == 0 && out[1] == 2) || (out[0] == 2 && out[1] == 0));
+        assert_int_equal(out[2], 1);
+    }
+    /* N=1 with ties: uniform among the maxima */
+    int cnt[3] = {0};
+    for (int i = 0; i < 30000; i++) {
+        pick_direct("max-score-picker", 1, (double[]){5, 5, 5}, 3, &rng, out);
+        cnt[out[0]]++;
+    }
+    for (int i = 0; i < 3; i++) assert_true(fabs(cnt[i] / 30000.0 - 1 / 3.0) < 0.02);
+}
+
+/* §6.7 picker/weightedrandom/picker_test.go: 10000 draws, within 5 % */
+static void test_weightedrandom_picker_test_go(void **st)
+{
+    (void)st;
+    es_rng_t rng;
+    es_rng_seed(&rng, 42);
+    const double cases[][5] = {{10, 90}, {100, 100, 100}, {30, 0}, {100, 90, 50, 30, 20}};
+    const size_t ms[] = {2, 3, 2, 5};
+    uint32_t out[8];
+    for (int c = 0; c < 4; c++) {
+        int cnt[5] = {0};
+        double sum = 0;
+        for (size_t i = 0; i < ms[c]; i++) sum += cases[c][i];
+        for (int it = 0; it < 10000; it++) {
+            assert_int_equal(pick_direct("weighted-random-picker", 1, cases[c], ms[c], &rng, out), 1);
+            cnt[out[0]]++;
+        }
+        for (size_t i = 0; i < ms[c]; i++) {
+            double got = cnt[i] / 10000.0, want = cases[c][i] / sum;
+            assert_true(fabs(got - want) < 0.05);
+            if (cases[c][i] == 0) assert_int_equal(cnt[i], 0);
+        }
+    }
+    /* all zero: delegates to random-picker (uniform) */
+    int cnt[2] = {0};
+    for (int it = 0; it < 10000; it++) { pick_direct("weighted-random-picker", 1, (double[]){0, 0}, 2, &rng, out); cnt[out[0]]++; }
+    assert_true(fabs(cnt[0] / 10000.0 - 0.5) < 0.05);
+}
+
+static void test_random_picker(void **st)
+{
+    (void)st;
+    es_rng_t rng;
+    es_rng_seed(&rng, 9);
+    uint32_t out[8];
+    int cnt[4] = {0};
+    for (int it = 0; it < 20000; it++) {
+        assert_int_equal(pick_direct("random-picker", 2, (double[]){1, 100, 1, 1}, 4, &rng, out), 2);
+        assert_true(out[0] != out[1]);
+        cnt[out[0]]++;
+    }
+    for (int i = 0; i < 4; i++) assert_true(fabs(cnt[i] / 20000.0 - 0.25) < 0.02);
+}
+
+/* §6.8 approximateprefix/plugin_test.go (blockSizeTokens 1 => 4-char blocks) */
+static void test_approximateprefix_plugin_test_go(void **st)
+{
+    (void)st;
+    es_epp_config_t *cfg = cfg_text(CFG_HEAD
+        "plugins:\n- type: approx-prefix-cache-producer\n  parameters: {blockSizeTokens: 1, autoTune: false}\n"
+        "- type: prefix-cache-scorer\n"
+        "schedulingProfiles:\n- name: default\n  plugins:\n  - pluginRef: prefix-cache-scorer\n");
+    es_scheduler_t *s;
+    es_err_t err;
+    assert_int_equal(es_scheduler_create(cfg, 1, &s, &err), 0);
+    pool_t p;
+    pool_init(&p, 3, 0);
+    es_sched_request_t r = text_req(1, "test-model", "aaaabbbb");
+    es_sched_result_t res;
+    es_sched_trace_t *t = run(s, &p, &r, 0, &res);
+    assert_int_equal(res.est_total_blocks, 2);
+    for (uint32_t i = 0; i < 3; i++) assert_double_equal(raw_of(t, 0, i), 0.0, 0);
+    es_sched_trace_destroy(t);
+    es_scheduler_destroy(s);
+    /* fresh index: "aaaaaa" = 1 full block + partial "aa"; PreRequest primary pod1, prefill pod3 */
+    assert_int_equal(es_scheduler_create(cfg, 1, &s, &err), 0);
+    es_sched_request_t h = text_req(2, "test-model", "aaaaaa");
+    es_scheduler_record(s, &h, p.eps, p.n, 0, 0);
+    es_scheduler_record(s, &h, p.eps, p.n, 2, 0);
+    r.id = 3;
+    t = run(s, &p, &r, 0, &res);
+    assert_int_equal(res.est_total_blocks, 2);
+    assert_double_equal(raw_of(t, 0, 0), 0.5, 0);
+    assert_double_equal(raw_of(t, 0, 1), 0.0, 0);
+    assert_double_equal(raw_of(t, 0, 2), 0.5, 0);
+    es_sched_trace_destroy(t);
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+}
+
+/* §6.9 utilization/detector_test.go (Q=5, K=0.9, staleness 100ms) */
+static double sat_of(es_scheduler_t *s, pool_t *p, es_time_t now) { return es_scheduler_saturation(s, p->eps, p->n, now); }
+
+static void test_utilization_detector_test_go(void **st)
+{
+    (void)st;
+    es_epp_config_t *cfg = cfg_text(CFG_HEAD
+        "plugins:\n- type: queue-scorer\n- type: utilization-detector\n"
+        "  parameters: {queueDepthThreshold: 5, kvCacheUtilThreshold: 0.9, metricsStalenessThreshold: 100ms}\n"
+        "saturationDetector: {pluginRef: utilization-detector}\n");
+    es_scheduler_t *s;
+    es_err_t err;
+    assert_int_equal(es_scheduler_create(cfg, 1, &s, &err), 0);
+    es_time_t now = 10 * ES_S, stale = now - 200 * ES_MS;
+    pool_t p;
+    pool_init(&p, 1, now);
+    p.eps[0].metrics.waiting = 2; p.eps[0].metrics.kv_cache_usage = 0.5;
+    assert_double_equal(sat_of(s, &p, now), 0.5 / 0.9, 1e-12);
+    p.eps[0].metrics.update_time = stale;
+    assert_double_equal(sat_of(s, &p, now), 1.0, 1e-12);
+    p.eps[0].metrics.update_time = now;
+    p.eps[0].metrics.waiting = 10; p.eps[0].metrics.kv_cache_usage = 0.1;
+    assert_double_equal(sat_of(s, &p, now), 2.0, 1e-12);
+    p.eps[0].metrics.waiting = 1; p.eps[0].metrics.kv_cache_usage = 0.95;
+    assert_double_equal(sat_of(s, &p, now), 0.95 / 0.9, 1e-12);
+    p.eps[0].metrics.update_time = -1;   /* nil metrics */
+    assert_double_equal(sat_of(s, &p, now), 1.0, 1e-12);
+    p.n = 0;
+    assert_double_equal(sat_of(s, &p, now), 1.0, 1e-12);
+    pool_init(&p, 2, now);
+    p.eps[0].metrics.waiting = 1; p.eps[0].metrics.kv_cache_usage = 0.1;
+    p.eps[1].metrics.waiting = 0; p.eps[1].metrics.kv_cache_usage = 0.2;
+    assert_double_equal(sat_of(s, &p, now), (0.2 + 0.2 / 0.9) / 2, 1e-12);
+    p.eps[1].metrics.update_time = stale;
+    assert_double_equal(sat_of(s, &p, now), 0.6, 1e-12);
+    p.eps[1].metrics.update_time = now;
+    p.eps[1].metrics.waiting = 15;
+    assert_double_equal(sat_of(s, &p, now), 1.6, 1e-12);
+    pool_init(&p, 3, now);
+    p.eps[0].metrics.update_time = stale;
+    p.eps[1].metrics.waiting = 20; p.eps[1].metrics.kv_cache_usage = 0.2;
+    p.eps[2].metrics.waiting = 1; p.eps[2].metrics.kv_cache_usage = 0.99;
+    assert_double_equal(sat_of(s, &p, now), (1 + 4 + 1.1) / 3, 1e-12);
+    pool_init(&p, 1, now);
+    p.eps[0].metrics.waiting = 5;
+    assert_double_equal(sat_of(s, &p, now), 1.0, 1e-12);
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+
+    /* Filter (Q=5, K=0.8, headroom 0.2): all stale -> all; all over -> all; else strict < */
+    cfg = cfg_text(CFG_HEAD
+        "plugins:\n- type: utilization-detector\n  parameters: {headroom: 0.2}\n- type: queue-scorer\n"
+        "schedulingProfiles:\n- name: default\n  plugins:\n  - pluginRef: utilization-detector\n"
+        "  - pluginRef: queue-scorer\n");
+    assert_int_equal(es_scheduler_create(cfg, 1, &s, &err), 0);
+    pool_init(&p, 3, stale);
+    es_sched_request_t r = text_req(1, "m", "");
+    es_sched_result_t res;
+    es_sched_trace_t *t = run(s, &p, &r, now, &res);
+    assert_int_equal(t->profile[0].nsurvivors, 3);
+    es_sched_trace_destroy(t);
+    pool_init(&p, 3, now);
+    for (int i = 0; i < 3; i++) p.eps[i].metrics.waiting = 6;   /* 6 = 5*1.2: not < */
+    t = run(s, &p, &r, now, &res);
+    assert_int_equal(t->profile[0].nsurvivors, 3);
+    es_sched_trace_destroy(t);
+    p.eps[1].metrics.waiting = 5;
+    t = run(s, &p, &r, now, &res);
+    assert_int_equal(t->profile[0].nsurvivors, 1);
+    assert_int_equal(t->profile[0].survivors[0], 1);
+    es_sched_trace_destroy(t);
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+}
+
+/* §6.10 llm-d loadaware/load_aware_test.go (threshold 10) */
+static void test_load_aware_test_go(void **st)
+{
+    (void)st;
+    pool_t p;
+    pool_init(&p, 3, 0);
+    p.eps[0].metrics.waiting = 2; p.eps[1].metrics.waiting = 0; p.eps[2].metrics.waiting = 15;
+    check_scores("load-aware-scorer", "  parameters: {threshold: 10}\n", &p, (double[]){0.4, 0.5, 0.0});
+}
+
+/* §6.11 llm-d activerequest/active_request_test.go */
+static void active_case(const char *params, const int64_t *reqs, const double *want)
+{
+    es_epp_config_t *cfg;
+    es_scheduler_t *s = one_scorer("active-request-scorer", params, &cfg);
+    pool_t p;
+    pool_init(&p, 3, 0);
+    for (uint32_t i = 0; i < 3; i++) es_scheduler_set_inflight(s, i, reqs[i], 0);
+    es_sched_request_t r = text_req(1, "m", "");
+    es_sched_result_t res;
+    es_sched_trace_t *t = run(s, &p, &r, 0, &res);
+    for (uint32_t i = 0; i < 3; i++) assert_double_equal(raw_of(t, 0, i), want[i], 1e-12);
+    es_sched_trace_destroy(t);
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+}
+
+static void test_active_request_test_go(void **st)
+{
+    (void)st;
+    active_case(NULL, (int64_t[]){0, 0, 0}, (double[]){1, 1, 1});
+    active_case(NULL, (int64_t[]){3, 0, 6}, (double[]){0.5, 1.0, 0.0});
+    active_case(NULL, (int64_t[]){4, 0, 1}, (double[]){0.0, 1.0, 0.75});
+    active_case("  parameters: {idleThreshold: 1, maxBusyScore: 0.5}\n", (int64_t[]){1, 2, 0}, (double[]){1.0, 0.0, 1.0});
+}
+
+static void test_token_load_and_running_scorers(void **st)
+{
+    (void)st;
+    es_epp_config_t *cfg;
+    es_scheduler_t *s = one_scorer("token-load-scorer", "  parameters: {queueThresholdTokens: 1000}\n", &cfg);
+    pool_t p;
+    pool_init(&p, 3, 0);
+    es_scheduler_set_inflight(s, 0, 1, 0);
+    es_scheduler_set_inflight(s, 1, 1, 250);
+    es_scheduler_set_inflight(s, 2, 1, 5000);
+    es_sched_request_t r = text_req(1, "m", "");
+    es_sched_result_t res;
+    es_sched_trace_t *t = run(s, &p, &r, 0, &res);
+    assert_double_equal(raw_of(t, 0, 0), 1.0, 1e-12);
+    assert_double_equal(raw_of(t, 0, 1), 0.75, 1e-12);
+    assert_double_equal(raw_of(t, 0, 2), 0.0, 1e-12);
+    es_sched_trace_destroy(t);
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+    pool_init(&p, 3, 0);
+    p.eps[0].metrics.running = 4; p.eps[1].metrics.running = 2; p.eps[2].metrics.running = 0;
+    check_scores("running-requests-size-scorer", NULL, &p, (double[]){0, 0.5, 1});
+}
+
+static void test_session_affinity(void **st)
+{
+    (void)st;
+    pool_t p;
+    pool_init(&p, 3, 0);
+    char tok[64];
+    es_sched_session_token(&p.eps[1], tok, sizeof tok);
+    assert_string_equal(tok, "cG9kMg==");   /* base64("pod2") */
+    es_epp_config_t *cfg;
+    es_scheduler_t *s = one_scorer("session-affinity-scorer", NULL, &cfg);
+    es_sched_request_t r = text_req(1, "m", "");
+    r.session = tok;
+    es_sched_result_t res;
+    es_sched_trace_t *t = run(s, &p, &r, 0, &res);
+    assert_double_equal(raw_of(t, 0, 0), 0, 0);
+    assert_double_equal(raw_of(t, 0, 1), 1, 0);
+    assert_int_equal(res.primary, 1);
+    es_sched_trace_destroy(t);
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+}
+
+static void test_no_hit_lru(void **st)
+{
+    (void)st;
+    es_epp_config_t *cfg = cfg_text(CFG_HEAD
+        "plugins:\n- type: no-hit-lru-scorer\n- type: prefix-cache-scorer\n"
+        "schedulingProfiles:\n- name: default\n  plugins:\n  - pluginRef: no-hit-lru-scorer\n");
+    es_scheduler_t *s;
+    es_err_t err;
+    assert_int_equal(es_scheduler_create(cfg, 1, &s, &err), 0);
+    pool_t p;
+    pool_init(&p, 3, 0);
+    /* cold requests with distinct prompts go to never-used pods first, then the LRU one */
+    const char *prompts[] = {"first prompt, long enough to fill several blocks of sixty-four characters each......",
+                             "second prompt, long enough to fill several blocks of sixty-four characters each.....",
+                             "third prompt, long enough to fill several blocks of sixty-four characters each......",
+                             "fourth prompt, long enough to fill several blocks of sixty-four characters each....."};
+    uint32_t got[4];
+    for (int i = 0; i < 4; i++) {
+        es_sched_request_t r = text_req((uint64_t)i + 1, "m", prompts[i]);
+        es_sched_result_t res;
+        es_sched_trace_t *t = run(s, &p, &r, 0, &res);
+        got[i] = res.primary;
+        es_sched_trace_destroy(t);
+    }
+    assert_int_equal(got[0], 0);
+    assert_int_equal(got[1], 1);
+    assert_int_equal(got[2], 2);
+    assert_int_equal(got[3], 0);   /* least recently used */
+    /* warm request: all 0.5 */
+    es_sched_request_t r = text_req(9, "m", prompts[1]);
+    es_sched_result_t res;
+    es_sched_trace_t *t = run(s, &p, &r, 0, &res);
+    for (uint32_t i = 0; i < 3; i++) assert_double_equal(raw_of(t, 0, i), 0.5, 0);
+    es_sched_trace_destroy(t);
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+}
+
+static void test_precise_prefix_kv_events(void **st)
+{
+    (void)st;
+    es_epp_config_t *cfg;
+    es_scheduler_t *s = one_scorer("precise-prefix-cache-scorer", NULL, &cfg);
+    pool_t p;
+    pool_init(&p, 3, 0);
+    es_segment_t segs[2] = {{111, 40}, {222, 24}};   /* 64 tokens = 4 blocks of 16 */
+    es_sched_request_t r = text_req(1, "m", NULL);
+    r.content.segs = segs; r.content.nsegs = 2; r.content.tokens = 64;
+    uint64_t keys[4];
+    assert_int_equal(es_content_block_hashes(&r.content, 16, keys, 4), 4);
+    /* pod1 holds blocks 0,1; pod2 holds 0,2,3 (not contiguous); pod3 all */
+    uint64_t held[3][4] = {{keys[0], keys[1]}, {keys[0], keys[2], keys[3]}, {keys[0], keys[1], keys[2], keys[3]}};
+    int nheld[3] = {2, 3, 4};
+    for (uint32_t e = 0; e < 3; e++)
+        for (int k = 0; k < nheld[e]; k++) {
+            es_kv_event_t ev = {ES_KV_BLOCK_STORED, e, held[e][k], 0};
+            es_scheduler_on_kv_event(s, &ev);
+        }
+    es_sched_result_t res;
+    es_sched_trace_t *t = run(s, &p, &r, 0, &res);
+    assert_double_equal(raw_of(t, 0, 0), 0.5, 0);
+    assert_double_equal(raw_of(t, 0, 1), 0.25, 0);
+    assert_double_equal(raw_of(t, 0, 2), 1.0, 0);
+    assert_int_equal(res.primary, 2);
+    es_sched_trace_destroy(t);
+    es_kv_event_t ev = {ES_KV_BLOCK_REMOVED, 2, keys[1], 0};
+    es_scheduler_on_kv_event(s, &ev);
+    ev.kind = ES_KV_ALL_CLEARED; ev.endpoint = 0;
+    es_scheduler_on_kv_event(s, &ev);
+    t = run(s, &p, &r, 0, &res);
+    assert_double_equal(raw_of(t, 0, 0), 0.0, 0);
+    assert_double_equal(raw_of(t, 0, 2), 0.25, 0);
+    es_sched_trace_destroy(t);
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+}
+
+/* The character view: ~4 characters a token, deterministic, prefix-stable. */
+static void test_char_view(void **st)
+{
+    (void)st;
+    uint64_t total = 0;
+    for (uint32_t pos = 0; pos < 100000; pos++) {
+        uint32_t c = esi_token_chars(12345, pos);
+        assert_true(c >= 1 && c <= 7);
+        total += c;
+    }
+    assert_true(fabs(total / 100000.0 - 4.0) < 0.01);
+    es_segment_t a[2] = {{7, 1000}, {8, 500}}, b[2] = {{7, 1000}, {9, 500}};
+    es_content_t ca = {a, 2, 1500}, cb = {b, 2, 1500};
+    uint64_t ha[256], hb[256];
+    size_t na = esi_char_block_hashes(&ca, 64, 1, ha, 256), nb = esi_char_block_hashes(&cb, 64, 1, hb, 256);
+    assert_true(na > 80 && na < 110);   /* ~6000 characters / 64 */
+    assert_int_equal(esi_char_block_hashes(&ca, 64, 1, hb, 0), 0);   /* max 0 -> none */
+    nb = esi_char_block_hashes(&cb, 64, 1, hb, 256);
+    size_t same = 0;
+    while (same < na && same < nb && ha[same] == hb[same]) same++;
+    assert_true(same >= 55 && same <= 70);   /* the shared 1000 tokens ~ 4000 chars ~ 62 blocks */
+    assert_int_equal(esi_char_block_hashes(&ca, 64, 1, ha, 10), 10);   /* only what the index can use */
+    assert_true(esi_char_block_hashes(&ca, 64, 2, hb, 1) == 1 && hb[0] != ha[0]);   /* model seeds */
+    es_segment_t tiny = {5, 3};
+    es_content_t ct = {&tiny, 1, 3};
+    assert_int_equal(esi_char_block_hashes(&ct, 64, 1, ha, 10), 0);   /* shorter than one block */
+    /* xxh64 known answers */
+    assert_true(esi_xxh64("", 0, 0) == 0xEF46DB3751D8E999ULL);
+    assert_true(esi_xxh64("a", 1, 0) == 0xD24EC4F1A98C6E5BULL);
+}
+
+static void test_baselines(void **st)
+{
+    (void)st;
+    es_epp_config_t *cfg = cfg_text(CFG_HEAD
+        "plugins:\n- type: eppsim-round-robin\n"
+        "schedulingProfiles:\n- name: default\n  plugins:\n  - pluginRef: eppsim-round-robin\n");
+    es_scheduler_t *s;
+    es_err_t err;
+    assert_int_equal(es_scheduler_create(cfg, 1, &s, &err), 0);
+    pool_t p;
+    pool_init(&p, 3, 0);
+    for (int i = 0; i < 7; i++) {
+        es_sched_request_t r = text_req((uint64_t)i, "m", "");
+        es_sched_result_t res = {0};
+        assert_int_equal(es_scheduler_pick(s, &r, p.eps, p.n, 0, &res), 0);
+        assert_int_equal(res.primary, (uint32_t)(i % 3));
+    }
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+
+    cfg = cfg_text(CFG_HEAD "plugins:\n- type: eppsim-least-requests\n");
+    assert_int_equal(es_scheduler_create(cfg, 1, &s, &err), 0);
+    for (int i = 0; i < 9; i++) {   /* fills the pods evenly */
+        es_sched_request_t r = text_req((uint64_t)i + 1, "m", "");
+        es_sched_result_t res = {0};
+        assert_int_equal(es_scheduler_pick(s, &r, p.eps, p.n, 0, &res), 0);
+    }
+    for (uint32_t e = 0; e < 3; e++) {
+        int64_t q, tk;
+        es_scheduler_get_inflight(s, e, &q, &tk);
+        assert_int_equal(q, 3);
+    }
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+
+    /* legacy decision tree: sheddable without capacity is dropped (429) */
+    /* (v0.3 had no saturation detector: an idle concurrency detector keeps admission out of the way) */
+    cfg = cfg_text(CFG_HEAD "plugins:\n- type: eppsim-legacy-decision-tree\n- type: concurrency-detector\n"
+                   "saturationDetector: {pluginRef: concurrency-detector}\n");
+    assert_int_equal(es_scheduler_create(cfg, 1, &s, &err), 0);
+    for (int i = 0; i < 3; i++) { p.eps[i].metrics.waiting = 10; p.eps[i].metrics.kv_cache_usage = 0.5; }
+    p.eps[1].metrics.waiting = 3;
+    es_sched_request_t r = text_req(1, "m", "");
+    r.priority = -1;
+    es_sched_result_t res = {0};
+    assert_int_equal(es_scheduler_pick(s, &r, p.eps, p.n, 0, &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_int_equal(res.primary, 1);
+    p.eps[1].metrics.waiting = 8;
+    assert_int_equal(es_scheduler_pick(s, &r, p.eps, p.n, 0, &res), 0);
+    assert_int_equal(res.status, 429);
+    r.priority = 0;   /* critical: least queue wins */
+    assert_int_equal(es_scheduler_pick(s, &r, p.eps, p.n, 0, &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_int_equal(res.primary, 1);
+    es_scheduler_destroy(s);
+    es_epp_config_free(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_queue_test_go),
+        cmocka_unit_test(test_kvcache_utilization_test_go),
+        cmocka_unit_test(test_lora_affinity_test_go),
+        cmocka_unit_test(test_scheduler_test_go_TestSchedule),
+        cmocka_unit_test(test_scheduler_profile_test_go_weights),
+        cmocka_unit_test(test_scheduler_profile_test_go_TestEnforceScoreRange),
+        cmocka_unit_test(test_maxscore_picker_test_go),
+        cmocka_unit_test(test_weightedrandom_picker_test_go),
+        cmocka_unit_test(test_random_picker),
+        cmocka_unit_test(test_approximateprefix_plugin_test_go),
+        cmocka_unit_test(test_utilization_detector_test_go),
+        cmocka_unit_test(test_load_aware_test_go),
+        cmocka_unit_test(test_active_request_test_go),
+        cmocka_unit_test(test_token_load_and_running_scorers),
+        cmocka_unit_test(test_session_affinity),
+        cmocka_unit_test(test_no_hit_lru),
+        cmocka_unit_test(test_precise_prefix_kv_events),
+        cmocka_unit_test(test_char_view),
+        cmocka_unit_test(test_baselines),
+    };
+    return cmocka_run_group_tests_name("scheduler_vectors", tests, NULL, NULL);
+}
