@@ -13,3 +13,16 @@ execute_process(COMMAND ${EPPSIM} explain --state ${DIR}/missing.json RESULT_VAR
 if(NOT rc2 EQUAL 2)
   message(FATAL_ERROR "missing state file: exit ${rc2}, want 2")
 endif()
+# every example EndpointPickerConfig loads and explains the example state
+file(GLOB configs ${DIR}/../../examples/epp-configs/*.yaml)
+list(LENGTH configs nconfigs)
+if(nconfigs LESS 5)
+  message(FATAL_ERROR "expected the example EPP configs in examples/epp-configs")
+endif()
+foreach(cfg ${configs})
+  execute_process(COMMAND ${EPPSIM} explain --epp-config ${cfg} --state ${DIR}/state.json
+                  RESULT_VARIABLE rc3 OUTPUT_QUIET ERROR_VARIABLE err3)
+  if(NOT rc3 EQUAL 0)
+    message(FATAL_ERROR "${cfg}: exit ${rc3}: ${err3}")
+  endif()
+endforeach()
