@@ -27,6 +27,7 @@
 typedef struct live_req {
     es_client_request_t cr;
     es_wl_request_t    *wl;
+    uint32_t            oracle_tokens;
     struct live_req    *prev, *next;   /* live list (or free list via next) */
 } live_req_t;
 
@@ -133,6 +134,7 @@ static void pump(run_ctx_t *c)
         q->user = r;
         live_link(c, r);
         uint32_t hit = es_metrics_oracle_observe(c->m, &w->prompt, w->output_segment, w->output_tokens);
+        r->oracle_tokens = hit;
         c->iv.oracle_hit += hit;
         c->iv.oracle_prompt += w->prompt.tokens;
         c->sent++;
@@ -174,6 +176,7 @@ static void record_request(run_ctx_t *c, const live_req_t *r, int status)
     rec.est_matched = q->est_matched;
     rec.est_total = q->est_total;
     rec.preemptions = q->preemptions;
+    rec.oracle_tokens = r->oracle_tokens;
     rec.queue_ms = q->queue_wait >= 0 ? (float)es_time_to_ms(q->queue_wait) : -1.0f;
     rec.sched_ms = (float)es_time_to_ms(q->sched_latency);
     rec.ttft_ms = q->first_token >= 0 && status == 200 ? (float)es_time_to_ms(q->first_token - q->sent) : -1.0f;
@@ -323,6 +326,58 @@ static void run_plots(const char *dir, bool quiet)
     if (rc != 0 && !quiet) fprintf(stderr, "eppsim: warning: plotting failed (exit %d); data files are complete\n", rc);
 }
 
+static void md_ms(FILE *f, const char *name, double v)
+{
+    if (isnan(v)) fprintf(f, "| %s | - |\n", name);
+    else fprintf(f, "| %s | %.1f ms |\n", name, v);
+}
+
+static void md_pct(FILE *f, const char *name, double v)
+{
+    if (isnan(v)) fprintf(f, "| %s | - |\n", name);
+    else fprintf(f, "| %s | %.1f %% |\n", name, 100 * v);
+}
+
+/* report.md: the numbers and the plots on one page (no wall-clock values). */
+static void write_report(const es_experiment_t *exp, const es_run_report_t *rep, const char *path, es_err_t *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return;
+    fprintf(f, "# eppsim run: %s (seed %llu)\n\n", exp->name, (unsigned long long)exp->seed);
+    fprintf(f, "%lld pods of %s on %s (TP %lld), %lld EPP replica(s), scrape every %g ms; "
+               "workload: %llu requests, %llu completed, %.1f s simulated.\n\n",
+            (long long)exp->cluster.replicas, exp->server.model, exp->server.gpu, (long long)exp->server.tensor_parallel,
+            (long long)exp->epp.replicas, exp->epp.refresh_interval_ms, (unsigned long long)rep->requests,
+            (unsigned long long)rep->completed, rep->sim_s);
+    fprintf(f, "| metric | value |\n|---|---|\n");
+    md_ms(f, "TTFT p50", rep->ttft_p50_ms);
+    md_ms(f, "TTFT p99", rep->ttft_p99_ms);
+    md_ms(f, "TPOT p50", rep->tpot_p50_ms);
+    md_ms(f, "ITL p50", rep->itl_p50_ms);
+    md_ms(f, "E2E p50", rep->e2e_p50_ms);
+    md_ms(f, "E2E p99", rep->e2e_p99_ms);
+    md_pct(f, "prefix hit rate, estimated by the EPP", rep->est_hit);
+    md_pct(f, "prefix hit rate, actual", rep->act_hit);
+    md_pct(f, "prefix hit rate, oracle (upper bound)", rep->oracle_hit);
+    fprintf(f, "\nAll numbers, with confidence intervals and per-stage blocks: `summary.json` "
+               "(definitions in eppsim's docs/results.md).  Per request: `requests.csv`.\n\n");
+    static const char *const plots[][2] = {
+        {"latency_cdf", "TTFT and E2E distributions at the client"},
+        {"ttft_over_time", "TTFT of each request over the run"},
+        {"hit_rates", "the three prefix-cache hit rates over time"},
+        {"pod_waiting", "waiting queue per pod"},
+        {"pod_kv_usage", "KV-cache usage per pod"},
+        {"pod_share", "requests per pod"},
+    };
+    for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++)
+        fprintf(f, "## %s\n\n![%s](plots/%s.png)\n\n", plots[i][1], plots[i][1], plots[i][0]);
+    fclose(f);
+    es_write_file_atomic(path, text, len, err);
+    free(text);
+}
+
 void es_run_default_dir(const es_experiment_t *exp, char *buf, size_t size)
 {
     snprintf(buf, size, "out/%s-seed%llu", exp->name, (unsigned long long)exp->seed);
@@ -365,7 +420,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     c.sim = es_sim_create(exp->seed);
     if (!c.sim) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
     if ((rc = es_workload_create(&exp->workload, exp->base_dir, exp->seed, &c.wl, err))) goto done;
-    c.m = es_metrics_create(&exp->results, true, 16);
+    c.m = es_metrics_create(&exp->results, exp->results.oracle, 16);
     if (!c.m) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
     es_cluster_params_t prm = {&exp->server, &exp->cluster, &exp->epp, &exp->gateway, picker,
                                opt->pool_name ? opt->pool_name : "vllm-llama3-8b-instruct"};
@@ -491,6 +546,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         es_write_file_atomic(es_outdir_file(&od, "run-info.json", path, sizeof path), info, (size_t)n, err);
         if (rep) rep->wall_s = wall;
     }
+    if (rep) write_report(exp, rep, es_outdir_file(&od, "report.md", path, sizeof path), err);
     if (opt->plots && exp->results.plots) run_plots(od.tmp, !opt->progress);
     rc = es_outdir_commit(&od, err);
     od_open = rc != 0;

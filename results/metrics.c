@@ -92,49 +92,69 @@ void es_metrics_add_gaps(es_metrics_t *m, es_time_t now, es_time_t gap, uint32_t
     m->itl[itl_bucket((uint64_t)gap)] += count;
 }
 
-/* ---- oracle ---- */
+/* ---- oracle ----
+ *
+ * An infinite cache shared by all pods hits the longest token prefix that any
+ * earlier sequence (prompt + output) shares with this prompt, in whole
+ * blocks.  Since token t of a segment is a function of (segment id, t), two
+ * sequences agree on a prefix exactly when they agree segment by segment, so
+ * the set of earlier prefixes is a trie over segments: a node is (the path
+ * before it, its segment id) and remembers the longest run of that segment
+ * seen there.  That is the same answer as a set of chained block hashes, at
+ * one lookup per segment instead of one per block.
+ */
+
+typedef struct onode {
+    uint64_t key;      /* 0 = empty slot */
+    uint32_t covered;  /* longest run of this segment seen after this path */
+    uint32_t pad;
+} onode_t;
 
 static int set_grow(es_metrics_t *m)
 {
-    size_t cap = m->set_cap ? m->set_cap * 2 : 1 << 16;
-    uint64_t *s = calloc(cap, sizeof *s);
+    size_t cap = m->set_cap ? m->set_cap * 2 : 1 << 14;
+    onode_t *s = calloc(cap, sizeof *s);
     if (!s) return ES_ENOMEM;
+    onode_t *old = (onode_t *)m->set;
     for (size_t i = 0; i < m->set_cap; i++) {
-        uint64_t h = m->set[i];
-        if (!h) continue;
-        size_t j = (size_t)es_mix64(h) & (cap - 1);
-        while (s[j]) j = (j + 1) & (cap - 1);
-        s[j] = h;
+        if (!old[i].key) continue;
+        size_t j = (size_t)es_mix64(old[i].key) & (cap - 1);
+        while (s[j].key) j = (j + 1) & (cap - 1);
+        s[j] = old[i];
     }
     free(m->set);
-    m->set = s;
+    m->set = (uint64_t *)s;
     m->set_cap = cap;
     return 0;
 }
 
-static bool set_has(const es_metrics_t *m, uint64_t h)
+/* The node for key, created when `create`; NULL when absent (or no memory). */
+static onode_t *node_at(es_metrics_t *m, uint64_t key, bool create)
 {
-    if (!m->set_cap) return false;
-    h |= 1;   /* 0 marks an empty slot */
-    size_t j = (size_t)es_mix64(h) & (m->set_cap - 1);
-    while (m->set[j]) {
-        if (m->set[j] == h) return true;
+    key |= 1;   /* 0 marks an empty slot */
+    if (create && (m->set_n + 1) * 10 >= m->set_cap * 7 && set_grow(m)) return NULL;
+    if (!m->set_cap) return NULL;
+    onode_t *s = (onode_t *)m->set;
+    size_t j = (size_t)es_mix64(key) & (m->set_cap - 1);
+    while (s[j].key) {
+        if (s[j].key == key) return &s[j];
         j = (j + 1) & (m->set_cap - 1);
     }
-    return false;
+    if (!create) return NULL;
+    s[j].key = key;
+    s[j].covered = 0;
+    m->set_n++;
+    return &s[j];
 }
 
-static void set_add(es_metrics_t *m, uint64_t h)
+static inline uint64_t child_key(uint64_t path, const es_segment_t *seg)
 {
-    h |= 1;
-    if ((m->set_n + 1) * 10 >= m->set_cap * 7 && set_grow(m)) return;
-    size_t j = (size_t)es_mix64(h) & (m->set_cap - 1);
-    while (m->set[j]) {
-        if (m->set[j] == h) return;
-        j = (j + 1) & (m->set_cap - 1);
-    }
-    m->set[j] = h;
-    m->set_n++;
+    return es_mix64(path ^ es_mix64(seg->id + 0x9e3779b97f4a7c15ULL));
+}
+
+static inline uint64_t next_path(uint64_t key, uint32_t len)
+{
+    return es_mix64(key ^ ((uint64_t)len * 0xc2b2ae3d27d4eb4fULL));
 }
 
 uint32_t es_metrics_oracle_observe(es_metrics_t *m, const es_content_t *prompt, uint64_t output_segment,
@@ -142,23 +162,35 @@ uint32_t es_metrics_oracle_observe(es_metrics_t *m, const es_content_t *prompt, 
 {
     if (!m->oracle || prompt->tokens == 0) return 0;
     uint32_t bs = m->oracle_block;
-    uint32_t cap_blocks = (prompt->tokens - 1) / bs;   /* vLLM: at most prompt - 1 tokens hit */
-    es_segment_t out = {output_segment, output_tokens};
-    es_block_iter_t it;
-    es_block_iter_init(&it, prompt, output_tokens ? &out : NULL, output_tokens ? 1 : 0, output_tokens, bs,
-                       UINT32_MAX);
-    uint32_t blocks = 0, hits = 0;
-    bool hitting = true;
-    uint64_t h;
-    while (es_block_iter_next(&it, &h)) {
-        if (hitting && blocks < cap_blocks && set_has(m, h)) hits++;
-        else hitting = false;
-        set_add(m, h);
-        blocks++;
+    /* 1. longest prefix matched by earlier sequences */
+    uint64_t path = ES_CONTENT_ROOT_HASH;
+    uint32_t matched = 0;
+    for (uint32_t i = 0; i < prompt->nsegs; i++) {
+        const es_segment_t *seg = &prompt->segs[i];
+        uint64_t key = child_key(path, seg);
+        onode_t *n = node_at(m, key, false);
+        uint32_t run = n ? (n->covered < seg->len ? n->covered : seg->len) : 0;
+        matched += run;
+        if (run < seg->len) break;
+        path = next_path(key, seg->len);
     }
-    m->oracle_hit_tokens += (uint64_t)hits * bs;
+    uint32_t cap_blocks = (prompt->tokens - 1) / bs;   /* vLLM: at most prompt - 1 tokens hit */
+    uint32_t hit_blocks = matched / bs < cap_blocks ? matched / bs : cap_blocks;
+    /* 2. this sequence (prompt, then its output) joins the cache */
+    path = ES_CONTENT_ROOT_HASH;
+    es_segment_t out = {output_segment, output_tokens};
+    uint32_t nseg = prompt->nsegs + (output_tokens ? 1 : 0);
+    for (uint32_t i = 0; i < nseg; i++) {
+        const es_segment_t *seg = i < prompt->nsegs ? &prompt->segs[i] : &out;
+        uint64_t key = child_key(path, seg);
+        onode_t *n = node_at(m, key, true);
+        if (!n) break;   /* out of memory: the oracle undercounts rather than fails */
+        if (n->covered < seg->len) n->covered = seg->len;
+        path = next_path(key, seg->len);
+    }
+    m->oracle_hit_tokens += (uint64_t)hit_blocks * bs;
     m->oracle_prompt_tokens += prompt->tokens;
-    return hits * bs;
+    return hit_blocks * bs;
 }
 
 double es_metrics_oracle_rate(const es_metrics_t *m)

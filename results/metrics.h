@@ -41,6 +41,7 @@ typedef struct es_req_record {
     uint32_t  est_matched;      /* EPP prefix index: blocks matched at pick time */
     uint32_t  est_total;        /* EPP prefix index: blocks of the prompt */
     uint32_t  preemptions;
+    uint32_t  oracle_tokens;    /* hit tokens an infinite shared cache gives it */
     float     queue_ms;         /* arrival at the server to first scheduled */
     float     sched_ms;         /* ext_proc round trip as the gateway saw it */
     float     ttft_ms;          /* < 0: no first token */

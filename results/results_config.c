@@ -17,6 +17,8 @@ static const es_schema_entry_t k_results[] = {
      "batches for batch-means confidence intervals", NULL},
     {"plots", ES_ST_BOOL, R(plots), "true", 0, 0, NULL, "", "draw plots with gnuplot after the run", NULL},
     {"requests_csv", ES_ST_BOOL, R(requests_csv), "true", 0, 0, NULL, "", "write requests.csv", NULL},
+    {"oracle", ES_ST_BOOL, R(oracle), "true", 0, 0, NULL, "",
+     "compute the oracle hit rate (an infinite shared cache; costs ~16 bytes per distinct 16-token block)", NULL},
 };
 #undef R
 ES_SCHEMA_DEFINE(es_results_schema, "results", k_results);

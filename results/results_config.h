@@ -19,6 +19,7 @@ typedef struct es_results_config {
     int64_t batch_count;            /* batches for batch-means confidence intervals */
     bool    plots;                  /* run gnuplot after the run */
     bool    requests_csv;           /* write requests.csv */
+    bool    oracle;                 /* compute the oracle hit rate (memory: ~16 B per distinct block) */
 } es_results_config_t;
 
 extern const es_schema_t es_results_schema;

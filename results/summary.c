@@ -56,6 +56,7 @@ static cJSON *lat_block(const es_lat_stats_t *s)
 typedef struct window_stats {
     uint64_t arrived, completed, good;
     uint64_t out_tokens, in_tokens, prompt_tokens, cached_tokens, est_matched, est_total;
+    uint64_t oracle_tokens;
     es_time_t first, last_done;
 } window_stats_t;
 
@@ -80,6 +81,7 @@ static void window_collect(const es_metrics_t *m, uint32_t stage, const es_summa
         w->in_tokens += r->prompt_tokens;
         w->prompt_tokens += r->prompt_tokens;
         w->cached_tokens += r->cached_tokens;
+        w->oracle_tokens += r->oracle_tokens;
         es_time_t done = r->arrival + (es_time_t)((double)r->e2e_ms * 1e6);
         if (done > w->last_done) w->last_done = done;
         double tpot = es_record_tpot_ms(r);
@@ -118,7 +120,8 @@ static void add_window_blocks(cJSON *o, const es_metrics_t *m, uint32_t stage, c
     cJSON *pc = cJSON_AddObjectToObject(o, "prefix_cache");
     cJSON_AddItemToObject(pc, "estimated_hit_rate", num(w.est_total ? (double)w.est_matched / (double)w.est_total : NAN));
     cJSON_AddItemToObject(pc, "actual_hit_rate", num(w.prompt_tokens ? (double)w.cached_tokens / (double)w.prompt_tokens : NAN));
-    if (stage == ES_ALL_STAGES) cJSON_AddItemToObject(pc, "oracle_hit_rate", num(es_metrics_oracle_rate(m)));
+    cJSON_AddItemToObject(pc, "oracle_hit_rate",
+                          num(w.prompt_tokens ? (double)w.oracle_tokens / (double)w.prompt_tokens : NAN));
     cJSON *rq = cJSON_GetObjectItem(o, "requests");
     if (rq) {
         cJSON_AddItemToObject(rq, "measured", u64(w.arrived));
@@ -219,7 +222,7 @@ int es_summary_write(const char *path, const es_metrics_t *m, const es_summary_i
 
 void es_requests_csv_header(FILE *f)
 {
-    fputs("id,arrival_s,stage,status,pod,prompt_tokens,output_tokens,cached_tokens,est_prefix_blocks,"
+    fputs("id,arrival_s,stage,status,pod,prompt_tokens,output_tokens,cached_tokens,oracle_tokens,est_prefix_blocks,"
           "est_total_blocks,queue_ms,sched_ms,ttft_ms,tpot_ms,e2e_ms,preemptions\n", f);
 }
 
@@ -231,9 +234,9 @@ static void csv_ms(FILE *f, double v)
 
 void es_requests_csv_row(FILE *f, const es_req_record_t *r, const char *pod_name)
 {
-    fprintf(f, "%llu,%.6f,%u,%d,%s,%u,%u,%u,%u,%u", (unsigned long long)r->id, es_time_to_s(r->arrival),
+    fprintf(f, "%llu,%.6f,%u,%d,%s,%u,%u,%u,%u,%u,%u", (unsigned long long)r->id, es_time_to_s(r->arrival),
             r->stage, r->status, pod_name ? pod_name : "", r->prompt_tokens, r->output_tokens, r->cached_tokens,
-            r->est_matched, r->est_total);
+            r->oracle_tokens, r->est_matched, r->est_total);
     csv_ms(f, r->queue_ms);
     csv_ms(f, r->sched_ms);
     csv_ms(f, r->ttft_ms);

@@ -1,0 +1,218 @@
+/* Metrics against hand-computed values; the oracle against a brute-force
+ * block-hash set; summary.json schema. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "metrics.h"
+#include "summary.h"
+
+static es_results_config_t cfg(void)
+{
+    es_results_config_t c;
+    memset(&c, 0, sizeof c);
+    c.batch_count = 10;
+    c.slo_ttft_ms = 100;
+    c.slo_tpot_ms = 10;
+    return c;
+}
+
+static void test_percentiles_hand_computed(void **state)
+{
+    (void)state;
+    double v[] = {1, 2, 3, 4};
+    assert_true(fabs(es_percentile_sorted(v, 4, 0.5) - 2.5) < 1e-12);
+    assert_true(fabs(es_percentile_sorted(v, 4, 0.9) - 3.7) < 1e-12);
+    assert_true(es_percentile_sorted(v, 4, 1.0) == 4);
+    assert_true(es_percentile_sorted(v, 1, 0.99) == 1);
+    es_req_record_t r = {0};
+    r.status = 200; r.output_tokens = 11; r.ttft_ms = 100; r.e2e_ms = 300;
+    assert_true(fabs(es_record_tpot_ms(&r) - 20.0) < 1e-9);   /* (300-100)/(11-1) */
+    r.output_tokens = 1;
+    assert_true(es_record_tpot_ms(&r) < 0);
+}
+
+static void test_window_and_stats(void **state)
+{
+    (void)state;
+    es_results_config_t c = cfg();
+    c.warmup_s = 1.0;
+    c.cooldown_s = 1.0;
+    es_metrics_t *m = es_metrics_create(&c, false, 16);
+    /* arrivals 0.0 .. 9.9 s; TTFT = 10 * index ms; request 5 fails */
+    for (int i = 0; i < 100; i++) {
+        es_req_record_t r = {0};
+        r.id = (uint64_t)i;
+        r.arrival = (es_time_t)i * 100 * ES_MS;
+        r.status = i == 50 ? 503 : 200;
+        r.output_tokens = 2;
+        r.ttft_ms = (float)(10 * i);
+        r.e2e_ms = (float)(10 * i + 5);
+        r.prompt_tokens = 100;
+        assert_int_equal(es_metrics_add_request(m, &r), 0);
+    }
+    es_time_t from, to;
+    es_metrics_window(m, &from, &to);
+    assert_true(from == ES_S);
+    assert_true(to == (es_time_t)9900 * ES_MS - ES_S);   /* last arrival - cooldown */
+    es_lat_stats_t s;
+    es_metrics_latency(m, 0, ES_ALL_STAGES, &s);
+    /* window: i = 10..89 (80 requests), minus the 503 -> 79 values 100..890 step 10 without 500 */
+    assert_int_equal(s.n, 79);
+    double sum = 0;
+    for (int i = 10; i <= 89; i++) if (i != 50) sum += 10 * i;
+    assert_true(fabs(s.mean - sum / 79) < 1e-9);
+    /* p50 of 79 sorted values is the 40th (index 39): values 100..490 are 40 values -> 490 */
+    assert_true(fabs(s.p[0] - 490) < 1e-9);
+    assert_false(isnan(s.ci[0][0]));
+    assert_true(s.ci[0][0] < s.p[0] + 300 && s.ci[0][1] > s.ci[0][0]);
+    es_metrics_latency(m, 1, ES_ALL_STAGES, &s);   /* TPOT = 5 ms each */
+    assert_true(fabs(s.p[3] - 5) < 1e-9);
+    es_metrics_destroy(m);
+}
+
+static void test_itl_histogram(void **state)
+{
+    (void)state;
+    es_results_config_t c = cfg();
+    es_metrics_t *m = es_metrics_create(&c, false, 16);
+    es_metrics_add_gaps(m, ES_S, 10 * ES_MS, 90);
+    es_metrics_add_gaps(m, ES_S, 50 * ES_MS, 10);
+    es_lat_stats_t s;
+    es_metrics_itl(m, &s);
+    assert_int_equal(s.n, 100);
+    assert_true(fabs(s.p[0] - 10) / 10 < 0.005);
+    assert_true(fabs(s.p[3] - 50) / 50 < 0.005);
+    assert_true(fabs(s.mean - 14) / 14 < 0.005);
+    es_metrics_destroy(m);
+}
+
+/* brute force: a set of chained 16-token block hashes */
+typedef struct bset { uint64_t *v; size_t n, cap; } bset_t;
+static int bset_has(const bset_t *b, uint64_t h) { for (size_t i = 0; i < b->n; i++) if (b->v[i] == h) return 1; return 0; }
+static void bset_add(bset_t *b, uint64_t h)
+{
+    if (bset_has(b, h)) return;
+    if (b->n == b->cap) { b->cap = b->cap ? 2 * b->cap : 256; b->v = realloc(b->v, b->cap * sizeof *b->v); }
+    b->v[b->n++] = h;
+}
+
+static void test_oracle_matches_block_hash_set(void **state)
+{
+    (void)state;
+    es_results_config_t c = cfg();
+    es_metrics_t *m = es_metrics_create(&c, true, 16);
+    bset_t set = {0};
+    es_rng_t r;
+    es_rng_seed(&r, 7);
+    for (int q = 0; q < 400; q++) {
+        /* prompts from a small alphabet of segments with random lengths, so
+         * prefixes are shared, partially shared and straddle blocks */
+        es_segment_t segs[6];
+        uint32_t n = 1 + (uint32_t)es_rng_below(&r, 5), tokens = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            segs[i].id = 1 + es_rng_below(&r, 3);
+            segs[i].len = 1 + (uint32_t)es_rng_below(&r, 40);
+            tokens += segs[i].len;
+        }
+        es_content_t ct = {segs, n, tokens};
+        uint64_t outseg = 1000 + es_rng_below(&r, 4);
+        uint32_t outlen = (uint32_t)es_rng_below(&r, 30);
+        /* expected: longest chain of known blocks, capped at (tokens-1)/16 */
+        es_block_iter_t it;
+        es_block_iter_init(&it, &ct, NULL, 0, 0, 16, UINT32_MAX);
+        uint64_t h;
+        uint32_t hits = 0, capb = (tokens - 1) / 16;
+        while (hits < capb && es_block_iter_next(&it, &h) && bset_has(&set, h)) hits++;
+        es_segment_t out = {outseg, outlen};
+        es_block_iter_init(&it, &ct, outlen ? &out : NULL, outlen ? 1 : 0, outlen, 16, UINT32_MAX);
+        while (es_block_iter_next(&it, &h)) bset_add(&set, h);
+        uint32_t got = es_metrics_oracle_observe(m, &ct, outseg, outlen);
+        if (got != hits * 16) fail_msg("request %d: oracle %u tokens, block set %u", q, got, hits * 16);
+    }
+    free(set.v);
+    es_metrics_destroy(m);
+}
+
+static void test_summary_schema(void **state)
+{
+    (void)state;
+    es_results_config_t c = cfg();
+    es_metrics_t *m = es_metrics_create(&c, true, 16);
+    for (int i = 0; i < 60; i++) {
+        es_req_record_t r = {0};
+        r.id = (uint64_t)i;
+        r.arrival = (es_time_t)i * ES_S;
+        r.status = i % 10 == 9 ? 429 : 200;
+        r.output_tokens = 10;
+        r.prompt_tokens = 100;
+        r.cached_tokens = 50;
+        r.oracle_tokens = 80;
+        r.est_matched = 3;
+        r.est_total = 6;
+        r.ttft_ms = 50;
+        r.e2e_ms = 140;
+        r.stage = i < 30 ? 0 : 1;
+        es_metrics_add_request(m, &r);
+    }
+    es_summary_pod_t pods[1] = {{"p0", "", 60, 1000, 500, 0, 10, ES_S}};
+    es_summary_stage_t stages[2] = {{1.0, 0, 30 * ES_S}, {2.0, 30 * ES_S, ES_TIME_NEVER}};
+    es_summary_input_t in = {"t", 18446744073709551615ULL, "x", 60 * ES_S, 1, pods, 1, stages, 2, 100, 10, 0};
+    char path[] = "/tmp/eppsim-summary-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    es_err_t err;
+    assert_int_equal(es_summary_write(path, m, &in, &err), 0);
+    FILE *f = fopen(path, "rb");
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    remove(path);
+    assert_non_null(strstr(buf, "18446744073709551615"));   /* exact u64, not 1.8e19 */
+    cJSON *j = cJSON_Parse(buf);
+    assert_non_null(j);
+    assert_int_equal(cJSON_GetObjectItem(j, "schema_version")->valueint, 1);
+    cJSON *rq = cJSON_GetObjectItem(j, "requests");
+    assert_int_equal(cJSON_GetObjectItem(rq, "total")->valueint, 60);
+    assert_int_equal(cJSON_GetObjectItem(rq, "completed")->valueint, 54);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(rq, "by_status"), "429")->valueint, 6);
+    static const char *const lat[] = {"ttft", "tpot", "itl", "e2e"};
+    static const char *const keys[] = {"p50", "p90", "p95", "p99", "mean"};
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 5; k++)
+            assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "latency_ms"), lat[i]), keys[k]));
+    cJSON *ttft = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "latency_ms"), "ttft");
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(ttft, "p99_ci")) == 2);
+    cJSON *pc = cJSON_GetObjectItem(j, "prefix_cache");
+    assert_true(fabs(cJSON_GetObjectItem(pc, "estimated_hit_rate")->valuedouble - 0.5) < 1e-9);
+    assert_true(fabs(cJSON_GetObjectItem(pc, "actual_hit_rate")->valuedouble - 0.5) < 1e-9);
+    assert_true(fabs(cJSON_GetObjectItem(pc, "oracle_hit_rate")->valuedouble - 0.8) < 1e-9);
+    cJSON *tp = cJSON_GetObjectItem(j, "throughput");
+    /* 54 completed from t=0 to the last end: request 58 (59 is a 429) at 58 s + 140 ms */
+    assert_true(fabs(cJSON_GetObjectItem(tp, "requests_per_s")->valuedouble - 54 / 58.14) < 1e-5);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "stages")), 2);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "pods")), 1);
+    cJSON_Delete(j);
+    es_metrics_destroy(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_percentiles_hand_computed),
+        cmocka_unit_test(test_window_and_stats),
+        cmocka_unit_test(test_itl_histogram),
+        cmocka_unit_test(test_oracle_matches_block_hash_set),
+        cmocka_unit_test(test_summary_schema),
+    };
+    return cmocka_run_group_tests_name("results_metrics", tests, NULL, NULL);
+}
