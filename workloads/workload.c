@@ -43,6 +43,7 @@ typedef struct wl_req {
     size_t          arena_cap, arena_used;
     es_header_t     hdrs[ES_TRACE_MAX_HEADERS];
     struct wl_req  *next_free;
+    struct wl_req  *all_next;       /* every record ever allocated (freed by destroy) */
 } wl_req_t;
 
 typedef struct stage {
@@ -120,6 +121,7 @@ struct es_workload {
     uint64_t  handed;                  /* handed out (pub.id) */
     uint64_t  inflight;                /* handed out, not completed (closed loop / sessions) */
     wl_req_t *free_list;
+    wl_req_t *all;                     /* every record, handed out or not */
     int       pending_err; es_err_t pending_msg;
 };
 
@@ -129,11 +131,14 @@ static wl_req_t *req_get(es_workload_t *w)
 {
     wl_req_t *r = w->free_list;
     if (r) w->free_list = r->next_free;
-    else if (!(r = calloc(1, sizeof *r))) return NULL;
+    else if ((r = calloc(1, sizeof *r))) { r->all_next = w->all; w->all = r; }
+    else return NULL;
     es_segment_t *segs = r->segs; uint32_t cap = r->segs_cap;
     char *arena = r->arena; size_t acap = r->arena_cap;
+    wl_req_t *all_next = r->all_next;
     memset(r, 0, sizeof *r);
     r->segs = segs; r->segs_cap = cap; r->arena = arena; r->arena_cap = acap;
+    r->all_next = all_next;
     return r;
 }
 
@@ -722,9 +727,9 @@ fail:
 void es_workload_destroy(es_workload_t *w)
 {
     if (!w) return;
-    if (w->ahead) req_put(w, w->ahead);
-    for (wl_req_t *r = w->free_list, *n; r; r = n) {
-        n = r->next_free;
+    /* every record, including those still handed out (an aborted run) */
+    for (wl_req_t *r = w->all, *n; r; r = n) {
+        n = r->all_next;
         free(r->segs);
         free(r->arena);
         free(r);
