@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 #include "es_doc.h"
 #include "es_scheduler.h"
@@ -26,11 +28,15 @@ typedef struct ep_in {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: eppsim explain [--epp-config EPP.yaml] --state STATE.json [--seed N] [--json]\n\n"
+    fprintf(f, "usage: eppsim explain [--epp-config EPP.yaml] --state STATE.json [--seed N] [--json]\n"
+               "       eppsim explain --from-run DIR --request ID [--json]\n\n"
                "Runs one endpoint-picker decision on the state in STATE (JSON or YAML) and shows\n"
                "the survivors of every profile's filters, every scorer's raw score per endpoint\n"
                "and the weighted totals.  Without --epp-config the upstream default applies\n"
-               "(queue 2, kv-cache-utilization 2, prefix 3).  See docs/scheduler.md.\n");
+               "(queue 2, kv-cache-utilization 2, prefix 3).  See docs/scheduler.md.\n\n"
+               "--from-run replays one decision of a run made with `eppsim run --record-decisions`:\n"
+               "the endpoints as that EPP replica saw them, its in-flight counters, the earlier\n"
+               "requests it routed (rebuilding its prefix index) and the run's EPP config.\n");
 }
 
 static int get_i64(const es_node_t *map, const char *key, const char *path, int64_t min, int64_t max,
@@ -166,6 +172,115 @@ static int parse_endpoint(const es_node_t *n, size_t i, es_time_t now, es_endpoi
     return 0;
 }
 
+/* `content`: a list of [segment id, tokens] pairs (prompts of a simulation run). */
+typedef struct seg_store { es_segment_t **v; size_t n; } seg_store_t;
+
+static int parse_content(const es_node_t *c, const char *path, seg_store_t *st, es_content_t *out, es_err_t *err)
+{
+    int rc = es_node_expect_seq(c, path, err);
+    if (rc) return rc;
+    es_segment_t *segs = calloc(c->n ? c->n : 1, sizeof *segs);
+    es_segment_t **v = realloc(st->v, (st->n + 1) * sizeof *v);
+    if (!segs || !v) { free(segs); if (v) st->v = v; return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    st->v = v;
+    v[st->n++] = segs;
+    uint32_t tokens = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        char p[160];
+        snprintf(p, sizeof p, "%s[%zu]", path, i);
+        const es_node_t *pair = c->items[i];
+        if ((rc = es_node_expect_seq(pair, p, err))) return rc;
+        if (pair->n != 2) return es_node_err(err, ES_EINVAL, pair, p, "expected [segment id, tokens]");
+        int64_t len;
+        const es_node_t *idn = pair->items[0];
+        if (idn->kind == ES_NODE_SCALAR && idn->quoted) {
+            /* ids are 64-bit: decision records write them as strings so JSON keeps them exact */
+            es_node_t plain = *idn;
+            plain.quoted = false;
+            if ((rc = es_node_to_u64(&plain, p, &segs[i].id, err))) return rc;
+        } else if ((rc = es_node_to_u64(idn, p, &segs[i].id, err))) {
+            return rc;
+        }
+        if ((rc = es_node_to_i64(pair->items[1], p, 1, UINT32_MAX, &len, err))) return rc;
+        segs[i].len = (uint32_t)len;
+        tokens += (uint32_t)len;
+    }
+    *out = (es_content_t){segs, (uint32_t)c->n, tokens};
+    return 0;
+}
+
+/* Builds an explain state (JSON text) for one decision of decisions.jsonl:
+ * the endpoints it saw, its request, and as history every earlier request
+ * the same replica routed. */
+static int state_from_run(const char *dir, uint64_t id, char **text, char *name, size_t name_size, uint64_t *seed,
+                          es_err_t *err)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/decisions.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return es_err_set(err, ES_EIO, "%s: cannot open (was the run made with --record-decisions?)", path);
+    cJSON *hist = cJSON_CreateArray(), *found = NULL;
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    int rc = 0;
+    cJSON **lines = NULL;
+    size_t nlines = 0;
+    while (getline(&line, &cap, f) > 0) {
+        lineno++;
+        cJSON *j = cJSON_Parse(line);
+        if (!j) { rc = es_err_set(err, ES_EPARSE, "%s:%zu: not a JSON object", path, lineno); break; }
+        cJSON *rid = cJSON_GetObjectItem(j, "request_id");
+        if (rid && (uint64_t)rid->valuedouble == id) {
+            found = j;
+            snprintf(name, name_size, "%s:%zu", path, lineno);
+            break;
+        }
+        cJSON **nl = realloc(lines, (nlines + 1) * sizeof *nl);
+        if (!nl) { cJSON_Delete(j); rc = ES_ENOMEM; break; }
+        lines = nl;
+        lines[nlines++] = j;
+    }
+    free(line);
+    fclose(f);
+    if (!rc && !found) rc = es_err_set(err, ES_ENOTFOUND, "%s: no decision for request %llu", path, (unsigned long long)id);
+    if (!rc) {
+        int replica = cJSON_GetObjectItem(found, "replica")->valueint;
+        for (size_t i = 0; i < nlines; i++) {
+            cJSON *j = lines[i];
+            cJSON *picked = cJSON_GetObjectItem(j, "picked");
+            if (cJSON_GetObjectItem(j, "replica")->valueint != replica || cJSON_GetArraySize(picked) == 0) continue;
+            cJSON *rq = cJSON_GetObjectItem(j, "request");
+            cJSON *h = cJSON_CreateObject();
+            cJSON_AddItemToObject(h, "model", cJSON_Duplicate(cJSON_GetObjectItem(rq, "model"), 1));
+            cJSON_AddItemToObject(h, "content", cJSON_Duplicate(cJSON_GetObjectItem(rq, "content"), 1));
+            cJSON_AddItemToObject(h, "endpoint", cJSON_Duplicate(cJSON_GetArrayItem(picked, 0), 1));
+            cJSON_AddItemToArray(hist, h);
+        }
+        const cJSON *sd = cJSON_GetObjectItem(found, "seed");
+        *seed = cJSON_IsString(sd) ? strtoull(sd->valuestring, NULL, 10) : 0;
+        int nhist = cJSON_GetArraySize(hist);
+        cJSON *st = cJSON_CreateObject();
+        cJSON_AddItemToObject(st, "now_ms", cJSON_Duplicate(cJSON_GetObjectItem(found, "now_ms"), 1));
+        cJSON_AddItemToObject(st, "endpoints", cJSON_Duplicate(cJSON_GetObjectItem(found, "endpoints"), 1));
+        cJSON_AddItemToObject(st, "history", hist);
+        hist = NULL;
+        cJSON_AddItemToObject(st, "request", cJSON_Duplicate(cJSON_GetObjectItem(found, "request"), 1));
+        *text = cJSON_PrintUnformatted(st);
+        cJSON_Delete(st);
+        fprintf(stderr, "eppsim explain: request %llu, EPP replica %d, %d earlier requests replayed; the run picked",
+                (unsigned long long)id, replica, nhist);
+        cJSON *pk = cJSON_GetObjectItem(found, "picked");
+        if (cJSON_GetArraySize(pk) == 0) fprintf(stderr, " nothing (outcome %d)", cJSON_GetObjectItem(found, "outcome")->valueint);
+        for (int i = 0; i < cJSON_GetArraySize(pk); i++) fprintf(stderr, " %s", cJSON_GetArrayItem(pk, i)->valuestring);
+        fprintf(stderr, "\n");
+    }
+    cJSON_Delete(hist);
+    cJSON_Delete(found);
+    for (size_t i = 0; i < nlines; i++) cJSON_Delete(lines[i]);
+    free(lines);
+    return rc;
+}
+
 static int find_ep(const es_endpoint_t *eps, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++) if (strcmp(eps[i].name, name) == 0) return (int)i;
@@ -265,21 +380,23 @@ static void print_table(FILE *f, const es_sched_result_t *res, const es_sched_tr
         if (res->prefill >= 0) fprintf(f, "\nprefill: %s", eps[res->prefill].name);
     }
     fprintf(f, "\nsaturation: %.3f\n", tr->saturation);
+    int w = 8;   /* name column: as wide as the longest name */
+    for (size_t i = 0; i < n; i++) if ((int)strlen(eps[i].name) > w) w = (int)strlen(eps[i].name);
     for (uint32_t p = 0; p < tr->nprofiles; p++) {
         const es_sched_trace_profile_t *tp = &tr->profile[p];
         fprintf(f, "\nprofile %s: %u of %zu endpoints pass the filters%s\n", tp->name, tp->nsurvivors, n,
                 tp->failed ? " (profile failed)" : "");
         if (tp->failed) continue;
-        fprintf(f, "  %-16s", "endpoint");
+        fprintf(f, "  %-*s", w, "endpoint");
         for (uint32_t k = 0; k < tp->nscorers; k++) fprintf(f, " %14.14s", tp->scorer[k]);
-        fprintf(f, " %10s\n  %-16s", "total", "weight");
+        fprintf(f, " %10s\n  %-*s", "total", w, "weight");
         for (uint32_t k = 0; k < tp->nscorers; k++) fprintf(f, " %14g", tp->weight[k]);
         fprintf(f, "\n");
         for (uint32_t i = 0; i < tp->nsurvivors; i++) {
             uint32_t e = tp->survivors[i];
             bool picked = false;
             for (uint32_t q = 0; q < tp->npicked; q++) if (tp->picked[q] == e) picked = true;
-            fprintf(f, "%s %-16.16s", picked ? "*" : " ", eps[e].name);
+            fprintf(f, "%s %-*s", picked ? "*" : " ", w, eps[e].name);
             for (uint32_t k = 0; k < tp->nscorers; k++) fprintf(f, " %14.4f", tp->raw[k * tr->cap_eps + e]);
             fprintf(f, " %10.4f\n", tp->total[e]);
         }
@@ -289,25 +406,37 @@ static void print_table(FILE *f, const es_sched_result_t *res, const es_sched_tr
 
 int es_cmd_explain(int argc, char **argv)
 {
-    const char *cfg_path = NULL, *state_path = NULL;
-    uint64_t seed = 0;
-    int json = 0;
+    const char *cfg_path = NULL, *state_path = NULL, *run_dir = NULL;
+    uint64_t seed = 0, request_id = 0;
+    int json = 0, have_request = 0, have_seed = 0;
     for (int i = 1; i < argc; i++) {
         if (es_cli_is_help(argv[i])) { usage(stdout); return ES_EXIT_OK; }
         if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--epp-config") && i + 1 < argc) cfg_path = argv[++i];
         else if (!strcmp(argv[i], "--state") && i + 1 < argc) state_path = argv[++i];
+        else if (!strcmp(argv[i], "--from-run") && i + 1 < argc) run_dir = argv[++i];
+        else if (!strcmp(argv[i], "--request") && i + 1 < argc) {
+            char *end;
+            request_id = strtoull(argv[++i], &end, 10);
+            if (*end || !*argv[i]) { fprintf(stderr, "eppsim explain: bad --request '%s'\n", argv[i]); return ES_EXIT_USAGE; }
+            have_request = 1;
+        }
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
             char *end;
             seed = strtoull(argv[++i], &end, 10);
             if (*end || !*argv[i]) { fprintf(stderr, "eppsim explain: bad --seed '%s'\n", argv[i]); return ES_EXIT_USAGE; }
+            have_seed = 1;
         } else {
             fprintf(stderr, "eppsim explain: unknown option '%s'\n", argv[i]);
             usage(stderr);
             return ES_EXIT_USAGE;
         }
     }
-    if (!state_path) { usage(stderr); return ES_EXIT_USAGE; }
+    if ((!state_path && !run_dir) || (state_path && run_dir) || (run_dir && !have_request)) {
+        fprintf(stderr, "eppsim explain: give --state STATE, or --from-run DIR --request ID\n");
+        usage(stderr);
+        return ES_EXIT_USAGE;
+    }
 
     int code = ES_EXIT_USAGE;
     es_err_t err;
@@ -319,9 +448,23 @@ int es_cmd_explain(int argc, char **argv)
     ep_in_t *ins = NULL;
     es_sched_trace_t *tr = NULL;
     uint64_t *keys = NULL;
+    seg_store_t segs = {0};
+    char run_cfg[1100];
+    if (run_dir && !cfg_path) {
+        snprintf(run_cfg, sizeof run_cfg, "%s/epp-config.yaml", run_dir);
+        cfg_path = run_cfg;
+    }
     int rc = cfg_path ? es_epp_config_load_file(cfg_path, &cfg, &err) : es_epp_config_default(&cfg, &err);
     if (rc) goto out;
-    if ((rc = es_doc_load_file(state_path, &doc, &err))) goto out;
+    if (run_dir) {
+        char *text = NULL, name[1200];
+        uint64_t run_seed = 0;
+        if ((rc = state_from_run(run_dir, request_id, &text, name, sizeof name, &run_seed, &err))) goto out;
+        if (!have_seed) seed = run_seed;
+        rc = text ? es_doc_load_string(name, text, strlen(text), &doc, &err) : ES_ENOMEM;
+        free(text);
+        if (rc) goto out;
+    } else if ((rc = es_doc_load_file(state_path, &doc, &err))) goto out;
     const es_node_t *root = doc->root;
     static const char *const keys_top[] = {"now_ms", "endpoints", "history", "request", NULL};
     if ((rc = es_node_expect_map(root, "", &err)) || (rc = es_map_check_keys(root, "", keys_top, &err))) goto out;
@@ -373,7 +516,7 @@ int es_cmd_explain(int argc, char **argv)
             const es_node_t *h = hist->items[i];
             char hp[64];
             snprintf(hp, sizeof hp, "history[%zu]", i);
-            static const char *const hk[] = {"model", "prompt", "endpoint", NULL};
+            static const char *const hk[] = {"model", "prompt", "content", "endpoint", NULL};
             if ((rc = es_node_expect_map(h, hp, &err)) || (rc = es_map_check_keys(h, hp, hk, &err))) goto out;
             es_sched_request_t r = {0};
             const char *epname = NULL;
@@ -382,6 +525,13 @@ int es_cmd_explain(int argc, char **argv)
             if ((rc = get_str(h, "model", hp, &r.model, &err)) || (rc = get_str(h, "prompt", hp, &r.prompt_text, &err)) ||
                 (rc = get_str(h, "endpoint", hp, &epname, &err)))
                 goto out;
+            const es_node_t *hc = es_map_get(h, "content");
+            if (hc && !es_node_is_null(hc)) {
+                char cp[96];
+                snprintf(cp, sizeof cp, "%s.content", hp);
+                if ((rc = parse_content(hc, cp, &segs, &r.content, &err))) goto out;
+                r.prompt_text = NULL;
+            }
             int e = epname ? find_ep(eps, n, epname) : -1;
             if (e < 0) { rc = es_node_err(&err, ES_ENOTFOUND, h, hp, "endpoint \"%s\" is not in endpoints", epname ? epname : ""); goto out; }
             es_scheduler_record(s, &r, eps, n, (uint32_t)e, now);
@@ -389,7 +539,7 @@ int es_cmd_explain(int argc, char **argv)
     }
     const es_node_t *rq = es_map_get(root, "request");
     if (!rq) { rc = es_node_err(&err, ES_EINVAL, root, "request", "missing"); goto out; }
-    static const char *const rk[] = {"model", "prompt", "priority", "headers", NULL};
+    static const char *const rk[] = {"model", "prompt", "content", "priority", "headers", NULL};
     if ((rc = es_node_expect_map(rq, "request", &err)) || (rc = es_map_check_keys(rq, "request", rk, &err))) goto out;
     es_sched_request_t req = {0};
     es_header_t hdrs[32];
@@ -402,6 +552,11 @@ int es_cmd_explain(int argc, char **argv)
         goto out;
     req.priority = (int32_t)prio;
     req.headers = hdrs;
+    const es_node_t *rc_node = es_map_get(rq, "content");
+    if (rc_node && !es_node_is_null(rc_node)) {
+        if ((rc = parse_content(rc_node, "request.content", &segs, &req.content, &err))) goto out;
+        req.prompt_text = NULL;
+    }
     for (uint32_t i = 0; i < req.nheaders; i++)
         if (!strcmp(hdrs[i].name, "x-session-token")) req.session = hdrs[i].value;
     tr = es_sched_trace_create(n);
@@ -415,6 +570,8 @@ int es_cmd_explain(int argc, char **argv)
 out:
     if (code != ES_EXIT_OK) fprintf(stderr, "eppsim explain: %s\n", err.msg[0] ? err.msg : es_strerror(rc));
     free(keys);
+    for (size_t i = 0; i < segs.n; i++) free(segs.v[i]);
+    free(segs.v);
     es_sched_trace_destroy(tr);
     es_scheduler_destroy(s);
     es_epp_config_free(cfg);

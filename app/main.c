@@ -48,17 +48,6 @@ static void usage(FILE *f)
             "Exit codes: 0 ok, 1 a check failed, 2 usage or input error, 130 interrupted.\n");
 }
 
-int es_cli_is_help(const char *arg)
-{
-    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
-}
-
-int es_cli_not_landed(const char *what, const char *issue)
-{
-    fprintf(stderr, "eppsim: %s is not available yet (it lands with %s)\n", what, issue);
-    return ES_EXIT_USAGE;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {

@@ -54,6 +54,7 @@ typedef struct run_ctx {
     es_event_id_t    wake_ev;
     FILE            *requests_csv;
     FILE            *timeseries;
+    FILE            *decisions;      /* --record-decisions */
     uint64_t        *pod_hits, *pod_queries;   /* last sample, per pod */
     interval_t       iv;
     int              rc;
@@ -233,6 +234,77 @@ static void on_gaps(void *ud, es_time_t gap, uint32_t count)
 {
     run_ctx_t *c = ud;
     es_metrics_add_gaps(c->m, es_sim_now(c->sim), gap, count);
+}
+
+/* ---- decision records (explain --from-run) ---- */
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
+        else fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void on_decision(void *ud, uint32_t replica, const es_sched_request_t *req, const es_endpoint_t *cand,
+                        size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res)
+{
+    run_ctx_t *c = ud;
+    FILE *f = c->decisions;
+    if (!f) return;
+    uint64_t seed = es_mix64(c->exp->seed ^ (0x45505000ULL + replica));
+    /* the replica's seed is a full 64-bit value: a string, so JSON readers keep it exact */
+    fprintf(f, "{\"request_id\": %llu, \"replica\": %u, \"seed\": \"%llu\", \"now_ms\": %.6f, \"endpoints\": [",
+            (unsigned long long)req->id, replica, (unsigned long long)seed, es_time_to_ms(now));
+    for (size_t i = 0; i < n; i++) {
+        const es_endpoint_t *e = &cand[i];
+        const es_endpoint_metrics_t *m = &e->metrics;
+        fprintf(f, "%s{\"name\": ", i ? ", " : "");
+        json_str(f, e->name);
+        fputs(", \"address\": ", f);
+        json_str(f, e->address);
+        fputs(", \"labels\": {", f);
+        for (uint32_t k = 0; k < e->nlabels; k++) {
+            fputs(k ? ", " : "", f);
+            json_str(f, e->labels[k].key);
+            fputs(": ", f);
+            json_str(f, e->labels[k].value);
+        }
+        fprintf(f, "}, \"metrics\": {\"waiting\": %d, \"running\": %d, \"kv_cache_usage\": %.9g, "
+                   "\"cache_block_size\": %u, \"num_gpu_blocks\": %u, \"age_ms\": %.6f, \"lora\": {\"active\": [",
+                m->waiting, m->running, m->kv_cache_usage, m->block_size, m->num_gpu_blocks,
+                m->update_time >= 0 ? es_time_to_ms(now - m->update_time) : 1e12);
+        for (uint32_t k = 0; k < m->n_running_lora; k++) { fputs(k ? ", " : "", f); json_str(f, m->running_lora[k]); }
+        fputs("], \"waiting\": [", f);
+        for (uint32_t k = 0; k < m->n_waiting_lora; k++) { fputs(k ? ", " : "", f); json_str(f, m->waiting_lora[k]); }
+        fprintf(f, "], \"max\": %d}}, \"inflight\": {\"requests\": %lld, \"tokens\": %lld}}", m->max_lora,
+                (long long)inflight[i][0], (long long)inflight[i][1]);
+    }
+    fputs("], \"request\": {\"model\": ", f);
+    json_str(f, req->model);
+    fprintf(f, ", \"priority\": %d, \"content\": [", req->priority);
+    for (uint32_t k = 0; k < req->content.nsegs; k++)
+        fprintf(f, "%s[\"%llu\", %u]", k ? ", " : "", (unsigned long long)req->content.segs[k].id, req->content.segs[k].len);
+    fputs("], \"headers\": {", f);
+    for (uint32_t k = 0; k < req->nheaders; k++) {
+        fputs(k ? ", " : "", f);
+        json_str(f, req->headers[k].name);
+        fputs(": ", f);
+        json_str(f, req->headers[k].value);
+    }
+    fprintf(f, "}}, \"outcome\": %d, \"picked\": [", res->status);
+    if (res->status == 200) {
+        for (uint32_t k = 0; k < res->ntargets; k++) {
+            fputs(k ? ", " : "", f);
+            for (size_t i = 0; i < n; i++) if (cand[i].id == res->targets[k]) json_str(f, cand[i].name);
+        }
+        if (res->prefill >= 0)
+            for (size_t i = 0; i < n; i++) if (cand[i].id == (uint32_t)res->prefill) { fputs(", ", f); json_str(f, cand[i].name); }
+    }
+    fputs("]}\n", f);
 }
 
 /* ---- time series ---- */
@@ -424,7 +496,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     if (!c.m) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
     es_cluster_params_t prm = {&exp->server, &exp->cluster, &exp->epp, &exp->gateway, picker,
                                opt->pool_name ? opt->pool_name : "vllm-llama3-8b-instruct"};
-    es_cluster_hooks_t hooks = {&c, on_done, on_gaps};
+    es_cluster_hooks_t hooks = {&c, on_done, on_gaps, opt->record_decisions ? on_decision : NULL};
     if ((rc = es_cluster_create(c.sim, &prm, &hooks, &c.cl, err))) goto done;
 
     char path[1400];
@@ -432,6 +504,10 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         c.requests_csv = fopen(es_outdir_file(&od, "requests.csv", path, sizeof path), "w");
         if (!c.requests_csv) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
         es_requests_csv_header(c.requests_csv);
+    }
+    if (opt->record_decisions) {
+        c.decisions = fopen(es_outdir_file(&od, "decisions.jsonl", path, sizeof path), "w");
+        if (!c.decisions) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
     }
     c.timeseries = fopen(es_outdir_file(&od, "timeseries.csv", path, sizeof path), "w");
     if (!c.timeseries) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
@@ -475,6 +551,11 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     }
     sample(&c);
     if (c.requests_csv) { if (fclose(c.requests_csv)) { c.requests_csv = NULL; rc = es_err_set(err, ES_EIO, "requests.csv: write failed"); goto done; } c.requests_csv = NULL; }
+    if (c.decisions) {
+        int bad = fclose(c.decisions);
+        c.decisions = NULL;
+        if (bad) { rc = es_err_set(err, ES_EIO, "decisions.jsonl: write failed"); goto done; }
+    }
     if (fclose(c.timeseries)) { c.timeseries = NULL; rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
     c.timeseries = NULL;
 
@@ -553,6 +634,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
 done:
     if (c.requests_csv) fclose(c.requests_csv);
     if (c.timeseries) fclose(c.timeseries);
+    if (c.decisions) fclose(c.decisions);
     if (od_open) es_outdir_abort(&od);
     /* release requests still held (error paths) */
     es_cluster_destroy(c.cl);

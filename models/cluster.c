@@ -54,6 +54,7 @@ typedef struct epp_replica {
     es_scheduler_t *sched;
     es_endpoint_t  *view;        /* per pod: metrics as last scraped by this replica */
     es_endpoint_t  *cand;        /* scratch: ready candidates */
+    int64_t       (*inflight)[2];/* scratch: their in-flight counters (decision records) */
     es_rng_t        rng;         /* scrape failures */
     uint32_t        busy;        /* decisions running */
     es_client_request_t *qhead, *qtail;   /* waiting for a worker */
@@ -742,7 +743,12 @@ static void ev_epp_decided(es_sim_t *sim, void *target, uint64_t arg)
     es_sched_result_t res;
     memset(&res, 0, sizeof res);
     es_time_t now = es_sim_now(sim);
+    if (c->hooks.on_decision)
+        for (size_t i = 0; i < n; i++)
+            es_scheduler_get_inflight(e->sched, e->cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
     es_scheduler_submit(e->sched, &r->p.sched, e->cand, n, now, &res);
+    if (c->hooks.on_decision && res.status != ES_SCHED_QUEUED)
+        c->hooks.on_decision(c->hooks.ud, e->id, &r->p.sched, e->cand, n, (const int64_t (*)[2])e->inflight, now, &res);
     if (res.status == ES_SCHED_QUEUED) {
         while (es_scheduler_flow_cycle(e->sched, e->cand, n, now, flow_cb, e) > 0) {}
         flow_arm(c, e);
@@ -1121,7 +1127,8 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
         es_rng_stream(&r->rng, es_sim_master_seed(sim), ENTITY_EPP, e, ES_STREAM_SCRAPE);
         r->view = calloc(c->maxpods, sizeof *r->view);
         r->cand = calloc(c->maxpods, sizeof *r->cand);
-        if (!r->view || !r->cand) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto fail; }
+        r->inflight = calloc(c->maxpods, sizeof *r->inflight);
+        if (!r->view || !r->cand || !r->inflight) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto fail; }
         for (uint32_t i = 0; i < c->maxpods; i++) {
             r->view[i] = c->pods[i].ep;
             scrape_timer_t *t = &c->timers[(size_t)e * c->maxpods + i];
@@ -1153,6 +1160,7 @@ void es_cluster_destroy(es_cluster_t *c)
         es_scheduler_destroy(c->epps[e].sched);
         free(c->epps[e].view);
         free(c->epps[e].cand);
+        free(c->epps[e].inflight);
     }
     free(c->epps);
     free(c->timers);

@@ -97,6 +97,11 @@ typedef struct es_cluster_hooks {
     void (*on_done)(void *ud, es_client_request_t *r);
     /* Pooled inter-token gaps seen by clients (see es_server_hooks_t). */
     void (*on_gaps)(void *ud, es_time_t gap, uint32_t count);
+    /* Optional (--record-decisions): one EPP decision, with what the replica
+     * saw: the candidates as scraped and their in-flight counters before the
+     * pick ({requests, tokens} per candidate). */
+    void (*on_decision)(void *ud, uint32_t replica, const es_sched_request_t *req, const es_endpoint_t *cand,
+                        size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res);
 } es_cluster_hooks_t;
 
 typedef struct es_cluster_params {

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <math.h>
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
+#include "cli.h"
 #include "experiment.h"
 #include "outdir.h"
 #include "run.h"
@@ -311,6 +313,69 @@ static void test_existing_dir_needs_force(void **state)
     es_experiment_fini(&exp);
 }
 
+/* --record-decisions + explain --from-run: the replayed decision picks what the run picked */
+static void test_record_and_replay_decisions(void **state)
+{
+    (void)state;
+    es_experiment_t exp;
+    es_err_t err;
+    es_err_clear(&err);
+    assert_int_equal(es_experiment_load(NULL, &exp, &err), 0);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/decisions", g_tmp);
+    es_run_options_t opt = {dir, true, false, false, true, NULL, NULL};
+    assert_int_equal(es_run_experiment(&exp, &opt, NULL, &err), 0);
+    es_experiment_fini(&exp);
+    char path[600];
+    snprintf(path, sizeof path, "%s/decisions.jsonl", dir);
+    char *all = slurp(path);
+    assert_non_null(all);
+    static const char *const ids[] = {"3", "250", "599"};
+    for (size_t k = 0; k < 3; k++) {
+        /* the run's pick for this request */
+        char key[64];
+        snprintf(key, sizeof key, "{\"request_id\": %s,", ids[k]);
+        char *line = strstr(all, key);
+        assert_non_null(line);
+        char *nl = strchr(line, '\n');
+        *nl = '\0';
+        cJSON *rec = cJSON_Parse(line);
+        *nl = '\n';
+        assert_non_null(rec);
+        const char *want = cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "picked"), 0)->valuestring;
+        /* explain's pick, stdout captured */
+        char out[600];
+        snprintf(out, sizeof out, "%s/explain-%s.json", g_tmp, ids[k]);
+        fflush(stdout);
+        int saved = dup(1);
+        FILE *fo = fopen(out, "w");
+        dup2(fileno(fo), 1);
+        char *argv[] = {"explain", "--from-run", dir, "--request", (char *)ids[k], "--json", NULL};
+        int rc = es_cmd_explain(6, argv);
+        fflush(stdout);
+        dup2(saved, 1);
+        close(saved);
+        fclose(fo);
+        assert_int_equal(rc, 0);
+        char *text = slurp(out);
+        cJSON *got = cJSON_Parse(text);
+        assert_non_null(got);
+        /* the run's pick has the highest replayed total (random tie-breaks may differ) */
+        const cJSON *tot = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(got, "profiles"), "default"), "total");
+        assert_non_null(tot);
+        double best = -1, mine = -2;
+        for (const cJSON *t = tot->child; t; t = t->next) {
+            if (t->valuedouble > best) best = t->valuedouble;
+            if (!strcmp(t->string, want)) mine = t->valuedouble;
+        }
+        if (fabs(mine - best) > 1e-9) fail_msg("request %s: run picked %s (total %g), replay's best total %g", ids[k], want, mine, best);
+        cJSON_Delete(got);
+        cJSON_Delete(rec);
+        free(text);
+    }
+    free(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_disaggregated_timeline),
         cmocka_unit_test(test_same_seed_same_bytes),
         cmocka_unit_test(test_existing_dir_needs_force),
+        cmocka_unit_test(test_record_and_replay_decisions),
     };
     return cmocka_run_group_tests_name("app_run", tests, setup, teardown);
 }
