@@ -46,7 +46,7 @@ typedef struct es_compare_row {
     char  *metric;
     double base, cur;      /* NAN when null or absent */
     double base_lo, base_hi, cur_lo, cur_hi;   /* NAN when no interval */
-    double change;         /* cur vs base: % of |base|, or points for fractions; + = worse */
+    double change;         /* cur - base: in % of |base|, or in points for fractions */
     bool   points;         /* change is in percentage points */
     double tolerance;      /* same unit as change */
     bool   higher_better;

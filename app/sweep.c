@@ -1278,3 +1278,96 @@ int es_sweep_run(const es_sweep_spec_t *s, const es_sweep_options_t *opt, es_swe
     st->wall_s = now_s() - t0;
     return rc;
 }
+
+/* ------------------------------------------------------------------ */
+/* reading a sweep's aggregated rows                                   */
+/* ------------------------------------------------------------------ */
+
+void es_sweep_result_fini(es_sweep_result_t *r)
+{
+    for (size_t i = 0; i < r->nkeys; i++) free(r->keys[i]);
+    for (size_t i = 0; i < r->nmetrics; i++) free(r->metrics[i]);
+    for (size_t i = 0; i < r->n; i++) free(r->label[i]);
+    free(r->keys); free(r->metrics); free(r->label); free(r->point); free(r->nseeds);
+    free(r->mean); free(r->lo); free(r->hi);
+    memset(r, 0, sizeof *r);
+}
+
+static double parse_cell(const char *v, bool *bad)
+{
+    if (!*v) return NAN;
+    char *end;
+    double d = strtod(v, &end);
+    if (*end) *bad = true;
+    return d;
+}
+
+int es_sweep_result_load(const char *dir, es_sweep_result_t *r, es_err_t *err)
+{
+    memset(r, 0, sizeof *r);
+    sweep_meta_t m;
+    int rc = meta_load(dir, &m, err);
+    if (rc) return rc;
+    r->nkeys = m.nkeys;
+    r->nmetrics = m.nmetrics;
+    r->keys = calloc(m.nkeys + 1, sizeof *r->keys);
+    r->metrics = calloc(m.nmetrics + 1, sizeof *r->metrics);
+    if (!r->keys || !r->metrics) { meta_fini(&m); es_sweep_result_fini(r); return ES_ENOMEM; }
+    for (size_t k = 0; k < m.nkeys; k++) r->keys[k] = xstrdup(m.keys[k]);
+    for (size_t k = 0; k < m.nmetrics; k++) r->metrics[k] = xstrdup(m.metrics[k]);
+    meta_fini(&m);
+
+    char path[2048];
+    snprintf(path, sizeof path, "%s/sweep.csv", dir);
+    char *text = read_text(path);
+    if (!text) { es_sweep_result_fini(r); return es_err_set(err, ES_ENOTFOUND, "%s: cannot read", path); }
+    size_t pos = 0, line = 0, nf, cap = 0, want = 3 + r->nkeys + 3 * r->nmetrics;
+    char **f;
+    while (!rc && text[pos]) {
+        line++;
+        if ((rc = csv_record(text, &pos, &f, &nf))) break;
+        if (nf != want) {
+            rc = es_err_set(err, ES_EPARSE, "%s:%zu: %zu columns, expected %zu", path, line, nf, want);
+        } else if (line > 1 && !strcmp(f[1], "all")) {
+            if (r->n == cap) {
+                cap = cap ? cap * 2 : 64;
+                size_t *pt = realloc(r->point, cap * sizeof *pt);
+                if (pt) r->point = pt;
+                size_t *ns = realloc(r->nseeds, cap * sizeof *ns);
+                if (ns) r->nseeds = ns;
+                char **lb = realloc(r->label, cap * sizeof *lb);
+                if (lb) r->label = lb;
+                double *a = realloc(r->mean, cap * r->nmetrics * sizeof *a + 1);
+                if (a) r->mean = a;
+                double *b = realloc(r->lo, cap * r->nmetrics * sizeof *b + 1);
+                if (b) r->lo = b;
+                double *c = realloc(r->hi, cap * r->nmetrics * sizeof *c + 1);
+                if (c) r->hi = c;
+                if (!pt || !ns || !lb || !a || !b || !c) { rc = ES_ENOMEM; free_fields(f, nf); break; }
+            }
+            size_t i = r->n;
+            bool bad = false;
+            r->point[i] = (size_t)strtoull(f[0], NULL, 10);
+            r->nseeds[i] = (size_t)strtoull(f[2], NULL, 10);
+            char label[1024] = "";
+            size_t off = 0;
+            for (size_t k = 0; k < r->nkeys && off < sizeof label; k++)
+                if (f[3 + k][0])
+                    off += (size_t)snprintf(label + off, sizeof label - off, "%s%s=%s", off ? ", " : "", r->keys[k],
+                                            f[3 + k]);
+            r->label[i] = xstrdup(off ? label : "base");
+            for (size_t k = 0; k < r->nmetrics; k++) {
+                r->mean[i * r->nmetrics + k] = parse_cell(f[3 + r->nkeys + 3 * k], &bad);
+                r->lo[i * r->nmetrics + k] = parse_cell(f[4 + r->nkeys + 3 * k], &bad);
+                r->hi[i * r->nmetrics + k] = parse_cell(f[5 + r->nkeys + 3 * k], &bad);
+            }
+            r->n++;
+            if (!r->label[i]) rc = ES_ENOMEM;
+            else if (bad) rc = es_err_set(err, ES_EPARSE, "%s:%zu: a metric cell is not a number", path, line);
+        }
+        free_fields(f, nf);
+    }
+    free(text);
+    if (rc) es_sweep_result_fini(r);
+    return rc;
+}

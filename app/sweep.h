@@ -127,6 +127,20 @@ int  es_sweep_write_results(const es_sweep_spec_t *spec, const char *out_dir, es
  * be one of them).  The shards must come from the same spec. */
 int  es_sweep_merge(const char *const *dirs, size_t ndirs, const char *out_dir, es_err_t *err);
 
+/* The aggregated rows of a sweep directory's sweep.csv (what compare reads). */
+typedef struct es_sweep_result {
+    size_t  nkeys, nmetrics;
+    char  **keys, **metrics;
+    size_t  n;                 /* aggregated rows, by point */
+    size_t *point;             /* [n] point index */
+    size_t *nseeds;            /* [n] seeds the row aggregates */
+    char  **label;             /* [n] "key=value, ..." from the csv's key columns */
+    double *mean, *lo, *hi;    /* [n * nmetrics]; NAN when empty */
+} es_sweep_result_t;
+
+int  es_sweep_result_load(const char *dir, es_sweep_result_t *r, es_err_t *err);
+void es_sweep_result_fini(es_sweep_result_t *r);
+
 /* The metrics used when a spec names none (NULL-terminated). */
 extern const char *const es_sweep_default_metrics[];
 
