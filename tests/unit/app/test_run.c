@@ -376,6 +376,33 @@ static void test_record_and_replay_decisions(void **state)
     free(all);
 }
 
+static void test_plots_written(void **state)
+{
+    (void)state;
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0) skip();
+    es_experiment_t exp;
+    es_err_t err;
+    es_err_clear(&err);
+    assert_int_equal(es_experiment_load(NULL, &exp, &err), 0);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/plots-run", g_tmp);
+    es_run_options_t opt = {dir, true, false, true, false, NULL, NULL};
+    assert_int_equal(es_run_experiment(&exp, &opt, NULL, &err), 0);
+    es_experiment_fini(&exp);
+    static const char *const plots[] = {"latency_cdf", "ttft_over_time", "hit_rates", "pod_waiting", "pod_kv_usage", "pod_share"};
+    for (size_t i = 0; i < 6; i++)
+        for (int k = 0; k < 2; k++) {
+            char p[700];
+            snprintf(p, sizeof p, "%s/plots/%s.%s", dir, plots[i], k ? "svg" : "png");
+            FILE *f = fopen(p, "rb");
+            if (!f) fail_msg("%s missing", p);
+            fseek(f, 0, SEEK_END);
+            long size = ftell(f);
+            fclose(f);
+            if (size < 2000) fail_msg("%s is only %ld bytes", p, size);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_same_seed_same_bytes),
         cmocka_unit_test(test_existing_dir_needs_force),
         cmocka_unit_test(test_record_and_replay_decisions),
+        cmocka_unit_test(test_plots_written),
     };
     return cmocka_run_group_tests_name("app_run", tests, setup, teardown);
 }
