@@ -15,6 +15,9 @@
 #include <yaml.h>
 
 #define MAX_DEPTH 256
+/* Aliases copy their anchor's subtree; this caps what one document's aliases
+ * may add, so nested aliases ("billion laughs") cannot exhaust memory. */
+#define MAX_ALIAS_NODES 100000
 
 static char *xstrdup(const char *s)
 {
@@ -167,8 +170,9 @@ typedef struct builder {
     char      *pending_key[MAX_DEPTH];  /* map key awaiting its value */
     uint32_t   pending_line[MAX_DEPTH];
     int        depth;
-    anchor_t  *anchors;
+    anchor_t  *anchors;            /* node NULL: the anchor was on a mapping key (freed) */
     size_t     nanchors;
+    size_t     alias_nodes;        /* nodes copied by aliases in this document */
 } builder_t;
 
 static void builder_fini(builder_t *b)
@@ -180,7 +184,15 @@ static void builder_fini(builder_t *b)
     }
     for (size_t i = 0; i < b->nanchors; i++) free(b->anchors[i].name);
     free(b->anchors);
-    b->depth = 0; b->anchors = NULL; b->nanchors = 0;
+    b->depth = 0; b->anchors = NULL; b->nanchors = 0; b->alias_nodes = 0;
+}
+
+/* Nodes in n's subtree, counting no further than limit. */
+static size_t count_nodes(const es_node_t *n, size_t limit)
+{
+    size_t c = 1;
+    for (size_t i = 0; n && i < n->n && c <= limit; i++) c += count_nodes(n->items[i], limit - c);
+    return c;
 }
 
 static int add_anchor(builder_t *b, const char *name, es_node_t *node)
@@ -220,6 +232,9 @@ static int attach(builder_t *b, es_node_t *node, es_err_t *err)
         b->pending_key[d] = node->str;
         b->pending_line[d] = node->line;
         node->str = NULL;
+        /* an anchored key (`&k key: v`): its node goes away, so must its anchor */
+        for (size_t i = 0; i < b->nanchors; i++)
+            if (b->anchors[i].node == node) b->anchors[i].node = NULL;
         es_node_free(node);
         return 0;
     }
@@ -296,10 +311,23 @@ static int parse_docs(yaml_parser_t *p, const char *file, bool all,
         }
         case YAML_ALIAS_EVENT: {
             es_node_t *src = NULL;
+            bool found = false;
             for (size_t i = b.nanchors; i-- > 0;)
-                if (strcmp(b.anchors[i].name, (const char *)ev.data.alias.anchor) == 0) { src = b.anchors[i].node; break; }
+                if (strcmp(b.anchors[i].name, (const char *)ev.data.alias.anchor) == 0) {
+                    src = b.anchors[i].node;
+                    found = true;
+                    break;
+                }
             if (!src) {
-                rc = es_err_set(err, ES_EPARSE, "%s:%u: unknown alias '*%s'", file, line, ev.data.alias.anchor);
+                rc = es_err_set(err, ES_EPARSE, found ? "%s:%u: alias '*%s' names a mapping key (not supported)"
+                                                      : "%s:%u: unknown alias '*%s'",
+                                file, line, ev.data.alias.anchor);
+                break;
+            }
+            b.alias_nodes += count_nodes(src, MAX_ALIAS_NODES);
+            if (b.alias_nodes > MAX_ALIAS_NODES) {
+                rc = es_err_set(err, ES_EPARSE, "%s:%u: aliases expand to more than %d nodes", file, line,
+                                MAX_ALIAS_NODES);
                 break;
             }
             es_node_t *n = es_node_clone(src, b.doc);

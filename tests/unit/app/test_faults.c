@@ -1,0 +1,372 @@
+/* Fault scenarios end to end, each with a conservation check (every request
+ * that arrived ends exactly once, with one status), and regression tests for
+ * the crashes the fuzzers found (tests/fuzz). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "es_doc.h"
+#include "experiment.h"
+#include "outdir.h"
+#include "run.h"
+
+static char g_tmp[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_tmp, sizeof g_tmp, "/tmp/eppsim-test-faults-XXXXXX");
+    return mkdtemp(g_tmp) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    es_rmtree(g_tmp);
+    return 0;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); fclose(f); return NULL; }
+    b[n] = '\0';
+    fclose(f);
+    return b;
+}
+
+static char *out_file(const char *name, const char *file)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s/%s", g_tmp, name, file);
+    char *text = slurp(path);
+    if (!text) fail_msg("cannot read %s", path);
+    return text;
+}
+
+/* Runs YAML text into g_tmp/<name>; returns the parsed summary.json. */
+static cJSON *run_yaml(const char *name, const char *yaml)
+{
+    es_doc_t *doc;
+    es_err_t err;
+    es_err_clear(&err);
+    if (es_doc_load_string(name, yaml, strlen(yaml), &doc, &err)) fail_msg("%s", err.msg);
+    es_experiment_t exp;
+    if (es_experiment_from_doc(doc, ES_SOURCE_DIR "/tests/data/e2e", &exp, &err)) fail_msg("%s", err.msg);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/%s", g_tmp, name);
+    es_run_options_t opt = {dir, true, false, false, false, NULL, NULL};
+    es_run_report_t rep;
+    if (es_run_experiment(&exp, &opt, &rep, &err)) fail_msg("run %s: %s", name, err.msg);
+    es_experiment_fini(&exp);
+    char *text = out_file(name, "summary.json");
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    assert_non_null(j);
+    return j;
+}
+
+static double jnum(const cJSON *j, const char *dotted)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", dotted);
+    const cJSON *n = j;
+    for (char *tok = strtok(buf, "."); tok && n; tok = strtok(NULL, ".")) n = cJSON_GetObjectItemCaseSensitive(n, tok);
+    if (!n || !cJSON_IsNumber(n)) fail_msg("%s is not a number", dotted);
+    return n->valuedouble;
+}
+
+static double status_count(const cJSON *j, const char *code)
+{
+    const cJSON *bs = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "requests"), "by_status");
+    const cJSON *n = cJSON_GetObjectItem(bs, code);
+    return n ? n->valuedouble : 0;
+}
+
+/* Column index of `name` in a CSV header line, or fail. */
+static int csv_col(const char *header, const char *name)
+{
+    int col = 0;
+    size_t len = strlen(name);
+    for (const char *p = header; *p && *p != '\n'; col++) {
+        if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == '\n' || p[len] == '\0')) return col;
+        while (*p && *p != ',' && *p != '\n') p++;
+        if (*p == ',') p++;
+    }
+    fail_msg("requests.csv has no column %s", name);
+    return -1;
+}
+
+static double csv_field(const char *line, int col)
+{
+    for (int c = 0; c < col; c++) {
+        line = strchr(line, ',');
+        assert_non_null(line);
+        line++;
+    }
+    return strtod(line, NULL);
+}
+
+/*
+ * Every request ends exactly once: requests.total equals the requests that
+ * arrived, by_status sums to it, requests.csv has each id once and its
+ * statuses and preemptions agree with summary.json.
+ */
+static void check_conservation(const cJSON *j, size_t expected, const char *name)
+{
+    double total = jnum(j, "requests.total"), sum = 0;
+    const cJSON *bs = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "requests"), "by_status");
+    assert_non_null(bs);
+    for (const cJSON *c = bs->child; c; c = c->next) sum += c->valuedouble;
+    if (total != (double)expected) fail_msg("%s: requests.total %.0f, expected %zu", name, total, expected);
+    if (sum != total) fail_msg("%s: by_status sums to %.0f of %.0f", name, sum, total);
+
+    char *text = out_file(name, "requests.csv");
+    int c_status = csv_col(text, "status"), c_pre = csv_col(text, "preemptions");
+    unsigned char *seen = calloc(expected, 1);
+    double by[600] = {0}, preempt = 0;
+    size_t rows = 0;
+    for (char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        unsigned long id = strtoul(line + 1, NULL, 10);
+        if (id >= expected) fail_msg("%s: request id %lu out of range", name, id);
+        if (seen[id]) fail_msg("%s: request %lu ends twice", name, id);
+        seen[id] = 1;
+        int st = (int)csv_field(line + 1, c_status);
+        assert_true(st >= 100 && st < 600);
+        by[st]++;
+        preempt += csv_field(line + 1, c_pre);
+        rows++;
+    }
+    if (rows != expected) fail_msg("%s: requests.csv has %zu rows, expected %zu", name, rows, expected);
+    for (const cJSON *c = bs->child; c; c = c->next) {
+        int st = atoi(c->string);
+        assert_true(st >= 100 && st < 600);
+        if (by[st] != c->valuedouble) fail_msg("%s: %d rows with status %d, summary says %.0f", name, (int)by[st], st, c->valuedouble);
+    }
+    if (preempt != jnum(j, "preemptions")) fail_msg("%s: preemptions %.0f in requests.csv, %.0f in summary", name, preempt, jnum(j, "preemptions"));
+    free(seen);
+    free(text);
+}
+
+static void test_pod_crashes_mid_run(void **state)
+{
+    (void)state;
+    /* two of three pods crash while busy (one comes back); without retries
+     * their running requests fail with 503, every other one still ends */
+    const char *yaml = "seed: 21\n"
+                       "cluster:\n"
+                       "  replicas: 3\n"
+                       "  faults: [{at_s: 3, kind: pod_crash, pod: 0}, {at_s: 4, kind: pod_crash, pod: 1},\n"
+                       "           {at_s: 6, kind: pod_restart, pod: 0}]\n"
+                       "workload: {num_requests: 500, arrival: {process: gamma, rate: 50, cv: 2}}\n";
+    cJSON *j = run_yaml("crash2", yaml);
+    check_conservation(j, 500, "crash2");
+    assert_true(status_count(j, "503") > 0);
+    assert_true(status_count(j, "200") > 250);
+    cJSON_Delete(j);
+    /* every pod down at once, for good: nothing can be served after that */
+    j = run_yaml("crash-all",
+                 "cluster:\n"
+                 "  replicas: 2\n"
+                 "  faults: [{at_s: 2, kind: pod_crash, pod: 0}, {at_s: 2, kind: pod_crash, pod: 1}]\n"
+                 "workload: {num_requests: 200, arrival: {process: constant, rate: 20}}\n");
+    check_conservation(j, 200, "crash-all");
+    assert_true(status_count(j, "200") < 60);
+    assert_true(status_count(j, "200") + status_count(j, "503") == 200);   /* the rest: no pod, 503 */
+    cJSON_Delete(j);
+}
+
+static void test_epp_outage_both_failure_modes(void **state)
+{
+    (void)state;
+    static const char *const modes[] = {"FailOpen", "FailClose"};
+    for (int m = 0; m < 2; m++) {
+        char yaml[768], name[32];
+        snprintf(name, sizeof name, "outage-%s", modes[m]);
+        /* two outages, one while a pod is down, under bursty load */
+        snprintf(yaml, sizeof yaml,
+                 "seed: 5\n"
+                 "cluster: {replicas: 3, faults: [{at_s: 4, kind: pod_crash, pod: 2}, {at_s: 7, kind: pod_restart, pod: 2}]}\n"
+                 "epp: {outages: [{start_s: 2, end_s: 3.5}, {start_s: 5, end_s: 6}]}\n"
+                 "gateway: {failure_mode: %s}\n"
+                 "workload: {num_requests: 400, arrival: {process: gamma, rate: 40, cv: 2}}\n",
+                 modes[m]);
+        cJSON *j = run_yaml(name, yaml);
+        check_conservation(j, 400, name);
+        if (m == 0) {
+            /* FailOpen: the gateway picks a pod itself; only the crash fails requests */
+            assert_true(status_count(j, "200") > 350);
+        } else {
+            /* FailClose: ~2.5 s of 10 s without the EPP fail with 503 */
+            assert_true(status_count(j, "503") > 50);
+            assert_true(status_count(j, "200") > 200);
+        }
+        cJSON_Delete(j);
+    }
+}
+
+static void test_saturated_pods_shed_sheddable_only(void **state)
+{
+    (void)state;
+    /* two pods of 4 sequences each at 200 req/s: queues build at once, the
+     * saturation detector sheds priority < 0 requests with 429 and never the
+     * others (they wait) */
+    cJSON *j = run_yaml("shed",
+                        "seed: 5\n"
+                        "cluster: {replicas: 2}\n"
+                        "server: {max_num_seqs: 4}\n"
+                        "workload: {num_requests: 600, sheddable_fraction: 0.5, arrival: {process: poisson, rate: 200}}\n");
+    check_conservation(j, 600, "shed");
+    double shed = status_count(j, "429"), ok = status_count(j, "200");
+    assert_true(shed > 100);
+    assert_true(shed + ok == 600);
+    assert_true(shed < 360);   /* about half the requests are sheddable */
+    cJSON_Delete(j);
+    /* the same with no sheddable traffic: nothing is shed, everything waits */
+    j = run_yaml("noshed",
+                 "seed: 5\n"
+                 "cluster: {replicas: 2}\n"
+                 "server: {max_num_seqs: 4}\n"
+                 "workload: {num_requests: 600, arrival: {process: poisson, rate: 200}}\n");
+    check_conservation(j, 600, "noshed");
+    assert_true(status_count(j, "200") == 600);
+    cJSON_Delete(j);
+}
+
+static void test_kv_exhaustion_storm(void **state)
+{
+    (void)state;
+    /* 400 blocks of 16 tokens per pod and 3000-token prompts growing by 400
+     * tokens: the engine preempts again and again; every request still ends once */
+    cJSON *j = run_yaml("kvstorm",
+                        "seed: 9\n"
+                        "cluster: {replicas: 2}\n"
+                        "server: {num_gpu_blocks: 400}\n"
+                        "workload:\n"
+                        "  num_requests: 300\n"
+                        "  arrival: {process: poisson, rate: 50}\n"
+                        "  shared_prefix: {num_groups: 300, num_prompts_per_group: 1, system_prompt_len: 0,\n"
+                        "                  question_len: 3000, output_len: 400}\n");
+    check_conservation(j, 300, "kvstorm");
+    assert_true(jnum(j, "preemptions") > 50);
+    assert_true(status_count(j, "200") == 300);
+    cJSON_Delete(j);
+    /* prompts longer than a pod's whole KV cache can never run: rejected
+     * (400, as vLLM does), not preempted forever */
+    j = run_yaml("kvtoolong",
+                 "cluster: {replicas: 2}\n"
+                 "server: {num_gpu_blocks: 100}\n"
+                 "workload:\n"
+                 "  num_requests: 50\n"
+                 "  arrival: {process: poisson, rate: 50}\n"
+                 "  shared_prefix: {num_groups: 50, num_prompts_per_group: 1, system_prompt_len: 0,\n"
+                 "                  question_len: 3000, output_len: 10}\n");
+    check_conservation(j, 50, "kvtoolong");
+    assert_true(status_count(j, "400") == 50);
+    cJSON_Delete(j);
+}
+
+static void test_everything_at_once_is_deterministic(void **state)
+{
+    (void)state;
+    /* crashes, a restart, an outage, shedding and a tight KV cache together;
+     * twice with one seed: byte-identical results; another seed differs */
+    const char *fmt = "seed: %d\n"
+                      "cluster: {replicas: 3, retries_on_crash: 1,\n"
+                      "          faults: [{at_s: 2, kind: pod_crash, pod: 0}, {at_s: 4, kind: pod_restart, pod: 0},\n"
+                      "                   {at_s: 3, kind: pod_crash, pod: 1}]}\n"
+                      "server: {num_gpu_blocks: 300, max_num_seqs: 8}\n"
+                      "epp: {outages: [{start_s: 1, end_s: 2.5}]}\n"
+                      "gateway: {failure_mode: FailOpen}\n"
+                      "workload:\n"
+                      "  num_requests: 400\n"
+                      "  sheddable_fraction: 0.3\n"
+                      "  arrival: {process: gamma, rate: 80, cv: 3}\n"
+                      "  shared_prefix: {num_groups: 20, system_prompt_len: 1000, question_len: 1500, output_len: 300}\n";
+    char yaml[1024];
+    static const char *const names[] = {"storm-a", "storm-b", "storm-c"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(yaml, sizeof yaml, fmt, i < 2 ? 11 : 12);
+        cJSON *j = run_yaml(names[i], yaml);
+        check_conservation(j, 400, names[i]);
+        cJSON_Delete(j);
+    }
+    static const char *const files[] = {"summary.json", "requests.csv", "timeseries.csv", "pods.csv"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char *a = out_file("storm-a", files[f]), *b = out_file("storm-b", files[f]);
+        if (strcmp(a, b)) fail_msg("%s differs between two runs with seed 11", files[f]);
+        free(a);
+        free(b);
+    }
+    char *a = out_file("storm-a", "requests.csv"), *c = out_file("storm-c", "requests.csv");
+    assert_true(strcmp(a, c) != 0);
+    free(a);
+    free(c);
+}
+
+/* ---- regressions of fuzzer findings ---- */
+
+static int load(const char *text, es_err_t *err)
+{
+    es_doc_t *doc = NULL;
+    es_err_clear(err);
+    int rc = es_doc_load_string("t.yaml", text, strlen(text), &doc, err);
+    es_doc_free(doc);
+    return rc;
+}
+
+static void test_alias_of_an_anchored_key(void **state)
+{
+    (void)state;
+    es_err_t err;
+    /* fuzz_experiment crash-27e83ce6: an anchor on a mapping key pointed at
+     * the key's node after attach() freed it; a later alias cloned freed
+     * memory (heap-use-after-free in es_node_clone) */
+    assert_int_equal(load("&k name: x\nother: *k\n", &err), ES_EPARSE);
+    assert_non_null(strstr(err.msg, "t.yaml:2: alias '*k' names a mapping key"));
+    assert_int_equal(load("&s:&:\n&0:\n:s:\n*0::\n&ws:\n*0::\n&ww:", &err), ES_EPARSE);
+    /* anchors on values still work */
+    assert_int_equal(load("a: &v [1, 2]\nb: *v\n", &err), 0);
+}
+
+static void test_alias_expansion_is_bounded(void **state)
+{
+    (void)state;
+    /* "billion laughs": 10 aliases of 10 aliases ... would copy 10^11 nodes */
+    char text[4096];
+    size_t len = (size_t)snprintf(text, sizeof text, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for (int i = 1; i < 12; i++) {
+        len += (size_t)snprintf(text + len, sizeof text - len, "a%d: &a%d [", i, i);
+        for (int k = 0; k < 10; k++) len += (size_t)snprintf(text + len, sizeof text - len, "%s*a%d", k ? ", " : "", i - 1);
+        len += (size_t)snprintf(text + len, sizeof text - len, "]\n");
+    }
+    es_err_t err;
+    assert_int_equal(load(text, &err), ES_EPARSE);
+    assert_non_null(strstr(err.msg, "aliases expand to more than"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pod_crashes_mid_run),
+        cmocka_unit_test(test_epp_outage_both_failure_modes),
+        cmocka_unit_test(test_saturated_pods_shed_sheddable_only),
+        cmocka_unit_test(test_kv_exhaustion_storm),
+        cmocka_unit_test(test_everything_at_once_is_deterministic),
+        cmocka_unit_test(test_alias_of_an_anchored_key),
+        cmocka_unit_test(test_alias_expansion_is_bounded),
+    };
+    return cmocka_run_group_tests_name("app_faults", tests, setup, teardown);
+}
