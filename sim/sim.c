@@ -221,11 +221,18 @@ uint64_t es_sim_run(es_sim_t *s, es_time_t until)
     uint64_t ran = 0;
     s->stop = false;
     while (!s->stop) {
-        skip_cancelled(s);
-        if (s->hn == 0 || KEY_TIME(s->heap[0]) > until) break;
+        settle(s);
+        if (s->hn == 0) break;
         heap_key_t top = s->heap[0];
+        if (KEY_TIME(top) > until) break;
         uint32_t slot = KEY_SLOT(top);
         event_rec_t *r = rec(s, slot);
+        if (r->cancelled) {   /* lazy cancellation: drop it now */
+            r->fn = NULL;
+            free_slot(s, slot);
+            pop_top(s);
+            continue;
+        }
         es_event_fn fn = r->fn;
         void *target = r->target;
         uint64_t arg = r->arg;
@@ -239,8 +246,10 @@ uint64_t es_sim_run(es_sim_t *s, es_time_t until)
     }
     settle(s);
     s->events_run += ran;
-    if (!s->stop && until != ES_TIME_NEVER && until > s->now && (s->hn == 0 || KEY_TIME(s->heap[0]) > until))
-        s->now = until;
+    if (!s->stop && until != ES_TIME_NEVER && until > s->now) {
+        skip_cancelled(s);
+        if (s->hn == 0 || KEY_TIME(s->heap[0]) > until) s->now = until;
+    }
     return ran;
 }
 
