@@ -93,6 +93,7 @@ struct es_cluster {
     int32_t                 *obj_prio;
     size_t                   nobj;
     es_rng_t                 gw_rng;       /* FailOpen and body-less picks */
+    es_rng_t                 cancel_rng;   /* client cancellations */
     es_time_t                hop, extproc_timeout, client_timeout, sched_latency;
     es_time_t                scrape_every, scrape_latency, kv_delay;
     bool                     scrape_latency_fails;
@@ -852,7 +853,8 @@ static void ev_client_timeout(es_sim_t *sim, void *target, uint64_t arg)
         es_scheduler_on_end(c->epps[r->p.epp].sched, r->id, es_sim_now(sim));
     }
     r->p.phase = PH_NEW;
-    finish_client(c, r, 408, es_sim_now(sim));
+    /* arg's low bit: 0 the client timed out (408), 1 it cancelled (499) */
+    finish_client(c, r, (arg & 1) ? 499 : 408, es_sim_now(sim));
 }
 
 static void resend(es_cluster_t *c, es_client_request_t *r)
@@ -892,7 +894,15 @@ void es_cluster_send(es_cluster_t *c, es_client_request_t *r)
     q->prompt_text = NULL;
     resolve_priority(c, r);
     c->in_flight++;
-    if (c->client_timeout > 0) r->p.timeout_ev = es_sim_schedule_in(c->sim, c->client_timeout, ev_client_timeout, r, r->p.gen << 8);
+    es_time_t give_up = c->client_timeout > 0 ? c->client_timeout : ES_TIME_NEVER;
+    uint64_t why = 0;
+    double frac = c->prm.gateway->client_cancel_fraction;
+    if (frac > 0 && es_rng_uniform(&c->cancel_rng) < frac) {
+        es_time_t at = es_time_from_s(es_rng_exp(&c->cancel_rng, c->prm.gateway->client_cancel_after_s));
+        if (at < give_up) { give_up = at; why = 1; }
+    }
+    if (give_up != ES_TIME_NEVER)
+        r->p.timeout_ev = es_sim_schedule_in(c->sim, give_up, ev_client_timeout, r, r->p.gen << 8 | why);
     es_sim_schedule_in(c->sim, c->hop, ev_gateway_arrive, r, r->p.gen << 8);
 }
 
@@ -1074,6 +1084,7 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
     c->kv_delay = es_time_from_ms(prm->cluster->kv_events_delay_ms);
     c->want_kv_events = config_wants_kv_events(prm->picker);
     es_rng_stream(&c->gw_rng, es_sim_master_seed(sim), ENTITY_GATEWAY, 0, ES_STREAM_GATEWAY);
+    es_rng_stream(&c->cancel_rng, es_sim_master_seed(sim), ENTITY_GATEWAY, 1, ES_STREAM_GATEWAY);
     int rc;
     if ((rc = parse_routes(c, prm->gateway->routes, err))) goto fail;
     if ((rc = parse_windows(prm->epp->outages, "epp.outages[]", &c->outages, &c->noutages, err))) goto fail;

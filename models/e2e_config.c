@@ -66,6 +66,10 @@ static const es_schema_entry_t k_gateway[] = {
      "InferencePool failureMode when the EPP is down or times out", NULL},
     {"client_timeout_s", ES_ST_DOUBLE, G(client_timeout_s), "0", 0, 1e9, NULL, "s",
      "client gives up after this long (counted as 408); 0 = never", NULL},
+    {"client_cancel_fraction", ES_ST_DOUBLE, G(client_cancel_fraction), "0", 0, 1, NULL, "",
+     "share of requests the client cancels before they end (status 499)", NULL},
+    {"client_cancel_after_s", ES_ST_DOUBLE, G(client_cancel_after_s), "2", 0.000001, 1e9, NULL, "s",
+     "mean time from send to a cancellation (exponential)", NULL},
     {"routes", ES_ST_NODE, G(routes), NULL, 0, 0, NULL, "",
      "HTTPRoute rules: list of {matches: [{path: {type: PathPrefix|Exact, value}, headers: [{name, value}]}]}; absent = every path goes to the pool", NULL},
 };

@@ -46,6 +46,8 @@ typedef struct es_gateway_config {
     double  ext_proc_timeout_ms;      /* Envoy ext_proc message timeout */
     int     failure_mode;             /* ES_FAIL_CLOSE or ES_FAIL_OPEN */
     double  client_timeout_s;         /* client gives up; 0 = never */
+    double  client_cancel_fraction;   /* share of requests the client cancels */
+    double  client_cancel_after_s;    /* mean time to a cancellation (exponential) */
     const es_node_t *routes;          /* HTTPRoute-like rules; NULL = everything to the pool */
 } es_gateway_config_t;
 

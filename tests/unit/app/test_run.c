@@ -183,6 +183,20 @@ static void test_ext_proc_timeout(void **state)
     cJSON_Delete(j);
 }
 
+static void test_client_timeouts_and_cancellations(void **state)
+{
+    (void)state;
+    cJSON *j = run_yaml("cancel",
+                        "workload: {num_requests: 300, arrival: {rate: 20},\n"
+                        "           shared_prefix: {output_len: 100, output_len_std: 50}}\n"
+                        "gateway: {client_timeout_s: 1.0, client_cancel_fraction: 0.3, client_cancel_after_s: 0.3}\n");
+    check_conservation(j, 300, "cancel");
+    double s408 = status_count(j, "408"), s499 = status_count(j, "499"), s200 = status_count(j, "200");
+    /* E2E ~ 9 ms per token, 100 +- 50 tokens: a 1 s timeout hits the long ones; ~30% cancel first */
+    if (!(s499 > 40 && s499 < 110 && s408 > 20 && s200 > 30)) fail_msg("200 %g, 408 %g, 499 %g", s200, s408, s499);
+    cJSON_Delete(j);
+}
+
 static void test_pod_crash_conserves_requests(void **state)
 {
     (void)state;
@@ -410,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_unmatched_path_is_404),
         cmocka_unit_test(test_epp_outage_fail_open_vs_close),
         cmocka_unit_test(test_ext_proc_timeout),
+        cmocka_unit_test(test_client_timeouts_and_cancellations),
         cmocka_unit_test(test_pod_crash_conserves_requests),
         cmocka_unit_test(test_stale_scrapes_route_worse_under_bursts),
         cmocka_unit_test(test_disaggregated_timeline),
