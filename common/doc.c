@@ -501,7 +501,10 @@ int es_node_err(es_err_t *err, int code, const es_node_t *node, const char *path
     va_end(ap);
     const char *file = node && node->doc ? node->doc->file : "<input>";
     unsigned line = node ? node->line : 0;
-    if (path && *path)
+    if (line == 0) {   /* a node built in code (--seed, a sweep's key path): no position to give */
+        if (path && *path) snprintf(err->msg, sizeof err->msg, "%s: %s", path, msg);
+        else snprintf(err->msg, sizeof err->msg, "%s", msg);
+    } else if (path && *path)
         snprintf(err->msg, sizeof err->msg, "%s:%u: %s: %s", file, line, path, msg);
     else
         snprintf(err->msg, sizeof err->msg, "%s:%u: %s", file, line, msg);

@@ -422,6 +422,9 @@ static bool parse_datetime(const char *p, int64_t *out)
         }
     }
     if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60) return false;
+    /* int64 ns since 1970 end in 2262; within 1970..2199 any two times also
+     * subtract without overflow */
+    if (v[0] < 1970 || v[0] > 2199) return false;
     int64_t frac = 0, scale = 1000000000;
     if (*p == '.') {
         p++;

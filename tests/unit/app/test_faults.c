@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "es_doc.h"
+#include "es_trace.h"
 #include "experiment.h"
 #include "outdir.h"
 #include "run.h"
@@ -357,6 +358,34 @@ static void test_alias_expansion_is_bounded(void **state)
     assert_non_null(strstr(err.msg, "aliases expand to more than"));
 }
 
+static void test_trace_datetime_out_of_range(void **state)
+{
+    (void)state;
+    /* fuzz_trace_azure crash-601aca54 / fuzz_trace_auto crash-08f8d0dd: a
+     * year such as 4933 or 1231 overflowed int64 nanoseconds (signed
+     * overflow in parse_datetime, UBSan); years outside 1970..2199 are now
+     * a malformed line */
+    static const char *const years[] = {"4933", "1231", "9999", "0000"};
+    for (size_t i = 0; i < 4; i++) {
+        char path[400];
+        snprintf(path, sizeof path, "%s/azure-%zu.csv", g_tmp, i);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "TIMESTAMP,ContextTokens,GeneratedTokens\n2024-05-10 00:00:00.5+00:00,10,5\n"
+                   "%s-05-10 00:00:00.009930+00:00,2162,5\n", years[i]);
+        fclose(f);
+        es_trace_t *t = NULL;
+        es_err_t err;
+        es_err_clear(&err);
+        assert_int_equal(es_trace_open(path, ES_TRACE_AUTO, 512, false, &t, &err), 0);
+        es_trace_rec_t rec;
+        assert_int_equal(es_trace_next(t, &rec, &err), 1);
+        assert_int_equal(es_trace_next(t, &rec, &err), ES_EPARSE);
+        assert_non_null(strstr(err.msg, ":3: expected TIMESTAMP"));
+        es_trace_close(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_everything_at_once_is_deterministic),
         cmocka_unit_test(test_alias_of_an_anchored_key),
         cmocka_unit_test(test_alias_expansion_is_bounded),
+        cmocka_unit_test(test_trace_datetime_out_of_range),
     };
     return cmocka_run_group_tests_name("app_faults", tests, setup, teardown);
 }
