@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Malformed input of every kind: `eppsim` exits 2, prints the message that
+# docs/errors.md lists for the case, and leaves no output behind (neither the
+# output directory nor a temporary one).
+#
+#   tests/cli/errors.sh EPPSIM            run the cases (CTest cli_errors)
+#   tests/cli/errors.sh EPPSIM --doc      print the markdown rows of docs/errors.md
+set -uo pipefail
+EPPSIM=$(realpath "$1")
+MODE=${2:-test}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+W=$(mktemp -d /tmp/eppsim-cli-errors-XXXXXX)
+trap 'rm -rf "$W"' EXIT
+cd "$W"
+cp "$SRC/examples/prefix-heavy.yaml" base.yaml
+fails=0; n=0; kind=""
+
+section() {
+  kind=$1
+  [ "$MODE" = --doc ] && printf '\n### %s\n\n| case | input | message (exit code 2) |\n|---|---|---|\n' "$1"
+}
+
+# put FILE CONTENT: writes an input file (printf %b, so \n and \xNN work)
+put() { printf '%b' "$2" > "$1"; }
+
+# case NAME CMD...: runs CMD in $W; the input files were written with put
+case_() {
+  local name=$1; shift
+  n=$((n + 1))
+  rm -rf "$W"/out* "$W"/sw*
+  "$@" >"$W/.stdout" 2>"$W/.stderr"
+  local rc=$? msg
+  msg=$(grep -v '^eppsim: running\|^$\|warning:' "$W/.stderr" | tail -1)
+  if [ "$MODE" = --doc ]; then
+    local input; input=$(cat "$W/.input" 2>/dev/null | head -c 300 | sed 's/|/\\|/g' | awk 'BEGIN{ORS="<br>"}{print}' | sed 's/<br>$//')
+    printf '| %s | `%s` | `%s` |\n' "$name" "$input" "$msg"
+    return
+  fi
+  local bad=""
+  [ $rc -eq 2 ] || bad="exit code $rc, expected 2"
+  [ -z "$msg" ] && bad="$bad; no message"
+  if ls -d "$W"/out* "$W"/sw* >/dev/null 2>&1; then bad="$bad; left $(ls -d "$W"/out* "$W"/sw* | tr '\n' ' ')"; fi
+  if [ -n "$msg" ] && ! grep -qF -- "\`$msg\`" "$SRC/docs/errors.md"; then bad="$bad; message not in docs/errors.md: $msg"; fi
+  if grep -q 'AddressSanitizer\|runtime error\|LeakSanitizer' "$W/.stderr"; then bad="$bad; sanitizer report"; cat "$W/.stderr"; fi
+  if [ -n "$bad" ]; then echo "FAIL [$kind] $name: $bad"; fails=$((fails + 1)); else echo "ok   [$kind] $name"; fi
+}
+
+# input FILE CONTENT: writes the file the case reads (shown in the docs)
+input() { put "$1" "$2"; printf '%b' "$2" > "$W/.input"; }
+
+RUN=("$EPPSIM" run -q --no-plots -o out)
+
+section "Experiment files (eppsim run EXP)"
+input a.yaml 'server: {gpu: h100-sxm-80gb\n';            case_ "YAML syntax error" "${RUN[@]}" a.yaml
+input a.yaml 'servr: {}\n';                               case_ "unknown key" "${RUN[@]}" a.yaml
+input a.yaml '[1, 2]\n';                                  case_ "not a mapping" "${RUN[@]}" a.yaml
+input a.yaml 'seed: 1\nseed: 2\n';                        case_ "duplicate key" "${RUN[@]}" a.yaml
+input a.yaml 'seed: -1\n';                                case_ "negative seed" "${RUN[@]}" a.yaml
+input a.yaml 'duration_s: "10"\n';                        case_ "quoted number" "${RUN[@]}" a.yaml
+input a.yaml 'workload: {num_requests: 1e30}\n';          case_ "integer key given a float" "${RUN[@]}" a.yaml
+input a.yaml 'cluster: {replicas: 0}\n';                  case_ "out of range" "${RUN[@]}" a.yaml
+input a.yaml 'server: {gpu: tpu9}\n';                     case_ "unknown GPU" "${RUN[@]}" a.yaml
+input a.yaml 'schema_version: 2\n';                       case_ "unsupported schema version" "${RUN[@]}" a.yaml
+input a.yaml 'gateway: {failure_mode: FailSometimes}\n';  case_ "unknown enum value" "${RUN[@]}" a.yaml
+input a.yaml '&k name: x\nseed: *k\n';                    case_ "alias of an anchored key" "${RUN[@]}" a.yaml
+input a.yaml 'a: {b: {c: {d: {e: {f: {g: {h: {i: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n'
+case_ "nesting too deep" "${RUN[@]}" a.yaml
+rm -f .input; case_ "missing file" "${RUN[@]}" nothere.yaml
+input a.yaml 'seed: 1\n'; mkdir -p existing; case_ "output directory exists" "$EPPSIM" run -q --no-plots -o existing a.yaml; rm -rf existing
+input a.yaml 'seed: 1\n'; case_ "bad --seed" "${RUN[@]}" --seed 12x a.yaml
+
+section "EndpointPickerConfig (epp.config_file, explain --epp-config)"
+put a.yaml 'epp: {config_file: epp.yaml}\n'
+input epp.yaml 'plugins:\n- type: queue-scorer\n';                                       case_ "missing apiVersion" "${RUN[@]}" a.yaml
+input epp.yaml 'apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: Foo\n';          case_ "wrong kind" "${RUN[@]}" a.yaml
+H='apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\n'
+input epp.yaml "${H}plugins:\n- type: no-such-scorer\n";                                 case_ "unknown plugin type" "${RUN[@]}" a.yaml
+input epp.yaml "${H}plugins:\n- type: prefix-cache-scorer\n  parameters: {blockSize: -3}\n"; case_ "bad plugin parameter" "${RUN[@]}" a.yaml
+input epp.yaml "${H}plugins:\n- type: queue-scorer\nschedulingProfiles:\n- name: default\n  plugins:\n  - pluginRef: missing\n"
+case_ "pluginRef to an undeclared plugin" "${RUN[@]}" a.yaml
+input epp.yaml "${H}plugins:\n- type: queue-scorer\n- type: queue-scorer\n";            case_ "duplicate plugin name" "${RUN[@]}" a.yaml
+input epp.yaml "${H}featureGates: [noSuchGate]\n";                                       case_ "unknown feature gate" "${RUN[@]}" a.yaml
+input epp.yaml "${H}plugins: {a: 1}\n";                                                  case_ "plugins not a list" "${RUN[@]}" a.yaml
+rm -f .input; put a.yaml 'epp: {config_file: nothere.yaml}\n';                           case_ "missing file" "${RUN[@]}" a.yaml
+
+section "Kubernetes manifests (eppsim run --manifest FILE)"
+MAN=("$EPPSIM" run -q --no-plots -o out --manifest m.yaml)
+input m.yaml 'kind: InferencePool\n';                       case_ "no apiVersion" "${MAN[@]}"
+input m.yaml '---\na: [\n';                                  case_ "YAML syntax error in a later document" "${MAN[@]}"
+input m.yaml 'apiVersion: inference.networking.k8s.io/v1\nkind: InferencePool\nmetadata: {name: p}\nspec: {selector: {matchLabels: {app: x}}, targetPorts: [{number: 8000}], endpointPickerRef: {name: epp}}\n'
+case_ "EPP reference without a port" "${MAN[@]}"
+input m.yaml 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 2}\n'; case_ "Deployment without a template" "${MAN[@]}"
+input m.yaml 'apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n';                     case_ "no InferencePool" "${MAN[@]}"
+input m.yaml 'apiVersion: inference.networking.k8s.io/v1\nkind: InferencePool\nmetadata: {name: p}\nspec: {selector: {matchLabels: {app: x}}, targetPorts: [{number: 8000}], endpointPickerRef: {name: epp, port: {number: 9002}}, extra: 1}\n'
+case_ "unknown field in a used kind" "${MAN[@]}"
+cp "$SRC/tests/data/manifests/bad-epp-config.yaml" m.yaml; printf '(tests/data/manifests/bad-epp-config.yaml)' > .input
+case_ "bad EndpointPickerConfig in the ConfigMap" "${MAN[@]}"
+
+section "Traces (workload.trace.file, eppsim trace stats)"
+J='{"timestamp": 0, "input_length": 600, "output_length": 5, "hash_ids": [0, 1]}\n'
+input t.jsonl "${J}"'{"timestamp": 10, "input_length": "x"}\n'
+put a.yaml 'workload: {type: trace, trace: {file: t.jsonl, format: mooncake}}\n'; case_ "mooncake: a string token count (line 2, mid-run)" "${RUN[@]}" a.yaml
+input t.jsonl "${J}"'{"timestamp": 20, "input_length": 700, "output_length": 6, "hash_ids": [0, 2}\n'; case_ "mooncake: unclosed list" "${RUN[@]}" a.yaml
+input t.jsonl "${J}"'{"timestamp": 5, "input_length": 700, "output_length": 6, "hash_ids": [0, 1], "extra": {"a": [1, {"b": 2}]}}\n{"timestamp": -5, "input_length": 7, "output_length": 6, "hash_ids": []}\n'; case_ "mooncake: negative timestamp" "${RUN[@]}" a.yaml
+input t.jsonl "${J}"; put a.yaml 'workload: {type: trace, trace: {file: t.jsonl, format: azure}}\n'; case_ "wrong format named" "${RUN[@]}" a.yaml
+put a.yaml 'workload: {type: trace, trace: {file: t.csv}}\n'
+input t.csv 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n2023-13-16 18:15:50.9951690,396,109\n'; case_ "azure: month 13" "${RUN[@]}" a.yaml
+input t.csv 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:50.9951690,-396,109\n'; case_ "azure: negative token count" "${RUN[@]}" a.yaml
+input t.csv 'Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n5,ChatGPT,472,18,490,Conversation log\nabc,ChatGPT,1,1,2,Conversation log\n'; case_ "burstgpt: bad timestamp" "${RUN[@]}" a.yaml
+input t.csv 'num_prefill_tokens,num_decode_tokens,num_total_tokens,pd_ratio\n74,918,992,0.08\n74\n'; case_ "sharegpt: missing column" "${RUN[@]}" a.yaml
+input t.csv 'hello,world\n1,2\n';                         case_ "undetectable format" "${RUN[@]}" a.yaml
+put a.yaml 'workload: {type: trace, trace: {file: t.jsonl}}\n'
+input t.jsonl '{"arrival_ms": 0, "segments": [[7, 1000]], "output_tokens": 20}\n{"arrival_ms": 1, "segments": [[7]], "output_tokens": 2}\n'; case_ "eppsim: segment without a length" "${RUN[@]}" a.yaml
+rm -f .input; put a.yaml 'workload: {type: trace, trace: {file: nothere.jsonl}}\n'; case_ "missing file" "${RUN[@]}" a.yaml
+
+section "Explain state files (eppsim explain --state FILE)"
+EXP=("$EPPSIM" explain --state s.json)
+input s.json '{"endpoints": [';                                                  case_ "JSON syntax error" "${EXP[@]}"
+input s.json '{"endpoints": []}';                                               case_ "no request" "${EXP[@]}"
+input s.json '{"endpoints": [{"name": "a"}], "request": {}, "extra": 1}';       case_ "unknown key" "${EXP[@]}"
+input s.json '{"endpoints": [{"name": "a", "metrics": {"kv_cache_usage": 2}}], "request": {}}'; case_ "KV usage above 1" "${EXP[@]}"
+input s.json '{"endpoints": [{"name": "a"}, {"name": "a"}], "request": {}}';   case_ "duplicate endpoint" "${EXP[@]}"
+input s.json '{"endpoints": [{"name": "a"}], "history": [{"endpoint": "b"}], "request": {}}'; case_ "history names an unknown endpoint" "${EXP[@]}"
+input s.json '{"endpoints": [{"name": "a"}], "request": {"priority": 1.5}}';   case_ "fractional priority" "${EXP[@]}"
+input s.json '{"endpoints": [{"address": "x"}], "request": {}}';               case_ "endpoint without a name" "${EXP[@]}"
+
+if "$EPPSIM" sweep --help >/dev/null 2>&1; then
+section "Sweep specs (eppsim sweep SPEC)"
+SW=("$EPPSIM" sweep -q -o sw s.yaml)
+input s.yaml 'base: base.yaml\ngrid: {cluster.replicas: [0, 2]}\n';        case_ "a point does not validate" "${SW[@]}"
+input s.yaml 'base: nothere.yaml\ngrid: {cluster.replicas: [1, 2]}\n';     case_ "missing base" "${SW[@]}"
+input s.yaml 'base: base.yaml\ngrid: {cluster.replicas: 3}\n';             case_ "grid value not a list" "${SW[@]}"
+input s.yaml 'base: base.yaml\ngrid: {cluster.replicas: [1]}\npoints: []\n'; case_ "grid and points" "${SW[@]}"
+input s.yaml 'base: base.yaml\ngrid: {cluster.replicas: [1]}\nseeds: 0\n'; case_ "no seeds" "${SW[@]}"
+input s.yaml 'base: base.yaml\ngrid: {epp.weights.nosuch: [1]}\n';         case_ "weight of an unknown plugin" "${SW[@]}"
+input s.yaml 'base: base.yaml\ngrid: {servr.gpu: [h200-sxm]}\n';           case_ "unknown key path" "${SW[@]}"
+fi
+
+[ "$MODE" = --doc ] && exit 0
+echo "$n cases, $fails failed"
+[ $fails -eq 0 ]
