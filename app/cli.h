@@ -30,6 +30,7 @@ int es_bench_server(int argc, char **argv);
 int es_bench_scheduler(int argc, char **argv);
 int es_bench_trace(int argc, char **argv);
 int es_bench_e2e(int argc, char **argv);
+int es_bench_steptime(int argc, char **argv);
 
 /* For subcommands whose issue has not landed yet: says so, returns 2. */
 int es_cli_not_landed(const char *what, const char *issue);

@@ -22,6 +22,7 @@ static const bench_t k_benches[] = {
     {"scheduler", es_bench_scheduler, "endpoint picker: decisions per second, 16 and 64 endpoints"},
     {"trace",     es_bench_trace,     "trace readers: requests read per second"},
     {"e2e",       es_bench_e2e,       "whole simulation: simulated requests per wall second"},
+    {"steptime",  es_bench_steptime,  "step-time models against every measured whole-model point"},
 };
 
 static void usage(FILE *f)
