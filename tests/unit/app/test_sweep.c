@@ -11,39 +11,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "experiment.h"
-#include "outdir.h"
+#include "e2e_test.h"
 #include "sweep.h"
 
-static char g_tmp[256];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/eppsim-test-sweep-XXXXXX");
-    return mkdtemp(g_tmp) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    es_rmtree(g_tmp);
-    return 0;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); fclose(f); return NULL; }
-    b[n] = '\0';
-    fclose(f);
-    return b;
-}
 
 static int load_spec(const char *yaml, es_sweep_spec_t *s, es_err_t *err)
 {
