@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "summary.h"
 #include "sweep.h"
 
 const char *const es_compare_default_metrics[] = {
@@ -96,39 +97,17 @@ static cJSON *load_json(const char *dir, es_err_t *err)
     return j;
 }
 
-static const cJSON *json_find(const cJSON *j, const char *dotted)
-{
-    char part[256];
-    const char *p = dotted;
-    while (j) {
-        const char *dot = strchr(p, '.');
-        size_t len = dot ? (size_t)(dot - p) : strlen(p);
-        if (len >= sizeof part) return NULL;
-        memcpy(part, p, len);
-        part[len] = '\0';
-        if (cJSON_IsArray(j)) {
-            char *end;
-            long i = strtol(part, &end, 10);
-            j = *end || !len ? NULL : cJSON_GetArrayItem(j, (int)i);
-        } else {
-            j = cJSON_GetObjectItemCaseSensitive(j, part);
-        }
-        if (!dot) return j;
-        p = dot + 1;
-    }
-    return NULL;
-}
 
 /* Value of a metric and its `<metric>_ci` pair; *present: the key exists. */
 static void json_metric(const cJSON *j, const char *m, double *v, double *lo, double *hi, bool *present)
 {
-    const cJSON *x = json_find(j, m);
+    const cJSON *x = es_json_find(j, m);
     *present = x != NULL;
     *v = cJSON_IsNumber(x) ? x->valuedouble : NAN;
     *lo = *hi = NAN;
     char ci[300];
     snprintf(ci, sizeof ci, "%s_ci", m);
-    const cJSON *c = json_find(j, ci);
+    const cJSON *c = es_json_find(j, ci);
     if (cJSON_IsArray(c) && cJSON_GetArraySize(c) == 2 && cJSON_IsNumber(cJSON_GetArrayItem(c, 0)) &&
         cJSON_IsNumber(cJSON_GetArrayItem(c, 1))) {
         *lo = cJSON_GetArrayItem(c, 0)->valuedouble;

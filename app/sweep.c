@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE   /* open_memstream, setenv */
 #include "sweep.h"
+#include "summary.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 
 #include "experiment.h"
 #include "outdir.h"
+#include "es_scheduler.h"
 #include "run.h"
 
 const char *const es_sweep_default_metrics[] = {
@@ -29,24 +31,6 @@ const char *const es_sweep_default_metrics[] = {
 /* The upstream default EndpointPickerConfig (loadDefaultConfig, the Helm
  * chart's 2/2/3), as the scheduler library defaults it: the short forms
  * edit this when the base experiment names no config. */
-static const char k_default_epp[] =
-    "apiVersion: inference.networking.x-k8s.io/v1alpha1\n"
-    "kind: EndpointPickerConfig\n"
-    "plugins:\n"
-    "- type: queue-scorer\n"
-    "- type: kv-cache-utilization-scorer\n"
-    "- type: prefix-cache-scorer\n"
-    "- type: metrics-data-source\n"
-    "- type: core-metrics-extractor\n"
-    "schedulingProfiles:\n"
-    "- name: default\n"
-    "  plugins:\n"
-    "  - pluginRef: queue-scorer\n"
-    "    weight: 2\n"
-    "  - pluginRef: kv-cache-utilization-scorer\n"
-    "    weight: 2\n"
-    "  - pluginRef: prefix-cache-scorer\n"
-    "    weight: 3\n";
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
@@ -491,7 +475,7 @@ static int load_epp_source(es_sweep_spec_t *s, es_err_t *err)
         else snprintf(path, sizeof path, "%s/%s", s->base_dir, rel);
         return es_doc_load_file(path, &s->epp_doc, err);
     }
-    return es_doc_load_string("<upstream default EndpointPickerConfig>", k_default_epp, strlen(k_default_epp),
+    return es_doc_load_string("<upstream default EndpointPickerConfig>", es_epp_config_default_text(), strlen(es_epp_config_default_text()),
                               &s->epp_doc, err);
 }
 
@@ -727,29 +711,6 @@ static int row_cmp(const void *a, const void *b)
     return x->seed < y->seed ? -1 : x->seed > y->seed;
 }
 
-/* Follows a dotted path through JSON objects (and arrays by index). */
-static const cJSON *json_find(const cJSON *j, const char *dotted)
-{
-    char part[256];
-    const char *p = dotted;
-    while (j) {
-        const char *dot = strchr(p, '.');
-        size_t len = dot ? (size_t)(dot - p) : strlen(p);
-        if (len >= sizeof part) return NULL;
-        memcpy(part, p, len);
-        part[len] = '\0';
-        if (cJSON_IsArray(j)) {
-            char *end;
-            long i = strtol(part, &end, 10);
-            j = *end || !len ? NULL : cJSON_GetArrayItem(j, (int)i);
-        } else {
-            j = cJSON_GetObjectItemCaseSensitive(j, part);
-        }
-        if (!dot) return j;
-        p = dot + 1;
-    }
-    return NULL;
-}
 
 static char *read_text(const char *path)
 {
@@ -894,7 +855,7 @@ int es_sweep_write_results(const es_sweep_spec_t *s, const char *out_dir, es_err
             for (size_t k = 0; k < s->nkeys; k++)
                 if (!(r->keyvals[k] = xstrdup(texts[k] ? texts[k] : ""))) rc = ES_ENOMEM;
             for (size_t m = 0; m < s->nmetrics; m++) {
-                const cJSON *v = json_find(json, s->metrics[m]);
+                const cJSON *v = es_json_find(json, s->metrics[m]);
                 if (cJSON_IsNumber(v)) r->m[m] = v->valuedouble;
             }
             cJSON_Delete(json);

@@ -265,3 +265,26 @@ int es_pods_csv_write(const char *path, const es_summary_input_t *in, es_err_t *
     free(text);
     return rc;
 }
+
+const cJSON *es_json_find(const cJSON *j, const char *dotted)
+{
+    char part[256];
+    const char *p = dotted;
+    while (j) {
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+        if (len >= sizeof part) return NULL;
+        memcpy(part, p, len);
+        part[len] = '\0';
+        if (cJSON_IsArray(j)) {
+            char *end;
+            long i = strtol(part, &end, 10);
+            j = *end || !len ? NULL : cJSON_GetArrayItem(j, (int)i);
+        } else {
+            j = cJSON_GetObjectItemCaseSensitive(j, part);
+        }
+        if (!dot) return j;
+        p = dot + 1;
+    }
+    return NULL;
+}

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "es_err.h"
 #include "es_time.h"
 #include "metrics.h"
@@ -50,6 +52,10 @@ typedef struct es_summary_input {
 
 /* Writes summary.json (pretty, stable key order) to path atomically. */
 int es_summary_write(const char *path, const es_metrics_t *m, const es_summary_input_t *in, es_err_t *err);
+/* Follows a summary.json key path ("latency_ms.ttft.p99", list items by
+ * index: "stages.0.rate"); NULL when absent. */
+const cJSON *es_json_find(const cJSON *j, const char *dotted);
+
 /* Writes one requests.csv row / the header. */
 void es_requests_csv_header(FILE *f);
 void es_requests_csv_row(FILE *f, const es_req_record_t *r, const char *pod_name);

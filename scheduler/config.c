@@ -794,6 +794,8 @@ static const char k_default_config[] =
     "  - pluginRef: prefix-cache-scorer\n"
     "    weight: 3\n";
 
+const char *es_epp_config_default_text(void) { return k_default_config; }
+
 int es_epp_config_default(es_epp_config_t **out, es_err_t *err)
 {
     return es_epp_config_load_string("<upstream default>", k_default_config, out, err);

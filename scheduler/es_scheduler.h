@@ -57,6 +57,9 @@ int  es_epp_config_load_string(const char *name, const char *text, es_epp_config
  * prefix 3, defaulted like any other config. */
 int  es_epp_config_default(es_epp_config_t **out, es_err_t *err);
 void es_epp_config_free(es_epp_config_t *c);
+/* The upstream default config (loadDefaultConfig) as YAML text, for tools
+ * that edit it (sweeps). */
+const char *es_epp_config_default_text(void);
 /* Writes the defaulted configuration as run (YAML; every plugin with every
  * parameter, auto-created plugins included) for the results directory. */
 void es_epp_config_write_yaml(FILE *f, const es_epp_config_t *c);
