@@ -9,7 +9,8 @@
  * and TP 1: `profile` (the default, the per-layer tables added up), `linear`
  * and `roofline` (their default coefficients).  Printed per point: measured
  * us, model us, ratio model/measured and relative error.  This is a fidelity
- * figure, not a timing: the numbers depend on the tables only.
+ * figure, not a timing: the numbers depend on the tables only.  `--step`
+ * evaluates one composition, for closed-form checks (scripts/fidelity).
  */
 #include <dirent.h>
 #include <math.h>
@@ -152,25 +153,72 @@ static int bench_gpu(const char *gpu, int json, int *first_json)
     return n;
 }
 
+/* --step: one composition through the server's model with the default server
+ * settings (overhead included unless --overhead-us says otherwise). */
+static int step_query(const char *gpu, const char *model, int tp, double overhead, const char *spec)
+{
+    unsigned q, p, B, L;
+    if (sscanf(spec, "%u,%u,%u,%u", &q, &p, &B, &L) != 4) {
+        fprintf(stderr, "eppsim bench steptime: --step wants PROMPT,CACHED,BATCH,CTX (e.g. 2048,0,0,0)\n");
+        return ES_EXIT_USAGE;
+    }
+    es_err_t err;
+    es_profile_t *prof = NULL;
+    if (es_profile_load(gpu, &prof, &err) != 0) {
+        fprintf(stderr, "eppsim bench steptime: %s\n", err.msg);
+        return ES_EXIT_USAGE;
+    }
+    const es_profile_model_t *pm = es_profile_model(prof, model);
+    if (!pm) {
+        fprintf(stderr, "eppsim bench steptime: %s has no model %s\n", gpu, model);
+        es_profile_free(prof);
+        return ES_EXIT_USAGE;
+    }
+    es_server_config_t cfg;
+    es_schema_defaults(&es_server_schema, &cfg, &err);
+    cfg.tensor_parallel = tp;
+    if (overhead >= 0) cfg.cpu_overhead_us = overhead;
+    es_steptime_t st;
+    es_steptime_init(&st, &cfg, prof, pm);
+    uint32_t qq = q, pp = p;
+    es_step_comp_t c = {q ? 1 : 0, &qq, &pp, B, (uint64_t)B * L, (q ? 1 : 0) + B};
+    printf("%.3f\n", es_steptime_us(&st, &c));
+    es_schema_fini(&es_server_schema, &cfg);
+    es_profile_free(prof);
+    return ES_EXIT_OK;
+}
+
 int es_bench_steptime(int argc, char **argv)
 {
-    int json = 0;
-    const char *only = NULL;
+    int json = 0, tp = 1;
+    const char *only = NULL, *model = VALIDATION_MODEL, *step = NULL;
+    double overhead = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) json = 1;
         else if (strcmp(argv[i], "--gpu") == 0 && i + 1 < argc) only = argv[++i];
+        else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) model = argv[++i];
+        else if (strcmp(argv[i], "--tp") == 0 && i + 1 < argc) tp = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--overhead-us") == 0 && i + 1 < argc) overhead = atof(argv[++i]);
+        else if (strcmp(argv[i], "--step") == 0 && i + 1 < argc) step = argv[++i];
         else if (es_cli_is_help(argv[i])) {
-            printf("usage: eppsim bench steptime [--gpu GPU] [--json]\n\n"
+            printf("usage: eppsim bench steptime [--gpu GPU] [--json]\n"
+                   "       eppsim bench steptime --step PROMPT,CACHED,BATCH,CTX [--gpu GPU] [--model M] [--tp N]\n"
+                   "                             [--overhead-us US]\n\n"
                    "Every whole-model point of each profile's " VALIDATION_KEY " list against\n"
                    "the step-time models (TP 1, cpu_overhead_us 0): measured us, the profile model's\n"
                    "us, ratio model/measured, error, and the linear and roofline models' us.\n"
-                   "--json prints {\"bench\":\"steptime\",\"points\":[...]} with the same fields.\n");
+                   "--json prints {\"bench\":\"steptime\",\"points\":[...]} with the same fields.\n"
+                   "--step prints the us of one step (a PROMPT-token chunk over CACHED tokens plus BATCH\n"
+                   "decodes of CTX keys each) with the default server settings, overhead included\n"
+                   "unless --overhead-us is given (default GPU h100-sxm-80gb).\n");
             return ES_EXIT_OK;
         } else {
             fprintf(stderr, "eppsim bench steptime: unknown option '%s'\n", argv[i]);
             return ES_EXIT_USAGE;
         }
     }
+    if (tp < 1 || tp > 8) { fprintf(stderr, "eppsim bench steptime: --tp 1..8\n"); return ES_EXIT_USAGE; }
+    if (step) return step_query(only ? only : "h100-sxm-80gb", model, tp, overhead, step);
     char *gpus[MAX_GPUS];
     int ngpu = list_gpus(gpus, MAX_GPUS), total = 0, rc = ES_EXIT_OK, first = 1;
     if (json) printf("{\"bench\":\"steptime\",\"model\":\"" VALIDATION_MODEL "\",\"points\":[\n");
