@@ -307,18 +307,21 @@ static void cache_full(es_server_t *s, req_t *r, uint32_t upto)
 {
     uint32_t target = upto / s->bs;
     if (!s->prefix_caching) { r->p.hashed = target; return; }
+    uint64_t h[64];   /* hashed in batches so that the cache can prefetch their buckets */
     while (r->p.hashed < target) {
-        uint64_t h;
-        int ok = es_block_iter_next(&r->p.it, &h);
-        ES_ASSERT(ok, "block hash past the end of the request");
-        es_kvcache_cache(&s->kv, r->p.blocks[r->p.hashed], h);
-        r->p.hashed++;
+        uint32_t m = target - r->p.hashed < 64 ? target - r->p.hashed : 64;
+        for (uint32_t i = 0; i < m; i++) {
+            int ok = es_block_iter_next(&r->p.it, &h[i]);
+            ES_ASSERT(ok, "block hash past the end of the request");
+        }
+        es_kvcache_cache_n(&s->kv, &r->p.blocks[r->p.hashed], h, m);
+        r->p.hashed += m;
     }
 }
 
 static void free_blocks(es_server_t *s, req_t *r)
 {
-    for (uint32_t i = r->p.held; i-- > 0;) es_kvcache_free(&s->kv, r->p.blocks[i]);   /* reverse order */
+    es_kvcache_free_rev(&s->kv, r->p.blocks, r->p.held);   /* reverse order */
     r->p.held = 0;
     r->p.hashed = 0;
 }
@@ -416,7 +419,8 @@ static int reserve(es_server_t *s, req_t *r, uint32_t need)
 
 static void alloc_blocks(es_server_t *s, req_t *r, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++) r->p.blocks[r->p.held++] = es_kvcache_alloc(&s->kv);
+    es_kvcache_alloc_n(&s->kv, &r->p.blocks[r->p.held], n);
+    r->p.held += n;
 }
 
 /* ---- scheduling one step ---- */
