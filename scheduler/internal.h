@@ -188,6 +188,8 @@ void esi_pindex_fini(esi_pindex_t *ix);
 /* Adds (moves to MRU) key for pod; evicts the pod's LRU entry beyond cap.
  * cap is fixed at the pod's first add (upstream LRU).  0 or -ENOMEM. */
 int  esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap);
+/* esi_pindex_add of keys[0..n) in order (prefetching); the first error. */
+int  esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t pod, uint32_t cap);
 void esi_pindex_remove(esi_pindex_t *ix, uint64_t key, uint32_t pod);
 void esi_pindex_remove_pod(esi_pindex_t *ix, uint32_t pod);
 /* First holder node of key (0: nobody); iterate with nodes[i].next. */

@@ -328,6 +328,34 @@ int esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap)
     return 0;
 }
 
+int esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t pod, uint32_t cap)
+{
+    /* The slots of the keys, and of the keys the adds will likely evict (the
+     * pod's least recently used ones), are random lines of a large table:
+     * prefetch them all first so that their misses overlap.  (The prefetches
+     * stay here: GCC deletes calls to a function that only prefetches.) */
+    const size_t line = 64 / sizeof *ix->slots;   /* a probe run often goes on into the next line */
+    for (size_t k = 0; k < n; k++) {
+        size_t i = slot_of(ix, keys[k]);
+        __builtin_prefetch(&ix->slots[i]);
+        __builtin_prefetch(&ix->slots[(i + line) & ix->mask]);
+    }
+    if (pod < ix->npods && ix->pods[pod].cap && ix->pods[pod].count + n > ix->pods[pod].cap) {
+        uint32_t ni = ix->pods[pod].lru;
+        for (size_t k = 0; k < n && ni; k++, ni = ix->nodes[ni].lprev) {
+            size_t i = slot_of(ix, ix->nodes[ni].key);
+            __builtin_prefetch(&ix->slots[i]);
+            __builtin_prefetch(&ix->slots[(i + line) & ix->mask]);
+        }
+    }
+    int rc = 0;
+    for (size_t k = 0; k < n; k++) {
+        int r = esi_pindex_add(ix, keys[k], pod, cap);
+        if (r && !rc) rc = r;
+    }
+    return rc;
+}
+
 void esi_pindex_remove(esi_pindex_t *ix, uint64_t key, uint32_t pod)
 {
     size_t si = find_slot(ix, key);

@@ -426,7 +426,7 @@ static void approx_add(es_scheduler_t *s, esi_cycle_t *cy, uint32_t e)
     const es_endpoint_t *ep = &cy->eps[e];
     uint32_t cap = s->ap.auto_tune && ep->metrics.num_gpu_blocks > 0 ? ep->metrics.num_gpu_blocks
                                                                        : (uint32_t)s->ap.lru_capacity;
-    for (uint32_t k = 0; k < cy->total_blocks; k++) esi_pindex_add(&s->ix, cy->hashes[k], ep->id, cap);
+    esi_pindex_add_n(&s->ix, cy->hashes, cy->total_blocks, ep->id, cap);
 }
 
 static inline double clamp01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
