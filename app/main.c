@@ -60,7 +60,13 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--version") == 0) return cmd_version(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
-        if (strcmp(argv[1], k_commands[i].name) == 0) return k_commands[i].fn(argc - 1, argv + 1);
+        if (strcmp(argv[1], k_commands[i].name) == 0) {
+            /* the subcommand's argv[0] reads "eppsim run": getopt's messages use it */
+            char prog[64];
+            snprintf(prog, sizeof prog, "eppsim %s", k_commands[i].name);
+            argv[1] = prog;
+            return k_commands[i].fn(argc - 1, argv + 1);
+        }
     fprintf(stderr, "eppsim: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return ES_EXIT_USAGE;
