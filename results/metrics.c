@@ -5,6 +5,7 @@
 
 #include <gsl/gsl_cdf.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -228,6 +229,60 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorts v[0..n), all >= 0 (no NaN), ascending, into the same order as
+ * qsort with cmp_double: a stable LSD radix sort on the bit patterns, which
+ * order like the values for non-negative doubles (the key of -0.0 is +0.0's,
+ * as cmp_double has them equal; stable, as glibc's merge sort).  Sorting
+ * 200k latencies this way is several times cheaper than qsort. */
+static void sort_nonneg(double *v, size_t n)
+{
+    enum { BITS = 11, NB = 1 << BITS, PASSES = (64 + BITS - 1) / BITS };
+    if (n < 64) {   /* insertion sort: stable */
+        for (size_t i = 1; i < n; i++) {
+            double x = v[i];
+            size_t j = i;
+            for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
+            v[j] = x;
+        }
+        return;
+    }
+    double *tmp = malloc(n * sizeof *tmp);
+    size_t *count = calloc((size_t)PASSES * NB, sizeof *count);
+    if (!tmp || !count) {
+        free(tmp); free(count);
+        qsort(v, n, sizeof *v, cmp_double);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k;
+        double x = v[i] + 0.0;   /* -0.0 + 0.0 = +0.0 */
+        memcpy(&k, &x, sizeof k);
+        for (int p = 0; p < PASSES; p++) count[(size_t)p * NB + ((k >> (p * BITS)) & (NB - 1))]++;
+    }
+    double *src = v, *dst = tmp;
+    for (int p = 0; p < PASSES; p++) {
+        size_t *c = &count[(size_t)p * NB], sum = 0;
+        bool trivial = false;
+        for (size_t d = 0; d < NB; d++) {
+            if (c[d] == n) trivial = true;   /* every key has this digit: nothing moves */
+            size_t t = c[d];
+            c[d] = sum;
+            sum += t;
+        }
+        if (trivial) continue;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t k;
+            double x = src[i] + 0.0;
+            memcpy(&k, &x, sizeof k);
+            dst[c[(k >> (p * BITS)) & (NB - 1)]++] = src[i];
+        }
+        double *t = src; src = dst; dst = t;
+    }
+    if (src != v) memcpy(v, src, n * sizeof *v);
+    free(tmp);
+    free(count);
+}
+
 static double value_of(const es_req_record_t *r, int which)
 {
     switch (which) {
@@ -292,7 +347,7 @@ void es_metrics_latency(const es_metrics_t *m, int which, uint32_t stage, es_lat
                     size_t lo = (size_t)b * n / (size_t)nb, hi = (size_t)(b + 1) * n / (size_t)nb, c = 0;
                     double sum = 0;
                     for (size_t i = lo; i < hi; i++) { bv[c] = value_of(&m->recs[idx[i]], which); sum += bv[c++]; }
-                    qsort(bv, c, sizeof *bv, cmp_double);
+                    sort_nonneg(bv, c);
                     for (int q = 0; q < 4; q++) stat[q][b] = es_percentile_sorted(bv, c, k_q[q]);
                     stat[4][b] = sum / (double)c;
                 }
@@ -316,7 +371,7 @@ void es_metrics_latency(const es_metrics_t *m, int which, uint32_t stage, es_lat
     }
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += v[i];
-    qsort(v, n, sizeof *v, cmp_double);
+    sort_nonneg(v, n);
     for (int q = 0; q < 4; q++) out->p[q] = es_percentile_sorted(v, n, k_q[q]);
     out->mean = sum / (double)n;
     free(v);

@@ -79,6 +79,48 @@ static void test_window_and_stats(void **state)
     es_metrics_destroy(m);
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Percentiles over many values (ties, zeros, dense runs, magnitudes from
+ * 1e-3 to 1e6) equal those of a plain qsort, exactly. */
+static void test_percentiles_match_qsort(void **state)
+{
+    (void)state;
+    es_results_config_t c = cfg();
+    es_metrics_t *m = es_metrics_create(&c, false, 16);
+    size_t n = 5000;
+    double *v = malloc(n * sizeof *v);
+    assert_non_null(v);
+    uint64_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        double f = (double)(x >> 40) / (double)(1u << 24);
+        double t = x % 5 == 0 ? (double)(x % 7)                        /* ties and zeros */
+                 : x % 5 < 3 ? 1 + f                                   /* dense: one exponent */
+                             : ldexp(f, (int)(x % 31) - 10);
+        es_req_record_t r = {0};
+        r.id = i;
+        r.arrival = (es_time_t)i * ES_MS;
+        r.status = 200;
+        r.output_tokens = 2;
+        r.ttft_ms = (float)t;
+        r.e2e_ms = (float)t + 1;
+        v[i] = (double)r.ttft_ms;
+        assert_int_equal(es_metrics_add_request(m, &r), 0);
+    }
+    qsort(v, n, sizeof *v, cmp_dbl);
+    es_lat_stats_t s;
+    es_metrics_latency(m, 0, ES_ALL_STAGES, &s);
+    const double q[4] = {0.50, 0.90, 0.95, 0.99};
+    for (int i = 0; i < 4; i++) assert_true(s.p[i] == es_percentile_sorted(v, n, q[i]));
+    free(v);
+    es_metrics_destroy(m);
+}
+
 static void test_itl_histogram(void **state)
 {
     (void)state;
@@ -209,6 +251,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_percentiles_hand_computed),
+        cmocka_unit_test(test_percentiles_match_qsort),
         cmocka_unit_test(test_window_and_stats),
         cmocka_unit_test(test_itl_histogram),
         cmocka_unit_test(test_oracle_matches_block_hash_set),
