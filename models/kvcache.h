@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "es_endpoint.h"
+#include "es_rng.h"   /* es_mix64: the map's tag */
 
 #define ES_KV_NONE UINT32_MAX
 
@@ -82,6 +83,27 @@ void     es_kvcache_cache(es_kvcache_t *kv, uint32_t id, uint64_t hash);
 void     es_kvcache_alloc_n(es_kvcache_t *kv, uint32_t *out, uint32_t n);
 void     es_kvcache_free_rev(es_kvcache_t *kv, const uint32_t *ids, uint32_t n);
 void     es_kvcache_cache_n(es_kvcache_t *kv, const uint32_t *ids, const uint64_t *hashes, uint32_t n);
+/* Hints (no effect but on timing): prefetch what the next `m` allocs will
+ * touch, the map slot a block with this hash will take, a block's record.
+ * Inline so that the prefetches stay: GCC deletes calls to a function whose
+ * only effect is a prefetch. */
+static inline __attribute__((always_inline)) void es_kvcache_prefetch_allocs(const es_kvcache_t *kv, uint32_t m)
+{
+    uint32_t ids[16], k = 0;
+    for (uint32_t r = kv->head; k < m && k < 16 && r != kv->tail; r++)
+        if ((ids[k] = kv->ring[r & kv->rmask]) != ES_KV_NONE) __builtin_prefetch(&kv->b[ids[k++]]);
+    for (uint32_t i = 0; i < k; i++)
+        if (kv->b[ids[i]].cached) __builtin_prefetch(&kv->slot[(es_mix64(kv->b[ids[i]].hash) >> 32) & kv->mask]);
+}
+static inline __attribute__((always_inline)) void es_kvcache_prefetch_hash(const es_kvcache_t *kv, uint64_t hash)
+{
+    __builtin_prefetch(&kv->slot[(es_mix64(hash) >> 32) & kv->mask]);
+}
+static inline __attribute__((always_inline)) void es_kvcache_prefetch_block(const es_kvcache_t *kv, uint32_t id)
+{
+    __builtin_prefetch(&kv->b[id]);
+}
+
 /* Forgets every hash (AllBlocksCleared); every block must be free. */
 void     es_kvcache_clear(es_kvcache_t *kv);
 

@@ -505,6 +505,27 @@ static bool prefillers_at_tail(const es_server_t *s)
     return true;
 }
 
+/* The KV state that the due decoders will touch this step is in random
+ * places (blocks from the free queue's head, the slots of blocks they fill,
+ * their own block records): prefetch it for all of them first, so that the
+ * misses overlap instead of coming one per decoder. */
+static void prefetch_due(const es_server_t *s)
+{
+    uint32_t allocs = 0;
+    for (uint32_t i = 0; i < s->ndue; i++) {
+        const req_t *r = s->due[i];
+        uint32_t c = dec_computed(s, r);
+        if (c == r->p.held * s->bs) allocs++;
+        if (s->prefix_caching && (c + 1) / s->bs > r->p.hashed && r->p.hashed < r->p.held) {
+            es_block_iter_t it = r->p.it;
+            uint64_t h;
+            if (es_block_iter_next(&it, &h)) es_kvcache_prefetch_hash(&s->kv, h);
+            es_kvcache_prefetch_block(&s->kv, r->p.blocks[r->p.hashed]);
+        }
+    }
+    if (allocs) es_kvcache_prefetch_allocs(&s->kv, allocs);
+}
+
 static void phase_running(es_server_t *s)
 {
     /* decoders with an event at this step, in running order */
@@ -517,6 +538,7 @@ static void phase_running(es_server_t *s)
     }
     *b = NULL;
     if (s->ndue > 1) qsort(s->due, s->ndue, sizeof *s->due, cmp_seq);
+    prefetch_due(s);
 
     s->fast = prefillers_at_tail(s);
     if (s->fast) {
