@@ -197,12 +197,19 @@ uint32_t esi_pindex_holders(const esi_pindex_t *ix, uint64_t key);
 size_t esi_pindex_pod_count(const esi_pindex_t *ix, uint32_t pod);
 
 /* ---- character view of content (approximate prefix index) ---- */
-/* Characters of token pos of segment seg: 1..7, mean 4 (docs/scheduler.md). */
-static inline uint32_t esi_token_chars(uint64_t seg_id, uint32_t pos)
+/* Characters of token pos of segment seg: 1..7, mean 4 (docs/scheduler.md).
+ * The fraction is a Weyl sequence over pos: token pos+1's is token pos's
+ * plus ESI_TOKEN_WEYL (mod 2^32). */
+#define ESI_TOKEN_WEYL 0x9E3779B9u
+static inline uint32_t esi_token_frac(uint64_t seg_id, uint32_t pos)
 {
     uint32_t salt = (uint32_t)(seg_id ^ (seg_id >> 32));
-    uint32_t frac = salt + pos * 0x9E3779B9u;          /* Weyl sequence over pos */
-    return 1u + (uint32_t)(((uint64_t)frac * 7u) >> 32);
+    return salt + pos * ESI_TOKEN_WEYL;
+}
+static inline uint32_t esi_frac_chars(uint32_t frac) { return 1u + (uint32_t)(((uint64_t)frac * 7u) >> 32); }
+static inline uint32_t esi_token_chars(uint64_t seg_id, uint32_t pos)
+{
+    return esi_frac_chars(esi_token_frac(seg_id, pos));
 }
 /* Chained hashes of blocks of `chars` characters of the content's character
  * view (partial last block included, at most max blocks; none when the view

@@ -601,6 +601,65 @@ static void test_char_view(void **st)
     assert_true(esi_xxh64("a", 1, 0) == 0xD24EC4F1A98C6E5BULL);
 }
 
+/* The character view hashed one token at a time, as docs/scheduler.md
+ * defines it (the library skips through tokens that do not end a block). */
+static uint64_t ref_piece(uint64_t h, uint64_t id, uint32_t p0, uint32_t o0, uint32_t p1, uint32_t o1)
+{
+    h = es_mix64(h ^ id);
+    h = es_mix64(h ^ (((uint64_t)p0 << 3) | o0));
+    return es_mix64(h ^ (((uint64_t)p1 << 3) | o1) ^ 0x6a09e667f3bcc909ULL);
+}
+
+static size_t ref_char_hashes(const es_content_t *c, uint32_t C, uint64_t seed, uint64_t *out, size_t max)
+{
+    if (max == 0 || C == 0) return 0;
+    uint64_t h = seed ^ 0xbb67ae8584caa73bULL;
+    uint32_t fill = 0;
+    size_t nb = 0;
+    for (uint32_t si = 0; si < c->nsegs; si++) {
+        const es_segment_t *sg = &c->segs[si];
+        uint32_t pp = 0, po = 0;
+        for (uint32_t pos = 0; pos < sg->len; pos++) {
+            uint32_t tc = esi_token_chars(sg->id, pos), used = 0;
+            while (fill + (tc - used) >= C) {
+                uint32_t end_off = used + (C - fill);
+                h = ref_piece(h, sg->id, pp, po, pos, end_off);
+                out[nb] = es_mix64(h);
+                h = out[nb++] ^ 0xbb67ae8584caa73bULL;
+                if (nb == max) return nb;
+                fill = 0;
+                used = end_off;
+                if (end_off == tc) { pp = pos + 1; po = 0; } else { pp = pos; po = end_off; }
+            }
+            fill += tc - used;
+        }
+        if (pp < sg->len) h = ref_piece(h, sg->id, pp, po, sg->len, 0);
+    }
+    if (nb > 0 && fill > 0) out[nb++] = es_mix64(h);
+    return nb;
+}
+
+static void test_char_view_matches_reference(void **st)
+{
+    (void)st;
+    uint64_t x = 99, ha[300], hb[300];
+    for (int trial = 0; trial < 300; trial++) {
+        es_segment_t segs[6];
+        uint32_t nsegs = 1 + (uint32_t)(trial % 6), tokens = 0;
+        for (uint32_t i = 0; i < nsegs; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            segs[i] = (es_segment_t){x, (uint32_t)(x >> 48) % 700};   /* empty segments too */
+            tokens += segs[i].len;
+        }
+        es_content_t c = {segs, nsegs, tokens};
+        uint32_t C = trial % 3 == 0 ? 64 : 1 + (uint32_t)(x % 100);
+        size_t max = trial % 4 == 0 ? 1 + (size_t)(x >> 20) % 40 : 300;
+        size_t na = esi_char_block_hashes(&c, C, x, ha, max), nb = ref_char_hashes(&c, C, x, hb, max);
+        assert_int_equal(na, nb);
+        for (size_t i = 0; i < na; i++) assert_true(ha[i] == hb[i]);
+    }
+}
+
 static void test_baselines(void **st)
 {
     (void)st;
@@ -681,6 +740,7 @@ int main(void)
         cmocka_unit_test(test_no_hit_lru),
         cmocka_unit_test(test_precise_prefix_kv_events),
         cmocka_unit_test(test_char_view),
+        cmocka_unit_test(test_char_view_matches_reference),
         cmocka_unit_test(test_baselines),
     };
     return cmocka_run_group_tests_name("scheduler_vectors", tests, NULL, NULL);
