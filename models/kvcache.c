@@ -85,6 +85,21 @@ uint32_t es_kvcache_lookup(const es_kvcache_t *kv, uint64_t hash)
     return found;
 }
 
+uint32_t es_kvcache_match(const es_kvcache_t *kv, const uint64_t *hashes, uint32_t n, uint32_t *out)
+{
+    /* the slots, then the records of the blocks whose tags match (to verify
+     * the hash), are random lines: prefetch them for all blocks first */
+    for (uint32_t i = 0; i < n; i++) __builtin_prefetch(home_slot(kv, hashes[i]));
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t tag = tag_of(hashes[i]);
+        for (uint32_t j = tag & kv->mask; kv->slot[j].id; j = (j + 1) & kv->mask)
+            if (kv->slot[j].tag == tag) __builtin_prefetch(&kv->b[kv->slot[j].id]);
+    }
+    uint32_t k = 0;
+    while (k < n && (out[k] = es_kvcache_lookup(kv, hashes[k])) != ES_KV_NONE) k++;
+    return k;
+}
+
 static inline void map_insert(es_kvcache_t *kv, uint32_t id, uint64_t hash)
 {
     uint32_t tag = tag_of(hash), i = tag & kv->mask;

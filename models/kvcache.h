@@ -69,6 +69,9 @@ void es_kvcache_fini(es_kvcache_t *kv);
 
 /* The most recently cached block with this hash, or ES_KV_NONE. */
 uint32_t es_kvcache_lookup(const es_kvcache_t *kv, uint64_t hash);
+/* Leading hits of a chain of hashes: out[i] = lookup(hashes[i]) for i < the
+ * returned count, which stops at the first miss (prefetching). */
+uint32_t es_kvcache_match(const es_kvcache_t *kv, const uint64_t *hashes, uint32_t n, uint32_t *out);
 /* Takes a reference on a (cached) block, removing it from the free queue if idle. */
 void     es_kvcache_touch(es_kvcache_t *kv, uint32_t id);
 /* Pops the free queue's head (evicting its hash); caller checks nfree first. */

@@ -644,14 +644,24 @@ static void phase_waiting(es_server_t *s)
         if (r->kv_preloaded && r->p.outputs == 0) {
             cached = r->p.prompt - 1;   /* transferred KV; the last token is recomputed to sample */
         } else if (s->prefix_caching) {
-            uint32_t cap = num_tokens - 1;
-            while ((nhit + 1) * s->bs <= cap) {
-                es_block_iter_t save = r->p.it;
-                uint64_t h;
-                if (!es_block_iter_next(&r->p.it, &h)) break;
-                uint32_t id = es_kvcache_lookup(&s->kv, h);
-                if (id == ES_KV_NONE) { r->p.it = save; break; }
-                r->p.blocks[nhit++] = id;
+            /* longest cached prefix of at most num_tokens - 1 tokens, looked up
+             * in batches (1, 4, 16, 32 blocks: a first miss costs no extra
+             * hashing) so that the map's misses overlap; the iterator ends
+             * after the last hit */
+            uint32_t maxhit = (num_tokens - 1) / s->bs, batch = 1;
+            while (nhit < maxhit) {
+                es_block_iter_t st[32];
+                uint64_t h[32];
+                uint32_t want = maxhit - nhit < batch ? maxhit - nhit : batch, m = 0;
+                for (; m < want; m++) {
+                    st[m] = r->p.it;
+                    if (!es_block_iter_next(&r->p.it, &h[m])) break;
+                }
+                uint32_t got = es_kvcache_match(&s->kv, h, m, &r->p.blocks[nhit]);
+                nhit += got;
+                if (got < m) { r->p.it = st[got]; break; }
+                if (m < want) break;
+                batch = batch < 8 ? batch * 4 : 32;
             }
             cached = nhit * s->bs;
         }

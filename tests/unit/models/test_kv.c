@@ -94,9 +94,10 @@ static void test_refcount_and_clear(void **st)
 }
 
 /* Reference model of the pool, written the plain way (an ordered queue, a
- * scan for lookups): random operations must give the same blocks, hits and
- * events.  Few blocks and few hashes make duplicates, hits on free blocks
- * (ring tombstones) and ring compactions common. */
+ * scan for lookups): random operations must give the same blocks, hits
+ * (single and chained) and events.  Few blocks and few hashes make
+ * duplicates, hits on free blocks (ring tombstones) and ring compactions
+ * common. */
 #define RN 17
 typedef struct ref_model {
     uint32_t q[RN], nq;                 /* free queue, head first */
@@ -178,6 +179,13 @@ static void test_matches_reference_model(void **st)
                 break;
             }
             case 2: case 3: case 4: case 5: case 6: case 7: {   /* prefix hit: touch the newest copy */
+                uint64_t chain[4];   /* leading hits of a chain, as lookups one by one */
+                uint32_t got[4], nchain = 1 + (uint32_t)((x >> 44) % 4), want = 0;
+                for (uint32_t i = 0; i < nchain; i++) chain[i] = 1000 + (x >> (20 + 5 * i)) % 24;
+                uint32_t nhit = es_kvcache_match(&kv, chain, nchain, got);
+                while (want < nchain && rm_lookup(&m, chain[want]) != ES_KV_NONE) want++;
+                assert_int_equal(nhit, want);
+                for (uint32_t i = 0; i < nhit; i++) assert_int_equal(got[i], rm_lookup(&m, chain[i]));
                 uint32_t id = es_kvcache_lookup(&kv, h);
                 assert_int_equal(id, rm_lookup(&m, h));
                 if (id == ES_KV_NONE || nheld == 64) break;
