@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "helpers.h"
@@ -660,6 +661,79 @@ static void test_char_view_matches_reference(void **st)
     }
 }
 
+/* The prefix index against a plain model: per pod, keys in recency order
+ * (the LRU evicts the oldest beyond the pod's capacity; a re-added key moves
+ * to the newest).  Random adds (single and batched), removals and pod
+ * removals over few keys, pods and small capacities: after every operation
+ * each key's holders and each pod's count must agree. */
+#define PX_PODS 4
+#define PX_KEYS 40
+typedef struct px_model { uint32_t keys[PX_PODS][PX_KEYS], n[PX_PODS], cap[PX_PODS]; } px_model_t;
+
+static void px_drop(px_model_t *m, uint32_t pod, uint32_t i)
+{
+    for (; i + 1 < m->n[pod]; i++) m->keys[pod][i] = m->keys[pod][i + 1];
+    m->n[pod]--;
+}
+
+static void px_add(px_model_t *m, uint32_t key, uint32_t pod, uint32_t cap)
+{
+    if (m->cap[pod] == 0) m->cap[pod] = cap;
+    for (uint32_t i = 0; i < m->n[pod]; i++)
+        if (m->keys[pod][i] == key) { px_drop(m, pod, i); break; }
+    m->keys[pod][m->n[pod]++] = key;
+    if (m->n[pod] > m->cap[pod]) px_drop(m, pod, 0);
+}
+
+static void test_prefix_index_matches_model(void **st)
+{
+    (void)st;
+    esi_pindex_t ix;
+    assert_int_equal(esi_pindex_init(&ix), 0);
+    px_model_t m;
+    memset(&m, 0, sizeof m);
+    uint64_t x = 7;
+    for (int step = 0; step < 30000; step++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        uint32_t pod = (uint32_t)(x >> 8) % PX_PODS, key = (uint32_t)(x >> 16) % PX_KEYS;
+        uint32_t cap = 3 + (uint32_t)(x >> 24) % 50, op = (uint32_t)(x >> 32) % 100;   /* counts past 32: the ring grows */
+        if (op < 55) {
+            assert_int_equal(esi_pindex_add(&ix, 0x9E3779B97F4A7C15ULL * (key + 1), pod, cap), 0);
+            px_add(&m, key, pod, cap);
+        } else if (op < 80) {   /* a request's blocks in one batch */
+            uint64_t keys[8];
+            uint32_t nk = 1 + (uint32_t)(x >> 40) % 8;
+            for (uint32_t i = 0; i < nk; i++) {
+                uint32_t k = (key + i * 7) % PX_KEYS;
+                keys[i] = 0x9E3779B97F4A7C15ULL * (k + 1);
+                px_add(&m, k, pod, cap);
+            }
+            assert_int_equal(esi_pindex_add_n(&ix, keys, nk, pod, cap), 0);
+        } else if (op < 98) {
+            esi_pindex_remove(&ix, 0x9E3779B97F4A7C15ULL * (key + 1), pod);
+            for (uint32_t i = 0; i < m.n[pod]; i++)
+                if (m.keys[pod][i] == key) { px_drop(&m, pod, i); break; }
+        } else {
+            esi_pindex_remove_pod(&ix, pod);
+            m.n[pod] = 0;
+            m.cap[pod] = 0;
+        }
+        for (uint32_t p = 0; p < PX_PODS; p++) assert_int_equal(esi_pindex_pod_count(&ix, p), m.n[p]);
+        for (uint32_t k = 0; k < PX_KEYS; k++) {
+            uint32_t want = 0, got = 0;
+            for (uint32_t p = 0; p < PX_PODS; p++)
+                for (uint32_t i = 0; i < m.n[p]; i++)
+                    if (m.keys[p][i] == k) want |= 1u << p;
+            for (uint32_t ni = esi_pindex_holders(&ix, 0x9E3779B97F4A7C15ULL * (k + 1)); ni; ni = ix.nodes[ni].next) {
+                assert_false(got & (1u << ix.nodes[ni].pod));   /* one node per (key, pod) */
+                got |= 1u << ix.nodes[ni].pod;
+            }
+            assert_int_equal(got, want);
+        }
+    }
+    esi_pindex_fini(&ix);
+}
+
 static void test_baselines(void **st)
 {
     (void)st;
@@ -741,6 +815,7 @@ int main(void)
         cmocka_unit_test(test_precise_prefix_kv_events),
         cmocka_unit_test(test_char_view),
         cmocka_unit_test(test_char_view_matches_reference),
+        cmocka_unit_test(test_prefix_index_matches_model),
         cmocka_unit_test(test_baselines),
     };
     return cmocka_run_group_tests_name("scheduler_vectors", tests, NULL, NULL);
