@@ -494,8 +494,11 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     if ((rc = es_workload_create(&exp->workload, exp->base_dir, exp->seed, &c.wl, err))) goto done;
     c.m = es_metrics_create(&exp->results, exp->results.oracle, 16);
     if (!c.m) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
+    /* pods are <pool>-<i>: the InferencePool's name from manifests, else vllm-<model> */
+    char pool[128];
+    snprintf(pool, sizeof pool, "vllm-%s", exp->server.model);
     es_cluster_params_t prm = {&exp->server, &exp->cluster, &exp->epp, &exp->gateway, picker,
-                               opt->pool_name ? opt->pool_name : "vllm-llama3-8b-instruct"};
+                               opt->pool_name ? opt->pool_name : pool};
     es_cluster_hooks_t hooks = {&c, on_done, on_gaps, opt->record_decisions ? on_decision : NULL};
     if ((rc = es_cluster_create(c.sim, &prm, &hooks, &c.cl, err))) goto done;
 
