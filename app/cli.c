@@ -8,9 +8,3 @@ int es_cli_is_help(const char *arg)
 {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
 }
-
-int es_cli_not_landed(const char *what, const char *issue)
-{
-    fprintf(stderr, "eppsim: %s is not available yet (it lands with %s)\n", what, issue);
-    return ES_EXIT_USAGE;
-}

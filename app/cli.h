@@ -32,9 +32,6 @@ int es_bench_trace(int argc, char **argv);
 int es_bench_e2e(int argc, char **argv);
 int es_bench_steptime(int argc, char **argv);
 
-/* For subcommands whose issue has not landed yet: says so, returns 2. */
-int es_cli_not_landed(const char *what, const char *issue);
-
 /* True when `arg` is -h or --help. */
 int es_cli_is_help(const char *arg);
 
