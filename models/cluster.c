@@ -673,8 +673,17 @@ static void epp_start(es_cluster_t *c, epp_replica_t *e, es_client_request_t *r)
     es_sim_schedule_in(c->sim, c->sched_latency, ev_epp_decided, r, r->p.gen << 8 | e->id);
 }
 
-static size_t candidates(es_cluster_t *c, epp_replica_t *e)
+/* The ready pods as this replica sees them.  When every pod is ready (the
+ * usual case) that is the replica's view itself, so nothing is copied. */
+static const es_endpoint_t *candidates(es_cluster_t *c, epp_replica_t *e, size_t *count)
 {
+    uint32_t ready = 0;
+    for (uint32_t i = 0; i < c->npods; i++) ready += c->pods[i].ready;
+    if (ready == c->npods) {
+        for (uint32_t i = 0; i < c->npods; i++) e->view[i].ready = true;
+        *count = c->npods;
+        return e->view;
+    }
     size_t n = 0;
     for (uint32_t i = 0; i < c->npods; i++) {
         if (!c->pods[i].ready) continue;
@@ -682,7 +691,8 @@ static size_t candidates(es_cluster_t *c, epp_replica_t *e)
         e->cand[n].ready = true;
         n++;
     }
-    return n;
+    *count = n;
+    return e->cand;
 }
 
 static void apply_decision(es_client_request_t *r, const es_sched_result_t *res)
@@ -726,8 +736,9 @@ static void ev_flow_cycle(es_sim_t *sim, void *target, uint64_t arg)
     epp_replica_t *e = target;
     es_cluster_t *c = e->c;
     e->flow_timer = false;
-    size_t n = candidates(c, e);
-    while (es_scheduler_flow_cycle(e->sched, e->cand, n, es_sim_now(sim), flow_cb, e) > 0) {}
+    size_t n;
+    const es_endpoint_t *cand = candidates(c, e, &n);
+    while (es_scheduler_flow_cycle(e->sched, cand, n, es_sim_now(sim), flow_cb, e) > 0) {}
     flow_arm(c, e);
 }
 
@@ -740,18 +751,19 @@ static void ev_epp_decided(es_sim_t *sim, void *target, uint64_t arg)
     epp_release(c, e);
     if (r->p.gen != arg >> 8) return;   /* the record was reused: a stale event */
     if (r->p.phase != PH_EXTPROC || !r->p.extproc_pending) return;   /* the gateway gave up already */
-    size_t n = candidates(c, e);
+    size_t n;
+    const es_endpoint_t *cand = candidates(c, e, &n);
     es_sched_result_t res;
     memset(&res, 0, sizeof res);
     es_time_t now = es_sim_now(sim);
     if (c->hooks.on_decision)
         for (size_t i = 0; i < n; i++)
-            es_scheduler_get_inflight(e->sched, e->cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
-    es_scheduler_submit(e->sched, &r->p.sched, e->cand, n, now, &res);
+            es_scheduler_get_inflight(e->sched, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
+    es_scheduler_submit(e->sched, &r->p.sched, cand, n, now, &res);
     if (c->hooks.on_decision && res.status != ES_SCHED_QUEUED)
-        c->hooks.on_decision(c->hooks.ud, e->id, &r->p.sched, e->cand, n, (const int64_t (*)[2])e->inflight, now, &res);
+        c->hooks.on_decision(c->hooks.ud, e->id, &r->p.sched, cand, n, (const int64_t (*)[2])e->inflight, now, &res);
     if (res.status == ES_SCHED_QUEUED) {
-        while (es_scheduler_flow_cycle(e->sched, e->cand, n, now, flow_cb, e) > 0) {}
+        while (es_scheduler_flow_cycle(e->sched, cand, n, now, flow_cb, e) > 0) {}
         flow_arm(c, e);
         return;
     }
