@@ -12,7 +12,7 @@
 #define TOMB ES_KV_NONE
 
 /* (es_kvcache_prefetch_* in kvcache.h compute the same home slot) */
-static inline uint32_t tag_of(uint64_t hash) { return (uint32_t)(es_mix64(hash) >> 32); }
+static inline uint32_t tag_of(uint64_t hash) { return es_kvcache_tag(hash); }
 
 /* ---- free queue ---- */
 

@@ -31,7 +31,6 @@
 #include <stdint.h>
 
 #include "es_endpoint.h"
-#include "es_rng.h"   /* es_mix64: the map's tag */
 
 #define ES_KV_NONE UINT32_MAX
 
@@ -42,8 +41,13 @@ typedef struct es_kvblock {
     uint32_t cached : 1;     /* hash valid and in the map */
 } es_kvblock_t;
 
-/* A map slot: tag = high half of es_mix64(hash) (its low bits are the home
- * slot), id = the block (0 = empty: the null block is never cached). */
+/* A map slot: tag = es_kvcache_tag(hash) (its low bits are the home slot),
+ * id = the block (0 = empty: the null block is never cached).  Block hashes
+ * are chained es_mix64 outputs already; one multiply spreads the rest. */
+static inline uint32_t es_kvcache_tag(uint64_t hash)
+{
+    return (uint32_t)((hash * 0x9E3779B97F4A7C15ULL) >> 32);
+}
 typedef struct es_kvslot { uint32_t tag, id; } es_kvslot_t;
 
 /* Event sink: kind and hash of one KV event. */
@@ -96,11 +100,11 @@ static inline __attribute__((always_inline)) void es_kvcache_prefetch_allocs(con
     for (uint32_t r = kv->head; k < m && k < 16 && r != kv->tail; r++)
         if ((ids[k] = kv->ring[r & kv->rmask]) != ES_KV_NONE) __builtin_prefetch(&kv->b[ids[k++]]);
     for (uint32_t i = 0; i < k; i++)
-        if (kv->b[ids[i]].cached) __builtin_prefetch(&kv->slot[(es_mix64(kv->b[ids[i]].hash) >> 32) & kv->mask]);
+        if (kv->b[ids[i]].cached) __builtin_prefetch(&kv->slot[es_kvcache_tag(kv->b[ids[i]].hash) & kv->mask]);
 }
 static inline __attribute__((always_inline)) void es_kvcache_prefetch_hash(const es_kvcache_t *kv, uint64_t hash)
 {
-    __builtin_prefetch(&kv->slot[(es_mix64(hash) >> 32) & kv->mask]);
+    __builtin_prefetch(&kv->slot[es_kvcache_tag(hash) & kv->mask]);
 }
 static inline __attribute__((always_inline)) void es_kvcache_prefetch_block(const es_kvcache_t *kv, uint32_t id)
 {

@@ -111,6 +111,12 @@ typedef struct onode {
     uint32_t pad;
 } onode_t;
 
+/* Keys are es_mix64 outputs: one multiply spreads them over the table. */
+static inline size_t oracle_home(uint64_t key, size_t cap)
+{
+    return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 32) & (cap - 1);
+}
+
 static int set_grow(es_metrics_t *m)
 {
     size_t cap = m->set_cap ? m->set_cap * 2 : 1 << 14;
@@ -119,7 +125,7 @@ static int set_grow(es_metrics_t *m)
     onode_t *old = (onode_t *)m->set;
     for (size_t i = 0; i < m->set_cap; i++) {
         if (!old[i].key) continue;
-        size_t j = (size_t)es_mix64(old[i].key) & (cap - 1);
+        size_t j = oracle_home(old[i].key, cap);
         while (s[j].key) j = (j + 1) & (cap - 1);
         s[j] = old[i];
     }
@@ -136,7 +142,7 @@ static onode_t *node_at(es_metrics_t *m, uint64_t key, bool create)
     if (create && (m->set_n + 1) * 10 >= m->set_cap * 7 && set_grow(m)) return NULL;
     if (!m->set_cap) return NULL;
     onode_t *s = (onode_t *)m->set;
-    size_t j = (size_t)es_mix64(key) & (m->set_cap - 1);
+    size_t j = oracle_home(key, m->set_cap);
     while (s[j].key) {
         if (s[j].key == key) return &s[j];
         j = (j + 1) & (m->set_cap - 1);

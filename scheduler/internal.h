@@ -170,12 +170,12 @@ typedef struct esi_pnode {
     uint64_t key;
     uint32_t pod;
     uint32_t next;          /* next holder of the same key (0 = end) */
-    uint32_t lprev, lnext;  /* per-pod LRU list; lprev towards MRU */
+    uint32_t lprev, lnext;  /* per-pod circular LRU list; lprev towards MRU */
 } esi_pnode_t;
 
-typedef struct esi_pslot { uint64_t key; uint32_t head; } esi_pslot_t;   /* head 0 = empty */
+typedef struct esi_pslot { uint32_t tag, head; } esi_pslot_t;   /* tag: key >> 32; head 0 = empty */
 
-typedef struct esi_ppod { uint32_t mru, lru, count, cap; } esi_ppod_t;
+typedef struct esi_ppod { uint32_t mru, count, cap; } esi_ppod_t;   /* mru: newest of a circular list */
 
 typedef struct esi_pindex {
     esi_pslot_t *slots; size_t mask, used;

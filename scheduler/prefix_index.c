@@ -3,12 +3,15 @@
  * prefix index shared by the approximate and the precise prefix scorers.
  *
  * Index layout: an open-addressing table (linear probing, backward-shift
- * deletion, load <= 1/2) maps a block hash to the head of a singly linked list
- * of holder nodes {key, pod}; each node is also in its pod's doubly linked LRU
- * list.  A lookup costs one probe sequence plus the holders (a handful of
- * pods).  Nodes live in one array with a free list, so after warm-up no
- * allocation happens (the arrays only grow while the index fills up).
+ * deletion, load <= 1/2) of 8-byte slots {tag, head} maps a block hash to the
+ * head of a singly linked list of holder nodes {key, pod}; each node is also
+ * in its pod's circular LRU list, so that the common add -- a new key on a
+ * full pod -- reuses the pod's oldest node in place (a rotation of the list).
+ * A lookup costs one probe sequence plus the holders (a handful of pods).
+ * Nodes live in one array with a free list, so after warm-up no allocation
+ * happens (the arrays only grow while the index fills up).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,6 +120,15 @@ size_t esi_char_block_hashes(const es_content_t *c, uint32_t C, uint64_t seed, u
              * count (the hot loop: ~15 of 16 tokens; esi_token_chars with the
              * Weyl sequence stepped instead of multiplied) */
             uint32_t frac = esi_token_frac(sg->id, pos), tc;
+            while (pos + 4 < sg->len) {   /* four at a time while all four leave it short */
+                uint32_t q = esi_frac_chars(frac) + esi_frac_chars(frac + ESI_TOKEN_WEYL) +
+                             esi_frac_chars(frac + 2 * ESI_TOKEN_WEYL) +
+                             esi_frac_chars(frac + 3 * ESI_TOKEN_WEYL);
+                if (q + fill >= C) break;
+                fill += q;
+                pos += 4;
+                frac += 4 * ESI_TOKEN_WEYL;
+            }
             while ((tc = esi_frac_chars(frac)) + fill < C) {
                 fill += tc;
                 if (++pos == sg->len) goto segment_done;
@@ -201,16 +213,22 @@ void esi_pindex_fini(esi_pindex_t *ix)
     memset(ix, 0, sizeof *ix);
 }
 
-static inline size_t slot_of(const esi_pindex_t *ix, uint64_t key)
+/* A slot keeps the high half of its key as a tag, and its home comes from
+ * the tag alone (backward-shift deletion needs each entry's home); the full
+ * key is in the holder nodes.  Keys are well mixed hashes. */
+static inline uint32_t tag_of(uint64_t key) { return (uint32_t)(key >> 32); }
+static inline size_t home_of(const esi_pindex_t *ix, uint32_t tag)
 {
-    /* keys are already well mixed hashes; fold the high bits in anyway */
-    return (size_t)(key ^ (key >> 29)) & ix->mask;
+    return (size_t)((tag ^ (tag >> 16)) * 0x9E3779B1u) & ix->mask;
 }
 
-static size_t find_slot(const esi_pindex_t *ix, uint64_t key)
+static inline size_t find_slot(const esi_pindex_t *ix, uint64_t key)
 {
-    size_t i = slot_of(ix, key);
-    while (ix->slots[i].head && ix->slots[i].key != key) i = (i + 1) & ix->mask;
+    uint32_t tag = tag_of(key);
+    size_t i = home_of(ix, tag);
+    while (ix->slots[i].head &&
+           (ix->slots[i].tag != tag || ix->nodes[ix->slots[i].head].key != key))
+        i = (i + 1) & ix->mask;
     return i;
 }
 
@@ -222,27 +240,32 @@ static int grow_table(esi_pindex_t *ix)
     if (!ns) return ES_ENOMEM;
     ix->slots = ns;
     ix->mask = oldn * 2 - 1;
-    for (size_t i = 0; i < oldn; i++)
-        if (old[i].head) ix->slots[find_slot(ix, old[i].key)] = old[i];
+    for (size_t i = 0; i < oldn; i++) {
+        if (!old[i].head) continue;
+        size_t j = home_of(ix, old[i].tag);   /* keys are distinct: the first empty slot */
+        while (ix->slots[j].head) j = (j + 1) & ix->mask;
+        ix->slots[j] = old[i];
+    }
     free(old);
     return 0;
 }
 
+/* Empties slot i; backward-shift deletion keeps probe runs intact without
+ * tombstones (so slot indices found before it are stale). */
 static void delete_slot(esi_pindex_t *ix, size_t i)
 {
-    /* backward-shift deletion keeps probe sequences intact without tombstones */
-    size_t j = i;
-    for (;;) {
-        j = (j + 1) & ix->mask;
+    size_t m = ix->mask;
+    for (size_t j = i;;) {
+        j = (j + 1) & m;
         if (!ix->slots[j].head) break;
-        size_t k = slot_of(ix, ix->slots[j].key);
-        if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+        size_t k = home_of(ix, ix->slots[j].tag);
+        if (((j - k) & m) >= ((j - i) & m)) {   /* home not in (i, j]: it moves to i */
             ix->slots[i] = ix->slots[j];
             i = j;
         }
     }
     ix->slots[i].head = 0;
-    ix->slots[i].key = 0;
+    ix->slots[i].tag = 0;
     ix->used--;
 }
 
@@ -259,39 +282,78 @@ static int ensure_pod(esi_pindex_t *ix, uint32_t pod)
     return 0;
 }
 
-static void lru_unlink(esi_pindex_t *ix, uint32_t ni)
+/* A pod's entries form a circular list: p->mru is the newest, lnext leads
+ * to older ones and the oldest is nodes[p->mru].lprev.  Replacing the oldest
+ * by a new newest entry is then a rotation: p->mru = oldest. */
+static inline uint32_t oldest_of(const esi_pindex_t *ix, const esi_ppod_t *p)
 {
-    esi_pnode_t *n = &ix->nodes[ni];
-    esi_ppod_t *p = &ix->pods[n->pod];
-    if (n->lprev) ix->nodes[n->lprev].lnext = n->lnext; else p->mru = n->lnext;
-    if (n->lnext) ix->nodes[n->lnext].lprev = n->lprev; else p->lru = n->lprev;
-    n->lprev = n->lnext = 0;
+    return p->mru ? ix->nodes[p->mru].lprev : 0;
 }
 
-static void lru_push_front(esi_pindex_t *ix, uint32_t ni)
+static void ring_unlink(esi_pindex_t *ix, esi_ppod_t *p, uint32_t ni)
 {
     esi_pnode_t *n = &ix->nodes[ni];
-    esi_ppod_t *p = &ix->pods[n->pod];
-    n->lprev = 0;
-    n->lnext = p->mru;
-    if (p->mru) ix->nodes[p->mru].lprev = ni; else p->lru = ni;
+    if (n->lnext == ni) { p->mru = 0; return; }
+    ix->nodes[n->lprev].lnext = n->lnext;
+    ix->nodes[n->lnext].lprev = n->lprev;
+    if (p->mru == ni) p->mru = n->lnext;
+}
+
+static void ring_push_front(esi_pindex_t *ix, esi_ppod_t *p, uint32_t ni)
+{
+    esi_pnode_t *n = &ix->nodes[ni];
+    if (!p->mru) {
+        n->lprev = n->lnext = ni;
+    } else {
+        uint32_t h = p->mru, t = ix->nodes[h].lprev;
+        n->lnext = h;
+        n->lprev = t;
+        ix->nodes[h].lprev = ni;
+        ix->nodes[t].lnext = ni;
+    }
     p->mru = ni;
 }
 
-/* Removes node ni from its key's holder list and from its pod's LRU, frees it. */
-static void drop_node(esi_pindex_t *ix, uint32_t ni)
+/* Unlinks node ni from its key's holder list; the key's slot goes when the
+ * list empties (returns true then). */
+static bool unhold(esi_pindex_t *ix, uint32_t ni)
 {
-    esi_pnode_t *n = &ix->nodes[ni];
-    size_t si = find_slot(ix, n->key);
+    size_t si = find_slot(ix, ix->nodes[ni].key);
     ES_ASSERT(ix->slots[si].head, "prefix index: node without a slot");
     uint32_t *link = &ix->slots[si].head;
     while (*link != ni) link = &ix->nodes[*link].next;
-    *link = n->next;
-    if (!ix->slots[si].head) delete_slot(ix, si);
-    lru_unlink(ix, ni);
-    ix->pods[n->pod].count--;
-    n->next = ix->freelist;
+    *link = ix->nodes[ni].next;
+    if (ix->slots[si].head) return false;
+    delete_slot(ix, si);
+    return true;
+}
+
+/* Removes node ni from its key and its pod, and frees it. */
+static void drop_node(esi_pindex_t *ix, uint32_t ni)
+{
+    esi_ppod_t *p = &ix->pods[ix->nodes[ni].pod];
+    unhold(ix, ni);
+    ring_unlink(ix, p, ni);
+    p->count--;
+    ix->nodes[ni].next = ix->freelist;
     ix->freelist = ni;
+}
+
+static uint32_t new_node(esi_pindex_t *ix)
+{
+    if (ix->freelist) {
+        uint32_t ni = ix->freelist;
+        ix->freelist = ix->nodes[ni].next;
+        return ni;
+    }
+    if (ix->nnodes == ix->capnodes) {
+        uint32_t nc = ix->capnodes * 2;
+        esi_pnode_t *nn = realloc(ix->nodes, (size_t)nc * sizeof *nn);
+        if (!nn) return 0;
+        ix->nodes = nn;
+        ix->capnodes = nc;
+    }
+    return ix->nnodes++;
 }
 
 int esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap)
@@ -302,60 +364,61 @@ int esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap)
     size_t si = find_slot(ix, key);
     for (uint32_t ni = ix->slots[si].head; ni; ni = ix->nodes[ni].next) {
         if (ix->nodes[ni].pod == pod) {   /* hit: move to MRU */
-            lru_unlink(ix, ni);
-            lru_push_front(ix, ni);
+            if (p->mru != ni) { ring_unlink(ix, p, ni); ring_push_front(ix, p, ni); }
             return 0;
         }
     }
+    /* hashicorp LRU: add, then evict the oldest beyond cap -- the same as
+     * replacing the oldest in place when the pod is full (the new entry is
+     * never the one evicted) */
     uint32_t ni;
-    if (ix->freelist) {
-        ni = ix->freelist;
-        ix->freelist = ix->nodes[ni].next;
+    if (p->count >= p->cap) {
+        ni = oldest_of(ix, p);
+        if (unhold(ix, ni)) si = find_slot(ix, key);   /* entries moved */
+        p->mru = ni;   /* rotation: the oldest becomes the newest */
     } else {
-        if (ix->nnodes == ix->capnodes) {
-            uint32_t nc = ix->capnodes * 2;
-            esi_pnode_t *nn = realloc(ix->nodes, (size_t)nc * sizeof *nn);
-            if (!nn) return ES_ENOMEM;
-            ix->nodes = nn;
-            ix->capnodes = nc;
-        }
-        ni = ix->nnodes++;
+        if (!(ni = new_node(ix))) return ES_ENOMEM;
+        ix->nodes[ni].pod = pod;
+        ring_push_front(ix, p, ni);
+        p->count++;
     }
     if (!ix->slots[si].head) {
         if ((ix->used + 1) * 2 > ix->mask + 1) {
-            if (grow_table(ix)) { ix->nodes[ni].next = ix->freelist; ix->freelist = ni; return ES_ENOMEM; }
+            if (grow_table(ix)) {   /* undo: the node leaves the pod */
+                ring_unlink(ix, p, ni);
+                p->count--;
+                ix->nodes[ni].next = ix->freelist;
+                ix->freelist = ni;
+                return ES_ENOMEM;
+            }
             si = find_slot(ix, key);
         }
-        ix->slots[si].key = key;
+        ix->slots[si].tag = tag_of(key);
         ix->used++;
     }
     esi_pnode_t *n = &ix->nodes[ni];
     n->key = key;
-    n->pod = pod;
     n->next = ix->slots[si].head;
     ix->slots[si].head = ni;
-    lru_push_front(ix, ni);
-    p->count++;
-    if (p->count > p->cap) drop_node(ix, p->lru);   /* hashicorp LRU: add, then evict oldest */
     return 0;
 }
 
 int esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t pod, uint32_t cap)
 {
     /* The slots of the keys, and of the keys the adds will likely evict (the
-     * pod's least recently used ones), are random lines of a large table:
-     * prefetch them all first so that their misses overlap.  (The prefetches
-     * stay here: GCC deletes calls to a function that only prefetches.) */
+     * pod's oldest), are random lines of a large table: prefetch them all
+     * first so that their misses overlap.  (The prefetches stay here: GCC
+     * deletes calls to a function that only prefetches.) */
     const size_t line = 64 / sizeof *ix->slots;   /* a probe run often goes on into the next line */
     for (size_t k = 0; k < n; k++) {
-        size_t i = slot_of(ix, keys[k]);
+        size_t i = home_of(ix, tag_of(keys[k]));
         __builtin_prefetch(&ix->slots[i]);
         __builtin_prefetch(&ix->slots[(i + line) & ix->mask]);
     }
     if (pod < ix->npods && ix->pods[pod].cap && ix->pods[pod].count + n > ix->pods[pod].cap) {
-        uint32_t ni = ix->pods[pod].lru;
+        uint32_t ni = oldest_of(ix, &ix->pods[pod]);
         for (size_t k = 0; k < n && ni; k++, ni = ix->nodes[ni].lprev) {
-            size_t i = slot_of(ix, ix->nodes[ni].key);
+            size_t i = home_of(ix, tag_of(ix->nodes[ni].key));
             __builtin_prefetch(&ix->slots[i]);
             __builtin_prefetch(&ix->slots[(i + line) & ix->mask]);
         }
@@ -378,7 +441,7 @@ void esi_pindex_remove(esi_pindex_t *ix, uint64_t key, uint32_t pod)
 void esi_pindex_remove_pod(esi_pindex_t *ix, uint32_t pod)
 {
     if (pod >= ix->npods) return;
-    while (ix->pods[pod].lru) drop_node(ix, ix->pods[pod].lru);
+    while (ix->pods[pod].mru) drop_node(ix, oldest_of(ix, &ix->pods[pod]));
     ix->pods[pod].cap = 0;   /* a new pod with this id gets a fresh LRU */
 }
 
