@@ -26,7 +26,21 @@ struct es_metrics {
     uint64_t *set;
     size_t set_n, set_cap;
     uint64_t oracle_hit_tokens, oracle_prompt_tokens;
+    /* es_metrics_latency results for the current records (the summary, the
+     * report and the terminal table ask for the same ones; each sorts every
+     * record).  Records are append-only and the window depends on them
+     * alone, so an entry is valid while n is unchanged.  Behind a pointer:
+     * filled by const queries. */
+    struct lat_memo *memo;
 };
+
+#define LAT_MEMO 16
+typedef struct lat_memo {
+    size_t n;               /* records when computed; SIZE_MAX = empty */
+    int which;
+    uint32_t stage;
+    es_lat_stats_t stats;
+} lat_memo_t;
 
 es_metrics_t *es_metrics_create(const es_results_config_t *cfg, bool oracle, uint32_t oracle_block)
 {
@@ -38,7 +52,9 @@ es_metrics_t *es_metrics_create(const es_results_config_t *cfg, bool oracle, uin
     m->oracle_block = oracle_block ? oracle_block : 16;
     m->first_arrival = ES_TIME_NEVER;
     m->last_arrival = 0;
-    if (!m->itl) { free(m); return NULL; }
+    m->memo = malloc(LAT_MEMO * sizeof *m->memo);
+    if (!m->itl || !m->memo) { free(m->itl); free(m->memo); free(m); return NULL; }
+    for (int i = 0; i < LAT_MEMO; i++) m->memo[i].n = SIZE_MAX;
     return m;
 }
 
@@ -48,6 +64,7 @@ void es_metrics_destroy(es_metrics_t *m)
     free(m->recs);
     free(m->itl);
     free(m->set);
+    free(m->memo);
     free(m);
 }
 
@@ -300,7 +317,21 @@ static double value_of(const es_req_record_t *r, int which)
 
 static const double k_q[4] = {0.50, 0.90, 0.95, 0.99};
 
+static void latency_compute(const es_metrics_t *m, int which, uint32_t stage, es_lat_stats_t *out);
+
 void es_metrics_latency(const es_metrics_t *m, int which, uint32_t stage, es_lat_stats_t *out)
+{
+    lat_memo_t *slot = NULL;
+    for (int i = 0; i < LAT_MEMO; i++) {
+        lat_memo_t *e = &m->memo[i];
+        if (e->n == m->n && e->which == which && e->stage == stage) { *out = e->stats; return; }
+        if (!slot && e->n != m->n) slot = e;   /* empty or stale */
+    }
+    latency_compute(m, which, stage, out);
+    if (slot) { slot->n = m->n; slot->which = which; slot->stage = stage; slot->stats = *out; }
+}
+
+static void latency_compute(const es_metrics_t *m, int which, uint32_t stage, es_lat_stats_t *out)
 {
     memset(out, 0, sizeof *out);
     for (int i = 0; i < 4; i++) { out->p[i] = NAN; out->ci[i][0] = out->ci[i][1] = NAN; }

@@ -76,6 +76,25 @@ static void test_window_and_stats(void **state)
     assert_true(s.ci[0][0] < s.p[0] + 300 && s.ci[0][1] > s.ci[0][0]);
     es_metrics_latency(m, 1, ES_ALL_STAGES, &s);   /* TPOT = 5 ms each */
     assert_true(fabs(s.p[3] - 5) < 1e-9);
+    /* results are remembered, and forgotten when a record arrives */
+    es_lat_stats_t again;
+    es_metrics_latency(m, 0, ES_ALL_STAGES, &again);
+    assert_int_equal(again.n, 79);
+    assert_true(again.p[0] == 490);
+    const double mean_before = again.mean;
+    es_req_record_t late = {0};
+    late.id = 100;
+    late.arrival = 5 * ES_S;
+    late.status = 200;
+    late.output_tokens = 2;
+    late.ttft_ms = 1e6f;
+    late.e2e_ms = 1e6f + 5;
+    assert_int_equal(es_metrics_add_request(m, &late), 0);
+    es_metrics_latency(m, 0, ES_ALL_STAGES, &again);
+    assert_int_equal(again.n, 80);
+    assert_true(again.mean > mean_before + 1e6 / 80 - 1e3);
+    es_metrics_latency(m, 2, 1, &again);   /* no record has stage 1 */
+    assert_int_equal(again.n, 0);
     es_metrics_destroy(m);
 }
 
