@@ -217,10 +217,7 @@ void esi_pindex_fini(esi_pindex_t *ix)
  * the tag alone (backward-shift deletion needs each entry's home); the full
  * key is in the holder nodes.  Keys are well mixed hashes. */
 static inline uint32_t tag_of(uint64_t key) { return (uint32_t)(key >> 32); }
-static inline size_t home_of(const esi_pindex_t *ix, uint32_t tag)
-{
-    return (size_t)((tag ^ (tag >> 16)) * 0x9E3779B1u) & ix->mask;
-}
+static inline size_t home_of(const esi_pindex_t *ix, uint32_t tag) { return (size_t)tag & ix->mask; }
 
 static inline size_t find_slot(const esi_pindex_t *ix, uint64_t key)
 {
@@ -251,16 +248,22 @@ static int grow_table(esi_pindex_t *ix)
 }
 
 /* Empties slot i; backward-shift deletion keeps probe runs intact without
- * tombstones (so slot indices found before it are stale). */
-static void delete_slot(esi_pindex_t *ix, size_t i)
+ * tombstones.  *at, a slot the caller holds, follows its entry if that
+ * moves; it becomes SIZE_MAX when it was the empty slot that ends the
+ * shifted run (a key's insertion point that may now come earlier). */
+static inline void delete_slot(esi_pindex_t *ix, size_t i, size_t *at)
 {
     size_t m = ix->mask;
     for (size_t j = i;;) {
         j = (j + 1) & m;
-        if (!ix->slots[j].head) break;
+        if (!ix->slots[j].head) {
+            if (j == *at) *at = SIZE_MAX;
+            break;
+        }
         size_t k = home_of(ix, ix->slots[j].tag);
         if (((j - k) & m) >= ((j - i) & m)) {   /* home not in (i, j]: it moves to i */
             ix->slots[i] = ix->slots[j];
+            if (j == *at) *at = i;
             i = j;
         }
     }
@@ -315,24 +318,23 @@ static void ring_push_front(esi_pindex_t *ix, esi_ppod_t *p, uint32_t ni)
 }
 
 /* Unlinks node ni from its key's holder list; the key's slot goes when the
- * list empties (returns true then). */
-static bool unhold(esi_pindex_t *ix, uint32_t ni)
+ * list empties (*at as in delete_slot). */
+static inline __attribute__((always_inline)) void unhold(esi_pindex_t *ix, uint32_t ni, size_t *at)
 {
     size_t si = find_slot(ix, ix->nodes[ni].key);
     ES_ASSERT(ix->slots[si].head, "prefix index: node without a slot");
     uint32_t *link = &ix->slots[si].head;
     while (*link != ni) link = &ix->nodes[*link].next;
     *link = ix->nodes[ni].next;
-    if (ix->slots[si].head) return false;
-    delete_slot(ix, si);
-    return true;
+    if (!ix->slots[si].head) delete_slot(ix, si, at);
 }
 
 /* Removes node ni from its key and its pod, and frees it. */
 static void drop_node(esi_pindex_t *ix, uint32_t ni)
 {
+    size_t none = SIZE_MAX;   /* tracks nothing */
     esi_ppod_t *p = &ix->pods[ix->nodes[ni].pod];
-    unhold(ix, ni);
+    unhold(ix, ni, &none);
     ring_unlink(ix, p, ni);
     p->count--;
     ix->nodes[ni].next = ix->freelist;
@@ -356,11 +358,9 @@ static uint32_t new_node(esi_pindex_t *ix)
     return ix->nnodes++;
 }
 
-int esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap)
+/* Adds key for pod (p = its record, cap set). */
+static inline __attribute__((always_inline)) int add_one(esi_pindex_t *ix, esi_ppod_t *p, uint32_t pod, uint64_t key)
 {
-    if (ensure_pod(ix, pod)) return ES_ENOMEM;
-    esi_ppod_t *p = &ix->pods[pod];
-    if (p->cap == 0) p->cap = cap ? cap : 1;
     size_t si = find_slot(ix, key);
     for (uint32_t ni = ix->slots[si].head; ni; ni = ix->nodes[ni].next) {
         if (ix->nodes[ni].pod == pod) {   /* hit: move to MRU */
@@ -374,7 +374,8 @@ int esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap)
     uint32_t ni;
     if (p->count >= p->cap) {
         ni = oldest_of(ix, p);
-        if (unhold(ix, ni)) si = find_slot(ix, key);   /* entries moved */
+        unhold(ix, ni, &si);
+        if (si == SIZE_MAX) si = find_slot(ix, key);
         p->mru = ni;   /* rotation: the oldest becomes the newest */
     } else {
         if (!(ni = new_node(ix))) return ES_ENOMEM;
@@ -403,8 +404,24 @@ int esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap)
     return 0;
 }
 
+static esi_ppod_t *pod_for_add(esi_pindex_t *ix, uint32_t pod, uint32_t cap)
+{
+    if (ensure_pod(ix, pod)) return NULL;
+    esi_ppod_t *p = &ix->pods[pod];
+    if (p->cap == 0) p->cap = cap ? cap : 1;
+    return p;
+}
+
+int esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap)
+{
+    esi_ppod_t *p = pod_for_add(ix, pod, cap);
+    return p ? add_one(ix, p, pod, key) : ES_ENOMEM;
+}
+
 int esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t pod, uint32_t cap)
 {
+    esi_ppod_t *p = pod_for_add(ix, pod, cap);
+    if (!p) return ES_ENOMEM;
     /* The slots of the keys, and of the keys the adds will likely evict (the
      * pod's oldest), are random lines of a large table: prefetch them all
      * first so that their misses overlap.  (The prefetches stay here: GCC
@@ -415,8 +432,8 @@ int esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t 
         __builtin_prefetch(&ix->slots[i]);
         __builtin_prefetch(&ix->slots[(i + line) & ix->mask]);
     }
-    if (pod < ix->npods && ix->pods[pod].cap && ix->pods[pod].count + n > ix->pods[pod].cap) {
-        uint32_t ni = oldest_of(ix, &ix->pods[pod]);
+    if (p->count + n > p->cap) {
+        uint32_t ni = oldest_of(ix, p);
         for (size_t k = 0; k < n && ni; k++, ni = ix->nodes[ni].lprev) {
             size_t i = home_of(ix, tag_of(ix->nodes[ni].key));
             __builtin_prefetch(&ix->slots[i]);
@@ -425,7 +442,7 @@ int esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t 
     }
     int rc = 0;
     for (size_t k = 0; k < n; k++) {
-        int r = esi_pindex_add(ix, keys[k], pod, cap);
+        int r = add_one(ix, p, pod, keys[k]);
         if (r && !rc) rc = r;
     }
     return rc;

@@ -685,9 +685,16 @@ static void px_add(px_model_t *m, uint32_t key, uint32_t pod, uint32_t cap)
     if (m->n[pod] > m->cap[pod]) px_drop(m, pod, 0);
 }
 
-static void test_prefix_index_matches_model(void **st)
+/* Index keys: spread hashes, or (clustered) groups of eight keys on four
+ * neighbouring home slots, so that deletions shift runs. */
+static uint64_t px_key(uint32_t k, bool clustered)
 {
-    (void)st;
+    if (clustered) return ((uint64_t)(((k >> 3) << 6) | ((k & 7) >> 1)) << 32) | (0x9E3779B9u * (k + 1));
+    return 0x9E3779B97F4A7C15ULL * (k + 1);
+}
+
+static void prefix_index_matches_model(bool clustered)
+{
     esi_pindex_t ix;
     assert_int_equal(esi_pindex_init(&ix), 0);
     px_model_t m;
@@ -698,19 +705,19 @@ static void test_prefix_index_matches_model(void **st)
         uint32_t pod = (uint32_t)(x >> 8) % PX_PODS, key = (uint32_t)(x >> 16) % PX_KEYS;
         uint32_t cap = 3 + (uint32_t)(x >> 24) % 50, op = (uint32_t)(x >> 32) % 100;   /* counts past 32: the ring grows */
         if (op < 55) {
-            assert_int_equal(esi_pindex_add(&ix, 0x9E3779B97F4A7C15ULL * (key + 1), pod, cap), 0);
+            assert_int_equal(esi_pindex_add(&ix, px_key(key, clustered), pod, cap), 0);
             px_add(&m, key, pod, cap);
         } else if (op < 80) {   /* a request's blocks in one batch */
             uint64_t keys[8];
             uint32_t nk = 1 + (uint32_t)(x >> 40) % 8;
             for (uint32_t i = 0; i < nk; i++) {
                 uint32_t k = (key + i * 7) % PX_KEYS;
-                keys[i] = 0x9E3779B97F4A7C15ULL * (k + 1);
+                keys[i] = px_key(k, clustered);
                 px_add(&m, k, pod, cap);
             }
             assert_int_equal(esi_pindex_add_n(&ix, keys, nk, pod, cap), 0);
         } else if (op < 98) {
-            esi_pindex_remove(&ix, 0x9E3779B97F4A7C15ULL * (key + 1), pod);
+            esi_pindex_remove(&ix, px_key(key, clustered), pod);
             for (uint32_t i = 0; i < m.n[pod]; i++)
                 if (m.keys[pod][i] == key) { px_drop(&m, pod, i); break; }
         } else {
@@ -724,7 +731,7 @@ static void test_prefix_index_matches_model(void **st)
             for (uint32_t p = 0; p < PX_PODS; p++)
                 for (uint32_t i = 0; i < m.n[p]; i++)
                     if (m.keys[p][i] == k) want |= 1u << p;
-            for (uint32_t ni = esi_pindex_holders(&ix, 0x9E3779B97F4A7C15ULL * (k + 1)); ni; ni = ix.nodes[ni].next) {
+            for (uint32_t ni = esi_pindex_holders(&ix, px_key(k, clustered)); ni; ni = ix.nodes[ni].next) {
                 assert_false(got & (1u << ix.nodes[ni].pod));   /* one node per (key, pod) */
                 got |= 1u << ix.nodes[ni].pod;
             }
@@ -732,6 +739,13 @@ static void test_prefix_index_matches_model(void **st)
         }
     }
     esi_pindex_fini(&ix);
+}
+
+static void test_prefix_index_matches_model(void **st)
+{
+    (void)st;
+    prefix_index_matches_model(false);
+    prefix_index_matches_model(true);
 }
 
 static void test_baselines(void **st)
