@@ -211,11 +211,20 @@ static inline uint32_t esi_token_chars(uint64_t seg_id, uint32_t pos)
 {
     return esi_frac_chars(esi_token_frac(seg_id, pos));
 }
+/* Characters of 4 and of 8 consecutive tokens by the first one's fraction:
+ * both sums are step functions of the fraction with few steps (4 * 7 and
+ * 8 * 7), so a table over its top ESI_CV_BITS bits holds the sum for all but
+ * the few buckets where a step falls (0 there: count token by token). */
+#define ESI_CV_BITS 12
+typedef struct esi_charview {
+    uint8_t sum4[1u << ESI_CV_BITS], sum8[1u << ESI_CV_BITS];
+} esi_charview_t;
+void esi_charview_init(esi_charview_t *cv);
 /* Chained hashes of blocks of `chars` characters of the content's character
  * view (partial last block included, at most max blocks; none when the view
  * is shorter than one block).  seed: hash of the model name. */
-size_t esi_char_block_hashes(const es_content_t *c, uint32_t chars, uint64_t seed,
-                             uint64_t *out, size_t max);
+size_t esi_char_block_hashes(const esi_charview_t *cv, const es_content_t *c, uint32_t chars,
+                             uint64_t seed, uint64_t *out, size_t max);
 /* Same on plain text with xxh64, as upstream hashPrompt. */
 size_t esi_text_block_hashes(const char *text, size_t len, uint32_t chars, uint64_t seed,
                              uint64_t *out, size_t max);

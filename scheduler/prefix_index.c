@@ -94,21 +94,54 @@ uint64_t esi_xxh64(const void *data, size_t len, uint64_t seed)
 
 /* A piece of a block: characters [o0 of token p0, o1 of token p1) of a
  * segment.  The characters are a function of (segment, position), so the
- * piece's description identifies its text. */
+ * piece's description identifies its text.  Its value does not depend on the
+ * chain, so that only one mix per piece is serial (the chain's latency, not
+ * the walk through tokens, bounds this loop). */
+static inline uint64_t piece_value(uint64_t id, uint32_t p0, uint32_t o0, uint32_t p1, uint32_t o1)
+{
+    uint64_t a = ((uint64_t)p0 << 3) | o0, b = ((uint64_t)p1 << 3) | o1;
+    return es_mix64(es_mix64(id ^ 0x6a09e667f3bcc909ULL) ^ a ^ (b << 32) ^ (b >> 32) * 0x9E3779B97F4A7C15ULL);
+}
+
 static inline uint64_t piece(uint64_t h, uint64_t id, uint32_t p0, uint32_t o0, uint32_t p1,
                              uint32_t o1)
 {
-    h = es_mix64(h ^ id);
-    h = es_mix64(h ^ (((uint64_t)p0 << 3) | o0));
-    return es_mix64(h ^ (((uint64_t)p1 << 3) | o1) ^ 0x6a09e667f3bcc909ULL);
+    return es_mix64(h ^ piece_value(id, p0, o0, p1, o1));
 }
 
-size_t esi_char_block_hashes(const es_content_t *c, uint32_t C, uint64_t seed, uint64_t *out,
-                             size_t max)
+/* Sum of the characters of n tokens from fraction f, one at a time. */
+static uint32_t chars_from(uint32_t f, uint32_t n)
+{
+    uint32_t sum = 0;
+    for (uint32_t i = 0; i < n; i++, f += ESI_TOKEN_WEYL) sum += esi_frac_chars(f);
+    return sum;
+}
+
+void esi_charview_init(esi_charview_t *cv)
+{
+    const uint32_t shift = 32 - ESI_CV_BITS;
+    for (uint32_t b = 0; b < (1u << ESI_CV_BITS); b++) {
+        cv->sum4[b] = (uint8_t)chars_from(b << shift, 4);
+        cv->sum8[b] = (uint8_t)chars_from(b << shift, 8);
+    }
+    /* a token's count steps where its fraction crosses k * 2^32 / 7 (k = 1..6)
+     * or wraps to 0: the buckets holding such a point for token i of the run
+     * are mixed */
+    for (uint32_t k = 0; k < 7; k++) {
+        uint32_t t = (uint32_t)(((uint64_t)k << 32) / 7 + (k ? 1 : 0));   /* first fraction of count k + 1 */
+        for (uint32_t i = 0; i < 8; i++) {
+            uint32_t f = t - i * ESI_TOKEN_WEYL;   /* token i starts a step here */
+            if (i < 4) cv->sum4[f >> shift] = 0;
+            cv->sum8[f >> shift] = 0;
+        }
+    }
+}
+
+size_t esi_char_block_hashes(const esi_charview_t *cv, const es_content_t *c, uint32_t C,
+                             uint64_t seed, uint64_t *out, size_t max)
 {
     if (max == 0 || C == 0) return 0;
-    uint64_t parent = seed;
-    uint64_t h = parent ^ 0xbb67ae8584caa73bULL;
+    uint64_t h = seed ^ 0xbb67ae8584caa73bULL;
     uint32_t fill = 0;
     size_t nb = 0;
     for (uint32_t si = 0; si < c->nsegs; si++) {
@@ -120,10 +153,18 @@ size_t esi_char_block_hashes(const es_content_t *c, uint32_t C, uint64_t seed, u
              * count (the hot loop: ~15 of 16 tokens; esi_token_chars with the
              * Weyl sequence stepped instead of multiplied) */
             uint32_t frac = esi_token_frac(sg->id, pos), tc;
-            while (pos + 4 < sg->len) {   /* four at a time while all four leave it short */
-                uint32_t q = esi_frac_chars(frac) + esi_frac_chars(frac + ESI_TOKEN_WEYL) +
-                             esi_frac_chars(frac + 2 * ESI_TOKEN_WEYL) +
-                             esi_frac_chars(frac + 3 * ESI_TOKEN_WEYL);
+            /* eight, then four at a time while all of them leave it short */
+            while (pos + 8 < sg->len) {
+                uint32_t q = cv->sum8[frac >> (32 - ESI_CV_BITS)];
+                if (!q) q = chars_from(frac, 8);
+                if (q + fill >= C) break;
+                fill += q;
+                pos += 8;
+                frac += 8 * ESI_TOKEN_WEYL;
+            }
+            while (pos + 4 < sg->len) {
+                uint32_t q = cv->sum4[frac >> (32 - ESI_CV_BITS)];
+                if (!q) q = chars_from(frac, 4);
                 if (q + fill >= C) break;
                 fill += q;
                 pos += 4;
@@ -139,10 +180,9 @@ size_t esi_char_block_hashes(const es_content_t *c, uint32_t C, uint64_t seed, u
             while (fill + (tc - used) >= C) {
                 uint32_t end_off = used + (C - fill);
                 h = piece(h, sg->id, pp, po, pos, end_off);
-                parent = es_mix64(h);
-                out[nb++] = parent;
+                out[nb++] = h;                /* the block's hash */
                 if (nb == max) return nb;     /* input truncated to C * max chars */
-                h = parent ^ 0xbb67ae8584caa73bULL;
+                h ^= 0xbb67ae8584caa73bULL;   /* parent of the next block */
                 fill = 0;
                 used = end_off;
                 if (end_off == tc) { pp = pos + 1; po = 0; } else { pp = pos; po = end_off; }
@@ -153,7 +193,7 @@ size_t esi_char_block_hashes(const es_content_t *c, uint32_t C, uint64_t seed, u
     segment_done:
         if (pp < sg->len) h = piece(h, sg->id, pp, po, sg->len, 0);
     }
-    if (nb > 0 && fill > 0) out[nb++] = es_mix64(h);   /* partial last block (GIE-main-final) */
+    if (nb > 0 && fill > 0) out[nb++] = es_mix64(h ^ 0x3c6ef372fe94f82bULL);   /* partial last block (GIE-main-final) */
     return nb;
 }
 

@@ -72,6 +72,7 @@ struct es_scheduler {
     bool       approx;
     esi_approx_params_t ap;
     esi_pindex_t ix;
+    esi_charview_t cv;   /* character view sums (approximate index) */
     uint64_t  *hashes; size_t hcap;
     /* per endpoint id */
     size_t     id_cap;
@@ -223,6 +224,7 @@ int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_
         s->approx = true;
         s->ap = *(const esi_approx_params_t *)cfg->plugins[cfg->producer].params;
         if (esi_pindex_init(&s->ix)) goto fail;
+        esi_charview_init(&s->cv);
     }
     s->flows = NULL;
     *out = s;
@@ -402,7 +404,7 @@ static int approx_prepare(es_scheduler_t *s, esi_cycle_t *cy)
     uint64_t seed = esi_xxh64(model, strlen(model), 0);
     size_t nh = cy->req->prompt_text
         ? esi_text_block_hashes(cy->req->prompt_text, strlen(cy->req->prompt_text), bs * 4, seed, s->hashes, maxb)
-        : esi_char_block_hashes(&cy->req->content, bs * 4, seed, s->hashes, maxb);
+        : esi_char_block_hashes(&s->cv, &cy->req->content, bs * 4, seed, s->hashes, maxb);
     memset(cy->match, 0, cy->n * sizeof *cy->match);
     cy->have_prefix = true;
     cy->total_blocks = (uint32_t)nh;

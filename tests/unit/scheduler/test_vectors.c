@@ -575,6 +575,8 @@ static void test_precise_prefix_kv_events(void **st)
 static void test_char_view(void **st)
 {
     (void)st;
+    esi_charview_t cv;
+    esi_charview_init(&cv);
     uint64_t total = 0;
     for (uint32_t pos = 0; pos < 100000; pos++) {
         uint32_t c = esi_token_chars(12345, pos);
@@ -585,18 +587,18 @@ static void test_char_view(void **st)
     es_segment_t a[2] = {{7, 1000}, {8, 500}}, b[2] = {{7, 1000}, {9, 500}};
     es_content_t ca = {a, 2, 1500}, cb = {b, 2, 1500};
     uint64_t ha[256], hb[256];
-    size_t na = esi_char_block_hashes(&ca, 64, 1, ha, 256), nb = esi_char_block_hashes(&cb, 64, 1, hb, 256);
+    size_t na = esi_char_block_hashes(&cv, &ca, 64, 1, ha, 256), nb = esi_char_block_hashes(&cv, &cb, 64, 1, hb, 256);
     assert_true(na > 80 && na < 110);   /* ~6000 characters / 64 */
-    assert_int_equal(esi_char_block_hashes(&ca, 64, 1, hb, 0), 0);   /* max 0 -> none */
-    nb = esi_char_block_hashes(&cb, 64, 1, hb, 256);
+    assert_int_equal(esi_char_block_hashes(&cv, &ca, 64, 1, hb, 0), 0);   /* max 0 -> none */
+    nb = esi_char_block_hashes(&cv, &cb, 64, 1, hb, 256);
     size_t same = 0;
     while (same < na && same < nb && ha[same] == hb[same]) same++;
     assert_true(same >= 55 && same <= 70);   /* the shared 1000 tokens ~ 4000 chars ~ 62 blocks */
-    assert_int_equal(esi_char_block_hashes(&ca, 64, 1, ha, 10), 10);   /* only what the index can use */
-    assert_true(esi_char_block_hashes(&ca, 64, 2, hb, 1) == 1 && hb[0] != ha[0]);   /* model seeds */
+    assert_int_equal(esi_char_block_hashes(&cv, &ca, 64, 1, ha, 10), 10);   /* only what the index can use */
+    assert_true(esi_char_block_hashes(&cv, &ca, 64, 2, hb, 1) == 1 && hb[0] != ha[0]);   /* model seeds */
     es_segment_t tiny = {5, 3};
     es_content_t ct = {&tiny, 1, 3};
-    assert_int_equal(esi_char_block_hashes(&ct, 64, 1, ha, 10), 0);   /* shorter than one block */
+    assert_int_equal(esi_char_block_hashes(&cv, &ct, 64, 1, ha, 10), 0);   /* shorter than one block */
     /* xxh64 known answers */
     assert_true(esi_xxh64("", 0, 0) == 0xEF46DB3751D8E999ULL);
     assert_true(esi_xxh64("a", 1, 0) == 0xD24EC4F1A98C6E5BULL);
@@ -606,9 +608,9 @@ static void test_char_view(void **st)
  * defines it (the library skips through tokens that do not end a block). */
 static uint64_t ref_piece(uint64_t h, uint64_t id, uint32_t p0, uint32_t o0, uint32_t p1, uint32_t o1)
 {
-    h = es_mix64(h ^ id);
-    h = es_mix64(h ^ (((uint64_t)p0 << 3) | o0));
-    return es_mix64(h ^ (((uint64_t)p1 << 3) | o1) ^ 0x6a09e667f3bcc909ULL);
+    uint64_t a = ((uint64_t)p0 << 3) | o0, b = ((uint64_t)p1 << 3) | o1;
+    uint64_t v = es_mix64(es_mix64(id ^ 0x6a09e667f3bcc909ULL) ^ a ^ (b << 32) ^ (b >> 32) * 0x9E3779B97F4A7C15ULL);
+    return es_mix64(h ^ v);
 }
 
 static size_t ref_char_hashes(const es_content_t *c, uint32_t C, uint64_t seed, uint64_t *out, size_t max)
@@ -625,7 +627,7 @@ static size_t ref_char_hashes(const es_content_t *c, uint32_t C, uint64_t seed, 
             while (fill + (tc - used) >= C) {
                 uint32_t end_off = used + (C - fill);
                 h = ref_piece(h, sg->id, pp, po, pos, end_off);
-                out[nb] = es_mix64(h);
+                out[nb] = h;
                 h = out[nb++] ^ 0xbb67ae8584caa73bULL;
                 if (nb == max) return nb;
                 fill = 0;
@@ -636,13 +638,36 @@ static size_t ref_char_hashes(const es_content_t *c, uint32_t C, uint64_t seed, 
         }
         if (pp < sg->len) h = ref_piece(h, sg->id, pp, po, sg->len, 0);
     }
-    if (nb > 0 && fill > 0) out[nb++] = es_mix64(h);
+    if (nb > 0 && fill > 0) out[nb++] = es_mix64(h ^ 0x3c6ef372fe94f82bULL);
     return nb;
 }
 
 static void test_char_view_matches_reference(void **st)
 {
     (void)st;
+    esi_charview_t cv;
+    esi_charview_init(&cv);
+    /* the tables: every bucket not marked mixed holds the exact sum for every
+     * fraction in it (checked at its ends and at random points) */
+    uint32_t mixed = 0;
+    uint64_t y = 7;
+    for (uint32_t b = 0; b < (1u << ESI_CV_BITS); b++) {
+        mixed += !cv.sum8[b];
+        for (int k = 0; k < 6; k++) {
+            y ^= y << 13; y ^= y >> 7; y ^= y << 17;
+            uint32_t span = 1u << (32 - ESI_CV_BITS);
+            uint32_t f = (b << (32 - ESI_CV_BITS)) + (k == 0 ? 0 : k == 1 ? span - 1 : (uint32_t)y % span);
+            uint32_t s4 = 0, s8 = 0;
+            for (uint32_t i = 0; i < 8; i++) {
+                uint32_t ch = esi_frac_chars(f + i * ESI_TOKEN_WEYL);
+                s8 += ch;
+                if (i < 4) s4 += ch;
+            }
+            if (cv.sum4[b]) assert_int_equal(cv.sum4[b], s4);
+            if (cv.sum8[b]) assert_int_equal(cv.sum8[b], s8);
+        }
+    }
+    assert_true(mixed <= 56);   /* one bucket per step of the 8 tokens' counts */
     uint64_t x = 99, ha[300], hb[300];
     for (int trial = 0; trial < 300; trial++) {
         es_segment_t segs[6];
@@ -655,7 +680,7 @@ static void test_char_view_matches_reference(void **st)
         es_content_t c = {segs, nsegs, tokens};
         uint32_t C = trial % 3 == 0 ? 64 : 1 + (uint32_t)(x % 100);
         size_t max = trial % 4 == 0 ? 1 + (size_t)(x >> 20) % 40 : 300;
-        size_t na = esi_char_block_hashes(&c, C, x, ha, max), nb = ref_char_hashes(&c, C, x, hb, max);
+        size_t na = esi_char_block_hashes(&cv, &c, C, x, ha, max), nb = ref_char_hashes(&c, C, x, hb, max);
         assert_int_equal(na, nb);
         for (size_t i = 0; i < na; i++) assert_true(ha[i] == hb[i]);
     }
