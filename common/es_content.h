@@ -92,9 +92,10 @@ static inline int es_block_iter_next(es_block_iter_t *it, uint64_t *hash)
         uint32_t take = avail < need ? avail : need;
         /* A run of `take` tokens of segment s starting at off: hashing the
          * (id, off, take) triple is equivalent to hashing the tokens, since
-         * tokens are a function of (id, position). */
-        h = es_mix64(h ^ s->id);
-        h = es_mix64(h ^ (((uint64_t)it->off << 32) | take));
+         * tokens are a function of (id, position).  The run's value does not
+         * depend on the chain: one serial mix per run. */
+        uint64_t run = es_mix64(s->id ^ ((((uint64_t)it->off << 32) | take) * 0x9E3779B97F4A7C15ULL));
+        h = es_mix64(h ^ run);
         need -= take;
         it->off += take;
         if (it->off == s->len) { it->seg++; it->off = 0; }
