@@ -52,6 +52,12 @@ static long peak_rss_kib(void)
     return ru.ru_maxrss;
 }
 
+static void json_num(char *buf, size_t n, double v, const char *fmt)
+{
+    if (isnan(v)) snprintf(buf, n, "null");
+    else snprintf(buf, n, fmt, v);
+}
+
 static int run_case(const char *name, const char *yaml, es_run_report_t *rep, es_err_t *err)
 {
     es_doc_t *doc;
@@ -88,6 +94,16 @@ int es_bench_e2e(int argc, char **argv)
             return ES_EXIT_USAGE;
         }
     }
+    if (only && strcmp(only, "a") && strcmp(only, "b") && strcmp(only, "c")) {
+        fprintf(stderr, "eppsim bench e2e: --case: '%s' is not a, b or c\n", only);
+        return ES_EXIT_USAGE;
+    }
+    char *end;
+    double sc = strtod(scale, &end);
+    if (end == scale || *end || !(sc > 0) || sc > 1e6) {
+        fprintf(stderr, "eppsim bench e2e: --mooncake-scale: '%s' is not a positive number\n", scale);
+        return ES_EXIT_USAGE;
+    }
     es_err_t err;
     es_err_clear(&err);
     char yaml[2048];
@@ -121,10 +137,19 @@ int es_bench_e2e(int argc, char **argv)
         if (!json) printf("(c) %llu requests: %.0f requests/s, peak RSS %.1f MiB (64 B per request record kept for exact percentiles)\n",
                           (unsigned long long)rep.requests, rate[2], (double)rss_c / 1024.0);
     }
-    if (json)
-        printf("{\"bench\":\"e2e\",\"a_requests_per_s\":%.0f,\"b_requests_per_s\":%.0f,\"c_requests_per_s\":%.0f,"
-               "\"c_peak_rss_mib\":%.1f,\"mooncake_scale\":%s,\"a_ttft_p99_ms\":%.2f,\"b_ttft_p99_ms\":%.2f}\n",
-               rate[0], rate[1], rate[2], (double)rss_c / 1024.0, scale, ttft99[0], ttft99[1]);
+    if (json) {
+        /* cases not run are null (JSON has no NaN) */
+        char a[32], b[32], c[32], rss[32], ta[32], tb[32];
+        json_num(a, sizeof a, rate[0], "%.0f");
+        json_num(b, sizeof b, rate[1], "%.0f");
+        json_num(c, sizeof c, rate[2], "%.0f");
+        json_num(rss, sizeof rss, rss_c ? (double)rss_c / 1024.0 : NAN, "%.1f");
+        json_num(ta, sizeof ta, ttft99[0], "%.2f");
+        json_num(tb, sizeof tb, ttft99[1], "%.2f");
+        printf("{\"bench\":\"e2e\",\"a_requests_per_s\":%s,\"b_requests_per_s\":%s,\"c_requests_per_s\":%s,"
+               "\"c_peak_rss_mib\":%s,\"mooncake_scale\":%s,\"a_ttft_p99_ms\":%s,\"b_ttft_p99_ms\":%s}\n",
+               a, b, c, rss, scale, ta, tb);
+    }
     else
         printf("targets: (a) >= 100k requests/s, (b) >= 15k requests/s\n");
     return ES_EXIT_OK;
