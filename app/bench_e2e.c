@@ -74,20 +74,48 @@ static int run_case(const char *name, const char *yaml, es_run_report_t *rep, es
     return rc;
 }
 
+/* Runs a case `repeat` times: the best and the median rate (the machine's
+ * noise only ever slows a run down; the median shows how much). */
+static int run_repeated(const char *name, const char *yaml, int repeat, es_run_report_t *best,
+                        double *best_rate, double *median_rate, es_err_t *err)
+{
+    double rates[16];
+    for (int i = 0; i < repeat; i++) {
+        es_run_report_t rep;
+        int rc = run_case(name, yaml, &rep, err);
+        if (rc) return rc;
+        rates[i] = (double)rep.requests / rep.wall_s;
+        if (i == 0 || rates[i] > *best_rate) { *best = rep; *best_rate = rates[i]; }
+    }
+    for (int i = 1; i < repeat; i++)   /* insertion sort of a handful */
+        for (int j = i; j > 0 && rates[j - 1] > rates[j]; j--) { double t = rates[j]; rates[j] = rates[j - 1]; rates[j - 1] = t; }
+    *median_rate = repeat % 2 ? rates[repeat / 2] : 0.5 * (rates[repeat / 2 - 1] + rates[repeat / 2]);
+    return 0;
+}
+
 int es_bench_e2e(int argc, char **argv)
 {
-    int json = 0;
+    int json = 0, repeat = 3;
     const char *only = NULL, *scale = MOONCAKE_SCALE;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) json = 1;
         else if (strcmp(argv[i], "--case") == 0 && i + 1 < argc) only = argv[++i];
         else if (strcmp(argv[i], "--mooncake-scale") == 0 && i + 1 < argc) scale = argv[++i];
-        else if (es_cli_is_help(argv[i])) {
-            printf("usage: eppsim bench e2e [--json] [--case a|b|c] [--mooncake-scale F]\n\n"
+        else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+            char *e;
+            long v = strtol(argv[++i], &e, 10);
+            if (*e || e == argv[i] || v < 1 || v > 16) {
+                fprintf(stderr, "eppsim bench e2e: --repeat: '%s' is not a count from 1 to 16\n", argv[i]);
+                return ES_EXIT_USAGE;
+            }
+            repeat = (int)v;
+        } else if (es_cli_is_help(argv[i])) {
+            printf("usage: eppsim bench e2e [--json] [--case a|b|c] [--repeat N] [--mooncake-scale F]\n\n"
                    "  a: 16 pods, 1k-token prompts, 128 output tokens, Poisson 300 req/s, 200k requests\n"
                    "  b: Mooncake conversation trace on 16 pods, timestamps x %s (~70%% of capacity)\n"
-                   "  c: 1M requests of shape a, oracle off: peak memory\n"
-                   "Prints simulated requests per wall second (one core).\n", MOONCAKE_SCALE);
+                   "  c: 1M requests of shape a, oracle off: peak memory (run once)\n"
+                   "Prints simulated requests per wall second (one core): the best of N runs\n"
+                   "(default 3) and their median.\n", MOONCAKE_SCALE);
             return ES_EXIT_OK;
         } else {
             fprintf(stderr, "eppsim bench e2e: unknown option '%s'\n", argv[i]);
@@ -107,26 +135,24 @@ int es_bench_e2e(int argc, char **argv)
     es_err_t err;
     es_err_clear(&err);
     char yaml[2048];
-    double rate[3] = {NAN, NAN, NAN};
+    double rate[3] = {NAN, NAN, NAN}, median[2] = {NAN, NAN};
     double ttft99[3] = {NAN, NAN, NAN};
     long rss_c = 0;
     if (!only || strcmp(only, "a") == 0) {
         es_run_report_t rep;
         snprintf(yaml, sizeof yaml, k_case_a, "200000", "true");
-        if (run_case("a", yaml, &rep, &err)) { fprintf(stderr, "eppsim: %s\n", err.msg); return ES_EXIT_USAGE; }
-        rate[0] = (double)rep.requests / rep.wall_s;
+        if (run_repeated("a", yaml, repeat, &rep, &rate[0], &median[0], &err)) { fprintf(stderr, "eppsim: %s\n", err.msg); return ES_EXIT_USAGE; }
         ttft99[0] = rep.ttft_p99_ms;
-        if (!json) { printf("(a) 16 pods, 1k/128, 300 req/s, %llu requests: %.0f requests/s (%.2f s wall, %.0f s simulated, TTFT p99 %.1f ms)\n",
-                            (unsigned long long)rep.requests, rate[0], rep.wall_s, rep.sim_s, rep.ttft_p99_ms); fflush(stdout); }
+        if (!json) { printf("(a) 16 pods, 1k/128, 300 req/s, %llu requests: %.0f requests/s, best of %d (median %.0f; %.2f s wall, %.0f s simulated, TTFT p99 %.1f ms)\n",
+                            (unsigned long long)rep.requests, rate[0], repeat, median[0], rep.wall_s, rep.sim_s, rep.ttft_p99_ms); fflush(stdout); }
     }
     if (!only || strcmp(only, "b") == 0) {
         es_run_report_t rep;
         snprintf(yaml, sizeof yaml, k_case_b, ES_SOURCE_DIR, scale);
-        if (run_case("b", yaml, &rep, &err)) { fprintf(stderr, "eppsim: %s\n", err.msg); return ES_EXIT_USAGE; }
-        rate[1] = (double)rep.requests / rep.wall_s;
+        if (run_repeated("b", yaml, repeat, &rep, &rate[1], &median[1], &err)) { fprintf(stderr, "eppsim: %s\n", err.msg); return ES_EXIT_USAGE; }
         ttft99[1] = rep.ttft_p99_ms;
-        if (!json) { printf("(b) Mooncake x%s on 16 pods, %llu requests: %.0f requests/s (%.2f s wall, %.0f s simulated, TTFT p50 %.0f ms p99 %.0f ms)\n",
-                            scale, (unsigned long long)rep.requests, rate[1], rep.wall_s, rep.sim_s, rep.ttft_p50_ms, rep.ttft_p99_ms); fflush(stdout); }
+        if (!json) { printf("(b) Mooncake x%s on 16 pods, %llu requests: %.0f requests/s, best of %d (median %.0f; %.2f s wall, %.0f s simulated, TTFT p50 %.0f ms p99 %.0f ms)\n",
+                            scale, (unsigned long long)rep.requests, rate[1], repeat, median[1], rep.wall_s, rep.sim_s, rep.ttft_p50_ms, rep.ttft_p99_ms); fflush(stdout); }
     }
     if (!only || strcmp(only, "c") == 0) {
         es_run_report_t rep;
@@ -139,16 +165,19 @@ int es_bench_e2e(int argc, char **argv)
     }
     if (json) {
         /* cases not run are null (JSON has no NaN) */
-        char a[32], b[32], c[32], rss[32], ta[32], tb[32];
+        char a[32], b[32], c[32], rss[32], ta[32], tb[32], ma[32], mb[32];
         json_num(a, sizeof a, rate[0], "%.0f");
         json_num(b, sizeof b, rate[1], "%.0f");
+        json_num(ma, sizeof ma, median[0], "%.0f");
+        json_num(mb, sizeof mb, median[1], "%.0f");
         json_num(c, sizeof c, rate[2], "%.0f");
         json_num(rss, sizeof rss, rss_c ? (double)rss_c / 1024.0 : NAN, "%.1f");
         json_num(ta, sizeof ta, ttft99[0], "%.2f");
         json_num(tb, sizeof tb, ttft99[1], "%.2f");
-        printf("{\"bench\":\"e2e\",\"a_requests_per_s\":%s,\"b_requests_per_s\":%s,\"c_requests_per_s\":%s,"
+        printf("{\"bench\":\"e2e\",\"repeat\":%d,\"a_requests_per_s\":%s,\"a_median_requests_per_s\":%s,"
+               "\"b_requests_per_s\":%s,\"b_median_requests_per_s\":%s,\"c_requests_per_s\":%s,"
                "\"c_peak_rss_mib\":%s,\"mooncake_scale\":%s,\"a_ttft_p99_ms\":%s,\"b_ttft_p99_ms\":%s}\n",
-               a, b, c, rss, scale, ta, tb);
+               repeat, a, ma, b, mb, c, rss, scale, ta, tb);
     }
     else
         printf("targets: (a) >= 100k requests/s, (b) >= 15k requests/s\n");
