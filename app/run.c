@@ -230,10 +230,10 @@ static void on_done(void *ud, es_client_request_t *q)
     es_sim_schedule(c->sim, at, ev_client_done, r, 0);
 }
 
-static void on_gaps(void *ud, es_time_t gap, uint32_t count)
+static void on_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count)
 {
     run_ctx_t *c = ud;
-    es_metrics_add_gaps(c->m, es_sim_now(c->sim), gap, count);
+    es_metrics_add_gaps(c->m, t, gap, count);
 }
 
 /* ---- decision records (explain --from-run) ---- */
@@ -545,6 +545,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         }
     }
     if (tty && now_wall() - wall0 > 0.25) fprintf(stderr, "\r%100s\r", "");
+    es_cluster_sync(c.cl);   /* fast-forwarded pods report the gaps of steps ended by now */
     /* the time limit hit: requests still in flight end with status 0 */
     while (c.live) {
         live_req_t *r = c.live;

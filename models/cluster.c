@@ -308,7 +308,7 @@ static int parse_objectives(es_cluster_t *c, const es_node_t *list, es_err_t *er
 
 static void pod_first_token(void *ud, es_server_request_t *sr, es_time_t t);
 static void pod_finish(void *ud, es_server_request_t *sr, es_time_t t);
-static void pod_gaps(void *ud, es_time_t gap, uint32_t count);
+static void pod_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count);
 static void pod_kv_event(void *ud, const es_kv_event_t *ev);
 
 static void ev_pod_ready(es_sim_t *sim, void *target, uint64_t arg)
@@ -600,10 +600,10 @@ static void pod_finish(void *ud, es_server_request_t *sr, es_time_t t)
     finish_client(c, r, status, t + c->hop);
 }
 
-static void pod_gaps(void *ud, es_time_t gap, uint32_t count)
+static void pod_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count)
 {
     pod_t *p = ud;
-    if (p->c->hooks.on_gaps) p->c->hooks.on_gaps(p->c->hooks.ud, gap, count);
+    if (p->c->hooks.on_gaps) p->c->hooks.on_gaps(p->c->hooks.ud, t, gap, count);
 }
 
 /* ---------------------------------------------------------------- */
@@ -1206,6 +1206,12 @@ void es_cluster_destroy(es_cluster_t *c)
 }
 
 uint32_t es_cluster_pod_count(const es_cluster_t *c) { return c->npods; }
+
+void es_cluster_sync(es_cluster_t *c)
+{
+    for (uint32_t i = 0; i < c->npods; i++)
+        if (c->pods[i].server) es_server_sync(c->pods[i].server);
+}
 
 void es_cluster_pod_info(const es_cluster_t *c, uint32_t i, es_pod_info_t *out)
 {

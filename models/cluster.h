@@ -95,8 +95,9 @@ typedef struct es_cluster_hooks {
     void *ud;
     /* The request ended (any status) at client time r->done (>= now). */
     void (*on_done)(void *ud, es_client_request_t *r);
-    /* Pooled inter-token gaps seen by clients (see es_server_hooks_t). */
-    void (*on_gaps)(void *ud, es_time_t gap, uint32_t count);
+    /* Pooled inter-token gaps seen by clients, emitted at time t (<= now;
+     * see es_server_hooks_t). */
+    void (*on_gaps)(void *ud, es_time_t t, es_time_t gap, uint32_t count);
     /* Optional (--record-decisions): one EPP decision, with what the replica
      * saw: the candidates as scraped and their in-flight counters before the
      * pick ({requests, tokens} per candidate). */
@@ -133,6 +134,9 @@ typedef struct es_pod_info {
     es_server_stats_t stats;
 } es_pod_info_t;
 uint32_t es_cluster_pod_count(const es_cluster_t *c);
+/* Brings every pod up to now (es_server_sync): call once the simulation has
+ * stopped, before reading results. */
+void es_cluster_sync(es_cluster_t *c);
 void es_cluster_pod_info(const es_cluster_t *c, uint32_t pod, es_pod_info_t *out);
 
 #endif /* ES_CLUSTER_H */

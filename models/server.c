@@ -15,6 +15,17 @@
  * (budget exhausted behind a prefill, or Phase A stopped by a self-preemption)
  * is "skipped": s0 moves one step later and its next token's gap is reported
  * on its own.
+ *
+ * Fast-forward: a plain step (every running request decodes, none has an
+ * event, nothing waits) changes nothing but the clock, the counters and one
+ * pooled gap.  When the steps after step k are plain up to the next decoder
+ * event at step k + m, their durations are computed at once and one event is
+ * set at the end of step k+m-1 instead of one per step; the state stays at
+ * step k.  ff_step moves it one step, exactly as end_step and start_step
+ * would, when that event runs or when submit, abort or crash change the pod
+ * mid-stretch (ff_sync: the steps ended before now are run and the event is
+ * set back to the end of the step in flight).  /metrics does not move inside
+ * a stretch; es_server_stats adds the steps begun by now.
  */
 #include "server.h"
 
@@ -71,6 +82,13 @@ struct es_server {
     bool     pending, in_step, in_handler;
     es_event_id_t ev;
     es_time_t step_dt;
+
+    /* fast-forward: steps k+1 .. ff_last are plain and not run yet */
+    bool       ff_on;          /* server.fast_forward */
+    bool       ff;             /* a stretch is pending; ev is at the end of ff_last */
+    uint64_t   ff_last;
+    es_time_t  ff_t;           /* end of step k */
+    es_time_t *ff_dt;          /* step durations, indexed by step & ring_mask */
 
     /* the step being scheduled / in flight */
     bool     fast, stage_prefill, preempted;
@@ -761,9 +779,9 @@ static bool start_step(es_server_t *s)
     return true;
 }
 
-static void emit_gap(es_server_t *s, es_time_t gap, uint32_t n)
+static void emit_gap(es_server_t *s, es_time_t t, es_time_t gap, uint32_t n)
 {
-    if (n && s->hooks.on_decode_gaps) s->hooks.on_decode_gaps(s->hooks.ud, gap, n);
+    if (n && s->hooks.on_decode_gaps) s->hooks.on_decode_gaps(s->hooks.ud, t, gap, n);
 }
 
 /* End of step k at now: tokens, first tokens, finishes. */
@@ -775,9 +793,9 @@ static void end_step(es_server_t *s)
         req_t *r = s->late[i];
         if (r->p.state != RS_RUNNING || !r->p.decoding) continue;
         late_alive++;
-        emit_gap(s, now - r->p.last_tok, 1);
+        emit_gap(s, now, now - r->p.last_tok, 1);
     }
-    emit_gap(s, s->step_dt, s->n_dec_sched - late_alive);
+    emit_gap(s, now, s->step_dt, s->n_dec_sched - late_alive);
 
     for (uint32_t i = 0; i < s->npf; i++) {
         req_t *r = s->pf[i];
@@ -791,7 +809,7 @@ static void end_step(es_server_t *s)
             if (s->hooks.on_first_token) s->hooks.on_first_token(s->hooks.ud, r, now);
             if (r->p.state != RS_RUNNING) continue;   /* aborted from the hook */
         } else {
-            emit_gap(s, now - r->p.last_tok, 1);
+            emit_gap(s, now, now - r->p.last_tok, 1);
         }
         r->p.last_tok = now;
         if (r->p.outputs >= r->p.out_target) { finish_running(s, r, ES_SERVER_OK); continue; }
@@ -815,6 +833,87 @@ static void end_step(es_server_t *s)
     s->npf = s->nlate = 0;
 }
 
+/* ---- fast-forward ---- */
+
+/* Step k as start_step left it ends with its pooled gap alone (no prompt
+ * chunk, no late decoder, no finish), and the steps after it are plain until
+ * the next decoder event: every running request decodes and none waits. */
+static bool quiet_after(const es_server_t *s)
+{
+    return s->fast && s->npf == 0 && s->nlate == 0 && s->skip_n == 0 && !s->preempted && s->fin == NULL &&
+           s->n_waiting == 0 && s->n_prefilling == 0 && s->n_dec > 0;
+}
+
+/* Duration of plain step `step`: start_step's composition and rounding. */
+static es_time_t plain_dt(const es_server_t *s, uint64_t step)
+{
+    uint64_t sum_ctx = (uint64_t)(s->dec_base + (int64_t)s->n_dec * (int64_t)(step + 1));
+    es_step_comp_t comp = {0, s->cq, s->cp, s->n_dec, sum_ctx, s->n_dec};
+    es_time_t dt = es_time_from_us(es_steptime_us(&s->st, &comp));
+    return dt < 1 ? 1 : dt;
+}
+
+static inline void count_plain(es_server_stats_t *st, uint32_t n_dec, es_time_t dt)
+{
+    st->steps++;
+    st->seq_steps += n_dec;
+    st->decode_tokens += n_dec;
+    st->busy += dt;
+}
+
+/* Called when start_step has set up step k: returns the time of the event to
+ * set, the end of step k or, when the steps after k are plain, of the step
+ * before the next decoder event (a stretch). */
+static es_time_t ff_begin(es_server_t *s)
+{
+    es_time_t end = now_of(s) + s->step_dt;
+    if (!s->ff_on || !quiet_after(s) || s->ring[(s->k + 1) & s->ring_mask]) return end;
+    uint64_t last = s->k + 1;
+    while (!s->ring[(last + 1) & s->ring_mask]) {
+        last++;
+        ES_ASSERT(last - s->k < s->ring_mask, "a decoder without an event in the ring");
+    }
+    s->ff = true;
+    s->ff_last = last;
+    s->ff_t = end;
+    for (uint64_t i = s->k + 1; i <= last; i++) {
+        es_time_t dt = plain_dt(s, i);
+        s->ff_dt[i & s->ring_mask] = dt;
+        end += dt;
+    }
+    return end;
+}
+
+/* Ends step k at ff_t and starts plain step k + 1, as end_step and
+ * start_step would (the fields they set that differ from step k's). */
+static void ff_step(es_server_t *s)
+{
+    emit_gap(s, s->ff_t, s->step_dt, s->n_dec_sched);
+    s->k++;
+    s->ndue = 0;
+    s->extra = 0;
+    s->step_dt = s->ff_dt[s->k & s->ring_mask];
+    s->ff_t += s->step_dt;
+    s->sum_ctx = (uint64_t)(s->dec_base + (int64_t)s->n_dec * (int64_t)(s->k + 1));
+    count_plain(&s->stats, s->n_dec, s->step_dt);
+}
+
+/* Ends a stretch at now: runs its steps that ended before now (at now too when
+ * `inclusive`) and sets the event back to the end of the step in flight.  A
+ * step ending exactly at now is otherwise taken as still running: the caller's
+ * event goes first, as an event scheduled before that step's would. */
+static void ff_sync(es_server_t *s, bool inclusive)
+{
+    if (!s->ff) return;
+    es_time_t now = now_of(s);
+    while (s->k < s->ff_last && (s->ff_t < now || (inclusive && s->ff_t == now))) ff_step(s);
+    s->ff = false;
+    if (s->k == s->ff_last) return;   /* the stretch's event already ends this step */
+    es_sim_cancel(s->sim, s->ev);
+    s->ev = es_sim_schedule(s->sim, s->ff_t, on_step, s, 0);
+    ES_ASSERT(s->ev != 0, "out of memory for an event");
+}
+
 static void kick(es_server_t *s)
 {
     if (s->pending || s->in_handler) return;
@@ -829,11 +928,15 @@ static void on_step(es_sim_t *sim, void *target, uint64_t arg)
     es_server_t *s = target;
     s->pending = false;
     s->in_handler = true;
+    if (s->ff) {   /* the end of a stretch: catch up to its last step */
+        while (s->k < s->ff_last) ff_step(s);
+        s->ff = false;
+    }
     if (s->in_step) { end_step(s); s->in_step = false; }
     while (s->n_running + s->n_waiting > 0) {
         if (start_step(s)) {
             s->in_step = true;
-            s->ev = es_sim_schedule(s->sim, now_of(s) + s->step_dt, on_step, s, 0);
+            s->ev = es_sim_schedule(s->sim, ff_begin(s), on_step, s, 0);
             ES_ASSERT(s->ev != 0, "out of memory for an event");
             s->pending = true;
             break;
@@ -894,6 +997,7 @@ void es_server_submit(es_server_t *s, es_server_request_t *r)
         for (const char *c = r->lora; *c; c++) h = es_mix64(h ^ (uint8_t)*c);
         r->p.root = h;
     }
+    ff_sync(s, false);
     wait_push(s, r, false);
     kick(s);
 }
@@ -911,6 +1015,7 @@ void es_server_abort(es_server_t *s, es_server_request_t *r)
         return;
     }
     if (r->p.state != RS_RUNNING) return;
+    ff_sync(s, false);
     if (s->in_step && r->p.decoding) {
         bool scheduled = s->fast ? r->p.skip_step != s->k : r->p.sched_step == s->k;
         if (scheduled) s->n_dec_sched--;
@@ -920,6 +1025,7 @@ void es_server_abort(es_server_t *s, es_server_request_t *r)
 
 void es_server_crash(es_server_t *s, int status)
 {
+    ff_sync(s, false);   /* the steps that ended before the crash count */
     if (s->pending) es_sim_cancel(s->sim, s->ev);
     s->pending = s->in_step = false;
     /* detach everything first: hooks may submit again */
@@ -980,7 +1086,20 @@ void es_server_metrics(const es_server_t *s, es_endpoint_metrics_t *m)
 uint32_t es_server_num_gpu_blocks(const es_server_t *s) { return s->kv.n; }
 uint32_t es_server_free_blocks(const es_server_t *s) { return s->kv.nfree; }
 uint32_t es_server_block_size(const es_server_t *s) { return s->bs; }
-void es_server_stats(const es_server_t *s, es_server_stats_t *out) { *out = s->stats; }
+void es_server_sync(es_server_t *s) { ff_sync(s, true); }
+
+void es_server_stats(const es_server_t *s, es_server_stats_t *out)
+{
+    *out = s->stats;
+    if (!s->ff) return;
+    /* the stretch's steps begun before now (ff_sync's rule at a tie) */
+    es_time_t start = s->ff_t, now = now_of(s);
+    for (uint64_t i = s->k + 1; i <= s->ff_last && start < now; i++) {
+        es_time_t dt = s->ff_dt[i & s->ring_mask];
+        count_plain(out, s->n_dec, dt);
+        start += dt;
+    }
+}
 
 double es_server_step_time_us(const es_server_t *s, uint32_t n_prefill, const uint32_t *q,
                               const uint32_t *p, uint32_t n_decode, uint64_t sum_ctx)
@@ -1085,14 +1204,16 @@ int es_server_create_with_profile(es_sim_t *sim, const es_server_config_t *cfg, 
     uint32_t ring = 1;
     while (ring < s->bs + 2) ring <<= 1;
     s->ring = calloc(ring, sizeof *s->ring);
+    s->ff_dt = calloc(ring, sizeof *s->ff_dt);
     s->ring_mask = ring - 1;
+    s->ff_on = cfg->fast_forward;
     size_t m = s->max_num_seqs + 1;
     s->pf = calloc(m, sizeof *s->pf);
     s->due = calloc(m, sizeof *s->due);
     s->late = calloc(m, sizeof *s->late);
     s->cq = calloc(m, sizeof *s->cq);
     s->cp = calloc(m, sizeof *s->cp);
-    if (!s->ring || !s->pf || !s->due || !s->late || !s->cq || !s->cp) {
+    if (!s->ring || !s->ff_dt || !s->pf || !s->due || !s->late || !s->cq || !s->cp) {
         es_server_destroy(s);
         return es_err_set(err, ES_ENOMEM, "out of memory");
     }
@@ -1116,7 +1237,7 @@ void es_server_destroy(es_server_t *s)
         free(s->tpool[c]);
     }
     if (s->kv.b) es_kvcache_fini(&s->kv);
-    free(s->ring); free(s->pf); free(s->due); free(s->late); free(s->cq); free(s->cp);
+    free(s->ring); free(s->ff_dt); free(s->pf); free(s->due); free(s->late); free(s->cq); free(s->cp);
     free(s->heap); free(s->lora);
     es_profile_free(s->own_prof);
     free(s);

@@ -16,7 +16,11 @@
  * sequences advance together on a shared step counter; a sequence is touched
  * only at steps where something happens to it (a block fills or is needed,
  * its first token, its end), so a step costs O(1) + O(sequences with an
- * event) -- about 2 per block_size steps per sequence.
+ * event) -- about 2 per block_size steps per sequence.  With
+ * server.fast_forward, a stretch of steps where nothing but the clock moves
+ * (every running request decodes, none has an event, none waits) takes one
+ * event; the pod is brought up to date when the stretch ends or when a call
+ * changes it (submit, abort, crash), with the results of one event per step.
  *
  * Units: times es_time_t ns; lengths in tokens; KV in blocks.
  * Invariants: on_finish is called exactly once for every submitted request,
@@ -110,12 +114,16 @@ typedef struct es_server_hooks {
      * references r afterwards.  May be called from inside es_server_submit
      * (400) and es_server_crash. */
     void (*on_finish)(void *ud, es_server_request_t *r, es_time_t t);
-    /* Pooled inter-token gaps: `count` gaps of length `gap` (may be NULL). */
-    void (*on_decode_gaps)(void *ud, es_time_t gap, uint32_t count);
+    /* Pooled inter-token gaps: `count` gaps of length `gap`, the tokens
+     * emitted at time t (may be NULL).  t may be earlier than now: a
+     * fast-forwarded stretch reports its steps' gaps when it is brought up to
+     * date, each with its own step's end time, in no promised order. */
+    void (*on_decode_gaps)(void *ud, es_time_t t, es_time_t gap, uint32_t count);
     es_kv_event_fn on_kv_event;   /* NULL = KV events off; called at the emitting step, no delay */
 } es_server_hooks_t;
 
-/* Counters for tests, benchmarks and results. */
+/* Counters for tests, benchmarks and results (mid-stretch, the steps begun
+ * before now are counted). */
 typedef struct es_server_stats {
     uint64_t steps;            /* engine steps run */
     uint64_t seq_steps;        /* sum over steps of sequences scheduled */
@@ -152,6 +160,12 @@ void es_server_abort(es_server_t *s, es_server_request_t *r);
 /* Every request fails with `status` (on_finish each), the cache is cleared
  * (ES_KV_ALL_CLEARED), the server is idle and accepts new requests. */
 void es_server_crash(es_server_t *s, int status);
+
+/* Brings a fast-forwarded stretch up to now as if every event at or before
+ * now had run: the gaps of its steps ended by now are reported.  For the end
+ * of a run (after es_sim_run returned), before reading results; a no-op
+ * without fast-forward. */
+void es_server_sync(es_server_t *s);
 
 /* What /metrics shows now (update_time = now). */
 void es_server_metrics(const es_server_t *s, es_endpoint_metrics_t *out);

@@ -72,6 +72,9 @@ static const es_schema_entry_t k_entries[] = {
      "roofline step model: achieved fraction of the GPU's peak bf16 FLOP/s", NULL},
     {"roofline_bw_efficiency", ES_ST_DOUBLE, F(roofline_bw_efficiency), "0.6", 0.01, 1, NULL, "",
      "roofline step model: achieved fraction of the GPU's peak HBM bandwidth", NULL},
+    {"fast_forward", ES_ST_BOOL, F(fast_forward), "true", 0, 0, NULL, "",
+     "run a stretch of decode-only steps with nothing waiting as one event (same results, fewer events; "
+     "docs/server.md)", NULL},
 };
 #undef F
 

@@ -45,6 +45,7 @@ typedef struct es_server_config {
     double   linear_c4_us;                 /* per prefill attention unit q*(p+q/2) */
     double   roofline_mfu;                 /* achieved fraction of peak FLOP/s */
     double   roofline_bw_efficiency;       /* achieved fraction of peak HBM bandwidth */
+    bool     fast_forward;                 /* one event per stretch of decode-only steps */
 } es_server_config_t;
 
 extern const es_schema_t es_server_schema;

@@ -41,9 +41,10 @@ static inline void h_finish(void *ud, es_server_request_t *r, es_time_t t)
     h->finished++;
 }
 
-static inline void h_gaps(void *ud, es_time_t gap, uint32_t n)
+static inline void h_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t n)
 {
     harness_t *h = ud;
+    (void)t;
     if (h->gap_count == 0) h->first_gap = gap;
     h->gap_count += n;
 }

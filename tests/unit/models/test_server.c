@@ -1,7 +1,7 @@
 /* The server model at the server (no gateway): fidelity of TTFT and ITL
  * against the measured whole-model points, prefix hits, eviction order,
  * preemption, token budget and chunking, TP, max_model_len, LoRA, crash,
- * abort. */
+ * abort; fast-forward against the per-step path. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -553,6 +553,358 @@ static void test_stress(void **st)
     }
 }
 
+/* ---- fast-forward: the same runs with server.fast_forward on and off ----
+ *
+ * A scenario is a list of actions at fixed times (submits, aborts, crashes,
+ * probes that read /metrics and the counters), all scheduled before the run,
+ * so that an action at the very nanosecond a step ends goes first on both
+ * paths.  Both runs must give the same request records, the same multiset of
+ * pooled gaps with their times, the same KV-event sequence and the same probe
+ * readings; the run with fast-forward must not take more events. */
+
+enum { A_SUBMIT, A_ABORT, A_CRASH, A_PROBE };
+
+typedef struct ff_action { es_time_t t; uint32_t kind, idx; } ff_action_t;
+
+typedef struct ff_gap { es_time_t t, gap; uint32_t n; } ff_gap_t;
+
+typedef struct ff_probe {
+    es_endpoint_metrics_t m;
+    es_server_stats_t     st;
+} ff_probe_t;
+
+typedef struct ff_case {
+    es_server_config_t cfg;
+    uint32_t           nreq;
+    rec_t             *tmpl;     /* request templates (copied into each run) */
+    ff_action_t       *acts;
+    uint32_t           nacts, nprobes;
+    es_time_t          until;    /* > 0: stop there, sync and read, then run on */
+} ff_case_t;
+
+typedef struct ff_run {
+    es_sim_t     *sim;
+    es_server_t  *srv;
+    rec_t        *q;
+    ff_gap_t     *gaps;
+    size_t        ngaps, capgaps;
+    ff_probe_t   *probes;        /* nprobes + 2: the probes, at `until`, at the end */
+    uint64_t      kv_sig, kv_n, events;
+} ff_run_t;
+
+static void ff_on_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t n)
+{
+    ff_run_t *x = ud;
+    assert_true(t <= es_sim_now(x->sim));
+    if (x->ngaps == x->capgaps) {
+        x->capgaps = x->capgaps ? 2 * x->capgaps : 1024;
+        x->gaps = realloc(x->gaps, x->capgaps * sizeof *x->gaps);
+        assert_non_null(x->gaps);
+    }
+    x->gaps[x->ngaps++] = (ff_gap_t){t, gap, n};
+}
+
+static void ff_on_first(void *ud, es_server_request_t *r, es_time_t t)
+{
+    (void)ud;
+    assert_int_equal(t, r->first_token);
+    ((rec_t *)r)->nfirst++;
+}
+
+static void ff_on_finish(void *ud, es_server_request_t *r, es_time_t t)
+{
+    (void)ud;
+    assert_int_equal(t, r->finish);
+    ((rec_t *)r)->nfinish++;
+}
+
+static void ff_on_kv(void *ud, const es_kv_event_t *ev)
+{
+    ff_run_t *x = ud;
+    x->kv_sig = es_mix64(x->kv_sig ^ es_mix64(((uint64_t)ev->kind << 56) ^ ev->block_hash ^ (uint64_t)ev->time));
+    x->kv_n++;
+}
+
+static void ff_read(ff_run_t *x, ff_probe_t *p)
+{
+    es_server_metrics(x->srv, &p->m);
+    es_server_stats(x->srv, &p->st);
+}
+
+static void ff_act(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)sim;
+    ff_run_t *x = target;
+    uint32_t kind = (uint32_t)(arg >> 32), idx = (uint32_t)arg;
+    switch (kind) {
+    case A_SUBMIT: es_server_submit(x->srv, &x->q[idx].r); break;
+    case A_ABORT:  es_server_abort(x->srv, &x->q[idx].r); break;
+    case A_CRASH:  es_server_crash(x->srv, ES_SERVER_UNAVAILABLE); break;
+    default:       ff_read(x, &x->probes[idx]); break;
+    }
+}
+
+static void ff_run(const ff_case_t *c, bool fast_forward, ff_run_t *x)
+{
+    memset(x, 0, sizeof *x);
+    es_server_config_t cfg = c->cfg;
+    cfg.fast_forward = fast_forward;
+    x->sim = es_sim_create(1);
+    es_server_hooks_t hooks = {x, ff_on_first, ff_on_finish, ff_on_gaps, ff_on_kv};
+    es_err_t err;
+    assert_int_equal(es_server_create(x->sim, &cfg, &hooks, 0, &x->srv, &err), 0);
+    x->q = calloc(c->nreq, sizeof *x->q);
+    x->probes = calloc(c->nprobes + 2, sizeof *x->probes);
+    for (uint32_t i = 0; i < c->nreq; i++) {
+        x->q[i] = c->tmpl[i];
+        x->q[i].r.prompt.segs = x->q[i].seg;   /* the copy's own segments */
+    }
+    for (uint32_t i = 0; i < c->nacts; i++)
+        es_sim_schedule(x->sim, c->acts[i].t, ff_act, x, (uint64_t)c->acts[i].kind << 32 | c->acts[i].idx);
+    if (c->until > 0) {
+        es_sim_run(x->sim, c->until);
+        es_server_sync(x->srv);
+        ff_read(x, &x->probes[c->nprobes]);
+    }
+    es_sim_run(x->sim, ES_TIME_NEVER);
+    ff_read(x, &x->probes[c->nprobes + 1]);
+    x->events = es_sim_events_run(x->sim);
+    for (uint32_t i = 0; i < c->nreq; i++) assert_int_equal(x->q[i].nfinish, 1);
+}
+
+static void ff_free(ff_run_t *x)
+{
+    es_server_destroy(x->srv);
+    es_sim_destroy(x->sim);
+    free(x->q);
+    free(x->gaps);
+    free(x->probes);
+}
+
+static int gap_cmp(const void *a, const void *b)
+{
+    const ff_gap_t *x = a, *y = b;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    if (x->gap != y->gap) return x->gap < y->gap ? -1 : 1;
+    return (x->n > y->n) - (x->n < y->n);
+}
+
+static void stats_equal(const es_server_stats_t *a, const es_server_stats_t *b)
+{
+    assert_int_equal(a->steps, b->steps);
+    assert_int_equal(a->seq_steps, b->seq_steps);
+    assert_int_equal(a->prefill_tokens, b->prefill_tokens);
+    assert_int_equal(a->decode_tokens, b->decode_tokens);
+    assert_int_equal(a->preemptions, b->preemptions);
+    assert_int_equal(a->rejected, b->rejected);
+    assert_int_equal(a->finished, b->finished);
+    assert_int_equal(a->lora_loads, b->lora_loads);
+    assert_int_equal(a->busy, b->busy);
+}
+
+static void metrics_equal(const es_endpoint_metrics_t *a, const es_endpoint_metrics_t *b)
+{
+    assert_int_equal(a->update_time, b->update_time);
+    assert_int_equal(a->waiting, b->waiting);
+    assert_int_equal(a->running, b->running);
+    assert_true(a->kv_cache_usage == b->kv_cache_usage);
+    assert_int_equal(a->prefix_queries, b->prefix_queries);
+    assert_int_equal(a->prefix_hits, b->prefix_hits);
+    assert_int_equal(a->n_running_lora, b->n_running_lora);
+    assert_int_equal(a->n_waiting_lora, b->n_waiting_lora);
+}
+
+/* Runs c both ways and asserts the same results; returns the two event
+ * counts and prints them under `what` (NULL: quiet). */
+static void ff_check(const ff_case_t *c, const char *what, uint64_t *ev_off, uint64_t *ev_on)
+{
+    ff_run_t a, b;
+    ff_run(c, false, &a);
+    ff_run(c, true, &b);
+    for (uint32_t i = 0; i < c->nreq; i++) {
+        const es_server_request_t *x = &a.q[i].r, *y = &b.q[i].r;
+        assert_int_equal(x->status, y->status);
+        assert_int_equal(x->admitted, y->admitted);
+        assert_int_equal(x->first_token, y->first_token);
+        assert_int_equal(x->finish, y->finish);
+        assert_int_equal(x->cached_tokens, y->cached_tokens);
+        assert_int_equal(x->preemptions, y->preemptions);
+        assert_int_equal(a.q[i].nfirst, b.q[i].nfirst);
+    }
+    assert_int_equal(a.ngaps, b.ngaps);
+    qsort(a.gaps, a.ngaps, sizeof *a.gaps, gap_cmp);
+    qsort(b.gaps, b.ngaps, sizeof *b.gaps, gap_cmp);
+    for (size_t i = 0; i < a.ngaps; i++) {
+        assert_int_equal(a.gaps[i].t, b.gaps[i].t);
+        assert_int_equal(a.gaps[i].gap, b.gaps[i].gap);
+        assert_int_equal(a.gaps[i].n, b.gaps[i].n);
+    }
+    assert_int_equal(a.kv_n, b.kv_n);
+    assert_true(a.kv_sig == b.kv_sig);
+    uint32_t nread = c->nprobes + (c->until > 0 ? 1 : 0);
+    for (uint32_t i = 0; i < c->nprobes + 2; i++) {
+        if (i == c->nprobes && c->until == 0) continue;
+        metrics_equal(&a.probes[i].m, &b.probes[i].m);
+        stats_equal(&a.probes[i].st, &b.probes[i].st);
+    }
+    assert_true(b.events <= a.events);
+    if (what)
+        printf("  %-28s %6llu steps, %7zu gap records, %4u readings; events %7llu per step, %6llu fast-forward\n",
+           what, (unsigned long long)a.probes[c->nprobes + 1].st.steps, a.ngaps, nread,
+           (unsigned long long)a.events, (unsigned long long)b.events);
+    if (ev_off) *ev_off = a.events;
+    if (ev_on) *ev_on = b.events;
+    ff_free(&a);
+    ff_free(&b);
+}
+
+static void ff_case_init(ff_case_t *c, uint32_t nreq, uint32_t nacts)
+{
+    memset(c, 0, sizeof *c);
+    es_err_t err;
+    es_schema_defaults(&es_server_schema, &c->cfg, &err);
+    c->nreq = nreq;
+    c->tmpl = calloc(nreq ? nreq : 1, sizeof *c->tmpl);
+    c->acts = calloc(nacts, sizeof *c->acts);
+}
+
+static void ff_case_fini(ff_case_t *c)
+{
+    es_schema_fini(&es_server_schema, &c->cfg);
+    free(c->tmpl);
+    free(c->acts);
+}
+
+static void ff_add(ff_case_t *c, es_time_t t, uint32_t kind, uint32_t idx)
+{
+    c->acts[c->nacts++] = (ff_action_t){t, kind, idx};
+}
+
+/* A lone request decoding 4000 tokens: one event per stretch, not per step. */
+static void test_ff_lone_decoder(void **st)
+{
+    (void)st;
+    ff_case_t c;
+    ff_case_init(&c, 1, 200);
+    rec_init(&c.tmpl[0], 7, 100, 4000);
+    ff_add(&c, 0, A_SUBMIT, 0);
+    es_rng_t rng;
+    es_rng_seed(&rng, 3);
+    for (uint32_t i = 0; i < 150; i++) ff_add(&c, (es_time_t)es_rng_below(&rng, 40 * ES_S), A_PROBE, c.nprobes++);
+    c.until = 17 * ES_S + 123457;
+    uint64_t off, on;
+    ff_check(&c, "lone decoder, 4000 tokens", &off, &on);
+    uint32_t bs = (uint32_t)c.cfg.block_size;
+    assert_true(off >= 4000);
+    assert_true(on <= 3 * 4000 / bs);   /* about 2 per block: the block fills, a new one */
+    ff_case_fini(&c);
+
+    /* every step 5 ms: the stop time and the probes fall exactly on step ends */
+    for (es_time_t until = ES_S; until < ES_S + 20 * 5 * ES_MS; until += 5 * ES_MS) {
+        ff_case_init(&c, 1, 200);
+        c.cfg.step_model = ES_STEP_LINEAR;
+        c.cfg.cpu_overhead_us = 0;
+        c.cfg.linear_c0_us = 5000;
+        c.cfg.linear_c1_us = c.cfg.linear_c2_us = c.cfg.linear_c3_us = c.cfg.linear_c4_us = 0;
+        rec_init(&c.tmpl[0], 7, 100, 1000);
+        ff_add(&c, 0, A_SUBMIT, 0);
+        for (uint32_t i = 0; i < 40; i++) ff_add(&c, until - 100 * ES_MS + 5 * ES_MS * i, A_PROBE, c.nprobes++);
+        c.until = until;
+        ff_check(&c, until == ES_S ? "lone decoder, 5 ms grid" : NULL, NULL, NULL);
+        ff_case_fini(&c);
+    }
+}
+
+/* Random workloads: shape 0 light load (long stretches, arrivals, aborts and
+ * crashes inside them), 1 many decoders and tight KV (preemptions), 2 every
+ * time on a 5 ms grid (actions land exactly on step ends), 3 P/D sides, LoRA,
+ * priorities and chunked prefill. */
+static void ff_random_case(ff_case_t *c, int shape, uint64_t seed)
+{
+    es_rng_t rng;
+    es_rng_seed(&rng, seed);
+    uint32_t n = shape == 1 ? 150 : 40;
+    ff_case_init(c, n, 4 * n + 400);
+    static const int64_t bss[] = {16, 16, 5, 32, 8, 1};
+    c->cfg.block_size = bss[es_rng_below(&rng, 6)];
+    c->cfg.enable_prefix_caching = es_rng_below(&rng, 4) != 0;
+    es_time_t mean_gap = shape == 1 ? 40 * ES_MS : 3 * ES_S;
+    uint32_t max_out = shape == 1 ? 600 : 2500;
+    if (shape == 1) {
+        c->cfg.num_gpu_blocks = 60 * 16 / c->cfg.block_size + 40;
+        c->cfg.max_num_seqs = 48;
+    }
+    if (shape == 2) {
+        c->cfg.step_model = ES_STEP_LINEAR;
+        c->cfg.cpu_overhead_us = 0;
+        c->cfg.linear_c0_us = 5000;
+        c->cfg.linear_c1_us = c->cfg.linear_c2_us = c->cfg.linear_c3_us = c->cfg.linear_c4_us = 0;
+        mean_gap = 500 * ES_MS;
+    }
+    if (shape == 3) {
+        c->cfg.max_loras = 2;
+        c->cfg.scheduling_policy = ES_POLICY_PRIORITY;
+        c->cfg.long_prefill_token_threshold = 32;
+    }
+    static const char *const loras[] = {"a1", "a2", "a3"};
+    es_time_t t = 0, horizon = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t plen = 1 + (uint32_t)es_rng_below(&rng, 1500), out = 1 + (uint32_t)es_rng_below(&rng, max_out);
+        rec_t *q = &c->tmpl[i];
+        rec_init(q, 100000 + 2 * (uint64_t)i, plen, out);
+        q->seg[0] = (es_segment_t){1 + es_rng_below(&rng, 4), 64};   /* one of 4 shared prefixes */
+        q->seg[1] = (es_segment_t){100000 + 2 * (uint64_t)i, plen};
+        q->r.prompt.nsegs = 2;
+        q->r.prompt.tokens = 64 + plen;
+        q->r.priority = (int32_t)es_rng_below(&rng, 4);
+        if (shape == 3) {
+            uint64_t k = es_rng_below(&rng, 8);
+            if (k == 0) q->r.prefill_only = true;
+            if (k == 1) q->r.kv_preloaded = true;
+            if (k >= 5) q->r.lora = loras[k - 5];
+        }
+        t += (es_time_t)es_rng_exp(&rng, (double)mean_gap);
+        if (shape == 2) t -= t % (5 * ES_MS);
+        ff_add(c, t, A_SUBMIT, i);
+        if (es_rng_below(&rng, 5) == 0) {
+            es_time_t at = t + (es_time_t)es_rng_below(&rng, 20 * ES_S);
+            if (shape == 2) at -= at % (5 * ES_MS);
+            ff_add(c, at, A_ABORT, i);
+        }
+        horizon = t;
+    }
+    horizon += 30 * ES_S;
+    for (int k = 0; k < 2; k++) {
+        es_time_t at = (es_time_t)es_rng_below(&rng, (uint64_t)horizon);
+        if (shape == 2) at -= at % (5 * ES_MS);
+        ff_add(c, at, A_CRASH, 0);
+    }
+    for (uint32_t i = 0; i < 300; i++) {
+        es_time_t at = (es_time_t)es_rng_below(&rng, (uint64_t)horizon);
+        if (shape == 2) at -= at % (5 * ES_MS);
+        ff_add(c, at, A_PROBE, c->nprobes++);
+    }
+    c->until = (es_time_t)es_rng_below(&rng, (uint64_t)horizon);
+    if (shape == 2) c->until -= c->until % (5 * ES_MS);
+}
+
+static void test_ff_random(void **st)
+{
+    (void)st;
+    static const char *const names[] = {"light load", "many decoders, tight KV", "5 ms grid (ties)",
+                                        "P/D, LoRA, priority, chunks"};
+    for (int shape = 0; shape < 4; shape++) {
+        for (uint64_t seed = 1; seed <= 4; seed++) {
+            ff_case_t c;
+            ff_random_case(&c, shape, 1000 * (uint64_t)shape + seed);
+            char what[64];
+            snprintf(what, sizeof what, "%s #%llu", names[shape], (unsigned long long)seed);
+            ff_check(&c, what, NULL, NULL);
+            ff_case_fini(&c);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,6 +920,8 @@ int main(void)
         cmocka_unit_test(test_crash_and_abort),
         cmocka_unit_test(test_pd),
         cmocka_unit_test(test_stress),
+        cmocka_unit_test(test_ff_lone_decoder),
+        cmocka_unit_test(test_ff_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
