@@ -331,6 +331,7 @@ static void cache_full(es_server_t *s, req_t *r, uint32_t upto)
         for (uint32_t i = 0; i < m; i++) {
             int ok = es_block_iter_next(&r->p.it, &h[i]);
             ES_ASSERT(ok, "block hash past the end of the request");
+            es_kvcache_prefetch_hash(&s->kv, h[i]);   /* lands while the next ones are hashed */
         }
         es_kvcache_cache_n(&s->kv, &r->p.blocks[r->p.hashed], h, m);
         r->p.hashed += m;
@@ -515,6 +516,19 @@ static int cmp_seq(const void *a, const void *b)
     return (x->p.seq > y->p.seq) - (x->p.seq < y->p.seq);
 }
 
+/* Running order (seq is unique).  A step's due decoders are usually few:
+ * insertion then beats qsort's calls through a pointer. */
+static void sort_by_seq(req_t **v, uint32_t n)
+{
+    if (n > 24) { qsort(v, n, sizeof *v, cmp_seq); return; }
+    for (uint32_t i = 1; i < n; i++) {
+        req_t *x = v[i];
+        uint32_t j = i;
+        for (; j > 0 && v[j - 1]->p.seq > x->p.seq; j--) v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
 static bool prefillers_at_tail(const es_server_t *s)
 {
     uint32_t n = 0;
@@ -555,7 +569,7 @@ static void phase_running(es_server_t *s)
         s->due[s->ndue++] = r;
     }
     *b = NULL;
-    if (s->ndue > 1) qsort(s->due, s->ndue, sizeof *s->due, cmp_seq);
+    sort_by_seq(s->due, s->ndue);
     prefetch_due(s);
 
     s->fast = prefillers_at_tail(s);
