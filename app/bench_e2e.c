@@ -45,6 +45,19 @@ static const char *k_case_b =
     "  trace: {file: %s/data/traces/mooncake-conversation/conversation_trace.jsonl, format: mooncake, time_scale: %s}\n"
     "results: {requests_csv: false, plots: false}\n";
 
+/* (d) light load: pods mostly decode one or two long outputs; the server's
+ * fast-forward runs a stretch of plain decode steps as one event. */
+static const char *k_case_d =
+    "name: bench-d\nseed: 1\n"
+    "server: {gpu: h100-sxm-80gb, model: llama-3.1-8b, fast_forward: %s}\n"
+    "cluster: {replicas: 16}\n"
+    "workload:\n"
+    "  type: synthetic\n"
+    "  num_requests: 2000\n"
+    "  arrival: {process: poisson, rate: 1}\n"
+    "  lengths: {input: {dist: constant, mean: 1000}, output: {dist: constant, mean: 2000}}\n"
+    "results: {requests_csv: false, plots: false}\n";
+
 static long peak_rss_kib(void)
 {
     struct rusage ru;
@@ -110,10 +123,12 @@ int es_bench_e2e(int argc, char **argv)
             }
             repeat = (int)v;
         } else if (es_cli_is_help(argv[i])) {
-            printf("usage: eppsim bench e2e [--json] [--case a|b|c] [--repeat N] [--mooncake-scale F]\n\n"
+            printf("usage: eppsim bench e2e [--json] [--case a|b|c|d] [--repeat N] [--mooncake-scale F]\n\n"
                    "  a: 16 pods, 1k-token prompts, 128 output tokens, Poisson 300 req/s, 200k requests\n"
                    "  b: Mooncake conversation trace on 16 pods, timestamps x %s (~70%% of capacity)\n"
                    "  c: 1M requests of shape a, oracle off: peak memory (run once)\n"
+                   "  d: light load, 16 pods, 1 req/s, 1k/2k tokens, 2000 requests: simulated\n"
+                   "     seconds per wall second and events, server.fast_forward on and off\n"
                    "Prints simulated requests per wall second (one core): the best of N runs\n"
                    "(default 3) and their median.\n", MOONCAKE_SCALE);
             return ES_EXIT_OK;
@@ -122,8 +137,8 @@ int es_bench_e2e(int argc, char **argv)
             return ES_EXIT_USAGE;
         }
     }
-    if (only && strcmp(only, "a") && strcmp(only, "b") && strcmp(only, "c")) {
-        fprintf(stderr, "eppsim bench e2e: --case: '%s' is not a, b or c\n", only);
+    if (only && strcmp(only, "a") && strcmp(only, "b") && strcmp(only, "c") && strcmp(only, "d")) {
+        fprintf(stderr, "eppsim bench e2e: --case: '%s' is not a, b, c or d\n", only);
         return ES_EXIT_USAGE;
     }
     char *end;
@@ -163,9 +178,27 @@ int es_bench_e2e(int argc, char **argv)
         if (!json) printf("(c) %llu requests: %.0f requests/s, peak RSS %.1f MiB (64 B per request record kept for exact percentiles)\n",
                           (unsigned long long)rep.requests, rate[2], (double)rss_c / 1024.0);
     }
+    double light_x[2] = {NAN, NAN}, light_ev[2] = {NAN, NAN}, light_sim = NAN;
+    if (!only || strcmp(only, "d") == 0) {
+        for (int ff = 1; ff >= 0; ff--) {
+            es_run_report_t rep;
+            double best = 0, med = 0;
+            snprintf(yaml, sizeof yaml, k_case_d, ff ? "true" : "false");
+            if (run_repeated("d", yaml, repeat, &rep, &best, &med, &err)) { fprintf(stderr, "eppsim: %s\n", err.msg); return ES_EXIT_USAGE; }
+            light_x[ff] = rep.sim_s / rep.wall_s;
+            light_ev[ff] = (double)rep.events;
+            light_sim = rep.sim_s;
+        }
+        if (!json) printf("(d) light load, 16 pods, 1 req/s, 1k/2k tokens, %.0f s simulated: fast_forward on %.0fx real time, %.2fM events; off %.0fx, %.2fM events\n",
+                          light_sim, light_x[1], light_ev[1] / 1e6, light_x[0], light_ev[0] / 1e6);
+    }
     if (json) {
         /* cases not run are null (JSON has no NaN) */
-        char a[32], b[32], c[32], rss[32], ta[32], tb[32], ma[32], mb[32];
+        char a[32], b[32], c[32], rss[32], ta[32], tb[32], ma[32], mb[32], dx1[32], dx0[32], de1[32], de0[32];
+        json_num(dx1, sizeof dx1, light_x[1], "%.1f");
+        json_num(dx0, sizeof dx0, light_x[0], "%.1f");
+        json_num(de1, sizeof de1, light_ev[1], "%.0f");
+        json_num(de0, sizeof de0, light_ev[0], "%.0f");
         json_num(a, sizeof a, rate[0], "%.0f");
         json_num(b, sizeof b, rate[1], "%.0f");
         json_num(ma, sizeof ma, median[0], "%.0f");
@@ -176,8 +209,9 @@ int es_bench_e2e(int argc, char **argv)
         json_num(tb, sizeof tb, ttft99[1], "%.2f");
         printf("{\"bench\":\"e2e\",\"repeat\":%d,\"a_requests_per_s\":%s,\"a_median_requests_per_s\":%s,"
                "\"b_requests_per_s\":%s,\"b_median_requests_per_s\":%s,\"c_requests_per_s\":%s,"
-               "\"c_peak_rss_mib\":%s,\"mooncake_scale\":%s,\"a_ttft_p99_ms\":%s,\"b_ttft_p99_ms\":%s}\n",
-               repeat, a, ma, b, mb, c, rss, scale, ta, tb);
+               "\"c_peak_rss_mib\":%s,\"mooncake_scale\":%s,\"a_ttft_p99_ms\":%s,\"b_ttft_p99_ms\":%s,"
+               "\"d_sim_per_wall_ff\":%s,\"d_sim_per_wall_no_ff\":%s,\"d_events_ff\":%s,\"d_events_no_ff\":%s}\n",
+               repeat, a, ma, b, mb, c, rss, scale, ta, tb, dx1, dx0, de1, de0);
     }
     else
         printf("targets: (a) >= 100k requests/s, (b) >= 15k requests/s\n");

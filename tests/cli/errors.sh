@@ -139,7 +139,7 @@ fi
 section "Command-line flags"
 flags() { printf '%s' "$*" > "$W/.input"; }
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
-flags eppsim bench e2e --case d;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case d
+flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e
 flags eppsim bench e2e --mooncake-scale fast;  case_ "benchmark scale not a number" "$EPPSIM" bench e2e --mooncake-scale fast
 
 [ "$MODE" = --doc ] && exit 0
