@@ -12,19 +12,12 @@
 
 #include "summary.h"
 #include "sweep.h"
+#include "es_str.h"
 
 const char *const es_compare_default_metrics[] = {
     "latency_ms.ttft.p50",       "latency_ms.ttft.p99",          "latency_ms.e2e.p50",
     "latency_ms.e2e.p99",        "latency_ms.tpot.p50",          "throughput.requests_per_s",
     "goodput.requests_per_s",    "prefix_cache.actual_hit_rate", NULL};
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -97,7 +90,6 @@ static cJSON *load_json(const char *dir, es_err_t *err)
     return j;
 }
 
-
 /* Value of a metric and its `<metric>_ci` pair; *present: the key exists. */
 static void json_metric(const cJSON *j, const char *m, double *v, double *lo, double *hi, bool *present)
 {
@@ -125,8 +117,8 @@ static int add_row(es_compare_t *c, const char *label, const char *metric, doubl
     c->rows = rows;
     es_compare_row_t *r = &c->rows[c->n];
     memset(r, 0, sizeof *r);
-    r->label = xstrdup(label);
-    r->metric = xstrdup(metric);
+    r->label = es_strdup(label);
+    r->metric = es_strdup(metric);
     if (!r->label || !r->metric) { free(r->label); free(r->metric); return ES_ENOMEM; }
     c->n++;
     r->base = b; r->base_lo = blo; r->base_hi = bhi;
@@ -230,8 +222,8 @@ int es_compare_dirs(const char *base, const char *cur, const es_compare_options_
                     es_err_t *err)
 {
     memset(c, 0, sizeof *c);
-    c->base_dir = xstrdup(base);
-    c->cur_dir = xstrdup(cur);
+    c->base_dir = es_strdup(base);
+    c->cur_dir = es_strdup(cur);
     if (!c->base_dir || !c->cur_dir) { es_compare_fini(c); return ES_ENOMEM; }
     bool explicit_metrics = o && o->nmetrics > 0;
     const char *const *metrics = explicit_metrics ? o->metrics : es_compare_default_metrics;

@@ -22,27 +22,16 @@
 #include "outdir.h"
 #include "es_scheduler.h"
 #include "run.h"
+#include "es_str.h"
 
 const char *const es_sweep_default_metrics[] = {
     "latency_ms.ttft.p50",         "latency_ms.ttft.p99",          "latency_ms.e2e.p99",
     "latency_ms.tpot.p50",         "throughput.requests_per_s",    "prefix_cache.estimated_hit_rate",
     "prefix_cache.actual_hit_rate", "prefix_cache.oracle_hit_rate", NULL};
 
-/* The upstream default EndpointPickerConfig (loadDefaultConfig, the Helm
- * chart's 2/2/3), as the scheduler library defaults it: the short forms
- * edit this when the base experiment names no config. */
-
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
 /* ------------------------------------------------------------------ */
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
 
 static void dir_of(const char *path, char *buf, size_t size)
 {
@@ -67,8 +56,8 @@ static bool starts_with(const char *s, const char *prefix)
  * NULL (the base's value) gives "". */
 static char *node_text(const es_node_t *n)
 {
-    if (!n) return xstrdup("");
-    if (n->kind == ES_NODE_SCALAR) return xstrdup(n->str);
+    if (!n) return es_strdup("");
+    if (n->kind == ES_NODE_SCALAR) return es_strdup(n->str);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -325,7 +314,7 @@ static int add_key(es_sweep_spec_t *s, const char *key, const es_node_t *at, es_
     char **k = realloc(s->keys, (s->nkeys + 1) * sizeof *k);
     if (!k) return ES_ENOMEM;
     s->keys = k;
-    if (!(s->keys[s->nkeys] = xstrdup(key))) return ES_ENOMEM;
+    if (!(s->keys[s->nkeys] = es_strdup(key))) return ES_ENOMEM;
     s->nkeys++;
     return 0;
 }
@@ -447,7 +436,7 @@ static int load_metrics(es_sweep_spec_t *s, const es_node_t *m, es_err_t *err)
             if (!*name || strchr(name, ',') || strchr(name, '"'))
                 return es_node_err(err, ES_EINVAL, m->items[i], path, "bad summary.json key path '%s'", name);
         }
-        if (!(s->metrics[i] = xstrdup(name))) return ES_ENOMEM;
+        if (!(s->metrics[i] = es_strdup(name))) return ES_ENOMEM;
         s->nmetrics++;
     }
     return 0;
@@ -492,7 +481,7 @@ int es_sweep_spec_from_doc(es_doc_t *doc, const char *dir, es_sweep_spec_t *s, e
     if (!base) { rc = es_node_err(err, ES_EINVAL, root, "base", "missing: an experiment file or mapping"); goto fail; }
     if (base->kind == ES_NODE_MAP) {
         if (!(s->base = es_doc_new(doc->file)) || !(s->base->root = es_node_clone(base, doc))) { rc = ES_ENOMEM; goto fail; }
-        if (!(s->base_dir = xstrdup(dir))) { rc = ES_ENOMEM; goto fail; }
+        if (!(s->base_dir = es_strdup(dir))) { rc = ES_ENOMEM; goto fail; }
     } else {
         const char *rel;
         if ((rc = es_node_to_str(base, "base", &rel, err))) goto fail;
@@ -506,7 +495,7 @@ int es_sweep_spec_from_doc(es_doc_t *doc, const char *dir, es_sweep_spec_t *s, e
             goto fail;
         }
         dir_of(path, bdir, sizeof bdir);
-        if (!(s->base_dir = xstrdup(bdir))) { rc = ES_ENOMEM; goto fail; }
+        if (!(s->base_dir = es_strdup(bdir))) { rc = ES_ENOMEM; goto fail; }
     }
     const es_node_t *grid = es_map_get(root, "grid"), *pts = es_map_get(root, "points");
     if (grid && pts) { rc = es_node_err(err, ES_EINVAL, pts, "points", "give either grid or points, not both"); goto fail; }
@@ -711,7 +700,6 @@ static int row_cmp(const void *a, const void *b)
     return x->seed < y->seed ? -1 : x->seed > y->seed;
 }
 
-
 static char *read_text(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -853,7 +841,7 @@ int es_sweep_write_results(const es_sweep_spec_t *s, const char *out_dir, es_err
             row_t *r = table_add(&t, i, s->seeds[j]);
             if (!r) { cJSON_Delete(json); rc = ES_ENOMEM; break; }
             for (size_t k = 0; k < s->nkeys; k++)
-                if (!(r->keyvals[k] = xstrdup(texts[k] ? texts[k] : ""))) rc = ES_ENOMEM;
+                if (!(r->keyvals[k] = es_strdup(texts[k] ? texts[k] : ""))) rc = ES_ENOMEM;
             for (size_t m = 0; m < s->nmetrics; m++) {
                 const cJSON *v = es_json_find(json, s->metrics[m]);
                 if (cJSON_IsNumber(v)) r->m[m] = v->valuedouble;
@@ -985,7 +973,7 @@ static int read_csv_rows(const char *dir, table_t *t, es_err_t *err)
             row_t *r = *end1 || *end2 ? NULL : table_add(t, (size_t)point, seed);
             if (!r) rc = es_err_set(err, ES_EPARSE, "%s:%zu: bad point or seed", path, line);
             for (size_t k = 0; !rc && k < t->nkeys; k++)
-                if (!(r->keyvals[k] = xstrdup(f[3 + k]))) rc = ES_ENOMEM;
+                if (!(r->keyvals[k] = es_strdup(f[3 + k]))) rc = ES_ENOMEM;
             for (size_t m = 0; !rc && m < t->nmetrics; m++) {
                 const char *v = f[3 + t->nkeys + 3 * m];
                 char *end;
@@ -1274,8 +1262,8 @@ int es_sweep_result_load(const char *dir, es_sweep_result_t *r, es_err_t *err)
     r->keys = calloc(m.nkeys + 1, sizeof *r->keys);
     r->metrics = calloc(m.nmetrics + 1, sizeof *r->metrics);
     if (!r->keys || !r->metrics) { meta_fini(&m); es_sweep_result_fini(r); return ES_ENOMEM; }
-    for (size_t k = 0; k < m.nkeys; k++) r->keys[k] = xstrdup(m.keys[k]);
-    for (size_t k = 0; k < m.nmetrics; k++) r->metrics[k] = xstrdup(m.metrics[k]);
+    for (size_t k = 0; k < m.nkeys; k++) r->keys[k] = es_strdup(m.keys[k]);
+    for (size_t k = 0; k < m.nmetrics; k++) r->metrics[k] = es_strdup(m.metrics[k]);
     meta_fini(&m);
 
     char path[2048];
@@ -1316,7 +1304,7 @@ int es_sweep_result_load(const char *dir, es_sweep_result_t *r, es_err_t *err)
                 if (f[3 + k][0])
                     off += (size_t)snprintf(label + off, sizeof label - off, "%s%s=%s", off ? ", " : "", r->keys[k],
                                             f[3 + k]);
-            r->label[i] = xstrdup(off ? label : "base");
+            r->label[i] = es_strdup(off ? label : "base");
             for (size_t k = 0; k < r->nmetrics; k++) {
                 r->mean[i * r->nmetrics + k] = parse_cell(f[3 + r->nkeys + 3 * k], &bad);
                 r->lo[i * r->nmetrics + k] = parse_cell(f[4 + r->nkeys + 3 * k], &bad);

@@ -6,6 +6,7 @@
  * Anchors and aliases are supported by cloning the anchored node.
  */
 #include "es_doc.h"
+#include "es_str.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -19,19 +20,11 @@
  * may add, so nested aliases ("billion laughs") cannot exhaust memory. */
 #define MAX_ALIAS_NODES 100000
 
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p) memcpy(p, s, n);
-    return p;
-}
-
 es_doc_t *es_doc_new(const char *file)
 {
     es_doc_t *d = calloc(1, sizeof *d);
     if (!d) return NULL;
-    d->file = xstrdup(file ? file : "<input>");
+    d->file = es_strdup(file ? file : "<input>");
     if (!d->file) { free(d); return NULL; }
     return d;
 }
@@ -47,7 +40,7 @@ es_node_t *es_node_new_scalar(const es_doc_t *doc, const char *text, bool quoted
 {
     es_node_t *n = node_new(doc, ES_NODE_SCALAR);
     if (!n) return NULL;
-    n->str = xstrdup(text);
+    n->str = es_strdup(text);
     if (!n->str) { free(n); return NULL; }
     n->quoted = quoted;
     return n;
@@ -113,7 +106,7 @@ int es_map_set(es_node_t *map, const char *key, es_node_t *value)
         return 0;
     }
     if (grow(map)) return ES_ENOMEM;
-    map->keys[map->n] = xstrdup(key);
+    map->keys[map->n] = es_strdup(key);
     if (!map->keys[map->n]) return ES_ENOMEM;
     map->key_lines[map->n] = value ? value->line : 0;
     map->items[map->n++] = value;
@@ -126,12 +119,12 @@ es_node_t *es_node_clone(const es_node_t *src, const es_doc_t *doc)
     es_node_t *n = node_new(doc, src->kind);
     if (!n) return NULL;
     n->line = src->line; n->col = src->col; n->quoted = src->quoted;
-    if (src->str && !(n->str = xstrdup(src->str))) goto fail;
+    if (src->str && !(n->str = es_strdup(src->str))) goto fail;
     for (size_t i = 0; i < src->n; i++) {
         es_node_t *c = es_node_clone(src->items[i], doc);
         if (!c || grow(n)) { es_node_free(c); goto fail; }
         if (n->kind == ES_NODE_MAP) {
-            n->keys[n->n] = xstrdup(src->keys[i]);
+            n->keys[n->n] = es_strdup(src->keys[i]);
             if (!n->keys[n->n]) { es_node_free(c); goto fail; }
             n->key_lines[n->n] = src->key_lines[i];
         }
@@ -200,7 +193,7 @@ static int add_anchor(builder_t *b, const char *name, es_node_t *node)
     anchor_t *a = realloc(b->anchors, (b->nanchors + 1) * sizeof *a);
     if (!a) return ES_ENOMEM;
     b->anchors = a;
-    a[b->nanchors].name = xstrdup(name);
+    a[b->nanchors].name = es_strdup(name);
     if (!a[b->nanchors].name) return ES_ENOMEM;
     a[b->nanchors++].node = node;
     return 0;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "es_str.h"
 
 static const char *const k_api_versions[] = {"inference.networking.x-k8s.io/v1alpha1",
                                              "llm-d.ai/v1alpha1", NULL};
@@ -29,14 +30,6 @@ static const char *const k_unsupported[] = {
     "always-disagg-multimodal-decider", "label-selector-filter", "by-label", "by-label-selector",
     "header-based-testing-filter", "token-producer", "tokenizer", "probabilistic-admitter",
     "models-data-source", "models-data-extractor", "vertexai-parser", NULL};
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
 
 /* ------------------------------------------------------------------ */
 /* durations and quantities                                            */
@@ -259,7 +252,7 @@ static int add_plugin(es_epp_config_t *c, const char *name, const esi_plugin_vt_
     p->vt = vt;
     p->line = line;
     p->auto_created = autoc;
-    p->name = xstrdup(name);
+    p->name = es_strdup(name);
     p->params = calloc(1, vt->params_size ? vt->params_size : 1);
     if (!p->name || !p->params) { free(p->name); free(p->params); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     c->nplugins++;
@@ -377,7 +370,7 @@ static int parse_profiles(es_epp_config_t *c, const es_node_t *seq, es_err_t *er
         for (size_t j = 0; j + 1 < c->nprofiles; j++)
             if (strcmp(c->profiles[j].name, name) == 0)
                 return es_node_err(err, ES_EINVAL, nn, full, "duplicate profile name \"%s\"", name);
-        if (!(p->name = xstrdup(name))) return es_err_set(err, ES_ENOMEM, "out of memory");
+        if (!(p->name = es_strdup(name))) return es_err_set(err, ES_ENOMEM, "out of memory");
         const es_node_t *pl = es_map_get(it, "plugins");
         snprintf(full, sizeof full, "%s.plugins", path);
         if (!pl || es_node_is_null(pl)) continue;
@@ -537,7 +530,7 @@ static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat
     if (c->nprofiles == 0) {
         free(c->profiles);
         c->profiles = calloc(1, sizeof *c->profiles);
-        if (!c->profiles || !(c->profiles[0].name = xstrdup("default")))
+        if (!c->profiles || !(c->profiles[0].name = es_strdup("default")))
             return es_err_set(err, ES_ENOMEM, "out of memory");
         c->nprofiles = 1;
         c->profiles[0].line = root ? root->line : 0;
@@ -661,7 +654,7 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
     *out = NULL;
     es_epp_config_t *c = calloc(1, sizeof *c);
     if (!c) return es_err_set(err, ES_ENOMEM, "out of memory");
-    c->file = xstrdup(file ? file : "<config>");
+    c->file = es_strdup(file ? file : "<config>");
     c->saturation = -1;
     c->producer = -1;
     c->flow.def_band.fairness = c->flow.def_band.ordering = -1;
@@ -675,7 +668,7 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
     int ai;
     if (!v) { rc = es_node_err(err, ES_EINVAL, root, "apiVersion", "missing (use %s)", k_api_versions[0]); goto fail; }
     if ((rc = es_node_to_enum(v, "apiVersion", k_api_versions, &ai, err))) goto fail;
-    c->api_version = xstrdup(k_api_versions[ai]);
+    c->api_version = es_strdup(k_api_versions[ai]);
     v = es_map_get(root, "kind");
     const char *kind;
     if (!v) { rc = es_node_err(err, ES_EINVAL, root, "kind", "missing (use EndpointPickerConfig)"); goto fail; }
@@ -692,7 +685,7 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
             snprintf(path, sizeof path, "featureGates[%zu]", i);
             int gi;
             if ((rc = es_node_to_enum(v->items[i], path, k_gates, &gi, err))) goto fail;
-            c->gates[c->ngates++] = xstrdup(k_gates[gi]);
+            c->gates[c->ngates++] = es_strdup(k_gates[gi]);
             if (gi == 0) c->flow_control = true;
         }
     }

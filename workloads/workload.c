@@ -23,6 +23,7 @@
 #include "dist.h"
 #include "es_gsl.h"
 #include "es_trace.h"
+#include "es_str.h"
 
 /* Segment-id namespaces: ids of different origins never meet. */
 enum {
@@ -513,8 +514,6 @@ static int session_fill(es_workload_t *w, wl_req_t *r, uint32_t slot)
 
 /* ---------------------------------------------------------------- create */
 
-static char *xstrdup(const char *s) { return s ? strdup(s) : NULL; }
-
 static int load_mix_list(const es_node_t *list, const char *path, bool objectives,
                          mix_item_t **out, size_t *n_out, es_err_t *err)
 {
@@ -554,8 +553,8 @@ static int load_mix_list(const es_node_t *list, const char *path, bool objective
             snprintf(kp, sizeof kp, "%s.lora", p);
             if (ln && !es_node_is_null(ln) && (rc = es_node_to_str(ln, kp, &lora, err)) < 0) goto fail;
         }
-        items[i].name = xstrdup(name);
-        items[i].lora = xstrdup(lora);
+        items[i].name = es_strdup(name);
+        items[i].lora = es_strdup(lora);
         sum += wgt;
         items[i].cum = wgt;
     }
@@ -642,8 +641,8 @@ int es_workload_create(const es_workload_config_t *cfg, const char *base_dir,
     int rc = 0;
     w->type = cfg->type;
     w->seed = master_seed;
-    w->model = xstrdup(cfg->model);
-    w->path = xstrdup(cfg->path && *cfg->path ? cfg->path : "/v1/completions");
+    w->model = es_strdup(cfg->model);
+    w->path = es_strdup(cfg->path && *cfg->path ? cfg->path : "/v1/completions");
     w->limit = (uint64_t)cfg->num_requests;
     w->horizon = cfg->duration_s > 0 ? es_time_from_s(cfg->duration_s) : ES_TIME_NEVER;
     w->process = cfg->arrival.process;
