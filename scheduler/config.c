@@ -262,14 +262,19 @@ static int add_plugin(es_epp_config_t *c, const char *name, const esi_plugin_vt_
     return rc;
 }
 
+static int add_auto_vt(es_epp_config_t *c, const esi_plugin_vt_t *vt, es_err_t *err)
+{
+    int i = find_plugin(c, vt->type_name);
+    if (i >= 0) return i;
+    int rc = add_plugin(c, vt->type_name, vt, NULL, vt->type_name, 0, true, err);
+    return rc ? rc : (int)c->nplugins - 1;
+}
+
 static int add_auto(es_epp_config_t *c, const char *type, es_err_t *err)
 {
-    int i = find_plugin(c, type);
-    if (i >= 0) return i;
     const esi_plugin_vt_t *vt = esi_registry_find(type);
     ES_ASSERT(vt != NULL, "auto-created plugin type not registered");
-    int rc = add_plugin(c, type, vt, NULL, type, 0, true, err);
-    return rc ? rc : (int)c->nplugins - 1;
+    return add_auto_vt(c, vt, err);
 }
 
 static int unknown_type_err(const es_node_t *at, const char *path, const char *type, es_err_t *err)
@@ -516,14 +521,8 @@ static int append_ref(esi_profile_cfg_t *p, uint32_t plugin, es_err_t *err)
     return 0;
 }
 
-static int find_profile(const es_epp_config_t *c, const char *name)
-{
-    for (size_t i = 0; i < c->nprofiles; i++) if (strcmp(c->profiles[i].name, name) == 0) return (int)i;
-    return -1;
-}
-
 static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat_node, bool has_parser,
-                 bool has_datalayer, int scorer_with_producer_params, es_err_t *err)
+                 bool has_datalayer, es_err_t *err)
 {
     int rc;
     /* default profile with every Filter, Scorer and Picker, in config order */
@@ -613,38 +612,25 @@ static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat
     es_node_t hpos = {0};
     hpos.line = h->line;
     hpos.doc = root ? root->doc : NULL;
-    if (strcmp(h->vt->type_name, "single-profile-handler") == 0 && c->nprofiles > 1)
-        return es_node_err(err, ES_EINVAL, &hpos, "plugins", "single-profile-handler cannot run %zu profiles",
-                           c->nprofiles);
-    if (strcmp(h->vt->type_name, "disagg-profile-handler") == 0) {
-        esi_disagg_params_t *d = h->params;
-        if (d->legacy_decode[0]) snprintf(d->decode, ESI_STR_MAX, "%s", d->legacy_decode);
-        if (d->legacy_prefill[0]) snprintf(d->prefill, ESI_STR_MAX, "%s", d->legacy_prefill);
-        if (d->legacy_decider[0]) snprintf(d->prefill_decider, ESI_STR_MAX, "%s", d->legacy_decider);
-        if (find_profile(c, d->decode) < 0)
-            return es_node_err(err, ES_ENOTFOUND, &hpos, "parameters.profiles.decode",
-                               "no scheduling profile named \"%s\"", d->decode);
-        if (d->prefill_decider[0]) {
-            int di = find_plugin(c, d->prefill_decider);
-            if (di < 0 || !(c->plugins[di].vt->roles & ESI_DECIDER))
-                return es_node_err(err, ES_ENOTFOUND, &hpos, "parameters.deciders.prefill",
-                                   "no decider plugin named \"%s\"", d->prefill_decider);
-        }
-    }
-    /* auto-created approximate prefix producer */
+    c->bind = (esi_handler_bind_t){.split = false, .primary = 0, .prefill = -1, .decider = -1};
+    if (h->vt->x_bind && (rc = h->vt->x_bind(h->params, c, &c->bind, &hpos, err))) return rc;
+    /* auto-created producer of PrefixCacheMatchInfo */
     c->producer = -1;
     bool need = false;
     for (size_t i = 0; i < c->nplugins; i++) {
-        if (!strcmp(c->plugins[i].vt->type_name, "approx-prefix-cache-producer") && c->producer < 0)
-            c->producer = (int)i;
-        if (c->plugins[i].vt->needs_prefix) need = true;
+        if ((c->plugins[i].vt->produces & ESI_DATA_PREFIX_MATCH) && c->producer < 0) c->producer = (int)i;
+        if (c->plugins[i].vt->consumes & ESI_DATA_PREFIX_MATCH) need = true;
     }
     if (need && c->producer < 0) {
-        if ((rc = add_auto(c, "approx-prefix-cache-producer", err)) < 0) return rc;
+        const esi_plugin_vt_t *vt = esi_registry_default_producer(ESI_DATA_PREFIX_MATCH);
+        ES_ASSERT(vt != NULL, "no default producer of PrefixCacheMatchInfo registered");
+        if ((rc = add_auto_vt(c, vt, err)) < 0) return rc;
         c->producer = rc;
-        if (scorer_with_producer_params >= 0)
-            esi_prefix_scorer_producer_params(c->plugins[scorer_with_producer_params].params,
-                                              c->plugins[rc].params);
+        /* older configs wrote the producer's parameters on its consumer */
+        for (size_t i = 0; i < c->nplugins; i++) {
+            const esi_plugin_vt_t *cv = c->plugins[i].vt;
+            if (cv->x_seed_producer && cv->x_seed_producer(c->plugins[i].params, c->plugins[rc].params)) break;
+        }
     }
     return 0;
 }
@@ -692,16 +678,6 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
     v = es_map_get(root, "plugins");
     if (!v || es_node_is_null(v)) { rc = es_node_err(err, ES_EINVAL, root, "plugins", "missing (at least one plugin)"); goto fail; }
     if ((rc = parse_plugins(c, v, err))) goto fail;
-    int scorer_params = -1;
-    for (size_t i = 0; i < v->n && scorer_params < 0; i++) {
-        const es_node_t *tn = es_map_get(v->items[i], "type"), *pn = es_map_get(v->items[i], "parameters");
-        if (tn && !strcmp(tn->str, "prefix-cache-scorer") && pn && pn->kind == ES_NODE_MAP) {
-            static const char *const pk[] = {"autoTune", "blockSizeTokens", "maxPrefixBlocksToMatch",
-                                             "maxPrefixTokensToMatch", "lruCapacityPerServer", NULL};
-            for (const char *const *k = pk; *k; k++)
-                if (es_map_get(pn, *k)) { scorer_params = (int)i; break; }
-        }
-    }
     if ((v = es_map_get(root, "schedulingProfiles")) && !es_node_is_null(v))
         if ((rc = parse_profiles(c, v, err))) goto fail;
     const es_node_t *sat = es_map_get(root, "saturationDetector");
@@ -728,7 +704,7 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
             goto fail;
     }
     if ((v = es_map_get(root, "flowControl")) && (rc = parse_flow(c, v, err))) goto fail;
-    if ((rc = build(c, root, sat, parser != NULL, dl != NULL, scorer_params, err))) goto fail;
+    if ((rc = build(c, root, sat, parser != NULL, dl != NULL, err))) goto fail;
     *out = c;
     return 0;
 fail:

@@ -150,8 +150,11 @@ int  es_scheduler_pick(es_scheduler_t *s, const es_sched_request_t *req, const e
 void es_scheduler_on_first_chunk(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
 void es_scheduler_on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
 
-/* Precise prefix index: a server's KV event as the EPP receives it (the
- * caller applies the delivery delay).  No-op without a precise scorer. */
+/* True when a plugin of the config consumes the servers' KV events (the
+ * precise prefix index): without one, the caller need not deliver them. */
+bool es_scheduler_wants_kv_events(const es_epp_config_t *cfg);
+/* A server's KV event as the EPP receives it (the caller applies the
+ * delivery delay), to every plugin that wants KV events. */
 void es_scheduler_on_kv_event(es_scheduler_t *s, const es_kv_event_t *ev);
 /* Pod deleted or crashed: clears its in-flight counters, prefix index
  * entries, LRU positions. */

@@ -83,6 +83,7 @@ typedef struct prefix_scorer_params {
     /* accepted for the auto-created producer (older configs put them here) */
     bool    auto_tune;
     int64_t block_size_tokens, block_size_chars, max_blocks, max_tokens, lru_capacity;
+    bool    seeds_producer;   /* some of the above were written (set by x_check) */
 } prefix_scorer_params_t;
 
 static const esi_param_t k_prefix_scorer_params[] = {
@@ -123,13 +124,32 @@ static void prefix_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t 
     }
 }
 
-static int prefix_params_check(const void *params, const es_node_t *at, const char *path, es_err_t *err)
+static int prefix_params_check(void *params, const es_node_t *at, const char *path, es_err_t *err)
 {
-    const prefix_scorer_params_t *p = params;
+    prefix_scorer_params_t *p = params;
     if (p->block_size_chars > 0)
         return es_node_err(err, ES_EINVAL, at, path,
                            "blockSize (characters) is deprecated: use blockSizeTokens");
+    static const char *const producer_keys[] = {"autoTune", "blockSizeTokens", "maxPrefixBlocksToMatch",
+                                                "maxPrefixTokensToMatch", "lruCapacityPerServer", NULL};
+    for (const char *const *k = producer_keys; at && at->kind == ES_NODE_MAP && *k; k++)
+        if (es_map_get(at, *k)) p->seeds_producer = true;
     return 0;
+}
+
+/* Parameters written on prefix-cache-scorer feed an auto-created producer. */
+static bool prefix_seed_producer(const void *params, void *producer_params)
+{
+    const prefix_scorer_params_t *p = params;
+    esi_approx_params_t *out = producer_params;
+    if (!p->seeds_producer) return false;
+    out->auto_tune = p->auto_tune;
+    out->block_size_tokens = p->block_size_tokens;
+    out->block_size_chars = 0;
+    out->max_blocks = p->max_blocks;
+    out->max_tokens = p->max_tokens;
+    out->lru_capacity = p->lru_capacity;
+    return true;
 }
 
 /* token-load-scorer */
@@ -372,7 +392,7 @@ static const esi_param_t k_precise_params[] = {
     {"speculativeTTL", ESI_P_DURATION, P(precise_params_t, speculative_ttl), "2s", 0, 1e18, NULL},
     END};
 
-static int precise_check(const void *params, const es_node_t *at, const char *path, es_err_t *err)
+static int precise_check(void *params, const es_node_t *at, const char *path, es_err_t *err)
 {
     if (((const precise_params_t *)params)->speculative)
         return es_node_err(err, ES_EUNSUPP, at, path,
@@ -446,7 +466,12 @@ static void precise_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t
 
 static void precise_removed(void *st, uint32_t id) { esi_pindex_remove_pod(&((precise_t *)st)->ix, id); }
 
-void esi_precise_on_event(void *st, const es_kv_event_t *ev)
+static size_t precise_text_keys(void *st, const char *text, uint64_t *out, size_t max)
+{
+    return esi_text_full_block_keys(text, (uint32_t)((precise_t *)st)->p.block_size, out, max);
+}
+
+static void precise_on_event(void *st, const es_kv_event_t *ev)
 {
     precise_t *pr = st;
     switch (ev->kind) {
@@ -578,7 +603,7 @@ static const esi_param_t k_conc_params[] = {
     {"headroom", ESI_P_DOUBLE, P(conc_params_t, headroom), "0.0", 0, 1e9, NULL},
     END};
 
-static int conc_check(const void *params, const es_node_t *at, const char *path, es_err_t *err)
+static int conc_check(void *params, const es_node_t *at, const char *path, es_err_t *err)
 {
     const conc_params_t *p = params;
     if (strcmp(p->mode, "requests") && strcmp(p->mode, "tokens"))
@@ -899,6 +924,12 @@ static bool always_decide(void *st, esi_cycle_t *cy, uint32_t d)
     return true;
 }
 
+typedef struct esi_disagg_params {
+    char decode[ESI_STR_MAX], prefill[ESI_STR_MAX], encode[ESI_STR_MAX];
+    char prefill_decider[ESI_STR_MAX], encode_decider[ESI_STR_MAX];
+    char legacy_decode[ESI_STR_MAX], legacy_prefill[ESI_STR_MAX], legacy_decider[ESI_STR_MAX];
+} esi_disagg_params_t;
+
 static const esi_param_t k_disagg_profiles[] = {
     {"decode", ESI_P_STR, P(esi_disagg_params_t, decode), "decode", 0, 0, NULL},
     {"prefill", ESI_P_STR, P(esi_disagg_params_t, prefill), "prefill", 0, 0, NULL},
@@ -925,7 +956,49 @@ static const esi_param_t k_producer_params[] = {
     {"lruCapacityPerServer", ESI_P_INT, P(esi_approx_params_t, lru_capacity), "31250", 1, 2147483647.0, NULL},
     END};
 
-static int producer_check(const void *params, const es_node_t *at, const char *path, es_err_t *err)
+static int profile_named(const es_epp_config_t *c, const char *name)
+{
+    for (size_t i = 0; i < c->nprofiles; i++) if (strcmp(c->profiles[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+static int single_bind(void *params, const es_epp_config_t *c, esi_handler_bind_t *b, const es_node_t *at,
+                       es_err_t *err)
+{
+    (void)params;
+    if (c->nprofiles > 1)
+        return es_node_err(err, ES_EINVAL, at, "plugins", "single-profile-handler cannot run %zu profiles",
+                           c->nprofiles);
+    b->primary = 0;
+    return 0;
+}
+
+/* disagg-profile-handler: decode first, then prefill when the decider says so */
+static int disagg_bind(void *params, const es_epp_config_t *c, esi_handler_bind_t *b, const es_node_t *at,
+                       es_err_t *err)
+{
+    esi_disagg_params_t *d = params;
+    if (d->legacy_decode[0]) snprintf(d->decode, ESI_STR_MAX, "%s", d->legacy_decode);
+    if (d->legacy_prefill[0]) snprintf(d->prefill, ESI_STR_MAX, "%s", d->legacy_prefill);
+    if (d->legacy_decider[0]) snprintf(d->prefill_decider, ESI_STR_MAX, "%s", d->legacy_decider);
+    b->split = true;
+    b->primary = profile_named(c, d->decode);
+    if (b->primary < 0)
+        return es_node_err(err, ES_ENOTFOUND, at, "parameters.profiles.decode",
+                           "no scheduling profile named \"%s\"", d->decode);
+    b->prefill = profile_named(c, d->prefill);
+    if (d->prefill_decider[0]) {
+        for (size_t i = 0; i < c->nplugins && b->decider < 0; i++)
+            if (strcmp(c->plugins[i].name, d->prefill_decider) == 0) b->decider = (int32_t)i;
+        if (b->decider < 0 || !(c->plugins[b->decider].vt->roles & ESI_DECIDER))
+            return es_node_err(err, ES_ENOTFOUND, at, "parameters.deciders.prefill",
+                               "no decider plugin named \"%s\"", d->prefill_decider);
+    }
+    return 0;
+}
+
+/* approx-prefix-cache-producer (§2.7): owns the approximate index */
+static int producer_check(void *params, const es_node_t *at, const char *path, es_err_t *err)
 {
     if (((const esi_approx_params_t *)params)->block_size_chars > 0)
         return es_node_err(err, ES_EINVAL, at, path,
@@ -933,20 +1006,105 @@ static int producer_check(const void *params, const es_node_t *at, const char *p
     return 0;
 }
 
-void esi_prefix_scorer_producer_params(const void *scorer_params, esi_approx_params_t *out)
+typedef struct approx {
+    esi_approx_params_t p;
+    esi_pindex_t        ix;
+    esi_charview_t      cv;        /* character view sums */
+    uint64_t           *hashes;    /* the current request's block hashes */
+    size_t              hcap;
+} approx_t;
+
+static int approx_init(void *st, const void *params, es_scheduler_t *s, es_err_t *err)
 {
-    const prefix_scorer_params_t *p = scorer_params;
-    out->auto_tune = p->auto_tune;
-    out->block_size_tokens = p->block_size_tokens;
-    out->block_size_chars = 0;
-    out->max_blocks = p->max_blocks;
-    out->max_tokens = p->max_tokens;
-    out->lru_capacity = p->lru_capacity;
+    (void)s;
+    approx_t *a = st;
+    a->p = *(const esi_approx_params_t *)params;
+    if (esi_pindex_init(&a->ix)) return es_err_set(err, ES_ENOMEM, "approximate index: out of memory");
+    esi_charview_init(&a->cv);
+    return 0;
 }
+
+static void approx_fini(void *st)
+{
+    approx_t *a = st;
+    esi_pindex_fini(&a->ix);
+    free(a->hashes);
+}
+
+static uint32_t approx_block_tokens(const approx_t *a, const esi_cycle_t *cy)
+{
+    if (a->p.auto_tune && cy->n > 0 && cy->eps[0].metrics.block_size > 0) return cy->eps[0].metrics.block_size;
+    return (uint32_t)a->p.block_size_tokens;
+}
+
+/* PrepareRequestData: hashes, greedy match walk. */
+static int approx_prepare(void *st, esi_cycle_t *cy)
+{
+    approx_t *a = st;
+    uint32_t bs = approx_block_tokens(a, cy);
+    size_t maxb = a->p.max_tokens > 0 ? (size_t)(a->p.max_tokens / bs) : (size_t)a->p.max_blocks;
+    if (maxb > a->hcap) {
+        uint64_t *h = realloc(a->hashes, maxb * sizeof *h);
+        if (!h) return ES_ENOMEM;
+        a->hashes = h;
+        a->hcap = maxb;
+    }
+    const char *model = cy->req->model ? cy->req->model : "";
+    uint64_t seed = esi_xxh64(model, strlen(model), 0);
+    size_t nh = cy->req->prompt_text
+        ? esi_text_block_hashes(cy->req->prompt_text, strlen(cy->req->prompt_text), bs * 4, seed, a->hashes, maxb)
+        : esi_char_block_hashes(&a->cv, &cy->req->content, bs * 4, seed, a->hashes, maxb);
+    memset(cy->match, 0, cy->n * sizeof *cy->match);
+    cy->have_prefix = true;
+    cy->total_blocks = (uint32_t)nh;
+    cy->block_tokens = bs;
+    cy->hashes = a->hashes;
+    for (size_t k = 0; k < nh; k++) {
+        uint32_t ni = esi_pindex_holders(&a->ix, a->hashes[k]);
+        if (!ni) break;   /* greedy: stop at the first block nobody has */
+        for (; ni; ni = a->ix.nodes[ni].next) {
+            uint32_t at = esi_cycle_pos(cy, a->ix.nodes[ni].pod);   /* pods outside the candidates are skipped */
+            if (at != UINT32_MAX) cy->match[at]++;
+        }
+    }
+    return 0;
+}
+
+static void approx_add(approx_t *a, esi_cycle_t *cy, uint32_t e)
+{
+    if (e == UINT32_MAX || cy->total_blocks == 0) return;
+    const es_endpoint_t *ep = &cy->eps[e];
+    uint32_t cap = a->p.auto_tune && ep->metrics.num_gpu_blocks > 0 ? ep->metrics.num_gpu_blocks
+                                                                     : (uint32_t)a->p.lru_capacity;
+    esi_pindex_add_n(&a->ix, cy->hashes, cy->total_blocks, ep->id, cap);
+}
+
+/* PreRequest: the primary pick and the prefill pick now hold the request's blocks. */
+static void approx_pre(void *st, esi_cycle_t *cy)
+{
+    approx_t *a = st;
+    if (cy->record_only) { approx_add(a, cy, cy->record_target); return; }
+    approx_add(a, cy, esi_cycle_primary(cy));
+    approx_add(a, cy, esi_cycle_prefill(cy));
+}
+
+static void approx_removed(void *st, uint32_t id) { esi_pindex_remove_pod(&((approx_t *)st)->ix, id); }
 
 /* flow control */
 static const esi_param_t k_usage_params[] = {
     {"threshold", ESI_P_DOUBLE, 0, "1.0", 0, 1e9, NULL}, END};
+
+static double static_ceiling(void *st, int64_t priority)
+{
+    (void)priority;
+    return *(const double *)st;   /* the state is the params: {threshold} */
+}
+
+static es_time_t edf_key(es_time_t enqueued, es_time_t deadline)
+{
+    (void)enqueued;
+    return deadline;
+}
 
 /* ------------------------------------------------------------------ */
 /* registry                                                            */
@@ -961,7 +1119,8 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("kv-cache-utilization-scorer", ESI_SCORER, NULL, 0, 0), .x_score = kv_score},
     {VT("lora-affinity-scorer", ESI_SCORER, NULL, 0, 0), .x_score = lora_score},
     {VT("prefix-cache-scorer", ESI_SCORER, k_prefix_scorer_params, sizeof(prefix_scorer_params_t),
-        sizeof(prefix_scorer_t)), .needs_prefix = true, .x_check = prefix_params_check,
+        sizeof(prefix_scorer_t)), .consumes = ESI_DATA_PREFIX_MATCH, .x_check = prefix_params_check,
+     .x_seed_producer = prefix_seed_producer,
      .x_init = prefix_scorer_init, .x_score = prefix_score},
     {VT("token-load-scorer", ESI_SCORER, k_token_load_params, sizeof(token_load_params_t),
         sizeof(token_load_params_t)), .x_score = token_load_score},
@@ -971,14 +1130,15 @@ static const esi_plugin_vt_t k_plugins[] = {
         sizeof(active_req_params_t)), .x_score = active_req_score},
     {VT("session-affinity-scorer", ESI_SCORER, NULL, 0, 0), .x_score = session_score},
     {VT("no-hit-lru-scorer", ESI_SCORER, k_nohit_params, sizeof(nohit_params_t), sizeof(nohit_t)),
-     .needs_prefix = true, .x_init = nohit_init, .x_fini = nohit_fini, .x_score = nohit_score,
+     .consumes = ESI_DATA_PREFIX_MATCH, .x_init = nohit_init, .x_fini = nohit_fini, .x_score = nohit_score,
      .x_pre_request = nohit_pre, .x_removed = nohit_removed},
     {VT("precise-prefix-cache-scorer", ESI_SCORER, k_precise_params, sizeof(precise_params_t),
-        sizeof(precise_t)), .x_check = precise_check, .x_init = precise_init, .x_fini = precise_fini,
-     .x_score = precise_score, .x_removed = precise_removed},
+        sizeof(precise_t)), .caps = ESI_CAP_KV_EVENTS, .x_check = precise_check, .x_init = precise_init,
+     .x_fini = precise_fini, .x_score = precise_score, .x_kv_event = precise_on_event,
+     .x_text_keys = precise_text_keys, .x_removed = precise_removed},
     /* filters */
     {VT("prefix-cache-affinity-filter", ESI_FILTER, k_affinity_params, sizeof(affinity_params_t),
-        sizeof(affinity_params_t)), .needs_prefix = true,
+        sizeof(affinity_params_t)), .consumes = ESI_DATA_PREFIX_MATCH,
      .x_filter = affinity_filter},
     {VT("decode-filter", ESI_FILTER, NULL, 0, 0), .x_filter = decode_filter},
     {VT("prefill-filter", ESI_FILTER, NULL, 0, 0), .x_filter = prefill_filter},
@@ -1004,21 +1164,25 @@ static const esi_plugin_vt_t k_plugins[] = {
         sizeof(legacy_params_t)), .x_filter = legacy_filter,
      .x_pick = legacy_pick},
     /* profile handlers and deciders */
-    {VT("single-profile-handler", ESI_HANDLER, NULL, 0, 0)},
-    {VT("disagg-profile-handler", ESI_HANDLER, k_disagg_params, sizeof(esi_disagg_params_t), 0)},
+    {VT("single-profile-handler", ESI_HANDLER, NULL, 0, 0), .x_bind = single_bind},
+    {VT("disagg-profile-handler", ESI_HANDLER, k_disagg_params, sizeof(esi_disagg_params_t), 0),
+     .x_bind = disagg_bind},
     {VT("prefix-based-pd-decider", ESI_DECIDER, k_pd_params, sizeof(pd_params_t), sizeof(pd_params_t)),
-     .needs_prefix = true, .x_decide = prefix_decide},
+     .consumes = ESI_DATA_PREFIX_MATCH, .x_decide = prefix_decide},
     {VT("always-disagg-pd-decider", ESI_DECIDER, NULL, 0, 0), .x_decide = always_decide},
     /* data producers */
-    {VT("approx-prefix-cache-producer", ESI_PRODUCER, k_producer_params, sizeof(esi_approx_params_t), 0),
-     .x_check = producer_check},
+    {VT("approx-prefix-cache-producer", ESI_PRODUCER, k_producer_params, sizeof(esi_approx_params_t),
+        sizeof(approx_t)), .produces = ESI_DATA_PREFIX_MATCH, .caps = ESI_CAP_DEFAULT_PRODUCER,
+     .x_check = producer_check, .x_init = approx_init, .x_fini = approx_fini, .x_prepare = approx_prepare,
+     .x_pre_request = approx_pre, .x_removed = approx_removed},
     {VT("inflight-load-producer", ESI_INERT, NULL, 0, 0)},   /* always on in eppsim */
     /* flow control policies */
     {VT("fcfs-ordering-policy", ESI_ORDERING, NULL, 0, 0)},
-    {VT("edf-ordering-policy", ESI_ORDERING, NULL, 0, 0)},
+    {VT("edf-ordering-policy", ESI_ORDERING, NULL, 0, 0), .x_order_key = edf_key},
     {VT("global-strict-fairness-policy", ESI_FAIRNESS, NULL, 0, 0)},
-    {VT("round-robin-fairness-policy", ESI_FAIRNESS, NULL, 0, 0)},
-    {VT("static-usage-limit-policy", ESI_USAGE, k_usage_params, sizeof(double), 0)},
+    {VT("round-robin-fairness-policy", ESI_FAIRNESS, NULL, 0, 0), .caps = ESI_CAP_FLOWS_ROUND_ROBIN},
+    {VT("static-usage-limit-policy", ESI_USAGE, k_usage_params, sizeof(double), sizeof(double)),
+     .x_ceiling = static_ceiling},
     /* accepted, no effect in a simulation (metrics come from the server model) */
     {VT("metrics-data-source", ESI_INERT, k_any_params, 0, 0)},
     {VT("core-metrics-extractor", ESI_INERT, k_any_params, 0, 0)},
@@ -1036,6 +1200,13 @@ const esi_plugin_vt_t *esi_registry_find(const char *type_name)
 {
     for (size_t i = 0; i < NPLUGINS; i++)
         if (strcmp(k_plugins[i].type_name, type_name) == 0) return &k_plugins[i];
+    return NULL;
+}
+
+const esi_plugin_vt_t *esi_registry_default_producer(unsigned data_key)
+{
+    for (size_t i = 0; i < NPLUGINS; i++)
+        if ((k_plugins[i].caps & ESI_CAP_DEFAULT_PRODUCER) && (k_plugins[i].produces & data_key)) return &k_plugins[i];
     return NULL;
 }
 

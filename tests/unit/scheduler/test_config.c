@@ -223,6 +223,44 @@ static void test_durations_quantities(void **st)
     assert_true(esi_parse_quantity("1GB", &q) < 0);
 }
 
+/* Capabilities come from the plugin table, not from type names in the core. */
+static void test_plugin_capabilities(void **st)
+{
+    (void)st;
+    es_epp_config_t *c;
+    es_err_t err;
+    assert_int_equal(es_epp_config_default(&c, &err), 0);
+    assert_false(es_scheduler_wants_kv_events(c));
+    /* the auto-created producer is the registered default producer of PrefixCacheMatchInfo */
+    assert_ptr_equal(c->plugins[c->producer].vt, esi_registry_default_producer(ESI_DATA_PREFIX_MATCH));
+    assert_int_equal(c->bind.primary, 0);
+    assert_false(c->bind.split);
+    es_epp_config_free(c);
+    c = cfg_text(CFG_HEAD "plugins:\n- type: precise-prefix-cache-scorer\n  name: kv\n"
+                 "  parameters: {tokenProcessorConfig: {blockSize: 32}}\n");
+    assert_true(es_scheduler_wants_kv_events(c));
+    assert_int_equal(c->producer, -1);   /* the precise scorer consumes KV events, not match info */
+    es_scheduler_t *s;
+    assert_int_equal(es_scheduler_create(c, 1, &s, &err), 0);
+    uint64_t keys[4];   /* the precise scorer's blockSize (32 tokens = 128 characters) */
+    char text[300];
+    memset(text, 'a', 299);
+    text[299] = '\0';
+    assert_int_equal(es_sched_text_block_keys(s, text, keys, 4), 2);
+    es_scheduler_destroy(s);
+    es_epp_config_free(c);
+    /* P/D binding: profiles and decider resolved by the handler's x_bind */
+    c = cfg_text(CFG_HEAD "plugins:\n- type: disagg-profile-handler\n  parameters:\n"
+                 "    deciders: {prefill: always}\n- {type: always-disagg-pd-decider, name: always}\n"
+                 "- type: queue-scorer\nschedulingProfiles:\n- {name: prefill, plugins: [{pluginRef: queue-scorer}]}\n"
+                 "- {name: decode, plugins: [{pluginRef: queue-scorer}]}\n");
+    assert_true(c->bind.split);
+    assert_int_equal(c->bind.primary, 1);
+    assert_int_equal(c->bind.prefill, 0);
+    assert_string_equal(c->plugins[c->bind.decider].name, "always");
+    es_epp_config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_load_file_json),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_durations_quantities),
+        cmocka_unit_test(test_plugin_capabilities),
     };
     return cmocka_run_group_tests_name("scheduler_config", tests, NULL, NULL);
 }
