@@ -12,24 +12,40 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 #include "es_str.h"
 
+/* llm-d-router v0.10.0 (71f4f09), pkg/epp/config/loader/configloader.go:
+ * the GIE group is still decoded, with a deprecation notice. */
 static const char *const k_api_versions[] = {"inference.networking.x-k8s.io/v1alpha1",
                                              "llm-d.ai/v1alpha1", NULL};
-static const char *const k_gates[] = {"flowControl", "prepareDataPlugins", "dataLayer", NULL};
+/* cmd/epp/runner/runner.go registers these two gates */
+static const char *const k_gates[] = {"flowControl", "haPopulateNonLeaderDatastore", NULL};
 
-/* Plugin types upstream has that eppsim recognises but cannot run. */
-static const char *const k_unsupported[] = {
-    "latency-scorer", "slo-headroom-tier-filter", "predicted-latency-producer", "latency-slo-admitter",
-    "slo-deadline-ordering-policy", "context-length-aware", "data-parallel-profile-handler",
-    "pd-profile-handler", "disagg-headers-handler", "prefill-header-handler",
-    "always-disagg-multimodal-decider", "label-selector-filter", "by-label", "by-label-selector",
-    "header-based-testing-filter", "token-producer", "tokenizer", "probabilistic-admitter",
-    "models-data-source", "models-data-extractor", "vertexai-parser", NULL};
+/* Appends "file:line: message" to the config's warnings (out of memory: dropped). */
+static void warn(es_epp_config_t *c, uint32_t line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int w = snprintf(msg, sizeof msg, "%s:%u: ", c->file ? c->file : "<config>", line);
+    if (w > 0 && (size_t)w < sizeof msg) vsnprintf(msg + w, sizeof msg - (size_t)w, fmt, ap);
+    va_end(ap);
+    char **nw = realloc(c->warnings, (c->nwarnings + 1) * sizeof *nw);
+    if (!nw) return;
+    c->warnings = nw;
+    if ((c->warnings[c->nwarnings] = es_strdup(msg))) c->nwarnings++;
+}
+
+const char *es_epp_config_warning(const es_epp_config_t *c, size_t i)
+{
+    return c && i < c->nwarnings ? c->warnings[i] : NULL;
+}
 
 /* ------------------------------------------------------------------ */
 /* durations and quantities                                            */
@@ -122,13 +138,16 @@ static int params_defaults(const esi_param_t *t, void *obj)
     return 0;
 }
 
-static int params_load(const esi_param_t *t, void *obj, const es_node_t *map, const char *path,
-                       es_err_t *err)
+static int params_load(es_epp_config_t *c, const esi_param_t *t, void *obj, const es_node_t *map,
+                       const char *path, es_err_t *err)
 {
     if (!map || es_node_is_null(map)) return 0;
     int rc = es_node_expect_map(map, path, err);
     if (rc) return rc;
-    if (t && t->key && strcmp(t->key, "*") == 0) return 0;   /* accepts anything */
+    if (t && t->key && strcmp(t->key, "*") == 0) {   /* accepts anything, not silently */
+        if (map->n > 0) warn(c, map->line, "%s: accepted, no effect in eppsim", path);
+        return 0;
+    }
     const char *allowed[48];
     size_t na = 0;
     for (const esi_param_t *e = t; e && e->key && na < 47; e++) allowed[na++] = e->key;
@@ -181,7 +200,10 @@ static int params_load(const esi_param_t *t, void *obj, const es_node_t *map, co
             break;
         }
         case ESI_P_SUB:
-            rc = params_load(e->sub, obj, v, full, err);
+            rc = params_load(c, e->sub, obj, v, full, err);
+            break;
+        case ESI_P_ANY:
+            warn(c, v->line, "%s: accepted, no effect in eppsim", full);
             break;
         default: break;
         }
@@ -225,6 +247,8 @@ void es_epp_config_free(es_epp_config_t *c)
     free(c->api_version);
     for (size_t i = 0; i < c->ngates; i++) free(c->gates[i]);
     free(c->gates);
+    for (size_t i = 0; i < c->nwarnings; i++) free(c->warnings[i]);
+    free(c->warnings);
     for (size_t i = 0; i < c->nplugins; i++) { free(c->plugins[i].name); free(c->plugins[i].params); }
     free(c->plugins);
     for (size_t i = 0; i < c->nprofiles; i++) { free(c->profiles[i].name); free(c->profiles[i].refs); }
@@ -257,7 +281,7 @@ static int add_plugin(es_epp_config_t *c, const char *name, const esi_plugin_vt_
     if (!p->name || !p->params) { free(p->name); free(p->params); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     c->nplugins++;
     params_defaults(vt->params, p->params);
-    int rc = params_load(vt->params, p->params, params, path, err);
+    int rc = params_load(c, vt->params, p->params, params, path, err);
     if (!rc && vt->x_check) rc = vt->x_check(p->params, params, path, err);
     return rc;
 }
@@ -279,12 +303,6 @@ static int add_auto(es_epp_config_t *c, const char *type, es_err_t *err)
 
 static int unknown_type_err(const es_node_t *at, const char *path, const char *type, es_err_t *err)
 {
-    for (const char *const *u = k_unsupported; *u; u++)
-        if (strcmp(*u, type) == 0)
-            return es_node_err(err, ES_EUNSUPP, at, path,
-                               "plugin type \"%s\" is not supported by eppsim (it needs a component eppsim "
-                               "does not model: latency predictor, tokenizer, multimodal or data-parallel "
-                               "routing)", type);
     char known[1400] = "";
     size_t used = 0;
     for (size_t i = 0; es_epp_plugin_type(i); i++) {
@@ -332,6 +350,10 @@ static int parse_plugins(es_epp_config_t *c, const es_node_t *seq, es_err_t *err
         if ((rc = es_node_to_str(tn, full, &type, err))) return rc;
         const esi_plugin_vt_t *vt = esi_registry_find(type);
         if (!vt) return unknown_type_err(tn, full, type, err);
+        if (vt->klass == ESI_CLASS_MISSING)
+            return es_node_err(err, ES_EUNSUPP, tn, full,
+                               "plugin type \"%s\" (llm-d-router v0.10) is not implemented by eppsim yet: %s",
+                               type, vt->note);
         name = type;   /* applyStaticDefaults: name = type */
         if (nn && !es_node_is_null(nn)) {
             snprintf(full, sizeof full, "%s.name", path);
@@ -342,6 +364,15 @@ static int parse_plugins(es_epp_config_t *c, const es_node_t *seq, es_err_t *err
             snprintf(full, sizeof full, "%s.name", path);
             return es_node_err(err, ES_EINVAL, nn ? nn : it, full, "duplicate plugin name \"%s\"", name);
         }
+        if (vt->replaced_by)
+            warn(c, it->line, "DEPRECATION warning: plugin is deprecated (plugin %s, type %s; use %s)", name, type,
+                 vt->replaced_by);
+        if (vt->alpha)
+            warn(c, it->line, "plugin '%s' (type: '%s') has Alpha stability level (upstream refuses it without "
+                 "--allow-experimental-plugins)", name, type);
+        if (vt->klass == ESI_CLASS_MEANINGLESS)
+            warn(c, it->line, "plugin '%s' (type: '%s') has no effect in a one-cluster simulation: %s", name, type,
+                 vt->note);
         snprintf(full, sizeof full, "%s.parameters", path);
         if ((rc = add_plugin(c, name, vt, es_map_get(it, "parameters"), full, it->line, false, err)))
             return rc;
@@ -461,7 +492,8 @@ static int parse_flow(es_epp_config_t *c, const es_node_t *n, es_err_t *err)
     int rc = es_node_expect_map(n, "flowControl", err);
     if (rc) return rc;
     static const char *const keys[] = {"maxBytes", "maxRequests", "defaultRequestTTL", "defaultPriorityBand",
-                                       "priorityBands", "usageLimitPolicyPluginRef", NULL};
+                                       "defaultNegativePriorityBand", "priorityBands", "usageLimitPolicyPluginRef",
+                                       "saturationDetector", "enableEviction", NULL};
     if ((rc = es_map_check_keys(n, "flowControl", keys, err))) return rc;
     const es_node_t *v;
     if ((v = es_map_get(n, "maxBytes")) && (v->kind != ES_NODE_SCALAR || esi_parse_quantity(v->str, &c->flow.max_bytes)))
@@ -474,6 +506,19 @@ static int parse_flow(es_epp_config_t *c, const es_node_t *n, es_err_t *err)
     }
     if ((v = es_map_get(n, "defaultPriorityBand")))
         if ((rc = parse_band(c, v, "flowControl.defaultPriorityBand", &c->flow.def_band, false, err))) return rc;
+    if ((v = es_map_get(n, "defaultNegativePriorityBand"))) {
+        c->flow.neg_band = c->flow.def_band;
+        c->flow.neg_band.fairness = c->flow.neg_band.ordering = -1;
+        if ((rc = parse_band(c, v, "flowControl.defaultNegativePriorityBand", &c->flow.neg_band, false, err)))
+            return rc;
+        c->flow.has_neg_band = true;
+    }
+    if ((v = es_map_get(n, "enableEviction"))) {
+        bool on;
+        if ((rc = es_node_to_bool(v, "flowControl.enableEviction", &on, err))) return rc;
+        if (on) warn(c, v->line, "flowControl.enableEviction: eviction of dispatched requests is not modelled; "
+                     "ignored");
+    }
     if ((v = es_map_get(n, "priorityBands"))) {
         if ((rc = es_node_expect_seq(v, "flowControl.priorityBands", err))) return rc;
         c->flow.bands = calloc(v->n + 1, sizeof *c->flow.bands);
@@ -576,6 +621,12 @@ static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat
         if (c->flow.bands[i].ordering < 0) c->flow.bands[i].ordering = c->flow.def_band.ordering;
         if (c->flow.bands[i].max_bytes == 0) c->flow.bands[i].max_bytes = c->flow.def_band.max_bytes;
     }
+    if (c->flow.has_neg_band) {
+        esi_band_cfg_t *nb = &c->flow.neg_band;
+        if (nb->fairness < 0) nb->fairness = c->flow.def_band.fairness;
+        if (nb->ordering < 0) nb->ordering = c->flow.def_band.ordering;
+        if (nb->max_bytes == 0) nb->max_bytes = c->flow.def_band.max_bytes;
+    }
     if (c->flow.usage < 0) c->flow.usage = usage;
     if (!has_parser && (rc = add_auto(c, "openai-parser", err)) < 0) return rc;
     /* saturation detector */
@@ -618,19 +669,152 @@ static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat
     c->producer = -1;
     bool need = false;
     for (size_t i = 0; i < c->nplugins; i++) {
-        if ((c->plugins[i].vt->produces & ESI_DATA_PREFIX_MATCH) && c->producer < 0) c->producer = (int)i;
+        if (c->plugins[i].vt->produces & ESI_DATA_PREFIX_MATCH) {
+            if (c->producer >= 0) {
+                es_node_t pos = {0};
+                pos.line = c->plugins[i].line;
+                pos.doc = root ? root->doc : NULL;
+                return es_node_err(err, ES_EUNSUPP, &pos, "plugins", "\"%s\" and \"%s\" both produce prefix match "
+                                   "info: eppsim runs one producer per config", c->plugins[c->producer].name,
+                                   c->plugins[i].name);
+            }
+            c->producer = (int)i;
+        }
         if (c->plugins[i].vt->consumes & ESI_DATA_PREFIX_MATCH) need = true;
+    }
+    /* prefixMatchInfoProducerName names the producer a consumer reads */
+    for (size_t i = 0; i < c->nplugins; i++) {
+        const esi_plugin_vt_t *vt = c->plugins[i].vt;
+        const char *ref = vt->x_producer_ref ? vt->x_producer_ref(c->plugins[i].params) : NULL;
+        if (!ref || !*ref) continue;
+        int pi = find_plugin(c, ref);
+        if (pi < 0 || !(c->plugins[pi].vt->produces & ESI_DATA_PREFIX_MATCH)) {
+            es_node_t pos = {0};
+            pos.line = c->plugins[i].line;
+            pos.doc = root ? root->doc : NULL;
+            return es_node_err(err, ES_ENOTFOUND, &pos, "parameters.prefixMatchInfoProducerName",
+                               "plugin \"%s\": no prefix match info producer named \"%s\"", c->plugins[i].name, ref);
+        }
     }
     if (need && c->producer < 0) {
         const esi_plugin_vt_t *vt = esi_registry_default_producer(ESI_DATA_PREFIX_MATCH);
         ES_ASSERT(vt != NULL, "no default producer of PrefixCacheMatchInfo registered");
         if ((rc = add_auto_vt(c, vt, err)) < 0) return rc;
         c->producer = rc;
-        /* older configs wrote the producer's parameters on its consumer */
-        for (size_t i = 0; i < c->nplugins; i++) {
-            const esi_plugin_vt_t *cv = c->plugins[i].vt;
-            if (cv->x_seed_producer && cv->x_seed_producer(c->plugins[i].params, c->plugins[rc].params)) break;
+    }
+    return 0;
+}
+
+/* featureGates item: "gate" or "gate=true|false" (the registered v0.10 gates) */
+static int parse_gate(es_epp_config_t *c, const es_node_t *n, const char *path, es_err_t *err)
+{
+    const char *s;
+    int rc = es_node_to_str(n, path, &s, err);
+    if (rc) return rc;
+    const char *eq = strchr(s, '=');
+    size_t len = eq ? (size_t)(eq - s) : strlen(s);
+    bool on = true;
+    if (eq && strcmp(eq + 1, "true") && strcmp(eq + 1, "false"))
+        return es_node_err(err, ES_EINVAL, n, path, "expected gate or gate=true|false, got \"%s\"", s);
+    if (eq) on = strcmp(eq + 1, "true") == 0;
+    for (int g = 0; k_gates[g]; g++) {
+        if (strlen(k_gates[g]) != len || strncmp(k_gates[g], s, len)) continue;
+        if (!on) return 0;
+        c->gates[c->ngates++] = es_strdup(k_gates[g]);
+        if (g == 0) c->flow_control = true;
+        return 0;
+    }
+    return es_node_err(err, ES_EINVAL, n, path, "unknown feature gate \"%.*s\" (registered: flowControl, "
+                       "haPopulateNonLeaderDatastore)", (int)len, s);
+}
+
+/* {pluginRef: name} naming a plugin with `role`; *out its index (NULL: not wanted) */
+static int parse_ref_role(es_epp_config_t *c, const es_node_t *n, const char *path, unsigned role,
+                          const char *what, int *out, es_err_t *err)
+{
+    int pi, rc = parse_ref(c, n, path, &pi, err);
+    if (rc) return rc;
+    if (!(c->plugins[pi].vt->roles & role)) {
+        char full[200];
+        snprintf(full, sizeof full, "%s.pluginRef", path);
+        return es_node_err(err, ES_EINVAL, es_map_get(n, "pluginRef"), full, "plugin \"%s\" is not a %s",
+                           c->plugins[pi].name, what);
+    }
+    if (out) *out = pi;
+    return 0;
+}
+
+static int parse_ref_list(es_epp_config_t *c, const es_node_t *seq, const char *path, unsigned role,
+                          const char *what, es_err_t *err)
+{
+    if (!seq || es_node_is_null(seq)) return 0;
+    int rc = es_node_expect_seq(seq, path, err);
+    for (size_t i = 0; !rc && i < seq->n; i++) {
+        char p[160];
+        snprintf(p, sizeof p, "%s[%zu]", path, i);
+        rc = parse_ref_role(c, seq->items[i], p, role, what, NULL, err);
+    }
+    return rc;
+}
+
+/* dataLayer (v0.10 DataLayerConfig): the simulation feeds the data, but every
+ * reference is checked as upstream does. */
+static int parse_datalayer(es_epp_config_t *c, const es_node_t *dl, es_err_t *err)
+{
+    static const char *const dk[] = {"injectDefaults", "sources", "discovery", "crossReplicaSyncerPluginRef",
+                                     "crossReplicaSyncInterval", NULL};
+    int rc = es_node_expect_map(dl, "dataLayer", err);
+    if (rc || (rc = es_map_check_keys(dl, "dataLayer", dk, err))) return rc;
+    const es_node_t *v;
+    if ((v = es_map_get(dl, "injectDefaults"))) {
+        bool b;
+        if ((rc = es_node_to_bool(v, "dataLayer.injectDefaults", &b, err))) return rc;
+    }
+    if ((v = es_map_get(dl, "sources")) && !es_node_is_null(v)) {
+        if ((rc = es_node_expect_seq(v, "dataLayer.sources", err))) return rc;
+        for (size_t i = 0; i < v->n; i++) {
+            char p[96], pe[128];
+            snprintf(p, sizeof p, "dataLayer.sources[%zu]", i);
+            static const char *const sk[] = {"pluginRef", "extractors", NULL};
+            const es_node_t *src = v->items[i];
+            if ((rc = es_node_expect_map(src, p, err)) || (rc = es_map_check_keys(src, p, sk, err))) return rc;
+            const es_node_t *ref = es_map_get(src, "pluginRef");
+            snprintf(pe, sizeof pe, "%s.pluginRef", p);
+            if (!ref) return es_node_err(err, ES_EINVAL, src, pe, "missing");
+            const char *name;
+            if ((rc = es_node_to_str(ref, pe, &name, err))) return rc;
+            int pi = find_plugin(c, name);
+            if (pi < 0) return es_node_err(err, ES_ENOTFOUND, ref, pe, "no plugin named \"%s\" in plugins", name);
+            if (!(c->plugins[pi].vt->roles & (ESI_SOURCE | ESI_INERT)))
+                return es_node_err(err, ES_EINVAL, ref, pe, "plugin \"%s\" is not a data source", name);
+            snprintf(pe, sizeof pe, "%s.extractors", p);
+            const es_node_t *ex = es_map_get(src, "extractors");
+            if (ex && !es_node_is_null(ex)) {
+                if ((rc = es_node_expect_seq(ex, pe, err))) return rc;
+                for (size_t k = 0; k < ex->n; k++) {
+                    char q[160];
+                    snprintf(q, sizeof q, "%s[%zu]", pe, k);
+                    if ((rc = parse_ref(c, ex->items[k], q, &pi, err))) return rc;
+                }
+            }
         }
+    }
+    if ((v = es_map_get(dl, "discovery")) &&
+        (rc = parse_ref_role(c, v, "dataLayer.discovery", ESI_DISCOVERY, "discovery plugin", NULL, err)))
+        return rc;
+    if ((v = es_map_get(dl, "crossReplicaSyncerPluginRef"))) {
+        const char *name;
+        if ((rc = es_node_to_str(v, "dataLayer.crossReplicaSyncerPluginRef", &name, err))) return rc;
+        if (*name && find_plugin(c, name) < 0)
+            return es_node_err(err, ES_ENOTFOUND, v, "dataLayer.crossReplicaSyncerPluginRef",
+                               "no plugin named \"%s\" in plugins", name);
+    }
+    if ((v = es_map_get(dl, "crossReplicaSyncInterval"))) {
+        if (v->kind != ES_NODE_SCALAR || esi_parse_duration(v->str, &c->sync_interval))
+            return es_node_err(err, ES_EINVAL, v, "dataLayer.crossReplicaSyncInterval",
+                               "expected a duration such as 100ms");
+        warn(c, v->line, "dataLayer.crossReplicaSyncInterval: replicas do not share in-flight state in eppsim "
+             "(each replica keeps its own)");
     }
     return 0;
 }
@@ -647,7 +831,8 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
     c->flow.usage = -1;
     int rc = 0;
     static const char *const keys[] = {"apiVersion", "kind", "featureGates", "plugins", "schedulingProfiles",
-                                       "saturationDetector", "dataLayer", "flowControl", "parser", NULL};
+                                       "saturationDetector", "dataLayer", "flowControl", "parser",
+                                       "requestHandler", NULL};
     if ((rc = es_node_expect_map(root, "", err))) goto fail;
     if ((rc = es_map_check_keys(root, "", keys, err))) goto fail;
     const es_node_t *v = es_map_get(root, "apiVersion");
@@ -655,6 +840,9 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
     if (!v) { rc = es_node_err(err, ES_EINVAL, root, "apiVersion", "missing (use %s)", k_api_versions[0]); goto fail; }
     if ((rc = es_node_to_enum(v, "apiVersion", k_api_versions, &ai, err))) goto fail;
     c->api_version = es_strdup(k_api_versions[ai]);
+    if (ai == 0)
+        warn(c, v->line, "DEPRECATION: apiVersion inference.networking.x-k8s.io/v1alpha1/EndpointPickerConfig is "
+             "deprecated (replacement llm-d.ai/v1alpha1/EndpointPickerConfig)");
     v = es_map_get(root, "kind");
     const char *kind;
     if (!v) { rc = es_node_err(err, ES_EINVAL, root, "kind", "missing (use EndpointPickerConfig)"); goto fail; }
@@ -669,10 +857,7 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
         for (size_t i = 0; i < v->n; i++) {
             char path[48];
             snprintf(path, sizeof path, "featureGates[%zu]", i);
-            int gi;
-            if ((rc = es_node_to_enum(v->items[i], path, k_gates, &gi, err))) goto fail;
-            c->gates[c->ngates++] = es_strdup(k_gates[gi]);
-            if (gi == 0) c->flow_control = true;
+            if ((rc = parse_gate(c, v->items[i], path, err))) goto fail;
         }
     }
     v = es_map_get(root, "plugins");
@@ -680,31 +865,52 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
     if ((rc = parse_plugins(c, v, err))) goto fail;
     if ((v = es_map_get(root, "schedulingProfiles")) && !es_node_is_null(v))
         if ((rc = parse_profiles(c, v, err))) goto fail;
+    /* saturation detector: flowControl.saturationDetector, else the deprecated top-level key */
+    const es_node_t *fc = es_map_get(root, "flowControl");
     const es_node_t *sat = es_map_get(root, "saturationDetector");
+    const char *sat_path = "saturationDetector";
+    if (sat)
+        warn(c, sat->line, "DEPRECATION: top-level saturationDetector is deprecated, use "
+             "flowControl.saturationDetector instead. If both are set, the new field is used.");
+    if (fc && fc->kind == ES_NODE_MAP && es_map_get(fc, "saturationDetector")) {
+        sat = es_map_get(fc, "saturationDetector");
+        sat_path = "flowControl.saturationDetector";
+    }
     if (sat) {
         int pi;
-        if ((rc = parse_ref(c, sat, "saturationDetector", &pi, err))) goto fail;
+        char full[64];
+        snprintf(full, sizeof full, "%s.pluginRef", sat_path);
+        if ((rc = parse_ref(c, sat, sat_path, &pi, err))) goto fail;
         if (!(c->plugins[pi].vt->roles & ESI_SATURATION)) {
-            rc = es_node_err(err, ES_EINVAL, sat, "saturationDetector.pluginRef",
-                             "plugin \"%s\" is not a saturation detector", c->plugins[pi].name);
+            rc = es_node_err(err, ES_EINVAL, sat, full, "plugin \"%s\" is not a saturation detector",
+                             c->plugins[pi].name);
             goto fail;
         }
         c->saturation = pi;
     }
+    /* parsers: requestHandler.parsers, else the deprecated top-level parser */
+    bool has_parser = false;
     const es_node_t *parser = es_map_get(root, "parser");
     if (parser) {
-        int pi;
-        if ((rc = parse_ref(c, parser, "parser", &pi, err))) goto fail;
+        warn(c, parser->line, "DEPRECATION: top-level parser is deprecated, use requestHandler.parsers instead. "
+             "If both are set, the new field is used.");
+        if ((rc = parse_ref_role(c, parser, "parser", ESI_PARSER, "parser", NULL, err))) goto fail;
+        has_parser = true;
+    }
+    if ((v = es_map_get(root, "requestHandler")) && !es_node_is_null(v)) {
+        static const char *const rk[] = {"parsers", NULL};
+        if ((rc = es_node_expect_map(v, "requestHandler", err)) ||
+            (rc = es_map_check_keys(v, "requestHandler", rk, err)))
+            goto fail;
+        if ((rc = parse_ref_list(c, es_map_get(v, "parsers"), "requestHandler.parsers", ESI_PARSER, "parser",
+                                 err)))
+            goto fail;
+        has_parser = true;
     }
     const es_node_t *dl = es_map_get(root, "dataLayer");
-    if (dl) {
-        /* the server model feeds metrics directly; accept the section's shape */
-        static const char *const dk[] = {"sources", NULL};
-        if ((rc = es_node_expect_map(dl, "dataLayer", err)) || (rc = es_map_check_keys(dl, "dataLayer", dk, err)))
-            goto fail;
-    }
-    if ((v = es_map_get(root, "flowControl")) && (rc = parse_flow(c, v, err))) goto fail;
-    if ((rc = build(c, root, sat, parser != NULL, dl != NULL, err))) goto fail;
+    if (dl && (rc = parse_datalayer(c, dl, err))) goto fail;
+    if (fc && (rc = parse_flow(c, fc, err))) goto fail;
+    if ((rc = build(c, root, sat, has_parser, dl != NULL, err))) goto fail;
     *out = c;
     return 0;
 fail:

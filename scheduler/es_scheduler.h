@@ -65,6 +65,10 @@ const char *es_epp_config_default_text(void);
 void es_epp_config_write_yaml(FILE *f, const es_epp_config_t *c);
 /* True when the feature gate is on ("flowControl", ...). */
 bool es_epp_config_gate(const es_epp_config_t *c, const char *gate);
+/* Warnings of the load, "file:line: message" (deprecations, plugins or
+ * parameters without effect in a simulation, alpha stability); NULL past
+ * the end.  Callers print them (the library does not write to stderr). */
+const char *es_epp_config_warning(const es_epp_config_t *c, size_t i);
 /* Name of the i-th registered plugin type; NULL past the end. */
 const char *es_epp_plugin_type(size_t i);
 

@@ -32,7 +32,8 @@ enum {
     ESI_FILTER = 1u << 0, ESI_SCORER = 1u << 1, ESI_PICKER = 1u << 2,
     ESI_HANDLER = 1u << 3, ESI_DECIDER = 1u << 4, ESI_PRODUCER = 1u << 5,
     ESI_SATURATION = 1u << 6, ESI_FAIRNESS = 1u << 7, ESI_ORDERING = 1u << 8,
-    ESI_USAGE = 1u << 9, ESI_INERT = 1u << 10   /* accepted, no effect here (parsers, data sources) */
+    ESI_USAGE = 1u << 9, ESI_INERT = 1u << 10,  /* accepted, no effect here */
+    ESI_PARSER = 1u << 11, ESI_SOURCE = 1u << 12, ESI_EXTRACTOR = 1u << 13, ESI_DISCOVERY = 1u << 14
 };
 
 #define ESI_STR_MAX 64
@@ -46,8 +47,16 @@ typedef enum esi_ptype {
     ESI_P_STR,        /* char[ESI_STR_MAX] */
     ESI_P_DURATION,   /* es_time_t ns; "200ms", "2s", "1m30s" (Go durations) or a number of ns */
     ESI_P_SUB,        /* nested mapping; its keys write into the same struct */
-    ESI_P_ANY         /* accepted and ignored (no effect in a simulation) */
+    ESI_P_ANY         /* accepted with a warning: no effect in a simulation */
 } esi_ptype_t;
+
+/* How eppsim treats an upstream plugin type (docs/scheduler.md, "Plugin types"). */
+typedef enum esi_class {
+    ESI_CLASS_IMPLEMENTED = 0,  /* upstream semantics, parameters, defaults, validation */
+    ESI_CLASS_FED,              /* its input is supplied by the simulation (tokens, metrics, labels) */
+    ESI_CLASS_MEANINGLESS,      /* no effect in a one-cluster simulation: accepted with a warning */
+    ESI_CLASS_MISSING           /* recognised, not implemented yet: refused with a clear error */
+} esi_class_t;
 
 typedef struct esi_param {
     const char              *key;
@@ -81,6 +90,10 @@ typedef struct esi_handler_bind {
 typedef struct esi_plugin_vt {
     const char        *type_name;    /* upstream registry key */
     unsigned           roles;        /* ESI_* mask */
+    esi_class_t        klass;        /* implemented / fed / meaningless / missing */
+    const char        *note;         /* why (fed, meaningless, missing); NULL for implemented */
+    const char        *replaced_by;  /* deprecated alias of this type (upstream RegisterDeprecated) */
+    bool               alpha;        /* upstream StabilityAlpha */
     const esi_param_t *params;       /* NULL-key terminated; NULL = no parameters */
     size_t             params_size;  /* size of the typed params struct */
     size_t             state_size;   /* per-instance state (host allocates, zeroed) */
@@ -89,9 +102,8 @@ typedef struct esi_plugin_vt {
     unsigned           caps;         /* ESI_CAP_* */
     /* cross-field validation after parsing (may record facts in params); may be NULL */
     int    (*x_check)(void *params, const es_node_t *at, const char *path, es_err_t *err);
-    /* consumer whose parameters seed an auto-created producer: copies them into
-     * the producer's params and returns true when it carried any */
-    bool   (*x_seed_producer)(const void *params, void *producer_params);
+    /* consumer of prefix match info: the producer it names (prefixMatchInfoProducerName); may be NULL */
+    const char *(*x_producer_ref)(const void *params);
     /* profile handler: resolves its profiles and decider against the config */
     int    (*x_bind)(void *params, const es_epp_config_t *c, esi_handler_bind_t *b,
                      const es_node_t *at, es_err_t *err);
@@ -173,6 +185,8 @@ typedef struct esi_flow_cfg {
     uint64_t        max_requests;   /* global; 0 = unlimited */
     es_time_t       ttl;            /* defaultRequestTTL; 0 = none */
     esi_band_cfg_t  def_band;       /* template for bands not listed */
+    esi_band_cfg_t  neg_band;       /* template for negative priorities (defaultNegativePriorityBand) */
+    bool            has_neg_band;
     esi_band_cfg_t *bands;
     size_t          nbands;
     int32_t         usage;          /* usage limit policy plugin */
@@ -193,6 +207,9 @@ struct es_epp_config {
     int32_t            producer;     /* producer of PrefixCacheMatchInfo, -1 if none */
     bool               flow_control; /* gate */
     esi_flow_cfg_t     flow;
+    es_time_t          sync_interval; /* dataLayer.crossReplicaSyncInterval; 0 = not set */
+    char             **warnings;      /* "file:line: message", load order */
+    size_t             nwarnings;
 };
 
 /* ---- xxh64 (text mode hashing, as upstream) ---- */

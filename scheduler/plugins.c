@@ -80,22 +80,12 @@ typedef struct prefix_scorer_params {
     double  match_length_weight;
     int64_t match_length_scale;
     char    producer_name[ESI_STR_MAX];
-    /* accepted for the auto-created producer (older configs put them here) */
-    bool    auto_tune;
-    int64_t block_size_tokens, block_size_chars, max_blocks, max_tokens, lru_capacity;
-    bool    seeds_producer;   /* some of the above were written (set by x_check) */
 } prefix_scorer_params_t;
 
 static const esi_param_t k_prefix_scorer_params[] = {
     {"matchLengthWeight", ESI_P_DOUBLE, P(prefix_scorer_params_t, match_length_weight), "0", 0, 1, NULL},
-    {"matchLengthScaleTokens", ESI_P_INT, P(prefix_scorer_params_t, match_length_scale), "8192", 1, 1e12, NULL},
+    {"matchLengthScaleTokens", ESI_P_INT, P(prefix_scorer_params_t, match_length_scale), "8192", -1e12, 1e12, NULL},
     {"prefixMatchInfoProducerName", ESI_P_STR, P(prefix_scorer_params_t, producer_name), "", 0, 0, NULL},
-    {"autoTune", ESI_P_BOOL, P(prefix_scorer_params_t, auto_tune), "true", 0, 0, NULL},
-    {"blockSizeTokens", ESI_P_INT, P(prefix_scorer_params_t, block_size_tokens), "16", 1, 1 << 20, NULL},
-    {"blockSize", ESI_P_INT, P(prefix_scorer_params_t, block_size_chars), "0", 0, 1 << 22, NULL},
-    {"maxPrefixBlocksToMatch", ESI_P_INT, P(prefix_scorer_params_t, max_blocks), "256", 1, 1 << 24, NULL},
-    {"maxPrefixTokensToMatch", ESI_P_INT, P(prefix_scorer_params_t, max_tokens), "0", 0, 1e12, NULL},
-    {"lruCapacityPerServer", ESI_P_INT, P(prefix_scorer_params_t, lru_capacity), "31250", 1, 2147483647.0, NULL},
     END};
 
 typedef struct prefix_scorer { prefix_scorer_params_t p; } prefix_scorer_t;
@@ -124,32 +114,21 @@ static void prefix_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t 
     }
 }
 
-static int prefix_params_check(void *params, const es_node_t *at, const char *path, es_err_t *err)
+static const char *prefix_producer_ref(const void *params)
 {
-    prefix_scorer_params_t *p = params;
-    if (p->block_size_chars > 0)
-        return es_node_err(err, ES_EINVAL, at, path,
-                           "blockSize (characters) is deprecated: use blockSizeTokens");
-    static const char *const producer_keys[] = {"autoTune", "blockSizeTokens", "maxPrefixBlocksToMatch",
-                                                "maxPrefixTokensToMatch", "lruCapacityPerServer", NULL};
-    for (const char *const *k = producer_keys; at && at->kind == ES_NODE_MAP && *k; k++)
-        if (es_map_get(at, *k)) p->seeds_producer = true;
-    return 0;
+    return ((const prefix_scorer_params_t *)params)->producer_name;
 }
 
-/* Parameters written on prefix-cache-scorer feed an auto-created producer. */
-static bool prefix_seed_producer(const void *params, void *producer_params)
+/* llm-d-router v0.10.0 scheduling/scorer/prefix/plugin.go: the producer's
+ * parameters are no longer accepted here (strict decoder); the weight range
+ * is checked by the table; the scale must be > 0 when the weight is. */
+static int prefix_params_check(void *params, const es_node_t *at, const char *path, es_err_t *err)
 {
     const prefix_scorer_params_t *p = params;
-    esi_approx_params_t *out = producer_params;
-    if (!p->seeds_producer) return false;
-    out->auto_tune = p->auto_tune;
-    out->block_size_tokens = p->block_size_tokens;
-    out->block_size_chars = 0;
-    out->max_blocks = p->max_blocks;
-    out->max_tokens = p->max_tokens;
-    out->lru_capacity = p->lru_capacity;
-    return true;
+    if (p->match_length_weight > 0 && p->match_length_scale <= 0)
+        return es_node_err(err, ES_EINVAL, at, path, "matchLengthScaleTokens must be greater than 0 when "
+                           "matchLengthWeight is greater than 0");
+    return 0;
 }
 
 /* token-load-scorer */
@@ -275,11 +254,12 @@ const char *es_sched_session_token(const es_endpoint_t *ep, char *buf, size_t si
 }
 
 /* no-hit-lru-scorer (llm-d): spreads cold requests over least recently used pods */
-typedef struct { int64_t lru_size; } nohit_params_t;
+typedef struct { int64_t lru_size; char producer_name[ESI_STR_MAX]; } nohit_params_t;
 static const esi_param_t k_nohit_params[] = {
-    {"lruSize", ESI_P_INT, 0, "1024", 1, 1 << 20, NULL},
+    {"lruSize", ESI_P_INT, P(nohit_params_t, lru_size), "1024", 1, 1 << 20, NULL},
     {"prefixPluginType", ESI_P_ANY, 0, NULL, 0, 0, NULL},
     {"prefixPluginName", ESI_P_ANY, 0, NULL, 0, 0, NULL},
+    {"prefixMatchInfoProducerName", ESI_P_STR, P(nohit_params_t, producer_name), "", 0, 0, NULL},
     END};
 
 typedef struct nohit {
@@ -297,6 +277,8 @@ static int nohit_init(void *st, const void *params, es_scheduler_t *s, es_err_t 
     h->lru = malloc((size_t)h->cap * sizeof *h->lru);
     return h->lru ? 0 : es_err_set(err, ES_ENOMEM, "no-hit-lru-scorer: out of memory");
 }
+
+static const char *nohit_producer_ref(const void *params) { return ((const nohit_params_t *)params)->producer_name; }
 
 static void nohit_fini(void *st) { free(((nohit_t *)st)->lru); }
 
@@ -479,6 +461,157 @@ static void precise_on_event(void *st, const es_kv_event_t *ev)
     case ES_KV_BLOCK_REMOVED: esi_pindex_remove(&pr->ix, ev->block_hash, ev->endpoint); break;
     case ES_KV_ALL_CLEARED:   esi_pindex_remove_pod(&pr->ix, ev->endpoint); break;
     }
+}
+
+/* precise-prefix-cache-producer (llm-d-router v0.10.0
+ * requestcontrol/dataproducer/preciseprefixcache): the KV-event index as a
+ * producer of PrefixCacheMatchInfo (match = the longest run of the request's
+ * block keys a pod holds, from the first; total = the request's full
+ * blocks), for prefix-cache-scorer with prefixMatchInfoProducerName.
+ * speculativeIndexing adds the keys for the primary pick (and the pick of a
+ * profile named "prefill") at PreRequest; they expire after speculativeTTL
+ * unless a KV event stored them (prerequest.go). */
+typedef struct pprod_params {
+    int64_t   block_size;          /* tokenProcessorConfig.blockSize (deprecated) */
+    int64_t   block_size_tokens;   /* tokenProcessorConfig.blockSizeTokens; 0 = blockSize or 16 */
+    char      hash_seed[ESI_STR_MAX];
+    bool      speculative;
+    char      speculative_ttl[ESI_STR_MAX];   /* a Go duration; "" or <= 0: 2s */
+} pprod_params_t;
+
+static const esi_param_t k_pprod_tokproc[] = {
+    {"blockSize", ESI_P_INT, P(pprod_params_t, block_size), "0", 0, 1 << 16, NULL},
+    {"blockSizeTokens", ESI_P_INT, P(pprod_params_t, block_size_tokens), "0", 0, 1 << 16, NULL},
+    {"hashSeed", ESI_P_STR, P(pprod_params_t, hash_seed), "", 0, 0, NULL},
+    END};
+static const esi_param_t k_pprod_params[] = {
+    {"tokenProcessorConfig", ESI_P_SUB, 0, NULL, 0, 0, k_pprod_tokproc},
+    {"indexerConfig", ESI_P_ANY, 0, NULL, 0, 0, NULL},
+    {"kvEventsConfig", ESI_P_ANY, 0, NULL, 0, 0, NULL},
+    {"speculativeIndexing", ESI_P_BOOL, P(pprod_params_t, speculative), "false", 0, 0, NULL},
+    {"speculativeTTL", ESI_P_STR, P(pprod_params_t, speculative_ttl), "", 0, 0, NULL},
+    END};
+
+static int pprod_check(void *params, const es_node_t *at, const char *path, es_err_t *err)
+{
+    pprod_params_t *p = params;
+    if (p->block_size_tokens == 0) p->block_size_tokens = p->block_size > 0 ? p->block_size : 16;
+    es_time_t ttl;
+    if (p->speculative_ttl[0] && esi_parse_duration(p->speculative_ttl, &ttl))
+        return es_node_err(err, ES_EINVAL, at, path, "invalid speculativeTTL \"%s\"", p->speculative_ttl);
+    return 0;
+}
+
+typedef struct spec_entry { es_time_t expire; uint64_t key; uint32_t pod; } spec_entry_t;
+
+typedef struct pprod {
+    precise_t     pr;           /* confirmed entries (KV events) */
+    esi_pindex_t  spec;         /* speculative entries */
+    spec_entry_t *ring;         /* FIFO of speculative entries by expiry */
+    size_t        rcap, rhead, rlen;
+    es_time_t     ttl;
+} pprod_t;
+
+static int pprod_init(void *st, const void *params, es_scheduler_t *s, es_err_t *err)
+{
+    pprod_t *pp = st;
+    const pprod_params_t *p = params;
+    precise_params_t pr = {.block_size = p->block_size_tokens, .speculative = p->speculative};
+    snprintf(pr.hash_seed, sizeof pr.hash_seed, "%s", p->hash_seed);
+    pp->ttl = 2 * ES_S;
+    es_time_t t;
+    if (p->speculative_ttl[0] && esi_parse_duration(p->speculative_ttl, &t) == 0 && t > 0) pp->ttl = t;
+    if (precise_init(&pp->pr, &pr, s, err)) return err ? err->code : ES_ENOMEM;
+    if (esi_pindex_init(&pp->spec)) return es_err_set(err, ES_ENOMEM, "speculative index: out of memory");
+    return 0;
+}
+
+static void pprod_fini(void *st)
+{
+    pprod_t *pp = st;
+    precise_fini(&pp->pr);
+    esi_pindex_fini(&pp->spec);
+    free(pp->ring);
+}
+
+static void pprod_expire(pprod_t *pp, es_time_t now)
+{
+    while (pp->rlen && pp->ring[pp->rhead].expire <= now) {
+        const spec_entry_t *e = &pp->ring[pp->rhead];
+        esi_pindex_remove(&pp->spec, e->key, e->pod);
+        pp->rhead = (pp->rhead + 1) % pp->rcap;
+        pp->rlen--;
+    }
+}
+
+/* counts, for each candidate, the run of keys from the first that it holds */
+static void count_run(const esi_pindex_t *ix, uint64_t key, size_t k, esi_cycle_t *cy, bool *any)
+{
+    for (uint32_t ni = esi_pindex_holders(ix, key); ni; ni = ix->nodes[ni].next) {
+        uint32_t at = esi_cycle_pos(cy, ix->nodes[ni].pod);
+        if (at != UINT32_MAX && cy->match[at] == k) { cy->match[at]++; *any = true; }
+    }
+}
+
+static int pprod_prepare(void *st, esi_cycle_t *cy)
+{
+    pprod_t *pp = st;
+    pprod_expire(pp, cy->now);
+    size_t nk = precise_keys(&pp->pr, cy->req);
+    memset(cy->match, 0, cy->n * sizeof *cy->match);
+    cy->have_prefix = true;
+    cy->total_blocks = (uint32_t)nk;
+    cy->block_tokens = (uint32_t)pp->pr.p.block_size;
+    cy->hashes = pp->pr.keys;
+    for (size_t k = 0; k < nk; k++) {
+        bool any = false;
+        count_run(&pp->pr.ix, pp->pr.keys[k], k, cy, &any);
+        count_run(&pp->spec, pp->pr.keys[k], k, cy, &any);
+        if (!any) break;
+    }
+    return 0;
+}
+
+static void spec_add(pprod_t *pp, esi_cycle_t *cy, uint32_t e)
+{
+    if (e == UINT32_MAX) return;
+    uint32_t pod = cy->eps[e].id;
+    for (uint32_t k = 0; k < cy->total_blocks; k++) {
+        if (pp->rlen == pp->rcap) {   /* grow the ring, keeping FIFO order */
+            size_t nc = pp->rcap ? pp->rcap * 2 : 1024;
+            spec_entry_t *nr = malloc(nc * sizeof *nr);
+            ES_ASSERT(nr != NULL, "speculative index: out of memory");
+            for (size_t i = 0; i < pp->rlen; i++) nr[i] = pp->ring[(pp->rhead + i) % pp->rcap];
+            free(pp->ring);
+            pp->ring = nr;
+            pp->rcap = nc;
+            pp->rhead = 0;
+        }
+        pp->ring[(pp->rhead + pp->rlen++) % pp->rcap] = (spec_entry_t){cy->now + pp->ttl, cy->hashes[k], pod};
+        esi_pindex_add(&pp->spec, cy->hashes[k], pod, UINT32_MAX);
+    }
+}
+
+static void pprod_pre(void *st, esi_cycle_t *cy)
+{
+    pprod_t *pp = st;
+    if (!pp->pr.p.speculative || cy->record_only) return;
+    spec_add(pp, cy, esi_cycle_primary(cy));
+    spec_add(pp, cy, esi_cycle_prefill(cy));
+}
+
+static void pprod_kv_event(void *st, const es_kv_event_t *ev) { precise_on_event(&((pprod_t *)st)->pr, ev); }
+
+static size_t pprod_text_keys(void *st, const char *text, uint64_t *out, size_t max)
+{
+    return precise_text_keys(&((pprod_t *)st)->pr, text, out, max);
+}
+
+static void pprod_removed(void *st, uint32_t id)
+{
+    pprod_t *pp = st;
+    esi_pindex_remove_pod(&pp->pr.ix, id);
+    esi_pindex_remove_pod(&pp->spec, id);
 }
 
 /* ------------------------------------------------------------------ */
@@ -918,6 +1051,22 @@ static bool prefix_decide(void *st, esi_cycle_t *cy, uint32_t d)
     return input - hit >= nc;
 }
 
+/* always-disagg-multimodal-decider: encode when the request carries images,
+ * video or audio; eppsim's requests carry none yet. */
+static bool multimodal_decide(void *st, esi_cycle_t *cy, uint32_t d)
+{
+    (void)st; (void)cy; (void)d;
+    return false;
+}
+
+/* data-parallel-profile-handler: primaryPort 8000, 0 or 1..65535 */
+static const esi_param_t k_dp_params[] = {
+    {"primaryPort", ESI_P_INT, 0, "8000", 0, 65535, NULL}, END};
+
+/* mm-embeddings-cache-producer (dataproducer/multimodal/producer.go) */
+static const esi_param_t k_mm_producer_params[] = {
+    {"cacheSizeInMBPerServer", ESI_P_ANY, 0, NULL, 0, 0, NULL}, END};
+
 static bool always_decide(void *st, esi_cycle_t *cy, uint32_t d)
 {
     (void)st; (void)cy; (void)d;
@@ -1111,6 +1260,12 @@ static es_time_t edf_key(es_time_t enqueued, es_time_t deadline)
 /* ------------------------------------------------------------------ */
 #define VT(name_, roles_, params_, psize_, ssize_) .type_name = name_, .roles = roles_, \
     .params = params_, .params_size = psize_, .state_size = ssize_
+#define FED(name_, roles_, params_, note_) \
+    {VT(name_, roles_, params_, 0, 0), .klass = ESI_CLASS_FED, .note = note_}
+#define NOOP(name_, alpha_, note_) \
+    {VT(name_, ESI_INERT, k_any_params, 0, 0), .klass = ESI_CLASS_MEANINGLESS, .alpha = alpha_, .note = note_}
+#define MISSING(name_, alpha_, note_) \
+    {VT(name_, ESI_INERT, NULL, 0, 0), .klass = ESI_CLASS_MISSING, .alpha = alpha_, .note = note_}
 
 static const esi_plugin_vt_t k_plugins[] = {
     /* scorers */
@@ -1120,7 +1275,7 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("lora-affinity-scorer", ESI_SCORER, NULL, 0, 0), .x_score = lora_score},
     {VT("prefix-cache-scorer", ESI_SCORER, k_prefix_scorer_params, sizeof(prefix_scorer_params_t),
         sizeof(prefix_scorer_t)), .consumes = ESI_DATA_PREFIX_MATCH, .x_check = prefix_params_check,
-     .x_seed_producer = prefix_seed_producer,
+     .x_producer_ref = prefix_producer_ref,
      .x_init = prefix_scorer_init, .x_score = prefix_score},
     {VT("token-load-scorer", ESI_SCORER, k_token_load_params, sizeof(token_load_params_t),
         sizeof(token_load_params_t)), .x_score = token_load_score},
@@ -1130,7 +1285,7 @@ static const esi_plugin_vt_t k_plugins[] = {
         sizeof(active_req_params_t)), .x_score = active_req_score},
     {VT("session-affinity-scorer", ESI_SCORER, NULL, 0, 0), .x_score = session_score},
     {VT("no-hit-lru-scorer", ESI_SCORER, k_nohit_params, sizeof(nohit_params_t), sizeof(nohit_t)),
-     .consumes = ESI_DATA_PREFIX_MATCH, .x_init = nohit_init, .x_fini = nohit_fini, .x_score = nohit_score,
+     .consumes = ESI_DATA_PREFIX_MATCH, .x_producer_ref = nohit_producer_ref, .x_init = nohit_init, .x_fini = nohit_fini, .x_score = nohit_score,
      .x_pre_request = nohit_pre, .x_removed = nohit_removed},
     {VT("precise-prefix-cache-scorer", ESI_SCORER, k_precise_params, sizeof(precise_params_t),
         sizeof(precise_t)), .caps = ESI_CAP_KV_EVENTS, .x_check = precise_check, .x_init = precise_init,
@@ -1167,6 +1322,16 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("single-profile-handler", ESI_HANDLER, NULL, 0, 0), .x_bind = single_bind},
     {VT("disagg-profile-handler", ESI_HANDLER, k_disagg_params, sizeof(esi_disagg_params_t), 0),
      .x_bind = disagg_bind},
+    {VT("disagg-headers-handler", ESI_HANDLER, k_disagg_params, sizeof(esi_disagg_params_t), 0),
+     .replaced_by = "disagg-profile-handler", .x_bind = disagg_bind},
+    {VT("prefill-header-handler", ESI_HANDLER, k_disagg_params, sizeof(esi_disagg_params_t), 0),
+     .replaced_by = "disagg-profile-handler", .x_bind = disagg_bind},
+    {VT("pd-profile-handler", ESI_HANDLER, k_disagg_params, sizeof(esi_disagg_params_t), 0),
+     .replaced_by = "disagg-profile-handler", .x_bind = disagg_bind},
+    {VT("data-parallel-profile-handler", ESI_HANDLER, k_dp_params, sizeof(int64_t), 0), .x_bind = single_bind,
+     .note = "one rank per pod: the primaryPort rewrite does not change the pick"},
+    {VT("always-disagg-multimodal-decider", ESI_DECIDER, NULL, 0, 0), .x_decide = multimodal_decide,
+     .note = "eppsim requests carry no multimodal items yet: never disaggregates"},
     {VT("prefix-based-pd-decider", ESI_DECIDER, k_pd_params, sizeof(pd_params_t), sizeof(pd_params_t)),
      .consumes = ESI_DATA_PREFIX_MATCH, .x_decide = prefix_decide},
     {VT("always-disagg-pd-decider", ESI_DECIDER, NULL, 0, 0), .x_decide = always_decide},
@@ -1175,7 +1340,18 @@ static const esi_plugin_vt_t k_plugins[] = {
         sizeof(approx_t)), .produces = ESI_DATA_PREFIX_MATCH, .caps = ESI_CAP_DEFAULT_PRODUCER,
      .x_check = producer_check, .x_init = approx_init, .x_fini = approx_fini, .x_prepare = approx_prepare,
      .x_pre_request = approx_pre, .x_removed = approx_removed},
-    {VT("inflight-load-producer", ESI_INERT, NULL, 0, 0)},   /* always on in eppsim */
+    {VT("precise-prefix-cache-producer", ESI_PRODUCER, k_pprod_params, sizeof(pprod_params_t), sizeof(pprod_t)),
+     .produces = ESI_DATA_PREFIX_MATCH, .caps = ESI_CAP_KV_EVENTS, .x_check = pprod_check, .x_init = pprod_init,
+     .x_fini = pprod_fini, .x_prepare = pprod_prepare, .x_pre_request = pprod_pre, .x_kv_event = pprod_kv_event,
+     .x_text_keys = pprod_text_keys, .x_removed = pprod_removed},
+    FED("inflight-load-producer", ESI_PRODUCER, k_any_params,
+        "in-flight counters are always kept per replica (input + 1.5 x input tokens per request)"),
+    FED("token-producer", ESI_PRODUCER, k_any_params, "requests carry their tokens; no tokenizer is called"),
+    {VT("tokenizer", ESI_PRODUCER, k_any_params, 0, 0), .klass = ESI_CLASS_FED, .replaced_by = "token-producer",
+     .note = "requests carry their tokens; no tokenizer is called"},
+    FED("session-id-producer", ESI_PRODUCER, k_any_params, "the request's session comes from the workload"),
+    FED("mm-embeddings-cache-producer", ESI_PRODUCER, k_mm_producer_params,
+        "eppsim requests carry no multimodal items yet: nothing to cache"),
     /* flow control policies */
     {VT("fcfs-ordering-policy", ESI_ORDERING, NULL, 0, 0)},
     {VT("edf-ordering-policy", ESI_ORDERING, NULL, 0, 0), .x_order_key = edf_key},
@@ -1183,15 +1359,66 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("round-robin-fairness-policy", ESI_FAIRNESS, NULL, 0, 0), .caps = ESI_CAP_FLOWS_ROUND_ROBIN},
     {VT("static-usage-limit-policy", ESI_USAGE, k_usage_params, sizeof(double), sizeof(double)),
      .x_ceiling = static_ceiling},
-    /* accepted, no effect in a simulation (metrics come from the server model) */
-    {VT("metrics-data-source", ESI_INERT, k_any_params, 0, 0)},
-    {VT("core-metrics-extractor", ESI_INERT, k_any_params, 0, 0)},
-    {VT("openai-parser", ESI_INERT, k_any_params, 0, 0)},
-    {VT("passthrough-parser", ESI_INERT, k_any_params, 0, 0)},
-    {VT("vllmgrpc-parser", ESI_INERT, k_any_params, 0, 0)},
-    {VT("k8s-notification-source", ESI_INERT, k_any_params, 0, 0)},
-    {VT("endpoint-notification-source", ESI_INERT, k_any_params, 0, 0)},
-    {VT("request-attribute-reporter", ESI_INERT, k_any_params, 0, 0)},
+    /* the data layer and request handling: fed by the simulation */
+    FED("metrics-data-source", ESI_SOURCE, k_any_params, "metrics are scraped from the server model"),
+    FED("core-metrics-extractor", ESI_EXTRACTOR, k_any_params, "metrics are scraped from the server model"),
+    FED("mock-metrics-source", ESI_SOURCE, k_any_params, "metrics are the server model's"),
+    FED("models-data-source", ESI_SOURCE, k_any_params, "the served model is the experiment's"),
+    FED("models-data-extractor", ESI_EXTRACTOR, k_any_params, "the served model is the experiment's"),
+    FED("k8s-notification-source", ESI_SOURCE, k_any_params, "pods come from the cluster model"),
+    FED("endpoint-notification-source", ESI_SOURCE, k_any_params,
+        "KV events are delivered by the cluster model (epp.kv_events_delay_ms)"),
+    FED("file-discovery", ESI_DISCOVERY, k_any_params, "pods come from the experiment or manifest"),
+    FED("openai-parser", ESI_PARSER, k_any_params, "requests arrive parsed"),
+    FED("passthrough-parser", ESI_PARSER, k_any_params, "requests arrive parsed"),
+    FED("vllmgrpc-parser", ESI_PARSER, k_any_params, "requests arrive parsed"),
+    FED("vllmhttp-parser", ESI_PARSER, k_any_params, "requests arrive parsed"),
+    FED("anthropic-parser", ESI_PARSER, k_any_params, "requests arrive parsed"),
+    FED("vertexai-parser", ESI_PARSER, k_any_params, "requests arrive parsed"),
+    /* meaningless in a one-cluster simulation: accepted with a warning */
+    NOOP("request-attribute-reporter", false, "it reports request attributes to Envoy metadata"),
+    NOOP("agent-identity", true, "agent identity headers have no routing effect"),
+    NOOP("destination-endpoint-served-verifier", false, "an upstream conformance-test plugin"),
+    NOOP("disaggregatedset-rollout-screener", true, "Kubernetes DisaggregatedSet rollouts are not modelled"),
+    NOOP("multicluster-session-affinity-filter", true, "one cluster is simulated"),
+    NOOP("multicluster-queue-scorer", true, "one cluster is simulated"),
+    NOOP("multicluster-kv-cache-utilization-scorer", true, "one cluster is simulated"),
+    NOOP("multicluster-prefix-cache-scorer", true, "one cluster is simulated"),
+    NOOP("multicluster-approx-prefix-cache-producer", true, "one cluster is simulated"),
+    NOOP("multicluster-metrics-data-source", true, "one cluster is simulated"),
+    NOOP("multicluster-metrics-extractor", true, "one cluster is simulated"),
+    NOOP("multicluster-file-discovery", true, "one cluster is simulated"),
+    /* recognised, not implemented yet (refused; docs/scheduler.md) */
+    MISSING("label-selector-filter", false, "Kubernetes LabelSelector filter"),
+    MISSING("by-label", false, "deprecated alias of label-selector-filter"),
+    MISSING("by-label-selector", false, "deprecated alias of label-selector-filter"),
+    MISSING("session-affinity-filter", true, "session affinity filter"),
+    MISSING("endpoint-attribute-filter", true, "endpoint attribute thresholds"),
+    MISSING("endpoint-attribute-scorer", true, "endpoint attribute scoring"),
+    MISSING("topology-affinity-filter", true, "topology labels of pods"),
+    MISSING("topology-affinity-scorer", true, "topology labels of pods"),
+    MISSING("topology-extractor", true, "topology labels of pods"),
+    MISSING("utilization-filter", true, "utilization filter"),
+    MISSING("context-length-aware", false, "context-length ranges per pod"),
+    MISSING("header-label-affinity-scorer", true, "header to label affinity"),
+    MISSING("header-profile-handler", true, "profile chosen by a header"),
+    MISSING("header-based-testing-filter", false, "upstream test filter"),
+    MISSING("dcgm-data-source", true, "GPU utilisation and memory from the server model"),
+    MISSING("dcgm-extractor", true, "GPU utilisation and memory from the server model"),
+    MISSING("mm-embeddings-cache-scorer", false, "multimodal embeddings cache affinity"),
+    MISSING("burst-prefix-cache-producer", true, "burst co-location of prompt-sharing requests"),
+    MISSING("p2p-source-producer", true, "peer-to-peer KV source selection"),
+    MISSING("predicted-latency-producer", false, "the online latency predictor"),
+    MISSING("latency-scorer", false, "the online latency predictor"),
+    MISSING("slo-headroom-tier-filter", false, "the online latency predictor"),
+    MISSING("latency-slo-admitter", false, "the online latency predictor"),
+    MISSING("probabilistic-admitter", false, "probabilistic saturation admission"),
+    MISSING("program-aware-fairness", false, "program-aware fairness"),
+    MISSING("slo-deadline-ordering-policy", false, "SLO deadline ordering"),
+    MISSING("priority-holdback-policy", true, "priority holdback usage limit"),
+    MISSING("soft-reflective-ceiling-policy", true, "soft reflective ceiling usage limit"),
+    MISSING("sheddable-eviction-filter", true, "flow-control eviction"),
+    MISSING("priority-then-time-eviction-order-policy", true, "flow-control eviction"),
 };
 
 #define NPLUGINS (sizeof k_plugins / sizeof k_plugins[0])

@@ -705,7 +705,8 @@ static fc_band_t *band_of(es_scheduler_t *s, int64_t prio)
         s->bands = nb;
         s->bcap = nc;
     }
-    const esi_band_cfg_t *cfg = &s->cfg->flow.def_band;   /* auto-provisioned from the template */
+    const esi_band_cfg_t *cfg = prio < 0 && s->cfg->flow.has_neg_band ? &s->cfg->flow.neg_band
+                                                                        : &s->cfg->flow.def_band;   /* auto-provisioned */
     for (size_t i = 0; i < s->cfg->flow.nbands; i++)
         if (s->cfg->flow.bands[i].priority == prio) cfg = &s->cfg->flow.bands[i];
     size_t at = 0;   /* keep bands sorted by priority, highest first */

@@ -85,7 +85,8 @@ static void test_defaulting_pipeline(void **st)
 
     /* the first declared picker is shared by profiles lacking one; P/D handler */
     c = cfg_text("apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\n"
-        "plugins:\n- type: prefix-cache-scorer\n  parameters: {maxPrefixBlocksToMatch: 100, lruCapacityPerServer: 500}\n"
+        "plugins:\n- type: approx-prefix-cache-producer\n  parameters: {maxPrefixBlocksToMatch: 100, lruCapacityPerServer: 500}\n"
+        "- type: prefix-cache-scorer\n"
         "- type: queue-scorer\n- type: prefill-filter\n- type: decode-filter\n- type: weighted-random-picker\n"
         "- type: prefix-based-pd-decider\n  parameters: {nonCachedTokens: 16}\n"
         "- type: disagg-profile-handler\n  parameters: {deciders: {prefill: prefix-based-pd-decider}}\n"
@@ -96,7 +97,7 @@ static void test_defaulting_pipeline(void **st)
         assert_string_equal(c->plugins[c->profiles[p].refs[c->profiles[p].nrefs - 1].plugin].name,
                             "weighted-random-picker");
     assert_string_equal(c->plugins[c->handler].name, "disagg-profile-handler");
-    /* parameters written on prefix-cache-scorer feed the auto-created producer */
+    /* the declared producer is the one that runs */
     const esi_approx_params_t *ap = c->plugins[c->producer].params;
     assert_int_equal(ap->max_blocks, 100);
     assert_int_equal(ap->lru_capacity, 500);
@@ -143,7 +144,16 @@ static void test_errors(void **st)
               "bad.yaml:5: schedulingProfile: unknown key (known: apiVersion");
     cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\n  weight: 2\n", "bad.yaml:5: plugins[0].weight: unknown key");
     cfg_fails(CFG_HEAD "plugins:\n- type: quque-scorer\n", "plugins[0].type: unknown plugin type \"quque-scorer\" (known: queue-scorer, running-requests-size-scorer");
-    cfg_fails(CFG_HEAD "plugins:\n- type: latency-scorer\n", "plugins[0].type: plugin type \"latency-scorer\" is not supported");
+    cfg_fails(CFG_HEAD "plugins:\n- type: latency-scorer\n", "plugins[0].type: plugin type \"latency-scorer\" (llm-d-router v0.10) is not implemented");
+    /* v0.10: the producer's parameters are refused on prefix-cache-scorer (strict decoder) */
+    cfg_fails(CFG_HEAD "plugins:\n- type: prefix-cache-scorer\n  parameters: {lruCapacityPerServer: 5}\n",
+              "plugins[0].parameters.lruCapacityPerServer: unknown key");
+    /* prefixMatchInfoProducerName must name a producer; one producer per config */
+    cfg_fails(CFG_HEAD "plugins:\n- type: prefix-cache-scorer\n  parameters: {prefixMatchInfoProducerName: nope}\n",
+              "no prefix match info producer named \"nope\"");
+    cfg_fails(CFG_HEAD "plugins:\n- type: approx-prefix-cache-producer\n- type: precise-prefix-cache-producer\n",
+              "both produce prefix match info");
+    cfg_fails(CFG_HEAD "featureGates: [dataLayer]\nplugins:\n- type: queue-scorer\n", "unknown feature gate \"dataLayer\"");
     cfg_fails(CFG_HEAD "plugins:\n- name: x\n", "bad.yaml:4: plugins[0].type: missing plugin type");
     cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\n- type: queue-scorer\n",
               "bad.yaml:5: plugins[1].name: duplicate plugin name \"queue-scorer\"");
@@ -179,7 +189,7 @@ static void test_errors(void **st)
               "bad.yaml:1: apiVersion: unknown value \"v1\" (known: inference.networking.x-k8s.io/v1alpha1, llm-d.ai/v1alpha1)");
     cfg_fails("apiVersion: llm-d.ai/v1alpha1\nkind: ConfigMap\nplugins: []\n", "bad.yaml:2: kind: expected EndpointPickerConfig");
     cfg_fails(CFG_HEAD "featureGates: [flowControll]\nplugins:\n- type: queue-scorer\n",
-              "bad.yaml:3: featureGates[0]: unknown value \"flowControll\"");
+              "bad.yaml:3: featureGates[0]: unknown feature gate \"flowControll\"");
     cfg_fails(CFG_HEAD "schedulingProfiles: []\n", "plugins: missing");
     cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\nsaturationDetector: {pluginRef: utilization-detector}\n",
               "bad.yaml:5: saturationDetector.pluginRef: no plugin named \"utilization-detector\"");
