@@ -456,6 +456,8 @@ int es_cmd_explain(int argc, char **argv)
     }
     int rc = cfg_path ? es_epp_config_load_file(cfg_path, &cfg, &err) : es_epp_config_default(&cfg, &err);
     if (rc) goto out;
+    for (size_t i = 0; es_epp_config_warning(cfg, i); i++)
+        fprintf(stderr, "eppsim: warning: %s\n", es_epp_config_warning(cfg, i));
     if (run_dir) {
         char *text = NULL, name[1200];
         uint64_t run_seed = 0;

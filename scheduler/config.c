@@ -837,7 +837,7 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
     if ((rc = es_map_check_keys(root, "", keys, err))) goto fail;
     const es_node_t *v = es_map_get(root, "apiVersion");
     int ai;
-    if (!v) { rc = es_node_err(err, ES_EINVAL, root, "apiVersion", "missing (use %s)", k_api_versions[0]); goto fail; }
+    if (!v) { rc = es_node_err(err, ES_EINVAL, root, "apiVersion", "missing (use %s)", k_api_versions[1]); goto fail; }
     if ((rc = es_node_to_enum(v, "apiVersion", k_api_versions, &ai, err))) goto fail;
     c->api_version = es_strdup(k_api_versions[ai]);
     if (ai == 0)
@@ -951,7 +951,7 @@ int es_epp_config_load_string(const char *name, const char *text, es_epp_config_
 
 /* loadDefaultConfig (GIE-main-final, the Helm chart's 2/2/3) */
 static const char k_default_config[] =
-    "apiVersion: inference.networking.x-k8s.io/v1alpha1\n"
+    "apiVersion: llm-d.ai/v1alpha1\n"
     "kind: EndpointPickerConfig\n"
     "plugins:\n"
     "- type: queue-scorer\n"
