@@ -55,5 +55,28 @@ run_case "--out with a quote" -o "out/a';touch PWNED10;'"
 run_case "--out with a backquote" -o 'out/a`touch PWNED11`'
 run_case "--out with gnuplot quotes" -o "out/a'; system(\"touch PWNED12\"); '"
 
+echo "== class 2: nothing is written outside the output root"
+# outside CASE PATH: after the run, PATH must not exist
+outside() {
+  local label=$1 path=$2; shift 2
+  rm -rf "$W"/out "$path"
+  "$EPPSIM" run -q --no-plots "$@" a.yaml >"$W/.stdout" 2>"$W/.stderr"
+  local rc=$?
+  if [ -e "$path" ]; then fail "$label" "wrote $path"; rm -rf "$path"; return; fi
+  [ $rc -eq 2 ] || { fail "$label" "exit $rc, expected 2"; return; }
+  ok "$label"
+}
+exp "../x";   outside "name: ../x" "$W/x-seed1"
+exp "../../$(basename "$W")/y"; outside "name: ../../<scratch>/y" "$W/y-seed1"
+# a path cut at a fixed size after the exists check replaced an unrelated
+# directory: $pad/victim + more bytes used to be cut to $pad/victim
+mkdir -p victim; touch victim/keep
+pad=$(printf './%.0s' $(seq 508)); long="${pad}/victim$(printf 'z%.0s' $(seq 100))"
+exp plain
+rm -rf out; "$EPPSIM" run -q --no-plots -o "$long" a.yaml >"$W/.stdout" 2>"$W/.stderr"; rc=$?
+if [ ! -e victim/keep ]; then fail "--out cut to an existing directory" "victim/ was replaced (exit $rc)"
+elif [ $rc -ne 2 ]; then fail "--out cut to an existing directory" "exit $rc, expected 2"
+else ok "--out cut to an existing directory"; fi
+
 echo "$n cases, $fails failed"
 [ $fails -eq 0 ]
