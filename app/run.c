@@ -58,6 +58,7 @@ typedef struct run_ctx {
     FILE            *timeseries;
     FILE            *decisions;      /* --record-decisions */
     uint64_t        *pod_hits, *pod_queries;   /* last sample, per pod */
+    uint32_t         npod_slots;               /* entries in pod_hits and pod_queries */
     interval_t       iv;
     int              rc;
     es_err_t        *err;
@@ -317,10 +318,25 @@ static void ratio(FILE *f, uint64_t a, uint64_t b)
     else fputs(",", f);
 }
 
+/* Per-pod counters of the last sample, grown when scaling adds pods. */
+static int grow_pod_slots(run_ctx_t *c, uint32_t n)
+{
+    uint64_t *h = realloc(c->pod_hits, n * sizeof *h);
+    if (h) c->pod_hits = h;
+    uint64_t *q = realloc(c->pod_queries, n * sizeof *q);
+    if (q) c->pod_queries = q;
+    if (!h || !q) { es_err_set(c->err, ES_ENOMEM, "out of memory"); fail_run(c, ES_ENOMEM); return ES_ENOMEM; }
+    memset(h + c->npod_slots, 0, (n - c->npod_slots) * sizeof *h);
+    memset(q + c->npod_slots, 0, (n - c->npod_slots) * sizeof *q);
+    c->npod_slots = n;
+    return 0;
+}
+
 static void sample(run_ctx_t *c)
 {
     double t = es_time_to_s(es_sim_now(c->sim));
     uint32_t n = es_cluster_pod_count(c->cl);
+    if (n > c->npod_slots && grow_pod_slots(c, n)) return;
     for (uint32_t i = 0; i < n; i++) {
         es_pod_info_t pi;
         es_cluster_pod_info(c->cl, i, &pi);
@@ -552,10 +568,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     if (!c.timeseries) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
     fputs("time_s,pod,waiting,running,kv_cache_usage,hit_rate,estimated_hit_rate,actual_hit_rate,oracle_hit_rate,"
           "requests_done,ttft_mean_ms\n", c.timeseries);
-    size_t maxpods = 4096;
-    c.pod_hits = calloc(maxpods, sizeof *c.pod_hits);
-    c.pod_queries = calloc(maxpods, sizeof *c.pod_queries);
-    if (!c.pod_hits || !c.pod_queries) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
+    if (grow_pod_slots(&c, es_cluster_pod_count(c.cl) + 1)) { rc = ES_ENOMEM; goto done; }
 
     es_sim_schedule(c.sim, 0, ev_wake, &c, 0);
     es_sim_schedule(c.sim, es_time_from_ms(exp->results.timeseries_interval_ms), ev_sample, &c, 0);

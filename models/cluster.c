@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "es_rng.h"
+#include "es_time.h"
 #include "steptime.h"
 
 #define ENTITY_POD 1
@@ -270,8 +271,8 @@ static int parse_windows(const es_node_t *list, const char *path, window_t **out
         const es_node_t *w = list->items[i];
         if ((rc = es_node_expect_map(w, path, err)) || (rc = es_map_check_keys(w, path, keys, err))) return rc;
         double s = 0, e = 0;
-        if ((rc = node_double(w, "start_s", path, 0, 1e12, &s, true, err))) return rc;
-        if ((rc = node_double(w, "end_s", path, 0, 1e12, &e, true, err))) return rc;
+        if ((rc = node_double(w, "start_s", path, 0, ES_TIME_MAX_S, &s, true, err))) return rc;
+        if ((rc = node_double(w, "end_s", path, 0, ES_TIME_MAX_S, &e, true, err))) return rc;
         if (e <= s) return es_node_err(err, ES_EINVAL, w, path, "end_s must be after start_s");
         (*out)[(*n)++] = (window_t){es_time_from_s(s), es_time_from_s(e)};
     }
@@ -993,8 +994,8 @@ static int parse_faults(es_cluster_t *c, const es_node_t *list, void ***owned, s
         double at = 0, dur = 0;
         int kind = 0;
         int64_t pod = 0;
-        if ((rc = node_double(f, "at_s", "cluster.faults[]", 0, 1e12, &at, true, err))) return rc;
-        if ((rc = node_double(f, "duration_s", "cluster.faults[]", 0, 1e12, &dur, false, err))) return rc;
+        if ((rc = node_double(f, "at_s", "cluster.faults[]", 0, ES_TIME_MAX_S, &at, true, err))) return rc;
+        if ((rc = node_double(f, "duration_s", "cluster.faults[]", 0, ES_TIME_MAX_S, &dur, false, err))) return rc;
         const es_node_t *kn = es_map_get(f, "kind");
         if (!kn) return es_node_err(err, ES_EINVAL, f, "cluster.faults[].kind", "missing");
         if ((rc = es_node_to_enum(kn, "cluster.faults[].kind", k_fault_kinds, &kind, err))) return rc;
@@ -1005,7 +1006,7 @@ static int parse_faults(es_cluster_t *c, const es_node_t *list, void ***owned, s
             window_t *w = realloc(p->scrape_fail, (p->nscrape_fail + 1) * sizeof *w);
             if (!w) return ES_ENOMEM;
             p->scrape_fail = w;
-            w[p->nscrape_fail++] = (window_t){es_time_from_s(at), es_time_from_s(at + (dur > 0 ? dur : 1e12))};
+            w[p->nscrape_fail++] = (window_t){es_time_from_s(at), dur > 0 ? es_time_from_s(at + dur) : ES_TIME_NEVER};
             continue;
         }
         fault_t *ft = malloc(sizeof *ft);
@@ -1032,10 +1033,10 @@ static int parse_scaling(es_cluster_t *c, const es_node_t *list, void ***owned, 
             return rc;
         double at = 0;
         int64_t n = 0;
-        if ((rc = node_double(f, "at_s", "cluster.scaling[]", 0, 1e12, &at, true, err))) return rc;
+        if ((rc = node_double(f, "at_s", "cluster.scaling[]", 0, ES_TIME_MAX_S, &at, true, err))) return rc;
         const es_node_t *rn = es_map_get(f, "replicas");
         if (!rn) return es_node_err(err, ES_EINVAL, f, "cluster.scaling[].replicas", "missing");
-        if ((rc = es_node_to_i64(rn, "cluster.scaling[].replicas", 0, 100000, &n, err))) return rc;
+        if ((rc = es_node_to_i64(rn, "cluster.scaling[].replicas", 0, ES_CLUSTER_MAX_PODS, &n, err))) return rc;
         scale_ev_t *s = malloc(sizeof *s);
         void **o = realloc(*owned, (*nowned + 1) * sizeof *o);
         if (!s || !o) { free(s); return ES_ENOMEM; }
@@ -1058,7 +1059,7 @@ static uint32_t max_replicas(const es_cluster_params_t *prm)
         for (size_t i = 0; i < list->n; i++) {
             const es_node_t *r = es_map_get(list->items[i], "replicas");
             int64_t v;
-            if (r && es_node_to_i64(r, "", 0, 100000, &v, NULL) == 0 && (uint32_t)v > m) m = (uint32_t)v;
+            if (r && es_node_to_i64(r, "", 0, ES_CLUSTER_MAX_PODS, &v, NULL) == 0 && (uint32_t)v > m) m = (uint32_t)v;
         }
     return m;
 }

@@ -10,13 +10,13 @@ static const char *const k_failure_modes[] = {"FailClose", "FailOpen", NULL};
 
 #define C(x) offsetof(es_cluster_config_t, x)
 static const es_schema_entry_t k_cluster[] = {
-    {"replicas", ES_ST_INT, C(replicas), "3", 1, 100000, NULL, "pods", "model-server pods in the pool", NULL},
+    {"replicas", ES_ST_INT, C(replicas), "3", 1, ES_CLUSTER_MAX_PODS, NULL, "pods", "model-server pods in the pool", NULL},
     {"readiness_delay_s", ES_ST_DOUBLE, C(readiness_delay_s), "0", 0, 1e6, NULL, "s",
      "time from pod start to ready (readinessProbe initialDelaySeconds)", NULL},
     {"faults", ES_ST_NODE, C(faults), NULL, 0, 0, NULL, "",
      "fault schedule: list of {at_s, kind: pod_crash|pod_restart|scrape_failure, pod, duration_s}", NULL},
     {"scaling", ES_ST_NODE, C(scaling), NULL, 0, 0, NULL, "", "list of {at_s, replicas}", NULL},
-    {"prefill_replicas", ES_ST_INT, C(prefill_replicas), "0", 0, 100000, NULL, "pods",
+    {"prefill_replicas", ES_ST_INT, C(prefill_replicas), "0", 0, ES_CLUSTER_MAX_PODS, NULL, "pods",
      "pods labelled llm-d.ai/role=prefill (the rest decode); 0 = no disaggregation", NULL},
     {"kv_transfer_gbps", ES_ST_DOUBLE, C(kv_transfer_gbps), "100", 0.001, 1e6, NULL, "Gbit/s",
      "prefill-to-decode KV transfer bandwidth", NULL},

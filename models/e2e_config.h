@@ -15,6 +15,11 @@
 
 enum { ES_FAIL_CLOSE = 0, ES_FAIL_OPEN = 1 };
 
+/* The most pods a pool may have (replicas, prefill_replicas, scaling): each
+ * pod holds its KV-cache index (~0.5 MB at the default size), so 10 000 pods
+ * take ~6 GB; more is refused at load rather than running out of memory. */
+#define ES_CLUSTER_MAX_PODS 10000
+
 typedef struct es_cluster_config {
     int64_t replicas;                 /* model-server pods */
     double  readiness_delay_s;        /* pod start to ready */

@@ -1160,7 +1160,7 @@ static int derive_blocks(const es_server_config_t *cfg, const es_profile_t *prof
                           "server.gpu_memory_utilization: %.1f GiB of weights per GPU leave no room for the "
                           "KV cache (%.1f GiB x %.2f)", weights / 1073741824.0, mem / 1073741824.0,
                           cfg->gpu_memory_utilization);
-    *out = n > 100000000.0 ? 100000000u : (uint32_t)n;
+    *out = n > ES_SERVER_MAX_BLOCKS ? ES_SERVER_MAX_BLOCKS : (uint32_t)n;
     return 0;
 }
 
