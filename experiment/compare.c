@@ -1,7 +1,7 @@
 /*
- * compare.c -- BASE vs CURRENT run or sweep directories (compare.h).
+ * compare.c -- BASE vs CURRENT run or sweep directories (es_compare.h).
  */
-#include "compare.h"
+#include "es_compare.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -10,8 +10,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "summary.h"
-#include "sweep.h"
+#include "es_summary.h"
+#include "es_sweep.h"
 #include "es_str.h"
 
 const char *const es_compare_default_metrics[] = {

@@ -1,7 +1,7 @@
 /*
  * experiment.c -- composing and validating the experiment schema.
  */
-#include "experiment.h"
+#include "es_experiment.h"
 
 #include <dirent.h>
 #include <stddef.h>
@@ -125,7 +125,7 @@ int es_experiment_load(const char *path, es_experiment_t *exp, es_err_t *err)
 void es_experiment_fini(es_experiment_t *exp)
 {
     es_schema_fini(&es_experiment_schema, exp);
-    es_doc_free(exp->doc);
+    es_doc_destroy(exp->doc);
     free(exp->base_dir);
     memset(exp, 0, sizeof *exp);
 }

@@ -2,7 +2,7 @@
  * run.c -- one run: workload -> cluster -> metrics -> output directory.
  */
 #define _GNU_SOURCE
-#include "run.h"
+#include "es_run.h"
 
 #include <errno.h>
 #include <math.h>
@@ -13,14 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cluster.h"
+#include "es_cluster.h"
 #include "es_paths.h"
 #include "es_scheduler.h"
 #include "es_sim.h"
 #include "es_workload.h"
-#include "metrics.h"
-#include "outdir.h"
-#include "summary.h"
+#include "es_metrics.h"
+#include "es_outdir.h"
+#include "es_summary.h"
 
 #define POOL_CHUNK 1024
 

@@ -1,10 +1,10 @@
 /*
  * sweep.c -- sweep specs, point documents, shards, the thread-pool run,
- * sweep.csv and merge (sweep.h, docs/sweeps.md).
+ * sweep.csv and merge (es_sweep.h, docs/sweeps.md).
  */
 #define _GNU_SOURCE   /* open_memstream, setenv */
-#include "sweep.h"
-#include "summary.h"
+#include "es_sweep.h"
+#include "es_summary.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,10 +18,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "experiment.h"
-#include "outdir.h"
+#include "es_experiment.h"
+#include "es_outdir.h"
 #include "es_scheduler.h"
-#include "run.h"
+#include "es_run.h"
 #include "es_str.h"
 
 const char *const es_sweep_default_metrics[] = {
@@ -107,7 +107,7 @@ static int set_below(es_doc_t *doc, es_node_t **slot, const char *dotted, const 
         const char *dot = strchr(p, '.');
         size_t len = dot ? (size_t)(dot - p) : strlen(p);
         if (len == 0 || len >= sizeof part) {
-            es_node_free(value);
+            es_node_destroy(value);
             return es_err_set(err, ES_EINVAL, "bad key path '%s'", full);
         }
         memcpy(part, p, len);
@@ -115,31 +115,31 @@ static int set_below(es_doc_t *doc, es_node_t **slot, const char *dotted, const 
         es_node_t *n = *slot;
         if (!n || es_node_is_null(n)) {
             es_node_t *m = es_node_new_map(doc);
-            if (!m) { es_node_free(value); return ES_ENOMEM; }
+            if (!m) { es_node_destroy(value); return ES_ENOMEM; }
             if (n) { m->line = n->line; m->col = n->col; }
-            es_node_free(n);
+            es_node_destroy(n);
             *slot = n = m;
         }
         if (n->kind == ES_NODE_SEQ) {
             char *end;
             unsigned long idx = strtoul(part, &end, 10);
             if (*end || !isdigit((unsigned char)part[0]) || idx >= n->n) {
-                es_node_free(value);
+                es_node_destroy(value);
                 return es_node_err(err, ES_EINVAL, n, full, "'%s': a list of %zu items is indexed 0..%zu here",
                                    part, n->n, n->n ? n->n - 1 : 0);
             }
-            if (!dot) { es_node_free(n->items[idx]); n->items[idx] = value; return 0; }
+            if (!dot) { es_node_destroy(n->items[idx]); n->items[idx] = value; return 0; }
             slot = &n->items[idx];
         } else if (n->kind == ES_NODE_MAP) {
-            if (!dot) return es_map_set(n, part, value) ? (es_node_free(value), ES_ENOMEM) : 0;
+            if (!dot) return es_map_set(n, part, value) ? (es_node_destroy(value), ES_ENOMEM) : 0;
             long i = es_map_index(n, part);
             if (i < 0) {
-                if (es_map_set(n, part, NULL)) { es_node_free(value); return ES_ENOMEM; }
+                if (es_map_set(n, part, NULL)) { es_node_destroy(value); return ES_ENOMEM; }
                 i = (long)n->n - 1;
             }
             slot = &n->items[i];
         } else {
-            es_node_free(value);
+            es_node_destroy(value);
             return es_node_err(err, ES_EINVAL, n, full, "cannot set '%s': its parent is a scalar", part);
         }
         p = dot + 1;
@@ -210,7 +210,7 @@ static int set_weight(es_doc_t *doc, es_node_t *cfg, const char *key, const char
                              "epp.weights needs exactly one scheduling profile (this config has %zu); "
                              "use epp.config.schedulingProfiles.<i>.plugins.<j>.weight",
                              profiles && profiles->kind == ES_NODE_SEQ ? profiles->n : 0);
-        es_node_free(value);
+        es_node_destroy(value);
         return rc;
     }
     es_node_t *prof = profiles->items[0];
@@ -224,25 +224,25 @@ static int set_weight(es_doc_t *doc, es_node_t *cfg, const char *key, const char
         list_names(es_map_get(cfg, "plugins"), "name", names, sizeof names);
         int rc = es_node_err(err, ES_ENOTFOUND, value, key, "no plugin named '%s' in the EPP config (plugins: %s)",
                              ref, names);
-        es_node_free(value);
+        es_node_destroy(value);
         return rc;
     }
     /* a plugin the profile does not use yet: reference it with this weight */
     es_node_t *entry = es_node_new_map(doc);
     es_node_t *name = es_node_new_scalar(doc, ref, true);
     if (!entry || !name || es_map_set(entry, "pluginRef", name)) {
-        es_node_free(entry); es_node_free(name); es_node_free(value);
+        es_node_destroy(entry); es_node_destroy(name); es_node_destroy(value);
         return ES_ENOMEM;
     }
-    if (es_map_set(entry, "weight", value)) { es_node_free(entry); return ES_ENOMEM; }
+    if (es_map_set(entry, "weight", value)) { es_node_destroy(entry); return ES_ENOMEM; }
     if (!refs) {
         es_node_t *seq = es_node_new_seq(doc);
-        if (!seq) { es_node_free(entry); return ES_ENOMEM; }
+        if (!seq) { es_node_destroy(entry); return ES_ENOMEM; }
         int rc = set_below(doc, &profiles->items[0], "plugins", key, seq, err);
-        if (rc) { es_node_free(entry); return rc; }
+        if (rc) { es_node_destroy(entry); return rc; }
         refs = (es_node_t *)es_map_get(prof, "plugins");
     }
-    if (refs->kind != ES_NODE_SEQ || es_seq_append(refs, entry)) { es_node_free(entry); return ES_EINVAL; }
+    if (refs->kind != ES_NODE_SEQ || es_seq_append(refs, entry)) { es_node_destroy(entry); return ES_EINVAL; }
     return 0;
 }
 
@@ -252,7 +252,7 @@ int es_sweep_apply(es_doc_t *doc, const es_doc_t *epp_src, const char *key, es_n
     if (!key_needs_epp(key)) return set_below(doc, &doc->root, key, key, value, err);
     es_node_t *cfg = NULL;
     int rc = materialise_epp(doc, epp_src, key, value, &cfg, err);
-    if (rc) { es_node_free(value); return rc; }
+    if (rc) { es_node_destroy(value); return rc; }
     if (starts_with(key, "epp.config."))
         return set_below(doc, &doc->root, key, key, value, err);
     if (starts_with(key, "epp.weights."))
@@ -268,7 +268,7 @@ int es_sweep_apply(es_doc_t *doc, const es_doc_t *epp_src, const char *key, es_n
         list_names(es_map_get(cfg, "plugins"), "name", names, sizeof names);
         rc = es_node_err(err, ES_ENOTFOUND, value, key, "no plugin named '%s' in the EPP config (plugins: %s)",
                          pname, names);
-        es_node_free(value);
+        es_node_destroy(value);
         return rc;
     }
     char sub[512];
@@ -277,7 +277,7 @@ int es_sweep_apply(es_doc_t *doc, const es_doc_t *epp_src, const char *key, es_n
     es_node_t *plugins = (es_node_t *)es_map_get(cfg, "plugins");
     for (size_t i = 0; i < plugins->n; i++)
         if (plugins->items[i] == plugin) return set_below(doc, &plugins->items[i], sub, key, value, err);
-    es_node_free(value);
+    es_node_destroy(value);
     return ES_EINVAL;
 }
 
@@ -294,9 +294,9 @@ void es_sweep_spec_fini(es_sweep_spec_t *s)
     free(s->values);
     free(s->seeds);
     free(s->base_dir);
-    es_doc_free(s->epp_doc);
-    es_doc_free(s->base);
-    es_doc_free(s->doc);
+    es_doc_destroy(s->epp_doc);
+    es_doc_destroy(s->base);
+    es_doc_destroy(s->doc);
     memset(s, 0, sizeof *s);
 }
 
@@ -480,7 +480,7 @@ int es_sweep_spec_from_doc(es_doc_t *doc, const char *dir, es_sweep_spec_t *s, e
     const es_node_t *base = es_map_get(root, "base");
     if (!base) { rc = es_node_err(err, ES_EINVAL, root, "base", "missing: an experiment file or mapping"); goto fail; }
     if (base->kind == ES_NODE_MAP) {
-        if (!(s->base = es_doc_new(doc->file)) || !(s->base->root = es_node_clone(base, doc))) { rc = ES_ENOMEM; goto fail; }
+        if (!(s->base = es_doc_create(doc->file)) || !(s->base->root = es_node_clone(base, doc))) { rc = ES_ENOMEM; goto fail; }
         if (!(s->base_dir = es_strdup(dir))) { rc = ES_ENOMEM; goto fail; }
     } else {
         const char *rel;
@@ -527,10 +527,10 @@ int es_sweep_spec_load(const char *path, es_sweep_spec_t *spec, es_err_t *err)
 int es_sweep_point_doc(const es_sweep_spec_t *s, size_t point, uint64_t seed, es_doc_t **out, es_err_t *err)
 {
     ES_ASSERT(point < s->npoints, "point index out of range");
-    es_doc_t *d = es_doc_new(s->base->file);
+    es_doc_t *d = es_doc_create(s->base->file);
     if (!d) return ES_ENOMEM;
     if (s->base->root && !(d->root = es_node_clone(s->base->root, s->base->root->doc))) {
-        es_doc_free(d);
+        es_doc_destroy(d);
         return ES_ENOMEM;
     }
     int rc;
@@ -538,14 +538,14 @@ int es_sweep_point_doc(const es_sweep_spec_t *s, size_t point, uint64_t seed, es
         const es_node_t *v = s->values[point * s->nkeys + k];
         if (!v) continue;   /* a point list that leaves this key at the base's value */
         if ((rc = es_sweep_apply(d, s->epp_doc, s->keys[k], es_node_clone(v, v->doc), err))) {
-            es_doc_free(d);
+            es_doc_destroy(d);
             return rc;
         }
     }
     char text[32];
     snprintf(text, sizeof text, "%llu", (unsigned long long)seed);
     if ((rc = es_sweep_apply(d, NULL, "seed", es_node_new_scalar(d, text, false), err))) {
-        es_doc_free(d);
+        es_doc_destroy(d);
         return rc;
     }
     *out = d;

@@ -1,12 +1,12 @@
 /*
  * manifest.c -- Kubernetes manifests (InferencePool, Deployments, Services,
  * ConfigMaps, HTTPRoutes, InferenceObjectives, Gateways) onto an experiment
- * document.  See manifest.h and docs/manifests.md.
+ * document.  See es_manifest.h and docs/manifests.md.
  *
  * Everything here runs once before a simulation, so clarity wins over speed:
  * objects are found by linear scans (a manifest holds tens of objects).
  */
-#include "manifest.h"
+#include "es_manifest.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,7 +19,7 @@
 
 #include "es_paths.h"
 #include "es_schema.h"
-#include "experiment.h"
+#include "es_experiment.h"
 
 /* ---- objects ---- */
 
@@ -165,14 +165,14 @@ static es_node_t *scalar_at(const es_node_t *src, const char *text, bool quoted)
 static int put(es_node_t *map, const char *key, es_node_t *value)
 {
     if (!value) return ES_ENOMEM;
-    if (es_map_set(map, key, value)) { es_node_free(value); return ES_ENOMEM; }
+    if (es_map_set(map, key, value)) { es_node_destroy(value); return ES_ENOMEM; }
     return 0;
 }
 
 static int append(es_node_t *seq, es_node_t *item)
 {
     if (!item) return ES_ENOMEM;
-    if (es_seq_append(seq, item)) { es_node_free(item); return ES_ENOMEM; }
+    if (es_seq_append(seq, item)) { es_node_destroy(item); return ES_ENOMEM; }
     return 0;
 }
 
@@ -206,7 +206,7 @@ static void remove_key(ctx_t *c, const char *key)
     long i = map && map->kind == ES_NODE_MAP ? es_map_index(map, leaf) : -1;
     if (i < 0) return;
     note_override(c, key);
-    es_node_free(map->items[i]);
+    es_node_destroy(map->items[i]);
     free(map->keys[i]);
     for (size_t j = (size_t)i + 1; j < map->n; j++) {
         map->items[j - 1] = map->items[j];
@@ -822,13 +822,13 @@ static int read_server_container(ctx_t *c, const obj_t *o, const es_node_t *ct, 
         if (rc) return rc;
         if (!strcmp(vf->flag, "enable-lora")) {
             si->enable_lora = strcmp(v->str, "true") == 0;
-            es_node_free(v);
+            es_node_destroy(v);
             continue;
         }
         if (!strcmp(vf->flag, "max-loras")) {
             si->max_loras = strtoll(v->str, NULL, 10);
             si->lora_node = f.node;
-            es_node_free(v);
+            es_node_destroy(v);
             continue;
         }
         if (vf->type == V_INT && !strcmp(vf->key, "server.tensor_parallel")) idx = (size_t)(vllm_flag("tensor-parallel-size") - k_vllm_flags);
@@ -839,7 +839,7 @@ static int read_server_container(ctx_t *c, const obj_t *o, const es_node_t *ct, 
             if (strcmp(si->values[idx]->str, v->str) != 0)
                 warn(c, "%s: --%s %s differs from Deployment/%s (%s); the simulation gives every pod %s", o->label,
                      f.name, v->str, si->value_from[idx], si->values[idx]->str, si->values[idx]->str);
-            es_node_free(v);
+            es_node_destroy(v);
         }
     }
     if (*unknown) warn(c, "%s: vLLM flags not simulated (ignored): %s", o->label, unknown);
@@ -882,7 +882,7 @@ static bool map_model(const char *gpu, const char *hf, char *out, size_t size)
                 found = true;
             }
     }
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     return found;
 }
 
@@ -1081,7 +1081,7 @@ static int set_epp_config(ctx_t *c, const obj_t *o, const es_node_t *text, const
         pos.line = (uint32_t)(shift + rel);
         return es_node_err(c->err, ES_EPARSE, &pos, o->label, "%s: EndpointPickerConfig: %s", what, msg);
     }
-    if (!keep_doc(c, doc)) { es_doc_free(doc); return es_err_set(c->err, ES_ENOMEM, "out of memory"); }
+    if (!keep_doc(c, doc)) { es_doc_destroy(doc); return es_err_set(c->err, ES_ENOMEM, "out of memory"); }
     if (!doc->root || doc->root->kind != ES_NODE_MAP)
         return oerr(c, o, text, what, "the EndpointPickerConfig must be a YAML mapping");
     shift_lines(doc->root, shift);
@@ -1345,7 +1345,7 @@ static int read_servers(ctx_t *c, const pool_t *p)
     for (size_t i = 0; i < sizeof si.values / sizeof si.values[0]; i++) {
         if (!si.values[i]) continue;
         if (!rc) rc = set_key(c, k_vllm_flags[i].key, si.values[i]);
-        else es_node_free(si.values[i]);
+        else es_node_destroy(si.values[i]);
         si.values[i] = NULL;
     }
     if (!rc && si.enable_lora) {
@@ -1402,7 +1402,7 @@ static es_node_t *path_node(const es_node_t *at, const char *type, const char *v
     if (!m) return NULL;
     m->line = at->line;
     if (put(m, "type", scalar_at(at, type, true)) || put(m, "value", scalar_at(at, value, true))) {
-        es_node_free(m);
+        es_node_destroy(m);
         return NULL;
     }
     return m;
@@ -1414,7 +1414,7 @@ static int route_rule(ctx_t *c, const obj_t *o, const es_node_t *rule, const cha
     char f[256], g[320];
     *out = NULL;
     es_node_t *entry = es_node_new_map(rule->doc), *matches = es_node_new_seq(rule->doc);
-    if (!entry || !matches) { es_node_free(entry); es_node_free(matches); return es_err_set(c->err, ES_ENOMEM, "out of memory"); }
+    if (!entry || !matches) { es_node_destroy(entry); es_node_destroy(matches); return es_err_set(c->err, ES_ENOMEM, "out of memory"); }
     entry->line = matches->line = rule->line;
     int rc = put(entry, "matches", matches);
     const es_node_t *ms = es_map_get(rule, "matches");
@@ -1484,7 +1484,7 @@ static int route_rule(ctx_t *c, const obj_t *o, const es_node_t *rule, const cha
         }
     }
     if (rc) {
-        es_node_free(entry);
+        es_node_destroy(entry);
         if (rc == ES_ENOMEM) es_err_set(c->err, rc, "out of memory");
         return rc;
     }
@@ -1554,11 +1554,11 @@ static int read_routes(ctx_t *c, const pool_t *p, es_node_t **routes_out)
                 warn(c, "%s:%u: %s: %s: filters, timeouts and retry are not simulated (ignored)", rule->doc->file, rule->line, o->label, f);
             es_node_t *entry;
             if ((rc = route_rule(c, o, rule, f, &entry))) break;
-            if (!routes && !(routes = es_node_new_seq(rule->doc))) { es_node_free(entry); rc = es_err_set(c->err, ES_ENOMEM, "out of memory"); break; }
+            if (!routes && !(routes = es_node_new_seq(rule->doc))) { es_node_destroy(entry); rc = es_err_set(c->err, ES_ENOMEM, "out of memory"); break; }
             if (es_seq_append(routes, entry)) { rc = es_err_set(c->err, ES_ENOMEM, "out of memory"); break; }
         }
     }
-    if (rc) { es_node_free(routes); return rc; }
+    if (rc) { es_node_destroy(routes); return rc; }
     *routes_out = routes;
     return 0;
 }
@@ -1644,7 +1644,7 @@ static int read_objectives(ctx_t *c, const pool_t *p)
             rc = es_err_set(c->err, ES_ENOMEM, "out of memory");
     }
     if (!rc && list) return set_key(c, "epp.objectives", list);
-    es_node_free(list);
+    es_node_destroy(list);
     return rc;
 }
 
@@ -1676,7 +1676,7 @@ void es_manifest_fini(es_manifest_t *m)
     for (size_t i = 0; i < m->nwarnings; i++) free(m->warnings[i]);
     free(m->warnings);
     free(m->pool_name);
-    es_doc_free_all(m->docs, m->ndocs);
+    es_doc_destroy_all(m->docs, m->ndocs);
     memset(m, 0, sizeof *m);
 }
 
@@ -1734,7 +1734,7 @@ static int apply(ctx_t *c)
     es_node_t *routes;
     if ((rc = read_routes(c, &p, &routes))) return rc;
     if (routes) {
-        if ((rc = choose_workload_path(c, routes))) { es_node_free(routes); return rc; }
+        if ((rc = choose_workload_path(c, routes))) { es_node_destroy(routes); return rc; }
         rc = set_key(c, "gateway.routes", routes);
     } else {
         warn(c, "no HTTPRoute sends traffic to InferencePool/%s; the simulated gateway sends every path to the pool", p.o->name);
@@ -1751,7 +1751,7 @@ int es_manifest_apply_docs(es_manifest_t *m, es_doc_t **docs, size_t ndocs, es_d
     for (size_t i = 0; i < ndocs; i++) {
         es_doc_t **d = realloc(m->docs, (m->ndocs + 1) * sizeof *d);
         if (!d) {
-            for (size_t j = i; j < ndocs; j++) es_doc_free(docs[j]);
+            for (size_t j = i; j < ndocs; j++) es_doc_destroy(docs[j]);
             return es_err_set(err, ES_ENOMEM, "out of memory");
         }
         m->docs = d;
@@ -1773,13 +1773,13 @@ int es_manifest_apply(es_manifest_t *m, const char *const *paths, size_t npaths,
         size_t n;
         if ((rc = es_doc_load_all(paths[i], &docs, &n, err))) break;
         es_doc_t **grown = realloc(all, (nall + n) * sizeof *grown);
-        if (!grown) { es_doc_free_all(docs, n); rc = es_err_set(err, ES_ENOMEM, "out of memory"); break; }
+        if (!grown) { es_doc_destroy_all(docs, n); rc = es_err_set(err, ES_ENOMEM, "out of memory"); break; }
         all = grown;
         memcpy(all + nall, docs, n * sizeof *docs);
         nall += n;
         free(docs);
     }
-    if (rc) { es_doc_free_all(all, nall); return rc; }
+    if (rc) { es_doc_destroy_all(all, nall); return rc; }
     rc = es_manifest_apply_docs(m, all, nall, exp_doc, err);
     free(all);
     return rc;

@@ -4,13 +4,13 @@
  * Each leg of a request is one event; the server adds one event per engine
  * step for the whole batch.  Scrapes are one timer per (EPP replica, pod).
  */
-#include "cluster.h"
+#include "es_cluster.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "es_rng.h"
-#include "steptime.h"
+#include "es_steptime.h"
 
 #define ENTITY_POD 1
 #define ENTITY_EPP 2
@@ -1201,7 +1201,7 @@ void es_cluster_destroy(es_cluster_t *c)
     for (size_t i = 0; i < c->nowned; i++) free(c->owned[i]);
     free(c->owned);
     free(c->kvq);
-    es_profile_free(c->profile);
+    es_profile_destroy(c->profile);
     free(c);
 }
 

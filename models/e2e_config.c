@@ -2,7 +2,7 @@
  * e2e_config.c -- schemas (and so the defaults) of the cluster, epp and
  * gateway sections.
  */
-#include "e2e_config.h"
+#include "es_e2e_config.h"
 
 #include <stddef.h>
 

@@ -20,9 +20,9 @@
 #include <cjson/cJSON.h>
 
 #include "es_doc.h"
-#include "experiment.h"
-#include "outdir.h"
-#include "run.h"
+#include "es_experiment.h"
+#include "es_outdir.h"
+#include "es_run.h"
 
 static char g_tmp[256];
 

@@ -12,8 +12,8 @@
 #include <math.h>
 #include <cmocka.h>
 
-#include "compare.h"
-#include "outdir.h"
+#include "es_compare.h"
+#include "es_outdir.h"
 
 static char g_tmp[256];
 

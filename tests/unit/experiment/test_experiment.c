@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "experiment.h"
+#include "es_experiment.h"
 
 static int load_text(const char *name, const char *text, es_experiment_t *exp, es_err_t *err)
 {

@@ -179,7 +179,7 @@ static int load(const char *text, es_err_t *err)
     es_doc_t *doc = NULL;
     es_err_clear(err);
     int rc = es_doc_load_string("t.yaml", text, strlen(text), &doc, err);
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     return rc;
 }
 

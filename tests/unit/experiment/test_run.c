@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "cli.h"
+#include "es_cli.h"
 #include "e2e_test.h"
 
 static void test_default_conservation_and_sanity(void **state)

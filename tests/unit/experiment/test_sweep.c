@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "e2e_test.h"
-#include "sweep.h"
+#include "es_sweep.h"
 
 
 static int load_spec(const char *yaml, es_sweep_spec_t *s, es_err_t *err)
@@ -95,7 +95,7 @@ static void test_grid_expansion(void **state)
     assert_int_equal(es_sweep_point_doc(&s, 1, 5, &d, &err), 0);
     assert_string_equal(find(d, "server.max_num_seqs")->str, "32");
     assert_string_equal(find(d, "workload.arrival.rate")->str, "3");
-    es_doc_free(d);
+    es_doc_destroy(d);
     es_sweep_spec_fini(&s);
 }
 
@@ -155,7 +155,7 @@ static void test_epp_short_forms(void **state)
     assert_string_equal(es_map_get(profile_ref(d, "q"), "weight")->str, "7");
     /* a plugin the profile did not reference is added with the weight */
     assert_string_equal(es_map_get(profile_ref(d, "prefix-cache-scorer"), "weight")->str, "4");
-    es_doc_free(d);
+    es_doc_destroy(d);
     es_sweep_spec_fini(&s);
 
     /* config_file: loaded relative to the base experiment, errors keep its lines */

@@ -11,8 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "experiment.h"
-#include "manifest.h"
+#include "es_experiment.h"
+#include "es_manifest.h"
 
 #define GUIDE ES_SOURCE_DIR "/examples/manifests/istio-inference-guide.yaml"
 #define DATA ES_SOURCE_DIR "/tests/data/manifests/"
@@ -67,7 +67,7 @@ static void write_tmp(const char *text, char *path, size_t size)
 
 static es_doc_t *exp_doc(const char *text)
 {
-    if (!text) return es_doc_new("<no experiment>");
+    if (!text) return es_doc_create("<no experiment>");
     es_doc_t *doc;
     es_err_t err;
     if (es_doc_load_string("exp.yaml", text, strlen(text), &doc, &err)) fail_msg("%s", err.msg);
@@ -121,7 +121,7 @@ static void expect_guide_error(const char *old, const char *new_, const char *at
         if (!strstr(err.msg, want)) fail_msg("got \"%s\", want it to contain \"%s\"", err.msg, want);
     }
     es_manifest_fini(&m);
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     free(text);
     free(guide);
 }
@@ -359,7 +359,7 @@ static void test_epp_config_syntax_error_names_manifest_line(void **state)
     if (!strstr(err.msg, want) && !strstr(err.msg, want2)) fail_msg("got \"%s\", want \"%s\"", err.msg, want);
     free(text);
     es_manifest_fini(&m);
-    es_doc_free(doc);
+    es_doc_destroy(doc);
 }
 
 /* ---- vLLM, P/D, objectives, routes with headers, --config-text, two files ---- */
@@ -452,7 +452,7 @@ static void test_model_mapping_and_lora(void **state)
     if (apply_texts((const char *[]){c, epp}, 2, doc, &m, &err, paths)) fail_msg("%s", err.msg);
     assert_true(has_warning(&m, "vLLM model \"mistralai/Mistral-7B-v0.3\" has no step-time table"));
     assert_null(es_node_find(doc->root, "server.model"));
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     es_manifest_fini(&m);
 
     /* a bad vLLM flag value names its line */
@@ -463,7 +463,7 @@ static void test_model_mapping_and_lora(void **state)
     snprintf(want, sizeof want, "%s:%u: Deployment/llama-decode: spec.template.spec.containers[0].args: --max-num-seqs: expected an integer",
              paths[0], line_of(d, "\"many\""));
     if (!strstr(err.msg, want)) fail_msg("got \"%s\", want \"%s\"", err.msg, want);
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     es_manifest_fini(&m);
     free(a); free(b); free(c); free(d); free(base); free(epp);
 }

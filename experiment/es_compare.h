@@ -1,5 +1,5 @@
 /*
- * compare.h -- is CURRENT worse than BASE?  Run and sweep directories.
+ * es_compare.h -- is CURRENT worse than BASE?  Run and sweep directories.
  *
  * A run directory is compared through its summary.json; a sweep directory
  * through the aggregated rows of its sweep.csv (matched by the values of the

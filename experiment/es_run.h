@@ -1,5 +1,5 @@
 /*
- * run.h -- one simulation run: an experiment in, an output directory out.
+ * es_run.h -- one simulation run: an experiment in, an output directory out.
  *
  * Wires the workload, the cluster (gateway, EPP replicas, pods) and the
  * metrics on one es_sim_t, runs it, and writes the results atomically
@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "es_err.h"
-#include "experiment.h"
+#include "es_experiment.h"
 
 typedef struct es_run_options {
     const char *out_dir;                  /* final output directory */

@@ -1,5 +1,5 @@
 /*
- * server.h -- a vLLM-like (v1 engine) model-server pod.
+ * es_server.h -- a vLLM-like (v1 engine) model-server pod.
  *
  * Models continuous batching one engine step at a time: each step runs
  * vLLM's schedule() (running requests first, then admission from the waiting
@@ -39,7 +39,7 @@
 #include "es_err.h"
 #include "es_sim.h"
 #include "es_time.h"
-#include "server_config.h"
+#include "es_server_config.h"
 
 typedef struct es_server es_server_t;
 typedef struct es_profile es_profile_t;   /* steptime.h: immutable loaded GPU profile */
@@ -139,7 +139,7 @@ typedef struct es_server_stats {
 /* Loads data/profiles/<gpu>.json (found with es_data_path) once; the result
  * is immutable and may be shared by many servers on many threads. */
 int  es_profile_load(const char *gpu, es_profile_t **out, es_err_t *err);
-void es_profile_free(es_profile_t *p);
+void es_profile_destroy(es_profile_t *p);
 
 /* Creates a pod.  `profile` may be NULL: the server loads (and owns) its own.
  * Errors name the config key ("server.model: ..."). */

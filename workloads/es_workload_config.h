@@ -1,5 +1,5 @@
 /*
- * workload_config.h -- the experiment's `workload` section: where requests
+ * es_workload_config.h -- the experiment's `workload` section: where requests
  * come from (a trace or a generator), when they arrive, and what they hold.
  * Every key and default is in the schema table in workload_config.c.
  */

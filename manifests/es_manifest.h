@@ -1,5 +1,5 @@
 /*
- * manifest.h -- reading the Kubernetes manifests users deploy
+ * es_manifest.h -- reading the Kubernetes manifests users deploy
  * (`eppsim run --manifest FILE.yaml ...`) into an experiment document.
  *
  * Manifests are multi-document YAML files.  The kinds read are the ones that

@@ -1,5 +1,5 @@
 /*
- * outdir.h -- output directories written atomically.
+ * es_outdir.h -- output directories written atomically.
  *
  * A run writes into `<dir>.tmp-<pid>` and renames it to `<dir>` only when
  * everything is written: an interrupted or failed run leaves no partial

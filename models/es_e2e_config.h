@@ -1,5 +1,5 @@
 /*
- * e2e_config.h -- configuration of the request path around the servers: the
+ * es_e2e_config.h -- configuration of the request path around the servers: the
  * cluster (pods, faults, disaggregation), the EPP service (replicas, scrapes)
  * and the gateway (routes, ext_proc, failure mode).  Sections `cluster`,
  * `epp` and `gateway` of the experiment; defaults live in e2e_config.c.

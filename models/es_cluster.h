@@ -1,5 +1,5 @@
 /*
- * cluster.h -- the request path: client -> gateway -> ext_proc -> EPP
+ * es_cluster.h -- the request path: client -> gateway -> ext_proc -> EPP
  * replicas -> model-server pods -> client, and the cluster around it
  * (readiness, scrapes, faults, scaling, prefill/decode disaggregation).
  *
@@ -31,14 +31,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "e2e_config.h"
+#include "es_e2e_config.h"
 #include "es_content.h"
 #include "es_err.h"
 #include "es_request.h"
 #include "es_scheduler.h"
 #include "es_sim.h"
-#include "server.h"
-#include "server_config.h"
+#include "es_server.h"
+#include "es_server_config.h"
 
 typedef struct es_cluster es_cluster_t;
 

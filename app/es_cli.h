@@ -1,5 +1,5 @@
 /*
- * cli.h -- the `eppsim` command line: subcommands and exit codes.
+ * es_cli.h -- the `eppsim` command line: subcommands and exit codes.
  *
  * Exit codes (docs/cli.md): 0 success; 1 a check failed (a regression, a
  * failed sweep point); 2 usage or input error; 130 interrupted.

@@ -1,5 +1,5 @@
 /*
- * steptime.h -- how long one engine step takes on a pod's GPUs.
+ * es_steptime.h -- how long one engine step takes on a pod's GPUs.
  *
  * A step is described by its composition: prompt chunks (q new tokens over p
  * already-computed ones each), decoding sequences (count and the sum of the
@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "es_err.h"
-#include "server_config.h"
+#include "es_server_config.h"
 
 typedef struct es_table1 {   /* y(x), x ascending */
     uint32_t n;

@@ -1,5 +1,5 @@
 /*
- * sweep.h -- parameter sweeps: many runs of one base experiment.
+ * es_sweep.h -- parameter sweeps: many runs of one base experiment.
  *
  * A sweep spec (YAML or JSON, docs/sweeps.md) names a base experiment, a
  * `grid` (key path -> values; the cross product) or a list of `points`, the

@@ -1,5 +1,5 @@
 /*
- * kvcache.h -- vLLM's paged KV block pool with automatic prefix caching.
+ * es_kvcache.h -- vLLM's paged KV block pool with automatic prefix caching.
  *
  * Blocks 1..n-1 are usable; block 0 is vLLM's null block and never free, so
  * usage = 1 - free / (n - 1).  Free blocks sit in a queue: the head is reused

@@ -1,5 +1,5 @@
 /*
- * server_config.h -- configuration of one vLLM-like model-server pod
+ * es_server_config.h -- configuration of one vLLM-like model-server pod
  * (the experiment's `server` section).  Every key, default, unit and range is
  * in the schema table in server_config.c; docs/configuration.md lists them.
  */

@@ -1,5 +1,5 @@
 /*
- * results_config.h -- the experiment's `results` section: measurement window,
+ * es_results_config.h -- the experiment's `results` section: measurement window,
  * SLOs, sampling and plots.  Defaults live in results_config.c.
  */
 #ifndef ES_RESULTS_CONFIG_H

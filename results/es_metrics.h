@@ -1,5 +1,5 @@
 /*
- * metrics.h -- what a run measures, and its summary.
+ * es_metrics.h -- what a run measures, and its summary.
  *
  * Per request (es_req_record_t, one per request that arrived, whatever its
  * status) and pooled inter-token gaps (ITL).  Latencies are measured at the
@@ -27,7 +27,7 @@
 #include "es_content.h"
 #include "es_err.h"
 #include "es_time.h"
-#include "results_config.h"
+#include "es_results_config.h"
 
 typedef struct es_req_record {
     uint64_t  id;

@@ -1,5 +1,5 @@
 /*
- * summary.h -- summary.json, requests.csv and pods.csv (docs/results.md).
+ * es_summary.h -- summary.json, requests.csv and pods.csv (docs/results.md).
  *
  * summary.json has a versioned schema (ES_SUMMARY_SCHEMA_VERSION); keys are
  * only ever added.  Values that cannot be computed (no request in the window)
@@ -16,7 +16,7 @@
 
 #include "es_err.h"
 #include "es_time.h"
-#include "metrics.h"
+#include "es_metrics.h"
 
 #define ES_SUMMARY_SCHEMA_VERSION 1
 

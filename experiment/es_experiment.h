@@ -1,5 +1,5 @@
 /*
- * experiment.h -- an experiment: everything one `eppsim run` needs.
+ * es_experiment.h -- an experiment: everything one `eppsim run` needs.
  *
  * Schema v1 (docs/configuration.md): top-level keys schema_version, name,
  * seed, duration_s, and the sections server, cluster, epp, gateway,
@@ -12,13 +12,13 @@
 
 #include <stdint.h>
 
-#include "e2e_config.h"
+#include "es_e2e_config.h"
 #include "es_doc.h"
 #include "es_err.h"
 #include "es_schema.h"
-#include "results_config.h"
-#include "server_config.h"
-#include "workload_config.h"
+#include "es_results_config.h"
+#include "es_server_config.h"
+#include "es_workload_config.h"
 
 #define ES_EXPERIMENT_SCHEMA_VERSION 1
 
