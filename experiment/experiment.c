@@ -101,6 +101,7 @@ int es_experiment_from_doc(es_doc_t *doc, const char *base_dir, es_experiment_t 
         rc = es_node_expect_map(doc->root, "", err);
     if (!rc) rc = es_schema_load(&es_experiment_schema, exp, doc->root, "", err);
     if (!rc) rc = check_gpu(exp, err);
+    if (!rc) rc = es_e2e_config_parse(&exp->cluster, &exp->epp, &exp->gateway, err);
     if (rc) es_experiment_fini(exp);
     return rc;
 }
@@ -124,6 +125,7 @@ int es_experiment_load(const char *path, es_experiment_t *exp, es_err_t *err)
 
 void es_experiment_fini(es_experiment_t *exp)
 {
+    es_e2e_config_fini(&exp->cluster, &exp->epp, &exp->gateway);
     es_schema_fini(&es_experiment_schema, exp);
     es_doc_destroy(exp->doc);
     free(exp->base_dir);

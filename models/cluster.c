@@ -20,19 +20,7 @@ enum {
     PH_NEW = 0, PH_ROUTING, PH_EXTPROC, PH_TO_POD, PH_PREFILL, PH_TRANSFER, PH_AT_POD, PH_DONE
 };
 
-enum { FAULT_CRASH = 0, FAULT_RESTART, FAULT_SCRAPE_FAILURE };
-static const char *const k_fault_kinds[] = {"pod_crash", "pod_restart", "scrape_failure", NULL};
-
-typedef struct route_match {
-    int         exact;          /* 1 Exact, 0 PathPrefix */
-    char       *path;           /* NULL: any path */
-    uint32_t    nheaders;
-    char      **hname, **hvalue;
-} route_match_t;
-
-typedef struct window {
-    es_time_t start, end;
-} window_t;
+typedef es_window_t window_t;
 
 typedef struct pod {
     es_server_t  *server;
@@ -84,14 +72,6 @@ struct es_cluster {
     epp_replica_t           *epps;
     uint32_t                 nepps, next_epp;
     scrape_timer_t          *timers;
-    route_match_t           *routes;
-    size_t                   nroutes;
-    bool                     routes_all;
-    window_t                *outages;
-    size_t                   noutages;
-    char                   **obj_name;
-    int32_t                 *obj_prio;
-    size_t                   nobj;
     es_rng_t                 gw_rng;       /* FailOpen and body-less picks */
     es_rng_t                 cancel_rng;   /* client cancellations */
     es_time_t                hop, extproc_timeout, client_timeout, sched_latency;
@@ -111,19 +91,6 @@ struct es_cluster {
 /* ---------------------------------------------------------------- */
 /* helpers                                                           */
 
-static int node_double(const es_node_t *map, const char *key, const char *path, double min, double max,
-                       double *out, bool required, es_err_t *err)
-{
-    const es_node_t *n = es_map_get(map, key);
-    char full[256];
-    snprintf(full, sizeof full, "%s.%s", path, key);
-    if (!n) {
-        if (required) return es_node_err(err, ES_EINVAL, map, full, "missing");
-        return 0;
-    }
-    return es_node_to_double(n, full, min, max, out, err);
-}
-
 static bool in_window(const window_t *w, size_t n, es_time_t t)
 {
     for (size_t i = 0; i < n; i++)
@@ -137,86 +104,6 @@ static void finish_client(es_cluster_t *c, es_client_request_t *r, int status, e
 static void epp_first_chunk(es_cluster_t *c, es_client_request_t *r, es_time_t t);
 static void epp_end(es_cluster_t *c, es_client_request_t *r, es_time_t t);
 
-/* ---------------------------------------------------------------- */
-/* configuration parsing                                             */
-
-static int parse_routes(es_cluster_t *c, const es_node_t *routes, es_err_t *err)
-{
-    c->routes_all = routes == NULL;
-    if (!routes) return 0;
-    int rc = es_node_expect_seq(routes, "gateway.routes", err);
-    if (rc) return rc;
-    size_t total = 0;
-    for (size_t i = 0; i < routes->n; i++) {
-        const es_node_t *rule = routes->items[i];
-        static const char *const rk[] = {"matches", "name", NULL};
-        if ((rc = es_node_expect_map(rule, "gateway.routes[]", err))) return rc;
-        if ((rc = es_map_check_keys(rule, "gateway.routes[]", rk, err))) return rc;
-        const es_node_t *m = es_map_get(rule, "matches");
-        if (!m) { total++; continue; }
-        if ((rc = es_node_expect_seq(m, "gateway.routes[].matches", err))) return rc;
-        total += m->n ? m->n : 1;
-    }
-    c->routes = calloc(total ? total : 1, sizeof *c->routes);
-    if (!c->routes) return ES_ENOMEM;
-    for (size_t i = 0; i < routes->n; i++) {
-        const es_node_t *rule = routes->items[i];
-        const es_node_t *m = es_map_get(rule, "matches");
-        if (!m || m->n == 0) { c->routes[c->nroutes++].path = NULL; continue; }   /* matches everything */
-        for (size_t j = 0; j < m->n; j++) {
-            const es_node_t *mt = m->items[j];
-            static const char *const mk[] = {"path", "headers", NULL};
-            if ((rc = es_node_expect_map(mt, "gateway.routes[].matches[]", err))) return rc;
-            if ((rc = es_map_check_keys(mt, "gateway.routes[].matches[]", mk, err))) return rc;
-            route_match_t *rm = &c->routes[c->nroutes++];
-            rm->exact = 0;
-            const es_node_t *p = es_map_get(mt, "path");
-            if (p) {
-                static const char *const pk[] = {"type", "value", NULL};
-                static const char *const types[] = {"PathPrefix", "Exact", NULL};
-                if ((rc = es_node_expect_map(p, "gateway.routes[].matches[].path", err))) return rc;
-                if ((rc = es_map_check_keys(p, "gateway.routes[].matches[].path", pk, err))) return rc;
-                int type = 0;
-                const es_node_t *tn = es_map_get(p, "type");
-                if (tn && (rc = es_node_to_enum(tn, "gateway.routes[].matches[].path.type", types, &type, err)))
-                    return rc;
-                rm->exact = type == 1;
-                const char *v = "/";
-                const es_node_t *vn = es_map_get(p, "value");
-                if (vn && (rc = es_node_to_str(vn, "gateway.routes[].matches[].path.value", &v, err))) return rc;
-                rm->path = strdup(v);
-                if (!rm->path) return ES_ENOMEM;
-            }
-            const es_node_t *h = es_map_get(mt, "headers");
-            if (h) {
-                if ((rc = es_node_expect_seq(h, "gateway.routes[].matches[].headers", err))) return rc;
-                rm->hname = calloc(h->n ? h->n : 1, sizeof(char *));
-                rm->hvalue = calloc(h->n ? h->n : 1, sizeof(char *));
-                if (!rm->hname || !rm->hvalue) return ES_ENOMEM;
-                for (size_t k = 0; k < h->n; k++) {
-                    static const char *const hk[] = {"name", "value", "type", NULL};
-                    const char *hn_, *hv_;
-                    const es_node_t *hh = h->items[k];
-                    if ((rc = es_node_expect_map(hh, "gateway.routes[].matches[].headers[]", err))) return rc;
-                    if ((rc = es_map_check_keys(hh, "gateway.routes[].matches[].headers[]", hk, err))) return rc;
-                    if ((rc = es_node_to_str(es_map_get(hh, "name"), "gateway.routes[].matches[].headers[].name",
-                                             &hn_, err)))
-                        return rc;
-                    if ((rc = es_node_to_str(es_map_get(hh, "value"), "gateway.routes[].matches[].headers[].value",
-                                             &hv_, err)))
-                        return rc;
-                    rm->hname[k] = strdup(hn_);
-                    rm->hvalue[k] = strdup(hv_);
-                    for (char *q = rm->hname[k]; q && *q; q++)
-                        if (*q >= 'A' && *q <= 'Z') *q = (char)(*q - 'A' + 'a');
-                    rm->nheaders++;
-                }
-            }
-        }
-    }
-    return 0;
-}
-
 static bool header_is(const char *a, const char *b)
 {
     for (; *a && *b; a++, b++) {
@@ -228,10 +115,11 @@ static bool header_is(const char *a, const char *b)
 
 static bool route_matches(const es_cluster_t *c, const es_client_request_t *r)
 {
-    if (c->routes_all) return true;
+    const es_gateway_config_t *g = c->prm.gateway;
+    if (g->routes_all) return true;
     const char *path = r->path ? r->path : "/";
-    for (size_t i = 0; i < c->nroutes; i++) {
-        const route_match_t *m = &c->routes[i];
+    for (size_t i = 0; i < g->nroute_matches; i++) {
+        const es_route_match_t *m = &g->route_matches[i];
         if (m->path) {
             size_t n = strlen(m->path);
             if (m->exact) {
@@ -254,53 +142,6 @@ static bool route_matches(const es_cluster_t *c, const es_client_request_t *r)
         if (ok) return true;
     }
     return false;
-}
-
-static int parse_windows(const es_node_t *list, const char *path, window_t **out, size_t *n, es_err_t *err)
-{
-    *out = NULL;
-    *n = 0;
-    if (!list) return 0;
-    int rc = es_node_expect_seq(list, path, err);
-    if (rc) return rc;
-    *out = calloc(list->n ? list->n : 1, sizeof **out);
-    if (!*out) return ES_ENOMEM;
-    for (size_t i = 0; i < list->n; i++) {
-        static const char *const keys[] = {"start_s", "end_s", NULL};
-        const es_node_t *w = list->items[i];
-        if ((rc = es_node_expect_map(w, path, err)) || (rc = es_map_check_keys(w, path, keys, err))) return rc;
-        double s = 0, e = 0;
-        if ((rc = node_double(w, "start_s", path, 0, 1e12, &s, true, err))) return rc;
-        if ((rc = node_double(w, "end_s", path, 0, 1e12, &e, true, err))) return rc;
-        if (e <= s) return es_node_err(err, ES_EINVAL, w, path, "end_s must be after start_s");
-        (*out)[(*n)++] = (window_t){es_time_from_s(s), es_time_from_s(e)};
-    }
-    return 0;
-}
-
-static int parse_objectives(es_cluster_t *c, const es_node_t *list, es_err_t *err)
-{
-    if (!list) return 0;
-    int rc = es_node_expect_seq(list, "epp.objectives", err);
-    if (rc) return rc;
-    c->obj_name = calloc(list->n ? list->n : 1, sizeof *c->obj_name);
-    c->obj_prio = calloc(list->n ? list->n : 1, sizeof *c->obj_prio);
-    if (!c->obj_name || !c->obj_prio) return ES_ENOMEM;
-    for (size_t i = 0; i < list->n; i++) {
-        static const char *const keys[] = {"name", "priority", NULL};
-        const es_node_t *o = list->items[i];
-        const char *name;
-        int64_t prio = 0;
-        if ((rc = es_node_expect_map(o, "epp.objectives[]", err)) ||
-            (rc = es_map_check_keys(o, "epp.objectives[]", keys, err)))
-            return rc;
-        if ((rc = es_node_to_str(es_map_get(o, "name"), "epp.objectives[].name", &name, err))) return rc;
-        const es_node_t *p = es_map_get(o, "priority");
-        if (p && (rc = es_node_to_i64(p, "epp.objectives[].priority", -1000000, 1000000, &prio, err))) return rc;
-        c->obj_name[c->nobj] = strdup(name);
-        c->obj_prio[c->nobj++] = (int32_t)prio;
-    }
-    return 0;
 }
 
 /* ---------------------------------------------------------------- */
@@ -615,7 +456,7 @@ static void ev_extproc_reply(es_sim_t *sim, void *target, uint64_t arg);
 
 static bool epp_down(const es_cluster_t *c, es_time_t t)
 {
-    return in_window(c->outages, c->noutages, t);
+    return in_window(c->prm.epp->outage_windows, c->prm.epp->noutages, t);
 }
 
 /* The EPP is unreachable or late: the InferencePool's failure mode decides. */
@@ -810,8 +651,12 @@ static void resolve_priority(es_cluster_t *c, es_client_request_t *r)
 {
     r->p.sched.priority = r->priority;
     if (!r->objective) return;
-    for (size_t i = 0; i < c->nobj; i++)
-        if (strcmp(c->obj_name[i], r->objective) == 0) { r->p.sched.priority = c->obj_prio[i]; return; }
+    const es_epp_service_config_t *e = c->prm.epp;
+    for (size_t i = 0; i < e->nobjectives; i++)
+        if (strcmp(e->objective_list[i].name, r->objective) == 0) {
+            r->p.sched.priority = e->objective_list[i].priority;
+            return;
+        }
 }
 
 static void ev_gateway_arrive(es_sim_t *sim, void *target, uint64_t arg)
@@ -940,7 +785,7 @@ static void ev_fault(es_sim_t *sim, void *target, uint64_t arg)
     pod_down(c, p);
     p->alive = false;
     es_server_crash(p->server, ES_SERVER_UNAVAILABLE);
-    if (f->kind == FAULT_RESTART) {
+    if (f->kind == ES_FAULT_POD_RESTART) {
         /* the container restarts with a cold cache and passes readiness again */
         p->alive = true;
         es_sim_schedule_in(c->sim, es_time_from_s(c->prm.cluster->readiness_delay_s), ev_pod_ready, p, 0);
@@ -979,89 +824,43 @@ static void ev_scale(es_sim_t *sim, void *target, uint64_t arg)
     }
 }
 
-static int parse_faults(es_cluster_t *c, const es_node_t *list, void ***owned, size_t *nowned, es_err_t *err)
+/* Schedules the fault and scaling events; scrape failures become windows of their pod. */
+static int schedule_faults(es_cluster_t *c, es_err_t *err)
 {
-    if (!list) return 0;
-    int rc = es_node_expect_seq(list, "cluster.faults", err);
-    if (rc) return rc;
-    for (size_t i = 0; i < list->n; i++) {
-        static const char *const keys[] = {"at_s", "kind", "pod", "duration_s", NULL};
-        const es_node_t *f = list->items[i];
-        if ((rc = es_node_expect_map(f, "cluster.faults[]", err)) ||
-            (rc = es_map_check_keys(f, "cluster.faults[]", keys, err)))
-            return rc;
-        double at = 0, dur = 0;
-        int kind = 0;
-        int64_t pod = 0;
-        if ((rc = node_double(f, "at_s", "cluster.faults[]", 0, 1e12, &at, true, err))) return rc;
-        if ((rc = node_double(f, "duration_s", "cluster.faults[]", 0, 1e12, &dur, false, err))) return rc;
-        const es_node_t *kn = es_map_get(f, "kind");
-        if (!kn) return es_node_err(err, ES_EINVAL, f, "cluster.faults[].kind", "missing");
-        if ((rc = es_node_to_enum(kn, "cluster.faults[].kind", k_fault_kinds, &kind, err))) return rc;
-        const es_node_t *pn = es_map_get(f, "pod");
-        if (pn && (rc = es_node_to_i64(pn, "cluster.faults[].pod", 0, (int64_t)c->maxpods - 1, &pod, err))) return rc;
-        if (kind == FAULT_SCRAPE_FAILURE) {
-            pod_t *p = &c->pods[pod];
+    const es_cluster_config_t *cc = c->prm.cluster;
+    for (size_t i = 0; i < cc->nfaults; i++) {
+        const es_fault_t *f = &cc->fault_list[i];
+        if (f->kind == ES_FAULT_SCRAPE_FAILURE) {
+            pod_t *p = &c->pods[f->pod];
             window_t *w = realloc(p->scrape_fail, (p->nscrape_fail + 1) * sizeof *w);
-            if (!w) return ES_ENOMEM;
+            if (!w) return es_err_set(err, ES_ENOMEM, "out of memory");
             p->scrape_fail = w;
-            w[p->nscrape_fail++] = (window_t){es_time_from_s(at), es_time_from_s(at + (dur > 0 ? dur : 1e12))};
+            w[p->nscrape_fail++] = (window_t){es_time_from_s(f->at_s),
+                                              es_time_from_s(f->at_s + (f->duration_s > 0 ? f->duration_s : 1e12))};
             continue;
         }
         fault_t *ft = malloc(sizeof *ft);
-        void **o = realloc(*owned, (*nowned + 1) * sizeof *o);
-        if (!ft || !o) { free(ft); return ES_ENOMEM; }
-        *owned = o;
-        o[(*nowned)++] = ft;
-        *ft = (fault_t){c, kind, (uint32_t)pod};
-        es_sim_schedule(c->sim, es_time_from_s(at), ev_fault, ft, 0);
+        void **o = realloc(c->owned, (c->nowned + 1) * sizeof *o);
+        if (!ft || !o) { free(ft); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+        c->owned = o;
+        o[c->nowned++] = ft;
+        *ft = (fault_t){c, (int)f->kind, f->pod};
+        es_sim_schedule(c->sim, es_time_from_s(f->at_s), ev_fault, ft, 0);
     }
-    return 0;
-}
-
-static int parse_scaling(es_cluster_t *c, const es_node_t *list, void ***owned, size_t *nowned, es_err_t *err)
-{
-    if (!list) return 0;
-    int rc = es_node_expect_seq(list, "cluster.scaling", err);
-    if (rc) return rc;
-    for (size_t i = 0; i < list->n; i++) {
-        static const char *const keys[] = {"at_s", "replicas", NULL};
-        const es_node_t *f = list->items[i];
-        if ((rc = es_node_expect_map(f, "cluster.scaling[]", err)) ||
-            (rc = es_map_check_keys(f, "cluster.scaling[]", keys, err)))
-            return rc;
-        double at = 0;
-        int64_t n = 0;
-        if ((rc = node_double(f, "at_s", "cluster.scaling[]", 0, 1e12, &at, true, err))) return rc;
-        const es_node_t *rn = es_map_get(f, "replicas");
-        if (!rn) return es_node_err(err, ES_EINVAL, f, "cluster.scaling[].replicas", "missing");
-        if ((rc = es_node_to_i64(rn, "cluster.scaling[].replicas", 0, 100000, &n, err))) return rc;
+    for (size_t i = 0; i < cc->nscale_steps; i++) {
         scale_ev_t *s = malloc(sizeof *s);
-        void **o = realloc(*owned, (*nowned + 1) * sizeof *o);
-        if (!s || !o) { free(s); return ES_ENOMEM; }
-        *owned = o;
-        o[(*nowned)++] = s;
-        *s = (scale_ev_t){c, (uint32_t)n};
-        es_sim_schedule(c->sim, es_time_from_s(at), ev_scale, s, 0);
+        void **o = realloc(c->owned, (c->nowned + 1) * sizeof *o);
+        if (!s || !o) { free(s); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+        c->owned = o;
+        o[c->nowned++] = s;
+        *s = (scale_ev_t){c, cc->scale_steps[i].replicas};
+        es_sim_schedule(c->sim, es_time_from_s(cc->scale_steps[i].at_s), ev_scale, s, 0);
     }
     return 0;
 }
 
 /* ---------------------------------------------------------------- */
 /* lifecycle                                                         */
-
-static uint32_t max_replicas(const es_cluster_params_t *prm)
-{
-    uint32_t m = (uint32_t)prm->cluster->replicas;
-    const es_node_t *list = prm->cluster->scaling;
-    if (list && list->kind == ES_NODE_SEQ)
-        for (size_t i = 0; i < list->n; i++) {
-            const es_node_t *r = es_map_get(list->items[i], "replicas");
-            int64_t v;
-            if (r && es_node_to_i64(r, "", 0, 100000, &v, NULL) == 0 && (uint32_t)v > m) m = (uint32_t)v;
-        }
-    return m;
-}
 
 static bool config_wants_kv_events(const es_epp_config_t *cfg)
 {
@@ -1098,15 +897,13 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
     es_rng_stream(&c->gw_rng, es_sim_master_seed(sim), ENTITY_GATEWAY, 0, ES_STREAM_GATEWAY);
     es_rng_stream(&c->cancel_rng, es_sim_master_seed(sim), ENTITY_GATEWAY, 1, ES_STREAM_GATEWAY);
     int rc;
-    if ((rc = parse_routes(c, prm->gateway->routes, err))) goto fail;
-    if ((rc = parse_windows(prm->epp->outages, "epp.outages[]", &c->outages, &c->noutages, err))) goto fail;
-    if ((rc = parse_objectives(c, prm->epp->objectives, err))) goto fail;
     if ((rc = es_profile_load(prm->server->gpu, &c->profile, err))) goto fail;
     const es_profile_model_t *pm = es_profile_model(c->profile, prm->server->model);
     /* K and V, bf16, every layer: what a P/D transfer moves per prompt token */
     c->kv_bytes_per_token = pm ? 2.0 * pm->shape.layers * pm->shape.kv_heads * pm->shape.head_dim * 2.0 : 0;
 
-    c->maxpods = max_replicas(prm);
+    c->maxpods = prm->cluster->max_pods;   /* es_e2e_config_parse: max(replicas, scaling steps) */
+    if (c->maxpods < (uint32_t)prm->cluster->replicas) c->maxpods = (uint32_t)prm->cluster->replicas;
     c->pods = calloc(c->maxpods, sizeof *c->pods);
     if (!c->pods) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto fail; }
     uint32_t nprefill = (uint32_t)prm->cluster->prefill_replicas;
@@ -1162,8 +959,7 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
                                 ev_scrape_tick, t, 0);
         }
     }
-    if ((rc = parse_faults(c, prm->cluster->faults, &c->owned, &c->nowned, err))) goto fail;
-    if ((rc = parse_scaling(c, prm->cluster->scaling, &c->owned, &c->nowned, err))) goto fail;
+    if ((rc = schedule_faults(c, err))) goto fail;
     *out = c;
     return 0;
 fail:
@@ -1187,17 +983,6 @@ void es_cluster_destroy(es_cluster_t *c)
     }
     free(c->epps);
     free(c->timers);
-    for (size_t i = 0; i < c->nroutes; i++) {
-        free(c->routes[i].path);
-        for (uint32_t k = 0; k < c->routes[i].nheaders; k++) { free(c->routes[i].hname[k]); free(c->routes[i].hvalue[k]); }
-        free(c->routes[i].hname);
-        free(c->routes[i].hvalue);
-    }
-    free(c->routes);
-    free(c->outages);
-    for (size_t i = 0; i < c->nobj; i++) free(c->obj_name[i]);
-    free(c->obj_name);
-    free(c->obj_prio);
     for (size_t i = 0; i < c->nowned; i++) free(c->owned[i]);
     free(c->owned);
     free(c->kvq);
