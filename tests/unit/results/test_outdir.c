@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "outdir.h"
+#include "es_outdir.h"
 
 static char g_tmp[256];
 
