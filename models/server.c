@@ -36,6 +36,7 @@
 #include "es_paths.h"
 #include "es_kvcache.h"
 #include "es_steptime.h"
+#include "es_util.h"
 
 enum { RS_NEW = 0, RS_WAITING = 1, RS_RUNNING = 2, RS_DONE = 3 };
 
@@ -1129,17 +1130,12 @@ int es_profile_load(const char *gpu, es_profile_t **out, es_err_t *err)
     char rel[256], path[1024];
     snprintf(rel, sizeof rel, "profiles/%s.json", gpu);
     es_data_path(path, sizeof path, rel);
-    FILE *f = fopen(path, "rb");
-    if (!f) return es_err_set(err, ES_ENOTFOUND, "server.gpu: no profile \"%s\" (%s)", gpu, path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)(len > 0 ? len : 0) + 1);
-    if (!text) { fclose(f); return es_err_set(err, ES_ENOMEM, "out of memory"); }
-    size_t got = fread(text, 1, (size_t)(len > 0 ? len : 0), f);
-    fclose(f);
-    text[got] = '\0';
-    int rc = es_profile_parse(gpu, path, text, out, err);
+    char *text;
+    int rc = es_file_read(path, &text, NULL);
+    if (rc == ES_ENOTFOUND) return es_err_set(err, ES_ENOTFOUND, "server.gpu: no profile \"%s\" (%s)", gpu, path);
+    if (rc == ES_ENOMEM) return es_err_set(err, ES_ENOMEM, "out of memory");
+    if (rc) return es_err_set(err, rc, "%s: read error", path);
+    rc = es_profile_parse(gpu, path, text, out, err);
     free(text);
     return rc;
 }
