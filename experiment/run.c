@@ -245,7 +245,7 @@ static void on_decision(void *ud, uint32_t replica, const es_sched_request_t *re
     run_ctx_t *c = ud;
     FILE *f = c->decisions;
     if (!f) return;
-    uint64_t seed = es_mix64(c->exp->seed ^ (0x45505000ULL + replica));
+    uint64_t seed = es_rng_epp_seed(c->exp->seed, replica);
     /* the replica's seed is a full 64-bit value: a string, so JSON readers keep it exact */
     fprintf(f, "{\"request_id\": %llu, \"replica\": %u, \"seed\": \"%llu\", \"now_ms\": %.6f, \"endpoints\": [",
             (unsigned long long)req->id, replica, (unsigned long long)seed, es_time_to_ms(now));
@@ -585,14 +585,14 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         rep->sim_s = es_time_to_s(es_sim_now(c.sim));
         rep->events = es_sim_events_run(c.sim);
         es_lat_stats_t s;
-        es_metrics_latency(c.m, 0, ES_ALL_STAGES, &s);
-        rep->ttft_p50_ms = s.p[0]; rep->ttft_p99_ms = s.p[3];
-        es_metrics_latency(c.m, 2, ES_ALL_STAGES, &s);
-        rep->e2e_p50_ms = s.p[0]; rep->e2e_p99_ms = s.p[3];
-        es_metrics_latency(c.m, 1, ES_ALL_STAGES, &s);
-        rep->tpot_p50_ms = s.p[0];
+        es_metrics_latency(c.m, ES_LAT_TTFT, ES_ALL_STAGES, &s);
+        rep->ttft_p50_ms = s.p[ES_P50]; rep->ttft_p99_ms = s.p[ES_P99];
+        es_metrics_latency(c.m, ES_LAT_E2E, ES_ALL_STAGES, &s);
+        rep->e2e_p50_ms = s.p[ES_P50]; rep->e2e_p99_ms = s.p[ES_P99];
+        es_metrics_latency(c.m, ES_LAT_TPOT, ES_ALL_STAGES, &s);
+        rep->tpot_p50_ms = s.p[ES_P50];
         es_metrics_itl(c.m, &s);
-        rep->itl_p50_ms = s.p[0];
+        rep->itl_p50_ms = s.p[ES_P50];
         rep->oracle_hit = es_metrics_oracle_rate(c.m);
         uint64_t em = 0, et = 0, ca = 0, pr = 0;
         for (size_t i = 0; i < rep->requests; i++) {

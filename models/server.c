@@ -38,6 +38,7 @@
 #include "es_steptime.h"
 #include "es_util.h"
 
+
 enum { RS_NEW = 0, RS_WAITING = 1, RS_RUNNING = 2, RS_DONE = 3 };
 
 typedef struct lora_slot {
@@ -1145,16 +1146,16 @@ static int derive_blocks(const es_server_config_t *cfg, const es_profile_t *prof
 {
     if (cfg->num_gpu_blocks > 0) { *out = (uint32_t)cfg->num_gpu_blocks; return 0; }
     double tp = (double)cfg->tensor_parallel;
-    double mem = cfg->gpu_memory_gib > 0 ? cfg->gpu_memory_gib * 1073741824.0 : prof->memory_bytes;
+    double mem = cfg->gpu_memory_gib > 0 ? cfg->gpu_memory_gib * ES_GIB : prof->memory_bytes;
     double weights = es_model_params(m) * 2.0 / tp;
-    double avail = mem * cfg->gpu_memory_utilization - weights - cfg->activation_reserve_gib * 1073741824.0;
+    double avail = mem * cfg->gpu_memory_utilization - weights - cfg->activation_reserve_gib * ES_GIB;
     uint32_t kvh = (m->kv_heads + (uint32_t)tp - 1) / (uint32_t)tp;   /* heads replicate when TP > kv_heads */
     double block = 2.0 * m->layers * kvh * m->head_dim * 2.0 * (double)cfg->block_size;
     double n = avail / block;
     if (n < 2)
         return es_err_set(err, ES_ERANGE,
                           "server.gpu_memory_utilization: %.1f GiB of weights per GPU leave no room for the "
-                          "KV cache (%.1f GiB x %.2f)", weights / 1073741824.0, mem / 1073741824.0,
+                          "KV cache (%.1f GiB x %.2f)", weights / ES_GIB, mem / ES_GIB,
                           cfg->gpu_memory_utilization);
     *out = n > 100000000.0 ? 100000000u : (uint32_t)n;
     return 0;
