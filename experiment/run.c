@@ -5,7 +5,9 @@
 #include "es_run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,24 +370,58 @@ static int experiment_yaml(const es_experiment_t *exp, const char *path, es_err_
     return rc;
 }
 
-static bool have_gnuplot(void)
+/* Whether an executable `name` is on PATH (searched here: no shell). */
+static bool on_path(const char *name)
 {
-    return system("command -v gnuplot >/dev/null 2>&1") == 0;
+    const char *path = getenv("PATH");
+    if (!path || !*path) path = "/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        const char *e = strchr(p, ':');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char full[4096];
+        if (n && n + strlen(name) + 2 <= sizeof full) {
+            memcpy(full, p, n);
+            snprintf(full + n, sizeof full - n, "/%s", name);
+            if (access(full, X_OK) == 0) return true;
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    return false;
 }
 
-static void run_plots(const char *dir, bool quiet)
+/* Draws the plots with scripts/plot-run DIR: spawned with an argument vector
+ * (no shell sees the run's name or path; the script passes them to gnuplot as
+ * string arguments, never as code).  Returns ES_EINTR when a signal arrived
+ * meanwhile (the caller then writes nothing), else 0: a plot that fails is a
+ * warning, the data files are complete. */
+static int run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interrupted, es_err_t *err)
 {
-    char script[1024], cmd[4096];
+    char script[1024];
     snprintf(script, sizeof script, "%s/scripts/plot-run", ES_SOURCE_DIR);
-    if (access(script, X_OK) != 0) return;
-    if (!have_gnuplot()) {
+    if (access(script, X_OK) != 0) return 0;
+    if (!on_path("gnuplot")) {
         fprintf(stderr, "eppsim: warning: gnuplot not found; plots skipped (all data files are written).\n"
                         "eppsim: install it with: apt-get install gnuplot-nox\n");
-        return;
+        return 0;
     }
-    snprintf(cmd, sizeof cmd, "'%s' '%s' %s", script, dir, quiet ? ">/dev/null 2>&1" : ">/dev/null");
-    int rc = system(cmd);
-    if (rc != 0 && !quiet) fprintf(stderr, "eppsim: warning: plotting failed (exit %d); data files are complete\n", rc);
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa)) return 0;
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (quiet) posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    char *const argv[] = {script, (char *)dir, NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, script, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    if (rc == 0)
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (interrupted && *interrupted) return es_err_set(err, ES_EINTR, "interrupted");
+    if (!quiet && (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
+        fprintf(stderr, "eppsim: warning: plotting failed (%s %d); data files are complete\n",
+                rc ? "spawn error" : WIFEXITED(status) ? "exit" : "signal",
+                rc ? rc : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    return 0;
 }
 
 static void md_ms(FILE *f, const char *name, double v)
@@ -622,7 +658,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         if (rep) rep->wall_s = wall;
     }
     if (rep) write_report(exp, rep, es_outdir_file(&od, "report.md", path, sizeof path), err);
-    if (opt->plots && exp->results.plots) run_plots(od.tmp, !opt->progress);
+    if (opt->plots && exp->results.plots && (rc = run_plots(od.tmp, !opt->progress, opt->interrupted, err))) goto done;
     rc = es_outdir_commit(&od, err);
     od_open = rc != 0;
 done:
