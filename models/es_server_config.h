@@ -11,6 +11,8 @@
 
 #include "es_schema.h"
 
+#define ES_GIB 1073741824.0   /* bytes in a GiB: the unit of the server.*_gib keys */
+
 enum { ES_POLICY_FCFS = 0, ES_POLICY_PRIORITY = 1 };
 enum { ES_STEP_PROFILE = 0, ES_STEP_LINEAR = 1, ES_STEP_ROOFLINE = 2 };
 enum { ES_FREE_FRESH_PREPEND = 0, ES_FREE_APPEND = 1 };
