@@ -1036,16 +1036,22 @@ static size_t legacy_pick(void *st, esi_cycle_t *cy, const uint32_t *idx, const 
 /* ------------------------------------------------------------------ */
 /* deciders, handlers, producer (logic in scheduler.c; params here)    */
 /* ------------------------------------------------------------------ */
-typedef struct { int64_t non_cached; } pd_params_t;
+/* prefix-based-pd-decider (v0.10.0 scheduling/profilehandler/disagg/
+ * prefix_based_pd_decider.go): both thresholds must be >= 0 */
+typedef struct { int64_t non_cached, prompt; } pd_params_t;
 static const esi_param_t k_pd_params[] = {
-    {"nonCachedTokens", ESI_P_INT, 0, "0", 0, 1e15, NULL}, END};
+    {"nonCachedTokens", ESI_P_INT, P(pd_params_t, non_cached), "0", 0, 1e15, NULL},
+    {"promptTokens", ESI_P_INT, P(pd_params_t, prompt), "0", 0, 1e15, NULL},
+    END};
 
 static bool prefix_decide(void *st, esi_cycle_t *cy, uint32_t d)
 {
-    int64_t nc = ((const pd_params_t *)st)->non_cached;
+    const pd_params_t *p = st;
+    int64_t nc = p->non_cached;
     if (nc <= 0) return false;   /* 0 disables P/D */
     int64_t input = cy->req->prompt_text ? (int64_t)(strlen(cy->req->prompt_text) / 4)
                                          : (int64_t)cy->req->content.tokens;
+    if (p->prompt > 0 && input < p->prompt) return false;
     if (input < nc) return false;
     int64_t hit = cy->have_prefix ? (int64_t)cy->match[d] * cy->block_tokens : 0;
     return input - hit >= nc;

@@ -44,4 +44,15 @@ EXP
   acc=$((acc + 1)); echo "ok   $name accepted and ran ($(grep -c warning "$tmp/err") warnings)"
 done < "$dir/EXPECTED"
 echo "$acc of $total upstream configs accepted and run end to end; $ref refused as expected"
+# every type v0.10.0 registers is known to eppsim and classed in docs/scheduler.md
+nt=0
+while read -r t; do
+  case "$t" in ''|\#*) continue;; esac
+  nt=$((nt + 1))
+  printf 'apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: %s\n' "$t" > "$tmp/t.yaml"
+  "$eppsim" explain --epp-config "$tmp/t.yaml" --state "$root/docs/explain-example/state.json" > /dev/null 2> "$tmp/err"
+  if grep -q "unknown plugin type" "$tmp/err"; then echo "FAIL type $t: unknown to eppsim"; fail=1; fi
+  grep -qF "\`$t\`" "$root/docs/scheduler.md" || { echo "FAIL type $t: not classed in docs/scheduler.md"; fail=1; }
+done < "$root/tests/upstream/registered-types.txt"
+echo "$nt registered types known and classed"
 exit $fail
