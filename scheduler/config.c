@@ -262,7 +262,9 @@ static int add_plugin(es_epp_config_t *c, const char *name, const esi_plugin_vt_
     c->nplugins++;
     params_defaults(vt->params, p->params);
     int rc = params_load(c, vt->params, p->params, params, path, err);
-    if (!rc && vt->x_check) rc = vt->x_check(p->params, params, path, err);
+    const char *warning = NULL;
+    if (!rc && vt->x_check) rc = vt->x_check(p->params, params, path, &warning, err);
+    if (!rc && warning) warn(c, line, "%s: %s", path, warning);
     return rc;
 }
 

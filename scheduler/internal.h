@@ -100,8 +100,9 @@ typedef struct esi_plugin_vt {
     unsigned           produces;     /* ESI_DATA_* keys it fills in x_prepare */
     unsigned           consumes;     /* ESI_DATA_* keys it reads (auto-creates a default producer) */
     unsigned           caps;         /* ESI_CAP_* */
-    /* cross-field validation after parsing (may record facts in params); may be NULL */
-    int    (*x_check)(void *params, const es_node_t *at, const char *path, es_err_t *err);
+    /* cross-field validation after parsing (may record facts in params); may set
+     * *warning to a static text the loader reports; may be NULL */
+    int    (*x_check)(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err);
     /* consumer of prefix match info: the producer it names (prefixMatchInfoProducerName); may be NULL */
     const char *(*x_producer_ref)(const void *params);
     /* profile handler: resolves its profiles and decider against the config */
@@ -141,13 +142,15 @@ const esi_plugin_vt_t *esi_registry_find(const char *type_name);
 const esi_plugin_vt_t *esi_registry_default_producer(unsigned data_key);
 
 /* approx-prefix-cache-producer parameters (declared here for the tests) */
+#define ESI_APPROX_MIN_BLOCK_TOKENS 64   /* v0.10 minBlockSizeTokens (approximateprefix/plugin.go) */
 typedef struct esi_approx_params {
     bool    auto_tune;          /* block size from cache_config_info, LRU from num_gpu_blocks */
-    int64_t block_size_tokens;  /* 16 */
-    int64_t block_size_chars;   /* deprecated; must stay 0 */
-    int64_t max_blocks;         /* maxPrefixBlocksToMatch, 256 */
-    int64_t max_tokens;         /* maxPrefixTokensToMatch, 0 = use max_blocks */
+    int64_t block_size_tokens;  /* 16; floored at min_block_tokens when used */
+    int64_t block_size_chars;   /* deprecated blockSize: promoted to block_size_tokens */
+    int64_t max_blocks;         /* maxPrefixBlocksToMatch, 2048 (used when max_tokens is 0; 0 = no cap) */
+    int64_t max_tokens;         /* maxPrefixTokensToMatch, 131072; > 0 wins: max_tokens / block size */
     int64_t lru_capacity;       /* lruCapacityPerServer, 31250 */
+    int64_t min_block_tokens;   /* not a parameter: ESI_APPROX_MIN_BLOCK_TOKENS (upstream's tests lower it) */
 } esi_approx_params_t;
 
 /* ---- configuration ---- */
@@ -271,8 +274,10 @@ typedef struct esi_charview {
 } esi_charview_t;
 void esi_charview_init(esi_charview_t *cv);
 /* Chained hashes of blocks of `chars` characters of the content's character
- * view (partial last block included, at most max blocks; none when the view
- * is shorter than one block).  seed: hash of the model name. */
+ * view (partial last block included, also when it is the only one, at most
+ * max blocks; v0.10 prefixhash.GetBlockHashes).  seed: hash of the model name. */
+
+
 size_t esi_char_block_hashes(const esi_charview_t *cv, const es_content_t *c, uint32_t chars,
                              uint64_t seed, uint64_t *out, size_t max);
 /* Same on plain text with xxh64, as upstream hashPrompt. */

@@ -122,8 +122,9 @@ static const char *prefix_producer_ref(const void *params)
 /* llm-d-router v0.10.0 scheduling/scorer/prefix/plugin.go: the producer's
  * parameters are no longer accepted here (strict decoder); the weight range
  * is checked by the table; the scale must be > 0 when the weight is. */
-static int prefix_params_check(void *params, const es_node_t *at, const char *path, es_err_t *err)
+static int prefix_params_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
 {
+    (void)warning;
     const prefix_scorer_params_t *p = params;
     if (p->match_length_weight > 0 && p->match_length_scale <= 0)
         return es_node_err(err, ES_EINVAL, at, path, "matchLengthScaleTokens must be greater than 0 when "
@@ -374,8 +375,9 @@ static const esi_param_t k_precise_params[] = {
     {"speculativeTTL", ESI_P_DURATION, P(precise_params_t, speculative_ttl), "2s", 0, 1e18, NULL},
     END};
 
-static int precise_check(void *params, const es_node_t *at, const char *path, es_err_t *err)
+static int precise_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
 {
+    (void)warning;
     if (((const precise_params_t *)params)->speculative)
         return es_node_err(err, ES_EUNSUPP, at, path,
                            "speculativeIndexing is not supported by eppsim yet");
@@ -492,8 +494,9 @@ static const esi_param_t k_pprod_params[] = {
     {"speculativeTTL", ESI_P_STR, P(pprod_params_t, speculative_ttl), "", 0, 0, NULL},
     END};
 
-static int pprod_check(void *params, const es_node_t *at, const char *path, es_err_t *err)
+static int pprod_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
 {
+    (void)warning;
     pprod_params_t *p = params;
     if (p->block_size_tokens == 0) p->block_size_tokens = p->block_size > 0 ? p->block_size : 16;
     es_time_t ttl;
@@ -736,8 +739,9 @@ static const esi_param_t k_conc_params[] = {
     {"headroom", ESI_P_DOUBLE, P(conc_params_t, headroom), "0.0", 0, 1e9, NULL},
     END};
 
-static int conc_check(void *params, const es_node_t *at, const char *path, es_err_t *err)
+static int conc_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
 {
+    (void)warning;
     const conc_params_t *p = params;
     if (strcmp(p->mode, "requests") && strcmp(p->mode, "tokens"))
         return es_node_err(err, ES_EINVAL, at, path,
@@ -1104,10 +1108,10 @@ static const esi_param_t k_disagg_params[] = {
 
 static const esi_param_t k_producer_params[] = {
     {"autoTune", ESI_P_BOOL, P(esi_approx_params_t, auto_tune), "true", 0, 0, NULL},
-    {"blockSizeTokens", ESI_P_INT, P(esi_approx_params_t, block_size_tokens), "16", 1, 1 << 20, NULL},
+    {"blockSizeTokens", ESI_P_INT, P(esi_approx_params_t, block_size_tokens), "16", -(1 << 20), 1 << 20, NULL},
     {"blockSize", ESI_P_INT, P(esi_approx_params_t, block_size_chars), "0", 0, 1 << 22, NULL},
-    {"maxPrefixBlocksToMatch", ESI_P_INT, P(esi_approx_params_t, max_blocks), "256", 1, 1 << 24, NULL},
-    {"maxPrefixTokensToMatch", ESI_P_INT, P(esi_approx_params_t, max_tokens), "0", 0, 1e12, NULL},
+    {"maxPrefixBlocksToMatch", ESI_P_INT, P(esi_approx_params_t, max_blocks), "2048", 0, 1 << 24, NULL},
+    {"maxPrefixTokensToMatch", ESI_P_INT, P(esi_approx_params_t, max_tokens), "131072", 0, 1e12, NULL},
     {"lruCapacityPerServer", ESI_P_INT, P(esi_approx_params_t, lru_capacity), "31250", 1, 2147483647.0, NULL},
     END};
 
@@ -1153,11 +1157,22 @@ static int disagg_bind(void *params, const es_epp_config_t *c, esi_handler_bind_
 }
 
 /* approx-prefix-cache-producer (§2.7): owns the approximate index */
-static int producer_check(void *params, const es_node_t *at, const char *path, es_err_t *err)
+/* ApproxPrefixCacheFactory and newDataProducer (v0.10.0 plugin.go) */
+static int producer_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
 {
-    if (((const esi_approx_params_t *)params)->block_size_chars > 0)
-        return es_node_err(err, ES_EINVAL, at, path,
-                           "blockSize (characters) is deprecated: use blockSizeTokens");
+    esi_approx_params_t *p = params;
+    p->min_block_tokens = ESI_APPROX_MIN_BLOCK_TOKENS;
+    if (p->block_size_chars > 0) {
+        *warning = "'blockSize' is deprecated; use 'blockSizeTokens' instead";
+        if (p->block_size_tokens == 16) p->block_size_tokens = p->block_size_chars;
+        p->block_size_chars = 0;
+    }
+    if (!p->auto_tune && p->block_size_tokens <= 0)
+        return es_node_err(err, ES_EINVAL, at, path, "invalid configuration: BlockSizeTokens must be > 0 when "
+                           "AutoTune is disabled (current value: %lld)", (long long)p->block_size_tokens);
+    bool written = at && at->kind == ES_NODE_MAP && es_map_get(at, "blockSizeTokens");
+    if (written && p->block_size_tokens > 0 && p->block_size_tokens < p->min_block_tokens)
+        *warning = "configured blockSizeTokens is below the recommended minimum (64), overriding it";
     return 0;
 }
 
@@ -1186,10 +1201,12 @@ static void approx_fini(void *st)
     free(a->hashes);
 }
 
+/* GetBlockSize: the server's block size (autoTune) or blockSizeTokens, floored at 64 */
 static uint32_t approx_block_tokens(const approx_t *a, const esi_cycle_t *cy)
 {
-    if (a->p.auto_tune && cy->n > 0 && cy->eps[0].metrics.block_size > 0) return cy->eps[0].metrics.block_size;
-    return (uint32_t)a->p.block_size_tokens;
+    int64_t bs = a->p.block_size_tokens;
+    if (a->p.auto_tune && cy->n > 0 && cy->eps[0].metrics.block_size > 0) bs = cy->eps[0].metrics.block_size;
+    return (uint32_t)(bs < a->p.min_block_tokens ? a->p.min_block_tokens : bs);
 }
 
 /* PrepareRequestData: hashes, greedy match walk. */
@@ -1197,7 +1214,11 @@ static int approx_prepare(void *st, esi_cycle_t *cy)
 {
     approx_t *a = st;
     uint32_t bs = approx_block_tokens(a, cy);
+    /* resolveMaxBlocks: tokens cap first, then the blocks cap, 0 and 0 = the whole prompt */
     size_t maxb = a->p.max_tokens > 0 ? (size_t)(a->p.max_tokens / bs) : (size_t)a->p.max_blocks;
+    size_t len = cy->req->prompt_text ? strlen(cy->req->prompt_text) : (size_t)cy->req->content.tokens * 7;
+    size_t whole = len / ((size_t)bs * 4) + 1;   /* blocks the prompt can make (<= 7 characters a token) */
+    if (maxb == 0 || maxb > whole) maxb = whole;
     if (maxb > a->hcap) {
         uint64_t *h = realloc(a->hashes, maxb * sizeof *h);
         if (!h) return ES_ENOMEM;

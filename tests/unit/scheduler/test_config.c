@@ -49,7 +49,9 @@ static void test_default_config(void **st)
     assert_true(c->plugins[c->producer].auto_created);
     assert_true(ap->auto_tune);
     assert_int_equal(ap->block_size_tokens, 16);
-    assert_int_equal(ap->max_blocks, 256);
+    assert_int_equal(ap->max_blocks, 2048);       /* v0.10 defaults */
+    assert_int_equal(ap->max_tokens, 131072);
+    assert_int_equal(ap->min_block_tokens, 64);
     assert_int_equal(ap->lru_capacity, 31250);
     for (const char *const *n = (const char *const[]){"fcfs-ordering-policy", "global-strict-fairness-policy",
                                                       "static-usage-limit-policy", "openai-parser", NULL}; *n; n++)
@@ -175,8 +177,19 @@ static void test_errors(void **st)
               "plugins[0].parameters.x: unknown parameter (this plugin takes none)");
     cfg_fails(CFG_HEAD "plugins:\n- type: utilization-detector\n  parameters: {metricsStalenessThreshold: soon}\n",
               "plugins[0].parameters.metricsStalenessThreshold: expected a duration");
-    cfg_fails(CFG_HEAD "plugins:\n- type: approx-prefix-cache-producer\n  parameters: {blockSize: 64}\n",
-              "blockSize (characters) is deprecated: use blockSizeTokens");
+    /* v0.10: the deprecated blockSize is promoted with a warning; blockSizeTokens <= 0 needs autoTune */
+    cfg_fails(CFG_HEAD "plugins:\n- type: approx-prefix-cache-producer\n  parameters: {autoTune: false, blockSizeTokens: 0}\n",
+              "BlockSizeTokens must be > 0 when AutoTune is disabled");
+    {
+        es_epp_config_t *c = cfg_text(CFG_HEAD "plugins:\n- type: approx-prefix-cache-producer\n  parameters: {blockSize: 128}\n");
+        const esi_approx_params_t *ap = c->plugins[c->producer].params;
+        assert_int_equal(ap->block_size_tokens, 128);
+        bool dep = false;
+        for (size_t i = 0; es_epp_config_warning(c, i); i++)
+            if (strstr(es_epp_config_warning(c, i), "'blockSize' is deprecated; use 'blockSizeTokens' instead")) dep = true;
+        assert_true(dep);
+        es_epp_config_free(c);
+    }
     cfg_fails(CFG_HEAD "plugins:\n- type: concurrency-detector\n  parameters: {concurrencyMode: bytes}\n",
               "concurrencyMode must be requests or tokens");
     cfg_fails(CFG_HEAD "plugins:\n- type: precise-prefix-cache-scorer\n  parameters: {tokenProcessorConfig: {blockSize: 0}}\n",
