@@ -302,20 +302,19 @@ static void nohit_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m
     h->cold = !cycle_warm(cy, idx, m);
     if (!h->cold) { for (size_t i = 0; i < m; i++) out[i] = 0.5; return; }
     if (m == 1) { out[0] = 1.0; return; }
+    /* v0.10.0 nohitlru/no_hit_lru.go scoreColdRequestByLRU: never-used candidates
+     * first, in candidate order; a used one ranks by its position in the whole
+     * LRU (oldest first, filtered-out pods included) after them */
     double d = (double)(m - 1);
     size_t never = 0;
-    for (size_t i = 0; i < m; i++) {
+    for (size_t i = 0; i < m; i++)
         if (nohit_pos(h, cy->eps[idx[i]].id) < 0) out[i] = 1.0 - (double)never++ / d;
-        else out[i] = -1;   /* ranked below */
+    for (size_t i = 0; i < m; i++) {
+        long pos = nohit_pos(h, cy->eps[idx[i]].id);
+        if (pos < 0) continue;
+        double sc = 1.0 - (double)(never + (size_t)pos) / d;
+        out[i] = sc > 0 ? sc : 0;
     }
-    /* used endpoints in LRU order (oldest first) after the never-used ones */
-    size_t rank = never;
-    for (size_t k = 0; k < h->n; k++)
-        for (size_t i = 0; i < m; i++)
-            if (out[i] < 0 && cy->eps[idx[i]].id == h->lru[k]) {
-                double sc = 1.0 - (double)rank++ / d;
-                out[i] = sc > 0 ? sc : 0;
-            }
 }
 
 static void nohit_touch(nohit_t *h, uint32_t id)

@@ -394,6 +394,84 @@ static void test_preciseprefixcache_producer_speculative(void **st)
     es_epp_config_free(c);
 }
 
+/* scheduling/scorer/nohitlru/no_hit_lru_test.go: a cold request over pool
+ * p (candidates idx[0..m)); returns scores; pick >= 0: PreRequest with that
+ * eps index as the primary pick */
+static void nohit_round(const esi_plugin_vt_t *vt, void *s, const pool_t *p, const uint32_t *idx, size_t m,
+                        const uint32_t *match, int pick, double *out)
+{
+    es_sched_request_t r = {0};
+    uint32_t zero[TEST_MAX_EPS] = {0};
+    esi_cycle_t cy;
+    prefix_cycle(&cy, p, &r, (uint32_t *)(match ? match : zero), 10, 1);
+    vt->x_score(s, &cy, idx, m, out);
+    if (pick < 0) return;
+    cy.primary = 0;
+    cy.prefill = -1;
+    cy.res[0].ran = true;
+    cy.res[0].npicked = 1;
+    cy.res[0].picked[0] = (uint32_t)pick;
+    vt->x_pre_request(s, &cy);
+}
+
+/* TestNoHitLRUScorer, TestNoHitLRUPreferLeastRecentlyUsedAfterColdRequests,
+ * and v0.10's ranking by the position in the whole LRU */
+static void test_no_hit_lru_test_go(void **st)
+{
+    (void)st;
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n- type: no-hit-lru-scorer\n");
+    const esi_plugin_vt_t *vt;
+    pool_t p;
+    pool_init(&p, 4, 0);
+    uint32_t idx[4] = {0, 1, 2, 3};
+    double out[4];
+    /* "cold request - all endpoints never used" */
+    void *s = instance(c, "no-hit-lru-scorer", &vt);
+    nohit_round(vt, s, &p, idx, 3, NULL, -1, out);
+    assert_double_equal(out[0], 1.0, 0); assert_double_equal(out[1], 0.5, 0); assert_double_equal(out[2], 0.0, 0);
+    /* "cache hit - neutral scores" */
+    uint32_t warm[4] = {1, 0, 0, 0};
+    nohit_round(vt, s, &p, idx, 3, warm, -1, out);
+    for (int i = 0; i < 3; i++) assert_double_equal(out[i], 0.5, 0);
+    /* "single endpoint - max score" */
+    nohit_round(vt, s, &p, idx, 1, NULL, -1, out);
+    assert_double_equal(out[0], 1.0, 0);
+    release(vt, s);
+    /* PreferLeastRecentlyUsedAfterColdRequests: a cold request to pod-a; then
+     * pod-b 1.0, pod-c 0.5; a warm request leaves the LRU untouched; a cold
+     * one to pod-b makes pod-c the best */
+    s = instance(c, "no-hit-lru-scorer", &vt);
+    nohit_round(vt, s, &p, idx, 3, NULL, 0, out);
+    nohit_round(vt, s, &p, idx, 3, NULL, -1, out);
+    assert_double_equal(out[1], 1.0, 0);
+    assert_double_equal(out[2], 0.5, 0);
+    assert_true(out[1] > out[0]);
+    nohit_round(vt, s, &p, idx, 3, warm, 1, out);
+    nohit_round(vt, s, &p, idx, 3, NULL, -1, out);
+    assert_true(out[1] > out[0]);
+    nohit_round(vt, s, &p, idx, 3, NULL, 1, out);
+    nohit_round(vt, s, &p, idx, 3, NULL, -1, out);
+    assert_true(out[2] > out[0] && out[2] > out[1]);
+    release(vt, s);
+    /* whole-LRU position: pods 0, 1, 2 used in that order; pod 0 filtered out.
+     * Candidates {1, 2}: pod 1 is at LRU position 1 -> 1 - 1/1 = 0 (it would
+     * be 1.0 ranked among the candidates only), pod 2 at 2 -> clamped to 0 */
+    s = instance(c, "no-hit-lru-scorer", &vt);
+    for (int k = 0; k < 3; k++) nohit_round(vt, s, &p, idx, 3, NULL, k, out);
+    uint32_t sub[2] = {1, 2};
+    nohit_round(vt, s, &p, sub, 2, NULL, -1, out);
+    assert_double_equal(out[0], 0.0, 0);
+    assert_double_equal(out[1], 0.0, 0);
+    /* with a never-used candidate: pod 3 first (1.0), pod 1 rank 1 + 1 = 2 -> 0 */
+    uint32_t sub2[3] = {3, 1, 0};
+    nohit_round(vt, s, &p, sub2, 3, NULL, -1, out);
+    assert_double_equal(out[0], 1.0, 0);
+    assert_double_equal(out[2], 0.5, 0);   /* pod 0: LRU position 0 -> rank 1 -> 1 - 1/2 */
+    assert_double_equal(out[1], 0.0, 0);   /* pod 1: rank 1 + 1 = 2 -> 0 */
+    release(vt, s);
+    es_epp_config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_roles_test_go_TestRoleFilterRoles),
         cmocka_unit_test(test_configloader_go_deprecations),
         cmocka_unit_test(test_preciseprefixcache_producer_speculative),
+        cmocka_unit_test(test_no_hit_lru_test_go),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
