@@ -75,6 +75,13 @@ static const es_schema_entry_t k_entries[] = {
     {"fast_forward", ES_ST_BOOL, F(fast_forward), "true", 0, 0, NULL, "",
      "run a stretch of decode-only steps with nothing waiting as one event (same results, fewer events; "
      "docs/server.md)", NULL},
+    {"vllm_version", ES_ST_STRING, F(vllm_version), "0.11", 0, 0, NULL, "",
+     "vLLM version whose defaults fill flags absent from vllm_args / vllm_config (docs/validate.md)", NULL},
+    {"vllm_args", ES_ST_STRING, F(vllm_args), "", 0, 0, NULL, "",
+     "`vllm serve` arguments the pods ran with (e.g. \"--max-num-seqs 128 --block-size 16\"); they set the "
+     "keys above, absent flags take vLLM's defaults for the version and GPU", NULL},
+    {"vllm_config", ES_ST_STRING, F(vllm_config), "", 0, 0, NULL, "",
+     "settings file of the pods (exp-config.yaml style: engine-argument keys), relative to the experiment", NULL},
 };
 #undef F
 

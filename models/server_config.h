@@ -46,6 +46,9 @@ typedef struct es_server_config {
     double   roofline_mfu;                 /* achieved fraction of peak FLOP/s */
     double   roofline_bw_efficiency;       /* achieved fraction of peak HBM bandwidth */
     bool     fast_forward;                 /* one event per stretch of decode-only steps */
+    char    *vllm_version;                 /* the vLLM whose defaults fill absent flags */
+    char    *vllm_args;                    /* `vllm serve` flags (models/vllm_args.h); "" none */
+    char    *vllm_config;                  /* settings file (exp-config.yaml style); "" none */
 } es_server_config_t;
 
 extern const es_schema_t es_server_schema;
