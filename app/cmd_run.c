@@ -37,6 +37,9 @@ static void usage(FILE *f)
             "  -m, --manifest FILE    Kubernetes manifests (repeatable): pool, EPP, routes\n"
             "      --record-decisions write what the EPP saw and decided per request\n"
             "      --no-plots         do not run gnuplot\n"
+            "      --write-inference-perf-results\n"
+            "                         also write inference-perf/: the run as an inference-perf result\n"
+            "                         directory that `eppsim validate` reads (docs/validate.md)\n"
             "  -q, --quiet            no progress line, no summary table\n"
             "  -h, --help             this help\n"
             "\n"
@@ -64,11 +67,12 @@ int es_cmd_run(int argc, char **argv)
         {"force", no_argument, NULL, 'f'},          {"manifest", required_argument, NULL, 'm'},
         {"record-decisions", no_argument, NULL, 'r'}, {"no-plots", no_argument, NULL, 'P'},
         {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
+        {"write-inference-perf-results", no_argument, NULL, 'I'},
         {NULL, 0, NULL, 0}};
     const char *out = NULL, *seed = NULL;
     const char *manifests[64];
     size_t nman = 0;
-    bool force = false, plots = true, quiet = false, record = false;
+    bool force = false, plots = true, quiet = false, record = false, infperf = false;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "o:s:fm:qh", opts, NULL)) != -1) {
@@ -82,6 +86,7 @@ int es_cmd_run(int argc, char **argv)
             break;
         case 'r': record = true; break;
         case 'P': plots = false; break;
+        case 'I': infperf = true; break;
         case 'q': quiet = true; break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         default: usage(stderr); return ES_EXIT_USAGE;
@@ -152,7 +157,7 @@ int es_cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     g_interrupted = 0;
 
-    es_run_options_t opt = {dir, force, !quiet, plots, record, &g_interrupted, man.pool_name};
+    es_run_options_t opt = {dir, force, !quiet, plots, record, &g_interrupted, man.pool_name, NULL, NULL, infperf};
     es_run_report_t rep;
     if (!quiet) fprintf(stderr, "eppsim: running %s (seed %llu) -> %s\n", exp.name, (unsigned long long)exp.seed, dir);
     rc = es_run_experiment(&exp, &opt, &rep, &err);

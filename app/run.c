@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "outdir.h"
 #include "summary.h"
+#include "validate.h"
 
 #define POOL_CHUNK 1024
 
@@ -317,6 +318,7 @@ static void ratio(FILE *f, uint64_t a, uint64_t b)
 
 static void sample(run_ctx_t *c)
 {
+    if (!c->timeseries) { memset(&c->iv, 0, sizeof c->iv); return; }   /* a run that writes nothing */
     double t = es_time_to_s(es_sim_now(c->sim));
     uint32_t n = es_cluster_pod_count(c->cl);
     for (uint32_t i = 0; i < n; i++) {
@@ -487,8 +489,11 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     bool od_open = false;
     int rc = load_picker(exp, &picker, err);
     if (rc) return rc;
-    if ((rc = es_outdir_begin(&od, opt->out_dir, opt->force, err))) goto done;
-    od_open = true;
+    bool write = opt->out_dir != NULL;
+    if (write) {
+        if ((rc = es_outdir_begin(&od, opt->out_dir, opt->force, err))) goto done;
+        od_open = true;
+    }
     c.sim = es_sim_create(exp->seed);
     if (!c.sim) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
     if ((rc = es_workload_create(&exp->workload, exp->base_dir, exp->seed, &c.wl, err))) goto done;
@@ -503,18 +508,18 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     if ((rc = es_cluster_create(c.sim, &prm, &hooks, &c.cl, err))) goto done;
 
     char path[1400];
-    if (exp->results.requests_csv) {
+    if (write && exp->results.requests_csv) {
         c.requests_csv = fopen(es_outdir_file(&od, "requests.csv", path, sizeof path), "w");
         if (!c.requests_csv) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
         es_requests_csv_header(c.requests_csv);
     }
-    if (opt->record_decisions) {
+    if (write && opt->record_decisions) {
         c.decisions = fopen(es_outdir_file(&od, "decisions.jsonl", path, sizeof path), "w");
         if (!c.decisions) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
     }
-    c.timeseries = fopen(es_outdir_file(&od, "timeseries.csv", path, sizeof path), "w");
-    if (!c.timeseries) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
-    fputs("time_s,pod,waiting,running,kv_cache_usage,hit_rate,estimated_hit_rate,actual_hit_rate,oracle_hit_rate,"
+    if (write) c.timeseries = fopen(es_outdir_file(&od, "timeseries.csv", path, sizeof path), "w");
+    if (write && !c.timeseries) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
+    if (write) fputs("time_s,pod,waiting,running,kv_cache_usage,hit_rate,estimated_hit_rate,actual_hit_rate,oracle_hit_rate,"
           "requests_done,ttft_mean_ms\n", c.timeseries);
     size_t maxpods = 4096;
     c.pod_hits = calloc(maxpods, sizeof *c.pod_hits);
@@ -560,7 +565,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         c.decisions = NULL;
         if (bad) { rc = es_err_set(err, ES_EIO, "decisions.jsonl: write failed"); goto done; }
     }
-    if (fclose(c.timeseries)) { c.timeseries = NULL; rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
+    if (c.timeseries && fclose(c.timeseries)) { c.timeseries = NULL; rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
     c.timeseries = NULL;
 
     /* summary, pods */
@@ -576,11 +581,25 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
                                      pi.stats.preemptions, pi.stats.steps, pi.stats.busy};
     }
     for (size_t i = 0; i < nst; i++) es_workload_stage(c.wl, i, &stages[i].rate, &stages[i].start, &stages[i].end);
+    if (opt->on_finish) {
+        es_time_t (*spans)[2] = calloc(nst ? nst : 1, sizeof *spans);
+        if (!spans) { free(pods); free(stages); rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
+        for (size_t i = 0; i < nst; i++) { spans[i][0] = stages[i].start; spans[i][1] = stages[i].end; }
+        opt->on_finish(opt->finish_ud, c.m, (const es_time_t (*)[2])spans, nst);
+        free(spans);
+    }
+    if (!write) {
+        free(pods);
+        free(stages);
+        rc = 0;
+        goto done;
+    }
     es_summary_input_t in = {exp->name, exp->seed, ES_RNG_NAME, es_sim_now(c.sim), es_sim_events_run(c.sim),
                              pods, npods, stages, nst, exp->results.slo_ttft_ms, exp->results.slo_tpot_ms,
                              es_workload_skipped_lines(c.wl)};
     rc = es_summary_write(es_outdir_file(&od, "summary.json", path, sizeof path), c.m, &in, err);
     if (!rc) rc = es_pods_csv_write(es_outdir_file(&od, "pods.csv", path, sizeof path), &in, err);
+    if (!rc && opt->inference_perf) rc = es_run_write_inference_perf(exp, c.m, stages, nst, od.tmp, err);
     free(pods);
     free(stages);
     if (rc) goto done;

@@ -13,7 +13,10 @@
 #include <stdint.h>
 
 #include "es_err.h"
+#include "es_time.h"
 #include "experiment.h"
+
+struct es_metrics;
 
 typedef struct es_run_options {
     const char *out_dir;                  /* final output directory */
@@ -23,6 +26,11 @@ typedef struct es_run_options {
     bool        record_decisions;         /* write decisions/ for `explain --from-run` */
     volatile sig_atomic_t *interrupted;   /* set asynchronously: stop, write nothing */
     const char *pool_name;                /* InferencePool name (pods are <pool>-<i>); NULL: default */
+    /* NULL out_dir: write nothing (validate replays); on_finish, when set, sees the
+     * run's metrics and stages just before they are freed (every request recorded) */
+    void      (*on_finish)(void *ud, const struct es_metrics *m, const es_time_t (*stages)[2], size_t nstages);
+    void       *finish_ud;
+    bool        inference_perf;           /* also write inference-perf/ (docs/validate.md) */
 } es_run_options_t;
 
 typedef struct es_run_report {
