@@ -13,9 +13,9 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "cli.h"
-#include "outdir.h"
-#include "validate.h"
+#include "es_cli.h"
+#include "es_outdir.h"
+#include "es_validate.h"
 
 extern char **environ;
 

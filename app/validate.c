@@ -2,7 +2,7 @@
  * validate.c -- real runs -> in-memory experiments -> simulated figures.
  */
 #define _GNU_SOURCE   /* open_memstream */
-#include "validate.h"
+#include "es_validate.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -16,13 +16,13 @@
 
 #include "es_paths.h"
 #include "es_str.h"
-#include "metrics.h"
-#include "outdir.h"
-#include "run.h"
-#include "server.h"
-#include "steptime.h"
-#include "summary.h"
-#include "vllm_args.h"
+#include "es_metrics.h"
+#include "es_outdir.h"
+#include "es_run.h"
+#include "es_server.h"
+#include "es_steptime.h"
+#include "es_summary.h"
+#include "es_vllm_args.h"
 
 const char *const es_vf_names[ES_VF_N] = {
     "e2e_mean_ms",  "e2e_p50_ms",  "e2e_p90_ms",  "e2e_p99_ms",  "ttft_mean_ms", "ttft_p50_ms", "ttft_p90_ms",
@@ -176,7 +176,7 @@ static void emit_server(FILE *y, const es_val_options_t *opt, const char *gpu, c
     es_profile_t *prof = NULL;
     es_err_t e;
     bool has_profile = es_profile_load(gpu, &prof, &e) == 0 && es_profile_model(prof, key) != NULL;
-    es_profile_free(prof);
+    es_profile_destroy(prof);
     fprintf(y, "server:\n  gpu: ");
     yq(y, gpu);
     fprintf(y, "\n  model: ");
@@ -209,7 +209,7 @@ static int flags_from_settings(const char *path, char *model, size_t msize, char
     if (rc) return rc;
     flags[0] = '\0';
     const es_node_t *root = doc->root;
-    if (!root || root->kind != ES_NODE_MAP) { es_doc_free(doc); return es_err_set(err, ES_EINVAL, "%s: expected a map", path); }
+    if (!root || root->kind != ES_NODE_MAP) { es_doc_destroy(doc); return es_err_set(err, ES_EINVAL, "%s: expected a map", path); }
     for (size_t i = 0; i < root->n; i++) {
         const es_node_t *v = root->items[i];
         const char *k = root->keys[i];
@@ -237,7 +237,7 @@ static int flags_from_settings(const char *path, char *model, size_t msize, char
         es_vllm_serve_init(&s);
         rc = es_vllm_parse_map(root, "", &s, err);
     }
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     return rc;
 }
 
@@ -458,7 +458,7 @@ static int load_ip_dir(const char *dir, const es_val_options_t *opt, es_val_run_
     es_doc_t *doc;
     if ((rc = es_doc_load_file(cfgp, &doc, err))) return rc;
     if (!doc->root || doc->root->kind != ES_NODE_MAP) {
-        es_doc_free(doc);
+        es_doc_destroy(doc);
         return es_err_set(err, ES_EINVAL, "%s: expected an inference-perf config", cfgp);
     }
     if (!model[0]) {
@@ -466,11 +466,11 @@ static int load_ip_dir(const char *dir, const es_val_options_t *opt, es_val_run_
         const char *mn = scalar(srv, "model_name");
         if (mn) snprintf(model, sizeof model, "%s", mn);
     }
-    if (!model[0]) { es_doc_free(doc); return es_err_set(err, ES_EINVAL, "%s: no model named (exp-config.yaml model)", dir); }
+    if (!model[0]) { es_doc_destroy(doc); return es_err_set(err, ES_EINVAL, "%s: no model named (exp-config.yaml model)", dir); }
     char *text = NULL;
     size_t len = 0;
     FILE *y = open_memstream(&text, &len);
-    if (!y) { es_doc_free(doc); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    if (!y) { es_doc_destroy(doc); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     set_seed_and_name(y, opt, r->name);
     emit_server(y, opt, gpu[0] ? gpu : opt->gpu, opt->vllm_version, model, flags, r);
     rc = emit_ip_workload(y, doc->root, cfgp, NULL, 300, r, err);
@@ -478,7 +478,7 @@ static int load_ip_dir(const char *dir, const es_val_options_t *opt, es_val_run_
     const char *ie = scalar(srv, "ignore_eos");
     if (!rc && ie && strcmp(ie, "true") != 0)
         addf(r->notes, sizeof r->notes, "ignore_eos off: outputs replayed at the configured length\n");
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     if (rc) { fclose(y); free(text); return rc; }
     if ((rc = finish_yaml(y, &text, r, err))) return rc;
     snprintf(r->base_dir, sizeof r->base_dir, "%s", dir);
@@ -695,7 +695,7 @@ static int load_cases(const char *path, const es_val_options_t *opt, es_val_run_
         }
     }
 out:
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     return rc;
 }
 
@@ -1035,93 +1035,3 @@ int es_val_import_gpustack(const char *path, char **yaml, es_err_t *err)
     return 0;
 }
 
-/* ---- eppsim run --write-inference-perf-results ---- */
-
-static int write_text(const char *path, const char *text, es_err_t *err)
-{
-    return es_write_file_atomic(path, text, strlen(text), err);
-}
-
-int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metrics *m,
-                                const struct es_summary_stage *stages, size_t nstages, const char *dir,
-                                es_err_t *err)
-{
-    char base[1200], path[1400];
-    snprintf(base, sizeof base, "%s/inference-perf/results", dir);
-    if (es_mkdirs(base)) return es_err_set(err, ES_EIO, "%s: cannot create", base);
-    const es_req_record_t *recs = es_metrics_records(m);
-    size_t n = es_metrics_count(m);
-    int rc = 0;
-    for (size_t i = 0; i <= nstages && !rc; i++) {
-        es_ip_stats_t s;
-        es_lat_stats_t itl;
-        es_metrics_itl(m, &itl);
-        if (es_ip_compute(recs, n, i < nstages ? (uint32_t)i : ES_ALL_STAGES, 1, i < nstages ? stages[i].rate : NAN,
-                          i < nstages ? NULL : &itl, &s))
-            return es_err_set(err, ES_ENOMEM, "out of memory");
-        char *json = es_ip_to_json(&s, i < nstages);
-        if (!json) return es_err_set(err, ES_ENOMEM, "out of memory");
-        if (i < nstages) snprintf(path, sizeof path, "%s/stage_%zu_lifecycle_metrics.json", base, i);
-        else snprintf(path, sizeof path, "%s/summary_lifecycle_metrics.json", base);
-        rc = write_text(path, json, err);
-        free(json);
-    }
-    if (rc) return rc;
-    /* the server settings */
-    const es_server_config_t *sc = &exp->server;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *y = open_memstream(&text, &len);
-    if (!y) return es_err_set(err, ES_ENOMEM, "out of memory");
-    fprintf(y, "# written by eppsim run --write-inference-perf-results: the pods' settings as engine arguments\n"
-               "model: ");
-    yq(y, sc->model);
-    fprintf(y, "\ngpu: ");   /* eppsim's own key: the GPU profile */
-    yq(y, sc->gpu);
-    fprintf(y, "\ntensor_parallelism: %lld\n", (long long)sc->tensor_parallel);
-    if (sc->max_model_len > 0) fprintf(y, "max_model_len: %lld\n", (long long)sc->max_model_len);
-    fprintf(y, "max_num_batched_tokens: %lld\nmax_num_seqs: %lld\nblock_size: %lld\ngpu_memory_utilization: %.9g\n"
-               "enable_prefix_caching: %s\n", (long long)sc->max_num_batched_tokens, (long long)sc->max_num_seqs,
-            (long long)sc->block_size, sc->gpu_memory_utilization, sc->enable_prefix_caching ? "true" : "false");
-    if (sc->long_prefill_token_threshold > 0)
-        fprintf(y, "long_prefill_token_threshold: %lld\n", (long long)sc->long_prefill_token_threshold);
-    if (sc->num_gpu_blocks > 0) fprintf(y, "num_gpu_blocks_override: %lld\n", (long long)sc->num_gpu_blocks);
-    if (sc->scheduling_policy == ES_POLICY_PRIORITY) fprintf(y, "scheduling_policy: priority\n");
-    fclose(y);
-    snprintf(path, sizeof path, "%s/inference-perf/exp-config.yaml", dir);
-    rc = text ? write_text(path, text, err) : es_err_set(err, ES_ENOMEM, "out of memory");
-    free(text);
-    if (rc) return rc;
-    /* the workload as an inference-perf config, when inference-perf can say it */
-    const es_workload_config_t *w = &exp->workload;
-    const es_shared_prefix_config_t *sp = &w->shared_prefix;
-    bool ok = w->type == ES_WL_SHARED_PREFIX && sp->question_len_std == 0 && sp->output_len_std == 0 &&
-              w->arrival.process == ES_ARRIVAL_POISSON && nstages > 0 && stages[nstages - 1].end != ES_TIME_NEVER;
-    text = NULL;
-    y = open_memstream(&text, &len);
-    if (!y) return es_err_set(err, ES_ENOMEM, "out of memory");
-    if (!ok) {
-        fprintf(y, "# eppsim could not write this run's workload as an inference-perf config: only shared_prefix\n"
-                   "# with fixed lengths and Poisson rate stages (workload.arrival.stages) can be said so.\n");
-    } else {
-        fprintf(y, "# written by eppsim run --write-inference-perf-results: the run's workload as an inference-perf\n"
-                   "# config (late-2025 schema)\napi: {type: completion, streaming: true}\ndata:\n  type: shared_prefix\n"
-                   "  shared_prefix: {num_groups: %lld, num_prompts_per_group: %lld, system_prompt_len: %lld, "
-                   "question_len: %lld, output_len: %lld}\nload:\n  type: poisson\n  interval: 0\n  stages:\n",
-                (long long)sp->num_groups, (long long)sp->num_prompts_per_group, (long long)sp->system_prompt_len,
-                (long long)sp->question_len, (long long)sp->output_len);
-        for (size_t i = 0; i < nstages; i++)
-            fprintf(y, "  - {rate: %.9g, duration: %.9g}\n", stages[i].rate,
-                    es_time_to_s(stages[i].end - stages[i].start));
-        if (exp->gateway.client_timeout_s > 0) fprintf(y, "  request_timeout: %.9g\n", exp->gateway.client_timeout_s);
-        else fprintf(y, "  request_timeout: null\n");
-        fprintf(y, "server:\n  type: vllm\n  model_name: ");
-        yq(y, sc->model);
-        fprintf(y, "\n  ignore_eos: true\n");
-    }
-    fclose(y);
-    snprintf(path, sizeof path, "%s/inference-perf/results/config.yaml", dir);
-    rc = text ? write_text(path, text, err) : es_err_set(err, ES_ENOMEM, "out of memory");
-    free(text);
-    return rc;
-}

@@ -1,7 +1,7 @@
 /*
  * vllm_args.c -- `vllm serve` flags and settings files -> the server section.
  */
-#include "vllm_args.h"
+#include "es_vllm_args.h"
 
 #include <ctype.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /*
  * infperf.c -- inference-perf lifecycle metrics: from records, to and from JSON.
  */
-#include "infperf.h"
+#include "es_infperf.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -1,0 +1,64 @@
+/*
+ * es_run.h -- one simulation run: an experiment in, an output directory out.
+ *
+ * Wires the workload, the cluster (gateway, EPP replicas, pods) and the
+ * metrics on one es_sim_t, runs it, and writes the results atomically
+ * (docs/results.md).  Reentrant: sweeps call it from several threads at once.
+ */
+#ifndef ES_RUN_H
+#define ES_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "es_err.h"
+#include "es_experiment.h"
+#include "es_time.h"
+
+struct es_metrics;
+
+typedef struct es_run_options {
+    const char *out_dir;                  /* final output directory */
+    bool        force;                    /* replace an existing out_dir */
+    bool        progress;                 /* progress line on stderr */
+    bool        plots;                    /* run gnuplot (also needs results.plots) */
+    bool        record_decisions;         /* write decisions/ for `explain --from-run` */
+    volatile sig_atomic_t *interrupted;   /* set asynchronously: stop, write nothing */
+    const char *pool_name;                /* InferencePool name (pods are <pool>-<i>); NULL: default */
+    /* NULL out_dir: write nothing (validate replays); on_finish, when set, sees the
+     * run's metrics and stages just before they are freed (every request recorded) */
+    void      (*on_finish)(void *ud, const struct es_metrics *m, const es_time_t (*stages)[2], size_t nstages);
+    void       *finish_ud;
+    bool        inference_perf;           /* also write inference-perf/ (docs/validate.md) */
+} es_run_options_t;
+
+typedef struct es_run_report {
+    uint64_t requests;           /* every request that arrived */
+    uint64_t completed;          /* 200s */
+    double   sim_s;              /* simulated seconds */
+    double   wall_s;             /* wall-clock seconds */
+    uint64_t events;
+    double   ttft_p50_ms, ttft_p99_ms, e2e_p50_ms, e2e_p99_ms, tpot_p50_ms, itl_p50_ms;
+    double   est_hit, act_hit, oracle_hit;
+    double   throughput_rps, output_tps;
+} es_run_report_t;
+
+/* Runs exp; returns 0, ES_EINTR when interrupted (nothing written), or an
+ * error code with err filled. */
+int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, es_run_report_t *rep,
+                      es_err_t *err);
+
+/* `eppsim run --write-inference-perf-results`: <dir>/inference-perf/ holds
+ * results/{summary,stage_N}_lifecycle_metrics.json, results/config.yaml (the
+ * workload as an inference-perf config, when it can be said so) and
+ * exp-config.yaml (the server settings): what `eppsim validate` reads. */
+struct es_summary_stage;
+int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metrics *m,
+                                const struct es_summary_stage *stages, size_t nstages, const char *dir,
+                                es_err_t *err);
+
+/* Default output directory: out/<name>-seed<seed>. */
+void es_run_default_dir(const es_experiment_t *exp, char *buf, size_t size);
+
+#endif /* ES_RUN_H */
