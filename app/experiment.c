@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 
 #include "es_paths.h"
+#include "gpu_spec.h"
+#include "model_config.h"
 
 #define X(x) offsetof(es_experiment_t, x)
 static const es_schema_entry_t k_top[] = {
@@ -49,7 +51,8 @@ const char es_default_experiment_yaml[] =
     "  shared_prefix: {num_groups: 6, num_prompts_per_group: 100, system_prompt_len: 1000,\n"
     "                  question_len: 300, question_len_std: 60, output_len: 120, output_len_std: 40}\n";
 
-/* Known GPUs are the profile files present in the data directory. */
+/* Known GPUs are the profile files present in the data directory and the
+ * GPUs of the datasheet (models/gpu_spec.h). */
 static int check_gpu(const es_experiment_t *exp, es_err_t *err)
 {
     char dir[1024], file[1200];
@@ -57,6 +60,9 @@ static int check_gpu(const es_experiment_t *exp, es_err_t *err)
     snprintf(file, sizeof file, "%s/%s.json", dir, exp->server.gpu);
     struct stat st;
     if (strchr(exp->server.gpu, '/') == NULL && stat(file, &st) == 0) return 0;
+    es_gpu_spec_t spec;
+    int rc = es_gpu_spec_lookup(exp->server.gpu_datasheet, exp->server.gpu, &spec, err);
+    if (rc != ES_ENOTFOUND) return rc;
     char known[512] = "";
     size_t used = 0;
     DIR *d = opendir(dir);
@@ -83,11 +89,42 @@ static int check_gpu(const es_experiment_t *exp, es_err_t *err)
             free(names[i]);
         }
     }
+    /* then the datasheet's GPUs that have no profile */
+    char sheet[512], *save = NULL;
+    es_gpu_spec_names(exp->server.gpu_datasheet, sheet, sizeof sheet);
+    for (char *tok = strtok_r(sheet, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        snprintf(file, sizeof file, "%s/%s.json", dir, tok);
+        if (stat(file, &st) == 0) continue;
+        int w = snprintf(known + used, sizeof known - used, "%s%s", used ? ", " : "", tok);
+        if (w > 0 && (size_t)w < sizeof known - used) used += (size_t)w;
+    }
     const es_node_t *node = exp->doc ? es_node_find(exp->doc->root, "server.gpu") : NULL;
     if (node)
-        return es_node_err(err, ES_EINVAL, node, "server.gpu", "unknown GPU \"%s\" (known: %s)",
-                           exp->server.gpu, known);
+        return es_node_err(err, ES_EINVAL, node, "server.gpu", "unknown GPU \"%s\" (known: %s)", exp->server.gpu,
+                           known);
     return es_err_set(err, ES_EINVAL, "server.gpu: unknown GPU \"%s\" (known: %s)", exp->server.gpu, known);
+}
+
+/* A relative file path in the server section names a file beside the experiment. */
+static int resolve_server_path(es_experiment_t *exp, char **field)
+{
+    if (!*field || !**field || (*field)[0] == '/' || strcmp(exp->base_dir, ".") == 0) return 0;
+    char buf[2048];
+    es_experiment_path(exp, *field, buf, sizeof buf);
+    char *dup = strdup(buf);
+    if (!dup) return ES_ENOMEM;
+    free(*field);
+    *field = dup;
+    return 0;
+}
+
+static int resolve_paths(es_experiment_t *exp, es_err_t *err)
+{
+    int rc = 0;
+    if (es_model_is_path(exp->server.model)) rc = resolve_server_path(exp, &exp->server.model);
+    if (!rc) rc = resolve_server_path(exp, &exp->server.gpu_datasheet);
+    if (!rc) rc = resolve_server_path(exp, &exp->server.step_coefficients);
+    return rc ? es_err_set(err, rc, "out of memory") : 0;
 }
 
 int es_experiment_from_doc(es_doc_t *doc, const char *base_dir, es_experiment_t *exp, es_err_t *err)
@@ -100,6 +137,7 @@ int es_experiment_from_doc(es_doc_t *doc, const char *base_dir, es_experiment_t 
     if (!rc && doc->root && doc->root->kind != ES_NODE_MAP)
         rc = es_node_expect_map(doc->root, "", err);
     if (!rc) rc = es_schema_load(&es_experiment_schema, exp, doc->root, "", err);
+    if (!rc) rc = resolve_paths(exp, err);
     if (!rc) rc = check_gpu(exp, err);
     if (rc) es_experiment_fini(exp);
     return rc;

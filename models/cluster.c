@@ -1101,10 +1101,12 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
     if ((rc = parse_routes(c, prm->gateway->routes, err))) goto fail;
     if ((rc = parse_windows(prm->epp->outages, "epp.outages[]", &c->outages, &c->noutages, err))) goto fail;
     if ((rc = parse_objectives(c, prm->epp->objectives, err))) goto fail;
-    if ((rc = es_profile_load(prm->server->gpu, &c->profile, err))) goto fail;
+    if ((rc = es_profile_open(prm->server->gpu, prm->server->model, prm->server->gpu_datasheet,
+                              prm->server->step_coefficients, &c->profile, err)))
+        goto fail;
     const es_profile_model_t *pm = es_profile_model(c->profile, prm->server->model);
-    /* K and V, bf16, every layer: what a P/D transfer moves per prompt token */
-    c->kv_bytes_per_token = pm ? 2.0 * pm->shape.layers * pm->shape.kv_heads * pm->shape.head_dim * 2.0 : 0;
+    /* K and V, every layer: what a P/D transfer moves per prompt token */
+    c->kv_bytes_per_token = pm ? es_model_kv_bytes_per_token(&pm->shape, 1) : 0;
 
     c->maxpods = max_replicas(prm);
     c->pods = calloc(c->maxpods, sizeof *c->pods);
