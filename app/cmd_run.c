@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "experiment.h"
-#include "manifest.h"
-#include "run.h"
+#include "es_cli.h"
+#include "es_experiment.h"
+#include "es_manifest.h"
+#include "es_run.h"
 
 static volatile sig_atomic_t g_interrupted;   /* the one process-wide flag a signal handler may set */
 
@@ -103,7 +103,7 @@ int es_cmd_run(int argc, char **argv)
         if (slash) snprintf(base, sizeof base, "%.*s", (int)(slash - path), path);
     } else if (nman > 0) {
         /* the manifests define the pool; the schema's defaults fill the rest */
-        doc = es_doc_new("<no experiment>");
+        doc = es_doc_create("<no experiment>");
         rc = doc ? 0 : es_err_set(&err, ES_ENOMEM, "out of memory");
     } else {
         rc = es_doc_load_string("<built-in default>", es_default_experiment_yaml, strlen(es_default_experiment_yaml),
@@ -115,16 +115,16 @@ int es_cmd_run(int argc, char **argv)
     if (nman > 0) {
         rc = es_manifest_apply(&man, manifests, nman, doc, &err);
         for (size_t i = 0; i < man.nwarnings; i++) fprintf(stderr, "eppsim: warning: %s\n", man.warnings[i]);
-        if (rc) { es_doc_free(doc); es_manifest_fini(&man); fprintf(stderr, "eppsim: %s\n", err.msg); return ES_EXIT_USAGE; }
+        if (rc) { es_doc_destroy(doc); es_manifest_fini(&man); fprintf(stderr, "eppsim: %s\n", err.msg); return ES_EXIT_USAGE; }
     }
     if (seed) {
         es_node_t *v = es_node_new_scalar(doc, seed, false);
         uint64_t tmp;
         int bad = !v || es_node_to_u64(v, "--seed", &tmp, &err);
-        if (bad) es_node_free(v);
+        if (bad) es_node_destroy(v);
         if (bad || es_doc_set_path(doc, "seed", v, &err)) {
             fprintf(stderr, "eppsim: %s\n", err.msg);
-            es_doc_free(doc);
+            es_doc_destroy(doc);
             es_manifest_fini(&man);
             return ES_EXIT_USAGE;
         }

@@ -1,7 +1,7 @@
 /*
  * gpu_spec.c -- reading GPU datasheet files (data/gpus.yaml).
  */
-#include "gpu_spec.h"
+#include "es_gpu_spec.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -70,7 +70,7 @@ static int open_doc(const char *path, es_doc_t **doc, const es_node_t **gpus, es
     if ((rc = es_node_expect_map(*gpus, "gpus", err))) goto fail;
     return 0;
 fail:
-    es_doc_free(*doc);
+    es_doc_destroy(*doc);
     *doc = NULL;
     return rc;
 }
@@ -101,7 +101,7 @@ int es_gpu_spec_lookup(const char *path, const char *name, es_gpu_spec_t *out, e
         es_gpu_spec_names(path, known, sizeof known);
         es_err_set(err, ES_ENOTFOUND, "server.gpu: no GPU \"%s\" in %s (it has: %s)", name, path, known);
     }
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     return rc;
 }
 
@@ -117,5 +117,5 @@ void es_gpu_spec_names(const char *path, char *buf, size_t size)
     size_t off = 0;
     for (size_t i = 0; i < gpus->n && off < size; i++)
         off += (size_t)snprintf(buf + off, size - off, "%s%s", i ? ", " : "", gpus->keys[i]);
-    es_doc_free(doc);
+    es_doc_destroy(doc);
 }

@@ -2,7 +2,7 @@
  * model_config.c -- model shapes from Hugging Face config.json files, and
  * the parameter, byte and KV counts derived from a shape.
  */
-#include "model_config.h"
+#include "es_model_config.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -278,7 +278,7 @@ int es_model_config_parse(const char *file, const char *text, es_model_shape_t *
         rc = read_shape(&r, root, out);
     }
     if (!rc) es_model_shape_finish(out);
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     return rc;
 }
 

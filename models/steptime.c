@@ -1,7 +1,7 @@
 /*
  * steptime.c -- GPU profiles (loading, interpolation) and the step-time models.
  */
-#include "steptime.h"
+#include "es_steptime.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -164,7 +164,7 @@ static int get_pos(const cJSON *o, const char *k, double *out)
     return 0;
 }
 
-void es_profile_free(es_profile_t *p)
+void es_profile_destroy(es_profile_t *p)
 {
     if (!p) return;
     for (uint32_t i = 0; i < p->nmodels; i++) {
@@ -218,7 +218,7 @@ int es_profile_parse(const char *name, const char *file, const char *text, es_pr
     double mem_mib, tbps, tflops;
     if (!cJSON_IsObject(hw) || get_pos(hw, "memory_MiB", &mem_mib) || get_pos(hw, "hbm_TBps", &tbps) ||
         get_pos(hw, "bf16_TFLOPs", &tflops)) {
-        es_profile_free(p); cJSON_Delete(root);
+        es_profile_destroy(p); cJSON_Delete(root);
         return es_err_set(err, ES_EPARSE, "%s: hardware: needs memory_MiB, hbm_TBps and bf16_TFLOPs",
                           file);
     }
@@ -233,17 +233,17 @@ int es_profile_parse(const char *name, const char *file, const char *text, es_pr
     cJSON_ArrayForEach(it, root)
         if (cJSON_IsObject(it) && cJSON_GetObjectItemCaseSensitive(it, "dense")) nm++;
     p->models = calloc(nm ? nm : 1, sizeof *p->models);
-    if (!p->models) { es_profile_free(p); cJSON_Delete(root); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    if (!p->models) { es_profile_destroy(p); cJSON_Delete(root); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     cJSON_ArrayForEach(it, root) {
         if (!cJSON_IsObject(it) || !cJSON_GetObjectItemCaseSensitive(it, "dense")) continue;
         es_profile_model_t *m = &p->models[p->nmodels++];
         snprintf(m->name, sizeof m->name, "%s", it->string);
         int rc = parse_model(it, file, m, err);
-        if (rc != 0) { es_profile_free(p); cJSON_Delete(root); return rc; }
+        if (rc != 0) { es_profile_destroy(p); cJSON_Delete(root); return rc; }
     }
     cJSON_Delete(root);
     if (p->nmodels == 0) {
-        es_profile_free(p);
+        es_profile_destroy(p);
         return es_err_set(err, ES_EPARSE, "%s: holds no model tables", file);
     }
     *out = p;
@@ -325,7 +325,7 @@ int es_step_coeffs_load(const char *path, es_step_coeffs_t *out, es_err_t *err)
         out->allreduce_us = v[4]; out->layer_us = v[5]; out->step_us = v[6]; out->smooth = v[7];
         snprintf(out->file, sizeof out->file, "%s", path);
     }
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     return rc;
 }
 
@@ -382,9 +382,9 @@ int es_profile_open(const char *gpu, const char *model, const char *gpus_file, c
     }
     if (es_model_is_path(model)) {
         es_model_shape_t shape;
-        if ((rc = es_model_config_load(model, &shape, err))) { es_profile_free(p); return rc; }
+        if ((rc = es_model_config_load(model, &shape, err))) { es_profile_destroy(p); return rc; }
         es_profile_model_t *grown = realloc(p->models, (p->nmodels + 1) * sizeof *grown);
-        if (!grown) { es_profile_free(p); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+        if (!grown) { es_profile_destroy(p); return es_err_set(err, ES_ENOMEM, "out of memory"); }
         p->models = grown;
         es_profile_model_t *m = &p->models[p->nmodels];
         memset(m, 0, sizeof *m);
@@ -394,7 +394,7 @@ int es_profile_open(const char *gpu, const char *model, const char *gpus_file, c
         m->shape = shape;
         p->config_model = (int)p->nmodels++;
     }
-    if ((rc = es_step_coeffs_load(coeffs_file, &p->coeffs, err))) { es_profile_free(p); return rc; }
+    if ((rc = es_step_coeffs_load(coeffs_file, &p->coeffs, err))) { es_profile_destroy(p); return rc; }
     *out = p;
     return 0;
 }

@@ -1,6 +1,6 @@
 /* outdir.c -- atomic output directories and files. */
 #define _XOPEN_SOURCE 700
-#include "outdir.h"
+#include "es_outdir.h"
 
 #include <errno.h>
 #include <ftw.h>

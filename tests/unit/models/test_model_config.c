@@ -10,8 +10,8 @@
 #include <cmocka.h>
 #include <math.h>
 
-#include "gpu_spec.h"
-#include "model_config.h"
+#include "es_gpu_spec.h"
+#include "es_model_config.h"
 
 #define DIR "tests/data/models/"
 
