@@ -54,7 +54,7 @@ typedef struct es_model_shape {
     uint32_t sliding_layers;    /* layers using the window */
     uint32_t attn_chunk;        /* chunked-local attention size (Llama-4); 0 = none */
     uint32_t chunked_layers;    /* layers using it */
-    bool     tied_embeddings;   /* lm_head shares the embedding matrix */
+    bool     tie_embeddings;   /* lm_head shares the embedding matrix */
     bool     fp8;               /* linear weights stored in 8 bits */
     double   dtype_bytes;       /* model dtype: embeddings, norms, activations, KV cache */
     double   weight_bytes_per_param;   /* linear layers: dtype_bytes, or 1 for fp8 */

@@ -43,7 +43,7 @@ void es_model_shape_finish(es_model_shape_t *m)
     double ndense = (double)(m->layers - nmoe);
     double linear_total = m->layers * attn + ndense * dense_mlp + nmoe * ((double)m->experts * expert + shared);
     double linear_active = m->layers * attn + ndense * dense_mlp + nmoe * ((double)m->top_k * expert + shared);
-    double embed = (double)m->vocab * d * (m->tied_embeddings ? 1.0 : 2.0);
+    double embed = (double)m->vocab * d * (m->tie_embeddings ? 1.0 : 2.0);
     double small = m->layers * 2.0 * d + d + nmoe * router;   /* norms, routers: kept in the model dtype */
     m->params_total = linear_total + small + embed;
     m->params_active = linear_active + small + embed;
@@ -250,7 +250,7 @@ static int read_shape(const rd_t *r, const es_node_t *root, es_model_shape_t *m)
     }
     if ((rc = opt_u32(r, "attention_chunk_size", 0, &m->attn_chunk))) return rc;
     if (m->attn_chunk > 0) m->chunked_layers = m->layers - m->layers / 4;   /* Llama-4: every 4th layer is global */
-    m->tied_embeddings = opt_bool(r, "tie_word_embeddings", false);
+    m->tie_embeddings = opt_bool(r, "tie_word_embeddings", false);
     /* dtype: vLLM serves fp32 checkpoints in 16 bits too, so 2 bytes unless quantised */
     m->dtype_bytes = 2.0;
     m->weight_bytes_per_param = 2.0;

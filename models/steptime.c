@@ -429,7 +429,7 @@ void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es
     st->lm_flops_row = 2.0 * d * m->vocab;
     st->attn_flops_unit = 2.0 * m->layers * m->heads * ((double)m->head_dim + m->v_head_dim);
     double experts_bytes = nmoe * (double)m->experts * m->expert_params * m->weight_bytes_per_param;
-    double embed_bytes = m->tied_embeddings ? 0 : (double)m->vocab * d * m->dtype_bytes;   /* only T rows read */
+    double embed_bytes = m->tie_embeddings ? 0 : (double)m->vocab * d * m->dtype_bytes;   /* only T rows read */
     st->fixed_bytes = (m->weight_bytes - experts_bytes - embed_bytes) / tp;
     st->expert_bytes = m->expert_params * m->weight_bytes_per_param / tp;
     st->kv_bytes_tok = es_model_kv_bytes_per_token(m, st->tp);

@@ -129,7 +129,7 @@ static void test_mla(void **state)
     assert_int_equal(m.head_dim, 12);
     assert_int_equal(m.moe_layers, 2);
     assert_int_equal(m.shared_inter, 16);
-    assert_true(m.tied_embeddings);
+    assert_true(m.tie_embeddings);
     assert_true(m.fp8);
     assert_true(m.attn_params == 2448.0);   /* q 768, kv_a 640, norm 16, kv_b 512, o 512 */
     assert_true(m.params_total == 23248.0);
