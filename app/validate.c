@@ -257,7 +257,7 @@ static int emit_ip_workload(FILE *y, const es_node_t *cfg, const char *where, co
     double to = timeout_s;
     if (rt && !es_node_is_null(rt) && (rc = es_node_to_double(rt, "load.request_timeout", 0, 1e9, &to, err))) return rc;
     fprintf(y, ", client_timeout_s: %.9g}\n", to);
-    fprintf(y, "workload:\n");
+    fprintf(y, "workload:\n  num_requests: 0\n");   /* the stages decide */
     if (dtype && strcmp(dtype, "shared_prefix") == 0) {
         const es_node_t *sp = es_map_get(data, "shared_prefix");
         if (!sp || sp->kind != ES_NODE_MAP) return es_node_err(err, ES_EINVAL, data, "data.shared_prefix", "missing");
