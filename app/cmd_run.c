@@ -1,6 +1,7 @@
 /*
  * cmd_run.c -- `eppsim run [EXPERIMENT] [options]`.
  */
+#define _DEFAULT_SOURCE   /* realpath */
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -35,6 +36,11 @@ static void usage(FILE *f)
             "  -s, --seed N           master seed (unsigned 64-bit; overrides the experiment)\n"
             "  -f, --force            replace an existing output directory\n"
             "  -m, --manifest FILE    Kubernetes manifests (repeatable): pool, EPP, routes\n"
+            "      --inference-perf CONFIG  replay an inference-perf config as the workload\n"
+            "                         (sets workload.inference_perf; EXPERIMENT gives the rest)\n"
+            "      --inference-perf-version V  the inference-perf build mirrored: current\n"
+            "                         (default) or 2025-10 (the build behind results/config.yaml\n"
+            "                         of the late-2025 runs; 2025-11 is the same)\n"
             "      --record-decisions write what the EPP saw and decided per request\n"
             "      --no-plots         do not run gnuplot\n"
             "      --write-inference-perf-results\n"
@@ -60,6 +66,26 @@ static void print_rate(const char *label, double v)
     else printf("  %-22s %9.1f %%\n", label, v * 100);
 }
 
+/* --inference-perf FILE [--inference-perf-version V]: workload.inference_perf =
+ * {file: <absolute path>, version: V}, so the experiment's folder does not
+ * change where the file is looked up. */
+static int set_inference_perf(es_doc_t *doc, const char *file, const char *version, es_err_t *err)
+{
+    char abs[4096];
+    if (!realpath(file, abs)) return es_err_set(err, ES_EIO, "--inference-perf: %s: cannot open", file);
+    es_node_t *map = es_node_new_map(doc);
+    es_node_t *f = es_node_new_scalar(doc, abs, true);
+    es_node_t *v = es_node_new_scalar(doc, version ? version : "current", true);
+    if (!map || !f || !v || es_map_set(map, "file", f) < 0) goto oom;
+    f = NULL;
+    if (es_map_set(map, "version", v) < 0) goto oom;
+    v = NULL;
+    return es_doc_set_path(doc, "workload.inference_perf", map, err);
+oom:
+    es_node_destroy(map); es_node_destroy(f); es_node_destroy(v);
+    return es_err_set(err, ES_ENOMEM, "out of memory");
+}
+
 int es_cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -67,9 +93,10 @@ int es_cmd_run(int argc, char **argv)
         {"force", no_argument, NULL, 'f'},          {"manifest", required_argument, NULL, 'm'},
         {"record-decisions", no_argument, NULL, 'r'}, {"no-plots", no_argument, NULL, 'P'},
         {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
-        {"write-inference-perf-results", no_argument, NULL, 'I'},
+        {"inference-perf", required_argument, NULL, 'I'}, {"inference-perf-version", required_argument, NULL, 'V'},
+        {"write-inference-perf-results", no_argument, NULL, 'W'},
         {NULL, 0, NULL, 0}};
-    const char *out = NULL, *seed = NULL;
+    const char *out = NULL, *seed = NULL, *ip_file = NULL, *ip_version = NULL;
     const char *manifests[64];
     size_t nman = 0;
     bool force = false, plots = true, quiet = false, record = false, infperf = false;
@@ -86,8 +113,10 @@ int es_cmd_run(int argc, char **argv)
             break;
         case 'r': record = true; break;
         case 'P': plots = false; break;
-        case 'I': infperf = true; break;
+        case 'W': infperf = true; break;
         case 'q': quiet = true; break;
+        case 'I': ip_file = optarg; break;
+        case 'V': ip_version = optarg; break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         default: usage(stderr); return ES_EXIT_USAGE;
         }
@@ -133,6 +162,18 @@ int es_cmd_run(int argc, char **argv)
             es_manifest_fini(&man);
             return ES_EXIT_USAGE;
         }
+    }
+    if (ip_version && !ip_file) {
+        fprintf(stderr, "eppsim run: --inference-perf-version needs --inference-perf\n");
+        es_doc_destroy(doc);
+        es_manifest_fini(&man);
+        return ES_EXIT_USAGE;
+    }
+    if (ip_file && set_inference_perf(doc, ip_file, ip_version, &err) < 0) {
+        fprintf(stderr, "eppsim: %s\n", err.msg);
+        es_doc_destroy(doc);
+        es_manifest_fini(&man);
+        return ES_EXIT_USAGE;
     }
     es_experiment_t exp;
     if ((rc = es_experiment_from_doc(doc, base, &exp, &err))) {

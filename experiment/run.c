@@ -207,7 +207,7 @@ static void ev_client_done(es_sim_t *sim, void *target, uint64_t arg)
     live_req_t *r = target;
     run_ctx_t *c = (run_ctx_t *)(uintptr_t)r->prev;   /* stashed by on_done: r is off the live list */
     c->pending_done--;
-    es_workload_on_complete(c->wl, r->wl, es_sim_now(sim));
+    es_workload_on_complete(c->wl, r->wl, es_sim_now(sim), r->cr.status);
     es_workload_release(c->wl, r->wl);
     r->next = c->free_list;
     c->free_list = r;
@@ -501,7 +501,13 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     /* pods are <pool>-<i>: the InferencePool's name from manifests, else vllm-<model> */
     char pool[128];
     snprintf(pool, sizeof pool, "vllm-%s", exp->server.model);
-    es_cluster_params_t prm = {&exp->server, &exp->cluster, &exp->epp, &exp->gateway, picker,
+    /* a benchmark client's own timeout applies unless the gateway section sets one */
+    es_gateway_config_t gateway = exp->gateway;
+    if (gateway.client_timeout_s <= 0) gateway.client_timeout_s = es_workload_client_timeout_s(c.wl);
+    if (opt->progress)
+        for (size_t i = 0; i < es_workload_warning_count(c.wl); i++)
+            fprintf(stderr, "eppsim: warning: %s\n", es_workload_warning(c.wl, i));
+    es_cluster_params_t prm = {&exp->server, &exp->cluster, &exp->epp, &gateway, picker,
                                opt->pool_name ? opt->pool_name : pool};
     es_cluster_hooks_t hooks = {&c, on_done, on_gaps, opt->record_decisions ? on_decision : NULL};
     if ((rc = es_cluster_create(c.sim, &prm, &hooks, &c.cl, err))) goto done;

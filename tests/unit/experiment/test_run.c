@@ -219,7 +219,7 @@ static void test_existing_dir_needs_force(void **state)
     /* an interrupted run writes nothing */
     volatile sig_atomic_t stop = 1;
     snprintf(dir, sizeof dir, "%s/interrupted", g_tmp);
-    es_run_options_t opt2 = {dir, false, false, false, false, &stop, NULL};
+    es_run_options_t opt2 = {dir, false, false, false, false, &stop, NULL, NULL, NULL, false};
     assert_int_equal(es_run_experiment(&exp, &opt2, NULL, &err), ES_EINTR);
     assert_int_equal(access(dir, F_OK), -1);
     es_experiment_fini(&exp);
