@@ -40,6 +40,9 @@ static void usage(FILE *f)
             "      --gpu NAME           GPU of runs that do not name one (default h100-sxm-80gb)\n"
             "      --vllm-version V     vLLM of runs that do not name one (default 0.11)\n"
             "      --vllm-args ARGS     serve flags every RUN given here shares (a set's settings)\n"
+            "      --inference-perf-version V\n"
+            "                           inference-perf build of result directories: current (default)\n"
+            "                           or 2025-10 (the build behind ../shared/validation)\n"
             "      --client-stamps N    client timestamps per token (inference-perf builds that stamp\n"
             "                           every SSE line: 2; default: the source's, else 1)\n"
             "  -s, --seed N             master seed of the replays (default 1)\n"
@@ -445,7 +448,7 @@ int es_cmd_validate(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "import-blis") == 0) return cmd_import(argc - 1, argv + 1, true);
     if (argc >= 2 && strcmp(argv[1], "import-gpustack") == 0) return cmd_import(argc - 1, argv + 1, false);
-    enum { O_MC = 1000, O_GPU, O_VER, O_ARGS, O_STAMPS, O_FMT, O_PLOT, O_TOL, O_PRINT, O_SUMMARY };
+    enum { O_MC = 1000, O_GPU, O_VER, O_ARGS, O_STAMPS, O_FMT, O_PLOT, O_TOL, O_PRINT, O_SUMMARY, O_IPV };
     static const struct option opts[] = {
         {"model-configs", required_argument, NULL, O_MC}, {"gpu", required_argument, NULL, O_GPU},
         {"vllm-version", required_argument, NULL, O_VER}, {"vllm-args", required_argument, NULL, O_ARGS},
@@ -453,11 +456,11 @@ int es_cmd_validate(int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'}, {"format", required_argument, NULL, O_FMT},
         {"out", required_argument, NULL, 'o'}, {"plot", required_argument, NULL, O_PLOT},
         {"tolerance", required_argument, NULL, O_TOL}, {"print-experiment", no_argument, NULL, O_PRINT},
-        {"summary-only", no_argument, NULL, O_SUMMARY}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        {"summary-only", no_argument, NULL, O_SUMMARY}, {"inference-perf-version", required_argument, NULL, O_IPV}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     char mc_default[1100] = "";
     const char *vdir = getenv("EPPSIM_VALIDATION_DIR");
     if (vdir && *vdir) snprintf(mc_default, sizeof mc_default, "%s/model-configs", vdir);
-    es_val_options_t opt = {mc_default, "h100-sxm-80gb", "0.11", "", 0, 1};
+    es_val_options_t opt = {mc_default, "h100-sxm-80gb", "0.11", "", 0, "current", 1};
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), fmt = FMT_TEXT;
     const char *out = NULL, *plot_png = NULL;
     double tol = NAN;
@@ -500,6 +503,13 @@ int es_cmd_validate(int argc, char **argv)
             if (*end || !(tol >= 0)) { fprintf(stderr, "eppsim validate: --tolerance: expected a percentage\n"); return ES_EXIT_USAGE; }
             break;
         case O_PRINT: print_exp = true; break;
+        case O_IPV:
+            if (strcmp(optarg, "current") && strcmp(optarg, "2025-10") && strcmp(optarg, "2025-11")) {
+                fprintf(stderr, "eppsim validate: --inference-perf-version: current or 2025-10\n");
+                return ES_EXIT_USAGE;
+            }
+            opt.ip_version = optarg;
+            break;
         case O_SUMMARY: summary_only = true; break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         default: usage(stderr); return ES_EXIT_USAGE;
@@ -514,10 +524,11 @@ int es_cmd_validate(int argc, char **argv)
     size_t n = 0;
     es_val_set_t set;
     memset(&set, 0, sizeof set);
-    if (opt.vllm_args[0] || opt.stamps_per_token)
-        snprintf(set.header, sizeof set.header, "command line: --vllm-version %s --gpu %s --vllm-args \"%s\"%s%d\n",
-                 opt.vllm_version, opt.gpu, opt.vllm_args, " --client-stamps ",
-                 opt.stamps_per_token ? opt.stamps_per_token : 1);
+    if (opt.vllm_args[0] || opt.stamps_per_token || strcmp(opt.ip_version, "current"))
+        snprintf(set.header, sizeof set.header,
+                 "command line: --vllm-version %s --gpu %s --vllm-args \"%s\" --client-stamps %d "
+                 "--inference-perf-version %s\n", opt.vllm_version, opt.gpu, opt.vllm_args,
+                 opt.stamps_per_token ? opt.stamps_per_token : 1, opt.ip_version);
     es_err_t err;
     es_err_clear(&err);
     for (int i = optind; i < argc; i++) {

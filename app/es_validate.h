@@ -25,7 +25,7 @@
 
 #include "es_err.h"
 #include "es_experiment.h"
-#include "es_infperf.h"
+#include "es_lifecycle.h"
 
 enum { ES_VF_E2E_MEAN, ES_VF_E2E_P50, ES_VF_E2E_P90, ES_VF_E2E_P99,
        ES_VF_TTFT_MEAN, ES_VF_TTFT_P50, ES_VF_TTFT_P90, ES_VF_TTFT_P99,
@@ -47,6 +47,7 @@ typedef struct es_val_options {
     const char *vllm_version;      /* vLLM of runs that do not name one */
     const char *vllm_args;         /* flags every run of the command line shares (a set's settings) */
     int         stamps_per_token;  /* client timestamps per token; 0: the source's (1, or its set's) */
+    const char *ip_version;        /* inference-perf build of runs that do not name one: current | 2025-10 */
     uint64_t    seed;
 } es_val_options_t;
 
@@ -76,7 +77,7 @@ typedef struct es_val_set {
 void es_val_figs_clear(es_val_figs_t *f);
 /* Figures (ms) from inference-perf statistics (s); per-token time =
  * (mean latency - mean TTFT) / (mean output_len - 1). */
-void es_val_figs_from_ip(const es_ip_stats_t *s, es_val_figs_t *f);
+void es_val_figs_from_lc(const es_lc_stats_t *s, es_val_figs_t *f);
 
 /* Loads one source into *runs (appended; *n grows).  A case file's set
  * header is appended to set->header.  Bad input: err names file, line, key. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "es_paths.h"
@@ -34,27 +35,27 @@ void es_val_figs_clear(es_val_figs_t *f)
     for (int i = 0; i < ES_VF_N; i++) f->v[i] = NAN;
 }
 
-void es_val_figs_from_ip(const es_ip_stats_t *s, es_val_figs_t *f)
+void es_val_figs_from_lc(const es_lc_stats_t *s, es_val_figs_t *f)
 {
     es_val_figs_clear(f);
-    const es_ip_dist_t *lat = &s->lat[ES_IP_LATENCY], *ttft = &s->lat[ES_IP_TTFT], *itl = &s->lat[ES_IP_ITL],
-                       *tpot = &s->lat[ES_IP_TPOT];
-    f->v[ES_VF_E2E_MEAN] = lat->v[ES_IP_MEAN] * 1e3;
-    f->v[ES_VF_E2E_P50] = lat->v[ES_IP_MEDIAN] * 1e3;
-    f->v[ES_VF_E2E_P90] = lat->v[ES_IP_P90] * 1e3;
-    f->v[ES_VF_E2E_P99] = lat->v[ES_IP_P99] * 1e3;
-    f->v[ES_VF_TTFT_MEAN] = ttft->v[ES_IP_MEAN] * 1e3;
-    f->v[ES_VF_TTFT_P50] = ttft->v[ES_IP_MEDIAN] * 1e3;
-    f->v[ES_VF_TTFT_P90] = ttft->v[ES_IP_P90] * 1e3;
-    f->v[ES_VF_TTFT_P99] = ttft->v[ES_IP_P99] * 1e3;
-    f->v[ES_VF_ITL_MEAN] = itl->v[ES_IP_MEAN] * 1e3;
-    f->v[ES_VF_ITL_P50] = itl->v[ES_IP_MEDIAN] * 1e3;
-    f->v[ES_VF_ITL_P99] = itl->v[ES_IP_P99] * 1e3;
-    f->v[ES_VF_TPOT_MEAN] = tpot->v[ES_IP_MEAN] * 1e3;
-    f->v[ES_VF_TPOT_P50] = tpot->v[ES_IP_MEDIAN] * 1e3;
-    f->v[ES_VF_TPOT_P99] = tpot->v[ES_IP_P99] * 1e3;
-    double out = s->output_len.v[ES_IP_MEAN];
-    if (out > 1) f->v[ES_VF_PER_TOKEN] = (lat->v[ES_IP_MEAN] - ttft->v[ES_IP_MEAN]) / (out - 1) * 1e3;
+    const es_lc_dist_t *lat = &s->lat[ES_LC_LATENCY], *ttft = &s->lat[ES_LC_TTFT], *itl = &s->lat[ES_LC_ITL],
+                       *tpot = &s->lat[ES_LC_TPOT];
+    f->v[ES_VF_E2E_MEAN] = lat->v[ES_LC_MEAN] * 1e3;
+    f->v[ES_VF_E2E_P50] = lat->v[ES_LC_MEDIAN] * 1e3;
+    f->v[ES_VF_E2E_P90] = lat->v[ES_LC_P90] * 1e3;
+    f->v[ES_VF_E2E_P99] = lat->v[ES_LC_P99] * 1e3;
+    f->v[ES_VF_TTFT_MEAN] = ttft->v[ES_LC_MEAN] * 1e3;
+    f->v[ES_VF_TTFT_P50] = ttft->v[ES_LC_MEDIAN] * 1e3;
+    f->v[ES_VF_TTFT_P90] = ttft->v[ES_LC_P90] * 1e3;
+    f->v[ES_VF_TTFT_P99] = ttft->v[ES_LC_P99] * 1e3;
+    f->v[ES_VF_ITL_MEAN] = itl->v[ES_LC_MEAN] * 1e3;
+    f->v[ES_VF_ITL_P50] = itl->v[ES_LC_MEDIAN] * 1e3;
+    f->v[ES_VF_ITL_P99] = itl->v[ES_LC_P99] * 1e3;
+    f->v[ES_VF_TPOT_MEAN] = tpot->v[ES_LC_MEAN] * 1e3;
+    f->v[ES_VF_TPOT_P50] = tpot->v[ES_LC_MEDIAN] * 1e3;
+    f->v[ES_VF_TPOT_P99] = tpot->v[ES_LC_P99] * 1e3;
+    double out = s->output_len.v[ES_LC_MEAN];
+    if (out > 1) f->v[ES_VF_PER_TOKEN] = (lat->v[ES_LC_MEAN] - ttft->v[ES_LC_MEAN]) / (out - 1) * 1e3;
     f->v[ES_VF_RPS] = s->rps;
     f->v[ES_VF_OUTPUT_TPS] = s->output_tps;
     f->v[ES_VF_SUCCESSES] = (double)s->successes;
@@ -243,83 +244,40 @@ static int flags_from_settings(const char *path, char *model, size_t msize, char
 
 /* ---- workloads ---- */
 
-/* An inference-perf config (its data and load sections) as the workload. */
-static int emit_ip_workload(FILE *y, const es_node_t *cfg, const char *where, const es_node_t *sp_override,
-                            double timeout_s, es_val_run_t *r, es_err_t *err)
+/* An inference-perf config as the workload: workloads/inference_perf.h replays
+ * it (stages that drain, the client's worker cap and timeout); here only its
+ * stages are read, for the per-stage figures.  `file` names the config file,
+ * or NULL to inline `cfg` (a case's workload). */
+static int emit_ip_workload(FILE *y, const es_node_t *cfg, const char *file, const char *version, es_val_run_t *r,
+                            es_err_t *err)
 {
-    const es_node_t *data = es_map_get(cfg, "data"), *load = es_map_get(cfg, "load");
-    if (!data || data->kind != ES_NODE_MAP) return es_node_err(err, ES_EINVAL, cfg, "data", "missing (inference-perf config)");
+    const es_node_t *load = es_map_get(cfg, "load");
     if (!load || load->kind != ES_NODE_MAP) return es_node_err(err, ES_EINVAL, cfg, "load", "missing (inference-perf config)");
-    const char *dtype = scalar(data, "type"), *ltype = scalar(load, "type");
-    int rc;
-    /* client: request_timeout null = aiohttp's 300 s total */
-    const es_node_t *rt = es_map_get(load, "request_timeout");
-    double to = timeout_s;
-    if (rt && !es_node_is_null(rt) && (rc = es_node_to_double(rt, "load.request_timeout", 0, 1e9, &to, err))) return rc;
-    fprintf(y, ", client_timeout_s: %.9g}\n", to);
-    fprintf(y, "workload:\n  num_requests: 0\n");   /* the stages decide */
-    if (dtype && strcmp(dtype, "shared_prefix") == 0) {
-        const es_node_t *sp = es_map_get(data, "shared_prefix");
-        if (!sp || sp->kind != ES_NODE_MAP) return es_node_err(err, ES_EINVAL, data, "data.shared_prefix", "missing");
-        double g = 0, u = 0, sl = 0, ql = 0, ol = 0;
-        const es_node_t *gsrc = sp_override ? sp_override : sp;
-        const char *gp = sp_override ? "set.shared_prefix_ran" : "data.shared_prefix";
-        if ((rc = get_num(gsrc, "num_groups", gp, 1, 1e6, &g, false, err)) < 0) return rc;
-        if (rc == 1 && (rc = get_num(gsrc, "num_unique_system_prompts", gp, 1, 1e6, &g, true, err))) return rc;
-        if ((rc = get_num(gsrc, "num_prompts_per_group", gp, 1, 1e8, &u, false, err)) < 0) return rc;
-        if (rc == 1 && (rc = get_num(gsrc, "num_users_per_system_prompt", gp, 1, 1e8, &u, true, err))) return rc;
-        if ((rc = get_num(sp, "system_prompt_len", "data.shared_prefix", 0, 1e7, &sl, true, err))) return rc;
-        if ((rc = get_num(sp, "question_len", "data.shared_prefix", 1, 1e7, &ql, true, err))) return rc;
-        if ((rc = get_num(sp, "output_len", "data.shared_prefix", 1, 1e7, &ol, true, err))) return rc;
-        const char *mt = scalar(sp, "enable_multi_turn_chat");
-        if (mt && strcmp(mt, "true") == 0 && !sp_override)
-            addf(r->notes, sizeof r->notes, "multi-turn chat replayed as single turns\n");
-        fprintf(y, "  type: shared_prefix\n  shared_prefix: {num_groups: %.0f, num_prompts_per_group: %.0f, "
-                   "system_prompt_len: %.0f, question_len: %.0f, output_len: %.0f}\n", g, u, sl, ql, ol);
-        addf(r->notes, sizeof r->notes, "prompts drawn uniformly from the %.0f x %.0f, not sent round robin\n", g, u);
-    } else if (dtype && strcmp(dtype, "random") == 0) {
-        const es_node_t *in = es_map_get(data, "input_distribution"), *out = es_map_get(data, "output_distribution");
-        double v[2][4];
-        const es_node_t *d[2] = {in, out};
-        const char *nm[2] = {"data.input_distribution", "data.output_distribution"};
-        for (int k = 0; k < 2; k++) {
-            if (!d[k] || d[k]->kind != ES_NODE_MAP) return es_node_err(err, ES_EINVAL, data, nm[k], "missing");
-            if ((rc = get_num(d[k], "mean", nm[k], 1, 1e7, &v[k][0], true, err))) return rc;
-            v[k][1] = 0; v[k][2] = 1; v[k][3] = 1e7;
-            if ((rc = get_num(d[k], "std_dev", nm[k], 0, 1e7, &v[k][1], false, err)) < 0) return rc;
-            if ((rc = get_num(d[k], "min", nm[k], 1, 1e7, &v[k][2], false, err)) < 0) return rc;
-            if ((rc = get_num(d[k], "max", nm[k], 1, 1e8, &v[k][3], false, err)) < 0) return rc;
-        }
-        fprintf(y, "  type: synthetic\n  content: {prefix_pool: 0}\n  lengths:\n");
-        for (int k = 0; k < 2; k++)
-            fprintf(y, "    %s: {dist: normal, mean: %.9g, std: %.9g, min: %.9g, max: %.9g}\n", k ? "output" : "input",
-                    v[k][0], v[k][1], v[k][2], v[k][3]);
-    } else {
-        return es_node_err(err, ES_EUNSUPP, data, "data.type", "\"%s\" is not replayed yet (shared_prefix, random)",
-                           dtype ? dtype : "");
-    }
-    if (!ltype || (strcmp(ltype, "constant") && strcmp(ltype, "poisson")))
-        return es_node_err(err, ES_EUNSUPP, load, "load.type", "\"%s\" is not replayed yet (constant, poisson)",
-                           ltype ? ltype : "");
     const es_node_t *st = es_map_get(load, "stages");
     if (!st || st->kind != ES_NODE_SEQ || st->n == 0) return es_node_err(err, ES_EINVAL, load, "load.stages", "missing");
     if (st->n > ES_VAL_MAX_STAGES) return es_node_err(err, ES_EUNSUPP, st, "load.stages", "more than %d stages", ES_VAL_MAX_STAGES);
-    fprintf(y, "  arrival:\n    process: poisson\n    stages:\n");
     for (size_t i = 0; i < st->n; i++) {
         char p[64];
         snprintf(p, sizeof p, "load.stages[%zu]", i);
-        double rate, dur;
-        if ((rc = get_num(st->items[i], "rate", p, 1e-9, 1e9, &rate, true, err))) return rc;
-        if ((rc = get_num(st->items[i], "duration", p, 1e-9, 1e9, &dur, true, err))) return rc;
-        fprintf(y, "      - {rate: %.9g, duration_s: %.9g}\n", rate, dur);
+        double rate = NAN;
+        int rc = get_num(st->items[i], "rate", p, 0, 1e9, &rate, false, err);
+        if (rc < 0) return rc;
         r->stage_rate[i] = rate;
     }
     r->nstages = st->n;
-    if (st->n > 1)
-        addf(r->notes, sizeof r->notes, "stages follow each other without draining (inference-perf drains each, "
-                                        "then waits load.interval)\n");
-    addf(r->notes, sizeof r->notes, "%s arrivals replayed as Poisson with eppsim's seed\n", ltype);
-    (void)where;
+    fprintf(y, "}\nworkload:\n  inference_perf:\n    version: ");
+    yq(y, version);
+    if (file) {
+        fprintf(y, "\n    file: ");
+        yq(y, file);
+        fprintf(y, "\n");
+    } else {
+        fprintf(y, "\n    config: ");
+        es_node_write_json(y, cfg);   /* JSON is YAML: the case's own mapping, inline */
+        fprintf(y, "\n");
+    }
+    addf(r->notes, sizeof r->notes, "inference-perf (%s) client replayed: stages drain, then wait load.interval\n",
+         version);
     return 0;
 }
 
@@ -473,7 +431,8 @@ static int load_ip_dir(const char *dir, const es_val_options_t *opt, es_val_run_
     if (!y) { es_doc_destroy(doc); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     set_seed_and_name(y, opt, r->name);
     emit_server(y, opt, gpu[0] ? gpu : opt->gpu, opt->vllm_version, model, flags, r);
-    rc = emit_ip_workload(y, doc->root, cfgp, NULL, 300, r, err);
+    char abs_cfg[PATH_MAX];
+    rc = emit_ip_workload(y, doc->root, realpath(cfgp, abs_cfg) ? abs_cfg : cfgp, opt->ip_version, r, err);
     const es_node_t *srv = es_map_get(doc->root, "server");
     const char *ie = scalar(srv, "ignore_eos");
     if (!rc && ie && strcmp(ie, "true") != 0)
@@ -487,9 +446,9 @@ static int load_ip_dir(const char *dir, const es_val_options_t *opt, es_val_run_
         if (i < r->nstages) snprintf(path, sizeof path, "%s/stage_%zu_lifecycle_metrics.json", results, i);
         else snprintf(path, sizeof path, "%s/summary_lifecycle_metrics.json", results);
         if (!is_file(path)) continue;
-        es_ip_stats_t s;
-        if ((rc = es_ip_read(path, &s, err))) return rc;
-        es_val_figs_from_ip(&s, &r->measured[i]);
+        es_lc_stats_t s;
+        if ((rc = es_lc_read(path, &s, err))) return rc;
+        es_val_figs_from_lc(&s, &r->measured[i]);
     }
     return 0;
 }
@@ -579,17 +538,16 @@ static int load_cases(const char *path, const es_val_options_t *opt, es_val_run_
         goto out;
     }
     static const char *const k_set_keys[] = {"name", "source", "gpu", "vllm_version", "vllm_args", "client",
-                                             "client_stamps_per_token", "request_timeout_s", "chat_template_tokens",
-                                             "shared_prefix_ran", "notes", NULL};
+                                             "client_stamps_per_token", "chat_template_tokens", "inference_perf_version",
+                                             "notes", NULL};
     if (hdr && (rc = es_map_check_keys(hdr, "set", k_set_keys, err))) goto out;
     const char *sname = scalar(hdr, "name"), *gpu = scalar(hdr, "gpu"), *ver = scalar(hdr, "vllm_version");
     const char *sargs = scalar(hdr, "vllm_args"), *client = scalar(hdr, "client");
-    double stamps = 1, timeout = 300, tmpl = 0;
+    const char *ipver = scalar(hdr, "inference_perf_version");
+    double stamps = 1, tmpl = 0;
     if (hdr && (rc = get_num(hdr, "client_stamps_per_token", "set", 1, 16, &stamps, false, err)) < 0) goto out;
-    if (hdr && (rc = get_num(hdr, "request_timeout_s", "set", 0, 1e9, &timeout, false, err)) < 0) goto out;
     if (hdr && (rc = get_num(hdr, "chat_template_tokens", "set", 0, 1e6, &tmpl, false, err)) < 0) goto out;
     rc = 0;
-    const es_node_t *sp_ran = hdr ? es_map_get(hdr, "shared_prefix_ran") : NULL;
     /* the header, once, above the table */
     addf(set->header, sizeof set->header, "set %s (%s)\n", sname ? sname : path, path);
     for (size_t i = 0; hdr && i < hdr->n; i++) {
@@ -672,7 +630,7 @@ static int load_cases(const char *path, const es_val_options_t *opt, es_val_run_
             if (rc) { fclose(y); free(text); goto out; }
             emit_bench_workload(y, &b, r);
         } else {
-            if ((rc = emit_ip_workload(y, wl, path, sp_ran, timeout, r, err))) { fclose(y); free(text); goto out; }
+            if ((rc = emit_ip_workload(y, wl, NULL, ipver ? ipver : opt->ip_version, r, err))) { fclose(y); free(text); goto out; }
         }
         if ((rc = finish_yaml(y, &text, r, err))) goto out;
         snprintf(r->base_dir, sizeof r->base_dir, ".");
@@ -727,11 +685,11 @@ static void on_finish(void *ud, const struct es_metrics *m, const es_time_t (*st
     es_metrics_itl(m, &itl);
     size_t ns = nstages < r->nstages ? nstages : r->nstages;
     for (size_t i = 0; i <= ns; i++) {
-        es_ip_stats_t s;
+        es_lc_stats_t s;
         uint32_t stage = i < ns ? (uint32_t)i : ES_ALL_STAGES;
-        if (es_ip_compute(recs, n, stage, r->stamps_per_token, i < ns ? r->stage_rate[i] : NAN,
+        if (es_lc_compute(recs, n, stage, r->stamps_per_token, i < ns ? r->stage_rate[i] : NAN,
                           i < ns ? NULL : &itl, &s)) { fc->rc = ES_ENOMEM; return; }
-        es_val_figs_from_ip(&s, &r->simulated[i < ns ? i : r->nstages]);
+        es_val_figs_from_lc(&s, &r->simulated[i < ns ? i : r->nstages]);
     }
 }
 
@@ -885,9 +843,9 @@ int es_val_import_blis(const char *path, char **yaml, es_err_t *err)
             "--kv-offloading-size 8 --max-model-len 4096\"\n"
             "  client: inference-perf\n"
             "  client_stamps_per_token: 2\n"
-            "  request_timeout_s: 300\n"
-            "  shared_prefix_ran: {num_groups: 10, num_prompts_per_group: 10}\n"
-            "  notes: \"the inference-perf build ran 10 x 10 prompts whatever G x U was asked; per_token_ms = "
+            "  inference_perf_version: 2025-10\n"
+            "  notes: \"the inference-perf build ran 10 x 10 prompts whatever G x U was asked, with a 300 s client "
+            "timeout; per_token_ms = "
             "(E2E mean - TTFT mean) / (client output_len mean - 1)\"\n"
             "cases:\n");
     char prev[256] = "";

@@ -1,5 +1,5 @@
 /*
- * run_infperf.c -- `eppsim run --write-inference-perf-results`: the run as an
+ * run_lifecycle.c -- `eppsim run --write-inference-perf-results`: the run as an
  * inference-perf result directory (docs/validate.md), which `eppsim validate`
  * reads back.
  */
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "es_infperf.h"
+#include "es_lifecycle.h"
 #include "es_metrics.h"
 #include "es_outdir.h"
 #include "es_run.h"
@@ -45,13 +45,13 @@ int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metr
     size_t n = es_metrics_count(m);
     int rc = 0;
     for (size_t i = 0; i <= nstages && !rc; i++) {
-        es_ip_stats_t s;
+        es_lc_stats_t s;
         es_lat_stats_t itl;
         es_metrics_itl(m, &itl);
-        if (es_ip_compute(recs, n, i < nstages ? (uint32_t)i : ES_ALL_STAGES, 1, i < nstages ? stages[i].rate : NAN,
+        if (es_lc_compute(recs, n, i < nstages ? (uint32_t)i : ES_ALL_STAGES, 1, i < nstages ? stages[i].rate : NAN,
                           i < nstages ? NULL : &itl, &s))
             return es_err_set(err, ES_ENOMEM, "out of memory");
-        char *json = es_ip_to_json(&s, i < nstages);
+        char *json = es_lc_to_json(&s, i < nstages);
         if (!json) return es_err_set(err, ES_ENOMEM, "out of memory");
         if (i < nstages) snprintf(path, sizeof path, "%s/stage_%zu_lifecycle_metrics.json", base, i);
         else snprintf(path, sizeof path, "%s/summary_lifecycle_metrics.json", base);
@@ -84,8 +84,44 @@ int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metr
     rc = text ? write_text(path, text, err) : es_err_set(err, ES_ENOMEM, "out of memory");
     free(text);
     if (rc) return rc;
-    /* the workload as an inference-perf config, when inference-perf can say it */
+    /* the workload as an inference-perf config: the one the run replayed, else
+     * eppsim's own workload when inference-perf can say it */
     const es_workload_config_t *w = &exp->workload;
+    const es_node_t *ip = w->inference_perf;
+    if (ip && !es_node_is_null(ip)) {
+        const es_node_t *file = ip->kind == ES_NODE_SCALAR ? ip : ip->kind == ES_NODE_MAP ? es_map_get(ip, "file") : NULL;
+        const es_node_t *inl = ip->kind == ES_NODE_MAP ? es_map_get(ip, "config") : NULL;
+        if (!file && !inl) inl = ip;
+        snprintf(path, sizeof path, "%s/inference-perf/results/config.yaml", dir);
+        if (file && file->kind == ES_NODE_SCALAR) {
+            char src[1400];
+            es_experiment_path(exp, file->str, src, sizeof src);
+            FILE *f = fopen(src, "rb");
+            if (!f) return es_err_set(err, ES_EIO, "%s: cannot read", src);
+            char *buf = NULL;
+            size_t blen = 0;
+            FILE *m = open_memstream(&buf, &blen);
+            if (!m) { fclose(f); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+            char chunk[4096];
+            size_t got;
+            while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) fwrite(chunk, 1, got, m);
+            fclose(f);
+            fclose(m);
+            rc = buf ? es_write_file_atomic(path, buf, blen, err) : es_err_set(err, ES_ENOMEM, "out of memory");
+            free(buf);
+            return rc;
+        }
+        text = NULL;
+        y = open_memstream(&text, &len);
+        if (!y) return es_err_set(err, ES_ENOMEM, "out of memory");
+        fprintf(y, "# written by eppsim run --write-inference-perf-results: the inference-perf config the run replayed\n");
+        es_node_write_json(y, inl);
+        fputc('\n', y);
+        fclose(y);
+        rc = text ? write_text(path, text, err) : es_err_set(err, ES_ENOMEM, "out of memory");
+        free(text);
+        return rc;
+    }
     const es_shared_prefix_config_t *sp = &w->shared_prefix;
     bool ok = w->type == ES_WL_SHARED_PREFIX && sp->question_len_std == 0 && sp->output_len_std == 0 &&
               w->arrival.process == ES_ARRIVAL_POISSON && nstages > 0 && stages[nstages - 1].end != ES_TIME_NEVER;

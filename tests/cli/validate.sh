@@ -64,7 +64,7 @@ fi
 grep -q "^| \*\*median APE\*\*" v.md || fail "markdown medians"
 "$EPPSIM" validate --print-experiment "$D/cases.yaml" > exp.txt || fail "print-experiment"
 grep -q 'vllm_args: "--gpu-memory-utilization 0.9 --kv-offloading-size 4 --max-num-seqs 32' exp.txt || fail "set + case flags: $(grep vllm_args exp.txt)"
-grep -q "num_groups: 2, num_prompts_per_group: 3" exp.txt || fail "the set's shared_prefix_ran not applied"
+grep -q '"num_unique_system_prompts": 2' exp.txt || fail "the case's workload not inlined: $(grep -A3 inference_perf exp.txt)"
 if command -v gnuplot >/dev/null; then
   "$EPPSIM" validate --plot p.png "${ALL[@]}" >/dev/null || fail "plot"
   [ -s p.png ] || fail "no plot written"

@@ -1,7 +1,7 @@
 /*
- * infperf.c -- inference-perf lifecycle metrics: from records, to and from JSON.
+ * lifecycle.c -- inference-perf lifecycle metrics: from records, to and from JSON.
  */
-#include "es_infperf.h"
+#include "es_lifecycle.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -9,23 +9,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const es_ip_quantile_names[ES_IP_NQ] = {"mean", "min", "p0.1", "p1", "p5", "p10", "p25",
+const char *const es_lc_quantile_names[ES_LC_NQ] = {"mean", "min", "p0.1", "p1", "p5", "p10", "p25",
                                                       "median", "p75", "p90", "p95", "p99", "p99.9", "max"};
-static const double k_q[ES_IP_NQ] = {-1, 0, 0.001, 0.01, 0.05, 0.10, 0.25, 0.5, 0.75, 0.90, 0.95, 0.99, 0.999, 1};
-const char *const es_ip_latency_names[ES_IP_NLAT] = {"request_latency", "normalized_time_per_output_token",
+static const double k_q[ES_LC_NQ] = {-1, 0, 0.001, 0.01, 0.05, 0.10, 0.25, 0.5, 0.75, 0.90, 0.95, 0.99, 0.999, 1};
+const char *const es_lc_latency_names[ES_LC_NLAT] = {"request_latency", "normalized_time_per_output_token",
                                                      "time_per_output_token", "time_to_first_token",
                                                      "inter_token_latency"};
 
-static void dist_clear(es_ip_dist_t *d)
+static void dist_clear(es_lc_dist_t *d)
 {
-    for (int i = 0; i < ES_IP_NQ; i++) d->v[i] = NAN;
+    for (int i = 0; i < ES_LC_NQ; i++) d->v[i] = NAN;
 }
 
-void es_ip_stats_init(es_ip_stats_t *s)
+void es_lc_stats_init(es_lc_stats_t *s)
 {
     memset(s, 0, sizeof *s);
     s->send_duration_s = s->requested_rate = s->achieved_rate = NAN;
-    for (int i = 0; i < ES_IP_NLAT; i++) dist_clear(&s->lat[i]);
+    for (int i = 0; i < ES_LC_NLAT; i++) dist_clear(&s->lat[i]);
     dist_clear(&s->prompt_len);
     dist_clear(&s->output_len);
     s->input_tps = s->output_tps = s->total_tps = s->rps = NAN;
@@ -38,21 +38,21 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Sorts v in place and fills d (scale multiplies every value). */
-static void dist_fill(es_ip_dist_t *d, double *v, size_t n, double scale)
+static void dist_fill(es_lc_dist_t *d, double *v, size_t n, double scale)
 {
     dist_clear(d);
     if (!n) return;
     qsort(v, n, sizeof *v, cmp_double);
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += v[i];
-    d->v[ES_IP_MEAN] = sum / (double)n * scale;
-    for (int q = 1; q < ES_IP_NQ; q++) d->v[q] = es_percentile_sorted(v, n, k_q[q]) * scale;
+    d->v[ES_LC_MEAN] = sum / (double)n * scale;
+    for (int q = 1; q < ES_LC_NQ; q++) d->v[q] = es_percentile_sorted(v, n, k_q[q]) * scale;
 }
 
-int es_ip_compute(const es_req_record_t *recs, size_t n, uint32_t stage, int stamps_per_token,
-                  double requested_rate, const es_lat_stats_t *real_itl, es_ip_stats_t *out)
+int es_lc_compute(const es_req_record_t *recs, size_t n, uint32_t stage, int stamps_per_token,
+                  double requested_rate, const es_lat_stats_t *real_itl, es_lc_stats_t *out)
 {
-    es_ip_stats_init(out);
+    es_lc_stats_init(out);
     if (stamps_per_token < 1) stamps_per_token = 1;
     double *buf = malloc((n ? n : 1) * 7 * sizeof *buf);
     if (!buf) return ES_ENOMEM;
@@ -87,19 +87,19 @@ int es_ip_compute(const es_req_record_t *recs, size_t n, uint32_t stage, int sta
         in_tok += r->prompt_tokens;
         out_tok += r->output_tokens;
     }
-    dist_fill(&out->lat[ES_IP_LATENCY], lat, ns, 1);
-    dist_fill(&out->lat[ES_IP_NTPOT], ntpot, ns, 1);
-    dist_fill(&out->lat[ES_IP_TPOT], tpot, nt, 1);
-    dist_fill(&out->lat[ES_IP_TTFT], ttft, ns, 1);
+    dist_fill(&out->lat[ES_LC_LATENCY], lat, ns, 1);
+    dist_fill(&out->lat[ES_LC_NTPOT], ntpot, ns, 1);
+    dist_fill(&out->lat[ES_LC_TPOT], tpot, nt, 1);
+    dist_fill(&out->lat[ES_LC_TTFT], ttft, ns, 1);
     dist_fill(&out->prompt_len, pl, ns, 1);
     dist_fill(&out->output_len, ol, ns, 1);
-    if (gap_count > 0) out->lat[ES_IP_ITL].v[ES_IP_MEAN] = gap_span / gap_count;
+    if (gap_count > 0) out->lat[ES_LC_ITL].v[ES_LC_MEAN] = gap_span / gap_count;
     if (stamps_per_token == 1 && real_itl && real_itl->n) {
-        es_ip_dist_t *d = &out->lat[ES_IP_ITL];
-        d->v[ES_IP_MEDIAN] = real_itl->p[0] / 1e3;
-        d->v[ES_IP_P90] = real_itl->p[1] / 1e3;
-        d->v[ES_IP_P95] = real_itl->p[2] / 1e3;
-        d->v[ES_IP_P99] = real_itl->p[3] / 1e3;
+        es_lc_dist_t *d = &out->lat[ES_LC_ITL];
+        d->v[ES_LC_MEDIAN] = real_itl->p[0] / 1e3;
+        d->v[ES_LC_P90] = real_itl->p[1] / 1e3;
+        d->v[ES_LC_P95] = real_itl->p[2] / 1e3;
+        d->v[ES_LC_P99] = real_itl->p[3] / 1e3;
     }
     if (ns && last_end > first) {
         double span = last_end - first;
@@ -129,15 +129,15 @@ static cJSON *num(double v)
     return cJSON_CreateNumber(r);
 }
 
-static cJSON *dist_json(const es_ip_dist_t *d)
+static cJSON *dist_json(const es_lc_dist_t *d)
 {
-    if (isnan(d->v[ES_IP_MEAN])) return cJSON_CreateNull();
+    if (isnan(d->v[ES_LC_MEAN])) return cJSON_CreateNull();
     cJSON *o = cJSON_CreateObject();
-    for (int q = 0; q < ES_IP_NQ; q++) cJSON_AddItemToObject(o, es_ip_quantile_names[q], num(d->v[q]));
+    for (int q = 0; q < ES_LC_NQ; q++) cJSON_AddItemToObject(o, es_lc_quantile_names[q], num(d->v[q]));
     return o;
 }
 
-char *es_ip_to_json(const es_ip_stats_t *s, bool stage)
+char *es_lc_to_json(const es_lc_stats_t *s, bool stage)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *load = cJSON_AddObjectToObject(root, "load_summary");
@@ -150,7 +150,7 @@ char *es_ip_to_json(const es_ip_stats_t *s, bool stage)
     cJSON *ok = cJSON_AddObjectToObject(root, "successes");
     cJSON_AddNumberToObject(ok, "count", (double)s->successes);
     cJSON *lat = cJSON_AddObjectToObject(ok, "latency");
-    for (int i = 0; i < ES_IP_NLAT; i++) cJSON_AddItemToObject(lat, es_ip_latency_names[i], dist_json(&s->lat[i]));
+    for (int i = 0; i < ES_LC_NLAT; i++) cJSON_AddItemToObject(lat, es_lc_latency_names[i], dist_json(&s->lat[i]));
     cJSON *tp = cJSON_AddObjectToObject(ok, "throughput");
     cJSON_AddItemToObject(tp, "input_tokens_per_sec", num(s->input_tps));
     cJSON_AddItemToObject(tp, "output_tokens_per_sec", num(s->output_tps));
@@ -173,20 +173,20 @@ static double get_num(const cJSON *o, const char *k)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-static int read_dist(const cJSON *o, const char *k, es_ip_dist_t *d, const char *path, const char *where,
+static int read_dist(const cJSON *o, const char *k, es_lc_dist_t *d, const char *path, const char *where,
                      es_err_t *err)
 {
     dist_clear(d);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     if (!v || cJSON_IsNull(v)) return 0;
     if (!cJSON_IsObject(v)) return es_err_set(err, ES_EINVAL, "%s: %s.%s: expected an object", path, where, k);
-    for (int q = 0; q < ES_IP_NQ; q++) d->v[q] = get_num(v, es_ip_quantile_names[q]);
+    for (int q = 0; q < ES_LC_NQ; q++) d->v[q] = get_num(v, es_lc_quantile_names[q]);
     return 0;
 }
 
-int es_ip_read(const char *path, es_ip_stats_t *out, es_err_t *err)
+int es_lc_read(const char *path, es_lc_stats_t *out, es_err_t *err)
 {
-    es_ip_stats_init(out);
+    es_lc_stats_init(out);
     FILE *f = fopen(path, "rb");
     if (!f) return es_err_set(err, ES_EIO, "%s: cannot read", path);
     fseek(f, 0, SEEK_END);
@@ -220,8 +220,8 @@ int es_ip_read(const char *path, es_ip_stats_t *out, es_err_t *err)
     c = get_num(bad, "count");
     out->failures = isfinite(c) && c >= 0 ? (uint64_t)c : 0;
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(ok, "latency");
-    for (int i = 0; i < ES_IP_NLAT && !rc; i++)
-        rc = read_dist(lat, es_ip_latency_names[i], &out->lat[i], path, "successes.latency", err);
+    for (int i = 0; i < ES_LC_NLAT && !rc; i++)
+        rc = read_dist(lat, es_lc_latency_names[i], &out->lat[i], path, "successes.latency", err);
     if (!rc) rc = read_dist(ok, "prompt_len", &out->prompt_len, path, "successes", err);
     if (!rc) rc = read_dist(ok, "output_len", &out->output_len, path, "successes", err);
     const cJSON *tp = cJSON_GetObjectItemCaseSensitive(ok, "throughput");
