@@ -364,24 +364,26 @@ static int plot(const es_val_run_t *runs, size_t n, const char *out_png)
     int rc = -1;
     if (!d || !s) goto out;
     static const int figs[] = {ES_VF_E2E_MEAN, ES_VF_TTFT_MEAN, ES_VF_PER_TOKEN, ES_VF_ITL_MEAN, ES_VF_TPOT_MEAN};
-    size_t pts = 0;
+    static const char *const titles[] = {"E2E mean", "TTFT mean", "per-token time", "ITL mean (client)",
+                                         "TPOT mean (client)"};
+    static const int pts_style[] = {7, 5, 9, 11, 13};
+    size_t pts = 0, nseries = 0, per[5] = {0};
     for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
-        fprintf(d, "# %s\n", es_vf_names[figs[k]]);
         for (size_t i = 0; i < n; i++) {
             const es_val_run_t *r = &runs[i];
             if (r->rc) continue;
             double mv = r->measured[r->nstages].v[figs[k]], sv = r->simulated[r->nstages].v[figs[k]];
-            if (mv > 0 && sv > 0) { fprintf(d, "%.9g %.9g\n", mv, sv); pts++; }
+            if (mv > 0 && sv > 0) { fprintf(d, "%.9g %.9g\n", mv, sv); per[k]++; }
         }
-        fprintf(d, "\n\n");
+        if (per[k]) { fprintf(d, "\n\n"); pts += per[k]; }
     }
     if (!pts) { rc = 0; fprintf(stderr, "eppsim validate: nothing to plot\n"); goto out; }
     fprintf(s, "set terminal pngcairo size 900,700\nset output '%s'\nset logscale xy\nset key top left\n"
                "set xlabel 'measured (ms)'\nset ylabel 'simulated (ms)'\nset title 'eppsim vs real vLLM runs (whole run)'\n"
-               "set grid\nplot x title 'simulated = measured' lc rgb 'gray', "
-               "'%s' index 0 title 'E2E mean' pt 7, '' index 1 title 'TTFT mean' pt 5, "
-               "'' index 2 title 'per-token time' pt 9, '' index 3 title 'ITL mean (client)' pt 11, "
-               "'' index 4 title 'TPOT mean (client)' pt 13\n", png, data);
+               "set grid\nplot x title 'simulated = measured' lc rgb 'gray'", png);
+    for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++)
+        if (per[k]) fprintf(s, ", '%s' index %zu title '%s' pt %d", data, nseries++, titles[k], pts_style[k]);
+    fprintf(s, "\n");
     fclose(s); s = NULL;
     fclose(d); d = NULL;
     char *argv[] = {(char *)"gnuplot", script, NULL};

@@ -203,7 +203,7 @@ static void emit_server(FILE *y, const es_val_options_t *opt, const char *gpu, c
 
 /* `vllm serve` flags from an exp-config.yaml-style file (model excluded). */
 static int flags_from_settings(const char *path, char *model, size_t msize, char *flags, size_t fsize, char *gpu,
-                               size_t gsize, es_err_t *err)
+                               size_t gsize, char *version, size_t vsize, es_err_t *err)
 {
     es_doc_t *doc;
     int rc = es_doc_load_file(path, &doc, err);
@@ -219,7 +219,8 @@ static int flags_from_settings(const char *path, char *model, size_t msize, char
             break;
         }
         if (strcmp(k, "model") == 0) { snprintf(model, msize, "%s", v->str); continue; }
-        if (strcmp(k, "gpu") == 0) { snprintf(gpu, gsize, "%s", v->str); continue; }   /* eppsim's own key */
+        if (strcmp(k, "gpu") == 0) { snprintf(gpu, gsize, "%s", v->str); continue; }   /* eppsim's own keys */
+        if (strcmp(k, "vllm_version") == 0) { snprintf(version, vsize, "%s", v->str); continue; }
         if (strcmp(k, "app") == 0) continue;                                           /* BLIS: the client */
         char name[96];
         snprintf(name, sizeof name, "%s", strcmp(k, "tensor_parallelism") == 0 ? "tensor_parallel_size" : k);
@@ -380,7 +381,7 @@ static int load_ip_dir(const char *dir, const es_val_options_t *opt, es_val_run_
     snprintf(r->kind, sizeof r->kind, "inference-perf");
     r->stamps_per_token = opt->stamps_per_token > 0 ? opt->stamps_per_token : 1;
     /* serve settings: beside results/ (or beside the results folder itself) */
-    char model[256] = "", flags[2048] = "", gpu[96] = "";
+    char model[256] = "", flags[2048] = "", gpu[96] = "", version[32] = "";
     char parent[1200];
     snprintf(parent, sizeof parent, "%s", results);
     char *sl = strrchr(parent, '/');
@@ -390,7 +391,9 @@ static int load_ip_dir(const char *dir, const es_val_options_t *opt, es_val_run_
     char args_path[1400];
     snprintf(args_path, sizeof args_path, "%s/vllm-args.txt", parent);
     if (is_file(path)) {
-        if ((rc = flags_from_settings(path, model, sizeof model, flags, sizeof flags, gpu, sizeof gpu, err))) return rc;
+        if ((rc = flags_from_settings(path, model, sizeof model, flags, sizeof flags, gpu, sizeof gpu, version,
+                                      sizeof version, err)))
+            return rc;
     } else if (is_file(args_path)) {
         char *t = slurp(args_path, NULL, err);
         if (!t) return ES_EIO;
@@ -430,7 +433,7 @@ static int load_ip_dir(const char *dir, const es_val_options_t *opt, es_val_run_
     FILE *y = open_memstream(&text, &len);
     if (!y) { es_doc_destroy(doc); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     set_seed_and_name(y, opt, r->name);
-    emit_server(y, opt, gpu[0] ? gpu : opt->gpu, opt->vllm_version, model, flags, r);
+    emit_server(y, opt, gpu[0] ? gpu : opt->gpu, version[0] ? version : opt->vllm_version, model, flags, r);
     char abs_cfg[PATH_MAX];
     rc = emit_ip_workload(y, doc->root, realpath(cfgp, abs_cfg) ? abs_cfg : cfgp, opt->ip_version, r, err);
     const es_node_t *srv = es_map_get(doc->root, "server");
@@ -695,10 +698,24 @@ static void on_finish(void *ud, const struct es_metrics *m, const es_time_t (*st
 
 static void describe_step_model(const es_experiment_t *exp, char *buf, size_t size)
 {
-    static const char *const kinds[] = {"profile tables", "linear coefficients", "roofline"};
-    int k = exp->server.step_model >= 0 && exp->server.step_model <= 2 ? exp->server.step_model : 0;
-    snprintf(buf, size, "%s: %s on %s, TP %lld", kinds[k], exp->server.model, exp->server.gpu,
-             (long long)exp->server.tensor_parallel);
+    const es_server_config_t *sc = &exp->server;
+    int k = sc->step_model;
+    es_profile_t *prof = NULL;
+    es_err_t e;
+    char coeffs[300] = "";
+    if (es_profile_open(sc->gpu, sc->model, sc->gpu_datasheet, sc->step_coefficients, &prof, &e) == 0) {
+        const es_profile_model_t *pm = es_profile_model(prof, sc->model);
+        if (k == ES_STEP_AUTO && pm) k = es_profile_model_has_tables(pm) ? ES_STEP_PROFILE : ES_STEP_ANALYTIC;
+        const char *cf = strrchr(prof->coeffs.file, '/');
+        snprintf(coeffs, sizeof coeffs, "%s", cf ? cf + 1 : prof->coeffs.file);
+    }
+    es_profile_destroy(prof);
+    static const char *const kinds[] = {"profile tables", "linear coefficients", "roofline", "analytic", "auto"};
+    const char *model = strrchr(sc->model, '/');
+    snprintf(buf, size, "%s: %s on %s, TP %lld%s%s%s", k >= 0 && k <= ES_STEP_AUTO ? kinds[k] : "?",
+             model ? model + 1 : sc->model, sc->gpu, (long long)sc->tensor_parallel,
+             k == ES_STEP_ANALYTIC && coeffs[0] ? " (" : "", k == ES_STEP_ANALYTIC ? coeffs : "",
+             k == ES_STEP_ANALYTIC && coeffs[0] ? ")" : "");
 }
 
 void es_val_replay(es_val_run_t *r, const es_val_options_t *opt)

@@ -68,8 +68,12 @@ int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metr
     fprintf(y, "# written by eppsim run --write-inference-perf-results: the pods' settings as engine arguments\n"
                "model: ");
     yq(y, sc->model);
-    fprintf(y, "\ngpu: ");   /* eppsim's own key: the GPU profile */
+    fprintf(y, "\ngpu: ");   /* eppsim's own keys: the GPU, the vLLM whose defaults apply */
     yq(y, sc->gpu);
+    if (sc->vllm_version && sc->vllm_version[0]) {
+        fprintf(y, "\nvllm_version: ");
+        yq(y, sc->vllm_version);
+    }
     fprintf(y, "\ntensor_parallelism: %lld\n", (long long)sc->tensor_parallel);
     if (sc->max_model_len > 0) fprintf(y, "max_model_len: %lld\n", (long long)sc->max_model_len);
     fprintf(y, "max_num_batched_tokens: %lld\nmax_num_seqs: %lld\nblock_size: %lld\ngpu_memory_utilization: %.9g\n"
