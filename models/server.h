@@ -22,6 +22,12 @@
  * event; the pod is brought up to date when the stretch ends or when a call
  * changes it (submit, abort, crash), with the results of one event per step.
  *
+ * With server.vllm_version set, a request first waits for the pod's API
+ * server (one CPU queue per API process: HTTP, chat template, tokenisation)
+ * and every step's output chunks take that CPU's time too (detokenisation,
+ * SSE), so tokens, first tokens and finishes reach the hooks when the API
+ * process has sent them (docs/server.md "vLLM versions").
+ *
  * Units: times es_time_t ns; lengths in tokens; KV in blocks.
  * Invariants: on_finish is called exactly once for every submitted request,
  * whatever its status; requests are caller-owned and must stay valid (and
@@ -82,6 +88,10 @@ typedef struct es_server_req_priv {
     es_block_iter_t it;          /* chained hashes; positioned at block `hashed` */
     uint64_t        root;        /* hash chain seed (LoRA adapters change it) */
     es_segment_t    out_seg;     /* the output as one segment */
+    /* API server (server.vllm_version set) */
+    struct es_server_request *fe_next, *fe_prev;  /* in the API queue or delivering its end */
+    es_event_id_t   fe_ev;       /* the API job's end, or the finish's delivery */
+    es_event_id_t   ft_ev;       /* the first token's delivery; 0 = none pending */
 } es_server_req_priv_t;
 
 /* Caller-owned, intrusive request record: the e2e layer embeds it in its own request. */
@@ -173,6 +183,14 @@ uint32_t es_server_num_gpu_blocks(const es_server_t *s);
 uint32_t es_server_free_blocks(const es_server_t *s);
 uint32_t es_server_block_size(const es_server_t *s);
 void es_server_stats(const es_server_t *s, es_server_stats_t *out);
+/* How the KV capacity was derived (kvmem.h); false when it was not derived
+ * by vLLM's rule (num_gpu_blocks given, or no server.vllm_version). */
+struct es_kvmem;
+bool es_server_kv_memory(const es_server_t *s, struct es_kvmem *out);
+/* The KV blocks (null block included) a pod of `cfg` gets, without making
+ * one; *derived and *mem as es_server_kv_memory. */
+int es_server_kv_blocks(const es_server_config_t *cfg, const es_profile_t *prof, uint32_t *blocks,
+                        struct es_kvmem *mem, bool *derived, es_err_t *err);
 
 /* Step time (us, overhead included) the server's model gives a step made of
  * `n_prefill` prompt chunks (q[i] new tokens over p[i] cached ones) plus

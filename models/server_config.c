@@ -9,6 +9,7 @@
 static const char *const k_policies[] = {"fcfs", "priority", NULL};
 static const char *const k_step_models[] = {"profile", "linear", "roofline", NULL};
 static const char *const k_free_orders[] = {"fresh_prepend", "append", NULL};
+static const char *const k_async[] = {"auto", "on", "off", NULL};
 
 #define F(x) offsetof(es_server_config_t, x)
 static const es_schema_entry_t k_entries[] = {
@@ -75,6 +76,34 @@ static const es_schema_entry_t k_entries[] = {
     {"fast_forward", ES_ST_BOOL, F(fast_forward), "true", 0, 0, NULL, "",
      "run a stretch of decode-only steps with nothing waiting as one event (same results, fewer events; "
      "docs/server.md)", NULL},
+    {"vllm_version", ES_ST_STRING, F(vllm_version), "", 0, 0, NULL, "",
+     "vLLM version to reproduce (\"0.11.0\", \"0.15.1\"): KV sizing, engine CPU time and API server as that "
+     "vLLM; empty = eppsim's own model (docs/server.md)", NULL},
+    {"async_scheduling", ES_ST_ENUM, F(async_scheduling), "auto", 0, 0, k_async, "",
+     "overlap the engine's CPU work with the GPU step; auto = on from vLLM 0.14 (needs vllm_version)", NULL},
+    {"kv_sampler_bytes_per_logit", ES_ST_DOUBLE, F(kv_sampler_bytes_per_logit), "10.25", 0, 1e3, NULL, "B",
+     "vLLM KV sizing: profile-run sampler peak per logit (max_num_seqs x vocab); fitted, docs/fidelity.md",
+     NULL},
+    {"kv_non_torch_gib", ES_ST_DOUBLE, F(kv_non_torch_gib), "0.91", 0, 64, NULL, "GiB",
+     "vLLM KV sizing: non-torch memory of the profile run per GPU; fitted, docs/fidelity.md", NULL},
+    {"kv_non_torch_tp_gib", ES_ST_DOUBLE, F(kv_non_torch_tp_gib), "0.15", 0, 64, NULL, "GiB",
+     "vLLM KV sizing: more non-torch memory per GPU when TP > 1 (NCCL); fitted, docs/fidelity.md", NULL},
+    {"engine_cpu_step_us", ES_ST_DOUBLE, F(engine_cpu_step_us), "600", 0, 1e6, NULL, "us",
+     "engine CPU per step (schedule, prepare inputs, output processing); needs vllm_version", NULL},
+    {"engine_cpu_seq_us", ES_ST_DOUBLE, F(engine_cpu_seq_us), "12", 0, 1e5, NULL, "us",
+     "engine CPU per scheduled sequence per step; needs vllm_version", NULL},
+    {"engine_cpu_token_us", ES_ST_DOUBLE, F(engine_cpu_token_us), "0.1", 0, 1e4, NULL, "us",
+     "engine CPU per scheduled token per step; needs vllm_version", NULL},
+    {"engine_sync_us", ES_ST_DOUBLE, F(engine_sync_us), "100", 0, 1e5, NULL, "us",
+     "with async scheduling, the step's CPU that still does not overlap the GPU; needs vllm_version", NULL},
+    {"api_server_count", ES_ST_INT, F(api_server_count), "1", 1, 64, NULL, "processes",
+     "API-server processes in front of the engine (vllm serve --api-server-count); needs vllm_version", NULL},
+    {"api_request_us", ES_ST_DOUBLE, F(api_request_us), "1500", 0, 1e7, NULL, "us",
+     "API-server CPU per request: HTTP parse, chat template, request setup; needs vllm_version", NULL},
+    {"api_prompt_token_us", ES_ST_DOUBLE, F(api_prompt_token_us), "0.5", 0, 1e4, NULL, "us",
+     "API-server CPU per prompt token (tokenisation); needs vllm_version", NULL},
+    {"api_chunk_us", ES_ST_DOUBLE, F(api_chunk_us), "25", 0, 1e5, NULL, "us",
+     "API-server CPU per streamed output chunk (detokenise, SSE event); needs vllm_version", NULL},
 };
 #undef F
 
