@@ -127,7 +127,9 @@ typedef struct es_server_hooks {
     /* Pooled inter-token gaps: `count` gaps of length `gap`, the tokens
      * emitted at time t (may be NULL).  t may be earlier than now: a
      * fast-forwarded stretch reports its steps' gaps when it is brought up to
-     * date, each with its own step's end time, in no promised order. */
+     * date, each with its own step's end time, in no promised order.  With
+     * an API server (server.vllm_version) t and gap are when the client gets
+     * the tokens, which may be later than now. */
     void (*on_decode_gaps)(void *ud, es_time_t t, es_time_t gap, uint32_t count);
     es_kv_event_fn on_kv_event;   /* NULL = KV events off; called at the emitting step, no delay */
 } es_server_hooks_t;
