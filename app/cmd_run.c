@@ -159,6 +159,12 @@ int es_cmd_run(int argc, char **argv)
         es_manifest_fini(&man);
         return ES_EXIT_USAGE;
     }
+    for (const char *w = exp.warnings; w && *w;) {   /* vLLM flags recorded but not modelled */
+        const char *nl = strchr(w, '\n');
+        int len = nl ? (int)(nl - w) : (int)strlen(w);
+        fprintf(stderr, "eppsim: warning: server: %.*s\n", len, w);
+        w += len + (nl != NULL);
+    }
     char dir[1100];
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else es_run_default_dir(&exp, dir, sizeof dir);

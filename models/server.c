@@ -37,6 +37,7 @@
 #include "kvcache.h"
 #include "kvmem.h"
 #include "steptime.h"
+#include "vllm_args.h"
 
 /* RS_API: in the API server's queue; RS_DELIVER: done in the engine, its end
  * not yet sent by the API server. */
@@ -1319,22 +1320,6 @@ static int derive_blocks(const es_server_config_t *cfg, const es_profile_t *prof
     return 0;
 }
 
-/* "0.15.1" -> 15 (minor; major 0), "1.2" -> 1002; -1 when not a version. */
-static int parse_version(const char *v)
-{
-    unsigned major, minor;
-    int n = 0;
-    if (sscanf(v, "%u.%u%n", &major, &minor, &n) != 2 || major > 99 || minor > 999) return -1;
-    if (v[n] == '.') {
-        unsigned patch;
-        int m = 0;
-        if (sscanf(v + n + 1, "%u%n", &patch, &m) != 1) return -1;
-        n += 1 + m;
-    }
-    if (v[n] != '\0') return -1;
-    return (int)(major * 1000 + minor);
-}
-
 /* The profile's model shape as vLLM's memory profiler sees it: dense, bf16. */
 static void kvmem_model_of(const es_model_shape_t *m, es_kvmem_model_t *out)
 {
@@ -1351,14 +1336,16 @@ static void kvmem_model_of(const es_model_shape_t *m, es_kvmem_model_t *out)
 static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_profile_t *prof, uint32_t *nblocks,
                       es_err_t *err)
 {
-    int ver = parse_version(cfg->vllm_version);
-    if (ver < 0)
-        return es_err_set(err, ES_EINVAL, "server.vllm_version: \"%s\" is not a version like 0.15.1",
-                          cfg->vllm_version);
+    int ver;
+    if (es_vllm_version_parse(cfg->vllm_version, &ver, err) != 0) {
+        char msg[ES_ERR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
+        return es_err_set(err, ES_EINVAL, "server.vllm_version: %s", msg);
+    }
     s->vllm = true;
-    /* async scheduling: opt-in in 0.11, the default from 0.14 (vllm/config/scheduler.py) */
+    /* async scheduling: opt-in in 0.11, the default from 0.14 (issue 15; vllm/config/scheduler.py) */
     s->async_sched = cfg->async_scheduling == ES_ASYNC_ON ||
-                     (cfg->async_scheduling == ES_ASYNC_AUTO && ver >= 14);
+                     (cfg->async_scheduling == ES_ASYNC_AUTO && ver >= 1400);
     s->cpu_step_us = cfg->engine_cpu_step_us;
     s->cpu_seq_us = cfg->engine_cpu_seq_us;
     s->cpu_tok_us = cfg->engine_cpu_token_us;
@@ -1396,7 +1383,7 @@ int es_server_kv_blocks(const es_server_config_t *cfg, const es_profile_t *prof,
     es_server_t tmp;
     memset(&tmp, 0, sizeof tmp);
     tmp.pm = pm;
-    int rc = cfg->vllm_version && cfg->vllm_version[0] ? setup_vllm(&tmp, cfg, prof, blocks, err)
+    int rc = cfg->vllm_fidelity == ES_FIDELITY_ON ? setup_vllm(&tmp, cfg, prof, blocks, err)
                                                        : derive_blocks(cfg, prof, &pm->shape, blocks, err);
     *derived = tmp.have_kvmem;
     if (tmp.have_kvmem) *mem = tmp.kvmem;
@@ -1442,7 +1429,7 @@ int es_server_create_with_profile(es_sim_t *sim, const es_server_config_t *cfg, 
     }
     uint32_t nblocks = 0;
     es_server_config_t stcfg = *cfg;
-    if (cfg->vllm_version && cfg->vllm_version[0]) {
+    if (cfg->vllm_fidelity == ES_FIDELITY_ON) {
         rc = setup_vllm(s, cfg, profile, &nblocks, err);
         stcfg.cpu_overhead_us = 0;   /* the engine CPU model replaces the flat overhead */
     } else {

@@ -15,6 +15,7 @@ enum { ES_POLICY_FCFS = 0, ES_POLICY_PRIORITY = 1 };
 enum { ES_STEP_PROFILE = 0, ES_STEP_LINEAR = 1, ES_STEP_ROOFLINE = 2 };
 enum { ES_FREE_FRESH_PREPEND = 0, ES_FREE_APPEND = 1 };
 enum { ES_ASYNC_AUTO = 0, ES_ASYNC_ON = 1, ES_ASYNC_OFF = 2 };
+enum { ES_FIDELITY_AUTO = 0, ES_FIDELITY_ON = 1, ES_FIDELITY_OFF = 2 };
 
 typedef struct es_server_config {
     char    *gpu;                          /* profile name, e.g. "h100-sxm-80gb" */
@@ -47,8 +48,11 @@ typedef struct es_server_config {
     double   roofline_mfu;                 /* achieved fraction of peak FLOP/s */
     double   roofline_bw_efficiency;       /* achieved fraction of peak HBM bandwidth */
     bool     fast_forward;                 /* one event per stretch of decode-only steps */
-    /* vLLM fidelity (docs/server.md "vLLM versions"); all off while vllm_version is "" */
-    char    *vllm_version;                 /* "" = eppsim's own model; "0.11.0", "0.15.1", ... */
+    char    *vllm_version;                 /* the vLLM whose defaults fill absent flags */
+    char    *vllm_args;                    /* `vllm serve` flags (models/vllm_args.h); "" none */
+    char    *vllm_config;                  /* settings file (exp-config.yaml style); "" none */
+    /* vLLM fidelity (docs/server.md "vLLM versions"): KV sizing, engine CPU, API server */
+    int      vllm_fidelity;                /* ES_FIDELITY_*: auto = on when the run names vLLM settings */
     int      async_scheduling;             /* ES_ASYNC_*: auto = by vllm_version (on from 0.14) */
     double   kv_sampler_bytes_per_logit;   /* profile-run sampler peak per max_num_seqs x vocab logit */
     double   kv_non_torch_gib;             /* non-torch memory of the profile run, one GPU */

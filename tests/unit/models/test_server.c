@@ -650,7 +650,7 @@ static void ff_run(const ff_case_t *c, bool fast_forward, ff_run_t *x)
     memset(x, 0, sizeof *x);
     es_server_config_t cfg = c->cfg;
     cfg.fast_forward = fast_forward;
-    x->api = cfg.vllm_version && cfg.vllm_version[0];
+    x->api = cfg.vllm_fidelity == ES_FIDELITY_ON;
     x->sim = es_sim_create(1);
     es_server_hooks_t hooks = {x, ff_on_first, ff_on_finish, ff_on_gaps, ff_on_kv};
     es_err_t err;
@@ -846,6 +846,7 @@ static void ff_random_case(ff_case_t *c, int shape, uint64_t seed)
     if (shape == 4) {   /* vLLM 0.15.1: async engine CPU, an API server that falls behind at times */
         free(c->cfg.vllm_version);
         c->cfg.vllm_version = strdup(es_rng_below(&rng, 2) ? "0.15.1" : "0.11.0");
+        c->cfg.vllm_fidelity = ES_FIDELITY_ON;
         c->cfg.api_server_count = 1 + (int64_t)es_rng_below(&rng, 2);
         c->cfg.api_chunk_us = (double)es_rng_below(&rng, 4000);
         c->cfg.api_request_us = (double)es_rng_below(&rng, 20000);
