@@ -29,6 +29,7 @@
  */
 #include "server.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,11 @@ struct es_server {
     double     api_tok_ns, api_chunk_d;
     es_time_t  d_now, d_prev;           /* API delay of this step's / the previous step's tokens */
     req_t     *fe_head;                 /* RS_API and RS_DELIVER requests */
+    /* CPU KV offload (server.kv_offloading_gib): a second block tier */
+    bool         offload;
+    es_kvcache_t cpu;                   /* hashes of blocks copied to host memory, LRU */
+    uint32_t     cpu_blocks;            /* host blocks (0 = no offload) */
+    es_time_t    load_per_block;        /* host -> GPU copy of one block over PCIe */
 };
 
 static void on_step(es_sim_t *sim, void *target, uint64_t arg);
@@ -342,6 +348,33 @@ static void iter_reset(es_server_t *s, req_t *r)
     r->p.hashed = 0;
 }
 
+/* The offloading connector copies every newly full block to host memory
+ * (write-through, asynchronous: no step waits for it); the host tier keeps
+ * the most recently stored or hit ones. */
+static void cpu_store(es_server_t *s, uint64_t hash)
+{
+    uint32_t id = es_kvcache_lookup(&s->cpu, hash);
+    if (id == ES_KV_NONE) {
+        id = es_kvcache_alloc(&s->cpu);   /* the host tier is never held: always one free */
+        es_kvcache_cache(&s->cpu, id, hash);
+        s->stats.offload_stores++;
+    } else {
+        es_kvcache_touch(&s->cpu, id);
+    }
+    es_kvcache_free(&s->cpu, id);          /* to the tail: most recently used */
+}
+
+/* Blocks after the GPU hits that the host tier holds, up to `max`; the
+ * iterator is left where it was. */
+static uint32_t cpu_match(es_server_t *s, req_t *r, uint32_t max)
+{
+    es_block_iter_t it = r->p.it;
+    uint32_t n = 0;
+    uint64_t h;
+    while (n < max && es_block_iter_next(&it, &h) && es_kvcache_lookup(&s->cpu, h) != ES_KV_NONE) n++;
+    return n;
+}
+
 /* Hashes and caches the request's blocks that are full with `upto` tokens. */
 static void cache_full(es_server_t *s, req_t *r, uint32_t upto)
 {
@@ -356,6 +389,8 @@ static void cache_full(es_server_t *s, req_t *r, uint32_t upto)
             es_kvcache_prefetch_hash(&s->kv, h[i]);   /* lands while the next ones are hashed */
         }
         es_kvcache_cache_n(&s->kv, &r->p.blocks[r->p.hashed], h, m);
+        if (s->offload)
+            for (uint32_t i = 0; i < m; i++) cpu_store(s, h[i]);
         r->p.hashed += m;
     }
 }
@@ -777,6 +812,11 @@ static void phase_waiting(es_server_t *s)
             }
             cached = nhit * s->bs;
         }
+        uint32_t ncpu = 0;   /* blocks loaded from the host tier */
+        if (s->offload && !(r->kv_preloaded && r->p.outputs == 0)) {
+            ncpu = cpu_match(s, r, (num_tokens - 1) / s->bs - nhit);
+            cached += ncpu * s->bs;
+        }
         uint32_t n = num_tokens - cached;
         if (s->thr && n > s->thr) n = s->thr;
         if ((int64_t)n > s->budget) n = (uint32_t)s->budget;
@@ -798,10 +838,18 @@ static void phase_waiting(es_server_t *s)
         s->n_prefilling++;
         lora_run_add(s, r, 1);
         lora_activate(s, r);
+        if (ncpu) {   /* the request's blocks come over PCIe before its chunk computes */
+            s->extra += (es_time_t)ncpu * s->load_per_block;
+            s->stats.offload_hit_tokens += ncpu * s->bs;
+        }
         if (r->admitted < 0) {
             r->admitted = now;
             r->cached_tokens = cached;
-            if (!r->kv_preloaded && s->prefix_caching) { s->q_tokens += num_tokens; s->h_tokens += cached; }
+            /* vLLM's prefix-cache counters are the GPU's; connector hits are reported apart */
+            if (!r->kv_preloaded && s->prefix_caching) {
+                s->q_tokens += num_tokens;
+                s->h_tokens += cached - ncpu * s->bs;
+            }
         }
         r->p.computed = cached;
         schedule_chunk_commit(s, r, n);
@@ -1220,6 +1268,7 @@ void es_server_crash(es_server_t *s, int status)
     for (uint32_t i = 0; i < s->nlora; i++) s->lora[i].loaded = false;
     s->n_lora_loaded = 0;
     es_kvcache_clear(&s->kv);
+    if (s->offload) es_kvcache_clear(&s->cpu);   /* the host copies go with the process */
     es_time_t now = now_of(s);
     while (list) {
         req_t *r = list;
@@ -1355,9 +1404,18 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
     s->api_req = es_time_from_us(cfg->api_request_us);
     s->api_tok_ns = cfg->api_prompt_token_us * 1e3;
     s->api_chunk_d = cfg->api_chunk_us * 1e3;
-    if (cfg->num_gpu_blocks > 0) { *nblocks = (uint32_t)cfg->num_gpu_blocks; return 0; }
     es_kvmem_model_t m;
     kvmem_model_of(&s->pm->shape, &m);
+    double block_bytes = es_kvmem_kv_bytes_per_token(&m, (uint32_t)cfg->tensor_parallel) * (double)cfg->block_size;
+    if (cfg->kv_offloading_gib > 0 && cfg->enable_prefix_caching) {
+        /* per TP rank, as vLLM's CPU offloading spec divides --kv-offloading-size */
+        double n = floor(cfg->kv_offloading_gib * 1073741824.0 / block_bytes);
+        if (n >= 1) {
+            s->cpu_blocks = n > 100000000.0 ? 100000000u : (uint32_t)n;
+            s->load_per_block = (es_time_t)(block_bytes / (cfg->kv_offload_gbps * 1e9) * 1e9 + 0.5);
+        }
+    }
+    if (cfg->num_gpu_blocks > 0) { *nblocks = (uint32_t)cfg->num_gpu_blocks; return 0; }
     es_kvmem_in_t in = {
         .gpu_bytes = cfg->gpu_memory_gib > 0 ? cfg->gpu_memory_gib * 1073741824.0 : prof->memory_bytes,
         .gpu_memory_utilization = cfg->gpu_memory_utilization,
@@ -1452,6 +1510,11 @@ int es_server_create_with_profile(es_sim_t *sim, const es_server_config_t *cfg, 
     s->watermark_blocks = (uint32_t)(cfg->kv_watermark * nblocks);
     rc = es_kvcache_init(&s->kv, nblocks, cfg->kv_free_order == ES_FREE_FRESH_PREPEND);
     if (rc != 0) { free(s->kv.b); es_server_destroy(s); return es_err_set(err, rc, "out of memory"); }
+    if (s->cpu_blocks) {   /* + 1: the pool's block 0 is never used */
+        rc = es_kvcache_init(&s->cpu, s->cpu_blocks + 1, false);
+        if (rc != 0) { es_server_destroy(s); return es_err_set(err, rc, "out of memory"); }
+        s->offload = true;
+    }
     if (hooks->on_kv_event) { s->kv.ev = kv_event; s->kv.ev_ud = s; }
     uint32_t ring = 1;
     while (ring < s->bs + 2) ring <<= 1;
@@ -1489,6 +1552,7 @@ void es_server_destroy(es_server_t *s)
         free(s->tpool[c]);
     }
     if (s->kv.b) es_kvcache_fini(&s->kv);
+    if (s->cpu.b) es_kvcache_fini(&s->cpu);
     free(s->ring); free(s->ff_dt); free(s->pf); free(s->due); free(s->late); free(s->cq); free(s->cp);
     free(s->heap); free(s->lora);
     es_profile_free(s->own_prof);

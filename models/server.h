@@ -146,6 +146,8 @@ typedef struct es_server_stats {
     uint64_t finished;         /* on_finish calls, any status */
     uint64_t lora_loads;
     es_time_t busy;            /* sum of step durations */
+    uint64_t offload_stores;     /* blocks copied to the host tier (server.kv_offloading_gib) */
+    uint64_t offload_hit_tokens; /* prompt tokens loaded back from it instead of computed */
 } es_server_stats_t;
 
 /* Loads data/profiles/<gpu>.json (found with es_data_path) once; the result

@@ -112,6 +112,11 @@ static const es_schema_entry_t k_entries[] = {
      "API-server CPU per prompt token (tokenisation); needs vllm_fidelity", NULL},
     {"api_chunk_us", ES_ST_DOUBLE, F(api_chunk_us), "25", 0, 1e5, NULL, "us",
      "API-server CPU per streamed output chunk (detokenise, SSE event); needs vllm_fidelity", NULL},
+    {"kv_offloading_gib", ES_ST_DOUBLE, F(kv_offloading_gib), "0", 0, 1e5, NULL, "GiB",
+     "host-memory KV tier per GPU (vllm serve --kv-offloading-size, CPU offloading connector); 0 = none; "
+     "needs vllm_fidelity", NULL},
+    {"kv_offload_gbps", ES_ST_DOUBLE, F(kv_offload_gbps), "50", 0.1, 1e4, NULL, "GB/s",
+     "host-to-GPU copy bandwidth of the KV tier (PCIe Gen5 x16: 64 GB/s per direction, ~50 achieved)", NULL},
 };
 #undef F
 

@@ -65,6 +65,8 @@ typedef struct es_server_config {
     double   api_request_us;               /* API CPU per request: HTTP, chat template */
     double   api_prompt_token_us;          /* API CPU per prompt token (tokenisation) */
     double   api_chunk_us;                 /* API CPU per streamed output chunk (detokenise, SSE) */
+    double   kv_offloading_gib;            /* host KV tier per GPU (vllm --kv-offloading-size); 0 = off */
+    double   kv_offload_gbps;              /* host <-> GPU copy bandwidth */
 } es_server_config_t;
 
 extern const es_schema_t es_server_schema;

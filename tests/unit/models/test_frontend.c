@@ -2,7 +2,8 @@
  * overlapped by async scheduling), the API server as a CPU queue in front of
  * the engine (a burst waits; api_server_count processes share it) and its
  * per-chunk streaming cost (tokens reach the client late; a slow API server
- * sets the inter-token time).  Step times come from the linear model with
+ * sets the inter-token time); the host KV tier of the offloading connector
+ * (hits load over PCIe instead of computing).  Step times come from the linear model with
  * only a constant, so every time here is worked out by hand. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -231,6 +232,70 @@ static void test_abort_and_crash_in_the_api_server(void **st)
     h_stop(&h);
 }
 
+/* A 159-token prompt (9 full blocks) is evicted from a 10-block GPU cache by
+ * another one; asked again, its 9 blocks come back from the host tier: 15
+ * tokens computed and 9 x 2 MiB (Llama-3.1-8B) over 50 GB/s. */
+static void test_offload_tier(void **st)
+{
+    (void)st;
+    for (int on = 0; on <= 1; on++) {
+        harness_t h;
+        vconfig(&h, "0.15.1");
+        h.cfg.linear_c1_us = 10;   /* per prompt token computed */
+        h.cfg.num_gpu_blocks = 11;
+        h.cfg.kv_offloading_gib = on ? 1 : 0;
+        assert_int_equal(h_start(&h), 0);
+        rec_t a, b, again;
+        rec_init(&a, 1, 159, 1);
+        rec_init(&b, 3, 159, 1);
+        rec_init(&again, 1, 159, 1);
+        es_server_submit(h.srv, &a.r);
+        run(&h);
+        es_server_submit(h.srv, &b.r);
+        run(&h);
+        assert_int_equal(h.kv_removed, 9);   /* every block of a evicted from the GPU */
+        es_server_submit(h.srv, &again.r);
+        run(&h);
+        assert_int_equal(again.r.status, ES_SERVER_OK);
+        es_server_stats_t s;
+        es_server_stats(h.srv, &s);
+        es_endpoint_metrics_t m;
+        es_server_metrics(h.srv, &m);
+        assert_int_equal(m.prefix_hits, 0);   /* host hits are not GPU prefix-cache hits */
+        es_time_t ttft = again.r.first_token - again.r.submitted;
+        if (on) {
+            es_time_t per_block = (es_time_t)(2097152.0 / 50e9 * 1e9 + 0.5);   /* 41,943 ns */
+            assert_int_equal(ttft, (5000 + 150) * US + 9 * per_block);
+            assert_int_equal(again.r.cached_tokens, 144);
+            assert_int_equal(s.offload_hit_tokens, 144);
+            assert_int_equal(s.offload_stores, 18);   /* a's 9 blocks and b's 9 */
+        } else {
+            assert_int_equal(ttft, (5000 + 1590) * US);
+            assert_int_equal(again.r.cached_tokens, 0);
+            assert_int_equal(s.offload_stores, 0);
+        }
+        h_stop(&h);
+    }
+    /* the host tier is LRU: 2 blocks of room keep the newest two of b's */
+    harness_t h;
+    vconfig(&h, "0.15.1");
+    h.cfg.num_gpu_blocks = 11;
+    h.cfg.kv_offloading_gib = 2.0 * 2097152 / 1073741824.0;
+    assert_int_equal(h_start(&h), 0);
+    rec_t a, b, again;
+    rec_init(&a, 1, 159, 1);
+    rec_init(&b, 3, 159, 1);
+    rec_init(&again, 1, 159, 1);
+    es_server_submit(h.srv, &a.r);
+    run(&h);
+    es_server_submit(h.srv, &b.r);
+    run(&h);
+    es_server_submit(h.srv, &again.r);
+    run(&h);
+    assert_int_equal(again.r.cached_tokens, 0);   /* a's first block was pushed out: the chain misses */
+    h_stop(&h);
+}
+
 static void test_bad_version(void **st)
 {
     (void)st;
@@ -256,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_burst_waits_for_the_api_server),
         cmocka_unit_test(test_chunks_delay_tokens),
         cmocka_unit_test(test_abort_and_crash_in_the_api_server),
+        cmocka_unit_test(test_offload_tier),
         cmocka_unit_test(test_bad_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

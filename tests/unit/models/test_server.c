@@ -851,6 +851,7 @@ static void ff_random_case(ff_case_t *c, int shape, uint64_t seed)
         c->cfg.api_chunk_us = (double)es_rng_below(&rng, 4000);
         c->cfg.api_request_us = (double)es_rng_below(&rng, 20000);
         c->cfg.num_gpu_blocks = 600;
+        c->cfg.kv_offloading_gib = es_rng_below(&rng, 2) ? 0.4 : 0;   /* ~200 host blocks */
         mean_gap = 200 * ES_MS;
     }
     if (shape == 3) {
