@@ -2,7 +2,7 @@
  * kvmem.c -- vLLM's KV-cache sizing (see kvmem.h for the derivation and its
  * source).
  */
-#include "kvmem.h"
+#include "es_kvmem.h"
 
 #include <math.h>
 

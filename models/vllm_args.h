@@ -29,7 +29,7 @@
 
 #include "es_doc.h"
 #include "es_err.h"
-#include "server_config.h"
+#include "es_server_config.h"
 
 #define ES_VLLM_UNSET (-1)
 

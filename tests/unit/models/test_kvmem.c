@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "kvmem.h"
+#include "es_kvmem.h"
 
 /* 2 layers, hidden 64, 4 heads of 16, 2 KV heads, MLP 128, vocab 1000 (padded to 1024). */
 static const es_kvmem_model_t k_tiny = {.layers = 2, .hidden = 64, .heads = 4, .kv_heads = 2, .head_dim = 16,

@@ -187,13 +187,13 @@ static void test_map(void **state)
     assert_int_equal(s.max_model_len, 4096);
     assert_int_equal(s.max_num_seqs, 128);
     assert_true(s.kv_offloading_gib == 8);
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     const char *bad = "max_num_seqs: 128\nblock_size: -3\n";
     assert_int_equal(es_doc_load_string("exp-config.yaml", bad, strlen(bad), &doc, &err), 0);
     es_vllm_serve_init(&s);
     assert_int_not_equal(es_vllm_parse_map(doc->root, "", &s, &err), 0);
     assert_non_null(strstr(err.msg, "exp-config.yaml:2: block_size:"));
-    es_doc_free(doc);
+    es_doc_destroy(doc);
 }
 
 static void test_warnings(void **state)

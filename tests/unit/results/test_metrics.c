@@ -12,8 +12,8 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "metrics.h"
-#include "summary.h"
+#include "es_metrics.h"
+#include "es_summary.h"
 
 static es_results_config_t cfg(void)
 {
