@@ -14,6 +14,8 @@
 #include "es_manifest.h"
 #include "es_outdir.h"
 #include "es_run.h"
+#include "es_server.h"
+#include "es_kvmem.h"
 
 static volatile sig_atomic_t g_interrupted;   /* the one process-wide flag a signal handler may set */
 
@@ -44,6 +46,28 @@ static void usage(FILE *f)
             "outputs: summary.json, requests.csv, timeseries.csv, pods.csv, experiment.yaml,\n"
             "epp-config.yaml, run-info.json, plots/, report.md (docs/results.md).\n"
             "exit codes: 0 ok, 2 bad input, 130 interrupted (nothing written).\n");
+}
+
+/* vLLM's "GPU KV cache size" line for one pod, to hold against a vLLM log; "" when unknown. */
+static void kv_cache_line(const es_server_config_t *cfg, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    es_profile_t *prof = NULL;
+    es_err_t err;
+    if (es_profile_load(cfg->gpu, &prof, &err) != 0) return;
+    uint32_t blocks = 0;
+    es_kvmem_t mem;
+    bool derived = false;
+    if (es_server_kv_blocks(cfg, prof, &blocks, &mem, &derived, &err) == 0) {
+        int n = snprintf(buf, size, "KV cache: %u blocks (%llu tokens) per pod", blocks,
+                         (unsigned long long)blocks * (unsigned long long)cfg->block_size);
+        if (derived && n > 0 && (size_t)n < size)
+            snprintf(buf + n, size - (size_t)n, "; per GPU %.2f GiB weights, %.2f GiB peak, %.2f GiB KV",
+                     mem.weights / 1073741824.0,
+                     (mem.activation_peak > mem.sampler_peak ? mem.activation_peak : mem.sampler_peak) / 1073741824.0,
+                     mem.available / 1073741824.0);
+    }
+    es_profile_destroy(prof);
 }
 
 static void print_ms(const char *label, double v)
@@ -136,6 +160,12 @@ int es_cmd_run(int argc, char **argv)
         es_manifest_fini(&man);
         return ES_EXIT_USAGE;
     }
+    for (const char *w = exp.warnings; w && *w;) {   /* vLLM flags recorded but not modelled */
+        const char *nl = strchr(w, '\n');
+        int len = nl ? (int)(nl - w) : (int)strlen(w);
+        fprintf(stderr, "eppsim: warning: server: %.*s\n", len, w);
+        w += len + (nl != NULL);
+    }
     char dir[ES_OUTDIR_MAX + 1];
     if (out && strlen(out) > ES_OUTDIR_MAX) {
         fprintf(stderr, "eppsim: --out: path is %zu bytes, longer than the %d allowed\n", strlen(out), ES_OUTDIR_MAX);
@@ -157,6 +187,8 @@ int es_cmd_run(int argc, char **argv)
     es_run_report_t rep;
     if (!quiet) fprintf(stderr, "eppsim: running %s (seed %llu) -> %s\n", exp.name, (unsigned long long)exp.seed, dir);
     rc = es_run_experiment(&exp, &opt, &rep, &err);
+    char kvline[256];
+    kv_cache_line(&exp.server, kvline, sizeof kvline);
     es_experiment_fini(&exp);
     es_manifest_fini(&man);
     if (rc == ES_EINTR) {
@@ -179,6 +211,7 @@ int es_cmd_run(int argc, char **argv)
         print_rate("prefix hit (EPP est.)", rep.est_hit);
         print_rate("prefix hit (actual)", rep.act_hit);
         print_rate("prefix hit (oracle)", rep.oracle_hit);
+        if (kvline[0]) printf("  %s\n", kvline);
         printf("  see %s/summary.json and %s/report.md\n", dir, dir);
     }
     return ES_EXIT_OK;
