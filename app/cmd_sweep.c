@@ -28,7 +28,8 @@ static void usage(FILE *f)
             "Runs every point of a sweep spec (a base experiment, a grid or a list of points,\n"
             "seeds; docs/sweeps.md) for every seed, several at once, and writes sweep.csv:\n"
             "one row per point and seed, and per point the mean across seeds with its 95 %%\n"
-            "interval.  Completed points are kept and skipped when the sweep is run again.\n"
+            "interval.  Completed points are kept and skipped when the sweep is run again,\n"
+            "unless the spec now gives them another experiment: those run again.\n"
             "\n"
             "options:\n"
             "  -j, --jobs N        runs at once (default: the number of CPUs)\n"
@@ -183,9 +184,13 @@ int es_cmd_sweep(int argc, char **argv)
         return ES_EXIT_USAGE;
     }
     if (!quiet || st.failed || st.interrupted)
-        fprintf(stderr, "eppsim sweep: %zu runs: %zu done now, %zu already done, %zu failed%s, %.1f s -> %s/sweep.csv\n",
-                st.total, st.completed, st.skipped, st.failed, st.interrupted ? ", interrupted" : "", st.wall_s,
+    {
+        char rerun[64] = "";
+        if (st.rerun) snprintf(rerun, sizeof rerun, " (%zu changed since an earlier run)", st.rerun);
+        fprintf(stderr, "eppsim sweep: %zu runs: %zu done now%s, %zu already done, %zu failed%s, %.1f s -> %s/sweep.csv\n",
+                st.total, st.completed, rerun, st.skipped, st.failed, st.interrupted ? ", interrupted" : "", st.wall_s,
                 dir);
+    }
     if (st.interrupted) return ES_EXIT_INTERRUPTED;
     return st.failed ? ES_EXIT_CHECK : ES_EXIT_OK;
 }

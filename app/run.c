@@ -364,15 +364,24 @@ static void epp_config_yaml(const es_epp_config_t *cfg, const char *path, es_err
     free(text);
 }
 
-static int experiment_yaml(const es_experiment_t *exp, const char *path, es_err_t *err)
+char *es_run_experiment_yaml(const es_experiment_t *exp, size_t *len)
 {
     char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) return ES_ENOMEM;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    if (!f) return NULL;
     fprintf(f, "# the experiment as run: every default filled in (eppsim config)\n");
     es_schema_write_yaml(f, &es_experiment_schema, exp, 0);
-    fclose(f);
+    if (fclose(f)) { free(text); return NULL; }
+    if (len) *len = n;
+    return text;
+}
+
+static int experiment_yaml(const es_experiment_t *exp, const char *path, es_err_t *err)
+{
+    size_t len;
+    char *text = es_run_experiment_yaml(exp, &len);
+    if (!text) return es_err_set(err, ES_ENOMEM, "out of memory");
     int rc = es_write_file_atomic(path, text, len, err);
     free(text);
     return rc;

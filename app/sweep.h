@@ -15,8 +15,10 @@
  *
  * Points are numbered 0..npoints-1 in grid order (the last key varies
  * fastest) or list order; point i with seed s runs in
- * OUT/points/<i>-seed<s>/.  A point whose directory holds summary.json is
- * done (resume).  A shard I/N runs the points with i % N == I.
+ * OUT/points/<i>-seed<s>/.  A point whose directory holds summary.json and
+ * an experiment.yaml equal to the fully defaulted experiment the spec gives
+ * it now is done (resume); one whose experiment changed runs again, and the
+ * log names the changed keys.  A shard I/N runs the points with i % N == I.
  *
  * Outputs of a sweep directory: points/, sweep.json (keys, metrics, points,
  * seeds: what merge and compare need) and sweep.csv: one row per point and
@@ -107,7 +109,8 @@ typedef struct es_sweep_options {
 
 typedef struct es_sweep_stats {
     size_t total;         /* point-seed runs in this shard */
-    size_t skipped;       /* already done (resume) */
+    size_t skipped;       /* already done (resume): summary.json and the same experiment.yaml */
+    size_t rerun;         /* done before, but the spec now gives another experiment: run again */
     size_t completed;     /* run now */
     size_t failed;
     bool   interrupted;
