@@ -13,6 +13,7 @@
 #include "experiment.h"
 #include "manifest.h"
 #include "run.h"
+#include "summary.h"
 
 static volatile sig_atomic_t g_interrupted;   /* the one process-wide flag a signal handler may set */
 
@@ -45,16 +46,22 @@ static void usage(FILE *f)
             "exit codes: 0 ok, 2 bad input, 130 interrupted (nothing written).\n");
 }
 
-static void print_ms(const char *label, double v)
+static cJSON *read_json(const char *path)
 {
-    if (isnan(v)) printf("  %-22s %10s\n", label, "-");
-    else printf("  %-22s %10.1f ms\n", label, v);
-}
-
-static void print_rate(const char *label, double v)
-{
-    if (isnan(v)) printf("  %-22s %10s\n", label, "-");
-    else printf("  %-22s %9.1f %%\n", label, v * 100);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    char buf[65536];
+    size_t got;
+    while (m && (got = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, got, m);
+    fclose(f);
+    if (!m) return NULL;
+    fclose(m);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    return j;
 }
 
 int es_cmd_run(int argc, char **argv)
@@ -161,17 +168,15 @@ int es_cmd_run(int argc, char **argv)
         return ES_EXIT_USAGE;
     }
     if (!quiet) {
-        printf("\n%s: %llu requests, %llu completed, %.1f s simulated in %.2f s\n", dir,
-               (unsigned long long)rep.requests, (unsigned long long)rep.completed, rep.sim_s, rep.wall_s);
-        print_ms("TTFT p50", rep.ttft_p50_ms);
-        print_ms("TTFT p99", rep.ttft_p99_ms);
-        print_ms("TPOT p50", rep.tpot_p50_ms);
-        print_ms("ITL p50", rep.itl_p50_ms);
-        print_ms("E2E p50", rep.e2e_p50_ms);
-        print_ms("E2E p99", rep.e2e_p99_ms);
-        print_rate("prefix hit (EPP est.)", rep.est_hit);
-        print_rate("prefix hit (actual)", rep.act_hit);
-        print_rate("prefix hit (oracle)", rep.oracle_hit);
+        /* printed from the summary.json just written: the file, report.md
+         * and this table show the same numbers */
+        printf("\n%s: %.1f s simulated in %.2f s\n", dir, rep.sim_s, rep.wall_s);
+        char path[1200];
+        snprintf(path, sizeof path, "%s/summary.json", dir);
+        cJSON *summary = read_json(path);
+        if (summary) es_summary_print(stdout, summary);
+        else fprintf(stderr, "eppsim: %s: cannot read back\n", path);
+        cJSON_Delete(summary);
         printf("  see %s/summary.json and %s/report.md\n", dir, dir);
     }
     return ES_EXIT_OK;

@@ -699,6 +699,7 @@ static void apply_decision(es_client_request_t *r, const es_sched_result_t *res)
 {
     r->est_matched = res->est_prefix_blocks;
     r->est_total = res->est_total_blocks;
+    r->est_block_tokens = res->est_block_tokens;
     r->p.decided = 1;
     r->p.decided_status = res->status;
     if (res->status == 200) {
@@ -889,7 +890,7 @@ void es_cluster_send(es_cluster_t *c, es_client_request_t *r)
     r->done = -1;
     r->status = 0;
     r->pod = -1;
-    r->cached_tokens = r->est_matched = r->est_total = r->preemptions = r->output_received = 0;
+    r->cached_tokens = r->est_matched = r->est_total = r->est_block_tokens = r->preemptions = r->output_received = 0;
     r->queue_wait = -1;
     r->sched_latency = 0;
     r->retries = 0;

@@ -84,6 +84,7 @@ int es_metrics_add_request(es_metrics_t *m, const es_req_record_t *r)
 }
 
 size_t es_metrics_count(const es_metrics_t *m) { return m->n; }
+const es_results_config_t *es_metrics_config(const es_metrics_t *m) { return &m->cfg; }
 const es_req_record_t *es_metrics_records(const es_metrics_t *m) { return m->recs; }
 
 static inline uint32_t itl_bucket(uint64_t v)

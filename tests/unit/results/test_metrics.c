@@ -219,6 +219,7 @@ static void test_summary_schema(void **state)
         r.oracle_tokens = 80;
         r.est_matched = 3;
         r.est_total = 6;
+        r.est_tokens = 40;   /* the hashed prefix is not the whole prompt */
         r.ttft_ms = 50;
         r.e2e_ms = 140;
         r.stage = i < 30 ? 0 : 1;
@@ -254,7 +255,9 @@ static void test_summary_schema(void **state)
     cJSON *ttft = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "latency_ms"), "ttft");
     assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(ttft, "p99_ci")) == 2);
     cJSON *pc = cJSON_GetObjectItem(j, "prefix_cache");
-    assert_true(fabs(cJSON_GetObjectItem(pc, "estimated_hit_rate")->valuedouble - 0.5) < 1e-9);
+    /* one denominator for the three rates (prompt tokens): estimated <= oracle */
+    assert_true(fabs(cJSON_GetObjectItem(pc, "estimated_hit_rate")->valuedouble - 0.4) < 1e-9);
+    assert_true(fabs(cJSON_GetObjectItem(pc, "estimated_hashed_prefix_match")->valuedouble - 0.5) < 1e-9);
     assert_true(fabs(cJSON_GetObjectItem(pc, "actual_hit_rate")->valuedouble - 0.5) < 1e-9);
     assert_true(fabs(cJSON_GetObjectItem(pc, "oracle_hit_rate")->valuedouble - 0.8) < 1e-9);
     cJSON *tp = cJSON_GetObjectItem(j, "throughput");
@@ -262,6 +265,48 @@ static void test_summary_schema(void **state)
     assert_true(fabs(cJSON_GetObjectItem(tp, "requests_per_s")->valuedouble - 54 / 58.14) < 1e-5);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "stages")), 2);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "pods")), 1);
+    cJSON_Delete(j);
+    es_metrics_destroy(m);
+}
+
+/* Pods that served nothing or far below an even share are flagged in the
+ * summary and its text; the text shows the failures by status. */
+static void test_summary_flags_pods_and_failures(void **state)
+{
+    (void)state;
+    es_results_config_t c = cfg();
+    es_metrics_t *m = es_metrics_create(&c, true, 16);
+    for (int i = 0; i < 40; i++) {
+        es_req_record_t r = {0};
+        r.id = (uint64_t)i;
+        r.arrival = (es_time_t)i * ES_S;
+        r.status = i % 8 == 7 ? 503 : 200;
+        r.output_tokens = 10;
+        r.prompt_tokens = 100;
+        r.ttft_ms = 50;
+        r.e2e_ms = 140;
+        es_metrics_add_request(m, &r);
+    }
+    es_summary_pod_t pods[4] = {{"a", "", 20, 0, 0, 0, 1, 0}, {"b", "", 18, 0, 0, 0, 1, 0},
+                                {"c", "", 0, 0, 0, 0, 0, 0}, {"d", "", 2, 0, 0, 0, 1, 0}};
+    es_summary_input_t in = {"t", 1, "x", 60 * ES_S, 1, pods, 4, NULL, 0, 100, 10, 0};
+    cJSON *j = es_summary_build(m, &in);
+    assert_non_null(j);
+    cJSON *p = cJSON_GetObjectItem(j, "pods");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 0), "flag")->valuestring, "");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 1), "flag")->valuestring, "");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 2), "flag")->valuestring, "idle");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 3), "flag")->valuestring, "far_below_share");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    es_summary_print(f, j);
+    fclose(f);
+    assert_non_null(strstr(text, "all requests: 40, 35 completed, 5 failed (503: 5)"));
+    assert_non_null(strstr(text, "NOTE: pod c served no request (an even share is 25.0 %)"));
+    assert_non_null(strstr(text, "NOTE: pod d served 5.0 % of the requests, far below an even share (25.0 %)"));
+    assert_null(strstr(text, "pod a "));
+    free(text);
     cJSON_Delete(j);
     es_metrics_destroy(m);
 }
@@ -275,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_itl_histogram),
         cmocka_unit_test(test_oracle_matches_block_hash_set),
         cmocka_unit_test(test_summary_schema),
+        cmocka_unit_test(test_summary_flags_pods_and_failures),
     };
     return cmocka_run_group_tests_name("results_metrics", tests, NULL, NULL);
 }
