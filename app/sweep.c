@@ -763,18 +763,12 @@ static int write_outputs(const table_t *t, const char *out_dir, size_t npoints, 
         fprintf(f, "%zu,all,%zu", t->rows[i].point, j - i);
         for (size_t k = 0; k < t->nkeys; k++) { fputc(',', f); csv_field(f, t->rows[i].keyvals[k]); }
         for (size_t m = 0; m < t->nmetrics; m++) {
-            double sum = 0, sq = 0;
+            double v[ES_SWEEP_MAX_SEEDS];
             size_t n = 0;
-            for (size_t r = i; r < j; r++)
-                if (!isnan(t->rows[r].m[m])) { sum += t->rows[r].m[m]; n++; }
-            double mean = n ? sum / (double)n : NAN, lo = NAN, hi = NAN;
-            if (n >= 2) {
-                for (size_t r = i; r < j; r++)
-                    if (!isnan(t->rows[r].m[m])) sq += (t->rows[r].m[m] - mean) * (t->rows[r].m[m] - mean);
-                double half = gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * sqrt(sq / (double)(n - 1) / (double)n);
-                lo = mean - half;
-                hi = mean + half;
-            }
+            for (size_t r = i; r < j && n < ES_SWEEP_MAX_SEEDS; r++)
+                if (!isnan(t->rows[r].m[m])) v[n++] = t->rows[r].m[m];
+            double mean, lo, hi;
+            es_sweep_interval(v, n, &mean, &lo, &hi);
             fputc(',', f); csv_num(f, mean);
             fputc(',', f); csv_num(f, lo);
             fputc(',', f); csv_num(f, hi);
@@ -811,6 +805,21 @@ static int write_outputs(const table_t *t, const char *out_dir, size_t npoints, 
     rc = es_write_file_atomic(path, buf, len, err);
     free(buf);
     return rc;
+}
+
+void es_sweep_interval(const double *v, size_t n, double *mean, double *lo, double *hi)
+{
+    double sum = 0, sq = 0, min = INFINITY;
+    for (size_t i = 0; i < n; i++) { sum += v[i]; if (v[i] < min) min = v[i]; }
+    *mean = n ? sum / (double)n : NAN;
+    *lo = *hi = NAN;
+    if (n < 2) return;
+    for (size_t i = 0; i < n; i++) sq += (v[i] - *mean) * (v[i] - *mean);
+    double half = gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * sqrt(sq / (double)(n - 1) / (double)n);
+    *lo = *mean - half;
+    *hi = *mean + half;
+    /* a mean of values that are all >= 0 is >= 0: the interval stops there */
+    if (min >= 0 && *lo < 0) *lo = 0;
 }
 
 static void point_dir(const char *out_dir, size_t point, uint64_t seed, char *buf, size_t size)

@@ -144,6 +144,10 @@ typedef struct es_sweep_result {
 int  es_sweep_result_load(const char *dir, es_sweep_result_t *r, es_err_t *err);
 void es_sweep_result_fini(es_sweep_result_t *r);
 
+/* Mean of n replications and its 95 % Student-t interval (NaN below two);
+ * the lower end stops at 0 when every value is >= 0. */
+void es_sweep_interval(const double *v, size_t n, double *mean, double *lo, double *hi);
+
 /* The metrics used when a spec names none (NULL-terminated). */
 extern const char *const es_sweep_default_metrics[];
 

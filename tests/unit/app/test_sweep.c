@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,6 +444,22 @@ static void test_resume_over_changed_spec(void **state)
     es_sweep_spec_fini(&s);
 }
 
+/* Replication intervals of a non-negative metric never go below 0. */
+static void test_replication_interval(void **state)
+{
+    (void)state;
+    double mean, lo, hi, v[2] = {20, 2600};
+    es_sweep_interval(v, 2, &mean, &lo, &hi);
+    assert_true(fabs(mean - 1310) < 1e-9);
+    assert_true(lo == 0);
+    assert_true(hi > 2600);
+    double w[3] = {-5, 5, 0};
+    es_sweep_interval(w, 3, &mean, &lo, &hi);
+    assert_true(lo < -5);   /* a metric that can be negative keeps its interval */
+    es_sweep_interval(v, 1, &mean, &lo, &hi);
+    assert_true(isnan(lo) && isnan(hi) && mean == 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_run_resume_determinism_merge),
         cmocka_unit_test(test_failing_point_goes_on),
         cmocka_unit_test(test_resume_over_changed_spec),
+        cmocka_unit_test(test_replication_interval),
     };
     return cmocka_run_group_tests_name("app_sweep", tests, setup, teardown);
 }
