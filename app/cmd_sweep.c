@@ -191,6 +191,8 @@ int es_cmd_sweep(int argc, char **argv)
                 st.total, st.completed, rerun, st.skipped, st.failed, st.interrupted ? ", interrupted" : "", st.wall_s,
                 dir);
     }
+    if (!quiet && !st.interrupted && es_sweep_print_table(stdout, dir, &err))
+        fprintf(stderr, "eppsim: %s\n", err.msg);
     if (st.interrupted) return ES_EXIT_INTERRUPTED;
     return st.failed ? ES_EXIT_CHECK : ES_EXIT_OK;
 }

@@ -142,6 +142,12 @@ typedef struct es_sweep_result {
 } es_sweep_result_t;
 
 int  es_sweep_result_load(const char *dir, es_sweep_result_t *r, es_err_t *err);
+/* Prints the aggregated rows of a sweep directory as a table: one line per
+ * point (its metrics' means and interval half-widths, then the values that
+ * define the point). */
+int  es_sweep_print_table(FILE *f, const char *dir, es_err_t *err);
+/* v in plain notation, 3-4 significant digits ("1882", "51.4", "0.046"). */
+const char *es_sweep_fmt_plain(double v, char *buf, size_t size);
 void es_sweep_result_fini(es_sweep_result_t *r);
 
 /* Mean of n replications and its 95 % Student-t interval (NaN below two);
