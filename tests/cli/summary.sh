@@ -47,5 +47,12 @@ for k in 'Request throughput' 'Output token throughput' 'Goodput' 'TTFT' 'TPOT' 
 done
 # --no-plots: report.md links no image
 grep -q '](plots/' r/report.md && fail "report.md links plots that --no-plots did not draw"
+# compare: a tolerance for an unknown metric is a usage error naming the known ones
+"$EPPSIM" compare r r -t foo=5 > cmp.txt 2> cmp-err.txt; rc=$?
+[ $rc = 2 ] || fail "compare -t foo=5 exits $rc, not 2"
+grep -q 'tolerance foo: not a compared metric; compared: latency_ms.ttft.p50' cmp-err.txt || fail "compare -t foo: $(cat cmp-err.txt)"
+"$EPPSIM" compare r r > cmp.txt 2>&1 || fail "compare r r: $(cat cmp.txt)"
+grep -qE 'e[+-][0-9]' cmp.txt && fail "compare prints exponent notation: $(cat cmp.txt)"
+grep -qE '^latency_ms.e2e.p99 +[0-9.]+ \[[0-9.]+, [0-9.]+\] ms' cmp.txt || fail "compare: no unit on latencies: $(cat cmp.txt)"
 echo "summary: $fails failed"
 [ "$fails" = 0 ]
