@@ -16,7 +16,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "cli.h"
+#include "es_cli.h"
 #include "es_doc.h"
 #include "es_scheduler.h"
 
@@ -575,7 +575,7 @@ out:
     es_sched_trace_destroy(tr);
     es_scheduler_destroy(s);
     es_epp_config_free(cfg);
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     free(eps);
     free(ins);
     return code;

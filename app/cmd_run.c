@@ -9,11 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "experiment.h"
-#include "manifest.h"
-#include "run.h"
-#include "summary.h"
+#include "es_cli.h"
+#include "es_experiment.h"
+#include "es_manifest.h"
+#include "es_outdir.h"
+#include "es_run.h"
+#include "es_summary.h"
 
 static volatile sig_atomic_t g_interrupted;   /* the one process-wide flag a signal handler may set */
 
@@ -110,7 +111,7 @@ int es_cmd_run(int argc, char **argv)
         if (slash) snprintf(base, sizeof base, "%.*s", (int)(slash - path), path);
     } else if (nman > 0) {
         /* the manifests define the pool; the schema's defaults fill the rest */
-        doc = es_doc_new("<no experiment>");
+        doc = es_doc_create("<no experiment>");
         rc = doc ? 0 : es_err_set(&err, ES_ENOMEM, "out of memory");
     } else {
         rc = es_doc_load_string("<built-in default>", es_default_experiment_yaml, strlen(es_default_experiment_yaml),
@@ -122,16 +123,16 @@ int es_cmd_run(int argc, char **argv)
     if (nman > 0) {
         rc = es_manifest_apply(&man, manifests, nman, doc, &err);
         for (size_t i = 0; i < man.nwarnings; i++) fprintf(stderr, "eppsim: warning: %s\n", man.warnings[i]);
-        if (rc) { es_doc_free(doc); es_manifest_fini(&man); fprintf(stderr, "eppsim: %s\n", err.msg); return ES_EXIT_USAGE; }
+        if (rc) { es_doc_destroy(doc); es_manifest_fini(&man); fprintf(stderr, "eppsim: %s\n", err.msg); return ES_EXIT_USAGE; }
     }
     if (seed) {
         es_node_t *v = es_node_new_scalar(doc, seed, false);
         uint64_t tmp;
         int bad = !v || es_node_to_u64(v, "--seed", &tmp, &err);
-        if (bad) es_node_free(v);
+        if (bad) es_node_destroy(v);
         if (bad || es_doc_set_path(doc, "seed", v, &err)) {
             fprintf(stderr, "eppsim: %s\n", err.msg);
-            es_doc_free(doc);
+            es_doc_destroy(doc);
             es_manifest_fini(&man);
             return ES_EXIT_USAGE;
         }
@@ -142,7 +143,13 @@ int es_cmd_run(int argc, char **argv)
         es_manifest_fini(&man);
         return ES_EXIT_USAGE;
     }
-    char dir[1100];
+    char dir[ES_OUTDIR_MAX + 1];
+    if (out && strlen(out) > ES_OUTDIR_MAX) {
+        fprintf(stderr, "eppsim: --out: path is %zu bytes, longer than the %d allowed\n", strlen(out), ES_OUTDIR_MAX);
+        es_experiment_fini(&exp);
+        es_manifest_fini(&man);
+        return ES_EXIT_USAGE;
+    }
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else es_run_default_dir(&exp, dir, sizeof dir);
 

@@ -1,5 +1,5 @@
 /*
- * server.c -- the engine loop of a vLLM-like pod (see server.h and
+ * server.c -- the engine loop of a vLLM-like pod (see es_server.h and
  * docs/server.md).
  *
  * Step k runs at the end of step k-1: it finishes step k-1 (tokens, first
@@ -27,15 +27,15 @@
  * set back to the end of the step in flight).  /metrics does not move inside
  * a stretch; es_server_stats adds the steps begun by now.
  */
-#include "server.h"
+#include "es_server.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "es_paths.h"
-#include "kvcache.h"
-#include "steptime.h"
+#include "es_kvcache.h"
+#include "es_steptime.h"
 
 enum { RS_NEW = 0, RS_WAITING = 1, RS_RUNNING = 2, RS_DONE = 3 };
 
@@ -1253,6 +1253,6 @@ void es_server_destroy(es_server_t *s)
     if (s->kv.b) es_kvcache_fini(&s->kv);
     free(s->ring); free(s->ff_dt); free(s->pf); free(s->due); free(s->late); free(s->cq); free(s->cp);
     free(s->heap); free(s->lora);
-    es_profile_free(s->own_prof);
+    es_profile_destroy(s->own_prof);
     free(s);
 }

@@ -2,7 +2,7 @@
  * server_config.c -- the `server` section's schema: the one place where the
  * server's defaults live.
  */
-#include "server_config.h"
+#include "es_server_config.h"
 
 #include <stddef.h>
 

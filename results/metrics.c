@@ -1,7 +1,7 @@
 /*
  * metrics.c -- request records, pooled ITL histogram, oracle cache, statistics.
  */
-#include "metrics.h"
+#include "es_metrics.h"
 
 #include <gsl/gsl_cdf.h>
 #include <math.h>

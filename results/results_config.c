@@ -1,5 +1,5 @@
 /* results_config.c -- the `results` section's schema (its defaults). */
-#include "results_config.h"
+#include "es_results_config.h"
 
 #include <stddef.h>
 

@@ -1,14 +1,14 @@
 /*
  * summary.c -- the result files.
  */
-#include "summary.h"
+#include "es_summary.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "outdir.h"
+#include "es_outdir.h"
 
 static cJSON *num(double v)
 {

@@ -749,9 +749,9 @@ int es_epp_config_load_file(const char *path, es_epp_config_t **out, es_err_t *e
     es_doc_t *doc;
     int rc = es_doc_load_file(path, &doc, err);
     if (rc) return rc;
-    if (!doc->root) { es_doc_free(doc); return es_err_set(err, ES_EINVAL, "%s:1: empty EndpointPickerConfig", path); }
+    if (!doc->root) { es_doc_destroy(doc); return es_err_set(err, ES_EINVAL, "%s:1: empty EndpointPickerConfig", path); }
     rc = load_root(doc->root, path, out, err);
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     return rc;
 }
 
@@ -761,9 +761,9 @@ int es_epp_config_load_string(const char *name, const char *text, es_epp_config_
     es_doc_t *doc;
     int rc = es_doc_load_string(name, text, strlen(text), &doc, err);
     if (rc) return rc;
-    if (!doc->root) { es_doc_free(doc); return es_err_set(err, ES_EINVAL, "%s:1: empty EndpointPickerConfig", name); }
+    if (!doc->root) { es_doc_destroy(doc); return es_err_set(err, ES_EINVAL, "%s:1: empty EndpointPickerConfig", name); }
     rc = load_root(doc->root, name, out, err);
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     return rc;
 }
 

@@ -2,7 +2,7 @@
  * workload_config.c -- the `workload` section's schema (the one place for its
  * defaults).
  */
-#include "workload_config.h"
+#include "es_workload_config.h"
 
 #include <stddef.h>
 

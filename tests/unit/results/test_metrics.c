@@ -12,9 +12,9 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
+#include "es_metrics.h"
 #include "es_rng.h"
-#include "metrics.h"
-#include "summary.h"
+#include "es_summary.h"
 
 static es_results_config_t cfg(void)
 {

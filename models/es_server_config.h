@@ -1,0 +1,53 @@
+/*
+ * es_server_config.h -- configuration of one vLLM-like model-server pod
+ * (the experiment's `server` section).  Every key, default, unit and range is
+ * in the schema table in server_config.c; docs/configuration.md lists them.
+ */
+#ifndef ES_SERVER_CONFIG_H
+#define ES_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "es_schema.h"
+
+enum { ES_POLICY_FCFS = 0, ES_POLICY_PRIORITY = 1 };
+enum { ES_STEP_PROFILE = 0, ES_STEP_LINEAR = 1, ES_STEP_ROOFLINE = 2 };
+enum { ES_FREE_FRESH_PREPEND = 0, ES_FREE_APPEND = 1 };
+
+typedef struct es_server_config {
+    char    *gpu;                          /* profile name, e.g. "h100-sxm-80gb" */
+    char    *model;                        /* model key inside the profile */
+    int64_t  tensor_parallel;              /* GPUs per pod */
+    int      step_model;                   /* ES_STEP_* */
+    double   cpu_overhead_us;              /* per-step CPU overhead added to GPU time */
+    int64_t  block_size;                   /* tokens per KV block */
+    int64_t  num_gpu_blocks;               /* 0: derive from memory */
+    double   gpu_memory_utilization;       /* fraction of GPU memory vLLM may use */
+    int64_t  max_num_seqs;
+    int64_t  max_num_batched_tokens;
+    int64_t  long_prefill_token_threshold; /* 0: off */
+    int      scheduling_policy;            /* ES_POLICY_* */
+    bool     enable_prefix_caching;
+    int64_t  max_model_len;                /* 0: the model's context length */
+    int64_t  max_loras;                    /* adapter slots per step; 0: no LoRA */
+    double   lora_load_ms;                 /* time to load an adapter */
+    double   activation_reserve_gib;       /* per-GPU memory kept for activations, graphs, non-torch */
+    double   gpu_memory_gib;               /* 0: the profile's GPU memory */
+    int      kv_free_order;                /* ES_FREE_*: where freed blocks enter the free queue */
+    double   kv_watermark;                 /* fraction of blocks kept free when admitting */
+    double   tp_link_gbps;                 /* all-reduce bus bandwidth between a pod's GPUs */
+    double   tp_allreduce_latency_us;      /* fixed cost of one all-reduce */
+    double   linear_c0_us;                 /* linear step model: per step */
+    double   linear_c1_us;                 /* per prompt token */
+    double   linear_c2_us;                 /* per decoding sequence */
+    double   linear_c3_us;                 /* per decode context token */
+    double   linear_c4_us;                 /* per prefill attention unit q*(p+q/2) */
+    double   roofline_mfu;                 /* achieved fraction of peak FLOP/s */
+    double   roofline_bw_efficiency;       /* achieved fraction of peak HBM bandwidth */
+    bool     fast_forward;                 /* one event per stretch of decode-only steps */
+} es_server_config_t;
+
+extern const es_schema_t es_server_schema;
+
+#endif /* ES_SERVER_CONFIG_H */
