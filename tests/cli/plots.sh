@@ -17,7 +17,12 @@ for s in plot-run plot-sweep plot-compare; do
   rm -f help.txt
   [ -z "$(ls -A "$W")" ] || { fail "$s --help wrote $(ls -A "$W")"; rm -rf "${W:?}"/*; }
 done
-if ! command -v gnuplot > /dev/null; then echo "plots: gnuplot not installed, plot checks skipped"; echo "plots: $fails failed"; [ "$fails" = 0 ]; exit; fi
+if ! command -v gnuplot > /dev/null; then echo "plots: gnuplot not installed, plot checks skipped"; # no directory name or label becomes gnuplot code
+evil="r'; system(\"touch PWNED\"); '"
+cp -r r "$evil"
+"$SRC/scripts/plot-compare" -o cmp2 r "$evil" > /dev/null 2> pc2-err.txt || fail "plot-compare on an odd name: $(cat pc2-err.txt)"
+[ -e PWNED ] && fail "plot-compare ran a directory name as gnuplot code"
+echo "plots: $fails failed"; [ "$fails" = 0 ]; exit; fi
 printf 'name: plots\ncluster: {replicas: 3}\nworkload: {num_requests: 200}\n' > exp.yaml
 "$EPPSIM" run exp.yaml -o r > out.txt 2> err.txt || fail "run failed: $(cat err.txt)"
 grep -v '^eppsim: running' err.txt | grep -q . && fail "the run's stderr is not clean: $(cat err.txt)"
@@ -56,5 +61,10 @@ grep -q 'queue 1, prefix-cache 0<' sw/plots/points_latency_ms_ttft_p99.svg || fa
 [ -s pc-err.txt ] && fail "plot-compare printed warnings: $(cat pc-err.txt)"
 grep -q 'queue-scorer=1, prefix-cache-scorer=0 (seed 1)<' cmp/compare_latency.svg || fail "plot-compare does not label sweep points by their values"
 grep -q '>0-seed1<' cmp/compare_latency.svg && fail "plot-compare labels a point by its directory"
+# no directory name or label becomes gnuplot code
+evil="r'; system(\"touch PWNED\"); '"
+cp -r r "$evil"
+"$SRC/scripts/plot-compare" -o cmp2 r "$evil" > /dev/null 2> pc2-err.txt || fail "plot-compare on an odd name: $(cat pc2-err.txt)"
+[ -e PWNED ] && fail "plot-compare ran a directory name as gnuplot code"
 echo "plots: $fails failed"
 [ "$fails" = 0 ]
