@@ -77,6 +77,13 @@ int  es_sweep_spec_validate(const es_sweep_spec_t *spec, es_err_t *err);
  * epp.config (see es_sweep_spec_t.epp_doc).  Takes ownership of value. */
 int  es_sweep_apply(es_doc_t *doc, const es_doc_t *epp_src, const char *key, es_node_t *value,
                     es_err_t *err);
+/* `--set KEY.PATH=VALUE`: sets one key of an experiment document (short
+ * forms included) to VALUE parsed as YAML, before validation, so it is typed
+ * and checked like the file.  `holder` is a document named "--set" that owns
+ * the value (messages say `--set:1: key: ...`); *epp_src is loaded when a
+ * short form needs the EPP config (caller destroys both after validation). */
+int  es_sweep_override(es_doc_t *doc, const char *base_dir, es_doc_t *holder, es_doc_t **epp_src,
+                       const char *assignment, es_err_t *err);
 /* "key=value, key=value" of point i into buf (labels, logs). */
 const char *es_sweep_point_label(const es_sweep_spec_t *spec, size_t point, char *buf, size_t size);
 
