@@ -57,6 +57,10 @@ struct es_summary_stage;
 int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metrics *m,
                                 const struct es_summary_stage *stages, size_t nstages, const char *dir,
                                 es_err_t *err);
+/* The experiment as run, every default filled in: the text of a run's
+ * experiment.yaml (malloc'd; NULL when out of memory).  A sweep compares it
+ * with a finished point's file to know whether the point is still current. */
+char *es_run_experiment_yaml(const es_experiment_t *exp, size_t *len);
 
 /* Default output directory: out/<name>-seed<seed>. */
 void es_run_default_dir(const es_experiment_t *exp, char *buf, size_t size);
