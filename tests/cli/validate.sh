@@ -38,7 +38,7 @@ ALL=("$D/cases.yaml" "$D/bench-cases.yaml" "$D/bench-result.json" run/inference-
 cmp -s j1.txt j4.txt || fail "-j 1 and -j 4 differ"
 grep -q "NOT SIMULATED" j1.txt && fail "a run was not simulated: $(grep -A2 'not simulated' j1.txt | head -3)"
 grep -q "set test-set" j1.txt || fail "set header not printed"
-grep -q "server warning: --kv-offloading-size 4 is recorded but not modelled" j1.txt || fail "offload flag not warned about"
+grep -q "server warning: --kv-cache-dtype fp8 is recorded but not modelled" j1.txt || fail "kv-cache-dtype flag not warned about"
 grep -q "sharegpt lengths matched to the run's totals" j1.txt || fail "approximation not stated"
 grep -q "8 chat-template tokens" j1.txt || fail "template tokens not stated"
 grep -q "^median APE" j1.txt || fail "no medians"
@@ -63,7 +63,7 @@ fi
 "$EPPSIM" validate --format markdown --summary-only "${ALL[@]}" > v.md || fail "markdown"
 grep -q "^| \*\*median APE\*\*" v.md || fail "markdown medians"
 "$EPPSIM" validate --print-experiment "$D/cases.yaml" > exp.txt || fail "print-experiment"
-grep -q 'vllm_args: "--gpu-memory-utilization 0.9 --kv-offloading-size 4 --max-num-seqs 32' exp.txt || fail "set + case flags: $(grep vllm_args exp.txt)"
+grep -q 'vllm_args: "--gpu-memory-utilization 0.9 --kv-offloading-size 4 --kv-cache-dtype fp8 --max-num-seqs 32' exp.txt || fail "set + case flags: $(grep vllm_args exp.txt)"
 grep -q '"num_unique_system_prompts": 2' exp.txt || fail "the case's workload not inlined: $(grep -A3 inference_perf exp.txt)"
 if command -v gnuplot >/dev/null; then
   "$EPPSIM" validate --plot p.png "${ALL[@]}" >/dev/null || fail "plot"
@@ -105,9 +105,10 @@ expect_err "no column" import-blis bad.csv
 [ $fails -eq 0 ] && echo "ok   input errors"
 
 # server.vllm_args in an experiment: flags not modelled are warned about
-printf 'server: {vllm_args: "--max-num-seqs 8 --kv-offloading-size 8 --frob 1"}\ncluster: {replicas: 1}\nworkload: {num_requests: 5}\n' > va.yaml
+printf 'server: {vllm_args: "--max-num-seqs 8 --kv-offloading-size 8 --kv-cache-dtype fp8 --frob 1"}\ncluster: {replicas: 1}\nworkload: {num_requests: 5}\n' > va.yaml
 "$EPPSIM" run va.yaml -q --no-plots -o va 2>va.err || fail "run with vllm_args"
-grep -q "kv-offloading-size 8 is recorded but not modelled" va.err || fail "run: offload warning"
+grep -q "kv-cache-dtype fp8 is recorded but not modelled" va.err || fail "run: kv-cache-dtype warning"
+grep -q "kv_offloading_gib: 8" va/experiment.yaml || fail "run: --kv-offloading-size not applied"
 grep -q -- "--frob 1 is not a flag eppsim knows" va.err || fail "run: unknown flag warning"
 grep -q "max_num_seqs: 8" va/experiment.yaml || fail "run: --max-num-seqs not applied"
 "$EPPSIM" run va/experiment.yaml -q --no-plots -o va2 2>/dev/null || fail "experiment.yaml as written does not load again"
