@@ -283,16 +283,40 @@ static int add_auto(es_epp_config_t *c, const char *type, es_err_t *err)
     return add_auto_vt(c, vt, err);
 }
 
+/* Levenshtein distance of two short names (capped at 63 characters) */
+static size_t name_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a) < 63 ? strlen(a) : 63, lb = strlen(b) < 63 ? strlen(b) : 63;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+/* The registry has about 100 types: name the closest one instead of all. */
 static int unknown_type_err(const es_node_t *at, const char *path, const char *type, es_err_t *err)
 {
-    char known[1400] = "";
-    size_t used = 0;
+    const char *best = NULL;
+    size_t bd = SIZE_MAX;
     for (size_t i = 0; es_epp_plugin_type(i); i++) {
-        int w = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", es_epp_plugin_type(i));
-        if (w < 0 || (size_t)w >= sizeof known - used) break;
-        used += (size_t)w;
+        size_t d = name_distance(type, es_epp_plugin_type(i));
+        if (d < bd) { bd = d; best = es_epp_plugin_type(i); }
     }
-    return es_node_err(err, ES_EINVAL, at, path, "unknown plugin type \"%s\" (known: %s)", type, known);
+    if (best && bd <= 3)
+        return es_node_err(err, ES_EINVAL, at, path, "unknown plugin type \"%s\" (did you mean \"%s\"? the "
+                           "types of llm-d-router v0.10 are listed in docs/scheduler.md)", type, best);
+    return es_node_err(err, ES_EINVAL, at, path, "unknown plugin type \"%s\" (the types of llm-d-router v0.10 "
+                       "are listed in docs/scheduler.md)", type);
 }
 
 static int parse_ref(const es_epp_config_t *c, const es_node_t *n, const char *path, int *out,

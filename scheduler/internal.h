@@ -47,7 +47,8 @@ typedef enum esi_ptype {
     ESI_P_STR,        /* char[ESI_STR_MAX] */
     ESI_P_DURATION,   /* es_time_t ns; "200ms", "2s", "1m30s" (Go durations) or a number of ns */
     ESI_P_SUB,        /* nested mapping; its keys write into the same struct */
-    ESI_P_ANY         /* accepted with a warning: no effect in a simulation */
+    ESI_P_ANY,        /* accepted with a warning: no effect in a simulation */
+    ESI_P_NODE        /* lists and maps the plugin's x_check parses from the node */
 } esi_ptype_t;
 
 /* How eppsim treats an upstream plugin type (docs/scheduler.md, "Plugin types"). */

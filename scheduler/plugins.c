@@ -646,6 +646,181 @@ static size_t affinity_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m
     return o;
 }
 
+/* label-selector-filter (and its deprecated alias by-label-selector): a
+ * Kubernetes metav1.LabelSelector (matchLabels, matchExpressions with In,
+ * NotIn, Exists, DoesNotExist), v0.10.0 scheduling/filter/bylabel/selector.go;
+ * by-label: label, validValues, allowsNoLabel (filter.go). */
+#define LBL_MAX 16
+enum { LBL_IN, LBL_NOT_IN, LBL_EXISTS, LBL_NOT_EXISTS };
+typedef struct lbl_req {
+    char     key[ESI_STR_MAX];
+    int      op;
+    uint32_t nvals;
+    char     vals[LBL_MAX][ESI_STR_MAX];
+} lbl_req_t;
+typedef struct selector_params {
+    uint32_t  nreq;
+    lbl_req_t req[2 * LBL_MAX];
+} selector_params_t;
+typedef struct by_label_params {
+    char     label[ESI_STR_MAX];
+    bool     allows_no_label;
+    uint32_t nvals;
+    char     vals[LBL_MAX][ESI_STR_MAX];
+} by_label_params_t;
+
+static const esi_param_t k_selector_params[] = {
+    {"matchLabels", ESI_P_NODE, 0, NULL, 0, 0, NULL},
+    {"matchExpressions", ESI_P_NODE, 0, NULL, 0, 0, NULL},
+    END};
+static const esi_param_t k_by_label_params[] = {
+    {"label", ESI_P_STR, P(by_label_params_t, label), "", 0, 0, NULL},
+    {"validValues", ESI_P_NODE, 0, NULL, 0, 0, NULL},
+    {"allowsNoLabel", ESI_P_BOOL, P(by_label_params_t, allows_no_label), "false", 0, 0, NULL},
+    END};
+
+/* copies a scalar of at most ESI_STR_MAX - 1 characters */
+static int lbl_str(const es_node_t *n, const char *path, char *out, es_err_t *err)
+{
+    const char *s;
+    int rc = es_node_to_str(n, path, &s, err);
+    if (!rc && strlen(s) >= ESI_STR_MAX)
+        rc = es_node_err(err, ES_ERANGE, n, path, "longer than %d characters", ESI_STR_MAX - 1);
+    if (!rc) snprintf(out, ESI_STR_MAX, "%s", s);
+    return rc;
+}
+
+static int lbl_values(const es_node_t *seq, const char *path, char (*vals)[ESI_STR_MAX], uint32_t *n,
+                      es_err_t *err)
+{
+    *n = 0;
+    if (!seq || es_node_is_null(seq)) return 0;
+    int rc = es_node_expect_seq(seq, path, err);
+    if (!rc && seq->n > LBL_MAX) rc = es_node_err(err, ES_ERANGE, seq, path, "at most %d values", LBL_MAX);
+    for (size_t i = 0; !rc && i < seq->n; i++) {
+        char p[200];
+        snprintf(p, sizeof p, "%s[%zu]", path, i);
+        rc = lbl_str(seq->items[i], p, vals[(*n)++], err);
+    }
+    return rc;
+}
+
+static int selector_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                          es_err_t *err)
+{
+    (void)warning;
+    selector_params_t *p = params;
+    if (!at || at->kind != ES_NODE_MAP) return 0;   /* an empty selector matches everything */
+    char full[240];
+    int rc = 0;
+    const es_node_t *ml = es_map_get(at, "matchLabels");
+    snprintf(full, sizeof full, "%s.matchLabels", path);
+    if (ml && !es_node_is_null(ml) && (rc = es_node_expect_map(ml, full, err))) return rc;
+    for (size_t i = 0; ml && ml->kind == ES_NODE_MAP && i < ml->n; i++) {
+        if (p->nreq == 2 * LBL_MAX) return es_node_err(err, ES_ERANGE, ml, full, "too many requirements");
+        lbl_req_t *r = &p->req[p->nreq++];
+        char kp[300];
+        snprintf(kp, sizeof kp, "%s.%s", full, ml->keys[i]);
+        if (strlen(ml->keys[i]) >= ESI_STR_MAX) return es_node_err(err, ES_ERANGE, ml, kp, "key too long");
+        snprintf(r->key, sizeof r->key, "%s", ml->keys[i]);
+        r->op = LBL_IN;
+        r->nvals = 1;
+        if ((rc = lbl_str(ml->items[i], kp, r->vals[0], err))) return rc;
+    }
+    const es_node_t *me = es_map_get(at, "matchExpressions");
+    snprintf(full, sizeof full, "%s.matchExpressions", path);
+    if (!me || es_node_is_null(me)) return 0;
+    if ((rc = es_node_expect_seq(me, full, err))) return rc;
+    static const char *const keys[] = {"key", "operator", "values", NULL};
+    static const char *const ops[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
+    for (size_t i = 0; i < me->n; i++) {
+        char ep[260], fp[300];
+        snprintf(ep, sizeof ep, "%s[%zu]", full, i);
+        const es_node_t *e = me->items[i];
+        if ((rc = es_node_expect_map(e, ep, err)) || (rc = es_map_check_keys(e, ep, keys, err))) return rc;
+        if (p->nreq == 2 * LBL_MAX) return es_node_err(err, ES_ERANGE, e, ep, "too many requirements");
+        lbl_req_t *r = &p->req[p->nreq++];
+        const es_node_t *k = es_map_get(e, "key"), *o = es_map_get(e, "operator");
+        snprintf(fp, sizeof fp, "%s.key", ep);
+        if (!k) return es_node_err(err, ES_EINVAL, e, fp, "missing");
+        if ((rc = lbl_str(k, fp, r->key, err))) return rc;
+        snprintf(fp, sizeof fp, "%s.operator", ep);
+        if (!o) return es_node_err(err, ES_EINVAL, e, fp, "missing");
+        if ((rc = es_node_to_enum(o, fp, ops, &r->op, err))) return rc;
+        snprintf(fp, sizeof fp, "%s.values", ep);
+        if ((rc = lbl_values(es_map_get(e, "values"), fp, r->vals, &r->nvals, err))) return rc;
+        /* metav1.LabelSelectorAsSelector: In/NotIn need values, Exists/DoesNotExist none */
+        if ((r->op == LBL_IN || r->op == LBL_NOT_IN) && r->nvals == 0)
+            return es_node_err(err, ES_EINVAL, e, fp, "for 'in', 'notin' operators, values set can't be empty");
+        if ((r->op == LBL_EXISTS || r->op == LBL_NOT_EXISTS) && r->nvals > 0)
+            return es_node_err(err, ES_EINVAL, e, fp, "values set must be empty for exists and does not exist");
+    }
+    return 0;
+}
+
+static bool in_vals(const char (*vals)[ESI_STR_MAX], uint32_t n, const char *v)
+{
+    for (uint32_t i = 0; i < n; i++) if (strcmp(vals[i], v) == 0) return true;
+    return false;
+}
+
+static bool selector_matches(const selector_params_t *p, const es_endpoint_t *e)
+{
+    for (uint32_t i = 0; i < p->nreq; i++) {
+        const lbl_req_t *r = &p->req[i];
+        const char *v = es_endpoint_label(e, r->key);
+        bool ok;
+        switch (r->op) {
+        case LBL_IN:         ok = v && in_vals((const char (*)[ESI_STR_MAX])r->vals, r->nvals, v); break;
+        case LBL_NOT_IN:     ok = !v || !in_vals((const char (*)[ESI_STR_MAX])r->vals, r->nvals, v); break;
+        case LBL_EXISTS:     ok = v != NULL; break;
+        default:             ok = v == NULL; break;
+        }
+        if (!ok) return false;
+    }
+    return true;
+}
+
+static size_t selector_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
+{
+    const selector_params_t *p = st;
+    size_t o = 0;
+    for (size_t i = 0; i < m; i++) if (selector_matches(p, &cy->eps[idx[i]])) idx[o++] = idx[i];
+    return o;
+}
+
+static int by_label_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                          es_err_t *err)
+{
+    (void)warning;
+    by_label_params_t *p = params;
+    char full[240];
+    snprintf(full, sizeof full, "%s.validValues", path);
+    int rc = lbl_values(at && at->kind == ES_NODE_MAP ? es_map_get(at, "validValues") : NULL, full, p->vals,
+                        &p->nvals, err);
+    if (rc) return rc;
+    if (!p->label[0])
+        return es_node_err(err, ES_EINVAL, at, path, "invalid configuration for 'by-label' filter: 'label' must "
+                           "be specified");
+    if (p->nvals == 0 && !p->allows_no_label)
+        return es_node_err(err, ES_EINVAL, at, path, "invalid configuration for 'by-label' filter: either "
+                           "'validValues' must be non-empty or 'allowsNoLabel' must be true");
+    return 0;
+}
+
+/* a pod passes when its value is valid, or it has no such label and that is allowed */
+static size_t by_label_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
+{
+    const by_label_params_t *p = st;
+    size_t o = 0;
+    for (size_t i = 0; i < m; i++) {
+        const char *v = es_endpoint_label(&cy->eps[idx[i]], p->label);
+        if ((!v && p->allows_no_label) || in_vals((const char (*)[ESI_STR_MAX])p->vals, p->nvals, v ? v : ""))
+            idx[o++] = idx[i];
+    }
+    return o;
+}
+
 /* role filters, label llm-d.ai/role */
 static bool role_in(const es_endpoint_t *e, const char *const *set, bool unlabeled)
 {
@@ -1321,6 +1496,13 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("prefix-cache-affinity-filter", ESI_FILTER, k_affinity_params, sizeof(affinity_params_t),
         sizeof(affinity_params_t)), .consumes = ESI_DATA_PREFIX_MATCH,
      .x_filter = affinity_filter},
+    {VT("label-selector-filter", ESI_FILTER, k_selector_params, sizeof(selector_params_t),
+        sizeof(selector_params_t)), .x_check = selector_check, .x_filter = selector_filter},
+    {VT("by-label-selector", ESI_FILTER, k_selector_params, sizeof(selector_params_t), sizeof(selector_params_t)),
+     .replaced_by = "label-selector-filter", .x_check = selector_check, .x_filter = selector_filter},
+    {VT("by-label", ESI_FILTER, k_by_label_params, sizeof(by_label_params_t), sizeof(by_label_params_t)),
+     .replaced_by = "label-selector-filter (or decode-filter/prefill-filter/encode-filter for roles)",
+     .x_check = by_label_check, .x_filter = by_label_filter},
     {VT("decode-filter", ESI_FILTER, NULL, 0, 0), .x_filter = decode_filter},
     {VT("prefill-filter", ESI_FILTER, NULL, 0, 0), .x_filter = prefill_filter},
     {VT("encode-filter", ESI_FILTER, NULL, 0, 0), .x_filter = encode_filter},
@@ -1415,9 +1597,6 @@ static const esi_plugin_vt_t k_plugins[] = {
     NOOP("multicluster-metrics-extractor", true, "one cluster is simulated"),
     NOOP("multicluster-file-discovery", true, "one cluster is simulated"),
     /* recognised, not implemented yet (refused; docs/scheduler.md) */
-    MISSING("label-selector-filter", false, "Kubernetes LabelSelector filter"),
-    MISSING("by-label", false, "deprecated alias of label-selector-filter"),
-    MISSING("by-label-selector", false, "deprecated alias of label-selector-filter"),
     MISSING("session-affinity-filter", true, "session affinity filter"),
     MISSING("endpoint-attribute-filter", true, "endpoint attribute thresholds"),
     MISSING("endpoint-attribute-scorer", true, "endpoint attribute scoring"),

@@ -472,6 +472,137 @@ static void test_no_hit_lru_test_go(void **st)
     es_epp_config_free(c);
 }
 
+/* The pods of selector_test.go / filter_test.go (no-tier-pod last, only in filter_test.go) */
+typedef struct lbl_pool {
+    pool_t     p;
+    es_label_t labels[6][3];
+} lbl_pool_t;
+
+static void lbl_pool_init(lbl_pool_t *lp, size_t n)
+{
+    static const char *const names[] = {"nginx-1", "nginx-2", "coredns-1", "redis-1", "web-1", "no-tier-pod"};
+    static const es_label_t l[6][3] = {
+        {{"app", "nginx"}, {"version", "v1.0"}, {"tier", "frontend"}},
+        {{"app", "nginx"}, {"version", "v1.1"}, {"tier", "frontend"}},
+        {{"app", "coredns"}, {"tier", "system"}, {NULL, NULL}},
+        {{"app", "redis"}, {"tier", "backend"}, {"deprecated", "true"}},
+        {{"app", "web"}, {"tier", "frontend"}, {"environment", "production"}},
+        {{"app", "unknown"}, {NULL, NULL}, {NULL, NULL}},
+    };
+    pool_init(&lp->p, n, 0);
+    memcpy(lp->labels, l, sizeof l);
+    for (size_t i = 0; i < n; i++) {
+        lp->p.eps[i].name = names[i];
+        lp->p.eps[i].labels = lp->labels[i];
+        lp->p.eps[i].nlabels = l[i][2].key ? 3 : l[i][1].key ? 2 : 1;
+    }
+}
+
+/* survivors as a 0/1 string by pod index */
+static void filter_names(const es_epp_config_t *c, const char *name, lbl_pool_t *lp, char *got)
+{
+    const esi_plugin_vt_t *vt;
+    void *s = instance(c, name, &vt);
+    uint32_t idx[8];
+    for (uint32_t i = 0; i < lp->p.n; i++) { idx[i] = i; got[i] = '0'; }
+    got[lp->p.n] = '\0';
+    esi_cycle_t cy;
+    memset(&cy, 0, sizeof cy);
+    cy.eps = lp->p.eps;
+    cy.n = lp->p.n;
+    size_t m = vt->x_filter(s, &cy, idx, lp->p.n);
+    for (size_t i = 0; i < m; i++) got[idx[i]] = '1';
+    release(vt, s);
+}
+
+/* scheduling/filter/bylabel/selector_test.go TestLabelSelectorFilterFiltering */
+static void test_selector_test_go_TestLabelSelectorFilterFiltering(void **st)
+{
+    (void)st;
+    static const struct { const char *name, *params, *want; } cases[] = {
+        {"matchLabels - app nginx", "{matchLabels: {app: nginx}}", "11000"},
+        {"matchLabels - exact match", "{matchLabels: {app: nginx, version: v1.0}}", "10000"},
+        {"matchExpressions - In operator", "{matchExpressions: [{key: tier, operator: In, values: [frontend, backend]}]}",
+         "11011"},
+        {"matchExpressions - NotIn operator", "{matchExpressions: [{key: tier, operator: NotIn, values: [system]}]}",
+         "11011"},
+        {"matchExpressions - Exists operator", "{matchExpressions: [{key: deprecated, operator: Exists}]}", "00010"},
+        {"matchExpressions - DoesNotExist operator", "{matchExpressions: [{key: deprecated, operator: DoesNotExist}]}",
+         "11101"},
+        {"combined matchLabels and matchExpressions",
+         "{matchLabels: {tier: frontend}, matchExpressions: [{key: environment, operator: Exists}]}", "00001"},
+        {"empty selector - matches all", "{}", "11111"},
+        {"no matches", "{matchLabels: {app: nonexistent}}", "00000"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char text[512], got[8];
+        snprintf(text, sizeof text, HEAD "plugins:\n- type: label-selector-filter\n  parameters: %s\n", cases[k].params);
+        es_epp_config_t *c = cfg_text(text);
+        lbl_pool_t lp;
+        lbl_pool_init(&lp, 5);
+        filter_names(c, "label-selector-filter", &lp, got);
+        if (strcmp(got, cases[k].want)) fail_msg("%s: got %s want %s", cases[k].name, got, cases[k].want);
+        es_epp_config_free(c);
+    }
+    /* TestLabelSelectorFilterFactoryWithInvalidJSON: an unknown operator */
+    cfg_fails(HEAD "plugins:\n- type: label-selector-filter\n  parameters: {matchExpressions: [{key: a, "
+              "operator: InvalidOperator, values: [x]}]}\n", "operator");
+    /* TestDeprecatedSelectorFactoryBackwardCompat: by-label-selector behaves the same, with a notice */
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n- type: by-label-selector\n  parameters: {matchLabels: {app: nginx}}\n");
+    lbl_pool_t lp;
+    char got[8];
+    lbl_pool_init(&lp, 5);
+    filter_names(c, "by-label-selector", &lp, got);
+    assert_string_equal(got, "11000");
+    assert_non_null(strstr(es_epp_config_warning(c, 0), "DEPRECATION warning: plugin is deprecated"));
+    es_epp_config_free(c);
+}
+
+/* scheduling/filter/bylabel/filter_test.go TestByLabelFiltering and TestFactory */
+static void test_filter_test_go_TestByLabelFiltering(void **st)
+{
+    (void)st;
+    static const struct { const char *name, *params, *want; } cases[] = {
+        {"match app nginx", "{label: app, validValues: [nginx]}", "110000"},
+        {"match exact version v1.0", "{label: version, validValues: [v1.0]}", "100000"},
+        {"allow pods without 'tier' label", "{label: tier, allowsNoLabel: true}", "000001"},
+        {"allow all known tier values", "{label: tier, validValues: [frontend, backend, system]}", "111110"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char text[512], got[8];
+        snprintf(text, sizeof text, HEAD "plugins:\n- type: by-label\n  parameters: %s\n", cases[k].params);
+        es_epp_config_t *c = cfg_text(text);
+        lbl_pool_t lp;
+        lbl_pool_init(&lp, 6);
+        filter_names(c, "by-label", &lp, got);
+        if (strcmp(got, cases[k].want)) fail_msg("%s: got %s want %s", cases[k].name, got, cases[k].want);
+        es_epp_config_free(c);
+    }
+    /* TestFactory */
+    static const struct { const char *name, *params; bool err; } fac[] = {
+        {"valid configuration with non-empty validValues", "{label: r, allowsNoLabel: false, validValues: [a]}", false},
+        {"allowsNoLabel true with empty validValues", "{label: r, allowsNoLabel: true, validValues: []}", false},
+        {"allowsNoLabel true with multiple valid roles", "{label: r, allowsNoLabel: true, validValues: [a, b]}", false},
+        {"empty label name should error", "{label: '', allowsNoLabel: false, validValues: [a]}", true},
+        {"missing label field should error", "{allowsNoLabel: false, validValues: [a]}", true},
+        {"contradictory config: empty validValues and allowsNoLabel=false",
+         "{label: r, allowsNoLabel: false, validValues: []}", true},
+        {"contradictory config: no validValues field and allowsNoLabel=false", "{label: r, allowsNoLabel: false}", true},
+        /* TestFactoryInvalidJSON */
+        {"validValues as string instead of array", "{label: app, validValues: 'true'}", true},
+        {"allowsNoLabel as string", "{label: app, allowsNoLabel: 'yes', validValues: ['true']}", true},
+    };
+    for (size_t k = 0; k < sizeof fac / sizeof fac[0]; k++) {
+        char text[512];
+        snprintf(text, sizeof text, HEAD "plugins:\n- type: by-label\n  parameters: %s\n", fac[k].params);
+        es_epp_config_t *c = NULL;
+        es_err_t err;
+        int rc = es_epp_config_load_string("case.yaml", text, &c, &err);
+        if ((rc != 0) != fac[k].err) fail_msg("%s: rc=%d %s", fac[k].name, rc, rc ? err.msg : "");
+        es_epp_config_free(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +617,8 @@ int main(void)
         cmocka_unit_test(test_configloader_go_deprecations),
         cmocka_unit_test(test_preciseprefixcache_producer_speculative),
         cmocka_unit_test(test_no_hit_lru_test_go),
+        cmocka_unit_test(test_selector_test_go_TestLabelSelectorFilterFiltering),
+        cmocka_unit_test(test_filter_test_go_TestByLabelFiltering),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
