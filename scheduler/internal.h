@@ -126,8 +126,9 @@ typedef struct esi_plugin_vt {
     void   (*x_pre_request)(void *state, esi_cycle_t *cy);
     /* saturation detector */
     double (*x_saturation)(void *state, esi_cycle_t *cy);
-    /* usage limit policy: the saturation ceiling of a priority band */
-    double (*x_ceiling)(void *state, int64_t priority);
+    /* usage limit policy (ComputeLimit): the saturation ceiling of each
+     * priority band, priorities[0..n) highest first; called once a dispatch cycle */
+    void   (*x_limits)(void *state, double saturation, const int64_t *priorities, size_t n, double *ceilings);
     /* ordering policy: queued items are served by ascending key, then enqueue order */
     es_time_t (*x_order_key)(es_time_t enqueued, es_time_t deadline);
     /* a server's KV event (ESI_CAP_KV_EVENTS) */

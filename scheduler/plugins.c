@@ -1444,10 +1444,40 @@ static void approx_removed(void *st, uint32_t id) { esi_pindex_remove_pod(&((app
 static const esi_param_t k_usage_params[] = {
     {"threshold", ESI_P_DOUBLE, 0, "1.0", 0, 1e9, NULL}, END};
 
-static double static_ceiling(void *st, int64_t priority)
+/* static-usage-limit-policy (usagelimits/usagelimitpolicy.go): every band the same ceiling */
+static void static_limits(void *st, double saturation, const int64_t *priorities, size_t n, double *ceilings)
 {
-    (void)priority;
-    return *(const double *)st;   /* the state is the params: {threshold} */
+    (void)saturation; (void)priorities;
+    double t = *(const double *)st;   /* the state is the params: {threshold} */
+    for (size_t i = 0; i < n; i++) ceilings[i] = t;
+}
+
+/* soft-reflective-ceiling-policy (v0.10.0 usagelimits/softreflectiveceiling/
+ * policy.go): the highest band is never gated; band i of n has the reflective
+ * ceiling 1 - i * s / (n - 1); a band whose ceiling is above the saturation s
+ * is open, every band is shut at s >= 1, and in between, when s >= 1 - s, the
+ * gated bands open together once every round(s / (1 - s)) cycles. */
+typedef struct { int64_t tick; } soft_ceiling_t;
+
+static void soft_ceiling_limits(void *st, double s, const int64_t *priorities, size_t n, double *ceilings)
+{
+    (void)priorities;
+    soft_ceiling_t *p = st;
+    if (n == 0) return;
+    if (n == 1) { ceilings[0] = 1.0; return; }
+    bool open = false;
+    if (s >= 1.0 - s && s < 1.0) {
+        double per = round(s / (1.0 - s + 1e-9));
+        int64_t period = per < 1 ? 1 : (int64_t)per;
+        open = ++p->tick % period == 0;
+    }
+    ceilings[0] = 1.0;
+    for (size_t i = 1; i < n; i++) {
+        double reflective = 1.0 - (double)i * s / (double)(n - 1);
+        if (s < reflective) ceilings[i] = 1.0;
+        else if (s >= 1.0) ceilings[i] = 0.0;
+        else ceilings[i] = open ? 1.0 : 0.0;
+    }
 }
 
 static es_time_t edf_key(es_time_t enqueued, es_time_t deadline)
@@ -1566,7 +1596,9 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("global-strict-fairness-policy", ESI_FAIRNESS, NULL, 0, 0)},
     {VT("round-robin-fairness-policy", ESI_FAIRNESS, NULL, 0, 0), .caps = ESI_CAP_FLOWS_ROUND_ROBIN},
     {VT("static-usage-limit-policy", ESI_USAGE, k_usage_params, sizeof(double), sizeof(double)),
-     .x_ceiling = static_ceiling},
+     .x_limits = static_limits},
+    {VT("soft-reflective-ceiling-policy", ESI_USAGE, NULL, 0, sizeof(soft_ceiling_t)), .alpha = true,
+     .x_limits = soft_ceiling_limits},
     /* the data layer and request handling: fed by the simulation */
     FED("metrics-data-source", ESI_SOURCE, k_any_params, "metrics are scraped from the server model"),
     FED("core-metrics-extractor", ESI_EXTRACTOR, k_any_params, "metrics are scraped from the server model"),
@@ -1621,7 +1653,6 @@ static const esi_plugin_vt_t k_plugins[] = {
     MISSING("program-aware-fairness", false, "program-aware fairness"),
     MISSING("slo-deadline-ordering-policy", false, "SLO deadline ordering"),
     MISSING("priority-holdback-policy", true, "priority holdback usage limit"),
-    MISSING("soft-reflective-ceiling-policy", true, "soft reflective ceiling usage limit"),
     MISSING("sheddable-eviction-filter", true, "flow-control eviction"),
     MISSING("priority-then-time-eviction-order-policy", true, "flow-control eviction"),
 };

@@ -83,10 +83,13 @@ struct es_scheduler {
     req_rec_t *reqs; size_t rmask, rused;
     /* flow control */
     fc_band_t *bands; size_t nbands, bcap;
+    int64_t   *prios; double *ceilings;      /* [bcap] per band, for the usage limit policy */
     char     **flows; size_t nflows, fcap;   /* fairness ids, sorted */
     size_t     fc_queued;
     uint64_t   fc_bytes;
 };
+
+static fc_band_t *band_of(es_scheduler_t *s, int64_t prio);
 
 /* ------------------------------------------------------------------ */
 /* create / destroy                                                    */
@@ -218,6 +221,10 @@ int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_
         hook_list(cfg, HOOK_REMOVED, &s->rm_hooks, &s->nrm))
         goto fail;
     s->flows = NULL;
+    /* the configured bands exist from the start, as in upstream's registry
+     * (usage limit policies see every band, not only those used so far) */
+    for (size_t i = 0; cfg->flow_control && i < cfg->flow.nbands; i++)
+        if (!band_of(s, cfg->flow.bands[i].priority)) goto fail;
     *out = s;
     return 0;
 fail:
@@ -240,6 +247,7 @@ void es_scheduler_destroy(es_scheduler_t *s)
     free(s->reqs);
     for (size_t i = 0; i < s->nbands; i++) free(s->bands[i].items);
     free(s->bands);
+    free(s->prios); free(s->ceilings);
     for (size_t i = 0; i < s->nflows; i++) free(s->flows[i]);
     free(s->flows);
     free(s);
@@ -702,6 +710,12 @@ static fc_band_t *band_of(es_scheduler_t *s, int64_t prio)
         fc_band_t *nb = realloc(s->bands, nc * sizeof *nb);
         if (!nb) return NULL;
         s->bands = nb;
+        int64_t *np = realloc(s->prios, nc * sizeof *np);
+        if (!np) return NULL;
+        s->prios = np;
+        double *ncl = realloc(s->ceilings, nc * sizeof *ncl);
+        if (!ncl) return NULL;
+        s->ceilings = ncl;
         s->bcap = nc;
     }
     const esi_band_cfg_t *cfg = prio < 0 && s->cfg->flow.has_neg_band ? &s->cfg->flow.neg_band
@@ -817,10 +831,13 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
     es_sched_request_t dummy = {0};
     if (cycle_setup(s, &cy, &dummy, eps, n, now)) return ES_ENOMEM;
     double sat = saturation_of(s, &cy);
+    /* ComputeLimit over every band, highest priority first (unset entries stay open) */
     inst_t *usage = &s->inst[s->cfg->flow.usage];
+    for (size_t bi = 0; bi < s->nbands; bi++) { s->prios[bi] = s->bands[bi].priority; s->ceilings[bi] = 1.0; }
+    usage->cfg->vt->x_limits(usage->state, sat, s->prios, s->nbands, s->ceilings);
     for (size_t bi = 0; bi < s->nbands; bi++) {   /* highest priority first */
         fc_band_t *b = &s->bands[bi];
-        if (sat >= usage->cfg->vt->x_ceiling(usage->state, b->priority)) return 0;   /* head-of-line: the whole cycle stops */
+        if (sat >= s->ceilings[bi]) return 0;   /* head-of-line: the whole cycle stops */
         if (b->n == 0) continue;
         long pick;
         if (b->rr) {

@@ -603,6 +603,70 @@ static void test_filter_test_go_TestByLabelFiltering(void **st)
     }
 }
 
+/* flowcontrol/usagelimits/softreflectiveceiling/policy_test.go TestComputeLimit_* */
+static void limits(const esi_plugin_vt_t *vt, void *st, double sat, size_t n, double *out)
+{
+    static const int64_t prios[4] = {100, 50, 0, -50};
+    for (size_t i = 0; i < n; i++) out[i] = 1.0;
+    vt->x_limits(st, sat, prios, n, out);
+}
+
+static void test_softreflectiveceiling_policy_test_go_TestComputeLimit(void **st)
+{
+    (void)st;
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n- type: soft-reflective-ceiling-policy\n- type: queue-scorer\n");
+    const esi_plugin_vt_t *vt;
+    double got[4];
+    void *p = instance(c, "soft-reflective-ceiling-policy", &vt);
+    /* TestComputeLimit_SingleBand, _CriticalBandNeverGated */
+    static const double sats[] = {0.0, 0.3, 0.5, 0.7, 0.99, 1.0, 1.5};
+    for (size_t k = 0; k < 7; k++) {
+        limits(vt, p, sats[k], 1, got);
+        assert_double_equal(got[0], 1.0, 0);
+        limits(vt, p, sats[k], 3, got);
+        assert_double_equal(got[0], 1.0, 0);
+    }
+    release(vt, p);
+    /* _BelowCeilingAllOpen (0.3, N=3) and _FullySaturated (1.0) */
+    p = instance(c, "soft-reflective-ceiling-policy", &vt);
+    limits(vt, p, 0.3, 3, got);
+    for (int i = 0; i < 3; i++) assert_double_equal(got[i], 1.0, 0);
+    limits(vt, p, 1.0, 3, got);
+    assert_double_equal(got[0], 1.0, 0);
+    assert_double_equal(got[1], 0.0, 0);
+    assert_double_equal(got[2], 0.0, 0);
+    release(vt, p);
+    /* _ReflectiveFormula: N=4, 0.7: band 1 open, bands 2 and 3 gated (0 or 1) */
+    p = instance(c, "soft-reflective-ceiling-policy", &vt);
+    limits(vt, p, 0.7, 4, got);
+    assert_double_equal(got[1], 1.0, 0);
+    assert_true((got[2] == 0.0 || got[2] == 1.0) && (got[3] == 0.0 || got[3] == 1.0));
+    release(vt, p);
+    /* _Alternation: N=2, 0.7 -> period 2; _AlternationLongerPeriod: 0.75 -> period 3 */
+    static const double want2[] = {0, 1, 0, 1, 0, 1}, want3[] = {0, 0, 1, 0, 0, 1};
+    p = instance(c, "soft-reflective-ceiling-policy", &vt);
+    for (int i = 0; i < 6; i++) { limits(vt, p, 0.7, 2, got); assert_double_equal(got[1], want2[i], 0); }
+    release(vt, p);
+    p = instance(c, "soft-reflective-ceiling-policy", &vt);
+    for (int i = 0; i < 6; i++) { limits(vt, p, 0.75, 2, got); assert_double_equal(got[1], want3[i], 0); }
+    release(vt, p);
+    /* _NoStarvationUnderRisingSaturation: gated bands open and close together */
+    p = instance(c, "soft-reflective-ceiling-policy", &vt);
+    for (int i = 0; i < 3; i++) limits(vt, p, 0.6, 3, got);
+    int open1 = 0, open2 = 0;
+    for (int i = 0; i < 100; i++) {
+        limits(vt, p, 0.7, 3, got);
+        assert_true(got[1] >= got[2]);
+        open1 += got[1] == 1.0;
+        open2 += got[2] == 1.0;
+    }
+    assert_true(open1 > 0 && open2 > 0);
+    release(vt, p);
+    es_epp_config_free(c);
+    /* TestFactory_UnknownFieldRejected: the policy takes no parameters */
+    cfg_fails(HEAD "plugins:\n- type: soft-reflective-ceiling-policy\n  parameters: {x: 1}\n", "takes none");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -619,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_no_hit_lru_test_go),
         cmocka_unit_test(test_selector_test_go_TestLabelSelectorFilterFiltering),
         cmocka_unit_test(test_filter_test_go_TestByLabelFiltering),
+        cmocka_unit_test(test_softreflectiveceiling_policy_test_go_TestComputeLimit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
