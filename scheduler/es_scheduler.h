@@ -120,7 +120,7 @@ void es_sched_trace_destroy(es_sched_trace_t *t);
 
 typedef struct es_sched_result {
     /* out */
-    int         status;             /* 200, 429, 503, or ES_SCHED_QUEUED (§2.10, §4.4) */
+    int         status;             /* 200, 429, 503, 500 (an admission plugin refused), or ES_SCHED_QUEUED */
     const char *reason;             /* static text for non-200 */
     uint32_t    primary;            /* endpoint id of the pick (profile "default"/"decode") */
     int32_t     prefill;            /* P/D: endpoint id of the prefill pick; -1 when not split */

@@ -33,7 +33,8 @@ enum {
     ESI_HANDLER = 1u << 3, ESI_DECIDER = 1u << 4, ESI_PRODUCER = 1u << 5,
     ESI_SATURATION = 1u << 6, ESI_FAIRNESS = 1u << 7, ESI_ORDERING = 1u << 8,
     ESI_USAGE = 1u << 9, ESI_INERT = 1u << 10,  /* accepted, no effect here */
-    ESI_PARSER = 1u << 11, ESI_SOURCE = 1u << 12, ESI_EXTRACTOR = 1u << 13, ESI_DISCOVERY = 1u << 14
+    ESI_PARSER = 1u << 11, ESI_SOURCE = 1u << 12, ESI_EXTRACTOR = 1u << 13, ESI_DISCOVERY = 1u << 14,
+    ESI_ADMITTER = 1u << 15
 };
 
 #define ESI_STR_MAX 64
@@ -122,6 +123,9 @@ typedef struct esi_plugin_vt {
     bool   (*x_decide)(void *state, esi_cycle_t *cy, uint32_t decode_idx);
     /* data producer (PrepareRequestData), before the profiles; 0 or ES_ENOMEM */
     int    (*x_prepare)(void *state, esi_cycle_t *cy);
+    /* Admit (requestcontrol admission plugins), after the producers: NULL admits,
+     * else a static reason (the request gets 500, as upstream's director) */
+    const char *(*x_admit)(void *state, esi_cycle_t *cy);
     /* PreRequest hook, after the profiles ran (cy->record_only: history replay) */
     void   (*x_pre_request)(void *state, esi_cycle_t *cy);
     /* saturation detector */

@@ -948,6 +948,57 @@ static size_t conc_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
 }
 
 /* ------------------------------------------------------------------ */
+/* admitters                                                           */
+/* ------------------------------------------------------------------ */
+
+/* probabilistic-admitter (v0.10.0 requestcontrol/admitter/probabilisticadmitter/
+ * plugin.go): a sheddable request (priority < 0) is refused with probability
+ * min(s^power * k, 1), s = the mean over the candidates of
+ * max(waiting / queueDepthThreshold, kv / kvCacheUtilThreshold). */
+typedef struct prob_admit_params {
+    int64_t queue;
+    double  kv, power, k;
+} prob_admit_params_t;
+static const esi_param_t k_prob_admit_params[] = {
+    {"queueDepthThreshold", ESI_P_INT, P(prob_admit_params_t, queue), "5", -1e15, 1e15, NULL},
+    {"kvCacheUtilThreshold", ESI_P_DOUBLE, P(prob_admit_params_t, kv), "0.8", -1e12, 1e12, NULL},
+    {"power", ESI_P_DOUBLE, P(prob_admit_params_t, power), "5.0", -1e12, 1e12, NULL},
+    {"k", ESI_P_DOUBLE, P(prob_admit_params_t, k), "300.0", -1e12, 1e12, NULL},
+    END};
+
+static int prob_admit_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                            es_err_t *err)
+{
+    (void)warning;
+    const prob_admit_params_t *p = params;
+    if (p->queue <= 0)
+        return es_node_err(err, ES_EINVAL, at, path, "queueDepthThreshold must be > 0, got %lld", (long long)p->queue);
+    if (p->kv <= 0) return es_node_err(err, ES_EINVAL, at, path, "kvCacheUtilThreshold must be > 0, got %g", p->kv);
+    if (p->power <= 0) return es_node_err(err, ES_EINVAL, at, path, "power must be > 0, got %g", p->power);
+    if (p->k <= 0) return es_node_err(err, ES_EINVAL, at, path, "k must be > 0, got %g", p->k);
+    return 0;
+}
+
+static double prob_admit_saturation(const prob_admit_params_t *p, const esi_cycle_t *cy)
+{
+    double total = 0;
+    for (size_t i = 0; i < cy->n; i++) {
+        double q = (double)cy->eps[i].metrics.waiting / (double)p->queue, kv = metric_kv(&cy->eps[i]) / p->kv;
+        total += q > kv ? q : kv;
+    }
+    return total / (double)cy->n;
+}
+
+static const char *prob_admit(void *st, esi_cycle_t *cy)
+{
+    const prob_admit_params_t *p = st;
+    if (cy->req->priority >= 0 || cy->n == 0) return NULL;
+    double prob = pow(prob_admit_saturation(p, cy), p->power) * p->k;
+    if (prob > 1) prob = 1;
+    return es_rng_uniform(cy->rng) < prob ? "request cannot be admitted: probabilistic-admitter: rejected" : NULL;
+}
+
+/* ------------------------------------------------------------------ */
 /* pickers                                                             */
 /* ------------------------------------------------------------------ */
 typedef struct { int64_t max_n; } picker_params_t;
@@ -1543,6 +1594,9 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("concurrency-detector", ESI_SATURATION | ESI_FILTER, k_conc_params, sizeof(conc_params_t),
         sizeof(conc_params_t)), .x_check = conc_check,
      .x_filter = conc_filter, .x_saturation = conc_saturation},
+    /* admitters */
+    {VT("probabilistic-admitter", ESI_ADMITTER, k_prob_admit_params, sizeof(prob_admit_params_t),
+        sizeof(prob_admit_params_t)), .x_check = prob_admit_check, .x_admit = prob_admit},
     /* pickers */
     {VT("max-score-picker", ESI_PICKER, k_picker_params, sizeof(picker_params_t), sizeof(picker_params_t)),
      .x_pick = max_score_pick},
@@ -1649,7 +1703,6 @@ static const esi_plugin_vt_t k_plugins[] = {
     MISSING("latency-scorer", false, "the online latency predictor"),
     MISSING("slo-headroom-tier-filter", false, "the online latency predictor"),
     MISSING("latency-slo-admitter", false, "the online latency predictor"),
-    MISSING("probabilistic-admitter", false, "probabilistic saturation admission"),
     MISSING("program-aware-fairness", false, "program-aware fairness"),
     MISSING("slo-deadline-ordering-policy", false, "SLO deadline ordering"),
     MISSING("priority-holdback-policy", true, "priority holdback usage limit"),

@@ -69,6 +69,7 @@ struct es_scheduler {
     uint32_t  *pre_hooks, npre;         /* x_pre_request */
     uint32_t  *kv_hooks, nkv;           /* x_kv_event (ESI_CAP_KV_EVENTS) */
     uint32_t  *rm_hooks, nrm;           /* x_removed */
+    uint32_t  *admit_hooks, nadmit;     /* x_admit */
     /* per endpoint id */
     size_t     id_cap;
     int64_t   *inflight_req, *inflight_tok;
@@ -159,7 +160,7 @@ static int prof_add(es_scheduler_t *s, prof_t *p, const esi_ref_t *r, es_err_t *
 
 /* Plugins with a given hook, listed once so that a call site does not scan
  * every plugin (the KV-event path runs per block stored or evicted). */
-enum hook { HOOK_PREPARE, HOOK_PRE_REQUEST, HOOK_KV_EVENT, HOOK_REMOVED };
+enum hook { HOOK_PREPARE, HOOK_PRE_REQUEST, HOOK_KV_EVENT, HOOK_REMOVED, HOOK_ADMIT };
 
 static bool has_hook(const esi_plugin_vt_t *vt, enum hook h)
 {
@@ -168,6 +169,7 @@ static bool has_hook(const esi_plugin_vt_t *vt, enum hook h)
     case HOOK_PRE_REQUEST: return vt->x_pre_request != NULL;
     case HOOK_KV_EVENT:    return (vt->caps & ESI_CAP_KV_EVENTS) && vt->x_kv_event;
     case HOOK_REMOVED:     return vt->x_removed != NULL;
+    case HOOK_ADMIT:       return vt->x_admit != NULL;
     }
     return false;
 }
@@ -218,7 +220,8 @@ int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_
     if (hook_list(cfg, HOOK_PREPARE, &s->producers, &s->nproducers) ||
         hook_list(cfg, HOOK_PRE_REQUEST, &s->pre_hooks, &s->npre) ||
         hook_list(cfg, HOOK_KV_EVENT, &s->kv_hooks, &s->nkv) ||
-        hook_list(cfg, HOOK_REMOVED, &s->rm_hooks, &s->nrm))
+        hook_list(cfg, HOOK_REMOVED, &s->rm_hooks, &s->nrm) ||
+        hook_list(cfg, HOOK_ADMIT, &s->admit_hooks, &s->nadmit))
         goto fail;
     s->flows = NULL;
     /* the configured bands exist from the start, as in upstream's registry
@@ -241,7 +244,7 @@ void es_scheduler_destroy(es_scheduler_t *s)
         free(s->inst[i].state);
     }
     free(s->inst);
-    free(s->producers); free(s->pre_hooks); free(s->kv_hooks); free(s->rm_hooks);
+    free(s->producers); free(s->pre_hooks); free(s->kv_hooks); free(s->rm_hooks); free(s->admit_hooks);
     free(s->inflight_req); free(s->inflight_tok); free(s->id_pos); free(s->id_stamp);
     free(s->match); free(s->idx); free(s->g_req); free(s->g_tok); free(s->scores); free(s->total);
     free(s->reqs);
@@ -547,6 +550,16 @@ static int decide(es_scheduler_t *s, const es_sched_request_t *req, const es_end
         }
     }
     if (prepare(s, &cy)) return ES_ENOMEM;
+    /* admission plugins, after the producers (director.go runAdmissionPlugins) */
+    for (uint32_t k = 0; k < s->nadmit; k++) {
+        inst_t *in = &s->inst[s->admit_hooks[k]];
+        const char *deny = in->cfg->vt->x_admit(in->state, &cy);
+        if (deny) {
+            out->status = 500;
+            out->reason = deny;
+            return 0;
+        }
+    }
     run_profiles(s, &cy, out->trace);
     uint32_t p = esi_cycle_primary(&cy);
     if (p == UINT32_MAX) {

@@ -667,6 +667,65 @@ static void test_softreflectiveceiling_policy_test_go_TestComputeLimit(void **st
     cfg_fails(HEAD "plugins:\n- type: soft-reflective-ceiling-policy\n  parameters: {x: 1}\n", "takes none");
 }
 
+/* requestcontrol/admitter/probabilisticadmitter/plugin_test.go: eppsim draws
+ * from the replica's stream, so cases whose probability is 0 or 1 are exact
+ * and TestProbabilisticShedding (p = 0.2^5 * 300 = 0.096) is a frequency */
+static const char *admit(const esi_plugin_vt_t *vt, void *st, es_rng_t *rng, int32_t prio, size_t n,
+                         const int32_t *q, const double *kv)
+{
+    pool_t p;
+    pool_init(&p, n, 0);
+    for (size_t i = 0; i < n; i++) { p.eps[i].metrics.waiting = q[i]; p.eps[i].metrics.kv_cache_usage = kv[i]; }
+    es_sched_request_t r = {0};
+    r.priority = prio;
+    esi_cycle_t cy;
+    memset(&cy, 0, sizeof cy);
+    cy.req = &r;
+    cy.eps = p.eps;
+    cy.n = n;
+    cy.rng = rng;
+    return vt->x_admit(st, &cy);
+}
+
+static void test_probabilisticadmitter_plugin_test_go(void **st)
+{
+    (void)st;
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n- type: probabilistic-admitter\n- type: random-picker\n");
+    const esi_plugin_vt_t *vt;
+    void *a = instance(c, "probabilistic-admitter", &vt);
+    es_rng_t rng;
+    es_rng_seed(&rng, 3);
+    int32_t q100[1] = {100}, q0[2] = {0, 0}, q10[2] = {10, 0}, q5[1] = {5};
+    double kv0[2] = {0, 0}, kv272[1] = {0.272}, kv8[1] = {0.8}, kv16[1] = {0.16};
+    for (int i = 0; i < 50; i++) {
+        assert_null(admit(vt, a, &rng, 0, 1, q100, kv0));          /* TestProtectedTiersAlwaysAdmitted */
+        assert_null(admit(vt, a, &rng, 100, 1, q100, kv0));
+        assert_non_null(admit(vt, a, &rng, -1, 1, q100, kv0));     /* TestDroppableRejectedAtHighSaturation */
+        assert_null(admit(vt, a, &rng, -1, 1, q0, kv0));           /* TestDroppableAdmittedAtZeroSaturation */
+        assert_null(admit(vt, a, &rng, -1, 0, q0, kv0));           /* TestNoPods */
+        assert_non_null(admit(vt, a, &rng, -1, 2, q10, kv0));      /* TestMultiplePodsSaturationAveraging */
+        assert_non_null(admit(vt, a, &rng, -1, 1, q0, kv272));     /* TestQuinticProperty */
+        assert_non_null(admit(vt, a, &rng, -1, 1, q5, kv8));       /* TestErrorTypeIsStructured (sat 1) */
+    }
+    int rejected = 0;
+    for (int i = 0; i < 20000; i++) rejected += admit(vt, a, &rng, -1, 1, q0, kv16) != NULL;
+    assert_true(fabs(rejected / 20000.0 - 0.096) < 0.01);         /* TestProbabilisticShedding */
+    release(vt, a);
+    es_epp_config_free(c);
+    /* TestFactory_Zero*, _Negative*: every parameter must be > 0 */
+    static const char *const bad[] = {"{queueDepthThreshold: 0}", "{kvCacheUtilThreshold: 0}", "{power: -1}",
+                                      "{power: 0}", "{k: -1}", "{k: 0}"};
+    for (size_t k = 0; k < 6; k++) {
+        char text[256];
+        snprintf(text, sizeof text, HEAD "plugins:\n- type: probabilistic-admitter\n  parameters: %s\n", bad[k]);
+        cfg_fails(text, "must be > 0");
+    }
+    /* TestFactory: custom values load */
+    c = cfg_text(HEAD "plugins:\n- type: probabilistic-admitter\n  parameters: {queueDepthThreshold: 10, "
+                 "kvCacheUtilThreshold: 0.9, power: 3, k: 100}\n");
+    es_epp_config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -684,6 +743,7 @@ int main(void)
         cmocka_unit_test(test_selector_test_go_TestLabelSelectorFilterFiltering),
         cmocka_unit_test(test_filter_test_go_TestByLabelFiltering),
         cmocka_unit_test(test_softreflectiveceiling_policy_test_go_TestComputeLimit),
+        cmocka_unit_test(test_probabilisticadmitter_plugin_test_go),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
