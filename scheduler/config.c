@@ -688,6 +688,14 @@ static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat
         }
         if (c->plugins[i].vt->consumes & ESI_DATA_PREFIX_MATCH) need = true;
     }
+    for (size_t i = 0; i < c->nplugins; i++) {
+        const esi_plugin_vt_t *vt = c->plugins[i].vt;
+        if (!vt->x_link) continue;
+        es_node_t pos = {0};
+        pos.line = c->plugins[i].line;
+        pos.doc = root ? root->doc : NULL;
+        if ((rc = vt->x_link(c->plugins[i].params, c, &pos, err))) return rc;
+    }
     /* prefixMatchInfoProducerName names the producer a consumer reads */
     for (size_t i = 0; i < c->nplugins; i++) {
         const esi_plugin_vt_t *vt = c->plugins[i].vt;

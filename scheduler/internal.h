@@ -72,7 +72,10 @@ typedef struct esi_param {
 typedef struct esi_cycle esi_cycle_t;
 
 /* request data keys (upstream plugin.DataKey) a plugin produces or consumes */
-enum { ESI_DATA_PREFIX_MATCH = 1u << 0 };   /* PrefixCacheMatchInfo: cy->match, total_blocks, ... */
+enum {
+    ESI_DATA_PREFIX_MATCH = 1u << 0,   /* PrefixCacheMatchInfo: cy->match, total_blocks, ... */
+    ESI_DATA_TOPOLOGY = 1u << 1        /* Topology of an endpoint (hostname, rack, zone, region labels) */
+};
 
 /* capability flags */
 enum {
@@ -107,6 +110,8 @@ typedef struct esi_plugin_vt {
     int    (*x_check)(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err);
     /* consumer of prefix match info: the producer it names (prefixMatchInfoProducerName); may be NULL */
     const char *(*x_producer_ref)(const void *params);
+    /* resolves references to other plugins after every plugin is parsed; may be NULL */
+    int    (*x_link)(void *params, const es_epp_config_t *c, const es_node_t *at, es_err_t *err);
     /* profile handler: resolves its profiles and decider against the config */
     int    (*x_bind)(void *params, const es_epp_config_t *c, esi_handler_bind_t *b,
                      const es_node_t *at, es_err_t *err);

@@ -821,6 +821,126 @@ static size_t by_label_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m
     return o;
 }
 
+/* Topology (v0.10.0 datalayer/extractor/topology/extractor.go,
+ * scheduling/util/topology, scheduling/filter/topologyaffinity,
+ * scheduling/scorer/topologyaffinity): topology-extractor reads a pod's
+ * hostname, rack, zone and region labels; the affinity filter and scorer
+ * compare each candidate with the peer, the decode pick when the prefill
+ * profile runs (disagg PeerEndpointAttributeKey).  Closeness: host < rack <
+ * zone < region < none, equal non-empty values at the finest level. */
+typedef struct topo_keys { char host[ESI_STR_MAX], rack[ESI_STR_MAX], zone[ESI_STR_MAX], region[ESI_STR_MAX]; } topo_keys_t;
+enum { TOPO_HOST, TOPO_RACK, TOPO_ZONE, TOPO_REGION, TOPO_NONE };
+
+static const esi_param_t k_topo_extractor_params[] = {
+    {"hostname", ESI_P_STR, P(topo_keys_t, host), "kubernetes.io/hostname", 0, 0, NULL},
+    {"rack", ESI_P_STR, P(topo_keys_t, rack), "topology.kubernetes.io/rack", 0, 0, NULL},
+    {"zone", ESI_P_STR, P(topo_keys_t, zone), "topology.kubernetes.io/zone", 0, 0, NULL},
+    {"region", ESI_P_STR, P(topo_keys_t, region), "topology.kubernetes.io/region", 0, 0, NULL},
+    END};
+
+typedef struct topo_params {
+    char        min_affinity[ESI_STR_MAX];   /* filter: host (default), rack, zone, region */
+    char        producer[ESI_STR_MAX];       /* topologyProducerName */
+    int         min_level;
+    bool        linked;                      /* an extractor feeds it */
+    topo_keys_t keys;                        /* the extractor's labels */
+} topo_params_t;
+static const esi_param_t k_topo_filter_params[] = {
+    {"minAffinity", ESI_P_STR, P(topo_params_t, min_affinity), "host", 0, 0, NULL},
+    {"topologyProducerName", ESI_P_STR, P(topo_params_t, producer), "", 0, 0, NULL},
+    END};
+static const esi_param_t k_topo_scorer_params[] = {
+    {"topologyProducerName", ESI_P_STR, P(topo_params_t, producer), "", 0, 0, NULL},
+    END};
+
+static int topo_filter_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                             es_err_t *err)
+{
+    (void)warning;
+    topo_params_t *p = params;
+    static const char *const levels[] = {"host", "rack", "zone", "region"};
+    for (int l = 0; l < 4; l++) if (strcmp(p->min_affinity, levels[l]) == 0) { p->min_level = l; return 0; }
+    return es_node_err(err, ES_EINVAL, at, path, "invalid configuration for 'topology-affinity-filter' filter: "
+                       "invalid topology level \"%s\", must be one of host, rack, zone, region", p->min_affinity);
+}
+
+/* the extractor named topologyProducerName, else the first one; none: no topology */
+static int topo_link(void *params, const es_epp_config_t *c, const es_node_t *at, es_err_t *err)
+{
+    topo_params_t *p = params;
+    for (size_t i = 0; i < c->nplugins; i++) {
+        if (!(c->plugins[i].vt->produces & ESI_DATA_TOPOLOGY)) continue;
+        if (p->producer[0] && strcmp(p->producer, c->plugins[i].name)) continue;
+        p->keys = *(const topo_keys_t *)c->plugins[i].params;
+        p->linked = true;
+        return 0;
+    }
+    if (p->producer[0])
+        return es_node_err(err, ES_ENOTFOUND, at, "parameters.topologyProducerName",
+                           "no topology producer named \"%s\"", p->producer);
+    return 0;
+}
+
+static bool topo_same(const es_endpoint_t *a, const es_endpoint_t *b, const char *key)
+{
+    const char *x = es_endpoint_label(a, key), *y = es_endpoint_label(b, key);
+    return x && y && *x && strcmp(x, y) == 0;
+}
+
+static bool topo_known(const topo_params_t *p, const es_endpoint_t *e)
+{
+    const char *k[4] = {p->keys.host, p->keys.rack, p->keys.zone, p->keys.region};
+    for (int i = 0; i < 4; i++) { const char *v = es_endpoint_label(e, k[i]); if (v && *v) return true; }
+    return false;
+}
+
+static int topo_compare(const topo_params_t *p, const es_endpoint_t *peer, const es_endpoint_t *cand)
+{
+    if (topo_same(peer, cand, p->keys.host)) return TOPO_HOST;
+    if (topo_same(peer, cand, p->keys.rack)) return TOPO_RACK;
+    if (topo_same(peer, cand, p->keys.zone)) return TOPO_ZONE;
+    if (topo_same(peer, cand, p->keys.region)) return TOPO_REGION;
+    return TOPO_NONE;
+}
+
+/* the peer: the decode pick, once the primary profile has picked */
+static const es_endpoint_t *topo_peer(const topo_params_t *p, const esi_cycle_t *cy)
+{
+    uint32_t d = esi_cycle_primary(cy);
+    if (!p->linked || d == UINT32_MAX || !topo_known(p, &cy->eps[d])) return NULL;
+    return &cy->eps[d];
+}
+
+static size_t topo_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
+{
+    const topo_params_t *p = st;
+    const es_endpoint_t *peer = topo_peer(p, cy);
+    if (!peer) return m;
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++) {
+        const es_endpoint_t *e = &cy->eps[idx[i]];
+        if (topo_known(p, e) && topo_compare(p, peer, e) <= p->min_level) k++;
+    }
+    if (k == 0) return m;   /* nothing close enough: keep every candidate */
+    size_t o = 0;
+    for (size_t i = 0; i < m; i++) {
+        const es_endpoint_t *e = &cy->eps[idx[i]];
+        if (topo_known(p, e) && topo_compare(p, peer, e) <= p->min_level) idx[o++] = idx[i];
+    }
+    return o;
+}
+
+static void topo_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
+{
+    static const double level_score[] = {1.00, 0.20, 0.05, 0.02, 0.00};
+    const topo_params_t *p = st;
+    const es_endpoint_t *peer = topo_peer(p, cy);
+    for (size_t i = 0; i < m; i++) {
+        const es_endpoint_t *e = &cy->eps[idx[i]];
+        out[i] = peer && topo_known(p, e) ? level_score[topo_compare(p, peer, e)] : 0.0;
+    }
+}
+
 /* role filters, label llm-d.ai/role */
 static bool role_in(const es_endpoint_t *e, const char *const *set, bool unlabeled)
 {
@@ -1584,6 +1704,13 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("by-label", ESI_FILTER, k_by_label_params, sizeof(by_label_params_t), sizeof(by_label_params_t)),
      .replaced_by = "label-selector-filter (or decode-filter/prefill-filter/encode-filter for roles)",
      .x_check = by_label_check, .x_filter = by_label_filter},
+    {VT("topology-affinity-filter", ESI_FILTER, k_topo_filter_params, sizeof(topo_params_t), sizeof(topo_params_t)),
+     .alpha = true, .x_check = topo_filter_check, .x_link = topo_link, .x_filter = topo_filter},
+    {VT("topology-affinity-scorer", ESI_SCORER, k_topo_scorer_params, sizeof(topo_params_t), sizeof(topo_params_t)),
+     .alpha = true, .x_link = topo_link, .x_score = topo_score},
+    {VT("topology-extractor", ESI_EXTRACTOR, k_topo_extractor_params, sizeof(topo_keys_t), 0),
+     .produces = ESI_DATA_TOPOLOGY, .klass = ESI_CLASS_FED, .alpha = true,
+     .note = "reads the pods' hostname/rack/zone/region labels (eppsim's pods carry only llm-d.ai/role today)"},
     {VT("decode-filter", ESI_FILTER, NULL, 0, 0), .x_filter = decode_filter},
     {VT("prefill-filter", ESI_FILTER, NULL, 0, 0), .x_filter = prefill_filter},
     {VT("encode-filter", ESI_FILTER, NULL, 0, 0), .x_filter = encode_filter},
@@ -1686,9 +1813,6 @@ static const esi_plugin_vt_t k_plugins[] = {
     MISSING("session-affinity-filter", true, "session affinity filter"),
     MISSING("endpoint-attribute-filter", true, "endpoint attribute thresholds"),
     MISSING("endpoint-attribute-scorer", true, "endpoint attribute scoring"),
-    MISSING("topology-affinity-filter", true, "topology labels of pods"),
-    MISSING("topology-affinity-scorer", true, "topology labels of pods"),
-    MISSING("topology-extractor", true, "topology labels of pods"),
     MISSING("utilization-filter", true, "utilization filter"),
     MISSING("context-length-aware", false, "context-length ranges per pod"),
     MISSING("header-label-affinity-scorer", true, "header to label affinity"),

@@ -726,6 +726,52 @@ static void test_probabilisticadmitter_plugin_test_go(void **st)
     es_epp_config_free(c);
 }
 
+/* scheduling/filter/topologyaffinity, scorer/topologyaffinity, util/topology
+ * (Compare, level scores): the prefill pick is filtered and scored by its
+ * closeness to the decode pick */
+static void test_topologyaffinity(void **st)
+{
+    (void)st;
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n- type: topology-extractor\n- type: topology-affinity-filter\n"
+        "  parameters: {minAffinity: zone}\n- type: topology-affinity-scorer\n- type: decode-filter\n- type: prefill-filter\n"
+        "- type: always-disagg-pd-decider\n- type: disagg-profile-handler\n  parameters: {deciders: {prefill: always-disagg-pd-decider}}\n"
+        "- type: max-score-picker\nschedulingProfiles:\n- {name: decode, plugins: [{pluginRef: decode-filter}]}\n"
+        "- name: prefill\n  plugins: [{pluginRef: prefill-filter}, {pluginRef: topology-affinity-filter}, "
+        "{pluginRef: topology-affinity-scorer}]\n");
+    /* pod0 decode (host h1, zone z1); pod1 prefill same host; pod2 prefill same zone; pod3 other zone */
+    static const es_label_t l[4][3] = {
+        {{"llm-d.ai/role", "decode"}, {"kubernetes.io/hostname", "h1"}, {"topology.kubernetes.io/zone", "z1"}},
+        {{"llm-d.ai/role", "prefill"}, {"kubernetes.io/hostname", "h1"}, {"topology.kubernetes.io/zone", "z1"}},
+        {{"llm-d.ai/role", "prefill"}, {"kubernetes.io/hostname", "h2"}, {"topology.kubernetes.io/zone", "z1"}},
+        {{"llm-d.ai/role", "prefill"}, {"kubernetes.io/hostname", "h3"}, {"topology.kubernetes.io/zone", "z2"}},
+    };
+    pool_t p;
+    pool_init(&p, 4, 0);
+    for (int i = 0; i < 4; i++) { p.eps[i].labels = l[i]; p.eps[i].nlabels = 3; }
+    es_scheduler_t *s;
+    es_err_t err;
+    assert_int_equal(es_scheduler_create(c, 1, &s, &err), 0);
+    es_sched_trace_t *t = es_sched_trace_create(4);
+    es_sched_request_t r = text_req(1, "m", "hello");
+    es_sched_result_t res = {0};
+    res.trace = t;
+    assert_int_equal(es_scheduler_pick(s, &r, p.eps, p.n, 0, &res), 0);
+    assert_int_equal(res.primary, 0);
+    assert_int_equal(res.prefill, 1);   /* same host: score 1.0 */
+    const es_sched_trace_profile_t *pf = &t->profile[1];
+    assert_string_equal(pf->name, "prefill");
+    assert_int_equal(pf->nsurvivors, 2);   /* minAffinity zone: pods 1 and 2, pod 3 filtered out */
+    assert_double_equal(pf->raw[0 * t->cap_eps + 1], 1.0, 0);    /* host */
+    assert_double_equal(pf->raw[0 * t->cap_eps + 2], 0.05, 0);   /* zone */
+    es_sched_trace_destroy(t);
+    es_scheduler_destroy(s);
+    es_epp_config_free(c);
+    cfg_fails(HEAD "plugins:\n- type: topology-affinity-filter\n  parameters: {minAffinity: planet}\n",
+              "invalid topology level \"planet\"");
+    cfg_fails(HEAD "plugins:\n- type: topology-affinity-scorer\n  parameters: {topologyProducerName: nope}\n",
+              "no topology producer named \"nope\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -744,6 +790,7 @@ int main(void)
         cmocka_unit_test(test_filter_test_go_TestByLabelFiltering),
         cmocka_unit_test(test_softreflectiveceiling_policy_test_go_TestComputeLimit),
         cmocka_unit_test(test_probabilisticadmitter_plugin_test_go),
+        cmocka_unit_test(test_topologyaffinity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
