@@ -353,7 +353,7 @@ static inline uint32_t esi_cycle_pick(const esi_cycle_t *cy, int p)
 static inline uint32_t esi_cycle_primary(const esi_cycle_t *cy) { return esi_cycle_pick(cy, cy->primary); }
 static inline uint32_t esi_cycle_prefill(const esi_cycle_t *cy) { return esi_cycle_pick(cy, cy->prefill); }
 
-/* Parsing helpers shared by config.c and the flow-control section. */
+/* Parsing helpers of config.c (loading only: plugins.c calls nothing in config.c or scheduler.c). */
 int esi_parse_duration(const char *s, es_time_t *out);
 int esi_parse_quantity(const char *s, uint64_t *out);
 

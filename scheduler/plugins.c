@@ -477,7 +477,7 @@ typedef struct pprod_params {
     int64_t   block_size_tokens;   /* tokenProcessorConfig.blockSizeTokens; 0 = blockSize or 16 */
     char      hash_seed[ESI_STR_MAX];
     bool      speculative;
-    char      speculative_ttl[ESI_STR_MAX];   /* a Go duration; "" or <= 0: 2s */
+    es_time_t speculative_ttl;     /* a Go duration; <= 0: 2s */
 } pprod_params_t;
 
 static const esi_param_t k_pprod_tokproc[] = {
@@ -490,17 +490,15 @@ static const esi_param_t k_pprod_params[] = {
     {"indexerConfig", ESI_P_ANY, 0, NULL, 0, 0, NULL},
     {"kvEventsConfig", ESI_P_ANY, 0, NULL, 0, 0, NULL},
     {"speculativeIndexing", ESI_P_BOOL, P(pprod_params_t, speculative), "false", 0, 0, NULL},
-    {"speculativeTTL", ESI_P_STR, P(pprod_params_t, speculative_ttl), "", 0, 0, NULL},
+    {"speculativeTTL", ESI_P_DURATION, P(pprod_params_t, speculative_ttl), "2s", -1e18, 1e18, NULL},
     END};
 
 static int pprod_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
 {
     (void)warning;
     pprod_params_t *p = params;
+    (void)at; (void)path; (void)err;
     if (p->block_size_tokens == 0) p->block_size_tokens = p->block_size > 0 ? p->block_size : 16;
-    es_time_t ttl;
-    if (p->speculative_ttl[0] && esi_parse_duration(p->speculative_ttl, &ttl))
-        return es_node_err(err, ES_EINVAL, at, path, "invalid speculativeTTL \"%s\"", p->speculative_ttl);
     return 0;
 }
 
@@ -520,9 +518,7 @@ static int pprod_init(void *st, const void *params, es_scheduler_t *s, es_err_t 
     const pprod_params_t *p = params;
     precise_params_t pr = {.block_size = p->block_size_tokens, .speculative = p->speculative};
     snprintf(pr.hash_seed, sizeof pr.hash_seed, "%s", p->hash_seed);
-    pp->ttl = 2 * ES_S;
-    es_time_t t;
-    if (p->speculative_ttl[0] && esi_parse_duration(p->speculative_ttl, &t) == 0 && t > 0) pp->ttl = t;
+    pp->ttl = p->speculative_ttl > 0 ? p->speculative_ttl : 2 * ES_S;
     if (precise_init(&pp->pr, &pr, s, err)) return err ? err->code : ES_ENOMEM;
     if (esi_pindex_init(&pp->spec)) return es_err_set(err, ES_ENOMEM, "speculative index: out of memory");
     return 0;
