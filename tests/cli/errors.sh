@@ -165,6 +165,19 @@ flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSI
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e
 flags eppsim bench e2e --mooncake-scale fast;  case_ "benchmark scale not a number" "$EPPSIM" bench e2e --mooncake-scale fast
 
+section "vLLM serve settings and validation (server.vllm_args, eppsim validate)"
+input a.yaml 'server: {vllm_args: "--max-num-seqs lots"}\n';                     case_ "flag value not a number" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--block-size \\"16"}\n';                     case_ "unterminated quote" "${RUN[@]}" a.yaml
+input a.yaml 'server: {max_num_seqs: 64, vllm_args: "--max-num-seqs 128"}\n';   case_ "key and flag disagree" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_version: "0.6.3", vllm_args: "--max-num-seqs 8"}\n'; case_ "vLLM before the V1 engine" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--model org/unknown-model"}\n';              case_ "model without a profile" "${RUN[@]}" a.yaml
+input c.yaml 'set: {name: s, colour: red}\ncases: []\n';                       case_ "case file: unknown set key" "$EPPSIM" validate c.yaml
+input c.yaml 'cases:\n  - {name: a, model: m, workload: {}, measured: {}}\n'; case_ "case file: no load stages" "$EPPSIM" validate c.yaml
+W1='workload: {load: {stages: [{rate: 1, duration: 5}]}}'
+input c.yaml "cases:\\n  - {name: a, model: m, $W1,\\n     measured: {run: {ttft_mean_ms: soon}}}\\n"; case_ "case file: figure not a number" "$EPPSIM" validate c.yaml
+input c.yaml "cases:\\n  - {name: a, model: m, $W1,\\n     measured: {run: {ttft_ms: 1}}}\\n"; case_ "case file: unknown figure" "$EPPSIM" validate c.yaml
+mkdir -p rd; flags eppsim validate rd;        case_ "not an inference-perf result directory" "$EPPSIM" validate rd
+
 [ "$MODE" = --doc ] && exit 0
 echo "$n cases, $fails failed"
 [ $fails -eq 0 ]
