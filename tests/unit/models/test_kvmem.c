@@ -101,11 +101,16 @@ typedef struct spec_case {
 static void test_validation_specs(void **st)
 {
     (void)st;
-    static const es_kvmem_model_t llama2_7b = {32, 4096, 32, 32, 128, 11008, 32000};
-    static const es_kvmem_model_t llama31_70b = {80, 8192, 64, 8, 128, 28672, 128256};
-    static const es_kvmem_model_t nemo = {40, 5120, 32, 8, 128, 14336, 131072};
-    static const es_kvmem_model_t qwen25_7b = {28, 3584, 28, 4, 128, 18944, 152064};
-    static const es_kvmem_model_t yi_34b = {60, 7168, 56, 8, 128, 20480, 64000};
+    static const es_kvmem_model_t llama2_7b = {.layers = 32, .hidden = 4096, .heads = 32, .kv_heads = 32, .head_dim = 128,
+                                                 .inter = 11008, .vocab = 32000};
+    static const es_kvmem_model_t llama31_70b = {.layers = 80, .hidden = 8192, .heads = 64, .kv_heads = 8, .head_dim = 128,
+                                                 .inter = 28672, .vocab = 128256};
+    static const es_kvmem_model_t nemo = {.layers = 40, .hidden = 5120, .heads = 32, .kv_heads = 8, .head_dim = 128,
+                                                 .inter = 14336, .vocab = 131072};
+    static const es_kvmem_model_t qwen25_7b = {.layers = 28, .hidden = 3584, .heads = 28, .kv_heads = 4, .head_dim = 128,
+                                                 .inter = 18944, .vocab = 152064};
+    static const es_kvmem_model_t yi_34b = {.layers = 60, .hidden = 7168, .heads = 56, .kv_heads = 8, .head_dim = 128,
+                                                 .inter = 20480, .vocab = 64000};
     const spec_case_t cases[] = {
         {"Llama-2-7B TP1 (155451 162547 231439 67)", llama2_7b, 1, 2048, 7463, 1023},
         {"Llama-3.1-70B TP4 mbt 8192 (60)", llama31_70b, 4, 8192, 30251, 6553},
