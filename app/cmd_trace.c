@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "es_cli.h"
+#include "es_str.h"
 #include "es_trace.h"
 #include "es_trace_stats.h"
 
@@ -63,8 +64,8 @@ static int parse(int argc, char **argv, opts_t *o)
             i++;
         } else if (strcmp(a, "--rate") == 0 && v) {
             char *end;
-            o->rate = strtod(v, &end);
-            if (*end || !(o->rate > 0)) { fprintf(stderr, "eppsim trace: --rate: expected req/s > 0\n"); return -1; }
+            o->rate = es_strtod(v, &end);
+            if (end == v || *end || !(o->rate > 0)) { fprintf(stderr, "eppsim trace: --rate: expected a finite req/s > 0\n"); return -1; }
             i++;
         } else if (a[0] != '-' && !o->file) o->file = a;
         else { fprintf(stderr, "eppsim trace: unexpected argument '%s'\n", a); return -1; }

@@ -160,6 +160,21 @@ input a.yaml 'results: {warmup_s: 1e12}\n';                                 case
 input a.yaml 'workload: {arrival: {rate: 1e-300}}\n';                       case_ "rate 1e-300" "${RUN[@]}" a.yaml
 input a.yaml 'workload: {arrival: {stages: [{rate: 1, duration_s: 6e8}, {rate: 1, duration_s: 6e8}]}}\n'; case_ "stages longer than 1e9 s in all" "${RUN[@]}" a.yaml
 
+section "NaN and infinities (issue 19)"
+put a.yaml 'epp: {config_file: epp.yaml}\n'
+input epp.yaml "${H}plugins:\n- type: queue-scorer\nflowControl: {defaultRequestTTL: nanms}\n"; case_ "NaN duration in an EndpointPickerConfig" "${RUN[@]}" a.yaml
+input epp.yaml "${H}plugins:\n- type: queue-scorer\nflowControl: {maxBytes: \"nan\"}\n";   case_ "NaN quantity in an EndpointPickerConfig" "${RUN[@]}" a.yaml
+input epp.yaml "${H}plugins:\n- type: queue-scorer\nflowControl: {maxRequests: infKi}\n";   case_ "infinite quantity" "${RUN[@]}" a.yaml
+input a.yaml 'duration_s: .nan\n';                                                         case_ "YAML .nan" "${RUN[@]}" a.yaml
+input a.yaml 'duration_s: .inf\n';                                                         case_ "YAML .inf" "${RUN[@]}" a.yaml
+sed 's/- --block-size=32/- --gpu-memory-utilization=nan/' "$SRC/tests/data/manifests/vllm-pool.yaml" > m.yaml
+printf '(tests/data/manifests/vllm-pool.yaml with --gpu-memory-utilization=nan)' > .input;  case_ "NaN vLLM flag in a manifest" "$EPPSIM" run -q --no-plots -o out --manifest m.yaml
+flags eppsim compare --tolerance ttft=nan A B;   case_ "compare: NaN tolerance" "$EPPSIM" compare --tolerance ttft=nan A B
+flags eppsim compare --tolerance inf A B;        case_ "compare: infinite tolerance" "$EPPSIM" compare --tolerance inf A B
+flags eppsim trace gen --rate inf -o t.jsonl;    case_ "trace gen: infinite rate" "$EPPSIM" trace gen --rate inf -o t.jsonl
+flags eppsim trace gen --rate nan -o t.jsonl;    case_ "trace gen: NaN rate" "$EPPSIM" trace gen --rate nan -o t.jsonl
+flags eppsim bench e2e --mooncake-scale nan;     case_ "bench e2e: NaN scale" "$EPPSIM" bench e2e --mooncake-scale nan
+
 section "Command-line flags"
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e
