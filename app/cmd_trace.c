@@ -2,6 +2,7 @@
  * cmd_trace.c -- `eppsim trace stats|convert|gen`: look at, convert and make
  * request traces (docs/workloads.md).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,9 @@
 #include "es_str.h"
 #include "es_trace.h"
 #include "es_trace_stats.h"
+
+/* The most requests `trace gen` writes: ~100 GB of JSONL. */
+#define ES_TRACE_GEN_MAX 1000000000ULL
 
 static void usage(FILE *f)
 {
@@ -54,13 +58,20 @@ static int parse(int argc, char **argv, opts_t *o)
             i++;
         } else if (strcmp(a, "--requests") == 0 && v) {
             char *end;
+            errno = 0;
             o->requests = strtoull(v, &end, 10);
-            if (*end || o->requests == 0) { fprintf(stderr, "eppsim trace: --requests: expected a positive count\n"); return -1; }
+            /* strtoull reads "-1" as 2^64 - 1: digits only, and a cap (~100 bytes a line) */
+            if (!*v || *v < '0' || *v > '9' || *end || errno || o->requests == 0 || o->requests > ES_TRACE_GEN_MAX) {
+                fprintf(stderr, "eppsim trace: --requests: expected a count from 1 to %llu\n",
+                        (unsigned long long)ES_TRACE_GEN_MAX);
+                return -1;
+            }
             i++;
         } else if (strcmp(a, "--seed") == 0 && v) {
             char *end;
+            errno = 0;
             o->seed = strtoull(v, &end, 10);
-            if (*end) { fprintf(stderr, "eppsim trace: --seed: expected an unsigned integer\n"); return -1; }
+            if (!*v || *v < '0' || *v > '9' || *end || errno) { fprintf(stderr, "eppsim trace: --seed: expected an unsigned integer\n"); return -1; }
             i++;
         } else if (strcmp(a, "--rate") == 0 && v) {
             char *end;

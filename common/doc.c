@@ -7,6 +7,7 @@
  */
 #include "es_doc.h"
 #include "es_str.h"
+#include "es_file.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -381,8 +382,8 @@ static int parse_docs(yaml_parser_t *p, const char *file, bool all,
 
 static int read_file(const char *path, char **text, size_t *len, es_err_t *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return es_err_set(err, ES_EIO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = es_open_input(path, "rb", ES_CONFIG_MAX_BYTES, err);
+    if (!f) return err ? err->code : ES_EIO;
     size_t cap = 1 << 14, n = 0;
     char *buf = malloc(cap);
     if (!buf) { fclose(f); return ES_ENOMEM; }

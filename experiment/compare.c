@@ -13,6 +13,7 @@
 #include "es_summary.h"
 #include "es_sweep.h"
 #include "es_str.h"
+#include "es_file.h"
 
 const char *const es_compare_default_metrics[] = {
     "latency_ms.ttft.p50",       "latency_ms.ttft.p99",          "latency_ms.e2e.p50",
@@ -69,11 +70,13 @@ static cJSON *load_json(const char *dir, es_err_t *err)
 {
     char path[2048];
     snprintf(path, sizeof path, "%s/summary.json", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
         es_err_set(err, ES_ENOTFOUND, "%s: cannot read (not a run or sweep directory?)", path);
         return NULL;
     }
+    FILE *f = es_open_input(path, "rb", ES_CONFIG_MAX_BYTES, err);
+    if (!f) return NULL;
     fseek(f, 0, SEEK_END);
     long len = ftell(f);
     fseek(f, 0, SEEK_SET);

@@ -577,8 +577,13 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     es_time_t limit = exp->duration_s > 0 ? es_time_from_s(exp->duration_s) : ES_TIME_NEVER;
     double last_print = wall0;
     bool tty = opt->progress && isatty(2);
+    es_sim_watch(c.sim, opt->interrupted);
     for (;;) {
-        es_time_t until = es_sim_now(c.sim) + 200 * ES_MS;
+        /* slices of 200 ms; slices without an event are skipped at once (the
+         * clock ends where running them one by one would leave it) */
+        es_time_t now = es_sim_now(c.sim), next = es_sim_next_time(c.sim), step = 200 * ES_MS;
+        es_time_t k = next != ES_TIME_NEVER && next - now > step ? (next - now) / step : 1;
+        es_time_t until = now > ES_TIME_NEVER - k * step ? ES_TIME_NEVER : now + k * step;
         if (until > limit) until = limit;
         es_sim_run(c.sim, until);
         if (c.rc) { rc = c.rc; goto done; }

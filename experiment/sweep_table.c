@@ -18,6 +18,7 @@
 #include "es_outdir.h"
 #include "es_str.h"
 #include "sweep_internal.h"
+#include "es_file.h"
 
 /* ------------------------------------------------------------------ */
 /* result tables: sweep.csv                                            */
@@ -76,7 +77,7 @@ static int row_cmp(const void *a, const void *b)
 
 char *esi_sweep_read_text(const char *path)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = es_open_input(path, "rb", 0, NULL);   /* regular files only */
     if (!f) return NULL;
     char *buf = NULL;
     size_t len = 0, cap = 0;

@@ -175,6 +175,22 @@ flags eppsim trace gen --rate inf -o t.jsonl;    case_ "trace gen: infinite rate
 flags eppsim trace gen --rate nan -o t.jsonl;    case_ "trace gen: NaN rate" "$EPPSIM" trace gen --rate nan -o t.jsonl
 flags eppsim bench e2e --mooncake-scale nan;     case_ "bench e2e: NaN scale" "$EPPSIM" bench e2e --mooncake-scale nan
 
+section "Unbounded work and special files (issue 19)"
+input a.yaml 'workload: {num_requests: 0}\n';               case_ "neither a request count nor a duration" "${RUN[@]}" a.yaml
+input a.yaml 'workload: {type: synthetic, num_requests: 0, arrival: {process: closed_loop, concurrency: 4}}\n'; case_ "closed loop without an end" "${RUN[@]}" a.yaml
+flags eppsim trace gen --requests -1 -o t.jsonl;            case_ "trace gen: negative count" "$EPPSIM" trace gen --requests -1 -o t.jsonl
+flags eppsim trace gen --requests 99999999999 -o t.jsonl;   case_ "trace gen: count above the cap" "$EPPSIM" trace gen --requests 99999999999 -o t.jsonl
+flags eppsim explain --request -1;                          case_ "explain: negative request id" "$EPPSIM" explain --request -1 --from-run x
+rm -f fifo.yaml; mkfifo fifo.yaml; flags eppsim run fifo.yaml '(a FIFO)'; case_ "experiment file is a FIFO" "${RUN[@]}" fifo.yaml; rm -f fifo.yaml
+flags eppsim run /dev/zero;                                 case_ "experiment file is /dev/zero" "${RUN[@]}" /dev/zero
+mkdir -p adir; flags eppsim run adir/;                      case_ "experiment file is a directory" "${RUN[@]}" adir; rmdir adir
+truncate -s 17M big.yaml; flags eppsim run big.yaml '(17 MiB)'; case_ "experiment file over 16 MiB" "${RUN[@]}" big.yaml; rm -f big.yaml
+put a.yaml 'workload: {type: trace, trace: {file: /dev/zero, format: mooncake}}\n'; flags 'workload: {type: trace, trace: {file: /dev/zero}}'
+case_ "trace is /dev/zero" "${RUN[@]}" a.yaml
+put a.yaml 'epp: {config_file: /dev/zero}\n'; flags 'epp: {config_file: /dev/zero}'; case_ "EPP config is /dev/zero" "${RUN[@]}" a.yaml
+flags eppsim trace stats /dev/zero;                         case_ "trace stats of /dev/zero" "$EPPSIM" trace stats /dev/zero
+flags eppsim run --manifest /dev/zero;                      case_ "manifest is /dev/zero" "$EPPSIM" run -q --no-plots -o out --manifest /dev/zero
+
 section "Command-line flags"
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e

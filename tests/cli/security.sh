@@ -78,5 +78,15 @@ if [ ! -e victim/keep ]; then fail "--out cut to an existing directory" "victim/
 elif [ $rc -ne 2 ]; then fail "--out cut to an existing directory" "exit $rc, expected 2"
 else ok "--out cut to an existing directory"; fi
 
+echo "== class 6: SIGTERM stops a run at once, however dense the simulated time"
+# 10M req/s: one 200 ms slice of simulated time is ~2M requests (~50 s of wall time)
+printf 'workload: {num_requests: 20000000, arrival: {rate: 10000000}}\ncluster: {replicas: 50}\nresults: {requests_csv: false, oracle: false}\n' > dense.yaml
+rm -rf out; "$EPPSIM" run -q --no-plots -o out dense.yaml >/dev/null 2>&1 & pid=$!
+sleep 2; kill -TERM $pid
+for i in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $pid 2>/dev/null; then kill -KILL $pid; wait $pid 2>/dev/null; fail "SIGTERM during a dense slice" "still running 5 s after SIGTERM"
+else wait $pid; rc=$?; if [ $rc -eq 130 ] && [ ! -e out ]; then ok "SIGTERM during a dense slice (exit 130 within 5 s)"; else fail "SIGTERM during a dense slice" "exit $rc"; fi; fi
+rm -rf "$W"/out*
+
 echo "$n cases, $fails failed"
 [ $fails -eq 0 ]
