@@ -191,6 +191,11 @@ put a.yaml 'epp: {config_file: /dev/zero}\n'; flags 'epp: {config_file: /dev/zer
 flags eppsim trace stats /dev/zero;                         case_ "trace stats of /dev/zero" "$EPPSIM" trace stats /dev/zero
 flags eppsim run --manifest /dev/zero;                      case_ "manifest is /dev/zero" "$EPPSIM" run -q --no-plots -o out --manifest /dev/zero
 
+section "Data loss (issue 19)"
+cp "$SRC/tests/data/traces/mooncake_sample.jsonl" t.jsonl
+flags eppsim trace convert t.jsonl -o t.jsonl;   case_ "trace convert onto its input" "$EPPSIM" trace convert t.jsonl -o t.jsonl
+flags eppsim trace convert t.jsonl -o ./t.jsonl; case_ "trace convert onto its input, another spelling" "$EPPSIM" trace convert t.jsonl -o ./t.jsonl
+
 section "Command-line flags"
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e
