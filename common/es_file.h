@@ -1,10 +1,10 @@
 /*
  * es_file.h -- opening the files users name, safely.
  *
- * Only regular files are read: a FIFO, a device (/dev/zero) or a directory
- * named as a config or trace would be read until memory runs out, or block
- * forever.  Configuration files also have a size cap (ES_CONFIG_MAX_BYTES),
- * so a mistaken path to a huge file fails at once with a message.
+ * Streamed inputs (traces, decision records) are read from regular files
+ * only: a FIFO, a device (/dev/zero) or a directory would be read until
+ * memory or disk runs out, or block forever.  (Whole configuration files go
+ * through es_file_read, es_util.h, which also takes pipes, up to a cap.)
  */
 #ifndef ES_FILE_H
 #define ES_FILE_H
@@ -17,10 +17,6 @@
 #include <unistd.h>
 
 #include "es_err.h"
-
-/* The largest configuration file eppsim reads (experiments, EPP configs,
- * manifests, sweep specs, explain states, profiles, summaries): 16 MiB. */
-#define ES_CONFIG_MAX_BYTES (16LL << 20)
 
 /* Opens path for reading ("r" or "rb") if it is a regular file of at most
  * max_bytes (0: any size); else NULL with err set ("path: ..."). */
@@ -40,7 +36,7 @@ static inline FILE *es_open_input(const char *path, const char *mode, long long 
     }
     if (max_bytes > 0 && (long long)st.st_size > max_bytes) {
         close(fd);
-        es_err_set(err, ES_EINVAL, "%s: %lld bytes, larger than the %lld a configuration file may have", path,
+        es_err_set(err, ES_EINVAL, "%s: %lld bytes, larger than the %lld allowed", path,
                    (long long)st.st_size, max_bytes);
         return NULL;
     }

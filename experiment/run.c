@@ -24,6 +24,7 @@
 #include "es_metrics.h"
 #include "es_outdir.h"
 #include "es_summary.h"
+#include "es_util.h"
 
 #define POOL_CHUNK 1024
 
@@ -35,7 +36,7 @@ typedef struct live_req {
 } live_req_t;
 
 typedef struct interval {
-    uint64_t est_matched, est_total, cached, prompt, oracle_hit, oracle_prompt, done;
+    uint64_t est_matched, cached, prompt, oracle_hit, done;   /* est_matched: tokens */
     double   ttft_sum;
     uint64_t ttft_n;
 } interval_t;
@@ -140,8 +141,6 @@ static void pump(run_ctx_t *c)
         live_link(c, r);
         uint32_t hit = es_metrics_oracle_observe(c->m, &w->prompt, w->output_segment, w->output_tokens);
         r->oracle_tokens = hit;
-        c->iv.oracle_hit += hit;
-        c->iv.oracle_prompt += w->prompt.tokens;
         c->sent++;
         es_cluster_send(c->cl, q);
     }
@@ -180,6 +179,14 @@ static void record_request(run_ctx_t *c, const live_req_t *r, int status)
     rec.cached_tokens = q->cached_tokens;
     rec.est_matched = q->est_matched;
     rec.est_total = q->est_total;
+    {
+        /* tokens the EPP believed the pod holds, capped as a pod serves them
+         * (and as the oracle counts): whole 16-token KV blocks before the
+         * prompt's last token */
+        uint64_t t = (uint64_t)q->est_matched * q->est_block_tokens;
+        uint32_t cap = rec.prompt_tokens ? (rec.prompt_tokens - 1) / 16 * 16 : 0;
+        rec.est_tokens = t < cap ? (uint32_t)t : cap;
+    }
     rec.preemptions = q->preemptions;
     rec.oracle_tokens = r->oracle_tokens;
     rec.queue_ms = q->queue_wait >= 0 ? (float)es_time_to_ms(q->queue_wait) : -1.0f;
@@ -193,9 +200,11 @@ static void record_request(run_ctx_t *c, const live_req_t *r, int status)
         if (rec.pod >= 0) { es_cluster_pod_info(c->cl, (uint32_t)rec.pod, &pi); pod = pi.name; }
         es_requests_csv_row(c->requests_csv, &rec, pod);
     }
-    c->iv.est_matched += rec.est_matched;
-    c->iv.est_total += rec.est_total;
+    /* the three hit rates of an interval share a denominator: the prompt
+     * tokens of the requests completed in it (as in summary.json) */
     if (status == 200) {
+        c->iv.est_matched += rec.est_tokens;
+        c->iv.oracle_hit += rec.oracle_tokens;
         c->iv.cached += rec.cached_tokens;
         c->iv.prompt += rec.prompt_tokens;
         c->iv.ttft_sum += rec.ttft_ms;
@@ -242,24 +251,13 @@ static void on_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count)
 
 /* ---- decision records (explain --from-run) ---- */
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void on_decision(void *ud, uint32_t replica, const es_sched_request_t *req, const es_endpoint_t *cand,
                         size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res)
 {
     run_ctx_t *c = ud;
     FILE *f = c->decisions;
     if (!f) return;
-    uint64_t seed = es_mix64(c->exp->seed ^ (0x45505000ULL + replica));
+    uint64_t seed = es_rng_epp_seed(c->exp->seed, replica);
     /* the replica's seed is a full 64-bit value: a string, so JSON readers keep it exact */
     fprintf(f, "{\"request_id\": %llu, \"replica\": %u, \"seed\": \"%llu\", \"now_ms\": %.6f, \"endpoints\": [",
             (unsigned long long)req->id, replica, (unsigned long long)seed, es_time_to_ms(now));
@@ -267,46 +265,46 @@ static void on_decision(void *ud, uint32_t replica, const es_sched_request_t *re
         const es_endpoint_t *e = &cand[i];
         const es_endpoint_metrics_t *m = &e->metrics;
         fprintf(f, "%s{\"name\": ", i ? ", " : "");
-        json_str(f, e->name);
+        es_json_write_string(f, e->name);
         fputs(", \"address\": ", f);
-        json_str(f, e->address);
+        es_json_write_string(f, e->address);
         fputs(", \"labels\": {", f);
         for (uint32_t k = 0; k < e->nlabels; k++) {
             fputs(k ? ", " : "", f);
-            json_str(f, e->labels[k].key);
+            es_json_write_string(f, e->labels[k].key);
             fputs(": ", f);
-            json_str(f, e->labels[k].value);
+            es_json_write_string(f, e->labels[k].value);
         }
         fprintf(f, "}, \"metrics\": {\"waiting\": %d, \"running\": %d, \"kv_cache_usage\": %.9g, "
                    "\"cache_block_size\": %u, \"num_gpu_blocks\": %u, \"age_ms\": %.6f, \"lora\": {\"active\": [",
                 m->waiting, m->running, m->kv_cache_usage, m->block_size, m->num_gpu_blocks,
                 m->update_time >= 0 ? es_time_to_ms(now - m->update_time) : 1e12);
-        for (uint32_t k = 0; k < m->n_running_lora; k++) { fputs(k ? ", " : "", f); json_str(f, m->running_lora[k]); }
+        for (uint32_t k = 0; k < m->n_running_lora; k++) { fputs(k ? ", " : "", f); es_json_write_string(f, m->running_lora[k]); }
         fputs("], \"waiting\": [", f);
-        for (uint32_t k = 0; k < m->n_waiting_lora; k++) { fputs(k ? ", " : "", f); json_str(f, m->waiting_lora[k]); }
+        for (uint32_t k = 0; k < m->n_waiting_lora; k++) { fputs(k ? ", " : "", f); es_json_write_string(f, m->waiting_lora[k]); }
         fprintf(f, "], \"max\": %d}}, \"inflight\": {\"requests\": %lld, \"tokens\": %lld}}", m->max_lora,
                 (long long)inflight[i][0], (long long)inflight[i][1]);
     }
     fputs("], \"request\": {\"model\": ", f);
-    json_str(f, req->model);
+    es_json_write_string(f, req->model);
     fprintf(f, ", \"priority\": %d, \"content\": [", req->priority);
     for (uint32_t k = 0; k < req->content.nsegs; k++)
         fprintf(f, "%s[\"%llu\", %u]", k ? ", " : "", (unsigned long long)req->content.segs[k].id, req->content.segs[k].len);
     fputs("], \"headers\": {", f);
     for (uint32_t k = 0; k < req->nheaders; k++) {
         fputs(k ? ", " : "", f);
-        json_str(f, req->headers[k].name);
+        es_json_write_string(f, req->headers[k].name);
         fputs(": ", f);
-        json_str(f, req->headers[k].value);
+        es_json_write_string(f, req->headers[k].value);
     }
     fprintf(f, "}}, \"outcome\": %d, \"picked\": [", res->status);
     if (res->status == 200) {
         for (uint32_t k = 0; k < res->ntargets; k++) {
             fputs(k ? ", " : "", f);
-            for (size_t i = 0; i < n; i++) if (cand[i].id == res->targets[k]) json_str(f, cand[i].name);
+            for (size_t i = 0; i < n; i++) if (cand[i].id == res->targets[k]) es_json_write_string(f, cand[i].name);
         }
         if (res->prefill >= 0)
-            for (size_t i = 0; i < n; i++) if (cand[i].id == (uint32_t)res->prefill) { fputs(", ", f); json_str(f, cand[i].name); }
+            for (size_t i = 0; i < n; i++) if (cand[i].id == (uint32_t)res->prefill) { fputs(", ", f); es_json_write_string(f, cand[i].name); }
     }
     fputs("]}\n", f);
 }
@@ -351,9 +349,9 @@ static void sample(run_ctx_t *c)
     /* pod = all: hit_rate is the actual one, then the three side by side */
     fprintf(c->timeseries, "%.3f,all,,,", t);
     ratio(c->timeseries, c->iv.cached, c->iv.prompt);
-    ratio(c->timeseries, c->iv.est_matched, c->iv.est_total);
+    ratio(c->timeseries, c->iv.est_matched, c->iv.prompt);
     ratio(c->timeseries, c->iv.cached, c->iv.prompt);
-    ratio(c->timeseries, c->iv.oracle_hit, c->iv.oracle_prompt);
+    ratio(c->timeseries, c->iv.oracle_hit, c->iv.prompt);
     fprintf(c->timeseries, ",%llu,", (unsigned long long)c->iv.done);
     if (c->iv.ttft_n) fprintf(c->timeseries, "%.3f\n", c->iv.ttft_sum / (double)c->iv.ttft_n);
     else fputs("\n", c->timeseries);
@@ -392,15 +390,24 @@ static int epp_config_yaml(const es_epp_config_t *cfg, const char *path, es_err_
     return rc;
 }
 
-static int experiment_yaml(const es_experiment_t *exp, const char *path, es_err_t *err)
+char *es_run_experiment_yaml(const es_experiment_t *exp, size_t *len)
 {
     char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) return ES_ENOMEM;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    if (!f) return NULL;
     fprintf(f, "# the experiment as run: every default filled in (eppsim config)\n");
     es_schema_write_yaml(f, &es_experiment_schema, exp, 0);
-    fclose(f);
+    if (fclose(f)) { free(text); return NULL; }
+    if (len) *len = n;
+    return text;
+}
+
+static int experiment_yaml(const es_experiment_t *exp, const char *path, es_err_t *err)
+{
+    size_t len;
+    char *text = es_run_experiment_yaml(exp, &len);
+    if (!text) return es_err_set(err, ES_ENOMEM, "out of memory");
     int rc = es_write_file_atomic(path, text, len, err);
     free(text);
     return rc;
@@ -468,41 +475,24 @@ static int run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interru
     return 0;
 }
 
-static void md_ms(FILE *f, const char *name, double v)
-{
-    if (isnan(v)) fprintf(f, "| %s | - |\n", name);
-    else fprintf(f, "| %s | %.1f ms |\n", name, v);
-}
-
-static void md_pct(FILE *f, const char *name, double v)
-{
-    if (isnan(v)) fprintf(f, "| %s | - |\n", name);
-    else fprintf(f, "| %s | %.1f %% |\n", name, 100 * v);
-}
-
-/* report.md: the numbers and the plots on one page (no wall-clock values). */
-static int write_report(const es_experiment_t *exp, const es_run_report_t *rep, const char *path, es_err_t *err)
+/* report.md: the numbers and the plots on one page (no wall-clock values).
+ * The numbers are summary.json's, printed as the terminal prints them; a
+ * plot is linked only when its file is in `dir`. */
+static int write_report(const es_experiment_t *exp, const cJSON *summary, const char *dir, const char *path,
+                        es_err_t *err)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) return es_err_set(err, ES_ENOMEM, "out of memory");
     fprintf(f, "# eppsim run: %s (seed %llu)\n\n", exp->name, (unsigned long long)exp->seed);
-    fprintf(f, "%lld pods of %s on %s (TP %lld), %lld EPP replica(s), scrape every %g ms; "
-               "workload: %llu requests, %llu completed, %.1f s simulated.\n\n",
+    const cJSON *end = es_json_find(summary, "sim.end_s");
+    fprintf(f, "%lld pods of %s on %s (TP %lld), %lld EPP replica(s), scrape every %g ms; %.1f s simulated.\n\n",
             (long long)exp->cluster.replicas, exp->server.model, exp->server.gpu, (long long)exp->server.tensor_parallel,
-            (long long)exp->epp.replicas, exp->epp.refresh_interval_ms, (unsigned long long)rep->requests,
-            (unsigned long long)rep->completed, rep->sim_s);
-    fprintf(f, "| metric | value |\n|---|---|\n");
-    md_ms(f, "TTFT p50", rep->ttft_p50_ms);
-    md_ms(f, "TTFT p99", rep->ttft_p99_ms);
-    md_ms(f, "TPOT p50", rep->tpot_p50_ms);
-    md_ms(f, "ITL p50", rep->itl_p50_ms);
-    md_ms(f, "E2E p50", rep->e2e_p50_ms);
-    md_ms(f, "E2E p99", rep->e2e_p99_ms);
-    md_pct(f, "prefix hit rate, estimated by the EPP", rep->est_hit);
-    md_pct(f, "prefix hit rate, actual", rep->act_hit);
-    md_pct(f, "prefix hit rate, oracle (upper bound)", rep->oracle_hit);
+            (long long)exp->epp.replicas, exp->epp.refresh_interval_ms, cJSON_IsNumber(end) ? end->valuedouble : 0.0);
+    fputs("```\n", f);
+    es_summary_print(f, summary);
+    fputs("```\n", f);
     fprintf(f, "\nAll numbers, with confidence intervals and per-stage blocks: `summary.json` "
                "(definitions in eppsim's docs/results.md).  Per request: `requests.csv`.\n\n");
     static const char *const plots[][2] = {
@@ -513,8 +503,11 @@ static int write_report(const es_experiment_t *exp, const es_run_report_t *rep, 
         {"pod_kv_usage", "KV-cache usage per pod"},
         {"pod_share", "requests per pod"},
     };
-    for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++)
-        fprintf(f, "## %s\n\n![%s](plots/%s.png)\n\n", plots[i][1], plots[i][1], plots[i][0]);
+    for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++) {
+        char png[1400];
+        snprintf(png, sizeof png, "%s/plots/%s.png", dir, plots[i][0]);
+        if (access(png, F_OK) == 0) fprintf(f, "## %s\n\n![%s](plots/%s.png)\n\n", plots[i][1], plots[i][1], plots[i][0]);
+    }
     fclose(f);
     int rc = es_write_file_atomic(path, text, len, err);
     free(text);
@@ -554,6 +547,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     c.arrivals_end = exp->duration_s > 0 ? es_time_from_s(exp->duration_s) : ES_TIME_NEVER;
     double wall0 = now_wall();
     es_epp_config_t *picker = NULL;
+    cJSON *summary = NULL;
     es_outdir_t od;
     bool od_open = false;
     int rc = load_picker(exp, &picker, err);
@@ -652,7 +646,9 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     es_summary_input_t in = {exp->name, exp->seed, ES_RNG_NAME, es_sim_now(c.sim), es_sim_events_run(c.sim),
                              pods, npods, stages, nst, exp->results.slo_ttft_ms, exp->results.slo_tpot_ms,
                              es_workload_skipped_lines(c.wl)};
-    rc = es_summary_write(es_outdir_file(&od, "summary.json", path, sizeof path), c.m, &in, err);
+    summary = es_summary_build(c.m, &in);
+    if (!summary) rc = es_err_set(err, ES_ENOMEM, "out of memory");
+    if (!rc) rc = es_summary_write_json(es_outdir_file(&od, "summary.json", path, sizeof path), summary, err);
     if (!rc) rc = es_pods_csv_write(es_outdir_file(&od, "pods.csv", path, sizeof path), &in, err);
     free(pods);
     free(stages);
@@ -668,22 +664,19 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         rep->sim_s = es_time_to_s(es_sim_now(c.sim));
         rep->events = es_sim_events_run(c.sim);
         es_lat_stats_t s;
-        es_metrics_latency(c.m, 0, ES_ALL_STAGES, &s);
-        rep->ttft_p50_ms = s.p[0]; rep->ttft_p99_ms = s.p[3];
-        es_metrics_latency(c.m, 2, ES_ALL_STAGES, &s);
-        rep->e2e_p50_ms = s.p[0]; rep->e2e_p99_ms = s.p[3];
-        es_metrics_latency(c.m, 1, ES_ALL_STAGES, &s);
-        rep->tpot_p50_ms = s.p[0];
+        es_metrics_latency(c.m, ES_LAT_TTFT, ES_ALL_STAGES, &s);
+        rep->ttft_p50_ms = s.p[ES_P50]; rep->ttft_p99_ms = s.p[ES_P99];
+        es_metrics_latency(c.m, ES_LAT_E2E, ES_ALL_STAGES, &s);
+        rep->e2e_p50_ms = s.p[ES_P50]; rep->e2e_p99_ms = s.p[ES_P99];
+        es_metrics_latency(c.m, ES_LAT_TPOT, ES_ALL_STAGES, &s);
+        rep->tpot_p50_ms = s.p[ES_P50];
         es_metrics_itl(c.m, &s);
-        rep->itl_p50_ms = s.p[0];
-        rep->oracle_hit = es_metrics_oracle_rate(c.m);
-        uint64_t em = 0, et = 0, ca = 0, pr = 0;
-        for (size_t i = 0; i < rep->requests; i++) {
-            em += recs[i].est_matched; et += recs[i].est_total;
-            if (recs[i].status == 200) { ca += recs[i].cached_tokens; pr += recs[i].prompt_tokens; }
-        }
-        rep->est_hit = et ? (double)em / (double)et : NAN;
-        rep->act_hit = pr ? (double)ca / (double)pr : NAN;
+        rep->itl_p50_ms = s.p[ES_P50];
+        /* summary.json's figures: one window everywhere */
+        const cJSON *v;
+        rep->est_hit = cJSON_IsNumber(v = es_json_find(summary, "prefix_cache.estimated_hit_rate")) ? v->valuedouble : NAN;
+        rep->act_hit = cJSON_IsNumber(v = es_json_find(summary, "prefix_cache.actual_hit_rate")) ? v->valuedouble : NAN;
+        rep->oracle_hit = cJSON_IsNumber(v = es_json_find(summary, "prefix_cache.oracle_hit_rate")) ? v->valuedouble : NAN;
     }
     /* run-info.json: the only file with wall-clock values */
     {
@@ -705,8 +698,8 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
             goto done;
         if (rep) rep->wall_s = wall;
     }
-    if (rep && (rc = write_report(exp, rep, es_outdir_file(&od, "report.md", path, sizeof path), err))) goto done;
     if (opt->plots && exp->results.plots && (rc = run_plots(od.tmp, !opt->progress, opt->interrupted, err))) goto done;
+    if ((rc = write_report(exp, summary, od.tmp, es_outdir_file(&od, "report.md", path, sizeof path), err))) goto done;
     rc = es_outdir_commit(&od, err);
     od_open = rc != 0;
 done:
@@ -724,5 +717,6 @@ done:
     free(c.pod_hits);
     free(c.pod_queries);
     es_epp_config_free(picker);
+    cJSON_Delete(summary);
     return rc;
 }

@@ -17,8 +17,16 @@
 
 #include "es_outdir.h"
 #include "es_str.h"
+#include "es_util.h"
 #include "sweep_internal.h"
 #include "es_file.h"
+
+/* The whole file, or NULL (missing, unreadable, out of memory). */
+static char *read_text(const char *path)
+{
+    char *text;
+    return es_file_read(path, &text, NULL) == 0 ? text : NULL;
+}
 
 /* ------------------------------------------------------------------ */
 /* result tables: sweep.csv                                            */
@@ -75,28 +83,6 @@ static int row_cmp(const void *a, const void *b)
     return x->seed < y->seed ? -1 : x->seed > y->seed;
 }
 
-char *esi_sweep_read_text(const char *path)
-{
-    FILE *f = es_open_input(path, "rb", 0, NULL);   /* regular files only */
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *b = realloc(buf, cap);
-            if (!b) { free(buf); fclose(f); return NULL; }
-            buf = b;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0) break;
-    }
-    fclose(f);
-    buf[len] = '\0';
-    return buf;
-}
-
 static void csv_field(FILE *f, const char *s)
 {
     if (!strpbrk(s, ",\"\n\r")) { fputs(s, f); return; }
@@ -138,18 +124,12 @@ static int write_outputs(const table_t *t, const char *out_dir, size_t npoints, 
         fprintf(f, "%zu,all,%zu", t->rows[i].point, j - i);
         for (size_t k = 0; k < t->nkeys; k++) { fputc(',', f); csv_field(f, t->rows[i].keyvals[k]); }
         for (size_t m = 0; m < t->nmetrics; m++) {
-            double sum = 0, sq = 0;
+            double v[ES_SWEEP_MAX_SEEDS];
             size_t n = 0;
-            for (size_t r = i; r < j; r++)
-                if (!isnan(t->rows[r].m[m])) { sum += t->rows[r].m[m]; n++; }
-            double mean = n ? sum / (double)n : NAN, lo = NAN, hi = NAN;
-            if (n >= 2) {
-                for (size_t r = i; r < j; r++)
-                    if (!isnan(t->rows[r].m[m])) sq += (t->rows[r].m[m] - mean) * (t->rows[r].m[m] - mean);
-                double half = gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * sqrt(sq / (double)(n - 1) / (double)n);
-                lo = mean - half;
-                hi = mean + half;
-            }
+            for (size_t r = i; r < j && n < ES_SWEEP_MAX_SEEDS; r++)
+                if (!isnan(t->rows[r].m[m])) v[n++] = t->rows[r].m[m];
+            double mean, lo, hi;
+            es_sweep_interval(v, n, &mean, &lo, &hi);
             fputc(',', f); csv_num(f, mean);
             fputc(',', f); csv_num(f, lo);
             fputc(',', f); csv_num(f, hi);
@@ -188,6 +168,21 @@ static int write_outputs(const table_t *t, const char *out_dir, size_t npoints, 
     return rc;
 }
 
+void es_sweep_interval(const double *v, size_t n, double *mean, double *lo, double *hi)
+{
+    double sum = 0, sq = 0, min = INFINITY;
+    for (size_t i = 0; i < n; i++) { sum += v[i]; if (v[i] < min) min = v[i]; }
+    *mean = n ? sum / (double)n : NAN;
+    *lo = *hi = NAN;
+    if (n < 2) return;
+    for (size_t i = 0; i < n; i++) sq += (v[i] - *mean) * (v[i] - *mean);
+    double half = gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * sqrt(sq / (double)(n - 1) / (double)n);
+    *lo = *mean - half;
+    *hi = *mean + half;
+    /* a mean of values that are all >= 0 is >= 0: the interval stops there */
+    if (min >= 0 && *lo < 0) *lo = 0;
+}
+
 void esi_sweep_point_dir(const char *out_dir, size_t point, uint64_t seed, char *buf, size_t size)
 {
     snprintf(buf, size, "%s/points/%zu-seed%llu", out_dir, point, (unsigned long long)seed);
@@ -209,7 +204,7 @@ int es_sweep_write_results(const es_sweep_spec_t *s, const char *out_dir, es_err
             esi_sweep_point_dir(out_dir, i, s->seeds[j], dir, sizeof dir);
             snprintf(path, sizeof path, "%s/summary.json", dir);
             if (!esi_sweep_file_exists(path)) continue;
-            char *text = esi_sweep_read_text(path);
+            char *text = read_text(path);
             cJSON *json = text ? cJSON_Parse(text) : NULL;
             free(text);
             if (!json) { rc = es_err_set(err, ES_EPARSE, "%s: not valid JSON", path); break; }
@@ -310,7 +305,7 @@ static int meta_load(const char *dir, sweep_meta_t *m, es_err_t *err)
     memset(m, 0, sizeof *m);
     char path[2048];
     snprintf(path, sizeof path, "%s/sweep.json", dir);
-    char *text = esi_sweep_read_text(path);
+    char *text = read_text(path);
     if (!text) return es_err_set(err, ES_ENOTFOUND, "%s: cannot read (not a sweep directory?)", path);
     m->json = cJSON_Parse(text);
     free(text);
@@ -331,7 +326,7 @@ static int read_csv_rows(const char *dir, table_t *t, es_err_t *err)
 {
     char path[2048];
     snprintf(path, sizeof path, "%s/sweep.csv", dir);
-    char *text = esi_sweep_read_text(path);
+    char *text = read_text(path);
     if (!text) return es_err_set(err, ES_ENOTFOUND, "%s: cannot read", path);
     size_t pos = 0, line = 0, nf;
     char **f;
@@ -454,7 +449,7 @@ int es_sweep_result_load(const char *dir, es_sweep_result_t *r, es_err_t *err)
 
     char path[2048];
     snprintf(path, sizeof path, "%s/sweep.csv", dir);
-    char *text = esi_sweep_read_text(path);
+    char *text = read_text(path);
     if (!text) { es_sweep_result_fini(r); return es_err_set(err, ES_ENOTFOUND, "%s: cannot read", path); }
     size_t pos = 0, line = 0, nf, cap = 0, want = 3 + r->nkeys + 3 * r->nmetrics;
     char **f;
@@ -505,4 +500,78 @@ int es_sweep_result_load(const char *dir, es_sweep_result_t *r, es_err_t *err)
     free(text);
     if (rc) es_sweep_result_fini(r);
     return rc;
+}
+/* ------------------------------------------------------------------ */
+/* the results table printed at the end of a sweep                     */
+/* ------------------------------------------------------------------ */
+
+/* A column title and unit for a summary.json key path. */
+static void metric_title(const char *metric, char *title, size_t size, double *scale)
+{
+    static const char *const prefixes[] = {"latency_ms.", "prefix_cache.", "throughput.", "goodput.", NULL};
+    const char *t = metric;
+    for (int i = 0; prefixes[i]; i++)
+        if (!strncmp(metric, prefixes[i], strlen(prefixes[i]))) { t = metric + strlen(prefixes[i]); break; }
+    *scale = 1;
+    const char *unit = "";
+    if (!strncmp(metric, "latency_ms.", 11)) unit = " ms";
+    else if (strstr(metric, "hit_rate") || strstr(metric, "fraction")) { unit = " %"; *scale = 100; }
+    else if (strstr(metric, "requests_per_s")) unit = " req/s";
+    else if (strstr(metric, "tokens_per_s")) unit = " tok/s";
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", t);
+    static const char *const cut[] = {"_hit_rate", "requests_per_s", "_tokens_per_s", NULL};
+    for (int i = 0; cut[i]; i++) {
+        char *c = strstr(buf, cut[i]);
+        if (c) *c = '\0';
+    }
+    if (!buf[0]) snprintf(buf, sizeof buf, "%.*s", (int)(strchr(metric, '.') ? strchr(metric, '.') - metric : 0), metric);
+    snprintf(title, size, "%s%s", buf, unit);
+}
+
+const char *es_sweep_fmt_plain(double v, char *buf, size_t size)
+{
+    double a = fabs(v);
+    if (isnan(v)) snprintf(buf, size, "-");
+    else if (a >= 100 || a == 0) snprintf(buf, size, "%.0f", v);
+    else if (a >= 10) snprintf(buf, size, "%.1f", v);
+    else if (a >= 1) snprintf(buf, size, "%.2f", v);
+    else if (a >= 0.01) snprintf(buf, size, "%.3f", v);
+    else snprintf(buf, size, "%.6f", v);
+    return buf;
+}
+
+int es_sweep_print_table(FILE *f, const char *dir, es_err_t *err)
+{
+    es_sweep_result_t r;
+    int rc = es_sweep_result_load(dir, &r, err);
+    if (rc) return rc;
+    fprintf(f, "mean across seeds, +- the half-width of its 95 %% interval (%s/sweep.csv):\n", dir);
+    fprintf(f, "%5s %5s", "point", "seeds");
+    int width[64];
+    double scale[64];
+    size_t nm = r.nmetrics < 64 ? r.nmetrics : 64;
+    for (size_t k = 0; k < nm; k++) {
+        char title[160];
+        metric_title(r.metrics[k], title, sizeof title, &scale[k]);
+        width[k] = (int)strlen(title) > 16 ? (int)strlen(title) : 16;
+        fprintf(f, "  %*s", width[k], title);
+    }
+    fputc('\n', f);
+    for (size_t i = 0; i < r.n; i++) {
+        fprintf(f, "%5zu %5zu", r.point[i], r.nseeds[i]);
+        for (size_t k = 0; k < nm; k++) {
+            double m = r.mean[i * r.nmetrics + k], lo = r.lo[i * r.nmetrics + k], hi = r.hi[i * r.nmetrics + k];
+            char cell[64], a[32], b[32];
+            es_sweep_fmt_plain(m * scale[k], a, sizeof a);
+            es_sweep_fmt_plain((hi - lo) / 2 * scale[k], b, sizeof b);
+            if (isnan(m)) snprintf(cell, sizeof cell, "-");
+            else if (isnan(lo)) snprintf(cell, sizeof cell, "%s", a);
+            else snprintf(cell, sizeof cell, "%s +- %s", a, b);
+            fprintf(f, "  %*s", width[k], cell);
+        }
+        fprintf(f, "   %s\n", r.label[i]);
+    }
+    es_sweep_result_fini(&r);
+    return 0;
 }

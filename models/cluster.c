@@ -334,8 +334,8 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
     c->scrape_latency_fails = prm->epp->scrape_latency_ms > prm->epp->scrape_timeout_ms;
     c->kv_delay = es_time_from_ms(prm->cluster->kv_events_delay_ms);
     c->want_kv_events = config_wants_kv_events(prm->picker);
-    es_rng_stream(&c->gw_rng, es_sim_master_seed(sim), ENTITY_GATEWAY, 0, ES_STREAM_GATEWAY);
-    es_rng_stream(&c->cancel_rng, es_sim_master_seed(sim), ENTITY_GATEWAY, 1, ES_STREAM_GATEWAY);
+    es_rng_stream(&c->gw_rng, es_sim_master_seed(sim), ES_ENTITY_GATEWAY, 0, ES_STREAM_GATEWAY);
+    es_rng_stream(&c->cancel_rng, es_sim_master_seed(sim), ES_ENTITY_GATEWAY, 1, ES_STREAM_GATEWAY);
     int rc;
     if ((rc = es_profile_load(prm->server->gpu, &c->profile, err))) goto fail;
     const es_profile_model_t *pm = es_profile_model(c->profile, prm->server->model);

@@ -33,7 +33,7 @@ enum {
 
 static inline uint64_t seg_id(uint64_t tag, uint64_t a, uint64_t b)
 {
-    return es_mix64(es_mix64(tag * 0x9e3779b97f4a7c15ULL ^ a) ^ (b + 0x632be59bd9b4e019ULL));
+    return es_mix64(es_mix64(tag * ES_HASH_WEYL ^ a) ^ (b + ES_HASH_OFFSET));
 }
 
 typedef struct wl_req {

@@ -181,10 +181,11 @@ input a.yaml 'workload: {type: synthetic, num_requests: 0, arrival: {process: cl
 flags eppsim trace gen --requests -1 -o t.jsonl;            case_ "trace gen: negative count" "$EPPSIM" trace gen --requests -1 -o t.jsonl
 flags eppsim trace gen --requests 99999999999 -o t.jsonl;   case_ "trace gen: count above the cap" "$EPPSIM" trace gen --requests 99999999999 -o t.jsonl
 flags eppsim explain --request -1;                          case_ "explain: negative request id" "$EPPSIM" explain --request -1 --from-run x
-rm -f fifo.yaml; mkfifo fifo.yaml; flags eppsim run fifo.yaml '(a FIFO)'; case_ "experiment file is a FIFO" "${RUN[@]}" fifo.yaml; rm -f fifo.yaml
+rm -f fifo.jsonl; mkfifo fifo.jsonl; put a.yaml 'workload: {type: trace, trace: {file: fifo.jsonl}}\n'; flags 'workload: {type: trace, trace: {file: fifo.jsonl}}  (a FIFO)'
+case_ "trace is a FIFO" "${RUN[@]}" a.yaml; rm -f fifo.jsonl
 flags eppsim run /dev/zero;                                 case_ "experiment file is /dev/zero" "${RUN[@]}" /dev/zero
 mkdir -p adir; flags eppsim run adir/;                      case_ "experiment file is a directory" "${RUN[@]}" adir; rmdir adir
-truncate -s 17M big.yaml; flags eppsim run big.yaml '(17 MiB)'; case_ "experiment file over 16 MiB" "${RUN[@]}" big.yaml; rm -f big.yaml
+truncate -s 65M big.yaml; flags eppsim run big.yaml '(65 MiB)'; case_ "experiment file over 64 MiB" "${RUN[@]}" big.yaml; rm -f big.yaml
 put a.yaml 'workload: {type: trace, trace: {file: /dev/zero, format: mooncake}}\n'; flags 'workload: {type: trace, trace: {file: /dev/zero}}'
 case_ "trace is /dev/zero" "${RUN[@]}" a.yaml
 put a.yaml 'epp: {config_file: /dev/zero}\n'; flags 'epp: {config_file: /dev/zero}'; case_ "EPP config is /dev/zero" "${RUN[@]}" a.yaml
