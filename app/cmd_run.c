@@ -213,6 +213,7 @@ int es_cmd_run(int argc, char **argv)
         print_rate("prefix hit (EPP est.)", rep.est_hit);
         print_rate("prefix hit (actual)", rep.act_hit);
         print_rate("prefix hit (oracle)", rep.oracle_hit);
+        if (rep.client_table[0]) printf("\n%s", rep.client_table);
         printf("  see %s/summary.json and %s/report.md\n", dir, dir);
     }
     return ES_EXIT_OK;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client_metrics.h"
 #include "cluster.h"
 #include "es_paths.h"
 #include "es_scheduler.h"
@@ -61,6 +62,7 @@ typedef struct run_ctx {
     es_err_t        *err;
     uint64_t         sent, done;
     es_time_t        arrivals_end;   /* duration_s limit */
+    bool             stage_gaps;     /* benchmark client: gaps also per stage (client metrics) */
 } run_ctx_t;
 
 /* ---- request pool ---- */
@@ -234,6 +236,63 @@ static void on_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count)
 {
     run_ctx_t *c = ud;
     es_metrics_add_gaps(c->m, t, gap, count);
+    if (c->stage_gaps && es_metrics_add_stage_gaps(c->m, es_workload_stage_at(c->wl, t), gap, count) < 0) {
+        es_err_set(c->err, ES_ENOMEM, "out of memory");
+        fail_run(c, ES_ENOMEM);
+    }
+}
+
+/* The client's stamping (results.client over the workload's own). */
+static bool client_emul(const es_experiment_t *exp, const es_workload_t *wl, double timeout_s, es_client_emul_t *e)
+{
+    const es_client_config_t *cc = &exp->results.client;
+    bool streaming = true;
+    uint32_t k = 1, trail = 0;
+    bool bench = es_workload_client_stamps(wl, &streaming, &k, &trail);
+    if (cc->metrics == 2 || (cc->metrics == 0 && !bench)) return false;
+    e->name = bench ? es_workload_client(wl) : "a streaming client (one stamp per token)";
+    e->streaming = streaming;
+    e->timestamps_per_token = cc->timestamps_per_token > 0 ? (uint32_t)cc->timestamps_per_token : k;
+    e->trailing = cc->trailing_timestamps >= 0 ? (uint32_t)cc->trailing_timestamps : trail;
+    e->event_gap_ms = cc->event_gap_us / 1e3;
+    e->timeout_ms = timeout_s * 1e3;
+    return true;
+}
+
+static void tab_ms(FILE *f, double v)
+{
+    if (isnan(v)) fprintf(f, " %9s", "-");
+    else fprintf(f, " %9.2f", v);
+}
+
+/* The client's numbers per stage, eppsim's own ITL beside (report and terminal). */
+static void client_table(FILE *f, const es_metrics_t *m, const es_client_emul_t *e, const es_summary_stage_t *st,
+                         size_t nst)
+{
+    fprintf(f, "client-side metrics as %s computes them (%u stamp%s per token, %u after the last; ms):\n",
+            e->name, e->timestamps_per_token, e->timestamps_per_token == 1 ? "" : "s", e->trailing);
+    fprintf(f, "  %-5s %7s %7s %6s %9s %9s %9s %9s %9s %9s %9s\n", "stage", "rate", "ok", "failed", "TTFT", "TPOT",
+            "ITL", "ITL p50", "latency", "per-tok", "eppsimITL");
+    for (size_t i = 0; i <= nst; i++) {
+        uint32_t s = i == nst ? ES_ALL_STAGES : (uint32_t)i;
+        if (i == nst && nst == 1) break;
+        es_client_stats_t cs;
+        if (es_client_stats(m, e, s, &cs) < 0) return;
+        es_lat_stats_t own;
+        es_metrics_stage_itl(m, s, 0, 0, &own);
+        if (i == nst) fprintf(f, "  %-5s %7s", "all", "");
+        else fprintf(f, "  %-5zu %7.2f", i, st[i].rate);
+        fprintf(f, " %7llu %6llu", (unsigned long long)cs.successes, (unsigned long long)cs.failures);
+        tab_ms(f, cs.ttft.mean);
+        tab_ms(f, cs.tpot.mean);
+        tab_ms(f, cs.itl.mean);
+        tab_ms(f, cs.itl.p[0]);
+        tab_ms(f, cs.latency.mean);
+        tab_ms(f, cs.per_token_ms);
+        tab_ms(f, own.mean);
+        fputc('\n', f);
+    }
+    fprintf(f, "  (means; per-tok = (mean latency - mean TTFT) / (mean output - 1), the real per-token time)\n");
 }
 
 /* ---- decision records (explain --from-run) ---- */
@@ -433,6 +492,7 @@ static void write_report(const es_experiment_t *exp, const es_run_report_t *rep,
     md_pct(f, "prefix hit rate, estimated by the EPP", rep->est_hit);
     md_pct(f, "prefix hit rate, actual", rep->act_hit);
     md_pct(f, "prefix hit rate, oracle (upper bound)", rep->oracle_hit);
+    if (rep->client_table[0]) fprintf(f, "\n```\n%s```\n", rep->client_table);
     fprintf(f, "\nAll numbers, with confidence intervals and per-stage blocks: `summary.json` "
                "(definitions in eppsim's docs/results.md).  Per request: `requests.csv`.\n\n");
     static const char *const plots[][2] = {
@@ -492,6 +552,8 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     c.sim = es_sim_create(exp->seed);
     if (!c.sim) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
     if ((rc = es_workload_create(&exp->workload, exp->base_dir, exp->seed, &c.wl, err))) goto done;
+    es_client_emul_t emul;
+    memset(&emul, 0, sizeof emul);
     c.m = es_metrics_create(&exp->results, exp->results.oracle, 16);
     if (!c.m) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
     /* pods are <pool>-<i>: the InferencePool's name from manifests, else vllm-<model> */
@@ -500,6 +562,8 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     /* a benchmark client's own timeout applies unless the gateway section sets one */
     es_gateway_config_t gateway = exp->gateway;
     if (gateway.client_timeout_s <= 0) gateway.client_timeout_s = es_workload_client_timeout_s(c.wl);
+    bool use_client = client_emul(exp, c.wl, gateway.client_timeout_s, &emul);
+    c.stage_gaps = use_client;
     if (opt->progress)
         for (size_t i = 0; i < es_workload_warning_count(c.wl); i++)
             fprintf(stderr, "eppsim: warning: %s\n", es_workload_warning(c.wl, i));
@@ -584,8 +648,13 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     for (size_t i = 0; i < nst; i++) es_workload_stage(c.wl, i, &stages[i].rate, &stages[i].start, &stages[i].end);
     es_summary_input_t in = {exp->name, exp->seed, ES_RNG_NAME, es_sim_now(c.sim), es_sim_events_run(c.sim),
                              pods, npods, stages, nst, exp->results.slo_ttft_ms, exp->results.slo_tpot_ms,
-                             es_workload_skipped_lines(c.wl)};
+                             es_workload_skipped_lines(c.wl), use_client ? &emul : NULL};
     rc = es_summary_write(es_outdir_file(&od, "summary.json", path, sizeof path), c.m, &in, err);
+    char client_text[8192] = "";
+    if (!rc && use_client) {
+        FILE *tf = fmemopen(client_text, sizeof client_text - 1, "w");
+        if (tf) { client_table(tf, c.m, &emul, stages, nst); fclose(tf); }
+    }
     if (!rc) rc = es_pods_csv_write(es_outdir_file(&od, "pods.csv", path, sizeof path), &in, err);
     free(pods);
     free(stages);
@@ -595,6 +664,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
 
     if (rep) {
         memset(rep, 0, sizeof *rep);
+        snprintf(rep->client_table, sizeof rep->client_table, "%s", client_text);
         rep->requests = es_metrics_count(c.m);
         const es_req_record_t *recs = es_metrics_records(c.m);
         for (size_t i = 0; i < rep->requests; i++) rep->completed += recs[i].status == 200;

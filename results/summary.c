@@ -129,6 +129,40 @@ static void add_window_blocks(cJSON *o, const es_metrics_t *m, uint32_t stage, c
     }
 }
 
+/* The benchmark client's view (client_metrics.h), names as inference-perf
+ * reports them, in ms. */
+static cJSON *client_block(const es_metrics_t *m, const es_client_emul_t *e, uint32_t stage)
+{
+    es_client_stats_t cs;
+    if (es_client_stats(m, e, stage, &cs) < 0) return NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (stage == ES_ALL_STAGES) {
+        cJSON_AddStringToObject(o, "name", e->name ? e->name : "");
+        cJSON_AddBoolToObject(o, "streaming", e->streaming);
+        cJSON_AddItemToObject(o, "timestamps_per_token", u64(e->timestamps_per_token));
+        cJSON_AddItemToObject(o, "trailing_timestamps", u64(e->trailing));
+        cJSON_AddItemToObject(o, "event_gap_ms", num(e->event_gap_ms));
+        cJSON_AddItemToObject(o, "timeout_s", num(e->timeout_ms / 1e3));
+    }
+    cJSON_AddItemToObject(o, "sent", u64(cs.sent));
+    cJSON_AddItemToObject(o, "successes", u64(cs.successes));
+    cJSON_AddItemToObject(o, "failures", u64(cs.failures));
+    cJSON *lat = cJSON_AddObjectToObject(o, "latency_ms");
+    cJSON_AddItemToObject(lat, "time_to_first_token", lat_block(&cs.ttft));
+    cJSON_AddItemToObject(lat, "time_per_output_token", lat_block(&cs.tpot));
+    cJSON_AddItemToObject(lat, "normalized_time_per_output_token", lat_block(&cs.ntpot));
+    cJSON_AddItemToObject(lat, "inter_token_latency", lat_block(&cs.itl));
+    cJSON_AddItemToObject(lat, "request_latency", lat_block(&cs.latency));
+    cJSON_AddItemToObject(o, "per_token_ms", num(cs.per_token_ms));
+    cJSON_AddItemToObject(o, "output_len_mean", num(cs.output_mean));
+    cJSON_AddItemToObject(o, "failures_request_latency_mean_ms", num(cs.failure_latency_mean_ms));
+    cJSON *tp = cJSON_AddObjectToObject(o, "throughput");
+    cJSON_AddItemToObject(tp, "requests_per_s", num(cs.requests_per_s));
+    cJSON_AddItemToObject(tp, "output_tokens_per_s", num(cs.output_tokens_per_s));
+    cJSON_AddItemToObject(tp, "input_tokens_per_s", num(cs.input_tokens_per_s));
+    return o;
+}
+
 int es_summary_write(const char *path, const es_metrics_t *m, const es_summary_input_t *in, es_err_t *err)
 {
     cJSON *root = cJSON_CreateObject();
@@ -176,6 +210,7 @@ int es_summary_write(const char *path, const es_metrics_t *m, const es_summary_i
     cJSON_AddItemToObject(rq, "skipped_trace_lines", u64(in->skipped_lines));
     add_window_blocks(root, m, ES_ALL_STAGES, in, true);
     cJSON_AddItemToObject(root, "preemptions", u64(preempt));
+    if (in->client) cJSON_AddItemToObject(root, "client", client_block(m, in->client, ES_ALL_STAGES));
 
     cJSON *pods = cJSON_AddArrayToObject(root, "pods");
     uint64_t all = 0;
@@ -205,6 +240,7 @@ int es_summary_write(const char *path, const es_metrics_t *m, const es_summary_i
         cJSON_AddItemToObject(o, "end_s", s->end == ES_TIME_NEVER ? cJSON_CreateNull() : num(es_time_to_s(s->end)));
         cJSON_AddObjectToObject(o, "requests");
         add_window_blocks(o, m, (uint32_t)i, in, false);
+        if (in->client) cJSON_AddItemToObject(o, "client", client_block(m, in->client, (uint32_t)i));
         cJSON_AddItemToArray(stages, o);
     }
     char *text = cJSON_Print(root);

@@ -376,10 +376,6 @@ int esi_bench_create(const es_workload_config_t *cfg, const char *base_dir, uint
     switch (c->data) {
     case ES_IP_DATA_SHARED_PREFIX: rc = setup_shared_prefix(b); break;
     case ES_IP_DATA_CONVERSATION_REPLAY: rc = setup_conversations(b); break;
-    case ES_IP_DATA_MOCK:
-        rc = es_err_set(err, ES_EINVAL, "%s: data.type: mock sends a fixed placeholder prompt; give a data type "
-                        "eppsim can replay (shared_prefix, random, synthetic, shareGPT, conversation_replay)", c->file);
-        goto fail;
     default: rc = setup_lengths(b, err); break;
     }
     if (rc == ES_ENOMEM) rc = es_err_set(err, ES_ENOMEM, "out of memory");
@@ -537,3 +533,14 @@ double esi_bench_timeout_s(const esi_bench_t *b) { return b->timeout_s; }
 size_t esi_bench_warning_count(const esi_bench_t *b) { return b->nwarnings; }
 const char *esi_bench_warning(const esi_bench_t *b, size_t i) { return i < b->nwarnings ? b->warnings[i] : NULL; }
 const char *esi_bench_client(const esi_bench_t *b) { return b->client; }
+
+void esi_bench_stamps(const esi_bench_t *b, bool *streaming, uint32_t *per_token, uint32_t *trailing)
+{
+    /* 2025-10 (apis/completion.py process_response): one stamp per line of
+     * the SSE body, blank separators and `data: [DONE]` included; the
+     * current build stamps text-bearing chunks only (apis/streaming_parser.py) */
+    bool old = b->ip.version == ES_IP_2025_10;
+    *streaming = b->ip.streaming;
+    *per_token = old ? 2 : 1;
+    *trailing = old ? 2 : 0;
+}

@@ -116,6 +116,12 @@ double      es_workload_client_timeout_s(const es_workload_t *w);
 const char *es_workload_client(const es_workload_t *w);
 size_t      es_workload_warning_count(const es_workload_t *w);
 const char *es_workload_warning(const es_workload_t *w, size_t i);
+/* How the benchmark client stamps streamed responses (false for other
+ * workloads): streaming, stamps per token, stamps after the last token. */
+bool es_workload_client_stamps(const es_workload_t *w, bool *streaming, uint32_t *per_token, uint32_t *trailing);
+/* The stage running at time t (benchmark clients: stages drain, so their
+ * [start, end] never overlap); the last stage started by t. */
+uint32_t es_workload_stage_at(const es_workload_t *w, es_time_t t);
 
 /* Malformed trace lines skipped so far (trace.skip_bad_lines). */
 size_t es_workload_skipped_lines(const es_workload_t *w);

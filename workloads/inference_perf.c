@@ -27,7 +27,7 @@ typedef struct key {
     const char *old_instead;      /* what the 2025-10 build did when it is absent there */
 } key_t;
 
-static const char *const k_commit[] = {"7de5ef2ed6f7934e0ecbc8297e593f79e68430c0",
+static const char *const k_commit[] = {"7de5ef2, 2026-08-19",
                                        "3b6f82a, between b81afa4 and ad40050"};
 
 int es_ip_version_parse(const char *name)
@@ -328,10 +328,6 @@ static int parse_data(ctx_t *x, const es_node_t *d)
         if ((rc = parse_dist(x, n, "data.output_distribution", &c->output)) < 0) return rc;
         c->has_output = true;
     }
-    c->groups = c->users = 10;
-    c->sys_len = (es_ip_dist_t){100, 100, 100, 0, 0, true};
-    c->question_len = (es_ip_dist_t){50, 50, 50, 0, 0, true};
-    c->output_len = (es_ip_dist_t){50, 50, 50, 0, 0, true};
     if ((n = get(x, d, k_data, "shared_prefix")) && (rc = parse_shared_prefix(x, n)) < 0) return rc;
     if ((n = get(x, d, k_data, "conversation_replay")) && (rc = parse_conversation(x, n)) < 0) return rc;
     if (c->data == ES_IP_DATA_CONVERSATION_REPLAY && !n) c->conv_count = 200, c->conv_shared_len = 8359,
@@ -464,6 +460,11 @@ int es_ip_parse(const es_node_t *root, int version, const char *base_dir, es_ip_
     out->worker_max_concurrency = 100;
     out->ignore_eos = true;
     out->seed = -1;
+    out->data = ES_IP_DATA_MOCK;   /* DataConfig's default */
+    out->groups = out->users = 10;
+    out->sys_len = (es_ip_dist_t){100, 100, 100, 0, 0, true};
+    out->question_len = (es_ip_dist_t){50, 50, 50, 0, 0, true};
+    out->output_len = (es_ip_dist_t){50, 50, 50, 0, 0, true};
     if (!out->file && !(out->file = es_strdup(root && root->doc ? root->doc->file : "<inference-perf>")))
         return es_err_set(err, ES_ENOMEM, "out of memory");
     ctx_t x = {out, err, base_dir};
@@ -483,9 +484,12 @@ int es_ip_parse(const es_node_t *root, int version, const char *base_dir, es_ip_
         if ((rc = get_bool(&x, n, k_api, "api", "streaming", &out->streaming)) < 0) goto fail;
     }
     if ((n = get(&x, root, k_top, "data")) && (rc = parse_data(&x, n)) < 0) goto fail;
-    if (!n) {
-        out->data = ES_IP_DATA_MOCK;
-        out->groups = out->users = 10;
+    if (out->data == ES_IP_DATA_MOCK) {
+        const es_node_t *t = n ? es_map_get(n, "type") : NULL;
+        rc = es_node_err(err, ES_EINVAL, t ? t : n ? n : root, "data.type",
+                         "mock (the default) sends a placeholder prompt; eppsim replays shared_prefix, random, "
+                         "synthetic, shareGPT and conversation_replay");
+        goto fail;
     }
     if (out->data == ES_IP_DATA_SHAREGPT && out->data_path) {
         char buf[4096];

@@ -982,3 +982,23 @@ double es_workload_client_timeout_s(const es_workload_t *w) { return w->bench ? 
 const char *es_workload_client(const es_workload_t *w) { return w->bench ? esi_bench_client(w->bench) : NULL; }
 size_t es_workload_warning_count(const es_workload_t *w) { return w->bench ? esi_bench_warning_count(w->bench) : 0; }
 const char *es_workload_warning(const es_workload_t *w, size_t i) { return w->bench ? esi_bench_warning(w->bench, i) : NULL; }
+
+bool es_workload_client_stamps(const es_workload_t *w, bool *streaming, uint32_t *per_token, uint32_t *trailing)
+{
+    if (!w->bench) return false;
+    esi_bench_stamps(w->bench, streaming, per_token, trailing);
+    return true;
+}
+
+uint32_t es_workload_stage_at(const es_workload_t *w, es_time_t t)
+{
+    size_t n = es_workload_stage_count(w);
+    uint32_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        es_time_t start;
+        es_workload_stage(w, i, NULL, &start, NULL);
+        if (start == ES_TIME_NEVER || start > t) break;
+        at = (uint32_t)i;
+    }
+    return at;
+}

@@ -172,9 +172,9 @@ static void test_reader_errors(void **state)
                            ES_IP_CURRENT, &c, &err), ES_EINVAL);
     assert_non_null(strstr(err.msg, "ip.yaml:1: data.inputs: unknown key"));
     /* a load type the 2025-10 build did not have */
-    assert_int_equal(parse("load: {type: concurrent,\n  stages: [{num_requests: 3, concurrency_level: 1}]}\n",
+    assert_int_equal(parse("data: {type: shared_prefix}\nload: {type: concurrent,\n  stages: [{num_requests: 3, concurrency_level: 1}]}\n",
                            ES_IP_2025_10, &c, &err), ES_EINVAL);
-    assert_non_null(strstr(err.msg, "ip.yaml:1: load.type:"));
+    assert_non_null(strstr(err.msg, "ip.yaml:2: load.type:"));
     /* a stage missing its rate */
     assert_int_equal(parse("data: {type: shared_prefix}\nload:\n  stages:\n  - {duration: 5}\n", ES_IP_CURRENT, &c, &err),
                      ES_EINVAL);
@@ -188,7 +188,7 @@ static void test_reader_errors(void **state)
                      ES_EINVAL);
     assert_non_null(strstr(err.msg, "ip.yaml:1: data.type"));
     /* a sweep probes a live server: refused */
-    assert_int_equal(parse("load: {sweep: {type: linear}, stages: []}\n", ES_IP_CURRENT, &c, &err), ES_EINVAL);
+    assert_int_equal(parse("data: {type: shared_prefix}\nload: {sweep: {type: linear}, stages: []}\n", ES_IP_CURRENT, &c, &err), ES_EINVAL);
     assert_non_null(strstr(err.msg, "load.sweep"));
 }
 
