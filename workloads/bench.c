@@ -39,6 +39,7 @@
 #include "es_trace.h"
 #include "es_workload.h"
 #include "inference_perf.h"
+#include "vllm_bench.h"
 
 /* Segment namespaces of bench content (never meet workload.c's). */
 enum { BT_SYSTEM = 0x4201, BT_QUESTION, BT_RANDOM, BT_CORPUS, BT_FILE, BT_CONV_SHARED, BT_CONV_DYN,
@@ -56,6 +57,8 @@ typedef struct hist {
 } hist_t;
 
 struct esi_bench {
+    bool        vllm;             /* a vllm bench serve run (vb) rather than inference-perf (ip) */
+    es_vb_config_t vb;
     es_ip_config_t ip;
     esi_cl_t   *load;
     uint64_t    seed;
@@ -317,7 +320,39 @@ static int setup_ip_load(esi_bench_t *b, es_err_t *err)
 
 bool esi_bench_wanted(const es_workload_config_t *cfg)
 {
-    return cfg->inference_perf && !es_node_is_null(cfg->inference_perf);
+    return (cfg->inference_perf && !es_node_is_null(cfg->inference_perf)) ||
+           (cfg->vllm_bench && !es_node_is_null(cfg->vllm_bench));
+}
+
+/* vllm bench serve: one stage, gamma gaps (or all at once), the max-concurrency cap */
+static int setup_vllm(esi_bench_t *b, const es_workload_config_t *cfg, const char *base_dir, es_err_t *err)
+{
+    if (cfg->inference_perf && !es_node_is_null(cfg->inference_perf))
+        return es_node_err(err, ES_EINVAL, cfg->vllm_bench, "workload.vllm_bench",
+                           "give workload.inference_perf or workload.vllm_bench, not both");
+    int rc = es_vb_parse(cfg->vllm_bench, base_dir, b->seed, &b->vb, err);
+    if (rc < 0) return rc;
+    const es_vb_config_t *v = &b->vb;
+    b->vllm = true;
+    snprintf(b->client, sizeof b->client, "vllm bench serve (%s%s%s)", v->dataset,
+             v->approximate ? ", lengths matched to the run's totals: approximate" : "",
+             v->chat ? ", openai-chat" : "");
+    if (v->approximate) {
+        char w[512];
+        snprintf(w, sizeof w, "%s: dataset sharegpt without the run's input_lens/output_lens: %llu ShareGPT "
+                 "lengths rescaled to the run's totals (approximate)", v->file, (unsigned long long)v->num_prompts);
+        if (add_warning(b, w) < 0) return es_err_set(err, ES_ENOMEM, "out of memory");
+    }
+    b->timeout_s = ES_VB_TIMEOUT_S;
+    if (!(b->path = es_strdup(v->chat ? "/v1/chat/completions" : "/v1/completions")))
+        return es_err_set(err, ES_ENOMEM, "out of memory");
+    b->nlens = v->num_prompts;
+    b->nstages = 1;
+    if (!(b->stage_rate = calloc(1, sizeof *b->stage_rate))) return es_err_set(err, ES_ENOMEM, "out of memory");
+    b->stage_rate[0] = v->request_rate;
+    esi_cl_stage_t st = {ESI_TIMER_GAMMA, v->request_rate, 0, v->num_prompts, v->max_concurrency, v->burstiness};
+    esi_cl_config_t lc = {&st, 1, 0, 0, NULL, 0, 0, b->seed};
+    return esi_cl_create(&lc, &b->load, err);
 }
 
 static int load_ip_node(const es_node_t *n, const char *base_dir, es_ip_config_t *ip, es_err_t *err)
@@ -359,7 +394,14 @@ int esi_bench_create(const es_workload_config_t *cfg, const char *base_dir, uint
     *out = NULL;
     esi_bench_t *b = calloc(1, sizeof *b);
     if (!b) return es_err_set(err, ES_ENOMEM, "out of memory");
-    int rc = load_ip_node(cfg->inference_perf, base_dir, &b->ip, err);
+    int rc;
+    if (cfg->vllm_bench && !es_node_is_null(cfg->vllm_bench)) {
+        b->seed = seed;
+        if ((rc = setup_vllm(b, cfg, base_dir, err)) < 0) goto fail;
+        *out = b;
+        return 0;
+    }
+    rc = load_ip_node(cfg->inference_perf, base_dir, &b->ip, err);
     if (rc < 0) { free(b); return rc; }
     es_ip_config_t *c = &b->ip;
     /* the data seed, when the file pins one, seeds the content streams (not the arrivals) */
@@ -401,6 +443,7 @@ void esi_bench_destroy(esi_bench_t *b)
     free(b->in_lens); free(b->out_lens);
     free(b->stage_rate);
     esi_cl_destroy(b->load);
+    es_vb_fini(&b->vb);
     for (size_t i = 0; i < b->nwarnings; i++) free(b->warnings[i]);
     free(b->warnings);
     free(b->path);
@@ -444,6 +487,16 @@ int esi_bench_next(esi_bench_t *b, es_time_t now, esi_bench_req_t *r, es_segment
     uint64_t key = b->made++;
     r->output_segment = bseg(BT_OUTPUT, b->seed, key);
     uint32_t n = 0;
+    if (b->vllm) {
+        /* request k: the chat template's tokens (shared), then the prompt's own */
+        const es_vb_config_t *v = &b->vb;
+        if (segs_reserve(segs, cap, 2) < 0) return es_err_set(err, ES_ENOMEM, "out of memory");
+        if (v->chat_template_tokens) (*segs)[n++] = (es_segment_t){bseg(BT_SYSTEM, 0xc4a7, 0), v->chat_template_tokens};
+        (*segs)[n++] = (es_segment_t){bseg(BT_RANDOM, b->seed, key), v->input_lens[it->k]};
+        r->output_tokens = v->output_lens[it->k];
+        *nsegs = n;
+        return 1;
+    }
     if (b->nusers && (!b->sessions_started || b->cur_stage != it->stage) && reset_sessions(b, it->stage) < 0)
         return es_err_set(err, ES_ENOMEM, "out of memory");
     switch (c->data) {
@@ -539,8 +592,8 @@ void esi_bench_stamps(const esi_bench_t *b, bool *streaming, uint32_t *per_token
     /* 2025-10 (apis/completion.py process_response): one stamp per line of
      * the SSE body, blank separators and `data: [DONE]` included; the
      * current build stamps text-bearing chunks only (apis/streaming_parser.py) */
-    bool old = b->ip.version == ES_IP_2025_10;
-    *streaming = b->ip.streaming;
+    bool old = !b->vllm && b->ip.version == ES_IP_2025_10;
+    *streaming = b->vllm || b->ip.streaming;
     *per_token = old ? 2 : 1;
     *trailing = old ? 2 : 0;
 }

@@ -19,6 +19,7 @@
 #include "es_gsl.h"
 #include "es_workload.h"
 #include "inference_perf.h"
+#include "vllm_bench.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -459,6 +460,97 @@ static void test_conversation_replay(void **state)
     unmake(&f);
 }
 
+
+/* ------------------------------------------------------------ vllm bench serve */
+
+static es_workload_t *make_vb(fx_t *f, const char *yaml, uint64_t seed)
+{
+    es_err_t err;
+    es_err_clear(&err);
+    assert_int_equal(es_doc_load_string("exp.yaml", yaml, strlen(yaml), &f->doc, &err), 0);
+    assert_int_equal(es_schema_defaults(&es_workload_schema, &f->cfg, &err), 0);
+    assert_int_equal(es_schema_load(&es_workload_schema, &f->cfg, f->doc->root, "workload", &err), 0);
+    int rc = es_workload_create(&f->cfg, ".", seed, &f->w, &err);
+    if (rc < 0) fprintf(stderr, "%s\n", err.msg);
+    assert_int_equal(rc, 0);
+    return f->w;
+}
+
+static void test_vllm_bench_random(void **state)
+{
+    (void)state;
+    fx_t f = {0};
+    /* rate inf: every request at once, fixed lengths, the chat template added, 3 in flight at most */
+    es_workload_t *w = make_vb(&f, "vllm_bench: {dataset: random, num_prompts: 7, random_input_len: 2000,\n"
+                                   "  random_output_len: 100, request_rate: inf, max_concurrency: 3, backend: openai-chat}\n", 1);
+    sent_t s[8];
+    assert_int_equal(run_ideal(w, ES_S, s, 8), 7);
+    for (size_t k = 0; k < 7; k++) {
+        assert_int_equal(s[k].tokens, 2009);
+        assert_int_equal(s[k].nsegs, 2);
+        assert_true(s[k].seg0 == s[0].seg0);                 /* the template's tokens */
+        assert_true(s[k].t == (es_time_t)(k / 3) * ES_S);    /* waves of three */
+    }
+    es_time_t st, en;
+    es_workload_stage(w, 0, NULL, &st, &en);
+    assert_true(st == 0 && en == 3 * ES_S);
+    bool streaming;
+    uint32_t per, trail;
+    assert_true(es_workload_client_stamps(w, &streaming, &per, &trail));
+    assert_true(streaming && per == 1 && trail == 0);
+    assert_true(es_workload_client_timeout_s(w) == 6 * 3600);
+    unmake(&f);
+    /* a rate with burstiness: gamma gaps of shape b, mean 1 / rate, the first at once */
+    w = make_vb(&f, "vllm_bench: {num_prompts: 4, random_input_len: 10, random_output_len: 2, request_rate: 5,\n"
+                    "  burstiness: 0.5}\n", 3);
+    assert_int_equal(run_ideal(w, ES_MS, s, 8), 4);
+    es_rng_t r;
+    es_rng_stream(&r, 3, ES_WL_ENTITY_STAGE, 0, ES_STREAM_ARRIVALS);
+    gsl_rng *g = es_gsl_rng_new(&r);
+    double t = 0;
+    for (size_t k = 0; k < 4; k++) {
+        assert_true(fabs(es_time_to_s(s[k].t) - t) < 1e-8);
+        assert_int_equal(s[k].tokens, 10);
+        t += gsl_ran_gamma(g, 0.5, 1.0 / (5 * 0.5));
+    }
+    gsl_rng_free(g);
+    unmake(&f);
+}
+
+static void test_vllm_bench_result(void **state)
+{
+    (void)state;
+    fx_t f = {0};
+    /* the saved result's own lengths (--save-detailed), its cap and backend */
+    es_workload_t *w = make_vb(&f, "vllm_bench: {result: tests/data/vllm-bench/result-detailed.json}\n", 1);
+    sent_t s[8];
+    assert_int_equal(run_ideal(w, ES_S, s, 8), 4);
+    assert_int_equal(s[0].tokens, 109);
+    assert_int_equal(s[3].tokens, 409);
+    assert_true(s[2].t == ES_S);                      /* max_concurrency 2 */
+    unmake(&f);
+    /* sharegpt without lengths: sums matched to the run's totals (approximate) */
+    es_vb_config_t c;
+    es_err_t err;
+    es_doc_t *doc;
+    const char *y = "{dataset: sharegpt, num_prompts: 100, total_input_tokens: 23260, total_output_tokens: 22061}\n";
+    assert_int_equal(es_doc_load_string("vb.yaml", y, strlen(y), &doc, &err), 0);
+    assert_int_equal(es_vb_parse(doc->root, ".", 5, &c, &err), 0);
+    uint64_t si = 0, so = 0;
+    for (size_t i = 0; i < 100; i++) { si += c.input_lens[i]; so += c.output_lens[i]; }
+    assert_true(c.approximate);
+    assert_true(llabs((long long)si - 23260) <= 50 && llabs((long long)so - 22061) <= 50);   /* rounding per request */
+    assert_false(c.chat);
+    es_vb_fini(&c);
+    es_doc_free(doc);
+    /* errors name the key */
+    y = "{num_prompts: 0}\n";
+    assert_int_equal(es_doc_load_string("vb.yaml", y, strlen(y), &doc, &err), 0);
+    assert_int_equal(es_vb_parse(doc->root, ".", 5, &c, &err), ES_ERANGE);
+    assert_non_null(strstr(err.msg, "vb.yaml:1: workload.vllm_bench.num_prompts"));
+    es_doc_free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,7 +559,8 @@ int main(void)
         cmocka_unit_test(test_poisson_counts),         cmocka_unit_test(test_concurrent_cap),
         cmocka_unit_test(test_trace_replay),           cmocka_unit_test(test_shared_prefix_round_robin),
         cmocka_unit_test(test_multi_turn),             cmocka_unit_test(test_random_synthetic_sharegpt),
-        cmocka_unit_test(test_conversation_replay),
+        cmocka_unit_test(test_conversation_replay),     cmocka_unit_test(test_vllm_bench_random),
+        cmocka_unit_test(test_vllm_bench_result),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
