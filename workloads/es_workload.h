@@ -65,6 +65,7 @@ typedef struct es_wl_request {
     uint32_t     session_idx_;    /* session slot + 1, 0 if none */
     uint32_t     client_;         /* closed-loop client + 1, 0 if none */
     uint8_t      bench_;          /* sent by a benchmark client's loop (bench.h) */
+    uint8_t      drain_;          /* open-loop request of a draining stage */
 } es_wl_request_t;
 
 typedef struct es_workload es_workload_t;

@@ -22,6 +22,11 @@ static const es_schema_entry_t k_arrival[] = {
      "closed loop: clients that each send the next request when the last one ends", NULL},
     {"stages", ES_ST_NODE, A(stages), NULL, 0, 0, NULL, "",
      "rate stages: a list of {rate, duration_s}; overrides rate", NULL},
+    {"drain_stages", ES_ST_BOOL, A(drain_stages), "false", 0, 0, NULL, "",
+     "as inference-perf runs stages: when a stage's time is up, wait until all its requests have ended, then "
+     "stage_interval_s, then start the next (later stages shift); false carries the backlog into the next stage", NULL},
+    {"stage_interval_s", ES_ST_DOUBLE, A(stage_interval_s), "0", 0, 1e9, NULL, "s",
+     "pause between a drained stage and the next (inference-perf's load.interval, 1 s there)", NULL},
 };
 #undef A
 ES_SCHEMA_DEFINE(k_arrival_schema, "workload.arrival", k_arrival);

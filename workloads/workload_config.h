@@ -21,6 +21,8 @@ typedef struct es_arrival_config {
     double  cv;                   /* coefficient of variation for gamma */
     int64_t concurrency;          /* closed loop: clients */
     const es_node_t *stages;      /* list of {rate, duration_s}; borrowed */
+    bool    drain_stages;         /* a stage's requests all end before the next stage starts */
+    double  stage_interval_s;     /* pause after a drained stage */
 } es_arrival_config_t;
 
 /* A length distribution (tokens).  Draws are rounded and clamped to [min, max]. */

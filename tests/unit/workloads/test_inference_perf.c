@@ -551,6 +551,35 @@ static void test_vllm_bench_result(void **state)
     es_doc_free(doc);
 }
 
+
+/* eppsim's own rate stages with drain_stages (the scenarios copied from published benchmarks) */
+static void test_own_stages_drain(void **state)
+{
+    (void)state;
+    fx_t f = {0};
+    es_workload_t *w = make_vb(&f, "type: shared_prefix\nnum_requests: 0\n"
+                                   "arrival: {process: constant, drain_stages: true, stage_interval_s: 0.5,\n"
+                                   "          stages: [{rate: 2, duration_s: 2}, {rate: 1, duration_s: 2}]}\n", 1);
+    sent_t s[16];
+    /* stage 0: 0, 0.5, 1, 1.5 s; each served 3 s: drained at 4.5 s, stage 1 from 5 s: 5, 6 */
+    assert_int_equal(run_ideal(w, 3 * ES_S, s, 16), 6);
+    static const double want[6] = {0, 0.5, 1, 1.5, 5, 6};
+    for (size_t k = 0; k < 6; k++) {
+        assert_true(fabs(es_time_to_s(s[k].t) - want[k]) < 1e-9);
+        assert_int_equal(s[k].stage, k < 4 ? 0 : 1);
+    }
+    es_time_t st, en;
+    es_workload_stage(w, 1, NULL, &st, &en);
+    assert_true(st == 5 * ES_S && en == 7 * ES_S);
+    unmake(&f);
+    /* without draining the same stages carry the backlog: stage 1 starts at 2 s */
+    w = make_vb(&f, "type: shared_prefix\nnum_requests: 0\n"
+                    "arrival: {process: constant, stages: [{rate: 2, duration_s: 2}, {rate: 1, duration_s: 2}]}\n", 1);
+    assert_int_equal(run_ideal(w, 3 * ES_S, s, 16), 6);
+    assert_true(s[4].t == 2 * ES_S && s[5].t == 3 * ES_S);
+    unmake(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,7 +589,7 @@ int main(void)
         cmocka_unit_test(test_trace_replay),           cmocka_unit_test(test_shared_prefix_round_robin),
         cmocka_unit_test(test_multi_turn),             cmocka_unit_test(test_random_synthetic_sharegpt),
         cmocka_unit_test(test_conversation_replay),     cmocka_unit_test(test_vllm_bench_random),
-        cmocka_unit_test(test_vllm_bench_result),
+        cmocka_unit_test(test_vllm_bench_result),      cmocka_unit_test(test_own_stages_drain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
