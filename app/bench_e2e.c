@@ -15,10 +15,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "experiment.h"
-#include "outdir.h"
-#include "run.h"
+#include "es_cli.h"
+#include "es_experiment.h"
+#include "es_outdir.h"
+#include "es_run.h"
 
 /* Mooncake time scale for ~70% of 16 pods' capacity: timestamps x 0.28
  * (3.4 req/s -> 12 req/s); see docs/e2e.md for how it was measured. */

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "es_cli.h"
 #include "es_scheduler.h"
 
 static double now_s(void)

@@ -20,9 +20,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "es_cli.h"
 #include "es_rng.h"
-#include "server.h"
+#include "es_server.h"
 
 #define BENCH_SEQS 256
 #define BENCH_LIGHT_OUT 2048

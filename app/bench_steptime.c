@@ -20,10 +20,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "cli.h"
+#include "es_cli.h"
 #include "es_paths.h"
-#include "server.h"
-#include "steptime.h"
+#include "es_server.h"
+#include "es_steptime.h"
+#include "es_util.h"
 
 #define VALIDATION_KEY   "validation_llama-3.1-8b"
 #define VALIDATION_MODEL "llama-3.1-8b"
@@ -31,17 +32,8 @@
 
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *t = NULL;
-    long n;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (t = malloc((size_t)n + 1)) != NULL) {
-        if (fread(t, 1, (size_t)n, f) != (size_t)n) { free(t); t = NULL; }
-        else t[n] = 0;
-    }
-    fclose(f);
-    return t;
+    char *t;
+    return es_file_read(path, &t, NULL) == 0 ? t : NULL;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -102,7 +94,7 @@ static int bench_gpu(const char *gpu, int json, int *first_json)
     const es_profile_model_t *pm = es_profile_model(prof, VALIDATION_MODEL);
     if (!pm) {
         fprintf(stderr, "eppsim bench steptime: %s has no model %s\n", gpu, VALIDATION_MODEL);
-        es_profile_free(prof);
+        es_profile_destroy(prof);
         cJSON_Delete(root);
         return -1;
     }
@@ -148,7 +140,7 @@ static int bench_gpu(const char *gpu, int json, int *first_json)
         n++;
     }
     es_schema_fini(&es_server_schema, &cfg);
-    es_profile_free(prof);
+    es_profile_destroy(prof);
     cJSON_Delete(root);
     return n;
 }
@@ -171,7 +163,7 @@ static int step_query(const char *gpu, const char *model, int tp, double overhea
     const es_profile_model_t *pm = es_profile_model(prof, model);
     if (!pm) {
         fprintf(stderr, "eppsim bench steptime: %s has no model %s\n", gpu, model);
-        es_profile_free(prof);
+        es_profile_destroy(prof);
         return ES_EXIT_USAGE;
     }
     es_server_config_t cfg;
@@ -184,7 +176,7 @@ static int step_query(const char *gpu, const char *model, int tp, double overhea
     es_step_comp_t c = {q ? 1 : 0, &qq, &pp, B, (uint64_t)B * L, (q ? 1 : 0) + B};
     printf("%.3f\n", es_steptime_us(&st, &c));
     es_schema_fini(&es_server_schema, &cfg);
-    es_profile_free(prof);
+    es_profile_destroy(prof);
     return ES_EXIT_OK;
 }
 

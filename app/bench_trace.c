@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "es_cli.h"
 #include "es_paths.h"
 #include "es_trace.h"
 #include "es_workload.h"

@@ -1,5 +1,5 @@
 /* cli.c -- small helpers shared by the subcommands (in es_app, so tests can call subcommands). */
-#include "cli.h"
+#include "es_cli.h"
 
 #include <stdio.h>
 #include <string.h>

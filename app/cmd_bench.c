@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "es_cli.h"
 #include "es_sim.h"
 
 typedef struct bench {

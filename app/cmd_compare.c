@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "compare.h"
+#include "es_cli.h"
+#include "es_compare.h"
 
 #define MAX_ARGS 256
 

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "experiment.h"
+#include "es_cli.h"
+#include "es_experiment.h"
 
 int es_cmd_config(int argc, char **argv)
 {

@@ -10,10 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "experiment.h"
-#include "manifest.h"
-#include "run.h"
+#include "es_cli.h"
+#include "es_experiment.h"
+#include "es_manifest.h"
+#include "es_outdir.h"
+#include "es_run.h"
+#include "es_server.h"
+#include "es_kvmem.h"
 
 static volatile sig_atomic_t g_interrupted;   /* the one process-wide flag a signal handler may set */
 
@@ -51,6 +54,28 @@ static void usage(FILE *f)
             "exit codes: 0 ok, 2 bad input, 130 interrupted (nothing written).\n");
 }
 
+/* vLLM's "GPU KV cache size" line for one pod, to hold against a vLLM log; "" when unknown. */
+static void kv_cache_line(const es_server_config_t *cfg, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    es_profile_t *prof = NULL;
+    es_err_t err;
+    if (es_profile_load(cfg->gpu, &prof, &err) != 0) return;
+    uint32_t blocks = 0;
+    es_kvmem_t mem;
+    bool derived = false;
+    if (es_server_kv_blocks(cfg, prof, &blocks, &mem, &derived, &err) == 0) {
+        int n = snprintf(buf, size, "KV cache: %u blocks (%llu tokens) per pod", blocks,
+                         (unsigned long long)blocks * (unsigned long long)cfg->block_size);
+        if (derived && n > 0 && (size_t)n < size)
+            snprintf(buf + n, size - (size_t)n, "; per GPU %.2f GiB weights, %.2f GiB peak, %.2f GiB KV",
+                     mem.weights / 1073741824.0,
+                     (mem.activation_peak > mem.sampler_peak ? mem.activation_peak : mem.sampler_peak) / 1073741824.0,
+                     mem.available / 1073741824.0);
+    }
+    es_profile_destroy(prof);
+}
+
 static void print_ms(const char *label, double v)
 {
     if (isnan(v)) printf("  %-22s %10s\n", label, "-");
@@ -79,7 +104,7 @@ static int set_inference_perf(es_doc_t *doc, const char *file, const char *versi
     v = NULL;
     return es_doc_set_path(doc, "workload.inference_perf", map, err);
 oom:
-    es_node_free(map); es_node_free(f); es_node_free(v);
+    es_node_destroy(map); es_node_destroy(f); es_node_destroy(v);
     return es_err_set(err, ES_ENOMEM, "out of memory");
 }
 
@@ -132,7 +157,7 @@ int es_cmd_run(int argc, char **argv)
         if (slash) snprintf(base, sizeof base, "%.*s", (int)(slash - path), path);
     } else if (nman > 0) {
         /* the manifests define the pool; the schema's defaults fill the rest */
-        doc = es_doc_new("<no experiment>");
+        doc = es_doc_create("<no experiment>");
         rc = doc ? 0 : es_err_set(&err, ES_ENOMEM, "out of memory");
     } else {
         rc = es_doc_load_string("<built-in default>", es_default_experiment_yaml, strlen(es_default_experiment_yaml),
@@ -144,29 +169,29 @@ int es_cmd_run(int argc, char **argv)
     if (nman > 0) {
         rc = es_manifest_apply(&man, manifests, nman, doc, &err);
         for (size_t i = 0; i < man.nwarnings; i++) fprintf(stderr, "eppsim: warning: %s\n", man.warnings[i]);
-        if (rc) { es_doc_free(doc); es_manifest_fini(&man); fprintf(stderr, "eppsim: %s\n", err.msg); return ES_EXIT_USAGE; }
+        if (rc) { es_doc_destroy(doc); es_manifest_fini(&man); fprintf(stderr, "eppsim: %s\n", err.msg); return ES_EXIT_USAGE; }
     }
     if (seed) {
         es_node_t *v = es_node_new_scalar(doc, seed, false);
         uint64_t tmp;
         int bad = !v || es_node_to_u64(v, "--seed", &tmp, &err);
-        if (bad) es_node_free(v);
+        if (bad) es_node_destroy(v);
         if (bad || es_doc_set_path(doc, "seed", v, &err)) {
             fprintf(stderr, "eppsim: %s\n", err.msg);
-            es_doc_free(doc);
+            es_doc_destroy(doc);
             es_manifest_fini(&man);
             return ES_EXIT_USAGE;
         }
     }
     if (ip_version && !ip_file) {
         fprintf(stderr, "eppsim run: --inference-perf-version needs --inference-perf\n");
-        es_doc_free(doc);
+        es_doc_destroy(doc);
         es_manifest_fini(&man);
         return ES_EXIT_USAGE;
     }
     if (ip_file && set_inference_perf(doc, ip_file, ip_version, &err) < 0) {
         fprintf(stderr, "eppsim: %s\n", err.msg);
-        es_doc_free(doc);
+        es_doc_destroy(doc);
         es_manifest_fini(&man);
         return ES_EXIT_USAGE;
     }
@@ -176,7 +201,19 @@ int es_cmd_run(int argc, char **argv)
         es_manifest_fini(&man);
         return ES_EXIT_USAGE;
     }
-    char dir[1100];
+    for (const char *w = exp.warnings; w && *w;) {   /* vLLM flags recorded but not modelled */
+        const char *nl = strchr(w, '\n');
+        int len = nl ? (int)(nl - w) : (int)strlen(w);
+        fprintf(stderr, "eppsim: warning: server: %.*s\n", len, w);
+        w += len + (nl != NULL);
+    }
+    char dir[ES_OUTDIR_MAX + 1];
+    if (out && strlen(out) > ES_OUTDIR_MAX) {
+        fprintf(stderr, "eppsim: --out: path is %zu bytes, longer than the %d allowed\n", strlen(out), ES_OUTDIR_MAX);
+        es_experiment_fini(&exp);
+        es_manifest_fini(&man);
+        return ES_EXIT_USAGE;
+    }
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else es_run_default_dir(&exp, dir, sizeof dir);
 
@@ -191,6 +228,8 @@ int es_cmd_run(int argc, char **argv)
     es_run_report_t rep;
     if (!quiet) fprintf(stderr, "eppsim: running %s (seed %llu) -> %s\n", exp.name, (unsigned long long)exp.seed, dir);
     rc = es_run_experiment(&exp, &opt, &rep, &err);
+    char kvline[256];
+    kv_cache_line(&exp.server, kvline, sizeof kvline);
     es_experiment_fini(&exp);
     es_manifest_fini(&man);
     if (rc == ES_EINTR) {
@@ -213,6 +252,7 @@ int es_cmd_run(int argc, char **argv)
         print_rate("prefix hit (EPP est.)", rep.est_hit);
         print_rate("prefix hit (actual)", rep.act_hit);
         print_rate("prefix hit (oracle)", rep.oracle_hit);
+        if (kvline[0]) printf("  %s\n", kvline);
         if (rep.client_table[0]) printf("\n%s", rep.client_table);
         printf("  see %s/summary.json and %s/report.md\n", dir, dir);
     }

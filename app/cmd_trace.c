@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "es_cli.h"
 #include "es_trace.h"
 #include "es_trace_stats.h"
 

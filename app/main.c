@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "es_cli.h"
 #include "es_rng.h"
 
 static int cmd_version(int argc, char **argv)

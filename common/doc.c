@@ -6,6 +6,7 @@
  * Anchors and aliases are supported by cloning the anchored node.
  */
 #include "es_doc.h"
+#include "es_util.h"
 #include "es_str.h"
 
 #include <errno.h>
@@ -20,7 +21,7 @@
  * may add, so nested aliases ("billion laughs") cannot exhaust memory. */
 #define MAX_ALIAS_NODES 100000
 
-es_doc_t *es_doc_new(const char *file)
+es_doc_t *es_doc_create(const char *file)
 {
     es_doc_t *d = calloc(1, sizeof *d);
     if (!d) return NULL;
@@ -49,11 +50,11 @@ es_node_t *es_node_new_scalar(const es_doc_t *doc, const char *text, bool quoted
 es_node_t *es_node_new_map(const es_doc_t *doc) { return node_new(doc, ES_NODE_MAP); }
 es_node_t *es_node_new_seq(const es_doc_t *doc) { return node_new(doc, ES_NODE_SEQ); }
 
-void es_node_free(es_node_t *n)
+void es_node_destroy(es_node_t *n)
 {
     if (!n) return;
     for (size_t i = 0; i < n->n; i++) {
-        es_node_free(n->items[i]);
+        es_node_destroy(n->items[i]);
         if (n->keys) free(n->keys[i]);
     }
     free(n->items);
@@ -101,7 +102,7 @@ int es_map_set(es_node_t *map, const char *key, es_node_t *value)
 {
     long i = es_map_index(map, key);
     if (i >= 0) {
-        es_node_free(map->items[i]);
+        es_node_destroy(map->items[i]);
         map->items[i] = value;
         return 0;
     }
@@ -122,31 +123,31 @@ es_node_t *es_node_clone(const es_node_t *src, const es_doc_t *doc)
     if (src->str && !(n->str = es_strdup(src->str))) goto fail;
     for (size_t i = 0; i < src->n; i++) {
         es_node_t *c = es_node_clone(src->items[i], doc);
-        if (!c || grow(n)) { es_node_free(c); goto fail; }
+        if (!c || grow(n)) { es_node_destroy(c); goto fail; }
         if (n->kind == ES_NODE_MAP) {
             n->keys[n->n] = es_strdup(src->keys[i]);
-            if (!n->keys[n->n]) { es_node_free(c); goto fail; }
+            if (!n->keys[n->n]) { es_node_destroy(c); goto fail; }
             n->key_lines[n->n] = src->key_lines[i];
         }
         n->items[n->n++] = c;
     }
     return n;
 fail:
-    es_node_free(n);
+    es_node_destroy(n);
     return NULL;
 }
 
-void es_doc_free(es_doc_t *doc)
+void es_doc_destroy(es_doc_t *doc)
 {
     if (!doc) return;
-    es_node_free(doc->root);
+    es_node_destroy(doc->root);
     free(doc->file);
     free(doc);
 }
 
-void es_doc_free_all(es_doc_t **docs, size_t ndocs)
+void es_doc_destroy_all(es_doc_t **docs, size_t ndocs)
 {
-    for (size_t i = 0; i < ndocs; i++) es_doc_free(docs[i]);
+    for (size_t i = 0; i < ndocs; i++) es_doc_destroy(docs[i]);
     free(docs);
 }
 
@@ -173,7 +174,7 @@ static void builder_fini(builder_t *b)
     /* nodes on the stack are not attached to their parents yet: free each */
     for (int i = 0; i < b->depth; i++) {
         free(b->pending_key[i]);
-        es_node_free(b->stack[i]);
+        es_node_destroy(b->stack[i]);
     }
     for (size_t i = 0; i < b->nanchors; i++) free(b->anchors[i].name);
     free(b->anchors);
@@ -214,12 +215,12 @@ static int attach(builder_t *b, es_node_t *node, es_err_t *err)
         if (node->kind != ES_NODE_SCALAR) {
             int rc = es_node_err(err, ES_EPARSE, node, NULL,
                                  "mapping keys must be plain scalars");
-            es_node_free(node);
+            es_node_destroy(node);
             return rc;
         }
         if (es_map_index(parent, node->str) >= 0) {
             int rc = es_node_err(err, ES_EPARSE, node, NULL, "duplicate key '%s'", node->str);
-            es_node_free(node);
+            es_node_destroy(node);
             return rc;
         }
         b->pending_key[d] = node->str;
@@ -228,10 +229,10 @@ static int attach(builder_t *b, es_node_t *node, es_err_t *err)
         /* an anchored key (`&k key: v`): its node goes away, so must its anchor */
         for (size_t i = 0; i < b->nanchors; i++)
             if (b->anchors[i].node == node) b->anchors[i].node = NULL;
-        es_node_free(node);
+        es_node_destroy(node);
         return 0;
     }
-    if (grow(parent)) { es_node_free(node); return ES_ENOMEM; }
+    if (grow(parent)) { es_node_destroy(node); return ES_ENOMEM; }
     parent->keys[parent->n] = b->pending_key[d];
     parent->key_lines[parent->n] = b->pending_line[d];
     parent->items[parent->n++] = node;
@@ -267,7 +268,7 @@ static int parse_docs(yaml_parser_t *p, const char *file, bool all,
         uint32_t line = (uint32_t)ev.start_mark.line + 1, col = (uint32_t)ev.start_mark.column + 1;
         switch (ev.type) {
         case YAML_DOCUMENT_START_EVENT:
-            b.doc = es_doc_new(file);
+            b.doc = es_doc_create(file);
             if (!b.doc) rc = ES_ENOMEM;
             break;
         case YAML_DOCUMENT_END_EVENT: {
@@ -278,7 +279,7 @@ static int parse_docs(yaml_parser_t *p, const char *file, bool all,
                 out = o;
                 out[nout++] = b.doc;
             } else {
-                es_doc_free(b.doc);
+                es_doc_destroy(b.doc);
             }
             b.doc = NULL;
             if (!all) done = true;
@@ -296,7 +297,7 @@ static int parse_docs(yaml_parser_t *p, const char *file, bool all,
             if (!n) { rc = ES_ENOMEM; break; }
             n->line = line; n->col = col;
             if (ev.data.scalar.anchor && (rc = add_anchor(&b, (const char *)ev.data.scalar.anchor, n))) {
-                es_node_free(n);
+                es_node_destroy(n);
                 break;
             }
             rc = attach(&b, n, err);
@@ -340,7 +341,7 @@ static int parse_docs(yaml_parser_t *p, const char *file, bool all,
             n->line = line; n->col = col;
             const yaml_char_t *anchor = ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
                                                                              : ev.data.mapping_start.anchor;
-            if (anchor && (rc = add_anchor(&b, (const char *)anchor, n))) { es_node_free(n); break; }
+            if (anchor && (rc = add_anchor(&b, (const char *)anchor, n))) { es_node_destroy(n); break; }
             b.stack[b.depth] = n;
             b.pending_key[b.depth] = NULL;
             b.depth++;
@@ -362,17 +363,17 @@ static int parse_docs(yaml_parser_t *p, const char *file, bool all,
     }
     if (rc) {
         builder_fini(&b);
-        if (b.doc) es_doc_free(b.doc);
-        es_doc_free_all(out, nout);
+        if (b.doc) es_doc_destroy(b.doc);
+        es_doc_destroy_all(out, nout);
         if (rc == ES_ENOMEM && err && err->code == 0) es_err_set(err, ES_ENOMEM, "%s: out of memory", file);
         return rc;
     }
     if (nout == 0) {
         /* an empty stream is an empty document */
         out = malloc(sizeof *out);
-        if (!out || !(out[0] = es_doc_new(file))) { free(out); return ES_ENOMEM; }
+        if (!out || !(out[0] = es_doc_create(file))) { free(out); return ES_ENOMEM; }
         nout = 1;
-        if (all) { es_doc_free(out[0]); nout = 0; }
+        if (all) { es_doc_destroy(out[0]); nout = 0; }
     }
     *docs = out;
     *ndocs = nout;
@@ -381,27 +382,10 @@ static int parse_docs(yaml_parser_t *p, const char *file, bool all,
 
 static int read_file(const char *path, char **text, size_t *len, es_err_t *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return es_err_set(err, ES_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 14, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) { fclose(f); return ES_ENOMEM; }
-    for (;;) {
-        if (n == cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) { free(buf); fclose(f); return ES_ENOMEM; }
-            buf = nb;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) { free(buf); return es_err_set(err, ES_EIO, "%s: read error", path); }
-    *text = buf;
-    *len = n;
-    return 0;
+    int rc = es_file_read(path, text, len);
+    if (rc == ES_ENOTFOUND) return es_err_set(err, ES_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (rc == ES_EIO) return es_err_set(err, ES_EIO, "%s: read error", path);
+    return rc;
 }
 
 static int load_text(const char *name, const char *text, size_t len, bool all,
@@ -422,7 +406,7 @@ int es_doc_load_string(const char *name, const char *text, size_t len, es_doc_t 
     int rc = load_text(name, text, len, false, &docs, &n, err);
     if (rc) return rc;
     *out = docs[0];
-    for (size_t i = 1; i < n; i++) es_doc_free(docs[i]);
+    for (size_t i = 1; i < n; i++) es_doc_destroy(docs[i]);
     free(docs);
     return 0;
 }
@@ -653,7 +637,7 @@ int es_doc_set_path(es_doc_t *doc, const char *dotted, es_node_t *value, es_err_
 {
     if (!doc->root) {
         doc->root = es_node_new_map(doc);
-        if (!doc->root) { es_node_free(value); return ES_ENOMEM; }
+        if (!doc->root) { es_node_destroy(value); return ES_ENOMEM; }
     }
     es_node_t *n = doc->root;
     char part[256];
@@ -662,20 +646,20 @@ int es_doc_set_path(es_doc_t *doc, const char *dotted, es_node_t *value, es_err_
         const char *dot = strchr(p, '.');
         size_t len = dot ? (size_t)(dot - p) : strlen(p);
         if (len == 0 || len >= sizeof part) {
-            es_node_free(value);
+            es_node_destroy(value);
             return es_err_set(err, ES_EINVAL, "bad key path '%s'", dotted);
         }
         memcpy(part, p, len);
         part[len] = '\0';
         if (n->kind != ES_NODE_MAP) {
-            es_node_free(value);
+            es_node_destroy(value);
             return es_node_err(err, ES_EINVAL, n, dotted, "cannot set key '%s': its parent is not a mapping", part);
         }
         if (!dot) return es_map_set(n, part, value);
         long i = es_map_index(n, part);
         if (i < 0) {
             es_node_t *m = es_node_new_map(doc);
-            if (!m || es_map_set(n, part, m)) { es_node_free(value); return ES_ENOMEM; }
+            if (!m || es_map_set(n, part, m)) { es_node_destroy(value); return ES_ENOMEM; }
             n = m;
         } else {
             n = n->items[i];
@@ -689,7 +673,7 @@ es_node_t *es_node_parse_value(const es_doc_t *doc, const char *text, es_err_t *
     es_doc_t *tmp;
     if (es_doc_load_string(doc ? doc->file : "<value>", text, strlen(text), &tmp, err)) return NULL;
     es_node_t *n = tmp->root ? es_node_clone(tmp->root, doc) : es_node_new_scalar(doc, "", false);
-    es_doc_free(tmp);
+    es_doc_destroy(tmp);
     return n;
 }
 
@@ -706,26 +690,13 @@ static bool looks_bare(const es_node_t *n)
     return *end == '\0' && strspn(s, "0123456789+-.eE") == strlen(s);
 }
 
-static void write_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p == '\t') fputs("\\t", f);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 void es_node_write_json(FILE *f, const es_node_t *n)
 {
     if (!n || es_node_is_null(n)) { fputs("null", f); return; }
     switch (n->kind) {
     case ES_NODE_SCALAR:
         if (looks_bare(n)) fputs(n->str, f);
-        else write_json_string(f, n->str);
+        else es_json_write_string(f, n->str);
         break;
     case ES_NODE_SEQ:
         fputc('[', f);
@@ -739,7 +710,7 @@ void es_node_write_json(FILE *f, const es_node_t *n)
         fputc('{', f);
         for (size_t i = 0; i < n->n; i++) {
             if (i) fputs(", ", f);
-            write_json_string(f, n->keys[i]);
+            es_json_write_string(f, n->keys[i]);
             fputs(": ", f);
             es_node_write_json(f, n->items[i]);
         }

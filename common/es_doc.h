@@ -58,8 +58,8 @@ int es_doc_load_string(const char *name, const char *text, size_t len,
 /* Loads every document of a multi-document file (Kubernetes manifests).
  * Empty documents are skipped.  *docs is an array of *ndocs owned docs. */
 int es_doc_load_all(const char *path, es_doc_t ***docs, size_t *ndocs, es_err_t *err);
-void es_doc_free(es_doc_t *doc);
-void es_doc_free_all(es_doc_t **docs, size_t ndocs);
+void es_doc_destroy(es_doc_t *doc);
+void es_doc_destroy_all(es_doc_t **docs, size_t ndocs);
 
 /* ---- navigation ---- */
 const es_node_t *es_map_get(const es_node_t *map, const char *key);
@@ -102,7 +102,7 @@ es_node_t *es_node_new_scalar(const es_doc_t *doc, const char *text, bool quoted
 es_node_t *es_node_new_map(const es_doc_t *doc);
 es_node_t *es_node_new_seq(const es_doc_t *doc);
 es_node_t *es_node_clone(const es_node_t *n, const es_doc_t *doc);
-void es_node_free(es_node_t *n);
+void es_node_destroy(es_node_t *n);
 /* Appends to a seq; takes ownership of item. */
 int es_seq_append(es_node_t *seq, es_node_t *item);
 /* Sets map[key] = value (replacing any old value); takes ownership. */
@@ -112,7 +112,7 @@ int es_map_set(es_node_t *map, const char *key, es_node_t *value);
 int es_doc_set_path(es_doc_t *doc, const char *dotted, es_node_t *value, es_err_t *err);
 /* Parses `text` as a YAML value (e.g. "[1, 2]", "3", "abc") into a node. */
 es_node_t *es_node_parse_value(const es_doc_t *doc, const char *text, es_err_t *err);
-es_doc_t *es_doc_new(const char *file);
+es_doc_t *es_doc_create(const char *file);
 /* Writes a node as JSON (valid YAML flow style); NULL writes null.  Plain
  * scalars that read as numbers, booleans or null are written bare. */
 void es_node_write_json(FILE *f, const es_node_t *n);

@@ -43,7 +43,7 @@ static int set_from_node(const es_schema_entry_t *e, void *obj, const es_node_t 
 
 int es_schema_defaults(const es_schema_t *s, void *obj, es_err_t *err)
 {
-    es_doc_t *doc = es_doc_new("<defaults>");
+    es_doc_t *doc = es_doc_create("<defaults>");
     if (!doc) return ES_ENOMEM;
     int rc = 0;
     for (size_t i = 0; i < s->n && !rc; i++) {
@@ -54,9 +54,9 @@ int es_schema_defaults(const es_schema_t *s, void *obj, es_err_t *err)
         es_node_t *n = es_node_new_scalar(doc, e->def ? e->def : "", e->type == ES_ST_STRING);
         if (!n) { rc = ES_ENOMEM; break; }
         rc = set_from_node(e, obj, n, e->key, err);
-        es_node_free(n);
+        es_node_destroy(n);
     }
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     return rc;
 }
 

@@ -1,22 +1,28 @@
 /*
  * e2e_config.c -- schemas (and so the defaults) of the cluster, epp and
- * gateway sections.
+ * gateway sections, and the parsers of their list-valued keys.
  */
-#include "e2e_config.h"
+#include "es_e2e_config.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "es_str.h"
+#include "es_time.h"
 
 static const char *const k_failure_modes[] = {"FailClose", "FailOpen", NULL};
 
 #define C(x) offsetof(es_cluster_config_t, x)
 static const es_schema_entry_t k_cluster[] = {
-    {"replicas", ES_ST_INT, C(replicas), "3", 1, 100000, NULL, "pods", "model-server pods in the pool", NULL},
+    {"replicas", ES_ST_INT, C(replicas), "3", 1, ES_CLUSTER_MAX_PODS, NULL, "pods", "model-server pods in the pool", NULL},
     {"readiness_delay_s", ES_ST_DOUBLE, C(readiness_delay_s), "0", 0, 1e6, NULL, "s",
      "time from pod start to ready (readinessProbe initialDelaySeconds)", NULL},
     {"faults", ES_ST_NODE, C(faults), NULL, 0, 0, NULL, "",
      "fault schedule: list of {at_s, kind: pod_crash|pod_restart|scrape_failure, pod, duration_s}", NULL},
     {"scaling", ES_ST_NODE, C(scaling), NULL, 0, 0, NULL, "", "list of {at_s, replicas}", NULL},
-    {"prefill_replicas", ES_ST_INT, C(prefill_replicas), "0", 0, 100000, NULL, "pods",
+    {"prefill_replicas", ES_ST_INT, C(prefill_replicas), "0", 0, ES_CLUSTER_MAX_PODS, NULL, "pods",
      "pods labelled llm-d.ai/role=prefill (the rest decode); 0 = no disaggregation", NULL},
     {"kv_transfer_gbps", ES_ST_DOUBLE, C(kv_transfer_gbps), "100", 0.001, 1e6, NULL, "Gbit/s",
      "prefill-to-decode KV transfer bandwidth", NULL},
@@ -75,3 +81,250 @@ static const es_schema_entry_t k_gateway[] = {
 };
 #undef G
 ES_SCHEMA_DEFINE(es_gateway_schema, "gateway", k_gateway);
+
+/* ---------------------------------------------------------------- */
+/* list-valued keys                                                  */
+
+static const char *const k_fault_kinds[] = {"pod_crash", "pod_restart", "scrape_failure", NULL};
+
+/* map[key] as a double in [min, max]; absent: error when required, else *out unchanged. */
+static int node_double(const es_node_t *map, const char *key, const char *path, double min, double max,
+                       double *out, bool required, es_err_t *err)
+{
+    const es_node_t *n = es_map_get(map, key);
+    char full[256];
+    snprintf(full, sizeof full, "%s.%s", path, key);
+    if (!n) {
+        if (required) return es_node_err(err, ES_EINVAL, map, full, "missing");
+        return 0;
+    }
+    return es_node_to_double(n, full, min, max, out, err);
+}
+
+static int parse_routes(es_gateway_config_t *g, es_err_t *err)
+{
+    const es_node_t *routes = g->routes;
+    g->routes_all = routes == NULL;
+    if (!routes) return 0;
+    int rc = es_node_expect_seq(routes, "gateway.routes", err);
+    if (rc) return rc;
+    size_t total = 0;
+    for (size_t i = 0; i < routes->n; i++) {
+        const es_node_t *rule = routes->items[i];
+        static const char *const rk[] = {"matches", "name", NULL};
+        if ((rc = es_node_expect_map(rule, "gateway.routes[]", err))) return rc;
+        if ((rc = es_map_check_keys(rule, "gateway.routes[]", rk, err))) return rc;
+        const es_node_t *m = es_map_get(rule, "matches");
+        if (!m) { total++; continue; }
+        if ((rc = es_node_expect_seq(m, "gateway.routes[].matches", err))) return rc;
+        total += m->n ? m->n : 1;
+    }
+    g->route_matches = calloc(total ? total : 1, sizeof *g->route_matches);
+    if (!g->route_matches) return es_err_set(err, ES_ENOMEM, "out of memory");
+    for (size_t i = 0; i < routes->n; i++) {
+        const es_node_t *rule = routes->items[i];
+        const es_node_t *m = es_map_get(rule, "matches");
+        if (!m || m->n == 0) { g->route_matches[g->nroute_matches++].path = NULL; continue; }   /* matches everything */
+        for (size_t j = 0; j < m->n; j++) {
+            const es_node_t *mt = m->items[j];
+            static const char *const mk[] = {"path", "headers", NULL};
+            if ((rc = es_node_expect_map(mt, "gateway.routes[].matches[]", err))) return rc;
+            if ((rc = es_map_check_keys(mt, "gateway.routes[].matches[]", mk, err))) return rc;
+            es_route_match_t *rm = &g->route_matches[g->nroute_matches++];
+            rm->exact = false;
+            const es_node_t *p = es_map_get(mt, "path");
+            if (p) {
+                static const char *const pk[] = {"type", "value", NULL};
+                static const char *const types[] = {"PathPrefix", "Exact", NULL};
+                if ((rc = es_node_expect_map(p, "gateway.routes[].matches[].path", err))) return rc;
+                if ((rc = es_map_check_keys(p, "gateway.routes[].matches[].path", pk, err))) return rc;
+                int type = 0;
+                const es_node_t *tn = es_map_get(p, "type");
+                if (tn && (rc = es_node_to_enum(tn, "gateway.routes[].matches[].path.type", types, &type, err)))
+                    return rc;
+                rm->exact = type == 1;
+                const char *v = "/";
+                const es_node_t *vn = es_map_get(p, "value");
+                if (vn && (rc = es_node_to_str(vn, "gateway.routes[].matches[].path.value", &v, err))) return rc;
+                rm->path = es_strdup(v);
+                if (!rm->path) return es_err_set(err, ES_ENOMEM, "out of memory");
+            }
+            const es_node_t *h = es_map_get(mt, "headers");
+            if (h) {
+                if ((rc = es_node_expect_seq(h, "gateway.routes[].matches[].headers", err))) return rc;
+                rm->hname = calloc(h->n ? h->n : 1, sizeof(char *));
+                rm->hvalue = calloc(h->n ? h->n : 1, sizeof(char *));
+                if (!rm->hname || !rm->hvalue) return es_err_set(err, ES_ENOMEM, "out of memory");
+                for (size_t k = 0; k < h->n; k++) {
+                    static const char *const hk[] = {"name", "value", "type", NULL};
+                    const char *hn_, *hv_;
+                    const es_node_t *hh = h->items[k];
+                    if ((rc = es_node_expect_map(hh, "gateway.routes[].matches[].headers[]", err))) return rc;
+                    if ((rc = es_map_check_keys(hh, "gateway.routes[].matches[].headers[]", hk, err))) return rc;
+                    if ((rc = es_node_to_str(es_map_get(hh, "name"), "gateway.routes[].matches[].headers[].name",
+                                             &hn_, err)))
+                        return rc;
+                    if ((rc = es_node_to_str(es_map_get(hh, "value"), "gateway.routes[].matches[].headers[].value",
+                                             &hv_, err)))
+                        return rc;
+                    rm->hname[k] = es_strdup(hn_);
+                    rm->hvalue[k] = es_strdup(hv_);
+                    rm->nheaders++;
+                    if (!rm->hname[k] || !rm->hvalue[k]) return es_err_set(err, ES_ENOMEM, "out of memory");
+                    /* header names are case-insensitive: matched lower-cased */
+                    for (char *q = rm->hname[k]; *q; q++)
+                        if (*q >= 'A' && *q <= 'Z') *q = (char)(*q - 'A' + 'a');
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static int parse_windows(const es_node_t *list, const char *path, es_window_t **out, size_t *n, es_err_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!list) return 0;
+    int rc = es_node_expect_seq(list, path, err);
+    if (rc) return rc;
+    *out = calloc(list->n ? list->n : 1, sizeof **out);
+    if (!*out) return es_err_set(err, ES_ENOMEM, "out of memory");
+    for (size_t i = 0; i < list->n; i++) {
+        static const char *const keys[] = {"start_s", "end_s", NULL};
+        const es_node_t *w = list->items[i];
+        if ((rc = es_node_expect_map(w, path, err)) || (rc = es_map_check_keys(w, path, keys, err))) return rc;
+        double s = 0, e = 0;
+        if ((rc = node_double(w, "start_s", path, 0, ES_TIME_MAX_S, &s, true, err))) return rc;
+        if ((rc = node_double(w, "end_s", path, 0, ES_TIME_MAX_S, &e, true, err))) return rc;
+        if (e <= s) return es_node_err(err, ES_EINVAL, w, path, "end_s must be after start_s");
+        (*out)[(*n)++] = (es_window_t){es_time_from_s(s), es_time_from_s(e)};
+    }
+    return 0;
+}
+
+static int parse_objectives(es_epp_service_config_t *e, es_err_t *err)
+{
+    const es_node_t *list = e->objectives;
+    if (!list) return 0;
+    int rc = es_node_expect_seq(list, "epp.objectives", err);
+    if (rc) return rc;
+    e->objective_list = calloc(list->n ? list->n : 1, sizeof *e->objective_list);
+    if (!e->objective_list) return es_err_set(err, ES_ENOMEM, "out of memory");
+    for (size_t i = 0; i < list->n; i++) {
+        static const char *const keys[] = {"name", "priority", NULL};
+        const es_node_t *o = list->items[i];
+        const char *name;
+        int64_t prio = 0;
+        if ((rc = es_node_expect_map(o, "epp.objectives[]", err)) ||
+            (rc = es_map_check_keys(o, "epp.objectives[]", keys, err)))
+            return rc;
+        if ((rc = es_node_to_str(es_map_get(o, "name"), "epp.objectives[].name", &name, err))) return rc;
+        const es_node_t *p = es_map_get(o, "priority");
+        if (p && (rc = es_node_to_i64(p, "epp.objectives[].priority", -1000000, 1000000, &prio, err))) return rc;
+        es_objective_t *ob = &e->objective_list[e->nobjectives++];
+        ob->name = es_strdup(name);
+        ob->priority = (int32_t)prio;
+        if (!ob->name) return es_err_set(err, ES_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static int parse_scaling(es_cluster_config_t *c, es_err_t *err)
+{
+    const es_node_t *list = c->scaling;
+    if (!list) return 0;
+    int rc = es_node_expect_seq(list, "cluster.scaling", err);
+    if (rc) return rc;
+    c->scale_steps = calloc(list->n ? list->n : 1, sizeof *c->scale_steps);
+    if (!c->scale_steps) return es_err_set(err, ES_ENOMEM, "out of memory");
+    for (size_t i = 0; i < list->n; i++) {
+        static const char *const keys[] = {"at_s", "replicas", NULL};
+        const es_node_t *f = list->items[i];
+        if ((rc = es_node_expect_map(f, "cluster.scaling[]", err)) ||
+            (rc = es_map_check_keys(f, "cluster.scaling[]", keys, err)))
+            return rc;
+        double at = 0;
+        int64_t n = 0;
+        if ((rc = node_double(f, "at_s", "cluster.scaling[]", 0, ES_TIME_MAX_S, &at, true, err))) return rc;
+        const es_node_t *rn = es_map_get(f, "replicas");
+        if (!rn) return es_node_err(err, ES_EINVAL, f, "cluster.scaling[].replicas", "missing");
+        if ((rc = es_node_to_i64(rn, "cluster.scaling[].replicas", 0, ES_CLUSTER_MAX_PODS, &n, err))) return rc;
+        c->scale_steps[c->nscale_steps++] = (es_scale_step_t){at, (uint32_t)n};
+        if ((uint32_t)n > c->max_pods) c->max_pods = (uint32_t)n;
+    }
+    return 0;
+}
+
+static int parse_faults(es_cluster_config_t *c, es_err_t *err)
+{
+    const es_node_t *list = c->faults;
+    if (!list) return 0;
+    int rc = es_node_expect_seq(list, "cluster.faults", err);
+    if (rc) return rc;
+    c->fault_list = calloc(list->n ? list->n : 1, sizeof *c->fault_list);
+    if (!c->fault_list) return es_err_set(err, ES_ENOMEM, "out of memory");
+    for (size_t i = 0; i < list->n; i++) {
+        static const char *const keys[] = {"at_s", "kind", "pod", "duration_s", NULL};
+        const es_node_t *f = list->items[i];
+        if ((rc = es_node_expect_map(f, "cluster.faults[]", err)) ||
+            (rc = es_map_check_keys(f, "cluster.faults[]", keys, err)))
+            return rc;
+        double at = 0, dur = 0;
+        int kind = 0;
+        int64_t pod = 0;
+        if ((rc = node_double(f, "at_s", "cluster.faults[]", 0, ES_TIME_MAX_S, &at, true, err))) return rc;
+        if ((rc = node_double(f, "duration_s", "cluster.faults[]", 0, ES_TIME_MAX_S, &dur, false, err))) return rc;
+        const es_node_t *kn = es_map_get(f, "kind");
+        if (!kn) return es_node_err(err, ES_EINVAL, f, "cluster.faults[].kind", "missing");
+        if ((rc = es_node_to_enum(kn, "cluster.faults[].kind", k_fault_kinds, &kind, err))) return rc;
+        const es_node_t *pn = es_map_get(f, "pod");
+        if (pn && (rc = es_node_to_i64(pn, "cluster.faults[].pod", 0, (int64_t)c->max_pods - 1, &pod, err)))
+            return rc;
+        c->fault_list[c->nfaults++] = (es_fault_t){at, (es_fault_kind_t)kind, (uint32_t)pod, dur};
+    }
+    return 0;
+}
+
+int es_e2e_config_parse(es_cluster_config_t *cluster, es_epp_service_config_t *epp,
+                        es_gateway_config_t *gateway, es_err_t *err)
+{
+    int rc;
+    if ((rc = parse_routes(gateway, err))) return rc;
+    if ((rc = parse_windows(epp->outages, "epp.outages[]", &epp->outage_windows, &epp->noutages, err))) return rc;
+    if ((rc = parse_objectives(epp, err))) return rc;
+    /* the scaling steps bound the pod ids a fault may name; a fault's error
+     * is reported before a scaling error, in document order of the keys */
+    cluster->max_pods = (uint32_t)cluster->replicas;
+    es_err_t scale_err = {0};
+    int scale_rc = parse_scaling(cluster, &scale_err);
+    if ((rc = parse_faults(cluster, err))) return rc;
+    if (scale_rc && err) *err = scale_err;
+    return scale_rc;
+}
+
+void es_e2e_config_fini(es_cluster_config_t *cluster, es_epp_service_config_t *epp,
+                        es_gateway_config_t *gateway)
+{
+    free(cluster->fault_list);
+    free(cluster->scale_steps);
+    cluster->fault_list = NULL;
+    cluster->scale_steps = NULL;
+    cluster->nfaults = cluster->nscale_steps = 0;
+    free(epp->outage_windows);
+    for (size_t i = 0; i < epp->nobjectives; i++) free(epp->objective_list[i].name);
+    free(epp->objective_list);
+    epp->outage_windows = NULL;
+    epp->objective_list = NULL;
+    epp->noutages = epp->nobjectives = 0;
+    for (size_t i = 0; i < gateway->nroute_matches; i++) {
+        es_route_match_t *m = &gateway->route_matches[i];
+        free(m->path);
+        for (uint32_t k = 0; k < m->nheaders; k++) { free(m->hname[k]); free(m->hvalue[k]); }
+        free(m->hname);
+        free(m->hvalue);
+    }
+    free(gateway->route_matches);
+    gateway->route_matches = NULL;
+    gateway->nroute_matches = 0;
+}

@@ -1,7 +1,7 @@
 /*
- * kvcache.c -- block pool, free queue and hash map (see kvcache.h).
+ * kvcache.c -- block pool, free queue and hash map (see es_kvcache.h).
  */
-#include "kvcache.h"
+#include "es_kvcache.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,7 @@
 
 #define TOMB ES_KV_NONE
 
-/* (es_kvcache_prefetch_* in kvcache.h compute the same home slot) */
+/* (es_kvcache_prefetch_* in es_kvcache.h compute the same home slot) */
 static inline uint32_t tag_of(uint64_t hash) { return es_kvcache_tag(hash); }
 
 /* ---- free queue ---- */

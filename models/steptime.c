@@ -1,7 +1,7 @@
 /*
  * steptime.c -- GPU profiles (loading, interpolation) and the step-time models.
  */
-#include "steptime.h"
+#include "es_steptime.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -160,7 +160,7 @@ static int get_pos(const cJSON *o, const char *k, double *out)
     return 0;
 }
 
-void es_profile_free(es_profile_t *p)
+void es_profile_destroy(es_profile_t *p)
 {
     if (!p) return;
     for (uint32_t i = 0; i < p->nmodels; i++) {
@@ -212,7 +212,7 @@ int es_profile_parse(const char *name, const char *file, const char *text, es_pr
     double mem_mib, tbps, tflops;
     if (!cJSON_IsObject(hw) || get_pos(hw, "memory_MiB", &mem_mib) || get_pos(hw, "hbm_TBps", &tbps) ||
         get_pos(hw, "bf16_TFLOPs", &tflops)) {
-        es_profile_free(p); cJSON_Delete(root);
+        es_profile_destroy(p); cJSON_Delete(root);
         return es_err_set(err, ES_EPARSE, "%s: hardware: needs memory_MiB, hbm_TBps and bf16_TFLOPs",
                           file);
     }
@@ -224,17 +224,17 @@ int es_profile_parse(const char *name, const char *file, const char *text, es_pr
     cJSON_ArrayForEach(it, root)
         if (cJSON_IsObject(it) && cJSON_GetObjectItemCaseSensitive(it, "dense")) nm++;
     p->models = calloc(nm ? nm : 1, sizeof *p->models);
-    if (!p->models) { es_profile_free(p); cJSON_Delete(root); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    if (!p->models) { es_profile_destroy(p); cJSON_Delete(root); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     cJSON_ArrayForEach(it, root) {
         if (!cJSON_IsObject(it) || !cJSON_GetObjectItemCaseSensitive(it, "dense")) continue;
         es_profile_model_t *m = &p->models[p->nmodels++];
         snprintf(m->name, sizeof m->name, "%s", it->string);
         int rc = parse_model(it, file, m, err);
-        if (rc != 0) { es_profile_free(p); cJSON_Delete(root); return rc; }
+        if (rc != 0) { es_profile_destroy(p); cJSON_Delete(root); return rc; }
     }
     cJSON_Delete(root);
     if (p->nmodels == 0) {
-        es_profile_free(p);
+        es_profile_destroy(p);
         return es_err_set(err, ES_EPARSE, "%s: holds no model tables", file);
     }
     *out = p;

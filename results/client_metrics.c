@@ -9,7 +9,7 @@
  * normalized TPOT = latency / output_tokens, throughput over
  * total_time = max(end) - min(start) of every request.
  */
-#include "client_metrics.h"
+#include "es_client_metrics.h"
 
 #include <math.h>
 #include <stdlib.h>

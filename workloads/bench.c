@@ -38,8 +38,8 @@
 #include "es_str.h"
 #include "es_trace.h"
 #include "es_workload.h"
-#include "inference_perf.h"
-#include "vllm_bench.h"
+#include "es_inference_perf.h"
+#include "es_vllm_bench.h"
 
 /* Segment namespaces of bench content (never meet workload.c's). */
 enum { BT_SYSTEM = 0x4201, BT_QUESTION, BT_RANDOM, BT_CORPUS, BT_FILE, BT_CONV_SHARED, BT_CONV_DYN,

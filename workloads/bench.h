@@ -20,7 +20,7 @@
 #include "client_load.h"
 #include "es_content.h"
 #include "es_err.h"
-#include "workload_config.h"
+#include "es_workload_config.h"
 
 typedef struct esi_bench esi_bench_t;
 

@@ -14,7 +14,7 @@
 
 #include "es_err.h"
 #include "es_rng.h"
-#include "workload_config.h"
+#include "es_workload_config.h"
 
 typedef struct esi_dist {
     int       kind;         /* ES_DIST_* */

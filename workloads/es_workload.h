@@ -33,7 +33,7 @@
 #include "es_err.h"
 #include "es_request.h"
 #include "es_time.h"
-#include "workload_config.h"
+#include "es_workload_config.h"
 
 /* Entity kinds of the workload's random streams (es_rng_stream's second
  * argument).  Part of the determinism contract: never renumber. */

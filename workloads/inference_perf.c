@@ -9,7 +9,7 @@
  * (storage, report, metrics, tokenizer, circuit breakers) are accepted as
  * they are.
  */
-#include "inference_perf.h"
+#include "es_inference_perf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -534,7 +534,7 @@ int es_ip_load_file(const char *path, int version, es_ip_config_t *out, es_err_t
     if (slash) snprintf(base, sizeof base, "%.*s", (int)(slash - path), path);
     rc = es_ip_parse(doc->root, version, base, out, err);
     if (rc == 0 && doc->root == NULL) rc = es_err_set(err, ES_EINVAL, "%s: empty inference-perf config", path);
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     return rc;
 }
 

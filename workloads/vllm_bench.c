@@ -1,7 +1,7 @@
 /*
  * vllm_bench.c -- `vllm bench serve` settings and result JSON (vllm_bench.h).
  */
-#include "vllm_bench.h"
+#include "es_vllm_bench.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -128,7 +128,7 @@ int es_vb_parse(const es_node_t *n, const char *base_dir, uint64_t seed, es_vb_c
         esi_resolve(base_dir, rel, path, sizeof path);
         if ((rc = es_doc_load_file(path, &rdoc, err)) < 0) return rc;
         if (!rdoc->root || rdoc->root->kind != ES_NODE_MAP) {
-            es_doc_free(rdoc);
+            es_doc_destroy(rdoc);
             return es_err_set(err, ES_EINVAL, "%s: expected a vllm bench serve result (a JSON object)", path);
         }
         s.result = rdoc->root;
@@ -208,7 +208,7 @@ int es_vb_parse(const es_node_t *n, const char *base_dir, uint64_t seed, es_vb_c
     }
     rc = 0;
 out:
-    es_doc_free(rdoc);
+    es_doc_destroy(rdoc);
     if (rc < 0) es_vb_fini(c);
     return rc;
 }

@@ -4,16 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "experiment.h"
+#include "es_experiment.h"
 #include "fuzz_util.h"
-#include "manifest.h"
+#include "es_manifest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = es_fuzz_file("manifest.yaml", data, size);
     es_err_t err;
     es_err_clear(&err);
-    es_doc_t *exp_doc = es_doc_new("<none>");
+    es_doc_t *exp_doc = es_doc_create("<none>");
     if (!exp_doc) abort();
     es_manifest_t m;
     es_manifest_init(&m);
@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         es_experiment_t exp;
         if (es_experiment_from_doc(exp_doc, ".", &exp, &err) == 0) es_experiment_fini(&exp);
     } else {
-        es_doc_free(exp_doc);
+        es_doc_destroy(exp_doc);
     }
     es_manifest_fini(&m);
     unlink(path);

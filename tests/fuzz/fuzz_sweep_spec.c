@@ -7,7 +7,7 @@
 
 #include "es_doc.h"
 #include "fuzz_util.h"
-#include "sweep.h"
+#include "es_sweep.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -36,7 +36,7 @@ static void test_positions(void **state)
     es_err_t err;
     assert_int_equal(es_node_to_i64(dn, "b.d", 0, 10, &v, &err), ES_EINVAL);  /* quoted: a string */
     assert_string_equal(err.msg, "t.yaml:4: b.d: expected an integer, got \"2\"");
-    es_doc_free(d);
+    es_doc_destroy(d);
 }
 
 static void test_multi_document(void **state)
@@ -53,7 +53,7 @@ static void test_multi_document(void **state)
     assert_int_equal(n, 2);
     assert_string_equal(es_map_get(docs[1]->root, "kind")->str, "B");
     assert_int_equal(es_map_get(docs[1]->root, "x")->line, 7);
-    es_doc_free_all(docs, n);
+    es_doc_destroy_all(docs, n);
     remove(path);
 }
 
@@ -72,7 +72,7 @@ static void test_alias_and_set_path(void **state)
     assert_string_equal(es_node_find(d->root, "base.rate")->str, "4");
     v = es_node_parse_value(d, "1", &err);
     assert_int_equal(es_doc_set_path(d, "base.rate.x", v, &err), ES_EINVAL);
-    es_doc_free(d);
+    es_doc_destroy(d);
 }
 
 static void test_syntax_error_and_depth(void **state)
@@ -100,7 +100,7 @@ static void test_check_keys(void **state)
     es_err_t err;
     assert_int_equal(es_map_check_keys(es_map_get(d->root, "x"), "x", allowed, &err), ES_EINVAL);
     assert_string_equal(err.msg, "t.yaml:3: x.bda: unknown key (known: good, bad)");
-    es_doc_free(d);
+    es_doc_destroy(d);
 }
 
 static void test_content_block_hashes(void **state)

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "server.h"
+#include "es_server.h"
 
 typedef struct rec {
     es_server_request_t r;       /* first: a request pointer is a rec pointer */

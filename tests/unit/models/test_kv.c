@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "kvcache.h"
+#include "es_kvcache.h"
 
 typedef struct evlog { int stored, removed, cleared; uint64_t last; } evlog_t;
 

@@ -11,7 +11,7 @@
 
 #include "es_paths.h"
 #include "harness.h"
-#include "steptime.h"
+#include "es_steptime.h"
 
 static char *slurp(const char *gpu)
 {

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "client_metrics.h"
+#include "es_client_metrics.h"
 
 static es_metrics_t *timeline(void)
 {

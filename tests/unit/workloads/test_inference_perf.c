@@ -18,8 +18,8 @@
 #include "es_doc.h"
 #include "es_gsl.h"
 #include "es_workload.h"
-#include "inference_perf.h"
-#include "vllm_bench.h"
+#include "es_inference_perf.h"
+#include "es_vllm_bench.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -28,7 +28,7 @@ static int parse(const char *yaml, int version, es_ip_config_t *c, es_err_t *err
     es_doc_t *doc;
     assert_int_equal(es_doc_load_string("ip.yaml", yaml, strlen(yaml), &doc, err), 0);
     int rc = es_ip_parse(doc->root, version, NULL, c, err);
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     return rc;
 }
 
@@ -67,7 +67,7 @@ static void unmake(fx_t *f)
 {
     es_workload_destroy(f->w);
     es_schema_fini(&es_workload_schema, &f->cfg);
-    es_doc_free(f->doc);
+    es_doc_destroy(f->doc);
     memset(f, 0, sizeof *f);
 }
 
@@ -542,13 +542,13 @@ static void test_vllm_bench_result(void **state)
     assert_true(llabs((long long)si - 23260) <= 50 && llabs((long long)so - 22061) <= 50);   /* rounding per request */
     assert_false(c.chat);
     es_vb_fini(&c);
-    es_doc_free(doc);
+    es_doc_destroy(doc);
     /* errors name the key */
     y = "{num_prompts: 0}\n";
     assert_int_equal(es_doc_load_string("vb.yaml", y, strlen(y), &doc, &err), 0);
     assert_int_equal(es_vb_parse(doc->root, ".", 5, &c, &err), ES_ERANGE);
     assert_non_null(strstr(err.msg, "vb.yaml:1: workload.vllm_bench.num_prompts"));
-    es_doc_free(doc);
+    es_doc_destroy(doc);
 }
 
 

@@ -39,7 +39,7 @@ static void done(fixture_t *fx)
 {
     es_workload_destroy(fx->w);
     es_schema_fini(&es_workload_schema, &fx->cfg);
-    es_doc_free(fx->doc);
+    es_doc_destroy(fx->doc);
     memset(fx, 0, sizeof *fx);
 }
 

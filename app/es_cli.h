@@ -1,0 +1,38 @@
+/*
+ * es_cli.h -- the `eppsim` command line: subcommands and exit codes.
+ *
+ * Exit codes (docs/cli.md): 0 success; 1 a check failed (a regression, a
+ * failed sweep point); 2 usage or input error; 130 interrupted.
+ * Each subcommand is a function in its own cmd_*.c file, listed in main.c.
+ */
+#ifndef ES_CLI_H
+#define ES_CLI_H
+
+#define ES_EXIT_OK          0
+#define ES_EXIT_CHECK       1
+#define ES_EXIT_USAGE       2
+#define ES_EXIT_INTERRUPTED 130
+
+/* A subcommand: argv[0] is the subcommand's name. */
+typedef int (*es_cmd_fn)(int argc, char **argv);
+
+int es_cmd_run(int argc, char **argv);
+int es_cmd_sweep(int argc, char **argv);
+int es_cmd_compare(int argc, char **argv);
+int es_cmd_explain(int argc, char **argv);
+int es_cmd_trace(int argc, char **argv);
+int es_cmd_bench(int argc, char **argv);
+int es_cmd_config(int argc, char **argv);
+
+/* Benchmarks, one per module; each prints figures (or JSON with --json). */
+int es_bench_core(int argc, char **argv);
+int es_bench_server(int argc, char **argv);
+int es_bench_scheduler(int argc, char **argv);
+int es_bench_trace(int argc, char **argv);
+int es_bench_e2e(int argc, char **argv);
+int es_bench_steptime(int argc, char **argv);
+
+/* True when `arg` is -h or --help. */
+int es_cli_is_help(const char *arg);
+
+#endif /* ES_CLI_H */

@@ -1,0 +1,48 @@
+/*
+ * es_run.h -- one simulation run: an experiment in, an output directory out.
+ *
+ * Wires the workload, the cluster (gateway, EPP replicas, pods) and the
+ * metrics on one es_sim_t, runs it, and writes the results atomically
+ * (docs/results.md).  Reentrant: sweeps call it from several threads at once.
+ */
+#ifndef ES_RUN_H
+#define ES_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "es_err.h"
+#include "es_experiment.h"
+
+typedef struct es_run_options {
+    const char *out_dir;                  /* final output directory */
+    bool        force;                    /* replace an existing out_dir */
+    bool        progress;                 /* progress line on stderr */
+    bool        plots;                    /* run gnuplot (also needs results.plots) */
+    bool        record_decisions;         /* write decisions/ for `explain --from-run` */
+    volatile sig_atomic_t *interrupted;   /* set asynchronously: stop, write nothing */
+    const char *pool_name;                /* InferencePool name (pods are <pool>-<i>); NULL: default */
+} es_run_options_t;
+
+typedef struct es_run_report {
+    uint64_t requests;           /* every request that arrived */
+    uint64_t completed;          /* 200s */
+    double   sim_s;              /* simulated seconds */
+    double   wall_s;             /* wall-clock seconds */
+    uint64_t events;
+    double   ttft_p50_ms, ttft_p99_ms, e2e_p50_ms, e2e_p99_ms, tpot_p50_ms, itl_p50_ms;
+    double   est_hit, act_hit, oracle_hit;
+    double   throughput_rps, output_tps;
+    char     client_table[8192];  /* client-side metrics per stage (text table; "" when none) */
+} es_run_report_t;
+
+/* Runs exp; returns 0, ES_EINTR when interrupted (nothing written), or an
+ * error code with err filled. */
+int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, es_run_report_t *rep,
+                      es_err_t *err);
+
+/* Default output directory: out/<name>-seed<seed>. */
+void es_run_default_dir(const es_experiment_t *exp, char *buf, size_t size);
+
+#endif /* ES_RUN_H */

@@ -1,0 +1,769 @@
+/*
+ * run.c -- one run: workload -> cluster -> metrics -> output directory.
+ */
+#define _GNU_SOURCE
+#include "es_run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "es_client_metrics.h"
+#include "es_cluster.h"
+#include "es_paths.h"
+#include "es_scheduler.h"
+#include "es_sim.h"
+#include "es_workload.h"
+#include "es_metrics.h"
+#include "es_outdir.h"
+#include "es_summary.h"
+#include "es_util.h"
+
+#define POOL_CHUNK 1024
+
+typedef struct live_req {
+    es_client_request_t cr;
+    es_wl_request_t    *wl;
+    uint32_t            oracle_tokens;
+    struct live_req    *prev, *next;   /* live list (or free list via next) */
+} live_req_t;
+
+typedef struct interval {
+    uint64_t est_matched, est_total, cached, prompt, oracle_hit, oracle_prompt, done;
+    double   ttft_sum;
+    uint64_t ttft_n;
+} interval_t;
+
+typedef struct run_ctx {
+    const es_experiment_t *exp;
+    const es_run_options_t *opt;
+    es_sim_t        *sim;
+    es_workload_t   *wl;
+    es_cluster_t    *cl;
+    es_metrics_t    *m;
+    live_req_t     **chunks;
+    size_t           nchunks;
+    live_req_t      *free_list;
+    live_req_t      *live;          /* requests sent, not yet done */
+    uint64_t         pending_done;  /* done events scheduled */
+    bool             wl_finished;
+    es_time_t        wake_at;
+    es_event_id_t    wake_ev;
+    FILE            *requests_csv;
+    FILE            *timeseries;
+    FILE            *decisions;      /* --record-decisions */
+    uint64_t        *pod_hits, *pod_queries;   /* last sample, per pod */
+    uint32_t         npod_slots;               /* entries in pod_hits and pod_queries */
+    interval_t       iv;
+    int              rc;
+    es_err_t        *err;
+    uint64_t         sent, done;
+    es_time_t        arrivals_end;   /* duration_s limit */
+    bool             stage_gaps;     /* benchmark client: gaps also per stage (client metrics) */
+} run_ctx_t;
+
+/* ---- request pool ---- */
+
+static live_req_t *req_alloc(run_ctx_t *c)
+{
+    if (!c->free_list) {
+        live_req_t **ch = realloc(c->chunks, (c->nchunks + 1) * sizeof *ch);
+        if (!ch) return NULL;
+        c->chunks = ch;
+        live_req_t *blk = calloc(POOL_CHUNK, sizeof *blk);
+        if (!blk) return NULL;
+        ch[c->nchunks++] = blk;
+        for (size_t i = POOL_CHUNK; i-- > 0;) { blk[i].next = c->free_list; c->free_list = &blk[i]; }
+    }
+    live_req_t *r = c->free_list;
+    c->free_list = r->next;
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+static void live_link(run_ctx_t *c, live_req_t *r)
+{
+    r->prev = NULL;
+    r->next = c->live;
+    if (c->live) c->live->prev = r;
+    c->live = r;
+}
+
+/* ---- arrivals ---- */
+
+static void ev_wake(es_sim_t *sim, void *target, uint64_t arg);
+
+static void fail_run(run_ctx_t *c, int rc)
+{
+    if (!c->rc) c->rc = rc;
+    es_sim_stop(c->sim);
+}
+
+static void maybe_stop(run_ctx_t *c)
+{
+    if (c->wl_finished && c->live == NULL && c->pending_done == 0) es_sim_stop(c->sim);
+}
+
+static void pump(run_ctx_t *c)
+{
+    es_time_t now = es_sim_now(c->sim);
+    if (c->wl_finished) return;
+    for (;;) {
+        if (now >= c->arrivals_end) { c->wl_finished = true; break; }
+        es_wl_request_t *w;
+        int rc = es_workload_next(c->wl, now, &w, c->err);
+        if (rc == 0) break;
+        if (rc == -1) { c->wl_finished = true; break; }
+        if (rc < -1) { fail_run(c, rc); return; }
+        live_req_t *r = req_alloc(c);
+        if (!r) { es_err_set(c->err, ES_ENOMEM, "out of memory"); fail_run(c, ES_ENOMEM); return; }
+        r->wl = w;
+        es_client_request_t *q = &r->cr;
+        q->id = w->id;
+        q->path = w->path;
+        q->model = w->model;
+        q->prompt = w->prompt;
+        q->output_tokens = w->output_tokens;
+        q->priority = w->priority;
+        q->objective = w->objective;
+        q->session = w->session;
+        q->lora = w->lora;
+        q->output_segment = w->output_segment;
+        q->headers = w->headers;
+        q->nheaders = w->nheaders;
+        q->user = r;
+        live_link(c, r);
+        uint32_t hit = es_metrics_oracle_observe(c->m, &w->prompt, w->output_segment, w->output_tokens);
+        r->oracle_tokens = hit;
+        c->iv.oracle_hit += hit;
+        c->iv.oracle_prompt += w->prompt.tokens;
+        c->sent++;
+        es_cluster_send(c->cl, q);
+    }
+    if (c->wl_finished) { maybe_stop(c); return; }
+    es_time_t t = es_workload_next_time(c->wl);
+    if (t == ES_TIME_NEVER) return;     /* waiting for completions */
+    if (t < now) t = now;
+    if (c->wake_ev && c->wake_at <= t) return;
+    if (c->wake_ev) es_sim_cancel(c->sim, c->wake_ev);
+    c->wake_at = t;
+    c->wake_ev = es_sim_schedule(c->sim, t, ev_wake, c, 0);
+}
+
+static void ev_wake(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)sim; (void)arg;
+    run_ctx_t *c = target;
+    c->wake_ev = 0;
+    pump(c);
+}
+
+/* ---- completions ---- */
+
+static void record_request(run_ctx_t *c, const live_req_t *r, int status)
+{
+    const es_client_request_t *q = &r->cr;
+    es_req_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.id = q->id;
+    rec.arrival = q->sent;
+    rec.stage = r->wl->stage;
+    rec.status = status;
+    rec.pod = q->pod;
+    rec.prompt_tokens = q->prompt.tokens;
+    rec.output_tokens = status == 200 ? q->output_received : 0;
+    rec.cached_tokens = q->cached_tokens;
+    rec.est_matched = q->est_matched;
+    rec.est_total = q->est_total;
+    rec.preemptions = q->preemptions;
+    rec.oracle_tokens = r->oracle_tokens;
+    rec.queue_ms = q->queue_wait >= 0 ? (float)es_time_to_ms(q->queue_wait) : -1.0f;
+    rec.sched_ms = (float)es_time_to_ms(q->sched_latency);
+    rec.ttft_ms = q->first_token >= 0 && status == 200 ? (float)es_time_to_ms(q->first_token - q->sent) : -1.0f;
+    rec.e2e_ms = q->done >= 0 && status == 200 ? (float)es_time_to_ms(q->done - q->sent) : -1.0f;
+    if (es_metrics_add_request(c->m, &rec)) { es_err_set(c->err, ES_ENOMEM, "out of memory"); fail_run(c, ES_ENOMEM); }
+    if (c->requests_csv) {
+        es_pod_info_t pi;
+        const char *pod = NULL;
+        if (rec.pod >= 0) { es_cluster_pod_info(c->cl, (uint32_t)rec.pod, &pi); pod = pi.name; }
+        es_requests_csv_row(c->requests_csv, &rec, pod);
+    }
+    c->iv.est_matched += rec.est_matched;
+    c->iv.est_total += rec.est_total;
+    if (status == 200) {
+        c->iv.cached += rec.cached_tokens;
+        c->iv.prompt += rec.prompt_tokens;
+        c->iv.ttft_sum += rec.ttft_ms;
+        c->iv.ttft_n++;
+    }
+    c->iv.done++;
+    c->done++;
+}
+
+static void ev_client_done(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)arg;
+    live_req_t *r = target;
+    run_ctx_t *c = (run_ctx_t *)(uintptr_t)r->prev;   /* stashed by on_done: r is off the live list */
+    c->pending_done--;
+    es_workload_on_complete(c->wl, r->wl, es_sim_now(sim), r->cr.status);
+    es_workload_release(c->wl, r->wl);
+    r->next = c->free_list;
+    c->free_list = r;
+    pump(c);
+    maybe_stop(c);
+}
+
+static void on_done(void *ud, es_client_request_t *q)
+{
+    run_ctx_t *c = ud;
+    live_req_t *r = q->user;
+    /* off the live list now; the client sees the end at q->done */
+    if (r->prev) r->prev->next = r->next; else c->live = r->next;
+    if (r->next) r->next->prev = r->prev;
+    r->prev = (live_req_t *)(uintptr_t)c;
+    r->next = NULL;
+    record_request(c, r, q->status);   /* now, so a time limit cannot lose it */
+    c->pending_done++;
+    es_time_t at = q->done > es_sim_now(c->sim) ? q->done : es_sim_now(c->sim);
+    es_sim_schedule(c->sim, at, ev_client_done, r, 0);
+}
+
+static void on_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count)
+{
+    run_ctx_t *c = ud;
+    es_metrics_add_gaps(c->m, t, gap, count);
+    if (c->stage_gaps && es_metrics_add_stage_gaps(c->m, es_workload_stage_at(c->wl, t), gap, count) < 0) {
+        es_err_set(c->err, ES_ENOMEM, "out of memory");
+        fail_run(c, ES_ENOMEM);
+    }
+}
+
+/* The client's stamping (results.client over the workload's own). */
+static bool client_emul(const es_experiment_t *exp, const es_workload_t *wl, double timeout_s, es_client_emul_t *e)
+{
+    const es_client_config_t *cc = &exp->results.client;
+    bool streaming = true;
+    uint32_t k = 1, trail = 0;
+    bool bench = es_workload_client_stamps(wl, &streaming, &k, &trail);
+    if (cc->metrics == 2 || (cc->metrics == 0 && !bench)) return false;
+    e->name = bench ? es_workload_client(wl) : "a streaming client (one stamp per token)";
+    e->streaming = streaming;
+    e->timestamps_per_token = cc->timestamps_per_token > 0 ? (uint32_t)cc->timestamps_per_token : k;
+    e->trailing = cc->trailing_timestamps >= 0 ? (uint32_t)cc->trailing_timestamps : trail;
+    e->event_gap_ms = cc->event_gap_us / 1e3;
+    e->timeout_ms = timeout_s * 1e3;
+    return true;
+}
+
+static void tab_ms(FILE *f, double v)
+{
+    if (isnan(v)) fprintf(f, " %9s", "-");
+    else fprintf(f, " %9.2f", v);
+}
+
+/* The client's numbers per stage, eppsim's own ITL beside (report and terminal). */
+static void client_table(FILE *f, const es_metrics_t *m, const es_client_emul_t *e, const es_summary_stage_t *st,
+                         size_t nst)
+{
+    fprintf(f, "client-side metrics as %s computes them (%u stamp%s per token, %u after the last; ms):\n",
+            e->name, e->timestamps_per_token, e->timestamps_per_token == 1 ? "" : "s", e->trailing);
+    fprintf(f, "  %-5s %7s %7s %6s %9s %9s %9s %9s %9s %9s %9s\n", "stage", "rate", "ok", "failed", "TTFT", "TPOT",
+            "ITL", "ITL p50", "latency", "per-tok", "eppsimITL");
+    for (size_t i = 0; i <= nst; i++) {
+        uint32_t s = i == nst ? ES_ALL_STAGES : (uint32_t)i;
+        if (i == nst && nst == 1) break;
+        es_client_stats_t cs;
+        if (es_client_stats(m, e, s, &cs) < 0) return;
+        es_lat_stats_t own;
+        es_metrics_stage_itl(m, s, 0, 0, &own);
+        if (i == nst) fprintf(f, "  %-5s %7s", "all", "");
+        else fprintf(f, "  %-5zu %7.2f", i, st[i].rate);
+        fprintf(f, " %7llu %6llu", (unsigned long long)cs.successes, (unsigned long long)cs.failures);
+        tab_ms(f, cs.ttft.mean);
+        tab_ms(f, cs.tpot.mean);
+        tab_ms(f, cs.itl.mean);
+        tab_ms(f, cs.itl.p[0]);
+        tab_ms(f, cs.latency.mean);
+        tab_ms(f, cs.per_token_ms);
+        tab_ms(f, own.mean);
+        fputc('\n', f);
+    }
+    fprintf(f, "  (means; per-tok = (mean latency - mean TTFT) / (mean output - 1), the real per-token time)\n");
+}
+
+/* ---- decision records (explain --from-run) ---- */
+
+static void on_decision(void *ud, uint32_t replica, const es_sched_request_t *req, const es_endpoint_t *cand,
+                        size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res)
+{
+    run_ctx_t *c = ud;
+    FILE *f = c->decisions;
+    if (!f) return;
+    uint64_t seed = es_rng_epp_seed(c->exp->seed, replica);
+    /* the replica's seed is a full 64-bit value: a string, so JSON readers keep it exact */
+    fprintf(f, "{\"request_id\": %llu, \"replica\": %u, \"seed\": \"%llu\", \"now_ms\": %.6f, \"endpoints\": [",
+            (unsigned long long)req->id, replica, (unsigned long long)seed, es_time_to_ms(now));
+    for (size_t i = 0; i < n; i++) {
+        const es_endpoint_t *e = &cand[i];
+        const es_endpoint_metrics_t *m = &e->metrics;
+        fprintf(f, "%s{\"name\": ", i ? ", " : "");
+        es_json_write_string(f, e->name);
+        fputs(", \"address\": ", f);
+        es_json_write_string(f, e->address);
+        fputs(", \"labels\": {", f);
+        for (uint32_t k = 0; k < e->nlabels; k++) {
+            fputs(k ? ", " : "", f);
+            es_json_write_string(f, e->labels[k].key);
+            fputs(": ", f);
+            es_json_write_string(f, e->labels[k].value);
+        }
+        fprintf(f, "}, \"metrics\": {\"waiting\": %d, \"running\": %d, \"kv_cache_usage\": %.9g, "
+                   "\"cache_block_size\": %u, \"num_gpu_blocks\": %u, \"age_ms\": %.6f, \"lora\": {\"active\": [",
+                m->waiting, m->running, m->kv_cache_usage, m->block_size, m->num_gpu_blocks,
+                m->update_time >= 0 ? es_time_to_ms(now - m->update_time) : 1e12);
+        for (uint32_t k = 0; k < m->n_running_lora; k++) { fputs(k ? ", " : "", f); es_json_write_string(f, m->running_lora[k]); }
+        fputs("], \"waiting\": [", f);
+        for (uint32_t k = 0; k < m->n_waiting_lora; k++) { fputs(k ? ", " : "", f); es_json_write_string(f, m->waiting_lora[k]); }
+        fprintf(f, "], \"max\": %d}}, \"inflight\": {\"requests\": %lld, \"tokens\": %lld}}", m->max_lora,
+                (long long)inflight[i][0], (long long)inflight[i][1]);
+    }
+    fputs("], \"request\": {\"model\": ", f);
+    es_json_write_string(f, req->model);
+    fprintf(f, ", \"priority\": %d, \"content\": [", req->priority);
+    for (uint32_t k = 0; k < req->content.nsegs; k++)
+        fprintf(f, "%s[\"%llu\", %u]", k ? ", " : "", (unsigned long long)req->content.segs[k].id, req->content.segs[k].len);
+    fputs("], \"headers\": {", f);
+    for (uint32_t k = 0; k < req->nheaders; k++) {
+        fputs(k ? ", " : "", f);
+        es_json_write_string(f, req->headers[k].name);
+        fputs(": ", f);
+        es_json_write_string(f, req->headers[k].value);
+    }
+    fprintf(f, "}}, \"outcome\": %d, \"picked\": [", res->status);
+    if (res->status == 200) {
+        for (uint32_t k = 0; k < res->ntargets; k++) {
+            fputs(k ? ", " : "", f);
+            for (size_t i = 0; i < n; i++) if (cand[i].id == res->targets[k]) es_json_write_string(f, cand[i].name);
+        }
+        if (res->prefill >= 0)
+            for (size_t i = 0; i < n; i++) if (cand[i].id == (uint32_t)res->prefill) { fputs(", ", f); es_json_write_string(f, cand[i].name); }
+    }
+    fputs("]}\n", f);
+}
+
+/* ---- time series ---- */
+
+static void ratio(FILE *f, uint64_t a, uint64_t b)
+{
+    if (b) fprintf(f, ",%.6f", (double)a / (double)b);
+    else fputs(",", f);
+}
+
+/* Per-pod counters of the last sample, grown when scaling adds pods. */
+static int grow_pod_slots(run_ctx_t *c, uint32_t n)
+{
+    uint64_t *h = realloc(c->pod_hits, n * sizeof *h);
+    if (h) c->pod_hits = h;
+    uint64_t *q = realloc(c->pod_queries, n * sizeof *q);
+    if (q) c->pod_queries = q;
+    if (!h || !q) { es_err_set(c->err, ES_ENOMEM, "out of memory"); fail_run(c, ES_ENOMEM); return ES_ENOMEM; }
+    memset(h + c->npod_slots, 0, (n - c->npod_slots) * sizeof *h);
+    memset(q + c->npod_slots, 0, (n - c->npod_slots) * sizeof *q);
+    c->npod_slots = n;
+    return 0;
+}
+
+static void sample(run_ctx_t *c)
+{
+    double t = es_time_to_s(es_sim_now(c->sim));
+    uint32_t n = es_cluster_pod_count(c->cl);
+    if (n > c->npod_slots && grow_pod_slots(c, n)) return;
+    for (uint32_t i = 0; i < n; i++) {
+        es_pod_info_t pi;
+        es_cluster_pod_info(c->cl, i, &pi);
+        uint64_t dh = pi.now.prefix_hits - c->pod_hits[i], dq = pi.now.prefix_queries - c->pod_queries[i];
+        c->pod_hits[i] = pi.now.prefix_hits;
+        c->pod_queries[i] = pi.now.prefix_queries;
+        fprintf(c->timeseries, "%.3f,%s,%d,%d,%.6f", t, pi.name, pi.now.waiting, pi.now.running, pi.now.kv_cache_usage);
+        ratio(c->timeseries, dh, dq);
+        fputs(",,,,,\n", c->timeseries);
+    }
+    /* pod = all: hit_rate is the actual one, then the three side by side */
+    fprintf(c->timeseries, "%.3f,all,,,", t);
+    ratio(c->timeseries, c->iv.cached, c->iv.prompt);
+    ratio(c->timeseries, c->iv.est_matched, c->iv.est_total);
+    ratio(c->timeseries, c->iv.cached, c->iv.prompt);
+    ratio(c->timeseries, c->iv.oracle_hit, c->iv.oracle_prompt);
+    fprintf(c->timeseries, ",%llu,", (unsigned long long)c->iv.done);
+    if (c->iv.ttft_n) fprintf(c->timeseries, "%.3f\n", c->iv.ttft_sum / (double)c->iv.ttft_n);
+    else fputs("\n", c->timeseries);
+    memset(&c->iv, 0, sizeof c->iv);
+}
+
+static void ev_sample(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)arg;
+    run_ctx_t *c = target;
+    sample(c);
+    if (!(c->wl_finished && c->live == NULL && c->pending_done == 0))
+        es_sim_schedule_in(sim, es_time_from_ms(c->exp->results.timeseries_interval_ms), ev_sample, c, 0);
+}
+
+/* ---- outputs ---- */
+
+static void epp_config_yaml(const es_epp_config_t *cfg, const char *path, es_err_t *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return;
+    es_epp_config_write_yaml(f, cfg);
+    fclose(f);
+    es_write_file_atomic(path, text, len, err);
+    free(text);
+}
+
+static int experiment_yaml(const es_experiment_t *exp, const char *path, es_err_t *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return ES_ENOMEM;
+    fprintf(f, "# the experiment as run: every default filled in (eppsim config)\n");
+    es_schema_write_yaml(f, &es_experiment_schema, exp, 0);
+    fclose(f);
+    int rc = es_write_file_atomic(path, text, len, err);
+    free(text);
+    return rc;
+}
+
+/* Whether an executable `name` is on PATH (searched here: no shell). */
+static bool on_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path) path = "/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        const char *e = strchr(p, ':');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char full[4096];
+        if (n && n + strlen(name) + 2 <= sizeof full) {
+            memcpy(full, p, n);
+            snprintf(full + n, sizeof full - n, "/%s", name);
+            if (access(full, X_OK) == 0) return true;
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    return false;
+}
+
+/* Draws the plots with scripts/plot-run DIR: spawned with an argument vector
+ * (no shell sees the run's name or path; the script passes them to gnuplot as
+ * string arguments, never as code).  Returns ES_EINTR when a signal arrived
+ * meanwhile (the caller then writes nothing), else 0: a plot that fails is a
+ * warning, the data files are complete. */
+static int run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interrupted, es_err_t *err)
+{
+    char script[1024];
+    snprintf(script, sizeof script, "%s/scripts/plot-run", ES_SOURCE_DIR);
+    if (access(script, X_OK) != 0) return 0;
+    if (!on_path("gnuplot")) {
+        fprintf(stderr, "eppsim: warning: gnuplot not found; plots skipped (all data files are written).\n"
+                        "eppsim: install it with: apt-get install gnuplot-nox\n");
+        return 0;
+    }
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa)) return 0;
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (quiet) posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    char *const argv[] = {script, (char *)dir, NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, script, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    if (rc == 0)
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (interrupted && *interrupted) return es_err_set(err, ES_EINTR, "interrupted");
+    if (!quiet && (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
+        fprintf(stderr, "eppsim: warning: plotting failed (%s %d); data files are complete\n",
+                rc ? "spawn error" : WIFEXITED(status) ? "exit" : "signal",
+                rc ? rc : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    return 0;
+}
+
+static void md_ms(FILE *f, const char *name, double v)
+{
+    if (isnan(v)) fprintf(f, "| %s | - |\n", name);
+    else fprintf(f, "| %s | %.1f ms |\n", name, v);
+}
+
+static void md_pct(FILE *f, const char *name, double v)
+{
+    if (isnan(v)) fprintf(f, "| %s | - |\n", name);
+    else fprintf(f, "| %s | %.1f %% |\n", name, 100 * v);
+}
+
+/* report.md: the numbers and the plots on one page (no wall-clock values). */
+static void write_report(const es_experiment_t *exp, const es_run_report_t *rep, const char *path, es_err_t *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return;
+    fprintf(f, "# eppsim run: %s (seed %llu)\n\n", exp->name, (unsigned long long)exp->seed);
+    fprintf(f, "%lld pods of %s on %s (TP %lld), %lld EPP replica(s), scrape every %g ms; "
+               "workload: %llu requests, %llu completed, %.1f s simulated.\n\n",
+            (long long)exp->cluster.replicas, exp->server.model, exp->server.gpu, (long long)exp->server.tensor_parallel,
+            (long long)exp->epp.replicas, exp->epp.refresh_interval_ms, (unsigned long long)rep->requests,
+            (unsigned long long)rep->completed, rep->sim_s);
+    fprintf(f, "| metric | value |\n|---|---|\n");
+    md_ms(f, "TTFT p50", rep->ttft_p50_ms);
+    md_ms(f, "TTFT p99", rep->ttft_p99_ms);
+    md_ms(f, "TPOT p50", rep->tpot_p50_ms);
+    md_ms(f, "ITL p50", rep->itl_p50_ms);
+    md_ms(f, "E2E p50", rep->e2e_p50_ms);
+    md_ms(f, "E2E p99", rep->e2e_p99_ms);
+    md_pct(f, "prefix hit rate, estimated by the EPP", rep->est_hit);
+    md_pct(f, "prefix hit rate, actual", rep->act_hit);
+    md_pct(f, "prefix hit rate, oracle (upper bound)", rep->oracle_hit);
+    if (rep->client_table[0]) fprintf(f, "\n```\n%s```\n", rep->client_table);
+    fprintf(f, "\nAll numbers, with confidence intervals and per-stage blocks: `summary.json` "
+               "(definitions in eppsim's docs/results.md).  Per request: `requests.csv`.\n\n");
+    static const char *const plots[][2] = {
+        {"latency_cdf", "TTFT and E2E distributions at the client"},
+        {"ttft_over_time", "TTFT of each request over the run"},
+        {"hit_rates", "the three prefix-cache hit rates over time"},
+        {"pod_waiting", "waiting queue per pod"},
+        {"pod_kv_usage", "KV-cache usage per pod"},
+        {"pod_share", "requests per pod"},
+    };
+    for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++)
+        fprintf(f, "## %s\n\n![%s](plots/%s.png)\n\n", plots[i][1], plots[i][1], plots[i][0]);
+    fclose(f);
+    es_write_file_atomic(path, text, len, err);
+    free(text);
+}
+
+void es_run_default_dir(const es_experiment_t *exp, char *buf, size_t size)
+{
+    snprintf(buf, size, "out/%s-seed%llu", exp->name, (unsigned long long)exp->seed);
+}
+
+static int load_picker(const es_experiment_t *exp, es_epp_config_t **out, es_err_t *err)
+{
+    if (exp->epp.config) return es_epp_config_load_node(exp->epp.config, out, err);
+    if (exp->epp.config_file && exp->epp.config_file[0]) {
+        char path[1200];
+        es_experiment_path(exp, exp->epp.config_file, path, sizeof path);
+        return es_epp_config_load_file(path, out, err);
+    }
+    return es_epp_config_default(out, err);
+}
+
+static double now_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, es_run_report_t *rep, es_err_t *err)
+{
+    run_ctx_t c;
+    memset(&c, 0, sizeof c);
+    c.exp = exp;
+    c.opt = opt;
+    c.err = err;
+    c.arrivals_end = exp->duration_s > 0 ? es_time_from_s(exp->duration_s) : ES_TIME_NEVER;
+    double wall0 = now_wall();
+    es_epp_config_t *picker = NULL;
+    es_outdir_t od;
+    bool od_open = false;
+    int rc = load_picker(exp, &picker, err);
+    if (rc) return rc;
+    if ((rc = es_outdir_begin(&od, opt->out_dir, opt->force, err))) goto done;
+    od_open = true;
+    c.sim = es_sim_create(exp->seed);
+    if (!c.sim) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
+    if ((rc = es_workload_create(&exp->workload, exp->base_dir, exp->seed, &c.wl, err))) goto done;
+    es_client_emul_t emul;
+    memset(&emul, 0, sizeof emul);
+    c.m = es_metrics_create(&exp->results, exp->results.oracle, 16);
+    if (!c.m) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
+    /* pods are <pool>-<i>: the InferencePool's name from manifests, else vllm-<model> */
+    char pool[128];
+    snprintf(pool, sizeof pool, "vllm-%s", exp->server.model);
+    /* a benchmark client's own timeout applies unless the gateway section sets one */
+    es_gateway_config_t gateway = exp->gateway;
+    if (gateway.client_timeout_s <= 0) gateway.client_timeout_s = es_workload_client_timeout_s(c.wl);
+    bool use_client = client_emul(exp, c.wl, gateway.client_timeout_s, &emul);
+    c.stage_gaps = use_client;
+    if (opt->progress)
+        for (size_t i = 0; i < es_workload_warning_count(c.wl); i++)
+            fprintf(stderr, "eppsim: warning: %s\n", es_workload_warning(c.wl, i));
+    es_cluster_params_t prm = {&exp->server, &exp->cluster, &exp->epp, &gateway, picker,
+                               opt->pool_name ? opt->pool_name : pool};
+    es_cluster_hooks_t hooks = {&c, on_done, on_gaps, opt->record_decisions ? on_decision : NULL};
+    if ((rc = es_cluster_create(c.sim, &prm, &hooks, &c.cl, err))) goto done;
+
+    char path[1400];
+    if (exp->results.requests_csv) {
+        c.requests_csv = fopen(es_outdir_file(&od, "requests.csv", path, sizeof path), "w");
+        if (!c.requests_csv) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
+        es_requests_csv_header(c.requests_csv);
+    }
+    if (opt->record_decisions) {
+        c.decisions = fopen(es_outdir_file(&od, "decisions.jsonl", path, sizeof path), "w");
+        if (!c.decisions) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
+    }
+    c.timeseries = fopen(es_outdir_file(&od, "timeseries.csv", path, sizeof path), "w");
+    if (!c.timeseries) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
+    fputs("time_s,pod,waiting,running,kv_cache_usage,hit_rate,estimated_hit_rate,actual_hit_rate,oracle_hit_rate,"
+          "requests_done,ttft_mean_ms\n", c.timeseries);
+    if (grow_pod_slots(&c, es_cluster_pod_count(c.cl) + 1)) { rc = ES_ENOMEM; goto done; }
+
+    es_sim_schedule(c.sim, 0, ev_wake, &c, 0);
+    es_sim_schedule(c.sim, es_time_from_ms(exp->results.timeseries_interval_ms), ev_sample, &c, 0);
+
+    /* run in slices of simulated time: progress and interruption between them */
+    es_time_t limit = exp->duration_s > 0 ? es_time_from_s(exp->duration_s) : ES_TIME_NEVER;
+    double last_print = wall0;
+    bool tty = opt->progress && isatty(2);
+    for (;;) {
+        es_time_t until = es_sim_now(c.sim) + 200 * ES_MS;
+        if (until > limit) until = limit;
+        es_sim_run(c.sim, until);
+        if (c.rc) { rc = c.rc; goto done; }
+        if (opt->interrupted && *opt->interrupted) { rc = ES_EINTR; es_err_set(err, ES_EINTR, "interrupted"); goto done; }
+        bool finished = c.wl_finished && c.live == NULL && c.pending_done == 0;
+        if (finished || es_sim_now(c.sim) >= limit || es_sim_next_time(c.sim) == ES_TIME_NEVER) break;
+        double w = now_wall();
+        if (tty && w - last_print > 0.25) {
+            last_print = w;
+            fprintf(stderr, "\r  sim %8.1f s | %llu sent, %llu done, %llu in flight | %.0f req/s wall   ",
+                    es_time_to_s(es_sim_now(c.sim)), (unsigned long long)c.sent, (unsigned long long)c.done,
+                    (unsigned long long)es_cluster_in_flight(c.cl), (double)c.done / (w - wall0));
+        }
+    }
+    if (tty && now_wall() - wall0 > 0.25) fprintf(stderr, "\r%100s\r", "");
+    es_cluster_sync(c.cl);   /* fast-forwarded pods report the gaps of steps ended by now */
+    /* the time limit hit: requests still in flight end with status 0 */
+    while (c.live) {
+        live_req_t *r = c.live;
+        c.live = r->next;
+        if (c.live) c.live->prev = NULL;
+        record_request(&c, r, 0);
+    }
+    sample(&c);
+    if (c.requests_csv) { if (fclose(c.requests_csv)) { c.requests_csv = NULL; rc = es_err_set(err, ES_EIO, "requests.csv: write failed"); goto done; } c.requests_csv = NULL; }
+    if (c.decisions) {
+        int bad = fclose(c.decisions);
+        c.decisions = NULL;
+        if (bad) { rc = es_err_set(err, ES_EIO, "decisions.jsonl: write failed"); goto done; }
+    }
+    if (fclose(c.timeseries)) { c.timeseries = NULL; rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
+    c.timeseries = NULL;
+
+    /* summary, pods */
+    uint32_t npods = es_cluster_pod_count(c.cl);
+    es_summary_pod_t *pods = calloc(npods ? npods : 1, sizeof *pods);
+    size_t nst = es_workload_stage_count(c.wl);
+    es_summary_stage_t *stages = calloc(nst ? nst : 1, sizeof *stages);
+    if (!pods || !stages) { free(pods); free(stages); rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
+    for (uint32_t i = 0; i < npods; i++) {
+        es_pod_info_t pi;
+        es_cluster_pod_info(c.cl, i, &pi);
+        pods[i] = (es_summary_pod_t){pi.name, pi.role, pi.requests, pi.now.prefix_queries, pi.now.prefix_hits,
+                                     pi.stats.preemptions, pi.stats.steps, pi.stats.busy};
+    }
+    for (size_t i = 0; i < nst; i++) es_workload_stage(c.wl, i, &stages[i].rate, &stages[i].start, &stages[i].end);
+    es_summary_input_t in = {exp->name, exp->seed, ES_RNG_NAME, es_sim_now(c.sim), es_sim_events_run(c.sim),
+                             pods, npods, stages, nst, exp->results.slo_ttft_ms, exp->results.slo_tpot_ms,
+                             es_workload_skipped_lines(c.wl), use_client ? &emul : NULL};
+    rc = es_summary_write(es_outdir_file(&od, "summary.json", path, sizeof path), c.m, &in, err);
+    char client_text[8192] = "";
+    if (!rc && use_client) {
+        FILE *tf = fmemopen(client_text, sizeof client_text - 1, "w");
+        if (tf) { client_table(tf, c.m, &emul, stages, nst); fclose(tf); }
+    }
+    if (!rc) rc = es_pods_csv_write(es_outdir_file(&od, "pods.csv", path, sizeof path), &in, err);
+    free(pods);
+    free(stages);
+    if (rc) goto done;
+    if ((rc = experiment_yaml(exp, es_outdir_file(&od, "experiment.yaml", path, sizeof path), err))) goto done;
+    epp_config_yaml(picker, es_outdir_file(&od, "epp-config.yaml", path, sizeof path), err);
+
+    if (rep) {
+        memset(rep, 0, sizeof *rep);
+        snprintf(rep->client_table, sizeof rep->client_table, "%s", client_text);
+        rep->requests = es_metrics_count(c.m);
+        const es_req_record_t *recs = es_metrics_records(c.m);
+        for (size_t i = 0; i < rep->requests; i++) rep->completed += recs[i].status == 200;
+        rep->sim_s = es_time_to_s(es_sim_now(c.sim));
+        rep->events = es_sim_events_run(c.sim);
+        es_lat_stats_t s;
+        es_metrics_latency(c.m, ES_LAT_TTFT, ES_ALL_STAGES, &s);
+        rep->ttft_p50_ms = s.p[ES_P50]; rep->ttft_p99_ms = s.p[ES_P99];
+        es_metrics_latency(c.m, ES_LAT_E2E, ES_ALL_STAGES, &s);
+        rep->e2e_p50_ms = s.p[ES_P50]; rep->e2e_p99_ms = s.p[ES_P99];
+        es_metrics_latency(c.m, ES_LAT_TPOT, ES_ALL_STAGES, &s);
+        rep->tpot_p50_ms = s.p[ES_P50];
+        es_metrics_itl(c.m, &s);
+        rep->itl_p50_ms = s.p[ES_P50];
+        rep->oracle_hit = es_metrics_oracle_rate(c.m);
+        uint64_t em = 0, et = 0, ca = 0, pr = 0;
+        for (size_t i = 0; i < rep->requests; i++) {
+            em += recs[i].est_matched; et += recs[i].est_total;
+            if (recs[i].status == 200) { ca += recs[i].cached_tokens; pr += recs[i].prompt_tokens; }
+        }
+        rep->est_hit = et ? (double)em / (double)et : NAN;
+        rep->act_hit = pr ? (double)ca / (double)pr : NAN;
+    }
+    /* run-info.json: the only file with wall-clock values */
+    {
+        double wall = now_wall() - wall0;
+        char host[256] = "";
+        gethostname(host, sizeof host - 1);
+        char info[2048];
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char when[64];
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        int n = snprintf(info, sizeof info,
+                         "{\n  \"eppsim_version\": \"%s\",\n  \"finished_at\": \"%s\",\n  \"host\": \"%s\",\n"
+                         "  \"wall_s\": %.3f,\n  \"events\": %llu,\n  \"simulated_requests_per_wall_s\": %.1f\n}\n",
+                         ES_VERSION, when, host, wall, (unsigned long long)es_sim_events_run(c.sim),
+                         wall > 0 ? (double)es_metrics_count(c.m) / wall : 0.0);
+        es_write_file_atomic(es_outdir_file(&od, "run-info.json", path, sizeof path), info, (size_t)n, err);
+        if (rep) rep->wall_s = wall;
+    }
+    if (rep) write_report(exp, rep, es_outdir_file(&od, "report.md", path, sizeof path), err);
+    if (opt->plots && exp->results.plots && (rc = run_plots(od.tmp, !opt->progress, opt->interrupted, err))) goto done;
+    rc = es_outdir_commit(&od, err);
+    od_open = rc != 0;
+done:
+    if (c.requests_csv) fclose(c.requests_csv);
+    if (c.timeseries) fclose(c.timeseries);
+    if (c.decisions) fclose(c.decisions);
+    if (od_open) es_outdir_abort(&od);
+    /* release requests still held (error paths) */
+    es_cluster_destroy(c.cl);
+    es_workload_destroy(c.wl);
+    es_metrics_destroy(c.m);
+    es_sim_destroy(c.sim);
+    for (size_t i = 0; i < c.nchunks; i++) free(c.chunks[i]);
+    free(c.chunks);
+    free(c.pod_hits);
+    free(c.pod_queries);
+    es_epp_config_free(picker);
+    return rc;
+}

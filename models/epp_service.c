@@ -1,0 +1,315 @@
+/*
+ * epp_service.c -- the EPP service: replicas chosen round-robin by the
+ * gateway, each with its scheduler, per-pod scrape timers, workers and flow
+ * control; KV events delivered to every replica after a delay
+ * (cluster_internal.h).
+ */
+#include "cluster_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void epp_start(es_cluster_t *c, epp_replica_t *e, es_client_request_t *r);
+static void ev_epp_decided(es_sim_t *sim, void *target, uint64_t arg);
+static void flow_cb(void *ud, const es_sched_request_t *req, const es_sched_result_t *res);
+static void ev_flow_cycle(es_sim_t *sim, void *target, uint64_t arg);
+
+/* ---------------------------------------------------------------- */
+/* scrapes                                                           */
+
+static void ev_scrape_done(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)arg;
+    scrape_timer_t *t = target;
+    es_cluster_t *c = t->c;
+    pod_t *p = &c->pods[t->pod];
+    if (!p->alive || !p->server) return;   /* the poll failed: keep the last values */
+    es_endpoint_t *v = &c->epps[t->epp].view[t->pod];
+    es_server_metrics(p->server, &v->metrics);
+    v->metrics.update_time = es_sim_now(sim);
+}
+
+static void ev_scrape_tick(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)arg;
+    scrape_timer_t *t = target;
+    es_cluster_t *c = t->c;
+    epp_replica_t *e = &c->epps[t->epp];
+    es_sim_schedule_in(sim, c->scrape_every, ev_scrape_tick, t, 0);
+    pod_t *p = &c->pods[t->pod];
+    if (!p->alive || !p->server) return;
+    if (esi_in_window(p->scrape_fail, p->nscrape_fail, es_sim_now(sim))) return;
+    if (c->prm.epp->scrape_failure_rate > 0 && es_rng_uniform(&e->rng) < c->prm.epp->scrape_failure_rate) return;
+    if (c->scrape_latency_fails) return;
+    if (c->scrape_latency > 0) es_sim_schedule_in(sim, c->scrape_latency, ev_scrape_done, t, 0);
+    else ev_scrape_done(sim, t, 0);
+}
+
+void esi_epp_pod_added(es_cluster_t *c, uint32_t pod)
+{
+    for (uint32_t e = 0; e < c->nepps; e++)
+        es_sim_schedule_in(c->sim, (es_time_t)(es_rng_uniform(&c->epps[e].rng) * (double)c->scrape_every),
+                           ev_scrape_tick, &c->timers[e * c->maxpods + pod], 0);
+}
+
+void esi_epp_pod_removed(es_cluster_t *c, uint32_t pod)
+{
+    for (uint32_t e = 0; e < c->nepps; e++) {
+        es_scheduler_endpoint_removed(c->epps[e].sched, pod);
+        c->epps[e].view[pod].ready = false;
+    }
+}
+
+/* ---------------------------------------------------------------- */
+/* KV events                                                         */
+
+static void ev_kv_deliver(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)arg;
+    es_cluster_t *c = target;
+    es_time_t now = es_sim_now(sim);
+    while (c->kvq_n && c->kvq[c->kvq_head].at <= now) {
+        const es_kv_event_t *ev = &c->kvq[c->kvq_head].ev;
+        for (uint32_t e = 0; e < c->nepps; e++) es_scheduler_on_kv_event(c->epps[e].sched, ev);
+        c->kvq_head = (c->kvq_head + 1) % c->kvq_cap;
+        c->kvq_n--;
+    }
+    c->kv_timer = false;
+    if (c->kvq_n) {
+        c->kv_timer = true;
+        es_sim_schedule(sim, c->kvq[c->kvq_head].at, ev_kv_deliver, c, 0);
+    }
+}
+
+void esi_epp_on_kv_event(void *ud, const es_kv_event_t *ev)
+{
+    pod_t *p = ud;
+    es_cluster_t *c = p->c;
+    if (c->kvq_n == c->kvq_cap) {
+        size_t cap = c->kvq_cap ? c->kvq_cap * 2 : 4096;
+        kv_pending_t *q = malloc(cap * sizeof *q);
+        if (!q) return;   /* dropped: the precise index misses one block (out of memory) */
+        for (size_t i = 0; i < c->kvq_n; i++) q[i] = c->kvq[(c->kvq_head + i) % c->kvq_cap];
+        free(c->kvq);
+        c->kvq = q;
+        c->kvq_cap = cap;
+        c->kvq_head = 0;
+    }
+    kv_pending_t *slot = &c->kvq[(c->kvq_head + c->kvq_n) % c->kvq_cap];
+    slot->at = es_sim_now(c->sim) + c->kv_delay;
+    slot->ev = *ev;
+    c->kvq_n++;
+    if (!c->kv_timer) {
+        c->kv_timer = true;
+        es_sim_schedule(c->sim, slot->at, ev_kv_deliver, c, 0);
+    }
+}
+
+/* ---------------------------------------------------------------- */
+/* decisions                                                         */
+
+void esi_epp_first_chunk(es_cluster_t *c, es_client_request_t *r, es_time_t t)
+{
+    if (r->p.epp != UINT32_MAX) es_scheduler_on_first_chunk(c->epps[r->p.epp].sched, r->id, t);
+}
+
+void esi_epp_end(es_cluster_t *c, es_client_request_t *r, es_time_t t)
+{
+    if (r->p.epp != UINT32_MAX) es_scheduler_on_end(c->epps[r->p.epp].sched, r->id, t);
+}
+
+void esi_epp_gateway_gave_up(es_cluster_t *c, es_client_request_t *r, es_time_t now)
+{
+    if (r->p.decided && r->p.decided_status == 200)
+        es_scheduler_on_end(c->epps[r->p.epp].sched, r->id, now);
+    else if (!r->p.decided)
+        es_scheduler_flow_cancel(c->epps[r->p.epp].sched, r->id);
+}
+
+void esi_epp_client_gone(es_cluster_t *c, es_client_request_t *r, es_time_t now)
+{
+    es_scheduler_flow_cancel(c->epps[r->p.epp].sched, r->id);
+    es_scheduler_on_end(c->epps[r->p.epp].sched, r->id, now);
+}
+
+void esi_epp_ev_receive(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)sim; (void)arg;
+    es_client_request_t *r = target;
+    if (r->p.gen != ESI_ARG_GEN(arg)) return;   /* the record was reused: a stale event */
+    es_cluster_t *c = r->p.c;
+    if (r->p.phase != PH_EXTPROC || !r->p.extproc_pending) return;   /* timed out on the way */
+    epp_replica_t *e = &c->epps[r->p.epp];
+    int64_t workers = c->prm.epp->workers;
+    if (workers > 0 && e->busy >= (uint32_t)workers) {
+        r->p.next = NULL;
+        if (e->qtail) e->qtail->p.next = r; else e->qhead = r;
+        e->qtail = r;
+        return;
+    }
+    epp_start(c, e, r);
+}
+
+static void epp_start(es_cluster_t *c, epp_replica_t *e, es_client_request_t *r)
+{
+    e->busy++;
+    es_sim_schedule_in(c->sim, c->sched_latency, ev_epp_decided, r, ESI_ARG(r->p.gen, e->id));
+}
+
+/* The ready pods as this replica sees them.  When every pod is ready (the
+ * usual case) that is the replica's view itself, so nothing is copied. */
+static const es_endpoint_t *candidates(es_cluster_t *c, epp_replica_t *e, size_t *count)
+{
+    uint32_t ready = 0;
+    for (uint32_t i = 0; i < c->npods; i++) ready += c->pods[i].ready;
+    if (ready == c->npods) {
+        for (uint32_t i = 0; i < c->npods; i++) e->view[i].ready = true;
+        *count = c->npods;
+        return e->view;
+    }
+    size_t n = 0;
+    for (uint32_t i = 0; i < c->npods; i++) {
+        if (!c->pods[i].ready) continue;
+        e->cand[n] = e->view[i];
+        e->cand[n].ready = true;
+        n++;
+    }
+    *count = n;
+    return e->cand;
+}
+
+static void apply_decision(es_client_request_t *r, const es_sched_result_t *res)
+{
+    r->est_matched = res->est_prefix_blocks;
+    r->est_total = res->est_total_blocks;
+    r->p.decided = 1;
+    r->p.decided_status = res->status;
+    if (res->status == 200) {
+        r->pod = (int32_t)res->primary;
+        r->p.prefill_pod = res->prefill;
+    }
+}
+
+/* A worker is free: start the next queued decision still wanted. */
+static void epp_release(es_cluster_t *c, epp_replica_t *e)
+{
+    e->busy--;
+    while (e->qhead && (c->prm.epp->workers <= 0 || e->busy < (uint32_t)c->prm.epp->workers)) {
+        es_client_request_t *n = e->qhead;
+        e->qhead = n->p.next;
+        if (!e->qhead) e->qtail = NULL;
+        n->p.next = NULL;
+        if (n->p.phase == PH_EXTPROC && n->p.extproc_pending) epp_start(c, e, n);
+    }
+}
+
+static void flow_arm(es_cluster_t *c, epp_replica_t *e)
+{
+    if (e->flow_timer || es_scheduler_flow_queued(e->sched) == 0) return;
+    e->flow_timer = true;
+    es_sim_schedule_in(c->sim, ES_MS, ev_flow_cycle, e, 0);
+}
+
+static void ev_flow_cycle(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)arg;
+    epp_replica_t *e = target;
+    es_cluster_t *c = e->c;
+    e->flow_timer = false;
+    size_t n;
+    const es_endpoint_t *cand = candidates(c, e, &n);
+    while (es_scheduler_flow_cycle(e->sched, cand, n, es_sim_now(sim), flow_cb, e) > 0) {}
+    flow_arm(c, e);
+}
+
+static void ev_epp_decided(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)arg;
+    es_client_request_t *r = target;
+    es_cluster_t *c = r->p.c;
+    epp_replica_t *e = &c->epps[ESI_ARG_LOW(arg)];
+    epp_release(c, e);
+    if (r->p.gen != ESI_ARG_GEN(arg)) return;   /* the record was reused: a stale event */
+    if (r->p.phase != PH_EXTPROC || !r->p.extproc_pending) return;   /* the gateway gave up already */
+    size_t n;
+    const es_endpoint_t *cand = candidates(c, e, &n);
+    es_sched_result_t res;
+    memset(&res, 0, sizeof res);
+    es_time_t now = es_sim_now(sim);
+    if (c->hooks.on_decision)
+        for (size_t i = 0; i < n; i++)
+            es_scheduler_get_inflight(e->sched, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
+    es_scheduler_submit(e->sched, &r->p.sched, cand, n, now, &res);
+    if (c->hooks.on_decision && res.status != ES_SCHED_QUEUED)
+        c->hooks.on_decision(c->hooks.ud, e->id, &r->p.sched, cand, n, (const int64_t (*)[2])e->inflight, now, &res);
+    if (res.status == ES_SCHED_QUEUED) {
+        while (es_scheduler_flow_cycle(e->sched, cand, n, now, flow_cb, e) > 0) {}
+        flow_arm(c, e);
+        return;
+    }
+    apply_decision(r, &res);
+    es_sim_schedule_in(sim, c->hop, esi_gateway_ev_extproc_reply, r, ESI_ARG(r->p.gen, 0));
+}
+
+static void flow_cb(void *ud, const es_sched_request_t *req, const es_sched_result_t *res)
+{
+    epp_replica_t *e = ud;
+    es_cluster_t *c = e->c;
+    es_client_request_t probe;
+    size_t off = (size_t)((char *)&probe.p.sched - (char *)&probe);
+    es_client_request_t *r = (es_client_request_t *)((char *)req - off);
+    if (r->p.phase != PH_EXTPROC || !r->p.extproc_pending) {   /* gave up while queued */
+        if (res->status == 200) es_scheduler_on_end(e->sched, r->id, es_sim_now(c->sim));
+        return;
+    }
+    apply_decision(r, res);
+    es_sim_schedule_in(c->sim, c->hop, esi_gateway_ev_extproc_reply, r, ESI_ARG(r->p.gen, 0));
+}
+
+/* ---------------------------------------------------------------- */
+/* lifecycle                                                         */
+
+int esi_epp_service_create(es_cluster_t *c, es_err_t *err)
+{
+    int rc;
+    c->nepps = (uint32_t)c->prm.epp->replicas;
+    c->epps = calloc(c->nepps, sizeof *c->epps);
+    c->timers = calloc((size_t)c->nepps * c->maxpods, sizeof *c->timers);
+    if (!c->epps || !c->timers) return es_err_set(err, ES_ENOMEM, "out of memory");
+    for (uint32_t e = 0; e < c->nepps; e++) {
+        epp_replica_t *r = &c->epps[e];
+        r->c = c;
+        r->id = e;
+        /* each replica its own streams: derived from the master seed and its index */
+        uint64_t seed = es_rng_epp_seed(es_sim_master_seed(c->sim), e);
+        if ((rc = es_scheduler_create(c->prm.picker, seed, &r->sched, err))) return rc;
+        es_rng_stream(&r->rng, es_sim_master_seed(c->sim), ES_ENTITY_EPP_REPLICA, e, ES_STREAM_SCRAPE);
+        r->view = calloc(c->maxpods, sizeof *r->view);
+        r->cand = calloc(c->maxpods, sizeof *r->cand);
+        r->inflight = calloc(c->maxpods, sizeof *r->inflight);
+        if (!r->view || !r->cand || !r->inflight) return es_err_set(err, ES_ENOMEM, "out of memory");
+        for (uint32_t i = 0; i < c->maxpods; i++) {
+            r->view[i] = c->pods[i].ep;
+            scrape_timer_t *t = &c->timers[(size_t)e * c->maxpods + i];
+            *t = (scrape_timer_t){c, e, i};
+            if (i < (uint32_t)c->prm.cluster->replicas)
+                /* each poller starts with its own phase */
+                es_sim_schedule(c->sim, (es_time_t)(es_rng_uniform(&r->rng) * (double)c->scrape_every),
+                                ev_scrape_tick, t, 0);
+        }
+    }
+    return 0;
+}
+
+void esi_epp_service_destroy(es_cluster_t *c)
+{
+    for (uint32_t e = 0; c->epps && e < c->nepps; e++) {
+        es_scheduler_destroy(c->epps[e].sched);
+        free(c->epps[e].view);
+        free(c->epps[e].cand);
+        free(c->epps[e].inflight);
+    }
+    free(c->epps);
+    free(c->timers);
+    free(c->kvq);
+}

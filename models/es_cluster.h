@@ -1,0 +1,142 @@
+/*
+ * es_cluster.h -- the request path: client -> gateway -> ext_proc -> EPP
+ * replicas -> model-server pods -> client, and the cluster around it
+ * (readiness, scrapes, faults, scaling, prefill/decode disaggregation).
+ *
+ * What it models (docs/e2e.md):
+ *  - Gateway: HTTPRoute matching (PathPrefix / Exact paths, exact header
+ *    matches; no match: 404), one network hop per leg, the ext_proc call with
+ *    its message timeout, the InferencePool failureMode (FailOpen: the gateway
+ *    picks a random ready pod itself; FailClose: 503) when the EPP is down or
+ *    late, requests without a body sent to a random ready pod unscheduled,
+ *    client timeouts (408).
+ *  - EPP service: replicas chosen round-robin by the gateway, each with its
+ *    own scheduler (scheduler/), its own per-pod scrape timers (random phase,
+ *    latency, failures keep the last values), in-flight counters and prefix
+ *    index; scheduling latency and a worker limit; KV events delivered after
+ *    a delay.  The decision itself is es_scheduler_pick / _submit, called as
+ *    a live picker would.
+ *  - Cluster: pods with a readiness delay, faults (pod crash with 503 or
+ *    retry, restart with a cold cache, scrape failures), EPP outages, scaling;
+ *    P/D: the prefill pick computes the prompt, its KV moves to the decode
+ *    pod (bytes / bandwidth + latency), which then decodes.
+ *
+ * Every request handed to es_cluster_send ends exactly once, through
+ * on_done, with a status.  Latencies are as the client sees them.
+ * Units: es_time_t ns.
+ */
+#ifndef ES_CLUSTER_H
+#define ES_CLUSTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "es_e2e_config.h"
+#include "es_content.h"
+#include "es_err.h"
+#include "es_request.h"
+#include "es_scheduler.h"
+#include "es_sim.h"
+#include "es_server.h"
+#include "es_server_config.h"
+
+typedef struct es_cluster es_cluster_t;
+
+/* A client request: caller-owned, must stay valid until on_done. */
+typedef struct es_client_request {
+    /* in */
+    uint64_t            id;
+    const char         *path;
+    const char         *model;          /* NULL: no body (not scheduled) */
+    es_content_t        prompt;
+    uint32_t            output_tokens;
+    int32_t             priority;       /* used when objective is NULL or unknown */
+    const char         *objective;
+    const char         *session;
+    const char         *lora;
+    uint64_t            output_segment;
+    const es_header_t  *headers;
+    uint32_t            nheaders;
+    void               *user;           /* caller's pointer (e.g. the workload request) */
+    /* out */
+    es_time_t           sent;           /* client send time */
+    es_time_t           first_token;    /* at the client; -1 none */
+    es_time_t           done;           /* at the client */
+    int                 status;         /* HTTP status at the client */
+    int32_t             pod;            /* endpoint id that served it; -1 none */
+    uint32_t            cached_tokens;
+    uint32_t            est_matched, est_total;
+    uint32_t            preemptions;
+    uint32_t            output_received;
+    es_time_t           queue_wait;     /* at the pod: submit to first scheduled */
+    es_time_t           sched_latency;  /* ext_proc round trip seen by the gateway */
+    uint32_t            retries;
+    /* private */
+    struct {
+        struct es_cluster  *c;
+        uint64_t            gen;        /* unique per send: stale events of a reused record are ignored */
+        es_server_request_t sreq;       /* the pod's view (decode side under P/D) */
+        es_server_request_t preq;       /* P/D prefill side */
+        es_sched_request_t  sched;
+        es_event_id_t       timeout_ev;
+        es_event_id_t       extproc_ev;
+        uint32_t            epp;        /* replica that decides */
+        int32_t             prefill_pod;
+        uint8_t             phase;
+        uint8_t             extproc_pending; /* the gateway waits for the EPP's answer */
+        uint8_t             decided;         /* the EPP picked (its in-flight counters hold r) */
+        int32_t             decided_status;
+        struct es_client_request *next; /* EPP worker queue */
+        es_time_t           extproc_sent;
+    } p;
+} es_client_request_t;
+
+typedef struct es_cluster_hooks {
+    void *ud;
+    /* The request ended (any status) at client time r->done (>= now). */
+    void (*on_done)(void *ud, es_client_request_t *r);
+    /* Pooled inter-token gaps seen by clients, emitted at time t (<= now;
+     * see es_server_hooks_t). */
+    void (*on_gaps)(void *ud, es_time_t t, es_time_t gap, uint32_t count);
+    /* Optional (--record-decisions): one EPP decision, with what the replica
+     * saw: the candidates as scraped and their in-flight counters before the
+     * pick ({requests, tokens} per candidate). */
+    void (*on_decision)(void *ud, uint32_t replica, const es_sched_request_t *req, const es_endpoint_t *cand,
+                        size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res);
+} es_cluster_hooks_t;
+
+typedef struct es_cluster_params {
+    const es_server_config_t      *server;
+    const es_cluster_config_t     *cluster;
+    const es_epp_service_config_t *epp;
+    const es_gateway_config_t     *gateway;
+    const es_epp_config_t         *picker;    /* EndpointPickerConfig as run */
+    const char                    *pool_name; /* pod names are <pool_name>-<i> */
+} es_cluster_params_t;
+
+int  es_cluster_create(es_sim_t *sim, const es_cluster_params_t *params, const es_cluster_hooks_t *hooks,
+                       es_cluster_t **out, es_err_t *err);
+void es_cluster_destroy(es_cluster_t *c);
+
+/* The client sends r now. */
+void es_cluster_send(es_cluster_t *c, es_client_request_t *r);
+
+/* Requests sent and not yet done. */
+uint64_t es_cluster_in_flight(const es_cluster_t *c);
+
+/* Pods (every pod ever created, in id order). */
+typedef struct es_pod_info {
+    const char *name;
+    const char *role;          /* "prefill", "decode" or "" */
+    bool        ready;
+    uint64_t    requests;      /* requests submitted to it */
+    es_endpoint_metrics_t now; /* its /metrics now */
+    es_server_stats_t stats;
+} es_pod_info_t;
+uint32_t es_cluster_pod_count(const es_cluster_t *c);
+/* Brings every pod up to now (es_server_sync): call once the simulation has
+ * stopped, before reading results. */
+void es_cluster_sync(es_cluster_t *c);
+void es_cluster_pod_info(const es_cluster_t *c, uint32_t pod, es_pod_info_t *out);
+
+#endif /* ES_CLUSTER_H */
