@@ -84,6 +84,7 @@ struct esi_bench {
     uint32_t    cur_stage;        /* stage whose sessions are in hist */
     bool        sessions_started;
     uint64_t    made;
+    double      prompt_scale;     /* random-token text grows when re-tokenised (workload.inference_perf.prompt_scale) */
     char      **warnings;
     size_t      nwarnings;
 };
@@ -99,6 +100,14 @@ static uint32_t draw(const es_ip_dist_t *d, gsl_rng *g)
     if (v < d->min) v = ceil(d->min);
     if (v > d->max) v = floor(d->max);
     return v < 0 ? 0 : (uint32_t)v;
+}
+
+/* Prompts of random tokens are decoded to text by the client and
+ * re-tokenised by the server, which usually gives more tokens than asked
+ * (../shared/validation: 591.6 for 100 + 466 with Llama-2's tokenizer). */
+static uint32_t scaled(const esi_bench_t *b, uint32_t len)
+{
+    return b->prompt_scale == 1 ? len : (uint32_t)nearbyint((double)len * b->prompt_scale);
 }
 
 static gsl_rng *stream(uint64_t seed, uint64_t id, int purpose)
@@ -156,8 +165,8 @@ static int setup_shared_prefix(esi_bench_t *b)
     b->o_len = malloc(b->gu * sizeof *b->o_len);
     gsl_rng *g = stream(b->seed, 1, ES_STREAM_LENGTHS);
     if (!b->perm || !b->sys_len || !b->q_len || !b->o_len || !g) { if (g) gsl_rng_free(g); return ES_ENOMEM; }
-    for (uint64_t i = 0; i < G; i++) b->sys_len[i] = draw(&c->sys_len, g);
-    for (uint64_t i = 0; i < b->gu; i++) b->q_len[i] = draw(&c->question_len, g);
+    for (uint64_t i = 0; i < G; i++) b->sys_len[i] = scaled(b, draw(&c->sys_len, g));
+    for (uint64_t i = 0; i < b->gu; i++) b->q_len[i] = scaled(b, draw(&c->question_len, g));
     for (uint64_t i = 0; i < b->gu; i++) b->o_len[i] = draw(&c->output_len, g);
     gsl_rng_free(g);
     /* the one shuffle (random.shuffle / rng.permutation): Fisher-Yates */
@@ -210,7 +219,8 @@ static int setup_lengths(esi_bench_t *b, es_err_t *err)
     b->out_lens = malloc(b->nlens * sizeof *b->out_lens);
     gsl_rng *g = stream(b->seed, 2, ES_STREAM_LENGTHS);
     if (!b->in_lens || !b->out_lens || !g) { if (g) gsl_rng_free(g); return es_err_set(err, ES_ENOMEM, "out of memory"); }
-    for (uint64_t i = 0; i < b->nlens; i++) b->in_lens[i] = draw(&c->input, g);
+    for (uint64_t i = 0; i < b->nlens; i++)
+        b->in_lens[i] = c->data == ES_IP_DATA_RANDOM ? scaled(b, draw(&c->input, g)) : draw(&c->input, g);
     for (uint64_t i = 0; i < b->nlens; i++) b->out_lens[i] = draw(&c->output, g);
     for (uint64_t i = 0; i < b->nlens; i++) {
         if (b->in_lens[i] == 0) b->in_lens[i] = 1;
@@ -233,12 +243,12 @@ static int setup_conversations(esi_bench_t *b)
     for (uint64_t i = 0; i < C; i++) {
         uint32_t t = draw(&c->conv_turns, g);
         b->conv_turns[i] = t ? t : 1;
-        b->conv_dyn[i] = c->has_conv_dynamic ? draw(&c->conv_dynamic_len, g) : 0;
+        b->conv_dyn[i] = c->has_conv_dynamic ? scaled(b, draw(&c->conv_dynamic_len, g)) : 0;
         b->conv_in[i] = malloc(b->conv_turns[i] * sizeof **b->conv_in);
         b->conv_out[i] = malloc(b->conv_turns[i] * sizeof **b->conv_out);
         if (!b->conv_in[i] || !b->conv_out[i]) { gsl_rng_free(g); return ES_ENOMEM; }
         for (uint32_t k = 0; k < b->conv_turns[i]; k++) {
-            uint32_t in = draw(&c->conv_input, g), out = draw(&c->conv_output, g);
+            uint32_t in = scaled(b, draw(&c->conv_input, g)), out = draw(&c->conv_output, g);
             b->conv_in[i][k] = in ? in : 1;
             b->conv_out[i][k] = out ? out : 1;
         }
@@ -355,15 +365,20 @@ static int setup_vllm(esi_bench_t *b, const es_workload_config_t *cfg, const cha
     return esi_cl_create(&lc, &b->load, err);
 }
 
-static int load_ip_node(const es_node_t *n, const char *base_dir, es_ip_config_t *ip, es_err_t *err)
+static int load_ip_node(const es_node_t *n, const char *base_dir, es_ip_config_t *ip, double *prompt_scale,
+                        es_err_t *err)
 {
-    static const char *const wrap_keys[] = {"file", "config", "version", NULL};
+    static const char *const wrap_keys[] = {"file", "config", "version", "prompt_scale", NULL};
     int version = ES_IP_CURRENT;
+    *prompt_scale = 1;
     const es_node_t *file = NULL, *inline_cfg = NULL;
     if (n->kind == ES_NODE_SCALAR) file = n;
     else if (n->kind == ES_NODE_MAP && (es_map_get(n, "file") || es_map_get(n, "config") || es_map_get(n, "version"))) {
         int rc = es_map_check_keys(n, "workload.inference_perf", wrap_keys, err);
         if (rc < 0) return rc;
+        const es_node_t *ps = es_map_get(n, "prompt_scale");
+        if (ps && (rc = es_node_to_double(ps, "workload.inference_perf.prompt_scale", 0.1, 10, prompt_scale, err)) < 0)
+            return rc;
         const es_node_t *v = es_map_get(n, "version");
         if (v) {
             const char *s;
@@ -401,7 +416,7 @@ int esi_bench_create(const es_workload_config_t *cfg, const char *base_dir, uint
         *out = b;
         return 0;
     }
-    rc = load_ip_node(cfg->inference_perf, base_dir, &b->ip, err);
+    rc = load_ip_node(cfg->inference_perf, base_dir, &b->ip, &b->prompt_scale, err);
     if (rc < 0) { free(b); return rc; }
     es_ip_config_t *c = &b->ip;
     /* the data seed, when the file pins one, seeds the content streams (not the arrivals) */
@@ -466,7 +481,7 @@ static int reset_sessions(esi_bench_t *b, uint32_t stage)
             uint64_t g = b->perm[u] / (uint64_t)c->users;
             rc = hist_push(h, (es_segment_t){bseg(BT_SYSTEM, g, 0), b->sys_len[g]});
         } else {
-            rc = hist_push(h, (es_segment_t){bseg(BT_CONV_SHARED, stage, 0), (uint32_t)c->conv_shared_len});
+            rc = hist_push(h, (es_segment_t){bseg(BT_CONV_SHARED, stage, 0), scaled(b, (uint32_t)c->conv_shared_len)});
             if (rc == 0 && b->conv_dyn[u]) rc = hist_push(h, (es_segment_t){bseg(BT_CONV_DYN, u, 0), b->conv_dyn[u]});
         }
         if (rc < 0) return rc;
@@ -518,7 +533,7 @@ int esi_bench_next(esi_bench_t *b, es_time_t now, esi_bench_req_t *r, es_segment
         if (turn == 0 && round > 0) {   /* the slot starts a fresh conversation */
             h->n = 0;
             h->conv++;
-            if (hist_push(h, (es_segment_t){bseg(BT_CONV_SHARED, it->stage, 0), (uint32_t)c->conv_shared_len}) < 0 ||
+            if (hist_push(h, (es_segment_t){bseg(BT_CONV_SHARED, it->stage, 0), scaled(b, (uint32_t)c->conv_shared_len)}) < 0 ||
                 (b->conv_dyn[slot] && hist_push(h, (es_segment_t){bseg(BT_CONV_DYN, slot, 0), b->conv_dyn[slot]}) < 0))
                 return es_err_set(err, ES_ENOMEM, "out of memory");
         }

@@ -91,6 +91,10 @@ typedef struct es_ip_config {
 /* CPU count assumed for num_workers when the file leaves it to the client
  * machine (warned). */
 #define ES_IP_DEFAULT_WORKERS 16
+/* Most requests of a stage, prompts of a shared_prefix table, lengths of a
+ * distribution, conversation turns: beyond this a config is refused (each
+ * is held in memory). */
+#define ES_IP_MAX_REQUESTS 100000000LL
 
 /* Parses an inference-perf config document node.  base_dir resolves
  * relative data paths (NULL = current directory). */

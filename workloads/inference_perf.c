@@ -180,7 +180,7 @@ static int parse_dist(ctx_t *x, const es_node_t *n, const char *path, es_ip_dist
     if ((rc = get_double(x, n, k_dist, path, "max", 0, 1e9, &d->max)) < 0) return rc;
     if ((rc = get_double(x, n, k_dist, path, "mean", 0, 1e9, &d->mean)) < 0) return rc;
     if ((rc = get_double(x, n, k_dist, path, "std_dev", 0, 1e9, &d->std_dev)) < 0) return rc;
-    if ((rc = get_int(x, n, k_dist, path, "total_count", 1, 1000000000, &d->total_count)) < 0) return rc;
+    if ((rc = get_int(x, n, k_dist, path, "total_count", 1, ES_IP_MAX_REQUESTS, &d->total_count)) < 0) return rc;
     double var = -1;
     if ((rc = get_double(x, n, k_dist, path, "variance", 0, 1e18, &var)) < 0) return rc;
     if (var >= 0) { d->std_dev = 0; for (double s = 0; s * s <= var; s += 0.5) d->std_dev = s; }
@@ -248,6 +248,9 @@ static int parse_shared_prefix(ctx_t *x, const es_node_t *sp)
     if (od && (rc = parse_dist(x, od, "data.shared_prefix.output_distribution", &c->output_len)) < 0) return rc;
     if ((rc = get_bool(x, sp, k_sp, path, "enable_multi_turn_chat", &c->multi_turn)) < 0) return rc;
     if ((rc = get_int(x, sp, k_sp, path, "seed", 0, INT64_MAX, &c->seed)) < 0) return rc;
+    if (c->groups * c->users > ES_IP_MAX_REQUESTS)
+        return es_node_err(x->err, ES_EINVAL, sp, path, "%lld x %lld prompts: more than eppsim replays (%lld)",
+                           (long long)c->groups, (long long)c->users, (long long)ES_IP_MAX_REQUESTS);
     if (get(x, sp, k_sp, "multimodal"))
         return es_node_err(x->err, ES_EINVAL, get(x, sp, k_sp, "multimodal"), "data.shared_prefix.multimodal",
                            "eppsim has no multimodal content");
@@ -269,7 +272,7 @@ static int parse_conversation(ctx_t *x, const es_node_t *cr)
     c->conv_count = 200;
     c->conv_shared_len = 8359;
     if ((rc = get_int(x, cr, k_conv, path, "seed", 0, INT64_MAX, &c->seed)) < 0) return rc;
-    if ((rc = get_int(x, cr, k_conv, path, "num_conversations", 1, 100000000, &c->conv_count)) < 0) return rc;
+    if ((rc = get_int(x, cr, k_conv, path, "num_conversations", 1, 10000000, &c->conv_count)) < 0) return rc;
     if ((rc = get_int(x, cr, k_conv, path, "shared_system_prompt_len", 0, 100000000, &c->conv_shared_len)) < 0) return rc;
     static const char *const names[] = {"dynamic_system_prompt_len", "turns_per_conversation",
                                         "input_tokens_per_turn", "output_tokens_per_turn"};
@@ -285,6 +288,9 @@ static int parse_conversation(ctx_t *x, const es_node_t *cr)
         if (n && (rc = parse_dist(x, n, kp, dst[i])) < 0) return rc;
         if (n && i == 0) c->has_conv_dynamic = true;
     }
+    if ((double)c->conv_count * c->conv_turns.max > (double)ES_IP_MAX_REQUESTS)
+        return es_node_err(x->err, ES_EINVAL, cr, path, "num_conversations x turns_per_conversation.max is more "
+                           "than eppsim replays (%lld turns)", (long long)ES_IP_MAX_REQUESTS);
     const es_node_t *tl = get(x, cr, k_conv, "tool_call_latency_sec");
     if (tl) return es_node_err(x->err, ES_EINVAL, tl, "data.conversation_replay.tool_call_latency_sec",
                                "eppsim does not model tool-call pauses");
@@ -428,6 +434,13 @@ static int parse_load(ctx_t *x, const es_node_t *l)
         if ((rc = get_double(x, s, k_stage, p, "duration", 1e-9, 1e9, &o->duration)) < 0) return rc;
         if ((rc = get_int(x, s, k_stage, p, "num_requests", 1, 1000000000, &o->num_requests)) < 0) return rc;
         if ((rc = get_int(x, s, k_stage, p, "concurrency_level", 1, 100000000, &o->concurrency_level)) < 0) return rc;
+        double nreq = conc ? (double)o->num_requests : o->rate * o->duration;
+        if (nreq > (double)ES_IP_MAX_REQUESTS) {
+            char kp[96];
+            snprintf(kp, sizeof kp, "%s.%s", p, conc ? "num_requests" : "rate");
+            return es_node_err(x->err, ES_EINVAL, s, kp, "%.0f requests in one stage: more than eppsim replays (%lld)",
+                               nreq, (long long)ES_IP_MAX_REQUESTS);
+        }
         if (!conc && (o->num_requests || o->concurrency_level)) {
             char kp[96];
             snprintf(kp, sizeof kp, "%s.%s", p, o->num_requests ? "num_requests" : "concurrency_level");

@@ -150,10 +150,10 @@ int es_vb_parse(const es_node_t *n, const char *base_dir, uint64_t seed, es_vb_c
     double np = 0, rate = 0, burst = 1, conc = 0, in_len = 1024, out_len = 128, range = 0, tin = 0, tout = 0;
     double tmpl = -1;
     bool found;
-    if ((rc = get_num(&s, "num_prompts", "num_prompts", 1, 1e9, &np, &found, err)) < 0) goto out;
+    if ((rc = get_num(&s, "num_prompts", "num_prompts", 1, 1e8, &np, &found, err)) < 0) goto out;
     if (!found) {
         const es_node_t *cn = s.result ? es_map_get(s.result, "completed") : NULL;
-        if (cn) { if ((rc = es_node_to_double(cn, "completed", 1, 1e9, &np, err)) < 0) goto out; }
+        if (cn) { if ((rc = es_node_to_double(cn, "completed", 1, 1e8, &np, err)) < 0) goto out; }
         else np = 1000;   /* vllm bench serve's default */
     }
     /* request_rate: a number, or inf (the default; the result writes "inf") */

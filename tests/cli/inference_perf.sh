@@ -47,4 +47,15 @@ assert c["client"]["timestamps_per_token"] == 2 and d["client"]["timestamps_per_
 # multi-turn prompts grow with each round: the current build's mean prompt is longer
 assert d["throughput"]["input_tokens_per_s"] > c["throughput"]["input_tokens_per_s"]
 PY
+# a saved vllm bench serve result: its own lengths, its cap, the chat template
+"$EPPSIM" run exp.yaml --vllm-bench "$SRC/tests/data/vllm-bench/result-detailed.json" -o e -q --no-plots 2> e.err \
+  || fail "$(cat e.err)"
+python3 - e/summary.json <<'PY' || exit 1
+import json, sys
+s = json.load(open(sys.argv[1]))
+c = s["client"]
+assert c["name"].startswith("vllm bench serve") and c["timestamps_per_token"] == 1, c["name"]
+assert c["sent"] == 4 and c["successes"] == 4 and c["timeout_s"] == 21600
+assert s["requests"]["total"] == 4
+PY
 echo "ok"

@@ -580,6 +580,22 @@ static void test_own_stages_drain(void **state)
     unmake(&f);
 }
 
+
+/* prompt_scale: random-token text grows when re-tokenised */
+static void test_prompt_scale(void **state)
+{
+    (void)state;
+    fx_t f = {0};
+    es_workload_t *w = make_vb(&f, "inference_perf:\n  version: 2025-10\n  prompt_scale: 1.05\n  config:\n"
+                                   "    data: {type: shared_prefix, shared_prefix: {num_groups: 1, num_prompts_per_group: 1,\n"
+                                   "           system_prompt_len: 100, question_len: 466, output_len: 9}}\n"
+                                   "    load: {type: constant, num_workers: 1, stages: [{rate: 1, duration: 1}]}\n", 1);
+    sent_t s[2];
+    assert_int_equal(run_ideal(w, ES_MS, s, 2), 1);
+    assert_int_equal(s[0].tokens, 105 + 489);   /* round(100 x 1.05) + round(466 x 1.05) */
+    unmake(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_multi_turn),             cmocka_unit_test(test_random_synthetic_sharegpt),
         cmocka_unit_test(test_conversation_replay),     cmocka_unit_test(test_vllm_bench_random),
         cmocka_unit_test(test_vllm_bench_result),      cmocka_unit_test(test_own_stages_drain),
+        cmocka_unit_test(test_prompt_scale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
