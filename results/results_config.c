@@ -10,7 +10,7 @@ static const char *const k_client_metrics[] = {"auto", "on", "off", NULL};
 static const es_schema_entry_t k_client[] = {
     {"metrics", ES_ST_ENUM, C(metrics), "auto", 0, 0, k_client_metrics, "",
      "client-side metrics next to eppsim's (summary.json `client`): auto = when the workload is a benchmark "
-     "client (workload.inference_perf)", NULL},
+     "client (workload.inference_perf, workload.vllm_bench)", NULL},
     {"timestamps_per_token", ES_ST_INT, C(timestamps_per_token), "0", 0, 16, NULL, "",
      "stamps the client takes per streamed token; 0 = the client's own (inference-perf 2025-10: 2, one per SSE "
      "line and blank separator; others 1)", NULL},

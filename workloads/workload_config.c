@@ -173,7 +173,8 @@ static const es_schema_entry_t k_entries[] = {
     {"mix", ES_ST_SECTION, F(mix), NULL, 0, 0, NULL, "", "mix of models, adapters and objectives", &k_mix_schema},
     {"inference_perf", ES_ST_NODE, F(inference_perf), NULL, 0, 0, NULL, "",
      "replay an inference-perf config instead of type: a path, an inline config, or {file|config, version: "
-     "current|2025-10}; its stages drain, num_requests and duration_s do not apply (docs/workloads.md)", NULL},
+     "current|2025-10, prompt_scale}; its stages drain, num_requests and duration_s do not apply (docs/workloads.md)",
+     NULL},
     {"vllm_bench", ES_ST_NODE, F(vllm_bench), NULL, 0, 0, NULL, "",
      "replay a `vllm bench serve` run instead of type: {result: RESULT.json, dataset: random|sharegpt, "
      "num_prompts, random_input_len, random_output_len, random_range_ratio, request_rate, burstiness, "
