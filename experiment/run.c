@@ -259,6 +259,7 @@ static bool client_emul(const es_experiment_t *exp, const es_workload_t *wl, dou
     e->timestamps_per_token = cc->timestamps_per_token > 0 ? (uint32_t)cc->timestamps_per_token : k;
     e->trailing = cc->trailing_timestamps >= 0 ? (uint32_t)cc->trailing_timestamps : trail;
     e->event_gap_ms = cc->event_gap_us / 1e3;
+    e->output_count_scale = cc->output_count_scale;
     e->timeout_ms = timeout_s * 1e3;
     return true;
 }

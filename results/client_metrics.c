@@ -69,11 +69,13 @@ int es_client_stats(const es_metrics_t *m, const es_client_emul_t *e, uint32_t s
         }
         out->successes++;
         uint64_t N = r->output_tokens;
-        out_sum += N;
+        /* the client counts the text it got back: re-tokenised, the count differs */
+        double counted = e->output_count_scale > 0 ? nearbyint((double)N * e->output_count_scale) : (double)N;
+        out_sum += (uint64_t)counted;
         in_sum += r->prompt_tokens;
         lat_sum += r->e2e_ms;
         v[3][nlat] = r->e2e_ms;
-        v[2][nlat++] = N ? r->e2e_ms / (double)N : 0;
+        v[2][nlat++] = counted > 0 ? r->e2e_ms / counted : 0;
         if (!e->streaming || N == 0 || r->ttft_ms < 0) continue;
         uint64_t T = k * N + e->trailing;
         v[0][nttft++] = r->ttft_ms;

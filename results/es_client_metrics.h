@@ -14,7 +14,9 @@
  *   TTFT      = f - s                     (to the first streamed chunk)
  *   TPOT      = (l - f) / (T - 1)         (inference-perf: (last - first) / (timestamps - 1))
  *   latency   = l - s                     (from the POST)
- *   NTPOT     = latency / N               (normalized_time_per_output_token)
+ *   NTPOT     = latency / N'              (normalized_time_per_output_token;
+ *               N' = round(N x output_count_scale): the tokens the client
+ *               counts in the text it got, also in per_token and tokens/s)
  *   ITL       = every stamp-to-stamp gap, pooled over requests: the real
  *               token gaps (eppsim's per-stage gap histogram) plus
  *               T - N gaps of `event_gap` per request
@@ -41,6 +43,7 @@ typedef struct es_client_emul {
     uint32_t    trailing;             /* stamps after the last token */
     double      event_gap_ms;         /* the gap a token's extra stamps add */
     double      timeout_ms;           /* the client's timeout: a 408 ends this long after it was sent */
+    double      output_count_scale;   /* client-counted output tokens per generated token (0 = 1) */
 } es_client_emul_t;
 
 typedef struct es_client_stats {

@@ -17,6 +17,7 @@ typedef struct es_client_config {
     int64_t timestamps_per_token;   /* 0 = the client's own (inference-perf 2025-10: 2; else 1) */
     int64_t trailing_timestamps;    /* -1 = the client's own (inference-perf 2025-10: 2; else 0) */
     double  event_gap_us;           /* gap of a token's extra stamps */
+    double  output_count_scale;     /* output tokens as the client counts them / tokens generated */
 } es_client_config_t;
 
 typedef struct es_results_config {

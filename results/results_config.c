@@ -19,6 +19,9 @@ static const es_schema_entry_t k_client[] = {
      NULL},
     {"event_gap_us", ES_ST_DOUBLE, C(event_gap_us), "0", 0, 1e9, NULL, "us",
      "time between a token's first stamp and its further ones (and the trailing ones)", NULL},
+    {"output_count_scale", ES_ST_DOUBLE, C(output_count_scale), "1", 0.01, 100, NULL, "",
+     "output tokens as the client counts them (re-tokenising the text it got) per token generated; scales the "
+     "client's output_len, normalized TPOT, per-token time and output tokens/s (not its stamps)", NULL},
 };
 #undef C
 ES_SCHEMA_DEFINE(k_client_schema, "results.client", k_client);

@@ -42,7 +42,7 @@ static void test_two_stamps_per_token(void **state)
 {
     (void)state;
     es_metrics_t *m = timeline();
-    es_client_emul_t e = {"test", true, 2, 2, 0, 2000};
+    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 1};
     es_client_stats_t s;
     assert_int_equal(es_client_stats(m, &e, ES_ALL_STAGES, &s), 0);
     assert_int_equal(s.sent, 3);
@@ -75,7 +75,7 @@ static void test_one_stamp_per_token(void **state)
 {
     (void)state;
     es_metrics_t *m = timeline();
-    es_client_emul_t e = {"test", true, 1, 0, 0, 2000};
+    es_client_emul_t e = {"test", true, 1, 0, 0, 2000, 1};
     es_client_stats_t s;
     assert_int_equal(es_client_stats(m, &e, 0, &s), 0);
     near(s.tpot.mean, 100, 1e-9);                           /* 900/9 and 500/5 */
@@ -95,11 +95,28 @@ static void test_one_stamp_per_token(void **state)
     es_metrics_destroy(m);
 }
 
+/* the client re-counts its output from text: N' = round(N x scale) */
+static void test_output_count_scale(void **state)
+{
+    (void)state;
+    es_metrics_t *m = timeline();
+    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 0.5};
+    es_client_stats_t s;
+    assert_int_equal(es_client_stats(m, &e, ES_ALL_STAGES, &s), 0);
+    near(s.output_mean, 4, 1e-9);                            /* (5 + 3) / 2 */
+    near(s.per_token_ms, (850.0 - 150) / 3, 1e-9);           /* the validation data's formula */
+    near(s.ntpot.mean, (1000.0 / 5 + 700.0 / 3) / 2, 1e-9);
+    near(s.output_tokens_per_s, 8 / 2.6, 1e-9);
+    near(s.tpot.mean, (900.0 / 21 + 500.0 / 13) / 2, 1e-9);  /* stamps follow the real tokens */
+    es_metrics_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_stamps_per_token),
         cmocka_unit_test(test_one_stamp_per_token),
+        cmocka_unit_test(test_output_count_scale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
