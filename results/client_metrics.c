@@ -50,7 +50,8 @@ int es_client_stats(const es_metrics_t *m, const es_client_emul_t *e, uint32_t s
     }
     size_t nttft = 0, ntpot = 0, nlat = 0;
     uint64_t k = e->timestamps_per_token ? e->timestamps_per_token : 1;
-    uint64_t extra = 0, out_sum = 0, in_sum = 0;
+    uint64_t extra = 0, out_sum = 0, in_sum = 0, gaps = 0;
+    double span_sum = 0;   /* first to last stamp, summed over streamed successes */
     double fail_sum = 0, ttft_sum = 0, lat_sum = 0;
     es_time_t first = ES_TIME_NEVER, last = 0;
     for (size_t i = 0; i < n; i++) {
@@ -81,6 +82,8 @@ int es_client_stats(const es_metrics_t *m, const es_client_emul_t *e, uint32_t s
         v[0][nttft++] = r->ttft_ms;
         ttft_sum += r->ttft_ms;
         if (T > 1) v[1][ntpot++] = (r->e2e_ms - r->ttft_ms) / (double)(T - 1);
+        span_sum += r->e2e_ms - r->ttft_ms;
+        gaps += T - 1;
         if (N > 0) extra += T - N;   /* stamps beyond one per token */
     }
     out->failure_latency_mean_ms = out->failures ? fail_sum / (double)out->failures : NAN;
@@ -89,8 +92,16 @@ int es_client_stats(const es_metrics_t *m, const es_client_emul_t *e, uint32_t s
     stats_of(v[2], nlat, &out->ntpot);
     stats_of(v[3], nlat, &out->latency);
     for (int i = 0; i < 4; i++) free(v[i]);
-    if (e->streaming) es_metrics_stage_itl(m, stage, extra, e->event_gap_ms * 1e6, &out->itl);
-    else stats_of(NULL, 0, &out->itl);
+    if (e->streaming) {
+        /* percentiles from the stage's gap histogram (which also holds the
+         * gaps of requests that later failed); the mean and count exact, over
+         * the successes only, as the client pools them */
+        es_metrics_stage_itl(m, stage, extra, e->event_gap_ms * 1e6, &out->itl);
+        out->itl.n = gaps;
+        out->itl.mean = gaps ? span_sum / (double)gaps : NAN;
+    } else {
+        stats_of(NULL, 0, &out->itl);
+    }
     out->output_mean = out->successes ? (double)out_sum / (double)out->successes : NAN;
     double mean_lat = out->successes ? lat_sum / (double)out->successes : NAN;
     double mean_ttft = nttft ? ttft_sum / (double)nttft : NAN;

@@ -19,7 +19,9 @@
  *               counts in the text it got, also in per_token and tokens/s)
  *   ITL       = every stamp-to-stamp gap, pooled over requests: the real
  *               token gaps (eppsim's per-stage gap histogram) plus
- *               T - N gaps of `event_gap` per request
+ *               T - N gaps of `event_gap` per request; mean and count
+ *               exact over successes (sum of l - f over sum of T - 1),
+ *               percentiles from the histogram (failed requests' gaps in it)
  *   per_token = (mean latency - mean TTFT) / (mean N - 1), the real
  *               per-token time whatever the stamps
  * Statistics are over successes (status 200) of every request the client
