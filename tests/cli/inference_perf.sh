@@ -13,7 +13,7 @@ printf 'name: ip\nserver: {gpu: h100-sxm-80gb, model: llama-3.1-8b}\ncluster: {r
 fail() { echo "FAIL: $*"; exit 1; }
 "$EPPSIM" run exp.yaml --inference-perf "$SRC/tests/data/inference-perf/late-2025-run.yaml" \
   --inference-perf-version 2025-10 -o a --no-plots > a.out 2> a.err || fail "run: $(cat a.err)"
-grep -q "client-side metrics as inference-perf 2025-10" a.out || fail "no client table in the terminal"
+grep -q "client-side, as inference-perf 2025-10" a.out || fail "no client table in the terminal"
 python3 - a/summary.json <<'PY' || exit 1
 import json, sys
 s = json.load(open(sys.argv[1]))
