@@ -197,6 +197,18 @@ cp "$SRC/tests/data/traces/mooncake_sample.jsonl" t.jsonl
 flags eppsim trace convert t.jsonl -o t.jsonl;   case_ "trace convert onto its input" "$EPPSIM" trace convert t.jsonl -o t.jsonl
 flags eppsim trace convert t.jsonl -o ./t.jsonl; case_ "trace convert onto its input, another spelling" "$EPPSIM" trace convert t.jsonl -o ./t.jsonl
 
+section "inference-perf configs (workload.inference_perf, eppsim run --inference-perf)"
+put a.yaml 'workload: {inference_perf: {file: ip.yaml, version: current}}\n'
+input ip.yaml 'data: {type: random, inputs: 3}\nload: {stages: [{rate: 1, duration: 1}]}\n';        case_ "key unknown to the current build" "${RUN[@]}" a.yaml
+input ip.yaml 'data: {type: shared_prefix}\nload:\n  stages:\n  - {duration: 5}\n';                   case_ "stage without a rate" "${RUN[@]}" a.yaml
+input ip.yaml 'load: {stages: [{rate: 1, duration: 1}]}\n';                                         case_ "no data section (mock)" "${RUN[@]}" a.yaml
+input ip.yaml 'data: {type: shared_prefix}\nload: {sweep: {type: linear}}\n';                       case_ "a sweep" "${RUN[@]}" a.yaml
+put a.yaml 'workload: {inference_perf: {file: ip.yaml, version: 2025-10}}\n'
+input ip.yaml 'data: {type: shared_prefix}\nload: {type: concurrent, stages: [{num_requests: 5, concurrency_level: 2}]}\n'
+case_ "load type newer than the 2025-10 build" "${RUN[@]}" a.yaml
+input a.yaml 'workload: {inference_perf: {file: ip.yaml, version: 2024}}\n';                        case_ "unknown build" "${RUN[@]}" a.yaml
+rm -f .input; put a.yaml 'workload: {inference_perf: nothere.yaml}\n';                               case_ "missing file" "${RUN[@]}" a.yaml
+
 section "Command-line flags"
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e
