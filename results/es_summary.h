@@ -16,6 +16,7 @@
 
 #include "es_err.h"
 #include "es_time.h"
+#include "es_client_metrics.h"
 #include "es_metrics.h"
 
 #define ES_SUMMARY_SCHEMA_VERSION 1
@@ -48,6 +49,11 @@ typedef struct es_summary_input {
     size_t                    nstages;
     double                    slo_ttft_ms, slo_tpot_ms;
     uint64_t                  skipped_lines;  /* malformed trace lines skipped */
+    const es_client_emul_t   *client;         /* client-side metrics; NULL = none (no `client` block) */
+    /* the first pod's KV cache, as vLLM logs "GPU KV cache size" */
+    const char               *kv_rule;        /* "vllm", "eppsim", "given"; NULL: not known */
+    uint32_t                  kv_blocks, kv_block_size;
+    double                    kv_weights_gib, kv_peak_gib, kv_non_torch_gib, kv_gib;  /* per GPU; rule "vllm" */
 } es_summary_input_t;
 
 /* summary.json's tree (NULL when out of memory; cJSON_Delete it). */
