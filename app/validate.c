@@ -17,6 +17,7 @@
 
 #include "es_paths.h"
 #include "es_str.h"
+#include "es_client_metrics.h"
 #include "es_metrics.h"
 #include "es_outdir.h"
 #include "es_run.h"
@@ -350,6 +351,21 @@ static es_val_run_t *new_run(es_val_run_t **runs, size_t *n, es_err_t *err)
     return r;
 }
 
+/* The replay's client: its metrics on (results/es_client_metrics.h), the stamps
+ * per token when the source says (else the workload's client decides), and
+ * how the client re-counts output tokens from the text (1 = as generated). */
+static void emit_client(FILE *y, int stamps, double output_count_scale, es_val_run_t *r)
+{
+    fprintf(y, "results:\n  client: {metrics: on");
+    if (stamps > 0) fprintf(y, ", timestamps_per_token: %d", stamps);
+    if (output_count_scale > 0 && output_count_scale != 1) {
+        fprintf(y, ", output_count_scale: %.6f", output_count_scale);
+        addf(r->notes, sizeof r->notes, "the client counts %.3f output tokens per token generated (its "
+                                        "re-tokenisation, from the run's own output_len)\n", output_count_scale);
+    }
+    fprintf(y, "}\n");
+}
+
 static int finish_yaml(FILE *y, char **text, es_val_run_t *r, es_err_t *err)
 {
     if (fclose(y)) { free(*text); *text = NULL; return es_err_set(err, ES_ENOMEM, "out of memory"); }
@@ -440,6 +456,18 @@ static int load_ip_dir(const char *dir, const es_val_options_t *opt, es_val_run_
     emit_server(y, opt, gpu[0] ? gpu : opt->gpu, version[0] ? version : opt->vllm_version, model, flags, r);
     char abs_cfg[PATH_MAX];
     rc = emit_ip_workload(y, doc->root, realpath(cfgp, abs_cfg) ? abs_cfg : cfgp, opt->ip_version, "", r, err);
+    if (!rc) {
+        /* the client's output count against the configured length (ignore_eos runs generate exactly it) */
+        double asked = NAN, scale = 0;
+        const es_node_t *sp = es_node_find(doc->root, "data.shared_prefix.output_len");
+        if (sp && sp->kind == ES_NODE_SCALAR) asked = strtod(sp->str, NULL);
+        snprintf(path, sizeof path, "%s/summary_lifecycle_metrics.json", results);
+        es_lc_stats_t sum;
+        es_err_t e2;
+        if (asked > 0 && is_file(path) && es_lc_read(path, &sum, &e2) == 0 && sum.output_len.v[ES_LC_MEAN] > 0)
+            scale = sum.output_len.v[ES_LC_MEAN] / asked;
+        emit_client(y, opt->stamps_per_token, scale, r);
+    }
     const es_node_t *srv = es_map_get(doc->root, "server");
     const char *ie = scalar(srv, "ignore_eos");
     if (!rc && ie && strcmp(ie, "true") != 0)
@@ -513,6 +541,7 @@ static int load_bench_json(const char *path, const es_val_options_t *opt, es_val
     set_seed_and_name(y, opt, r->name);
     emit_server(y, opt, opt->gpu, opt->vllm_version, mid->valuestring, "", r);
     emit_bench_workload(y, &b, r);
+    emit_client(y, opt->stamps_per_token, 0, r);
     if ((rc = finish_yaml(y, &text, r, err))) { cJSON_Delete(j); return rc; }
     es_val_figs_t *f = &r->measured[1];
     static const struct { int fig; const char *key; } k_map[] = {
@@ -641,6 +670,9 @@ static int load_cases(const char *path, const es_val_options_t *opt, es_val_run_
             snprintf(wp, sizeof wp, "%s.workload", cp);
             if ((rc = emit_ip_workload(y, wl, NULL, ipver ? ipver : opt->ip_version, wp, r, err))) { fclose(y); free(text); goto out; }
         }
+        emit_client(y, opt->stamps_per_token > 0 ? opt->stamps_per_token
+                                                  : hdr && es_map_get(hdr, "client_stamps_per_token") ? (int)stamps : 0,
+                    0, r);
         if ((rc = finish_yaml(y, &text, r, err))) goto out;
         snprintf(r->base_dir, sizeof r->base_dir, ".");
         /* measured: {stages: [..], run: {..}} */
@@ -684,16 +716,53 @@ typedef struct finish_ctx {
     int           rc;
 } finish_ctx_t;
 
-static void on_finish(void *ud, const struct es_metrics *m, const es_time_t (*stages)[2], size_t nstages)
+/* Simulated figures as the benchmark client computes them (results/es_client_metrics.h). */
+static void figs_from_client(const es_client_stats_t *cs, es_val_figs_t *f)
+{
+    es_val_figs_clear(f);
+    const es_lat_stats_t *lat = &cs->latency, *ttft = &cs->ttft, *itl = &cs->itl, *tpot = &cs->tpot;
+    f->v[ES_VF_E2E_MEAN] = lat->mean;
+    f->v[ES_VF_E2E_P50] = lat->p[0];
+    f->v[ES_VF_E2E_P90] = lat->p[1];
+    f->v[ES_VF_E2E_P99] = lat->p[3];
+    f->v[ES_VF_TTFT_MEAN] = ttft->mean;
+    f->v[ES_VF_TTFT_P50] = ttft->p[0];
+    f->v[ES_VF_TTFT_P90] = ttft->p[1];
+    f->v[ES_VF_TTFT_P99] = ttft->p[3];
+    f->v[ES_VF_ITL_MEAN] = itl->mean;
+    f->v[ES_VF_ITL_P50] = itl->p[0];
+    f->v[ES_VF_ITL_P99] = itl->p[3];
+    f->v[ES_VF_TPOT_MEAN] = tpot->mean;
+    f->v[ES_VF_TPOT_P50] = tpot->p[0];
+    f->v[ES_VF_TPOT_P99] = tpot->p[3];
+    f->v[ES_VF_PER_TOKEN] = cs->per_token_ms;
+    f->v[ES_VF_RPS] = cs->requests_per_s;
+    f->v[ES_VF_OUTPUT_TPS] = cs->output_tokens_per_s;
+    f->v[ES_VF_SUCCESSES] = (double)cs->successes;
+    f->v[ES_VF_FAILURES] = (double)cs->failures;
+}
+
+static void on_finish(void *ud, const struct es_metrics *m, const es_time_t (*stages)[2], size_t nstages,
+                      const struct es_client_emul *client)
 {
     finish_ctx_t *fc = ud;
     es_val_run_t *r = fc->r;
     (void)stages;
+    size_t ns = nstages < r->nstages ? nstages : r->nstages;
+    if (client) {   /* the client the workload emulates (or results.client) */
+        r->stamps_per_token = (int)client->timestamps_per_token;
+        r->trailing_stamps = (int)client->trailing;
+        for (size_t i = 0; i <= ns; i++) {
+            es_client_stats_t cs;
+            if (es_client_stats(m, client, i < ns ? (uint32_t)i : ES_ALL_STAGES, &cs) < 0) { fc->rc = ES_ENOMEM; return; }
+            figs_from_client(&cs, &r->simulated[i < ns ? i : r->nstages]);
+        }
+        return;
+    }
     const es_req_record_t *recs = es_metrics_records(m);
     size_t n = es_metrics_count(m);
     es_lat_stats_t itl;
     es_metrics_itl(m, &itl);
-    size_t ns = nstages < r->nstages ? nstages : r->nstages;
     for (size_t i = 0; i <= ns; i++) {
         es_lc_stats_t s;
         uint32_t stage = i < ns ? (uint32_t)i : ES_ALL_STAGES;
@@ -895,7 +964,8 @@ int es_val_import_blis(const char *path, char **yaml, es_err_t *err)
             yq(y, f[ix[5]]);
             fprintf(y, ", total_kv_blocks_gpu: %s, cpu_kv_blocks: %s, workload_profile: ", f[ix[6]], f[ix[7]]);
             yq(y, f[ix[8]]);
-            fprintf(y, "}\n    workload:\n      data: {type: shared_prefix, shared_prefix: {num_unique_system_prompts: %s, "
+            fprintf(y, "}\n    workload:\n      api: {type: completion, streaming: true}\n"
+                       "      data: {type: shared_prefix, shared_prefix: {num_unique_system_prompts: %s, "
                        "num_users_per_system_prompt: %s, system_prompt_len: %s, question_len: %s, output_len: %s}}\n",
                     f[ix[12]], f[ix[13]], f[ix[9]], f[ix[10]], f[ix[11]]);
             fprintf(y, "      load:\n        type: constant\n        stages:\n");
