@@ -293,34 +293,34 @@ typedef struct bench_wl {
     double template_tokens;
 } bench_wl_t;
 
-static void emit_bench_workload(FILE *y, const bench_wl_t *b, es_val_run_t *r)
+/* A `vllm bench serve` run as the workload: workloads/vllm_bench.c replays it
+ * (its client, lengths, arrivals, concurrency cap and chat template); `result`
+ * names a saved result JSON whose fields the keys here override. */
+static void emit_bench_workload(FILE *y, const bench_wl_t *b, const char *result, es_val_run_t *r)
 {
-    fprintf(y, "}\nworkload:\n  type: synthetic\n  num_requests: %.0f\n  content: {prefix_pool: 0}\n", b->num_prompts);
-    double in = b->input_len, out = b->output_len;
-    if (strcmp(b->dataset, "random") != 0) {
-        in = b->total_in / b->num_prompts;
-        out = b->total_out / b->num_prompts;
-        r->approximate = true;
-        addf(r->notes, sizeof r->notes, "%s lengths matched to the run's totals: every prompt %.0f in / %.0f out "
-                                        "(approximate)\n", b->dataset, round(in), round(out));
+    fprintf(y, "}\nworkload:\n  vllm_bench: {backend: openai-chat");
+    if (result) {
+        fprintf(y, ", result: ");
+        yq(y, result);
     }
-    if (b->template_tokens > 0)
-        addf(r->notes, sizeof r->notes, "%.0f chat-template tokens added to each prompt\n", b->template_tokens);
-    in = round(in + b->template_tokens);
-    out = round(out);
-    fprintf(y, "  lengths:\n    input: {dist: constant, mean: %.0f, max: %.0f}\n"
-               "    output: {dist: constant, mean: %.0f, max: %.0f}\n", in, in > 32768 ? in : 32768, out,
-            out > 8192 ? out : 8192);
-    if (isfinite(b->max_concurrency) && b->max_concurrency > 0 && !isfinite(b->rate))
-        fprintf(y, "  arrival: {process: closed_loop, concurrency: %.0f}\n", b->max_concurrency);
-    else if (!isfinite(b->rate))
-        fprintf(y, "  arrival: {process: constant, rate: 1e9}\n");   /* every request at once */
-    else if (isfinite(b->burstiness) && b->burstiness != 1)
-        fprintf(y, "  arrival: {process: gamma, rate: %.9g, cv: %.9g}\n", b->rate, 1 / sqrt(b->burstiness));
-    else
-        fprintf(y, "  arrival: {process: poisson, rate: %.9g}\n", b->rate);
-    if (isfinite(b->max_concurrency) && b->max_concurrency > 0 && isfinite(b->rate))
-        addf(r->notes, sizeof r->notes, "max concurrency with a finite rate replayed open loop\n");
+    if (b->dataset[0] && strcmp(b->dataset, "unknown") != 0) fprintf(y, ", dataset: %s", b->dataset);
+    if (isfinite(b->num_prompts)) fprintf(y, ", num_prompts: %.0f", b->num_prompts);
+    if (!strcmp(b->dataset, "random") && isfinite(b->input_len) && isfinite(b->output_len))
+        fprintf(y, ", random_input_len: %.0f, random_output_len: %.0f", b->input_len, b->output_len);
+    if (isfinite(b->total_in) && isfinite(b->total_out))
+        fprintf(y, ", total_input_tokens: %.0f, total_output_tokens: %.0f", b->total_in, b->total_out);
+    if (isfinite(b->rate)) fprintf(y, ", request_rate: %.9g", b->rate);
+    if (isfinite(b->max_concurrency) && b->max_concurrency > 0) fprintf(y, ", max_concurrency: %.0f", b->max_concurrency);
+    if (isfinite(b->burstiness) && b->burstiness > 0) fprintf(y, ", burstiness: %.9g", b->burstiness);
+    if (b->template_tokens > 0) fprintf(y, ", chat_template_tokens: %.0f", b->template_tokens);
+    fprintf(y, "}\n");
+    if (strcmp(b->dataset, "random") != 0) {
+        r->approximate = true;
+        addf(r->notes, sizeof r->notes, "%s lengths: the bundled ShareGPT lengths rescaled to the run's totals, "
+                                        "unless the result saved them (approximate)\n", b->dataset);
+    }
+    addf(r->notes, sizeof r->notes, "vllm bench serve client replayed (openai-chat: chat-template tokens on every "
+                                    "prompt; workloads/vllm_bench.c)\n");
     r->nstages = 1;
     r->stage_rate[0] = isfinite(b->rate) ? b->rate : 0;
 }
@@ -540,7 +540,8 @@ static int load_bench_json(const char *path, const es_val_options_t *opt, es_val
     if (!y) { cJSON_Delete(j); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     set_seed_and_name(y, opt, r->name);
     emit_server(y, opt, opt->gpu, opt->vllm_version, mid->valuestring, "", r);
-    emit_bench_workload(y, &b, r);
+    char abs_res[PATH_MAX];
+    emit_bench_workload(y, &b, realpath(path, abs_res) ? abs_res : path, r);
     emit_client(y, opt->stamps_per_token, 0, r);
     if ((rc = finish_yaml(y, &text, r, err))) { cJSON_Delete(j); return rc; }
     es_val_figs_t *f = &r->measured[1];
@@ -664,7 +665,7 @@ static int load_cases(const char *path, const es_val_options_t *opt, es_val_run_
             }
             if (!rc && !ds) rc = es_node_err(err, ES_EINVAL, wl, wp, "dataset: missing (random or sharegpt)");
             if (rc) { fclose(y); free(text); goto out; }
-            emit_bench_workload(y, &b, r);
+            emit_bench_workload(y, &b, NULL, r);
         } else {
             char wp[80];
             snprintf(wp, sizeof wp, "%s.workload", cp);
@@ -1041,9 +1042,8 @@ int es_val_import_gpustack(const char *path, char **yaml, es_err_t *err)
             "  vllm_args: \"\"\n"
             "  client: vllm-bench\n"
             "  client_stamps_per_token: 1\n"
-            "  chat_template_tokens: 8\n"
-            "  notes: \"vllm serve MODEL with every default; vllm bench serve --backend openai-chat: the Qwen3 chat "
-            "template adds <|im_start|>user, <|im_end|>, <|im_start|>assistant and newlines (8 tokens)\"\n"
+            "  notes: \"vllm serve MODEL with every default; vllm bench serve --backend openai-chat (the chat "
+            "template's tokens on every prompt: workloads/vllm_bench.c)\"\n"
             "cases:\n");
     for (size_t l = 1; l < c.nlines && !rc; l++) {
         char *f[64];
