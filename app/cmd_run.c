@@ -163,6 +163,7 @@ int es_cmd_run(int argc, char **argv)
     if (!quiet) {
         printf("\n%s: %llu requests, %llu completed, %.1f s simulated in %.2f s\n", dir,
                (unsigned long long)rep.requests, (unsigned long long)rep.completed, rep.sim_s, rep.wall_s);
+        printf("  %-26s %s\n", "step model", rep.step_model);
         print_ms("TTFT p50", rep.ttft_p50_ms);
         print_ms("TTFT p99", rep.ttft_p99_ms);
         print_ms("TPOT p50", rep.tpot_p50_ms);

@@ -20,6 +20,7 @@
 #include "es_workload.h"
 #include "es_metrics.h"
 #include "es_outdir.h"
+#include "es_steptime.h"
 #include "es_summary.h"
 
 #define POOL_CHUNK 1024
@@ -576,9 +577,15 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
                                      pi.stats.preemptions, pi.stats.steps, pi.stats.busy};
     }
     for (size_t i = 0; i < nst; i++) es_workload_stage(c.wl, i, &stages[i].rate, &stages[i].start, &stages[i].end);
+    const es_profile_t *prof = es_cluster_profile(c.cl);
+    const es_profile_model_t *pm = es_profile_model(prof, exp->server.model);
+    int step_kind = pm ? es_steptime_resolve(exp->server.step_model, pm) : ES_STEP_PROFILE;
     es_summary_input_t in = {exp->name, exp->seed, ES_RNG_NAME, es_sim_now(c.sim), es_sim_events_run(c.sim),
                              pods, npods, stages, nst, exp->results.slo_ttft_ms, exp->results.slo_tpot_ms,
-                             es_workload_skipped_lines(c.wl)};
+                             es_workload_skipped_lines(c.wl),
+                             step_kind == ES_STEP_PROFILE ? NULL : es_steptime_kind_name(step_kind),
+                             exp->server.model, exp->server.gpu,
+                             step_kind == ES_STEP_ANALYTIC ? prof->coeffs.file : NULL};
     rc = es_summary_write(es_outdir_file(&od, "summary.json", path, sizeof path), c.m, &in, err);
     if (!rc) rc = es_pods_csv_write(es_outdir_file(&od, "pods.csv", path, sizeof path), &in, err);
     free(pods);
@@ -589,6 +596,9 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
 
     if (rep) {
         memset(rep, 0, sizeof *rep);
+        snprintf(rep->step_model, sizeof rep->step_model, "%s (%s on %s%s%s)", es_steptime_kind_name(step_kind),
+                 exp->server.model, exp->server.gpu, step_kind == ES_STEP_ANALYTIC ? "; coefficients " : "",
+                 step_kind == ES_STEP_ANALYTIC ? prof->coeffs.file : "");
         rep->requests = es_metrics_count(c.m);
         const es_req_record_t *recs = es_metrics_records(c.m);
         for (size_t i = 0; i < rep->requests; i++) rep->completed += recs[i].status == 200;

@@ -157,6 +157,9 @@ typedef struct es_step_terms {
     double experts_touched;   /* per MoE layer */
 } es_step_terms_t;
 void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step_terms_t *out);
+/* The model a pod runs for server.step_model `kind` (auto: profile when the
+ * model has measured tables, analytic otherwise). */
+int es_steptime_resolve(int kind, const es_profile_model_t *pm);
 /* "profile", "linear", "roofline" or "analytic": what the pod runs. */
 const char *es_steptime_kind_name(int kind);
 

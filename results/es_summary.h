@@ -48,6 +48,12 @@ typedef struct es_summary_input {
     size_t                    nstages;
     double                    slo_ttft_ms, slo_tpot_ms;
     uint64_t                  skipped_lines;  /* malformed trace lines skipped */
+    /* the step model, written as "step_model" only when it is not the measured
+     * profile (so profile runs' summaries stay as they were) */
+    const char               *step_model;     /* NULL or "linear", "roofline", "analytic" */
+    const char               *model_source;   /* config.json path or profile model key */
+    const char               *gpu;
+    const char               *coefficients;   /* analytic: the coefficients file */
 } es_summary_input_t;
 
 /* Writes summary.json (pretty, stable key order) to path atomically. */

@@ -136,6 +136,24 @@ input s.yaml 'base: base.yaml\ngrid: {epp.weights.nosuch: [1]}\n';         case_
 input s.yaml 'base: base.yaml\ngrid: {servr.gpu: [h200-sxm]}\n';           case_ "unknown key path" "${SW[@]}"
 fi
 
+section "Models and GPUs (server.model: config.json, server.gpu, their data files)"
+input a.yaml 'server: {model: nothere.json}\n';            case_ "model config missing" "${RUN[@]}" a.yaml
+put a.yaml 'server: {model: m.json}\n'
+input m.json '{"hidden_size": 4096, "intermediate_size": 11008,\n "num_hidden_layers": 32, "num_attention_heads": 32,\n "num_key_value_heads": 6, "vocab_size": 32000}\n'
+case_ "KV heads do not divide the heads" "${RUN[@]}" a.yaml
+input m.json '{"hidden_size": 4096, "num_hidden_layers": 32,\n "num_attention_heads": 32, "vocab_size": 32000}\n'
+case_ "model config lacks a key" "${RUN[@]}" a.yaml
+put a.yaml 'server: {gpu: toy, gpu_datasheet: g.yaml}\n'
+input g.yaml 'gpus:\n  toy:\n    memory_MiB: 1024\n    bf16_TFLOPs: 10\n    fp8_TFLOPs: 0\n    nvlink_GBps: 0\n    pcie_GBps: 16\n    source: test\n'
+case_ "datasheet entry lacks a key" "${RUN[@]}" a.yaml
+put a.yaml 'server: {model: m.json, step_coefficients: c.yaml}\n'
+put m.json '{"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,\n "num_attention_heads": 32, "vocab_size": 32000}\n'
+input c.yaml 'analytic:\n  gemm_efficiency: 0.5\n  attention_efficiency: 1.5\n'
+case_ "coefficient out of range" "${RUN[@]}" a.yaml
+put a.yaml 'server: {model: m.json, step_model: profile}\n'
+printf 'server: {model: m.json, step_model: profile}' > "$W/.input"
+case_ "profile step model for an unmeasured model" "${RUN[@]}" a.yaml
+
 section "Command-line flags"
 flags() { printf '%s' "$*" > "$W/.input"; }
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml

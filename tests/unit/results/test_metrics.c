@@ -226,7 +226,7 @@ static void test_summary_schema(void **state)
     }
     es_summary_pod_t pods[1] = {{"p0", "", 60, 1000, 500, 0, 10, ES_S}};
     es_summary_stage_t stages[2] = {{1.0, 0, 30 * ES_S}, {2.0, 30 * ES_S, ES_TIME_NEVER}};
-    es_summary_input_t in = {"t", 18446744073709551615ULL, "x", 60 * ES_S, 1, pods, 1, stages, 2, 100, 10, 0};
+    es_summary_input_t in = {"t", 18446744073709551615ULL, "x", 60 * ES_S, 1, pods, 1, stages, 2, 100, 10, 0, NULL, NULL, NULL, NULL};
     char path[] = "/tmp/eppsim-summary-XXXXXX";
     int fd = mkstemp(path);
     close(fd);
