@@ -12,6 +12,7 @@
 #include "es_cli.h"
 #include "es_experiment.h"
 #include "es_manifest.h"
+#include "es_outdir.h"
 #include "es_run.h"
 
 static volatile sig_atomic_t g_interrupted;   /* the one process-wide flag a signal handler may set */
@@ -135,7 +136,13 @@ int es_cmd_run(int argc, char **argv)
         es_manifest_fini(&man);
         return ES_EXIT_USAGE;
     }
-    char dir[1100];
+    char dir[ES_OUTDIR_MAX + 1];
+    if (out && strlen(out) > ES_OUTDIR_MAX) {
+        fprintf(stderr, "eppsim: --out: path is %zu bytes, longer than the %d allowed\n", strlen(out), ES_OUTDIR_MAX);
+        es_experiment_fini(&exp);
+        es_manifest_fini(&man);
+        return ES_EXIT_USAGE;
+    }
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else es_run_default_dir(&exp, dir, sizeof dir);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "es_cli.h"
+#include "es_outdir.h"
 #include "es_sweep.h"
 
 static volatile sig_atomic_t g_interrupted;   /* the one process-wide flag a signal handler may set */
@@ -154,6 +155,11 @@ int es_cmd_sweep(int argc, char **argv)
         return ES_EXIT_OK;
     }
     char dir[1100];
+    if (out && strlen(out) > ES_OUTDIR_MAX - 40) {   /* room for points/<i>-seed<s> */
+        fprintf(stderr, "eppsim: --out: path is %zu bytes, longer than the %d allowed\n", strlen(out), ES_OUTDIR_MAX - 40);
+        es_sweep_spec_fini(&spec);
+        return ES_EXIT_USAGE;
+    }
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else {
         char stem[256];

@@ -22,6 +22,10 @@
 
 #define ES_EXPERIMENT_SCHEMA_VERSION 1
 
+/* Longest experiment name (bytes): out/<name>-seed<seed>.tmp-<pid> stays one
+ * path component within NAME_MAX (255). */
+#define ES_NAME_MAX 200
+
 typedef struct es_experiment {
     int64_t                 schema_version;
     char                   *name;        /* names the default output directory */

@@ -12,15 +12,16 @@
 #include "es_paths.h"
 #include "es_gpu_spec.h"
 #include "es_model_config.h"
+#include "es_time.h"
 
 #define X(x) offsetof(es_experiment_t, x)
 static const es_schema_entry_t k_top[] = {
     {"schema_version", ES_ST_INT, X(schema_version), "1", 1, 1, NULL, "",
      "experiment schema version (1)", NULL},
     {"name", ES_ST_STRING, X(name), "default", 0, 0, NULL, "",
-     "experiment name; the default output directory is out/<name>-seed<seed>", NULL},
+     "experiment name; the default output directory is out/<name>-seed<seed>, so one folder name: no '/', not . or .., no control characters, at most 200 bytes", NULL},
     {"seed", ES_ST_U64, X(seed), "1", 0, 0, NULL, "", "master seed (unsigned 64-bit)", NULL},
-    {"duration_s", ES_ST_DOUBLE, X(duration_s), "0", 0, 1e12, NULL, "s",
+    {"duration_s", ES_ST_DOUBLE, X(duration_s), "0", 0, ES_TIME_MAX_S, NULL, "s",
      "simulated time limit; 0 = run until every request has ended", NULL},
     {"server", ES_ST_SECTION, X(server), NULL, 0, 0, NULL, "", "vLLM-like model server", &es_server_schema},
     {"cluster", ES_ST_SECTION, X(cluster), NULL, 0, 0, NULL, "", "pods, faults, disaggregation", &es_cluster_schema},
@@ -139,6 +140,49 @@ static int resolve_paths(es_experiment_t *exp, es_err_t *err)
     return rc ? es_err_set(err, rc, "out of memory") : 0;
 }
 
+/* The name becomes one path component of the default output directory
+ * (out/<name>-seed<seed>) and a title in every output: one component, no
+ * control characters, short enough for any file system's NAME_MAX. */
+static int check_name(const es_experiment_t *exp, es_err_t *err)
+{
+    const char *name = exp->name, *why = NULL;
+    size_t len = strlen(name);
+    char toolong[64];
+    snprintf(toolong, sizeof toolong, "is %zu bytes, longer than the %d allowed", len, ES_NAME_MAX);
+    if (len == 0) why = "must not be empty";
+    else if (len > ES_NAME_MAX) why = toolong;
+    else if (!strcmp(name, ".") || !strcmp(name, "..")) why = "must not be '.' or '..'";
+    else if (strchr(name, '/')) why = "must not contain '/' (it is one folder name, not a path; use --out DIR)";
+    else
+        for (const char *p = name; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f) { why = "must not contain control characters"; break; }
+    if (!why) return 0;
+    const es_node_t *node = exp->doc ? es_node_find(exp->doc->root, "name") : NULL;
+    if (node) return es_node_err(err, ES_EINVAL, node, "name", "%s", why);
+    return es_err_set(err, ES_EINVAL, "name: %s", why);
+}
+
+/* Values inside the schema's ranges that the models still cannot take;
+ * rejected here, with the file and line, rather than failing mid-run. */
+static int check_values(const es_experiment_t *exp, es_err_t *err)
+{
+    const es_node_t *root = exp->doc ? exp->doc->root : NULL;
+    const char *key = NULL;
+    char why[160];
+    if (exp->server.num_gpu_blocks == 1) {
+        key = "server.num_gpu_blocks";
+        snprintf(why, sizeof why, "1 leaves no usable block (one is vLLM's null block); 0 derives the count, else at least 2");
+    } else if (exp->workload.arrival.rate > 0 && exp->workload.arrival.rate < ES_WL_MIN_RATE) {
+        key = "workload.arrival.rate";
+        snprintf(why, sizeof why, "%g req/s is below %g (a request every %.0f days at most)", exp->workload.arrival.rate,
+                 ES_WL_MIN_RATE, 1 / ES_WL_MIN_RATE / 86400);
+    }
+    if (!key) return 0;
+    const es_node_t *node = root ? es_node_find(root, key) : NULL;
+    if (node) return es_node_err(err, ES_EINVAL, node, key, "%s", why);
+    return es_err_set(err, ES_EINVAL, "%s: %s", key, why);
+}
+
 int es_experiment_from_doc(es_doc_t *doc, const char *base_dir, es_experiment_t *exp, es_err_t *err)
 {
     memset(exp, 0, sizeof *exp);
@@ -149,6 +193,8 @@ int es_experiment_from_doc(es_doc_t *doc, const char *base_dir, es_experiment_t 
     if (!rc && doc->root && doc->root->kind != ES_NODE_MAP)
         rc = es_node_expect_map(doc->root, "", err);
     if (!rc) rc = es_schema_load(&es_experiment_schema, exp, doc->root, "", err);
+    if (!rc) rc = check_name(exp, err);
+    if (!rc) rc = check_values(exp, err);
     if (!rc) rc = resolve_paths(exp, err);
     if (!rc) rc = check_gpu(exp, err);
     if (!rc) rc = check_model(exp, err);

@@ -5,7 +5,9 @@
 #include "es_run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 #include "es_outdir.h"
 #include "es_steptime.h"
 #include "es_summary.h"
+#include "es_util.h"
 
 #define POOL_CHUNK 1024
 
@@ -57,6 +60,7 @@ typedef struct run_ctx {
     FILE            *timeseries;
     FILE            *decisions;      /* --record-decisions */
     uint64_t        *pod_hits, *pod_queries;   /* last sample, per pod */
+    uint32_t         npod_slots;               /* entries in pod_hits and pod_queries */
     interval_t       iv;
     int              rc;
     es_err_t        *err;
@@ -239,24 +243,13 @@ static void on_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count)
 
 /* ---- decision records (explain --from-run) ---- */
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void on_decision(void *ud, uint32_t replica, const es_sched_request_t *req, const es_endpoint_t *cand,
                         size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res)
 {
     run_ctx_t *c = ud;
     FILE *f = c->decisions;
     if (!f) return;
-    uint64_t seed = es_mix64(c->exp->seed ^ (0x45505000ULL + replica));
+    uint64_t seed = es_rng_epp_seed(c->exp->seed, replica);
     /* the replica's seed is a full 64-bit value: a string, so JSON readers keep it exact */
     fprintf(f, "{\"request_id\": %llu, \"replica\": %u, \"seed\": \"%llu\", \"now_ms\": %.6f, \"endpoints\": [",
             (unsigned long long)req->id, replica, (unsigned long long)seed, es_time_to_ms(now));
@@ -264,46 +257,46 @@ static void on_decision(void *ud, uint32_t replica, const es_sched_request_t *re
         const es_endpoint_t *e = &cand[i];
         const es_endpoint_metrics_t *m = &e->metrics;
         fprintf(f, "%s{\"name\": ", i ? ", " : "");
-        json_str(f, e->name);
+        es_json_write_string(f, e->name);
         fputs(", \"address\": ", f);
-        json_str(f, e->address);
+        es_json_write_string(f, e->address);
         fputs(", \"labels\": {", f);
         for (uint32_t k = 0; k < e->nlabels; k++) {
             fputs(k ? ", " : "", f);
-            json_str(f, e->labels[k].key);
+            es_json_write_string(f, e->labels[k].key);
             fputs(": ", f);
-            json_str(f, e->labels[k].value);
+            es_json_write_string(f, e->labels[k].value);
         }
         fprintf(f, "}, \"metrics\": {\"waiting\": %d, \"running\": %d, \"kv_cache_usage\": %.9g, "
                    "\"cache_block_size\": %u, \"num_gpu_blocks\": %u, \"age_ms\": %.6f, \"lora\": {\"active\": [",
                 m->waiting, m->running, m->kv_cache_usage, m->block_size, m->num_gpu_blocks,
                 m->update_time >= 0 ? es_time_to_ms(now - m->update_time) : 1e12);
-        for (uint32_t k = 0; k < m->n_running_lora; k++) { fputs(k ? ", " : "", f); json_str(f, m->running_lora[k]); }
+        for (uint32_t k = 0; k < m->n_running_lora; k++) { fputs(k ? ", " : "", f); es_json_write_string(f, m->running_lora[k]); }
         fputs("], \"waiting\": [", f);
-        for (uint32_t k = 0; k < m->n_waiting_lora; k++) { fputs(k ? ", " : "", f); json_str(f, m->waiting_lora[k]); }
+        for (uint32_t k = 0; k < m->n_waiting_lora; k++) { fputs(k ? ", " : "", f); es_json_write_string(f, m->waiting_lora[k]); }
         fprintf(f, "], \"max\": %d}}, \"inflight\": {\"requests\": %lld, \"tokens\": %lld}}", m->max_lora,
                 (long long)inflight[i][0], (long long)inflight[i][1]);
     }
     fputs("], \"request\": {\"model\": ", f);
-    json_str(f, req->model);
+    es_json_write_string(f, req->model);
     fprintf(f, ", \"priority\": %d, \"content\": [", req->priority);
     for (uint32_t k = 0; k < req->content.nsegs; k++)
         fprintf(f, "%s[\"%llu\", %u]", k ? ", " : "", (unsigned long long)req->content.segs[k].id, req->content.segs[k].len);
     fputs("], \"headers\": {", f);
     for (uint32_t k = 0; k < req->nheaders; k++) {
         fputs(k ? ", " : "", f);
-        json_str(f, req->headers[k].name);
+        es_json_write_string(f, req->headers[k].name);
         fputs(": ", f);
-        json_str(f, req->headers[k].value);
+        es_json_write_string(f, req->headers[k].value);
     }
     fprintf(f, "}}, \"outcome\": %d, \"picked\": [", res->status);
     if (res->status == 200) {
         for (uint32_t k = 0; k < res->ntargets; k++) {
             fputs(k ? ", " : "", f);
-            for (size_t i = 0; i < n; i++) if (cand[i].id == res->targets[k]) json_str(f, cand[i].name);
+            for (size_t i = 0; i < n; i++) if (cand[i].id == res->targets[k]) es_json_write_string(f, cand[i].name);
         }
         if (res->prefill >= 0)
-            for (size_t i = 0; i < n; i++) if (cand[i].id == (uint32_t)res->prefill) { fputs(", ", f); json_str(f, cand[i].name); }
+            for (size_t i = 0; i < n; i++) if (cand[i].id == (uint32_t)res->prefill) { fputs(", ", f); es_json_write_string(f, cand[i].name); }
     }
     fputs("]}\n", f);
 }
@@ -316,10 +309,25 @@ static void ratio(FILE *f, uint64_t a, uint64_t b)
     else fputs(",", f);
 }
 
+/* Per-pod counters of the last sample, grown when scaling adds pods. */
+static int grow_pod_slots(run_ctx_t *c, uint32_t n)
+{
+    uint64_t *h = realloc(c->pod_hits, n * sizeof *h);
+    if (h) c->pod_hits = h;
+    uint64_t *q = realloc(c->pod_queries, n * sizeof *q);
+    if (q) c->pod_queries = q;
+    if (!h || !q) { es_err_set(c->err, ES_ENOMEM, "out of memory"); fail_run(c, ES_ENOMEM); return ES_ENOMEM; }
+    memset(h + c->npod_slots, 0, (n - c->npod_slots) * sizeof *h);
+    memset(q + c->npod_slots, 0, (n - c->npod_slots) * sizeof *q);
+    c->npod_slots = n;
+    return 0;
+}
+
 static void sample(run_ctx_t *c)
 {
     double t = es_time_to_s(es_sim_now(c->sim));
     uint32_t n = es_cluster_pod_count(c->cl);
+    if (n > c->npod_slots && grow_pod_slots(c, n)) return;
     for (uint32_t i = 0; i < n; i++) {
         es_pod_info_t pi;
         es_cluster_pod_info(c->cl, i, &pi);
@@ -379,24 +387,58 @@ static int experiment_yaml(const es_experiment_t *exp, const char *path, es_err_
     return rc;
 }
 
-static bool have_gnuplot(void)
+/* Whether an executable `name` is on PATH (searched here: no shell). */
+static bool on_path(const char *name)
 {
-    return system("command -v gnuplot >/dev/null 2>&1") == 0;
+    const char *path = getenv("PATH");
+    if (!path || !*path) path = "/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        const char *e = strchr(p, ':');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char full[4096];
+        if (n && n + strlen(name) + 2 <= sizeof full) {
+            memcpy(full, p, n);
+            snprintf(full + n, sizeof full - n, "/%s", name);
+            if (access(full, X_OK) == 0) return true;
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    return false;
 }
 
-static void run_plots(const char *dir, bool quiet)
+/* Draws the plots with scripts/plot-run DIR: spawned with an argument vector
+ * (no shell sees the run's name or path; the script passes them to gnuplot as
+ * string arguments, never as code).  Returns ES_EINTR when a signal arrived
+ * meanwhile (the caller then writes nothing), else 0: a plot that fails is a
+ * warning, the data files are complete. */
+static int run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interrupted, es_err_t *err)
 {
-    char script[1024], cmd[4096];
+    char script[1024];
     snprintf(script, sizeof script, "%s/scripts/plot-run", ES_SOURCE_DIR);
-    if (access(script, X_OK) != 0) return;
-    if (!have_gnuplot()) {
+    if (access(script, X_OK) != 0) return 0;
+    if (!on_path("gnuplot")) {
         fprintf(stderr, "eppsim: warning: gnuplot not found; plots skipped (all data files are written).\n"
                         "eppsim: install it with: apt-get install gnuplot-nox\n");
-        return;
+        return 0;
     }
-    snprintf(cmd, sizeof cmd, "'%s' '%s' %s", script, dir, quiet ? ">/dev/null 2>&1" : ">/dev/null");
-    int rc = system(cmd);
-    if (rc != 0 && !quiet) fprintf(stderr, "eppsim: warning: plotting failed (exit %d); data files are complete\n", rc);
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa)) return 0;
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    if (quiet) posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    char *const argv[] = {script, (char *)dir, NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, script, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    if (rc == 0)
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (interrupted && *interrupted) return es_err_set(err, ES_EINTR, "interrupted");
+    if (!quiet && (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
+        fprintf(stderr, "eppsim: warning: plotting failed (%s %d); data files are complete\n",
+                rc ? "spawn error" : WIFEXITED(status) ? "exit" : "signal",
+                rc ? rc : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    return 0;
 }
 
 static void md_ms(FILE *f, const char *name, double v)
@@ -517,10 +559,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     if (!c.timeseries) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
     fputs("time_s,pod,waiting,running,kv_cache_usage,hit_rate,estimated_hit_rate,actual_hit_rate,oracle_hit_rate,"
           "requests_done,ttft_mean_ms\n", c.timeseries);
-    size_t maxpods = 4096;
-    c.pod_hits = calloc(maxpods, sizeof *c.pod_hits);
-    c.pod_queries = calloc(maxpods, sizeof *c.pod_queries);
-    if (!c.pod_hits || !c.pod_queries) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
+    if (grow_pod_slots(&c, es_cluster_pod_count(c.cl) + 1)) { rc = ES_ENOMEM; goto done; }
 
     es_sim_schedule(c.sim, 0, ev_wake, &c, 0);
     es_sim_schedule(c.sim, es_time_from_ms(exp->results.timeseries_interval_ms), ev_sample, &c, 0);
@@ -605,14 +644,14 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         rep->sim_s = es_time_to_s(es_sim_now(c.sim));
         rep->events = es_sim_events_run(c.sim);
         es_lat_stats_t s;
-        es_metrics_latency(c.m, 0, ES_ALL_STAGES, &s);
-        rep->ttft_p50_ms = s.p[0]; rep->ttft_p99_ms = s.p[3];
-        es_metrics_latency(c.m, 2, ES_ALL_STAGES, &s);
-        rep->e2e_p50_ms = s.p[0]; rep->e2e_p99_ms = s.p[3];
-        es_metrics_latency(c.m, 1, ES_ALL_STAGES, &s);
-        rep->tpot_p50_ms = s.p[0];
+        es_metrics_latency(c.m, ES_LAT_TTFT, ES_ALL_STAGES, &s);
+        rep->ttft_p50_ms = s.p[ES_P50]; rep->ttft_p99_ms = s.p[ES_P99];
+        es_metrics_latency(c.m, ES_LAT_E2E, ES_ALL_STAGES, &s);
+        rep->e2e_p50_ms = s.p[ES_P50]; rep->e2e_p99_ms = s.p[ES_P99];
+        es_metrics_latency(c.m, ES_LAT_TPOT, ES_ALL_STAGES, &s);
+        rep->tpot_p50_ms = s.p[ES_P50];
         es_metrics_itl(c.m, &s);
-        rep->itl_p50_ms = s.p[0];
+        rep->itl_p50_ms = s.p[ES_P50];
         rep->oracle_hit = es_metrics_oracle_rate(c.m);
         uint64_t em = 0, et = 0, ca = 0, pr = 0;
         for (size_t i = 0; i < rep->requests; i++) {
@@ -642,7 +681,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         if (rep) rep->wall_s = wall;
     }
     if (rep) write_report(exp, rep, es_outdir_file(&od, "report.md", path, sizeof path), err);
-    if (opt->plots && exp->results.plots) run_plots(od.tmp, !opt->progress);
+    if (opt->plots && exp->results.plots && (rc = run_plots(od.tmp, !opt->progress, opt->interrupted, err))) goto done;
     rc = es_outdir_commit(&od, err);
     od_open = rc != 0;
 done:

@@ -11,9 +11,16 @@
 
 #include "es_schema.h"
 
+#define ES_GIB 1073741824.0   /* bytes in a GiB: the unit of the server.*_gib keys */
+
 enum { ES_POLICY_FCFS = 0, ES_POLICY_PRIORITY = 1 };
 enum { ES_STEP_PROFILE = 0, ES_STEP_LINEAR = 1, ES_STEP_ROOFLINE = 2, ES_STEP_ANALYTIC = 3, ES_STEP_AUTO = 4 };
 enum { ES_FREE_FRESH_PREPEND = 0, ES_FREE_APPEND = 1 };
+
+/* The most KV-cache blocks a pod may have (given or derived): ~40 bytes of
+ * index each, so 4M blocks (64M tokens at block_size 16, far beyond any
+ * GPU) take ~160 MB per pod. */
+#define ES_SERVER_MAX_BLOCKS 4000000u
 
 typedef struct es_server_config {
     char    *gpu;                          /* profile or datasheet GPU name, e.g. "h100-sxm-80gb" */

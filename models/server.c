@@ -36,6 +36,8 @@
 #include "es_paths.h"
 #include "es_kvcache.h"
 #include "es_steptime.h"
+#include "es_util.h"
+
 
 enum { RS_NEW = 0, RS_WAITING = 1, RS_RUNNING = 2, RS_DONE = 3 };
 
@@ -1129,17 +1131,12 @@ int es_profile_load(const char *gpu, es_profile_t **out, es_err_t *err)
     char rel[256], path[1024];
     snprintf(rel, sizeof rel, "profiles/%s.json", gpu);
     es_data_path(path, sizeof path, rel);
-    FILE *f = fopen(path, "rb");
-    if (!f) return es_err_set(err, ES_ENOTFOUND, "server.gpu: no profile \"%s\" (%s)", gpu, path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)(len > 0 ? len : 0) + 1);
-    if (!text) { fclose(f); return es_err_set(err, ES_ENOMEM, "out of memory"); }
-    size_t got = fread(text, 1, (size_t)(len > 0 ? len : 0), f);
-    fclose(f);
-    text[got] = '\0';
-    int rc = es_profile_parse(gpu, path, text, out, err);
+    char *text;
+    int rc = es_file_read(path, &text, NULL);
+    if (rc == ES_ENOTFOUND) return es_err_set(err, ES_ENOTFOUND, "server.gpu: no profile \"%s\" (%s)", gpu, path);
+    if (rc == ES_ENOMEM) return es_err_set(err, ES_ENOMEM, "out of memory");
+    if (rc) return es_err_set(err, rc, "%s: read error", path);
+    rc = es_profile_parse(gpu, path, text, out, err);
     free(text);
     return rc;
 }
@@ -1149,17 +1146,17 @@ static int derive_blocks(const es_server_config_t *cfg, const es_profile_t *prof
 {
     if (cfg->num_gpu_blocks > 0) { *out = (uint32_t)cfg->num_gpu_blocks; return 0; }
     double tp = (double)cfg->tensor_parallel;
-    double mem = cfg->gpu_memory_gib > 0 ? cfg->gpu_memory_gib * 1073741824.0 : prof->memory_bytes;
+    double mem = cfg->gpu_memory_gib > 0 ? cfg->gpu_memory_gib * ES_GIB : prof->memory_bytes;
     double weights = m->weight_bytes / tp;
-    double avail = mem * cfg->gpu_memory_utilization - weights - cfg->activation_reserve_gib * 1073741824.0;
+    double avail = mem * cfg->gpu_memory_utilization - weights - cfg->activation_reserve_gib * ES_GIB;
     double block = es_model_kv_bytes_per_token(m, (uint32_t)tp) * (double)cfg->block_size;
     double n = avail / block;
     if (n < 2)
         return es_err_set(err, ES_ERANGE,
                           "server.gpu_memory_utilization: %.1f GiB of weights per GPU leave no room for the "
-                          "KV cache (%.1f GiB x %.2f)", weights / 1073741824.0, mem / 1073741824.0,
+                          "KV cache (%.1f GiB x %.2f)", weights / ES_GIB, mem / ES_GIB,
                           cfg->gpu_memory_utilization);
-    *out = n > 100000000.0 ? 100000000u : (uint32_t)n;
+    *out = n > ES_SERVER_MAX_BLOCKS ? ES_SERVER_MAX_BLOCKS : (uint32_t)n;
     return 0;
 }
 

@@ -26,7 +26,7 @@ static const es_schema_entry_t k_entries[] = {
      "CPU-side scheduling and sampling time added to every engine step (docs/server.md)", NULL},
     {"block_size", ES_ST_INT, F(block_size), "16", 1, 1024, NULL, "tokens",
      "tokens per paged KV-cache block", NULL},
-    {"num_gpu_blocks", ES_ST_INT, F(num_gpu_blocks), "0", 0, 100000000, NULL, "blocks",
+    {"num_gpu_blocks", ES_ST_INT, F(num_gpu_blocks), "0", 0, ES_SERVER_MAX_BLOCKS, NULL, "blocks",
      "KV-cache blocks per pod; 0 derives them from GPU memory", NULL},
     {"gpu_memory_utilization", ES_ST_DOUBLE, F(gpu_memory_utilization), "0.9", 0.05, 1.0, NULL, "",
      "fraction of GPU memory the server may use", NULL},

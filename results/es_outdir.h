@@ -14,17 +14,26 @@
 
 #include "es_err.h"
 
+/* The longest output directory path accepted (bytes): every path derived
+ * from it (temporary names, files, plots) then fits the buffers below, so
+ * nothing is ever cut short.  Longer paths are refused before anything is
+ * written. */
+#define ES_OUTDIR_MAX 960
+
 typedef struct es_outdir {
-    char final[1024];   /* where the results end up */
-    char tmp[1100];     /* where they are written meanwhile */
+    char final[ES_OUTDIR_MAX + 1];   /* where the results end up */
+    char tmp[ES_OUTDIR_MAX + 32];    /* where they are written meanwhile */
+    bool force;                      /* replace an existing final directory */
 } es_outdir_t;
 
 /* Creates the temporary directory (and parents of the final one).  Fails if
- * the final directory exists and !force. */
+ * the final directory exists and !force, or if its path is longer than
+ * ES_OUTDIR_MAX. */
 int es_outdir_begin(es_outdir_t *o, const char *final, bool force, es_err_t *err);
 /* Path of a file inside the temporary directory. */
 const char *es_outdir_file(const es_outdir_t *o, const char *name, char *buf, size_t size);
-/* Moves the temporary directory into place (replacing the old one). */
+/* Moves the temporary directory into place; an existing final directory is
+ * replaced only with force (checked again here: the same path as begin's). */
 int es_outdir_commit(es_outdir_t *o, es_err_t *err);
 /* Removes the temporary directory and everything in it. */
 void es_outdir_abort(es_outdir_t *o);

@@ -2,6 +2,7 @@
 #define _XOPEN_SOURCE 700
 #include "es_outdir.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdlib.h>
@@ -11,7 +12,8 @@
 
 int es_mkdirs(const char *path)
 {
-    char buf[1100];
+    char buf[4096];
+    if (strlen(path) >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
     snprintf(buf, sizeof buf, "%s", path);
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/') continue;
@@ -38,14 +40,21 @@ int es_rmtree(const char *path)
 
 int es_outdir_begin(es_outdir_t *o, const char *final, bool force, es_err_t *err)
 {
-    snprintf(o->final, sizeof o->final, "%s", final);
-    snprintf(o->tmp, sizeof o->tmp, "%s.tmp-%ld", final, (long)getpid());
+    size_t len = strlen(final);
+    if (len == 0) return es_err_set(err, ES_EINVAL, "output directory: empty path");
+    if (len > ES_OUTDIR_MAX)
+        return es_err_set(err, ES_EINVAL, "output directory: path is %zu bytes, longer than the %d allowed", len,
+                          ES_OUTDIR_MAX);
+    memcpy(o->final, final, len + 1);
+    while (len > 1 && o->final[len - 1] == '/') o->final[--len] = '\0';   /* "out/" is "out" */
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp-%ld", o->final, (long)getpid());
+    o->force = force;
     struct stat st;
-    if (!force && stat(final, &st) == 0)
-        return es_err_set(err, ES_EINVAL, "%s: exists (use --force to replace it, or --out DIR)", final);
+    if (!force && lstat(o->final, &st) == 0)
+        return es_err_set(err, ES_EINVAL, "%s: exists (use --force to replace it, or --out DIR)", o->final);
     /* parents of the final directory */
-    char parent[1024];
-    snprintf(parent, sizeof parent, "%s", final);
+    char parent[sizeof o->final];
+    snprintf(parent, sizeof parent, "%s", o->final);
     char *slash = strrchr(parent, '/');
     if (slash && slash != parent) {
         *slash = '\0';
@@ -58,15 +67,19 @@ int es_outdir_begin(es_outdir_t *o, const char *final, bool force, es_err_t *err
 
 const char *es_outdir_file(const es_outdir_t *o, const char *name, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s/%s", o->tmp, name);
+    int n = snprintf(buf, size, "%s/%s", o->tmp, name);
+    assert(n > 0 && (size_t)n < size);   /* callers size buf for ES_OUTDIR_MAX */
+    (void)n;
     return buf;
 }
 
 int es_outdir_commit(es_outdir_t *o, es_err_t *err)
 {
     struct stat st;
-    if (stat(o->final, &st) == 0) {
-        char old[1200];
+    if (lstat(o->final, &st) == 0) {
+        if (!o->force)   /* appeared while the run ran */
+            return es_err_set(err, ES_EINVAL, "%s: exists (use --force to replace it, or --out DIR)", o->final);
+        char old[sizeof o->final + 32];
         snprintf(old, sizeof old, "%s.old-%ld", o->final, (long)getpid());
         if (rename(o->final, old)) return es_err_set(err, ES_EIO, "%s: cannot replace: %s", o->final, strerror(errno));
         if (rename(o->tmp, o->final)) {
@@ -87,8 +100,9 @@ void es_outdir_abort(es_outdir_t *o)
 
 int es_write_file_atomic(const char *path, const char *data, size_t len, es_err_t *err)
 {
-    char tmp[1200];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= sizeof tmp)
+        return es_err_set(err, ES_EINVAL, "%s: path too long", path);
     FILE *f = fopen(tmp, "wb");
     if (!f) return es_err_set(err, ES_EIO, "%s: cannot write: %s", tmp, strerror(errno));
     size_t w = fwrite(data, 1, len, f);

@@ -49,6 +49,7 @@ case_() {
 input() { put "$1" "$2"; printf '%b' "$2" > "$W/.input"; }
 
 RUN=("$EPPSIM" run -q --no-plots -o out)
+flags() { printf '%s' "$*" > "$W/.input"; }
 
 section "Experiment files (eppsim run EXP)"
 input a.yaml 'server: {gpu: h100-sxm-80gb\n';            case_ "YAML syntax error" "${RUN[@]}" a.yaml
@@ -136,6 +137,29 @@ input s.yaml 'base: base.yaml\ngrid: {epp.weights.nosuch: [1]}\n';         case_
 input s.yaml 'base: base.yaml\ngrid: {servr.gpu: [h200-sxm]}\n';           case_ "unknown key path" "${SW[@]}"
 fi
 
+section "Run names and output paths (issue 19)"
+DEF=("$EPPSIM" run -q --no-plots)
+input a.yaml 'name: ../x\n';                    case_ "name climbs out of out/" "${DEF[@]}" a.yaml
+input a.yaml 'name: a/b\n';                     case_ "name with a slash" "${DEF[@]}" a.yaml
+input a.yaml 'name: ""\n';                      case_ "empty name" "${DEF[@]}" a.yaml
+input a.yaml 'name: ..\n';                      case_ "name is .." "${DEF[@]}" a.yaml
+input a.yaml 'name: "a\\nb"\n';                 case_ "name with a newline" "${DEF[@]}" a.yaml
+input a.yaml "name: $(printf 'n%.0s' $(seq 300))\n"; case_ "name of 300 bytes" "${DEF[@]}" a.yaml
+input a.yaml 'seed: 1\n'; LONG=out/$(printf 'd%.0s' $(seq 1200)); flags eppsim run -o "out/ddd...(1204 bytes)"
+case_ "--out longer than 960 bytes" "$EPPSIM" run -q --no-plots -o "$LONG" a.yaml
+put s.yaml 'base: base.yaml\ngrid: {cluster.replicas: [1]}\n'; flags eppsim sweep -o "out/ddd...(1204 bytes)" s.yaml
+case_ "sweep --out longer than 920 bytes" "$EPPSIM" sweep -q -o "$LONG" s.yaml
+
+section "Values in range that used to abort or overflow (issue 19)"
+input a.yaml 'server: {num_gpu_blocks: 1}\n';                               case_ "one KV block" "${RUN[@]}" a.yaml
+input a.yaml 'cluster: {faults: [{at_s: 1e11, kind: pod_crash, pod: 0}]}\n'; case_ "fault at 1e11 s" "${RUN[@]}" a.yaml
+input a.yaml 'cluster: {scaling: [{at_s: 1e11, replicas: 5}]}\n';           case_ "scaling at 1e11 s" "${RUN[@]}" a.yaml
+input a.yaml 'cluster: {replicas: 20000}\n';                                case_ "20 000 pods" "${RUN[@]}" a.yaml
+input a.yaml 'duration_s: 1e11\n';                                          case_ "duration 1e11 s" "${RUN[@]}" a.yaml
+input a.yaml 'results: {warmup_s: 1e12}\n';                                 case_ "warm-up 1e12 s" "${RUN[@]}" a.yaml
+input a.yaml 'workload: {arrival: {rate: 1e-300}}\n';                       case_ "rate 1e-300" "${RUN[@]}" a.yaml
+input a.yaml 'workload: {arrival: {stages: [{rate: 1, duration_s: 6e8}, {rate: 1, duration_s: 6e8}]}}\n'; case_ "stages longer than 1e9 s in all" "${RUN[@]}" a.yaml
+
 section "Models and GPUs (server.model: config.json, server.gpu, their data files)"
 input a.yaml 'server: {model: nothere.json}\n';            case_ "model config missing" "${RUN[@]}" a.yaml
 put a.yaml 'server: {model: m.json}\n'
@@ -155,7 +179,6 @@ printf 'server: {model: m.json, step_model: profile}' > "$W/.input"
 case_ "profile step model for an unmeasured model" "${RUN[@]}" a.yaml
 
 section "Command-line flags"
-flags() { printf '%s' "$*" > "$W/.input"; }
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e
 flags eppsim bench e2e --mooncake-scale fast;  case_ "benchmark scale not a number" "$EPPSIM" bench e2e --mooncake-scale fast

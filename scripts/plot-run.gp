@@ -1,0 +1,100 @@
+# plot-run.gp -- the plots of one eppsim run (called by scripts/plot-run):
+#   gnuplot -c plot-run.gp OUT_DIR SPLIT_DIR LABEL NPODS
+# Every path and label arrives as a string argument (ARG1..ARG4) and is only
+# ever used as a value: no user text is pasted into gnuplot code, so quotes,
+# backquotes or `@` in a run name cannot run anything.
+# SPLIT_DIR holds pod-<i>.csv (first line: the pod's name) and all.csv: the
+# rows of timeseries.csv per pod, as gnuplot breaks a line at every filtered row.
+dir = ARG1
+split = ARG2
+label = ARG3
+npods = int(ARG4)
+req = dir . '/requests.csv'
+pods = dir . '/pods.csv'
+all = split . '/all.csv'
+podfile(i) = sprintf('%s/pod-%d.csv', split, i)
+
+set datafile separator ","
+set datafile missing ""
+
+do for [fmt in "png svg"] {
+  if (fmt eq "png") {
+    set terminal pngcairo size 1000,600 noenhanced font 'DejaVu Sans,11'
+  } else {
+    set terminal svg size 1000,600 noenhanced font 'DejaVu Sans,11' background rgb 'white'
+  }
+  reset
+  set datafile separator ","
+  set datafile missing ""
+  set grid lc rgb '#dddddd'
+  set key inside right bottom box opaque
+  set style line 1 lc rgb '#1f77b4' lw 2
+  set style line 2 lc rgb '#ff7f0e' lw 2
+  set style line 3 lc rgb '#2ca02c' lw 2
+
+  stats req using ($4==200 && valid(14) ? $14 : 1/0) name "TTFT" nooutput
+  stats req using ($4==200 && valid(16) ? $16 : 1/0) name "E2E" nooutput
+
+  set output dir . '/plots/latency_cdf.' . fmt
+  set title sprintf("Latency CDF at the client (%s)", label)
+  set xlabel "latency (ms, log scale)"
+  set ylabel "fraction of completed requests"
+  set logscale x
+  set yrange [0:1]
+  plot req using ($4==200 ? $14 : 1/0):(1.0/TTFT_records) smooth cumulative ls 1 title sprintf('TTFT (p50 %.0f ms)', TTFT_median), \
+       req using ($4==200 ? $16 : 1/0):(1.0/E2E_records) smooth cumulative ls 2 title sprintf('E2E (p50 %.0f ms)', E2E_median)
+  unset logscale x
+  set autoscale y
+
+  set output dir . '/plots/ttft_over_time.' . fmt
+  set title sprintf("Time to first token over the run (%s)", label)
+  set xlabel "arrival time (s)"
+  set ylabel "TTFT (ms)"
+  set key inside right top box opaque
+  set yrange [0:*]
+  plot req using 2:($4==200 ? $14 : 1/0) with points pt 7 ps 0.3 lc rgb '#9ecae1' title 'each request', \
+       all using 1:($11) with lines ls 1 title 'mean of requests ending in each interval'
+
+  set output dir . '/plots/hit_rates.' . fmt
+  set title sprintf("Prefix-cache hit rate over time (%s)", label)
+  set xlabel "time (s)"
+  set ylabel "hit rate (%)"
+  set yrange [0:105]
+  set key inside right bottom box opaque
+  plot all using 1:(100*$9) with lines ls 3 lw 4 dt 2 title 'oracle (infinite shared cache)', \
+       all using 1:(100*$7) with lines ls 2 title 'estimated by the EPP', \
+       all using 1:(100*$8) with lines ls 1 title 'actual (served from cache)'
+  set autoscale y
+
+  set output dir . '/plots/pod_waiting.' . fmt
+  set title sprintf("Waiting queue per pod (vllm:num_requests_waiting, %s)", label)
+  set xlabel "time (s)"
+  set ylabel "requests waiting"
+  set key inside right top box opaque
+  set yrange [0:*]
+  set offsets 0, 0, 1, 0
+  plot for [i=0:npods-1] podfile(i) using 1:(column(3)) with lines lw 1.5 title columnheader(1)
+
+  set output dir . '/plots/pod_kv_usage.' . fmt
+  set title sprintf("KV-cache usage per pod (vllm:kv_cache_usage_perc, %s)", label)
+  set xlabel "time (s)"
+  set ylabel "KV-cache usage (%)"
+  set yrange [0:*]
+  set offsets 0, 0, 0.5, 0
+  plot for [i=0:npods-1] podfile(i) using 1:(100*column(5)) with lines lw 1.5 title columnheader(1)
+
+  set output dir . '/plots/pod_share.' . fmt
+  set title sprintf("Requests per pod (%s)", label)
+  set style data histograms
+  set style fill solid 0.8 border -1
+  set boxwidth 0.7
+  set xlabel "pod"
+  set ylabel "requests"
+  set yrange [0:*]
+  set xtics rotate by -30
+  set offsets 0, 0, 0, 0
+  set xrange [-0.6:npods-0.4]
+  unset key
+  plot pods using 3:xtic(1) lc rgb '#1f77b4'
+  unset output
+}
