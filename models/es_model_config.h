@@ -22,7 +22,8 @@
  *    qk_rope_head_dim, v_head_dim; its KV cache is one latent per token;
  *  - nesting: Llama-4 and other multimodal configs keep the decoder in
  *    `text_config` (the vision tower is not counted);
- *  - dtype: torch_dtype / dtype (2 bytes for bf16/fp16, 4 for fp32), and
+ *  - dtype: 2 bytes (vLLM serves fp32 checkpoints in 16 bits too; a
+ *    torch_dtype / dtype of float8_* means FP8 weights), and
  *    quantization_config (fp8, float-quantized / compressed-tensors with
  *    8-bit weights): linear weights 1 byte, embeddings, lm_head and norms
  *    stay in the model dtype; the KV cache stays in the model dtype;

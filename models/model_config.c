@@ -260,6 +260,13 @@ static int read_shape(const rd_t *r, const es_node_t *root, es_model_shape_t *m)
     /* dtype: vLLM serves fp32 checkpoints in 16 bits too, so 2 bytes unless quantised */
     m->dtype_bytes = 2.0;
     m->weight_bytes_per_param = 2.0;
+    const char *dtype = opt_str(r->map, "torch_dtype");
+    if (!dtype) dtype = opt_str(r->map, "dtype");
+    if (!dtype) dtype = opt_str(root, "torch_dtype");
+    if (dtype && strncmp(dtype, "float8", 6) == 0) {   /* weights stored in FP8 without a quantization_config */
+        m->weight_bytes_per_param = 1.0;
+        m->fp8 = true;
+    }
     const es_node_t *q = get(r, "quantization_config");
     read_quant(q ? q : es_map_get(root, "quantization_config"), m);
     return 0;
