@@ -24,6 +24,8 @@
  *                + TP all-reduces;  all per GPU (divided by TP).
  *    GEMM FLOPs count 2 x active params x tokens (top-k experts per token);
  *    MoE weights read are the experts the step's tokens touch in expectation.
+ *    Sliding-window and chunked-local layers read and attend to at most
+ *    their window of keys (decodes taken at their mean context).
  *  - auto (default): profile when the GPU profile measured the model,
  *    analytic otherwise.
  *
@@ -147,6 +149,8 @@ typedef struct es_steptime {
     double                    fixed_bytes;      /* weights read every step, experts excluded, one GPU */
     double                    expert_bytes;     /* one routed expert of one layer, one GPU */
     double                    kv_bytes_tok;     /* KV bytes of one token, all layers, one GPU */
+    double                    local_window;     /* keys a sliding-window / chunked-local layer sees at most */
+    double                    local_frac;       /* fraction of layers that are windowed; 0 = none */
     double                    gemm_Bps_inv, attn_inv, hbm_inv;   /* 1 / achieved rates (us per unit) */
 } es_steptime_t;
 

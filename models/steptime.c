@@ -439,6 +439,13 @@ void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es
     st->fixed_bytes = (m->weight_bytes - experts_bytes - embed_bytes) / tp;
     st->expert_bytes = m->expert_params * m->weight_bytes_per_param / tp;
     st->kv_bytes_tok = es_model_kv_bytes_per_token(m, st->tp);
+    if (m->sliding_window > 0 && m->sliding_layers > 0) {
+        st->local_window = m->sliding_window;
+        st->local_frac = (double)m->sliding_layers / m->layers;
+    } else if (m->attn_chunk > 0 && m->chunked_layers > 0) {
+        st->local_window = m->attn_chunk;
+        st->local_frac = (double)m->chunked_layers / m->layers;
+    }
     double peak = m->fp8 && prof->fp8_flops > 0 ? prof->fp8_flops : prof->peak_flops;
     st->gemm_Bps_inv = 1e6 / (peak * k->gemm_eff * tp);
     st->attn_inv = 1e6 / (prof->peak_flops * k->attn_eff * tp);
@@ -527,6 +534,17 @@ void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step
         T += c->q[i];
         units += (double)c->q[i] * (c->p[i] + c->q[i] / 2.0);
         ctx_read += c->p[i];
+    }
+    if (st->local_frac > 0) {
+        /* windowed layers see at most W keys (decodes at their mean context) */
+        double W = st->local_window, f = st->local_frac, B = c->n_decode, mean = B > 0 ? c->sum_ctx / B : 0;
+        double dec = B * fmin(mean, W);
+        units = (1 - f) * units + f * dec;
+        ctx_read = (1 - f) * ctx_read + f * dec;
+        for (uint32_t i = 0; i < c->n_prefill; i++) {
+            units += f * (double)c->q[i] * fmin(c->p[i] + c->q[i] / 2.0, W);
+            ctx_read += f * fmin((double)c->p[i], W);
+        }
     }
     o->fixed_us = m->layers * k->layer_us + k->step_us;
     if (T > 0) {

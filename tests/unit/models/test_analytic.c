@@ -138,6 +138,33 @@ static void test_moe_experts_touched(void **state)
     es_profile_destroy(p);
 }
 
+/* tiny-sliding: 6 layers, 4 of them with a 256-key window, 1 KV head of 16,
+ * d 64, 4 heads.  Two decodes of 1000 keys each: the full layers read 2000
+ * keys, the windowed ones 2 x 256; per layer on average
+ * 2000 x 2/6 + 512 x 4/6 = 1008 keys.
+ *  attention: 1008 x 2 x 6 layers x 4 heads x 32 FLOP / (989.5e12 x 0.25) us
+ *  KV: (1008 + 2 written) x (2 x 6 x 16 x 2 B) / (3.35e12 x 0.8) */
+static void test_sliding_window(void **state)
+{
+    (void)state;
+    es_profile_t *p = open_or_fail("h100-sxm-80gb", "tests/data/models/tiny-sliding.json", COEFFS);
+    es_steptime_t st;
+    init(&st, p, "tests/data/models/tiny-sliding.json", 1);
+    es_step_comp_t c = {0, NULL, NULL, 2, 2000, 2};
+    es_step_terms_t o;
+    es_steptime_terms(&st, &c, &o);
+    NEAR(o.attn_us, 1008.0 * 1536 / 247.375e12 * 1e6);
+    NEAR(o.kv_us, 1010.0 * 384 / 2.68e12 * 1e6);
+    /* a 512-token chunk over 1024 cached: full layers q(p + q/2) = 512 x 1280,
+     * windowed 512 x 256; cached keys read 1024 and 256 */
+    uint32_t q = 512, pp = 1024;
+    es_step_comp_t pc = {1, &q, &pp, 0, 0, 1};
+    es_steptime_terms(&st, &pc, &o);
+    NEAR(o.attn_us, (512.0 * 1280 * 2 / 6 + 512.0 * 256 * 4 / 6) * 1536 / 247.375e12 * 1e6);
+    NEAR(o.kv_us, (1024.0 * 2 / 6 + 256.0 * 4 / 6 + 512) * 384 / 2.68e12 * 1e6);
+    es_profile_destroy(p);
+}
+
 /* A server on a datasheet GPU with a config.json model: KV blocks from the
  * weight bytes, step time from the analytic model, FP8 peak unused for a
  * 16-bit model. */
@@ -211,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_decode_terms),        cmocka_unit_test(test_prefill_tp2_terms),
         cmocka_unit_test(test_moe_experts_touched), cmocka_unit_test(test_server_any_model),
         cmocka_unit_test(test_errors),              cmocka_unit_test(test_auto_keeps_profile),
+        cmocka_unit_test(test_sliding_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
