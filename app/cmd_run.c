@@ -14,6 +14,11 @@
 #include "es_manifest.h"
 #include "es_outdir.h"
 #include "es_run.h"
+#include "es_server.h"
+#include "es_kvmem.h"
+#include "es_sweep.h"
+#include "es_summary.h"
+#include "es_util.h"
 
 static volatile sig_atomic_t g_interrupted;   /* the one process-wide flag a signal handler may set */
 
@@ -36,6 +41,9 @@ static void usage(FILE *f)
             "  -s, --seed N           master seed (unsigned 64-bit; overrides the experiment)\n"
             "  -f, --force            replace an existing output directory\n"
             "  -m, --manifest FILE    Kubernetes manifests (repeatable): pool, EPP, routes\n"
+            "      --set KEY=VALUE    set any experiment key (repeatable; e.g. --set server.max_num_seqs=128,\n"
+            "                         --set epp.weights.prefix-cache-scorer=5): typed and checked like\n"
+            "                         the file, recorded in experiment.yaml\n"
             "      --record-decisions write what the EPP saw and decided per request\n"
             "      --no-plots         do not run gnuplot\n"
             "  -q, --quiet            no progress line, no summary table\n"
@@ -46,16 +54,35 @@ static void usage(FILE *f)
             "exit codes: 0 ok, 2 bad input, 130 interrupted (nothing written).\n");
 }
 
-static void print_ms(const char *label, double v)
+/* vLLM's "GPU KV cache size" line for one pod, to hold against a vLLM log; "" when unknown. */
+static void kv_cache_line(const es_server_config_t *cfg, char *buf, size_t size)
 {
-    if (isnan(v)) printf("  %-22s %10s\n", label, "-");
-    else printf("  %-22s %10.1f ms\n", label, v);
+    buf[0] = '\0';
+    es_profile_t *prof = NULL;
+    es_err_t err;
+    if (es_profile_open(cfg->gpu, cfg->model, cfg->gpu_datasheet, cfg->step_coefficients, &prof, &err) != 0) return;
+    uint32_t blocks = 0;
+    es_kvmem_t mem;
+    bool derived = false;
+    if (es_server_kv_blocks(cfg, prof, &blocks, &mem, &derived, &err) == 0) {
+        int n = snprintf(buf, size, "KV cache: %u blocks (%llu tokens) per pod", blocks,
+                         (unsigned long long)blocks * (unsigned long long)cfg->block_size);
+        if (derived && n > 0 && (size_t)n < size)
+            snprintf(buf + n, size - (size_t)n, "; per GPU %.2f GiB weights, %.2f GiB peak, %.2f GiB KV",
+                     mem.weights / 1073741824.0,
+                     (mem.activation_peak > mem.sampler_peak ? mem.activation_peak : mem.sampler_peak) / 1073741824.0,
+                     mem.available / 1073741824.0);
+    }
+    es_profile_destroy(prof);
 }
 
-static void print_rate(const char *label, double v)
+static cJSON *read_json(const char *path)
 {
-    if (isnan(v)) printf("  %-22s %10s\n", label, "-");
-    else printf("  %-22s %9.1f %%\n", label, v * 100);
+    char *text = NULL;
+    if (es_file_read(path, &text, NULL) != 0) return NULL;
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    return j;
 }
 
 int es_cmd_run(int argc, char **argv)
@@ -65,10 +92,10 @@ int es_cmd_run(int argc, char **argv)
         {"force", no_argument, NULL, 'f'},          {"manifest", required_argument, NULL, 'm'},
         {"record-decisions", no_argument, NULL, 'r'}, {"no-plots", no_argument, NULL, 'P'},
         {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"set", required_argument, NULL, 'S'},      {NULL, 0, NULL, 0}};
     const char *out = NULL, *seed = NULL;
-    const char *manifests[64];
-    size_t nman = 0;
+    const char *manifests[64], *sets[256];
+    size_t nman = 0, nsets = 0;
     bool force = false, plots = true, quiet = false, record = false;
     optind = 1;
     int ch;
@@ -82,6 +109,10 @@ int es_cmd_run(int argc, char **argv)
             manifests[nman++] = optarg;
             break;
         case 'r': record = true; break;
+        case 'S':
+            if (nsets == 256) { fprintf(stderr, "eppsim run: too many --set\n"); return ES_EXIT_USAGE; }
+            sets[nsets++] = optarg;
+            break;
         case 'P': plots = false; break;
         case 'q': quiet = true; break;
         case 'h': usage(stdout); return ES_EXIT_OK;
@@ -130,16 +161,48 @@ int es_cmd_run(int argc, char **argv)
             return ES_EXIT_USAGE;
         }
     }
+    /* --set: values owned by `holder` (messages say --set:1: key: ...);
+     * both docs outlive the experiment, whose nodes point into them */
+    es_doc_t *holder = nsets ? es_doc_create("--set") : NULL, *epp_src = NULL;
+    for (size_t i = 0; i < nsets; i++) {
+        if (!holder || es_sweep_override(doc, base, holder, &epp_src, sets[i], &err)) {
+            fprintf(stderr, "eppsim: %s\n", holder ? err.msg : "out of memory");
+            es_doc_destroy(doc);
+            es_doc_destroy(holder);
+            es_doc_destroy(epp_src);
+            es_manifest_fini(&man);
+            return ES_EXIT_USAGE;
+        }
+    }
     es_experiment_t exp;
     if ((rc = es_experiment_from_doc(doc, base, &exp, &err))) {
-        fprintf(stderr, "eppsim: %s\n", err.msg);
+        /* a key that --set added has no line in any file: name the option */
+        const char *from = NULL;
+        for (size_t i = 0; i < nsets && !from; i++) {
+            size_t k = strcspn(sets[i], ".="), key = strcspn(sets[i], "=");
+            char path[520];
+            snprintf(path, sizeof path, " %.*s: ", (int)(key < 512 ? key : 512), sets[i]);
+            if ((!strncmp(err.msg, sets[i], k) && err.msg[k] == ':') || strstr(err.msg, path)) from = sets[i];
+        }
+        if (from) fprintf(stderr, "eppsim: --set %s: %s\n", from, err.msg);
+        else fprintf(stderr, "eppsim: %s\n", err.msg);
+        es_doc_destroy(holder);
+        es_doc_destroy(epp_src);
         es_manifest_fini(&man);
         return ES_EXIT_USAGE;
+    }
+    for (const char *w = exp.warnings; w && *w;) {   /* vLLM flags recorded but not modelled */
+        const char *nl = strchr(w, '\n');
+        int len = nl ? (int)(nl - w) : (int)strlen(w);
+        fprintf(stderr, "eppsim: warning: server: %.*s\n", len, w);
+        w += len + (nl != NULL);
     }
     char dir[ES_OUTDIR_MAX + 1];
     if (out && strlen(out) > ES_OUTDIR_MAX) {
         fprintf(stderr, "eppsim: --out: path is %zu bytes, longer than the %d allowed\n", strlen(out), ES_OUTDIR_MAX);
         es_experiment_fini(&exp);
+        es_doc_destroy(holder);
+        es_doc_destroy(epp_src);
         es_manifest_fini(&man);
         return ES_EXIT_USAGE;
     }
@@ -157,7 +220,11 @@ int es_cmd_run(int argc, char **argv)
     es_run_report_t rep;
     if (!quiet) fprintf(stderr, "eppsim: running %s (seed %llu) -> %s\n", exp.name, (unsigned long long)exp.seed, dir);
     rc = es_run_experiment(&exp, &opt, &rep, &err);
+    char kvline[256];
+    kv_cache_line(&exp.server, kvline, sizeof kvline);
     es_experiment_fini(&exp);
+    es_doc_destroy(holder);
+    es_doc_destroy(epp_src);
     es_manifest_fini(&man);
     if (rc == ES_EINTR) {
         fprintf(stderr, "\neppsim: interrupted; nothing was written to %s\n", dir);
@@ -168,18 +235,17 @@ int es_cmd_run(int argc, char **argv)
         return ES_EXIT_USAGE;
     }
     if (!quiet) {
-        printf("\n%s: %llu requests, %llu completed, %.1f s simulated in %.2f s\n", dir,
-               (unsigned long long)rep.requests, (unsigned long long)rep.completed, rep.sim_s, rep.wall_s);
-        printf("  %-26s %s\n", "step model", rep.step_model);
-        print_ms("TTFT p50", rep.ttft_p50_ms);
-        print_ms("TTFT p99", rep.ttft_p99_ms);
-        print_ms("TPOT p50", rep.tpot_p50_ms);
-        print_ms("ITL p50", rep.itl_p50_ms);
-        print_ms("E2E p50", rep.e2e_p50_ms);
-        print_ms("E2E p99", rep.e2e_p99_ms);
-        print_rate("prefix hit (EPP est.)", rep.est_hit);
-        print_rate("prefix hit (actual)", rep.act_hit);
-        print_rate("prefix hit (oracle)", rep.oracle_hit);
+        /* printed from the summary.json just written: the file, report.md
+         * and this table show the same numbers */
+        printf("\n%s: %.1f s simulated in %.2f s\n", dir, rep.sim_s, rep.wall_s);
+        printf("  step model: %s\n", rep.step_model);
+        char path[1200];
+        snprintf(path, sizeof path, "%s/summary.json", dir);
+        if (kvline[0]) printf("  %s\n", kvline);
+        cJSON *summary = read_json(path);
+        if (summary) es_summary_print(stdout, summary);
+        else fprintf(stderr, "eppsim: %s: cannot read back\n", path);
+        cJSON_Delete(summary);
         printf("  see %s/summary.json and %s/report.md\n", dir, dir);
     }
     return ES_EXIT_OK;

@@ -42,6 +42,11 @@ typedef struct es_run_report {
 int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, es_run_report_t *rep,
                       es_err_t *err);
 
+/* The experiment as run, every default filled in: the text of a run's
+ * experiment.yaml (malloc'd; NULL when out of memory).  A sweep compares it
+ * with a finished point's file to know whether the point is still current. */
+char *es_run_experiment_yaml(const es_experiment_t *exp, size_t *len);
+
 /* Default output directory: out/<name>-seed<seed>. */
 void es_run_default_dir(const es_experiment_t *exp, char *buf, size_t size);
 

@@ -13,6 +13,10 @@
 #include "es_gpu_spec.h"
 #include "es_model_config.h"
 #include "es_time.h"
+#include "es_str.h"
+#include "es_server.h"
+#include "es_steptime.h"
+#include "vllm_args.h"
 
 #define X(x) offsetof(es_experiment_t, x)
 static const es_schema_entry_t k_top[] = {
@@ -140,6 +144,103 @@ static int resolve_paths(es_experiment_t *exp, es_err_t *err)
     return rc ? es_err_set(err, rc, "out of memory") : 0;
 }
 
+/* ---- server.vllm_args / server.vllm_config (models/vllm_args.h) ---- */
+
+static bool explicit_server_key(void *ud, const char *key)
+{
+    const es_experiment_t *exp = ud;
+    char path[128];
+    snprintf(path, sizeof path, "server.%s", key);
+    return exp->doc && exp->doc->root && es_node_find(exp->doc->root, path) != NULL;
+}
+
+static int server_node_err(const es_experiment_t *exp, es_err_t *err, int code, const char *key, const char *msg)
+{
+    char path[128];
+    snprintf(path, sizeof path, "server.%s", key);
+    const es_node_t *n = exp->doc && exp->doc->root ? es_node_find(exp->doc->root, path) : NULL;
+    if (n) return es_node_err(err, code, n, path, "%s", msg);
+    return es_err_set(err, code, "%s: %s", path, msg);
+}
+
+static int apply_vllm(es_experiment_t *exp, es_err_t *err)
+{
+    es_server_config_t *sc = &exp->server;
+    if (!sc->vllm_args[0] && !sc->vllm_config[0]) return 0;
+    char msg[ES_ERR_MSG_MAX];
+    int version;
+    if (es_vllm_version_parse(sc->vllm_version, &version, err)) {
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return server_node_err(exp, err, ES_EINVAL, "vllm_version", msg);
+    }
+    es_vllm_serve_t given;
+    es_vllm_serve_init(&given);
+    int rc;
+    if (sc->vllm_config[0]) {
+        char path[1200];
+        es_doc_t *doc;
+        es_experiment_path(exp, sc->vllm_config, path, sizeof path);
+        if ((rc = es_doc_load_file(path, &doc, err))) return rc;
+        rc = doc->root ? es_vllm_parse_map(doc->root, "", &given, err) : 0;
+        es_doc_destroy(doc);
+        if (rc) return rc;
+    }
+    if (sc->vllm_args[0] && es_vllm_parse_args(sc->vllm_args, "server.vllm_args", &given, err)) {
+        const char *m = strncmp(err->msg, "server.vllm_args: ", 18) == 0 ? err->msg + 18 : err->msg;
+        snprintf(msg, sizeof msg, "%s", m);
+        return server_node_err(exp, err, ES_EINVAL, "vllm_args", msg);
+    }
+    const char *both = es_vllm_conflict(&given, sc, explicit_server_key, exp);
+    if (both) {
+        snprintf(msg, sizeof msg, "differs from the value server.%s sets; give it once",
+                 sc->vllm_args[0] ? "vllm_args" : "vllm_config");
+        return server_node_err(exp, err, ES_EINVAL, both, msg);
+    }
+    es_profile_t *prof = NULL;
+    if ((rc = es_profile_open(sc->gpu, sc->model, sc->gpu_datasheet, sc->step_coefficients, &prof, err))) return rc;
+    if (given.model[0] && !explicit_server_key(exp, "model")) {
+        char key[256];
+        es_vllm_model_key(given.model, key, sizeof key);
+        if (es_profile_model(prof, key)) {
+            free(sc->model);
+            sc->model = es_strdup(key);
+            if (!sc->model) { es_profile_destroy(prof); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+        } else {
+            char list[512];
+            es_profile_model_list(prof, list, sizeof list);
+            snprintf(msg, sizeof msg, "model \"%s\" has no step-time profile on %s (it has: %s); set server.model",
+                     given.model, sc->gpu, list);
+            es_profile_destroy(prof);
+            return server_node_err(exp, err, ES_ENOTFOUND, sc->vllm_args[0] ? "vllm_args" : "vllm_config", msg);
+        }
+    }
+    char gpu_name[256];
+    snprintf(gpu_name, sizeof gpu_name, "%s %s", sc->gpu, prof->device);
+    double mem_gib = sc->gpu_memory_gib > 0 ? sc->gpu_memory_gib : prof->memory_bytes / 1073741824.0;
+    es_profile_destroy(prof);
+    es_vllm_serve_t r;
+    es_vllm_resolve(&given, version, gpu_name, mem_gib, &r);
+    es_vllm_apply(&r, explicit_server_key, exp, sc);
+    char warn[2048] = "";
+    es_vllm_warnings(&r, warn, sizeof warn);
+    if (warn[0]) {
+        exp->warnings = es_strdup(warn);
+        if (!exp->warnings) return es_err_set(err, ES_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* server.vllm_fidelity auto: vLLM's overheads are modelled when the run names
+ * vLLM settings (a version, vllm_args or vllm_config), so experiments that
+ * name none keep eppsim's own model and their results. */
+static void resolve_vllm_fidelity(es_experiment_t *exp)
+{
+    es_server_config_t *sc = &exp->server;
+    if (sc->vllm_fidelity != ES_FIDELITY_AUTO) return;
+    bool named = explicit_server_key(exp, "vllm_version") || sc->vllm_args[0] || sc->vllm_config[0];
+    sc->vllm_fidelity = named ? ES_FIDELITY_ON : ES_FIDELITY_OFF;
+}
+
 /* The name becomes one path component of the default output directory
  * (out/<name>-seed<seed>) and a title in every output: one component, no
  * control characters, short enough for any file system's NAME_MAX. */
@@ -199,6 +300,8 @@ int es_experiment_from_doc(es_doc_t *doc, const char *base_dir, es_experiment_t 
     if (!rc) rc = check_gpu(exp, err);
     if (!rc) rc = check_model(exp, err);
     if (!rc) rc = es_e2e_config_parse(&exp->cluster, &exp->epp, &exp->gateway, err);
+    if (!rc) rc = apply_vllm(exp, err);
+    if (!rc) resolve_vllm_fidelity(exp);
     if (rc) es_experiment_fini(exp);
     return rc;
 }
@@ -226,6 +329,7 @@ void es_experiment_fini(es_experiment_t *exp)
     es_schema_fini(&es_experiment_schema, exp);
     es_doc_destroy(exp->doc);
     free(exp->base_dir);
+    free(exp->warnings);
     memset(exp, 0, sizeof *exp);
 }
 

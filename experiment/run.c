@@ -36,7 +36,7 @@ typedef struct live_req {
 } live_req_t;
 
 typedef struct interval {
-    uint64_t est_matched, est_total, cached, prompt, oracle_hit, oracle_prompt, done;
+    uint64_t est_matched, cached, prompt, oracle_hit, done;   /* est_matched: tokens */
     double   ttft_sum;
     uint64_t ttft_n;
 } interval_t;
@@ -141,8 +141,6 @@ static void pump(run_ctx_t *c)
         live_link(c, r);
         uint32_t hit = es_metrics_oracle_observe(c->m, &w->prompt, w->output_segment, w->output_tokens);
         r->oracle_tokens = hit;
-        c->iv.oracle_hit += hit;
-        c->iv.oracle_prompt += w->prompt.tokens;
         c->sent++;
         es_cluster_send(c->cl, q);
     }
@@ -181,6 +179,14 @@ static void record_request(run_ctx_t *c, const live_req_t *r, int status)
     rec.cached_tokens = q->cached_tokens;
     rec.est_matched = q->est_matched;
     rec.est_total = q->est_total;
+    {
+        /* tokens the EPP believed the pod holds, capped as a pod serves them
+         * (and as the oracle counts): whole 16-token KV blocks before the
+         * prompt's last token */
+        uint64_t t = (uint64_t)q->est_matched * q->est_block_tokens;
+        uint32_t cap = rec.prompt_tokens ? (rec.prompt_tokens - 1) / 16 * 16 : 0;
+        rec.est_tokens = t < cap ? (uint32_t)t : cap;
+    }
     rec.preemptions = q->preemptions;
     rec.oracle_tokens = r->oracle_tokens;
     rec.queue_ms = q->queue_wait >= 0 ? (float)es_time_to_ms(q->queue_wait) : -1.0f;
@@ -194,9 +200,11 @@ static void record_request(run_ctx_t *c, const live_req_t *r, int status)
         if (rec.pod >= 0) { es_cluster_pod_info(c->cl, (uint32_t)rec.pod, &pi); pod = pi.name; }
         es_requests_csv_row(c->requests_csv, &rec, pod);
     }
-    c->iv.est_matched += rec.est_matched;
-    c->iv.est_total += rec.est_total;
+    /* the three hit rates of an interval share a denominator: the prompt
+     * tokens of the requests completed in it (as in summary.json) */
     if (status == 200) {
+        c->iv.est_matched += rec.est_tokens;
+        c->iv.oracle_hit += rec.oracle_tokens;
         c->iv.cached += rec.cached_tokens;
         c->iv.prompt += rec.prompt_tokens;
         c->iv.ttft_sum += rec.ttft_ms;
@@ -341,9 +349,9 @@ static void sample(run_ctx_t *c)
     /* pod = all: hit_rate is the actual one, then the three side by side */
     fprintf(c->timeseries, "%.3f,all,,,", t);
     ratio(c->timeseries, c->iv.cached, c->iv.prompt);
-    ratio(c->timeseries, c->iv.est_matched, c->iv.est_total);
+    ratio(c->timeseries, c->iv.est_matched, c->iv.prompt);
     ratio(c->timeseries, c->iv.cached, c->iv.prompt);
-    ratio(c->timeseries, c->iv.oracle_hit, c->iv.oracle_prompt);
+    ratio(c->timeseries, c->iv.oracle_hit, c->iv.prompt);
     fprintf(c->timeseries, ",%llu,", (unsigned long long)c->iv.done);
     if (c->iv.ttft_n) fprintf(c->timeseries, "%.3f\n", c->iv.ttft_sum / (double)c->iv.ttft_n);
     else fputs("\n", c->timeseries);
@@ -373,15 +381,24 @@ static void epp_config_yaml(const es_epp_config_t *cfg, const char *path, es_err
     free(text);
 }
 
-static int experiment_yaml(const es_experiment_t *exp, const char *path, es_err_t *err)
+char *es_run_experiment_yaml(const es_experiment_t *exp, size_t *len)
 {
     char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) return ES_ENOMEM;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    if (!f) return NULL;
     fprintf(f, "# the experiment as run: every default filled in (eppsim config)\n");
     es_schema_write_yaml(f, &es_experiment_schema, exp, 0);
-    fclose(f);
+    if (fclose(f)) { free(text); return NULL; }
+    if (len) *len = n;
+    return text;
+}
+
+static int experiment_yaml(const es_experiment_t *exp, const char *path, es_err_t *err)
+{
+    size_t len;
+    char *text = es_run_experiment_yaml(exp, &len);
+    if (!text) return es_err_set(err, ES_ENOMEM, "out of memory");
     int rc = es_write_file_atomic(path, text, len, err);
     free(text);
     return rc;
@@ -441,41 +458,24 @@ static int run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interru
     return 0;
 }
 
-static void md_ms(FILE *f, const char *name, double v)
-{
-    if (isnan(v)) fprintf(f, "| %s | - |\n", name);
-    else fprintf(f, "| %s | %.1f ms |\n", name, v);
-}
-
-static void md_pct(FILE *f, const char *name, double v)
-{
-    if (isnan(v)) fprintf(f, "| %s | - |\n", name);
-    else fprintf(f, "| %s | %.1f %% |\n", name, 100 * v);
-}
-
-/* report.md: the numbers and the plots on one page (no wall-clock values). */
-static void write_report(const es_experiment_t *exp, const es_run_report_t *rep, const char *path, es_err_t *err)
+/* report.md: the numbers and the plots on one page (no wall-clock values).
+ * The numbers are summary.json's, printed as the terminal prints them; a
+ * plot is linked only when its file is in `dir`. */
+static void write_report(const es_experiment_t *exp, const cJSON *summary, const char *dir, const char *path,
+                         es_err_t *err)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) return;
     fprintf(f, "# eppsim run: %s (seed %llu)\n\n", exp->name, (unsigned long long)exp->seed);
-    fprintf(f, "%lld pods of %s on %s (TP %lld), %lld EPP replica(s), scrape every %g ms; "
-               "workload: %llu requests, %llu completed, %.1f s simulated.\n\n",
+    const cJSON *end = es_json_find(summary, "sim.end_s");
+    fprintf(f, "%lld pods of %s on %s (TP %lld), %lld EPP replica(s), scrape every %g ms; %.1f s simulated.\n\n",
             (long long)exp->cluster.replicas, exp->server.model, exp->server.gpu, (long long)exp->server.tensor_parallel,
-            (long long)exp->epp.replicas, exp->epp.refresh_interval_ms, (unsigned long long)rep->requests,
-            (unsigned long long)rep->completed, rep->sim_s);
-    fprintf(f, "| metric | value |\n|---|---|\n");
-    md_ms(f, "TTFT p50", rep->ttft_p50_ms);
-    md_ms(f, "TTFT p99", rep->ttft_p99_ms);
-    md_ms(f, "TPOT p50", rep->tpot_p50_ms);
-    md_ms(f, "ITL p50", rep->itl_p50_ms);
-    md_ms(f, "E2E p50", rep->e2e_p50_ms);
-    md_ms(f, "E2E p99", rep->e2e_p99_ms);
-    md_pct(f, "prefix hit rate, estimated by the EPP", rep->est_hit);
-    md_pct(f, "prefix hit rate, actual", rep->act_hit);
-    md_pct(f, "prefix hit rate, oracle (upper bound)", rep->oracle_hit);
+            (long long)exp->epp.replicas, exp->epp.refresh_interval_ms, cJSON_IsNumber(end) ? end->valuedouble : 0.0);
+    fputs("```\n", f);
+    es_summary_print(f, summary);
+    fputs("```\n", f);
     fprintf(f, "\nAll numbers, with confidence intervals and per-stage blocks: `summary.json` "
                "(definitions in eppsim's docs/results.md).  Per request: `requests.csv`.\n\n");
     static const char *const plots[][2] = {
@@ -486,8 +486,11 @@ static void write_report(const es_experiment_t *exp, const es_run_report_t *rep,
         {"pod_kv_usage", "KV-cache usage per pod"},
         {"pod_share", "requests per pod"},
     };
-    for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++)
-        fprintf(f, "## %s\n\n![%s](plots/%s.png)\n\n", plots[i][1], plots[i][1], plots[i][0]);
+    for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++) {
+        char png[1400];
+        snprintf(png, sizeof png, "%s/plots/%s.png", dir, plots[i][0]);
+        if (access(png, F_OK) == 0) fprintf(f, "## %s\n\n![%s](plots/%s.png)\n\n", plots[i][1], plots[i][1], plots[i][0]);
+    }
     fclose(f);
     es_write_file_atomic(path, text, len, err);
     free(text);
@@ -526,6 +529,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     c.arrivals_end = exp->duration_s > 0 ? es_time_from_s(exp->duration_s) : ES_TIME_NEVER;
     double wall0 = now_wall();
     es_epp_config_t *picker = NULL;
+    cJSON *summary = NULL;
     es_outdir_t od;
     bool od_open = false;
     int rc = load_picker(exp, &picker, err);
@@ -625,7 +629,9 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
                              step_kind == ES_STEP_PROFILE ? NULL : es_steptime_kind_name(step_kind),
                              exp->server.model, exp->server.gpu,
                              step_kind == ES_STEP_ANALYTIC ? prof->coeffs.file : NULL};
-    rc = es_summary_write(es_outdir_file(&od, "summary.json", path, sizeof path), c.m, &in, err);
+    summary = es_summary_build(c.m, &in);
+    if (!summary) rc = es_err_set(err, ES_ENOMEM, "out of memory");
+    if (!rc) rc = es_summary_write_json(es_outdir_file(&od, "summary.json", path, sizeof path), summary, err);
     if (!rc) rc = es_pods_csv_write(es_outdir_file(&od, "pods.csv", path, sizeof path), &in, err);
     free(pods);
     free(stages);
@@ -652,14 +658,11 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         rep->tpot_p50_ms = s.p[ES_P50];
         es_metrics_itl(c.m, &s);
         rep->itl_p50_ms = s.p[ES_P50];
-        rep->oracle_hit = es_metrics_oracle_rate(c.m);
-        uint64_t em = 0, et = 0, ca = 0, pr = 0;
-        for (size_t i = 0; i < rep->requests; i++) {
-            em += recs[i].est_matched; et += recs[i].est_total;
-            if (recs[i].status == 200) { ca += recs[i].cached_tokens; pr += recs[i].prompt_tokens; }
-        }
-        rep->est_hit = et ? (double)em / (double)et : NAN;
-        rep->act_hit = pr ? (double)ca / (double)pr : NAN;
+        /* summary.json's figures: one window everywhere */
+        const cJSON *v;
+        rep->est_hit = cJSON_IsNumber(v = es_json_find(summary, "prefix_cache.estimated_hit_rate")) ? v->valuedouble : NAN;
+        rep->act_hit = cJSON_IsNumber(v = es_json_find(summary, "prefix_cache.actual_hit_rate")) ? v->valuedouble : NAN;
+        rep->oracle_hit = cJSON_IsNumber(v = es_json_find(summary, "prefix_cache.oracle_hit_rate")) ? v->valuedouble : NAN;
     }
     /* run-info.json: the only file with wall-clock values */
     {
@@ -680,8 +683,8 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         es_write_file_atomic(es_outdir_file(&od, "run-info.json", path, sizeof path), info, (size_t)n, err);
         if (rep) rep->wall_s = wall;
     }
-    if (rep) write_report(exp, rep, es_outdir_file(&od, "report.md", path, sizeof path), err);
     if (opt->plots && exp->results.plots && (rc = run_plots(od.tmp, !opt->progress, opt->interrupted, err))) goto done;
+    write_report(exp, summary, od.tmp, es_outdir_file(&od, "report.md", path, sizeof path), err);
     rc = es_outdir_commit(&od, err);
     od_open = rc != 0;
 done:
@@ -699,5 +702,6 @@ done:
     free(c.pod_hits);
     free(c.pod_queries);
     es_epp_config_free(picker);
+    cJSON_Delete(summary);
     return rc;
 }

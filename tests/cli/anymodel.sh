@@ -12,7 +12,7 @@ trap 'rm -rf "$W"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 "$eppsim" run examples/any-model.yaml --no-plots -o "$W/a" > "$W/a.txt" 2>&1 || fail "any-model run"
-grep -q "step model *analytic (examples/models/qwen3-14b.json on a100-sxm-80gb" "$W/a.txt" || fail "terminal step model line"
+grep -q "step model:\? *analytic (examples/models/qwen3-14b.json on a100-sxm-80gb" "$W/a.txt" || fail "terminal step model line"
 python3 - "$W/a/summary.json" <<'PY' || fail "summary step_model"
 import json, sys
 s = json.load(open(sys.argv[1]))
