@@ -58,6 +58,8 @@ typedef struct es_server_config {
     char    *vllm_version;                 /* the vLLM whose defaults fill absent flags */
     char    *vllm_args;                    /* `vllm serve` flags (models/vllm_args.h); "" none */
     char    *vllm_config;                  /* settings file (exp-config.yaml style); "" none */
+    char    *gpu_datasheet;                /* "" = data/gpus.yaml */
+    char    *step_coefficients;            /* "" = data/steptime-coeffs.yaml */
     /* vLLM fidelity (docs/server.md "vLLM versions"): KV sizing, engine CPU, API server */
     int      vllm_fidelity;                /* ES_FIDELITY_*: auto = on when the run names vLLM settings */
     int      async_scheduling;             /* ES_ASYNC_*: auto = by vllm_version (on from 0.14) */
@@ -74,8 +76,6 @@ typedef struct es_server_config {
     double   api_chunk_us;                 /* API CPU per streamed output chunk (detokenise, SSE) */
     double   kv_offloading_gib;            /* host KV tier per GPU (vllm --kv-offloading-size); 0 = off */
     double   kv_offload_gbps;              /* host <-> GPU copy bandwidth */
-    char    *gpu_datasheet;                /* "" = data/gpus.yaml */
-    char    *step_coefficients;            /* "" = data/steptime-coeffs.yaml */
 } es_server_config_t;
 
 extern const es_schema_t es_server_schema;

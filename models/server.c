@@ -39,7 +39,7 @@
 #include "es_kvmem.h"
 #include "es_steptime.h"
 #include "es_util.h"
-#include "vllm_args.h"
+#include "es_vllm_args.h"
 
 /* RS_API: in the API server's queue; RS_DELIVER: done in the engine, its end
  * not yet sent by the API server. */
