@@ -646,12 +646,29 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     const es_profile_t *prof = es_cluster_profile(c.cl);
     const es_profile_model_t *pm = es_profile_model(prof, exp->server.model);
     int step_kind = pm ? es_steptime_resolve(exp->server.step_model, pm) : ES_STEP_PROFILE;
-    es_summary_input_t in = {exp->name, exp->seed, ES_RNG_NAME, es_sim_now(c.sim), es_sim_events_run(c.sim),
-                             pods, npods, stages, nst, exp->results.slo_ttft_ms, exp->results.slo_tpot_ms,
-                             es_workload_skipped_lines(c.wl),
-                             step_kind == ES_STEP_PROFILE ? NULL : es_steptime_kind_name(step_kind),
-                             exp->server.model, exp->server.gpu,
-                             step_kind == ES_STEP_ANALYTIC ? prof->coeffs.file : NULL};
+    es_summary_input_t in = {.experiment = exp->name, .seed = exp->seed, .rng = ES_RNG_NAME,
+                             .sim_end = es_sim_now(c.sim), .events = es_sim_events_run(c.sim),
+                             .pods = pods, .npods = npods, .stages = stages, .nstages = nst,
+                             .slo_ttft_ms = exp->results.slo_ttft_ms, .slo_tpot_ms = exp->results.slo_tpot_ms,
+                             .skipped_lines = es_workload_skipped_lines(c.wl),
+                             .step_model = step_kind == ES_STEP_PROFILE ? NULL : es_steptime_kind_name(step_kind),
+                             .model_source = exp->server.model, .gpu = exp->server.gpu,
+                             .coefficients = step_kind == ES_STEP_ANALYTIC ? prof->coeffs.file : NULL};
+    if (npods > 0) {
+        es_pod_info_t pi;
+        es_cluster_pod_info(c.cl, 0, &pi);
+        in.kv_rule = pi.kv_derived ? "vllm" : exp->server.num_gpu_blocks > 0 ? "given" : "eppsim";
+        in.kv_blocks = pi.now.num_gpu_blocks;
+        in.kv_block_size = pi.now.block_size;
+        if (pi.kv_derived) {
+            const es_kvmem_t *k = &pi.kv_mem;
+            double peak = k->activation_peak > k->sampler_peak ? k->activation_peak : k->sampler_peak;
+            in.kv_weights_gib = k->weights / 1073741824.0;
+            in.kv_peak_gib = peak / 1073741824.0;
+            in.kv_non_torch_gib = k->non_torch / 1073741824.0;
+            in.kv_gib = k->available / 1073741824.0;
+        }
+    }
     summary = es_summary_build(c.m, &in);
     if (!summary) rc = es_err_set(err, ES_ENOMEM, "out of memory");
     if (!rc) rc = es_summary_write_json(es_outdir_file(&od, "summary.json", path, sizeof path), summary, err);
