@@ -156,7 +156,7 @@ static int step_query(const char *gpu, const char *model, int tp, double overhea
     }
     es_err_t err;
     es_profile_t *prof = NULL;
-    if (es_profile_load(gpu, &prof, &err) != 0) {
+    if (es_profile_open(gpu, model, NULL, NULL, &prof, &err) != 0) {   /* a config.json model too */
         fprintf(stderr, "eppsim bench steptime: %s\n", err.msg);
         return ES_EXIT_USAGE;
     }

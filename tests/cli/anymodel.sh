@@ -41,6 +41,9 @@ assert all(p["comm_us"] > 0 for p in s["points"])
 PY
 "$eppsim" bench steptime --model-config tests/data/models/llama-2-7b.json --gpu b200 | grep -q "decode B=128 @4k" || fail "bench text"
 "$eppsim" bench steptime --fit | grep -q "^  gemm_efficiency: " || fail "bench --fit"
+# --step evaluates one composition of a config.json model through the same model the server runs
+us=$("$eppsim" bench steptime --step 0,0,32,1024 --gpu a100-sxm-80gb --model tests/data/models/llama-2-7b.json --overhead-us 0)
+python3 -c "import sys; v = float(sys.argv[1]); assert 8000 < v < 40000, v" "$us" || fail "bench --step with a config.json model: $us"
 if "$eppsim" bench steptime --model-config tests/data/models/llama-2-7b.json --gpu tpu9 2> "$W/e.txt"; then fail "unknown GPU accepted"; fi
 grep -q 'no profile or datasheet GPU "tpu9"' "$W/e.txt" || fail "unknown GPU message"
 echo "any-model: all checks passed"
