@@ -3,9 +3,9 @@
  *
  * A step is described by its composition: prompt chunks (q new tokens over p
  * already-computed ones each), decoding sequences (count and the sum of the
- * keys their attention reads) and the number of sampled rows.  Three models:
+ * keys their attention reads) and the number of sampled rows.  The models:
  *
- *  - profile (default): measured per-layer tables of a GPU profile
+ *  - profile: measured per-layer tables of a GPU profile
  *    (data/profiles/<gpu>.json, format in docs/server.md), added up as the
  *    profile script validates them: layers x (dense(T) + sum of prompt-chunk
  *    attention(q, p) + decode attention(B, mean keys)) + lm_head(rows).
