@@ -6,14 +6,15 @@
  * prints the decode (batch 1/32/128 at 1k and 4k keys) and prefill
  * (512/2048/8192 tokens) step times of any model, term by term.
  *
- *   eppsim bench steptime --fit [--coeffs FILE]
+ *   eppsim bench steptime --fit [--fit-gpu GPU] [--coeffs FILE]
  * fits the analytic model's coefficients to the measured whole-model points
  * of every shipped profile (validation_llama-3.1-8b, CUDA-graph replays, no
  * CPU overhead): Nelder-Mead (GSL) on the squared log error, starting from
  * FILE (default data/steptime-coeffs.yaml).  The link terms are not fitted
  * (the profiles are TP 1).  Prints the fitted YAML block, the error per
  * point, and, held out, the error against the profile tables of every other
- * model the profiles measured (qwen3-8b, qwen3-32b, llama-3.2-3b).
+ * model the profiles measured (qwen3-8b, qwen3-32b, llama-3.2-3b).  --fit-gpu
+ * fits on one GPU's points and holds the other GPU's out.
  */
 #include <math.h>
 #include <stdio.h>
@@ -140,6 +141,7 @@ typedef struct fitpt {
     es_profile_t *prof;
     comp_t        k;
     double        meas_us;
+    int           held;      /* held out (--fit-gpu names another GPU) */
 } fitpt_t;
 
 typedef struct fitctx {
@@ -188,6 +190,7 @@ static double objective(const gsl_vector *x, void *ud)
     coeffs_of(f, x, &k);
     double s = 0;
     for (int i = 0; i < f->n; i++) {
+        if (f->pt[i].held) continue;
         const es_profile_model_t *pm = es_profile_model(f->pt[i].prof, FIT_MODEL);
         double e = log(eval_point(f->pt[i].prof, &k, &f->pt[i].k, ES_STEP_ANALYTIC, pm) / f->pt[i].meas_us);
         s += e * e;
@@ -195,7 +198,7 @@ static double objective(const gsl_vector *x, void *ud)
     return s;
 }
 
-static int load_points(fitctx_t *f, const char *coeffs)
+static int load_points(fitctx_t *f, const char *coeffs, const char *only)
 {
     static const char *const gpus[] = {"h100-sxm-80gb", "h200-sxm"};
     for (int g = 0; g < 2; g++) {
@@ -227,6 +230,7 @@ static int load_points(fitctx_t *f, const char *coeffs)
             fitpt_t *pt = &f->pt[f->n++];
             pt->prof = prof;
             pt->meas_us = mj->valuedouble;
+            pt->held = only && strcmp(only, gpus[g]) != 0;
             const char *kind = kj->valuestring;
 #define NUM(key) (uint32_t)(cJSON_IsNumber(cJSON_GetObjectItem(v, key)) ? cJSON_GetObjectItem(v, key)->valuedouble : 0)
             memset(&pt->k, 0, sizeof pt->k);
@@ -257,12 +261,19 @@ static void summary(const char *what, double *e, int n)
            100 * (n % 2 ? e[n / 2] : (e[n / 2 - 1] + e[n / 2]) / 2), 100 * sum / n, 100 * e[n - 1]);
 }
 
-static int fit(const char *coeffs)
+static int fit(const char *coeffs, const char *only)
 {
     fitctx_t *f = calloc(1, sizeof *f);
     if (!f) return ES_EXIT_USAGE;
     int rc = ES_EXIT_OK;
-    if (load_points(f, coeffs) != 0 || f->n == 0) { rc = ES_EXIT_USAGE; goto done; }
+    if (load_points(f, coeffs, only) != 0 || f->n == 0) { rc = ES_EXIT_USAGE; goto done; }
+    int nfit = 0;
+    for (int i = 0; i < f->n; i++) nfit += !f->pt[i].held;
+    if (nfit == 0) {
+        fprintf(stderr, "eppsim bench steptime: --fit-gpu %s: no measured points (h100-sxm-80gb or h200-sxm)\n", only);
+        rc = ES_EXIT_USAGE;
+        goto done;
+    }
     es_step_coeffs_t k0 = f->base;
     gsl_vector *x = gsl_vector_alloc(6), *step = gsl_vector_alloc(6);
     gsl_vector_set(x, 0, logit(k0.gemm_eff));
@@ -287,24 +298,30 @@ static int fit(const char *coeffs)
     }
     es_step_coeffs_t k;
     coeffs_of(f, gsl_multimin_fminimizer_x(mz), &k);
-    double rms = sqrt(gsl_multimin_fminimizer_minimum(mz) / f->n);
-    printf("# fitted by `eppsim bench steptime --fit` (%d Nelder-Mead iterations) on the %d whole-model points of\n"
-           "# data/profiles/{h100-sxm-80gb,h200-sxm}.json validation_llama-3.1-8b; rms log error %.4f\n",
-           iter, f->n, rms);
+    double rms = sqrt(gsl_multimin_fminimizer_minimum(mz) / nfit);
+    printf("# fitted by `eppsim bench steptime --fit%s%s` (%d Nelder-Mead iterations) on the %d whole-model points\n"
+           "# of %s validation_llama-3.1-8b; rms log error %.4f\n", only ? " --fit-gpu " : "", only ? only : "",
+           iter, nfit, only ? only : "data/profiles/{h100-sxm-80gb,h200-sxm}.json", rms);
     printf("analytic:\n  gemm_efficiency: %.4f\n  attention_efficiency: %.4f\n  hbm_efficiency: %.4f\n"
            "  link_efficiency: %.4g\n  allreduce_latency_us: %.4g\n  layer_us: %.3f\n  step_us: %.2f\n"
            "  smoothness: %.3f\n", k.gemm_eff, k.attn_eff, k.hbm_eff, k.link_eff, k.allreduce_us, k.layer_us,
            k.step_us, k.smooth);
-    printf("\nfitted points (analytic vs measured, CUDA graphs, no CPU overhead):\n");
     double err[MAXPTS * 8];
-    for (int i = 0; i < f->n; i++) {
-        const es_profile_model_t *pm = es_profile_model(f->pt[i].prof, FIT_MODEL);
-        double us = eval_point(f->pt[i].prof, &k, &f->pt[i].k, ES_STEP_ANALYTIC, pm);
-        err[i] = fabs(us / f->pt[i].meas_us - 1);
-        printf("  %-14s %-32s measured %9.1f  analytic %9.1f  %+6.1f %%\n", f->pt[i].prof->gpu, f->pt[i].k.label,
-               f->pt[i].meas_us, us, 100 * (us / f->pt[i].meas_us - 1));
+    for (int held = 0; held < 2; held++) {
+        int n = 0;
+        for (int i = 0; i < f->n; i++) {
+            if (f->pt[i].held != held) continue;
+            if (n == 0)
+                printf("\n%s points (analytic vs measured, CUDA graphs, no CPU overhead):\n",
+                       held ? "held-out (the other GPU's)" : "fitted");
+            const es_profile_model_t *pm = es_profile_model(f->pt[i].prof, FIT_MODEL);
+            double us = eval_point(f->pt[i].prof, &k, &f->pt[i].k, ES_STEP_ANALYTIC, pm);
+            err[n++] = fabs(us / f->pt[i].meas_us - 1);
+            printf("  %-14s %-32s measured %9.1f  analytic %9.1f  %+6.1f %%\n", f->pt[i].prof->gpu, f->pt[i].k.label,
+                   f->pt[i].meas_us, us, 100 * (us / f->pt[i].meas_us - 1));
+        }
+        if (n) summary(held ? "held out (llama-3.1-8b, other GPU)" : "fitted (llama-3.1-8b)", err, n);
     }
-    summary("fitted (llama-3.1-8b, 2 GPUs)", err, f->n);
     /* held out: the other models' profile tables over the same grid */
     printf("\nheld out (analytic vs the profile tables of models not fitted, TP 1, no CPU overhead):\n");
     for (int g = 0; g < f->nprof; g++) {
@@ -334,7 +351,7 @@ done:
 
 int es_bench_steptime_any(int argc, char **argv)
 {
-    const char *model = NULL, *gpu = "h100-sxm-80gb", *coeffs = NULL, *gpus = NULL;
+    const char *model = NULL, *gpu = "h100-sxm-80gb", *coeffs = NULL, *gpus = NULL, *only = NULL;
     int tp = 1, json = 0, do_fit = 0;
     double overhead = 0;
     for (int i = 1; i < argc; i++) {
@@ -346,6 +363,7 @@ int es_bench_steptime_any(int argc, char **argv)
         else if (strcmp(argv[i], "--overhead-us") == 0 && i + 1 < argc) overhead = atof(argv[++i]);
         else if (strcmp(argv[i], "--json") == 0) json = 1;
         else if (strcmp(argv[i], "--fit") == 0) do_fit = 1;
+        else if (strcmp(argv[i], "--fit-gpu") == 0 && i + 1 < argc) { do_fit = 1; only = argv[++i]; }
         else {
             fprintf(stderr, "eppsim bench steptime: unknown option '%s' (with --model-config or --fit)\n", argv[i]);
             return ES_EXIT_USAGE;
@@ -355,6 +373,6 @@ int es_bench_steptime_any(int argc, char **argv)
         fprintf(stderr, "eppsim bench steptime: --tp is 1, 2, 4 or 8\n");
         return ES_EXIT_USAGE;
     }
-    if (do_fit) return fit(coeffs);
+    if (do_fit) return fit(coeffs, only);
     return bench_model(model, gpu, tp, coeffs, gpus, overhead, json);
 }

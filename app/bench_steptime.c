@@ -186,7 +186,7 @@ int es_bench_steptime(int argc, char **argv)
     const char *only = NULL, *model = VALIDATION_MODEL, *step = NULL;
     double overhead = -1;
     for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--model-config") == 0 || strcmp(argv[i], "--fit") == 0)
+        if (strcmp(argv[i], "--model-config") == 0 || strcmp(argv[i], "--fit") == 0 || strcmp(argv[i], "--fit-gpu") == 0)
             return es_bench_steptime_any(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) json = 1;
@@ -201,7 +201,7 @@ int es_bench_steptime(int argc, char **argv)
                    "                             [--overhead-us US]\n"
                    "       eppsim bench steptime --model-config CONFIG.json|MODEL [--gpu GPU] [--tp N] [--coeffs FILE]\n"
                    "                             [--gpus DATASHEET] [--overhead-us US] [--json]\n"
-                   "       eppsim bench steptime --fit [--coeffs FILE]\n\n"
+                   "       eppsim bench steptime --fit [--fit-gpu GPU] [--coeffs FILE]\n\n"
                    "Every whole-model point of each profile's " VALIDATION_KEY " list against\n"
                    "the step-time models (TP 1, cpu_overhead_us 0): measured us, the profile model's\n"
                    "us, ratio model/measured, error, and the linear and roofline models' us.\n"

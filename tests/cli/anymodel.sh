@@ -41,6 +41,7 @@ assert all(p["comm_us"] > 0 for p in s["points"])
 PY
 "$eppsim" bench steptime --model-config tests/data/models/llama-2-7b.json --gpu b200 | grep -q "decode B=128 @4k" || fail "bench text"
 "$eppsim" bench steptime --fit | grep -q "^  gemm_efficiency: " || fail "bench --fit"
+"$eppsim" bench steptime --fit-gpu h100-sxm-80gb | grep -q "held out (llama-3.1-8b, other GPU) n=10" || fail "bench --fit-gpu"
 # --step evaluates one composition of a config.json model through the same model the server runs
 us=$("$eppsim" bench steptime --step 0,0,32,1024 --gpu a100-sxm-80gb --model tests/data/models/llama-2-7b.json --overhead-us 0)
 python3 -c "import sys; v = float(sys.argv[1]); assert 8000 < v < 40000, v" "$us" || fail "bench --step with a config.json model: $us"
