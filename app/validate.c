@@ -249,19 +249,23 @@ static int flags_from_settings(const char *path, char *model, size_t msize, char
  * it (stages that drain, the client's worker cap and timeout); here only its
  * stages are read, for the per-stage figures.  `file` names the config file,
  * or NULL to inline `cfg` (a case's workload). */
-static int emit_ip_workload(FILE *y, const es_node_t *cfg, const char *file, const char *version, es_val_run_t *r,
-                            es_err_t *err)
+static int emit_ip_workload(FILE *y, const es_node_t *cfg, const char *file, const char *version, const char *kp,
+                            es_val_run_t *r, es_err_t *err)
 {
+    char p[160];
+    snprintf(p, sizeof p, "%s%sload", kp, *kp ? "." : "");
+    if (cfg->kind != ES_NODE_MAP) return es_node_err(err, ES_EINVAL, cfg, kp, "expected an inference-perf config (a map)");
     const es_node_t *load = es_map_get(cfg, "load");
-    if (!load || load->kind != ES_NODE_MAP) return es_node_err(err, ES_EINVAL, cfg, "load", "missing (inference-perf config)");
+    if (!load || load->kind != ES_NODE_MAP) return es_node_err(err, ES_EINVAL, cfg, p, "missing (inference-perf config)");
+    snprintf(p, sizeof p, "%s%sload.stages", kp, *kp ? "." : "");
     const es_node_t *st = es_map_get(load, "stages");
-    if (!st || st->kind != ES_NODE_SEQ || st->n == 0) return es_node_err(err, ES_EINVAL, load, "load.stages", "missing");
-    if (st->n > ES_VAL_MAX_STAGES) return es_node_err(err, ES_EUNSUPP, st, "load.stages", "more than %d stages", ES_VAL_MAX_STAGES);
+    if (!st || st->kind != ES_NODE_SEQ || st->n == 0) return es_node_err(err, ES_EINVAL, load, p, "missing");
+    if (st->n > ES_VAL_MAX_STAGES) return es_node_err(err, ES_EUNSUPP, st, p, "more than %d stages", ES_VAL_MAX_STAGES);
     for (size_t i = 0; i < st->n; i++) {
-        char p[64];
-        snprintf(p, sizeof p, "load.stages[%zu]", i);
+        char sp[200];
+        snprintf(sp, sizeof sp, "%s[%zu]", p, i);
         double rate = NAN;
-        int rc = get_num(st->items[i], "rate", p, 0, 1e9, &rate, false, err);
+        int rc = get_num(st->items[i], "rate", sp, 0, 1e9, &rate, false, err);
         if (rc < 0) return rc;
         r->stage_rate[i] = rate;
     }
@@ -435,7 +439,7 @@ static int load_ip_dir(const char *dir, const es_val_options_t *opt, es_val_run_
     set_seed_and_name(y, opt, r->name);
     emit_server(y, opt, gpu[0] ? gpu : opt->gpu, version[0] ? version : opt->vllm_version, model, flags, r);
     char abs_cfg[PATH_MAX];
-    rc = emit_ip_workload(y, doc->root, realpath(cfgp, abs_cfg) ? abs_cfg : cfgp, opt->ip_version, r, err);
+    rc = emit_ip_workload(y, doc->root, realpath(cfgp, abs_cfg) ? abs_cfg : cfgp, opt->ip_version, "", r, err);
     const es_node_t *srv = es_map_get(doc->root, "server");
     const char *ie = scalar(srv, "ignore_eos");
     if (!rc && ie && strcmp(ie, "true") != 0)
@@ -633,7 +637,9 @@ static int load_cases(const char *path, const es_val_options_t *opt, es_val_run_
             if (rc) { fclose(y); free(text); goto out; }
             emit_bench_workload(y, &b, r);
         } else {
-            if ((rc = emit_ip_workload(y, wl, NULL, ipver ? ipver : opt->ip_version, r, err))) { fclose(y); free(text); goto out; }
+            char wp[80];
+            snprintf(wp, sizeof wp, "%s.workload", cp);
+            if ((rc = emit_ip_workload(y, wl, NULL, ipver ? ipver : opt->ip_version, wp, r, err))) { fclose(y); free(text); goto out; }
         }
         if ((rc = finish_yaml(y, &text, r, err))) goto out;
         snprintf(r->base_dir, sizeof r->base_dir, ".");
@@ -648,7 +654,8 @@ static int load_cases(const char *path, const es_val_options_t *opt, es_val_run_
                 int which = -1;
                 for (int q = 0; q < ES_VF_N; q++) if (!strcmp(fig->keys[k], es_vf_names[q])) which = q;
                 char mp[160];
-                snprintf(mp, sizeof mp, "%s.measured.%s", cp, fig->keys[k]);
+                if (s < r->nstages) snprintf(mp, sizeof mp, "%s.measured.stages[%zu].%s", cp, s, fig->keys[k]);
+                else snprintf(mp, sizeof mp, "%s.measured.run.%s", cp, fig->keys[k]);
                 if (which < 0) { rc = es_node_err(err, ES_EINVAL, fig->items[k], mp, "unknown figure"); goto out; }
                 if (es_node_is_null(fig->items[k])) continue;
                 if ((rc = es_node_to_double(fig->items[k], mp, 0, 1e15, &r->measured[s].v[which], err))) goto out;
