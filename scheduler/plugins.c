@@ -135,7 +135,20 @@ static int prefix_params_check(void *params, const es_node_t *at, const char *pa
 /* token-load-scorer */
 typedef struct { int64_t threshold; } token_load_params_t;
 static const esi_param_t k_token_load_params[] = {
-    {"queueThresholdTokens", ESI_P_INT, 0, "4194304", 1, 1e15, NULL}, END};
+    {"queueThresholdTokens", ESI_P_INT, 0, "4194304", -1e15, 1e15, NULL}, END};
+
+/* v0.10.0 scorer/tokenload/token_load.go: a threshold <= 0 falls back to the default */
+static int token_load_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                            es_err_t *err)
+{
+    (void)at; (void)path; (void)err;
+    token_load_params_t *p = params;
+    if (p->threshold <= 0) {
+        p->threshold = 4194304;
+        *warning = "queueThresholdTokens <= 0: using the default 4194304 (as upstream)";
+    }
+    return 0;
+}
 
 static void token_load_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
 {
@@ -164,10 +177,24 @@ static void load_aware_score(void *st, esi_cycle_t *cy, const uint32_t *idx, siz
 /* active-request-scorer (llm-d) */
 typedef struct { int64_t idle; double max_busy; } active_req_params_t;
 static const esi_param_t k_active_req_params[] = {
-    {"idleThreshold", ESI_P_INT, P(active_req_params_t, idle), "0", 0, 1e15, NULL},
-    {"maxBusyScore", ESI_P_DOUBLE, P(active_req_params_t, max_busy), "1.0", 0, 1, NULL},
+    {"idleThreshold", ESI_P_INT, P(active_req_params_t, idle), "0", -1e15, 1e15, NULL},
+    {"maxBusyScore", ESI_P_DOUBLE, P(active_req_params_t, max_busy), "1.0", -1e300, 1e300, NULL},
     {"requestTimeout", ESI_P_ANY, 0, NULL, 0, 0, NULL},   /* deprecated, ignored upstream */
     END};
+
+/* v0.10.0 scorer/activerequest/active_request.go: out-of-range values fall back */
+static int active_req_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                            es_err_t *err)
+{
+    (void)at; (void)path; (void)err;
+    active_req_params_t *p = params;
+    if (p->idle < 0) p->idle = 0;
+    if (p->max_busy < 0 || p->max_busy > 1) {
+        p->max_busy = 1.0;
+        *warning = "Ignoring out-of-range maxBusyScore; using default 1.0";
+    }
+    return 0;
+}
 
 static void active_req_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
 {
@@ -1676,11 +1703,11 @@ static const esi_plugin_vt_t k_plugins[] = {
      .x_producer_ref = prefix_producer_ref,
      .x_init = prefix_scorer_init, .x_score = prefix_score},
     {VT("token-load-scorer", ESI_SCORER, k_token_load_params, sizeof(token_load_params_t),
-        sizeof(token_load_params_t)), .x_score = token_load_score},
+        sizeof(token_load_params_t)), .x_check = token_load_check, .x_score = token_load_score},
     {VT("load-aware-scorer", ESI_SCORER, k_load_aware_params, sizeof(load_aware_params_t),
         sizeof(load_aware_params_t)), .x_score = load_aware_score},
     {VT("active-request-scorer", ESI_SCORER, k_active_req_params, sizeof(active_req_params_t),
-        sizeof(active_req_params_t)), .x_score = active_req_score},
+        sizeof(active_req_params_t)), .x_check = active_req_check, .x_score = active_req_score},
     {VT("session-affinity-scorer", ESI_SCORER, NULL, 0, 0), .x_score = session_score},
     {VT("no-hit-lru-scorer", ESI_SCORER, k_nohit_params, sizeof(nohit_params_t), sizeof(nohit_t)),
      .consumes = ESI_DATA_PREFIX_MATCH, .x_producer_ref = nohit_producer_ref, .x_init = nohit_init, .x_fini = nohit_fini, .x_score = nohit_score,

@@ -171,8 +171,19 @@ static void test_errors(void **st)
     /* parameters */
     cfg_fails(CFG_HEAD "plugins:\n- type: max-score-picker\n  parameters: {maxNumOfEndpoint: 2}\n",
               "bad.yaml:5: plugins[0].parameters.maxNumOfEndpoint: unknown key (known: maxNumOfEndpoints)");
-    cfg_fails(CFG_HEAD "plugins:\n- type: active-request-scorer\n  parameters:\n    maxBusyScore: 1.5\n",
-              "bad.yaml:6: plugins[0].parameters.maxBusyScore: 1.5 is out of range [0, 1]");
+    {   /* v0.10: out-of-range maxBusyScore and queueThresholdTokens fall back to their defaults, with a warning */
+        es_epp_config_t *c = cfg_text(CFG_HEAD "plugins:\n- type: active-request-scorer\n  parameters:\n    maxBusyScore: 1.5\n"
+                                      "- type: token-load-scorer\n  parameters: {queueThresholdTokens: -5}\n");
+        assert_double_equal(((const double *)c->plugins[0].params)[1], 1.0, 0);
+        assert_int_equal(*(const int64_t *)c->plugins[1].params, 4194304);
+        bool w1 = false, w2 = false;
+        for (size_t i = 0; es_epp_config_warning(c, i); i++) {
+            if (strstr(es_epp_config_warning(c, i), "Ignoring out-of-range maxBusyScore")) w1 = true;
+            if (strstr(es_epp_config_warning(c, i), "queueThresholdTokens <= 0")) w2 = true;
+        }
+        assert_true(w1 && w2);
+        es_epp_config_free(c);
+    }
     cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\n  parameters: {x: 1}\n",
               "plugins[0].parameters.x: unknown parameter (this plugin takes none)");
     cfg_fails(CFG_HEAD "plugins:\n- type: utilization-detector\n  parameters: {metricsStalenessThreshold: soon}\n",
