@@ -223,9 +223,9 @@ int es_cmd_run(int argc, char **argv)
         const char *from = NULL;
         for (size_t i = 0; i < nsets && !from; i++) {
             size_t k = strcspn(sets[i], ".="), key = strcspn(sets[i], "=");
-            char path[520];
-            snprintf(path, sizeof path, " %.*s: ", (int)(key < 512 ? key : 512), sets[i]);
-            if ((!strncmp(err.msg, sets[i], k) && err.msg[k] == ':') || strstr(err.msg, path)) from = sets[i];
+            char needle[520];
+            snprintf(needle, sizeof needle, " %.*s: ", (int)(key < 512 ? key : 512), sets[i]);
+            if ((!strncmp(err.msg, sets[i], k) && err.msg[k] == ':') || strstr(err.msg, needle)) from = sets[i];
         }
         if (from) fprintf(stderr, "eppsim: --set %s: %s\n", from, err.msg);
         else fprintf(stderr, "eppsim: %s\n", err.msg);
@@ -279,11 +279,11 @@ int es_cmd_run(int argc, char **argv)
         /* printed from the summary.json just written: the file, report.md
          * and this table show the same numbers */
         printf("\n%s: %.1f s simulated in %.2f s\n", dir, rep.sim_s, rep.wall_s);
-        char path[1200];
-        snprintf(path, sizeof path, "%s/summary.json", dir);
-        cJSON *summary = read_json(path);
+        char summary_path[1200];
+        snprintf(summary_path, sizeof summary_path, "%s/summary.json", dir);
+        cJSON *summary = read_json(summary_path);
         if (summary) es_summary_print(stdout, summary);
-        else fprintf(stderr, "eppsim: %s: cannot read back\n", path);
+        else fprintf(stderr, "eppsim: %s: cannot read back\n", summary_path);
         cJSON_Delete(summary);
         printf("  see %s/summary.json and %s/report.md\n", dir, dir);
     }
