@@ -110,6 +110,18 @@ static int check_gpu(const es_experiment_t *exp, es_err_t *err)
     return es_err_set(err, ES_EINVAL, "server.gpu: unknown GPU \"%s\" (known: %s)", exp->server.gpu, known);
 }
 
+/* A config.json model is read now, so its errors come before any run. */
+static int check_model(const es_experiment_t *exp, es_err_t *err)
+{
+    if (!es_model_is_path(exp->server.model)) return 0;
+    es_model_shape_t shape;
+    int rc = es_model_config_load(exp->server.model, &shape, err);
+    const es_node_t *node = exp->doc ? es_node_find(exp->doc->root, "server.model") : NULL;
+    if (rc == ES_ENOTFOUND && node)
+        return es_node_err(err, rc, node, "server.model", "cannot read model config \"%s\"", exp->server.model);
+    return rc;
+}
+
 /* ---- server.vllm_args / server.vllm_config (models/vllm_args.h) ---- */
 
 static bool explicit_server_key(void *ud, const char *key)
@@ -276,6 +288,14 @@ static int check_values(const es_experiment_t *exp, es_err_t *err)
         snprintf(why, sizeof why, "%g req/s is below %g (a request every %.0f days at most)", exp->workload.arrival.rate,
                  ES_WL_MIN_RATE, 1 / ES_WL_MIN_RATE / 86400);
     }
+    const es_workload_config_t *wl = &exp->workload;
+    bool finite_source = wl->type == ES_WL_TRACE || (wl->type == ES_WL_SESSIONS && wl->sessions.num_sessions > 0) ||
+                         (wl->arrival.stages && !es_node_is_null(wl->arrival.stages));
+    if (!key && exp->duration_s == 0 && wl->duration_s == 0 && wl->num_requests == 0 && !finite_source) {
+        key = "workload.num_requests";
+        snprintf(why, sizeof why, "0 (no limit) with no duration_s either: the run would never end; "
+                                  "set workload.num_requests, workload.duration_s or duration_s");
+    }
     if (!key) return 0;
     const es_node_t *node = root ? es_node_find(root, key) : NULL;
     if (node) return es_node_err(err, ES_EINVAL, node, key, "%s", why);
@@ -296,6 +316,7 @@ int es_experiment_from_doc(es_doc_t *doc, const char *base_dir, es_experiment_t 
     if (!rc) rc = check_name(exp, err);
     if (!rc) rc = check_values(exp, err);
     if (!rc) rc = check_gpu(exp, err);
+    if (!rc) rc = check_model(exp, err);
     if (!rc) rc = es_e2e_config_parse(&exp->cluster, &exp->epp, &exp->gateway, err);
     if (!rc) rc = apply_vllm(exp, err);
     if (!rc) resolve_vllm_fidelity(exp);
