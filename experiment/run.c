@@ -531,7 +531,16 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     od_open = true;
     c.sim = es_sim_create(exp->seed);
     if (!c.sim) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
-    if ((rc = es_workload_create(&exp->workload, exp->base_dir, exp->seed, &c.wl, err))) goto done;
+    if ((rc = es_workload_create(&exp->workload, exp->base_dir, exp->seed, &c.wl, err))) {
+        /* a trace that cannot be opened: say which line of the experiment names it */
+        const es_node_t *f = exp->doc && exp->doc->root ? es_node_find(exp->doc->root, "workload.trace.file") : NULL;
+        if (rc == ES_EIO && f && f->doc) {
+            char msg[ES_ERR_MSG_MAX];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            es_err_set(err, rc, "%s:%u: workload.trace.file: %s", f->doc->file, f->line, msg);
+        }
+        goto done;
+    }
     c.m = es_metrics_create(&exp->results, exp->results.oracle, 16);
     if (!c.m) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
     /* pods are <pool>-<i>: the InferencePool's name from manifests, else vllm-<model> */

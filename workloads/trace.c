@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 
 #define MAX_COLS 16
@@ -570,6 +571,11 @@ int es_trace_open(const char *path, es_trace_format_t fmt, uint32_t block_tokens
         int e = errno;
         es_trace_close(t);
         return es_err_set(err, ES_EIO, "%s: cannot open trace: %s", path, strerror(e));
+    }
+    struct stat st;
+    if (fstat(fileno(t->f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        es_trace_close(t);
+        return es_err_set(err, ES_EIO, "%s: is a directory, not a trace file", path);
     }
     t->block_tokens = block_tokens;
     t->skip_bad = skip_bad_lines;
