@@ -24,6 +24,7 @@
 #include "es_paths.h"
 #include "es_server.h"
 #include "es_steptime.h"
+#include "es_util.h"
 
 #define VALIDATION_KEY   "validation_llama-3.1-8b"
 #define VALIDATION_MODEL "llama-3.1-8b"
@@ -31,17 +32,8 @@
 
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *t = NULL;
-    long n;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (t = malloc((size_t)n + 1)) != NULL) {
-        if (fread(t, 1, (size_t)n, f) != (size_t)n) { free(t); t = NULL; }
-        else t[n] = 0;
-    }
-    fclose(f);
-    return t;
+    char *t;
+    return es_file_read(path, &t, NULL) == 0 ? t : NULL;
 }
 
 static int cmp_str(const void *a, const void *b)

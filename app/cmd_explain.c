@@ -19,6 +19,7 @@
 #include "es_cli.h"
 #include "es_doc.h"
 #include "es_scheduler.h"
+#include "es_util.h"
 
 typedef struct ep_in {
     es_label_t  labels[32];
@@ -315,42 +316,31 @@ static void put_num(FILE *f, double v)
     fputs(buf, f);
 }
 
-static void put_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void print_json(FILE *f, const es_sched_result_t *res, const es_sched_trace_t *tr, const es_endpoint_t *eps)
 {
     fprintf(f, "{\n  \"outcome\": %d,\n  \"reason\": ", res->status);
-    if (res->status == 200 || !res->reason) fputs("null", f); else put_str(f, res->reason);
+    if (res->status == 200 || !res->reason) fputs("null", f); else es_json_write_string(f, res->reason);
     fputs(",\n  \"picked\": [", f);
     if (res->status == 200) {
-        for (uint32_t i = 0; i < res->ntargets; i++) { if (i) fputs(", ", f); put_str(f, eps[res->targets[i]].name); }
-        if (res->prefill >= 0) { fputs(", ", f); put_str(f, eps[res->prefill].name); }
+        for (uint32_t i = 0; i < res->ntargets; i++) { if (i) fputs(", ", f); es_json_write_string(f, eps[res->targets[i]].name); }
+        if (res->prefill >= 0) { fputs(", ", f); es_json_write_string(f, eps[res->prefill].name); }
     }
     fputs("],\n  \"profiles\": {", f);
     for (uint32_t p = 0; p < tr->nprofiles; p++) {
         const es_sched_trace_profile_t *tp = &tr->profile[p];
         fprintf(f, "%s\n    ", p ? "," : "");
-        put_str(f, tp->name);
+        es_json_write_string(f, tp->name);
         fputs(": {\n      \"filtered\": [", f);
-        for (uint32_t i = 0; i < tp->nsurvivors; i++) { if (i) fputs(", ", f); put_str(f, eps[tp->survivors[i]].name); }
+        for (uint32_t i = 0; i < tp->nsurvivors; i++) { if (i) fputs(", ", f); es_json_write_string(f, eps[tp->survivors[i]].name); }
         fputs("],\n      \"scores\": {", f);
         for (uint32_t i = 0; i < tp->nsurvivors && !tp->failed; i++) {
             uint32_t e = tp->survivors[i];
             fprintf(f, "%s\n        ", i ? "," : "");
-            put_str(f, eps[e].name);
+            es_json_write_string(f, eps[e].name);
             fputs(": {", f);
             for (uint32_t k = 0; k < tp->nscorers; k++) {
                 if (k) fputs(", ", f);
-                put_str(f, tp->scorer[k]);
+                es_json_write_string(f, tp->scorer[k]);
                 fputs(": ", f);
                 put_num(f, tp->raw[k * tr->cap_eps + e]);
             }
@@ -360,7 +350,7 @@ static void print_json(FILE *f, const es_sched_result_t *res, const es_sched_tra
         for (uint32_t i = 0; i < tp->nsurvivors && !tp->failed; i++) {
             uint32_t e = tp->survivors[i];
             fprintf(f, "%s\n        ", i ? "," : "");
-            put_str(f, eps[e].name);
+            es_json_write_string(f, eps[e].name);
             fputs(": ", f);
             put_num(f, tp->total[e]);
         }

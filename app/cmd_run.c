@@ -14,8 +14,11 @@
 #include "es_manifest.h"
 #include "es_outdir.h"
 #include "es_run.h"
-#include "es_sweep.h"
+#include "es_kvmem.h"
+#include "es_server.h"
 #include "es_summary.h"
+#include "es_sweep.h"
+#include "es_util.h"
 
 static volatile sig_atomic_t g_interrupted;   /* the one process-wide flag a signal handler may set */
 
@@ -51,19 +54,32 @@ static void usage(FILE *f)
             "exit codes: 0 ok, 2 bad input, 130 interrupted (nothing written).\n");
 }
 
+/* vLLM's "GPU KV cache size" line for one pod, to hold against a vLLM log; "" when unknown. */
+static void kv_cache_line(const es_server_config_t *cfg, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    es_profile_t *prof = NULL;
+    es_err_t err;
+    if (es_profile_load(cfg->gpu, &prof, &err) != 0) return;
+    uint32_t blocks = 0;
+    es_kvmem_t mem;
+    bool derived = false;
+    if (es_server_kv_blocks(cfg, prof, &blocks, &mem, &derived, &err) == 0) {
+        int n = snprintf(buf, size, "KV cache: %u blocks (%llu tokens) per pod", blocks,
+                         (unsigned long long)blocks * (unsigned long long)cfg->block_size);
+        if (derived && n > 0 && (size_t)n < size)
+            snprintf(buf + n, size - (size_t)n, "; per GPU %.2f GiB weights, %.2f GiB peak, %.2f GiB KV",
+                     mem.weights / 1073741824.0,
+                     (mem.activation_peak > mem.sampler_peak ? mem.activation_peak : mem.sampler_peak) / 1073741824.0,
+                     mem.available / 1073741824.0);
+    }
+    es_profile_destroy(prof);
+}
+
 static cJSON *read_json(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    char buf[65536];
-    size_t got;
-    while (m && (got = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, got, m);
-    fclose(f);
-    if (!m) return NULL;
-    fclose(m);
+    char *text;
+    if (es_file_read(path, &text, NULL)) return NULL;
     cJSON *j = cJSON_Parse(text);
     free(text);
     return j;
@@ -175,6 +191,12 @@ int es_cmd_run(int argc, char **argv)
         es_manifest_fini(&man);
         return ES_EXIT_USAGE;
     }
+    for (const char *w = exp.warnings; w && *w;) {   /* vLLM flags recorded but not modelled */
+        const char *nl = strchr(w, '\n');
+        int len = nl ? (int)(nl - w) : (int)strlen(w);
+        fprintf(stderr, "eppsim: warning: server: %.*s\n", len, w);
+        w += len + (nl != NULL);
+    }
     char dir[ES_OUTDIR_MAX + 1];
     if (out && strlen(out) > ES_OUTDIR_MAX) {
         fprintf(stderr, "eppsim: --out: path is %zu bytes, longer than the %d allowed\n", strlen(out), ES_OUTDIR_MAX);
@@ -198,6 +220,8 @@ int es_cmd_run(int argc, char **argv)
     es_run_report_t rep;
     if (!quiet) fprintf(stderr, "eppsim: running %s (seed %llu) -> %s\n", exp.name, (unsigned long long)exp.seed, dir);
     rc = es_run_experiment(&exp, &opt, &rep, &err);
+    char kvline[256];
+    kv_cache_line(&exp.server, kvline, sizeof kvline);
     es_experiment_fini(&exp);
     es_doc_destroy(holder);
     es_doc_destroy(epp_src);
@@ -214,6 +238,7 @@ int es_cmd_run(int argc, char **argv)
         /* printed from the summary.json just written: the file, report.md
          * and this table show the same numbers */
         printf("\n%s: %.1f s simulated in %.2f s\n", dir, rep.sim_s, rep.wall_s);
+        if (kvline[0]) printf("  %s\n", kvline);
         char path[1200];
         snprintf(path, sizeof path, "%s/summary.json", dir);
         cJSON *summary = read_json(path);

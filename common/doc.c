@@ -6,6 +6,7 @@
  * Anchors and aliases are supported by cloning the anchored node.
  */
 #include "es_doc.h"
+#include "es_util.h"
 #include "es_str.h"
 
 #include <errno.h>
@@ -381,27 +382,10 @@ static int parse_docs(yaml_parser_t *p, const char *file, bool all,
 
 static int read_file(const char *path, char **text, size_t *len, es_err_t *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return es_err_set(err, ES_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 14, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) { fclose(f); return ES_ENOMEM; }
-    for (;;) {
-        if (n == cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) { free(buf); fclose(f); return ES_ENOMEM; }
-            buf = nb;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) { free(buf); return es_err_set(err, ES_EIO, "%s: read error", path); }
-    *text = buf;
-    *len = n;
-    return 0;
+    int rc = es_file_read(path, text, len);
+    if (rc == ES_ENOTFOUND) return es_err_set(err, ES_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (rc == ES_EIO) return es_err_set(err, ES_EIO, "%s: read error", path);
+    return rc;
 }
 
 static int load_text(const char *name, const char *text, size_t len, bool all,
@@ -706,26 +690,13 @@ static bool looks_bare(const es_node_t *n)
     return *end == '\0' && strspn(s, "0123456789+-.eE") == strlen(s);
 }
 
-static void write_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p == '\t') fputs("\\t", f);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 void es_node_write_json(FILE *f, const es_node_t *n)
 {
     if (!n || es_node_is_null(n)) { fputs("null", f); return; }
     switch (n->kind) {
     case ES_NODE_SCALAR:
         if (looks_bare(n)) fputs(n->str, f);
-        else write_json_string(f, n->str);
+        else es_json_write_string(f, n->str);
         break;
     case ES_NODE_SEQ:
         fputc('[', f);
@@ -739,7 +710,7 @@ void es_node_write_json(FILE *f, const es_node_t *n)
         fputc('{', f);
         for (size_t i = 0; i < n->n; i++) {
             if (i) fputs(", ", f);
-            write_json_string(f, n->keys[i]);
+            es_json_write_string(f, n->keys[i]);
             fputs(": ", f);
             es_node_write_json(f, n->items[i]);
         }

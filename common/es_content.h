@@ -41,7 +41,7 @@ typedef struct es_content {
 /* Identity of token `pos` within segment `id` (what a tokenizer would emit). */
 static inline uint64_t es_token_id(uint64_t seg_id, uint32_t pos)
 {
-    return es_mix64(seg_id ^ ((uint64_t)pos * 0x9e3779b97f4a7c15ULL));
+    return es_mix64(seg_id ^ ((uint64_t)pos * ES_HASH_WEYL));
 }
 
 /*
@@ -94,7 +94,7 @@ static inline int es_block_iter_next(es_block_iter_t *it, uint64_t *hash)
          * (id, off, take) triple is equivalent to hashing the tokens, since
          * tokens are a function of (id, position).  The run's value does not
          * depend on the chain: one serial mix per run. */
-        uint64_t run = es_mix64(s->id ^ ((((uint64_t)it->off << 32) | take) * 0x9E3779B97F4A7C15ULL));
+        uint64_t run = es_mix64(s->id ^ ((((uint64_t)it->off << 32) | take) * ES_HASH_WEYL));
         h = es_mix64(h ^ run);
         need -= take;
         it->off += take;

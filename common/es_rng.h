@@ -29,9 +29,28 @@ enum {
     ES_STREAM_WORKLOAD_MIX = 10, ES_STREAM_SESSIONS = 11
 };
 
+/* Entity kinds (es_rng_stream's second argument) of the request path; the
+ * workload's are ES_WL_ENTITY_* (es_workload.h).  Part of the determinism
+ * contract: never renumber, only append. */
+enum {
+    ES_ENTITY_POD = 1,            /* reserved (a pod's server draws from no stream) */
+    ES_ENTITY_EPP_REPLICA = 2,    /* id: replica index; scrape failures and phases, from the master seed */
+    ES_ENTITY_GATEWAY = 3,        /* id 0: FailOpen and body-less picks; id 1: client cancellations */
+    ES_ENTITY_EPP_SCHEDULER = 4   /* id 0: a scheduler's own stream, from the seed it is created
+                                   * with (es_rng_epp_seed for the simulated replicas) */
+};
+
+/* Hash constants, named so that every use is found by one search; changing
+ * one moves every result. */
+#define ES_HASH_WEYL        0x9e3779b97f4a7c15ULL   /* 2^64 / golden ratio (splitmix64's increment) */
+#define ES_HASH_OFFSET      0x632be59bd9b4e019ULL   /* a second odd offset, separating two inputs */
+#define ES_HASH_MUL         0xc2b2ae3d27d4eb4fULL   /* xxHash64's prime 2 */
+#define ES_HASH_SEED_DOMAIN 0x5851f42d4c957f2dULL   /* PCG's multiplier: separates the master seed */
+#define ES_SEED_DOMAIN_EPP  0x45505000ULL           /* "EPP\0": the EPP replicas' scheduler seeds */
+
 static inline uint64_t es_splitmix64(uint64_t *x)
 {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    uint64_t z = (*x += ES_HASH_WEYL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
@@ -56,11 +75,19 @@ static inline void es_rng_seed(es_rng_t *r, uint64_t seed)
 static inline void es_rng_stream(es_rng_t *r, uint64_t master, uint64_t entity_kind,
                                  uint64_t entity_id, uint64_t purpose)
 {
-    uint64_t h = es_mix64(master ^ 0x5851f42d4c957f2dULL);
-    h = es_mix64(h ^ (entity_kind * 0x9e3779b97f4a7c15ULL));
-    h = es_mix64(h ^ (entity_id + 0x632be59bd9b4e019ULL));
-    h = es_mix64(h ^ (purpose * 0xc2b2ae3d27d4eb4fULL));
+    uint64_t h = es_mix64(master ^ ES_HASH_SEED_DOMAIN);
+    h = es_mix64(h ^ (entity_kind * ES_HASH_WEYL));
+    h = es_mix64(h ^ (entity_id + ES_HASH_OFFSET));
+    h = es_mix64(h ^ (purpose * ES_HASH_MUL));
     es_rng_seed(r, h);
+}
+
+/* The seed of EPP replica `replica`'s scheduler (es_scheduler_create).  The
+ * run records it in decisions.jsonl and `explain --from-run` replays with
+ * it, so this is the one place it is derived. */
+static inline uint64_t es_rng_epp_seed(uint64_t master, uint32_t replica)
+{
+    return es_mix64(master ^ (ES_SEED_DOMAIN_EPP + replica));
 }
 
 static inline uint64_t es_rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

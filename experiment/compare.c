@@ -13,6 +13,7 @@
 #include "es_summary.h"
 #include "es_sweep.h"
 #include "es_str.h"
+#include "es_util.h"
 
 const char *const es_compare_default_metrics[] = {
     "latency_ms.ttft.p50",       "latency_ms.ttft.p99",          "latency_ms.e2e.p50",
@@ -75,23 +76,13 @@ static cJSON *load_json(const char *dir, es_err_t *err)
 {
     char path[2048];
     snprintf(path, sizeof path, "%s/summary.json", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    char *buf;
+    if (es_file_read(path, &buf, NULL) != 0) {
         es_err_set(err, ES_ENOTFOUND, "%s: cannot read (not a run or sweep directory?)", path);
         return NULL;
     }
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    size_t got = buf ? fread(buf, 1, (size_t)len, f) : 0;
-    fclose(f);
-    cJSON *j = NULL;
-    if (buf) {
-        buf[got] = '\0';
-        j = cJSON_Parse(buf);
-        free(buf);
-    }
+    cJSON *j = cJSON_Parse(buf);
+    free(buf);
     if (!j) es_err_set(err, ES_EPARSE, "%s: not valid JSON", path);
     return j;
 }

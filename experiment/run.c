@@ -23,6 +23,7 @@
 #include "es_metrics.h"
 #include "es_outdir.h"
 #include "es_summary.h"
+#include "es_util.h"
 
 #define POOL_CHUNK 1024
 
@@ -58,6 +59,7 @@ typedef struct run_ctx {
     FILE            *timeseries;
     FILE            *decisions;      /* --record-decisions */
     uint64_t        *pod_hits, *pod_queries;   /* last sample, per pod */
+    uint32_t         npod_slots;               /* entries in pod_hits and pod_queries */
     interval_t       iv;
     int              rc;
     es_err_t        *err;
@@ -248,24 +250,13 @@ static void on_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count)
 
 /* ---- decision records (explain --from-run) ---- */
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void on_decision(void *ud, uint32_t replica, const es_sched_request_t *req, const es_endpoint_t *cand,
                         size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res)
 {
     run_ctx_t *c = ud;
     FILE *f = c->decisions;
     if (!f) return;
-    uint64_t seed = es_mix64(c->exp->seed ^ (0x45505000ULL + replica));
+    uint64_t seed = es_rng_epp_seed(c->exp->seed, replica);
     /* the replica's seed is a full 64-bit value: a string, so JSON readers keep it exact */
     fprintf(f, "{\"request_id\": %llu, \"replica\": %u, \"seed\": \"%llu\", \"now_ms\": %.6f, \"endpoints\": [",
             (unsigned long long)req->id, replica, (unsigned long long)seed, es_time_to_ms(now));
@@ -273,46 +264,46 @@ static void on_decision(void *ud, uint32_t replica, const es_sched_request_t *re
         const es_endpoint_t *e = &cand[i];
         const es_endpoint_metrics_t *m = &e->metrics;
         fprintf(f, "%s{\"name\": ", i ? ", " : "");
-        json_str(f, e->name);
+        es_json_write_string(f, e->name);
         fputs(", \"address\": ", f);
-        json_str(f, e->address);
+        es_json_write_string(f, e->address);
         fputs(", \"labels\": {", f);
         for (uint32_t k = 0; k < e->nlabels; k++) {
             fputs(k ? ", " : "", f);
-            json_str(f, e->labels[k].key);
+            es_json_write_string(f, e->labels[k].key);
             fputs(": ", f);
-            json_str(f, e->labels[k].value);
+            es_json_write_string(f, e->labels[k].value);
         }
         fprintf(f, "}, \"metrics\": {\"waiting\": %d, \"running\": %d, \"kv_cache_usage\": %.9g, "
                    "\"cache_block_size\": %u, \"num_gpu_blocks\": %u, \"age_ms\": %.6f, \"lora\": {\"active\": [",
                 m->waiting, m->running, m->kv_cache_usage, m->block_size, m->num_gpu_blocks,
                 m->update_time >= 0 ? es_time_to_ms(now - m->update_time) : 1e12);
-        for (uint32_t k = 0; k < m->n_running_lora; k++) { fputs(k ? ", " : "", f); json_str(f, m->running_lora[k]); }
+        for (uint32_t k = 0; k < m->n_running_lora; k++) { fputs(k ? ", " : "", f); es_json_write_string(f, m->running_lora[k]); }
         fputs("], \"waiting\": [", f);
-        for (uint32_t k = 0; k < m->n_waiting_lora; k++) { fputs(k ? ", " : "", f); json_str(f, m->waiting_lora[k]); }
+        for (uint32_t k = 0; k < m->n_waiting_lora; k++) { fputs(k ? ", " : "", f); es_json_write_string(f, m->waiting_lora[k]); }
         fprintf(f, "], \"max\": %d}}, \"inflight\": {\"requests\": %lld, \"tokens\": %lld}}", m->max_lora,
                 (long long)inflight[i][0], (long long)inflight[i][1]);
     }
     fputs("], \"request\": {\"model\": ", f);
-    json_str(f, req->model);
+    es_json_write_string(f, req->model);
     fprintf(f, ", \"priority\": %d, \"content\": [", req->priority);
     for (uint32_t k = 0; k < req->content.nsegs; k++)
         fprintf(f, "%s[\"%llu\", %u]", k ? ", " : "", (unsigned long long)req->content.segs[k].id, req->content.segs[k].len);
     fputs("], \"headers\": {", f);
     for (uint32_t k = 0; k < req->nheaders; k++) {
         fputs(k ? ", " : "", f);
-        json_str(f, req->headers[k].name);
+        es_json_write_string(f, req->headers[k].name);
         fputs(": ", f);
-        json_str(f, req->headers[k].value);
+        es_json_write_string(f, req->headers[k].value);
     }
     fprintf(f, "}}, \"outcome\": %d, \"picked\": [", res->status);
     if (res->status == 200) {
         for (uint32_t k = 0; k < res->ntargets; k++) {
             fputs(k ? ", " : "", f);
-            for (size_t i = 0; i < n; i++) if (cand[i].id == res->targets[k]) json_str(f, cand[i].name);
+            for (size_t i = 0; i < n; i++) if (cand[i].id == res->targets[k]) es_json_write_string(f, cand[i].name);
         }
         if (res->prefill >= 0)
-            for (size_t i = 0; i < n; i++) if (cand[i].id == (uint32_t)res->prefill) { fputs(", ", f); json_str(f, cand[i].name); }
+            for (size_t i = 0; i < n; i++) if (cand[i].id == (uint32_t)res->prefill) { fputs(", ", f); es_json_write_string(f, cand[i].name); }
     }
     fputs("]}\n", f);
 }
@@ -325,10 +316,25 @@ static void ratio(FILE *f, uint64_t a, uint64_t b)
     else fputs(",", f);
 }
 
+/* Per-pod counters of the last sample, grown when scaling adds pods. */
+static int grow_pod_slots(run_ctx_t *c, uint32_t n)
+{
+    uint64_t *h = realloc(c->pod_hits, n * sizeof *h);
+    if (h) c->pod_hits = h;
+    uint64_t *q = realloc(c->pod_queries, n * sizeof *q);
+    if (q) c->pod_queries = q;
+    if (!h || !q) { es_err_set(c->err, ES_ENOMEM, "out of memory"); fail_run(c, ES_ENOMEM); return ES_ENOMEM; }
+    memset(h + c->npod_slots, 0, (n - c->npod_slots) * sizeof *h);
+    memset(q + c->npod_slots, 0, (n - c->npod_slots) * sizeof *q);
+    c->npod_slots = n;
+    return 0;
+}
+
 static void sample(run_ctx_t *c)
 {
     double t = es_time_to_s(es_sim_now(c->sim));
     uint32_t n = es_cluster_pod_count(c->cl);
+    if (n > c->npod_slots && grow_pod_slots(c, n)) return;
     for (uint32_t i = 0; i < n; i++) {
         es_pod_info_t pi;
         es_cluster_pod_info(c->cl, i, &pi);
@@ -565,10 +571,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     if (!c.timeseries) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
     fputs("time_s,pod,waiting,running,kv_cache_usage,hit_rate,estimated_hit_rate,actual_hit_rate,oracle_hit_rate,"
           "requests_done,ttft_mean_ms\n", c.timeseries);
-    size_t maxpods = 4096;
-    c.pod_hits = calloc(maxpods, sizeof *c.pod_hits);
-    c.pod_queries = calloc(maxpods, sizeof *c.pod_queries);
-    if (!c.pod_hits || !c.pod_queries) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
+    if (grow_pod_slots(&c, es_cluster_pod_count(c.cl) + 1)) { rc = ES_ENOMEM; goto done; }
 
     es_sim_schedule(c.sim, 0, ev_wake, &c, 0);
     es_sim_schedule(c.sim, es_time_from_ms(exp->results.timeseries_interval_ms), ev_sample, &c, 0);
@@ -646,14 +649,14 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         rep->sim_s = es_time_to_s(es_sim_now(c.sim));
         rep->events = es_sim_events_run(c.sim);
         es_lat_stats_t s;
-        es_metrics_latency(c.m, 0, ES_ALL_STAGES, &s);
-        rep->ttft_p50_ms = s.p[0]; rep->ttft_p99_ms = s.p[3];
-        es_metrics_latency(c.m, 2, ES_ALL_STAGES, &s);
-        rep->e2e_p50_ms = s.p[0]; rep->e2e_p99_ms = s.p[3];
-        es_metrics_latency(c.m, 1, ES_ALL_STAGES, &s);
-        rep->tpot_p50_ms = s.p[0];
+        es_metrics_latency(c.m, ES_LAT_TTFT, ES_ALL_STAGES, &s);
+        rep->ttft_p50_ms = s.p[ES_P50]; rep->ttft_p99_ms = s.p[ES_P99];
+        es_metrics_latency(c.m, ES_LAT_E2E, ES_ALL_STAGES, &s);
+        rep->e2e_p50_ms = s.p[ES_P50]; rep->e2e_p99_ms = s.p[ES_P99];
+        es_metrics_latency(c.m, ES_LAT_TPOT, ES_ALL_STAGES, &s);
+        rep->tpot_p50_ms = s.p[ES_P50];
         es_metrics_itl(c.m, &s);
-        rep->itl_p50_ms = s.p[0];
+        rep->itl_p50_ms = s.p[ES_P50];
         /* summary.json's figures: one window everywhere */
         const cJSON *v;
         rep->est_hit = cJSON_IsNumber(v = es_json_find(summary, "prefix_cache.estimated_hit_rate")) ? v->valuedouble : NAN;

@@ -20,7 +20,5 @@ bool  esi_sweep_file_exists(const char *path);
 char *esi_sweep_node_text(const es_node_t *n);
 /* <out_dir>/points/<point>-seed<seed> */
 void  esi_sweep_point_dir(const char *out_dir, size_t point, uint64_t seed, char *buf, size_t size);
-/* Whole file as a NUL-terminated string; NULL when unreadable.  Caller frees. */
-char *esi_sweep_read_text(const char *path);
 
 #endif /* ESI_SWEEP_INTERNAL_H */

@@ -14,6 +14,7 @@
 #include "es_experiment.h"
 #include "es_outdir.h"
 #include "es_run.h"
+#include "es_util.h"
 #include "sweep_internal.h"
 
 /* ------------------------------------------------------------------ */
@@ -207,7 +208,8 @@ static int point_current(const es_sweep_spec_t *s, size_t point, uint64_t seed, 
     es_experiment_fini(&exp);
     char path[2100];
     snprintf(path, sizeof path, "%s/experiment.yaml", dir);
-    char *was = esi_sweep_read_text(path);
+    char *was = NULL;
+    if (es_file_read(path, &was, NULL)) was = NULL;
     int same = now && was && !strcmp(now, was);
     if (!same) {
         es_doc_t *da = NULL, *db = NULL;

@@ -17,7 +17,15 @@
 
 #include "es_outdir.h"
 #include "es_str.h"
+#include "es_util.h"
 #include "sweep_internal.h"
+
+/* The whole file, or NULL (missing, unreadable, out of memory). */
+static char *read_text(const char *path)
+{
+    char *text;
+    return es_file_read(path, &text, NULL) == 0 ? text : NULL;
+}
 
 /* ------------------------------------------------------------------ */
 /* result tables: sweep.csv                                            */
@@ -72,28 +80,6 @@ static int row_cmp(const void *a, const void *b)
     const row_t *x = a, *y = b;
     if (x->point != y->point) return x->point < y->point ? -1 : 1;
     return x->seed < y->seed ? -1 : x->seed > y->seed;
-}
-
-char *esi_sweep_read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *b = realloc(buf, cap);
-            if (!b) { free(buf); fclose(f); return NULL; }
-            buf = b;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0) break;
-    }
-    fclose(f);
-    buf[len] = '\0';
-    return buf;
 }
 
 static void csv_field(FILE *f, const char *s)
@@ -217,7 +203,7 @@ int es_sweep_write_results(const es_sweep_spec_t *s, const char *out_dir, es_err
             esi_sweep_point_dir(out_dir, i, s->seeds[j], dir, sizeof dir);
             snprintf(path, sizeof path, "%s/summary.json", dir);
             if (!esi_sweep_file_exists(path)) continue;
-            char *text = esi_sweep_read_text(path);
+            char *text = read_text(path);
             cJSON *json = text ? cJSON_Parse(text) : NULL;
             free(text);
             if (!json) { rc = es_err_set(err, ES_EPARSE, "%s: not valid JSON", path); break; }
@@ -318,7 +304,7 @@ static int meta_load(const char *dir, sweep_meta_t *m, es_err_t *err)
     memset(m, 0, sizeof *m);
     char path[2048];
     snprintf(path, sizeof path, "%s/sweep.json", dir);
-    char *text = esi_sweep_read_text(path);
+    char *text = read_text(path);
     if (!text) return es_err_set(err, ES_ENOTFOUND, "%s: cannot read (not a sweep directory?)", path);
     m->json = cJSON_Parse(text);
     free(text);
@@ -339,7 +325,7 @@ static int read_csv_rows(const char *dir, table_t *t, es_err_t *err)
 {
     char path[2048];
     snprintf(path, sizeof path, "%s/sweep.csv", dir);
-    char *text = esi_sweep_read_text(path);
+    char *text = read_text(path);
     if (!text) return es_err_set(err, ES_ENOTFOUND, "%s: cannot read", path);
     size_t pos = 0, line = 0, nf;
     char **f;
@@ -462,7 +448,7 @@ int es_sweep_result_load(const char *dir, es_sweep_result_t *r, es_err_t *err)
 
     char path[2048];
     snprintf(path, sizeof path, "%s/sweep.csv", dir);
-    char *text = esi_sweep_read_text(path);
+    char *text = read_text(path);
     if (!text) { es_sweep_result_fini(r); return es_err_set(err, ES_ENOTFOUND, "%s: cannot read", path); }
     size_t pos = 0, line = 0, nf, cap = 0, want = 3 + r->nkeys + 3 * r->nmetrics;
     char **f;

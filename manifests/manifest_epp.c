@@ -14,6 +14,7 @@
 #include "es_paths.h"
 #include "es_schema.h"
 #include "es_experiment.h"
+#include "es_util.h"
 #include "manifest_internal.h"
 
 /* ---- the InferencePool ---- */
@@ -354,7 +355,7 @@ int esi_mf_read_epp(ctx_t *c, const pool_t *p)
             ctx_text = f; cfg_text = &ctx_text;
         } else if (!strcmp(f.name, "refresh-metrics-interval")) {
             double ms;
-            if (!esi_mf_parse_go_duration_ms(f.value, &ms) || ms <= 0)
+            if (es_go_duration_parse(f.value, 1e6, &ms) != 0 || ms <= 0)
                 rc = esi_mf_oerr(c, dep, f.node, f.field, "--refresh-metrics-interval: expected a duration such as 50ms, got \"%s\"", f.value);
             else {
                 snprintf(num, sizeof num, "%.17g", ms);

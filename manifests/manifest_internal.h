@@ -117,8 +117,6 @@ int esi_mf_container_tokens(const es_node_t *ct, size_t index, toks_t *t);
 /* Parses the flag at t->v[*i]; consumes its value when `takes_value` says so
  * (1 yes, 0 no, -1 guess: the next word when it is not a flag). */
 void esi_mf_parse_flag(const toks_t *t, size_t *i, flag_t *f, int (*takes_value)(const char *name));
-/* Go time.Duration text ("50ms", "1m30s", "0.5s") in milliseconds. */
-bool esi_mf_parse_go_duration_ms(const char *s, double *out);
 int esi_mf_read_servers(ctx_t *c, const pool_t *p);
 
 /* ---- manifest_epp.c: the InferencePool and the EPP ---- */

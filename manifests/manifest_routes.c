@@ -14,6 +14,7 @@
 #include "es_paths.h"
 #include "es_schema.h"
 #include "es_experiment.h"
+#include "es_util.h"
 #include "manifest_internal.h"
 
 /* ---- HTTPRoutes ---- */
@@ -208,14 +209,11 @@ int esi_mf_read_routes(ctx_t *c, const pool_t *p, es_node_t **routes_out)
     return 0;
 }
 
-/* Gateway API PathPrefix matches whole path elements: /get matches /get
- * and /get/x, not /getx. */
+/* Exact, or PathPrefix by whole path elements (es_path_prefix_match). */
 static bool path_matches(const char *type, const char *value, const char *path)
 {
     if (!strcmp(type, "Exact")) return !strcmp(value, path);
-    size_t len = strlen(value);
-    while (len > 0 && value[len - 1] == '/') len--;
-    return !strncmp(path, value, len) && (path[len] == '\0' || path[len] == '/');
+    return es_path_prefix_match(value, path);
 }
 
 /* A workload without a path sends completions to the first route that takes

@@ -285,33 +285,6 @@ static bool parse_hr_int(const char *s, int64_t *out)
     return true;
 }
 
-/* Go time.Duration text ("50ms", "1m30s", "0.5s") in milliseconds. */
-bool esi_mf_parse_go_duration_ms(const char *s, double *out)
-{
-    double total = 0;
-    const char *p = s;
-    if (!*p) return false;
-    if (!strcmp(p, "0")) { *out = 0; return true; }
-    while (*p) {
-        char *end;
-        double v = strtod(p, &end);
-        if (end == p || v < 0) return false;
-        p = end;
-        double unit;
-        if (!strncmp(p, "ns", 2)) { unit = 1e-6; p += 2; }
-        else if (!strncmp(p, "us", 2)) { unit = 1e-3; p += 2; }
-        else if (!strncmp(p, "\xc2\xb5s", 3)) { unit = 1e-3; p += 3; }
-        else if (!strncmp(p, "ms", 2)) { unit = 1; p += 2; }
-        else if (*p == 's') { unit = 1e3; p += 1; }
-        else if (*p == 'm') { unit = 60e3; p += 1; }
-        else if (*p == 'h') { unit = 3600e3; p += 1; }
-        else return false;
-        total += v * unit;
-    }
-    *out = total;
-    return true;
-}
-
 /* ---- vLLM model servers ---- */
 
 typedef enum vtype { V_INT, V_HRINT, V_DOUBLE, V_STR, V_BOOL } vtype_t;

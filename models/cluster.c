@@ -276,7 +276,7 @@ static int schedule_faults(es_cluster_t *c, es_err_t *err)
             if (!w) return es_err_set(err, ES_ENOMEM, "out of memory");
             p->scrape_fail = w;
             w[p->nscrape_fail++] = (window_t){es_time_from_s(f->at_s),
-                                              es_time_from_s(f->at_s + (f->duration_s > 0 ? f->duration_s : 1e12))};
+                                              f->duration_s > 0 ? es_time_from_s(f->at_s + f->duration_s) : ES_TIME_NEVER};
             continue;
         }
         fault_t *ft = malloc(sizeof *ft);
@@ -334,8 +334,8 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
     c->scrape_latency_fails = prm->epp->scrape_latency_ms > prm->epp->scrape_timeout_ms;
     c->kv_delay = es_time_from_ms(prm->cluster->kv_events_delay_ms);
     c->want_kv_events = config_wants_kv_events(prm->picker);
-    es_rng_stream(&c->gw_rng, es_sim_master_seed(sim), ENTITY_GATEWAY, 0, ES_STREAM_GATEWAY);
-    es_rng_stream(&c->cancel_rng, es_sim_master_seed(sim), ENTITY_GATEWAY, 1, ES_STREAM_GATEWAY);
+    es_rng_stream(&c->gw_rng, es_sim_master_seed(sim), ES_ENTITY_GATEWAY, 0, ES_STREAM_GATEWAY);
+    es_rng_stream(&c->cancel_rng, es_sim_master_seed(sim), ES_ENTITY_GATEWAY, 1, ES_STREAM_GATEWAY);
     int rc;
     if ((rc = es_profile_load(prm->server->gpu, &c->profile, err))) goto fail;
     const es_profile_model_t *pm = es_profile_model(c->profile, prm->server->model);

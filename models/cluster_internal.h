@@ -24,10 +24,6 @@
 #include "es_rng.h"
 #include "es_steptime.h"
 
-#define ENTITY_POD 1
-#define ENTITY_EPP 2
-#define ENTITY_GATEWAY 3
-
 /* Event argument of a request event (layout above). */
 #define ESI_ARG(gen, low) ((uint64_t)(gen) << 8 | (uint64_t)(low))
 #define ESI_ARG_GEN(arg)  ((arg) >> 8)

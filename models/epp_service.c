@@ -282,9 +282,9 @@ int esi_epp_service_create(es_cluster_t *c, es_err_t *err)
         r->c = c;
         r->id = e;
         /* each replica its own streams: derived from the master seed and its index */
-        uint64_t seed = es_mix64(es_sim_master_seed(c->sim) ^ (0x45505000ULL + e));
+        uint64_t seed = es_rng_epp_seed(es_sim_master_seed(c->sim), e);
         if ((rc = es_scheduler_create(c->prm.picker, seed, &r->sched, err))) return rc;
-        es_rng_stream(&r->rng, es_sim_master_seed(c->sim), ENTITY_EPP, e, ES_STREAM_SCRAPE);
+        es_rng_stream(&r->rng, es_sim_master_seed(c->sim), ES_ENTITY_EPP_REPLICA, e, ES_STREAM_SCRAPE);
         r->view = calloc(c->maxpods, sizeof *r->view);
         r->cand = calloc(c->maxpods, sizeof *r->cand);
         r->inflight = calloc(c->maxpods, sizeof *r->inflight);

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "es_endpoint.h"
+#include "es_rng.h"
 
 #define ES_KV_NONE UINT32_MAX
 
@@ -46,7 +47,7 @@ typedef struct es_kvblock {
  * are chained es_mix64 outputs already; one multiply spreads the rest. */
 static inline uint32_t es_kvcache_tag(uint64_t hash)
 {
-    return (uint32_t)((hash * 0x9E3779B97F4A7C15ULL) >> 32);
+    return (uint32_t)((hash * ES_HASH_WEYL) >> 32);
 }
 typedef struct es_kvslot { uint32_t tag, id; } es_kvslot_t;
 

@@ -4,6 +4,7 @@
  * timeouts and cancellations, re-sends (cluster_internal.h).
  */
 #include "cluster_internal.h"
+#include "es_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,15 +28,7 @@ static bool route_matches(const es_cluster_t *c, const es_client_request_t *r)
     for (size_t i = 0; i < g->nroute_matches; i++) {
         const es_route_match_t *m = &g->route_matches[i];
         if (m->path) {
-            size_t n = strlen(m->path);
-            if (m->exact) {
-                if (strcmp(path, m->path) != 0) continue;
-            } else {
-                /* PathPrefix matches whole path elements: /get matches /get and /get/x, not /getter */
-                while (n > 1 && m->path[n - 1] == '/') n--;
-                if (strncmp(path, m->path, n) != 0) continue;
-                if (!(n == 1 || path[n] == '\0' || path[n] == '/')) continue;
-            }
+            if (m->exact ? strcmp(path, m->path) != 0 : !es_path_prefix_match(m->path, path)) continue;
         }
         bool ok = true;
         for (uint32_t k = 0; k < m->nheaders && ok; k++) {

@@ -54,8 +54,14 @@ typedef struct es_req_record {
 
 typedef struct es_metrics es_metrics_t;
 
+/* Indexes of es_lat_stats_t.p and .ci */
+typedef enum { ES_P50 = 0, ES_P90 = 1, ES_P95 = 2, ES_P99 = 3 } es_pct_t;
+
+/* What es_metrics_latency measures. */
+typedef enum { ES_LAT_TTFT = 0, ES_LAT_TPOT = 1, ES_LAT_E2E = 2 } es_lat_metric_t;
+
 typedef struct es_lat_stats {
-    double p[4];                /* p50, p90, p95, p99 */
+    double p[4];                /* p50, p90, p95, p99 (es_pct_t) */
     double mean;
     double ci[4][2];            /* 95% interval per percentile; NaN when unknown */
     double mean_ci[2];
@@ -83,10 +89,10 @@ const es_results_config_t *es_metrics_config(const es_metrics_t *m);
 void es_metrics_window(const es_metrics_t *m, es_time_t *from, es_time_t *to);
 size_t es_metrics_count(const es_metrics_t *m);
 const es_req_record_t *es_metrics_records(const es_metrics_t *m);
-/* Latency stats of `which` (0 ttft, 1 tpot, 2 e2e) over 200-status requests
- * in the window; stage == ES_ALL_STAGES for every stage. */
+/* Latency stats of `which` over 200-status requests in the window;
+ * stage == ES_ALL_STAGES for every stage. */
 #define ES_ALL_STAGES UINT32_MAX
-void es_metrics_latency(const es_metrics_t *m, int which, uint32_t stage, es_lat_stats_t *out);
+void es_metrics_latency(const es_metrics_t *m, es_lat_metric_t which, uint32_t stage, es_lat_stats_t *out);
 void es_metrics_itl(const es_metrics_t *m, es_lat_stats_t *out);
 
 /* Percentile of sorted values (linear interpolation), q in [0, 1]. */

@@ -2,6 +2,7 @@
  * metrics.c -- request records, pooled ITL histogram, oracle cache, statistics.
  */
 #include "es_metrics.h"
+#include "es_rng.h"
 
 #include <gsl/gsl_cdf.h>
 #include <math.h>
@@ -37,7 +38,7 @@ struct es_metrics {
 #define LAT_MEMO 16
 typedef struct lat_memo {
     size_t n;               /* records when computed; SIZE_MAX = empty */
-    int which;
+    es_lat_metric_t which;
     uint32_t stage;
     es_lat_stats_t stats;
 } lat_memo_t;
@@ -132,7 +133,7 @@ typedef struct onode {
 /* Keys are es_mix64 outputs: one multiply spreads them over the table. */
 static inline size_t oracle_home(uint64_t key, size_t cap)
 {
-    return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 32) & (cap - 1);
+    return (size_t)((key * ES_HASH_WEYL) >> 32) & (cap - 1);
 }
 
 static int set_grow(es_metrics_t *m)
@@ -178,12 +179,12 @@ static onode_t *node_at(es_metrics_t *m, uint64_t key, bool create)
 
 static inline uint64_t child_key(uint64_t path, const es_segment_t *seg)
 {
-    return es_mix64(path ^ es_mix64(seg->id + 0x9e3779b97f4a7c15ULL));
+    return es_mix64(path ^ es_mix64(seg->id + ES_HASH_WEYL));
 }
 
 static inline uint64_t next_path(uint64_t key, uint32_t len)
 {
-    return es_mix64(key ^ ((uint64_t)len * 0xc2b2ae3d27d4eb4fULL));
+    return es_mix64(key ^ ((uint64_t)len * ES_HASH_MUL));
 }
 
 uint32_t es_metrics_oracle_observe(es_metrics_t *m, const es_content_t *prompt, uint64_t output_segment,
@@ -311,22 +312,23 @@ static void sort_nonneg(double *v, size_t n)
     free(count);
 }
 
-static double value_of(const es_req_record_t *r, int which)
+static double value_of(const es_req_record_t *r, es_lat_metric_t which)
 {
     switch (which) {
-    case 0: return r->ttft_ms;
-    case 1: return es_record_tpot_ms(r);
-    default: return r->e2e_ms;
+    case ES_LAT_TTFT: return r->ttft_ms;
+    case ES_LAT_TPOT: return es_record_tpot_ms(r);
+    case ES_LAT_E2E: break;
     }
+    return r->e2e_ms;
 }
 
 static const double k_q[4] = {0.50, 0.90, 0.95, 0.99};
 
-static void latency_compute(const es_metrics_t *m, int which, uint32_t stage, es_lat_stats_t *out);
-static void batch_intervals(const es_metrics_t *m, int which, uint32_t stage, es_time_t from, es_time_t to,
+static void latency_compute(const es_metrics_t *m, es_lat_metric_t which, uint32_t stage, es_lat_stats_t *out);
+static void batch_intervals(const es_metrics_t *m, es_lat_metric_t which, uint32_t stage, es_time_t from, es_time_t to,
                             const double *sorted, size_t n, es_lat_stats_t *out);
 
-void es_metrics_latency(const es_metrics_t *m, int which, uint32_t stage, es_lat_stats_t *out)
+void es_metrics_latency(const es_metrics_t *m, es_lat_metric_t which, uint32_t stage, es_lat_stats_t *out)
 {
     lat_memo_t *slot = NULL;
     for (int i = 0; i < LAT_MEMO; i++) {
@@ -338,7 +340,7 @@ void es_metrics_latency(const es_metrics_t *m, int which, uint32_t stage, es_lat
     if (slot) { slot->n = m->n; slot->which = which; slot->stage = stage; slot->stats = *out; }
 }
 
-static void latency_compute(const es_metrics_t *m, int which, uint32_t stage, es_lat_stats_t *out)
+static void latency_compute(const es_metrics_t *m, es_lat_metric_t which, uint32_t stage, es_lat_stats_t *out)
 {
     memset(out, 0, sizeof *out);
     for (int i = 0; i < 4; i++) { out->p[i] = NAN; out->ci[i][0] = out->ci[i][1] = NAN; }
@@ -382,7 +384,7 @@ static void latency_compute(const es_metrics_t *m, int which, uint32_t stage, es
  * [x_(n(q-h)), x_(n(q+h))] of the sorted values: inside the data (so never
  * negative for a positive metric), around the estimate, and exact in
  * distribution for i.i.d. values (tests/unit/results: coverage). */
-static void batch_intervals(const es_metrics_t *m, int which, uint32_t stage, es_time_t from, es_time_t to,
+static void batch_intervals(const es_metrics_t *m, es_lat_metric_t which, uint32_t stage, es_time_t from, es_time_t to,
                             const double *sorted, size_t n, es_lat_stats_t *out)
 {
     int64_t nb = m->cfg.batch_count;

@@ -127,15 +127,15 @@ static void add_window_blocks(cJSON *o, const es_metrics_t *m, uint32_t stage, c
     window_collect(m, stage, in, &w);
     es_lat_stats_t s;
     cJSON *lat = cJSON_AddObjectToObject(o, "latency_ms");
-    es_metrics_latency(m, 0, stage, &s);
+    es_metrics_latency(m, ES_LAT_TTFT, stage, &s);
     cJSON_AddItemToObject(lat, "ttft", lat_block(&s));
-    es_metrics_latency(m, 1, stage, &s);
+    es_metrics_latency(m, ES_LAT_TPOT, stage, &s);
     cJSON_AddItemToObject(lat, "tpot", lat_block(&s));
     if (with_itl) {
         es_metrics_itl(m, &s);
         cJSON_AddItemToObject(lat, "itl", lat_block(&s));
     }
-    es_metrics_latency(m, 2, stage, &s);
+    es_metrics_latency(m, ES_LAT_E2E, stage, &s);
     cJSON_AddItemToObject(lat, "e2e", lat_block(&s));
 
     double span = w.completed && w.last_done > w.first ? es_time_to_s(w.last_done - w.first) : NAN;

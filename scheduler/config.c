@@ -17,6 +17,7 @@
 
 #include "internal.h"
 #include "es_str.h"
+#include "es_util.h"
 
 static const char *const k_api_versions[] = {"inference.networking.x-k8s.io/v1alpha1",
                                              "llm-d.ai/v1alpha1", NULL};
@@ -37,31 +38,10 @@ static const char *const k_unsupported[] = {
 
 int esi_parse_duration(const char *s, es_time_t *out)
 {
-    /* Go time.ParseDuration subset: [0-9.]+(ns|us|µs|ms|s|m|h), repeated */
-    if (!s || !*s) return ES_EINVAL;
-    if (strcmp(s, "0") == 0) { *out = 0; return 0; }
-    double total = 0;
-    const char *p = s;
-    while (*p) {
-        char *end;
-        errno = 0;
-        double v = strtod(p, &end);
-        if (end == p || errno || v < 0) return ES_EINVAL;
-        p = end;
-        double unit;
-        if (!strncmp(p, "ns", 2)) { unit = 1; p += 2; }
-        else if (!strncmp(p, "us", 2)) { unit = 1e3; p += 2; }
-        else if (!strncmp(p, "\xc2\xb5s", 3)) { unit = 1e3; p += 3; }
-        else if (!strncmp(p, "ms", 2)) { unit = 1e6; p += 2; }
-        else if (*p == 's') { unit = 1e9; p++; }
-        else if (*p == 'm') { unit = 60e9; p++; }
-        else if (*p == 'h') { unit = 3600e9; p++; }
-        else return ES_EINVAL;
-        total += v * unit;
-    }
-    if (total > 9e18) return ES_ERANGE;
-    *out = (es_time_t)llround(total);
-    return 0;
+    double ns;
+    int rc = es_go_duration_parse(s, 1, &ns);
+    if (rc == 0) *out = (es_time_t)llround(ns);
+    return rc;
 }
 
 int esi_parse_quantity(const char *s, uint64_t *out)
@@ -172,7 +152,7 @@ static int params_load(const esi_param_t *t, void *obj, const es_node_t *map, co
         case ESI_P_DURATION: {
             const char *s;
             rc = es_node_to_str(v, full, &s, err);
-            es_time_t d;
+            es_time_t d = 0;
             if (!rc && esi_parse_duration(s, &d))
                 rc = es_node_err(err, ES_EINVAL, v, full, "expected a duration such as 200ms or 2s, got \"%s\"", s);
             if (!rc && (d < (es_time_t)e->min || (double)d > e->max))

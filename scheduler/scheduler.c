@@ -13,7 +13,6 @@
 
 #include "internal.h"
 
-#define ESI_ENTITY_EPP 4   /* es_rng_stream entity kind of an EPP replica */
 
 typedef struct inst {
     const esi_plugin_cfg_t *cfg;
@@ -182,7 +181,7 @@ int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_
     es_scheduler_t *s = calloc(1, sizeof *s);
     if (!s) return es_err_set(err, ES_ENOMEM, "out of memory");
     s->cfg = cfg;
-    es_rng_stream(&s->rng, seed, ESI_ENTITY_EPP, 0, ES_STREAM_SCHEDULER);
+    es_rng_stream(&s->rng, seed, ES_ENTITY_EPP_SCHEDULER, 0, ES_STREAM_SCHEDULER);
     s->inst = calloc(cfg->nplugins + 1, sizeof *s->inst);
     int rc = ES_ENOMEM;
     if (!s->inst || rtable_init(s) || grow_ids(s, 64) || grow_n(s, 64)) goto fail;

@@ -79,7 +79,7 @@ const char *es_trace_path(const es_trace_t *t);
  * stats and convert, so a converted trace replays the same content). */
 static inline uint64_t es_trace_mooncake_segment(uint64_t hash_id)
 {
-    return es_mix64(es_mix64(0x9e3779b97f4a7c15ULL ^ hash_id) ^ 0x632be59bd9b4e019ULL);
+    return es_mix64(es_mix64(ES_HASH_WEYL ^ hash_id) ^ ES_HASH_OFFSET);
 }
 
 /* Fills segs[0..nhash) for a Mooncake record: one segment per hash id of

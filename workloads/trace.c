@@ -11,6 +11,7 @@
  * the line and what was expected.
  */
 #include "es_trace.h"
+#include "es_util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -662,21 +663,6 @@ int es_trace_next(es_trace_t *t, es_trace_rec_t *rec, es_err_t *err)
 
 /* ---- eppsim JSONL writer ---- */
 
-static void write_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') { fputc('\\', f); fputc(c, f); }
-        else if (c == '\n') fputs("\\n", f);
-        else if (c == '\t') fputs("\\t", f);
-        else if (c == '\r') fputs("\\r", f);
-        else if (c < 0x20) fputc(' ', f);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 void es_trace_write_eppsim(FILE *f, const es_trace_rec_t *rec, const es_content_t *content)
 {
     /* ms with exact ns: integer part and 6 decimals, trailing zeros trimmed */
@@ -686,8 +672,8 @@ void es_trace_write_eppsim(FILE *f, const es_trace_rec_t *rec, const es_content_
     while (n > 0 && ms[n - 1] == '0') ms[--n] = '\0';
     if (n > 0 && ms[n - 1] == '.') ms[--n] = '\0';
     fprintf(f, "{\"arrival_ms\": %s", ms);
-    if (rec->path) { fputs(", \"path\": ", f); write_json_string(f, rec->path); }
-    if (rec->model) { fputs(", \"model\": ", f); write_json_string(f, rec->model); }
+    if (rec->path) { fputs(", \"path\": ", f); es_json_write_string(f, rec->path); }
+    if (rec->model) { fputs(", \"model\": ", f); es_json_write_string(f, rec->model); }
     if (content && content->nsegs) {
         fputs(", \"segments\": [", f);
         for (uint32_t i = 0; i < content->nsegs; i++)
@@ -698,17 +684,17 @@ void es_trace_write_eppsim(FILE *f, const es_trace_rec_t *rec, const es_content_
     }
     fprintf(f, ", \"output_tokens\": %" PRIu32, rec->output_tokens);
     if (rec->has_priority) fprintf(f, ", \"priority\": %" PRId32, rec->priority);
-    if (rec->objective) { fputs(", \"objective\": ", f); write_json_string(f, rec->objective); }
-    if (rec->session) { fputs(", \"session\": ", f); write_json_string(f, rec->session); }
-    if (rec->lora) { fputs(", \"lora\": ", f); write_json_string(f, rec->lora); }
+    if (rec->objective) { fputs(", \"objective\": ", f); es_json_write_string(f, rec->objective); }
+    if (rec->session) { fputs(", \"session\": ", f); es_json_write_string(f, rec->session); }
+    if (rec->lora) { fputs(", \"lora\": ", f); es_json_write_string(f, rec->lora); }
     if (rec->has_output_segment) fprintf(f, ", \"output_segment\": %" PRIu64, rec->output_segment);
     if (rec->nheaders) {
         fputs(", \"headers\": {", f);
         for (uint32_t i = 0; i < rec->nheaders; i++) {
             if (i) fputs(", ", f);
-            write_json_string(f, rec->headers[i].name);
+            es_json_write_string(f, rec->headers[i].name);
             fputs(": ", f);
-            write_json_string(f, rec->headers[i].value);
+            es_json_write_string(f, rec->headers[i].value);
         }
         fputc('}', f);
     }

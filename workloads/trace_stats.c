@@ -16,6 +16,9 @@
 
 #include "es_content.h"
 
+/* Segment ids of length-only trace records (one unique prompt each). */
+#define UNIQUE_PROMPT_DOMAIN 0xa5a5a5a5ULL
+
 /* ---- a set of 64-bit hashes (0 is the empty slot, so 0 maps to 1) ---- */
 typedef struct hset {
     uint64_t *slot;
@@ -210,7 +213,7 @@ int es_trace_stats_compute(const char *path, es_trace_format_t fmt, uint32_t blo
             }
         } else {
             /* length-only: a unique prompt */
-            a.segs[0] = (es_segment_t){es_mix64(0xa5a5a5a5ULL + uniq++), rec.input_tokens ? rec.input_tokens : 1};
+            a.segs[0] = (es_segment_t){es_mix64(UNIQUE_PROMPT_DOMAIN + uniq++), rec.input_tokens ? rec.input_tokens : 1};
             c.nsegs = 1;
         }
         if (rc < 0) break;

@@ -33,7 +33,7 @@ enum {
 
 static inline uint64_t seg_id(uint64_t tag, uint64_t a, uint64_t b)
 {
-    return es_mix64(es_mix64(tag * 0x9e3779b97f4a7c15ULL ^ a) ^ (b + 0x632be59bd9b4e019ULL));
+    return es_mix64(es_mix64(tag * ES_HASH_WEYL ^ a) ^ (b + ES_HASH_OFFSET));
 }
 
 typedef struct wl_req {
@@ -256,7 +256,7 @@ static es_time_t clock_next(es_workload_t *w)
         enter_stage(w, 0);
         /* the first request of a constant process arrives at 0, others after one gap */
         if (w->process != ES_ARRIVAL_CONSTANT && w->stages[0].rate > 0)
-            t += es_time_from_s(gap_s(w, w->stages[0].rate));
+            t = es_time_add_sat(t, es_time_from_s(gap_s(w, w->stages[0].rate)));
     }
     for (;;) {
         stage_t *st = &w->stages[w->cur_stage];
@@ -265,9 +265,9 @@ static es_time_t clock_next(es_workload_t *w)
         t = st->end;
         enter_stage(w, w->cur_stage + 1);
         if (w->process != ES_ARRIVAL_CONSTANT && w->stages[w->cur_stage].rate > 0)
-            t += es_time_from_s(gap_s(w, w->stages[w->cur_stage].rate));
+            t = es_time_add_sat(t, es_time_from_s(gap_s(w, w->stages[w->cur_stage].rate)));
     }
-    w->next_t = t + es_time_from_s(gap_s(w, w->stages[w->cur_stage].rate));
+    w->next_t = es_time_add_sat(t, es_time_from_s(gap_s(w, w->stages[w->cur_stage].rate)));
     return t;
 }
 
@@ -384,7 +384,7 @@ static int trace_fill(es_workload_t *w, wl_req_t *r, es_time_t *t_out, es_err_t 
     if (w->trace_time) {
         if (!rec.has_time) return es_err_set(err, ES_EPARSE, "%s:%" PRIu64 ": expected a timestamp",
                                              es_trace_path(w->trace), rec.line);
-        *t_out = (es_time_t)((double)(rec.t - w->win_start) * w->tscale);
+        *t_out = es_time_trunc_ns_f((double)(rec.t - w->win_start) * w->tscale);
     }
     return 1;
 }
@@ -601,9 +601,14 @@ static int load_stages(es_workload_t *w, const es_workload_config_t *cfg, es_err
         snprintf(kp, sizeof kp, "%s.rate", p);
         if (!rn) return es_node_err(err, ES_EINVAL, it, kp, "missing");
         if ((rc = es_node_to_double(rn, kp, 0, 1e9, &rate, err)) < 0) return rc;
+        if (rate > 0 && rate < ES_WL_MIN_RATE)
+            return es_node_err(err, ES_EINVAL, rn, kp, "%g req/s is below %g (0 = no arrivals in this stage)", rate,
+                               ES_WL_MIN_RATE);
         snprintf(kp, sizeof kp, "%s.duration_s", p);
         if (!dn) return es_node_err(err, ES_EINVAL, it, kp, "missing");
-        if ((rc = es_node_to_double(dn, kp, 1e-9, 1e9, &dur, err)) < 0) return rc;
+        if ((rc = es_node_to_double(dn, kp, 1e-9, ES_TIME_MAX_S, &dur, err)) < 0) return rc;
+        if (es_time_to_s(t) + dur > ES_TIME_MAX_S)
+            return es_node_err(err, ES_EINVAL, dn, kp, "the stages last longer than %g s in all", ES_TIME_MAX_S);
         w->stages[i] = (stage_t){rate, t, t + es_time_from_s(dur)};
         t = w->stages[i].end;
     }

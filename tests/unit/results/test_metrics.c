@@ -65,7 +65,7 @@ static void test_window_and_stats(void **state)
     assert_true(from == ES_S);
     assert_true(to == (es_time_t)9900 * ES_MS - ES_S);   /* last arrival - cooldown */
     es_lat_stats_t s;
-    es_metrics_latency(m, 0, ES_ALL_STAGES, &s);
+    es_metrics_latency(m, ES_LAT_TTFT, ES_ALL_STAGES, &s);
     /* window: i = 10..89 (80 requests), minus the 503 -> 79 values 100..890 step 10 without 500 */
     assert_int_equal(s.n, 79);
     double sum = 0;
@@ -75,11 +75,11 @@ static void test_window_and_stats(void **state)
     assert_true(fabs(s.p[0] - 490) < 1e-9);
     assert_false(isnan(s.ci[0][0]));
     assert_true(s.ci[0][0] < s.p[0] + 300 && s.ci[0][1] > s.ci[0][0]);
-    es_metrics_latency(m, 1, ES_ALL_STAGES, &s);   /* TPOT = 5 ms each */
+    es_metrics_latency(m, ES_LAT_TPOT, ES_ALL_STAGES, &s);   /* TPOT = 5 ms each */
     assert_true(fabs(s.p[3] - 5) < 1e-9);
     /* results are remembered, and forgotten when a record arrives */
     es_lat_stats_t again;
-    es_metrics_latency(m, 0, ES_ALL_STAGES, &again);
+    es_metrics_latency(m, ES_LAT_TTFT, ES_ALL_STAGES, &again);
     assert_int_equal(again.n, 79);
     assert_true(again.p[0] == 490);
     const double mean_before = again.mean;
@@ -91,10 +91,10 @@ static void test_window_and_stats(void **state)
     late.ttft_ms = 1e6f;
     late.e2e_ms = 1e6f + 5;
     assert_int_equal(es_metrics_add_request(m, &late), 0);
-    es_metrics_latency(m, 0, ES_ALL_STAGES, &again);
+    es_metrics_latency(m, ES_LAT_TTFT, ES_ALL_STAGES, &again);
     assert_int_equal(again.n, 80);
     assert_true(again.mean > mean_before + 1e6 / 80 - 1e3);
-    es_metrics_latency(m, 2, 1, &again);   /* no record has stage 1 */
+    es_metrics_latency(m, ES_LAT_E2E, 1, &again);   /* no record has stage 1 */
     assert_int_equal(again.n, 0);
     es_metrics_destroy(m);
 }
@@ -134,7 +134,7 @@ static void test_percentiles_match_qsort(void **state)
     }
     qsort(v, n, sizeof *v, cmp_dbl);
     es_lat_stats_t s;
-    es_metrics_latency(m, 0, ES_ALL_STAGES, &s);
+    es_metrics_latency(m, ES_LAT_TTFT, ES_ALL_STAGES, &s);
     const double q[4] = {0.50, 0.90, 0.95, 0.99};
     for (int i = 0; i < 4; i++) assert_true(s.p[i] == es_percentile_sorted(v, n, q[i]));
     free(v);
