@@ -40,7 +40,7 @@
 #include "es_steptime.h"
 #include "es_str.h"
 #include "es_util.h"
-#include "vllm_args.h"
+#include "es_vllm_args.h"
 
 /* RS_API: in the API server's queue; RS_DELIVER: done in the engine, its end
  * not yet sent by the API server. */
@@ -1355,10 +1355,9 @@ static int derive_blocks(const es_server_config_t *cfg, const es_profile_t *prof
     if (cfg->num_gpu_blocks > 0) { *out = (uint32_t)cfg->num_gpu_blocks; return 0; }
     double tp = (double)cfg->tensor_parallel;
     double mem = cfg->gpu_memory_gib > 0 ? cfg->gpu_memory_gib * ES_GIB : prof->memory_bytes;
-    double weights = es_model_params(m) * 2.0 / tp;
+    double weights = m->weight_bytes / tp;
     double avail = mem * cfg->gpu_memory_utilization - weights - cfg->activation_reserve_gib * ES_GIB;
-    uint32_t kvh = (m->kv_heads + (uint32_t)tp - 1) / (uint32_t)tp;   /* heads replicate when TP > kv_heads */
-    double block = 2.0 * m->layers * kvh * m->head_dim * 2.0 * (double)cfg->block_size;
+    double block = es_model_kv_bytes_per_token(m, (uint32_t)tp) * (double)cfg->block_size;
     double n = avail / block;
     if (n < 2)
         return es_err_set(err, ES_ERANGE,
@@ -1471,7 +1470,7 @@ int es_server_create_with_profile(es_sim_t *sim, const es_server_config_t *cfg, 
     if (!s) return es_err_set(err, ES_ENOMEM, "out of memory");
     int rc;
     if (!profile) {
-        rc = es_profile_load(cfg->gpu, &s->own_prof, err);
+        rc = es_profile_open(cfg->gpu, cfg->model, cfg->gpu_datasheet, cfg->step_coefficients, &s->own_prof, err);
         if (rc != 0) { free(s); return rc; }
         profile = s->own_prof;
     }
@@ -1484,6 +1483,12 @@ int es_server_create_with_profile(es_sim_t *sim, const es_server_config_t *cfg, 
                    cfg->model, profile->gpu, list);
         es_server_destroy(s);
         return ES_ENOTFOUND;
+    }
+    if (cfg->step_model == ES_STEP_PROFILE && !es_profile_model_has_tables(s->pm)) {
+        es_err_set(err, ES_EINVAL, "server.step_model: profile needs measured tables of the model, and GPU \"%s\" "
+                   "has none for %s (use analytic or auto)", profile->gpu, s->pm->name);
+        es_server_destroy(s);
+        return ES_EINVAL;
     }
     uint32_t nblocks = 0;
     es_server_config_t stcfg = *cfg;
