@@ -226,9 +226,9 @@ int es_cmd_run(int argc, char **argv)
         const char *from = NULL;
         for (size_t i = 0; i < nsets && !from; i++) {
             size_t k = strcspn(sets[i], ".="), key = strcspn(sets[i], "=");
-            char path[520];
-            snprintf(path, sizeof path, " %.*s: ", (int)(key < 512 ? key : 512), sets[i]);
-            if ((!strncmp(err.msg, sets[i], k) && err.msg[k] == ':') || strstr(err.msg, path)) from = sets[i];
+            char keypath[520];
+            snprintf(keypath, sizeof keypath, " %.*s: ", (int)(key < 512 ? key : 512), sets[i]);
+            if ((!strncmp(err.msg, sets[i], k) && err.msg[k] == ':') || strstr(err.msg, keypath)) from = sets[i];
         }
         if (from) fprintf(stderr, "eppsim: --set %s: %s\n", from, err.msg);
         else fprintf(stderr, "eppsim: %s\n", err.msg);
@@ -285,11 +285,11 @@ int es_cmd_run(int argc, char **argv)
          * and this table show the same numbers */
         printf("\n%s: %.1f s simulated in %.2f s\n", dir, rep.sim_s, rep.wall_s);
         if (kvline[0]) printf("  %s\n", kvline);
-        char path[1200];
-        snprintf(path, sizeof path, "%s/summary.json", dir);
-        cJSON *summary = read_json(path);
+        char sum_path[1200];
+        snprintf(sum_path, sizeof sum_path, "%s/summary.json", dir);
+        cJSON *summary = read_json(sum_path);
         if (summary) es_summary_print(stdout, summary);
-        else fprintf(stderr, "eppsim: %s: cannot read back\n", path);
+        else fprintf(stderr, "eppsim: %s: cannot read back\n", sum_path);
         cJSON_Delete(summary);
         printf("  see %s/summary.json and %s/report.md\n", dir, dir);
     }
