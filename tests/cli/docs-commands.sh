@@ -5,6 +5,8 @@
 # too) get `--set workload.num_requests=60 --set results.warmup_s=0`; the
 # copy's scripts/build uses the binary under test instead of compiling; `scripts/test` (which runs this test)
 # and blocks after a `<!-- doc-test: skip REASON -->` line are not run.
+# As in the project's layout, `eppsim` is on PATH (the copy's build/app/eppsim)
+# and ../shared (validation data, never copied into the tree) is next to it.
 # `eppsim compare` may exit 1 (a regression is its answer); the rest must exit 0.
 #   tests/cli/docs-commands.sh EPPSIM
 set -uo pipefail
@@ -21,6 +23,8 @@ mkdir "$W/clone"
 mkdir -p "$W/clone/build/app"
 cp "$EPPSIM" "$W/clone/build/app/eppsim"
 printf '#!/usr/bin/env bash\necho "eppsim: (doc test) using the binary under test" >&2\n' > "$W/clone/scripts/build"
+[ -d "$SRC/../shared" ] && ln -s "$(cd "$SRC/../shared" && pwd)" "$W/shared"
+export PATH="$W/clone/build/app:$PATH"
 cd "$W/clone"
 # the sh blocks, one command per line (continuations joined), with the file and line
 for doc in README.md docs/*.md; do
