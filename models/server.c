@@ -137,7 +137,7 @@ struct es_server {
     bool       fe_on;
     uint32_t   n_api;
     es_time_t  api_free[API_MAX];       /* when each process is next idle */
-    es_time_t  api_req, api_chunk_ns;   /* per request; per chunk (ns, as double below) */
+    es_time_t  api_req, api_latency;    /* CPU per request; its wait that holds no CPU */
     double     api_tok_ns, api_chunk_d;
     es_time_t  d_now, d_prev;           /* API delay of this step's / the previous step's tokens */
     req_t     *fe_head;                 /* RS_API and RS_DELIVER requests */
@@ -1192,7 +1192,7 @@ void es_server_submit(es_server_t *s, es_server_request_t *r)
         s->api_free[best] = done;
         r->p.state = RS_API;
         fe_link(s, r);
-        r->p.fe_ev = es_sim_schedule(s->sim, done, ev_api_done, s, (uint64_t)(uintptr_t)r);
+        r->p.fe_ev = es_sim_schedule(s->sim, done + s->api_latency, ev_api_done, s, (uint64_t)(uintptr_t)r);
         ES_ASSERT(r->p.fe_ev != 0, "out of memory for an event");
         return;
     }
@@ -1401,6 +1401,7 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
     s->fe_on = true;
     s->n_api = (uint32_t)cfg->api_server_count;
     s->api_req = es_time_from_us(cfg->api_request_us);
+    s->api_latency = es_time_from_us(cfg->api_latency_us);
     s->api_tok_ns = cfg->api_prompt_token_us * 1e3;
     s->api_chunk_d = cfg->api_chunk_us * 1e3;
     es_kvmem_model_t m;
