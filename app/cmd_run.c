@@ -279,6 +279,7 @@ int es_cmd_run(int argc, char **argv)
         /* printed from the summary.json just written: the file, report.md
          * and this table show the same numbers */
         printf("\n%s: %.1f s simulated in %.2f s\n", dir, rep.sim_s, rep.wall_s);
+        printf("  step model: %s\n", rep.step_model);
         char summary_path[1200];
         snprintf(summary_path, sizeof summary_path, "%s/summary.json", dir);
         cJSON *summary = read_json(summary_path);

@@ -44,6 +44,7 @@ typedef struct es_run_report {
     double   ttft_p50_ms, ttft_p99_ms, e2e_p50_ms, e2e_p99_ms, tpot_p50_ms, itl_p50_ms;
     double   est_hit, act_hit, oracle_hit;
     double   throughput_rps, output_tps;
+    char     step_model[640];    /* "analytic (config.json on h100-sxm-80gb; coefficients ...)" */
 } es_run_report_t;
 
 /* Runs exp; returns 0, ES_EINTR when interrupted (nothing written), or an

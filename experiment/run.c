@@ -24,6 +24,7 @@
 #include "es_workload.h"
 #include "es_metrics.h"
 #include "es_outdir.h"
+#include "es_steptime.h"
 #include "es_summary.h"
 #include "es_util.h"
 
@@ -696,11 +697,17 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         rc = 0;
         goto done;
     }
+    const es_profile_t *prof = es_cluster_profile(c.cl);
+    const es_profile_model_t *pm = es_profile_model(prof, exp->server.model);
+    int step_kind = pm ? es_steptime_resolve(exp->server.step_model, pm) : ES_STEP_PROFILE;
     es_summary_input_t in = {.experiment = exp->name, .seed = exp->seed, .rng = ES_RNG_NAME,
                              .sim_end = es_sim_now(c.sim), .events = es_sim_events_run(c.sim), .pods = pods,
                              .npods = npods, .stages = stages, .nstages = nst,
                              .slo_ttft_ms = exp->results.slo_ttft_ms, .slo_tpot_ms = exp->results.slo_tpot_ms,
-                             .skipped_lines = es_workload_skipped_lines(c.wl), .client = use_client ? &emul : NULL};
+                             .skipped_lines = es_workload_skipped_lines(c.wl), .client = use_client ? &emul : NULL,
+                             .step_model = step_kind == ES_STEP_PROFILE ? NULL : es_steptime_kind_name(step_kind),
+                             .model_source = exp->server.model, .gpu = exp->server.gpu,
+                             .coefficients = step_kind == ES_STEP_ANALYTIC ? prof->coeffs.file : NULL};
     if (npods > 0) {
         es_pod_info_t pi;
         es_cluster_pod_info(c.cl, 0, &pi);
@@ -729,6 +736,9 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
 
     if (rep) {
         memset(rep, 0, sizeof *rep);
+        snprintf(rep->step_model, sizeof rep->step_model, "%s (%s on %s%s%s)", es_steptime_kind_name(step_kind),
+                 exp->server.model, exp->server.gpu, step_kind == ES_STEP_ANALYTIC ? "; coefficients " : "",
+                 step_kind == ES_STEP_ANALYTIC ? prof->coeffs.file : "");
         rep->requests = es_metrics_count(c.m);
         const es_req_record_t *recs = es_metrics_records(c.m);
         for (size_t i = 0; i < rep->requests; i++) rep->completed += recs[i].status == 200;

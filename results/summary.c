@@ -212,6 +212,13 @@ cJSON *es_summary_build(const es_metrics_t *m, const es_summary_input_t *in)
     cJSON_AddStringToObject(root, "experiment", in->experiment ? in->experiment : "");
     cJSON_AddItemToObject(root, "seed", u64(in->seed));
     cJSON_AddStringToObject(root, "rng", in->rng);
+    if (in->step_model) {
+        cJSON *sm = cJSON_AddObjectToObject(root, "step_model");
+        cJSON_AddStringToObject(sm, "kind", in->step_model);
+        cJSON_AddStringToObject(sm, "model", in->model_source ? in->model_source : "");
+        cJSON_AddStringToObject(sm, "gpu", in->gpu ? in->gpu : "");
+        if (in->coefficients) cJSON_AddStringToObject(sm, "coefficients", in->coefficients);
+    }
     cJSON *sim = cJSON_AddObjectToObject(root, "sim");
     cJSON_AddItemToObject(sim, "end_s", num(es_time_to_s(in->sim_end)));
     cJSON_AddItemToObject(sim, "events", u64(in->events));

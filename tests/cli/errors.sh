@@ -209,6 +209,24 @@ case_ "load type newer than the 2025-10 build" "${RUN[@]}" a.yaml
 input a.yaml 'workload: {inference_perf: {file: ip.yaml, version: 2024}}\n';                        case_ "unknown build" "${RUN[@]}" a.yaml
 rm -f .input; put a.yaml 'workload: {inference_perf: nothere.yaml}\n';                               case_ "missing file" "${RUN[@]}" a.yaml
 
+section "Models and GPUs (server.model: config.json, server.gpu, their data files)"
+input a.yaml 'server: {model: nothere.json}\n';            case_ "model config missing" "${RUN[@]}" a.yaml
+put a.yaml 'server: {model: m.json}\n'
+input m.json '{"hidden_size": 4096, "intermediate_size": 11008,\n "num_hidden_layers": 32, "num_attention_heads": 32,\n "num_key_value_heads": 6, "vocab_size": 32000}\n'
+case_ "KV heads do not divide the heads" "${RUN[@]}" a.yaml
+input m.json '{"hidden_size": 4096, "num_hidden_layers": 32,\n "num_attention_heads": 32, "vocab_size": 32000}\n'
+case_ "model config lacks a key" "${RUN[@]}" a.yaml
+put a.yaml 'server: {gpu: toy, gpu_datasheet: g.yaml}\n'
+input g.yaml 'gpus:\n  toy:\n    memory_MiB: 1024\n    bf16_TFLOPs: 10\n    fp8_TFLOPs: 0\n    nvlink_GBps: 0\n    pcie_GBps: 16\n    source: test\n'
+case_ "datasheet entry lacks a key" "${RUN[@]}" a.yaml
+put a.yaml 'server: {model: m.json, step_coefficients: c.yaml}\n'
+put m.json '{"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,\n "num_attention_heads": 32, "vocab_size": 32000}\n'
+input c.yaml 'analytic:\n  gemm_efficiency: 0.5\n  attention_efficiency: 1.5\n'
+case_ "coefficient out of range" "${RUN[@]}" a.yaml
+put a.yaml 'server: {model: m.json, step_model: profile}\n'
+printf 'server: {model: m.json, step_model: profile}' > "$W/.input"
+case_ "profile step model for an unmeasured model" "${RUN[@]}" a.yaml
+
 section "Command-line flags"
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e
