@@ -688,7 +688,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         es_time_t (*spans)[2] = calloc(nst ? nst : 1, sizeof *spans);
         if (!spans) { free(pods); free(stages); rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
         for (size_t i = 0; i < nst; i++) { spans[i][0] = stages[i].start; spans[i][1] = stages[i].end; }
-        opt->on_finish(opt->finish_ud, c.m, (const es_time_t (*)[2])spans, nst);
+        opt->on_finish(opt->finish_ud, c.m, (const es_time_t (*)[2])spans, nst, use_client ? &emul : NULL);
         free(spans);
     }
     if (!write) {
