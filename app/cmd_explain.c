@@ -220,8 +220,8 @@ static int state_from_run(const char *dir, uint64_t id, char **text, char *name,
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/decisions.jsonl", dir);
-    struct stat st;
-    if (stat(path, &st) != 0)
+    struct stat sb;
+    if (stat(path, &sb) != 0)
         return es_err_set(err, ES_EIO, "%s: cannot open (was the run made with --record-decisions?)", path);
     FILE *f = es_open_input(path, "r", 0, err);
     if (!f) return err ? err->code : ES_EIO;
@@ -265,14 +265,14 @@ static int state_from_run(const char *dir, uint64_t id, char **text, char *name,
         const cJSON *sd = cJSON_GetObjectItem(found, "seed");
         *seed = cJSON_IsString(sd) ? strtoull(sd->valuestring, NULL, 10) : 0;
         int nhist = cJSON_GetArraySize(hist);
-        cJSON *st = cJSON_CreateObject();
-        cJSON_AddItemToObject(st, "now_ms", cJSON_Duplicate(cJSON_GetObjectItem(found, "now_ms"), 1));
-        cJSON_AddItemToObject(st, "endpoints", cJSON_Duplicate(cJSON_GetObjectItem(found, "endpoints"), 1));
-        cJSON_AddItemToObject(st, "history", hist);
+        cJSON *state = cJSON_CreateObject();
+        cJSON_AddItemToObject(state, "now_ms", cJSON_Duplicate(cJSON_GetObjectItem(found, "now_ms"), 1));
+        cJSON_AddItemToObject(state, "endpoints", cJSON_Duplicate(cJSON_GetObjectItem(found, "endpoints"), 1));
+        cJSON_AddItemToObject(state, "history", hist);
         hist = NULL;
-        cJSON_AddItemToObject(st, "request", cJSON_Duplicate(cJSON_GetObjectItem(found, "request"), 1));
-        *text = cJSON_PrintUnformatted(st);
-        cJSON_Delete(st);
+        cJSON_AddItemToObject(state, "request", cJSON_Duplicate(cJSON_GetObjectItem(found, "request"), 1));
+        *text = cJSON_PrintUnformatted(state);
+        cJSON_Delete(state);
         fprintf(stderr, "eppsim explain: request %llu, EPP replica %d, %d earlier requests replayed; the run picked",
                 (unsigned long long)id, replica, nhist);
         cJSON *pk = cJSON_GetObjectItem(found, "picked");
