@@ -344,16 +344,27 @@ static void ev_sample(es_sim_t *sim, void *target, uint64_t arg)
 
 /* ---- outputs ---- */
 
-static void epp_config_yaml(const es_epp_config_t *cfg, const char *path, es_err_t *err)
+/* Closes a streamed output; nonzero when any write to it failed (a full
+ * disk sets the stream's error flag even when the last flush succeeds). */
+static int close_checked(FILE **f)
+{
+    int bad = ferror(*f);
+    bad |= fclose(*f);
+    *f = NULL;
+    return bad;
+}
+
+static int epp_config_yaml(const es_epp_config_t *cfg, const char *path, es_err_t *err)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    if (!f) return;
+    if (!f) return es_err_set(err, ES_ENOMEM, "out of memory");
     es_epp_config_write_yaml(f, cfg);
-    fclose(f);
-    es_write_file_atomic(path, text, len, err);
+    if (fclose(f)) { free(text); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    int rc = es_write_file_atomic(path, text, len, err);
     free(text);
+    return rc;
 }
 
 static int experiment_yaml(const es_experiment_t *exp, const char *path, es_err_t *err)
@@ -361,10 +372,10 @@ static int experiment_yaml(const es_experiment_t *exp, const char *path, es_err_
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    if (!f) return ES_ENOMEM;
+    if (!f) return es_err_set(err, ES_ENOMEM, "out of memory");
     fprintf(f, "# the experiment as run: every default filled in (eppsim config)\n");
     es_schema_write_yaml(f, &es_experiment_schema, exp, 0);
-    fclose(f);
+    if (fclose(f)) { free(text); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     int rc = es_write_file_atomic(path, text, len, err);
     free(text);
     return rc;
@@ -437,12 +448,12 @@ static void md_pct(FILE *f, const char *name, double v)
 }
 
 /* report.md: the numbers and the plots on one page (no wall-clock values). */
-static void write_report(const es_experiment_t *exp, const es_run_report_t *rep, const char *path, es_err_t *err)
+static int write_report(const es_experiment_t *exp, const es_run_report_t *rep, const char *path, es_err_t *err)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    if (!f) return;
+    if (!f) return es_err_set(err, ES_ENOMEM, "out of memory");
     fprintf(f, "# eppsim run: %s (seed %llu)\n\n", exp->name, (unsigned long long)exp->seed);
     fprintf(f, "%lld pods of %s on %s (TP %lld), %lld EPP replica(s), scrape every %g ms; "
                "workload: %llu requests, %llu completed, %.1f s simulated.\n\n",
@@ -471,9 +482,10 @@ static void write_report(const es_experiment_t *exp, const es_run_report_t *rep,
     };
     for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++)
         fprintf(f, "## %s\n\n![%s](plots/%s.png)\n\n", plots[i][1], plots[i][1], plots[i][0]);
-    fclose(f);
-    es_write_file_atomic(path, text, len, err);
+    if (fclose(f)) { free(text); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    int rc = es_write_file_atomic(path, text, len, err);
     free(text);
+    return rc;
 }
 
 void es_run_default_dir(const es_experiment_t *exp, char *buf, size_t size)
@@ -580,14 +592,9 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         record_request(&c, r, 0);
     }
     sample(&c);
-    if (c.requests_csv) { if (fclose(c.requests_csv)) { c.requests_csv = NULL; rc = es_err_set(err, ES_EIO, "requests.csv: write failed"); goto done; } c.requests_csv = NULL; }
-    if (c.decisions) {
-        int bad = fclose(c.decisions);
-        c.decisions = NULL;
-        if (bad) { rc = es_err_set(err, ES_EIO, "decisions.jsonl: write failed"); goto done; }
-    }
-    if (fclose(c.timeseries)) { c.timeseries = NULL; rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
-    c.timeseries = NULL;
+    if (c.requests_csv && close_checked(&c.requests_csv)) { rc = es_err_set(err, ES_EIO, "requests.csv: write failed"); goto done; }
+    if (c.decisions && close_checked(&c.decisions)) { rc = es_err_set(err, ES_EIO, "decisions.jsonl: write failed"); goto done; }
+    if (close_checked(&c.timeseries)) { rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
 
     /* summary, pods */
     uint32_t npods = es_cluster_pod_count(c.cl);
@@ -611,7 +618,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     free(stages);
     if (rc) goto done;
     if ((rc = experiment_yaml(exp, es_outdir_file(&od, "experiment.yaml", path, sizeof path), err))) goto done;
-    epp_config_yaml(picker, es_outdir_file(&od, "epp-config.yaml", path, sizeof path), err);
+    if ((rc = epp_config_yaml(picker, es_outdir_file(&od, "epp-config.yaml", path, sizeof path), err))) goto done;
 
     if (rep) {
         memset(rep, 0, sizeof *rep);
@@ -654,10 +661,11 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
                          "  \"wall_s\": %.3f,\n  \"events\": %llu,\n  \"simulated_requests_per_wall_s\": %.1f\n}\n",
                          ES_VERSION, when, host, wall, (unsigned long long)es_sim_events_run(c.sim),
                          wall > 0 ? (double)es_metrics_count(c.m) / wall : 0.0);
-        es_write_file_atomic(es_outdir_file(&od, "run-info.json", path, sizeof path), info, (size_t)n, err);
+        if ((rc = es_write_file_atomic(es_outdir_file(&od, "run-info.json", path, sizeof path), info, (size_t)n, err)))
+            goto done;
         if (rep) rep->wall_s = wall;
     }
-    if (rep) write_report(exp, rep, es_outdir_file(&od, "report.md", path, sizeof path), err);
+    if (rep && (rc = write_report(exp, rep, es_outdir_file(&od, "report.md", path, sizeof path), err))) goto done;
     if (opt->plots && exp->results.plots && (rc = run_plots(od.tmp, !opt->progress, opt->interrupted, err))) goto done;
     rc = es_outdir_commit(&od, err);
     od_open = rc != 0;
