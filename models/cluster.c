@@ -278,8 +278,8 @@ static void schedule_faults(es_cluster_t *c)
             pod_t *p = &c->pods[f->pod];
             window_t *w = es_xrealloc(p->scrape_fail, (p->nscrape_fail + 1) * sizeof *w);
             p->scrape_fail = w;
-            w[p->nscrape_fail++] = (window_t){es_time_from_s(f->at_s),
-                                              es_time_from_s(f->at_s + (f->duration_s > 0 ? f->duration_s : 1e12))};
+            w[p->nscrape_fail++] = (window_t){es_time_from_s(f->at_s), f->duration_s > 0
+                                              ? es_time_from_s(f->at_s + f->duration_s) : ES_TIME_NEVER};
             continue;
         }
         fault_t *ft = es_xmalloc(sizeof *ft);
@@ -352,7 +352,8 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
                         nprefill, (long long)prm->cluster->replicas);
         goto fail;
     }
-    const char *pool = prm->pool_name && *prm->pool_name ? prm->pool_name : "vllm";
+    ES_ASSERT(prm->pool_name && *prm->pool_name, "the caller names the pool (es_cluster_params_t)");
+    const char *pool = prm->pool_name;
     for (uint32_t i = 0; i < c->maxpods; i++) {
         pod_t *p = &c->pods[i];
         p->c = c;

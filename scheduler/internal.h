@@ -1,7 +1,7 @@
 /*
  * internal.h -- cross-file internals of the scheduler library (esi_ names).
  *
- * Plugins are static vtables registered by type name in registry.c (style.md
+ * Plugins are static vtables registered by type name in plugins.c's table (style.md
  * pattern): one vtable per upstream plugin type, with a `roles` mask because
  * an upstream plugin may implement several interfaces (a saturation detector
  * is also a Filter; the legacy decision tree is Filter+Picker).  Parameters
