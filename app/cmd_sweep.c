@@ -29,7 +29,8 @@ static void usage(FILE *f)
             "Runs every point of a sweep spec (a base experiment, a grid or a list of points,\n"
             "seeds; docs/sweeps.md) for every seed, several at once, and writes sweep.csv:\n"
             "one row per point and seed, and per point the mean across seeds with its 95 %%\n"
-            "interval.  Completed points are kept and skipped when the sweep is run again.\n"
+            "interval.  Completed points are kept and skipped when the sweep is run again,\n"
+            "unless the spec now gives them another experiment: those run again.\n"
             "\n"
             "options:\n"
             "  -j, --jobs N        runs at once (default: the number of CPUs)\n"
@@ -37,6 +38,7 @@ static void usage(FILE *f)
             "      --shard I/N     run only the points with index %% N == I (I from 0)\n"
             "      --shards N      with JOB_COMPLETION_INDEX (Kubernetes Indexed Job): N shards\n"
             "      --check         validate the spec and every point, run nothing\n"
+            "      --set KEY=VALUE  set a key of the base experiment (repeatable), as `run --set`\n"
             "  -q, --quiet         no progress output\n"
             "  -h, --help          this help\n"
             "\n"
@@ -95,8 +97,10 @@ int es_cmd_sweep(int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'},  {"out", required_argument, NULL, 'o'},
         {"shard", required_argument, NULL, 'S'}, {"shards", required_argument, NULL, 'N'},
         {"check", no_argument, NULL, 'c'},       {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
-    const char *out = NULL, *shard_arg = NULL;
+        {"help", no_argument, NULL, 'h'},        {"set", required_argument, NULL, 's'},
+        {NULL, 0, NULL, 0}};
+    const char *out = NULL, *shard_arg = NULL, *sets[256];
+    size_t nsets = 0;
     long jobs = sysconf(_SC_NPROCESSORS_ONLN), shards = 0;
     bool quiet = false, check = false;
     char *end;
@@ -121,6 +125,10 @@ int es_cmd_sweep(int argc, char **argv)
             }
             break;
         case 'c': check = true; break;
+        case 's':
+            if (nsets == 256) { fprintf(stderr, "eppsim sweep: too many --set\n"); return ES_EXIT_USAGE; }
+            sets[nsets++] = optarg;
+            break;
         case 'q': quiet = true; break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         default: usage(stderr); return ES_EXIT_USAGE;
@@ -141,9 +149,24 @@ int es_cmd_sweep(int argc, char **argv)
         return ES_EXIT_USAGE;
     }
     es_sweep_spec_t spec;
-    if (es_sweep_spec_load(path, &spec, &err) || es_sweep_spec_validate(&spec, &err)) {
-        fprintf(stderr, "eppsim: %s\n", err.msg);
+    /* --set changes the base before the points are built and checked */
+    es_doc_t *holder = nsets ? es_doc_create("--set") : NULL;
+    bool bad = es_sweep_spec_load(path, &spec, &err) != 0;
+    for (size_t i = 0; !bad && i < nsets; i++)
+        bad = !holder || es_sweep_override(spec.base, spec.base_dir, holder, &spec.epp_doc, sets[i], &err);
+    if (bad || es_sweep_spec_validate(&spec, &err)) {
+        /* a value --set put in the base is reported at the base: name the option */
+        const char *from = NULL;
+        for (size_t i = 0; i < nsets && !from; i++) {
+            size_t k = strcspn(sets[i], ".="), key = strcspn(sets[i], "=");
+            char kp[520];
+            snprintf(kp, sizeof kp, " %.*s: ", (int)(key < 512 ? key : 512), sets[i]);
+            if ((!strncmp(err.msg, sets[i], k) && err.msg[k] == ':') || strstr(err.msg, kp)) from = sets[i];
+        }
+        if (from) fprintf(stderr, "eppsim: --set %s: %s\n", from, err.msg);
+        else fprintf(stderr, "eppsim: %s\n", err.msg[0] ? err.msg : "out of memory");
         if (spec.doc) es_sweep_spec_fini(&spec);
+        es_doc_destroy(holder);
         return ES_EXIT_USAGE;
     }
     if (check) {
@@ -152,6 +175,7 @@ int es_cmd_sweep(int argc, char **argv)
         for (size_t k = 0; k < spec.nkeys; k++) printf(" %s", spec.keys[k]);
         printf("\n");
         es_sweep_spec_fini(&spec);
+        es_doc_destroy(holder);
         return ES_EXIT_OK;
     }
     char dir[1100];
@@ -184,14 +208,21 @@ int es_cmd_sweep(int argc, char **argv)
     es_sweep_stats_t st;
     int rc = es_sweep_run(&spec, &opt, &st, &err);
     es_sweep_spec_fini(&spec);
+    es_doc_destroy(holder);
     if (rc) {
         fprintf(stderr, "eppsim: %s\n", err.msg);
         return ES_EXIT_USAGE;
     }
     if (!quiet || st.failed || st.interrupted)
-        fprintf(stderr, "eppsim sweep: %zu runs: %zu done now, %zu already done, %zu failed%s, %.1f s -> %s/sweep.csv\n",
-                st.total, st.completed, st.skipped, st.failed, st.interrupted ? ", interrupted" : "", st.wall_s,
+    {
+        char rerun[64] = "";
+        if (st.rerun) snprintf(rerun, sizeof rerun, " (%zu changed since an earlier run)", st.rerun);
+        fprintf(stderr, "eppsim sweep: %zu runs: %zu done now%s, %zu already done, %zu failed%s, %.1f s -> %s/sweep.csv\n",
+                st.total, st.completed, rerun, st.skipped, st.failed, st.interrupted ? ", interrupted" : "", st.wall_s,
                 dir);
+    }
+    if (!quiet && !st.interrupted && es_sweep_print_table(stdout, dir, &err))
+        fprintf(stderr, "eppsim: %s\n", err.msg);
     if (st.interrupted) return ES_EXIT_INTERRUPTED;
     return st.failed ? ES_EXIT_CHECK : ES_EXIT_OK;
 }

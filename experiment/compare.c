@@ -20,6 +20,12 @@ const char *const es_compare_default_metrics[] = {
     "latency_ms.e2e.p99",        "latency_ms.tpot.p50",          "throughput.requests_per_s",
     "goodput.requests_per_s",    "prefix_cache.actual_hit_rate", NULL};
 
+/* What a run's summary.json offers (docs/results.md), for error messages. */
+static const char k_known_metrics[] =
+    "latency_ms.{ttft,tpot,itl,e2e}.{p50,p90,p95,p99,mean}, throughput.{requests_per_s,output_tokens_per_s,"
+    "input_tokens_per_s}, goodput.{requests_per_s,fraction}, prefix_cache.{estimated_hit_rate,actual_hit_rate,"
+    "oracle_hit_rate}, requests.{completed,measured_completed}, preemptions, stages.N.<same>";
+
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
@@ -148,7 +154,8 @@ static int compare_runs(const char *base, const char *cur, const char *const *me
         json_metric(jb, metrics[i], &b, &blo, &bhi, &pb);
         json_metric(jc, metrics[i], &v, &clo, &chi, &pc);
         if (explicit_metrics && (!pb || !pc)) {
-            rc = es_err_set(err, ES_ENOTFOUND, "%s/summary.json: no metric '%s'", pb ? cur : base, metrics[i]);
+            rc = es_err_set(err, ES_ENOTFOUND, "%s/summary.json: no metric '%s'; known: %s", pb ? cur : base,
+                            metrics[i], k_known_metrics);
             break;
         }
         rc = add_row(c, "", metrics[i], b, blo, bhi, v, clo, chi, o);
@@ -230,6 +237,25 @@ int es_compare_dirs(const char *base, const char *cur, const es_compare_options_
         rc = compare_sweeps(base, cur, metrics, n, explicit_metrics, o, c, err);
     else
         rc = compare_runs(base, cur, metrics, n, explicit_metrics, o, c, err);
+    /* a tolerance must apply to a compared metric: a typo would silently
+     * leave the default in force */
+    for (size_t i = 0; !rc && o && i < o->ntol; i++) {
+        const char *t = o->tol_metric[i];
+        size_t len = strlen(t);
+        bool prefix = len > 0 && t[len - 1] == '*', hit = false;
+        for (size_t r = 0; r < c->n && !hit; r++)
+            hit = prefix ? !strncmp(t, c->rows[r].metric, len - 1) : !strcmp(t, c->rows[r].metric);
+        if (hit) continue;
+        char list[1024] = "";
+        size_t off = 0;
+        for (size_t r = 0; r < c->n && off < sizeof list; r++) {
+            bool dup = false;
+            for (size_t q = 0; q < r && !dup; q++) dup = !strcmp(c->rows[q].metric, c->rows[r].metric);
+            if (!dup) off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", off ? ", " : "", c->rows[r].metric);
+        }
+        rc = es_err_set(err, ES_EINVAL, "--tolerance %s: %s; compared: %s (add one with --metric; known: %s)", t,
+                        prefix ? "matches no compared metric" : "not a compared metric", list, k_known_metrics);
+    }
     if (rc) es_compare_fini(c);
     return rc;
 }
@@ -258,11 +284,29 @@ static const char *verdict(const es_compare_row_t *r)
     return "ok";
 }
 
-static void fmt_val(char *buf, size_t size, double v, double lo, double hi)
+/* The unit a metric prints in and the factor into it (fractions in %). */
+static const char *unit_of(const char *m, double *scale)
 {
+    *scale = 1;
+    if (is_fraction(m)) { *scale = 100; return " %"; }
+    if (strstr(m, "latency_ms.") || ends_with(m, "_ms")) return " ms";
+    if (ends_with(m, "requests_per_s")) return " req/s";
+    if (ends_with(m, "tokens_per_s")) return " tok/s";
+    if (ends_with(m, "_s")) return " s";
+    return "";
+}
+
+/* "1882 [1690, 1901] ms": plain notation, 3-4 significant digits, the unit once */
+static void fmt_val(char *buf, size_t size, const char *metric, double v, double lo, double hi)
+{
+    double k;
+    const char *unit = unit_of(metric, &k);
+    char a[32], b[32], c[32];
+    es_sweep_fmt_plain(v * k, a, sizeof a);
     if (isnan(v)) snprintf(buf, size, "-");
-    else if (isnan(lo) || isnan(hi)) snprintf(buf, size, "%.4g", v);
-    else snprintf(buf, size, "%.4g [%.4g, %.4g]", v, lo, hi);
+    else if (isnan(lo) || isnan(hi)) snprintf(buf, size, "%s%s", a, unit);
+    else snprintf(buf, size, "%s [%s, %s]%s", a, es_sweep_fmt_plain(lo * k, b, sizeof b),
+                  es_sweep_fmt_plain(hi * k, c, sizeof c), unit);
 }
 
 static void fmt_change(char *buf, size_t size, const es_compare_row_t *r)
@@ -320,8 +364,8 @@ void es_compare_write(FILE *f, const es_compare_t *c, es_compare_format_t fmt)
                 "tol", "verdict");
         for (size_t i = 0; i < c->n; i++) {
             const es_compare_row_t *r = &c->rows[i];
-            fmt_val(b, sizeof b, r->base, r->base_lo, r->base_hi);
-            fmt_val(v, sizeof v, r->cur, r->cur_lo, r->cur_hi);
+            fmt_val(b, sizeof b, r->metric, r->base, r->base_lo, r->base_hi);
+            fmt_val(v, sizeof v, r->metric, r->cur, r->cur_lo, r->cur_hi);
             fmt_change(ch, sizeof ch, r);
             fmt_tol(tol, sizeof tol, r);
             if (labels) fprintf(f, "%-40s ", r->label);
@@ -342,8 +386,8 @@ void es_compare_write(FILE *f, const es_compare_t *c, es_compare_format_t fmt)
               f);
         for (size_t i = 0; i < c->n; i++) {
             const es_compare_row_t *r = &c->rows[i];
-            fmt_val(b, sizeof b, r->base, r->base_lo, r->base_hi);
-            fmt_val(v, sizeof v, r->cur, r->cur_lo, r->cur_hi);
+            fmt_val(b, sizeof b, r->metric, r->base, r->base_lo, r->base_hi);
+            fmt_val(v, sizeof v, r->metric, r->cur, r->cur_lo, r->cur_hi);
             fmt_change(ch, sizeof ch, r);
             fmt_tol(tol, sizeof tol, r);
             fputs("| ", f);
@@ -359,8 +403,8 @@ void es_compare_write(FILE *f, const es_compare_t *c, es_compare_format_t fmt)
         fprintf(f, "tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\">\n", c->n, c->nregressions, c->nmissing);
         for (size_t i = 0; i < c->n; i++) {
             const es_compare_row_t *r = &c->rows[i];
-            fmt_val(b, sizeof b, r->base, r->base_lo, r->base_hi);
-            fmt_val(v, sizeof v, r->cur, r->cur_lo, r->cur_hi);
+            fmt_val(b, sizeof b, r->metric, r->base, r->base_lo, r->base_hi);
+            fmt_val(v, sizeof v, r->metric, r->cur, r->cur_lo, r->cur_hi);
             fmt_change(ch, sizeof ch, r);
             fmt_tol(tol, sizeof tol, r);
             fputs("    <testcase classname=\"", f);
@@ -377,7 +421,13 @@ void es_compare_write(FILE *f, const es_compare_t *c, es_compare_format_t fmt)
             } else if (isnan(r->change)) {
                 fputs(">\n      <skipped message=\"value missing on one side\"/>\n    </testcase>\n", f);
             } else {
-                fputs("/>\n", f);
+                /* a passing case carries its numbers too (CI reports show them) */
+                fputs(">\n      <system-out>", f);
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s: base %s, current %s, change %s (tolerance %s): %s", r->metric, b, v, ch,
+                         tol, verdict(r));
+                xml_escaped(f, msg);
+                fputs("</system-out>\n    </testcase>\n", f);
             }
         }
         fputs("  </testsuite>\n</testsuites>\n", f);

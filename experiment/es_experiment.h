@@ -40,6 +40,7 @@ typedef struct es_experiment {
     /* read-only */
     es_doc_t               *doc;         /* source document; NODE entries point into it */
     char                   *base_dir;    /* folder of the experiment file (relative paths) */
+    char                   *warnings;    /* one per line (vLLM flags not modelled...); NULL none */
 } es_experiment_t;
 
 extern const es_schema_t es_experiment_schema;

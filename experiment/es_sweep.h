@@ -15,8 +15,10 @@
  *
  * Points are numbered 0..npoints-1 in grid order (the last key varies
  * fastest) or list order; point i with seed s runs in
- * OUT/points/<i>-seed<s>/.  A point whose directory holds summary.json is
- * done (resume).  A shard I/N runs the points with i % N == I.
+ * OUT/points/<i>-seed<s>/.  A point whose directory holds summary.json and
+ * an experiment.yaml equal to the fully defaulted experiment the spec gives
+ * it now is done (resume); one whose experiment changed runs again, and the
+ * log names the changed keys.  A shard I/N runs the points with i % N == I.
  *
  * Outputs of a sweep directory: points/, sweep.json (keys, metrics, points,
  * seeds: what merge and compare need) and sweep.csv: one row per point and
@@ -75,6 +77,13 @@ int  es_sweep_spec_validate(const es_sweep_spec_t *spec, es_err_t *err);
  * epp.config (see es_sweep_spec_t.epp_doc).  Takes ownership of value. */
 int  es_sweep_apply(es_doc_t *doc, const es_doc_t *epp_src, const char *key, es_node_t *value,
                     es_err_t *err);
+/* `--set KEY.PATH=VALUE`: sets one key of an experiment document (short
+ * forms included) to VALUE parsed as YAML, before validation, so it is typed
+ * and checked like the file.  `holder` is a document named "--set" that owns
+ * the value (messages say `--set:1: key: ...`); *epp_src is loaded when a
+ * short form needs the EPP config (caller destroys both after validation). */
+int  es_sweep_override(es_doc_t *doc, const char *base_dir, es_doc_t *holder, es_doc_t **epp_src,
+                       const char *assignment, es_err_t *err);
 /* "key=value, key=value" of point i into buf (labels, logs). */
 const char *es_sweep_point_label(const es_sweep_spec_t *spec, size_t point, char *buf, size_t size);
 
@@ -107,7 +116,8 @@ typedef struct es_sweep_options {
 
 typedef struct es_sweep_stats {
     size_t total;         /* point-seed runs in this shard */
-    size_t skipped;       /* already done (resume) */
+    size_t skipped;       /* already done (resume): summary.json and the same experiment.yaml */
+    size_t rerun;         /* done before, but the spec now gives another experiment: run again */
     size_t completed;     /* run now */
     size_t failed;
     bool   interrupted;
@@ -139,7 +149,17 @@ typedef struct es_sweep_result {
 } es_sweep_result_t;
 
 int  es_sweep_result_load(const char *dir, es_sweep_result_t *r, es_err_t *err);
+/* Prints the aggregated rows of a sweep directory as a table: one line per
+ * point (its metrics' means and interval half-widths, then the values that
+ * define the point). */
+int  es_sweep_print_table(FILE *f, const char *dir, es_err_t *err);
+/* v in plain notation, 3-4 significant digits ("1882", "51.4", "0.046"). */
+const char *es_sweep_fmt_plain(double v, char *buf, size_t size);
 void es_sweep_result_fini(es_sweep_result_t *r);
+
+/* Mean of n replications and its 95 % Student-t interval (NaN below two);
+ * the lower end stops at 0 when every value is >= 0. */
+void es_sweep_interval(const double *v, size_t n, double *mean, double *lo, double *hi);
 
 /* The metrics used when a spec names none (NULL-terminated). */
 extern const char *const es_sweep_default_metrics[];

@@ -10,6 +10,13 @@
 #include <sys/stat.h>
 
 #include "es_paths.h"
+#include "es_time.h"
+#include "es_str.h"
+#include "es_server.h"
+#include "es_steptime.h"
+#include "es_vllm_args.h"
+#include "es_gpu_spec.h"
+#include "es_model_config.h"
 
 #define X(x) offsetof(es_experiment_t, x)
 static const es_schema_entry_t k_top[] = {
@@ -18,7 +25,7 @@ static const es_schema_entry_t k_top[] = {
     {"name", ES_ST_STRING, X(name), "default", 0, 0, NULL, "",
      "experiment name; the default output directory is out/<name>-seed<seed>, so one folder name: no '/', not . or .., no control characters, at most 200 bytes", NULL},
     {"seed", ES_ST_U64, X(seed), "1", 0, 0, NULL, "", "master seed (unsigned 64-bit)", NULL},
-    {"duration_s", ES_ST_DOUBLE, X(duration_s), "0", 0, 1e12, NULL, "s",
+    {"duration_s", ES_ST_DOUBLE, X(duration_s), "0", 0, ES_TIME_MAX_S, NULL, "s",
      "simulated time limit; 0 = run until every request has ended", NULL},
     {"server", ES_ST_SECTION, X(server), NULL, 0, 0, NULL, "", "vLLM-like model server", &es_server_schema},
     {"cluster", ES_ST_SECTION, X(cluster), NULL, 0, 0, NULL, "", "pods, faults, disaggregation", &es_cluster_schema},
@@ -49,7 +56,8 @@ const char es_default_experiment_yaml[] =
     "  shared_prefix: {num_groups: 6, num_prompts_per_group: 100, system_prompt_len: 1000,\n"
     "                  question_len: 300, question_len_std: 60, output_len: 120, output_len_std: 40}\n";
 
-/* Known GPUs are the profile files present in the data directory. */
+/* Known GPUs are the profile files present in the data directory and the
+ * GPUs of the datasheet (models/es_gpu_spec.h). */
 static int check_gpu(const es_experiment_t *exp, es_err_t *err)
 {
     char dir[1024], file[1200];
@@ -57,6 +65,9 @@ static int check_gpu(const es_experiment_t *exp, es_err_t *err)
     snprintf(file, sizeof file, "%s/%s.json", dir, exp->server.gpu);
     struct stat st;
     if (strchr(exp->server.gpu, '/') == NULL && stat(file, &st) == 0) return 0;
+    es_gpu_spec_t spec;
+    int rc = es_gpu_spec_lookup(exp->server.gpu_datasheet, exp->server.gpu, &spec, err);
+    if (rc != ES_ENOTFOUND) return rc;
     char known[512] = "";
     size_t used = 0;
     DIR *d = opendir(dir);
@@ -83,11 +94,149 @@ static int check_gpu(const es_experiment_t *exp, es_err_t *err)
             free(names[i]);
         }
     }
+    /* then the datasheet's GPUs that have no profile */
+    char sheet[512], *save = NULL;
+    es_gpu_spec_names(exp->server.gpu_datasheet, sheet, sizeof sheet);
+    for (char *tok = strtok_r(sheet, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        snprintf(file, sizeof file, "%s/%s.json", dir, tok);
+        if (stat(file, &st) == 0) continue;
+        int w = snprintf(known + used, sizeof known - used, "%s%s", used ? ", " : "", tok);
+        if (w > 0 && (size_t)w < sizeof known - used) used += (size_t)w;
+    }
     const es_node_t *node = exp->doc ? es_node_find(exp->doc->root, "server.gpu") : NULL;
     if (node)
-        return es_node_err(err, ES_EINVAL, node, "server.gpu", "unknown GPU \"%s\" (known: %s)",
-                           exp->server.gpu, known);
+        return es_node_err(err, ES_EINVAL, node, "server.gpu", "unknown GPU \"%s\" (known: %s)", exp->server.gpu,
+                           known);
     return es_err_set(err, ES_EINVAL, "server.gpu: unknown GPU \"%s\" (known: %s)", exp->server.gpu, known);
+}
+
+/* ---- server.vllm_args / server.vllm_config (models/vllm_args.h) ---- */
+
+static bool explicit_server_key(void *ud, const char *key)
+{
+    const es_experiment_t *exp = ud;
+    char path[128];
+    snprintf(path, sizeof path, "server.%s", key);
+    return exp->doc && exp->doc->root && es_node_find(exp->doc->root, path) != NULL;
+}
+
+static int server_node_err(const es_experiment_t *exp, es_err_t *err, int code, const char *key, const char *msg)
+{
+    char path[128];
+    snprintf(path, sizeof path, "server.%s", key);
+    const es_node_t *n = exp->doc && exp->doc->root ? es_node_find(exp->doc->root, path) : NULL;
+    if (n) return es_node_err(err, code, n, path, "%s", msg);
+    return es_err_set(err, code, "%s: %s", path, msg);
+}
+
+static int apply_vllm(es_experiment_t *exp, es_err_t *err)
+{
+    es_server_config_t *sc = &exp->server;
+    if (!sc->vllm_args[0] && !sc->vllm_config[0]) return 0;
+    char msg[ES_ERR_MSG_MAX];
+    int version;
+    if (es_vllm_version_parse(sc->vllm_version, &version, err)) {
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return server_node_err(exp, err, ES_EINVAL, "vllm_version", msg);
+    }
+    es_vllm_serve_t given;
+    es_vllm_serve_init(&given);
+    int rc;
+    if (sc->vllm_config[0]) {
+        char path[1200];
+        es_doc_t *doc;
+        es_experiment_path(exp, sc->vllm_config, path, sizeof path);
+        if ((rc = es_doc_load_file(path, &doc, err))) return rc;
+        rc = doc->root ? es_vllm_parse_map(doc->root, "", &given, err) : 0;
+        es_doc_destroy(doc);
+        if (rc) return rc;
+    }
+    if (sc->vllm_args[0] && es_vllm_parse_args(sc->vllm_args, "server.vllm_args", &given, err)) {
+        const char *m = strncmp(err->msg, "server.vllm_args: ", 18) == 0 ? err->msg + 18 : err->msg;
+        snprintf(msg, sizeof msg, "%s", m);
+        return server_node_err(exp, err, ES_EINVAL, "vllm_args", msg);
+    }
+    const char *both = es_vllm_conflict(&given, sc, explicit_server_key, exp);
+    if (both) {
+        snprintf(msg, sizeof msg, "differs from the value server.%s sets; give it once",
+                 sc->vllm_args[0] ? "vllm_args" : "vllm_config");
+        return server_node_err(exp, err, ES_EINVAL, both, msg);
+    }
+    /* the GPU: a measured profile, else a datasheet entry (both name the device and its memory) */
+    es_profile_t *prof = NULL;
+    es_err_t perr;
+    char gpu_name[256];
+    double mem_bytes;
+    if (es_profile_load(sc->gpu, &prof, &perr) == 0) {
+        snprintf(gpu_name, sizeof gpu_name, "%s %s", sc->gpu, prof->device);
+        mem_bytes = prof->memory_bytes;
+    } else {
+        es_gpu_spec_t spec;
+        if ((rc = es_gpu_spec_lookup(sc->gpu_datasheet, sc->gpu, &spec, err))) return rc;
+        snprintf(gpu_name, sizeof gpu_name, "%s %s", sc->gpu, spec.device);
+        mem_bytes = spec.memory_bytes;
+    }
+    if (given.model[0] && !explicit_server_key(exp, "model")) {
+        char key[256];
+        es_vllm_model_key(given.model, key, sizeof key);
+        if (prof && es_profile_model(prof, key)) {
+            free(sc->model);
+            sc->model = es_strdup(key);
+            if (!sc->model) { es_profile_destroy(prof); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+        } else {
+            char list[512] = "none";
+            if (prof) es_profile_model_list(prof, list, sizeof list);
+            snprintf(msg, sizeof msg, "model \"%s\" has no step-time profile on %s (it has: %s); set server.model "
+                     "(a profile model or the model's config.json)", given.model, sc->gpu, list);
+            es_profile_destroy(prof);
+            return server_node_err(exp, err, ES_ENOTFOUND, sc->vllm_args[0] ? "vllm_args" : "vllm_config", msg);
+        }
+    }
+    es_profile_destroy(prof);
+    double mem_gib = sc->gpu_memory_gib > 0 ? sc->gpu_memory_gib : mem_bytes / 1073741824.0;
+    es_vllm_serve_t r;
+    es_vllm_resolve(&given, version, gpu_name, mem_gib, &r);
+    es_vllm_apply(&r, explicit_server_key, exp, sc);
+    char warn[2048] = "";
+    es_vllm_warnings(&r, warn, sizeof warn);
+    if (warn[0]) {
+        exp->warnings = es_strdup(warn);
+        if (!exp->warnings) return es_err_set(err, ES_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* A relative file path in the server section names a file beside the experiment. */
+static int resolve_server_path(es_experiment_t *exp, char **field)
+{
+    if (!*field || !**field || (*field)[0] == '/' || strcmp(exp->base_dir, ".") == 0) return 0;
+    char buf[2048];
+    es_experiment_path(exp, *field, buf, sizeof buf);
+    char *dup = strdup(buf);
+    if (!dup) return ES_ENOMEM;
+    free(*field);
+    *field = dup;
+    return 0;
+}
+
+static int resolve_paths(es_experiment_t *exp, es_err_t *err)
+{
+    int rc = 0;
+    if (es_model_is_path(exp->server.model)) rc = resolve_server_path(exp, &exp->server.model);
+    if (!rc) rc = resolve_server_path(exp, &exp->server.gpu_datasheet);
+    if (!rc) rc = resolve_server_path(exp, &exp->server.step_coefficients);
+    return rc ? es_err_set(err, rc, "out of memory") : 0;
+}
+
+/* server.vllm_fidelity auto: vLLM's overheads are modelled when the run names
+ * vLLM settings (a version, vllm_args or vllm_config), so experiments that
+ * name none keep eppsim's own model and their results. */
+static void resolve_vllm_fidelity(es_experiment_t *exp)
+{
+    es_server_config_t *sc = &exp->server;
+    if (sc->vllm_fidelity != ES_FIDELITY_AUTO) return;
+    bool named = explicit_server_key(exp, "vllm_version") || sc->vllm_args[0] || sc->vllm_config[0];
+    sc->vllm_fidelity = named ? ES_FIDELITY_ON : ES_FIDELITY_OFF;
 }
 
 /* The name becomes one path component of the default output directory
@@ -112,6 +261,27 @@ static int check_name(const es_experiment_t *exp, es_err_t *err)
     return es_err_set(err, ES_EINVAL, "name: %s", why);
 }
 
+/* Values inside the schema's ranges that the models still cannot take;
+ * rejected here, with the file and line, rather than failing mid-run. */
+static int check_values(const es_experiment_t *exp, es_err_t *err)
+{
+    const es_node_t *root = exp->doc ? exp->doc->root : NULL;
+    const char *key = NULL;
+    char why[160];
+    if (exp->server.num_gpu_blocks == 1) {
+        key = "server.num_gpu_blocks";
+        snprintf(why, sizeof why, "1 leaves no usable block (one is vLLM's null block); 0 derives the count, else at least 2");
+    } else if (exp->workload.arrival.rate > 0 && exp->workload.arrival.rate < ES_WL_MIN_RATE) {
+        key = "workload.arrival.rate";
+        snprintf(why, sizeof why, "%g req/s is below %g (a request every %.0f days at most)", exp->workload.arrival.rate,
+                 ES_WL_MIN_RATE, 1 / ES_WL_MIN_RATE / 86400);
+    }
+    if (!key) return 0;
+    const es_node_t *node = root ? es_node_find(root, key) : NULL;
+    if (node) return es_node_err(err, ES_EINVAL, node, key, "%s", why);
+    return es_err_set(err, ES_EINVAL, "%s: %s", key, why);
+}
+
 int es_experiment_from_doc(es_doc_t *doc, const char *base_dir, es_experiment_t *exp, es_err_t *err)
 {
     memset(exp, 0, sizeof *exp);
@@ -122,9 +292,13 @@ int es_experiment_from_doc(es_doc_t *doc, const char *base_dir, es_experiment_t 
     if (!rc && doc->root && doc->root->kind != ES_NODE_MAP)
         rc = es_node_expect_map(doc->root, "", err);
     if (!rc) rc = es_schema_load(&es_experiment_schema, exp, doc->root, "", err);
+    if (!rc) rc = resolve_paths(exp, err);
     if (!rc) rc = check_name(exp, err);
+    if (!rc) rc = check_values(exp, err);
     if (!rc) rc = check_gpu(exp, err);
     if (!rc) rc = es_e2e_config_parse(&exp->cluster, &exp->epp, &exp->gateway, err);
+    if (!rc) rc = apply_vllm(exp, err);
+    if (!rc) resolve_vllm_fidelity(exp);
     if (rc) es_experiment_fini(exp);
     return rc;
 }
@@ -152,6 +326,7 @@ void es_experiment_fini(es_experiment_t *exp)
     es_schema_fini(&es_experiment_schema, exp);
     es_doc_destroy(exp->doc);
     free(exp->base_dir);
+    free(exp->warnings);
     memset(exp, 0, sizeof *exp);
 }
 

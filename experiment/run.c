@@ -35,7 +35,7 @@ typedef struct live_req {
 } live_req_t;
 
 typedef struct interval {
-    uint64_t est_matched, est_total, cached, prompt, oracle_hit, oracle_prompt, done;
+    uint64_t est_matched, cached, prompt, oracle_hit, done;   /* est_matched: tokens */
     double   ttft_sum;
     uint64_t ttft_n;
 } interval_t;
@@ -59,6 +59,7 @@ typedef struct run_ctx {
     FILE            *timeseries;
     FILE            *decisions;      /* --record-decisions */
     uint64_t        *pod_hits, *pod_queries;   /* last sample, per pod */
+    uint32_t         npod_slots;               /* entries in pod_hits and pod_queries */
     interval_t       iv;
     int              rc;
     es_err_t        *err;
@@ -139,8 +140,6 @@ static void pump(run_ctx_t *c)
         live_link(c, r);
         uint32_t hit = es_metrics_oracle_observe(c->m, &w->prompt, w->output_segment, w->output_tokens);
         r->oracle_tokens = hit;
-        c->iv.oracle_hit += hit;
-        c->iv.oracle_prompt += w->prompt.tokens;
         c->sent++;
         es_cluster_send(c->cl, q);
     }
@@ -179,6 +178,14 @@ static void record_request(run_ctx_t *c, const live_req_t *r, int status)
     rec.cached_tokens = q->cached_tokens;
     rec.est_matched = q->est_matched;
     rec.est_total = q->est_total;
+    {
+        /* tokens the EPP believed the pod holds, capped as a pod serves them
+         * (and as the oracle counts): whole 16-token KV blocks before the
+         * prompt's last token */
+        uint64_t t = (uint64_t)q->est_matched * q->est_block_tokens;
+        uint32_t cap = rec.prompt_tokens ? (rec.prompt_tokens - 1) / 16 * 16 : 0;
+        rec.est_tokens = t < cap ? (uint32_t)t : cap;
+    }
     rec.preemptions = q->preemptions;
     rec.oracle_tokens = r->oracle_tokens;
     rec.queue_ms = q->queue_wait >= 0 ? (float)es_time_to_ms(q->queue_wait) : -1.0f;
@@ -192,9 +199,11 @@ static void record_request(run_ctx_t *c, const live_req_t *r, int status)
         if (rec.pod >= 0) { es_cluster_pod_info(c->cl, (uint32_t)rec.pod, &pi); pod = pi.name; }
         es_requests_csv_row(c->requests_csv, &rec, pod);
     }
-    c->iv.est_matched += rec.est_matched;
-    c->iv.est_total += rec.est_total;
+    /* the three hit rates of an interval share a denominator: the prompt
+     * tokens of the requests completed in it (as in summary.json) */
     if (status == 200) {
+        c->iv.est_matched += rec.est_tokens;
+        c->iv.oracle_hit += rec.oracle_tokens;
         c->iv.cached += rec.cached_tokens;
         c->iv.prompt += rec.prompt_tokens;
         c->iv.ttft_sum += rec.ttft_ms;
@@ -210,7 +219,7 @@ static void ev_client_done(es_sim_t *sim, void *target, uint64_t arg)
     live_req_t *r = target;
     run_ctx_t *c = (run_ctx_t *)(uintptr_t)r->prev;   /* stashed by on_done: r is off the live list */
     c->pending_done--;
-    es_workload_on_complete(c->wl, r->wl, es_sim_now(sim));
+    es_workload_on_complete(c->wl, r->wl, es_sim_now(sim), r->cr.status);
     es_workload_release(c->wl, r->wl);
     r->next = c->free_list;
     c->free_list = r;
@@ -307,10 +316,26 @@ static void ratio(FILE *f, uint64_t a, uint64_t b)
     else fputs(",", f);
 }
 
+/* Per-pod counters of the last sample, grown when scaling adds pods. */
+static int grow_pod_slots(run_ctx_t *c, uint32_t n)
+{
+    uint64_t *h = realloc(c->pod_hits, n * sizeof *h);
+    if (h) c->pod_hits = h;
+    uint64_t *q = realloc(c->pod_queries, n * sizeof *q);
+    if (q) c->pod_queries = q;
+    if (!h || !q) { es_err_set(c->err, ES_ENOMEM, "out of memory"); fail_run(c, ES_ENOMEM); return ES_ENOMEM; }
+    memset(h + c->npod_slots, 0, (n - c->npod_slots) * sizeof *h);
+    memset(q + c->npod_slots, 0, (n - c->npod_slots) * sizeof *q);
+    c->npod_slots = n;
+    return 0;
+}
+
 static void sample(run_ctx_t *c)
 {
+    if (!c->timeseries) { memset(&c->iv, 0, sizeof c->iv); return; }   /* a run that writes nothing */
     double t = es_time_to_s(es_sim_now(c->sim));
     uint32_t n = es_cluster_pod_count(c->cl);
+    if (n > c->npod_slots && grow_pod_slots(c, n)) return;
     for (uint32_t i = 0; i < n; i++) {
         es_pod_info_t pi;
         es_cluster_pod_info(c->cl, i, &pi);
@@ -324,9 +349,9 @@ static void sample(run_ctx_t *c)
     /* pod = all: hit_rate is the actual one, then the three side by side */
     fprintf(c->timeseries, "%.3f,all,,,", t);
     ratio(c->timeseries, c->iv.cached, c->iv.prompt);
-    ratio(c->timeseries, c->iv.est_matched, c->iv.est_total);
+    ratio(c->timeseries, c->iv.est_matched, c->iv.prompt);
     ratio(c->timeseries, c->iv.cached, c->iv.prompt);
-    ratio(c->timeseries, c->iv.oracle_hit, c->iv.oracle_prompt);
+    ratio(c->timeseries, c->iv.oracle_hit, c->iv.prompt);
     fprintf(c->timeseries, ",%llu,", (unsigned long long)c->iv.done);
     if (c->iv.ttft_n) fprintf(c->timeseries, "%.3f\n", c->iv.ttft_sum / (double)c->iv.ttft_n);
     else fputs("\n", c->timeseries);
@@ -367,15 +392,24 @@ static int epp_config_yaml(const es_epp_config_t *cfg, const char *path, es_err_
     return rc;
 }
 
-static int experiment_yaml(const es_experiment_t *exp, const char *path, es_err_t *err)
+char *es_run_experiment_yaml(const es_experiment_t *exp, size_t *len)
 {
     char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) return es_err_set(err, ES_ENOMEM, "out of memory");
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    if (!f) return NULL;
     fprintf(f, "# the experiment as run: every default filled in (eppsim config)\n");
     es_schema_write_yaml(f, &es_experiment_schema, exp, 0);
-    if (fclose(f)) { free(text); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    if (fclose(f)) { free(text); return NULL; }
+    if (len) *len = n;
+    return text;
+}
+
+static int experiment_yaml(const es_experiment_t *exp, const char *path, es_err_t *err)
+{
+    size_t len;
+    char *text = es_run_experiment_yaml(exp, &len);
+    if (!text) return es_err_set(err, ES_ENOMEM, "out of memory");
     int rc = es_write_file_atomic(path, text, len, err);
     free(text);
     return rc;
@@ -435,41 +469,24 @@ static int run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interru
     return 0;
 }
 
-static void md_ms(FILE *f, const char *name, double v)
-{
-    if (isnan(v)) fprintf(f, "| %s | - |\n", name);
-    else fprintf(f, "| %s | %.1f ms |\n", name, v);
-}
-
-static void md_pct(FILE *f, const char *name, double v)
-{
-    if (isnan(v)) fprintf(f, "| %s | - |\n", name);
-    else fprintf(f, "| %s | %.1f %% |\n", name, 100 * v);
-}
-
-/* report.md: the numbers and the plots on one page (no wall-clock values). */
-static int write_report(const es_experiment_t *exp, const es_run_report_t *rep, const char *path, es_err_t *err)
+/* report.md: the numbers and the plots on one page (no wall-clock values).
+ * The numbers are summary.json's, printed as the terminal prints them; a
+ * plot is linked only when its file is in `dir`. */
+static int write_report(const es_experiment_t *exp, const cJSON *summary, const char *dir, const char *path,
+                         es_err_t *err)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) return es_err_set(err, ES_ENOMEM, "out of memory");
     fprintf(f, "# eppsim run: %s (seed %llu)\n\n", exp->name, (unsigned long long)exp->seed);
-    fprintf(f, "%lld pods of %s on %s (TP %lld), %lld EPP replica(s), scrape every %g ms; "
-               "workload: %llu requests, %llu completed, %.1f s simulated.\n\n",
+    const cJSON *end = es_json_find(summary, "sim.end_s");
+    fprintf(f, "%lld pods of %s on %s (TP %lld), %lld EPP replica(s), scrape every %g ms; %.1f s simulated.\n\n",
             (long long)exp->cluster.replicas, exp->server.model, exp->server.gpu, (long long)exp->server.tensor_parallel,
-            (long long)exp->epp.replicas, exp->epp.refresh_interval_ms, (unsigned long long)rep->requests,
-            (unsigned long long)rep->completed, rep->sim_s);
-    fprintf(f, "| metric | value |\n|---|---|\n");
-    md_ms(f, "TTFT p50", rep->ttft_p50_ms);
-    md_ms(f, "TTFT p99", rep->ttft_p99_ms);
-    md_ms(f, "TPOT p50", rep->tpot_p50_ms);
-    md_ms(f, "ITL p50", rep->itl_p50_ms);
-    md_ms(f, "E2E p50", rep->e2e_p50_ms);
-    md_ms(f, "E2E p99", rep->e2e_p99_ms);
-    md_pct(f, "prefix hit rate, estimated by the EPP", rep->est_hit);
-    md_pct(f, "prefix hit rate, actual", rep->act_hit);
-    md_pct(f, "prefix hit rate, oracle (upper bound)", rep->oracle_hit);
+            (long long)exp->epp.replicas, exp->epp.refresh_interval_ms, cJSON_IsNumber(end) ? end->valuedouble : 0.0);
+    fputs("```\n", f);
+    es_summary_print(f, summary);
+    fputs("```\n", f);
     fprintf(f, "\nAll numbers, with confidence intervals and per-stage blocks: `summary.json` "
                "(definitions in eppsim's docs/results.md).  Per request: `requests.csv`.\n\n");
     static const char *const plots[][2] = {
@@ -480,8 +497,11 @@ static int write_report(const es_experiment_t *exp, const es_run_report_t *rep, 
         {"pod_kv_usage", "KV-cache usage per pod"},
         {"pod_share", "requests per pod"},
     };
-    for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++)
-        fprintf(f, "## %s\n\n![%s](plots/%s.png)\n\n", plots[i][1], plots[i][1], plots[i][0]);
+    for (size_t i = 0; i < sizeof plots / sizeof plots[0]; i++) {
+        char png[1400];
+        snprintf(png, sizeof png, "%s/plots/%s.png", dir, plots[i][0]);
+        if (access(png, F_OK) == 0) fprintf(f, "## %s\n\n![%s](plots/%s.png)\n\n", plots[i][1], plots[i][1], plots[i][0]);
+    }
     if (fclose(f)) { free(text); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     int rc = es_write_file_atomic(path, text, len, err);
     free(text);
@@ -521,12 +541,16 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     c.arrivals_end = exp->duration_s > 0 ? es_time_from_s(exp->duration_s) : ES_TIME_NEVER;
     double wall0 = now_wall();
     es_epp_config_t *picker = NULL;
+    cJSON *summary = NULL;
     es_outdir_t od;
     bool od_open = false;
     int rc = load_picker(exp, &picker, err);
     if (rc) return rc;
-    if ((rc = es_outdir_begin(&od, opt->out_dir, opt->force, err))) goto done;
-    od_open = true;
+    bool write = opt->out_dir != NULL;
+    if (write) {
+        if ((rc = es_outdir_begin(&od, opt->out_dir, opt->force, err))) goto done;
+        od_open = true;
+    }
     c.sim = es_sim_create(exp->seed);
     if (!c.sim) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
     if ((rc = es_workload_create(&exp->workload, exp->base_dir, exp->seed, &c.wl, err))) goto done;
@@ -535,29 +559,32 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     /* pods are <pool>-<i>: the InferencePool's name from manifests, else vllm-<model> */
     char pool[128];
     snprintf(pool, sizeof pool, "vllm-%s", exp->server.model);
-    es_cluster_params_t prm = {&exp->server, &exp->cluster, &exp->epp, &exp->gateway, picker,
+    /* a benchmark client's own timeout applies unless the gateway section sets one */
+    es_gateway_config_t gateway = exp->gateway;
+    if (gateway.client_timeout_s <= 0) gateway.client_timeout_s = es_workload_client_timeout_s(c.wl);
+    if (opt->progress)
+        for (size_t i = 0; i < es_workload_warning_count(c.wl); i++)
+            fprintf(stderr, "eppsim: warning: %s\n", es_workload_warning(c.wl, i));
+    es_cluster_params_t prm = {&exp->server, &exp->cluster, &exp->epp, &gateway, picker,
                                opt->pool_name ? opt->pool_name : pool};
     es_cluster_hooks_t hooks = {&c, on_done, on_gaps, opt->record_decisions ? on_decision : NULL};
     if ((rc = es_cluster_create(c.sim, &prm, &hooks, &c.cl, err))) goto done;
 
     char path[1400];
-    if (exp->results.requests_csv) {
+    if (write && exp->results.requests_csv) {
         c.requests_csv = fopen(es_outdir_file(&od, "requests.csv", path, sizeof path), "w");
         if (!c.requests_csv) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
         es_requests_csv_header(c.requests_csv);
     }
-    if (opt->record_decisions) {
+    if (write && opt->record_decisions) {
         c.decisions = fopen(es_outdir_file(&od, "decisions.jsonl", path, sizeof path), "w");
         if (!c.decisions) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
     }
-    c.timeseries = fopen(es_outdir_file(&od, "timeseries.csv", path, sizeof path), "w");
-    if (!c.timeseries) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
-    fputs("time_s,pod,waiting,running,kv_cache_usage,hit_rate,estimated_hit_rate,actual_hit_rate,oracle_hit_rate,"
+    if (write) c.timeseries = fopen(es_outdir_file(&od, "timeseries.csv", path, sizeof path), "w");
+    if (write && !c.timeseries) { rc = es_err_set(err, ES_EIO, "%s: cannot write", path); goto done; }
+    if (write) fputs("time_s,pod,waiting,running,kv_cache_usage,hit_rate,estimated_hit_rate,actual_hit_rate,oracle_hit_rate,"
           "requests_done,ttft_mean_ms\n", c.timeseries);
-    size_t maxpods = 4096;
-    c.pod_hits = calloc(maxpods, sizeof *c.pod_hits);
-    c.pod_queries = calloc(maxpods, sizeof *c.pod_queries);
-    if (!c.pod_hits || !c.pod_queries) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
+    if (grow_pod_slots(&c, es_cluster_pod_count(c.cl) + 1)) { rc = ES_ENOMEM; goto done; }
 
     es_sim_schedule(c.sim, 0, ev_wake, &c, 0);
     es_sim_schedule(c.sim, es_time_from_ms(exp->results.timeseries_interval_ms), ev_sample, &c, 0);
@@ -594,7 +621,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     sample(&c);
     if (c.requests_csv && close_checked(&c.requests_csv)) { rc = es_err_set(err, ES_EIO, "requests.csv: write failed"); goto done; }
     if (c.decisions && close_checked(&c.decisions)) { rc = es_err_set(err, ES_EIO, "decisions.jsonl: write failed"); goto done; }
-    if (close_checked(&c.timeseries)) { rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
+    if (c.timeseries && close_checked(&c.timeseries)) { rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
 
     /* summary, pods */
     uint32_t npods = es_cluster_pod_count(c.cl);
@@ -609,11 +636,27 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
                                      pi.stats.preemptions, pi.stats.steps, pi.stats.busy};
     }
     for (size_t i = 0; i < nst; i++) es_workload_stage(c.wl, i, &stages[i].rate, &stages[i].start, &stages[i].end);
+    if (opt->on_finish) {
+        es_time_t (*spans)[2] = calloc(nst ? nst : 1, sizeof *spans);
+        if (!spans) { free(pods); free(stages); rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
+        for (size_t i = 0; i < nst; i++) { spans[i][0] = stages[i].start; spans[i][1] = stages[i].end; }
+        opt->on_finish(opt->finish_ud, c.m, (const es_time_t (*)[2])spans, nst);
+        free(spans);
+    }
+    if (!write) {
+        free(pods);
+        free(stages);
+        rc = 0;
+        goto done;
+    }
     es_summary_input_t in = {exp->name, exp->seed, ES_RNG_NAME, es_sim_now(c.sim), es_sim_events_run(c.sim),
                              pods, npods, stages, nst, exp->results.slo_ttft_ms, exp->results.slo_tpot_ms,
                              es_workload_skipped_lines(c.wl)};
-    rc = es_summary_write(es_outdir_file(&od, "summary.json", path, sizeof path), c.m, &in, err);
+    summary = es_summary_build(c.m, &in);
+    if (!summary) rc = es_err_set(err, ES_ENOMEM, "out of memory");
+    if (!rc) rc = es_summary_write_json(es_outdir_file(&od, "summary.json", path, sizeof path), summary, err);
     if (!rc) rc = es_pods_csv_write(es_outdir_file(&od, "pods.csv", path, sizeof path), &in, err);
+    if (!rc && opt->inference_perf) rc = es_run_write_inference_perf(exp, c.m, stages, nst, od.tmp, err);
     free(pods);
     free(stages);
     if (rc) goto done;
@@ -636,14 +679,11 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         rep->tpot_p50_ms = s.p[ES_P50];
         es_metrics_itl(c.m, &s);
         rep->itl_p50_ms = s.p[ES_P50];
-        rep->oracle_hit = es_metrics_oracle_rate(c.m);
-        uint64_t em = 0, et = 0, ca = 0, pr = 0;
-        for (size_t i = 0; i < rep->requests; i++) {
-            em += recs[i].est_matched; et += recs[i].est_total;
-            if (recs[i].status == 200) { ca += recs[i].cached_tokens; pr += recs[i].prompt_tokens; }
-        }
-        rep->est_hit = et ? (double)em / (double)et : NAN;
-        rep->act_hit = pr ? (double)ca / (double)pr : NAN;
+        /* summary.json's figures: one window everywhere */
+        const cJSON *v;
+        rep->est_hit = cJSON_IsNumber(v = es_json_find(summary, "prefix_cache.estimated_hit_rate")) ? v->valuedouble : NAN;
+        rep->act_hit = cJSON_IsNumber(v = es_json_find(summary, "prefix_cache.actual_hit_rate")) ? v->valuedouble : NAN;
+        rep->oracle_hit = cJSON_IsNumber(v = es_json_find(summary, "prefix_cache.oracle_hit_rate")) ? v->valuedouble : NAN;
     }
     /* run-info.json: the only file with wall-clock values */
     {
@@ -665,8 +705,8 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
             goto done;
         if (rep) rep->wall_s = wall;
     }
-    if (rep && (rc = write_report(exp, rep, es_outdir_file(&od, "report.md", path, sizeof path), err))) goto done;
     if (opt->plots && exp->results.plots && (rc = run_plots(od.tmp, !opt->progress, opt->interrupted, err))) goto done;
+    if ((rc = write_report(exp, summary, od.tmp, es_outdir_file(&od, "report.md", path, sizeof path), err))) goto done;
     rc = es_outdir_commit(&od, err);
     od_open = rc != 0;
 done:
@@ -684,5 +724,6 @@ done:
     free(c.pod_hits);
     free(c.pod_queries);
     es_epp_config_free(picker);
+    cJSON_Delete(summary);
     return rc;
 }

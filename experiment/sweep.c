@@ -435,6 +435,24 @@ static int load_metrics(es_sweep_spec_t *s, const es_node_t *m, es_err_t *err)
     return 0;
 }
 
+/* The EndpointPickerConfig a document names (epp.config_file, relative to
+ * base_dir), else the upstream default. */
+static int epp_source_of(const es_node_t *root, const char *base_dir, es_doc_t **out, es_err_t *err)
+{
+    const es_node_t *file = root ? es_node_find(root, "epp.config_file") : NULL;
+    const char *rel = NULL;
+    int rc;
+    if (file && (rc = es_node_to_str(file, "epp.config_file", &rel, err))) return rc;
+    if (rel && *rel) {
+        char path[2048];
+        if (rel[0] == '/') snprintf(path, sizeof path, "%s", rel);
+        else snprintf(path, sizeof path, "%s/%s", base_dir, rel);
+        return es_doc_load_file(path, out, err);
+    }
+    return es_doc_load_string("<upstream default EndpointPickerConfig>", es_epp_config_default_text(),
+                              strlen(es_epp_config_default_text()), out, err);
+}
+
 /* The EPP config the short forms start from when a point has none inline. */
 static int load_epp_source(es_sweep_spec_t *s, es_err_t *err)
 {
@@ -447,18 +465,26 @@ static int load_epp_source(es_sweep_spec_t *s, es_err_t *err)
     if (key_index(s, "epp.config_file") >= 0 || key_index(s, "epp.config") >= 0)
         return es_err_set(err, ES_EINVAL, "%s: epp.config_file or epp.config is swept together with EPP "
                           "short forms; sweep the short forms on one config", s->doc->file);
-    const es_node_t *file = root ? es_node_find(root, "epp.config_file") : NULL;
-    const char *rel = NULL;
-    int rc;
-    if (file && (rc = es_node_to_str(file, "epp.config_file", &rel, err))) return rc;
-    if (rel && *rel) {
-        char path[2048];
-        if (rel[0] == '/') snprintf(path, sizeof path, "%s", rel);
-        else snprintf(path, sizeof path, "%s/%s", s->base_dir, rel);
-        return es_doc_load_file(path, &s->epp_doc, err);
+    return epp_source_of(root, s->base_dir, &s->epp_doc, err);
+}
+
+int es_sweep_override(es_doc_t *doc, const char *base_dir, es_doc_t *holder, es_doc_t **epp_src,
+                      const char *assignment, es_err_t *err)
+{
+    const char *eq = strchr(assignment, '=');
+    if (!eq || eq == assignment || (size_t)(eq - assignment) >= 512)
+        return es_err_set(err, ES_EINVAL, "--set %s: expected KEY.PATH=VALUE (e.g. server.max_num_seqs=128)",
+                          assignment);
+    char key[512];
+    snprintf(key, sizeof key, "%.*s", (int)(eq - assignment), assignment);
+    es_node_t *v = es_node_parse_value(holder, eq + 1, err);
+    if (!v) return err && err->code ? err->code : ES_ENOMEM;
+    if (key_needs_epp(key) && !*epp_src) {
+        const es_node_t *inl = doc->root ? es_node_find(doc->root, "epp.config") : NULL;
+        int rc = inl && !es_node_is_null(inl) ? 0 : epp_source_of(doc->root, base_dir, epp_src, err);
+        if (rc) { es_node_destroy(v); return rc; }
     }
-    return es_doc_load_string("<upstream default EndpointPickerConfig>", es_epp_config_default_text(), strlen(es_epp_config_default_text()),
-                              &s->epp_doc, err);
+    return es_sweep_apply(doc, *epp_src, key, v, err);
 }
 
 int es_sweep_spec_from_doc(es_doc_t *doc, const char *dir, es_sweep_spec_t *s, es_err_t *err)

@@ -14,6 +14,7 @@
 #include "es_experiment.h"
 #include "es_outdir.h"
 #include "es_run.h"
+#include "es_util.h"
 #include "sweep_internal.h"
 
 /* ------------------------------------------------------------------ */
@@ -58,7 +59,7 @@ static void work(uv_work_t *req)
     char dir[2048];
     esi_sweep_point_dir(c->opt->out_dir, j->point, j->seed, dir, sizeof dir);
     /* no summary.json means no completed run here: replace whatever is there */
-    es_run_options_t ro = {dir, true, false, false, false, c->opt->interrupted, NULL};
+    es_run_options_t ro = {dir, true, false, false, false, c->opt->interrupted, NULL, NULL, NULL, false};
     es_run_report_t rep;
     j->rc = es_run_experiment(&exp, &ro, &rep, &j->err);
     if (j->rc && !j->err.msg[0]) es_err_set(&j->err, j->rc, "%s", es_strerror(j->rc));
@@ -145,6 +146,90 @@ static void after_work(uv_work_t *req, int status)
     draw_bar(c);
 }
 
+/* ---- resume: is a finished point still the experiment the spec asks for? ---- */
+
+static void diff_note(char *buf, size_t size, size_t *off, int *count, const char *path, const es_node_t *a,
+                      const es_node_t *b)
+{
+    if (*count < 4 && *off < size) {
+        const char *was = a && a->kind == ES_NODE_SCALAR ? a->str : a ? "(a block)" : "(absent)";
+        const char *now = b && b->kind == ES_NODE_SCALAR ? b->str : b ? "(a block)" : "(absent)";
+        *off += (size_t)snprintf(buf + *off, size - *off, "%s%s: %s -> %s", *count ? ", " : "",
+                                 *path ? path : "(document)", was, now);
+    }
+    (*count)++;
+}
+
+/* The leaf key paths where two documents differ, "key: old -> new", into buf. */
+static void diff_nodes(const es_node_t *a, const es_node_t *b, const char *path, char *buf, size_t size,
+                       size_t *off, int *count)
+{
+    char sub[512];
+    if (!a || !b || a->kind != b->kind) { diff_note(buf, size, off, count, path, a, b); return; }
+    if (a->kind == ES_NODE_SCALAR) {
+        if (strcmp(a->str, b->str) || a->quoted != b->quoted) diff_note(buf, size, off, count, path, a, b);
+        return;
+    }
+    if (a->kind == ES_NODE_SEQ) {
+        size_t n = a->n > b->n ? a->n : b->n;
+        for (size_t i = 0; i < n; i++) {
+            snprintf(sub, sizeof sub, "%s%s%zu", path, *path ? "." : "", i);
+            diff_nodes(i < a->n ? a->items[i] : NULL, i < b->n ? b->items[i] : NULL, sub, buf, size, off, count);
+        }
+        return;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", a->keys[i]);
+        diff_nodes(a->items[i], es_map_get(b, a->keys[i]), sub, buf, size, off, count);
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        if (es_map_get(a, b->keys[i])) continue;
+        snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", b->keys[i]);
+        diff_nodes(NULL, b->items[i], sub, buf, size, off, count);
+    }
+}
+
+/* 1 when the point directory's experiment.yaml is the fully defaulted
+ * experiment the spec now gives this point-seed (its fingerprint), else 0
+ * with the changed keys in `changes`. */
+static int point_current(const es_sweep_spec_t *s, size_t point, uint64_t seed, const char *dir, char *changes,
+                         size_t size)
+{
+    changes[0] = '\0';
+    es_err_t err;
+    es_doc_t *doc;
+    es_experiment_t exp;
+    if (es_sweep_point_doc(s, point, seed, &doc, &err) || es_experiment_from_doc(doc, s->base_dir, &exp, &err)) {
+        snprintf(changes, size, "%s", err.msg);
+        return 0;
+    }
+    size_t len;
+    char *now = es_run_experiment_yaml(&exp, &len);
+    es_experiment_fini(&exp);
+    char path[2100];
+    snprintf(path, sizeof path, "%s/experiment.yaml", dir);
+    char *was = NULL;
+    if (es_file_read(path, &was, NULL) != 0) was = NULL;
+    int same = now && was && !strcmp(now, was);
+    if (!same) {
+        es_doc_t *da = NULL, *db = NULL;
+        size_t off = 0;
+        int count = 0;
+        if (!was) snprintf(changes, size, "no experiment.yaml");
+        else if (now && !es_doc_load_string(path, was, strlen(was), &da, &err) &&
+                 !es_doc_load_string("spec", now, len, &db, &err)) {
+            diff_nodes(da->root, db->root, "", changes, size, &off, &count);
+            if (count > 4 && off < size) snprintf(changes + off, size - off, ", and %d more", count - 4);
+        }
+        if (!changes[0]) snprintf(changes, size, "experiment.yaml differs");
+        es_doc_destroy(da);
+        es_doc_destroy(db);
+    }
+    free(now);
+    free(was);
+    return same;
+}
+
 int es_sweep_run(const es_sweep_spec_t *s, const es_sweep_options_t *opt, es_sweep_stats_t *st, es_err_t *err)
 {
     ES_ASSERT(opt->jobs >= 1 && opt->shard.count >= 1, "bad sweep options");
@@ -168,7 +253,14 @@ int es_sweep_run(const es_sweep_spec_t *s, const es_sweep_options_t *opt, es_swe
             char dir[2048];
             esi_sweep_point_dir(opt->out_dir, i, s->seeds[k], dir, sizeof dir);
             snprintf(path, sizeof path, "%s/summary.json", dir);
-            if (esi_sweep_file_exists(path)) { st->skipped++; continue; }
+            if (esi_sweep_file_exists(path)) {
+                char changes[1024];
+                if (point_current(s, i, s->seeds[k], dir, changes, sizeof changes)) { st->skipped++; continue; }
+                st->rerun++;
+                if (opt->log)
+                    fprintf(opt->log, "eppsim sweep: point %zu seed %llu changed since it ran (%s); running it again\n",
+                            i, (unsigned long long)s->seeds[k], changes);
+            }
             job_t *j = &c.jobs[c.njobs++];
             j->ctx = &c;
             j->point = i;

@@ -123,18 +123,12 @@ static int write_outputs(const table_t *t, const char *out_dir, size_t npoints, 
         fprintf(f, "%zu,all,%zu", t->rows[i].point, j - i);
         for (size_t k = 0; k < t->nkeys; k++) { fputc(',', f); csv_field(f, t->rows[i].keyvals[k]); }
         for (size_t m = 0; m < t->nmetrics; m++) {
-            double sum = 0, sq = 0;
+            double v[ES_SWEEP_MAX_SEEDS];
             size_t n = 0;
-            for (size_t r = i; r < j; r++)
-                if (!isnan(t->rows[r].m[m])) { sum += t->rows[r].m[m]; n++; }
-            double mean = n ? sum / (double)n : NAN, lo = NAN, hi = NAN;
-            if (n >= 2) {
-                for (size_t r = i; r < j; r++)
-                    if (!isnan(t->rows[r].m[m])) sq += (t->rows[r].m[m] - mean) * (t->rows[r].m[m] - mean);
-                double half = gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * sqrt(sq / (double)(n - 1) / (double)n);
-                lo = mean - half;
-                hi = mean + half;
-            }
+            for (size_t r = i; r < j && n < ES_SWEEP_MAX_SEEDS; r++)
+                if (!isnan(t->rows[r].m[m])) v[n++] = t->rows[r].m[m];
+            double mean, lo, hi;
+            es_sweep_interval(v, n, &mean, &lo, &hi);
             fputc(',', f); csv_num(f, mean);
             fputc(',', f); csv_num(f, lo);
             fputc(',', f); csv_num(f, hi);
@@ -171,6 +165,21 @@ static int write_outputs(const table_t *t, const char *out_dir, size_t npoints, 
     rc = es_write_file_atomic(path, buf, len, err);
     free(buf);
     return rc;
+}
+
+void es_sweep_interval(const double *v, size_t n, double *mean, double *lo, double *hi)
+{
+    double sum = 0, sq = 0, min = INFINITY;
+    for (size_t i = 0; i < n; i++) { sum += v[i]; if (v[i] < min) min = v[i]; }
+    *mean = n ? sum / (double)n : NAN;
+    *lo = *hi = NAN;
+    if (n < 2) return;
+    for (size_t i = 0; i < n; i++) sq += (v[i] - *mean) * (v[i] - *mean);
+    double half = gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * sqrt(sq / (double)(n - 1) / (double)n);
+    *lo = *mean - half;
+    *hi = *mean + half;
+    /* a mean of values that are all >= 0 is >= 0: the interval stops there */
+    if (min >= 0 && *lo < 0) *lo = 0;
 }
 
 void esi_sweep_point_dir(const char *out_dir, size_t point, uint64_t seed, char *buf, size_t size)
@@ -490,4 +499,78 @@ int es_sweep_result_load(const char *dir, es_sweep_result_t *r, es_err_t *err)
     free(text);
     if (rc) es_sweep_result_fini(r);
     return rc;
+}
+/* ------------------------------------------------------------------ */
+/* the results table printed at the end of a sweep                     */
+/* ------------------------------------------------------------------ */
+
+/* A column title and unit for a summary.json key path. */
+static void metric_title(const char *metric, char *title, size_t size, double *scale)
+{
+    static const char *const prefixes[] = {"latency_ms.", "prefix_cache.", "throughput.", "goodput.", NULL};
+    const char *t = metric;
+    for (int i = 0; prefixes[i]; i++)
+        if (!strncmp(metric, prefixes[i], strlen(prefixes[i]))) { t = metric + strlen(prefixes[i]); break; }
+    *scale = 1;
+    const char *unit = "";
+    if (!strncmp(metric, "latency_ms.", 11)) unit = " ms";
+    else if (strstr(metric, "hit_rate") || strstr(metric, "fraction")) { unit = " %"; *scale = 100; }
+    else if (strstr(metric, "requests_per_s")) unit = " req/s";
+    else if (strstr(metric, "tokens_per_s")) unit = " tok/s";
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", t);
+    static const char *const cut[] = {"_hit_rate", "requests_per_s", "_tokens_per_s", NULL};
+    for (int i = 0; cut[i]; i++) {
+        char *c = strstr(buf, cut[i]);
+        if (c) *c = '\0';
+    }
+    if (!buf[0]) snprintf(buf, sizeof buf, "%.*s", (int)(strchr(metric, '.') ? strchr(metric, '.') - metric : 0), metric);
+    snprintf(title, size, "%s%s", buf, unit);
+}
+
+const char *es_sweep_fmt_plain(double v, char *buf, size_t size)
+{
+    double a = fabs(v);
+    if (isnan(v)) snprintf(buf, size, "-");
+    else if (a >= 100 || a == 0) snprintf(buf, size, "%.0f", v);
+    else if (a >= 10) snprintf(buf, size, "%.1f", v);
+    else if (a >= 1) snprintf(buf, size, "%.2f", v);
+    else if (a >= 0.01) snprintf(buf, size, "%.3f", v);
+    else snprintf(buf, size, "%.6f", v);
+    return buf;
+}
+
+int es_sweep_print_table(FILE *f, const char *dir, es_err_t *err)
+{
+    es_sweep_result_t r;
+    int rc = es_sweep_result_load(dir, &r, err);
+    if (rc) return rc;
+    fprintf(f, "mean across seeds, +- the half-width of its 95 %% interval (%s/sweep.csv):\n", dir);
+    fprintf(f, "%5s %5s", "point", "seeds");
+    int width[64];
+    double scale[64];
+    size_t nm = r.nmetrics < 64 ? r.nmetrics : 64;
+    for (size_t k = 0; k < nm; k++) {
+        char title[160];
+        metric_title(r.metrics[k], title, sizeof title, &scale[k]);
+        width[k] = (int)strlen(title) > 16 ? (int)strlen(title) : 16;
+        fprintf(f, "  %*s", width[k], title);
+    }
+    fputc('\n', f);
+    for (size_t i = 0; i < r.n; i++) {
+        fprintf(f, "%5zu %5zu", r.point[i], r.nseeds[i]);
+        for (size_t k = 0; k < nm; k++) {
+            double m = r.mean[i * r.nmetrics + k], lo = r.lo[i * r.nmetrics + k], hi = r.hi[i * r.nmetrics + k];
+            char cell[64], a[32], b[32];
+            es_sweep_fmt_plain(m * scale[k], a, sizeof a);
+            es_sweep_fmt_plain((hi - lo) / 2 * scale[k], b, sizeof b);
+            if (isnan(m)) snprintf(cell, sizeof cell, "-");
+            else if (isnan(lo)) snprintf(cell, sizeof cell, "%s", a);
+            else snprintf(cell, sizeof cell, "%s +- %s", a, b);
+            fprintf(f, "  %*s", width[k], cell);
+        }
+        fprintf(f, "   %s\n", r.label[i]);
+    }
+    es_sweep_result_fini(&r);
+    return 0;
 }

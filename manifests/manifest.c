@@ -371,6 +371,12 @@ static int apply(ctx_t *c)
     pool_t p;
     if ((rc = esi_mf_read_pool(c, pool_obj, &p))) return rc;
     if (!(m->pool_name = strdup(p.o->name))) return es_err_set(c->err, ES_ENOMEM, "out of memory");
+    /* an experiment without a name is named after the pool: its runs do not
+     * share out/default-seed<N> with the built-in default's */
+    if (!c->exp->root || !es_map_get(c->exp->root, "name")) {
+        es_node_t *name = esi_mf_scalar_at(pool_obj->root, p.o->name, true);
+        if (!name || es_doc_set_path(c->exp, "name", name, c->err)) return name ? c->err->code : ES_ENOMEM;
+    }
     /* failureMode: the Kubernetes default FailClose when the pool omits it */
     const es_node_t *fm_at = p.failure_mode ? p.failure_mode : p.epp_ref_node;
     if ((rc = esi_mf_set_key(c, "gateway.failure_mode", esi_mf_scalar_at(fm_at, p.failure_mode ? p.failure_mode->str : "FailClose", true))))

@@ -232,12 +232,13 @@ int esi_mf_choose_workload_path(ctx_t *c, const es_node_t *routes)
                 if (wp->kind == ES_NODE_SCALAR && path_matches(type, value, wp->str)) return 0;
                 continue;
             }
+            /* the OpenAI path when the rule takes it (PathPrefix /, /v1,
+             * /v1/completions), else the completions path below the prefix */
             char buf[512];
             size_t len = strlen(value);
-            if (!strcmp(type, "Exact") || (len >= 12 && !strcmp(value + len - 12, "/completions")))
-                snprintf(buf, sizeof buf, "%s", value);
-            else
-                snprintf(buf, sizeof buf, "%s%sv1/completions", value, value[len - 1] == '/' ? "" : "/");
+            if (!strcmp(type, "Exact")) snprintf(buf, sizeof buf, "%s", value);
+            else if (path_matches(type, value, "/v1/completions")) snprintf(buf, sizeof buf, "/v1/completions");
+            else snprintf(buf, sizeof buf, "%s%sv1/completions", value, value[len - 1] == '/' ? "" : "/");
             return esi_mf_set_key(c, "workload.path", esi_mf_scalar_at(path, buf, true));
         }
     }

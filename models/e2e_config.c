@@ -10,18 +10,19 @@
 #include <string.h>
 
 #include "es_str.h"
+#include "es_time.h"
 
 static const char *const k_failure_modes[] = {"FailClose", "FailOpen", NULL};
 
 #define C(x) offsetof(es_cluster_config_t, x)
 static const es_schema_entry_t k_cluster[] = {
-    {"replicas", ES_ST_INT, C(replicas), "3", 1, 100000, NULL, "pods", "model-server pods in the pool", NULL},
+    {"replicas", ES_ST_INT, C(replicas), "3", 1, ES_CLUSTER_MAX_PODS, NULL, "pods", "model-server pods in the pool", NULL},
     {"readiness_delay_s", ES_ST_DOUBLE, C(readiness_delay_s), "0", 0, 1e6, NULL, "s",
      "time from pod start to ready (readinessProbe initialDelaySeconds)", NULL},
     {"faults", ES_ST_NODE, C(faults), NULL, 0, 0, NULL, "",
      "fault schedule: list of {at_s, kind: pod_crash|pod_restart|scrape_failure, pod, duration_s (scrape_failure; 0 = to the end)}", NULL},
     {"scaling", ES_ST_NODE, C(scaling), NULL, 0, 0, NULL, "", "list of {at_s, replicas}", NULL},
-    {"prefill_replicas", ES_ST_INT, C(prefill_replicas), "0", 0, 100000, NULL, "pods",
+    {"prefill_replicas", ES_ST_INT, C(prefill_replicas), "0", 0, ES_CLUSTER_MAX_PODS, NULL, "pods",
      "pods labelled llm-d.ai/role=prefill (the rest decode); 0 = no disaggregation", NULL},
     {"kv_transfer_gbps", ES_ST_DOUBLE, C(kv_transfer_gbps), "100", 0.001, 1e6, NULL, "Gbit/s",
      "prefill-to-decode KV transfer bandwidth", NULL},
@@ -194,8 +195,8 @@ static int parse_windows(const es_node_t *list, const char *path, es_window_t **
         const es_node_t *w = list->items[i];
         if ((rc = es_node_expect_map(w, path, err)) || (rc = es_map_check_keys(w, path, keys, err))) return rc;
         double s = 0, e = 0;
-        if ((rc = node_double(w, "start_s", path, 0, 1e12, &s, true, err))) return rc;
-        if ((rc = node_double(w, "end_s", path, 0, 1e12, &e, true, err))) return rc;
+        if ((rc = node_double(w, "start_s", path, 0, ES_TIME_MAX_S, &s, true, err))) return rc;
+        if ((rc = node_double(w, "end_s", path, 0, ES_TIME_MAX_S, &e, true, err))) return rc;
         if (e <= s) return es_node_err(err, ES_EINVAL, w, path, "end_s must be after start_s");
         (*out)[(*n)++] = (es_window_t){es_time_from_s(s), es_time_from_s(e)};
     }
@@ -245,10 +246,10 @@ static int parse_scaling(es_cluster_config_t *c, es_err_t *err)
             return rc;
         double at = 0;
         int64_t n = 0;
-        if ((rc = node_double(f, "at_s", "cluster.scaling[]", 0, 1e12, &at, true, err))) return rc;
+        if ((rc = node_double(f, "at_s", "cluster.scaling[]", 0, ES_TIME_MAX_S, &at, true, err))) return rc;
         const es_node_t *rn = es_map_get(f, "replicas");
         if (!rn) return es_node_err(err, ES_EINVAL, f, "cluster.scaling[].replicas", "missing");
-        if ((rc = es_node_to_i64(rn, "cluster.scaling[].replicas", 0, 100000, &n, err))) return rc;
+        if ((rc = es_node_to_i64(rn, "cluster.scaling[].replicas", 0, ES_CLUSTER_MAX_PODS, &n, err))) return rc;
         c->scale_steps[c->nscale_steps++] = (es_scale_step_t){at, (uint32_t)n};
         if ((uint32_t)n > c->max_pods) c->max_pods = (uint32_t)n;
     }
@@ -272,8 +273,8 @@ static int parse_faults(es_cluster_config_t *c, es_err_t *err)
         double at = 0, dur = 0;
         int kind = 0;
         int64_t pod = 0;
-        if ((rc = node_double(f, "at_s", "cluster.faults[]", 0, 1e12, &at, true, err))) return rc;
-        if ((rc = node_double(f, "duration_s", "cluster.faults[]", 0, 1e12, &dur, false, err))) return rc;
+        if ((rc = node_double(f, "at_s", "cluster.faults[]", 0, ES_TIME_MAX_S, &at, true, err))) return rc;
+        if ((rc = node_double(f, "duration_s", "cluster.faults[]", 0, ES_TIME_MAX_S, &dur, false, err))) return rc;
         const es_node_t *kn = es_map_get(f, "kind");
         if (!kn) return es_node_err(err, ES_EINVAL, f, "cluster.faults[].kind", "missing");
         if ((rc = es_node_to_enum(kn, "cluster.faults[].kind", k_fault_kinds, &kind, err))) return rc;

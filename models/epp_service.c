@@ -182,6 +182,7 @@ static void apply_decision(es_client_request_t *r, const es_sched_result_t *res)
 {
     r->est_matched = res->est_prefix_blocks;
     r->est_total = res->est_total_blocks;
+    r->est_block_tokens = res->est_block_tokens;
     r->p.decided = 1;
     r->p.decided_status = res->status;
     if (res->status == 200) {

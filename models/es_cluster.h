@@ -66,6 +66,7 @@ typedef struct es_client_request {
     int32_t             pod;            /* endpoint id that served it; -1 none */
     uint32_t            cached_tokens;
     uint32_t            est_matched, est_total;
+    uint32_t            est_block_tokens;  /* tokens per EPP index block (est_matched to tokens) */
     uint32_t            preemptions;
     uint32_t            output_received;
     es_time_t           queue_wait;     /* at the pod: submit to first scheduled */

@@ -26,6 +26,11 @@ enum { ES_FAIL_CLOSE = 0, ES_FAIL_OPEN = 1 };
 /* cluster.faults[].kind */
 typedef enum { ES_FAULT_POD_CRASH = 0, ES_FAULT_POD_RESTART, ES_FAULT_SCRAPE_FAILURE } es_fault_kind_t;
 
+/* The most pods a pool may have (replicas, prefill_replicas, scaling): each
+ * pod holds its KV-cache index (~0.5 MB at the default size), so 10 000 pods
+ * take ~6 GB; more is refused at load rather than running out of memory. */
+#define ES_CLUSTER_MAX_PODS 10000
+
 typedef struct es_fault {
     double          at_s;             /* when it happens */
     es_fault_kind_t kind;

@@ -22,6 +22,12 @@
  * event; the pod is brought up to date when the stretch ends or when a call
  * changes it (submit, abort, crash), with the results of one event per step.
  *
+ * With server.vllm_version set, a request first waits for the pod's API
+ * server (one CPU queue per API process: HTTP, chat template, tokenisation)
+ * and every step's output chunks take that CPU's time too (detokenisation,
+ * SSE), so tokens, first tokens and finishes reach the hooks when the API
+ * process has sent them (docs/server.md "vLLM versions").
+ *
  * Units: times es_time_t ns; lengths in tokens; KV in blocks.
  * Invariants: on_finish is called exactly once for every submitted request,
  * whatever its status; requests are caller-owned and must stay valid (and
@@ -82,6 +88,10 @@ typedef struct es_server_req_priv {
     es_block_iter_t it;          /* chained hashes; positioned at block `hashed` */
     uint64_t        root;        /* hash chain seed (LoRA adapters change it) */
     es_segment_t    out_seg;     /* the output as one segment */
+    /* API server (server.vllm_version set) */
+    struct es_server_request *fe_next, *fe_prev;  /* in the API queue or delivering its end */
+    es_event_id_t   fe_ev;       /* the API job's end, or the finish's delivery */
+    es_event_id_t   ft_ev;       /* the first token's delivery; 0 = none pending */
 } es_server_req_priv_t;
 
 /* Caller-owned, intrusive request record: the e2e layer embeds it in its own request. */
@@ -117,7 +127,9 @@ typedef struct es_server_hooks {
     /* Pooled inter-token gaps: `count` gaps of length `gap`, the tokens
      * emitted at time t (may be NULL).  t may be earlier than now: a
      * fast-forwarded stretch reports its steps' gaps when it is brought up to
-     * date, each with its own step's end time, in no promised order. */
+     * date, each with its own step's end time, in no promised order.  With
+     * an API server (server.vllm_version) t and gap are when the client gets
+     * the tokens, which may be later than now. */
     void (*on_decode_gaps)(void *ud, es_time_t t, es_time_t gap, uint32_t count);
     es_kv_event_fn on_kv_event;   /* NULL = KV events off; called at the emitting step, no delay */
 } es_server_hooks_t;
@@ -134,6 +146,8 @@ typedef struct es_server_stats {
     uint64_t finished;         /* on_finish calls, any status */
     uint64_t lora_loads;
     es_time_t busy;            /* sum of step durations */
+    uint64_t offload_stores;     /* blocks copied to the host tier (server.kv_offloading_gib) */
+    uint64_t offload_hit_tokens; /* prompt tokens loaded back from it instead of computed */
 } es_server_stats_t;
 
 /* Loads data/profiles/<gpu>.json (found with es_data_path) once; the result
@@ -173,6 +187,14 @@ uint32_t es_server_num_gpu_blocks(const es_server_t *s);
 uint32_t es_server_free_blocks(const es_server_t *s);
 uint32_t es_server_block_size(const es_server_t *s);
 void es_server_stats(const es_server_t *s, es_server_stats_t *out);
+/* How the KV capacity was derived (kvmem.h); false when it was not derived
+ * by vLLM's rule (num_gpu_blocks given, or no server.vllm_version). */
+struct es_kvmem;
+bool es_server_kv_memory(const es_server_t *s, struct es_kvmem *out);
+/* The KV blocks (null block included) a pod of `cfg` gets, without making
+ * one; *derived and *mem as es_server_kv_memory. */
+int es_server_kv_blocks(const es_server_config_t *cfg, const es_profile_t *prof, uint32_t *blocks,
+                        struct es_kvmem *mem, bool *derived, es_err_t *err);
 
 /* Step time (us, overhead included) the server's model gives a step made of
  * `n_prefill` prompt chunks (q[i] new tokens over p[i] cached ones) plus

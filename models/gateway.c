@@ -195,7 +195,7 @@ void es_cluster_send(es_cluster_t *c, es_client_request_t *r)
     r->done = -1;
     r->status = 0;
     r->pod = -1;
-    r->cached_tokens = r->est_matched = r->est_total = r->preemptions = r->output_received = 0;
+    r->cached_tokens = r->est_matched = r->est_total = r->est_block_tokens = r->preemptions = r->output_received = 0;
     r->queue_wait = -1;
     r->sched_latency = 0;
     r->retries = 0;

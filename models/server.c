@@ -29,18 +29,24 @@
  */
 #include "es_server.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "es_paths.h"
 #include "es_kvcache.h"
+#include "es_kvmem.h"
 #include "es_steptime.h"
 #include "es_util.h"
 #include "es_alloc.h"
+#include "es_vllm_args.h"
 
+/* RS_API: in the API server's queue; RS_DELIVER: done in the engine, its end
+ * not yet sent by the API server. */
+enum { RS_NEW = 0, RS_WAITING = 1, RS_RUNNING = 2, RS_DONE = 3, RS_API = 4, RS_DELIVER = 5 };
 
-enum { RS_NEW = 0, RS_WAITING = 1, RS_RUNNING = 2, RS_DONE = 3 };
+#define API_MAX 64   /* server.api_server_count's maximum */
 
 typedef struct lora_slot {
     const char *name;
@@ -118,6 +124,27 @@ struct es_server {
     es_server_stats_t stats;
     uint64_t q_tokens, h_tokens;
     uint64_t seq_ctr, arr_ctr;
+
+    /* server.vllm_version: engine CPU time per step */
+    bool       vllm;                    /* a vLLM version is named */
+    bool       async_sched;             /* CPU overlaps the GPU step */
+    double     cpu_step_us, cpu_seq_us, cpu_tok_us, sync_us;
+    bool       have_kvmem;
+    es_kvmem_t kvmem;
+    uint32_t   step_chunks;             /* output chunks the step in flight emits */
+    /* the API server: a FIFO CPU per process */
+    bool       fe_on;
+    uint32_t   n_api;
+    es_time_t  api_free[API_MAX];       /* when each process is next idle */
+    es_time_t  api_req, api_chunk_ns;   /* per request; per chunk (ns, as double below) */
+    double     api_tok_ns, api_chunk_d;
+    es_time_t  d_now, d_prev;           /* API delay of this step's / the previous step's tokens */
+    req_t     *fe_head;                 /* RS_API and RS_DELIVER requests */
+    /* CPU KV offload (server.kv_offloading_gib): a second block tier */
+    bool         offload;
+    es_kvcache_t cpu;                   /* hashes of blocks copied to host memory, LRU */
+    uint32_t     cpu_blocks;            /* host blocks (0 = no offload) */
+    es_time_t    load_per_block;        /* host -> GPU copy of one block over PCIe */
 };
 
 static void on_step(es_sim_t *sim, void *target, uint64_t arg);
@@ -317,6 +344,33 @@ static void iter_reset(es_server_t *s, req_t *r)
     r->p.hashed = 0;
 }
 
+/* The offloading connector copies every newly full block to host memory
+ * (write-through, asynchronous: no step waits for it); the host tier keeps
+ * the most recently stored or hit ones. */
+static void cpu_store(es_server_t *s, uint64_t hash)
+{
+    uint32_t id = es_kvcache_lookup(&s->cpu, hash);
+    if (id == ES_KV_NONE) {
+        id = es_kvcache_alloc(&s->cpu);   /* the host tier is never held: always one free */
+        es_kvcache_cache(&s->cpu, id, hash);
+        s->stats.offload_stores++;
+    } else {
+        es_kvcache_touch(&s->cpu, id);
+    }
+    es_kvcache_free(&s->cpu, id);          /* to the tail: most recently used */
+}
+
+/* Blocks after the GPU hits that the host tier holds, up to `max`; the
+ * iterator is left where it was. */
+static uint32_t cpu_match(es_server_t *s, req_t *r, uint32_t max)
+{
+    es_block_iter_t it = r->p.it;
+    uint32_t n = 0;
+    uint64_t h;
+    while (n < max && es_block_iter_next(&it, &h) && es_kvcache_lookup(&s->cpu, h) != ES_KV_NONE) n++;
+    return n;
+}
+
 /* Hashes and caches the request's blocks that are full with `upto` tokens. */
 static void cache_full(es_server_t *s, req_t *r, uint32_t upto)
 {
@@ -331,6 +385,8 @@ static void cache_full(es_server_t *s, req_t *r, uint32_t upto)
             es_kvcache_prefetch_hash(&s->kv, h[i]);   /* lands while the next ones are hashed */
         }
         es_kvcache_cache_n(&s->kv, &r->p.blocks[r->p.hashed], h, m);
+        if (s->offload)
+            for (uint32_t i = 0; i < m; i++) cpu_store(s, h[i]);
         r->p.hashed += m;
     }
 }
@@ -368,6 +424,56 @@ static inline uint32_t dec_outputs(const es_server_t *s, const req_t *r)
     return r->p.o0 + (uint32_t)(s->k - r->p.s0);
 }
 
+/* The API server streams the `chunks` tokens of a step that ended at t: each
+ * process takes its share after what it already has queued.  Sets d_now. */
+static void api_stream(es_server_t *s, es_time_t t, uint32_t chunks)
+{
+    if (!s->fe_on) return;
+    s->d_prev = s->d_now;
+    es_time_t w = (es_time_t)(s->api_chunk_d * chunks / s->n_api + 0.5), done = t;
+    for (uint32_t i = 0; i < s->n_api; i++) {
+        es_time_t f = (s->api_free[i] > t ? s->api_free[i] : t) + w;
+        if (chunks) s->api_free[i] = f;
+        if (f > done) done = f;
+    }
+    s->d_now = chunks ? done - t : 0;
+}
+
+static void fe_link(es_server_t *s, req_t *r)
+{
+    r->p.fe_prev = NULL;
+    r->p.fe_next = s->fe_head;
+    if (s->fe_head) s->fe_head->p.fe_prev = r;
+    s->fe_head = r;
+}
+
+static void fe_unlink(es_server_t *s, req_t *r)
+{
+    if (r->p.fe_prev) r->p.fe_prev->p.fe_next = r->p.fe_next; else s->fe_head = r->p.fe_next;
+    if (r->p.fe_next) r->p.fe_next->p.fe_prev = r->p.fe_prev;
+    r->p.fe_next = r->p.fe_prev = NULL;
+}
+
+static void ev_first_token(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)sim;
+    es_server_t *s = target;
+    req_t *r = (req_t *)(uintptr_t)arg;
+    r->p.ft_ev = 0;
+    if (s->hooks.on_first_token) s->hooks.on_first_token(s->hooks.ud, r, now_of(s));
+}
+
+static void ev_deliver_end(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)sim;
+    es_server_t *s = target;
+    req_t *r = (req_t *)(uintptr_t)arg;
+    fe_unlink(s, r);
+    r->p.fe_ev = 0;
+    r->p.state = RS_DONE;
+    s->hooks.on_finish(s->hooks.ud, r, r->finish);
+}
+
 static void finish_running(es_server_t *s, req_t *r, int status)
 {
     if (r->p.decoding) dec_leave(s, r); else s->n_prefilling--;
@@ -379,6 +485,14 @@ static void finish_running(es_server_t *s, req_t *r, int status)
     r->finish = now_of(s);
     r->status = status;
     s->stats.finished++;
+    if (status == ES_SERVER_OK && s->d_now > 0) {   /* the API server has not sent the end yet */
+        r->finish += s->d_now;
+        r->p.state = RS_DELIVER;
+        fe_link(s, r);
+        r->p.fe_ev = es_sim_schedule(s->sim, r->finish, ev_deliver_end, s, (uint64_t)(uintptr_t)r);
+        ES_ASSERT(r->p.fe_ev != 0, "out of memory for an event");
+        return;
+    }
     s->hooks.on_finish(s->hooks.ud, r, r->finish);
 }
 
@@ -692,6 +806,11 @@ static void phase_waiting(es_server_t *s)
             }
             cached = nhit * s->bs;
         }
+        uint32_t ncpu = 0;   /* blocks loaded from the host tier */
+        if (s->offload && !(r->kv_preloaded && r->p.outputs == 0)) {
+            ncpu = cpu_match(s, r, (num_tokens - 1) / s->bs - nhit);
+            cached += ncpu * s->bs;
+        }
         uint32_t n = num_tokens - cached;
         if (s->thr && n > s->thr) n = s->thr;
         if ((int64_t)n > s->budget) n = (uint32_t)s->budget;
@@ -713,10 +832,18 @@ static void phase_waiting(es_server_t *s)
         s->n_prefilling++;
         lora_run_add(s, r, 1);
         lora_activate(s, r);
+        if (ncpu) {   /* the request's blocks come over PCIe before its chunk computes */
+            s->extra += (es_time_t)ncpu * s->load_per_block;
+            s->stats.offload_hit_tokens += ncpu * s->bs;
+        }
         if (r->admitted < 0) {
             r->admitted = now;
             r->cached_tokens = cached;
-            if (!r->kv_preloaded && s->prefix_caching) { s->q_tokens += num_tokens; s->h_tokens += cached; }
+            /* vLLM's prefix-cache counters are the GPU's; connector hits are reported apart */
+            if (!r->kv_preloaded && s->prefix_caching) {
+                s->q_tokens += num_tokens;
+                s->h_tokens += cached - ncpu * s->bs;
+            }
         }
         r->p.computed = cached;
         schedule_chunk_commit(s, r, n);
@@ -737,6 +864,19 @@ static void phase_waiting(es_server_t *s)
         wait_push(s, skipped_tail, true);
         skipped_tail = pv;
     }
+}
+
+/* A step's duration: the step-time model, plus (vllm_version) the engine's
+ * CPU work, added to the GPU time, or hidden behind it by async scheduling
+ * but for what never overlaps. */
+static es_time_t step_time(const es_server_t *s, const es_step_comp_t *c, uint64_t tokens)
+{
+    double us = es_steptime_us(&s->st, c);
+    if (s->vllm) {
+        double cpu = s->cpu_step_us + s->cpu_seq_us * c->n_sampled + s->cpu_tok_us * (double)tokens;
+        us = s->async_sched ? (us > cpu ? us : cpu) + s->sync_us : us + cpu;
+    }
+    return es_time_from_us(us);
 }
 
 /* Schedules step k+1; returns false when nothing could run. */
@@ -762,13 +902,14 @@ static bool start_step(es_server_t *s)
     if (!s->preempted) phase_waiting(s);
 
     /* composition */
-    uint32_t n_decode = s->n_dec_sched, np = 0, nsampled = s->n_dec_sched;
+    uint32_t n_decode = s->n_dec_sched, np = 0, nsampled = s->n_dec_sched, chunks = s->n_dec_sched;
     uint64_t sum_ctx = s->sum_ctx, ptok = 0;
     for (uint32_t i = 0; i < s->npf; i++) {
         req_t *r = s->pf[i];
         if (r->p.state != RS_RUNNING || r->p.sched_step != s->k || r->p.chunk == 0) continue;
         nsampled++;
         ptok += r->p.chunk;
+        if (r->p.computed + r->p.chunk >= r->p.prompt + r->p.outputs) chunks++;
         if (r->p.chunk == 1) { n_decode++; sum_ctx += r->p.computed + 1; continue; }
         s->cq[np] = r->p.chunk;
         s->cp[np] = r->p.computed;
@@ -776,10 +917,10 @@ static bool start_step(es_server_t *s)
     }
     if (nsampled == 0) return false;
     es_step_comp_t comp = {np, s->cq, s->cp, n_decode, sum_ctx, nsampled};
-    double us = es_steptime_us(&s->st, &comp);
-    es_time_t dt = es_time_from_us(us) + s->extra;
+    es_time_t dt = step_time(s, &comp, ptok + s->n_dec_sched) + s->extra;
     if (dt < 1) dt = 1;
     s->step_dt = dt;
+    s->step_chunks = chunks;
     s->stats.steps++;
     s->stats.seq_steps += nsampled;
     s->stats.decode_tokens += s->n_dec_sched;
@@ -788,9 +929,12 @@ static bool start_step(es_server_t *s)
     return true;
 }
 
+/* Gaps as the client sees them: tokens leave the API server d_now after the
+ * step's end, the previous ones d_prev after theirs. */
 static void emit_gap(es_server_t *s, es_time_t t, es_time_t gap, uint32_t n)
 {
-    if (n && s->hooks.on_decode_gaps) s->hooks.on_decode_gaps(s->hooks.ud, t, gap, n);
+    if (n && s->hooks.on_decode_gaps)
+        s->hooks.on_decode_gaps(s->hooks.ud, t + s->d_now, gap + s->d_now - s->d_prev, n);
 }
 
 /* End of step k at now: tokens, first tokens, finishes. */
@@ -798,6 +942,7 @@ static void end_step(es_server_t *s)
 {
     es_time_t now = now_of(s);
     uint32_t late_alive = 0;
+    api_stream(s, now, s->step_chunks);
     for (uint32_t i = 0; i < s->nlate; i++) {
         req_t *r = s->late[i];
         if (r->p.state != RS_RUNNING || !r->p.decoding) continue;
@@ -814,8 +959,13 @@ static void end_step(es_server_t *s)
         if (r->p.computed < r->p.prompt + r->p.outputs) continue;   /* mid-prompt chunk: no token */
         r->p.outputs++;
         if (r->p.outputs == 1) {
-            r->first_token = now;
-            if (s->hooks.on_first_token) s->hooks.on_first_token(s->hooks.ud, r, now);
+            r->first_token = now + s->d_now;
+            if (s->d_now > 0) {
+                r->p.ft_ev = es_sim_schedule(s->sim, r->first_token, ev_first_token, s, (uint64_t)(uintptr_t)r);
+                ES_ASSERT(r->p.ft_ev != 0, "out of memory for an event");
+            } else if (s->hooks.on_first_token) {
+                s->hooks.on_first_token(s->hooks.ud, r, now);
+            }
             if (r->p.state != RS_RUNNING) continue;   /* aborted from the hook */
         } else {
             emit_gap(s, now, now - r->p.last_tok, 1);
@@ -858,7 +1008,7 @@ static es_time_t plain_dt(const es_server_t *s, uint64_t step)
 {
     uint64_t sum_ctx = (uint64_t)(s->dec_base + (int64_t)s->n_dec * (int64_t)(step + 1));
     es_step_comp_t comp = {0, s->cq, s->cp, s->n_dec, sum_ctx, s->n_dec};
-    es_time_t dt = es_time_from_us(es_steptime_us(&s->st, &comp));
+    es_time_t dt = step_time(s, &comp, s->n_dec);
     return dt < 1 ? 1 : dt;
 }
 
@@ -897,6 +1047,7 @@ static es_time_t ff_begin(es_server_t *s)
  * start_step would (the fields they set that differ from step k's). */
 static void ff_step(es_server_t *s)
 {
+    api_stream(s, s->ff_t, s->n_dec_sched);
     emit_gap(s, s->ff_t, s->step_dt, s->n_dec_sched);
     s->k++;
     s->ndue = 0;
@@ -968,6 +1119,20 @@ static void on_step(es_sim_t *sim, void *target, uint64_t arg)
 
 /* ---------------------------------------------------------------- public */
 
+/* The API server has processed r: it reaches the engine's waiting queue. */
+static void ev_api_done(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)sim;
+    es_server_t *s = target;
+    req_t *r = (req_t *)(uintptr_t)arg;
+    fe_unlink(s, r);
+    r->p.fe_ev = 0;
+    r->p.state = RS_NEW;
+    ff_sync(s, false);
+    wait_push(s, r, false);
+    kick(s);
+}
+
 void es_server_submit(es_server_t *s, es_server_request_t *r)
 {
     es_time_t now = now_of(s);
@@ -1003,6 +1168,20 @@ void es_server_submit(es_server_t *s, es_server_request_t *r)
         for (const char *c = r->lora; *c; c++) h = es_mix64(h ^ (uint8_t)*c);
         r->p.root = h;
     }
+    if (s->fe_on) {   /* the API server first: one FIFO CPU per process */
+        ff_sync(s, false);   /* the chunks of the steps ended by now are its earlier work */
+        uint32_t best = 0;
+        for (uint32_t i = 1; i < s->n_api; i++)
+            if (s->api_free[i] < s->api_free[best]) best = i;
+        es_time_t start = s->api_free[best] > now ? s->api_free[best] : now;
+        es_time_t done = start + s->api_req + (es_time_t)(s->api_tok_ns * r->p.prompt + 0.5);
+        s->api_free[best] = done;
+        r->p.state = RS_API;
+        fe_link(s, r);
+        r->p.fe_ev = es_sim_schedule(s->sim, done, ev_api_done, s, (uint64_t)(uintptr_t)r);
+        ES_ASSERT(r->p.fe_ev != 0, "out of memory for an event");
+        return;
+    }
     ff_sync(s, false);
     wait_push(s, r, false);
     kick(s);
@@ -1010,6 +1189,18 @@ void es_server_submit(es_server_t *s, es_server_request_t *r)
 
 void es_server_abort(es_server_t *s, es_server_request_t *r)
 {
+    if (r->p.ft_ev) { es_sim_cancel(s->sim, r->p.ft_ev); r->p.ft_ev = 0; }
+    if (r->p.state == RS_API || r->p.state == RS_DELIVER) {   /* never reached the client */
+        es_sim_cancel(s->sim, r->p.fe_ev);
+        r->p.fe_ev = 0;
+        fe_unlink(s, r);
+        if (r->p.state == RS_API) s->stats.finished++;   /* a delivering one was counted */
+        r->p.state = RS_DONE;
+        r->finish = now_of(s);
+        r->status = ES_SERVER_ABORTED;
+        s->hooks.on_finish(s->hooks.ud, r, r->finish);
+        return;
+    }
     if (r->p.state == RS_WAITING) {
         wait_remove(s, r);
         release_table(s, r);
@@ -1024,7 +1215,7 @@ void es_server_abort(es_server_t *s, es_server_request_t *r)
     ff_sync(s, false);
     if (s->in_step && r->p.decoding) {
         bool scheduled = s->fast ? r->p.skip_step != s->k : r->p.sched_step == s->k;
-        if (scheduled) s->n_dec_sched--;
+        if (scheduled) { s->n_dec_sched--; s->step_chunks--; }
     }
     finish_running(s, r, ES_SERVER_ABORTED);
 }
@@ -1052,15 +1243,28 @@ void es_server_crash(es_server_t *s, int status)
         r->p.due_next = list;
         list = r;
     }
+    while (s->fe_head) {   /* the API server goes down with the engine */
+        req_t *r = s->fe_head;
+        fe_unlink(s, r);
+        es_sim_cancel(s->sim, r->p.fe_ev);
+        r->p.fe_ev = 0;
+        if (r->p.state == RS_DELIVER) s->stats.finished--;   /* counted once below */
+        r->p.due_next = list;
+        list = r;
+    }
+    for (uint32_t i = 0; i < s->n_api; i++) s->api_free[i] = 0;
+    s->d_now = s->d_prev = 0;
     s->npf = s->nlate = s->ndue = 0;
     s->fin = NULL;
     for (uint32_t i = 0; i < s->nlora; i++) s->lora[i].loaded = false;
     s->n_lora_loaded = 0;
     es_kvcache_clear(&s->kv);
+    if (s->offload) es_kvcache_clear(&s->cpu);   /* the host copies go with the process */
     es_time_t now = now_of(s);
     while (list) {
         req_t *r = list;
         list = r->p.due_next;
+        if (r->p.ft_ev) { es_sim_cancel(s->sim, r->p.ft_ev); r->p.ft_ev = 0; }
         r->p.state = RS_DONE;
         r->finish = now;
         r->status = status;
@@ -1137,18 +1341,102 @@ static int derive_blocks(const es_server_config_t *cfg, const es_profile_t *prof
     if (cfg->num_gpu_blocks > 0) { *out = (uint32_t)cfg->num_gpu_blocks; return 0; }
     double tp = (double)cfg->tensor_parallel;
     double mem = cfg->gpu_memory_gib > 0 ? cfg->gpu_memory_gib * ES_GIB : prof->memory_bytes;
-    double weights = es_model_params(m) * 2.0 / tp;
+    double weights = m->weight_bytes / tp;
     double avail = mem * cfg->gpu_memory_utilization - weights - cfg->activation_reserve_gib * ES_GIB;
-    uint32_t kvh = (m->kv_heads + (uint32_t)tp - 1) / (uint32_t)tp;   /* heads replicate when TP > kv_heads */
-    double block = 2.0 * m->layers * kvh * m->head_dim * 2.0 * (double)cfg->block_size;
+    double block = es_model_kv_bytes_per_token(m, (uint32_t)tp) * (double)cfg->block_size;
     double n = avail / block;
     if (n < 2)
         return es_err_set(err, ES_ERANGE,
                           "server.gpu_memory_utilization: %.1f GiB of weights per GPU leave no room for the "
                           "KV cache (%.1f GiB x %.2f)", weights / ES_GIB, mem / ES_GIB,
                           cfg->gpu_memory_utilization);
-    *out = n > 100000000.0 ? 100000000u : (uint32_t)n;
+    *out = n > ES_SERVER_MAX_BLOCKS ? ES_SERVER_MAX_BLOCKS : (uint32_t)n;
     return 0;
+}
+
+/* The profile's model shape as vLLM's memory profiler sees it: dense, bf16. */
+static void kvmem_model_of(const es_model_shape_t *m, es_kvmem_model_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->layers = m->layers;
+    out->hidden = m->hidden;
+    out->heads = m->heads;
+    out->kv_heads = m->kv_heads;
+    out->head_dim = m->head_dim;
+    out->inter = m->inter;
+    out->vocab = m->vocab;
+}
+
+static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_profile_t *prof, uint32_t *nblocks,
+                      es_err_t *err)
+{
+    int ver;
+    if (es_vllm_version_parse(cfg->vllm_version, &ver, err) != 0) {
+        char msg[ES_ERR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
+        return es_err_set(err, ES_EINVAL, "server.vllm_version: %s", msg);
+    }
+    s->vllm = true;
+    /* async scheduling: opt-in in 0.11, the default from 0.14 (issue 15; vllm/config/scheduler.py) */
+    s->async_sched = cfg->async_scheduling == ES_ASYNC_ON ||
+                     (cfg->async_scheduling == ES_ASYNC_AUTO && ver >= 1400);
+    s->cpu_step_us = cfg->engine_cpu_step_us;
+    s->cpu_seq_us = cfg->engine_cpu_seq_us;
+    s->cpu_tok_us = cfg->engine_cpu_token_us;
+    s->sync_us = cfg->engine_sync_us;
+    s->fe_on = true;
+    s->n_api = (uint32_t)cfg->api_server_count;
+    s->api_req = es_time_from_us(cfg->api_request_us);
+    s->api_tok_ns = cfg->api_prompt_token_us * 1e3;
+    s->api_chunk_d = cfg->api_chunk_us * 1e3;
+    es_kvmem_model_t m;
+    kvmem_model_of(&s->pm->shape, &m);
+    double block_bytes = es_kvmem_kv_bytes_per_token(&m, (uint32_t)cfg->tensor_parallel) * (double)cfg->block_size;
+    if (cfg->kv_offloading_gib > 0 && cfg->enable_prefix_caching) {
+        /* per TP rank, as vLLM's CPU offloading spec divides --kv-offloading-size */
+        double n = floor(cfg->kv_offloading_gib * 1073741824.0 / block_bytes);
+        if (n >= 1) {
+            s->cpu_blocks = n > 100000000.0 ? 100000000u : (uint32_t)n;
+            s->load_per_block = (es_time_t)(block_bytes / (cfg->kv_offload_gbps * 1e9) * 1e9 + 0.5);
+        }
+    }
+    if (cfg->num_gpu_blocks > 0) { *nblocks = (uint32_t)cfg->num_gpu_blocks; return 0; }
+    es_kvmem_in_t in = {
+        .gpu_bytes = cfg->gpu_memory_gib > 0 ? cfg->gpu_memory_gib * 1073741824.0 : prof->memory_bytes,
+        .gpu_memory_utilization = cfg->gpu_memory_utilization,
+        .tp = (uint32_t)cfg->tensor_parallel,
+        .block_size = (uint32_t)cfg->block_size,
+        .max_num_batched_tokens = (uint32_t)cfg->max_num_batched_tokens,
+        .max_num_seqs = (uint32_t)cfg->max_num_seqs,
+    };
+    es_kvmem_coeffs_t c = {cfg->kv_sampler_bytes_per_logit, cfg->kv_non_torch_gib, cfg->kv_non_torch_tp_gib};
+    int rc = es_kvmem_derive(&m, &in, &c, &s->kvmem, err);
+    if (rc != 0) return rc;
+    s->have_kvmem = true;
+    *nblocks = s->kvmem.blocks > 100000000u ? 100000000u : (uint32_t)s->kvmem.blocks;
+    return 0;
+}
+
+int es_server_kv_blocks(const es_server_config_t *cfg, const es_profile_t *prof, uint32_t *blocks,
+                        es_kvmem_t *mem, bool *derived, es_err_t *err)
+{
+    const es_profile_model_t *pm = es_profile_model(prof, cfg->model);
+    if (!pm) return es_err_set(err, ES_ENOTFOUND, "server.model: no model \"%s\" in profile \"%s\"", cfg->model,
+                               prof->gpu);
+    es_server_t tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.pm = pm;
+    int rc = cfg->vllm_fidelity == ES_FIDELITY_ON ? setup_vllm(&tmp, cfg, prof, blocks, err)
+                                                       : derive_blocks(cfg, prof, &pm->shape, blocks, err);
+    *derived = tmp.have_kvmem;
+    if (tmp.have_kvmem) *mem = tmp.kvmem;
+    return rc;
+}
+
+bool es_server_kv_memory(const es_server_t *s, es_kvmem_t *out)
+{
+    if (s->have_kvmem) *out = s->kvmem;
+    return s->have_kvmem;
 }
 
 int es_server_create_with_profile(es_sim_t *sim, const es_server_config_t *cfg, const es_profile_t *profile,
@@ -1168,7 +1456,7 @@ int es_server_create_with_profile(es_sim_t *sim, const es_server_config_t *cfg, 
     if (!s) return es_err_set(err, ES_ENOMEM, "out of memory");
     int rc;
     if (!profile) {
-        rc = es_profile_load(cfg->gpu, &s->own_prof, err);
+        rc = es_profile_open(cfg->gpu, cfg->model, cfg->gpu_datasheet, cfg->step_coefficients, &s->own_prof, err);
         if (rc != 0) { free(s); return rc; }
         profile = s->own_prof;
     }
@@ -1182,13 +1470,25 @@ int es_server_create_with_profile(es_sim_t *sim, const es_server_config_t *cfg, 
         es_server_destroy(s);
         return ES_ENOTFOUND;
     }
+    if (cfg->step_model == ES_STEP_PROFILE && !es_profile_model_has_tables(s->pm)) {
+        es_err_set(err, ES_EINVAL, "server.step_model: profile needs measured tables of the model, and GPU \"%s\" "
+                   "has none for %s (use analytic or auto)", profile->gpu, s->pm->name);
+        es_server_destroy(s);
+        return ES_EINVAL;
+    }
     uint32_t nblocks = 0;
-    rc = derive_blocks(cfg, profile, &s->pm->shape, &nblocks, err);
+    es_server_config_t stcfg = *cfg;
+    if (cfg->vllm_fidelity == ES_FIDELITY_ON) {
+        rc = setup_vllm(s, cfg, profile, &nblocks, err);
+        stcfg.cpu_overhead_us = 0;   /* the engine CPU model replaces the flat overhead */
+    } else {
+        rc = derive_blocks(cfg, profile, &s->pm->shape, &nblocks, err);
+    }
     if (rc != 0) { es_server_destroy(s); return rc; }
     s->sim = sim;
     s->hooks = *hooks;
     s->endpoint = endpoint_id;
-    es_steptime_init(&s->st, cfg, profile, s->pm);
+    es_steptime_init(&s->st, &stcfg, profile, s->pm);
     s->bs = (uint32_t)cfg->block_size;
     s->max_model_len = cfg->max_model_len > 0 ? (uint32_t)cfg->max_model_len : s->pm->shape.context_len;
     s->max_num_seqs = (uint32_t)cfg->max_num_seqs;
@@ -1201,6 +1501,11 @@ int es_server_create_with_profile(es_sim_t *sim, const es_server_config_t *cfg, 
     s->watermark_blocks = (uint32_t)(cfg->kv_watermark * nblocks);
     rc = es_kvcache_init(&s->kv, nblocks, cfg->kv_free_order == ES_FREE_FRESH_PREPEND);
     if (rc != 0) { free(s->kv.b); es_server_destroy(s); return es_err_set(err, rc, "out of memory"); }
+    if (s->cpu_blocks) {   /* + 1: the pool's block 0 is never used */
+        rc = es_kvcache_init(&s->cpu, s->cpu_blocks + 1, false);
+        if (rc != 0) { es_server_destroy(s); return es_err_set(err, rc, "out of memory"); }
+        s->offload = true;
+    }
     if (hooks->on_kv_event) { s->kv.ev = kv_event; s->kv.ev_ud = s; }
     uint32_t ring = 1;
     while (ring < s->bs + 2) ring <<= 1;
@@ -1238,6 +1543,7 @@ void es_server_destroy(es_server_t *s)
         free(s->tpool[c]);
     }
     if (s->kv.b) es_kvcache_fini(&s->kv);
+    if (s->cpu.b) es_kvcache_fini(&s->cpu);
     free(s->ring); free(s->ff_dt); free(s->pf); free(s->due); free(s->late); free(s->cq); free(s->cp);
     free(s->heap); free(s->lora);
     es_profile_destroy(s->own_prof);

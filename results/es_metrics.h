@@ -10,12 +10,15 @@
  * (requests of the window split in arrival order into batch_count batches,
  * Student t at 95%) or, in sweeps, from replications.
  *
- * Three prefix-cache hit rates: estimated (what the EPP believed at pick
- * time: matched / total index blocks), actual (prompt tokens served from the
- * servers' caches / prompt tokens) and oracle (an infinite cache shared by
- * all pods, in 16-token blocks, output blocks included: the upper bound).
+ * Three prefix-cache hit rates over the same denominator, the prompt tokens
+ * of the requests completed in the window: estimated (the tokens the EPP's
+ * index matched on the picked pod at pick time), actual (served from the
+ * pods' caches) and oracle (an infinite cache shared by all pods, in 16-token
+ * blocks, output blocks included: the upper bound).  The EPP's own ratio,
+ * matched / hashed index blocks (the index hashes a capped prefix), is the
+ * separate `estimated_hashed_prefix_match`.
  *
- * Memory: one 64-byte record per request plus the oracle's block set.
+ * Memory: one 80-byte record per request plus the oracle's block set.
  */
 #ifndef ES_METRICS_H
 #define ES_METRICS_H
@@ -40,6 +43,7 @@ typedef struct es_req_record {
     uint32_t  cached_tokens;    /* served from the pod's prefix cache */
     uint32_t  est_matched;      /* EPP prefix index: blocks matched at pick time */
     uint32_t  est_total;        /* EPP prefix index: blocks of the prompt */
+    uint32_t  est_tokens;       /* EPP prefix index: matched prompt tokens (<= prompt_tokens) */
     uint32_t  preemptions;
     uint32_t  oracle_tokens;    /* hit tokens an infinite shared cache gives it */
     float     queue_ms;         /* arrival at the server to first scheduled */
@@ -78,6 +82,8 @@ uint32_t es_metrics_oracle_observe(es_metrics_t *m, const es_content_t *prompt,
 
 /* Oracle hit rate so far (hit tokens / prompt tokens); NaN before any request. */
 double es_metrics_oracle_rate(const es_metrics_t *m);
+
+const es_results_config_t *es_metrics_config(const es_metrics_t *m);
 
 /* Computations over the measured window (exposed for tests). */
 void es_metrics_window(const es_metrics_t *m, es_time_t *from, es_time_t *to);

@@ -50,8 +50,18 @@ typedef struct es_summary_input {
     uint64_t                  skipped_lines;  /* malformed trace lines skipped */
 } es_summary_input_t;
 
+/* summary.json's tree (NULL when out of memory; cJSON_Delete it). */
+cJSON *es_summary_build(const es_metrics_t *m, const es_summary_input_t *in);
 /* Writes summary.json (pretty, stable key order) to path atomically. */
 int es_summary_write(const char *path, const es_metrics_t *m, const es_summary_input_t *in, es_err_t *err);
+int es_summary_write_json(const char *path, const cJSON *summary, es_err_t *err);
+/* The run's summary as text, from summary.json's tree alone (the terminal
+ * and report.md print this, so they cannot disagree with the file): the
+ * measured window, requests by status when any failed, throughput, goodput,
+ * mean/median/p99 of TTFT, TPOT, ITL and E2E, the three hit rates, a table
+ * per stage when there are several, and pods flagged idle or far below
+ * their share. */
+void es_summary_print(FILE *f, const cJSON *summary);
 /* Follows a summary.json key path ("latency_ms.ttft.p99", list items by
  * index: "stages.0.rate"); NULL when absent. */
 const cJSON *es_json_find(const cJSON *j, const char *dotted);

@@ -85,6 +85,7 @@ int es_metrics_add_request(es_metrics_t *m, const es_req_record_t *r)
 }
 
 size_t es_metrics_count(const es_metrics_t *m) { return m->n; }
+const es_results_config_t *es_metrics_config(const es_metrics_t *m) { return &m->cfg; }
 const es_req_record_t *es_metrics_records(const es_metrics_t *m) { return m->recs; }
 
 static inline uint32_t itl_bucket(uint64_t v)
@@ -324,6 +325,8 @@ static double value_of(const es_req_record_t *r, es_lat_metric_t which)
 static const double k_q[4] = {0.50, 0.90, 0.95, 0.99};
 
 static void latency_compute(const es_metrics_t *m, es_lat_metric_t which, uint32_t stage, es_lat_stats_t *out);
+static void batch_intervals(const es_metrics_t *m, es_lat_metric_t which, uint32_t stage, es_time_t from, es_time_t to,
+                            const double *sorted, size_t n, es_lat_stats_t *out);
 
 void es_metrics_latency(const es_metrics_t *m, es_lat_metric_t which, uint32_t stage, es_lat_stats_t *out)
 {
@@ -356,68 +359,97 @@ static void latency_compute(const es_metrics_t *m, es_lat_metric_t which, uint32
     }
     out->n = n;
     if (n == 0) { free(v); return; }
-    /* batch means over arrival order (records are in end order: sort a copy by arrival) */
-    int64_t nb = m->cfg.batch_count;
-    if ((int64_t)n >= nb * 5) {
-        size_t *idx = malloc(n * sizeof *idx);
-        es_time_t *arr = malloc(n * sizeof *arr);
-        if (idx && arr) {
-            size_t k = 0;
-            for (size_t i = 0; i < m->n; i++) {
-                const es_req_record_t *r = &m->recs[i];
-                if (r->status != 200 || r->arrival < from || r->arrival > to || value_of(r, which) < 0) continue;
-                if (stage != ES_ALL_STAGES && r->stage != stage) continue;
-                arr[k] = r->arrival;
-                idx[k++] = i;
-            }
-            /* insertion into arrival order: records are nearly sorted already */
-            for (size_t i = 1; i < k; i++) {
-                size_t j = i;
-                es_time_t a = arr[i];
-                size_t id = idx[i];
-                while (j > 0 && (arr[j - 1] > a || (arr[j - 1] == a && m->recs[idx[j - 1]].id > m->recs[id].id))) {
-                    arr[j] = arr[j - 1];
-                    idx[j] = idx[j - 1];
-                    j--;
-                }
-                arr[j] = a;
-                idx[j] = id;
-            }
-            double stat[5][1000];
-            double *bv = malloc((n / (size_t)nb + 2) * sizeof *bv);
-            if (bv) {
-                for (int64_t b = 0; b < nb; b++) {
-                    size_t lo = (size_t)b * n / (size_t)nb, hi = (size_t)(b + 1) * n / (size_t)nb, c = 0;
-                    double sum = 0;
-                    for (size_t i = lo; i < hi; i++) { bv[c] = value_of(&m->recs[idx[i]], which); sum += bv[c++]; }
-                    sort_nonneg(bv, c);
-                    for (int q = 0; q < 4; q++) stat[q][b] = es_percentile_sorted(bv, c, k_q[q]);
-                    stat[4][b] = sum / (double)c;
-                }
-                double t = gsl_cdf_tdist_Pinv(0.975, (double)(nb - 1));
-                for (int q = 0; q < 5; q++) {
-                    double mean = 0, var = 0;
-                    for (int64_t b = 0; b < nb; b++) mean += stat[q][b];
-                    mean /= (double)nb;
-                    for (int64_t b = 0; b < nb; b++) var += (stat[q][b] - mean) * (stat[q][b] - mean);
-                    var /= (double)(nb - 1);
-                    double half = t * sqrt(var / (double)nb);
-                    double *dst = q < 4 ? out->ci[q] : out->mean_ci;
-                    dst[0] = mean - half;
-                    dst[1] = mean + half;
-                }
-                free(bv);
-            }
-        }
-        free(idx);
-        free(arr);
-    }
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += v[i];
     sort_nonneg(v, n);
     for (int q = 0; q < 4; q++) out->p[q] = es_percentile_sorted(v, n, k_q[q]);
     out->mean = sum / (double)n;
+    int64_t nb = m->cfg.batch_count;
+    if ((int64_t)n >= nb * 5) batch_intervals(m, which, stage, from, to, v, n, out);
     free(v);
+}
+
+/* 95 % intervals from the window's values in arrival order, split into
+ * batch_count batches (the batches soak up the autocorrelation of a queue).
+ *
+ * Mean: batch means, Student t.
+ *
+ * Percentile p_q: an interval of order statistics, never a mean of batch
+ * percentiles (a batch's p99 of a few hundred values is biased low, so such
+ * an interval can miss its own estimate).  P(X <= p_q) is estimated per
+ * batch by the fraction of the batch at or below the estimate; its spread
+ * across batches gives the half-width h of an interval for the probability
+ * (at least the i.i.d. binomial one, z sqrt(q(1-q)/n), when batches are too
+ * small to see the tail), and the interval is
+ * [x_(n(q-h)), x_(n(q+h))] of the sorted values: inside the data (so never
+ * negative for a positive metric), around the estimate, and exact in
+ * distribution for i.i.d. values (tests/unit/results: coverage). */
+static void batch_intervals(const es_metrics_t *m, es_lat_metric_t which, uint32_t stage, es_time_t from, es_time_t to,
+                            const double *sorted, size_t n, es_lat_stats_t *out)
+{
+    int64_t nb = m->cfg.batch_count;
+    size_t *idx = malloc(n * sizeof *idx);
+    es_time_t *arr = malloc(n * sizeof *arr);
+    if (!idx || !arr) { free(idx); free(arr); return; }
+    size_t k = 0;
+    for (size_t i = 0; i < m->n && k < n; i++) {
+        const es_req_record_t *r = &m->recs[i];
+        if (r->status != 200 || r->arrival < from || r->arrival > to || value_of(r, which) < 0) continue;
+        if (stage != ES_ALL_STAGES && r->stage != stage) continue;
+        arr[k] = r->arrival;
+        idx[k++] = i;
+    }
+    /* insertion into arrival order: records are nearly sorted already */
+    for (size_t i = 1; i < k; i++) {
+        size_t j = i;
+        es_time_t a = arr[i];
+        size_t id = idx[i];
+        while (j > 0 && (arr[j - 1] > a || (arr[j - 1] == a && m->recs[idx[j - 1]].id > m->recs[id].id))) {
+            arr[j] = arr[j - 1];
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        arr[j] = a;
+        idx[j] = id;
+    }
+    double t = gsl_cdf_tdist_Pinv(0.975, (double)(nb - 1));
+    double stat[5][1000];   /* per batch: fraction <= p_q (q < 4), mean (4) */
+    for (int64_t b = 0; b < nb; b++) {
+        size_t lo = (size_t)b * k / (size_t)nb, hi = (size_t)(b + 1) * k / (size_t)nb, c = hi - lo;
+        double s = 0;
+        size_t below[4] = {0};
+        for (size_t i = lo; i < hi; i++) {
+            double x = value_of(&m->recs[idx[i]], which);
+            s += x;
+            for (int q = 0; q < 4; q++) below[q] += x <= out->p[q];
+        }
+        for (int q = 0; q < 4; q++) stat[q][b] = c ? (double)below[q] / (double)c : 0;
+        stat[4][b] = c ? s / (double)c : 0;
+    }
+    free(idx);
+    free(arr);
+    double half[5];
+    for (int q = 0; q < 5; q++) {
+        double mean = 0, var = 0;
+        for (int64_t b = 0; b < nb; b++) mean += stat[q][b];
+        mean /= (double)nb;
+        for (int64_t b = 0; b < nb; b++) var += (stat[q][b] - mean) * (stat[q][b] - mean);
+        var /= (double)(nb - 1);
+        half[q] = t * sqrt(var / (double)nb);
+        if (q == 4) { out->mean_ci[0] = mean - half[q]; out->mean_ci[1] = mean + half[q]; }
+    }
+    double per_batch = (double)k / (double)nb;
+    for (int q = 0; q < 4; q++) {
+        /* batches that expect fewer than 2 values beyond the quantile say
+         * little about its spread: the i.i.d. width is then a floor */
+        double p = k_q[q], h = half[q], iid = 1.959964 * sqrt(p * (1 - p) / (double)n);
+        if (per_batch * (1 - p) < 2 && iid > h) h = iid;
+        /* 1-based ranks floor(n(p - h)) and ceil(n(p + h)), clamped */
+        double rl = floor((double)n * (p - h)), ru = ceil((double)n * (p + h));
+        size_t il = rl < 1 ? 0 : (size_t)rl - 1, iu = ru > (double)n ? n - 1 : (size_t)ru - 1;
+        out->ci[q][0] = sorted[il] < out->p[q] ? sorted[il] : out->p[q];
+        out->ci[q][1] = sorted[iu] > out->p[q] ? sorted[iu] : out->p[q];
+    }
 }
 
 void es_metrics_itl(const es_metrics_t *m, es_lat_stats_t *out)

@@ -55,10 +55,39 @@ static cJSON *lat_block(const es_lat_stats_t *s)
 
 typedef struct window_stats {
     uint64_t arrived, completed, good;
-    uint64_t out_tokens, in_tokens, prompt_tokens, cached_tokens, est_matched, est_total;
+    uint64_t out_tokens, in_tokens, prompt_tokens, cached_tokens, est_matched, est_total, est_tokens;
     uint64_t oracle_tokens;
     es_time_t first, last_done;
+    int codes[32];               /* statuses seen, ascending */
+    uint64_t counts[32];
+    size_t ncodes;
 } window_stats_t;
+
+/* Counts one status into ascending (codes, counts); the 32nd distinct code on
+ * shares the last slot (HTTP has few). */
+static void count_status(int *codes, uint64_t *counts, size_t *ncodes, size_t cap, int st)
+{
+    size_t k = 0;
+    while (k < *ncodes && codes[k] < st) k++;
+    if (k < *ncodes && codes[k] == st) { counts[k]++; return; }
+    if (*ncodes == cap) { counts[cap - 1]++; return; }
+    memmove(&codes[k + 1], &codes[k], (*ncodes - k) * sizeof *codes);
+    memmove(&counts[k + 1], &counts[k], (*ncodes - k) * sizeof *counts);
+    codes[k] = st;
+    counts[k] = 1;
+    (*ncodes)++;
+}
+
+static cJSON *status_block(const int *codes, const uint64_t *counts, size_t n)
+{
+    cJSON *bs = cJSON_CreateObject();
+    for (size_t i = 0; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", codes[i]);
+        cJSON_AddItemToObject(bs, key, u64(counts[i]));
+    }
+    return bs;
+}
 
 static void window_collect(const es_metrics_t *m, uint32_t stage, const es_summary_input_t *in, window_stats_t *w)
 {
@@ -75,7 +104,9 @@ static void window_collect(const es_metrics_t *m, uint32_t stage, const es_summa
         if (r->arrival < w->first) w->first = r->arrival;
         w->est_matched += r->est_matched;
         w->est_total += r->est_total;
+        count_status(w->codes, w->counts, &w->ncodes, 32, r->status);
         if (r->status != 200) continue;
+        w->est_tokens += r->est_tokens;
         w->completed++;
         w->out_tokens += r->output_tokens;
         w->in_tokens += r->prompt_tokens;
@@ -118,18 +149,29 @@ static void add_window_blocks(cJSON *o, const es_metrics_t *m, uint32_t stage, c
     cJSON_AddItemToObject(gp, "slo_ttft_ms", num(in->slo_ttft_ms));
     cJSON_AddItemToObject(gp, "slo_tpot_ms", num(in->slo_tpot_ms));
     cJSON *pc = cJSON_AddObjectToObject(o, "prefix_cache");
-    cJSON_AddItemToObject(pc, "estimated_hit_rate", num(w.est_total ? (double)w.est_matched / (double)w.est_total : NAN));
-    cJSON_AddItemToObject(pc, "actual_hit_rate", num(w.prompt_tokens ? (double)w.cached_tokens / (double)w.prompt_tokens : NAN));
-    cJSON_AddItemToObject(pc, "oracle_hit_rate",
-                          num(w.prompt_tokens ? (double)w.oracle_tokens / (double)w.prompt_tokens : NAN));
+    /* the three rates share a denominator (prompt tokens of the requests
+     * completed in the window), so estimated <= oracle can be read off */
+    double prompt = (double)w.prompt_tokens;
+    cJSON_AddItemToObject(pc, "estimated_hit_rate", num(w.prompt_tokens ? (double)w.est_tokens / prompt : NAN));
+    cJSON_AddItemToObject(pc, "actual_hit_rate", num(w.prompt_tokens ? (double)w.cached_tokens / prompt : NAN));
+    cJSON_AddItemToObject(pc, "oracle_hit_rate", num(w.prompt_tokens ? (double)w.oracle_tokens / prompt : NAN));
+    cJSON_AddItemToObject(pc, "estimated_hashed_prefix_match",
+                          num(w.est_total ? (double)w.est_matched / (double)w.est_total : NAN));
     cJSON *rq = cJSON_GetObjectItem(o, "requests");
     if (rq) {
         cJSON_AddItemToObject(rq, "measured", u64(w.arrived));
         cJSON_AddItemToObject(rq, "measured_completed", u64(w.completed));
+        cJSON_AddItemToObject(rq, "measured_by_status", status_block(w.codes, w.counts, w.ncodes));
+        cJSON_AddItemToObject(rq, "measured_input_tokens", u64(w.in_tokens));
+        cJSON_AddItemToObject(rq, "measured_output_tokens", u64(w.out_tokens));
     }
 }
 
-int es_summary_write(const char *path, const es_metrics_t *m, const es_summary_input_t *in, es_err_t *err)
+/* Pods of one role whose share of that role's requests is under this
+ * fraction of the even share are flagged: they are idle or starved. */
+#define POD_FAR_BELOW 0.25
+
+cJSON *es_summary_build(const es_metrics_t *m, const es_summary_input_t *in)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddNumberToObject(root, "schema_version", ES_SUMMARY_SCHEMA_VERSION);
@@ -143,6 +185,8 @@ int es_summary_write(const char *path, const es_metrics_t *m, const es_summary_i
     es_metrics_window(m, &from, &to);
     cJSON_AddItemToObject(sim, "window_start_s", num(es_time_to_s(from)));
     cJSON_AddItemToObject(sim, "window_end_s", num(es_time_to_s(to)));
+    cJSON_AddItemToObject(sim, "warmup_s", num(es_metrics_config(m)->warmup_s));
+    cJSON_AddItemToObject(sim, "cooldown_s", num(es_metrics_config(m)->cooldown_s));
 
     /* requests by status, every request (warm-up included) */
     uint64_t total = es_metrics_count(m), completed = 0, preempt = 0;
@@ -151,28 +195,14 @@ int es_summary_write(const char *path, const es_metrics_t *m, const es_summary_i
     size_t ncodes = 0;
     const es_req_record_t *recs = es_metrics_records(m);
     for (size_t i = 0; i < total; i++) {
-        int st = recs[i].status;
-        if (st == 200) completed++;
+        if (recs[i].status == 200) completed++;
         preempt += recs[i].preemptions;
-        size_t k = 0;
-        while (k < ncodes && codes[k] != st) k++;
-        if (k == ncodes && ncodes < 64) { codes[ncodes] = st; counts[ncodes++] = 0; }
-        if (k < ncodes) counts[k]++;
+        count_status(codes, counts, &ncodes, 64, recs[i].status);
     }
-    for (size_t i = 1; i < ncodes; i++)   /* ascending codes: stable output */
-        for (size_t j = i; j > 0 && codes[j - 1] > codes[j]; j--) {
-            int tc = codes[j]; codes[j] = codes[j - 1]; codes[j - 1] = tc;
-            uint64_t tn = counts[j]; counts[j] = counts[j - 1]; counts[j - 1] = tn;
-        }
     cJSON *rq = cJSON_AddObjectToObject(root, "requests");
     cJSON_AddItemToObject(rq, "total", u64(total));
     cJSON_AddItemToObject(rq, "completed", u64(completed));
-    cJSON *bs = cJSON_AddObjectToObject(rq, "by_status");
-    for (size_t i = 0; i < ncodes; i++) {
-        char key[16];
-        snprintf(key, sizeof key, "%d", codes[i]);
-        cJSON_AddItemToObject(bs, key, u64(counts[i]));
-    }
+    cJSON_AddItemToObject(rq, "by_status", status_block(codes, counts, ncodes));
     cJSON_AddItemToObject(rq, "skipped_trace_lines", u64(in->skipped_lines));
     add_window_blocks(root, m, ES_ALL_STAGES, in, true);
     cJSON_AddItemToObject(root, "preemptions", u64(preempt));
@@ -182,11 +212,23 @@ int es_summary_write(const char *path, const es_metrics_t *m, const es_summary_i
     for (size_t i = 0; i < in->npods; i++) all += in->pods[i].requests;
     for (size_t i = 0; i < in->npods; i++) {
         const es_summary_pod_t *p = &in->pods[i];
+        const char *role = p->role ? p->role : "";
+        /* the even share among the pods of the same role */
+        uint64_t role_req = 0, role_pods = 0;
+        for (size_t k = 0; k < in->npods; k++)
+            if (!strcmp(in->pods[k].role ? in->pods[k].role : "", role)) { role_req += in->pods[k].requests; role_pods++; }
+        const char *flag = "";
+        if (role_req >= 4 * role_pods && role_pods > 1) {
+            if (p->requests == 0) flag = "idle";
+            else if ((double)p->requests < POD_FAR_BELOW * (double)role_req / (double)role_pods) flag = "far_below_share";
+        }
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", p->name);
-        cJSON_AddStringToObject(o, "role", p->role ? p->role : "");
+        cJSON_AddStringToObject(o, "role", role);
         cJSON_AddItemToObject(o, "requests", u64(p->requests));
         cJSON_AddItemToObject(o, "share", num(all ? (double)p->requests / (double)all : NAN));
+        cJSON_AddItemToObject(o, "even_share", num(role_req && role_pods ? (double)role_req / (double)role_pods / (double)all : NAN));
+        cJSON_AddStringToObject(o, "flag", flag);
         cJSON_AddItemToObject(o, "prefix_hit_rate",
                               num(p->prefix_queries ? (double)p->prefix_hits / (double)p->prefix_queries : NAN));
         cJSON_AddItemToObject(o, "preemptions", u64(p->preemptions));
@@ -207,8 +249,21 @@ int es_summary_write(const char *path, const es_metrics_t *m, const es_summary_i
         add_window_blocks(o, m, (uint32_t)i, in, false);
         cJSON_AddItemToArray(stages, o);
     }
-    char *text = cJSON_Print(root);
+    return root;
+}
+
+int es_summary_write(const char *path, const es_metrics_t *m, const es_summary_input_t *in, es_err_t *err)
+{
+    cJSON *root = es_summary_build(m, in);
+    if (!root) return es_err_set(err, ES_ENOMEM, "out of memory");
+    int rc = es_summary_write_json(path, root, err);
     cJSON_Delete(root);
+    return rc;
+}
+
+int es_summary_write_json(const char *path, const cJSON *root, es_err_t *err)
+{
+    char *text = cJSON_Print(root);
     if (!text) return es_err_set(err, ES_ENOMEM, "out of memory");
     size_t len = strlen(text);
     char *withnl = realloc(text, len + 2);
@@ -287,4 +342,138 @@ const cJSON *es_json_find(const cJSON *j, const char *dotted)
         p = dot + 1;
     }
     return NULL;
+}
+
+/* ---- the text summary (terminal, report.md) ---- */
+
+/* A number of the tree: built (counts are raw text) or parsed. */
+static double jval(const cJSON *v)
+{
+    if (cJSON_IsNumber(v)) return v->valuedouble;
+    if (cJSON_IsRaw(v) && v->valuestring) return strtod(v->valuestring, NULL);
+    return NAN;
+}
+
+static double jnum(const cJSON *j, const char *path)
+{
+    return jval(es_json_find(j, path));
+}
+
+static void print_statuses(FILE *f, const cJSON *by_status)
+{
+    const cJSON *c;
+    bool first = true;
+    cJSON_ArrayForEach(c, by_status) {
+        if (!strcmp(c->string, "200")) continue;
+        fprintf(f, "%s%s: %.0f", first ? " (" : ", ", strcmp(c->string, "0") ? c->string : "unfinished", jval(c));
+        first = false;
+    }
+    if (!first) fputc(')', f);
+}
+
+static void print_cell(FILE *f, double v, const char *fmt)
+{
+    if (isnan(v)) fprintf(f, " %10s", "-");
+    else fprintf(f, fmt, v);
+}
+
+static void print_stat_row(FILE *f, const char *label, const cJSON *lat, const char *which)
+{
+    const cJSON *b = cJSON_GetObjectItem(lat, which);
+    if (!b) return;
+    fprintf(f, "  %-12s", label);
+    print_cell(f, jnum(b, "mean"), " %10.1f");
+    print_cell(f, jnum(b, "p50"), " %10.1f");
+    print_cell(f, jnum(b, "p90"), " %10.1f");
+    print_cell(f, jnum(b, "p99"), " %10.1f");
+    fputc('\n', f);
+}
+
+static void print_rate(FILE *f, const char *label, double v, const char *unit)
+{
+    if (isnan(v)) fprintf(f, "  %-32s %10s\n", label, "-");
+    else fprintf(f, "  %-32s %10.2f %s\n", label, v, unit);
+}
+
+static void print_pct(FILE *f, double v)
+{
+    if (isnan(v)) fprintf(f, "%7s", "-");
+    else fprintf(f, "%5.1f %%", 100 * v);
+}
+
+void es_summary_print(FILE *f, const cJSON *s)
+{
+    const cJSON *rq = cJSON_GetObjectItem(s, "requests");
+    double total = jnum(rq, "total"), completed = jnum(rq, "completed");
+    fprintf(f, "  all requests: %.0f, %.0f completed", total, completed);
+    if (completed < total) {
+        fprintf(f, ", %.0f failed", total - completed);
+        print_statuses(f, cJSON_GetObjectItem(rq, "by_status"));
+    }
+    fputc('\n', f);
+    double from = jnum(s, "sim.window_start_s"), to = jnum(s, "sim.window_end_s");
+    double warm = jnum(s, "sim.warmup_s"), cool = jnum(s, "sim.cooldown_s");
+    double measured = jnum(rq, "measured"), mcompleted = jnum(rq, "measured_completed");
+    fprintf(f, "  measured window: requests sent in [%.1f s, %.1f s]", from, to);
+    if (warm > 0 || cool > 0) fprintf(f, " (warm-up %g s, cool-down %g s)", warm, cool);
+    else fprintf(f, " (every request)");
+    fprintf(f, "; every figure below is over it\n");
+    fprintf(f, "  %-32s %10.0f\n", "Requests in the window", measured);
+    fprintf(f, "  %-32s %10.0f\n", "Successful requests", mcompleted);
+    fprintf(f, "  %-32s %10.0f", "Failed requests", measured - mcompleted);
+    if (mcompleted < measured) print_statuses(f, cJSON_GetObjectItem(rq, "measured_by_status"));
+    fputc('\n', f);
+    fprintf(f, "  %-32s %10.0f\n", "Total input tokens", jnum(rq, "measured_input_tokens"));
+    fprintf(f, "  %-32s %10.0f\n", "Total generated tokens", jnum(rq, "measured_output_tokens"));
+    print_rate(f, "Request throughput", jnum(s, "throughput.requests_per_s"), "req/s");
+    print_rate(f, "Output token throughput", jnum(s, "throughput.output_tokens_per_s"), "tok/s");
+    print_rate(f, "Total token throughput",
+               jnum(s, "throughput.output_tokens_per_s") + jnum(s, "throughput.input_tokens_per_s"), "tok/s");
+    print_rate(f, "Goodput", jnum(s, "goodput.requests_per_s"), "req/s");
+    fprintf(f, "  %-32s ", "  within SLO");
+    print_pct(f, jnum(s, "goodput.fraction"));
+    fprintf(f, "   (TTFT <= %g ms, TPOT <= %g ms)\n", jnum(s, "goodput.slo_ttft_ms"), jnum(s, "goodput.slo_tpot_ms"));
+    const cJSON *lat = cJSON_GetObjectItem(s, "latency_ms");
+    fprintf(f, "  %-12s %10s %10s %10s %10s\n", "latency, ms", "mean", "median", "p90", "p99");
+    print_stat_row(f, "TTFT", lat, "ttft");
+    print_stat_row(f, "TPOT", lat, "tpot");
+    print_stat_row(f, "ITL", lat, "itl");
+    print_stat_row(f, "E2E", lat, "e2e");
+    fprintf(f, "  prefix-cache hit rate (of prompt tokens): EPP estimate ");
+    print_pct(f, jnum(s, "prefix_cache.estimated_hit_rate"));
+    fprintf(f, ", actual ");
+    print_pct(f, jnum(s, "prefix_cache.actual_hit_rate"));
+    fprintf(f, ", oracle ");
+    print_pct(f, jnum(s, "prefix_cache.oracle_hit_rate"));
+    fprintf(f, " (upper bound)\n");
+
+    const cJSON *stages = cJSON_GetObjectItem(s, "stages"), *st;
+    if (cJSON_GetArraySize(stages) > 1) {
+        fprintf(f, "  per stage:\n  %5s %9s %9s %8s %8s %9s %9s %9s %9s\n", "stage", "rate", "start_s", "requests",
+                "failed", "req/s", "TTFT p50", "TTFT p99", "E2E p99");
+        cJSON_ArrayForEach(st, stages) {
+            double sm = jnum(st, "requests.measured"), sc = jnum(st, "requests.measured_completed");
+            fprintf(f, "  %5.0f", jnum(st, "index"));
+            print_cell(f, jnum(st, "rate"), " %9.2f");
+            print_cell(f, jnum(st, "start_s"), " %9.1f");
+            fprintf(f, " %8.0f %8.0f", sm, sm - sc);
+            print_cell(f, jnum(st, "throughput.requests_per_s"), " %9.2f");
+            print_cell(f, jnum(st, "latency_ms.ttft.p50"), " %9.1f");
+            print_cell(f, jnum(st, "latency_ms.ttft.p99"), " %9.1f");
+            print_cell(f, jnum(st, "latency_ms.e2e.p99"), " %9.1f");
+            fputc('\n', f);
+        }
+    }
+    const cJSON *pods = cJSON_GetObjectItem(s, "pods"), *p;
+    cJSON_ArrayForEach(p, pods) {
+        const cJSON *flag = cJSON_GetObjectItem(p, "flag");
+        if (!cJSON_IsString(flag) || !flag->valuestring[0]) continue;
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(p, "name"));
+        if (!strcmp(flag->valuestring, "idle"))
+            fprintf(f, "  NOTE: pod %s served no request (an even share is %.1f %%)\n", name,
+                    100 * jnum(p, "even_share"));
+        else
+            fprintf(f, "  NOTE: pod %s served %.1f %% of the requests, far below an even share (%.1f %%)\n", name,
+                    100 * jnum(p, "share"), 100 * jnum(p, "even_share"));
+    }
 }

@@ -1,14 +1,19 @@
 # plot-run.gp -- the plots of one eppsim run (called by scripts/plot-run):
-#   gnuplot -c plot-run.gp OUT_DIR SPLIT_DIR LABEL NPODS
+#   gnuplot -c plot-run.gp OUT_DIR SPLIT_DIR LABEL NPODS BIN_S
 # Every path and label arrives as a string argument (ARG1..ARG4) and is only
 # ever used as a value: no user text is pasted into gnuplot code, so quotes,
 # backquotes or `@` in a run name cannot run anything.
 # SPLIT_DIR holds pod-<i>.csv (first line: the pod's name) and all.csv: the
-# rows of timeseries.csv per pod, as gnuplot breaks a line at every filtered row.
+# rows of timeseries.csv per pod, as gnuplot breaks a line at every filtered row,
+# pods.csv (pods.csv without its header) and hit_bins.csv (time, estimated,
+# actual, oracle hit rates in BIN_S-second bins).
 dir = ARG1
 split = ARG2
 label = ARG3
 npods = int(ARG4)
+bin = ARG5
+podrows = split . '/pods.csv'
+hitbins = split . '/hit_bins.csv'
 req = dir . '/requests.csv'
 pods = dir . '/pods.csv'
 all = split . '/all.csv'
@@ -56,21 +61,21 @@ do for [fmt in "png svg"] {
        all using 1:($11) with lines ls 1 title 'mean of requests ending in each interval'
 
   set output dir . '/plots/hit_rates.' . fmt
-  set title sprintf("Prefix-cache hit rate over time (%s)", label)
+  set title sprintf("Prefix-cache hit rate over time, %s s bins (%s)", bin, label)
   set xlabel "time (s)"
-  set ylabel "hit rate (%)"
+  set ylabel "hit rate of prompt tokens (%)"
   set yrange [0:105]
-  set key inside right bottom box opaque
-  plot all using 1:(100*$9) with lines ls 3 lw 4 dt 2 title 'oracle (infinite shared cache)', \
-       all using 1:(100*$7) with lines ls 2 title 'estimated by the EPP', \
-       all using 1:(100*$8) with lines ls 1 title 'actual (served from cache)'
+  set key outside right top
+  plot hitbins using 1:(100*$4) with lines ls 3 lw 4 dt 2 title 'oracle (upper bound)', \
+       hitbins using 1:(100*$2) with lines ls 2 title 'estimated by the EPP', \
+       hitbins using 1:(100*$3) with lines ls 1 title 'actual (from cache)'
   set autoscale y
 
   set output dir . '/plots/pod_waiting.' . fmt
   set title sprintf("Waiting queue per pod (vllm:num_requests_waiting, %s)", label)
   set xlabel "time (s)"
   set ylabel "requests waiting"
-  set key inside right top box opaque
+  set key outside right top
   set yrange [0:*]
   set offsets 0, 0, 1, 0
   plot for [i=0:npods-1] podfile(i) using 1:(column(3)) with lines lw 1.5 title columnheader(1)
@@ -85,16 +90,19 @@ do for [fmt in "png svg"] {
 
   set output dir . '/plots/pod_share.' . fmt
   set title sprintf("Requests per pod (%s)", label)
-  set style data histograms
   set style fill solid 0.8 border -1
   set boxwidth 0.7
   set xlabel "pod"
   set ylabel "requests"
   set yrange [0:*]
   set xtics rotate by -30
-  set offsets 0, 0, 0, 0
+  set offsets 0, 0, graph 0.1, 0
   set xrange [-0.6:npods-0.4]
-  unset key
-  plot pods using 3:xtic(1) lc rgb '#1f77b4'
+  stats podrows using 3 name "REQ" nooutput
+  set key outside right top vertical
+  # boxes at 0..npods-1 from a header-less file: every pod gets its bar
+  plot podrows using 0:3:xtic(1) with boxes lc rgb '#1f77b4' title 'requests', \
+       podrows using 0:3:(sprintf('%d', $3)) with labels offset 0,0.7 notitle, \
+       REQ_sum / npods with lines dt 2 lc rgb '#444444' title 'even share'
   unset output
 }

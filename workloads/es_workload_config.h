@@ -13,6 +13,10 @@
 #include "es_schema.h"
 
 enum { ES_WL_SHARED_PREFIX = 0, ES_WL_TRACE = 1, ES_WL_SYNTHETIC = 2, ES_WL_SESSIONS = 3 };
+/* The lowest non-zero arrival rate (req/s): a request every ~11.6 days.
+ * Lower rates would put arrivals beyond any simulated time (ES_TIME_MAX_S). */
+#define ES_WL_MIN_RATE 1e-6
+
 enum { ES_ARRIVAL_POISSON = 0, ES_ARRIVAL_GAMMA = 1, ES_ARRIVAL_CONSTANT = 2, ES_ARRIVAL_CLOSED = 3 };
 
 typedef struct es_arrival_config {
@@ -101,6 +105,7 @@ typedef struct es_workload_config {
     es_content_config_t       content;
     es_sessions_config_t      sessions;
     es_mix_config_t           mix;
+    const es_node_t          *inference_perf;  /* an inference-perf config (bench.h); borrowed */
 } es_workload_config_t;
 
 extern const es_schema_t es_workload_schema;

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "es_time.h"
+
 static const char *const k_types[] = {"shared_prefix", "trace", "synthetic", "sessions", NULL};
 static const char *const k_processes[] = {"poisson", "gamma", "constant", "closed_loop", NULL};
 
@@ -56,8 +58,8 @@ static const es_schema_entry_t k_trace[] = {
      "multiplies trace timestamps (0.5 replays twice as fast)", NULL},
     {"target_rate", ES_ST_DOUBLE, T(target_rate), "0", 0, 1e9, NULL, "req/s",
      "rescales timestamps to this mean rate; 0 keeps them", NULL},
-    {"start_s", ES_ST_DOUBLE, T(start_s), "0", 0, 1e12, NULL, "s", "skip requests before this trace time", NULL},
-    {"end_s", ES_ST_DOUBLE, T(end_s), "0", 0, 1e12, NULL, "s",
+    {"start_s", ES_ST_DOUBLE, T(start_s), "0", 0, ES_TIME_MAX_S, NULL, "s", "skip requests before this trace time", NULL},
+    {"end_s", ES_ST_DOUBLE, T(end_s), "0", 0, ES_TIME_MAX_S, NULL, "s",
      "skip requests at or after this trace time; 0 = no end", NULL},
     {"sample_fraction", ES_ST_DOUBLE, T(sample_fraction), "1", 0, 1, NULL, "",
      "keep each trace request with this probability (deterministic per seed)", NULL},
@@ -149,7 +151,7 @@ static const es_schema_entry_t k_entries[] = {
     {"type", ES_ST_ENUM, F(type), "shared_prefix", 0, 0, k_types, "", "workload source", NULL},
     {"num_requests", ES_ST_INT, F(num_requests), "600", 0, 1000000000000LL, NULL, "requests",
      "stop after this many requests; 0 = no limit", NULL},
-    {"duration_s", ES_ST_DOUBLE, F(duration_s), "0", 0, 1e12, NULL, "s", "stop arrivals after this time; 0 = no limit", NULL},
+    {"duration_s", ES_ST_DOUBLE, F(duration_s), "0", 0, ES_TIME_MAX_S, NULL, "s", "stop arrivals after this time; 0 = no limit", NULL},
     {"model", ES_ST_STRING, F(model), "meta-llama/Llama-3.1-8B-Instruct", 0, 0, NULL, "",
      "model name in the request body", NULL},
     {"path", ES_ST_STRING, F(path), "/v1/completions", 0, 0, NULL, "", "HTTP path of the requests", NULL},
@@ -164,6 +166,9 @@ static const es_schema_entry_t k_entries[] = {
      "content synthesis for length-only traces and synthetic requests", &k_content_schema},
     {"sessions", ES_ST_SECTION, F(sessions), NULL, 0, 0, NULL, "", "multi-turn chat sessions", &k_sessions_schema},
     {"mix", ES_ST_SECTION, F(mix), NULL, 0, 0, NULL, "", "mix of models, adapters and objectives", &k_mix_schema},
+    {"inference_perf", ES_ST_NODE, F(inference_perf), NULL, 0, 0, NULL, "",
+     "replay an inference-perf config instead of type: a path, an inline config, or {file|config, version: "
+     "current|2025-10}; its stages drain, num_requests and duration_s do not apply (docs/workloads.md)", NULL},
 };
 #undef F
 

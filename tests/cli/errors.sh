@@ -150,6 +150,16 @@ case_ "--out longer than 960 bytes" "$EPPSIM" run -q --no-plots -o "$LONG" a.yam
 put s.yaml 'base: base.yaml\ngrid: {cluster.replicas: [1]}\n'; flags eppsim sweep -o "out/ddd...(1204 bytes)" s.yaml
 case_ "sweep --out longer than 920 bytes" "$EPPSIM" sweep -q -o "$LONG" s.yaml
 
+section "Values in range that used to abort or overflow (issue 19)"
+input a.yaml 'server: {num_gpu_blocks: 1}\n';                               case_ "one KV block" "${RUN[@]}" a.yaml
+input a.yaml 'cluster: {faults: [{at_s: 1e11, kind: pod_crash, pod: 0}]}\n'; case_ "fault at 1e11 s" "${RUN[@]}" a.yaml
+input a.yaml 'cluster: {scaling: [{at_s: 1e11, replicas: 5}]}\n';           case_ "scaling at 1e11 s" "${RUN[@]}" a.yaml
+input a.yaml 'cluster: {replicas: 20000}\n';                                case_ "20 000 pods" "${RUN[@]}" a.yaml
+input a.yaml 'duration_s: 1e11\n';                                          case_ "duration 1e11 s" "${RUN[@]}" a.yaml
+input a.yaml 'results: {warmup_s: 1e12}\n';                                 case_ "warm-up 1e12 s" "${RUN[@]}" a.yaml
+input a.yaml 'workload: {arrival: {rate: 1e-300}}\n';                       case_ "rate 1e-300" "${RUN[@]}" a.yaml
+input a.yaml 'workload: {arrival: {stages: [{rate: 1, duration_s: 6e8}, {rate: 1, duration_s: 6e8}]}}\n'; case_ "stages longer than 1e9 s in all" "${RUN[@]}" a.yaml
+
 section "Command-line flags"
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e

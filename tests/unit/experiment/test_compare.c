@@ -129,6 +129,18 @@ static void test_decision(void **state)
     assert_int_equal(c.nregressions, 0);
     es_compare_fini(&c);
 
+    /* a tolerance for a metric not compared (a typo) is an error naming the known ones */
+    const char *bad[] = {"foo"};
+    double bp[] = {5};
+    es_compare_options_t typo = {ms, 1, bad, bp, 1, 5};
+    assert_int_not_equal(es_compare_dirs(b, r, &typo, &c, &err), 0);
+    assert_non_null(strstr(err.msg, "--tolerance foo: not a compared metric; compared: latency_ms.ttft.p99"));
+    assert_non_null(strstr(err.msg, "known: latency_ms."));
+    const char *badp[] = {"latency_ms.tfft.*"};
+    es_compare_options_t typo2 = {ms, 1, badp, bp, 1, 5};
+    assert_int_not_equal(es_compare_dirs(b, r, &typo2, &c, &err), 0);
+    assert_non_null(strstr(err.msg, "matches no compared metric"));
+
     /* default metric set: null and absent values are "missing", not regressions */
     es_compare_options_t def = {NULL, 0, NULL, NULL, 0, -1};
     assert_int_equal(es_compare_dirs(b, r, &def, &c, &err), 0);
@@ -213,6 +225,9 @@ static void test_sweeps(void **state)
     assert_false(in_attr);
     assert_int_equal(opens, closes);
     assert_non_null(strstr(buf, "</testsuites>\n"));
+    /* the passing case carries its values, in plain notation */
+    assert_non_null(strstr(buf, "<system-out>"));
+    assert_non_null(strstr(buf, "base 11.0 [9.00, 13.0]"));
     free(buf);
 
     /* markdown and text name the regression */

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,6 +388,78 @@ static void test_failing_point_goes_on(void **state)
     es_sweep_spec_fini(&s);
 }
 
+/* A changed spec does not resume over its old points: the ones whose fully
+ * defaulted experiment changed run again, and the log names the keys. */
+static void test_resume_over_changed_spec(void **state)
+{
+    (void)state;
+    es_sweep_spec_t s;
+    must_load(k_small, &s);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/changed", g_tmp);
+    es_sweep_stats_t st = run_sweep(&s, dir, 2, 0, 1);
+    assert_int_equal(st.completed, 8);
+    es_sweep_spec_fini(&s);
+
+    /* the base changes: every point runs again */
+    char *log = NULL;
+    size_t loglen = 0;
+    FILE *f = open_memstream(&log, &loglen);
+    char spec[1024];
+    snprintf(spec, sizeof spec, "%s", k_small);
+    char *at = strstr(spec, "num_requests: 30");
+    assert_non_null(at);
+    memcpy(at, "num_requests: 20", 16);
+    must_load(spec, &s);
+    es_sweep_options_t opt = {dir, 2, {0, 1}, false, f, NULL};
+    es_err_t err;
+    if (es_sweep_run(&s, &opt, &st, &err)) fail_msg("%s", err.msg);
+    fclose(f);
+    assert_int_equal(st.skipped, 0);
+    assert_int_equal(st.rerun, 8);
+    assert_int_equal(st.completed, 8);
+    assert_non_null(strstr(log, "point 0 seed 1 changed since it ran (workload.num_requests: 30 -> 20)"));
+    assert_null(strstr(log, "already done"));
+    free(log);
+    char path[600];
+    snprintf(path, sizeof path, "%s/points/3-seed2/summary.json", dir);
+    char *sum = slurp(path);
+    assert_non_null(strstr(sum, "\"total\":\t20,"));
+    free(sum);
+    /* the same spec again: all done */
+    st = run_sweep(&s, dir, 2, 0, 1);
+    assert_int_equal(st.skipped, 8);
+    assert_int_equal(st.rerun, 0);
+    es_sweep_spec_fini(&s);
+
+    /* one grid value changes: only its points run again */
+    at = strstr(spec, "[0, 3]");
+    assert_non_null(at);
+    at[4] = '2';
+    must_load(spec, &s);
+    st = run_sweep(&s, dir, 2, 0, 1);
+    assert_int_equal(st.skipped, 4);
+    assert_int_equal(st.rerun, 4);
+    assert_int_equal(st.completed, 4);
+    es_sweep_spec_fini(&s);
+}
+
+/* Replication intervals of a non-negative metric never go below 0. */
+static void test_replication_interval(void **state)
+{
+    (void)state;
+    double mean, lo, hi, v[2] = {20, 2600};
+    es_sweep_interval(v, 2, &mean, &lo, &hi);
+    assert_true(fabs(mean - 1310) < 1e-9);
+    assert_true(lo == 0);
+    assert_true(hi > 2600);
+    double w[3] = {-5, 5, 0};
+    es_sweep_interval(w, 3, &mean, &lo, &hi);
+    assert_true(lo < -5);   /* a metric that can be negative keeps its interval */
+    es_sweep_interval(v, 1, &mean, &lo, &hi);
+    assert_true(isnan(lo) && isnan(hi) && mean == 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +469,8 @@ int main(void)
         cmocka_unit_test(test_shards),
         cmocka_unit_test(test_run_resume_determinism_merge),
         cmocka_unit_test(test_failing_point_goes_on),
+        cmocka_unit_test(test_resume_over_changed_spec),
+        cmocka_unit_test(test_replication_interval),
     };
     return cmocka_run_group_tests_name("app_sweep", tests, setup, teardown);
 }

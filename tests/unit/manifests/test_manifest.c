@@ -126,6 +126,34 @@ static void expect_guide_error(const char *old, const char *new_, const char *at
     free(guide);
 }
 
+/* A route under /v1 takes the OpenAI path as is: /v1/completions, never
+ * /v1/v1/completions. */
+static void test_route_prefix_v1(void **state)
+{
+    (void)state;
+    static const char *const prefixes[][2] = {{"/v1", "/v1/completions"}, {"/v1/", "/v1/completions"},
+                                              {"/", "/v1/completions"}, {"/llama", "/llama/v1/completions"}};
+    char *guide = slurp(GUIDE);
+    for (size_t i = 0; i < 4; i++) {
+        char value[64];
+        snprintf(value, sizeof value, "value: %s\n", prefixes[i][0]);
+        char *text = replace(guide, "value: /get\n", value);
+        char paths[1][64];
+        es_manifest_t m;
+        es_err_t err;
+        es_doc_t *doc = exp_doc(NULL);
+        if (apply_texts((const char *[]){text}, 1, doc, &m, &err, paths)) fail_msg("%s", err.msg);
+        es_experiment_t exp;
+        if (es_experiment_from_doc(doc, ".", &exp, &err)) fail_msg("%s", err.msg);
+        if (strcmp(exp.workload.path, prefixes[i][1]))
+            fail_msg("PathPrefix %s: client path %s, want %s", prefixes[i][0], exp.workload.path, prefixes[i][1]);
+        es_experiment_fini(&exp);
+        es_manifest_fini(&m);
+        free(text);
+    }
+    free(guide);
+}
+
 /* ---- the Istio guide ---- */
 
 static void test_guide_maps_onto_defaults(void **state)
@@ -172,6 +200,7 @@ static void test_guide_maps_onto_defaults(void **state)
     assert_string_equal(es_map_get(path, "type")->str, "PathPrefix");
     assert_string_equal(es_map_get(path, "value")->str, "/get");
     assert_string_equal(exp.workload.path, "/get/v1/completions");
+    assert_string_equal(exp.name, "inference-model-server-pool");   /* not "default" */
 
     /* the echo server is not vLLM: server settings stay the experiment's */
     assert_string_equal(exp.server.model, "llama-3.1-8b");
@@ -471,6 +500,7 @@ static void test_model_mapping_and_lora(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_route_prefix_v1),
         cmocka_unit_test(test_guide_maps_onto_defaults),
         cmocka_unit_test(test_precedence_warning_names_overridden_keys),
         cmocka_unit_test(test_manifest_values_fail_validation_at_manifest_line),

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "es_metrics.h"
+#include "es_rng.h"
 #include "es_summary.h"
 
 static es_results_config_t cfg(void)
@@ -219,6 +220,7 @@ static void test_summary_schema(void **state)
         r.oracle_tokens = 80;
         r.est_matched = 3;
         r.est_total = 6;
+        r.est_tokens = 40;   /* the hashed prefix is not the whole prompt */
         r.ttft_ms = 50;
         r.e2e_ms = 140;
         r.stage = i < 30 ? 0 : 1;
@@ -254,7 +256,9 @@ static void test_summary_schema(void **state)
     cJSON *ttft = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "latency_ms"), "ttft");
     assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(ttft, "p99_ci")) == 2);
     cJSON *pc = cJSON_GetObjectItem(j, "prefix_cache");
-    assert_true(fabs(cJSON_GetObjectItem(pc, "estimated_hit_rate")->valuedouble - 0.5) < 1e-9);
+    /* one denominator for the three rates (prompt tokens): estimated <= oracle */
+    assert_true(fabs(cJSON_GetObjectItem(pc, "estimated_hit_rate")->valuedouble - 0.4) < 1e-9);
+    assert_true(fabs(cJSON_GetObjectItem(pc, "estimated_hashed_prefix_match")->valuedouble - 0.5) < 1e-9);
     assert_true(fabs(cJSON_GetObjectItem(pc, "actual_hit_rate")->valuedouble - 0.5) < 1e-9);
     assert_true(fabs(cJSON_GetObjectItem(pc, "oracle_hit_rate")->valuedouble - 0.8) < 1e-9);
     cJSON *tp = cJSON_GetObjectItem(j, "throughput");
@@ -266,6 +270,94 @@ static void test_summary_schema(void **state)
     es_metrics_destroy(m);
 }
 
+/* Pods that served nothing or far below an even share are flagged in the
+ * summary and its text; the text shows the failures by status. */
+static void test_summary_flags_pods_and_failures(void **state)
+{
+    (void)state;
+    es_results_config_t c = cfg();
+    es_metrics_t *m = es_metrics_create(&c, true, 16);
+    for (int i = 0; i < 40; i++) {
+        es_req_record_t r = {0};
+        r.id = (uint64_t)i;
+        r.arrival = (es_time_t)i * ES_S;
+        r.status = i % 8 == 7 ? 503 : 200;
+        r.output_tokens = 10;
+        r.prompt_tokens = 100;
+        r.ttft_ms = 50;
+        r.e2e_ms = 140;
+        es_metrics_add_request(m, &r);
+    }
+    es_summary_pod_t pods[4] = {{"a", "", 20, 0, 0, 0, 1, 0}, {"b", "", 18, 0, 0, 0, 1, 0},
+                                {"c", "", 0, 0, 0, 0, 0, 0}, {"d", "", 2, 0, 0, 0, 1, 0}};
+    es_summary_input_t in = {"t", 1, "x", 60 * ES_S, 1, pods, 4, NULL, 0, 100, 10, 0};
+    cJSON *j = es_summary_build(m, &in);
+    assert_non_null(j);
+    cJSON *p = cJSON_GetObjectItem(j, "pods");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 0), "flag")->valuestring, "");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 1), "flag")->valuestring, "");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 2), "flag")->valuestring, "idle");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 3), "flag")->valuestring, "far_below_share");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    es_summary_print(f, j);
+    fclose(f);
+    assert_non_null(strstr(text, "all requests: 40, 35 completed, 5 failed (503: 5)"));
+    assert_non_null(strstr(text, "NOTE: pod c served no request (an even share is 25.0 %)"));
+    assert_non_null(strstr(text, "NOTE: pod d served 5.0 % of the requests, far below an even share (25.0 %)"));
+    assert_null(strstr(text, "pod a "));
+    free(text);
+    cJSON_Delete(j);
+    es_metrics_destroy(m);
+}
+
+/* The 95 % intervals of p50, p90 and p99 are valid for quantiles: over
+ * 1,000 fixed-seed samples of 2,000 lognormal values, each contains the true
+ * quantile in 92-98 % of the samples, contains its own estimate, and never
+ * goes below 0. */
+static void test_percentile_ci_coverage(void **state)
+{
+    (void)state;
+    enum { SAMPLES = 1000, N = 2000 };
+    static const int qi[3] = {0, 1, 3};                        /* p50, p90, p99 */
+    static const double z[3] = {0.0, 1.2815515655446004, 2.3263478740408408};
+    int covered[3] = {0};
+    es_rng_t rng;
+    es_rng_seed(&rng, 20261206);
+    es_results_config_t c = cfg();
+    for (int s = 0; s < SAMPLES; s++) {
+        es_metrics_t *m = es_metrics_create(&c, false, 16);
+        for (int i = 0; i < N; i++) {
+            double u1 = es_rng_uniform(&rng), u2 = es_rng_uniform(&rng);
+            double g = sqrt(-2 * log(1 - u1)) * cos(6.283185307179586 * u2);
+            es_req_record_t r = {0};
+            r.id = (uint64_t)i;
+            r.arrival = (es_time_t)i * ES_MS;
+            r.status = 200;
+            r.output_tokens = 1;
+            r.ttft_ms = (float)exp(g);
+            r.e2e_ms = r.ttft_ms;
+            es_metrics_add_request(m, &r);
+        }
+        es_lat_stats_t st;
+        es_metrics_latency(m, 0, ES_ALL_STAGES, &st);
+        for (int k = 0; k < 3; k++) {
+            double lo = st.ci[qi[k]][0], hi = st.ci[qi[k]][1], truth = exp(z[k]);
+            assert_false(isnan(lo));
+            assert_true(lo >= 0);
+            assert_true(lo <= st.p[qi[k]] && st.p[qi[k]] <= hi);
+            covered[k] += lo <= truth && truth <= hi;
+        }
+        es_metrics_destroy(m);
+    }
+    for (int k = 0; k < 3; k++) {
+        print_message("p%s: %d of %d intervals contain the true quantile\n", k == 0 ? "50" : k == 1 ? "90" : "99",
+                      covered[k], SAMPLES);
+        assert_in_range(covered[k], 920, 980);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +367,8 @@ int main(void)
         cmocka_unit_test(test_itl_histogram),
         cmocka_unit_test(test_oracle_matches_block_hash_set),
         cmocka_unit_test(test_summary_schema),
+        cmocka_unit_test(test_summary_flags_pods_and_failures),
+        cmocka_unit_test(test_percentile_ci_coverage),
     };
     return cmocka_run_group_tests_name("results_metrics", tests, NULL, NULL);
 }
