@@ -16,7 +16,6 @@
 #include "es_outdir.h"
 #include "es_run.h"
 #include "es_server.h"
-#include "es_kvmem.h"
 #include "es_sweep.h"
 #include "es_summary.h"
 #include "es_util.h"
@@ -61,28 +60,6 @@ static void usage(FILE *f)
             "outputs: summary.json, requests.csv, timeseries.csv, pods.csv, experiment.yaml,\n"
             "epp-config.yaml, run-info.json, plots/, report.md (docs/results.md).\n"
             "exit codes: 0 ok, 2 bad input, 130 interrupted (nothing written).\n");
-}
-
-/* vLLM's "GPU KV cache size" line for one pod, to hold against a vLLM log; "" when unknown. */
-static void kv_cache_line(const es_server_config_t *cfg, char *buf, size_t size)
-{
-    buf[0] = '\0';
-    es_profile_t *prof = NULL;
-    es_err_t err;
-    if (es_profile_load(cfg->gpu, &prof, &err) != 0) return;
-    uint32_t blocks = 0;
-    es_kvmem_t mem;
-    bool derived = false;
-    if (es_server_kv_blocks(cfg, prof, &blocks, &mem, &derived, &err) == 0) {
-        int n = snprintf(buf, size, "KV cache: %u blocks (%llu tokens) per pod", blocks,
-                         (unsigned long long)blocks * (unsigned long long)cfg->block_size);
-        if (derived && n > 0 && (size_t)n < size)
-            snprintf(buf + n, size - (size_t)n, "; per GPU %.2f GiB weights, %.2f GiB peak, %.2f GiB KV",
-                     mem.weights / 1073741824.0,
-                     (mem.activation_peak > mem.sampler_peak ? mem.activation_peak : mem.sampler_peak) / 1073741824.0,
-                     mem.available / 1073741824.0);
-    }
-    es_profile_destroy(prof);
 }
 
 static cJSON *read_json(const char *path)
@@ -266,8 +243,6 @@ int es_cmd_run(int argc, char **argv)
     es_run_report_t rep;
     if (!quiet) fprintf(stderr, "eppsim: running %s (seed %llu) -> %s\n", exp.name, (unsigned long long)exp.seed, dir);
     rc = es_run_experiment(&exp, &opt, &rep, &err);
-    char kvline[256];
-    kv_cache_line(&exp.server, kvline, sizeof kvline);
     es_experiment_fini(&exp);
     es_doc_destroy(holder);
     es_doc_destroy(epp_src);
@@ -286,7 +261,6 @@ int es_cmd_run(int argc, char **argv)
         printf("\n%s: %.1f s simulated in %.2f s\n", dir, rep.sim_s, rep.wall_s);
         char sum_path[1200];
         snprintf(sum_path, sizeof sum_path, "%s/summary.json", dir);
-        if (kvline[0]) printf("  %s\n", kvline);
         cJSON *summary = read_json(sum_path);
         if (summary) es_summary_print(stdout, summary);
         else fprintf(stderr, "eppsim: %s: cannot read back\n", sum_path);

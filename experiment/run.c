@@ -651,7 +651,22 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     }
     es_summary_input_t in = {exp->name, exp->seed, ES_RNG_NAME, es_sim_now(c.sim), es_sim_events_run(c.sim),
                              pods, npods, stages, nst, exp->results.slo_ttft_ms, exp->results.slo_tpot_ms,
-                             es_workload_skipped_lines(c.wl)};
+                             es_workload_skipped_lines(c.wl), NULL, 0, 0, 0, 0, 0, 0};   /* kv_*: below */
+    if (npods > 0) {
+        es_pod_info_t pi;
+        es_cluster_pod_info(c.cl, 0, &pi);
+        in.kv_rule = pi.kv_derived ? "vllm" : exp->server.num_gpu_blocks > 0 ? "given" : "eppsim";
+        in.kv_blocks = pi.now.num_gpu_blocks;
+        in.kv_block_size = pi.now.block_size;
+        if (pi.kv_derived) {
+            const es_kvmem_t *k = &pi.kv_mem;
+            double peak = k->activation_peak > k->sampler_peak ? k->activation_peak : k->sampler_peak;
+            in.kv_weights_gib = k->weights / ES_GIB;
+            in.kv_peak_gib = peak / ES_GIB;
+            in.kv_non_torch_gib = k->non_torch / ES_GIB;
+            in.kv_gib = k->available / ES_GIB;
+        }
+    }
     summary = es_summary_build(c.m, &in);
     if (!summary) rc = es_err_set(err, ES_ENOMEM, "out of memory");
     if (!rc) rc = es_summary_write_json(es_outdir_file(&od, "summary.json", path, sizeof path), summary, err);

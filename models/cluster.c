@@ -419,5 +419,6 @@ void es_cluster_pod_info(const es_cluster_t *c, uint32_t i, es_pod_info_t *out)
     if (p->server) {
         es_server_metrics(p->server, &out->now);
         es_server_stats(p->server, &out->stats);
+        out->kv_derived = es_server_kv_memory(p->server, &out->kv_mem);
     }
 }

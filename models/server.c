@@ -136,7 +136,7 @@ struct es_server {
     bool       fe_on;
     uint32_t   n_api;
     es_time_t  api_free[API_MAX];       /* when each process is next idle */
-    es_time_t  api_req, api_chunk_ns;   /* per request; per chunk (ns, as double below) */
+    es_time_t  api_req, api_latency;    /* CPU per request; its wait that holds no CPU */
     double     api_tok_ns, api_chunk_d;
     es_time_t  d_now, d_prev;           /* API delay of this step's / the previous step's tokens */
     req_t     *fe_head;                 /* RS_API and RS_DELIVER requests */
@@ -1178,7 +1178,7 @@ void es_server_submit(es_server_t *s, es_server_request_t *r)
         s->api_free[best] = done;
         r->p.state = RS_API;
         fe_link(s, r);
-        r->p.fe_ev = es_sim_schedule(s->sim, done, ev_api_done, s, (uint64_t)(uintptr_t)r);
+        r->p.fe_ev = es_sim_schedule(s->sim, done + s->api_latency, ev_api_done, s, (uint64_t)(uintptr_t)r);
         ES_ASSERT(r->p.fe_ev != 0, "out of memory for an event");
         return;
     }
@@ -1387,6 +1387,7 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
     s->fe_on = true;
     s->n_api = (uint32_t)cfg->api_server_count;
     s->api_req = es_time_from_us(cfg->api_request_us);
+    s->api_latency = es_time_from_us(cfg->api_latency_us);
     s->api_tok_ns = cfg->api_prompt_token_us * 1e3;
     s->api_chunk_d = cfg->api_chunk_us * 1e3;
     es_kvmem_model_t m;
@@ -1394,7 +1395,7 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
     double block_bytes = es_kvmem_kv_bytes_per_token(&m, (uint32_t)cfg->tensor_parallel) * (double)cfg->block_size;
     if (cfg->kv_offloading_gib > 0 && cfg->enable_prefix_caching) {
         /* per TP rank, as vLLM's CPU offloading spec divides --kv-offloading-size */
-        double n = floor(cfg->kv_offloading_gib * 1073741824.0 / block_bytes);
+        double n = floor(cfg->kv_offloading_gib * ES_GIB / block_bytes);
         if (n >= 1) {
             s->cpu_blocks = n > 100000000.0 ? 100000000u : (uint32_t)n;
             s->load_per_block = (es_time_t)(block_bytes / (cfg->kv_offload_gbps * 1e9) * 1e9 + 0.5);
@@ -1402,7 +1403,7 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
     }
     if (cfg->num_gpu_blocks > 0) { *nblocks = (uint32_t)cfg->num_gpu_blocks; return 0; }
     es_kvmem_in_t in = {
-        .gpu_bytes = cfg->gpu_memory_gib > 0 ? cfg->gpu_memory_gib * 1073741824.0 : prof->memory_bytes,
+        .gpu_bytes = cfg->gpu_memory_gib > 0 ? cfg->gpu_memory_gib * ES_GIB : prof->memory_bytes,
         .gpu_memory_utilization = cfg->gpu_memory_utilization,
         .tp = (uint32_t)cfg->tensor_parallel,
         .block_size = (uint32_t)cfg->block_size,
