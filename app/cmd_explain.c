@@ -9,6 +9,7 @@
  * (docs/scheduler.md, "eppsim explain").  Exit 0 whenever an explanation was
  * produced (whatever the outcome), 2 for bad input.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "es_cli.h"
 #include "es_doc.h"
 #include "es_scheduler.h"
+#include "es_file.h"
 #include "es_util.h"
 
 typedef struct ep_in {
@@ -218,8 +220,11 @@ static int state_from_run(const char *dir, uint64_t id, char **text, char *name,
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/decisions.jsonl", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return es_err_set(err, ES_EIO, "%s: cannot open (was the run made with --record-decisions?)", path);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return es_err_set(err, ES_EIO, "%s: cannot open (was the run made with --record-decisions?)", path);
+    FILE *f = es_open_input(path, "r", 0, err);
+    if (!f) return err ? err->code : ES_EIO;
     cJSON *hist = cJSON_CreateArray(), *found = NULL;
     char *line = NULL;
     size_t cap = 0, lineno = 0;
@@ -260,14 +265,14 @@ static int state_from_run(const char *dir, uint64_t id, char **text, char *name,
         const cJSON *sd = cJSON_GetObjectItem(found, "seed");
         *seed = cJSON_IsString(sd) ? strtoull(sd->valuestring, NULL, 10) : 0;
         int nhist = cJSON_GetArraySize(hist);
-        cJSON *st = cJSON_CreateObject();
-        cJSON_AddItemToObject(st, "now_ms", cJSON_Duplicate(cJSON_GetObjectItem(found, "now_ms"), 1));
-        cJSON_AddItemToObject(st, "endpoints", cJSON_Duplicate(cJSON_GetObjectItem(found, "endpoints"), 1));
-        cJSON_AddItemToObject(st, "history", hist);
+        cJSON *state = cJSON_CreateObject();
+        cJSON_AddItemToObject(state, "now_ms", cJSON_Duplicate(cJSON_GetObjectItem(found, "now_ms"), 1));
+        cJSON_AddItemToObject(state, "endpoints", cJSON_Duplicate(cJSON_GetObjectItem(found, "endpoints"), 1));
+        cJSON_AddItemToObject(state, "history", hist);
         hist = NULL;
-        cJSON_AddItemToObject(st, "request", cJSON_Duplicate(cJSON_GetObjectItem(found, "request"), 1));
-        *text = cJSON_PrintUnformatted(st);
-        cJSON_Delete(st);
+        cJSON_AddItemToObject(state, "request", cJSON_Duplicate(cJSON_GetObjectItem(found, "request"), 1));
+        *text = cJSON_PrintUnformatted(state);
+        cJSON_Delete(state);
         fprintf(stderr, "eppsim explain: request %llu, EPP replica %d, %d earlier requests replayed; the run picked",
                 (unsigned long long)id, replica, nhist);
         cJSON *pk = cJSON_GetObjectItem(found, "picked");
@@ -408,13 +413,13 @@ int es_cmd_explain(int argc, char **argv)
         else if (!strcmp(argv[i], "--request") && i + 1 < argc) {
             char *end;
             request_id = strtoull(argv[++i], &end, 10);
-            if (*end || !*argv[i]) { fprintf(stderr, "eppsim explain: bad --request '%s'\n", argv[i]); return ES_EXIT_USAGE; }
+            if (*end || !isdigit((unsigned char)*argv[i])) { fprintf(stderr, "eppsim explain: bad --request '%s' (expected an unsigned integer)\n", argv[i]); return ES_EXIT_USAGE; }
             have_request = 1;
         }
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
             char *end;
             seed = strtoull(argv[++i], &end, 10);
-            if (*end || !*argv[i]) { fprintf(stderr, "eppsim explain: bad --seed '%s'\n", argv[i]); return ES_EXIT_USAGE; }
+            if (*end || !isdigit((unsigned char)*argv[i])) { fprintf(stderr, "eppsim explain: bad --seed '%s' (expected an unsigned integer)\n", argv[i]); return ES_EXIT_USAGE; }
             have_seed = 1;
         } else {
             fprintf(stderr, "eppsim explain: unknown option '%s'\n", argv[i]);

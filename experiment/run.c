@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -369,14 +370,14 @@ static void ev_sample(es_sim_t *sim, void *target, uint64_t arg)
 
 /* ---- outputs ---- */
 
-/* Closes a streamed output; nonzero when any write to it failed (a full
- * disk sets the stream's error flag even when the last flush succeeds). */
-static int close_checked(FILE **f)
+/* Closes a streamed output, its bytes on disk (a full disk fails here, not
+ * after the commit); nonzero on any write error.  A file never opened (the
+ * run writes no time series) closes cleanly. */
+static int close_synced(FILE *f)
 {
-    int bad = ferror(*f);
-    bad |= fclose(*f);
-    *f = NULL;
-    return bad;
+    if (!f) return 0;
+    int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+    return (fclose(f) != 0) | bad;
 }
 
 static int epp_config_yaml(const es_epp_config_t *cfg, const char *path, es_err_t *err)
@@ -454,13 +455,21 @@ static int run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interru
     if (posix_spawn_file_actions_init(&fa)) return 0;
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     if (quiet) posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    /* its own process group, so an interrupt can stop gnuplot with it */
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&at, 0);
     char *const argv[] = {script, (char *)dir, NULL};
     pid_t pid;
-    int rc = posix_spawn(&pid, script, &fa, NULL, argv, environ);
+    int rc = posix_spawn(&pid, script, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
     int status = 0;
+    bool killed = false;
     if (rc == 0)
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            if (interrupted && *interrupted && !killed) { kill(-pid, SIGTERM); killed = true; }
     if (interrupted && *interrupted) return es_err_set(err, ES_EINTR, "interrupted");
     if (!quiet && (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
         fprintf(stderr, "eppsim: warning: plotting failed (%s %d); data files are complete\n",
@@ -473,7 +482,7 @@ static int run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interru
  * The numbers are summary.json's, printed as the terminal prints them; a
  * plot is linked only when its file is in `dir`. */
 static int write_report(const es_experiment_t *exp, const cJSON *summary, const char *dir, const char *path,
-                         es_err_t *err)
+                        es_err_t *err)
 {
     char *text = NULL;
     size_t len = 0;
@@ -593,8 +602,13 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     es_time_t limit = exp->duration_s > 0 ? es_time_from_s(exp->duration_s) : ES_TIME_NEVER;
     double last_print = wall0;
     bool tty = opt->progress && isatty(2);
+    es_sim_watch(c.sim, opt->interrupted);
     for (;;) {
-        es_time_t until = es_sim_now(c.sim) + 200 * ES_MS;
+        /* slices of 200 ms; slices without an event are skipped at once (the
+         * clock ends where running them one by one would leave it) */
+        es_time_t now = es_sim_now(c.sim), next = es_sim_next_time(c.sim), step = 200 * ES_MS;
+        es_time_t k = next != ES_TIME_NEVER && next - now > step ? (next - now) / step : 1;
+        es_time_t until = now > ES_TIME_NEVER - k * step ? ES_TIME_NEVER : now + k * step;
         if (until > limit) until = limit;
         es_sim_run(c.sim, until);
         if (c.rc) { rc = c.rc; goto done; }
@@ -619,9 +633,14 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         record_request(&c, r, 0);
     }
     sample(&c);
-    if (c.requests_csv && close_checked(&c.requests_csv)) { rc = es_err_set(err, ES_EIO, "requests.csv: write failed"); goto done; }
-    if (c.decisions && close_checked(&c.decisions)) { rc = es_err_set(err, ES_EIO, "decisions.jsonl: write failed"); goto done; }
-    if (c.timeseries && close_checked(&c.timeseries)) { rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
+    if (c.requests_csv) { if (close_synced(c.requests_csv)) { c.requests_csv = NULL; rc = es_err_set(err, ES_EIO, "requests.csv: write failed"); goto done; } c.requests_csv = NULL; }
+    if (c.decisions) {
+        int bad = close_synced(c.decisions);
+        c.decisions = NULL;
+        if (bad) { rc = es_err_set(err, ES_EIO, "decisions.jsonl: write failed"); goto done; }
+    }
+    if (close_synced(c.timeseries)) { c.timeseries = NULL; rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
+    c.timeseries = NULL;
 
     /* summary, pods */
     uint32_t npods = es_cluster_pod_count(c.cl);

@@ -38,15 +38,23 @@ static void test_file_read(void **state)
     free(data);
 }
 
-static void test_file_read_empty(void **state)
+static void test_file_read_empty_and_refused(void **state)
 {
     (void)state;
+    char path[] = "/tmp/es_util_emptyXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
     char *text = NULL;
     size_t len = 7;
-    assert_int_equal(es_file_read("/dev/null", &text, &len), 0);
+    assert_int_equal(es_file_read(path, &text, &len), 0);
     assert_int_equal(len, 0);
     assert_string_equal(text, "");
     free(text);
+    unlink(path);
+    /* devices and directories are refused, not read until memory runs out */
+    assert_int_equal(es_file_read("/dev/zero", &text, &len), ES_EINVAL);
+    assert_int_equal(es_file_read("/tmp", &text, &len), ES_EINVAL);
 }
 
 static char *json(const char *s)
@@ -138,7 +146,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_file_read),
-        cmocka_unit_test(test_file_read_empty),
+        cmocka_unit_test(test_file_read_empty_and_refused),
         cmocka_unit_test(test_json_string),
         cmocka_unit_test(test_go_duration),
         cmocka_unit_test(test_path_prefix),
