@@ -1,4 +1,5 @@
-/* es_util.h: whole-file read, JSON strings, Go durations, PathPrefix, key paths. */
+/* es_util.h: whole-file read, JSON strings, Go durations, PathPrefix, key
+ * paths, backward-shift deletion. */
 #define _GNU_SOURCE   /* open_memstream */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -142,6 +143,80 @@ static void test_key_path(void **state)
     assert_int_equal(es_key_path_part("toolongname.x", part, sizeof part, &next), -1);
 }
 
+/* home cyclically in (hole, j]? walked one slot at a time */
+static bool home_in_run(size_t home, size_t hole, size_t j, size_t mask)
+{
+    for (size_t x = (hole + 1) & mask;; x = (x + 1) & mask) {
+        if (x == home) return true;
+        if (x == j) return false;
+    }
+}
+
+static void test_oa_moves_back_exhaustive(void **state)
+{
+    (void)state;
+    for (size_t mask = 1; mask <= 31; mask = mask * 2 + 1)
+        for (size_t hole = 0; hole <= mask; hole++)
+            for (size_t j = 0; j <= mask; j++) {
+                if (j == hole) continue;
+                for (size_t home = 0; home <= mask; home++)
+                    assert_int_equal(es_oa_moves_back(home, hole, j, mask), !home_in_run(home, hole, j, mask));
+            }
+}
+
+/* A table of 64 slots with backward-shift deletion against a plain set:
+ * after every insert and delete each key is found by probing from its home,
+ * and no tombstone is ever needed. */
+#define OA_SLOTS 64
+static size_t oa_home(uint32_t key) { return (size_t)(key * 2654435761u >> 3) & (OA_SLOTS - 1); }
+
+static long oa_find(const uint32_t *t, uint32_t key)
+{
+    for (size_t i = oa_home(key), n = 0; n < OA_SLOTS; i = (i + 1) & (OA_SLOTS - 1), n++) {
+        if (t[i] == 0) return -1;
+        if (t[i] == key) return (long)i;
+    }
+    return -1;
+}
+
+static void oa_delete(uint32_t *t, size_t i)
+{
+    const size_t m = OA_SLOTS - 1;
+    for (size_t j = i;;) {
+        j = (j + 1) & m;
+        if (t[j] == 0) break;
+        if (es_oa_moves_back(oa_home(t[j]), i, j, m)) { t[i] = t[j]; i = j; }
+    }
+    t[i] = 0;
+}
+
+static void test_oa_table_against_set(void **state)
+{
+    (void)state;
+    uint32_t t[OA_SLOTS] = {0};
+    bool in[200] = {false};
+    size_t n = 0;
+    uint64_t x = 12345;
+    for (int step = 0; step < 20000; step++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t key = 1 + (uint32_t)((x >> 33) % 199);
+        if (in[key]) {
+            long i = oa_find(t, key);
+            assert_true(i >= 0);
+            oa_delete(t, (size_t)i);
+            in[key] = false;
+            n--;
+        } else if (n < 48) {   /* load at most 75 % */
+            size_t i = oa_home(key);
+            while (t[i]) i = (i + 1) & (OA_SLOTS - 1);
+            t[i] = key;
+            in[key] = true;
+            n++;
+        }
+        for (uint32_t k = 1; k < 200; k++) assert_int_equal(oa_find(t, k) >= 0, in[k]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +226,8 @@ int main(void)
         cmocka_unit_test(test_go_duration),
         cmocka_unit_test(test_path_prefix),
         cmocka_unit_test(test_key_path),
+        cmocka_unit_test(test_oa_moves_back_exhaustive),
+        cmocka_unit_test(test_oa_table_against_set),
     };
     return cmocka_run_group_tests_name("common_util", tests, NULL, NULL);
 }
