@@ -587,7 +587,16 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     }
     c.sim = es_sim_create(exp->seed);
     if (!c.sim) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
-    if ((rc = es_workload_create(&exp->workload, exp->base_dir, exp->seed, &c.wl, err))) goto done;
+    if ((rc = es_workload_create(&exp->workload, exp->base_dir, exp->seed, &c.wl, err))) {
+        /* a trace that cannot be opened: say which line of the experiment names it */
+        const es_node_t *f = exp->doc && exp->doc->root ? es_node_find(exp->doc->root, "workload.trace.file") : NULL;
+        if (f && f->doc && (strstr(err->msg, "cannot open trace") || strstr(err->msg, "not a regular file"))) {
+            char msg[ES_ERR_MSG_MAX];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            es_err_set(err, rc, "%s:%u: workload.trace.file: %s", f->doc->file, f->line, msg);
+        }
+        goto done;
+    }
     es_client_emul_t emul;
     memset(&emul, 0, sizeof emul);
     c.m = es_metrics_create(&exp->results, exp->results.oracle, 16);

@@ -113,6 +113,7 @@ input t.csv 'hello,world\n1,2\n';                         case_ "undetectable fo
 put a.yaml 'workload: {type: trace, trace: {file: t.jsonl}}\n'
 input t.jsonl '{"arrival_ms": 0, "segments": [[7, 1000]], "output_tokens": 20}\n{"arrival_ms": 1, "segments": [[7]], "output_tokens": 2}\n'; case_ "eppsim: segment without a length" "${RUN[@]}" a.yaml
 rm -f .input; put a.yaml 'workload: {type: trace, trace: {file: nothere.jsonl}}\n'; case_ "missing file" "${RUN[@]}" a.yaml
+mkdir -p tdir; rm -f .input; flags eppsim trace stats tdir; case_ "trace stats on a directory" "$EPPSIM" trace stats tdir
 
 section "Explain state files (eppsim explain --state FILE)"
 EXP=("$EPPSIM" explain --state s.json)
