@@ -412,7 +412,7 @@ static int epp_config_yaml(const es_epp_config_t *cfg, const char *path, es_err_
     FILE *f = open_memstream(&text, &len);
     if (!f) return es_err_set(err, ES_ENOMEM, "out of memory");
     es_epp_config_write_yaml(f, cfg);
-    fclose(f);
+    if (fclose(f)) { free(text); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     int rc = es_write_file_atomic(path, text, len, err);
     free(text);
     return rc;
@@ -536,7 +536,7 @@ static int write_report(const es_experiment_t *exp, const cJSON *summary, const 
         snprintf(png, sizeof png, "%s/plots/%s.png", dir, plots[i][0]);
         if (access(png, F_OK) == 0) fprintf(f, "## %s\n\n![%s](plots/%s.png)\n\n", plots[i][1], plots[i][1], plots[i][0]);
     }
-    fclose(f);
+    if (fclose(f)) { free(text); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     int rc = es_write_file_atomic(path, text, len, err);
     free(text);
     return rc;
@@ -736,10 +736,10 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         if (pi.kv_derived) {
             const es_kvmem_t *k = &pi.kv_mem;
             double peak = k->activation_peak > k->sampler_peak ? k->activation_peak : k->sampler_peak;
-            in.kv_weights_gib = k->weights / 1073741824.0;
-            in.kv_peak_gib = peak / 1073741824.0;
-            in.kv_non_torch_gib = k->non_torch / 1073741824.0;
-            in.kv_gib = k->available / 1073741824.0;
+            in.kv_weights_gib = k->weights / ES_GIB;
+            in.kv_peak_gib = peak / ES_GIB;
+            in.kv_non_torch_gib = k->non_torch / ES_GIB;
+            in.kv_gib = k->available / ES_GIB;
         }
     }
     summary = es_summary_build(c.m, &in);

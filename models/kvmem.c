@@ -3,10 +3,9 @@
  * source).
  */
 #include "es_kvmem.h"
+#include "es_server_config.h"   /* ES_GIB */
 
 #include <math.h>
-
-#define GIB 1073741824.0
 
 static double or_default(double v, double d) { return v > 0 ? v : d; }
 
@@ -64,7 +63,7 @@ int es_kvmem_derive(const es_kvmem_model_t *m, const es_kvmem_in_t *in, const es
     out->weights = es_kvmem_weights(m, tp);
     out->activation_peak = activation_peak(m, tp, in->max_num_batched_tokens);
     out->sampler_peak = c->sampler_bytes_per_logit * (double)in->max_num_seqs * (double)m->vocab;
-    out->non_torch = (c->non_torch_gib + (tp > 1 ? c->non_torch_tp_gib : 0.0)) * GIB;
+    out->non_torch = (c->non_torch_gib + (tp > 1 ? c->non_torch_tp_gib : 0.0)) * ES_GIB;
     double peak = out->activation_peak > out->sampler_peak ? out->activation_peak : out->sampler_peak;
     out->available = out->requested - out->weights - peak - out->non_torch;
     out->kv_bytes_per_token = es_kvmem_kv_bytes_per_token(m, tp);
@@ -75,7 +74,7 @@ int es_kvmem_derive(const es_kvmem_model_t *m, const es_kvmem_in_t *in, const es
         return es_err_set(err, ES_ERANGE,
                           "server.gpu_memory_utilization: %.1f GiB of weights and %.1f GiB of profile-run "
                           "peak per GPU leave no room for the KV cache (%.1f GiB x %.2f)",
-                          out->weights / GIB, (peak + out->non_torch) / GIB, in->gpu_bytes / GIB,
+                          out->weights / ES_GIB, (peak + out->non_torch) / ES_GIB, in->gpu_bytes / ES_GIB,
                           in->gpu_memory_utilization);
     return 0;
 }

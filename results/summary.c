@@ -373,7 +373,7 @@ int es_pods_csv_write(const char *path, const es_summary_input_t *in, es_err_t *
         fprintf(f, ",%llu,%llu,%.6f\n", (unsigned long long)p->preemptions, (unsigned long long)p->steps,
                 es_time_to_s(p->busy));
     }
-    fclose(f);
+    if (fclose(f)) { free(text); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     int rc = es_write_file_atomic(path, text, len, err);
     free(text);
     return rc;

@@ -1,8 +1,8 @@
 /*
  * es_scheduler.h -- the endpoint picker (EPP) scheduling library.
  *
- * Decides exactly as the Gateway API Inference Extension endpoint picker does
- * (GIE-main-final semantics, docs/reference gie-epp.md): EndpointPickerConfig
+ * Decides as the endpoint picker does (llm-d-router v0.10.0, commit 71f4f099;
+ * formulas first written against GIE commit 1748e829): EndpointPickerConfig
  * loading and defaulting, admission (saturation, sheddable 429), filters,
  * scorers (un-normalised weighted sum of scores clamped to [0,1]), pickers,
  * profile handlers (single, P/D disaggregation), PreRequest hooks (prefix

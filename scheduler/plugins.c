@@ -4,8 +4,8 @@
  * §4), the eppsim baselines, and the static registry.
  *
  * Scorers return raw scores; the profile clamps them to [0,1] and applies
- * the weight.  Nothing here allocates after x_init except the precise index
- * growing.
+ * the weight.  After x_init, only the precise index grows and max-score-picker
+ * takes a heap copy of the order when there are more than 128 candidates.
  */
 #include <math.h>
 #include <stddef.h>
@@ -1197,7 +1197,7 @@ static size_t random_pick(void *st, esi_cycle_t *cy, const uint32_t *idx, const 
     (void)tot;
     size_t N = pick_n(st, max);
     if (N > m) N = m;
-    /* partial Fisher-Yates on a copy of the positions */
+    /* N distinct positions by rejection: redraw a position already taken */
     uint32_t pos[ES_SCHED_MAX_TARGETS];
     for (size_t k = 0; k < N; k++) {
         size_t j;

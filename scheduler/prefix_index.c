@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "es_util.h"
 
 /* ------------------------------------------------------------------ */
 /* xxh64, written from the published algorithm description            */
@@ -302,7 +303,7 @@ static inline void delete_slot(esi_pindex_t *ix, size_t i, size_t *at)
             break;
         }
         size_t k = home_of(ix, ix->slots[j].tag);
-        if (((j - k) & m) >= ((j - i) & m)) {   /* home not in (i, j]: it moves to i */
+        if (es_oa_moves_back(k, i, j, m)) {
             ix->slots[i] = ix->slots[j];
             if (j == *at) *at = i;
             i = j;

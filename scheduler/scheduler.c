@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "es_util.h"
 
 
 typedef struct inst {
@@ -306,7 +307,7 @@ static void rdelete(es_scheduler_t *s, req_rec_t *r)
         j = (j + 1) & s->rmask;
         if (!s->reqs[j].used) break;
         size_t k = rslot(s, s->reqs[j].id);
-        if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+        if (es_oa_moves_back(k, i, j, s->rmask)) {
             s->reqs[i] = s->reqs[j];
             i = j;
         }
