@@ -197,6 +197,15 @@ cp "$SRC/tests/data/traces/mooncake_sample.jsonl" t.jsonl
 flags eppsim trace convert t.jsonl -o t.jsonl;   case_ "trace convert onto its input" "$EPPSIM" trace convert t.jsonl -o t.jsonl
 flags eppsim trace convert t.jsonl -o ./t.jsonl; case_ "trace convert onto its input, another spelling" "$EPPSIM" trace convert t.jsonl -o ./t.jsonl
 
+section "Traces out of time order (issue 19)"
+put a.yaml 'workload: {type: trace, trace: {file: t.jsonl}}\n'
+input t.jsonl '{"timestamp": 100, "input_length": 600, "output_length": 5, "hash_ids": [0, 1]}\n{"timestamp": 50, "input_length": 600, "output_length": 5, "hash_ids": [0, 2]}\n'
+case_ "mooncake: a line earlier than the one before" "${RUN[@]}" a.yaml
+flags eppsim trace stats t.jsonl;  case_ "trace stats of the same trace" "$EPPSIM" trace stats t.jsonl
+put a.yaml 'workload: {type: trace, trace: {file: t.csv}}\n'
+input t.csv 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:50.9951690,396,109\n2023-11-16 18:15:46.6805900,374,44\n'
+case_ "azure: a line earlier than the one before" "${RUN[@]}" a.yaml
+
 section "Command-line flags"
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e
