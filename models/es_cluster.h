@@ -39,6 +39,7 @@
 #include "es_sim.h"
 #include "es_server.h"
 #include "es_server_config.h"
+#include "es_kvmem.h"
 
 typedef struct es_cluster es_cluster_t;
 
@@ -133,6 +134,8 @@ typedef struct es_pod_info {
     uint64_t    requests;      /* requests submitted to it */
     es_endpoint_metrics_t now; /* its /metrics now */
     es_server_stats_t stats;
+    bool        kv_derived;    /* kv_mem holds vLLM's KV sizing (server.vllm_fidelity) */
+    es_kvmem_t  kv_mem;
 } es_pod_info_t;
 uint32_t es_cluster_pod_count(const es_cluster_t *c);
 /* Brings every pod up to now (es_server_sync): call once the simulation has

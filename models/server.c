@@ -39,7 +39,7 @@
 #include "es_kvmem.h"
 #include "es_steptime.h"
 #include "es_util.h"
-#include "vllm_args.h"
+#include "es_vllm_args.h"
 
 /* RS_API: in the API server's queue; RS_DELIVER: done in the engine, its end
  * not yet sent by the API server. */
@@ -135,7 +135,7 @@ struct es_server {
     bool       fe_on;
     uint32_t   n_api;
     es_time_t  api_free[API_MAX];       /* when each process is next idle */
-    es_time_t  api_req, api_chunk_ns;   /* per request; per chunk (ns, as double below) */
+    es_time_t  api_req, api_latency;    /* CPU per request; its wait that holds no CPU */
     double     api_tok_ns, api_chunk_d;
     es_time_t  d_now, d_prev;           /* API delay of this step's / the previous step's tokens */
     req_t     *fe_head;                 /* RS_API and RS_DELIVER requests */
@@ -1188,7 +1188,7 @@ void es_server_submit(es_server_t *s, es_server_request_t *r)
         s->api_free[best] = done;
         r->p.state = RS_API;
         fe_link(s, r);
-        r->p.fe_ev = es_sim_schedule(s->sim, done, ev_api_done, s, (uint64_t)(uintptr_t)r);
+        r->p.fe_ev = es_sim_schedule(s->sim, done + s->api_latency, ev_api_done, s, (uint64_t)(uintptr_t)r);
         ES_ASSERT(r->p.fe_ev != 0, "out of memory for an event");
         return;
     }
@@ -1351,10 +1351,9 @@ static int derive_blocks(const es_server_config_t *cfg, const es_profile_t *prof
     if (cfg->num_gpu_blocks > 0) { *out = (uint32_t)cfg->num_gpu_blocks; return 0; }
     double tp = (double)cfg->tensor_parallel;
     double mem = cfg->gpu_memory_gib > 0 ? cfg->gpu_memory_gib * ES_GIB : prof->memory_bytes;
-    double weights = es_model_params(m) * 2.0 / tp;
+    double weights = m->weight_bytes / tp;
     double avail = mem * cfg->gpu_memory_utilization - weights - cfg->activation_reserve_gib * ES_GIB;
-    uint32_t kvh = (m->kv_heads + (uint32_t)tp - 1) / (uint32_t)tp;   /* heads replicate when TP > kv_heads */
-    double block = 2.0 * m->layers * kvh * m->head_dim * 2.0 * (double)cfg->block_size;
+    double block = es_model_kv_bytes_per_token(m, (uint32_t)tp) * (double)cfg->block_size;
     double n = avail / block;
     if (n < 2)
         return es_err_set(err, ES_ERANGE,
@@ -1398,6 +1397,7 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
     s->fe_on = true;
     s->n_api = (uint32_t)cfg->api_server_count;
     s->api_req = es_time_from_us(cfg->api_request_us);
+    s->api_latency = es_time_from_us(cfg->api_latency_us);
     s->api_tok_ns = cfg->api_prompt_token_us * 1e3;
     s->api_chunk_d = cfg->api_chunk_us * 1e3;
     es_kvmem_model_t m;
@@ -1467,7 +1467,7 @@ int es_server_create_with_profile(es_sim_t *sim, const es_server_config_t *cfg, 
     if (!s) return es_err_set(err, ES_ENOMEM, "out of memory");
     int rc;
     if (!profile) {
-        rc = es_profile_load(cfg->gpu, &s->own_prof, err);
+        rc = es_profile_open(cfg->gpu, cfg->model, cfg->gpu_datasheet, cfg->step_coefficients, &s->own_prof, err);
         if (rc != 0) { free(s); return rc; }
         profile = s->own_prof;
     }
@@ -1480,6 +1480,12 @@ int es_server_create_with_profile(es_sim_t *sim, const es_server_config_t *cfg, 
                    cfg->model, profile->gpu, list);
         es_server_destroy(s);
         return ES_ENOTFOUND;
+    }
+    if (cfg->step_model == ES_STEP_PROFILE && !es_profile_model_has_tables(s->pm)) {
+        es_err_set(err, ES_EINVAL, "server.step_model: profile needs measured tables of the model, and GPU \"%s\" "
+                   "has none for %s (use analytic or auto)", profile->gpu, s->pm->name);
+        es_server_destroy(s);
+        return ES_EINVAL;
     }
     uint32_t nblocks = 0;
     es_server_config_t stcfg = *cfg;

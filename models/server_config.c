@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 static const char *const k_policies[] = {"fcfs", "priority", NULL};
-static const char *const k_step_models[] = {"profile", "linear", "roofline", NULL};
+static const char *const k_step_models[] = {"profile", "linear", "roofline", "analytic", "auto", NULL};
 static const char *const k_free_orders[] = {"fresh_prepend", "append", NULL};
 static const char *const k_async[] = {"auto", "on", "off", NULL};
 static const char *const k_fidelity[] = {"auto", "on", "off", NULL};
@@ -15,13 +15,15 @@ static const char *const k_fidelity[] = {"auto", "on", "off", NULL};
 #define F(x) offsetof(es_server_config_t, x)
 static const es_schema_entry_t k_entries[] = {
     {"gpu", ES_ST_STRING, F(gpu), "h100-sxm-80gb", 0, 0, NULL, "",
-     "GPU profile: a file data/profiles/<gpu>.json", NULL},
+     "GPU: a profile data/profiles/<gpu>.json, or a GPU of the datasheet (server.gpu_datasheet)", NULL},
     {"model", ES_ST_STRING, F(model), "llama-3.1-8b", 0, 0, NULL, "",
-     "model shape and step-time tables inside the GPU profile", NULL},
+     "a model key of the GPU profile, or a Hugging Face config.json path (relative to the experiment file)",
+     NULL},
     {"tensor_parallel", ES_ST_INT, F(tensor_parallel), "1", 1, 8, NULL, "GPUs",
      "tensor-parallel degree of a pod (1, 2, 4 or 8)", NULL},
-    {"step_model", ES_ST_ENUM, F(step_model), "profile", 0, 0, k_step_models, "",
-     "step-time model: measured profile tables, linear coefficients, or roofline", NULL},
+    {"step_model", ES_ST_ENUM, F(step_model), "auto", 0, 0, k_step_models, "",
+     "step-time model: measured profile tables, linear coefficients, roofline, analytic (any model from its "
+     "shape and the GPU datasheet), or auto (profile when measured, else analytic)", NULL},
     {"cpu_overhead_us", ES_ST_DOUBLE, F(cpu_overhead_us), "300", 0, 1e6, NULL, "us",
      "CPU-side scheduling and sampling time added to every engine step (docs/server.md)", NULL},
     {"block_size", ES_ST_INT, F(block_size), "16", 1, 1024, NULL, "tokens",
@@ -74,6 +76,11 @@ static const es_schema_entry_t k_entries[] = {
      "roofline step model: achieved fraction of the GPU's peak bf16 FLOP/s", NULL},
     {"roofline_bw_efficiency", ES_ST_DOUBLE, F(roofline_bw_efficiency), "0.6", 0.01, 1, NULL, "",
      "roofline step model: achieved fraction of the GPU's peak HBM bandwidth", NULL},
+    {"gpu_datasheet", ES_ST_STRING, F(gpu_datasheet), "", 0, 0, NULL, "",
+     "GPU datasheet file (relative to the experiment file); empty = the shipped data/gpus.yaml", NULL},
+    {"step_coefficients", ES_ST_STRING, F(step_coefficients), "", 0, 0, NULL, "",
+     "analytic step model's coefficients file (relative to the experiment file); empty = the shipped "
+     "data/steptime-coeffs.yaml", NULL},
     {"fast_forward", ES_ST_BOOL, F(fast_forward), "true", 0, 0, NULL, "",
      "run a stretch of decode-only steps with nothing waiting as one event (same results, fewer events; "
      "docs/server.md)", NULL},
@@ -89,29 +96,32 @@ static const es_schema_entry_t k_entries[] = {
      "server.vllm_version, vllm_args or vllm_config, off (eppsim's own model) otherwise", NULL},
     {"async_scheduling", ES_ST_ENUM, F(async_scheduling), "auto", 0, 0, k_async, "",
      "overlap the engine's CPU work with the GPU step; auto = on from vLLM 0.14 (needs vllm_fidelity)", NULL},
-    {"kv_sampler_bytes_per_logit", ES_ST_DOUBLE, F(kv_sampler_bytes_per_logit), "10.25", 0, 1e3, NULL, "B",
+    {"kv_sampler_bytes_per_logit", ES_ST_DOUBLE, F(kv_sampler_bytes_per_logit), "41", 0, 1e3, NULL, "B",
      "vLLM KV sizing: profile-run sampler peak per logit (max_num_seqs x vocab); fitted, docs/fidelity.md",
      NULL},
     {"kv_non_torch_gib", ES_ST_DOUBLE, F(kv_non_torch_gib), "0.91", 0, 64, NULL, "GiB",
      "vLLM KV sizing: non-torch memory of the profile run per GPU; fitted, docs/fidelity.md", NULL},
     {"kv_non_torch_tp_gib", ES_ST_DOUBLE, F(kv_non_torch_tp_gib), "0.15", 0, 64, NULL, "GiB",
      "vLLM KV sizing: more non-torch memory per GPU when TP > 1 (NCCL); fitted, docs/fidelity.md", NULL},
-    {"engine_cpu_step_us", ES_ST_DOUBLE, F(engine_cpu_step_us), "600", 0, 1e6, NULL, "us",
-     "engine CPU per step (schedule, prepare inputs, output processing); needs vllm_fidelity", NULL},
-    {"engine_cpu_seq_us", ES_ST_DOUBLE, F(engine_cpu_seq_us), "12", 0, 1e5, NULL, "us",
+    {"engine_cpu_step_us", ES_ST_DOUBLE, F(engine_cpu_step_us), "0", 0, 1e6, NULL, "us",
+     "engine CPU per step (schedule, prepare inputs, output processing); 0 until refitted with a production-speed step model (docs/fidelity.md); needs vllm_fidelity", NULL},
+    {"engine_cpu_seq_us", ES_ST_DOUBLE, F(engine_cpu_seq_us), "0", 0, 1e5, NULL, "us",
      "engine CPU per scheduled sequence per step; needs vllm_fidelity", NULL},
-    {"engine_cpu_token_us", ES_ST_DOUBLE, F(engine_cpu_token_us), "0.1", 0, 1e4, NULL, "us",
+    {"engine_cpu_token_us", ES_ST_DOUBLE, F(engine_cpu_token_us), "0", 0, 1e4, NULL, "us",
      "engine CPU per scheduled token per step; needs vllm_fidelity", NULL},
-    {"engine_sync_us", ES_ST_DOUBLE, F(engine_sync_us), "100", 0, 1e5, NULL, "us",
+    {"engine_sync_us", ES_ST_DOUBLE, F(engine_sync_us), "0", 0, 1e5, NULL, "us",
      "with async scheduling, the step's CPU that still does not overlap the GPU; needs vllm_fidelity", NULL},
     {"api_server_count", ES_ST_INT, F(api_server_count), "1", 1, 64, NULL, "processes",
      "API-server processes in front of the engine (vllm serve --api-server-count); needs vllm_fidelity", NULL},
-    {"api_request_us", ES_ST_DOUBLE, F(api_request_us), "1500", 0, 1e7, NULL, "us",
-     "API-server CPU per request: HTTP parse, chat template, request setup; needs vllm_fidelity", NULL},
+    {"api_request_us", ES_ST_DOUBLE, F(api_request_us), "19000", 0, 1e7, NULL, "us",
+     "API-server CPU per request: HTTP parse, chat template, request setup; fitted (scripts/fit-frontend); needs vllm_fidelity", NULL},
+    {"api_latency_us", ES_ST_DOUBLE, F(api_latency_us), "30000", 0, 1e7, NULL, "us",
+     "a request's way from the client into the engine beyond API CPU (event loops, ZMQ hops): a delay, not a "
+     "queue; fitted (scripts/fit-frontend); needs vllm_fidelity", NULL},
     {"api_prompt_token_us", ES_ST_DOUBLE, F(api_prompt_token_us), "0.5", 0, 1e4, NULL, "us",
      "API-server CPU per prompt token (tokenisation); needs vllm_fidelity", NULL},
-    {"api_chunk_us", ES_ST_DOUBLE, F(api_chunk_us), "25", 0, 1e5, NULL, "us",
-     "API-server CPU per streamed output chunk (detokenise, SSE event); needs vllm_fidelity", NULL},
+    {"api_chunk_us", ES_ST_DOUBLE, F(api_chunk_us), "200", 0, 1e5, NULL, "us",
+     "API-server CPU per streamed output chunk (detokenise, SSE event); fitted (scripts/fit-frontend); needs vllm_fidelity", NULL},
     {"kv_offloading_gib", ES_ST_DOUBLE, F(kv_offloading_gib), "0", 0, 1e5, NULL, "GiB",
      "host-memory KV tier per GPU (vllm serve --kv-offloading-size, CPU offloading connector); 0 = none; "
      "needs vllm_fidelity", NULL},

@@ -48,6 +48,10 @@ typedef struct es_summary_input {
     size_t                    nstages;
     double                    slo_ttft_ms, slo_tpot_ms;
     uint64_t                  skipped_lines;  /* malformed trace lines skipped */
+    /* the first pod's KV cache, as vLLM logs "GPU KV cache size" */
+    const char               *kv_rule;        /* "vllm", "eppsim", "given"; NULL: not known */
+    uint32_t                  kv_blocks, kv_block_size;
+    double                    kv_weights_gib, kv_peak_gib, kv_non_torch_gib, kv_gib;  /* per GPU; rule "vllm" */
 } es_summary_input_t;
 
 /* summary.json's tree (NULL when out of memory; cJSON_Delete it). */

@@ -206,6 +206,20 @@ cJSON *es_summary_build(const es_metrics_t *m, const es_summary_input_t *in)
     cJSON_AddItemToObject(rq, "skipped_trace_lines", u64(in->skipped_lines));
     add_window_blocks(root, m, ES_ALL_STAGES, in, true);
     cJSON_AddItemToObject(root, "preemptions", u64(preempt));
+    if (in->kv_rule) {   /* after the figures: a golden file's first lines stay put */
+        cJSON *kv = cJSON_AddObjectToObject(root, "kv_cache");
+        cJSON_AddItemToObject(kv, "blocks", u64(in->kv_blocks));
+        cJSON_AddItemToObject(kv, "tokens", u64((uint64_t)in->kv_blocks * in->kv_block_size));
+        cJSON_AddItemToObject(kv, "block_size", u64(in->kv_block_size));
+        cJSON_AddStringToObject(kv, "rule", in->kv_rule);
+        if (!strcmp(in->kv_rule, "vllm")) {
+            cJSON *g = cJSON_AddObjectToObject(kv, "per_gpu_gib");
+            cJSON_AddItemToObject(g, "weights", num(in->kv_weights_gib));
+            cJSON_AddItemToObject(g, "profile_peak", num(in->kv_peak_gib));
+            cJSON_AddItemToObject(g, "non_torch", num(in->kv_non_torch_gib));
+            cJSON_AddItemToObject(g, "kv_cache", num(in->kv_gib));
+        }
+    }
 
     cJSON *pods = cJSON_AddArrayToObject(root, "pods");
     uint64_t all = 0;
@@ -403,6 +417,16 @@ static void print_pct(FILE *f, double v)
 
 void es_summary_print(FILE *f, const cJSON *s)
 {
+    const cJSON *kv = cJSON_GetObjectItem(s, "kv_cache");
+    if (kv) {
+        fprintf(f, "  KV cache: %.0f blocks (%.0f tokens) per pod, %s rule", jnum(kv, "blocks"), jnum(kv, "tokens"),
+                cJSON_GetStringValue(cJSON_GetObjectItem(kv, "rule")));
+        if (cJSON_GetObjectItem(kv, "per_gpu_gib"))
+            fprintf(f, "; per GPU %.2f GiB weights, %.2f GiB profile peak, %.2f GiB non-torch, %.2f GiB KV",
+                    jnum(kv, "per_gpu_gib.weights"), jnum(kv, "per_gpu_gib.profile_peak"),
+                    jnum(kv, "per_gpu_gib.non_torch"), jnum(kv, "per_gpu_gib.kv_cache"));
+        fputc('\n', f);
+    }
     const cJSON *rq = cJSON_GetObjectItem(s, "requests");
     double total = jnum(rq, "total"), completed = jnum(rq, "completed");
     fprintf(f, "  all requests: %.0f, %.0f completed", total, completed);

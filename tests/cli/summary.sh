@@ -23,7 +23,7 @@ results: {warmup_s: 5, cooldown_s: 5}
 YAML
 "$EPPSIM" run exp.yaml --no-plots -o r > term.txt 2> err.txt || fail "run: $(cat err.txt)"
 # the terminal's table is report.md's, line for line
-sed -n '/^  all requests/,/^  see /p' term.txt | grep -v '^  see ' > term-table.txt
+sed -n '/^  \(KV cache\|all requests\)/,/^  see /p' term.txt | grep -v '^  see ' > term-table.txt
 sed -n '/^```$/,/^```$/p' r/report.md | grep -v '^```$' > report-table.txt
 [ -s term-table.txt ] || fail "no summary table on the terminal"
 diff term-table.txt report-table.txt > /dev/null || { fail "terminal and report.md differ"; diff term-table.txt report-table.txt; }

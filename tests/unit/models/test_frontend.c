@@ -32,7 +32,7 @@ static void vconfig(harness_t *h, const char *version)
     h->cfg.vllm_fidelity = ES_FIDELITY_ON;
     h->cfg.engine_cpu_step_us = h->cfg.engine_cpu_seq_us = h->cfg.engine_cpu_token_us = 0;
     h->cfg.engine_sync_us = 0;
-    h->cfg.api_request_us = h->cfg.api_prompt_token_us = h->cfg.api_chunk_us = 0;
+    h->cfg.api_request_us = h->cfg.api_prompt_token_us = h->cfg.api_chunk_us = h->cfg.api_latency_us = 0;
 }
 
 /* One request, 100-token prompt, 11 tokens: first token after one step, then 10 steps. */
@@ -144,6 +144,21 @@ static void test_burst_waits_for_the_api_server(void **st)
         }
         h_stop(&h);
     }
+    /* api_latency_us delays without holding the CPU: the next request is not later for it */
+    harness_t h;
+    vconfig(&h, "0.11.0");
+    h.cfg.api_request_us = 1000;
+    h.cfg.api_latency_us = 500;
+    assert_int_equal(h_start(&h), 0);
+    rec_t q[2];
+    for (int i = 0; i < 2; i++) {
+        rec_init(&q[i], 10 + 2 * (uint64_t)i, 100, 1);
+        es_server_submit(h.srv, &q[i].r);
+    }
+    run(&h);
+    assert_int_equal(q[0].r.admitted, 1500 * US);
+    assert_int_equal(q[1].r.admitted, 6500 * US);   /* at 2.5 ms, while #0's step runs */
+    h_stop(&h);
 }
 
 /* Streaming: each step's chunk costs the API server `chunk` us.  Below the
