@@ -206,6 +206,12 @@ put a.yaml 'workload: {type: trace, trace: {file: t.csv}}\n'
 input t.csv 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:50.9951690,396,109\n2023-11-16 18:15:46.6805900,374,44\n'
 case_ "azure: a line earlier than the one before" "${RUN[@]}" a.yaml
 
+section "Names in outputs (issue 19)"
+sed 's/name: llama-pool$/name: "llama,pool"/' "$SRC/tests/data/manifests/vllm-pool.yaml" > m.yaml
+printf '(tests/data/manifests/vllm-pool.yaml with the pool named "llama,pool")' > .input; case_ "pool name with a comma" "$EPPSIM" run -q --no-plots -o out --manifest m.yaml
+L=$(printf 'p%.0s' $(seq 70)); sed "s/name: llama-pool\$/name: $L/" "$SRC/tests/data/manifests/vllm-pool.yaml" > m.yaml
+printf '(tests/data/manifests/vllm-pool.yaml with a pool name of 70 characters)' > .input; case_ "pool name too long for its pods" "$EPPSIM" run -q --no-plots -o out --manifest m.yaml
+
 section "Command-line flags"
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e
