@@ -159,6 +159,8 @@ input a.yaml 'duration_s: 1e11\n';                                          case
 input a.yaml 'results: {warmup_s: 1e12}\n';                                 case_ "warm-up 1e12 s" "${RUN[@]}" a.yaml
 input a.yaml 'workload: {arrival: {rate: 1e-300}}\n';                       case_ "rate 1e-300" "${RUN[@]}" a.yaml
 input a.yaml 'workload: {arrival: {stages: [{rate: 1, duration_s: 6e8}, {rate: 1, duration_s: 6e8}]}}\n'; case_ "stages longer than 1e9 s in all" "${RUN[@]}" a.yaml
+cp "$SRC/tests/data/traces/mooncake_sample.jsonl" t.jsonl; put a.yaml 'workload: {type: trace, trace: {file: t.jsonl, time_scale: 1e9}}\n'
+flags 'workload: {type: trace, trace: {file: t.jsonl, time_scale: 1e9}}  (tests/data/traces/mooncake_sample.jsonl)'; case_ "trace stretched beyond 1e9 s (ran forever)" "${RUN[@]}" a.yaml
 
 section "NaN and infinities (issue 19)"
 put a.yaml 'epp: {config_file: epp.yaml}\n'
