@@ -541,6 +541,7 @@ static void test_stress(void **st)
             assert_true(q[i].r.first_token <= q[i].r.finish);
             gaps += q[i].r.output_tokens - 1;
         }
+        assert_true(firsts >= (uint64_t)(N - aborted));   /* every finished request saw its first token */
         printf("  variant %d: %llu steps, %llu preemptions, %d aborted of %d abort calls\n", variant,
                (unsigned long long)s.steps, (unsigned long long)s.preemptions, aborted, aborts);
         /* aborted requests may have reported some gaps: bound, not equality */
