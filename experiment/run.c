@@ -574,7 +574,7 @@ void es_run_default_dir(const es_experiment_t *exp, char *buf, size_t size)
     snprintf(buf, size, "out/%s-seed%llu", exp->name, (unsigned long long)exp->seed);
 }
 
-static int load_picker(const es_experiment_t *exp, es_epp_config_t **out, es_err_t *err)
+static int load_picker_quiet(const es_experiment_t *exp, es_epp_config_t **out, es_err_t *err)
 {
     if (exp->epp.config) return es_epp_config_load_node(exp->epp.config, out, err);
     if (exp->epp.config_file && exp->epp.config_file[0]) {
@@ -583,6 +583,16 @@ static int load_picker(const es_experiment_t *exp, es_epp_config_t **out, es_err
         return es_epp_config_load_file(path, out, err);
     }
     return es_epp_config_default(out, err);
+}
+
+/* Loads the EndpointPickerConfig and prints its load warnings (deprecations,
+ * plugins without effect in a simulation) to stderr, as upstream logs them. */
+static int load_picker(const es_experiment_t *exp, es_epp_config_t **out, es_err_t *err)
+{
+    int rc = load_picker_quiet(exp, out, err);
+    for (size_t i = 0; !rc && es_epp_config_warning(*out, i); i++)
+        fprintf(stderr, "eppsim: warning: %s\n", es_epp_config_warning(*out, i));
+    return rc;
 }
 
 static double now_wall(void)
@@ -614,7 +624,16 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     }
     c.sim = es_sim_create(exp->seed);
     if (!c.sim) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
-    if ((rc = es_workload_create(&exp->workload, exp->base_dir, exp->seed, &c.wl, err))) goto done;
+    if ((rc = es_workload_create(&exp->workload, exp->base_dir, exp->seed, &c.wl, err))) {
+        /* a trace that cannot be opened: say which line of the experiment names it */
+        const es_node_t *f = exp->doc && exp->doc->root ? es_node_find(exp->doc->root, "workload.trace.file") : NULL;
+        if (f && f->doc && (strstr(err->msg, "cannot open trace") || strstr(err->msg, "not a regular file"))) {
+            char msg[ES_ERR_MSG_MAX];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            es_err_set(err, rc, "%s:%u: workload.trace.file: %s", f->doc->file, f->line, msg);
+        }
+        goto done;
+    }
     es_client_emul_t emul;
     memset(&emul, 0, sizeof emul);
     c.m = es_metrics_create(&exp->results, exp->results.oracle, 16);

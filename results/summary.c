@@ -299,7 +299,8 @@ cJSON *es_summary_build(const es_metrics_t *m, const es_summary_input_t *in)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "index", (double)i);
         cJSON_AddItemToObject(o, "rate", num(s->rate));
-        cJSON_AddItemToObject(o, "start_s", num(es_time_to_s(s->start)));
+        /* a benchmark client's stage the run never reached (duration_s) has no start */
+        cJSON_AddItemToObject(o, "start_s", s->start == ES_TIME_NEVER ? cJSON_CreateNull() : num(es_time_to_s(s->start)));
         cJSON_AddItemToObject(o, "end_s", s->end == ES_TIME_NEVER ? cJSON_CreateNull() : num(es_time_to_s(s->end)));
         cJSON_AddObjectToObject(o, "requests");
         add_window_blocks(o, m, (uint32_t)i, in, false);
@@ -522,7 +523,9 @@ void es_summary_print(FILE *f, const cJSON *s)
     fprintf(f, "  measured window: requests sent in [%.1f s, %.1f s]", from, to);
     if (warm > 0 || cool > 0) fprintf(f, " (warm-up %g s, cool-down %g s)", warm, cool);
     else fprintf(f, " (every request)");
-    fprintf(f, "; every figure below is over it\n");
+    /* ITL pools token gaps by time, not by request: say so where it differs */
+    if (warm > 0 || cool > 0) fprintf(f, "; every figure below is over it (ITL: token gaps after warm-up)\n");
+    else fprintf(f, "; every figure below is over it\n");
     fprintf(f, "  %-32s %10.0f\n", "Requests in the window", measured);
     fprintf(f, "  %-32s %10.0f\n", "Successful requests", mcompleted);
     fprintf(f, "  %-32s %10.0f", "Failed requests", measured - mcompleted);

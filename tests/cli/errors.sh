@@ -76,7 +76,7 @@ input epp.yaml 'plugins:\n- type: queue-scorer\n';                              
 input epp.yaml 'apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: Foo\n';          case_ "wrong kind" "${RUN[@]}" a.yaml
 H='apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\n'
 input epp.yaml "${H}plugins:\n- type: no-such-scorer\n";                                 case_ "unknown plugin type" "${RUN[@]}" a.yaml
-input epp.yaml "${H}plugins:\n- type: prefix-cache-scorer\n  parameters: {blockSize: -3}\n"; case_ "bad plugin parameter" "${RUN[@]}" a.yaml
+input epp.yaml "${H}plugins:\n- type: approx-prefix-cache-producer\n  parameters: {blockSize: -3}\n"; case_ "bad plugin parameter" "${RUN[@]}" a.yaml
 input epp.yaml "${H}plugins:\n- type: queue-scorer\nschedulingProfiles:\n- name: default\n  plugins:\n  - pluginRef: missing\n"
 case_ "pluginRef to an undeclared plugin" "${RUN[@]}" a.yaml
 input epp.yaml "${H}plugins:\n- type: queue-scorer\n- type: queue-scorer\n";            case_ "duplicate plugin name" "${RUN[@]}" a.yaml
@@ -113,6 +113,7 @@ input t.csv 'hello,world\n1,2\n';                         case_ "undetectable fo
 put a.yaml 'workload: {type: trace, trace: {file: t.jsonl}}\n'
 input t.jsonl '{"arrival_ms": 0, "segments": [[7, 1000]], "output_tokens": 20}\n{"arrival_ms": 1, "segments": [[7]], "output_tokens": 2}\n'; case_ "eppsim: segment without a length" "${RUN[@]}" a.yaml
 rm -f .input; put a.yaml 'workload: {type: trace, trace: {file: nothere.jsonl}}\n'; case_ "missing file" "${RUN[@]}" a.yaml
+mkdir -p tdir; rm -f .input; flags eppsim trace stats tdir; case_ "trace stats on a directory" "$EPPSIM" trace stats tdir
 
 section "Explain state files (eppsim explain --state FILE)"
 EXP=("$EPPSIM" explain --state s.json)
