@@ -129,6 +129,8 @@ for i in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
 if kill -0 $pid 2>/dev/null; then kill -KILL $pid; wait $pid 2>/dev/null; fail "SIGTERM during gnuplot" "still running 5 s later"
 else
   wait $pid; rc=$?; gp=$(cat "$W/gnuplot.pid" 2>/dev/null)
+  # the signal reaches gnuplot at once; give it a moment to be reaped
+  for i in $(seq 30); do [ -n "$gp" ] && kill -0 "$gp" 2>/dev/null || break; sleep 0.1; done
   if [ -e out ]; then fail "SIGTERM during gnuplot" "committed out/ (exit $rc)"
   elif [ $rc -ne 130 ]; then fail "SIGTERM during gnuplot" "exit $rc, expected 130"
   elif [ -n "$gp" ] && kill -0 "$gp" 2>/dev/null; then kill "$gp"; fail "SIGTERM during gnuplot" "gnuplot left running"
@@ -146,6 +148,17 @@ sleep 60 & alive=$!; mkdir -p "out/x.tmp-$alive"
 [ -d "out/x.tmp-$alive" ] && ok "out/x.tmp-PID of a live process kept" || fail "live out/x.tmp-PID" "removed"
 kill $alive; wait $alive 2>/dev/null
 rm -rf "$W"/out*
+
+echo "== class 9: outputs reload from anywhere"
+mkdir -p A B; cp "$SRC/tests/data/traces/mooncake_sample.jsonl" A/t.jsonl
+printf 'apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: queue-scorer\n' > A/epp.yaml
+printf 'name: reload\nepp: {config_file: epp.yaml}\nworkload: {type: trace, num_requests: 20, trace: {file: t.jsonl}}\n' > A/a.yaml
+(cd A && "$EPPSIM" run -q --no-plots -o out a.yaml >/dev/null 2>&1)
+(cd B && "$EPPSIM" run -q --no-plots -o out ../A/out/experiment.yaml >/dev/null 2>"$W/.stderr"); rc=$?
+if [ $rc -ne 0 ]; then fail "run dir's experiment.yaml from another directory" "exit $rc: $(tail -1 "$W/.stderr")"
+elif ! cmp -s <(grep -v '"wall\|elapsed' A/out/summary.json) <(grep -v '"wall\|elapsed' B/out/summary.json); then fail "reloaded run" "summary.json differs"
+else ok "run dir's experiment.yaml reloads from another directory, same summary"; fi
+rm -rf A B
 
 echo "$n cases, $fails failed"
 [ $fails -eq 0 ]
