@@ -80,7 +80,7 @@ static int run_case(const char *name, const char *yaml, es_run_report_t *rep, es
     if ((rc = es_experiment_from_doc(doc, ".", &exp, err))) return rc;
     char dir[256];
     snprintf(dir, sizeof dir, "/tmp/eppsim-bench-%s-%ld", name, (long)getpid());
-    es_run_options_t opt = {dir, true, false, false, false, NULL, NULL};
+    es_run_options_t opt = {dir, true, false, false, false, NULL, NULL, NULL, NULL, false};
     rc = es_run_experiment(&exp, &opt, rep, err);
     es_rmtree(dir);
     es_experiment_fini(&exp);

@@ -1,6 +1,7 @@
 /*
  * cmd_run.c -- `eppsim run [EXPERIMENT] [options]`.
  */
+#define _DEFAULT_SOURCE   /* realpath */
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -40,11 +41,19 @@ static void usage(FILE *f)
             "  -s, --seed N           master seed (unsigned 64-bit; overrides the experiment)\n"
             "  -f, --force            replace an existing output directory\n"
             "  -m, --manifest FILE    Kubernetes manifests (repeatable): pool, EPP, routes\n"
+            "      --inference-perf CONFIG  replay an inference-perf config as the workload\n"
+            "                         (sets workload.inference_perf; EXPERIMENT gives the rest)\n"
+            "      --inference-perf-version V  the inference-perf build mirrored: current\n"
+            "                         (default) or 2025-10 (the build behind results/config.yaml\n"
+            "                         of the late-2025 runs; 2025-11 is the same)\n"
             "      --set KEY=VALUE    set any experiment key (repeatable; e.g. --set server.max_num_seqs=128,\n"
             "                         --set epp.weights.prefix-cache-scorer=5): typed and checked like\n"
             "                         the file, recorded in experiment.yaml\n"
             "      --record-decisions write what the EPP saw and decided per request\n"
             "      --no-plots         do not run gnuplot\n"
+            "      --write-inference-perf-results\n"
+            "                         also write inference-perf/: the run as an inference-perf result\n"
+            "                         directory that `eppsim validate` reads (docs/validate.md)\n"
             "  -q, --quiet            no progress line, no summary table\n"
             "  -h, --help             this help\n"
             "\n"
@@ -62,6 +71,26 @@ static cJSON *read_json(const char *path)
     return j;
 }
 
+/* --inference-perf FILE [--inference-perf-version V]: workload.inference_perf =
+ * {file: <absolute path>, version: V}, so the experiment's folder does not
+ * change where the file is looked up. */
+static int set_inference_perf(es_doc_t *doc, const char *file, const char *version, es_err_t *err)
+{
+    char abs[4096];
+    if (!realpath(file, abs)) return es_err_set(err, ES_EIO, "--inference-perf: %s: cannot open", file);
+    es_node_t *map = es_node_new_map(doc);
+    es_node_t *f = es_node_new_scalar(doc, abs, true);
+    es_node_t *v = es_node_new_scalar(doc, version ? version : "current", true);
+    if (!map || !f || !v || es_map_set(map, "file", f) < 0) goto oom;
+    f = NULL;
+    if (es_map_set(map, "version", v) < 0) goto oom;
+    v = NULL;
+    return es_doc_set_path(doc, "workload.inference_perf", map, err);
+oom:
+    es_node_destroy(map); es_node_destroy(f); es_node_destroy(v);
+    return es_err_set(err, ES_ENOMEM, "out of memory");
+}
+
 int es_cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -69,11 +98,13 @@ int es_cmd_run(int argc, char **argv)
         {"force", no_argument, NULL, 'f'},          {"manifest", required_argument, NULL, 'm'},
         {"record-decisions", no_argument, NULL, 'r'}, {"no-plots", no_argument, NULL, 'P'},
         {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
+        {"inference-perf", required_argument, NULL, 'I'}, {"inference-perf-version", required_argument, NULL, 'V'},
+        {"write-inference-perf-results", no_argument, NULL, 'W'},
         {"set", required_argument, NULL, 'S'},      {NULL, 0, NULL, 0}};
-    const char *out = NULL, *seed = NULL;
+    const char *out = NULL, *seed = NULL, *ip_file = NULL, *ip_version = NULL;
     const char *manifests[64], *sets[256];
     size_t nman = 0, nsets = 0;
-    bool force = false, plots = true, quiet = false, record = false;
+    bool force = false, plots = true, quiet = false, record = false, infperf = false;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "o:s:fm:qh", opts, NULL)) != -1) {
@@ -91,7 +122,10 @@ int es_cmd_run(int argc, char **argv)
             sets[nsets++] = optarg;
             break;
         case 'P': plots = false; break;
+        case 'W': infperf = true; break;
         case 'q': quiet = true; break;
+        case 'I': ip_file = optarg; break;
+        case 'V': ip_version = optarg; break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         default: usage(stderr); return ES_EXIT_USAGE;
         }
@@ -137,6 +171,18 @@ int es_cmd_run(int argc, char **argv)
             es_manifest_fini(&man);
             return ES_EXIT_USAGE;
         }
+    }
+    if (ip_version && !ip_file) {
+        fprintf(stderr, "eppsim run: --inference-perf-version needs --inference-perf\n");
+        es_doc_destroy(doc);
+        es_manifest_fini(&man);
+        return ES_EXIT_USAGE;
+    }
+    if (ip_file && set_inference_perf(doc, ip_file, ip_version, &err) < 0) {
+        fprintf(stderr, "eppsim: %s\n", err.msg);
+        es_doc_destroy(doc);
+        es_manifest_fini(&man);
+        return ES_EXIT_USAGE;
     }
     /* --set: values owned by `holder` (messages say --set:1: key: ...);
      * both docs outlive the experiment, whose nodes point into them */
@@ -193,7 +239,7 @@ int es_cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     g_interrupted = 0;
 
-    es_run_options_t opt = {dir, force, !quiet, plots, record, &g_interrupted, man.pool_name};
+    es_run_options_t opt = {dir, force, !quiet, plots, record, &g_interrupted, man.pool_name, NULL, NULL, infperf};
     es_run_report_t rep;
     if (!quiet) fprintf(stderr, "eppsim: running %s (seed %llu) -> %s\n", exp.name, (unsigned long long)exp.seed, dir);
     rc = es_run_experiment(&exp, &opt, &rep, &err);

@@ -28,6 +28,7 @@ static const command_t k_commands[] = {
     {"trace",   es_cmd_trace,   "inspect (stats) and convert (convert) workload traces"},
     {"bench",   es_cmd_bench,   "micro-benchmarks: core, server, scheduler, trace, e2e"},
     {"config",  es_cmd_config,  "print an experiment with every default filled in (--reference: all keys)"},
+    {"validate", es_cmd_validate, "replay real vLLM runs and print measured vs simulated (docs/validate.md)"},
     {"version", cmd_version,    "print the version"},
 };
 

@@ -14,6 +14,9 @@
 
 #include "es_err.h"
 #include "es_experiment.h"
+#include "es_time.h"
+
+struct es_metrics;
 
 typedef struct es_run_options {
     const char *out_dir;                  /* final output directory */
@@ -23,6 +26,11 @@ typedef struct es_run_options {
     bool        record_decisions;         /* write decisions/ for `explain --from-run` */
     volatile sig_atomic_t *interrupted;   /* set asynchronously: stop, write nothing */
     const char *pool_name;                /* InferencePool name (pods are <pool>-<i>); NULL: default */
+    /* NULL out_dir: write nothing (validate replays); on_finish, when set, sees the
+     * run's metrics and stages just before they are freed (every request recorded) */
+    void      (*on_finish)(void *ud, const struct es_metrics *m, const es_time_t (*stages)[2], size_t nstages);
+    void       *finish_ud;
+    bool        inference_perf;           /* also write inference-perf/ (docs/validate.md) */
 } es_run_options_t;
 
 typedef struct es_run_report {
@@ -41,6 +49,14 @@ typedef struct es_run_report {
 int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, es_run_report_t *rep,
                       es_err_t *err);
 
+/* `eppsim run --write-inference-perf-results`: <dir>/inference-perf/ holds
+ * results/{summary,stage_N}_lifecycle_metrics.json, results/config.yaml (the
+ * workload as an inference-perf config, when it can be said so) and
+ * exp-config.yaml (the server settings): what `eppsim validate` reads. */
+struct es_summary_stage;
+int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metrics *m,
+                                const struct es_summary_stage *stages, size_t nstages, const char *dir,
+                                es_err_t *err);
 /* The experiment as run, every default filled in: the text of a run's
  * experiment.yaml (malloc'd; NULL when out of memory).  A sweep compares it
  * with a finished point's file to know whether the point is still current. */

@@ -14,7 +14,9 @@
 #include "es_str.h"
 #include "es_server.h"
 #include "es_steptime.h"
-#include "vllm_args.h"
+#include "es_vllm_args.h"
+#include "es_gpu_spec.h"
+#include "es_model_config.h"
 
 #define X(x) offsetof(es_experiment_t, x)
 static const es_schema_entry_t k_top[] = {
@@ -54,7 +56,8 @@ const char es_default_experiment_yaml[] =
     "  shared_prefix: {num_groups: 6, num_prompts_per_group: 100, system_prompt_len: 1000,\n"
     "                  question_len: 300, question_len_std: 60, output_len: 120, output_len_std: 40}\n";
 
-/* Known GPUs are the profile files present in the data directory. */
+/* Known GPUs are the profile files present in the data directory and the
+ * GPUs of the datasheet (models/es_gpu_spec.h). */
 static int check_gpu(const es_experiment_t *exp, es_err_t *err)
 {
     char dir[1024], file[1200];
@@ -62,6 +65,9 @@ static int check_gpu(const es_experiment_t *exp, es_err_t *err)
     snprintf(file, sizeof file, "%s/%s.json", dir, exp->server.gpu);
     struct stat st;
     if (strchr(exp->server.gpu, '/') == NULL && stat(file, &st) == 0) return 0;
+    es_gpu_spec_t spec;
+    int rc = es_gpu_spec_lookup(exp->server.gpu_datasheet, exp->server.gpu, &spec, err);
+    if (rc != ES_ENOTFOUND) return rc;
     char known[512] = "";
     size_t used = 0;
     DIR *d = opendir(dir);
@@ -88,10 +94,19 @@ static int check_gpu(const es_experiment_t *exp, es_err_t *err)
             free(names[i]);
         }
     }
+    /* then the datasheet's GPUs that have no profile */
+    char sheet[512], *save = NULL;
+    es_gpu_spec_names(exp->server.gpu_datasheet, sheet, sizeof sheet);
+    for (char *tok = strtok_r(sheet, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        snprintf(file, sizeof file, "%s/%s.json", dir, tok);
+        if (stat(file, &st) == 0) continue;
+        int w = snprintf(known + used, sizeof known - used, "%s%s", used ? ", " : "", tok);
+        if (w > 0 && (size_t)w < sizeof known - used) used += (size_t)w;
+    }
     const es_node_t *node = exp->doc ? es_node_find(exp->doc->root, "server.gpu") : NULL;
     if (node)
-        return es_node_err(err, ES_EINVAL, node, "server.gpu", "unknown GPU \"%s\" (known: %s)",
-                           exp->server.gpu, known);
+        return es_node_err(err, ES_EINVAL, node, "server.gpu", "unknown GPU \"%s\" (known: %s)", exp->server.gpu,
+                           known);
     return es_err_set(err, ES_EINVAL, "server.gpu: unknown GPU \"%s\" (known: %s)", exp->server.gpu, known);
 }
 
@@ -147,28 +162,38 @@ static int apply_vllm(es_experiment_t *exp, es_err_t *err)
                  sc->vllm_args[0] ? "vllm_args" : "vllm_config");
         return server_node_err(exp, err, ES_EINVAL, both, msg);
     }
+    /* the GPU: a measured profile, else a datasheet entry (both name the device and its memory) */
     es_profile_t *prof = NULL;
-    if ((rc = es_profile_load(sc->gpu, &prof, err))) return rc;
+    es_err_t perr;
+    char gpu_name[256];
+    double mem_bytes;
+    if (es_profile_load(sc->gpu, &prof, &perr) == 0) {
+        snprintf(gpu_name, sizeof gpu_name, "%s %s", sc->gpu, prof->device);
+        mem_bytes = prof->memory_bytes;
+    } else {
+        es_gpu_spec_t spec;
+        if ((rc = es_gpu_spec_lookup(sc->gpu_datasheet, sc->gpu, &spec, err))) return rc;
+        snprintf(gpu_name, sizeof gpu_name, "%s %s", sc->gpu, spec.device);
+        mem_bytes = spec.memory_bytes;
+    }
     if (given.model[0] && !explicit_server_key(exp, "model")) {
         char key[256];
         es_vllm_model_key(given.model, key, sizeof key);
-        if (es_profile_model(prof, key)) {
+        if (prof && es_profile_model(prof, key)) {
             free(sc->model);
             sc->model = es_strdup(key);
             if (!sc->model) { es_profile_destroy(prof); return es_err_set(err, ES_ENOMEM, "out of memory"); }
         } else {
-            char list[512];
-            es_profile_model_list(prof, list, sizeof list);
-            snprintf(msg, sizeof msg, "model \"%s\" has no step-time profile on %s (it has: %s); set server.model",
-                     given.model, sc->gpu, list);
+            char list[512] = "none";
+            if (prof) es_profile_model_list(prof, list, sizeof list);
+            snprintf(msg, sizeof msg, "model \"%s\" has no step-time profile on %s (it has: %s); set server.model "
+                     "(a profile model or the model's config.json)", given.model, sc->gpu, list);
             es_profile_destroy(prof);
             return server_node_err(exp, err, ES_ENOTFOUND, sc->vllm_args[0] ? "vllm_args" : "vllm_config", msg);
         }
     }
-    char gpu_name[256];
-    snprintf(gpu_name, sizeof gpu_name, "%s %s", sc->gpu, prof->device);
-    double mem_gib = sc->gpu_memory_gib > 0 ? sc->gpu_memory_gib : prof->memory_bytes / 1073741824.0;
     es_profile_destroy(prof);
+    double mem_gib = sc->gpu_memory_gib > 0 ? sc->gpu_memory_gib : mem_bytes / 1073741824.0;
     es_vllm_serve_t r;
     es_vllm_resolve(&given, version, gpu_name, mem_gib, &r);
     es_vllm_apply(&r, explicit_server_key, exp, sc);
@@ -179,6 +204,28 @@ static int apply_vllm(es_experiment_t *exp, es_err_t *err)
         if (!exp->warnings) return es_err_set(err, ES_ENOMEM, "out of memory");
     }
     return 0;
+}
+
+/* A relative file path in the server section names a file beside the experiment. */
+static int resolve_server_path(es_experiment_t *exp, char **field)
+{
+    if (!*field || !**field || (*field)[0] == '/' || strcmp(exp->base_dir, ".") == 0) return 0;
+    char buf[2048];
+    es_experiment_path(exp, *field, buf, sizeof buf);
+    char *dup = strdup(buf);
+    if (!dup) return ES_ENOMEM;
+    free(*field);
+    *field = dup;
+    return 0;
+}
+
+static int resolve_paths(es_experiment_t *exp, es_err_t *err)
+{
+    int rc = 0;
+    if (es_model_is_path(exp->server.model)) rc = resolve_server_path(exp, &exp->server.model);
+    if (!rc) rc = resolve_server_path(exp, &exp->server.gpu_datasheet);
+    if (!rc) rc = resolve_server_path(exp, &exp->server.step_coefficients);
+    return rc ? es_err_set(err, rc, "out of memory") : 0;
 }
 
 /* server.vllm_fidelity auto: vLLM's overheads are modelled when the run names
@@ -245,6 +292,7 @@ int es_experiment_from_doc(es_doc_t *doc, const char *base_dir, es_experiment_t 
     if (!rc && doc->root && doc->root->kind != ES_NODE_MAP)
         rc = es_node_expect_map(doc->root, "", err);
     if (!rc) rc = es_schema_load(&es_experiment_schema, exp, doc->root, "", err);
+    if (!rc) rc = resolve_paths(exp, err);
     if (!rc) rc = check_name(exp, err);
     if (!rc) rc = check_values(exp, err);
     if (!rc) rc = check_gpu(exp, err);

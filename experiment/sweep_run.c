@@ -59,7 +59,7 @@ static void work(uv_work_t *req)
     char dir[2048];
     esi_sweep_point_dir(c->opt->out_dir, j->point, j->seed, dir, sizeof dir);
     /* no summary.json means no completed run here: replace whatever is there */
-    es_run_options_t ro = {dir, true, false, false, false, c->opt->interrupted, NULL};
+    es_run_options_t ro = {dir, true, false, false, false, c->opt->interrupted, NULL, NULL, NULL, false};
     es_run_report_t rep;
     j->rc = es_run_experiment(&exp, &ro, &rep, &j->err);
     if (j->rc && !j->err.msg[0]) es_err_set(&j->err, j->rc, "%s", es_strerror(j->rc));

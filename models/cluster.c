@@ -337,10 +337,12 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
     es_rng_stream(&c->gw_rng, es_sim_master_seed(sim), ES_ENTITY_GATEWAY, 0, ES_STREAM_GATEWAY);
     es_rng_stream(&c->cancel_rng, es_sim_master_seed(sim), ES_ENTITY_GATEWAY, 1, ES_STREAM_GATEWAY);
     int rc;
-    if ((rc = es_profile_load(prm->server->gpu, &c->profile, err))) goto fail;
+    if ((rc = es_profile_open(prm->server->gpu, prm->server->model, prm->server->gpu_datasheet,
+                              prm->server->step_coefficients, &c->profile, err)))
+        goto fail;
     const es_profile_model_t *pm = es_profile_model(c->profile, prm->server->model);
-    /* K and V, bf16, every layer: what a P/D transfer moves per prompt token */
-    c->kv_bytes_per_token = pm ? 2.0 * pm->shape.layers * pm->shape.kv_heads * pm->shape.head_dim * 2.0 : 0;
+    /* K and V, every layer: what a P/D transfer moves per prompt token */
+    c->kv_bytes_per_token = pm ? es_model_kv_bytes_per_token(&pm->shape, 1) : 0;
 
     c->maxpods = prm->cluster->max_pods;   /* es_e2e_config_parse: max(replicas, scaling steps) */
     if (c->maxpods < (uint32_t)prm->cluster->replicas) c->maxpods = (uint32_t)prm->cluster->replicas;

@@ -14,7 +14,7 @@
 #define ES_GIB 1073741824.0   /* bytes in a GiB: the unit of the server.*_gib keys */
 
 enum { ES_POLICY_FCFS = 0, ES_POLICY_PRIORITY = 1 };
-enum { ES_STEP_PROFILE = 0, ES_STEP_LINEAR = 1, ES_STEP_ROOFLINE = 2 };
+enum { ES_STEP_PROFILE = 0, ES_STEP_LINEAR = 1, ES_STEP_ROOFLINE = 2, ES_STEP_ANALYTIC = 3, ES_STEP_AUTO = 4 };
 enum { ES_FREE_FRESH_PREPEND = 0, ES_FREE_APPEND = 1 };
 enum { ES_ASYNC_AUTO = 0, ES_ASYNC_ON = 1, ES_ASYNC_OFF = 2 };
 enum { ES_FIDELITY_AUTO = 0, ES_FIDELITY_ON = 1, ES_FIDELITY_OFF = 2 };
@@ -25,8 +25,8 @@ enum { ES_FIDELITY_AUTO = 0, ES_FIDELITY_ON = 1, ES_FIDELITY_OFF = 2 };
 #define ES_SERVER_MAX_BLOCKS 4000000u
 
 typedef struct es_server_config {
-    char    *gpu;                          /* profile name, e.g. "h100-sxm-80gb" */
-    char    *model;                        /* model key inside the profile */
+    char    *gpu;                          /* profile or datasheet GPU name, e.g. "h100-sxm-80gb" */
+    char    *model;                        /* model key inside the profile, or a config.json path */
     int64_t  tensor_parallel;              /* GPUs per pod */
     int      step_model;                   /* ES_STEP_* */
     double   cpu_overhead_us;              /* per-step CPU overhead added to GPU time */
@@ -58,6 +58,8 @@ typedef struct es_server_config {
     char    *vllm_version;                 /* the vLLM whose defaults fill absent flags */
     char    *vllm_args;                    /* `vllm serve` flags (models/vllm_args.h); "" none */
     char    *vllm_config;                  /* settings file (exp-config.yaml style); "" none */
+    char    *gpu_datasheet;                /* "" = data/gpus.yaml */
+    char    *step_coefficients;            /* "" = data/steptime-coeffs.yaml */
     /* vLLM fidelity (docs/server.md "vLLM versions"): KV sizing, engine CPU, API server */
     int      vllm_fidelity;                /* ES_FIDELITY_*: auto = on when the run names vLLM settings */
     int      async_scheduling;             /* ES_ASYNC_*: auto = by vllm_version (on from 0.14) */

@@ -14,6 +14,18 @@
  *  - linear: c0 + c1 prompt tokens + c2 decodes + c3 context + c4 prefill
  *    attention units.
  *  - roofline: max(FLOPs / (peak x mfu), bytes / (HBM x efficiency)).
+ *  - analytic (any model, any GPU of the datasheet): roofline-shaped terms
+ *    from the model's shape (es_model_config.h) and the GPU's datasheet
+ *    (es_gpu_spec.h), each divided by a GLOBAL efficiency coefficient of the
+ *    coefficients file (data/steptime-coeffs.yaml):
+ *      compute = GEMM FLOPs / (peak x gemm_eff) + attention FLOPs / (bf16 peak x attn_eff)
+ *      memory  = (weights read + KV read and written) / (HBM x hbm_eff)
+ *      step    = (compute^s + memory^s)^(1/s) + layers x layer_us + step_us
+ *                + TP all-reduces;  all per GPU (divided by TP).
+ *    GEMM FLOPs count 2 x active params x tokens (top-k experts per token);
+ *    MoE weights read are the experts the step's tokens touch in expectation.
+ *  - auto (default): profile when the GPU profile measured the model,
+ *    analytic otherwise.
  *
  * Tensor parallelism (TP > 1) is a model, not a measurement: per-layer and
  * lm_head time divided by TP plus two ring all-reduces of the step's hidden
@@ -27,6 +39,8 @@
 #include <stdint.h>
 
 #include "es_err.h"
+#include "es_gpu_spec.h"
+#include "es_model_config.h"
 #include "es_server_config.h"
 
 typedef struct es_table1 {   /* y(x), x ascending */
@@ -40,11 +54,6 @@ typedef struct es_table2 {   /* rows keyed ascending; each row y(x), x ascending
     es_table1_t *row;
 } es_table2_t;
 
-typedef struct es_model_shape {
-    uint32_t layers, hidden, heads, kv_heads, head_dim, inter, vocab;
-    uint32_t context_len;    /* longest sequence the model accepts */
-} es_model_shape_t;
-
 typedef struct es_profile_model {
     char             name[64];
     es_model_shape_t shape;
@@ -52,7 +61,21 @@ typedef struct es_profile_model {
     es_table1_t      lm_head;   /* us per step, T sampled rows */
     es_table2_t      prefill;   /* us per layer, rows q, x = p */
     es_table2_t      decode;    /* us per layer, rows B, x = L keys */
+    char             source[256];   /* "profile", or the config.json it was read from */
 } es_profile_model_t;
+
+/* Global coefficients of the analytic step model (data/steptime-coeffs.yaml). */
+typedef struct es_step_coeffs {
+    double gemm_eff;        /* achieved fraction of peak dense FLOP/s in GEMMs */
+    double attn_eff;        /* achieved fraction of peak BF16 FLOP/s in attention */
+    double hbm_eff;         /* achieved fraction of peak HBM bandwidth */
+    double link_eff;        /* all-reduce bus bandwidth / NVLink (or PCIe) one-direction bandwidth */
+    double allreduce_us;    /* fixed cost of one all-reduce */
+    double layer_us;        /* fixed GPU time per layer per step (launches, norms, small kernels) */
+    double step_us;         /* fixed GPU time per step (embedding, sampling) */
+    double smooth;          /* s of the (compute^s + memory^s)^(1/s) combination; large = max */
+    char   file[256];       /* where they were read from */
+} es_step_coeffs_t;
 
 struct es_profile {
     char                gpu[96];        /* profile name (file stem) */
@@ -62,6 +85,12 @@ struct es_profile {
     double              peak_flops;     /* datasheet bf16 dense */
     uint32_t            nmodels;
     es_profile_model_t *models;
+    /* from the GPU datasheet (es_gpu_spec.h), for the analytic model */
+    double              fp8_flops;      /* 0: no FP8 tensor cores (GEMMs run at bf16 peak) */
+    double              link_Bps;       /* NVLink one direction; 0 = PCIe only */
+    double              pcie_Bps;
+    int                 config_model;   /* index of the model read from a config.json; -1 none */
+    es_step_coeffs_t    coeffs;
 };
 typedef struct es_profile es_profile_t;
 
@@ -69,14 +98,29 @@ typedef struct es_profile es_profile_t;
  * path for messages. */
 int es_profile_parse(const char *name, const char *file, const char *text, es_profile_t **out,
                      es_err_t *err);
+/* The model `model` names: a model key of the profile, or (a path) the
+ * config.json es_profile_open read. */
 const es_profile_model_t *es_profile_model(const es_profile_t *p, const char *model);
+/* True when the model has measured tables (the profile step model can run). */
+int es_profile_model_has_tables(const es_profile_model_t *m);
+
+/* Everything a pod's step time needs, loaded once: `gpu` is a profile
+ * (data/profiles/<gpu>.json) or a GPU of the datasheet `gpus_file` (NULL or
+ * "": data/gpus.yaml); `model` a profile model key or a config.json path
+ * (already resolved against the experiment's folder); `coeffs_file` the
+ * analytic model's coefficients (NULL or "": data/steptime-coeffs.yaml).
+ * Free with es_profile_free. */
+int es_profile_open(const char *gpu, const char *model, const char *gpus_file, const char *coeffs_file,
+                    es_profile_t **out, es_err_t *err);
+/* Reads a coefficients file; errors name file:line: key. */
+int es_step_coeffs_load(const char *path, es_step_coeffs_t *out, es_err_t *err);
 /* "a, b, c": the models a profile holds, for error messages. */
 void es_profile_model_list(const es_profile_t *p, char *buf, size_t size);
 
 double es_table1_eval(const es_table1_t *t, double x);
 double es_table2_eval(const es_table2_t *t, double key, double x);
 
-/* Parameter count (bf16 weights = 2 bytes each), embeddings and lm_head included. */
+/* Parameter count, embeddings and lm_head included (es_model_shape_finish). */
 double es_model_params(const es_model_shape_t *m);
 
 typedef struct es_step_comp {
@@ -96,7 +140,25 @@ typedef struct es_steptime {
     double                    c[5];            /* linear */
     double                    mfu, bw_eff;     /* roofline */
     double                    link_Bps, ar_lat_us;
+    /* analytic: per-step constants precomputed from the shape and the GPU */
+    double                    gemm_flops_tok;   /* GEMM FLOPs per token (active linear params x 2) */
+    double                    lm_flops_row;     /* lm_head FLOPs per sampled row */
+    double                    attn_flops_unit;  /* attention FLOPs per (query, key) pair, all layers */
+    double                    fixed_bytes;      /* weights read every step, experts excluded, one GPU */
+    double                    expert_bytes;     /* one routed expert of one layer, one GPU */
+    double                    kv_bytes_tok;     /* KV bytes of one token, all layers, one GPU */
+    double                    gemm_Bps_inv, attn_inv, hbm_inv;   /* 1 / achieved rates (us per unit) */
 } es_steptime_t;
+
+/* Terms of one analytic step, for tests and bench: us each, before the
+ * combination; total = the step's us including cpu overhead. */
+typedef struct es_step_terms {
+    double gemm_us, attn_us, weight_us, kv_us, comm_us, fixed_us, total_us;
+    double experts_touched;   /* per MoE layer */
+} es_step_terms_t;
+void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step_terms_t *out);
+/* "profile", "linear", "roofline" or "analytic": what the pod runs. */
+const char *es_steptime_kind_name(int kind);
 
 void   es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es_profile_t *prof,
                         const es_profile_model_t *pm);

@@ -39,7 +39,7 @@
 #include "es_kvmem.h"
 #include "es_steptime.h"
 #include "es_util.h"
-#include "vllm_args.h"
+#include "es_vllm_args.h"
 
 /* RS_API: in the API server's queue; RS_DELIVER: done in the engine, its end
  * not yet sent by the API server. */
@@ -1351,10 +1351,9 @@ static int derive_blocks(const es_server_config_t *cfg, const es_profile_t *prof
     if (cfg->num_gpu_blocks > 0) { *out = (uint32_t)cfg->num_gpu_blocks; return 0; }
     double tp = (double)cfg->tensor_parallel;
     double mem = cfg->gpu_memory_gib > 0 ? cfg->gpu_memory_gib * ES_GIB : prof->memory_bytes;
-    double weights = es_model_params(m) * 2.0 / tp;
+    double weights = m->weight_bytes / tp;
     double avail = mem * cfg->gpu_memory_utilization - weights - cfg->activation_reserve_gib * ES_GIB;
-    uint32_t kvh = (m->kv_heads + (uint32_t)tp - 1) / (uint32_t)tp;   /* heads replicate when TP > kv_heads */
-    double block = 2.0 * m->layers * kvh * m->head_dim * 2.0 * (double)cfg->block_size;
+    double block = es_model_kv_bytes_per_token(m, (uint32_t)tp) * (double)cfg->block_size;
     double n = avail / block;
     if (n < 2)
         return es_err_set(err, ES_ERANGE,
@@ -1376,6 +1375,14 @@ static void kvmem_model_of(const es_model_shape_t *m, es_kvmem_model_t *out)
     out->head_dim = m->head_dim;
     out->inter = m->inter;
     out->vocab = m->vocab;
+    out->experts = m->experts;
+    out->experts_per_token = m->top_k;
+    out->moe_inter = m->moe_inter;
+    out->shared_inter = m->shared_inter;
+    out->moe_layers = m->moe_layers;
+    out->tie_embeddings = m->tie_embeddings;
+    out->weight_bytes = m->weight_bytes_per_param;
+    out->kv_bytes = m->dtype_bytes;
 }
 
 static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_profile_t *prof, uint32_t *nblocks,
@@ -1403,7 +1410,9 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
     s->api_chunk_d = cfg->api_chunk_us * 1e3;
     es_kvmem_model_t m;
     kvmem_model_of(&s->pm->shape, &m);
-    double block_bytes = es_kvmem_kv_bytes_per_token(&m, (uint32_t)cfg->tensor_parallel) * (double)cfg->block_size;
+    /* the model's own count: MLA latents, KV heads replicated past TP */
+    double kv_token = es_model_kv_bytes_per_token(&s->pm->shape, (uint32_t)cfg->tensor_parallel);
+    double block_bytes = kv_token * (double)cfg->block_size;
     if (cfg->kv_offloading_gib > 0 && cfg->enable_prefix_caching) {
         /* per TP rank, as vLLM's CPU offloading spec divides --kv-offloading-size */
         double n = floor(cfg->kv_offloading_gib * 1073741824.0 / block_bytes);
@@ -1420,6 +1429,7 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
         .block_size = (uint32_t)cfg->block_size,
         .max_num_batched_tokens = (uint32_t)cfg->max_num_batched_tokens,
         .max_num_seqs = (uint32_t)cfg->max_num_seqs,
+        .kv_bytes_per_token = kv_token,
     };
     es_kvmem_coeffs_t c = {cfg->kv_sampler_bytes_per_logit, cfg->kv_non_torch_gib, cfg->kv_non_torch_tp_gib};
     int rc = es_kvmem_derive(&m, &in, &c, &s->kvmem, err);
@@ -1468,7 +1478,7 @@ int es_server_create_with_profile(es_sim_t *sim, const es_server_config_t *cfg, 
     if (!s) return es_err_set(err, ES_ENOMEM, "out of memory");
     int rc;
     if (!profile) {
-        rc = es_profile_load(cfg->gpu, &s->own_prof, err);
+        rc = es_profile_open(cfg->gpu, cfg->model, cfg->gpu_datasheet, cfg->step_coefficients, &s->own_prof, err);
         if (rc != 0) { free(s); return rc; }
         profile = s->own_prof;
     }
@@ -1481,6 +1491,12 @@ int es_server_create_with_profile(es_sim_t *sim, const es_server_config_t *cfg, 
                    cfg->model, profile->gpu, list);
         es_server_destroy(s);
         return ES_ENOTFOUND;
+    }
+    if (cfg->step_model == ES_STEP_PROFILE && !es_profile_model_has_tables(s->pm)) {
+        es_err_set(err, ES_EINVAL, "server.step_model: profile needs measured tables of the model, and GPU \"%s\" "
+                   "has none for %s (use analytic or auto)", profile->gpu, s->pm->name);
+        es_server_destroy(s);
+        return ES_EINVAL;
     }
     uint32_t nblocks = 0;
     es_server_config_t stcfg = *cfg;

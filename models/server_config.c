@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 static const char *const k_policies[] = {"fcfs", "priority", NULL};
-static const char *const k_step_models[] = {"profile", "linear", "roofline", NULL};
+static const char *const k_step_models[] = {"profile", "linear", "roofline", "analytic", "auto", NULL};
 static const char *const k_free_orders[] = {"fresh_prepend", "append", NULL};
 static const char *const k_async[] = {"auto", "on", "off", NULL};
 static const char *const k_fidelity[] = {"auto", "on", "off", NULL};
@@ -15,13 +15,15 @@ static const char *const k_fidelity[] = {"auto", "on", "off", NULL};
 #define F(x) offsetof(es_server_config_t, x)
 static const es_schema_entry_t k_entries[] = {
     {"gpu", ES_ST_STRING, F(gpu), "h100-sxm-80gb", 0, 0, NULL, "",
-     "GPU profile: a file data/profiles/<gpu>.json", NULL},
+     "GPU: a profile data/profiles/<gpu>.json, or a GPU of the datasheet (server.gpu_datasheet)", NULL},
     {"model", ES_ST_STRING, F(model), "llama-3.1-8b", 0, 0, NULL, "",
-     "model shape and step-time tables inside the GPU profile", NULL},
+     "a model key of the GPU profile, or a Hugging Face config.json path (relative to the experiment file)",
+     NULL},
     {"tensor_parallel", ES_ST_INT, F(tensor_parallel), "1", 1, 8, NULL, "GPUs",
      "tensor-parallel degree of a pod (1, 2, 4 or 8)", NULL},
-    {"step_model", ES_ST_ENUM, F(step_model), "profile", 0, 0, k_step_models, "",
-     "step-time model: measured profile tables, linear coefficients, or roofline", NULL},
+    {"step_model", ES_ST_ENUM, F(step_model), "auto", 0, 0, k_step_models, "",
+     "step-time model: measured profile tables, linear coefficients, roofline, analytic (any model from its "
+     "shape and the GPU datasheet), or auto (profile when measured, else analytic)", NULL},
     {"cpu_overhead_us", ES_ST_DOUBLE, F(cpu_overhead_us), "300", 0, 1e6, NULL, "us",
      "CPU-side scheduling and sampling time added to every engine step (docs/server.md)", NULL},
     {"block_size", ES_ST_INT, F(block_size), "16", 1, 1024, NULL, "tokens",
@@ -74,6 +76,11 @@ static const es_schema_entry_t k_entries[] = {
      "roofline step model: achieved fraction of the GPU's peak bf16 FLOP/s", NULL},
     {"roofline_bw_efficiency", ES_ST_DOUBLE, F(roofline_bw_efficiency), "0.6", 0.01, 1, NULL, "",
      "roofline step model: achieved fraction of the GPU's peak HBM bandwidth", NULL},
+    {"gpu_datasheet", ES_ST_STRING, F(gpu_datasheet), "", 0, 0, NULL, "",
+     "GPU datasheet file (relative to the experiment file); empty = the shipped data/gpus.yaml", NULL},
+    {"step_coefficients", ES_ST_STRING, F(step_coefficients), "", 0, 0, NULL, "",
+     "analytic step model's coefficients file (relative to the experiment file); empty = the shipped "
+     "data/steptime-coeffs.yaml", NULL},
     {"fast_forward", ES_ST_BOOL, F(fast_forward), "true", 0, 0, NULL, "",
      "run a stretch of decode-only steps with nothing waiting as one event (same results, fewer events; "
      "docs/server.md)", NULL},

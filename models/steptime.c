@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "es_doc.h"
+#include "es_paths.h"
 
 /* ---- tables ---- */
 
@@ -183,6 +187,8 @@ static int parse_model(const cJSON *o, const char *file, es_profile_model_t *m, 
         return es_err_set(err, ES_EPARSE, "%s: %s.config: needs positive layers, hidden, heads, kv_heads, "
                           "head_dim, inter, vocab", file, m->name);
     if (get_u32(cfg, "context_len", &s->context_len) != 0) s->context_len = 131072;
+    es_model_shape_finish(s);
+    snprintf(m->source, sizeof m->source, "profile");
     static const char *const tabs[] = {"dense", "lm_head", "attn_prefill", "attn_decode"};
     int rc[4];
     rc[0] = build1(cJSON_GetObjectItemCaseSensitive(o, tabs[0]), &m->dense);
@@ -219,6 +225,9 @@ int es_profile_parse(const char *name, const char *file, const char *text, es_pr
     p->memory_bytes = mem_mib * 1048576.0;
     p->hbm_Bps = tbps * 1e12;
     p->peak_flops = tflops * 1e12;
+    p->config_model = -1;
+    double nvl;
+    if (get_pos(hw, "nvlink_GBps", &nvl) == 0) p->link_Bps = nvl * 1e9;
     uint32_t nm = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, root)
@@ -243,6 +252,7 @@ int es_profile_parse(const char *name, const char *file, const char *text, es_pr
 
 const es_profile_model_t *es_profile_model(const es_profile_t *p, const char *model)
 {
+    if (es_model_is_path(model)) return p->config_model >= 0 ? &p->models[p->config_model] : NULL;
     for (uint32_t i = 0; i < p->nmodels; i++)
         if (strcmp(p->models[i].name, model) == 0) return &p->models[i];
     return NULL;
@@ -256,11 +266,137 @@ void es_profile_model_list(const es_profile_t *p, char *buf, size_t size)
         off += (size_t)snprintf(buf + off, size - off, "%s%s", i ? ", " : "", p->models[i].name);
 }
 
-double es_model_params(const es_model_shape_t *m)
+double es_model_params(const es_model_shape_t *m) { return m->params_total; }
+
+int es_profile_model_has_tables(const es_profile_model_t *m)
 {
-    double d = m->hidden, dkv = (double)m->kv_heads * m->head_dim, dq = (double)m->heads * m->head_dim;
-    double layer = d * (dq + 2 * dkv) + dq * d + 3.0 * d * m->inter + 2 * d;
-    return m->layers * layer + 2.0 * m->vocab * d + d;   /* embeddings and an untied lm_head */
+    return m->dense.n > 0 && m->lm_head.n > 0 && m->prefill.nrows > 0 && m->decode.nrows > 0;
+}
+
+/* ---- opening a GPU + model ---- */
+
+static char *slurp_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *t = NULL;
+    long n;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (t = malloc((size_t)n + 1)) != NULL) {
+        if (fread(t, 1, (size_t)n, f) != (size_t)n) { free(t); t = NULL; }
+        else t[n] = 0;
+    }
+    fclose(f);
+    return t;
+}
+
+static const char *const k_coeff_keys[] = {"gemm_efficiency", "attention_efficiency", "hbm_efficiency",
+                                           "link_efficiency", "allreduce_latency_us", "layer_us", "step_us",
+                                           "smoothness", NULL};
+
+int es_step_coeffs_load(const char *path, es_step_coeffs_t *out, es_err_t *err)
+{
+    char buf[1024];
+    if (!path || !*path) path = es_data_path(buf, sizeof buf, "steptime-coeffs.yaml");
+    es_doc_t *doc;
+    int rc = es_doc_load_file(path, &doc, err);
+    if (rc) return rc;
+    static const char *const top[] = {"analytic", "provenance", NULL};
+    const es_node_t *root = doc->root, *a = NULL;
+    if (!root) rc = es_err_set(err, ES_EPARSE, "%s: empty coefficients file", path);
+    else if (!(rc = es_node_expect_map(root, "", err)) && !(rc = es_map_check_keys(root, "", top, err))) {
+        a = es_map_get(root, "analytic");
+        if (!a) rc = es_node_err(err, ES_EINVAL, root, "analytic", "missing");
+        else if (!(rc = es_node_expect_map(a, "analytic", err)))
+            rc = es_map_check_keys(a, "analytic", k_coeff_keys, err);
+    }
+    double v[8];
+    static const double lo[8] = {1e-4, 1e-4, 1e-4, 1e-4, 0, 0, 0, 1}, hi[8] = {1, 1, 1, 1, 1e5, 1e5, 1e6, 1e3};
+    for (int i = 0; !rc && i < 8; i++) {
+        char kp[64];
+        snprintf(kp, sizeof kp, "analytic.%s", k_coeff_keys[i]);
+        const es_node_t *n = es_map_get(a, k_coeff_keys[i]);
+        rc = n ? es_node_to_double(n, kp, lo[i], hi[i], &v[i], err)
+               : es_node_err(err, ES_EINVAL, a, kp, "missing (the analytic model needs all of its coefficients)");
+    }
+    if (!rc) {
+        memset(out, 0, sizeof *out);
+        out->gemm_eff = v[0]; out->attn_eff = v[1]; out->hbm_eff = v[2]; out->link_eff = v[3];
+        out->allreduce_us = v[4]; out->layer_us = v[5]; out->step_us = v[6]; out->smooth = v[7];
+        snprintf(out->file, sizeof out->file, "%s", path);
+    }
+    es_doc_destroy(doc);
+    return rc;
+}
+
+static int hardware_from_datasheet(es_profile_t *p, const es_gpu_spec_t *g)
+{
+    snprintf(p->device, sizeof p->device, "%s", g->device);
+    p->memory_bytes = g->memory_bytes;
+    p->hbm_Bps = g->hbm_Bps;
+    p->peak_flops = g->bf16_flops;
+    p->fp8_flops = g->fp8_flops;
+    p->link_Bps = g->link_Bps;
+    p->pcie_Bps = g->pcie_Bps;
+    return 0;
+}
+
+int es_profile_open(const char *gpu, const char *model, const char *gpus_file, const char *coeffs_file,
+                    es_profile_t **out, es_err_t *err)
+{
+    char rel[256], path[1024];
+    snprintf(rel, sizeof rel, "profiles/%s.json", gpu);
+    es_data_path(path, sizeof path, rel);
+    struct stat sb;
+    es_profile_t *p = NULL;
+    es_gpu_spec_t spec;
+    es_err_t ignore;
+    int rc;
+    if (strchr(gpu, '/') == NULL && stat(path, &sb) == 0) {
+        char *text = slurp_file(path);
+        if (!text) return es_err_set(err, ES_EIO, "server.gpu: cannot read profile %s", path);
+        rc = es_profile_parse(gpu, path, text, &p, err);
+        free(text);
+        if (rc) return rc;
+        /* the datasheet adds what a profile does not hold (FP8 peak, PCIe); its peaks are the profile's */
+        if (es_gpu_spec_lookup(gpus_file, gpu, &spec, &ignore) == 0) {
+            p->fp8_flops = spec.fp8_flops;
+            p->pcie_Bps = spec.pcie_Bps;
+            if (p->link_Bps == 0) p->link_Bps = spec.link_Bps;
+        }
+    } else {
+        if ((rc = es_gpu_spec_lookup(gpus_file, gpu, &spec, err))) {
+            if (rc == ES_ENOTFOUND) {
+                char known[512];
+                es_gpu_spec_names(gpus_file, known, sizeof known);
+                es_err_set(err, ES_ENOTFOUND, "server.gpu: no profile or datasheet GPU \"%s\" (datasheet %s has: "
+                           "%s)", gpu, gpus_file && *gpus_file ? gpus_file : "data/gpus.yaml", known);
+            }
+            return rc;
+        }
+        p = calloc(1, sizeof *p);
+        if (!p) return es_err_set(err, ES_ENOMEM, "out of memory");
+        snprintf(p->gpu, sizeof p->gpu, "%s", gpu);
+        p->config_model = -1;
+        hardware_from_datasheet(p, &spec);
+    }
+    if (es_model_is_path(model)) {
+        es_model_shape_t shape;
+        if ((rc = es_model_config_load(model, &shape, err))) { es_profile_destroy(p); return rc; }
+        es_profile_model_t *grown = realloc(p->models, (p->nmodels + 1) * sizeof *grown);
+        if (!grown) { es_profile_destroy(p); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+        p->models = grown;
+        es_profile_model_t *m = &p->models[p->nmodels];
+        memset(m, 0, sizeof *m);
+        const char *base = strrchr(model, '/');
+        snprintf(m->name, sizeof m->name, "%s", base ? base + 1 : model);
+        snprintf(m->source, sizeof m->source, "%s", model);
+        m->shape = shape;
+        p->config_model = (int)p->nmodels++;
+    }
+    if ((rc = es_step_coeffs_load(coeffs_file, &p->coeffs, err))) { es_profile_destroy(p); return rc; }
+    *out = p;
+    return 0;
 }
 
 /* ---- step models ---- */
@@ -280,6 +416,41 @@ void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es
     st->bw_eff = cfg->roofline_bw_efficiency;
     st->link_Bps = cfg->tp_link_gbps * 1e9;
     st->ar_lat_us = cfg->tp_allreduce_latency_us;
+    if (st->kind == ES_STEP_AUTO) st->kind = es_profile_model_has_tables(pm) ? ES_STEP_PROFILE : ES_STEP_ANALYTIC;
+    if (st->kind != ES_STEP_ANALYTIC) return;
+    /* analytic: everything that does not depend on the step's composition */
+    const es_model_shape_t *m = &pm->shape;
+    const es_step_coeffs_t *k = &prof->coeffs;
+    double tp = st->tp, d = m->hidden;
+    uint32_t nmoe = m->experts > 0 ? m->moe_layers : 0;
+    double ndense = (double)(m->layers - nmoe);
+    st->gemm_flops_tok = 2.0 * (m->layers * m->attn_params + ndense * 3.0 * d * m->inter +
+                                nmoe * ((double)m->top_k * m->expert_params + 3.0 * d * m->shared_inter + d * m->experts));
+    st->lm_flops_row = 2.0 * d * m->vocab;
+    st->attn_flops_unit = 2.0 * m->layers * m->heads * ((double)m->head_dim + m->v_head_dim);
+    double experts_bytes = nmoe * (double)m->experts * m->expert_params * m->weight_bytes_per_param;
+    double embed_bytes = m->tie_embeddings ? 0 : (double)m->vocab * d * m->dtype_bytes;   /* only T rows read */
+    st->fixed_bytes = (m->weight_bytes - experts_bytes - embed_bytes) / tp;
+    st->expert_bytes = m->expert_params * m->weight_bytes_per_param / tp;
+    st->kv_bytes_tok = es_model_kv_bytes_per_token(m, st->tp);
+    double peak = m->fp8 && prof->fp8_flops > 0 ? prof->fp8_flops : prof->peak_flops;
+    st->gemm_Bps_inv = 1e6 / (peak * k->gemm_eff * tp);
+    st->attn_inv = 1e6 / (prof->peak_flops * k->attn_eff * tp);
+    st->hbm_inv = 1e6 / (prof->hbm_Bps * k->hbm_eff);
+    double link = prof->link_Bps > 0 ? prof->link_Bps : prof->pcie_Bps;
+    st->link_Bps = (link > 0 ? link : cfg->tp_link_gbps * 1e9) * k->link_eff;
+    st->ar_lat_us = k->allreduce_us;
+}
+
+const char *es_steptime_kind_name(int kind)
+{
+    switch (kind) {
+    case ES_STEP_PROFILE:  return "profile";
+    case ES_STEP_LINEAR:   return "linear";
+    case ES_STEP_ROOFLINE: return "roofline";
+    case ES_STEP_ANALYTIC: return "analytic";
+    default:               return "auto";
+    }
 }
 
 /* Two ring all-reduces per layer (after attention and after the MLP) of the
@@ -334,8 +505,45 @@ static double roofline_us(const es_steptime_t *st, const es_step_comp_t *c, uint
     return (tc > tm ? tc : tm) * 1e6 / st->tp;
 }
 
+void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step_terms_t *o)
+{
+    const es_model_shape_t *m = &st->pm->shape;
+    const es_step_coeffs_t *k = &st->prof->coeffs;
+    memset(o, 0, sizeof *o);
+    double T = c->n_decode, units = (double)c->sum_ctx, ctx_read = (double)c->sum_ctx;
+    for (uint32_t i = 0; i < c->n_prefill; i++) {
+        T += c->q[i];
+        units += (double)c->q[i] * (c->p[i] + c->q[i] / 2.0);
+        ctx_read += c->p[i];
+    }
+    o->fixed_us = m->layers * k->layer_us + k->step_us;
+    if (T > 0) {
+        uint32_t nmoe = m->experts > 0 ? m->moe_layers : 0;
+        o->experts_touched = es_model_experts_touched(m, T);
+        o->gemm_us = (st->gemm_flops_tok * T + st->lm_flops_row * c->n_sampled) * st->gemm_Bps_inv;
+        o->attn_us = st->attn_flops_unit * units * st->attn_inv;
+        o->weight_us = (st->fixed_bytes + nmoe * o->experts_touched * st->expert_bytes) * st->hbm_inv;
+        o->kv_us = st->kv_bytes_tok * (ctx_read + T) * st->hbm_inv;
+        if (st->tp > 1) {
+            double bytes = T * m->hidden * m->dtype_bytes;
+            o->comm_us = 2.0 * m->layers * (st->ar_lat_us + 2.0 * (st->tp - 1) / st->tp * bytes / st->link_Bps * 1e6);
+        }
+    }
+    double tc = o->gemm_us + o->attn_us, tm = o->weight_us + o->kv_us, hi = tc > tm ? tc : tm, gpu = hi;
+    if (hi > 0 && k->smooth < 64) {   /* (tc^s + tm^s)^(1/s), scaled so it cannot overflow */
+        double a = tc / hi, b = tm / hi;
+        gpu = hi * pow(pow(a, k->smooth) + pow(b, k->smooth), 1.0 / k->smooth);
+    }
+    o->total_us = T > 0 ? gpu + o->fixed_us + o->comm_us + st->overhead_us : st->overhead_us;
+}
+
 double es_steptime_us(const es_steptime_t *st, const es_step_comp_t *c)
 {
+    if (st->kind == ES_STEP_ANALYTIC) {
+        es_step_terms_t o;
+        es_steptime_terms(st, c, &o);
+        return o.total_us;
+    }
     uint64_t T = c->n_decode;
     for (uint32_t i = 0; i < c->n_prefill; i++) T += c->q[i];
     if (T == 0) return st->overhead_us;

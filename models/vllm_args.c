@@ -1,7 +1,7 @@
 /*
  * vllm_args.c -- `vllm serve` flags and settings files -> the server section.
  */
-#include "vllm_args.h"
+#include "es_vllm_args.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -42,11 +42,11 @@ static const flag_t k_flags[] = {
     {"enable-chunked-prefill", T_BOOL, O(enable_chunked_prefill), USE_MODELLED, NULL},
     {"pipeline-parallel-size", T_INT, O(pipeline_parallel_size), USE_NOT_MODELLED, NULL},
     {"data-parallel-size", T_INT, O(data_parallel_size), USE_NOT_MODELLED, NULL},
-    {"api-server-count", T_INT, O(api_server_count), USE_NOT_MODELLED, NULL},
-    {"kv-offloading-size", T_GIB, O(kv_offloading_gib), USE_NOT_MODELLED, NULL},
+    {"api-server-count", T_INT, O(api_server_count), USE_MODELLED, "api_server_count"},
+    {"kv-offloading-size", T_GIB, O(kv_offloading_gib), USE_MODELLED, "kv_offloading_gib"},
     {"swap-space", T_GIB, O(swap_space_gib), USE_NOT_MODELLED, NULL},
     {"cpu-offload-gb", T_GIB, O(cpu_offload_gib), USE_NOT_MODELLED, NULL},
-    {"async-scheduling", T_BOOL, O(async_scheduling), USE_NOT_MODELLED, NULL},
+    {"async-scheduling", T_BOOL, O(async_scheduling), USE_MODELLED, "async_scheduling"},
     {"enforce-eager", T_BOOL, O(enforce_eager), USE_NOT_MODELLED, NULL},
     {"kv-cache-dtype", T_STR, O(kv_cache_dtype), USE_NOT_MODELLED, NULL},
     {"dtype", T_STR, O(dtype), USE_NOT_MODELLED, NULL},
@@ -74,11 +74,8 @@ static const char *const k_alias[][2] = {
 static const char *const k_not_modelled_why[][2] = {
     {"pipeline-parallel-size", "a pod is one tensor-parallel group"},
     {"data-parallel-size", "a pod is one engine"},
-    {"api-server-count", "no API-server processes are modelled yet"},
-    {"kv-offloading-size", "there is no CPU KV tier yet"},
     {"swap-space", "preempted requests recompute"},
     {"cpu-offload-gb", "weights stay in GPU memory"},
-    {"async-scheduling", "steps do not overlap scheduling"},
     {"enforce-eager", "step times are those of CUDA graphs"},
     {"kv-cache-dtype", "KV bytes per token follow the model's dtype"},
     {"dtype", "weights follow the step model"},
@@ -247,6 +244,9 @@ static int set_flag(es_vllm_serve_t *s, const flag_t *f, const char *value, cons
         if (!value || parse_int(value, &v) || v < 1)
             return es_err_set(err, ES_EINVAL, "%s: --%s: expected a positive integer, got \"%s\"", what, f->name,
                               value ? value : "");
+        if (f->off == offsetof(es_vllm_serve_t, api_server_count) && v > 64)
+            return es_err_set(err, ES_EINVAL, "%s: --api-server-count: eppsim models at most 64, got %lld", what,
+                              (long long)v);
         *(int64_t *)(base + f->off) = v;
         break;
     }
@@ -411,7 +411,7 @@ void es_vllm_resolve(const es_vllm_serve_t *in, int version, const char *gpu_nam
     if (out->kv_offloading_gib < 0) out->kv_offloading_gib = 0;
     if (out->swap_space_gib < 0) out->swap_space_gib = 4;
     if (out->cpu_offload_gib < 0) out->cpu_offload_gib = 0;
-    if (out->async_scheduling == ES_VLLM_UNSET) out->async_scheduling = version >= 1200;
+    if (out->async_scheduling == ES_VLLM_UNSET) out->async_scheduling = version >= 1400;
     if (out->enforce_eager == ES_VLLM_UNSET) out->enforce_eager = 0;
     if (out->scheduling_policy == ES_VLLM_UNSET) out->scheduling_policy = ES_POLICY_FCFS;
     if (!out->kv_cache_dtype[0]) snprintf(out->kv_cache_dtype, sizeof out->kv_cache_dtype, "auto");
@@ -449,17 +449,9 @@ void es_vllm_warnings(const es_vllm_serve_t *r, char *buf, size_t size)
     if (r->data_parallel_size > 1)
         addf(buf, size, "--data-parallel-size %lld is recorded but not modelled (%s)\n",
              (long long)r->data_parallel_size, why("data-parallel-size"));
-    if (r->api_server_count > 1)
-        addf(buf, size, "--api-server-count %lld is recorded but not modelled (%s)\n",
-             (long long)r->api_server_count, why("api-server-count"));
-    if (r->kv_offloading_gib > 0)
-        addf(buf, size, "--kv-offloading-size %g is recorded but not modelled (%s)\n", r->kv_offloading_gib,
-             why("kv-offloading-size"));
     if (r->cpu_offload_gib > 0)
         addf(buf, size, "--cpu-offload-gb %g is recorded but not modelled (%s)\n", r->cpu_offload_gib,
              why("cpu-offload-gb"));
-    if (r->async_scheduling == 1)
-        addf(buf, size, "async scheduling (on) is recorded but not modelled (%s)\n", why("async-scheduling"));
     if (r->enforce_eager == 1)
         addf(buf, size, "--enforce-eager is recorded but not modelled (%s)\n", why("enforce-eager"));
     if (strcmp(r->kv_cache_dtype, "auto") != 0)
@@ -494,6 +486,9 @@ static const struct { const char *key; size_t voff; int kind; } k_apply[] = {
     {"gpu_memory_utilization", offsetof(es_vllm_serve_t, gpu_memory_utilization), 1},
     {"enable_prefix_caching", offsetof(es_vllm_serve_t, enable_prefix_caching), 2},
     {"scheduling_policy", offsetof(es_vllm_serve_t, scheduling_policy), 2},
+    {"api_server_count", offsetof(es_vllm_serve_t, api_server_count), 0},
+    {"kv_offloading_gib", offsetof(es_vllm_serve_t, kv_offloading_gib), 1},
+    {"async_scheduling", offsetof(es_vllm_serve_t, async_scheduling), 2},
 };
 
 void es_vllm_apply(const es_vllm_serve_t *r, es_vllm_explicit_fn explicit_key, void *ud, es_server_config_t *cfg)
@@ -513,6 +508,11 @@ void es_vllm_apply(const es_vllm_serve_t *r, es_vllm_explicit_fn explicit_key, v
         else if (!strcmp(k, "gpu_memory_utilization")) cfg->gpu_memory_utilization = r->gpu_memory_utilization;
         else if (!strcmp(k, "enable_prefix_caching")) cfg->enable_prefix_caching = r->enable_prefix_caching == 1;
         else if (!strcmp(k, "scheduling_policy")) cfg->scheduling_policy = r->scheduling_policy;
+        else if (!strcmp(k, "api_server_count")) cfg->api_server_count = iv;
+        /* vLLM's size is the buffer summed over the TP ranks; the server key is per GPU */
+        else if (!strcmp(k, "kv_offloading_gib"))
+            cfg->kv_offloading_gib = r->kv_offloading_gib / (double)(r->tensor_parallel_size > 0 ? r->tensor_parallel_size : 1);
+        else if (!strcmp(k, "async_scheduling")) cfg->async_scheduling = r->async_scheduling == 1 ? ES_ASYNC_ON : ES_ASYNC_OFF;
     }
 }
 
@@ -536,10 +536,19 @@ const char *es_vllm_conflict(const es_vllm_serve_t *given, const es_server_confi
             else if (!strcmp(k, "block_size")) have = cfg->block_size;
             else if (!strcmp(k, "long_prefill_token_threshold")) have = cfg->long_prefill_token_threshold;
             else if (!strcmp(k, "num_gpu_blocks")) have = cfg->num_gpu_blocks;
+            else if (!strcmp(k, "api_server_count")) have = cfg->api_server_count;
             differs = v != have;
         } else if (f->type == T_FRAC) {
             if (given->gpu_memory_utilization < 0) continue;
             differs = given->gpu_memory_utilization != cfg->gpu_memory_utilization;
+        } else if (f->type == T_GIB) {
+            double v = *(const double *)(base + f->off);
+            if (v < 0) continue;
+            int64_t tp = given->tensor_parallel_size > 0 ? given->tensor_parallel_size : 1;
+            differs = v / (double)tp != cfg->kv_offloading_gib;
+        } else if (f->type == T_BOOL && !strcmp(k, "async_scheduling")) {
+            if (given->async_scheduling == ES_VLLM_UNSET) continue;
+            differs = cfg->async_scheduling != (given->async_scheduling == 1 ? ES_ASYNC_ON : ES_ASYNC_OFF);
         } else if (f->type == T_BOOL) {
             if (given->enable_prefix_caching == ES_VLLM_UNSET) continue;
             differs = (given->enable_prefix_caching == 1) != cfg->enable_prefix_caching;

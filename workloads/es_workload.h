@@ -64,6 +64,7 @@ typedef struct es_wl_request {
     /* private */
     uint32_t     session_idx_;    /* session slot + 1, 0 if none */
     uint32_t     client_;         /* closed-loop client + 1, 0 if none */
+    uint8_t      bench_;          /* sent by a benchmark client's loop (bench.h) */
 } es_wl_request_t;
 
 typedef struct es_workload es_workload_t;
@@ -91,10 +92,11 @@ int  es_workload_next(es_workload_t *w, es_time_t now, es_wl_request_t **out, es
  * or ES_TIME_NEVER when none (finished, or waiting for completions). */
 es_time_t es_workload_next_time(es_workload_t *w);
 
-/* Request r ended at time t (any status): closed-loop clients send their next
- * request and chat sessions schedule their next turn (t + think time).
- * Does not release r. */
-void es_workload_on_complete(es_workload_t *w, es_wl_request_t *r, es_time_t t);
+/* Request r ended at time t with an HTTP status (any): closed-loop clients
+ * send their next request, chat sessions schedule their next turn (t + think
+ * time), a benchmark client frees a slot, ends a drained stage, and (status
+ * 200) adds the answer to a multi-turn history.  Does not release r. */
+void es_workload_on_complete(es_workload_t *w, es_wl_request_t *r, es_time_t t, int status);
 
 /* Gives r back; its storage is reused (pool).  r must not be used after. */
 void es_workload_release(es_workload_t *w, es_wl_request_t *r);
@@ -105,6 +107,15 @@ void es_workload_release(es_workload_t *w, es_wl_request_t *r);
 size_t es_workload_stage_count(const es_workload_t *w);
 void   es_workload_stage(const es_workload_t *w, size_t i, double *rate,
                          es_time_t *start, es_time_t *end);
+
+/* Benchmark-client workloads (workload.inference_perf): the client's timeout
+ * in s (0 = none; the run applies it when gateway.client_timeout_s is 0),
+ * a line naming the client and build (NULL for other workloads), and what
+ * the config asked that the build mirrored did not do (warnings). */
+double      es_workload_client_timeout_s(const es_workload_t *w);
+const char *es_workload_client(const es_workload_t *w);
+size_t      es_workload_warning_count(const es_workload_t *w);
+const char *es_workload_warning(const es_workload_t *w, size_t i);
 
 /* Malformed trace lines skipped so far (trace.skip_bad_lines). */
 size_t es_workload_skipped_lines(const es_workload_t *w);

@@ -105,6 +105,7 @@ typedef struct es_workload_config {
     es_content_config_t       content;
     es_sessions_config_t      sessions;
     es_mix_config_t           mix;
+    const es_node_t          *inference_perf;  /* an inference-perf config (bench.h); borrowed */
 } es_workload_config_t;
 
 extern const es_schema_t es_workload_schema;

@@ -16,10 +16,12 @@
 #include <gsl/gsl_randist.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "dist.h"
 #include "es_gsl.h"
 #include "es_trace.h"
@@ -45,6 +47,7 @@ typedef struct wl_req {
     es_header_t     hdrs[ES_TRACE_MAX_HEADERS];
     struct wl_req  *next_free;
     struct wl_req  *all_next;       /* every record ever allocated (freed by destroy) */
+    esi_bench_req_t breq;           /* bench workloads: what the client's loop needs back */
 } wl_req_t;
 
 typedef struct stage {
@@ -124,6 +127,7 @@ struct es_workload {
     wl_req_t *free_list;
     wl_req_t *all;                     /* every record, handed out or not */
     int       pending_err; es_err_t pending_msg;
+    esi_bench_t *bench;                /* a benchmark client's replay (bench.h); NULL otherwise */
 };
 
 /* ---------------------------------------------------------------- pool */
@@ -137,7 +141,8 @@ static wl_req_t *req_get(es_workload_t *w)
     es_segment_t *segs = r->segs; uint32_t cap = r->segs_cap;
     char *arena = r->arena; size_t acap = r->arena_cap;
     wl_req_t *all_next = r->all_next;
-    memset(r, 0, sizeof *r);
+    memset(r, 0, offsetof(wl_req_t, breq));
+    memset(&r->breq, 0, sizeof r->breq);
     r->segs = segs; r->segs_cap = cap; r->arena = arena; r->arena_cap = acap;
     r->all_next = all_next;
     return r;
@@ -667,6 +672,14 @@ int es_workload_create(const es_workload_config_t *cfg, const char *base_dir,
         rc = es_err_set(err, ES_EINVAL, "workload.sessions.turns_max: below turns_min");
         goto fail;
     }
+    if (esi_bench_wanted(cfg)) {
+        /* the client's config decides data, pacing and counts */
+        if ((rc = esi_bench_create(cfg, base_dir, master_seed, &w->bench, err)) < 0) goto fail;
+        free(w->path);
+        if (!(w->path = es_strdup(esi_bench_path(w->bench)))) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto fail; }
+        w->limit = 0;
+        w->horizon = ES_TIME_NEVER;
+    }
     if ((rc = load_stages(w, cfg, err)) < 0) goto fail;
     es_rng_t z;
     es_rng_stream(&z, master_seed, ES_WL_ENTITY_WORKLOAD, 0, ES_STREAM_ARRIVALS);
@@ -751,6 +764,7 @@ void es_workload_destroy(es_workload_t *w)
     if (w->len_gsl) gsl_rng_free(w->len_gsl);
     free(w->stages);
     free(w->heap);
+    esi_bench_destroy(w->bench);
     free(w->model);
     free(w->path);
     free(w);
@@ -802,6 +816,7 @@ static int make_ahead(es_workload_t *w, es_err_t *err)
 
 es_time_t es_workload_next_time(es_workload_t *w)
 {
+    if (w->bench) return w->pending_err ? ES_TIME_NEVER : esi_bench_next_time(w->bench);
     es_time_t t = ES_TIME_NEVER;
     if (!w->pending_err) {
         int rc = make_ahead(w, &w->pending_msg);
@@ -844,6 +859,29 @@ static int make_from_heap(es_workload_t *w, hent_t e, wl_req_t **out, es_err_t *
     return 1;
 }
 
+/* A benchmark client's next request (bench.h). */
+static int bench_next(es_workload_t *w, es_time_t now, es_wl_request_t **out, es_err_t *err)
+{
+    wl_req_t *r = req_get(w);
+    if (!r) return es_err_set(err, ES_ENOMEM, "out of memory");
+    uint32_t nsegs = 0;
+    int rc = esi_bench_next(w->bench, now, &r->breq, &r->segs, &r->segs_cap, &nsegs, err);
+    if (rc <= 0) { req_put(w, r); return rc; }
+    uint64_t key = w->made++;
+    r->pub.path = w->path;
+    r->pub.prompt.nsegs = nsegs;
+    finish_prompt(r);
+    r->pub.output_tokens = r->breq.output_tokens;
+    r->pub.output_segment = r->breq.output_segment;
+    r->pub.arrival = r->breq.item.t;
+    r->pub.stage = r->breq.item.stage;
+    r->pub.bench_ = 1;
+    apply_mix(w, r, key, false, false);
+    r->pub.id = w->handed++;
+    *out = &r->pub;
+    return 1;
+}
+
 int es_workload_next(es_workload_t *w, es_time_t now, es_wl_request_t **out, es_err_t *err)
 {
     *out = NULL;
@@ -851,6 +889,7 @@ int es_workload_next(es_workload_t *w, es_time_t now, es_wl_request_t **out, es_
         if (err) *err = w->pending_msg;
         return w->pending_err;
     }
+    if (w->bench) return bench_next(w, now, out, err);
     for (;;) {
         if (limit_reached(w)) return -1;
         int rc = make_ahead(w, err);
@@ -880,8 +919,15 @@ int es_workload_next(es_workload_t *w, es_time_t now, es_wl_request_t **out, es_
     }
 }
 
-void es_workload_on_complete(es_workload_t *w, es_wl_request_t *pub, es_time_t t)
+void es_workload_on_complete(es_workload_t *w, es_wl_request_t *pub, es_time_t t, int status)
 {
+    if (pub->bench_) {
+        if (esi_bench_on_complete(w->bench, &((wl_req_t *)pub)->breq, status, t) < 0 && !w->pending_err) {
+            w->pending_err = ES_ENOMEM;
+            es_err_set(&w->pending_msg, ES_ENOMEM, "workload: out of memory");
+        }
+        return;
+    }
     if (!pub->client_ && !pub->session_idx_) return;
     if (w->inflight) w->inflight--;
     int rc = 0;
@@ -919,10 +965,15 @@ void es_workload_release(es_workload_t *w, es_wl_request_t *r)
     if (r) req_put(w, (wl_req_t *)r);
 }
 
-size_t es_workload_stage_count(const es_workload_t *w) { return w->nstages; }
+size_t es_workload_stage_count(const es_workload_t *w) { return w->bench ? esi_bench_stage_count(w->bench) : w->nstages; }
 
 void es_workload_stage(const es_workload_t *w, size_t i, double *rate, es_time_t *start, es_time_t *end)
 {
+    if (w->bench) {
+        ES_ASSERT(i < esi_bench_stage_count(w->bench), "stage index out of range");
+        esi_bench_stage(w->bench, i, rate, start, end);
+        return;
+    }
     ES_ASSERT(i < w->nstages, "stage index out of range");
     if (rate) *rate = w->stages[i].rate;
     if (start) *start = w->stages[i].start;
@@ -931,3 +982,8 @@ void es_workload_stage(const es_workload_t *w, size_t i, double *rate, es_time_t
 
 size_t es_workload_skipped_lines(const es_workload_t *w) { return w->trace ? es_trace_skipped(w->trace) : 0; }
 uint64_t es_workload_count(const es_workload_t *w) { return w->handed; }
+
+double es_workload_client_timeout_s(const es_workload_t *w) { return w->bench ? esi_bench_timeout_s(w->bench) : 0; }
+const char *es_workload_client(const es_workload_t *w) { return w->bench ? esi_bench_client(w->bench) : NULL; }
+size_t es_workload_warning_count(const es_workload_t *w) { return w->bench ? esi_bench_warning_count(w->bench) : 0; }
+const char *es_workload_warning(const es_workload_t *w, size_t i) { return w->bench ? esi_bench_warning(w->bench, i) : NULL; }

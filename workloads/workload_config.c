@@ -166,6 +166,9 @@ static const es_schema_entry_t k_entries[] = {
      "content synthesis for length-only traces and synthetic requests", &k_content_schema},
     {"sessions", ES_ST_SECTION, F(sessions), NULL, 0, 0, NULL, "", "multi-turn chat sessions", &k_sessions_schema},
     {"mix", ES_ST_SECTION, F(mix), NULL, 0, 0, NULL, "", "mix of models, adapters and objectives", &k_mix_schema},
+    {"inference_perf", ES_ST_NODE, F(inference_perf), NULL, 0, 0, NULL, "",
+     "replay an inference-perf config instead of type: a path, an inline config, or {file|config, version: "
+     "current|2025-10}; its stages drain, num_requests and duration_s do not apply (docs/workloads.md)", NULL},
 };
 #undef F
 

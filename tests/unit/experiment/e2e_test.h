@@ -74,7 +74,7 @@ static inline cJSON *run_yaml(const char *name, const char *yaml)
     if (es_experiment_from_doc(doc, ES_SOURCE_DIR "/tests/data/e2e", &exp, &err)) fail_msg("%s", err.msg);
     char dir[512];
     snprintf(dir, sizeof dir, "%s/%s", g_tmp, name);
-    es_run_options_t opt = {dir, true, false, false, false, NULL, NULL};
+    es_run_options_t opt = {dir, true, false, false, false, NULL, NULL, NULL, NULL, false};
     es_run_report_t rep;
     if (es_run_experiment(&exp, &opt, &rep, &err)) fail_msg("run %s: %s", name, err.msg);
     es_experiment_fini(&exp);

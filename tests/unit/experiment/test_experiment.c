@@ -81,7 +81,7 @@ static void test_error_messages(void **state)
 {
     (void)state;
     expect_error("seed: 1\nserver:\n  gpu: h1000\n",
-                 "exp.yaml:3: server.gpu: unknown GPU \"h1000\" (known: h100-sxm-80gb, h200-sxm)");
+                 "exp.yaml:3: server.gpu: unknown GPU \"h1000\" (known: h100-sxm-80gb, h200-sxm, a100-sxm-80gb, l40s, b200)");
     expect_error("sever: {}\n", "exp.yaml:1: sever: unknown key (known: schema_version, name, seed");
     expect_error("server:\n  max_num_seqs: lots\n", "exp.yaml:2: server.max_num_seqs: expected an integer, got \"lots\"");
     expect_error("server:\n  max_num_seqs: 0\n", "exp.yaml:2: server.max_num_seqs: 0 is out of range [1, 65536]");

@@ -104,7 +104,7 @@ static int run_case(const char *path, const char *value, es_err_t *err)
     if ((rc = es_experiment_from_doc(doc, ".", &exp, err))) return rc;
     char dir[512];
     snprintf(dir, sizeof dir, "%s/case-%ld", g_tmp, (long)getpid());
-    es_run_options_t opt = {dir, true, false, false, false, NULL, NULL};
+    es_run_options_t opt = {dir, true, false, false, false, NULL, NULL, NULL, NULL, false};
     rc = es_run_experiment(&exp, &opt, NULL, err);
     es_experiment_fini(&exp);
     es_rmtree(dir);

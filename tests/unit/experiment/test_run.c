@@ -213,13 +213,13 @@ static void test_existing_dir_needs_force(void **state)
     char dir[512];
     snprintf(dir, sizeof dir, "%s/exists", g_tmp);
     es_mkdirs(dir);
-    es_run_options_t opt = {dir, false, false, false, false, NULL, NULL};
+    es_run_options_t opt = {dir, false, false, false, false, NULL, NULL, NULL, NULL, false};
     assert_int_equal(es_run_experiment(&exp, &opt, NULL, &err), ES_EINVAL);
     assert_non_null(strstr(err.msg, "--force"));
     /* an interrupted run writes nothing */
     volatile sig_atomic_t stop = 1;
     snprintf(dir, sizeof dir, "%s/interrupted", g_tmp);
-    es_run_options_t opt2 = {dir, false, false, false, false, &stop, NULL};
+    es_run_options_t opt2 = {dir, false, false, false, false, &stop, NULL, NULL, NULL, false};
     assert_int_equal(es_run_experiment(&exp, &opt2, NULL, &err), ES_EINTR);
     assert_int_equal(access(dir, F_OK), -1);
     es_experiment_fini(&exp);
@@ -235,7 +235,7 @@ static void test_record_and_replay_decisions(void **state)
     assert_int_equal(es_experiment_load(NULL, &exp, &err), 0);
     char dir[512];
     snprintf(dir, sizeof dir, "%s/decisions", g_tmp);
-    es_run_options_t opt = {dir, true, false, false, true, NULL, NULL};
+    es_run_options_t opt = {dir, true, false, false, true, NULL, NULL, NULL, NULL, false};
     assert_int_equal(es_run_experiment(&exp, &opt, NULL, &err), 0);
     es_experiment_fini(&exp);
     char path[600];
@@ -298,7 +298,7 @@ static void test_plots_written(void **state)
     assert_int_equal(es_experiment_load(NULL, &exp, &err), 0);
     char dir[512];
     snprintf(dir, sizeof dir, "%s/plots-run", g_tmp);
-    es_run_options_t opt = {dir, true, false, true, false, NULL, NULL};
+    es_run_options_t opt = {dir, true, false, true, false, NULL, NULL, NULL, NULL, false};
     assert_int_equal(es_run_experiment(&exp, &opt, NULL, &err), 0);
     es_experiment_fini(&exp);
     static const char *const plots[] = {"latency_cdf", "ttft_over_time", "hit_rates", "pod_waiting", "pod_kv_usage", "pod_share"};

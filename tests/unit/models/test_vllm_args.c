@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "es_doc.h"
-#include "vllm_args.h"
+#include "es_vllm_args.h"
 
 static void parse_ok(const char *args, es_vllm_serve_t *s)
 {
@@ -92,8 +92,11 @@ static void test_every_flag(void **state)
     assert_int_equal(s.max_num_seqs, 7);
     assert_int_equal(s.async_scheduling, 0);
     assert_int_equal(s.enable_prefix_caching, 1);
-    assert_int_equal(s.nrecorded, 2);   /* async-scheduling (last value) and --mystery 5 */
-    assert_string_equal(s.recorded[1], "--mystery 5");
+    assert_int_equal(s.nrecorded, 1);   /* --mystery 5; modelled flags are not "recorded" */
+    assert_string_equal(s.recorded[0], "--mystery 5");
+    parse_ok("--swap-space 4 --swap-space 8", &s);
+    assert_int_equal(s.nrecorded, 1);   /* a flag given twice: recorded once, last value */
+    assert_string_equal(s.recorded[0], "--swap-space 8");
     parse_bad("--max-num-seqs 0", "--max-num-seqs");
     parse_bad("--max-num-seqs lots", "expected a positive integer");
     parse_bad("--max-model-len 1.5K", "--max-model-len");
@@ -146,9 +149,11 @@ static void test_defaults(void **state)
     /* chunked prefill off: a step holds a whole prompt */
     resolve("--no-enable-chunked-prefill --max-model-len 4096", 1100, "H100", 80, &r);
     assert_int_equal(r.max_num_batched_tokens, 4096);
-    /* async scheduling is on by default from 0.12 */
+    /* async scheduling is on by default from 0.14 (as server.async_scheduling auto) */
     resolve("", 1501, "H100", 80, &r);
     assert_int_equal(r.async_scheduling, 1);
+    resolve("", 1300, "H100", 80, &r);
+    assert_int_equal(r.async_scheduling, 0);
     /* flags win over defaults */
     resolve("--max-num-seqs 128 --max-num-batched-tokens 2048", 1100, "H100", 80, &r);
     assert_int_equal(r.max_num_seqs, 128);
@@ -203,11 +208,11 @@ static void test_warnings(void **state)
     char buf[2048] = "";
     resolve("--kv-offloading-size 8 --api-server-count 4 --kv-cache-dtype fp8 --frobnicate", 1500, "H100", 80, &r);
     es_vllm_warnings(&r, buf, sizeof buf);
-    assert_non_null(strstr(buf, "--kv-offloading-size 8 is recorded but not modelled"));
-    assert_non_null(strstr(buf, "--api-server-count 4"));
-    assert_non_null(strstr(buf, "--kv-cache-dtype fp8"));
-    assert_non_null(strstr(buf, "async scheduling (on)"));   /* v0.15's default */
+    assert_non_null(strstr(buf, "--kv-cache-dtype fp8 is recorded but not modelled"));
     assert_non_null(strstr(buf, "--frobnicate is not a flag eppsim knows"));
+    assert_null(strstr(buf, "kv-offloading"));   /* modelled: server.kv_offloading_gib */
+    assert_null(strstr(buf, "api-server"));      /* modelled: server.api_server_count */
+    assert_null(strstr(buf, "async"));           /* modelled: server.async_scheduling */
     buf[0] = '\0';
     resolve("--max-num-seqs 8 --port 80", 1100, "H100", 80, &r);
     es_vllm_warnings(&r, buf, sizeof buf);
@@ -226,7 +231,8 @@ static void test_apply(void **state)
     es_vllm_serve_t r;
     resolve("--max-num-seqs 64 --max-num-batched-tokens 4096 -tp 4 --block-size 32 --no-enable-prefix-caching "
             "--gpu-memory-utilization 0.8 --max-model-len 8192 --num-gpu-blocks-override 100 "
-            "--long-prefill-token-threshold 256 --scheduling-policy priority", 1100, "H100", 80, &r);
+            "--long-prefill-token-threshold 256 --scheduling-policy priority --api-server-count 4 "
+            "--kv-offloading-size 8 --async-scheduling", 1100, "H100", 80, &r);
     es_server_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.max_num_seqs = 7;
@@ -242,6 +248,13 @@ static void test_apply(void **state)
     assert_int_equal(cfg.num_gpu_blocks, 100);
     assert_int_equal(cfg.long_prefill_token_threshold, 256);
     assert_int_equal(cfg.scheduling_policy, ES_POLICY_PRIORITY);
+    assert_int_equal(cfg.api_server_count, 4);
+    assert_true(cfg.kv_offloading_gib == 2);   /* 8 GiB summed over TP 4 ranks */
+    assert_int_equal(cfg.async_scheduling, ES_ASYNC_ON);
+    es_vllm_resolve(&r, 1100, "H100", 80, &r);
+    r.async_scheduling = 0;
+    es_vllm_apply(&r, explicit_seqs, NULL, &cfg);
+    assert_int_equal(cfg.async_scheduling, ES_ASYNC_OFF);
     es_vllm_serve_t given;
     parse_ok("--max-num-seqs 64", &given);
     assert_string_equal(es_vllm_conflict(&given, &cfg, explicit_seqs, NULL), "max_num_seqs");

@@ -266,7 +266,7 @@ static void test_closed_loop(void **state)
     }
     assert_int_equal(es_workload_next(w, ES_TIME_NEVER, &r[4], &err), 0);
     assert_true(es_workload_next_time(w) == ES_TIME_NEVER);
-    es_workload_on_complete(w, r[2], 5 * ES_S);
+    es_workload_on_complete(w, r[2], 5 * ES_S, 200);
     es_workload_release(w, r[2]);
     assert_int_equal(es_workload_next_time(w), 5 * ES_S);
     assert_int_equal(es_workload_next(w, 4 * ES_S, &r[4], &err), 0);
@@ -279,7 +279,7 @@ static void test_closed_loop(void **state)
     es_wl_request_t *live[4] = {r[0], r[1], r[3], r[4]};
     while (handed < 10) {
         now += ES_S;
-        es_workload_on_complete(w, live[0], now);
+        es_workload_on_complete(w, live[0], now, 200);
         es_workload_release(w, live[0]);
         assert_int_equal(es_workload_next(w, now, &live[0], &err), 1);
         handed++;
@@ -310,7 +310,7 @@ static void test_sessions(void **state)
     assert_true(a->prompt.segs[1].id != b->prompt.segs[1].id);
     /* no more sessions; the next turns wait for completions */
     assert_int_equal(es_workload_next(w, 100 * ES_S, &a2, &err), 0);
-    es_workload_on_complete(w, a, 3 * ES_S);
+    es_workload_on_complete(w, a, 3 * ES_S, 200);
     es_time_t nt = es_workload_next_time(w);
     assert_true(nt >= 3 * ES_S && nt < ES_TIME_NEVER);
     assert_int_equal(es_workload_next(w, nt, &a2, &err), 1);

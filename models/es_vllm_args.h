@@ -18,8 +18,8 @@
  * GPUs of 70 GiB or more whose name does not contain "a100", else 2048 and
  * 256; max_num_seqs is capped at max_num_batched_tokens; block size 16,
  * gpu_memory_utilization 0.9, prefix caching and chunked prefill on (V1),
- * max_model_len the model's.  Async scheduling is off before v0.12 and on
- * from it (vllm-project/vllm PR #27614).
+ * max_model_len the model's.  Async scheduling is off before v0.14 and on
+ * from it (as server.async_scheduling auto resolves it).
  */
 #ifndef ES_VLLM_ARGS_H
 #define ES_VLLM_ARGS_H
