@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "es_cli.h"
+#include "es_str.h"
 #include "es_experiment.h"
 #include "es_outdir.h"
 #include "es_run.h"
@@ -142,7 +143,7 @@ int es_bench_e2e(int argc, char **argv)
         return ES_EXIT_USAGE;
     }
     char *end;
-    double sc = strtod(scale, &end);
+    double sc = es_strtod(scale, &end);
     if (end == scale || *end || !(sc > 0) || sc > 1e6) {
         fprintf(stderr, "eppsim bench e2e: --mooncake-scale: '%s' is not a positive number\n", scale);
         return ES_EXIT_USAGE;

@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "es_cli.h"
+#include "es_str.h"
 #include "es_paths.h"
 #include "es_server.h"
 #include "es_steptime.h"
@@ -190,7 +191,15 @@ int es_bench_steptime(int argc, char **argv)
         else if (strcmp(argv[i], "--gpu") == 0 && i + 1 < argc) only = argv[++i];
         else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) model = argv[++i];
         else if (strcmp(argv[i], "--tp") == 0 && i + 1 < argc) tp = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--overhead-us") == 0 && i + 1 < argc) overhead = atof(argv[++i]);
+        else if (strcmp(argv[i], "--overhead-us") == 0 && i + 1 < argc) {
+            const char *v = argv[++i];
+            char *end;
+            overhead = es_strtod(v, &end);
+            if (end == v || *end || overhead < 0 || overhead > 1e6) {
+                fprintf(stderr, "eppsim bench steptime: --overhead-us: '%s' is not a number in [0, 1e6]\n", v);
+                return ES_EXIT_USAGE;
+            }
+        }
         else if (strcmp(argv[i], "--step") == 0 && i + 1 < argc) step = argv[++i];
         else if (es_cli_is_help(argv[i])) {
             printf("usage: eppsim bench steptime [--gpu GPU] [--json]\n"

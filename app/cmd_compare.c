@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "es_cli.h"
+#include "es_str.h"
 #include "es_compare.h"
 
 #define MAX_ARGS 256
@@ -56,9 +57,9 @@ int es_cmd_compare(int argc, char **argv)
             const char *eq = strrchr(optarg, '=');
             const char *num = eq ? eq + 1 : optarg;
             char *end;
-            double v = strtod(num, &end);
-            if (!*num || *end || v < 0 || (eq && (eq == optarg || (size_t)(eq - optarg) >= 256))) {
-                fprintf(stderr, "eppsim compare: --tolerance %s: expected METRIC=PCT or PCT (PCT >= 0)\n", optarg);
+            double v = es_strtod(num, &end);
+            if (!*num || end == num || *end || v < 0 || (eq && (eq == optarg || (size_t)(eq - optarg) >= 256))) {
+                fprintf(stderr, "eppsim compare: --tolerance %s: expected METRIC=PCT or PCT (PCT a finite number >= 0)\n", optarg);
                 return ES_EXIT_USAGE;
             }
             if (!eq) { def_tol = v; break; }

@@ -9,6 +9,7 @@
  * (docs/scheduler.md, "eppsim explain").  Exit 0 whenever an explanation was
  * produced (whatever the outcome), 2 for bad input.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "es_cli.h"
 #include "es_doc.h"
 #include "es_scheduler.h"
+#include "es_file.h"
 #include "es_util.h"
 
 typedef struct ep_in {
@@ -218,8 +220,11 @@ static int state_from_run(const char *dir, uint64_t id, char **text, char *name,
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/decisions.jsonl", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return es_err_set(err, ES_EIO, "%s: cannot open (was the run made with --record-decisions?)", path);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return es_err_set(err, ES_EIO, "%s: cannot open (was the run made with --record-decisions?)", path);
+    FILE *f = es_open_input(path, "r", 0, err);
+    if (!f) return err ? err->code : ES_EIO;
     cJSON *hist = cJSON_CreateArray(), *found = NULL;
     char *line = NULL;
     size_t cap = 0, lineno = 0;
@@ -408,13 +413,13 @@ int es_cmd_explain(int argc, char **argv)
         else if (!strcmp(argv[i], "--request") && i + 1 < argc) {
             char *end;
             request_id = strtoull(argv[++i], &end, 10);
-            if (*end || !*argv[i]) { fprintf(stderr, "eppsim explain: bad --request '%s'\n", argv[i]); return ES_EXIT_USAGE; }
+            if (*end || !isdigit((unsigned char)*argv[i])) { fprintf(stderr, "eppsim explain: bad --request '%s' (expected an unsigned integer)\n", argv[i]); return ES_EXIT_USAGE; }
             have_request = 1;
         }
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
             char *end;
             seed = strtoull(argv[++i], &end, 10);
-            if (*end || !*argv[i]) { fprintf(stderr, "eppsim explain: bad --seed '%s'\n", argv[i]); return ES_EXIT_USAGE; }
+            if (*end || !isdigit((unsigned char)*argv[i])) { fprintf(stderr, "eppsim explain: bad --seed '%s' (expected an unsigned integer)\n", argv[i]); return ES_EXIT_USAGE; }
             have_seed = 1;
         } else {
             fprintf(stderr, "eppsim explain: unknown option '%s'\n", argv[i]);

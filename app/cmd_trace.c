@@ -2,14 +2,22 @@
  * cmd_trace.c -- `eppsim trace stats|convert|gen`: look at, convert and make
  * request traces (docs/workloads.md).
  */
+#include <errno.h>
+#include <stdbool.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "es_cli.h"
+#include "es_str.h"
 #include "es_trace.h"
 #include "es_trace_stats.h"
+
+/* The most requests `trace gen` writes: ~100 GB of JSONL. */
+#define ES_TRACE_GEN_MAX 1000000000ULL
 
 static void usage(FILE *f)
 {
@@ -53,18 +61,25 @@ static int parse(int argc, char **argv, opts_t *o)
             i++;
         } else if (strcmp(a, "--requests") == 0 && v) {
             char *end;
+            errno = 0;
             o->requests = strtoull(v, &end, 10);
-            if (*end || o->requests == 0) { fprintf(stderr, "eppsim trace: --requests: expected a positive count\n"); return -1; }
+            /* strtoull reads "-1" as 2^64 - 1: digits only, and a cap (~100 bytes a line) */
+            if (!*v || *v < '0' || *v > '9' || *end || errno || o->requests == 0 || o->requests > ES_TRACE_GEN_MAX) {
+                fprintf(stderr, "eppsim trace: --requests: expected a count from 1 to %llu\n",
+                        (unsigned long long)ES_TRACE_GEN_MAX);
+                return -1;
+            }
             i++;
         } else if (strcmp(a, "--seed") == 0 && v) {
             char *end;
+            errno = 0;
             o->seed = strtoull(v, &end, 10);
-            if (*end) { fprintf(stderr, "eppsim trace: --seed: expected an unsigned integer\n"); return -1; }
+            if (!*v || *v < '0' || *v > '9' || *end || errno) { fprintf(stderr, "eppsim trace: --seed: expected an unsigned integer\n"); return -1; }
             i++;
         } else if (strcmp(a, "--rate") == 0 && v) {
             char *end;
-            o->rate = strtod(v, &end);
-            if (*end || !(o->rate > 0)) { fprintf(stderr, "eppsim trace: --rate: expected req/s > 0\n"); return -1; }
+            o->rate = es_strtod(v, &end);
+            if (end == v || *end || !(o->rate > 0)) { fprintf(stderr, "eppsim trace: --rate: expected a finite req/s > 0\n"); return -1; }
             i++;
         } else if (a[0] != '-' && !o->file) o->file = a;
         else { fprintf(stderr, "eppsim trace: unexpected argument '%s'\n", a); return -1; }
@@ -91,17 +106,54 @@ static int cmd_stats(const opts_t *o)
     return ES_EXIT_OK;
 }
 
+/* Output files are written to OUT.tmp-<pid> and renamed over OUT only when
+ * complete: a failed or interrupted write leaves OUT as it was. */
+static FILE *out_open(const char *out, char *tmp, size_t size)
+{
+    if (strcmp(out, "-") == 0) return stdout;
+    if ((size_t)snprintf(tmp, size, "%s.tmp-%ld", out, (long)getpid()) >= size) {
+        fprintf(stderr, "eppsim trace: %s: path too long\n", out);
+        return NULL;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) fprintf(stderr, "eppsim trace: %s: cannot write: %s\n", out, strerror(errno));
+    return f;
+}
+
+/* Closes f; on success (ok) moves it into place.  Returns 0 or -1. */
+static int out_close(FILE *f, const char *tmp, const char *out, bool ok)
+{
+    if (f == stdout) return fflush(f) == 0 && !ferror(f) && ok ? 0 : -1;
+    ok = ok && fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
+    ok = (fclose(f) == 0) && ok;
+    if (ok && rename(tmp, out) == 0) return 0;
+    remove(tmp);
+    return -1;
+}
+
+/* Whether a and b name the same existing file. */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 static int cmd_convert(const opts_t *o)
 {
     if (!o->file || !o->out) { usage(stderr); return ES_EXIT_USAGE; }
+    if (same_file(o->file, o->out)) {
+        fprintf(stderr, "eppsim trace convert: -o %s is the input file itself (write elsewhere)\n", o->out);
+        return ES_EXIT_USAGE;
+    }
     es_err_t err;
     es_err_clear(&err);
     es_trace_t *t;
     int rc = es_trace_open(o->file, (es_trace_format_t)es_trace_format_parse(o->format), o->block_tokens, o->skip,
                            &t, &err);
     if (rc < 0) { fprintf(stderr, "eppsim trace convert: %s\n", err.msg); return ES_EXIT_USAGE; }
-    FILE *f = strcmp(o->out, "-") == 0 ? stdout : fopen(o->out, "w");
-    if (!f) { perror(o->out); es_trace_close(t); return ES_EXIT_USAGE; }
+    char tmp[4200];
+    FILE *f = out_open(o->out, tmp, sizeof tmp);
+    if (!f) { es_trace_close(t); return ES_EXIT_USAGE; }
     es_trace_rec_t rec;
     es_segment_t *segs = NULL;
     size_t cap = 0;
@@ -130,8 +182,7 @@ static int cmd_convert(const opts_t *o)
     size_t skipped = es_trace_skipped(t);
     es_trace_close(t);
     free(segs);
-    int bad = ferror(f);
-    if (f != stdout && fclose(f) != 0) bad = 1;
+    int bad = out_close(f, tmp, o->out, rc >= 0) != 0;
     if (rc < 0) { fprintf(stderr, "eppsim trace convert: %s\n", err.msg); return ES_EXIT_USAGE; }
     if (bad) { fprintf(stderr, "eppsim trace convert: cannot write %s\n", o->out); return ES_EXIT_USAGE; }
     fprintf(stderr, "eppsim trace convert: %" PRIu64 " requests written to %s", n, o->out);
@@ -143,10 +194,11 @@ static int cmd_convert(const opts_t *o)
 static int cmd_gen(const opts_t *o)
 {
     if (!o->out) { usage(stderr); return ES_EXIT_USAGE; }
-    FILE *f = strcmp(o->out, "-") == 0 ? stdout : fopen(o->out, "w");
-    if (!f) { perror(o->out); return ES_EXIT_USAGE; }
+    char tmp[4200];
+    FILE *f = out_open(o->out, tmp, sizeof tmp);
+    if (!f) return ES_EXIT_USAGE;
     int rc = es_trace_gen_mooncake(f, o->requests, o->rate, o->seed);
-    if (f != stdout && fclose(f) != 0) rc = ES_EIO;
+    if (out_close(f, tmp, o->out, rc >= 0) != 0) rc = ES_EIO;
     if (rc < 0) { fprintf(stderr, "eppsim trace gen: cannot write %s\n", o->out); return ES_EXIT_USAGE; }
     return ES_EXIT_OK;
 }

@@ -8,6 +8,7 @@
 #include "es_doc.h"
 #include "es_util.h"
 #include "es_str.h"
+#include "es_file.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -385,6 +386,11 @@ static int read_file(const char *path, char **text, size_t *len, es_err_t *err)
     int rc = es_file_read(path, text, len);
     if (rc == ES_ENOTFOUND) return es_err_set(err, ES_EIO, "%s: cannot open: %s", path, strerror(errno));
     if (rc == ES_EIO) return es_err_set(err, ES_EIO, "%s: read error", path);
+    if (rc == ES_EINVAL)
+        return es_err_set(err, ES_EINVAL, "%s: not a regular file or pipe (a device or directory cannot be read)", path);
+    if (rc == ES_ERANGE)
+        return es_err_set(err, ES_EINVAL, "%s: larger than the %lld bytes a configuration file may have", path,
+                          (long long)ES_FILE_READ_MAX);
     return rc;
 }
 

@@ -12,11 +12,17 @@
 
 /* ---- files ---- */
 
+/* The most es_file_read reads: 64 MiB (configuration files, summaries,
+ * sweep tables); more is refused rather than read until memory runs out. */
+#define ES_FILE_READ_MAX (64LL << 20)
+
 /* Reads the whole file at path into *text (NUL-terminated, caller frees);
  * *len (may be NULL) is its length without the NUL.  Reads to the end, so
- * pipes and /proc files work.  Returns 0, ES_ENOTFOUND when the file cannot
- * be opened (errno says why: missing, no permission, ...), ES_EIO when
- * reading fails, ES_ENOMEM. */
+ * pipes and /proc files work; devices (/dev/zero) and directories are
+ * refused.  Returns 0, ES_ENOTFOUND when the file cannot be opened (errno
+ * says why: missing, no permission, ...), ES_EINVAL for a device or a
+ * directory, ES_ERANGE beyond ES_FILE_READ_MAX, ES_EIO when reading fails,
+ * ES_ENOMEM. */
 int es_file_read(const char *path, char **text, size_t *len);
 
 /* ---- JSON ---- */

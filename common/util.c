@@ -4,15 +4,30 @@
 #include "es_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "es_err.h"
+#include "es_str.h"
 
 int es_file_read(const char *path, char **text, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ES_ENOTFOUND;
+    /* O_NONBLOCK: opening a FIFO without a writer must not wait for one */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return ES_ENOTFOUND;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
+        close(fd);
+        errno = EINVAL;
+        return ES_EINVAL;   /* a device (/dev/zero) or a directory */
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) { close(fd); return ES_ENOTFOUND; }
     size_t cap = 1 << 14, n = 0;
     char *buf = malloc(cap);
     if (!buf) { fclose(f); return ES_ENOMEM; }
@@ -25,6 +40,12 @@ int es_file_read(const char *path, char **text, size_t *len)
         size_t r = fread(buf + n, 1, cap - n - 1, f);
         n += r;
         if (r == 0) break;
+        if (n > (size_t)ES_FILE_READ_MAX) {   /* a pipe that never ends, a huge file */
+            free(buf);
+            fclose(f);
+            errno = EFBIG;
+            return ES_ERANGE;
+        }
     }
     int bad = ferror(f);
     fclose(f);
@@ -59,9 +80,8 @@ int es_go_duration_parse(const char *s, double unit_ns, double *out)
     const char *p = s;
     while (*p) {
         char *end;
-        errno = 0;
-        double v = strtod(p, &end);
-        if (end == p || errno || v < 0) return ES_EINVAL;
+        double v = es_strtod(p, &end);   /* no NaN, infinity or hex (a NaN passed every check) */
+        if (end == p || v < 0) return ES_EINVAL;
         p = end;
         double ns;
         if (!strncmp(p, "ns", 2)) { ns = 1; p += 2; }
@@ -74,7 +94,7 @@ int es_go_duration_parse(const char *s, double unit_ns, double *out)
         else return ES_EINVAL;
         total += v * (ns / unit_ns);
     }
-    if (total * unit_ns > 9e18) return ES_ERANGE;
+    if (!(total * unit_ns <= 9e18)) return ES_ERANGE;
     *out = total;
     return 0;
 }

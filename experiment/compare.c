@@ -13,6 +13,7 @@
 #include "es_summary.h"
 #include "es_sweep.h"
 #include "es_str.h"
+#include "es_file.h"
 #include "es_util.h"
 
 const char *const es_compare_default_metrics[] = {

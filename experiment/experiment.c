@@ -276,6 +276,14 @@ static int check_values(const es_experiment_t *exp, es_err_t *err)
         snprintf(why, sizeof why, "%g req/s is below %g (a request every %.0f days at most)", exp->workload.arrival.rate,
                  ES_WL_MIN_RATE, 1 / ES_WL_MIN_RATE / 86400);
     }
+    const es_workload_config_t *wl = &exp->workload;
+    bool finite_source = wl->type == ES_WL_TRACE || (wl->type == ES_WL_SESSIONS && wl->sessions.num_sessions > 0) ||
+                         (wl->arrival.stages && !es_node_is_null(wl->arrival.stages));
+    if (!key && exp->duration_s == 0 && wl->duration_s == 0 && wl->num_requests == 0 && !finite_source) {
+        key = "workload.num_requests";
+        snprintf(why, sizeof why, "0 (no limit) with no duration_s either: the run would never end; "
+                                  "set workload.num_requests, workload.duration_s or duration_s");
+    }
     if (!key) return 0;
     const es_node_t *node = root ? es_node_find(root, key) : NULL;
     if (node) return es_node_err(err, ES_EINVAL, node, key, "%s", why);

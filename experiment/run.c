@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -369,16 +370,27 @@ static void ev_sample(es_sim_t *sim, void *target, uint64_t arg)
 
 /* ---- outputs ---- */
 
-static void epp_config_yaml(const es_epp_config_t *cfg, const char *path, es_err_t *err)
+/* Closes a streamed output, its bytes on disk (a full disk fails here, not
+ * after the commit); nonzero on any write error.  A file never opened (the
+ * run writes no time series) closes cleanly. */
+static int close_synced(FILE *f)
+{
+    if (!f) return 0;
+    int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+    return (fclose(f) != 0) | bad;
+}
+
+static int epp_config_yaml(const es_epp_config_t *cfg, const char *path, es_err_t *err)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    if (!f) return;
+    if (!f) return es_err_set(err, ES_ENOMEM, "out of memory");
     es_epp_config_write_yaml(f, cfg);
     fclose(f);
-    es_write_file_atomic(path, text, len, err);
+    int rc = es_write_file_atomic(path, text, len, err);
     free(text);
+    return rc;
 }
 
 char *es_run_experiment_yaml(const es_experiment_t *exp, size_t *len)
@@ -443,13 +455,21 @@ static int run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interru
     if (posix_spawn_file_actions_init(&fa)) return 0;
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     if (quiet) posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    /* its own process group, so an interrupt can stop gnuplot with it */
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&at, 0);
     char *const argv[] = {script, (char *)dir, NULL};
     pid_t pid;
-    int rc = posix_spawn(&pid, script, &fa, NULL, argv, environ);
+    int rc = posix_spawn(&pid, script, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
     int status = 0;
+    bool killed = false;
     if (rc == 0)
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            if (interrupted && *interrupted && !killed) { kill(-pid, SIGTERM); killed = true; }
     if (interrupted && *interrupted) return es_err_set(err, ES_EINTR, "interrupted");
     if (!quiet && (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
         fprintf(stderr, "eppsim: warning: plotting failed (%s %d); data files are complete\n",
@@ -461,13 +481,13 @@ static int run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interru
 /* report.md: the numbers and the plots on one page (no wall-clock values).
  * The numbers are summary.json's, printed as the terminal prints them; a
  * plot is linked only when its file is in `dir`. */
-static void write_report(const es_experiment_t *exp, const cJSON *summary, const char *dir, const char *path,
-                         es_err_t *err)
+static int write_report(const es_experiment_t *exp, const cJSON *summary, const char *dir, const char *path,
+                        es_err_t *err)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    if (!f) return;
+    if (!f) return es_err_set(err, ES_ENOMEM, "out of memory");
     fprintf(f, "# eppsim run: %s (seed %llu)\n\n", exp->name, (unsigned long long)exp->seed);
     const cJSON *end = es_json_find(summary, "sim.end_s");
     fprintf(f, "%lld pods of %s on %s (TP %lld), %lld EPP replica(s), scrape every %g ms; %.1f s simulated.\n\n",
@@ -492,8 +512,9 @@ static void write_report(const es_experiment_t *exp, const cJSON *summary, const
         if (access(png, F_OK) == 0) fprintf(f, "## %s\n\n![%s](plots/%s.png)\n\n", plots[i][1], plots[i][1], plots[i][0]);
     }
     fclose(f);
-    es_write_file_atomic(path, text, len, err);
+    int rc = es_write_file_atomic(path, text, len, err);
     free(text);
+    return rc;
 }
 
 void es_run_default_dir(const es_experiment_t *exp, char *buf, size_t size)
@@ -581,8 +602,13 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     es_time_t limit = exp->duration_s > 0 ? es_time_from_s(exp->duration_s) : ES_TIME_NEVER;
     double last_print = wall0;
     bool tty = opt->progress && isatty(2);
+    es_sim_watch(c.sim, opt->interrupted);
     for (;;) {
-        es_time_t until = es_sim_now(c.sim) + 200 * ES_MS;
+        /* slices of 200 ms; slices without an event are skipped at once (the
+         * clock ends where running them one by one would leave it) */
+        es_time_t now = es_sim_now(c.sim), next = es_sim_next_time(c.sim), step = 200 * ES_MS;
+        es_time_t k = next != ES_TIME_NEVER && next - now > step ? (next - now) / step : 1;
+        es_time_t until = now > ES_TIME_NEVER - k * step ? ES_TIME_NEVER : now + k * step;
         if (until > limit) until = limit;
         es_sim_run(c.sim, until);
         if (c.rc) { rc = c.rc; goto done; }
@@ -607,13 +633,13 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         record_request(&c, r, 0);
     }
     sample(&c);
-    if (c.requests_csv) { if (fclose(c.requests_csv)) { c.requests_csv = NULL; rc = es_err_set(err, ES_EIO, "requests.csv: write failed"); goto done; } c.requests_csv = NULL; }
+    if (c.requests_csv) { if (close_synced(c.requests_csv)) { c.requests_csv = NULL; rc = es_err_set(err, ES_EIO, "requests.csv: write failed"); goto done; } c.requests_csv = NULL; }
     if (c.decisions) {
-        int bad = fclose(c.decisions);
+        int bad = close_synced(c.decisions);
         c.decisions = NULL;
         if (bad) { rc = es_err_set(err, ES_EIO, "decisions.jsonl: write failed"); goto done; }
     }
-    if (c.timeseries && fclose(c.timeseries)) { c.timeseries = NULL; rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
+    if (close_synced(c.timeseries)) { c.timeseries = NULL; rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
     c.timeseries = NULL;
 
     /* summary, pods */
@@ -669,7 +695,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     free(stages);
     if (rc) goto done;
     if ((rc = experiment_yaml(exp, es_outdir_file(&od, "experiment.yaml", path, sizeof path), err))) goto done;
-    epp_config_yaml(picker, es_outdir_file(&od, "epp-config.yaml", path, sizeof path), err);
+    if ((rc = epp_config_yaml(picker, es_outdir_file(&od, "epp-config.yaml", path, sizeof path), err))) goto done;
 
     if (rep) {
         memset(rep, 0, sizeof *rep);
@@ -709,11 +735,12 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
                          "  \"wall_s\": %.3f,\n  \"events\": %llu,\n  \"simulated_requests_per_wall_s\": %.1f\n}\n",
                          ES_VERSION, when, host, wall, (unsigned long long)es_sim_events_run(c.sim),
                          wall > 0 ? (double)es_metrics_count(c.m) / wall : 0.0);
-        es_write_file_atomic(es_outdir_file(&od, "run-info.json", path, sizeof path), info, (size_t)n, err);
+        if ((rc = es_write_file_atomic(es_outdir_file(&od, "run-info.json", path, sizeof path), info, (size_t)n, err)))
+            goto done;
         if (rep) rep->wall_s = wall;
     }
     if (opt->plots && exp->results.plots && (rc = run_plots(od.tmp, !opt->progress, opt->interrupted, err))) goto done;
-    write_report(exp, summary, od.tmp, es_outdir_file(&od, "report.md", path, sizeof path), err);
+    if ((rc = write_report(exp, summary, od.tmp, es_outdir_file(&od, "report.md", path, sizeof path), err))) goto done;
     rc = es_outdir_commit(&od, err);
     od_open = rc != 0;
 done:

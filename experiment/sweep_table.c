@@ -19,6 +19,7 @@
 #include "es_str.h"
 #include "es_util.h"
 #include "sweep_internal.h"
+#include "es_file.h"
 
 /* The whole file, or NULL (missing, unreadable, out of memory). */
 static char *read_text(const char *path)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "es_paths.h"
+#include "es_str.h"
 #include "es_schema.h"
 #include "es_experiment.h"
 #include "manifest_internal.h"
@@ -264,8 +265,8 @@ static bool parse_hr_int(const char *s, int64_t *out)
 {
     char *end;
     errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno) return false;
+    double v = es_strtod(s, &end);
+    if (end == s) return false;
     double mult = 1;
     if (*end) {
         switch (*end) {
@@ -396,8 +397,8 @@ static int vllm_value(ctx_t *c, const obj_t *o, const vflag_t *vf, const flag_t 
     } else if (vf->type == V_DOUBLE) {
         char *end;
         errno = 0;
-        strtod(f->value, &end);
-        if (end == f->value || *end || errno)
+        es_strtod(f->value, &end);
+        if (end == f->value || *end)
             return esi_mf_oerr(c, o, f->node, fname, "--%s: expected a number, got \"%s\"", f->name, f->value);
         *out = esi_mf_scalar_at(f->node, f->value, false);
     } else {

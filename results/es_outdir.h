@@ -24,12 +24,18 @@ typedef struct es_outdir {
     char final[ES_OUTDIR_MAX + 1];   /* where the results end up */
     char tmp[ES_OUTDIR_MAX + 32];    /* where they are written meanwhile */
     bool force;                      /* replace an existing final directory */
+    int  stale_removed;              /* stale temporary directories begin removed */
 } es_outdir_t;
 
 /* Creates the temporary directory (and parents of the final one).  Fails if
  * the final directory exists and !force, or if its path is longer than
  * ES_OUTDIR_MAX. */
 int es_outdir_begin(es_outdir_t *o, const char *final, bool force, es_err_t *err);
+/* Removes the <x>.tmp-<pid> and <x>.old-<pid> directories in root whose
+ * process no longer exists (left by a killed run); only <only>.tmp-<pid>
+ * ones when only is not NULL.  Returns how many.  es_outdir_begin calls it
+ * on the final directory's parent for the final directory's own name. */
+int es_outdir_clean_stale(const char *root, const char *only);
 /* Path of a file inside the temporary directory. */
 const char *es_outdir_file(const es_outdir_t *o, const char *name, char *buf, size_t size);
 /* Moves the temporary directory into place; an existing final directory is

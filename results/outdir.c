@@ -4,7 +4,9 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <dirent.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,6 +40,39 @@ int es_rmtree(const char *path)
     return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A directory named <x>.tmp-<pid> or <x>.old-<pid> whose process is gone is
+ * what a killed run (SIGKILL, power loss) left behind: nothing else removes
+ * it.  A pid that is alive (another run, or a reused pid) is left alone. */
+static bool stale_entry(const char *name, const char *only)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot) return false;
+    if (only && (dot - name != (long)strlen(only) || strncmp(name, only, strlen(only)) != 0)) return false;
+    if ((strncmp(dot, ".tmp-", 5) != 0 && strncmp(dot, ".old-", 5) != 0) || !dot[5]) return false;
+    char *end;
+    errno = 0;
+    long pid = strtol(dot + 5, &end, 10);
+    if (*end || errno || pid <= 1 || pid == (long)getpid()) return false;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+int es_outdir_clean_stale(const char *root, const char *only)
+{
+    DIR *d = opendir(root && *root ? root : ".");
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!stale_entry(de->d_name, only)) continue;
+        char p[4096];
+        struct stat st;
+        if ((size_t)snprintf(p, sizeof p, "%s/%s", root && *root ? root : ".", de->d_name) >= sizeof p) continue;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && es_rmtree(p) == 0) n++;
+    }
+    closedir(d);
+    return n;
+}
+
 int es_outdir_begin(es_outdir_t *o, const char *final, bool force, es_err_t *err)
 {
     size_t len = strlen(final);
@@ -60,6 +95,10 @@ int es_outdir_begin(es_outdir_t *o, const char *final, bool force, es_err_t *err
         *slash = '\0';
         if (es_mkdirs(parent)) return es_err_set(err, ES_EIO, "%s: cannot create: %s", parent, strerror(errno));
     }
+    /* leftovers of killed runs into this same directory (only those: other
+     * names in the parent may be anything of the user's) */
+    const char *base = strrchr(o->final, '/');
+    o->stale_removed = es_outdir_clean_stale(slash ? (slash != parent ? parent : "/") : ".", base ? base + 1 : o->final);
     es_rmtree(o->tmp);
     if (es_mkdirs(o->tmp)) return es_err_set(err, ES_EIO, "%s: cannot create: %s", o->tmp, strerror(errno));
     return 0;
@@ -106,7 +145,7 @@ int es_write_file_atomic(const char *path, const char *data, size_t len, es_err_
     FILE *f = fopen(tmp, "wb");
     if (!f) return es_err_set(err, ES_EIO, "%s: cannot write: %s", tmp, strerror(errno));
     size_t w = fwrite(data, 1, len, f);
-    int bad = ferror(f) | (w != len);
+    int bad = ferror(f) | (w != len) | (fflush(f) != 0) | (fsync(fileno(f)) != 0);   /* on disk before the rename */
     if (fclose(f) || bad) { remove(tmp); return es_err_set(err, ES_EIO, "%s: write failed", path); }
     if (rename(tmp, path)) { remove(tmp); return es_err_set(err, ES_EIO, "%s: cannot rename: %s", path, strerror(errno)); }
     return 0;

@@ -51,8 +51,8 @@ int esi_parse_quantity(const char *s, uint64_t *out)
     if (!s || !*s) return ES_EINVAL;
     char *end;
     errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || v < 0) return ES_EINVAL;
+    double v = es_strtod(s, &end);
+    if (end == s || v < 0) return ES_EINVAL;
     static const char *const suf[] = {"", "k", "M", "G", "T", "P", "Ki", "Mi", "Gi", "Ti", "Pi", NULL};
     static const double mul[] = {1, 1e3, 1e6, 1e9, 1e12, 1e15, 1024.0, 1048576.0, 1073741824.0,
                                  1099511627776.0, 1125899906842624.0};

@@ -18,6 +18,7 @@
 #ifndef ES_SIM_H
 #define ES_SIM_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +66,10 @@ int es_sim_cancel(es_sim_t *sim, es_event_id_t id);
 uint64_t es_sim_run(es_sim_t *sim, es_time_t until);
 /* Asks es_sim_run to return after the current event. */
 void es_sim_stop(es_sim_t *sim);
+/* es_sim_run also returns (as if stopped) once *flag is set, looking every
+ * 1024 events: a signal handler's flag stops a run within microseconds of
+ * wall-clock time, however much simulated time a slice covers.  NULL: none. */
+void es_sim_watch(es_sim_t *sim, volatile sig_atomic_t *flag);
 /* Time of the earliest pending event, or ES_TIME_NEVER. */
 es_time_t es_sim_next_time(es_sim_t *sim);
 

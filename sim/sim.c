@@ -41,6 +41,7 @@ struct es_sim {
     uint64_t      events_run;
     size_t        live;        /* scheduled, not run, not cancelled */
     bool          stop;
+    volatile sig_atomic_t *watch; /* es_sim_watch: stop when set */
     bool          top_running; /* heap[0] is the event being run; the next
                                   schedule replaces it (fused pop + push) */
     heap_key_t   *heap;        /* heap[0] is the earliest */
@@ -243,6 +244,7 @@ uint64_t es_sim_run(es_sim_t *s, es_time_t until)
         s->now = KEY_TIME(top);
         fn(s, target, arg);
         ran++;
+        if ((ran & 1023) == 0 && s->watch && *s->watch) s->stop = true;
     }
     settle(s);
     s->events_run += ran;
@@ -251,6 +253,11 @@ uint64_t es_sim_run(es_sim_t *s, es_time_t until)
         if (s->hn == 0 || KEY_TIME(s->heap[0]) > until) s->now = until;
     }
     return ran;
+}
+
+void es_sim_watch(es_sim_t *s, volatile sig_atomic_t *flag)
+{
+    s->watch = flag;
 }
 
 /* ---- benchmark ---- */

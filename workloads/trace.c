@@ -11,6 +11,7 @@
  * the line and what was expected.
  */
 #include "es_trace.h"
+#include "es_file.h"
 #include "es_util.h"
 
 #include <ctype.h>
@@ -566,11 +567,14 @@ int es_trace_open(const char *path, es_trace_format_t fmt, uint32_t block_tokens
     es_trace_t *t = calloc(1, sizeof *t);
     if (!t) return es_err_set(err, ES_ENOMEM, "out of memory");
     t->path = strdup(path);
-    t->f = fopen(path, "r");
-    if (!t->path || !t->f) {
-        int e = errno;
+    if (!t->path) { es_trace_close(t); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    es_err_t oerr;
+    es_err_clear(&oerr);
+    t->f = es_open_input(path, "r", 0, &oerr);
+    if (!t->f) {
         es_trace_close(t);
-        return es_err_set(err, ES_EIO, "%s: cannot open trace: %s", path, strerror(e));
+        if (oerr.code == ES_EINVAL) return es_err_set(err, ES_EINVAL, "%s", oerr.msg);
+        return es_err_set(err, ES_EIO, "%s: cannot open trace: %s", path, strerror(errno));
     }
     t->block_tokens = block_tokens;
     t->skip_bad = skip_bad_lines;

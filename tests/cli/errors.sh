@@ -160,6 +160,43 @@ input a.yaml 'results: {warmup_s: 1e12}\n';                                 case
 input a.yaml 'workload: {arrival: {rate: 1e-300}}\n';                       case_ "rate 1e-300" "${RUN[@]}" a.yaml
 input a.yaml 'workload: {arrival: {stages: [{rate: 1, duration_s: 6e8}, {rate: 1, duration_s: 6e8}]}}\n'; case_ "stages longer than 1e9 s in all" "${RUN[@]}" a.yaml
 
+section "NaN and infinities (issue 19)"
+put a.yaml 'epp: {config_file: epp.yaml}\n'
+input epp.yaml "${H}plugins:\n- type: queue-scorer\nflowControl: {defaultRequestTTL: nanms}\n"; case_ "NaN duration in an EndpointPickerConfig" "${RUN[@]}" a.yaml
+input epp.yaml "${H}plugins:\n- type: queue-scorer\nflowControl: {maxBytes: \"nan\"}\n";   case_ "NaN quantity in an EndpointPickerConfig" "${RUN[@]}" a.yaml
+input epp.yaml "${H}plugins:\n- type: queue-scorer\nflowControl: {maxRequests: infKi}\n";   case_ "infinite quantity" "${RUN[@]}" a.yaml
+input a.yaml 'duration_s: .nan\n';                                                         case_ "YAML .nan" "${RUN[@]}" a.yaml
+input a.yaml 'duration_s: .inf\n';                                                         case_ "YAML .inf" "${RUN[@]}" a.yaml
+sed 's/- --block-size=32/- --gpu-memory-utilization=nan/' "$SRC/tests/data/manifests/vllm-pool.yaml" > m.yaml
+printf '(tests/data/manifests/vllm-pool.yaml with --gpu-memory-utilization=nan)' > .input;  case_ "NaN vLLM flag in a manifest" "$EPPSIM" run -q --no-plots -o out --manifest m.yaml
+flags eppsim compare --tolerance ttft=nan A B;   case_ "compare: NaN tolerance" "$EPPSIM" compare --tolerance ttft=nan A B
+flags eppsim compare --tolerance inf A B;        case_ "compare: infinite tolerance" "$EPPSIM" compare --tolerance inf A B
+flags eppsim trace gen --rate inf -o t.jsonl;    case_ "trace gen: infinite rate" "$EPPSIM" trace gen --rate inf -o t.jsonl
+flags eppsim trace gen --rate nan -o t.jsonl;    case_ "trace gen: NaN rate" "$EPPSIM" trace gen --rate nan -o t.jsonl
+flags eppsim bench e2e --mooncake-scale nan;     case_ "bench e2e: NaN scale" "$EPPSIM" bench e2e --mooncake-scale nan
+
+section "Unbounded work and special files (issue 19)"
+input a.yaml 'workload: {num_requests: 0}\n';               case_ "neither a request count nor a duration" "${RUN[@]}" a.yaml
+input a.yaml 'workload: {type: synthetic, num_requests: 0, arrival: {process: closed_loop, concurrency: 4}}\n'; case_ "closed loop without an end" "${RUN[@]}" a.yaml
+flags eppsim trace gen --requests -1 -o t.jsonl;            case_ "trace gen: negative count" "$EPPSIM" trace gen --requests -1 -o t.jsonl
+flags eppsim trace gen --requests 99999999999 -o t.jsonl;   case_ "trace gen: count above the cap" "$EPPSIM" trace gen --requests 99999999999 -o t.jsonl
+flags eppsim explain --request -1;                          case_ "explain: negative request id" "$EPPSIM" explain --request -1 --from-run x
+rm -f fifo.jsonl; mkfifo fifo.jsonl; put a.yaml 'workload: {type: trace, trace: {file: fifo.jsonl}}\n'; flags 'workload: {type: trace, trace: {file: fifo.jsonl}}  (a FIFO)'
+case_ "trace is a FIFO" "${RUN[@]}" a.yaml; rm -f fifo.jsonl
+flags eppsim run /dev/zero;                                 case_ "experiment file is /dev/zero" "${RUN[@]}" /dev/zero
+mkdir -p adir; flags eppsim run adir/;                      case_ "experiment file is a directory" "${RUN[@]}" adir; rmdir adir
+truncate -s 65M big.yaml; flags eppsim run big.yaml '(65 MiB)'; case_ "experiment file over 64 MiB" "${RUN[@]}" big.yaml; rm -f big.yaml
+put a.yaml 'workload: {type: trace, trace: {file: /dev/zero, format: mooncake}}\n'; flags 'workload: {type: trace, trace: {file: /dev/zero}}'
+case_ "trace is /dev/zero" "${RUN[@]}" a.yaml
+put a.yaml 'epp: {config_file: /dev/zero}\n'; flags 'epp: {config_file: /dev/zero}'; case_ "EPP config is /dev/zero" "${RUN[@]}" a.yaml
+flags eppsim trace stats /dev/zero;                         case_ "trace stats of /dev/zero" "$EPPSIM" trace stats /dev/zero
+flags eppsim run --manifest /dev/zero;                      case_ "manifest is /dev/zero" "$EPPSIM" run -q --no-plots -o out --manifest /dev/zero
+
+section "Data loss (issue 19)"
+cp "$SRC/tests/data/traces/mooncake_sample.jsonl" t.jsonl
+flags eppsim trace convert t.jsonl -o t.jsonl;   case_ "trace convert onto its input" "$EPPSIM" trace convert t.jsonl -o t.jsonl
+flags eppsim trace convert t.jsonl -o ./t.jsonl; case_ "trace convert onto its input, another spelling" "$EPPSIM" trace convert t.jsonl -o ./t.jsonl
+
 section "Command-line flags"
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e

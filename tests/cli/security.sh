@@ -7,6 +7,8 @@
 #   tests/cli/security.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+[ -n "${ES_FAILIO:-}" ] && ES_FAILIO=$(realpath "$ES_FAILIO")
 W=$(mktemp -d /tmp/eppsim-cli-security-XXXXXX)
 trap 'rm -rf "$W"' EXIT
 cd "$W"
@@ -77,6 +79,73 @@ rm -rf out; "$EPPSIM" run -q --no-plots -o "$long" a.yaml >"$W/.stdout" 2>"$W/.s
 if [ ! -e victim/keep ]; then fail "--out cut to an existing directory" "victim/ was replaced (exit $rc)"
 elif [ $rc -ne 2 ]; then fail "--out cut to an existing directory" "exit $rc, expected 2"
 else ok "--out cut to an existing directory"; fi
+
+echo "== class 6: SIGTERM stops a run at once, however dense the simulated time"
+# 10M req/s: one 200 ms slice of simulated time is ~2M requests (~50 s of wall time)
+printf 'workload: {num_requests: 20000000, arrival: {rate: 10000000}}\ncluster: {replicas: 50}\nresults: {requests_csv: false, oracle: false}\n' > dense.yaml
+rm -rf out; "$EPPSIM" run -q --no-plots -o out dense.yaml >/dev/null 2>&1 & pid=$!
+sleep 2; kill -TERM $pid
+for i in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $pid 2>/dev/null; then kill -KILL $pid; wait $pid 2>/dev/null; fail "SIGTERM during a dense slice" "still running 5 s after SIGTERM"
+else wait $pid; rc=$?; if [ $rc -eq 130 ] && [ ! -e out ]; then ok "SIGTERM during a dense slice (exit 130 within 5 s)"; else fail "SIGTERM during a dense slice" "exit $rc"; fi; fi
+rm -rf "$W"/out*
+
+echo "== class 7: no data lost or half-written"
+TR="$SRC/tests/data/traces/mooncake_sample.jsonl"
+cp "$TR" t.jsonl; sum0=$(sha256sum < t.jsonl)
+"$EPPSIM" trace convert t.jsonl -o t.jsonl >/dev/null 2>&1; rc=$?
+if [ "$(sha256sum < t.jsonl)" != "$sum0" ]; then fail "trace convert X -o X" "X was changed (exit $rc)"
+elif [ $rc -ne 2 ]; then fail "trace convert X -o X" "exit $rc, expected 2"; else ok "trace convert X -o X (refused, X intact)"; fi
+head -3 "$TR" > bad.jsonl; echo '{"timestamp": 9, "input_length": "x"}' >> bad.jsonl
+rm -f conv.jsonl; "$EPPSIM" trace convert bad.jsonl --format mooncake -o conv.jsonl >/dev/null 2>&1; rc=$?
+if [ -e conv.jsonl ] || ls conv.jsonl.tmp-* >/dev/null 2>&1; then fail "failed convert" "left a partial file (exit $rc)"
+elif [ $rc -ne 2 ]; then fail "failed convert" "exit $rc"; else ok "failed convert leaves no file"; fi
+echo old > keep.jsonl; "$EPPSIM" trace convert bad.jsonl --format mooncake -o keep.jsonl >/dev/null 2>&1
+[ "$(cat keep.jsonl)" = old ] && ok "failed convert keeps an existing OUT" || fail "failed convert" "replaced an existing OUT"
+
+# a full disk, file by file: rename() of each output fails with ENOSPC
+if [ -n "${ES_FAILIO:-}" ] && [ -f "$ES_FAILIO" ]; then
+  exp plain
+  for f in summary.json pods.csv experiment.yaml epp-config.yaml run-info.json report.md; do
+    rm -rf out
+    ES_FAIL_RENAME=$f LD_PRELOAD="$ES_FAILIO" ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+      "$EPPSIM" run -q --no-plots -o out a.yaml >/dev/null 2>"$W/.stderr"; rc=$?
+    if [ -e out ]; then fail "full disk at $f" "committed out/ (exit $rc)"
+    elif [ $rc -eq 0 ]; then fail "full disk at $f" "exit 0"
+    elif ls -d out.tmp-* >/dev/null 2>&1; then fail "full disk at $f" "left out.tmp-*"
+    else ok "full disk at $f: exit $rc, nothing committed"; fi
+  done
+else
+  echo "skip full-disk cases (ES_FAILIO not set: run through ctest)"
+fi
+
+# SIGTERM while gnuplot runs: gnuplot is stopped, nothing is committed, exit 130
+mkdir -p fakebin; printf '#!/bin/sh\necho $$ > %s/gnuplot.pid\nexec sleep 30\n' "$W" > fakebin/gnuplot; chmod +x fakebin/gnuplot
+exp plain; rm -rf out "$W/gnuplot.pid"
+PATH="$W/fakebin:$PATH" "$EPPSIM" run -q -o out a.yaml >/dev/null 2>&1 & pid=$!
+for i in $(seq 100); do [ -s "$W/gnuplot.pid" ] && break; sleep 0.1; done
+kill -TERM $pid
+for i in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $pid 2>/dev/null; then kill -KILL $pid; wait $pid 2>/dev/null; fail "SIGTERM during gnuplot" "still running 5 s later"
+else
+  wait $pid; rc=$?; gp=$(cat "$W/gnuplot.pid" 2>/dev/null)
+  if [ -e out ]; then fail "SIGTERM during gnuplot" "committed out/ (exit $rc)"
+  elif [ $rc -ne 130 ]; then fail "SIGTERM during gnuplot" "exit $rc, expected 130"
+  elif [ -n "$gp" ] && kill -0 "$gp" 2>/dev/null; then kill "$gp"; fail "SIGTERM during gnuplot" "gnuplot left running"
+  else ok "SIGTERM during gnuplot: exit 130, nothing committed, gnuplot stopped"; fi
+fi
+
+# a run killed with SIGKILL left out/x.tmp-PID: the next run into out/x removes it
+true & dead=$!; wait $dead
+mkdir -p out; rm -rf out/x; mkdir -p "out/x.tmp-$dead/plots"; touch "out/x.tmp-$dead/requests.csv"
+exp plain; "$EPPSIM" run -q --no-plots -o out/x a.yaml >/dev/null 2>&1; rc=$?
+if [ -e "out/x.tmp-$dead" ]; then fail "stale out/x.tmp-PID" "still there after the next run (exit $rc)"
+elif [ $rc -ne 0 ]; then fail "stale out/x.tmp-PID" "exit $rc"; else ok "stale out/x.tmp-PID of a dead process removed"; fi
+sleep 60 & alive=$!; mkdir -p "out/x.tmp-$alive"
+"$EPPSIM" run -q --no-plots --force -o out/x a.yaml >/dev/null 2>&1
+[ -d "out/x.tmp-$alive" ] && ok "out/x.tmp-PID of a live process kept" || fail "live out/x.tmp-PID" "removed"
+kill $alive; wait $alive 2>/dev/null
+rm -rf "$W"/out*
 
 echo "$n cases, $fails failed"
 [ $fails -eq 0 ]

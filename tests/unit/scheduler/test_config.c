@@ -221,6 +221,13 @@ static void test_durations_quantities(void **st)
     assert_int_equal(esi_parse_quantity("2k", &q), 0); assert_true(q == 2000);
     assert_int_equal(esi_parse_quantity("1.5M", &q), 0); assert_true(q == 1500000);
     assert_true(esi_parse_quantity("1GB", &q) < 0);
+    /* issue 19: NaN, infinities, hex and overflow are not numbers (they became huge or negative) */
+    static const char *const bad_d[] = {"nanms", "nan", "NaNs", "infs", "-infms", "1e400s", "0x10s", "1e400h5s", "ms"};
+    for (size_t i = 0; i < sizeof bad_d / sizeof *bad_d; i++)
+        if (esi_parse_duration(bad_d[i], &t) == 0) fail_msg("duration \"%s\" accepted (%lld ns)", bad_d[i], (long long)t);
+    static const char *const bad_q[] = {"nan", "NaN", "inf", "infKi", "-inf", "1e400", "0x10", "nanGi"};
+    for (size_t i = 0; i < sizeof bad_q / sizeof *bad_q; i++)
+        if (esi_parse_quantity(bad_q[i], &q) == 0) fail_msg("quantity \"%s\" accepted (%llu)", bad_q[i], (unsigned long long)q);
 }
 
 int main(void)
