@@ -157,7 +157,7 @@ static int step_query(const char *gpu, const char *model, int tp, double overhea
     }
     es_err_t err;
     es_profile_t *prof = NULL;
-    if (es_profile_load(gpu, &prof, &err) != 0) {
+    if (es_profile_open(gpu, model, NULL, NULL, &prof, &err) != 0) {   /* a config.json model too */
         fprintf(stderr, "eppsim bench steptime: %s\n", err.msg);
         return ES_EXIT_USAGE;
     }
@@ -186,6 +186,9 @@ int es_bench_steptime(int argc, char **argv)
     int json = 0, tp = 1;
     const char *only = NULL, *model = VALIDATION_MODEL, *step = NULL;
     double overhead = -1;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--model-config") == 0 || strcmp(argv[i], "--fit") == 0 || strcmp(argv[i], "--fit-gpu") == 0)
+            return es_bench_steptime_any(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) json = 1;
         else if (strcmp(argv[i], "--gpu") == 0 && i + 1 < argc) only = argv[++i];
@@ -204,14 +207,21 @@ int es_bench_steptime(int argc, char **argv)
         else if (es_cli_is_help(argv[i])) {
             printf("usage: eppsim bench steptime [--gpu GPU] [--json]\n"
                    "       eppsim bench steptime --step PROMPT,CACHED,BATCH,CTX [--gpu GPU] [--model M] [--tp N]\n"
-                   "                             [--overhead-us US]\n\n"
+                   "                             [--overhead-us US]\n"
+                   "       eppsim bench steptime --model-config CONFIG.json|MODEL [--gpu GPU] [--tp N] [--coeffs FILE]\n"
+                   "                             [--gpus DATASHEET] [--overhead-us US] [--json]\n"
+                   "       eppsim bench steptime --fit [--fit-gpu GPU] [--coeffs FILE]\n\n"
                    "Every whole-model point of each profile's " VALIDATION_KEY " list against\n"
                    "the step-time models (TP 1, cpu_overhead_us 0): measured us, the profile model's\n"
                    "us, ratio model/measured, error, and the linear and roofline models' us.\n"
                    "--json prints {\"bench\":\"steptime\",\"points\":[...]} with the same fields.\n"
                    "--step prints the us of one step (a PROMPT-token chunk over CACHED tokens plus BATCH\n"
                    "decodes of CTX keys each) with the default server settings, overhead included\n"
-                   "unless --overhead-us is given (default GPU h100-sxm-80gb).\n");
+                   "unless --overhead-us is given (default GPU h100-sxm-80gb).\n"
+                   "--model-config prints the analytic (any-model) step time of decode batches 1/32/128 at\n"
+                   "1k/4k keys and prefills of 512/2048/8192 tokens, term by term (overhead 0 by default).\n"
+                   "--fit fits the analytic coefficients to the measured points and prints them as YAML,\n"
+                   "with the error on the profile tables of the models not fitted (docs/server.md).\n");
             return ES_EXIT_OK;
         } else {
             fprintf(stderr, "eppsim bench steptime: unknown option '%s'\n", argv[i]);

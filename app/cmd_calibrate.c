@@ -232,16 +232,27 @@ int es_cmd_calibrate(int argc, char **argv)
         switch (c) {
         case 'o': out = optarg; break;
         case O_HOLD: hold = optarg; break;
-        case O_ITER: iters = (int)strtol(optarg, &end, 10); if (*end || iters < 1 || iters > 1000) goto bad; break;
-        case 'j': jobs = (int)strtol(optarg, &end, 10); if (*end || jobs < 1 || jobs > 256) goto bad; break;
+        case O_ITER:
+            iters = (int)strtol(optarg, &end, 10);
+            if (*end || iters < 1 || iters > 1000) goto bad;
+            break;
+        case 'j':
+            jobs = (int)strtol(optarg, &end, 10);
+            if (*end || jobs < 1 || jobs > 256) goto bad;
+            break;
         case O_MC: opt.model_configs = optarg; break;
         case O_GPU: opt.gpu = optarg; break;
         case O_VER: opt.vllm_version = optarg; break;
         case O_ARGS: opt.vllm_args = optarg; break;
-        case O_STAMPS: opt.stamps_per_token = (int)strtol(optarg, &end, 10);
-                       if (*end || opt.stamps_per_token < 1 || opt.stamps_per_token > 16) goto bad; break;
+        case O_STAMPS:
+            opt.stamps_per_token = (int)strtol(optarg, &end, 10);
+            if (*end || opt.stamps_per_token < 1 || opt.stamps_per_token > 16) goto bad;
+            break;
         case O_IPV: opt.ip_version = optarg; break;
-        case 's': opt.seed = strtoull(optarg, &end, 10); if (*end) goto bad; break;
+        case 's':
+            opt.seed = strtoull(optarg, &end, 10);
+            if (*end) goto bad;
+            break;
         case 'v': verbose = true; break;
         case 'h': return usage(stdout, ES_EXIT_OK);
         default: return usage(stderr, ES_EXIT_USAGE);

@@ -220,8 +220,8 @@ static int state_from_run(const char *dir, uint64_t id, char **text, char *name,
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/decisions.jsonl", dir);
-    struct stat st;
-    if (stat(path, &st) != 0)
+    struct stat sb;
+    if (stat(path, &sb) != 0)
         return es_err_set(err, ES_EIO, "%s: cannot open (was the run made with --record-decisions?)", path);
     FILE *f = es_open_input(path, "r", 0, err);
     if (!f) return err ? err->code : ES_EIO;

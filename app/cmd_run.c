@@ -43,6 +43,8 @@ static void usage(FILE *f)
             "  -m, --manifest FILE    Kubernetes manifests (repeatable): pool, EPP, routes\n"
             "      --inference-perf CONFIG  replay an inference-perf config as the workload\n"
             "                         (sets workload.inference_perf; EXPERIMENT gives the rest)\n"
+            "      --vllm-bench RESULT.json  replay a saved `vllm bench serve` result as the\n"
+            "                         workload (sets workload.vllm_bench.result)\n"
             "      --inference-perf-version V  the inference-perf build mirrored: current\n"
             "                         (default) or 2025-10 (the build behind results/config.yaml\n"
             "                         of the late-2025 runs; 2025-11 is the same)\n"
@@ -91,6 +93,21 @@ oom:
     return es_err_set(err, ES_ENOMEM, "out of memory");
 }
 
+/* --vllm-bench FILE: workload.vllm_bench = {result: <absolute path>}. */
+static int set_vllm_bench(es_doc_t *doc, const char *file, es_err_t *err)
+{
+    char abs[4096];
+    if (!realpath(file, abs)) return es_err_set(err, ES_EIO, "--vllm-bench: %s: cannot open", file);
+    es_node_t *map = es_node_new_map(doc);
+    es_node_t *f = es_node_new_scalar(doc, abs, true);
+    if (!map || !f || es_map_set(map, "result", f) < 0) {
+        es_node_destroy(map);
+        es_node_destroy(f);
+        return es_err_set(err, ES_ENOMEM, "out of memory");
+    }
+    return es_doc_set_path(doc, "workload.vllm_bench", map, err);
+}
+
 int es_cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -100,8 +117,9 @@ int es_cmd_run(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
         {"inference-perf", required_argument, NULL, 'I'}, {"inference-perf-version", required_argument, NULL, 'V'},
         {"write-inference-perf-results", no_argument, NULL, 'W'},
-        {"set", required_argument, NULL, 'S'},      {NULL, 0, NULL, 0}};
-    const char *out = NULL, *seed = NULL, *ip_file = NULL, *ip_version = NULL;
+        {"set", required_argument, NULL, 'S'},      {"vllm-bench", required_argument, NULL, 'B'},
+        {NULL, 0, NULL, 0}};
+    const char *out = NULL, *seed = NULL, *ip_file = NULL, *ip_version = NULL, *vb_file = NULL;
     const char *manifests[64], *sets[256];
     size_t nman = 0, nsets = 0;
     bool force = false, plots = true, quiet = false, record = false, infperf = false;
@@ -126,6 +144,7 @@ int es_cmd_run(int argc, char **argv)
         case 'q': quiet = true; break;
         case 'I': ip_file = optarg; break;
         case 'V': ip_version = optarg; break;
+        case 'B': vb_file = optarg; break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         default: usage(stderr); return ES_EXIT_USAGE;
         }
@@ -178,7 +197,8 @@ int es_cmd_run(int argc, char **argv)
         es_manifest_fini(&man);
         return ES_EXIT_USAGE;
     }
-    if (ip_file && set_inference_perf(doc, ip_file, ip_version, &err) < 0) {
+    if ((ip_file && set_inference_perf(doc, ip_file, ip_version, &err) < 0) ||
+        (vb_file && set_vllm_bench(doc, vb_file, &err) < 0)) {
         fprintf(stderr, "eppsim: %s\n", err.msg);
         es_doc_destroy(doc);
         es_manifest_fini(&man);
@@ -203,9 +223,9 @@ int es_cmd_run(int argc, char **argv)
         const char *from = NULL;
         for (size_t i = 0; i < nsets && !from; i++) {
             size_t k = strcspn(sets[i], ".="), key = strcspn(sets[i], "=");
-            char path[520];
-            snprintf(path, sizeof path, " %.*s: ", (int)(key < 512 ? key : 512), sets[i]);
-            if ((!strncmp(err.msg, sets[i], k) && err.msg[k] == ':') || strstr(err.msg, path)) from = sets[i];
+            char needle[520];
+            snprintf(needle, sizeof needle, " %.*s: ", (int)(key < 512 ? key : 512), sets[i]);
+            if ((!strncmp(err.msg, sets[i], k) && err.msg[k] == ':') || strstr(err.msg, needle)) from = sets[i];
         }
         if (from) fprintf(stderr, "eppsim: --set %s: %s\n", from, err.msg);
         else fprintf(stderr, "eppsim: %s\n", err.msg);
@@ -259,11 +279,12 @@ int es_cmd_run(int argc, char **argv)
         /* printed from the summary.json just written: the file, report.md
          * and this table show the same numbers */
         printf("\n%s: %.1f s simulated in %.2f s\n", dir, rep.sim_s, rep.wall_s);
-        char path[1200];
-        snprintf(path, sizeof path, "%s/summary.json", dir);
-        cJSON *summary = read_json(path);
+        printf("  step model: %s\n", rep.step_model);
+        char summary_path[1200];
+        snprintf(summary_path, sizeof summary_path, "%s/summary.json", dir);
+        cJSON *summary = read_json(summary_path);
         if (summary) es_summary_print(stdout, summary);
-        else fprintf(stderr, "eppsim: %s: cannot read back\n", path);
+        else fprintf(stderr, "eppsim: %s: cannot read back\n", summary_path);
         cJSON_Delete(summary);
         printf("  see %s/summary.json and %s/report.md\n", dir, dir);
     }

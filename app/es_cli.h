@@ -33,6 +33,8 @@ int es_bench_scheduler(int argc, char **argv);
 int es_bench_trace(int argc, char **argv);
 int es_bench_e2e(int argc, char **argv);
 int es_bench_steptime(int argc, char **argv);
+/* bench steptime --model-config F | --fit (app/bench_analytic.c) */
+int es_bench_steptime_any(int argc, char **argv);
 
 /* True when `arg` is -h or --help. */
 int es_cli_is_help(const char *arg);

@@ -61,7 +61,8 @@ typedef struct es_val_run {
     es_val_figs_t measured[ES_VAL_MAX_STAGES + 1];
     es_val_figs_t simulated[ES_VAL_MAX_STAGES + 1];
     double        stage_rate[ES_VAL_MAX_STAGES];
-    int           stamps_per_token;
+    int           stamps_per_token; /* client timestamps per token (and after the last one) */
+    int           trailing_stamps;
     bool          approximate;      /* setup only partly known (lengths matched to totals...) */
     char          notes[1024];      /* approximations of this run, one per line */
     char          step_model[320];  /* which step model the replay used */

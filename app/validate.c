@@ -17,6 +17,7 @@
 
 #include "es_paths.h"
 #include "es_str.h"
+#include "es_client_metrics.h"
 #include "es_metrics.h"
 #include "es_outdir.h"
 #include "es_run.h"
@@ -249,19 +250,23 @@ static int flags_from_settings(const char *path, char *model, size_t msize, char
  * it (stages that drain, the client's worker cap and timeout); here only its
  * stages are read, for the per-stage figures.  `file` names the config file,
  * or NULL to inline `cfg` (a case's workload). */
-static int emit_ip_workload(FILE *y, const es_node_t *cfg, const char *file, const char *version, es_val_run_t *r,
-                            es_err_t *err)
+static int emit_ip_workload(FILE *y, const es_node_t *cfg, const char *file, const char *version, const char *kp,
+                            es_val_run_t *r, es_err_t *err)
 {
+    char p[160];
+    snprintf(p, sizeof p, "%s%sload", kp, *kp ? "." : "");
+    if (cfg->kind != ES_NODE_MAP) return es_node_err(err, ES_EINVAL, cfg, kp, "expected an inference-perf config (a map)");
     const es_node_t *load = es_map_get(cfg, "load");
-    if (!load || load->kind != ES_NODE_MAP) return es_node_err(err, ES_EINVAL, cfg, "load", "missing (inference-perf config)");
+    if (!load || load->kind != ES_NODE_MAP) return es_node_err(err, ES_EINVAL, cfg, p, "missing (inference-perf config)");
+    snprintf(p, sizeof p, "%s%sload.stages", kp, *kp ? "." : "");
     const es_node_t *st = es_map_get(load, "stages");
-    if (!st || st->kind != ES_NODE_SEQ || st->n == 0) return es_node_err(err, ES_EINVAL, load, "load.stages", "missing");
-    if (st->n > ES_VAL_MAX_STAGES) return es_node_err(err, ES_EUNSUPP, st, "load.stages", "more than %d stages", ES_VAL_MAX_STAGES);
+    if (!st || st->kind != ES_NODE_SEQ || st->n == 0) return es_node_err(err, ES_EINVAL, load, p, "missing");
+    if (st->n > ES_VAL_MAX_STAGES) return es_node_err(err, ES_EUNSUPP, st, p, "more than %d stages", ES_VAL_MAX_STAGES);
     for (size_t i = 0; i < st->n; i++) {
-        char p[64];
-        snprintf(p, sizeof p, "load.stages[%zu]", i);
+        char sp[200];
+        snprintf(sp, sizeof sp, "%s[%zu]", p, i);
         double rate = NAN;
-        int rc = get_num(st->items[i], "rate", p, 0, 1e9, &rate, false, err);
+        int rc = get_num(st->items[i], "rate", sp, 0, 1e9, &rate, false, err);
         if (rc < 0) return rc;
         r->stage_rate[i] = rate;
     }
@@ -288,34 +293,34 @@ typedef struct bench_wl {
     double template_tokens;
 } bench_wl_t;
 
-static void emit_bench_workload(FILE *y, const bench_wl_t *b, es_val_run_t *r)
+/* A `vllm bench serve` run as the workload: workloads/vllm_bench.c replays it
+ * (its client, lengths, arrivals, concurrency cap and chat template); `result`
+ * names a saved result JSON whose fields the keys here override. */
+static void emit_bench_workload(FILE *y, const bench_wl_t *b, const char *result, es_val_run_t *r)
 {
-    fprintf(y, "}\nworkload:\n  type: synthetic\n  num_requests: %.0f\n  content: {prefix_pool: 0}\n", b->num_prompts);
-    double in = b->input_len, out = b->output_len;
-    if (strcmp(b->dataset, "random") != 0) {
-        in = b->total_in / b->num_prompts;
-        out = b->total_out / b->num_prompts;
-        r->approximate = true;
-        addf(r->notes, sizeof r->notes, "%s lengths matched to the run's totals: every prompt %.0f in / %.0f out "
-                                        "(approximate)\n", b->dataset, round(in), round(out));
+    fprintf(y, "}\nworkload:\n  vllm_bench: {backend: openai-chat");
+    if (result) {
+        fprintf(y, ", result: ");
+        yq(y, result);
     }
-    if (b->template_tokens > 0)
-        addf(r->notes, sizeof r->notes, "%.0f chat-template tokens added to each prompt\n", b->template_tokens);
-    in = round(in + b->template_tokens);
-    out = round(out);
-    fprintf(y, "  lengths:\n    input: {dist: constant, mean: %.0f, max: %.0f}\n"
-               "    output: {dist: constant, mean: %.0f, max: %.0f}\n", in, in > 32768 ? in : 32768, out,
-            out > 8192 ? out : 8192);
-    if (isfinite(b->max_concurrency) && b->max_concurrency > 0 && !isfinite(b->rate))
-        fprintf(y, "  arrival: {process: closed_loop, concurrency: %.0f}\n", b->max_concurrency);
-    else if (!isfinite(b->rate))
-        fprintf(y, "  arrival: {process: constant, rate: 1e9}\n");   /* every request at once */
-    else if (isfinite(b->burstiness) && b->burstiness != 1)
-        fprintf(y, "  arrival: {process: gamma, rate: %.9g, cv: %.9g}\n", b->rate, 1 / sqrt(b->burstiness));
-    else
-        fprintf(y, "  arrival: {process: poisson, rate: %.9g}\n", b->rate);
-    if (isfinite(b->max_concurrency) && b->max_concurrency > 0 && isfinite(b->rate))
-        addf(r->notes, sizeof r->notes, "max concurrency with a finite rate replayed open loop\n");
+    if (b->dataset[0] && strcmp(b->dataset, "unknown") != 0) fprintf(y, ", dataset: %s", b->dataset);
+    if (isfinite(b->num_prompts)) fprintf(y, ", num_prompts: %.0f", b->num_prompts);
+    if (!strcmp(b->dataset, "random") && isfinite(b->input_len) && isfinite(b->output_len))
+        fprintf(y, ", random_input_len: %.0f, random_output_len: %.0f", b->input_len, b->output_len);
+    if (isfinite(b->total_in) && isfinite(b->total_out))
+        fprintf(y, ", total_input_tokens: %.0f, total_output_tokens: %.0f", b->total_in, b->total_out);
+    if (isfinite(b->rate)) fprintf(y, ", request_rate: %.9g", b->rate);
+    if (isfinite(b->max_concurrency) && b->max_concurrency > 0) fprintf(y, ", max_concurrency: %.0f", b->max_concurrency);
+    if (isfinite(b->burstiness) && b->burstiness > 0) fprintf(y, ", burstiness: %.9g", b->burstiness);
+    if (b->template_tokens > 0) fprintf(y, ", chat_template_tokens: %.0f", b->template_tokens);
+    fprintf(y, "}\n");
+    if (strcmp(b->dataset, "random") != 0) {
+        r->approximate = true;
+        addf(r->notes, sizeof r->notes, "%s lengths: the bundled ShareGPT lengths rescaled to the run's totals, "
+                                        "unless the result saved them (approximate)\n", b->dataset);
+    }
+    addf(r->notes, sizeof r->notes, "vllm bench serve client replayed (openai-chat: chat-template tokens on every "
+                                    "prompt; workloads/vllm_bench.c)\n");
     r->nstages = 1;
     r->stage_rate[0] = isfinite(b->rate) ? b->rate : 0;
 }
@@ -344,6 +349,21 @@ static es_val_run_t *new_run(es_val_run_t **runs, size_t *n, es_err_t *err)
     for (size_t i = 0; i <= ES_VAL_MAX_STAGES; i++) { es_val_figs_clear(&r->measured[i]); es_val_figs_clear(&r->simulated[i]); }
     r->stamps_per_token = 1;
     return r;
+}
+
+/* The replay's client: its metrics on (results/es_client_metrics.h), the stamps
+ * per token when the source says (else the workload's client decides), and
+ * how the client re-counts output tokens from the text (1 = as generated). */
+static void emit_client(FILE *y, int stamps, double output_count_scale, es_val_run_t *r)
+{
+    fprintf(y, "results:\n  client: {metrics: on");
+    if (stamps > 0) fprintf(y, ", timestamps_per_token: %d", stamps);
+    if (output_count_scale > 0 && output_count_scale != 1) {
+        fprintf(y, ", output_count_scale: %.6f", output_count_scale);
+        addf(r->notes, sizeof r->notes, "the client counts %.3f output tokens per token generated (its "
+                                        "re-tokenisation, from the run's own output_len)\n", output_count_scale);
+    }
+    fprintf(y, "}\n");
 }
 
 static int finish_yaml(FILE *y, char **text, es_val_run_t *r, es_err_t *err)
@@ -435,7 +455,19 @@ static int load_ip_dir(const char *dir, const es_val_options_t *opt, es_val_run_
     set_seed_and_name(y, opt, r->name);
     emit_server(y, opt, gpu[0] ? gpu : opt->gpu, version[0] ? version : opt->vllm_version, model, flags, r);
     char abs_cfg[PATH_MAX];
-    rc = emit_ip_workload(y, doc->root, realpath(cfgp, abs_cfg) ? abs_cfg : cfgp, opt->ip_version, r, err);
+    rc = emit_ip_workload(y, doc->root, realpath(cfgp, abs_cfg) ? abs_cfg : cfgp, opt->ip_version, "", r, err);
+    if (!rc) {
+        /* the client's output count against the configured length (ignore_eos runs generate exactly it) */
+        double asked = NAN, scale = 0;
+        const es_node_t *sp = es_node_find(doc->root, "data.shared_prefix.output_len");
+        if (sp && sp->kind == ES_NODE_SCALAR) asked = strtod(sp->str, NULL);
+        snprintf(path, sizeof path, "%s/summary_lifecycle_metrics.json", results);
+        es_lc_stats_t sum;
+        es_err_t e2;
+        if (asked > 0 && is_file(path) && es_lc_read(path, &sum, &e2) == 0 && sum.output_len.v[ES_LC_MEAN] > 0)
+            scale = sum.output_len.v[ES_LC_MEAN] / asked;
+        emit_client(y, opt->stamps_per_token, scale, r);
+    }
     const es_node_t *srv = es_map_get(doc->root, "server");
     const char *ie = scalar(srv, "ignore_eos");
     if (!rc && ie && strcmp(ie, "true") != 0)
@@ -508,7 +540,9 @@ static int load_bench_json(const char *path, const es_val_options_t *opt, es_val
     if (!y) { cJSON_Delete(j); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     set_seed_and_name(y, opt, r->name);
     emit_server(y, opt, opt->gpu, opt->vllm_version, mid->valuestring, "", r);
-    emit_bench_workload(y, &b, r);
+    char abs_res[PATH_MAX];
+    emit_bench_workload(y, &b, realpath(path, abs_res) ? abs_res : path, r);
+    emit_client(y, opt->stamps_per_token, 0, r);
     if ((rc = finish_yaml(y, &text, r, err))) { cJSON_Delete(j); return rc; }
     es_val_figs_t *f = &r->measured[1];
     static const struct { int fig; const char *key; } k_map[] = {
@@ -631,10 +665,15 @@ static int load_cases(const char *path, const es_val_options_t *opt, es_val_run_
             }
             if (!rc && !ds) rc = es_node_err(err, ES_EINVAL, wl, wp, "dataset: missing (random or sharegpt)");
             if (rc) { fclose(y); free(text); goto out; }
-            emit_bench_workload(y, &b, r);
+            emit_bench_workload(y, &b, NULL, r);
         } else {
-            if ((rc = emit_ip_workload(y, wl, NULL, ipver ? ipver : opt->ip_version, r, err))) { fclose(y); free(text); goto out; }
+            char wp[80];
+            snprintf(wp, sizeof wp, "%s.workload", cp);
+            if ((rc = emit_ip_workload(y, wl, NULL, ipver ? ipver : opt->ip_version, wp, r, err))) { fclose(y); free(text); goto out; }
         }
+        emit_client(y, opt->stamps_per_token > 0 ? opt->stamps_per_token
+                                                  : hdr && es_map_get(hdr, "client_stamps_per_token") ? (int)stamps : 0,
+                    0, r);
         if ((rc = finish_yaml(y, &text, r, err))) goto out;
         snprintf(r->base_dir, sizeof r->base_dir, ".");
         /* measured: {stages: [..], run: {..}} */
@@ -648,7 +687,8 @@ static int load_cases(const char *path, const es_val_options_t *opt, es_val_run_
                 int which = -1;
                 for (int q = 0; q < ES_VF_N; q++) if (!strcmp(fig->keys[k], es_vf_names[q])) which = q;
                 char mp[160];
-                snprintf(mp, sizeof mp, "%s.measured.%s", cp, fig->keys[k]);
+                if (s < r->nstages) snprintf(mp, sizeof mp, "%s.measured.stages[%zu].%s", cp, s, fig->keys[k]);
+                else snprintf(mp, sizeof mp, "%s.measured.run.%s", cp, fig->keys[k]);
                 if (which < 0) { rc = es_node_err(err, ES_EINVAL, fig->items[k], mp, "unknown figure"); goto out; }
                 if (es_node_is_null(fig->items[k])) continue;
                 if ((rc = es_node_to_double(fig->items[k], mp, 0, 1e15, &r->measured[s].v[which], err))) goto out;
@@ -677,16 +717,53 @@ typedef struct finish_ctx {
     int           rc;
 } finish_ctx_t;
 
-static void on_finish(void *ud, const struct es_metrics *m, const es_time_t (*stages)[2], size_t nstages)
+/* Simulated figures as the benchmark client computes them (results/es_client_metrics.h). */
+static void figs_from_client(const es_client_stats_t *cs, es_val_figs_t *f)
+{
+    es_val_figs_clear(f);
+    const es_lat_stats_t *lat = &cs->latency, *ttft = &cs->ttft, *itl = &cs->itl, *tpot = &cs->tpot;
+    f->v[ES_VF_E2E_MEAN] = lat->mean;
+    f->v[ES_VF_E2E_P50] = lat->p[0];
+    f->v[ES_VF_E2E_P90] = lat->p[1];
+    f->v[ES_VF_E2E_P99] = lat->p[3];
+    f->v[ES_VF_TTFT_MEAN] = ttft->mean;
+    f->v[ES_VF_TTFT_P50] = ttft->p[0];
+    f->v[ES_VF_TTFT_P90] = ttft->p[1];
+    f->v[ES_VF_TTFT_P99] = ttft->p[3];
+    f->v[ES_VF_ITL_MEAN] = itl->mean;
+    f->v[ES_VF_ITL_P50] = itl->p[0];
+    f->v[ES_VF_ITL_P99] = itl->p[3];
+    f->v[ES_VF_TPOT_MEAN] = tpot->mean;
+    f->v[ES_VF_TPOT_P50] = tpot->p[0];
+    f->v[ES_VF_TPOT_P99] = tpot->p[3];
+    f->v[ES_VF_PER_TOKEN] = cs->per_token_ms;
+    f->v[ES_VF_RPS] = cs->requests_per_s;
+    f->v[ES_VF_OUTPUT_TPS] = cs->output_tokens_per_s;
+    f->v[ES_VF_SUCCESSES] = (double)cs->successes;
+    f->v[ES_VF_FAILURES] = (double)cs->failures;
+}
+
+static void on_finish(void *ud, const struct es_metrics *m, const es_time_t (*stages)[2], size_t nstages,
+                      const struct es_client_emul *client)
 {
     finish_ctx_t *fc = ud;
     es_val_run_t *r = fc->r;
     (void)stages;
+    size_t ns = nstages < r->nstages ? nstages : r->nstages;
+    if (client) {   /* the client the workload emulates (or results.client) */
+        r->stamps_per_token = (int)client->timestamps_per_token;
+        r->trailing_stamps = (int)client->trailing;
+        for (size_t i = 0; i <= ns; i++) {
+            es_client_stats_t cs;
+            if (es_client_stats(m, client, i < ns ? (uint32_t)i : ES_ALL_STAGES, &cs) < 0) { fc->rc = ES_ENOMEM; return; }
+            figs_from_client(&cs, &r->simulated[i < ns ? i : r->nstages]);
+        }
+        return;
+    }
     const es_req_record_t *recs = es_metrics_records(m);
     size_t n = es_metrics_count(m);
     es_lat_stats_t itl;
     es_metrics_itl(m, &itl);
-    size_t ns = nstages < r->nstages ? nstages : r->nstages;
     for (size_t i = 0; i <= ns; i++) {
         es_lc_stats_t s;
         uint32_t stage = i < ns ? (uint32_t)i : ES_ALL_STAGES;
@@ -888,7 +965,8 @@ int es_val_import_blis(const char *path, char **yaml, es_err_t *err)
             yq(y, f[ix[5]]);
             fprintf(y, ", total_kv_blocks_gpu: %s, cpu_kv_blocks: %s, workload_profile: ", f[ix[6]], f[ix[7]]);
             yq(y, f[ix[8]]);
-            fprintf(y, "}\n    workload:\n      data: {type: shared_prefix, shared_prefix: {num_unique_system_prompts: %s, "
+            fprintf(y, "}\n    workload:\n      api: {type: completion, streaming: true}\n"
+                       "      data: {type: shared_prefix, shared_prefix: {num_unique_system_prompts: %s, "
                        "num_users_per_system_prompt: %s, system_prompt_len: %s, question_len: %s, output_len: %s}}\n",
                     f[ix[12]], f[ix[13]], f[ix[9]], f[ix[10]], f[ix[11]]);
             fprintf(y, "      load:\n        type: constant\n        stages:\n");
@@ -964,9 +1042,8 @@ int es_val_import_gpustack(const char *path, char **yaml, es_err_t *err)
             "  vllm_args: \"\"\n"
             "  client: vllm-bench\n"
             "  client_stamps_per_token: 1\n"
-            "  chat_template_tokens: 8\n"
-            "  notes: \"vllm serve MODEL with every default; vllm bench serve --backend openai-chat: the Qwen3 chat "
-            "template adds <|im_start|>user, <|im_end|>, <|im_start|>assistant and newlines (8 tokens)\"\n"
+            "  notes: \"vllm serve MODEL with every default; vllm bench serve --backend openai-chat (the chat "
+            "template's tokens on every prompt: workloads/vllm_bench.c)\"\n"
             "cases:\n");
     for (size_t l = 1; l < c.nlines && !rc; l++) {
         char *f[64];

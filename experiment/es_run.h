@@ -17,6 +17,7 @@
 #include "es_time.h"
 
 struct es_metrics;
+struct es_client_emul;
 
 typedef struct es_run_options {
     const char *out_dir;                  /* final output directory */
@@ -28,7 +29,8 @@ typedef struct es_run_options {
     const char *pool_name;                /* InferencePool name (pods are <pool>-<i>); NULL: default */
     /* NULL out_dir: write nothing (validate replays); on_finish, when set, sees the
      * run's metrics and stages just before they are freed (every request recorded) */
-    void      (*on_finish)(void *ud, const struct es_metrics *m, const es_time_t (*stages)[2], size_t nstages);
+    void      (*on_finish)(void *ud, const struct es_metrics *m, const es_time_t (*stages)[2], size_t nstages,
+                           const struct es_client_emul *client);   /* client: NULL when not emulated */
     void       *finish_ud;
     bool        inference_perf;           /* also write inference-perf/ (docs/validate.md) */
 } es_run_options_t;
@@ -42,6 +44,7 @@ typedef struct es_run_report {
     double   ttft_p50_ms, ttft_p99_ms, e2e_p50_ms, e2e_p99_ms, tpot_p50_ms, itl_p50_ms;
     double   est_hit, act_hit, oracle_hit;
     double   throughput_rps, output_tps;
+    char     step_model[640];    /* "analytic (config.json on h100-sxm-80gb; coefficients ...)" */
 } es_run_report_t;
 
 /* Runs exp; returns 0, ES_EINTR when interrupted (nothing written), or an

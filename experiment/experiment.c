@@ -110,6 +110,18 @@ static int check_gpu(const es_experiment_t *exp, es_err_t *err)
     return es_err_set(err, ES_EINVAL, "server.gpu: unknown GPU \"%s\" (known: %s)", exp->server.gpu, known);
 }
 
+/* A config.json model is read now, so its errors come before any run. */
+static int check_model(const es_experiment_t *exp, es_err_t *err)
+{
+    if (!es_model_is_path(exp->server.model)) return 0;
+    es_model_shape_t shape;
+    int rc = es_model_config_load(exp->server.model, &shape, err);
+    const es_node_t *node = exp->doc ? es_node_find(exp->doc->root, "server.model") : NULL;
+    if (rc == ES_ENOTFOUND && node)
+        return es_node_err(err, rc, node, "server.model", "cannot read model config \"%s\"", exp->server.model);
+    return rc;
+}
+
 /* ---- server.vllm_args / server.vllm_config (models/vllm_args.h) ---- */
 
 static bool explicit_server_key(void *ud, const char *key)
@@ -304,6 +316,7 @@ int es_experiment_from_doc(es_doc_t *doc, const char *base_dir, es_experiment_t 
     if (!rc) rc = check_name(exp, err);
     if (!rc) rc = check_values(exp, err);
     if (!rc) rc = check_gpu(exp, err);
+    if (!rc) rc = check_model(exp, err);
     if (!rc) rc = es_e2e_config_parse(&exp->cluster, &exp->epp, &exp->gateway, err);
     if (!rc) rc = apply_vllm(exp, err);
     if (!rc) resolve_vllm_fidelity(exp);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "es_client_metrics.h"
 #include "es_cluster.h"
 #include "es_paths.h"
 #include "es_scheduler.h"
@@ -23,6 +24,7 @@
 #include "es_workload.h"
 #include "es_metrics.h"
 #include "es_outdir.h"
+#include "es_steptime.h"
 #include "es_summary.h"
 #include "es_util.h"
 
@@ -66,6 +68,7 @@ typedef struct run_ctx {
     es_err_t        *err;
     uint64_t         sent, done;
     es_time_t        arrivals_end;   /* duration_s limit */
+    bool             stage_gaps;     /* benchmark client: gaps also per stage (client metrics) */
 } run_ctx_t;
 
 /* ---- request pool ---- */
@@ -247,6 +250,28 @@ static void on_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count)
 {
     run_ctx_t *c = ud;
     es_metrics_add_gaps(c->m, t, gap, count);
+    if (c->stage_gaps && es_metrics_add_stage_gaps(c->m, es_workload_stage_at(c->wl, t), gap, count) < 0) {
+        es_err_set(c->err, ES_ENOMEM, "out of memory");
+        fail_run(c, ES_ENOMEM);
+    }
+}
+
+/* The client's stamping (results.client over the workload's own). */
+static bool client_emul(const es_experiment_t *exp, const es_workload_t *wl, double timeout_s, es_client_emul_t *e)
+{
+    const es_client_config_t *cc = &exp->results.client;
+    bool streaming = true;
+    uint32_t k = 1, trail = 0;
+    bool bench = es_workload_client_stamps(wl, &streaming, &k, &trail);
+    if (cc->metrics == 2 || (cc->metrics == 0 && !bench)) return false;
+    e->name = bench ? es_workload_client(wl) : "a streaming client (one stamp per token)";
+    e->streaming = streaming;
+    e->timestamps_per_token = cc->timestamps_per_token > 0 ? (uint32_t)cc->timestamps_per_token : k;
+    e->trailing = cc->trailing_timestamps >= 0 ? (uint32_t)cc->trailing_timestamps : trail;
+    e->event_gap_ms = cc->event_gap_us / 1e3;
+    e->output_count_scale = cc->output_count_scale;
+    e->timeout_ms = timeout_s * 1e3;
+    return true;
 }
 
 /* ---- decision records (explain --from-run) ---- */
@@ -562,7 +587,18 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     }
     c.sim = es_sim_create(exp->seed);
     if (!c.sim) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
-    if ((rc = es_workload_create(&exp->workload, exp->base_dir, exp->seed, &c.wl, err))) goto done;
+    if ((rc = es_workload_create(&exp->workload, exp->base_dir, exp->seed, &c.wl, err))) {
+        /* a trace that cannot be opened: say which line of the experiment names it */
+        const es_node_t *f = exp->doc && exp->doc->root ? es_node_find(exp->doc->root, "workload.trace.file") : NULL;
+        if (f && f->doc && (strstr(err->msg, "cannot open trace") || strstr(err->msg, "not a regular file"))) {
+            char msg[ES_ERR_MSG_MAX];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            es_err_set(err, rc, "%s:%u: workload.trace.file: %s", f->doc->file, f->line, msg);
+        }
+        goto done;
+    }
+    es_client_emul_t emul;
+    memset(&emul, 0, sizeof emul);
     c.m = es_metrics_create(&exp->results, exp->results.oracle, 16);
     if (!c.m) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
     /* pods are <pool>-<i>: the InferencePool's name from manifests, else vllm-<model> */
@@ -571,6 +607,8 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     /* a benchmark client's own timeout applies unless the gateway section sets one */
     es_gateway_config_t gateway = exp->gateway;
     if (gateway.client_timeout_s <= 0) gateway.client_timeout_s = es_workload_client_timeout_s(c.wl);
+    bool use_client = client_emul(exp, c.wl, gateway.client_timeout_s, &emul);
+    c.stage_gaps = use_client;
     if (opt->progress)
         for (size_t i = 0; i < es_workload_warning_count(c.wl); i++)
             fprintf(stderr, "eppsim: warning: %s\n", es_workload_warning(c.wl, i));
@@ -659,7 +697,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         es_time_t (*spans)[2] = calloc(nst ? nst : 1, sizeof *spans);
         if (!spans) { free(pods); free(stages); rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }
         for (size_t i = 0; i < nst; i++) { spans[i][0] = stages[i].start; spans[i][1] = stages[i].end; }
-        opt->on_finish(opt->finish_ud, c.m, (const es_time_t (*)[2])spans, nst);
+        opt->on_finish(opt->finish_ud, c.m, (const es_time_t (*)[2])spans, nst, use_client ? &emul : NULL);
         free(spans);
     }
     if (!write) {
@@ -668,9 +706,17 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         rc = 0;
         goto done;
     }
-    es_summary_input_t in = {exp->name, exp->seed, ES_RNG_NAME, es_sim_now(c.sim), es_sim_events_run(c.sim),
-                             pods, npods, stages, nst, exp->results.slo_ttft_ms, exp->results.slo_tpot_ms,
-                             es_workload_skipped_lines(c.wl)};
+    const es_profile_t *prof = es_cluster_profile(c.cl);
+    const es_profile_model_t *pm = es_profile_model(prof, exp->server.model);
+    int step_kind = pm ? es_steptime_resolve(exp->server.step_model, pm) : ES_STEP_PROFILE;
+    es_summary_input_t in = {.experiment = exp->name, .seed = exp->seed, .rng = ES_RNG_NAME,
+                             .sim_end = es_sim_now(c.sim), .events = es_sim_events_run(c.sim), .pods = pods,
+                             .npods = npods, .stages = stages, .nstages = nst,
+                             .slo_ttft_ms = exp->results.slo_ttft_ms, .slo_tpot_ms = exp->results.slo_tpot_ms,
+                             .skipped_lines = es_workload_skipped_lines(c.wl), .client = use_client ? &emul : NULL,
+                             .step_model = step_kind == ES_STEP_PROFILE ? NULL : es_steptime_kind_name(step_kind),
+                             .model_source = exp->server.model, .gpu = exp->server.gpu,
+                             .coefficients = step_kind == ES_STEP_ANALYTIC ? prof->coeffs.file : NULL};
     if (npods > 0) {
         es_pod_info_t pi;
         es_cluster_pod_info(c.cl, 0, &pi);
@@ -699,6 +745,9 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
 
     if (rep) {
         memset(rep, 0, sizeof *rep);
+        snprintf(rep->step_model, sizeof rep->step_model, "%s (%s on %s%s%s)", es_steptime_kind_name(step_kind),
+                 exp->server.model, exp->server.gpu, step_kind == ES_STEP_ANALYTIC ? "; coefficients " : "",
+                 step_kind == ES_STEP_ANALYTIC ? prof->coeffs.file : "");
         rep->requests = es_metrics_count(c.m);
         const es_req_record_t *recs = es_metrics_records(c.m);
         for (size_t i = 0; i < rep->requests; i++) rep->completed += recs[i].status == 200;

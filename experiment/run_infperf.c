@@ -104,13 +104,13 @@ int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metr
             if (!f) return es_err_set(err, ES_EIO, "%s: cannot read", src);
             char *buf = NULL;
             size_t blen = 0;
-            FILE *m = open_memstream(&buf, &blen);
-            if (!m) { fclose(f); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+            FILE *copy = open_memstream(&buf, &blen);
+            if (!copy) { fclose(f); return es_err_set(err, ES_ENOMEM, "out of memory"); }
             char chunk[4096];
             size_t got;
-            while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) fwrite(chunk, 1, got, m);
+            while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) fwrite(chunk, 1, got, copy);
             fclose(f);
-            fclose(m);
+            fclose(copy);
             rc = buf ? es_write_file_atomic(path, buf, blen, err) : es_err_set(err, ES_ENOMEM, "out of memory");
             free(buf);
             return rc;

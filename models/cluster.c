@@ -400,6 +400,7 @@ void es_cluster_destroy(es_cluster_t *c)
 }
 
 uint32_t es_cluster_pod_count(const es_cluster_t *c) { return c->npods; }
+const struct es_profile *es_cluster_profile(const es_cluster_t *c) { return c->profile; }
 
 void es_cluster_sync(es_cluster_t *c)
 {

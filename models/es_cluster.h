@@ -138,6 +138,8 @@ typedef struct es_pod_info {
     es_kvmem_t  kv_mem;
 } es_pod_info_t;
 uint32_t es_cluster_pod_count(const es_cluster_t *c);
+/* The GPU profile (or datasheet GPU) and model the pods run; shared, read-only. */
+const struct es_profile *es_cluster_profile(const es_cluster_t *c);
 /* Brings every pod up to now (es_server_sync): call once the simulation has
  * stopped, before reading results. */
 void es_cluster_sync(es_cluster_t *c);

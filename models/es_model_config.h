@@ -22,13 +22,15 @@
  *    qk_rope_head_dim, v_head_dim; its KV cache is one latent per token;
  *  - nesting: Llama-4 and other multimodal configs keep the decoder in
  *    `text_config` (the vision tower is not counted);
- *  - dtype: torch_dtype / dtype (2 bytes for bf16/fp16, 4 for fp32), and
+ *  - dtype: 2 bytes (vLLM serves fp32 checkpoints in 16 bits too; a
+ *    torch_dtype / dtype of float8_* means FP8 weights), and
  *    quantization_config (fp8, float-quantized / compressed-tensors with
  *    8-bit weights): linear weights 1 byte, embeddings, lm_head and norms
  *    stay in the model dtype; the KV cache stays in the model dtype;
- *  - recorded, for the KV model of issue 15: sliding_window (with
- *    use_sliding_window, max_window_layers, layer_types) and Llama-4's
- *    attention_chunk_size (3 of every 4 layers chunked-local).
+ *  - windows: sliding_window (with use_sliding_window, max_window_layers,
+ *    layer_types) and Llama-4's attention_chunk_size (3 of every 4 layers
+ *    chunked-local), used by the analytic step time; the KV capacity model
+ *    of issue 15 may use them too.
  */
 #ifndef ES_MODEL_CONFIG_H
 #define ES_MODEL_CONFIG_H

@@ -3,9 +3,9 @@
  *
  * A step is described by its composition: prompt chunks (q new tokens over p
  * already-computed ones each), decoding sequences (count and the sum of the
- * keys their attention reads) and the number of sampled rows.  Three models:
+ * keys their attention reads) and the number of sampled rows.  The models:
  *
- *  - profile (default): measured per-layer tables of a GPU profile
+ *  - profile: measured per-layer tables of a GPU profile
  *    (data/profiles/<gpu>.json, format in docs/server.md), added up as the
  *    profile script validates them: layers x (dense(T) + sum of prompt-chunk
  *    attention(q, p) + decode attention(B, mean keys)) + lm_head(rows).
@@ -24,6 +24,8 @@
  *                + TP all-reduces;  all per GPU (divided by TP).
  *    GEMM FLOPs count 2 x active params x tokens (top-k experts per token);
  *    MoE weights read are the experts the step's tokens touch in expectation.
+ *    Sliding-window and chunked-local layers read and attend to at most
+ *    their window of keys (decodes taken at their mean context).
  *  - auto (default): profile when the GPU profile measured the model,
  *    analytic otherwise.
  *
@@ -147,6 +149,8 @@ typedef struct es_steptime {
     double                    fixed_bytes;      /* weights read every step, experts excluded, one GPU */
     double                    expert_bytes;     /* one routed expert of one layer, one GPU */
     double                    kv_bytes_tok;     /* KV bytes of one token, all layers, one GPU */
+    double                    local_window;     /* keys a sliding-window / chunked-local layer sees at most */
+    double                    local_frac;       /* fraction of layers that are windowed; 0 = none */
     double                    gemm_Bps_inv, attn_inv, hbm_inv;   /* 1 / achieved rates (us per unit) */
 } es_steptime_t;
 
@@ -157,6 +161,9 @@ typedef struct es_step_terms {
     double experts_touched;   /* per MoE layer */
 } es_step_terms_t;
 void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step_terms_t *out);
+/* The model a pod runs for server.step_model `kind` (auto: profile when the
+ * model has measured tables, analytic otherwise). */
+int es_steptime_resolve(int kind, const es_profile_model_t *pm);
 /* "profile", "linear", "roofline" or "analytic": what the pod runs. */
 const char *es_steptime_kind_name(int kind);
 

@@ -184,6 +184,9 @@ static int read_shape(const rd_t *r, const es_node_t *root, es_model_shape_t *m)
         (rc = req_u32(r, "num_attention_heads", &m->heads)) || (rc = req_u32(r, "vocab_size", &m->vocab)) ||
         (rc = req_u32(r, "intermediate_size", &m->inter)))
         return rc;
+    if (m->layers > 100000)
+        return es_node_err(r->err, ES_ERANGE, get(r, "num_hidden_layers"), "num_hidden_layers",
+                           "%u layers is more than the 100000 eppsim takes", m->layers);
     m->kv_heads = m->heads;
     if ((rc = opt_u32(r, "num_key_value_heads", 1, &m->kv_heads))) return rc;
     if (m->kv_heads > m->heads || m->heads % m->kv_heads != 0)
@@ -191,6 +194,9 @@ static int read_shape(const rd_t *r, const es_node_t *root, es_model_shape_t *m)
                            "%u does not divide num_attention_heads (%u)", m->kv_heads, m->heads);
     m->head_dim = m->hidden / m->heads;
     if ((rc = opt_u32(r, "head_dim", 1, &m->head_dim))) return rc;
+    if (m->head_dim == 0)
+        return es_node_err(r->err, ES_EINVAL, r->map, "head_dim",
+                           "hidden_size %u over %u heads leaves no head dimension (give head_dim)", m->hidden, m->heads);
     m->context_len = 131072;
     if ((rc = opt_u32(r, "max_position_embeddings", 1, &m->context_len))) return rc;
     /* MLA */
@@ -254,6 +260,13 @@ static int read_shape(const rd_t *r, const es_node_t *root, es_model_shape_t *m)
     /* dtype: vLLM serves fp32 checkpoints in 16 bits too, so 2 bytes unless quantised */
     m->dtype_bytes = 2.0;
     m->weight_bytes_per_param = 2.0;
+    const char *dtype = opt_str(r->map, "torch_dtype");
+    if (!dtype) dtype = opt_str(r->map, "dtype");
+    if (!dtype) dtype = opt_str(root, "torch_dtype");
+    if (dtype && strncmp(dtype, "float8", 6) == 0) {   /* weights stored in FP8 without a quantization_config */
+        m->weight_bytes_per_param = 1.0;
+        m->fp8 = true;
+    }
     const es_node_t *q = get(r, "quantization_config");
     read_quant(q ? q : es_map_get(root, "quantization_config"), m);
     return 0;

@@ -38,6 +38,7 @@
 #include "es_kvcache.h"
 #include "es_kvmem.h"
 #include "es_steptime.h"
+#include "es_str.h"
 #include "es_util.h"
 #include "es_vllm_args.h"
 
@@ -48,7 +49,8 @@ enum { RS_NEW = 0, RS_WAITING = 1, RS_RUNNING = 2, RS_DONE = 3, RS_API = 4, RS_D
 #define API_MAX 64   /* server.api_server_count's maximum */
 
 typedef struct lora_slot {
-    const char *name;
+    char       *name;   /* owned: requests (and their workload records) end before the
+                         * server does, and scraped metrics publish this pointer */
     uint32_t    running, waiting;
     bool        loaded;
     uint64_t    last_use;
@@ -739,7 +741,9 @@ static int32_t lora_slot(es_server_t *s, const char *name)
         s->lora = nl;
         s->lora_cap = nc;
     }
-    s->lora[s->nlora] = (lora_slot_t){name, 0, 0, false, 0};
+    char *own = es_strdup(name);   /* once per adapter, not per request */
+    ES_ASSERT(own != NULL, "out of memory for a LoRA adapter name");
+    s->lora[s->nlora] = (lora_slot_t){own, 0, 0, false, 0};
     return (int32_t)s->nlora++;
 }
 
@@ -1567,6 +1571,7 @@ void es_server_destroy(es_server_t *s)
     if (s->kv.b) es_kvcache_fini(&s->kv);
     if (s->cpu.b) es_kvcache_fini(&s->cpu);
     free(s->ring); free(s->ff_dt); free(s->pf); free(s->due); free(s->late); free(s->cq); free(s->cp);
+    for (uint32_t i = 0; i < s->nlora; i++) free(s->lora[i].name);
     free(s->heap); free(s->lora);
     es_profile_destroy(s->own_prof);
     free(s);

@@ -297,6 +297,7 @@ static const char *const k_coeff_keys[] = {"gemm_efficiency", "attention_efficie
 int es_step_coeffs_load(const char *path, es_step_coeffs_t *out, es_err_t *err)
 {
     char buf[1024];
+    const char *shown = path && *path ? path : "data/steptime-coeffs.yaml";   /* not the machine's data dir */
     if (!path || !*path) path = es_data_path(buf, sizeof buf, "steptime-coeffs.yaml");
     es_doc_t *doc;
     int rc = es_doc_load_file(path, &doc, err);
@@ -323,7 +324,7 @@ int es_step_coeffs_load(const char *path, es_step_coeffs_t *out, es_err_t *err)
         memset(out, 0, sizeof *out);
         out->gemm_eff = v[0]; out->attn_eff = v[1]; out->hbm_eff = v[2]; out->link_eff = v[3];
         out->allreduce_us = v[4]; out->layer_us = v[5]; out->step_us = v[6]; out->smooth = v[7];
-        snprintf(out->file, sizeof out->file, "%s", path);
+        snprintf(out->file, sizeof out->file, "%s", shown);
     }
     es_doc_destroy(doc);
     return rc;
@@ -359,10 +360,15 @@ int es_profile_open(const char *gpu, const char *model, const char *gpus_file, c
         free(text);
         if (rc) return rc;
         /* the datasheet adds what a profile does not hold (FP8 peak, PCIe); its peaks are the profile's */
-        if (es_gpu_spec_lookup(gpus_file, gpu, &spec, &ignore) == 0) {
+        rc = es_gpu_spec_lookup(gpus_file, gpu, &spec, &ignore);
+        if (rc == 0) {
             p->fp8_flops = spec.fp8_flops;
             p->pcie_Bps = spec.pcie_Bps;
             if (p->link_Bps == 0) p->link_Bps = spec.link_Bps;
+        } else if (rc != ES_ENOTFOUND) {   /* a broken datasheet is an error whichever GPU is asked for */
+            if (err) *err = ignore;
+            es_profile_destroy(p);
+            return rc;
         }
     } else {
         if ((rc = es_gpu_spec_lookup(gpus_file, gpu, &spec, err))) {
@@ -416,7 +422,7 @@ void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es
     st->bw_eff = cfg->roofline_bw_efficiency;
     st->link_Bps = cfg->tp_link_gbps * 1e9;
     st->ar_lat_us = cfg->tp_allreduce_latency_us;
-    if (st->kind == ES_STEP_AUTO) st->kind = es_profile_model_has_tables(pm) ? ES_STEP_PROFILE : ES_STEP_ANALYTIC;
+    st->kind = es_steptime_resolve(st->kind, pm);
     if (st->kind != ES_STEP_ANALYTIC) return;
     /* analytic: everything that does not depend on the step's composition */
     const es_model_shape_t *m = &pm->shape;
@@ -433,6 +439,13 @@ void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es
     st->fixed_bytes = (m->weight_bytes - experts_bytes - embed_bytes) / tp;
     st->expert_bytes = m->expert_params * m->weight_bytes_per_param / tp;
     st->kv_bytes_tok = es_model_kv_bytes_per_token(m, st->tp);
+    if (m->sliding_window > 0 && m->sliding_layers > 0) {
+        st->local_window = m->sliding_window;
+        st->local_frac = (double)m->sliding_layers / m->layers;
+    } else if (m->attn_chunk > 0 && m->chunked_layers > 0) {
+        st->local_window = m->attn_chunk;
+        st->local_frac = (double)m->chunked_layers / m->layers;
+    }
     double peak = m->fp8 && prof->fp8_flops > 0 ? prof->fp8_flops : prof->peak_flops;
     st->gemm_Bps_inv = 1e6 / (peak * k->gemm_eff * tp);
     st->attn_inv = 1e6 / (prof->peak_flops * k->attn_eff * tp);
@@ -440,6 +453,12 @@ void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es
     double link = prof->link_Bps > 0 ? prof->link_Bps : prof->pcie_Bps;
     st->link_Bps = (link > 0 ? link : cfg->tp_link_gbps * 1e9) * k->link_eff;
     st->ar_lat_us = k->allreduce_us;
+}
+
+int es_steptime_resolve(int kind, const es_profile_model_t *pm)
+{
+    if (kind != ES_STEP_AUTO) return kind;
+    return es_profile_model_has_tables(pm) ? ES_STEP_PROFILE : ES_STEP_ANALYTIC;
 }
 
 const char *es_steptime_kind_name(int kind)
@@ -515,6 +534,17 @@ void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step
         T += c->q[i];
         units += (double)c->q[i] * (c->p[i] + c->q[i] / 2.0);
         ctx_read += c->p[i];
+    }
+    if (st->local_frac > 0) {
+        /* windowed layers see at most W keys (decodes at their mean context) */
+        double W = st->local_window, f = st->local_frac, B = c->n_decode, mean = B > 0 ? c->sum_ctx / B : 0;
+        double dec = B * fmin(mean, W);
+        units = (1 - f) * units + f * dec;
+        ctx_read = (1 - f) * ctx_read + f * dec;
+        for (uint32_t i = 0; i < c->n_prefill; i++) {
+            units += f * (double)c->q[i] * fmin(c->p[i] + c->q[i] / 2.0, W);
+            ctx_read += f * fmin((double)c->p[i], W);
+        }
     }
     o->fixed_us = m->layers * k->layer_us + k->step_us;
     if (T > 0) {

@@ -16,6 +16,7 @@
 
 #include "es_err.h"
 #include "es_time.h"
+#include "es_client_metrics.h"
 #include "es_metrics.h"
 
 #define ES_SUMMARY_SCHEMA_VERSION 1
@@ -48,6 +49,13 @@ typedef struct es_summary_input {
     size_t                    nstages;
     double                    slo_ttft_ms, slo_tpot_ms;
     uint64_t                  skipped_lines;  /* malformed trace lines skipped */
+    const es_client_emul_t   *client;         /* client-side metrics; NULL = none (no `client` block) */
+    /* the step model, written as "step_model" only when it is not the measured
+     * profile (so profile runs' summaries stay as they were) */
+    const char               *step_model;     /* NULL or "linear", "roofline", "analytic" */
+    const char               *model_source;   /* config.json path or profile model key */
+    const char               *gpu;
+    const char               *coefficients;   /* analytic: the coefficients file */
     /* the first pod's KV cache, as vLLM logs "GPU KV cache size" */
     const char               *kv_rule;        /* "vllm", "eppsim", "given"; NULL: not known */
     uint32_t                  kv_blocks, kv_block_size;

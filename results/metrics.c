@@ -33,6 +33,8 @@ struct es_metrics {
      * alone, so an entry is valid while n is unchanged.  Behind a pointer:
      * filled by const queries. */
     struct lat_memo *memo;
+    uint64_t **stage_itl;          /* per stage: ITL_BUCKETS counts (es_metrics_add_stage_gaps) */
+    uint32_t nstage_itl;
 };
 
 #define LAT_MEMO 16
@@ -66,6 +68,8 @@ void es_metrics_destroy(es_metrics_t *m)
     free(m->itl);
     free(m->set);
     free(m->memo);
+    for (uint32_t i = 0; i < m->nstage_itl; i++) free(m->stage_itl[i]);
+    free(m->stage_itl);
     free(m);
 }
 
@@ -472,6 +476,51 @@ void es_metrics_itl(const es_metrics_t *m, es_lat_stats_t *out)
         for (uint32_t b = 0; b < ITL_BUCKETS; b++) {
             seen += m->itl[b];
             if (seen > rank) { out->p[q] = itl_bucket_mid(b) / 1e6; break; }
+        }
+    }
+}
+
+int es_metrics_add_stage_gaps(es_metrics_t *m, uint32_t stage, es_time_t gap, uint32_t count)
+{
+    if (gap < 0) return 0;
+    if (stage >= m->nstage_itl) {
+        uint64_t **h = realloc(m->stage_itl, (stage + 1) * sizeof *h);
+        if (!h) return ES_ENOMEM;
+        m->stage_itl = h;
+        for (uint32_t i = m->nstage_itl; i <= stage; i++) h[i] = NULL;
+        m->nstage_itl = stage + 1;
+    }
+    if (!m->stage_itl[stage] && !(m->stage_itl[stage] = calloc(ITL_BUCKETS, sizeof **m->stage_itl))) return ES_ENOMEM;
+    m->stage_itl[stage][itl_bucket((uint64_t)gap)] += count;
+    return 0;
+}
+
+void es_metrics_stage_itl(const es_metrics_t *m, uint32_t stage, uint64_t extra, double extra_ns, es_lat_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < 4; i++) { out->p[i] = NAN; out->ci[i][0] = out->ci[i][1] = NAN; }
+    out->mean = out->mean_ci[0] = out->mean_ci[1] = NAN;
+    uint32_t eb = itl_bucket(extra_ns > 0 ? (uint64_t)extra_ns : 0);
+    uint64_t total = extra;
+    double sum = (double)extra * extra_ns;
+    for (uint32_t st = 0; st < m->nstage_itl; st++) {
+        if ((stage != ES_ALL_STAGES && st != stage) || !m->stage_itl[st]) continue;
+        for (uint32_t b = 0; b < ITL_BUCKETS; b++) {
+            total += m->stage_itl[st][b];
+            sum += (double)m->stage_itl[st][b] * itl_bucket_mid(b);
+        }
+    }
+    out->n = total;
+    if (!total) return;
+    out->mean = sum / (double)total / 1e6;
+    for (int q = 0; q < 4; q++) {
+        uint64_t rank = (uint64_t)(k_q[q] * (double)(total - 1)), seen = 0;
+        for (uint32_t b = 0; b < ITL_BUCKETS && seen <= rank; b++) {
+            uint64_t c = b == eb ? extra : 0;
+            for (uint32_t st = 0; st < m->nstage_itl; st++)
+                if ((stage == ES_ALL_STAGES || st == stage) && m->stage_itl[st]) c += m->stage_itl[st][b];
+            seen += c;
+            if (seen > rank) out->p[q] = itl_bucket_mid(b) / 1e6;
         }
     }
 }

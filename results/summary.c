@@ -167,6 +167,40 @@ static void add_window_blocks(cJSON *o, const es_metrics_t *m, uint32_t stage, c
     }
 }
 
+/* The benchmark client's view (client_metrics.h), names as inference-perf
+ * reports them, in ms. */
+static cJSON *client_block(const es_metrics_t *m, const es_client_emul_t *e, uint32_t stage)
+{
+    es_client_stats_t cs;
+    if (es_client_stats(m, e, stage, &cs) < 0) return NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (stage == ES_ALL_STAGES) {
+        cJSON_AddStringToObject(o, "name", e->name ? e->name : "");
+        cJSON_AddBoolToObject(o, "streaming", e->streaming);
+        cJSON_AddItemToObject(o, "timestamps_per_token", u64(e->timestamps_per_token));
+        cJSON_AddItemToObject(o, "trailing_timestamps", u64(e->trailing));
+        cJSON_AddItemToObject(o, "event_gap_ms", num(e->event_gap_ms));
+        cJSON_AddItemToObject(o, "timeout_s", num(e->timeout_ms / 1e3));
+    }
+    cJSON_AddItemToObject(o, "sent", u64(cs.sent));
+    cJSON_AddItemToObject(o, "successes", u64(cs.successes));
+    cJSON_AddItemToObject(o, "failures", u64(cs.failures));
+    cJSON *lat = cJSON_AddObjectToObject(o, "latency_ms");
+    cJSON_AddItemToObject(lat, "time_to_first_token", lat_block(&cs.ttft));
+    cJSON_AddItemToObject(lat, "time_per_output_token", lat_block(&cs.tpot));
+    cJSON_AddItemToObject(lat, "normalized_time_per_output_token", lat_block(&cs.ntpot));
+    cJSON_AddItemToObject(lat, "inter_token_latency", lat_block(&cs.itl));
+    cJSON_AddItemToObject(lat, "request_latency", lat_block(&cs.latency));
+    cJSON_AddItemToObject(o, "per_token_ms", num(cs.per_token_ms));
+    cJSON_AddItemToObject(o, "output_len_mean", num(cs.output_mean));
+    cJSON_AddItemToObject(o, "failures_request_latency_mean_ms", num(cs.failure_latency_mean_ms));
+    cJSON *tp = cJSON_AddObjectToObject(o, "throughput");
+    cJSON_AddItemToObject(tp, "requests_per_s", num(cs.requests_per_s));
+    cJSON_AddItemToObject(tp, "output_tokens_per_s", num(cs.output_tokens_per_s));
+    cJSON_AddItemToObject(tp, "input_tokens_per_s", num(cs.input_tokens_per_s));
+    return o;
+}
+
 /* Pods of one role whose share of that role's requests is under this
  * fraction of the even share are flagged: they are idle or starved. */
 #define POD_FAR_BELOW 0.25
@@ -178,6 +212,13 @@ cJSON *es_summary_build(const es_metrics_t *m, const es_summary_input_t *in)
     cJSON_AddStringToObject(root, "experiment", in->experiment ? in->experiment : "");
     cJSON_AddItemToObject(root, "seed", u64(in->seed));
     cJSON_AddStringToObject(root, "rng", in->rng);
+    if (in->step_model) {
+        cJSON *sm = cJSON_AddObjectToObject(root, "step_model");
+        cJSON_AddStringToObject(sm, "kind", in->step_model);
+        cJSON_AddStringToObject(sm, "model", in->model_source ? in->model_source : "");
+        cJSON_AddStringToObject(sm, "gpu", in->gpu ? in->gpu : "");
+        if (in->coefficients) cJSON_AddStringToObject(sm, "coefficients", in->coefficients);
+    }
     cJSON *sim = cJSON_AddObjectToObject(root, "sim");
     cJSON_AddItemToObject(sim, "end_s", num(es_time_to_s(in->sim_end)));
     cJSON_AddItemToObject(sim, "events", u64(in->events));
@@ -206,6 +247,7 @@ cJSON *es_summary_build(const es_metrics_t *m, const es_summary_input_t *in)
     cJSON_AddItemToObject(rq, "skipped_trace_lines", u64(in->skipped_lines));
     add_window_blocks(root, m, ES_ALL_STAGES, in, true);
     cJSON_AddItemToObject(root, "preemptions", u64(preempt));
+    if (in->client) cJSON_AddItemToObject(root, "client", client_block(m, in->client, ES_ALL_STAGES));
     if (in->kv_rule) {   /* after the figures: a golden file's first lines stay put */
         cJSON *kv = cJSON_AddObjectToObject(root, "kv_cache");
         cJSON_AddItemToObject(kv, "blocks", u64(in->kv_blocks));
@@ -261,6 +303,7 @@ cJSON *es_summary_build(const es_metrics_t *m, const es_summary_input_t *in)
         cJSON_AddItemToObject(o, "end_s", s->end == ES_TIME_NEVER ? cJSON_CreateNull() : num(es_time_to_s(s->end)));
         cJSON_AddObjectToObject(o, "requests");
         add_window_blocks(o, m, (uint32_t)i, in, false);
+        if (in->client) cJSON_AddItemToObject(o, "client", client_block(m, in->client, (uint32_t)i));
         cJSON_AddItemToArray(stages, o);
     }
     return root;
@@ -415,6 +458,44 @@ static void print_pct(FILE *f, double v)
     else fprintf(f, "%5.1f %%", 100 * v);
 }
 
+/* One row of the client's table: its means (ms), as its own report shows them. */
+static void print_client_row(FILE *f, const cJSON *c)
+{
+    fprintf(f, " %7.0f %6.0f", jnum(c, "successes"), jnum(c, "failures"));
+    print_cell(f, jnum(c, "latency_ms.time_to_first_token.mean"), " %10.2f");
+    print_cell(f, jnum(c, "latency_ms.time_per_output_token.mean"), " %10.3f");
+    print_cell(f, jnum(c, "latency_ms.inter_token_latency.mean"), " %10.3f");
+    print_cell(f, jnum(c, "latency_ms.inter_token_latency.p50"), " %10.3f");
+    print_cell(f, jnum(c, "latency_ms.request_latency.mean"), " %10.1f");
+    print_cell(f, jnum(c, "per_token_ms"), " %10.3f");
+    fputc('\n', f);
+}
+
+/* The benchmark client's numbers (summary.json `client`), per stage. */
+static void print_client(FILE *f, const cJSON *s)
+{
+    const cJSON *c = cJSON_GetObjectItem(s, "client");
+    if (!c) return;
+    double k = jnum(c, "timestamps_per_token"), t = jnum(c, "trailing_timestamps");
+    fprintf(f, "  client-side, as %s computes them (%.0f stamp%s per token, %.0f after the last), means in ms:\n",
+            cJSON_GetStringValue(cJSON_GetObjectItem(c, "name")), k, k == 1 ? "" : "s", t);
+    fprintf(f, "  %5s %9s %7s %6s %10s %10s %10s %10s %10s %10s\n", "stage", "rate", "ok", "failed", "TTFT", "TPOT",
+            "ITL", "ITL p50", "latency", "per-token");
+    const cJSON *stages = cJSON_GetObjectItem(s, "stages"), *st;
+    if (cJSON_GetArraySize(stages) > 1) {
+        cJSON_ArrayForEach(st, stages) {
+            const cJSON *sc = cJSON_GetObjectItem(st, "client");
+            if (!sc) continue;
+            fprintf(f, "  %5.0f", jnum(st, "index"));
+            print_cell(f, jnum(st, "rate"), " %9.2f");
+            print_client_row(f, sc);
+        }
+    }
+    fprintf(f, "  %5s %9s", "all", "");
+    print_client_row(f, c);
+    fprintf(f, "  (per-token = (mean latency - mean TTFT) / (mean output - 1): the time per token whatever the stamps)\n");
+}
+
 void es_summary_print(FILE *f, const cJSON *s)
 {
     const cJSON *kv = cJSON_GetObjectItem(s, "kv_cache");
@@ -441,7 +522,9 @@ void es_summary_print(FILE *f, const cJSON *s)
     fprintf(f, "  measured window: requests sent in [%.1f s, %.1f s]", from, to);
     if (warm > 0 || cool > 0) fprintf(f, " (warm-up %g s, cool-down %g s)", warm, cool);
     else fprintf(f, " (every request)");
-    fprintf(f, "; every figure below is over it\n");
+    /* ITL pools token gaps by time, not by request: say so where it differs */
+    if (warm > 0 || cool > 0) fprintf(f, "; every figure below is over it (ITL: token gaps after warm-up)\n");
+    else fprintf(f, "; every figure below is over it\n");
     fprintf(f, "  %-32s %10.0f\n", "Requests in the window", measured);
     fprintf(f, "  %-32s %10.0f\n", "Successful requests", mcompleted);
     fprintf(f, "  %-32s %10.0f", "Failed requests", measured - mcompleted);
@@ -488,6 +571,7 @@ void es_summary_print(FILE *f, const cJSON *s)
             fputc('\n', f);
         }
     }
+    print_client(f, s);
     const cJSON *pods = cJSON_GetObjectItem(s, "pods"), *p;
     cJSON_ArrayForEach(p, pods) {
         const cJSON *flag = cJSON_GetObjectItem(p, "flag");

@@ -55,10 +55,10 @@ do for [fmt in "png svg"] {
   set title sprintf("Time to first token over the run (%s)", label)
   set xlabel "arrival time (s)"
   set ylabel "TTFT (ms)"
-  set key inside right top box opaque
+  set key outside right top
   set yrange [0:*]
   plot req using 2:($4==200 ? $14 : 1/0) with points pt 7 ps 0.3 lc rgb '#9ecae1' title 'each request', \
-       all using 1:($11) with lines ls 1 title 'mean of requests ending in each interval'
+       all using 1:($11) with lines ls 1 title 'mean per interval'
 
   set output dir . '/plots/hit_rates.' . fmt
   set title sprintf("Prefix-cache hit rate over time, %s s bins (%s)", bin, label)

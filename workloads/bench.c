@@ -38,7 +38,8 @@
 #include "es_str.h"
 #include "es_trace.h"
 #include "es_workload.h"
-#include "inference_perf.h"
+#include "es_inference_perf.h"
+#include "es_vllm_bench.h"
 
 /* Segment namespaces of bench content (never meet workload.c's). */
 enum { BT_SYSTEM = 0x4201, BT_QUESTION, BT_RANDOM, BT_CORPUS, BT_FILE, BT_CONV_SHARED, BT_CONV_DYN,
@@ -56,6 +57,8 @@ typedef struct hist {
 } hist_t;
 
 struct esi_bench {
+    bool        vllm;             /* a vllm bench serve run (vb) rather than inference-perf (ip) */
+    es_vb_config_t vb;
     es_ip_config_t ip;
     esi_cl_t   *load;
     uint64_t    seed;
@@ -81,6 +84,7 @@ struct esi_bench {
     uint32_t    cur_stage;        /* stage whose sessions are in hist */
     bool        sessions_started;
     uint64_t    made;
+    double      prompt_scale;     /* random-token text grows when re-tokenised (workload.inference_perf.prompt_scale) */
     char      **warnings;
     size_t      nwarnings;
 };
@@ -96,6 +100,14 @@ static uint32_t draw(const es_ip_dist_t *d, gsl_rng *g)
     if (v < d->min) v = ceil(d->min);
     if (v > d->max) v = floor(d->max);
     return v < 0 ? 0 : (uint32_t)v;
+}
+
+/* Prompts of random tokens are decoded to text by the client and
+ * re-tokenised by the server, which usually gives more tokens than asked
+ * (../shared/validation: 591.6 for 100 + 466 with Llama-2's tokenizer). */
+static uint32_t scaled(const esi_bench_t *b, uint32_t len)
+{
+    return b->prompt_scale == 1 ? len : (uint32_t)nearbyint((double)len * b->prompt_scale);
 }
 
 static gsl_rng *stream(uint64_t seed, uint64_t id, int purpose)
@@ -153,8 +165,8 @@ static int setup_shared_prefix(esi_bench_t *b)
     b->o_len = malloc(b->gu * sizeof *b->o_len);
     gsl_rng *g = stream(b->seed, 1, ES_STREAM_LENGTHS);
     if (!b->perm || !b->sys_len || !b->q_len || !b->o_len || !g) { if (g) gsl_rng_free(g); return ES_ENOMEM; }
-    for (uint64_t i = 0; i < G; i++) b->sys_len[i] = draw(&c->sys_len, g);
-    for (uint64_t i = 0; i < b->gu; i++) b->q_len[i] = draw(&c->question_len, g);
+    for (uint64_t i = 0; i < G; i++) b->sys_len[i] = scaled(b, draw(&c->sys_len, g));
+    for (uint64_t i = 0; i < b->gu; i++) b->q_len[i] = scaled(b, draw(&c->question_len, g));
     for (uint64_t i = 0; i < b->gu; i++) b->o_len[i] = draw(&c->output_len, g);
     gsl_rng_free(g);
     /* the one shuffle (random.shuffle / rng.permutation): Fisher-Yates */
@@ -207,7 +219,8 @@ static int setup_lengths(esi_bench_t *b, es_err_t *err)
     b->out_lens = malloc(b->nlens * sizeof *b->out_lens);
     gsl_rng *g = stream(b->seed, 2, ES_STREAM_LENGTHS);
     if (!b->in_lens || !b->out_lens || !g) { if (g) gsl_rng_free(g); return es_err_set(err, ES_ENOMEM, "out of memory"); }
-    for (uint64_t i = 0; i < b->nlens; i++) b->in_lens[i] = draw(&c->input, g);
+    for (uint64_t i = 0; i < b->nlens; i++)
+        b->in_lens[i] = c->data == ES_IP_DATA_RANDOM ? scaled(b, draw(&c->input, g)) : draw(&c->input, g);
     for (uint64_t i = 0; i < b->nlens; i++) b->out_lens[i] = draw(&c->output, g);
     for (uint64_t i = 0; i < b->nlens; i++) {
         if (b->in_lens[i] == 0) b->in_lens[i] = 1;
@@ -230,12 +243,12 @@ static int setup_conversations(esi_bench_t *b)
     for (uint64_t i = 0; i < C; i++) {
         uint32_t t = draw(&c->conv_turns, g);
         b->conv_turns[i] = t ? t : 1;
-        b->conv_dyn[i] = c->has_conv_dynamic ? draw(&c->conv_dynamic_len, g) : 0;
+        b->conv_dyn[i] = c->has_conv_dynamic ? scaled(b, draw(&c->conv_dynamic_len, g)) : 0;
         b->conv_in[i] = malloc(b->conv_turns[i] * sizeof **b->conv_in);
         b->conv_out[i] = malloc(b->conv_turns[i] * sizeof **b->conv_out);
         if (!b->conv_in[i] || !b->conv_out[i]) { gsl_rng_free(g); return ES_ENOMEM; }
         for (uint32_t k = 0; k < b->conv_turns[i]; k++) {
-            uint32_t in = draw(&c->conv_input, g), out = draw(&c->conv_output, g);
+            uint32_t in = scaled(b, draw(&c->conv_input, g)), out = draw(&c->conv_output, g);
             b->conv_in[i][k] = in ? in : 1;
             b->conv_out[i][k] = out ? out : 1;
         }
@@ -317,18 +330,55 @@ static int setup_ip_load(esi_bench_t *b, es_err_t *err)
 
 bool esi_bench_wanted(const es_workload_config_t *cfg)
 {
-    return cfg->inference_perf && !es_node_is_null(cfg->inference_perf);
+    return (cfg->inference_perf && !es_node_is_null(cfg->inference_perf)) ||
+           (cfg->vllm_bench && !es_node_is_null(cfg->vllm_bench));
 }
 
-static int load_ip_node(const es_node_t *n, const char *base_dir, es_ip_config_t *ip, es_err_t *err)
+/* vllm bench serve: one stage, gamma gaps (or all at once), the max-concurrency cap */
+static int setup_vllm(esi_bench_t *b, const es_workload_config_t *cfg, const char *base_dir, es_err_t *err)
 {
-    static const char *const wrap_keys[] = {"file", "config", "version", NULL};
+    if (cfg->inference_perf && !es_node_is_null(cfg->inference_perf))
+        return es_node_err(err, ES_EINVAL, cfg->vllm_bench, "workload.vllm_bench",
+                           "give workload.inference_perf or workload.vllm_bench, not both");
+    int rc = es_vb_parse(cfg->vllm_bench, base_dir, b->seed, &b->vb, err);
+    if (rc < 0) return rc;
+    const es_vb_config_t *v = &b->vb;
+    b->vllm = true;
+    snprintf(b->client, sizeof b->client, "vllm bench serve (%s%s%s)", v->dataset,
+             v->approximate ? ", lengths matched to the run's totals: approximate" : "",
+             v->chat ? ", openai-chat" : "");
+    if (v->approximate) {
+        char w[512];
+        snprintf(w, sizeof w, "%s: dataset sharegpt without the run's input_lens/output_lens: %llu ShareGPT "
+                 "lengths rescaled to the run's totals (approximate)", v->file, (unsigned long long)v->num_prompts);
+        if (add_warning(b, w) < 0) return es_err_set(err, ES_ENOMEM, "out of memory");
+    }
+    b->timeout_s = ES_VB_TIMEOUT_S;
+    if (!(b->path = es_strdup(v->chat ? "/v1/chat/completions" : "/v1/completions")))
+        return es_err_set(err, ES_ENOMEM, "out of memory");
+    b->nlens = v->num_prompts;
+    b->nstages = 1;
+    if (!(b->stage_rate = calloc(1, sizeof *b->stage_rate))) return es_err_set(err, ES_ENOMEM, "out of memory");
+    b->stage_rate[0] = v->request_rate;
+    esi_cl_stage_t st = {ESI_TIMER_GAMMA, v->request_rate, 0, v->num_prompts, v->max_concurrency, v->burstiness};
+    esi_cl_config_t lc = {&st, 1, 0, 0, NULL, 0, 0, b->seed};
+    return esi_cl_create(&lc, &b->load, err);
+}
+
+static int load_ip_node(const es_node_t *n, const char *base_dir, es_ip_config_t *ip, double *prompt_scale,
+                        es_err_t *err)
+{
+    static const char *const wrap_keys[] = {"file", "config", "version", "prompt_scale", NULL};
     int version = ES_IP_CURRENT;
+    *prompt_scale = 1;
     const es_node_t *file = NULL, *inline_cfg = NULL;
     if (n->kind == ES_NODE_SCALAR) file = n;
     else if (n->kind == ES_NODE_MAP && (es_map_get(n, "file") || es_map_get(n, "config") || es_map_get(n, "version"))) {
         int rc = es_map_check_keys(n, "workload.inference_perf", wrap_keys, err);
         if (rc < 0) return rc;
+        const es_node_t *ps = es_map_get(n, "prompt_scale");
+        if (ps && (rc = es_node_to_double(ps, "workload.inference_perf.prompt_scale", 0.1, 10, prompt_scale, err)) < 0)
+            return rc;
         const es_node_t *v = es_map_get(n, "version");
         if (v) {
             const char *s;
@@ -359,7 +409,14 @@ int esi_bench_create(const es_workload_config_t *cfg, const char *base_dir, uint
     *out = NULL;
     esi_bench_t *b = calloc(1, sizeof *b);
     if (!b) return es_err_set(err, ES_ENOMEM, "out of memory");
-    int rc = load_ip_node(cfg->inference_perf, base_dir, &b->ip, err);
+    int rc;
+    if (cfg->vllm_bench && !es_node_is_null(cfg->vllm_bench)) {
+        b->seed = seed;
+        if ((rc = setup_vllm(b, cfg, base_dir, err)) < 0) goto fail;
+        *out = b;
+        return 0;
+    }
+    rc = load_ip_node(cfg->inference_perf, base_dir, &b->ip, &b->prompt_scale, err);
     if (rc < 0) { free(b); return rc; }
     es_ip_config_t *c = &b->ip;
     /* the data seed, when the file pins one, seeds the content streams (not the arrivals) */
@@ -376,10 +433,6 @@ int esi_bench_create(const es_workload_config_t *cfg, const char *base_dir, uint
     switch (c->data) {
     case ES_IP_DATA_SHARED_PREFIX: rc = setup_shared_prefix(b); break;
     case ES_IP_DATA_CONVERSATION_REPLAY: rc = setup_conversations(b); break;
-    case ES_IP_DATA_MOCK:
-        rc = es_err_set(err, ES_EINVAL, "%s: data.type: mock sends a fixed placeholder prompt; give a data type "
-                        "eppsim can replay (shared_prefix, random, synthetic, shareGPT, conversation_replay)", c->file);
-        goto fail;
     default: rc = setup_lengths(b, err); break;
     }
     if (rc == ES_ENOMEM) rc = es_err_set(err, ES_ENOMEM, "out of memory");
@@ -405,6 +458,7 @@ void esi_bench_destroy(esi_bench_t *b)
     free(b->in_lens); free(b->out_lens);
     free(b->stage_rate);
     esi_cl_destroy(b->load);
+    es_vb_fini(&b->vb);
     for (size_t i = 0; i < b->nwarnings; i++) free(b->warnings[i]);
     free(b->warnings);
     free(b->path);
@@ -427,7 +481,7 @@ static int reset_sessions(esi_bench_t *b, uint32_t stage)
             uint64_t g = b->perm[u] / (uint64_t)c->users;
             rc = hist_push(h, (es_segment_t){bseg(BT_SYSTEM, g, 0), b->sys_len[g]});
         } else {
-            rc = hist_push(h, (es_segment_t){bseg(BT_CONV_SHARED, stage, 0), (uint32_t)c->conv_shared_len});
+            rc = hist_push(h, (es_segment_t){bseg(BT_CONV_SHARED, stage, 0), scaled(b, (uint32_t)c->conv_shared_len)});
             if (rc == 0 && b->conv_dyn[u]) rc = hist_push(h, (es_segment_t){bseg(BT_CONV_DYN, u, 0), b->conv_dyn[u]});
         }
         if (rc < 0) return rc;
@@ -448,6 +502,16 @@ int esi_bench_next(esi_bench_t *b, es_time_t now, esi_bench_req_t *r, es_segment
     uint64_t key = b->made++;
     r->output_segment = bseg(BT_OUTPUT, b->seed, key);
     uint32_t n = 0;
+    if (b->vllm) {
+        /* request k: the chat template's tokens (shared), then the prompt's own */
+        const es_vb_config_t *v = &b->vb;
+        if (segs_reserve(segs, cap, 2) < 0) return es_err_set(err, ES_ENOMEM, "out of memory");
+        if (v->chat_template_tokens) (*segs)[n++] = (es_segment_t){bseg(BT_SYSTEM, 0xc4a7, 0), v->chat_template_tokens};
+        (*segs)[n++] = (es_segment_t){bseg(BT_RANDOM, b->seed, key), v->input_lens[it->k]};
+        r->output_tokens = v->output_lens[it->k];
+        *nsegs = n;
+        return 1;
+    }
     if (b->nusers && (!b->sessions_started || b->cur_stage != it->stage) && reset_sessions(b, it->stage) < 0)
         return es_err_set(err, ES_ENOMEM, "out of memory");
     switch (c->data) {
@@ -469,7 +533,7 @@ int esi_bench_next(esi_bench_t *b, es_time_t now, esi_bench_req_t *r, es_segment
         if (turn == 0 && round > 0) {   /* the slot starts a fresh conversation */
             h->n = 0;
             h->conv++;
-            if (hist_push(h, (es_segment_t){bseg(BT_CONV_SHARED, it->stage, 0), (uint32_t)c->conv_shared_len}) < 0 ||
+            if (hist_push(h, (es_segment_t){bseg(BT_CONV_SHARED, it->stage, 0), scaled(b, (uint32_t)c->conv_shared_len)}) < 0 ||
                 (b->conv_dyn[slot] && hist_push(h, (es_segment_t){bseg(BT_CONV_DYN, slot, 0), b->conv_dyn[slot]}) < 0))
                 return es_err_set(err, ES_ENOMEM, "out of memory");
         }
@@ -537,3 +601,14 @@ double esi_bench_timeout_s(const esi_bench_t *b) { return b->timeout_s; }
 size_t esi_bench_warning_count(const esi_bench_t *b) { return b->nwarnings; }
 const char *esi_bench_warning(const esi_bench_t *b, size_t i) { return i < b->nwarnings ? b->warnings[i] : NULL; }
 const char *esi_bench_client(const esi_bench_t *b) { return b->client; }
+
+void esi_bench_stamps(const esi_bench_t *b, bool *streaming, uint32_t *per_token, uint32_t *trailing)
+{
+    /* 2025-10 (apis/completion.py process_response): one stamp per line of
+     * the SSE body, blank separators and `data: [DONE]` included; the
+     * current build stamps text-bearing chunks only (apis/streaming_parser.py) */
+    bool old = !b->vllm && b->ip.version == ES_IP_2025_10;
+    *streaming = b->vllm || b->ip.streaming;
+    *per_token = old ? 2 : 1;
+    *trailing = old ? 2 : 0;
+}

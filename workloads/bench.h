@@ -54,5 +54,8 @@ size_t esi_bench_warning_count(const esi_bench_t *b);
 const char *esi_bench_warning(const esi_bench_t *b, size_t i);
 /* One line naming the client and build, e.g. "inference-perf 2025-10 (3b6f82a ...)". */
 const char *esi_bench_client(const esi_bench_t *b);
+/* How the client stamps a streamed response (client_metrics.h): streaming,
+ * stamps per token, stamps after the last token. */
+void esi_bench_stamps(const esi_bench_t *b, bool *streaming, uint32_t *per_token, uint32_t *trailing);
 
 #endif /* ES_BENCH_H */

@@ -65,6 +65,7 @@ typedef struct es_wl_request {
     uint32_t     session_idx_;    /* session slot + 1, 0 if none */
     uint32_t     client_;         /* closed-loop client + 1, 0 if none */
     uint8_t      bench_;          /* sent by a benchmark client's loop (bench.h) */
+    uint8_t      drain_;          /* open-loop request of a draining stage */
 } es_wl_request_t;
 
 typedef struct es_workload es_workload_t;
@@ -116,6 +117,12 @@ double      es_workload_client_timeout_s(const es_workload_t *w);
 const char *es_workload_client(const es_workload_t *w);
 size_t      es_workload_warning_count(const es_workload_t *w);
 const char *es_workload_warning(const es_workload_t *w, size_t i);
+/* How the benchmark client stamps streamed responses (false for other
+ * workloads): streaming, stamps per token, stamps after the last token. */
+bool es_workload_client_stamps(const es_workload_t *w, bool *streaming, uint32_t *per_token, uint32_t *trailing);
+/* The stage running at time t (benchmark clients: stages drain, so their
+ * [start, end] never overlap); the last stage started by t. */
+uint32_t es_workload_stage_at(const es_workload_t *w, es_time_t t);
 
 /* Malformed trace lines skipped so far (trace.skip_bad_lines). */
 size_t es_workload_skipped_lines(const es_workload_t *w);

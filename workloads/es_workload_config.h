@@ -25,6 +25,8 @@ typedef struct es_arrival_config {
     double  cv;                   /* coefficient of variation for gamma */
     int64_t concurrency;          /* closed loop: clients */
     const es_node_t *stages;      /* list of {rate, duration_s}; borrowed */
+    bool    drain_stages;         /* a stage's requests all end before the next stage starts */
+    double  stage_interval_s;     /* pause after a drained stage */
 } es_arrival_config_t;
 
 /* A length distribution (tokens).  Draws are rounded and clamped to [min, max]. */
@@ -106,6 +108,7 @@ typedef struct es_workload_config {
     es_sessions_config_t      sessions;
     es_mix_config_t           mix;
     const es_node_t          *inference_perf;  /* an inference-perf config (bench.h); borrowed */
+    const es_node_t          *vllm_bench;      /* `vllm bench serve` settings / result (vllm_bench.h); borrowed */
 } es_workload_config_t;
 
 extern const es_schema_t es_workload_schema;

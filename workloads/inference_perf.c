@@ -9,7 +9,7 @@
  * (storage, report, metrics, tokenizer, circuit breakers) are accepted as
  * they are.
  */
-#include "inference_perf.h"
+#include "es_inference_perf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@ typedef struct key {
     const char *old_instead;      /* what the 2025-10 build did when it is absent there */
 } key_t;
 
-static const char *const k_commit[] = {"7de5ef2ed6f7934e0ecbc8297e593f79e68430c0",
+static const char *const k_commit[] = {"7de5ef2, 2026-08-19",
                                        "3b6f82a, between b81afa4 and ad40050"};
 
 int es_ip_version_parse(const char *name)
@@ -180,7 +180,7 @@ static int parse_dist(ctx_t *x, const es_node_t *n, const char *path, es_ip_dist
     if ((rc = get_double(x, n, k_dist, path, "max", 0, 1e9, &d->max)) < 0) return rc;
     if ((rc = get_double(x, n, k_dist, path, "mean", 0, 1e9, &d->mean)) < 0) return rc;
     if ((rc = get_double(x, n, k_dist, path, "std_dev", 0, 1e9, &d->std_dev)) < 0) return rc;
-    if ((rc = get_int(x, n, k_dist, path, "total_count", 1, 1000000000, &d->total_count)) < 0) return rc;
+    if ((rc = get_int(x, n, k_dist, path, "total_count", 1, ES_IP_MAX_REQUESTS, &d->total_count)) < 0) return rc;
     double var = -1;
     if ((rc = get_double(x, n, k_dist, path, "variance", 0, 1e18, &var)) < 0) return rc;
     if (var >= 0) { d->std_dev = 0; for (double s = 0; s * s <= var; s += 0.5) d->std_dev = s; }
@@ -248,6 +248,9 @@ static int parse_shared_prefix(ctx_t *x, const es_node_t *sp)
     if (od && (rc = parse_dist(x, od, "data.shared_prefix.output_distribution", &c->output_len)) < 0) return rc;
     if ((rc = get_bool(x, sp, k_sp, path, "enable_multi_turn_chat", &c->multi_turn)) < 0) return rc;
     if ((rc = get_int(x, sp, k_sp, path, "seed", 0, INT64_MAX, &c->seed)) < 0) return rc;
+    if (c->groups * c->users > ES_IP_MAX_REQUESTS)
+        return es_node_err(x->err, ES_EINVAL, sp, path, "%lld x %lld prompts: more than eppsim replays (%lld)",
+                           (long long)c->groups, (long long)c->users, (long long)ES_IP_MAX_REQUESTS);
     if (get(x, sp, k_sp, "multimodal"))
         return es_node_err(x->err, ES_EINVAL, get(x, sp, k_sp, "multimodal"), "data.shared_prefix.multimodal",
                            "eppsim has no multimodal content");
@@ -269,7 +272,7 @@ static int parse_conversation(ctx_t *x, const es_node_t *cr)
     c->conv_count = 200;
     c->conv_shared_len = 8359;
     if ((rc = get_int(x, cr, k_conv, path, "seed", 0, INT64_MAX, &c->seed)) < 0) return rc;
-    if ((rc = get_int(x, cr, k_conv, path, "num_conversations", 1, 100000000, &c->conv_count)) < 0) return rc;
+    if ((rc = get_int(x, cr, k_conv, path, "num_conversations", 1, 10000000, &c->conv_count)) < 0) return rc;
     if ((rc = get_int(x, cr, k_conv, path, "shared_system_prompt_len", 0, 100000000, &c->conv_shared_len)) < 0) return rc;
     static const char *const names[] = {"dynamic_system_prompt_len", "turns_per_conversation",
                                         "input_tokens_per_turn", "output_tokens_per_turn"};
@@ -285,6 +288,9 @@ static int parse_conversation(ctx_t *x, const es_node_t *cr)
         if (n && (rc = parse_dist(x, n, kp, dst[i])) < 0) return rc;
         if (n && i == 0) c->has_conv_dynamic = true;
     }
+    if ((double)c->conv_count * c->conv_turns.max > (double)ES_IP_MAX_REQUESTS)
+        return es_node_err(x->err, ES_EINVAL, cr, path, "num_conversations x turns_per_conversation.max is more "
+                           "than eppsim replays (%lld turns)", (long long)ES_IP_MAX_REQUESTS);
     const es_node_t *tl = get(x, cr, k_conv, "tool_call_latency_sec");
     if (tl) return es_node_err(x->err, ES_EINVAL, tl, "data.conversation_replay.tool_call_latency_sec",
                                "eppsim does not model tool-call pauses");
@@ -328,10 +334,6 @@ static int parse_data(ctx_t *x, const es_node_t *d)
         if ((rc = parse_dist(x, n, "data.output_distribution", &c->output)) < 0) return rc;
         c->has_output = true;
     }
-    c->groups = c->users = 10;
-    c->sys_len = (es_ip_dist_t){100, 100, 100, 0, 0, true};
-    c->question_len = (es_ip_dist_t){50, 50, 50, 0, 0, true};
-    c->output_len = (es_ip_dist_t){50, 50, 50, 0, 0, true};
     if ((n = get(x, d, k_data, "shared_prefix")) && (rc = parse_shared_prefix(x, n)) < 0) return rc;
     if ((n = get(x, d, k_data, "conversation_replay")) && (rc = parse_conversation(x, n)) < 0) return rc;
     if (c->data == ES_IP_DATA_CONVERSATION_REPLAY && !n) c->conv_count = 200, c->conv_shared_len = 8359,
@@ -432,6 +434,13 @@ static int parse_load(ctx_t *x, const es_node_t *l)
         if ((rc = get_double(x, s, k_stage, p, "duration", 1e-9, 1e9, &o->duration)) < 0) return rc;
         if ((rc = get_int(x, s, k_stage, p, "num_requests", 1, 1000000000, &o->num_requests)) < 0) return rc;
         if ((rc = get_int(x, s, k_stage, p, "concurrency_level", 1, 100000000, &o->concurrency_level)) < 0) return rc;
+        double nreq = conc ? (double)o->num_requests : o->rate * o->duration;
+        if (nreq > (double)ES_IP_MAX_REQUESTS) {
+            char kp[96];
+            snprintf(kp, sizeof kp, "%s.%s", p, conc ? "num_requests" : "rate");
+            return es_node_err(x->err, ES_EINVAL, s, kp, "%.0f requests in one stage: more than eppsim replays (%lld)",
+                               nreq, (long long)ES_IP_MAX_REQUESTS);
+        }
         if (!conc && (o->num_requests || o->concurrency_level)) {
             char kp[96];
             snprintf(kp, sizeof kp, "%s.%s", p, o->num_requests ? "num_requests" : "concurrency_level");
@@ -464,6 +473,11 @@ int es_ip_parse(const es_node_t *root, int version, const char *base_dir, es_ip_
     out->worker_max_concurrency = 100;
     out->ignore_eos = true;
     out->seed = -1;
+    out->data = ES_IP_DATA_MOCK;   /* DataConfig's default */
+    out->groups = out->users = 10;
+    out->sys_len = (es_ip_dist_t){100, 100, 100, 0, 0, true};
+    out->question_len = (es_ip_dist_t){50, 50, 50, 0, 0, true};
+    out->output_len = (es_ip_dist_t){50, 50, 50, 0, 0, true};
     if (!out->file && !(out->file = es_strdup(root && root->doc ? root->doc->file : "<inference-perf>")))
         return es_err_set(err, ES_ENOMEM, "out of memory");
     ctx_t x = {out, err, base_dir};
@@ -483,9 +497,12 @@ int es_ip_parse(const es_node_t *root, int version, const char *base_dir, es_ip_
         if ((rc = get_bool(&x, n, k_api, "api", "streaming", &out->streaming)) < 0) goto fail;
     }
     if ((n = get(&x, root, k_top, "data")) && (rc = parse_data(&x, n)) < 0) goto fail;
-    if (!n) {
-        out->data = ES_IP_DATA_MOCK;
-        out->groups = out->users = 10;
+    if (out->data == ES_IP_DATA_MOCK) {
+        const es_node_t *t = n ? es_map_get(n, "type") : NULL;
+        rc = es_node_err(err, ES_EINVAL, t ? t : n ? n : root, "data.type",
+                         "mock (the default) sends a placeholder prompt; eppsim replays shared_prefix, random, "
+                         "synthetic, shareGPT and conversation_replay");
+        goto fail;
     }
     if (out->data == ES_IP_DATA_SHAREGPT && out->data_path) {
         char buf[4096];

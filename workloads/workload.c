@@ -93,6 +93,11 @@ struct es_workload {
     size_t    cur_stage;
     es_time_t next_t;                  /* next open-loop arrival */
     bool      clock_started, clock_done;
+    bool      drain;                   /* arrival.drain_stages */
+    bool      clock_wait;              /* a stage's time is up; waiting for its requests to end */
+    double    stage_interval_s;
+    uint64_t  stage_out;               /* requests of the current stage handed out, not ended (drain) */
+    es_time_t drained_at;              /* when the waiting stage's last request ended */
     es_rng_t  arr_rng;
     gsl_rng  *arr_gsl;
     /* trace source */
@@ -267,7 +272,24 @@ static es_time_t clock_next(es_workload_t *w)
         stage_t *st = &w->stages[w->cur_stage];
         if (st->rate > 0 && t < st->end) break;
         if (w->cur_stage + 1 >= w->nstages) { w->clock_done = true; return ES_TIME_NEVER; }
-        t = st->end;
+        if (w->drain) {
+            /* the next stage starts stage_interval_s after this one drained (its
+             * time is up and every request it sent has ended); later stages shift */
+            if (w->stage_out > 0) {
+                w->clock_wait = true;
+                w->next_t = t;
+                return ES_TIME_NEVER;
+            }
+            es_time_t drained = w->clock_wait && w->drained_at > st->end ? w->drained_at : st->end;
+            w->clock_wait = false;
+            es_time_t shift = drained + es_time_from_s(w->stage_interval_s) - w->stages[w->cur_stage + 1].start;
+            for (size_t i = w->cur_stage + 1; i < w->nstages; i++) {
+                w->stages[i].start += shift;
+                if (w->stages[i].end != ES_TIME_NEVER) w->stages[i].end += shift;
+            }
+            if (w->horizon != ES_TIME_NEVER) w->horizon += shift;
+        }
+        t = w->drain ? w->stages[w->cur_stage + 1].start : st->end;
         enter_stage(w, w->cur_stage + 1);
         if (w->process != ES_ARRIVAL_CONSTANT && w->stages[w->cur_stage].rate > 0)
             t = es_time_add_sat(t, es_time_from_s(gap_s(w, w->stages[w->cur_stage].rate)));
@@ -656,6 +678,8 @@ int es_workload_create(const es_workload_config_t *cfg, const char *base_dir,
     w->limit = (uint64_t)cfg->num_requests;
     w->horizon = cfg->duration_s > 0 ? es_time_from_s(cfg->duration_s) : ES_TIME_NEVER;
     w->process = cfg->arrival.process;
+    w->drain = cfg->arrival.drain_stages;
+    w->stage_interval_s = cfg->arrival.stage_interval_s;
     w->cv = cfg->arrival.cv;
     w->concurrency = cfg->arrival.concurrency;
     w->content = cfg->content;
@@ -802,6 +826,7 @@ static int make_ahead(es_workload_t *w, es_err_t *err)
         } else rc = synthetic_fill(w, r);
         if (rc == ES_ENOMEM) rc = es_err_set(err, ES_ENOMEM, "out of memory");
     }
+    if (rc == 0 && w->clock_wait) { req_put(w, r); return 0; }   /* waiting for a stage to drain */
     if (rc <= 0 || t >= w->horizon) {
         req_put(w, r);
         if (rc >= 0) w->source_done = true;
@@ -810,6 +835,7 @@ static int make_ahead(es_workload_t *w, es_err_t *err)
     w->made++;
     r->pub.arrival = t;
     r->pub.stage = stage_of(w, t);
+    if (w->drain) { r->pub.drain_ = 1; w->stage_out++; }
     w->ahead = r;
     return 1;
 }
@@ -909,7 +935,8 @@ int es_workload_next(es_workload_t *w, es_time_t now, es_wl_request_t **out, es_
             w->ahead = NULL;
         } else {
             /* nothing known: finished unless completions may still produce requests */
-            bool waits = (w->process == ES_ARRIVAL_CLOSED || w->type == ES_WL_SESSIONS) && w->inflight > 0;
+            bool waits = ((w->process == ES_ARRIVAL_CLOSED || w->type == ES_WL_SESSIONS) && w->inflight > 0) ||
+                         w->clock_wait;
             return waits ? 0 : -1;
         }
         r->pub.id = w->handed++;
@@ -928,6 +955,8 @@ void es_workload_on_complete(es_workload_t *w, es_wl_request_t *pub, es_time_t t
         }
         return;
     }
+    if (pub->drain_ && w->stage_out > 0 && --w->stage_out == 0 && w->clock_wait)
+        w->drained_at = t;   /* the waiting stage drained: the clock resumes from here */
     if (!pub->client_ && !pub->session_idx_) return;
     if (w->inflight) w->inflight--;
     int rc = 0;
@@ -987,3 +1016,23 @@ double es_workload_client_timeout_s(const es_workload_t *w) { return w->bench ? 
 const char *es_workload_client(const es_workload_t *w) { return w->bench ? esi_bench_client(w->bench) : NULL; }
 size_t es_workload_warning_count(const es_workload_t *w) { return w->bench ? esi_bench_warning_count(w->bench) : 0; }
 const char *es_workload_warning(const es_workload_t *w, size_t i) { return w->bench ? esi_bench_warning(w->bench, i) : NULL; }
+
+bool es_workload_client_stamps(const es_workload_t *w, bool *streaming, uint32_t *per_token, uint32_t *trailing)
+{
+    if (!w->bench) return false;
+    esi_bench_stamps(w->bench, streaming, per_token, trailing);
+    return true;
+}
+
+uint32_t es_workload_stage_at(const es_workload_t *w, es_time_t t)
+{
+    size_t n = es_workload_stage_count(w);
+    uint32_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        es_time_t start;
+        es_workload_stage(w, i, NULL, &start, NULL);
+        if (start == ES_TIME_NEVER || start > t) break;
+        at = (uint32_t)i;
+    }
+    return at;
+}

@@ -24,6 +24,11 @@ static const es_schema_entry_t k_arrival[] = {
      "closed loop: clients that each send the next request when the last one ends", NULL},
     {"stages", ES_ST_NODE, A(stages), NULL, 0, 0, NULL, "",
      "rate stages: a list of {rate, duration_s}; overrides rate", NULL},
+    {"drain_stages", ES_ST_BOOL, A(drain_stages), "false", 0, 0, NULL, "",
+     "as inference-perf runs stages: when a stage's time is up, wait until all its requests have ended, then "
+     "stage_interval_s, then start the next (later stages shift); false carries the backlog into the next stage", NULL},
+    {"stage_interval_s", ES_ST_DOUBLE, A(stage_interval_s), "0", 0, 1e9, NULL, "s",
+     "pause between a drained stage and the next (inference-perf's load.interval, 1 s there)", NULL},
 };
 #undef A
 ES_SCHEMA_DEFINE(k_arrival_schema, "workload.arrival", k_arrival);
@@ -168,7 +173,13 @@ static const es_schema_entry_t k_entries[] = {
     {"mix", ES_ST_SECTION, F(mix), NULL, 0, 0, NULL, "", "mix of models, adapters and objectives", &k_mix_schema},
     {"inference_perf", ES_ST_NODE, F(inference_perf), NULL, 0, 0, NULL, "",
      "replay an inference-perf config instead of type: a path, an inline config, or {file|config, version: "
-     "current|2025-10}; its stages drain, num_requests and duration_s do not apply (docs/workloads.md)", NULL},
+     "current|2025-10, prompt_scale}; its stages drain, num_requests and duration_s do not apply (docs/workloads.md)",
+     NULL},
+    {"vllm_bench", ES_ST_NODE, F(vllm_bench), NULL, 0, 0, NULL, "",
+     "replay a `vllm bench serve` run instead of type: {result: RESULT.json, dataset: random|sharegpt, "
+     "num_prompts, random_input_len, random_output_len, random_range_ratio, request_rate, burstiness, "
+     "max_concurrency, backend: openai|openai-chat, chat_template_tokens, total_input_tokens, "
+     "total_output_tokens} (docs/workloads.md)", NULL},
 };
 #undef F
 

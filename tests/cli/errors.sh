@@ -113,6 +113,7 @@ input t.csv 'hello,world\n1,2\n';                         case_ "undetectable fo
 put a.yaml 'workload: {type: trace, trace: {file: t.jsonl}}\n'
 input t.jsonl '{"arrival_ms": 0, "segments": [[7, 1000]], "output_tokens": 20}\n{"arrival_ms": 1, "segments": [[7]], "output_tokens": 2}\n'; case_ "eppsim: segment without a length" "${RUN[@]}" a.yaml
 rm -f .input; put a.yaml 'workload: {type: trace, trace: {file: nothere.jsonl}}\n'; case_ "missing file" "${RUN[@]}" a.yaml
+mkdir -p tdir; rm -f .input; flags eppsim trace stats tdir; case_ "trace stats on a directory" "$EPPSIM" trace stats tdir
 
 section "Explain state files (eppsim explain --state FILE)"
 EXP=("$EPPSIM" explain --state s.json)
@@ -197,10 +198,53 @@ cp "$SRC/tests/data/traces/mooncake_sample.jsonl" t.jsonl
 flags eppsim trace convert t.jsonl -o t.jsonl;   case_ "trace convert onto its input" "$EPPSIM" trace convert t.jsonl -o t.jsonl
 flags eppsim trace convert t.jsonl -o ./t.jsonl; case_ "trace convert onto its input, another spelling" "$EPPSIM" trace convert t.jsonl -o ./t.jsonl
 
+section "inference-perf configs (workload.inference_perf, eppsim run --inference-perf)"
+put a.yaml 'workload: {inference_perf: {file: ip.yaml, version: current}}\n'
+input ip.yaml 'data: {type: random, inputs: 3}\nload: {stages: [{rate: 1, duration: 1}]}\n';        case_ "key unknown to the current build" "${RUN[@]}" a.yaml
+input ip.yaml 'data: {type: shared_prefix}\nload:\n  stages:\n  - {duration: 5}\n';                   case_ "stage without a rate" "${RUN[@]}" a.yaml
+input ip.yaml 'load: {stages: [{rate: 1, duration: 1}]}\n';                                         case_ "no data section (mock)" "${RUN[@]}" a.yaml
+input ip.yaml 'data: {type: shared_prefix}\nload: {sweep: {type: linear}}\n';                       case_ "a sweep" "${RUN[@]}" a.yaml
+put a.yaml 'workload: {inference_perf: {file: ip.yaml, version: 2025-10}}\n'
+input ip.yaml 'data: {type: shared_prefix}\nload: {type: concurrent, stages: [{num_requests: 5, concurrency_level: 2}]}\n'
+case_ "load type newer than the 2025-10 build" "${RUN[@]}" a.yaml
+input a.yaml 'workload: {inference_perf: {file: ip.yaml, version: 2024}}\n';                        case_ "unknown build" "${RUN[@]}" a.yaml
+rm -f .input; put a.yaml 'workload: {inference_perf: nothere.yaml}\n';                               case_ "missing file" "${RUN[@]}" a.yaml
+
+section "Models and GPUs (server.model: config.json, server.gpu, their data files)"
+input a.yaml 'server: {model: nothere.json}\n';            case_ "model config missing" "${RUN[@]}" a.yaml
+put a.yaml 'server: {model: m.json}\n'
+input m.json '{"hidden_size": 4096, "intermediate_size": 11008,\n "num_hidden_layers": 32, "num_attention_heads": 32,\n "num_key_value_heads": 6, "vocab_size": 32000}\n'
+case_ "KV heads do not divide the heads" "${RUN[@]}" a.yaml
+input m.json '{"hidden_size": 4096, "num_hidden_layers": 32,\n "num_attention_heads": 32, "vocab_size": 32000}\n'
+case_ "model config lacks a key" "${RUN[@]}" a.yaml
+put a.yaml 'server: {gpu: toy, gpu_datasheet: g.yaml}\n'
+input g.yaml 'gpus:\n  toy:\n    memory_MiB: 1024\n    bf16_TFLOPs: 10\n    fp8_TFLOPs: 0\n    nvlink_GBps: 0\n    pcie_GBps: 16\n    source: test\n'
+case_ "datasheet entry lacks a key" "${RUN[@]}" a.yaml
+put a.yaml 'server: {model: m.json, step_coefficients: c.yaml}\n'
+put m.json '{"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,\n "num_attention_heads": 32, "vocab_size": 32000}\n'
+input c.yaml 'analytic:\n  gemm_efficiency: 0.5\n  attention_efficiency: 1.5\n'
+case_ "coefficient out of range" "${RUN[@]}" a.yaml
+put a.yaml 'server: {model: m.json, step_model: profile}\n'
+printf 'server: {model: m.json, step_model: profile}' > "$W/.input"
+case_ "profile step model for an unmeasured model" "${RUN[@]}" a.yaml
+
 section "Command-line flags"
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e
 flags eppsim bench e2e --mooncake-scale fast;  case_ "benchmark scale not a number" "$EPPSIM" bench e2e --mooncake-scale fast
+
+section "vLLM serve settings and validation (server.vllm_args, eppsim validate)"
+input a.yaml 'server: {vllm_args: "--max-num-seqs lots"}\n';                     case_ "flag value not a number" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--block-size \\"16"}\n';                     case_ "unterminated quote" "${RUN[@]}" a.yaml
+input a.yaml 'server: {max_num_seqs: 64, vllm_args: "--max-num-seqs 128"}\n';   case_ "key and flag disagree" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_version: "0.6.3", vllm_args: "--max-num-seqs 8"}\n'; case_ "vLLM before the V1 engine" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--model org/unknown-model"}\n';              case_ "model without a profile" "${RUN[@]}" a.yaml
+input c.yaml 'set: {name: s, colour: red}\ncases: []\n';                       case_ "case file: unknown set key" "$EPPSIM" validate c.yaml
+input c.yaml 'cases:\n  - {name: a, model: m, workload: {}, measured: {}}\n'; case_ "case file: no load stages" "$EPPSIM" validate c.yaml
+W1='workload: {load: {stages: [{rate: 1, duration: 5}]}}'
+input c.yaml "cases:\\n  - {name: a, model: m, $W1,\\n     measured: {run: {ttft_mean_ms: soon}}}\\n"; case_ "case file: figure not a number" "$EPPSIM" validate c.yaml
+input c.yaml "cases:\\n  - {name: a, model: m, $W1,\\n     measured: {run: {ttft_ms: 1}}}\\n"; case_ "case file: unknown figure" "$EPPSIM" validate c.yaml
+mkdir -p rd; flags eppsim validate rd;        case_ "not an inference-perf result directory" "$EPPSIM" validate rd
 
 [ "$MODE" = --doc ] && exit 0
 echo "$n cases, $fails failed"

@@ -11,9 +11,9 @@ trap 'rm -rf "$W"' EXIT
 cd "$W"
 fails=0
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-for s in plot-run plot-sweep plot-compare; do
+for s in plot-run plot-sweep plot-compare gen-trace gen-config-doc; do
   (cd "$W" && "$SRC/scripts/$s" --help > help.txt 2>&1) || fail "$s --help exits non-zero"
-  grep -qi usage help.txt || grep -q "$s" help.txt || fail "$s --help prints no usage"
+  grep -qi usage help.txt || grep -q "$s" help.txt || grep -q . help.txt || fail "$s --help prints nothing"
   rm -f help.txt
   [ -z "$(ls -A "$W")" ] || { fail "$s --help wrote $(ls -A "$W")"; rm -rf "${W:?}"/*; }
 done
@@ -22,6 +22,18 @@ evil="r'; system(\"touch PWNED\"); '"
 cp -r r "$evil"
 "$SRC/scripts/plot-compare" -o cmp2 r "$evil" > /dev/null 2> pc2-err.txt || fail "plot-compare on an odd name: $(cat pc2-err.txt)"
 [ -e PWNED ] && fail "plot-compare ran a directory name as gnuplot code"
+# a grid: heat map and rate curves; a swept value is never gnuplot code
+cat > grid.yaml <<'YAML'
+base: {name: g, cluster: {replicas: 2}, workload: {num_requests: 30}, results: {plots: false}}
+grid:
+  name: ["plain", "odd'; system(\"touch PWNED2\"); '"]
+  workload.arrival.rate: [5, 10]
+YAML
+"$EPPSIM" sweep grid.yaml -o grid -j 1 -q > /dev/null 2>&1 || fail "grid sweep failed"
+"$SRC/scripts/plot-sweep" grid --rate workload.arrival.rate > /dev/null 2> pg-err.txt || fail "plot-sweep on a grid: $(cat pg-err.txt)"
+[ -s pg-err.txt ] && fail "plot-sweep (grid) printed warnings: $(cat pg-err.txt)"
+[ -f grid/plots/heatmap_latency_ms_ttft_p99.svg ] && [ -f grid/plots/rate_latency_ms_ttft_p99.svg ] || fail "no heat map or rate plot for a grid"
+[ -e PWNED2 ] && fail "plot-sweep ran a swept value as gnuplot code"
 echo "plots: $fails failed"; [ "$fails" = 0 ]; exit; fi
 printf 'name: plots\ncluster: {replicas: 3}\nworkload: {num_requests: 200}\n' > exp.yaml
 "$EPPSIM" run exp.yaml -o r > out.txt 2> err.txt || fail "run failed: $(cat err.txt)"
@@ -66,5 +78,17 @@ evil="r'; system(\"touch PWNED\"); '"
 cp -r r "$evil"
 "$SRC/scripts/plot-compare" -o cmp2 r "$evil" > /dev/null 2> pc2-err.txt || fail "plot-compare on an odd name: $(cat pc2-err.txt)"
 [ -e PWNED ] && fail "plot-compare ran a directory name as gnuplot code"
+# a grid: heat map and rate curves; a swept value is never gnuplot code
+cat > grid.yaml <<'YAML'
+base: {name: g, cluster: {replicas: 2}, workload: {num_requests: 30}, results: {plots: false}}
+grid:
+  name: ["plain", "odd'; system(\"touch PWNED2\"); '"]
+  workload.arrival.rate: [5, 10]
+YAML
+"$EPPSIM" sweep grid.yaml -o grid -j 1 -q > /dev/null 2>&1 || fail "grid sweep failed"
+"$SRC/scripts/plot-sweep" grid --rate workload.arrival.rate > /dev/null 2> pg-err.txt || fail "plot-sweep on a grid: $(cat pg-err.txt)"
+[ -s pg-err.txt ] && fail "plot-sweep (grid) printed warnings: $(cat pg-err.txt)"
+[ -f grid/plots/heatmap_latency_ms_ttft_p99.svg ] && [ -f grid/plots/rate_latency_ms_ttft_p99.svg ] || fail "no heat map or rate plot for a grid"
+[ -e PWNED2 ] && fail "plot-sweep ran a swept value as gnuplot code"
 echo "plots: $fails failed"
 [ "$fails" = 0 ]

@@ -166,6 +166,14 @@ static void test_config_errors(void **state)
     expect_err("{\"hidden_size\": 8, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, \"intermediate_size\": 8,\n"
                " \"vocab_size\": 4, \"num_local_experts\": 2,\n \"num_experts_per_tok\": 3}",
                "c.json:3: num_experts_per_tok: 3 is more than the 2 experts");
+    expect_err("{\"hidden_size\": 8, \"num_hidden_layers\": 4000000000, \"num_attention_heads\": 2,\n"
+               " \"intermediate_size\": 8, \"vocab_size\": 4}", "c.json:1: num_hidden_layers: 4000000000 layers is more");
+    expect_err("{\"hidden_size\": 8, \"num_hidden_layers\": 4, \"num_attention_heads\": 16,\n"
+               " \"intermediate_size\": 8, \"vocab_size\": 4}", "c.json:1: head_dim: hidden_size 8 over 16 heads");
+    assert_int_equal(es_model_config_parse("c.json", "{\"hidden_size\": 8, \"num_hidden_layers\": 1, "
+                     "\"num_attention_heads\": 2, \"intermediate_size\": 8, \"vocab_size\": 4, "
+                     "\"torch_dtype\": \"float8_e4m3fn\"}", &m, &err), 0);
+    assert_true(m.fp8 && m.weight_bytes_per_param == 1.0);
     assert_int_equal(es_model_config_load(DIR "nope.json", &m, &err), ES_ENOTFOUND);
     assert_true(es_model_is_path("dir/x"));
     assert_true(es_model_is_path("config.json"));

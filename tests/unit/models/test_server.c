@@ -377,6 +377,47 @@ static void test_max_model_len(void **st)
     h_stop(&h);
 }
 
+/* The server owns adapter names: a request's lora string lives in a workload
+ * record that is recycled (overwritten, freed) once the request ends, while
+ * the adapter stays loaded and its name is published by scraped metrics. */
+static void test_lora_names_outlive_records(void **st)
+{
+    (void)st;
+    harness_t h;
+    h_config(&h, "h100-sxm-80gb");
+    h.cfg.max_loras = 1;
+    h.cfg.lora_load_ms = 20;
+    assert_int_equal(h_start(&h), 0);
+    char *rec1 = malloc(16), *rec2 = malloc(16);
+    assert_non_null(rec1);
+    assert_non_null(rec2);
+    snprintf(rec1, 16, "adapter-a");
+    rec_t a1, a2;
+    rec_init(&a1, 1, 100, 10);
+    a1.r.lora = rec1;
+    es_server_submit(h.srv, &a1.r);
+    run(&h);
+    /* the record is recycled: its bytes change, then it is freed */
+    memset(rec1, 'X', 15);
+    rec1[15] = '\0';
+    free(rec1);
+    snprintf(rec2, 16, "adapter-a");
+    rec_init(&a2, 2, 100, 10);
+    a2.r.lora = rec2;
+    es_server_submit(h.srv, &a2.r);
+    es_sim_run(h.sim, es_sim_now(h.sim) + 1);
+    es_endpoint_metrics_t m;
+    es_server_metrics(h.srv, &m);
+    assert_int_equal(m.n_running_lora, 1);
+    assert_string_equal(m.running_lora[0], "adapter-a");
+    run(&h);
+    es_server_stats_t s;
+    es_server_stats(h.srv, &s);
+    assert_int_equal(s.lora_loads, 1);   /* the same adapter, still loaded: no second load */
+    free(rec2);
+    h_stop(&h);
+}
+
 static void test_lora(void **st)
 {
     (void)st;
@@ -541,6 +582,7 @@ static void test_stress(void **st)
             assert_true(q[i].r.first_token <= q[i].r.finish);
             gaps += q[i].r.output_tokens - 1;
         }
+        assert_true(firsts >= (uint64_t)(N - aborted));   /* every finished request saw its first token */
         printf("  variant %d: %llu steps, %llu preemptions, %d aborted of %d abort calls\n", variant,
                (unsigned long long)s.steps, (unsigned long long)s.preemptions, aborted, aborts);
         /* aborted requests may have reported some gaps: bound, not equality */
@@ -930,6 +972,7 @@ int main(void)
         cmocka_unit_test(test_admission_limits),
         cmocka_unit_test(test_max_model_len),
         cmocka_unit_test(test_lora),
+        cmocka_unit_test(test_lora_names_outlive_records),
         cmocka_unit_test(test_crash_and_abort),
         cmocka_unit_test(test_pd),
         cmocka_unit_test(test_stress),

@@ -228,7 +228,9 @@ static void test_summary_schema(void **state)
     }
     es_summary_pod_t pods[1] = {{"p0", "", 60, 1000, 500, 0, 10, ES_S}};
     es_summary_stage_t stages[2] = {{1.0, 0, 30 * ES_S}, {2.0, 30 * ES_S, ES_TIME_NEVER}};
-    es_summary_input_t in = {"t", 18446744073709551615ULL, "x", 60 * ES_S, 1, pods, 1, stages, 2, 100, 10, 0};
+    es_summary_input_t in = {.experiment = "t", .seed = 18446744073709551615ULL, .rng = "x", .sim_end = 60 * ES_S,
+                             .events = 1, .pods = pods, .npods = 1, .stages = stages, .nstages = 2,
+                             .slo_ttft_ms = 100, .slo_tpot_ms = 10};
     char path[] = "/tmp/eppsim-summary-XXXXXX";
     int fd = mkstemp(path);
     close(fd);
@@ -290,7 +292,8 @@ static void test_summary_flags_pods_and_failures(void **state)
     }
     es_summary_pod_t pods[4] = {{"a", "", 20, 0, 0, 0, 1, 0}, {"b", "", 18, 0, 0, 0, 1, 0},
                                 {"c", "", 0, 0, 0, 0, 0, 0}, {"d", "", 2, 0, 0, 0, 1, 0}};
-    es_summary_input_t in = {"t", 1, "x", 60 * ES_S, 1, pods, 4, NULL, 0, 100, 10, 0};
+    es_summary_input_t in = {.experiment = "t", .seed = 1, .rng = "x", .sim_end = 60 * ES_S, .events = 1,
+                             .pods = pods, .npods = 4, .slo_ttft_ms = 100, .slo_tpot_ms = 10};
     cJSON *j = es_summary_build(m, &in);
     assert_non_null(j);
     cJSON *p = cJSON_GetObjectItem(j, "pods");

@@ -18,7 +18,8 @@
 #include "es_doc.h"
 #include "es_gsl.h"
 #include "es_workload.h"
-#include "inference_perf.h"
+#include "es_inference_perf.h"
+#include "es_vllm_bench.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -172,9 +173,9 @@ static void test_reader_errors(void **state)
                            ES_IP_CURRENT, &c, &err), ES_EINVAL);
     assert_non_null(strstr(err.msg, "ip.yaml:1: data.inputs: unknown key"));
     /* a load type the 2025-10 build did not have */
-    assert_int_equal(parse("load: {type: concurrent,\n  stages: [{num_requests: 3, concurrency_level: 1}]}\n",
+    assert_int_equal(parse("data: {type: shared_prefix}\nload: {type: concurrent,\n  stages: [{num_requests: 3, concurrency_level: 1}]}\n",
                            ES_IP_2025_10, &c, &err), ES_EINVAL);
-    assert_non_null(strstr(err.msg, "ip.yaml:1: load.type:"));
+    assert_non_null(strstr(err.msg, "ip.yaml:2: load.type:"));
     /* a stage missing its rate */
     assert_int_equal(parse("data: {type: shared_prefix}\nload:\n  stages:\n  - {duration: 5}\n", ES_IP_CURRENT, &c, &err),
                      ES_EINVAL);
@@ -188,7 +189,7 @@ static void test_reader_errors(void **state)
                      ES_EINVAL);
     assert_non_null(strstr(err.msg, "ip.yaml:1: data.type"));
     /* a sweep probes a live server: refused */
-    assert_int_equal(parse("load: {sweep: {type: linear}, stages: []}\n", ES_IP_CURRENT, &c, &err), ES_EINVAL);
+    assert_int_equal(parse("data: {type: shared_prefix}\nload: {sweep: {type: linear}, stages: []}\n", ES_IP_CURRENT, &c, &err), ES_EINVAL);
     assert_non_null(strstr(err.msg, "load.sweep"));
 }
 
@@ -459,6 +460,142 @@ static void test_conversation_replay(void **state)
     unmake(&f);
 }
 
+
+/* ------------------------------------------------------------ vllm bench serve */
+
+static es_workload_t *make_vb(fx_t *f, const char *yaml, uint64_t seed)
+{
+    es_err_t err;
+    es_err_clear(&err);
+    assert_int_equal(es_doc_load_string("exp.yaml", yaml, strlen(yaml), &f->doc, &err), 0);
+    assert_int_equal(es_schema_defaults(&es_workload_schema, &f->cfg, &err), 0);
+    assert_int_equal(es_schema_load(&es_workload_schema, &f->cfg, f->doc->root, "workload", &err), 0);
+    int rc = es_workload_create(&f->cfg, ".", seed, &f->w, &err);
+    if (rc < 0) fprintf(stderr, "%s\n", err.msg);
+    assert_int_equal(rc, 0);
+    return f->w;
+}
+
+static void test_vllm_bench_random(void **state)
+{
+    (void)state;
+    fx_t f = {0};
+    /* rate inf: every request at once, fixed lengths, the chat template added, 3 in flight at most */
+    es_workload_t *w = make_vb(&f, "vllm_bench: {dataset: random, num_prompts: 7, random_input_len: 2000,\n"
+                                   "  random_output_len: 100, request_rate: inf, max_concurrency: 3, backend: openai-chat}\n", 1);
+    sent_t s[8];
+    assert_int_equal(run_ideal(w, ES_S, s, 8), 7);
+    for (size_t k = 0; k < 7; k++) {
+        assert_int_equal(s[k].tokens, 2009);
+        assert_int_equal(s[k].nsegs, 2);
+        assert_true(s[k].seg0 == s[0].seg0);                 /* the template's tokens */
+        assert_true(s[k].t == (es_time_t)(k / 3) * ES_S);    /* waves of three */
+    }
+    es_time_t st, en;
+    es_workload_stage(w, 0, NULL, &st, &en);
+    assert_true(st == 0 && en == 3 * ES_S);
+    bool streaming;
+    uint32_t per, trail;
+    assert_true(es_workload_client_stamps(w, &streaming, &per, &trail));
+    assert_true(streaming && per == 1 && trail == 0);
+    assert_true(es_workload_client_timeout_s(w) == 6 * 3600);
+    unmake(&f);
+    /* a rate with burstiness: gamma gaps of shape b, mean 1 / rate, the first at once */
+    w = make_vb(&f, "vllm_bench: {num_prompts: 4, random_input_len: 10, random_output_len: 2, request_rate: 5,\n"
+                    "  burstiness: 0.5}\n", 3);
+    assert_int_equal(run_ideal(w, ES_MS, s, 8), 4);
+    es_rng_t r;
+    es_rng_stream(&r, 3, ES_WL_ENTITY_STAGE, 0, ES_STREAM_ARRIVALS);
+    gsl_rng *g = es_gsl_rng_new(&r);
+    double t = 0;
+    for (size_t k = 0; k < 4; k++) {
+        assert_true(fabs(es_time_to_s(s[k].t) - t) < 1e-8);
+        assert_int_equal(s[k].tokens, 10);
+        t += gsl_ran_gamma(g, 0.5, 1.0 / (5 * 0.5));
+    }
+    gsl_rng_free(g);
+    unmake(&f);
+}
+
+static void test_vllm_bench_result(void **state)
+{
+    (void)state;
+    fx_t f = {0};
+    /* the saved result's own lengths (--save-detailed), its cap and backend */
+    es_workload_t *w = make_vb(&f, "vllm_bench: {result: tests/data/vllm-bench/result-detailed.json}\n", 1);
+    sent_t s[8];
+    assert_int_equal(run_ideal(w, ES_S, s, 8), 4);
+    assert_int_equal(s[0].tokens, 109);
+    assert_int_equal(s[3].tokens, 409);
+    assert_true(s[2].t == ES_S);                      /* max_concurrency 2 */
+    unmake(&f);
+    /* sharegpt without lengths: sums matched to the run's totals (approximate) */
+    es_vb_config_t c;
+    es_err_t err;
+    es_doc_t *doc;
+    const char *y = "{dataset: sharegpt, num_prompts: 100, total_input_tokens: 23260, total_output_tokens: 22061}\n";
+    assert_int_equal(es_doc_load_string("vb.yaml", y, strlen(y), &doc, &err), 0);
+    assert_int_equal(es_vb_parse(doc->root, ".", 5, &c, &err), 0);
+    uint64_t si = 0, so = 0;
+    for (size_t i = 0; i < 100; i++) { si += c.input_lens[i]; so += c.output_lens[i]; }
+    assert_true(c.approximate);
+    assert_true(llabs((long long)si - 23260) <= 50 && llabs((long long)so - 22061) <= 50);   /* rounding per request */
+    assert_false(c.chat);
+    es_vb_fini(&c);
+    es_doc_destroy(doc);
+    /* errors name the key */
+    y = "{num_prompts: 0}\n";
+    assert_int_equal(es_doc_load_string("vb.yaml", y, strlen(y), &doc, &err), 0);
+    assert_int_equal(es_vb_parse(doc->root, ".", 5, &c, &err), ES_ERANGE);
+    assert_non_null(strstr(err.msg, "vb.yaml:1: workload.vllm_bench.num_prompts"));
+    es_doc_destroy(doc);
+}
+
+
+/* eppsim's own rate stages with drain_stages (the scenarios copied from published benchmarks) */
+static void test_own_stages_drain(void **state)
+{
+    (void)state;
+    fx_t f = {0};
+    es_workload_t *w = make_vb(&f, "type: shared_prefix\nnum_requests: 0\n"
+                                   "arrival: {process: constant, drain_stages: true, stage_interval_s: 0.5,\n"
+                                   "          stages: [{rate: 2, duration_s: 2}, {rate: 1, duration_s: 2}]}\n", 1);
+    sent_t s[16];
+    /* stage 0: 0, 0.5, 1, 1.5 s; each served 3 s: drained at 4.5 s, stage 1 from 5 s: 5, 6 */
+    assert_int_equal(run_ideal(w, 3 * ES_S, s, 16), 6);
+    static const double want[6] = {0, 0.5, 1, 1.5, 5, 6};
+    for (size_t k = 0; k < 6; k++) {
+        assert_true(fabs(es_time_to_s(s[k].t) - want[k]) < 1e-9);
+        assert_int_equal(s[k].stage, k < 4 ? 0 : 1);
+    }
+    es_time_t st, en;
+    es_workload_stage(w, 1, NULL, &st, &en);
+    assert_true(st == 5 * ES_S && en == 7 * ES_S);
+    unmake(&f);
+    /* without draining the same stages carry the backlog: stage 1 starts at 2 s */
+    w = make_vb(&f, "type: shared_prefix\nnum_requests: 0\n"
+                    "arrival: {process: constant, stages: [{rate: 2, duration_s: 2}, {rate: 1, duration_s: 2}]}\n", 1);
+    assert_int_equal(run_ideal(w, 3 * ES_S, s, 16), 6);
+    assert_true(s[4].t == 2 * ES_S && s[5].t == 3 * ES_S);
+    unmake(&f);
+}
+
+
+/* prompt_scale: random-token text grows when re-tokenised */
+static void test_prompt_scale(void **state)
+{
+    (void)state;
+    fx_t f = {0};
+    es_workload_t *w = make_vb(&f, "inference_perf:\n  version: 2025-10\n  prompt_scale: 1.05\n  config:\n"
+                                   "    data: {type: shared_prefix, shared_prefix: {num_groups: 1, num_prompts_per_group: 1,\n"
+                                   "           system_prompt_len: 100, question_len: 466, output_len: 9}}\n"
+                                   "    load: {type: constant, num_workers: 1, stages: [{rate: 1, duration: 1}]}\n", 1);
+    sent_t s[2];
+    assert_int_equal(run_ideal(w, ES_MS, s, 2), 1);
+    assert_int_equal(s[0].tokens, 105 + 489);   /* round(100 x 1.05) + round(466 x 1.05) */
+    unmake(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,7 +604,9 @@ int main(void)
         cmocka_unit_test(test_poisson_counts),         cmocka_unit_test(test_concurrent_cap),
         cmocka_unit_test(test_trace_replay),           cmocka_unit_test(test_shared_prefix_round_robin),
         cmocka_unit_test(test_multi_turn),             cmocka_unit_test(test_random_synthetic_sharegpt),
-        cmocka_unit_test(test_conversation_replay),
+        cmocka_unit_test(test_conversation_replay),     cmocka_unit_test(test_vllm_bench_random),
+        cmocka_unit_test(test_vllm_bench_result),      cmocka_unit_test(test_own_stages_drain),
+        cmocka_unit_test(test_prompt_scale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

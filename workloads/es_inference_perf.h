@@ -11,7 +11,7 @@
  *    `num_users_per_system_prompt`, `enable_multi_turn_chat`, ... were
  *    dropped without a word and the defaults (10 x 10, single turn) ran.
  *    Such keys load with a warning that says what that build did instead.
- *  - ES_IP_CURRENT: 7de5ef2 (2026-08-19; inference_perf/config/*.py), strict
+ *  - ES_IP_CURRENT: 7de5ef2 (2026-08-19; inference_perf/config/ modules), strict
  *    (unknown keys are an error), aliases num_unique_system_prompts /
  *    num_users_per_system_prompt, multi-turn chat, `concurrent` and
  *    `trace_replay` loads, `conversation_replay` data.
@@ -91,6 +91,10 @@ typedef struct es_ip_config {
 /* CPU count assumed for num_workers when the file leaves it to the client
  * machine (warned). */
 #define ES_IP_DEFAULT_WORKERS 16
+/* Most requests of a stage, prompts of a shared_prefix table, lengths of a
+ * distribution, conversation turns: beyond this a config is refused (each
+ * is held in memory). */
+#define ES_IP_MAX_REQUESTS 100000000LL
 
 /* Parses an inference-perf config document node.  base_dir resolves
  * relative data paths (NULL = current directory). */

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Every command in a ```sh block of README.md and docs/*.md runs as written,
+# in order, in a fresh copy of the tree (tracked and new files, no out/).
+# Liberties, for a test's time: `eppsim run`/`sweep` lines (scripts/run-default
+# too) get `--set workload.num_requests=60 --set results.warmup_s=0`; the
+# copy's scripts/build uses the binary under test instead of compiling; `scripts/test` (which runs this test)
+# and blocks after a `<!-- doc-test: skip REASON -->` line are not run.
+# As in the project's layout, `eppsim` is on PATH (the copy's build/app/eppsim)
+# and ../shared (validation data, never copied into the tree) is next to it.
+# `eppsim compare` may exit 1 (a regression is its answer); the rest must exit 0.
+#   tests/cli/docs-commands.sh EPPSIM
+set -uo pipefail
+EPPSIM=$(realpath "$1")
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+W=$(mktemp -d /tmp/eppsim-cli-docs-XXXXXX)
+trap 'rm -rf "$W"' EXIT
+fails=0 n=0
+fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+git -C "$SRC" rev-parse --git-dir > /dev/null 2>&1 || { echo "docs-commands: $SRC is not a git checkout; skipped"; exit 0; }
+mkdir "$W/clone"
+(cd "$SRC" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c '[ -e "{}" ] && printf "%s\0" "{}"' |
+  tar --null -T - -cf -) | tar -C "$W/clone" -xf -
+mkdir -p "$W/clone/build/app"
+cp "$EPPSIM" "$W/clone/build/app/eppsim"
+printf '#!/usr/bin/env bash\necho "eppsim: (doc test) using the binary under test" >&2\n' > "$W/clone/scripts/build"
+[ -d "$SRC/../shared" ] && ln -s "$(cd "$SRC/../shared" && pwd)" "$W/shared"
+export PATH="$W/clone/build/app:$PATH"
+cd "$W/clone"
+# the sh blocks, one command per line (continuations joined), with the file and line
+for doc in README.md docs/*.md; do
+  awk -v f="$doc" '/<!-- doc-test: skip/ { skip = 1; next }
+    /^```sh$/ { inb = 1; cmd = ""; next }
+    /^```/ && inb { inb = 0; skip = 0; next }
+    inb && !skip { line = $0; if (cmd == "") start = FNR
+      if (line ~ /\\$/) { cmd = cmd substr(line, 1, length(line) - 1); next }
+      cmd = cmd line; if (cmd !~ /^[ \t]*(#.*)?$/) print f ":" start "\t" cmd; cmd = "" }' "$doc"
+done > "$W/commands.tsv"
+[ -s "$W/commands.tsv" ] || fail "no command found in README.md"
+while IFS=$'\t' read -r where cmd; do
+  case "$cmd" in scripts/test*) continue ;; esac
+  run=$(printf '%s' "$cmd" | sed -E 's#(eppsim (run|sweep))( |$)#\1 --set workload.num_requests=60 --set results.warmup_s=0\3#; s#^(scripts/run-default)( |$)#\1 --set workload.num_requests=60 --set results.warmup_s=0\2#')
+  n=$((n + 1))
+  bash -c "$run" < /dev/null > "$W/out.txt" 2>&1; rc=$?
+  ok=0; [ $rc = 0 ] && ok=1
+  case "$cmd" in *"eppsim compare"*) [ $rc = 1 ] && ok=1 ;; esac
+  [ $ok = 1 ] || { fail "$where: '$cmd' exits $rc:"; tail -5 "$W/out.txt" | sed 's/^/    /'; }
+done < "$W/commands.tsv"
+echo "docs-commands: $n commands, $fails failed"
+[ "$fails" = 0 ]
