@@ -547,7 +547,7 @@ void es_run_default_dir(const es_experiment_t *exp, char *buf, size_t size)
     snprintf(buf, size, "out/%s-seed%llu", exp->name, (unsigned long long)exp->seed);
 }
 
-static int load_picker(const es_experiment_t *exp, es_epp_config_t **out, es_err_t *err)
+static int load_picker_quiet(const es_experiment_t *exp, es_epp_config_t **out, es_err_t *err)
 {
     if (exp->epp.config) return es_epp_config_load_node(exp->epp.config, out, err);
     if (exp->epp.config_file && exp->epp.config_file[0]) {
@@ -556,6 +556,16 @@ static int load_picker(const es_experiment_t *exp, es_epp_config_t **out, es_err
         return es_epp_config_load_file(path, out, err);
     }
     return es_epp_config_default(out, err);
+}
+
+/* Loads the EndpointPickerConfig and prints its load warnings (deprecations,
+ * plugins without effect in a simulation) to stderr, as upstream logs them. */
+static int load_picker(const es_experiment_t *exp, es_epp_config_t **out, es_err_t *err)
+{
+    int rc = load_picker_quiet(exp, out, err);
+    for (size_t i = 0; !rc && es_epp_config_warning(*out, i); i++)
+        fprintf(stderr, "eppsim: warning: %s\n", es_epp_config_warning(*out, i));
+    return rc;
 }
 
 static double now_wall(void)

@@ -302,20 +302,6 @@ static int schedule_faults(es_cluster_t *c, es_err_t *err)
 /* ---------------------------------------------------------------- */
 /* lifecycle                                                         */
 
-static bool config_wants_kv_events(const es_epp_config_t *cfg)
-{
-    /* the precise prefix scorer is the only consumer of KV events */
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) return true;
-    es_epp_config_write_yaml(f, cfg);
-    fclose(f);
-    bool yes = text && strstr(text, "precise-prefix-cache-scorer") != NULL;
-    free(text);
-    return yes;
-}
-
 int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cluster_hooks_t *hooks,
                       es_cluster_t **out, es_err_t *err)
 {
@@ -333,7 +319,7 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
     c->scrape_latency = es_time_from_ms(prm->epp->scrape_latency_ms);
     c->scrape_latency_fails = prm->epp->scrape_latency_ms > prm->epp->scrape_timeout_ms;
     c->kv_delay = es_time_from_ms(prm->cluster->kv_events_delay_ms);
-    c->want_kv_events = config_wants_kv_events(prm->picker);
+    c->want_kv_events = es_scheduler_wants_kv_events(prm->picker);
     es_rng_stream(&c->gw_rng, es_sim_master_seed(sim), ES_ENTITY_GATEWAY, 0, ES_STREAM_GATEWAY);
     es_rng_stream(&c->cancel_rng, es_sim_master_seed(sim), ES_ENTITY_GATEWAY, 1, ES_STREAM_GATEWAY);
     int rc;

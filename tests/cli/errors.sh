@@ -76,7 +76,7 @@ input epp.yaml 'plugins:\n- type: queue-scorer\n';                              
 input epp.yaml 'apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: Foo\n';          case_ "wrong kind" "${RUN[@]}" a.yaml
 H='apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\n'
 input epp.yaml "${H}plugins:\n- type: no-such-scorer\n";                                 case_ "unknown plugin type" "${RUN[@]}" a.yaml
-input epp.yaml "${H}plugins:\n- type: prefix-cache-scorer\n  parameters: {blockSize: -3}\n"; case_ "bad plugin parameter" "${RUN[@]}" a.yaml
+input epp.yaml "${H}plugins:\n- type: approx-prefix-cache-producer\n  parameters: {blockSize: -3}\n"; case_ "bad plugin parameter" "${RUN[@]}" a.yaml
 input epp.yaml "${H}plugins:\n- type: queue-scorer\nschedulingProfiles:\n- name: default\n  plugins:\n  - pluginRef: missing\n"
 case_ "pluginRef to an undeclared plugin" "${RUN[@]}" a.yaml
 input epp.yaml "${H}plugins:\n- type: queue-scorer\n- type: queue-scorer\n";            case_ "duplicate plugin name" "${RUN[@]}" a.yaml
