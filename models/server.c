@@ -1369,6 +1369,14 @@ static void kvmem_model_of(const es_model_shape_t *m, es_kvmem_model_t *out)
     out->head_dim = m->head_dim;
     out->inter = m->inter;
     out->vocab = m->vocab;
+    out->experts = m->experts;
+    out->experts_per_token = m->top_k;
+    out->moe_inter = m->moe_inter;
+    out->shared_inter = m->shared_inter;
+    out->moe_layers = m->moe_layers;
+    out->tie_embeddings = m->tie_embeddings;
+    out->weight_bytes = m->weight_bytes_per_param;
+    out->kv_bytes = m->dtype_bytes;
 }
 
 static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_profile_t *prof, uint32_t *nblocks,
@@ -1396,7 +1404,9 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
     s->api_chunk_d = cfg->api_chunk_us * 1e3;
     es_kvmem_model_t m;
     kvmem_model_of(&s->pm->shape, &m);
-    double block_bytes = es_kvmem_kv_bytes_per_token(&m, (uint32_t)cfg->tensor_parallel) * (double)cfg->block_size;
+    /* the model's own count: MLA latents, KV heads replicated past TP */
+    double kv_token = es_model_kv_bytes_per_token(&s->pm->shape, (uint32_t)cfg->tensor_parallel);
+    double block_bytes = kv_token * (double)cfg->block_size;
     if (cfg->kv_offloading_gib > 0 && cfg->enable_prefix_caching) {
         /* per TP rank, as vLLM's CPU offloading spec divides --kv-offloading-size */
         double n = floor(cfg->kv_offloading_gib * ES_GIB / block_bytes);
@@ -1413,6 +1423,7 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
         .block_size = (uint32_t)cfg->block_size,
         .max_num_batched_tokens = (uint32_t)cfg->max_num_batched_tokens,
         .max_num_seqs = (uint32_t)cfg->max_num_seqs,
+        .kv_bytes_per_token = kv_token,
     };
     es_kvmem_coeffs_t c = {cfg->kv_sampler_bytes_per_logit, cfg->kv_non_torch_gib, cfg->kv_non_torch_tp_gib};
     int rc = es_kvmem_derive(&m, &in, &c, &s->kvmem, err);
