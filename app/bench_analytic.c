@@ -241,6 +241,43 @@ static int load_points(fitctx_t *f, const char *coeffs, const char *only)
     return 0;
 }
 
+/* The profile points as data of `eppsim calibrate --fit steptime`: the sum
+ * over the shipped profiles' whole-model points of |ln(analytic / measured)|
+ * at coefficients k, and their count in *n. */
+struct es_profile_points {
+    fitctx_t f;
+};
+
+int es_profile_points_open(es_profile_points_t **out)
+{
+    es_profile_points_t *p = calloc(1, sizeof *p);
+    if (!p) return -1;
+    if (load_points(&p->f, NULL, NULL) != 0 || p->f.n == 0) {
+        es_profile_points_close(p);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+double es_profile_points_loss(es_profile_points_t *p, const es_step_coeffs_t *k, int *n)
+{
+    double s = 0;
+    for (int i = 0; i < p->f.n; i++) {
+        const es_profile_model_t *pm = es_profile_model(p->f.pt[i].prof, FIT_MODEL);
+        s += fabs(log(eval_point(p->f.pt[i].prof, k, &p->f.pt[i].k, ES_STEP_ANALYTIC, pm) / p->f.pt[i].meas_us));
+    }
+    if (n) *n = p->f.n;
+    return s;
+}
+
+void es_profile_points_close(es_profile_points_t *p)
+{
+    if (!p) return;
+    for (int i = 0; i < p->f.nprof; i++) es_profile_destroy(p->f.profs[i]);
+    free(p);
+}
+
 static int cmp_dbl(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

@@ -8,6 +8,14 @@
  * time (whole run): absolute, so that a few overloaded runs do not outweigh
  * the median run (the targets are median APEs).  --holdout loeo|lomo refits without each experiment or
  * each model and reports the error on the runs left out.
+ *
+ * --fit steptime fits instead the global coefficients of the analytic step
+ * time that decide a decode-heavy run (hbm_efficiency, layer_us, step_us,
+ * gemm_efficiency; data/steptime-coeffs.yaml): every evaluation writes them
+ * to a coefficients file next to the output that the replays read
+ * (server.step_coefficients), and the objective adds the shipped profiles'
+ * whole-model points (|ln(analytic / measured)| each, times --profile-weight)
+ * to the runs' loss, so the measured kernels stay data of the fit.
  */
 #include <getopt.h>
 #include <math.h>
@@ -20,12 +28,19 @@
 #include <uv.h>
 
 #include "es_cli.h"
+#include "es_paths.h"
 #include "es_server_config.h"
+#include "es_steptime.h"
 #include "es_validate.h"
 
-#define NP 3
-static const char *const k_param[NP] = {"api_latency_us", "api_request_us", "engine_sync_us"};
-static const double k_scale[NP] = {10000, 1000, 100};   /* us; a coefficient is scale * x^2 (never < 0) */
+#define NP    4   /* most free coefficients of a fit */
+#define NP_VF 3
+#define NP_ST 4
+static const char *const k_param_vf[NP_VF] = {"api_latency_us", "api_request_us", "engine_sync_us"};
+static const double k_scale_vf[NP_VF] = {10000, 1000, 100};   /* us; a coefficient is scale * x^2 (never < 0) */
+/* --fit steptime: efficiencies are logistic(x) (in (0, 1)), times scale * x^2 */
+static const char *const k_param_st[NP_ST] = {"hbm_efficiency", "layer_us", "step_us", "gemm_efficiency"};
+static const double k_scale_st[NP_ST] = {0, 100, 100, 0};   /* 0: logistic */
 static const int k_fig[] = {ES_VF_E2E_MEAN, ES_VF_TTFT_MEAN, ES_VF_PER_TOKEN};
 #define NFIG (sizeof k_fig / sizeof k_fig[0])
 
@@ -38,6 +53,13 @@ typedef struct cal {
     bool                   *in;       /* runs of the objective */
     unsigned                evals;
     bool                    verbose;
+    int                     np;         /* NP_VF or NP_ST */
+    const char *const      *param;
+    const double           *scale;
+    es_step_coeffs_t        step;       /* --fit steptime: the coefficients not fitted */
+    const char             *step_file;  /* where an evaluation's coefficients go (absolute) */
+    es_profile_points_t    *points;     /* profile points as data, or NULL */
+    double                  points_w;
 } cal_t;
 
 typedef struct job {
@@ -49,14 +71,49 @@ typedef struct job {
 static void work(uv_work_t *req) { job_t *j = req->data; es_val_replay(j->run, j->opt); }
 static void after(uv_work_t *req, int status) { (void)req; (void)status; }
 
-static double coeff(const gsl_vector *x, int k) { double v = gsl_vector_get(x, (size_t)k); return k_scale[k] * v * v; }
+static double coeff(const cal_t *cal, const gsl_vector *x, int k)
+{
+    double v = gsl_vector_get(x, (size_t)k);
+    return cal->scale[k] > 0 ? cal->scale[k] * v * v : 1.0 / (1.0 + exp(-v));
+}
+
+static double coord(const cal_t *cal, double c, int k)
+{
+    if (cal->scale[k] > 0) return sqrt((c > 1 ? c : 1) / cal->scale[k]);
+    if (c < 0.01) c = 0.01;
+    if (c > 0.99) c = 0.99;
+    return log(c / (1 - c));
+}
+
+/* The step coefficients with the fitted ones at c. */
+static es_step_coeffs_t step_at(const cal_t *cal, const double *c)
+{
+    es_step_coeffs_t k = cal->step;
+    k.hbm_eff = c[0];
+    k.layer_us = c[1];
+    k.step_us = c[2];
+    k.gemm_eff = c[3];
+    return k;
+}
+
+static int write_step(FILE *f, const es_step_coeffs_t *k)
+{
+    return fprintf(f, "analytic:\n  gemm_efficiency: %.4f\n  attention_efficiency: %.4f\n  hbm_efficiency: %.4f\n"
+                      "  link_efficiency: %.4g\n  allreduce_latency_us: %.4g\n  layer_us: %.3f\n  step_us: %.2f\n"
+                      "  smoothness: %.3f\n",
+                   k->gemm_eff, k->attn_eff, k->hbm_eff, k->link_eff, k->allreduce_us, k->layer_us, k->step_us,
+                   k->smooth) < 0 ? -1 : 0;
+}
 
 /* The run's experiment with the coefficients set in its server block. */
-static char *patched(const char *yaml, const double *c)
+static char *patched(const cal_t *cal, const char *yaml, const double *c)
 {
-    char add[512];
+    char add[1400];
     int m = 0;
-    for (int k = 0; k < NP; k++) m += snprintf(add + m, sizeof add - (size_t)m, "  %s: %.6g\n", k_param[k], c[k]);
+    if (cal->step_file) m = snprintf(add, sizeof add, "  step_coefficients: \"%s\"\n", cal->step_file);
+    else
+        for (int k = 0; k < cal->np; k++)
+            m += snprintf(add + m, sizeof add - (size_t)m, "  %s: %.6g\n", cal->param[k], c[k]);
     const char *at = strstr(yaml, "\nserver:\n");
     size_t len = strlen(yaml), cut = at ? (size_t)(at - yaml) + 9 : len;
     char *out = malloc(len + (size_t)m + 16);
@@ -72,6 +129,13 @@ static char *patched(const char *yaml, const double *c)
 /* Replays the runs with mask[i] at coefficients c (on the thread pool). */
 static int replay(cal_t *cal, const double *c, const bool *mask)
 {
+    if (cal->step_file) {   /* the replays read this evaluation's coefficients */
+        FILE *f = fopen(cal->step_file, "w");
+        es_step_coeffs_t k = step_at(cal, c);
+        if (!f) return -1;
+        int bad = write_step(f, &k);
+        if (fclose(f) != 0 || bad) return -1;
+    }
     uv_loop_t loop;
     if (uv_loop_init(&loop)) return -1;
     job_t *js = calloc(cal->n, sizeof *js);
@@ -80,7 +144,7 @@ static int replay(cal_t *cal, const double *c, const bool *mask)
         if (!mask[i]) continue;
         free(cal->work[i].experiment);
         cal->work[i] = cal->base[i];
-        cal->work[i].experiment = patched(cal->base[i].experiment, c);
+        cal->work[i].experiment = patched(cal, cal->base[i].experiment, c);
         if (!cal->work[i].experiment) { cal->work[i].rc = -1; continue; }
         js[i] = (job_t){.run = &cal->work[i], .opt = cal->opt};
         js[i].req.data = &js[i];
@@ -107,24 +171,31 @@ static double objective(const gsl_vector *x, void *ud)
 {
     cal_t *cal = ud;
     double c[NP];
-    for (int k = 0; k < NP; k++) c[k] = coeff(x, k);
+    for (int k = 0; k < cal->np; k++) c[k] = coeff(cal, x, k);
     if (replay(cal, c, cal->in)) return GSL_POSINF;
     cal->evals++;
     double l = 0;
     for (size_t i = 0; i < cal->n; i++)
         if (cal->in[i]) l += run_loss(&cal->work[i]);
-    if (cal->verbose)
-        fprintf(stderr, "  eval %3u: %s %.0f, %s %.0f, %s %.0f us -> %.5f\n", cal->evals, k_param[0], c[0], k_param[1],
-                c[1], k_param[2], c[2], l);
+    if (cal->points) {
+        es_step_coeffs_t k = step_at(cal, c);
+        l += cal->points_w * es_profile_points_loss(cal->points, &k, NULL);
+    }
+    if (cal->verbose) {
+        fprintf(stderr, "  eval %3u:", cal->evals);
+        for (int k = 0; k < cal->np; k++) fprintf(stderr, " %s %.4g", cal->param[k], c[k]);
+        fprintf(stderr, " -> %.5f\n", l);
+    }
     return l;
 }
 
 /* Nelder-Mead from x (updated in place). */
 static double fit(cal_t *cal, gsl_vector *x, int iters)
 {
-    gsl_multimin_function fn = {objective, NP, cal};
-    gsl_multimin_fminimizer *m = gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, NP);
-    gsl_vector *step = gsl_vector_alloc(NP);
+    size_t np = (size_t)cal->np;
+    gsl_multimin_function fn = {objective, np, cal};
+    gsl_multimin_fminimizer *m = gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, np);
+    gsl_vector *step = gsl_vector_alloc(np);
     gsl_vector_set_all(step, 0.25);
     gsl_multimin_fminimizer_set(m, &fn, x, step);
     for (int it = 0; it < iters; it++) {
@@ -195,8 +266,13 @@ static int usage(FILE *f, int rc)
                "(the sources `eppsim validate` reads), simulator in the loop on the thread pool (GSL\n"
                "Nelder-Mead on |ln(simulated/measured)| of E2E mean, TTFT mean and per-token time), and\n"
                "writes them as a server: block with their data and fit in comments.\n\n"
+               "--fit steptime fits instead the analytic step time's global %s, %s, %s and\n"
+               "%s (data/steptime-coeffs.yaml), the shipped profiles' whole-model points included as\n"
+               "data, and writes a coefficients file (server.step_coefficients reads it).\n\n"
                "options:\n"
                "  -o, --out FILE             the coefficients (YAML; required)\n"
+               "      --fit WHAT             vllm-fidelity (default) or steptime\n"
+               "      --profile-weight W     --fit steptime: weight of each profile point (default 0.25; 0: none)\n"
                "      --holdout H            none (default), loeo (leave one experiment out) or lomo (leave\n"
                "                             one model out): refit per fold, report the runs left out\n"
                "      --iterations N         simplex iterations of the full fit (default 30; folds: half)\n"
@@ -204,13 +280,13 @@ static int usage(FILE *f, int rc)
                "      --model-configs DIR, --gpu NAME, --vllm-version V, --vllm-args ARGS,\n"
                "      --inference-perf-version V, --client-stamps N, -s/--seed N: as eppsim validate\n"
                "  -v, --verbose              every evaluation on stderr\n",
-            k_param[0], k_param[1], k_param[2]);
+            k_param_vf[0], k_param_vf[1], k_param_vf[2], k_param_st[0], k_param_st[1], k_param_st[2], k_param_st[3]);
     return rc;
 }
 
 int es_cmd_calibrate(int argc, char **argv)
 {
-    enum { O_MC = 256, O_GPU, O_VER, O_ARGS, O_STAMPS, O_IPV, O_HOLD, O_ITER };
+    enum { O_MC = 256, O_GPU, O_VER, O_ARGS, O_STAMPS, O_IPV, O_HOLD, O_ITER, O_FIT, O_PW };
     static const struct option lo[] = {
         {"out", required_argument, NULL, 'o'}, {"holdout", required_argument, NULL, O_HOLD},
         {"iterations", required_argument, NULL, O_ITER}, {"jobs", required_argument, NULL, 'j'},
@@ -218,12 +294,14 @@ int es_cmd_calibrate(int argc, char **argv)
         {"vllm-version", required_argument, NULL, O_VER}, {"vllm-args", required_argument, NULL, O_ARGS},
         {"client-stamps", required_argument, NULL, O_STAMPS}, {"inference-perf-version", required_argument, NULL, O_IPV},
         {"seed", required_argument, NULL, 's'}, {"verbose", no_argument, NULL, 'v'},
+        {"fit", required_argument, NULL, O_FIT}, {"profile-weight", required_argument, NULL, O_PW},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     char mc_default[1100] = "";
     const char *vdir = getenv("EPPSIM_VALIDATION_DIR");
     if (vdir && *vdir) snprintf(mc_default, sizeof mc_default, "%s/model-configs", vdir);
     es_val_options_t opt = {mc_default, "h100-sxm-80gb", "0.11", "", 0, "current", 1};
-    const char *out = NULL, *hold = "none";
+    const char *out = NULL, *hold = "none", *what = "vllm-fidelity";
+    double pw = 0.25;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), iters = 30, c;
     bool verbose = false;
     optind = 1;
@@ -232,6 +310,11 @@ int es_cmd_calibrate(int argc, char **argv)
         switch (c) {
         case 'o': out = optarg; break;
         case O_HOLD: hold = optarg; break;
+        case O_FIT: what = optarg; break;
+        case O_PW:
+            pw = strtod(optarg, &end);
+            if (*end || !(pw >= 0 && pw <= 100)) goto bad;
+            break;
         case O_ITER:
             iters = (int)strtol(optarg, &end, 10);
             if (*end || iters < 1 || iters > 1000) goto bad;
@@ -266,6 +349,11 @@ int es_cmd_calibrate(int argc, char **argv)
         fprintf(stderr, "eppsim calibrate: --holdout: \"%s\" is not none, loeo or lomo\n", hold);
         return ES_EXIT_USAGE;
     }
+    bool st = !strcmp(what, "steptime");
+    if (!st && strcmp(what, "vllm-fidelity")) {
+        fprintf(stderr, "eppsim calibrate: --fit: \"%s\" is not vllm-fidelity or steptime\n", what);
+        return ES_EXIT_USAGE;
+    }
     char nj[16];
     snprintf(nj, sizeof nj, "%d", jobs);
     setenv("UV_THREADPOOL_SIZE", nj, 0);   /* read at the pool's first use */
@@ -283,25 +371,52 @@ int es_cmd_calibrate(int argc, char **argv)
             return ES_EXIT_USAGE;
         }
     }
-    cal_t cal = {runs, calloc(n, sizeof *runs), n, &opt, jobs, calloc(n, sizeof(bool)), 0, verbose};
+    cal_t cal = {runs, calloc(n, sizeof *runs), n, &opt, jobs, calloc(n, sizeof(bool)), 0, verbose,
+                 st ? NP_ST : NP_VF, st ? k_param_st : k_param_vf, st ? k_scale_st : k_scale_vf};
+    char step_file[1200] = "";
     bool *all = calloc(n, sizeof(bool));
     if (!cal.work || !cal.in || !all) { fprintf(stderr, "eppsim: out of memory\n"); return ES_EXIT_USAGE; }
     for (size_t i = 0; i < n; i++) all[i] = cal.in[i] = true;
 
     /* start from the shipped defaults */
-    es_server_config_t def;
-    es_schema_defaults(&es_server_schema, &def, &err);
-    double start[NP] = {def.api_latency_us, def.api_request_us, def.engine_sync_us};
-    es_schema_fini(&es_server_schema, &def);
-    gsl_vector *x = gsl_vector_alloc(NP), *x0 = gsl_vector_alloc(NP);
-    for (int k = 0; k < NP; k++) gsl_vector_set(x0, (size_t)k, sqrt((start[k] > 1 ? start[k] : 1) / k_scale[k]));
+    double start[NP] = {0};
+    if (st) {
+        if (es_step_coeffs_load(NULL, &cal.step, &err)) {
+            fprintf(stderr, "eppsim: %s\n", err.msg);
+            return ES_EXIT_USAGE;
+        }
+        double s0[NP_ST] = {cal.step.hbm_eff, cal.step.layer_us, cal.step.step_us, cal.step.gemm_eff};
+        memcpy(start, s0, sizeof s0);
+        /* an evaluation's coefficients, next to the output (the replays resolve it absolutely) */
+        char cwd[1024] = "";
+        if (out[0] != '/' && !getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
+        snprintf(step_file, sizeof step_file, "%s%s%s.steptime.tmp", cwd, cwd[0] ? "/" : "", out);
+        if (strchr(step_file, '"') || strchr(step_file, '\\') || strchr(step_file, '\n')) {
+            fprintf(stderr, "eppsim calibrate: --out: \"%s\": quotes, backslashes or newlines in the path\n", out);
+            return ES_EXIT_USAGE;
+        }
+        cal.step_file = step_file;
+        cal.points_w = pw;
+        if (pw > 0 && es_profile_points_open(&cal.points)) {
+            fprintf(stderr, "eppsim calibrate: cannot read the profile points (data/profiles)\n");
+            return ES_EXIT_USAGE;
+        }
+    } else {
+        es_server_config_t def;
+        es_schema_defaults(&es_server_schema, &def, &err);
+        double s0[NP_VF] = {def.api_latency_us, def.api_request_us, def.engine_sync_us};
+        memcpy(start, s0, sizeof s0);
+        es_schema_fini(&es_server_schema, &def);
+    }
+    gsl_vector *x = gsl_vector_alloc((size_t)cal.np), *x0 = gsl_vector_alloc((size_t)cal.np);
+    for (int k = 0; k < cal.np; k++) gsl_vector_set(x0, (size_t)k, coord(&cal, start[k], k));
     gsl_vector_memcpy(x, x0);
 
-    fprintf(stderr, "eppsim calibrate: %zu runs, %s holdout, %d jobs\n", n, hold, jobs);
+    fprintf(stderr, "eppsim calibrate: %zu runs, fit %s, %s holdout, %d jobs\n", n, what, hold, jobs);
     setvbuf(stdout, NULL, _IOLBF, 0);   /* the in-sample table shows before the folds run */
     double loss = fit(&cal, x, iters);
-    double best[NP];
-    for (int k = 0; k < NP; k++) best[k] = coeff(x, k);
+    double best[NP] = {0};
+    for (int k = 0; k < cal.np; k++) best[k] = coeff(&cal, x, k);
     replay(&cal, best, all);
     printf("%-34s %9s %9s %9s %9s\n", "median APE % (runs)", "E2E mean", "TTFT mean", "per-token", "off > 2x");
     report(stdout, "fitted, in sample", cal.work, n);
@@ -323,8 +438,8 @@ int es_cmd_calibrate(int argc, char **argv)
             }
             gsl_vector_memcpy(x0, x);
             fit(&cal, x0, iters / 2 > 0 ? iters / 2 : 1);
-            double cf[NP];
-            for (int k = 0; k < NP; k++) cf[k] = coeff(x0, k);
+            double cf[NP] = {0};
+            for (int k = 0; k < cal.np; k++) cf[k] = coeff(&cal, x0, k);
             replay(&cal, cf, grp);
             for (size_t j = 0; j < n; j++) {
                 if (!grp[j]) continue;
@@ -332,8 +447,9 @@ int es_cmd_calibrate(int argc, char **argv)
                 held[j] = cal.work[j];
                 cal.work[j].experiment = NULL;   /* now held[j]'s */
             }
-            fprintf(stderr, "  fold %s: %s %.0f, %s %.0f, %s %.0f us\n", !strcmp(hold, "lomo") ? mi : runs[i].name,
-                    k_param[0], cf[0], k_param[1], cf[1], k_param[2], cf[2]);
+            fprintf(stderr, "  fold %s:", !strcmp(hold, "lomo") ? mi : runs[i].name);
+            for (int k = 0; k < cal.np; k++) fprintf(stderr, " %s %.4g", cal.param[k], cf[k]);
+            fprintf(stderr, "\n");
         }
         free(done);
         free(grp);
@@ -346,22 +462,38 @@ int es_cmd_calibrate(int argc, char **argv)
     FILE *f = fopen(tmp, "w");
     int rc = ES_EXIT_OK;
     if (!f) { fprintf(stderr, "eppsim calibrate: cannot write %s\n", tmp); rc = ES_EXIT_USAGE; goto done; }
-    fprintf(f, "# eppsim calibrate: server.vllm_fidelity coefficients fitted to %zu real runs\n", n);
+    fprintf(f, "# eppsim calibrate: %s coefficients fitted to %zu real runs\n",
+            st ? "analytic step-time" : "server.vllm_fidelity", n);
     fprintf(f, "# objective: sum of |ln(simulated/measured)| of E2E mean, TTFT mean, per-token time (whole run)\n");
+    if (cal.points) {
+        int np_pts = 0;
+        es_step_coeffs_t k = step_at(&cal, best);
+        double pl = es_profile_points_loss(cal.points, &k, &np_pts);
+        fprintf(f, "# plus %g x |ln(analytic/measured)| of the %d whole-model profile points (mean %.4f at the fit)\n",
+                pw, np_pts, np_pts ? pl / np_pts : 0.0);
+    }
     fprintf(f, "# GSL nmsimplex2, %u evaluations, objective %.6f; settings: --vllm-version %s --gpu %s "
                "--inference-perf-version %s --seed %llu\n",
             evals_full, loss, opt.vllm_version, opt.gpu, opt.ip_version, (unsigned long long)opt.seed);
     fprintf(f, "# data:\n");
     for (size_t i = 0; i < n; i++) fprintf(f, "#   %s (%s)\n", runs[i].name, runs[i].source);
-    fprintf(f, "server:\n  vllm_fidelity: on\n");
-    for (int k = 0; k < NP; k++) fprintf(f, "  %s: %.6g\n", k_param[k], best[k]);
-    if (fclose(f) != 0 || rename(tmp, out) != 0) {
+    int bad = 0;
+    if (st) {
+        es_step_coeffs_t k = step_at(&cal, best);
+        bad = write_step(f, &k);
+    } else {
+        fprintf(f, "server:\n  vllm_fidelity: on\n");
+        for (int k = 0; k < cal.np; k++) fprintf(f, "  %s: %.6g\n", cal.param[k], best[k]);
+    }
+    if (fclose(f) != 0 || bad || rename(tmp, out) != 0) {
         fprintf(stderr, "eppsim calibrate: cannot write %s\n", out);
         remove(tmp);
         rc = ES_EXIT_USAGE;
     }
     if (rc == ES_EXIT_OK) printf("coefficients: %s\n", out);
 done:
+    if (st) remove(step_file);
+    es_profile_points_close(cal.points);
     for (size_t i = 0; i < n; i++) {
         free(runs[i].experiment);
         free(cal.work[i].experiment);

@@ -35,6 +35,13 @@ int es_bench_e2e(int argc, char **argv);
 int es_bench_steptime(int argc, char **argv);
 /* bench steptime --model-config F | --fit (app/bench_analytic.c) */
 int es_bench_steptime_any(int argc, char **argv);
+/* The shipped profiles' whole-model points as data of a step-time fit
+ * (app/bench_analytic.c): sum of |ln(analytic / measured)| at k, count in *n. */
+struct es_step_coeffs;
+typedef struct es_profile_points es_profile_points_t;
+int    es_profile_points_open(es_profile_points_t **out);
+double es_profile_points_loss(es_profile_points_t *p, const struct es_step_coeffs *k, int *n);
+void   es_profile_points_close(es_profile_points_t *p);
 
 /* True when `arg` is -h or --help. */
 int es_cli_is_help(const char *arg);

@@ -40,5 +40,25 @@ grep -q "left one experiment out" h.txt || fail "no hold-out row: $(cat h.txt)"
 grep -q "not none, loeo or lomo" e.txt || fail "bad --holdout message: $(cat e.txt)"
 "$EPPSIM" calibrate -o x.yaml nowhere/at/all > /dev/null 2>&1; [ $? -eq 2 ] || fail "missing run: want exit 2"
 [ ! -e x.yaml ] || fail "x.yaml written on bad input"
-[ $fails -eq 0 ] && echo "ok   calibrate: TTFT APE $b % -> $a %, latency + request $lat + $req us" && exit 0
+# --fit steptime: a run of an analytic model (llama-2-7b config.json) made with
+# faster step coefficients than the shipped ones; replayed with the shipped
+# ones its per-token time is off, calibrated it must come back within 2 %
+sed 's/^  layer_us: .*/  layer_us: 20/; s/^  hbm_efficiency: .*/  hbm_efficiency: 0.9/' \
+    "$SRC/data/steptime-coeffs.yaml" > fast.yaml
+"$EPPSIM" run "$D/tiny.yaml" -q --no-plots -o st --write-inference-perf-results \
+    --set server.model="$SRC/tests/data/models/llama-2-7b.json" --set server.step_coefficients="$W/fast.yaml" || fail "run st"
+sed -i 's|^model: .*|model: "meta-llama/llama-2-7b"|' st/inference-perf/exp-config.yaml
+pt_ape() { awk '$1 == "inference-perf" { print $6 }' "$1"; }
+"$EPPSIM" validate --model-configs "$SRC/tests/data/models" st/inference-perf > st-before.txt || fail "validate st"
+sb=$(pt_ape st-before.txt)
+awk -v v="$sb" 'BEGIN { exit !(v > 10) }' || fail "per-token APE with the shipped step coefficients is $sb %, expected > 10 %"
+"$EPPSIM" calibrate --fit steptime --profile-weight 0 --model-configs "$SRC/tests/data/models" st/inference-perf -j 1 \
+    --iterations 12 -o st.yaml > st.txt 2> st.err || fail "calibrate --fit steptime: $(cat st.err)"
+sa=$(awk '$1 == "fitted," { print $6 }' st.txt)
+awk -v v="$sa" 'BEGIN { exit !(v < 2) }' || fail "per-token APE after calibrate --fit steptime is $sa %, expected < 2 %"
+grep -q "^  layer_us: " st.yaml || fail "no analytic block in st.yaml: $(cat st.yaml)"
+[ ! -e st.yaml.steptime.tmp ] || fail "temporary coefficients left behind"
+"$EPPSIM" calibrate --fit nothing -o x.yaml run/inference-perf > /dev/null 2> e.txt; [ $? -eq 2 ] || fail "bad --fit: want exit 2"
+grep -q "not vllm-fidelity or steptime" e.txt || fail "bad --fit message: $(cat e.txt)"
+[ $fails -eq 0 ] && echo "ok   calibrate: TTFT APE $b % -> $a %, steptime per-token $sb % -> $sa %, latency + request $lat + $req us" && exit 0
 exit 1
