@@ -117,8 +117,11 @@ static int check_model(const es_experiment_t *exp, es_err_t *err)
     es_model_shape_t shape;
     int rc = es_model_config_load(exp->server.model, &shape, err);
     const es_node_t *node = exp->doc ? es_node_find(exp->doc->root, "server.model") : NULL;
-    if (rc == ES_ENOTFOUND && node)
-        return es_node_err(err, rc, node, "server.model", "cannot read model config \"%s\"", exp->server.model);
+    if (rc && node && strncmp(err->msg, "server.model: ", 14) == 0) {
+        char m[ES_ERR_MSG_MAX];
+        snprintf(m, sizeof m, "%s", err->msg + 14);
+        return es_node_err(err, rc, node, "server.model", "%s", m);
+    }
     return rc;
 }
 

@@ -228,6 +228,10 @@ put a.yaml 'server: {model: m.json, step_model: profile}\n'
 printf 'server: {model: m.json, step_model: profile}' > "$W/.input"
 case_ "profile step model for an unmeasured model" "${RUN[@]}" a.yaml
 
+mkdir -p mdir; put a.yaml 'server: {model: ./mdir}\n'; flags 'server: {model: ./mdir}  (a directory)'; case_ "model config is a directory" "${RUN[@]}" a.yaml; rmdir mdir
+put a.yaml 'server: {model: /dev/zero}\n'; flags 'server: {model: /dev/zero}'; case_ "model config is /dev/zero" "${RUN[@]}" a.yaml
+put a.yaml 'server: {model: m.json}\n'; input m.json ''; case_ "model config is empty" "${RUN[@]}" a.yaml
+
 section "Command-line flags"
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e
