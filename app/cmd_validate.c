@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -421,6 +422,19 @@ out:
 
 /* ---- importers ---- */
 
+/* -o or --plot naming an input would replace the data it was made from */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static int refuse_input(const char *flag, const char *out)
+{
+    fprintf(stderr, "eppsim validate: %s %s is an input file (write elsewhere)\n", flag, out);
+    return ES_EXIT_USAGE;
+}
+
 static int cmd_import(int argc, char **argv, bool blis)
 {
     static const struct option opts[] = {{"out", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
@@ -434,6 +448,7 @@ static int cmd_import(int argc, char **argv, bool blis)
         else { usage(stderr); return ES_EXIT_USAGE; }
     }
     if (argc - optind != 1) { usage(stderr); return ES_EXIT_USAGE; }
+    if (out && same_file(out, argv[optind])) return refuse_input("-o", out);
     es_err_t err;
     es_err_clear(&err);
     char *yaml = NULL;
@@ -521,6 +536,10 @@ int es_cmd_validate(int argc, char **argv)
         fprintf(stderr, "eppsim validate: no RUN given\n");
         usage(stderr);
         return ES_EXIT_USAGE;
+    }
+    for (int i = optind; i < argc; i++) {
+        if (out && same_file(out, argv[i])) return refuse_input("-o", out);
+        if (plot_png && same_file(plot_png, argv[i])) return refuse_input("--plot", plot_png);
     }
     es_val_run_t *runs = NULL;
     size_t n = 0;

@@ -249,6 +249,11 @@ W1='workload: {load: {stages: [{rate: 1, duration: 5}]}}'
 input c.yaml "cases:\\n  - {name: a, model: m, $W1,\\n     measured: {run: {ttft_mean_ms: soon}}}\\n"; case_ "case file: figure not a number" "$EPPSIM" validate c.yaml
 input c.yaml "cases:\\n  - {name: a, model: m, $W1,\\n     measured: {run: {ttft_ms: 1}}}\\n"; case_ "case file: unknown figure" "$EPPSIM" validate c.yaml
 mkdir -p rd; flags eppsim validate rd;        case_ "not an inference-perf result directory" "$EPPSIM" validate rd
+cp "$SRC/tests/data/validate/blis-sample.csv" b.csv; flags eppsim validate import-blis b.csv -o ./b.csv
+case_ "import onto its own CSV" "$EPPSIM" validate import-blis b.csv -o ./b.csv
+cmp -s b.csv "$SRC/tests/data/validate/blis-sample.csv" || { echo "FAIL import-blis -o its input changed the CSV"; fails=$((fails + 1)); }
+"$EPPSIM" validate import-blis b.csv -o c.yaml; flags eppsim validate c.yaml -o c.yaml
+case_ "validate -o onto its case file" "$EPPSIM" validate c.yaml -o c.yaml
 input a.yaml 'server: {vllm_args: "--max-num-seqs 1e3"}\n';                     case_ "integer flag in exponent form" "${RUN[@]}" a.yaml
 input a.yaml 'server: {vllm_args: "--gpu-memory-utilization -0.5"}\n';         case_ "negative fraction" "${RUN[@]}" a.yaml
 
