@@ -221,6 +221,21 @@ static int apply_vllm(es_experiment_t *exp, es_err_t *err)
     return 0;
 }
 
+/* The server refuses other TP sizes at creation, where no line is known; say it here with one. */
+static int check_tensor_parallel(const es_experiment_t *exp, es_err_t *err)
+{
+    int64_t tp = exp->server.tensor_parallel;
+    if (tp == 1 || tp == 2 || tp == 4 || tp == 8) return 0;
+    char msg[128];
+    snprintf(msg, sizeof msg, "%lld is not 1, 2, 4 or 8", (long long)tp);
+    const char *key = explicit_server_key((void *)exp, "tensor_parallel") ? "tensor_parallel"
+                      : exp->server.vllm_args[0]                            ? "vllm_args"
+                                                                            : "vllm_config";
+    if (strcmp(key, "tensor_parallel")) snprintf(msg, sizeof msg, "--tensor-parallel-size %lld: eppsim models TP 1, 2, 4 or 8",
+                                                 (long long)tp);
+    return server_node_err(exp, err, ES_EINVAL, key, msg);
+}
+
 /* A relative file path in the server section names a file beside the experiment. */
 static int resolve_server_path(es_experiment_t *exp, char **field)
 {
@@ -322,6 +337,7 @@ int es_experiment_from_doc(es_doc_t *doc, const char *base_dir, es_experiment_t 
     if (!rc) rc = check_model(exp, err);
     if (!rc) rc = es_e2e_config_parse(&exp->cluster, &exp->epp, &exp->gateway, err);
     if (!rc) rc = apply_vllm(exp, err);
+    if (!rc) rc = check_tensor_parallel(exp, err);
     if (!rc) resolve_vllm_fidelity(exp);
     if (rc) es_experiment_fini(exp);
     return rc;
