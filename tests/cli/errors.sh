@@ -209,6 +209,8 @@ input ip.yaml 'data: {type: shared_prefix}\nload: {type: concurrent, stages: [{n
 case_ "load type newer than the 2025-10 build" "${RUN[@]}" a.yaml
 input a.yaml 'workload: {inference_perf: {file: ip.yaml, version: 2024}}\n';                        case_ "unknown build" "${RUN[@]}" a.yaml
 rm -f .input; put a.yaml 'workload: {inference_perf: nothere.yaml}\n';                               case_ "missing file" "${RUN[@]}" a.yaml
+put a.yaml 'workload: {inference_perf: ip.yaml}\n'; input ip.yaml '';                                 case_ "empty config" "${RUN[@]}" a.yaml
+mkdir -p ipdir; put a.yaml 'workload: {inference_perf: ipdir}\n'; flags 'workload: {inference_perf: ipdir}  (a directory)'; case_ "config is a directory" "${RUN[@]}" a.yaml; rmdir ipdir
 
 section "Models and GPUs (server.model: config.json, server.gpu, their data files)"
 input a.yaml 'server: {model: nothere.json}\n';            case_ "model config missing" "${RUN[@]}" a.yaml
