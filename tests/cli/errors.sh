@@ -258,6 +258,8 @@ case_ "import onto its own CSV" "$EPPSIM" validate import-blis b.csv -o ./b.csv
 cmp -s b.csv "$SRC/tests/data/validate/blis-sample.csv" || { echo "FAIL import-blis -o its input changed the CSV"; fails=$((fails + 1)); }
 "$EPPSIM" validate import-blis b.csv -o c.yaml; flags eppsim validate c.yaml -o c.yaml
 case_ "validate -o onto its case file" "$EPPSIM" validate c.yaml -o c.yaml
+rm -f .input; put a.yaml 'workload: {vllm_bench: {result: nothere.json}}\n';          case_ "vllm bench result missing" "${RUN[@]}" a.yaml
+put a.yaml 'workload: {vllm_bench: {result: bj.json}}\n'; input bj.json '[]\n';         case_ "vllm bench result not an object" "${RUN[@]}" a.yaml
 input a.yaml 'server: {vllm_args: "--max-num-seqs 1e3"}\n';                     case_ "integer flag in exponent form" "${RUN[@]}" a.yaml
 input a.yaml 'server: {vllm_args: "--gpu-memory-utilization -0.5"}\n';         case_ "negative fraction" "${RUN[@]}" a.yaml
 
