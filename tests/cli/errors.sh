@@ -238,6 +238,8 @@ section "Command-line flags"
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e
 flags eppsim bench e2e --mooncake-scale fast;  case_ "benchmark scale not a number" "$EPPSIM" bench e2e --mooncake-scale fast
+flags eppsim run --set server.max_num_seqs=;   case_ "--set with no value" "${RUN[@]}" --set server.max_num_seqs= base.yaml
+flags eppsim run --set cluster.replicas.x=1;   case_ "--set below a scalar" "${RUN[@]}" --set cluster.replicas.x=1 base.yaml
 
 section "vLLM serve settings and validation (server.vllm_args, eppsim validate)"
 input a.yaml 'server: {vllm_args: "--max-num-seqs lots"}\n';                     case_ "flag value not a number" "${RUN[@]}" a.yaml
