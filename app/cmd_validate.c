@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE   /* setenv, mkdtemp */
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -407,16 +408,29 @@ out:
 
 /* ---- importers ---- */
 
-/* -o or --plot naming an input would replace the data it was made from */
-static bool same_file(const char *a, const char *b)
+/* -o or --plot naming an input, or an existing file inside an input directory
+ * (a result directory's exp-config.yaml), would replace the data it was made from. */
+bool es_cli_writes_input(const char *out, const char *input)
 {
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    struct stat so, si;
+    if (stat(input, &si) != 0) return false;
+    if (stat(out, &so) != 0) return false;   /* a new file replaces nothing */
+    if (so.st_dev == si.st_dev && so.st_ino == si.st_ino) return true;
+    if (!S_ISDIR(si.st_mode)) return false;
+    char dir[PATH_MAX], in[PATH_MAX], od[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    if (!realpath(slash ? (dir[0] ? dir : "/") : ".", od) || !realpath(input, in)) return false;
+    size_t n = strlen(in);
+    return strncmp(od, in, n) == 0 && (od[n] == '\0' || od[n] == '/' || n == 1);
 }
+
+static bool same_file(const char *out, const char *input) { return es_cli_writes_input(out, input); }
 
 static int refuse_input(const char *flag, const char *out)
 {
-    fprintf(stderr, "eppsim validate: %s %s is an input file (write elsewhere)\n", flag, out);
+    fprintf(stderr, "eppsim validate: %s %s is an input or inside one (write elsewhere)\n", flag, out);
     return ES_EXIT_USAGE;
 }
 

@@ -276,6 +276,11 @@ case_ "import onto its own CSV" "$EPPSIM" validate import-blis b.csv -o ./b.csv
 cmp -s b.csv "$SRC/tests/data/validate/blis-sample.csv" || { echo "FAIL import-blis -o its input changed the CSV"; fails=$((fails + 1)); }
 "$EPPSIM" validate import-blis b.csv -o c.yaml; flags eppsim validate c.yaml -o c.yaml
 case_ "validate -o onto its case file" "$EPPSIM" validate c.yaml -o c.yaml
+cp "$SRC/tests/data/validate/cases.yaml" k.yaml; flags eppsim calibrate k.yaml -o k.yaml
+case_ "calibrate -o onto its case file" "$EPPSIM" calibrate --iterations 1 k.yaml -o k.yaml
+cmp -s k.yaml "$SRC/tests/data/validate/cases.yaml" || { echo "FAIL calibrate -o its input changed the case file"; fails=$((fails + 1)); }
+mkdir -p rdir/results; cp k.yaml rdir/results/config.yaml; flags eppsim validate rdir -o rdir/results/config.yaml
+case_ "validate -o onto a file in its result directory" "$EPPSIM" validate rdir -o rdir/results/config.yaml; rm -rf rdir
 rm -f .input; put a.yaml 'workload: {vllm_bench: {result: nothere.json}}\n';          case_ "vllm bench result missing" "${RUN[@]}" a.yaml
 put a.yaml 'workload: {vllm_bench: {result: bj.json}}\n'; input bj.json '[]\n';         case_ "vllm bench result not an object" "${RUN[@]}" a.yaml
 input a.yaml 'server: {vllm_args: "--max-num-seqs 1e3"}\n';                     case_ "integer flag in exponent form" "${RUN[@]}" a.yaml
