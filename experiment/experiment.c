@@ -147,9 +147,14 @@ static int server_node_err(const es_experiment_t *exp, es_err_t *err, int code, 
 static int apply_vllm(es_experiment_t *exp, es_err_t *err)
 {
     es_server_config_t *sc = &exp->server;
-    if (!sc->vllm_args[0] && !sc->vllm_config[0]) return 0;
     char msg[ES_ERR_MSG_MAX];
     int version;
+    /* checked with or without flags: the server reads it too, where no line is known */
+    if (sc->vllm_version && sc->vllm_version[0] && es_vllm_version_parse(sc->vllm_version, &version, err)) {
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return server_node_err(exp, err, ES_EINVAL, "vllm_version", msg);
+    }
+    if (!sc->vllm_args[0] && !sc->vllm_config[0]) return 0;
     if (es_vllm_version_parse(sc->vllm_version, &version, err)) {
         snprintf(msg, sizeof msg, "%s", err->msg);
         return server_node_err(exp, err, ES_EINVAL, "vllm_version", msg);
@@ -161,7 +166,12 @@ static int apply_vllm(es_experiment_t *exp, es_err_t *err)
         char path[1200];
         es_doc_t *doc;
         es_experiment_path(exp, sc->vllm_config, path, sizeof path);
-        if ((rc = es_doc_load_file(path, &doc, err))) return rc;
+        if ((rc = es_doc_load_file(path, &doc, err))) {
+            size_t pl = strlen(path);
+            if (strncmp(err->msg, path, pl) || err->msg[pl] != ':' || err->msg[pl + 1] != ' ') return rc;
+            snprintf(msg, sizeof msg, "%s", err->msg);   /* unreadable as a whole: name the experiment's line */
+            return server_node_err(exp, err, rc, "vllm_config", msg);
+        }
         rc = doc->root ? es_vllm_parse_map(doc->root, "", &given, err) : 0;
         es_doc_destroy(doc);
         if (rc) return rc;

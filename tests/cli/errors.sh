@@ -269,6 +269,8 @@ W1='workload: {load: {stages: [{rate: 1, duration: 5}]}}'
 input c.yaml "cases:\\n  - {name: a, model: m, $W1,\\n     measured: {run: {ttft_mean_ms: soon}}}\\n"; case_ "case file: figure not a number" "$EPPSIM" validate c.yaml
 input c.yaml "cases:\\n  - {name: a, model: m, $W1,\\n     measured: {run: {ttft_ms: 1}}}\\n"; case_ "case file: unknown figure" "$EPPSIM" validate c.yaml
 mkdir -p rd; flags eppsim validate rd;        case_ "not an inference-perf result directory" "$EPPSIM" validate rd
+input a.yaml 'server: {vllm_version: "abc"}\n';                                 case_ "not a vLLM version, no flags" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_config: nothere.yaml}\n';                           case_ "vllm_config missing" "${RUN[@]}" a.yaml
 input a.yaml 'server: {tensor_parallel: 3}\n';                                   case_ "TP eppsim does not model" "${RUN[@]}" a.yaml
 input a.yaml 'server: {vllm_args: "-tp 3"}\n';                                  case_ "TP flag eppsim does not model" "${RUN[@]}" a.yaml
 cp "$SRC/tests/data/validate/blis-sample.csv" b.csv; flags eppsim validate import-blis b.csv -o ./b.csv
