@@ -266,6 +266,11 @@ int es_cmd_calibrate(int argc, char **argv)
         fprintf(stderr, "eppsim calibrate: --holdout: \"%s\" is not none, loeo or lomo\n", hold);
         return ES_EXIT_USAGE;
     }
+    for (int i = optind; i < argc; i++)
+        if (es_cli_writes_input(out, argv[i])) {
+            fprintf(stderr, "eppsim calibrate: -o %s is an input or inside one (write elsewhere)\n", out);
+            return ES_EXIT_USAGE;
+        }
     char nj[16];
     snprintf(nj, sizeof nj, "%d", jobs);
     setenv("UV_THREADPOOL_SIZE", nj, 0);   /* read at the pool's first use */
