@@ -3,6 +3,7 @@
  * loopback, in real time (live/es_live.h, docs/live.md).
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,13 +38,13 @@ static void usage(FILE *f)
             "exit codes: 0 stopped by a signal, 2 bad input or cannot listen.\n");
 }
 
+/* sigs[0] is SIGINT's handle, sigs[1] SIGTERM's: either closes both. */
 static void on_signal(uv_signal_t *h, int sig)
 {
-    (void)sig;
+    uv_signal_t *sigs = sig == SIGINT ? h : h - 1;
     es_live_close(h->data);
-    uv_close((uv_handle_t *)h, NULL);
-    uv_signal_t *other = (uv_signal_t *)h + (h->signum == SIGINT ? 1 : -1);
-    if (!uv_is_closing((uv_handle_t *)other)) uv_close((uv_handle_t *)other, NULL);
+    for (int i = 0; i < 2; i++)
+        if (!uv_is_closing((uv_handle_t *)&sigs[i])) uv_close((uv_handle_t *)&sigs[i], NULL);
 }
 
 static int parse_num(const char *opt, const char *v, double lo, double hi, double *out)
@@ -105,6 +106,7 @@ int es_cmd_serve(int argc, char **argv)
         .max_header = 16384,
         .max_conns = (uint32_t)max_conns,
     };
+    signal(SIGPIPE, SIG_IGN);   /* a client that hangs up is an error code, not a kill */
     uv_loop_t loop;
     uv_loop_init(&loop);
     es_live_t *lv;

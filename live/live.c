@@ -178,8 +178,12 @@ static void respond(live_conn_t *c, int status, const char *ctype, const char *b
     int h = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n", status,
                      reason(status), ctype, n, c->keep_alive ? "" : "Connection: close\r\n");
-    conn_write(c, head, (size_t)h);
-    conn_write(c, body, n);
+    es_live_buf_t b = {0};
+    es_live_buf_append(&b, head, (size_t)h);
+    es_live_buf_append(&b, body, n);
+    if (b.oom) conn_close(c);
+    else conn_write(c, b.data, b.len);
+    es_live_buf_free(&b);
     conn_done(c);
 }
 
@@ -196,13 +200,16 @@ static void respond_error(live_conn_t *c, int status, const char *msg)
     free(s);
 }
 
+/* One chunk of the chunked body, as one write (one segment with TCP_NODELAY). */
 static void chunk(live_conn_t *c, const char *data, size_t n)
 {
-    char h[24];
-    int k = snprintf(h, sizeof h, "%zx\r\n", n);
-    conn_write(c, h, (size_t)k);
-    conn_write(c, data, n);
-    conn_write(c, "\r\n", 2);
+    es_live_buf_t b = {0};
+    es_live_buf_printf(&b, "%zx\r\n", n);
+    es_live_buf_append(&b, data, n);
+    es_live_buf_append(&b, "\r\n", 2);
+    if (b.oom) conn_close(c);
+    else conn_write(c, b.data, b.len);
+    es_live_buf_free(&b);
 }
 
 /* ---- completions ---- */
@@ -237,10 +244,14 @@ static void sse(live_conn_t *c, cJSON *j)
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     if (!s) { conn_close(c); return; }
+    size_t n = strlen(s);
     es_live_buf_t b = {0};
-    es_live_buf_printf(&b, "data: %s\n\n", s);
+    es_live_buf_printf(&b, "%zx\r\ndata: ", n + 8);
+    es_live_buf_append(&b, s, n);
+    es_live_buf_append(&b, "\n\n\r\n", 4);
     free(s);
-    if (!b.oom) chunk(c, b.data, b.len);
+    if (b.oom) conn_close(c);
+    else conn_write(c, b.data, b.len);
     es_live_buf_free(&b);
 }
 
