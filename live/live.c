@@ -19,8 +19,7 @@
 
 #include <cjson/cJSON.h>
 
-#include <http_parser.h>
-
+#include "es_live_http.h"
 #include "es_sim.h"
 
 typedef struct live_pod live_pod_t;
@@ -54,12 +53,7 @@ struct live_pod {
 struct live_conn {
     uv_tcp_t     tcp;
     live_pod_t  *pod;
-    http_parser  parser;
-    char         url[1024];
-    size_t       url_len;
-    size_t       head_bytes;
-    es_live_buf_t body;
-    bool         too_big, bad_url, head_too_big;
+    es_live_http_t http;
     bool         closing, busy, keep_alive;
     live_req_t  *req;
     live_conn_t *next, *prev;
@@ -78,7 +72,6 @@ struct es_live {
     live_conn_t *conns;
     uint32_t     nconns;
     bool         closed;
-    http_parser_settings settings;
     char         listen[64];
     char         model[128];
 };
@@ -408,7 +401,7 @@ static void start_completion(live_conn_t *c, bool chat)
     char msg[160];
     live_req_t *r = calloc(1, sizeof *r);
     if (!r) { respond_error(c, 500, "out of memory"); return; }
-    if (es_live_parse_completion(c->body.data ? c->body.data : "", c->body.len, chat, &r->c, msg, sizeof msg)) {
+    if (es_live_parse_completion(c->http.body.data ? c->http.body.data : "", c->http.body.len, chat, &r->c, msg, sizeof msg)) {
         free(r);
         respond_error(c, 400, msg);
         return;
@@ -482,10 +475,10 @@ static void metrics(live_conn_t *c)
 
 static void dispatch(live_conn_t *c)
 {
-    const char *m = http_method_str((enum http_method)c->parser.method);
-    const char *path = c->url;
+    const char *m = http_method_str((enum http_method)c->http.method);
+    const char *path = c->http.url;
     size_t plen = strcspn(path, "?");
-    bool post = c->parser.method == HTTP_POST, get = c->parser.method == HTTP_GET;
+    bool post = c->http.method == HTTP_POST, get = c->http.method == HTTP_GET;
 #define IS(s) (plen == sizeof(s) - 1 && memcmp(path, s, plen) == 0)
     if (IS("/v1/completions") || IS("/v1/chat/completions")) {
         if (!post) { respond_error(c, 405, "use POST"); return; }
@@ -512,7 +505,7 @@ static void on_conn_closed(uv_handle_t *h)
     if (c->prev) c->prev->next = c->next; else lv->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     lv->nconns--;
-    es_live_buf_free(&c->body);
+    es_live_http_fini(&c->http);
     free(c);
 }
 
@@ -556,15 +549,6 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(slab, sizeof slab);
 }
 
-static void reset_message(live_conn_t *c)
-{
-    c->url_len = 0;
-    c->url[0] = '\0';
-    c->head_bytes = 0;
-    c->body.len = 0;
-    c->too_big = c->bad_url = c->head_too_big = false;
-}
-
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 /* A response has been queued in full: read the next request or close. */
@@ -577,61 +561,8 @@ static void conn_done(live_conn_t *c)
         conn_end(c);
         return;
     }
-    reset_message(c);
+    es_live_http_next(&c->http);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-}
-
-static int on_message_begin(http_parser *hp)
-{
-    reset_message(hp->data);
-    return 0;
-}
-
-static int on_url(http_parser *hp, const char *at, size_t n)
-{
-    live_conn_t *c = hp->data;
-    c->head_bytes += n;
-    if (c->url_len + n >= sizeof c->url) { c->bad_url = true; return 0; }
-    memcpy(c->url + c->url_len, at, n);
-    c->url_len += n;
-    c->url[c->url_len] = '\0';
-    return 0;
-}
-
-static int on_header_bytes(http_parser *hp, const char *at, size_t n)
-{
-    (void)at;
-    live_conn_t *c = hp->data;
-    c->head_bytes += n;
-    if (c->head_bytes > c->pod->lv->cfg.max_header) { c->head_too_big = true; return 1; }
-    return 0;
-}
-
-static int on_headers_complete(http_parser *hp)
-{
-    live_conn_t *c = hp->data;
-    if (hp->content_length != ULLONG_MAX && hp->content_length > c->pod->lv->cfg.max_body) {
-        c->too_big = true;
-        return -1;   /* an error (1 would mean "no body") */
-    }
-    return 0;
-}
-
-static int on_body(http_parser *hp, const char *at, size_t n)
-{
-    live_conn_t *c = hp->data;
-    if (c->body.len + n > c->pod->lv->cfg.max_body) { c->too_big = true; return 1; }
-    es_live_buf_append(&c->body, at, n);
-    return c->body.oom ? 1 : 0;
-}
-
-static int on_message_complete(http_parser *hp)
-{
-    live_conn_t *c = hp->data;
-    c->keep_alive = http_should_keep_alive(hp) != 0;
-    c->busy = true;
-    http_parser_pause(hp, 1);   /* one request at a time */
-    return 0;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -639,24 +570,18 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     live_conn_t *c = s->data;
     if (nread < 0) { conn_close(c); return; }
     if (nread == 0 || c->closing) return;
-    if (c->busy) { conn_close(c); return; }   /* pipelined or early bytes: not supported */
-    size_t used = http_parser_execute(&c->parser, &c->pod->lv->settings, buf->base, (size_t)nread);
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-    if (c->busy) {   /* a whole message */
-        http_parser_pause(&c->parser, 0);
-        uv_read_stop(s);
-        if (used < (size_t)nread) c->keep_alive = false;   /* pipelined: answer this one, then close */
-        if (c->bad_url) respond_error(c, 400, "request target too long");
-        else dispatch(c);
-        return;
-    }
-    if (e != HPE_OK) {
+    if (c->busy) { conn_close(c); return; }   /* bytes while a request is in flight: not supported */
+    size_t used;
+    int rc = es_live_http_feed(&c->http, buf->base, (size_t)nread, &used);
+    if (rc == ES_LIVE_HTTP_MORE) return;
+    uv_read_stop(s);
+    c->busy = true;
+    if (rc == ES_LIVE_HTTP_DONE) {
+        c->keep_alive = c->http.keep_alive && used == (size_t)nread;   /* pipelined: answer, then close */
+        dispatch(c);
+    } else {
         c->keep_alive = false;
-        uv_read_stop(s);
-        c->busy = true;
-        if (c->too_big) respond_error(c, 413, "request body too large");
-        else if (c->head_too_big) respond_error(c, 431, "request head too large");
-        else respond_error(c, 400, http_errno_description(e));
+        respond_error(c, rc, es_live_http_error(&c->http, rc));
     }
 }
 
@@ -670,6 +595,7 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_init(lv->loop, &c->tcp);
     c->tcp.data = c;
     c->pod = p;
+    es_live_http_init(&c->http, lv->cfg.max_header, lv->cfg.max_body);
     c->next = lv->conns;
     if (lv->conns) lv->conns->prev = c;
     lv->conns = c;
@@ -679,8 +605,6 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
     c->keep_alive = true;
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
@@ -712,13 +636,6 @@ int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out
     snprintf(lv->model, sizeof lv->model, "%s", cfg->model_name ? cfg->model_name : cfg->server->model);
     lv->cfg.listen = lv->listen;
     lv->cfg.model_name = lv->model;
-    lv->settings.on_message_begin = on_message_begin;
-    lv->settings.on_url = on_url;
-    lv->settings.on_header_field = on_header_bytes;
-    lv->settings.on_header_value = on_header_bytes;
-    lv->settings.on_headers_complete = on_headers_complete;
-    lv->settings.on_body = on_body;
-    lv->settings.on_message_complete = on_message_complete;
     lv->sim = es_sim_create(cfg->seed);
     lv->pods = calloc(cfg->pods, sizeof *lv->pods);
     if (!lv->sim || !lv->pods) { es_live_destroy(lv); return es_err_set(err, ES_ENOMEM, "out of memory"); }
