@@ -28,6 +28,7 @@
 #include "es_paths.h"
 #include "es_server.h"
 #include "es_steptime.h"
+#include "es_util.h"
 
 #define FIT_MODEL "llama-3.1-8b"
 #define MAXPTS    64
@@ -100,7 +101,7 @@ static int bench_model(const char *model, const char *gpu, int tp, const char *c
     } else {
         printf("%s: %.2fB params (%.2fB active), %.2f GiB weights (%s), KV %.0f KiB/token; %d layers, hidden %u, "
                "%u/%u heads", strcmp(pm->source, "profile") == 0 ? pm->name : pm->source, m->params_total / 1e9, m->params_active / 1e9,
-               m->weight_bytes / 1073741824.0, m->fp8 ? "fp8" : "16-bit", es_model_kv_bytes_per_token(m, 1) / 1024,
+               m->weight_bytes / ES_GIB, m->fp8 ? "fp8" : "16-bit", es_model_kv_bytes_per_token(m, 1) / 1024,
                m->layers, m->hidden, m->heads, m->kv_heads);
         if (m->experts) printf(", %u experts top-%u", m->experts, m->top_k);
         printf("\nGPU %s (%s), TP %d; step model analytic (%s), cpu_overhead_us %g\n", gpu, prof->device, tp,
@@ -205,14 +206,8 @@ static int load_points(fitctx_t *f, const char *coeffs, const char *only)
         char rel[128], path[1024];
         snprintf(rel, sizeof rel, "profiles/%s.json", gpus[g]);
         es_data_path(path, sizeof path, rel);
-        FILE *fp = fopen(path, "rb");
-        if (!fp) { fprintf(stderr, "eppsim bench steptime: cannot read %s\n", path); return -1; }
-        char *text = NULL;
-        long n = 0;
-        if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) > 0 && fseek(fp, 0, SEEK_SET) == 0 &&
-            (text = malloc((size_t)n + 1)) && fread(text, 1, (size_t)n, fp) == (size_t)n)
-            text[n] = 0;
-        fclose(fp);
+        char *text;
+        if (es_file_read(path, &text, NULL) != 0) { fprintf(stderr, "eppsim bench steptime: cannot read %s\n", path); return -1; }
         cJSON *root = text ? cJSON_Parse(text) : NULL;
         free(text);
         es_err_t err;

@@ -265,14 +265,14 @@ static int state_from_run(const char *dir, uint64_t id, char **text, char *name,
         const cJSON *sd = cJSON_GetObjectItem(found, "seed");
         *seed = cJSON_IsString(sd) ? strtoull(sd->valuestring, NULL, 10) : 0;
         int nhist = cJSON_GetArraySize(hist);
-        cJSON *st = cJSON_CreateObject();
-        cJSON_AddItemToObject(st, "now_ms", cJSON_Duplicate(cJSON_GetObjectItem(found, "now_ms"), 1));
-        cJSON_AddItemToObject(st, "endpoints", cJSON_Duplicate(cJSON_GetObjectItem(found, "endpoints"), 1));
-        cJSON_AddItemToObject(st, "history", hist);
+        cJSON *state = cJSON_CreateObject();
+        cJSON_AddItemToObject(state, "now_ms", cJSON_Duplicate(cJSON_GetObjectItem(found, "now_ms"), 1));
+        cJSON_AddItemToObject(state, "endpoints", cJSON_Duplicate(cJSON_GetObjectItem(found, "endpoints"), 1));
+        cJSON_AddItemToObject(state, "history", hist);
         hist = NULL;
-        cJSON_AddItemToObject(st, "request", cJSON_Duplicate(cJSON_GetObjectItem(found, "request"), 1));
-        *text = cJSON_PrintUnformatted(st);
-        cJSON_Delete(st);
+        cJSON_AddItemToObject(state, "request", cJSON_Duplicate(cJSON_GetObjectItem(found, "request"), 1));
+        *text = cJSON_PrintUnformatted(state);
+        cJSON_Delete(state);
         fprintf(stderr, "eppsim explain: request %llu, EPP replica %d, %d earlier requests replayed; the run picked",
                 (unsigned long long)id, replica, nhist);
         cJSON *pk = cJSON_GetObjectItem(found, "picked");
@@ -451,6 +451,8 @@ int es_cmd_explain(int argc, char **argv)
     }
     int rc = cfg_path ? es_epp_config_load_file(cfg_path, &cfg, &err) : es_epp_config_default(&cfg, &err);
     if (rc) goto out;
+    for (size_t i = 0; es_epp_config_warning(cfg, i); i++)
+        fprintf(stderr, "eppsim: warning: %s\n", es_epp_config_warning(cfg, i));
     if (run_dir) {
         char *text = NULL, name[1200];
         uint64_t run_seed = 0;

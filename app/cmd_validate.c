@@ -16,6 +16,7 @@
 #include "es_cli.h"
 #include "es_outdir.h"
 #include "es_validate.h"
+#include "es_util.h"
 
 extern char **environ;
 
@@ -267,17 +268,6 @@ static void json_num(FILE *f, double v)
     else fprintf(f, "%.9g", v);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void print_csv(FILE *f, const es_val_run_t *runs, size_t n)
 {
     fprintf(f, "run,kind,simulated,stage,figure,measured,simulated_value,ape_pct\n");
@@ -303,20 +293,20 @@ static void print_csv(FILE *f, const es_val_run_t *runs, size_t n)
 static void print_json(FILE *f, const es_val_run_t *runs, size_t n, const es_val_set_t *set)
 {
     fputs("{\n  \"sets\": ", f);
-    json_str(f, set->header);
+    es_json_write_string(f, set->header);
     fputs(",\n  \"runs\": [", f);
     for (size_t i = 0; i < n; i++) {
         const es_val_run_t *r = &runs[i];
         fputs(i ? ",\n    {" : "\n    {", f);
-        fputs("\"name\": ", f); json_str(f, r->name);
-        fputs(", \"kind\": ", f); json_str(f, r->kind);
-        fputs(", \"source\": ", f); json_str(f, r->source);
+        fputs("\"name\": ", f); es_json_write_string(f, r->name);
+        fputs(", \"kind\": ", f); es_json_write_string(f, r->kind);
+        fputs(", \"source\": ", f); es_json_write_string(f, r->source);
         fprintf(f, ", \"simulated\": %s, \"approximate\": %s, \"client_stamps_per_token\": %d", r->rc ? "false" : "true",
                 r->approximate ? "true" : "false", r->stamps_per_token);
-        fputs(", \"step_model\": ", f); json_str(f, r->step_model);
-        fputs(", \"error\": ", f); json_str(f, r->error);
-        fputs(", \"notes\": ", f); json_str(f, r->notes);
-        fputs(", \"warnings\": ", f); json_str(f, r->warnings);
+        fputs(", \"step_model\": ", f); es_json_write_string(f, r->step_model);
+        fputs(", \"error\": ", f); es_json_write_string(f, r->error);
+        fputs(", \"notes\": ", f); es_json_write_string(f, r->notes);
+        fputs(", \"warnings\": ", f); es_json_write_string(f, r->warnings);
         fputs(", \"stages\": [", f);
         for (size_t st = 0; st <= r->nstages; st++) {
             fprintf(f, "%s{\"stage\": ", st ? ", " : "");
@@ -397,16 +387,11 @@ static int plot(const es_val_run_t *runs, size_t n, const char *out_png)
         fprintf(stderr, "eppsim validate: gnuplot failed; no plot\n");
         goto out;
     }
-    FILE *p = fopen(png, "rb");
-    if (!p) goto out;
-    fseek(p, 0, SEEK_END);
-    long len = ftell(p);
-    fseek(p, 0, SEEK_SET);
-    char *buf = malloc(len > 0 ? (size_t)len : 1);
-    size_t got = buf ? fread(buf, 1, (size_t)(len > 0 ? len : 0), p) : 0;
-    fclose(p);
+    char *buf;
+    size_t got;
+    if (es_file_read(png, &buf, &got) != 0) goto out;
     es_err_t err;
-    rc = buf && es_write_file_atomic(out_png, buf, got, &err) == 0 ? 0 : -1;
+    rc = es_write_file_atomic(out_png, buf, got, &err) == 0 ? 0 : -1;
     if (rc) fprintf(stderr, "eppsim validate: %s: cannot write\n", out_png);
     free(buf);
 out:

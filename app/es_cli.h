@@ -24,6 +24,7 @@ int es_cmd_trace(int argc, char **argv);
 int es_cmd_bench(int argc, char **argv);
 int es_cmd_config(int argc, char **argv);
 int es_cmd_validate(int argc, char **argv);
+int es_cmd_calibrate(int argc, char **argv);
 int es_cmd_serve(int argc, char **argv);
 
 /* Benchmarks, one per module; each prints figures (or JSON with --json). */

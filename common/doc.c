@@ -452,14 +452,9 @@ const es_node_t *es_node_find(const es_node_t *root, const char *dotted)
     const es_node_t *n = root;
     char part[256];
     const char *p = dotted;
-    while (n && *p) {
-        const char *dot = strchr(p, '.');
-        size_t len = dot ? (size_t)(dot - p) : strlen(p);
-        if (len >= sizeof part) return NULL;
-        memcpy(part, p, len);
-        part[len] = '\0';
+    while (n && p && *p) {
+        if (es_key_path_part(p, part, sizeof part, &p) < 0) return NULL;
         n = es_map_get(n, part);
-        p = dot ? dot + 1 : p + len;
     }
     return n;
 }
@@ -649,19 +644,16 @@ int es_doc_set_path(es_doc_t *doc, const char *dotted, es_node_t *value, es_err_
     char part[256];
     const char *p = dotted;
     for (;;) {
-        const char *dot = strchr(p, '.');
-        size_t len = dot ? (size_t)(dot - p) : strlen(p);
-        if (len == 0 || len >= sizeof part) {
+        const char *next;
+        if (es_key_path_part(p, part, sizeof part, &next) <= 0) {
             es_node_destroy(value);
             return es_err_set(err, ES_EINVAL, "bad key path '%s'", dotted);
         }
-        memcpy(part, p, len);
-        part[len] = '\0';
         if (n->kind != ES_NODE_MAP) {
             es_node_destroy(value);
             return es_node_err(err, ES_EINVAL, n, dotted, "cannot set key '%s': its parent is not a mapping", part);
         }
-        if (!dot) return es_map_set(n, part, value);
+        if (!next) return es_map_set(n, part, value);
         long i = es_map_index(n, part);
         if (i < 0) {
             es_node_t *m = es_node_new_map(doc);
@@ -670,7 +662,7 @@ int es_doc_set_path(es_doc_t *doc, const char *dotted, es_node_t *value, es_err_
         } else {
             n = n->items[i];
         }
-        p = dot + 1;
+        p = next;
     }
 }
 

@@ -6,7 +6,8 @@
  * scheduler library (which consumes them).  Metrics are a scraped snapshot:
  * `update_time` is when the scrape that produced them completed; scorers use
  * the last values whatever their age, only the saturation detector checks
- * staleness (gie-epp.md §3).
+ * staleness (upstream GIE `pkg/epp/saturationdetector/saturationdetector.go`
+ * at 1748e829).
  *
  * Units: times are es_time_t ns; kv_cache_usage is a fraction 0..1 (as
  * vllm:kv_cache_usage_perc); prefix counters are tokens.

@@ -47,6 +47,20 @@ int es_go_duration_parse(const char *s, double unit_ns, double *out);
  * the prefix are ignored; "/" matches every path. */
 bool es_path_prefix_match(const char *prefix, const char *path);
 
+/* ---- open addressing ---- */
+
+/* Backward-shift deletion in a linear-probing table of mask + 1 slots (a
+ * power of two): after emptying slot `hole`, walk j = hole+1, hole+2, ...
+ * until an empty slot; the entry at j, whose home slot is `home`, moves into
+ * the hole (which then becomes j) exactly when its home is not cyclically in
+ * (hole, j].  Keeps every probe run intact without tombstones and keeps the
+ * entries of one home in their order.  Used by the KV-cache map, the prefix
+ * indexes and the scheduler's request table; tested in tests/unit/common. */
+static inline bool es_oa_moves_back(size_t home, size_t hole, size_t j, size_t mask)
+{
+    return ((j - home) & mask) >= ((j - hole) & mask);
+}
+
 /* ---- dotted key paths ---- */
 
 /* One component of a dotted key path ("server.gpu"): copies the text up to

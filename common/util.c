@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "es_alloc.h"
 #include "es_err.h"
 #include "es_str.h"
 
@@ -116,4 +117,10 @@ long es_key_path_part(const char *p, char *part, size_t size, const char **next)
     memcpy(part, p, len);
     part[len] = '\0';
     return (long)len;
+}
+
+void es_oom(size_t bytes)
+{
+    fprintf(stderr, "eppsim: out of memory (%zu bytes)\n", bytes);
+    abort();
 }

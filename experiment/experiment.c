@@ -205,7 +205,7 @@ static int apply_vllm(es_experiment_t *exp, es_err_t *err)
         }
     }
     es_profile_destroy(prof);
-    double mem_gib = sc->gpu_memory_gib > 0 ? sc->gpu_memory_gib : mem_bytes / 1073741824.0;
+    double mem_gib = sc->gpu_memory_gib > 0 ? sc->gpu_memory_gib : mem_bytes / ES_GIB;
     es_vllm_serve_t r;
     es_vllm_resolve(&given, version, gpu_name, mem_gib, &r);
     es_vllm_apply(&r, explicit_server_key, exp, sc);

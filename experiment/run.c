@@ -23,6 +23,7 @@
 #include "es_sim.h"
 #include "es_workload.h"
 #include "es_metrics.h"
+#include "es_model_config.h"
 #include "es_outdir.h"
 #include "es_steptime.h"
 #include "es_summary.h"
@@ -412,20 +413,46 @@ static int epp_config_yaml(const es_epp_config_t *cfg, const char *path, es_err_
     FILE *f = open_memstream(&text, &len);
     if (!f) return es_err_set(err, ES_ENOMEM, "out of memory");
     es_epp_config_write_yaml(f, cfg);
-    fclose(f);
+    if (fclose(f)) { free(text); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     int rc = es_write_file_atomic(path, text, len, err);
     free(text);
     return rc;
 }
 
+/* The absolute path of a file the experiment names, so experiment.yaml
+ * reloads from any directory; NULL (keep the text) when empty or missing.
+ * `resolved`: the loader already put it relative to the experiment's folder. */
+static char *abs_input(const es_experiment_t *exp, const char *p, bool resolved)
+{
+    if (!p || !*p) return NULL;
+    char buf[4096];
+    return realpath(resolved ? p : es_experiment_path(exp, p, buf, sizeof buf), NULL);
+}
+
 char *es_run_experiment_yaml(const es_experiment_t *exp, size_t *len)
 {
+    /* a copy whose file names are absolute (the strings are borrowed but
+     * the replaced ones, freed below) */
+    es_experiment_t e = *exp;
+    char **fields[] = {&e.server.gpu_datasheet, &e.server.step_coefficients, &e.server.model,
+                       &e.server.vllm_config, &e.epp.config_file, &e.workload.trace.file,
+                       &e.workload.lengths.input.file, &e.workload.lengths.output.file};
+    enum { NFIELDS = sizeof fields / sizeof fields[0] };
+    char *abs[NFIELDS] = {0};
+    for (size_t i = 0; i < NFIELDS; i++) {
+        if (fields[i] == &e.server.model && !es_model_is_path(e.server.model)) continue;
+        bool resolved = i < 3;   /* resolve_paths in experiment.c did these */
+        if ((abs[i] = abs_input(exp, *fields[i], resolved))) *fields[i] = abs[i];
+    }
     char *text = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&text, &n);
+    if (f) {
+        fprintf(f, "# the experiment as run: every default filled in (eppsim config); file names absolute\n");
+        es_schema_write_yaml(f, &es_experiment_schema, &e, 0);
+    }
+    for (size_t i = 0; i < NFIELDS; i++) free(abs[i]);
     if (!f) return NULL;
-    fprintf(f, "# the experiment as run: every default filled in (eppsim config)\n");
-    es_schema_write_yaml(f, &es_experiment_schema, exp, 0);
     if (fclose(f)) { free(text); return NULL; }
     if (len) *len = n;
     return text;
@@ -536,7 +563,7 @@ static int write_report(const es_experiment_t *exp, const cJSON *summary, const 
         snprintf(png, sizeof png, "%s/plots/%s.png", dir, plots[i][0]);
         if (access(png, F_OK) == 0) fprintf(f, "## %s\n\n![%s](plots/%s.png)\n\n", plots[i][1], plots[i][1], plots[i][0]);
     }
-    fclose(f);
+    if (fclose(f)) { free(text); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     int rc = es_write_file_atomic(path, text, len, err);
     free(text);
     return rc;
@@ -547,7 +574,7 @@ void es_run_default_dir(const es_experiment_t *exp, char *buf, size_t size)
     snprintf(buf, size, "out/%s-seed%llu", exp->name, (unsigned long long)exp->seed);
 }
 
-static int load_picker(const es_experiment_t *exp, es_epp_config_t **out, es_err_t *err)
+static int load_picker_quiet(const es_experiment_t *exp, es_epp_config_t **out, es_err_t *err)
 {
     if (exp->epp.config) return es_epp_config_load_node(exp->epp.config, out, err);
     if (exp->epp.config_file && exp->epp.config_file[0]) {
@@ -556,6 +583,16 @@ static int load_picker(const es_experiment_t *exp, es_epp_config_t **out, es_err
         return es_epp_config_load_file(path, out, err);
     }
     return es_epp_config_default(out, err);
+}
+
+/* Loads the EndpointPickerConfig and prints its load warnings (deprecations,
+ * plugins without effect in a simulation) to stderr, as upstream logs them. */
+static int load_picker(const es_experiment_t *exp, es_epp_config_t **out, es_err_t *err)
+{
+    int rc = load_picker_quiet(exp, out, err);
+    for (size_t i = 0; !rc && es_epp_config_warning(*out, i); i++)
+        fprintf(stderr, "eppsim: warning: %s\n", es_epp_config_warning(*out, i));
+    return rc;
 }
 
 static double now_wall(void)
@@ -677,7 +714,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         c.decisions = NULL;
         if (bad) { rc = es_err_set(err, ES_EIO, "decisions.jsonl: write failed"); goto done; }
     }
-    if (close_synced(c.timeseries)) { c.timeseries = NULL; rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
+    if (c.timeseries && close_synced(c.timeseries)) { c.timeseries = NULL; rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
     c.timeseries = NULL;
 
     /* summary, pods */
@@ -726,10 +763,10 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         if (pi.kv_derived) {
             const es_kvmem_t *k = &pi.kv_mem;
             double peak = k->activation_peak > k->sampler_peak ? k->activation_peak : k->sampler_peak;
-            in.kv_weights_gib = k->weights / 1073741824.0;
-            in.kv_peak_gib = peak / 1073741824.0;
-            in.kv_non_torch_gib = k->non_torch / 1073741824.0;
-            in.kv_gib = k->available / 1073741824.0;
+            in.kv_weights_gib = k->weights / ES_GIB;
+            in.kv_peak_gib = peak / ES_GIB;
+            in.kv_non_torch_gib = k->non_torch / ES_GIB;
+            in.kv_gib = k->available / ES_GIB;
         }
     }
     summary = es_summary_build(c.m, &in);

@@ -14,6 +14,7 @@
 #include "es_outdir.h"
 #include "es_run.h"
 #include "es_summary.h"
+#include "es_util.h"
 
 static void yq(FILE *f, const char *s)
 {
@@ -100,18 +101,12 @@ int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metr
         if (file && file->kind == ES_NODE_SCALAR) {
             char src[1400];
             es_experiment_path(exp, file->str, src, sizeof src);
-            FILE *f = fopen(src, "rb");
-            if (!f) return es_err_set(err, ES_EIO, "%s: cannot read", src);
-            char *buf = NULL;
-            size_t blen = 0;
-            FILE *copy = open_memstream(&buf, &blen);
-            if (!copy) { fclose(f); return es_err_set(err, ES_ENOMEM, "out of memory"); }
-            char chunk[4096];
-            size_t got;
-            while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) fwrite(chunk, 1, got, copy);
-            fclose(f);
-            fclose(copy);
-            rc = buf ? es_write_file_atomic(path, buf, blen, err) : es_err_set(err, ES_ENOMEM, "out of memory");
+            char *buf;
+            size_t blen;
+            rc = es_file_read(src, &buf, &blen);
+            if (rc == ES_ENOMEM) return es_err_set(err, ES_ENOMEM, "out of memory");
+            if (rc) return es_err_set(err, ES_EIO, "%s: cannot read", src);
+            rc = es_write_file_atomic(path, buf, blen, err);
             free(buf);
             return rc;
         }

@@ -16,6 +16,7 @@
 #include "es_experiment.h"
 #include "es_scheduler.h"
 #include "es_str.h"
+#include "es_util.h"
 #include "sweep_internal.h"
 
 
@@ -99,14 +100,11 @@ static int set_below(es_doc_t *doc, es_node_t **slot, const char *dotted, const 
     char part[256];
     const char *p = dotted;
     for (;;) {
-        const char *dot = strchr(p, '.');
-        size_t len = dot ? (size_t)(dot - p) : strlen(p);
-        if (len == 0 || len >= sizeof part) {
+        const char *dot;   /* the rest after this component; NULL at the last */
+        if (es_key_path_part(p, part, sizeof part, &dot) <= 0) {
             es_node_destroy(value);
             return es_err_set(err, ES_EINVAL, "bad key path '%s'", full);
         }
-        memcpy(part, p, len);
-        part[len] = '\0';
         es_node_t *n = *slot;
         if (!n || es_node_is_null(n)) {
             es_node_t *m = es_node_new_map(doc);
@@ -137,7 +135,7 @@ static int set_below(es_doc_t *doc, es_node_t **slot, const char *dotted, const 
             es_node_destroy(value);
             return es_node_err(err, ES_EINVAL, n, full, "cannot set '%s': its parent is a scalar", part);
         }
-        p = dot + 1;
+        p = dot;
     }
 }
 

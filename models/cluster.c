@@ -7,6 +7,7 @@
  * step for the whole batch.  Scrapes are one timer per (EPP replica, pod).
  */
 #include "cluster_internal.h"
+#include "es_alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -244,7 +245,7 @@ static void ev_scale(es_sim_t *sim, void *target, uint64_t arg)
     (void)sim; (void)arg;
     scale_ev_t *s = target;
     es_cluster_t *c = s->c;
-    es_err_t err;
+    es_err_t err = {0};
     for (uint32_t i = 0; i < c->maxpods; i++) {
         pod_t *p = &c->pods[i];
         if (i < s->replicas) {
@@ -252,7 +253,10 @@ static void ev_scale(es_sim_t *sim, void *target, uint64_t arg)
                 if (p->server && p->alive) {
                     p->wanted = true;
                     es_sim_schedule_in(c->sim, es_time_from_s(c->prm.cluster->readiness_delay_s), ev_pod_ready, p, 0);
-                } else if (pod_start(c, i, &err) == 0) {
+                } else {
+                    /* the configuration already started the first pods: only memory can fail here */
+                    int rc = pod_start(c, i, &err);
+                    ES_ASSERT(rc == 0, err.msg);
                     esi_epp_pod_added(c, i);
                 }
             }
@@ -265,56 +269,38 @@ static void ev_scale(es_sim_t *sim, void *target, uint64_t arg)
 }
 
 /* Schedules the fault and scaling events; scrape failures become windows of their pod. */
-static int schedule_faults(es_cluster_t *c, es_err_t *err)
+static void schedule_faults(es_cluster_t *c)
 {
     const es_cluster_config_t *cc = c->prm.cluster;
     for (size_t i = 0; i < cc->nfaults; i++) {
         const es_fault_t *f = &cc->fault_list[i];
         if (f->kind == ES_FAULT_SCRAPE_FAILURE) {
             pod_t *p = &c->pods[f->pod];
-            window_t *w = realloc(p->scrape_fail, (p->nscrape_fail + 1) * sizeof *w);
-            if (!w) return es_err_set(err, ES_ENOMEM, "out of memory");
+            window_t *w = es_xrealloc(p->scrape_fail, (p->nscrape_fail + 1) * sizeof *w);
             p->scrape_fail = w;
             w[p->nscrape_fail++] = (window_t){es_time_from_s(f->at_s),
                                               f->duration_s > 0 ? es_time_from_s(f->at_s + f->duration_s) : ES_TIME_NEVER};
             continue;
         }
-        fault_t *ft = malloc(sizeof *ft);
-        void **o = realloc(c->owned, (c->nowned + 1) * sizeof *o);
-        if (!ft || !o) { free(ft); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+        fault_t *ft = es_xmalloc(sizeof *ft);
+        void **o = es_xrealloc(c->owned, (c->nowned + 1) * sizeof *o);
         c->owned = o;
         o[c->nowned++] = ft;
         *ft = (fault_t){c, (int)f->kind, f->pod};
         es_sim_schedule(c->sim, es_time_from_s(f->at_s), ev_fault, ft, 0);
     }
     for (size_t i = 0; i < cc->nscale_steps; i++) {
-        scale_ev_t *s = malloc(sizeof *s);
-        void **o = realloc(c->owned, (c->nowned + 1) * sizeof *o);
-        if (!s || !o) { free(s); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+        scale_ev_t *s = es_xmalloc(sizeof *s);
+        void **o = es_xrealloc(c->owned, (c->nowned + 1) * sizeof *o);
         c->owned = o;
         o[c->nowned++] = s;
         *s = (scale_ev_t){c, cc->scale_steps[i].replicas};
         es_sim_schedule(c->sim, es_time_from_s(cc->scale_steps[i].at_s), ev_scale, s, 0);
     }
-    return 0;
 }
 
 /* ---------------------------------------------------------------- */
 /* lifecycle                                                         */
-
-static bool config_wants_kv_events(const es_epp_config_t *cfg)
-{
-    /* the precise prefix scorer is the only consumer of KV events */
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) return true;
-    es_epp_config_write_yaml(f, cfg);
-    fclose(f);
-    bool yes = text && strstr(text, "precise-prefix-cache-scorer") != NULL;
-    free(text);
-    return yes;
-}
 
 int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cluster_hooks_t *hooks,
                       es_cluster_t **out, es_err_t *err)
@@ -333,7 +319,7 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
     c->scrape_latency = es_time_from_ms(prm->epp->scrape_latency_ms);
     c->scrape_latency_fails = prm->epp->scrape_latency_ms > prm->epp->scrape_timeout_ms;
     c->kv_delay = es_time_from_ms(prm->cluster->kv_events_delay_ms);
-    c->want_kv_events = config_wants_kv_events(prm->picker);
+    c->want_kv_events = es_scheduler_wants_kv_events(prm->picker);
     es_rng_stream(&c->gw_rng, es_sim_master_seed(sim), ES_ENTITY_GATEWAY, 0, ES_STREAM_GATEWAY);
     es_rng_stream(&c->cancel_rng, es_sim_master_seed(sim), ES_ENTITY_GATEWAY, 1, ES_STREAM_GATEWAY);
     int rc;
@@ -354,7 +340,8 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
                         nprefill, (long long)prm->cluster->replicas);
         goto fail;
     }
-    const char *pool = prm->pool_name && *prm->pool_name ? prm->pool_name : "vllm";
+    ES_ASSERT(prm->pool_name && *prm->pool_name, "the caller names the pool (es_cluster_params_t)");
+    const char *pool = prm->pool_name;
     for (uint32_t i = 0; i < c->maxpods; i++) {
         pod_t *p = &c->pods[i];
         p->c = c;
@@ -376,7 +363,7 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
         if ((rc = pod_start(c, i, err))) goto fail;
 
     if ((rc = esi_epp_service_create(c, err))) goto fail;
-    if ((rc = schedule_faults(c, err))) goto fail;
+    schedule_faults(c);
     *out = c;
     return 0;
 fail:

@@ -20,7 +20,7 @@ static const es_schema_entry_t k_cluster[] = {
     {"readiness_delay_s", ES_ST_DOUBLE, C(readiness_delay_s), "0", 0, 1e6, NULL, "s",
      "time from pod start to ready (readinessProbe initialDelaySeconds)", NULL},
     {"faults", ES_ST_NODE, C(faults), NULL, 0, 0, NULL, "",
-     "fault schedule: list of {at_s, kind: pod_crash|pod_restart|scrape_failure, pod, duration_s}", NULL},
+     "fault schedule: list of {at_s, kind: pod_crash|pod_restart|scrape_failure, pod, duration_s (scrape_failure; 0 = to the end)}", NULL},
     {"scaling", ES_ST_NODE, C(scaling), NULL, 0, 0, NULL, "", "list of {at_s, replicas}", NULL},
     {"prefill_replicas", ES_ST_INT, C(prefill_replicas), "0", 0, ES_CLUSTER_MAX_PODS, NULL, "pods",
      "pods labelled llm-d.ai/role=prefill (the rest decode); 0 = no disaggregation", NULL},

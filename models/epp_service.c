@@ -5,6 +5,7 @@
  * (cluster_internal.h).
  */
 #include "cluster_internal.h"
+#include "es_alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -87,8 +88,7 @@ void esi_epp_on_kv_event(void *ud, const es_kv_event_t *ev)
     es_cluster_t *c = p->c;
     if (c->kvq_n == c->kvq_cap) {
         size_t cap = c->kvq_cap ? c->kvq_cap * 2 : 4096;
-        kv_pending_t *q = malloc(cap * sizeof *q);
-        if (!q) return;   /* dropped: the precise index misses one block (out of memory) */
+        kv_pending_t *q = es_xmalloc(cap * sizeof *q);
         for (size_t i = 0; i < c->kvq_n; i++) q[i] = c->kvq[(c->kvq_head + i) % c->kvq_cap];
         free(c->kvq);
         c->kvq = q;

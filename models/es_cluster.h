@@ -113,7 +113,8 @@ typedef struct es_cluster_params {
     const es_epp_service_config_t *epp;
     const es_gateway_config_t     *gateway;
     const es_epp_config_t         *picker;    /* EndpointPickerConfig as run */
-    const char                    *pool_name; /* pod names are <pool_name>-<i> */
+    const char                    *pool_name; /* pod names are <pool_name>-<i>; required (run.c: the
+                                                 InferencePool's name, else vllm-<server.model>) */
 } es_cluster_params_t;
 
 int  es_cluster_create(es_sim_t *sim, const es_cluster_params_t *params, const es_cluster_hooks_t *hooks,

@@ -35,7 +35,7 @@ typedef struct es_fault {
     double          at_s;             /* when it happens */
     es_fault_kind_t kind;
     uint32_t        pod;              /* < es_cluster_max_pods() */
-    double          duration_s;       /* scrape_failure: window length; 0 = until the end */
+    double          duration_s;       /* scrape_failure: window length; 0 = to the end of the run */
 } es_fault_t;
 
 typedef struct es_scale_step {

@@ -8,6 +8,7 @@
 
 #include "es_err.h"
 #include "es_rng.h"
+#include "es_util.h"
 
 #define TOMB ES_KV_NONE
 
@@ -121,7 +122,7 @@ static inline void map_remove(es_kvcache_t *kv, uint32_t id)
         j = (j + 1) & m;
         if (!kv->slot[j].id) break;
         uint32_t k = kv->slot[j].tag & m;        /* home of the entry at j */
-        if (((j - k) & m) >= ((j - i) & m)) {    /* home not in (i, j]: it moves to i */
+        if (es_oa_moves_back(k, i, j, m)) {
             kv->slot[i] = kv->slot[j];
             i = j;
         }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "es_doc.h"
+#include "es_util.h"
 
 bool es_model_is_path(const char *model)
 {
@@ -297,19 +298,11 @@ int es_model_config_parse(const char *file, const char *text, es_model_shape_t *
 
 int es_model_config_load(const char *path, es_model_shape_t *out, es_err_t *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return es_err_set(err, ES_ENOTFOUND, "server.model: cannot read model config \"%s\"", path);
-    char *text = NULL;
-    long n;
-    int rc = ES_EIO;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (text = malloc((size_t)n + 1)) != NULL && fread(text, 1, (size_t)n, f) == (size_t)n) {
-        text[n] = 0;
-        rc = es_model_config_parse(path, text, out, err);
-    } else {
-        es_err_set(err, ES_EIO, "server.model: cannot read model config \"%s\"", path);
-    }
+    char *text;
+    int rc = es_file_read(path, &text, NULL);
+    if (rc == ES_ENOTFOUND) return es_err_set(err, ES_ENOTFOUND, "server.model: cannot read model config \"%s\"", path);
+    if (rc) return es_err_set(err, ES_EIO, "server.model: cannot read model config \"%s\"", path);
+    rc = es_model_config_parse(path, text, out, err);
     free(text);
-    fclose(f);
     return rc;
 }

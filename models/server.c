@@ -40,6 +40,7 @@
 #include "es_steptime.h"
 #include "es_str.h"
 #include "es_util.h"
+#include "es_alloc.h"
 #include "es_vllm_args.h"
 
 /* RS_API: in the API server's queue; RS_DELIVER: done in the engine, its end
@@ -166,18 +167,14 @@ static void kv_event(void *ud, es_kv_event_kind_t kind, uint64_t hash)
 static uint32_t *table_get(es_server_t *s, uint32_t cls)
 {
     if (s->tpool_n[cls] > 0) return s->tpool[cls][--s->tpool_n[cls]];
-    uint32_t *t = malloc(((size_t)1 << cls) * sizeof *t);
-    ES_ASSERT(t != NULL, "out of memory for a block table");
-    return t;
+    return es_xmalloc(((size_t)1 << cls) * sizeof(uint32_t));
 }
 
 static void table_put(es_server_t *s, uint32_t cls, uint32_t *t)
 {
     if (s->tpool_n[cls] == s->tpool_cap[cls]) {
         uint32_t nc = s->tpool_cap[cls] ? 2 * s->tpool_cap[cls] : 16;
-        uint32_t **np = realloc(s->tpool[cls], nc * sizeof *np);
-        if (!np) { free(t); return; }
-        s->tpool[cls] = np;
+        s->tpool[cls] = es_xrealloc(s->tpool[cls], nc * sizeof *s->tpool[cls]);
         s->tpool_cap[cls] = nc;
     }
     s->tpool[cls][s->tpool_n[cls]++] = t;
@@ -270,9 +267,7 @@ static void wait_push(es_server_t *s, req_t *r, bool front)
     if (s->policy == ES_POLICY_PRIORITY) {
         if (s->heap_n == s->heap_cap) {
             uint32_t nc = s->heap_cap ? 2 * s->heap_cap : 64;
-            req_t **nh = realloc(s->heap, nc * sizeof *nh);
-            ES_ASSERT(nh != NULL, "out of memory for the waiting heap");
-            s->heap = nh;
+            s->heap = es_xrealloc(s->heap, nc * sizeof *s->heap);
             s->heap_cap = nc;
         }
         heap_set(s, s->heap_n++, r);
@@ -736,9 +731,7 @@ static int32_t lora_slot(es_server_t *s, const char *name)
         if (strcmp(s->lora[i].name, name) == 0) return (int32_t)i;
     if (s->nlora == s->lora_cap) {
         uint32_t nc = s->lora_cap ? 2 * s->lora_cap : 8;
-        lora_slot_t *nl = realloc(s->lora, nc * sizeof *nl);
-        ES_ASSERT(nl != NULL, "out of memory for LoRA slots");
-        s->lora = nl;
+        s->lora = es_xrealloc(s->lora, nc * sizeof *s->lora);
         s->lora_cap = nc;
     }
     char *own = es_strdup(name);   /* once per adapter, not per request */
@@ -1082,14 +1075,12 @@ static void ff_sync(es_server_t *s, bool inclusive)
     if (s->k == s->ff_last) return;   /* the stretch's event already ends this step */
     es_sim_cancel(s->sim, s->ev);
     s->ev = es_sim_schedule(s->sim, s->ff_t, on_step, s, 0);
-    ES_ASSERT(s->ev != 0, "out of memory for an event");
 }
 
 static void kick(es_server_t *s)
 {
     if (s->pending || s->in_handler) return;
     s->ev = es_sim_schedule(s->sim, now_of(s), on_step, s, 0);
-    ES_ASSERT(s->ev != 0, "out of memory for an event");
     s->pending = true;
 }
 
@@ -1108,7 +1099,6 @@ static void on_step(es_sim_t *sim, void *target, uint64_t arg)
         if (start_step(s)) {
             s->in_step = true;
             s->ev = es_sim_schedule(s->sim, ff_begin(s), on_step, s, 0);
-            ES_ASSERT(s->ev != 0, "out of memory for an event");
             s->pending = true;
             break;
         }
@@ -1385,6 +1375,14 @@ static void kvmem_model_of(const es_model_shape_t *m, es_kvmem_model_t *out)
     out->head_dim = m->head_dim;
     out->inter = m->inter;
     out->vocab = m->vocab;
+    out->experts = m->experts;
+    out->experts_per_token = m->top_k;
+    out->moe_inter = m->moe_inter;
+    out->shared_inter = m->shared_inter;
+    out->moe_layers = m->moe_layers;
+    out->tie_embeddings = m->tie_embeddings;
+    out->weight_bytes = m->weight_bytes_per_param;
+    out->kv_bytes = m->dtype_bytes;
 }
 
 static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_profile_t *prof, uint32_t *nblocks,
@@ -1412,10 +1410,12 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
     s->api_chunk_d = cfg->api_chunk_us * 1e3;
     es_kvmem_model_t m;
     kvmem_model_of(&s->pm->shape, &m);
-    double block_bytes = es_kvmem_kv_bytes_per_token(&m, (uint32_t)cfg->tensor_parallel) * (double)cfg->block_size;
+    /* the model's own count: MLA latents, KV heads replicated past TP */
+    double kv_token = es_model_kv_bytes_per_token(&s->pm->shape, (uint32_t)cfg->tensor_parallel);
+    double block_bytes = kv_token * (double)cfg->block_size;
     if (cfg->kv_offloading_gib > 0 && cfg->enable_prefix_caching) {
         /* per TP rank, as vLLM's CPU offloading spec divides --kv-offloading-size */
-        double n = floor(cfg->kv_offloading_gib * 1073741824.0 / block_bytes);
+        double n = floor(cfg->kv_offloading_gib * ES_GIB / block_bytes);
         if (n >= 1) {
             s->cpu_blocks = n > 100000000.0 ? 100000000u : (uint32_t)n;
             s->load_per_block = (es_time_t)(block_bytes / (cfg->kv_offload_gbps * 1e9) * 1e9 + 0.5);
@@ -1423,12 +1423,13 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
     }
     if (cfg->num_gpu_blocks > 0) { *nblocks = (uint32_t)cfg->num_gpu_blocks; return 0; }
     es_kvmem_in_t in = {
-        .gpu_bytes = cfg->gpu_memory_gib > 0 ? cfg->gpu_memory_gib * 1073741824.0 : prof->memory_bytes,
+        .gpu_bytes = cfg->gpu_memory_gib > 0 ? cfg->gpu_memory_gib * ES_GIB : prof->memory_bytes,
         .gpu_memory_utilization = cfg->gpu_memory_utilization,
         .tp = (uint32_t)cfg->tensor_parallel,
         .block_size = (uint32_t)cfg->block_size,
         .max_num_batched_tokens = (uint32_t)cfg->max_num_batched_tokens,
         .max_num_seqs = (uint32_t)cfg->max_num_seqs,
+        .kv_bytes_per_token = kv_token,
     };
     es_kvmem_coeffs_t c = {cfg->kv_sampler_bytes_per_logit, cfg->kv_non_torch_gib, cfg->kv_non_torch_tp_gib};
     int rc = es_kvmem_derive(&m, &in, &c, &s->kvmem, err);

@@ -12,6 +12,7 @@
 
 #include "es_doc.h"
 #include "es_paths.h"
+#include "es_util.h"
 
 /* ---- tables ---- */
 
@@ -277,17 +278,8 @@ int es_profile_model_has_tables(const es_profile_model_t *m)
 
 static char *slurp_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *t = NULL;
-    long n;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (t = malloc((size_t)n + 1)) != NULL) {
-        if (fread(t, 1, (size_t)n, f) != (size_t)n) { free(t); t = NULL; }
-        else t[n] = 0;
-    }
-    fclose(f);
-    return t;
+    char *t;
+    return es_file_read(path, &t, NULL) == 0 ? t : NULL;
 }
 
 static const char *const k_coeff_keys[] = {"gemm_efficiency", "attention_efficiency", "hbm_efficiency",

@@ -93,10 +93,12 @@ int es_client_stats(const es_metrics_t *m, const es_client_emul_t *e, uint32_t s
     stats_of(v[3], nlat, &out->latency);
     for (int i = 0; i < 4; i++) free(v[i]);
     if (e->streaming) {
-        /* percentiles from the stage's gap histogram (which also holds the
-         * gaps of requests that later failed); the mean and count exact, over
-         * the successes only, as the client pools them */
-        es_metrics_stage_itl(m, stage, extra, e->event_gap_ms * 1e6, &out->itl);
+        /* the client pools the gaps of its successes only: their real gaps
+         * (sum of N - 1) take the shape of the stage's gap histogram (every
+         * request streaming in the stage, failed ones too, shares its
+         * steps), their extra stamps (sum of T - N) are event gaps; the
+         * mean and count exact */
+        es_metrics_stage_itl(m, stage, gaps - extra, extra, e->event_gap_ms * 1e6, &out->itl);
         out->itl.n = gaps;
         out->itl.mean = gaps ? span_sum / (double)gaps : NAN;
     } else {

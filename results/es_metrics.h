@@ -79,9 +79,11 @@ void es_metrics_add_gaps(es_metrics_t *m, es_time_t now, es_time_t gap, uint32_t
  * workloads, whose stages drain: the running stage owns every gap).  No
  * warm-up filter.  ES_ENOMEM when a stage's histogram cannot be allocated. */
 int es_metrics_add_stage_gaps(es_metrics_t *m, uint32_t stage, es_time_t gap, uint32_t count);
-/* ITL (ms) of the gaps of `stage` (ES_ALL_STAGES: all stages) pooled with
+/* ITL (ms) of the gaps of `stage` (ES_ALL_STAGES: all stages), their
+ * counts rescaled to `real` gaps in all (0 = as recorded), pooled with
  * `extra` more gaps of extra_ns each (a client's extra stamps); no CIs. */
-void es_metrics_stage_itl(const es_metrics_t *m, uint32_t stage, uint64_t extra, double extra_ns, es_lat_stats_t *out);
+void es_metrics_stage_itl(const es_metrics_t *m, uint32_t stage, uint64_t real, uint64_t extra, double extra_ns,
+                          es_lat_stats_t *out);
 /* Oracle: a request with this prompt (and output chain) arrived.  Returns the
  * hit tokens an infinite shared cache would give it. */
 uint32_t es_metrics_oracle_observe(es_metrics_t *m, const es_content_t *prompt,

@@ -2,6 +2,7 @@
  * lifecycle.c -- inference-perf lifecycle metrics: from records, to and from JSON.
  */
 #include "es_lifecycle.h"
+#include "es_util.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -187,17 +188,10 @@ static int read_dist(const cJSON *o, const char *k, es_lc_dist_t *d, const char 
 int es_lc_read(const char *path, es_lc_stats_t *out, es_err_t *err)
 {
     es_lc_stats_init(out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return es_err_set(err, ES_EIO, "%s: cannot read", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (len < 0 || len > (1L << 30)) { fclose(f); return es_err_set(err, ES_EIO, "%s: cannot read", path); }
-    char *text = malloc((size_t)len + 1);
-    if (!text) { fclose(f); return es_err_set(err, ES_ENOMEM, "out of memory"); }
-    size_t got = fread(text, 1, (size_t)len, f);
-    fclose(f);
-    text[got] = '\0';
+    char *text;
+    int frc = es_file_read(path, &text, NULL);
+    if (frc == ES_ENOMEM) return es_err_set(err, ES_ENOMEM, "out of memory");
+    if (frc) return es_err_set(err, ES_EIO, "%s: cannot read", path);
     cJSON *root = cJSON_Parse(text);
     free(text);
     if (!root || !cJSON_IsObject(root)) {

@@ -495,32 +495,36 @@ int es_metrics_add_stage_gaps(es_metrics_t *m, uint32_t stage, es_time_t gap, ui
     return 0;
 }
 
-void es_metrics_stage_itl(const es_metrics_t *m, uint32_t stage, uint64_t extra, double extra_ns, es_lat_stats_t *out)
+void es_metrics_stage_itl(const es_metrics_t *m, uint32_t stage, uint64_t real, uint64_t extra, double extra_ns,
+                          es_lat_stats_t *out)
 {
     memset(out, 0, sizeof *out);
     for (int i = 0; i < 4; i++) { out->p[i] = NAN; out->ci[i][0] = out->ci[i][1] = NAN; }
     out->mean = out->mean_ci[0] = out->mean_ci[1] = NAN;
     uint32_t eb = itl_bucket(extra_ns > 0 ? (uint64_t)extra_ns : 0);
-    uint64_t total = extra;
-    double sum = (double)extra * extra_ns;
+    uint64_t recorded = 0;
+    double sum = 0;
     for (uint32_t st = 0; st < m->nstage_itl; st++) {
         if ((stage != ES_ALL_STAGES && st != stage) || !m->stage_itl[st]) continue;
         for (uint32_t b = 0; b < ITL_BUCKETS; b++) {
-            total += m->stage_itl[st][b];
+            recorded += m->stage_itl[st][b];
             sum += (double)m->stage_itl[st][b] * itl_bucket_mid(b);
         }
     }
-    out->n = total;
-    if (!total) return;
-    out->mean = sum / (double)total / 1e6;
+    /* the recorded gaps give the shape; `real` the count they stand for */
+    double w = real && recorded ? (double)real / (double)recorded : 1;
+    double total = (double)extra + w * (double)recorded;
+    out->n = (uint64_t)llround(total);
+    if (total <= 0) return;
+    out->mean = (w * sum + (double)extra * extra_ns) / total / 1e6;
     for (int q = 0; q < 4; q++) {
-        uint64_t rank = (uint64_t)(k_q[q] * (double)(total - 1)), seen = 0;
-        for (uint32_t b = 0; b < ITL_BUCKETS && seen <= rank; b++) {
-            uint64_t c = b == eb ? extra : 0;
+        double rank = k_q[q] * (total - 1), seen = 0;
+        for (uint32_t b = 0; b < ITL_BUCKETS; b++) {
+            uint64_t c = 0;
             for (uint32_t st = 0; st < m->nstage_itl; st++)
                 if ((stage == ES_ALL_STAGES || st == stage) && m->stage_itl[st]) c += m->stage_itl[st][b];
-            seen += c;
-            if (seen > rank) out->p[q] = itl_bucket_mid(b) / 1e6;
+            seen += w * (double)c + (b == eb ? (double)extra : 0);
+            if (seen > rank + 1e-9) { out->p[q] = itl_bucket_mid(b) / 1e6; break; }
         }
     }
 }

@@ -299,7 +299,8 @@ cJSON *es_summary_build(const es_metrics_t *m, const es_summary_input_t *in)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "index", (double)i);
         cJSON_AddItemToObject(o, "rate", num(s->rate));
-        cJSON_AddItemToObject(o, "start_s", num(es_time_to_s(s->start)));
+        /* a benchmark client's stage the run never reached (duration_s) has no start */
+        cJSON_AddItemToObject(o, "start_s", s->start == ES_TIME_NEVER ? cJSON_CreateNull() : num(es_time_to_s(s->start)));
         cJSON_AddItemToObject(o, "end_s", s->end == ES_TIME_NEVER ? cJSON_CreateNull() : num(es_time_to_s(s->end)));
         cJSON_AddObjectToObject(o, "requests");
         add_window_blocks(o, m, (uint32_t)i, in, false);
@@ -372,7 +373,7 @@ int es_pods_csv_write(const char *path, const es_summary_input_t *in, es_err_t *
         fprintf(f, ",%llu,%llu,%.6f\n", (unsigned long long)p->preemptions, (unsigned long long)p->steps,
                 es_time_to_s(p->busy));
     }
-    fclose(f);
+    if (fclose(f)) { free(text); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     int rc = es_write_file_atomic(path, text, len, err);
     free(text);
     return rc;

@@ -12,6 +12,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,18 +21,32 @@
 #include "es_str.h"
 #include "es_util.h"
 
+/* llm-d-router v0.10.0 (71f4f09), pkg/epp/config/loader/configloader.go:
+ * the GIE group is still decoded, with a deprecation notice. */
 static const char *const k_api_versions[] = {"inference.networking.x-k8s.io/v1alpha1",
                                              "llm-d.ai/v1alpha1", NULL};
-static const char *const k_gates[] = {"flowControl", "prepareDataPlugins", "dataLayer", NULL};
+/* cmd/epp/runner/runner.go registers these two gates */
+static const char *const k_gates[] = {"flowControl", "haPopulateNonLeaderDatastore", NULL};
 
-/* Plugin types upstream has that eppsim recognises but cannot run. */
-static const char *const k_unsupported[] = {
-    "latency-scorer", "slo-headroom-tier-filter", "predicted-latency-producer", "latency-slo-admitter",
-    "slo-deadline-ordering-policy", "context-length-aware", "data-parallel-profile-handler",
-    "pd-profile-handler", "disagg-headers-handler", "prefill-header-handler",
-    "always-disagg-multimodal-decider", "label-selector-filter", "by-label", "by-label-selector",
-    "header-based-testing-filter", "token-producer", "tokenizer", "probabilistic-admitter",
-    "models-data-source", "models-data-extractor", "vertexai-parser", NULL};
+/* Appends "file:line: message" to the config's warnings (out of memory: dropped). */
+static void warn(es_epp_config_t *c, uint32_t line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int w = snprintf(msg, sizeof msg, "%s:%u: ", c->file ? c->file : "<config>", line);
+    if (w > 0 && (size_t)w < sizeof msg) vsnprintf(msg + w, sizeof msg - (size_t)w, fmt, ap);
+    va_end(ap);
+    char **nw = realloc(c->warnings, (c->nwarnings + 1) * sizeof *nw);
+    if (!nw) return;
+    c->warnings = nw;
+    if ((c->warnings[c->nwarnings] = es_strdup(msg))) c->nwarnings++;
+}
+
+const char *es_epp_config_warning(const es_epp_config_t *c, size_t i)
+{
+    return c && i < c->nwarnings ? c->warnings[i] : NULL;
+}
 
 /* ------------------------------------------------------------------ */
 /* durations and quantities                                            */
@@ -102,13 +118,16 @@ static int params_defaults(const esi_param_t *t, void *obj)
     return 0;
 }
 
-static int params_load(const esi_param_t *t, void *obj, const es_node_t *map, const char *path,
-                       es_err_t *err)
+static int params_load(es_epp_config_t *c, const esi_param_t *t, void *obj, const es_node_t *map,
+                       const char *path, es_err_t *err)
 {
     if (!map || es_node_is_null(map)) return 0;
     int rc = es_node_expect_map(map, path, err);
     if (rc) return rc;
-    if (t && t->key && strcmp(t->key, "*") == 0) return 0;   /* accepts anything */
+    if (t && t->key && strcmp(t->key, "*") == 0) {   /* accepts anything, not silently */
+        if (map->n > 0) warn(c, map->line, "%s: accepted, no effect in eppsim", path);
+        return 0;
+    }
     const char *allowed[48];
     size_t na = 0;
     for (const esi_param_t *e = t; e && e->key && na < 47; e++) allowed[na++] = e->key;
@@ -161,7 +180,10 @@ static int params_load(const esi_param_t *t, void *obj, const es_node_t *map, co
             break;
         }
         case ESI_P_SUB:
-            rc = params_load(e->sub, obj, v, full, err);
+            rc = params_load(c, e->sub, obj, v, full, err);
+            break;
+        case ESI_P_ANY:
+            warn(c, v->line, "%s: accepted, no effect in eppsim", full);
             break;
         default: break;
         }
@@ -205,6 +227,8 @@ void es_epp_config_free(es_epp_config_t *c)
     free(c->api_version);
     for (size_t i = 0; i < c->ngates; i++) free(c->gates[i]);
     free(c->gates);
+    for (size_t i = 0; i < c->nwarnings; i++) free(c->warnings[i]);
+    free(c->warnings);
     for (size_t i = 0; i < c->nplugins; i++) { free(c->plugins[i].name); free(c->plugins[i].params); }
     free(c->plugins);
     for (size_t i = 0; i < c->nprofiles; i++) { free(c->profiles[i].name); free(c->profiles[i].refs); }
@@ -237,37 +261,62 @@ static int add_plugin(es_epp_config_t *c, const char *name, const esi_plugin_vt_
     if (!p->name || !p->params) { free(p->name); free(p->params); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     c->nplugins++;
     params_defaults(vt->params, p->params);
-    int rc = params_load(vt->params, p->params, params, path, err);
-    if (!rc && vt->x_check) rc = vt->x_check(p->params, params, path, err);
+    int rc = params_load(c, vt->params, p->params, params, path, err);
+    const char *warning = NULL;
+    if (!rc && vt->x_check) rc = vt->x_check(p->params, params, path, &warning, err);
+    if (!rc && warning) warn(c, line, "%s: %s", path, warning);
     return rc;
+}
+
+static int add_auto_vt(es_epp_config_t *c, const esi_plugin_vt_t *vt, es_err_t *err)
+{
+    int i = find_plugin(c, vt->type_name);
+    if (i >= 0) return i;
+    int rc = add_plugin(c, vt->type_name, vt, NULL, vt->type_name, 0, true, err);
+    return rc ? rc : (int)c->nplugins - 1;
 }
 
 static int add_auto(es_epp_config_t *c, const char *type, es_err_t *err)
 {
-    int i = find_plugin(c, type);
-    if (i >= 0) return i;
     const esi_plugin_vt_t *vt = esi_registry_find(type);
     ES_ASSERT(vt != NULL, "auto-created plugin type not registered");
-    int rc = add_plugin(c, type, vt, NULL, type, 0, true, err);
-    return rc ? rc : (int)c->nplugins - 1;
+    return add_auto_vt(c, vt, err);
 }
 
+/* Levenshtein distance of two short names (capped at 63 characters) */
+static size_t name_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a) < 63 ? strlen(a) : 63, lb = strlen(b) < 63 ? strlen(b) : 63;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+/* The registry has about 100 types: name the closest one instead of all. */
 static int unknown_type_err(const es_node_t *at, const char *path, const char *type, es_err_t *err)
 {
-    for (const char *const *u = k_unsupported; *u; u++)
-        if (strcmp(*u, type) == 0)
-            return es_node_err(err, ES_EUNSUPP, at, path,
-                               "plugin type \"%s\" is not supported by eppsim (it needs a component eppsim "
-                               "does not model: latency predictor, tokenizer, multimodal or data-parallel "
-                               "routing)", type);
-    char known[1400] = "";
-    size_t used = 0;
+    const char *best = NULL;
+    size_t bd = SIZE_MAX;
     for (size_t i = 0; es_epp_plugin_type(i); i++) {
-        int w = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", es_epp_plugin_type(i));
-        if (w < 0 || (size_t)w >= sizeof known - used) break;
-        used += (size_t)w;
+        size_t d = name_distance(type, es_epp_plugin_type(i));
+        if (d < bd) { bd = d; best = es_epp_plugin_type(i); }
     }
-    return es_node_err(err, ES_EINVAL, at, path, "unknown plugin type \"%s\" (known: %s)", type, known);
+    if (best && bd <= 3)
+        return es_node_err(err, ES_EINVAL, at, path, "unknown plugin type \"%s\" (did you mean \"%s\"? the "
+                           "types of llm-d-router v0.10 are listed in docs/scheduler.md)", type, best);
+    return es_node_err(err, ES_EINVAL, at, path, "unknown plugin type \"%s\" (the types of llm-d-router v0.10 "
+                       "are listed in docs/scheduler.md)", type);
 }
 
 static int parse_ref(const es_epp_config_t *c, const es_node_t *n, const char *path, int *out,
@@ -307,6 +356,10 @@ static int parse_plugins(es_epp_config_t *c, const es_node_t *seq, es_err_t *err
         if ((rc = es_node_to_str(tn, full, &type, err))) return rc;
         const esi_plugin_vt_t *vt = esi_registry_find(type);
         if (!vt) return unknown_type_err(tn, full, type, err);
+        if (vt->klass == ESI_CLASS_MISSING)
+            return es_node_err(err, ES_EUNSUPP, tn, full,
+                               "plugin type \"%s\" (llm-d-router v0.10) is not implemented by eppsim yet: %s",
+                               type, vt->note);
         name = type;   /* applyStaticDefaults: name = type */
         if (nn && !es_node_is_null(nn)) {
             snprintf(full, sizeof full, "%s.name", path);
@@ -317,6 +370,15 @@ static int parse_plugins(es_epp_config_t *c, const es_node_t *seq, es_err_t *err
             snprintf(full, sizeof full, "%s.name", path);
             return es_node_err(err, ES_EINVAL, nn ? nn : it, full, "duplicate plugin name \"%s\"", name);
         }
+        if (vt->replaced_by)
+            warn(c, it->line, "DEPRECATION warning: plugin is deprecated (plugin %s, type %s; use %s)", name, type,
+                 vt->replaced_by);
+        if (vt->alpha)
+            warn(c, it->line, "plugin '%s' (type: '%s') has Alpha stability level (upstream refuses it without "
+                 "--allow-experimental-plugins)", name, type);
+        if (vt->klass == ESI_CLASS_MEANINGLESS)
+            warn(c, it->line, "plugin '%s' (type: '%s') has no effect in a one-cluster simulation: %s", name, type,
+                 vt->note);
         snprintf(full, sizeof full, "%s.parameters", path);
         if ((rc = add_plugin(c, name, vt, es_map_get(it, "parameters"), full, it->line, false, err)))
             return rc;
@@ -436,7 +498,8 @@ static int parse_flow(es_epp_config_t *c, const es_node_t *n, es_err_t *err)
     int rc = es_node_expect_map(n, "flowControl", err);
     if (rc) return rc;
     static const char *const keys[] = {"maxBytes", "maxRequests", "defaultRequestTTL", "defaultPriorityBand",
-                                       "priorityBands", "usageLimitPolicyPluginRef", NULL};
+                                       "defaultNegativePriorityBand", "priorityBands", "usageLimitPolicyPluginRef",
+                                       "saturationDetector", "enableEviction", NULL};
     if ((rc = es_map_check_keys(n, "flowControl", keys, err))) return rc;
     const es_node_t *v;
     if ((v = es_map_get(n, "maxBytes")) && (v->kind != ES_NODE_SCALAR || esi_parse_quantity(v->str, &c->flow.max_bytes)))
@@ -449,6 +512,19 @@ static int parse_flow(es_epp_config_t *c, const es_node_t *n, es_err_t *err)
     }
     if ((v = es_map_get(n, "defaultPriorityBand")))
         if ((rc = parse_band(c, v, "flowControl.defaultPriorityBand", &c->flow.def_band, false, err))) return rc;
+    if ((v = es_map_get(n, "defaultNegativePriorityBand"))) {
+        c->flow.neg_band = c->flow.def_band;
+        c->flow.neg_band.fairness = c->flow.neg_band.ordering = -1;
+        if ((rc = parse_band(c, v, "flowControl.defaultNegativePriorityBand", &c->flow.neg_band, false, err)))
+            return rc;
+        c->flow.has_neg_band = true;
+    }
+    if ((v = es_map_get(n, "enableEviction"))) {
+        bool on;
+        if ((rc = es_node_to_bool(v, "flowControl.enableEviction", &on, err))) return rc;
+        if (on) warn(c, v->line, "flowControl.enableEviction: eviction of dispatched requests is not modelled; "
+                     "ignored");
+    }
     if ((v = es_map_get(n, "priorityBands"))) {
         if ((rc = es_node_expect_seq(v, "flowControl.priorityBands", err))) return rc;
         c->flow.bands = calloc(v->n + 1, sizeof *c->flow.bands);
@@ -496,14 +572,8 @@ static int append_ref(esi_profile_cfg_t *p, uint32_t plugin, es_err_t *err)
     return 0;
 }
 
-static int find_profile(const es_epp_config_t *c, const char *name)
-{
-    for (size_t i = 0; i < c->nprofiles; i++) if (strcmp(c->profiles[i].name, name) == 0) return (int)i;
-    return -1;
-}
-
 static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat_node, bool has_parser,
-                 bool has_datalayer, int scorer_with_producer_params, es_err_t *err)
+                 bool has_datalayer, es_err_t *err)
 {
     int rc;
     /* default profile with every Filter, Scorer and Picker, in config order */
@@ -557,6 +627,12 @@ static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat
         if (c->flow.bands[i].ordering < 0) c->flow.bands[i].ordering = c->flow.def_band.ordering;
         if (c->flow.bands[i].max_bytes == 0) c->flow.bands[i].max_bytes = c->flow.def_band.max_bytes;
     }
+    if (c->flow.has_neg_band) {
+        esi_band_cfg_t *nb = &c->flow.neg_band;
+        if (nb->fairness < 0) nb->fairness = c->flow.def_band.fairness;
+        if (nb->ordering < 0) nb->ordering = c->flow.def_band.ordering;
+        if (nb->max_bytes == 0) nb->max_bytes = c->flow.def_band.max_bytes;
+    }
     if (c->flow.usage < 0) c->flow.usage = usage;
     if (!has_parser && (rc = add_auto(c, "openai-parser", err)) < 0) return rc;
     /* saturation detector */
@@ -593,38 +669,166 @@ static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat
     es_node_t hpos = {0};
     hpos.line = h->line;
     hpos.doc = root ? root->doc : NULL;
-    if (strcmp(h->vt->type_name, "single-profile-handler") == 0 && c->nprofiles > 1)
-        return es_node_err(err, ES_EINVAL, &hpos, "plugins", "single-profile-handler cannot run %zu profiles",
-                           c->nprofiles);
-    if (strcmp(h->vt->type_name, "disagg-profile-handler") == 0) {
-        esi_disagg_params_t *d = h->params;
-        if (d->legacy_decode[0]) snprintf(d->decode, ESI_STR_MAX, "%s", d->legacy_decode);
-        if (d->legacy_prefill[0]) snprintf(d->prefill, ESI_STR_MAX, "%s", d->legacy_prefill);
-        if (d->legacy_decider[0]) snprintf(d->prefill_decider, ESI_STR_MAX, "%s", d->legacy_decider);
-        if (find_profile(c, d->decode) < 0)
-            return es_node_err(err, ES_ENOTFOUND, &hpos, "parameters.profiles.decode",
-                               "no scheduling profile named \"%s\"", d->decode);
-        if (d->prefill_decider[0]) {
-            int di = find_plugin(c, d->prefill_decider);
-            if (di < 0 || !(c->plugins[di].vt->roles & ESI_DECIDER))
-                return es_node_err(err, ES_ENOTFOUND, &hpos, "parameters.deciders.prefill",
-                                   "no decider plugin named \"%s\"", d->prefill_decider);
-        }
-    }
-    /* auto-created approximate prefix producer */
+    c->bind = (esi_handler_bind_t){.split = false, .primary = 0, .prefill = -1, .decider = -1};
+    if (h->vt->x_bind && (rc = h->vt->x_bind(h->params, c, &c->bind, &hpos, err))) return rc;
+    /* auto-created producer of PrefixCacheMatchInfo */
     c->producer = -1;
     bool need = false;
     for (size_t i = 0; i < c->nplugins; i++) {
-        if (!strcmp(c->plugins[i].vt->type_name, "approx-prefix-cache-producer") && c->producer < 0)
+        if (c->plugins[i].vt->produces & ESI_DATA_PREFIX_MATCH) {
+            if (c->producer >= 0) {
+                es_node_t pos = {0};
+                pos.line = c->plugins[i].line;
+                pos.doc = root ? root->doc : NULL;
+                return es_node_err(err, ES_EUNSUPP, &pos, "plugins", "\"%s\" and \"%s\" both produce prefix match "
+                                   "info: eppsim runs one producer per config", c->plugins[c->producer].name,
+                                   c->plugins[i].name);
+            }
             c->producer = (int)i;
-        if (c->plugins[i].vt->needs_prefix) need = true;
+        }
+        if (c->plugins[i].vt->consumes & ESI_DATA_PREFIX_MATCH) need = true;
+    }
+    for (size_t i = 0; i < c->nplugins; i++) {
+        const esi_plugin_vt_t *vt = c->plugins[i].vt;
+        if (!vt->x_link) continue;
+        es_node_t pos = {0};
+        pos.line = c->plugins[i].line;
+        pos.doc = root ? root->doc : NULL;
+        if ((rc = vt->x_link(c->plugins[i].params, c, &pos, err))) return rc;
+    }
+    /* prefixMatchInfoProducerName names the producer a consumer reads */
+    for (size_t i = 0; i < c->nplugins; i++) {
+        const esi_plugin_vt_t *vt = c->plugins[i].vt;
+        const char *ref = vt->x_producer_ref ? vt->x_producer_ref(c->plugins[i].params) : NULL;
+        if (!ref || !*ref) continue;
+        int pi = find_plugin(c, ref);
+        if (pi < 0 || !(c->plugins[pi].vt->produces & ESI_DATA_PREFIX_MATCH)) {
+            es_node_t pos = {0};
+            pos.line = c->plugins[i].line;
+            pos.doc = root ? root->doc : NULL;
+            return es_node_err(err, ES_ENOTFOUND, &pos, "parameters.prefixMatchInfoProducerName",
+                               "plugin \"%s\": no prefix match info producer named \"%s\"", c->plugins[i].name, ref);
+        }
     }
     if (need && c->producer < 0) {
-        if ((rc = add_auto(c, "approx-prefix-cache-producer", err)) < 0) return rc;
+        const esi_plugin_vt_t *vt = esi_registry_default_producer(ESI_DATA_PREFIX_MATCH);
+        ES_ASSERT(vt != NULL, "no default producer of PrefixCacheMatchInfo registered");
+        if ((rc = add_auto_vt(c, vt, err)) < 0) return rc;
         c->producer = rc;
-        if (scorer_with_producer_params >= 0)
-            esi_prefix_scorer_producer_params(c->plugins[scorer_with_producer_params].params,
-                                              c->plugins[rc].params);
+    }
+    return 0;
+}
+
+/* featureGates item: "gate" or "gate=true|false" (the registered v0.10 gates) */
+static int parse_gate(es_epp_config_t *c, const es_node_t *n, const char *path, es_err_t *err)
+{
+    const char *s;
+    int rc = es_node_to_str(n, path, &s, err);
+    if (rc) return rc;
+    const char *eq = strchr(s, '=');
+    size_t len = eq ? (size_t)(eq - s) : strlen(s);
+    bool on = true;
+    if (eq && strcmp(eq + 1, "true") && strcmp(eq + 1, "false"))
+        return es_node_err(err, ES_EINVAL, n, path, "expected gate or gate=true|false, got \"%s\"", s);
+    if (eq) on = strcmp(eq + 1, "true") == 0;
+    for (int g = 0; k_gates[g]; g++) {
+        if (strlen(k_gates[g]) != len || strncmp(k_gates[g], s, len)) continue;
+        if (!on) return 0;
+        c->gates[c->ngates++] = es_strdup(k_gates[g]);
+        if (g == 0) c->flow_control = true;
+        return 0;
+    }
+    return es_node_err(err, ES_EINVAL, n, path, "unknown feature gate \"%.*s\" (registered: flowControl, "
+                       "haPopulateNonLeaderDatastore)", (int)len, s);
+}
+
+/* {pluginRef: name} naming a plugin with `role`; *out its index (NULL: not wanted) */
+static int parse_ref_role(es_epp_config_t *c, const es_node_t *n, const char *path, unsigned role,
+                          const char *what, int *out, es_err_t *err)
+{
+    int pi, rc = parse_ref(c, n, path, &pi, err);
+    if (rc) return rc;
+    if (!(c->plugins[pi].vt->roles & role)) {
+        char full[200];
+        snprintf(full, sizeof full, "%s.pluginRef", path);
+        return es_node_err(err, ES_EINVAL, es_map_get(n, "pluginRef"), full, "plugin \"%s\" is not a %s",
+                           c->plugins[pi].name, what);
+    }
+    if (out) *out = pi;
+    return 0;
+}
+
+static int parse_ref_list(es_epp_config_t *c, const es_node_t *seq, const char *path, unsigned role,
+                          const char *what, es_err_t *err)
+{
+    if (!seq || es_node_is_null(seq)) return 0;
+    int rc = es_node_expect_seq(seq, path, err);
+    for (size_t i = 0; !rc && i < seq->n; i++) {
+        char p[160];
+        snprintf(p, sizeof p, "%s[%zu]", path, i);
+        rc = parse_ref_role(c, seq->items[i], p, role, what, NULL, err);
+    }
+    return rc;
+}
+
+/* dataLayer (v0.10 DataLayerConfig): the simulation feeds the data, but every
+ * reference is checked as upstream does. */
+static int parse_datalayer(es_epp_config_t *c, const es_node_t *dl, es_err_t *err)
+{
+    static const char *const dk[] = {"injectDefaults", "sources", "discovery", "crossReplicaSyncerPluginRef",
+                                     "crossReplicaSyncInterval", NULL};
+    int rc = es_node_expect_map(dl, "dataLayer", err);
+    if (rc || (rc = es_map_check_keys(dl, "dataLayer", dk, err))) return rc;
+    const es_node_t *v;
+    if ((v = es_map_get(dl, "injectDefaults"))) {
+        bool b;
+        if ((rc = es_node_to_bool(v, "dataLayer.injectDefaults", &b, err))) return rc;
+    }
+    if ((v = es_map_get(dl, "sources")) && !es_node_is_null(v)) {
+        if ((rc = es_node_expect_seq(v, "dataLayer.sources", err))) return rc;
+        for (size_t i = 0; i < v->n; i++) {
+            char p[96], pe[128];
+            snprintf(p, sizeof p, "dataLayer.sources[%zu]", i);
+            static const char *const sk[] = {"pluginRef", "extractors", NULL};
+            const es_node_t *src = v->items[i];
+            if ((rc = es_node_expect_map(src, p, err)) || (rc = es_map_check_keys(src, p, sk, err))) return rc;
+            const es_node_t *ref = es_map_get(src, "pluginRef");
+            snprintf(pe, sizeof pe, "%s.pluginRef", p);
+            if (!ref) return es_node_err(err, ES_EINVAL, src, pe, "missing");
+            const char *name;
+            if ((rc = es_node_to_str(ref, pe, &name, err))) return rc;
+            int pi = find_plugin(c, name);
+            if (pi < 0) return es_node_err(err, ES_ENOTFOUND, ref, pe, "no plugin named \"%s\" in plugins", name);
+            if (!(c->plugins[pi].vt->roles & (ESI_SOURCE | ESI_INERT)))
+                return es_node_err(err, ES_EINVAL, ref, pe, "plugin \"%s\" is not a data source", name);
+            snprintf(pe, sizeof pe, "%s.extractors", p);
+            const es_node_t *ex = es_map_get(src, "extractors");
+            if (ex && !es_node_is_null(ex)) {
+                if ((rc = es_node_expect_seq(ex, pe, err))) return rc;
+                for (size_t k = 0; k < ex->n; k++) {
+                    char q[160];
+                    snprintf(q, sizeof q, "%s[%zu]", pe, k);
+                    if ((rc = parse_ref(c, ex->items[k], q, &pi, err))) return rc;
+                }
+            }
+        }
+    }
+    if ((v = es_map_get(dl, "discovery")) &&
+        (rc = parse_ref_role(c, v, "dataLayer.discovery", ESI_DISCOVERY, "discovery plugin", NULL, err)))
+        return rc;
+    if ((v = es_map_get(dl, "crossReplicaSyncerPluginRef"))) {
+        const char *name;
+        if ((rc = es_node_to_str(v, "dataLayer.crossReplicaSyncerPluginRef", &name, err))) return rc;
+        if (*name && find_plugin(c, name) < 0)
+            return es_node_err(err, ES_ENOTFOUND, v, "dataLayer.crossReplicaSyncerPluginRef",
+                               "no plugin named \"%s\" in plugins", name);
+    }
+    if ((v = es_map_get(dl, "crossReplicaSyncInterval"))) {
+        if (v->kind != ES_NODE_SCALAR || esi_parse_duration(v->str, &c->sync_interval))
+            return es_node_err(err, ES_EINVAL, v, "dataLayer.crossReplicaSyncInterval",
+                               "expected a duration such as 100ms");
+        warn(c, v->line, "dataLayer.crossReplicaSyncInterval: replicas do not share in-flight state in eppsim "
+             "(each replica keeps its own)");
     }
     return 0;
 }
@@ -641,14 +845,18 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
     c->flow.usage = -1;
     int rc = 0;
     static const char *const keys[] = {"apiVersion", "kind", "featureGates", "plugins", "schedulingProfiles",
-                                       "saturationDetector", "dataLayer", "flowControl", "parser", NULL};
+                                       "saturationDetector", "dataLayer", "flowControl", "parser",
+                                       "requestHandler", NULL};
     if ((rc = es_node_expect_map(root, "", err))) goto fail;
     if ((rc = es_map_check_keys(root, "", keys, err))) goto fail;
     const es_node_t *v = es_map_get(root, "apiVersion");
     int ai;
-    if (!v) { rc = es_node_err(err, ES_EINVAL, root, "apiVersion", "missing (use %s)", k_api_versions[0]); goto fail; }
+    if (!v) { rc = es_node_err(err, ES_EINVAL, root, "apiVersion", "missing (use %s)", k_api_versions[1]); goto fail; }
     if ((rc = es_node_to_enum(v, "apiVersion", k_api_versions, &ai, err))) goto fail;
     c->api_version = es_strdup(k_api_versions[ai]);
+    if (ai == 0)
+        warn(c, v->line, "DEPRECATION: apiVersion inference.networking.x-k8s.io/v1alpha1/EndpointPickerConfig is "
+             "deprecated (replacement llm-d.ai/v1alpha1/EndpointPickerConfig)");
     v = es_map_get(root, "kind");
     const char *kind;
     if (!v) { rc = es_node_err(err, ES_EINVAL, root, "kind", "missing (use EndpointPickerConfig)"); goto fail; }
@@ -663,52 +871,60 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
         for (size_t i = 0; i < v->n; i++) {
             char path[48];
             snprintf(path, sizeof path, "featureGates[%zu]", i);
-            int gi;
-            if ((rc = es_node_to_enum(v->items[i], path, k_gates, &gi, err))) goto fail;
-            c->gates[c->ngates++] = es_strdup(k_gates[gi]);
-            if (gi == 0) c->flow_control = true;
+            if ((rc = parse_gate(c, v->items[i], path, err))) goto fail;
         }
     }
     v = es_map_get(root, "plugins");
     if (!v || es_node_is_null(v)) { rc = es_node_err(err, ES_EINVAL, root, "plugins", "missing (at least one plugin)"); goto fail; }
     if ((rc = parse_plugins(c, v, err))) goto fail;
-    int scorer_params = -1;
-    for (size_t i = 0; i < v->n && scorer_params < 0; i++) {
-        const es_node_t *tn = es_map_get(v->items[i], "type"), *pn = es_map_get(v->items[i], "parameters");
-        if (tn && !strcmp(tn->str, "prefix-cache-scorer") && pn && pn->kind == ES_NODE_MAP) {
-            static const char *const pk[] = {"autoTune", "blockSizeTokens", "maxPrefixBlocksToMatch",
-                                             "maxPrefixTokensToMatch", "lruCapacityPerServer", NULL};
-            for (const char *const *k = pk; *k; k++)
-                if (es_map_get(pn, *k)) { scorer_params = (int)i; break; }
-        }
-    }
     if ((v = es_map_get(root, "schedulingProfiles")) && !es_node_is_null(v))
         if ((rc = parse_profiles(c, v, err))) goto fail;
+    /* saturation detector: flowControl.saturationDetector, else the deprecated top-level key */
+    const es_node_t *fc = es_map_get(root, "flowControl");
     const es_node_t *sat = es_map_get(root, "saturationDetector");
+    const char *sat_path = "saturationDetector";
+    if (sat)
+        warn(c, sat->line, "DEPRECATION: top-level saturationDetector is deprecated, use "
+             "flowControl.saturationDetector instead. If both are set, the new field is used.");
+    if (fc && fc->kind == ES_NODE_MAP && es_map_get(fc, "saturationDetector")) {
+        sat = es_map_get(fc, "saturationDetector");
+        sat_path = "flowControl.saturationDetector";
+    }
     if (sat) {
         int pi;
-        if ((rc = parse_ref(c, sat, "saturationDetector", &pi, err))) goto fail;
+        char full[64];
+        snprintf(full, sizeof full, "%s.pluginRef", sat_path);
+        if ((rc = parse_ref(c, sat, sat_path, &pi, err))) goto fail;
         if (!(c->plugins[pi].vt->roles & ESI_SATURATION)) {
-            rc = es_node_err(err, ES_EINVAL, sat, "saturationDetector.pluginRef",
-                             "plugin \"%s\" is not a saturation detector", c->plugins[pi].name);
+            rc = es_node_err(err, ES_EINVAL, sat, full, "plugin \"%s\" is not a saturation detector",
+                             c->plugins[pi].name);
             goto fail;
         }
         c->saturation = pi;
     }
+    /* parsers: requestHandler.parsers, else the deprecated top-level parser */
+    bool has_parser = false;
     const es_node_t *parser = es_map_get(root, "parser");
     if (parser) {
-        int pi;
-        if ((rc = parse_ref(c, parser, "parser", &pi, err))) goto fail;
+        warn(c, parser->line, "DEPRECATION: top-level parser is deprecated, use requestHandler.parsers instead. "
+             "If both are set, the new field is used.");
+        if ((rc = parse_ref_role(c, parser, "parser", ESI_PARSER, "parser", NULL, err))) goto fail;
+        has_parser = true;
+    }
+    if ((v = es_map_get(root, "requestHandler")) && !es_node_is_null(v)) {
+        static const char *const rk[] = {"parsers", NULL};
+        if ((rc = es_node_expect_map(v, "requestHandler", err)) ||
+            (rc = es_map_check_keys(v, "requestHandler", rk, err)))
+            goto fail;
+        if ((rc = parse_ref_list(c, es_map_get(v, "parsers"), "requestHandler.parsers", ESI_PARSER, "parser",
+                                 err)))
+            goto fail;
+        has_parser = true;
     }
     const es_node_t *dl = es_map_get(root, "dataLayer");
-    if (dl) {
-        /* the server model feeds metrics directly; accept the section's shape */
-        static const char *const dk[] = {"sources", NULL};
-        if ((rc = es_node_expect_map(dl, "dataLayer", err)) || (rc = es_map_check_keys(dl, "dataLayer", dk, err)))
-            goto fail;
-    }
-    if ((v = es_map_get(root, "flowControl")) && (rc = parse_flow(c, v, err))) goto fail;
-    if ((rc = build(c, root, sat, parser != NULL, dl != NULL, scorer_params, err))) goto fail;
+    if (dl && (rc = parse_datalayer(c, dl, err))) goto fail;
+    if (fc && (rc = parse_flow(c, fc, err))) goto fail;
+    if ((rc = build(c, root, sat, has_parser, dl != NULL, err))) goto fail;
     *out = c;
     return 0;
 fail:
@@ -749,7 +965,7 @@ int es_epp_config_load_string(const char *name, const char *text, es_epp_config_
 
 /* loadDefaultConfig (GIE-main-final, the Helm chart's 2/2/3) */
 static const char k_default_config[] =
-    "apiVersion: inference.networking.x-k8s.io/v1alpha1\n"
+    "apiVersion: llm-d.ai/v1alpha1\n"
     "kind: EndpointPickerConfig\n"
     "plugins:\n"
     "- type: queue-scorer\n"

@@ -1,8 +1,8 @@
 /*
  * es_scheduler.h -- the endpoint picker (EPP) scheduling library.
  *
- * Decides exactly as the Gateway API Inference Extension endpoint picker does
- * (GIE-main-final semantics, docs/reference gie-epp.md): EndpointPickerConfig
+ * Decides as the endpoint picker does (llm-d-router v0.10.0, commit 71f4f099;
+ * formulas first written against GIE commit 1748e829): EndpointPickerConfig
  * loading and defaulting, admission (saturation, sheddable 429), filters,
  * scorers (un-normalised weighted sum of scores clamped to [0,1]), pickers,
  * profile handlers (single, P/D disaggregation), PreRequest hooks (prefix
@@ -65,6 +65,10 @@ const char *es_epp_config_default_text(void);
 void es_epp_config_write_yaml(FILE *f, const es_epp_config_t *c);
 /* True when the feature gate is on ("flowControl", ...). */
 bool es_epp_config_gate(const es_epp_config_t *c, const char *gate);
+/* Warnings of the load, "file:line: message" (deprecations, plugins or
+ * parameters without effect in a simulation, alpha stability); NULL past
+ * the end.  Callers print them (the library does not write to stderr). */
+const char *es_epp_config_warning(const es_epp_config_t *c, size_t i);
 /* Name of the i-th registered plugin type; NULL past the end. */
 const char *es_epp_plugin_type(size_t i);
 
@@ -116,7 +120,7 @@ void es_sched_trace_destroy(es_sched_trace_t *t);
 
 typedef struct es_sched_result {
     /* out */
-    int         status;             /* 200, 429, 503, or ES_SCHED_QUEUED (§2.10, §4.4) */
+    int         status;             /* 200, 429, 503, 500 (an admission plugin refused), or ES_SCHED_QUEUED */
     const char *reason;             /* static text for non-200 */
     uint32_t    primary;            /* endpoint id of the pick (profile "default"/"decode") */
     int32_t     prefill;            /* P/D: endpoint id of the prefill pick; -1 when not split */
@@ -150,8 +154,11 @@ int  es_scheduler_pick(es_scheduler_t *s, const es_sched_request_t *req, const e
 void es_scheduler_on_first_chunk(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
 void es_scheduler_on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
 
-/* Precise prefix index: a server's KV event as the EPP receives it (the
- * caller applies the delivery delay).  No-op without a precise scorer. */
+/* True when a plugin of the config consumes the servers' KV events (the
+ * precise prefix index): without one, the caller need not deliver them. */
+bool es_scheduler_wants_kv_events(const es_epp_config_t *cfg);
+/* A server's KV event as the EPP receives it (the caller applies the
+ * delivery delay), to every plugin that wants KV events. */
 void es_scheduler_on_kv_event(es_scheduler_t *s, const es_kv_event_t *ev);
 /* Pod deleted or crashed: clears its in-flight counters, prefix index
  * entries, LRU positions. */

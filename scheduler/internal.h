@@ -1,13 +1,18 @@
 /*
  * internal.h -- cross-file internals of the scheduler library (esi_ names).
  *
- * Plugins are static vtables registered by type name in registry.c (style.md
- * pattern): one vtable per upstream plugin type, with a `roles` mask because
- * an upstream plugin may implement several interfaces (a saturation detector
- * is also a Filter; the legacy decision tree is Filter+Picker).  Parameters
- * are described by esi_param_t tables: the single place where a plugin's
- * parameter names, defaults and ranges live (parse, defaults and the config
- * dump all read them).
+ * Plugins are static vtables registered by type name in the table at the end
+ * of plugins.c (style.md pattern): one vtable per upstream plugin type, with a
+ * `roles` mask because an upstream plugin may implement several interfaces (a
+ * saturation detector is also a Filter; the legacy decision tree is
+ * Filter+Picker), `produces` / `consumes` masks of request data keys (as
+ * upstream's Produces()/Consumes()), capability flags, and one hook per
+ * extension point.  The core (config.c, scheduler.c) calls hooks and tests
+ * flags; it never compares type names nor reads a plugin's parameters: adding
+ * a plugin is one table entry plus its functions.  Parameters are described
+ * by esi_param_t tables: the single place where a plugin's parameter names,
+ * defaults and ranges live (parse, defaults and the config dump all read
+ * them).
  *
  * A decision works on indexes into the caller's eps array ("eps index");
  * per-endpoint state that outlives a decision is kept by es_endpoint_t.id.
@@ -27,7 +32,9 @@ enum {
     ESI_FILTER = 1u << 0, ESI_SCORER = 1u << 1, ESI_PICKER = 1u << 2,
     ESI_HANDLER = 1u << 3, ESI_DECIDER = 1u << 4, ESI_PRODUCER = 1u << 5,
     ESI_SATURATION = 1u << 6, ESI_FAIRNESS = 1u << 7, ESI_ORDERING = 1u << 8,
-    ESI_USAGE = 1u << 9, ESI_INERT = 1u << 10   /* accepted, no effect here (parsers, data sources) */
+    ESI_USAGE = 1u << 9, ESI_INERT = 1u << 10,  /* accepted, no effect here */
+    ESI_PARSER = 1u << 11, ESI_SOURCE = 1u << 12, ESI_EXTRACTOR = 1u << 13, ESI_DISCOVERY = 1u << 14,
+    ESI_ADMITTER = 1u << 15
 };
 
 #define ESI_STR_MAX 64
@@ -41,8 +48,17 @@ typedef enum esi_ptype {
     ESI_P_STR,        /* char[ESI_STR_MAX] */
     ESI_P_DURATION,   /* es_time_t ns; "200ms", "2s", "1m30s" (Go durations) or a number of ns */
     ESI_P_SUB,        /* nested mapping; its keys write into the same struct */
-    ESI_P_ANY         /* accepted and ignored (no effect in a simulation) */
+    ESI_P_ANY,        /* accepted with a warning: no effect in a simulation */
+    ESI_P_NODE        /* lists and maps the plugin's x_check parses from the node */
 } esi_ptype_t;
+
+/* How eppsim treats an upstream plugin type (docs/scheduler.md, "Plugin types"). */
+typedef enum esi_class {
+    ESI_CLASS_IMPLEMENTED = 0,  /* upstream semantics, parameters, defaults, validation */
+    ESI_CLASS_FED,              /* its input is supplied by the simulation (tokens, metrics, labels) */
+    ESI_CLASS_MEANINGLESS,      /* no effect in a one-cluster simulation: accepted with a warning */
+    ESI_CLASS_MISSING           /* recognised, not implemented yet: refused with a clear error */
+} esi_class_t;
 
 typedef struct esi_param {
     const char              *key;
@@ -55,15 +71,50 @@ typedef struct esi_param {
 
 typedef struct esi_cycle esi_cycle_t;
 
+/* request data keys (upstream plugin.DataKey) a plugin produces or consumes */
+enum {
+    ESI_DATA_PREFIX_MATCH = 1u << 0,   /* PrefixCacheMatchInfo: cy->match, total_blocks, ... */
+    ESI_DATA_TOPOLOGY = 1u << 1        /* Topology of an endpoint (hostname, rack, zone, region labels) */
+};
+
+/* capability flags */
+enum {
+    ESI_CAP_KV_EVENTS = 1u << 0,          /* wants the servers' KV events (x_kv_event) */
+    ESI_CAP_DEFAULT_PRODUCER = 1u << 1,   /* auto-created when a consumer of its keys has no producer */
+    ESI_CAP_FLOWS_ROUND_ROBIN = 1u << 2,  /* fairness: a cursor over the flows (else one global queue) */
+};
+
+/* What a profile handler binds at build time (profile and plugin indexes). */
+typedef struct esi_handler_bind {
+    bool    split;      /* runs a second (prefill) profile after the primary one */
+    int32_t primary;    /* profile whose pick is the result ("decode" for P/D) */
+    int32_t prefill;    /* profile run when the decider says so; -1 */
+    int32_t decider;    /* decider plugin; -1 */
+} esi_handler_bind_t;
+
 typedef struct esi_plugin_vt {
     const char        *type_name;    /* upstream registry key */
     unsigned           roles;        /* ESI_* mask */
+    esi_class_t        klass;        /* implemented / fed / meaningless / missing */
+    const char        *note;         /* why (fed, meaningless, missing); NULL for implemented */
+    const char        *replaced_by;  /* deprecated alias of this type (upstream RegisterDeprecated) */
+    bool               alpha;        /* upstream StabilityAlpha */
     const esi_param_t *params;       /* NULL-key terminated; NULL = no parameters */
     size_t             params_size;  /* size of the typed params struct */
     size_t             state_size;   /* per-instance state (host allocates, zeroed) */
-    bool               needs_prefix; /* consumes PrefixCacheMatchInfo (auto-creates the producer) */
-    /* cross-field validation after parsing; may be NULL */
-    int    (*x_check)(const void *params, const es_node_t *at, const char *path, es_err_t *err);
+    unsigned           produces;     /* ESI_DATA_* keys it fills in x_prepare */
+    unsigned           consumes;     /* ESI_DATA_* keys it reads (auto-creates a default producer) */
+    unsigned           caps;         /* ESI_CAP_* */
+    /* cross-field validation after parsing (may record facts in params); may set
+     * *warning to a static text the loader reports; may be NULL */
+    int    (*x_check)(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err);
+    /* consumer of prefix match info: the producer it names (prefixMatchInfoProducerName); may be NULL */
+    const char *(*x_producer_ref)(const void *params);
+    /* resolves references to other plugins after every plugin is parsed; may be NULL */
+    int    (*x_link)(void *params, const es_epp_config_t *c, const es_node_t *at, es_err_t *err);
+    /* profile handler: resolves its profiles and decider against the config */
+    int    (*x_bind)(void *params, const es_epp_config_t *c, esi_handler_bind_t *b,
+                     const es_node_t *at, es_err_t *err);
     int    (*x_init)(void *state, const void *params, es_scheduler_t *s, es_err_t *err);
     void   (*x_fini)(void *state);
     /* compacts idx[0..m) in place; returns the survivors' count */
@@ -75,36 +126,43 @@ typedef struct esi_plugin_vt {
                      size_t m, uint32_t *out, size_t max);
     /* P/D decider: disaggregate this request, given the decode pick? */
     bool   (*x_decide)(void *state, esi_cycle_t *cy, uint32_t decode_idx);
-    /* PreRequest hook, after the profiles ran */
+    /* data producer (PrepareRequestData), before the profiles; 0 or ES_ENOMEM */
+    int    (*x_prepare)(void *state, esi_cycle_t *cy);
+    /* Admit (requestcontrol admission plugins), after the producers: NULL admits,
+     * else a static reason (the request gets 500, as upstream's director) */
+    const char *(*x_admit)(void *state, esi_cycle_t *cy);
+    /* PreRequest hook, after the profiles ran (cy->record_only: history replay) */
     void   (*x_pre_request)(void *state, esi_cycle_t *cy);
     /* saturation detector */
     double (*x_saturation)(void *state, esi_cycle_t *cy);
+    /* usage limit policy (ComputeLimit): the saturation ceiling of each
+     * priority band, priorities[0..n) highest first; called once a dispatch cycle */
+    void   (*x_limits)(void *state, double saturation, const int64_t *priorities, size_t n, double *ceilings);
+    /* ordering policy: queued items are served by ascending key, then enqueue order */
+    es_time_t (*x_order_key)(es_time_t enqueued, es_time_t deadline);
+    /* a server's KV event (ESI_CAP_KV_EVENTS) */
+    void   (*x_kv_event)(void *state, const es_kv_event_t *ev);
+    /* keys this plugin's index would hold for plain text (explain's kv_blocks) */
+    size_t (*x_text_keys)(void *state, const char *text, uint64_t *out, size_t max);
     /* pod deleted */
     void   (*x_removed)(void *state, uint32_t endpoint_id);
 } esi_plugin_vt_t;
 
 const esi_plugin_vt_t *esi_registry_find(const char *type_name);
+/* The registered default producer of a data key; NULL if none. */
+const esi_plugin_vt_t *esi_registry_default_producer(unsigned data_key);
 
-/* Parameters the scheduler core reads itself (producer, P/D handler). */
+/* approx-prefix-cache-producer parameters (declared here for the tests) */
+#define ESI_APPROX_MIN_BLOCK_TOKENS 64   /* v0.10 minBlockSizeTokens (approximateprefix/plugin.go) */
 typedef struct esi_approx_params {
     bool    auto_tune;          /* block size from cache_config_info, LRU from num_gpu_blocks */
-    int64_t block_size_tokens;  /* 16 */
-    int64_t block_size_chars;   /* deprecated; must stay 0 */
-    int64_t max_blocks;         /* maxPrefixBlocksToMatch, 256 */
-    int64_t max_tokens;         /* maxPrefixTokensToMatch, 0 = use max_blocks */
+    int64_t block_size_tokens;  /* 16; floored at min_block_tokens when used */
+    int64_t block_size_chars;   /* deprecated blockSize: promoted to block_size_tokens */
+    int64_t max_blocks;         /* maxPrefixBlocksToMatch, 2048 (used when max_tokens is 0; 0 = no cap) */
+    int64_t max_tokens;         /* maxPrefixTokensToMatch, 131072; > 0 wins: max_tokens / block size */
     int64_t lru_capacity;       /* lruCapacityPerServer, 31250 */
+    int64_t min_block_tokens;   /* not a parameter: ESI_APPROX_MIN_BLOCK_TOKENS (upstream's tests lower it) */
 } esi_approx_params_t;
-
-typedef struct esi_disagg_params {
-    char decode[ESI_STR_MAX], prefill[ESI_STR_MAX], encode[ESI_STR_MAX];
-    char prefill_decider[ESI_STR_MAX], encode_decider[ESI_STR_MAX];
-    char legacy_decode[ESI_STR_MAX], legacy_prefill[ESI_STR_MAX], legacy_decider[ESI_STR_MAX];
-} esi_disagg_params_t;
-
-/* prefix-cache-scorer parameters that feed an auto-created producer */
-void esi_prefix_scorer_producer_params(const void *scorer_params, esi_approx_params_t *out);
-/* precise-prefix-cache-scorer state: one KV event */
-void esi_precise_on_event(void *state, const es_kv_event_t *ev);
 
 /* ---- configuration ---- */
 typedef struct esi_plugin_cfg {
@@ -141,6 +199,8 @@ typedef struct esi_flow_cfg {
     uint64_t        max_requests;   /* global; 0 = unlimited */
     es_time_t       ttl;            /* defaultRequestTTL; 0 = none */
     esi_band_cfg_t  def_band;       /* template for bands not listed */
+    esi_band_cfg_t  neg_band;       /* template for negative priorities (defaultNegativePriorityBand) */
+    bool            has_neg_band;
     esi_band_cfg_t *bands;
     size_t          nbands;
     int32_t         usage;          /* usage limit policy plugin */
@@ -156,10 +216,14 @@ struct es_epp_config {
     esi_profile_cfg_t *profiles;
     size_t             nprofiles;
     int32_t            handler;      /* plugin index of the profile handler */
+    esi_handler_bind_t bind;         /* what the handler runs */
     int32_t            saturation;   /* plugin index of the saturation detector */
-    int32_t            producer;     /* approx-prefix-cache-producer, -1 if none */
+    int32_t            producer;     /* producer of PrefixCacheMatchInfo, -1 if none */
     bool               flow_control; /* gate */
     esi_flow_cfg_t     flow;
+    es_time_t          sync_interval; /* dataLayer.crossReplicaSyncInterval; 0 = not set */
+    char             **warnings;      /* "file:line: message", load order */
+    size_t             nwarnings;
 };
 
 /* ---- xxh64 (text mode hashing, as upstream) ---- */
@@ -221,8 +285,10 @@ typedef struct esi_charview {
 } esi_charview_t;
 void esi_charview_init(esi_charview_t *cv);
 /* Chained hashes of blocks of `chars` characters of the content's character
- * view (partial last block included, at most max blocks; none when the view
- * is shorter than one block).  seed: hash of the model name. */
+ * view (partial last block included, also when it is the only one, at most
+ * max blocks; v0.10 prefixhash.GetBlockHashes).  seed: hash of the model name. */
+
+
 size_t esi_char_block_hashes(const esi_charview_t *cv, const es_content_t *c, uint32_t chars,
                              uint64_t seed, uint64_t *out, size_t max);
 /* Same on plain text with xxh64, as upstream hashPrompt. */
@@ -253,6 +319,10 @@ struct esi_cycle {
     uint32_t                  total_blocks;
     uint32_t                  block_tokens;
     const uint64_t           *hashes;         /* the request's block hashes */
+    /* eps index of an endpoint id in this decision (esi_cycle_pos) */
+    const uint32_t           *id_pos, *id_stamp;
+    uint32_t                  stamp;
+    size_t                    id_cap;
     /* in-flight counters gathered by eps index */
     int64_t                  *inflight_req;   /* [n] */
     int64_t                  *inflight_tok;   /* [n] */
@@ -265,13 +335,25 @@ struct esi_cycle {
     uint32_t                  record_target;  /* eps index */
 };
 
-/* Scheduler internals used by plugins. */
-es_rng_t *esi_sched_rng(es_scheduler_t *s);
-/* Primary and prefill picks (eps indexes) of the cycle; UINT32_MAX if none. */
-uint32_t esi_cycle_primary(const esi_cycle_t *cy);
-uint32_t esi_cycle_prefill(const esi_cycle_t *cy);
+/* Eps index of endpoint id in the cycle; UINT32_MAX when not a candidate. */
+static inline uint32_t esi_cycle_pos(const esi_cycle_t *cy, uint32_t id)
+{
+    return id < cy->id_cap && cy->id_stamp[id] == cy->stamp ? cy->id_pos[id] : UINT32_MAX;
+}
 
-/* Parsing helpers shared by config.c and the flow-control section. */
+/* Pick (eps index) of profile p of the cycle; UINT32_MAX if none. */
+static inline uint32_t esi_cycle_pick(const esi_cycle_t *cy, int p)
+{
+    if (p < 0) return UINT32_MAX;
+    const esi_prof_result_t *r = &cy->res[p];
+    return r->ran && !r->failed && r->npicked ? r->picked[0] : UINT32_MAX;
+}
+/* Primary and prefill picks of the cycle.  Plugins see the scheduler only
+ * through the cycle: plugins.c calls nothing in scheduler.c. */
+static inline uint32_t esi_cycle_primary(const esi_cycle_t *cy) { return esi_cycle_pick(cy, cy->primary); }
+static inline uint32_t esi_cycle_prefill(const esi_cycle_t *cy) { return esi_cycle_pick(cy, cy->prefill); }
+
+/* Parsing helpers of config.c (loading only: plugins.c calls nothing in config.c or scheduler.c). */
 int esi_parse_duration(const char *s, es_time_t *out);
 int esi_parse_quantity(const char *s, uint64_t *out);
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "es_util.h"
 
 /* ------------------------------------------------------------------ */
 /* xxh64, written from the published algorithm description            */
@@ -193,7 +194,8 @@ size_t esi_char_block_hashes(const esi_charview_t *cv, const es_content_t *c, ui
     segment_done:
         if (pp < sg->len) h = piece(h, sg->id, pp, po, sg->len, 0);
     }
-    if (nb > 0 && fill > 0) out[nb++] = es_mix64(h ^ 0x3c6ef372fe94f82bULL);   /* partial last block (GIE-main-final) */
+    /* partial last block, also when it is the only one (v0.10 prefixhash.GetBlockHashes) */
+    if (fill > 0) out[nb++] = es_mix64(h ^ 0x3c6ef372fe94f82bULL);
     return nb;
 }
 
@@ -212,7 +214,7 @@ static uint64_t chunk_hash(const char *chunk, size_t len, uint64_t prev)
 size_t esi_text_block_hashes(const char *text, size_t len, uint32_t C, uint64_t seed,
                              uint64_t *out, size_t max)
 {
-    if (C == 0 || len < C || max == 0) return 0;
+    if (C == 0 || len == 0 || max == 0) return 0;
     if (len > (size_t)C * max) len = (size_t)C * max;
     uint64_t prev = seed;
     size_t nb = 0, i = 0;
@@ -301,7 +303,7 @@ static inline void delete_slot(esi_pindex_t *ix, size_t i, size_t *at)
             break;
         }
         size_t k = home_of(ix, ix->slots[j].tag);
-        if (((j - k) & m) >= ((j - i) & m)) {   /* home not in (i, j]: it moves to i */
+        if (es_oa_moves_back(k, i, j, m)) {
             ix->slots[i] = ix->slots[j];
             if (j == *at) *at = i;
             i = j;

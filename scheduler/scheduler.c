@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "es_util.h"
 
 
 typedef struct inst {
@@ -47,8 +48,8 @@ typedef struct fc_item {
 typedef struct fc_band {
     int64_t    priority;
     const esi_band_cfg_t *cfg;
-    bool       rr;        /* round-robin fairness (else global strict) */
-    bool       edf;       /* EDF ordering (else FCFS) */
+    bool       rr;        /* fairness rotates over the flows (else one global queue) */
+    es_time_t (*order_key)(es_time_t enqueued, es_time_t deadline);   /* NULL: arrival order */
     fc_item_t *items;     /* enqueue order */
     size_t     n, cap;
     uint64_t   bytes;
@@ -62,17 +63,14 @@ struct es_scheduler {
     inst_t    *inst;
     prof_t     prof[ES_SCHED_MAX_PROFILES];
     uint32_t   nprof;
-    int        primary_prof;      /* decode profile for disagg, the only one for single */
-    int        prefill_prof;      /* profile named by the handler as prefill; -1 */
-    int        decider;           /* plugin index; -1 */
-    bool       disagg;
+    esi_handler_bind_t bind;      /* the profile handler's profiles and decider */
     int        saturation;        /* plugin index */
-    /* approximate prefix producer */
-    bool       approx;
-    esi_approx_params_t ap;
-    esi_pindex_t ix;
-    esi_charview_t cv;   /* character view sums (approximate index) */
-    uint64_t  *hashes; size_t hcap;
+    /* plugin indexes by hook, config order (no scan of every plugin per call) */
+    uint32_t  *producers, nproducers;   /* x_prepare */
+    uint32_t  *pre_hooks, npre;         /* x_pre_request */
+    uint32_t  *kv_hooks, nkv;           /* x_kv_event (ESI_CAP_KV_EVENTS) */
+    uint32_t  *rm_hooks, nrm;           /* x_removed */
+    uint32_t  *admit_hooks, nadmit;     /* x_admit */
     /* per endpoint id */
     size_t     id_cap;
     int64_t   *inflight_req, *inflight_tok;
@@ -87,26 +85,13 @@ struct es_scheduler {
     req_rec_t *reqs; size_t rmask, rused;
     /* flow control */
     fc_band_t *bands; size_t nbands, bcap;
+    int64_t   *prios; double *ceilings;      /* [bcap] per band, for the usage limit policy */
     char     **flows; size_t nflows, fcap;   /* fairness ids, sorted */
     size_t     fc_queued;
     uint64_t   fc_bytes;
 };
 
-es_rng_t *esi_sched_rng(es_scheduler_t *s) { return &s->rng; }
-
-uint32_t esi_cycle_primary(const esi_cycle_t *cy)
-{
-    if (cy->primary < 0) return UINT32_MAX;
-    const esi_prof_result_t *r = &cy->res[cy->primary];
-    return r->ran && !r->failed && r->npicked ? r->picked[0] : UINT32_MAX;
-}
-
-uint32_t esi_cycle_prefill(const esi_cycle_t *cy)
-{
-    if (cy->prefill < 0) return UINT32_MAX;
-    const esi_prof_result_t *r = &cy->res[cy->prefill];
-    return r->ran && !r->failed && r->npicked ? r->picked[0] : UINT32_MAX;
-}
+static fc_band_t *band_of(es_scheduler_t *s, int64_t prio);
 
 /* ------------------------------------------------------------------ */
 /* create / destroy                                                    */
@@ -174,6 +159,32 @@ static int prof_add(es_scheduler_t *s, prof_t *p, const esi_ref_t *r, es_err_t *
     return 0;
 }
 
+/* Plugins with a given hook, listed once so that a call site does not scan
+ * every plugin (the KV-event path runs per block stored or evicted). */
+enum hook { HOOK_PREPARE, HOOK_PRE_REQUEST, HOOK_KV_EVENT, HOOK_REMOVED, HOOK_ADMIT };
+
+static bool has_hook(const esi_plugin_vt_t *vt, enum hook h)
+{
+    switch (h) {
+    case HOOK_PREPARE:     return vt->x_prepare != NULL;
+    case HOOK_PRE_REQUEST: return vt->x_pre_request != NULL;
+    case HOOK_KV_EVENT:    return (vt->caps & ESI_CAP_KV_EVENTS) && vt->x_kv_event;
+    case HOOK_REMOVED:     return vt->x_removed != NULL;
+    case HOOK_ADMIT:       return vt->x_admit != NULL;
+    }
+    return false;
+}
+
+static int hook_list(const es_epp_config_t *cfg, enum hook h, uint32_t **out, uint32_t *n)
+{
+    *out = malloc((cfg->nplugins + 1) * sizeof **out);
+    if (!*out) return ES_ENOMEM;
+    *n = 0;
+    for (size_t i = 0; i < cfg->nplugins; i++)
+        if (has_hook(cfg->plugins[i].vt, h)) (*out)[(*n)++] = (uint32_t)i;
+    return 0;
+}
+
 int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_t **out, es_err_t *err)
 {
     es_err_clear(err);
@@ -204,28 +215,20 @@ int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_
             if ((rc = prof_add(s, &s->prof[p], &cfg->profiles[p].refs[k], err))) goto fail;
         ES_ASSERT(s->prof[p].picker >= 0, "defaulting left a profile without a picker");
     }
-    s->primary_prof = 0;
-    s->prefill_prof = -1;
-    s->decider = -1;
-    const esi_plugin_cfg_t *h = &cfg->plugins[cfg->handler];
-    if (strcmp(h->vt->type_name, "disagg-profile-handler") == 0) {
-        const esi_disagg_params_t *d = h->params;
-        s->disagg = true;
-        for (uint32_t p = 0; p < s->nprof; p++) {
-            if (strcmp(cfg->profiles[p].name, d->decode) == 0) s->primary_prof = (int)p;
-            if (strcmp(cfg->profiles[p].name, d->prefill) == 0) s->prefill_prof = (int)p;
-        }
-        for (size_t i = 0; d->prefill_decider[0] && i < cfg->nplugins; i++)
-            if (strcmp(cfg->plugins[i].name, d->prefill_decider) == 0) s->decider = (int)i;
-    }
+    s->bind = cfg->bind;
     s->saturation = cfg->saturation;
-    if (cfg->producer >= 0) {
-        s->approx = true;
-        s->ap = *(const esi_approx_params_t *)cfg->plugins[cfg->producer].params;
-        if (esi_pindex_init(&s->ix)) goto fail;
-        esi_charview_init(&s->cv);
-    }
+    rc = ES_ENOMEM;
+    if (hook_list(cfg, HOOK_PREPARE, &s->producers, &s->nproducers) ||
+        hook_list(cfg, HOOK_PRE_REQUEST, &s->pre_hooks, &s->npre) ||
+        hook_list(cfg, HOOK_KV_EVENT, &s->kv_hooks, &s->nkv) ||
+        hook_list(cfg, HOOK_REMOVED, &s->rm_hooks, &s->nrm) ||
+        hook_list(cfg, HOOK_ADMIT, &s->admit_hooks, &s->nadmit))
+        goto fail;
     s->flows = NULL;
+    /* the configured bands exist from the start, as in upstream's registry
+     * (usage limit policies see every band, not only those used so far) */
+    for (size_t i = 0; cfg->flow_control && i < cfg->flow.nbands; i++)
+        if (!band_of(s, cfg->flow.bands[i].priority)) goto fail;
     *out = s;
     return 0;
 fail:
@@ -242,13 +245,13 @@ void es_scheduler_destroy(es_scheduler_t *s)
         free(s->inst[i].state);
     }
     free(s->inst);
-    if (s->approx) esi_pindex_fini(&s->ix);
-    free(s->hashes);
+    free(s->producers); free(s->pre_hooks); free(s->kv_hooks); free(s->rm_hooks); free(s->admit_hooks);
     free(s->inflight_req); free(s->inflight_tok); free(s->id_pos); free(s->id_stamp);
     free(s->match); free(s->idx); free(s->g_req); free(s->g_tok); free(s->scores); free(s->total);
     free(s->reqs);
     for (size_t i = 0; i < s->nbands; i++) free(s->bands[i].items);
     free(s->bands);
+    free(s->prios); free(s->ceilings);
     for (size_t i = 0; i < s->nflows; i++) free(s->flows[i]);
     free(s->flows);
     free(s);
@@ -304,7 +307,7 @@ static void rdelete(es_scheduler_t *s, req_rec_t *r)
         j = (j + 1) & s->rmask;
         if (!s->reqs[j].used) break;
         size_t k = rslot(s, s->reqs[j].id);
-        if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+        if (es_oa_moves_back(k, i, j, s->rmask)) {
             s->reqs[i] = s->reqs[j];
             i = j;
         }
@@ -367,6 +370,9 @@ static int cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_reques
     memset(cy, 0, sizeof *cy);
     cy->s = s; cy->req = req; cy->eps = eps; cy->n = n; cy->now = now; cy->rng = &s->rng;
     cy->match = s->match;
+    cy->id_pos = s->id_pos;
+    cy->id_stamp = s->id_stamp;
+    cy->id_cap = s->id_cap;
     cy->inflight_req = s->g_req;
     cy->inflight_tok = s->g_tok;
     if (++s->stamp == 0) { memset(s->id_stamp, 0, s->id_cap * sizeof *s->id_stamp); s->stamp = 1; }
@@ -376,58 +382,29 @@ static int cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_reques
         s->g_req[i] = s->inflight_req[eps[i].id];
         s->g_tok[i] = s->inflight_tok[eps[i].id];
     }
-    cy->primary = s->primary_prof;
+    cy->stamp = s->stamp;
+    cy->primary = s->bind.primary;
     cy->prefill = -1;
     return 0;
 }
 
-static uint32_t approx_block_tokens(const es_scheduler_t *s, const esi_cycle_t *cy)
+/* PrepareRequestData of every data producer, config order. */
+static int prepare(es_scheduler_t *s, esi_cycle_t *cy)
 {
-    if (s->ap.auto_tune && cy->n > 0 && cy->eps[0].metrics.block_size > 0) return cy->eps[0].metrics.block_size;
-    return (uint32_t)s->ap.block_size_tokens;
-}
-
-/* PrepareRequestData of approx-prefix-cache-producer: hashes, greedy match walk. */
-static int approx_prepare(es_scheduler_t *s, esi_cycle_t *cy)
-{
-    if (!s->approx) return 0;
-    uint32_t bs = approx_block_tokens(s, cy);
-    size_t maxb = s->ap.max_tokens > 0 ? (size_t)(s->ap.max_tokens / bs) : (size_t)s->ap.max_blocks;
-    if (maxb > s->hcap) {
-        uint64_t *h = realloc(s->hashes, maxb * sizeof *h);
-        if (!h) return ES_ENOMEM;
-        s->hashes = h;
-        s->hcap = maxb;
-    }
-    const char *model = cy->req->model ? cy->req->model : "";
-    uint64_t seed = esi_xxh64(model, strlen(model), 0);
-    size_t nh = cy->req->prompt_text
-        ? esi_text_block_hashes(cy->req->prompt_text, strlen(cy->req->prompt_text), bs * 4, seed, s->hashes, maxb)
-        : esi_char_block_hashes(&s->cv, &cy->req->content, bs * 4, seed, s->hashes, maxb);
-    memset(cy->match, 0, cy->n * sizeof *cy->match);
-    cy->have_prefix = true;
-    cy->total_blocks = (uint32_t)nh;
-    cy->block_tokens = bs;
-    cy->hashes = s->hashes;
-    if (nh == 0) return 0;
-    for (size_t k = 0; k < nh; k++) {
-        uint32_t ni = esi_pindex_holders(&s->ix, s->hashes[k]);
-        if (!ni) break;   /* greedy: stop at the first block nobody has */
-        for (; ni; ni = s->ix.nodes[ni].next) {
-            uint32_t pod = s->ix.nodes[ni].pod;   /* pods outside the candidates are skipped */
-            if (pod < s->id_cap && s->id_stamp[pod] == s->stamp) cy->match[s->id_pos[pod]]++;
-        }
+    for (uint32_t k = 0; k < s->nproducers; k++) {
+        inst_t *in = &s->inst[s->producers[k]];
+        int rc = in->cfg->vt->x_prepare(in->state, cy);
+        if (rc) return rc;
     }
     return 0;
 }
 
-static void approx_add(es_scheduler_t *s, esi_cycle_t *cy, uint32_t e)
+static void pre_request_hooks(es_scheduler_t *s, esi_cycle_t *cy)
 {
-    if (!s->approx || e == UINT32_MAX || cy->total_blocks == 0) return;
-    const es_endpoint_t *ep = &cy->eps[e];
-    uint32_t cap = s->ap.auto_tune && ep->metrics.num_gpu_blocks > 0 ? ep->metrics.num_gpu_blocks
-                                                                       : (uint32_t)s->ap.lru_capacity;
-    esi_pindex_add_n(&s->ix, cy->hashes, cy->total_blocks, ep->id, cap);
+    for (uint32_t k = 0; k < s->npre; k++) {
+        inst_t *in = &s->inst[s->pre_hooks[k]];
+        in->cfg->vt->x_pre_request(in->state, cy);
+    }
 }
 
 static inline double clamp01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
@@ -487,15 +464,15 @@ static void run_profile(es_scheduler_t *s, esi_cycle_t *cy, int p, es_sched_trac
 /* The profile handler loop (§2.1, §2.4). */
 static void run_profiles(es_scheduler_t *s, esi_cycle_t *cy, es_sched_trace_t *tr)
 {
-    if (!s->disagg) { run_profile(s, cy, s->primary_prof, tr); return; }
-    run_profile(s, cy, s->primary_prof, tr);   /* decode first */
+    run_profile(s, cy, s->bind.primary, tr);   /* P/D: decode first */
+    if (!s->bind.split) return;
     uint32_t d = esi_cycle_primary(cy);
     if (d == UINT32_MAX) return;
-    if (s->prefill_prof >= 0 && s->decider >= 0) {
-        inst_t *di = &s->inst[s->decider];
+    if (s->bind.prefill >= 0 && s->bind.decider >= 0) {
+        inst_t *di = &s->inst[s->bind.decider];
         if (di->cfg->vt->x_decide(di->state, cy, d)) {
-            run_profile(s, cy, s->prefill_prof, tr);
-            cy->prefill = s->prefill_prof;
+            run_profile(s, cy, s->bind.prefill, tr);
+            cy->prefill = s->bind.prefill;
         }
     }
 }
@@ -514,9 +491,6 @@ static int64_t token_estimate(const es_sched_request_t *r)
 
 static void pre_request(es_scheduler_t *s, esi_cycle_t *cy)
 {
-    uint32_t p = esi_cycle_primary(cy), f = esi_cycle_prefill(cy);
-    approx_add(s, cy, p);
-    approx_add(s, cy, f);
     int64_t est = token_estimate(cy->req);
     req_rec_t *rec = rinsert(s, cy->req->id);
     if (rec) { rec->prefill = UINT32_MAX; rec->nothers = 0; rec->tokens = est; }
@@ -530,8 +504,7 @@ static void pre_request(es_scheduler_t *s, esi_cycle_t *cy)
         if ((int)k == cy->prefill && strcmp(s->prof[k].cfg->name, "prefill") == 0) rec->prefill = id;
         else rec->others[rec->nothers++] = id;
     }
-    for (size_t i = 0; i < s->cfg->nplugins; i++)
-        if (s->inst[i].cfg->vt->x_pre_request) s->inst[i].cfg->vt->x_pre_request(s->inst[i].state, cy);
+    pre_request_hooks(s, cy);
 }
 
 static double saturation_of(es_scheduler_t *s, esi_cycle_t *cy)
@@ -577,7 +550,17 @@ static int decide(es_scheduler_t *s, const es_sched_request_t *req, const es_end
             return 0;
         }
     }
-    if (approx_prepare(s, &cy)) return ES_ENOMEM;
+    if (prepare(s, &cy)) return ES_ENOMEM;
+    /* admission plugins, after the producers (director.go runAdmissionPlugins) */
+    for (uint32_t k = 0; k < s->nadmit; k++) {
+        inst_t *in = &s->inst[s->admit_hooks[k]];
+        const char *deny = in->cfg->vt->x_admit(in->state, &cy);
+        if (deny) {
+            out->status = 500;
+            out->reason = deny;
+            return 0;
+        }
+    }
     run_profiles(s, &cy, out->trace);
     uint32_t p = esi_cycle_primary(&cy);
     if (p == UINT32_MAX) {
@@ -612,40 +595,44 @@ void es_scheduler_record(es_scheduler_t *s, const es_sched_request_t *req, const
                          size_t n, uint32_t endpoint_id, es_time_t now_ns)
 {
     esi_cycle_t cy;
-    if (cycle_setup(s, &cy, req, eps, n, now_ns) || approx_prepare(s, &cy)) return;
+    if (cycle_setup(s, &cy, req, eps, n, now_ns) || prepare(s, &cy)) return;
     uint32_t e = UINT32_MAX;
     for (size_t i = 0; i < n; i++) if (eps[i].id == endpoint_id) e = (uint32_t)i;
     if (e == UINT32_MAX) return;
-    approx_add(s, &cy, e);
     cy.record_only = true;
     cy.record_target = e;
-    for (size_t i = 0; i < s->cfg->nplugins; i++)
-        if (s->inst[i].cfg->vt->x_pre_request) s->inst[i].cfg->vt->x_pre_request(s->inst[i].state, &cy);
+    pre_request_hooks(s, &cy);
+}
+
+bool es_scheduler_wants_kv_events(const es_epp_config_t *cfg)
+{
+    for (size_t i = 0; i < cfg->nplugins; i++)
+        if (cfg->plugins[i].vt->caps & ESI_CAP_KV_EVENTS) return true;
+    return false;
 }
 
 void es_scheduler_on_kv_event(es_scheduler_t *s, const es_kv_event_t *ev)
 {
-    for (size_t i = 0; i < s->cfg->nplugins; i++)
-        if (!strcmp(s->inst[i].cfg->vt->type_name, "precise-prefix-cache-scorer"))
-            esi_precise_on_event(s->inst[i].state, ev);
+    for (uint32_t k = 0; k < s->nkv; k++) {
+        inst_t *in = &s->inst[s->kv_hooks[k]];
+        in->cfg->vt->x_kv_event(in->state, ev);
+    }
 }
 
 size_t es_sched_text_block_keys(const es_scheduler_t *s, const char *text, uint64_t *out, size_t max)
 {
     for (size_t i = 0; i < s->cfg->nplugins; i++)
-        if (!strcmp(s->inst[i].cfg->vt->type_name, "precise-prefix-cache-scorer")) {
-            const int64_t bs = *(const int64_t *)s->cfg->plugins[i].params;   /* blockSize is first */
-            return esi_text_full_block_keys(text, (uint32_t)bs, out, max);
-        }
+        if (s->inst[i].cfg->vt->x_text_keys) return s->inst[i].cfg->vt->x_text_keys(s->inst[i].state, text, out, max);
     return 0;
 }
 
 void es_scheduler_endpoint_removed(es_scheduler_t *s, uint32_t id)
 {
     if (id < s->id_cap) { s->inflight_req[id] = 0; s->inflight_tok[id] = 0; }
-    if (s->approx) esi_pindex_remove_pod(&s->ix, id);
-    for (size_t i = 0; i < s->cfg->nplugins; i++)
-        if (s->inst[i].cfg->vt->x_removed) s->inst[i].cfg->vt->x_removed(s->inst[i].state, id);
+    for (uint32_t k = 0; k < s->nrm; k++) {
+        inst_t *in = &s->inst[s->rm_hooks[k]];
+        in->cfg->vt->x_removed(in->state, id);
+    }
     /* forget the released pod in pending request records */
     for (size_t i = 0; i <= s->rmask; i++) {
         req_rec_t *r = &s->reqs[i];
@@ -737,9 +724,16 @@ static fc_band_t *band_of(es_scheduler_t *s, int64_t prio)
         fc_band_t *nb = realloc(s->bands, nc * sizeof *nb);
         if (!nb) return NULL;
         s->bands = nb;
+        int64_t *np = realloc(s->prios, nc * sizeof *np);
+        if (!np) return NULL;
+        s->prios = np;
+        double *ncl = realloc(s->ceilings, nc * sizeof *ncl);
+        if (!ncl) return NULL;
+        s->ceilings = ncl;
         s->bcap = nc;
     }
-    const esi_band_cfg_t *cfg = &s->cfg->flow.def_band;   /* auto-provisioned from the template */
+    const esi_band_cfg_t *cfg = prio < 0 && s->cfg->flow.has_neg_band ? &s->cfg->flow.neg_band
+                                                                        : &s->cfg->flow.def_band;   /* auto-provisioned */
     for (size_t i = 0; i < s->cfg->flow.nbands; i++)
         if (s->cfg->flow.bands[i].priority == prio) cfg = &s->cfg->flow.bands[i];
     size_t at = 0;   /* keep bands sorted by priority, highest first */
@@ -749,8 +743,8 @@ static fc_band_t *band_of(es_scheduler_t *s, int64_t prio)
     memset(b, 0, sizeof *b);
     b->priority = prio;
     b->cfg = cfg;
-    b->rr = !strcmp(s->cfg->plugins[cfg->fairness].vt->type_name, "round-robin-fairness-policy");
-    b->edf = !strcmp(s->cfg->plugins[cfg->ordering].vt->type_name, "edf-ordering-policy");
+    b->rr = (s->cfg->plugins[cfg->fairness].vt->caps & ESI_CAP_FLOWS_ROUND_ROBIN) != 0;
+    b->order_key = s->cfg->plugins[cfg->ordering].vt->x_order_key;
     s->nbands++;
     return b;
 }
@@ -809,14 +803,18 @@ static void fc_remove(es_scheduler_t *s, fc_band_t *b, size_t i)
     b->n--;
 }
 
-/* Ordering policy: the head of flow (or of the band when flow < 0). */
+/* Ordering policy: the head of flow (or of the band when flow < 0): the least
+ * key, the earliest enqueued among equal keys (items are in enqueue order). */
 static long fc_head(const fc_band_t *b, long flow)
 {
     long best = -1;
+    es_time_t best_key = 0;
     for (size_t i = 0; i < b->n; i++) {
-        if (flow >= 0 && b->items[i].flow != (uint32_t)flow) continue;
-        if (best < 0) { best = (long)i; if (!b->edf) break; continue; }
-        if (b->items[i].deadline < b->items[best].deadline) best = (long)i;   /* EDF; FCFS breaks at the first */
+        const fc_item_t *it = &b->items[i];
+        if (flow >= 0 && it->flow != (uint32_t)flow) continue;
+        if (!b->order_key) return (long)i;   /* arrival order: the first is the head */
+        es_time_t k = b->order_key(it->enq, it->deadline);
+        if (best < 0 || k < best_key) { best = (long)i; best_key = k; }
     }
     return best;
 }
@@ -847,10 +845,13 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
     es_sched_request_t dummy = {0};
     if (cycle_setup(s, &cy, &dummy, eps, n, now)) return ES_ENOMEM;
     double sat = saturation_of(s, &cy);
-    double ceiling = *(const double *)s->cfg->plugins[s->cfg->flow.usage].params;
+    /* ComputeLimit over every band, highest priority first (unset entries stay open) */
+    inst_t *usage = &s->inst[s->cfg->flow.usage];
+    for (size_t bi = 0; bi < s->nbands; bi++) { s->prios[bi] = s->bands[bi].priority; s->ceilings[bi] = 1.0; }
+    usage->cfg->vt->x_limits(usage->state, sat, s->prios, s->nbands, s->ceilings);
     for (size_t bi = 0; bi < s->nbands; bi++) {   /* highest priority first */
         fc_band_t *b = &s->bands[bi];
-        if (sat >= ceiling) return 0;   /* head-of-line: the whole cycle stops */
+        if (sat >= s->ceilings[bi]) return 0;   /* head-of-line: the whole cycle stops */
         if (b->n == 0) continue;
         long pick;
         if (b->rr) {

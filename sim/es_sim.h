@@ -47,8 +47,8 @@ uint64_t es_sim_events_run(const es_sim_t *sim);
 size_t es_sim_pending(const es_sim_t *sim);
 
 /* Schedules fn(sim, target, arg) at absolute time `at` (>= now).  Returns
- * the event id, or 0 when out of memory.  Scheduling in the past is a
- * programming error (assertion). */
+ * the event id (never 0); out of memory aborts (es_alloc.h), so callers need
+ * not check.  Scheduling in the past is a programming error (assertion). */
 es_event_id_t es_sim_schedule(es_sim_t *sim, es_time_t at, es_event_fn fn, void *target, uint64_t arg);
 static inline es_event_id_t es_sim_schedule_in(es_sim_t *sim, es_time_t delay, es_event_fn fn,
                                                void *target, uint64_t arg)

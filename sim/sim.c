@@ -7,6 +7,7 @@
  * generation so that a stale es_event_id_t never cancels a reused slot.
  */
 #include "es_sim.h"
+#include "es_alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -85,24 +86,21 @@ void es_sim_stream(const es_sim_t *s, es_rng_t *rng, uint64_t kind, uint64_t id,
     es_rng_stream(rng, s->seed, kind, id, purpose);
 }
 
-static int alloc_slot(es_sim_t *s, uint32_t *slot)
+static void alloc_slot(es_sim_t *s, uint32_t *slot)
 {
     if (s->free_head) {
         *slot = s->free_head - 1;
         s->free_head = rec(s, *slot)->next_free;
-        return 0;
+        return;
     }
-    if (s->nslots >= MAX_SLOTS) return ES_ENOMEM;
+    if (s->nslots >= MAX_SLOTS) es_oom(sizeof(event_rec_t));   /* slot ids are 32-bit */
     if ((s->nslots >> CHUNK_BITS) >= s->nchunks) {
-        event_rec_t **c = realloc(s->chunks, (s->nchunks + 1) * sizeof *c);
-        if (!c) return ES_ENOMEM;
+        event_rec_t **c = es_xrealloc(s->chunks, (s->nchunks + 1) * sizeof *c);
         s->chunks = c;
-        c[s->nchunks] = calloc(CHUNK_SIZE, sizeof(event_rec_t));
-        if (!c[s->nchunks]) return ES_ENOMEM;
+        c[s->nchunks] = es_xcalloc(CHUNK_SIZE, sizeof(event_rec_t));
         s->nchunks++;
     }
     *slot = s->nslots++;
-    return 0;
 }
 
 static inline void free_slot(es_sim_t *s, uint32_t slot)
@@ -147,13 +145,11 @@ es_event_id_t es_sim_schedule(es_sim_t *s, es_time_t at, es_event_fn fn, void *t
     ES_ASSERT(fn != NULL, "event without a handler");
     if (s->hn == s->hcap) {
         size_t cap = s->hcap ? s->hcap * 2 : 256;
-        heap_key_t *h = realloc(s->heap, cap * sizeof *h);
-        if (!h) return 0;
-        s->heap = h;
+        s->heap = es_xrealloc(s->heap, cap * sizeof *s->heap);
         s->hcap = cap;
     }
     uint32_t slot;
-    if (alloc_slot(s, &slot)) return 0;
+    alloc_slot(s, &slot);
     event_rec_t *r = rec(s, slot);
     r->fn = fn; r->target = target; r->arg = arg; r->cancelled = false;
     heap_key_t k = KEY_MAKE(at, (s->seq++ << SLOT_BITS) | slot);

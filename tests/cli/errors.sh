@@ -76,7 +76,7 @@ input epp.yaml 'plugins:\n- type: queue-scorer\n';                              
 input epp.yaml 'apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: Foo\n';          case_ "wrong kind" "${RUN[@]}" a.yaml
 H='apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\n'
 input epp.yaml "${H}plugins:\n- type: no-such-scorer\n";                                 case_ "unknown plugin type" "${RUN[@]}" a.yaml
-input epp.yaml "${H}plugins:\n- type: prefix-cache-scorer\n  parameters: {blockSize: -3}\n"; case_ "bad plugin parameter" "${RUN[@]}" a.yaml
+input epp.yaml "${H}plugins:\n- type: approx-prefix-cache-producer\n  parameters: {blockSize: -3}\n"; case_ "bad plugin parameter" "${RUN[@]}" a.yaml
 input epp.yaml "${H}plugins:\n- type: queue-scorer\nschedulingProfiles:\n- name: default\n  plugins:\n  - pluginRef: missing\n"
 case_ "pluginRef to an undeclared plugin" "${RUN[@]}" a.yaml
 input epp.yaml "${H}plugins:\n- type: queue-scorer\n- type: queue-scorer\n";            case_ "duplicate plugin name" "${RUN[@]}" a.yaml
@@ -160,6 +160,8 @@ input a.yaml 'duration_s: 1e11\n';                                          case
 input a.yaml 'results: {warmup_s: 1e12}\n';                                 case_ "warm-up 1e12 s" "${RUN[@]}" a.yaml
 input a.yaml 'workload: {arrival: {rate: 1e-300}}\n';                       case_ "rate 1e-300" "${RUN[@]}" a.yaml
 input a.yaml 'workload: {arrival: {stages: [{rate: 1, duration_s: 6e8}, {rate: 1, duration_s: 6e8}]}}\n'; case_ "stages longer than 1e9 s in all" "${RUN[@]}" a.yaml
+cp "$SRC/tests/data/traces/mooncake_sample.jsonl" t.jsonl; put a.yaml 'workload: {type: trace, trace: {file: t.jsonl, time_scale: 1e9}}\n'
+flags 'workload: {type: trace, trace: {file: t.jsonl, time_scale: 1e9}}  (tests/data/traces/mooncake_sample.jsonl)'; case_ "trace stretched beyond 1e9 s (ran forever)" "${RUN[@]}" a.yaml
 
 section "NaN and infinities (issue 19)"
 put a.yaml 'epp: {config_file: epp.yaml}\n'
@@ -198,6 +200,20 @@ cp "$SRC/tests/data/traces/mooncake_sample.jsonl" t.jsonl
 flags eppsim trace convert t.jsonl -o t.jsonl;   case_ "trace convert onto its input" "$EPPSIM" trace convert t.jsonl -o t.jsonl
 flags eppsim trace convert t.jsonl -o ./t.jsonl; case_ "trace convert onto its input, another spelling" "$EPPSIM" trace convert t.jsonl -o ./t.jsonl
 
+section "Traces out of time order (issue 19)"
+put a.yaml 'workload: {type: trace, trace: {file: t.jsonl}}\n'
+input t.jsonl '{"timestamp": 100, "input_length": 600, "output_length": 5, "hash_ids": [0, 1]}\n{"timestamp": 50, "input_length": 600, "output_length": 5, "hash_ids": [0, 2]}\n'
+case_ "mooncake: a line earlier than the one before" "${RUN[@]}" a.yaml
+flags eppsim trace stats t.jsonl;  case_ "trace stats of the same trace" "$EPPSIM" trace stats t.jsonl
+put a.yaml 'workload: {type: trace, trace: {file: t.csv}}\n'
+input t.csv 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:50.9951690,396,109\n2023-11-16 18:15:46.6805900,374,44\n'
+case_ "azure: a line earlier than the one before" "${RUN[@]}" a.yaml
+
+section "Names in outputs (issue 19)"
+sed 's/name: llama-pool$/name: "llama,pool"/' "$SRC/tests/data/manifests/vllm-pool.yaml" > m.yaml
+printf '(tests/data/manifests/vllm-pool.yaml with the pool named "llama,pool")' > .input; case_ "pool name with a comma" "$EPPSIM" run -q --no-plots -o out --manifest m.yaml
+L=$(printf 'p%.0s' $(seq 70)); sed "s/name: llama-pool\$/name: $L/" "$SRC/tests/data/manifests/vllm-pool.yaml" > m.yaml
+printf '(tests/data/manifests/vllm-pool.yaml with a pool name of 70 characters)' > .input; case_ "pool name too long for its pods" "$EPPSIM" run -q --no-plots -o out --manifest m.yaml
 section "inference-perf configs (workload.inference_perf, eppsim run --inference-perf)"
 put a.yaml 'workload: {inference_perf: {file: ip.yaml, version: current}}\n'
 input ip.yaml 'data: {type: random, inputs: 3}\nload: {stages: [{rate: 1, duration: 1}]}\n';        case_ "key unknown to the current build" "${RUN[@]}" a.yaml

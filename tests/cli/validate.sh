@@ -29,6 +29,12 @@ grep -q "step model: profile tables: llama-3.1-8b on h100-sxm-80gb" rt.txt || fa
 "$EPPSIM" validate run/inference-perf --seed 2 --tolerance 0.01 >/dev/null 2>seed.err; rc=$?
 [ $rc -eq 1 ] || fail "seed 2 with --tolerance 0.01: rc $rc, want 1"
 grep -q "off by" seed.err || fail "tolerance message: $(cat seed.err)"
+# a workload inference-perf cannot express: the metrics are written, config.yaml says why, validate refuses it
+"$EPPSIM" run -q --no-plots -o def --write-inference-perf-results || fail "default run"
+[ -s def/inference-perf/results/summary_lifecycle_metrics.json ] || fail "default run: no lifecycle metrics"
+grep -q "could not write this run's workload" def/inference-perf/results/config.yaml || fail "default run: config.yaml"
+"$EPPSIM" validate def/inference-perf >/dev/null 2>def.err; rc=$?
+[ $rc -eq 2 ] && grep -q "expected an inference-perf config" def.err || fail "validate of an inexpressible run: rc $rc $(cat def.err)"
 [ $fails -eq 0 ] && echo "ok   round trip: validate against its own inference-perf results gives 0 error"
 
 # every source kind at once; -j 1 and -j 4 identical; every format

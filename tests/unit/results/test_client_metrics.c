@@ -114,12 +114,29 @@ static void test_output_count_scale(void **state)
     es_metrics_destroy(m);
 }
 
+/* a stage whose failed requests streamed many gaps: the client's pool holds
+ * the successes' gaps only, so its share of ~0 gaps stays what they make */
+static void test_failed_gaps_weighted(void **state)
+{
+    (void)state;
+    es_metrics_t *m = timeline();
+    assert_int_equal(es_metrics_add_stage_gaps(m, 0, 300 * ES_MS, 100), 0);
+    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 1};
+    es_client_stats_t s;
+    assert_int_equal(es_client_stats(m, &e, ES_ALL_STAGES, &s), 0);
+    assert_int_equal(s.itl.n, 34);                  /* 14 real + 20 event gaps */
+    assert_true(s.itl.p[0] == 0);                   /* unweighted, 300 ms gaps would be the median */
+    near(s.itl.mean, 1400.0 / 34, 1e-9);
+    es_metrics_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_stamps_per_token),
         cmocka_unit_test(test_one_stamp_per_token),
         cmocka_unit_test(test_output_count_scale),
+        cmocka_unit_test(test_failed_gaps_weighted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

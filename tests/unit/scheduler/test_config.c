@@ -49,7 +49,9 @@ static void test_default_config(void **st)
     assert_true(c->plugins[c->producer].auto_created);
     assert_true(ap->auto_tune);
     assert_int_equal(ap->block_size_tokens, 16);
-    assert_int_equal(ap->max_blocks, 256);
+    assert_int_equal(ap->max_blocks, 2048);       /* v0.10 defaults */
+    assert_int_equal(ap->max_tokens, 131072);
+    assert_int_equal(ap->min_block_tokens, 64);
     assert_int_equal(ap->lru_capacity, 31250);
     for (const char *const *n = (const char *const[]){"fcfs-ordering-policy", "global-strict-fairness-policy",
                                                       "static-usage-limit-policy", "openai-parser", NULL}; *n; n++)
@@ -85,7 +87,8 @@ static void test_defaulting_pipeline(void **st)
 
     /* the first declared picker is shared by profiles lacking one; P/D handler */
     c = cfg_text("apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\n"
-        "plugins:\n- type: prefix-cache-scorer\n  parameters: {maxPrefixBlocksToMatch: 100, lruCapacityPerServer: 500}\n"
+        "plugins:\n- type: approx-prefix-cache-producer\n  parameters: {maxPrefixBlocksToMatch: 100, lruCapacityPerServer: 500}\n"
+        "- type: prefix-cache-scorer\n"
         "- type: queue-scorer\n- type: prefill-filter\n- type: decode-filter\n- type: weighted-random-picker\n"
         "- type: prefix-based-pd-decider\n  parameters: {nonCachedTokens: 16}\n"
         "- type: disagg-profile-handler\n  parameters: {deciders: {prefill: prefix-based-pd-decider}}\n"
@@ -96,7 +99,7 @@ static void test_defaulting_pipeline(void **st)
         assert_string_equal(c->plugins[c->profiles[p].refs[c->profiles[p].nrefs - 1].plugin].name,
                             "weighted-random-picker");
     assert_string_equal(c->plugins[c->handler].name, "disagg-profile-handler");
-    /* parameters written on prefix-cache-scorer feed the auto-created producer */
+    /* the declared producer is the one that runs */
     const esi_approx_params_t *ap = c->plugins[c->producer].params;
     assert_int_equal(ap->max_blocks, 100);
     assert_int_equal(ap->lru_capacity, 500);
@@ -132,7 +135,7 @@ static void test_load_file_json(void **st)
     es_epp_config_t *c;
     es_err_t err;
     assert_int_equal(es_epp_config_load_file(path, &c, &err), ES_EINVAL);
-    assert_non_null(strstr(err.msg, ":2: plugins[1].type: unknown plugin type \"bogus-scorer\" (known: queue-scorer"));
+    assert_non_null(strstr(err.msg, ":2: plugins[1].type: unknown plugin type \"bogus-scorer\""));
     remove(path);
 }
 
@@ -142,8 +145,17 @@ static void test_errors(void **st)
     cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\nschedulingProfile: []\n",
               "bad.yaml:5: schedulingProfile: unknown key (known: apiVersion");
     cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\n  weight: 2\n", "bad.yaml:5: plugins[0].weight: unknown key");
-    cfg_fails(CFG_HEAD "plugins:\n- type: quque-scorer\n", "plugins[0].type: unknown plugin type \"quque-scorer\" (known: queue-scorer, running-requests-size-scorer");
-    cfg_fails(CFG_HEAD "plugins:\n- type: latency-scorer\n", "plugins[0].type: plugin type \"latency-scorer\" is not supported");
+    cfg_fails(CFG_HEAD "plugins:\n- type: quque-scorer\n", "plugins[0].type: unknown plugin type \"quque-scorer\" (did you mean \"queue-scorer\"?");
+    cfg_fails(CFG_HEAD "plugins:\n- type: latency-scorer\n", "plugins[0].type: plugin type \"latency-scorer\" (llm-d-router v0.10) is not implemented");
+    /* v0.10: the producer's parameters are refused on prefix-cache-scorer (strict decoder) */
+    cfg_fails(CFG_HEAD "plugins:\n- type: prefix-cache-scorer\n  parameters: {lruCapacityPerServer: 5}\n",
+              "plugins[0].parameters.lruCapacityPerServer: unknown key");
+    /* prefixMatchInfoProducerName must name a producer; one producer per config */
+    cfg_fails(CFG_HEAD "plugins:\n- type: prefix-cache-scorer\n  parameters: {prefixMatchInfoProducerName: nope}\n",
+              "no prefix match info producer named \"nope\"");
+    cfg_fails(CFG_HEAD "plugins:\n- type: approx-prefix-cache-producer\n- type: precise-prefix-cache-producer\n",
+              "both produce prefix match info");
+    cfg_fails(CFG_HEAD "featureGates: [dataLayer]\nplugins:\n- type: queue-scorer\n", "unknown feature gate \"dataLayer\"");
     cfg_fails(CFG_HEAD "plugins:\n- name: x\n", "bad.yaml:4: plugins[0].type: missing plugin type");
     cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\n- type: queue-scorer\n",
               "bad.yaml:5: plugins[1].name: duplicate plugin name \"queue-scorer\"");
@@ -159,14 +171,36 @@ static void test_errors(void **st)
     /* parameters */
     cfg_fails(CFG_HEAD "plugins:\n- type: max-score-picker\n  parameters: {maxNumOfEndpoint: 2}\n",
               "bad.yaml:5: plugins[0].parameters.maxNumOfEndpoint: unknown key (known: maxNumOfEndpoints)");
-    cfg_fails(CFG_HEAD "plugins:\n- type: active-request-scorer\n  parameters:\n    maxBusyScore: 1.5\n",
-              "bad.yaml:6: plugins[0].parameters.maxBusyScore: 1.5 is out of range [0, 1]");
+    {   /* v0.10: out-of-range maxBusyScore and queueThresholdTokens fall back to their defaults, with a warning */
+        es_epp_config_t *c = cfg_text(CFG_HEAD "plugins:\n- type: active-request-scorer\n  parameters:\n    maxBusyScore: 1.5\n"
+                                      "- type: token-load-scorer\n  parameters: {queueThresholdTokens: -5}\n");
+        assert_double_equal(((const double *)c->plugins[0].params)[1], 1.0, 0);
+        assert_int_equal(*(const int64_t *)c->plugins[1].params, 4194304);
+        bool w1 = false, w2 = false;
+        for (size_t i = 0; es_epp_config_warning(c, i); i++) {
+            if (strstr(es_epp_config_warning(c, i), "Ignoring out-of-range maxBusyScore")) w1 = true;
+            if (strstr(es_epp_config_warning(c, i), "queueThresholdTokens <= 0")) w2 = true;
+        }
+        assert_true(w1 && w2);
+        es_epp_config_free(c);
+    }
     cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\n  parameters: {x: 1}\n",
               "plugins[0].parameters.x: unknown parameter (this plugin takes none)");
     cfg_fails(CFG_HEAD "plugins:\n- type: utilization-detector\n  parameters: {metricsStalenessThreshold: soon}\n",
               "plugins[0].parameters.metricsStalenessThreshold: expected a duration");
-    cfg_fails(CFG_HEAD "plugins:\n- type: approx-prefix-cache-producer\n  parameters: {blockSize: 64}\n",
-              "blockSize (characters) is deprecated: use blockSizeTokens");
+    /* v0.10: the deprecated blockSize is promoted with a warning; blockSizeTokens <= 0 needs autoTune */
+    cfg_fails(CFG_HEAD "plugins:\n- type: approx-prefix-cache-producer\n  parameters: {autoTune: false, blockSizeTokens: 0}\n",
+              "BlockSizeTokens must be > 0 when AutoTune is disabled");
+    {
+        es_epp_config_t *c = cfg_text(CFG_HEAD "plugins:\n- type: approx-prefix-cache-producer\n  parameters: {blockSize: 128}\n");
+        const esi_approx_params_t *ap = c->plugins[c->producer].params;
+        assert_int_equal(ap->block_size_tokens, 128);
+        bool dep = false;
+        for (size_t i = 0; es_epp_config_warning(c, i); i++)
+            if (strstr(es_epp_config_warning(c, i), "'blockSize' is deprecated; use 'blockSizeTokens' instead")) dep = true;
+        assert_true(dep);
+        es_epp_config_free(c);
+    }
     cfg_fails(CFG_HEAD "plugins:\n- type: concurrency-detector\n  parameters: {concurrencyMode: bytes}\n",
               "concurrencyMode must be requests or tokens");
     cfg_fails(CFG_HEAD "plugins:\n- type: precise-prefix-cache-scorer\n  parameters: {tokenProcessorConfig: {blockSize: 0}}\n",
@@ -179,7 +213,7 @@ static void test_errors(void **st)
               "bad.yaml:1: apiVersion: unknown value \"v1\" (known: inference.networking.x-k8s.io/v1alpha1, llm-d.ai/v1alpha1)");
     cfg_fails("apiVersion: llm-d.ai/v1alpha1\nkind: ConfigMap\nplugins: []\n", "bad.yaml:2: kind: expected EndpointPickerConfig");
     cfg_fails(CFG_HEAD "featureGates: [flowControll]\nplugins:\n- type: queue-scorer\n",
-              "bad.yaml:3: featureGates[0]: unknown value \"flowControll\"");
+              "bad.yaml:3: featureGates[0]: unknown feature gate \"flowControll\"");
     cfg_fails(CFG_HEAD "schedulingProfiles: []\n", "plugins: missing");
     cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\nsaturationDetector: {pluginRef: utilization-detector}\n",
               "bad.yaml:5: saturationDetector.pluginRef: no plugin named \"utilization-detector\"");
@@ -230,6 +264,44 @@ static void test_durations_quantities(void **st)
         if (esi_parse_quantity(bad_q[i], &q) == 0) fail_msg("quantity \"%s\" accepted (%llu)", bad_q[i], (unsigned long long)q);
 }
 
+/* Capabilities come from the plugin table, not from type names in the core. */
+static void test_plugin_capabilities(void **st)
+{
+    (void)st;
+    es_epp_config_t *c;
+    es_err_t err;
+    assert_int_equal(es_epp_config_default(&c, &err), 0);
+    assert_false(es_scheduler_wants_kv_events(c));
+    /* the auto-created producer is the registered default producer of PrefixCacheMatchInfo */
+    assert_ptr_equal(c->plugins[c->producer].vt, esi_registry_default_producer(ESI_DATA_PREFIX_MATCH));
+    assert_int_equal(c->bind.primary, 0);
+    assert_false(c->bind.split);
+    es_epp_config_free(c);
+    c = cfg_text(CFG_HEAD "plugins:\n- type: precise-prefix-cache-scorer\n  name: kv\n"
+                 "  parameters: {tokenProcessorConfig: {blockSize: 32}}\n");
+    assert_true(es_scheduler_wants_kv_events(c));
+    assert_int_equal(c->producer, -1);   /* the precise scorer consumes KV events, not match info */
+    es_scheduler_t *s;
+    assert_int_equal(es_scheduler_create(c, 1, &s, &err), 0);
+    uint64_t keys[4];   /* the precise scorer's blockSize (32 tokens = 128 characters) */
+    char text[300];
+    memset(text, 'a', 299);
+    text[299] = '\0';
+    assert_int_equal(es_sched_text_block_keys(s, text, keys, 4), 2);
+    es_scheduler_destroy(s);
+    es_epp_config_free(c);
+    /* P/D binding: profiles and decider resolved by the handler's x_bind */
+    c = cfg_text(CFG_HEAD "plugins:\n- type: disagg-profile-handler\n  parameters:\n"
+                 "    deciders: {prefill: always}\n- {type: always-disagg-pd-decider, name: always}\n"
+                 "- type: queue-scorer\nschedulingProfiles:\n- {name: prefill, plugins: [{pluginRef: queue-scorer}]}\n"
+                 "- {name: decode, plugins: [{pluginRef: queue-scorer}]}\n");
+    assert_true(c->bind.split);
+    assert_int_equal(c->bind.primary, 1);
+    assert_int_equal(c->bind.prefill, 0);
+    assert_string_equal(c->plugins[c->bind.decider].name, "always");
+    es_epp_config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_load_file_json),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_durations_quantities),
+        cmocka_unit_test(test_plugin_capabilities),
     };
     return cmocka_run_group_tests_name("scheduler_config", tests, NULL, NULL);
 }

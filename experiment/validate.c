@@ -25,6 +25,7 @@
 #include "es_steptime.h"
 #include "es_summary.h"
 #include "es_vllm_args.h"
+#include "es_util.h"
 
 const char *const es_vf_names[ES_VF_N] = {
     "e2e_mean_ms",  "e2e_p50_ms",  "e2e_p90_ms",  "e2e_p99_ms",  "ttft_mean_ms", "ttft_p50_ms", "ttft_p90_ms",
@@ -96,18 +97,10 @@ static bool is_dir(const char *p)
 
 static char *slurp(const char *path, size_t *len_out, es_err_t *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) { es_err_set(err, ES_EIO, "%s: cannot read", path); return NULL; }
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (len < 0 || len > (1L << 30)) { fclose(f); es_err_set(err, ES_EIO, "%s: cannot read", path); return NULL; }
-    char *t = malloc((size_t)len + 1);
-    if (!t) { fclose(f); es_err_set(err, ES_ENOMEM, "out of memory"); return NULL; }
-    size_t got = fread(t, 1, (size_t)len, f);
-    fclose(f);
-    t[got] = '\0';
-    if (len_out) *len_out = got;
+    char *t;
+    int rc = es_file_read(path, &t, len_out);
+    if (rc == ES_ENOMEM) { es_err_set(err, ES_ENOMEM, "out of memory"); return NULL; }
+    if (rc) { es_err_set(err, ES_EIO, "%s: cannot read", path); return NULL; }
     return t;
 }
 

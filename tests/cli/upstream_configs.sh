@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Every EndpointPickerConfig llm-d-router v0.10.0 ships (tests/upstream/configs,
+# copied with source path and commit): those marked `accept` in EXPECTED load in
+# `eppsim explain` and run end to end (`eppsim run`, a small shared-prefix
+# workload, P/D ones with two prefill pods); those marked `refuse` fail with
+# exit 2 and the reason EXPECTED names.
+set -uo pipefail
+eppsim="$(realpath "$1")"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+dir="$root/tests/upstream/configs"
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+fail=0 acc=0 ref=0 total=0
+while read -r name verdict rest; do
+  case "$name" in ''|\#*) continue;; esac
+  total=$((total + 1)); f="$dir/$name"
+  [ -f "$f" ] || { echo "FAIL $name: missing"; fail=1; continue; }
+  "$eppsim" explain --epp-config "$f" --state "$root/docs/explain-example/state.json" > "$tmp/out" 2> "$tmp/err"; rc=$?
+  if [ "$verdict" = refuse ]; then
+    if [ $rc = 2 ] && grep -qF "$rest" "$tmp/err"; then ref=$((ref + 1)); echo "ok   $name refused: $(grep -v warning "$tmp/err" | head -1)"
+    else echo "FAIL $name: expected a refusal naming '$rest', rc=$rc"; cat "$tmp/err"; fail=1; fi
+    continue
+  fi
+  if [ $rc != 0 ]; then echo "FAIL $name: explain rc=$rc"; cat "$tmp/err"; fail=1; continue; fi
+  pd=""; [ "$rest" = pd ] && pd="  prefill_replicas: 2"
+  cat > "$tmp/exp.yaml" <<EXP
+name: upstream-config
+seed: 1
+server: {gpu: h100-sxm-80gb, model: llama-3.1-8b}
+cluster:
+  replicas: 4
+$pd
+epp: {config_file: $f}
+workload:
+  type: shared_prefix
+  num_requests: 300
+  arrival: {process: poisson, rate: 20}
+  shared_prefix: {num_groups: 4, num_prompts_per_group: 50, system_prompt_len: 1000, question_len: 100, output_len: 50}
+EXP
+  if ! "$eppsim" run "$tmp/exp.yaml" --no-plots --quiet --out "$tmp/run" --force > "$tmp/out" 2> "$tmp/err"; then
+    echo "FAIL $name: run failed"; cat "$tmp/err"; fail=1; continue
+  fi
+  s=$(find "$tmp/run" -name summary.json | head -1)
+  if [ -z "$s" ] || ! grep -q '"completed"' "$s"; then echo "FAIL $name: no summary"; fail=1; continue; fi
+  acc=$((acc + 1)); echo "ok   $name accepted and ran ($(grep -c warning "$tmp/err") warnings)"
+done < "$dir/EXPECTED"
+echo "$acc of $total upstream configs accepted and run end to end; $ref refused as expected"
+# every type v0.10.0 registers is known to eppsim and classed in docs/scheduler.md
+nt=0
+while read -r t; do
+  case "$t" in ''|\#*) continue;; esac
+  nt=$((nt + 1))
+  printf 'apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: %s\n' "$t" > "$tmp/t.yaml"
+  "$eppsim" explain --epp-config "$tmp/t.yaml" --state "$root/docs/explain-example/state.json" > /dev/null 2> "$tmp/err"
+  if grep -q "unknown plugin type" "$tmp/err"; then echo "FAIL type $t: unknown to eppsim"; fail=1; fi
+  grep -qF "\`$t\`" "$root/docs/scheduler.md" || { echo "FAIL type $t: not classed in docs/scheduler.md"; fail=1; }
+done < "$root/tests/upstream/registered-types.txt"
+echo "$nt registered types known and classed"
+exit $fail

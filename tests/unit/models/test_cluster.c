@@ -1,0 +1,320 @@
+/* The request path (gateway, EPP service, cluster) on the event core:
+ * HTTPRoute matching, faults, failure modes, timeouts, and the typed
+ * e2e configuration with its errors.  Every request sent ends exactly once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "es_cluster.h"
+#include "es_doc.h"
+#include "es_e2e_config.h"
+#include "es_server_config.h"
+
+#define MAXREQ 64
+#define RUN_UNTIL_S 120.0   /* every test request ends well before */
+
+typedef struct fx {
+    es_doc_t                *doc;
+    es_server_config_t       server;
+    es_cluster_config_t      cluster;
+    es_epp_service_config_t  epp;
+    es_gateway_config_t      gateway;
+    es_epp_config_t         *picker;
+    es_sim_t                *sim;
+    es_cluster_t            *cl;
+    es_client_request_t      req[MAXREQ];
+    es_segment_t             seg[MAXREQ];
+    int                      ndone[MAXREQ];
+    size_t                   nreq;
+} fx_t;
+
+static void on_done(void *ud, es_client_request_t *r)
+{
+    fx_t *f = ud;
+    f->ndone[r - f->req]++;
+}
+
+/* Loads the cluster, epp and gateway sections of `yaml` (schema defaults
+ * for the rest) and parses their lists.  Returns the parse result. */
+static int load(fx_t *f, const char *yaml, es_err_t *err)
+{
+    memset(f, 0, sizeof *f);
+    assert_int_equal(es_doc_load_string("exp.yaml", yaml, strlen(yaml), &f->doc, err), 0);
+    assert_int_equal(es_schema_defaults(&es_server_schema, &f->server, err), 0);
+    assert_int_equal(es_schema_defaults(&es_cluster_schema, &f->cluster, err), 0);
+    assert_int_equal(es_schema_defaults(&es_epp_service_schema, &f->epp, err), 0);
+    assert_int_equal(es_schema_defaults(&es_gateway_schema, &f->gateway, err), 0);
+    const es_node_t *root = f->doc->root;
+    const es_node_t *n;
+    if ((n = es_map_get(root, "cluster"))) assert_int_equal(es_schema_load(&es_cluster_schema, &f->cluster, n, "cluster", err), 0);
+    if ((n = es_map_get(root, "epp"))) assert_int_equal(es_schema_load(&es_epp_service_schema, &f->epp, n, "epp", err), 0);
+    if ((n = es_map_get(root, "gateway"))) assert_int_equal(es_schema_load(&es_gateway_schema, &f->gateway, n, "gateway", err), 0);
+    return es_e2e_config_parse(&f->cluster, &f->epp, &f->gateway, err);
+}
+
+static void start(fx_t *f, const char *yaml)
+{
+    es_err_t err;
+    es_err_clear(&err);
+    if (load(f, yaml, &err)) fail_msg("config: %s", err.msg);
+    assert_int_equal(es_epp_config_default(&f->picker, &err), 0);
+    f->sim = es_sim_create(1);
+    es_cluster_params_t prm = {&f->server, &f->cluster, &f->epp, &f->gateway, f->picker, "pool"};
+    es_cluster_hooks_t hooks = {f, on_done, NULL, NULL};
+    if (es_cluster_create(f->sim, &prm, &hooks, &f->cl, &err)) fail_msg("create: %s", err.msg);
+}
+
+static void stop(fx_t *f)
+{
+    es_cluster_destroy(f->cl);
+    es_sim_destroy(f->sim);
+    es_epp_config_free(f->picker);
+    es_e2e_config_fini(&f->cluster, &f->epp, &f->gateway);
+    es_schema_fini(&es_server_schema, &f->server);
+    es_schema_fini(&es_cluster_schema, &f->cluster);
+    es_schema_fini(&es_epp_service_schema, &f->epp);
+    es_schema_fini(&es_gateway_schema, &f->gateway);
+    es_doc_destroy(f->doc);
+}
+
+/* A request of 200 prompt tokens and 20 output tokens, sent at `at_s`. */
+static es_client_request_t *add(fx_t *f, const char *path, const char *model)
+{
+    assert_true(f->nreq < MAXREQ);
+    size_t i = f->nreq++;
+    es_client_request_t *r = &f->req[i];
+    memset(r, 0, sizeof *r);
+    f->seg[i] = (es_segment_t){1000 + i, 200};
+    r->id = i;
+    r->path = path;
+    r->model = model;
+    r->prompt = (es_content_t){&f->seg[i], 1, 200};
+    r->output_tokens = 20;
+    return r;
+}
+
+static void send_all_and_run(fx_t *f)
+{
+    for (size_t i = 0; i < f->nreq; i++) es_cluster_send(f->cl, &f->req[i]);
+    es_sim_run(f->sim, es_time_from_s(RUN_UNTIL_S));   /* scrapes tick forever: stop the clock */
+    for (size_t i = 0; i < f->nreq; i++) assert_int_equal(f->ndone[i], 1);   /* exactly once */
+    assert_int_equal(es_cluster_in_flight(f->cl), 0);
+}
+
+/* Runs until time t, then sends the requests added since `from`. */
+static void send_at(fx_t *f, double t_s, size_t from)
+{
+    es_sim_run(f->sim, es_time_from_s(t_s));
+    for (size_t i = from; i < f->nreq; i++) es_cluster_send(f->cl, &f->req[i]);
+}
+
+static void test_all_ok(void **state)
+{
+    (void)state;
+    fx_t f;
+    start(&f, "cluster: {replicas: 2}\n");
+    for (int i = 0; i < 6; i++) add(&f, "/v1/completions", "m");
+    send_all_and_run(&f);
+    for (size_t i = 0; i < f.nreq; i++) {
+        assert_int_equal(f.req[i].status, 200);
+        assert_true(f.req[i].pod == 0 || f.req[i].pod == 1);
+        assert_int_equal(f.req[i].output_received, 20);
+        assert_true(f.req[i].first_token > f.req[i].sent && f.req[i].done >= f.req[i].first_token);
+    }
+    stop(&f);
+}
+
+static void test_routes(void **state)
+{
+    (void)state;
+    fx_t f;
+    start(&f, "gateway:\n"
+              "  routes:\n"
+              "  - matches:\n"
+              "    - path: {type: PathPrefix, value: /v1/}\n"
+              "    - path: {type: Exact, value: /x}\n"
+              "      headers: [{name: X-Tenant, value: a}]\n");
+    static const es_header_t tenant_a = {"x-TENANT", "a"}, tenant_b = {"X-Tenant", "b"};
+    add(&f, "/v1/completions", "m");        /* 0: prefix, whole element */
+    add(&f, "/v1", "m");                    /* 1: the prefix itself (trailing slash ignored) */
+    add(&f, "/v10/completions", "m");       /* 2: not a whole element: 404 */
+    add(&f, "/x", "m");                     /* 3: Exact, but the header is required: 404 */
+    es_client_request_t *r = add(&f, "/x", "m");   /* 4: header names match case-insensitively */
+    r->headers = &tenant_a; r->nheaders = 1;
+    r = add(&f, "/x", "m");                 /* 5: wrong header value: 404 */
+    r->headers = &tenant_b; r->nheaders = 1;
+    add(&f, "/x/y", "m");                   /* 6: Exact is exact: 404 */
+    send_all_and_run(&f);
+    static const int want[] = {200, 200, 404, 404, 200, 404, 404};
+    for (size_t i = 0; i < f.nreq; i++) assert_int_equal(f.req[i].status, want[i]);
+    stop(&f);
+}
+
+static void test_no_body_goes_unscheduled(void **state)
+{
+    (void)state;
+    fx_t f;
+    start(&f, "cluster: {replicas: 3}\n");
+    add(&f, "/health", NULL);
+    send_all_and_run(&f);
+    assert_int_equal(f.req[0].status, 200);
+    assert_true(f.req[0].pod >= 0);
+    assert_int_equal(f.req[0].sched_latency, 0);   /* no ext_proc round trip */
+    stop(&f);
+}
+
+static void test_outage_fail_close_and_open(void **state)
+{
+    (void)state;
+    static const char *const modes[] = {"FailClose", "FailOpen"};
+    for (int m = 0; m < 2; m++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml, "epp: {outages: [{start_s: 0, end_s: 100}]}\ngateway: {failure_mode: %s}\n",
+                 modes[m]);
+        fx_t f;
+        start(&f, yaml);
+        for (int i = 0; i < 4; i++) add(&f, "/v1/completions", "m");
+        send_all_and_run(&f);
+        for (size_t i = 0; i < f.nreq; i++) assert_int_equal(f.req[i].status, m == 0 ? 503 : 200);
+        stop(&f);
+    }
+}
+
+static void test_ext_proc_timeout(void **state)
+{
+    (void)state;
+    fx_t f;
+    /* each decision takes 50 ms; Envoy waits 10 ms */
+    start(&f, "epp: {scheduling_latency_us: 50000}\ngateway: {ext_proc_timeout_ms: 10}\n");
+    add(&f, "/v1/completions", "m");
+    send_all_and_run(&f);
+    assert_int_equal(f.req[0].status, 503);
+    assert_true(f.req[0].sched_latency >= 10 * ES_MS);
+    stop(&f);
+}
+
+static void test_client_timeout(void **state)
+{
+    (void)state;
+    fx_t f;
+    start(&f, "gateway: {client_timeout_s: 0.001}\n");
+    add(&f, "/v1/completions", "m");
+    send_all_and_run(&f);
+    assert_int_equal(f.req[0].status, 408);
+    stop(&f);
+}
+
+/* Pod 0 crashes while serving: its requests fail with 503 without retries,
+ * and are re-sent (to pod 1) with one; pod 1's requests are not touched. */
+static void test_crash_and_retry(void **state)
+{
+    (void)state;
+    for (int retries = 0; retries <= 1; retries++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml,
+                 "cluster:\n  replicas: 2\n  retries_on_crash: %d\n"
+                 "  faults: [{at_s: 1.05, kind: pod_crash, pod: 0}]\n", retries);
+        fx_t f;
+        start(&f, yaml);
+        for (int i = 0; i < 8; i++) add(&f, "/v1/completions", "m");
+        send_at(&f, 1.0, 0);   /* in flight when pod 0 crashes */
+        es_sim_run(f.sim, es_time_from_s(RUN_UNTIL_S));
+        int crashed = 0;
+        for (size_t i = 0; i < f.nreq; i++) {
+            assert_int_equal(f.ndone[i], 1);
+            const es_client_request_t *r = &f.req[i];
+            if (retries == 0 && r->status == 503) { assert_int_equal(r->pod, 0); crashed++; continue; }
+            assert_int_equal(r->status, 200);
+            assert_int_equal(r->pod, 1);
+            crashed += r->retries == 1;
+        }
+        assert_true(crashed > 0);   /* some requests were on pod 0 */
+        stop(&f);
+    }
+}
+
+static void test_objectives_set_priority(void **state)
+{
+    (void)state;
+    fx_t f;
+    start(&f, "epp: {objectives: [{name: hi, priority: 7}]}\n");
+    es_client_request_t *r = add(&f, "/v1/completions", "m");
+    r->objective = "hi";
+    r->priority = 1;
+    r = add(&f, "/v1/completions", "m");
+    r->objective = "unknown";
+    r->priority = 3;
+    send_all_and_run(&f);
+    assert_int_equal(f.req[0].p.sched.priority, 7);
+    assert_int_equal(f.req[1].p.sched.priority, 3);
+    stop(&f);
+}
+
+/* The typed configuration: lists parsed at load, errors with file:line: key. */
+static void test_config_errors(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"cluster: {replicas: 2, faults: [{at_s: 1, kind: pod_crash, pod: 2}]}\n",
+         "exp.yaml:1: cluster.faults[].pod: "},
+        {"cluster: {replicas: 2, scaling: [{at_s: 1, replicas: many}]}\n",
+         "exp.yaml:1: cluster.scaling[].replicas: "},
+        {"cluster: {faults: [{at_s: 1, kind: pod_meltdown}]}\n", "exp.yaml:1: cluster.faults[].kind: "},
+        {"epp: {outages: [{start_s: 5, end_s: 2}]}\n", "exp.yaml:1: epp.outages[]: end_s must be after start_s"},
+        {"gateway: {routes: [{matches: [{path: {type: Regex, value: /}}]}]}\n",
+         "exp.yaml:1: gateway.routes[].matches[].path.type: "},
+        {"epp: {objectives: [{name: a, priority: x}]}\n", "exp.yaml:1: epp.objectives[].priority: "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fx_t f;
+        es_err_t err;
+        es_err_clear(&err);
+        assert_int_not_equal(load(&f, cases[i][0], &err), 0);
+        if (strncmp(err.msg, cases[i][1], strlen(cases[i][1])) != 0)
+            fail_msg("case %zu: got \"%s\", want prefix \"%s\"", i, err.msg, cases[i][1]);
+        es_e2e_config_fini(&f.cluster, &f.epp, &f.gateway);
+        es_schema_fini(&es_server_schema, &f.server);
+        es_schema_fini(&es_cluster_schema, &f.cluster);
+        es_schema_fini(&es_epp_service_schema, &f.epp);
+        es_schema_fini(&es_gateway_schema, &f.gateway);
+        es_doc_destroy(f.doc);
+    }
+    /* a scaling step raises the pods a fault may name */
+    fx_t f;
+    es_err_t err;
+    es_err_clear(&err);
+    assert_int_equal(load(&f, "cluster: {replicas: 2, scaling: [{at_s: 1, replicas: 5}],\n"
+                              "          faults: [{at_s: 2, kind: scrape_failure, pod: 4}]}\n", &err), 0);
+    assert_int_equal(f.cluster.max_pods, 5);
+    assert_int_equal(f.cluster.nfaults, 1);
+    assert_int_equal(f.cluster.fault_list[0].kind, ES_FAULT_SCRAPE_FAILURE);
+    assert_int_equal(f.cluster.fault_list[0].pod, 4);
+    assert_int_equal(f.cluster.nscale_steps, 1);
+    assert_true(f.gateway.routes_all);
+    es_e2e_config_fini(&f.cluster, &f.epp, &f.gateway);
+    es_schema_fini(&es_server_schema, &f.server);
+    es_schema_fini(&es_cluster_schema, &f.cluster);
+    es_schema_fini(&es_epp_service_schema, &f.epp);
+    es_schema_fini(&es_gateway_schema, &f.gateway);
+    es_doc_destroy(f.doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_all_ok),
+        cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_no_body_goes_unscheduled),
+        cmocka_unit_test(test_outage_fail_close_and_open),
+        cmocka_unit_test(test_ext_proc_timeout),
+        cmocka_unit_test(test_client_timeout),
+        cmocka_unit_test(test_crash_and_retry),
+        cmocka_unit_test(test_objectives_set_priority),
+        cmocka_unit_test(test_config_errors),
+    };
+    return cmocka_run_group_tests_name("models_cluster", tests, NULL, NULL);
+}
