@@ -74,6 +74,7 @@ struct es_live {
     bool         closed;
     char         listen[64];
     char         model[128];
+    char         rbuf[65536];      /* every connection's reads, parsed at once */
 };
 
 /* ---- the clock ---- */
@@ -543,10 +544,9 @@ static void conn_close(live_conn_t *c)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    (void)h;
     (void)suggested;
-    static _Thread_local char slab[65536];   /* consumed before the next read */
-    *buf = uv_buf_init(slab, sizeof slab);
+    es_live_t *lv = ((live_conn_t *)h->data)->pod->lv;   /* one read buffer: consumed before the next read */
+    *buf = uv_buf_init(lv->rbuf, sizeof lv->rbuf);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -625,7 +625,7 @@ int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out
     if (cfg->pods == 0 || cfg->pods > 1024) return es_err_set(err, ES_EINVAL, "--pods: must be in [1, 1024]");
     if (!(cfg->time_scale > 0 && cfg->time_scale <= 1000))
         return es_err_set(err, ES_EINVAL, "--time-scale: must be in (0, 1000]");
-    if (cfg->port < 0 || cfg->port + (int)cfg->pods - 1 > 65535 || (cfg->port > 0 && cfg->port < 1))
+    if (cfg->port < 0 || cfg->port + (int)cfg->pods - 1 > 65535)
         return es_err_set(err, ES_EINVAL, "--port: pods would listen beyond port 65535");
     es_live_t *lv = calloc(1, sizeof *lv);
     if (!lv) return es_err_set(err, ES_ENOMEM, "out of memory");
