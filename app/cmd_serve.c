@@ -32,6 +32,8 @@ static void usage(FILE *f)
             "      --time-scale X     simulated seconds per wall second (default 1)\n"
             "      --max-body BYTES   largest request body (default 1048576)\n"
             "      --max-conns N      open connections, all pods together (default 1024)\n"
+            "      --idle-timeout S   close a connection idle (or still sending its request)\n"
+            "                         for S seconds (default 30)\n"
             "  -h, --help             this help\n"
             "\n"
             "Prints one line `pod I port P` per pod when listening.  SIGINT or SIGTERM stops it.\n"
@@ -65,8 +67,9 @@ int es_cmd_serve(int argc, char **argv)
         {"pods", required_argument, NULL, 'n'},       {"listen", required_argument, NULL, 'l'},
         {"port", required_argument, NULL, 'p'},       {"time-scale", required_argument, NULL, 't'},
         {"max-body", required_argument, NULL, 'b'},   {"max-conns", required_argument, NULL, 'c'},
+        {"idle-timeout", required_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
-    double pods = 0, port = 8000, scale = 1, max_body = 1 << 20, max_conns = 1024;
+    double pods = 0, port = 8000, scale = 1, max_body = 1 << 20, max_conns = 1024, idle = 30;
     const char *listen = "127.0.0.1";
     optind = 1;
     int ch;
@@ -79,6 +82,7 @@ int es_cmd_serve(int argc, char **argv)
         case 't': bad = parse_num("--time-scale", optarg, 1e-3, 1000, &scale); break;
         case 'b': bad = parse_num("--max-body", optarg, 1024, 1 << 30, &max_body); break;
         case 'c': bad = parse_num("--max-conns", optarg, 1, 65536, &max_conns); break;
+        case 'i': bad = parse_num("--idle-timeout", optarg, 0.01, 86400, &idle); break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         default: usage(stderr); return ES_EXIT_USAGE;
         }
@@ -105,6 +109,7 @@ int es_cmd_serve(int argc, char **argv)
         .max_body = (size_t)max_body,
         .max_header = 16384,
         .max_conns = (uint32_t)max_conns,
+        .idle_timeout_ms = (uint64_t)(idle * 1000),
     };
     signal(SIGPIPE, SIG_IGN);   /* a client that hangs up is an error code, not a kill */
     uv_loop_t loop;

@@ -15,7 +15,9 @@
  * (what the emulated GPU would show, independent of time_scale).
  * Bounds: body <= max_body bytes, request head <= max_header bytes,
  * open connections <= max_conns per process, one request in flight per
- * connection (no pipelining: a pipelined request closes the connection).
+ * connection (no pipelining: a pipelined request closes the connection);
+ * a connection with no request in flight (idle or slow to send one) is
+ * closed after idle_timeout_ms.
  */
 #ifndef ES_LIVE_H
 #define ES_LIVE_H
@@ -127,6 +129,7 @@ typedef struct es_live_config {
     size_t      max_body;               /* bytes */
     size_t      max_header;             /* bytes of request line + headers */
     uint32_t    max_conns;
+    uint64_t    idle_timeout_ms;        /* a connection with no request in flight this long is closed; 0 never */
 } es_live_config_t;
 
 typedef struct es_live es_live_t;

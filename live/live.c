@@ -55,6 +55,7 @@ struct live_conn {
     live_pod_t  *pod;
     es_live_http_t http;
     bool         closing, busy, keep_alive;
+    uint64_t     since;            /* uv_now when it last became idle (accepted, or a response queued) */
     live_req_t  *req;
     live_conn_t *next, *prev;
 };
@@ -67,6 +68,8 @@ struct es_live {
     int          tfd;
     uv_poll_t    tpoll;
     bool         tpoll_open;
+    uv_timer_t   reaper;           /* closes connections idle past cfg.idle_timeout_ms */
+    bool         reaper_open;
     live_pod_t  *pods;
     uint32_t     npods;
     live_conn_t *conns;
@@ -555,6 +558,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void conn_done(live_conn_t *c)
 {
     c->busy = false;
+    c->since = uv_now(c->pod->lv->loop);
     if (c->closing) return;
     if (!c->keep_alive) {
         uv_read_stop((uv_stream_t *)&c->tcp);
@@ -595,6 +599,7 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_init(lv->loop, &c->tcp);
     c->tcp.data = c;
     c->pod = p;
+    c->since = uv_now(lv->loop);
     es_live_http_init(&c->http, lv->cfg.max_header, lv->cfg.max_body);
     c->next = lv->conns;
     if (lv->conns) lv->conns->prev = c;
@@ -607,6 +612,16 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_nodelay(&c->tcp, 1);
     c->keep_alive = true;
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* A connection without a request in flight (idle, or still sending its
+ * request) for longer than the idle timeout is closed: nothing waits forever. */
+static void on_reap(uv_timer_t *t)
+{
+    es_live_t *lv = t->data;
+    uint64_t now = uv_now(lv->loop);
+    for (live_conn_t *c = lv->conns; c; c = c->next)
+        if (!c->busy && !c->closing && now - c->since > lv->cfg.idle_timeout_ms) conn_close(c);
 }
 
 /* ---- lifecycle ---- */
@@ -686,6 +701,13 @@ int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out
     }
     lv->tpoll.data = lv;
     lv->tpoll_open = true;
+    if (cfg->idle_timeout_ms > 0) {
+        uv_timer_init(loop, &lv->reaper);
+        lv->reaper.data = lv;
+        lv->reaper_open = true;
+        uint64_t every = cfg->idle_timeout_ms / 4 + 1;
+        uv_timer_start(&lv->reaper, on_reap, every, every);
+    }
     uv_poll_start(&lv->tpoll, UV_READABLE, on_tick);
     lv->t0 = uv_hrtime();
     *out = lv;
@@ -707,6 +729,8 @@ void es_live_close(es_live_t *lv)
     for (live_conn_t *c = lv->conns; c; c = c->next) conn_close(c);
     if (lv->tpoll_open) uv_close((uv_handle_t *)&lv->tpoll, NULL);
     lv->tpoll_open = false;
+    if (lv->reaper_open) uv_close((uv_handle_t *)&lv->reaper, NULL);
+    lv->reaper_open = false;
 }
 
 void es_live_destroy(es_live_t *lv)

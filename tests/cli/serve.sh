@@ -21,7 +21,7 @@ start() {   # start OUTFILE ARGS...: runs serve, waits for its port lines
   sleep 0.1
 }
 
-start s10.out --pods 2 --time-scale 10
+start s10.out --pods 2 --time-scale 10 --max-conns 8 --idle-timeout 0.5
 P0=$(awk '$1=="pod" && $2==0 {print $4}' s10.out); P1=$(awk '$1=="pod" && $2==1 {print $4}' s10.out)
 [ -n "$P0" ] && [ -n "$P1" ] && [ "$P0" != "$P1" ]; check "two pods print their ports ($P0 $P1)" $? "$(cat s10.out s10.out.err)"
 U0=http://127.0.0.1:$P0; U1=http://127.0.0.1:$P1
@@ -78,6 +78,18 @@ s.close()
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
 assert s.recv(4096).startswith(b"HTTP/1.1 200")
+PY
+
+python3 - "$P0" <<'PY'; check "bounds: 9th connection closed at once (--max-conns 8); a half-sent request closed after --idle-timeout 0.5" $? ""
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(8)]
+extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+assert extra.recv(100) == b""           # accepted and closed
+held[0].sendall(b"GET /hea")            # never finished
+t0 = time.monotonic()
+for s in held: assert s.recv(100) == b""   # all closed by the idle timeout
+assert time.monotonic() - t0 < 3
 PY
 
 # SIGTERM: clean stop, exit 0
