@@ -29,6 +29,7 @@ int es_cmd_validate(int argc, char **argv);
 /* Whether writing out would replace input or an existing file inside input (a directory). */
 bool es_cli_writes_input(const char *out, const char *input);
 int es_cmd_calibrate(int argc, char **argv);
+int es_cmd_serve(int argc, char **argv);
 
 /* Benchmarks, one per module; each prints figures (or JSON with --json). */
 int es_bench_core(int argc, char **argv);
