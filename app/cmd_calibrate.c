@@ -354,6 +354,11 @@ int es_cmd_calibrate(int argc, char **argv)
         fprintf(stderr, "eppsim calibrate: --fit: \"%s\" is not vllm-fidelity or steptime\n", what);
         return ES_EXIT_USAGE;
     }
+    for (int i = optind; i < argc; i++)
+        if (es_cli_writes_input(out, argv[i])) {
+            fprintf(stderr, "eppsim calibrate: -o %s is an input or inside one (write elsewhere)\n", out);
+            return ES_EXIT_USAGE;
+        }
     char nj[16];
     snprintf(nj, sizeof nj, "%d", jobs);
     setenv("UV_THREADPOOL_SIZE", nj, 0);   /* read at the pool's first use */
@@ -372,7 +377,8 @@ int es_cmd_calibrate(int argc, char **argv)
         }
     }
     cal_t cal = {runs, calloc(n, sizeof *runs), n, &opt, jobs, calloc(n, sizeof(bool)), 0, verbose,
-                 st ? NP_ST : NP_VF, st ? k_param_st : k_param_vf, st ? k_scale_st : k_scale_vf};
+                 st ? NP_ST : NP_VF, st ? k_param_st : k_param_vf, st ? k_scale_st : k_scale_vf,
+                 {.gemm_eff = 0}, NULL, NULL, 0};
     char step_file[1200] = "";
     bool *all = calloc(n, sizeof(bool));
     if (!cal.work || !cal.in || !all) { fprintf(stderr, "eppsim: out of memory\n"); return ES_EXIT_USAGE; }

@@ -1277,6 +1277,12 @@ void es_server_crash(es_server_t *s, int status)
     }
 }
 
+uint32_t es_server_request_outputs(const es_server_t *s, const es_server_request_t *r)
+{
+    if (r->finish >= 0) return r->p.out_target;
+    return r->p.decoding ? dec_outputs(s, r) : r->p.outputs;
+}
+
 void es_server_metrics(const es_server_t *s, es_endpoint_metrics_t *m)
 {
     memset(m, 0, sizeof *m);

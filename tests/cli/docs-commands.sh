@@ -14,7 +14,7 @@ EPPSIM=$(realpath "$1")
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 W=$(mktemp -d /tmp/eppsim-cli-docs-XXXXXX)
 trap 'rm -rf "$W"' EXIT
-fails=0 n=0
+fails=0 n=0 skipped=0
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 git -C "$SRC" rev-parse --git-dir > /dev/null 2>&1 || { echo "docs-commands: $SRC is not a git checkout; skipped"; exit 0; }
 mkdir "$W/clone"
@@ -52,5 +52,5 @@ while IFS=$'\t' read -r where cmd; do
   case "$cmd" in *"eppsim compare"*) [ $rc = 1 ] && ok=1 ;; esac
   [ $ok = 1 ] || { fail "$where: '$cmd' exits $rc:"; tail -5 "$W/out.txt" | sed 's/^/    /'; }
 done < "$W/commands.tsv"
-echo "docs-commands: $n commands, $fails failed, ${skipped:-0} skipped (no ../shared validation data here)"
+echo "docs-commands: $n commands, $fails failed, $skipped skipped (no ../shared validation data here)"
 [ "$fails" = 0 ]

@@ -225,6 +225,8 @@ input ip.yaml 'data: {type: shared_prefix}\nload: {type: concurrent, stages: [{n
 case_ "load type newer than the 2025-10 build" "${RUN[@]}" a.yaml
 input a.yaml 'workload: {inference_perf: {file: ip.yaml, version: 2024}}\n';                        case_ "unknown build" "${RUN[@]}" a.yaml
 rm -f .input; put a.yaml 'workload: {inference_perf: nothere.yaml}\n';                               case_ "missing file" "${RUN[@]}" a.yaml
+put a.yaml 'workload: {inference_perf: ip.yaml}\n'; input ip.yaml '';                                 case_ "empty config" "${RUN[@]}" a.yaml
+mkdir -p ipdir; put a.yaml 'workload: {inference_perf: ipdir}\n'; flags 'workload: {inference_perf: ipdir}  (a directory)'; case_ "config is a directory" "${RUN[@]}" a.yaml; rmdir ipdir
 
 section "Models and GPUs (server.model: config.json, server.gpu, their data files)"
 input a.yaml 'server: {model: nothere.json}\n';            case_ "model config missing" "${RUN[@]}" a.yaml
@@ -244,10 +246,16 @@ put a.yaml 'server: {model: m.json, step_model: profile}\n'
 printf 'server: {model: m.json, step_model: profile}' > "$W/.input"
 case_ "profile step model for an unmeasured model" "${RUN[@]}" a.yaml
 
+mkdir -p mdir; put a.yaml 'server: {model: ./mdir}\n'; flags 'server: {model: ./mdir}  (a directory)'; case_ "model config is a directory" "${RUN[@]}" a.yaml; rmdir mdir
+put a.yaml 'server: {model: /dev/zero}\n'; flags 'server: {model: /dev/zero}'; case_ "model config is /dev/zero" "${RUN[@]}" a.yaml
+put a.yaml 'server: {model: m.json}\n'; input m.json ''; case_ "model config is empty" "${RUN[@]}" a.yaml
+
 section "Command-line flags"
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e
 flags eppsim bench e2e --mooncake-scale fast;  case_ "benchmark scale not a number" "$EPPSIM" bench e2e --mooncake-scale fast
+flags eppsim run --set server.max_num_seqs=;   case_ "--set with no value" "${RUN[@]}" --set server.max_num_seqs= base.yaml
+flags eppsim run --set cluster.replicas.x=1;   case_ "--set below a scalar" "${RUN[@]}" --set cluster.replicas.x=1 base.yaml
 
 section "vLLM serve settings and validation (server.vllm_args, eppsim validate)"
 input a.yaml 'server: {vllm_args: "--max-num-seqs lots"}\n';                     case_ "flag value not a number" "${RUN[@]}" a.yaml
@@ -261,6 +269,24 @@ W1='workload: {load: {stages: [{rate: 1, duration: 5}]}}'
 input c.yaml "cases:\\n  - {name: a, model: m, $W1,\\n     measured: {run: {ttft_mean_ms: soon}}}\\n"; case_ "case file: figure not a number" "$EPPSIM" validate c.yaml
 input c.yaml "cases:\\n  - {name: a, model: m, $W1,\\n     measured: {run: {ttft_ms: 1}}}\\n"; case_ "case file: unknown figure" "$EPPSIM" validate c.yaml
 mkdir -p rd; flags eppsim validate rd;        case_ "not an inference-perf result directory" "$EPPSIM" validate rd
+input a.yaml 'server: {vllm_version: "abc"}\n';                                 case_ "not a vLLM version, no flags" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_config: nothere.yaml}\n';                           case_ "vllm_config missing" "${RUN[@]}" a.yaml
+input a.yaml 'server: {tensor_parallel: 3}\n';                                   case_ "TP eppsim does not model" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "-tp 3"}\n';                                  case_ "TP flag eppsim does not model" "${RUN[@]}" a.yaml
+cp "$SRC/tests/data/validate/blis-sample.csv" b.csv; flags eppsim validate import-blis b.csv -o ./b.csv
+case_ "import onto its own CSV" "$EPPSIM" validate import-blis b.csv -o ./b.csv
+cmp -s b.csv "$SRC/tests/data/validate/blis-sample.csv" || { echo "FAIL import-blis -o its input changed the CSV"; fails=$((fails + 1)); }
+"$EPPSIM" validate import-blis b.csv -o c.yaml; flags eppsim validate c.yaml -o c.yaml
+case_ "validate -o onto its case file" "$EPPSIM" validate c.yaml -o c.yaml
+cp "$SRC/tests/data/validate/cases.yaml" k.yaml; flags eppsim calibrate k.yaml -o k.yaml
+case_ "calibrate -o onto its case file" "$EPPSIM" calibrate --iterations 1 k.yaml -o k.yaml
+cmp -s k.yaml "$SRC/tests/data/validate/cases.yaml" || { echo "FAIL calibrate -o its input changed the case file"; fails=$((fails + 1)); }
+mkdir -p rdir/results; cp k.yaml rdir/results/config.yaml; flags eppsim validate rdir -o rdir/results/config.yaml
+case_ "validate -o onto a file in its result directory" "$EPPSIM" validate rdir -o rdir/results/config.yaml; rm -rf rdir
+rm -f .input; put a.yaml 'workload: {vllm_bench: {result: nothere.json}}\n';          case_ "vllm bench result missing" "${RUN[@]}" a.yaml
+put a.yaml 'workload: {vllm_bench: {result: bj.json}}\n'; input bj.json '[]\n';         case_ "vllm bench result not an object" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--max-num-seqs 1e3"}\n';                     case_ "integer flag in exponent form" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--gpu-memory-utilization -0.5"}\n';         case_ "negative fraction" "${RUN[@]}" a.yaml
 
 [ "$MODE" = --doc ] && exit 0
 echo "$n cases, $fails failed"
