@@ -1,15 +1,18 @@
 /*
  * internal.h -- cross-file internals of the scheduler library (esi_ names).
  *
- * Plugins are static vtables registered by type name in the table at the end
- * of plugins.c (style.md pattern): one vtable per upstream plugin type, with a
+ * Plugins are static vtables registered by type name (style.md pattern): each
+ * family file (plugins_scorers.c, plugins_prefix.c, plugins_filters.c,
+ * plugins_admission.c, plugins_pickers.c; plugins_internal.h) keeps its
+ * functions static and exports its table; plugins.c is the registry over the
+ * families.  One vtable per upstream plugin type, with a
  * `roles` mask because an upstream plugin may implement several interfaces (a
  * saturation detector is also a Filter; the legacy decision tree is
  * Filter+Picker), `produces` / `consumes` masks of request data keys (as
  * upstream's Produces()/Consumes()), capability flags, and one hook per
  * extension point.  The core (config.c, scheduler.c) calls hooks and tests
  * flags; it never compares type names nor reads a plugin's parameters: adding
- * a plugin is one table entry plus its functions.  Parameters are described
+ * a plugin is one entry in its family's table plus its functions.  Parameters are described
  * by esi_param_t tables: the single place where a plugin's parameter names,
  * defaults and ranges live (parse, defaults and the config dump all read
  * them).
@@ -349,11 +352,11 @@ static inline uint32_t esi_cycle_pick(const esi_cycle_t *cy, int p)
     return r->ran && !r->failed && r->npicked ? r->picked[0] : UINT32_MAX;
 }
 /* Primary and prefill picks of the cycle.  Plugins see the scheduler only
- * through the cycle: plugins.c calls nothing in scheduler.c. */
+ * through the cycle: the plugin files call nothing in scheduler.c. */
 static inline uint32_t esi_cycle_primary(const esi_cycle_t *cy) { return esi_cycle_pick(cy, cy->primary); }
 static inline uint32_t esi_cycle_prefill(const esi_cycle_t *cy) { return esi_cycle_pick(cy, cy->prefill); }
 
-/* Parsing helpers of config.c (loading only: plugins.c calls nothing in config.c or scheduler.c). */
+/* Parsing helpers of config.c (loading only: the plugin files call nothing in config.c or scheduler.c). */
 int esi_parse_duration(const char *s, es_time_t *out);
 int esi_parse_quantity(const char *s, uint64_t *out);
 

@@ -302,6 +302,29 @@ static void test_plugin_capabilities(void **st)
     es_epp_config_free(c);
 }
 
+/* The registry over the plugin families: every listed type is found, once,
+ * under its own name; the list starts with the scorers and ends with the
+ * types that are refused (plugins.c: k_families). */
+static void test_registry_families(void **st)
+{
+    (void)st;
+    size_t n = 0;
+    for (; es_epp_plugin_type(n); n++) {
+        const char *t = es_epp_plugin_type(n);
+        const esi_plugin_vt_t *vt = esi_registry_find(t);
+        assert_non_null(vt);
+        assert_string_equal(vt->type_name, t);
+        for (size_t j = 0; j < n; j++) assert_true(strcmp(es_epp_plugin_type(j), t) != 0);
+    }
+    assert_int_equal(n, 100);
+    assert_string_equal(es_epp_plugin_type(0), "queue-scorer");
+    assert_string_equal(es_epp_plugin_type(n - 1), "priority-then-time-eviction-order-policy");
+    assert_null(es_epp_plugin_type(n + 1));
+    assert_null(esi_registry_find("no-such-plugin"));
+    assert_non_null(esi_registry_find("precise-prefix-cache-producer"));
+    assert_int_equal(esi_registry_find("soft-reflective-ceiling-policy")->roles, ESI_USAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_durations_quantities),
         cmocka_unit_test(test_plugin_capabilities),
+        cmocka_unit_test(test_registry_families),
     };
     return cmocka_run_group_tests_name("scheduler_config", tests, NULL, NULL);
 }
