@@ -220,7 +220,7 @@ static void write_params(FILE *f, const esi_param_t *t, const void *obj, int ind
 /* building the config                                                 */
 /* ------------------------------------------------------------------ */
 
-void es_epp_config_free(es_epp_config_t *c)
+void es_epp_config_destroy(es_epp_config_t *c)
 {
     if (!c) return;
     free(c->file);
@@ -928,7 +928,7 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
     *out = c;
     return 0;
 fail:
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
     return rc ? rc : ES_EINVAL;
 }
 

@@ -56,7 +56,8 @@ int  es_epp_config_load_string(const char *name, const char *text, es_epp_config
 /* The upstream default (loadDefaultConfig): queue 2, kv-cache-utilization 2,
  * prefix 3, defaulted like any other config. */
 int  es_epp_config_default(es_epp_config_t **out, es_err_t *err);
-void es_epp_config_free(es_epp_config_t *c);
+/* Frees a config of es_epp_config_load_* or es_epp_config_default; NULL is a no-op. */
+void es_epp_config_destroy(es_epp_config_t *c);
 /* The upstream default config (loadDefaultConfig) as YAML text, for tools
  * that edit it (sweeps). */
 const char *es_epp_config_default_text(void);

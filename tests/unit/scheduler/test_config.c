@@ -62,7 +62,7 @@ static void test_default_config(void **st)
     assert_non_null(strstr(y, "metricsStalenessThreshold: 200ms"));
     assert_non_null(strstr(y, "queueDepthThreshold: 5"));
     free(y);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 }
 
 static void test_defaulting_pipeline(void **st)
@@ -83,7 +83,7 @@ static void test_defaulting_pipeline(void **st)
     assert_double_equal(c->profiles[0].refs[1].weight, 1.0, 0);
     assert_true(c->flow_control && es_epp_config_gate(c, "flowControl"));
     assert_int_equal(c->producer, -1);   /* nobody needs prefix match info */
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 
     /* the first declared picker is shared by profiles lacking one; P/D handler */
     c = cfg_text("apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\n"
@@ -103,7 +103,7 @@ static void test_defaulting_pipeline(void **st)
     const esi_approx_params_t *ap = c->plugins[c->producer].params;
     assert_int_equal(ap->max_blocks, 100);
     assert_int_equal(ap->lru_capacity, 500);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 
     /* durations, quantities, bands */
     c = cfg_text(CFG_HEAD "featureGates: [flowControl]\nplugins:\n- type: queue-scorer\n"
@@ -119,7 +119,7 @@ static void test_defaulting_pipeline(void **st)
     assert_int_equal(c->flow.bands[0].max_bytes, 1000000000ULL);
     assert_string_equal(c->plugins[c->flow.bands[0].ordering].name, "edf-ordering-policy");
     assert_string_equal(c->plugins[c->flow.bands[0].fairness].name, "round-robin-fairness-policy");
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 }
 
 static void test_load_file_json(void **st)
@@ -182,7 +182,7 @@ static void test_errors(void **st)
             if (strstr(es_epp_config_warning(c, i), "queueThresholdTokens <= 0")) w2 = true;
         }
         assert_true(w1 && w2);
-        es_epp_config_free(c);
+        es_epp_config_destroy(c);
     }
     cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\n  parameters: {x: 1}\n",
               "plugins[0].parameters.x: unknown parameter (this plugin takes none)");
@@ -199,7 +199,7 @@ static void test_errors(void **st)
         for (size_t i = 0; es_epp_config_warning(c, i); i++)
             if (strstr(es_epp_config_warning(c, i), "'blockSize' is deprecated; use 'blockSizeTokens' instead")) dep = true;
         assert_true(dep);
-        es_epp_config_free(c);
+        es_epp_config_destroy(c);
     }
     cfg_fails(CFG_HEAD "plugins:\n- type: concurrency-detector\n  parameters: {concurrencyMode: bytes}\n",
               "concurrencyMode must be requests or tokens");
@@ -276,7 +276,7 @@ static void test_plugin_capabilities(void **st)
     assert_ptr_equal(c->plugins[c->producer].vt, esi_registry_default_producer(ESI_DATA_PREFIX_MATCH));
     assert_int_equal(c->bind.primary, 0);
     assert_false(c->bind.split);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
     c = cfg_text(CFG_HEAD "plugins:\n- type: precise-prefix-cache-scorer\n  name: kv\n"
                  "  parameters: {tokenProcessorConfig: {blockSize: 32}}\n");
     assert_true(es_scheduler_wants_kv_events(c));
@@ -289,7 +289,7 @@ static void test_plugin_capabilities(void **st)
     text[299] = '\0';
     assert_int_equal(es_sched_text_block_keys(s, text, keys, 4), 2);
     es_scheduler_destroy(s);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
     /* P/D binding: profiles and decider resolved by the handler's x_bind */
     c = cfg_text(CFG_HEAD "plugins:\n- type: disagg-profile-handler\n  parameters:\n"
                  "    deciders: {prefill: always}\n- {type: always-disagg-pd-decider, name: always}\n"
@@ -299,7 +299,7 @@ static void test_plugin_capabilities(void **st)
     assert_int_equal(c->bind.primary, 1);
     assert_int_equal(c->bind.prefill, 0);
     assert_string_equal(c->plugins[c->bind.decider].name, "always");
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 }
 
 /* The registry over the plugin families: every listed type is found, once,

@@ -50,7 +50,7 @@ static void check_scores(const char *type, const char *params, pool_t *p, const 
     for (size_t i = 0; i < p->n; i++) assert_double_equal(raw_of(t, 0, (uint32_t)i), want[i], 1e-12);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 /* §6.1 scorer/queuedepth/queue_test.go */
@@ -116,7 +116,7 @@ static void test_lora_affinity_test_go(void **st)
     for (uint32_t i = 0; i < 6; i++) assert_double_equal(raw_of(t, 0, i), want[i], 1e-12);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 /* §6.4 pkg/epp/scheduling/scheduler_test.go TestSchedule */
@@ -151,7 +151,7 @@ static void test_scheduler_test_go_TestSchedule(void **st)
     assert_int_equal(es_scheduler_pick(s, &r, p.eps, 0, 0, &res), 0);
     assert_int_equal(res.status, 503);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 /* §6.5 scheduler_profile_test.go: un-normalised weighted sum.  Scores 0.3
@@ -180,7 +180,7 @@ static void test_scheduler_profile_test_go_weights(void **st)
         assert_double_equal(t->profile[0].total[0], want[k], 1e-9);
         es_sched_trace_destroy(t);
         es_scheduler_destroy(s);
-        es_epp_config_free(cfg);
+        es_epp_config_destroy(cfg);
     }
 }
 
@@ -206,7 +206,7 @@ static void test_scheduler_profile_test_go_TestEnforceScoreRange(void **st)
     }
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 /* Calls a picker's x_pick directly on totals. */
@@ -336,7 +336,7 @@ static void test_approximateprefix_plugin_test_go(void **st)
     assert_double_equal(raw_of(t, 0, 2), 0.5, 0);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 /* §6.9 utilization/detector_test.go (Q=5, K=0.9, staleness 100ms) */
@@ -386,7 +386,7 @@ static void test_utilization_detector_test_go(void **st)
     p.eps[0].metrics.waiting = 5;
     assert_double_equal(sat_of(s, &p, now), 1.0, 1e-12);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 
     /* Filter (Q=5, K=0.8, headroom 0.2): all stale -> all; all over -> all; else strict < */
     cfg = cfg_text(CFG_HEAD
@@ -411,7 +411,7 @@ static void test_utilization_detector_test_go(void **st)
     assert_int_equal(t->profile[0].survivors[0], 1);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 /* §6.10 llm-d loadaware/load_aware_test.go (threshold 10) */
@@ -438,7 +438,7 @@ static void active_case(const char *params, const int64_t *reqs, const double *w
     for (uint32_t i = 0; i < 3; i++) assert_double_equal(raw_of(t, 0, i), want[i], 1e-12);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 static void test_active_request_test_go(void **st)
@@ -468,7 +468,7 @@ static void test_token_load_and_running_scorers(void **st)
     assert_double_equal(raw_of(t, 0, 2), 0.0, 1e-12);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
     pool_init(&p, 3, 0);
     p.eps[0].metrics.running = 4; p.eps[1].metrics.running = 2; p.eps[2].metrics.running = 0;
     check_scores("running-requests-size-scorer", NULL, &p, (double[]){0, 0.5, 1});
@@ -493,7 +493,7 @@ static void test_session_affinity(void **st)
     assert_int_equal(res.primary, 1);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 static void test_no_hit_lru(void **st)
@@ -531,7 +531,7 @@ static void test_no_hit_lru(void **st)
     for (uint32_t i = 0; i < 3; i++) assert_double_equal(raw_of(t, 0, i), 0.5, 0);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 static void test_precise_prefix_kv_events(void **st)
@@ -570,7 +570,7 @@ static void test_precise_prefix_kv_events(void **st)
     assert_double_equal(raw_of(t, 0, 2), 0.25, 0);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 /* The character view: ~4 characters a token, deterministic, prefix-stable. */
@@ -793,7 +793,7 @@ static void test_baselines(void **st)
         assert_int_equal(res.primary, (uint32_t)(i % 3));
     }
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 
     cfg = cfg_text(CFG_HEAD "plugins:\n- type: eppsim-least-requests\n");
     assert_int_equal(es_scheduler_create(cfg, 1, &s, &err), 0);
@@ -808,7 +808,7 @@ static void test_baselines(void **st)
         assert_int_equal(q, 3);
     }
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 
     /* legacy decision tree: sheddable without capacity is dropped (429) */
     /* (v0.3 had no saturation detector: an idle concurrency detector keeps admission out of the way) */
@@ -831,7 +831,7 @@ static void test_baselines(void **st)
     assert_int_equal(res.status, 200);
     assert_int_equal(res.primary, 1);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 int main(void)
