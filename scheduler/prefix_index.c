@@ -21,6 +21,7 @@
 /* ------------------------------------------------------------------ */
 /* xxh64, written from the published algorithm description            */
 /* ------------------------------------------------------------------ */
+/* the specification's PRIME64_1..5 (upstream hashes prompts with xxh64: cespare/xxhash) */
 #define P1 0x9E3779B185EBCA87ULL
 #define P2 0xC2B2AE3D27D4EB4FULL
 #define P3 0x165667B19E3779F9ULL
@@ -101,7 +102,7 @@ uint64_t esi_xxh64(const void *data, size_t len, uint64_t seed)
 static inline uint64_t piece_value(uint64_t id, uint32_t p0, uint32_t o0, uint32_t p1, uint32_t o1)
 {
     uint64_t a = ((uint64_t)p0 << 3) | o0, b = ((uint64_t)p1 << 3) | o1;
-    return es_mix64(es_mix64(id ^ 0x6a09e667f3bcc909ULL) ^ a ^ (b << 32) ^ (b >> 32) * 0x9E3779B97F4A7C15ULL);
+    return es_mix64(es_mix64(id ^ ES_HASH_PIECE_DOMAIN) ^ a ^ (b << 32) ^ (b >> 32) * ES_HASH_WEYL);
 }
 
 static inline uint64_t piece(uint64_t h, uint64_t id, uint32_t p0, uint32_t o0, uint32_t p1,
@@ -142,7 +143,7 @@ size_t esi_char_block_hashes(const esi_charview_t *cv, const es_content_t *c, ui
                              uint64_t seed, uint64_t *out, size_t max)
 {
     if (max == 0 || C == 0) return 0;
-    uint64_t h = seed ^ 0xbb67ae8584caa73bULL;
+    uint64_t h = seed ^ ES_HASH_CHAIN_DOMAIN;
     uint32_t fill = 0;
     size_t nb = 0;
     for (uint32_t si = 0; si < c->nsegs; si++) {
@@ -183,7 +184,7 @@ size_t esi_char_block_hashes(const esi_charview_t *cv, const es_content_t *c, ui
                 h = piece(h, sg->id, pp, po, pos, end_off);
                 out[nb++] = h;                /* the block's hash */
                 if (nb == max) return nb;     /* input truncated to C * max chars */
-                h ^= 0xbb67ae8584caa73bULL;   /* parent of the next block */
+                h ^= ES_HASH_CHAIN_DOMAIN;   /* parent of the next block */
                 fill = 0;
                 used = end_off;
                 if (end_off == tc) { pp = pos + 1; po = 0; } else { pp = pos; po = end_off; }
@@ -195,7 +196,7 @@ size_t esi_char_block_hashes(const esi_charview_t *cv, const es_content_t *c, ui
         if (pp < sg->len) h = piece(h, sg->id, pp, po, sg->len, 0);
     }
     /* partial last block, also when it is the only one (v0.10 prefixhash.GetBlockHashes) */
-    if (fill > 0) out[nb++] = es_mix64(h ^ 0x3c6ef372fe94f82bULL);
+    if (fill > 0) out[nb++] = es_mix64(h ^ ES_HASH_PARTIAL_DOMAIN);
     return nb;
 }
 

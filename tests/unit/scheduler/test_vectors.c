@@ -607,7 +607,9 @@ static void test_char_view(void **st)
 }
 
 /* The character view hashed one token at a time, as docs/scheduler.md
- * defines it (the library skips through tokens that do not end a block). */
+ * defines it (the library skips through tokens that do not end a block).
+ * The domain constants are written out on purpose (ES_HASH_*_DOMAIN in the
+ * library): changing one there must fail here. */
 static uint64_t ref_piece(uint64_t h, uint64_t id, uint32_t p0, uint32_t o0, uint32_t p1, uint32_t o1)
 {
     uint64_t a = ((uint64_t)p0 << 3) | o0, b = ((uint64_t)p1 << 3) | o1;
