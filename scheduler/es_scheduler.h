@@ -78,7 +78,10 @@ const char *es_epp_plugin_type(size_t i);
 /* ------------------------------------------------------------------ */
 
 /* One EPP replica: plugin instances, prefix indexes, in-flight counters,
- * saturation, flow-control queues, the request table of in-flight picks. */
+ * saturation, flow-control queues, the request table of in-flight picks.
+ * Out of memory in a scheduler aborts (common/es_alloc.h): no call below
+ * fails or drops a KV event for want of memory.  Loading a config returns
+ * ES_ENOMEM instead, as every input loader. */
 typedef struct es_scheduler es_scheduler_t;
 
 /* Creates a scheduler; the config must outlive it.  `seed` is the master seed;
@@ -113,7 +116,7 @@ typedef struct es_sched_trace {
     double   saturation;                                  /* detector value at admission */
 } es_sched_trace_t;
 
-es_sched_trace_t *es_sched_trace_create(size_t cap_eps);
+es_sched_trace_t *es_sched_trace_create(size_t cap_eps);   /* never NULL */
 void es_sched_trace_destroy(es_sched_trace_t *t);
 
 /* Status values besides HTTP codes. */

@@ -129,8 +129,8 @@ typedef struct esi_plugin_vt {
                      size_t m, uint32_t *out, size_t max);
     /* P/D decider: disaggregate this request, given the decode pick? */
     bool   (*x_decide)(void *state, esi_cycle_t *cy, uint32_t decode_idx);
-    /* data producer (PrepareRequestData), before the profiles; 0 or ES_ENOMEM */
-    int    (*x_prepare)(void *state, esi_cycle_t *cy);
+    /* data producer (PrepareRequestData), before the profiles */
+    void   (*x_prepare)(void *state, esi_cycle_t *cy);
     /* Admit (requestcontrol admission plugins), after the producers: NULL admits,
      * else a static reason (the request gets 500, as upstream's director) */
     const char *(*x_admit)(void *state, esi_cycle_t *cy);
@@ -227,6 +227,7 @@ struct es_epp_config {
     es_time_t          sync_interval; /* dataLayer.crossReplicaSyncInterval; 0 = not set */
     char             **warnings;      /* "file:line: message", load order */
     size_t             nwarnings;
+    bool               nomem;         /* a warning could not be stored: the load fails */
 };
 
 /* ---- xxh64 (text mode hashing, as upstream) ---- */
@@ -250,13 +251,14 @@ typedef struct esi_pindex {
     esi_ppod_t  *pods;  size_t npods;
 } esi_pindex_t;
 
-int  esi_pindex_init(esi_pindex_t *ix);
+/* Out of memory aborts (es_alloc.h): the index never drops an entry. */
+void esi_pindex_init(esi_pindex_t *ix);
 void esi_pindex_fini(esi_pindex_t *ix);
 /* Adds (moves to MRU) key for pod; evicts the pod's LRU entry beyond cap.
- * cap is fixed at the pod's first add (upstream LRU).  0 or -ENOMEM. */
-int  esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap);
-/* esi_pindex_add of keys[0..n) in order (prefetching); the first error. */
-int  esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t pod, uint32_t cap);
+ * cap is fixed at the pod's first add (upstream LRU). */
+void esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap);
+/* esi_pindex_add of keys[0..n) in order (prefetching). */
+void esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t pod, uint32_t cap);
 void esi_pindex_remove(esi_pindex_t *ix, uint64_t key, uint32_t pod);
 void esi_pindex_remove_pod(esi_pindex_t *ix, uint32_t pod);
 /* First holder node of key (0: nobody); iterate with nodes[i].next. */

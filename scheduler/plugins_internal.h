@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "es_alloc.h"
 #include "internal.h"
 
 /* parameter table rows: field offset, end marker */

@@ -41,8 +41,7 @@ static size_t max_score_pick(void *st, esi_cycle_t *cy, const uint32_t *idx, con
         return 1;
     }
     uint32_t ord[ES_SCHED_MAX_TARGETS * 16];
-    uint32_t *o = m <= sizeof ord / sizeof ord[0] ? ord : malloc(m * sizeof *o);
-    ES_ASSERT(o != NULL, "out of memory");
+    uint32_t *o = m <= sizeof ord / sizeof ord[0] ? ord : es_xmalloc(m * sizeof *o);
     for (size_t i = 0; i < m; i++) o[i] = (uint32_t)i;
     for (size_t i = m - 1; i > 0; i--) {
         size_t j = es_rng_below(cy->rng, i + 1);

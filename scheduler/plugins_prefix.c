@@ -57,10 +57,10 @@ typedef struct precise {
 
 static int precise_init(void *st, const void *params, es_scheduler_t *s, es_err_t *err)
 {
-    (void)s;
+    (void)s; (void)err;
     precise_t *pr = st;
     pr->p = *(const precise_params_t *)params;
-    if (esi_pindex_init(&pr->ix)) return es_err_set(err, ES_ENOMEM, "precise index: out of memory");
+    esi_pindex_init(&pr->ix);
     return 0;
 }
 
@@ -76,9 +76,7 @@ static size_t precise_keys(precise_t *pr, const es_sched_request_t *r)
     size_t need = (r->prompt_text ? strlen(r->prompt_text) / 4 : r->content.tokens) /
                   (size_t)pr->p.block_size + 1;
     if (need > pr->cap) {
-        uint64_t *k = realloc(pr->keys, need * sizeof *k);
-        ES_ASSERT(k != NULL, "precise scorer: out of memory");
-        pr->keys = k;
+        pr->keys = es_xrealloc(pr->keys, need * sizeof *pr->keys);
         pr->cap = need;
     }
     if (r->prompt_text)
@@ -180,8 +178,8 @@ static int pprod_init(void *st, const void *params, es_scheduler_t *s, es_err_t 
     precise_params_t pr = {.block_size = p->block_size_tokens, .speculative = p->speculative};
     snprintf(pr.hash_seed, sizeof pr.hash_seed, "%s", p->hash_seed);
     pp->ttl = p->speculative_ttl > 0 ? p->speculative_ttl : 2 * ES_S;
-    if (precise_init(&pp->pr, &pr, s, err)) return err ? err->code : ES_ENOMEM;
-    if (esi_pindex_init(&pp->spec)) return es_err_set(err, ES_ENOMEM, "speculative index: out of memory");
+    precise_init(&pp->pr, &pr, s, err);
+    esi_pindex_init(&pp->spec);
     return 0;
 }
 
@@ -212,7 +210,7 @@ static void count_run(const esi_pindex_t *ix, uint64_t key, size_t k, esi_cycle_
     }
 }
 
-static int pprod_prepare(void *st, esi_cycle_t *cy)
+static void pprod_prepare(void *st, esi_cycle_t *cy)
 {
     pprod_t *pp = st;
     pprod_expire(pp, cy->now);
@@ -228,7 +226,6 @@ static int pprod_prepare(void *st, esi_cycle_t *cy)
         count_run(&pp->spec, pp->pr.keys[k], k, cy, &any);
         if (!any) break;
     }
-    return 0;
 }
 
 static void spec_add(pprod_t *pp, esi_cycle_t *cy, uint32_t e)
@@ -238,8 +235,7 @@ static void spec_add(pprod_t *pp, esi_cycle_t *cy, uint32_t e)
     for (uint32_t k = 0; k < cy->total_blocks; k++) {
         if (pp->rlen == pp->rcap) {   /* grow the ring, keeping FIFO order */
             size_t nc = pp->rcap ? pp->rcap * 2 : 1024;
-            spec_entry_t *nr = malloc(nc * sizeof *nr);
-            ES_ASSERT(nr != NULL, "speculative index: out of memory");
+            spec_entry_t *nr = es_xmalloc(nc * sizeof *nr);
             for (size_t i = 0; i < pp->rlen; i++) nr[i] = pp->ring[(pp->rhead + i) % pp->rcap];
             free(pp->ring);
             pp->ring = nr;
@@ -312,10 +308,10 @@ typedef struct approx {
 
 static int approx_init(void *st, const void *params, es_scheduler_t *s, es_err_t *err)
 {
-    (void)s;
+    (void)s; (void)err;
     approx_t *a = st;
     a->p = *(const esi_approx_params_t *)params;
-    if (esi_pindex_init(&a->ix)) return es_err_set(err, ES_ENOMEM, "approximate index: out of memory");
+    esi_pindex_init(&a->ix);
     esi_charview_init(&a->cv);
     return 0;
 }
@@ -336,7 +332,7 @@ static uint32_t approx_block_tokens(const approx_t *a, const esi_cycle_t *cy)
 }
 
 /* PrepareRequestData: hashes, greedy match walk. */
-static int approx_prepare(void *st, esi_cycle_t *cy)
+static void approx_prepare(void *st, esi_cycle_t *cy)
 {
     approx_t *a = st;
     uint32_t bs = approx_block_tokens(a, cy);
@@ -346,9 +342,7 @@ static int approx_prepare(void *st, esi_cycle_t *cy)
     size_t whole = len / ((size_t)bs * 4) + 1;   /* blocks the prompt can make (<= 7 characters a token) */
     if (maxb == 0 || maxb > whole) maxb = whole;
     if (maxb > a->hcap) {
-        uint64_t *h = realloc(a->hashes, maxb * sizeof *h);
-        if (!h) return ES_ENOMEM;
-        a->hashes = h;
+        a->hashes = es_xrealloc(a->hashes, maxb * sizeof *a->hashes);
         a->hcap = maxb;
     }
     const char *model = cy->req->model ? cy->req->model : "";
@@ -369,7 +363,6 @@ static int approx_prepare(void *st, esi_cycle_t *cy)
             if (at != UINT32_MAX) cy->match[at]++;
         }
     }
-    return 0;
 }
 
 static void approx_add(approx_t *a, esi_cycle_t *cy, uint32_t e)

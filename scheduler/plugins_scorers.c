@@ -281,11 +281,11 @@ typedef struct nohit {
 
 static int nohit_init(void *st, const void *params, es_scheduler_t *s, es_err_t *err)
 {
-    (void)s;
+    (void)s; (void)err;
     nohit_t *h = st;
     h->cap = ((const nohit_params_t *)params)->lru_size;
-    h->lru = malloc((size_t)h->cap * sizeof *h->lru);
-    return h->lru ? 0 : es_err_set(err, ES_ENOMEM, "no-hit-lru-scorer: out of memory");
+    h->lru = es_xmalloc((size_t)h->cap * sizeof *h->lru);
+    return 0;
 }
 
 static const char *nohit_producer_ref(const void *params) { return ((const nohit_params_t *)params)->producer_name; }

@@ -725,7 +725,7 @@ static uint64_t px_key(uint32_t k, bool clustered)
 static void prefix_index_matches_model(bool clustered)
 {
     esi_pindex_t ix;
-    assert_int_equal(esi_pindex_init(&ix), 0);
+    esi_pindex_init(&ix);
     px_model_t m;
     memset(&m, 0, sizeof m);
     uint64_t x = 7;
@@ -734,7 +734,7 @@ static void prefix_index_matches_model(bool clustered)
         uint32_t pod = (uint32_t)(x >> 8) % PX_PODS, key = (uint32_t)(x >> 16) % PX_KEYS;
         uint32_t cap = 3 + (uint32_t)(x >> 24) % 50, op = (uint32_t)(x >> 32) % 100;   /* counts past 32: the ring grows */
         if (op < 55) {
-            assert_int_equal(esi_pindex_add(&ix, px_key(key, clustered), pod, cap), 0);
+            esi_pindex_add(&ix, px_key(key, clustered), pod, cap);
             px_add(&m, key, pod, cap);
         } else if (op < 80) {   /* a request's blocks in one batch */
             uint64_t keys[8];
@@ -744,7 +744,7 @@ static void prefix_index_matches_model(bool clustered)
                 keys[i] = px_key(k, clustered);
                 px_add(&m, k, pod, cap);
             }
-            assert_int_equal(esi_pindex_add_n(&ix, keys, nk, pod, cap), 0);
+            esi_pindex_add_n(&ix, keys, nk, pod, cap);
         } else if (op < 98) {
             esi_pindex_remove(&ix, px_key(key, clustered), pod);
             for (uint32_t i = 0; i < m.n[pod]; i++)
