@@ -1,6 +1,7 @@
 /*
  * config.c -- EndpointPickerConfig: strict loading, the upstream defaulting
- * pipeline (gie-epp §1.2) and the dump of the configuration as run.
+ * pipeline (llm-d-router v0.10.0 pkg/epp/config/loader/configloader.go and
+ * defaults.go, commit 71f4f099) and the dump of the configuration as run.
  *
  * Order, as upstream: static defaults (name = type), instantiation (missing
  * type, duplicate names, unknown types), system defaults (default profile,

@@ -41,7 +41,8 @@
 /* EndpointPickerConfig                                                */
 /* ------------------------------------------------------------------ */
 
-/* Parsed, validated and defaulted EndpointPickerConfig (gie-epp §1).  Owns
+/* Parsed, validated and defaulted EndpointPickerConfig (llm-d-router v0.10.0
+ * apix/config/v1alpha1/endpointpickerconfig_types.go, commit 71f4f099).  Owns
  * copies of every string; independent of the document it came from. */
 typedef struct es_epp_config es_epp_config_t;
 
@@ -192,7 +193,8 @@ size_t es_sched_text_block_keys(const es_scheduler_t *s, const char *text, uint6
 const char *es_sched_session_token(const es_endpoint_t *ep, char *buf, size_t size);
 
 /* ------------------------------------------------------------------ */
-/* Flow control (feature gate flowControl, gie-epp §4.3)               */
+/* Flow control (feature gate flowControl; llm-d-router v0.10.0         */
+/* pkg/epp/flowcontrol/controller/internal/processor.go)               */
 /* ------------------------------------------------------------------ */
 /*
  * The e2e layer drives it with time:

@@ -148,7 +148,8 @@ static size_t least_req_pick(void *st, esi_cycle_t *cy, const uint32_t *idx, con
     return 1;
 }
 
-/* eppsim-legacy-decision-tree: the GIE v0.3 scheduler (§2.6) as Filter+Picker */
+/* eppsim-legacy-decision-tree: the GIE v0.3.0 scheduler (gateway-api-inference-extension
+ * pkg/epp/scheduling/scheduler.go at tag v0.3.0) as Filter+Picker */
 typedef struct legacy_params {
     double  kv_threshold;
     int64_t queue_critical;

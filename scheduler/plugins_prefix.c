@@ -278,8 +278,10 @@ static const esi_param_t k_producer_params[] = {
     {"lruCapacityPerServer", ESI_P_INT, P(esi_approx_params_t, lru_capacity), "31250", 1, 2147483647.0, NULL},
     END};
 
-/* approx-prefix-cache-producer (§2.7): owns the approximate index */
-/* ApproxPrefixCacheFactory and newDataProducer (v0.10.0 plugin.go) */
+/* approx-prefix-cache-producer (llm-d-router v0.10.0, commit 71f4f099,
+ * pkg/epp/framework/plugins/requestcontrol/dataproducer/approximateprefix/
+ * plugin.go): owns the approximate index.  ApproxPrefixCacheFactory and
+ * newDataProducer: */
 static int producer_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
 {
     esi_approx_params_t *p = params;

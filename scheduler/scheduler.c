@@ -1,7 +1,9 @@
 /*
- * scheduler.c -- one EPP replica: the decision pipeline (gie-epp §2.1-§2.2,
- * §2.10), the approximate prefix producer (§2.7), in-flight tracking (§2.9),
- * the response hooks and flow control (§4.3).
+ * scheduler.c -- one EPP replica: the decision pipeline (llm-d-router v0.10.0,
+ * commit 71f4f099: pkg/epp/requestcontrol/director.go,
+ * pkg/epp/scheduling/scheduler.go), in-flight tracking (upstream's
+ * inflight-load-producer), the response hooks and flow control
+ * (pkg/epp/flowcontrol/controller/internal/processor.go).
  *
  * Per-endpoint state that outlives a decision is indexed by endpoint id;
  * per-decision scratch arrays are indexed by the position in the caller's eps
@@ -438,7 +440,7 @@ static void run_profile(es_scheduler_t *s, esi_cycle_t *cy, int p, es_sched_trac
     }
 }
 
-/* The profile handler loop (§2.1, §2.4). */
+/* The profile handler loop (pkg/epp/scheduling/scheduler.go, v0.10.0). */
 static void run_profiles(es_scheduler_t *s, esi_cycle_t *cy, es_sched_trace_t *tr)
 {
     run_profile(s, cy, s->bind.primary, tr);   /* P/D: decode first */

@@ -1,4 +1,5 @@
-/* EndpointPickerConfig: the defaulting pipeline (gie-epp §1.1-§1.2) and every error. */
+/* EndpointPickerConfig: the defaulting pipeline (llm-d-router v0.10.0 pkg/epp/config/loader/,
+ * commit 71f4f099) and every error. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

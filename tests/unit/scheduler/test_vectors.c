@@ -1,6 +1,8 @@
 /*
- * Conformance vectors of gie-epp §6, each named after its upstream unit test,
- * plus pickers (statistical, fixed seeds), prefix indexes and baselines.
+ * Conformance vectors, each named after its upstream unit test (GIE,
+ * kubernetes-sigs/gateway-api-inference-extension commit 1748e829, a file
+ * under pkg/epp/ ending in the path given), plus pickers (statistical, fixed
+ * seeds), prefix indexes and baselines.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,7 +55,7 @@ static void check_scores(const char *type, const char *params, pool_t *p, const 
     es_epp_config_destroy(cfg);
 }
 
-/* §6.1 scorer/queuedepth/queue_test.go */
+/* scorer/queuedepth/queue_test.go */
 static void test_queue_test_go(void **st)
 {
     (void)st;
@@ -68,7 +70,7 @@ static void test_queue_test_go(void **st)
     check_scores("queue-scorer", NULL, &p, (double[]){1, 1});
 }
 
-/* §6.2 kvcacheutilization/kvcache_utilization_test.go */
+/* kvcacheutilization/kvcache_utilization_test.go */
 static void test_kvcache_utilization_test_go(void **st)
 {
     (void)st;
@@ -93,7 +95,7 @@ static void lora(es_endpoint_t *e, const char *const *act, uint32_t na, const ch
     e->metrics.max_lora = max;
 }
 
-/* §6.3 loraaffinity/lora_affinity_test.go (target active-model-1) */
+/* loraaffinity/lora_affinity_test.go (target active-model-1) */
 static void test_lora_affinity_test_go(void **st)
 {
     (void)st;
@@ -119,7 +121,7 @@ static void test_lora_affinity_test_go(void **st)
     es_epp_config_destroy(cfg);
 }
 
-/* §6.4 pkg/epp/scheduling/scheduler_test.go TestSchedule */
+/* pkg/epp/scheduling/scheduler_test.go TestSchedule */
 static void test_scheduler_test_go_TestSchedule(void **st)
 {
     (void)st;
@@ -154,7 +156,7 @@ static void test_scheduler_test_go_TestSchedule(void **st)
     es_epp_config_destroy(cfg);
 }
 
-/* §6.5 scheduler_profile_test.go: un-normalised weighted sum.  Scores 0.3
+/* scheduler_profile_test.go: un-normalised weighted sum.  Scores 0.3
  * (kv scorer at usage 0.7) and 0.8 (lora scorer with room). */
 static void test_scheduler_profile_test_go_weights(void **st)
 {
@@ -184,7 +186,7 @@ static void test_scheduler_profile_test_go_weights(void **st)
     }
 }
 
-/* §6.12 TestEnforceScoreRange: raw -0.5 and 1.5 are clamped */
+/* TestEnforceScoreRange: raw -0.5 and 1.5 are clamped */
 static void test_scheduler_profile_test_go_TestEnforceScoreRange(void **st)
 {
     (void)st;
@@ -223,7 +225,7 @@ static size_t pick_direct(const char *type, int64_t n, const double *tot, size_t
     return vt->x_pick(&state, &cy, idx, tot, m, out, ES_SCHED_MAX_TARGETS);
 }
 
-/* §6.6 picker/maxscore/picker_test.go */
+/* picker/maxscore/picker_test.go */
 static void test_maxscore_picker_test_go(void **st)
 {
     (void)st;
@@ -257,7 +259,7 @@ static void test_maxscore_picker_test_go(void **st)
     for (int i = 0; i < 3; i++) assert_true(fabs(cnt[i] / 30000.0 - 1 / 3.0) < 0.02);
 }
 
-/* §6.7 picker/weightedrandom/picker_test.go: 10000 draws, within 5 % */
+/* picker/weightedrandom/picker_test.go: 10000 draws, within 5 % */
 static void test_weightedrandom_picker_test_go(void **st)
 {
     (void)st;
@@ -301,7 +303,7 @@ static void test_random_picker(void **st)
     for (int i = 0; i < 4; i++) assert_true(fabs(cnt[i] / 20000.0 - 0.25) < 0.02);
 }
 
-/* §6.8 approximateprefix/plugin_test.go (blockSizeTokens 1 => 4-char blocks) */
+/* approximateprefix/plugin_test.go (blockSizeTokens 1 => 4-char blocks) */
 static void test_approximateprefix_plugin_test_go(void **st)
 {
     (void)st;
@@ -339,7 +341,7 @@ static void test_approximateprefix_plugin_test_go(void **st)
     es_epp_config_destroy(cfg);
 }
 
-/* §6.9 utilization/detector_test.go (Q=5, K=0.9, staleness 100ms) */
+/* utilization/detector_test.go (Q=5, K=0.9, staleness 100ms) */
 static double sat_of(es_scheduler_t *s, pool_t *p, es_time_t now) { return es_scheduler_saturation(s, p->eps, p->n, now); }
 
 static void test_utilization_detector_test_go(void **st)
@@ -414,7 +416,7 @@ static void test_utilization_detector_test_go(void **st)
     es_epp_config_destroy(cfg);
 }
 
-/* §6.10 llm-d loadaware/load_aware_test.go (threshold 10) */
+/* llm-d loadaware/load_aware_test.go (threshold 10) */
 static void test_load_aware_test_go(void **st)
 {
     (void)st;
@@ -424,7 +426,7 @@ static void test_load_aware_test_go(void **st)
     check_scores("load-aware-scorer", "  parameters: {threshold: 10}\n", &p, (double[]){0.4, 0.5, 0.0});
 }
 
-/* §6.11 llm-d activerequest/active_request_test.go */
+/* llm-d activerequest/active_request_test.go */
 static void active_case(const char *params, const int64_t *reqs, const double *want)
 {
     es_epp_config_t *cfg;
