@@ -225,7 +225,10 @@ int es_cmd_run(int argc, char **argv)
             size_t k = strcspn(sets[i], ".="), key = strcspn(sets[i], "=");
             char needle[520];
             snprintf(needle, sizeof needle, " %.*s: ", (int)(key < 512 ? key : 512), sets[i]);
-            if ((!strncmp(err.msg, sets[i], k) && err.msg[k] == ':') || strstr(err.msg, needle)) from = sets[i];
+            size_t m = strcspn(err.msg, ":");   /* a message at a dotted prefix of the key (server.x=, a.b.c=1) */
+            if ((!strncmp(err.msg, sets[i], k) && err.msg[k] == ':') || strstr(err.msg, needle) ||
+                (m > 0 && m <= key && !strncmp(err.msg, sets[i], m) && (sets[i][m] == '.' || sets[i][m] == '=')))
+                from = sets[i];
         }
         if (from) fprintf(stderr, "eppsim: --set %s: %s\n", from, err.msg);
         else fprintf(stderr, "eppsim: %s\n", err.msg);

@@ -29,8 +29,9 @@ static void usage(FILE *f)
             "stats    requests, duration, rate, burstiness (cv of inter-arrival gaps), token\n"
             "         percentiles and the ideal prefix hit ratio of an infinite cache, in the\n"
             "         trace's own blocks and in 16-token server blocks (prompt-1 cap)\n"
-            "convert  writes eppsim's own JSONL (Mooncake hash ids become segments)\n"
-            "gen      writes a Mooncake-style trace for scale tests (default 1000000 requests)\n"
+            "convert  writes eppsim's own JSONL (Mooncake hash ids become segments); OUT is\n"
+            "         written whole or not at all, and may not be IN\n"
+            "gen      writes a Mooncake-style trace for scale tests (default 1000000 requests, at most 1000000000)\n"
             "\n"
             "formats: mooncake, azure, burstgpt, sharegpt, eppsim (detected when --format is not given)\n");
 }

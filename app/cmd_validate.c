@@ -4,11 +4,13 @@
  */
 #define _GNU_SOURCE   /* setenv, mkdtemp */
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -406,6 +408,32 @@ out:
 
 /* ---- importers ---- */
 
+/* -o or --plot naming an input, or an existing file inside an input directory
+ * (a result directory's exp-config.yaml), would replace the data it was made from. */
+bool es_cli_writes_input(const char *out, const char *input)
+{
+    struct stat so, si;
+    if (stat(input, &si) != 0) return false;
+    if (stat(out, &so) != 0) return false;   /* a new file replaces nothing */
+    if (so.st_dev == si.st_dev && so.st_ino == si.st_ino) return true;
+    if (!S_ISDIR(si.st_mode)) return false;
+    char dir[PATH_MAX], in[PATH_MAX], od[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    if (!realpath(slash ? (dir[0] ? dir : "/") : ".", od) || !realpath(input, in)) return false;
+    size_t n = strlen(in);
+    return strncmp(od, in, n) == 0 && (od[n] == '\0' || od[n] == '/' || n == 1);
+}
+
+static bool same_file(const char *out, const char *input) { return es_cli_writes_input(out, input); }
+
+static int refuse_input(const char *flag, const char *out)
+{
+    fprintf(stderr, "eppsim validate: %s %s is an input or inside one (write elsewhere)\n", flag, out);
+    return ES_EXIT_USAGE;
+}
+
 static int cmd_import(int argc, char **argv, bool blis)
 {
     static const struct option opts[] = {{"out", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
@@ -419,6 +447,7 @@ static int cmd_import(int argc, char **argv, bool blis)
         else { usage(stderr); return ES_EXIT_USAGE; }
     }
     if (argc - optind != 1) { usage(stderr); return ES_EXIT_USAGE; }
+    if (out && same_file(out, argv[optind])) return refuse_input("-o", out);
     es_err_t err;
     es_err_clear(&err);
     char *yaml = NULL;
@@ -506,6 +535,10 @@ int es_cmd_validate(int argc, char **argv)
         fprintf(stderr, "eppsim validate: no RUN given\n");
         usage(stderr);
         return ES_EXIT_USAGE;
+    }
+    for (int i = optind; i < argc; i++) {
+        if (out && same_file(out, argv[i])) return refuse_input("-o", out);
+        if (plot_png && same_file(plot_png, argv[i])) return refuse_input("--plot", plot_png);
     }
     es_val_run_t *runs = NULL;
     size_t n = 0;

@@ -8,6 +8,8 @@
 #ifndef ES_CLI_H
 #define ES_CLI_H
 
+#include <stdbool.h>
+
 #define ES_EXIT_OK          0
 #define ES_EXIT_CHECK       1
 #define ES_EXIT_USAGE       2
@@ -24,6 +26,10 @@ int es_cmd_trace(int argc, char **argv);
 int es_cmd_bench(int argc, char **argv);
 int es_cmd_config(int argc, char **argv);
 int es_cmd_validate(int argc, char **argv);
+/* Whether writing out would replace input or an existing file inside input (a directory). */
+bool es_cli_writes_input(const char *out, const char *input);
+int es_cmd_calibrate(int argc, char **argv);
+int es_cmd_serve(int argc, char **argv);
 
 /* Benchmarks, one per module; each prints figures (or JSON with --json). */
 int es_bench_core(int argc, char **argv);

@@ -29,6 +29,8 @@ static const command_t k_commands[] = {
     {"bench",   es_cmd_bench,   "micro-benchmarks: core, server, scheduler, trace, e2e"},
     {"config",  es_cmd_config,  "print an experiment with every default filled in (--reference: all keys)"},
     {"validate", es_cmd_validate, "replay real vLLM runs and print measured vs simulated (docs/validate.md)"},
+    {"calibrate", es_cmd_calibrate, "fit the vLLM-fidelity coefficients to real runs (docs/server.md)"},
+    {"serve",   es_cmd_serve,   "serve emulated vLLM pods over HTTP in real time (docs/live.md)"},
     {"version", cmd_version,    "print the version"},
 };
 

@@ -117,8 +117,11 @@ static int check_model(const es_experiment_t *exp, es_err_t *err)
     es_model_shape_t shape;
     int rc = es_model_config_load(exp->server.model, &shape, err);
     const es_node_t *node = exp->doc ? es_node_find(exp->doc->root, "server.model") : NULL;
-    if (rc == ES_ENOTFOUND && node)
-        return es_node_err(err, rc, node, "server.model", "cannot read model config \"%s\"", exp->server.model);
+    if (rc && node && strncmp(err->msg, "server.model: ", 14) == 0) {
+        char m[ES_ERR_MSG_MAX];
+        snprintf(m, sizeof m, "%s", err->msg + 14);
+        return es_node_err(err, rc, node, "server.model", "%s", m);
+    }
     return rc;
 }
 
@@ -144,9 +147,14 @@ static int server_node_err(const es_experiment_t *exp, es_err_t *err, int code, 
 static int apply_vllm(es_experiment_t *exp, es_err_t *err)
 {
     es_server_config_t *sc = &exp->server;
-    if (!sc->vllm_args[0] && !sc->vllm_config[0]) return 0;
     char msg[ES_ERR_MSG_MAX];
     int version;
+    /* checked with or without flags: the server reads it too, where no line is known */
+    if (sc->vllm_version && sc->vllm_version[0] && es_vllm_version_parse(sc->vllm_version, &version, err)) {
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return server_node_err(exp, err, ES_EINVAL, "vllm_version", msg);
+    }
+    if (!sc->vllm_args[0] && !sc->vllm_config[0]) return 0;
     if (es_vllm_version_parse(sc->vllm_version, &version, err)) {
         snprintf(msg, sizeof msg, "%s", err->msg);
         return server_node_err(exp, err, ES_EINVAL, "vllm_version", msg);
@@ -158,7 +166,12 @@ static int apply_vllm(es_experiment_t *exp, es_err_t *err)
         char path[1200];
         es_doc_t *doc;
         es_experiment_path(exp, sc->vllm_config, path, sizeof path);
-        if ((rc = es_doc_load_file(path, &doc, err))) return rc;
+        if ((rc = es_doc_load_file(path, &doc, err))) {
+            size_t pl = strlen(path);
+            if (strncmp(err->msg, path, pl) || err->msg[pl] != ':' || err->msg[pl + 1] != ' ') return rc;
+            snprintf(msg, sizeof msg, "%s", err->msg);   /* unreadable as a whole: name the experiment's line */
+            return server_node_err(exp, err, rc, "vllm_config", msg);
+        }
         rc = doc->root ? es_vllm_parse_map(doc->root, "", &given, err) : 0;
         es_doc_destroy(doc);
         if (rc) return rc;
@@ -216,6 +229,21 @@ static int apply_vllm(es_experiment_t *exp, es_err_t *err)
         if (!exp->warnings) return es_err_set(err, ES_ENOMEM, "out of memory");
     }
     return 0;
+}
+
+/* The server refuses other TP sizes at creation, where no line is known; say it here with one. */
+static int check_tensor_parallel(const es_experiment_t *exp, es_err_t *err)
+{
+    int64_t tp = exp->server.tensor_parallel;
+    if (tp == 1 || tp == 2 || tp == 4 || tp == 8) return 0;
+    char msg[128];
+    snprintf(msg, sizeof msg, "%lld is not 1, 2, 4 or 8", (long long)tp);
+    const char *key = explicit_server_key((void *)exp, "tensor_parallel") ? "tensor_parallel"
+                      : exp->server.vllm_args[0]                            ? "vllm_args"
+                                                                            : "vllm_config";
+    if (strcmp(key, "tensor_parallel")) snprintf(msg, sizeof msg, "--tensor-parallel-size %lld: eppsim models TP 1, 2, 4 or 8",
+                                                 (long long)tp);
+    return server_node_err(exp, err, ES_EINVAL, key, msg);
 }
 
 /* A relative file path in the server section names a file beside the experiment. */
@@ -319,6 +347,7 @@ int es_experiment_from_doc(es_doc_t *doc, const char *base_dir, es_experiment_t 
     if (!rc) rc = check_model(exp, err);
     if (!rc) rc = es_e2e_config_parse(&exp->cluster, &exp->epp, &exp->gateway, err);
     if (!rc) rc = apply_vllm(exp, err);
+    if (!rc) rc = check_tensor_parallel(exp, err);
     if (!rc) resolve_vllm_fidelity(exp);
     if (rc) es_experiment_fini(exp);
     return rc;

@@ -23,6 +23,7 @@
 #include "es_sim.h"
 #include "es_workload.h"
 #include "es_metrics.h"
+#include "es_model_config.h"
 #include "es_outdir.h"
 #include "es_steptime.h"
 #include "es_summary.h"
@@ -418,14 +419,40 @@ static int epp_config_yaml(const es_epp_config_t *cfg, const char *path, es_err_
     return rc;
 }
 
+/* The absolute path of a file the experiment names, so experiment.yaml
+ * reloads from any directory; NULL (keep the text) when empty or missing.
+ * `resolved`: the loader already put it relative to the experiment's folder. */
+static char *abs_input(const es_experiment_t *exp, const char *p, bool resolved)
+{
+    if (!p || !*p) return NULL;
+    char buf[4096];
+    return realpath(resolved ? p : es_experiment_path(exp, p, buf, sizeof buf), NULL);
+}
+
 char *es_run_experiment_yaml(const es_experiment_t *exp, size_t *len)
 {
+    /* a copy whose file names are absolute (the strings are borrowed but
+     * the replaced ones, freed below) */
+    es_experiment_t e = *exp;
+    char **fields[] = {&e.server.gpu_datasheet, &e.server.step_coefficients, &e.server.model,
+                       &e.server.vllm_config, &e.epp.config_file, &e.workload.trace.file,
+                       &e.workload.lengths.input.file, &e.workload.lengths.output.file};
+    enum { NFIELDS = sizeof fields / sizeof fields[0] };
+    char *abs[NFIELDS] = {0};
+    for (size_t i = 0; i < NFIELDS; i++) {
+        if (fields[i] == &e.server.model && !es_model_is_path(e.server.model)) continue;
+        bool resolved = i < 3;   /* resolve_paths in experiment.c did these */
+        if ((abs[i] = abs_input(exp, *fields[i], resolved))) *fields[i] = abs[i];
+    }
     char *text = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&text, &n);
+    if (f) {
+        fprintf(f, "# the experiment as run: every default filled in (eppsim config); file names absolute\n");
+        es_schema_write_yaml(f, &es_experiment_schema, &e, 0);
+    }
+    for (size_t i = 0; i < NFIELDS; i++) free(abs[i]);
     if (!f) return NULL;
-    fprintf(f, "# the experiment as run: every default filled in (eppsim config)\n");
-    es_schema_write_yaml(f, &es_experiment_schema, exp, 0);
     if (fclose(f)) { free(text); return NULL; }
     if (len) *len = n;
     return text;
@@ -687,7 +714,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         c.decisions = NULL;
         if (bad) { rc = es_err_set(err, ES_EIO, "decisions.jsonl: write failed"); goto done; }
     }
-    if (close_synced(c.timeseries)) { c.timeseries = NULL; rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
+    if (c.timeseries && close_synced(c.timeseries)) { c.timeseries = NULL; rc = es_err_set(err, ES_EIO, "timeseries.csv: write failed"); goto done; }
     c.timeseries = NULL;
 
     /* summary, pods */

@@ -36,6 +36,11 @@
 #include "es_doc.h"
 #include "es_err.h"
 
+/* The longest InferencePool name: its pods are <pool>-<index> (up to 5
+ * digits) and must fit one 63-character Kubernetes label, so that no two
+ * pods share a name. */
+#define ES_POOL_NAME_MAX 57
+
 typedef struct es_manifest {
     /* read-only after es_manifest_apply */
     char      **warnings;      /* human-readable warnings, in the order found */

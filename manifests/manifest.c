@@ -290,6 +290,16 @@ static int classify(ctx_t *c, const es_doc_t *doc, obj_t *o, char *ignored, size
     if (!name || name->kind != ES_NODE_SCALAR || !*name->str)
         return es_node_err(c->err, ES_EINVAL, meta ? meta : doc->root, "metadata.name", "%s without a name",
                            kind->str);
+    /* Kubernetes object names are DNS-1123 subdomains; they become pod
+     * names, CSV fields and plot legends, so nothing else may pass */
+    size_t nlen = strlen(name->str);
+    bool dns = nlen <= 253 && isalnum((unsigned char)name->str[0]) && isalnum((unsigned char)name->str[nlen - 1]);
+    for (const char *q = name->str; dns && *q; q++)
+        dns = (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '-' || *q == '.';
+    if (!dns)
+        return es_node_err(c->err, ES_EINVAL, name, "metadata.name",
+                           "\"%.80s\" is not a Kubernetes name (lowercase letters, digits, '-' and '.', "
+                           "starting and ending with a letter or digit, at most 253)", name->str);
     o->name = name->str;
     snprintf(o->label, sizeof o->label, "%s/%s", kind->str, name->str);
     bool api_ok = false;
@@ -370,6 +380,9 @@ static int apply(ctx_t *c)
                           m->ndocs ? m->docs[0]->file : "manifests");
     pool_t p;
     if ((rc = esi_mf_read_pool(c, pool_obj, &p))) return rc;
+    if (strlen(p.o->name) > ES_POOL_NAME_MAX)   /* pods are <pool>-<i>: one DNS label */
+        return esi_mf_oerr(c, p.o, NULL, "metadata.name", "longer than %d characters (pods are named <pool>-<index> "
+                           "in the 63 of a Kubernetes label)", ES_POOL_NAME_MAX);
     if (!(m->pool_name = strdup(p.o->name))) return es_err_set(c->err, ES_ENOMEM, "out of memory");
     /* an experiment without a name is named after the pool: its runs do not
      * share out/default-seed<N> with the built-in default's */

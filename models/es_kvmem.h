@@ -40,6 +40,7 @@ typedef struct es_kvmem_model {
     uint32_t experts_per_token; /* MoE top-k (0 = 1) */
     uint32_t moe_inter;         /* one expert's intermediate size (0 = inter) */
     uint32_t shared_inter;      /* shared expert's intermediate size; 0 = none */
+    uint32_t moe_layers;        /* layers with experts, the others dense; 0 = all (when experts > 0) */
     bool     tie_embeddings;    /* lm_head shares the embedding */
     double   weight_bytes;      /* bytes per linear-layer parameter: 2 (bf16/fp16), 1 (fp8); 0 = 2 */
     double   kv_bytes;          /* bytes per KV element: 2 (bf16), 1 (fp8 cache); 0 = 2 */
@@ -59,6 +60,7 @@ typedef struct es_kvmem_in {
     uint32_t block_size;
     uint32_t max_num_batched_tokens;
     uint32_t max_num_seqs;
+    double   kv_bytes_per_token;      /* one rank's KV bytes per token; 0 = from the model's KV heads */
 } es_kvmem_in_t;
 
 typedef struct es_kvmem {   /* one GPU (TP rank) */

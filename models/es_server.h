@@ -181,6 +181,10 @@ void es_server_crash(es_server_t *s, int status);
  * without fast-forward. */
 void es_server_sync(es_server_t *s);
 
+/* Output tokens r has produced by now (engine side, before any API-server
+ * delay), for a live server that streams them; up to date only with
+ * server.fast_forward off, since a stretch moves no request. */
+uint32_t es_server_request_outputs(const es_server_t *s, const es_server_request_t *r);
 /* What /metrics shows now (update_time = now). */
 void es_server_metrics(const es_server_t *s, es_endpoint_metrics_t *out);
 uint32_t es_server_num_gpu_blocks(const es_server_t *s);

@@ -21,18 +21,20 @@ double es_kvmem_weights(const es_kvmem_model_t *m, uint32_t tp)
     double attn = h * (double)(m->heads / tp) * m->head_dim              /* q */
                   + 2.0 * h * kv_heads_per_rank(m, tp) * m->head_dim     /* k, v */
                   + (double)(m->heads / tp) * m->head_dim * h;           /* o */
-    double mlp;
+    double dense = 3.0 * h * (double)m->inter / tp, moe = dense;
+    uint32_t nmoe = 0;
     if (m->experts > 0) {
         double ei = or_default(m->moe_inter, m->inter);
-        mlp = (double)m->experts * 3.0 * h * ei / tp + 3.0 * h * (double)m->shared_inter / tp;
-    } else {
-        mlp = 3.0 * h * (double)m->inter / tp;
+        moe = (double)m->experts * 3.0 * h * ei / tp + 3.0 * h * (double)m->shared_inter / tp;
+        nmoe = m->moe_layers && m->moe_layers < m->layers ? m->moe_layers : m->layers;
     }
-    double router = m->experts > 0 ? h * m->experts * 2.0 : 0.0;       /* gate stays bf16 */
-    double layer = (attn + mlp) * wb + router + 2.0 * h * 2.0;          /* two norms, bf16 */
+    double router = h * m->experts * 2.0;                               /* gate stays bf16 */
+    double norms = 2.0 * h * 2.0;                                       /* two per layer, bf16 */
+    double layers = (double)m->layers * (attn * wb + norms) + (double)(m->layers - nmoe) * dense * wb +
+                    (double)nmoe * (moe * wb + router);
     double vocab_rank = ceil(m->vocab / 64.0) * 64.0 / tp;               /* VocabParallelEmbedding */
     double embed = vocab_rank * h * 2.0 * (m->tie_embeddings ? 1.0 : 2.0);
-    return (double)m->layers * layer + embed + h * 2.0;
+    return layers + embed + h * 2.0;
 }
 
 double es_kvmem_kv_bytes_per_token(const es_kvmem_model_t *m, uint32_t tp)
@@ -66,7 +68,7 @@ int es_kvmem_derive(const es_kvmem_model_t *m, const es_kvmem_in_t *in, const es
     out->non_torch = (c->non_torch_gib + (tp > 1 ? c->non_torch_tp_gib : 0.0)) * ES_GIB;
     double peak = out->activation_peak > out->sampler_peak ? out->activation_peak : out->sampler_peak;
     out->available = out->requested - out->weights - peak - out->non_torch;
-    out->kv_bytes_per_token = es_kvmem_kv_bytes_per_token(m, tp);
+    out->kv_bytes_per_token = in->kv_bytes_per_token > 0 ? in->kv_bytes_per_token : es_kvmem_kv_bytes_per_token(m, tp);
     out->block_bytes = out->kv_bytes_per_token * in->block_size;
     double n = out->available > 0 ? floor(out->available / out->block_bytes) : 0.0;
     out->blocks = n > 0 ? (uint64_t)n : 0;

@@ -281,7 +281,8 @@ int es_model_config_parse(const char *file, const char *text, es_model_shape_t *
     memset(out, 0, sizeof *out);
     const es_node_t *root = doc->root;
     if (!root || root->kind != ES_NODE_MAP) {
-        rc = es_node_err(err, ES_EPARSE, root, "", "a config.json must be a JSON object");
+        rc = root ? es_node_err(err, ES_EPARSE, root, "", "a config.json must be a JSON object")
+                  : es_err_set(err, ES_EPARSE, "%s: empty (a config.json must be a JSON object)", file);
     } else {
         rd_t r = {root, "", err};
         const es_node_t *text_cfg = es_map_get(root, "text_config");
@@ -298,10 +299,17 @@ int es_model_config_parse(const char *file, const char *text, es_model_shape_t *
 
 int es_model_config_load(const char *path, es_model_shape_t *out, es_err_t *err)
 {
-    char *text;
+    /* es_file_read: a FIFO, /dev/zero or a directory must not hang or be read as empty */
+    char *text = NULL;
     int rc = es_file_read(path, &text, NULL);
-    if (rc == ES_ENOTFOUND) return es_err_set(err, ES_ENOTFOUND, "server.model: cannot read model config \"%s\"", path);
-    if (rc) return es_err_set(err, ES_EIO, "server.model: cannot read model config \"%s\"", path);
+    if (rc == ES_ENOTFOUND) return es_err_set(err, rc, "server.model: cannot read model config \"%s\"", path);
+    if (rc == ES_EINVAL)
+        return es_err_set(err, rc, "server.model: \"%s\" is not a regular file or pipe (a device or directory "
+                          "cannot be read)", path);
+    if (rc == ES_ERANGE)
+        return es_err_set(err, ES_EINVAL, "server.model: \"%s\" is larger than the %lld bytes a config.json may have",
+                          path, (long long)ES_FILE_READ_MAX);
+    if (rc) return es_err_set(err, rc, "server.model: cannot read model config \"%s\"", path);
     rc = es_model_config_parse(path, text, out, err);
     free(text);
     return rc;

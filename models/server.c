@@ -1277,6 +1277,12 @@ void es_server_crash(es_server_t *s, int status)
     }
 }
 
+uint32_t es_server_request_outputs(const es_server_t *s, const es_server_request_t *r)
+{
+    if (r->finish >= 0) return r->p.out_target;
+    return r->p.decoding ? dec_outputs(s, r) : r->p.outputs;
+}
+
 void es_server_metrics(const es_server_t *s, es_endpoint_metrics_t *m)
 {
     memset(m, 0, sizeof *m);
@@ -1369,6 +1375,14 @@ static void kvmem_model_of(const es_model_shape_t *m, es_kvmem_model_t *out)
     out->head_dim = m->head_dim;
     out->inter = m->inter;
     out->vocab = m->vocab;
+    out->experts = m->experts;
+    out->experts_per_token = m->top_k;
+    out->moe_inter = m->moe_inter;
+    out->shared_inter = m->shared_inter;
+    out->moe_layers = m->moe_layers;
+    out->tie_embeddings = m->tie_embeddings;
+    out->weight_bytes = m->weight_bytes_per_param;
+    out->kv_bytes = m->dtype_bytes;
 }
 
 static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_profile_t *prof, uint32_t *nblocks,
@@ -1396,7 +1410,9 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
     s->api_chunk_d = cfg->api_chunk_us * 1e3;
     es_kvmem_model_t m;
     kvmem_model_of(&s->pm->shape, &m);
-    double block_bytes = es_kvmem_kv_bytes_per_token(&m, (uint32_t)cfg->tensor_parallel) * (double)cfg->block_size;
+    /* the model's own count: MLA latents, KV heads replicated past TP */
+    double kv_token = es_model_kv_bytes_per_token(&s->pm->shape, (uint32_t)cfg->tensor_parallel);
+    double block_bytes = kv_token * (double)cfg->block_size;
     if (cfg->kv_offloading_gib > 0 && cfg->enable_prefix_caching) {
         /* per TP rank, as vLLM's CPU offloading spec divides --kv-offloading-size */
         double n = floor(cfg->kv_offloading_gib * ES_GIB / block_bytes);
@@ -1413,6 +1429,7 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
         .block_size = (uint32_t)cfg->block_size,
         .max_num_batched_tokens = (uint32_t)cfg->max_num_batched_tokens,
         .max_num_seqs = (uint32_t)cfg->max_num_seqs,
+        .kv_bytes_per_token = kv_token,
     };
     es_kvmem_coeffs_t c = {cfg->kv_sampler_bytes_per_logit, cfg->kv_non_torch_gib, cfg->kv_non_torch_tp_gib};
     int rc = es_kvmem_derive(&m, &in, &c, &s->kvmem, err);

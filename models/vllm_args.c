@@ -202,10 +202,20 @@ static void record(es_vllm_serve_t *s, const char *name, const char *value)
 /* vLLM's human_readable_int: 25.6k = 25600, 1K = 1024 (binary: integers only). */
 static int parse_int(const char *v, int64_t *out)
 {
+    /* its grammar: [+]digits, or [+]digits[.digits] and a suffix (int() refuses 1e3, 0x10, inf) */
+    const char *d = v + (*v == '+');
+    size_t n = strspn(d, "0123456789");
+    if (!n) return -1;
+    if (d[n] == '.') {
+        size_t f = strspn(d + n + 1, "0123456789");
+        if (!f || !d[n + 1 + f]) return -1;
+        n += 1 + f;
+    }
+    if (d[n] && d[n + 1]) return -1;
     char *end;
     errno = 0;
-    double x = strtod(v, &end);
-    if (end == v || errno || !isfinite(x) || x < 0) return -1;
+    double x = strtod(d, &end);
+    if (end != d + n || errno || !isfinite(x)) return -1;
     double mult = 1;
     bool binary = false;
     if (*end) {
@@ -289,6 +299,12 @@ static int set_flag(es_vllm_serve_t *s, const flag_t *f, const char *value, cons
     return 0;
 }
 
+/* argparse reads "-0.5" after a flag as its value (no vLLM flag looks like a number) */
+static bool looks_negative(const char *a)
+{
+    return a[0] == '-' && (isdigit((unsigned char)a[1]) || (a[1] == '.' && isdigit((unsigned char)a[2])));
+}
+
 int es_vllm_parse_args(const char *text, const char *what, es_vllm_serve_t *s, es_err_t *err)
 {
     char **argv;
@@ -334,7 +350,8 @@ int es_vllm_parse_args(const char *text, const char *what, es_vllm_serve_t *s, e
                 if (value) { rc = es_err_set(err, ES_EINVAL, "%s: --%s takes no value", what, name); goto out; }
                 value = "false";
             }
-        } else if (!value && i + 1 < argc && (argv[i + 1][0] != '-' || !f || f->type == T_INT)) {
+        } else if (!value && i + 1 < argc &&
+                   (argv[i + 1][0] != '-' || !f || f->type == T_INT || looks_negative(argv[i + 1]))) {
             /* a value (unknown flags: the next word unless it is a flag) */
             if (f || argv[i + 1][0] != '-') value = argv[++i];
         }

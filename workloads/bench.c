@@ -400,7 +400,16 @@ static int load_ip_node(const es_node_t *n, const char *base_dir, es_ip_config_t
     if (rc < 0) return rc;
     char path[4096];
     esi_resolve(base_dir, s, path, sizeof path);
-    return es_ip_load_file(path, version, ip, err);
+    rc = es_ip_load_file(path, version, ip, err);
+    size_t pl = strlen(path);
+    if (rc < 0 && strncmp(err->msg, path, pl) == 0 && err->msg[pl] == ':' && err->msg[pl + 1] == ' ') {
+        /* the file could not be read at all (no line in it): name the experiment's line instead */
+        char m[ES_ERR_MSG_MAX];
+        snprintf(m, sizeof m, "%s", err->msg);
+        return es_node_err(err, rc, file, n->kind == ES_NODE_MAP ? "workload.inference_perf.file"
+                                                                 : "workload.inference_perf", "%s", m);
+    }
+    return rc;
 }
 
 int esi_bench_create(const es_workload_config_t *cfg, const char *base_dir, uint64_t seed,

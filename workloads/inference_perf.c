@@ -545,8 +545,8 @@ int es_ip_load_file(const char *path, int version, es_ip_config_t *out, es_err_t
     char base[4096] = ".";
     const char *slash = strrchr(path, '/');
     if (slash) snprintf(base, sizeof base, "%.*s", (int)(slash - path), path);
-    rc = es_ip_parse(doc->root, version, base, out, err);
-    if (rc == 0 && doc->root == NULL) rc = es_err_set(err, ES_EINVAL, "%s: empty inference-perf config", path);
+    if (doc->root == NULL) rc = es_err_set(err, ES_EINVAL, "%s: empty inference-perf config", path);
+    else rc = es_ip_parse(doc->root, version, base, out, err);
     es_doc_destroy(doc);
     return rc;
 }

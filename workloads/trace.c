@@ -41,6 +41,9 @@ struct es_trace {
     /* relative times: first record's absolute time */
     bool    have_t0;
     int64_t t0;
+    /* the last record's time: times never go back */
+    bool    have_last;
+    int64_t last_t;
     /* grow-only record storage */
     uint64_t     *ids;  size_t ids_cap;
     es_segment_t *segs; size_t segs_cap;
@@ -76,6 +79,11 @@ static ssize_t read_line(es_trace_t *t, char **line)
         ssize_t n = getline(&t->buf, &t->cap, t->f);
         if (n < 0) return -1;
         t->line++;
+        /* a UTF-8 byte-order mark (Windows editors, Excel's CSV export) */
+        if (t->line == 1 && n >= 3 && memcmp(t->buf, "\xEF\xBB\xBF", 3) == 0) {
+            memmove(t->buf, t->buf + 3, (size_t)n - 2);
+            n -= 3;
+        }
         while (n > 0 && (t->buf[n - 1] == '\n' || t->buf[n - 1] == '\r')) t->buf[--n] = '\0';
         const char *p = t->buf;
         while (*p == ' ' || *p == '\t') p++;
@@ -652,6 +660,17 @@ int es_trace_next(es_trace_t *t, es_trace_rec_t *rec, es_err_t *err)
                 if (!t->have_t0) { t->have_t0 = true; t->t0 = rec->t; }
                 rec->t -= t->t0;
             }
+            /* arrivals are replayed in file order: a line earlier than the one
+             * before it would be merged into that instant (and stats would
+             * report a negative duration) */
+            if (rec->has_time && t->have_last && rec->t < t->last_t) {
+                if (t->skip_bad) { t->skipped++; continue; }
+                return es_err_set(err, ES_EPARSE,
+                                  "%s:%" PRIu64 ": timestamp goes back in time (%.6f s, the line before was at "
+                                  "%.6f s): a trace must be in time order (sort it, or set trace.skip_bad_lines)",
+                                  t->path, lineno, (double)rec->t / 1e9, (double)t->last_t / 1e9);
+            }
+            if (rec->has_time) { t->have_last = true; t->last_t = rec->t; }
             return 1;
         }
         if (t->skip_bad) { t->skipped++; continue; }

@@ -126,10 +126,18 @@ int es_vb_parse(const es_node_t *n, const char *base_dir, uint64_t seed, es_vb_c
         if ((rc = es_node_to_str(rn, "workload.vllm_bench.result", &rel, err)) < 0) return rc;
         char path[4096];
         esi_resolve(base_dir, rel, path, sizeof path);
-        if ((rc = es_doc_load_file(path, &rdoc, err)) < 0) return rc;
+        if ((rc = es_doc_load_file(path, &rdoc, err)) < 0) {
+            size_t pl = strlen(path);
+            if (strncmp(err->msg, path, pl) || err->msg[pl] != ':' || err->msg[pl + 1] != ' ') return rc;
+            /* unreadable as a whole (no line in it): name the experiment's line */
+            char m[ES_ERR_MSG_MAX];
+            snprintf(m, sizeof m, "%s", err->msg);
+            return es_node_err(err, rc, rn, "workload.vllm_bench.result", "%s", m);
+        }
         if (!rdoc->root || rdoc->root->kind != ES_NODE_MAP) {
             es_doc_destroy(rdoc);
-            return es_err_set(err, ES_EINVAL, "%s: expected a vllm bench serve result (a JSON object)", path);
+            return es_node_err(err, ES_EINVAL, rn, "workload.vllm_bench.result",
+                               "%s: expected a vllm bench serve result (a JSON object)", path);
         }
         s.result = rdoc->root;
         c->file = es_strdup(path);

@@ -411,7 +411,12 @@ static int trace_fill(es_workload_t *w, wl_req_t *r, es_time_t *t_out, es_err_t 
     if (w->trace_time) {
         if (!rec.has_time) return es_err_set(err, ES_EPARSE, "%s:%" PRIu64 ": expected a timestamp",
                                              es_trace_path(w->trace), rec.line);
-        *t_out = es_time_trunc_ns_f((double)(rec.t - w->win_start) * w->tscale);
+        double ns = (double)(rec.t - w->win_start) * w->tscale;
+        if (ns > ES_TIME_MAX_S * 1e9)   /* time_scale or target_rate stretched the trace beyond any run */
+            return es_err_set(err, ES_ERANGE, "%s:%" PRIu64 ": workload.trace.time_scale: this arrival lands at %g s, "
+                              "beyond the %g s a run may last", es_trace_path(w->trace), rec.line, ns / 1e9,
+                              ES_TIME_MAX_S);
+        *t_out = es_time_trunc_ns_f(ns);
     }
     return 1;
 }

@@ -160,6 +160,8 @@ input a.yaml 'duration_s: 1e11\n';                                          case
 input a.yaml 'results: {warmup_s: 1e12}\n';                                 case_ "warm-up 1e12 s" "${RUN[@]}" a.yaml
 input a.yaml 'workload: {arrival: {rate: 1e-300}}\n';                       case_ "rate 1e-300" "${RUN[@]}" a.yaml
 input a.yaml 'workload: {arrival: {stages: [{rate: 1, duration_s: 6e8}, {rate: 1, duration_s: 6e8}]}}\n'; case_ "stages longer than 1e9 s in all" "${RUN[@]}" a.yaml
+cp "$SRC/tests/data/traces/mooncake_sample.jsonl" t.jsonl; put a.yaml 'workload: {type: trace, trace: {file: t.jsonl, time_scale: 1e9}}\n'
+flags 'workload: {type: trace, trace: {file: t.jsonl, time_scale: 1e9}}  (tests/data/traces/mooncake_sample.jsonl)'; case_ "trace stretched beyond 1e9 s (ran forever)" "${RUN[@]}" a.yaml
 
 section "NaN and infinities (issue 19)"
 put a.yaml 'epp: {config_file: epp.yaml}\n'
@@ -198,6 +200,20 @@ cp "$SRC/tests/data/traces/mooncake_sample.jsonl" t.jsonl
 flags eppsim trace convert t.jsonl -o t.jsonl;   case_ "trace convert onto its input" "$EPPSIM" trace convert t.jsonl -o t.jsonl
 flags eppsim trace convert t.jsonl -o ./t.jsonl; case_ "trace convert onto its input, another spelling" "$EPPSIM" trace convert t.jsonl -o ./t.jsonl
 
+section "Traces out of time order (issue 19)"
+put a.yaml 'workload: {type: trace, trace: {file: t.jsonl}}\n'
+input t.jsonl '{"timestamp": 100, "input_length": 600, "output_length": 5, "hash_ids": [0, 1]}\n{"timestamp": 50, "input_length": 600, "output_length": 5, "hash_ids": [0, 2]}\n'
+case_ "mooncake: a line earlier than the one before" "${RUN[@]}" a.yaml
+flags eppsim trace stats t.jsonl;  case_ "trace stats of the same trace" "$EPPSIM" trace stats t.jsonl
+put a.yaml 'workload: {type: trace, trace: {file: t.csv}}\n'
+input t.csv 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:50.9951690,396,109\n2023-11-16 18:15:46.6805900,374,44\n'
+case_ "azure: a line earlier than the one before" "${RUN[@]}" a.yaml
+
+section "Names in outputs (issue 19)"
+sed 's/name: llama-pool$/name: "llama,pool"/' "$SRC/tests/data/manifests/vllm-pool.yaml" > m.yaml
+printf '(tests/data/manifests/vllm-pool.yaml with the pool named "llama,pool")' > .input; case_ "pool name with a comma" "$EPPSIM" run -q --no-plots -o out --manifest m.yaml
+L=$(printf 'p%.0s' $(seq 70)); sed "s/name: llama-pool\$/name: $L/" "$SRC/tests/data/manifests/vllm-pool.yaml" > m.yaml
+printf '(tests/data/manifests/vllm-pool.yaml with a pool name of 70 characters)' > .input; case_ "pool name too long for its pods" "$EPPSIM" run -q --no-plots -o out --manifest m.yaml
 section "inference-perf configs (workload.inference_perf, eppsim run --inference-perf)"
 put a.yaml 'workload: {inference_perf: {file: ip.yaml, version: current}}\n'
 input ip.yaml 'data: {type: random, inputs: 3}\nload: {stages: [{rate: 1, duration: 1}]}\n';        case_ "key unknown to the current build" "${RUN[@]}" a.yaml
@@ -209,6 +225,8 @@ input ip.yaml 'data: {type: shared_prefix}\nload: {type: concurrent, stages: [{n
 case_ "load type newer than the 2025-10 build" "${RUN[@]}" a.yaml
 input a.yaml 'workload: {inference_perf: {file: ip.yaml, version: 2024}}\n';                        case_ "unknown build" "${RUN[@]}" a.yaml
 rm -f .input; put a.yaml 'workload: {inference_perf: nothere.yaml}\n';                               case_ "missing file" "${RUN[@]}" a.yaml
+put a.yaml 'workload: {inference_perf: ip.yaml}\n'; input ip.yaml '';                                 case_ "empty config" "${RUN[@]}" a.yaml
+mkdir -p ipdir; put a.yaml 'workload: {inference_perf: ipdir}\n'; flags 'workload: {inference_perf: ipdir}  (a directory)'; case_ "config is a directory" "${RUN[@]}" a.yaml; rmdir ipdir
 
 section "Models and GPUs (server.model: config.json, server.gpu, their data files)"
 input a.yaml 'server: {model: nothere.json}\n';            case_ "model config missing" "${RUN[@]}" a.yaml
@@ -228,10 +246,16 @@ put a.yaml 'server: {model: m.json, step_model: profile}\n'
 printf 'server: {model: m.json, step_model: profile}' > "$W/.input"
 case_ "profile step model for an unmeasured model" "${RUN[@]}" a.yaml
 
+mkdir -p mdir; put a.yaml 'server: {model: ./mdir}\n'; flags 'server: {model: ./mdir}  (a directory)'; case_ "model config is a directory" "${RUN[@]}" a.yaml; rmdir mdir
+put a.yaml 'server: {model: /dev/zero}\n'; flags 'server: {model: /dev/zero}'; case_ "model config is /dev/zero" "${RUN[@]}" a.yaml
+put a.yaml 'server: {model: m.json}\n'; input m.json ''; case_ "model config is empty" "${RUN[@]}" a.yaml
+
 section "Command-line flags"
 flags eppsim run --seed 12x;                   case_ "seed not a number" "$EPPSIM" run -q --no-plots -o out --seed 12x base.yaml
 flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$EPPSIM" bench e2e --case e
 flags eppsim bench e2e --mooncake-scale fast;  case_ "benchmark scale not a number" "$EPPSIM" bench e2e --mooncake-scale fast
+flags eppsim run --set server.max_num_seqs=;   case_ "--set with no value" "${RUN[@]}" --set server.max_num_seqs= base.yaml
+flags eppsim run --set cluster.replicas.x=1;   case_ "--set below a scalar" "${RUN[@]}" --set cluster.replicas.x=1 base.yaml
 
 section "vLLM serve settings and validation (server.vllm_args, eppsim validate)"
 input a.yaml 'server: {vllm_args: "--max-num-seqs lots"}\n';                     case_ "flag value not a number" "${RUN[@]}" a.yaml
@@ -245,6 +269,24 @@ W1='workload: {load: {stages: [{rate: 1, duration: 5}]}}'
 input c.yaml "cases:\\n  - {name: a, model: m, $W1,\\n     measured: {run: {ttft_mean_ms: soon}}}\\n"; case_ "case file: figure not a number" "$EPPSIM" validate c.yaml
 input c.yaml "cases:\\n  - {name: a, model: m, $W1,\\n     measured: {run: {ttft_ms: 1}}}\\n"; case_ "case file: unknown figure" "$EPPSIM" validate c.yaml
 mkdir -p rd; flags eppsim validate rd;        case_ "not an inference-perf result directory" "$EPPSIM" validate rd
+input a.yaml 'server: {vllm_version: "abc"}\n';                                 case_ "not a vLLM version, no flags" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_config: nothere.yaml}\n';                           case_ "vllm_config missing" "${RUN[@]}" a.yaml
+input a.yaml 'server: {tensor_parallel: 3}\n';                                   case_ "TP eppsim does not model" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "-tp 3"}\n';                                  case_ "TP flag eppsim does not model" "${RUN[@]}" a.yaml
+cp "$SRC/tests/data/validate/blis-sample.csv" b.csv; flags eppsim validate import-blis b.csv -o ./b.csv
+case_ "import onto its own CSV" "$EPPSIM" validate import-blis b.csv -o ./b.csv
+cmp -s b.csv "$SRC/tests/data/validate/blis-sample.csv" || { echo "FAIL import-blis -o its input changed the CSV"; fails=$((fails + 1)); }
+"$EPPSIM" validate import-blis b.csv -o c.yaml; flags eppsim validate c.yaml -o c.yaml
+case_ "validate -o onto its case file" "$EPPSIM" validate c.yaml -o c.yaml
+cp "$SRC/tests/data/validate/cases.yaml" k.yaml; flags eppsim calibrate k.yaml -o k.yaml
+case_ "calibrate -o onto its case file" "$EPPSIM" calibrate --iterations 1 k.yaml -o k.yaml
+cmp -s k.yaml "$SRC/tests/data/validate/cases.yaml" || { echo "FAIL calibrate -o its input changed the case file"; fails=$((fails + 1)); }
+mkdir -p rdir/results; cp k.yaml rdir/results/config.yaml; flags eppsim validate rdir -o rdir/results/config.yaml
+case_ "validate -o onto a file in its result directory" "$EPPSIM" validate rdir -o rdir/results/config.yaml; rm -rf rdir
+rm -f .input; put a.yaml 'workload: {vllm_bench: {result: nothere.json}}\n';          case_ "vllm bench result missing" "${RUN[@]}" a.yaml
+put a.yaml 'workload: {vllm_bench: {result: bj.json}}\n'; input bj.json '[]\n';         case_ "vllm bench result not an object" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--max-num-seqs 1e3"}\n';                     case_ "integer flag in exponent form" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--gpu-memory-utilization -0.5"}\n';         case_ "negative fraction" "${RUN[@]}" a.yaml
 
 [ "$MODE" = --doc ] && exit 0
 echo "$n cases, $fails failed"

@@ -1,6 +1,7 @@
 /* libFuzzer target: what `eppsim validate` reads from a file: validation case
  * files (YAML set + cases, through the doc loader into replay experiments,
- * which are then loaded but not run) and inference-perf lifecycle-metrics JSON. */
+ * which are then loaded but not run), inference-perf lifecycle-metrics JSON and
+ * the CSVs `validate import-blis` / `import-gpustack` read. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(runs);
     es_lc_stats_t st;
     es_lc_read(path, &st, &err);
+    /* the published-aggregate importers (validate import-blis / import-gpustack) */
+    char *yaml = NULL;
+    if (es_val_import_blis(path, &yaml, &err) == 0) free(yaml);
+    yaml = NULL;
+    if (es_val_import_gpustack(path, &yaml, &err) == 0) free(yaml);
     remove(path);
     return 0;
 }

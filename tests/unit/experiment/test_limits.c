@@ -27,6 +27,7 @@
 #include "es_run.h"
 
 #define CASE_WALL_S 30   /* a case slower than this is a hang */
+#define CASE_JOBS 2      /* cases at once */
 
 static char g_tmp[256];
 
@@ -61,8 +62,9 @@ static void visit(void *ud, const char *path, const es_schema_entry_t *e)
         snprintf(v, sizeof v, e->type == ES_ST_INT ? "%.0f" : "%.17g", e->max);
         add(ud, path, v);
         /* just inside the minimum: 1 block, 1 pod, the smallest positive rate */
-        snprintf(v, sizeof v, e->type == ES_ST_INT ? "%.0f" : "%.17g", e->type == ES_ST_INT ? e->min + 1 : e->min + 1e-9);
-        if (e->min + 1 <= e->max) add(ud, path, v);
+        bool tiny = e->type == ES_ST_DOUBLE && e->min == 0 && e->max > 1e-9;
+        snprintf(v, sizeof v, e->type == ES_ST_INT ? "%.0f" : "%.17g", e->type == ES_ST_INT ? e->min + 1 : 1e-9);
+        if ((e->type == ES_ST_INT && e->min + 1 <= e->max) || tiny) add(ud, path, v);
     } else if (e->type == ES_ST_U64) {
         add(ud, path, "0");
         add(ud, path, "18446744073709551615");
@@ -111,8 +113,9 @@ static int run_case(const char *path, const char *value, es_err_t *err)
     return rc;
 }
 
-/* Runs one case in a child: 0 ran, 2 rejected; anything else is a failure. */
-static int child_case(const char *path, const char *value, char *why, size_t whysize)
+/* Starts one case in a child, which exits 0 (ran) or 2 (rejected); anything
+ * else (a signal, another code, the alarm) is a failure. */
+static pid_t start_case(const char *path, const char *value)
 {
     fflush(NULL);
     pid_t pid = fork();
@@ -125,23 +128,42 @@ static int child_case(const char *path, const char *value, char *why, size_t why
         if (rc) fprintf(stderr, "  %s=%s: rejected: %s\n", path, value, err.msg);
         _exit(rc ? 2 : 0);
     }
-    int st;
-    while (waitpid(pid, &st, 0) < 0) {}
-    if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 2)) return WEXITSTATUS(st);
-    if (WIFSIGNALED(st)) snprintf(why, whysize, "killed by signal %d%s", WTERMSIG(st), WTERMSIG(st) == SIGALRM ? " (hang)" : "");
-    else snprintf(why, whysize, "exit %d", WEXITSTATUS(st));
-    return -1;
+    return pid;
 }
 
+/* Runs the cases, CASE_JOBS at a time. */
 static void run_all(const cases_t *c)
 {
-    size_t bad = 0, ran = 0, rejected = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        char why[128];
-        int r = child_case(c->v[i].path, c->v[i].value, why, sizeof why);
-        if (r < 0) { bad++; print_error("%s=%s: %s\n", c->v[i].path, c->v[i].value, why); }
-        else if (r == 0) ran++;
-        else rejected++;
+    size_t bad = 0, ran = 0, rejected = 0, next = 0, running = 0;
+    pid_t pids[CASE_JOBS] = {0};
+    size_t which[CASE_JOBS];
+    while (next < c->n || running) {
+        if (next < c->n && running < CASE_JOBS) {
+            size_t slot = 0;
+            while (pids[slot]) slot++;
+            which[slot] = next;
+            pids[slot] = start_case(c->v[next].path, c->v[next].value);
+            next++, running++;
+            continue;
+        }
+        int st;
+        pid_t done = waitpid(-1, &st, 0);
+        if (done < 0) continue;
+        size_t slot = 0;
+        while (slot < CASE_JOBS && pids[slot] != done) slot++;
+        if (slot == CASE_JOBS) continue;
+        pids[slot] = 0;
+        running--;
+        const limit_case_t *k = &c->v[which[slot]];
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) ran++;
+        else if (WIFEXITED(st) && WEXITSTATUS(st) == 2) rejected++;
+        else {
+            bad++;
+            if (WIFSIGNALED(st))
+                print_error("%s=%s: killed by signal %d%s\n", k->path, k->value, WTERMSIG(st),
+                            WTERMSIG(st) == SIGALRM ? " (hang)" : "");
+            else print_error("%s=%s: exit %d\n", k->path, k->value, WEXITSTATUS(st));
+        }
     }
     print_message("%zu cases: %zu ran, %zu rejected, %zu failed\n", c->n, ran, rejected, bad);
     if (bad) fail_msg("%zu cases aborted, hung or crashed", bad);

@@ -175,6 +175,12 @@ static void test_config_errors(void **state)
                      "\"torch_dtype\": \"float8_e4m3fn\"}", &m, &err), 0);
     assert_true(m.fp8 && m.weight_bytes_per_param == 1.0);
     assert_int_equal(es_model_config_load(DIR "nope.json", &m, &err), ES_ENOTFOUND);
+    /* QA: a directory or a device is refused; an empty file is named (it was a message with no file) */
+    assert_int_equal(es_model_config_load("tests/data/models", &m, &err), ES_EINVAL);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    assert_int_equal(es_model_config_load("/dev/zero", &m, &err), ES_EINVAL);
+    assert_int_not_equal(es_model_config_parse("e.json", "", &m, &err), 0);
+    assert_non_null(strstr(err.msg, "e.json: empty"));
     assert_true(es_model_is_path("dir/x"));
     assert_true(es_model_is_path("config.json"));
     assert_false(es_model_is_path("llama-3.1-8b"));

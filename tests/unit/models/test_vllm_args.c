@@ -106,6 +106,16 @@ static void test_every_flag(void **state)
     parse_bad("--no-enable-prefix-caching=1", "takes no value");
     parse_bad("--max-num-seqs", "expected a positive integer");
     parse_bad("m1 m2", "unexpected argument");
+    /* vLLM's int() and human_readable_int refuse what strtod reads (QA) */
+    parse_bad("--max-num-seqs 1e3", "got \"1e3\"");
+    parse_bad("--max-num-seqs 0x10", "got \"0x10\"");
+    parse_bad("--max-num-seqs 1.5", "got \"1.5\"");
+    parse_bad("--max-num-seqs 2.k", "got \"2.k\"");
+    parse_bad("--max-model-len infk", "got \"infk\"");
+    parse_bad("--gpu-memory-utilization -0.5", "got \"-0.5\"");
+    parse_ok("--max-num-seqs +12 --max-num-batched-tokens 2.5k", &s);
+    assert_int_equal(s.max_num_seqs, 12);
+    assert_int_equal(s.max_num_batched_tokens, 2500);
 }
 
 static void resolve(const char *args, int version, const char *gpu, double gib, es_vllm_serve_t *r)

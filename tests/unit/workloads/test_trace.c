@@ -205,6 +205,57 @@ static void test_bad_lines(void **state)
     assert_int_equal(es_trace_open(DIR "nope.csv", ES_TRACE_AUTO, 512, false, &t, &err), ES_EIO);
 }
 
+static const char *write_tmp(const char *name, const char *text)
+{
+    static char path[128];
+    snprintf(path, sizeof path, "/tmp/eppsim-wl-%ld-%s", (long)getpid(), name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* issue 19, class 8: a line earlier than the one before is an error naming
+ * it (it was merged into the earlier instant; stats showed a negative
+ * duration), or a skipped bad line; a UTF-8 BOM does not hide the header. */
+static void test_time_order_and_bom(void **state)
+{
+    (void)state;
+    es_trace_t *t;
+    es_trace_rec_t r;
+    es_err_t err;
+    es_err_clear(&err);
+    const char *p = write_tmp("back.jsonl",
+                              "{\"timestamp\": 100, \"input_length\": 600, \"output_length\": 5, \"hash_ids\": [0, 1]}\n"
+                              "{\"timestamp\": 200, \"input_length\": 600, \"output_length\": 5, \"hash_ids\": [0, 2]}\n"
+                              "{\"timestamp\": 150, \"input_length\": 600, \"output_length\": 5, \"hash_ids\": [0, 3]}\n"
+                              "{\"timestamp\": 300, \"input_length\": 600, \"output_length\": 5, \"hash_ids\": [0, 4]}\n");
+    t = open_ok(p, ES_TRACE_AUTO);
+    assert_int_equal(es_trace_next(t, &r, &err), 1);
+    assert_int_equal(es_trace_next(t, &r, &err), 1);
+    assert_int_equal(es_trace_next(t, &r, &err), ES_EPARSE);
+    assert_non_null(strstr(err.msg, "back.jsonl:3: timestamp goes back in time"));
+    es_trace_close(t);
+    assert_int_equal(es_trace_open(p, ES_TRACE_AUTO, 512, true, &t, &err), 0);
+    int n = 0;
+    while (es_trace_next(t, &r, &err) == 1) n++;
+    assert_int_equal(n, 3);
+    assert_int_equal(es_trace_skipped(t), 1);
+    es_trace_close(t);
+    remove(p);
+
+    p = write_tmp("bom.csv", "\xEF\xBB\xBFTIMESTAMP,ContextTokens,GeneratedTokens\n"
+                             "2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:50.9951690,396,109\n");
+    t = open_ok(p, ES_TRACE_AUTO);
+    assert_int_equal(es_trace_format(t), ES_TRACE_AZURE);
+    n = 0;
+    while (es_trace_next(t, &r, &err) == 1) n++;
+    assert_int_equal(n, 2);
+    es_trace_close(t);
+    remove(p);
+}
+
 static void test_stats(void **state)
 {
     (void)state;
@@ -268,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_azure),        cmocka_unit_test(test_burstgpt_sharegpt),
         cmocka_unit_test(test_eppsim),       cmocka_unit_test(test_bad_lines),
         cmocka_unit_test(test_stats),        cmocka_unit_test(test_convert_roundtrip),
+        cmocka_unit_test(test_time_order_and_bom),
     };
     return cmocka_run_group_tests_name("workloads_trace", tests, NULL, NULL);
 }

@@ -1,0 +1,748 @@
+/*
+ * live.c -- the network side of `eppsim serve` (see es_live.h): libuv
+ * listeners and connections, HTTP/1.1 through http-parser, and the pods'
+ * shared es_sim_t driven by the wall clock through a timerfd.
+ */
+#define _GNU_SOURCE   /* timerfd */
+#include "es_live.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "es_live_http.h"
+#include "es_sim.h"
+
+typedef struct live_pod live_pod_t;
+typedef struct live_conn live_conn_t;
+
+/* One completion in flight: owned by the pod from submit to on_finish. */
+typedef struct live_req {
+    es_server_request_t sr;        /* first: the hooks cast back */
+    live_pod_t  *pod;
+    live_conn_t *conn;             /* NULL once the client has gone */
+    struct live_req *next, *prev;  /* pod's active list */
+    es_live_completion_t c;
+    es_segment_t *segs;
+    uint32_t     sent;             /* tokens sent to the client */
+    int64_t      created;          /* unix seconds */
+    char         id[40];
+} live_req_t;
+
+struct live_pod {
+    es_live_t   *lv;
+    uint32_t     index;
+    uv_tcp_t     listener;
+    int          port;
+    es_server_t *srv;
+    live_req_t  *active;           /* streaming and non-streaming requests in flight */
+    uint64_t     next_id;
+    bool         dirty;            /* tokens may have moved since the last flush */
+    es_live_pod_stats_t st;
+};
+
+struct live_conn {
+    uv_tcp_t     tcp;
+    live_pod_t  *pod;
+    es_live_http_t http;
+    bool         closing, busy, keep_alive;
+    uint64_t     since;            /* uv_now when it last became idle (accepted, or a response queued) */
+    live_req_t  *req;
+    live_conn_t *next, *prev;
+};
+
+struct es_live {
+    es_live_config_t cfg;
+    uv_loop_t   *loop;
+    es_sim_t    *sim;
+    uint64_t     t0;               /* uv_hrtime at sim time 0 */
+    int          tfd;
+    uv_poll_t    tpoll;
+    bool         tpoll_open;
+    uv_timer_t   reaper;           /* closes connections idle past cfg.idle_timeout_ms */
+    bool         reaper_open;
+    live_pod_t  *pods;
+    uint32_t     npods;
+    live_conn_t *conns;
+    uint32_t     nconns;
+    bool         closed;
+    char         listen[64];
+    char         model[128];
+    char         rbuf[65536];      /* every connection's reads, parsed at once */
+};
+
+/* ---- the clock ---- */
+
+static es_time_t wall_sim_now(const es_live_t *lv)
+{
+    return (es_time_t)((double)(uv_hrtime() - lv->t0) * lv->cfg.time_scale);
+}
+
+static void flush_pod(live_pod_t *p);
+
+static void arm_timer(es_live_t *lv)
+{
+    if (lv->tfd < 0) return;
+    es_time_t next = es_sim_next_time(lv->sim);
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    if (next != ES_TIME_NEVER) {
+        uint64_t at = lv->t0 + (uint64_t)((double)next / lv->cfg.time_scale) + 1;
+        its.it_value.tv_sec = (time_t)(at / 1000000000u);
+        its.it_value.tv_nsec = (long)(at % 1000000000u);
+    }
+    timerfd_settime(lv->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* Runs every event due by the wall clock, streams what moved, re-arms. */
+static void advance(es_live_t *lv)
+{
+    es_time_t now = wall_sim_now(lv);
+    if (now > es_sim_now(lv->sim)) es_sim_run(lv->sim, now);
+    for (uint32_t i = 0; i < lv->npods; i++)
+        if (lv->pods[i].dirty) flush_pod(&lv->pods[i]);
+    arm_timer(lv);
+}
+
+static void on_tick(uv_poll_t *h, int status, int events)
+{
+    (void)status; (void)events;
+    es_live_t *lv = h->data;
+    uint64_t expirations;
+    if (read(lv->tfd, &expirations, sizeof expirations) < 0 && errno != EAGAIN) return;
+    advance(lv);
+}
+
+/* ---- writing ---- */
+
+typedef struct live_write {
+    uv_write_t w;
+    char       data[];
+} live_write_t;
+
+static void conn_close(live_conn_t *c);
+
+static void on_written(uv_write_t *w, int status)
+{
+    (void)status;
+    free(w);
+}
+
+static void conn_write(live_conn_t *c, const char *data, size_t n)
+{
+    if (c->closing || n == 0) return;
+    /* a client that stops reading is cut off rather than buffered without bound */
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 8u << 20) { conn_close(c); return; }
+    live_write_t *w = malloc(sizeof *w + n);
+    if (!w) { conn_close(c); return; }
+    memcpy(w->data, data, n);
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
+    if (uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
+        free(w);
+        conn_close(c);
+    }
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    default:  return "Service Unavailable";
+    }
+}
+
+static void conn_done(live_conn_t *c);
+static void conn_end(live_conn_t *c);
+
+static void respond(live_conn_t *c, int status, const char *ctype, const char *body, size_t n)
+{
+    char head[256];
+    int h = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n", status,
+                     reason(status), ctype, n, c->keep_alive ? "" : "Connection: close\r\n");
+    es_live_buf_t b = {0};
+    es_live_buf_append(&b, head, (size_t)h);
+    es_live_buf_append(&b, body, n);
+    if (b.oom) conn_close(c);
+    else conn_write(c, b.data, b.len);
+    es_live_buf_free(&b);
+    conn_done(c);
+}
+
+static void respond_error(live_conn_t *c, int status, const char *msg)
+{
+    cJSON *j = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(j, "error");
+    cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddStringToObject(e, "type", status == 404 ? "NotFoundError" : "BadRequestError");
+    cJSON_AddNumberToObject(e, "code", status);
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!s) { conn_close(c); return; }
+    respond(c, status, "application/json", s, strlen(s));
+    free(s);
+}
+
+/* One chunk of the chunked body, as one write (one segment with TCP_NODELAY). */
+static void chunk(live_conn_t *c, const char *data, size_t n)
+{
+    es_live_buf_t b = {0};
+    es_live_buf_printf(&b, "%zx\r\n", n);
+    es_live_buf_append(&b, data, n);
+    es_live_buf_append(&b, "\r\n", 2);
+    if (b.oom) conn_close(c);
+    else conn_write(c, b.data, b.len);
+    es_live_buf_free(&b);
+}
+
+/* ---- completions ---- */
+
+static cJSON *usage_json(const live_req_t *r, uint32_t completion)
+{
+    cJSON *u = cJSON_CreateObject();
+    uint32_t prompt = r->sr.prompt.tokens;
+    cJSON_AddNumberToObject(u, "prompt_tokens", prompt);
+    cJSON_AddNumberToObject(u, "completion_tokens", completion);
+    cJSON_AddNumberToObject(u, "total_tokens", (double)prompt + completion);
+    if (r->sr.cached_tokens) {
+        cJSON *d = cJSON_AddObjectToObject(u, "prompt_tokens_details");
+        cJSON_AddNumberToObject(d, "cached_tokens", r->sr.cached_tokens);
+    }
+    return u;
+}
+
+static cJSON *response_base(const live_req_t *r, bool chunked)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "id", r->id);
+    cJSON_AddStringToObject(j, "object",
+                            r->c.chat ? (chunked ? "chat.completion.chunk" : "chat.completion") : "text_completion");
+    cJSON_AddNumberToObject(j, "created", (double)r->created);
+    cJSON_AddStringToObject(j, "model", r->pod->lv->model);
+    return j;
+}
+
+static void sse(live_conn_t *c, cJSON *j)
+{
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!s) { conn_close(c); return; }
+    size_t n = strlen(s);
+    es_live_buf_t b = {0};
+    es_live_buf_printf(&b, "%zx\r\ndata: ", n + 8);
+    es_live_buf_append(&b, s, n);
+    es_live_buf_append(&b, "\n\n\r\n", 4);
+    free(s);
+    if (b.oom) conn_close(c);
+    else conn_write(c, b.data, b.len);
+    es_live_buf_free(&b);
+}
+
+/* One SSE event carrying `n` tokens from token `first` (one per event when streaming token by token). */
+static void stream_tokens(live_req_t *r, uint32_t first, uint32_t n, const char *finish)
+{
+    es_live_buf_t text = {0};
+    es_live_filler(&text, r->sr.output_segment, first, n);
+    cJSON *j = response_base(r, true), *ch = cJSON_AddArrayToObject(j, "choices"), *c0 = cJSON_CreateObject();
+    cJSON_AddItemToArray(ch, c0);
+    cJSON_AddNumberToObject(c0, "index", 0);
+    if (r->c.chat) {
+        cJSON *d = cJSON_AddObjectToObject(c0, "delta");
+        if (first == 0) cJSON_AddStringToObject(d, "role", "assistant");
+        cJSON_AddStringToObject(d, "content", text.data ? text.data : "");
+    } else {
+        cJSON_AddStringToObject(c0, "text", text.data ? text.data : "");
+    }
+    if (finish) cJSON_AddStringToObject(c0, "finish_reason", finish);
+    else cJSON_AddNullToObject(c0, "finish_reason");
+    es_live_buf_free(&text);
+    sse(r->conn, j);
+}
+
+static void stream_head(live_conn_t *c)
+{
+    static const char h[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                            "Transfer-Encoding: chunked\r\n\r\n";
+    conn_write(c, h, sizeof h - 1);
+}
+
+/* Sends the tokens the engine has produced since the last call, one event each. */
+static void flush_req(live_req_t *r)
+{
+    if (!r->conn || !r->c.stream) return;
+    uint32_t have = es_server_request_outputs(r->pod->srv, &r->sr);
+    if (have > r->sr.output_tokens) have = r->sr.output_tokens;
+    if (r->sr.first_token < 0) return;
+    if (r->sent == 0 && have == 0) have = 1;   /* the first token is out */
+    while (r->sent < have && r->conn) {
+        bool last = r->sent + 1 == r->sr.output_tokens;
+        stream_tokens(r, r->sent, 1, last ? "length" : NULL);
+        r->sent++;
+    }
+}
+
+static void flush_pod(live_pod_t *p)
+{
+    p->dirty = false;
+    for (live_req_t *r = p->active; r; r = r->next) flush_req(r);
+}
+
+static void finish_stream(live_req_t *r)
+{
+    flush_req(r);
+    while (r->conn && r->sent < r->sr.output_tokens) {   /* the last step's tokens */
+        stream_tokens(r, r->sent, 1, r->sent + 1 == r->sr.output_tokens ? "length" : NULL);
+        r->sent++;
+    }
+    live_conn_t *c = r->conn;
+    if (!c) return;
+    if (r->c.include_usage) {
+        cJSON *j = response_base(r, true);
+        cJSON_AddArrayToObject(j, "choices");
+        cJSON_AddItemToObject(j, "usage", usage_json(r, r->sent));
+        sse(c, j);
+    }
+    static const char done[] = "data: [DONE]\n\n";
+    if (!c->closing) chunk(c, done, sizeof done - 1);
+    conn_write(c, "0\r\n\r\n", 5);
+    conn_done(c);
+}
+
+static void finish_whole(live_req_t *r)
+{
+    live_conn_t *c = r->conn;
+    es_live_buf_t text = {0};
+    es_live_filler(&text, r->sr.output_segment, 0, r->sr.output_tokens);
+    cJSON *j = response_base(r, false), *ch = cJSON_AddArrayToObject(j, "choices"), *c0 = cJSON_CreateObject();
+    cJSON_AddItemToArray(ch, c0);
+    cJSON_AddNumberToObject(c0, "index", 0);
+    if (r->c.chat) {
+        cJSON *m = cJSON_AddObjectToObject(c0, "message");
+        cJSON_AddStringToObject(m, "role", "assistant");
+        cJSON_AddStringToObject(m, "content", text.data ? text.data : "");
+    } else {
+        cJSON_AddStringToObject(c0, "text", text.data ? text.data : "");
+    }
+    cJSON_AddStringToObject(c0, "finish_reason", "length");
+    cJSON_AddItemToObject(j, "usage", usage_json(r, r->sr.output_tokens));
+    es_live_buf_free(&text);
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!s) { conn_close(c); return; }
+    respond(c, 200, "application/json", s, strlen(s));
+    free(s);
+}
+
+static void req_free(live_req_t *r)
+{
+    es_live_completion_fini(&r->c);
+    free(r->segs);
+    free(r);
+}
+
+static void on_first_token(void *ud, es_server_request_t *sr, es_time_t t)
+{
+    live_pod_t *p = ud;
+    es_live_hist_add(&p->st.ttft, (double)(t - sr->submitted) * 1e-9, 1);
+    p->dirty = true;
+}
+
+static void on_decode_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count)
+{
+    (void)t;
+    live_pod_t *p = ud;
+    es_live_hist_add(&p->st.itl, (double)gap * 1e-9, count);
+    p->dirty = true;
+}
+
+static void on_finish(void *ud, es_server_request_t *sr, es_time_t t)
+{
+    (void)t;
+    live_pod_t *p = ud;
+    live_req_t *r = (live_req_t *)sr;
+    if (r->prev) r->prev->next = r->next; else p->active = r->next;
+    if (r->next) r->next->prev = r->prev;
+    if (sr->status == ES_SERVER_OK) {
+        p->st.success++;
+        p->st.prompt_tokens += sr->prompt.tokens - sr->cached_tokens;
+        p->st.generation_tokens += sr->output_tokens;
+    }
+    if (r->conn) {
+        live_conn_t *c = r->conn;
+        c->req = NULL;
+        if (sr->status != ES_SERVER_OK) {
+            if (r->c.stream && r->sent > 0) conn_close(c);
+            else respond_error(c, sr->status == ES_SERVER_TOO_LONG ? 400 : 503,
+                               sr->status == ES_SERVER_TOO_LONG
+                                   ? "prompt plus max_tokens exceeds the model's context or KV cache"
+                                   : "the pod cannot serve the request");
+        } else if (r->c.stream) {
+            finish_stream(r);
+        } else {
+            finish_whole(r);
+        }
+    }
+    req_free(r);
+}
+
+static void start_completion(live_conn_t *c, bool chat)
+{
+    live_pod_t *p = c->pod;
+    char msg[160];
+    live_req_t *r = calloc(1, sizeof *r);
+    if (!r) { respond_error(c, 500, "out of memory"); return; }
+    if (es_live_parse_completion(c->http.body.data ? c->http.body.data : "", c->http.body.len, chat, &r->c, msg, sizeof msg)) {
+        free(r);
+        respond_error(c, 400, msg);
+        return;
+    }
+    if (r->c.model[0] && strcmp(r->c.model, p->lv->model) != 0) {
+        req_free(r);
+        respond_error(c, 404, "model: not served here (see /v1/models)");
+        return;
+    }
+    r->segs = malloc(sizeof *r->segs * es_live_segment_count(r->c.prompt_len));
+    if (!r->segs) { req_free(r); respond_error(c, 500, "out of memory"); return; }
+    es_live_tokenize(r->c.prompt, r->c.prompt_len, r->segs, &r->sr.prompt);
+    r->pod = p;
+    r->conn = c;
+    r->created = (int64_t)time(NULL);
+    uint64_t n = p->next_id++;
+    snprintf(r->id, sizeof r->id, "%s-%u-%" PRIu64, chat ? "chatcmpl" : "cmpl", p->index, n);
+    r->sr.id = ((uint64_t)p->index << 40) | n;
+    r->sr.output_tokens = r->c.max_tokens;
+    r->sr.output_segment = es_mix64(p->lv->cfg.seed ^ es_mix64(r->sr.id + 1));
+    r->next = p->active;
+    if (p->active) p->active->prev = r;
+    p->active = r;
+    c->req = r;
+    es_live_t *lv = p->lv;
+    es_time_t now = wall_sim_now(lv);
+    if (now > es_sim_now(lv->sim)) es_sim_run(lv->sim, now);
+    if (r->c.stream) stream_head(c);
+    es_server_submit(p->srv, &r->sr);   /* may finish at once (400) */
+    arm_timer(lv);
+}
+
+/* ---- simple endpoints ---- */
+
+static void respond_json(live_conn_t *c, cJSON *j)
+{
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!s) { conn_close(c); return; }
+    respond(c, 200, "application/json", s, strlen(s));
+    free(s);
+}
+
+static void models(live_conn_t *c)
+{
+    cJSON *j = cJSON_CreateObject(), *d;
+    cJSON_AddStringToObject(j, "object", "list");
+    d = cJSON_AddArrayToObject(j, "data");
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "id", c->pod->lv->model);
+    cJSON_AddStringToObject(m, "object", "model");
+    cJSON_AddStringToObject(m, "owned_by", "eppsim");
+    cJSON_AddItemToArray(d, m);
+    respond_json(c, j);
+}
+
+static void metrics(live_conn_t *c)
+{
+    live_pod_t *p = c->pod;
+    advance(p->lv);
+    es_server_metrics(p->srv, &p->st.m);
+    es_server_stats_t ss;
+    es_server_stats(p->srv, &ss);
+    p->st.preemptions = ss.preemptions;
+    es_live_buf_t b = {0};
+    es_live_write_metrics(&b, &p->st);
+    if (b.oom) respond_error(c, 500, "out of memory");
+    else respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+    es_live_buf_free(&b);
+}
+
+static void dispatch(live_conn_t *c)
+{
+    const char *m = http_method_str((enum http_method)c->http.method);
+    const char *path = c->http.url;
+    size_t plen = strcspn(path, "?");
+    bool post = c->http.method == HTTP_POST, get = c->http.method == HTTP_GET;
+#define IS(s) (plen == sizeof(s) - 1 && memcmp(path, s, plen) == 0)
+    if (IS("/v1/completions") || IS("/v1/chat/completions")) {
+        if (!post) { respond_error(c, 405, "use POST"); return; }
+        start_completion(c, IS("/v1/chat/completions"));
+    } else if (IS("/health") || IS("/v1/models") || IS("/metrics")) {
+        if (!get) { respond_error(c, 405, "use GET"); return; }
+        if (IS("/health")) respond(c, 200, "text/plain", "", 0);
+        else if (IS("/metrics")) metrics(c);
+        else models(c);
+    } else {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s: no such route", m);
+        respond_error(c, 404, msg);
+    }
+#undef IS
+}
+
+/* ---- connections ---- */
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    live_conn_t *c = h->data;
+    es_live_t *lv = c->pod->lv;
+    if (c->prev) c->prev->next = c->next; else lv->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    lv->nconns--;
+    es_live_http_fini(&c->http);
+    free(c);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    live_conn_t *c = req->data;
+    free(req);
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+/* Closes after the queued writes have gone out. */
+static void conn_end(live_conn_t *c)
+{
+    if (c->closing) return;
+    uv_shutdown_t *req = malloc(sizeof *req);
+    if (!req) { conn_close(c); return; }
+    req->data = c;
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) { free(req); conn_close(c); return; }
+    c->closing = true;
+}
+
+static void conn_close(live_conn_t *c)
+{
+    if (c->closing) return;
+    c->closing = true;
+    if (c->req) {   /* client gone: the pod stops working for it */
+        live_req_t *r = c->req;
+        c->req = NULL;
+        r->conn = NULL;
+        es_server_abort(c->pod->srv, &r->sr);
+    }
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    es_live_t *lv = ((live_conn_t *)h->data)->pod->lv;   /* one read buffer: consumed before the next read */
+    *buf = uv_buf_init(lv->rbuf, sizeof lv->rbuf);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* A response has been queued in full: read the next request or close. */
+static void conn_done(live_conn_t *c)
+{
+    c->busy = false;
+    c->since = uv_now(c->pod->lv->loop);
+    if (c->closing) return;
+    if (!c->keep_alive) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        conn_end(c);
+        return;
+    }
+    es_live_http_next(&c->http);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    live_conn_t *c = s->data;
+    if (nread < 0) { conn_close(c); return; }
+    if (nread == 0 || c->closing) return;
+    if (c->busy) { conn_close(c); return; }   /* bytes while a request is in flight: not supported */
+    size_t used;
+    int rc = es_live_http_feed(&c->http, buf->base, (size_t)nread, &used);
+    if (rc == ES_LIVE_HTTP_MORE) return;
+    uv_read_stop(s);
+    c->busy = true;
+    if (rc == ES_LIVE_HTTP_DONE) {
+        c->keep_alive = c->http.keep_alive && used == (size_t)nread;   /* pipelined: answer, then close */
+        dispatch(c);
+    } else {
+        c->keep_alive = false;
+        respond_error(c, rc, es_live_http_error(&c->http, rc));
+    }
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    live_pod_t *p = server->data;
+    es_live_t *lv = p->lv;
+    if (status < 0 || lv->closed) return;
+    live_conn_t *c = calloc(1, sizeof *c);
+    if (!c) return;
+    uv_tcp_init(lv->loop, &c->tcp);
+    c->tcp.data = c;
+    c->pod = p;
+    c->since = uv_now(lv->loop);
+    es_live_http_init(&c->http, lv->cfg.max_header, lv->cfg.max_body);
+    c->next = lv->conns;
+    if (lv->conns) lv->conns->prev = c;
+    lv->conns = c;
+    lv->nconns++;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || lv->nconns > lv->cfg.max_conns) {
+        conn_close(c);   /* over the cap: accepted and closed at once */
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->keep_alive = true;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* A connection without a request in flight (idle, or still sending its
+ * request) for longer than the idle timeout is closed: nothing waits forever. */
+static void on_reap(uv_timer_t *t)
+{
+    es_live_t *lv = t->data;
+    uint64_t now = uv_now(lv->loop);
+    for (live_conn_t *c = lv->conns; c; c = c->next)
+        if (!c->busy && !c->closing && now - c->since > lv->cfg.idle_timeout_ms) conn_close(c);
+}
+
+/* ---- lifecycle ---- */
+
+/* Undoes a half-made server: its handles close on the loop, then it is freed. */
+static void fail_create(es_live_t *lv)
+{
+    es_live_close(lv);
+    uv_run(lv->loop, UV_RUN_DEFAULT);
+    es_live_destroy(lv);
+}
+
+int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out, es_err_t *err)
+{
+    *out = NULL;
+    if (cfg->pods == 0 || cfg->pods > 1024) return es_err_set(err, ES_EINVAL, "--pods: must be in [1, 1024]");
+    if (!(cfg->time_scale > 0 && cfg->time_scale <= 1000))
+        return es_err_set(err, ES_EINVAL, "--time-scale: must be in (0, 1000]");
+    if (cfg->port < 0 || cfg->port + (int)cfg->pods - 1 > 65535)
+        return es_err_set(err, ES_EINVAL, "--port: pods would listen beyond port 65535");
+    es_live_t *lv = calloc(1, sizeof *lv);
+    if (!lv) return es_err_set(err, ES_ENOMEM, "out of memory");
+    lv->cfg = *cfg;
+    lv->loop = loop;
+    lv->tfd = -1;
+    snprintf(lv->listen, sizeof lv->listen, "%s", cfg->listen ? cfg->listen : "127.0.0.1");
+    snprintf(lv->model, sizeof lv->model, "%s", cfg->model_name ? cfg->model_name : cfg->server->model);
+    lv->cfg.listen = lv->listen;
+    lv->cfg.model_name = lv->model;
+    lv->sim = es_sim_create(cfg->seed);
+    lv->pods = calloc(cfg->pods, sizeof *lv->pods);
+    if (!lv->sim || !lv->pods) { es_live_destroy(lv); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    es_server_config_t scfg = *cfg->server;
+    scfg.fast_forward = false;   /* streaming reads each request's progress every step */
+    struct sockaddr_storage addr;
+    if (uv_ip4_addr(lv->listen, 0, (struct sockaddr_in *)&addr) != 0 &&
+        uv_ip6_addr(lv->listen, 0, (struct sockaddr_in6 *)&addr) != 0) {
+        es_live_destroy(lv);
+        return es_err_set(err, ES_EINVAL, "--listen: %s: not an IPv4 or IPv6 address", cfg->listen);
+    }
+    for (uint32_t i = 0; i < cfg->pods; i++) {
+        live_pod_t *p = &lv->pods[i];
+        p->lv = lv;
+        p->index = i;
+        p->st.model = lv->model;
+        p->st.engine = i;
+        es_live_hist_init(&p->st.ttft, es_live_ttft_bounds, ES_LIVE_TTFT_BUCKETS);
+        es_live_hist_init(&p->st.itl, es_live_itl_bounds, ES_LIVE_ITL_BUCKETS);
+        es_server_hooks_t hooks = {.ud = p, .on_first_token = on_first_token, .on_finish = on_finish,
+                                   .on_decode_gaps = on_decode_gaps};
+        int rc = es_server_create(lv->sim, &scfg, &hooks, i, &p->srv, err);
+        if (rc) { fail_create(lv); return rc; }
+        lv->npods = i + 1;
+        int port = cfg->port ? cfg->port + (int)i : 0;
+        if (addr.ss_family == AF_INET) uv_ip4_addr(lv->listen, port, (struct sockaddr_in *)&addr);
+        else uv_ip6_addr(lv->listen, port, (struct sockaddr_in6 *)&addr);
+        uv_tcp_init(loop, &p->listener);
+        p->listener.data = p;
+        int e = uv_tcp_bind(&p->listener, (const struct sockaddr *)&addr, 0);
+        if (!e) e = uv_listen((uv_stream_t *)&p->listener, 128, on_connection);
+        if (e) {
+            es_err_set(err, ES_EIO, "--listen %s --port %d: pod %u: %s", lv->listen, port, i, uv_strerror(e));
+            fail_create(lv);
+            return ES_EIO;
+        }
+        struct sockaddr_storage got;
+        int len = sizeof got;
+        uv_tcp_getsockname(&p->listener, (struct sockaddr *)&got, &len);
+        p->port = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
+                                                 : ((struct sockaddr_in6 *)&got)->sin6_port);
+    }
+    lv->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (lv->tfd < 0 || uv_poll_init(loop, &lv->tpoll, lv->tfd) != 0) {
+        es_err_set(err, ES_EIO, "timerfd: %s", strerror(errno));
+        fail_create(lv);
+        return ES_EIO;
+    }
+    lv->tpoll.data = lv;
+    lv->tpoll_open = true;
+    if (cfg->idle_timeout_ms > 0) {
+        uv_timer_init(loop, &lv->reaper);
+        lv->reaper.data = lv;
+        lv->reaper_open = true;
+        uint64_t every = cfg->idle_timeout_ms / 4 + 1;
+        uv_timer_start(&lv->reaper, on_reap, every, every);
+    }
+    uv_poll_start(&lv->tpoll, UV_READABLE, on_tick);
+    lv->t0 = uv_hrtime();
+    *out = lv;
+    return 0;
+}
+
+int es_live_port(const es_live_t *lv, uint32_t pod)
+{
+    return pod < lv->npods ? lv->pods[pod].port : -1;
+}
+
+void es_live_close(es_live_t *lv)
+{
+    if (lv->closed) return;
+    lv->closed = true;
+    for (uint32_t i = 0; i < lv->npods; i++)
+        if (lv->pods[i].listener.loop && !uv_is_closing((uv_handle_t *)&lv->pods[i].listener))
+            uv_close((uv_handle_t *)&lv->pods[i].listener, NULL);
+    for (live_conn_t *c = lv->conns; c; c = c->next) conn_close(c);
+    if (lv->tpoll_open) uv_close((uv_handle_t *)&lv->tpoll, NULL);
+    lv->tpoll_open = false;
+    if (lv->reaper_open) uv_close((uv_handle_t *)&lv->reaper, NULL);
+    lv->reaper_open = false;
+}
+
+void es_live_destroy(es_live_t *lv)
+{
+    if (!lv) return;
+    for (uint32_t i = 0; i < lv->npods; i++) {
+        live_pod_t *p = &lv->pods[i];
+        while (p->active) es_server_abort(p->srv, &p->active->sr);   /* on_finish unlinks and frees */
+        es_server_destroy(p->srv);
+    }
+    if (lv->tfd >= 0) close(lv->tfd);
+    free(lv->pods);
+    es_sim_destroy(lv->sim);
+    free(lv);
+}

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# `eppsim serve`: two emulated pods on loopback ephemeral ports, driven with
+# curl and a small python3 client.  tests/cli/serve.sh EPPSIM
+set -uo pipefail
+EPPSIM=$(realpath "$1")
+W=$(mktemp -d /tmp/eppsim-cli-serve-XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"; }
+trap cleanup EXIT
+cd "$W"
+command -v curl >/dev/null || { echo "FAIL: curl missing (scripts/install-deps installs it)"; exit 1; }
+fails=0
+check() {   # check NAME CONDITION-EXIT-CODE DETAIL
+  if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
+}
+start() {   # start OUTFILE ARGS...: runs serve, waits for its port lines
+  local out=$1; shift
+  "$EPPSIM" serve --port 0 "$@" >"$out" 2>"$out.err" &
+  pids+=($!)
+  for _ in $(seq 1 100); do [ "$(grep -c '^pod ' "$out")" -ge 1 ] && break; sleep 0.05; done
+  sleep 0.1
+}
+
+start s10.out --pods 2 --time-scale 10 --max-conns 8 --idle-timeout 0.5
+P0=$(awk '$1=="pod" && $2==0 {print $4}' s10.out); P1=$(awk '$1=="pod" && $2==1 {print $4}' s10.out)
+[ -n "$P0" ] && [ -n "$P1" ] && [ "$P0" != "$P1" ]; check "two pods print their ports ($P0 $P1)" $? "$(cat s10.out s10.out.err)"
+U0=http://127.0.0.1:$P0; U1=http://127.0.0.1:$P1
+
+[ "$(curl -s -o /dev/null -w '%{http_code}' $U0/health)" = 200 ]; check "/health 200" $? ""
+curl -s $U0/v1/models | grep -q '"object":"list"'; check "/v1/models lists the model" $? ""
+
+# streaming: one SSE event per token, then usage, then [DONE]
+curl -sN $U0/v1/completions -d '{"prompt":"count my tokens please","max_tokens":25,"stream":true,"stream_options":{"include_usage":true}}' > stream.txt
+n=$(grep -c '"text":' stream.txt)
+[ "$n" -eq 25 ]; check "stream: 25 token events for max_tokens 25" $? "got $n"
+tail -n 2 stream.txt | grep -q '^data: \[DONE\]'; check "stream ends with [DONE]" $? "$(tail -n 3 stream.txt)"
+grep -q '"completion_tokens":25' stream.txt; check "stream usage chunk (include_usage)" $? ""
+n=$(curl -sN $U0/v1/chat/completions -d '{"messages":[{"role":"user","content":"hi"}],"max_tokens":7,"stream":true}' | grep -c '"delta":')
+[ "$n" -eq 7 ]; check "chat stream: 7 delta events" $? "got $n"
+
+# non-stream: one JSON with usage; the filler text has max_tokens stand-in tokens (4 bytes each)
+curl -s $U0/v1/completions -d '{"prompt":"abc","max_tokens":12,"ignore_eos":true}' > one.json
+python3 - one.json <<'PY'; check "non-stream JSON: usage and 48-byte text" $? "$(cat one.json)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["usage"]["completion_tokens"] == 12 and j["usage"]["prompt_tokens"] == 1, j
+assert len(j["choices"][0]["text"]) == 48 and j["choices"][0]["finish_reason"] == "length", j
+PY
+
+# prefix cache: the same 2400-byte prompt twice on pod 1 hits the blocks of the first
+long=$(python3 -c 'print("".join("word%04d " % i for i in range(267))[:2400])')
+for _ in 1 2; do curl -s $U1/v1/completions -d "{\"prompt\":\"$long\",\"max_tokens\":2}" >/dev/null; done
+curl -s $U1/metrics > m1.txt
+hits=$(awk '/^vllm:prefix_cache_hits_total/ {print $2}' m1.txt)
+[ "${hits:-0}" -ge 576 ]; check "repeated prompt: prefix_cache_hits_total >= 576 tokens (got $hits)" $? "$(grep prefix m1.txt)"
+for name in vllm:num_requests_waiting vllm:num_requests_running vllm:kv_cache_usage_perc \
+            vllm:prefix_cache_queries_total vllm:num_preemptions_total vllm:cache_config_info \
+            vllm:time_to_first_token_seconds_bucket vllm:inter_token_latency_seconds_count; do
+  grep -q "^$name{" m1.txt; check "/metrics has $name" $? ""
+done
+grep -q '^vllm:request_success_total{engine="1",.*} 2$' m1.txt; check "/metrics: 2 successes on pod 1" $? "$(grep success m1.txt)"
+
+# errors
+[ "$(curl -s -o /dev/null -w '%{http_code}' $U0/nope)" = 404 ]; check "unknown route 404" $? ""
+[ "$(curl -s -o /dev/null -w '%{http_code}' $U0/v1/completions)" = 405 ]; check "GET completions 405" $? ""
+[ "$(curl -s -o /dev/null -w '%{http_code}' $U0/v1/completions -d '{bad')" = 400 ]; check "bad JSON 400" $? ""
+[ "$(curl -s -o /dev/null -w '%{http_code}' $U0/v1/completions -d '{"prompt":"x","max_tokens":0}')" = 400 ]; check "max_tokens 0 400" $? ""
+[ "$(curl -s -o /dev/null -w '%{http_code}' $U0/v1/completions -d '{"prompt":"x","max_tokens":900000}')" = 400 ]; check "over max_model_len 400" $? ""
+head -c 1100000 /dev/zero | tr '\0' a > big.txt
+[ "$(curl -s -o /dev/null -w '%{http_code}' $U0/v1/completions --data-binary @big.txt)" = 413 ]; check "1.1 MB body 413" $? ""
+python3 - "$P0" <<'PY'; check "malformed HTTP: 400, server still answers" $? ""
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"GARBAGE \x00\x01 HTTP/9\r\n\r\n")
+r = s.recv(4096)
+assert r.startswith(b"HTTP/1.1 400"), r
+s.close()
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+assert s.recv(4096).startswith(b"HTTP/1.1 200")
+PY
+
+python3 - "$P0" <<'PY'; check "bounds: 9th connection closed at once (--max-conns 8); a half-sent request closed after --idle-timeout 0.5" $? ""
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(8)]
+extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+assert extra.recv(100) == b""           # accepted and closed
+held[0].sendall(b"GET /hea")            # never finished
+t0 = time.monotonic()
+for s in held: assert s.recv(100) == b""   # all closed by the idle timeout
+assert time.monotonic() - t0 < 3
+PY
+
+# SIGTERM: clean stop, exit 0
+kill -TERM "${pids[0]}"; wait "${pids[0]}"; rc=$?
+[ $rc -eq 0 ] && grep -q 'stopped' s10.out.err; check "SIGTERM stops cleanly (exit $rc)" $? "$(cat s10.out.err)"
+
+# TTFT at time scale 1: a lone 2000-token request; the client's time to the
+# first SSE event is within 5 ms + 10 % of the pod model's own TTFT (/metrics),
+# and never below it.
+start s1.out --pods 1 --time-scale 1
+P=$(awk '$1=="pod" && $2==0 {print $4}' s1.out)
+python3 - "$P" <<'PY'; check "client TTFT vs model TTFT at time scale 1" $? ""
+import json, socket, sys, time, re
+port = int(sys.argv[1])
+def talk(req, until):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    t0 = time.monotonic()
+    s.sendall(req)
+    got, first = b"", None
+    while until not in got:
+        d = s.recv(65536)
+        if not d: break
+        got += d
+        if first is None and b"data: {" in got: first = time.monotonic() - t0
+    s.close()
+    return got, first
+def ttft_sum():
+    m, _ = talk(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b"\0")
+    return float(re.search(r"^vllm:time_to_first_token_seconds_sum\{[^}]*\} (\S+)", m.decode(), re.M).group(1))
+def completion(prompt, n):
+    body = json.dumps({"prompt": prompt, "max_tokens": n, "stream": True}).encode()
+    return talk(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body,
+                b"data: [DONE]")
+completion("warm up", 2)     # first-use costs (page faults) are not the model's
+# three lone requests with distinct 2000-token prompts (no prefix hits); noise on
+# a loaded machine only adds delay, so the closest of the three is compared
+rows = []
+for k in range(3):
+    before = ttft_sum()
+    _, client = completion("".join("%d%05d " % (k, i) for i in range(1143))[:8000], 4)
+    rows.append((client, ttft_sum() - before))
+for client, model in rows:
+    print("ttft client %.2f ms, model %.2f ms" % (client * 1e3, model * 1e3))
+    assert client >= model - 0.0005, "the emulation ran ahead of the model"
+client, model = min(rows, key=lambda r: r[0] - r[1])
+tol = 0.005 + 0.10 * model
+print("closest: client %.2f ms, model %.2f ms, tolerance %.2f ms" % (client * 1e3, model * 1e3, tol * 1e3))
+assert abs(client - model) <= tol
+PY
+kill -INT "${pids[1]}"; wait "${pids[1]}"; rc=$?
+[ $rc -eq 0 ]; check "SIGINT stops cleanly (exit $rc)" $? ""
+
+# bad input
+"$EPPSIM" serve --pods 0 >/dev/null 2>err.txt; rc=$?
+[ $rc -eq 2 ] && grep -q -- '--pods' err.txt; check "--pods 0: exit 2 naming the option" $? "$(cat err.txt)"
+"$EPPSIM" serve --listen not-an-ip --port 0 >/dev/null 2>err.txt; rc=$?
+[ $rc -eq 2 ] && grep -q -- '--listen' err.txt; check "--listen bad address: exit 2" $? "$(cat err.txt)"
+[ $fails -eq 0 ] || { echo "$fails failed"; exit 1; }

@@ -1,0 +1,122 @@
+/* eppsim serve's pure parts: request mapping, stand-in tokenizer, filler text. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "es_live.h"
+
+static int parse(const char *body, bool chat, es_live_completion_t *c, char *msg)
+{
+    return es_live_parse_completion(body, strlen(body), chat, c, msg, 160);
+}
+
+static void test_completion_fields(void **state)
+{
+    (void)state;
+    es_live_completion_t c;
+    char msg[160];
+    assert_int_equal(parse("{\"model\":\"m\",\"prompt\":\"hello\",\"max_tokens\":7,\"ignore_eos\":true,"
+                           "\"stream\":true,\"stream_options\":{\"include_usage\":true}}", false, &c, msg), 0);
+    assert_string_equal(c.prompt, "hello");
+    assert_int_equal(c.max_tokens, 7);
+    assert_true(c.ignore_eos && c.stream && c.include_usage && !c.chat);
+    assert_string_equal(c.model, "m");
+    es_live_completion_fini(&c);
+    /* defaults; a one-element prompt array */
+    assert_int_equal(parse("{\"prompt\":[\"x\"]}", false, &c, msg), 0);
+    assert_int_equal(c.max_tokens, ES_LIVE_DEFAULT_MAX_TOKENS);
+    assert_false(c.stream || c.include_usage);
+    es_live_completion_fini(&c);
+}
+
+static void test_chat_messages(void **state)
+{
+    (void)state;
+    es_live_completion_t c;
+    char msg[160];
+    assert_int_equal(parse("{\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
+                           "{\"role\":\"user\",\"content\":\"hi\"}],\"max_completion_tokens\":3}", true, &c, msg), 0);
+    assert_string_equal(c.prompt, "system: be brief\nuser: hi\n");
+    assert_int_equal(c.max_tokens, 3);
+    es_live_completion_fini(&c);
+}
+
+static void test_bad_bodies(void **state)
+{
+    (void)state;
+    es_live_completion_t c;
+    char msg[160];
+    static const struct { const char *body; bool chat; const char *key; } bad[] = {
+        {"", false, "JSON object"},
+        {"[1]", false, "JSON object"},
+        {"{\"prompt\":3}", false, "prompt"},
+        {"{\"prompt\":\"x\",\"max_tokens\":0}", false, "max_tokens"},
+        {"{\"prompt\":\"x\",\"max_tokens\":1.5}", false, "max_tokens"},
+        {"{\"prompt\":\"x\",\"max_tokens\":\"9\"}", false, "max_tokens"},
+        {"{\"prompt\":\"x\",\"stream\":1}", false, "stream"},
+        {"{\"prompt\":\"x\",\"ignore_eos\":\"yes\"}", false, "ignore_eos"},
+        {"{\"prompt\":\"x\",\"stream_options\":{\"include_usage\":2}}", false, "include_usage"},
+        {"{\"messages\":[]}", true, "messages"},
+        {"{\"messages\":[{\"role\":\"user\"}]}", true, "messages"},
+        {"{\"prompt\":\"x\"}", true, "messages"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(parse(bad[i].body, bad[i].chat, &c, msg), -1);
+        assert_non_null(strstr(msg, bad[i].key));
+        assert_null(c.prompt);
+    }
+}
+
+static void test_tokenizer(void **state)
+{
+    (void)state;
+    assert_int_equal(es_live_token_count(0), 1);
+    assert_int_equal(es_live_token_count(4), 1);
+    assert_int_equal(es_live_token_count(5), 2);
+    char a[200], b[200];
+    memset(a, 'a', sizeof a);
+    memcpy(b, a, sizeof b);
+    b[150] = 'b';   /* differs in the third 64-byte segment */
+    es_segment_t sa[8], sb[8];
+    es_content_t ca, cb;
+    es_live_tokenize(a, sizeof a, sa, &ca);
+    es_live_tokenize(b, sizeof b, sb, &cb);
+    assert_int_equal(ca.tokens, 50);
+    assert_int_equal(ca.nsegs, 4);
+    assert_int_equal(sa[3].len, 2);
+    assert_true(sa[0].id == sb[0].id && sa[1].id == sb[1].id);
+    assert_true(sa[2].id != sb[2].id);
+    /* equal text: equal block hashes; the shared prefix: equal leading hashes */
+    uint64_t ha[4], hb[4];
+    assert_int_equal(es_content_block_hashes(&ca, 16, ha, 4), 3);
+    assert_int_equal(es_content_block_hashes(&cb, 16, hb, 4), 3);
+    assert_true(ha[0] == hb[0] && ha[1] == hb[1] && ha[2] != hb[2]);
+}
+
+static void test_filler(void **state)
+{
+    (void)state;
+    es_live_buf_t x = {0}, y = {0};
+    es_live_filler(&x, 42, 0, 10);
+    es_live_filler(&y, 42, 0, 4);
+    es_live_filler(&y, 42, 4, 6);
+    assert_int_equal(x.len, 40);
+    assert_int_equal(es_live_token_count(x.len), 10);
+    assert_memory_equal(x.data, y.data, 40);   /* token i is the same word, however streamed */
+    es_live_buf_free(&x);
+    es_live_buf_free(&y);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_completion_fields), cmocka_unit_test(test_chat_messages),
+        cmocka_unit_test(test_bad_bodies),        cmocka_unit_test(test_tokenizer),
+        cmocka_unit_test(test_filler),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
