@@ -22,7 +22,7 @@
 /* ------------------------------------------------------------------ */
 /* xxh64, written from the published algorithm description            */
 /* ------------------------------------------------------------------ */
-/* the specification's PRIME64_1..5 (upstream hashes prompts with xxh64: cespare/xxhash) */
+/* xxHash64's PRIME64_1..5, as its specification names them */
 #define P1 0x9E3779B185EBCA87ULL
 #define P2 0xC2B2AE3D27D4EB4FULL
 #define P3 0x165667B19E3779F9ULL
