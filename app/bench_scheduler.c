@@ -89,7 +89,7 @@ static double run(const char *config, size_t n, uint64_t decisions, uint64_t war
     double dt = now_s() - t0;
     *hit = blocks ? (double)hits / (double)blocks : 0;
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
     free(eps);
     free(names);
     return (double)decisions / dt;

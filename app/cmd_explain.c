@@ -571,7 +571,7 @@ out:
     free(segs.v);
     es_sched_trace_destroy(tr);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
     es_doc_destroy(doc);
     free(eps);
     free(ins);

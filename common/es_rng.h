@@ -47,6 +47,12 @@ enum {
 #define ES_HASH_MUL         0xc2b2ae3d27d4eb4fULL   /* xxHash64's prime 2 */
 #define ES_HASH_SEED_DOMAIN 0x5851f42d4c957f2dULL   /* PCG's multiplier: separates the master seed */
 #define ES_SEED_DOMAIN_EPP  0x45505000ULL           /* "EPP\0": the EPP replicas' scheduler seeds */
+/* Domains of the approximate prefix index's character-block hashes
+ * (scheduler/prefix_index.c): the first three SHA-512 initial words, chosen
+ * only as arbitrary odd-looking constants with no structure. */
+#define ES_HASH_PIECE_DOMAIN   0x6a09e667f3bcc909ULL   /* a piece's segment id, apart from es_content's (seg ^ pos * WEYL) */
+#define ES_HASH_CHAIN_DOMAIN   0xbb67ae8584caa73bULL   /* chain seed and each parent link: a block's hash is not the next chain state */
+#define ES_HASH_PARTIAL_DOMAIN 0x3c6ef372fe94f82bULL   /* the partial last block: unlike a full block of the same pieces */
 
 static inline uint64_t es_splitmix64(uint64_t *x)
 {

@@ -73,6 +73,21 @@ static double tolerance_of(const es_compare_options_t *o, const char *metric)
 
 /* ---- run directories: summary.json ---- */
 
+/* The key of the first number that overflowed to an infinity (1e999) or is
+ * not a number, depth first; NULL when every number is finite.  cJSON turns
+ * such text into inf, which would decide a comparison silently. */
+static const char *first_non_finite(const cJSON *j)
+{
+    for (const cJSON *c = j->child; c; c = c->next) {
+        if (cJSON_IsNumber(c) && !isfinite(c->valuedouble)) return c->string ? c->string : "(array item)";
+        if (c->child) {
+            const char *k = first_non_finite(c);
+            if (k) return k;
+        }
+    }
+    return NULL;
+}
+
 static cJSON *load_json(const char *dir, es_err_t *err)
 {
     char path[2048];
@@ -84,7 +99,13 @@ static cJSON *load_json(const char *dir, es_err_t *err)
     }
     cJSON *j = cJSON_Parse(buf);
     free(buf);
-    if (!j) es_err_set(err, ES_EPARSE, "%s: not valid JSON", path);
+    if (!j) { es_err_set(err, ES_EPARSE, "%s: not valid JSON", path); return NULL; }
+    const char *bad = first_non_finite(j);
+    if (bad) {
+        es_err_set(err, ES_EPARSE, "%s: %s: not a finite number", path, bad);
+        cJSON_Delete(j);
+        return NULL;
+    }
     return j;
 }
 

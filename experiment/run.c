@@ -843,7 +843,7 @@ done:
     free(c.chunks);
     free(c.pod_hits);
     free(c.pod_queries);
-    es_epp_config_free(picker);
+    es_epp_config_destroy(picker);
     cJSON_Delete(summary);
     return rc;
 }

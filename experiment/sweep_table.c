@@ -348,8 +348,8 @@ static int read_csv_rows(const char *dir, table_t *t, es_err_t *err)
                 const char *v = f[3 + t->nkeys + 3 * m];
                 char *end;
                 if (*v) {
-                    r->m[m] = strtod(v, &end);
-                    if (*end) rc = es_err_set(err, ES_EPARSE, "%s:%zu: '%s' is not a number", path, line, v);
+                    r->m[m] = es_strtod(v, &end);   /* finite decimals only: "nan" and "inf" are not */
+                    if (*end || end == v) rc = es_err_set(err, ES_EPARSE, "%s:%zu: '%s' is not a number", path, line, v);
                 }
             }
         }
@@ -427,8 +427,8 @@ static double parse_cell(const char *v, bool *bad)
 {
     if (!*v) return NAN;
     char *end;
-    double d = strtod(v, &end);
-    if (*end) *bad = true;
+    double d = es_strtod(v, &end);   /* finite decimals only */
+    if (*end || end == v) *bad = true;
     return d;
 }
 

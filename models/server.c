@@ -1560,6 +1560,9 @@ void es_server_destroy(es_server_t *s)
     if (!s) return;
     if (s->pending && s->sim) es_sim_cancel(s->sim, s->ev);
     for (req_t *r = s->run_head; r; r = r->p.next) release_table(s, r);
+    /* a waiting request keeps the table phase_waiting gave it when admission failed */
+    for (req_t *r = s->wait_head; r; r = r->p.next) release_table(s, r);
+    for (uint32_t i = 0; i < s->heap_n; i++) release_table(s, s->heap[i]);
     for (uint32_t c = 0; c < 32; c++) {
         for (uint32_t i = 0; i < s->tpool_n[c]; i++) free(s->tpool[c][i]);
         free(s->tpool[c]);

@@ -1,6 +1,7 @@
 /*
  * config.c -- EndpointPickerConfig: strict loading, the upstream defaulting
- * pipeline (gie-epp §1.2) and the dump of the configuration as run.
+ * pipeline (llm-d-router v0.10.0 pkg/epp/config/loader/configloader.go and
+ * defaults.go, commit 71f4f099) and the dump of the configuration as run.
  *
  * Order, as upstream: static defaults (name = type), instantiation (missing
  * type, duplicate names, unknown types), system defaults (default profile,
@@ -28,7 +29,8 @@ static const char *const k_api_versions[] = {"inference.networking.x-k8s.io/v1al
 /* cmd/epp/runner/runner.go registers these two gates */
 static const char *const k_gates[] = {"flowControl", "haPopulateNonLeaderDatastore", NULL};
 
-/* Appends "file:line: message" to the config's warnings (out of memory: dropped). */
+/* Appends "file:line: message" to the config's warnings (out of memory: the
+ * load fails with ES_ENOMEM, load_root checks c->nomem; a warning is never dropped). */
 static void warn(es_epp_config_t *c, uint32_t line, const char *fmt, ...)
 {
     char msg[512];
@@ -38,9 +40,10 @@ static void warn(es_epp_config_t *c, uint32_t line, const char *fmt, ...)
     if (w > 0 && (size_t)w < sizeof msg) vsnprintf(msg + w, sizeof msg - (size_t)w, fmt, ap);
     va_end(ap);
     char **nw = realloc(c->warnings, (c->nwarnings + 1) * sizeof *nw);
-    if (!nw) return;
+    if (!nw) { c->nomem = true; return; }
     c->warnings = nw;
     if ((c->warnings[c->nwarnings] = es_strdup(msg))) c->nwarnings++;
+    else c->nomem = true;
 }
 
 const char *es_epp_config_warning(const es_epp_config_t *c, size_t i)
@@ -220,7 +223,7 @@ static void write_params(FILE *f, const esi_param_t *t, const void *obj, int ind
 /* building the config                                                 */
 /* ------------------------------------------------------------------ */
 
-void es_epp_config_free(es_epp_config_t *c)
+void es_epp_config_destroy(es_epp_config_t *c)
 {
     if (!c) return;
     free(c->file);
@@ -734,7 +737,8 @@ static int parse_gate(es_epp_config_t *c, const es_node_t *n, const char *path, 
     for (int g = 0; k_gates[g]; g++) {
         if (strlen(k_gates[g]) != len || strncmp(k_gates[g], s, len)) continue;
         if (!on) return 0;
-        c->gates[c->ngates++] = es_strdup(k_gates[g]);
+        if (!(c->gates[c->ngates] = es_strdup(k_gates[g]))) return es_err_set(err, ES_ENOMEM, "out of memory");
+        c->ngates++;
         if (g == 0) c->flow_control = true;
         return 0;
     }
@@ -838,12 +842,12 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
     *out = NULL;
     es_epp_config_t *c = calloc(1, sizeof *c);
     if (!c) return es_err_set(err, ES_ENOMEM, "out of memory");
-    c->file = es_strdup(file ? file : "<config>");
     c->saturation = -1;
     c->producer = -1;
     c->flow.def_band.fairness = c->flow.def_band.ordering = -1;
     c->flow.usage = -1;
     int rc = 0;
+    if (!(c->file = es_strdup(file ? file : "<config>"))) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto fail; }
     static const char *const keys[] = {"apiVersion", "kind", "featureGates", "plugins", "schedulingProfiles",
                                        "saturationDetector", "dataLayer", "flowControl", "parser",
                                        "requestHandler", NULL};
@@ -853,7 +857,7 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
     int ai;
     if (!v) { rc = es_node_err(err, ES_EINVAL, root, "apiVersion", "missing (use %s)", k_api_versions[1]); goto fail; }
     if ((rc = es_node_to_enum(v, "apiVersion", k_api_versions, &ai, err))) goto fail;
-    c->api_version = es_strdup(k_api_versions[ai]);
+    if (!(c->api_version = es_strdup(k_api_versions[ai]))) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto fail; }
     if (ai == 0)
         warn(c, v->line, "DEPRECATION: apiVersion inference.networking.x-k8s.io/v1alpha1/EndpointPickerConfig is "
              "deprecated (replacement llm-d.ai/v1alpha1/EndpointPickerConfig)");
@@ -867,7 +871,7 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
     }
     if ((v = es_map_get(root, "featureGates")) && !es_node_is_null(v)) {
         if ((rc = es_node_expect_seq(v, "featureGates", err))) goto fail;
-        c->gates = calloc(v->n + 1, sizeof *c->gates);
+        if (!(c->gates = calloc(v->n + 1, sizeof *c->gates))) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto fail; }
         for (size_t i = 0; i < v->n; i++) {
             char path[48];
             snprintf(path, sizeof path, "featureGates[%zu]", i);
@@ -925,10 +929,11 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
     if (dl && (rc = parse_datalayer(c, dl, err))) goto fail;
     if (fc && (rc = parse_flow(c, fc, err))) goto fail;
     if ((rc = build(c, root, sat, has_parser, dl != NULL, err))) goto fail;
+    if (c->nomem) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto fail; }
     *out = c;
     return 0;
 fail:
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
     return rc ? rc : ES_EINVAL;
 }
 

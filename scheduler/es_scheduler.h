@@ -41,7 +41,8 @@
 /* EndpointPickerConfig                                                */
 /* ------------------------------------------------------------------ */
 
-/* Parsed, validated and defaulted EndpointPickerConfig (gie-epp §1).  Owns
+/* Parsed, validated and defaulted EndpointPickerConfig (llm-d-router v0.10.0
+ * apix/config/v1alpha1/endpointpickerconfig_types.go, commit 71f4f099).  Owns
  * copies of every string; independent of the document it came from. */
 typedef struct es_epp_config es_epp_config_t;
 
@@ -56,7 +57,8 @@ int  es_epp_config_load_string(const char *name, const char *text, es_epp_config
 /* The upstream default (loadDefaultConfig): queue 2, kv-cache-utilization 2,
  * prefix 3, defaulted like any other config. */
 int  es_epp_config_default(es_epp_config_t **out, es_err_t *err);
-void es_epp_config_free(es_epp_config_t *c);
+/* Frees a config of es_epp_config_load_* or es_epp_config_default; NULL is a no-op. */
+void es_epp_config_destroy(es_epp_config_t *c);
 /* The upstream default config (loadDefaultConfig) as YAML text, for tools
  * that edit it (sweeps). */
 const char *es_epp_config_default_text(void);
@@ -77,7 +79,10 @@ const char *es_epp_plugin_type(size_t i);
 /* ------------------------------------------------------------------ */
 
 /* One EPP replica: plugin instances, prefix indexes, in-flight counters,
- * saturation, flow-control queues, the request table of in-flight picks. */
+ * saturation, flow-control queues, the request table of in-flight picks.
+ * Out of memory in a scheduler aborts (common/es_alloc.h): no call below
+ * fails or drops a KV event for want of memory.  Loading a config returns
+ * ES_ENOMEM instead, as every input loader. */
 typedef struct es_scheduler es_scheduler_t;
 
 /* Creates a scheduler; the config must outlive it.  `seed` is the master seed;
@@ -112,7 +117,7 @@ typedef struct es_sched_trace {
     double   saturation;                                  /* detector value at admission */
 } es_sched_trace_t;
 
-es_sched_trace_t *es_sched_trace_create(size_t cap_eps);
+es_sched_trace_t *es_sched_trace_create(size_t cap_eps);   /* never NULL */
 void es_sched_trace_destroy(es_sched_trace_t *t);
 
 /* Status values besides HTTP codes. */
@@ -188,7 +193,8 @@ size_t es_sched_text_block_keys(const es_scheduler_t *s, const char *text, uint6
 const char *es_sched_session_token(const es_endpoint_t *ep, char *buf, size_t size);
 
 /* ------------------------------------------------------------------ */
-/* Flow control (feature gate flowControl, gie-epp §4.3)               */
+/* Flow control (feature gate flowControl; llm-d-router v0.10.0         */
+/* pkg/epp/flowcontrol/controller/internal/processor.go)               */
 /* ------------------------------------------------------------------ */
 /*
  * The e2e layer drives it with time:

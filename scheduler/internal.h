@@ -1,15 +1,18 @@
 /*
  * internal.h -- cross-file internals of the scheduler library (esi_ names).
  *
- * Plugins are static vtables registered by type name in the table at the end
- * of plugins.c (style.md pattern): one vtable per upstream plugin type, with a
+ * Plugins are static vtables registered by type name (style.md pattern): each
+ * family file (plugins_scorers.c, plugins_prefix.c, plugins_filters.c,
+ * plugins_admission.c, plugins_pickers.c; plugins_internal.h) keeps its
+ * functions static and exports its table; plugins.c is the registry over the
+ * families.  One vtable per upstream plugin type, with a
  * `roles` mask because an upstream plugin may implement several interfaces (a
  * saturation detector is also a Filter; the legacy decision tree is
  * Filter+Picker), `produces` / `consumes` masks of request data keys (as
  * upstream's Produces()/Consumes()), capability flags, and one hook per
  * extension point.  The core (config.c, scheduler.c) calls hooks and tests
  * flags; it never compares type names nor reads a plugin's parameters: adding
- * a plugin is one table entry plus its functions.  Parameters are described
+ * a plugin is one entry in its family's table plus its functions.  Parameters are described
  * by esi_param_t tables: the single place where a plugin's parameter names,
  * defaults and ranges live (parse, defaults and the config dump all read
  * them).
@@ -126,8 +129,8 @@ typedef struct esi_plugin_vt {
                      size_t m, uint32_t *out, size_t max);
     /* P/D decider: disaggregate this request, given the decode pick? */
     bool   (*x_decide)(void *state, esi_cycle_t *cy, uint32_t decode_idx);
-    /* data producer (PrepareRequestData), before the profiles; 0 or ES_ENOMEM */
-    int    (*x_prepare)(void *state, esi_cycle_t *cy);
+    /* data producer (PrepareRequestData), before the profiles */
+    void   (*x_prepare)(void *state, esi_cycle_t *cy);
     /* Admit (requestcontrol admission plugins), after the producers: NULL admits,
      * else a static reason (the request gets 500, as upstream's director) */
     const char *(*x_admit)(void *state, esi_cycle_t *cy);
@@ -224,6 +227,7 @@ struct es_epp_config {
     es_time_t          sync_interval; /* dataLayer.crossReplicaSyncInterval; 0 = not set */
     char             **warnings;      /* "file:line: message", load order */
     size_t             nwarnings;
+    bool               nomem;         /* a warning could not be stored: the load fails */
 };
 
 /* ---- xxh64 (text mode hashing, as upstream) ---- */
@@ -247,13 +251,14 @@ typedef struct esi_pindex {
     esi_ppod_t  *pods;  size_t npods;
 } esi_pindex_t;
 
-int  esi_pindex_init(esi_pindex_t *ix);
+/* Out of memory aborts (es_alloc.h): the index never drops an entry. */
+void esi_pindex_init(esi_pindex_t *ix);
 void esi_pindex_fini(esi_pindex_t *ix);
 /* Adds (moves to MRU) key for pod; evicts the pod's LRU entry beyond cap.
- * cap is fixed at the pod's first add (upstream LRU).  0 or -ENOMEM. */
-int  esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap);
-/* esi_pindex_add of keys[0..n) in order (prefetching); the first error. */
-int  esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t pod, uint32_t cap);
+ * cap is fixed at the pod's first add (upstream LRU). */
+void esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap);
+/* esi_pindex_add of keys[0..n) in order (prefetching). */
+void esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t pod, uint32_t cap);
 void esi_pindex_remove(esi_pindex_t *ix, uint64_t key, uint32_t pod);
 void esi_pindex_remove_pod(esi_pindex_t *ix, uint32_t pod);
 /* First holder node of key (0: nobody); iterate with nodes[i].next. */
@@ -349,11 +354,11 @@ static inline uint32_t esi_cycle_pick(const esi_cycle_t *cy, int p)
     return r->ran && !r->failed && r->npicked ? r->picked[0] : UINT32_MAX;
 }
 /* Primary and prefill picks of the cycle.  Plugins see the scheduler only
- * through the cycle: plugins.c calls nothing in scheduler.c. */
+ * through the cycle: the plugin files call nothing in scheduler.c. */
 static inline uint32_t esi_cycle_primary(const esi_cycle_t *cy) { return esi_cycle_pick(cy, cy->primary); }
 static inline uint32_t esi_cycle_prefill(const esi_cycle_t *cy) { return esi_cycle_pick(cy, cy->prefill); }
 
-/* Parsing helpers of config.c (loading only: plugins.c calls nothing in config.c or scheduler.c). */
+/* Parsing helpers of config.c (loading only: the plugin files call nothing in config.c or scheduler.c). */
 int esi_parse_duration(const char *s, es_time_t *out);
 int esi_parse_quantity(const char *s, uint64_t *out);
 

@@ -16,11 +16,13 @@
 #include <string.h>
 
 #include "internal.h"
+#include "es_alloc.h"
 #include "es_util.h"
 
 /* ------------------------------------------------------------------ */
 /* xxh64, written from the published algorithm description            */
 /* ------------------------------------------------------------------ */
+/* xxHash64's PRIME64_1..5, as its specification names them */
 #define P1 0x9E3779B185EBCA87ULL
 #define P2 0xC2B2AE3D27D4EB4FULL
 #define P3 0x165667B19E3779F9ULL
@@ -101,7 +103,7 @@ uint64_t esi_xxh64(const void *data, size_t len, uint64_t seed)
 static inline uint64_t piece_value(uint64_t id, uint32_t p0, uint32_t o0, uint32_t p1, uint32_t o1)
 {
     uint64_t a = ((uint64_t)p0 << 3) | o0, b = ((uint64_t)p1 << 3) | o1;
-    return es_mix64(es_mix64(id ^ 0x6a09e667f3bcc909ULL) ^ a ^ (b << 32) ^ (b >> 32) * 0x9E3779B97F4A7C15ULL);
+    return es_mix64(es_mix64(id ^ ES_HASH_PIECE_DOMAIN) ^ a ^ (b << 32) ^ (b >> 32) * ES_HASH_WEYL);
 }
 
 static inline uint64_t piece(uint64_t h, uint64_t id, uint32_t p0, uint32_t o0, uint32_t p1,
@@ -142,7 +144,7 @@ size_t esi_char_block_hashes(const esi_charview_t *cv, const es_content_t *c, ui
                              uint64_t seed, uint64_t *out, size_t max)
 {
     if (max == 0 || C == 0) return 0;
-    uint64_t h = seed ^ 0xbb67ae8584caa73bULL;
+    uint64_t h = seed ^ ES_HASH_CHAIN_DOMAIN;
     uint32_t fill = 0;
     size_t nb = 0;
     for (uint32_t si = 0; si < c->nsegs; si++) {
@@ -183,7 +185,7 @@ size_t esi_char_block_hashes(const esi_charview_t *cv, const es_content_t *c, ui
                 h = piece(h, sg->id, pp, po, pos, end_off);
                 out[nb++] = h;                /* the block's hash */
                 if (nb == max) return nb;     /* input truncated to C * max chars */
-                h ^= 0xbb67ae8584caa73bULL;   /* parent of the next block */
+                h ^= ES_HASH_CHAIN_DOMAIN;   /* parent of the next block */
                 fill = 0;
                 used = end_off;
                 if (end_off == tc) { pp = pos + 1; po = 0; } else { pp = pos; po = end_off; }
@@ -195,15 +197,14 @@ size_t esi_char_block_hashes(const esi_charview_t *cv, const es_content_t *c, ui
         if (pp < sg->len) h = piece(h, sg->id, pp, po, sg->len, 0);
     }
     /* partial last block, also when it is the only one (v0.10 prefixhash.GetBlockHashes) */
-    if (fill > 0) out[nb++] = es_mix64(h ^ 0x3c6ef372fe94f82bULL);
+    if (fill > 0) out[nb++] = es_mix64(h ^ ES_HASH_PARTIAL_DOMAIN);
     return nb;
 }
 
 static uint64_t chunk_hash(const char *chunk, size_t len, uint64_t prev)
 {
     unsigned char stackbuf[1024];
-    unsigned char *buf = len + 8 <= sizeof stackbuf ? stackbuf : malloc(len + 8);
-    ES_ASSERT(buf != NULL, "out of memory hashing a prompt");
+    unsigned char *buf = len + 8 <= sizeof stackbuf ? stackbuf : es_xmalloc(len + 8);
     memcpy(buf, chunk, len);
     for (int i = 0; i < 8; i++) buf[len + (size_t)i] = (unsigned char)(prev >> (8 * i));
     uint64_t h = esi_xxh64(buf, len + 8, 0);
@@ -237,16 +238,14 @@ size_t esi_text_full_block_keys(const char *text, uint32_t tokens_per_block, uin
 /* index                                                               */
 /* ------------------------------------------------------------------ */
 
-int esi_pindex_init(esi_pindex_t *ix)
+void esi_pindex_init(esi_pindex_t *ix)
 {
     memset(ix, 0, sizeof *ix);
     ix->mask = 1023;
-    ix->slots = calloc(ix->mask + 1, sizeof *ix->slots);
+    ix->slots = es_xcalloc(ix->mask + 1, sizeof *ix->slots);
     ix->capnodes = 512;
-    ix->nodes = malloc(ix->capnodes * sizeof *ix->nodes);
+    ix->nodes = es_xmalloc(ix->capnodes * sizeof *ix->nodes);
     ix->nnodes = 1;   /* node 0 is the null node */
-    if (!ix->slots || !ix->nodes) { esi_pindex_fini(ix); return ES_ENOMEM; }
-    return 0;
 }
 
 void esi_pindex_fini(esi_pindex_t *ix)
@@ -271,13 +270,11 @@ static inline size_t find_slot(const esi_pindex_t *ix, uint64_t key)
     return i;
 }
 
-static int grow_table(esi_pindex_t *ix)
+static void grow_table(esi_pindex_t *ix)
 {
     size_t oldn = ix->mask + 1;
     esi_pslot_t *old = ix->slots;
-    esi_pslot_t *ns = calloc(oldn * 2, sizeof *ns);
-    if (!ns) return ES_ENOMEM;
-    ix->slots = ns;
+    ix->slots = es_xcalloc(oldn * 2, sizeof *ix->slots);
     ix->mask = oldn * 2 - 1;
     for (size_t i = 0; i < oldn; i++) {
         if (!old[i].head) continue;
@@ -286,7 +283,6 @@ static int grow_table(esi_pindex_t *ix)
         ix->slots[j] = old[i];
     }
     free(old);
-    return 0;
 }
 
 /* Empties slot i; backward-shift deletion keeps probe runs intact without
@@ -314,17 +310,15 @@ static inline void delete_slot(esi_pindex_t *ix, size_t i, size_t *at)
     ix->used--;
 }
 
-static int ensure_pod(esi_pindex_t *ix, uint32_t pod)
+static void ensure_pod(esi_pindex_t *ix, uint32_t pod)
 {
-    if (pod < ix->npods) return 0;
+    if (pod < ix->npods) return;
     size_t nn = ix->npods ? ix->npods : 16;
     while (nn <= pod) nn *= 2;
-    esi_ppod_t *np = realloc(ix->pods, nn * sizeof *np);
-    if (!np) return ES_ENOMEM;
+    esi_ppod_t *np = es_xrealloc(ix->pods, nn * sizeof *np);
     memset(np + ix->npods, 0, (nn - ix->npods) * sizeof *np);
     ix->pods = np;
     ix->npods = nn;
-    return 0;
 }
 
 /* A pod's entries form a circular list: p->mru is the newest, lnext leads
@@ -392,22 +386,20 @@ static uint32_t new_node(esi_pindex_t *ix)
     }
     if (ix->nnodes == ix->capnodes) {
         uint32_t nc = ix->capnodes * 2;
-        esi_pnode_t *nn = realloc(ix->nodes, (size_t)nc * sizeof *nn);
-        if (!nn) return 0;
-        ix->nodes = nn;
+        ix->nodes = es_xrealloc(ix->nodes, (size_t)nc * sizeof *ix->nodes);
         ix->capnodes = nc;
     }
     return ix->nnodes++;
 }
 
 /* Adds key for pod (p = its record, cap set). */
-static inline __attribute__((always_inline)) int add_one(esi_pindex_t *ix, esi_ppod_t *p, uint32_t pod, uint64_t key)
+static inline __attribute__((always_inline)) void add_one(esi_pindex_t *ix, esi_ppod_t *p, uint32_t pod, uint64_t key)
 {
     size_t si = find_slot(ix, key);
     for (uint32_t ni = ix->slots[si].head; ni; ni = ix->nodes[ni].next) {
         if (ix->nodes[ni].pod == pod) {   /* hit: move to MRU */
             if (p->mru != ni) { ring_unlink(ix, p, ni); ring_push_front(ix, p, ni); }
-            return 0;
+            return;
         }
     }
     /* hashicorp LRU: add, then evict the oldest beyond cap -- the same as
@@ -420,20 +412,14 @@ static inline __attribute__((always_inline)) int add_one(esi_pindex_t *ix, esi_p
         if (si == SIZE_MAX) si = find_slot(ix, key);
         p->mru = ni;   /* rotation: the oldest becomes the newest */
     } else {
-        if (!(ni = new_node(ix))) return ES_ENOMEM;
+        ni = new_node(ix);
         ix->nodes[ni].pod = pod;
         ring_push_front(ix, p, ni);
         p->count++;
     }
     if (!ix->slots[si].head) {
         if ((ix->used + 1) * 2 > ix->mask + 1) {
-            if (grow_table(ix)) {   /* undo: the node leaves the pod */
-                ring_unlink(ix, p, ni);
-                p->count--;
-                ix->nodes[ni].next = ix->freelist;
-                ix->freelist = ni;
-                return ES_ENOMEM;
-            }
+            grow_table(ix);
             si = find_slot(ix, key);
         }
         ix->slots[si].tag = tag_of(key);
@@ -443,27 +429,24 @@ static inline __attribute__((always_inline)) int add_one(esi_pindex_t *ix, esi_p
     n->key = key;
     n->next = ix->slots[si].head;
     ix->slots[si].head = ni;
-    return 0;
 }
 
 static esi_ppod_t *pod_for_add(esi_pindex_t *ix, uint32_t pod, uint32_t cap)
 {
-    if (ensure_pod(ix, pod)) return NULL;
+    ensure_pod(ix, pod);
     esi_ppod_t *p = &ix->pods[pod];
     if (p->cap == 0) p->cap = cap ? cap : 1;
     return p;
 }
 
-int esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap)
+void esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap)
 {
-    esi_ppod_t *p = pod_for_add(ix, pod, cap);
-    return p ? add_one(ix, p, pod, key) : ES_ENOMEM;
+    add_one(ix, pod_for_add(ix, pod, cap), pod, key);
 }
 
-int esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t pod, uint32_t cap)
+void esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t pod, uint32_t cap)
 {
     esi_ppod_t *p = pod_for_add(ix, pod, cap);
-    if (!p) return ES_ENOMEM;
     /* The slots of the keys, and of the keys the adds will likely evict (the
      * pod's oldest), are random lines of a large table: prefetch them all
      * first so that their misses overlap.  (The prefetches stay here: GCC
@@ -482,12 +465,7 @@ int esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t 
             __builtin_prefetch(&ix->slots[(i + line) & ix->mask]);
         }
     }
-    int rc = 0;
-    for (size_t k = 0; k < n; k++) {
-        int r = add_one(ix, p, pod, keys[k]);
-        if (r && !rc) rc = r;
-    }
-    return rc;
+    for (size_t k = 0; k < n; k++) add_one(ix, p, pod, keys[k]);
 }
 
 void esi_pindex_remove(esi_pindex_t *ix, uint64_t key, uint32_t pod)

@@ -1,7 +1,9 @@
 /*
- * scheduler.c -- one EPP replica: the decision pipeline (gie-epp §2.1-§2.2,
- * §2.10), the approximate prefix producer (§2.7), in-flight tracking (§2.9),
- * the response hooks and flow control (§4.3).
+ * scheduler.c -- one EPP replica: the decision pipeline (llm-d-router v0.10.0,
+ * commit 71f4f099: pkg/epp/requestcontrol/director.go,
+ * pkg/epp/scheduling/scheduler.go), in-flight tracking (upstream's
+ * inflight-load-producer), the response hooks and flow control
+ * (pkg/epp/flowcontrol/controller/internal/processor.go).
  *
  * Per-endpoint state that outlives a decision is indexed by endpoint id;
  * per-decision scratch arrays are indexed by the position in the caller's eps
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "es_alloc.h"
 #include "es_util.h"
 
 
@@ -97,50 +100,37 @@ static fc_band_t *band_of(es_scheduler_t *s, int64_t prio);
 /* create / destroy                                                    */
 /* ------------------------------------------------------------------ */
 
-static int grow_ids(es_scheduler_t *s, size_t need)
+/* Out of memory aborts (es_alloc.h): a decision never fails half-way. */
+static void grow_ids(es_scheduler_t *s, size_t need)
 {
-    if (need <= s->id_cap) return 0;
+    if (need <= s->id_cap) return;
     size_t nc = s->id_cap ? s->id_cap : 64;
     while (nc < need) nc *= 2;
-    int64_t *a = realloc(s->inflight_req, nc * sizeof *a);
-    if (!a) return ES_ENOMEM;
-    s->inflight_req = a;
-    int64_t *b = realloc(s->inflight_tok, nc * sizeof *b);
-    if (!b) return ES_ENOMEM;
-    s->inflight_tok = b;
+    int64_t *a = s->inflight_req = es_xrealloc(s->inflight_req, nc * sizeof *a);
+    int64_t *b = s->inflight_tok = es_xrealloc(s->inflight_tok, nc * sizeof *b);
     memset(a + s->id_cap, 0, (nc - s->id_cap) * sizeof *a);
     memset(b + s->id_cap, 0, (nc - s->id_cap) * sizeof *b);
-    uint32_t *c = realloc(s->id_pos, nc * sizeof *c);
-    if (!c) return ES_ENOMEM;
-    s->id_pos = c;
-    uint32_t *d = realloc(s->id_stamp, nc * sizeof *d);
-    if (!d) return ES_ENOMEM;
-    s->id_stamp = d;
+    s->id_pos = es_xrealloc(s->id_pos, nc * sizeof *s->id_pos);
+    uint32_t *d = s->id_stamp = es_xrealloc(s->id_stamp, nc * sizeof *d);
     memset(d + s->id_cap, 0, (nc - s->id_cap) * sizeof *d);
     s->id_cap = nc;
-    return 0;
 }
 
-static int grow_n(es_scheduler_t *s, size_t n)
+static void grow_n(es_scheduler_t *s, size_t n)
 {
-    if (n <= s->n_cap) return 0;
+    if (n <= s->n_cap) return;
     size_t nc = s->n_cap ? s->n_cap : 64;
     while (nc < n) nc *= 2;
-#define GROW(p) do { void *q = realloc(s->p, nc * sizeof *s->p); if (!q) return ES_ENOMEM; s->p = q; } while (0)
-    GROW(match); GROW(idx); GROW(g_req); GROW(g_tok); GROW(total);
+#define GROW(p) (s->p = es_xrealloc(s->p, nc * sizeof *s->p))
+    GROW(match); GROW(idx); GROW(g_req); GROW(g_tok); GROW(total); GROW(scores);
 #undef GROW
-    double *sc = realloc(s->scores, nc * sizeof *sc);
-    if (!sc) return ES_ENOMEM;
-    s->scores = sc;
     s->n_cap = nc;
-    return 0;
 }
 
-static int rtable_init(es_scheduler_t *s)
+static void rtable_init(es_scheduler_t *s)
 {
     s->rmask = 1023;
-    s->reqs = calloc(s->rmask + 1, sizeof *s->reqs);
-    return s->reqs ? 0 : ES_ENOMEM;
+    s->reqs = es_xcalloc(s->rmask + 1, sizeof *s->reqs);
 }
 
 static int prof_add(es_scheduler_t *s, prof_t *p, const esi_ref_t *r, es_err_t *err)
@@ -175,33 +165,31 @@ static bool has_hook(const esi_plugin_vt_t *vt, enum hook h)
     return false;
 }
 
-static int hook_list(const es_epp_config_t *cfg, enum hook h, uint32_t **out, uint32_t *n)
+static void hook_list(const es_epp_config_t *cfg, enum hook h, uint32_t **out, uint32_t *n)
 {
-    *out = malloc((cfg->nplugins + 1) * sizeof **out);
-    if (!*out) return ES_ENOMEM;
+    *out = es_xmalloc((cfg->nplugins + 1) * sizeof **out);
     *n = 0;
     for (size_t i = 0; i < cfg->nplugins; i++)
         if (has_hook(cfg->plugins[i].vt, h)) (*out)[(*n)++] = (uint32_t)i;
-    return 0;
 }
 
 int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_t **out, es_err_t *err)
 {
     es_err_clear(err);
     *out = NULL;
-    es_scheduler_t *s = calloc(1, sizeof *s);
-    if (!s) return es_err_set(err, ES_ENOMEM, "out of memory");
+    es_scheduler_t *s = es_xcalloc(1, sizeof *s);
     s->cfg = cfg;
     es_rng_stream(&s->rng, seed, ES_ENTITY_EPP_SCHEDULER, 0, ES_STREAM_SCHEDULER);
-    s->inst = calloc(cfg->nplugins + 1, sizeof *s->inst);
-    int rc = ES_ENOMEM;
-    if (!s->inst || rtable_init(s) || grow_ids(s, 64) || grow_n(s, 64)) goto fail;
+    s->inst = es_xcalloc(cfg->nplugins + 1, sizeof *s->inst);
+    rtable_init(s);
+    grow_ids(s, 64);
+    grow_n(s, 64);
+    int rc = 0;
     for (size_t i = 0; i < cfg->nplugins; i++) {
         const esi_plugin_vt_t *vt = cfg->plugins[i].vt;
         s->inst[i].cfg = &cfg->plugins[i];
         if (vt->state_size) {
-            s->inst[i].state = calloc(1, vt->state_size);
-            if (!s->inst[i].state) goto fail;
+            s->inst[i].state = es_xcalloc(1, vt->state_size);
             /* plugins without x_init use their parameters as their state */
             if (!vt->x_init && vt->params_size) memcpy(s->inst[i].state, cfg->plugins[i].params, vt->params_size);
         }
@@ -217,24 +205,20 @@ int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_
     }
     s->bind = cfg->bind;
     s->saturation = cfg->saturation;
-    rc = ES_ENOMEM;
-    if (hook_list(cfg, HOOK_PREPARE, &s->producers, &s->nproducers) ||
-        hook_list(cfg, HOOK_PRE_REQUEST, &s->pre_hooks, &s->npre) ||
-        hook_list(cfg, HOOK_KV_EVENT, &s->kv_hooks, &s->nkv) ||
-        hook_list(cfg, HOOK_REMOVED, &s->rm_hooks, &s->nrm) ||
-        hook_list(cfg, HOOK_ADMIT, &s->admit_hooks, &s->nadmit))
-        goto fail;
+    hook_list(cfg, HOOK_PREPARE, &s->producers, &s->nproducers);
+    hook_list(cfg, HOOK_PRE_REQUEST, &s->pre_hooks, &s->npre);
+    hook_list(cfg, HOOK_KV_EVENT, &s->kv_hooks, &s->nkv);
+    hook_list(cfg, HOOK_REMOVED, &s->rm_hooks, &s->nrm);
+    hook_list(cfg, HOOK_ADMIT, &s->admit_hooks, &s->nadmit);
     s->flows = NULL;
     /* the configured bands exist from the start, as in upstream's registry
      * (usage limit policies see every band, not only those used so far) */
-    for (size_t i = 0; cfg->flow_control && i < cfg->flow.nbands; i++)
-        if (!band_of(s, cfg->flow.bands[i].priority)) goto fail;
+    for (size_t i = 0; cfg->flow_control && i < cfg->flow.nbands; i++) band_of(s, cfg->flow.bands[i].priority);
     *out = s;
     return 0;
-fail:
-    if (!err || !err->code) es_err_set(err, ES_ENOMEM, "scheduler: out of memory");
+fail:   /* a plugin's x_init or a profile refused the config (err says why) */
     es_scheduler_destroy(s);
-    return rc ? rc : ES_ENOMEM;
+    return rc;
 }
 
 void es_scheduler_destroy(es_scheduler_t *s)
@@ -278,9 +262,7 @@ static req_rec_t *rinsert(es_scheduler_t *s, uint64_t id)
     if ((s->rused + 1) * 2 > s->rmask + 1) {   /* grow: rare, only while in-flight count rises */
         size_t on = s->rmask + 1;
         req_rec_t *old = s->reqs;
-        req_rec_t *nr = calloc(on * 2, sizeof *nr);
-        if (!nr) return NULL;
-        s->reqs = nr;
+        s->reqs = es_xcalloc(on * 2, sizeof *s->reqs);
         s->rmask = on * 2 - 1;
         for (size_t i = 0; i < on; i++)
             if (old[i].used) {
@@ -345,7 +327,7 @@ void es_scheduler_on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns)
 
 void es_scheduler_set_inflight(es_scheduler_t *s, uint32_t id, int64_t requests, int64_t tokens)
 {
-    if (grow_ids(s, (size_t)id + 1)) return;
+    grow_ids(s, (size_t)id + 1);
     s->inflight_req[id] = requests;
     s->inflight_tok[id] = tokens;
 }
@@ -360,13 +342,13 @@ void es_scheduler_get_inflight(const es_scheduler_t *s, uint32_t id, int64_t *re
 /* decision                                                            */
 /* ------------------------------------------------------------------ */
 
-static int cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_request_t *req,
-                       const es_endpoint_t *eps, size_t n, es_time_t now)
+static void cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_request_t *req,
+                        const es_endpoint_t *eps, size_t n, es_time_t now)
 {
-    if (grow_n(s, n)) return ES_ENOMEM;
+    grow_n(s, n);
     uint32_t maxid = 0;
     for (size_t i = 0; i < n; i++) if (eps[i].id > maxid) maxid = eps[i].id;
-    if (grow_ids(s, (size_t)maxid + 1)) return ES_ENOMEM;
+    grow_ids(s, (size_t)maxid + 1);
     memset(cy, 0, sizeof *cy);
     cy->s = s; cy->req = req; cy->eps = eps; cy->n = n; cy->now = now; cy->rng = &s->rng;
     cy->match = s->match;
@@ -385,18 +367,15 @@ static int cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_reques
     cy->stamp = s->stamp;
     cy->primary = s->bind.primary;
     cy->prefill = -1;
-    return 0;
 }
 
 /* PrepareRequestData of every data producer, config order. */
-static int prepare(es_scheduler_t *s, esi_cycle_t *cy)
+static void prepare(es_scheduler_t *s, esi_cycle_t *cy)
 {
     for (uint32_t k = 0; k < s->nproducers; k++) {
         inst_t *in = &s->inst[s->producers[k]];
-        int rc = in->cfg->vt->x_prepare(in->state, cy);
-        if (rc) return rc;
+        in->cfg->vt->x_prepare(in->state, cy);
     }
-    return 0;
 }
 
 static void pre_request_hooks(es_scheduler_t *s, esi_cycle_t *cy)
@@ -461,7 +440,7 @@ static void run_profile(es_scheduler_t *s, esi_cycle_t *cy, int p, es_sched_trac
     }
 }
 
-/* The profile handler loop (§2.1, §2.4). */
+/* The profile handler loop (pkg/epp/scheduling/scheduler.go, v0.10.0). */
 static void run_profiles(es_scheduler_t *s, esi_cycle_t *cy, es_sched_trace_t *tr)
 {
     run_profile(s, cy, s->bind.primary, tr);   /* P/D: decode first */
@@ -493,14 +472,15 @@ static void pre_request(es_scheduler_t *s, esi_cycle_t *cy)
 {
     int64_t est = token_estimate(cy->req);
     req_rec_t *rec = rinsert(s, cy->req->id);
-    if (rec) { rec->prefill = UINT32_MAX; rec->nothers = 0; rec->tokens = est; }
+    rec->prefill = UINT32_MAX;
+    rec->nothers = 0;
+    rec->tokens = est;
     for (uint32_t k = 0; k < s->nprof; k++) {
         const esi_prof_result_t *r = &cy->res[k];
         if (!r->ran || r->failed || !r->npicked) continue;
         uint32_t id = cy->eps[r->picked[0]].id;
         s->inflight_req[id]++;
         s->inflight_tok[id] += est;
-        if (!rec) continue;
         if ((int)k == cy->prefill && strcmp(s->prof[k].cfg->name, "prefill") == 0) rec->prefill = id;
         else rec->others[rec->nothers++] = id;
     }
@@ -517,7 +497,7 @@ double es_scheduler_saturation(es_scheduler_t *s, const es_endpoint_t *eps, size
 {
     esi_cycle_t cy;
     es_sched_request_t dummy = {0};
-    if (cycle_setup(s, &cy, &dummy, eps, n, now)) return 1.0;
+    cycle_setup(s, &cy, &dummy, eps, n, now);
     return saturation_of(s, &cy);
 }
 
@@ -530,27 +510,27 @@ static void result_init(es_sched_result_t *out)
     if (tr) tr->nprofiles = 0;
 }
 
-static int decide(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps, size_t n,
-                  es_time_t now, es_sched_result_t *out, bool admission)
+static void decide(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps, size_t n,
+                   es_time_t now, es_sched_result_t *out, bool admission)
 {
     result_init(out);
     if (n == 0) {
         out->status = 503;
         out->reason = "failed to find endpoint candidates";
-        return 0;
+        return;
     }
     esi_cycle_t cy;
-    if (cycle_setup(s, &cy, req, eps, n, now)) return ES_ENOMEM;
+    cycle_setup(s, &cy, req, eps, n, now);
     if (admission && (req->priority < 0 || out->trace)) {
         out->saturation = saturation_of(s, &cy);
         if (out->trace) out->trace->saturation = out->saturation;
         if (req->priority < 0 && out->saturation >= 1.0) {
             out->status = 429;
             out->reason = "system saturated, sheddable request dropped";
-            return 0;
+            return;
         }
     }
-    if (prepare(s, &cy)) return ES_ENOMEM;
+    prepare(s, &cy);
     /* admission plugins, after the producers (director.go runAdmissionPlugins) */
     for (uint32_t k = 0; k < s->nadmit; k++) {
         inst_t *in = &s->inst[s->admit_hooks[k]];
@@ -558,7 +538,7 @@ static int decide(es_scheduler_t *s, const es_sched_request_t *req, const es_end
         if (deny) {
             out->status = 500;
             out->reason = deny;
-            return 0;
+            return;
         }
     }
     run_profiles(s, &cy, out->trace);
@@ -566,7 +546,7 @@ static int decide(es_scheduler_t *s, const es_sched_request_t *req, const es_end
     if (p == UINT32_MAX) {
         out->status = 429;
         out->reason = "failed to find target endpoint";
-        return 0;
+        return;
     }
     pre_request(s, &cy);
     const esi_prof_result_t *pr = &cy.res[cy.primary];
@@ -581,21 +561,22 @@ static int decide(es_scheduler_t *s, const es_sched_request_t *req, const es_end
         out->est_total_blocks = cy.total_blocks;
         out->est_block_tokens = cy.block_tokens;
     }
-    return 0;
 }
 
 int es_scheduler_pick(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps, size_t n,
                       es_time_t now_ns, es_sched_result_t *out)
 {
     if (!s || !req || !out || (n && !eps)) return ES_EINVAL;
-    return decide(s, req, eps, n, now_ns, out, !s->cfg->flow_control);
+    decide(s, req, eps, n, now_ns, out, !s->cfg->flow_control);
+    return 0;
 }
 
 void es_scheduler_record(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps,
                          size_t n, uint32_t endpoint_id, es_time_t now_ns)
 {
     esi_cycle_t cy;
-    if (cycle_setup(s, &cy, req, eps, n, now_ns) || prepare(s, &cy)) return;
+    cycle_setup(s, &cy, req, eps, n, now_ns);
+    prepare(s, &cy);
     uint32_t e = UINT32_MAX;
     for (size_t i = 0; i < n; i++) if (eps[i].id == endpoint_id) e = (uint32_t)i;
     if (e == UINT32_MAX) return;
@@ -649,17 +630,12 @@ void es_scheduler_endpoint_removed(es_scheduler_t *s, uint32_t id)
 
 es_sched_trace_t *es_sched_trace_create(size_t cap)
 {
-    es_sched_trace_t *t = calloc(1, sizeof *t);
-    if (!t) return NULL;
+    es_sched_trace_t *t = es_xcalloc(1, sizeof *t);
     t->cap_eps = cap;
     for (int p = 0; p < ES_SCHED_MAX_PROFILES; p++) {
-        t->profile[p].survivors = calloc(cap + 1, sizeof(uint32_t));
-        t->profile[p].raw = calloc((cap + 1) * ES_SCHED_MAX_SCORERS, sizeof(double));
-        t->profile[p].total = calloc(cap + 1, sizeof(double));
-        if (!t->profile[p].survivors || !t->profile[p].raw || !t->profile[p].total) {
-            es_sched_trace_destroy(t);
-            return NULL;
-        }
+        t->profile[p].survivors = es_xcalloc(cap + 1, sizeof(uint32_t));
+        t->profile[p].raw = es_xcalloc((cap + 1) * ES_SCHED_MAX_SCORERS, sizeof(double));
+        t->profile[p].total = es_xcalloc(cap + 1, sizeof(double));
     }
     return t;
 }
@@ -685,25 +661,21 @@ static const char *fairness_id(const es_sched_request_t *r)
 }
 
 /* Interned flow id; the flows array is kept sorted (round-robin order). */
-static int flow_of(es_scheduler_t *s, const char *name, uint32_t *out)
+static uint32_t flow_of(es_scheduler_t *s, const char *name)
 {
     size_t lo = 0, hi = s->nflows;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         int c = strcmp(s->flows[mid], name);
-        if (c == 0) { *out = (uint32_t)mid; return 0; }
+        if (c == 0) return (uint32_t)mid;
         if (c < 0) lo = mid + 1; else hi = mid;
     }
     if (s->nflows == s->fcap) {
-        size_t nc = s->fcap ? s->fcap * 2 : 8;
-        char **nf = realloc(s->flows, nc * sizeof *nf);
-        if (!nf) return ES_ENOMEM;
-        s->flows = nf;
-        s->fcap = nc;
+        s->fcap = s->fcap ? s->fcap * 2 : 8;
+        s->flows = es_xrealloc(s->flows, s->fcap * sizeof *s->flows);
     }
     size_t len = strlen(name) + 1;
-    char *d = malloc(len);
-    if (!d) return ES_ENOMEM;
+    char *d = es_xmalloc(len);
     memcpy(d, name, len);
     memmove(s->flows + lo + 1, s->flows + lo, (s->nflows - lo) * sizeof *s->flows);
     s->flows[lo] = d;
@@ -712,8 +684,7 @@ static int flow_of(es_scheduler_t *s, const char *name, uint32_t *out)
     for (size_t b = 0; b < s->nbands; b++)
         for (size_t i = 0; i < s->bands[b].n; i++) if (s->bands[b].items[i].flow >= lo) s->bands[b].items[i].flow++;
     for (size_t b = 0; b < s->nbands; b++) if (s->bands[b].any && s->bands[b].cursor >= lo) s->bands[b].cursor++;
-    *out = (uint32_t)lo;
-    return 0;
+    return (uint32_t)lo;
 }
 
 static fc_band_t *band_of(es_scheduler_t *s, int64_t prio)
@@ -721,15 +692,9 @@ static fc_band_t *band_of(es_scheduler_t *s, int64_t prio)
     for (size_t i = 0; i < s->nbands; i++) if (s->bands[i].priority == prio) return &s->bands[i];
     if (s->nbands == s->bcap) {
         size_t nc = s->bcap ? s->bcap * 2 : 4;
-        fc_band_t *nb = realloc(s->bands, nc * sizeof *nb);
-        if (!nb) return NULL;
-        s->bands = nb;
-        int64_t *np = realloc(s->prios, nc * sizeof *np);
-        if (!np) return NULL;
-        s->prios = np;
-        double *ncl = realloc(s->ceilings, nc * sizeof *ncl);
-        if (!ncl) return NULL;
-        s->ceilings = ncl;
+        s->bands = es_xrealloc(s->bands, nc * sizeof *s->bands);
+        s->prios = es_xrealloc(s->prios, nc * sizeof *s->prios);
+        s->ceilings = es_xrealloc(s->ceilings, nc * sizeof *s->ceilings);
         s->bcap = nc;
     }
     const esi_band_cfg_t *cfg = prio < 0 && s->cfg->flow.has_neg_band ? &s->cfg->flow.neg_band
@@ -763,8 +728,7 @@ int es_scheduler_submit(es_scheduler_t *s, const es_sched_request_t *req, const 
     result_init(out);
     const esi_flow_cfg_t *fc = &s->cfg->flow;
     fc_band_t *b = band_of(s, req->priority);
-    uint32_t flow;
-    if (!b || flow_of(s, fairness_id(req), &flow)) return ES_ENOMEM;
+    uint32_t flow = flow_of(s, fairness_id(req));
     uint64_t bytes = req_bytes(req);
     if ((fc->max_requests && s->fc_queued + 1 > fc->max_requests) ||
         (fc->max_bytes && s->fc_bytes + bytes > fc->max_bytes) ||
@@ -775,11 +739,8 @@ int es_scheduler_submit(es_scheduler_t *s, const es_sched_request_t *req, const 
         return 0;
     }
     if (b->n == b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 64;
-        fc_item_t *ni = realloc(b->items, nc * sizeof *ni);
-        if (!ni) return ES_ENOMEM;
-        b->items = ni;
-        b->cap = nc;
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->items = es_xrealloc(b->items, b->cap * sizeof *b->items);
     }
     fc_item_t *it = &b->items[b->n++];
     it->req = req;
@@ -843,7 +804,7 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
     if (s->fc_queued == 0) return 0;
     esi_cycle_t cy;
     es_sched_request_t dummy = {0};
-    if (cycle_setup(s, &cy, &dummy, eps, n, now)) return ES_ENOMEM;
+    cycle_setup(s, &cy, &dummy, eps, n, now);
     double sat = saturation_of(s, &cy);
     /* ComputeLimit over every band, highest priority first (unset entries stay open) */
     inst_t *usage = &s->inst[s->cfg->flow.usage];
@@ -868,8 +829,7 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
         if (pick < 0) continue;
         const es_sched_request_t *r = b->items[pick].req;
         fc_remove(s, b, (size_t)pick);
-        int rc = decide(s, r, eps, n, now, &res, false);
-        if (rc) return rc;
+        decide(s, r, eps, n, now, &res, false);
         res.saturation = sat;
         if (cb) cb(ud, r, &res);
         return 1;

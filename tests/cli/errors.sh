@@ -174,6 +174,9 @@ sed 's/- --block-size=32/- --gpu-memory-utilization=nan/' "$SRC/tests/data/manif
 printf '(tests/data/manifests/vllm-pool.yaml with --gpu-memory-utilization=nan)' > .input;  case_ "NaN vLLM flag in a manifest" "$EPPSIM" run -q --no-plots -o out --manifest m.yaml
 flags eppsim compare --tolerance ttft=nan A B;   case_ "compare: NaN tolerance" "$EPPSIM" compare --tolerance ttft=nan A B
 flags eppsim compare --tolerance inf A B;        case_ "compare: infinite tolerance" "$EPPSIM" compare --tolerance inf A B
+mkdir -p A B; put B/summary.json '{"latency_ms": {"ttft": {"p99": 120.5}}}\n'
+input A/summary.json '{"latency_ms": {"ttft": {"p99": 1e999}}}\n';  case_ "compare: a summary.json number that overflows to infinity" "$EPPSIM" compare A B
+rm -rf A B
 flags eppsim trace gen --rate inf -o t.jsonl;    case_ "trace gen: infinite rate" "$EPPSIM" trace gen --rate inf -o t.jsonl
 flags eppsim trace gen --rate nan -o t.jsonl;    case_ "trace gen: NaN rate" "$EPPSIM" trace gen --rate nan -o t.jsonl
 flags eppsim bench e2e --mooncake-scale nan;     case_ "bench e2e: NaN scale" "$EPPSIM" bench e2e --mooncake-scale nan

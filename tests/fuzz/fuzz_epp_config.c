@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         es_epp_config_write_yaml(g_null, cfg);
         es_scheduler_t *s = NULL;
         if (es_scheduler_create(cfg, 1, &s, &err) == 0) es_scheduler_destroy(s);
-        es_epp_config_free(cfg);
+        es_epp_config_destroy(cfg);
     }
     free(text);
     return 0;

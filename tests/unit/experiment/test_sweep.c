@@ -359,6 +359,19 @@ static void test_run_resume_determinism_merge(void **state)
     assert_true(r.lo[0] <= r.mean[0] && r.mean[0] <= r.hi[0]);
     es_sweep_result_fini(&r);
 
+    /* a "nan" or "inf" cell is not a number (strtod would take it, and a CI
+     * gate reading the table would compare against NaN silently) */
+    snprintf(path, sizeof path, "%s/sweep.csv", m);
+    char *bad = slurp(path);
+    char *last = strrchr(bad, ',');   /* the last cell of the last row */
+    assert_non_null(last);
+    FILE *bf = fopen(path, "w");
+    fprintf(bf, "%.*s,nan\n", (int)(last - bad), bad);
+    fclose(bf);
+    assert_int_not_equal(es_sweep_result_load(m, &r, &err), 0);
+    assert_non_null(strstr(err.msg, "not a number"));
+    free(bad);
+
     free(c1); free(c2); free(c3); free(c4);
     es_sweep_spec_fini(&s);
 }

@@ -72,7 +72,7 @@ static void stop(fx_t *f)
 {
     es_cluster_destroy(f->cl);
     es_sim_destroy(f->sim);
-    es_epp_config_free(f->picker);
+    es_epp_config_destroy(f->picker);
     es_e2e_config_fini(&f->cluster, &f->epp, &f->gateway);
     es_schema_fini(&es_server_schema, &f->server);
     es_schema_fini(&es_cluster_schema, &f->cluster);

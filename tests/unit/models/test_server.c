@@ -960,6 +960,31 @@ static void test_ff_random(void **st)
     }
 }
 
+/* A request that waits for KV blocks holds a block table; a server destroyed
+ * while it waits (a run that ends at its duration) frees it (ASan's leak
+ * check fails here otherwise: found by fuzz_run). */
+static void test_destroy_with_waiting(void **state)
+{
+    (void)state;
+    harness_t h;
+    h_config(&h, "h100-sxm-80gb");
+    h.cfg.num_gpu_blocks = 25;   /* 400 tokens: one 300-token prompt at a time */
+    assert_int_equal(h_start(&h), 0);
+    rec_t q[2];
+    rec_init(&q[0], 1, 300, 60);
+    rec_init(&q[1], 2, 300, 60);
+    es_server_submit(h.srv, &q[0].r);
+    es_server_submit(h.srv, &q[1].r);
+    es_sim_run(h.sim, es_time_from_ms(100));
+    es_endpoint_metrics_t m;
+    es_server_metrics(h.srv, &m);
+    assert_int_equal(m.running, 1);        /* the first runs */
+    assert_int_equal(m.waiting, 1);        /* the second waits for blocks */
+    assert_int_equal(q[0].nfirst, 1);
+    assert_int_equal(q[1].nfirst, 0);
+    h_stop(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -978,6 +1003,7 @@ int main(void)
         cmocka_unit_test(test_stress),
         cmocka_unit_test(test_ff_lone_decoder),
         cmocka_unit_test(test_ff_random),
+        cmocka_unit_test(test_destroy_with_waiting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
-/* EndpointPickerConfig: the defaulting pipeline (gie-epp §1.1-§1.2) and every error. */
+/* EndpointPickerConfig: the defaulting pipeline (llm-d-router v0.10.0 pkg/epp/config/loader/,
+ * commit 71f4f099) and every error. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,7 +63,7 @@ static void test_default_config(void **st)
     assert_non_null(strstr(y, "metricsStalenessThreshold: 200ms"));
     assert_non_null(strstr(y, "queueDepthThreshold: 5"));
     free(y);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 }
 
 static void test_defaulting_pipeline(void **st)
@@ -83,7 +84,7 @@ static void test_defaulting_pipeline(void **st)
     assert_double_equal(c->profiles[0].refs[1].weight, 1.0, 0);
     assert_true(c->flow_control && es_epp_config_gate(c, "flowControl"));
     assert_int_equal(c->producer, -1);   /* nobody needs prefix match info */
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 
     /* the first declared picker is shared by profiles lacking one; P/D handler */
     c = cfg_text("apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\n"
@@ -103,7 +104,7 @@ static void test_defaulting_pipeline(void **st)
     const esi_approx_params_t *ap = c->plugins[c->producer].params;
     assert_int_equal(ap->max_blocks, 100);
     assert_int_equal(ap->lru_capacity, 500);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 
     /* durations, quantities, bands */
     c = cfg_text(CFG_HEAD "featureGates: [flowControl]\nplugins:\n- type: queue-scorer\n"
@@ -119,7 +120,7 @@ static void test_defaulting_pipeline(void **st)
     assert_int_equal(c->flow.bands[0].max_bytes, 1000000000ULL);
     assert_string_equal(c->plugins[c->flow.bands[0].ordering].name, "edf-ordering-policy");
     assert_string_equal(c->plugins[c->flow.bands[0].fairness].name, "round-robin-fairness-policy");
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 }
 
 static void test_load_file_json(void **st)
@@ -182,7 +183,7 @@ static void test_errors(void **st)
             if (strstr(es_epp_config_warning(c, i), "queueThresholdTokens <= 0")) w2 = true;
         }
         assert_true(w1 && w2);
-        es_epp_config_free(c);
+        es_epp_config_destroy(c);
     }
     cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\n  parameters: {x: 1}\n",
               "plugins[0].parameters.x: unknown parameter (this plugin takes none)");
@@ -199,7 +200,7 @@ static void test_errors(void **st)
         for (size_t i = 0; es_epp_config_warning(c, i); i++)
             if (strstr(es_epp_config_warning(c, i), "'blockSize' is deprecated; use 'blockSizeTokens' instead")) dep = true;
         assert_true(dep);
-        es_epp_config_free(c);
+        es_epp_config_destroy(c);
     }
     cfg_fails(CFG_HEAD "plugins:\n- type: concurrency-detector\n  parameters: {concurrencyMode: bytes}\n",
               "concurrencyMode must be requests or tokens");
@@ -276,7 +277,7 @@ static void test_plugin_capabilities(void **st)
     assert_ptr_equal(c->plugins[c->producer].vt, esi_registry_default_producer(ESI_DATA_PREFIX_MATCH));
     assert_int_equal(c->bind.primary, 0);
     assert_false(c->bind.split);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
     c = cfg_text(CFG_HEAD "plugins:\n- type: precise-prefix-cache-scorer\n  name: kv\n"
                  "  parameters: {tokenProcessorConfig: {blockSize: 32}}\n");
     assert_true(es_scheduler_wants_kv_events(c));
@@ -289,7 +290,7 @@ static void test_plugin_capabilities(void **st)
     text[299] = '\0';
     assert_int_equal(es_sched_text_block_keys(s, text, keys, 4), 2);
     es_scheduler_destroy(s);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
     /* P/D binding: profiles and decider resolved by the handler's x_bind */
     c = cfg_text(CFG_HEAD "plugins:\n- type: disagg-profile-handler\n  parameters:\n"
                  "    deciders: {prefill: always}\n- {type: always-disagg-pd-decider, name: always}\n"
@@ -299,7 +300,30 @@ static void test_plugin_capabilities(void **st)
     assert_int_equal(c->bind.primary, 1);
     assert_int_equal(c->bind.prefill, 0);
     assert_string_equal(c->plugins[c->bind.decider].name, "always");
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
+}
+
+/* The registry over the plugin families: every listed type is found, once,
+ * under its own name; the list starts with the scorers and ends with the
+ * types that are refused (plugins.c: k_families). */
+static void test_registry_families(void **st)
+{
+    (void)st;
+    size_t n = 0;
+    for (; es_epp_plugin_type(n); n++) {
+        const char *t = es_epp_plugin_type(n);
+        const esi_plugin_vt_t *vt = esi_registry_find(t);
+        assert_non_null(vt);
+        assert_string_equal(vt->type_name, t);
+        for (size_t j = 0; j < n; j++) assert_true(strcmp(es_epp_plugin_type(j), t) != 0);
+    }
+    assert_int_equal(n, 100);
+    assert_string_equal(es_epp_plugin_type(0), "queue-scorer");
+    assert_string_equal(es_epp_plugin_type(n - 1), "priority-then-time-eviction-order-policy");
+    assert_null(es_epp_plugin_type(n + 1));
+    assert_null(esi_registry_find("no-such-plugin"));
+    assert_non_null(esi_registry_find("precise-prefix-cache-producer"));
+    assert_int_equal(esi_registry_find("soft-reflective-ceiling-policy")->roles, ESI_USAGE);
 }
 
 int main(void)
@@ -311,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_durations_quantities),
         cmocka_unit_test(test_plugin_capabilities),
+        cmocka_unit_test(test_registry_families),
     };
     return cmocka_run_group_tests_name("scheduler_config", tests, NULL, NULL);
 }

@@ -42,13 +42,13 @@ static void test_sheddable_429(void **st)
     assert_int_equal(res.status, 200);
     /* all filtered out: 429 failed to find target endpoint */
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
     s = mk(CFG_HEAD "plugins:\n- type: prefill-filter\n- type: queue-scorer\n", &cfg, 1);
     assert_int_equal(es_scheduler_pick(s, &r, p.eps, p.n, 0, &res), 0);
     assert_int_equal(res.status, 429);
     assert_string_equal(res.reason, "failed to find target endpoint");
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 static void test_inflight_hooks(void **st)
@@ -88,7 +88,7 @@ static void test_inflight_hooks(void **st)
     es_scheduler_get_inflight(s, 1, &q1, &t);
     assert_int_equal(q1, 0);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 static const char k_pd[] = CFG_HEAD
@@ -125,7 +125,7 @@ static void test_disagg(void **st)
     es_scheduler_get_inflight(s, res.primary, &q, &t);
     assert_int_equal(q, 0);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 
     /* prefix-based decider: 16 uncached tokens needed.  A prompt of 40 chars = 10 tokens: no P/D */
     snprintf(text, sizeof text, k_pd, "prefix-based-pd-decider", "nonCachedTokens: 16", "prefix-based-pd-decider");
@@ -146,7 +146,7 @@ static void test_disagg(void **st)
     assert_int_equal(res.primary, dec);
     assert_int_equal(res.prefill, -1);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 /* token-mode content: a shared prefix brings requests back to the same pod */
@@ -174,7 +174,7 @@ static void test_prefix_affinity_tokens(void **st)
         assert_true(res.est_prefix_blocks >= 21 && res.est_prefix_blocks < res.est_total_blocks);   /* ~6000 / 256 */
     }
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 static void test_seed_determinism(void **st)
@@ -193,7 +193,7 @@ static void test_seed_determinism(void **st)
             seq[k][i] = res.primary;
         }
         es_scheduler_destroy(s);
-        es_epp_config_free(cfg);
+        es_epp_config_destroy(cfg);
     }
     assert_memory_equal(seq[0], seq[1], sizeof seq[0]);
 }
@@ -247,7 +247,7 @@ static void test_flow_control(void **st)
     assert_int_equal(g.status[0], 503);
     assert_int_equal(es_scheduler_flow_queued(s), 0);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 
     /* round-robin fairness across flows */
     s = mk(CFG_HEAD "featureGates: [flowControl]\nplugins:\n- type: queue-scorer\n- type: round-robin-fairness-policy\n"
@@ -267,14 +267,14 @@ static void test_flow_control(void **st)
     for (int i = 0; i < 6; i++) assert_int_equal(g.ids[i], rr[i]);
     assert_false(es_scheduler_flow_cancel(s, 1));
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 
     /* gate off: submit == pick */
     s = mk(NULL, &cfg, 1);
     assert_int_equal(es_scheduler_submit(s, &fr[0], p.eps, p.n, 0, &res), 0);
     assert_int_equal(res.status, 200);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 static void test_max_targets_and_trace(void **st)
@@ -294,7 +294,7 @@ static void test_max_targets_and_trace(void **st)
     assert_int_equal(res.targets[1], 1);
     assert_int_equal(res.targets[2], 2);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 int main(void)

@@ -74,7 +74,7 @@ static void test_prefix_plugin_test_go_TestPrefixPluginScore(void **st)
     assert_double_equal(out[0], 0.5, 0);
     assert_double_equal(out[1], 0.2, 0);
     release(vt, s);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 }
 
 /* TestPrefixPluginScoreWithWeights: matchLengthWeight 0.5, scale 100; each
@@ -103,7 +103,7 @@ static void test_prefix_plugin_test_go_TestPrefixPluginScoreWithWeights(void **s
         assert_double_equal(out[0], cases[k].want, 1e-6);
     }
     release(vt, s);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 }
 
 /* TestPrefixPluginFactoryValidation */
@@ -135,7 +135,7 @@ static void test_prefix_plugin_test_go_TestPrefixPluginFactoryValidation(void **
         assert_double_equal(s->w, cases[k].w, 0);
         assert_int_equal(s->scale, cases[k].scale);
         release(vt, s);
-        es_epp_config_free(c);
+        es_epp_config_destroy(c);
     }
 }
 
@@ -181,7 +181,7 @@ static void test_prefix_based_pd_decider_test_go_TestDisaggregate(void **st)
         prefix_cycle(&cy, &p, &r, match, 10, 1);
         if (vt->x_decide(s, &cy, 0) != cases[k].want) fail_msg("%s: want %d", cases[k].name, cases[k].want);
         release(vt, s);
-        es_epp_config_free(c);
+        es_epp_config_destroy(c);
     }
 }
 
@@ -218,7 +218,7 @@ static void test_concurrency_detector_test_go_TestDetector_Saturation(void **st)
         if (fabs(got - cases[k].want) > 1e-6) fail_msg("%s: got %g want %g", cases[k].name, got, cases[k].want);
     }
     release(vt, s);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 }
 
 /* TestConcurrencyDetectorFactory ("valid hybrid mode" skipped: README) */
@@ -243,7 +243,7 @@ static void test_concurrency_detector_test_go_TestConcurrencyDetectorFactory(voi
         es_err_t err;
         int rc = es_epp_config_load_string("case.yaml", text, &c, &err);
         if ((rc != 0) != cases[k].err) fail_msg("%s: rc=%d %s", cases[k].name, rc, rc ? err.msg : "");
-        es_epp_config_free(c);
+        es_epp_config_destroy(c);
     }
 }
 
@@ -274,7 +274,7 @@ static void test_queue_test_go_TestQueueScorer(void **st)
             if (fabs(out[i] - cases[k].want[i]) > 1e-12) fail_msg("%s: endpoint %zu", cases[k].name, i);
     }
     release(vt, s);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 }
 
 /* scheduling/filter/bylabel/roles_test.go TestRoleFilter{Decode,Prefill,Encode}Role */
@@ -308,7 +308,7 @@ static void test_roles_test_go_TestRoleFilterRoles(void **st)
         assert_string_equal(got, cases[k].want);
         release(vt, s);
     }
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 }
 
 /* pkg/epp/config/loader: apiVersion and top-level deprecations
@@ -323,7 +323,7 @@ static void test_configloader_go_deprecations(void **st)
     assert_string_equal(c->plugins[c->saturation].name, "concurrency-detector");
     assert_non_null(strstr(es_epp_config_warning(c, 0), "DEPRECATION: apiVersion inference.networking.x-k8s.io"));
     assert_non_null(strstr(es_epp_config_warning(c, 1), "DEPRECATION: top-level saturationDetector"));
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
     /* requestHandler.parsers must name parsers; deprecated plugin aliases warn */
     cfg_fails(HEAD "plugins:\n- type: queue-scorer\nrequestHandler: {parsers: [{pluginRef: queue-scorer}]}\n",
               "requestHandler.parsers[0].pluginRef: plugin \"queue-scorer\" is not a parser");
@@ -335,7 +335,7 @@ static void test_configloader_go_deprecations(void **st)
         if (strstr(es_epp_config_warning(c, i), "plugins[1].parameters: accepted, no effect")) noeff = true;
     }
     assert_true(dep && noeff);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
     /* meaningless types: accepted with a warning naming them */
     c = cfg_text(HEAD "plugins:\n- type: queue-scorer\n- type: multicluster-queue-scorer\n");
     bool named = false;
@@ -343,7 +343,7 @@ static void test_configloader_go_deprecations(void **st)
         if (strstr(es_epp_config_warning(c, i), "'multicluster-queue-scorer'") &&
             strstr(es_epp_config_warning(c, i), "one cluster is simulated")) named = true;
     assert_true(named);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 }
 
 /* requestcontrol/dataproducer/preciseprefixcache: the producer feeds
@@ -391,7 +391,7 @@ static void test_preciseprefixcache_producer_speculative(void **st)
     assert_int_equal(res.primary, 1);
     assert_int_equal(res.est_prefix_blocks, 2);   /* the confirmed (KV-event) entries remain */
     es_scheduler_destroy(s);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 }
 
 /* scheduling/scorer/nohitlru/no_hit_lru_test.go: a cold request over pool
@@ -469,7 +469,7 @@ static void test_no_hit_lru_test_go(void **st)
     assert_double_equal(out[2], 0.5, 0);   /* pod 0: LRU position 0 -> rank 1 -> 1 - 1/2 */
     assert_double_equal(out[1], 0.0, 0);   /* pod 1: rank 1 + 1 = 2 -> 0 */
     release(vt, s);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 }
 
 /* The pods of selector_test.go / filter_test.go (no-tier-pod last, only in filter_test.go) */
@@ -542,7 +542,7 @@ static void test_selector_test_go_TestLabelSelectorFilterFiltering(void **st)
         lbl_pool_init(&lp, 5);
         filter_names(c, "label-selector-filter", &lp, got);
         if (strcmp(got, cases[k].want)) fail_msg("%s: got %s want %s", cases[k].name, got, cases[k].want);
-        es_epp_config_free(c);
+        es_epp_config_destroy(c);
     }
     /* TestLabelSelectorFilterFactoryWithInvalidJSON: an unknown operator */
     cfg_fails(HEAD "plugins:\n- type: label-selector-filter\n  parameters: {matchExpressions: [{key: a, "
@@ -555,7 +555,7 @@ static void test_selector_test_go_TestLabelSelectorFilterFiltering(void **st)
     filter_names(c, "by-label-selector", &lp, got);
     assert_string_equal(got, "11000");
     assert_non_null(strstr(es_epp_config_warning(c, 0), "DEPRECATION warning: plugin is deprecated"));
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 }
 
 /* scheduling/filter/bylabel/filter_test.go TestByLabelFiltering and TestFactory */
@@ -576,7 +576,7 @@ static void test_filter_test_go_TestByLabelFiltering(void **st)
         lbl_pool_init(&lp, 6);
         filter_names(c, "by-label", &lp, got);
         if (strcmp(got, cases[k].want)) fail_msg("%s: got %s want %s", cases[k].name, got, cases[k].want);
-        es_epp_config_free(c);
+        es_epp_config_destroy(c);
     }
     /* TestFactory */
     static const struct { const char *name, *params; bool err; } fac[] = {
@@ -599,7 +599,7 @@ static void test_filter_test_go_TestByLabelFiltering(void **st)
         es_err_t err;
         int rc = es_epp_config_load_string("case.yaml", text, &c, &err);
         if ((rc != 0) != fac[k].err) fail_msg("%s: rc=%d %s", fac[k].name, rc, rc ? err.msg : "");
-        es_epp_config_free(c);
+        es_epp_config_destroy(c);
     }
 }
 
@@ -662,7 +662,7 @@ static void test_softreflectiveceiling_policy_test_go_TestComputeLimit(void **st
     }
     assert_true(open1 > 0 && open2 > 0);
     release(vt, p);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
     /* TestFactory_UnknownFieldRejected: the policy takes no parameters */
     cfg_fails(HEAD "plugins:\n- type: soft-reflective-ceiling-policy\n  parameters: {x: 1}\n", "takes none");
 }
@@ -711,7 +711,7 @@ static void test_probabilisticadmitter_plugin_test_go(void **st)
     for (int i = 0; i < 20000; i++) rejected += admit(vt, a, &rng, -1, 1, q0, kv16) != NULL;
     assert_true(fabs(rejected / 20000.0 - 0.096) < 0.01);         /* TestProbabilisticShedding */
     release(vt, a);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
     /* TestFactory_Zero*, _Negative*: every parameter must be > 0 */
     static const char *const bad[] = {"{queueDepthThreshold: 0}", "{kvCacheUtilThreshold: 0}", "{power: -1}",
                                       "{power: 0}", "{k: -1}", "{k: 0}"};
@@ -723,7 +723,7 @@ static void test_probabilisticadmitter_plugin_test_go(void **st)
     /* TestFactory: custom values load */
     c = cfg_text(HEAD "plugins:\n- type: probabilistic-admitter\n  parameters: {queueDepthThreshold: 10, "
                  "kvCacheUtilThreshold: 0.9, power: 3, k: 100}\n");
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
 }
 
 /* scheduling/filter/topologyaffinity, scorer/topologyaffinity, util/topology
@@ -765,7 +765,7 @@ static void test_topologyaffinity(void **st)
     assert_double_equal(pf->raw[0 * t->cap_eps + 2], 0.05, 0);   /* zone */
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(c);
+    es_epp_config_destroy(c);
     cfg_fails(HEAD "plugins:\n- type: topology-affinity-filter\n  parameters: {minAffinity: planet}\n",
               "invalid topology level \"planet\"");
     cfg_fails(HEAD "plugins:\n- type: topology-affinity-scorer\n  parameters: {topologyProducerName: nope}\n",

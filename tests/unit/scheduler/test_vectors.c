@@ -1,6 +1,8 @@
 /*
- * Conformance vectors of gie-epp §6, each named after its upstream unit test,
- * plus pickers (statistical, fixed seeds), prefix indexes and baselines.
+ * Conformance vectors, each named after its upstream unit test (GIE,
+ * kubernetes-sigs/gateway-api-inference-extension commit 1748e829, a file
+ * under pkg/epp/ ending in the path given), plus pickers (statistical, fixed
+ * seeds), prefix indexes and baselines.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -50,10 +52,10 @@ static void check_scores(const char *type, const char *params, pool_t *p, const 
     for (size_t i = 0; i < p->n; i++) assert_double_equal(raw_of(t, 0, (uint32_t)i), want[i], 1e-12);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
-/* §6.1 scorer/queuedepth/queue_test.go */
+/* scorer/queuedepth/queue_test.go */
 static void test_queue_test_go(void **st)
 {
     (void)st;
@@ -68,7 +70,7 @@ static void test_queue_test_go(void **st)
     check_scores("queue-scorer", NULL, &p, (double[]){1, 1});
 }
 
-/* §6.2 kvcacheutilization/kvcache_utilization_test.go */
+/* kvcacheutilization/kvcache_utilization_test.go */
 static void test_kvcache_utilization_test_go(void **st)
 {
     (void)st;
@@ -93,7 +95,7 @@ static void lora(es_endpoint_t *e, const char *const *act, uint32_t na, const ch
     e->metrics.max_lora = max;
 }
 
-/* §6.3 loraaffinity/lora_affinity_test.go (target active-model-1) */
+/* loraaffinity/lora_affinity_test.go (target active-model-1) */
 static void test_lora_affinity_test_go(void **st)
 {
     (void)st;
@@ -116,10 +118,10 @@ static void test_lora_affinity_test_go(void **st)
     for (uint32_t i = 0; i < 6; i++) assert_double_equal(raw_of(t, 0, i), want[i], 1e-12);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
-/* §6.4 pkg/epp/scheduling/scheduler_test.go TestSchedule */
+/* pkg/epp/scheduling/scheduler_test.go TestSchedule */
 static void test_scheduler_test_go_TestSchedule(void **st)
 {
     (void)st;
@@ -151,10 +153,10 @@ static void test_scheduler_test_go_TestSchedule(void **st)
     assert_int_equal(es_scheduler_pick(s, &r, p.eps, 0, 0, &res), 0);
     assert_int_equal(res.status, 503);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
-/* §6.5 scheduler_profile_test.go: un-normalised weighted sum.  Scores 0.3
+/* scheduler_profile_test.go: un-normalised weighted sum.  Scores 0.3
  * (kv scorer at usage 0.7) and 0.8 (lora scorer with room). */
 static void test_scheduler_profile_test_go_weights(void **st)
 {
@@ -180,11 +182,11 @@ static void test_scheduler_profile_test_go_weights(void **st)
         assert_double_equal(t->profile[0].total[0], want[k], 1e-9);
         es_sched_trace_destroy(t);
         es_scheduler_destroy(s);
-        es_epp_config_free(cfg);
+        es_epp_config_destroy(cfg);
     }
 }
 
-/* §6.12 TestEnforceScoreRange: raw -0.5 and 1.5 are clamped */
+/* TestEnforceScoreRange: raw -0.5 and 1.5 are clamped */
 static void test_scheduler_profile_test_go_TestEnforceScoreRange(void **st)
 {
     (void)st;
@@ -206,7 +208,7 @@ static void test_scheduler_profile_test_go_TestEnforceScoreRange(void **st)
     }
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 /* Calls a picker's x_pick directly on totals. */
@@ -223,7 +225,7 @@ static size_t pick_direct(const char *type, int64_t n, const double *tot, size_t
     return vt->x_pick(&state, &cy, idx, tot, m, out, ES_SCHED_MAX_TARGETS);
 }
 
-/* §6.6 picker/maxscore/picker_test.go */
+/* picker/maxscore/picker_test.go */
 static void test_maxscore_picker_test_go(void **st)
 {
     (void)st;
@@ -257,7 +259,7 @@ static void test_maxscore_picker_test_go(void **st)
     for (int i = 0; i < 3; i++) assert_true(fabs(cnt[i] / 30000.0 - 1 / 3.0) < 0.02);
 }
 
-/* §6.7 picker/weightedrandom/picker_test.go: 10000 draws, within 5 % */
+/* picker/weightedrandom/picker_test.go: 10000 draws, within 5 % */
 static void test_weightedrandom_picker_test_go(void **st)
 {
     (void)st;
@@ -301,7 +303,7 @@ static void test_random_picker(void **st)
     for (int i = 0; i < 4; i++) assert_true(fabs(cnt[i] / 20000.0 - 0.25) < 0.02);
 }
 
-/* §6.8 approximateprefix/plugin_test.go (blockSizeTokens 1 => 4-char blocks) */
+/* approximateprefix/plugin_test.go (blockSizeTokens 1 => 4-char blocks) */
 static void test_approximateprefix_plugin_test_go(void **st)
 {
     (void)st;
@@ -336,10 +338,10 @@ static void test_approximateprefix_plugin_test_go(void **st)
     assert_double_equal(raw_of(t, 0, 2), 0.5, 0);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
-/* §6.9 utilization/detector_test.go (Q=5, K=0.9, staleness 100ms) */
+/* utilization/detector_test.go (Q=5, K=0.9, staleness 100ms) */
 static double sat_of(es_scheduler_t *s, pool_t *p, es_time_t now) { return es_scheduler_saturation(s, p->eps, p->n, now); }
 
 static void test_utilization_detector_test_go(void **st)
@@ -386,7 +388,7 @@ static void test_utilization_detector_test_go(void **st)
     p.eps[0].metrics.waiting = 5;
     assert_double_equal(sat_of(s, &p, now), 1.0, 1e-12);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 
     /* Filter (Q=5, K=0.8, headroom 0.2): all stale -> all; all over -> all; else strict < */
     cfg = cfg_text(CFG_HEAD
@@ -411,10 +413,10 @@ static void test_utilization_detector_test_go(void **st)
     assert_int_equal(t->profile[0].survivors[0], 1);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
-/* §6.10 llm-d loadaware/load_aware_test.go (threshold 10) */
+/* llm-d loadaware/load_aware_test.go (threshold 10) */
 static void test_load_aware_test_go(void **st)
 {
     (void)st;
@@ -424,7 +426,7 @@ static void test_load_aware_test_go(void **st)
     check_scores("load-aware-scorer", "  parameters: {threshold: 10}\n", &p, (double[]){0.4, 0.5, 0.0});
 }
 
-/* §6.11 llm-d activerequest/active_request_test.go */
+/* llm-d activerequest/active_request_test.go */
 static void active_case(const char *params, const int64_t *reqs, const double *want)
 {
     es_epp_config_t *cfg;
@@ -438,7 +440,7 @@ static void active_case(const char *params, const int64_t *reqs, const double *w
     for (uint32_t i = 0; i < 3; i++) assert_double_equal(raw_of(t, 0, i), want[i], 1e-12);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 static void test_active_request_test_go(void **st)
@@ -468,7 +470,7 @@ static void test_token_load_and_running_scorers(void **st)
     assert_double_equal(raw_of(t, 0, 2), 0.0, 1e-12);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
     pool_init(&p, 3, 0);
     p.eps[0].metrics.running = 4; p.eps[1].metrics.running = 2; p.eps[2].metrics.running = 0;
     check_scores("running-requests-size-scorer", NULL, &p, (double[]){0, 0.5, 1});
@@ -493,7 +495,7 @@ static void test_session_affinity(void **st)
     assert_int_equal(res.primary, 1);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 static void test_no_hit_lru(void **st)
@@ -531,7 +533,7 @@ static void test_no_hit_lru(void **st)
     for (uint32_t i = 0; i < 3; i++) assert_double_equal(raw_of(t, 0, i), 0.5, 0);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 static void test_precise_prefix_kv_events(void **st)
@@ -570,7 +572,7 @@ static void test_precise_prefix_kv_events(void **st)
     assert_double_equal(raw_of(t, 0, 2), 0.25, 0);
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 /* The character view: ~4 characters a token, deterministic, prefix-stable. */
@@ -607,7 +609,9 @@ static void test_char_view(void **st)
 }
 
 /* The character view hashed one token at a time, as docs/scheduler.md
- * defines it (the library skips through tokens that do not end a block). */
+ * defines it (the library skips through tokens that do not end a block).
+ * The domain constants are written out on purpose (ES_HASH_*_DOMAIN in the
+ * library): changing one there must fail here. */
 static uint64_t ref_piece(uint64_t h, uint64_t id, uint32_t p0, uint32_t o0, uint32_t p1, uint32_t o1)
 {
     uint64_t a = ((uint64_t)p0 << 3) | o0, b = ((uint64_t)p1 << 3) | o1;
@@ -723,7 +727,7 @@ static uint64_t px_key(uint32_t k, bool clustered)
 static void prefix_index_matches_model(bool clustered)
 {
     esi_pindex_t ix;
-    assert_int_equal(esi_pindex_init(&ix), 0);
+    esi_pindex_init(&ix);
     px_model_t m;
     memset(&m, 0, sizeof m);
     uint64_t x = 7;
@@ -732,7 +736,7 @@ static void prefix_index_matches_model(bool clustered)
         uint32_t pod = (uint32_t)(x >> 8) % PX_PODS, key = (uint32_t)(x >> 16) % PX_KEYS;
         uint32_t cap = 3 + (uint32_t)(x >> 24) % 50, op = (uint32_t)(x >> 32) % 100;   /* counts past 32: the ring grows */
         if (op < 55) {
-            assert_int_equal(esi_pindex_add(&ix, px_key(key, clustered), pod, cap), 0);
+            esi_pindex_add(&ix, px_key(key, clustered), pod, cap);
             px_add(&m, key, pod, cap);
         } else if (op < 80) {   /* a request's blocks in one batch */
             uint64_t keys[8];
@@ -742,7 +746,7 @@ static void prefix_index_matches_model(bool clustered)
                 keys[i] = px_key(k, clustered);
                 px_add(&m, k, pod, cap);
             }
-            assert_int_equal(esi_pindex_add_n(&ix, keys, nk, pod, cap), 0);
+            esi_pindex_add_n(&ix, keys, nk, pod, cap);
         } else if (op < 98) {
             esi_pindex_remove(&ix, px_key(key, clustered), pod);
             for (uint32_t i = 0; i < m.n[pod]; i++)
@@ -793,7 +797,7 @@ static void test_baselines(void **st)
         assert_int_equal(res.primary, (uint32_t)(i % 3));
     }
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 
     cfg = cfg_text(CFG_HEAD "plugins:\n- type: eppsim-least-requests\n");
     assert_int_equal(es_scheduler_create(cfg, 1, &s, &err), 0);
@@ -808,7 +812,7 @@ static void test_baselines(void **st)
         assert_int_equal(q, 3);
     }
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 
     /* legacy decision tree: sheddable without capacity is dropped (429) */
     /* (v0.3 had no saturation detector: an idle concurrency detector keeps admission out of the way) */
@@ -831,7 +835,7 @@ static void test_baselines(void **st)
     assert_int_equal(res.status, 200);
     assert_int_equal(res.primary, 1);
     es_scheduler_destroy(s);
-    es_epp_config_free(cfg);
+    es_epp_config_destroy(cfg);
 }
 
 int main(void)

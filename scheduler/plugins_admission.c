@@ -1,0 +1,226 @@
+/*
+ * plugins_admission.c -- what decides whether and when a request is served:
+ * the saturation detectors (also filters), the admitters and the flow-control
+ * policies (ordering, fairness, usage limits).
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugins_internal.h"
+
+/* saturation detectors (also filters) */
+typedef struct util_params {
+    int64_t   queue;
+    double    kv;
+    es_time_t stale;
+    double    headroom;
+} util_params_t;
+static const esi_param_t k_util_params[] = {
+    {"queueDepthThreshold", ESI_P_INT, P(util_params_t, queue), "5", 1, 1e15, NULL},
+    {"kvCacheUtilThreshold", ESI_P_DOUBLE, P(util_params_t, kv), "0.8", 1e-9, 1, NULL},
+    {"metricsStalenessThreshold", ESI_P_DURATION, P(util_params_t, stale), "200ms", 0, 1e18, NULL},
+    {"headroom", ESI_P_DOUBLE, P(util_params_t, headroom), "0.0", 0, 1e9, NULL},
+    END};
+
+static bool fresh(const es_endpoint_t *e, es_time_t now, es_time_t stale)
+{
+    return e->metrics.update_time >= 0 && now - e->metrics.update_time <= stale;
+}
+
+static double util_saturation(void *st, esi_cycle_t *cy)
+{
+    const util_params_t *p = st;
+    if (cy->n == 0) return 1.0;
+    double sum = 0;
+    for (size_t i = 0; i < cy->n; i++) {
+        const es_endpoint_t *e = &cy->eps[i];
+        if (!fresh(e, cy->now, p->stale)) { sum += 1.0; continue; }
+        double a = (double)e->metrics.waiting / (double)p->queue, b = esi_metric_kv(e) / p->kv;
+        sum += a > b ? a : b;
+    }
+    return sum / (double)cy->n;
+}
+
+static size_t util_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
+{
+    const util_params_t *p = st;
+    double ql = (double)p->queue * (1 + p->headroom), kl = p->kv * (1 + p->headroom);
+    size_t o = 0;
+    for (size_t i = 0; i < m; i++) {
+        const es_endpoint_t *e = &cy->eps[idx[i]];
+        if (fresh(e, cy->now, p->stale) && e->metrics.waiting < ql && esi_metric_kv(e) < kl) o++;
+    }
+    if (o == 0) return m;   /* fail open */
+    o = 0;
+    for (size_t i = 0; i < m; i++) {
+        const es_endpoint_t *e = &cy->eps[idx[i]];
+        if (fresh(e, cy->now, p->stale) && e->metrics.waiting < ql && esi_metric_kv(e) < kl) idx[o++] = idx[i];
+    }
+    return o;
+}
+
+typedef struct conc_params {
+    int64_t max;
+    char    mode[ESI_STR_MAX];
+    int64_t max_tokens;
+    double  headroom;
+} conc_params_t;
+static const esi_param_t k_conc_params[] = {
+    {"maxConcurrency", ESI_P_INT, P(conc_params_t, max), "100", 1, 1e15, NULL},
+    {"concurrencyMode", ESI_P_STR, P(conc_params_t, mode), "requests", 0, 0, NULL},
+    {"maxTokenConcurrency", ESI_P_INT, P(conc_params_t, max_tokens), "1000000", 1, 1e15, NULL},
+    {"headroom", ESI_P_DOUBLE, P(conc_params_t, headroom), "0.0", 0, 1e9, NULL},
+    END};
+
+static int conc_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
+{
+    (void)warning;
+    const conc_params_t *p = params;
+    if (strcmp(p->mode, "requests") && strcmp(p->mode, "tokens"))
+        return es_node_err(err, ES_EINVAL, at, path,
+                           "concurrencyMode must be requests or tokens, got \"%s\"", p->mode);
+    return 0;
+}
+
+static double conc_saturation(void *st, esi_cycle_t *cy)
+{
+    const conc_params_t *p = st;
+    bool tok = p->mode[0] == 't';
+    double cap = (double)cy->n * (double)(tok ? p->max_tokens : p->max);
+    if (cap <= 0) return 1.0;
+    double sum = 0;
+    for (size_t i = 0; i < cy->n; i++) sum += (double)(tok ? cy->inflight_tok[i] : cy->inflight_req[i]);
+    return sum / cap;
+}
+
+static size_t conc_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
+{
+    const conc_params_t *p = st;
+    bool tok = p->mode[0] == 't';
+    int64_t lim = (int64_t)((double)(tok ? p->max_tokens : p->max) * (1 + p->headroom));
+    size_t o = 0;
+    for (size_t i = 0; i < m; i++) {
+        int64_t v = tok ? cy->inflight_tok[idx[i]] : cy->inflight_req[idx[i]];
+        if (v < lim) idx[o++] = idx[i];
+    }
+    return o;
+}
+
+/* probabilistic-admitter (v0.10.0 requestcontrol/admitter/probabilisticadmitter/
+ * plugin.go): a sheddable request (priority < 0) is refused with probability
+ * min(s^power * k, 1), s = the mean over the candidates of
+ * max(waiting / queueDepthThreshold, kv / kvCacheUtilThreshold). */
+typedef struct prob_admit_params {
+    int64_t queue;
+    double  kv, power, k;
+} prob_admit_params_t;
+static const esi_param_t k_prob_admit_params[] = {
+    {"queueDepthThreshold", ESI_P_INT, P(prob_admit_params_t, queue), "5", -1e15, 1e15, NULL},
+    {"kvCacheUtilThreshold", ESI_P_DOUBLE, P(prob_admit_params_t, kv), "0.8", -1e12, 1e12, NULL},
+    {"power", ESI_P_DOUBLE, P(prob_admit_params_t, power), "5.0", -1e12, 1e12, NULL},
+    {"k", ESI_P_DOUBLE, P(prob_admit_params_t, k), "300.0", -1e12, 1e12, NULL},
+    END};
+
+static int prob_admit_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                            es_err_t *err)
+{
+    (void)warning;
+    const prob_admit_params_t *p = params;
+    if (p->queue <= 0)
+        return es_node_err(err, ES_EINVAL, at, path, "queueDepthThreshold must be > 0, got %lld", (long long)p->queue);
+    if (p->kv <= 0) return es_node_err(err, ES_EINVAL, at, path, "kvCacheUtilThreshold must be > 0, got %g", p->kv);
+    if (p->power <= 0) return es_node_err(err, ES_EINVAL, at, path, "power must be > 0, got %g", p->power);
+    if (p->k <= 0) return es_node_err(err, ES_EINVAL, at, path, "k must be > 0, got %g", p->k);
+    return 0;
+}
+
+static double prob_admit_saturation(const prob_admit_params_t *p, const esi_cycle_t *cy)
+{
+    double total = 0;
+    for (size_t i = 0; i < cy->n; i++) {
+        double q = (double)cy->eps[i].metrics.waiting / (double)p->queue, kv = esi_metric_kv(&cy->eps[i]) / p->kv;
+        total += q > kv ? q : kv;
+    }
+    return total / (double)cy->n;
+}
+
+static const char *prob_admit(void *st, esi_cycle_t *cy)
+{
+    const prob_admit_params_t *p = st;
+    if (cy->req->priority >= 0 || cy->n == 0) return NULL;
+    double prob = pow(prob_admit_saturation(p, cy), p->power) * p->k;
+    if (prob > 1) prob = 1;
+    return es_rng_uniform(cy->rng) < prob ? "request cannot be admitted: probabilistic-admitter: rejected" : NULL;
+}
+
+/* flow control */
+static const esi_param_t k_usage_params[] = {
+    {"threshold", ESI_P_DOUBLE, 0, "1.0", 0, 1e9, NULL}, END};
+
+/* static-usage-limit-policy (usagelimits/usagelimitpolicy.go): every band the same ceiling */
+static void static_limits(void *st, double saturation, const int64_t *priorities, size_t n, double *ceilings)
+{
+    (void)saturation; (void)priorities;
+    double t = *(const double *)st;   /* the state is the params: {threshold} */
+    for (size_t i = 0; i < n; i++) ceilings[i] = t;
+}
+
+/* soft-reflective-ceiling-policy (v0.10.0 usagelimits/softreflectiveceiling/
+ * policy.go): the highest band is never gated; band i of n has the reflective
+ * ceiling 1 - i * s / (n - 1); a band whose ceiling is above the saturation s
+ * is open, every band is shut at s >= 1, and in between, when s >= 1 - s, the
+ * gated bands open together once every round(s / (1 - s)) cycles. */
+typedef struct { int64_t tick; } soft_ceiling_t;
+
+static void soft_ceiling_limits(void *st, double s, const int64_t *priorities, size_t n, double *ceilings)
+{
+    (void)priorities;
+    soft_ceiling_t *p = st;
+    if (n == 0) return;
+    if (n == 1) { ceilings[0] = 1.0; return; }
+    bool open = false;
+    if (s >= 1.0 - s && s < 1.0) {
+        double per = round(s / (1.0 - s + 1e-9));
+        int64_t period = per < 1 ? 1 : (int64_t)per;
+        open = ++p->tick % period == 0;
+    }
+    ceilings[0] = 1.0;
+    for (size_t i = 1; i < n; i++) {
+        double reflective = 1.0 - (double)i * s / (double)(n - 1);
+        if (s < reflective) ceilings[i] = 1.0;
+        else if (s >= 1.0) ceilings[i] = 0.0;
+        else ceilings[i] = open ? 1.0 : 0.0;
+    }
+}
+
+static es_time_t edf_key(es_time_t enqueued, es_time_t deadline)
+{
+    (void)enqueued;
+    return deadline;
+}
+
+static const esi_plugin_vt_t k_plugins[] = {
+    /* saturation detectors (also filters) */
+    {VT("utilization-detector", ESI_SATURATION | ESI_FILTER, k_util_params, sizeof(util_params_t),
+        sizeof(util_params_t)), .x_filter = util_filter,
+     .x_saturation = util_saturation},
+    {VT("concurrency-detector", ESI_SATURATION | ESI_FILTER, k_conc_params, sizeof(conc_params_t),
+        sizeof(conc_params_t)), .x_check = conc_check,
+     .x_filter = conc_filter, .x_saturation = conc_saturation},
+    /* admitters */
+    {VT("probabilistic-admitter", ESI_ADMITTER, k_prob_admit_params, sizeof(prob_admit_params_t),
+        sizeof(prob_admit_params_t)), .x_check = prob_admit_check, .x_admit = prob_admit},
+    /* flow control: ordering, fairness and usage limit policies */
+    {VT("fcfs-ordering-policy", ESI_ORDERING, NULL, 0, 0)},
+    {VT("edf-ordering-policy", ESI_ORDERING, NULL, 0, 0), .x_order_key = edf_key},
+    {VT("global-strict-fairness-policy", ESI_FAIRNESS, NULL, 0, 0)},
+    {VT("round-robin-fairness-policy", ESI_FAIRNESS, NULL, 0, 0), .caps = ESI_CAP_FLOWS_ROUND_ROBIN},
+    {VT("static-usage-limit-policy", ESI_USAGE, k_usage_params, sizeof(double), sizeof(double)),
+     .x_limits = static_limits},
+    {VT("soft-reflective-ceiling-policy", ESI_USAGE, NULL, 0, sizeof(soft_ceiling_t)), .alpha = true,
+     .x_limits = soft_ceiling_limits},
+};
+
+ESI_PLUGIN_FAMILY(esi_admission_plugins, k_plugins);

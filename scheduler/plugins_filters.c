@@ -1,0 +1,383 @@
+/*
+ * plugins_filters.c -- the filters that narrow the candidates by prefix
+ * affinity, labels (label selector, by-label), topology (with its extractor
+ * and scorer) and llm-d.ai/role (decode, prefill, encode).
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugins_internal.h"
+
+/* prefix-cache-affinity-filter */
+typedef struct { double threshold, exploration, max_ttft_penalty_ms; } affinity_params_t;
+static const esi_param_t k_affinity_params[] = {
+    {"affinityThreshold", ESI_P_DOUBLE, P(affinity_params_t, threshold), "0.80", -1e9, 1, NULL},
+    {"explorationProbability", ESI_P_DOUBLE, P(affinity_params_t, exploration), "0.01", 0, 1, NULL},
+    {"maxTTFTPenaltyMs", ESI_P_DOUBLE, P(affinity_params_t, max_ttft_penalty_ms), "5000", 0, 1e12, NULL},
+    END};
+
+static size_t affinity_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
+{
+    const affinity_params_t *p = st;
+    if (m <= 1 || p->threshold <= 0) return m;
+    if (es_rng_uniform(cy->rng) < p->exploration) return m;
+    if (!cy->have_prefix || cy->total_blocks == 0) return m;
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++)
+        if ((double)cy->match[idx[i]] / cy->total_blocks >= p->threshold) k++;
+    if (k == 0) return m;
+    /* The TTFT-penalty escape needs the latency predictor, which eppsim does
+     * not model: the sticky set is kept (docs/scheduler.md). */
+    size_t o = 0;
+    for (size_t i = 0; i < m; i++)
+        if ((double)cy->match[idx[i]] / cy->total_blocks >= p->threshold) idx[o++] = idx[i];
+    return o;
+}
+
+/* label-selector-filter (and its deprecated alias by-label-selector): a
+ * Kubernetes metav1.LabelSelector (matchLabels, matchExpressions with In,
+ * NotIn, Exists, DoesNotExist), v0.10.0 scheduling/filter/bylabel/selector.go;
+ * by-label: label, validValues, allowsNoLabel (filter.go). */
+#define LBL_MAX 16
+enum { LBL_IN, LBL_NOT_IN, LBL_EXISTS, LBL_NOT_EXISTS };
+typedef struct lbl_req {
+    char     key[ESI_STR_MAX];
+    int      op;
+    uint32_t nvals;
+    char     vals[LBL_MAX][ESI_STR_MAX];
+} lbl_req_t;
+typedef struct selector_params {
+    uint32_t  nreq;
+    lbl_req_t req[2 * LBL_MAX];
+} selector_params_t;
+typedef struct by_label_params {
+    char     label[ESI_STR_MAX];
+    bool     allows_no_label;
+    uint32_t nvals;
+    char     vals[LBL_MAX][ESI_STR_MAX];
+} by_label_params_t;
+
+static const esi_param_t k_selector_params[] = {
+    {"matchLabels", ESI_P_NODE, 0, NULL, 0, 0, NULL},
+    {"matchExpressions", ESI_P_NODE, 0, NULL, 0, 0, NULL},
+    END};
+static const esi_param_t k_by_label_params[] = {
+    {"label", ESI_P_STR, P(by_label_params_t, label), "", 0, 0, NULL},
+    {"validValues", ESI_P_NODE, 0, NULL, 0, 0, NULL},
+    {"allowsNoLabel", ESI_P_BOOL, P(by_label_params_t, allows_no_label), "false", 0, 0, NULL},
+    END};
+
+/* copies a scalar of at most ESI_STR_MAX - 1 characters */
+static int lbl_str(const es_node_t *n, const char *path, char *out, es_err_t *err)
+{
+    const char *s;
+    int rc = es_node_to_str(n, path, &s, err);
+    if (!rc && strlen(s) >= ESI_STR_MAX)
+        rc = es_node_err(err, ES_ERANGE, n, path, "longer than %d characters", ESI_STR_MAX - 1);
+    if (!rc) snprintf(out, ESI_STR_MAX, "%s", s);
+    return rc;
+}
+
+static int lbl_values(const es_node_t *seq, const char *path, char (*vals)[ESI_STR_MAX], uint32_t *n,
+                      es_err_t *err)
+{
+    *n = 0;
+    if (!seq || es_node_is_null(seq)) return 0;
+    int rc = es_node_expect_seq(seq, path, err);
+    if (!rc && seq->n > LBL_MAX) rc = es_node_err(err, ES_ERANGE, seq, path, "at most %d values", LBL_MAX);
+    for (size_t i = 0; !rc && i < seq->n; i++) {
+        char p[200];
+        snprintf(p, sizeof p, "%s[%zu]", path, i);
+        rc = lbl_str(seq->items[i], p, vals[(*n)++], err);
+    }
+    return rc;
+}
+
+static int selector_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                          es_err_t *err)
+{
+    (void)warning;
+    selector_params_t *p = params;
+    if (!at || at->kind != ES_NODE_MAP) return 0;   /* an empty selector matches everything */
+    char full[240];
+    int rc = 0;
+    const es_node_t *ml = es_map_get(at, "matchLabels");
+    snprintf(full, sizeof full, "%s.matchLabels", path);
+    if (ml && !es_node_is_null(ml) && (rc = es_node_expect_map(ml, full, err))) return rc;
+    for (size_t i = 0; ml && ml->kind == ES_NODE_MAP && i < ml->n; i++) {
+        if (p->nreq == 2 * LBL_MAX) return es_node_err(err, ES_ERANGE, ml, full, "too many requirements");
+        lbl_req_t *r = &p->req[p->nreq++];
+        char kp[300];
+        snprintf(kp, sizeof kp, "%s.%s", full, ml->keys[i]);
+        if (strlen(ml->keys[i]) >= ESI_STR_MAX) return es_node_err(err, ES_ERANGE, ml, kp, "key too long");
+        snprintf(r->key, sizeof r->key, "%s", ml->keys[i]);
+        r->op = LBL_IN;
+        r->nvals = 1;
+        if ((rc = lbl_str(ml->items[i], kp, r->vals[0], err))) return rc;
+    }
+    const es_node_t *me = es_map_get(at, "matchExpressions");
+    snprintf(full, sizeof full, "%s.matchExpressions", path);
+    if (!me || es_node_is_null(me)) return 0;
+    if ((rc = es_node_expect_seq(me, full, err))) return rc;
+    static const char *const keys[] = {"key", "operator", "values", NULL};
+    static const char *const ops[] = {"In", "NotIn", "Exists", "DoesNotExist", NULL};
+    for (size_t i = 0; i < me->n; i++) {
+        char ep[260], fp[300];
+        snprintf(ep, sizeof ep, "%s[%zu]", full, i);
+        const es_node_t *e = me->items[i];
+        if ((rc = es_node_expect_map(e, ep, err)) || (rc = es_map_check_keys(e, ep, keys, err))) return rc;
+        if (p->nreq == 2 * LBL_MAX) return es_node_err(err, ES_ERANGE, e, ep, "too many requirements");
+        lbl_req_t *r = &p->req[p->nreq++];
+        const es_node_t *k = es_map_get(e, "key"), *o = es_map_get(e, "operator");
+        snprintf(fp, sizeof fp, "%s.key", ep);
+        if (!k) return es_node_err(err, ES_EINVAL, e, fp, "missing");
+        if ((rc = lbl_str(k, fp, r->key, err))) return rc;
+        snprintf(fp, sizeof fp, "%s.operator", ep);
+        if (!o) return es_node_err(err, ES_EINVAL, e, fp, "missing");
+        if ((rc = es_node_to_enum(o, fp, ops, &r->op, err))) return rc;
+        snprintf(fp, sizeof fp, "%s.values", ep);
+        if ((rc = lbl_values(es_map_get(e, "values"), fp, r->vals, &r->nvals, err))) return rc;
+        /* metav1.LabelSelectorAsSelector: In/NotIn need values, Exists/DoesNotExist none */
+        if ((r->op == LBL_IN || r->op == LBL_NOT_IN) && r->nvals == 0)
+            return es_node_err(err, ES_EINVAL, e, fp, "for 'in', 'notin' operators, values set can't be empty");
+        if ((r->op == LBL_EXISTS || r->op == LBL_NOT_EXISTS) && r->nvals > 0)
+            return es_node_err(err, ES_EINVAL, e, fp, "values set must be empty for exists and does not exist");
+    }
+    return 0;
+}
+
+static bool in_vals(const char (*vals)[ESI_STR_MAX], uint32_t n, const char *v)
+{
+    for (uint32_t i = 0; i < n; i++) if (strcmp(vals[i], v) == 0) return true;
+    return false;
+}
+
+static bool selector_matches(const selector_params_t *p, const es_endpoint_t *e)
+{
+    for (uint32_t i = 0; i < p->nreq; i++) {
+        const lbl_req_t *r = &p->req[i];
+        const char *v = es_endpoint_label(e, r->key);
+        bool ok;
+        switch (r->op) {
+        case LBL_IN:         ok = v && in_vals((const char (*)[ESI_STR_MAX])r->vals, r->nvals, v); break;
+        case LBL_NOT_IN:     ok = !v || !in_vals((const char (*)[ESI_STR_MAX])r->vals, r->nvals, v); break;
+        case LBL_EXISTS:     ok = v != NULL; break;
+        default:             ok = v == NULL; break;
+        }
+        if (!ok) return false;
+    }
+    return true;
+}
+
+static size_t selector_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
+{
+    const selector_params_t *p = st;
+    size_t o = 0;
+    for (size_t i = 0; i < m; i++) if (selector_matches(p, &cy->eps[idx[i]])) idx[o++] = idx[i];
+    return o;
+}
+
+static int by_label_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                          es_err_t *err)
+{
+    (void)warning;
+    by_label_params_t *p = params;
+    char full[240];
+    snprintf(full, sizeof full, "%s.validValues", path);
+    int rc = lbl_values(at && at->kind == ES_NODE_MAP ? es_map_get(at, "validValues") : NULL, full, p->vals,
+                        &p->nvals, err);
+    if (rc) return rc;
+    if (!p->label[0])
+        return es_node_err(err, ES_EINVAL, at, path, "invalid configuration for 'by-label' filter: 'label' must "
+                           "be specified");
+    if (p->nvals == 0 && !p->allows_no_label)
+        return es_node_err(err, ES_EINVAL, at, path, "invalid configuration for 'by-label' filter: either "
+                           "'validValues' must be non-empty or 'allowsNoLabel' must be true");
+    return 0;
+}
+
+/* a pod passes when its value is valid, or it has no such label and that is allowed */
+static size_t by_label_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
+{
+    const by_label_params_t *p = st;
+    size_t o = 0;
+    for (size_t i = 0; i < m; i++) {
+        const char *v = es_endpoint_label(&cy->eps[idx[i]], p->label);
+        if ((!v && p->allows_no_label) || in_vals((const char (*)[ESI_STR_MAX])p->vals, p->nvals, v ? v : ""))
+            idx[o++] = idx[i];
+    }
+    return o;
+}
+
+/* Topology (v0.10.0 datalayer/extractor/topology/extractor.go,
+ * scheduling/util/topology, scheduling/filter/topologyaffinity,
+ * scheduling/scorer/topologyaffinity): topology-extractor reads a pod's
+ * hostname, rack, zone and region labels; the affinity filter and scorer
+ * compare each candidate with the peer, the decode pick when the prefill
+ * profile runs (disagg PeerEndpointAttributeKey).  Closeness: host < rack <
+ * zone < region < none, equal non-empty values at the finest level. */
+typedef struct topo_keys { char host[ESI_STR_MAX], rack[ESI_STR_MAX], zone[ESI_STR_MAX], region[ESI_STR_MAX]; } topo_keys_t;
+enum { TOPO_HOST, TOPO_RACK, TOPO_ZONE, TOPO_REGION, TOPO_NONE };
+
+static const esi_param_t k_topo_extractor_params[] = {
+    {"hostname", ESI_P_STR, P(topo_keys_t, host), "kubernetes.io/hostname", 0, 0, NULL},
+    {"rack", ESI_P_STR, P(topo_keys_t, rack), "topology.kubernetes.io/rack", 0, 0, NULL},
+    {"zone", ESI_P_STR, P(topo_keys_t, zone), "topology.kubernetes.io/zone", 0, 0, NULL},
+    {"region", ESI_P_STR, P(topo_keys_t, region), "topology.kubernetes.io/region", 0, 0, NULL},
+    END};
+
+typedef struct topo_params {
+    char        min_affinity[ESI_STR_MAX];   /* filter: host (default), rack, zone, region */
+    char        producer[ESI_STR_MAX];       /* topologyProducerName */
+    int         min_level;
+    bool        linked;                      /* an extractor feeds it */
+    topo_keys_t keys;                        /* the extractor's labels */
+} topo_params_t;
+static const esi_param_t k_topo_filter_params[] = {
+    {"minAffinity", ESI_P_STR, P(topo_params_t, min_affinity), "host", 0, 0, NULL},
+    {"topologyProducerName", ESI_P_STR, P(topo_params_t, producer), "", 0, 0, NULL},
+    END};
+static const esi_param_t k_topo_scorer_params[] = {
+    {"topologyProducerName", ESI_P_STR, P(topo_params_t, producer), "", 0, 0, NULL},
+    END};
+
+static int topo_filter_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                             es_err_t *err)
+{
+    (void)warning;
+    topo_params_t *p = params;
+    static const char *const levels[] = {"host", "rack", "zone", "region"};
+    for (int l = 0; l < 4; l++) if (strcmp(p->min_affinity, levels[l]) == 0) { p->min_level = l; return 0; }
+    return es_node_err(err, ES_EINVAL, at, path, "invalid configuration for 'topology-affinity-filter' filter: "
+                       "invalid topology level \"%s\", must be one of host, rack, zone, region", p->min_affinity);
+}
+
+/* the extractor named topologyProducerName, else the first one; none: no topology */
+static int topo_link(void *params, const es_epp_config_t *c, const es_node_t *at, es_err_t *err)
+{
+    topo_params_t *p = params;
+    for (size_t i = 0; i < c->nplugins; i++) {
+        if (!(c->plugins[i].vt->produces & ESI_DATA_TOPOLOGY)) continue;
+        if (p->producer[0] && strcmp(p->producer, c->plugins[i].name)) continue;
+        p->keys = *(const topo_keys_t *)c->plugins[i].params;
+        p->linked = true;
+        return 0;
+    }
+    if (p->producer[0])
+        return es_node_err(err, ES_ENOTFOUND, at, "parameters.topologyProducerName",
+                           "no topology producer named \"%s\"", p->producer);
+    return 0;
+}
+
+static bool topo_same(const es_endpoint_t *a, const es_endpoint_t *b, const char *key)
+{
+    const char *x = es_endpoint_label(a, key), *y = es_endpoint_label(b, key);
+    return x && y && *x && strcmp(x, y) == 0;
+}
+
+static bool topo_known(const topo_params_t *p, const es_endpoint_t *e)
+{
+    const char *k[4] = {p->keys.host, p->keys.rack, p->keys.zone, p->keys.region};
+    for (int i = 0; i < 4; i++) { const char *v = es_endpoint_label(e, k[i]); if (v && *v) return true; }
+    return false;
+}
+
+static int topo_compare(const topo_params_t *p, const es_endpoint_t *peer, const es_endpoint_t *cand)
+{
+    if (topo_same(peer, cand, p->keys.host)) return TOPO_HOST;
+    if (topo_same(peer, cand, p->keys.rack)) return TOPO_RACK;
+    if (topo_same(peer, cand, p->keys.zone)) return TOPO_ZONE;
+    if (topo_same(peer, cand, p->keys.region)) return TOPO_REGION;
+    return TOPO_NONE;
+}
+
+/* the peer: the decode pick, once the primary profile has picked */
+static const es_endpoint_t *topo_peer(const topo_params_t *p, const esi_cycle_t *cy)
+{
+    uint32_t d = esi_cycle_primary(cy);
+    if (!p->linked || d == UINT32_MAX || !topo_known(p, &cy->eps[d])) return NULL;
+    return &cy->eps[d];
+}
+
+static size_t topo_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
+{
+    const topo_params_t *p = st;
+    const es_endpoint_t *peer = topo_peer(p, cy);
+    if (!peer) return m;
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++) {
+        const es_endpoint_t *e = &cy->eps[idx[i]];
+        if (topo_known(p, e) && topo_compare(p, peer, e) <= p->min_level) k++;
+    }
+    if (k == 0) return m;   /* nothing close enough: keep every candidate */
+    size_t o = 0;
+    for (size_t i = 0; i < m; i++) {
+        const es_endpoint_t *e = &cy->eps[idx[i]];
+        if (topo_known(p, e) && topo_compare(p, peer, e) <= p->min_level) idx[o++] = idx[i];
+    }
+    return o;
+}
+
+static void topo_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
+{
+    static const double level_score[] = {1.00, 0.20, 0.05, 0.02, 0.00};
+    const topo_params_t *p = st;
+    const es_endpoint_t *peer = topo_peer(p, cy);
+    for (size_t i = 0; i < m; i++) {
+        const es_endpoint_t *e = &cy->eps[idx[i]];
+        out[i] = peer && topo_known(p, e) ? level_score[topo_compare(p, peer, e)] : 0.0;
+    }
+}
+
+/* role filters, label llm-d.ai/role */
+static bool role_in(const es_endpoint_t *e, const char *const *set, bool unlabeled)
+{
+    const char *r = es_endpoint_label(e, "llm-d.ai/role");
+    if (!r) return unlabeled;
+    for (; *set; set++) if (strcmp(*set, r) == 0) return true;
+    return false;
+}
+
+static const char *const k_decode_roles[] = {"decode", "prefill-decode", "both", "encode-prefill-decode", NULL};
+static const char *const k_prefill_roles[] = {"prefill", "encode-prefill", "prefill-decode", "both",
+                                              "encode-prefill-decode", NULL};
+static const char *const k_encode_roles[] = {"encode", "encode-prefill", "encode-prefill-decode", NULL};
+
+#define ROLE_FILTER(fn, set, unl)                                                     \
+    static size_t fn(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)             \
+    {                                                                                 \
+        (void)st;                                                                     \
+        size_t o = 0;                                                                 \
+        for (size_t i = 0; i < m; i++) if (role_in(&cy->eps[idx[i]], set, unl)) idx[o++] = idx[i]; \
+        return o;                                                                     \
+    }
+ROLE_FILTER(decode_filter, k_decode_roles, true)
+ROLE_FILTER(prefill_filter, k_prefill_roles, false)
+ROLE_FILTER(encode_filter, k_encode_roles, false)
+
+static const esi_plugin_vt_t k_plugins[] = {
+    {VT("prefix-cache-affinity-filter", ESI_FILTER, k_affinity_params, sizeof(affinity_params_t),
+        sizeof(affinity_params_t)), .consumes = ESI_DATA_PREFIX_MATCH,
+     .x_filter = affinity_filter},
+    {VT("label-selector-filter", ESI_FILTER, k_selector_params, sizeof(selector_params_t),
+        sizeof(selector_params_t)), .x_check = selector_check, .x_filter = selector_filter},
+    {VT("by-label-selector", ESI_FILTER, k_selector_params, sizeof(selector_params_t), sizeof(selector_params_t)),
+     .replaced_by = "label-selector-filter", .x_check = selector_check, .x_filter = selector_filter},
+    {VT("by-label", ESI_FILTER, k_by_label_params, sizeof(by_label_params_t), sizeof(by_label_params_t)),
+     .replaced_by = "label-selector-filter (or decode-filter/prefill-filter/encode-filter for roles)",
+     .x_check = by_label_check, .x_filter = by_label_filter},
+    {VT("topology-affinity-filter", ESI_FILTER, k_topo_filter_params, sizeof(topo_params_t), sizeof(topo_params_t)),
+     .alpha = true, .x_check = topo_filter_check, .x_link = topo_link, .x_filter = topo_filter},
+    {VT("topology-affinity-scorer", ESI_SCORER, k_topo_scorer_params, sizeof(topo_params_t), sizeof(topo_params_t)),
+     .alpha = true, .x_link = topo_link, .x_score = topo_score},
+    {VT("topology-extractor", ESI_EXTRACTOR, k_topo_extractor_params, sizeof(topo_keys_t), 0),
+     .produces = ESI_DATA_TOPOLOGY, .klass = ESI_CLASS_FED, .alpha = true,
+     .note = "reads the pods' hostname/rack/zone/region labels (eppsim's pods carry only llm-d.ai/role today)"},
+    {VT("decode-filter", ESI_FILTER, NULL, 0, 0), .x_filter = decode_filter},
+    {VT("prefill-filter", ESI_FILTER, NULL, 0, 0), .x_filter = prefill_filter},
+    {VT("encode-filter", ESI_FILTER, NULL, 0, 0), .x_filter = encode_filter},
+};
+
+ESI_PLUGIN_FAMILY(esi_filter_plugins, k_plugins);

@@ -1,0 +1,56 @@
+/*
+ * plugins_internal.h -- what the plugin family files share (esi_ names).
+ *
+ * One file per family: plugins_scorers.c, plugins_prefix.c (index owners:
+ * precise scorer, approximate and precise producers), plugins_filters.c,
+ * plugins_admission.c (saturation, admitters, flow-control policies) and
+ * plugins_pickers.c (pickers, baselines, profile handlers, deciders).  A
+ * family keeps its functions, parameter tables and state types static and
+ * exports one esi_plugin_family_t: its table of vtables.  plugins.c is the
+ * registry: the families in lookup order plus the types that have no
+ * functions (fed by the simulation, meaningless, missing).  Adding a plugin
+ * is one entry in its family's table plus its functions; a new family is one
+ * more line in plugins.c and here.
+ */
+#ifndef ESI_PLUGINS_INTERNAL_H
+#define ESI_PLUGINS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "es_alloc.h"
+#include "internal.h"
+
+/* parameter table rows: field offset, end marker */
+#define P(type, field) offsetof(type, field)
+#define END {NULL, ESI_P_END, 0, NULL, 0, 0, NULL}
+
+/* the common head of a table entry: type name, roles, parameters, sizes */
+#define VT(name_, roles_, params_, psize_, ssize_) .type_name = name_, .roles = roles_, \
+    .params = params_, .params_size = psize_, .state_size = ssize_
+
+typedef struct esi_plugin_family {
+    const esi_plugin_vt_t *vts;
+    size_t                 n;
+} esi_plugin_family_t;
+
+/* Defines a family named var over the file's static table. */
+#define ESI_PLUGIN_FAMILY(var, table) \
+    const esi_plugin_family_t var = {table, sizeof table / sizeof table[0]}
+
+extern const esi_plugin_family_t esi_scorer_plugins, esi_prefix_plugins, esi_filter_plugins,
+    esi_admission_plugins, esi_picker_plugins;
+
+static inline double esi_metric_kv(const es_endpoint_t *e) { return e->metrics.kv_cache_usage; }
+
+/* Whether an adapter list of an endpoint's metrics names the model (LoRA). */
+static inline bool esi_lora_listed(const char *const *list, uint32_t n, const char *name)
+{
+    if (!name) return false;
+    for (uint32_t i = 0; i < n && i < ES_LORA_LIST_MAX; i++)
+        if (list[i] && strcmp(list[i], name) == 0) return true;
+    return false;
+}
+
+#endif /* ESI_PLUGINS_INTERNAL_H */

@@ -1,0 +1,387 @@
+/*
+ * plugins_scorers.c -- the scorers that read the endpoints' metrics, the
+ * request's prefix match info, in-flight counts and session token: queue,
+ * running requests, KV-cache utilisation, LoRA affinity, prefix cache, token
+ * load, load-aware, active requests, session affinity, no-hit LRU.
+ *
+ * Scorers return raw scores; the profile clamps them to [0,1] and applies
+ * the weight.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugins_internal.h"
+
+/* queue-scorer / running-requests-size-scorer: min-max normalised, equal -> 1 */
+static void minmax_score(const double *v, size_t m, double *out)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < m; i++) { if (v[i] < lo) lo = v[i]; if (v[i] > hi) hi = v[i]; }
+    for (size_t i = 0; i < m; i++) out[i] = hi == lo ? 1.0 : (hi - v[i]) / (hi - lo);
+}
+
+static void queue_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
+{
+    (void)st;
+    for (size_t i = 0; i < m; i++) out[i] = cy->eps[idx[i]].metrics.waiting;
+    minmax_score(out, m, out);
+}
+
+static void running_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
+{
+    (void)st;
+    for (size_t i = 0; i < m; i++) out[i] = cy->eps[idx[i]].metrics.running;
+    minmax_score(out, m, out);
+}
+
+static void kv_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
+{
+    (void)st;
+    for (size_t i = 0; i < m; i++) out[i] = 1.0 - esi_metric_kv(&cy->eps[idx[i]]);
+}
+
+static double lora_affinity(const es_endpoint_t *e, const char *target)
+{
+    const es_endpoint_metrics_t *mt = &e->metrics;
+    if (esi_lora_listed(mt->running_lora, mt->n_running_lora, target)) return 1.0;
+    if ((int64_t)mt->n_running_lora + mt->n_waiting_lora < mt->max_lora) return 0.8;
+    if (esi_lora_listed(mt->waiting_lora, mt->n_waiting_lora, target)) return 0.6;
+    return 0.0;
+}
+
+static void lora_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
+{
+    (void)st;
+    for (size_t i = 0; i < m; i++) out[i] = lora_affinity(&cy->eps[idx[i]], cy->req->model);
+}
+
+/* prefix-cache-scorer */
+typedef struct prefix_scorer_params {
+    double  match_length_weight;
+    int64_t match_length_scale;
+    char    producer_name[ESI_STR_MAX];
+} prefix_scorer_params_t;
+
+static const esi_param_t k_prefix_scorer_params[] = {
+    {"matchLengthWeight", ESI_P_DOUBLE, P(prefix_scorer_params_t, match_length_weight), "0", 0, 1, NULL},
+    {"matchLengthScaleTokens", ESI_P_INT, P(prefix_scorer_params_t, match_length_scale), "8192", -1e12, 1e12, NULL},
+    {"prefixMatchInfoProducerName", ESI_P_STR, P(prefix_scorer_params_t, producer_name), "", 0, 0, NULL},
+    END};
+
+typedef struct prefix_scorer { prefix_scorer_params_t p; } prefix_scorer_t;
+
+static int prefix_scorer_init(void *st, const void *params, es_scheduler_t *s, es_err_t *err)
+{
+    (void)s; (void)err;
+    ((prefix_scorer_t *)st)->p = *(const prefix_scorer_params_t *)params;
+    return 0;
+}
+
+static void prefix_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
+{
+    const prefix_scorer_t *ps = st;
+    for (size_t i = 0; i < m; i++) {
+        if (!cy->have_prefix || cy->total_blocks == 0) { out[i] = 0.0; continue; }
+        double ratio = (double)cy->match[idx[i]] / cy->total_blocks;
+        double w = ps->p.match_length_weight;
+        if (w > 0) {
+            double L = (double)cy->match[idx[i]] * cy->block_tokens / (double)ps->p.match_length_scale;
+            if (L > 1) L = 1;
+            out[i] = w * L * L + (1 - w) * ratio;
+        } else {
+            out[i] = ratio;
+        }
+    }
+}
+
+static const char *prefix_producer_ref(const void *params)
+{
+    return ((const prefix_scorer_params_t *)params)->producer_name;
+}
+
+/* llm-d-router v0.10.0 scheduling/scorer/prefix/plugin.go: the producer's
+ * parameters are no longer accepted here (strict decoder); the weight range
+ * is checked by the table; the scale must be > 0 when the weight is. */
+static int prefix_params_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
+{
+    (void)warning;
+    const prefix_scorer_params_t *p = params;
+    if (p->match_length_weight > 0 && p->match_length_scale <= 0)
+        return es_node_err(err, ES_EINVAL, at, path, "matchLengthScaleTokens must be greater than 0 when "
+                           "matchLengthWeight is greater than 0");
+    return 0;
+}
+
+/* token-load-scorer */
+typedef struct { int64_t threshold; } token_load_params_t;
+static const esi_param_t k_token_load_params[] = {
+    {"queueThresholdTokens", ESI_P_INT, 0, "4194304", -1e15, 1e15, NULL}, END};
+
+/* v0.10.0 scorer/tokenload/token_load.go: a threshold <= 0 falls back to the default */
+static int token_load_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                            es_err_t *err)
+{
+    (void)at; (void)path; (void)err;
+    token_load_params_t *p = params;
+    if (p->threshold <= 0) {
+        p->threshold = 4194304;
+        *warning = "queueThresholdTokens <= 0: using the default 4194304 (as upstream)";
+    }
+    return 0;
+}
+
+static void token_load_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
+{
+    double T = (double)((token_load_params_t *)st)->threshold;
+    for (size_t i = 0; i < m; i++) {
+        double t = (double)cy->inflight_tok[idx[i]];
+        out[i] = t <= 0 ? 1.0 : 1.0 - (t < T ? t : T) / T;
+    }
+}
+
+/* load-aware-scorer (llm-d): at most 0.5 */
+typedef struct { int64_t threshold; } load_aware_params_t;
+static const esi_param_t k_load_aware_params[] = {
+    {"threshold", ESI_P_INT, 0, "128", -1e15, 1e15, NULL}, END};
+
+static void load_aware_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
+{
+    int64_t t = ((load_aware_params_t *)st)->threshold;
+    double T = t <= 0 ? 128.0 : (double)t;
+    for (size_t i = 0; i < m; i++) {
+        double q = cy->eps[idx[i]].metrics.waiting;
+        out[i] = q <= 0 ? 0.5 : 0.5 * (1.0 - (q < T ? q : T) / T);
+    }
+}
+
+/* active-request-scorer (llm-d) */
+typedef struct { int64_t idle; double max_busy; } active_req_params_t;
+static const esi_param_t k_active_req_params[] = {
+    {"idleThreshold", ESI_P_INT, P(active_req_params_t, idle), "0", -1e15, 1e15, NULL},
+    {"maxBusyScore", ESI_P_DOUBLE, P(active_req_params_t, max_busy), "1.0", -1e300, 1e300, NULL},
+    {"requestTimeout", ESI_P_ANY, 0, NULL, 0, 0, NULL},   /* deprecated, ignored upstream */
+    END};
+
+/* v0.10.0 scorer/activerequest/active_request.go: out-of-range values fall back */
+static int active_req_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                            es_err_t *err)
+{
+    (void)at; (void)path; (void)err;
+    active_req_params_t *p = params;
+    if (p->idle < 0) p->idle = 0;
+    if (p->max_busy < 0 || p->max_busy > 1) {
+        p->max_busy = 1.0;
+        *warning = "Ignoring out-of-range maxBusyScore; using default 1.0";
+    }
+    return 0;
+}
+
+static void active_req_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
+{
+    const active_req_params_t *p = st;
+    int64_t maxc = 0;
+    for (size_t i = 0; i < m; i++) if (cy->inflight_req[idx[i]] > maxc) maxc = cy->inflight_req[idx[i]];
+    for (size_t i = 0; i < m; i++) {
+        int64_t c = cy->inflight_req[idx[i]];
+        out[i] = c <= p->idle ? 1.0 : (double)(maxc - c) / (double)maxc * p->max_busy;
+    }
+}
+
+/* session-affinity-scorer (llm-d) */
+static int b64val(int c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+/* Decodes base64 (std or url alphabet, padding optional); -1 if not base64. */
+static int b64_decode(const char *in, char *out, size_t size)
+{
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (const char *p = in; *p && *p != '='; p++) {
+        int v = b64val((unsigned char)*p);
+        if (v < 0) return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o + 1 >= size) return -1;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    out[o] = '\0';
+    return (int)o;
+}
+
+static const char *session_of(const es_sched_request_t *r)
+{
+    if (r->session) return r->session;
+    for (uint32_t i = 0; i < r->nheaders; i++)
+        if (strcmp(r->headers[i].name, "x-session-token") == 0) return r->headers[i].value;
+    return NULL;
+}
+
+static bool session_matches(const char *decoded, const es_endpoint_t *e)
+{
+    if (!e->name) return false;
+    if (strcmp(decoded, e->name) == 0) return true;
+    const char *slash = strrchr(decoded, '/');   /* "namespace/name" */
+    return slash && strcmp(slash + 1, e->name) == 0;
+}
+
+static void session_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
+{
+    (void)st;
+    const char *tok = session_of(cy->req);
+    char dec[256];
+    bool ok = tok && b64_decode(tok, dec, sizeof dec) >= 0;
+    for (size_t i = 0; i < m; i++) out[i] = ok && session_matches(dec, &cy->eps[idx[i]]) ? 1.0 : 0.0;
+}
+
+const char *es_sched_session_token(const es_endpoint_t *ep, char *buf, size_t size)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *s = (const unsigned char *)(ep->name ? ep->name : "");
+    size_t len = strlen((const char *)s), o = 0;
+    for (size_t i = 0; i < len && o + 5 < size; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < len ? (uint32_t)s[i + 1] << 8 : 0) |
+                     (i + 2 < len ? s[i + 2] : 0);
+        buf[o++] = tab[(v >> 18) & 63];
+        buf[o++] = tab[(v >> 12) & 63];
+        buf[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+        buf[o++] = i + 2 < len ? tab[v & 63] : '=';
+    }
+    if (size) buf[o < size ? o : size - 1] = '\0';
+    return buf;
+}
+
+/* no-hit-lru-scorer (llm-d): spreads cold requests over least recently used pods */
+typedef struct { int64_t lru_size; char producer_name[ESI_STR_MAX]; } nohit_params_t;
+static const esi_param_t k_nohit_params[] = {
+    {"lruSize", ESI_P_INT, P(nohit_params_t, lru_size), "1024", 1, 1 << 20, NULL},
+    {"prefixPluginType", ESI_P_ANY, 0, NULL, 0, 0, NULL},
+    {"prefixPluginName", ESI_P_ANY, 0, NULL, 0, 0, NULL},
+    {"prefixMatchInfoProducerName", ESI_P_STR, P(nohit_params_t, producer_name), "", 0, 0, NULL},
+    END};
+
+typedef struct nohit {
+    int64_t   cap;
+    uint32_t *lru;     /* endpoint ids, oldest first */
+    size_t    n;
+    bool      cold;    /* last scored request was cold */
+} nohit_t;
+
+static int nohit_init(void *st, const void *params, es_scheduler_t *s, es_err_t *err)
+{
+    (void)s; (void)err;
+    nohit_t *h = st;
+    h->cap = ((const nohit_params_t *)params)->lru_size;
+    h->lru = es_xmalloc((size_t)h->cap * sizeof *h->lru);
+    return 0;
+}
+
+static const char *nohit_producer_ref(const void *params) { return ((const nohit_params_t *)params)->producer_name; }
+
+static void nohit_fini(void *st) { free(((nohit_t *)st)->lru); }
+
+static long nohit_pos(const nohit_t *h, uint32_t id)
+{
+    for (size_t i = 0; i < h->n; i++) if (h->lru[i] == id) return (long)i;
+    return -1;
+}
+
+static bool cycle_warm(const esi_cycle_t *cy, const uint32_t *idx, size_t m)
+{
+    if (!cy->have_prefix) return false;
+    for (size_t i = 0; i < m; i++) if (cy->match[idx[i]] > 0) return true;
+    return false;
+}
+
+static void nohit_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
+{
+    nohit_t *h = st;
+    h->cold = !cycle_warm(cy, idx, m);
+    if (!h->cold) { for (size_t i = 0; i < m; i++) out[i] = 0.5; return; }
+    if (m == 1) { out[0] = 1.0; return; }
+    /* v0.10.0 nohitlru/no_hit_lru.go scoreColdRequestByLRU: never-used candidates
+     * first, in candidate order; a used one ranks by its position in the whole
+     * LRU (oldest first, filtered-out pods included) after them */
+    double d = (double)(m - 1);
+    size_t never = 0;
+    for (size_t i = 0; i < m; i++)
+        if (nohit_pos(h, cy->eps[idx[i]].id) < 0) out[i] = 1.0 - (double)never++ / d;
+    for (size_t i = 0; i < m; i++) {
+        long pos = nohit_pos(h, cy->eps[idx[i]].id);
+        if (pos < 0) continue;
+        double sc = 1.0 - (double)(never + (size_t)pos) / d;
+        out[i] = sc > 0 ? sc : 0;
+    }
+}
+
+static void nohit_touch(nohit_t *h, uint32_t id)
+{
+    long p = nohit_pos(h, id);
+    if (p >= 0) {
+        memmove(h->lru + p, h->lru + p + 1, (h->n - (size_t)p - 1) * sizeof *h->lru);
+        h->n--;
+    } else if ((int64_t)h->n == h->cap) {
+        memmove(h->lru, h->lru + 1, (h->n - 1) * sizeof *h->lru);
+        h->n--;
+    }
+    h->lru[h->n++] = id;
+}
+
+static void nohit_pre(void *st, esi_cycle_t *cy)
+{
+    nohit_t *h = st;
+    if (cy->record_only) {   /* history replay: a request is cold when nobody matched */
+        bool warm = false;
+        for (size_t i = 0; cy->have_prefix && i < cy->n; i++) if (cy->match[i]) warm = true;
+        if (!warm) nohit_touch(h, cy->eps[cy->record_target].id);
+        return;
+    }
+    if (!h->cold) return;
+    uint32_t p = esi_cycle_primary(cy), f = esi_cycle_prefill(cy);
+    if (p != UINT32_MAX) nohit_touch(h, cy->eps[p].id);
+    if (f != UINT32_MAX) nohit_touch(h, cy->eps[f].id);
+}
+
+static void nohit_removed(void *st, uint32_t id)
+{
+    nohit_t *h = st;
+    long p = nohit_pos(h, id);
+    if (p < 0) return;
+    memmove(h->lru + p, h->lru + p + 1, (h->n - (size_t)p - 1) * sizeof *h->lru);
+    h->n--;
+}
+
+static const esi_plugin_vt_t k_plugins[] = {
+    {VT("queue-scorer", ESI_SCORER, NULL, 0, 0), .x_score = queue_score},
+    {VT("running-requests-size-scorer", ESI_SCORER, NULL, 0, 0), .x_score = running_score},
+    {VT("kv-cache-utilization-scorer", ESI_SCORER, NULL, 0, 0), .x_score = kv_score},
+    {VT("lora-affinity-scorer", ESI_SCORER, NULL, 0, 0), .x_score = lora_score},
+    {VT("prefix-cache-scorer", ESI_SCORER, k_prefix_scorer_params, sizeof(prefix_scorer_params_t),
+        sizeof(prefix_scorer_t)), .consumes = ESI_DATA_PREFIX_MATCH, .x_check = prefix_params_check,
+     .x_producer_ref = prefix_producer_ref,
+     .x_init = prefix_scorer_init, .x_score = prefix_score},
+    {VT("token-load-scorer", ESI_SCORER, k_token_load_params, sizeof(token_load_params_t),
+        sizeof(token_load_params_t)), .x_check = token_load_check, .x_score = token_load_score},
+    {VT("load-aware-scorer", ESI_SCORER, k_load_aware_params, sizeof(load_aware_params_t),
+        sizeof(load_aware_params_t)), .x_score = load_aware_score},
+    {VT("active-request-scorer", ESI_SCORER, k_active_req_params, sizeof(active_req_params_t),
+        sizeof(active_req_params_t)), .x_check = active_req_check, .x_score = active_req_score},
+    {VT("session-affinity-scorer", ESI_SCORER, NULL, 0, 0), .x_score = session_score},
+    {VT("no-hit-lru-scorer", ESI_SCORER, k_nohit_params, sizeof(nohit_params_t), sizeof(nohit_t)),
+     .consumes = ESI_DATA_PREFIX_MATCH, .x_producer_ref = nohit_producer_ref, .x_init = nohit_init, .x_fini = nohit_fini, .x_score = nohit_score,
+     .x_pre_request = nohit_pre, .x_removed = nohit_removed},
+};
+
+ESI_PLUGIN_FAMILY(esi_scorer_plugins, k_plugins);
