@@ -190,6 +190,7 @@ static void record(es_vllm_serve_t *s, const char *name, const char *value)
     char item[96];
     snprintf(item, sizeof item, "--%s%s%s", name, value ? " " : "", value ? value : "");
     size_t nl = strlen(name) + 2;
+    if (nl >= sizeof item) nl = sizeof item - 1;   /* a name cut short: compare the part kept */
     for (uint32_t i = 0; i < s->nrecorded; i++)
         if (strncmp(s->recorded[i], item, nl) == 0 && (s->recorded[i][nl] == ' ' || !s->recorded[i][nl])) {
             snprintf(s->recorded[i], sizeof s->recorded[i], "%s", item);

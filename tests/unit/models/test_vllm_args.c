@@ -286,12 +286,26 @@ static void test_model_key(void **state)
     assert_string_equal(k, "codellama-34b");
 }
 
+/* An unknown flag whose name is longer than a recorded item, given twice, is
+ * recorded once and read within bounds (fuzz_vllm_args found an overread). */
+static void test_long_unknown_flag(void **state)
+{
+    (void)state;
+    char args[600], name[96];
+    memset(name, 'x', 95);   /* the longest name the parser takes */
+    name[95] = '\0';
+    snprintf(args, sizeof args, "--%s 1 --%s 2", name, name);
+    es_vllm_serve_t s;
+    parse_ok(args, &s);
+    assert_int_equal(s.nrecorded, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split),    cmocka_unit_test(test_every_flag), cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_version),  cmocka_unit_test(test_map),        cmocka_unit_test(test_warnings),
-        cmocka_unit_test(test_apply),    cmocka_unit_test(test_model_key),
+        cmocka_unit_test(test_apply),    cmocka_unit_test(test_model_key), cmocka_unit_test(test_long_unknown_flag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
