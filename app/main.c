@@ -29,7 +29,7 @@ static const command_t k_commands[] = {
     {"bench",   es_cmd_bench,   "micro-benchmarks: core, server, scheduler, trace, e2e"},
     {"config",  es_cmd_config,  "print an experiment with every default filled in (--reference: all keys)"},
     {"validate", es_cmd_validate, "replay real vLLM runs and print measured vs simulated (docs/validate.md)"},
-    {"calibrate", es_cmd_calibrate, "fit the vLLM-fidelity coefficients to real runs (docs/server.md)"},
+    {"calibrate", es_cmd_calibrate, "fit the vLLM-fidelity and step-time coefficients to real runs (docs/server.md)"},
     {"serve",   es_cmd_serve,   "serve emulated vLLM pods over HTTP in real time (docs/live.md)"},
     {"version", cmd_version,    "print the version"},
 };
@@ -44,7 +44,7 @@ static void usage(FILE *f)
             "\n"
             "commands:\n");
     for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
-        fprintf(f, "  %-8s  %s\n", k_commands[i].name, k_commands[i].summary);
+        fprintf(f, "  %-9s  %s\n", k_commands[i].name, k_commands[i].summary);
     fprintf(f,
             "\n"
             "Run `eppsim <command> --help` for a command's options.\n"
