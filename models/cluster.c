@@ -320,6 +320,7 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
     c->scrape_latency_fails = prm->epp->scrape_latency_ms > prm->epp->scrape_timeout_ms;
     c->kv_delay = es_time_from_ms(prm->cluster->kv_events_delay_ms);
     c->want_kv_events = es_scheduler_wants_kv_events(prm->picker);
+    c->want_gpu_util = es_scheduler_wants_gpu_util(prm->picker);
     es_rng_stream(&c->gw_rng, es_sim_master_seed(sim), ES_ENTITY_GATEWAY, 0, ES_STREAM_GATEWAY);
     es_rng_stream(&c->cancel_rng, es_sim_master_seed(sim), ES_ENTITY_GATEWAY, 1, ES_STREAM_GATEWAY);
     int rc;

@@ -162,6 +162,9 @@ void es_scheduler_on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
 /* True when a plugin of the config consumes the servers' KV events (the
  * precise prefix index): without one, the caller need not deliver them. */
 bool es_scheduler_wants_kv_events(const es_epp_config_t *cfg);
+/* True when a plugin reads the GPU utilisation (dcgm-extractor): the
+ * scraper must fill es_endpoint_metrics_t.gpu_util. */
+bool es_scheduler_wants_gpu_util(const es_epp_config_t *cfg);
 /* A server's KV event as the EPP receives it (the caller applies the
  * delivery delay), to every plugin that wants KV events. */
 void es_scheduler_on_kv_event(es_scheduler_t *s, const es_kv_event_t *ev);

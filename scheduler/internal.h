@@ -79,6 +79,9 @@ enum {
     ESI_DATA_PREFIX_MATCH = 1u << 0,   /* PrefixCacheMatchInfo: cy->match, total_blocks, ... */
     ESI_DATA_TOPOLOGY = 1u << 1        /* Topology of an endpoint (hostname, rack, zone, region labels) */
 };
+/* GPUUtilization/dcgm-extractor (attribute/gpu/data_types.go): the scrape
+ * fills es_endpoint_metrics_t.gpu_util when a plugin produces it */
+enum { ESI_DATA_GPU_UTIL = 1u << 8 };
 
 /* capability flags */
 enum {

@@ -592,6 +592,13 @@ bool es_scheduler_wants_kv_events(const es_epp_config_t *cfg)
     return false;
 }
 
+bool es_scheduler_wants_gpu_util(const es_epp_config_t *cfg)
+{
+    for (size_t i = 0; i < cfg->nplugins; i++)
+        if (cfg->plugins[i].vt->produces & ESI_DATA_GPU_UTIL) return true;
+    return false;
+}
+
 void es_scheduler_on_kv_event(es_scheduler_t *s, const es_kv_event_t *ev)
 {
     for (uint32_t k = 0; k < s->nkv; k++) {
