@@ -192,7 +192,7 @@ static void pod_finish(void *ud, es_server_request_t *sr, es_time_t t)
         r->output_received = sr->status == ES_SERVER_OK ? sr->output_tokens : 0;
     }
     r->preemptions += sr->preemptions;
-    esi_epp_end(c, r, t);
+    esi_epp_stream_ended(c, r, t);
     if (sr->status == ES_SERVER_UNAVAILABLE && r->retries < (uint32_t)c->prm.cluster->retries_on_crash) {
         r->retries++;
         esi_gateway_resend(c, r);

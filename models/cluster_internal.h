@@ -140,6 +140,9 @@ void esi_epp_ev_receive(es_sim_t *sim, void *target, uint64_t arg);
 /* Response hooks of the replica that scheduled r (none when the gateway picked). */
 void esi_epp_first_chunk(es_cluster_t *c, es_client_request_t *r, es_time_t t);
 void esi_epp_end(es_cluster_t *c, es_client_request_t *r, es_time_t t);
+/* esi_epp_end for a response the pod finished (any status), with its usage
+ * (prompt tokens, r->output_received). */
+void esi_epp_stream_ended(es_cluster_t *c, es_client_request_t *r, es_time_t t);
 /* The gateway stopped waiting for the decision on r (ext_proc timeout). */
 void esi_epp_gateway_gave_up(es_cluster_t *c, es_client_request_t *r, es_time_t now);
 /* The client went away: r leaves the replica's queues and counters. */

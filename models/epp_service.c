@@ -143,6 +143,12 @@ void esi_epp_end(es_cluster_t *c, es_client_request_t *r, es_time_t t)
     if (r->p.epp != UINT32_MAX) es_scheduler_on_end(c->epps[r->p.epp].sched, r->id, t);
 }
 
+void esi_epp_stream_ended(es_cluster_t *c, es_client_request_t *r, es_time_t t)
+{
+    if (r->p.epp != UINT32_MAX)
+        es_scheduler_on_end_usage(c->epps[r->p.epp].sched, r->id, t, r->prompt.tokens, r->output_received);
+}
+
 void esi_epp_gateway_gave_up(es_cluster_t *c, es_client_request_t *r, es_time_t now)
 {
     if (r->p.decided && r->p.decided_status == 200)

@@ -114,7 +114,6 @@ static const esi_plugin_vt_t k_plugins[] = {
     MISSING("latency-scorer", false, "the online latency predictor"),
     MISSING("slo-headroom-tier-filter", false, "the online latency predictor"),
     MISSING("latency-slo-admitter", false, "the online latency predictor"),
-    MISSING("program-aware-fairness", false, "program-aware fairness"),
     MISSING("slo-deadline-ordering-policy", false, "SLO deadline ordering"),
     MISSING("priority-holdback-policy", true, "priority holdback usage limit"),
     MISSING("sheddable-eviction-filter", true, "flow-control eviction"),

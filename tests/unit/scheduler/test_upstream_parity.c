@@ -256,6 +256,217 @@ static void test_endpointattribute_without_extractor(void **st)
     es_epp_config_destroy(c);
 }
 
+/* ---- program-aware-fairness (flowcontrol/fairness/program-aware) ---- */
+
+static void flow_record(void *ud, const es_sched_request_t *req, const es_sched_result_t *res)
+{
+    struct { uint64_t *o; int n; } *u = ud;
+    assert_int_equal(res->status, 200);
+    u->o[u->n++] = req->id;
+}
+
+/* program-aware-fairness instance of a config with `params` */
+static void *pa_instance(const char *params, const esi_plugin_vt_t **vt)
+{
+    char text[512];
+    snprintf(text, sizeof text, HEAD "plugins:\n- type: program-aware-fairness\n  parameters: %s\n", params);
+    es_epp_config_t *c = cfg_text(text);
+    void *s = instance(c, "program-aware-fairness", vt);
+    es_epp_config_destroy(c);   /* the state keeps a copy of the parameters */
+    return s;
+}
+
+/* a request of program id dispatched (PreRequest) at now */
+static void pa_dispatch(const esi_plugin_vt_t *vt, void *s, const char *id, es_time_t now)
+{
+    es_header_t h = {"x-llm-d-inference-fairness-id", id};
+    es_sched_request_t r = {0};
+    r.headers = &h;
+    r.nheaders = id ? 1 : 0;
+    esi_cycle_t cy;
+    memset(&cy, 0, sizeof cy);
+    cy.req = &r;
+    cy.now = now;
+    vt->x_pre_request(s, &cy);
+}
+
+/* a dispatched request of id that consumed `cost` input tokens ends at now */
+static void pa_serve(const esi_plugin_vt_t *vt, void *s, const char *id, uint32_t cost, es_time_t now)
+{
+    pa_dispatch(vt, s, id, now);
+    vt->x_on_end(s, id, true, cost, 0, now);
+}
+
+/* the flow Pick serves: ids[k] with len[k] queued, head enqueued at enq[k] */
+static const char *pa_pick(const esi_plugin_vt_t *vt, void *s, const char *const *ids, const size_t *len,
+                           const es_time_t *enq, size_t n, es_time_t now)
+{
+    esi_flow_view_t f[4];
+    for (size_t k = 0; k < n; k++) f[k] = (esi_flow_view_t){ids[k], len[k], enq[k]};
+    long i = vt->x_pick_flow(s, f, n, now);
+    return i < 0 ? NULL : ids[i];
+}
+
+/* plugin_test.go TestFactory_DefaultConfig, _LASConfig, _UnknownStrategy, _InvalidConfig */
+static void test_program_aware_plugin_test_go_TestFactory(void **st)
+{
+    (void)st;
+    es_epp_config_destroy(cfg_text(HEAD "plugins:\n- type: program-aware-fairness\n"));
+    es_epp_config_destroy(cfg_text(HEAD "plugins:\n- type: program-aware-fairness\n  parameters: {strategy: las, "
+                                   "lasWeightService: 0.7, lasWeightHeadWait: 0.3, lasHalfLifeSeconds: 60}\n"));
+    static const struct { const char *params, *want; } bad[] = {
+        {"{strategy: wfq}", "unknown scoring strategy"},
+        {"{evictionTtlSeconds: -1}", "evictionTtlSeconds must be >= 0"},
+        {"{evictionSweepSeconds: 0}", "evictionSweepSeconds must be > 0"},
+        {"{lasWeightService: -0.1}", "lasWeightService must be >= 0"},
+        {"{lasDecayFactor: 1.5}", "lasDecayFactor must be in (0, 1]"},
+        {"{lasDecayFactor: 0}", "lasDecayFactor must be in (0, 1]"},
+        {"{lasHalfLifeSeconds: -1}", "lasHalfLifeSeconds must be >= 0"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char text[256];
+        snprintf(text, sizeof text, HEAD "plugins:\n- type: program-aware-fairness\n  parameters: %s\n", bad[k].params);
+        cfg_fails(text, bad[k].want);
+    }
+}
+
+/* strategy_las_test.go TestLAS_Pick_*, TestLAS_OnCompleted_AccumulatesWeightedCost,
+ * TestLAS_TimedDecay_HalvesAtHalfLife, TestLAS_FactorDecay_AppliesPerCall;
+ * plugin_test.go TestPick_AllQueuesEmpty, TestPick_SingleNonEmptyQueue */
+static void test_program_aware_strategy_las_test_go_TestLAS(void **st)
+{
+    (void)st;
+    const esi_plugin_vt_t *vt;
+    const es_time_t now = 100 * ES_S;
+    static const char *const ab[] = {"alpha", "beta"};
+    /* _Pick_PrefersLowerService */
+    void *s = pa_instance("{lasWeightService: 1.0, lasWeightHeadWait: 0.0, lasDecayFactor: 1.0}", &vt);
+    pa_serve(vt, s, "alpha", 1000, now);
+    pa_serve(vt, s, "beta", 10, now);
+    assert_string_equal(pa_pick(vt, s, ab, (size_t[]){1, 1}, (es_time_t[]){now, now}, 2, now), "beta");
+    release(vt, s);
+    /* _Pick_ColdStartUsesHeadWait: equal service, alpha's head waited longer */
+    s = pa_instance("{lasWeightService: 1.0, lasWeightHeadWait: 1.0, lasDecayFactor: 1.0}", &vt);
+    assert_string_equal(pa_pick(vt, s, ab, (size_t[]){1, 1}, (es_time_t[]){now - 500 * ES_MS, now - 50 * ES_MS}, 2,
+                                now), "alpha");
+    /* TestPick_AllQueuesEmpty: nothing queued, nothing served */
+    assert_null(pa_pick(vt, s, ab, (size_t[]){0, 0}, (es_time_t[]){0, 0}, 2, now));
+    /* TestPick_SingleNonEmptyQueue */
+    assert_string_equal(pa_pick(vt, s, ab, (size_t[]){0, 1}, (es_time_t[]){0, now - 100 * ES_MS}, 2, now), "beta");
+    release(vt, s);
+    /* _Pick_DecaysInactiveService (factor 0.5 per Pick): idle 100 -> 50, seen
+     * against a busy flow "ref" with service 60 that stays queued */
+    static const char *const ir[] = {"idle", "ref"};
+    s = pa_instance("{lasWeightService: 1.0, lasWeightHeadWait: 0.0, lasDecayFactor: 0.5}", &vt);
+    pa_serve(vt, s, "idle", 100, now);
+    pa_serve(vt, s, "ref", 60, now);
+    assert_string_equal(pa_pick(vt, s, ir, (size_t[]){1, 1}, (es_time_t[]){now, now}, 2, now), "ref");
+    assert_null(pa_pick(vt, s, ir, (size_t[]){0, 0}, (es_time_t[]){0, 0}, 2, now));   /* both decay: 50, 30 */
+    assert_string_equal(pa_pick(vt, s, ir, (size_t[]){1, 1}, (es_time_t[]){now, now}, 2, now), "ref");
+    assert_string_equal(pa_pick(vt, s, ir, (size_t[]){0, 1}, (es_time_t[]){0, now}, 2, now), "ref");   /* idle 25, ref 30 */
+    assert_string_equal(pa_pick(vt, s, ir, (size_t[]){1, 1}, (es_time_t[]){now, now}, 2, now), "idle");
+    release(vt, s);
+    /* _Pick_NoDecayWhenInFlight: busy keeps 100 while a request is in flight */
+    static const char *const br[] = {"busy", "ref"};
+    s = pa_instance("{lasWeightService: 1.0, lasWeightHeadWait: 0.0, lasDecayFactor: 0.5}", &vt);
+    pa_serve(vt, s, "busy", 100, now);
+    pa_serve(vt, s, "ref", 60, now);
+    pa_dispatch(vt, s, "busy", now);
+    for (int i = 0; i < 3; i++)   /* ref is queued (no decay), busy is in flight (no decay) */
+        assert_string_equal(pa_pick(vt, s, br, (size_t[]){0, 1}, (es_time_t[]){0, now}, 2, now), "ref");
+    assert_string_equal(pa_pick(vt, s, br, (size_t[]){1, 1}, (es_time_t[]){now, now}, 2, now), "ref");
+    release(vt, s);
+    /* _OnCompleted_AccumulatesWeightedCost: 1 x 100 + 2 x 50 = 200 (against a flow at 199 and one at 201) */
+    static const char *const abc[] = {"alpha", "lo", "hi"};
+    s = pa_instance("{lasWeightService: 1.0, lasWeightHeadWait: 0.0, lasDecayFactor: 1.0}", &vt);
+    pa_dispatch(vt, s, "alpha", now);
+    vt->x_on_end(s, "alpha", true, 100, 50, now);
+    pa_serve(vt, s, "lo", 199, now);
+    pa_serve(vt, s, "hi", 201, now);
+    assert_string_equal(pa_pick(vt, s, abc, (size_t[]){1, 0, 1}, (es_time_t[]){now, 0, now}, 3, now), "alpha");
+    assert_string_equal(pa_pick(vt, s, abc, (size_t[]){1, 1, 0}, (es_time_t[]){now, now, 0}, 3, now), "lo");
+    /* an abandoned request (no end of stream) adds no service */
+    pa_dispatch(vt, s, "lo", now);
+    vt->x_on_end(s, "lo", false, 0, 0, now);
+    assert_string_equal(pa_pick(vt, s, abc, (size_t[]){1, 1, 0}, (es_time_t[]){now, now, 0}, 3, now), "lo");
+    release(vt, s);
+    /* _TimedDecay_HalvesAtHalfLife: half-life 1 s, 100 served at now; one
+     * second idle later it is 50, below ref's 60 */
+    s = pa_instance("{lasWeightService: 1.0, lasWeightHeadWait: 0.0, lasHalfLifeSeconds: 1}", &vt);
+    pa_serve(vt, s, "idle", 100, now);
+    pa_serve(vt, s, "ref", 60, now);
+    assert_string_equal(pa_pick(vt, s, ir, (size_t[]){0, 1}, (es_time_t[]){0, now}, 2, now + ES_S), "ref");
+    assert_string_equal(pa_pick(vt, s, ir, (size_t[]){1, 1}, (es_time_t[]){now, now}, 2, now + ES_S), "idle");
+    release(vt, s);
+}
+
+/* plugin_test.go TestEvictIdle_RemovesIdle, _KeepsInFlight, _EvictsNeverCompletedAfterTTL:
+ * the sweep (every evictionSweepSeconds) forgets programs idle longer than the TTL */
+static void test_program_aware_plugin_test_go_TestEvictIdle(void **st)
+{
+    (void)st;
+    const esi_plugin_vt_t *vt;
+    static const char *const ab[] = {"alpha", "beta"};
+    void *s = pa_instance("{lasWeightService: 1.0, lasWeightHeadWait: 0.0, lasDecayFactor: 1.0, "
+                          "evictionTtlSeconds: 1, evictionSweepSeconds: 1}", &vt);
+    pa_serve(vt, s, "alpha", 100, 0);
+    pa_serve(vt, s, "beta", 50, 0);
+    pa_dispatch(vt, s, "beta", 0);   /* beta stays in flight: kept */
+    /* at 10 s alpha, idle 10 s > 1 s, is forgotten (service 0), beta kept (50) */
+    assert_string_equal(pa_pick(vt, s, ab, (size_t[]){1, 1}, (es_time_t[]){0, 0}, 2, 10 * ES_S), "alpha");
+    release(vt, s);
+    /* without eviction (TTL 0) alpha keeps its 100 */
+    s = pa_instance("{lasWeightService: 1.0, lasWeightHeadWait: 0.0, lasDecayFactor: 1.0, evictionTtlSeconds: 0}",
+                    &vt);
+    pa_serve(vt, s, "alpha", 100, 0);
+    pa_serve(vt, s, "beta", 50, 0);
+    assert_string_equal(pa_pick(vt, s, ab, (size_t[]){1, 1}, (es_time_t[]){0, 0}, 2, 10 * ES_S), "beta");
+    release(vt, s);
+}
+
+/* The flow controller serves the least-served program first (scheduler path). */
+static void test_program_aware_flow_control(void **st)
+{
+    (void)st;
+    es_epp_config_t *c = cfg_text(HEAD "featureGates: [flowControl]\nplugins:\n- type: program-aware-fairness\n"
+                                  "- type: queue-scorer\n- type: max-score-picker\n- type: single-profile-handler\n"
+                                  "flowControl:\n  defaultPriorityBand:\n    fairnessPolicyRef: program-aware-fairness\n"
+                                  "schedulingProfiles:\n- name: default\n  plugins:\n  - pluginRef: queue-scorer\n"
+                                  "  - pluginRef: max-score-picker\n");
+    es_scheduler_t *s;
+    es_err_t err;
+    assert_int_equal(es_scheduler_create(c, 1, &s, &err), 0);
+    pool_t p;
+    pool_init(&p, 2, 0);
+    es_header_t ha = {"x-llm-d-inference-fairness-id", "a"}, hb = {"x-gateway-inference-fairness-id", "b"};
+    es_sched_request_t r[4] = {{0}};
+    es_sched_result_t res = {0};
+    for (int i = 0; i < 4; i++) {
+        r[i].id = (uint64_t)i + 1;
+        r[i].content.tokens = 100;
+        r[i].headers = i % 2 ? &hb : &ha;
+        r[i].nheaders = 1;
+    }
+    /* a served 1000 tokens, b 10 */
+    assert_int_equal(es_scheduler_pick(s, &r[0], p.eps, p.n, 0, &res), 0);
+    assert_int_equal(es_scheduler_pick(s, &r[1], p.eps, p.n, 0, &res), 0);
+    es_scheduler_on_end_usage(s, 1, ES_MS, 1000, 0);
+    es_scheduler_on_end_usage(s, 2, ES_MS, 10, 0);
+    /* a's request queued first, b's second: b is served first */
+    r[2].id = 3; r[3].id = 4;
+    assert_int_equal(es_scheduler_submit(s, &r[2], p.eps, p.n, 2 * ES_MS, &res), 0);
+    assert_int_equal(res.status, ES_SCHED_QUEUED);
+    assert_int_equal(es_scheduler_submit(s, &r[3], p.eps, p.n, 2 * ES_MS, &res), 0);
+    uint64_t order[2] = {0, 0};
+    struct { uint64_t *o; int n; } ud = {order, 0};
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(es_scheduler_flow_cycle(s, p.eps, p.n, 3 * ES_MS, flow_record, &ud), 1);
+    assert_int_equal(order[0], 4);
+    assert_int_equal(order[1], 3);
+    es_scheduler_destroy(s);
+    es_epp_config_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +476,10 @@ int main(void)
         cmocka_unit_test(test_endpointattribute_test_go_TestEndpointAttributeScorerScoreAdaptiveRange),
         cmocka_unit_test(test_endpointattribute_test_go_TestEndpointAttributeScorerScoreFixedRange),
         cmocka_unit_test(test_endpointattribute_without_extractor),
+        cmocka_unit_test(test_program_aware_plugin_test_go_TestFactory),
+        cmocka_unit_test(test_program_aware_strategy_las_test_go_TestLAS),
+        cmocka_unit_test(test_program_aware_plugin_test_go_TestEvictIdle),
+        cmocka_unit_test(test_program_aware_flow_control),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
