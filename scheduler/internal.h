@@ -162,6 +162,13 @@ typedef struct esi_plugin_vt {
      * client or the gateway abandoned it (no usage) */
     void   (*x_on_end)(void *state, const char *fairness_id, bool complete, uint32_t prompt_tokens,
                        uint32_t completion_tokens, es_time_t now);
+    /* batching producer (a Produce that waits for its window): takes the
+     * request of cy into the open batch (opening one: *seal_at = when it
+     * closes); false when the batch is full (the request goes on without) */
+    bool   (*x_hold)(void *state, esi_cycle_t *cy, es_time_t *seal_at);
+    /* closes the batch: assigns its requests over the candidates of cy (its
+     * x_prepare then answers for each held request) */
+    void   (*x_seal)(void *state, esi_cycle_t *cy);
 } esi_plugin_vt_t;
 
 /* One flow of a priority band as a fairness policy sees it (FlowQueueAccessor). */
@@ -201,6 +208,12 @@ typedef struct esi_approx_params {
     int64_t lru_capacity;       /* lruCapacityPerServer, 31250 */
     int64_t min_block_tokens;   /* not a parameter: ESI_APPROX_MIN_BLOCK_TOKENS (upstream's tests lower it) */
 } esi_approx_params_t;
+
+/* burst-prefix-cache-producer's assignment (plugins_burst.c, assign.go) of
+ * n requests with the given block hashes over eps: assigned[i] = endpoint id,
+ * -1 for no affinity (for the tests) */
+void esi_burst_assign(const uint64_t *const *hashes, const uint32_t *nblocks, size_t n, const es_endpoint_t *eps,
+                      size_t neps, int64_t max_per_replica, int64_t min_colocate, bool by_tokens, int64_t *assigned);
 
 /* ---- configuration ---- */
 typedef struct esi_plugin_cfg {

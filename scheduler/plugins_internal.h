@@ -41,6 +41,7 @@ typedef struct esi_plugin_family {
 
 extern const esi_plugin_family_t esi_scorer_plugins, esi_prefix_plugins, esi_filter_plugins,
     esi_admission_plugins, esi_picker_plugins;
+extern const esi_plugin_family_t esi_burst_plugins;   /* plugins_burst.c */
 
 static inline double esi_metric_kv(const es_endpoint_t *e) { return e->metrics.kv_cache_usage; }
 

@@ -95,6 +95,10 @@ struct es_scheduler {
     int64_t   *prios; double *ceilings;      /* [bcap] per band, for the usage limit policy */
     char     **flows; size_t nflows, fcap;   /* fairness ids, sorted */
     esi_flow_view_t *fviews;                 /* [fcap] a band's flows for x_pick_flow */
+    /* a batching producer's held requests (burst-prefix-cache-producer) */
+    int32_t    batcher;                      /* plugin index with x_hold; -1 */
+    const es_sched_request_t **held; size_t nheld, hcap;
+    es_time_t  seal_at;
     size_t     fc_queued;
     uint64_t   fc_bytes;
 };
@@ -218,6 +222,8 @@ int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_
     hook_list(cfg, HOOK_REMOVED, &s->rm_hooks, &s->nrm);
     hook_list(cfg, HOOK_ADMIT, &s->admit_hooks, &s->nadmit);
     hook_list(cfg, HOOK_END, &s->end_hooks, &s->nend);
+    s->batcher = -1;
+    for (size_t i = 0; i < cfg->nplugins; i++) if (cfg->plugins[i].vt->x_hold) s->batcher = (int32_t)i;
     s->flows = NULL;
     /* the configured bands exist from the start, as in upstream's registry
      * (usage limit policies see every band, not only those used so far) */
@@ -247,6 +253,7 @@ void es_scheduler_destroy(es_scheduler_t *s)
     for (size_t i = 0; i < s->nflows; i++) free(s->flows[i]);
     free(s->flows);
     free(s->fviews);
+    free(s->held);
     free(s);
 }
 
@@ -535,8 +542,13 @@ static void result_init(es_sched_result_t *out)
     if (tr) tr->nprofiles = 0;
 }
 
+/* How a decision may proceed: admission (flow control off), and whether a
+ * batching producer may hold the request (not for es_scheduler_pick, whose
+ * caller wants the answer now: its request is a batch of one). */
+enum { DECIDE_ADMIT = 1, DECIDE_HOLD = 2, DECIDE_HELD = 4 };
+
 static void decide(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps, size_t n,
-                   es_time_t now, es_sched_result_t *out, bool admission)
+                   es_time_t now, es_sched_result_t *out, unsigned how)
 {
     result_init(out);
     if (n == 0) {
@@ -546,12 +558,26 @@ static void decide(es_scheduler_t *s, const es_sched_request_t *req, const es_en
     }
     esi_cycle_t cy;
     cycle_setup(s, &cy, req, eps, n, now);
-    if (admission && (req->priority < 0 || out->trace)) {
+    if ((how & DECIDE_ADMIT) && (req->priority < 0 || out->trace)) {
         out->saturation = saturation_of(s, &cy);
         if (out->trace) out->trace->saturation = out->saturation;
         if (req->priority < 0 && out->saturation >= 1.0) {
             out->status = 429;
             out->reason = "system saturated, sheddable request dropped";
+            return;
+        }
+    }
+    if ((how & DECIDE_HOLD) && s->batcher >= 0) {   /* the producer waits for its window (director.go) */
+        inst_t *in = &s->inst[s->batcher];
+        es_time_t seal = 0;
+        if (in->cfg->vt->x_hold(in->state, &cy, &seal)) {
+            if (s->nheld == 0) s->seal_at = seal;
+            if (s->nheld == s->hcap) {
+                s->hcap = s->hcap ? s->hcap * 2 : 64;
+                s->held = es_xrealloc(s->held, s->hcap * sizeof *s->held);
+            }
+            s->held[s->nheld++] = req;
+            out->status = ES_SCHED_QUEUED;
             return;
         }
     }
@@ -592,7 +618,7 @@ int es_scheduler_pick(es_scheduler_t *s, const es_sched_request_t *req, const es
                       es_time_t now_ns, es_sched_result_t *out)
 {
     if (!s || !req || !out || (n && !eps)) return ES_EINVAL;
-    decide(s, req, eps, n, now_ns, out, !s->cfg->flow_control);
+    decide(s, req, eps, n, now_ns, out, s->cfg->flow_control ? 0 : DECIDE_ADMIT);
     return 0;
 }
 
@@ -754,7 +780,11 @@ static uint64_t req_bytes(const es_sched_request_t *r)
 int es_scheduler_submit(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps, size_t n,
                         es_time_t now, es_sched_result_t *out)
 {
-    if (!s->cfg->flow_control) return es_scheduler_pick(s, req, eps, n, now, out);
+    if (!s->cfg->flow_control) {
+        if (!req || !out || (n && !eps)) return ES_EINVAL;
+        decide(s, req, eps, n, now, out, DECIDE_ADMIT | DECIDE_HOLD);
+        return 0;
+    }
     result_init(out);
     const esi_flow_cfg_t *fc = &s->cfg->flow;
     fc_band_t *b = band_of(s, req->priority);
@@ -831,6 +861,20 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
             }
         }
     }
+    if (s->nheld && now >= s->seal_at) {   /* the batch window closed: assign, then decide each */
+        esi_cycle_t cy;
+        es_sched_request_t dummy = {0};
+        cycle_setup(s, &cy, &dummy, eps, n, now);
+        inst_t *in = &s->inst[s->batcher];
+        in->cfg->vt->x_seal(in->state, &cy);
+        size_t k = s->nheld;
+        s->nheld = 0;
+        for (size_t i = 0; i < k; i++) {
+            decide(s, s->held[i], eps, n, now, &res, DECIDE_HELD);
+            if (cb) cb(ud, s->held[i], &res);
+        }
+        return (int)k;
+    }
     if (s->fc_queued == 0) return 0;
     esi_cycle_t cy;
     es_sched_request_t dummy = {0};
@@ -866,7 +910,8 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
         if (pick < 0) continue;
         const es_sched_request_t *r = b->items[pick].req;
         fc_remove(s, b, (size_t)pick);
-        decide(s, r, eps, n, now, &res, false);
+        decide(s, r, eps, n, now, &res, DECIDE_HOLD);
+        if (res.status == ES_SCHED_QUEUED) return 1;   /* held by the batching producer */
         res.saturation = sat;
         if (cb) cb(ud, r, &res);
         return 1;
@@ -876,17 +921,23 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
 
 bool es_scheduler_flow_cancel(es_scheduler_t *s, uint64_t req_id)
 {
+    for (size_t i = 0; i < s->nheld; i++)
+        if (s->held[i]->id == req_id) {   /* its batch entry stays: upstream's assignment counts it too */
+            memmove(s->held + i, s->held + i + 1, (s->nheld - i - 1) * sizeof *s->held);
+            s->nheld--;
+            return true;
+        }
     for (size_t bi = 0; bi < s->nbands; bi++)
         for (size_t i = 0; i < s->bands[bi].n; i++)
             if (s->bands[bi].items[i].req->id == req_id) { fc_remove(s, &s->bands[bi], i); return true; }
     return false;
 }
 
-size_t es_scheduler_flow_queued(const es_scheduler_t *s) { return s->fc_queued; }
+size_t es_scheduler_flow_queued(const es_scheduler_t *s) { return s->fc_queued + s->nheld; }
 
 es_time_t es_scheduler_flow_next_expiry(const es_scheduler_t *s)
 {
-    es_time_t t = ES_TIME_NEVER;
+    es_time_t t = s->nheld ? s->seal_at : ES_TIME_NEVER;
     for (size_t bi = 0; bi < s->nbands; bi++)
         for (size_t i = 0; i < s->bands[bi].n; i++)
             if (s->bands[bi].items[i].deadline < t) t = s->bands[bi].items[i].deadline;

@@ -467,6 +467,211 @@ static void test_program_aware_flow_control(void **st)
     es_epp_config_destroy(c);
 }
 
+/* ---- burst-prefix-cache-producer (requestcontrol/dataproducer/burstprefix) ---- */
+
+/* A batch: groups of `count` identical requests with the given blocks (0-terminated). */
+typedef struct { int count; uint64_t h[12]; } bgroup_t;
+
+/* assigns the groups over `nrep` replicas pod1..; names[i] = the pod of request i ("" none) */
+static size_t burst_run(const bgroup_t *g, size_t ng, size_t nrep, int64_t k, int64_t mc, bool by_tokens,
+                        const char **names)
+{
+    const uint64_t *hs[64];
+    uint32_t nb[64];
+    size_t n = 0;
+    for (size_t i = 0; i < ng; i++) {
+        uint32_t len = 0;
+        while (len < 12 && g[i].h[len]) len++;
+        for (int j = 0; j < g[i].count; j++) { hs[n] = g[i].h; nb[n++] = len; }
+    }
+    pool_t p;
+    pool_init(&p, nrep, 0);
+    int64_t a[64];
+    esi_burst_assign(hs, nb, n, p.eps, p.n, k, mc, by_tokens, a);
+    static char names_buf[64][16];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(names_buf[i], sizeof names_buf[i], "%s", a[i] < 0 ? "" : p.names[a[i]]);
+        names[i] = names_buf[i];
+    }
+    return n;
+}
+
+/* requests per pod, "pod1=4 pod2=4" */
+static void burst_counts(const char **names, size_t n, size_t nrep, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (size_t r = 1; r <= nrep; r++) {
+        char pod[16];
+        snprintf(pod, sizeof pod, "pod%zu", r);
+        int c = 0;
+        for (size_t i = 0; i < n; i++) c += strcmp(names[i], pod) == 0;
+        if (!c) continue;
+        size_t l = strlen(out);
+        snprintf(out + l, size - l, "%s%s=%d", l ? " " : "", pod, c);
+    }
+}
+
+/* assign_test.go TestAssign_* (17 cases) */
+static void test_burstprefix_assign_test_go_TestAssign(void **st)
+{
+    (void)st;
+    const char *a[64];
+    char c[128];
+    size_t n;
+    /* _UnlimitedColocatesWholeGroup */
+    n = burst_run((bgroup_t[]){{8, {1, 2, 3}}}, 1, 4, -1, 0, false, a);
+    for (size_t i = 0; i < n; i++) assert_string_equal(a[i], "pod1");
+    /* _CapSpreadsEvenly */
+    n = burst_run((bgroup_t[]){{8, {1, 2, 3}}}, 1, 4, 2, 0, false, a);
+    burst_counts(a, n, 4, c, sizeof c);
+    assert_string_equal(c, "pod1=2 pod2=2 pod3=2 pod4=2");
+    /* _CapFillsBeforeSpilling */
+    n = burst_run((bgroup_t[]){{8, {1, 2, 3}}}, 1, 4, 4, 0, false, a);
+    burst_counts(a, n, 4, c, sizeof c);
+    assert_string_equal(c, "pod1=4 pod2=4");
+    /* _SingletonGetsNoAffinity */
+    burst_run((bgroup_t[]){{1, {1, 2, 3}}}, 1, 2, -1, 0, false, a);
+    assert_string_equal(a[0], "");
+    /* _EmptyPrefixGetsNoAffinity */
+    n = burst_run((bgroup_t[]){{2, {0}}}, 1, 2, -1, 0, false, a);
+    assert_string_equal(a[0], "");
+    assert_string_equal(a[1], "");
+    /* _DistinctGroupsSpreadAcrossReplicas */
+    n = burst_run((bgroup_t[]){{8, {1, 2, 3}}, {8, {9, 9, 9}}}, 2, 4, -1, 0, false, a);
+    for (size_t i = 0; i < 8; i++) { assert_string_equal(a[i], "pod1"); assert_string_equal(a[8 + i], "pod2"); }
+    /* _SharedPrefixFamiliesColocateWithinFairShare */
+    n = burst_run((bgroup_t[]){{2, {1, 2, 3}}, {2, {1, 2, 4}}, {2, {7, 8, 5}}, {2, {7, 8, 6}}}, 4, 2, -1, 2, false, a);
+    assert_string_equal(a[0], a[2]);
+    assert_string_equal(a[4], a[6]);
+    assert_string_not_equal(a[0], a[4]);
+    burst_counts(a, n, 2, c, sizeof c);
+    assert_string_equal(c, "pod1=4 pod2=4");
+    /* _FairShareSpreadsPrefixSharingGroups */
+    n = burst_run((bgroup_t[]){{2, {1, 2, 3}}, {2, {1, 2, 4}}, {2, {1, 2, 5}}, {2, {1, 2, 6}}}, 4, 4, -1, 2, false, a);
+    burst_counts(a, n, 4, c, sizeof c);
+    assert_string_equal(c, "pod1=2 pod2=2 pod3=2 pod4=2");
+    /* _SingletonAttachesToOverlappingGroup */
+    n = burst_run((bgroup_t[]){{2, {1, 2, 3}}, {1, {1, 2, 8}}, {2, {7, 8, 5}}, {1, {7, 8, 9}}}, 4, 2, -1, 2, false, a);
+    assert_string_equal(a[0], a[1]);
+    assert_string_equal(a[0], a[2]);
+    assert_string_equal(a[3], a[5]);
+    burst_counts(a, n, 2, c, sizeof c);
+    assert_string_equal(c, "pod1=3 pod2=3");
+    /* _LoneSingletonGetsNoAffinity */
+    burst_run((bgroup_t[]){{2, {1, 2, 3}}, {1, {5, 5, 5}}}, 2, 2, -1, 2, false, a);
+    assert_string_equal(a[2], "");
+    assert_string_equal(a[0], a[1]);
+    /* _OverlappingSingletonsColocateWithoutGroups */
+    n = burst_run((bgroup_t[]){{1, {1, 2, 3}}, {1, {1, 2, 4}}, {1, {1, 2, 5}}, {1, {1, 2, 6}}}, 4, 2, -1, 2, false, a);
+    for (size_t i = 0; i < n; i++) assert_string_not_equal(a[i], "");
+    burst_counts(a, n, 2, c, sizeof c);
+    assert_string_equal(c, "pod1=2 pod2=2");
+    /* _SharedPrefixBelowThresholdDoesNotColocate */
+    n = burst_run((bgroup_t[]){{2, {1, 2, 3}}, {2, {1, 2, 4}}, {2, {7, 8, 5}}, {2, {7, 8, 6}}}, 4, 2, -1, 3, false, a);
+    assert_string_not_equal(a[0], a[2]);
+    burst_counts(a, n, 2, c, sizeof c);
+    assert_string_equal(c, "pod1=4 pod2=4");
+    /* _SingleReplicaPlacesEverything */
+    n = burst_run((bgroup_t[]){{4, {1, 2, 3}}, {4, {9, 9, 9}}}, 2, 1, -1, 2, false, a);
+    for (size_t i = 0; i < n; i++) assert_string_equal(a[i], "pod1");
+    /* _BalanceByTokensSpreadsLargePrefix: long = a[0..1], short1 = a[2..3], short2 = a[4..5] */
+    burst_run((bgroup_t[]){{2, {1, 2, 3, 4}}, {2, {5}}, {2, {6}}}, 3, 2, -1, 0, false, a);
+    assert_string_equal(a[0], a[4]);
+    burst_run((bgroup_t[]){{2, {1, 2, 3, 4}}, {2, {5}}, {2, {6}}}, 3, 2, -1, 0, true, a);
+    assert_string_not_equal(a[0], a[2]);
+    assert_string_equal(a[2], a[4]);
+    /* _BalanceByTokensDiscountsSharedPrefix */
+    burst_run((bgroup_t[]){{2, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}, {2, {1, 2, 3, 4, 5, 6, 7, 8, 9, 11}},
+                           {2, {1, 2, 3, 4, 5, 6, 7, 8, 9, 12}}}, 3, 2, -1, 9, true, a);
+    assert_string_equal(a[0], a[2]);
+    assert_string_equal(a[2], a[4]);
+    /* _OverflowGuardBalancesBeyondCap */
+    n = burst_run((bgroup_t[]){{8, {1, 2, 3}}}, 1, 2, 2, 0, false, a);
+    for (size_t i = 0; i < n; i++) assert_string_not_equal(a[i], "");
+    burst_counts(a, n, 2, c, sizeof c);
+    assert_string_equal(c, "pod1=4 pod2=4");
+}
+
+/* plugin_test.go (newDataProducer validation) */
+static void test_burstprefix_plugin_test_go_TestNewDataProducerValidation(void **st)
+{
+    (void)st;
+    static const struct { const char *params, *want; } bad[] = {
+        {"{windowDurationMs: 0}", "windowDurationMs must be > 0"},
+        {"{windowDurationMs: 10001}", "windowDurationMs must be <= 10000"},
+        {"{maxPerReplica: 0}", "maxPerReplica must be -1 (unlimited) or >= 1"},
+        {"{blockSizeTokens: 0}", "blockSizeTokens must be > 0"},
+        {"{maxPrefixTokensToMatch: -1}", "maxPrefixTokensToMatch must be >= 0"},
+        {"{maxPrefixTokensToMatch: 32}", "must be 0 or >= blockSizeTokens"},
+        {"{minColocateBlocks: -1}", "minColocateBlocks must be >= 0"},
+        {"{maxBatchSize: 0}", "maxBatchSize must be -1 (unlimited) or >= 1"},
+        {"{balanceBy: bytes}", "balanceBy must be \"requests\" or \"tokens\""},
+        {"{window: 1}", "window"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char text[256];
+        snprintf(text, sizeof text, HEAD "plugins:\n- type: burst-prefix-cache-producer\n  parameters: %s\n",
+                 bad[k].params);
+        cfg_fails(text, bad[k].want);
+    }
+    es_epp_config_destroy(cfg_text(HEAD "plugins:\n- type: burst-prefix-cache-producer\n  parameters: "
+                                   "{windowDurationMs: 100, maxPerReplica: -1, minColocateBlocks: 0, "
+                                   "maxBatchSize: -1, balanceBy: tokens}\n"));
+}
+
+static void burst_record(void *ud, const es_sched_request_t *req, const es_sched_result_t *res)
+{
+    uint32_t *pick = ud;
+    assert_int_equal(res->status, 200);
+    pick[req->id] = res->primary;
+}
+
+/* Through the scheduler: requests are held for the window, then identical
+ * prompts co-locate (Produce waits for the seal; the prefix-cache-scorer
+ * reads the assignment). */
+static void test_burstprefix_scheduler_window(void **st)
+{
+    (void)st;
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n- type: burst-prefix-cache-producer\n  parameters: "
+                                  "{windowDurationMs: 100}\n- type: prefix-cache-scorer\n  parameters: "
+                                  "{prefixMatchInfoProducerName: burst-prefix-cache-producer}\n"
+                                  "- type: queue-scorer\n- type: max-score-picker\n"
+                                  "schedulingProfiles:\n- name: default\n  plugins:\n"
+                                  "  - pluginRef: prefix-cache-scorer\n    weight: 2\n  - pluginRef: queue-scorer\n");
+    es_scheduler_t *s;
+    es_err_t err;
+    assert_int_equal(es_scheduler_create(c, 1, &s, &err), 0);
+    pool_t p;
+    pool_init(&p, 4, 0);
+    es_segment_t seg[2] = {{11, 512}, {22, 512}};
+    es_sched_request_t r[9] = {{0}};
+    es_sched_result_t res = {0};
+    for (uint64_t i = 1; i <= 8; i++) {   /* 4 samples of prompt A, 4 of prompt B, interleaved */
+        r[i].id = i;
+        r[i].model = "m";
+        r[i].content.segs = &seg[i % 2];
+        r[i].content.nsegs = 1;
+        r[i].content.tokens = 512;
+        assert_int_equal(es_scheduler_submit(s, &r[i], p.eps, p.n, (es_time_t)i * ES_MS, &res), 0);
+        assert_int_equal(res.status, ES_SCHED_QUEUED);
+    }
+    assert_int_equal(es_scheduler_flow_queued(s), 8);
+    assert_int_equal(es_scheduler_flow_next_expiry(s), 101 * ES_MS);
+    uint32_t pick[9];
+    assert_int_equal(es_scheduler_flow_cycle(s, p.eps, p.n, 100 * ES_MS, burst_record, pick), 0);   /* still open */
+    assert_int_equal(es_scheduler_flow_cycle(s, p.eps, p.n, 101 * ES_MS, burst_record, pick), 8);
+    for (int i = 3; i <= 8; i++) assert_int_equal(pick[i], pick[i - 2]);   /* each prompt on one pod */
+    assert_int_not_equal(pick[1], pick[2]);
+    assert_int_equal(es_scheduler_flow_queued(s), 0);
+    /* es_scheduler_pick decides at once: a batch of one has no affinity */
+    r[1].id = 100;
+    assert_int_equal(es_scheduler_pick(s, &r[1], p.eps, p.n, ES_S, &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_int_equal(res.est_total_blocks, 0);
+    es_scheduler_destroy(s);
+    es_epp_config_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -480,6 +685,9 @@ int main(void)
         cmocka_unit_test(test_program_aware_strategy_las_test_go_TestLAS),
         cmocka_unit_test(test_program_aware_plugin_test_go_TestEvictIdle),
         cmocka_unit_test(test_program_aware_flow_control),
+        cmocka_unit_test(test_burstprefix_assign_test_go_TestAssign),
+        cmocka_unit_test(test_burstprefix_plugin_test_go_TestNewDataProducerValidation),
+        cmocka_unit_test(test_burstprefix_scheduler_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
