@@ -1070,7 +1070,8 @@ void es_server_submit(es_server_t *s, es_server_request_t *r)
         for (uint32_t i = 1; i < s->n_api; i++)
             if (s->api_free[i] < s->api_free[best]) best = i;
         es_time_t start = s->api_free[best] > now ? s->api_free[best] : now;
-        es_time_t done = start + s->api_req + (es_time_t)(s->api_tok_ns * r->p.prompt + 0.5);
+        es_time_t done = start + s->api_req + (r->chat ? s->api_chat : 0) +
+                         (es_time_t)(s->api_tok_ns * r->p.prompt + 0.5);
         s->api_free[best] = done;
         r->p.state = RS_API;
         fe_link(s, r);
