@@ -135,10 +135,11 @@ static void up_resume(gw_req_t *r);
 
 static void on_client_written(uv_write_t *w, int status)
 {
-    (void)status;
     gw_write_t *gw = (gw_write_t *)w;
     gw_conn_t *c = gw->c;
     free(gw);
+    /* a failed write: the client hung up (nothing reads its socket while a request is in flight) */
+    if (status < 0 && status != UV_ECANCELED && c) { conn_close(c); return; }
     if (!c || c->closing || !c->req || !c->req->paused) return;
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < GW_RESUME_BYTES) up_resume(c->req);
 }
