@@ -99,6 +99,7 @@ static void submit_server(pod_t *p, es_client_request_t *r, es_server_request_t 
     sr->output_segment = r->output_segment;
     sr->prefill_only = prefill_only;
     sr->kv_preloaded = preloaded;
+    sr->chat = r->path && strstr(r->path, "/chat/completions") != NULL;
     p->requests++;
     es_server_submit(p->server, sr);
 }
