@@ -36,6 +36,7 @@ int es_cmd_load(int argc, char **argv);
 struct es_doc;
 struct es_err;
 int es_cli_set_inference_perf(struct es_doc *doc, const char *file, const char *version, struct es_err *err);
+int es_cmd_gateway(int argc, char **argv);
 
 /* Benchmarks, one per module; each prints figures (or JSON with --json). */
 int es_bench_core(int argc, char **argv);

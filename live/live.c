@@ -187,7 +187,9 @@ static void conn_close(live_conn_t *c);
 
 static void on_written(uv_write_t *w, int status)
 {
-    (void)status;
+    /* a failed write (EPIPE, ECONNRESET): the client hung up mid-response; while a
+     * request is in flight nothing reads the socket, so this is how it is seen */
+    if (status < 0 && status != UV_ECANCELED) conn_close(w->handle->data);
     free(w);
 }
 

@@ -105,6 +105,7 @@ typedef struct es_server_request {
     uint64_t     output_segment;  /* content id of the output tokens (hashes output blocks) */
     bool         prefill_only;    /* P/D prefill side: finish right after the first token */
     bool         kv_preloaded;    /* P/D decode side: prompt KV transferred, compute only the last token */
+    bool         chat;            /* /v1/chat/completions: the API server renders the chat template */
     /* out */
     es_time_t    submitted;       /* es_server_submit time */
     es_time_t    admitted;        /* first scheduled; -1 until then */
