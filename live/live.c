@@ -64,7 +64,7 @@ struct live_conn {
     live_pod_t  *pod;
     es_live_http_t http;
     bool         closing, busy, keep_alive;
-    uint64_t     since;            /* uv_now when it last became idle (accepted, or a response queued) */
+    uint64_t     since;            /* wall ms of its last activity (accepted, bytes read, a response queued) */
     live_req_t  *req;
     live_conn_t *next, *prev;
     es_event_id_t scrape_ev;       /* a /metrics answer waiting for the scrape latency; 0 none */
@@ -680,11 +680,15 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
+/* Wall milliseconds, read now: uv_now is the loop iteration's start, which
+ * a long iteration (a backlog of engine steps) leaves far behind. */
+static uint64_t now_ms(void) { return uv_hrtime() / 1000000u; }
+
 /* A response has been queued in full: read the next request or close. */
 static void conn_done(live_conn_t *c)
 {
     c->busy = false;
-    c->since = uv_now(c->pod->lv->loop);
+    c->since = now_ms();
     if (c->closing) return;
     if (!c->keep_alive) {
         uv_read_stop((uv_stream_t *)&c->tcp);
@@ -701,6 +705,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) { conn_close(c); return; }
     if (nread == 0 || c->closing) return;
     if (c->busy) { conn_close(c); return; }   /* bytes while a request is in flight: not supported */
+    c->since = now_ms();   /* a request arriving in pieces is not idle */
     size_t used;
     int rc = es_live_http_feed(&c->http, buf->base, (size_t)nread, &used);
     if (rc == ES_LIVE_HTTP_MORE) return;
@@ -725,7 +730,7 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_init(lv->loop, &c->tcp);
     c->tcp.data = c;
     c->pod = p;
-    c->since = uv_now(lv->loop);
+    c->since = now_ms();
     es_live_http_init(&c->http, lv->cfg.max_header, lv->cfg.max_body);
     c->next = lv->conns;
     if (lv->conns) lv->conns->prev = c;
@@ -745,7 +750,7 @@ static void on_connection(uv_stream_t *server, int status)
 static void on_reap(uv_timer_t *t)
 {
     es_live_t *lv = t->data;
-    uint64_t now = uv_now(lv->loop);
+    uint64_t now = now_ms();
     for (live_conn_t *c = lv->conns; c; c = c->next)
         if (!c->busy && !c->closing && now - c->since > lv->cfg.idle_timeout_ms) conn_close(c);
 }
@@ -767,7 +772,9 @@ static int pod_listen(live_pod_t *p, es_err_t *err)
     uv_tcp_init(lv->loop, &p->listener);
     p->listener.data = p;
     int e = uv_tcp_bind(&p->listener, (const struct sockaddr *)&addr, 0);
-    if (!e) e = uv_listen((uv_stream_t *)&p->listener, 128, on_connection);
+    /* a deep accept queue: a burst of new connections while a long loop
+     * iteration catches up must not overflow it (SYNs dropped, clients reset) */
+    if (!e) e = uv_listen((uv_stream_t *)&p->listener, SOMAXCONN, on_connection);
     if (e) return es_err_set(err, ES_EIO, "--listen %s --port %d: pod %u: %s", lv->listen, port, p->index, uv_strerror(e));
     struct sockaddr_storage got;
     int len = sizeof got;
