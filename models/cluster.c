@@ -14,7 +14,7 @@
 
 static void pod_first_token(void *ud, es_server_request_t *sr, es_time_t t);
 static void pod_finish(void *ud, es_server_request_t *sr, es_time_t t);
-static void pod_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count);
+static void pod_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured);
 static void ev_pod_arrive(es_sim_t *sim, void *target, uint64_t arg);
 static void ev_transfer_done(es_sim_t *sim, void *target, uint64_t arg);
 
@@ -99,6 +99,7 @@ static void submit_server(pod_t *p, es_client_request_t *r, es_server_request_t 
     sr->output_segment = r->output_segment;
     sr->prefill_only = prefill_only;
     sr->kv_preloaded = preloaded;
+    sr->measured = r->measured;
     p->requests++;
     es_server_submit(p->server, sr);
 }
@@ -202,10 +203,10 @@ static void pod_finish(void *ud, es_server_request_t *sr, es_time_t t)
     esi_cluster_finish(c, r, status, t + c->hop);
 }
 
-static void pod_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count)
+static void pod_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured)
 {
     pod_t *p = ud;
-    if (p->c->hooks.on_gaps) p->c->hooks.on_gaps(p->c->hooks.ud, t, gap, count);
+    if (p->c->hooks.on_gaps) p->c->hooks.on_gaps(p->c->hooks.ud, t, gap, count, measured);
 }
 
 /* ---------------------------------------------------------------- */
