@@ -209,7 +209,8 @@ int es_cmd_run(int argc, char **argv)
     es_doc_t *holder = nsets ? es_doc_create("--set") : NULL, *epp_src = NULL;
     for (size_t i = 0; i < nsets; i++) {
         if (!holder || es_sweep_override(doc, base, holder, &epp_src, sets[i], &err)) {
-            fprintf(stderr, "eppsim: %s\n", holder ? err.msg : "out of memory");
+            if (holder) es_cli_print_set_error(err.msg, &sets[i], 1);
+            else fprintf(stderr, "eppsim: out of memory\n");
             es_doc_destroy(doc);
             es_doc_destroy(holder);
             es_doc_destroy(epp_src);
@@ -219,19 +220,7 @@ int es_cmd_run(int argc, char **argv)
     }
     es_experiment_t exp;
     if ((rc = es_experiment_from_doc(doc, base, &exp, &err))) {
-        /* a key that --set added has no line in any file: name the option */
-        const char *from = NULL;
-        for (size_t i = 0; i < nsets && !from; i++) {
-            size_t k = strcspn(sets[i], ".="), key = strcspn(sets[i], "=");
-            char needle[520];
-            snprintf(needle, sizeof needle, " %.*s: ", (int)(key < 512 ? key : 512), sets[i]);
-            size_t m = strcspn(err.msg, ":");   /* a message at a dotted prefix of the key (server.x=, a.b.c=1) */
-            if ((!strncmp(err.msg, sets[i], k) && err.msg[k] == ':') || strstr(err.msg, needle) ||
-                (m > 0 && m <= key && !strncmp(err.msg, sets[i], m) && (sets[i][m] == '.' || sets[i][m] == '=')))
-                from = sets[i];
-        }
-        if (from) fprintf(stderr, "eppsim: --set %s: %s\n", from, err.msg);
-        else fprintf(stderr, "eppsim: %s\n", err.msg);
+        es_cli_print_set_error(err.msg, sets, nsets);
         es_doc_destroy(holder);
         es_doc_destroy(epp_src);
         es_manifest_fini(&man);

@@ -9,6 +9,7 @@
 #define ES_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define ES_EXIT_OK          0
 #define ES_EXIT_CHECK       1
@@ -50,5 +51,9 @@ void   es_profile_points_close(es_profile_points_t *p);
 
 /* True when `arg` is -h or --help. */
 int es_cli_is_help(const char *arg);
+/* Prints an experiment error: one that a `--set KEY=VALUE` of `sets` caused
+ * as "eppsim: --set KEY=VALUE: KEY: message" (the place where the base
+ * holds the key is not where the value came from), others as they are. */
+void es_cli_print_set_error(const char *msg, const char *const *sets, size_t nsets);
 
 #endif /* ES_CLI_H */

@@ -259,6 +259,12 @@ flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$
 flags eppsim bench e2e --mooncake-scale fast;  case_ "benchmark scale not a number" "$EPPSIM" bench e2e --mooncake-scale fast
 flags eppsim run --set server.max_num_seqs=;   case_ "--set with no value" "${RUN[@]}" --set server.max_num_seqs= base.yaml
 flags eppsim run --set cluster.replicas.x=1;   case_ "--set below a scalar" "${RUN[@]}" --set cluster.replicas.x=1 base.yaml
+# a --set value is blamed on the option, never on the base file's line
+flags eppsim run --set server.bogus=1;         case_ "--set of an unknown key" "${RUN[@]}" --set server.bogus=1 base.yaml
+flags eppsim run --set server.max_num_seqs=abc; case_ "--set of a mistyped value" "${RUN[@]}" --set server.max_num_seqs=abc base.yaml
+put s.yaml 'base: base.yaml\ngrid: {cluster.replicas: [1, 2]}\n'
+flags eppsim sweep s.yaml --set server.max_num_seqs=abc; case_ "sweep --set of a mistyped value" "$EPPSIM" sweep -q -o sw --set server.max_num_seqs=abc s.yaml
+flags eppsim sweep s.yaml --set server.bogus=1;          case_ "sweep --set of an unknown key" "$EPPSIM" sweep -q -o sw --set server.bogus=1 s.yaml
 
 section "vLLM serve settings and validation (server.vllm_args, eppsim validate)"
 input a.yaml 'server: {vllm_args: "--max-num-seqs lots"}\n';                     case_ "flag value not a number" "${RUN[@]}" a.yaml
