@@ -238,6 +238,8 @@ input m.json '{"hidden_size": 4096, "intermediate_size": 11008,\n "num_hidden_la
 case_ "KV heads do not divide the heads" "${RUN[@]}" a.yaml
 input m.json '{"hidden_size": 4096, "num_hidden_layers": 32,\n "num_attention_heads": 32, "vocab_size": 32000}\n'
 case_ "model config lacks a key" "${RUN[@]}" a.yaml
+input m.json '{"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,\n "num_attention_heads": 32, "vocab_size": 32000, "torch_dtype": "int3"}\n'
+case_ "model config: unknown torch_dtype" "${RUN[@]}" a.yaml
 put a.yaml 'server: {gpu: toy, gpu_datasheet: g.yaml}\n'
 input g.yaml 'gpus:\n  toy:\n    memory_MiB: 1024\n    bf16_TFLOPs: 10\n    fp8_TFLOPs: 0\n    nvlink_GBps: 0\n    pcie_GBps: 16\n    source: test\n'
 case_ "datasheet entry lacks a key" "${RUN[@]}" a.yaml
@@ -296,6 +298,13 @@ rm -f .input; put a.yaml 'workload: {vllm_bench: {result: nothere.json}}\n';    
 put a.yaml 'workload: {vllm_bench: {result: bj.json}}\n'; input bj.json '[]\n';         case_ "vllm bench result not an object" "${RUN[@]}" a.yaml
 input a.yaml 'server: {vllm_args: "--max-num-seqs 1e3"}\n';                     case_ "integer flag in exponent form" "${RUN[@]}" a.yaml
 input a.yaml 'server: {vllm_args: "--gpu-memory-utilization -0.5"}\n';         case_ "negative fraction" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--block-size 17"}\n';                       case_ "block size vLLM does not offer" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--max-model-len 10000000000"}\n';          case_ "max-model-len out of range" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--dtype bogus"}\n';                        case_ "unknown --dtype" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--kv-cache-dtype bogus"}\n';               case_ "unknown --kv-cache-dtype" "${RUN[@]}" a.yaml
+put a.yaml 'server: {vllm_config: vc.yaml}\n'
+input vc.yaml 'max-num-seqs: 64\nmax_num_seqs: 32\n';                          case_ "vllm_config: one setting under two spellings" "${RUN[@]}" a.yaml
+input vc.yaml 'max_model_len: 1e10\n';                                         case_ "vllm_config: integer in exponent form" "${RUN[@]}" a.yaml
 
 [ "$MODE" = --doc ] && exit 0
 echo "$n cases, $fails failed"

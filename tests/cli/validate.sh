@@ -37,6 +37,14 @@ grep -q "could not write this run's workload" def/inference-perf/results/config.
 [ $rc -eq 2 ] && grep -q "expected an inference-perf config" def.err || fail "validate of an inexpressible run: rc $rc $(cat def.err)"
 [ $fails -eq 0 ] && echo "ok   round trip: validate against its own inference-perf results gives 0 error"
 
+# a name longer than the table's 44 columns is printed whole; --tolerance says
+# why a case was not simulated
+"$EPPSIM" validate "$D/long-and-unsimulated.yaml" --tolerance 1000 > long.txt 2> long.err; rc=$?
+[ $rc -eq 1 ] || fail "a case not simulated with --tolerance: rc $rc, want 1"
+grep -q '^a-case-name-that-is-much-longer-than-forty-four-characters  ' long.txt || fail "long run name cut: $(grep '^a-case' long.txt)"
+grep -q 'unknown-model-case: not simulated: server.model: no model "no-such-model-7b"' long.err ||
+  fail "--tolerance: no reason for a case not simulated: $(cat long.err)"
+
 # every source kind at once; -j 1 and -j 4 identical; every format
 ALL=("$D/cases.yaml" "$D/bench-cases.yaml" "$D/bench-result.json" run/inference-perf)
 "$EPPSIM" validate -j 1 "${ALL[@]}" > j1.txt || fail "validate -j 1"
