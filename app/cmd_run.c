@@ -93,6 +93,41 @@ oom:
     return es_err_set(err, ES_ENOMEM, "out of memory");
 }
 
+/* A message about a key that an option set names the option instead (the
+ * key is in no file the user wrote), and the file as the user wrote it;
+ * msg itself otherwise.  ip, ip_version, vb: the options' values or NULL. */
+static const char *as_option(const char *msg, const char *ip, const char *ip_version, const char *vb, char *buf,
+                             size_t size)
+{
+    const struct { const char *given, *key, *option; } k_keys[] = {
+        {ip, "workload.inference_perf.file: ", "--inference-perf"},
+        {ip_version, "workload.inference_perf.version: ", "--inference-perf-version"},
+        {vb, "workload.vllm_bench.result: ", "--vllm-bench"},
+    };
+    for (size_t i = 0; i < sizeof k_keys / sizeof k_keys[0]; i++) {
+        const char *p = k_keys[i].given ? strstr(msg, k_keys[i].key) : NULL;
+        if (!p || (p != msg && p[-1] != ' ')) continue;
+        p += strlen(k_keys[i].key);
+        char abs[4096];   /* the options store absolute paths */
+        size_t al = realpath(k_keys[i].given, abs) ? strlen(abs) : 0;
+        if (al && !strncmp(p, abs, al) && p[al] == ':')
+            snprintf(buf, size, "%s: %s%s", k_keys[i].option, k_keys[i].given, p + al);
+        else
+            snprintf(buf, size, "%s: %s", k_keys[i].option, p);
+        return buf;
+    }
+    /* an error inside the file: "/abs/ip.yaml:3: ..." as "ip.yaml:3: ..." */
+    for (size_t i = 0; i < 3; i++) {
+        char abs[4096];
+        if (i == 1 || !k_keys[i].given || !realpath(k_keys[i].given, abs)) continue;
+        size_t al = strlen(abs);
+        if (strncmp(msg, abs, al) || msg[al] != ':') continue;
+        snprintf(buf, size, "%s%s", k_keys[i].given, msg + al);
+        return buf;
+    }
+    return msg;
+}
+
 /* --vllm-bench FILE: workload.vllm_bench = {result: <absolute path>}. */
 static int set_vllm_bench(es_doc_t *doc, const char *file, es_err_t *err)
 {
@@ -219,8 +254,9 @@ int es_cmd_run(int argc, char **argv)
         }
     }
     es_experiment_t exp;
+    char msg[ES_ERR_MSG_MAX + 32];
     if ((rc = es_experiment_from_doc(doc, base, &exp, &err))) {
-        es_cli_print_set_error(err.msg, sets, nsets);
+        es_cli_print_set_error(as_option(err.msg, ip_file, ip_version, vb_file, msg, sizeof msg), sets, nsets);
         es_doc_destroy(holder);
         es_doc_destroy(epp_src);
         es_manifest_fini(&man);
@@ -264,7 +300,7 @@ int es_cmd_run(int argc, char **argv)
         return ES_EXIT_INTERRUPTED;
     }
     if (rc) {
-        fprintf(stderr, "eppsim: %s\n", err.msg);
+        fprintf(stderr, "eppsim: %s\n", as_option(err.msg, ip_file, ip_version, vb_file, msg, sizeof msg));
         return ES_EXIT_USAGE;
     }
     if (!quiet) {

@@ -230,6 +230,11 @@ input a.yaml 'workload: {inference_perf: {file: ip.yaml, version: 2024}}\n';    
 rm -f .input; put a.yaml 'workload: {inference_perf: nothere.yaml}\n';                               case_ "missing file" "${RUN[@]}" a.yaml
 put a.yaml 'workload: {inference_perf: ip.yaml}\n'; input ip.yaml '';                                 case_ "empty config" "${RUN[@]}" a.yaml
 mkdir -p ipdir; put a.yaml 'workload: {inference_perf: ipdir}\n'; flags 'workload: {inference_perf: ipdir}  (a directory)'; case_ "config is a directory" "${RUN[@]}" a.yaml; rmdir ipdir
+# given by an option, the error names the option (the key is in no file)
+mkdir -p ipdir; flags eppsim run --inference-perf ipdir;   case_ "--inference-perf of a directory" "${RUN[@]}" --inference-perf ipdir; rmdir ipdir
+put ip.yaml ''; flags 'eppsim run --inference-perf ip.yaml  (an empty file)'; case_ "--inference-perf of an empty config" "${RUN[@]}" --inference-perf ip.yaml
+put ip.yaml 'data: {type: shared_prefix}\nload: {stages: [{rate: 1, duration: 1}]}\n'
+flags eppsim run --inference-perf ip.yaml --inference-perf-version 2024; case_ "--inference-perf-version unknown" "${RUN[@]}" --inference-perf ip.yaml --inference-perf-version 2024
 
 section "Models and GPUs (server.model: config.json, server.gpu, their data files)"
 input a.yaml 'server: {model: nothere.json}\n';            case_ "model config missing" "${RUN[@]}" a.yaml
