@@ -550,11 +550,14 @@ int es_cmd_validate(int argc, char **argv)
     size_t n = 0;
     es_val_set_t set;
     memset(&set, 0, sizeof set);
-    if (opt.vllm_args[0] || opt.stamps_per_token || strcmp(opt.ip_version, "current"))
+    if (opt.vllm_args[0] || opt.stamps_per_token || strcmp(opt.ip_version, "current")) {
+        /* --client-stamps only when given: absent, the build's own count applies */
+        char stamps[32] = "";
+        if (opt.stamps_per_token) snprintf(stamps, sizeof stamps, " --client-stamps %d", opt.stamps_per_token);
         snprintf(set.header, sizeof set.header,
-                 "command line: --vllm-version %s --gpu %s --vllm-args \"%s\" --client-stamps %d "
-                 "--inference-perf-version %s\n", opt.vllm_version, opt.gpu, opt.vllm_args,
-                 opt.stamps_per_token ? opt.stamps_per_token : 1, opt.ip_version);
+                 "command line: --vllm-version %s --gpu %s --vllm-args \"%s\"%s --inference-perf-version %s\n",
+                 opt.vllm_version, opt.gpu, opt.vllm_args, stamps, opt.ip_version);
+    }
     es_err_t err;
     es_err_clear(&err);
     for (int i = optind; i < argc; i++) {

@@ -58,8 +58,8 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
  * exp-config.yaml (the server settings): what `eppsim validate` reads. */
 struct es_summary_stage;
 int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metrics *m,
-                                const struct es_summary_stage *stages, size_t nstages, const char *dir,
-                                es_err_t *err);
+                                const struct es_summary_stage *stages, size_t nstages,
+                                const struct es_client_emul *client, const char *dir, es_err_t *err);
 /* The experiment as run, every default filled in: the text of a run's
  * experiment.yaml (malloc'd; NULL when out of memory).  A sweep compares it
  * with a finished point's file to know whether the point is still current. */

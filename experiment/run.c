@@ -789,7 +789,7 @@ static int run_pass(const es_experiment_t *exp, const es_run_options_t *opt, es_
     if (!summary) rc = es_err_set(err, ES_ENOMEM, "out of memory");
     if (!rc) rc = es_summary_write_json(es_outdir_file(&od, "summary.json", path, sizeof path), summary, err);
     if (!rc) rc = es_pods_csv_write(es_outdir_file(&od, "pods.csv", path, sizeof path), &in, err);
-    if (!rc && opt->inference_perf) rc = es_run_write_inference_perf(exp, c.m, stages, nst, od.tmp, err);
+    if (!rc && opt->inference_perf) rc = es_run_write_inference_perf(exp, c.m, stages, nst, use_client ? &emul : NULL, od.tmp, err);
     free(pods);
     free(stages);
     if (rc) goto done;
