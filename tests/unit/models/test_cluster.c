@@ -208,6 +208,34 @@ static void test_client_timeout(void **state)
     stop(&f);
 }
 
+/* gateway.client_timeout_clock aiohttp: a timeout of 5 s or more fires at
+ * the next whole second (aiohttp's TimeoutHandle: ceil(loop.time() +
+ * timeout)), a shorter one on time; exact fires on time.  Sent at 0.3 s with
+ * 3,000 tokens to generate, each request is still running when it fires. */
+static void test_client_timeout_clock(void **state)
+{
+    (void)state;
+    static const struct { const char *yaml; double done_s; } cases[] = {
+        {"gateway: {client_timeout_s: 6, client_timeout_clock: aiohttp}\n", 7.0},
+        {"gateway: {client_timeout_s: 6, client_timeout_clock: exact}\n", 6.3},
+        {"gateway: {client_timeout_s: 6}\n", 6.3},   /* auto outside a benchmark replay: exact */
+        {"gateway: {client_timeout_s: 4, client_timeout_clock: aiohttp}\n", 4.3},
+        {"gateway: {client_timeout_s: 6.7, client_timeout_clock: aiohttp}\n", 7.0},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        fx_t f;
+        start(&f, cases[k].yaml);
+        es_client_request_t *r = add(&f, "/v1/completions", "m");
+        r->output_tokens = 3000;
+        send_at(&f, 0.3, 0);
+        es_sim_run(f.sim, es_time_from_s(RUN_UNTIL_S));
+        assert_int_equal(f.ndone[0], 1);
+        assert_int_equal(r->status, 408);
+        assert_int_equal(r->done, es_time_from_s(cases[k].done_s));
+        stop(&f);
+    }
+}
+
 /* Pod 0 crashes while serving: its requests fail with 503 without retries,
  * and are re-sent (to pod 1) with one; pod 1's requests are not touched. */
 static void test_crash_and_retry(void **state)
@@ -312,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_outage_fail_close_and_open),
         cmocka_unit_test(test_ext_proc_timeout),
         cmocka_unit_test(test_client_timeout),
+        cmocka_unit_test(test_client_timeout_clock),
         cmocka_unit_test(test_crash_and_retry),
         cmocka_unit_test(test_objectives_set_priority),
         cmocka_unit_test(test_config_errors),
