@@ -92,6 +92,11 @@ typedef struct es_scheduler es_scheduler_t;
 int  es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_t **out,
                          es_err_t *err);
 void es_scheduler_destroy(es_scheduler_t *s);
+/* Restarts the decision stream (random tie-breaks, exploration) as
+ * es_scheduler_create(cfg, seed) starts it; the rest of the state is kept.
+ * A live picker that reseeds before each decision with a seed it logs lets
+ * `eppsim explain --seed` replay that decision's random choices exactly. */
+void es_scheduler_reseed(es_scheduler_t *s, uint64_t seed);
 
 /* Optional detailed trace of one decision (for `eppsim explain`).  Indexes
  * are into the eps array given to the pick; raw scores are before clamping. */

@@ -173,6 +173,11 @@ static void hook_list(const es_epp_config_t *cfg, enum hook h, uint32_t **out, u
         if (has_hook(cfg->plugins[i].vt, h)) (*out)[(*n)++] = (uint32_t)i;
 }
 
+void es_scheduler_reseed(es_scheduler_t *s, uint64_t seed)
+{
+    es_rng_stream(&s->rng, seed, ES_ENTITY_EPP_SCHEDULER, 0, ES_STREAM_SCHEDULER);
+}
+
 int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_t **out, es_err_t *err)
 {
     es_err_clear(err);
