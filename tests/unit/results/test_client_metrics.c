@@ -44,7 +44,7 @@ static void test_two_stamps_per_token(void **state)
 {
     (void)state;
     es_metrics_t *m = timeline();
-    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 1};
+    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 1, false};
     es_client_stats_t s;
     assert_int_equal(es_client_stats(m, &e, ES_ALL_STAGES, &s), 0);
     assert_int_equal(s.sent, 3);
@@ -92,7 +92,7 @@ static void test_one_stamp_per_token(void **state)
 {
     (void)state;
     es_metrics_t *m = timeline();
-    es_client_emul_t e = {"test", true, 1, 0, 0, 2000, 1};
+    es_client_emul_t e = {"test", true, 1, 0, 0, 2000, 1, false};
     es_client_stats_t s;
     assert_int_equal(es_client_stats(m, &e, 0, &s), 0);
     near(s.tpot.mean, 100, 1e-9);                           /* 900/9 and 500/5 */
@@ -118,7 +118,7 @@ static void test_output_count_scale(void **state)
 {
     (void)state;
     es_metrics_t *m = timeline();
-    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 0.5};
+    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 0.5, false};
     es_client_stats_t s;
     assert_int_equal(es_client_stats(m, &e, ES_ALL_STAGES, &s), 0);
     near(s.output_mean, 4, 1e-9);                            /* (5 + 3) / 2 */
@@ -136,7 +136,7 @@ static void test_failed_gaps_weighted(void **state)
     (void)state;
     es_metrics_t *m = timeline();
     assert_int_equal(es_metrics_add_stage_gaps(m, 0, 300 * ES_MS, 100), 0);
-    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 1};
+    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 1, false};
     es_client_stats_t s;
     assert_int_equal(es_client_stats(m, &e, ES_ALL_STAGES, &s), 0);
     assert_int_equal(s.itl.n, 34);                  /* 14 real + 20 event gaps */
