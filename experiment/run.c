@@ -653,7 +653,12 @@ static int run_pass(const es_experiment_t *exp, const es_run_options_t *opt, es_
     /* a benchmark client's own timeout applies unless the gateway section sets one */
     es_gateway_config_t gateway = exp->gateway;
     if (gateway.client_timeout_s <= 0) gateway.client_timeout_s = es_workload_client_timeout_s(c.wl);
+    /* inference-perf and vllm bench time out through aiohttp */
+    if (gateway.client_timeout_clock == ES_TIMEOUT_CLOCK_AUTO)
+        gateway.client_timeout_clock = es_workload_client_timeout_s(c.wl) > 0 ? ES_TIMEOUT_CLOCK_AIOHTTP
+                                                                             : ES_TIMEOUT_CLOCK_EXACT;
     bool use_client = client_emul(exp, c.wl, gateway.client_timeout_s, &emul);
+    emul.timeout_whole_s = gateway.client_timeout_clock == ES_TIMEOUT_CLOCK_AIOHTTP && gateway.client_timeout_s >= 5;
     c.stage_gaps = use_client;
     if (opt->progress)
         for (size_t i = 0; i < es_workload_warning_count(c.wl); i++)

@@ -316,6 +316,9 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
     c->hop = es_time_from_us(prm->gateway->hop_latency_us);
     c->extproc_timeout = es_time_from_ms(prm->gateway->ext_proc_timeout_ms);
     c->client_timeout = es_time_from_s(prm->gateway->client_timeout_s);
+    /* aiohttp's TimeoutHandle.start: ceil(loop.time() + timeout) when timeout >= ceil_threshold (5 s) */
+    c->timeout_whole_s = prm->gateway->client_timeout_clock == ES_TIMEOUT_CLOCK_AIOHTTP &&
+                         prm->gateway->client_timeout_s >= 5;
     c->sched_latency = es_time_from_us(prm->epp->scheduling_latency_us);
     c->scrape_every = es_time_from_ms(prm->epp->refresh_interval_ms);
     c->scrape_latency = es_time_from_ms(prm->epp->scrape_latency_ms);
