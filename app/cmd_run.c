@@ -76,7 +76,7 @@ static cJSON *read_json(const char *path)
 /* --inference-perf FILE [--inference-perf-version V]: workload.inference_perf =
  * {file: <absolute path>, version: V}, so the experiment's folder does not
  * change where the file is looked up. */
-static int set_inference_perf(es_doc_t *doc, const char *file, const char *version, es_err_t *err)
+int es_cli_set_inference_perf(es_doc_t *doc, const char *file, const char *version, es_err_t *err)
 {
     char abs[4096];
     if (!realpath(file, abs)) return es_err_set(err, ES_EIO, "--inference-perf: %s: cannot open", file);
@@ -232,7 +232,7 @@ int es_cmd_run(int argc, char **argv)
         es_manifest_fini(&man);
         return ES_EXIT_USAGE;
     }
-    if ((ip_file && set_inference_perf(doc, ip_file, ip_version, &err) < 0) ||
+    if ((ip_file && es_cli_set_inference_perf(doc, ip_file, ip_version, &err) < 0) ||
         (vb_file && set_vllm_bench(doc, vb_file, &err) < 0)) {
         fprintf(stderr, "eppsim: %s\n", err.msg);
         es_doc_destroy(doc);

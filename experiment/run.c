@@ -495,7 +495,7 @@ static bool on_path(const char *name)
  * string arguments, never as code).  Returns ES_EINTR when a signal arrived
  * meanwhile (the caller then writes nothing), else 0: a plot that fails is a
  * warning, the data files are complete. */
-static int run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interrupted, es_err_t *err)
+int es_run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interrupted, es_err_t *err)
 {
     char script[1024];
     snprintf(script, sizeof script, "%s/scripts/plot-run", ES_SOURCE_DIR);
@@ -846,7 +846,7 @@ static int run_pass(const es_experiment_t *exp, const es_run_options_t *opt, es_
             goto done;
         if (rep) rep->wall_s = wall;
     }
-    if (opt->plots && exp->results.plots && (rc = run_plots(od.tmp, !opt->progress, opt->interrupted, err))) goto done;
+    if (opt->plots && exp->results.plots && (rc = es_run_plots(od.tmp, !opt->progress, opt->interrupted, err))) goto done;
     if ((rc = write_report(exp, summary, od.tmp, es_outdir_file(&od, "report.md", path, sizeof path), err))) goto done;
     rc = es_outdir_commit(&od, err);
     od_open = rc != 0;
