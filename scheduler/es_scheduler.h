@@ -163,10 +163,19 @@ int  es_scheduler_pick(es_scheduler_t *s, const es_sched_request_t *req, const e
  * the rest and forgets the request.  Unknown ids are ignored. */
 void es_scheduler_on_first_chunk(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
 void es_scheduler_on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
+/* es_scheduler_on_end for a response whose stream ended (any status), with
+ * its usage (prompt and completion tokens) for the plugins that account for
+ * it (program-aware-fairness); plain es_scheduler_on_end is a request the
+ * client or the gateway abandoned. */
+void es_scheduler_on_end_usage(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, uint32_t prompt_tokens,
+                               uint32_t completion_tokens);
 
 /* True when a plugin of the config consumes the servers' KV events (the
  * precise prefix index): without one, the caller need not deliver them. */
 bool es_scheduler_wants_kv_events(const es_epp_config_t *cfg);
+/* True when a plugin reads the GPU utilisation (dcgm-extractor): the
+ * scraper must fill es_endpoint_metrics_t.gpu_util. */
+bool es_scheduler_wants_gpu_util(const es_epp_config_t *cfg);
 /* A server's KV event as the EPP receives it (the caller applies the
  * delivery delay), to every plugin that wants KV events. */
 void es_scheduler_on_kv_event(es_scheduler_t *s, const es_kv_event_t *ev);
