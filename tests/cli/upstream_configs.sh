@@ -55,4 +55,16 @@ while read -r t; do
   grep -qF "\`$t\`" "$root/docs/scheduler.md" || { echo "FAIL type $t: not classed in docs/scheduler.md"; fail=1; }
 done < "$root/tests/upstream/registered-types.txt"
 echo "$nt registered types known and classed"
+# --strict-stability refuses Alpha plugins as upstream does without --allow-experimental-plugins
+st="$root/docs/explain-example/state.json"; gpu="$dir/deploy-sim-epp-gpu-config.yaml"
+"$eppsim" explain --strict-stability --epp-config "$gpu" --state "$st" > /dev/null 2> "$tmp/err"; rc=$?
+if [ $rc != 2 ] || ! grep -q "deploy-sim-epp-gpu-config.yaml:[0-9]*: plugins: plugin 'dcgm-extractor' (type: 'dcgm-extractor') has Alpha stability level, but command line flag --allow-experimental-plugins is not set" "$tmp/err"; then
+  echo "FAIL --strict-stability: rc=$rc"; cat "$tmp/err"; fail=1; fi
+"$eppsim" explain --strict-stability --allow-experimental-plugins --epp-config "$gpu" --state "$st" > /dev/null 2>&1 || { echo "FAIL --allow-experimental-plugins refused"; fail=1; }
+"$eppsim" explain --strict-stability --state "$st" > /dev/null 2>&1 || { echo "FAIL --strict-stability refused the default config"; fail=1; }
+"$eppsim" explain --epp-config "$gpu" --state "$st" > /dev/null 2>&1 || { echo "FAIL Alpha plugins refused without --strict-stability"; fail=1; }
+printf 'name: strict\nepp: {config_file: %s}\nworkload: {num_requests: 20}\n' "$gpu" > "$tmp/strict.yaml"
+"$eppsim" run "$tmp/strict.yaml" --strict-stability --quiet --no-plots --out "$tmp/strict" > /dev/null 2> "$tmp/err"; rc=$?
+if [ $rc != 2 ] || ! grep -q "has Alpha stability level" "$tmp/err" || [ -e "$tmp/strict" ]; then echo "FAIL run --strict-stability: rc=$rc"; fail=1; fi
+echo "--strict-stability checked"
 exit $fail
