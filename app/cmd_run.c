@@ -56,6 +56,9 @@ static void usage(FILE *f)
             "      --write-inference-perf-results\n"
             "                         also write inference-perf/: the run as an inference-perf result\n"
             "                         directory that `eppsim validate` reads (docs/validate.md)\n"
+            "      --strict-stability refuse Alpha plugins as the EPP does (eppsim accepts them\n"
+            "                         with upstream's stability warning)\n"
+            "      --allow-experimental-plugins  with --strict-stability: accept them (upstream's flag)\n"
             "  -q, --quiet            no progress line, no summary table\n"
             "  -h, --help             this help\n"
             "\n"
@@ -153,11 +156,13 @@ int es_cmd_run(int argc, char **argv)
         {"inference-perf", required_argument, NULL, 'I'}, {"inference-perf-version", required_argument, NULL, 'V'},
         {"write-inference-perf-results", no_argument, NULL, 'W'},
         {"set", required_argument, NULL, 'S'},      {"vllm-bench", required_argument, NULL, 'B'},
+        {"strict-stability", no_argument, NULL, 'T'}, {"allow-experimental-plugins", no_argument, NULL, 'A'},
         {NULL, 0, NULL, 0}};
     const char *out = NULL, *seed = NULL, *ip_file = NULL, *ip_version = NULL, *vb_file = NULL;
     const char *manifests[64], *sets[256];
     size_t nman = 0, nsets = 0;
     bool force = false, plots = true, quiet = false, record = false, infperf = false;
+    bool strict = false, allow_alpha = false;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "o:s:fm:qh", opts, NULL)) != -1) {
@@ -180,6 +185,8 @@ int es_cmd_run(int argc, char **argv)
         case 'I': ip_file = optarg; break;
         case 'V': ip_version = optarg; break;
         case 'B': vb_file = optarg; break;
+        case 'T': strict = true; break;
+        case 'A': allow_alpha = true; break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         default: usage(stderr); return ES_EXIT_USAGE;
         }
@@ -289,8 +296,9 @@ int es_cmd_run(int argc, char **argv)
 
     es_run_options_t opt = {dir, force, !quiet, plots, record, &g_interrupted, man.pool_name, NULL, NULL, infperf};
     es_run_report_t rep;
-    if (!quiet) fprintf(stderr, "eppsim: running %s (seed %llu) -> %s\n", exp.name, (unsigned long long)exp.seed, dir);
-    rc = es_run_experiment(&exp, &opt, &rep, &err);
+    rc = strict && !allow_alpha ? es_run_check_stability(&exp, &err) : 0;
+    if (!rc && !quiet) fprintf(stderr, "eppsim: running %s (seed %llu) -> %s\n", exp.name, (unsigned long long)exp.seed, dir);
+    if (!rc) rc = es_run_experiment(&exp, &opt, &rep, &err);
     es_experiment_fini(&exp);
     es_doc_destroy(holder);
     es_doc_destroy(epp_src);

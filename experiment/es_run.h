@@ -47,6 +47,11 @@ typedef struct es_run_report {
     char     step_model[640];    /* "analytic (config.json on h100-sxm-80gb; coefficients ...)" */
 } es_run_report_t;
 
+/* `--strict-stability`: the experiment's EndpointPickerConfig refused as the
+ * EPP refuses Alpha plugins without --allow-experimental-plugins
+ * (es_epp_config_check_stability); 0 when it has none. */
+int es_run_check_stability(const es_experiment_t *exp, es_err_t *err);
+
 /* Runs exp; returns 0, ES_EINTR when interrupted (nothing written), or an
  * error code with err filled. */
 int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, es_run_report_t *rep,

@@ -597,6 +597,15 @@ static int load_picker(const es_experiment_t *exp, es_epp_config_t **out, es_err
     return rc;
 }
 
+int es_run_check_stability(const es_experiment_t *exp, es_err_t *err)
+{
+    es_epp_config_t *picker = NULL;
+    int rc = load_picker_quiet(exp, &picker, err);
+    if (!rc) rc = es_epp_config_check_stability(picker, err);
+    es_epp_config_destroy(picker);
+    return rc;
+}
+
 static double now_wall(void)
 {
     struct timespec ts;

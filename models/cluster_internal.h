@@ -39,7 +39,7 @@ typedef es_window_t window_t;
 typedef struct pod {
     es_server_t  *server;
     es_endpoint_t ep;
-    es_label_t    label;         /* llm-d.ai/role when disaggregated */
+    es_label_t    labels[1 + ES_POD_LABELS_MAX];   /* llm-d.ai/role when disaggregated, cluster.pod_labels */
     char          name[64];
     char          address[32];
     bool          alive;         /* running (false after a crash until restart) */

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "es_doc.h"
+#include "es_endpoint.h"
 #include "es_schema.h"
 #include "es_time.h"
 
@@ -65,6 +66,14 @@ typedef struct es_route_match {
     char    **hvalue;                 /* owned */
 } es_route_match_t;
 
+/* Labels of a pod (cluster.pod_labels): topology (kubernetes.io/hostname,
+ * topology.kubernetes.io/zone, ...), roles, anything a label selector reads. */
+#define ES_POD_LABELS_MAX 16
+typedef struct es_pod_labels {
+    es_label_t labels[ES_POD_LABELS_MAX];   /* owned strings */
+    uint32_t   n;
+} es_pod_labels_t;
+
 typedef struct es_cluster_config {
     int64_t replicas;                 /* model-server pods */
     double  readiness_delay_s;        /* pod start to ready */
@@ -75,7 +84,10 @@ typedef struct es_cluster_config {
     double  kv_transfer_latency_us;   /* fixed latency of one KV transfer */
     double  kv_events_delay_ms;       /* KV-event delivery delay to the EPP */
     int64_t retries_on_crash;         /* re-send requests of a crashed pod this many times */
+    const es_node_t *pod_labels;      /* list of label maps; borrowed */
     /* parsed (es_e2e_config_parse); owned */
+    es_pod_labels_t *label_sets;      /* pod i carries label_sets[i % nlabel_sets] */
+    size_t           nlabel_sets;
     es_fault_t      *fault_list;      /* in document order */
     size_t           nfaults;
     es_scale_step_t *scale_steps;     /* in document order */

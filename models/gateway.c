@@ -43,16 +43,22 @@ static bool route_matches(const es_cluster_t *c, const es_client_request_t *r)
     return false;
 }
 
+static bool is_prefill_pod(const pod_t *p)
+{
+    const char *role = es_endpoint_label(&p->ep, "llm-d.ai/role");
+    return role && strcmp(role, "prefill") == 0;
+}
+
 static int32_t random_ready_pod(es_cluster_t *c, bool decode_only)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < c->npods; i++)
-        if (c->pods[i].ready && !(decode_only && c->pods[i].label.value && strcmp(c->pods[i].label.value, "prefill") == 0))
+        if (c->pods[i].ready && !(decode_only && is_prefill_pod(&c->pods[i])))
             n++;
     if (n == 0) return -1;
     uint64_t k = es_rng_below(&c->gw_rng, n);
     for (uint32_t i = 0; i < c->npods; i++)
-        if (c->pods[i].ready && !(decode_only && c->pods[i].label.value && strcmp(c->pods[i].label.value, "prefill") == 0))
+        if (c->pods[i].ready && !(decode_only && is_prefill_pod(&c->pods[i])))
             if (k-- == 0) return (int32_t)i;
     return -1;
 }
