@@ -548,7 +548,7 @@ int es_cmd_calibrate(int argc, char **argv)
     int *fold = calloc(n, sizeof(int));
     es_cal_row_t *rows = calloc(n * (ES_VAL_MAX_STAGES + 1), sizeof *rows);
     cal_t cal = {runs, calloc(n, sizeof *runs), n, &opt, jobs, calloc(n, sizeof(bool)), rows, 0, 0, verbose,
-                 0, NULL, {.gemm_eff = 0}, NULL, NULL, 0};
+                 0, NULL, {.gemm_eff = 0}, NULL, NULL, 0, NULL, NULL, NULL, NULL};
     if (!cal.work || !cal.in || !all || !keep || !fold || !rows) {
         fprintf(stderr, "eppsim: out of memory\n");
         return ES_EXIT_USAGE;
