@@ -272,11 +272,13 @@ static void cache_full(es_server_t *s, req_t *r, uint32_t upto)
     uint64_t h[64];   /* hashed in batches so that the cache can prefetch their buckets */
     while (r->p.hashed < target) {
         uint32_t m = target - r->p.hashed < 64 ? target - r->p.hashed : 64;
+        uint64_t parent = r->p.it.parent;
         for (uint32_t i = 0; i < m; i++) {
             int ok = es_block_iter_next(&r->p.it, &h[i]);
             ES_ASSERT(ok, "block hash past the end of the request");
             es_kvcache_prefetch_hash(&s->kv, h[i]);   /* lands while the next ones are hashed */
         }
+        s->kv.ev_parent = r->p.hashed == 0 ? 0 : parent;   /* KV events: the chain's previous block */
         es_kvcache_cache_n(&s->kv, &r->p.blocks[r->p.hashed], h, m);
         if (s->offload)
             for (uint32_t i = 0; i < m; i++) cpu_store(s, h[i]);
@@ -304,6 +306,7 @@ void esi_server_release_table(es_server_t *s, req_t *r) { release_table(s, r); }
 static void dec_leave(es_server_t *s, req_t *r)
 {
     s->n_dec--;
+    s->n_dec_meas -= r->measured;
     s->dec_base -= (int64_t)r->p.c0 - (int64_t)r->p.s0;
     bucket_remove(s, r);
     r->p.decoding = 0;
@@ -399,7 +402,7 @@ static void preempt(es_server_t *s, req_t *v)
         bool scheduled = s->fast ? s->stage_prefill : v->p.sched_step == s->k;
         if (scheduled) {   /* give its token back */
             s->budget++;
-            if (!s->fast) { s->n_dec_sched--; s->sum_ctx -= c + 1; }
+            if (!s->fast) { s->n_dec_sched--; s->n_dec_sched_meas -= v->measured; s->sum_ctx -= c + 1; }
         }
         if (!v->p.late) v->p.last_tok = now;
         v->p.late = 0;
@@ -459,6 +462,7 @@ static void skip_decoder(es_server_t *s, req_t *r)
     r->p.s0++;
     s->dec_base--;
     s->skip_n++;
+    s->skip_meas += r->measured;
     s->skip_ctx += (int64_t)r->p.c0 - (int64_t)r->p.s0 + (int64_t)s->k + 1;
     r->p.skip_step = s->k;
     bucket_insert(s, r, s->k + 1);   /* touched next step to report its gap */
@@ -609,6 +613,7 @@ static void phase_running(es_server_t *s)
             r->p.sched_step = s->k;
             s->budget--;
             s->n_dec_sched++;
+            s->n_dec_sched_meas += r->measured;
             s->sum_ctx += dec_computed(s, r) + 1;
         } else if (prefill_running(s, r) < 0) {
             skip_from(s, nxt);
@@ -791,15 +796,16 @@ static bool start_step(es_server_t *s)
     s->fast = s->stage_prefill = s->preempted = false;
     s->npf = s->ndue = s->nlate = 0;
     s->fin = NULL;
-    s->n_dec_sched = 0;
+    s->n_dec_sched = s->n_dec_sched_meas = 0;
     s->sum_ctx = 0;
-    s->skip_n = 0;
+    s->skip_n = s->skip_meas = 0;
     s->skip_ctx = 0;
     s->extra = 0;
 
     phase_running(s);
     if (s->fast) {
         s->n_dec_sched = s->n_dec - s->skip_n;
+        s->n_dec_sched_meas = s->n_dec_meas - s->skip_meas;
         int64_t ctx = s->dec_base + (int64_t)s->n_dec * (int64_t)(s->k + 1) - s->skip_ctx;
         s->sum_ctx = (uint64_t)ctx;
     }
@@ -835,25 +841,26 @@ static bool start_step(es_server_t *s)
 
 /* Gaps as the client sees them: tokens leave the API server d_now after the
  * step's end, the previous ones d_prev after theirs. */
-static void emit_gap(es_server_t *s, es_time_t t, es_time_t gap, uint32_t n)
+static void emit_gap(es_server_t *s, es_time_t t, es_time_t gap, uint32_t n, uint32_t measured)
 {
     if (n && s->hooks.on_decode_gaps)
-        s->hooks.on_decode_gaps(s->hooks.ud, t + s->d_now, gap + s->d_now - s->d_prev, n);
+        s->hooks.on_decode_gaps(s->hooks.ud, t + s->d_now, gap + s->d_now - s->d_prev, n, measured);
 }
 
 /* End of step k at now: tokens, first tokens, finishes. */
 static void end_step(es_server_t *s)
 {
     es_time_t now = now_of(s);
-    uint32_t late_alive = 0;
+    uint32_t late_alive = 0, late_meas = 0;
     api_stream(s, now, s->step_chunks);
     for (uint32_t i = 0; i < s->nlate; i++) {
         req_t *r = s->late[i];
         if (r->p.state != RS_RUNNING || !r->p.decoding) continue;
         late_alive++;
-        emit_gap(s, now, now - r->p.last_tok, 1);
+        late_meas += r->measured;
+        emit_gap(s, now, now - r->p.last_tok, 1, r->measured);
     }
-    emit_gap(s, now, s->step_dt, s->n_dec_sched - late_alive);
+    emit_gap(s, now, s->step_dt, s->n_dec_sched - late_alive, s->n_dec_sched_meas - late_meas);
 
     for (uint32_t i = 0; i < s->npf; i++) {
         req_t *r = s->pf[i];
@@ -872,7 +879,7 @@ static void end_step(es_server_t *s)
             }
             if (r->p.state != RS_RUNNING) continue;   /* aborted from the hook */
         } else {
-            emit_gap(s, now, now - r->p.last_tok, 1);
+            emit_gap(s, now, now - r->p.last_tok, 1, r->measured);
         }
         r->p.last_tok = now;
         if (r->p.outputs >= r->p.out_target) { finish_running(s, r, ES_SERVER_OK); continue; }
@@ -884,6 +891,7 @@ static void end_step(es_server_t *s)
         r->p.c0 = r->p.computed;
         r->p.o0 = r->p.outputs;
         s->n_dec++;
+        s->n_dec_meas += r->measured;
         s->dec_base += (int64_t)r->p.c0 - (int64_t)r->p.s0;
         bucket_insert(s, r, next_event(s, r));
     }
@@ -952,7 +960,7 @@ static es_time_t ff_begin(es_server_t *s)
 static void ff_step(es_server_t *s)
 {
     api_stream(s, s->ff_t, s->n_dec_sched);
-    emit_gap(s, s->ff_t, s->step_dt, s->n_dec_sched);
+    emit_gap(s, s->ff_t, s->step_dt, s->n_dec_sched, s->n_dec_sched_meas);
     s->k++;
     s->ndue = 0;
     s->extra = 0;
@@ -1079,7 +1087,8 @@ void es_server_submit(es_server_t *s, es_server_request_t *r)
         for (uint32_t i = 1; i < s->n_api; i++)
             if (s->api_free[i] < s->api_free[best]) best = i;
         es_time_t start = s->api_free[best] > now ? s->api_free[best] : now;
-        es_time_t done = start + s->api_req + (es_time_t)(s->api_tok_ns * r->p.prompt + 0.5);
+        es_time_t done = start + s->api_req + (r->chat ? s->api_chat : 0) +
+                         (es_time_t)(s->api_tok_ns * r->p.prompt + 0.5);
         s->api_free[best] = done;
         r->p.state = RS_API;
         fe_link(s, r);
@@ -1120,7 +1129,7 @@ void es_server_abort(es_server_t *s, es_server_request_t *r)
     ff_sync(s, false);
     if (s->in_step && r->p.decoding) {
         bool scheduled = s->fast ? r->p.skip_step != s->k : r->p.sched_step == s->k;
-        if (scheduled) { s->n_dec_sched--; s->step_chunks--; }
+        if (scheduled) { s->n_dec_sched--; s->n_dec_sched_meas -= r->measured; s->step_chunks--; }
     }
     finish_running(s, r, ES_SERVER_ABORTED);
 }
@@ -1206,6 +1215,7 @@ void es_server_metrics(const es_server_t *s, es_endpoint_metrics_t *m)
 
 uint32_t es_server_num_gpu_blocks(const es_server_t *s) { return s->kv.n; }
 uint32_t es_server_free_blocks(const es_server_t *s) { return s->kv.nfree; }
+uint64_t es_server_kv_event_parent(const es_server_t *s) { return s->kv.ev_parent; }
 uint32_t es_server_block_size(const es_server_t *s) { return s->bs; }
 void es_server_sync(es_server_t *s) { ff_sync(s, true); }
 

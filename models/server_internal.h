@@ -46,6 +46,7 @@ struct es_server {
     req_t   *run_head, *run_tail;
     uint32_t n_running, n_prefilling;
     uint32_t n_dec;            /* decoders on the shared clock */
+    uint32_t n_dec_meas;       /* those of them with `measured` set */
     int64_t  dec_base;         /* sum over decoders of (c0 - s0) */
     req_t  **ring;             /* event buckets, indexed by step & ring_mask */
     uint32_t ring_mask;
@@ -81,8 +82,9 @@ struct es_server {
     uint32_t *cq, *cp;              /* composition scratch */
     req_t   *fin;                   /* decoders finishing at this step's end */
     uint32_t n_dec_sched;
+    uint32_t n_dec_sched_meas;      /* those of them with `measured` set */
     uint64_t sum_ctx;               /* slow path: decode keys, accumulated */
-    uint32_t skip_n;
+    uint32_t skip_n, skip_meas;
     int64_t  skip_ctx;
     es_time_t extra;                /* LoRA loads in this step */
 
@@ -110,6 +112,7 @@ struct es_server {
     uint32_t   n_api;
     es_time_t  api_free[API_MAX];       /* when each process is next idle */
     es_time_t  api_req, api_latency;    /* CPU per request; its wait that holds no CPU */
+    es_time_t  api_chat;                /* more CPU per chat request (chat template) */
     double     api_tok_ns, api_chunk_d;
     es_time_t  d_now, d_prev;           /* API delay of this step's / the previous step's tokens */
     req_t     *fe_head;                 /* RS_API and RS_DELIVER requests */

@@ -71,6 +71,11 @@ bool es_epp_config_gate(const es_epp_config_t *c, const char *gate);
  * parameters without effect in a simulation, alpha stability); NULL past
  * the end.  Callers print them (the library does not write to stderr). */
 const char *es_epp_config_warning(const es_epp_config_t *c, size_t i);
+/* Upstream's ValidatePluginStability (framework/interface/plugin/registry.go)
+ * without --allow-experimental-plugins: the first Alpha plugin of the config
+ * by name is an error (ES_EUNSUPP), as the EPP refuses to start.  eppsim
+ * accepts Alpha plugins with a warning unless asked (--strict-stability). */
+int  es_epp_config_check_stability(const es_epp_config_t *c, es_err_t *err);
 /* Name of the i-th registered plugin type; NULL past the end. */
 const char *es_epp_plugin_type(size_t i);
 
@@ -92,6 +97,11 @@ typedef struct es_scheduler es_scheduler_t;
 int  es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_t **out,
                          es_err_t *err);
 void es_scheduler_destroy(es_scheduler_t *s);
+/* Restarts the decision stream (random tie-breaks, exploration) as
+ * es_scheduler_create(cfg, seed) starts it; the rest of the state is kept.
+ * A live picker that reseeds before each decision with a seed it logs lets
+ * `eppsim explain --seed` replay that decision's random choices exactly. */
+void es_scheduler_reseed(es_scheduler_t *s, uint64_t seed);
 
 /* Optional detailed trace of one decision (for `eppsim explain`).  Indexes
  * are into the eps array given to the pick; raw scores are before clamping. */
@@ -158,10 +168,19 @@ int  es_scheduler_pick(es_scheduler_t *s, const es_sched_request_t *req, const e
  * the rest and forgets the request.  Unknown ids are ignored. */
 void es_scheduler_on_first_chunk(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
 void es_scheduler_on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
+/* es_scheduler_on_end for a response whose stream ended (any status), with
+ * its usage (prompt and completion tokens) for the plugins that account for
+ * it (program-aware-fairness); plain es_scheduler_on_end is a request the
+ * client or the gateway abandoned. */
+void es_scheduler_on_end_usage(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, uint32_t prompt_tokens,
+                               uint32_t completion_tokens);
 
 /* True when a plugin of the config consumes the servers' KV events (the
  * precise prefix index): without one, the caller need not deliver them. */
 bool es_scheduler_wants_kv_events(const es_epp_config_t *cfg);
+/* True when a plugin reads the GPU utilisation (dcgm-extractor): the
+ * scraper must fill es_endpoint_metrics_t.gpu_util. */
+bool es_scheduler_wants_gpu_util(const es_epp_config_t *cfg);
 /* A server's KV event as the EPP receives it (the caller applies the
  * delivery delay), to every plugin that wants KV events. */
 void es_scheduler_on_kv_event(es_scheduler_t *s, const es_kv_event_t *ev);
