@@ -202,7 +202,8 @@ static void on_token(void *ud)
     load_ctx_t *c = k->ctx;
     es_time_t now = model_now(c);
     if (r->first < 0) r->first = now;
-    else es_metrics_add_gaps(c->m, now, now - r->last, 1);
+    else if (r->sent >= es_time_from_s(c->exp->results.warmup_s))
+        es_metrics_add_gaps(c->m, now - r->last, 1);   /* warm-up trimmed; see docs/live.md */
     r->last = now;
 }
 

@@ -438,9 +438,10 @@ static void on_first_token(void *ud, es_server_request_t *sr, es_time_t t)
     p->dirty = true;
 }
 
-static void on_decode_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count)
+static void on_decode_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured)
 {
     (void)t;
+    (void)measured;
     live_pod_t *p = ud;
     es_live_hist_add(&p->st.itl, (double)gap * 1e-9, count);
     p->dirty = true;
