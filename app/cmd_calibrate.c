@@ -36,6 +36,7 @@
 #include <uv.h>
 
 #include "es_calibrate.h"
+#include "es_doc.h"
 #include "es_cli.h"
 #include "es_paths.h"
 #include "es_server_config.h"
@@ -417,6 +418,9 @@ static int usage(FILE *f, int rc)
                "                             rows), then replay for real at each fit: the in-sample and\n"
                "                             held-out figures are always simulated, never predicted\n"
                "      --rows FILE            every row's measured, fitted and held-out figures (CSV)\n"
+               "      --start FILE           start (the design's centre) at the free coefficients this file gives\n"
+               "                             (analytic.NAME, server.NAME, as calibrate writes them) instead of\n"
+               "                             the shipped ones\n"
                "      --iterations N         simplex iterations of the full fit (default 30)\n"
                "      --fold-iterations N    of each hold-out fold's fit (default: --iterations); a fold starts\n"
                "                             where the full fit started (the shipped defaults), never from\n"
@@ -428,6 +432,23 @@ static int usage(FILE *f, int rc)
     return rc;
 }
 
+/* The free coefficients --start gives (analytic.NAME or server.NAME; the
+ * others keep the shipped values). */
+static int start_from(const char *path, const cal_t *cal, double *start, es_err_t *err)
+{
+    es_doc_t *doc;
+    int rc = es_doc_load_file(path, &doc, err);
+    if (rc) return rc;
+    for (int k = 0; k < cal->np && !rc; k++) {
+        char key[96];
+        snprintf(key, sizeof key, "%s.%s", cal->par[k].step ? "analytic" : "server", cal->par[k].name);
+        const es_node_t *n = doc->root ? es_node_find(doc->root, key) : NULL;
+        if (n) rc = es_node_to_double(n, key, 0, 1e7, &start[k], err);
+    }
+    es_doc_destroy(doc);
+    return rc;
+}
+
 static void free_runs(es_val_run_t *runs, size_t n)
 {
     for (size_t k = 0; runs && k < n; k++) free(runs[k].experiment);
@@ -436,7 +457,7 @@ static void free_runs(es_val_run_t *runs, size_t n)
 
 int es_cmd_calibrate(int argc, char **argv)
 {
-    enum { O_MC = 256, O_GPU, O_VER, O_ARGS, O_STAMPS, O_IPV, O_HOLD, O_ITER, O_FIT, O_PW, O_ROWS, O_FITER, O_SUR };
+    enum { O_MC = 256, O_GPU, O_VER, O_ARGS, O_STAMPS, O_IPV, O_HOLD, O_ITER, O_FIT, O_PW, O_ROWS, O_FITER, O_SUR, O_START };
     static const struct option lo[] = {
         {"out", required_argument, NULL, 'o'}, {"holdout", required_argument, NULL, O_HOLD},
         {"iterations", required_argument, NULL, O_ITER}, {"jobs", required_argument, NULL, 'j'},
@@ -446,12 +467,12 @@ int es_cmd_calibrate(int argc, char **argv)
         {"seed", required_argument, NULL, 's'}, {"verbose", no_argument, NULL, 'v'},
         {"fit", required_argument, NULL, O_FIT}, {"profile-weight", required_argument, NULL, O_PW},
         {"rows", required_argument, NULL, O_ROWS}, {"fold-iterations", required_argument, NULL, O_FITER},
-        {"surrogate", no_argument, NULL, O_SUR}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        {"surrogate", no_argument, NULL, O_SUR}, {"start", required_argument, NULL, O_START}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     char mc_default[1100] = "";
     const char *vdir = getenv("EPPSIM_VALIDATION_DIR");
     if (vdir && *vdir) snprintf(mc_default, sizeof mc_default, "%s/model-configs", vdir);
     es_val_options_t opt = {mc_default, "h100-sxm-80gb", "0.11", "", 0, "current", 1};
-    const char *out = NULL, *hold = "none", *what = "vllm-fidelity", *rows_out = NULL;
+    const char *out = NULL, *hold = "none", *what = "vllm-fidelity", *rows_out = NULL, *start_file = NULL;
     double pw = 0.25;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), iters = 30, fold_iters = 0, c;
     bool verbose = false, surrogate = false;
@@ -494,6 +515,7 @@ int es_cmd_calibrate(int argc, char **argv)
             break;
         case 'v': verbose = true; break;
         case O_SUR: surrogate = true; break;
+        case O_START: start_file = optarg; break;
         case 'h': return usage(stdout, ES_EXIT_OK);
         default: return usage(stderr, ES_EXIT_USAGE);
         bad:
@@ -599,6 +621,10 @@ int es_cmd_calibrate(int argc, char **argv)
                                                   : def.engine_sync_us;
     }
     es_schema_fini(&es_server_schema, &def);
+    if (start_file && start_from(start_file, &cal, start, &err)) {
+        fprintf(stderr, "eppsim: %s\n", err.msg);
+        return ES_EXIT_USAGE;
+    }
     gsl_vector *x = gsl_vector_alloc((size_t)cal.np), *x0 = gsl_vector_alloc((size_t)cal.np);
     double xstart[NP] = {0};
     for (int k = 0; k < cal.np; k++) gsl_vector_set(x0, (size_t)k, xstart[k] = coord(&cal, start[k], k));
