@@ -58,6 +58,9 @@ static void usage(FILE *f)
             "                         directory that `eppsim validate` reads (docs/validate.md); a\n"
             "                         replayed inference-perf build's figures are that client's: give\n"
             "                         validate the same --inference-perf-version\n"
+            "      --strict-stability refuse Alpha plugins as the EPP does (eppsim accepts them\n"
+            "                         with upstream's stability warning)\n"
+            "      --allow-experimental-plugins  with --strict-stability: accept them (upstream's flag)\n"
             "  -q, --quiet            no progress line, no summary table\n"
             "  -h, --help             this help\n"
             "\n"
@@ -78,7 +81,7 @@ static cJSON *read_json(const char *path)
 /* --inference-perf FILE [--inference-perf-version V]: workload.inference_perf =
  * {file: <absolute path>, version: V}, so the experiment's folder does not
  * change where the file is looked up. */
-static int set_inference_perf(es_doc_t *doc, const char *file, const char *version, es_err_t *err)
+int es_cli_set_inference_perf(es_doc_t *doc, const char *file, const char *version, es_err_t *err)
 {
     char abs[4096];
     if (!realpath(file, abs)) return es_err_set(err, ES_EIO, "--inference-perf: %s: cannot open", file);
@@ -155,11 +158,13 @@ int es_cmd_run(int argc, char **argv)
         {"inference-perf", required_argument, NULL, 'I'}, {"inference-perf-version", required_argument, NULL, 'V'},
         {"write-inference-perf-results", no_argument, NULL, 'W'},
         {"set", required_argument, NULL, 'S'},      {"vllm-bench", required_argument, NULL, 'B'},
+        {"strict-stability", no_argument, NULL, 'T'}, {"allow-experimental-plugins", no_argument, NULL, 'A'},
         {NULL, 0, NULL, 0}};
     const char *out = NULL, *seed = NULL, *ip_file = NULL, *ip_version = NULL, *vb_file = NULL;
     const char *manifests[64], *sets[256];
     size_t nman = 0, nsets = 0;
     bool force = false, plots = true, quiet = false, record = false, infperf = false;
+    bool strict = false, allow_alpha = false;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "o:s:fm:qh", opts, NULL)) != -1) {
@@ -182,6 +187,8 @@ int es_cmd_run(int argc, char **argv)
         case 'I': ip_file = optarg; break;
         case 'V': ip_version = optarg; break;
         case 'B': vb_file = optarg; break;
+        case 'T': strict = true; break;
+        case 'A': allow_alpha = true; break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         default: usage(stderr); return ES_EXIT_USAGE;
         }
@@ -234,7 +241,7 @@ int es_cmd_run(int argc, char **argv)
         es_manifest_fini(&man);
         return ES_EXIT_USAGE;
     }
-    if ((ip_file && set_inference_perf(doc, ip_file, ip_version, &err) < 0) ||
+    if ((ip_file && es_cli_set_inference_perf(doc, ip_file, ip_version, &err) < 0) ||
         (vb_file && set_vllm_bench(doc, vb_file, &err) < 0)) {
         fprintf(stderr, "eppsim: %s\n", err.msg);
         es_doc_destroy(doc);
@@ -291,8 +298,9 @@ int es_cmd_run(int argc, char **argv)
 
     es_run_options_t opt = {dir, force, !quiet, plots, record, &g_interrupted, man.pool_name, NULL, NULL, infperf};
     es_run_report_t rep;
-    if (!quiet) fprintf(stderr, "eppsim: running %s (seed %llu) -> %s\n", exp.name, (unsigned long long)exp.seed, dir);
-    rc = es_run_experiment(&exp, &opt, &rep, &err);
+    rc = strict && !allow_alpha ? es_run_check_stability(&exp, &err) : 0;
+    if (!rc && !quiet) fprintf(stderr, "eppsim: running %s (seed %llu) -> %s\n", exp.name, (unsigned long long)exp.seed, dir);
+    if (!rc) rc = es_run_experiment(&exp, &opt, &rep, &err);
     es_experiment_fini(&exp);
     es_doc_destroy(holder);
     es_doc_destroy(epp_src);

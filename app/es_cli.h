@@ -32,6 +32,12 @@ bool es_cli_writes_input(const char *out, const char *input);
 int es_cmd_calibrate(int argc, char **argv);
 int es_cmd_serve(int argc, char **argv);
 int es_cmd_gateway(int argc, char **argv);
+int es_cmd_load(int argc, char **argv);
+/* workload.inference_perf = {file: <absolute path of file>, version} in doc
+ * (`run --inference-perf`, `load --inference-perf`); version NULL = current. */
+struct es_doc;
+struct es_err;
+int es_cli_set_inference_perf(struct es_doc *doc, const char *file, const char *version, struct es_err *err);
 
 /* Benchmarks, one per module; each prints figures (or JSON with --json). */
 int es_bench_core(int argc, char **argv);

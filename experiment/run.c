@@ -495,7 +495,7 @@ static bool on_path(const char *name)
  * string arguments, never as code).  Returns ES_EINTR when a signal arrived
  * meanwhile (the caller then writes nothing), else 0: a plot that fails is a
  * warning, the data files are complete. */
-static int run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interrupted, es_err_t *err)
+int es_run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interrupted, es_err_t *err)
 {
     char script[1024];
     snprintf(script, sizeof script, "%s/scripts/plot-run", ES_SOURCE_DIR);
@@ -597,6 +597,15 @@ static int load_picker(const es_experiment_t *exp, es_epp_config_t **out, es_err
     return rc;
 }
 
+int es_run_check_stability(const es_experiment_t *exp, es_err_t *err)
+{
+    es_epp_config_t *picker = NULL;
+    int rc = load_picker_quiet(exp, &picker, err);
+    if (!rc) rc = es_epp_config_check_stability(picker, err);
+    es_epp_config_destroy(picker);
+    return rc;
+}
+
 static double now_wall(void)
 {
     struct timespec ts;
@@ -653,7 +662,12 @@ static int run_pass(const es_experiment_t *exp, const es_run_options_t *opt, es_
     /* a benchmark client's own timeout applies unless the gateway section sets one */
     es_gateway_config_t gateway = exp->gateway;
     if (gateway.client_timeout_s <= 0) gateway.client_timeout_s = es_workload_client_timeout_s(c.wl);
+    /* inference-perf and vllm bench time out through aiohttp */
+    if (gateway.client_timeout_clock == ES_TIMEOUT_CLOCK_AUTO)
+        gateway.client_timeout_clock = es_workload_client_timeout_s(c.wl) > 0 ? ES_TIMEOUT_CLOCK_AIOHTTP
+                                                                             : ES_TIMEOUT_CLOCK_EXACT;
     bool use_client = client_emul(exp, c.wl, gateway.client_timeout_s, &emul);
+    emul.timeout_whole_s = gateway.client_timeout_clock == ES_TIMEOUT_CLOCK_AIOHTTP && gateway.client_timeout_s >= 5;
     c.stage_gaps = use_client;
     if (opt->progress)
         for (size_t i = 0; i < es_workload_warning_count(c.wl); i++)
@@ -841,7 +855,7 @@ static int run_pass(const es_experiment_t *exp, const es_run_options_t *opt, es_
             goto done;
         if (rep) rep->wall_s = wall;
     }
-    if (opt->plots && exp->results.plots && (rc = run_plots(od.tmp, !opt->progress, opt->interrupted, err))) goto done;
+    if (opt->plots && exp->results.plots && (rc = es_run_plots(od.tmp, !opt->progress, opt->interrupted, err))) goto done;
     if ((rc = write_report(exp, summary, od.tmp, es_outdir_file(&od, "report.md", path, sizeof path), err))) goto done;
     rc = es_outdir_commit(&od, err);
     od_open = rc != 0;
