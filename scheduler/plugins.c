@@ -54,8 +54,6 @@ static int dcgm_source_check(void *params, const es_node_t *at, const char *path
 
 static const esi_plugin_vt_t k_plugins[] = {
     /* data producers fed by the simulation */
-    FED("inflight-load-producer", ESI_PRODUCER, k_any_params,
-        "in-flight counters are always kept per replica (input + 1.5 x input tokens per request)"),
     FED("token-producer", ESI_PRODUCER, k_any_params, "requests carry their tokens; no tokenizer is called"),
     {VT("tokenizer", ESI_PRODUCER, k_any_params, 0, 0), .klass = ESI_CLASS_FED, .replaced_by = "token-producer",
      .note = "requests carry their tokens; no tokenizer is called"},
