@@ -102,7 +102,6 @@ static const esi_plugin_vt_t k_plugins[] = {
     MISSING("session-affinity-filter", true, "session affinity filter"),
     MISSING("utilization-filter", true, "utilization filter"),
     MISSING("context-length-aware", false, "context-length ranges per pod"),
-    MISSING("header-label-affinity-scorer", true, "header to label affinity"),
     MISSING("header-profile-handler", true, "profile chosen by a header"),
     MISSING("header-based-testing-filter", false, "upstream test filter"),
     MISSING("mm-embeddings-cache-scorer", false, "multimodal embeddings cache affinity"),
@@ -112,7 +111,6 @@ static const esi_plugin_vt_t k_plugins[] = {
     MISSING("slo-headroom-tier-filter", false, "the online latency predictor"),
     MISSING("latency-slo-admitter", false, "the online latency predictor"),
     MISSING("slo-deadline-ordering-policy", false, "SLO deadline ordering"),
-    MISSING("priority-holdback-policy", true, "priority holdback usage limit"),
     MISSING("sheddable-eviction-filter", true, "flow-control eviction"),
     MISSING("priority-then-time-eviction-order-policy", true, "flow-control eviction"),
 };

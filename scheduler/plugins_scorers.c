@@ -511,6 +511,38 @@ static void attr_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m,
     }
 }
 
+/* header-label-affinity-scorer (scorer/headerlabelaffinity/plugin.go): 1 for
+ * the pods whose labelKey label equals the request's headerName header, 0
+ * for the rest (and for every pod without the header) */
+typedef struct { char header[ESI_STR_MAX], label[ESI_STR_MAX]; } hla_params_t;
+static const esi_param_t k_hla_params[] = {
+    {"headerName", ESI_P_STR, offsetof(hla_params_t, header), "", 0, 0, NULL},
+    {"labelKey", ESI_P_STR, offsetof(hla_params_t, label), "", 0, 0, NULL},
+    END};
+
+static int hla_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
+{
+    (void)warning;
+    hla_params_t *p = params;
+    if (!at) return es_node_err(err, ES_EINVAL, at, path, "header-label-affinity-scorer requires parameters");
+    if (!p->header[0]) return es_node_err(err, ES_EINVAL, at, path, "header-label-affinity-scorer headerName is required");
+    if (!p->label[0]) return es_node_err(err, ES_EINVAL, at, path, "header-label-affinity-scorer labelKey is required");
+    for (char *c = p->header; *c; c++) if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+    return 0;
+}
+
+static void hla_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
+{
+    const hla_params_t *p = st;
+    const char *want = NULL;
+    for (uint32_t h = 0; h < cy->req->nheaders; h++)
+        if (strcmp(cy->req->headers[h].name, p->header) == 0) want = cy->req->headers[h].value;
+    for (size_t i = 0; i < m; i++) {
+        const char *v = want && *want ? es_endpoint_label(&cy->eps[idx[i]], p->label) : NULL;
+        out[i] = v && strcmp(v, want) == 0 ? 1.0 : 0.0;
+    }
+}
+
 static const esi_plugin_vt_t k_plugins[] = {
     {VT("queue-scorer", ESI_SCORER, NULL, 0, 0), .x_score = queue_score},
     {VT("running-requests-size-scorer", ESI_SCORER, NULL, 0, 0), .x_score = running_score},
@@ -532,6 +564,8 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("no-hit-lru-scorer", ESI_SCORER, k_nohit_params, sizeof(nohit_params_t), sizeof(nohit_t)),
      .consumes = ESI_DATA_PREFIX_MATCH, .x_producer_ref = nohit_producer_ref, .x_init = nohit_init, .x_fini = nohit_fini, .x_score = nohit_score,
      .x_pre_request = nohit_pre, .x_removed = nohit_removed},
+    {VT("header-label-affinity-scorer", ESI_SCORER, k_hla_params, sizeof(hla_params_t), sizeof(hla_params_t)),
+     .alpha = true, .x_check = hla_check, .x_score = hla_score},
     {VT("endpoint-attribute-scorer", ESI_SCORER, k_attr_scorer_params, sizeof(attr_scorer_params_t),
         sizeof(attr_scorer_params_t)), .alpha = true, .x_check = attr_scorer_check, .x_link = attr_scorer_link,
      .x_score = attr_score},
