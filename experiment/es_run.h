@@ -63,12 +63,16 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
  * exp-config.yaml (the server settings): what `eppsim validate` reads. */
 struct es_summary_stage;
 int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metrics *m,
-                                const struct es_summary_stage *stages, size_t nstages, const char *dir,
-                                es_err_t *err);
+                                const struct es_summary_stage *stages, size_t nstages,
+                                const struct es_client_emul *client, const char *dir, es_err_t *err);
 /* The experiment as run, every default filled in: the text of a run's
  * experiment.yaml (malloc'd; NULL when out of memory).  A sweep compares it
  * with a finished point's file to know whether the point is still current. */
 char *es_run_experiment_yaml(const es_experiment_t *exp, size_t *len);
+
+/* Draws DIR's plots with scripts/plot-run (needs gnuplot; a failure is a
+ * warning); ES_EINTR when *interrupted is set meanwhile (may be NULL). */
+int es_run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interrupted, es_err_t *err);
 
 /* Default output directory: out/<name>-seed<seed>. */
 void es_run_default_dir(const es_experiment_t *exp, char *buf, size_t size);

@@ -94,6 +94,7 @@ struct es_cluster {
     es_rng_t                 gw_rng;       /* FailOpen and body-less picks */
     es_rng_t                 cancel_rng;   /* client cancellations */
     es_time_t                hop, extproc_timeout, client_timeout, sched_latency;
+    bool                     timeout_whole_s;   /* aiohttp: the timeout fires on a whole second */
     es_time_t                scrape_every, scrape_latency, kv_delay;
     bool                     scrape_latency_fails;
     double                   kv_bytes_per_token;

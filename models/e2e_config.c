@@ -13,6 +13,7 @@
 #include "es_time.h"
 
 static const char *const k_failure_modes[] = {"FailClose", "FailOpen", NULL};
+static const char *const k_timeout_clocks[] = {"auto", "exact", "aiohttp", NULL};
 
 #define C(x) offsetof(es_cluster_config_t, x)
 static const es_schema_entry_t k_cluster[] = {
@@ -76,6 +77,10 @@ static const es_schema_entry_t k_gateway[] = {
      "InferencePool failureMode when the EPP is down or times out", NULL},
     {"client_timeout_s", ES_ST_DOUBLE, G(client_timeout_s), "0", 0, 1e9, NULL, "s",
      "client gives up after this long (counted as 408); 0 = never", NULL},
+    {"client_timeout_clock", ES_ST_ENUM, G(client_timeout_clock), "auto", 0, 0, k_timeout_clocks, "",
+     "when the timeout fires: exact, or aiohttp (5 s or more: rounded up to the next whole second of the "
+     "client's clock, as aiohttp's TimeoutHandle does); auto = aiohttp for inference-perf and vllm-bench "
+     "replays, exact otherwise", NULL},
     {"client_cancel_fraction", ES_ST_DOUBLE, G(client_cancel_fraction), "0", 0, 1, NULL, "",
      "share of requests the client cancels before they end (status 499)", NULL},
     {"client_cancel_after_s", ES_ST_DOUBLE, G(client_cancel_after_s), "2", 0.000001, 1e9, NULL, "s",

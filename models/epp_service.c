@@ -323,7 +323,7 @@ int esi_epp_service_create(es_cluster_t *c, es_err_t *err)
         for (uint32_t i = 0; i < c->maxpods; i++) {
             r->view[i] = c->pods[i].ep;
             scrape_timer_t *t = &c->timers[(size_t)e * c->maxpods + i];
-            *t = (scrape_timer_t){c, e, i};
+            *t = (scrape_timer_t){.c = c, .epp = e, .pod = i};
             if (i < (uint32_t)c->prm.cluster->replicas)
                 /* each poller starts with its own phase */
                 es_sim_schedule(c->sim, (es_time_t)(es_rng_uniform(&r->rng) * (double)c->scrape_every),

@@ -23,6 +23,9 @@
 #include "es_time.h"
 
 enum { ES_FAIL_CLOSE = 0, ES_FAIL_OPEN = 1 };
+/* gateway.client_timeout_clock: when a client timeout fires.  aiohttp rounds
+ * a timeout of 5 s or more up to the next whole second of its loop clock. */
+enum { ES_TIMEOUT_CLOCK_AUTO = 0, ES_TIMEOUT_CLOCK_EXACT = 1, ES_TIMEOUT_CLOCK_AIOHTTP = 2 };
 
 /* cluster.faults[].kind */
 typedef enum { ES_FAULT_POD_CRASH = 0, ES_FAULT_POD_RESTART, ES_FAULT_SCRAPE_FAILURE } es_fault_kind_t;
@@ -116,6 +119,7 @@ typedef struct es_gateway_config {
     double  ext_proc_timeout_ms;      /* Envoy ext_proc message timeout */
     int     failure_mode;             /* ES_FAIL_CLOSE or ES_FAIL_OPEN */
     double  client_timeout_s;         /* client gives up; 0 = never */
+    int     client_timeout_clock;     /* ES_TIMEOUT_CLOCK_* */
     double  client_cancel_fraction;   /* share of requests the client cancels */
     double  client_cancel_after_s;    /* mean time to a cancellation (exponential) */
     const es_node_t *routes;          /* HTTPRoute-like rules; NULL = everything to the pool */

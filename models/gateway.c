@@ -225,8 +225,14 @@ void es_cluster_send(es_cluster_t *c, es_client_request_t *r)
         es_time_t at = es_time_from_s(es_rng_exp(&c->cancel_rng, c->prm.gateway->client_cancel_after_s));
         if (at < give_up) { give_up = at; why = ESI_WHY_CANCEL; }
     }
-    if (give_up != ES_TIME_NEVER)
-        r->p.timeout_ev = es_sim_schedule_in(c->sim, give_up, ev_client_timeout, r, ESI_ARG(r->p.gen, why));
+    if (give_up != ES_TIME_NEVER) {
+        es_time_t at = r->sent + give_up;
+        if (why == ESI_WHY_TIMEOUT && c->timeout_whole_s) {   /* the client's clock reads simulated time */
+            es_time_t s = es_time_from_s(1);
+            at = (at + s - 1) / s * s;
+        }
+        r->p.timeout_ev = es_sim_schedule(c->sim, at, ev_client_timeout, r, ESI_ARG(r->p.gen, why));
+    }
     es_sim_schedule_in(c->sim, c->hop, ev_gateway_arrive, r, ESI_ARG(r->p.gen, 0));
 }
 

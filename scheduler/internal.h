@@ -99,6 +99,8 @@ typedef struct esi_handler_bind {
     int32_t decider;    /* decider plugin; -1 */
 } esi_handler_bind_t;
 
+struct esi_flow_view;   /* defined below; x_pick_flow takes it */
+
 typedef struct esi_plugin_vt {
     const char        *type_name;    /* upstream registry key */
     unsigned           roles;        /* ESI_* mask */
