@@ -406,7 +406,7 @@ struct esi_cycle {
     int64_t                  *inflight_req;   /* [n] */
     int64_t                  *inflight_tok;   /* [n] */
     int64_t                   est_tokens;     /* this request's input tokens (token estimate) */
-    int64_t                  *req_tok;        /* [n] its in-flight tokens on each candidate (UncachedRequestTokens) */
+    int64_t                   out_tokens;     /* its estimated output tokens (addEstimatedOutputTokens; else 0) */
     /* profile results, indexed like the scheduler's profiles */
     esi_prof_result_t         res[ES_SCHED_MAX_PROFILES];
     int                       primary;        /* profile index, -1 before */
@@ -414,6 +414,15 @@ struct esi_cycle {
     bool                      record_only;    /* es_scheduler_record: index hooks only */
     uint32_t                  record_target;  /* eps index */
 };
+
+/* The request's in-flight tokens on candidate i (UncachedRequestTokens
+ * [+ estimated output]): its input not covered by i's prefix match. */
+static inline int64_t esi_request_tokens(const esi_cycle_t *cy, uint32_t i)
+{
+    int64_t in = cy->est_tokens;
+    if (cy->have_prefix && cy->block_tokens > 0) in = esi_uncached_tokens(in, cy->match[i], cy->total_blocks, cy->block_tokens);
+    return in + cy->out_tokens;
+}
 
 /* Eps index of endpoint id in the cycle; UINT32_MAX when not a candidate. */
 static inline uint32_t esi_cycle_pos(const esi_cycle_t *cy, uint32_t id)

@@ -87,7 +87,7 @@ struct es_scheduler {
     /* per eps index scratch */
     size_t     n_cap;
     uint32_t  *match, *idx;
-    int64_t   *g_req, *g_tok, *req_tok;
+    int64_t   *g_req, *g_tok;
     esi_inflight_cfg_t infl;              /* the in-flight token estimate (inflight-load-producer) */
     double    *scores, *total;
     /* request table (open addressing, backward-shift deletion) */
@@ -134,7 +134,7 @@ static void grow_n(es_scheduler_t *s, size_t n)
     size_t nc = s->n_cap ? s->n_cap : 64;
     while (nc < n) nc *= 2;
 #define GROW(p) (s->p = es_xrealloc(s->p, nc * sizeof *s->p))
-    GROW(match); GROW(idx); GROW(g_req); GROW(g_tok); GROW(req_tok); GROW(total); GROW(scores);
+    GROW(match); GROW(idx); GROW(g_req); GROW(g_tok); GROW(total); GROW(scores);
 #undef GROW
     s->n_cap = nc;
 }
@@ -255,7 +255,7 @@ void es_scheduler_destroy(es_scheduler_t *s)
     free(s->inst);
     free(s->producers); free(s->pre_hooks); free(s->kv_hooks); free(s->rm_hooks); free(s->admit_hooks); free(s->end_hooks);
     free(s->inflight_req); free(s->inflight_tok); free(s->id_pos); free(s->id_stamp);
-    free(s->match); free(s->idx); free(s->g_req); free(s->g_tok); free(s->req_tok); free(s->scores); free(s->total);
+    free(s->match); free(s->idx); free(s->g_req); free(s->g_tok); free(s->scores); free(s->total);
     free(s->reqs);
     for (size_t i = 0; i < s->nbands; i++) free(s->bands[i].items);
     free(s->bands);
@@ -404,7 +404,6 @@ static void cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_reque
     cy->id_cap = s->id_cap;
     cy->inflight_req = s->g_req;
     cy->inflight_tok = s->g_tok;
-    cy->req_tok = s->req_tok;
     if (++s->stamp == 0) { memset(s->id_stamp, 0, s->id_cap * sizeof *s->id_stamp); s->stamp = 1; }
     for (size_t i = 0; i < n; i++) {
         s->id_pos[eps[i].id] = (uint32_t)i;
@@ -512,9 +511,8 @@ static int64_t input_tokens(const es_sched_request_t *r)
     return r->prompt_text ? llround((double)strlen(r->prompt_text) / 4.0) : 0;
 }
 
-/* UncachedRequestTokens per candidate (estimateRequestTokens): the input
- * blocks the candidate's prefix match does not cover plus the tail beyond
- * the indexed blocks (+ EstimateOutput when addEstimatedOutputTokens) */
+/* estimateRequestTokens' parts: the input (discounted per candidate by
+ * esi_request_tokens) and EstimateOutput when addEstimatedOutputTokens */
 static void request_tokens(const es_scheduler_t *s, esi_cycle_t *cy)
 {
     int64_t in = input_tokens(cy->req), out = 0;
@@ -524,9 +522,7 @@ static void request_tokens(const es_scheduler_t *s, esi_cycle_t *cy)
         if (cy->req->max_tokens > 0 && cy->req->max_tokens < out) out = cy->req->max_tokens;
         if (s->infl.max_output >= 0 && s->infl.max_output < out) out = s->infl.max_output;
     }
-    bool prefix = cy->have_prefix && cy->block_tokens > 0;
-    for (size_t i = 0; i < cy->n; i++)
-        cy->req_tok[i] = (prefix ? esi_uncached_tokens(in, cy->match[i], cy->total_blocks, cy->block_tokens) : in) + out;
+    cy->out_tokens = out;
 }
 
 static void pre_request(es_scheduler_t *s, esi_cycle_t *cy)
@@ -539,7 +535,7 @@ static void pre_request(es_scheduler_t *s, esi_cycle_t *cy)
         const esi_prof_result_t *r = &cy->res[k];
         if (!r->ran || r->failed || !r->npicked) continue;
         uint32_t id = cy->eps[r->picked[0]].id;
-        int64_t tok = cy->req_tok[r->picked[0]];
+        int64_t tok = esi_request_tokens(cy, r->picked[0]);
         s->inflight_req[id]++;
         s->inflight_tok[id] += tok;
         if ((int)k == cy->prefill && strcmp(s->prof[k].cfg->name, "prefill") == 0) { rec->prefill = id; rec->prefill_tok = tok; }
