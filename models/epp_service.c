@@ -115,7 +115,11 @@ void esi_epp_first_chunk(es_cluster_t *c, es_client_request_t *r, es_time_t t)
 
 void esi_epp_end(es_cluster_t *c, es_client_request_t *r, es_time_t t)
 {
-    if (r->p.epp != UINT32_MAX) es_scheduler_on_end(c->epps[r->p.epp].sched, r->id, t);
+    if (r->p.epp == UINT32_MAX) return;
+    epp_replica_t *e = &c->epps[r->p.epp];
+    /* a completed stream: the response hooks see its tokens and the replica's view */
+    if (r->output_received > 0) es_scheduler_on_complete(e->sched, r->id, t, r->output_received, e->view, c->npods);
+    else es_scheduler_on_end(e->sched, r->id, t);
 }
 
 void esi_epp_gateway_gave_up(es_cluster_t *c, es_client_request_t *r, es_time_t now)
@@ -313,4 +317,10 @@ void esi_epp_service_destroy(es_cluster_t *c)
     free(c->epps);
     free(c->timers);
     free(c->kvq);
+}
+
+void es_cluster_predictor_stats(const es_cluster_t *c, es_sched_predictor_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    for (uint32_t e = 0; e < c->nepps; e++) es_scheduler_predictor_stats(c->epps[e].sched, out);
 }

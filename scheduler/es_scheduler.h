@@ -112,6 +112,10 @@ typedef struct es_sched_trace_profile {
 
 typedef struct es_sched_trace {
     size_t   cap_eps;                                     /* endpoints it can describe */
+    /* LatencyPredictionInfo by eps index (predicted-latency-producer), when have_latency */
+    bool     have_latency;
+    double  *pred_ttft, *pred_tpot, *ttft_headroom, *tpot_headroom;   /* [cap_eps] ms */
+    bool    *pred_valid;                                  /* [cap_eps] TTFT and TPOT within SLO */
     uint32_t nprofiles;                                   /* profiles that ran */
     es_sched_trace_profile_t profile[ES_SCHED_MAX_PROFILES];
     double   saturation;                                  /* detector value at admission */
@@ -158,6 +162,26 @@ int  es_scheduler_pick(es_scheduler_t *s, const es_sched_request_t *req, const e
  * the rest and forgets the request.  Unknown ids are ignored. */
 void es_scheduler_on_first_chunk(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
 void es_scheduler_on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
+/* The end of stream of a completed response: the response hooks see the
+ * tokens generated and the replica's current endpoint view (eps may be NULL;
+ * the latency predictor trains on them), then as es_scheduler_on_end. */
+void es_scheduler_on_complete(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, uint32_t output_tokens,
+                              const es_endpoint_t *eps, size_t n);
+
+/* The latency predictor's record (predicted-latency-producer): absolute
+ * percentage errors of the prediction made at dispatch for the chosen pod
+ * against what the request then showed, as upstream measures them (TTFT:
+ * first chunk when streaming, else end of stream; TPOT: streaming only). */
+typedef struct es_sched_predictor_stats {
+    bool     present;                   /* a predicted-latency-producer runs */
+    uint64_t ttft_n, tpot_n;            /* requests compared */
+    double   ttft_ape_sum, tpot_ape_sum;/* sums of |predicted - actual| / actual */
+    uint64_t retrains;                  /* trainings that produced a model */
+    uint64_t samples_ttft, samples_tpot;/* training entries recorded */
+} es_sched_predictor_stats_t;
+/* Adds this scheduler's predictor record into *out (callers zero it first
+ * and sum over replicas). */
+void es_scheduler_predictor_stats(const es_scheduler_t *s, es_sched_predictor_stats_t *out);
 
 /* True when a plugin of the config consumes the servers' KV events (the
  * precise prefix index): without one, the caller need not deliver them. */

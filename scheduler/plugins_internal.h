@@ -40,7 +40,7 @@ typedef struct esi_plugin_family {
     const esi_plugin_family_t var = {table, sizeof table / sizeof table[0]}
 
 extern const esi_plugin_family_t esi_scorer_plugins, esi_prefix_plugins, esi_filter_plugins,
-    esi_admission_plugins, esi_picker_plugins;
+    esi_admission_plugins, esi_picker_plugins, esi_latency_plugins;
 
 static inline double esi_metric_kv(const es_endpoint_t *e) { return e->metrics.kv_cache_usage; }
 
