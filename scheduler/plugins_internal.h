@@ -42,6 +42,11 @@ typedef struct esi_plugin_family {
 extern const esi_plugin_family_t esi_scorer_plugins, esi_prefix_plugins, esi_filter_plugins,
     esi_admission_plugins, esi_picker_plugins, esi_latency_plugins;
 
+/* predicted-latency-producer's validatePrediction and TPOT neutralisation
+ * (v0.10.0 dataproducer/predictedlatency/prediction.go), for the tests */
+void esi_latency_validate(bool streaming, double slo_buffer, double ttft_slo, double tpot_slo, double pod_min_tpot_slo,
+                          bool prefill, double ttft, double tpot, esi_latency_info_t *o);
+
 static inline double esi_metric_kv(const es_endpoint_t *e) { return e->metrics.kv_cache_usage; }
 
 /* Whether an adapter list of an endpoint's metrics names the model (LoRA). */

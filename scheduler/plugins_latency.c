@@ -13,7 +13,8 @@
  * first chunk (streamingMode) or at the end of stream (e2e otherwise), TPOT
  * at the end of stream (streamingMode only) = (e2e - TTFT) / (tokens - 1),
  * both in whole milliseconds (Go's Duration.Milliseconds()).  The SLOs come
- * from the request headers x-slo-ttft-ms and x-slo-tpot-ms.
+ * from the request headers x-llm-d-slo-ttft-ms and x-llm-d-slo-tpot-ms (or
+ * their deprecated aliases x-slo-ttft-ms, x-slo-tpot-ms).
  */
 #include <math.h>
 #include <stddef.h>
@@ -255,11 +256,17 @@ static const char *header(const es_sched_request_t *r, const char *name)
     return NULL;
 }
 
+/* SLO headers (v0.10.0 pkg/epp/metadata/consts.go): the current name, else
+ * its deprecated alias (GetLowerCaseHeaderValue's headerAliases). */
+#define SLO_TTFT "x-llm-d-slo-ttft-ms", "x-slo-ttft-ms"
+#define SLO_TPOT "x-llm-d-slo-tpot-ms", "x-slo-tpot-ms"
+
 /* parseFloatHeader: absent or not a float -> 0 (strconv.ParseFloat also
  * takes "inf" and "nan", as strtod does) */
-static double header_float(const es_sched_request_t *r, const char *name)
+static double header_float(const es_sched_request_t *r, const char *name, const char *alias)
 {
     const char *v = header(r, name);
+    if (!v) v = header(r, alias);
     if (!v || !*v) return 0;
     char *end;
     double d = strtod(v, &end);
@@ -294,6 +301,25 @@ static esi_lm_sample_t features(const pl_state_t *st, const esi_cycle_t *cy, uin
         .generated = 1, .pod = pod_type(&st->p, e)};
 }
 
+void esi_latency_validate(bool streaming, double slo_buffer, double ttft_slo, double tpot_slo, double pod_min_tpot_slo,
+                          bool prefill, double ttft, double tpot, esi_latency_info_t *o)
+{
+    o->ttft = ttft;
+    o->tpot = tpot;
+    o->ttft_valid = ttft < ttft_slo;
+    o->ttft_headroom = ttft_slo - ttft;
+    o->tpot_valid = true;
+    o->tpot_headroom = 0;
+    if (streaming) {
+        double buffered = tpot_slo * slo_buffer;
+        if (pod_min_tpot_slo > 0 && pod_min_tpot_slo * slo_buffer < buffered) buffered = pod_min_tpot_slo * slo_buffer;
+        o->tpot_valid = tpot < buffered;
+        o->tpot_headroom = buffered - tpot;
+    }
+    /* neutralised when not streaming (TPOT is not trained) and on prefill pods */
+    if (!streaming || prefill) { o->tpot_valid = true; o->tpot_headroom = 0; }
+}
+
 /* Produce: SLO headers, prefix scores, in-flight snapshot, bulk predictions
  * and validatePrediction / TPOT neutralisation (prediction.go). */
 static void pl_prepare(void *state, esi_cycle_t *cy)
@@ -301,8 +327,8 @@ static void pl_prepare(void *state, esi_cycle_t *cy)
     pl_state_t *st = state;
     esi_lm_advance(&st->lm, cy->now);
     pl_grow_n(st, cy->n);
-    st->ttft_slo = header_float(cy->req, "x-slo-ttft-ms");
-    st->tpot_slo = header_float(cy->req, "x-slo-tpot-ms");
+    st->ttft_slo = header_float(cy->req, SLO_TTFT);
+    st->tpot_slo = header_float(cy->req, SLO_TPOT);
     for (size_t i = 0; i < cy->n; i++)
         st->prefix[i] = cy->have_prefix && cy->total_blocks ? (float)cy->match[i] / (float)cy->total_blocks : 0.0f;
     st->have_info = st->p.predict_in_produce && cy->n > 0;
@@ -312,19 +338,11 @@ static void pl_prepare(void *state, esi_cycle_t *cy)
     for (size_t i = 0; i < cy->n; i++) {
         esi_lm_sample_t x = features(st, cy, (uint32_t)i);
         esi_latency_info_t *o = &st->info[i];
-        esi_lm_predict(&st->lm, &x, &o->ttft, &o->tpot);
+        double ttft, tpot;
+        esi_lm_predict(&st->lm, &x, &ttft, &tpot);
         uint32_t id = cy->eps[i].id;
-        o->ttft_valid = o->ttft < st->ttft_slo;
-        o->ttft_headroom = st->ttft_slo - o->ttft;
-        o->tpot_valid = true;
-        o->tpot_headroom = 0;
-        if (p->streaming) {
-            double buffered = st->tpot_slo * p->slo_buffer, pod_min = pl_min_tpot_slo(st, id);
-            if (pod_min > 0 && pod_min * p->slo_buffer < buffered) buffered = pod_min * p->slo_buffer;
-            o->tpot_valid = o->tpot < buffered;
-            o->tpot_headroom = buffered - o->tpot;
-        }
-        if (!p->streaming || x.pod == ESI_LM_POD_PREFILL) { o->tpot_valid = true; o->tpot_headroom = 0; }
+        esi_latency_validate(p->streaming, p->slo_buffer, st->ttft_slo, st->tpot_slo, pl_min_tpot_slo(st, id),
+                             x.pod == ESI_LM_POD_PREFILL, ttft, tpot, o);
         o->dispatched = id < st->cap_ep ? st->ep[id].count : 0;
     }
     cy->latency = st->info;
@@ -619,7 +637,7 @@ static const char *la_admit(void *st, esi_cycle_t *cy)
 {
     (void)st;
     if (cy->req->priority >= 0) return NULL;
-    double ttft = header_float(cy->req, "x-slo-ttft-ms"), tpot = header_float(cy->req, "x-slo-tpot-ms");
+    double ttft = header_float(cy->req, SLO_TTFT), tpot = header_float(cy->req, SLO_TPOT);
     if (!(ttft > 0 || tpot > 0)) return NULL;
     if (!cy->latency) return NULL;   /* no predictions: fail open */
     bool valid = false, cold = false, idle = false;

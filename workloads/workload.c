@@ -603,9 +603,10 @@ static int load_mix_list(const es_node_t *list, const char *path, bool objective
             snprintf(kp, sizeof kp, "%s.priority", p);
             if (pn && (rc = es_node_to_i64(pn, kp, INT32_MIN, INT32_MAX, &pr, err)) < 0) goto fail;
             items[i].priority = (int32_t)pr;
-            /* per-class SLOs, sent as llm-d-router's x-slo-ttft-ms / x-slo-tpot-ms headers */
+            /* per-class SLOs, sent as llm-d-router v0.10's x-llm-d-slo-ttft-ms / x-llm-d-slo-tpot-ms
+             * headers (pkg/epp/metadata/consts.go; x-slo-* are their deprecated aliases) */
             static const char *const sk[2] = {"slo_ttft_ms", "slo_tpot_ms"};
-            static const char *const sh[2] = {"x-slo-ttft-ms", "x-slo-tpot-ms"};
+            static const char *const sh[2] = {"x-llm-d-slo-ttft-ms", "x-llm-d-slo-tpot-ms"};
             for (int k = 0; k < 2; k++) {
                 const es_node_t *sn = es_map_get(it, sk[k]);
                 if (!sn) continue;
