@@ -199,10 +199,11 @@ void esi_lm_fit_predict(const esi_lm_fit_t *fit, const double *x, double *mean, 
         z[j] = (x[fit->col[j]] - fit->mean[j]) / fit->scale[j];
         mu += fit->coef[j] * z[j];
     }
+    if (mean) *mean = mu;
+    if (!std) return;   /* the mean objective needs no variance */
     for (uint32_t j = 0; j < p; j++)
         for (uint32_t l = 0; l < p; l++) var += z[j] * fit->sigma[j * p + l] * z[l];
-    if (mean) *mean = mu;
-    if (std) *std = sqrt(var + (fit->alpha > 0 ? 1.0 / fit->alpha : 0));
+    *std = sqrt(var + (fit->alpha > 0 ? 1.0 / fit->alpha : 0));
 }
 
 typedef struct arr_ctx { const double *rows, *y; uint32_t f; } arr_ctx_t;
@@ -417,9 +418,10 @@ void esi_lm_predict(const esi_lm_t *m, const esi_lm_sample_t *x, double *ttft, d
         a = x->waiting == 0 ? &s->ttft_nq : &s->ttft_q;
         b = x->waiting == 0 ? &s->tpot_nq : &s->tpot_q;
     }
-    esi_lm_fit_predict(a, ft, &mt, &st);
-    esi_lm_fit_predict(b, fp, &mp, &sp);
-    if (m->cfg.quantile) {
+    bool q = m->cfg.quantile;
+    esi_lm_fit_predict(a, ft, &mt, q ? &st : NULL);
+    esi_lm_fit_predict(b, fp, &mp, q ? &sp : NULL);
+    if (q) {
         double zq = Z90;
         if (m->cfg.quantile_alpha != 0.9) {   /* inverse normal CDF by bisection: rare, not on the hot path */
             double lo = -10, hi = 10;
