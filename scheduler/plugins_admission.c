@@ -20,7 +20,7 @@ typedef struct util_params {
 static const esi_param_t k_util_params[] = {
     {"queueDepthThreshold", ESI_P_INT, P(util_params_t, queue), "5", 1, 1e15, NULL},
     {"kvCacheUtilThreshold", ESI_P_DOUBLE, P(util_params_t, kv), "0.8", 1e-9, 1, NULL},
-    {"metricsStalenessThreshold", ESI_P_DURATION, P(util_params_t, stale), "200ms", 0, 1e18, NULL},
+    {"metricsStalenessThreshold", ESI_P_DURATION, P(util_params_t, stale), "200ms", 1, 1e18, NULL},   /* > 0 (validateConfig) */
     {"headroom", ESI_P_DOUBLE, P(util_params_t, headroom), "0.0", 0, 1e9, NULL},
     END};
 

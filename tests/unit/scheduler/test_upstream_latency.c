@@ -654,6 +654,93 @@ static void test_predictedlatency_training_loop(void **st)
     es_epp_config_destroy(c);
 }
 
+/* ---- flowcontrol/saturationdetector/utilization/detector_test.go (v0.10 path) ---- */
+
+static void test_utilization_detector_test_go_TestUtilizationDetectorFactory(void **st)
+{
+    (void)st;
+    const char *pre = HEAD "plugins:\n- type: utilization-detector\n";
+    char text[512];
+#define UD(params) (snprintf(text, sizeof text, "%s  parameters: %s\n", pre, params), text)
+    es_epp_config_destroy(cfg_text(UD("{queueDepthThreshold: 5, kvCacheUtilThreshold: 0.8}")));   /* valid */
+    cfg_fails(UD("{queueDepthThreshold: invalid_type}"), "queueDepthThreshold");                  /* invalid schema */
+    es_epp_config_destroy(cfg_text(UD("{}")));                                                     /* defaults */
+    cfg_fails(UD("{queueDepthThreshold: 0}"), "queueDepthThreshold");
+    cfg_fails(UD("{kvCacheUtilThreshold: 1.5}"), "kvCacheUtilThreshold");
+    cfg_fails(UD("{kvCacheUtilThreshold: 0.0}"), "kvCacheUtilThreshold");
+    cfg_fails(UD("{metricsStalenessThreshold: 0s}"), "metricsStalenessThreshold");
+    cfg_fails(UD("{headroom: -0.5}"), "headroom");
+    es_epp_config_destroy(cfg_text(UD("{headroom: 2.0}")));                                        /* high headroom: accepted */
+#undef UD
+}
+
+/* makePodMetric(name, waiting, kv, age in ms) on a fixture at now = 1 s */
+static void ud_pod(fixture_t *f, size_t i, int32_t waiting, double kv, int age_ms)
+{
+    fx_metrics(f, i, kv, waiting, 0);
+    f->p.eps[i].metrics.update_time = ES_S - (es_time_t)age_ms * ES_MS;
+}
+
+static void test_utilization_detector_test_go_TestDetector_Saturation(void **st)
+{
+    (void)st;
+    static const struct { const char *name; int n; int32_t q[3]; double kv[3]; int age[3]; double want; } cases[] = {
+        {"No candidate pods", 0, {0}, {0}, {0}, 1.0},
+        {"Single pod with good capacity", 1, {2}, {0.5}, {0}, 0.5 / 0.9},
+        {"Single pod with stale metrics", 1, {1}, {0.1}, {200}, 1.0},
+        {"Single pod with high queue depth", 1, {10}, {0.1}, {0}, 2.0},
+        {"Single pod with high KV cache utilization", 1, {1}, {0.95}, {0}, 0.95 / 0.90},
+        {"Multiple pods, all good capacity", 2, {1, 0}, {0.1, 0.2}, {0, 0}, (0.2 + 0.2 / 0.9) / 2},
+        {"Multiple pods, one good, one stale", 2, {1, 0}, {0.1, 0.2}, {0, 300}, 0.6},
+        {"Multiple pods, one good, one bad (high queue)", 2, {1, 15}, {0.1, 0.2}, {0, 0}, 1.6},
+        {"Multiple pods, all bad capacity", 3, {1, 20, 1}, {0.1, 0.2, 0.99}, {200, 0, 0}, (1.0 + 4.0 + 1.1) / 3},
+        {"Queue depth exactly at threshold", 1, {5}, {0.1}, {0}, 1.0},
+        {"Metrics age just over staleness threshold", 1, {1}, {0.1}, {101}, 1.0},
+    };
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n- type: utilization-detector\n  parameters: "
+                                  "{queueDepthThreshold: 5, kvCacheUtilThreshold: 0.90, metricsStalenessThreshold: 100ms}\n");
+    const esi_plugin_vt_t *vt;
+    void *s = instance(c, "utilization-detector", &vt);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        fixture_t f;
+        fx_init(&f, (size_t)cases[k].n);
+        f.cy.now = ES_S;
+        for (int i = 0; i < cases[k].n; i++) ud_pod(&f, (size_t)i, cases[k].q[i], cases[k].kv[i], cases[k].age[i]);
+        double got = vt->x_saturation(s, &f.cy);
+        if (fabs(got - cases[k].want) > 1e-4) fail_msg("%s: %g, want %g", cases[k].name, got, cases[k].want);
+    }
+    release(vt, s);
+    es_epp_config_destroy(c);
+}
+
+static void test_utilization_detector_test_go_TestDetector_Filter(void **st)
+{
+    (void)st;
+    static const struct { const char *name; int n; int32_t q[2]; double kv[2]; int age[2]; size_t want; } cases[] = {
+        {"All pass - under thresholds", 2, {1, 4}, {0.1, 0.7}, {0, 0}, 2},
+        {"Pass - at threshold but under burst", 1, {5}, {0.8}, {0}, 1},
+        {"Pass - in headroom burst", 1, {5}, {0.9}, {0}, 1},
+        {"Filtered - exceeds queue burst", 2, {7, 1}, {0.1, 0.1}, {0, 0}, 1},
+        {"Filtered - exceeds KV burst", 2, {1, 1}, {0.97, 0.5}, {0, 0}, 1},
+        {"Pass - all stale (Fail open at pool level)", 2, {1, 1}, {0.1, 0.1}, {200, 200}, 2},
+        {"Pass - all saturated (Fail open at pool level)", 2, {10, 1}, {0.1, 0.99}, {0, 0}, 2},
+    };
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n- type: utilization-detector\n  parameters: "
+                                  "{queueDepthThreshold: 5, kvCacheUtilThreshold: 0.80, metricsStalenessThreshold: 100ms, headroom: 0.2}\n");
+    const esi_plugin_vt_t *vt;
+    void *s = instance(c, "utilization-detector", &vt);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        fixture_t f;
+        fx_init(&f, (size_t)cases[k].n);
+        f.cy.now = ES_S;
+        for (int i = 0; i < cases[k].n; i++) ud_pod(&f, (size_t)i, cases[k].q[i], cases[k].kv[i], cases[k].age[i]);
+        size_t got = vt->x_filter(s, &f.cy, f.idx, (size_t)cases[k].n);
+        if (got != cases[k].want) fail_msg("%s: %zu, want %zu", cases[k].name, got, cases[k].want);
+    }
+    release(vt, s);
+    es_epp_config_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -676,6 +763,9 @@ int main(void)
         cmocka_unit_test(test_predictedlatency_plugin_test_go_TestPredictedLatency_GetPodRunningRequestCount_MinTPOTSLO),
         cmocka_unit_test(test_predictedlatency_plugin_test_go_TestPredictedLatencyFactory),
         cmocka_unit_test(test_predictedlatency_training_loop),
+        cmocka_unit_test(test_utilization_detector_test_go_TestUtilizationDetectorFactory),
+        cmocka_unit_test(test_utilization_detector_test_go_TestDetector_Saturation),
+        cmocka_unit_test(test_utilization_detector_test_go_TestDetector_Filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
