@@ -497,15 +497,18 @@ static int ls_link(void *params, const es_epp_config_t *c, const es_node_t *at, 
 #define LS_WMAX 100
 #define LS_EPS 1e-9
 
-/* scoreBucket: normalised |headroom| blended, mapped to (w + 1) / 100 */
-static void ls_bucket(const ls_params_t *p, const esi_latency_info_t *li, const uint32_t *idx, const uint8_t *in,
-                      uint8_t which, size_t m, double *out, bool force_least)
+/* scoreBucket: normalised |headroom| blended, mapped to (w + 1) / 100.  The
+ * members of the bucket are the candidates whose out[i] is -which (the
+ * caller tags them there, so scoring needs no scratch memory). */
+static void ls_bucket(const ls_params_t *p, const esi_latency_info_t *li, const uint32_t *idx, double *out,
+                      int which, size_t m, bool force_least)
 {
+    const double tag = -(double)which;
     double a = p->ttft_w, b = p->tpot_w, sum = a + b;
     if (sum <= 0) { a = 1; b = 0; } else { a /= sum; b /= sum; }
     double min_t = INFINITY, max_t = -INFINITY, min_p = INFINITY, max_p = -INFINITY;
     for (size_t i = 0; i < m; i++) {
-        if (in[i] != which) continue;
+        if (out[i] != tag) continue;
         double h = fabs(li[idx[i]].ttft_headroom), g = fabs(li[idx[i]].tpot_headroom);
         if (h < min_t) min_t = h;
         if (h > max_t) max_t = h;
@@ -517,7 +520,7 @@ static void ls_bucket(const ls_params_t *p, const esi_latency_info_t *li, const 
     else if (rp <= LS_EPS && rt > LS_EPS) { a = 1; b = 0; }
     bool most = !force_least && strcmp(p->strategy, "most") == 0;
     for (size_t i = 0; i < m; i++) {
-        if (in[i] != which) continue;
+        if (out[i] != tag) continue;
         double nt = rt > LS_EPS ? (fabs(li[idx[i]].ttft_headroom) - min_t) / rt : 0.5;
         double np = rp > LS_EPS ? (fabs(li[idx[i]].tpot_headroom) - min_p) / rp : 0.5;
         double comb = a * nt + b * np;
@@ -546,32 +549,34 @@ static void ls_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, d
         return;
     }
     const esi_latency_info_t *li = cy->latency;
-    /* tag per candidate: 1 positive, 2 negative, then the scored bucket */
-    uint8_t tag[512];
-    uint8_t *in = m <= sizeof tag ? tag : NULL;
-    if (!in) in = es_xmalloc(m);   /* more than 512 candidates: not on any shipped config's path */
+    /* tags in out[]: -1 positive, -2 negative, then the scored bucket's tag;
+     * whatever is still tagged at the end scores 0 */
     size_t npos = 0;
     for (size_t i = 0; i < m; i++) {
         const esi_latency_info_t *l = &li[idx[i]];
-        in[i] = (l->ttft_headroom < 0 || l->tpot_headroom < 0) ? 2 : 1;
-        npos += in[i] == 1;
+        out[i] = (l->ttft_headroom < 0 || l->tpot_headroom < 0) ? -2 : -1;
+        npos += out[i] == -1;
     }
-    if (npos > 0) { ls_bucket(p, li, idx, in, 1, m, out, false); goto done; }
-    size_t nidle = 0;
-    for (size_t i = 0; i < m; i++) if (li[idx[i]].dispatched == 0) { in[i] = 3; nidle++; }
-    if (nidle > 0) { ls_bucket(p, li, idx, in, 3, m, out, true); goto done; }
-    /* deficit buckets: TPOT only (4), TTFT only (5), both (6) */
-    size_t cnt[7] = {0};
-    for (size_t i = 0; i < m; i++) {
-        const esi_latency_info_t *l = &li[idx[i]];
-        bool tn = l->ttft_headroom < 0, pn = l->tpot_headroom < 0;
-        in[i] = tn && pn ? 6 : tn ? 5 : pn ? 4 : 6;
-        cnt[in[i]]++;
+    if (npos > 0) ls_bucket(p, li, idx, out, 1, m, false);
+    else {
+        size_t nidle = 0;
+        for (size_t i = 0; i < m; i++) if (li[idx[i]].dispatched == 0) { out[i] = -3; nidle++; }
+        if (nidle > 0) ls_bucket(p, li, idx, out, 3, m, true);
+        else {
+            /* deficit buckets: TPOT only (-4), TTFT only (-5), both (-6) */
+            size_t cnt[7] = {0};
+            for (size_t i = 0; i < m; i++) {
+                const esi_latency_info_t *l = &li[idx[i]];
+                bool tn = l->ttft_headroom < 0, pn = l->tpot_headroom < 0;
+                int b = tn && pn ? 6 : tn ? 5 : pn ? 4 : 6;
+                out[i] = -(double)b;
+                cnt[b]++;
+            }
+            for (int k = 4; k <= 6; k++)
+                if (cnt[k]) { ls_bucket(p, li, idx, out, k, m, true); break; }
+        }
     }
-    for (uint8_t k = 4; k <= 6; k++)
-        if (cnt[k]) { ls_bucket(p, li, idx, in, k, m, out, true); break; }
-done:
-    if (in != tag) free(in);
+    for (size_t i = 0; i < m; i++) if (out[i] < 0) out[i] = 0;
 }
 
 /* ---- slo-headroom-tier-filter (filter/sloheadroomtier/plugin.go) ---- */
