@@ -111,7 +111,7 @@ static double run(const char *config, const char *text, bool respond, size_t n, 
         blocks += res.est_total_blocks;
         if (respond) {
             es_scheduler_on_first_chunk(s, i, t + 20 * ES_MS);
-            es_scheduler_on_complete(s, i, t + 20 * ES_MS + 99 * 8 * ES_MS, 100, eps, n);
+            es_scheduler_on_complete(s, i, t + 20 * ES_MS + 99 * 8 * ES_MS, 2048, 100, eps, n);
         } else
             es_scheduler_on_end(s, i, t);
     }

@@ -122,7 +122,7 @@ static int parse_endpoint(const es_node_t *n, size_t i, es_time_t now, es_endpoi
         char mp[96];
         snprintf(mp, sizeof mp, "%s.metrics", path);
         static const char *const mk[] = {"waiting", "running", "kv_cache_usage", "lora", "cache_block_size",
-                                         "num_gpu_blocks", "age_ms", NULL};
+                                         "num_gpu_blocks", "age_ms", "gpu_utilization", NULL};
         if ((rc = es_node_expect_map(m, mp, err)) || (rc = es_map_check_keys(m, mp, mk, err))) return rc;
         int64_t w = 0, r = 0, bs = 0, nb = 0;
         double kv = 0, age = 0;
@@ -139,6 +139,10 @@ static int parse_endpoint(const es_node_t *n, size_t i, es_time_t now, es_endpoi
         ep->metrics.block_size = (uint32_t)bs;
         ep->metrics.num_gpu_blocks = (uint32_t)nb;
         ep->metrics.update_time = now - es_time_from_ms(age);
+        if (es_map_get(m, "gpu_utilization") && !es_node_is_null(es_map_get(m, "gpu_utilization"))) {
+            if ((rc = get_dbl(m, "gpu_utilization", mp, 0, 1, &ep->metrics.gpu_util, err))) return rc;
+            ep->metrics.has_gpu_util = true;
+        }
         const es_node_t *l = es_map_get(m, "lora");
         if (l && !es_node_is_null(l)) {
             char lp[128];

@@ -34,9 +34,12 @@ static void usage(FILE *f)
             "      --max-conns N      open connections, all pods together (default 1024)\n"
             "      --idle-timeout S   close a connection idle (or still sending its request)\n"
             "                         for S seconds (default 30)\n"
+            "      --kv-events BASE   publish KV events as vLLM does (ZMQ PUB, msgpack): pod i\n"
+            "                         on tcp://ADDR:BASE+i, topic kv@ADDR:PORT@MODEL; 0: ephemeral\n"
             "  -h, --help             this help\n"
             "\n"
-            "Prints one line `pod I port P` per pod when listening.  SIGINT or SIGTERM stops it.\n"
+            "Prints one line `pod I port P` per pod when listening (and `pod I kv-events\n"
+            "ENDPOINT` with --kv-events).  SIGINT or SIGTERM stops it.\n"
             "exit codes: 0 stopped by a signal, 2 bad input or cannot listen.\n");
 }
 
@@ -67,9 +70,9 @@ int es_cmd_serve(int argc, char **argv)
         {"pods", required_argument, NULL, 'n'},       {"listen", required_argument, NULL, 'l'},
         {"port", required_argument, NULL, 'p'},       {"time-scale", required_argument, NULL, 't'},
         {"max-body", required_argument, NULL, 'b'},   {"max-conns", required_argument, NULL, 'c'},
-        {"idle-timeout", required_argument, NULL, 'i'},
+        {"idle-timeout", required_argument, NULL, 'i'}, {"kv-events", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
-    double pods = 0, port = 8000, scale = 1, max_body = 1 << 20, max_conns = 1024, idle = 30;
+    double pods = 0, port = 8000, scale = 1, max_body = 1 << 20, max_conns = 1024, idle = 30, kv_port = -1;
     const char *listen = "127.0.0.1";
     optind = 1;
     int ch;
@@ -83,6 +86,7 @@ int es_cmd_serve(int argc, char **argv)
         case 'b': bad = parse_num("--max-body", optarg, 1024, 1 << 30, &max_body); break;
         case 'c': bad = parse_num("--max-conns", optarg, 1, 65536, &max_conns); break;
         case 'i': bad = parse_num("--idle-timeout", optarg, 0.01, 86400, &idle); break;
+        case 'k': bad = parse_num("--kv-events", optarg, 0, 65535, &kv_port); break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         default: usage(stderr); return ES_EXIT_USAGE;
         }
@@ -110,6 +114,8 @@ int es_cmd_serve(int argc, char **argv)
         .max_header = 16384,
         .max_conns = (uint32_t)max_conns,
         .idle_timeout_ms = (uint64_t)(idle * 1000),
+        .kv_events = kv_port >= 0,
+        .kv_port = kv_port > 0 ? (int)kv_port : 0,
     };
     signal(SIGPIPE, SIG_IGN);   /* a client that hangs up is an error code, not a kill */
     uv_loop_t loop;
@@ -128,6 +134,7 @@ int es_cmd_serve(int argc, char **argv)
     uv_signal_start(&sigs[0], on_signal, SIGINT);
     uv_signal_start(&sigs[1], on_signal, SIGTERM);
     for (uint32_t i = 0; i < cfg.pods; i++) printf("pod %u port %d\n", i, es_live_port(lv, i));
+    for (uint32_t i = 0; cfg.kv_events && i < cfg.pods; i++) printf("pod %u kv-events %s\n", i, es_live_kv_endpoint(lv, i));
     fflush(stdout);
     uv_run(&loop, UV_RUN_DEFAULT);
     es_live_destroy(lv);

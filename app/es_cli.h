@@ -30,6 +30,7 @@ int es_cmd_validate(int argc, char **argv);
 bool es_cli_writes_input(const char *out, const char *input);
 int es_cmd_calibrate(int argc, char **argv);
 int es_cmd_serve(int argc, char **argv);
+int es_cmd_gateway(int argc, char **argv);
 
 /* Benchmarks, one per module; each prints figures (or JSON with --json). */
 int es_bench_core(int argc, char **argv);

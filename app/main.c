@@ -31,6 +31,7 @@ static const command_t k_commands[] = {
     {"validate", es_cmd_validate, "replay real vLLM runs and print measured vs simulated (docs/validate.md)"},
     {"calibrate", es_cmd_calibrate, "fit the vLLM-fidelity and step-time coefficients to real runs (docs/server.md)"},
     {"serve",   es_cmd_serve,   "serve emulated vLLM pods over HTTP in real time (docs/live.md)"},
+    {"gateway", es_cmd_gateway, "route live requests to pods with the endpoint picker (docs/live.md)"},
     {"version", cmd_version,    "print the version"},
 };
 

@@ -42,6 +42,10 @@ typedef struct es_endpoint_metrics {
     uint32_t    n_waiting_lora;     /* adapters in waiting_lora_adapters */
     const char *running_lora[ES_LORA_LIST_MAX];  /* interned names, borrowed */
     const char *waiting_lora[ES_LORA_LIST_MAX];
+    /* DCGM_FI_DEV_GPU_UTIL / 100 (dcgm-data-source): the fraction of the
+     * trailing second the GPU ran a step; filled only when a config asks */
+    bool        has_gpu_util;
+    double      gpu_util;
 } es_endpoint_metrics_t;
 
 typedef struct es_endpoint {

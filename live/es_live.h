@@ -130,6 +130,8 @@ typedef struct es_live_config {
     size_t      max_header;             /* bytes of request line + headers */
     uint32_t    max_conns;
     uint64_t    idle_timeout_ms;        /* a connection with no request in flight this long is closed; 0 never */
+    bool        kv_events;              /* publish KV events (es_live_kvev.h) */
+    int         kv_port;                /* pod i publishes on listen:kv_port + i; 0 = ephemeral each */
 } es_live_config_t;
 
 typedef struct es_live es_live_t;
@@ -138,6 +140,9 @@ typedef struct es_live es_live_t;
 int  es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out, es_err_t *err);
 /* The port pod i listens on (after create, also when cfg.port was 0). */
 int  es_live_port(const es_live_t *lv, uint32_t pod);
+/* The endpoint pod i publishes its KV events on ("tcp://ADDR:PORT"), or
+ * NULL without cfg.kv_events; the topic is "kv@ADDR:HTTP_PORT@MODEL". */
+const char *es_live_kv_endpoint(const es_live_t *lv, uint32_t pod);
 /* Stops listening, aborts requests, closes every handle: the loop then ends. */
 void es_live_close(es_live_t *lv);
 /* After the loop has ended. */

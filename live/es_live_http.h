@@ -12,6 +12,7 @@
 #include <http_parser.h>
 
 #include "es_live.h"
+#include "es_request.h"
 
 #define ES_LIVE_HTTP_MORE 0   /* need more bytes */
 #define ES_LIVE_HTTP_DONE 1   /* a whole request: method, url, body are set */
@@ -23,6 +24,9 @@ typedef struct es_live_http {
     size_t        url_len;
     size_t        head_bytes;
     es_live_buf_t body;
+    es_live_buf_t hdr;          /* headers as "name\0value\0" pairs, names lower-cased */
+    size_t        nhdr;         /* whole pairs in hdr */
+    bool          in_value;     /* the last header bytes were a value */
     int           method;       /* enum http_method */
     bool          keep_alive;
     bool          done, too_big, bad_url, head_too_big;
@@ -37,6 +41,9 @@ int  es_live_http_feed(es_live_http_t *h, const char *data, size_t n, size_t *us
 /* After DONE: ready for the connection's next request. */
 void es_live_http_next(es_live_http_t *h);
 void es_live_http_fini(es_live_http_t *h);
+/* After DONE: up to max headers of the request (name lower-case), borrowing
+ * from h until the next request; returns how many. */
+size_t es_live_http_headers(const es_live_http_t *h, es_header_t *out, size_t max);
 /* The error message of a status returned by feed. */
 const char *es_live_http_error(const es_live_http_t *h, int status);
 

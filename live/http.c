@@ -12,6 +12,9 @@ static void reset(es_live_http_t *h)
     h->url[0] = '\0';
     h->head_bytes = 0;
     h->body.len = 0;
+    h->hdr.len = 0;
+    h->nhdr = 0;
+    h->in_value = false;
     h->done = h->too_big = h->bad_url = h->head_too_big = false;
 }
 
@@ -42,9 +45,33 @@ static int on_header_bytes(http_parser *p, const char *at, size_t n)
     return 0;
 }
 
+/* A header's bytes may come in pieces: a field after a value ends a pair. */
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+    es_live_http_t *h = p->data;
+    if (on_header_bytes(p, at, n)) return -1;
+    if (h->in_value) { es_live_buf_append(&h->hdr, "", 1); h->nhdr++; h->in_value = false; }
+    size_t from = h->hdr.len;
+    es_live_buf_append(&h->hdr, at, n);
+    for (size_t i = from; i < h->hdr.len; i++)
+        if (h->hdr.data[i] >= 'A' && h->hdr.data[i] <= 'Z') h->hdr.data[i] = (char)(h->hdr.data[i] - 'A' + 'a');
+    return h->hdr.oom ? -1 : 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+    es_live_http_t *h = p->data;
+    if (on_header_bytes(p, at, n)) return -1;
+    if (!h->in_value) { es_live_buf_append(&h->hdr, "", 1); h->in_value = true; }
+    es_live_buf_append(&h->hdr, at, n);
+    return h->hdr.oom ? -1 : 0;
+}
+
 static int on_headers_complete(http_parser *p)
 {
     es_live_http_t *h = p->data;
+    if (h->in_value) { es_live_buf_append(&h->hdr, "", 1); h->nhdr++; h->in_value = false; }
+    if (h->hdr.oom) return -1;
     if (p->content_length != ULLONG_MAX && p->content_length > h->max_body) {
         h->too_big = true;
         return -1;   /* an error (1 would mean "no body") */
@@ -73,8 +100,8 @@ static int on_message_complete(http_parser *p)
 static const http_parser_settings k_settings = {
     .on_message_begin = on_message_begin,
     .on_url = on_url,
-    .on_header_field = on_header_bytes,
-    .on_header_value = on_header_bytes,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
     .on_message_complete = on_message_complete,
@@ -112,6 +139,20 @@ void es_live_http_next(es_live_http_t *h)
 void es_live_http_fini(es_live_http_t *h)
 {
     es_live_buf_free(&h->body);
+    es_live_buf_free(&h->hdr);
+}
+
+size_t es_live_http_headers(const es_live_http_t *h, es_header_t *out, size_t max)
+{
+    size_t n = 0, at = 0;
+    while (n < max && n < h->nhdr && at < h->hdr.len) {
+        out[n].name = h->hdr.data + at;
+        at += strlen(out[n].name) + 1;
+        out[n].value = h->hdr.data + at;
+        at += strlen(out[n].value) + 1;
+        n++;
+    }
+    return n;
 }
 
 const char *es_live_http_error(const es_live_http_t *h, int status)

@@ -18,8 +18,10 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <zmq.h>
 
 #include "es_live_http.h"
+#include "es_live_kvev.h"
 #include "es_sim.h"
 
 typedef struct live_pod live_pod_t;
@@ -47,6 +49,7 @@ struct live_pod {
     live_req_t  *active;           /* streaming and non-streaming requests in flight */
     uint64_t     next_id;
     bool         dirty;            /* tokens may have moved since the last flush */
+    es_live_kvev_t *kv;            /* KV event publisher, NULL when off */
     es_live_pod_stats_t st;
 };
 
@@ -65,6 +68,8 @@ struct es_live {
     uv_loop_t   *loop;
     es_sim_t    *sim;
     uint64_t     t0;               /* uv_hrtime at sim time 0 */
+    double       unix0;            /* unix time at sim time 0, seconds (KV event batches' ts) */
+    void        *zctx;             /* zmq context of the KV event publishers, NULL when off */
     int          tfd;
     uv_poll_t    tpoll;
     bool         tpoll_open;
@@ -108,8 +113,10 @@ static void advance(es_live_t *lv)
 {
     es_time_t now = wall_sim_now(lv);
     if (now > es_sim_now(lv->sim)) es_sim_run(lv->sim, now);
-    for (uint32_t i = 0; i < lv->npods; i++)
+    for (uint32_t i = 0; i < lv->npods; i++) {
         if (lv->pods[i].dirty) flush_pod(&lv->pods[i]);
+        if (lv->pods[i].kv) es_live_kvev_flush(lv->pods[i].kv);
+    }
     arm_timer(lv);
 }
 
@@ -133,7 +140,9 @@ static void conn_close(live_conn_t *c);
 
 static void on_written(uv_write_t *w, int status)
 {
-    (void)status;
+    /* a failed write (EPIPE, ECONNRESET): the client hung up mid-response; while a
+     * request is in flight nothing reads the socket, so this is how it is seen */
+    if (status < 0 && status != UV_ECANCELED) conn_close(w->handle->data);
     free(w);
 }
 
@@ -369,6 +378,14 @@ static void on_decode_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count)
     p->dirty = true;
 }
 
+static void on_kv_event(void *ud, const es_kv_event_t *ev)
+{
+    live_pod_t *p = ud;
+    es_live_t *lv = p->lv;
+    es_live_kv_event_t e = {*ev, ev->kind == ES_KV_BLOCK_STORED ? es_server_kv_event_parent(p->srv) : 0};
+    es_live_kvev_add(p->kv, &e, lv->unix0 + (double)ev->time / lv->cfg.time_scale * 1e-9);
+}
+
 static void on_finish(void *ud, es_server_request_t *sr, es_time_t t)
 {
     (void)t;
@@ -435,6 +452,7 @@ static void start_completion(live_conn_t *c, bool chat)
     if (now > es_sim_now(lv->sim)) es_sim_run(lv->sim, now);
     if (r->c.stream) stream_head(c);
     es_server_submit(p->srv, &r->sr);   /* may finish at once (400) */
+    if (p->kv) es_live_kvev_flush(p->kv);
     arm_timer(lv);
 }
 
@@ -634,6 +652,19 @@ static void fail_create(es_live_t *lv)
     es_live_destroy(lv);
 }
 
+/* Pod p's KV event publisher on listen:kv_port + index ("*" = ephemeral). */
+static int open_kv_events(es_live_t *lv, live_pod_t *p, es_err_t *err)
+{
+    if (!lv->zctx && !(lv->zctx = zmq_ctx_new())) return es_err_set(err, ES_EIO, "--kv-events: zmq context: %s", zmq_strerror(zmq_errno()));
+    char ep[160], topic[256], port[16];
+    if (lv->cfg.kv_port) snprintf(port, sizeof port, "%d", lv->cfg.kv_port + (int)p->index);
+    else snprintf(port, sizeof port, "*");
+    bool v6 = strchr(lv->listen, ':') != NULL;
+    snprintf(ep, sizeof ep, v6 ? "tcp://[%s]:%s" : "tcp://%s:%s", lv->listen, port);
+    snprintf(topic, sizeof topic, v6 ? "kv@[%s]:%d@%s" : "kv@%s:%d@%s", lv->listen, p->port, lv->model);
+    return es_live_kvev_create(lv->zctx, ep, topic, es_server_block_size(p->srv), &p->kv, err);
+}
+
 int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out, es_err_t *err)
 {
     *out = NULL;
@@ -642,6 +673,8 @@ int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out
         return es_err_set(err, ES_EINVAL, "--time-scale: must be in (0, 1000]");
     if (cfg->port < 0 || cfg->port + (int)cfg->pods - 1 > 65535)
         return es_err_set(err, ES_EINVAL, "--port: pods would listen beyond port 65535");
+    if (cfg->kv_events && (cfg->kv_port < 0 || cfg->kv_port + (int)cfg->pods - 1 > 65535))
+        return es_err_set(err, ES_EINVAL, "--kv-events: pods would publish beyond port 65535");
     es_live_t *lv = calloc(1, sizeof *lv);
     if (!lv) return es_err_set(err, ES_ENOMEM, "out of memory");
     lv->cfg = *cfg;
@@ -671,7 +704,8 @@ int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out
         es_live_hist_init(&p->st.ttft, es_live_ttft_bounds, ES_LIVE_TTFT_BUCKETS);
         es_live_hist_init(&p->st.itl, es_live_itl_bounds, ES_LIVE_ITL_BUCKETS);
         es_server_hooks_t hooks = {.ud = p, .on_first_token = on_first_token, .on_finish = on_finish,
-                                   .on_decode_gaps = on_decode_gaps};
+                                   .on_decode_gaps = on_decode_gaps,
+                                   .on_kv_event = cfg->kv_events ? on_kv_event : NULL};
         int rc = es_server_create(lv->sim, &scfg, &hooks, i, &p->srv, err);
         if (rc) { fail_create(lv); return rc; }
         lv->npods = i + 1;
@@ -692,6 +726,7 @@ int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out
         uv_tcp_getsockname(&p->listener, (struct sockaddr *)&got, &len);
         p->port = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
                                                  : ((struct sockaddr_in6 *)&got)->sin6_port);
+        if (cfg->kv_events && open_kv_events(lv, p, err)) { fail_create(lv); return ES_EIO; }
     }
     lv->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (lv->tfd < 0 || uv_poll_init(loop, &lv->tpoll, lv->tfd) != 0) {
@@ -709,7 +744,10 @@ int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out
         uv_timer_start(&lv->reaper, on_reap, every, every);
     }
     uv_poll_start(&lv->tpoll, UV_READABLE, on_tick);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     lv->t0 = uv_hrtime();
+    lv->unix0 = (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
     *out = lv;
     return 0;
 }
@@ -717,6 +755,11 @@ int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out
 int es_live_port(const es_live_t *lv, uint32_t pod)
 {
     return pod < lv->npods ? lv->pods[pod].port : -1;
+}
+
+const char *es_live_kv_endpoint(const es_live_t *lv, uint32_t pod)
+{
+    return pod < lv->npods && lv->pods[pod].kv ? es_live_kvev_endpoint(lv->pods[pod].kv) : NULL;
 }
 
 void es_live_close(es_live_t *lv)
@@ -740,7 +783,9 @@ void es_live_destroy(es_live_t *lv)
         live_pod_t *p = &lv->pods[i];
         while (p->active) es_server_abort(p->srv, &p->active->sr);   /* on_finish unlinks and frees */
         es_server_destroy(p->srv);
+        es_live_kvev_destroy(p->kv);
     }
+    if (lv->zctx) zmq_ctx_term(lv->zctx);
     if (lv->tfd >= 0) close(lv->tfd);
     free(lv->pods);
     es_sim_destroy(lv->sim);

@@ -99,6 +99,7 @@ static void submit_server(pod_t *p, es_client_request_t *r, es_server_request_t 
     sr->output_segment = r->output_segment;
     sr->prefill_only = prefill_only;
     sr->kv_preloaded = preloaded;
+    sr->chat = r->path && strstr(r->path, "/chat/completions") != NULL;
     p->requests++;
     es_server_submit(p->server, sr);
 }
@@ -192,7 +193,7 @@ static void pod_finish(void *ud, es_server_request_t *sr, es_time_t t)
         r->output_received = sr->status == ES_SERVER_OK ? sr->output_tokens : 0;
     }
     r->preemptions += sr->preemptions;
-    esi_epp_end(c, r, t);
+    esi_epp_stream_ended(c, r, t);
     if (sr->status == ES_SERVER_UNAVAILABLE && r->retries < (uint32_t)c->prm.cluster->retries_on_crash) {
         r->retries++;
         esi_gateway_resend(c, r);
@@ -320,6 +321,7 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
     c->scrape_latency_fails = prm->epp->scrape_latency_ms > prm->epp->scrape_timeout_ms;
     c->kv_delay = es_time_from_ms(prm->cluster->kv_events_delay_ms);
     c->want_kv_events = es_scheduler_wants_kv_events(prm->picker);
+    c->want_gpu_util = es_scheduler_wants_gpu_util(prm->picker);
     es_rng_stream(&c->gw_rng, es_sim_master_seed(sim), ES_ENTITY_GATEWAY, 0, ES_STREAM_GATEWAY);
     es_rng_stream(&c->cancel_rng, es_sim_master_seed(sim), ES_ENTITY_GATEWAY, 1, ES_STREAM_GATEWAY);
     int rc;

@@ -68,7 +68,12 @@ typedef struct epp_replica {
 typedef struct scrape_timer {
     struct es_cluster *c;
     uint32_t epp, pod;
+    /* GPU utilisation (dcgm-data-source): two checkpoints of the server's
+     * cumulative busy time, at least ESI_GPU_UTIL_WINDOW apart */
+    uint32_t  gpu_n;
+    es_time_t gpu_t[2], gpu_busy[2];
 } scrape_timer_t;
+#define ESI_GPU_UTIL_WINDOW ES_S   /* NVML samples GPU utilisation over 1/6 s to 1 s */
 
 typedef struct kv_pending {
     es_time_t     at;
@@ -93,6 +98,7 @@ struct es_cluster {
     bool                     scrape_latency_fails;
     double                   kv_bytes_per_token;
     bool                     want_kv_events;
+    bool                     want_gpu_util;  /* a dcgm-extractor reads the GPU utilisation */
     kv_pending_t            *kvq;          /* ring of KV events on their way to the EPPs */
     size_t                   kvq_head, kvq_n, kvq_cap;
     bool                     kv_timer;
@@ -134,6 +140,9 @@ void esi_epp_ev_receive(es_sim_t *sim, void *target, uint64_t arg);
 /* Response hooks of the replica that scheduled r (none when the gateway picked). */
 void esi_epp_first_chunk(es_cluster_t *c, es_client_request_t *r, es_time_t t);
 void esi_epp_end(es_cluster_t *c, es_client_request_t *r, es_time_t t);
+/* esi_epp_end for a response the pod finished (any status), with its usage
+ * (prompt tokens, r->output_received). */
+void esi_epp_stream_ended(es_cluster_t *c, es_client_request_t *r, es_time_t t);
 /* The gateway stopped waiting for the decision on r (ext_proc timeout). */
 void esi_epp_gateway_gave_up(es_cluster_t *c, es_client_request_t *r, es_time_t now);
 /* The client went away: r leaves the replica's queues and counters. */

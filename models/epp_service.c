@@ -18,6 +18,30 @@ static void ev_flow_cycle(es_sim_t *sim, void *target, uint64_t arg);
 /* ---------------------------------------------------------------- */
 /* scrapes                                                           */
 
+/* DCGM_FI_DEV_GPU_UTIL / 100: the share of the window the server ran steps,
+ * from its cumulative busy time at two checkpoints ESI_GPU_UTIL_WINDOW or
+ * more apart (the window is 1 to 2 s once the pod has run that long).  The
+ * first scrape of a pod has no window: the endpoint lacks the attribute. */
+static void scrape_gpu_util(scrape_timer_t *t, const es_server_t *srv, es_time_t now, es_endpoint_metrics_t *m)
+{
+    es_server_stats_t st;
+    es_server_stats(srv, &st);
+    if (t->gpu_n && st.busy < t->gpu_busy[t->gpu_n - 1]) t->gpu_n = 0;   /* a new server (restart) */
+    if (t->gpu_n == 0) {
+        t->gpu_t[0] = now; t->gpu_busy[0] = st.busy; t->gpu_n = 1;
+        return;
+    }
+    if (now > t->gpu_t[0]) {
+        double u = (double)(st.busy - t->gpu_busy[0]) / (double)(now - t->gpu_t[0]);
+        m->has_gpu_util = true;
+        m->gpu_util = u < 0 ? 0 : u > 1 ? 1 : u;
+    }
+    es_time_t last = t->gpu_t[t->gpu_n - 1];
+    if (now - last < ESI_GPU_UTIL_WINDOW) return;
+    if (t->gpu_n == 2) { t->gpu_t[0] = t->gpu_t[1]; t->gpu_busy[0] = t->gpu_busy[1]; }
+    t->gpu_t[1] = now; t->gpu_busy[1] = st.busy; t->gpu_n = 2;
+}
+
 static void ev_scrape_done(es_sim_t *sim, void *target, uint64_t arg)
 {
     (void)arg;
@@ -28,6 +52,7 @@ static void ev_scrape_done(es_sim_t *sim, void *target, uint64_t arg)
     es_endpoint_t *v = &c->epps[t->epp].view[t->pod];
     es_server_metrics(p->server, &v->metrics);
     v->metrics.update_time = es_sim_now(sim);
+    if (c->want_gpu_util) scrape_gpu_util(t, p->server, v->metrics.update_time, &v->metrics);
 }
 
 static void ev_scrape_tick(es_sim_t *sim, void *target, uint64_t arg)
@@ -115,11 +140,15 @@ void esi_epp_first_chunk(es_cluster_t *c, es_client_request_t *r, es_time_t t)
 
 void esi_epp_end(es_cluster_t *c, es_client_request_t *r, es_time_t t)
 {
+    if (r->p.epp != UINT32_MAX) es_scheduler_on_end(c->epps[r->p.epp].sched, r->id, t);
+}
+
+void esi_epp_stream_ended(es_cluster_t *c, es_client_request_t *r, es_time_t t)
+{
     if (r->p.epp == UINT32_MAX) return;
     epp_replica_t *e = &c->epps[r->p.epp];
-    /* a completed stream: the response hooks see its tokens and the replica's view */
-    if (r->output_received > 0) es_scheduler_on_complete(e->sched, r->id, t, r->output_received, e->view, c->npods);
-    else es_scheduler_on_end(e->sched, r->id, t);
+    /* with the replica's view: the latency predictor trains on the target's latest metrics */
+    es_scheduler_on_complete(e->sched, r->id, t, r->prompt.tokens, r->output_received, e->view, c->npods);
 }
 
 void esi_epp_gateway_gave_up(es_cluster_t *c, es_client_request_t *r, es_time_t now)
@@ -296,7 +325,7 @@ int esi_epp_service_create(es_cluster_t *c, es_err_t *err)
         for (uint32_t i = 0; i < c->maxpods; i++) {
             r->view[i] = c->pods[i].ep;
             scrape_timer_t *t = &c->timers[(size_t)e * c->maxpods + i];
-            *t = (scrape_timer_t){c, e, i};
+            *t = (scrape_timer_t){.c = c, .epp = e, .pod = i};
             if (i < (uint32_t)c->prm.cluster->replicas)
                 /* each poller starts with its own phase */
                 es_sim_schedule(c->sim, (es_time_t)(es_rng_uniform(&r->rng) * (double)c->scrape_every),

@@ -66,6 +66,8 @@ typedef struct es_kvcache {
     bool          fresh_prepend;
     es_kvcache_event_fn ev;    /* NULL = no events */
     void         *ev_ud;
+    uint64_t      ev_parent;   /* chain parent of the block cached next (0 = first block): set by
+                                * the caller of es_kvcache_cache, kept by es_kvcache_cache_n */
     uint64_t      evictions;
 } es_kvcache_t;
 

@@ -105,6 +105,7 @@ typedef struct es_server_request {
     uint64_t     output_segment;  /* content id of the output tokens (hashes output blocks) */
     bool         prefill_only;    /* P/D prefill side: finish right after the first token */
     bool         kv_preloaded;    /* P/D decode side: prompt KV transferred, compute only the last token */
+    bool         chat;            /* /v1/chat/completions: the API server renders the chat template */
     /* out */
     es_time_t    submitted;       /* es_server_submit time */
     es_time_t    admitted;        /* first scheduled; -1 until then */
@@ -190,6 +191,10 @@ void es_server_metrics(const es_server_t *s, es_endpoint_metrics_t *out);
 uint32_t es_server_num_gpu_blocks(const es_server_t *s);
 uint32_t es_server_free_blocks(const es_server_t *s);
 uint32_t es_server_block_size(const es_server_t *s);
+/* Inside on_kv_event for an ES_KV_BLOCK_STORED event: the hash of the block
+ * before it in its request's chain, 0 when it is the chain's first block
+ * (vLLM's BlockStored.parent_block_hash). */
+uint64_t es_server_kv_event_parent(const es_server_t *s);
 void es_server_stats(const es_server_t *s, es_server_stats_t *out);
 /* How the KV capacity was derived (kvmem.h); false when it was not derived
  * by vLLM's rule (num_gpu_blocks given, or no server.vllm_version). */

@@ -71,7 +71,8 @@ typedef struct es_server_config {
     double   engine_cpu_token_us;          /* ... per scheduled token */
     double   engine_sync_us;               /* async: CPU that never overlaps the GPU (sync, launch) */
     int64_t  api_server_count;             /* API-server processes (vllm --api-server-count) */
-    double   api_request_us;               /* API CPU per request: HTTP, chat template */
+    double   api_request_us;               /* API CPU per request: HTTP, request setup */
+    double   api_chat_request_us;          /* more API CPU per chat request: messages, chat template */
     double   api_latency_us;               /* a request's way to the engine that holds no API CPU */
     double   api_prompt_token_us;          /* API CPU per prompt token (tokenisation) */
     double   api_chunk_us;                 /* API CPU per streamed output chunk (detokenise, SSE) */

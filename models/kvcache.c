@@ -236,7 +236,10 @@ void es_kvcache_free_rev(es_kvcache_t *kv, const uint32_t *ids, uint32_t n)
 void es_kvcache_cache_n(es_kvcache_t *kv, const uint32_t *ids, const uint64_t *hashes, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) __builtin_prefetch(home_slot(kv, hashes[i]), 1);
-    for (uint32_t i = 0; i < n; i++) es_kvcache_cache(kv, ids[i], hashes[i]);
+    for (uint32_t i = 0; i < n; i++) {
+        if (i > 0) kv->ev_parent = hashes[i - 1];   /* the chain: block i follows block i-1 */
+        es_kvcache_cache(kv, ids[i], hashes[i]);
+    }
 }
 
 void es_kvcache_clear(es_kvcache_t *kv)

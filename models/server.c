@@ -271,11 +271,13 @@ static void cache_full(es_server_t *s, req_t *r, uint32_t upto)
     uint64_t h[64];   /* hashed in batches so that the cache can prefetch their buckets */
     while (r->p.hashed < target) {
         uint32_t m = target - r->p.hashed < 64 ? target - r->p.hashed : 64;
+        uint64_t parent = r->p.it.parent;
         for (uint32_t i = 0; i < m; i++) {
             int ok = es_block_iter_next(&r->p.it, &h[i]);
             ES_ASSERT(ok, "block hash past the end of the request");
             es_kvcache_prefetch_hash(&s->kv, h[i]);   /* lands while the next ones are hashed */
         }
+        s->kv.ev_parent = r->p.hashed == 0 ? 0 : parent;   /* KV events: the chain's previous block */
         es_kvcache_cache_n(&s->kv, &r->p.blocks[r->p.hashed], h, m);
         if (s->offload)
             for (uint32_t i = 0; i < m; i++) cpu_store(s, h[i]);
@@ -1070,7 +1072,8 @@ void es_server_submit(es_server_t *s, es_server_request_t *r)
         for (uint32_t i = 1; i < s->n_api; i++)
             if (s->api_free[i] < s->api_free[best]) best = i;
         es_time_t start = s->api_free[best] > now ? s->api_free[best] : now;
-        es_time_t done = start + s->api_req + (es_time_t)(s->api_tok_ns * r->p.prompt + 0.5);
+        es_time_t done = start + s->api_req + (r->chat ? s->api_chat : 0) +
+                         (es_time_t)(s->api_tok_ns * r->p.prompt + 0.5);
         s->api_free[best] = done;
         r->p.state = RS_API;
         fe_link(s, r);
@@ -1197,6 +1200,7 @@ void es_server_metrics(const es_server_t *s, es_endpoint_metrics_t *m)
 
 uint32_t es_server_num_gpu_blocks(const es_server_t *s) { return s->kv.n; }
 uint32_t es_server_free_blocks(const es_server_t *s) { return s->kv.nfree; }
+uint64_t es_server_kv_event_parent(const es_server_t *s) { return s->kv.ev_parent; }
 uint32_t es_server_block_size(const es_server_t *s) { return s->bs; }
 void es_server_sync(es_server_t *s) { ff_sync(s, true); }
 

@@ -107,6 +107,7 @@ struct es_server {
     uint32_t   n_api;
     es_time_t  api_free[API_MAX];       /* when each process is next idle */
     es_time_t  api_req, api_latency;    /* CPU per request; its wait that holds no CPU */
+    es_time_t  api_chat;                /* more CPU per chat request (chat template) */
     double     api_tok_ns, api_chunk_d;
     es_time_t  d_now, d_prev;           /* API delay of this step's / the previous step's tokens */
     req_t     *fe_head;                 /* RS_API and RS_DELIVER requests */

@@ -93,6 +93,7 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
     s->n_api = (uint32_t)cfg->api_server_count;
     s->api_req = es_time_from_us(cfg->api_request_us);
     s->api_latency = es_time_from_us(cfg->api_latency_us);
+    s->api_chat = es_time_from_us(cfg->api_chat_request_us);
     s->api_tok_ns = cfg->api_prompt_token_us * 1e3;
     s->api_chunk_d = cfg->api_chunk_us * 1e3;
     es_kvmem_model_t m;

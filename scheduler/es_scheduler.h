@@ -92,6 +92,11 @@ typedef struct es_scheduler es_scheduler_t;
 int  es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_t **out,
                          es_err_t *err);
 void es_scheduler_destroy(es_scheduler_t *s);
+/* Restarts the decision stream (random tie-breaks, exploration) as
+ * es_scheduler_create(cfg, seed) starts it; the rest of the state is kept.
+ * A live picker that reseeds before each decision with a seed it logs lets
+ * `eppsim explain --seed` replay that decision's random choices exactly. */
+void es_scheduler_reseed(es_scheduler_t *s, uint64_t seed);
 
 /* Optional detailed trace of one decision (for `eppsim explain`).  Indexes
  * are into the eps array given to the pick; raw scores are before clamping. */
@@ -162,11 +167,18 @@ int  es_scheduler_pick(es_scheduler_t *s, const es_sched_request_t *req, const e
  * the rest and forgets the request.  Unknown ids are ignored. */
 void es_scheduler_on_first_chunk(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
 void es_scheduler_on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
-/* The end of stream of a completed response: the response hooks see the
- * tokens generated and the replica's current endpoint view (eps may be NULL;
- * the latency predictor trains on them), then as es_scheduler_on_end. */
-void es_scheduler_on_complete(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, uint32_t output_tokens,
-                              const es_endpoint_t *eps, size_t n);
+/* es_scheduler_on_end for a response whose stream ended (any status), with
+ * its usage (prompt and completion tokens) for the plugins that account for
+ * it (program-aware-fairness); plain es_scheduler_on_end is a request the
+ * client or the gateway abandoned. */
+void es_scheduler_on_end_usage(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, uint32_t prompt_tokens,
+                               uint32_t completion_tokens);
+/* es_scheduler_on_end_usage with the replica's current endpoint view (eps
+ * may be NULL): the response hooks see the stream's end with the tokens
+ * generated, and the latency predictor trains TPOT on the target's latest
+ * metrics there. */
+void es_scheduler_on_complete(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, uint32_t prompt_tokens,
+                              uint32_t completion_tokens, const es_endpoint_t *eps, size_t n);
 
 /* The latency predictor's record (predicted-latency-producer): absolute
  * percentage errors of the prediction made at dispatch for the chosen pod
@@ -186,6 +198,9 @@ void es_scheduler_predictor_stats(const es_scheduler_t *s, es_sched_predictor_st
 /* True when a plugin of the config consumes the servers' KV events (the
  * precise prefix index): without one, the caller need not deliver them. */
 bool es_scheduler_wants_kv_events(const es_epp_config_t *cfg);
+/* True when a plugin reads the GPU utilisation (dcgm-extractor): the
+ * scraper must fill es_endpoint_metrics_t.gpu_util. */
+bool es_scheduler_wants_gpu_util(const es_epp_config_t *cfg);
 /* A server's KV event as the EPP receives it (the caller applies the
  * delivery delay), to every plugin that wants KV events. */
 void es_scheduler_on_kv_event(es_scheduler_t *s, const es_kv_event_t *ev);

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "es_rng.h"
 #include "es_scheduler.h"
@@ -80,6 +81,9 @@ enum {
     ESI_DATA_TOPOLOGY = 1u << 1,       /* Topology of an endpoint (hostname, rack, zone, region labels) */
     ESI_DATA_LATENCY = 1u << 2         /* LatencyPredictionInfo: cy->latency (predicted-latency-producer) */
 };
+/* GPUUtilization/dcgm-extractor (attribute/gpu/data_types.go): the scrape
+ * fills es_endpoint_metrics_t.gpu_util when a plugin produces it */
+enum { ESI_DATA_GPU_UTIL = 1u << 8 };
 
 /* LatencyPredictionInfo of one endpoint (v0.10.0 datalayer/attribute/latency/
  * data_types.go): predictions in ms, headroom = SLO - prediction. */
@@ -115,6 +119,8 @@ typedef struct esi_handler_bind {
     int32_t prefill;    /* profile run when the decider says so; -1 */
     int32_t decider;    /* decider plugin; -1 */
 } esi_handler_bind_t;
+
+struct esi_flow_view;   /* defined below; x_pick_flow takes it */
 
 typedef struct esi_plugin_vt {
     const char        *type_name;    /* upstream registry key */
@@ -172,11 +178,49 @@ typedef struct esi_plugin_vt {
     size_t (*x_text_keys)(void *state, const char *text, uint64_t *out, size_t max);
     /* pod deleted */
     void   (*x_removed)(void *state, uint32_t endpoint_id);
+    /* fairness policy (Pick): the flow to serve among flows[0..n) of one band
+     * (every flow seen so far, sorted by id, empty ones included); returns its
+     * index, -1 for none.  NULL: one global queue or round robin (caps) */
+    long   (*x_pick_flow)(void *state, const struct esi_flow_view *flows, size_t n, es_time_t now);
+    /* end of a picked request: complete = its response stream ended
+     * (ResponseBody at EndOfStream, with the usage in tokens); false when the
+     * client or the gateway abandoned it (no usage) */
+    void   (*x_on_end)(void *state, const char *fairness_id, bool complete, uint32_t prompt_tokens,
+                       uint32_t completion_tokens, es_time_t now);
+    /* batching producer (a Produce that waits for its window): takes the
+     * request of cy into the open batch (opening one: *seal_at = when it
+     * closes); false when the batch is full (the request goes on without) */
+    bool   (*x_hold)(void *state, esi_cycle_t *cy, es_time_t *seal_at);
+    /* closes the batch: assigns its requests over the candidates of cy (its
+     * x_prepare then answers for each held request) */
+    void   (*x_seal)(void *state, esi_cycle_t *cy);
     /* response hooks: first chunk, completion, end (any) of a request */
     void   (*x_response)(void *state, const esi_response_t *r);
     /* latency predictor statistics (es_scheduler_predictor_stats), summed in */
     void   (*x_predictor_stats)(const void *state, es_sched_predictor_stats_t *out);
 } esi_plugin_vt_t;
+
+/* One flow of a priority band as a fairness policy sees it (FlowQueueAccessor). */
+typedef struct esi_flow_view {
+    const char *id;         /* fairness id */
+    size_t      len;        /* queued requests of the flow in this band */
+    es_time_t   head_enq;   /* enqueue time of the ordering policy's head; len > 0 */
+} esi_flow_view_t;
+
+/* The fairness id of a request: x-llm-d-inference-fairness-id, else the
+ * deprecated x-gateway-inference-fairness-id, else "default-flow"
+ * (pkg/epp/metadata/consts.go). */
+static inline const char *esi_fairness_id(const es_sched_request_t *r)
+{
+    const char *old = NULL;
+    for (uint32_t i = 0; i < r->nheaders; i++) {
+        const char *n = r->headers[i].name;
+        if (n[0] != 'x') continue;
+        if (strcmp(n, "x-llm-d-inference-fairness-id") == 0) return r->headers[i].value;
+        if (!old && strcmp(n, "x-gateway-inference-fairness-id") == 0) old = r->headers[i].value;
+    }
+    return old ? old : "default-flow";
+}
 
 const esi_plugin_vt_t *esi_registry_find(const char *type_name);
 /* The registered default producer of a data key; NULL if none. */
@@ -193,6 +237,12 @@ typedef struct esi_approx_params {
     int64_t lru_capacity;       /* lruCapacityPerServer, 31250 */
     int64_t min_block_tokens;   /* not a parameter: ESI_APPROX_MIN_BLOCK_TOKENS (upstream's tests lower it) */
 } esi_approx_params_t;
+
+/* burst-prefix-cache-producer's assignment (plugins_burst.c, assign.go) of
+ * n requests with the given block hashes over eps: assigned[i] = endpoint id,
+ * -1 for no affinity (for the tests) */
+void esi_burst_assign(const uint64_t *const *hashes, const uint32_t *nblocks, size_t n, const es_endpoint_t *eps,
+                      size_t neps, int64_t max_per_replica, int64_t min_colocate, bool by_tokens, int64_t *assigned);
 
 /* ---- configuration ---- */
 typedef struct esi_plugin_cfg {

@@ -14,6 +14,37 @@ static const esi_param_t k_any_params[] = {{"*", ESI_P_ANY, 0, NULL, 0, 0, NULL}
 static const esi_param_t k_mm_producer_params[] = {
     {"cacheSizeInMBPerServer", ESI_P_ANY, 0, NULL, 0, 0, NULL}, END};
 
+/* dcgm-data-source: validated as upstream (scheme http|https, interval a Go
+ * duration); the connection settings have no effect in a simulation */
+typedef struct dcgm_source_params {
+    char    scheme[ESI_STR_MAX], path[ESI_STR_MAX], interval[ESI_STR_MAX];
+    int64_t port;
+    bool    insecure_skip_verify, use_node_address;
+} dcgm_source_params_t;
+static const esi_param_t k_dcgm_source_params[] = {
+    {"scheme", ESI_P_STR, P(dcgm_source_params_t, scheme), "http", 0, 0, NULL},
+    {"path", ESI_P_STR, P(dcgm_source_params_t, path), "/metrics", 0, 0, NULL},
+    {"port", ESI_P_INT, P(dcgm_source_params_t, port), "9400", -2147483648.0, 2147483647.0, NULL},
+    {"insecureSkipVerify", ESI_P_BOOL, P(dcgm_source_params_t, insecure_skip_verify), "true", 0, 0, NULL},
+    {"useNodeAddress", ESI_P_BOOL, P(dcgm_source_params_t, use_node_address), "false", 0, 0, NULL},
+    {"interval", ESI_P_STR, P(dcgm_source_params_t, interval), "", 0, 0, NULL},
+    END};
+
+static int dcgm_source_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                             es_err_t *err)
+{
+    const dcgm_source_params_t *p = params;
+    es_time_t d;
+    if (strcmp(p->scheme, "http") && strcmp(p->scheme, "https"))
+        return es_node_err(err, ES_EINVAL, at, path, "unsupported scheme: %s", p->scheme);
+    if (p->interval[0] && esi_parse_duration(p->interval, &d))
+        return es_node_err(err, ES_EINVAL, at, path, "invalid interval \"%s\"", p->interval);
+    if (at && at->kind == ES_NODE_MAP && at->n)
+        *warning = "accepted, no effect in eppsim: the GPU utilisation is read from the server model at each "
+                   "metrics scrape (scheme, path, port, TLS, node address and interval name the exporter)";
+    return 0;
+}
+
 #define FED(name_, roles_, params_, note_) \
     {VT(name_, roles_, params_, 0, 0), .klass = ESI_CLASS_FED, .note = note_}
 #define NOOP(name_, alpha_, note_) \
@@ -47,6 +78,15 @@ static const esi_plugin_vt_t k_plugins[] = {
     FED("vllmhttp-parser", ESI_PARSER, k_any_params, "requests arrive parsed"),
     FED("anthropic-parser", ESI_PARSER, k_any_params, "requests arrive parsed"),
     FED("vertexai-parser", ESI_PARSER, k_any_params, "requests arrive parsed"),
+    /* DCGM (datalayer/source/dcgm/datasource.go, extractor/dcgm/extractor.go):
+     * the GPU utilisation is the server model's busy fraction (docs/scheduler.md) */
+    {VT("dcgm-data-source", ESI_SOURCE, k_dcgm_source_params, sizeof(dcgm_source_params_t), 0),
+     .klass = ESI_CLASS_FED, .alpha = true, .x_check = dcgm_source_check,
+     .note = "GPU utilisation is the server model's busy fraction over the trailing second, read at each "
+             "metrics scrape"},
+    {VT("dcgm-extractor", ESI_EXTRACTOR, NULL, 0, 0), .klass = ESI_CLASS_FED, .alpha = true,
+     .produces = ESI_DATA_GPU_UTIL,
+     .note = "produces " ESI_ATTR_GPU_UTIL_KEY " (DCGM_FI_DEV_GPU_UTIL / 100) from the server model"},
     /* meaningless in a one-cluster simulation: accepted with a warning */
     NOOP("request-attribute-reporter", false, "it reports request attributes to Envoy metadata"),
     NOOP("agent-identity", true, "agent identity headers have no routing effect"),
@@ -62,19 +102,13 @@ static const esi_plugin_vt_t k_plugins[] = {
     NOOP("multicluster-file-discovery", true, "one cluster is simulated"),
     /* recognised, not implemented yet (refused; docs/scheduler.md) */
     MISSING("session-affinity-filter", true, "session affinity filter"),
-    MISSING("endpoint-attribute-filter", true, "endpoint attribute thresholds"),
-    MISSING("endpoint-attribute-scorer", true, "endpoint attribute scoring"),
     MISSING("utilization-filter", true, "utilization filter"),
     MISSING("context-length-aware", false, "context-length ranges per pod"),
     MISSING("header-label-affinity-scorer", true, "header to label affinity"),
     MISSING("header-profile-handler", true, "profile chosen by a header"),
     MISSING("header-based-testing-filter", false, "upstream test filter"),
-    MISSING("dcgm-data-source", true, "GPU utilisation and memory from the server model"),
-    MISSING("dcgm-extractor", true, "GPU utilisation and memory from the server model"),
     MISSING("mm-embeddings-cache-scorer", false, "multimodal embeddings cache affinity"),
-    MISSING("burst-prefix-cache-producer", true, "burst co-location of prompt-sharing requests"),
     MISSING("p2p-source-producer", true, "peer-to-peer KV source selection"),
-    MISSING("program-aware-fairness", false, "program-aware fairness"),
     MISSING("slo-deadline-ordering-policy", false, "SLO deadline ordering"),
     MISSING("priority-holdback-policy", true, "priority holdback usage limit"),
     MISSING("sheddable-eviction-filter", true, "flow-control eviction"),
@@ -86,7 +120,7 @@ static ESI_PLUGIN_FAMILY(k_inert, k_plugins);
  * closest-name hint of an unknown type takes the first of equals). */
 static const esi_plugin_family_t *const k_families[] = {
     &esi_scorer_plugins, &esi_prefix_plugins, &esi_filter_plugins, &esi_admission_plugins,
-    &esi_picker_plugins, &esi_latency_plugins, &k_inert,
+    &esi_picker_plugins, &esi_latency_plugins, &esi_burst_plugins, &k_inert,
 };
 #define NFAMILIES (sizeof k_families / sizeof k_families[0])
 

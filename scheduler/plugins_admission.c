@@ -201,6 +201,175 @@ static es_time_t edf_key(es_time_t enqueued, es_time_t deadline)
     return deadline;
 }
 
+/* program-aware-fairness (v0.10.0 flowcontrol/fairness/program-aware/
+ * plugin.go, strategy_las.go, programmetrics.go): Least Attained Service
+ * over programs (fairness ids).  A program's service is 1 x prompt + 2 x
+ * completion tokens of its finished responses, decayed while it has nothing
+ * queued nor in flight (per Pick by lasDecayFactor, or by wall-clock
+ * half-life when lasHalfLifeSeconds > 0).  Pick scores every queued flow
+ * wS (1 - norm(service)) + wW norm(head wait ms), norm = min-max over the
+ * queued flows (all equal: 0.5), and serves the best. */
+typedef struct pa_params {
+    char   strategy[ESI_STR_MAX];
+    double ttl_s, sweep_s, w_service, w_wait, decay, half_life_s;
+} pa_params_t;
+static const esi_param_t k_pa_params[] = {
+    {"strategy", ESI_P_STR, P(pa_params_t, strategy), "las", 0, 0, NULL},
+    {"evictionTtlSeconds", ESI_P_DOUBLE, P(pa_params_t, ttl_s), "3600", -INFINITY, INFINITY, NULL},
+    {"evictionSweepSeconds", ESI_P_DOUBLE, P(pa_params_t, sweep_s), "300", -INFINITY, INFINITY, NULL},
+    {"lasWeightService", ESI_P_DOUBLE, P(pa_params_t, w_service), "0.8", -INFINITY, INFINITY, NULL},
+    {"lasWeightHeadWait", ESI_P_DOUBLE, P(pa_params_t, w_wait), "0.2", -INFINITY, INFINITY, NULL},
+    {"lasDecayFactor", ESI_P_DOUBLE, P(pa_params_t, decay), "0.99997", -INFINITY, INFINITY, NULL},
+    {"lasHalfLifeSeconds", ESI_P_DOUBLE, P(pa_params_t, half_life_s), "0", -INFINITY, INFINITY, NULL},
+    END};
+
+typedef struct pa_prog {
+    char     *id;
+    double    service;        /* attained service, weighted tokens, decayed */
+    es_time_t anchor;         /* last AddService or Decay (half-life mode) */
+    bool      anchored;
+    int64_t   inflight;       /* dispatched, response not ended */
+    es_time_t last_done;      /* last completion; creation time before one */
+} pa_prog_t;
+
+typedef struct pa_state {
+    pa_params_t p;
+    pa_prog_t  *progs;
+    size_t      n, cap;
+    es_time_t   next_sweep;   /* eviction: the sweep due at or after this time */
+} pa_state_t;
+
+static int pa_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
+{
+    (void)warning;
+    pa_params_t *p = params;
+#define PA_BAD(cond, ...) if (cond) return es_node_err(err, ES_EINVAL, at, path, __VA_ARGS__)
+    PA_BAD(p->ttl_s < 0, "evictionTtlSeconds must be >= 0, got %g", p->ttl_s);
+    PA_BAD(!(p->sweep_s > 0), "evictionSweepSeconds must be > 0, got %g", p->sweep_s);
+    PA_BAD(p->w_service < 0, "lasWeightService must be >= 0, got %g", p->w_service);
+    PA_BAD(p->w_wait < 0, "lasWeightHeadWait must be >= 0, got %g", p->w_wait);
+    PA_BAD(!(p->decay > 0 && p->decay <= 1), "lasDecayFactor must be in (0, 1], got %g", p->decay);
+    PA_BAD(p->half_life_s < 0, "lasHalfLifeSeconds must be >= 0, got %g", p->half_life_s);
+    PA_BAD(p->strategy[0] && strcmp(p->strategy, "las"),
+           "unknown scoring strategy \"%s\": only \"las\" is supported", p->strategy);
+#undef PA_BAD
+    return 0;
+}
+
+static int pa_init(void *st, const void *params, es_scheduler_t *s, es_err_t *err)
+{
+    (void)s; (void)err;
+    pa_state_t *pa = st;
+    pa->p = *(const pa_params_t *)params;
+    pa->next_sweep = (es_time_t)(pa->p.sweep_s * 1e9);
+    return 0;
+}
+
+static void pa_fini(void *st)
+{
+    pa_state_t *pa = st;
+    for (size_t i = 0; i < pa->n; i++) free(pa->progs[i].id);
+    free(pa->progs);
+}
+
+static pa_prog_t *pa_get(pa_state_t *pa, const char *id, es_time_t now)
+{
+    for (size_t i = 0; i < pa->n; i++) if (strcmp(pa->progs[i].id, id) == 0) return &pa->progs[i];
+    if (pa->n == pa->cap) {
+        pa->cap = pa->cap ? pa->cap * 2 : 8;
+        pa->progs = es_xrealloc(pa->progs, pa->cap * sizeof *pa->progs);
+    }
+    pa_prog_t *g = &pa->progs[pa->n++];
+    memset(g, 0, sizeof *g);
+    size_t len = strlen(id) + 1;
+    g->id = es_xmalloc(len);
+    memcpy(g->id, id, len);
+    g->last_done = now;   /* a program seen but never completing still becomes evictable */
+    return g;
+}
+
+/* the eviction sweep (upstream's ticker every evictionSweepSeconds, run
+ * here at the first Pick or hook at or after each tick): programs idle, with
+ * nothing in flight, for longer than evictionTtlSeconds are forgotten */
+static void pa_sweep(pa_state_t *pa, es_time_t now)
+{
+    if (pa->p.ttl_s <= 0 || now < pa->next_sweep) return;
+    es_time_t every = (es_time_t)(pa->p.sweep_s * 1e9);
+    if (every < 1) every = 1;
+    pa->next_sweep += ((now - pa->next_sweep) / every + 1) * every;
+    es_time_t ttl = (es_time_t)(pa->p.ttl_s * 1e9);
+    for (size_t i = 0; i < pa->n;) {
+        pa_prog_t *g = &pa->progs[i];
+        if (g->inflight != 0 || now - g->last_done <= ttl) { i++; continue; }
+        free(g->id);
+        pa->progs[i] = pa->progs[--pa->n];
+    }
+}
+
+static void pa_decay(const pa_params_t *p, pa_prog_t *g, es_time_t now)
+{
+    if (p->half_life_s > 0) {
+        if (!g->anchored) { g->anchor = now; g->anchored = true; return; }
+        double elapsed = (double)(now - g->anchor) / 1e9;
+        if (elapsed <= 0) return;
+        g->service *= pow(0.5, elapsed / p->half_life_s);
+        g->anchor = now;
+        return;
+    }
+    g->service *= p->decay;
+}
+
+static double pa_norm(double v, double lo, double hi) { return hi == lo ? 0.5 : (v - lo) / (hi - lo); }
+
+static long pa_pick_flow(void *st, const esi_flow_view_t *f, size_t n, es_time_t now)
+{
+    pa_state_t *pa = st;
+    pa_sweep(pa, now);
+    double lo_s = 0, hi_s = 0, lo_w = 0, hi_w = 0;
+    bool any = false;
+    for (size_t k = 0; k < n; k++) {
+        pa_prog_t *g = pa_get(pa, f[k].id, now);
+        if (f[k].len == 0) {
+            if (g->inflight == 0) pa_decay(&pa->p, g, now);   /* not while a completion is coming */
+            continue;
+        }
+        double w = floor((double)(now - f[k].head_enq) / 1e6);   /* whole milliseconds, as Go's Milliseconds() */
+        if (!any) { lo_s = hi_s = g->service; lo_w = hi_w = w; any = true; continue; }
+        lo_s = fmin(lo_s, g->service); hi_s = fmax(hi_s, g->service);
+        lo_w = fmin(lo_w, w); hi_w = fmax(hi_w, w);
+    }
+    long best = -1;
+    double best_score = -INFINITY;
+    for (size_t k = 0; any && k < n; k++) {   /* ties: the first flow by id (upstream: map order) */
+        if (f[k].len == 0) continue;
+        const pa_prog_t *g = pa_get(pa, f[k].id, now);
+        double w = floor((double)(now - f[k].head_enq) / 1e6);
+        double score = pa->p.w_service * (1 - pa_norm(g->service, lo_s, hi_s)) + pa->p.w_wait * pa_norm(w, lo_w, hi_w);
+        if (score > best_score) { best_score = score; best = (long)k; }
+    }
+    return best;
+}
+
+static void pa_pre_request(void *st, esi_cycle_t *cy)
+{
+    if (cy->record_only) return;
+    pa_state_t *pa = st;
+    pa_sweep(pa, cy->now);
+    pa_get(pa, esi_fairness_id(cy->req), cy->now)->inflight++;
+}
+
+static void pa_on_end(void *st, const char *id, bool complete, uint32_t prompt, uint32_t completion, es_time_t now)
+{
+    if (!complete) return;   /* no end of stream: upstream's count stays in flight (README trade-offs) */
+    pa_state_t *pa = st;
+    pa_prog_t *g = pa_get(pa, id, now);
+    g->service += (double)prompt + 2.0 * (double)completion;
+    g->anchor = now;
+    g->anchored = true;
+    g->inflight--;
+    g->last_done = now;
+}
+
 static const esi_plugin_vt_t k_plugins[] = {
     /* saturation detectors (also filters) */
     {VT("utilization-detector", ESI_SATURATION | ESI_FILTER, k_util_params, sizeof(util_params_t),
@@ -217,6 +386,9 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("edf-ordering-policy", ESI_ORDERING, NULL, 0, 0), .x_order_key = edf_key},
     {VT("global-strict-fairness-policy", ESI_FAIRNESS, NULL, 0, 0)},
     {VT("round-robin-fairness-policy", ESI_FAIRNESS, NULL, 0, 0), .caps = ESI_CAP_FLOWS_ROUND_ROBIN},
+    {VT("program-aware-fairness", ESI_FAIRNESS, k_pa_params, sizeof(pa_params_t), sizeof(pa_state_t)),
+     .x_check = pa_check, .x_init = pa_init, .x_fini = pa_fini, .x_pick_flow = pa_pick_flow,
+     .x_pre_request = pa_pre_request, .x_on_end = pa_on_end},
     {VT("static-usage-limit-policy", ESI_USAGE, k_usage_params, sizeof(double), sizeof(double)),
      .x_limits = static_limits},
     {VT("soft-reflective-ceiling-policy", ESI_USAGE, NULL, 0, sizeof(soft_ceiling_t)), .alpha = true,

@@ -394,6 +394,114 @@ static void topo_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m,
     }
 }
 
+/* endpoint-attribute-filter (v0.10.0 scheduling/filter/endpointattribute/
+ * filter.go): keeps the endpoints whose attribute compares true against a
+ * threshold; onMissing Pass (default) keeps those without it, Fail drops them;
+ * fallbackOnEmpty returns every candidate when none is left. */
+enum { CMP_LT, CMP_LE, CMP_GT, CMP_GE, CMP_EQ, CMP_NE };
+static const char *const k_cmp_ops[] = {"LessThan", "LessThanOrEqual", "GreaterThan", "GreaterThanOrEqual",
+                                        "Equal", "NotEqual", NULL};
+typedef struct attr_filter_params {
+    char   attribute[ESI_STR_MAX];
+    char   on_missing[ESI_STR_MAX];
+    bool   fallback_on_empty;
+    int    op;
+    double value;
+    int    attr;            /* ESI_ATTR_*, resolved at link */
+} attr_filter_params_t;
+static const esi_param_t k_attr_filter_params[] = {
+    {"attribute", ESI_P_STR, P(attr_filter_params_t, attribute), "", 0, 0, NULL},
+    {"onMissing", ESI_P_STR, P(attr_filter_params_t, on_missing), "", 0, 0, NULL},
+    {"fallbackOnEmpty", ESI_P_BOOL, P(attr_filter_params_t, fallback_on_empty), "false", 0, 0, NULL},
+    {"algorithm", ESI_P_NODE, 0, NULL, 0, 0, NULL},
+    END};
+
+static const char k_attr_unproduced[] =
+    "attribute is produced by nothing eppsim models (only " ESI_ATTR_GPU_UTIL_KEY
+    ", by a dcgm-extractor): every endpoint lacks it";
+
+static int attr_filter_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                             es_err_t *err)
+{
+    attr_filter_params_t *p = params;
+    if (!p->attribute[0])
+        return es_node_err(err, ES_EINVAL, at, path, "endpoint attribute filter requires a non-empty attribute");
+    if (!p->on_missing[0]) snprintf(p->on_missing, sizeof p->on_missing, "Pass");
+    if (strcmp(p->on_missing, "Pass") && strcmp(p->on_missing, "Fail"))
+        return es_node_err(err, ES_EINVAL, at, path, "endpoint attribute filter onMissing must be \"Pass\" or "
+                           "\"Fail\", got \"%s\"", p->on_missing);
+    char full[300];
+    const es_node_t *alg = at && at->kind == ES_NODE_MAP ? es_map_get(at, "algorithm") : NULL;
+    snprintf(full, sizeof full, "%s.algorithm", path);
+    static const char *const akeys[] = {"type", "threshold", NULL}, *const tkeys[] = {"operator", "value", NULL};
+    int rc;
+    const char *type = "";
+    if (alg && !es_node_is_null(alg)) {
+        if ((rc = es_node_expect_map(alg, full, err)) || (rc = es_map_check_keys(alg, full, akeys, err))) return rc;
+        const es_node_t *t = es_map_get(alg, "type");
+        snprintf(full, sizeof full, "%s.algorithm.type", path);
+        if (t && !es_node_is_null(t) && (rc = es_node_to_str(t, full, &type, err))) return rc;
+    }
+    if (strcmp(type, "threshold"))
+        return es_node_err(err, ES_EINVAL, alg ? alg : at, full, "endpoint attribute filter algorithm.type must be "
+                           "\"threshold\", got \"%s\"", type);
+    const es_node_t *th = es_map_get(alg, "threshold");
+    snprintf(full, sizeof full, "%s.algorithm.threshold", path);
+    if (!th || es_node_is_null(th))
+        return es_node_err(err, ES_EINVAL, alg, full, "endpoint attribute filter requires algorithm.threshold "
+                           "when algorithm.type is \"threshold\"");
+    if ((rc = es_node_expect_map(th, full, err)) || (rc = es_map_check_keys(th, full, tkeys, err))) return rc;
+    const es_node_t *op = es_map_get(th, "operator"), *val = es_map_get(th, "value");
+    const char *ops = "";
+    snprintf(full, sizeof full, "%s.algorithm.threshold.operator", path);
+    if (op && !es_node_is_null(op) && (rc = es_node_to_str(op, full, &ops, err))) return rc;
+    p->op = -1;
+    for (int i = 0; k_cmp_ops[i]; i++) if (strcmp(ops, k_cmp_ops[i]) == 0) p->op = i;
+    if (p->op < 0)
+        return es_node_err(err, ES_EINVAL, op ? op : th, full, "endpoint attribute filter threshold.operator must "
+                           "be one of LessThan, LessThanOrEqual, GreaterThan, GreaterThanOrEqual, Equal, NotEqual, "
+                           "got \"%s\"", ops);
+    snprintf(full, sizeof full, "%s.algorithm.threshold.value", path);
+    p->value = 0;
+    if (val && !es_node_is_null(val) && (rc = es_node_to_double(val, full, -INFINITY, INFINITY, &p->value, err)))
+        return rc;
+    if (strcmp(p->attribute, ESI_ATTR_GPU_UTIL_KEY)) *warning = k_attr_unproduced;
+    return 0;
+}
+
+static int attr_filter_link(void *params, const es_epp_config_t *c, const es_node_t *at, es_err_t *err)
+{
+    (void)at; (void)err;
+    attr_filter_params_t *p = params;
+    p->attr = esi_attr_resolve(p->attribute, c);
+    return 0;
+}
+
+static bool attr_filter_keeps(const attr_filter_params_t *p, const es_endpoint_t *e)
+{
+    double v;
+    if (!esi_attr_read(p->attr, e, &v)) return p->on_missing[0] == 'P';
+    switch (p->op) {
+    case CMP_LT: return v < p->value;
+    case CMP_LE: return v <= p->value;
+    case CMP_GT: return v > p->value;
+    case CMP_GE: return v >= p->value;
+    case CMP_EQ: return v == p->value;
+    default:     return v != p->value;
+    }
+}
+
+static size_t attr_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
+{
+    const attr_filter_params_t *p = st;
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++) if (attr_filter_keeps(p, &cy->eps[idx[i]])) k++;
+    if (k == 0 && p->fallback_on_empty) return m;
+    size_t o = 0;
+    for (size_t i = 0; i < m; i++) if (attr_filter_keeps(p, &cy->eps[idx[i]])) idx[o++] = idx[i];
+    return o;
+}
+
 /* role filters, label llm-d.ai/role */
 static bool role_in(const es_endpoint_t *e, const char *const *set, bool unlabeled)
 {
@@ -438,6 +546,9 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("topology-extractor", ESI_EXTRACTOR, k_topo_extractor_params, sizeof(topo_keys_t), 0),
      .produces = ESI_DATA_TOPOLOGY, .klass = ESI_CLASS_FED, .alpha = true,
      .note = "reads the pods' hostname/rack/zone/region labels (eppsim's pods carry only llm-d.ai/role today)"},
+    {VT("endpoint-attribute-filter", ESI_FILTER, k_attr_filter_params, sizeof(attr_filter_params_t),
+        sizeof(attr_filter_params_t)), .alpha = true, .x_check = attr_filter_check, .x_link = attr_filter_link,
+     .x_filter = attr_filter},
     {VT("decode-filter", ESI_FILTER, NULL, 0, 0), .x_filter = decode_filter},
     {VT("prefill-filter", ESI_FILTER, NULL, 0, 0), .x_filter = prefill_filter},
     {VT("encode-filter", ESI_FILTER, NULL, 0, 0), .x_filter = encode_filter},

@@ -41,6 +41,7 @@ typedef struct esi_plugin_family {
 
 extern const esi_plugin_family_t esi_scorer_plugins, esi_prefix_plugins, esi_filter_plugins,
     esi_admission_plugins, esi_picker_plugins, esi_latency_plugins;
+extern const esi_plugin_family_t esi_burst_plugins;   /* plugins_burst.c */
 
 /* predicted-latency-producer's validatePrediction and TPOT neutralisation
  * (v0.10.0 dataproducer/predictedlatency/prediction.go), for the tests */
@@ -56,6 +57,27 @@ static inline bool esi_lora_listed(const char *const *list, uint32_t n, const ch
     for (uint32_t i = 0; i < n && i < ES_LORA_LIST_MAX; i++)
         if (list[i] && strcmp(list[i], name) == 0) return true;
     return false;
+}
+
+/* Endpoint attributes a plugin can read by key (endpoint-attribute-filter and
+ * -scorer): the only one eppsim produces is the dcgm-extractor's GPU
+ * utilisation, under upstream's fixed key (attribute/gpu/data_types.go). */
+#define ESI_ATTR_GPU_UTIL_KEY "GPUUtilization/dcgm-extractor"
+enum { ESI_ATTR_NONE = 0, ESI_ATTR_GPU_UTIL = 1 };
+/* Which attribute key names, given the config (none: no producer of it). */
+static inline int esi_attr_resolve(const char *key, const es_epp_config_t *c)
+{
+    if (strcmp(key, ESI_ATTR_GPU_UTIL_KEY) != 0) return ESI_ATTR_NONE;
+    for (size_t i = 0; i < c->nplugins; i++)
+        if (c->plugins[i].vt->produces & ESI_DATA_GPU_UTIL) return ESI_ATTR_GPU_UTIL;
+    return ESI_ATTR_NONE;
+}
+/* The endpoint's value of a resolved attribute; false when it lacks it. */
+static inline bool esi_attr_read(int attr, const es_endpoint_t *e, double *v)
+{
+    if (attr != ESI_ATTR_GPU_UTIL || !e->metrics.has_gpu_util) return false;
+    *v = e->metrics.gpu_util;
+    return true;
 }
 
 #endif /* ESI_PLUGINS_INTERNAL_H */

@@ -412,7 +412,7 @@ static void pl_response(void *state, const esi_response_t *r)
         if (c->chunks && --c->chunks == 0 && st->p.streaming && !c->have_ttft) record_ttft(st, c, r->now);
         return;
     }
-    if (r->kind == ESI_RESP_COMPLETE) {
+    if (r->kind == ESI_RESP_COMPLETE && r->output_tokens > 0) {   /* a stream that produced tokens */
         if (!st->p.streaming) record_ttft(st, c, r->now);
         else if (c->have_ttft && r->output_tokens > 1) {
             double tpot = (whole_ms(r->now - c->received) - c->ttft_ms) / (double)(r->output_tokens - 1);

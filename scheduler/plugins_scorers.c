@@ -363,6 +363,115 @@ static void nohit_removed(void *st, uint32_t id)
     h->n--;
 }
 
+/* endpoint-attribute-scorer (v0.10.0 scheduling/scorer/endpointattribute/
+ * endpointattribute.go): the attribute normalised linearly against a fixed
+ * [min, max] (clamped) or the candidates' own range (adaptive, the default:
+ * all equal -> 1); lower_is_better inverts; an endpoint without it scores 0
+ * and takes no part in the adaptive range. */
+typedef struct attr_scorer_params {
+    char   attribute[ESI_STR_MAX];
+    bool   lower_is_better;
+    bool   fixed;
+    double min, max;
+    int    attr;            /* ESI_ATTR_*, resolved at link */
+} attr_scorer_params_t;
+static const esi_param_t k_attr_scorer_params[] = {
+    {"attributeKey", ESI_P_STR, P(attr_scorer_params_t, attribute), "", 0, 0, NULL},
+    {"algorithm", ESI_P_NODE, 0, NULL, 0, 0, NULL},
+    END};
+
+static int attr_scorer_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                             es_err_t *err)
+{
+    attr_scorer_params_t *p = params;
+    if (!p->attribute[0])
+        return es_node_err(err, ES_EINVAL, at, path, "endpoint attribute scorer requires a non-empty attributeKey");
+    static const char *const akeys[] = {"type", "normalization", NULL},
+                      *const nkeys[] = {"fixedRange", "adaptiveRange", NULL},
+                      *const fkeys[] = {"min", "max", NULL};
+    char full[300];
+    int rc;
+    const char *type = "";
+    const es_node_t *alg = at && at->kind == ES_NODE_MAP ? es_map_get(at, "algorithm") : NULL;
+    snprintf(full, sizeof full, "%s.algorithm", path);
+    if (alg && !es_node_is_null(alg)) {
+        if ((rc = es_node_expect_map(alg, full, err)) || (rc = es_map_check_keys(alg, full, akeys, err))) return rc;
+        const es_node_t *t = es_map_get(alg, "type");
+        snprintf(full, sizeof full, "%s.algorithm.type", path);
+        if (t && !es_node_is_null(t) && (rc = es_node_to_str(t, full, &type, err))) return rc;
+    }
+    if (strcmp(type, "linear_lower_is_better") && strcmp(type, "linear_higher_is_better"))
+        return es_node_err(err, ES_EINVAL, alg ? alg : at, full, "endpoint attribute scorer algorithm.type must be "
+                           "\"linear_lower_is_better\" or \"linear_higher_is_better\", got \"%s\"", type);
+    p->lower_is_better = strcmp(type, "linear_lower_is_better") == 0;
+    const es_node_t *nm = es_map_get(alg, "normalization");
+    snprintf(full, sizeof full, "%s.algorithm.normalization", path);
+    if (nm && !es_node_is_null(nm)) {
+        if ((rc = es_node_expect_map(nm, full, err)) || (rc = es_map_check_keys(nm, full, nkeys, err))) return rc;
+        const es_node_t *fr = es_map_get(nm, "fixedRange"), *ar = es_map_get(nm, "adaptiveRange");
+        if (fr && !es_node_is_null(fr) && ar && !es_node_is_null(ar))
+            return es_node_err(err, ES_EINVAL, nm, full, "endpoint attribute scorer allows at most one normalization "
+                               "strategy, got both fixedRange and adaptiveRange");
+        if (ar && !es_node_is_null(ar)) {
+            snprintf(full, sizeof full, "%s.algorithm.normalization.adaptiveRange", path);
+            static const char *const none[] = {NULL};
+            if ((rc = es_node_expect_map(ar, full, err)) || (rc = es_map_check_keys(ar, full, none, err))) return rc;
+        }
+        if (fr && !es_node_is_null(fr)) {
+            snprintf(full, sizeof full, "%s.algorithm.normalization.fixedRange", path);
+            if ((rc = es_node_expect_map(fr, full, err)) || (rc = es_map_check_keys(fr, full, fkeys, err))) return rc;
+            p->fixed = true;
+            p->min = p->max = 0;
+            const es_node_t *lo = es_map_get(fr, "min"), *hi = es_map_get(fr, "max");
+            char sub[340];
+            snprintf(sub, sizeof sub, "%s.min", full);
+            if (lo && !es_node_is_null(lo) && (rc = es_node_to_double(lo, sub, -INFINITY, INFINITY, &p->min, err)))
+                return rc;
+            snprintf(sub, sizeof sub, "%s.max", full);
+            if (hi && !es_node_is_null(hi) && (rc = es_node_to_double(hi, sub, -INFINITY, INFINITY, &p->max, err)))
+                return rc;
+            if (p->min >= p->max)
+                return es_node_err(err, ES_EINVAL, fr, full, "endpoint attribute scorer normalization.fixedRange "
+                                   "requires min < max, got min %g, max %g", p->min, p->max);
+        }
+    }
+    if (strcmp(p->attribute, ESI_ATTR_GPU_UTIL_KEY))
+        *warning = "attribute is produced by nothing eppsim models (only " ESI_ATTR_GPU_UTIL_KEY
+                   ", by a dcgm-extractor): every endpoint lacks it";
+    return 0;
+}
+
+static int attr_scorer_link(void *params, const es_epp_config_t *c, const es_node_t *at, es_err_t *err)
+{
+    (void)at; (void)err;
+    attr_scorer_params_t *p = params;
+    p->attr = esi_attr_resolve(p->attribute, c);
+    return 0;
+}
+
+static void attr_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
+{
+    const attr_scorer_params_t *p = st;
+    double lo = INFINITY, hi = -INFINITY, v;
+    if (!p->fixed)
+        for (size_t i = 0; i < m; i++)
+            if (esi_attr_read(p->attr, &cy->eps[idx[i]], &v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    for (size_t i = 0; i < m; i++) {
+        if (!esi_attr_read(p->attr, &cy->eps[idx[i]], &v)) { out[i] = 0.0; continue; }
+        double x;
+        if (p->fixed) {
+            x = (v - p->min) / (p->max - p->min);
+            x = x < 0 ? 0 : x > 1 ? 1 : x;
+        } else if (hi == lo) {
+            out[i] = 1.0;   /* neutral: not inverted */
+            continue;
+        } else {
+            x = (v - lo) / (hi - lo);
+        }
+        out[i] = p->lower_is_better ? 1.0 - x : x;
+    }
+}
+
 static const esi_plugin_vt_t k_plugins[] = {
     {VT("queue-scorer", ESI_SCORER, NULL, 0, 0), .x_score = queue_score},
     {VT("running-requests-size-scorer", ESI_SCORER, NULL, 0, 0), .x_score = running_score},
@@ -382,6 +491,9 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("no-hit-lru-scorer", ESI_SCORER, k_nohit_params, sizeof(nohit_params_t), sizeof(nohit_t)),
      .consumes = ESI_DATA_PREFIX_MATCH, .x_producer_ref = nohit_producer_ref, .x_init = nohit_init, .x_fini = nohit_fini, .x_score = nohit_score,
      .x_pre_request = nohit_pre, .x_removed = nohit_removed},
+    {VT("endpoint-attribute-scorer", ESI_SCORER, k_attr_scorer_params, sizeof(attr_scorer_params_t),
+        sizeof(attr_scorer_params_t)), .alpha = true, .x_check = attr_scorer_check, .x_link = attr_scorer_link,
+     .x_score = attr_score},
 };
 
 ESI_PLUGIN_FAMILY(esi_scorer_plugins, k_plugins);

@@ -38,6 +38,7 @@ typedef struct req_rec {
     uint32_t nothers;
     uint32_t others[ES_SCHED_MAX_PROFILES];  /* released at end of stream */
     int64_t  tokens;
+    uint32_t flow;                           /* interned fairness id (end hooks); UINT32_MAX */
 } req_rec_t;
 
 /* flow control */
@@ -52,6 +53,8 @@ typedef struct fc_band {
     int64_t    priority;
     const esi_band_cfg_t *cfg;
     bool       rr;        /* fairness rotates over the flows (else one global queue) */
+    long     (*pick_flow)(void *st, const esi_flow_view_t *f, size_t n, es_time_t now);   /* or NULL */
+    void      *fair_state;
     es_time_t (*order_key)(es_time_t enqueued, es_time_t deadline);   /* NULL: arrival order */
     fc_item_t *items;     /* enqueue order */
     size_t     n, cap;
@@ -75,6 +78,7 @@ struct es_scheduler {
     uint32_t  *rm_hooks, nrm;           /* x_removed */
     uint32_t  *admit_hooks, nadmit;     /* x_admit */
     uint32_t  *resp_hooks, nresp;       /* x_response */
+    uint32_t  *end_hooks, nend;         /* x_on_end */
     /* per endpoint id */
     size_t     id_cap;
     int64_t   *inflight_req, *inflight_tok;
@@ -91,11 +95,17 @@ struct es_scheduler {
     fc_band_t *bands; size_t nbands, bcap;
     int64_t   *prios; double *ceilings;      /* [bcap] per band, for the usage limit policy */
     char     **flows; size_t nflows, fcap;   /* fairness ids, sorted */
+    esi_flow_view_t *fviews;                 /* [fcap] a band's flows for x_pick_flow */
+    /* a batching producer's held requests (burst-prefix-cache-producer) */
+    int32_t    batcher;                      /* plugin index with x_hold; -1 */
+    const es_sched_request_t **held; size_t nheld, hcap;
+    es_time_t  seal_at;
     size_t     fc_queued;
     uint64_t   fc_bytes;
 };
 
 static fc_band_t *band_of(es_scheduler_t *s, int64_t prio);
+static uint32_t flow_of(es_scheduler_t *s, const char *name);
 
 /* ------------------------------------------------------------------ */
 /* create / destroy                                                    */
@@ -152,7 +162,7 @@ static int prof_add(es_scheduler_t *s, prof_t *p, const esi_ref_t *r, es_err_t *
 
 /* Plugins with a given hook, listed once so that a call site does not scan
  * every plugin (the KV-event path runs per block stored or evicted). */
-enum hook { HOOK_PREPARE, HOOK_PRE_REQUEST, HOOK_KV_EVENT, HOOK_REMOVED, HOOK_ADMIT, HOOK_RESPONSE };
+enum hook { HOOK_PREPARE, HOOK_PRE_REQUEST, HOOK_KV_EVENT, HOOK_REMOVED, HOOK_ADMIT, HOOK_RESPONSE, HOOK_END };
 
 static bool has_hook(const esi_plugin_vt_t *vt, enum hook h)
 {
@@ -163,6 +173,7 @@ static bool has_hook(const esi_plugin_vt_t *vt, enum hook h)
     case HOOK_REMOVED:     return vt->x_removed != NULL;
     case HOOK_ADMIT:       return vt->x_admit != NULL;
     case HOOK_RESPONSE:    return vt->x_response != NULL;
+    case HOOK_END:         return vt->x_on_end != NULL;
     }
     return false;
 }
@@ -182,6 +193,11 @@ static void hook_list(const es_epp_config_t *cfg, enum hook h, uint32_t **out, u
             if (!has_hook(vt, h) || ((vt->consumes & made) != 0) != (pass == 1)) continue;
             (*out)[(*n)++] = (uint32_t)i;
         }
+}
+
+void es_scheduler_reseed(es_scheduler_t *s, uint64_t seed)
+{
+    es_rng_stream(&s->rng, seed, ES_ENTITY_EPP_SCHEDULER, 0, ES_STREAM_SCHEDULER);
 }
 
 int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_t **out, es_err_t *err)
@@ -222,6 +238,9 @@ int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_
     hook_list(cfg, HOOK_REMOVED, &s->rm_hooks, &s->nrm);
     hook_list(cfg, HOOK_ADMIT, &s->admit_hooks, &s->nadmit);
     hook_list(cfg, HOOK_RESPONSE, &s->resp_hooks, &s->nresp);
+    hook_list(cfg, HOOK_END, &s->end_hooks, &s->nend);
+    s->batcher = -1;
+    for (size_t i = 0; i < cfg->nplugins; i++) if (cfg->plugins[i].vt->x_hold) s->batcher = (int32_t)i;
     s->flows = NULL;
     /* the configured bands exist from the start, as in upstream's registry
      * (usage limit policies see every band, not only those used so far) */
@@ -241,7 +260,7 @@ void es_scheduler_destroy(es_scheduler_t *s)
         free(s->inst[i].state);
     }
     free(s->inst);
-    free(s->producers); free(s->pre_hooks); free(s->kv_hooks); free(s->rm_hooks); free(s->admit_hooks);
+    free(s->producers); free(s->pre_hooks); free(s->kv_hooks); free(s->rm_hooks); free(s->admit_hooks); free(s->end_hooks);
     free(s->resp_hooks);
     free(s->inflight_req); free(s->inflight_tok); free(s->id_pos); free(s->id_stamp);
     free(s->match); free(s->idx); free(s->g_req); free(s->g_tok); free(s->scores); free(s->total);
@@ -251,6 +270,8 @@ void es_scheduler_destroy(es_scheduler_t *s)
     free(s->prios); free(s->ceilings);
     for (size_t i = 0; i < s->nflows; i++) free(s->flows[i]);
     free(s->flows);
+    free(s->fviews);
+    free(s->held);
     free(s);
 }
 
@@ -336,29 +357,44 @@ void es_scheduler_on_first_chunk(es_scheduler_t *s, uint64_t req_id, es_time_t n
     r->prefill = UINT32_MAX;
 }
 
-void es_scheduler_on_complete(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, uint32_t output_tokens,
-                              const es_endpoint_t *eps, size_t n)
-{
-    if (s->nresp)
-        response_hooks(s, &(esi_response_t){.kind = ESI_RESP_COMPLETE, .req_id = req_id, .now = now_ns,
-                                            .output_tokens = output_tokens, .eps = eps, .n = n});
-    es_scheduler_on_end(s, req_id, now_ns);
-}
-
 void es_scheduler_predictor_stats(const es_scheduler_t *s, es_sched_predictor_stats_t *out)
 {
     for (size_t i = 0; i < s->cfg->nplugins; i++)
         if (s->inst[i].cfg->vt->x_predictor_stats) s->inst[i].cfg->vt->x_predictor_stats(s->inst[i].state, out);
 }
 
-void es_scheduler_on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns)
+static void on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, bool complete, uint32_t prompt_tokens,
+                   uint32_t completion_tokens, const es_endpoint_t *eps, size_t n)
 {
-    if (s->nresp) response_hooks(s, &(esi_response_t){.kind = ESI_RESP_END, .req_id = req_id, .now = now_ns});
+    if (s->nresp)
+        response_hooks(s, &(esi_response_t){.kind = complete ? ESI_RESP_COMPLETE : ESI_RESP_END, .req_id = req_id,
+                                            .now = now_ns, .output_tokens = completion_tokens, .eps = eps, .n = n});
     req_rec_t *r = rfind(s, req_id);
     if (!r) return;
     if (r->prefill != UINT32_MAX) release(s, r->prefill, r->tokens);
     for (uint32_t i = 0; i < r->nothers; i++) release(s, r->others[i], r->tokens);
+    for (uint32_t k = 0; k < s->nend && r->flow != UINT32_MAX; k++) {
+        inst_t *in = &s->inst[s->end_hooks[k]];
+        in->cfg->vt->x_on_end(in->state, s->flows[r->flow], complete, prompt_tokens, completion_tokens, now_ns);
+    }
     rdelete(s, r);
+}
+
+void es_scheduler_on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns)
+{
+    on_end(s, req_id, now_ns, false, 0, 0, NULL, 0);
+}
+
+void es_scheduler_on_end_usage(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, uint32_t prompt_tokens,
+                               uint32_t completion_tokens)
+{
+    on_end(s, req_id, now_ns, true, prompt_tokens, completion_tokens, NULL, 0);
+}
+
+void es_scheduler_on_complete(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, uint32_t prompt_tokens,
+                              uint32_t completion_tokens, const es_endpoint_t *eps, size_t n)
+{
+    on_end(s, req_id, now_ns, true, prompt_tokens, completion_tokens, eps, n);
 }
 
 void es_scheduler_set_inflight(es_scheduler_t *s, uint32_t id, int64_t requests, int64_t tokens)
@@ -511,6 +547,7 @@ static void pre_request(es_scheduler_t *s, esi_cycle_t *cy)
     rec->prefill = UINT32_MAX;
     rec->nothers = 0;
     rec->tokens = est;
+    rec->flow = s->nend ? flow_of(s, esi_fairness_id(cy->req)) : UINT32_MAX;
     for (uint32_t k = 0; k < s->nprof; k++) {
         const esi_prof_result_t *r = &cy->res[k];
         if (!r->ran || r->failed || !r->npicked) continue;
@@ -546,8 +583,13 @@ static void result_init(es_sched_result_t *out)
     if (tr) tr->nprofiles = 0;
 }
 
+/* How a decision may proceed: admission (flow control off), and whether a
+ * batching producer may hold the request (not for es_scheduler_pick, whose
+ * caller wants the answer now: its request is a batch of one). */
+enum { DECIDE_ADMIT = 1, DECIDE_HOLD = 2, DECIDE_HELD = 4 };
+
 static void decide(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps, size_t n,
-                   es_time_t now, es_sched_result_t *out, bool admission)
+                   es_time_t now, es_sched_result_t *out, unsigned how)
 {
     result_init(out);
     if (n == 0) {
@@ -557,12 +599,26 @@ static void decide(es_scheduler_t *s, const es_sched_request_t *req, const es_en
     }
     esi_cycle_t cy;
     cycle_setup(s, &cy, req, eps, n, now);
-    if (admission && (req->priority < 0 || out->trace)) {
+    if ((how & DECIDE_ADMIT) && (req->priority < 0 || out->trace)) {
         out->saturation = saturation_of(s, &cy);
         if (out->trace) out->trace->saturation = out->saturation;
         if (req->priority < 0 && out->saturation >= 1.0) {
             out->status = 429;
             out->reason = "system saturated, sheddable request dropped";
+            return;
+        }
+    }
+    if ((how & DECIDE_HOLD) && s->batcher >= 0) {   /* the producer waits for its window (director.go) */
+        inst_t *in = &s->inst[s->batcher];
+        es_time_t seal = 0;
+        if (in->cfg->vt->x_hold(in->state, &cy, &seal)) {
+            if (s->nheld == 0) s->seal_at = seal;
+            if (s->nheld == s->hcap) {
+                s->hcap = s->hcap ? s->hcap * 2 : 64;
+                s->held = es_xrealloc(s->held, s->hcap * sizeof *s->held);
+            }
+            s->held[s->nheld++] = req;
+            out->status = ES_SCHED_QUEUED;
             return;
         }
     }
@@ -614,7 +670,7 @@ int es_scheduler_pick(es_scheduler_t *s, const es_sched_request_t *req, const es
                       es_time_t now_ns, es_sched_result_t *out)
 {
     if (!s || !req || !out || (n && !eps)) return ES_EINVAL;
-    decide(s, req, eps, n, now_ns, out, !s->cfg->flow_control);
+    decide(s, req, eps, n, now_ns, out, s->cfg->flow_control ? 0 : DECIDE_ADMIT);
     return 0;
 }
 
@@ -636,6 +692,13 @@ bool es_scheduler_wants_kv_events(const es_epp_config_t *cfg)
 {
     for (size_t i = 0; i < cfg->nplugins; i++)
         if (cfg->plugins[i].vt->caps & ESI_CAP_KV_EVENTS) return true;
+    return false;
+}
+
+bool es_scheduler_wants_gpu_util(const es_epp_config_t *cfg)
+{
+    for (size_t i = 0; i < cfg->nplugins; i++)
+        if (cfg->plugins[i].vt->produces & ESI_DATA_GPU_UTIL) return true;
     return false;
 }
 
@@ -706,13 +769,6 @@ void es_sched_trace_destroy(es_sched_trace_t *t)
 /* flow control                                                        */
 /* ------------------------------------------------------------------ */
 
-static const char *fairness_id(const es_sched_request_t *r)
-{
-    for (uint32_t i = 0; i < r->nheaders; i++)
-        if (strcmp(r->headers[i].name, "x-gateway-inference-fairness-id") == 0) return r->headers[i].value;
-    return "default-flow";
-}
-
 /* Interned flow id; the flows array is kept sorted (round-robin order). */
 static uint32_t flow_of(es_scheduler_t *s, const char *name)
 {
@@ -726,6 +782,7 @@ static uint32_t flow_of(es_scheduler_t *s, const char *name)
     if (s->nflows == s->fcap) {
         s->fcap = s->fcap ? s->fcap * 2 : 8;
         s->flows = es_xrealloc(s->flows, s->fcap * sizeof *s->flows);
+        s->fviews = es_xrealloc(s->fviews, s->fcap * sizeof *s->fviews);
     }
     size_t len = strlen(name) + 1;
     char *d = es_xmalloc(len);
@@ -733,7 +790,9 @@ static uint32_t flow_of(es_scheduler_t *s, const char *name)
     memmove(s->flows + lo + 1, s->flows + lo, (s->nflows - lo) * sizeof *s->flows);
     s->flows[lo] = d;
     s->nflows++;
-    /* renumber queued items' flows at or after lo (new flows are rare) */
+    /* renumber queued items' and in-flight records' flows at or after lo (new flows are rare) */
+    for (size_t i = 0; s->nend && i <= s->rmask; i++)
+        if (s->reqs[i].used && s->reqs[i].flow != UINT32_MAX && s->reqs[i].flow >= lo) s->reqs[i].flow++;
     for (size_t b = 0; b < s->nbands; b++)
         for (size_t i = 0; i < s->bands[b].n; i++) if (s->bands[b].items[i].flow >= lo) s->bands[b].items[i].flow++;
     for (size_t b = 0; b < s->nbands; b++) if (s->bands[b].any && s->bands[b].cursor >= lo) s->bands[b].cursor++;
@@ -762,6 +821,8 @@ static fc_band_t *band_of(es_scheduler_t *s, int64_t prio)
     b->priority = prio;
     b->cfg = cfg;
     b->rr = (s->cfg->plugins[cfg->fairness].vt->caps & ESI_CAP_FLOWS_ROUND_ROBIN) != 0;
+    b->pick_flow = s->cfg->plugins[cfg->fairness].vt->x_pick_flow;
+    b->fair_state = s->inst[cfg->fairness].state;
     b->order_key = s->cfg->plugins[cfg->ordering].vt->x_order_key;
     s->nbands++;
     return b;
@@ -777,11 +838,15 @@ static uint64_t req_bytes(const es_sched_request_t *r)
 int es_scheduler_submit(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps, size_t n,
                         es_time_t now, es_sched_result_t *out)
 {
-    if (!s->cfg->flow_control) return es_scheduler_pick(s, req, eps, n, now, out);
+    if (!s->cfg->flow_control) {
+        if (!req || !out || (n && !eps)) return ES_EINVAL;
+        decide(s, req, eps, n, now, out, DECIDE_ADMIT | DECIDE_HOLD);
+        return 0;
+    }
     result_init(out);
     const esi_flow_cfg_t *fc = &s->cfg->flow;
     fc_band_t *b = band_of(s, req->priority);
-    uint32_t flow = flow_of(s, fairness_id(req));
+    uint32_t flow = flow_of(s, esi_fairness_id(req));
     uint64_t bytes = req_bytes(req);
     if ((fc->max_requests && s->fc_queued + 1 > fc->max_requests) ||
         (fc->max_bytes && s->fc_bytes + bytes > fc->max_bytes) ||
@@ -854,6 +919,20 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
             }
         }
     }
+    if (s->nheld && now >= s->seal_at) {   /* the batch window closed: assign, then decide each */
+        esi_cycle_t cy;
+        es_sched_request_t dummy = {0};
+        cycle_setup(s, &cy, &dummy, eps, n, now);
+        inst_t *in = &s->inst[s->batcher];
+        in->cfg->vt->x_seal(in->state, &cy);
+        size_t k = s->nheld;
+        s->nheld = 0;
+        for (size_t i = 0; i < k; i++) {
+            decide(s, s->held[i], eps, n, now, &res, DECIDE_HELD);
+            if (cb) cb(ud, s->held[i], &res);
+        }
+        return (int)k;
+    }
     if (s->fc_queued == 0) return 0;
     esi_cycle_t cy;
     es_sched_request_t dummy = {0};
@@ -868,7 +947,14 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
         if (sat >= s->ceilings[bi]) return 0;   /* head-of-line: the whole cycle stops */
         if (b->n == 0) continue;
         long pick;
-        if (b->rr) {
+        if (b->pick_flow) {
+            for (size_t k = 0; k < s->nflows; k++) s->fviews[k] = (esi_flow_view_t){s->flows[k], 0, 0};
+            for (size_t i = 0; i < b->n; i++) s->fviews[b->items[i].flow].len++;
+            for (size_t k = 0; k < s->nflows; k++)
+                if (s->fviews[k].len) s->fviews[k].head_enq = b->items[fc_head(b, (long)k)].enq;
+            long fl = b->pick_flow(b->fair_state, s->fviews, s->nflows, now);
+            pick = fl >= 0 ? fc_head(b, fl) : -1;
+        } else if (b->rr) {
             uint32_t start = b->any ? b->cursor + 1 : 0;
             pick = -1;
             for (size_t k = 0; k < s->nflows && pick < 0; k++) {
@@ -882,7 +968,8 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
         if (pick < 0) continue;
         const es_sched_request_t *r = b->items[pick].req;
         fc_remove(s, b, (size_t)pick);
-        decide(s, r, eps, n, now, &res, false);
+        decide(s, r, eps, n, now, &res, DECIDE_HOLD);
+        if (res.status == ES_SCHED_QUEUED) return 1;   /* held by the batching producer */
         res.saturation = sat;
         if (cb) cb(ud, r, &res);
         return 1;
@@ -892,17 +979,23 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
 
 bool es_scheduler_flow_cancel(es_scheduler_t *s, uint64_t req_id)
 {
+    for (size_t i = 0; i < s->nheld; i++)
+        if (s->held[i]->id == req_id) {   /* its batch entry stays: upstream's assignment counts it too */
+            memmove(s->held + i, s->held + i + 1, (s->nheld - i - 1) * sizeof *s->held);
+            s->nheld--;
+            return true;
+        }
     for (size_t bi = 0; bi < s->nbands; bi++)
         for (size_t i = 0; i < s->bands[bi].n; i++)
             if (s->bands[bi].items[i].req->id == req_id) { fc_remove(s, &s->bands[bi], i); return true; }
     return false;
 }
 
-size_t es_scheduler_flow_queued(const es_scheduler_t *s) { return s->fc_queued; }
+size_t es_scheduler_flow_queued(const es_scheduler_t *s) { return s->fc_queued + s->nheld; }
 
 es_time_t es_scheduler_flow_next_expiry(const es_scheduler_t *s)
 {
-    es_time_t t = ES_TIME_NEVER;
+    es_time_t t = s->nheld ? s->seal_at : ES_TIME_NEVER;
     for (size_t bi = 0; bi < s->nbands; bi++)
         for (size_t i = 0; i < s->bands[bi].n; i++)
             if (s->bands[bi].items[i].deadline < t) t = s->bands[bi].items[i].deadline;

@@ -79,10 +79,37 @@ static void test_limits_and_garbage(void **state)
     es_live_http_fini(&h);
 }
 
+/* headers reach the picker: names lower-cased, values whole across split reads, reset per request */
+static void test_headers(void **state)
+{
+    (void)state;
+    es_live_http_t h;
+    size_t used;
+    es_header_t hd[4];
+    es_live_http_init(&h, 1024, 64);
+    const char *req = "POST / HTTP/1.1\r\nX-Session-Token: abc\r\nContent-Length: 0\r\nX-Empty:\r\n\r\n";
+    for (size_t i = 0; i + 1 < strlen(req); i++) assert_int_equal(es_live_http_feed(&h, req + i, 1, &used), 0);
+    assert_int_equal(es_live_http_feed(&h, req + strlen(req) - 1, 1, &used), ES_LIVE_HTTP_DONE);
+    assert_int_equal(es_live_http_headers(&h, hd, 4), 3);
+    assert_string_equal(hd[0].name, "x-session-token");
+    assert_string_equal(hd[0].value, "abc");
+    assert_string_equal(hd[1].name, "content-length");
+    assert_string_equal(hd[1].value, "0");
+    assert_string_equal(hd[2].name, "x-empty");
+    assert_string_equal(hd[2].value, "");
+    assert_int_equal(es_live_http_headers(&h, hd, 1), 1);   /* at most max */
+    es_live_http_next(&h);
+    assert_int_equal(feed(&h, "GET / HTTP/1.1\r\nA: 1\r\n\r\n", &used), ES_LIVE_HTTP_DONE);
+    assert_int_equal(es_live_http_headers(&h, hd, 4), 1);
+    assert_string_equal(hd[0].name, "a");
+    es_live_http_fini(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_whole_and_split),
                                        cmocka_unit_test(test_pipelined_stops_after_one),
-                                       cmocka_unit_test(test_limits_and_garbage)};
+                                       cmocka_unit_test(test_limits_and_garbage),
+                                       cmocka_unit_test(test_headers)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

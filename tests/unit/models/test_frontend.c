@@ -33,6 +33,7 @@ static void vconfig(harness_t *h, const char *version)
     h->cfg.engine_cpu_step_us = h->cfg.engine_cpu_seq_us = h->cfg.engine_cpu_token_us = 0;
     h->cfg.engine_sync_us = 0;
     h->cfg.api_request_us = h->cfg.api_prompt_token_us = h->cfg.api_chunk_us = h->cfg.api_latency_us = 0;
+    h->cfg.api_chat_request_us = 0;
 }
 
 /* One request, 100-token prompt, 11 tokens: first token after one step, then 10 steps. */
@@ -158,6 +159,48 @@ static void test_burst_waits_for_the_api_server(void **st)
     run(&h);
     assert_int_equal(q[0].r.admitted, 1500 * US);
     assert_int_equal(q[1].r.admitted, 6500 * US);   /* at 2.5 ms, while #0's step runs */
+    h_stop(&h);
+}
+
+/* A chat request (/v1/chat/completions) holds the API server
+ * api_chat_request_us longer than a completion: a completion behind a chat
+ * request waits for it, and the chat cost is charged only once per request. */
+static void test_chat_template_cost(void **st)
+{
+    (void)st;
+    harness_t h;
+    vconfig(&h, "0.11.0");
+    h.cfg.api_request_us = 1000;
+    h.cfg.api_chat_request_us = 3000;
+    assert_int_equal(h_start(&h), 0);
+    rec_t q[3];
+    for (int i = 0; i < 3; i++) {
+        rec_init(&q[i], 10 + 2 * (uint64_t)i, 100, 1);
+        q[i].r.chat = i < 2;
+    }
+    for (int i = 0; i < 3; i++) es_server_submit(h.srv, &q[i].r);
+    run(&h);
+    /* chat #0 leaves the API server at 4 ms, chat #1 at 8 ms, completion #2 at 9 ms */
+    assert_int_equal(q[0].r.admitted, 4000 * US);
+    assert_int_equal(q[0].r.first_token, 9000 * US);
+    assert_int_equal(q[1].r.admitted, 9000 * US);     /* arrived at 8 ms, while #0's step ran */
+    assert_int_equal(q[2].r.admitted, 9000 * US);     /* arrived at 9 ms: the same step */
+    for (int i = 0; i < 3; i++) assert_int_equal(q[i].nfinish, 1);
+    h_stop(&h);
+    /* without vllm_fidelity there is no API server: chat costs nothing */
+    h_config(&h, "h100-sxm-80gb");
+    h.cfg.step_model = ES_STEP_LINEAR;
+    h.cfg.linear_c0_us = 5000;
+    h.cfg.linear_c1_us = h.cfg.linear_c2_us = h.cfg.linear_c3_us = h.cfg.linear_c4_us = 0;
+    h.cfg.cpu_overhead_us = 0;
+    h.cfg.api_chat_request_us = 3000;
+    assert_int_equal(h_start(&h), 0);
+    rec_t c;
+    rec_init(&c, 1, 100, 1);
+    c.r.chat = true;
+    es_server_submit(h.srv, &c.r);
+    run(&h);
+    assert_int_equal(c.r.first_token, 5000 * US);
     h_stop(&h);
 }
 
@@ -334,6 +377,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sync_adds_async_overlaps),
         cmocka_unit_test(test_burst_waits_for_the_api_server),
+        cmocka_unit_test(test_chat_template_cost),
         cmocka_unit_test(test_chunks_delay_tokens),
         cmocka_unit_test(test_abort_and_crash_in_the_api_server),
         cmocka_unit_test(test_offload_tier),

@@ -642,7 +642,7 @@ static void test_predictedlatency_training_loop(void **st)
     assert_int_equal(res.status, 200);
     /* non-streaming: TTFT is the whole request, 50 ms; the cold model said 10 ms */
     es_scheduler_on_first_chunk(s, 7, 20 * ES_MS);
-    es_scheduler_on_complete(s, 7, 50 * ES_MS + 700 * ES_US, 30, p.eps, p.n);
+    es_scheduler_on_complete(s, 7, 50 * ES_MS + 700 * ES_US, 100, 30, p.eps, p.n);
     es_sched_predictor_stats_t ps = {0};
     es_scheduler_predictor_stats(s, &ps);
     assert_true(ps.present);

@@ -1,0 +1,1003 @@
+/*
+ * gateway.c -- `eppsim gateway` (es_live_gw.h): client connections, one
+ * decision per completion, the proxied exchange with the picked pod, and the
+ * scrapes of every pod's /metrics.
+ *
+ * Each exchange with a pod (a proxied request or a scrape) is one TCP
+ * connection with `Connection: close`: nothing is pooled, so a pod that
+ * restarts or closes an idle connection never costs a request.
+ */
+#include "es_live_gw.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+#include <http_parser.h>
+
+#include "es_live.h"
+#include "es_live_http.h"
+#include "es_rng.h"
+#include "es_util.h"
+
+#define GW_PAUSE_BYTES  (1u << 20)   /* queued for a client: stop reading its pod */
+#define GW_RESUME_BYTES (256u << 10)
+#define GW_MAX_SCRAPE   (4u << 20)   /* a /metrics page larger than this fails the scrape */
+#define GW_MAX_RESP_HEAD 16384u
+
+typedef struct gw_pod gw_pod_t;
+typedef struct gw_conn gw_conn_t;
+typedef struct gw_req gw_req_t;
+
+/* One exchange with a pod: connect, send, read a response with http-parser. */
+typedef struct gw_up {
+    uv_tcp_t     tcp;
+    uv_connect_t connect;
+    http_parser  rp;
+    es_live_buf_t out;              /* the request bytes, alive until written */
+    bool         open;              /* tcp initialised and not yet closed */
+    bool         done;              /* on_message_complete seen */
+    bool         in_value;          /* response header parsing */
+    uint64_t     last;              /* uv_now of the last byte or the start */
+} gw_up_t;
+
+struct gw_req {
+    gw_up_t      up;                /* first: callbacks cast the handle back */
+    es_live_gw_t *gw;
+    gw_conn_t   *client;            /* NULL once the client has gone */
+    uint64_t     id;
+    bool         scheduled;         /* es_scheduler_on_end owed */
+    uint32_t     targets[ES_SCHED_MAX_TARGETS], ntargets, next_target;
+    uint32_t     pod;
+    es_live_buf_t head;             /* the response head as forwarded */
+    bool         head_sent, first_chunk, paused, keep_alive;
+    char         path[64];
+};
+
+struct gw_pod {
+    es_live_gw_t *gw;
+    uint32_t     index;
+    char         name[160];
+    char         address[64];
+    struct sockaddr_storage addr;
+    /* scrape */
+    gw_up_t      up;                /* first member of a scrape: on_* cast back via this */
+    uv_timer_t   timer;
+    bool         scraping;
+    uint64_t     scrape_started;    /* uv_now */
+    es_live_buf_t page;
+    es_live_scrape_t buf[2];        /* last good scrape: buf[cur] */
+    int          cur;
+    bool         scraped;           /* a scrape ever succeeded */
+    bool         ready;             /* the last scrape connected */
+    es_time_t    update_time;
+};
+
+struct gw_conn {
+    uv_tcp_t     tcp;
+    es_live_gw_t *gw;
+    es_live_http_t http;
+    bool         closing, busy, keep_alive;
+    uint64_t     since;
+    gw_req_t    *req;
+    gw_conn_t   *next, *prev;
+};
+
+struct es_live_gw {
+    es_live_gw_config_t cfg;
+    uv_loop_t   *loop;
+    es_scheduler_t *sched;
+    uv_tcp_t     listener;
+    bool         listener_open;
+    int          port;
+    uv_timer_t   reaper;
+    bool         reaper_open;
+    gw_pod_t    *pods;
+    uint32_t     npods;
+    es_endpoint_t *eps;             /* candidates of one decision */
+    int64_t    (*inflight)[2];
+    gw_conn_t   *conns;
+    uint32_t     nconns;
+    gw_req_t   **reqs;              /* requests with an open pod exchange (timeouts) */
+    uint32_t     nreqs, capreqs;
+    uint64_t     t0;
+    uint64_t     next_id;
+    bool         closed;
+    char         listen[64];
+    char         rbuf[65536];
+    es_live_gw_stats_t st;
+};
+
+uint64_t es_live_gw_decision_seed(uint64_t master, uint64_t request_id)
+{
+    return es_mix64(es_rng_epp_seed(master, 0) ^ es_mix64(request_id + ES_HASH_WEYL));
+}
+
+static es_time_t gw_now(const es_live_gw_t *gw)
+{
+    return (es_time_t)((double)(uv_hrtime() - gw->t0) * gw->cfg.time_scale);
+}
+
+/* ---- client side ---- */
+
+typedef struct gw_write {
+    uv_write_t w;
+    gw_conn_t *c;
+    char       data[];
+} gw_write_t;
+
+static void conn_close(gw_conn_t *c);
+static void conn_done(gw_conn_t *c);
+static void up_resume(gw_req_t *r);
+
+static void on_client_written(uv_write_t *w, int status)
+{
+    gw_write_t *gw = (gw_write_t *)w;
+    gw_conn_t *c = gw->c;
+    free(gw);
+    /* a failed write: the client hung up (nothing reads its socket while a request is in flight) */
+    if (status < 0 && status != UV_ECANCELED && c) { conn_close(c); return; }
+    if (!c || c->closing || !c->req || !c->req->paused) return;
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < GW_RESUME_BYTES) up_resume(c->req);
+}
+
+static void client_write(gw_conn_t *c, const char *data, size_t n)
+{
+    if (!c || c->closing || n == 0) return;
+    gw_write_t *w = malloc(sizeof *w + n);
+    if (!w) { conn_close(c); return; }
+    w->c = c;
+    memcpy(w->data, data, n);
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
+    if (uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_client_written) != 0) {
+        free(w);
+        conn_close(c);
+    }
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 504: return "Gateway Timeout";
+    default:  return "Service Unavailable";
+    }
+}
+
+static void respond(gw_conn_t *c, int status, const char *ctype, const char *body, size_t n)
+{
+    es_live_buf_t b = {0};
+    es_live_buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n", status,
+                       reason(status), ctype, n, c->keep_alive ? "" : "Connection: close\r\n");
+    es_live_buf_append(&b, body, n);
+    if (b.oom) conn_close(c);
+    else client_write(c, b.data, b.len);
+    es_live_buf_free(&b);
+    conn_done(c);
+}
+
+static void respond_error(gw_conn_t *c, int status, const char *msg)
+{
+    cJSON *j = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(j, "error");
+    cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddStringToObject(e, "type", status == 404 ? "NotFoundError" : status < 500 ? "BadRequestError" : "ServiceUnavailableError");
+    cJSON_AddNumberToObject(e, "code", status);
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!s) { conn_close(c); return; }
+    respond(c, status, "application/json", s, strlen(s));
+    free(s);
+}
+
+/* ---- requests with an open exchange (for the timeout sweep) ---- */
+
+static void reqs_add(es_live_gw_t *gw, gw_req_t *r)
+{
+    if (gw->nreqs == gw->capreqs) {
+        uint32_t cap = gw->capreqs ? gw->capreqs * 2 : 64;
+        gw_req_t **v = realloc(gw->reqs, cap * sizeof *v);
+        if (!v) abort();   /* es_alloc.h rule: out of memory on the request path aborts */
+        gw->reqs = v;
+        gw->capreqs = cap;
+    }
+    gw->reqs[gw->nreqs++] = r;
+}
+
+static void reqs_remove(es_live_gw_t *gw, gw_req_t *r)
+{
+    for (uint32_t i = 0; i < gw->nreqs; i++)
+        if (gw->reqs[i] == r) { gw->reqs[i] = gw->reqs[--gw->nreqs]; return; }
+}
+
+/* ---- the proxied exchange ---- */
+
+static void req_end_sched(gw_req_t *r)
+{
+    if (r->scheduled) {
+        r->scheduled = false;
+        es_scheduler_on_end(r->gw->sched, r->id, gw_now(r->gw));
+    }
+}
+
+static void req_free(gw_req_t *r)
+{
+    req_end_sched(r);
+    reqs_remove(r->gw, r);
+    es_live_buf_free(&r->up.out);
+    es_live_buf_free(&r->head);
+    free(r);
+}
+
+static void try_target(gw_req_t *r);
+
+static void on_req_closed(uv_handle_t *h)
+{
+    gw_req_t *r = h->data;
+    r->up.open = false;
+    /* a refused or failed connect before any byte reached the client: the next pick (Envoy's fallback order) */
+    if (r->client && !r->head_sent && !r->up.done && r->next_target < r->ntargets) { try_target(r); return; }
+    if (r->client && !r->up.done) {
+        gw_conn_t *c = r->client;
+        c->req = NULL;
+        r->gw->st.upstream_errors++;
+        if (!r->head_sent) respond_error(c, 502, "the picked pod did not answer");
+        else conn_close(c);   /* cut off mid-response: the client sees it end early */
+    }
+    req_free(r);
+}
+
+static void req_close(gw_req_t *r)
+{
+    if (r->up.open && !uv_is_closing((uv_handle_t *)&r->up.tcp)) uv_close((uv_handle_t *)&r->up.tcp, on_req_closed);
+}
+
+static int rsp_on_header_field(http_parser *p, const char *at, size_t n)
+{
+    gw_req_t *r = p->data;
+    if (r->up.in_value) { es_live_buf_append(&r->head, "\r\n", 2); r->up.in_value = false; }
+    es_live_buf_append(&r->head, at, n);
+    return r->head.len > GW_MAX_RESP_HEAD || r->head.oom ? -1 : 0;
+}
+
+static int rsp_on_header_value(http_parser *p, const char *at, size_t n)
+{
+    gw_req_t *r = p->data;
+    if (!r->up.in_value) { es_live_buf_append(&r->head, ": ", 2); r->up.in_value = true; }
+    es_live_buf_append(&r->head, at, n);
+    return r->head.len > GW_MAX_RESP_HEAD || r->head.oom ? -1 : 0;
+}
+
+/* Drops hop-by-hop headers the gateway sets itself, adds its own, sends the head. */
+static int rsp_on_headers_complete(http_parser *p)
+{
+    gw_req_t *r = p->data;
+    if (r->up.in_value) { es_live_buf_append(&r->head, "\r\n", 2); r->up.in_value = false; }
+    es_live_buf_t h = {0};
+    es_live_buf_printf(&h, "HTTP/1.1 %u %s\r\n", p->status_code, http_status_str((enum http_status)p->status_code));
+    const char *s = r->head.data ? r->head.data : "", *end = s + r->head.len;
+    while (s < end) {
+        const char *e = strstr(s, "\r\n");
+        if (!e) break;
+        size_t n = (size_t)(e - s);
+        bool hop = (n >= 11 && !strncasecmp(s, "connection:", 11)) || (n >= 11 && !strncasecmp(s, "keep-alive:", 11));
+        if (!hop) { es_live_buf_append(&h, s, n); es_live_buf_append(&h, "\r\n", 2); }
+        s = e + 2;
+    }
+    gw_pod_t *pod = &r->gw->pods[r->pod];
+    es_live_buf_printf(&h, "x-gateway-destination-endpoint: %s\r\nx-eppsim-pod: %s\r\nx-eppsim-request-id: %" PRIu64 "\r\n%s\r\n",
+                       pod->address, pod->name, r->id, r->keep_alive ? "" : "Connection: close\r\n");
+    if (h.oom) { es_live_buf_free(&h); return -1; }
+    client_write(r->client, h.data, h.len);
+    es_live_buf_free(&h);
+    r->head_sent = true;
+    http_parser_pause(p, 1);   /* the caller forwards the rest of the read as it is */
+    return 0;
+}
+
+static int rsp_on_body(http_parser *p, const char *at, size_t n)
+{
+    (void)at; (void)n;
+    gw_req_t *r = p->data;
+    if (!r->first_chunk) {
+        r->first_chunk = true;
+        es_scheduler_on_first_chunk(r->gw->sched, r->id, gw_now(r->gw));
+    }
+    return 0;
+}
+
+static int rsp_on_message_complete(http_parser *p)
+{
+    gw_req_t *r = p->data;
+    r->up.done = true;
+    return 0;
+}
+
+static const http_parser_settings k_rsp = {
+    .on_header_field = rsp_on_header_field,
+    .on_header_value = rsp_on_header_value,
+    .on_headers_complete = rsp_on_headers_complete,
+    .on_body = rsp_on_body,
+    .on_message_complete = rsp_on_message_complete,
+};
+
+static void on_alloc_gw(es_live_gw_t *gw, uv_buf_t *buf) { *buf = uv_buf_init(gw->rbuf, sizeof gw->rbuf); }
+
+static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    on_alloc_gw(((gw_req_t *)h->data)->gw, buf);
+}
+
+static void up_resume(gw_req_t *r);
+
+static void req_finish(gw_req_t *r)
+{
+    gw_conn_t *c = r->client;
+    r->gw->st.proxied++;
+    req_end_sched(r);
+    if (c) {
+        c->req = NULL;
+        conn_done(c);
+    }
+    r->client = NULL;
+    req_close(r);
+}
+
+static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    gw_req_t *r = s->data;
+    if (nread == 0) return;
+    if (nread < 0) {   /* EOF or error: a response delimited by the close ends here */
+        if (nread == UV_EOF && !r->up.done) http_parser_execute(&r->up.rp, &k_rsp, NULL, 0);
+        if (r->up.done) req_finish(r);
+        else req_close(r);
+        return;
+    }
+    r->up.last = uv_now(r->gw->loop);
+    const char *p = buf->base;
+    size_t left = (size_t)nread;
+    if (!r->head_sent) {
+        size_t used = http_parser_execute(&r->up.rp, &k_rsp, p, left);
+        if (!r->head_sent) {
+            if (HTTP_PARSER_ERRNO(&r->up.rp) != HPE_OK) req_close(r);
+            return;
+        }
+        http_parser_pause(&r->up.rp, 0);
+        p += used;
+        left -= used;
+        /* paused in on_headers_complete, the parser has not consumed the head's last LF */
+        if (left > 0 && *p == '\n') {
+            http_parser_execute(&r->up.rp, &k_rsp, p, 1);
+            p++;
+            left--;
+        }
+    }
+    if (left > 0) {
+        client_write(r->client, p, left);   /* the body as the pod sent it (chunked SSE stays chunked) */
+        size_t used = http_parser_execute(&r->up.rp, &k_rsp, p, left);
+        if (used != left && !r->up.done) { req_close(r); return; }
+    }
+    if (r->up.done) { req_finish(r); return; }
+    if (!r->client) { req_close(r); return; }
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&r->client->tcp) > GW_PAUSE_BYTES) {
+        uv_read_stop(s);
+        r->paused = true;
+    }
+}
+
+static void up_resume(gw_req_t *r)
+{
+    if (!r->paused || !r->up.open || uv_is_closing((uv_handle_t *)&r->up.tcp)) return;
+    r->paused = false;
+    uv_read_start((uv_stream_t *)&r->up.tcp, on_up_alloc, on_up_read);
+}
+
+static void on_up_sent(uv_write_t *w, int status)
+{
+    gw_req_t *r = w->data;
+    free(w);
+    if (status < 0) req_close(r);
+}
+
+static void on_up_connect(uv_connect_t *cr, int status)
+{
+    gw_req_t *r = cr->data;
+    if (status < 0 || !r->client) { req_close(r); return; }
+    uv_tcp_nodelay(&r->up.tcp, 1);
+    r->next_target = r->ntargets;   /* connected: no fallback once bytes went out */
+    uv_write_t *w = malloc(sizeof *w);
+    if (!w) { req_close(r); return; }
+    w->data = r;
+    uv_buf_t b = uv_buf_init(r->up.out.data, (unsigned)r->up.out.len);
+    if (uv_write(w, (uv_stream_t *)&r->up.tcp, &b, 1, on_up_sent) != 0) { free(w); req_close(r); return; }
+    uv_read_start((uv_stream_t *)&r->up.tcp, on_up_alloc, on_up_read);
+}
+
+static void try_target(gw_req_t *r)
+{
+    es_live_gw_t *gw = r->gw;
+    r->pod = r->targets[r->next_target++];
+    r->up.done = r->up.in_value = false;
+    r->head.len = 0;
+    http_parser_init(&r->up.rp, HTTP_RESPONSE);
+    r->up.rp.data = r;
+    uv_tcp_init(gw->loop, &r->up.tcp);
+    r->up.tcp.data = r;
+    r->up.open = true;
+    r->up.last = uv_now(gw->loop);
+    r->up.connect.data = r;
+    if (uv_tcp_connect(&r->up.connect, &r->up.tcp, (const struct sockaddr *)&gw->pods[r->pod].addr, on_up_connect) != 0)
+        req_close(r);
+}
+
+/* ---- the decision ---- */
+
+static void put_num(FILE *f, double v)
+{
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    fputs(buf, f);
+}
+
+/* One line of decisions.jsonl as `eppsim run --record-decisions` writes it
+ * (explain --from-run reads it), with every number exact. */
+static void log_decision(es_live_gw_t *gw, uint64_t seed, const es_sched_request_t *req, size_t n, es_time_t now,
+                         const es_sched_result_t *res)
+{
+    FILE *f = gw->cfg.decisions;
+    fprintf(f, "{\"request_id\": %" PRIu64 ", \"replica\": 0, \"seed\": \"%" PRIu64 "\", \"now_ms\": ", req->id, seed);
+    put_num(f, es_time_to_ms(now));
+    fputs(", \"endpoints\": [", f);
+    for (size_t i = 0; i < n; i++) {
+        const es_endpoint_t *e = &gw->eps[i];
+        const es_endpoint_metrics_t *m = &e->metrics;
+        fprintf(f, "%s{\"name\": ", i ? ", " : "");
+        es_json_write_string(f, e->name);
+        fputs(", \"address\": ", f);
+        es_json_write_string(f, e->address);
+        fprintf(f, ", \"labels\": {}, \"metrics\": {\"waiting\": %d, \"running\": %d, \"kv_cache_usage\": ", m->waiting,
+                m->running);
+        put_num(f, m->kv_cache_usage);
+        fprintf(f, ", \"cache_block_size\": %u, \"num_gpu_blocks\": %u, \"age_ms\": ", m->block_size, m->num_gpu_blocks);
+        put_num(f, m->update_time >= 0 ? es_time_to_ms(now - m->update_time) : 1e12);
+        fputs(", \"lora\": {\"active\": [", f);
+        for (uint32_t k = 0; k < m->n_running_lora; k++) { fputs(k ? ", " : "", f); es_json_write_string(f, m->running_lora[k]); }
+        fputs("], \"waiting\": [", f);
+        for (uint32_t k = 0; k < m->n_waiting_lora; k++) { fputs(k ? ", " : "", f); es_json_write_string(f, m->waiting_lora[k]); }
+        fprintf(f, "], \"max\": %d}}, \"inflight\": {\"requests\": %lld, \"tokens\": %lld}}", m->max_lora,
+                (long long)gw->inflight[i][0], (long long)gw->inflight[i][1]);
+    }
+    fputs("], \"request\": {\"model\": ", f);
+    es_json_write_string(f, req->model);
+    fprintf(f, ", \"priority\": %d, \"content\": [", req->priority);
+    for (uint32_t k = 0; k < req->content.nsegs; k++)
+        fprintf(f, "%s[\"%" PRIu64 "\", %u]", k ? ", " : "", req->content.segs[k].id, req->content.segs[k].len);
+    fputs("], \"headers\": {", f);
+    for (uint32_t k = 0; k < req->nheaders; k++) {
+        fputs(k ? ", " : "", f);
+        es_json_write_string(f, req->headers[k].name);
+        fputs(": ", f);
+        es_json_write_string(f, req->headers[k].value);
+    }
+    fprintf(f, "}}, \"outcome\": %d, \"picked\": [", res->status);
+    if (res->status == 200) {
+        for (uint32_t k = 0; k < res->ntargets; k++) {
+            fputs(k ? ", " : "", f);
+            es_json_write_string(f, gw->pods[res->targets[k]].name);
+        }
+        if (res->prefill >= 0) { fputs(", ", f); es_json_write_string(f, gw->pods[res->prefill].name); }
+    }
+    fputs("]}\n", f);
+}
+
+/* Headers the gateway sets itself on the request to the pod. */
+static bool hop_header(const char *name)
+{
+    static const char *const k[] = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "te",
+                                    "upgrade", "proxy-connection", "expect", NULL};
+    for (size_t i = 0; k[i]; i++) if (!strcmp(name, k[i])) return true;
+    return false;
+}
+
+static void proxy_completion(gw_conn_t *c, bool chat)
+{
+    es_live_gw_t *gw = c->gw;
+    const char *body = c->http.body.data ? c->http.body.data : "";
+    size_t blen = c->http.body.len;
+    es_live_completion_t comp;
+    char msg[160];
+    if (es_live_parse_completion(body, blen, chat, &comp, msg, sizeof msg)) { respond_error(c, 400, msg); return; }
+    es_segment_t *segs = malloc(sizeof *segs * es_live_segment_count(comp.prompt_len));
+    if (!segs) { es_live_completion_fini(&comp); respond_error(c, 500, "out of memory"); return; }
+    es_sched_request_t req = {0};
+    es_live_tokenize(comp.prompt, comp.prompt_len, segs, &req.content);
+    es_header_t hdrs[32];
+    req.nheaders = (uint32_t)es_live_http_headers(&c->http, hdrs, 32);
+    req.headers = hdrs;
+    for (uint32_t i = 0; i < req.nheaders; i++)
+        if (!strcmp(hdrs[i].name, "x-session-token")) req.session = hdrs[i].value;
+    req.id = ++gw->next_id;
+    req.model = comp.model;
+    req.body_bytes = blen > UINT32_MAX ? UINT32_MAX : (uint32_t)blen;
+    req.max_tokens = comp.max_tokens;
+
+    size_t n = 0;
+    es_time_t now = gw_now(gw);
+    for (uint32_t i = 0; i < gw->npods; i++) {
+        gw_pod_t *p = &gw->pods[i];
+        if (!p->ready) continue;
+        es_endpoint_t *e = &gw->eps[n];
+        memset(e, 0, sizeof *e);
+        e->id = i;
+        e->name = p->name;
+        e->address = p->address;
+        e->ready = true;
+        e->metrics = p->buf[p->cur].m;
+        e->metrics.update_time = p->scraped ? p->update_time : -1;
+        es_scheduler_get_inflight(gw->sched, i, &gw->inflight[n][0], &gw->inflight[n][1]);
+        n++;
+    }
+    uint64_t seed = es_live_gw_decision_seed(gw->cfg.seed, req.id);
+    es_scheduler_reseed(gw->sched, seed);
+    es_sched_result_t res = {0};
+    int rc = es_scheduler_pick(gw->sched, &req, gw->eps, n, now, &res);
+    if (rc) { res.status = 500; res.reason = "scheduler error"; }
+    gw->st.requests++;
+    if (gw->cfg.decisions) log_decision(gw, seed, &req, n, now, &res);
+    free(segs);
+    es_live_completion_fini(&comp);
+    if (res.status != 200) {
+        gw->st.rejected++;
+        respond_error(c, res.status, res.reason ? res.reason : "no endpoint");
+        return;
+    }
+    gw_req_t *r = calloc(1, sizeof *r);
+    if (!r) { es_scheduler_on_end(gw->sched, req.id, now); respond_error(c, 500, "out of memory"); return; }
+    r->gw = gw;
+    r->client = c;
+    r->id = req.id;
+    r->scheduled = true;
+    r->keep_alive = c->keep_alive;
+    r->ntargets = res.ntargets;
+    memcpy(r->targets, res.targets, sizeof r->targets);
+    /* the request as the pod gets it: the client's headers but hop-by-hop ones, the body as it came */
+    es_live_buf_t *o = &r->up.out;
+    es_live_buf_printf(o, "POST %s HTTP/1.1\r\nHost: %s\r\n", chat ? "/v1/chat/completions" : "/v1/completions",
+                       gw->pods[res.primary].address);
+    for (uint32_t i = 0; i < req.nheaders; i++)
+        if (!hop_header(hdrs[i].name)) es_live_buf_printf(o, "%s: %s\r\n", hdrs[i].name, hdrs[i].value);
+    es_live_buf_printf(o, "Content-Length: %zu\r\nConnection: close\r\n\r\n", blen);
+    es_live_buf_append(o, body, blen);
+    if (o->oom) { req_free(r); respond_error(c, 500, "out of memory"); return; }
+    c->req = r;
+    reqs_add(gw, r);
+    try_target(r);
+}
+
+/* ---- client connections ---- */
+
+static void dispatch(gw_conn_t *c)
+{
+    const char *path = c->http.url;
+    size_t plen = strcspn(path, "?");
+    bool post = c->http.method == HTTP_POST, get = c->http.method == HTTP_GET;
+#define IS(s) (plen == sizeof(s) - 1 && memcmp(path, s, plen) == 0)
+    if (IS("/v1/completions") || IS("/v1/chat/completions")) {
+        if (!post) { respond_error(c, 405, "use POST"); return; }
+        proxy_completion(c, IS("/v1/chat/completions"));
+    } else if (IS("/health")) {
+        if (!get) { respond_error(c, 405, "use GET"); return; }
+        respond(c, 200, "text/plain", "", 0);
+    } else {
+        respond_error(c, 404, "no such route (the gateway routes /v1/completions and /v1/chat/completions)");
+    }
+#undef IS
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    gw_conn_t *c = h->data;
+    es_live_gw_t *gw = c->gw;
+    if (c->prev) c->prev->next = c->next; else gw->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    gw->nconns--;
+    es_live_http_fini(&c->http);
+    free(c);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    gw_conn_t *c = req->data;
+    free(req);
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void conn_close(gw_conn_t *c)
+{
+    if (c->closing) return;
+    c->closing = true;
+    if (c->req) {   /* client gone: its pod exchange is closed (the pod aborts the request) */
+        gw_req_t *r = c->req;
+        c->req = NULL;
+        r->client = NULL;
+        req_close(r);
+    }
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void conn_end(gw_conn_t *c)
+{
+    if (c->closing) return;
+    uv_shutdown_t *req = malloc(sizeof *req);
+    if (!req) { conn_close(c); return; }
+    req->data = c;
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) { free(req); conn_close(c); return; }
+    c->closing = true;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    on_alloc_gw(((gw_conn_t *)h->data)->gw, buf);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void conn_done(gw_conn_t *c)
+{
+    c->busy = false;
+    c->since = uv_now(c->gw->loop);
+    if (c->closing) return;
+    if (!c->keep_alive) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        conn_end(c);
+        return;
+    }
+    es_live_http_next(&c->http);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    gw_conn_t *c = s->data;
+    if (nread < 0) { conn_close(c); return; }
+    if (nread == 0 || c->closing) return;
+    if (c->busy) { conn_close(c); return; }
+    size_t used;
+    int rc = es_live_http_feed(&c->http, buf->base, (size_t)nread, &used);
+    if (rc == ES_LIVE_HTTP_MORE) return;
+    uv_read_stop(s);
+    c->busy = true;
+    if (rc == ES_LIVE_HTTP_DONE) {
+        c->keep_alive = c->http.keep_alive && used == (size_t)nread;   /* pipelined: answer, then close */
+        dispatch(c);
+    } else {
+        c->keep_alive = false;
+        respond_error(c, rc, es_live_http_error(&c->http, rc));
+    }
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    es_live_gw_t *gw = server->data;
+    if (status < 0 || gw->closed) return;
+    gw_conn_t *c = calloc(1, sizeof *c);
+    if (!c) return;
+    uv_tcp_init(gw->loop, &c->tcp);
+    c->tcp.data = c;
+    c->gw = gw;
+    c->since = uv_now(gw->loop);
+    es_live_http_init(&c->http, gw->cfg.max_header, gw->cfg.max_body);
+    c->next = gw->conns;
+    if (gw->conns) gw->conns->prev = c;
+    gw->conns = c;
+    gw->nconns++;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || gw->nconns > gw->cfg.max_conns) {
+        conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->keep_alive = true;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* ---- scrapes ---- */
+
+static int scr_on_body(http_parser *p, const char *at, size_t n)
+{
+    gw_pod_t *pod = p->data;
+    if (pod->page.len + n > GW_MAX_SCRAPE) return -1;
+    es_live_buf_append(&pod->page, at, n);
+    return pod->page.oom ? -1 : 0;
+}
+
+static int scr_on_message_complete(http_parser *p)
+{
+    gw_pod_t *pod = p->data;
+    pod->up.done = true;
+    return 0;
+}
+
+static const http_parser_settings k_scr = {
+    .on_body = scr_on_body,
+    .on_message_complete = scr_on_message_complete,
+};
+
+static void on_scrape_closed(uv_handle_t *h)
+{
+    gw_pod_t *pod = h->data;
+    pod->up.open = false;
+    pod->scraping = false;
+}
+
+/* Ends a scrape: applies the page when it was whole and a 200. */
+static void scrape_end(gw_pod_t *pod, bool connected)
+{
+    es_live_gw_t *gw = pod->gw;
+    if (!pod->up.open || uv_is_closing((uv_handle_t *)&pod->up.tcp)) return;   /* ended already */
+    bool ok = false;
+    if (pod->up.done && pod->up.rp.status_code == 200) {
+        char msg[128];
+        int next = 1 - pod->cur;
+        if (es_live_parse_metrics(pod->page.data ? pod->page.data : "", pod->page.len, &pod->buf[next], msg,
+                                  sizeof msg) == 0) {
+            pod->cur = next;
+            pod->update_time = gw_now(gw);
+            pod->scraped = true;
+            ok = true;
+        }
+    }
+    gw->st.scrapes++;
+    if (!ok) gw->st.scrape_failures++;
+    /* a pod that refuses connections is out of the candidates (as a failing readiness probe) */
+    if (ok || connected) pod->ready = true;
+    if (!connected) {
+        if (pod->ready) es_scheduler_endpoint_removed(gw->sched, pod->index);
+        pod->ready = false;
+    }
+    uv_close((uv_handle_t *)&pod->up.tcp, on_scrape_closed);
+}
+
+static void on_scr_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    on_alloc_gw(((gw_pod_t *)h->data)->gw, buf);
+}
+
+static void on_scr_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    gw_pod_t *pod = s->data;
+    if (nread == 0 || uv_is_closing((uv_handle_t *)s)) return;
+    if (nread < 0) {
+        if (nread == UV_EOF && !pod->up.done) http_parser_execute(&pod->up.rp, &k_scr, NULL, 0);
+        scrape_end(pod, true);
+        return;
+    }
+    size_t used = http_parser_execute(&pod->up.rp, &k_scr, buf->base, (size_t)nread);
+    if (pod->up.done || used != (size_t)nread) scrape_end(pod, true);
+}
+
+static void on_scr_sent(uv_write_t *w, int status)
+{
+    gw_pod_t *pod = w->data;
+    free(w);
+    if (status < 0) scrape_end(pod, true);
+}
+
+static void on_scr_connect(uv_connect_t *cr, int status)
+{
+    gw_pod_t *pod = cr->data;
+    if (status < 0) { scrape_end(pod, status != UV_ECONNREFUSED); return; }
+    if (uv_is_closing((uv_handle_t *)&pod->up.tcp)) return;
+    uv_write_t *w = malloc(sizeof *w);
+    if (!w) { scrape_end(pod, true); return; }
+    w->data = pod;
+    uv_buf_t b = uv_buf_init(pod->up.out.data, (unsigned)pod->up.out.len);
+    if (uv_write(w, (uv_stream_t *)&pod->up.tcp, &b, 1, on_scr_sent) != 0) { free(w); scrape_end(pod, true); return; }
+    uv_read_start((uv_stream_t *)&pod->up.tcp, on_scr_alloc, on_scr_read);
+}
+
+static void on_scrape_tick(uv_timer_t *t)
+{
+    gw_pod_t *pod = t->data;
+    es_live_gw_t *gw = pod->gw;
+    if (gw->closed) return;
+    uint64_t now = uv_now(gw->loop);
+    if (pod->scraping) {
+        /* a scrape slower than the timeout fails; the last values stay */
+        if (pod->up.open && (double)(now - pod->scrape_started) * gw->cfg.time_scale > gw->cfg.scrape_timeout_ms)
+            scrape_end(pod, true);
+        return;
+    }
+    pod->scraping = true;
+    pod->scrape_started = now;
+    pod->up.done = false;
+    pod->page.len = 0;
+    http_parser_init(&pod->up.rp, HTTP_RESPONSE);
+    pod->up.rp.data = pod;
+    uv_tcp_init(gw->loop, &pod->up.tcp);
+    pod->up.tcp.data = pod;
+    pod->up.open = true;
+    pod->up.connect.data = pod;
+    if (uv_tcp_connect(&pod->up.connect, &pod->up.tcp, (const struct sockaddr *)&pod->addr, on_scr_connect) != 0)
+        scrape_end(pod, false);
+}
+
+/* ---- timeouts ---- */
+
+static void on_reap(uv_timer_t *t)
+{
+    es_live_gw_t *gw = t->data;
+    uint64_t now = uv_now(gw->loop);
+    if (gw->cfg.idle_timeout_ms)
+        for (gw_conn_t *c = gw->conns; c; c = c->next)
+            if (!c->busy && !c->closing && now - c->since > gw->cfg.idle_timeout_ms) conn_close(c);
+    if (gw->cfg.upstream_timeout_ms)
+        for (uint32_t i = 0; i < gw->nreqs; i++) {
+            gw_req_t *r = gw->reqs[i];
+            if (r->up.open && !r->paused && now - r->up.last > gw->cfg.upstream_timeout_ms) {
+                r->next_target = r->ntargets;   /* no fallback after a timeout */
+                req_close(r);
+            }
+        }
+    if (gw->cfg.decisions) fflush(gw->cfg.decisions);
+}
+
+/* ---- lifecycle ---- */
+
+static int parse_addr(const char *s, struct sockaddr_storage *out)
+{
+    char host[64];
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s || (size_t)(colon - s) >= sizeof host) return -1;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || colon[1] == '\0' || port < 1 || port > 65535) return -1;
+    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)out) == 0) return 0;
+    if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)out) == 0) return 0;
+    return -1;
+}
+
+static void fail_create(es_live_gw_t *gw)
+{
+    es_live_gw_close(gw);
+    uv_run(gw->loop, UV_RUN_DEFAULT);
+    es_live_gw_destroy(gw);
+}
+
+int es_live_gw_create(uv_loop_t *loop, const es_live_gw_config_t *cfg, es_live_gw_t **out, es_err_t *err)
+{
+    *out = NULL;
+    if (cfg->npods == 0 || cfg->npods > 1024) return es_err_set(err, ES_EINVAL, "--pods: 1 to 1024 pods");
+    if (!(cfg->time_scale > 0 && cfg->time_scale <= 1000))
+        return es_err_set(err, ES_EINVAL, "--time-scale: must be in (0, 1000]");
+    if (es_epp_config_gate(cfg->epp, "flowControl"))
+        return es_err_set(err, ES_EINVAL, "the flowControl feature gate is not supported by eppsim gateway");
+    es_live_gw_t *gw = calloc(1, sizeof *gw);
+    if (!gw) return es_err_set(err, ES_ENOMEM, "out of memory");
+    gw->cfg = *cfg;
+    gw->loop = loop;
+    snprintf(gw->listen, sizeof gw->listen, "%s", cfg->listen ? cfg->listen : "127.0.0.1");
+    gw->cfg.listen = gw->listen;
+    gw->pods = calloc(cfg->npods, sizeof *gw->pods);
+    gw->eps = calloc(cfg->npods, sizeof *gw->eps);
+    gw->inflight = calloc(cfg->npods, sizeof *gw->inflight);
+    if (!gw->pods || !gw->eps || !gw->inflight) { es_live_gw_destroy(gw); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    for (uint32_t i = 0; i < cfg->npods; i++) {
+        gw_pod_t *p = &gw->pods[i];
+        if (parse_addr(cfg->pods[i], &p->addr)) {
+            es_err_set(err, ES_EINVAL, "--pods: %s: not IP:PORT", cfg->pods[i]);
+            es_live_gw_destroy(gw);
+            return ES_EINVAL;
+        }
+    }
+    int rc = es_scheduler_create(cfg->epp, cfg->seed, &gw->sched, err);
+    if (rc) { es_live_gw_destroy(gw); return rc; }
+    struct sockaddr_storage addr;
+    if (uv_ip4_addr(gw->listen, cfg->port, (struct sockaddr_in *)&addr) != 0 &&
+        uv_ip6_addr(gw->listen, cfg->port, (struct sockaddr_in6 *)&addr) != 0) {
+        es_live_gw_destroy(gw);
+        return es_err_set(err, ES_EINVAL, "--listen: %s: not an IPv4 or IPv6 address", cfg->listen);
+    }
+    uv_tcp_init(loop, &gw->listener);
+    gw->listener.data = gw;
+    gw->listener_open = true;
+    int e = uv_tcp_bind(&gw->listener, (const struct sockaddr *)&addr, 0);
+    if (!e) e = uv_listen((uv_stream_t *)&gw->listener, 128, on_connection);
+    if (e) {
+        es_err_set(err, ES_EIO, "--listen %s --port %d: %s", gw->listen, cfg->port, uv_strerror(e));
+        fail_create(gw);
+        return ES_EIO;
+    }
+    struct sockaddr_storage got;
+    int len = sizeof got;
+    uv_tcp_getsockname(&gw->listener, (struct sockaddr *)&got, &len);
+    gw->port = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
+                                              : ((struct sockaddr_in6 *)&got)->sin6_port);
+    gw->t0 = uv_hrtime();
+    uint64_t every = (uint64_t)(cfg->refresh_interval_ms / cfg->time_scale + 0.5);
+    if (every < 1) every = 1;
+    for (uint32_t i = 0; i < cfg->npods; i++) {
+        gw_pod_t *p = &gw->pods[i];
+        p->gw = gw;
+        p->index = i;
+        p->ready = true;   /* a candidate until a scrape is refused */
+        snprintf(p->name, sizeof p->name, "%s-%u", cfg->pool_name ? cfg->pool_name : "pod", i);
+        snprintf(p->address, sizeof p->address, "%s", cfg->pods[i]);
+        es_live_buf_printf(&p->up.out, "GET /metrics HTTP/1.1\r\nHost: %s\r\nAccept: text/plain\r\nConnection: close\r\n\r\n",
+                           p->address);
+        uv_timer_init(loop, &p->timer);
+        p->timer.data = p;
+        on_scrape_tick(&p->timer);   /* the first values before the first request, as far as they come */
+        uv_timer_start(&p->timer, on_scrape_tick, every, every);
+        gw->npods = i + 1;
+    }
+    uv_timer_init(loop, &gw->reaper);
+    gw->reaper.data = gw;
+    gw->reaper_open = true;
+    uv_timer_start(&gw->reaper, on_reap, 100, 100);
+    *out = gw;
+    return 0;
+}
+
+int es_live_gw_port(const es_live_gw_t *gw) { return gw->port; }
+
+void es_live_gw_stats(const es_live_gw_t *gw, es_live_gw_stats_t *out) { *out = gw->st; }
+
+void es_live_gw_close(es_live_gw_t *gw)
+{
+    if (gw->closed) return;
+    gw->closed = true;
+    if (gw->listener_open && !uv_is_closing((uv_handle_t *)&gw->listener)) uv_close((uv_handle_t *)&gw->listener, NULL);
+    for (gw_conn_t *c = gw->conns; c; c = c->next) conn_close(c);
+    while (gw->nreqs) {   /* exchanges whose client has gone already */
+        gw_req_t *r = gw->reqs[gw->nreqs - 1];
+        reqs_remove(gw, r);
+        r->client = NULL;
+        req_close(r);
+    }
+    for (uint32_t i = 0; i < gw->npods; i++) {
+        gw_pod_t *p = &gw->pods[i];
+        uv_close((uv_handle_t *)&p->timer, NULL);
+        if (p->up.open && !uv_is_closing((uv_handle_t *)&p->up.tcp)) uv_close((uv_handle_t *)&p->up.tcp, on_scrape_closed);
+    }
+    if (gw->reaper_open) uv_close((uv_handle_t *)&gw->reaper, NULL);
+    gw->reaper_open = false;
+}
+
+void es_live_gw_destroy(es_live_gw_t *gw)
+{
+    if (!gw) return;
+    if (gw->cfg.decisions) fflush(gw->cfg.decisions);
+    for (uint32_t i = 0; gw->pods && i < gw->cfg.npods; i++) {
+        es_live_buf_free(&gw->pods[i].up.out);
+        es_live_buf_free(&gw->pods[i].page);
+    }
+    es_scheduler_destroy(gw->sched);
+    free(gw->reqs);
+    free(gw->pods);
+    free(gw->eps);
+    free(gw->inflight);
+    free(gw);
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# `eppsim gateway`: routes, streaming pass-through, keep-alive, errors, a dead
+# pod, a client that hangs up, in-process pods (--serve), bad input.
+#   tests/cli/gateway.sh EPPSIM
+set -uo pipefail
+EPPSIM=$(realpath "$1")
+W=$(mktemp -d /tmp/eppsim-cli-gateway-XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"; }
+trap cleanup EXIT
+cd "$W"
+command -v curl >/dev/null || { echo "FAIL: curl missing (scripts/install-deps installs it)"; exit 1; }
+fails=0
+check() {   # check NAME CONDITION-EXIT-CODE DETAIL
+  if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
+}
+wait_line() {   # wait_line FILE PATTERN COUNT
+  for _ in $(seq 1 100); do [ "$(grep -c "$2" "$1")" -ge "$3" ] && return 0; sleep 0.05; done
+  return 1
+}
+
+"$EPPSIM" serve --pods 2 --port 0 --time-scale 10 >serve.out 2>serve.err &
+pids+=($!)
+wait_line serve.out '^pod ' 2
+P0=$(awk '$2==0 {print $4}' serve.out); P1=$(awk '$2==1 {print $4}' serve.out)
+# a third "pod" nobody listens on: a port taken and released
+DEAD=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$EPPSIM" gateway --pods 127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$DEAD --port 0 --time-scale 10 --record rec \
+  --idle-timeout 0.5 >gw.out 2>gw.err &
+GW=$!
+pids+=($GW)
+wait_line gw.out '^gateway port ' 1; check "gateway prints its port" $? "$(cat gw.out gw.err)"
+U=http://127.0.0.1:$(awk '{print $3}' gw.out)
+sleep 0.3
+
+[ "$(curl -s -o /dev/null -w '%{http_code}' $U/health)" = 200 ]; check "/health 200" $? ""
+[ "$(curl -s -o /dev/null -w '%{http_code}' $U/nope)" = 404 ]; check "unknown route 404" $? ""
+[ "$(curl -s -o /dev/null -w '%{http_code}' $U/v1/completions)" = 405 ]; check "GET completions 405" $? ""
+[ "$(curl -s -o /dev/null -w '%{http_code}' $U/v1/completions -d '{bad')" = 400 ]; check "bad JSON 400 (the gateway parses the body)" $? ""
+[ "$(curl -s -o /dev/null -w '%{http_code}' $U/v1/completions -d '{"prompt":"x","model":"other"}')" = 404 ]
+check "the pod's own error (unknown model 404) passes through" $? ""
+
+curl -s -D head.txt $U/v1/completions -d '{"prompt":"abc","max_tokens":12}' > one.json
+python3 - one.json <<'PY'; check "non-stream: the pod's JSON whole" $? "$(cat one.json)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["usage"]["completion_tokens"] == 12 and len(j["choices"][0]["text"]) == 48, j
+PY
+grep -qi '^x-gateway-destination-endpoint: 127.0.0.1:' head.txt && grep -qi '^x-eppsim-pod: vllm-llama-3.1-8b-[01]' head.txt
+check "response names the pod (x-gateway-destination-endpoint, x-eppsim-pod)" $? "$(cat head.txt)"
+curl -sN $U/v1/chat/completions -d '{"messages":[{"role":"user","content":"hi"}],"max_tokens":25,"stream":true,"stream_options":{"include_usage":true}}' > stream.txt
+n=$(grep -c '"delta":' stream.txt)
+[ "$n" -eq 25 ] && tail -n 2 stream.txt | grep -q '^data: \[DONE\]' && grep -q '"completion_tokens":25' stream.txt
+check "chat stream: 25 SSE events, usage, [DONE]" $? "got $n: $(tail -n 3 stream.txt)"
+
+python3 - "${U##*:}" <<'PY'; check "keep-alive: three requests on one client connection" $? ""
+import json, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb")
+for k in range(3):
+    body = json.dumps({"prompt": "keep %d" % k, "max_tokens": 3}).encode()
+    s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    assert f.readline().startswith(b"HTTP/1.1 200")
+    n = 0
+    while True:
+        h = f.readline()
+        if h == b"\r\n": break
+        assert not h.lower().startswith(b"connection: close"), h
+        if h.lower().startswith(b"content-length:"): n = int(h.split(b":")[1])
+    assert json.loads(f.read(n))["usage"]["completion_tokens"] == 3
+PY
+
+# the dead pod: refused scrapes take it out of the candidates; nothing reaches it
+for k in $(seq 1 12); do curl -s -o /dev/null -w '%{http_code}\n' $U/v1/completions -d "{\"prompt\":\"req $k\",\"max_tokens\":2}"; done > codes.txt
+[ "$(sort -u codes.txt)" = 200 ]; check "12 requests with one pod down: all 200" $? "$(sort codes.txt | uniq -c)"
+tail -n 12 rec/decisions.jsonl | python3 -c '
+import json, sys
+for l in sys.stdin:
+    d = json.loads(l)
+    assert "vllm-llama-3.1-8b-2" not in d["picked"], d["picked"]
+    assert all(e["name"] != "vllm-llama-3.1-8b-2" for e in d["endpoints"])'
+check "the dead pod (vllm-llama-3.1-8b-2) is no candidate once its scrape is refused" $? ""
+
+# a client that hangs up mid-stream (through the gateway, and straight to a pod): the pod stops working for it
+for port in "${U##*:}" "$P1"; do python3 - "$port" <<'PY'; done
+import json, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+body = json.dumps({"prompt": "long one", "max_tokens": 5000, "stream": True}).encode()
+s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+got = b""
+while got.count(b"data: ") < 3: got += s.recv(4096)
+s.close()
+PY
+sleep 0.3
+running=$(for p in $P0 $P1; do curl -s 127.0.0.1:$p/metrics | awk '/^vllm:num_requests_running/ {print $2}'; done | python3 -c 'import sys; print(int(sum(float(x) for x in sys.stdin)))')
+[ "$running" = 0 ]; check "clients gone mid-stream (via the gateway, and at a pod): the pods abort (running 0)" $? "running $running"
+
+python3 - "${U##*:}" <<'PY'; check "an idle client connection is closed after --idle-timeout 0.5" $? ""
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"GET /hea")
+t0 = time.monotonic()
+assert s.recv(100) == b""
+assert time.monotonic() - t0 < 3
+PY
+
+kill -TERM "$GW"; wait "$GW"; rc=$?
+[ $rc -eq 0 ] && grep -q 'stopped' gw.err; check "SIGTERM stops cleanly (exit $rc)" $? "$(cat gw.err)"
+[ -s rec/epp-config.yaml ] && "$EPPSIM" explain --from-run rec --request 1 >/dev/null 2>&1
+check "--record: epp-config.yaml and decisions.jsonl readable by explain --from-run" $? ""
+
+# in-process pods
+"$EPPSIM" gateway --serve 2 --port 0 --time-scale 10 >gs.out 2>gs.err &
+GS=$!
+pids+=($GS)
+wait_line gs.out '^gateway port ' 1
+n=$(curl -sN http://127.0.0.1:$(awk '$1=="gateway" {print $3}' gs.out)/v1/completions -d '{"prompt":"in process","max_tokens":6,"stream":true}' | grep -c '"text":')
+[ "$n" -eq 6 ] && [ "$(grep -c '^pod ' gs.out)" -eq 2 ]; check "--serve 2: in-process pods stream through the gateway" $? "got $n: $(cat gs.out gs.err)"
+kill -INT "$GS"; wait "$GS"; rc=$?
+[ $rc -eq 0 ]; check "SIGINT stops --serve cleanly (exit $rc)" $? "$(cat gs.err)"
+
+# bad input
+"$EPPSIM" gateway >/dev/null 2>err.txt; rc=$?
+[ $rc -eq 2 ] && grep -q -- '--pods' err.txt; check "no pods: exit 2" $? "$(cat err.txt)"
+"$EPPSIM" gateway --pods 127.0.0.1 >/dev/null 2>err.txt; rc=$?
+[ $rc -eq 2 ] && grep -q -- '--pods: 127.0.0.1: not IP:PORT' err.txt; check "--pods without a port: exit 2" $? "$(cat err.txt)"
+printf 'apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: no-such-plugin\n' > bad.yaml
+"$EPPSIM" gateway --pods 127.0.0.1:1 --epp-config bad.yaml >/dev/null 2>err.txt; rc=$?
+[ $rc -eq 2 ] && grep -q 'bad.yaml:4' err.txt; check "bad --epp-config: exit 2 naming file:line" $? "$(cat err.txt)"
+"$EPPSIM" gateway --pods 127.0.0.1:1 --listen not-an-ip >/dev/null 2>err.txt; rc=$?
+[ $rc -eq 2 ] && grep -q -- '--listen' err.txt; check "--listen bad address: exit 2" $? "$(cat err.txt)"
+[ $fails -eq 0 ] || { echo "$fails failed"; exit 1; }

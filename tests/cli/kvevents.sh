@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# `eppsim serve --kv-events`: a python3-zmq subscriber decodes every batch
+# with python3-msgpack and checks vLLM's layout (live/es_live_kvev.h):
+# topic, sequence numbers, BlockStored chains, BlockRemoved on eviction.
+# tests/cli/kvevents.sh EPPSIM
+set -uo pipefail
+EPPSIM=$(realpath "$1")
+W=$(mktemp -d /tmp/eppsim-cli-kvevents-XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"; }
+trap cleanup EXIT
+cd "$W"
+PY=
+for p in python3 /usr/bin/python3; do
+  if "$p" -c 'import zmq, msgpack' 2>/dev/null; then PY=$p; break; fi
+done
+[ -n "$PY" ] || { echo "FAIL: python3-zmq and python3-msgpack missing (scripts/install-deps installs them)"; exit 1; }
+command -v curl >/dev/null || { echo "FAIL: curl missing (scripts/install-deps installs it)"; exit 1; }
+fails=0
+check() { if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi; }
+
+# 40 blocks of 16 tokens: a 600-token prompt takes 38, so the second prompt evicts
+printf 'server:\n  num_gpu_blocks: 41\n' > small.yaml
+"$EPPSIM" serve small.yaml --pods 1 --port 0 --kv-events 0 --time-scale 10 >s.out 2>s.err &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q 'kv-events' s.out && break; sleep 0.05; done
+P=$(awk '$1=="pod" && $3=="port" {print $4}' s.out); EP=$(awk '$1=="pod" && $3=="kv-events" {print $4}' s.out)
+[ -n "$P" ] && [[ "$EP" == tcp://127.0.0.1:* ]]; check "serve prints its KV event endpoint ($EP)" $? "$(cat s.out s.err)"
+
+cat > sub.py <<'PY'
+import json, sys, zmq, msgpack
+ctx = zmq.Context()
+s = ctx.socket(zmq.SUB)
+s.connect(sys.argv[1])
+s.setsockopt(zmq.SUBSCRIBE, b"kv@")
+s.RCVTIMEO = 2000                      # the run ends when 2 s pass without a batch
+open(sys.argv[2], "w").write("ready\n")
+out = []
+try:
+    while True:
+        topic, seq, payload = s.recv_multipart()
+        out.append({"topic": topic.decode(), "seq": int.from_bytes(seq, "big"),
+                    "batch": msgpack.unpackb(payload, raw=False)})
+except zmq.Again:
+    pass
+json.dump(out, open(sys.argv[3], "w"))
+PY
+"$PY" sub.py "$EP" ready.txt events.json &
+SUB=$!
+for _ in $(seq 1 100); do [ -s ready.txt ] && break; sleep 0.05; done
+sleep 0.3   # the subscription reaches the publisher (ZMQ slow joiner)
+a=$("$PY" -c 'print("".join("alpha%04d " % i for i in range(240))[:2400])')
+b=$("$PY" -c 'print("".join("bravo%04d " % i for i in range(240))[:2400])')
+curl -s "http://127.0.0.1:$P/v1/completions" -d "{\"prompt\":\"$a\",\"max_tokens\":12}" > r1.json
+curl -s "http://127.0.0.1:$P/v1/completions" -d "{\"prompt\":\"$a\",\"max_tokens\":12}" > r2.json
+curl -s "http://127.0.0.1:$P/v1/completions" -d "{\"prompt\":\"$b\",\"max_tokens\":12}" > r3.json
+wait $SUB
+"$PY" - events.json r2.json "$P" <<'PY'; check "events decode with python3-msgpack in vLLM's layout" $? ""
+import json, sys
+ev = json.load(open(sys.argv[1]))
+r2 = json.load(open(sys.argv[2]))
+port = sys.argv[3]
+assert ev, "no batch received"
+assert [e["seq"] for e in ev] == list(range(ev[0]["seq"], ev[0]["seq"] + len(ev))), "sequence numbers not consecutive"
+assert ev[0]["seq"] == 0, "first sequence number %d" % ev[0]["seq"]
+stored, removed = [], []
+for e in ev:
+    assert e["topic"] == "kv@127.0.0.1:%s@llama-3.1-8b" % port, e["topic"]
+    b = e["batch"]
+    assert isinstance(b, list) and len(b) == 3 and isinstance(b[0], float) and b[2] == 0, b
+    for x in b[1]:
+        tag = x[0]
+        if tag == "BlockStored":
+            assert len(x) == 7, x
+            hashes, parent, tokens, bs, lora, medium = x[1:]
+            assert bs == 16 and lora is None and medium == "GPU", x
+            assert len(tokens) == 16 * len(hashes) and all(isinstance(h, int) and 0 <= h < 2**64 for h in hashes)
+            stored.append((hashes, parent))
+        elif tag == "BlockRemoved":
+            assert len(x) == 3 and len(x[1]) == 1 and x[2] == "GPU", x
+            removed += x[1]
+        else:
+            raise AssertionError("unexpected event %r" % (x,))
+# the first prompt: one chain of 37 full blocks (600 tokens), the first block of its sequence
+first = stored[0]
+assert len(first[0]) == 37 and first[1] is None, (len(first[0]), first[1])
+# decode blocks chain onto the prompt's last block
+assert any(p == first[0][-1] for h, p in stored[1:]), "no block chained onto the prompt"
+# the repeated prompt hit its 37 full blocks (592 tokens) and stored none of them again
+assert r2["usage"]["prompt_tokens_details"]["cached_tokens"] == 592, r2["usage"]
+allst = [h for hs, p in stored for h in hs]
+assert len(set(allst) & set(first[0])) == 37 and sum(h in first[0] for h in allst) == 37, "prompt blocks stored twice"
+# the third prompt needs the cache: blocks of the first are evicted, each once
+assert set(removed) & set(first[0]), "no eviction reported"
+assert len(removed) == len(set(removed)), "a block removed twice"
+print("batches %d, stored %d, removed %d" % (len(ev), len(allst), len(removed)))
+PY
+
+[ "$fails" -eq 0 ] || exit 1
+echo "all kvevents checks passed"
