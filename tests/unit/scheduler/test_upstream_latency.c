@@ -625,6 +625,57 @@ static void test_predictedlatency_plugin_test_go_TestPredictedLatencyFactory(voi
 #undef PL
 }
 
+static void strip_comments(char *t)
+{
+    char *w = t;
+    for (char *r = t; *r;) {
+        char *e = strchr(r, '\n');
+        size_t len = e ? (size_t)(e - r) + 1 : strlen(r);
+        const char *q = r;
+        while (*q == ' ') q++;
+        if (*q != '#') { memmove(w, r, len); w += len; }
+        r += len;
+    }
+    *w = 0;
+}
+
+/* eppsim: producer references, one producer a config, auto-creation, and the
+ * defaulted config written as run loads again to the same dump. */
+static void test_predictedlatency_config_links(void **st)
+{
+    (void)st;
+    cfg_fails(HEAD "plugins:\n- type: latency-scorer\n  parameters: {latencyPredictionInfoProducerName: nope}\n",
+              "no latency prediction producer named \"nope\"");
+    cfg_fails(HEAD "plugins:\n- type: predicted-latency-producer\n- {type: predicted-latency-producer, name: b}\n",
+              "both produce latency predictions");
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n- {type: predicted-latency-producer, name: p}\n"
+                                  "- type: slo-headroom-tier-filter\n  parameters: {latencyPredictionInfoProducerName: p}\n");
+    es_epp_config_destroy(c);
+    /* a consumer alone auto-creates the producer, and it the approximate prefix producer */
+    c = cfg_text(HEAD "plugins:\n- type: latency-slo-admitter\n");
+    bool lat = false, pre = false;
+    for (size_t i = 0; i < c->nplugins; i++) {
+        lat |= strcmp(c->plugins[i].vt->type_name, "predicted-latency-producer") == 0;
+        pre |= strcmp(c->plugins[i].vt->type_name, "approx-prefix-cache-producer") == 0;
+    }
+    assert_true(lat && pre);
+    char a[16384], b[16384];
+    FILE *f = fmemopen(a, sizeof a, "w");
+    es_epp_config_write_yaml(f, c);
+    fclose(f);
+    es_epp_config_t *c2 = cfg_text(a);
+    f = fmemopen(b, sizeof b, "w");
+    es_epp_config_write_yaml(f, c2);
+    fclose(f);
+    /* the same dump, but for the comments (source, "added by the defaulting") */
+    strip_comments(a);
+    strip_comments(b);
+    assert_string_equal(a, b);
+    assert_int_equal(c->nplugins, c2->nplugins);
+    es_epp_config_destroy(c2);
+    es_epp_config_destroy(c);
+}
+
 /* The whole loop through a scheduler: dispatch, response, training, MAPE. */
 static void test_predictedlatency_training_loop(void **st)
 {
@@ -763,6 +814,7 @@ int main(void)
         cmocka_unit_test(test_predictedlatency_plugin_test_go_TestPredictedLatency_GetPodRunningRequestCount_MinTPOTSLO),
         cmocka_unit_test(test_predictedlatency_plugin_test_go_TestPredictedLatencyFactory),
         cmocka_unit_test(test_predictedlatency_training_loop),
+        cmocka_unit_test(test_predictedlatency_config_links),
         cmocka_unit_test(test_utilization_detector_test_go_TestUtilizationDetectorFactory),
         cmocka_unit_test(test_utilization_detector_test_go_TestDetector_Saturation),
         cmocka_unit_test(test_utilization_detector_test_go_TestDetector_Filter),
