@@ -32,7 +32,9 @@ typedef struct ep_in {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: eppsim explain [--epp-config EPP.yaml] --state STATE.json [--seed N] [--json]\n"
-               "       eppsim explain --from-run DIR --request ID [--json]\n\n"
+               "       eppsim explain --from-run DIR --request ID [--json]\n"
+               "       (--strict-stability: refuse Alpha plugins as the EPP does, unless\n"
+               "       --allow-experimental-plugins)\n\n"
                "Runs one endpoint-picker decision on the state in STATE (JSON or YAML) and shows\n"
                "the survivors of every profile's filters, every scorer's raw score per endpoint\n"
                "and the weighted totals.  Without --epp-config the upstream default applies\n"
@@ -433,10 +435,12 @@ int es_cmd_explain(int argc, char **argv)
 {
     const char *cfg_path = NULL, *state_path = NULL, *run_dir = NULL;
     uint64_t seed = 0, request_id = 0;
-    int json = 0, have_request = 0, have_seed = 0;
+    int json = 0, have_request = 0, have_seed = 0, strict = 0, allow_alpha = 0;
     for (int i = 1; i < argc; i++) {
         if (es_cli_is_help(argv[i])) { usage(stdout); return ES_EXIT_OK; }
         if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--strict-stability")) strict = 1;
+        else if (!strcmp(argv[i], "--allow-experimental-plugins")) allow_alpha = 1;
         else if (!strcmp(argv[i], "--epp-config") && i + 1 < argc) cfg_path = argv[++i];
         else if (!strcmp(argv[i], "--state") && i + 1 < argc) state_path = argv[++i];
         else if (!strcmp(argv[i], "--from-run") && i + 1 < argc) run_dir = argv[++i];
@@ -483,6 +487,7 @@ int es_cmd_explain(int argc, char **argv)
     if (rc) goto out;
     for (size_t i = 0; es_epp_config_warning(cfg, i); i++)
         fprintf(stderr, "eppsim: warning: %s\n", es_epp_config_warning(cfg, i));
+    if (strict && !allow_alpha && (rc = es_epp_config_check_stability(cfg, &err))) goto out;
     if (run_dir) {
         char *text = NULL, name[1200];
         uint64_t run_seed = 0;

@@ -56,6 +56,9 @@ static void usage(FILE *f)
             "      --write-inference-perf-results\n"
             "                         also write inference-perf/: the run as an inference-perf result\n"
             "                         directory that `eppsim validate` reads (docs/validate.md)\n"
+            "      --strict-stability refuse Alpha plugins as the EPP does (eppsim accepts them\n"
+            "                         with upstream's stability warning)\n"
+            "      --allow-experimental-plugins  with --strict-stability: accept them (upstream's flag)\n"
             "  -q, --quiet            no progress line, no summary table\n"
             "  -h, --help             this help\n"
             "\n"
@@ -76,7 +79,7 @@ static cJSON *read_json(const char *path)
 /* --inference-perf FILE [--inference-perf-version V]: workload.inference_perf =
  * {file: <absolute path>, version: V}, so the experiment's folder does not
  * change where the file is looked up. */
-static int set_inference_perf(es_doc_t *doc, const char *file, const char *version, es_err_t *err)
+int es_cli_set_inference_perf(es_doc_t *doc, const char *file, const char *version, es_err_t *err)
 {
     char abs[4096];
     if (!realpath(file, abs)) return es_err_set(err, ES_EIO, "--inference-perf: %s: cannot open", file);
@@ -91,6 +94,41 @@ static int set_inference_perf(es_doc_t *doc, const char *file, const char *versi
 oom:
     es_node_destroy(map); es_node_destroy(f); es_node_destroy(v);
     return es_err_set(err, ES_ENOMEM, "out of memory");
+}
+
+/* A message about a key that an option set names the option instead (the
+ * key is in no file the user wrote), and the file as the user wrote it;
+ * msg itself otherwise.  ip, ip_version, vb: the options' values or NULL. */
+static const char *as_option(const char *msg, const char *ip, const char *ip_version, const char *vb, char *buf,
+                             size_t size)
+{
+    const struct { const char *given, *key, *option; } k_keys[] = {
+        {ip, "workload.inference_perf.file: ", "--inference-perf"},
+        {ip_version, "workload.inference_perf.version: ", "--inference-perf-version"},
+        {vb, "workload.vllm_bench.result: ", "--vllm-bench"},
+    };
+    for (size_t i = 0; i < sizeof k_keys / sizeof k_keys[0]; i++) {
+        const char *p = k_keys[i].given ? strstr(msg, k_keys[i].key) : NULL;
+        if (!p || (p != msg && p[-1] != ' ')) continue;
+        p += strlen(k_keys[i].key);
+        char abs[4096];   /* the options store absolute paths */
+        size_t al = realpath(k_keys[i].given, abs) ? strlen(abs) : 0;
+        if (al && !strncmp(p, abs, al) && p[al] == ':')
+            snprintf(buf, size, "%s: %s%s", k_keys[i].option, k_keys[i].given, p + al);
+        else
+            snprintf(buf, size, "%s: %s", k_keys[i].option, p);
+        return buf;
+    }
+    /* an error inside the file: "/abs/ip.yaml:3: ..." as "ip.yaml:3: ..." */
+    for (size_t i = 0; i < 3; i++) {
+        char abs[4096];
+        if (i == 1 || !k_keys[i].given || !realpath(k_keys[i].given, abs)) continue;
+        size_t al = strlen(abs);
+        if (strncmp(msg, abs, al) || msg[al] != ':') continue;
+        snprintf(buf, size, "%s%s", k_keys[i].given, msg + al);
+        return buf;
+    }
+    return msg;
 }
 
 /* --vllm-bench FILE: workload.vllm_bench = {result: <absolute path>}. */
@@ -118,11 +156,13 @@ int es_cmd_run(int argc, char **argv)
         {"inference-perf", required_argument, NULL, 'I'}, {"inference-perf-version", required_argument, NULL, 'V'},
         {"write-inference-perf-results", no_argument, NULL, 'W'},
         {"set", required_argument, NULL, 'S'},      {"vllm-bench", required_argument, NULL, 'B'},
+        {"strict-stability", no_argument, NULL, 'T'}, {"allow-experimental-plugins", no_argument, NULL, 'A'},
         {NULL, 0, NULL, 0}};
     const char *out = NULL, *seed = NULL, *ip_file = NULL, *ip_version = NULL, *vb_file = NULL;
     const char *manifests[64], *sets[256];
     size_t nman = 0, nsets = 0;
     bool force = false, plots = true, quiet = false, record = false, infperf = false;
+    bool strict = false, allow_alpha = false;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "o:s:fm:qh", opts, NULL)) != -1) {
@@ -145,6 +185,8 @@ int es_cmd_run(int argc, char **argv)
         case 'I': ip_file = optarg; break;
         case 'V': ip_version = optarg; break;
         case 'B': vb_file = optarg; break;
+        case 'T': strict = true; break;
+        case 'A': allow_alpha = true; break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         default: usage(stderr); return ES_EXIT_USAGE;
         }
@@ -197,7 +239,7 @@ int es_cmd_run(int argc, char **argv)
         es_manifest_fini(&man);
         return ES_EXIT_USAGE;
     }
-    if ((ip_file && set_inference_perf(doc, ip_file, ip_version, &err) < 0) ||
+    if ((ip_file && es_cli_set_inference_perf(doc, ip_file, ip_version, &err) < 0) ||
         (vb_file && set_vllm_bench(doc, vb_file, &err) < 0)) {
         fprintf(stderr, "eppsim: %s\n", err.msg);
         es_doc_destroy(doc);
@@ -209,7 +251,8 @@ int es_cmd_run(int argc, char **argv)
     es_doc_t *holder = nsets ? es_doc_create("--set") : NULL, *epp_src = NULL;
     for (size_t i = 0; i < nsets; i++) {
         if (!holder || es_sweep_override(doc, base, holder, &epp_src, sets[i], &err)) {
-            fprintf(stderr, "eppsim: %s\n", holder ? err.msg : "out of memory");
+            if (holder) es_cli_print_set_error(err.msg, &sets[i], 1);
+            else fprintf(stderr, "eppsim: out of memory\n");
             es_doc_destroy(doc);
             es_doc_destroy(holder);
             es_doc_destroy(epp_src);
@@ -218,20 +261,9 @@ int es_cmd_run(int argc, char **argv)
         }
     }
     es_experiment_t exp;
+    char msg[ES_ERR_MSG_MAX + 32];
     if ((rc = es_experiment_from_doc(doc, base, &exp, &err))) {
-        /* a key that --set added has no line in any file: name the option */
-        const char *from = NULL;
-        for (size_t i = 0; i < nsets && !from; i++) {
-            size_t k = strcspn(sets[i], ".="), key = strcspn(sets[i], "=");
-            char needle[520];
-            snprintf(needle, sizeof needle, " %.*s: ", (int)(key < 512 ? key : 512), sets[i]);
-            size_t m = strcspn(err.msg, ":");   /* a message at a dotted prefix of the key (server.x=, a.b.c=1) */
-            if ((!strncmp(err.msg, sets[i], k) && err.msg[k] == ':') || strstr(err.msg, needle) ||
-                (m > 0 && m <= key && !strncmp(err.msg, sets[i], m) && (sets[i][m] == '.' || sets[i][m] == '=')))
-                from = sets[i];
-        }
-        if (from) fprintf(stderr, "eppsim: --set %s: %s\n", from, err.msg);
-        else fprintf(stderr, "eppsim: %s\n", err.msg);
+        es_cli_print_set_error(as_option(err.msg, ip_file, ip_version, vb_file, msg, sizeof msg), sets, nsets);
         es_doc_destroy(holder);
         es_doc_destroy(epp_src);
         es_manifest_fini(&man);
@@ -264,8 +296,9 @@ int es_cmd_run(int argc, char **argv)
 
     es_run_options_t opt = {dir, force, !quiet, plots, record, &g_interrupted, man.pool_name, NULL, NULL, infperf};
     es_run_report_t rep;
-    if (!quiet) fprintf(stderr, "eppsim: running %s (seed %llu) -> %s\n", exp.name, (unsigned long long)exp.seed, dir);
-    rc = es_run_experiment(&exp, &opt, &rep, &err);
+    rc = strict && !allow_alpha ? es_run_check_stability(&exp, &err) : 0;
+    if (!rc && !quiet) fprintf(stderr, "eppsim: running %s (seed %llu) -> %s\n", exp.name, (unsigned long long)exp.seed, dir);
+    if (!rc) rc = es_run_experiment(&exp, &opt, &rep, &err);
     es_experiment_fini(&exp);
     es_doc_destroy(holder);
     es_doc_destroy(epp_src);
@@ -275,7 +308,7 @@ int es_cmd_run(int argc, char **argv)
         return ES_EXIT_INTERRUPTED;
     }
     if (rc) {
-        fprintf(stderr, "eppsim: %s\n", err.msg);
+        fprintf(stderr, "eppsim: %s\n", as_option(err.msg, ip_file, ip_version, vb_file, msg, sizeof msg));
         return ES_EXIT_USAGE;
     }
     if (!quiet) {

@@ -34,8 +34,12 @@ static void usage(FILE *f)
             "      --max-conns N      open connections, all pods together (default 1024)\n"
             "      --idle-timeout S   close a connection idle (or still sending its request)\n"
             "                         for S seconds (default 30)\n"
+            "      --served-model-name NAME  the model name requests must carry (default: the\n"
+            "                         experiment's workload.model, else server.model)\n"
             "      --kv-events BASE   publish KV events as vLLM does (ZMQ PUB, msgpack): pod i\n"
             "                         on tcp://ADDR:BASE+i, topic kv@ADDR:PORT@MODEL; 0: ephemeral\n"
+            "      --stats            measure step lateness (wall time an engine step ends after\n"
+            "                         its scheduled end); percentiles printed when stopped\n"
             "  -h, --help             this help\n"
             "\n"
             "Prints one line `pod I port P` per pod when listening (and `pod I kv-events\n"
@@ -71,9 +75,11 @@ int es_cmd_serve(int argc, char **argv)
         {"port", required_argument, NULL, 'p'},       {"time-scale", required_argument, NULL, 't'},
         {"max-body", required_argument, NULL, 'b'},   {"max-conns", required_argument, NULL, 'c'},
         {"idle-timeout", required_argument, NULL, 'i'}, {"kv-events", required_argument, NULL, 'k'},
+        {"served-model-name", required_argument, NULL, 'm'}, {"stats", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
     double pods = 0, port = 8000, scale = 1, max_body = 1 << 20, max_conns = 1024, idle = 30, kv_port = -1;
-    const char *listen = "127.0.0.1";
+    const char *listen = "127.0.0.1", *served = NULL;
+    bool stats = false;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -86,6 +92,8 @@ int es_cmd_serve(int argc, char **argv)
         case 'b': bad = parse_num("--max-body", optarg, 1024, 1 << 30, &max_body); break;
         case 'c': bad = parse_num("--max-conns", optarg, 1, 65536, &max_conns); break;
         case 'i': bad = parse_num("--idle-timeout", optarg, 0.01, 86400, &idle); break;
+        case 'm': served = optarg; break;
+        case 'S': stats = true; break;
         case 'k': bad = parse_num("--kv-events", optarg, 0, 65535, &kv_port); break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         default: usage(stderr); return ES_EXIT_USAGE;
@@ -114,6 +122,14 @@ int es_cmd_serve(int argc, char **argv)
         .max_header = 16384,
         .max_conns = (uint32_t)max_conns,
         .idle_timeout_ms = (uint64_t)(idle * 1000),
+        /* as `vllm serve <model>` serves the name clients send: the workload's */
+        .model_name = served ? served : exp.workload.model && exp.workload.model[0] ? exp.workload.model : NULL,
+        .stats = stats,
+        .faults = exp.cluster.fault_list,
+        .nfaults = exp.cluster.nfaults,
+        .readiness_delay_s = exp.cluster.readiness_delay_s,
+        .scrape_latency_ms = exp.epp.scrape_latency_ms,
+        .scrape_failure_rate = exp.epp.scrape_failure_rate,
         .kv_events = kv_port >= 0,
         .kv_port = kv_port > 0 ? (int)kv_port : 0,
     };
@@ -137,6 +153,17 @@ int es_cmd_serve(int argc, char **argv)
     for (uint32_t i = 0; cfg.kv_events && i < cfg.pods; i++) printf("pod %u kv-events %s\n", i, es_live_kv_endpoint(lv, i));
     fflush(stdout);
     uv_run(&loop, UV_RUN_DEFAULT);
+    const es_live_lat_hist_t *lat = es_live_lateness(lv);
+    if (lat) {
+        double la[3];
+        uv_loadavg(la);
+        printf("step lateness: %llu steps, p50 %.0f us, p90 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us"
+               " (load average %.2f %.2f %.2f)\n",
+               (unsigned long long)lat->n, es_live_lat_quantile_us(lat, 0.5), es_live_lat_quantile_us(lat, 0.9),
+               es_live_lat_quantile_us(lat, 0.99), es_live_lat_quantile_us(lat, 0.999), (double)lat->max_ns / 1000.0,
+               la[0], la[1], la[2]);
+        fflush(stdout);
+    }
     es_live_destroy(lv);
     uv_loop_close(&loop);
     es_experiment_fini(&exp);

@@ -155,16 +155,7 @@ int es_cmd_sweep(int argc, char **argv)
     for (size_t i = 0; !bad && i < nsets; i++)
         bad = !holder || es_sweep_override(spec.base, spec.base_dir, holder, &spec.epp_doc, sets[i], &err);
     if (bad || es_sweep_spec_validate(&spec, &err)) {
-        /* a value --set put in the base is reported at the base: name the option */
-        const char *from = NULL;
-        for (size_t i = 0; i < nsets && !from; i++) {
-            size_t k = strcspn(sets[i], ".="), key = strcspn(sets[i], "=");
-            char kp[520];
-            snprintf(kp, sizeof kp, " %.*s: ", (int)(key < 512 ? key : 512), sets[i]);
-            if ((!strncmp(err.msg, sets[i], k) && err.msg[k] == ':') || strstr(err.msg, kp)) from = sets[i];
-        }
-        if (from) fprintf(stderr, "eppsim: --set %s: %s\n", from, err.msg);
-        else fprintf(stderr, "eppsim: %s\n", err.msg[0] ? err.msg : "out of memory");
+        es_cli_print_set_error(err.msg, sets, nsets);
         if (spec.doc) es_sweep_spec_fini(&spec);
         es_doc_destroy(holder);
         return ES_EXIT_USAGE;

@@ -162,6 +162,12 @@ static void print_lines(FILE *f, const char *prefix, const char *text)
 static void print_table(FILE *f, const es_val_run_t *runs, size_t n, const es_val_set_t *set, int fmt, bool summary_only)
 {
     bool md = fmt == FMT_MARKDOWN;
+    /* the run column: 44 wide, wider for a longer name (names are never cut) */
+    int w = 44;
+    for (size_t i = 0; i < n; i++) {
+        int l = (int)strlen(runs[i].name) + (runs[i].approximate ? (int)strlen(" (approx.)") : 0);
+        if (l > w) w = l;
+    }
     if (set->header[0]) {
         if (md) { fprintf(f, "```\n%s```\n\n", set->header); }
         else fprintf(f, "%s\n", set->header);
@@ -175,7 +181,7 @@ static void print_table(FILE *f, const es_val_run_t *runs, size_t n, const es_va
         fprintf(f, "---:|---:|\n");
     } else {
         fprintf(f, "whole run: absolute percentage error (%%) of simulated vs measured\n");
-        fprintf(f, "%-44s", "run");
+        fprintf(f, "%-*s", w, "run");
         for (size_t k = 0; k < NHEAD; k++) fprintf(f, " %9s", k_headline_label[k]);
         fprintf(f, "  %s\n", "ok/failed meas -> sim");
     }
@@ -185,7 +191,7 @@ static void print_table(FILE *f, const es_val_run_t *runs, size_t n, const es_va
         char name[200];
         snprintf(name, sizeof name, "%s%s", r->name, r->approximate ? " (approx.)" : "");
         if (md) fprintf(f, "| %s | %s |", name, r->rc ? "not simulated" : r->step_model);
-        else fprintf(f, "%-44.44s", name);
+        else fprintf(f, "%-*s", w, name);
         for (size_t k = 0; k < NHEAD; k++) {
             char b[32];
             fmt_ape(b, sizeof b, r->rc ? NAN : es_val_ape(m->v[k_headline[k]], s->v[k_headline[k]]));
@@ -212,7 +218,7 @@ static void print_table(FILE *f, const es_val_run_t *runs, size_t n, const es_va
         }
         fprintf(f, " | |\n\n");
     } else {
-        fprintf(f, "%-44s", "median APE (runs)");
+        fprintf(f, "%-*s", w, "median APE (runs)");
         for (size_t k = 0; k < NHEAD; k++) {
             char b[32], c[40];
             fmt_ape(b, sizeof b, med[k]);
@@ -544,11 +550,14 @@ int es_cmd_validate(int argc, char **argv)
     size_t n = 0;
     es_val_set_t set;
     memset(&set, 0, sizeof set);
-    if (opt.vllm_args[0] || opt.stamps_per_token || strcmp(opt.ip_version, "current"))
+    if (opt.vllm_args[0] || opt.stamps_per_token || strcmp(opt.ip_version, "current")) {
+        /* --client-stamps only when given: absent, the build's own count applies */
+        char stamps[32] = "";
+        if (opt.stamps_per_token) snprintf(stamps, sizeof stamps, " --client-stamps %d", opt.stamps_per_token);
         snprintf(set.header, sizeof set.header,
-                 "command line: --vllm-version %s --gpu %s --vllm-args \"%s\" --client-stamps %d "
-                 "--inference-perf-version %s\n", opt.vllm_version, opt.gpu, opt.vllm_args,
-                 opt.stamps_per_token ? opt.stamps_per_token : 1, opt.ip_version);
+                 "command line: --vllm-version %s --gpu %s --vllm-args \"%s\"%s --inference-perf-version %s\n",
+                 opt.vllm_version, opt.gpu, opt.vllm_args, stamps, opt.ip_version);
+    }
     es_err_t err;
     es_err_clear(&err);
     for (int i = optind; i < argc; i++) {
@@ -589,7 +598,11 @@ int es_cmd_validate(int argc, char **argv)
     if (!isnan(tol) && rc == ES_EXIT_OK) {
         for (size_t i = 0; i < n; i++) {
             const es_val_run_t *r = &runs[i];
-            if (r->rc) { fprintf(stderr, "eppsim validate: %s: not simulated\n", r->name); rc = ES_EXIT_CHECK; continue; }
+            if (r->rc) {
+                fprintf(stderr, "eppsim validate: %s: not simulated: %s\n", r->name, r->error);
+                rc = ES_EXIT_CHECK;
+                continue;
+            }
             for (size_t k = 0; k < NHEAD; k++) {
                 double a = es_val_ape(r->measured[r->nstages].v[k_headline[k]], r->simulated[r->nstages].v[k_headline[k]]);
                 if (!isnan(a) && a > tol) {

@@ -9,6 +9,7 @@
 #define ES_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define ES_EXIT_OK          0
 #define ES_EXIT_CHECK       1
@@ -31,6 +32,12 @@ bool es_cli_writes_input(const char *out, const char *input);
 int es_cmd_calibrate(int argc, char **argv);
 int es_cmd_serve(int argc, char **argv);
 int es_cmd_gateway(int argc, char **argv);
+int es_cmd_load(int argc, char **argv);
+/* workload.inference_perf = {file: <absolute path of file>, version} in doc
+ * (`run --inference-perf`, `load --inference-perf`); version NULL = current. */
+struct es_doc;
+struct es_err;
+int es_cli_set_inference_perf(struct es_doc *doc, const char *file, const char *version, struct es_err *err);
 
 /* Benchmarks, one per module; each prints figures (or JSON with --json). */
 int es_bench_core(int argc, char **argv);
@@ -51,5 +58,9 @@ void   es_profile_points_close(es_profile_points_t *p);
 
 /* True when `arg` is -h or --help. */
 int es_cli_is_help(const char *arg);
+/* Prints an experiment error: one that a `--set KEY=VALUE` of `sets` caused
+ * as "eppsim: --set KEY=VALUE: KEY: message" (the place where the base
+ * holds the key is not where the value came from), others as they are. */
+void es_cli_print_set_error(const char *msg, const char *const *sets, size_t nsets);
 
 #endif /* ES_CLI_H */

@@ -32,6 +32,7 @@ static const command_t k_commands[] = {
     {"calibrate", es_cmd_calibrate, "fit the vLLM-fidelity and step-time coefficients to real runs (docs/server.md)"},
     {"serve",   es_cmd_serve,   "serve emulated vLLM pods over HTTP in real time (docs/live.md)"},
     {"gateway", es_cmd_gateway, "route live requests to pods with the endpoint picker (docs/live.md)"},
+    {"load",    es_cmd_load,    "send an experiment's workload to live servers, write run results (docs/live.md)"},
     {"version", cmd_version,    "print the version"},
 };
 

@@ -47,6 +47,11 @@ typedef struct es_run_report {
     char     step_model[640];    /* "analytic (config.json on h100-sxm-80gb; coefficients ...)" */
 } es_run_report_t;
 
+/* `--strict-stability`: the experiment's EndpointPickerConfig refused as the
+ * EPP refuses Alpha plugins without --allow-experimental-plugins
+ * (es_epp_config_check_stability); 0 when it has none. */
+int es_run_check_stability(const es_experiment_t *exp, es_err_t *err);
+
 /* Runs exp; returns 0, ES_EINTR when interrupted (nothing written), or an
  * error code with err filled. */
 int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, es_run_report_t *rep,
@@ -58,12 +63,16 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
  * exp-config.yaml (the server settings): what `eppsim validate` reads. */
 struct es_summary_stage;
 int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metrics *m,
-                                const struct es_summary_stage *stages, size_t nstages, const char *dir,
-                                es_err_t *err);
+                                const struct es_summary_stage *stages, size_t nstages,
+                                const struct es_client_emul *client, const char *dir, es_err_t *err);
 /* The experiment as run, every default filled in: the text of a run's
  * experiment.yaml (malloc'd; NULL when out of memory).  A sweep compares it
  * with a finished point's file to know whether the point is still current. */
 char *es_run_experiment_yaml(const es_experiment_t *exp, size_t *len);
+
+/* Draws DIR's plots with scripts/plot-run (needs gnuplot; a failure is a
+ * warning); ES_EINTR when *interrupted is set meanwhile (may be NULL). */
+int es_run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interrupted, es_err_t *err);
 
 /* Default output directory: out/<name>-seed<seed>. */
 void es_run_default_dir(const es_experiment_t *exp, char *buf, size_t size);

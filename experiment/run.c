@@ -70,6 +70,7 @@ typedef struct run_ctx {
     uint64_t         sent, done;
     es_time_t        arrivals_end;   /* duration_s limit */
     bool             stage_gaps;     /* benchmark client: gaps also per stage (client metrics) */
+    es_time_t        measured_from, measured_to;   /* sends in [from, to] are in the window (ITL) */
 } run_ctx_t;
 
 /* ---- request pool ---- */
@@ -142,6 +143,7 @@ static void pump(run_ctx_t *c)
         q->headers = w->headers;
         q->nheaders = w->nheaders;
         q->user = r;
+        q->measured = now >= c->measured_from && now <= c->measured_to;   /* es_metrics_window's test */
         live_link(c, r);
         uint32_t hit = es_metrics_oracle_observe(c->m, &w->prompt, w->output_segment, w->output_tokens);
         r->oracle_tokens = hit;
@@ -247,10 +249,10 @@ static void on_done(void *ud, es_client_request_t *q)
     es_sim_schedule(c->sim, at, ev_client_done, r, 0);
 }
 
-static void on_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count)
+static void on_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured)
 {
     run_ctx_t *c = ud;
-    es_metrics_add_gaps(c->m, t, gap, count);
+    es_metrics_add_gaps(c->m, gap, measured);
     if (c->stage_gaps && es_metrics_add_stage_gaps(c->m, es_workload_stage_at(c->wl, t), gap, count) < 0) {
         es_err_set(c->err, ES_ENOMEM, "out of memory");
         fail_run(c, ES_ENOMEM);
@@ -493,7 +495,7 @@ static bool on_path(const char *name)
  * string arguments, never as code).  Returns ES_EINTR when a signal arrived
  * meanwhile (the caller then writes nothing), else 0: a plot that fails is a
  * warning, the data files are complete. */
-static int run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interrupted, es_err_t *err)
+int es_run_plots(const char *dir, bool quiet, volatile sig_atomic_t *interrupted, es_err_t *err)
 {
     char script[1024];
     snprintf(script, sizeof script, "%s/scripts/plot-run", ES_SOURCE_DIR);
@@ -595,6 +597,15 @@ static int load_picker(const es_experiment_t *exp, es_epp_config_t **out, es_err
     return rc;
 }
 
+int es_run_check_stability(const es_experiment_t *exp, es_err_t *err)
+{
+    es_epp_config_t *picker = NULL;
+    int rc = load_picker_quiet(exp, &picker, err);
+    if (!rc) rc = es_epp_config_check_stability(picker, err);
+    es_epp_config_destroy(picker);
+    return rc;
+}
+
 static double now_wall(void)
 {
     struct timespec ts;
@@ -602,20 +613,27 @@ static double now_wall(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, es_run_report_t *rep, es_err_t *err)
+/* One simulation of exp.  Requests sent in [warm-up, measured_to] are
+ * `measured` (their gaps make the ITL); *window_end, when asked, gets the
+ * measured window's end as es_metrics_window finds it. */
+static int run_pass(const es_experiment_t *exp, const es_run_options_t *opt, es_run_report_t *rep, es_err_t *err,
+                    es_time_t measured_to, es_time_t *window_end)
 {
     run_ctx_t c;
     memset(&c, 0, sizeof c);
     c.exp = exp;
     c.opt = opt;
     c.err = err;
+    c.measured_from = es_time_from_s(exp->results.warmup_s);
+    c.measured_to = measured_to;
     c.arrivals_end = exp->duration_s > 0 ? es_time_from_s(exp->duration_s) : ES_TIME_NEVER;
     double wall0 = now_wall();
     es_epp_config_t *picker = NULL;
     cJSON *summary = NULL;
     es_outdir_t od;
     bool od_open = false;
-    int rc = load_picker(exp, &picker, err);
+    /* the first of two passes is quiet: its warnings are the second's */
+    int rc = window_end ? load_picker_quiet(exp, &picker, err) : load_picker(exp, &picker, err);
     if (rc) return rc;
     bool write = opt->out_dir != NULL;
     if (write) {
@@ -644,7 +662,12 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     /* a benchmark client's own timeout applies unless the gateway section sets one */
     es_gateway_config_t gateway = exp->gateway;
     if (gateway.client_timeout_s <= 0) gateway.client_timeout_s = es_workload_client_timeout_s(c.wl);
+    /* inference-perf and vllm bench time out through aiohttp */
+    if (gateway.client_timeout_clock == ES_TIMEOUT_CLOCK_AUTO)
+        gateway.client_timeout_clock = es_workload_client_timeout_s(c.wl) > 0 ? ES_TIMEOUT_CLOCK_AIOHTTP
+                                                                             : ES_TIMEOUT_CLOCK_EXACT;
     bool use_client = client_emul(exp, c.wl, gateway.client_timeout_s, &emul);
+    emul.timeout_whole_s = gateway.client_timeout_clock == ES_TIMEOUT_CLOCK_AIOHTTP && gateway.client_timeout_s >= 5;
     c.stage_gaps = use_client;
     if (opt->progress)
         for (size_t i = 0; i < es_workload_warning_count(c.wl); i++)
@@ -708,6 +731,13 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
         record_request(&c, r, 0);
     }
     sample(&c);
+    {
+        es_time_t from, to;
+        es_metrics_window(c.m, &from, &to);
+        if (window_end) *window_end = to;
+        /* the same inputs give the same run: the first pass found this end */
+        ES_ASSERT(measured_to == ES_TIME_NEVER || measured_to == to, "the two passes of a run differ");
+    }
     if (c.requests_csv) { if (close_synced(c.requests_csv)) { c.requests_csv = NULL; rc = es_err_set(err, ES_EIO, "requests.csv: write failed"); goto done; } c.requests_csv = NULL; }
     if (c.decisions) {
         int bad = close_synced(c.decisions);
@@ -785,7 +815,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
     if (!summary) rc = es_err_set(err, ES_ENOMEM, "out of memory");
     if (!rc) rc = es_summary_write_json(es_outdir_file(&od, "summary.json", path, sizeof path), summary, err);
     if (!rc) rc = es_pods_csv_write(es_outdir_file(&od, "pods.csv", path, sizeof path), &in, err);
-    if (!rc && opt->inference_perf) rc = es_run_write_inference_perf(exp, c.m, stages, nst, od.tmp, err);
+    if (!rc && opt->inference_perf) rc = es_run_write_inference_perf(exp, c.m, stages, nst, use_client ? &emul : NULL, od.tmp, err);
     free(pods);
     free(stages);
     if (rc) goto done;
@@ -837,7 +867,7 @@ int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, e
             goto done;
         if (rep) rep->wall_s = wall;
     }
-    if (opt->plots && exp->results.plots && (rc = run_plots(od.tmp, !opt->progress, opt->interrupted, err))) goto done;
+    if (opt->plots && exp->results.plots && (rc = es_run_plots(od.tmp, !opt->progress, opt->interrupted, err))) goto done;
     if ((rc = write_report(exp, summary, od.tmp, es_outdir_file(&od, "report.md", path, sizeof path), err))) goto done;
     rc = es_outdir_commit(&od, err);
     od_open = rc != 0;
@@ -858,4 +888,20 @@ done:
     es_epp_config_destroy(picker);
     cJSON_Delete(summary);
     return rc;
+}
+
+int es_run_experiment(const es_experiment_t *exp, const es_run_options_t *opt, es_run_report_t *rep, es_err_t *err)
+{
+    if (exp->results.cooldown_s <= 0) return run_pass(exp, opt, rep, err, ES_TIME_NEVER, NULL);
+    /* The window ends cooldown_s before the last arrival, known only at
+     * the end, while a token gap must be counted (or not) when it happens:
+     * a first pass, writing nothing, finds the end; the second flags the
+     * window's requests as they are sent.  Runs are deterministic, so both
+     * passes are the same run. */
+    es_run_options_t first = {.interrupted = opt->interrupted, .pool_name = opt->pool_name,
+                              .record_decisions = opt->record_decisions};
+    es_time_t end;
+    int rc = run_pass(exp, &first, NULL, err, ES_TIME_NEVER, &end);
+    if (rc) return rc;
+    return run_pass(exp, opt, rep, err, end, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "es_client_metrics.h"
 #include "es_lifecycle.h"
 #include "es_metrics.h"
 #include "es_outdir.h"
@@ -36,8 +37,8 @@ static int write_text(const char *path, const char *text, es_err_t *err)
 }
 
 int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metrics *m,
-                                const struct es_summary_stage *stages, size_t nstages, const char *dir,
-                                es_err_t *err)
+                                const struct es_summary_stage *stages, size_t nstages,
+                                const struct es_client_emul *client, const char *dir, es_err_t *err)
 {
     char base[1200], path[1400];
     snprintf(base, sizeof base, "%s/inference-perf/results", dir);
@@ -45,13 +46,29 @@ int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metr
     const es_req_record_t *recs = es_metrics_records(m);
     size_t n = es_metrics_count(m);
     int rc = 0;
+    /* the figures the benchmark client computes from its own timestamps, as
+     * inference-perf writes them: every SSE line stamped by the builds that
+     * do (es_client_metrics.h); eppsim's real gaps otherwise */
+    bool stamped = client && client->streaming;
+    int k = stamped ? (int)client->timestamps_per_token : 1, trailing = stamped ? (int)client->trailing : 0;
     for (size_t i = 0; i <= nstages && !rc; i++) {
         es_lc_stats_t s;
         es_lat_stats_t itl;
         es_metrics_itl(m, &itl);
-        if (es_lc_compute(recs, n, i < nstages ? (uint32_t)i : ES_ALL_STAGES, 1, i < nstages ? stages[i].rate : NAN,
-                          i < nstages ? NULL : &itl, &s))
+        uint32_t stage = i < nstages ? (uint32_t)i : ES_ALL_STAGES;
+        if (es_lc_compute(recs, n, stage, k, trailing, i < nstages ? stages[i].rate : NAN,
+                          i < nstages || stamped ? NULL : &itl, &s))
             return es_err_set(err, ES_ENOMEM, "out of memory");
+        if (stamped) {   /* the pooled stamp gaps: the client's ITL, percentiles included */
+            es_client_stats_t cs;
+            if (es_client_stats(m, client, stage, &cs) < 0) return es_err_set(err, ES_ENOMEM, "out of memory");
+            es_lc_dist_t *d = &s.lat[ES_LC_ITL];
+            d->v[ES_LC_MEAN] = cs.itl.mean / 1e3;
+            d->v[ES_LC_MEDIAN] = cs.itl.p[0] / 1e3;
+            d->v[ES_LC_P90] = cs.itl.p[1] / 1e3;
+            d->v[ES_LC_P95] = cs.itl.p[2] / 1e3;
+            d->v[ES_LC_P99] = cs.itl.p[3] / 1e3;
+        }
         char *json = es_lc_to_json(&s, i < nstages);
         if (!json) return es_err_set(err, ES_ENOMEM, "out of memory");
         if (i < nstages) snprintf(path, sizeof path, "%s/stage_%zu_lifecycle_metrics.json", base, i);

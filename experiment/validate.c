@@ -760,7 +760,7 @@ static void on_finish(void *ud, const struct es_metrics *m, const es_time_t (*st
     for (size_t i = 0; i <= ns; i++) {
         es_lc_stats_t s;
         uint32_t stage = i < ns ? (uint32_t)i : ES_ALL_STAGES;
-        if (es_lc_compute(recs, n, stage, r->stamps_per_token, i < ns ? r->stage_rate[i] : NAN,
+        if (es_lc_compute(recs, n, stage, r->stamps_per_token, 0, i < ns ? r->stage_rate[i] : NAN,
                           i < ns ? NULL : &itl, &s)) { fc->rc = ES_ENOMEM; return; }
         es_val_figs_from_lc(&s, &r->simulated[i < ns ? i : r->nstages]);
     }

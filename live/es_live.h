@@ -29,6 +29,7 @@
 #include <uv.h>
 
 #include "es_content.h"
+#include "es_e2e_config.h"
 #include "es_endpoint.h"
 #include "es_err.h"
 #include "es_server.h"
@@ -117,6 +118,24 @@ typedef struct es_live_pod_stats {
 /* Writes the pod's /metrics page (text format 0.0.4). */
 void es_live_write_metrics(es_live_buf_t *b, const es_live_pod_stats_t *st);
 
+/* ---- step lateness (serve --stats) ----
+ * How long after its scheduled wall time each engine event ran (the events of
+ * one sim time count once): 1 us bins below 10 ms, 100 us bins below 1 s,
+ * one overflow bin. */
+#define ES_LIVE_LAT_FINE   10000u    /* 1 us bins: [0, 10 ms) */
+#define ES_LIVE_LAT_COARSE 9900u     /* 100 us bins: [10 ms, 1 s) */
+typedef struct es_live_lat_hist {
+    uint64_t n, over;                  /* samples; those >= 1 s */
+    uint64_t max_ns;
+    uint32_t fine[ES_LIVE_LAT_FINE];
+    uint32_t coarse[ES_LIVE_LAT_COARSE];
+} es_live_lat_hist_t;
+
+void   es_live_lat_add(es_live_lat_hist_t *h, uint64_t ns);
+/* The q-quantile (0..1) in microseconds: the upper edge of its bin (an
+ * overflow quantile reports the maximum); 0 when empty. */
+double es_live_lat_quantile_us(const es_live_lat_hist_t *h, double q);
+
 /* ---- the server ---- */
 typedef struct es_live_config {
     const es_server_config_t *server;   /* every pod's configuration */
@@ -131,6 +150,13 @@ typedef struct es_live_config {
     uint32_t    max_conns;
     uint64_t    idle_timeout_ms;        /* a connection with no request in flight this long is closed; 0 never */
     bool        kv_events;              /* publish KV events (es_live_kvev.h) */
+    bool        stats;                  /* measure step lateness (es_live_lateness) */
+    /* faults (docs/live.md "Faults"): the experiment's schedule, model time */
+    const es_fault_t *faults;           /* cluster.faults; borrowed; pod >= pods is ignored */
+    size_t      nfaults;
+    double      readiness_delay_s;      /* a restarted pod listens again this long after its crash */
+    double      scrape_latency_ms;      /* /metrics answers this long after it is asked */
+    double      scrape_failure_rate;    /* probability that a /metrics answers 503 */
     int         kv_port;                /* pod i publishes on listen:kv_port + i; 0 = ephemeral each */
 } es_live_config_t;
 
@@ -143,6 +169,8 @@ int  es_live_port(const es_live_t *lv, uint32_t pod);
 /* The endpoint pod i publishes its KV events on ("tcp://ADDR:PORT"), or
  * NULL without cfg.kv_events; the topic is "kv@ADDR:HTTP_PORT@MODEL". */
 const char *es_live_kv_endpoint(const es_live_t *lv, uint32_t pod);
+/* Step lateness so far (cfg.stats; NULL otherwise). */
+const es_live_lat_hist_t *es_live_lateness(const es_live_t *lv);
 /* Stops listening, aborts requests, closes every handle: the loop then ends. */
 void es_live_close(es_live_t *lv);
 /* After the loop has ended. */

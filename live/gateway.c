@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <http_parser.h>
 
+#include "es_alloc.h"
 #include "es_live.h"
 #include "es_live_http.h"
 #include "es_rng.h"
@@ -206,9 +207,7 @@ static void reqs_add(es_live_gw_t *gw, gw_req_t *r)
 {
     if (gw->nreqs == gw->capreqs) {
         uint32_t cap = gw->capreqs ? gw->capreqs * 2 : 64;
-        gw_req_t **v = realloc(gw->reqs, cap * sizeof *v);
-        if (!v) abort();   /* es_alloc.h rule: out of memory on the request path aborts */
-        gw->reqs = v;
+        gw->reqs = es_xrealloc(gw->reqs, cap * sizeof *gw->reqs);   /* es_alloc.h: out of memory aborts */
         gw->capreqs = cap;
     }
     gw->reqs[gw->nreqs++] = r;

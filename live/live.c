@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 
 #include "es_live_http.h"
 #include "es_live_kvev.h"
+#include "es_rng.h"
 #include "es_sim.h"
 
 typedef struct live_pod live_pod_t;
@@ -50,6 +52,10 @@ struct live_pod {
     uint64_t     next_id;
     bool         dirty;            /* tokens may have moved since the last flush */
     es_live_kvev_t *kv;            /* KV event publisher, NULL when off */
+    bool         down;             /* crashed: not listening (connections refused) */
+    bool         relisten;         /* restart due while the listener was still closing */
+    bool         listener_closing; /* uv_close called, its callback not yet run */
+    es_rng_t     scrape_rng;       /* scrape_failure_rate draws */
     es_live_pod_stats_t st;
 };
 
@@ -61,6 +67,8 @@ struct live_conn {
     uint64_t     since;            /* uv_now when it last became idle (accepted, or a response queued) */
     live_req_t  *req;
     live_conn_t *next, *prev;
+    es_event_id_t scrape_ev;       /* a /metrics answer waiting for the scrape latency; 0 none */
+    es_live_buf_t scrape;          /* its page */
 };
 
 struct es_live {
@@ -83,6 +91,7 @@ struct es_live {
     char         listen[64];
     char         model[128];
     char         rbuf[65536];      /* every connection's reads, parsed at once */
+    es_live_lat_hist_t *lat;       /* step lateness (cfg.stats), else NULL */
 };
 
 /* ---- the clock ---- */
@@ -93,6 +102,45 @@ static es_time_t wall_sim_now(const es_live_t *lv)
 }
 
 static void flush_pod(live_pod_t *p);
+
+void es_live_lat_add(es_live_lat_hist_t *h, uint64_t ns)
+{
+    h->n++;
+    if (ns > h->max_ns) h->max_ns = ns;
+    uint64_t us = ns / 1000;
+    if (us < ES_LIVE_LAT_FINE) h->fine[us]++;
+    else if (us < ES_LIVE_LAT_FINE + 100ull * ES_LIVE_LAT_COARSE) h->coarse[(us - ES_LIVE_LAT_FINE) / 100]++;
+    else h->over++;
+}
+
+double es_live_lat_quantile_us(const es_live_lat_hist_t *h, double q)
+{
+    if (h->n == 0) return 0;
+    uint64_t rank = (uint64_t)ceil(q * (double)h->n), seen = 0;
+    if (rank == 0) rank = 1;
+    for (uint32_t i = 0; i < ES_LIVE_LAT_FINE; i++)
+        if ((seen += h->fine[i]) >= rank) return i + 1.0;
+    for (uint32_t i = 0; i < ES_LIVE_LAT_COARSE; i++)
+        if ((seen += h->coarse[i]) >= rank) return ES_LIVE_LAT_FINE + 100.0 * (i + 1);
+    return (double)h->max_ns / 1000.0;
+}
+
+/* Runs the events due by sim time `now`, one sim time at a time, so that
+ * each can be timed against the wall time it was scheduled for. */
+static void run_due(es_live_t *lv, es_time_t now)
+{
+    if (!lv->lat) {
+        if (now > es_sim_now(lv->sim)) es_sim_run(lv->sim, now);
+        return;
+    }
+    es_time_t next;
+    while ((next = es_sim_next_time(lv->sim)) != ES_TIME_NEVER && next <= now) {
+        uint64_t due = lv->t0 + (uint64_t)((double)next / lv->cfg.time_scale), at = uv_hrtime();
+        es_live_lat_add(lv->lat, at > due ? at - due : 0);
+        es_sim_run(lv->sim, next);
+    }
+    if (now > es_sim_now(lv->sim)) es_sim_run(lv->sim, now);
+}
 
 static void arm_timer(es_live_t *lv)
 {
@@ -111,8 +159,7 @@ static void arm_timer(es_live_t *lv)
 /* Runs every event due by the wall clock, streams what moved, re-arms. */
 static void advance(es_live_t *lv)
 {
-    es_time_t now = wall_sim_now(lv);
-    if (now > es_sim_now(lv->sim)) es_sim_run(lv->sim, now);
+    run_due(lv, wall_sim_now(lv));
     for (uint32_t i = 0; i < lv->npods; i++) {
         if (lv->pods[i].dirty) flush_pod(&lv->pods[i]);
         if (lv->pods[i].kv) es_live_kvev_flush(lv->pods[i].kv);
@@ -370,9 +417,10 @@ static void on_first_token(void *ud, es_server_request_t *sr, es_time_t t)
     p->dirty = true;
 }
 
-static void on_decode_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count)
+static void on_decode_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured)
 {
     (void)t;
+    (void)measured;
     live_pod_t *p = ud;
     es_live_hist_add(&p->st.itl, (double)gap * 1e-9, count);
     p->dirty = true;
@@ -448,8 +496,7 @@ static void start_completion(live_conn_t *c, bool chat)
     p->active = r;
     c->req = r;
     es_live_t *lv = p->lv;
-    es_time_t now = wall_sim_now(lv);
-    if (now > es_sim_now(lv->sim)) es_sim_run(lv->sim, now);
+    run_due(lv, wall_sim_now(lv));
     if (r->c.stream) stream_head(c);
     es_server_submit(p->srv, &r->sr);   /* may finish at once (400) */
     if (p->kv) es_live_kvev_flush(p->kv);
@@ -480,19 +527,55 @@ static void models(live_conn_t *c)
     respond_json(c, j);
 }
 
+/* A scrape_failure window of the fault schedule covers pod p at sim time t. */
+static bool scrape_failing(const es_live_t *lv, const live_pod_t *p, es_time_t t)
+{
+    for (size_t i = 0; i < lv->cfg.nfaults; i++) {
+        const es_fault_t *f = &lv->cfg.faults[i];
+        if (f->kind != ES_FAULT_SCRAPE_FAILURE || f->pod != p->index || t < es_time_from_s(f->at_s)) continue;
+        if (f->duration_s <= 0 || t < es_time_from_s(f->at_s + f->duration_s)) return true;
+    }
+    return false;
+}
+
+static void send_scrape(live_conn_t *c)
+{
+    if (c->scrape.oom) respond_error(c, 500, "out of memory");
+    else if (!c->scrape.data) respond_error(c, 503, "scrape failure (fault schedule)");
+    else respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", c->scrape.data, c->scrape.len);
+    es_live_buf_free(&c->scrape);
+}
+
+static void ev_scrape_due(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)sim; (void)arg;
+    live_conn_t *c = target;
+    c->scrape_ev = 0;
+    send_scrape(c);
+}
+
+/* The page holds the values at the scrape's start; it is sent after the
+ * scrape latency, or answers 503 in a scrape_failure window or by
+ * scrape_failure_rate. */
 static void metrics(live_conn_t *c)
 {
     live_pod_t *p = c->pod;
-    advance(p->lv);
-    es_server_metrics(p->srv, &p->st.m);
-    es_server_stats_t ss;
-    es_server_stats(p->srv, &ss);
-    p->st.preemptions = ss.preemptions;
-    es_live_buf_t b = {0};
-    es_live_write_metrics(&b, &p->st);
-    if (b.oom) respond_error(c, 500, "out of memory");
-    else respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
-    es_live_buf_free(&b);
+    es_live_t *lv = p->lv;
+    advance(lv);
+    es_time_t now = es_sim_now(lv->sim);
+    bool fail = scrape_failing(lv, p, now) ||
+                (lv->cfg.scrape_failure_rate > 0 && es_rng_uniform(&p->scrape_rng) < lv->cfg.scrape_failure_rate);
+    c->scrape = (es_live_buf_t){0};
+    if (!fail) {
+        es_server_metrics(p->srv, &p->st.m);
+        es_server_stats_t ss;
+        es_server_stats(p->srv, &ss);
+        p->st.preemptions = ss.preemptions;
+        es_live_write_metrics(&c->scrape, &p->st);
+    }
+    if (lv->cfg.scrape_latency_ms <= 0) { send_scrape(c); return; }
+    c->scrape_ev = es_sim_schedule(lv->sim, now + es_time_from_ms(lv->cfg.scrape_latency_ms), ev_scrape_due, c, 0);
+    arm_timer(lv);
 }
 
 static void dispatch(live_conn_t *c)
@@ -554,6 +637,11 @@ static void conn_close(live_conn_t *c)
 {
     if (c->closing) return;
     c->closing = true;
+    if (c->scrape_ev) {
+        es_sim_cancel(c->pod->lv->sim, c->scrape_ev);
+        c->scrape_ev = 0;
+        es_live_buf_free(&c->scrape);
+    }
     if (c->req) {   /* client gone: the pod stops working for it */
         live_req_t *r = c->req;
         c->req = NULL;
@@ -642,6 +730,84 @@ static void on_reap(uv_timer_t *t)
         if (!c->busy && !c->closing && now - c->since > lv->cfg.idle_timeout_ms) conn_close(c);
 }
 
+/* ---- faults ---- */
+
+static void ev_fault(es_sim_t *sim, void *target, uint64_t arg);
+
+/* Listens on the pod's port (cfg.port + index, or its first ephemeral port
+ * again after a restart). */
+static int pod_listen(live_pod_t *p, es_err_t *err)
+{
+    es_live_t *lv = p->lv;
+    int port = p->port ? p->port : lv->cfg.port ? lv->cfg.port + (int)p->index : 0;
+    struct sockaddr_storage addr;
+    if (uv_ip4_addr(lv->listen, port, (struct sockaddr_in *)&addr) != 0 &&
+        uv_ip6_addr(lv->listen, port, (struct sockaddr_in6 *)&addr) != 0)
+        return es_err_set(err, ES_EINVAL, "--listen: %s: not an IPv4 or IPv6 address", lv->listen);
+    uv_tcp_init(lv->loop, &p->listener);
+    p->listener.data = p;
+    int e = uv_tcp_bind(&p->listener, (const struct sockaddr *)&addr, 0);
+    if (!e) e = uv_listen((uv_stream_t *)&p->listener, 128, on_connection);
+    if (e) return es_err_set(err, ES_EIO, "--listen %s --port %d: pod %u: %s", lv->listen, port, p->index, uv_strerror(e));
+    struct sockaddr_storage got;
+    int len = sizeof got;
+    uv_tcp_getsockname(&p->listener, (struct sockaddr *)&got, &len);
+    p->port = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
+                                             : ((struct sockaddr_in6 *)&got)->sin6_port);
+    return 0;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    live_pod_t *p = h->data;
+    p->listener_closing = false;
+    if (!p->relisten || p->lv->closed) return;
+    p->relisten = false;
+    es_err_t err;
+    es_err_clear(&err);
+    if (pod_listen(p, &err)) fprintf(stderr, "eppsim serve: pod %u cannot restart: %s\n", p->index, err.msg);
+    else p->down = false;
+}
+
+/* pod_crash: the pod stops listening (connections refused), its
+ * connections are cut (their requests aborted) and its cache is lost. */
+static void ev_crash(es_sim_t *sim, void *target, uint64_t restart)
+{
+    (void)sim;
+    live_pod_t *p = target;
+    es_live_t *lv = p->lv;
+    if (p->down || lv->closed) return;
+    p->down = true;
+    p->listener_closing = true;
+    uv_close((uv_handle_t *)&p->listener, on_listener_closed);
+    for (live_conn_t *c = lv->conns; c; c = c->next)
+        if (c->pod == p) conn_close(c);
+    es_server_crash(p->srv, ES_SERVER_UNAVAILABLE);   /* AllBlocksCleared; nothing is left in flight */
+    if (restart) es_sim_schedule_in(lv->sim, es_time_from_s(lv->cfg.readiness_delay_s), ev_fault, p, UINT64_MAX);
+}
+
+/* ev_crash with arg UINT64_MAX: the restarted pod listens again, cold. */
+static void ev_fault(es_sim_t *sim, void *target, uint64_t arg)
+{
+    live_pod_t *p = target;
+    if (arg != UINT64_MAX) { ev_crash(sim, p, arg); return; }
+    if (!p->down || p->lv->closed) return;
+    if (p->listener_closing) { p->relisten = true; return; }
+    es_err_t err;
+    es_err_clear(&err);
+    if (pod_listen(p, &err)) fprintf(stderr, "eppsim serve: pod %u cannot restart: %s\n", p->index, err.msg);
+    else p->down = false;
+}
+
+static void schedule_faults(es_live_t *lv)
+{
+    for (size_t i = 0; i < lv->cfg.nfaults; i++) {
+        const es_fault_t *f = &lv->cfg.faults[i];
+        if (f->pod >= lv->npods || f->kind == ES_FAULT_SCRAPE_FAILURE) continue;
+        es_sim_schedule(lv->sim, es_time_from_s(f->at_s), ev_fault, &lv->pods[f->pod], f->kind == ES_FAULT_POD_RESTART);
+    }
+}
+
 /* ---- lifecycle ---- */
 
 /* Undoes a half-made server: its handles close on the loop, then it is freed. */
@@ -685,6 +851,10 @@ int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out
     lv->cfg.listen = lv->listen;
     lv->cfg.model_name = lv->model;
     lv->sim = es_sim_create(cfg->seed);
+    if (cfg->stats && !(lv->lat = calloc(1, sizeof *lv->lat))) {
+        es_live_destroy(lv);
+        return es_err_set(err, ES_ENOMEM, "out of memory");
+    }
     lv->pods = calloc(cfg->pods, sizeof *lv->pods);
     if (!lv->sim || !lv->pods) { es_live_destroy(lv); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     es_server_config_t scfg = *cfg->server;
@@ -703,29 +873,14 @@ int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out
         p->st.engine = i;
         es_live_hist_init(&p->st.ttft, es_live_ttft_bounds, ES_LIVE_TTFT_BUCKETS);
         es_live_hist_init(&p->st.itl, es_live_itl_bounds, ES_LIVE_ITL_BUCKETS);
+        es_rng_stream(&p->scrape_rng, cfg->seed, ES_ENTITY_POD, i, ES_STREAM_SCRAPE);
         es_server_hooks_t hooks = {.ud = p, .on_first_token = on_first_token, .on_finish = on_finish,
                                    .on_decode_gaps = on_decode_gaps,
                                    .on_kv_event = cfg->kv_events ? on_kv_event : NULL};
         int rc = es_server_create(lv->sim, &scfg, &hooks, i, &p->srv, err);
         if (rc) { fail_create(lv); return rc; }
         lv->npods = i + 1;
-        int port = cfg->port ? cfg->port + (int)i : 0;
-        if (addr.ss_family == AF_INET) uv_ip4_addr(lv->listen, port, (struct sockaddr_in *)&addr);
-        else uv_ip6_addr(lv->listen, port, (struct sockaddr_in6 *)&addr);
-        uv_tcp_init(loop, &p->listener);
-        p->listener.data = p;
-        int e = uv_tcp_bind(&p->listener, (const struct sockaddr *)&addr, 0);
-        if (!e) e = uv_listen((uv_stream_t *)&p->listener, 128, on_connection);
-        if (e) {
-            es_err_set(err, ES_EIO, "--listen %s --port %d: pod %u: %s", lv->listen, port, i, uv_strerror(e));
-            fail_create(lv);
-            return ES_EIO;
-        }
-        struct sockaddr_storage got;
-        int len = sizeof got;
-        uv_tcp_getsockname(&p->listener, (struct sockaddr *)&got, &len);
-        p->port = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
-                                                 : ((struct sockaddr_in6 *)&got)->sin6_port);
+        if ((rc = pod_listen(p, err))) { fail_create(lv); return rc; }
         if (cfg->kv_events && open_kv_events(lv, p, err)) { fail_create(lv); return ES_EIO; }
     }
     lv->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -743,6 +898,7 @@ int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out
         uint64_t every = cfg->idle_timeout_ms / 4 + 1;
         uv_timer_start(&lv->reaper, on_reap, every, every);
     }
+    schedule_faults(lv);
     uv_poll_start(&lv->tpoll, UV_READABLE, on_tick);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -756,6 +912,8 @@ int es_live_port(const es_live_t *lv, uint32_t pod)
 {
     return pod < lv->npods ? lv->pods[pod].port : -1;
 }
+
+const es_live_lat_hist_t *es_live_lateness(const es_live_t *lv) { return lv->lat; }
 
 const char *es_live_kv_endpoint(const es_live_t *lv, uint32_t pod)
 {
@@ -788,6 +946,7 @@ void es_live_destroy(es_live_t *lv)
     if (lv->zctx) zmq_ctx_term(lv->zctx);
     if (lv->tfd >= 0) close(lv->tfd);
     free(lv->pods);
+    free(lv->lat);
     es_sim_destroy(lv->sim);
     free(lv);
 }

@@ -14,7 +14,7 @@
 
 static void pod_first_token(void *ud, es_server_request_t *sr, es_time_t t);
 static void pod_finish(void *ud, es_server_request_t *sr, es_time_t t);
-static void pod_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count);
+static void pod_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured);
 static void ev_pod_arrive(es_sim_t *sim, void *target, uint64_t arg);
 static void ev_transfer_done(es_sim_t *sim, void *target, uint64_t arg);
 
@@ -99,6 +99,7 @@ static void submit_server(pod_t *p, es_client_request_t *r, es_server_request_t 
     sr->output_segment = r->output_segment;
     sr->prefill_only = prefill_only;
     sr->kv_preloaded = preloaded;
+    sr->measured = r->measured;
     sr->chat = r->path && strstr(r->path, "/chat/completions") != NULL;
     p->requests++;
     es_server_submit(p->server, sr);
@@ -203,10 +204,10 @@ static void pod_finish(void *ud, es_server_request_t *sr, es_time_t t)
     esi_cluster_finish(c, r, status, t + c->hop);
 }
 
-static void pod_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count)
+static void pod_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured)
 {
     pod_t *p = ud;
-    if (p->c->hooks.on_gaps) p->c->hooks.on_gaps(p->c->hooks.ud, t, gap, count);
+    if (p->c->hooks.on_gaps) p->c->hooks.on_gaps(p->c->hooks.ud, t, gap, count, measured);
 }
 
 /* ---------------------------------------------------------------- */
@@ -315,6 +316,9 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
     c->hop = es_time_from_us(prm->gateway->hop_latency_us);
     c->extproc_timeout = es_time_from_ms(prm->gateway->ext_proc_timeout_ms);
     c->client_timeout = es_time_from_s(prm->gateway->client_timeout_s);
+    /* aiohttp's TimeoutHandle.start: ceil(loop.time() + timeout) when timeout >= ceil_threshold (5 s) */
+    c->timeout_whole_s = prm->gateway->client_timeout_clock == ES_TIMEOUT_CLOCK_AIOHTTP &&
+                         prm->gateway->client_timeout_s >= 5;
     c->sched_latency = es_time_from_us(prm->epp->scheduling_latency_us);
     c->scrape_every = es_time_from_ms(prm->epp->refresh_interval_ms);
     c->scrape_latency = es_time_from_ms(prm->epp->scrape_latency_ms);
@@ -353,12 +357,13 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
         p->ep.id = i;
         p->ep.name = p->name;
         p->ep.address = p->address;
-        if (nprefill > 0) {
-            p->label.key = "llm-d.ai/role";
-            p->label.value = i < nprefill ? "prefill" : "decode";
-            p->ep.labels = &p->label;
-            p->ep.nlabels = 1;
+        uint32_t nl = 0;
+        if (nprefill > 0) p->labels[nl++] = (es_label_t){"llm-d.ai/role", i < nprefill ? "prefill" : "decode"};
+        if (prm->cluster->nlabel_sets) {
+            const es_pod_labels_t *set = &prm->cluster->label_sets[i % prm->cluster->nlabel_sets];
+            for (uint32_t k = 0; k < set->n; k++) p->labels[nl++] = set->labels[k];
         }
+        if (nl) { p->ep.labels = p->labels; p->ep.nlabels = nl; }
         p->ep.metrics.update_time = -1;
     }
     for (uint32_t i = 0; i < (uint32_t)prm->cluster->replicas; i++)
@@ -402,7 +407,8 @@ void es_cluster_pod_info(const es_cluster_t *c, uint32_t i, es_pod_info_t *out)
     const pod_t *p = &c->pods[i];
     memset(out, 0, sizeof *out);
     out->name = p->name;
-    out->role = p->label.value ? p->label.value : "";
+    const char *role = es_endpoint_label(&p->ep, "llm-d.ai/role");
+    out->role = role ? role : "";
     out->ready = p->ready;
     out->requests = p->requests;
     if (p->server) {

@@ -39,7 +39,7 @@ typedef es_window_t window_t;
 typedef struct pod {
     es_server_t  *server;
     es_endpoint_t ep;
-    es_label_t    label;         /* llm-d.ai/role when disaggregated */
+    es_label_t    labels[1 + ES_POD_LABELS_MAX];   /* llm-d.ai/role when disaggregated, cluster.pod_labels */
     char          name[64];
     char          address[32];
     bool          alive;         /* running (false after a crash until restart) */
@@ -94,6 +94,7 @@ struct es_cluster {
     es_rng_t                 gw_rng;       /* FailOpen and body-less picks */
     es_rng_t                 cancel_rng;   /* client cancellations */
     es_time_t                hop, extproc_timeout, client_timeout, sched_latency;
+    bool                     timeout_whole_s;   /* aiohttp: the timeout fires on a whole second */
     es_time_t                scrape_every, scrape_latency, kv_delay;
     bool                     scrape_latency_fails;
     double                   kv_bytes_per_token;

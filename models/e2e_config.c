@@ -13,6 +13,7 @@
 #include "es_time.h"
 
 static const char *const k_failure_modes[] = {"FailClose", "FailOpen", NULL};
+static const char *const k_timeout_clocks[] = {"auto", "exact", "aiohttp", NULL};
 
 #define C(x) offsetof(es_cluster_config_t, x)
 static const es_schema_entry_t k_cluster[] = {
@@ -32,6 +33,10 @@ static const es_schema_entry_t k_cluster[] = {
      "delay before the EPP sees a server's KV events", NULL},
     {"retries_on_crash", ES_ST_INT, C(retries_on_crash), "0", 0, 100, NULL, "",
      "times a request on a crashed pod is re-sent; 0 fails it with 503", NULL},
+    {"pod_labels", ES_ST_NODE, C(pod_labels), NULL, 0, 0, NULL, "",
+     "labels of the pods: a list of maps {key: value} (at most 16 each), pod i gets item i mod its length "
+     "(topology: kubernetes.io/hostname, topology.kubernetes.io/zone, ...; llm-d.ai/role unless prefill_replicas "
+     "sets it); read by label selectors and the topology plugins", NULL},
 };
 #undef C
 ES_SCHEMA_DEFINE(es_cluster_schema, "cluster", k_cluster);
@@ -72,6 +77,10 @@ static const es_schema_entry_t k_gateway[] = {
      "InferencePool failureMode when the EPP is down or times out", NULL},
     {"client_timeout_s", ES_ST_DOUBLE, G(client_timeout_s), "0", 0, 1e9, NULL, "s",
      "client gives up after this long (counted as 408); 0 = never", NULL},
+    {"client_timeout_clock", ES_ST_ENUM, G(client_timeout_clock), "auto", 0, 0, k_timeout_clocks, "",
+     "when the timeout fires: exact, or aiohttp (5 s or more: rounded up to the next whole second of the "
+     "client's clock, as aiohttp's TimeoutHandle does); auto = aiohttp for inference-perf and vllm-bench "
+     "replays, exact otherwise", NULL},
     {"client_cancel_fraction", ES_ST_DOUBLE, G(client_cancel_fraction), "0", 0, 1, NULL, "",
      "share of requests the client cancels before they end (status 499)", NULL},
     {"client_cancel_after_s", ES_ST_DOUBLE, G(client_cancel_after_s), "2", 0.000001, 1e9, NULL, "s",
@@ -286,10 +295,50 @@ static int parse_faults(es_cluster_config_t *c, es_err_t *err)
     return 0;
 }
 
+static int parse_pod_labels(es_cluster_config_t *c, es_err_t *err)
+{
+    const es_node_t *list = c->pod_labels;
+    if (!list) return 0;
+    int rc = es_node_expect_seq(list, "cluster.pod_labels", err);
+    if (rc) return rc;
+    if (list->n > ES_CLUSTER_MAX_PODS)
+        return es_node_err(err, ES_ERANGE, list, "cluster.pod_labels", "at most %d entries", ES_CLUSTER_MAX_PODS);
+    c->label_sets = calloc(list->n ? list->n : 1, sizeof *c->label_sets);
+    if (!c->label_sets) return es_err_set(err, ES_ENOMEM, "out of memory");
+    for (size_t i = 0; i < list->n; i++) {
+        const es_node_t *m = list->items[i];
+        char path[64];
+        snprintf(path, sizeof path, "cluster.pod_labels[%zu]", i);
+        if ((rc = es_node_expect_map(m, path, err))) return rc;
+        if (m->n > ES_POD_LABELS_MAX) return es_node_err(err, ES_ERANGE, m, path, "at most %d labels", ES_POD_LABELS_MAX);
+        es_pod_labels_t *set = &c->label_sets[c->nlabel_sets++];
+        for (size_t k = 0; k < m->n; k++) {
+            char kp[400];
+            snprintf(kp, sizeof kp, "%s.%s", path, m->keys[k]);
+            const char *v;
+            if ((rc = es_node_to_str(m->items[k], kp, &v, err))) return rc;
+            /* a Kubernetes label: key [prefix/]name, name <= 63 characters; value <= 63 */
+            const char *slash = strrchr(m->keys[k], '/');
+            size_t name_len = strlen(slash ? slash + 1 : m->keys[k]);
+            if (name_len == 0 || name_len > 63 || strlen(m->keys[k]) > 316)
+                return es_node_err(err, ES_EINVAL, m->items[k], kp, "not a label key (a name of 1 to 63 characters, "
+                                   "with an optional DNS prefix and '/')");
+            if (strlen(v) > 63) return es_node_err(err, ES_EINVAL, m->items[k], kp, "label value longer than 63 characters");
+            if (c->prefill_replicas > 0 && strcmp(m->keys[k], "llm-d.ai/role") == 0)
+                return es_node_err(err, ES_EINVAL, m->items[k], kp, "the role is set by cluster.prefill_replicas");
+            char *key = es_strdup(m->keys[k]), *val = es_strdup(v);
+            if (!key || !val) { free(key); free(val); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+            set->labels[set->n++] = (es_label_t){key, val};
+        }
+    }
+    return 0;
+}
+
 int es_e2e_config_parse(es_cluster_config_t *cluster, es_epp_service_config_t *epp,
                         es_gateway_config_t *gateway, es_err_t *err)
 {
     int rc;
+    if ((rc = parse_pod_labels(cluster, err))) return rc;
     if ((rc = parse_routes(gateway, err))) return rc;
     if ((rc = parse_windows(epp->outages, "epp.outages[]", &epp->outage_windows, &epp->noutages, err))) return rc;
     if ((rc = parse_objectives(epp, err))) return rc;
@@ -308,6 +357,14 @@ void es_e2e_config_fini(es_cluster_config_t *cluster, es_epp_service_config_t *e
 {
     free(cluster->fault_list);
     free(cluster->scale_steps);
+    for (size_t i = 0; i < cluster->nlabel_sets; i++)
+        for (uint32_t k = 0; k < cluster->label_sets[i].n; k++) {
+            free((char *)cluster->label_sets[i].labels[k].key);
+            free((char *)cluster->label_sets[i].labels[k].value);
+        }
+    free(cluster->label_sets);
+    cluster->label_sets = NULL;
+    cluster->nlabel_sets = 0;
     cluster->fault_list = NULL;
     cluster->scale_steps = NULL;
     cluster->nfaults = cluster->nscale_steps = 0;

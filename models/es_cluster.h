@@ -58,6 +58,7 @@ typedef struct es_client_request {
     uint64_t            output_segment;
     const es_header_t  *headers;
     uint32_t            nheaders;
+    bool                measured;       /* in the run's measured window: its gaps are on_gaps's `measured` */
     void               *user;           /* caller's pointer (e.g. the workload request) */
     /* out */
     es_time_t           sent;           /* client send time */
@@ -98,8 +99,9 @@ typedef struct es_cluster_hooks {
     /* The request ended (any status) at client time r->done (>= now). */
     void (*on_done)(void *ud, es_client_request_t *r);
     /* Pooled inter-token gaps seen by clients, emitted at time t (<= now;
-     * see es_server_hooks_t). */
-    void (*on_gaps)(void *ud, es_time_t t, es_time_t gap, uint32_t count);
+     * see es_server_hooks_t); `measured` of them from requests with
+     * `measured` set. */
+    void (*on_gaps)(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured);
     /* Optional (--record-decisions): one EPP decision, with what the replica
      * saw: the candidates as scraped and their in-flight counters before the
      * pick ({requests, tokens} per candidate). */

@@ -18,10 +18,14 @@
 #include <stdint.h>
 
 #include "es_doc.h"
+#include "es_endpoint.h"
 #include "es_schema.h"
 #include "es_time.h"
 
 enum { ES_FAIL_CLOSE = 0, ES_FAIL_OPEN = 1 };
+/* gateway.client_timeout_clock: when a client timeout fires.  aiohttp rounds
+ * a timeout of 5 s or more up to the next whole second of its loop clock. */
+enum { ES_TIMEOUT_CLOCK_AUTO = 0, ES_TIMEOUT_CLOCK_EXACT = 1, ES_TIMEOUT_CLOCK_AIOHTTP = 2 };
 
 /* cluster.faults[].kind */
 typedef enum { ES_FAULT_POD_CRASH = 0, ES_FAULT_POD_RESTART, ES_FAULT_SCRAPE_FAILURE } es_fault_kind_t;
@@ -62,6 +66,14 @@ typedef struct es_route_match {
     char    **hvalue;                 /* owned */
 } es_route_match_t;
 
+/* Labels of a pod (cluster.pod_labels): topology (kubernetes.io/hostname,
+ * topology.kubernetes.io/zone, ...), roles, anything a label selector reads. */
+#define ES_POD_LABELS_MAX 16
+typedef struct es_pod_labels {
+    es_label_t labels[ES_POD_LABELS_MAX];   /* owned strings */
+    uint32_t   n;
+} es_pod_labels_t;
+
 typedef struct es_cluster_config {
     int64_t replicas;                 /* model-server pods */
     double  readiness_delay_s;        /* pod start to ready */
@@ -72,7 +84,10 @@ typedef struct es_cluster_config {
     double  kv_transfer_latency_us;   /* fixed latency of one KV transfer */
     double  kv_events_delay_ms;       /* KV-event delivery delay to the EPP */
     int64_t retries_on_crash;         /* re-send requests of a crashed pod this many times */
+    const es_node_t *pod_labels;      /* list of label maps; borrowed */
     /* parsed (es_e2e_config_parse); owned */
+    es_pod_labels_t *label_sets;      /* pod i carries label_sets[i % nlabel_sets] */
+    size_t           nlabel_sets;
     es_fault_t      *fault_list;      /* in document order */
     size_t           nfaults;
     es_scale_step_t *scale_steps;     /* in document order */
@@ -104,6 +119,7 @@ typedef struct es_gateway_config {
     double  ext_proc_timeout_ms;      /* Envoy ext_proc message timeout */
     int     failure_mode;             /* ES_FAIL_CLOSE or ES_FAIL_OPEN */
     double  client_timeout_s;         /* client gives up; 0 = never */
+    int     client_timeout_clock;     /* ES_TIMEOUT_CLOCK_* */
     double  client_cancel_fraction;   /* share of requests the client cancels */
     double  client_cancel_after_s;    /* mean time to a cancellation (exponential) */
     const es_node_t *routes;          /* HTTPRoute-like rules; NULL = everything to the pool */

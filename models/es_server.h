@@ -105,6 +105,7 @@ typedef struct es_server_request {
     uint64_t     output_segment;  /* content id of the output tokens (hashes output blocks) */
     bool         prefill_only;    /* P/D prefill side: finish right after the first token */
     bool         kv_preloaded;    /* P/D decode side: prompt KV transferred, compute only the last token */
+    bool         measured;        /* its gaps count in on_decode_gaps's `measured` (the run's window) */
     bool         chat;            /* /v1/chat/completions: the API server renders the chat template */
     /* out */
     es_time_t    submitted;       /* es_server_submit time */
@@ -130,8 +131,9 @@ typedef struct es_server_hooks {
      * fast-forwarded stretch reports its steps' gaps when it is brought up to
      * date, each with its own step's end time, in no promised order.  With
      * an API server (server.vllm_version) t and gap are when the client gets
-     * the tokens, which may be later than now. */
-    void (*on_decode_gaps)(void *ud, es_time_t t, es_time_t gap, uint32_t count);
+     * the tokens, which may be later than now.  `measured` of the `count`
+     * gaps are those of requests with `measured` set. */
+    void (*on_decode_gaps)(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured);
     es_kv_event_fn on_kv_event;   /* NULL = KV events off; called at the emitting step, no delay */
 } es_server_hooks_t;
 

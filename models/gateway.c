@@ -43,16 +43,22 @@ static bool route_matches(const es_cluster_t *c, const es_client_request_t *r)
     return false;
 }
 
+static bool is_prefill_pod(const pod_t *p)
+{
+    const char *role = es_endpoint_label(&p->ep, "llm-d.ai/role");
+    return role && strcmp(role, "prefill") == 0;
+}
+
 static int32_t random_ready_pod(es_cluster_t *c, bool decode_only)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < c->npods; i++)
-        if (c->pods[i].ready && !(decode_only && c->pods[i].label.value && strcmp(c->pods[i].label.value, "prefill") == 0))
+        if (c->pods[i].ready && !(decode_only && is_prefill_pod(&c->pods[i])))
             n++;
     if (n == 0) return -1;
     uint64_t k = es_rng_below(&c->gw_rng, n);
     for (uint32_t i = 0; i < c->npods; i++)
-        if (c->pods[i].ready && !(decode_only && c->pods[i].label.value && strcmp(c->pods[i].label.value, "prefill") == 0))
+        if (c->pods[i].ready && !(decode_only && is_prefill_pod(&c->pods[i])))
             if (k-- == 0) return (int32_t)i;
     return -1;
 }
@@ -219,8 +225,14 @@ void es_cluster_send(es_cluster_t *c, es_client_request_t *r)
         es_time_t at = es_time_from_s(es_rng_exp(&c->cancel_rng, c->prm.gateway->client_cancel_after_s));
         if (at < give_up) { give_up = at; why = ESI_WHY_CANCEL; }
     }
-    if (give_up != ES_TIME_NEVER)
-        r->p.timeout_ev = es_sim_schedule_in(c->sim, give_up, ev_client_timeout, r, ESI_ARG(r->p.gen, why));
+    if (give_up != ES_TIME_NEVER) {
+        es_time_t at = r->sent + give_up;
+        if (why == ESI_WHY_TIMEOUT && c->timeout_whole_s) {   /* the client's clock reads simulated time */
+            es_time_t s = es_time_from_s(1);
+            at = (at + s - 1) / s * s;
+        }
+        r->p.timeout_ev = es_sim_schedule(c->sim, at, ev_client_timeout, r, ESI_ARG(r->p.gen, why));
+    }
     es_sim_schedule_in(c->sim, c->hop, ev_gateway_arrive, r, ESI_ARG(r->p.gen, 0));
 }
 

@@ -261,9 +261,28 @@ static int read_shape(const rd_t *r, const es_node_t *root, es_model_shape_t *m)
     /* dtype: vLLM serves fp32 checkpoints in 16 bits too, so 2 bytes unless quantised */
     m->dtype_bytes = 2.0;
     m->weight_bytes_per_param = 2.0;
-    const char *dtype = opt_str(r->map, "torch_dtype");
-    if (!dtype) dtype = opt_str(r->map, "dtype");
-    if (!dtype) dtype = opt_str(root, "torch_dtype");
+    static const char *const dtype_keys[] = {"torch_dtype", "dtype"};
+    const char *dtype = NULL;
+    for (int i = 0; i < 3 && !dtype; i++) {
+        const es_node_t *map = i < 2 ? r->map : root;
+        const char *key = dtype_keys[i == 1];
+        if (!(dtype = opt_str(map, key))) continue;
+        /* the torch dtype names a checkpoint is saved in (transformers writes them without "torch.") */
+        static const char *const known[] = {"float32", "float", "float16", "half", "bfloat16", "float64", "double",
+                                            "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz",
+                                            "int8", "uint8", "auto", NULL};
+        const char *name = strncmp(dtype, "torch.", 6) == 0 ? dtype + 6 : dtype;
+        bool ok = false;
+        for (const char *const *k = known; *k && !ok; k++) ok = strcmp(name, *k) == 0;
+        if (!ok) {
+            char kp[64];
+            snprintf(kp, sizeof kp, "%s%s", map == root ? "" : r->prefix, key);
+            return es_node_err(r->err, ES_EINVAL, es_map_get(map, key), kp,
+                               "\"%s\" is not a torch dtype (known: float32, float16, bfloat16, float64, "
+                               "float8_e4m3fn, float8_e5m2, int8, uint8, auto; fnuz variants too)", dtype);
+        }
+        dtype = name;
+    }
     if (dtype && strncmp(dtype, "float8", 6) == 0) {   /* weights stored in FP8 without a quantization_config */
         m->weight_bytes_per_param = 1.0;
         m->fp8 = true;

@@ -305,6 +305,7 @@ void esi_server_release_table(es_server_t *s, req_t *r) { release_table(s, r); }
 static void dec_leave(es_server_t *s, req_t *r)
 {
     s->n_dec--;
+    s->n_dec_meas -= r->measured;
     s->dec_base -= (int64_t)r->p.c0 - (int64_t)r->p.s0;
     bucket_remove(s, r);
     r->p.decoding = 0;
@@ -400,7 +401,7 @@ static void preempt(es_server_t *s, req_t *v)
         bool scheduled = s->fast ? s->stage_prefill : v->p.sched_step == s->k;
         if (scheduled) {   /* give its token back */
             s->budget++;
-            if (!s->fast) { s->n_dec_sched--; s->sum_ctx -= c + 1; }
+            if (!s->fast) { s->n_dec_sched--; s->n_dec_sched_meas -= v->measured; s->sum_ctx -= c + 1; }
         }
         if (!v->p.late) v->p.last_tok = now;
         v->p.late = 0;
@@ -460,6 +461,7 @@ static void skip_decoder(es_server_t *s, req_t *r)
     r->p.s0++;
     s->dec_base--;
     s->skip_n++;
+    s->skip_meas += r->measured;
     s->skip_ctx += (int64_t)r->p.c0 - (int64_t)r->p.s0 + (int64_t)s->k + 1;
     r->p.skip_step = s->k;
     bucket_insert(s, r, s->k + 1);   /* touched next step to report its gap */
@@ -610,6 +612,7 @@ static void phase_running(es_server_t *s)
             r->p.sched_step = s->k;
             s->budget--;
             s->n_dec_sched++;
+            s->n_dec_sched_meas += r->measured;
             s->sum_ctx += dec_computed(s, r) + 1;
         } else if (prefill_running(s, r) < 0) {
             skip_from(s, nxt);
@@ -785,15 +788,16 @@ static bool start_step(es_server_t *s)
     s->fast = s->stage_prefill = s->preempted = false;
     s->npf = s->ndue = s->nlate = 0;
     s->fin = NULL;
-    s->n_dec_sched = 0;
+    s->n_dec_sched = s->n_dec_sched_meas = 0;
     s->sum_ctx = 0;
-    s->skip_n = 0;
+    s->skip_n = s->skip_meas = 0;
     s->skip_ctx = 0;
     s->extra = 0;
 
     phase_running(s);
     if (s->fast) {
         s->n_dec_sched = s->n_dec - s->skip_n;
+        s->n_dec_sched_meas = s->n_dec_meas - s->skip_meas;
         int64_t ctx = s->dec_base + (int64_t)s->n_dec * (int64_t)(s->k + 1) - s->skip_ctx;
         s->sum_ctx = (uint64_t)ctx;
     }
@@ -829,25 +833,26 @@ static bool start_step(es_server_t *s)
 
 /* Gaps as the client sees them: tokens leave the API server d_now after the
  * step's end, the previous ones d_prev after theirs. */
-static void emit_gap(es_server_t *s, es_time_t t, es_time_t gap, uint32_t n)
+static void emit_gap(es_server_t *s, es_time_t t, es_time_t gap, uint32_t n, uint32_t measured)
 {
     if (n && s->hooks.on_decode_gaps)
-        s->hooks.on_decode_gaps(s->hooks.ud, t + s->d_now, gap + s->d_now - s->d_prev, n);
+        s->hooks.on_decode_gaps(s->hooks.ud, t + s->d_now, gap + s->d_now - s->d_prev, n, measured);
 }
 
 /* End of step k at now: tokens, first tokens, finishes. */
 static void end_step(es_server_t *s)
 {
     es_time_t now = now_of(s);
-    uint32_t late_alive = 0;
+    uint32_t late_alive = 0, late_meas = 0;
     api_stream(s, now, s->step_chunks);
     for (uint32_t i = 0; i < s->nlate; i++) {
         req_t *r = s->late[i];
         if (r->p.state != RS_RUNNING || !r->p.decoding) continue;
         late_alive++;
-        emit_gap(s, now, now - r->p.last_tok, 1);
+        late_meas += r->measured;
+        emit_gap(s, now, now - r->p.last_tok, 1, r->measured);
     }
-    emit_gap(s, now, s->step_dt, s->n_dec_sched - late_alive);
+    emit_gap(s, now, s->step_dt, s->n_dec_sched - late_alive, s->n_dec_sched_meas - late_meas);
 
     for (uint32_t i = 0; i < s->npf; i++) {
         req_t *r = s->pf[i];
@@ -866,7 +871,7 @@ static void end_step(es_server_t *s)
             }
             if (r->p.state != RS_RUNNING) continue;   /* aborted from the hook */
         } else {
-            emit_gap(s, now, now - r->p.last_tok, 1);
+            emit_gap(s, now, now - r->p.last_tok, 1, r->measured);
         }
         r->p.last_tok = now;
         if (r->p.outputs >= r->p.out_target) { finish_running(s, r, ES_SERVER_OK); continue; }
@@ -878,6 +883,7 @@ static void end_step(es_server_t *s)
         r->p.c0 = r->p.computed;
         r->p.o0 = r->p.outputs;
         s->n_dec++;
+        s->n_dec_meas += r->measured;
         s->dec_base += (int64_t)r->p.c0 - (int64_t)r->p.s0;
         bucket_insert(s, r, next_event(s, r));
     }
@@ -946,7 +952,7 @@ static es_time_t ff_begin(es_server_t *s)
 static void ff_step(es_server_t *s)
 {
     api_stream(s, s->ff_t, s->n_dec_sched);
-    emit_gap(s, s->ff_t, s->step_dt, s->n_dec_sched);
+    emit_gap(s, s->ff_t, s->step_dt, s->n_dec_sched, s->n_dec_sched_meas);
     s->k++;
     s->ndue = 0;
     s->extra = 0;
@@ -1114,7 +1120,7 @@ void es_server_abort(es_server_t *s, es_server_request_t *r)
     ff_sync(s, false);
     if (s->in_step && r->p.decoding) {
         bool scheduled = s->fast ? r->p.skip_step != s->k : r->p.sched_step == s->k;
-        if (scheduled) { s->n_dec_sched--; s->step_chunks--; }
+        if (scheduled) { s->n_dec_sched--; s->n_dec_sched_meas -= r->measured; s->step_chunks--; }
     }
     finish_running(s, r, ES_SERVER_ABORTED);
 }

@@ -46,6 +46,7 @@ struct es_server {
     req_t   *run_head, *run_tail;
     uint32_t n_running, n_prefilling;
     uint32_t n_dec;            /* decoders on the shared clock */
+    uint32_t n_dec_meas;       /* those of them with `measured` set */
     int64_t  dec_base;         /* sum over decoders of (c0 - s0) */
     req_t  **ring;             /* event buckets, indexed by step & ring_mask */
     uint32_t ring_mask;
@@ -78,8 +79,9 @@ struct es_server {
     uint32_t *cq, *cp;              /* composition scratch */
     req_t   *fin;                   /* decoders finishing at this step's end */
     uint32_t n_dec_sched;
+    uint32_t n_dec_sched_meas;      /* those of them with `measured` set */
     uint64_t sum_ctx;               /* slow path: decode keys, accumulated */
-    uint32_t skip_n;
+    uint32_t skip_n, skip_meas;
     int64_t  skip_ctx;
     es_time_t extra;                /* LoRA loads in this step */
 

@@ -2,6 +2,7 @@
  * vllm_args.c -- `vllm serve` flags and settings files -> the server section.
  */
 #include "es_vllm_args.h"
+#include "es_server_config.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -245,6 +246,38 @@ static int parse_bool(const char *v, int *out)
     return -1;
 }
 
+/* What vLLM's argparse accepts where it has choices (vllm-project/vllm,
+ * vllm/config/cache.py and model.py): BlockSize, the --block-size choices
+ * through the 0.11 releases (later ones take any size the attention kernels
+ * do, which these are); ModelDType; CacheDType (the newest list, a superset
+ * of the older ones). */
+static const int64_t k_block_sizes[] = {1, 8, 16, 32, 64, 128};
+static const char *const k_dtypes[] = {"auto", "half", "float16", "bfloat16", "float", "float32", NULL};
+static const char *const k_kv_dtypes[] = {
+    "auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla", "nvfp4_ds_mla",
+    "turboquant_k8v4", "turboquant_4bit_nc", "turboquant_k3v4_nc", "turboquant_3bit_nc", "int4_per_token_head",
+    "int8_per_token_head", "fp8_per_token_head", "nvfp4", "nvfp4_4over6", NULL};
+
+static bool in_list(const char *v, const char *const *list)
+{
+    for (; *list; list++) if (!strcmp(v, *list)) return true;
+    return false;
+}
+
+static int choice_err(es_err_t *err, const char *what, const char *flag, const char *value, const char *const *list)
+{
+    char known[600];
+    size_t k = 0;
+    known[0] = '\0';
+    for (; *list && k + 1 < sizeof known; list++) {
+        int n = snprintf(known + k, sizeof known - k, "%s%s", k ? ", " : "", *list);
+        if (n < 0) break;
+        k += (size_t)n;
+    }
+    return es_err_set(err, ES_EINVAL, "%s: --%s: \"%s\" is not one of vLLM's choices (%s)", what, flag, value,
+                      known);
+}
+
 /* Sets one known flag from its text value (NULL: a bare boolean flag). */
 static int set_flag(es_vllm_serve_t *s, const flag_t *f, const char *value, const char *what, es_err_t *err)
 {
@@ -258,6 +291,18 @@ static int set_flag(es_vllm_serve_t *s, const flag_t *f, const char *value, cons
         if (f->off == offsetof(es_vllm_serve_t, api_server_count) && v > 64)
             return es_err_set(err, ES_EINVAL, "%s: --api-server-count: eppsim models at most 64, got %lld", what,
                               (long long)v);
+        if (f->off == offsetof(es_vllm_serve_t, block_size)) {
+            bool ok = false;
+            for (size_t i = 0; i < sizeof k_block_sizes / sizeof k_block_sizes[0]; i++) ok |= v == k_block_sizes[i];
+            if (!ok)
+                return es_err_set(err, ES_EINVAL, "%s: --block-size: %lld is not one of vLLM's choices "
+                                  "(1, 8, 16, 32, 64, 128)", what, (long long)v);
+        }
+        /* the server key's range, as if the setting were written there */
+        const es_schema_entry_t *e = f->server_key ? es_schema_lookup(&es_server_schema, f->server_key, NULL) : NULL;
+        if (e && e->type == ES_ST_INT && ((double)v < e->min || (double)v > e->max))
+            return es_err_set(err, ES_EINVAL, "%s: --%s: %lld is out of range [%.0f, %.0f] (server.%s)", what, f->name,
+                              (long long)v, e->min, e->max, f->server_key);
         *(int64_t *)(base + f->off) = v;
         break;
     }
@@ -284,6 +329,10 @@ static int set_flag(es_vllm_serve_t *s, const flag_t *f, const char *value, cons
         size_t cap = f->type == T_MODEL ? sizeof s->model : f->off == offsetof(es_vllm_serve_t, quantization)
                                                                  ? sizeof s->quantization : sizeof s->dtype;
         if (strlen(value) >= cap) return es_err_set(err, ES_EINVAL, "%s: --%s: value too long", what, f->name);
+        if (f->off == offsetof(es_vllm_serve_t, dtype) && !in_list(value, k_dtypes))
+            return choice_err(err, what, f->name, value, k_dtypes);
+        if (f->off == offsetof(es_vllm_serve_t, kv_cache_dtype) && !in_list(value, k_kv_dtypes))
+            return choice_err(err, what, f->name, value, k_kv_dtypes);
         memcpy(base + f->off, value, strlen(value) + 1);
         break;
     }
@@ -380,6 +429,15 @@ int es_vllm_parse_map(const es_node_t *map, const char *path, es_vllm_serve_t *s
         snprintf(kp, sizeof kp, "%s%s%s", path, *path ? "." : "", map->keys[i]);
         if (v->kind != ES_NODE_SCALAR)
             return es_node_err(err, ES_EINVAL, v, kp, "expected a single value");
+        /* max-num-seqs and max_num_seqs are one setting: given twice, which wins? */
+        for (size_t j = 0; j < i; j++) {
+            char other[96];
+            snprintf(other, sizeof other, "%s", map->keys[j]);
+            for (char *c = other; *c; c++) if (*c == '_') *c = '-';
+            if (!strcmp(other, name))
+                return es_node_err(err, ES_EINVAL, v, kp, "the same setting as '%s' (line %u): give it once",
+                                   map->keys[j], map->items[j]->line);
+        }
         const flag_t *f = find_flag(name);
         if (!f) { record(s, name, v->str); continue; }
         if (f->type == T_OTHER) { record(s, f->name, v->str); continue; }

@@ -62,6 +62,10 @@ int es_client_stats(const es_metrics_t *m, const es_client_emul_t *e, uint32_t s
         /* the end as the client saw it: completion, or when it gave up / got the error */
         double end_ms = r->e2e_ms >= 0 ? r->e2e_ms : r->status == 408 ? e->timeout_ms : 0;
         es_time_t end = r->arrival + (es_time_t)llround(end_ms * 1e6);
+        if (r->e2e_ms < 0 && r->status == 408 && e->timeout_whole_s) {   /* as gateway.c fired it */
+            end = (end + 999999999) / 1000000000 * 1000000000;
+            end_ms = (double)(end - r->arrival) / 1e6;
+        }
         if (end > last) last = end;
         if (r->status != 200 || r->e2e_ms < 0) {
             out->failures++;

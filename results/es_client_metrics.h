@@ -46,6 +46,8 @@ typedef struct es_client_emul {
     double      event_gap_ms;         /* the gap a token's extra stamps add */
     double      timeout_ms;           /* the client's timeout: a 408 ends this long after it was sent */
     double      output_count_scale;   /* client-counted output tokens per generated token (0 = 1) */
+    bool        timeout_whole_s;      /* a 408 ends at timeout_ms rounded up to a whole second of
+                                       * simulated time (aiohttp, gateway.client_timeout_clock) */
 } es_client_emul_t;
 
 typedef struct es_client_stats {

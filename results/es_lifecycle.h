@@ -8,7 +8,9 @@
  * docs/validate.md): request_latency = end - start of the POST; TTFT to the
  * first streamed chunk; TPOT = (last - first timestamp) / (timestamps - 1),
  * where a client that stamps every SSE line has `stamps_per_token` (2 in the
- * build behind ../shared/validation) timestamps per token; ITL = the pooled
+ * build behind ../shared/validation) timestamps per token and
+ * `trailing_stamps` after the last (2 there: `data: [DONE]` and its blank
+ * line; timestamps = stamps_per_token x tokens + trailing); ITL = the pooled
  * gaps between timestamps (only its mean is derived from records, and its
  * percentiles when stamps_per_token is 1 and the caller supplies the real
  * gaps); normalized TPOT = latency / output tokens.  Failures stay out of
@@ -53,7 +55,7 @@ void es_lc_stats_init(es_lc_stats_t *s);
  * benchmark computes them.  real_itl (es_metrics_itl: the pooled real gaps,
  * ms) gives the ITL median, p90, p95 and p99 when stamps_per_token is 1;
  * NULL leaves them absent. */
-int es_lc_compute(const es_req_record_t *recs, size_t n, uint32_t stage, int stamps_per_token,
+int es_lc_compute(const es_req_record_t *recs, size_t n, uint32_t stage, int stamps_per_token, int trailing_stamps,
                   double requested_rate, const es_lat_stats_t *real_itl, es_lc_stats_t *out);
 
 /* The JSON text of one lifecycle-metrics file (caller frees). */

@@ -2,7 +2,9 @@
  * es_metrics.h -- what a run measures, and its summary.
  *
  * Per request (es_req_record_t, one per request that arrived, whatever its
- * status) and pooled inter-token gaps (ITL).  Latencies are measured at the
+ * status) and the pooled inter-token gaps (ITL) of the requests that arrived
+ * in the measured window (whatever their status: a failed stream's gaps
+ * reached the client too).  Latencies are measured at the
  * client in milliseconds.  The summary covers the measured window: requests
  * that arrived in [warmup_s, last arrival - cooldown_s]; `requests.total`
  * counts every request.  Percentiles use linear interpolation between order
@@ -73,8 +75,11 @@ void es_metrics_destroy(es_metrics_t *m);
 
 /* A request ended (any status).  Records are kept in the order added. */
 int es_metrics_add_request(es_metrics_t *m, const es_req_record_t *r);
-/* `count` inter-token gaps of `gap` ns observed at time now (pooled ITL). */
-void es_metrics_add_gaps(es_metrics_t *m, es_time_t now, es_time_t gap, uint32_t count);
+/* `count` inter-token gaps of `gap` ns from requests of the measured window
+ * (pooled ITL).  The caller knows which: a run flags a request as it sends
+ * it (es_client_request_t.measured), in a second pass when a cool-down
+ * leaves the window's end unknown until the last arrival (es_run.h). */
+void es_metrics_add_gaps(es_metrics_t *m, es_time_t gap, uint32_t count);
 /* `count` gaps of `gap` ns from requests of stage `stage` (benchmark-client
  * workloads, whose stages drain: the running stage owns every gap).  No
  * warm-up filter.  ES_ENOMEM when a stage's histogram cannot be allocated. */

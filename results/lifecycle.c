@@ -50,7 +50,7 @@ static void dist_fill(es_lc_dist_t *d, double *v, size_t n, double scale)
     for (int q = 1; q < ES_LC_NQ; q++) d->v[q] = es_percentile_sorted(v, n, k_q[q]) * scale;
 }
 
-int es_lc_compute(const es_req_record_t *recs, size_t n, uint32_t stage, int stamps_per_token,
+int es_lc_compute(const es_req_record_t *recs, size_t n, uint32_t stage, int stamps_per_token, int trailing_stamps,
                   double requested_rate, const es_lat_stats_t *real_itl, es_lc_stats_t *out)
 {
     es_lc_stats_init(out);
@@ -79,7 +79,7 @@ int es_lc_compute(const es_req_record_t *recs, size_t n, uint32_t stage, int sta
         pl[ns] = r->prompt_tokens;
         ol[ns] = r->output_tokens;
         ns++;
-        double stamps = (double)stamps_per_token * r->output_tokens;
+        double stamps = (double)stamps_per_token * r->output_tokens + (trailing_stamps > 0 ? trailing_stamps : 0);
         if (stamps > 1) {
             tpot[nt++] = (e2e - t1) / (stamps - 1);
             gap_span += e2e - t1;

@@ -19,7 +19,7 @@ struct es_metrics {
     es_results_config_t cfg;
     es_req_record_t *recs;
     size_t n, cap;
-    uint64_t *itl;                 /* ITL_BUCKETS counts (measured window by time) */
+    uint64_t *itl;                 /* ITL_BUCKETS counts: gaps of the measured window's requests */
     es_time_t first_arrival, last_arrival;
     /* oracle: open-addressing set of block hashes (0 = empty) */
     bool oracle;
@@ -108,11 +108,9 @@ static inline double itl_bucket_mid(uint32_t b)
     return lo + ldexp(1.0, (int)e - ITL_SUB_BITS) / 2;
 }
 
-void es_metrics_add_gaps(es_metrics_t *m, es_time_t now, es_time_t gap, uint32_t count)
+void es_metrics_add_gaps(es_metrics_t *m, es_time_t gap, uint32_t count)
 {
-    /* the window's end is not known yet: gaps after warm-up count; the
-     * cool-down tail is small next to a run and is kept (documented) */
-    if (now < es_time_from_s(m->cfg.warmup_s) || gap < 0) return;
+    if (gap < 0 || count == 0) return;
     m->itl[itl_bucket((uint64_t)gap)] += count;
 }
 

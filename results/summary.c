@@ -533,9 +533,7 @@ void es_summary_print(FILE *f, const cJSON *s)
     fprintf(f, "  measured window: requests sent in [%.1f s, %.1f s]", from, to);
     if (warm > 0 || cool > 0) fprintf(f, " (warm-up %g s, cool-down %g s)", warm, cool);
     else fprintf(f, " (every request)");
-    /* ITL pools token gaps by time, not by request: say so where it differs */
-    if (warm > 0 || cool > 0) fprintf(f, "; every figure below is over it (ITL: token gaps after warm-up)\n");
-    else fprintf(f, "; every figure below is over it\n");
+    fprintf(f, "; every figure below is over it\n");
     fprintf(f, "  %-32s %10.0f\n", "Requests in the window", measured);
     fprintf(f, "  %-32s %10.0f\n", "Successful requests", mcompleted);
     fprintf(f, "  %-32s %10.0f", "Failed requests", measured - mcompleted);

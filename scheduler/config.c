@@ -1020,6 +1020,21 @@ int es_epp_config_default(es_epp_config_t **out, es_err_t *err)
     return es_epp_config_load_string("<upstream default>", k_default_config, out, err);
 }
 
+int es_epp_config_check_stability(const es_epp_config_t *c, es_err_t *err)
+{
+    const esi_plugin_cfg_t *first = NULL;   /* upstream sorts the plugins by name */
+    for (size_t i = 0; i < c->nplugins; i++)
+        if (c->plugins[i].vt->alpha && (!first || strcmp(c->plugins[i].name, first->name) < 0)) first = &c->plugins[i];
+    if (!first) return 0;
+    const char *file = c->file ? c->file : "<config>";
+    if (first->line)
+        return es_err_set(err, ES_EUNSUPP, "%s:%u: plugins: plugin '%s' (type: '%s') has Alpha stability level, but "
+                          "command line flag --allow-experimental-plugins is not set", file, first->line, first->name,
+                          first->vt->type_name);
+    return es_err_set(err, ES_EUNSUPP, "%s: plugins: plugin '%s' (type: '%s') has Alpha stability level, but command "
+                      "line flag --allow-experimental-plugins is not set", file, first->name, first->vt->type_name);
+}
+
 bool es_epp_config_gate(const es_epp_config_t *c, const char *gate)
 {
     for (size_t i = 0; i < c->ngates; i++) if (strcmp(c->gates[i], gate) == 0) return true;

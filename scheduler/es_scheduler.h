@@ -71,6 +71,11 @@ bool es_epp_config_gate(const es_epp_config_t *c, const char *gate);
  * parameters without effect in a simulation, alpha stability); NULL past
  * the end.  Callers print them (the library does not write to stderr). */
 const char *es_epp_config_warning(const es_epp_config_t *c, size_t i);
+/* Upstream's ValidatePluginStability (framework/interface/plugin/registry.go)
+ * without --allow-experimental-plugins: the first Alpha plugin of the config
+ * by name is an error (ES_EUNSUPP), as the EPP refuses to start.  eppsim
+ * accepts Alpha plugins with a warning unless asked (--strict-stability). */
+int  es_epp_config_check_stability(const es_epp_config_t *c, es_err_t *err);
 /* Name of the i-th registered plugin type; NULL past the end. */
 const char *es_epp_plugin_type(size_t i);
 

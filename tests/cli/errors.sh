@@ -230,6 +230,11 @@ input a.yaml 'workload: {inference_perf: {file: ip.yaml, version: 2024}}\n';    
 rm -f .input; put a.yaml 'workload: {inference_perf: nothere.yaml}\n';                               case_ "missing file" "${RUN[@]}" a.yaml
 put a.yaml 'workload: {inference_perf: ip.yaml}\n'; input ip.yaml '';                                 case_ "empty config" "${RUN[@]}" a.yaml
 mkdir -p ipdir; put a.yaml 'workload: {inference_perf: ipdir}\n'; flags 'workload: {inference_perf: ipdir}  (a directory)'; case_ "config is a directory" "${RUN[@]}" a.yaml; rmdir ipdir
+# given by an option, the error names the option (the key is in no file)
+mkdir -p ipdir; flags eppsim run --inference-perf ipdir;   case_ "--inference-perf of a directory" "${RUN[@]}" --inference-perf ipdir; rmdir ipdir
+put ip.yaml ''; flags 'eppsim run --inference-perf ip.yaml  (an empty file)'; case_ "--inference-perf of an empty config" "${RUN[@]}" --inference-perf ip.yaml
+put ip.yaml 'data: {type: shared_prefix}\nload: {stages: [{rate: 1, duration: 1}]}\n'
+flags eppsim run --inference-perf ip.yaml --inference-perf-version 2024; case_ "--inference-perf-version unknown" "${RUN[@]}" --inference-perf ip.yaml --inference-perf-version 2024
 
 section "Models and GPUs (server.model: config.json, server.gpu, their data files)"
 input a.yaml 'server: {model: nothere.json}\n';            case_ "model config missing" "${RUN[@]}" a.yaml
@@ -238,6 +243,8 @@ input m.json '{"hidden_size": 4096, "intermediate_size": 11008,\n "num_hidden_la
 case_ "KV heads do not divide the heads" "${RUN[@]}" a.yaml
 input m.json '{"hidden_size": 4096, "num_hidden_layers": 32,\n "num_attention_heads": 32, "vocab_size": 32000}\n'
 case_ "model config lacks a key" "${RUN[@]}" a.yaml
+input m.json '{"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,\n "num_attention_heads": 32, "vocab_size": 32000, "torch_dtype": "int3"}\n'
+case_ "model config: unknown torch_dtype" "${RUN[@]}" a.yaml
 put a.yaml 'server: {gpu: toy, gpu_datasheet: g.yaml}\n'
 input g.yaml 'gpus:\n  toy:\n    memory_MiB: 1024\n    bf16_TFLOPs: 10\n    fp8_TFLOPs: 0\n    nvlink_GBps: 0\n    pcie_GBps: 16\n    source: test\n'
 case_ "datasheet entry lacks a key" "${RUN[@]}" a.yaml
@@ -259,6 +266,12 @@ flags eppsim bench e2e --case e;               case_ "unknown benchmark case" "$
 flags eppsim bench e2e --mooncake-scale fast;  case_ "benchmark scale not a number" "$EPPSIM" bench e2e --mooncake-scale fast
 flags eppsim run --set server.max_num_seqs=;   case_ "--set with no value" "${RUN[@]}" --set server.max_num_seqs= base.yaml
 flags eppsim run --set cluster.replicas.x=1;   case_ "--set below a scalar" "${RUN[@]}" --set cluster.replicas.x=1 base.yaml
+# a --set value is blamed on the option, never on the base file's line
+flags eppsim run --set server.bogus=1;         case_ "--set of an unknown key" "${RUN[@]}" --set server.bogus=1 base.yaml
+flags eppsim run --set server.max_num_seqs=abc; case_ "--set of a mistyped value" "${RUN[@]}" --set server.max_num_seqs=abc base.yaml
+put s.yaml 'base: base.yaml\ngrid: {cluster.replicas: [1, 2]}\n'
+flags eppsim sweep s.yaml --set server.max_num_seqs=abc; case_ "sweep --set of a mistyped value" "$EPPSIM" sweep -q -o sw --set server.max_num_seqs=abc s.yaml
+flags eppsim sweep s.yaml --set server.bogus=1;          case_ "sweep --set of an unknown key" "$EPPSIM" sweep -q -o sw --set server.bogus=1 s.yaml
 
 section "vLLM serve settings and validation (server.vllm_args, eppsim validate)"
 input a.yaml 'server: {vllm_args: "--max-num-seqs lots"}\n';                     case_ "flag value not a number" "${RUN[@]}" a.yaml
@@ -290,6 +303,13 @@ rm -f .input; put a.yaml 'workload: {vllm_bench: {result: nothere.json}}\n';    
 put a.yaml 'workload: {vllm_bench: {result: bj.json}}\n'; input bj.json '[]\n';         case_ "vllm bench result not an object" "${RUN[@]}" a.yaml
 input a.yaml 'server: {vllm_args: "--max-num-seqs 1e3"}\n';                     case_ "integer flag in exponent form" "${RUN[@]}" a.yaml
 input a.yaml 'server: {vllm_args: "--gpu-memory-utilization -0.5"}\n';         case_ "negative fraction" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--block-size 17"}\n';                       case_ "block size vLLM does not offer" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--max-model-len 10000000000"}\n';          case_ "max-model-len out of range" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--dtype bogus"}\n';                        case_ "unknown --dtype" "${RUN[@]}" a.yaml
+input a.yaml 'server: {vllm_args: "--kv-cache-dtype bogus"}\n';               case_ "unknown --kv-cache-dtype" "${RUN[@]}" a.yaml
+put a.yaml 'server: {vllm_config: vc.yaml}\n'
+input vc.yaml 'max-num-seqs: 64\nmax_num_seqs: 32\n';                          case_ "vllm_config: one setting under two spellings" "${RUN[@]}" a.yaml
+input vc.yaml 'max_model_len: 1e10\n';                                         case_ "vllm_config: integer in exponent form" "${RUN[@]}" a.yaml
 
 [ "$MODE" = --doc ] && exit 0
 echo "$n cases, $fails failed"

@@ -58,4 +58,28 @@ assert c["name"].startswith("vllm bench serve") and c["timestamps_per_token"] ==
 assert c["sent"] == 4 and c["successes"] == 4 and c["timeout_s"] == 21600
 assert s["requests"]["total"] == 4
 PY
+# an overloaded pod and a 6 s request_timeout: aiohttp fires it at the next whole
+# second of its clock (gateway.client_timeout_clock auto = aiohttp), exact on time
+cat > ov.yaml <<'YAML'
+name: ov
+server: {gpu: h100-sxm-80gb, model: llama-3.1-8b, max_num_seqs: 2}
+cluster: {replicas: 1}
+workload:
+  inference_perf:
+    config:
+      api: {type: completion, streaming: true}
+      data: {type: shared_prefix, shared_prefix: {num_groups: 2, num_prompts_per_group: 2, system_prompt_len: 50,
+                                                    question_len: 50, output_len: 3000}}
+      load: {type: constant, request_timeout: 6, stages: [{rate: 2, duration: 3}]}
+YAML
+"$EPPSIM" run ov.yaml -o ov1 -q --no-plots 2> ov1.err || fail "$(cat ov1.err)"
+printf 'gateway: {client_timeout_clock: exact}\n' >> ov.yaml
+"$EPPSIM" run ov.yaml -o ov2 -q --no-plots 2> ov2.err || fail "$(cat ov2.err)"
+python3 - ov1/summary.json ov2/summary.json <<'PY' || exit 1
+import json, sys
+a, b = (json.load(open(f))["client"] for f in sys.argv[1:3])
+assert a["failures"] == b["failures"] == 6, (a["failures"], b["failures"])
+assert b["failures_request_latency_mean_ms"] == 6000, b["failures_request_latency_mean_ms"]
+assert 6000 < a["failures_request_latency_mean_ms"] < 7000, a["failures_request_latency_mean_ms"]
+PY
 echo "ok"

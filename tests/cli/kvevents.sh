@@ -65,7 +65,7 @@ assert [e["seq"] for e in ev] == list(range(ev[0]["seq"], ev[0]["seq"] + len(ev)
 assert ev[0]["seq"] == 0, "first sequence number %d" % ev[0]["seq"]
 stored, removed = [], []
 for e in ev:
-    assert e["topic"] == "kv@127.0.0.1:%s@llama-3.1-8b" % port, e["topic"]
+    assert e["topic"] == "kv@127.0.0.1:%s@meta-llama/Llama-3.1-8B-Instruct" % port, e["topic"]   # the served name: workload.model
     b = e["batch"]
     assert isinstance(b, list) and len(b) == 3 and isinstance(b[0], float) and b[2] == 0, b
     for x in b[1]:

@@ -32,7 +32,7 @@ fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read
 def one(name, suffix=""):
     s = [x for x in fams[name].samples if x.name == name + suffix]
     assert len(s) == 1, (name, s)
-    assert s[0].labels.get("model_name") == "llama-3.1-8b" and s[0].labels.get("engine") == "0", s[0].labels
+    assert s[0].labels.get("model_name") == "meta-llama/Llama-3.1-8B-Instruct" and s[0].labels.get("engine") == "0", s[0].labels
     return s[0].value
 # gauges and counters (the client strips _total from a counter family's name)
 assert fams["vllm:num_requests_running"].type == "gauge"

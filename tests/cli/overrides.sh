@@ -23,7 +23,9 @@ check_bad() {   # expected message, then the --set arguments
   grep -qF -- "$want" err.txt || fail "$*: '$(cat err.txt)' lacks '$want'"
   [ -e bad ] && fail "$* wrote an output directory"
 }
-check_bad '--set:1: server.max_num_seqs: expected an integer' --set server.max_num_seqs=lots
+check_bad '--set server.max_num_seqs=lots: server.max_num_seqs: expected an integer' --set server.max_num_seqs=lots
+# a key under a section the file has: blamed on the option, not on the file's line
+check_bad 'eppsim: --set server.bogus=1: server.bogus: unknown key' --set server.bogus=1
 check_bad '--set servr.gpu=h100: servr: unknown key' --set servr.gpu=h100
 check_bad '--set nothing: expected KEY.PATH=VALUE' --set nothing
 check_bad "no plugin named 'nosuch'" --set epp.weights.nosuch=1
@@ -34,6 +36,7 @@ grep -q '^  max_num_seqs: 64$' sw/points/1-seed1/experiment.yaml || fail "sweep 
 "$EPPSIM" sweep sw.yaml -j 1 -o sw --set server.max_num_seqs=32 > /dev/null 2> err.txt || fail "sweep --set again: $(cat err.txt)"
 grep -q 'point 1 seed 1 changed since it ran (server.max_num_seqs: 64 -> 32' err.txt || fail "a changed --set did not re-run: $(cat err.txt)"
 "$EPPSIM" sweep sw.yaml -q -o sw2 --set server.max_num_seqs=x > /dev/null 2> err.txt && fail "sweep --set bad value exits 0"
-grep -qF -- '--set server.max_num_seqs=x: ' err.txt || fail "sweep --set bad value: $(cat err.txt)"
+grep -qF -- 'eppsim: --set server.max_num_seqs=x: server.max_num_seqs: expected an integer' err.txt ||
+  fail "sweep --set bad value: $(cat err.txt)"
 echo "overrides: $fails failed"
 [ "$fails" = 0 ]

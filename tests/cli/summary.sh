@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The run's summary: the terminal, report.md and summary.json agree (one
-# window, stated; the same numbers), failures are broken down by status,
-# report.md links only plots that exist.
+# window, stated; the same numbers, ITL included), failures are broken down by
+# status, report.md links only plots that exist.
 #   tests/cli/summary.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
@@ -54,5 +54,27 @@ grep -q 'tolerance foo: not a compared metric; compared: latency_ms.ttft.p50' cm
 "$EPPSIM" compare r r > cmp.txt 2>&1 || fail "compare r r: $(cat cmp.txt)"
 grep -qE 'e[+-][0-9]' cmp.txt && fail "compare prints exponent notation: $(cat cmp.txt)"
 grep -qE '^latency_ms.e2e.p99 +[0-9.]+ \[[0-9.]+, [0-9.]+\] ms' cmp.txt || fail "compare: no unit on latencies: $(cat cmp.txt)"
+# ITL is over the window's requests too: a load ten times heavier in the
+# cool-down must not reach it.  Its gaps are exactly the window's requests'
+# (output - 1 each), their mean sum(E2E - TTFT) / gaps (histogram: < 0.5 %)
+cat > itl.yaml <<'YAML'
+name: itl-window
+cluster: {replicas: 1}
+workload:
+  num_requests: 600
+  arrival: {stages: [{rate: 2, duration_s: 100}, {rate: 40, duration_s: 10}]}
+  shared_prefix: {num_groups: 4, system_prompt_len: 200, question_len: 100, output_len: 100}
+results: {warmup_s: 10, cooldown_s: 10}
+YAML
+"$EPPSIM" run itl.yaml --no-plots -o itl > /dev/null 2> err.txt || fail "run itl.yaml: $(cat err.txt)"
+end=$(grep -o '"window_end_s":[[:space:]]*[0-9.]*' itl/summary.json | sed 's/.*[[:space:]]//')
+itl_n=$(grep -A7 '"itl"' itl/summary.json | grep -o '"n":[[:space:]]*[0-9]*' | head -1 | sed 's/.*[[:space:]]//')
+itl_mean=$(grep -A7 '"itl"' itl/summary.json | grep -o '"mean":[[:space:]]*[0-9.]*' | head -1 | sed 's/.*[[:space:]]//')
+read -r want_n want_mean < <(awk -F, -v w="$end" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  $c["arrival_s"] >= 10 && $c["arrival_s"] <= w { if ($c["status"] != 200) bad++; if ($c["output_tokens"] > 1) { s += $c["e2e_ms"] - $c["ttft_ms"]; n += $c["output_tokens"] - 1 } }
+  END { print n + 0, (n ? s / n : 0); if (bad) exit 1 }' itl/requests.csv) || fail "itl.yaml: a request in the window failed"
+[ "$itl_n" = "$want_n" ] || fail "ITL pools $itl_n gaps, the window's requests have $want_n"
+awk -v a="$itl_mean" -v b="$want_mean" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d / b < 0.005) }' ||
+  fail "ITL mean $itl_mean ms, the window's requests' mean gap is $want_mean ms"
 echo "summary: $fails failed"
 [ "$fails" = 0 ]

@@ -55,4 +55,45 @@ while read -r t; do
   grep -qF "\`$t\`" "$root/docs/scheduler.md" || { echo "FAIL type $t: not classed in docs/scheduler.md"; fail=1; }
 done < "$root/tests/upstream/registered-types.txt"
 echo "$nt registered types known and classed"
+# --strict-stability refuses Alpha plugins as upstream does without --allow-experimental-plugins
+st="$root/docs/explain-example/state.json"; gpu="$dir/deploy-sim-epp-gpu-config.yaml"
+"$eppsim" explain --strict-stability --epp-config "$gpu" --state "$st" > /dev/null 2> "$tmp/err"; rc=$?
+if [ $rc != 2 ] || ! grep -q "deploy-sim-epp-gpu-config.yaml:[0-9]*: plugins: plugin 'dcgm-extractor' (type: 'dcgm-extractor') has Alpha stability level, but command line flag --allow-experimental-plugins is not set" "$tmp/err"; then
+  echo "FAIL --strict-stability: rc=$rc"; cat "$tmp/err"; fail=1; fi
+"$eppsim" explain --strict-stability --allow-experimental-plugins --epp-config "$gpu" --state "$st" > /dev/null 2>&1 || { echo "FAIL --allow-experimental-plugins refused"; fail=1; }
+"$eppsim" explain --strict-stability --state "$st" > /dev/null 2>&1 || { echo "FAIL --strict-stability refused the default config"; fail=1; }
+"$eppsim" explain --epp-config "$gpu" --state "$st" > /dev/null 2>&1 || { echo "FAIL Alpha plugins refused without --strict-stability"; fail=1; }
+printf 'name: strict\nepp: {config_file: %s}\nworkload: {num_requests: 20}\n' "$gpu" > "$tmp/strict.yaml"
+"$eppsim" run "$tmp/strict.yaml" --strict-stability --quiet --no-plots --out "$tmp/strict" > /dev/null 2> "$tmp/err"; rc=$?
+if [ $rc != 2 ] || ! grep -q "has Alpha stability level" "$tmp/err" || [ -e "$tmp/strict" ]; then echo "FAIL run --strict-stability: rc=$rc"; fail=1; fi
+echo "--strict-stability checked"
+# topology labels on pods (cluster.pod_labels): with the pd-topology config every
+# split request prefills on the decode pod's host
+cat > "$tmp/topo.yaml" <<EXP
+name: topo
+seed: 1
+cluster:
+  replicas: 6
+  prefill_replicas: 2
+  pod_labels: [{kubernetes.io/hostname: node-a}, {kubernetes.io/hostname: node-b}]
+epp: {config_file: $dir/deploy-pd-topology-epp-config.yaml}
+workload:
+  type: shared_prefix
+  num_requests: 120
+  arrival: {process: poisson, rate: 20}
+  shared_prefix: {num_groups: 4, num_prompts_per_group: 30, system_prompt_len: 1000, question_len: 100, output_len: 20}
+EXP
+if "$eppsim" run "$tmp/topo.yaml" --record-decisions --quiet --no-plots --out "$tmp/topo" > /dev/null 2>&1; then
+  grep -q '"kubernetes.io/hostname": "node-b"' "$tmp/topo/decisions.jsonl" || { echo "FAIL pod_labels: not on the endpoints"; fail=1; }
+  # picked: [decode, prefill]; pods 0, 1 prefill; hostname alternates with the pod index
+  splits=$(grep -o '"picked": \["[^"]*-[0-9]*", "[^"]*-[01]"\]' "$tmp/topo/decisions.jsonl" |
+           sed 's/^"picked": \["[^"]*-\([0-9]*\)", "[^"]*-\([01]\)"\]$/\1,\2/')
+  cross=$(echo "$splits" | awk -F, 'NF == 2 && ($1 % 2) != ($2 % 2)' | wc -l)
+  nsplit=$(echo "$splits" | grep -c ,)
+  if [ "$nsplit" -lt 10 ] || [ "$cross" != 0 ]; then echo "FAIL topology: $cross of $nsplit splits across hosts"; fail=1; fi
+  echo "topology labels: $nsplit P/D splits, $cross across hosts"
+else echo "FAIL pod_labels run"; fail=1; fi
+printf 'name: bad\ncluster: {pod_labels: [{"": x}]}\n' > "$tmp/bad.yaml"
+"$eppsim" run "$tmp/bad.yaml" --quiet --no-plots --out "$tmp/bad" > /dev/null 2> "$tmp/err"; rc=$?
+{ [ $rc = 2 ] && grep -q "bad.yaml:2: cluster.pod_labels\[0\]\.: not a label key" "$tmp/err"; } || { echo "FAIL bad pod_labels: rc=$rc"; cat "$tmp/err"; fail=1; }
 exit $fail

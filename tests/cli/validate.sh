@@ -25,6 +25,13 @@ done
 [ $rc -eq 0 ] || fail "round trip beyond 0.01 %: rc $rc"; 
 grep -q "^inference-perf  *0.0  *0.0" rt.txt || fail "round trip row: $(grep '^inference-perf' rt.txt)"
 grep -q "step model: profile tables: llama-3.1-8b on h100-sxm-80gb" rt.txt || fail "step model not reported"
+# a build that stamps every SSE line (2025-10: two per token, two after the
+# last): the files hold that client's ITL and TPOT, and round-trip through it
+sed 's/^  inference_perf:$/  inference_perf:\n    version: "2025-10"/' "$D/tiny.yaml" > tiny-2025-10.yaml
+"$EPPSIM" run tiny-2025-10.yaml -q --no-plots -o run2 --write-inference-perf-results || fail "run 2025-10"
+"$EPPSIM" validate run2/inference-perf --inference-perf-version 2025-10 --tolerance 0.01 > rt2.txt 2>&1 ||
+  fail "2025-10 round trip beyond 0.01 %: $(grep -A1 '^run ' rt2.txt | tail -1)"
+grep -q -- '--client-stamps' rt2.txt && fail "the command line names --client-stamps that was not given: $(grep 'command line' rt2.txt)"
 # another seed replays other arrivals: beyond a tight tolerance, exit 1
 "$EPPSIM" validate run/inference-perf --seed 2 --tolerance 0.01 >/dev/null 2>seed.err; rc=$?
 [ $rc -eq 1 ] || fail "seed 2 with --tolerance 0.01: rc $rc, want 1"
@@ -36,6 +43,14 @@ grep -q "could not write this run's workload" def/inference-perf/results/config.
 "$EPPSIM" validate def/inference-perf >/dev/null 2>def.err; rc=$?
 [ $rc -eq 2 ] && grep -q "expected an inference-perf config" def.err || fail "validate of an inexpressible run: rc $rc $(cat def.err)"
 [ $fails -eq 0 ] && echo "ok   round trip: validate against its own inference-perf results gives 0 error"
+
+# a name longer than the table's 44 columns is printed whole; --tolerance says
+# why a case was not simulated
+"$EPPSIM" validate "$D/long-and-unsimulated.yaml" --tolerance 1000 > long.txt 2> long.err; rc=$?
+[ $rc -eq 1 ] || fail "a case not simulated with --tolerance: rc $rc, want 1"
+grep -q '^a-case-name-that-is-much-longer-than-forty-four-characters  ' long.txt || fail "long run name cut: $(grep '^a-case' long.txt)"
+grep -q 'unknown-model-case: not simulated: server.model: no model "no-such-model-7b"' long.err ||
+  fail "--tolerance: no reason for a case not simulated: $(cat long.err)"
 
 # every source kind at once; -j 1 and -j 4 identical; every format
 ALL=("$D/cases.yaml" "$D/bench-cases.yaml" "$D/bench-result.json" run/inference-perf)

@@ -17,6 +17,7 @@ typedef struct harness {
     es_server_t        *srv;
     es_server_config_t  cfg;
     uint64_t            gap_count;
+    uint64_t            measured_gap_count;   /* of requests with `measured` set */
     es_time_t           first_gap;     /* the first pooled gap reported */
     uint64_t            finished, kv_stored, kv_removed, kv_cleared;
     uint64_t            last_removed;
@@ -41,12 +42,13 @@ static inline void h_finish(void *ud, es_server_request_t *r, es_time_t t)
     h->finished++;
 }
 
-static inline void h_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t n)
+static inline void h_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t n, uint32_t measured)
 {
     harness_t *h = ud;
     (void)t;
     if (h->gap_count == 0) h->first_gap = gap;
     h->gap_count += n;
+    h->measured_gap_count += measured;
 }
 
 static inline void h_kv(void *ud, const es_kv_event_t *ev)

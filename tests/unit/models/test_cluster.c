@@ -208,6 +208,71 @@ static void test_client_timeout(void **state)
     stop(&f);
 }
 
+/* The pod's API server charges api_chat_request_us to requests on a chat
+ * path only: the gateway passes the path down (es_server_request_t.chat). */
+static es_time_t first_token_of(const char *path, double chat_us)
+{
+    fx_t f;
+    es_err_t err;
+    es_err_clear(&err);
+    if (load(&f, "gateway: {hop_latency_us: 0}\n", &err)) fail_msg("config: %s", err.msg);
+    f.server.vllm_fidelity = ES_FIDELITY_ON;
+    free(f.server.vllm_version);
+    f.server.vllm_version = strdup("0.15.1");
+    f.server.api_request_us = 1000;
+    f.server.api_latency_us = 0;
+    f.server.api_chat_request_us = chat_us;
+    assert_int_equal(es_epp_config_default(&f.picker, &err), 0);
+    f.sim = es_sim_create(1);
+    es_cluster_params_t prm = {&f.server, &f.cluster, &f.epp, &f.gateway, f.picker, "pool"};
+    es_cluster_hooks_t hooks = {&f, on_done, NULL, NULL};
+    if (es_cluster_create(f.sim, &prm, &hooks, &f.cl, &err)) fail_msg("create: %s", err.msg);
+    es_client_request_t *r = add(&f, path, "m");
+    send_all_and_run(&f);
+    assert_int_equal(r->status, 200);
+    es_time_t t = r->first_token - r->sent;
+    stop(&f);
+    return t;
+}
+
+static void test_chat_path_reaches_the_api_server(void **state)
+{
+    (void)state;
+    es_time_t completion = first_token_of("/v1/completions", 30000);
+    es_time_t chat = first_token_of("/v1/chat/completions", 30000);
+    es_time_t chat_free = first_token_of("/v1/chat/completions", 0);
+    assert_int_equal(chat - completion, 30 * ES_MS);   /* one request, idle pod: the cost itself */
+    assert_int_equal(chat_free, completion);
+}
+
+/* gateway.client_timeout_clock aiohttp: a timeout of 5 s or more fires at
+ * the next whole second (aiohttp's TimeoutHandle: ceil(loop.time() +
+ * timeout)), a shorter one on time; exact fires on time.  Sent at 0.3 s with
+ * 3,000 tokens to generate, each request is still running when it fires. */
+static void test_client_timeout_clock(void **state)
+{
+    (void)state;
+    static const struct { const char *yaml; double done_s; } cases[] = {
+        {"gateway: {client_timeout_s: 6, client_timeout_clock: aiohttp}\n", 7.0},
+        {"gateway: {client_timeout_s: 6, client_timeout_clock: exact}\n", 6.3},
+        {"gateway: {client_timeout_s: 6}\n", 6.3},   /* auto outside a benchmark replay: exact */
+        {"gateway: {client_timeout_s: 4, client_timeout_clock: aiohttp}\n", 4.3},
+        {"gateway: {client_timeout_s: 6.7, client_timeout_clock: aiohttp}\n", 7.0},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        fx_t f;
+        start(&f, cases[k].yaml);
+        es_client_request_t *r = add(&f, "/v1/completions", "m");
+        r->output_tokens = 3000;
+        send_at(&f, 0.3, 0);
+        es_sim_run(f.sim, es_time_from_s(RUN_UNTIL_S));
+        assert_int_equal(f.ndone[0], 1);
+        assert_int_equal(r->status, 408);
+        assert_int_equal(r->done, es_time_from_s(cases[k].done_s));
+        stop(&f);
+    }
+}
+
 /* Pod 0 crashes while serving: its requests fail with 503 without retries,
  * and are re-sent (to pod 1) with one; pod 1's requests are not touched. */
 static void test_crash_and_retry(void **state)
@@ -312,6 +377,8 @@ int main(void)
         cmocka_unit_test(test_outage_fail_close_and_open),
         cmocka_unit_test(test_ext_proc_timeout),
         cmocka_unit_test(test_client_timeout),
+        cmocka_unit_test(test_client_timeout_clock),
+        cmocka_unit_test(test_chat_path_reaches_the_api_server),
         cmocka_unit_test(test_crash_and_retry),
         cmocka_unit_test(test_objectives_set_priority),
         cmocka_unit_test(test_config_errors),

@@ -565,12 +565,14 @@ static void test_stress(void **st)
                 es_sim_schedule(h.sim, t + (es_time_t)(es_rng_u64(&rng) % (500 * ES_MS)), stress_abort, &x,
                                 (uint64_t)i);
                 aborts++;
+            } else {
+                q[i].r.measured = i % 2 == 0;   /* ends well: all its gaps are reported */
             }
         }
         run(&h);
         es_server_stats_t s;
         es_server_stats(h.srv, &s);
-        uint64_t gaps = 0, firsts = 0;
+        uint64_t gaps = 0, firsts = 0, measured = 0;
         int aborted = 0;
         for (int i = 0; i < N; i++) {
             assert_int_equal(q[i].nfinish, 1);
@@ -581,6 +583,7 @@ static void test_stress(void **st)
             assert_int_equal(q[i].nfirst, 1);
             assert_true(q[i].r.first_token <= q[i].r.finish);
             gaps += q[i].r.output_tokens - 1;
+            if (q[i].r.measured) measured += q[i].r.output_tokens - 1;
         }
         assert_true(firsts >= (uint64_t)(N - aborted));   /* every finished request saw its first token */
         printf("  variant %d: %llu steps, %llu preemptions, %d aborted of %d abort calls\n", variant,
@@ -588,6 +591,8 @@ static void test_stress(void **st)
         /* aborted requests may have reported some gaps: bound, not equality */
         assert_true(h.gap_count >= gaps);
         if (aborted == 0) assert_int_equal(h.gap_count, gaps);
+        /* the `measured` split is exact, late decoders and preemptions included */
+        assert_int_equal(h.measured_gap_count, measured);
         assert_int_equal(es_server_free_blocks(h.srv), 119);
         assert_int_equal(h.finished, N);
         free(q);
@@ -608,7 +613,7 @@ enum { A_SUBMIT, A_ABORT, A_CRASH, A_PROBE };
 
 typedef struct ff_action { es_time_t t; uint32_t kind, idx; } ff_action_t;
 
-typedef struct ff_gap { es_time_t t, gap; uint32_t n; } ff_gap_t;
+typedef struct ff_gap { es_time_t t, gap; uint32_t n, measured; } ff_gap_t;
 
 typedef struct ff_probe {
     es_endpoint_metrics_t m;
@@ -633,18 +638,20 @@ typedef struct ff_run {
     ff_probe_t   *probes;        /* nprobes + 2: the probes, at `until`, at the end */
     uint64_t      kv_sig, kv_n, events;
     bool          api;           /* an API server delays tokens: gaps may be reported ahead of now */
+    uint32_t      measure_mod;   /* request i is `measured` when i % 3 == measure_mod (3: none) */
 } ff_run_t;
 
-static void ff_on_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t n)
+static void ff_on_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t n, uint32_t measured)
 {
     ff_run_t *x = ud;
     assert_true(x->api || t <= es_sim_now(x->sim));
+    assert_true(measured <= n);
     if (x->ngaps == x->capgaps) {
         x->capgaps = x->capgaps ? 2 * x->capgaps : 1024;
         x->gaps = realloc(x->gaps, x->capgaps * sizeof *x->gaps);
         assert_non_null(x->gaps);
     }
-    x->gaps[x->ngaps++] = (ff_gap_t){t, gap, n};
+    x->gaps[x->ngaps++] = (ff_gap_t){t, gap, n, measured};
 }
 
 static void ff_on_first(void *ud, es_server_request_t *r, es_time_t t)
@@ -687,9 +694,10 @@ static void ff_act(es_sim_t *sim, void *target, uint64_t arg)
     }
 }
 
-static void ff_run(const ff_case_t *c, bool fast_forward, ff_run_t *x)
+static void ff_run(const ff_case_t *c, bool fast_forward, uint32_t measure_mod, ff_run_t *x)
 {
     memset(x, 0, sizeof *x);
+    x->measure_mod = measure_mod;
     es_server_config_t cfg = c->cfg;
     cfg.fast_forward = fast_forward;
     x->api = cfg.vllm_fidelity == ES_FIDELITY_ON;
@@ -702,6 +710,7 @@ static void ff_run(const ff_case_t *c, bool fast_forward, ff_run_t *x)
     for (uint32_t i = 0; i < c->nreq; i++) {
         x->q[i] = c->tmpl[i];
         x->q[i].r.prompt.segs = x->q[i].seg;   /* the copy's own segments */
+        x->q[i].r.measured = i % 3 == measure_mod;
     }
     for (uint32_t i = 0; i < c->nacts; i++)
         es_sim_schedule(x->sim, c->acts[i].t, ff_act, x, (uint64_t)c->acts[i].kind << 32 | c->acts[i].idx);
@@ -730,7 +739,8 @@ static int gap_cmp(const void *a, const void *b)
     const ff_gap_t *x = a, *y = b;
     if (x->t != y->t) return x->t < y->t ? -1 : 1;
     if (x->gap != y->gap) return x->gap < y->gap ? -1 : 1;
-    return (x->n > y->n) - (x->n < y->n);
+    if (x->n != y->n) return x->n < y->n ? -1 : 1;
+    return (x->measured > y->measured) - (x->measured < y->measured);
 }
 
 static void stats_equal(const es_server_stats_t *a, const es_server_stats_t *b)
@@ -763,8 +773,40 @@ static void metrics_equal(const es_endpoint_metrics_t *a, const es_endpoint_metr
 static void ff_check(const ff_case_t *c, const char *what, uint64_t *ev_off, uint64_t *ev_on)
 {
     ff_run_t a, b;
-    ff_run(c, false, &a);
-    ff_run(c, true, &b);
+    ff_run(c, false, 0, &a);
+    ff_run(c, true, 0, &b);
+    /* the `measured` split: requests 1 and 2 mod 3 measured instead, in
+     * runs that are otherwise the same (records in the same order), make up
+     * every gap with those of 0 mod 3; none measured gives none */
+    for (int ff = 0; ff < 2; ff++) {
+        ff_run_t r1, r2, r3;
+        const ff_run_t *r0 = ff ? &b : &a;
+        ff_run(c, ff, 1, &r1);
+        ff_run(c, ff, 2, &r2);
+        ff_run(c, ff, 3, &r3);
+        assert_int_equal(r1.ngaps, r0->ngaps);
+        assert_int_equal(r2.ngaps, r0->ngaps);
+        assert_int_equal(r3.ngaps, r0->ngaps);
+        for (size_t i = 0; i < r0->ngaps; i++) {
+            assert_int_equal(r1.gaps[i].n, r0->gaps[i].n);
+            assert_int_equal(r0->gaps[i].measured + r1.gaps[i].measured + r2.gaps[i].measured, r0->gaps[i].n);
+            assert_int_equal(r3.gaps[i].measured, 0);
+        }
+        ff_free(&r1);
+        ff_free(&r2);
+        ff_free(&r3);
+    }
+    /* each token after a request's first is one gap: when every measured
+     * request ended well, the measured gaps are theirs */
+    bool all_ok = true;
+    uint64_t want = 0, got = 0;
+    for (uint32_t i = 0; i < c->nreq; i += 3) {
+        const es_server_request_t *x = &a.q[i].r;
+        if (x->status != ES_SERVER_OK) all_ok = false;
+        else if (!x->prefill_only) want += x->output_tokens - 1;
+    }
+    for (size_t i = 0; i < a.ngaps; i++) got += a.gaps[i].measured;
+    if (all_ok) assert_int_equal(got, want);
     for (uint32_t i = 0; i < c->nreq; i++) {
         const es_server_request_t *x = &a.q[i].r, *y = &b.q[i].r;
         assert_int_equal(x->status, y->status);
@@ -782,6 +824,7 @@ static void ff_check(const ff_case_t *c, const char *what, uint64_t *ev_off, uin
         assert_int_equal(a.gaps[i].t, b.gaps[i].t);
         assert_int_equal(a.gaps[i].gap, b.gaps[i].gap);
         assert_int_equal(a.gaps[i].n, b.gaps[i].n);
+        assert_int_equal(a.gaps[i].measured, b.gaps[i].measured);
     }
     assert_int_equal(a.kv_n, b.kv_n);
     assert_true(a.kv_sig == b.kv_sig);

@@ -44,7 +44,7 @@ static void test_two_stamps_per_token(void **state)
 {
     (void)state;
     es_metrics_t *m = timeline();
-    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 1};
+    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 1, false};
     es_client_stats_t s;
     assert_int_equal(es_client_stats(m, &e, ES_ALL_STAGES, &s), 0);
     assert_int_equal(s.sent, 3);
@@ -72,12 +72,27 @@ static void test_two_stamps_per_token(void **state)
     es_metrics_destroy(m);
 }
 
+/* aiohttp's whole-second timer: the 408 sent at 0.6 s with a 2 s timeout
+ * ends at 3 s (2.4 s after it was sent), and the run's span grows with it. */
+static void test_timeout_whole_seconds(void **state)
+{
+    (void)state;
+    es_metrics_t *m = timeline();
+    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 1, true};
+    es_client_stats_t s;
+    assert_int_equal(es_client_stats(m, &e, ES_ALL_STAGES, &s), 0);
+    assert_int_equal(s.failures, 1);
+    near(s.failure_latency_mean_ms, 2400, 1e-9);
+    near(s.requests_per_s, 2 / 3.0, 1e-9);
+    es_metrics_destroy(m);
+}
+
 /* one stamp per token (current inference-perf, vllm bench): TPOT and ITL are the real gaps */
 static void test_one_stamp_per_token(void **state)
 {
     (void)state;
     es_metrics_t *m = timeline();
-    es_client_emul_t e = {"test", true, 1, 0, 0, 2000, 1};
+    es_client_emul_t e = {"test", true, 1, 0, 0, 2000, 1, false};
     es_client_stats_t s;
     assert_int_equal(es_client_stats(m, &e, 0, &s), 0);
     near(s.tpot.mean, 100, 1e-9);                           /* 900/9 and 500/5 */
@@ -103,7 +118,7 @@ static void test_output_count_scale(void **state)
 {
     (void)state;
     es_metrics_t *m = timeline();
-    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 0.5};
+    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 0.5, false};
     es_client_stats_t s;
     assert_int_equal(es_client_stats(m, &e, ES_ALL_STAGES, &s), 0);
     near(s.output_mean, 4, 1e-9);                            /* (5 + 3) / 2 */
@@ -121,7 +136,7 @@ static void test_failed_gaps_weighted(void **state)
     (void)state;
     es_metrics_t *m = timeline();
     assert_int_equal(es_metrics_add_stage_gaps(m, 0, 300 * ES_MS, 100), 0);
-    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 1};
+    es_client_emul_t e = {"test", true, 2, 2, 0, 2000, 1, false};
     es_client_stats_t s;
     assert_int_equal(es_client_stats(m, &e, ES_ALL_STAGES, &s), 0);
     assert_int_equal(s.itl.n, 34);                  /* 14 real + 20 event gaps */
@@ -134,6 +149,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_stamps_per_token),
+        cmocka_unit_test(test_timeout_whole_seconds),
         cmocka_unit_test(test_one_stamp_per_token),
         cmocka_unit_test(test_output_count_scale),
         cmocka_unit_test(test_failed_gaps_weighted),

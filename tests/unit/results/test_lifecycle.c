@@ -48,7 +48,7 @@ static void test_whole_run(void **state)
     es_req_record_t r[4];
     timeline(r);
     es_lc_stats_t s;
-    assert_int_equal(es_lc_compute(r, 4, ES_ALL_STAGES, 1, NAN, NULL, &s), 0);
+    assert_int_equal(es_lc_compute(r, 4, ES_ALL_STAGES, 1, 0, NAN, NULL, &s), 0);
     assert_int_equal(s.count, 4);
     assert_int_equal(s.successes, 3);
     assert_int_equal(s.failures, 1);
@@ -81,7 +81,7 @@ static void test_two_stamps_per_token(void **state)
     timeline(r);
     es_lc_stats_t s;
     /* every SSE line stamped: 2n timestamps, TPOT and ITL about half the real gap */
-    assert_int_equal(es_lc_compute(r, 4, ES_ALL_STAGES, 2, NAN, NULL, &s), 0);
+    assert_int_equal(es_lc_compute(r, 4, ES_ALL_STAGES, 2, 0, NAN, NULL, &s), 0);
     NEAR(s.lat[ES_LC_TPOT].v[ES_LC_MEAN], (0.9 / 19 + 1.8 / 37 + 0.5 / 21) / 3);
     NEAR(s.lat[ES_LC_ITL].v[ES_LC_MEAN], 3.2 / (19 + 37 + 21));
     NEAR(s.lat[ES_LC_LATENCY].v[ES_LC_MEAN], (1.0 + 2.0 + 0.65) / 3);   /* latency unchanged */
@@ -94,7 +94,7 @@ static void test_stages(void **state)
     timeline(r);
     es_lc_stats_t s0, s1;
     es_lat_stats_t itl = {{0.05, 0.09, 0.1, 0.2}, 0.08, {{0}}, {0}, 37};
-    assert_int_equal(es_lc_compute(r, 4, 0, 1, 2.0, &itl, &s0), 0);
+    assert_int_equal(es_lc_compute(r, 4, 0, 1, 0, 2.0, &itl, &s0), 0);
     assert_int_equal(s0.count, 2);
     assert_int_equal(s0.successes, 2);
     NEAR(s0.send_duration_s, 1.0);
@@ -103,7 +103,7 @@ static void test_stages(void **state)
     NEAR(s0.rps, 2.0 / 3.0);
     NEAR(s0.lat[ES_LC_ITL].v[ES_LC_MEDIAN], 0.00005);   /* the real gaps, ms -> s */
     NEAR(s0.lat[ES_LC_ITL].v[ES_LC_P99], 0.0002);
-    assert_int_equal(es_lc_compute(r, 4, 1, 1, 4.0, NULL, &s1), 0);
+    assert_int_equal(es_lc_compute(r, 4, 1, 1, 0, 4.0, NULL, &s1), 0);
     assert_int_equal(s1.count, 2);
     assert_int_equal(s1.successes, 1);
     assert_int_equal(s1.failures, 1);
@@ -111,7 +111,7 @@ static void test_stages(void **state)
     NEAR(s1.rps, 1 / 0.65);
     /* no successes: statistics absent, counts present */
     es_req_record_t bad = rec(0, 0, 500, -1, -1, 10, 0);
-    assert_int_equal(es_lc_compute(&bad, 1, ES_ALL_STAGES, 1, NAN, NULL, &s1), 0);
+    assert_int_equal(es_lc_compute(&bad, 1, ES_ALL_STAGES, 1, 0, NAN, NULL, &s1), 0);
     assert_int_equal(s1.failures, 1);
     assert_true(isnan(s1.lat[ES_LC_LATENCY].v[ES_LC_MEAN]));
     assert_true(isnan(s1.rps));
@@ -123,7 +123,7 @@ static void test_json_round_trip(void **state)
     es_req_record_t r[4];
     timeline(r);
     es_lc_stats_t s, back;
-    assert_int_equal(es_lc_compute(r, 4, 1, 1, 4.0, NULL, &s), 0);
+    assert_int_equal(es_lc_compute(r, 4, 1, 1, 0, 4.0, NULL, &s), 0);
     char *json = es_lc_to_json(&s, true);
     assert_non_null(json);
     assert_non_null(strstr(json, "\"time_to_first_token\""));

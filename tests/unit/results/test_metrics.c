@@ -146,8 +146,8 @@ static void test_itl_histogram(void **state)
     (void)state;
     es_results_config_t c = cfg();
     es_metrics_t *m = es_metrics_create(&c, false, 16);
-    es_metrics_add_gaps(m, ES_S, 10 * ES_MS, 90);
-    es_metrics_add_gaps(m, ES_S, 50 * ES_MS, 10);
+    es_metrics_add_gaps(m, 10 * ES_MS, 90);
+    es_metrics_add_gaps(m, 50 * ES_MS, 10);
     es_lat_stats_t s;
     es_metrics_itl(m, &s);
     assert_int_equal(s.n, 100);

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `eppsim load` against `eppsim serve` on loopback (time scale 10): every
+# request of a small workload completes with the token count `eppsim run`
+# gives it, the result files are written, a refused connection is status 0,
+# and `serve --stats` reports step lateness.  tests/cli/load.sh EPPSIM
+set -uo pipefail
+EPPSIM=$(realpath "$1")
+W=$(mktemp -d /tmp/eppsim-cli-load-XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"; }
+trap cleanup EXIT
+cd "$W"
+fails=0
+check() { if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi; }
+
+cat > small.yaml <<'Y'
+name: small
+seed: 3
+workload:
+  num_requests: 40
+  arrival: {process: poisson, rate: 8}
+  shared_prefix: {num_groups: 2, num_prompts_per_group: 20, system_prompt_len: 400, question_len: 100, output_len: 30, output_len_std: 10}
+Y
+"$EPPSIM" serve small.yaml --pods 2 --port 0 --time-scale 10 --stats >s.out 2>s.err &
+SERVE=$!
+pids+=($SERVE)
+for _ in $(seq 1 100); do [ "$(grep -c '^pod ' s.out)" -ge 2 ] && break; sleep 0.05; done
+P0=$(awk '$1=="pod" && $2==0 {print $4}' s.out); P1=$(awk '$1=="pod" && $2==1 {print $4}' s.out)
+[ -n "$P0" ] && [ -n "$P1" ]; check "serve started ($P0 $P1)" $? "$(cat s.out s.err)"
+
+timeout 120 "$EPPSIM" load small.yaml --url "http://127.0.0.1:$P0,localhost:$P1" --time-scale 10 --no-plots -q -o live >l.out 2>l.err
+check "load exits 0" $? "$(cat l.err)"
+for f in summary.json requests.csv pods.csv timeseries.csv experiment.yaml run-info.json; do
+  [ -s "live/$f" ]; check "load wrote $f" $? ""
+done
+"$EPPSIM" run small.yaml -o sim -q --no-plots >/dev/null 2>&1; check "run of the same experiment" $? ""
+python3 - live/requests.csv sim/requests.csv live/summary.json "$P0" "$P1" <<'PY'; check "every request 200 with the simulated token counts, both pods used" $? ""
+import csv, json, sys
+live = {r["id"]: r for r in csv.DictReader(open(sys.argv[1]))}
+sim = {r["id"]: r for r in csv.DictReader(open(sys.argv[2]))}
+assert len(live) == 40 and set(live) == set(sim), (len(live), len(sim))
+for i, r in live.items():
+    assert r["status"] == "200", r
+    assert r["output_tokens"] == sim[i]["output_tokens"], (i, r["output_tokens"], sim[i]["output_tokens"])
+    assert r["prompt_tokens"] == sim[i]["prompt_tokens"], (i, r["prompt_tokens"], sim[i]["prompt_tokens"])
+    assert float(r["ttft_ms"]) > 0 and float(r["e2e_ms"]) >= float(r["ttft_ms"]), r
+pods = {r["pod"] for r in live.values()}
+assert pods == {"127.0.0.1:" + sys.argv[4], "127.0.0.1:" + sys.argv[5]}, pods
+s = json.load(open(sys.argv[3]))
+assert s["requests"]["completed"] == 40, s["requests"]
+# the shared system prompts hit the pods' prefix caches
+assert s["prefix_cache"]["actual_hit_rate"] > 0.3, s["prefix_cache"]
+print("live TTFT p50 %.1f ms, sim TTFT p50 %.1f ms" % (s["latency_ms"]["ttft"]["p50"],
+      json.load(open(sys.argv[3].replace("live", "sim")))["latency_ms"]["ttft"]["p50"]))
+PY
+
+kill -TERM $SERVE; wait $SERVE 2>/dev/null
+grep -Eq '^step lateness: [1-9][0-9]* steps, p50 [0-9]+ us, p90 [0-9]+ us, p99 [0-9]+ us' s.out
+check "serve --stats prints step lateness when stopped" $? "$(cat s.out)"
+
+# a refused connection (nothing listens on the first URL any more): status 0, not a hang
+printf 'name: two\nworkload: {num_requests: 2, arrival: {process: constant, rate: 50}, shared_prefix: {output_len: 4}}\n' > two.yaml
+timeout 60 "$EPPSIM" load two.yaml --url "http://127.0.0.1:$P0" --no-plots -q -o refused >/dev/null 2>r.err
+check "load against a closed port exits 0" $? "$(cat r.err)"
+[ "$(awk -F, 'NR > 1 && $4 == 0' refused/requests.csv | wc -l)" -eq 2 ]; check "refused requests have status 0" $? "$(cat refused/requests.csv)"
+
+# bad input: exit 2 with a message
+"$EPPSIM" load two.yaml --url "https://127.0.0.1:1" -o x 2>e.txt; [ $? -eq 2 ] && grep -q 'only http://' e.txt
+check "https URL rejected (exit 2)" $? "$(cat e.txt)"
+"$EPPSIM" load two.yaml -o x 2>e.txt; [ $? -eq 2 ] && grep -q -- '--url' e.txt
+check "no --url: exit 2" $? "$(cat e.txt)"
+"$EPPSIM" load two.yaml --url "http://example.com:80" -o x 2>e.txt; [ $? -eq 2 ] && grep -q 'not an IP address' e.txt
+check "host names other than localhost rejected (no resolver)" $? "$(cat e.txt)"
+
+[ "$fails" -eq 0 ] || exit 1
+echo "all load checks passed"
