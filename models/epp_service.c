@@ -317,6 +317,13 @@ int esi_epp_service_create(es_cluster_t *c, es_err_t *err)
         /* each replica its own streams: derived from the master seed and its index */
         uint64_t seed = es_rng_epp_seed(es_sim_master_seed(c->sim), e);
         if ((rc = es_scheduler_create(c->prm.picker, seed, &r->sched, err))) return rc;
+        const es_epp_service_config_t *ep = c->prm.epp;
+        es_scheduler_set_predictor_config(r->sched, &(es_sched_predictor_config_t){
+            .retraining_interval_s = ep->predictor_retraining_interval_s,
+            .model_sync_interval_s = ep->predictor_model_sync_interval_s,
+            .min_samples_for_retrain = ep->predictor_min_samples_for_retrain,
+            .max_samples_per_bucket = ep->predictor_max_samples_per_bucket,
+            .quantile = ep->predictor_objective == 1, .quantile_alpha = ep->predictor_quantile});
         es_rng_stream(&r->rng, es_sim_master_seed(c->sim), ES_ENTITY_EPP_REPLICA, e, ES_STREAM_SCRAPE);
         r->view = calloc(c->maxpods, sizeof *r->view);
         r->cand = calloc(c->maxpods, sizeof *r->cand);

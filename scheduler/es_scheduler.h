@@ -196,6 +196,20 @@ typedef struct es_sched_predictor_stats {
     uint64_t retrains;                  /* trainings that produced a model */
     uint64_t samples_ttft, samples_tpot;/* training entries recorded */
 } es_sched_predictor_stats_t;
+/* The latency predictor sidecar's settings (llm-d-latency-predictor's
+ * environment; es_sched_predictor_config_default: the v0.10.0 chart's). */
+typedef struct es_sched_predictor_config {
+    double  retraining_interval_s;    /* LATENCY_RETRAINING_INTERVAL_SEC: 10 */
+    double  model_sync_interval_s;    /* MODEL_SYNC_INTERVAL_SEC: 30 */
+    int64_t min_samples_for_retrain;  /* LATENCY_MIN_SAMPLES_FOR_RETRAIN: 100 (10 after a cold start) */
+    int64_t max_samples_per_bucket;   /* LATENCY_MAX_TRAINING_DATA_SIZE_PER_BUCKET: 500 */
+    bool    quantile;                 /* LATENCY_OBJECTIVE_TYPE quantile (else mean) */
+    double  quantile_alpha;           /* LATENCY_QUANTILE_ALPHA: 0.9 */
+} es_sched_predictor_config_t;
+es_sched_predictor_config_t es_sched_predictor_config_default(void);
+/* Applies them to the scheduler's predictor (a fresh one: call before the
+ * first decision); no effect without a predicted-latency-producer. */
+void es_scheduler_set_predictor_config(es_scheduler_t *s, const es_sched_predictor_config_t *cfg);
 /* Adds this scheduler's predictor record into *out (callers zero it first
  * and sum over replicas). */
 void es_scheduler_predictor_stats(const es_scheduler_t *s, es_sched_predictor_stats_t *out);

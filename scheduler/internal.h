@@ -196,6 +196,8 @@ typedef struct esi_plugin_vt {
     void   (*x_seal)(void *state, esi_cycle_t *cy);
     /* response hooks: first chunk, completion, end (any) of a request */
     void   (*x_response)(void *state, const esi_response_t *r);
+    /* latency predictor settings (es_scheduler_set_predictor_config) */
+    void   (*x_predictor_config)(void *state, const es_sched_predictor_config_t *cfg);
     /* latency predictor statistics (es_scheduler_predictor_stats), summed in */
     void   (*x_predictor_stats)(const void *state, es_sched_predictor_stats_t *out);
 } esi_plugin_vt_t;

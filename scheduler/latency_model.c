@@ -142,6 +142,7 @@ static void fit_iter(esi_lm_t *m, row_fn fn, void *ctx, size_t n, uint32_t f, co
     gsl_vector_view evv = gsl_vector_view_array(ev, p);
     gsl_error_handler_t *old = gsl_set_error_handler_off();
     int rc = gsl_eigen_symmv(&gm.matrix, &evv.vector, &vm.matrix, workspace(m, p));
+    if (!rc) rc = gsl_eigen_symmv_sort(&evv.vector, &vm.matrix, GSL_EIGEN_SORT_VAL_DESC);
     gsl_set_error_handler(old);
     if (rc) return;   /* left as the mean model */
     for (uint32_t j = 0; j < p; j++) if (ev[j] < 0) ev[j] = 0;   /* rounding of a PSD matrix */
@@ -183,10 +184,14 @@ static void fit_iter(esi_lm_t *m, row_fn fn, void *ctx, size_t n, uint32_t f, co
     memcpy(out->coef, coef, p * sizeof *coef);
     out->intercept = ybar;
     out->alpha = alpha;
+    /* sklearn takes the thin SVD of Z: with fewer samples than features only
+     * the top cnt right-singular directions enter sigma_ (the cold-start
+     * model's one sample gives a tiny predictive std, not a huge one) */
+    uint32_t ks = cnt < p ? (uint32_t)cnt : p;
     for (uint32_t j = 0; j < p; j++)
         for (uint32_t l = 0; l < p; l++) {
             double s = 0;
-            for (uint32_t k = 0; k < p; k++) s += vec[j * p + k] * vec[l * p + k] / (ev[k] + lambda / alpha);
+            for (uint32_t k = 0; k < ks; k++) s += vec[j * p + k] * vec[l * p + k] / (ev[k] + lambda / alpha);
             out->sigma[j * p + l] = s / alpha;
         }
 }

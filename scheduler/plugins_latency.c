@@ -444,6 +444,30 @@ static void pl_removed(void *state, uint32_t id)
     if (id < st->cap_ep) memset(&st->ep[id], 0, sizeof st->ep[id]);
 }
 
+es_sched_predictor_config_t es_sched_predictor_config_default(void)
+{
+    esi_lm_config_t d = esi_lm_default_config();
+    return (es_sched_predictor_config_t){
+        .retraining_interval_s = (double)d.retrain_interval / ES_S, .model_sync_interval_s = (double)d.sync_interval / ES_S,
+        .min_samples_for_retrain = d.min_samples, .max_samples_per_bucket = d.bucket_size, .quantile = d.quantile,
+        .quantile_alpha = d.quantile_alpha};
+}
+
+/* a fresh predictor with the sidecar's settings (a value <= 0: the default) */
+static void pl_config(void *state, const es_sched_predictor_config_t *pc)
+{
+    pl_state_t *st = state;
+    esi_lm_config_t c = esi_lm_default_config();
+    if (pc->retraining_interval_s > 0) c.retrain_interval = (es_time_t)(pc->retraining_interval_s * ES_S);
+    if (pc->model_sync_interval_s > 0) c.sync_interval = (es_time_t)(pc->model_sync_interval_s * ES_S);
+    if (pc->min_samples_for_retrain > 0) c.min_samples = pc->min_samples_for_retrain;
+    if (pc->max_samples_per_bucket > 0) c.bucket_size = pc->max_samples_per_bucket;
+    c.quantile = pc->quantile;
+    if (pc->quantile_alpha > 0 && pc->quantile_alpha < 1) c.quantile_alpha = pc->quantile_alpha;
+    esi_lm_fini(&st->lm);
+    esi_lm_init(&st->lm, &c);
+}
+
 static void pl_stats(const void *state, es_sched_predictor_stats_t *out)
 {
     const pl_state_t *st = state;
@@ -661,7 +685,7 @@ static const esi_plugin_vt_t k_plugins[] = {
      .produces = ESI_DATA_LATENCY, .consumes = ESI_DATA_PREFIX_MATCH, .caps = ESI_CAP_DEFAULT_PRODUCER,
      .x_check = pl_check, .x_producer_ref = pl_producer_ref, .x_init = pl_init, .x_fini = pl_fini,
      .x_prepare = pl_prepare, .x_pre_request = pl_pre_request, .x_response = pl_response, .x_removed = pl_removed,
-     .x_predictor_stats = pl_stats},
+     .x_predictor_config = pl_config, .x_predictor_stats = pl_stats},
     {VT("latency-scorer", ESI_SCORER, k_ls_params, sizeof(ls_params_t), sizeof(ls_params_t)),
      .consumes = ESI_DATA_LATENCY | ESI_DATA_PREFIX_MATCH, .x_producer_ref = ls_producer_ref, .x_link = ls_link,
      .x_score = ls_score},

@@ -357,6 +357,12 @@ void es_scheduler_on_first_chunk(es_scheduler_t *s, uint64_t req_id, es_time_t n
     r->prefill = UINT32_MAX;
 }
 
+void es_scheduler_set_predictor_config(es_scheduler_t *s, const es_sched_predictor_config_t *cfg)
+{
+    for (size_t i = 0; i < s->cfg->nplugins; i++)
+        if (s->inst[i].cfg->vt->x_predictor_config) s->inst[i].cfg->vt->x_predictor_config(s->inst[i].state, cfg);
+}
+
 void es_scheduler_predictor_stats(const es_scheduler_t *s, es_sched_predictor_stats_t *out)
 {
     for (size_t i = 0; i < s->cfg->nplugins; i++)

@@ -75,6 +75,11 @@ j = json.load(sys.stdin)
 p = j["predictions"]["pod1"]
 assert j["outcome"] == 500 and p["ttft_ms"] == 10 and p["ttft_headroom_ms"] == -5 and p["within_slo"] is False, j
 ' || fail "explain --json predictions"
+# the sidecar's settings: retraining every 1800 s (its own default) trains once in this run
+"$EPPSIM" run exp.yaml -q --no-plots -o r1800 --set epp.predictor_retraining_interval_s=1800 || fail "run 1800"
+python3 -c 'import json,sys; lp=json.load(open(sys.argv[1]))["latency_predictor"]; assert lp["retrains"] == 1, lp' r1800/summary.json || fail "predictor_retraining_interval_s"
+"$EPPSIM" run exp.yaml -q --no-plots -o rq --set epp.predictor_objective=quantile || fail "run quantile"
+cmp -s a/requests.csv rq/requests.csv && fail "the quantile objective changed nothing"
 # a bad SLO names the key
 sed 's/slo_ttft_ms: 150/slo_ttft_ms: -1/' exp.yaml > bad.yaml
 "$EPPSIM" run bad.yaml -q --no-plots -o bad > bad.out 2>&1; rc=$?

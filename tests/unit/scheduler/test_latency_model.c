@@ -173,6 +173,12 @@ static void test_quantile_objective(void **st)
     esi_lm_init(&a, &c);
     c.quantile = true;
     esi_lm_init(&b, &c);
+    /* the cold-start model: one sample, so (thin SVD, as sklearn) a tiny std */
+    double t0, p0;
+    esi_lm_sample_t far = sample(5000, 0, 0.9f, 0);   /* not queued: off the one direction kept */
+    esi_lm_predict(&b, &far, &t0, &p0);
+    assert_double_equal(t0, 10, 0.01);
+    assert_double_equal(p0, 10, 0.01);
     es_rng_t r;
     es_rng_seed(&r, 5);
     for (int i = 0; i < 200; i++) {
