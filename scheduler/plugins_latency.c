@@ -401,7 +401,10 @@ static void pl_response(void *state, const esi_response_t *r)
     pl_state_t *st = state;
     pl_ctx_t *c = ctx_find(st, r->req_id);
     if (!c) return;
-    if (st->p.context_ttl > 0 && r->now - c->touched > st->p.context_ttl) {   /* expired from the TTL cache */
+    /* expired from the TTL cache; a stream's chunks (not seen here) touch it
+     * after its first one, so a streaming end is never late */
+    bool streamed = st->p.streaming && c->have_ttft && r->kind != ESI_RESP_FIRST_CHUNK;
+    if (st->p.context_ttl > 0 && !streamed && r->now - c->touched > st->p.context_ttl) {
         if (c->queued) pl_queue_remove(st, c->target, c->tpot_slo);
         ctx_delete(st, c);
         return;
