@@ -1080,8 +1080,10 @@ void es_epp_config_write_yaml(FILE *f, const es_epp_config_t *c)
             if (c->plugins[r->plugin].vt->roles & ESI_SCORER) fprintf(f, "    weight: %.17g\n", r->weight);
         }
     }
-    fprintf(f, "saturationDetector:\n  pluginRef: %s\n", c->plugins[c->saturation].name);
-    fprintf(f, "flowControl:%s\n", c->flow_control ? "" : "   # inactive: featureGates lacks flowControl");
+    /* v0.10's place (the top-level key is deprecated); the detector also
+     * gates admission without the flowControl gate */
+    fprintf(f, "flowControl:%s\n", c->flow_control ? "" : "   # featureGates lacks flowControl: only saturationDetector applies");
+    fprintf(f, "  saturationDetector:\n    pluginRef: %s\n", c->plugins[c->saturation].name);
     write_qty(f, 2, "maxBytes", c->flow.max_bytes);
     write_qty(f, 2, "maxRequests", c->flow.max_requests);
     fprintf(f, "  defaultRequestTTL: %lldms\n", (long long)(c->flow.ttl / ES_MS));
