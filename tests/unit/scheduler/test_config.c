@@ -203,7 +203,7 @@ static void test_errors(void **st)
         es_epp_config_destroy(c);
     }
     cfg_fails(CFG_HEAD "plugins:\n- type: concurrency-detector\n  parameters: {concurrencyMode: bytes}\n",
-              "concurrencyMode must be requests or tokens");
+              "unsupported concurrencyMode: \"bytes\"");
     cfg_fails(CFG_HEAD "plugins:\n- type: precise-prefix-cache-scorer\n  parameters: {tokenProcessorConfig: {blockSize: 0}}\n",
               "plugins[0].parameters.tokenProcessorConfig.blockSize: 0 is out of range");
     cfg_fails(CFG_HEAD "plugins:\n- type: precise-prefix-cache-scorer\n  parameters: {speculativeIndexing: true}\n",

@@ -792,6 +792,65 @@ static void test_utilization_detector_test_go_TestDetector_Filter(void **st)
     es_epp_config_destroy(c);
 }
 
+/* ---- flowcontrol/saturationdetector/concurrency/detector_test.go: hybrid mode ---- */
+
+static void *hybrid_detector(es_epp_config_t **c, const esi_plugin_vt_t **vt)
+{
+    *c = cfg_text(HEAD "plugins:\n- type: concurrency-detector\n  parameters: "
+                  "{concurrencyMode: hybrid, maxConcurrency: 10, maxTokenConcurrency: 100}\n");   /* "valid hybrid mode" */
+    return instance(*c, "concurrency-detector", vt);
+}
+
+static void test_concurrency_detector_test_go_TestDetector_HybridSaturation(void **st)
+{
+    (void)st;
+    static const struct { const char *name; int n; int64_t req[2], tok[2]; double want; } cases[] = {
+        {"empty", 1, {0}, {0}, 0.0},
+        {"tokens_dominate", 1, {2}, {80}, 0.8},
+        {"requests_dominate", 1, {9}, {10}, 0.9},
+        {"request_dimension_saturates_first", 1, {10}, {5}, 1.0},
+        {"token_dimension_saturates_first", 1, {1}, {100}, 1.0},
+        {"endpoints_saturated_on_different_dimensions", 2, {10, 0}, {0, 100}, 1.0},
+        {"per_endpoint_average", 2, {10, 0}, {0, 0}, 0.5},
+    };
+    es_epp_config_t *c;
+    const esi_plugin_vt_t *vt;
+    void *s = hybrid_detector(&c, &vt);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        fixture_t f;
+        fx_init(&f, (size_t)cases[k].n);
+        for (int i = 0; i < cases[k].n; i++) { f.inreq[i] = cases[k].req[i]; f.intok[i] = cases[k].tok[i]; }
+        double got = vt->x_saturation(s, &f.cy);
+        if (fabs(got - cases[k].want) > 1e-6) fail_msg("%s: %g, want %g", cases[k].name, got, cases[k].want);
+    }
+    release(vt, s);
+    es_epp_config_destroy(c);
+}
+
+static void test_concurrency_detector_test_go_TestDetector_HybridFilter(void **st)
+{
+    (void)st;
+    static const struct { const char *name; int64_t req, tok; size_t kept; } cases[] = {
+        {"below_both_limits", 5, 50, 1},
+        {"request_limit_reached", 10, 50, 0},
+        {"token_limit_reached", 5, 100, 0},
+        {"both_over", 20, 200, 0},
+    };
+    es_epp_config_t *c;
+    const esi_plugin_vt_t *vt;
+    void *s = hybrid_detector(&c, &vt);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        fixture_t f;
+        fx_init(&f, 1);
+        f.inreq[0] = cases[k].req;
+        f.intok[0] = cases[k].tok;
+        size_t got = vt->x_filter(s, &f.cy, f.idx, 1);
+        if (got != cases[k].kept) fail_msg("%s: kept %zu, want %zu", cases[k].name, got, cases[k].kept);
+    }
+    release(vt, s);
+    es_epp_config_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -818,6 +877,8 @@ int main(void)
         cmocka_unit_test(test_utilization_detector_test_go_TestUtilizationDetectorFactory),
         cmocka_unit_test(test_utilization_detector_test_go_TestDetector_Saturation),
         cmocka_unit_test(test_utilization_detector_test_go_TestDetector_Filter),
+        cmocka_unit_test(test_concurrency_detector_test_go_TestDetector_HybridSaturation),
+        cmocka_unit_test(test_concurrency_detector_test_go_TestDetector_HybridFilter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
