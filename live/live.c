@@ -64,7 +64,7 @@ struct live_conn {
     live_pod_t  *pod;
     es_live_http_t http;
     bool         closing, busy, keep_alive;
-    uint64_t     since;            /* uv_now when it last became idle (accepted, or a response queued) */
+    uint64_t     since;            /* wall ms of its last activity (accepted, bytes read, a response queued) */
     live_req_t  *req;
     live_conn_t *next, *prev;
     es_event_id_t scrape_ev;       /* a /metrics answer waiting for the scrape latency; 0 none */
@@ -90,6 +90,8 @@ struct es_live {
     bool         closed;
     char         listen[64];
     char         model[128];
+    char        *model_json;       /* the model name as a JSON string (quoted, escaped) */
+    es_live_buf_t scratch_text, scratch_event;   /* reused by every streamed token */
     char         rbuf[65536];      /* every connection's reads, parsed at once */
     es_live_lat_hist_t *lat;       /* step lateness (cfg.stats), else NULL */
 };
@@ -198,6 +200,13 @@ static void conn_write(live_conn_t *c, const char *data, size_t n)
     if (c->closing || n == 0) return;
     /* a client that stops reading is cut off rather than buffered without bound */
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 8u << 20) { conn_close(c); return; }
+    /* straight to the socket when nothing is queued before it (the usual
+     * case): no allocation; the rest, if any, is queued in order */
+    uv_buf_t now = uv_buf_init((char *)data, (unsigned)n);
+    int sent = uv_try_write((uv_stream_t *)&c->tcp, &now, 1);
+    if (sent == (int)n) return;
+    if (sent < 0 && sent != UV_EAGAIN) { conn_close(c); return; }
+    if (sent > 0) { data += sent; n -= (size_t)sent; }
     live_write_t *w = malloc(sizeof *w + n);
     if (!w) { conn_close(c); return; }
     memcpy(w->data, data, n);
@@ -308,25 +317,37 @@ static void sse(live_conn_t *c, cJSON *j)
     es_live_buf_free(&b);
 }
 
-/* One SSE event carrying `n` tokens from token `first` (one per event when streaming token by token). */
+/* One SSE event carrying `n` tokens from token `first` (one per event when
+ * streaming token by token).  Formatted directly (the filler words and ids
+ * need no escaping, the model name is escaped once): the hot path of a
+ * streaming server, one event per token, allocates nothing. */
 static void stream_tokens(live_req_t *r, uint32_t first, uint32_t n, const char *finish)
 {
-    es_live_buf_t text = {0};
-    es_live_filler(&text, r->sr.output_segment, first, n);
-    cJSON *j = response_base(r, true), *ch = cJSON_AddArrayToObject(j, "choices"), *c0 = cJSON_CreateObject();
-    cJSON_AddItemToArray(ch, c0);
-    cJSON_AddNumberToObject(c0, "index", 0);
-    if (r->c.chat) {
-        cJSON *d = cJSON_AddObjectToObject(c0, "delta");
-        if (first == 0) cJSON_AddStringToObject(d, "role", "assistant");
-        cJSON_AddStringToObject(d, "content", text.data ? text.data : "");
-    } else {
-        cJSON_AddStringToObject(c0, "text", text.data ? text.data : "");
-    }
-    if (finish) cJSON_AddStringToObject(c0, "finish_reason", finish);
-    else cJSON_AddNullToObject(c0, "finish_reason");
-    es_live_buf_free(&text);
-    sse(r->conn, j);
+    es_live_t *lv = r->pod->lv;
+    es_live_buf_t *text = &lv->scratch_text, *ev = &lv->scratch_event;
+    text->len = ev->len = 0;
+    text->oom = ev->oom = false;
+    es_live_filler(text, r->sr.output_segment, first, n);
+    es_live_buf_append(text, "", 1);   /* NUL */
+    const char *fin = finish ? "\"length\"" : "null";
+    es_live_buf_append(ev, "0000000\r\ndata: ", 15);   /* the chunk size is written over the zeros */
+    if (r->c.chat)
+        es_live_buf_printf(ev,
+                           "{\"id\":\"%s\",\"object\":\"chat.completion.chunk\",\"created\":%lld,\"model\":%s,"
+                           "\"choices\":[{\"index\":0,\"delta\":{%s\"content\":\"%s\"},\"finish_reason\":%s}]}",
+                           r->id, (long long)r->created, lv->model_json,
+                           first == 0 ? "\"role\":\"assistant\"," : "", text->oom ? "" : text->data, fin);
+    else
+        es_live_buf_printf(ev,
+                           "{\"id\":\"%s\",\"object\":\"text_completion\",\"created\":%lld,\"model\":%s,"
+                           "\"choices\":[{\"index\":0,\"text\":\"%s\",\"finish_reason\":%s}]}",
+                           r->id, (long long)r->created, lv->model_json, text->oom ? "" : text->data, fin);
+    es_live_buf_append(ev, "\n\n\r\n", 4);
+    if (ev->oom || text->oom) { conn_close(r->conn); return; }
+    char size[8];
+    snprintf(size, sizeof size, "%07zx", (ev->len - 11) & 0xfffffff);   /* payload: after "XXXXXXX\r\n", before "\r\n" */
+    memcpy(ev->data, size, 7);
+    conn_write(r->conn, ev->data, ev->len);
 }
 
 static void stream_head(live_conn_t *c)
@@ -660,11 +681,15 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
+/* Wall milliseconds, read now: uv_now is the loop iteration's start, which
+ * a long iteration (a backlog of engine steps) leaves far behind. */
+static uint64_t now_ms(void) { return uv_hrtime() / 1000000u; }
+
 /* A response has been queued in full: read the next request or close. */
 static void conn_done(live_conn_t *c)
 {
     c->busy = false;
-    c->since = uv_now(c->pod->lv->loop);
+    c->since = now_ms();
     if (c->closing) return;
     if (!c->keep_alive) {
         uv_read_stop((uv_stream_t *)&c->tcp);
@@ -681,6 +706,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) { conn_close(c); return; }
     if (nread == 0 || c->closing) return;
     if (c->busy) { conn_close(c); return; }   /* bytes while a request is in flight: not supported */
+    c->since = now_ms();   /* a request arriving in pieces is not idle */
     size_t used;
     int rc = es_live_http_feed(&c->http, buf->base, (size_t)nread, &used);
     if (rc == ES_LIVE_HTTP_MORE) return;
@@ -705,7 +731,7 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_init(lv->loop, &c->tcp);
     c->tcp.data = c;
     c->pod = p;
-    c->since = uv_now(lv->loop);
+    c->since = now_ms();
     es_live_http_init(&c->http, lv->cfg.max_header, lv->cfg.max_body);
     c->next = lv->conns;
     if (lv->conns) lv->conns->prev = c;
@@ -725,7 +751,7 @@ static void on_connection(uv_stream_t *server, int status)
 static void on_reap(uv_timer_t *t)
 {
     es_live_t *lv = t->data;
-    uint64_t now = uv_now(lv->loop);
+    uint64_t now = now_ms();
     for (live_conn_t *c = lv->conns; c; c = c->next)
         if (!c->busy && !c->closing && now - c->since > lv->cfg.idle_timeout_ms) conn_close(c);
 }
@@ -747,7 +773,9 @@ static int pod_listen(live_pod_t *p, es_err_t *err)
     uv_tcp_init(lv->loop, &p->listener);
     p->listener.data = p;
     int e = uv_tcp_bind(&p->listener, (const struct sockaddr *)&addr, 0);
-    if (!e) e = uv_listen((uv_stream_t *)&p->listener, 128, on_connection);
+    /* a deep accept queue: a burst of new connections while a long loop
+     * iteration catches up must not overflow it (SYNs dropped, clients reset) */
+    if (!e) e = uv_listen((uv_stream_t *)&p->listener, SOMAXCONN, on_connection);
     if (e) return es_err_set(err, ES_EIO, "--listen %s --port %d: pod %u: %s", lv->listen, port, p->index, uv_strerror(e));
     struct sockaddr_storage got;
     int len = sizeof got;
@@ -850,13 +878,16 @@ int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out
     snprintf(lv->model, sizeof lv->model, "%s", cfg->model_name ? cfg->model_name : cfg->server->model);
     lv->cfg.listen = lv->listen;
     lv->cfg.model_name = lv->model;
+    cJSON *mj = cJSON_CreateString(lv->model);
+    lv->model_json = mj ? cJSON_PrintUnformatted(mj) : NULL;
+    cJSON_Delete(mj);
     lv->sim = es_sim_create(cfg->seed);
     if (cfg->stats && !(lv->lat = calloc(1, sizeof *lv->lat))) {
         es_live_destroy(lv);
         return es_err_set(err, ES_ENOMEM, "out of memory");
     }
     lv->pods = calloc(cfg->pods, sizeof *lv->pods);
-    if (!lv->sim || !lv->pods) { es_live_destroy(lv); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    if (!lv->sim || !lv->pods || !lv->model_json) { es_live_destroy(lv); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     es_server_config_t scfg = *cfg->server;
     scfg.fast_forward = false;   /* streaming reads each request's progress every step */
     struct sockaddr_storage addr;
@@ -947,6 +978,9 @@ void es_live_destroy(es_live_t *lv)
     if (lv->tfd >= 0) close(lv->tfd);
     free(lv->pods);
     free(lv->lat);
+    free(lv->model_json);
+    es_live_buf_free(&lv->scratch_text);
+    es_live_buf_free(&lv->scratch_event);
     es_sim_destroy(lv->sim);
     free(lv);
 }

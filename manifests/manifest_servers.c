@@ -15,6 +15,7 @@
 #include "es_str.h"
 #include "es_schema.h"
 #include "es_experiment.h"
+#include "es_vllm_args.h"
 #include "manifest_internal.h"
 
 /* ---- Deployments ---- */
@@ -392,6 +393,9 @@ static int vllm_value(ctx_t *c, const obj_t *o, const vflag_t *vf, const flag_t 
             ok = *end == '\0' && end != f->value && !errno;
         }
         if (!ok) return esi_mf_oerr(c, o, f->node, fname, "--%s: expected an integer, got \"%s\"", f->name, f->value);
+        if (vf->key && !strcmp(vf->key, "server.block_size") && !es_vllm_block_size_ok(v))
+            return esi_mf_oerr(c, o, f->node, fname, "--block-size: %lld is not one of vLLM's choices (1, 8, 16, 32, 64, "
+                               "128)", (long long)v);
         snprintf(text, sizeof text, "%lld", (long long)v);
         *out = esi_mf_scalar_at(f->node, text, false);
     } else if (vf->type == V_DOUBLE) {

@@ -92,6 +92,7 @@ typedef struct es_server_req_priv {
     struct es_server_request *fe_next, *fe_prev;  /* in the API queue or delivering its end */
     es_event_id_t   fe_ev;       /* the API job's end, or the finish's delivery */
     es_event_id_t   ft_ev;       /* the first token's delivery; 0 = none pending */
+    es_time_t       queued_at;   /* entered the waiting queue (async scheduling's admission) */
 } es_server_req_priv_t;
 
 /* Caller-owned, intrusive request record: the e2e layer embeds it in its own request. */

@@ -152,6 +152,7 @@ static void lora_run_add(es_server_t *s, req_t *r, int d)
 static void wait_push(es_server_t *s, req_t *r, bool front)
 {
     r->p.state = RS_WAITING;
+    if (!front) r->p.queued_at = now_of(s);   /* the preempted keep theirs: they rejoin at once */
     s->n_waiting++;
     lora_wait_add(s, r, 1);
     if (s->policy == ES_POLICY_PRIORITY) {
@@ -668,6 +669,11 @@ static void phase_waiting(es_server_t *s)
     while (s->n_waiting > 0 && s->budget > 0) {
         if (s->n_running >= s->max_num_seqs) break;
         req_t *r = wait_peek(s);
+        /* async scheduling formed this step's batch while the last one ran
+         * (vllm/v1/engine/core.py step_with_batch_queue): a request that came
+         * after that step started waits one more step, unless the engine
+         * would otherwise idle */
+        if (s->async_sched && (s->n_dec_sched > 0 || s->npf > 0) && r->p.queued_at > s->admit_cutoff) break;
         if (r->p.lora_idx >= 0 && s->lora[r->p.lora_idx].running == 0 && s->n_lora_active >= s->max_loras) {
             wait_remove(s, r);   /* its adapter cannot join this step: try the next request */
             r->p.next = NULL;
@@ -783,6 +789,8 @@ static es_time_t step_time(const es_server_t *s, const es_step_comp_t *c, uint64
 /* Schedules step k+1; returns false when nothing could run. */
 static bool start_step(es_server_t *s)
 {
+    s->admit_cutoff = s->step_started;
+    s->step_started = now_of(s);
     s->k++;
     s->budget = s->budget_max;
     s->fast = s->stage_prefill = s->preempted = false;
@@ -957,6 +965,7 @@ static void ff_step(es_server_t *s)
     s->ndue = 0;
     s->extra = 0;
     s->step_dt = s->ff_dt[s->k & s->ring_mask];
+    s->step_started = s->ff_t;
     s->ff_t += s->step_dt;
     s->sum_ctx = (uint64_t)(s->dec_base + (int64_t)s->n_dec * (int64_t)(s->k + 1));
     count_plain(&s->stats, s->n_dec, s->step_dt);

@@ -62,6 +62,9 @@ struct es_server {
     bool     pending, in_step, in_handler;
     es_event_id_t ev;
     es_time_t step_dt;
+    /* async scheduling: step k+1's batch is formed while step k runs, so a
+     * request queued after step k started joins step k+2 at the earliest */
+    es_time_t step_started, admit_cutoff;
 
     /* fast-forward: steps k+1 .. ff_last are plain and not run yet */
     bool       ff_on;          /* server.fast_forward */

@@ -258,6 +258,13 @@ static const char *const k_kv_dtypes[] = {
     "turboquant_k8v4", "turboquant_4bit_nc", "turboquant_k3v4_nc", "turboquant_3bit_nc", "int4_per_token_head",
     "int8_per_token_head", "fp8_per_token_head", "nvfp4", "nvfp4_4over6", NULL};
 
+bool es_vllm_block_size_ok(int64_t v)
+{
+    for (size_t i = 0; i < sizeof k_block_sizes / sizeof k_block_sizes[0]; i++)
+        if (v == k_block_sizes[i]) return true;
+    return false;
+}
+
 static bool in_list(const char *v, const char *const *list)
 {
     for (; *list; list++) if (!strcmp(v, *list)) return true;
@@ -291,13 +298,9 @@ static int set_flag(es_vllm_serve_t *s, const flag_t *f, const char *value, cons
         if (f->off == offsetof(es_vllm_serve_t, api_server_count) && v > 64)
             return es_err_set(err, ES_EINVAL, "%s: --api-server-count: eppsim models at most 64, got %lld", what,
                               (long long)v);
-        if (f->off == offsetof(es_vllm_serve_t, block_size)) {
-            bool ok = false;
-            for (size_t i = 0; i < sizeof k_block_sizes / sizeof k_block_sizes[0]; i++) ok |= v == k_block_sizes[i];
-            if (!ok)
-                return es_err_set(err, ES_EINVAL, "%s: --block-size: %lld is not one of vLLM's choices "
-                                  "(1, 8, 16, 32, 64, 128)", what, (long long)v);
-        }
+        if (f->off == offsetof(es_vllm_serve_t, block_size) && !es_vllm_block_size_ok(v))
+            return es_err_set(err, ES_EINVAL, "%s: --block-size: %lld is not one of vLLM's choices "
+                              "(1, 8, 16, 32, 64, 128)", what, (long long)v);
         /* the server key's range, as if the setting were written there */
         const es_schema_entry_t *e = f->server_key ? es_schema_lookup(&es_server_schema, f->server_key, NULL) : NULL;
         if (e && e->type == ES_ST_INT && ((double)v < e->min || (double)v > e->max))

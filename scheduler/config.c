@@ -266,7 +266,14 @@ static int add_plugin(es_epp_config_t *c, const char *name, const esi_plugin_vt_
     params_defaults(vt->params, p->params);
     int rc = params_load(c, vt->params, p->params, params, path, err);
     const char *warning = NULL;
-    if (!rc && vt->x_check) rc = vt->x_check(p->params, params, path, &warning, err);
+    if (!rc && vt->x_check) {
+        rc = vt->x_check(p->params, params, path, &warning, err);
+        if (rc && !params && line && err) {   /* no parameters node to point at: the plugin's line */
+            char msg[ES_ERR_MSG_MAX];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            es_err_set(err, rc, "%s:%u: %s", c->file ? c->file : "<config>", line, msg);
+        }
+    }
     if (!rc && warning) warn(c, line, "%s: %s", path, warning);
     return rc;
 }

@@ -120,7 +120,8 @@ typedef struct esi_handler_bind {
     int32_t decider;    /* decider plugin; -1 */
 } esi_handler_bind_t;
 
-struct esi_flow_view;   /* defined below; x_pick_flow takes it */
+struct esi_flow_view;      /* defined below; x_pick_flow takes it */
+struct esi_inflight_cfg;   /* defined below; x_inflight_cfg fills it */
 
 typedef struct esi_plugin_vt {
     const char        *type_name;    /* upstream registry key */
@@ -194,6 +195,9 @@ typedef struct esi_plugin_vt {
     /* closes the batch: assigns its requests over the candidates of cy (its
      * x_prepare then answers for each held request) */
     void   (*x_seal)(void *state, esi_cycle_t *cy);
+    /* inflight-load-producer: how the scheduler's in-flight token accounting
+     * estimates a request (esi_inflight_cfg_t) */
+    void   (*x_inflight_cfg)(const void *params, struct esi_inflight_cfg *out);
     /* response hooks: first chunk, completion, end (any) of a request */
     void   (*x_response)(void *state, const esi_response_t *r);
     /* latency predictor settings (es_scheduler_set_predictor_config) */
@@ -201,6 +205,26 @@ typedef struct esi_plugin_vt {
     /* latency predictor statistics (es_scheduler_predictor_stats), summed in */
     void   (*x_predictor_stats)(const void *state, es_sched_predictor_stats_t *out);
 } esi_plugin_vt_t;
+
+/* In-flight token accounting (v0.10.0 requestcontrol/dataproducer/inflightload/
+ * producer.go, token_estimator.go): a request counts, on each endpoint, its
+ * input tokens the endpoint's PrefixCacheMatchInfo does not cover (+ the
+ * estimated output when add_output); without add_output the tokens of the
+ * non-prefill picks are released at the first chunk, the requests at the end. */
+typedef struct esi_inflight_cfg {
+    bool    add_output;     /* addEstimatedOutputTokens, false */
+    double  output_ratio;   /* outputRatio, 1.5 */
+    int64_t max_output;     /* maxEstimatedOutputTokens; -1: none */
+} esi_inflight_cfg_t;
+
+/* uncachedInputTokens: input tokens an endpoint's prefix match (match of
+ * total blocks of bs tokens) leaves to compute: the unmatched indexed blocks
+ * plus the tail beyond them (the indexed count wins over a smaller input) */
+static inline int64_t esi_uncached_tokens(int64_t input, uint32_t match, uint32_t total, uint32_t bs)
+{
+    int64_t indexed = (int64_t)total * bs, unc = indexed - (int64_t)match * bs, tail = input - indexed;
+    return (unc > 0 ? unc : 0) + (tail > 0 ? tail : 0);
+}
 
 /* One flow of a priority band as a fairness policy sees it (FlowQueueAccessor). */
 typedef struct esi_flow_view {
@@ -410,7 +434,8 @@ struct esi_cycle {
     /* in-flight counters gathered by eps index */
     int64_t                  *inflight_req;   /* [n] */
     int64_t                  *inflight_tok;   /* [n] */
-    int64_t                   est_tokens;     /* this request's in-flight token estimate */
+    int64_t                   est_tokens;     /* this request's input tokens (token estimate) */
+    int64_t                  *req_tok;        /* [n] its in-flight tokens on each candidate (UncachedRequestTokens) */
     /* profile results, indexed like the scheduler's profiles */
     esi_prof_result_t         res[ES_SCHED_MAX_PROFILES];
     int                       primary;        /* profile index, -1 before */

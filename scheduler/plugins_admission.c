@@ -384,6 +384,58 @@ static void pa_on_end(void *st, const char *id, bool complete, uint32_t prompt, 
     g->last_done = now;
 }
 
+/* priority-holdback-policy (v0.10.0 flowcontrol/usagelimits/priorityholdback/
+ * priority_holdback.go, config.go): band ceilings spread from maxCeiling (the
+ * highest priority) down to minCeiling (the lowest): by rank (domain rank,
+ * equal steps) or by priority value (domain value, linear in the value; all
+ * equal: maxCeiling); one band: maxCeiling */
+typedef struct holdback_params {
+    char   shape[ESI_STR_MAX], domain[ESI_STR_MAX];
+    double min_ceiling, max_ceiling;
+    bool   by_value;
+} holdback_params_t;
+static const esi_param_t k_holdback_params[] = {
+    {"shape", ESI_P_STR, P(holdback_params_t, shape), "linear", 0, 0, NULL},
+    {"domain", ESI_P_STR, P(holdback_params_t, domain), "rank", 0, 0, NULL},
+    {"minCeiling", ESI_P_DOUBLE, P(holdback_params_t, min_ceiling), "nan", -INFINITY, INFINITY, NULL},
+    {"maxCeiling", ESI_P_DOUBLE, P(holdback_params_t, max_ceiling), "1.0", -INFINITY, INFINITY, NULL},
+    END};
+
+static int holdback_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
+{
+    (void)warning;
+    holdback_params_t *p = params;
+#define HB_BAD(cond, ...) if (cond) return es_node_err(err, ES_EINVAL, at, path, \
+                                                      "invalid priority holdback policy configuration: " __VA_ARGS__)
+    HB_BAD(isnan(p->min_ceiling), "minCeiling is required");
+    HB_BAD(strcmp(p->shape, "linear"), "unsupported shape \"%s\", must be \"linear\"", p->shape);
+    HB_BAD(strcmp(p->domain, "rank") && strcmp(p->domain, "value"),
+           "unsupported domain \"%s\", must be one of: \"rank\", \"value\"", p->domain);
+    HB_BAD(p->min_ceiling < 0 || p->min_ceiling >= 1, "minCeiling must be in [0.0, 1.0), got %f", p->min_ceiling);
+    HB_BAD(p->max_ceiling <= 0 || p->max_ceiling > 1, "maxCeiling must be in (0.0, 1.0], got %f", p->max_ceiling);
+    HB_BAD(p->min_ceiling >= p->max_ceiling, "minCeiling (%f) must be strictly less than maxCeiling (%f)",
+           p->min_ceiling, p->max_ceiling);
+#undef HB_BAD
+    p->by_value = strcmp(p->domain, "value") == 0;
+    return 0;
+}
+
+static void holdback_limits(void *st, double sat, const int64_t *prio, size_t n, double *ceilings)
+{
+    (void)sat;
+    const holdback_params_t *p = st;
+    if (n == 0) return;
+    if (n == 1) { ceilings[0] = p->max_ceiling; return; }
+    double spread = p->max_ceiling - p->min_ceiling;
+    if (!p->by_value) {
+        for (size_t i = 0; i < n; i++) ceilings[i] = p->max_ceiling - (double)i * spread / (double)(n - 1);
+        return;
+    }
+    double lo = (double)prio[n - 1], range = (double)prio[0] - lo;
+    for (size_t i = 0; i < n; i++)
+        ceilings[i] = range == 0 ? p->max_ceiling : p->min_ceiling + ((double)prio[i] - lo) / range * spread;
+}
+
 static const esi_plugin_vt_t k_plugins[] = {
     /* saturation detectors (also filters) */
     {VT("utilization-detector", ESI_SATURATION | ESI_FILTER, k_util_params, sizeof(util_params_t),
@@ -407,6 +459,8 @@ static const esi_plugin_vt_t k_plugins[] = {
      .x_limits = static_limits},
     {VT("soft-reflective-ceiling-policy", ESI_USAGE, NULL, 0, sizeof(soft_ceiling_t)), .alpha = true,
      .x_limits = soft_ceiling_limits},
+    {VT("priority-holdback-policy", ESI_USAGE, k_holdback_params, sizeof(holdback_params_t),
+        sizeof(holdback_params_t)), .alpha = true, .x_check = holdback_check, .x_limits = holdback_limits},
 };
 
 ESI_PLUGIN_FAMILY(esi_admission_plugins, k_plugins);

@@ -37,7 +37,8 @@ typedef struct req_rec {
     uint32_t prefill;                        /* endpoint id released on first chunk; UINT32_MAX */
     uint32_t nothers;
     uint32_t others[ES_SCHED_MAX_PROFILES];  /* released at end of stream */
-    int64_t  tokens;
+    int64_t  prefill_tok;                    /* in-flight tokens counted on each pick */
+    int64_t  others_tok[ES_SCHED_MAX_PROFILES];
     uint32_t flow;                           /* interned fairness id (end hooks); UINT32_MAX */
 } req_rec_t;
 
@@ -87,7 +88,8 @@ struct es_scheduler {
     /* per eps index scratch */
     size_t     n_cap;
     uint32_t  *match, *idx;
-    int64_t   *g_req, *g_tok;
+    int64_t   *g_req, *g_tok, *req_tok;
+    esi_inflight_cfg_t infl;              /* the in-flight token estimate (inflight-load-producer) */
     double    *scores, *total;
     /* request table (open addressing, backward-shift deletion) */
     req_rec_t *reqs; size_t rmask, rused;
@@ -133,7 +135,7 @@ static void grow_n(es_scheduler_t *s, size_t n)
     size_t nc = s->n_cap ? s->n_cap : 64;
     while (nc < n) nc *= 2;
 #define GROW(p) (s->p = es_xrealloc(s->p, nc * sizeof *s->p))
-    GROW(match); GROW(idx); GROW(g_req); GROW(g_tok); GROW(total); GROW(scores);
+    GROW(match); GROW(idx); GROW(g_req); GROW(g_tok); GROW(req_tok); GROW(total); GROW(scores);
 #undef GROW
     s->n_cap = nc;
 }
@@ -239,6 +241,9 @@ int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_
     hook_list(cfg, HOOK_ADMIT, &s->admit_hooks, &s->nadmit);
     hook_list(cfg, HOOK_RESPONSE, &s->resp_hooks, &s->nresp);
     hook_list(cfg, HOOK_END, &s->end_hooks, &s->nend);
+    s->infl = (esi_inflight_cfg_t){false, 1.5, -1};
+    for (size_t i = 0; i < cfg->nplugins; i++)
+        if (cfg->plugins[i].vt->x_inflight_cfg) cfg->plugins[i].vt->x_inflight_cfg(cfg->plugins[i].params, &s->infl);
     s->batcher = -1;
     for (size_t i = 0; i < cfg->nplugins; i++) if (cfg->plugins[i].vt->x_hold) s->batcher = (int32_t)i;
     s->flows = NULL;
@@ -263,7 +268,7 @@ void es_scheduler_destroy(es_scheduler_t *s)
     free(s->producers); free(s->pre_hooks); free(s->kv_hooks); free(s->rm_hooks); free(s->admit_hooks); free(s->end_hooks);
     free(s->resp_hooks);
     free(s->inflight_req); free(s->inflight_tok); free(s->id_pos); free(s->id_stamp);
-    free(s->match); free(s->idx); free(s->g_req); free(s->g_tok); free(s->scores); free(s->total);
+    free(s->match); free(s->idx); free(s->g_req); free(s->g_tok); free(s->req_tok); free(s->scores); free(s->total);
     free(s->reqs);
     for (size_t i = 0; i < s->nbands; i++) free(s->bands[i].items);
     free(s->bands);
@@ -352,9 +357,15 @@ void es_scheduler_on_first_chunk(es_scheduler_t *s, uint64_t req_id, es_time_t n
 {
     if (s->nresp) response_hooks(s, &(esi_response_t){.kind = ESI_RESP_FIRST_CHUNK, .req_id = req_id, .now = now_ns});
     req_rec_t *r = rfind(s, req_id);
-    if (!r || r->prefill == UINT32_MAX) return;
-    release(s, r->prefill, r->tokens);
+    if (!r) return;
+    if (r->prefill != UINT32_MAX) release(s, r->prefill, r->prefill_tok);
     r->prefill = UINT32_MAX;
+    if (s->infl.add_output) return;
+    for (uint32_t i = 0; i < r->nothers; i++) {   /* releaseTokensEarly: the prompt is computed */
+        uint32_t ep = r->others[i];
+        if (ep < s->id_cap) s->inflight_tok[ep] = s->inflight_tok[ep] > r->others_tok[i] ? s->inflight_tok[ep] - r->others_tok[i] : 0;
+        r->others_tok[i] = 0;
+    }
 }
 
 void es_scheduler_set_predictor_config(es_scheduler_t *s, const es_sched_predictor_config_t *cfg)
@@ -377,8 +388,8 @@ static void on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, bool co
                                             .now = now_ns, .output_tokens = completion_tokens, .eps = eps, .n = n});
     req_rec_t *r = rfind(s, req_id);
     if (!r) return;
-    if (r->prefill != UINT32_MAX) release(s, r->prefill, r->tokens);
-    for (uint32_t i = 0; i < r->nothers; i++) release(s, r->others[i], r->tokens);
+    if (r->prefill != UINT32_MAX) release(s, r->prefill, r->prefill_tok);
+    for (uint32_t i = 0; i < r->nothers; i++) release(s, r->others[i], r->others_tok[i]);
     for (uint32_t k = 0; k < s->nend && r->flow != UINT32_MAX; k++) {
         inst_t *in = &s->inst[s->end_hooks[k]];
         in->cfg->vt->x_on_end(in->state, s->flows[r->flow], complete, prompt_tokens, completion_tokens, now_ns);
@@ -435,6 +446,7 @@ static void cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_reque
     cy->id_cap = s->id_cap;
     cy->inflight_req = s->g_req;
     cy->inflight_tok = s->g_tok;
+    cy->req_tok = s->req_tok;
     if (++s->stamp == 0) { memset(s->id_stamp, 0, s->id_cap * sizeof *s->id_stamp); s->stamp = 1; }
     for (size_t i = 0; i < n; i++) {
         s->id_pos[eps[i].id] = (uint32_t)i;
@@ -534,34 +546,46 @@ static void run_profiles(es_scheduler_t *s, esi_cycle_t *cy, es_sched_trace_t *t
     }
 }
 
-static int64_t token_estimate(const es_sched_request_t *r)
+/* EstimateInput: the token producer's count (no tokenizer: bytes / 4) */
+static int64_t input_tokens(const es_sched_request_t *r)
 {
-    int64_t in;
-    if (r->body_bytes > 0) in = r->body_bytes / 4 > 1 ? r->body_bytes / 4 : 1;
-    else if (r->content.tokens > 0) in = r->content.tokens;
-    else {
-        double l = r->prompt_text ? (double)strlen(r->prompt_text) / 4.0 : 0;
-        in = (int64_t)llround(l) > 1 ? (int64_t)llround(l) : 1;
+    if (r->body_bytes > 0) return r->body_bytes / 4;
+    if (r->content.tokens > 0) return r->content.tokens;
+    return r->prompt_text ? llround((double)strlen(r->prompt_text) / 4.0) : 0;
+}
+
+/* UncachedRequestTokens per candidate (estimateRequestTokens): the input
+ * blocks the candidate's prefix match does not cover plus the tail beyond
+ * the indexed blocks (+ EstimateOutput when addEstimatedOutputTokens) */
+static void request_tokens(const es_scheduler_t *s, esi_cycle_t *cy)
+{
+    int64_t in = input_tokens(cy->req), out = 0;
+    cy->est_tokens = in;
+    if (s->infl.add_output) {
+        out = llround((double)in * s->infl.output_ratio);
+        if (cy->req->max_tokens > 0 && cy->req->max_tokens < out) out = cy->req->max_tokens;
+        if (s->infl.max_output >= 0 && s->infl.max_output < out) out = s->infl.max_output;
     }
-    return in + (int64_t)llround((double)in * 1.5);
+    bool prefix = cy->have_prefix && cy->block_tokens > 0;
+    for (size_t i = 0; i < cy->n; i++)
+        cy->req_tok[i] = (prefix ? esi_uncached_tokens(in, cy->match[i], cy->total_blocks, cy->block_tokens) : in) + out;
 }
 
 static void pre_request(es_scheduler_t *s, esi_cycle_t *cy)
 {
-    int64_t est = token_estimate(cy->req);
     req_rec_t *rec = rinsert(s, cy->req->id);
     rec->prefill = UINT32_MAX;
     rec->nothers = 0;
-    rec->tokens = est;
     rec->flow = s->nend ? flow_of(s, esi_fairness_id(cy->req)) : UINT32_MAX;
     for (uint32_t k = 0; k < s->nprof; k++) {
         const esi_prof_result_t *r = &cy->res[k];
         if (!r->ran || r->failed || !r->npicked) continue;
         uint32_t id = cy->eps[r->picked[0]].id;
+        int64_t tok = cy->req_tok[r->picked[0]];
         s->inflight_req[id]++;
-        s->inflight_tok[id] += est;
-        if ((int)k == cy->prefill && strcmp(s->prof[k].cfg->name, "prefill") == 0) rec->prefill = id;
-        else rec->others[rec->nothers++] = id;
+        s->inflight_tok[id] += tok;
+        if ((int)k == cy->prefill && strcmp(s->prof[k].cfg->name, "prefill") == 0) { rec->prefill = id; rec->prefill_tok = tok; }
+        else { rec->others_tok[rec->nothers] = tok; rec->others[rec->nothers++] = id; }
     }
     pre_request_hooks(s, cy);
 }
@@ -629,6 +653,7 @@ static void decide(es_scheduler_t *s, const es_sched_request_t *req, const es_en
         }
     }
     prepare(s, &cy);
+    request_tokens(s, &cy);
     if (out->trace) {
         es_sched_trace_t *tr = out->trace;
         tr->have_latency = cy.latency != NULL;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <cmocka.h>
 
 #include "es_doc.h"
@@ -26,7 +27,9 @@
 #include "es_outdir.h"
 #include "es_run.h"
 
-#define CASE_WALL_S 30   /* a case slower than this is a hang */
+#define CASE_CPU_S 30    /* a case spending more CPU than this is a hang (CPU time,
+                          * so a loaded CI machine does not fail it) */
+#define CASE_WALL_S 600  /* a case blocked this long is a hang too */
 #define CASE_JOBS 2      /* cases at once */
 
 static char g_tmp[256];
@@ -121,6 +124,8 @@ static pid_t start_case(const char *path, const char *value)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        struct rlimit cpu = {CASE_CPU_S, CASE_CPU_S + 5};
+        setrlimit(RLIMIT_CPU, &cpu);   /* SIGXCPU */
         alarm(CASE_WALL_S);
         es_err_t err;
         es_err_clear(&err);
