@@ -99,7 +99,8 @@ typedef struct esi_handler_bind {
     int32_t decider;    /* decider plugin; -1 */
 } esi_handler_bind_t;
 
-struct esi_flow_view;   /* defined below; x_pick_flow takes it */
+struct esi_flow_view;      /* defined below; x_pick_flow takes it */
+struct esi_inflight_cfg;   /* defined below; x_inflight_cfg fills it */
 
 typedef struct esi_plugin_vt {
     const char        *type_name;    /* upstream registry key */
