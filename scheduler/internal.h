@@ -78,11 +78,32 @@ typedef struct esi_cycle esi_cycle_t;
 /* request data keys (upstream plugin.DataKey) a plugin produces or consumes */
 enum {
     ESI_DATA_PREFIX_MATCH = 1u << 0,   /* PrefixCacheMatchInfo: cy->match, total_blocks, ... */
-    ESI_DATA_TOPOLOGY = 1u << 1        /* Topology of an endpoint (hostname, rack, zone, region labels) */
+    ESI_DATA_TOPOLOGY = 1u << 1,       /* Topology of an endpoint (hostname, rack, zone, region labels) */
+    ESI_DATA_LATENCY = 1u << 2         /* LatencyPredictionInfo: cy->latency (predicted-latency-producer) */
 };
 /* GPUUtilization/dcgm-extractor (attribute/gpu/data_types.go): the scrape
  * fills es_endpoint_metrics_t.gpu_util when a plugin produces it */
 enum { ESI_DATA_GPU_UTIL = 1u << 8 };
+
+/* LatencyPredictionInfo of one endpoint (v0.10.0 datalayer/attribute/latency/
+ * data_types.go): predictions in ms, headroom = SLO - prediction. */
+typedef struct esi_latency_info {
+    double   ttft, tpot;
+    double   ttft_headroom, tpot_headroom;
+    bool     ttft_valid, tpot_valid;
+    uint32_t dispatched;     /* requests this replica dispatched to it, not yet ended */
+} esi_latency_info_t;
+
+/* A response event for the response hooks (ResponseBody plugins). */
+enum { ESI_RESP_FIRST_CHUNK, ESI_RESP_COMPLETE, ESI_RESP_END };
+typedef struct esi_response {
+    int                  kind;           /* ESI_RESP_* */
+    uint64_t             req_id;
+    es_time_t            now;
+    uint32_t             output_tokens;  /* COMPLETE: tokens generated */
+    const es_endpoint_t *eps;            /* COMPLETE: the replica's current view (may be NULL) */
+    size_t               n;
+} esi_response_t;
 
 /* capability flags */
 enum {
@@ -99,7 +120,8 @@ typedef struct esi_handler_bind {
     int32_t decider;    /* decider plugin; -1 */
 } esi_handler_bind_t;
 
-struct esi_flow_view;   /* defined below; x_pick_flow takes it */
+struct esi_flow_view;      /* defined below; x_pick_flow takes it */
+struct esi_inflight_cfg;   /* defined below; x_inflight_cfg fills it */
 
 typedef struct esi_plugin_vt {
     const char        *type_name;    /* upstream registry key */
@@ -113,6 +135,8 @@ typedef struct esi_plugin_vt {
     size_t             state_size;   /* per-instance state (host allocates, zeroed) */
     unsigned           produces;     /* ESI_DATA_* keys it fills in x_prepare */
     unsigned           consumes;     /* ESI_DATA_* keys it reads (auto-creates a default producer) */
+    /* further keys read depending on the parameters (may be NULL) */
+    unsigned (*x_consumes)(const void *params);
     unsigned           caps;         /* ESI_CAP_* */
     /* cross-field validation after parsing (may record facts in params); may set
      * *warning to a static text the loader reports; may be NULL */
@@ -171,7 +195,36 @@ typedef struct esi_plugin_vt {
     /* closes the batch: assigns its requests over the candidates of cy (its
      * x_prepare then answers for each held request) */
     void   (*x_seal)(void *state, esi_cycle_t *cy);
+    /* inflight-load-producer: how the scheduler's in-flight token accounting
+     * estimates a request (esi_inflight_cfg_t) */
+    void   (*x_inflight_cfg)(const void *params, struct esi_inflight_cfg *out);
+    /* response hooks: first chunk, completion, end (any) of a request */
+    void   (*x_response)(void *state, const esi_response_t *r);
+    /* latency predictor settings (es_scheduler_set_predictor_config) */
+    void   (*x_predictor_config)(void *state, const es_sched_predictor_config_t *cfg);
+    /* latency predictor statistics (es_scheduler_predictor_stats), summed in */
+    void   (*x_predictor_stats)(const void *state, es_sched_predictor_stats_t *out);
 } esi_plugin_vt_t;
+
+/* In-flight token accounting (v0.10.0 requestcontrol/dataproducer/inflightload/
+ * producer.go, token_estimator.go): a request counts, on each endpoint, its
+ * input tokens the endpoint's PrefixCacheMatchInfo does not cover (+ the
+ * estimated output when add_output); without add_output the tokens of the
+ * non-prefill picks are released at the first chunk, the requests at the end. */
+typedef struct esi_inflight_cfg {
+    bool    add_output;     /* addEstimatedOutputTokens, false */
+    double  output_ratio;   /* outputRatio, 1.5 */
+    int64_t max_output;     /* maxEstimatedOutputTokens; -1: none */
+} esi_inflight_cfg_t;
+
+/* uncachedInputTokens: input tokens an endpoint's prefix match (match of
+ * total blocks of bs tokens) leaves to compute: the unmatched indexed blocks
+ * plus the tail beyond them (the indexed count wins over a smaller input) */
+static inline int64_t esi_uncached_tokens(int64_t input, uint32_t match, uint32_t total, uint32_t bs)
+{
+    int64_t indexed = (int64_t)total * bs, unc = indexed - (int64_t)match * bs, tail = input - indexed;
+    return (unc > 0 ? unc : 0) + (tail > 0 ? tail : 0);
+}
 
 /* One flow of a priority band as a fairness policy sees it (FlowQueueAccessor). */
 typedef struct esi_flow_view {
@@ -381,14 +434,26 @@ struct esi_cycle {
     /* in-flight counters gathered by eps index */
     int64_t                  *inflight_req;   /* [n] */
     int64_t                  *inflight_tok;   /* [n] */
-    int64_t                   est_tokens;     /* this request's in-flight token estimate */
+    int64_t                   est_tokens;     /* this request's input tokens (token estimate) */
+    int64_t                   out_tokens;     /* its estimated output tokens (addEstimatedOutputTokens; else 0) */
     /* profile results, indexed like the scheduler's profiles */
     esi_prof_result_t         res[ES_SCHED_MAX_PROFILES];
     int                       primary;        /* profile index, -1 before */
     int                       prefill;        /* profile named "prefill" that ran, -1 */
+    /* LatencyPredictionInfo (predicted-latency-producer), by eps index; NULL: none */
+    const esi_latency_info_t *latency;
     bool                      record_only;    /* es_scheduler_record: index hooks only */
     uint32_t                  record_target;  /* eps index */
 };
+
+/* The request's in-flight tokens on candidate i (UncachedRequestTokens
+ * [+ estimated output]): its input not covered by i's prefix match. */
+static inline int64_t esi_request_tokens(const esi_cycle_t *cy, uint32_t i)
+{
+    int64_t in = cy->est_tokens;
+    if (cy->have_prefix && cy->block_tokens > 0) in = esi_uncached_tokens(in, cy->match[i], cy->total_blocks, cy->block_tokens);
+    return in + cy->out_tokens;
+}
 
 /* Eps index of endpoint id in the cycle; UINT32_MAX when not a candidate. */
 static inline uint32_t esi_cycle_pos(const esi_cycle_t *cy, uint32_t id)

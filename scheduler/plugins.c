@@ -54,8 +54,6 @@ static int dcgm_source_check(void *params, const es_node_t *at, const char *path
 
 static const esi_plugin_vt_t k_plugins[] = {
     /* data producers fed by the simulation */
-    FED("inflight-load-producer", ESI_PRODUCER, k_any_params,
-        "in-flight counters are always kept per replica (input + 1.5 x input tokens per request)"),
     FED("token-producer", ESI_PRODUCER, k_any_params, "requests carry their tokens; no tokenizer is called"),
     {VT("tokenizer", ESI_PRODUCER, k_any_params, 0, 0), .klass = ESI_CLASS_FED, .replaced_by = "token-producer",
      .note = "requests carry their tokens; no tokenizer is called"},
@@ -104,17 +102,11 @@ static const esi_plugin_vt_t k_plugins[] = {
     MISSING("session-affinity-filter", true, "session affinity filter"),
     MISSING("utilization-filter", true, "utilization filter"),
     MISSING("context-length-aware", false, "context-length ranges per pod"),
-    MISSING("header-label-affinity-scorer", true, "header to label affinity"),
     MISSING("header-profile-handler", true, "profile chosen by a header"),
     MISSING("header-based-testing-filter", false, "upstream test filter"),
     MISSING("mm-embeddings-cache-scorer", false, "multimodal embeddings cache affinity"),
     MISSING("p2p-source-producer", true, "peer-to-peer KV source selection"),
-    MISSING("predicted-latency-producer", false, "the online latency predictor"),
-    MISSING("latency-scorer", false, "the online latency predictor"),
-    MISSING("slo-headroom-tier-filter", false, "the online latency predictor"),
-    MISSING("latency-slo-admitter", false, "the online latency predictor"),
     MISSING("slo-deadline-ordering-policy", false, "SLO deadline ordering"),
-    MISSING("priority-holdback-policy", true, "priority holdback usage limit"),
     MISSING("sheddable-eviction-filter", true, "flow-control eviction"),
     MISSING("priority-then-time-eviction-order-policy", true, "flow-control eviction"),
 };
@@ -124,7 +116,7 @@ static ESI_PLUGIN_FAMILY(k_inert, k_plugins);
  * closest-name hint of an unknown type takes the first of equals). */
 static const esi_plugin_family_t *const k_families[] = {
     &esi_scorer_plugins, &esi_prefix_plugins, &esi_filter_plugins, &esi_admission_plugins,
-    &esi_picker_plugins, &esi_burst_plugins, &k_inert,
+    &esi_picker_plugins, &esi_latency_plugins, &esi_burst_plugins, &k_inert,
 };
 #define NFAMILIES (sizeof k_families / sizeof k_families[0])
 

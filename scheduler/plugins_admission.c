@@ -20,7 +20,7 @@ typedef struct util_params {
 static const esi_param_t k_util_params[] = {
     {"queueDepthThreshold", ESI_P_INT, P(util_params_t, queue), "5", 1, 1e15, NULL},
     {"kvCacheUtilThreshold", ESI_P_DOUBLE, P(util_params_t, kv), "0.8", 1e-9, 1, NULL},
-    {"metricsStalenessThreshold", ESI_P_DURATION, P(util_params_t, stale), "200ms", 0, 1e18, NULL},
+    {"metricsStalenessThreshold", ESI_P_DURATION, P(util_params_t, stale), "200ms", 1, 1e18, NULL},   /* > 0 (validateConfig) */
     {"headroom", ESI_P_DOUBLE, P(util_params_t, headroom), "0.0", 0, 1e9, NULL},
     END};
 
@@ -78,15 +78,28 @@ static int conc_check(void *params, const es_node_t *at, const char *path, const
 {
     (void)warning;
     const conc_params_t *p = params;
-    if (strcmp(p->mode, "requests") && strcmp(p->mode, "tokens"))
+    if (strcmp(p->mode, "requests") && strcmp(p->mode, "tokens") && strcmp(p->mode, "hybrid"))
         return es_node_err(err, ES_EINVAL, at, path,
-                           "concurrencyMode must be requests or tokens, got \"%s\"", p->mode);
+                           "unsupported concurrencyMode: \"%s\" (requests, tokens or hybrid)", p->mode);
     return 0;
 }
 
+/* v0.10.0 flowcontrol/saturationdetector/concurrency/detector.go: "requests"
+ * and "tokens" are aggregate ratios; "hybrid" averages over the endpoints
+ * the larger of each one's request and token ratios, and filters out an
+ * endpoint at either limit. */
 static double conc_saturation(void *st, esi_cycle_t *cy)
 {
     const conc_params_t *p = st;
+    if (p->mode[0] == 'h') {
+        if (cy->n == 0) return 1.0;
+        double sum = 0;
+        for (size_t i = 0; i < cy->n; i++) {
+            double a = (double)cy->inflight_req[i] / (double)p->max, b = (double)cy->inflight_tok[i] / (double)p->max_tokens;
+            sum += a > b ? a : b;
+        }
+        return sum / (double)cy->n;
+    }
     bool tok = p->mode[0] == 't';
     double cap = (double)cy->n * (double)(tok ? p->max_tokens : p->max);
     if (cap <= 0) return 1.0;
@@ -98,12 +111,13 @@ static double conc_saturation(void *st, esi_cycle_t *cy)
 static size_t conc_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
 {
     const conc_params_t *p = st;
-    bool tok = p->mode[0] == 't';
-    int64_t lim = (int64_t)((double)(tok ? p->max_tokens : p->max) * (1 + p->headroom));
+    int64_t rlim = (int64_t)((double)p->max * (1 + p->headroom));
+    int64_t tlim = (int64_t)((double)p->max_tokens * (1 + p->headroom));
+    bool use_r = p->mode[0] != 't', use_t = p->mode[0] != 'r';   /* hybrid: both */
     size_t o = 0;
     for (size_t i = 0; i < m; i++) {
-        int64_t v = tok ? cy->inflight_tok[idx[i]] : cy->inflight_req[idx[i]];
-        if (v < lim) idx[o++] = idx[i];
+        bool ok = (!use_r || cy->inflight_req[idx[i]] < rlim) && (!use_t || cy->inflight_tok[idx[i]] < tlim);
+        if (ok) idx[o++] = idx[i];
     }
     return o;
 }
@@ -370,6 +384,58 @@ static void pa_on_end(void *st, const char *id, bool complete, uint32_t prompt, 
     g->last_done = now;
 }
 
+/* priority-holdback-policy (v0.10.0 flowcontrol/usagelimits/priorityholdback/
+ * priority_holdback.go, config.go): band ceilings spread from maxCeiling (the
+ * highest priority) down to minCeiling (the lowest): by rank (domain rank,
+ * equal steps) or by priority value (domain value, linear in the value; all
+ * equal: maxCeiling); one band: maxCeiling */
+typedef struct holdback_params {
+    char   shape[ESI_STR_MAX], domain[ESI_STR_MAX];
+    double min_ceiling, max_ceiling;
+    bool   by_value;
+} holdback_params_t;
+static const esi_param_t k_holdback_params[] = {
+    {"shape", ESI_P_STR, P(holdback_params_t, shape), "linear", 0, 0, NULL},
+    {"domain", ESI_P_STR, P(holdback_params_t, domain), "rank", 0, 0, NULL},
+    {"minCeiling", ESI_P_DOUBLE, P(holdback_params_t, min_ceiling), "nan", -INFINITY, INFINITY, NULL},
+    {"maxCeiling", ESI_P_DOUBLE, P(holdback_params_t, max_ceiling), "1.0", -INFINITY, INFINITY, NULL},
+    END};
+
+static int holdback_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
+{
+    (void)warning;
+    holdback_params_t *p = params;
+#define HB_BAD(cond, ...) if (cond) return es_node_err(err, ES_EINVAL, at, path, \
+                                                      "invalid priority holdback policy configuration: " __VA_ARGS__)
+    HB_BAD(isnan(p->min_ceiling), "minCeiling is required");
+    HB_BAD(strcmp(p->shape, "linear"), "unsupported shape \"%s\", must be \"linear\"", p->shape);
+    HB_BAD(strcmp(p->domain, "rank") && strcmp(p->domain, "value"),
+           "unsupported domain \"%s\", must be one of: \"rank\", \"value\"", p->domain);
+    HB_BAD(p->min_ceiling < 0 || p->min_ceiling >= 1, "minCeiling must be in [0.0, 1.0), got %f", p->min_ceiling);
+    HB_BAD(p->max_ceiling <= 0 || p->max_ceiling > 1, "maxCeiling must be in (0.0, 1.0], got %f", p->max_ceiling);
+    HB_BAD(p->min_ceiling >= p->max_ceiling, "minCeiling (%f) must be strictly less than maxCeiling (%f)",
+           p->min_ceiling, p->max_ceiling);
+#undef HB_BAD
+    p->by_value = strcmp(p->domain, "value") == 0;
+    return 0;
+}
+
+static void holdback_limits(void *st, double sat, const int64_t *prio, size_t n, double *ceilings)
+{
+    (void)sat;
+    const holdback_params_t *p = st;
+    if (n == 0) return;
+    if (n == 1) { ceilings[0] = p->max_ceiling; return; }
+    double spread = p->max_ceiling - p->min_ceiling;
+    if (!p->by_value) {
+        for (size_t i = 0; i < n; i++) ceilings[i] = p->max_ceiling - (double)i * spread / (double)(n - 1);
+        return;
+    }
+    double lo = (double)prio[n - 1], range = (double)prio[0] - lo;
+    for (size_t i = 0; i < n; i++)
+        ceilings[i] = range == 0 ? p->max_ceiling : p->min_ceiling + ((double)prio[i] - lo) / range * spread;
+}
+
 static const esi_plugin_vt_t k_plugins[] = {
     /* saturation detectors (also filters) */
     {VT("utilization-detector", ESI_SATURATION | ESI_FILTER, k_util_params, sizeof(util_params_t),
@@ -393,6 +459,8 @@ static const esi_plugin_vt_t k_plugins[] = {
      .x_limits = static_limits},
     {VT("soft-reflective-ceiling-policy", ESI_USAGE, NULL, 0, sizeof(soft_ceiling_t)), .alpha = true,
      .x_limits = soft_ceiling_limits},
+    {VT("priority-holdback-policy", ESI_USAGE, k_holdback_params, sizeof(holdback_params_t),
+        sizeof(holdback_params_t)), .alpha = true, .x_check = holdback_check, .x_limits = holdback_limits},
 };
 
 ESI_PLUGIN_FAMILY(esi_admission_plugins, k_plugins);

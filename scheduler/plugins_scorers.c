@@ -114,10 +114,12 @@ static int prefix_params_check(void *params, const es_node_t *at, const char *pa
     return 0;
 }
 
-/* token-load-scorer */
-typedef struct { int64_t threshold; } token_load_params_t;
+/* token-load-scorer: the endpoint's in-flight tokens plus this request's
+ * uncached tokens there (InFlightLoad + UncachedRequestTokens) */
+typedef struct { int64_t threshold; char producer[ESI_STR_MAX]; } token_load_params_t;
 static const esi_param_t k_token_load_params[] = {
-    {"queueThresholdTokens", ESI_P_INT, 0, "4194304", -1e15, 1e15, NULL}, END};
+    {"queueThresholdTokens", ESI_P_INT, 0, "4194304", -1e15, 1e15, NULL},
+    {"inFlightLoadProducerName", ESI_P_STR, offsetof(token_load_params_t, producer), "", 0, 0, NULL}, END};
 
 /* v0.10.0 scorer/tokenload/token_load.go: a threshold <= 0 falls back to the default */
 static int token_load_check(void *params, const es_node_t *at, const char *path, const char **warning,
@@ -136,9 +138,46 @@ static void token_load_score(void *st, esi_cycle_t *cy, const uint32_t *idx, siz
 {
     double T = (double)((token_load_params_t *)st)->threshold;
     for (size_t i = 0; i < m; i++) {
-        double t = (double)cy->inflight_tok[idx[i]];
+        double t = (double)(cy->inflight_tok[idx[i]] + esi_request_tokens(cy, idx[i]));
         out[i] = t <= 0 ? 1.0 : 1.0 - (t < T ? t : T) / T;
     }
+}
+
+/* inflight-load-producer (requestcontrol/dataproducer/inflightload/producer.go):
+ * its parameters set the scheduler's in-flight token estimate (internal.h) */
+typedef struct inflight_params {
+    bool    add_output, sync;
+    double  ratio;
+    int64_t max_output;
+    char    producer[ESI_STR_MAX];
+} inflight_params_t;
+static const esi_param_t k_inflight_params[] = {
+    {"addEstimatedOutputTokens", ESI_P_BOOL, offsetof(inflight_params_t, add_output), "false", 0, 0, NULL},
+    {"outputRatio", ESI_P_DOUBLE, offsetof(inflight_params_t, ratio), "1.5", -INFINITY, INFINITY, NULL},
+    {"maxEstimatedOutputTokens", ESI_P_INT, offsetof(inflight_params_t, max_output), "-1", -1e15, 1e15, NULL},
+    {"prefixMatchInfoProducerName", ESI_P_STR, offsetof(inflight_params_t, producer), "", 0, 0, NULL},
+    {"syncCrossReplicaState", ESI_P_BOOL, offsetof(inflight_params_t, sync), "true", 0, 0, NULL},
+    END};
+
+static int inflight_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
+{
+    const inflight_params_t *p = params;
+    if (p->ratio < 0) return es_node_err(err, ES_EINVAL, at, path, "outputRatio must be non-negative, got %g", p->ratio);
+    if (at && at->kind == ES_NODE_MAP && es_map_get(at, "maxEstimatedOutputTokens") && p->max_output < 0)
+        return es_node_err(err, ES_EINVAL, at, path, "maxEstimatedOutputTokens must be non-negative, got %lld",
+                           (long long)p->max_output);
+    if (at && at->kind == ES_NODE_MAP && es_map_get(at, "syncCrossReplicaState"))
+        *warning = "syncCrossReplicaState: accepted, no effect in eppsim (each EPP replica counts its own in-flight "
+                   "requests)";
+    return 0;
+}
+
+static const char *inflight_producer_ref(const void *params) { return ((const inflight_params_t *)params)->producer; }
+
+static void inflight_cfg(const void *params, esi_inflight_cfg_t *out)
+{
+    const inflight_params_t *p = params;
+    *out = (esi_inflight_cfg_t){p->add_output, p->ratio, p->max_output};
 }
 
 /* load-aware-scorer (llm-d): at most 0.5 */
@@ -472,6 +511,38 @@ static void attr_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m,
     }
 }
 
+/* header-label-affinity-scorer (scorer/headerlabelaffinity/plugin.go): 1 for
+ * the pods whose labelKey label equals the request's headerName header, 0
+ * for the rest (and for every pod without the header) */
+typedef struct { char header[ESI_STR_MAX], label[ESI_STR_MAX]; } hla_params_t;
+static const esi_param_t k_hla_params[] = {
+    {"headerName", ESI_P_STR, offsetof(hla_params_t, header), "", 0, 0, NULL},
+    {"labelKey", ESI_P_STR, offsetof(hla_params_t, label), "", 0, 0, NULL},
+    END};
+
+static int hla_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
+{
+    (void)warning;
+    hla_params_t *p = params;
+    if (!at) return es_node_err(err, ES_EINVAL, at, path, "header-label-affinity-scorer requires parameters");
+    if (!p->header[0]) return es_node_err(err, ES_EINVAL, at, path, "header-label-affinity-scorer headerName is required");
+    if (!p->label[0]) return es_node_err(err, ES_EINVAL, at, path, "header-label-affinity-scorer labelKey is required");
+    for (char *c = p->header; *c; c++) if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+    return 0;
+}
+
+static void hla_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
+{
+    const hla_params_t *p = st;
+    const char *want = NULL;
+    for (uint32_t h = 0; h < cy->req->nheaders; h++)
+        if (strcmp(cy->req->headers[h].name, p->header) == 0) want = cy->req->headers[h].value;
+    for (size_t i = 0; i < m; i++) {
+        const char *v = want && *want ? es_endpoint_label(&cy->eps[idx[i]], p->label) : NULL;
+        out[i] = v && strcmp(v, want) == 0 ? 1.0 : 0.0;
+    }
+}
+
 static const esi_plugin_vt_t k_plugins[] = {
     {VT("queue-scorer", ESI_SCORER, NULL, 0, 0), .x_score = queue_score},
     {VT("running-requests-size-scorer", ESI_SCORER, NULL, 0, 0), .x_score = running_score},
@@ -483,6 +554,8 @@ static const esi_plugin_vt_t k_plugins[] = {
      .x_init = prefix_scorer_init, .x_score = prefix_score},
     {VT("token-load-scorer", ESI_SCORER, k_token_load_params, sizeof(token_load_params_t),
         sizeof(token_load_params_t)), .x_check = token_load_check, .x_score = token_load_score},
+    {VT("inflight-load-producer", ESI_PRODUCER, k_inflight_params, sizeof(inflight_params_t), 0),
+     .x_check = inflight_check, .x_producer_ref = inflight_producer_ref, .x_inflight_cfg = inflight_cfg},
     {VT("load-aware-scorer", ESI_SCORER, k_load_aware_params, sizeof(load_aware_params_t),
         sizeof(load_aware_params_t)), .x_score = load_aware_score},
     {VT("active-request-scorer", ESI_SCORER, k_active_req_params, sizeof(active_req_params_t),
@@ -491,6 +564,8 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("no-hit-lru-scorer", ESI_SCORER, k_nohit_params, sizeof(nohit_params_t), sizeof(nohit_t)),
      .consumes = ESI_DATA_PREFIX_MATCH, .x_producer_ref = nohit_producer_ref, .x_init = nohit_init, .x_fini = nohit_fini, .x_score = nohit_score,
      .x_pre_request = nohit_pre, .x_removed = nohit_removed},
+    {VT("header-label-affinity-scorer", ESI_SCORER, k_hla_params, sizeof(hla_params_t), sizeof(hla_params_t)),
+     .alpha = true, .x_check = hla_check, .x_score = hla_score},
     {VT("endpoint-attribute-scorer", ESI_SCORER, k_attr_scorer_params, sizeof(attr_scorer_params_t),
         sizeof(attr_scorer_params_t)), .alpha = true, .x_check = attr_scorer_check, .x_link = attr_scorer_link,
      .x_score = attr_score},

@@ -66,10 +66,14 @@ static void test_inflight_hooks(void **st)
     int64_t q, t;
     es_scheduler_get_inflight(s, res.primary, &q, &t);
     assert_int_equal(q, 1);
-    assert_int_equal(t, 100 + 150);   /* input + round(1.5 input) */
-    es_scheduler_on_first_chunk(s, 5, 1);   /* no prefill: nothing released */
+    /* v0.10 inflight-load-producer: the uncached input, in whole blocks of the
+     * approximate producer (100 tokens = 2 blocks of 64, the partial one
+     * included, as upstream's estimateRequestTokens), no output estimate */
+    assert_int_equal(t, 128);
+    es_scheduler_on_first_chunk(s, 5, 1);   /* releaseTokensEarly: the tokens go, the request stays */
     es_scheduler_get_inflight(s, res.primary, &q, &t);
     assert_int_equal(q, 1);
+    assert_int_equal(t, 0);
     es_scheduler_on_end(s, 5, 2);
     es_scheduler_get_inflight(s, res.primary, &q, &t);
     assert_int_equal(q, 0);

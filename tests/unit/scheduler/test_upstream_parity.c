@@ -672,6 +672,204 @@ static void test_burstprefix_scheduler_window(void **st)
     es_epp_config_destroy(c);
 }
 
+/* ---- token-load-scorer, inflight-load-producer ---- */
+
+/* scoring/scorer/tokenload/token_load_test.go TestTokenLoadScorer */
+static void test_tokenload_token_load_test_go_TestTokenLoadScorer(void **st)
+{
+    (void)st;
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n- type: token-load-scorer\n  parameters: {queueThresholdTokens: 1000}\n");
+    const esi_plugin_vt_t *vt;
+    void *s = instance(c, "token-load-scorer", &vt);
+    pool_t p;
+    pool_init(&p, 3, 0);
+    esi_cycle_t cy;
+    memset(&cy, 0, sizeof cy);
+    cy.eps = p.eps;
+    cy.n = 3;
+    uint32_t idx[3] = {0, 1, 2};
+    double out[3];
+    /* "in-flight load only" (the request has no tokens) */
+    int64_t infl[3] = {0, 500, 1000};
+    cy.inflight_tok = infl;
+    vt->x_score(s, &cy, idx, 3, out);
+    assert_double_equal(out[0], 1.0, 1e-4);
+    assert_double_equal(out[1], 0.5, 1e-4);
+    assert_double_equal(out[2], 0.0, 1e-4);
+    /* "in-flight load plus current request impact": 250 uncached tokens everywhere */
+    int64_t infl2[3] = {0, 250, 750};
+    cy.inflight_tok = infl2;
+    cy.est_tokens = 250;
+    vt->x_score(s, &cy, idx, 3, out);
+    assert_double_equal(out[0], 0.75, 1e-4);
+    assert_double_equal(out[1], 0.5, 1e-4);
+    assert_double_equal(out[2], 0.0, 1e-4);
+    release(vt, s);
+    es_epp_config_destroy(c);
+}
+
+/* requestcontrol/dataproducer/inflightload/producer_test.go TestUncachedInputTokens_Overestimate,
+ * TestInFlightLoadProducer_PrefixCacheDiscount (_PerEndpoint) arithmetic */
+static void test_inflightload_producer_test_go_TestUncachedInputTokens(void **st)
+{
+    (void)st;
+    assert_int_equal(esi_uncached_tokens(5, 1, 2, 4), 4);   /* _Overestimate: indexed - matched wins */
+    assert_int_equal(esi_uncached_tokens(8, 1, 2, 4), 4);   /* _PrefixCacheDiscount: (2-1)*4 + 0 */
+    assert_int_equal(esi_uncached_tokens(8, 2, 2, 4), 0);   /* _PerEndpoint: fully cached */
+    assert_int_equal(esi_uncached_tokens(8, 0, 2, 4), 8);   /* none cached */
+    assert_int_equal(esi_uncached_tokens(10, 1, 2, 4), 6);  /* tail beyond the indexed blocks */
+}
+
+/* producer_test.go TestInFlightLoadProducer_Lifecycle, _ExcludeOutputTokens_StartOfStreamRelease,
+ * TestInFlightLoadProducerFactory_OutputRatio, _MaxEstimatedOutputTokens, through the scheduler */
+static void test_inflightload_producer_test_go_TestInFlightLoadProducer_Lifecycle(void **st)
+{
+    (void)st;
+    static const struct { const char *params; int64_t want_tok, after_first; } cases[] = {
+        {"{addEstimatedOutputTokens: true}", 10, 10},            /* 4 input + round(4 x 1.5) */
+        {"{addEstimatedOutputTokens: true, outputRatio: 0.5}", 6, 6},
+        {"{addEstimatedOutputTokens: true, maxEstimatedOutputTokens: 3}", 7, 7},
+        {"{}", 4, 0},   /* default: no output estimate, the tokens go at the first chunk */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char text[512];
+        snprintf(text, sizeof text, HEAD "plugins:\n- type: inflight-load-producer\n  parameters: %s\n"
+                 "- type: queue-scorer\n- type: max-score-picker\n", cases[k].params);
+        es_epp_config_t *c = cfg_text(text);
+        es_scheduler_t *s;
+        es_err_t err;
+        assert_int_equal(es_scheduler_create(c, 1, &s, &err), 0);
+        pool_t p;
+        pool_init(&p, 2, 0);
+        es_sched_request_t r = {0};
+        r.id = 7;
+        r.body_bytes = 16;   /* 4 tokens of 4 bytes */
+        es_sched_result_t res = {0};
+        assert_int_equal(es_scheduler_pick(s, &r, p.eps, p.n, 0, &res), 0);
+        int64_t q, t;
+        es_scheduler_get_inflight(s, res.primary, &q, &t);
+        assert_int_equal(q, 1);
+        assert_int_equal(t, cases[k].want_tok);
+        es_scheduler_on_first_chunk(s, 7, 1);
+        es_scheduler_get_inflight(s, res.primary, &q, &t);
+        assert_int_equal(q, 1);
+        assert_int_equal(t, cases[k].after_first);
+        es_scheduler_on_end_usage(s, 7, 2, 4, 6);
+        es_scheduler_get_inflight(s, res.primary, &q, &t);
+        assert_int_equal(q, 0);
+        assert_int_equal(t, 0);
+        es_scheduler_destroy(s);
+        es_epp_config_destroy(c);
+    }
+    cfg_fails(HEAD "plugins:\n- type: inflight-load-producer\n  parameters: {outputRatio: -1}\n",
+              "outputRatio must be non-negative");
+    cfg_fails(HEAD "plugins:\n- type: inflight-load-producer\n  parameters: {maxEstimatedOutputTokens: -1}\n",
+              "maxEstimatedOutputTokens must be non-negative");
+}
+
+/* ---- priority-holdback-policy, header-label-affinity-scorer ---- */
+
+/* flowcontrol/usagelimits/priorityholdback/priority_holdback_test.go TestPolicyFactory (17 cases),
+ * TestPolicyFactory_DefaultMaxCeiling, TestComputeLimit_*, TestStepwiseSpread_*, TestLinearProportional_* */
+static void holdback_case(const char *params, const int64_t *prio, size_t n, const double *want)
+{
+    char text[256];
+    snprintf(text, sizeof text, HEAD "plugins:\n- type: priority-holdback-policy\n  parameters: %s\n", params);
+    es_epp_config_t *c = cfg_text(text);
+    const esi_plugin_vt_t *vt;
+    void *s = instance(c, "priority-holdback-policy", &vt);
+    double got[8];
+    for (size_t i = 0; i < n; i++) got[i] = -1;
+    vt->x_limits(s, 0.5, prio, n, got);
+    for (size_t i = 0; i < n; i++)
+        if (fabs(got[i] - want[i]) > 1e-9) fail_msg("%s: ceiling %zu = %g, want %g", params, i, got[i], want[i]);
+    release(vt, s);
+    es_epp_config_destroy(c);
+}
+
+static void test_priorityholdback_priority_holdback_test_go(void **st)
+{
+    (void)st;
+    static const char *const good[] = {"{domain: rank, minCeiling: 0.5}", "{domain: value, minCeiling: 0.3, maxCeiling: 0.9}",
+                                       "{domain: rank, minCeiling: 0.2, maxCeiling: 0.8}", "{minCeiling: 0.5}",
+                                       "{shape: linear, minCeiling: 0.5}", "{minCeiling: 0.0}"};
+    for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+        char text[256];
+        snprintf(text, sizeof text, HEAD "plugins:\n- type: priority-holdback-policy\n  parameters: %s\n", good[k]);
+        es_epp_config_destroy(cfg_text(text));
+    }
+    static const struct { const char *params, *want; } bad[] = {
+        {"{domain: rank}", "minCeiling is required"}, {"{}", "minCeiling is required"},
+        {"{shape: sigmoid, minCeiling: 0.5}", "unsupported shape"}, {"{domain: unknown, minCeiling: 0.5}", "unsupported domain"},
+        {"{minCeiling: -0.1}", "minCeiling must be in [0.0, 1.0)"}, {"{minCeiling: 1.0}", "minCeiling must be in [0.0, 1.0)"},
+        {"{minCeiling: 0.5, maxCeiling: 0.0}", "maxCeiling must be in (0.0, 1.0]"},
+        {"{minCeiling: 0.5, maxCeiling: 1.1}", "maxCeiling must be in (0.0, 1.0]"},
+        {"{minCeiling: 0.5, maxCeiling: 0.5}", "must be strictly less than maxCeiling"},
+        {"{minCeiling: 0.8, maxCeiling: 0.5}", "must be strictly less than maxCeiling"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char text[256];
+        snprintf(text, sizeof text, HEAD "plugins:\n- type: priority-holdback-policy\n  parameters: %s\n", bad[k].params);
+        cfg_fails(text, bad[k].want);
+    }
+    cfg_fails(HEAD "plugins:\n- type: priority-holdback-policy\n", "minCeiling is required");   /* nil config */
+    /* _SinglePriority: maxCeiling (default 1.0 / custom) */
+    holdback_case("{minCeiling: 0.5}", (int64_t[]){10}, 1, (double[]){1.0});
+    holdback_case("{domain: value, minCeiling: 0.5}", (int64_t[]){10}, 1, (double[]){1.0});
+    holdback_case("{minCeiling: 0.5, maxCeiling: 0.9}", (int64_t[]){10}, 1, (double[]){0.9});
+    /* stepwise (rank): two, three, four priorities; values ignored; boundary; narrow */
+    holdback_case("{minCeiling: 0.5}", (int64_t[]){100, 10}, 2, (double[]){1.0, 0.5});
+    holdback_case("{minCeiling: 0.5}", (int64_t[]){100, 50, 10}, 3, (double[]){1.0, 0.75, 0.5});
+    holdback_case("{minCeiling: 0.5}", (int64_t[]){1000, 2, 1}, 3, (double[]){1.0, 0.75, 0.5});
+    holdback_case("{minCeiling: 0.5}", (int64_t[]){100, 75, 50, 10}, 4, (double[]){1.0, 5.0 / 6, 4.0 / 6, 0.5});
+    holdback_case("{minCeiling: 0.0}", (int64_t[]){10, 5, 1}, 3, (double[]){1.0, 0.5, 0.0});
+    holdback_case("{minCeiling: 0.8, maxCeiling: 0.9}", (int64_t[]){10, 5, 1}, 3, (double[]){0.9, 0.85, 0.8});
+    /* linear proportional (value): two; even spacing; skewed low; skewed; duplicates */
+    holdback_case("{domain: value, minCeiling: 0.5}", (int64_t[]){100, 10}, 2, (double[]){1.0, 0.5});
+    holdback_case("{domain: value, minCeiling: 0.5}", (int64_t[]){90, 50, 10}, 3, (double[]){1.0, 0.75, 0.5});
+    holdback_case("{domain: value, minCeiling: 0.5}", (int64_t[]){100, 50, 10}, 3,
+                  (double[]){1.0, 0.5 + 40.0 / 90 * 0.5, 0.5});
+    holdback_case("{domain: value, minCeiling: 0.5}", (int64_t[]){100, 2, 1}, 3, (double[]){1.0, 0.5 + 0.5 / 99, 0.5});
+    holdback_case("{domain: value, minCeiling: 0.5}", (int64_t[]){10, 10, 10}, 3, (double[]){1.0, 1.0, 1.0});
+}
+
+/* scheduling/scorer/headerlabelaffinity (plugin.go): read from the code */
+static void test_headerlabelaffinity(void **st)
+{
+    (void)st;
+    cfg_fails(HEAD "plugins:\n- type: header-label-affinity-scorer\n", "requires parameters");
+    cfg_fails(HEAD "plugins:\n- type: header-label-affinity-scorer\n  parameters: {labelKey: tier}\n", "headerName is required");
+    cfg_fails(HEAD "plugins:\n- type: header-label-affinity-scorer\n  parameters: {headerName: X-Tier}\n", "labelKey is required");
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n- type: header-label-affinity-scorer\n  parameters: "
+                                  "{headerName: X-Tier, labelKey: tier}\n");
+    const esi_plugin_vt_t *vt;
+    void *s = instance(c, "header-label-affinity-scorer", &vt);
+    pool_t p;
+    pool_init(&p, 3, 0);
+    es_label_t l[3] = {{"tier", "gold"}, {"tier", "silver"}, {"zone", "gold"}};
+    for (int i = 0; i < 3; i++) { p.eps[i].labels = &l[i]; p.eps[i].nlabels = 1; }
+    es_header_t h = {"x-tier", "gold"};
+    es_sched_request_t r = {0};
+    r.headers = &h;
+    r.nheaders = 1;
+    esi_cycle_t cy;
+    memset(&cy, 0, sizeof cy);
+    cy.req = &r;
+    cy.eps = p.eps;
+    cy.n = 3;
+    uint32_t idx[3] = {0, 1, 2};
+    double out[3];
+    vt->x_score(s, &cy, idx, 3, out);
+    assert_double_equal(out[0], 1, 0);
+    assert_double_equal(out[1], 0, 0);
+    assert_double_equal(out[2], 0, 0);
+    r.nheaders = 0;   /* no header: 0 everywhere */
+    vt->x_score(s, &cy, idx, 3, out);
+    assert_double_equal(out[0], 0, 0);
+    release(vt, s);
+    es_epp_config_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -688,6 +886,11 @@ int main(void)
         cmocka_unit_test(test_burstprefix_assign_test_go_TestAssign),
         cmocka_unit_test(test_burstprefix_plugin_test_go_TestNewDataProducerValidation),
         cmocka_unit_test(test_burstprefix_scheduler_window),
+        cmocka_unit_test(test_tokenload_token_load_test_go_TestTokenLoadScorer),
+        cmocka_unit_test(test_inflightload_producer_test_go_TestUncachedInputTokens),
+        cmocka_unit_test(test_inflightload_producer_test_go_TestInFlightLoadProducer_Lifecycle),
+        cmocka_unit_test(test_priorityholdback_priority_holdback_test_go),
+        cmocka_unit_test(test_headerlabelaffinity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
