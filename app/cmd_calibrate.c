@@ -36,6 +36,7 @@
 #include <uv.h>
 
 #include "es_calibrate.h"
+#include "es_doc.h"
 #include "es_cli.h"
 #include "es_paths.h"
 #include "es_server_config.h"
@@ -417,6 +418,9 @@ static int usage(FILE *f, int rc)
                "                             rows), then replay for real at each fit: the in-sample and\n"
                "                             held-out figures are always simulated, never predicted\n"
                "      --rows FILE            every row's measured, fitted and held-out figures (CSV)\n"
+               "      --start FILE           start (the design's centre) at the free coefficients this file gives\n"
+               "                             (analytic.NAME, server.NAME, as calibrate writes them) instead of\n"
+               "                             the shipped ones\n"
                "      --iterations N         simplex iterations of the full fit (default 30)\n"
                "      --fold-iterations N    of each hold-out fold's fit (default: --iterations); a fold starts\n"
                "                             where the full fit started (the shipped defaults), never from\n"
@@ -428,6 +432,23 @@ static int usage(FILE *f, int rc)
     return rc;
 }
 
+/* The free coefficients --start gives (analytic.NAME or server.NAME; the
+ * others keep the shipped values). */
+static int start_from(const char *path, const cal_t *cal, double *start, es_err_t *err)
+{
+    es_doc_t *doc;
+    int rc = es_doc_load_file(path, &doc, err);
+    if (rc) return rc;
+    for (int k = 0; k < cal->np && !rc; k++) {
+        char key[96];
+        snprintf(key, sizeof key, "%s.%s", cal->par[k].step ? "analytic" : "server", cal->par[k].name);
+        const es_node_t *n = doc->root ? es_node_find(doc->root, key) : NULL;
+        if (n) rc = es_node_to_double(n, key, 0, 1e7, &start[k], err);
+    }
+    es_doc_destroy(doc);
+    return rc;
+}
+
 static void free_runs(es_val_run_t *runs, size_t n)
 {
     for (size_t k = 0; runs && k < n; k++) free(runs[k].experiment);
@@ -436,7 +457,7 @@ static void free_runs(es_val_run_t *runs, size_t n)
 
 int es_cmd_calibrate(int argc, char **argv)
 {
-    enum { O_MC = 256, O_GPU, O_VER, O_ARGS, O_STAMPS, O_IPV, O_HOLD, O_ITER, O_FIT, O_PW, O_ROWS, O_FITER, O_SUR };
+    enum { O_MC = 256, O_GPU, O_VER, O_ARGS, O_STAMPS, O_IPV, O_HOLD, O_ITER, O_FIT, O_PW, O_ROWS, O_FITER, O_SUR, O_START };
     static const struct option lo[] = {
         {"out", required_argument, NULL, 'o'}, {"holdout", required_argument, NULL, O_HOLD},
         {"iterations", required_argument, NULL, O_ITER}, {"jobs", required_argument, NULL, 'j'},
@@ -446,12 +467,12 @@ int es_cmd_calibrate(int argc, char **argv)
         {"seed", required_argument, NULL, 's'}, {"verbose", no_argument, NULL, 'v'},
         {"fit", required_argument, NULL, O_FIT}, {"profile-weight", required_argument, NULL, O_PW},
         {"rows", required_argument, NULL, O_ROWS}, {"fold-iterations", required_argument, NULL, O_FITER},
-        {"surrogate", no_argument, NULL, O_SUR}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        {"surrogate", no_argument, NULL, O_SUR}, {"start", required_argument, NULL, O_START}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     char mc_default[1100] = "";
     const char *vdir = getenv("EPPSIM_VALIDATION_DIR");
     if (vdir && *vdir) snprintf(mc_default, sizeof mc_default, "%s/model-configs", vdir);
     es_val_options_t opt = {mc_default, "h100-sxm-80gb", "0.11", "", 0, "current", 1};
-    const char *out = NULL, *hold = "none", *what = "vllm-fidelity", *rows_out = NULL;
+    const char *out = NULL, *hold = "none", *what = "vllm-fidelity", *rows_out = NULL, *start_file = NULL;
     double pw = 0.25;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), iters = 30, fold_iters = 0, c;
     bool verbose = false, surrogate = false;
@@ -494,6 +515,7 @@ int es_cmd_calibrate(int argc, char **argv)
             break;
         case 'v': verbose = true; break;
         case O_SUR: surrogate = true; break;
+        case O_START: start_file = optarg; break;
         case 'h': return usage(stdout, ES_EXIT_OK);
         default: return usage(stderr, ES_EXIT_USAGE);
         bad:
@@ -547,11 +569,16 @@ int es_cmd_calibrate(int argc, char **argv)
     bool *keep = calloc(n, sizeof(bool)), *all = calloc(n, sizeof(bool));
     int *fold = calloc(n, sizeof(int));
     es_cal_row_t *rows = calloc(n * (ES_VAL_MAX_STAGES + 1), sizeof *rows);
+    gsl_vector *x = NULL, *x0 = NULL;
+    es_val_run_t *fitted = NULL, *held[2] = {NULL, NULL};
+    int rc = ES_EXIT_OK;
+    char step_file[1200] = "";
     cal_t cal = {runs, calloc(n, sizeof *runs), n, &opt, jobs, calloc(n, sizeof(bool)), rows, 0, 0, verbose,
                  0, NULL, {.gemm_eff = 0}, NULL, NULL, 0, NULL, NULL, NULL, NULL};
     if (!cal.work || !cal.in || !all || !keep || !fold || !rows) {
         fprintf(stderr, "eppsim: out of memory\n");
-        return ES_EXIT_USAGE;
+        rc = ES_EXIT_USAGE;
+        goto done;
     }
     size_t kept = es_cal_dedupe(runs, n, keep);
     for (size_t i = 0; i < n; i++) {
@@ -564,14 +591,20 @@ int es_cmd_calibrate(int argc, char **argv)
     else { cal.par = k_par_vf; cal.np = (int)(sizeof k_par_vf / sizeof *k_par_vf); }
 
     /* start from the shipped defaults */
-    double start[NP] = {0};
-    char step_file[1200] = "";
-    es_server_config_t def;
-    es_schema_defaults(&es_server_schema, &def, &err);
+    double start[NP] = {0}, def_latency, def_request, def_sync;
+    {
+        es_server_config_t def;
+        es_schema_defaults(&es_server_schema, &def, &err);
+        def_latency = def.api_latency_us;
+        def_request = def.api_request_us;
+        def_sync = def.engine_sync_us;
+        es_schema_fini(&es_server_schema, &def);
+    }
     if (st) {
         if (es_step_coeffs_load(NULL, &cal.step, &err)) {
             fprintf(stderr, "eppsim: %s\n", err.msg);
-            return ES_EXIT_USAGE;
+            rc = ES_EXIT_USAGE;
+            goto done;
         }
         /* an evaluation's coefficients, next to the output (the replays resolve it absolutely) */
         char cwd[1024] = "";
@@ -579,13 +612,15 @@ int es_cmd_calibrate(int argc, char **argv)
         snprintf(step_file, sizeof step_file, "%s%s%s.steptime.tmp", cwd, cwd[0] ? "/" : "", out);
         if (strchr(step_file, '"') || strchr(step_file, '\\') || strchr(step_file, '\n')) {
             fprintf(stderr, "eppsim calibrate: --out: \"%s\": quotes, backslashes or newlines in the path\n", out);
-            return ES_EXIT_USAGE;
+            rc = ES_EXIT_USAGE;
+            goto done;
         }
         cal.step_file = step_file;
         cal.points_w = pw;
         if (pw > 0 && es_profile_points_open(&cal.points)) {
             fprintf(stderr, "eppsim calibrate: cannot read the profile points (data/profiles)\n");
-            return ES_EXIT_USAGE;
+            rc = ES_EXIT_USAGE;
+            goto done;
         }
     }
     for (int k = 0; k < cal.np; k++) {
@@ -594,12 +629,17 @@ int es_cmd_calibrate(int argc, char **argv)
                  : !strcmp(nm, "layer_us")        ? cal.step.layer_us
                  : !strcmp(nm, "step_us")         ? cal.step.step_us
                  : !strcmp(nm, "gemm_efficiency") ? cal.step.gemm_eff
-                 : !strcmp(nm, "api_latency_us")  ? def.api_latency_us
-                 : !strcmp(nm, "api_request_us")  ? def.api_request_us
-                                                  : def.engine_sync_us;
+                 : !strcmp(nm, "api_latency_us")  ? def_latency
+                 : !strcmp(nm, "api_request_us")  ? def_request
+                                                  : def_sync;
     }
-    es_schema_fini(&es_server_schema, &def);
-    gsl_vector *x = gsl_vector_alloc((size_t)cal.np), *x0 = gsl_vector_alloc((size_t)cal.np);
+    if (start_file && start_from(start_file, &cal, start, &err)) {
+        fprintf(stderr, "eppsim: %s\n", err.msg);
+        rc = ES_EXIT_USAGE;
+        goto done;
+    }
+    x = gsl_vector_alloc((size_t)cal.np);
+    x0 = gsl_vector_alloc((size_t)cal.np);
     double xstart[NP] = {0};
     for (int k = 0; k < cal.np; k++) gsl_vector_set(x0, (size_t)k, xstart[k] = coord(&cal, start[k], k));
     gsl_vector_memcpy(x, x0);
@@ -612,15 +652,23 @@ int es_cmd_calibrate(int argc, char **argv)
     double loss;
     if (surrogate) {
         long missing = sur_build(&cal, xstart, all);
-        if (missing < 0) { fprintf(stderr, "eppsim calibrate: the design's replays failed\n"); return ES_EXIT_USAGE; }
+        if (missing < 0) {
+            fprintf(stderr, "eppsim calibrate: the design's replays failed\n");
+            rc = ES_EXIT_USAGE;
+            goto done;
+        }
         if (missing) fprintf(stderr, "eppsim calibrate: %ld row figures without a surrogate (left out of the fit)\n", missing);
         loss = sur_fit(&cal, xstart, x);
     } else loss = fit(&cal, x, iters);
     double best[NP] = {0};
     for (int k = 0; k < cal.np; k++) best[k] = coeff(&cal, x, k);
     replay(&cal, best, all);
-    es_val_run_t *fitted = calloc(n, sizeof *fitted);
-    if (!fitted) { fprintf(stderr, "eppsim: out of memory\n"); return ES_EXIT_USAGE; }
+    fitted = calloc(n, sizeof *fitted);
+    if (!fitted) {
+        fprintf(stderr, "eppsim: out of memory\n");
+        rc = ES_EXIT_USAGE;
+        goto done;
+    }
     double true_loss = 0;
     for (size_t i = 0; i < cal.nrows; i++) true_loss += es_cal_row_loss(cal.work, &cal.rows[i]);
     for (size_t i = 0; i < n; i++) {
@@ -638,7 +686,6 @@ int es_cmd_calibrate(int argc, char **argv)
     unsigned evals_full = cal.evals;
 
     /* hold-out folds: refit without the fold (from where the full fit started), replay the fold at that fit */
-    es_val_run_t *held[2] = {NULL, NULL};
     bool *grp = calloc(n, sizeof(bool));
     for (int h = 0; grp && h < nh; h++) {
         int nfolds = es_cal_folds(runs, n, keep, hks[h], fold);
@@ -673,7 +720,6 @@ int es_cmd_calibrate(int argc, char **argv)
         if (held[h]) report(stdout, hks[h] == ES_CAL_HOLD_LOMO ? "left one model out" : "left one experiment out", held[h], &cal);
     }
     free(grp);
-    int rc = ES_EXIT_OK;
     if (rows_out && write_rows(rows_out, &cal, fitted, held, hks, nh)) {
         fprintf(stderr, "eppsim calibrate: cannot write %s\n", rows_out);
         rc = ES_EXIT_USAGE;
@@ -719,9 +765,9 @@ int es_cmd_calibrate(int argc, char **argv)
     }
     if (rc == ES_EXIT_OK) printf("coefficients: %s\n", out);
 done:
-    if (st) remove(step_file);
-    es_profile_points_close(cal.points);
-    for (size_t i = 0; i < n; i++) free(cal.work[i].experiment);
+    if (cal.step_file) remove(step_file);
+    if (cal.points) es_profile_points_close(cal.points);
+    for (size_t i = 0; cal.work && i < n; i++) free(cal.work[i].experiment);
     free_runs(runs, n);
     free(held[0]);
     free(held[1]);

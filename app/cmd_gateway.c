@@ -24,7 +24,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: eppsim gateway [EXPERIMENT] (--pods ADDR,... | --serve N) [options]\n"
+            "usage: eppsim gateway [EXPERIMENT] (--pods ADDR,... | --serve N) [--kv-events BASE] [options]\n"
             "\n"
             "An HTTP reverse proxy that routes each completion with eppsim's endpoint picker\n"
             "(the experiment's EndpointPickerConfig; default: the upstream default) on the\n"
@@ -35,6 +35,9 @@ static void usage(FILE *f)
             "      --serve N            start N emulated pods in this process (as `eppsim serve`)\n"
             "                           on ephemeral ports and route to them\n"
             "      --epp-config FILE    EndpointPickerConfig (instead of the experiment's)\n"
+            "      --kv-events BASE     subscribe to pod i's KV events at tcp://IP:BASE+i (IP of its\n"
+            "                           --pods address; with --serve, the pods publish from BASE,\n"
+            "                           0 = ephemeral ports); or a list tcp://IP:PORT,... in pod order\n"
             "      --record DIR         write DIR/decisions.jsonl and DIR/epp-config.yaml:\n"
             "                           `eppsim explain --from-run DIR --request ID` replays a decision\n"
             "      --listen ADDR        address to listen on (default 127.0.0.1)\n"
@@ -132,10 +135,10 @@ int es_cmd_gateway(int argc, char **argv)
         {"time-scale", required_argument, NULL, 't'},  {"seed", required_argument, NULL, 's'},
         {"pool-name", required_argument, NULL, 'n'},   {"max-body", required_argument, NULL, 'b'},
         {"max-conns", required_argument, NULL, 'c'},   {"idle-timeout", required_argument, NULL, 'i'},
-        {"upstream-timeout", required_argument, NULL, 'u'},
+        {"upstream-timeout", required_argument, NULL, 'u'}, {"kv-events", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0}};
     double port = 8080, scale = 1, max_body = 1 << 20, max_conns = 1024, idle = 30, upto = 60, serve = 0;
-    const char *listen = "127.0.0.1", *epp_file = NULL, *record = NULL, *pool = NULL, *pods_arg = NULL, *seed_arg = NULL;
+    const char *listen = "127.0.0.1", *epp_file = NULL, *record = NULL, *pool = NULL, *pods_arg = NULL, *seed_arg = NULL, *kv_arg = NULL;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -154,6 +157,7 @@ int es_cmd_gateway(int argc, char **argv)
         case 'c': bad = parse_num("--max-conns", optarg, 1, 65536, &max_conns); break;
         case 'i': bad = parse_num("--idle-timeout", optarg, 0.01, 86400, &idle); break;
         case 'u': bad = parse_num("--upstream-timeout", optarg, 0.01, 86400, &upto); break;
+        case 'k': kv_arg = optarg; break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         default: usage(stderr); return ES_EXIT_USAGE;
         }
@@ -184,7 +188,12 @@ int es_cmd_gateway(int argc, char **argv)
     int code = ES_EXIT_USAGE;
     es_epp_config_t *epp = NULL;
     FILE *dec = NULL;
-    char *list = NULL, **addrs = NULL, (*served)[32] = NULL;
+    char *list = NULL, **addrs = NULL, (*served)[32] = NULL, *kv_list = NULL, **kv = NULL, (*kv_made)[96] = NULL;
+    double kv_base = -1;
+    if (kv_arg && !strstr(kv_arg, "tcp://") && parse_num("--kv-events", kv_arg, 0, 65535, &kv_base)) {
+        es_experiment_fini(&exp);
+        return ES_EXIT_USAGE;
+    }
     uv_loop_t loop;
     uv_loop_init(&loop);
     gw_app_t app = {0};
@@ -204,7 +213,8 @@ int es_cmd_gateway(int argc, char **argv)
         es_live_config_t lc = {.server = &exp.server, .pods = (uint32_t)serve, .listen = "127.0.0.1", .port = 0,
                                .time_scale = scale, .seed = exp.seed, .max_body = (size_t)max_body,
                                .max_header = 16384, .max_conns = (uint32_t)max_conns,
-                               .idle_timeout_ms = (uint64_t)(idle * 1000)};
+                               .idle_timeout_ms = (uint64_t)(idle * 1000),
+                               .kv_events = kv_base >= 0, .kv_port = kv_base > 0 ? (int)kv_base : 0};
         if (es_live_create(&loop, &lc, &app.serve, &err)) { fprintf(stderr, "eppsim gateway: %s\n", err.msg); goto out; }
         npods = lc.pods;
         served = calloc(npods, sizeof *served);
@@ -213,7 +223,38 @@ int es_cmd_gateway(int argc, char **argv)
             snprintf(served[i], sizeof served[i], "127.0.0.1:%d", es_live_port(app.serve, i));
             addrs[i] = served[i];
             printf("pod %u port %d\n", i, es_live_port(app.serve, i));
+            if (kv_base >= 0) printf("pod %u kv-events %s\n", i, es_live_kv_endpoint(app.serve, i));
         }
+    }
+    if (kv_arg) {   /* pod i's publisher: from the list, or BASE + i on its address */
+        kv = calloc(npods, sizeof *kv);
+        kv_made = calloc(npods, sizeof *kv_made);
+        if (!kv || !kv_made) goto out;
+        if (kv_base < 0) {
+            kv_list = es_strdup(kv_arg);
+            if (!kv_list) goto out;
+            uint32_t commas = 0;
+            for (const char *c = kv_arg; *c; c++) commas += *c == ',';
+            if (commas + 1 != npods || split_pods(kv_list, kv, npods) != npods) {
+                fprintf(stderr, "eppsim gateway: --kv-events: give one tcp://IP:PORT per pod (%u)\n", npods);
+                goto out;
+            }
+        } else {
+            for (uint32_t i = 0; i < npods; i++) {
+                if (app.serve) snprintf(kv_made[i], sizeof kv_made[i], "%s", es_live_kv_endpoint(app.serve, i));
+                else {
+                    const char *colon = strrchr(addrs[i], ':');
+                    if (kv_base + i > 65535 || !colon) { fprintf(stderr, "eppsim gateway: --kv-events: BASE + pods > 65535\n"); goto out; }
+                    snprintf(kv_made[i], sizeof kv_made[i], "tcp://%.*s:%u", (int)(colon - addrs[i]), addrs[i],
+                             (unsigned)kv_base + i);
+                }
+                kv[i] = kv_made[i];
+            }
+        }
+        if (!es_scheduler_wants_kv_events(epp))
+            fprintf(stderr, "eppsim: warning: --kv-events: no plugin of the EndpointPickerConfig consumes KV events\n");
+    } else if (es_scheduler_wants_kv_events(epp)) {
+        fprintf(stderr, "eppsim: warning: the EndpointPickerConfig consumes KV events: without --kv-events its index stays empty\n");
     }
     if (record && !(dec = open_record(record, epp))) goto out;
     char pool_buf[160];
@@ -235,6 +276,7 @@ int es_cmd_gateway(int argc, char **argv)
         .idle_timeout_ms = (uint64_t)(idle * 1000),
         .upstream_timeout_ms = (uint64_t)(upto * 1000),
         .decisions = dec,
+        .kv_endpoints = (const char *const *)kv,
     };
     if (es_live_gw_create(&loop, &cfg, &app.gw, &err)) {
         fprintf(stderr, "eppsim gateway: %s\n", err.msg);
@@ -253,10 +295,11 @@ int es_cmd_gateway(int argc, char **argv)
     es_live_gw_stats_t st;
     es_live_gw_stats(app.gw, &st);
     fprintf(stderr, "eppsim gateway: stopped: %llu requests decided, %llu proxied whole, %llu rejected, "
-                    "%llu pod errors; %llu scrapes, %llu failed\n",
+                    "%llu pod errors; %llu scrapes, %llu failed; %llu KV events in %llu batches, %llu bad\n",
             (unsigned long long)st.requests, (unsigned long long)st.proxied, (unsigned long long)st.rejected,
             (unsigned long long)st.upstream_errors, (unsigned long long)st.scrapes,
-            (unsigned long long)st.scrape_failures);
+            (unsigned long long)st.scrape_failures, (unsigned long long)st.kv_events,
+            (unsigned long long)st.kv_batches, (unsigned long long)st.kv_bad);
     code = ES_EXIT_OK;
 out:
     es_live_gw_destroy(app.gw);
@@ -267,6 +310,9 @@ out:
     }
     uv_loop_close(&loop);
     free(served);
+    free(kv);
+    free(kv_made);
+    free(kv_list);
     free(addrs);
     free(list);
     es_epp_config_destroy(epp);

@@ -41,6 +41,9 @@
 
 #define LOAD_MAX_URLS    1024
 #define LOAD_MAX_PENDING 1000000u   /* requests waiting for a connection */
+#define LOAD_IDLE_CLOSE_MS 5000u    /* kept-alive connections idle this long are closed (wall ms), well
+                                     * before a server's idle timeout (serve: 30 s), so that a request is
+                                     * never written to a connection the server is closing */
 
 typedef struct load_target {
     struct sockaddr_storage addr;
@@ -59,7 +62,9 @@ typedef struct load_conn {
     uint32_t      target;
     es_live_sse_t sse;
     load_req_t   *req;            /* in flight on it, or NULL (idle) */
-    bool          closing, connected;
+    bool          closing, connected, got, timed_out;   /* got: response bytes for its request */
+    bool          reused;         /* it has carried a request before the current one */
+    uint64_t      idle_since;     /* uv_now when it last became idle */
     struct load_conn *next_idle;
 } load_conn_t;
 
@@ -69,6 +74,7 @@ struct load_req {
     es_time_t  sent, first, last;   /* model ns since start; first/last -1 until then */
     load_conn_t *conn;
     load_req_t *next;               /* pending queue */
+    bool        retried;            /* sent again after a reused connection closed under it */
     char       *msg;                /* the request bytes (malloc) */
     size_t      msg_len;
     uv_write_t  w;
@@ -95,6 +101,8 @@ typedef struct load_ctx {
     uint32_t       npending;
     bool           wl_finished, stopping, interrupted;
     uint64_t       sent, done, ok;
+    /* why requests ended with status 0 (run-info.json) */
+    uint64_t       n_refused, n_reset, n_cut, n_timeout, n_never_sent, n_overflow, n_retried;
     FILE          *requests_csv, *timeseries;
     struct { uint64_t done, cached, prompt, ttft_n; double ttft_sum; } iv;   /* timeseries interval */
     es_time_t      next_sample;
@@ -268,7 +276,33 @@ static void on_conn_closed(uv_handle_t *h)
 {
     load_conn_t *k = h->data;
     load_ctx_t *c = k->ctx;
-    if (k->req) req_end(c, k->req, 0);   /* no (whole) response: refused, reset or cut off */
+    load_req_t *r = k->req;
+    if (r && k->connected && k->reused && !k->got && !k->timed_out && !r->retried && !c->stopping) {
+        /* a kept-alive connection the server closed before answering (it
+         * timed the connection out as idle just as the request went): sent
+         * once more on a new connection, as HTTP clients do for a request
+         * that got no byte back on a reused connection; its times still
+         * count from the first send */
+        r->retried = true;
+        c->n_retried++;
+        for (uint32_t i = 0; i < c->max_conns; i++)
+            if (c->inflight[i] == r) { c->inflight[i] = NULL; break; }
+        c->targets[r->target].requests--;
+        c->sent--;
+        r->conn = NULL;
+        k->req = NULL;
+        r->next = c->pend_head;
+        c->pend_head = r;
+        if (!c->pend_tail) c->pend_tail = r;
+        c->npending++;
+    }
+    if (k->req) {   /* no (whole) response: refused, reset or cut off */
+        if (!k->connected) c->n_refused++;
+        else if (k->timed_out) c->n_timeout++;
+        else if (!k->got) c->n_reset++;
+        else c->n_cut++;
+        req_end(c, k->req, 0);
+    }
     unlink_idle(c, k);
     es_live_sse_fini(&k->sse);
     free(k);
@@ -300,14 +334,18 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (!k->req) { conn_close(k); return; }   /* bytes nobody asked for */
+    k->got = true;
     if (es_live_sse_feed(&k->sse, buf->base, (size_t)nread) < 0) { conn_close(k); return; }
     if (!k->sse.complete) return;
     load_req_t *r = k->req;
     int status = k->sse.status == 200 && !k->sse.done ? 0 : k->sse.status;   /* a stream must end with [DONE] */
     bool keep = k->sse.keep_alive && !c->stopping;
+    if (status == 0) c->n_cut++;
     req_end(c, r, status);
     if (!keep) { conn_close(k); return; }
     es_live_sse_reset(&k->sse);
+    k->got = false;
+    k->idle_since = uv_now(c->loop);
     k->next_idle = c->targets[k->target].idle;
     c->targets[k->target].idle = k;
     pump(c);
@@ -324,7 +362,6 @@ static void send_on(load_ctx_t *c, load_conn_t *k, load_req_t *r)
 {
     k->req = r;
     r->conn = k;
-    r->sent = model_now(c);
     for (uint32_t i = 0; i < c->max_conns; i++)
         if (!c->inflight[i]) { c->inflight[i] = r; break; }
     c->targets[r->target].requests++;
@@ -356,6 +393,8 @@ static bool try_send(load_ctx_t *c, load_req_t *r)
         load_conn_t *k = t->idle;
         t->idle = k->next_idle;
         k->next_idle = NULL;
+        k->reused = true;
+        if (!r->retried) r->sent = model_now(c);
         send_on(c, k, r);
         return true;
     }
@@ -373,7 +412,7 @@ static bool try_send(load_ctx_t *c, load_req_t *r)
     c->nconns++;
     k->req = r;   /* parked until connected; it counts from the send */
     r->conn = k;
-    r->sent = model_now(c);
+    if (!r->retried) r->sent = model_now(c);
     if (uv_tcp_connect(&k->connect, &k->tcp, (const struct sockaddr *)&t->addr, on_connect) != 0) conn_close(k);
     return true;
 }
@@ -412,6 +451,7 @@ static void pump(load_ctx_t *c)
         if (c->pend_head || !try_send(c, r)) {
             if (c->npending >= LOAD_MAX_PENDING) {   /* the servers fell this far behind: it fails at once */
                 r->sent = now;
+                c->n_overflow++;
                 req_end(c, r, 0);
                 continue;
             }
@@ -451,6 +491,7 @@ static void stop_all(load_ctx_t *c)
         c->pend_head = r->next;
         c->npending--;
         r->sent = model_now(c);
+        c->n_never_sent++;
         req_end(c, r, 0);
     }
     c->pend_tail = NULL;
@@ -482,7 +523,13 @@ static void on_tick(uv_timer_t *t)
     if (c->timeout > 0)
         for (uint32_t i = 0; i < c->max_conns; i++) {
             load_req_t *r = c->inflight[i];
-            if (r && r->conn && now - r->sent > c->timeout) conn_close(r->conn);
+            if (r && r->conn && now - r->sent > c->timeout) { r->conn->timed_out = true; conn_close(r->conn); }
+        }
+    uint64_t wall = uv_now(c->loop);
+    for (uint32_t i = 0; i < c->ntargets; i++)
+        for (load_conn_t *k = c->targets[i].idle, *next; k; k = next) {
+            next = k->next_idle;
+            if (wall - k->idle_since > LOAD_IDLE_CLOSE_MS) { unlink_idle(c, k); conn_close(k); }
         }
     while (now >= c->next_sample) {
         sample(c, c->next_sample);
@@ -676,6 +723,14 @@ static int run_load(load_ctx_t *c, const char *dir, bool force, bool plots, bool
         cJSON_AddNumberToObject(info, "wall_s", es_time_to_s(end) / c->time_scale);
         cJSON_AddNumberToObject(info, "sent", (double)c->sent);
         cJSON_AddNumberToObject(info, "completed_200", (double)c->ok);
+        cJSON *f = cJSON_AddObjectToObject(info, "status_0");   /* why requests got no whole response */
+        cJSON_AddNumberToObject(f, "connection_refused", (double)c->n_refused);
+        cJSON_AddNumberToObject(f, "closed_before_response", (double)c->n_reset);
+        cJSON_AddNumberToObject(f, "closed_mid_response", (double)c->n_cut);
+        cJSON_AddNumberToObject(f, "timed_out", (double)c->n_timeout);
+        cJSON_AddNumberToObject(f, "never_sent", (double)c->n_never_sent);
+        cJSON_AddNumberToObject(f, "queue_overflow", (double)c->n_overflow);
+        cJSON_AddNumberToObject(info, "retried_on_new_connection", (double)c->n_retried);
         char *s = cJSON_Print(info);
         cJSON_Delete(info);
         if (!s) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto done; }

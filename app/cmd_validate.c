@@ -527,7 +527,8 @@ int es_cmd_validate(int argc, char **argv)
         case O_PRINT: print_exp = true; break;
         case O_IPV:
             if (strcmp(optarg, "current") && strcmp(optarg, "2025-10") && strcmp(optarg, "2025-11")) {
-                fprintf(stderr, "eppsim validate: --inference-perf-version: current or 2025-10\n");
+                fprintf(stderr, "eppsim validate: --inference-perf-version: \"%s\" is not current, 2025-10 or 2025-11\n",
+                        optarg);
                 return ES_EXIT_USAGE;
             }
             opt.ip_version = optarg;

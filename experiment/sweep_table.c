@@ -537,7 +537,10 @@ const char *es_sweep_fmt_plain(double v, char *buf, size_t size)
     else if (a >= 10) snprintf(buf, size, "%.1f", v);
     else if (a >= 1) snprintf(buf, size, "%.2f", v);
     else if (a >= 0.01) snprintf(buf, size, "%.3f", v);
-    else snprintf(buf, size, "%.6f", v);
+    else {   /* three significant digits, never an exponent (0.00371, not 0.003710) */
+        int d = 2 - (int)floor(log10(a));
+        snprintf(buf, size, "%.*f", d > 12 ? 12 : d, v);
+    }
     return buf;
 }
 

@@ -20,7 +20,15 @@
  * body <= max_body; one request in flight per client connection; a client
  * that stops reading pauses its pod's response once 1 MiB is queued for it;
  * a client connection idle past idle_timeout_ms, a pod silent past
- * upstream_timeout_ms and a scrape past scrape_timeout are closed.
+ * upstream_timeout_ms and a scrape past scrape_timeout are closed; a KV
+ * event message is at most 16 MiB (ZMQ_MAXMSGSIZE) and its subscriber
+ * queue ZMQ's default high-water mark.
+ *
+ * KV events: with kv_endpoints, one ZMQ SUB socket per pod (all topics) is
+ * read on the loop through ZMQ_FD, each batch decoded by es_live_kv_decode
+ * and given to es_scheduler_on_kv_event at once (no delivery delay but the
+ * real one).  They are not in decisions.jsonl: a replay of a decision that
+ * used the precise prefix index starts with that index empty.
  */
 #ifndef ES_LIVE_GW_H
 #define ES_LIVE_GW_H
@@ -56,6 +64,15 @@ typedef struct es_live_scrape {
  * usage were all found, else -1 with msg set (the scrape failed). */
 int es_live_parse_metrics(const char *text, size_t len, es_live_scrape_t *out, char *msg, size_t msgsize);
 
+/* ---- KV events (pure; fuzzed by tests/fuzz/fuzz_kv_decode.c) ---- */
+/* Decodes one KVEventBatch payload (msgpack, the layout of es_live_kvev.h:
+ * [ts, [event...], data_parallel_rank]) into one es_kv_event_t per block
+ * for pod `endpoint` at `now`, each passed to fn: BlockStored and
+ * BlockRemoved hashes (unsigned integers; other hash forms are skipped),
+ * AllBlocksCleared.  Unknown event tags are skipped.  Returns the number of
+ * events, or -1 when the payload is not a batch (nothing was passed). */
+int es_live_kv_decode(const char *data, size_t len, uint32_t endpoint, es_time_t now, es_kv_event_fn fn, void *ud);
+
 /* ---- the gateway ---- */
 typedef struct es_live_gw_config {
     const es_epp_config_t *epp;       /* outlives the gateway */
@@ -73,6 +90,8 @@ typedef struct es_live_gw_config {
     uint64_t    idle_timeout_ms;      /* wall ms; 0 never */
     uint64_t    upstream_timeout_ms;  /* wall ms a pod may stay silent mid-request; 0 never */
     FILE       *decisions;            /* decisions.jsonl; NULL: not written */
+    const char *const *kv_endpoints;  /* pod i's KV event publisher ("tcp://IP:PORT"; NULL entry:
+                                         none); NULL: no KV events */
 } es_live_gw_config_t;
 
 typedef struct es_live_gw es_live_gw_t;
@@ -83,6 +102,8 @@ typedef struct es_live_gw_stats {
     uint64_t rejected;                /* decisions other than 200 */
     uint64_t upstream_errors;         /* pod unreachable, silent or cut off */
     uint64_t scrapes, scrape_failures;
+    uint64_t kv_batches, kv_events;   /* KV event messages decoded, block events delivered */
+    uint64_t kv_bad;                  /* messages that were not a KVEventBatch */
 } es_live_gw_stats_t;
 
 /* The seed decision `request_id` is made with (and logged with). */

@@ -17,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 #include <http_parser.h>
+#include <zmq.h>
 
 #include "es_alloc.h"
 #include "es_live.h"
@@ -75,6 +76,10 @@ struct gw_pod {
     bool         scraped;           /* a scrape ever succeeded */
     bool         ready;             /* the last scrape connected */
     es_time_t    update_time;
+    /* KV events */
+    void        *kv_sock;           /* ZMQ SUB; NULL: none */
+    uv_poll_t    kv_poll;
+    bool         kv_poll_open;
 };
 
 struct gw_conn {
@@ -106,6 +111,9 @@ struct es_live_gw {
     uint32_t     nreqs, capreqs;
     uint64_t     t0;
     uint64_t     next_id;
+    void        *zctx;              /* ZMQ context of the KV subscribers */
+    uv_timer_t   kv_more;           /* continues a drain that hit its per-callback cap */
+    bool         kv_more_open;
     bool         closed;
     char         listen[64];
     char         rbuf[65536];
@@ -857,6 +865,78 @@ static void on_reap(uv_timer_t *t)
     if (gw->cfg.decisions) fflush(gw->cfg.decisions);
 }
 
+/* ---- KV events ---- */
+
+#define GW_KV_MAX_MSG   (16 << 20)   /* ZMQ_MAXMSGSIZE: a larger message drops the connection */
+#define GW_KV_PER_CALL  4096         /* messages per wake-up; the rest on the next loop turn */
+
+static void on_kv_event(void *ud, const es_kv_event_t *ev)
+{
+    es_live_gw_t *gw = ud;
+    es_scheduler_on_kv_event(gw->sched, ev);
+}
+
+/* Reads what the pod's subscriber holds: the last frame of each multipart
+ * message ([topic, seq, payload]) is the batch.  Returns false when the cap
+ * stopped it before the queue was empty. */
+static bool kv_drain(gw_pod_t *pod)
+{
+    es_live_gw_t *gw = pod->gw;
+    for (int i = 0; i < GW_KV_PER_CALL; i++) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, pod->kv_sock, ZMQ_DONTWAIT) < 0) { zmq_msg_close(&m); return true; }
+        if (!zmq_msg_more(&m)) {
+            int n = es_live_kv_decode(zmq_msg_data(&m), zmq_msg_size(&m), pod->index, gw_now(gw), on_kv_event, gw);
+            if (n < 0) gw->st.kv_bad++;
+            else { gw->st.kv_batches++; gw->st.kv_events += (uint64_t)n; }
+        }
+        zmq_msg_close(&m);
+    }
+    return false;
+}
+
+static void on_kv_more(uv_timer_t *t);
+
+static void kv_drain_all(es_live_gw_t *gw)
+{
+    bool empty = true;
+    for (uint32_t i = 0; i < gw->npods; i++)
+        if (gw->pods[i].kv_sock && !kv_drain(&gw->pods[i])) empty = false;
+    if (!empty && gw->kv_more_open && !gw->closed) uv_timer_start(&gw->kv_more, on_kv_more, 0, 0);
+}
+
+static void on_kv_more(uv_timer_t *t) { kv_drain_all(t->data); }
+
+/* ZMQ_FD signals that the socket's state changed, not how many messages wait. */
+static void on_kv_readable(uv_poll_t *h, int status, int events)
+{
+    (void)status; (void)events;
+    gw_pod_t *pod = h->data;
+    if (!kv_drain(pod) && pod->gw->kv_more_open && !pod->gw->closed)
+        uv_timer_start(&pod->gw->kv_more, on_kv_more, 0, 0);
+}
+
+static int kv_subscribe(gw_pod_t *pod, const char *endpoint, es_err_t *err)
+{
+    es_live_gw_t *gw = pod->gw;
+    pod->kv_sock = zmq_socket(gw->zctx, ZMQ_SUB);
+    if (!pod->kv_sock) return es_err_set(err, ES_EIO, "--kv-events: %s", zmq_strerror(zmq_errno()));
+    int zero = 0;
+    int64_t maxmsg = GW_KV_MAX_MSG;
+    int fd;
+    size_t fdlen = sizeof fd;
+    if (zmq_setsockopt(pod->kv_sock, ZMQ_LINGER, &zero, sizeof zero) || zmq_setsockopt(pod->kv_sock, ZMQ_SUBSCRIBE, "", 0) ||
+        zmq_setsockopt(pod->kv_sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) || zmq_connect(pod->kv_sock, endpoint) ||
+        zmq_getsockopt(pod->kv_sock, ZMQ_FD, &fd, &fdlen))
+        return es_err_set(err, ES_EINVAL, "--kv-events: %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    if (uv_poll_init(gw->loop, &pod->kv_poll, fd) != 0) return es_err_set(err, ES_EIO, "--kv-events: %s: cannot poll", endpoint);
+    pod->kv_poll.data = pod;
+    pod->kv_poll_open = true;
+    uv_poll_start(&pod->kv_poll, UV_READABLE, on_kv_readable);
+    return 0;
+}
+
 /* ---- lifecycle ---- */
 
 static int parse_addr(const char *s, struct sockaddr_storage *out)
@@ -956,6 +1036,18 @@ int es_live_gw_create(uv_loop_t *loop, const es_live_gw_config_t *cfg, es_live_g
     gw->reaper.data = gw;
     gw->reaper_open = true;
     uv_timer_start(&gw->reaper, on_reap, 100, 100);
+    if (cfg->kv_endpoints) {
+        gw->zctx = zmq_ctx_new();
+        if (!gw->zctx) { es_err_set(err, ES_EIO, "--kv-events: no ZMQ context"); fail_create(gw); return ES_EIO; }
+        uv_timer_init(loop, &gw->kv_more);
+        gw->kv_more.data = gw;
+        gw->kv_more_open = true;
+        for (uint32_t i = 0; i < cfg->npods; i++)
+            if (cfg->kv_endpoints[i] && (rc = kv_subscribe(&gw->pods[i], cfg->kv_endpoints[i], err))) {
+                fail_create(gw);
+                return rc;
+            }
+    }
     *out = gw;
     return 0;
 }
@@ -983,6 +1075,10 @@ void es_live_gw_close(es_live_gw_t *gw)
     }
     if (gw->reaper_open) uv_close((uv_handle_t *)&gw->reaper, NULL);
     gw->reaper_open = false;
+    for (uint32_t i = 0; i < gw->npods; i++)
+        if (gw->pods[i].kv_poll_open) uv_close((uv_handle_t *)&gw->pods[i].kv_poll, NULL);
+    if (gw->kv_more_open) uv_close((uv_handle_t *)&gw->kv_more, NULL);
+    gw->kv_more_open = false;
 }
 
 void es_live_gw_destroy(es_live_gw_t *gw)
@@ -992,7 +1088,9 @@ void es_live_gw_destroy(es_live_gw_t *gw)
     for (uint32_t i = 0; gw->pods && i < gw->cfg.npods; i++) {
         es_live_buf_free(&gw->pods[i].up.out);
         es_live_buf_free(&gw->pods[i].page);
+        if (gw->pods[i].kv_sock) zmq_close(gw->pods[i].kv_sock);
     }
+    if (gw->zctx) zmq_ctx_term(gw->zctx);
     es_scheduler_destroy(gw->sched);
     free(gw->reqs);
     free(gw->pods);

@@ -258,24 +258,38 @@ static const char *const k_kv_dtypes[] = {
     "turboquant_k8v4", "turboquant_4bit_nc", "turboquant_k3v4_nc", "turboquant_3bit_nc", "int4_per_token_head",
     "int8_per_token_head", "fp8_per_token_head", "nvfp4", "nvfp4_4over6", NULL};
 
+bool es_vllm_block_size_ok(int64_t v)
+{
+    for (size_t i = 0; i < sizeof k_block_sizes / sizeof k_block_sizes[0]; i++)
+        if (v == k_block_sizes[i]) return true;
+    return false;
+}
+
 static bool in_list(const char *v, const char *const *list)
 {
     for (; *list; list++) if (!strcmp(v, *list)) return true;
     return false;
 }
 
-static int choice_err(es_err_t *err, const char *what, const char *flag, const char *value, const char *const *list)
+static const char *const *choices_of(const char *flag)
 {
-    char known[600];
+    if (!strcmp(flag, "dtype")) return k_dtypes;
+    if (!strcmp(flag, "kv-cache-dtype")) return k_kv_dtypes;
+    return NULL;
+}
+
+bool es_vllm_choice_ok(const char *flag, const char *value, char *choices, size_t size)
+{
+    const char *const *list = choices_of(flag);
+    if (!list || in_list(value, list)) return true;
     size_t k = 0;
-    known[0] = '\0';
-    for (; *list && k + 1 < sizeof known; list++) {
-        int n = snprintf(known + k, sizeof known - k, "%s%s", k ? ", " : "", *list);
+    if (choices && size) choices[0] = '\0';
+    for (; choices && *list && k + 1 < size; list++) {
+        int n = snprintf(choices + k, size - k, "%s%s", k ? ", " : "", *list);
         if (n < 0) break;
         k += (size_t)n;
     }
-    return es_err_set(err, ES_EINVAL, "%s: --%s: \"%s\" is not one of vLLM's choices (%s)", what, flag, value,
-                      known);
+    return false;
 }
 
 /* Sets one known flag from its text value (NULL: a bare boolean flag). */
@@ -291,13 +305,9 @@ static int set_flag(es_vllm_serve_t *s, const flag_t *f, const char *value, cons
         if (f->off == offsetof(es_vllm_serve_t, api_server_count) && v > 64)
             return es_err_set(err, ES_EINVAL, "%s: --api-server-count: eppsim models at most 64, got %lld", what,
                               (long long)v);
-        if (f->off == offsetof(es_vllm_serve_t, block_size)) {
-            bool ok = false;
-            for (size_t i = 0; i < sizeof k_block_sizes / sizeof k_block_sizes[0]; i++) ok |= v == k_block_sizes[i];
-            if (!ok)
-                return es_err_set(err, ES_EINVAL, "%s: --block-size: %lld is not one of vLLM's choices "
-                                  "(1, 8, 16, 32, 64, 128)", what, (long long)v);
-        }
+        if (f->off == offsetof(es_vllm_serve_t, block_size) && !es_vllm_block_size_ok(v))
+            return es_err_set(err, ES_EINVAL, "%s: --block-size: %lld is not one of vLLM's choices "
+                              "(1, 8, 16, 32, 64, 128)", what, (long long)v);
         /* the server key's range, as if the setting were written there */
         const es_schema_entry_t *e = f->server_key ? es_schema_lookup(&es_server_schema, f->server_key, NULL) : NULL;
         if (e && e->type == ES_ST_INT && ((double)v < e->min || (double)v > e->max))
@@ -329,10 +339,10 @@ static int set_flag(es_vllm_serve_t *s, const flag_t *f, const char *value, cons
         size_t cap = f->type == T_MODEL ? sizeof s->model : f->off == offsetof(es_vllm_serve_t, quantization)
                                                                  ? sizeof s->quantization : sizeof s->dtype;
         if (strlen(value) >= cap) return es_err_set(err, ES_EINVAL, "%s: --%s: value too long", what, f->name);
-        if (f->off == offsetof(es_vllm_serve_t, dtype) && !in_list(value, k_dtypes))
-            return choice_err(err, what, f->name, value, k_dtypes);
-        if (f->off == offsetof(es_vllm_serve_t, kv_cache_dtype) && !in_list(value, k_kv_dtypes))
-            return choice_err(err, what, f->name, value, k_kv_dtypes);
+        char known[600];
+        if (!es_vllm_choice_ok(f->name, value, known, sizeof known))
+            return es_err_set(err, ES_EINVAL, "%s: --%s: \"%s\" is not one of vLLM's choices (%s)", what, f->name,
+                              value, known);
         memcpy(base + f->off, value, strlen(value) + 1);
         break;
     }

@@ -56,6 +56,12 @@ grep -q "left one experiment out, whole runs (1)" d.txt || fail "no whole-run ho
 "$EPPSIM" calibrate --fit joint --profile-weight 0 --model-configs "$SRC/tests/data/models" run/inference-perf -j 1 \
     --iterations 1 -o j.yaml > /dev/null 2> j.err || fail "calibrate --fit joint: $(cat j.err)"
 grep -q "^  layer_us: " j.yaml && grep -q "^  api_latency_us: " j.yaml || fail "joint coefficients: $(cat j.yaml)"
+# --start: the first evaluation is at the file's coefficients; a missing file is bad input
+printf 'server:\n  api_latency_us: 7000\n' > start.yaml
+"$EPPSIM" calibrate run/inference-perf -j 1 --iterations 1 --start start.yaml -v -o st0.yaml > /dev/null 2> st0.err \
+    || fail "calibrate --start: $(cat st0.err)"
+grep -q "eval   1: api_latency_us 7000 " st0.err || fail "--start not used: $(head -3 st0.err)"
+"$EPPSIM" calibrate run/inference-perf --start nowhere.yaml -o x.yaml > /dev/null 2>&1; [ $? -eq 2 ] || fail "missing --start: want exit 2"
 # bad input
 "$EPPSIM" calibrate run/inference-perf > /dev/null 2>&1; [ $? -eq 2 ] || fail "no -o: want exit 2"
 "$EPPSIM" calibrate --holdout maybe -o x.yaml run/inference-perf > /dev/null 2> e.txt; [ $? -eq 2 ] || fail "bad --holdout: want exit 2"

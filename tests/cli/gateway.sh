@@ -4,6 +4,7 @@
 #   tests/cli/gateway.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 W=$(mktemp -d /tmp/eppsim-cli-gateway-XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"; }
@@ -15,7 +16,8 @@ check() {   # check NAME CONDITION-EXIT-CODE DETAIL
   if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
 }
 wait_line() {   # wait_line FILE PATTERN COUNT
-  for _ in $(seq 1 100); do [ "$(grep -c "$2" "$1")" -ge "$3" ] && return 0; sleep 0.05; done
+  local n
+  for _ in $(seq 1 100); do n=$(grep -c "$2" "$1" 2>/dev/null); [ "${n:-0}" -ge "$3" ] && return 0; sleep 0.05; done
   return 1
 }
 
@@ -118,6 +120,58 @@ n=$(curl -sN http://127.0.0.1:$(awk '$1=="gateway" {print $3}' gs.out)/v1/comple
 [ "$n" -eq 6 ] && [ "$(grep -c '^pod ' gs.out)" -eq 2 ]; check "--serve 2: in-process pods stream through the gateway" $? "got $n: $(cat gs.out gs.err)"
 kill -INT "$GS"; wait "$GS"; rc=$?
 [ $rc -eq 0 ]; check "SIGINT stops --serve cleanly (exit $rc)" $? "$(cat gs.err)"
+
+# a pod crash from the experiment's fault schedule (served by eppsim serve): refused
+# scrapes take the pod out of the candidates; every later request succeeds on the other
+printf 'cluster:\n  replicas: 2\n  faults:\n  - {at_s: 1, kind: pod_crash, pod: 1}\n' > crash.yaml
+"$EPPSIM" serve crash.yaml --port 0 --time-scale 10 >cs.out 2>cs.err &
+pids+=($!)
+wait_line cs.out '^pod ' 2
+"$EPPSIM" gateway crash.yaml --pods "$(awk '$3=="port" {printf "%s127.0.0.1:%s", (n++ ? "," : ""), $4}' cs.out)" --port 0 \
+  --time-scale 10 --record crec >gc.out 2>gc.err &
+GC=$!
+pids+=($GC)
+wait_line gc.out '^gateway port ' 1
+sleep 0.6   # the crash (0.1 s of wall time) and a few refused scrapes
+for k in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code}\n' http://127.0.0.1:$(awk '{print $3}' gc.out)/v1/completions -d "{\"prompt\":\"after $k\",\"max_tokens\":3}"; done > ccodes.txt
+kill -TERM "$GC"; wait "$GC"
+[ "$(sort -u ccodes.txt)" = 200 ] && python3 -c '
+import json
+for l in open("crec/decisions.jsonl"):
+    d = json.loads(l)
+    assert [e["name"] for e in d["endpoints"]] == ["vllm-llama-3.1-8b-0"], d["endpoints"]'
+check "pod_crash: the crashed pod leaves the candidates, 6 of 6 requests 200 on the other" $? "$(sort ccodes.txt | uniq -c) $(cat gc.err)"
+
+# KV events: prompts cached on a pod behind the gateway's back are found by the
+# precise prefix scorer through the pod's KV events (the approximate index never saw them)
+"$EPPSIM" serve --pods 2 --port 0 --kv-events 0 --time-scale 10 >kv.out 2>kv.err &
+pids+=($!)
+wait_line kv.out 'kv-events' 2
+KPODS=$(awk '$3=="port" {printf "%s127.0.0.1:%s", (n++ ? "," : ""), $4}' kv.out)
+KEPS=$(awk '$3=="kv-events" {printf "%s%s", (n++ ? "," : ""), $4}' kv.out)
+"$EPPSIM" gateway --pods "$KPODS" --kv-events "$KEPS" --epp-config "$ROOT/examples/epp-configs/precise-prefix.yaml" \
+  --port 0 --time-scale 10 >gk.out 2>gk.err &
+GK=$!
+pids+=($GK)
+wait_line gk.out '^gateway port ' 1
+UK=http://127.0.0.1:$(awk '{print $3}' gk.out)
+sleep 0.3
+bad=0
+for k in 0 1 2 3; do
+  pod=$((k % 2)); port=$(awk -v p=$pod '$2==p && $3=="port" {print $4}' kv.out)
+  prompt=$(python3 -c "import sys; print(''.join('k%dw%04d ' % (int(sys.argv[1]), i) for i in range(300)))" $k)
+  curl -s -o /dev/null 127.0.0.1:$port/v1/completions -d "{\"prompt\":\"$prompt\",\"max_tokens\":1}"
+  sleep 0.3
+  got=$(curl -s -D - -o /dev/null $UK/v1/completions -d "{\"prompt\":\"$prompt\",\"max_tokens\":1}" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-eppsim-pod" {print $2}')
+  [ "$got" = "vllm-llama-3.1-8b-$pod" ] || { echo "  prompt $k cached on pod $pod, gateway picked $got"; bad=$((bad + 1)); }
+done
+[ $bad -eq 0 ]; check "--kv-events: the precise prefix scorer follows the pods' KV events (4 of 4)" $? "$bad wrong"
+kill -TERM "$GK"; wait "$GK"
+grep -Eq 'stopped: .* [1-9][0-9]* KV events in [1-9][0-9]* batches, 0 bad' gk.err; check "KV events received and decoded, none bad" $? "$(cat gk.err)"
+"$EPPSIM" gateway --pods 127.0.0.1:1 --kv-events tcp://127.0.0.1:2 --port 0 >/dev/null 2>err.txt & sleep 0.3; kill -TERM $! 2>/dev/null; wait $!
+grep -q 'no plugin of the EndpointPickerConfig consumes KV events' err.txt; check "--kv-events with a config that ignores them: a warning" $? "$(cat err.txt)"
+"$EPPSIM" gateway --pods 127.0.0.1:1,127.0.0.1:2 --kv-events tcp://127.0.0.1:3 >/dev/null 2>err.txt; rc=$?
+[ $rc -eq 2 ] && grep -q 'one tcp://IP:PORT per pod' err.txt; check "--kv-events list shorter than the pods: exit 2" $? "$(cat err.txt)"
 
 # bad input
 "$EPPSIM" gateway >/dev/null 2>err.txt; rc=$?

@@ -5,6 +5,7 @@
 # and `serve --stats` reports step lateness.  tests/cli/load.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
 W=$(mktemp -d /tmp/eppsim-cli-load-XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"; }
@@ -57,6 +58,19 @@ PY
 kill -TERM $SERVE; wait $SERVE 2>/dev/null
 grep -Eq '^step lateness: [1-9][0-9]* steps, p50 [0-9]+ us, p90 [0-9]+ us, p99 [0-9]+ us' s.out
 check "serve --stats prints step lateness when stopped" $? "$(cat s.out)"
+
+# an inference-perf config as the workload (two constant stages: 40 + 80 requests)
+"$EPPSIM" serve --pods 1 --port 0 --time-scale 10 >ip.out 2>ip.err &
+IPS=$!
+pids+=($IPS)
+for _ in $(seq 1 100); do grep -q '^pod ' ip.out && break; sleep 0.05; done
+PI=$(awk '$1=="pod" && $3=="port" {print $4}' ip.out)
+timeout 120 "$EPPSIM" load --inference-perf "$SRC/tests/data/inference-perf/late-2025-run.yaml" --url "http://127.0.0.1:$PI" \
+  --time-scale 10 --no-plots -q -o ip >/dev/null 2>ip.lerr
+check "load --inference-perf exits 0" $? "$(cat ip.lerr)"
+[ "$(awk -F, 'NR > 1 && $4 == 200' ip/requests.csv | wc -l)" -eq 120 ] && [ "$(awk -F, 'NR > 1' ip/requests.csv | wc -l)" -eq 120 ]
+check "inference-perf stages: 120 requests, all 200" $? "$(awk -F, 'NR > 1 {print $4}' ip/requests.csv | sort | uniq -c)"
+kill $IPS
 
 # a refused connection (nothing listens on the first URL any more): status 0, not a hang
 printf 'name: two\nworkload: {num_requests: 2, arrival: {process: constant, rate: 50}, shared_prefix: {output_len: 4}}\n' > two.yaml

@@ -22,6 +22,11 @@ evil="r'; system(\"touch PWNED\"); '"
 cp -r r "$evil"
 "$SRC/scripts/plot-compare" -o cmp2 r "$evil" > /dev/null 2> pc2-err.txt || fail "plot-compare on an odd name: $(cat pc2-err.txt)"
 [ -e PWNED ] && fail "plot-compare ran a directory name as gnuplot code"
+# two runs of one experiment (a base and a change) are told apart by their directories
+cp -r r r-changed
+"$SRC/scripts/plot-compare" -o cmp3 r r-changed > /dev/null 2> pc3-err.txt || fail "plot-compare r r-changed: $(cat pc3-err.txt)"
+grep -q ' (r)<' cmp3/compare_latency.svg && grep -q ' (r-changed)<' cmp3/compare_latency.svg ||
+  fail "plot-compare gives two runs of one experiment the same label"
 # a grid: heat map and rate curves; a swept value is never gnuplot code
 cat > grid.yaml <<'YAML'
 base: {name: g, cluster: {replicas: 2}, workload: {num_requests: 30}, results: {plots: false}}
@@ -45,6 +50,9 @@ for f in latency_cdf ttft_over_time hit_rates pod_waiting pod_kv_usage pod_share
   [ -f "r/plots/$f.png" ] || fail "no plots/$f.png"
   grep -q "](plots/$f.png)" r/report.md || fail "report.md does not link $f"
 done
+# a count axis has whole-number tics (gnuplot's own step under ~10 is 0.5 or 0.2)
+grep -q '<text> -\{0,1\}[0-9]*\.[0-9]*</text>' r/plots/pod_waiting.svg &&
+  fail "pod_waiting has fractional tics: $(grep -o '<text> [0-9]*\.[0-9]*</text>' r/plots/pod_waiting.svg | head -3 | tr '\n' ' ')"
 # the hit-rate bins are sized to the run: at most 60 of them
 bin=$(grep -o 'hit rate over time, [0-9.]* s bins' r/plots/hit_rates.svg | grep -o '[0-9.]* s' | cut -d' ' -f1)
 span=$(tail -1 r/timeseries.csv | cut -d, -f1)
@@ -69,6 +77,7 @@ grep -q 'e+0' sweep-out.txt && fail "the results table uses exponent notation"
 ls sw/plots/heatmap_* > /dev/null 2>&1 && fail "plot-sweep drew a heat map of a points list"
 [ -f sw/plots/points_latency_ms_ttft_p99.svg ] || fail "plot-sweep drew no bars for a points list"
 grep -q 'queue 1, prefix-cache 0<' sw/plots/points_latency_ms_ttft_p99.svg || fail "bars not labelled by the point's values"
+grep -l 'e+0' sw/plots/points_*.svg > /dev/null 2>&1 && fail "sweep bars use exponent notation: $(grep -l 'e+0' sw/plots/points_*.svg)"
 "$SRC/scripts/plot-compare" -o cmp sw/points/0-seed1 sw/points/1-seed1 > /dev/null 2> pc-err.txt || fail "plot-compare failed: $(cat pc-err.txt)"
 [ -s pc-err.txt ] && fail "plot-compare printed warnings: $(cat pc-err.txt)"
 grep -q 'queue-scorer=1, prefix-cache-scorer=0 (seed 1)<' cmp/compare_latency.svg || fail "plot-compare does not label sweep points by their values"

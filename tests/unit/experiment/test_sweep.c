@@ -473,6 +473,22 @@ static void test_replication_interval(void **state)
     assert_true(isnan(lo) && isnan(hi) && mean == 20);
 }
 
+/* Plain notation with units' precision: never an exponent, and small
+ * values (a half-width of 0.00371) to three significant digits. */
+static void test_fmt_plain(void **state)
+{
+    (void)state;
+    char b[32];
+    assert_string_equal(es_sweep_fmt_plain(1234.6, b, sizeof b), "1235");
+    assert_string_equal(es_sweep_fmt_plain(12.34, b, sizeof b), "12.3");
+    assert_string_equal(es_sweep_fmt_plain(3.061, b, sizeof b), "3.06");
+    assert_string_equal(es_sweep_fmt_plain(0.037, b, sizeof b), "0.037");
+    assert_string_equal(es_sweep_fmt_plain(0.0037104, b, sizeof b), "0.00371");
+    assert_string_equal(es_sweep_fmt_plain(0.000012345, b, sizeof b), "0.0000123");
+    assert_string_equal(es_sweep_fmt_plain(0, b, sizeof b), "0");
+    assert_string_equal(es_sweep_fmt_plain(NAN, b, sizeof b), "-");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_failing_point_goes_on),
         cmocka_unit_test(test_resume_over_changed_spec),
         cmocka_unit_test(test_replication_interval),
+        cmocka_unit_test(test_fmt_plain),
     };
     return cmocka_run_group_tests_name("app_sweep", tests, setup, teardown);
 }
