@@ -7,6 +7,7 @@
 #   tests/cli/live_hostile.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 W=$(mktemp -d /tmp/eppsim-cli-hostile-XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"; }
@@ -18,7 +19,7 @@ check() {   # check NAME CONDITION-EXIT-CODE DETAIL
 }
 wait_line() {   # wait_line FILE PATTERN COUNT [SECONDS]: generous, a loaded machine is slow
   local end=$((SECONDS + ${4:-60}))
-  while [ $SECONDS -lt $end ]; do [ "$(grep -c "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0; sleep 0.05; done
+  while [ $SECONDS -lt $end ]; do [ "$(cat "$1" 2>/dev/null | grep -c "$2")" -ge "$3" ] && return 0; sleep 0.05; done
   return 1
 }
 alive() {   # a zombie (PID 1 does not reap) is dead
@@ -215,6 +216,50 @@ wait_line pod.out '^endless: gateway closed' 1 60
 check "gateway: a client that never reads is cut off and its pod exchange closed" $? "gateway still pumps after 60 s"
 kill $NR 2>/dev/null
 
+# ---- gateway --kv-events: a publisher sending malformed msgpack, frames of
+# every shape, and 200000 hashes 0, 1, 2, ... (not mixed: one probe run in a
+# naive index).  Under a CPU limit, a quadratic index is a hang (killed).
+KPY=
+for p in python3 /usr/bin/python3; do "$p" -c 'import zmq, msgpack' 2>/dev/null && { KPY=$p; break; }; done
+if [ -z "$KPY" ]; then
+  check "python3-zmq and python3-msgpack (scripts/install-deps)" 1 "missing"
+else
+  cat > kvpub.py <<'PY'
+import os, struct, sys, zmq, msgpack
+ctx = zmq.Context(); s = ctx.socket(zmq.XPUB)
+port = s.bind_to_random_port("tcp://127.0.0.1")
+print("port", port, flush=True)
+s.recv()   # the gateway's subscription: it is connected
+t = b"kv@x@m"
+def batch(events): return msgpack.packb([1.0, events, 0])
+for i, p in enumerate([os.urandom(2000), b"", b"\xdd\xff\xff\xff\xff", b"\xdf\xff\xff\xff\xff" + b"\x00" * 8,
+                       b"\x91" * 100000 + b"\x00", b"\xc1" * 100, msgpack.packb({"a": 1}), msgpack.packb([1.0, "x"]),
+                       batch([["BlockStored", "no"], ["BlockRemoved"], [], 5, ["AllBlocksCleared"]]),
+                       batch([["BlockStored", [2**64 - 1, -1, 1.5, b"b"], None, [], 16, None, "GPU"]]),
+                       batch([["BlockStored", list(range(200000)), None, [], 16, None, "GPU"]])]):
+    s.send_multipart([t, struct.pack(">Q", i), p])
+s.send_multipart([os.urandom(5)])
+s.send_multipart([t] * 50)
+s.send_multipart([t, b"", b"\x00" * (20 << 20)])   # past ZMQ_MAXMSGSIZE: the connection drops
+print("sent", flush=True)
+s.recv()   # until the gateway unsubscribes (it stops)
+PY
+  "$KPY" kvpub.py >kvpub.out 2>kvpub.err &
+  pids+=($!)
+  wait_line kvpub.out '^port ' 1
+  ( ulimit -t 60; exec "$EPPSIM" gateway --pods 127.0.0.1:$FAKE --port 0 --kv-events tcp://127.0.0.1:$(awk '/^port/ {print $2}' kvpub.out) \
+      --epp-config "$ROOT/examples/epp-configs/precise-prefix.yaml" >gk.out 2>gk.err ) &
+  GK=$!
+  pids+=($GK)
+  wait_line gk.out '^gateway port ' 1 && wait_line kvpub.out '^sent' 1
+  KU=http://127.0.0.1:$(awk '{print $3}' gk.out)
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 $KU/health)" = 200 ]
+  check "gateway --kv-events: /health answered while hostile batches arrive" $? "$(tail -n 3 gk.err)"
+  kill -TERM "$GK"; wait "$GK"; rc=$?
+  [ $rc -eq 0 ] && grep -Eq 'stopped: .* [0-9]+ KV events in [0-9]+ batches, [1-9][0-9]* bad' gk.err
+  check "gateway --kv-events: malformed batches counted bad, clean stop (exit $rc)" $? "$(tail -n 3 gk.err)"
+fi
+
 # ---- both still serve, and stop cleanly
 [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 http://127.0.0.1:$GP/health)" = 200 ]
 check "gateway still answers /health" $? ""
@@ -224,5 +269,5 @@ kill -TERM "$GW"; wait "$GW"; rc=$?
 [ $rc -eq 0 ]; check "gateway: SIGTERM stops it (exit $rc)" $? "$(tail -n 5 gw.err)"
 kill -INT "$SV"; wait "$SV"; rc=$?
 [ $rc -eq 0 ]; check "serve: SIGINT stops it (exit $rc)" $? "$(tail -n 5 serve.err)"
-! grep -q 'ERROR: AddressSanitizer\|runtime error' serve.err gw.err; check "no sanitizer report" $? "$(grep -h -A3 'Sanitizer\|runtime error' serve.err gw.err | head -20)"
+! grep -q 'ERROR: AddressSanitizer\|runtime error' serve.err gw.err gk.err; check "no sanitizer report" $? "$(grep -h -A3 'Sanitizer\|runtime error' serve.err gw.err gk.err | head -20)"
 [ $fails -eq 0 ] || { echo "$fails failed"; exit 1; }
