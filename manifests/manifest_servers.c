@@ -313,6 +313,8 @@ static const vflag_t k_vllm_flags[] = {
     {"enable-lora", NULL, V_BOOL},
     {"model", NULL, V_STR},
     {"served-model-name", NULL, V_STR},
+    {"dtype", NULL, V_STR},             /* checked against vLLM's choices, not simulated */
+    {"kv-cache-dtype", NULL, V_STR},
 };
 
 /* Flags with no bearing on the simulation, accepted silently. */
@@ -444,6 +446,17 @@ static int read_server_container(ctx_t *c, const obj_t *o, const es_node_t *ct, 
                 size_t used = strlen(unknown);
                 snprintf(unknown + used, sizeof unknown - used, "%s--%s", used ? ", " : "", f.name);
             }
+            continue;
+        }
+        if (!strcmp(vf->flag, "dtype") || !strcmp(vf->flag, "kv-cache-dtype")) {
+            /* a value vLLM would refuse is an error here too (as in server.vllm_args) */
+            char known[600];
+            if (!f.value) return esi_mf_oerr(c, o, f.node, f.field, "--%s needs a value", vf->flag);
+            if (!es_vllm_choice_ok(vf->flag, f.value, known, sizeof known))
+                return esi_mf_oerr(c, o, f.node, f.field, "--%s: \"%s\" is not one of vLLM's choices (%s)", vf->flag,
+                                   f.value, known);
+            size_t used = strlen(unknown);
+            snprintf(unknown + used, sizeof unknown - used, "%s--%s", used ? ", " : "", vf->flag);
             continue;
         }
         size_t idx = (size_t)(vf - k_vllm_flags);

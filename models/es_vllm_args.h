@@ -76,6 +76,12 @@ int es_vllm_split_args(const char *text, char ***argv, int *argc, es_err_t *err)
  * vllm-project/vllm vllm/config/cache.py). */
 bool es_vllm_block_size_ok(int64_t v);
 
+/* Whether vLLM's argparse accepts VALUE for FLAG (without its dashes): the
+ * choices of --dtype (ModelDType) and --kv-cache-dtype (CacheDType); any
+ * other flag accepts anything.  On a miss, CHOICES (SIZE bytes; may be NULL)
+ * receives the accepted values, comma separated. */
+bool es_vllm_choice_ok(const char *flag, const char *value, char *choices, size_t size);
+
 /* Reads a `vllm serve` argument list ("vllm serve MODEL --flag v ...", or just
  * the flags) into s (flags set earlier stay unless given again).  `what` names
  * the source in messages. */

@@ -271,18 +271,25 @@ static bool in_list(const char *v, const char *const *list)
     return false;
 }
 
-static int choice_err(es_err_t *err, const char *what, const char *flag, const char *value, const char *const *list)
+static const char *const *choices_of(const char *flag)
 {
-    char known[600];
+    if (!strcmp(flag, "dtype")) return k_dtypes;
+    if (!strcmp(flag, "kv-cache-dtype")) return k_kv_dtypes;
+    return NULL;
+}
+
+bool es_vllm_choice_ok(const char *flag, const char *value, char *choices, size_t size)
+{
+    const char *const *list = choices_of(flag);
+    if (!list || in_list(value, list)) return true;
     size_t k = 0;
-    known[0] = '\0';
-    for (; *list && k + 1 < sizeof known; list++) {
-        int n = snprintf(known + k, sizeof known - k, "%s%s", k ? ", " : "", *list);
+    if (choices && size) choices[0] = '\0';
+    for (; choices && *list && k + 1 < size; list++) {
+        int n = snprintf(choices + k, size - k, "%s%s", k ? ", " : "", *list);
         if (n < 0) break;
         k += (size_t)n;
     }
-    return es_err_set(err, ES_EINVAL, "%s: --%s: \"%s\" is not one of vLLM's choices (%s)", what, flag, value,
-                      known);
+    return false;
 }
 
 /* Sets one known flag from its text value (NULL: a bare boolean flag). */
@@ -332,10 +339,10 @@ static int set_flag(es_vllm_serve_t *s, const flag_t *f, const char *value, cons
         size_t cap = f->type == T_MODEL ? sizeof s->model : f->off == offsetof(es_vllm_serve_t, quantization)
                                                                  ? sizeof s->quantization : sizeof s->dtype;
         if (strlen(value) >= cap) return es_err_set(err, ES_EINVAL, "%s: --%s: value too long", what, f->name);
-        if (f->off == offsetof(es_vllm_serve_t, dtype) && !in_list(value, k_dtypes))
-            return choice_err(err, what, f->name, value, k_dtypes);
-        if (f->off == offsetof(es_vllm_serve_t, kv_cache_dtype) && !in_list(value, k_kv_dtypes))
-            return choice_err(err, what, f->name, value, k_kv_dtypes);
+        char known[600];
+        if (!es_vllm_choice_ok(f->name, value, known, sizeof known))
+            return es_err_set(err, ES_EINVAL, "%s: --%s: \"%s\" is not one of vLLM's choices (%s)", what, f->name,
+                              value, known);
         memcpy(base + f->off, value, strlen(value) + 1);
         break;
     }

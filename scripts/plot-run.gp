@@ -1,17 +1,20 @@
 # plot-run.gp -- the plots of one eppsim run (called by scripts/plot-run):
-#   gnuplot -c plot-run.gp OUT_DIR SPLIT_DIR LABEL NPODS BIN_S
+#   gnuplot -c plot-run.gp OUT_DIR SPLIT_DIR LABEL NPODS BIN_S MAX_WAITING
 # Every path and label arrives as a string argument (ARG1..ARG4) and is only
 # ever used as a value: no user text is pasted into gnuplot code, so quotes,
 # backquotes or `@` in a run name cannot run anything.
 # SPLIT_DIR holds pod-<i>.csv (first line: the pod's name) and all.csv: the
 # rows of timeseries.csv per pod, as gnuplot breaks a line at every filtered row,
 # pods.csv (pods.csv without its header) and hit_bins.csv (time, estimated,
-# actual, oracle hit rates in BIN_S-second bins).
+# actual, oracle hit rates in BIN_S-second bins).  MAX_WAITING is the longest
+# waiting queue of any pod: counts get whole-number tics (gnuplot's own step
+# for a range under ~10 is 0.5 or 0.2).
 dir = ARG1
 split = ARG2
 label = ARG3
 npods = int(ARG4)
 bin = ARG5
+maxwaiting = int(ARG6)
 podrows = split . '/pods.csv'
 hitbins = split . '/hit_bins.csv'
 req = dir . '/requests.csv'
@@ -32,7 +35,8 @@ do for [fmt in "png svg"] {
   set datafile separator ","
   set datafile missing ""
   set grid lc rgb '#dddddd'
-  set key inside right bottom box opaque
+  # legends outside the plot area: inside, a box hides whatever curve runs under it
+  set key outside right top box
   set style line 1 lc rgb '#1f77b4' lw 2
   set style line 2 lc rgb '#ff7f0e' lw 2
   set style line 3 lc rgb '#2ca02c' lw 2
@@ -78,7 +82,9 @@ do for [fmt in "png svg"] {
   set key outside right top
   set yrange [0:*]
   set offsets 0, 0, 1, 0
+  if (maxwaiting < 10) { set ytics 1 }
   plot for [i=0:npods-1] podfile(i) using 1:(column(3)) with lines lw 1.5 title columnheader(1)
+  set ytics autofreq
 
   set output dir . '/plots/pod_kv_usage.' . fmt
   set title sprintf("KV-cache usage per pod (vllm:kv_cache_usage_perc, %s)", label)
@@ -99,6 +105,7 @@ do for [fmt in "png svg"] {
   set offsets 0, 0, graph 0.1, 0
   set xrange [-0.6:npods-0.4]
   stats podrows using 3 name "REQ" nooutput
+  if (REQ_max < 10) { set ytics 1 }
   set key outside right top vertical
   # boxes at 0..npods-1 from a header-less file: every pod gets its bar
   plot podrows using 0:3:xtic(1) with boxes lc rgb '#1f77b4' title 'requests', \

@@ -99,6 +99,8 @@ case_ "bad EndpointPickerConfig in the ConfigMap" "${MAN[@]}"
 P='apiVersion: inference.networking.k8s.io/v1\nkind: InferencePool\nmetadata: {name: p}\nspec: {selector: {matchLabels: {app: x}}, targetPorts: [{number: 8000}], endpointPickerRef: {name: epp, port: {number: 9002}}}\n---\n'
 D='apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n    spec:\n      containers:\n      - name: vllm\n        image: vllm/vllm-openai:v0.11.0\n'
 input m.yaml "${P}${D}        args: [\"--block-size\", \"17\"]\n";   case_ "vLLM container: block size vLLM does not offer" "${MAN[@]}"
+input m.yaml "${P}${D}        args: [\"--dtype=fp4\"]\n";   case_ "vLLM container: --dtype vLLM does not offer" "${MAN[@]}"
+input m.yaml "${P}${D}        args: [\"--kv-cache-dtype\", \"fp9\"]\n";   case_ "vLLM container: --kv-cache-dtype vLLM does not offer" "${MAN[@]}"
 
 section "Traces (workload.trace.file, eppsim trace stats)"
 J='{"timestamp": 0, "input_length": 600, "output_length": 5, "hash_ids": [0, 1]}\n'

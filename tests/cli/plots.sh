@@ -50,6 +50,9 @@ for f in latency_cdf ttft_over_time hit_rates pod_waiting pod_kv_usage pod_share
   [ -f "r/plots/$f.png" ] || fail "no plots/$f.png"
   grep -q "](plots/$f.png)" r/report.md || fail "report.md does not link $f"
 done
+# a count axis has whole-number tics (gnuplot's own step under ~10 is 0.5 or 0.2)
+grep -q '<text> -\{0,1\}[0-9]*\.[0-9]*</text>' r/plots/pod_waiting.svg &&
+  fail "pod_waiting has fractional tics: $(grep -o '<text> [0-9]*\.[0-9]*</text>' r/plots/pod_waiting.svg | head -3 | tr '\n' ' ')"
 # the hit-rate bins are sized to the run: at most 60 of them
 bin=$(grep -o 'hit rate over time, [0-9.]* s bins' r/plots/hit_rates.svg | grep -o '[0-9.]* s' | cut -d' ' -f1)
 span=$(tail -1 r/timeseries.csv | cut -d, -f1)

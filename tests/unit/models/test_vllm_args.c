@@ -300,12 +300,29 @@ static void test_long_unknown_flag(void **state)
     assert_int_equal(s.nrecorded, 1);
 }
 
+/* The choices both server.vllm_args and the manifest reader check: a hit,
+ * a miss with the accepted list, a flag without choices, a list cut short. */
+static void test_choices(void **state)
+{
+    (void)state;
+    char known[600], small[12];
+    assert_true(es_vllm_choice_ok("dtype", "bfloat16", known, sizeof known));
+    assert_true(es_vllm_choice_ok("kv-cache-dtype", "fp8_e4m3", known, sizeof known));
+    assert_false(es_vllm_choice_ok("dtype", "fp8", known, sizeof known));
+    assert_string_equal(known, "auto, half, float16, bfloat16, float, float32");
+    assert_false(es_vllm_choice_ok("kv-cache-dtype", "fp9", NULL, 0));
+    assert_true(es_vllm_choice_ok("max-num-seqs", "anything", known, sizeof known));
+    assert_false(es_vllm_choice_ok("kv-cache-dtype", "x", small, sizeof small));
+    assert_true(strlen(small) < sizeof small);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split),    cmocka_unit_test(test_every_flag), cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_version),  cmocka_unit_test(test_map),        cmocka_unit_test(test_warnings),
         cmocka_unit_test(test_apply),    cmocka_unit_test(test_model_key), cmocka_unit_test(test_long_unknown_flag),
+        cmocka_unit_test(test_choices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
