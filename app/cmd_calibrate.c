@@ -571,11 +571,16 @@ int es_cmd_calibrate(int argc, char **argv)
     bool *keep = calloc(n, sizeof(bool)), *all = calloc(n, sizeof(bool));
     int *fold = calloc(n, sizeof(int));
     es_cal_row_t *rows = calloc(n * (ES_VAL_MAX_STAGES + 1), sizeof *rows);
+    gsl_vector *x = NULL, *x0 = NULL;
+    es_val_run_t *fitted = NULL, *held[2] = {NULL, NULL};
+    int rc = ES_EXIT_OK;
+    char step_file[1200] = "";
     cal_t cal = {runs, calloc(n, sizeof *runs), n, &opt, jobs, calloc(n, sizeof(bool)), rows, 0, 0, verbose,
                  0, NULL, {.gemm_eff = 0}, NULL, NULL, 0, NULL, NULL, NULL, NULL};
     if (!cal.work || !cal.in || !all || !keep || !fold || !rows) {
         fprintf(stderr, "eppsim: out of memory\n");
-        return ES_EXIT_USAGE;
+        rc = ES_EXIT_USAGE;
+        goto done;
     }
     size_t kept = es_cal_dedupe(runs, n, keep);
     for (size_t i = 0; i < n; i++) {
@@ -588,14 +593,20 @@ int es_cmd_calibrate(int argc, char **argv)
     else { cal.par = k_par_vf; cal.np = (int)(sizeof k_par_vf / sizeof *k_par_vf); }
 
     /* start from the shipped defaults */
-    double start[NP] = {0};
-    char step_file[1200] = "";
-    es_server_config_t def;
-    es_schema_defaults(&es_server_schema, &def, &err);
+    double start[NP] = {0}, def_latency, def_request, def_sync;
+    {
+        es_server_config_t def;
+        es_schema_defaults(&es_server_schema, &def, &err);
+        def_latency = def.api_latency_us;
+        def_request = def.api_request_us;
+        def_sync = def.engine_sync_us;
+        es_schema_fini(&es_server_schema, &def);
+    }
     if (st) {
         if (es_step_coeffs_load(NULL, &cal.step, &err)) {
             fprintf(stderr, "eppsim: %s\n", err.msg);
-            return ES_EXIT_USAGE;
+            rc = ES_EXIT_USAGE;
+            goto done;
         }
         /* an evaluation's coefficients, next to the output (the replays resolve it absolutely) */
         char cwd[1024] = "";
@@ -603,13 +614,15 @@ int es_cmd_calibrate(int argc, char **argv)
         snprintf(step_file, sizeof step_file, "%s%s%s.steptime.tmp", cwd, cwd[0] ? "/" : "", out);
         if (strchr(step_file, '"') || strchr(step_file, '\\') || strchr(step_file, '\n')) {
             fprintf(stderr, "eppsim calibrate: --out: \"%s\": quotes, backslashes or newlines in the path\n", out);
-            return ES_EXIT_USAGE;
+            rc = ES_EXIT_USAGE;
+            goto done;
         }
         cal.step_file = step_file;
         cal.points_w = pw;
         if (pw > 0 && es_profile_points_open(&cal.points)) {
             fprintf(stderr, "eppsim calibrate: cannot read the profile points (data/profiles)\n");
-            return ES_EXIT_USAGE;
+            rc = ES_EXIT_USAGE;
+            goto done;
         }
     }
     for (int k = 0; k < cal.np; k++) {
@@ -618,16 +631,17 @@ int es_cmd_calibrate(int argc, char **argv)
                  : !strcmp(nm, "layer_us")        ? cal.step.layer_us
                  : !strcmp(nm, "step_us")         ? cal.step.step_us
                  : !strcmp(nm, "gemm_efficiency") ? cal.step.gemm_eff
-                 : !strcmp(nm, "api_latency_us")  ? def.api_latency_us
-                 : !strcmp(nm, "api_request_us")  ? def.api_request_us
-                                                  : def.engine_sync_us;
+                 : !strcmp(nm, "api_latency_us")  ? def_latency
+                 : !strcmp(nm, "api_request_us")  ? def_request
+                                                  : def_sync;
     }
-    es_schema_fini(&es_server_schema, &def);
     if (start_file && start_from(start_file, &cal, start, &err)) {
         fprintf(stderr, "eppsim: %s\n", err.msg);
-        return ES_EXIT_USAGE;
+        rc = ES_EXIT_USAGE;
+        goto done;
     }
-    gsl_vector *x = gsl_vector_alloc((size_t)cal.np), *x0 = gsl_vector_alloc((size_t)cal.np);
+    x = gsl_vector_alloc((size_t)cal.np);
+    x0 = gsl_vector_alloc((size_t)cal.np);
     double xstart[NP] = {0};
     for (int k = 0; k < cal.np; k++) gsl_vector_set(x0, (size_t)k, xstart[k] = coord(&cal, start[k], k));
     gsl_vector_memcpy(x, x0);
@@ -640,15 +654,23 @@ int es_cmd_calibrate(int argc, char **argv)
     double loss;
     if (surrogate) {
         long missing = sur_build(&cal, xstart, all);
-        if (missing < 0) { fprintf(stderr, "eppsim calibrate: the design's replays failed\n"); return ES_EXIT_USAGE; }
+        if (missing < 0) {
+            fprintf(stderr, "eppsim calibrate: the design's replays failed\n");
+            rc = ES_EXIT_USAGE;
+            goto done;
+        }
         if (missing) fprintf(stderr, "eppsim calibrate: %ld row figures without a surrogate (left out of the fit)\n", missing);
         loss = sur_fit(&cal, xstart, x);
     } else loss = fit(&cal, x, iters);
     double best[NP] = {0};
     for (int k = 0; k < cal.np; k++) best[k] = coeff(&cal, x, k);
     replay(&cal, best, all);
-    es_val_run_t *fitted = calloc(n, sizeof *fitted);
-    if (!fitted) { fprintf(stderr, "eppsim: out of memory\n"); return ES_EXIT_USAGE; }
+    fitted = calloc(n, sizeof *fitted);
+    if (!fitted) {
+        fprintf(stderr, "eppsim: out of memory\n");
+        rc = ES_EXIT_USAGE;
+        goto done;
+    }
     double true_loss = 0;
     for (size_t i = 0; i < cal.nrows; i++) true_loss += es_cal_row_loss(cal.work, &cal.rows[i]);
     for (size_t i = 0; i < n; i++) {
@@ -666,7 +688,6 @@ int es_cmd_calibrate(int argc, char **argv)
     unsigned evals_full = cal.evals;
 
     /* hold-out folds: refit without the fold (from where the full fit started), replay the fold at that fit */
-    es_val_run_t *held[2] = {NULL, NULL};
     bool *grp = calloc(n, sizeof(bool));
     for (int h = 0; grp && h < nh; h++) {
         int nfolds = es_cal_folds(runs, n, keep, hks[h], fold);
@@ -701,7 +722,6 @@ int es_cmd_calibrate(int argc, char **argv)
         if (held[h]) report(stdout, hks[h] == ES_CAL_HOLD_LOMO ? "left one model out" : "left one experiment out", held[h], &cal);
     }
     free(grp);
-    int rc = ES_EXIT_OK;
     if (rows_out && write_rows(rows_out, &cal, fitted, held, hks, nh)) {
         fprintf(stderr, "eppsim calibrate: cannot write %s\n", rows_out);
         rc = ES_EXIT_USAGE;
@@ -747,9 +767,9 @@ int es_cmd_calibrate(int argc, char **argv)
     }
     if (rc == ES_EXIT_OK) printf("coefficients: %s\n", out);
 done:
-    if (st) remove(step_file);
-    es_profile_points_close(cal.points);
-    for (size_t i = 0; i < n; i++) free(cal.work[i].experiment);
+    if (cal.step_file) remove(step_file);
+    if (cal.points) es_profile_points_close(cal.points);
+    for (size_t i = 0; cal.work && i < n; i++) free(cal.work[i].experiment);
     free_runs(runs, n);
     free(held[0]);
     free(held[1]);

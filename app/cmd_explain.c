@@ -340,7 +340,8 @@ static void put_num(FILE *f, double v)
     fputs(buf, f);
 }
 
-static void print_json(FILE *f, const es_sched_result_t *res, const es_sched_trace_t *tr, const es_endpoint_t *eps)
+static void print_json(FILE *f, const es_sched_result_t *res, const es_sched_trace_t *tr, const es_endpoint_t *eps,
+                       size_t n)
 {
     fprintf(f, "{\n  \"outcome\": %d,\n  \"reason\": ", res->status);
     if (res->status == 200 || !res->reason) fputs("null", f); else es_json_write_string(f, res->reason);
@@ -349,7 +350,25 @@ static void print_json(FILE *f, const es_sched_result_t *res, const es_sched_tra
         for (uint32_t i = 0; i < res->ntargets; i++) { if (i) fputs(", ", f); es_json_write_string(f, eps[res->targets[i]].name); }
         if (res->prefill >= 0) { fputs(", ", f); es_json_write_string(f, eps[res->prefill].name); }
     }
-    fputs("],\n  \"profiles\": {", f);
+    fputs("],\n", f);
+    if (tr->have_latency) {   /* LatencyPredictionInfo of every candidate (predicted-latency-producer) */
+        fputs("  \"predictions\": {", f);
+        for (size_t e = 0; e < n && e < tr->cap_eps; e++) {
+            fprintf(f, "%s\n    ", e ? "," : "");
+            es_json_write_string(f, eps[e].name);
+            fputs(": {\"ttft_ms\": ", f);
+            put_num(f, tr->pred_ttft[e]);
+            fputs(", \"tpot_ms\": ", f);
+            put_num(f, tr->pred_tpot[e]);
+            fputs(", \"ttft_headroom_ms\": ", f);
+            put_num(f, tr->ttft_headroom[e]);
+            fputs(", \"tpot_headroom_ms\": ", f);
+            put_num(f, tr->tpot_headroom[e]);
+            fprintf(f, ", \"within_slo\": %s}", tr->pred_valid[e] ? "true" : "false");
+        }
+        fputs("\n  },\n", f);
+    }
+    fputs("  \"profiles\": {", f);
     for (uint32_t p = 0; p < tr->nprofiles; p++) {
         const es_sched_trace_profile_t *tp = &tr->profile[p];
         fprintf(f, "%s\n    ", p ? "," : "");
@@ -396,6 +415,13 @@ static void print_table(FILE *f, const es_sched_result_t *res, const es_sched_tr
     fprintf(f, "\nsaturation: %.3f\n", tr->saturation);
     int w = 8;   /* name column: as wide as the longest name */
     for (size_t i = 0; i < n; i++) if ((int)strlen(eps[i].name) > w) w = (int)strlen(eps[i].name);
+    if (tr->have_latency) {
+        fprintf(f, "\nlatency predictions (ms; headroom = SLO - predicted):\n  %-*s %10s %10s %14s %14s %11s\n", w,
+                "endpoint", "TTFT", "TPOT", "TTFT headroom", "TPOT headroom", "within SLO");
+        for (size_t e = 0; e < n && e < tr->cap_eps; e++)
+            fprintf(f, "  %-*s %10.2f %10.2f %14.2f %14.2f %11s\n", w, eps[e].name, tr->pred_ttft[e], tr->pred_tpot[e],
+                    tr->ttft_headroom[e], tr->tpot_headroom[e], tr->pred_valid[e] ? "yes" : "no");
+    }
     for (uint32_t p = 0; p < tr->nprofiles; p++) {
         const es_sched_trace_profile_t *tp = &tr->profile[p];
         fprintf(f, "\nprofile %s: %u of %zu endpoints pass the filters%s\n", tp->name, tp->nsurvivors, n,
@@ -583,7 +609,7 @@ int es_cmd_explain(int argc, char **argv)
     es_sched_result_t res = {0};
     res.trace = tr;
     if ((rc = es_scheduler_pick(s, &req, eps, n, now, &res))) { es_err_set(&err, rc, "scheduler: %s", es_strerror(rc)); goto out; }
-    if (json) print_json(stdout, &res, tr, eps);
+    if (json) print_json(stdout, &res, tr, eps, n);
     else print_table(stdout, &res, tr, eps, n);
     code = ES_EXIT_OK;
 out:

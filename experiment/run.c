@@ -799,6 +799,18 @@ static int run_pass(const es_experiment_t *exp, const es_run_options_t *opt, es_
             in.kv_gib = k->available / ES_GIB;
         }
     }
+    es_sched_predictor_stats_t ps;
+    es_cluster_predictor_stats(c.cl, &ps);
+    if (ps.present) {
+        in.predictor = true;
+        in.pred_ttft_mape_pct = ps.ttft_n ? 100.0 * ps.ttft_ape_sum / (double)ps.ttft_n : NAN;
+        in.pred_tpot_mape_pct = ps.tpot_n ? 100.0 * ps.tpot_ape_sum / (double)ps.tpot_n : NAN;
+        in.pred_ttft_n = ps.ttft_n;
+        in.pred_tpot_n = ps.tpot_n;
+        in.pred_retrains = ps.retrains;
+        in.pred_samples_ttft = ps.samples_ttft;
+        in.pred_samples_tpot = ps.samples_tpot;
+    }
     summary = es_summary_build(c.m, &in);
     if (!summary) rc = es_err_set(err, ES_ENOMEM, "out of memory");
     if (!rc) rc = es_summary_write_json(es_outdir_file(&od, "summary.json", path, sizeof path), summary, err);

@@ -64,6 +64,8 @@ struct live_conn {
     live_pod_t  *pod;
     es_live_http_t http;
     bool         closing, busy, keep_alive;
+    bool         failed;           /* on es_live.failed: a write failed, closed at the callback's end */
+    live_conn_t *next_failed;
     uint64_t     since;            /* wall ms of its last activity (accepted, bytes read, a response queued) */
     live_req_t  *req;
     live_conn_t *next, *prev;
@@ -91,9 +93,10 @@ struct es_live {
     char         listen[64];
     char         model[128];
     char        *model_json;       /* the model name as a JSON string (quoted, escaped) */
-    es_live_buf_t scratch_text, scratch_event;   /* reused by every streamed token */
+    es_live_buf_t scratch_text, scratch_event, scratch_out;   /* reused by every streamed token */
     char         rbuf[65536];      /* every connection's reads, parsed at once */
     es_live_lat_hist_t *lat;       /* step lateness (cfg.stats), else NULL */
+    live_conn_t *failed;           /* connections to close once the current callback is done */
 };
 
 /* ---- the clock ---- */
@@ -104,6 +107,7 @@ static es_time_t wall_sim_now(const es_live_t *lv)
 }
 
 static void flush_pod(live_pod_t *p);
+static void sweep_failed(es_live_t *lv);
 
 void es_live_lat_add(es_live_lat_hist_t *h, uint64_t ns)
 {
@@ -166,6 +170,7 @@ static void advance(es_live_t *lv)
         if (lv->pods[i].dirty) flush_pod(&lv->pods[i]);
         if (lv->pods[i].kv) es_live_kvev_flush(lv->pods[i].kv);
     }
+    sweep_failed(lv);
     arm_timer(lv);
 }
 
@@ -187,6 +192,30 @@ typedef struct live_write {
 
 static void conn_close(live_conn_t *c);
 
+/* A write failed where closing at once is not safe: closing aborts the
+ * connection's request, which frees it under the loops that stream to it
+ * (flush_pod, send_tokens).  The connection takes no more writes and is
+ * closed by sweep_failed at the end of the callback. */
+static void conn_fail(live_conn_t *c)
+{
+    if (c->closing || c->failed) return;
+    es_live_t *lv = c->pod->lv;
+    c->failed = true;
+    c->next_failed = lv->failed;
+    lv->failed = c;
+}
+
+static void sweep_failed(es_live_t *lv)
+{
+    while (lv->failed) {
+        live_conn_t *c = lv->failed;
+        lv->failed = c->next_failed;
+        c->next_failed = NULL;
+        c->failed = false;   /* off the list: conn_close's callback need not look for it */
+        conn_close(c);
+    }
+}
+
 static void on_written(uv_write_t *w, int status)
 {
     /* a failed write (EPIPE, ECONNRESET): the client hung up mid-response; while a
@@ -197,23 +226,23 @@ static void on_written(uv_write_t *w, int status)
 
 static void conn_write(live_conn_t *c, const char *data, size_t n)
 {
-    if (c->closing || n == 0) return;
+    if (c->closing || c->failed || n == 0) return;
     /* a client that stops reading is cut off rather than buffered without bound */
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 8u << 20) { conn_close(c); return; }
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 8u << 20) { conn_fail(c); return; }
     /* straight to the socket when nothing is queued before it (the usual
      * case): no allocation; the rest, if any, is queued in order */
     uv_buf_t now = uv_buf_init((char *)data, (unsigned)n);
     int sent = uv_try_write((uv_stream_t *)&c->tcp, &now, 1);
     if (sent == (int)n) return;
-    if (sent < 0 && sent != UV_EAGAIN) { conn_close(c); return; }
+    if (sent < 0 && sent != UV_EAGAIN) { conn_fail(c); return; }
     if (sent > 0) { data += sent; n -= (size_t)sent; }
     live_write_t *w = malloc(sizeof *w + n);
-    if (!w) { conn_close(c); return; }
+    if (!w) { conn_fail(c); return; }
     memcpy(w->data, data, n);
     uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
     if (uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
         free(w);
-        conn_close(c);
+        conn_fail(c);
     }
 }
 
@@ -343,11 +372,27 @@ static void stream_tokens(live_req_t *r, uint32_t first, uint32_t n, const char 
                            "\"choices\":[{\"index\":0,\"text\":\"%s\",\"finish_reason\":%s}]}",
                            r->id, (long long)r->created, lv->model_json, text->oom ? "" : text->data, fin);
     es_live_buf_append(ev, "\n\n\r\n", 4);
-    if (ev->oom || text->oom) { conn_close(r->conn); return; }
+    if (ev->oom || text->oom) { conn_fail(r->conn); return; }
     char size[8];
     snprintf(size, sizeof size, "%07zx", (ev->len - 11) & 0xfffffff);   /* payload: after "XXXXXXX\r\n", before "\r\n" */
     memcpy(ev->data, size, 7);
-    conn_write(r->conn, ev->data, ev->len);
+    es_live_buf_append(&lv->scratch_out, ev->data, ev->len);
+    if (lv->scratch_out.oom) conn_fail(r->conn);
+}
+
+/* Streams tokens [r->sent, upto) as one event each, in one write: a server
+ * running behind (several steps in one wake-up) makes one system call per
+ * stream, not one per token. */
+static void send_tokens(live_req_t *r, uint32_t upto)
+{
+    es_live_t *lv = r->pod->lv;
+    lv->scratch_out.len = 0;
+    lv->scratch_out.oom = false;
+    while (r->sent < upto && !r->conn->failed) {
+        stream_tokens(r, r->sent, 1, r->sent + 1 == r->sr.output_tokens ? "length" : NULL);
+        r->sent++;
+    }
+    conn_write(r->conn, lv->scratch_out.data, lv->scratch_out.len);
 }
 
 static void stream_head(live_conn_t *c)
@@ -365,11 +410,7 @@ static void flush_req(live_req_t *r)
     if (have > r->sr.output_tokens) have = r->sr.output_tokens;
     if (r->sr.first_token < 0) return;
     if (r->sent == 0 && have == 0) have = 1;   /* the first token is out */
-    while (r->sent < have && r->conn) {
-        bool last = r->sent + 1 == r->sr.output_tokens;
-        stream_tokens(r, r->sent, 1, last ? "length" : NULL);
-        r->sent++;
-    }
+    if (r->sent < have) send_tokens(r, have);
 }
 
 static void flush_pod(live_pod_t *p)
@@ -381,10 +422,7 @@ static void flush_pod(live_pod_t *p)
 static void finish_stream(live_req_t *r)
 {
     flush_req(r);
-    while (r->conn && r->sent < r->sr.output_tokens) {   /* the last step's tokens */
-        stream_tokens(r, r->sent, 1, r->sent + 1 == r->sr.output_tokens ? "length" : NULL);
-        r->sent++;
-    }
+    if (r->conn && r->sent < r->sr.output_tokens) send_tokens(r, r->sr.output_tokens);   /* the last step's tokens */
     live_conn_t *c = r->conn;
     if (!c) return;
     if (r->c.include_usage) {
@@ -628,6 +666,9 @@ static void on_conn_closed(uv_handle_t *h)
 {
     live_conn_t *c = h->data;
     es_live_t *lv = c->pod->lv;
+    if (c->failed)   /* closed another way before the sweep */
+        for (live_conn_t **q = &lv->failed; *q; q = &(*q)->next_failed)
+            if (*q == c) { *q = c->next_failed; break; }
     if (c->prev) c->prev->next = c->next; else lv->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     lv->nconns--;
@@ -690,7 +731,7 @@ static void conn_done(live_conn_t *c)
 {
     c->busy = false;
     c->since = now_ms();
-    if (c->closing) return;
+    if (c->closing || c->failed) return;
     if (!c->keep_alive) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         conn_end(c);
@@ -703,6 +744,7 @@ static void conn_done(live_conn_t *c)
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     live_conn_t *c = s->data;
+    es_live_t *lv = c->pod->lv;
     if (nread < 0) { conn_close(c); return; }
     if (nread == 0 || c->closing) return;
     if (c->busy) { conn_close(c); return; }   /* bytes while a request is in flight: not supported */
@@ -719,6 +761,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         c->keep_alive = false;
         respond_error(c, rc, es_live_http_error(&c->http, rc));
     }
+    sweep_failed(lv);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -981,6 +1024,7 @@ void es_live_destroy(es_live_t *lv)
     free(lv->model_json);
     es_live_buf_free(&lv->scratch_text);
     es_live_buf_free(&lv->scratch_event);
+    es_live_buf_free(&lv->scratch_out);
     es_sim_destroy(lv->sim);
     free(lv);
 }

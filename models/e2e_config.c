@@ -14,6 +14,7 @@
 
 static const char *const k_failure_modes[] = {"FailClose", "FailOpen", NULL};
 static const char *const k_timeout_clocks[] = {"auto", "exact", "aiohttp", NULL};
+static const char *const k_objectives[] = {"mean", "quantile", NULL};
 
 #define C(x) offsetof(es_cluster_config_t, x)
 static const es_schema_entry_t k_cluster[] = {
@@ -63,6 +64,20 @@ static const es_schema_entry_t k_epp[] = {
      "InferenceObjectives: list of {name, priority}; requests name one in workload objectives", NULL},
     {"scrape_timeout_ms", ES_ST_DOUBLE, E(scrape_timeout_ms), "1000", 0.1, 1e9, NULL, "ms",
      "a scrape slower than this fails and the last values are kept", NULL},
+    /* the llm-d-latency-predictor sidecar's settings, defaults of llm-d-router v0.10.0's chart
+     * (config/charts/routerlib/values.yaml latencyPredictor) */
+    {"predictor_retraining_interval_s", ES_ST_DOUBLE, E(predictor_retraining_interval_s), "10", 0.001, 1e9, NULL, "s",
+     "latency predictor (predicted-latency-producer): retraining period, LATENCY_RETRAINING_INTERVAL_SEC (the chart's; the sidecar's own default is 1800)", NULL},
+    {"predictor_model_sync_interval_s", ES_ST_DOUBLE, E(predictor_model_sync_interval_s), "30", 0.001, 1e9, NULL, "s",
+     "latency predictor: how often the prediction server picks up the trained model, MODEL_SYNC_INTERVAL_SEC", NULL},
+    {"predictor_min_samples_for_retrain", ES_ST_INT, E(predictor_min_samples_for_retrain), "100", 1, 1e12, NULL, "",
+     "latency predictor: samples a retraining needs, LATENCY_MIN_SAMPLES_FOR_RETRAIN (10 after a cold start, as the sidecar)", NULL},
+    {"predictor_max_samples_per_bucket", ES_ST_INT, E(predictor_max_samples_per_bucket), "500", 1, 100000, NULL, "",
+     "latency predictor: samples kept per (queue, KV, prefix) bucket, LATENCY_MAX_TRAINING_DATA_SIZE_PER_BUCKET", NULL},
+    {"predictor_objective", ES_ST_ENUM, E(predictor_objective), "mean", 0, 0, k_objectives, "",
+     "latency predictor: LATENCY_OBJECTIVE_TYPE, mean (the chart's) or quantile (mean + z(q) predictive std)", NULL},
+    {"predictor_quantile", ES_ST_DOUBLE, E(predictor_quantile), "0.9", 0.5, 0.999, NULL, "",
+     "latency predictor: LATENCY_QUANTILE_ALPHA, for the quantile objective", NULL},
 };
 #undef E
 ES_SCHEMA_DEFINE(es_epp_service_schema, "epp", k_epp);

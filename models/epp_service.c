@@ -145,8 +145,10 @@ void esi_epp_end(es_cluster_t *c, es_client_request_t *r, es_time_t t)
 
 void esi_epp_stream_ended(es_cluster_t *c, es_client_request_t *r, es_time_t t)
 {
-    if (r->p.epp != UINT32_MAX)
-        es_scheduler_on_end_usage(c->epps[r->p.epp].sched, r->id, t, r->prompt.tokens, r->output_received);
+    if (r->p.epp == UINT32_MAX) return;
+    epp_replica_t *e = &c->epps[r->p.epp];
+    /* with the replica's view: the latency predictor trains on the target's latest metrics */
+    es_scheduler_on_complete(e->sched, r->id, t, r->prompt.tokens, r->output_received, e->view, c->npods);
 }
 
 void esi_epp_gateway_gave_up(es_cluster_t *c, es_client_request_t *r, es_time_t now)
@@ -315,6 +317,13 @@ int esi_epp_service_create(es_cluster_t *c, es_err_t *err)
         /* each replica its own streams: derived from the master seed and its index */
         uint64_t seed = es_rng_epp_seed(es_sim_master_seed(c->sim), e);
         if ((rc = es_scheduler_create(c->prm.picker, seed, &r->sched, err))) return rc;
+        const es_epp_service_config_t *ep = c->prm.epp;
+        es_scheduler_set_predictor_config(r->sched, &(es_sched_predictor_config_t){
+            .retraining_interval_s = ep->predictor_retraining_interval_s,
+            .model_sync_interval_s = ep->predictor_model_sync_interval_s,
+            .min_samples_for_retrain = ep->predictor_min_samples_for_retrain,
+            .max_samples_per_bucket = ep->predictor_max_samples_per_bucket,
+            .quantile = ep->predictor_objective == 1, .quantile_alpha = ep->predictor_quantile});
         es_rng_stream(&r->rng, es_sim_master_seed(c->sim), ES_ENTITY_EPP_REPLICA, e, ES_STREAM_SCRAPE);
         r->view = calloc(c->maxpods, sizeof *r->view);
         r->cand = calloc(c->maxpods, sizeof *r->cand);
@@ -344,4 +353,10 @@ void esi_epp_service_destroy(es_cluster_t *c)
     free(c->epps);
     free(c->timers);
     free(c->kvq);
+}
+
+void es_cluster_predictor_stats(const es_cluster_t *c, es_sched_predictor_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    for (uint32_t e = 0; e < c->nepps; e++) es_scheduler_predictor_stats(c->epps[e].sched, out);
 }

@@ -147,5 +147,7 @@ const struct es_profile *es_cluster_profile(const es_cluster_t *c);
  * stopped, before reading results. */
 void es_cluster_sync(es_cluster_t *c);
 void es_cluster_pod_info(const es_cluster_t *c, uint32_t pod, es_pod_info_t *out);
+/* The EPP replicas' latency predictor records, summed (present: one ran). */
+void es_cluster_predictor_stats(const es_cluster_t *c, es_sched_predictor_stats_t *out);
 
 #endif /* ES_CLUSTER_H */

@@ -107,6 +107,13 @@ typedef struct es_epp_service_config {
     const es_node_t *outages;         /* list of {start_s, end_s}; borrowed */
     const es_node_t *objectives;      /* InferenceObjectives: list of {name, priority}; borrowed */
     double  scrape_timeout_ms;        /* a scrape slower than this fails (defaultCollectionTimeout) */
+    /* the latency predictor's sidecar settings (predicted-latency-producer) */
+    double  predictor_retraining_interval_s;   /* LATENCY_RETRAINING_INTERVAL_SEC */
+    double  predictor_model_sync_interval_s;   /* MODEL_SYNC_INTERVAL_SEC */
+    int64_t predictor_min_samples_for_retrain; /* LATENCY_MIN_SAMPLES_FOR_RETRAIN */
+    int64_t predictor_max_samples_per_bucket;  /* LATENCY_MAX_TRAINING_DATA_SIZE_PER_BUCKET */
+    int     predictor_objective;               /* LATENCY_OBJECTIVE_TYPE: 0 mean, 1 quantile */
+    double  predictor_quantile;                /* LATENCY_QUANTILE_ALPHA */
     /* parsed (es_e2e_config_parse); owned */
     es_window_t    *outage_windows;
     size_t          noutages;

@@ -60,6 +60,12 @@ typedef struct es_summary_input {
     const char               *kv_rule;        /* "vllm", "eppsim", "given"; NULL: not known */
     uint32_t                  kv_blocks, kv_block_size;
     double                    kv_weights_gib, kv_peak_gib, kv_non_torch_gib, kv_gib;  /* per GPU; rule "vllm" */
+    /* the EPP's latency predictor (predicted-latency-producer), written as
+     * "latency_predictor" only when one ran: mean absolute percentage error
+     * of its dispatch-time predictions for the chosen pod (NaN: none) */
+    bool                      predictor;
+    double                    pred_ttft_mape_pct, pred_tpot_mape_pct;
+    uint64_t                  pred_ttft_n, pred_tpot_n, pred_retrains, pred_samples_ttft, pred_samples_tpot;
 } es_summary_input_t;
 
 /* summary.json's tree (NULL when out of memory; cJSON_Delete it). */

@@ -248,6 +248,16 @@ cJSON *es_summary_build(const es_metrics_t *m, const es_summary_input_t *in)
     add_window_blocks(root, m, ES_ALL_STAGES, in, true);
     cJSON_AddItemToObject(root, "preemptions", u64(preempt));
     if (in->client) cJSON_AddItemToObject(root, "client", client_block(m, in->client, ES_ALL_STAGES));
+    if (in->predictor) {
+        cJSON *lp = cJSON_AddObjectToObject(root, "latency_predictor");
+        cJSON_AddItemToObject(lp, "ttft_mape_pct", num(in->pred_ttft_mape_pct));
+        cJSON_AddItemToObject(lp, "tpot_mape_pct", num(in->pred_tpot_mape_pct));
+        cJSON_AddItemToObject(lp, "ttft_n", u64(in->pred_ttft_n));
+        cJSON_AddItemToObject(lp, "tpot_n", u64(in->pred_tpot_n));
+        cJSON_AddItemToObject(lp, "retrains", u64(in->pred_retrains));
+        cJSON_AddItemToObject(lp, "training_samples_ttft", u64(in->pred_samples_ttft));
+        cJSON_AddItemToObject(lp, "training_samples_tpot", u64(in->pred_samples_tpot));
+    }
     if (in->kv_rule) {   /* after the figures: a golden file's first lines stay put */
         cJSON *kv = cJSON_AddObjectToObject(root, "kv_cache");
         cJSON_AddItemToObject(kv, "blocks", u64(in->kv_blocks));
@@ -552,6 +562,14 @@ void es_summary_print(FILE *f, const cJSON *s)
     fprintf(f, ", oracle ");
     print_pct(f, jnum(s, "prefix_cache.oracle_hit_rate"));
     fprintf(f, " (upper bound)\n");
+    const cJSON *lp = cJSON_GetObjectItem(s, "latency_predictor");
+    if (lp) {
+        fprintf(f, "  latency predictor: TTFT MAPE ");
+        print_cell(f, jnum(lp, "ttft_mape_pct"), "%.1f %%");
+        fprintf(f, " (%.0f requests), TPOT MAPE ", jnum(lp, "ttft_n"));
+        print_cell(f, jnum(lp, "tpot_mape_pct"), "%.1f %%");
+        fprintf(f, " (%.0f requests), %.0f retrains\n", jnum(lp, "tpot_n"), jnum(lp, "retrains"));
+    }
 
     const cJSON *stages = cJSON_GetObjectItem(s, "stages"), *st;
     if (cJSON_GetArraySize(stages) > 1) {

@@ -681,6 +681,31 @@ static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat
     hpos.doc = root ? root->doc : NULL;
     c->bind = (esi_handler_bind_t){.split = false, .primary = 0, .prefill = -1, .decider = -1};
     if (h->vt->x_bind && (rc = h->vt->x_bind(h->params, c, &c->bind, &hpos, err))) return rc;
+    /* auto-created producer of LatencyPredictionInfo (it consumes prefix
+     * match info, so it comes before that producer's own defaulting) */
+    int lat = -1;
+    bool lat_need = false;
+    for (size_t i = 0; i < c->nplugins; i++) {
+        if (c->plugins[i].vt->produces & ESI_DATA_LATENCY) {
+            if (lat >= 0) {
+                es_node_t pos = {0};
+                pos.line = c->plugins[i].line;
+                pos.doc = root ? root->doc : NULL;
+                return es_node_err(err, ES_EUNSUPP, &pos, "plugins", "\"%s\" and \"%s\" both produce latency "
+                                   "predictions: eppsim runs one predictor per config", c->plugins[lat].name,
+                                   c->plugins[i].name);
+            }
+            lat = (int)i;
+        }
+        unsigned eats = c->plugins[i].vt->consumes;
+        if (c->plugins[i].vt->x_consumes) eats |= c->plugins[i].vt->x_consumes(c->plugins[i].params);
+        if (eats & ESI_DATA_LATENCY) lat_need = true;
+    }
+    if (lat_need && lat < 0) {
+        const esi_plugin_vt_t *vt = esi_registry_default_producer(ESI_DATA_LATENCY);
+        ES_ASSERT(vt != NULL, "no default producer of LatencyPredictionInfo registered");
+        if ((rc = add_auto_vt(c, vt, err)) < 0) return rc;
+    }
     /* auto-created producer of PrefixCacheMatchInfo */
     c->producer = -1;
     bool need = false;
@@ -1062,8 +1087,10 @@ void es_epp_config_write_yaml(FILE *f, const es_epp_config_t *c)
             if (c->plugins[r->plugin].vt->roles & ESI_SCORER) fprintf(f, "    weight: %.17g\n", r->weight);
         }
     }
-    fprintf(f, "saturationDetector:\n  pluginRef: %s\n", c->plugins[c->saturation].name);
-    fprintf(f, "flowControl:%s\n", c->flow_control ? "" : "   # inactive: featureGates lacks flowControl");
+    /* v0.10's place (the top-level key is deprecated); the detector also
+     * gates admission without the flowControl gate */
+    fprintf(f, "flowControl:%s\n", c->flow_control ? "" : "   # featureGates lacks flowControl: only saturationDetector applies");
+    fprintf(f, "  saturationDetector:\n    pluginRef: %s\n", c->plugins[c->saturation].name);
     write_qty(f, 2, "maxBytes", c->flow.max_bytes);
     write_qty(f, 2, "maxRequests", c->flow.max_requests);
     fprintf(f, "  defaultRequestTTL: %lldms\n", (long long)(c->flow.ttl / ES_MS));

@@ -122,6 +122,10 @@ typedef struct es_sched_trace_profile {
 
 typedef struct es_sched_trace {
     size_t   cap_eps;                                     /* endpoints it can describe */
+    /* LatencyPredictionInfo by eps index (predicted-latency-producer), when have_latency */
+    bool     have_latency;
+    double  *pred_ttft, *pred_tpot, *ttft_headroom, *tpot_headroom;   /* [cap_eps] ms */
+    bool    *pred_valid;                                  /* [cap_eps] TTFT and TPOT within SLO */
     uint32_t nprofiles;                                   /* profiles that ran */
     es_sched_trace_profile_t profile[ES_SCHED_MAX_PROFILES];
     double   saturation;                                  /* detector value at admission */
@@ -174,6 +178,41 @@ void es_scheduler_on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns);
  * client or the gateway abandoned. */
 void es_scheduler_on_end_usage(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, uint32_t prompt_tokens,
                                uint32_t completion_tokens);
+/* es_scheduler_on_end_usage with the replica's current endpoint view (eps
+ * may be NULL): the response hooks see the stream's end with the tokens
+ * generated, and the latency predictor trains TPOT on the target's latest
+ * metrics there. */
+void es_scheduler_on_complete(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, uint32_t prompt_tokens,
+                              uint32_t completion_tokens, const es_endpoint_t *eps, size_t n);
+
+/* The latency predictor's record (predicted-latency-producer): absolute
+ * percentage errors of the prediction made at dispatch for the chosen pod
+ * against what the request then showed, as upstream measures them (TTFT:
+ * first chunk when streaming, else end of stream; TPOT: streaming only). */
+typedef struct es_sched_predictor_stats {
+    bool     present;                   /* a predicted-latency-producer runs */
+    uint64_t ttft_n, tpot_n;            /* requests compared */
+    double   ttft_ape_sum, tpot_ape_sum;/* sums of |predicted - actual| / actual */
+    uint64_t retrains;                  /* trainings that produced a model */
+    uint64_t samples_ttft, samples_tpot;/* training entries recorded */
+} es_sched_predictor_stats_t;
+/* The latency predictor sidecar's settings (llm-d-latency-predictor's
+ * environment; es_sched_predictor_config_default: the v0.10.0 chart's). */
+typedef struct es_sched_predictor_config {
+    double  retraining_interval_s;    /* LATENCY_RETRAINING_INTERVAL_SEC: 10 */
+    double  model_sync_interval_s;    /* MODEL_SYNC_INTERVAL_SEC: 30 */
+    int64_t min_samples_for_retrain;  /* LATENCY_MIN_SAMPLES_FOR_RETRAIN: 100 (10 after a cold start) */
+    int64_t max_samples_per_bucket;   /* LATENCY_MAX_TRAINING_DATA_SIZE_PER_BUCKET: 500 */
+    bool    quantile;                 /* LATENCY_OBJECTIVE_TYPE quantile (else mean) */
+    double  quantile_alpha;           /* LATENCY_QUANTILE_ALPHA: 0.9 */
+} es_sched_predictor_config_t;
+es_sched_predictor_config_t es_sched_predictor_config_default(void);
+/* Applies them to the scheduler's predictor (a fresh one: call before the
+ * first decision); no effect without a predicted-latency-producer. */
+void es_scheduler_set_predictor_config(es_scheduler_t *s, const es_sched_predictor_config_t *cfg);
+/* Adds this scheduler's predictor record into *out (callers zero it first
+ * and sum over replicas). */
+void es_scheduler_predictor_stats(const es_scheduler_t *s, es_sched_predictor_stats_t *out);
 
 /* True when a plugin of the config consumes the servers' KV events (the
  * precise prefix index): without one, the caller need not deliver them. */

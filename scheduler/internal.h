@@ -78,11 +78,32 @@ typedef struct esi_cycle esi_cycle_t;
 /* request data keys (upstream plugin.DataKey) a plugin produces or consumes */
 enum {
     ESI_DATA_PREFIX_MATCH = 1u << 0,   /* PrefixCacheMatchInfo: cy->match, total_blocks, ... */
-    ESI_DATA_TOPOLOGY = 1u << 1        /* Topology of an endpoint (hostname, rack, zone, region labels) */
+    ESI_DATA_TOPOLOGY = 1u << 1,       /* Topology of an endpoint (hostname, rack, zone, region labels) */
+    ESI_DATA_LATENCY = 1u << 2         /* LatencyPredictionInfo: cy->latency (predicted-latency-producer) */
 };
 /* GPUUtilization/dcgm-extractor (attribute/gpu/data_types.go): the scrape
  * fills es_endpoint_metrics_t.gpu_util when a plugin produces it */
 enum { ESI_DATA_GPU_UTIL = 1u << 8 };
+
+/* LatencyPredictionInfo of one endpoint (v0.10.0 datalayer/attribute/latency/
+ * data_types.go): predictions in ms, headroom = SLO - prediction. */
+typedef struct esi_latency_info {
+    double   ttft, tpot;
+    double   ttft_headroom, tpot_headroom;
+    bool     ttft_valid, tpot_valid;
+    uint32_t dispatched;     /* requests this replica dispatched to it, not yet ended */
+} esi_latency_info_t;
+
+/* A response event for the response hooks (ResponseBody plugins). */
+enum { ESI_RESP_FIRST_CHUNK, ESI_RESP_COMPLETE, ESI_RESP_END };
+typedef struct esi_response {
+    int                  kind;           /* ESI_RESP_* */
+    uint64_t             req_id;
+    es_time_t            now;
+    uint32_t             output_tokens;  /* COMPLETE: tokens generated */
+    const es_endpoint_t *eps;            /* COMPLETE: the replica's current view (may be NULL) */
+    size_t               n;
+} esi_response_t;
 
 /* capability flags */
 enum {
@@ -114,6 +135,8 @@ typedef struct esi_plugin_vt {
     size_t             state_size;   /* per-instance state (host allocates, zeroed) */
     unsigned           produces;     /* ESI_DATA_* keys it fills in x_prepare */
     unsigned           consumes;     /* ESI_DATA_* keys it reads (auto-creates a default producer) */
+    /* further keys read depending on the parameters (may be NULL) */
+    unsigned (*x_consumes)(const void *params);
     unsigned           caps;         /* ESI_CAP_* */
     /* cross-field validation after parsing (may record facts in params); may set
      * *warning to a static text the loader reports; may be NULL */
@@ -175,6 +198,12 @@ typedef struct esi_plugin_vt {
     /* inflight-load-producer: how the scheduler's in-flight token accounting
      * estimates a request (esi_inflight_cfg_t) */
     void   (*x_inflight_cfg)(const void *params, struct esi_inflight_cfg *out);
+    /* response hooks: first chunk, completion, end (any) of a request */
+    void   (*x_response)(void *state, const esi_response_t *r);
+    /* latency predictor settings (es_scheduler_set_predictor_config) */
+    void   (*x_predictor_config)(void *state, const es_sched_predictor_config_t *cfg);
+    /* latency predictor statistics (es_scheduler_predictor_stats), summed in */
+    void   (*x_predictor_stats)(const void *state, es_sched_predictor_stats_t *out);
 } esi_plugin_vt_t;
 
 /* In-flight token accounting (v0.10.0 requestcontrol/dataproducer/inflightload/
@@ -406,14 +435,25 @@ struct esi_cycle {
     int64_t                  *inflight_req;   /* [n] */
     int64_t                  *inflight_tok;   /* [n] */
     int64_t                   est_tokens;     /* this request's input tokens (token estimate) */
-    int64_t                  *req_tok;        /* [n] its in-flight tokens on each candidate (UncachedRequestTokens) */
+    int64_t                   out_tokens;     /* its estimated output tokens (addEstimatedOutputTokens; else 0) */
     /* profile results, indexed like the scheduler's profiles */
     esi_prof_result_t         res[ES_SCHED_MAX_PROFILES];
     int                       primary;        /* profile index, -1 before */
     int                       prefill;        /* profile named "prefill" that ran, -1 */
+    /* LatencyPredictionInfo (predicted-latency-producer), by eps index; NULL: none */
+    const esi_latency_info_t *latency;
     bool                      record_only;    /* es_scheduler_record: index hooks only */
     uint32_t                  record_target;  /* eps index */
 };
+
+/* The request's in-flight tokens on candidate i (UncachedRequestTokens
+ * [+ estimated output]): its input not covered by i's prefix match. */
+static inline int64_t esi_request_tokens(const esi_cycle_t *cy, uint32_t i)
+{
+    int64_t in = cy->est_tokens;
+    if (cy->have_prefix && cy->block_tokens > 0) in = esi_uncached_tokens(in, cy->match[i], cy->total_blocks, cy->block_tokens);
+    return in + cy->out_tokens;
+}
 
 /* Eps index of endpoint id in the cycle; UINT32_MAX when not a candidate. */
 static inline uint32_t esi_cycle_pos(const esi_cycle_t *cy, uint32_t id)

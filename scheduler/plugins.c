@@ -106,10 +106,6 @@ static const esi_plugin_vt_t k_plugins[] = {
     MISSING("header-based-testing-filter", false, "upstream test filter"),
     MISSING("mm-embeddings-cache-scorer", false, "multimodal embeddings cache affinity"),
     MISSING("p2p-source-producer", true, "peer-to-peer KV source selection"),
-    MISSING("predicted-latency-producer", false, "the online latency predictor"),
-    MISSING("latency-scorer", false, "the online latency predictor"),
-    MISSING("slo-headroom-tier-filter", false, "the online latency predictor"),
-    MISSING("latency-slo-admitter", false, "the online latency predictor"),
     MISSING("slo-deadline-ordering-policy", false, "SLO deadline ordering"),
     MISSING("sheddable-eviction-filter", true, "flow-control eviction"),
     MISSING("priority-then-time-eviction-order-policy", true, "flow-control eviction"),
@@ -120,7 +116,7 @@ static ESI_PLUGIN_FAMILY(k_inert, k_plugins);
  * closest-name hint of an unknown type takes the first of equals). */
 static const esi_plugin_family_t *const k_families[] = {
     &esi_scorer_plugins, &esi_prefix_plugins, &esi_filter_plugins, &esi_admission_plugins,
-    &esi_picker_plugins, &esi_burst_plugins, &k_inert,
+    &esi_picker_plugins, &esi_latency_plugins, &esi_burst_plugins, &k_inert,
 };
 #define NFAMILIES (sizeof k_families / sizeof k_families[0])
 

@@ -20,7 +20,7 @@ typedef struct util_params {
 static const esi_param_t k_util_params[] = {
     {"queueDepthThreshold", ESI_P_INT, P(util_params_t, queue), "5", 1, 1e15, NULL},
     {"kvCacheUtilThreshold", ESI_P_DOUBLE, P(util_params_t, kv), "0.8", 1e-9, 1, NULL},
-    {"metricsStalenessThreshold", ESI_P_DURATION, P(util_params_t, stale), "200ms", 0, 1e18, NULL},
+    {"metricsStalenessThreshold", ESI_P_DURATION, P(util_params_t, stale), "200ms", 1, 1e18, NULL},   /* > 0 (validateConfig) */
     {"headroom", ESI_P_DOUBLE, P(util_params_t, headroom), "0.0", 0, 1e9, NULL},
     END};
 
@@ -78,15 +78,28 @@ static int conc_check(void *params, const es_node_t *at, const char *path, const
 {
     (void)warning;
     const conc_params_t *p = params;
-    if (strcmp(p->mode, "requests") && strcmp(p->mode, "tokens"))
+    if (strcmp(p->mode, "requests") && strcmp(p->mode, "tokens") && strcmp(p->mode, "hybrid"))
         return es_node_err(err, ES_EINVAL, at, path,
-                           "concurrencyMode must be requests or tokens, got \"%s\"", p->mode);
+                           "unsupported concurrencyMode: \"%s\" (requests, tokens or hybrid)", p->mode);
     return 0;
 }
 
+/* v0.10.0 flowcontrol/saturationdetector/concurrency/detector.go: "requests"
+ * and "tokens" are aggregate ratios; "hybrid" averages over the endpoints
+ * the larger of each one's request and token ratios, and filters out an
+ * endpoint at either limit. */
 static double conc_saturation(void *st, esi_cycle_t *cy)
 {
     const conc_params_t *p = st;
+    if (p->mode[0] == 'h') {
+        if (cy->n == 0) return 1.0;
+        double sum = 0;
+        for (size_t i = 0; i < cy->n; i++) {
+            double a = (double)cy->inflight_req[i] / (double)p->max, b = (double)cy->inflight_tok[i] / (double)p->max_tokens;
+            sum += a > b ? a : b;
+        }
+        return sum / (double)cy->n;
+    }
     bool tok = p->mode[0] == 't';
     double cap = (double)cy->n * (double)(tok ? p->max_tokens : p->max);
     if (cap <= 0) return 1.0;
@@ -98,12 +111,13 @@ static double conc_saturation(void *st, esi_cycle_t *cy)
 static size_t conc_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
 {
     const conc_params_t *p = st;
-    bool tok = p->mode[0] == 't';
-    int64_t lim = (int64_t)((double)(tok ? p->max_tokens : p->max) * (1 + p->headroom));
+    int64_t rlim = (int64_t)((double)p->max * (1 + p->headroom));
+    int64_t tlim = (int64_t)((double)p->max_tokens * (1 + p->headroom));
+    bool use_r = p->mode[0] != 't', use_t = p->mode[0] != 'r';   /* hybrid: both */
     size_t o = 0;
     for (size_t i = 0; i < m; i++) {
-        int64_t v = tok ? cy->inflight_tok[idx[i]] : cy->inflight_req[idx[i]];
-        if (v < lim) idx[o++] = idx[i];
+        bool ok = (!use_r || cy->inflight_req[idx[i]] < rlim) && (!use_t || cy->inflight_tok[idx[i]] < tlim);
+        if (ok) idx[o++] = idx[i];
     }
     return o;
 }

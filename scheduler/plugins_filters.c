@@ -10,29 +10,92 @@
 
 #include "plugins_internal.h"
 
-/* prefix-cache-affinity-filter */
-typedef struct { double threshold, exploration, max_ttft_penalty_ms; } affinity_params_t;
+/* prefix-cache-affinity-filter (v0.10.0 scheduling/filter/prefixcacheaffinity/
+ * plugin.go): keeps the "sticky" pods whose prefix score reaches the
+ * threshold, unless exploring, none is sticky, or the best sticky pod's TTFT
+ * exceeds the best other's by more than maxTTFTPenaltyMs.  TTFT comes from
+ * the latency predictor (ttftSource latencyPredictor) or in-flight tokens /
+ * peakPrefillThroughput x 1000 (prefillThroughput, the default). */
+typedef struct affinity_params {
+    double threshold, exploration, max_ttft_penalty_ms, peak_prefill;
+    char   source[ESI_STR_MAX];
+    char   prefix_producer[ESI_STR_MAX], lat_producer[ESI_STR_MAX], inflight_producer[ESI_STR_MAX];
+} affinity_params_t;
 static const esi_param_t k_affinity_params[] = {
-    {"affinityThreshold", ESI_P_DOUBLE, P(affinity_params_t, threshold), "0.80", -1e9, 1, NULL},
-    {"explorationProbability", ESI_P_DOUBLE, P(affinity_params_t, exploration), "0.01", 0, 1, NULL},
-    {"maxTTFTPenaltyMs", ESI_P_DOUBLE, P(affinity_params_t, max_ttft_penalty_ms), "5000", 0, 1e12, NULL},
+    {"affinityThreshold", ESI_P_DOUBLE, P(affinity_params_t, threshold), "0.80", -1e300, 1e300, NULL},
+    {"explorationProbability", ESI_P_DOUBLE, P(affinity_params_t, exploration), "0", -1e300, 1e300, NULL},
+    {"maxTTFTPenaltyMs", ESI_P_DOUBLE, P(affinity_params_t, max_ttft_penalty_ms), "18000", -1e300, 1e300, NULL},
+    {"ttftSource", ESI_P_STR, P(affinity_params_t, source), "prefillThroughput", 0, 0, NULL},
+    {"peakPrefillThroughput", ESI_P_DOUBLE, P(affinity_params_t, peak_prefill), "15928", -1e300, 1e300, NULL},
+    {"prefixMatchInfoProducerName", ESI_P_STR, P(affinity_params_t, prefix_producer), "", 0, 0, NULL},
+    {"latencyPredictionInfoProducerName", ESI_P_STR, P(affinity_params_t, lat_producer), "", 0, 0, NULL},
+    {"inFlightLoadProducerName", ESI_P_STR, P(affinity_params_t, inflight_producer), "", 0, 0, NULL},
     END};
+
+static bool affinity_predictor(const affinity_params_t *p) { return strcmp(p->source, "latencyPredictor") == 0; }
+
+static int affinity_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
+{
+    (void)warning;
+    const affinity_params_t *p = params;
+    const char *bad = NULL;
+    char msg[160];
+    if (p->threshold > 1.0) snprintf(msg, sizeof msg, "affinityThreshold must be <= 1.0, got %f", p->threshold), bad = msg;
+    else if (p->exploration < 0 || p->exploration > 1.0)
+        snprintf(msg, sizeof msg, "explorationProbability must be in [0, 1], got %f", p->exploration), bad = msg;
+    else if (p->max_ttft_penalty_ms < 0)
+        snprintf(msg, sizeof msg, "maxTTFTPenaltyMs must be >= 0, got %f", p->max_ttft_penalty_ms), bad = msg;
+    else if (p->peak_prefill < 0)
+        snprintf(msg, sizeof msg, "peakPrefillThroughput must be >= 0, got %f", p->peak_prefill), bad = msg;
+    else if (!affinity_predictor(p) && strcmp(p->source, "prefillThroughput") != 0)
+        snprintf(msg, sizeof msg, "ttftSource must be \"latencyPredictor\" or \"prefillThroughput\", got \"%s\"",
+                 p->source), bad = msg;
+    else if (!affinity_predictor(p) && p->max_ttft_penalty_ms > 0 && p->peak_prefill == 0)
+        bad = "peakPrefillThroughput must be > 0 when ttftSource is prefillThroughput";
+    return bad ? es_node_err(err, ES_EINVAL, at, path, "invalid config: %s", bad) : 0;
+}
+
+static unsigned affinity_consumes(const void *params)
+{
+    const affinity_params_t *p = params;
+    return p->max_ttft_penalty_ms > 0 && affinity_predictor(p) ? ESI_DATA_LATENCY : 0;
+}
+
+static const char *affinity_producer_ref(const void *params)
+{
+    return ((const affinity_params_t *)params)->prefix_producer;
+}
+
+static double affinity_ttft(const affinity_params_t *p, const esi_cycle_t *cy, uint32_t i)
+{
+    if (affinity_predictor(p)) return cy->latency ? cy->latency[i].ttft : 1.7976931348623157e308;
+    return (double)cy->inflight_tok[i] / p->peak_prefill * 1000;
+}
 
 static size_t affinity_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
 {
     const affinity_params_t *p = st;
     if (m <= 1 || p->threshold <= 0) return m;
     if (es_rng_uniform(cy->rng) < p->exploration) return m;
-    if (!cy->have_prefix || cy->total_blocks == 0) return m;
     size_t k = 0;
-    for (size_t i = 0; i < m; i++)
-        if ((double)cy->match[idx[i]] / cy->total_blocks >= p->threshold) k++;
+    double best_s = 1.7976931348623157e308, best_n = best_s;
+    for (size_t i = 0; i < m; i++) {
+        double score = cy->have_prefix && cy->total_blocks ? (double)cy->match[idx[i]] / cy->total_blocks : 0;
+        bool sticky = score >= p->threshold;
+        k += sticky;
+        if (p->max_ttft_penalty_ms > 0) {
+            double t = affinity_ttft(p, cy, idx[i]);
+            if (sticky && t < best_s) best_s = t;
+            if (!sticky && t < best_n) best_n = t;
+        }
+    }
     if (k == 0) return m;
-    /* The TTFT-penalty escape needs the latency predictor, which eppsim does
-     * not model: the sticky set is kept (docs/scheduler.md). */
+    if (p->max_ttft_penalty_ms > 0 && k < m && best_s - best_n > p->max_ttft_penalty_ms) return m;   /* load gate */
     size_t o = 0;
-    for (size_t i = 0; i < m; i++)
-        if ((double)cy->match[idx[i]] / cy->total_blocks >= p->threshold) idx[o++] = idx[i];
+    for (size_t i = 0; i < m; i++) {
+        double score = cy->have_prefix && cy->total_blocks ? (double)cy->match[idx[i]] / cy->total_blocks : 0;
+        if (score >= p->threshold) idx[o++] = idx[i];
+    }
     return o;
 }
 
@@ -467,8 +530,8 @@ ROLE_FILTER(encode_filter, k_encode_roles, false)
 
 static const esi_plugin_vt_t k_plugins[] = {
     {VT("prefix-cache-affinity-filter", ESI_FILTER, k_affinity_params, sizeof(affinity_params_t),
-        sizeof(affinity_params_t)), .consumes = ESI_DATA_PREFIX_MATCH,
-     .x_filter = affinity_filter},
+        sizeof(affinity_params_t)), .consumes = ESI_DATA_PREFIX_MATCH, .x_consumes = affinity_consumes,
+     .x_check = affinity_check, .x_producer_ref = affinity_producer_ref, .x_filter = affinity_filter},
     {VT("label-selector-filter", ESI_FILTER, k_selector_params, sizeof(selector_params_t),
         sizeof(selector_params_t)), .x_check = selector_check, .x_filter = selector_filter},
     {VT("by-label-selector", ESI_FILTER, k_selector_params, sizeof(selector_params_t), sizeof(selector_params_t)),

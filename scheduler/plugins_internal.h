@@ -40,8 +40,13 @@ typedef struct esi_plugin_family {
     const esi_plugin_family_t var = {table, sizeof table / sizeof table[0]}
 
 extern const esi_plugin_family_t esi_scorer_plugins, esi_prefix_plugins, esi_filter_plugins,
-    esi_admission_plugins, esi_picker_plugins;
+    esi_admission_plugins, esi_picker_plugins, esi_latency_plugins;
 extern const esi_plugin_family_t esi_burst_plugins;   /* plugins_burst.c */
+
+/* predicted-latency-producer's validatePrediction and TPOT neutralisation
+ * (v0.10.0 dataproducer/predictedlatency/prediction.go), for the tests */
+void esi_latency_validate(bool streaming, double slo_buffer, double ttft_slo, double tpot_slo, double pod_min_tpot_slo,
+                          bool prefill, double ttft, double tpot, esi_latency_info_t *o);
 
 static inline double esi_metric_kv(const es_endpoint_t *e) { return e->metrics.kv_cache_usage; }
 

@@ -138,7 +138,7 @@ static void token_load_score(void *st, esi_cycle_t *cy, const uint32_t *idx, siz
 {
     double T = (double)((token_load_params_t *)st)->threshold;
     for (size_t i = 0; i < m; i++) {
-        double t = (double)(cy->inflight_tok[idx[i]] + cy->req_tok[idx[i]]);
+        double t = (double)(cy->inflight_tok[idx[i]] + esi_request_tokens(cy, idx[i]));
         out[i] = t <= 0 ? 1.0 : 1.0 - (t < T ? t : T) / T;
     }
 }

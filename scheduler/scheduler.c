@@ -78,6 +78,7 @@ struct es_scheduler {
     uint32_t  *kv_hooks, nkv;           /* x_kv_event (ESI_CAP_KV_EVENTS) */
     uint32_t  *rm_hooks, nrm;           /* x_removed */
     uint32_t  *admit_hooks, nadmit;     /* x_admit */
+    uint32_t  *resp_hooks, nresp;       /* x_response */
     uint32_t  *end_hooks, nend;         /* x_on_end */
     /* per endpoint id */
     size_t     id_cap;
@@ -87,7 +88,7 @@ struct es_scheduler {
     /* per eps index scratch */
     size_t     n_cap;
     uint32_t  *match, *idx;
-    int64_t   *g_req, *g_tok, *req_tok;
+    int64_t   *g_req, *g_tok;
     esi_inflight_cfg_t infl;              /* the in-flight token estimate (inflight-load-producer) */
     double    *scores, *total;
     /* request table (open addressing, backward-shift deletion) */
@@ -134,7 +135,7 @@ static void grow_n(es_scheduler_t *s, size_t n)
     size_t nc = s->n_cap ? s->n_cap : 64;
     while (nc < n) nc *= 2;
 #define GROW(p) (s->p = es_xrealloc(s->p, nc * sizeof *s->p))
-    GROW(match); GROW(idx); GROW(g_req); GROW(g_tok); GROW(req_tok); GROW(total); GROW(scores);
+    GROW(match); GROW(idx); GROW(g_req); GROW(g_tok); GROW(total); GROW(scores);
 #undef GROW
     s->n_cap = nc;
 }
@@ -163,7 +164,7 @@ static int prof_add(es_scheduler_t *s, prof_t *p, const esi_ref_t *r, es_err_t *
 
 /* Plugins with a given hook, listed once so that a call site does not scan
  * every plugin (the KV-event path runs per block stored or evicted). */
-enum hook { HOOK_PREPARE, HOOK_PRE_REQUEST, HOOK_KV_EVENT, HOOK_REMOVED, HOOK_ADMIT, HOOK_END };
+enum hook { HOOK_PREPARE, HOOK_PRE_REQUEST, HOOK_KV_EVENT, HOOK_REMOVED, HOOK_ADMIT, HOOK_RESPONSE, HOOK_END };
 
 static bool has_hook(const esi_plugin_vt_t *vt, enum hook h)
 {
@@ -173,6 +174,7 @@ static bool has_hook(const esi_plugin_vt_t *vt, enum hook h)
     case HOOK_KV_EVENT:    return (vt->caps & ESI_CAP_KV_EVENTS) && vt->x_kv_event;
     case HOOK_REMOVED:     return vt->x_removed != NULL;
     case HOOK_ADMIT:       return vt->x_admit != NULL;
+    case HOOK_RESPONSE:    return vt->x_response != NULL;
     case HOOK_END:         return vt->x_on_end != NULL;
     }
     return false;
@@ -182,8 +184,17 @@ static void hook_list(const es_epp_config_t *cfg, enum hook h, uint32_t **out, u
 {
     *out = es_xmalloc((cfg->nplugins + 1) * sizeof **out);
     *n = 0;
-    for (size_t i = 0; i < cfg->nplugins; i++)
-        if (has_hook(cfg->plugins[i].vt, h)) (*out)[(*n)++] = (uint32_t)i;
+    /* data producers run in dependency order (upstream's data-layer DAG):
+     * those that consume a key another producer makes come second */
+    unsigned made = 0;
+    for (size_t i = 0; h == HOOK_PREPARE && i < cfg->nplugins; i++)
+        if (has_hook(cfg->plugins[i].vt, h)) made |= cfg->plugins[i].vt->produces;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < cfg->nplugins; i++) {
+            const esi_plugin_vt_t *vt = cfg->plugins[i].vt;
+            if (!has_hook(vt, h) || ((vt->consumes & made) != 0) != (pass == 1)) continue;
+            (*out)[(*n)++] = (uint32_t)i;
+        }
 }
 
 void es_scheduler_reseed(es_scheduler_t *s, uint64_t seed)
@@ -228,6 +239,7 @@ int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_
     hook_list(cfg, HOOK_KV_EVENT, &s->kv_hooks, &s->nkv);
     hook_list(cfg, HOOK_REMOVED, &s->rm_hooks, &s->nrm);
     hook_list(cfg, HOOK_ADMIT, &s->admit_hooks, &s->nadmit);
+    hook_list(cfg, HOOK_RESPONSE, &s->resp_hooks, &s->nresp);
     hook_list(cfg, HOOK_END, &s->end_hooks, &s->nend);
     s->infl = (esi_inflight_cfg_t){false, 1.5, -1};
     for (size_t i = 0; i < cfg->nplugins; i++)
@@ -254,8 +266,9 @@ void es_scheduler_destroy(es_scheduler_t *s)
     }
     free(s->inst);
     free(s->producers); free(s->pre_hooks); free(s->kv_hooks); free(s->rm_hooks); free(s->admit_hooks); free(s->end_hooks);
+    free(s->resp_hooks);
     free(s->inflight_req); free(s->inflight_tok); free(s->id_pos); free(s->id_stamp);
-    free(s->match); free(s->idx); free(s->g_req); free(s->g_tok); free(s->req_tok); free(s->scores); free(s->total);
+    free(s->match); free(s->idx); free(s->g_req); free(s->g_tok); free(s->scores); free(s->total);
     free(s->reqs);
     for (size_t i = 0; i < s->nbands; i++) free(s->bands[i].items);
     free(s->bands);
@@ -332,9 +345,17 @@ static void release(es_scheduler_t *s, uint32_t ep, int64_t tokens)
     if (s->inflight_tok[ep] < 0) s->inflight_tok[ep] = 0;
 }
 
+static void response_hooks(es_scheduler_t *s, const esi_response_t *ev)
+{
+    for (uint32_t k = 0; k < s->nresp; k++) {
+        inst_t *in = &s->inst[s->resp_hooks[k]];
+        in->cfg->vt->x_response(in->state, ev);
+    }
+}
+
 void es_scheduler_on_first_chunk(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns)
 {
-    (void)now_ns;
+    if (s->nresp) response_hooks(s, &(esi_response_t){.kind = ESI_RESP_FIRST_CHUNK, .req_id = req_id, .now = now_ns});
     req_rec_t *r = rfind(s, req_id);
     if (!r) return;
     if (r->prefill != UINT32_MAX) release(s, r->prefill, r->prefill_tok);
@@ -347,9 +368,24 @@ void es_scheduler_on_first_chunk(es_scheduler_t *s, uint64_t req_id, es_time_t n
     }
 }
 
-static void on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, bool complete, uint32_t prompt_tokens,
-                   uint32_t completion_tokens)
+void es_scheduler_set_predictor_config(es_scheduler_t *s, const es_sched_predictor_config_t *cfg)
 {
+    for (size_t i = 0; i < s->cfg->nplugins; i++)
+        if (s->inst[i].cfg->vt->x_predictor_config) s->inst[i].cfg->vt->x_predictor_config(s->inst[i].state, cfg);
+}
+
+void es_scheduler_predictor_stats(const es_scheduler_t *s, es_sched_predictor_stats_t *out)
+{
+    for (size_t i = 0; i < s->cfg->nplugins; i++)
+        if (s->inst[i].cfg->vt->x_predictor_stats) s->inst[i].cfg->vt->x_predictor_stats(s->inst[i].state, out);
+}
+
+static void on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, bool complete, uint32_t prompt_tokens,
+                   uint32_t completion_tokens, const es_endpoint_t *eps, size_t n)
+{
+    if (s->nresp)
+        response_hooks(s, &(esi_response_t){.kind = complete ? ESI_RESP_COMPLETE : ESI_RESP_END, .req_id = req_id,
+                                            .now = now_ns, .output_tokens = completion_tokens, .eps = eps, .n = n});
     req_rec_t *r = rfind(s, req_id);
     if (!r) return;
     if (r->prefill != UINT32_MAX) release(s, r->prefill, r->prefill_tok);
@@ -363,13 +399,19 @@ static void on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, bool co
 
 void es_scheduler_on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns)
 {
-    on_end(s, req_id, now_ns, false, 0, 0);
+    on_end(s, req_id, now_ns, false, 0, 0, NULL, 0);
 }
 
 void es_scheduler_on_end_usage(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, uint32_t prompt_tokens,
                                uint32_t completion_tokens)
 {
-    on_end(s, req_id, now_ns, true, prompt_tokens, completion_tokens);
+    on_end(s, req_id, now_ns, true, prompt_tokens, completion_tokens, NULL, 0);
+}
+
+void es_scheduler_on_complete(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, uint32_t prompt_tokens,
+                              uint32_t completion_tokens, const es_endpoint_t *eps, size_t n)
+{
+    on_end(s, req_id, now_ns, true, prompt_tokens, completion_tokens, eps, n);
 }
 
 void es_scheduler_set_inflight(es_scheduler_t *s, uint32_t id, int64_t requests, int64_t tokens)
@@ -404,7 +446,6 @@ static void cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_reque
     cy->id_cap = s->id_cap;
     cy->inflight_req = s->g_req;
     cy->inflight_tok = s->g_tok;
-    cy->req_tok = s->req_tok;
     if (++s->stamp == 0) { memset(s->id_stamp, 0, s->id_cap * sizeof *s->id_stamp); s->stamp = 1; }
     for (size_t i = 0; i < n; i++) {
         s->id_pos[eps[i].id] = (uint32_t)i;
@@ -512,9 +553,8 @@ static int64_t input_tokens(const es_sched_request_t *r)
     return r->prompt_text ? llround((double)strlen(r->prompt_text) / 4.0) : 0;
 }
 
-/* UncachedRequestTokens per candidate (estimateRequestTokens): the input
- * blocks the candidate's prefix match does not cover plus the tail beyond
- * the indexed blocks (+ EstimateOutput when addEstimatedOutputTokens) */
+/* estimateRequestTokens' parts: the input (discounted per candidate by
+ * esi_request_tokens) and EstimateOutput when addEstimatedOutputTokens */
 static void request_tokens(const es_scheduler_t *s, esi_cycle_t *cy)
 {
     int64_t in = input_tokens(cy->req), out = 0;
@@ -524,9 +564,7 @@ static void request_tokens(const es_scheduler_t *s, esi_cycle_t *cy)
         if (cy->req->max_tokens > 0 && cy->req->max_tokens < out) out = cy->req->max_tokens;
         if (s->infl.max_output >= 0 && s->infl.max_output < out) out = s->infl.max_output;
     }
-    bool prefix = cy->have_prefix && cy->block_tokens > 0;
-    for (size_t i = 0; i < cy->n; i++)
-        cy->req_tok[i] = (prefix ? esi_uncached_tokens(in, cy->match[i], cy->total_blocks, cy->block_tokens) : in) + out;
+    cy->out_tokens = out;
 }
 
 static void pre_request(es_scheduler_t *s, esi_cycle_t *cy)
@@ -539,7 +577,7 @@ static void pre_request(es_scheduler_t *s, esi_cycle_t *cy)
         const esi_prof_result_t *r = &cy->res[k];
         if (!r->ran || r->failed || !r->npicked) continue;
         uint32_t id = cy->eps[r->picked[0]].id;
-        int64_t tok = cy->req_tok[r->picked[0]];
+        int64_t tok = esi_request_tokens(cy, r->picked[0]);
         s->inflight_req[id]++;
         s->inflight_tok[id] += tok;
         if ((int)k == cy->prefill && strcmp(s->prof[k].cfg->name, "prefill") == 0) { rec->prefill = id; rec->prefill_tok = tok; }
@@ -612,6 +650,17 @@ static void decide(es_scheduler_t *s, const es_sched_request_t *req, const es_en
     }
     prepare(s, &cy);
     request_tokens(s, &cy);
+    if (out->trace) {
+        es_sched_trace_t *tr = out->trace;
+        tr->have_latency = cy.latency != NULL;
+        for (size_t i = 0; cy.latency && i < n && i < tr->cap_eps; i++) {
+            tr->pred_ttft[i] = cy.latency[i].ttft;
+            tr->pred_tpot[i] = cy.latency[i].tpot;
+            tr->ttft_headroom[i] = cy.latency[i].ttft_headroom;
+            tr->tpot_headroom[i] = cy.latency[i].tpot_headroom;
+            tr->pred_valid[i] = cy.latency[i].ttft_valid && cy.latency[i].tpot_valid;
+        }
+    }
     /* admission plugins, after the producers (director.go runAdmissionPlugins) */
     for (uint32_t k = 0; k < s->nadmit; k++) {
         inst_t *in = &s->inst[s->admit_hooks[k]];
@@ -725,6 +774,11 @@ es_sched_trace_t *es_sched_trace_create(size_t cap)
         t->profile[p].raw = es_xcalloc((cap + 1) * ES_SCHED_MAX_SCORERS, sizeof(double));
         t->profile[p].total = es_xcalloc(cap + 1, sizeof(double));
     }
+    t->pred_ttft = es_xcalloc(cap + 1, sizeof(double));
+    t->pred_tpot = es_xcalloc(cap + 1, sizeof(double));
+    t->ttft_headroom = es_xcalloc(cap + 1, sizeof(double));
+    t->tpot_headroom = es_xcalloc(cap + 1, sizeof(double));
+    t->pred_valid = es_xcalloc(cap + 1, sizeof(bool));
     return t;
 }
 
@@ -734,6 +788,7 @@ void es_sched_trace_destroy(es_sched_trace_t *t)
     for (int p = 0; p < ES_SCHED_MAX_PROFILES; p++) {
         free(t->profile[p].survivors); free(t->profile[p].raw); free(t->profile[p].total);
     }
+    free(t->pred_ttft); free(t->pred_tpot); free(t->ttft_headroom); free(t->tpot_headroom); free(t->pred_valid);
     free(t);
 }
 

@@ -66,7 +66,7 @@ typedef struct es_sessions_config {
 
 typedef struct es_mix_config {
     const es_node_t *models;      /* list of {name, weight, lora}; borrowed */
-    const es_node_t *objectives;  /* list of {name, priority, weight}; borrowed */
+    const es_node_t *objectives;  /* list of {name, priority, weight, slo_ttft_ms, slo_tpot_ms}; borrowed */
 } es_mix_config_t;
 
 typedef struct es_shared_prefix_config {

@@ -77,6 +77,10 @@ typedef struct mix_item {
     char    *lora;
     int32_t  priority;
     double   cum;            /* cumulative probability */
+    /* objectives: the class's SLO headers (x-slo-ttft-ms, x-slo-tpot-ms) */
+    char        slo_val[2][32];
+    es_header_t slo_hdr[2];
+    uint32_t    nslo;
 } mix_item_t;
 
 struct es_workload {
@@ -337,6 +341,20 @@ static void finish_prompt(wl_req_t *r)
     r->pub.prompt.tokens = sum;
 }
 
+/* The class's SLO headers go with the request: as its only headers, or after
+ * those its trace line carried (while they fit in ES_TRACE_MAX_HEADERS). */
+static void add_slo_headers(wl_req_t *r, const mix_item_t *it)
+{
+    if (!it->nslo) return;
+    if (r->pub.nheaders == 0) {
+        r->pub.headers = it->slo_hdr;
+        r->pub.nheaders = it->nslo;
+        return;
+    }
+    if (r->pub.headers != r->hdrs) return;
+    for (uint32_t i = 0; i < it->nslo && r->pub.nheaders < ES_TRACE_MAX_HEADERS; i++) r->hdrs[r->pub.nheaders++] = it->slo_hdr[i];
+}
+
 /* Mix of models / objectives / sheddable share: drawn from the request's own
  * stream, so they never shift arrivals or lengths.  Fields already set by
  * the source (eppsim JSONL) are kept. */
@@ -352,7 +370,12 @@ static void apply_mix(es_workload_t *w, wl_req_t *r, uint64_t key, bool has_mode
     }
     if (!has_obj) {
         for (size_t i = 0; i < w->nobjs; i++)
-            if (uo < w->objs[i].cum) { r->pub.objective = w->objs[i].name; r->pub.priority = w->objs[i].priority; break; }
+            if (uo < w->objs[i].cum) {
+                r->pub.objective = w->objs[i].name;
+                r->pub.priority = w->objs[i].priority;
+                add_slo_headers(r, &w->objs[i]);
+                break;
+            }
         if (us < w->shed) { r->pub.objective = "sheddable"; r->pub.priority = -1; }
     }
 }
@@ -554,7 +577,7 @@ static int load_mix_list(const es_node_t *list, const char *path, bool objective
     int rc = es_node_expect_seq(list, path, err);
     if (rc < 0) return rc;
     static const char *const k_model_keys[] = {"name", "weight", "lora", NULL};
-    static const char *const k_obj_keys[] = {"name", "priority", "weight", NULL};
+    static const char *const k_obj_keys[] = {"name", "priority", "weight", "slo_ttft_ms", "slo_tpot_ms", NULL};
     mix_item_t *items = calloc(list->n ? list->n : 1, sizeof *items);
     if (!items) return es_err_set(err, ES_ENOMEM, "out of memory");
     double sum = 0;
@@ -580,6 +603,21 @@ static int load_mix_list(const es_node_t *list, const char *path, bool objective
             snprintf(kp, sizeof kp, "%s.priority", p);
             if (pn && (rc = es_node_to_i64(pn, kp, INT32_MIN, INT32_MAX, &pr, err)) < 0) goto fail;
             items[i].priority = (int32_t)pr;
+            /* per-class SLOs, sent as llm-d-router v0.10's x-llm-d-slo-ttft-ms / x-llm-d-slo-tpot-ms
+             * headers (pkg/epp/metadata/consts.go; x-slo-* are their deprecated aliases) */
+            static const char *const sk[2] = {"slo_ttft_ms", "slo_tpot_ms"};
+            static const char *const sh[2] = {"x-llm-d-slo-ttft-ms", "x-llm-d-slo-tpot-ms"};
+            for (int k = 0; k < 2; k++) {
+                const es_node_t *sn = es_map_get(it, sk[k]);
+                if (!sn) continue;
+                double v;
+                snprintf(kp, sizeof kp, "%s.%s", p, sk[k]);
+                if ((rc = es_node_to_double(sn, kp, 0, 1e9, &v, err)) < 0) goto fail;
+                mix_item_t *m = &items[i];
+                snprintf(m->slo_val[m->nslo], sizeof m->slo_val[m->nslo], "%.17g", v);
+                m->slo_hdr[m->nslo] = (es_header_t){.name = sh[k], .value = m->slo_val[m->nslo]};
+                m->nslo++;
+            }
         } else {
             const es_node_t *ln = es_map_get(it, "lora");
             snprintf(kp, sizeof kp, "%s.lora", p);

@@ -147,7 +147,7 @@ static const es_schema_entry_t k_mix[] = {
     {"models", ES_ST_NODE, M(models), NULL, 0, 0, NULL, "",
      "list of {name, weight, lora}: each request draws its model (and LoRA adapter); none = workload.model", NULL},
     {"objectives", ES_ST_NODE, M(objectives), NULL, 0, 0, NULL, "",
-     "list of {name, priority, weight}: each request draws its InferenceObjective; weights may sum below 1 (rest: none)", NULL},
+     "list of {name, priority, weight, slo_ttft_ms, slo_tpot_ms}: each request draws its InferenceObjective; weights may sum below 1 (rest: none); a class's slo_ttft_ms / slo_tpot_ms go with its requests as the x-llm-d-slo-ttft-ms / x-llm-d-slo-tpot-ms headers (predicted-latency plugins)", NULL},
 };
 #undef M
 ES_SCHEMA_DEFINE(k_mix_schema, "workload.mix", k_mix);

@@ -16,7 +16,8 @@ check() {   # check NAME CONDITION-EXIT-CODE DETAIL
   if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
 }
 wait_line() {   # wait_line FILE PATTERN COUNT
-  for _ in $(seq 1 100); do [ "$(grep -c "$2" "$1")" -ge "$3" ] && return 0; sleep 0.05; done
+  local n
+  for _ in $(seq 1 100); do n=$(grep -c "$2" "$1" 2>/dev/null); [ "${n:-0}" -ge "$3" ] && return 0; sleep 0.05; done
   return 1
 }
 
@@ -119,6 +120,27 @@ n=$(curl -sN http://127.0.0.1:$(awk '$1=="gateway" {print $3}' gs.out)/v1/comple
 [ "$n" -eq 6 ] && [ "$(grep -c '^pod ' gs.out)" -eq 2 ]; check "--serve 2: in-process pods stream through the gateway" $? "got $n: $(cat gs.out gs.err)"
 kill -INT "$GS"; wait "$GS"; rc=$?
 [ $rc -eq 0 ]; check "SIGINT stops --serve cleanly (exit $rc)" $? "$(cat gs.err)"
+
+# a pod crash from the experiment's fault schedule (served by eppsim serve): refused
+# scrapes take the pod out of the candidates; every later request succeeds on the other
+printf 'cluster:\n  replicas: 2\n  faults:\n  - {at_s: 1, kind: pod_crash, pod: 1}\n' > crash.yaml
+"$EPPSIM" serve crash.yaml --port 0 --time-scale 10 >cs.out 2>cs.err &
+pids+=($!)
+wait_line cs.out '^pod ' 2
+"$EPPSIM" gateway crash.yaml --pods "$(awk '$3=="port" {printf "%s127.0.0.1:%s", (n++ ? "," : ""), $4}' cs.out)" --port 0 \
+  --time-scale 10 --record crec >gc.out 2>gc.err &
+GC=$!
+pids+=($GC)
+wait_line gc.out '^gateway port ' 1
+sleep 0.6   # the crash (0.1 s of wall time) and a few refused scrapes
+for k in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code}\n' http://127.0.0.1:$(awk '{print $3}' gc.out)/v1/completions -d "{\"prompt\":\"after $k\",\"max_tokens\":3}"; done > ccodes.txt
+kill -TERM "$GC"; wait "$GC"
+[ "$(sort -u ccodes.txt)" = 200 ] && python3 -c '
+import json
+for l in open("crec/decisions.jsonl"):
+    d = json.loads(l)
+    assert [e["name"] for e in d["endpoints"]] == ["vllm-llama-3.1-8b-0"], d["endpoints"]'
+check "pod_crash: the crashed pod leaves the candidates, 6 of 6 requests 200 on the other" $? "$(sort ccodes.txt | uniq -c) $(cat gc.err)"
 
 # KV events: prompts cached on a pod behind the gateway's back are found by the
 # precise prefix scorer through the pod's KV events (the approximate index never saw them)

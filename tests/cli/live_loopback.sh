@@ -24,7 +24,8 @@ check() {   # check NAME CONDITION-EXIT-CODE DETAIL
   if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
 }
 wait_line() {   # wait_line FILE PATTERN COUNT
-  for _ in $(seq 1 100); do [ "$(grep -c "$2" "$1")" -ge "$3" ] && return 0; sleep 0.05; done
+  local n
+  for _ in $(seq 1 100); do n=$(grep -c "$2" "$1" 2>/dev/null); [ "${n:-0}" -ge "$3" ] && return 0; sleep 0.05; done
   return 1
 }
 TS=0.25

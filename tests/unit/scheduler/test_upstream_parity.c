@@ -689,18 +689,17 @@ static void test_tokenload_token_load_test_go_TestTokenLoadScorer(void **st)
     cy.n = 3;
     uint32_t idx[3] = {0, 1, 2};
     double out[3];
-    /* "in-flight load only" */
-    int64_t infl[3] = {0, 500, 1000}, req[3] = {0, 0, 0};
+    /* "in-flight load only" (the request has no tokens) */
+    int64_t infl[3] = {0, 500, 1000};
     cy.inflight_tok = infl;
-    cy.req_tok = req;
     vt->x_score(s, &cy, idx, 3, out);
     assert_double_equal(out[0], 1.0, 1e-4);
     assert_double_equal(out[1], 0.5, 1e-4);
     assert_double_equal(out[2], 0.0, 1e-4);
-    /* "in-flight load plus current request impact" */
-    int64_t infl2[3] = {0, 250, 750}, req2[3] = {250, 250, 250};
+    /* "in-flight load plus current request impact": 250 uncached tokens everywhere */
+    int64_t infl2[3] = {0, 250, 750};
     cy.inflight_tok = infl2;
-    cy.req_tok = req2;
+    cy.est_tokens = 250;
     vt->x_score(s, &cy, idx, 3, out);
     assert_double_equal(out[0], 0.75, 1e-4);
     assert_double_equal(out[1], 0.5, 1e-4);
