@@ -37,6 +37,7 @@ typedef struct es_live_sse {
     bool          usage;           /* a usage event was seen */
     uint32_t      usage_prompt, usage_completion, usage_cached;
     es_live_buf_t ev;              /* the event being received */
+    size_t        scanned;         /* ev[0, scanned) holds no event end: a byte-by-byte event costs O(n), not O(n^2) */
     /* called for each token event as it is parsed (may be NULL) */
     void        (*on_token)(void *ud);
     void         *ud;
