@@ -47,7 +47,7 @@ static void drain_events(es_live_sse_t *s)
 {
     size_t start = 0;
     char *b = s->ev.data;
-    for (size_t i = 0; i + 1 < s->ev.len && !s->failed; i++) {
+    for (size_t i = s->scanned; i + 1 < s->ev.len && !s->failed; i++) {
         if (b[i] != '\n' || b[i + 1] != '\n') continue;
         /* event b[start, i): its data lines ("data: x" or "data:x"); other fields ignored */
         size_t ls = start;
@@ -69,6 +69,7 @@ static void drain_events(es_live_sse_t *s)
         memmove(b, b + start, s->ev.len - start);
         s->ev.len -= start;
     }
+    s->scanned = s->ev.len > 0 ? s->ev.len - 1 : 0;   /* the last byte may be the first of a blank line */
 }
 
 static int on_headers_complete(http_parser *p)

@@ -38,6 +38,7 @@ typedef struct es_live_sse {
     bool          usage;           /* a usage event was seen */
     uint32_t      usage_prompt, usage_completion, usage_cached;
     es_live_buf_t ev;              /* the event being received (raw: the whole body) */
+    size_t        scanned;         /* ev[0, scanned) holds no event end: a byte-by-byte event costs O(n), not O(n^2) */
     bool          raw;             /* not a stream: keep the body (<= ES_LIVE_SSE_MAX_RAW bytes) in ev */
     /* called for each token event as it is parsed (may be NULL) */
     void        (*on_token)(void *ud);

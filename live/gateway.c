@@ -542,8 +542,17 @@ static void proxy_completion(gw_conn_t *c, bool chat)
     es_header_t hdrs[32];
     req.nheaders = (uint32_t)es_live_http_headers(&c->http, hdrs, 32);
     req.headers = hdrs;
-    for (uint32_t i = 0; i < req.nheaders; i++)
+    for (uint32_t i = 0; i < req.nheaders; i++) {
         if (!strcmp(hdrs[i].name, "x-session-token")) req.session = hdrs[i].value;
+        /* the decision record is JSON and explain replays it: header bytes must be UTF-8 */
+        if (!es_live_utf8_valid(hdrs[i].value, strlen(hdrs[i].value))) {
+            free(segs);
+            es_live_completion_fini(&comp);
+            snprintf(msg, sizeof msg, "header %.64s: not UTF-8", hdrs[i].name);
+            respond_error(c, 400, msg);
+            return;
+        }
+    }
     req.id = ++gw->next_id;
     req.model = comp.model;
     req.body_bytes = blen > UINT32_MAX ? UINT32_MAX : (uint32_t)blen;

@@ -107,7 +107,7 @@ def post(path, body, close=True):
 PY
 
 # ---- serve: malformed and oversized requests get their HTTP error
-python3 - "$SP" <<'PY'; check "serve: malformed/oversized requests answered 400/404/405/413/431" $? ""
+python3 - "$SP" <<'PY'; check "serve: malformed/oversized/non-UTF-8 requests answered 400/404/405/413/431" $? ""
 import sys; sys.path.insert(0, "."); from lib import *
 P = int(sys.argv[1])
 cases = [
@@ -131,7 +131,7 @@ cases = [
     (post("/v1/completions", '{"prompt":"x","model":"' + "m" * 100000 + '"}'), 404),
     (b"DELETE /v1/completions HTTP/1.1\r\nConnection: close\r\n\r\n", 405),
     (bytes(range(256)) * 8, 400),
-    (post("/v1/completions", b'{"prompt":"\xff\xfe\xc0\x80 not UTF-8","max_tokens":2}'), 200),
+    (post("/v1/completions", b'{"prompt":"\xff\xfe\xc0\x80 not UTF-8","max_tokens":2}'), 400),
     (post("/v1/completions", '{"prompt":"a\\u0000b","max_tokens":2}'), 200),
 ]
 bad = 0
@@ -202,6 +202,25 @@ print("  got %r" % r[-200:]) if not r.startswith(b"HTTP/1.1 200") or b"EVIL" in 
 sys.exit(not r.startswith(b"HTTP/1.1 200") or b"EVIL" in r or b"zz" in r)
 PY
 
+# ---- gateway --record: a client's bytes that are not UTF-8 are refused, the record stays JSON
+"$EPPSIM" gateway --serve 1 --port 0 --time-scale 10 --record rec >gr.out 2>gr.err &
+GR=$!
+pids+=($GR)
+wait_line gr.out '^gateway port ' 1
+python3 - "$(awk '$1=="gateway" {print $3}' gr.out)" <<'PY'; check "gateway: a header or body not UTF-8 is a 400" $? ""
+import sys; sys.path.insert(0, "."); from lib import *
+P = int(sys.argv[1])
+a = exchange(P, post("/v1/completions", '{"prompt":"x","max_tokens":2}').replace(b"Host: x", b"Host: x\r\nX-Session-Token: \xff\xfe"))
+b = exchange(P, post("/v1/completions", b'{"prompt":"x","model":"m\xff","max_tokens":2}'))
+c = exchange(P, post("/v1/completions", '{"prompt":"caf\\u00e9 ok","max_tokens":2}').replace(b"Host: x", b"Host: x\r\nX-Session-Token: caf\xc3\xa9"))
+ok = a.startswith(b"HTTP/1.1 400") and b"not UTF-8" in a and b.startswith(b"HTTP/1.1 400") and c.startswith(b"HTTP/1.1 200")
+print("  %r / %r / %r" % (a[:60], b[:60], c[:60])) if not ok else None
+sys.exit(0 if ok else 1)
+PY
+kill -TERM "$GR"; wait "$GR"
+python3 -c 'import json; [json.loads(l) for l in open("rec/decisions.jsonl", "rb")]' && "$EPPSIM" explain --from-run rec --request 1 >/dev/null 2>&1
+check "gateway --record: decisions.jsonl stays JSON, explain replays it" $? "$(tail -c 300 rec/decisions.jsonl)"
+
 # ---- gateway: a client that never reads an endless stream is cut off by --upstream-timeout (1 s)
 python3 - "$GP" <<'PY' &
 import socket, sys, time; sys.path.insert(0, "."); from lib import *
@@ -269,5 +288,5 @@ kill -TERM "$GW"; wait "$GW"; rc=$?
 [ $rc -eq 0 ]; check "gateway: SIGTERM stops it (exit $rc)" $? "$(tail -n 5 gw.err)"
 kill -INT "$SV"; wait "$SV"; rc=$?
 [ $rc -eq 0 ]; check "serve: SIGINT stops it (exit $rc)" $? "$(tail -n 5 serve.err)"
-! grep -q 'ERROR: AddressSanitizer\|runtime error' serve.err gw.err gk.err; check "no sanitizer report" $? "$(grep -h -A3 'Sanitizer\|runtime error' serve.err gw.err gk.err | head -20)"
+! grep -q 'ERROR: AddressSanitizer\|runtime error' serve.err gw.err gk.err gr.err; check "no sanitizer report" $? "$(grep -h -A3 'Sanitizer\|runtime error' serve.err gw.err gk.err gr.err | head -20)"
 [ $fails -eq 0 ] || { echo "$fails failed"; exit 1; }
