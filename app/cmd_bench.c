@@ -30,7 +30,9 @@ static void usage(FILE *f)
     fprintf(f, "usage: eppsim bench <what> [--json]\n\nbenchmarks:\n");
     for (size_t i = 0; i < sizeof k_benches / sizeof k_benches[0]; i++)
         fprintf(f, "  %-10s %s\n", k_benches[i].name, k_benches[i].summary);
-    fprintf(f, "\nFigures are wall-clock measurements of this machine; run on an idle one core.\n");
+    fprintf(f, "\n`eppsim bench <what> --help` lists that benchmark's options; --json prints its\n"
+               "figures as JSON.  Figures are wall-clock measurements of this machine; run them on\n"
+               "an idle one.\n");
 }
 
 int es_cmd_bench(int argc, char **argv)

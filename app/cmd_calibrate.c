@@ -428,7 +428,9 @@ static int usage(FILE *f, int rc)
                "  -j, --jobs N               replays at once (default: CPUs)\n"
                "      --model-configs DIR, --gpu NAME, --vllm-version V, --vllm-args ARGS,\n"
                "      --inference-perf-version V, --client-stamps N, -s/--seed N: as eppsim validate\n"
-               "  -v, --verbose              every evaluation on stderr\n");
+               "  -v, --verbose              every evaluation on stderr\n"
+               "  -h, --help                 this help\n"
+               "exit codes: 0 ok, 2 bad input, a failed replay or an output error.\n");
     return rc;
 }
 

@@ -41,7 +41,20 @@ static void usage(FILE *f)
                "(queue 2, kv-cache-utilization 2, prefix 3).  See docs/scheduler.md.\n\n"
                "--from-run replays one decision of a run made with `eppsim run --record-decisions`:\n"
                "the endpoints as that EPP replica saw them, its in-flight counters, the earlier\n"
-               "requests it routed (rebuilding its prefix index) and the run's EPP config.\n");
+               "requests it routed (rebuilding its prefix index) and the run's EPP config.\n\n"
+               "options:\n"
+               "  --state FILE         the endpoints and the request (docs/scheduler.md)\n"
+               "  --epp-config FILE    EndpointPickerConfig (default: the upstream default; with\n"
+               "                       --from-run: the run's epp-config.yaml)\n"
+               "  --seed N             seed of the picker's random tie-breaks (default 0; with\n"
+               "                       --from-run: the seed the run's EPP replica used)\n"
+               "  --from-run DIR       a run directory made with --record-decisions\n"
+               "  --request ID         the request of --from-run to replay\n"
+               "  --json               the explanation as JSON\n"
+               "  --strict-stability   refuse Alpha plugins (see above)\n"
+               "  --allow-experimental-plugins  with --strict-stability: accept them\n"
+               "  -h, --help           this help\n"
+               "exit codes: 0 an explanation was produced (whatever the outcome), 2 bad input.\n");
 }
 
 static int get_i64(const es_node_t *map, const char *key, const char *path, int64_t min, int64_t max,

@@ -31,6 +31,7 @@
 #include "es_experiment.h"
 #include "es_live.h"
 #include "es_live_client.h"
+#include "es_live_gw.h"
 #include "es_metrics.h"
 #include "es_outdir.h"
 #include "es_rng.h"
@@ -45,8 +46,28 @@
                                      * before a server's idle timeout (serve: 30 s), so that a request is
                                      * never written to a connection the server is closing */
 
+struct load_ctx;
+
+/* One GET /metrics of a pod, for its rows of timeseries.csv. */
+typedef struct load_scrape {
+    uv_tcp_t       tcp;
+    uv_connect_t   connect;
+    uv_write_t     w;
+    struct load_ctx *ctx;
+    uint32_t       target;
+    es_live_sse_t  http;        /* raw mode: the page */
+    char           req[192];
+    uint64_t       started;     /* wall ms */
+    bool           closing;
+} load_scrape_t;
+
 typedef struct load_target {
     struct sockaddr_storage addr;
+    load_scrape_t *scraping;     /* in flight, or NULL */
+    bool     scraped;            /* a page has been read */
+    int32_t  waiting, running;
+    double   kv_usage;
+    uint64_t prefix_queries, prefix_hits, last_queries, last_hits;
     char     name[96];           /* host:port, the pod's name in the results */
     char     host[96];           /* Host header */
     uint64_t requests;
@@ -126,14 +147,22 @@ static void ratio(FILE *f, uint64_t a, uint64_t b)
     else fputs(",", f);
 }
 
-/* One timeseries interval: the client sees no pod gauges, so the pods' rows
- * carry only their names; the 'all' row has the served hit rate, completions
- * and mean TTFT of the interval. */
-static void sample(load_ctx_t *c, es_time_t t)
+/* One timeseries interval: the pods' rows hold their gauges as last
+ * scraped (empty before the first page); the 'all' row has the served hit
+ * rate, completions and mean TTFT of the interval. */
+static void sample(load_ctx_t *c, es_time_t at)
 {
     if (!c->timeseries) return;
-    double s = es_time_to_s(t);
-    for (uint32_t i = 0; i < c->ntargets; i++) fprintf(c->timeseries, "%.3f,%s,,,,,,,,,\n", s, c->targets[i].name);
+    double s = es_time_to_s(at);
+    for (uint32_t i = 0; i < c->ntargets; i++) {
+        load_target_t *t = &c->targets[i];
+        if (!t->scraped) { fprintf(c->timeseries, "%.3f,%s,,,,,,,,,\n", s, t->name); continue; }
+        fprintf(c->timeseries, "%.3f,%s,%d,%d,%.6f", s, t->name, t->waiting, t->running, t->kv_usage);
+        ratio(c->timeseries, t->prefix_hits - t->last_hits, t->prefix_queries - t->last_queries);
+        fputs(",,,,,\n", c->timeseries);
+        t->last_hits = t->prefix_hits;
+        t->last_queries = t->prefix_queries;
+    }
     fprintf(c->timeseries, "%.3f,all,,,", s);
     ratio(c->timeseries, c->iv.cached, c->iv.prompt);
     fputs(",", c->timeseries);
@@ -170,6 +199,92 @@ static void record(load_ctx_t *c, load_req_t *r, int status, es_time_t end)
     }
     c->iv.done++;
     c->done++;
+}
+
+/* ---- scrapes ---- */
+
+static void on_scrape_closed(uv_handle_t *h)
+{
+    load_scrape_t *k = h->data;
+    if (k->ctx->targets[k->target].scraping == k) k->ctx->targets[k->target].scraping = NULL;
+    es_live_sse_fini(&k->http);
+    free(k);
+}
+
+static void scrape_close(load_scrape_t *k)
+{
+    if (k->closing) return;
+    k->closing = true;
+    uv_close((uv_handle_t *)&k->tcp, on_scrape_closed);
+}
+
+static void scrape_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h; (void)suggested;
+    static char rbuf[16384];
+    *buf = uv_buf_init(rbuf, sizeof rbuf);
+}
+
+/* The page is read: its gauges become the pod's (a failed scrape keeps the last). */
+static void scrape_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    load_scrape_t *k = s->data;
+    if (nread == 0) return;
+    if (nread < 0) es_live_sse_eof(&k->http);
+    else if (es_live_sse_feed(&k->http, buf->base, (size_t)nread) < 0) { scrape_close(k); return; }
+    if (!k->http.complete) { if (nread < 0) scrape_close(k); return; }
+    if (k->http.status == 200) {
+        es_live_scrape_t *sc = calloc(1, sizeof *sc);
+        char msg[160];
+        if (sc && es_live_parse_metrics(k->http.ev.data ? k->http.ev.data : "", k->http.ev.len, sc, msg, sizeof msg) == 0) {
+            load_target_t *t = &k->ctx->targets[k->target];
+            if (!t->scraped) { t->last_queries = sc->m.prefix_queries; t->last_hits = sc->m.prefix_hits; }
+            t->scraped = true;
+            t->waiting = (int32_t)sc->m.waiting;
+            t->running = (int32_t)sc->m.running;
+            t->kv_usage = sc->m.kv_cache_usage;
+            t->prefix_queries = sc->m.prefix_queries;
+            t->prefix_hits = sc->m.prefix_hits;
+        }
+        free(sc);
+    }
+    scrape_close(k);
+}
+
+static void scrape_written(uv_write_t *w, int status)
+{
+    if (status < 0) scrape_close(w->data);
+}
+
+static void scrape_connected(uv_connect_t *req, int status)
+{
+    load_scrape_t *k = req->data;
+    if (k->closing) return;
+    if (status < 0) { scrape_close(k); return; }
+    uv_read_start((uv_stream_t *)&k->tcp, scrape_alloc, scrape_read);
+    uv_buf_t b = uv_buf_init(k->req, (unsigned)strlen(k->req));
+    k->w.data = k;
+    if (uv_write(&k->w, (uv_stream_t *)&k->tcp, &b, 1, scrape_written) != 0) scrape_close(k);
+}
+
+/* One scrape per pod at a time, on its own short connection. */
+static void scrape_start(load_ctx_t *c, uint32_t i)
+{
+    load_target_t *t = &c->targets[i];
+    if (t->scraping || c->stopping) return;
+    load_scrape_t *k = calloc(1, sizeof *k);
+    if (!k) return;
+    k->ctx = c;
+    k->target = i;
+    k->started = uv_now(c->loop);
+    es_live_sse_init(&k->http);
+    k->http.raw = true;
+    snprintf(k->req, sizeof k->req, "GET /metrics HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", t->host);
+    uv_tcp_init(c->loop, &k->tcp);
+    k->tcp.data = k;
+    k->connect.data = k;
+    t->scraping = k;
+    if (uv_tcp_connect(&k->connect, &k->tcp, (const struct sockaddr *)&t->addr, scrape_connected) != 0) scrape_close(k);
 }
 
 /* ---- requests ---- */
@@ -478,6 +593,8 @@ static void stop_all(load_ctx_t *c)
     for (int i = 0; i < 2; i++)
         if (!uv_is_closing((uv_handle_t *)&c->sigs[i])) uv_close((uv_handle_t *)&c->sigs[i], NULL);
     for (uint32_t i = 0; i < c->ntargets; i++)
+        if (c->targets[i].scraping) scrape_close(c->targets[i].scraping);
+    for (uint32_t i = 0; i < c->ntargets; i++)
         while (c->targets[i].idle) {
             load_conn_t *k = c->targets[i].idle;
             c->targets[i].idle = k->next_idle;
@@ -531,10 +648,15 @@ static void on_tick(uv_timer_t *t)
             next = k->next_idle;
             if (wall - k->idle_since > LOAD_IDLE_CLOSE_MS) { unlink_idle(c, k); conn_close(k); }
         }
+    if (now >= c->next_sample)
+        for (uint32_t i = 0; i < c->ntargets; i++) scrape_start(c, i);   /* read by the next sample */
     while (now >= c->next_sample) {
         sample(c, c->next_sample);
         c->next_sample += es_time_from_ms(c->exp->results.timeseries_interval_ms);
     }
+    for (uint32_t i = 0; i < c->ntargets; i++)   /* a scrape is given 2 s */
+        if (c->targets[i].scraping && uv_now(c->loop) - c->targets[i].scraping->started > 2000)
+            scrape_close(c->targets[i].scraping);
     if (!c->wl_finished && now >= c->arrivals_end) c->wl_finished = true;
     if (c->wl_finished) {   /* nothing waits or is in flight (idle connections aside): done */
         uint32_t idle = 0;

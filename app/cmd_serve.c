@@ -26,7 +26,7 @@ static void usage(FILE *f)
             "/v1/chat/completions, /v1/models, /health and vLLM's /metrics (docs/live.md).\n"
             "\n"
             "options:\n"
-            "      --pods N           pods (default: the experiment's cluster.pods)\n"
+            "      --pods N           pods (default: the experiment's cluster.replicas)\n"
             "      --listen ADDR      address to listen on (default 127.0.0.1)\n"
             "      --port BASE        pod i listens on BASE + i; 0: ephemeral ports (default 8000)\n"
             "      --time-scale X     simulated seconds per wall second (default 1)\n"

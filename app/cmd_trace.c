@@ -33,7 +33,19 @@ static void usage(FILE *f)
             "         written whole or not at all, and may not be IN\n"
             "gen      writes a Mooncake-style trace for scale tests (default 1000000 requests, at most 1000000000)\n"
             "\n"
-            "formats: mooncake, azure, burstgpt, sharegpt, eppsim (detected when --format is not given)\n");
+            "formats: mooncake, azure, burstgpt, sharegpt, eppsim (detected when --format is not given)\n"
+            "\n"
+            "options:\n"
+            "  -f, --format F       the input's format (default: detected)\n"
+            "      --block-tokens N tokens per hash id of a Mooncake trace (default 512)\n"
+            "      --skip-bad-lines skip (and count) malformed lines instead of stopping\n"
+            "      --json           stats as JSON\n"
+            "  -o OUT.jsonl         convert, gen: the output file\n"
+            "      --requests N     gen: requests (default 1000000)\n"
+            "      --rate R         gen: Poisson arrivals per second (default 100)\n"
+            "      --seed S         gen: seed (default 1)\n"
+            "  -h, --help           this help\n"
+            "exit codes: 0 ok, 2 bad input.\n");
 }
 
 typedef struct opts {

@@ -47,7 +47,7 @@ static void drain_events(es_live_sse_t *s)
 {
     size_t start = 0;
     char *b = s->ev.data;
-    for (size_t i = 0; i + 1 < s->ev.len && !s->failed; i++) {
+    for (size_t i = s->scanned; i + 1 < s->ev.len && !s->failed; i++) {
         if (b[i] != '\n' || b[i + 1] != '\n') continue;
         /* event b[start, i): its data lines ("data: x" or "data:x"); other fields ignored */
         size_t ls = start;
@@ -69,6 +69,7 @@ static void drain_events(es_live_sse_t *s)
         memmove(b, b + start, s->ev.len - start);
         s->ev.len -= start;
     }
+    s->scanned = s->ev.len > 0 ? s->ev.len - 1 : 0;   /* the last byte may be the first of a blank line */
 }
 
 static int on_headers_complete(http_parser *p)
@@ -81,6 +82,12 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t n)
 {
     es_live_sse_t *s = p->data;
+    if (s->raw) {   /* a plain body (a /metrics page), kept whole within its bound */
+        if (s->ev.len + n > ES_LIVE_SSE_MAX_RAW) { s->failed = true; return -1; }
+        es_live_buf_append(&s->ev, at, n);
+        if (s->ev.oom) { s->failed = true; return -1; }
+        return 0;
+    }
     if (s->status != 200) {   /* an error body: kept short, never parsed */
         size_t room = s->ev.len < ES_LIVE_SSE_MAX_ERROR ? ES_LIVE_SSE_MAX_ERROR - s->ev.len : 0;
         es_live_buf_append(&s->ev, at, n < room ? n : room);
@@ -137,7 +144,9 @@ void es_live_sse_reset(es_live_sse_t *s)
     es_live_buf_t ev = s->ev;
     void (*cb)(void *) = s->on_token;
     void *ud = s->ud;
+    bool raw = s->raw;
     es_live_sse_init(s);
+    s->raw = raw;
     ev.len = 0;
     ev.oom = false;
     s->ev = ev;

@@ -86,6 +86,10 @@ typedef struct es_live_completion {
 int  es_live_parse_completion(const char *body, size_t len, bool chat, es_live_completion_t *out,
                               char *msg, size_t msgsize);
 void es_live_completion_fini(es_live_completion_t *c);
+/* Whether s[0, n) is well-formed UTF-8 (no overlong forms, surrogates or
+ * code points past U+10FFFF): bodies and forwarded header values must be,
+ * as vLLM's JSON parser requires, so that every record stays valid JSON. */
+bool es_live_utf8_valid(const char *s, size_t n);
 
 /* ---- Prometheus writer ---- */
 #define ES_LIVE_TTFT_BUCKETS 22

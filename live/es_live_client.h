@@ -24,6 +24,7 @@
 
 #define ES_LIVE_SSE_MAX_EVENT 65536u
 #define ES_LIVE_SSE_MAX_ERROR 4096u
+#define ES_LIVE_SSE_MAX_RAW   (1u << 20)
 
 typedef struct es_live_sse {
     http_parser          parser;
@@ -36,7 +37,9 @@ typedef struct es_live_sse {
     uint32_t      tokens;          /* token events seen */
     bool          usage;           /* a usage event was seen */
     uint32_t      usage_prompt, usage_completion, usage_cached;
-    es_live_buf_t ev;              /* the event being received */
+    es_live_buf_t ev;              /* the event being received (raw: the whole body) */
+    size_t        scanned;         /* ev[0, scanned) holds no event end: a byte-by-byte event costs O(n), not O(n^2) */
+    bool          raw;             /* not a stream: keep the body (<= ES_LIVE_SSE_MAX_RAW bytes) in ev */
     /* called for each token event as it is parsed (may be NULL) */
     void        (*on_token)(void *ud);
     void         *ud;

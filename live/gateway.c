@@ -87,7 +87,8 @@ struct gw_conn {
     es_live_gw_t *gw;
     es_live_http_t http;
     bool         closing, busy, keep_alive;
-    uint64_t     since;
+    bool         started;           /* bytes of the next request have arrived */
+    uint64_t     since;             /* accepted, a request's first bytes, a response done */
     gw_req_t    *req;
     gw_conn_t   *next, *prev;
 };
@@ -149,7 +150,9 @@ static void on_client_written(uv_write_t *w, int status)
     free(gw);
     /* a failed write: the client hung up (nothing reads its socket while a request is in flight) */
     if (status < 0 && status != UV_ECANCELED && c) { conn_close(c); return; }
-    if (!c || c->closing || !c->req || !c->req->paused) return;
+    if (!c || c->closing || !c->req) return;
+    c->req->up.last = uv_now(c->gw->loop);   /* the client reads: a paused exchange is alive */
+    if (!c->req->paused) return;
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < GW_RESUME_BYTES) up_resume(c->req);
 }
 
@@ -289,6 +292,7 @@ static int rsp_on_header_value(http_parser *p, const char *at, size_t n)
 static int rsp_on_headers_complete(http_parser *p)
 {
     gw_req_t *r = p->data;
+    if (p->status_code < 200) return -1;   /* 1xx: never asked for (no Expect), a protocol error */
     if (r->up.in_value) { es_live_buf_append(&r->head, "\r\n", 2); r->up.in_value = false; }
     es_live_buf_t h = {0};
     es_live_buf_printf(&h, "HTTP/1.1 %u %s\r\n", p->status_code, http_status_str((enum http_status)p->status_code));
@@ -327,6 +331,7 @@ static int rsp_on_message_complete(http_parser *p)
 {
     gw_req_t *r = p->data;
     r->up.done = true;
+    http_parser_pause(p, 1);   /* bytes after the response are not forwarded (no second head) */
     return 0;
 }
 
@@ -391,8 +396,10 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
     }
     if (left > 0) {
-        client_write(r->client, p, left);   /* the body as the pod sent it (chunked SSE stays chunked) */
+        /* the body as the pod sent it (chunked SSE stays chunked), up to the
+         * response's end or a malformed byte, where the exchange ends */
         size_t used = http_parser_execute(&r->up.rp, &k_rsp, p, left);
+        client_write(r->client, p, used);
         if (used != left && !r->up.done) { req_close(r); return; }
     }
     if (r->up.done) { req_finish(r); return; }
@@ -535,8 +542,17 @@ static void proxy_completion(gw_conn_t *c, bool chat)
     es_header_t hdrs[32];
     req.nheaders = (uint32_t)es_live_http_headers(&c->http, hdrs, 32);
     req.headers = hdrs;
-    for (uint32_t i = 0; i < req.nheaders; i++)
+    for (uint32_t i = 0; i < req.nheaders; i++) {
         if (!strcmp(hdrs[i].name, "x-session-token")) req.session = hdrs[i].value;
+        /* the decision record is JSON and explain replays it: header bytes must be UTF-8 */
+        if (!es_live_utf8_valid(hdrs[i].value, strlen(hdrs[i].value))) {
+            free(segs);
+            es_live_completion_fini(&comp);
+            snprintf(msg, sizeof msg, "header %.64s: not UTF-8", hdrs[i].name);
+            respond_error(c, 400, msg);
+            return;
+        }
+    }
     req.id = ++gw->next_id;
     req.model = comp.model;
     req.body_bytes = blen > UINT32_MAX ? UINT32_MAX : (uint32_t)blen;
@@ -668,6 +684,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void conn_done(gw_conn_t *c)
 {
     c->busy = false;
+    c->started = false;
     c->since = uv_now(c->gw->loop);
     if (c->closing) return;
     if (!c->keep_alive) {
@@ -685,6 +702,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) { conn_close(c); return; }
     if (nread == 0 || c->closing) return;
     if (c->busy) { conn_close(c); return; }
+    /* a request has the idle timeout from its first byte to arrive whole (slowloris) */
+    if (!c->started) { c->since = uv_now(c->gw->loop); c->started = true; }
     size_t used;
     int rc = es_live_http_feed(&c->http, buf->base, (size_t)nread, &used);
     if (rc == ES_LIVE_HTTP_MORE) return;
@@ -857,7 +876,8 @@ static void on_reap(uv_timer_t *t)
     if (gw->cfg.upstream_timeout_ms)
         for (uint32_t i = 0; i < gw->nreqs; i++) {
             gw_req_t *r = gw->reqs[i];
-            if (r->up.open && !r->paused && now - r->up.last > gw->cfg.upstream_timeout_ms) {
+            /* paused: the client has read nothing of the last GW_PAUSE_BYTES for as long */
+            if (r->up.open && now - r->up.last > gw->cfg.upstream_timeout_ms) {
                 r->next_target = r->ntargets;   /* no fallback after a timeout */
                 req_close(r);
             }

@@ -64,9 +64,10 @@ struct live_conn {
     live_pod_t  *pod;
     es_live_http_t http;
     bool         closing, busy, keep_alive;
+    bool         started;          /* bytes of the next request have arrived */
     bool         failed;           /* on es_live.failed: a write failed, closed at the callback's end */
     live_conn_t *next_failed;
-    uint64_t     since;            /* wall ms of its last activity (accepted, bytes read, a response queued) */
+    uint64_t     since;            /* wall ms of its last activity (accepted, a request's first bytes, a response queued) */
     live_req_t  *req;
     live_conn_t *next, *prev;
     es_event_id_t scrape_ev;       /* a /metrics answer waiting for the scrape latency; 0 none */
@@ -730,6 +731,7 @@ static uint64_t now_ms(void) { return uv_hrtime() / 1000000u; }
 static void conn_done(live_conn_t *c)
 {
     c->busy = false;
+    c->started = false;
     c->since = now_ms();
     if (c->closing || c->failed) return;
     if (!c->keep_alive) {
@@ -748,7 +750,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) { conn_close(c); return; }
     if (nread == 0 || c->closing) return;
     if (c->busy) { conn_close(c); return; }   /* bytes while a request is in flight: not supported */
-    c->since = now_ms();   /* a request arriving in pieces is not idle */
+    /* idle until a request starts, which then has the idle timeout to arrive
+     * whole: a client trickling bytes (slowloris) is cut off all the same */
+    if (!c->started) { c->since = now_ms(); c->started = true; }
     size_t used;
     int rc = es_live_http_feed(&c->http, buf->base, (size_t)nread, &used);
     if (rc == ES_LIVE_HTTP_MORE) return;

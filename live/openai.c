@@ -104,12 +104,34 @@ static int fail(char *msg, size_t size, const char *text)
     return -1;
 }
 
+bool es_live_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        unsigned c = *p++;
+        if (c < 0x80) continue;
+        int more = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+        if (more < 0 || end - p < more) return false;
+        unsigned lo = 0x80, hi = 0xbf;   /* the second byte's range */
+        if (c == 0xe0) lo = 0xa0;        /* overlong */
+        if (c == 0xed) hi = 0x9f;        /* surrogates */
+        if (c == 0xf0) lo = 0x90;        /* overlong */
+        if (c == 0xf4) hi = 0x8f;        /* past U+10FFFF */
+        if (p[0] < lo || p[0] > hi) return false;
+        for (int i = 1; i < more; i++)
+            if ((p[i] & 0xc0) != 0x80) return false;
+        p += more;
+    }
+    return true;
+}
+
 int es_live_parse_completion(const char *body, size_t len, bool chat, es_live_completion_t *out,
                              char *msg, size_t msgsize)
 {
     memset(out, 0, sizeof *out);
     out->chat = chat;
     out->max_tokens = ES_LIVE_DEFAULT_MAX_TOKENS;
+    if (!es_live_utf8_valid(body, len)) return fail(msg, msgsize, "request body is not UTF-8");
     cJSON *j = cJSON_ParseWithLength(body, len);
     if (!j || !cJSON_IsObject(j)) {
         cJSON_Delete(j);

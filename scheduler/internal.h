@@ -123,6 +123,9 @@ typedef struct esi_handler_bind {
 struct esi_flow_view;      /* defined below; x_pick_flow takes it */
 struct esi_inflight_cfg;   /* defined below; x_inflight_cfg fills it */
 
+struct esi_flow_view;      /* below: a fairness policy's view of a flow */
+struct esi_inflight_cfg;   /* below: the in-flight token estimate */
+
 typedef struct esi_plugin_vt {
     const char        *type_name;    /* upstream registry key */
     unsigned           roles;        /* ESI_* mask */

@@ -103,7 +103,6 @@ static const esi_plugin_vt_t k_plugins[] = {
     MISSING("utilization-filter", true, "utilization filter"),
     MISSING("context-length-aware", false, "context-length ranges per pod"),
     MISSING("header-profile-handler", true, "profile chosen by a header"),
-    MISSING("header-based-testing-filter", false, "upstream test filter"),
     MISSING("mm-embeddings-cache-scorer", false, "multimodal embeddings cache affinity"),
     MISSING("p2p-source-producer", true, "peer-to-peer KV source selection"),
     MISSING("slo-deadline-ordering-policy", false, "SLO deadline ordering"),

@@ -502,6 +502,63 @@ static size_t attr_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
     return o;
 }
 
+/* header-based-testing-filter (v0.10.0 scheduling/test/filter/
+ * request_header_based_filter.go): keeps the endpoints the request's
+ * test-epp-endpoint-selection header names, a comma list of "ip" or
+ * "ip:port" (IPv6 in brackets); no header: none.  Survivors keep the
+ * candidates' order (upstream: the header's), duplicates by IP once. */
+static bool hbt_names(const char *list, const es_endpoint_t *e)
+{
+    const char *addr = e->address ? e->address : "", *colon = strrchr(addr, ':');
+    size_t iplen = colon ? (size_t)(colon - addr) : strlen(addr);
+    const char *port = colon ? colon + 1 : "";
+    if (iplen >= 2 && addr[0] == '[' && addr[iplen - 1] == ']') { addr++; iplen -= 2; }
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        const char *end = p;
+        while (*end && *end != ',') end++;
+        const char *q = end;
+        while (q > p && (q[-1] == ' ' || q[-1] == '\t')) q--;
+        /* split host[:port]: "[v6]:port", "v4:port", or a bare host */
+        const char *h = p, *he = q, *pt = NULL;
+        if (*h == '[') {
+            const char *rb = memchr(h, ']', (size_t)(q - h));
+            if (rb) { pt = rb + 1 < q && rb[1] == ':' ? rb + 2 : NULL; h++; he = rb; }
+        } else {
+            const char *c = memchr(h, ':', (size_t)(q - h));
+            if (c && !memchr(c + 1, ':', (size_t)(q - c - 1))) { he = c; pt = c + 1; }
+        }
+        bool ip_ok = (size_t)(he - h) == iplen && iplen > 0 && memcmp(h, addr, iplen) == 0;
+        bool port_ok = !pt || ((size_t)(q - pt) == strlen(port) && memcmp(pt, port, strlen(port)) == 0);
+        if (ip_ok && port_ok) return true;
+        p = end;
+    }
+    return false;
+}
+
+static size_t hbt_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
+{
+    (void)st;
+    const char *list = NULL;
+    for (uint32_t h = 0; h < cy->req->nheaders; h++)
+        if (strcmp(cy->req->headers[h].name, "test-epp-endpoint-selection") == 0) list = cy->req->headers[h].value;
+    size_t o = 0;
+    for (size_t i = 0; list && i < m; i++) {
+        const es_endpoint_t *e = &cy->eps[idx[i]];
+        if (!hbt_names(list, e)) continue;
+        const char *a = e->address ? e->address : "", *c = strrchr(a, ':');
+        size_t n = c ? (size_t)(c - a) : strlen(a);
+        bool dup = false;   /* one endpoint per IP */
+        for (size_t k = 0; k < o && !dup; k++) {
+            const char *b = cy->eps[idx[k]].address ? cy->eps[idx[k]].address : "", *d = strrchr(b, ':');
+            size_t nb = d ? (size_t)(d - b) : strlen(b);
+            dup = nb == n && memcmp(a, b, n) == 0;
+        }
+        if (!dup) idx[o++] = idx[i];
+    }
+    return o;
+}
+
 /* role filters, label llm-d.ai/role */
 static bool role_in(const es_endpoint_t *e, const char *const *set, bool unlabeled)
 {
@@ -549,6 +606,7 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("endpoint-attribute-filter", ESI_FILTER, k_attr_filter_params, sizeof(attr_filter_params_t),
         sizeof(attr_filter_params_t)), .alpha = true, .x_check = attr_filter_check, .x_link = attr_filter_link,
      .x_filter = attr_filter},
+    {VT("header-based-testing-filter", ESI_FILTER, NULL, 0, 0), .x_filter = hbt_filter},
     {VT("decode-filter", ESI_FILTER, NULL, 0, 0), .x_filter = decode_filter},
     {VT("prefill-filter", ESI_FILTER, NULL, 0, 0), .x_filter = prefill_filter},
     {VT("encode-filter", ESI_FILTER, NULL, 0, 0), .x_filter = encode_filter},

@@ -254,10 +254,18 @@ void esi_pindex_fini(esi_pindex_t *ix)
     memset(ix, 0, sizeof *ix);
 }
 
-/* A slot keeps the high half of its key as a tag, and its home comes from
- * the tag alone (backward-shift deletion needs each entry's home); the full
- * key is in the holder nodes.  Keys are well mixed hashes. */
-static inline uint32_t tag_of(uint64_t key) { return (uint32_t)(key >> 32); }
+/* A slot keeps a 32-bit tag of its key, and its home comes from the tag
+ * alone (backward-shift deletion needs each entry's home); the full key is
+ * in the holder nodes.  The tag mixes all 64 bits: keys from KV events need
+ * not be well mixed (a publisher sending 0, 1, 2, ... put every key in one
+ * probe run, each add O(n)). */
+static inline uint32_t tag_of(uint64_t key)
+{
+    key ^= key >> 31;
+    key *= 0x7fb5d329728ea185ULL;
+    key ^= key >> 27;
+    return (uint32_t)(key >> 32);
+}
 static inline size_t home_of(const esi_pindex_t *ix, uint32_t tag) { return (size_t)tag & ix->mask; }
 
 static inline size_t find_slot(const esi_pindex_t *ix, uint64_t key)

@@ -30,16 +30,20 @@ do for [fmt in "png svg"] {
     floor = 10**floor(log10(STATS_min))
     set logscale x
     set xrange [floor:10**ceil(log10(STATS_max) + 0.5)]   # room for the last label
+    set format x '%.0s%c'                                  # 100, 1k, 10M: never 10000000
   } else {
     set xrange [0:*]
     set offsets 0, graph 0.12, 0, 0
   }
-  if (STATS_max >= 10000) { set format x '%.0f' }   # plain numbers, never 1e+06
+  if (STATS_max >= 10000 && floor == 0) { set format x '%.0f' }   # plain numbers, never 1e+06
+  # one number of decimals for every label of the plot, from the largest value
+  big = abs(STATS_max) > abs(STATS_min) ? abs(STATS_max) : abs(STATS_min)
+  lfmt = big >= 100 ? ' %.0f' : (big >= 10 ? ' %.1f' : (big >= 1 ? ' %.2f' : ' %.3g'))
   set ytics scale 0
   set style fill solid 0.8 border -1
   set key outside right top
   plot data using 2:0:(floor):2:($0 - 0.35):($0 + 0.35):ytic(5) with boxxyerror lc rgb '#1f77b4' title 'mean', \
        '' using 2:0:3:4 with xerrorbars lc rgb '#222222' pt -1 lw 1.5 title '95 % interval', \
-       '' using 4:0:(abs($2) >= 10000 ? sprintf(' %.0f', $2) : sprintf(' %.4g', $2)) with labels left offset 0.5,0 notitle
+       '' using 4:0:(sprintf(lfmt, $2)) with labels left offset 0.5,0 notitle
   unset output
 }

@@ -55,6 +55,10 @@ print("live TTFT p50 %.1f ms, sim TTFT p50 %.1f ms" % (s["latency_ms"]["ttft"]["
       json.load(open(sys.argv[3].replace("live", "sim")))["latency_ms"]["ttft"]["p50"]))
 PY
 
+# the pods' gauges, scraped from /metrics, fill their timeseries rows
+awk -F, -v p="127.0.0.1:$P0" '$2 == p && $3 != "" && $5 != "" {n++} END {exit !(n >= 1)}' live/timeseries.csv
+check "timeseries.csv: pod rows carry scraped gauges" $? "$(head -5 live/timeseries.csv)"
+
 kill -TERM $SERVE; wait $SERVE 2>/dev/null
 grep -Eq '^step lateness: [1-9][0-9]* steps, p50 [0-9]+ us, p90 [0-9]+ us, p99 [0-9]+ us' s.out
 check "serve --stats prints step lateness when stopped" $? "$(cat s.out)"
@@ -63,7 +67,7 @@ check "serve --stats prints step lateness when stopped" $? "$(cat s.out)"
 "$EPPSIM" serve --pods 1 --port 0 --time-scale 10 >ip.out 2>ip.err &
 IPS=$!
 pids+=($IPS)
-for _ in $(seq 1 100); do grep -q '^pod ' ip.out && break; sleep 0.05; done
+for _ in $(seq 1 100); do grep -q '^pod ' ip.out 2>/dev/null && break; sleep 0.05; done
 PI=$(awk '$1=="pod" && $3=="port" {print $4}' ip.out)
 timeout 120 "$EPPSIM" load --inference-perf "$SRC/tests/data/inference-perf/late-2025-run.yaml" --url "http://127.0.0.1:$PI" \
   --time-scale 10 --no-plots -q -o ip >/dev/null 2>ip.lerr

@@ -67,6 +67,10 @@ printf 'name: strict\nepp: {config_file: %s}\nworkload: {num_requests: 20}\n' "$
 "$eppsim" run "$tmp/strict.yaml" --strict-stability --quiet --no-plots --out "$tmp/strict" > /dev/null 2> "$tmp/err"; rc=$?
 if [ $rc != 2 ] || ! grep -q "has Alpha stability level" "$tmp/err" || [ -e "$tmp/strict" ]; then echo "FAIL run --strict-stability: rc=$rc"; fail=1; fi
 echo "--strict-stability checked"
+# explain shows the GPU-utilisation filter and scorer on the dcgm attribute
+"$eppsim" explain --epp-config "$gpu" --state "$root/tests/fuzz/corpus/explain_state/parity-gpu.json" --json > "$tmp/gpu.json" 2> /dev/null
+grep -q '"filtered"' "$tmp/gpu.json" && grep -q '"gpu-utilization-scorer": 0.6' "$tmp/gpu.json" && grep -q '"picked": \["pod2"\]' "$tmp/gpu.json" ||
+  { echo "FAIL explain with gpu_utilization"; cat "$tmp/gpu.json"; fail=1; }
 # topology labels on pods (cluster.pod_labels): with the pd-topology config every
 # split request prefills on the decode pod's host
 cat > "$tmp/topo.yaml" <<EXP

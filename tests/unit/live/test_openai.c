@@ -111,12 +111,27 @@ static void test_filler(void **state)
     es_live_buf_free(&y);
 }
 
+static void test_utf8(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"", "plain", "caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\xed\x9f\xbf"};
+    static const char *const bad[] = {"\xff", "\xc0\x80", "\xc3", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                                      "\xf5\x80\x80\x80", "\xe2\x82", "a\x80" "b", "\xc3\x28"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) assert_true(es_live_utf8_valid(good[i], strlen(good[i])));
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) assert_false(es_live_utf8_valid(bad[i], strlen(bad[i])));
+    es_live_completion_t c;
+    char msg[128];
+    const char body[] = "{\"prompt\":\"\xff\xfe\"}";
+    assert_int_equal(es_live_parse_completion(body, sizeof body - 1, false, &c, msg, sizeof msg), -1);
+    assert_string_equal(msg, "request body is not UTF-8");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_completion_fields), cmocka_unit_test(test_chat_messages),
         cmocka_unit_test(test_bad_bodies),        cmocka_unit_test(test_tokenizer),
-        cmocka_unit_test(test_filler),
+        cmocka_unit_test(test_filler),            cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

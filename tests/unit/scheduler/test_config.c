@@ -147,7 +147,7 @@ static void test_errors(void **st)
               "bad.yaml:5: schedulingProfile: unknown key (known: apiVersion");
     cfg_fails(CFG_HEAD "plugins:\n- type: queue-scorer\n  weight: 2\n", "bad.yaml:5: plugins[0].weight: unknown key");
     cfg_fails(CFG_HEAD "plugins:\n- type: quque-scorer\n", "plugins[0].type: unknown plugin type \"quque-scorer\" (did you mean \"queue-scorer\"?");
-    cfg_fails(CFG_HEAD "plugins:\n- type: header-based-testing-filter\n", "plugins[0].type: plugin type \"header-based-testing-filter\" (llm-d-router v0.10) is not implemented");
+    cfg_fails(CFG_HEAD "plugins:\n- type: sheddable-eviction-filter\n", "plugins[0].type: plugin type \"sheddable-eviction-filter\" (llm-d-router v0.10) is not implemented");
     /* v0.10: the producer's parameters are refused on prefix-cache-scorer (strict decoder) */
     cfg_fails(CFG_HEAD "plugins:\n- type: prefix-cache-scorer\n  parameters: {lruCapacityPerServer: 5}\n",
               "plugins[0].parameters.lruCapacityPerServer: unknown key");

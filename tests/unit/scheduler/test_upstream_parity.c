@@ -870,6 +870,50 @@ static void test_headerlabelaffinity(void **st)
     es_epp_config_destroy(c);
 }
 
+/* scheduling/test/filter/filter_test.go TestFilter (8 cases): survivors as a
+ * 0/1 string by candidate (eppsim keeps the candidates' order) */
+static void test_testfilter_filter_test_go_TestFilter(void **st)
+{
+    (void)st;
+    static const struct { const char *name, *header; const char *addr[3]; size_t n; const char *want; } cases[] = {
+        {"header unset in request", NULL, {"10.0.0.1:3000"}, 1, "0"},
+        {"header set but no IP match", "10.0.0.99", {"10.0.0.1:3000"}, 1, "0"},
+        {"IP-only header matches pod (port-agnostic)", "10.0.0.1", {"10.0.0.1:3002"}, 1, "1"},
+        {"IP:port header matches exact port", "10.0.0.1:3002", {"10.0.0.1:3000", "10.0.0.1:3002", "10.0.0.2:3002"}, 3,
+         "010"},
+        {"IP:port header with non-matching port produces no match", "10.0.0.1:9999", {"10.0.0.1:3002"}, 1, "0"},
+        {"multiple header values (IP and IP:port) ... deduped", "10.0.0.3:3004, 10.0.0.2, 10.0.0.3",
+         {"10.0.0.1:3000", "10.0.0.2:3002", "10.0.0.3:3004"}, 3, "011"},
+        {"IPv6 with brackets and port", "[fd00::1]:3002", {"[fd00::1]:3002", "[fd00::2]:3002"}, 2, "10"},
+        {"IPv6 bare address (no port)", "fd00::2", {"[fd00::1]:3002", "[fd00::2]:3004"}, 2, "01"},
+    };
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n- type: header-based-testing-filter\n");
+    const esi_plugin_vt_t *vt;
+    void *s = instance(c, "header-based-testing-filter", &vt);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        pool_t p;
+        pool_init(&p, cases[k].n, 0);
+        for (size_t i = 0; i < cases[k].n; i++) p.eps[i].address = cases[k].addr[i];
+        es_header_t h = {"test-epp-endpoint-selection", cases[k].header};
+        es_sched_request_t r = {0};
+        r.headers = &h;
+        r.nheaders = cases[k].header ? 1 : 0;
+        esi_cycle_t cy;
+        memset(&cy, 0, sizeof cy);
+        cy.req = &r;
+        cy.eps = p.eps;
+        cy.n = p.n;
+        uint32_t idx[3] = {0, 1, 2};
+        size_t m = vt->x_filter(s, &cy, idx, p.n);
+        char got[4] = "000";
+        got[p.n] = '\0';
+        for (size_t i = 0; i < m; i++) got[idx[i]] = '1';
+        if (strcmp(got, cases[k].want)) fail_msg("%s: got %s want %s", cases[k].name, got, cases[k].want);
+    }
+    release(vt, s);
+    es_epp_config_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -891,6 +935,7 @@ int main(void)
         cmocka_unit_test(test_inflightload_producer_test_go_TestInFlightLoadProducer_Lifecycle),
         cmocka_unit_test(test_priorityholdback_priority_holdback_test_go),
         cmocka_unit_test(test_headerlabelaffinity),
+        cmocka_unit_test(test_testfilter_filter_test_go_TestFilter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/resource.h>
 
 #include "helpers.h"
 #include "internal.h"
@@ -575,6 +576,45 @@ static void test_precise_prefix_kv_events(void **st)
     es_epp_config_destroy(cfg);
 }
 
+/* KV events are outside input: hashes 0, 1, 2, ... (alike in their high
+ * half) once shared one probe run, each add O(n): 200000 of them took
+ * minutes.  A CPU limit turns that hang into a failure (SIGXCPU). */
+static void test_precise_prefix_sequential_hashes(void **st)
+{
+    (void)st;
+    struct rlimit rl;
+    getrlimit(RLIMIT_CPU, &rl);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    rlim_t limit = (rlim_t)ru.ru_utime.tv_sec + (rlim_t)ru.ru_stime.tv_sec + 20;
+    if (rl.rlim_max == RLIM_INFINITY || limit < rl.rlim_max) {
+        struct rlimit nl = {limit, rl.rlim_max};
+        setrlimit(RLIMIT_CPU, &nl);
+    }
+    es_epp_config_t *cfg;
+    es_scheduler_t *s = one_scorer("precise-prefix-cache-scorer", NULL, &cfg);
+    pool_t p;
+    pool_init(&p, 2, 0);
+    es_segment_t segs[1] = {{333, 32}};
+    es_sched_request_t r = text_req(1, "m", NULL);
+    r.content.segs = segs; r.content.nsegs = 1; r.content.tokens = 32;
+    uint64_t keys[2];
+    assert_int_equal(es_content_block_hashes(&r.content, 16, keys, 2), 2);
+    es_kv_event_t ev = {ES_KV_BLOCK_STORED, 0, 0, 0};
+    for (uint64_t k = 0; k < 200000; k++) { ev.block_hash = k; es_scheduler_on_kv_event(s, &ev); }
+    for (int k = 0; k < 2; k++) { es_kv_event_t e = {ES_KV_BLOCK_STORED, 1, keys[k], 0}; es_scheduler_on_kv_event(s, &e); }
+    ev.kind = ES_KV_BLOCK_REMOVED;
+    for (uint64_t k = 0; k < 200000; k += 2) { ev.block_hash = k; es_scheduler_on_kv_event(s, &ev); }
+    es_sched_result_t res;
+    es_sched_trace_t *t = run(s, &p, &r, 0, &res);
+    assert_double_equal(raw_of(t, 0, 0), 0.0, 0);
+    assert_double_equal(raw_of(t, 0, 1), 1.0, 0);
+    es_sched_trace_destroy(t);
+    es_scheduler_destroy(s);
+    es_epp_config_destroy(cfg);
+    setrlimit(RLIMIT_CPU, &rl);
+}
+
 /* The character view: ~4 characters a token, deterministic, prefix-stable. */
 static void test_char_view(void **st)
 {
@@ -858,6 +898,7 @@ int main(void)
         cmocka_unit_test(test_session_affinity),
         cmocka_unit_test(test_no_hit_lru),
         cmocka_unit_test(test_precise_prefix_kv_events),
+        cmocka_unit_test(test_precise_prefix_sequential_hashes),
         cmocka_unit_test(test_char_view),
         cmocka_unit_test(test_char_view_matches_reference),
         cmocka_unit_test(test_prefix_index_matches_model),
