@@ -20,8 +20,10 @@
  *    coefficients file (data/steptime-coeffs.yaml):
  *      compute = GEMM FLOPs / (peak x gemm_eff) + attention FLOPs / (bf16 peak x attn_eff)
  *      memory  = (weights read + KV read and written) / (HBM x hbm_eff)
- *      step    = (compute^s + memory^s)^(1/s) + layers x layer_us + step_us
- *                + TP all-reduces;  all per GPU (divided by TP).
+ *      sample  = sampled rows x vocab x ES_SAMPLER_BYTES_PER_LOGIT / (HBM x hbm_eff)
+ *      step    = (compute^s + memory^s)^(1/s) + sample + layers x layer_us + step_us
+ *                + TP all-reduces;  all per GPU (divided by TP) but the
+ *                sampler, which every rank runs over the whole vocabulary.
  *    GEMM FLOPs count 2 x active params x tokens (top-k experts per token);
  *    MoE weights read are the experts the step's tokens touch in expectation.
  *    Sliding-window and chunked-local layers read and attend to at most
@@ -65,6 +67,12 @@ typedef struct es_profile_model {
     es_table2_t      decode;    /* us per layer, rows B, x = L keys */
     char             source[256];   /* "profile", or the config.json it was read from */
 } es_profile_model_t;
+
+/* HBM bytes per logit of vLLM v1's sampler (vllm/v1/sample/sampler.py,
+ * random sampling, no penalties, top-k/top-p or logprobs): bf16 -> float32
+ * cast 2 + 4, temperature 4 + 4, softmax 4 + 4 + 4, exponential noise 4,
+ * probs / noise 4 + 4 + 4, argmax 4.  A count of memory passes, not a fit. */
+#define ES_SAMPLER_BYTES_PER_LOGIT 46.0
 
 /* Global coefficients of the analytic step model (data/steptime-coeffs.yaml). */
 typedef struct es_step_coeffs {
@@ -149,6 +157,7 @@ typedef struct es_steptime {
     double                    fixed_bytes;      /* weights read every step, experts excluded, one GPU */
     double                    expert_bytes;     /* one routed expert of one layer, one GPU */
     double                    kv_bytes_tok;     /* KV bytes of one token, all layers, one GPU */
+    double                    sample_bytes_row; /* sampler HBM traffic per sampled row, every GPU */
     double                    local_window;     /* keys a sliding-window / chunked-local layer sees at most */
     double                    local_frac;       /* fraction of layers that are windowed; 0 = none */
     double                    gemm_Bps_inv, attn_inv, hbm_inv;   /* 1 / achieved rates (us per unit) */
@@ -157,7 +166,7 @@ typedef struct es_steptime {
 /* Terms of one analytic step, for tests and bench: us each, before the
  * combination; total = the step's us including cpu overhead. */
 typedef struct es_step_terms {
-    double gemm_us, attn_us, weight_us, kv_us, comm_us, fixed_us, total_us;
+    double gemm_us, attn_us, weight_us, kv_us, sample_us, comm_us, fixed_us, total_us;
     double experts_touched;   /* per MoE layer */
 } es_step_terms_t;
 void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step_terms_t *out);

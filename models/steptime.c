@@ -425,6 +425,7 @@ void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es
     st->gemm_flops_tok = 2.0 * (m->layers * m->attn_params + ndense * 3.0 * d * m->inter +
                                 nmoe * ((double)m->top_k * m->expert_params + 3.0 * d * m->shared_inter + d * m->experts));
     st->lm_flops_row = 2.0 * d * m->vocab;
+    st->sample_bytes_row = (double)m->vocab * ES_SAMPLER_BYTES_PER_LOGIT;
     st->attn_flops_unit = 2.0 * m->layers * m->heads * ((double)m->head_dim + m->v_head_dim);
     double experts_bytes = nmoe * (double)m->experts * m->expert_params * m->weight_bytes_per_param;
     double embed_bytes = m->tie_embeddings ? 0 : (double)m->vocab * d * m->dtype_bytes;   /* only T rows read */
@@ -546,6 +547,8 @@ void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step
         o->attn_us = st->attn_flops_unit * units * st->attn_inv;
         o->weight_us = (st->fixed_bytes + nmoe * o->experts_touched * st->expert_bytes) * st->hbm_inv;
         o->kv_us = st->kv_bytes_tok * (ctx_read + T) * st->hbm_inv;
+        /* the sampler's full-vocabulary float32 passes, after the forward and on every rank */
+        o->sample_us = c->n_sampled * st->sample_bytes_row * st->hbm_inv;
         if (st->tp > 1) {
             double bytes = T * m->hidden * m->dtype_bytes;
             o->comm_us = 2.0 * m->layers * (st->ar_lat_us + 2.0 * (st->tp - 1) / st->tp * bytes / st->link_Bps * 1e6);
@@ -556,7 +559,7 @@ void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step
         double a = tc / hi, b = tm / hi;
         gpu = hi * pow(pow(a, k->smooth) + pow(b, k->smooth), 1.0 / k->smooth);
     }
-    o->total_us = T > 0 ? gpu + o->fixed_us + o->comm_us + st->overhead_us : st->overhead_us;
+    o->total_us = T > 0 ? gpu + o->sample_us + o->fixed_us + o->comm_us + st->overhead_us : st->overhead_us;
 }
 
 double es_steptime_us(const es_steptime_t *st, const es_step_comp_t *c)
