@@ -116,6 +116,9 @@ static FILE *open_record(const char *dir, const es_epp_config_t *epp)
     snprintf(path, sizeof path, "%s/decisions.jsonl", dir);
     f = fopen(path, "w");
     if (!f) fprintf(stderr, "eppsim gateway: %s: cannot write\n", path);
+    /* a buffer larger than any decision line: with the flush after each line
+     * (log_decision), a reader tailing the file never sees half a line */
+    else setvbuf(f, NULL, _IOFBF, 1 << 16);
     return f;
 }
 

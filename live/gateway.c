@@ -516,6 +516,7 @@ static void log_decision(es_live_gw_t *gw, uint64_t seed, const es_sched_request
         if (res->prefill >= 0) { fputs(", ", f); es_json_write_string(f, gw->pods[res->prefill].name); }
     }
     fputs("]}\n", f);
+    fflush(f);   /* whole lines only: the log is read while the gateway runs */
 }
 
 /* Headers the gateway sets itself on the request to the pod. */
