@@ -4,6 +4,7 @@
  * comments, other families and malformed lines are skipped, as a scraper
  * that reads the families it knows.
  */
+#include "es_live.h"
 #include "es_live_gw.h"
 
 #include <math.h>
@@ -125,7 +126,17 @@ static bool counter_value(double v, uint64_t *out)
     return true;
 }
 
-/* Comma-separated adapter names into names[], pointers into list[]. */
+/* Whether an adapter name may reach decisions.jsonl: well-formed UTF-8 with
+ * no control character (a pod's page is untrusted input). */
+static bool printable_name(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return false;
+    return es_live_utf8_valid(s, n);
+}
+
+/* Comma-separated adapter names into names[], pointers into list[]; false
+ * (the series is skipped) on too many, overlong or unprintable names. */
 static bool adapters(const char *v, char (*names)[ES_LIVE_LORA_NAME_MAX], const char **list, uint32_t *n)
 {
     *n = 0;
@@ -133,7 +144,7 @@ static bool adapters(const char *v, char (*names)[ES_LIVE_LORA_NAME_MAX], const 
     while (*v) {
         size_t k = strcspn(v, ",");
         if (k > 0) {
-            if (*n == ES_LORA_LIST_MAX || k >= ES_LIVE_LORA_NAME_MAX) return false;
+            if (*n == ES_LORA_LIST_MAX || k >= ES_LIVE_LORA_NAME_MAX || !printable_name(v, k)) return false;
             memcpy(names[*n], v, k);
             names[*n][k] = '\0';
             list[*n] = names[*n];

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -85,6 +86,29 @@ static void test_variants(void **state)
     free(s);
 }
 
+/* adapter names that are not printable UTF-8 never reach decisions.jsonl:
+ * their series is skipped, an older clean one is kept */
+static void test_unprintable_adapters(void **state)
+{
+    (void)state;
+    es_live_scrape_t *s = malloc(sizeof *s);
+    /* raw bytes; "a\\nb" is Prometheus' escape that the parser turns into a newline */
+    static const char *bad[] = {"a\xff", "\xc0\xaf", "x\ty", "a\\nb", "ok,\xed\xa0\x80", "del\x7f"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char page[512];
+        const char *name = bad[i];
+        snprintf(page, sizeof page,
+                 "vllm:num_requests_waiting 0\nvllm:num_requests_running 0\nvllm:kv_cache_usage_perc 0\n"
+                 "vllm:lora_requests_info{max_lora=\"2\",running_lora_adapters=\"clean\",waiting_lora_adapters=\"\"} 100\n"
+                 "vllm:lora_requests_info{max_lora=\"2\",running_lora_adapters=\"%s\",waiting_lora_adapters=\"\"} 200\n",
+                 name);
+        assert_int_equal(parse(page, s), 0);
+        assert_int_equal(s->m.n_running_lora, 1);
+        assert_string_equal(s->m.running_lora[0], "clean");
+    }
+    free(s);
+}
+
 static void test_failures(void **state)
 {
     (void)state;
@@ -105,7 +129,7 @@ static void test_failures(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_round_trip), cmocka_unit_test(test_variants),
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_round_trip), cmocka_unit_test(test_variants), cmocka_unit_test(test_unprintable_adapters),
                                        cmocka_unit_test(test_failures)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
