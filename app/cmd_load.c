@@ -690,7 +690,7 @@ static void usage(FILE *f)
             "      --url URL          http://HOST:PORT (an IP address or localhost); repeatable,\n"
             "                         or several separated by commas\n"
             "  -o, --out DIR          output directory (default out/<name>-seed<seed>-load)\n"
-            "      --force            replace an existing output directory\n"
+            "  -f, --force            replace an existing output directory\n"
             "      --set KEY=VALUE    override an experiment key (as eppsim run)\n"
             "      --inference-perf CONFIG  replay an inference-perf config as the workload\n"
             "      --time-scale X     model seconds per wall second, as `eppsim serve --time-scale`\n"
@@ -895,7 +895,7 @@ int es_cmd_load(int argc, char **argv)
     bool force = false, plots = true, quiet = false;
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "o:fqh", opts, NULL)) != -1) {
         int bad = 0;
         switch (ch) {
         case 'u':
@@ -957,18 +957,26 @@ int es_cmd_load(int argc, char **argv)
                                 &doc, &err);
     }
     es_doc_t *holder = NULL, *epp_src = NULL;
+    const char *const *culprits = NULL;   /* the --set a message may come from, as eppsim run says */
+    size_t nculprits = 0;
     if (!rc && ip_file) rc = es_cli_set_inference_perf(doc, ip_file, NULL, &err) < 0 ? ES_EINVAL : 0;
     if (!rc && nsets) {
         holder = es_doc_create("--set");
-        for (size_t i = 0; i < nsets && !rc; i++)
+        for (size_t i = 0; i < nsets && !rc; i++) {
             rc = holder ? es_sweep_override(doc, base, holder, &epp_src, sets[i], &err)
                         : es_err_set(&err, ES_ENOMEM, "out of memory");
+            if (rc && holder) culprits = &sets[i], nculprits = 1;
+        }
     }
     es_experiment_t exp;
-    if (!rc) rc = es_experiment_from_doc(doc, base, &exp, &err);
-    else es_doc_destroy(doc);
+    if (!rc) {
+        rc = es_experiment_from_doc(doc, base, &exp, &err);
+        culprits = sets, nculprits = nsets;
+    } else {
+        es_doc_destroy(doc);
+    }
     if (rc) {
-        fprintf(stderr, "eppsim: %s\n", err.msg);
+        es_cli_print_set_error(err.msg, culprits, nculprits);
         es_doc_destroy(holder);
         es_doc_destroy(epp_src);
         free(targets);

@@ -81,6 +81,11 @@ printf 'name: two\nworkload: {num_requests: 2, arrival: {process: constant, rate
 timeout 60 "$EPPSIM" load two.yaml --url "http://127.0.0.1:$P0" --no-plots -q -o refused >/dev/null 2>r.err
 check "load against a closed port exits 0" $? "$(cat r.err)"
 [ "$(awk -F, 'NR > 1 && $4 == 0' refused/requests.csv | wc -l)" -eq 2 ]; check "refused requests have status 0" $? "$(cat refused/requests.csv)"
+# -f is --force, as for eppsim run: without it the existing directory is kept
+timeout 60 "$EPPSIM" load two.yaml --url "http://127.0.0.1:$P0" --no-plots -q -o refused >/dev/null 2>r.err
+[ $? -eq 2 ]; check "load into an existing directory without -f: exit 2" $? "$(cat r.err)"
+timeout 60 "$EPPSIM" load two.yaml --url "http://127.0.0.1:$P0" --no-plots -q -f -o refused >/dev/null 2>r.err
+check "load -f replaces the directory" $? "$(cat r.err)"
 
 # bad input: exit 2 with a message
 "$EPPSIM" load two.yaml --url "https://127.0.0.1:1" -o x 2>e.txt; [ $? -eq 2 ] && grep -q 'only http://' e.txt
@@ -89,6 +94,13 @@ check "https URL rejected (exit 2)" $? "$(cat e.txt)"
 check "no --url: exit 2" $? "$(cat e.txt)"
 "$EPPSIM" load two.yaml --url "http://example.com:80" -o x 2>e.txt; [ $? -eq 2 ] && grep -q 'not an IP address' e.txt
 check "host names other than localhost rejected (no resolver)" $? "$(cat e.txt)"
+
+"$EPPSIM" load two.yaml --url "http://127.0.0.1:1" --set workload.num_requests=abc -o x 2>e.txt
+[ $? -eq 2 ] && grep -q -- '^eppsim: --set workload.num_requests=abc: ' e.txt
+check "bad --set value named by its option, as eppsim run does" $? "$(cat e.txt)"
+"$EPPSIM" load two.yaml --url "http://127.0.0.1:1" --set nosuchkey=1 -o x 2>e.txt
+[ $? -eq 2 ] && grep -q -- '^eppsim: --set nosuchkey=1: ' e.txt
+check "unknown --set key named by its option" $? "$(cat e.txt)"
 
 [ "$fails" -eq 0 ] || exit 1
 echo "all load checks passed"
