@@ -195,10 +195,14 @@ static int params_load(es_epp_config_t *c, const esi_param_t *t, void *obj, cons
     return 0;
 }
 
-static void write_params(FILE *f, const esi_param_t *t, const void *obj, int indent)
+static void write_params(FILE *f, const esi_plugin_vt_t *vt, const esi_param_t *t, const void *obj, int indent)
 {
     for (; t && t->key; t++) {
         const char *fld = (const char *)obj + t->off;
+        if (vt->x_param_omitted && vt->x_param_omitted(obj, t->key)) {
+            fprintf(f, "%*s# %s: the default (not written: it would warn when read back)\n", indent, "", t->key);
+            continue;
+        }
         switch (t->type) {
         case ESI_P_INT: fprintf(f, "%*s%s: %lld\n", indent, "", t->key, (long long)*(const int64_t *)fld); break;
         case ESI_P_DOUBLE: fprintf(f, "%*s%s: %.17g\n", indent, "", t->key, *(const double *)fld); break;
@@ -212,7 +216,7 @@ static void write_params(FILE *f, const esi_param_t *t, const void *obj, int ind
         }
         case ESI_P_SUB:
             fprintf(f, "%*s%s:\n", indent, "", t->key);
-            write_params(f, t->sub, obj, indent + 2);
+            write_params(f, vt, t->sub, obj, indent + 2);
             break;
         default: break;
         }
@@ -1075,7 +1079,7 @@ void es_epp_config_write_yaml(FILE *f, const es_epp_config_t *c)
         if (p->auto_created) fprintf(f, "  # added by the defaulting pipeline\n");
         if (p->vt->params && p->vt->params->key && strcmp(p->vt->params->key, "*")) {
             fprintf(f, "  parameters:\n");
-            write_params(f, p->vt->params, p->params, 4);
+            write_params(f, p->vt, p->vt->params, p->params, 4);
         }
     }
     fprintf(f, "schedulingProfiles:\n");

@@ -148,6 +148,9 @@ typedef struct esi_plugin_vt {
     const char *(*x_producer_ref)(const void *params);
     /* resolves references to other plugins after every plugin is parsed; may be NULL */
     int    (*x_link)(void *params, const es_epp_config_t *c, const es_node_t *at, es_err_t *err);
+    /* whether the config writer leaves parameter `key` out, so that the file
+     * re-reads as the user gave it (a default that warns when written); may be NULL */
+    bool   (*x_param_omitted)(const void *params, const char *key);
     /* profile handler: resolves its profiles and decider against the config */
     int    (*x_bind)(void *params, const es_epp_config_t *c, esi_handler_bind_t *b,
                      const es_node_t *at, es_err_t *err);
@@ -265,6 +268,7 @@ typedef struct esi_approx_params {
     int64_t max_tokens;         /* maxPrefixTokensToMatch, 131072; > 0 wins: max_tokens / block size */
     int64_t lru_capacity;       /* lruCapacityPerServer, 31250 */
     int64_t min_block_tokens;   /* not a parameter: ESI_APPROX_MIN_BLOCK_TOKENS (upstream's tests lower it) */
+    bool    block_size_given;   /* not a parameter: blockSizeTokens was written in the config */
 } esi_approx_params_t;
 
 /* burst-prefix-cache-producer's assignment (plugins_burst.c, assign.go) of

@@ -295,9 +295,17 @@ static int producer_check(void *params, const es_node_t *at, const char *path, c
         return es_node_err(err, ES_EINVAL, at, path, "invalid configuration: BlockSizeTokens must be > 0 when "
                            "AutoTune is disabled (current value: %lld)", (long long)p->block_size_tokens);
     bool written = at && at->kind == ES_NODE_MAP && es_map_get(at, "blockSizeTokens");
+    p->block_size_given = written;
     if (written && p->block_size_tokens > 0 && p->block_size_tokens < p->min_block_tokens)
         *warning = "configured blockSizeTokens is below the recommended minimum (64), overriding it";
     return 0;
+}
+
+/* the default 16 written out would warn when the run's epp-config.yaml is read back */
+static bool producer_param_omitted(const void *params, const char *key)
+{
+    const esi_approx_params_t *p = params;
+    return !strcmp(key, "blockSizeTokens") && !p->block_size_given && p->block_size_tokens == 16;
 }
 
 typedef struct approx {
@@ -396,7 +404,7 @@ static const esi_plugin_vt_t k_plugins[] = {
     /* producers of PrefixCacheMatchInfo */
     {VT("approx-prefix-cache-producer", ESI_PRODUCER, k_producer_params, sizeof(esi_approx_params_t),
         sizeof(approx_t)), .produces = ESI_DATA_PREFIX_MATCH, .caps = ESI_CAP_DEFAULT_PRODUCER,
-     .x_check = producer_check, .x_init = approx_init, .x_fini = approx_fini, .x_prepare = approx_prepare,
+     .x_check = producer_check, .x_param_omitted = producer_param_omitted, .x_init = approx_init, .x_fini = approx_fini, .x_prepare = approx_prepare,
      .x_pre_request = approx_pre, .x_removed = approx_removed},
     {VT("precise-prefix-cache-producer", ESI_PRODUCER, k_pprod_params, sizeof(pprod_params_t), sizeof(pprod_t)),
      .produces = ESI_DATA_PREFIX_MATCH, .caps = ESI_CAP_KV_EVENTS, .x_check = pprod_check, .x_init = pprod_init,

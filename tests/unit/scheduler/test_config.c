@@ -202,6 +202,31 @@ static void test_errors(void **st)
         assert_true(dep);
         es_epp_config_destroy(c);
     }
+    {   /* a run's epp-config.yaml read back: the default blockSizeTokens is left out (it
+         * would warn), one the user wrote stays, warning again */
+        es_epp_config_t *c;
+        es_err_t err;
+        assert_int_equal(es_epp_config_default(&c, &err), 0);
+        char *y = dump(c);
+        assert_null(strstr(y, "blockSizeTokens: 16"));
+        es_epp_config_destroy(c);
+        c = cfg_text(y);
+        assert_null(es_epp_config_warning(c, 0));
+        assert_int_equal(((const esi_approx_params_t *)c->plugins[c->producer].params)->block_size_tokens, 16);
+        es_epp_config_destroy(c);
+        free(y);
+        c = cfg_text(CFG_HEAD "plugins:\n- type: approx-prefix-cache-producer\n  parameters: {blockSizeTokens: 16}\n");
+        y = dump(c);
+        assert_non_null(strstr(y, "blockSizeTokens: 16\n"));
+        es_epp_config_destroy(c);
+        c = cfg_text(y);
+        bool below = false;
+        for (size_t i = 0; es_epp_config_warning(c, i); i++)
+            if (strstr(es_epp_config_warning(c, i), "below the recommended minimum (64)")) below = true;
+        assert_true(below);
+        es_epp_config_destroy(c);
+        free(y);
+    }
     cfg_fails(CFG_HEAD "plugins:\n- type: concurrency-detector\n  parameters: {concurrencyMode: bytes}\n",
               "unsupported concurrencyMode: \"bytes\"");
     cfg_fails(CFG_HEAD "plugins:\n- type: precise-prefix-cache-scorer\n  parameters: {tokenProcessorConfig: {blockSize: 0}}\n",
