@@ -16,32 +16,10 @@
 #include <cmocka.h>
 
 #include "helpers.h"
+#include "upstream_helpers.h"
 #include "plugins_internal.h"
 
-#define HEAD "apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\n"
 
-static void *instance(const es_epp_config_t *c, const char *name, const esi_plugin_vt_t **vt_out)
-{
-    for (size_t i = 0; i < c->nplugins; i++) {
-        if (strcmp(c->plugins[i].name, name)) continue;
-        const esi_plugin_vt_t *vt = c->plugins[i].vt;
-        void *st = calloc(1, vt->state_size ? vt->state_size : 8);
-        assert_non_null(st);
-        es_err_t err;
-        if (vt->x_init) assert_int_equal(vt->x_init(st, c->plugins[i].params, NULL, &err), 0);
-        else if (vt->params_size) memcpy(st, c->plugins[i].params, vt->params_size);
-        *vt_out = vt;
-        return st;
-    }
-    fail_msg("no plugin %s", name);
-    return NULL;
-}
-
-static void release(const esi_plugin_vt_t *vt, void *st)
-{
-    if (vt->x_fini) vt->x_fini(st);
-    free(st);
-}
 
 /* A cycle over pool p; latency may be NULL (no predictions). */
 typedef struct fixture {
