@@ -51,6 +51,7 @@ struct live_pod {
     live_req_t  *active;           /* streaming and non-streaming requests in flight */
     uint64_t     next_id;
     bool         dirty;            /* tokens may have moved since the last flush */
+    es_time_t    dirty_at;         /* sim time of the first event that set dirty */
     es_live_kvev_t *kv;            /* KV event publisher, NULL when off */
     bool         down;             /* crashed: not listening (connections refused) */
     bool         relisten;         /* restart due while the listener was still closing */
@@ -97,6 +98,7 @@ struct es_live {
     es_live_buf_t scratch_text, scratch_event, scratch_out;   /* reused by every streamed token */
     char         rbuf[65536];      /* every connection's reads, parsed at once */
     es_live_lat_hist_t *lat;       /* step lateness (cfg.stats), else NULL */
+    es_live_lat_hist_t *tok;       /* token lateness (cfg.stats), else NULL */
     live_conn_t *failed;           /* connections to close once the current callback is done */
 };
 
@@ -107,8 +109,21 @@ static es_time_t wall_sim_now(const es_live_t *lv)
     return (es_time_t)((double)(uv_hrtime() - lv->t0) * lv->cfg.time_scale);
 }
 
-static void flush_pod(live_pod_t *p);
+static bool flush_pod(live_pod_t *p);
 static void sweep_failed(es_live_t *lv);
+
+/* The wall time (uv_hrtime ns) sim time t is due. */
+static uint64_t wall_due(const es_live_t *lv, es_time_t t)
+{
+    return lv->t0 + (uint64_t)((double)t / lv->cfg.time_scale);
+}
+
+/* An engine event is due by the wall clock. */
+static bool event_due(const es_live_t *lv)
+{
+    es_time_t next = es_sim_next_time(lv->sim);
+    return next != ES_TIME_NEVER && next <= wall_sim_now(lv);
+}
 
 void es_live_lat_add(es_live_lat_hist_t *h, uint64_t ns)
 {
@@ -142,7 +157,7 @@ static void run_due(es_live_t *lv, es_time_t now)
     }
     es_time_t next;
     while ((next = es_sim_next_time(lv->sim)) != ES_TIME_NEVER && next <= now) {
-        uint64_t due = lv->t0 + (uint64_t)((double)next / lv->cfg.time_scale), at = uv_hrtime();
+        uint64_t due = wall_due(lv, next), at = uv_hrtime();
         es_live_lat_add(lv->lat, at > due ? at - due : 0);
         es_sim_run(lv->sim, next);
     }
@@ -155,22 +170,37 @@ static void arm_timer(es_live_t *lv)
     es_time_t next = es_sim_next_time(lv->sim);
     struct itimerspec its;
     memset(&its, 0, sizeof its);
-    if (next != ES_TIME_NEVER) {
-        uint64_t at = lv->t0 + (uint64_t)((double)next / lv->cfg.time_scale) + 1;
+    bool pending = false;   /* tokens left unsent by a bounded advance: come back at once */
+    for (uint32_t i = 0; i < lv->npods && !pending; i++) pending = lv->pods[i].dirty;
+    if (pending) {
+        its.it_value.tv_nsec = 1;   /* an absolute time long past: fires now (all zero would disarm) */
+    } else if (next != ES_TIME_NEVER) {
+        uint64_t at = wall_due(lv, next) + 1;
         its.it_value.tv_sec = (time_t)(at / 1000000000u);
         its.it_value.tv_nsec = (long)(at % 1000000000u);
     }
     timerfd_settime(lv->tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-/* Runs every event due by the wall clock, streams what moved, re-arms. */
+/* Runs every event due by the wall clock and streams what moved, then
+ * re-arms.  Streaming is many socket writes; an engine event that falls due
+ * meanwhile runs first (flush_pod stops for it, and a pod left dirty is
+ * flushed again from its first request: what was sent is not sent twice),
+ * so a step is not late because other pods' tokens were being written.  At
+ * most ADVANCE_PASSES such interruptions per call: a server that cannot keep
+ * up still returns to the loop (reads, accepts) and comes back at once. */
+#define ADVANCE_PASSES 64
 static void advance(es_live_t *lv)
 {
-    run_due(lv, wall_sim_now(lv));
-    for (uint32_t i = 0; i < lv->npods; i++) {
-        if (lv->pods[i].dirty) flush_pod(&lv->pods[i]);
-        if (lv->pods[i].kv) es_live_kvev_flush(lv->pods[i].kv);
+    for (int pass = 0; pass < ADVANCE_PASSES; pass++) {
+        run_due(lv, wall_sim_now(lv));
+        bool flushed = true;
+        for (uint32_t i = 0; i < lv->npods && flushed; i++)
+            if (lv->pods[i].dirty) flushed = flush_pod(&lv->pods[i]);
+        if (flushed) break;
     }
+    for (uint32_t i = 0; i < lv->npods; i++)
+        if (lv->pods[i].kv) es_live_kvev_flush(lv->pods[i].kv);
     sweep_failed(lv);
     arm_timer(lv);
 }
@@ -414,10 +444,21 @@ static void flush_req(live_req_t *r)
     if (r->sent < have) send_tokens(r, have);
 }
 
-static void flush_pod(live_pod_t *p)
+/* Sends every stream of the pod what it has made; false (the pod still
+ * dirty) when an engine event fell due meanwhile (advance runs it first). */
+static bool flush_pod(live_pod_t *p)
 {
+    es_live_t *lv = p->lv;
+    for (live_req_t *r = p->active; r; r = r->next) {
+        flush_req(r);
+        if (r->next && event_due(lv)) return false;
+    }
     p->dirty = false;
-    for (live_req_t *r = p->active; r; r = r->next) flush_req(r);
+    if (lv->tok) {
+        uint64_t due = wall_due(lv, p->dirty_at), at = uv_hrtime();
+        es_live_lat_add(lv->tok, at > due ? at - due : 0);
+    }
+    return true;
 }
 
 static void finish_stream(live_req_t *r)
@@ -474,15 +515,16 @@ static void on_first_token(void *ud, es_server_request_t *sr, es_time_t t)
 {
     live_pod_t *p = ud;
     es_live_hist_add(&p->st.ttft, (double)(t - sr->submitted) * 1e-9, 1);
+    if (!p->dirty) p->dirty_at = t;
     p->dirty = true;
 }
 
 static void on_decode_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured)
 {
-    (void)t;
     (void)measured;
     live_pod_t *p = ud;
     es_live_hist_add(&p->st.itl, (double)gap * 1e-9, count);
+    if (!p->dirty) p->dirty_at = t;
     p->dirty = true;
 }
 
@@ -929,7 +971,7 @@ int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out
     lv->model_json = mj ? cJSON_PrintUnformatted(mj) : NULL;
     cJSON_Delete(mj);
     lv->sim = es_sim_create(cfg->seed);
-    if (cfg->stats && !(lv->lat = calloc(1, sizeof *lv->lat))) {
+    if (cfg->stats && (!(lv->lat = calloc(1, sizeof *lv->lat)) || !(lv->tok = calloc(1, sizeof *lv->tok)))) {
         es_live_destroy(lv);
         return es_err_set(err, ES_ENOMEM, "out of memory");
     }
@@ -993,6 +1035,8 @@ int es_live_port(const es_live_t *lv, uint32_t pod)
 
 const es_live_lat_hist_t *es_live_lateness(const es_live_t *lv) { return lv->lat; }
 
+const es_live_lat_hist_t *es_live_token_lateness(const es_live_t *lv) { return lv->tok; }
+
 const char *es_live_kv_endpoint(const es_live_t *lv, uint32_t pod)
 {
     return pod < lv->npods && lv->pods[pod].kv ? es_live_kvev_endpoint(lv->pods[pod].kv) : NULL;
@@ -1025,6 +1069,7 @@ void es_live_destroy(es_live_t *lv)
     if (lv->tfd >= 0) close(lv->tfd);
     free(lv->pods);
     free(lv->lat);
+    free(lv->tok);
     free(lv->model_json);
     es_live_buf_free(&lv->scratch_text);
     es_live_buf_free(&lv->scratch_event);

@@ -2,7 +2,7 @@
 # `eppsim load` against `eppsim serve` on loopback (time scale 10): every
 # request of a small workload completes with the token count `eppsim run`
 # gives it, the result files are written, a refused connection is status 0,
-# and `serve --stats` reports step lateness.  tests/cli/load.sh EPPSIM
+# and `serve --stats` reports step and token lateness.  tests/cli/load.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -62,6 +62,8 @@ check "timeseries.csv: pod rows carry scraped gauges" $? "$(head -5 live/timeser
 kill -TERM $SERVE; wait $SERVE 2>/dev/null
 grep -Eq '^step lateness: [1-9][0-9]* steps, p50 [0-9]+ us, p90 [0-9]+ us, p99 [0-9]+ us' s.out
 check "serve --stats prints step lateness when stopped" $? "$(cat s.out)"
+grep -Eq '^token lateness: [1-9][0-9]* flushes, p50 [0-9]+ us, p90 [0-9]+ us, p99 [0-9]+ us' s.out
+check "serve --stats prints token lateness when stopped" $? "$(cat s.out)"
 
 # an inference-perf config as the workload (two constant stages: 40 + 80 requests)
 "$EPPSIM" serve --pods 1 --port 0 --time-scale 10 >ip.out 2>ip.err &
