@@ -27,6 +27,10 @@
 #include "es_sim.h"
 
 typedef struct live_pod live_pod_t;
+
+/* Steps whose tokens can wait for the API server at once: with more (its
+ * delay longer than 64 steps) the oldest step's tokens go out early. */
+#define LIVE_DELIVERIES 64
 typedef struct live_conn live_conn_t;
 
 /* One completion in flight: owned by the pod from submit to on_finish. */
@@ -52,6 +56,12 @@ struct live_pod {
     uint64_t     next_id;
     bool         dirty;            /* tokens may have moved since the last flush */
     es_time_t    dirty_at;         /* sim time of the first event that set dirty */
+    /* steps whose tokens the model's API server has not sent yet: their send
+     * times (sim, non-decreasing), oldest at dq_head */
+    es_time_t    dq[LIVE_DELIVERIES];
+    uint32_t     dq_head, dq_n;
+    es_time_t    dq_step;          /* the end of the step last queued (a step reports its gaps twice) */
+    es_event_id_t deliver_ev;      /* flushes at dq's oldest send time; 0 none */
     es_live_kvev_t *kv;            /* KV event publisher, NULL when off */
     bool         down;             /* crashed: not listening (connections refused) */
     bool         relisten;         /* restart due while the listener was still closing */
@@ -434,12 +444,19 @@ static void stream_head(live_conn_t *c)
 }
 
 /* Sends the tokens the engine has produced since the last call, one event each. */
+static uint32_t pod_pending(live_pod_t *p, es_time_t now);
+
 static void flush_req(live_req_t *r)
 {
     if (!r->conn || !r->c.stream) return;
+    es_time_t now = es_sim_now(r->pod->lv->sim);
     uint32_t have = es_server_request_outputs(r->pod->srv, &r->sr);
     if (have > r->sr.output_tokens) have = r->sr.output_tokens;
-    if (r->sr.first_token < 0) return;
+    /* not before the API server sends them (first_token is that time; one
+     * token per step not yet sent is held back) */
+    if (r->sr.first_token < 0 || r->sr.first_token > now) return;
+    uint32_t held = pod_pending(r->pod, now);
+    have = have > held ? have - held : 0;
     if (r->sent == 0 && have == 0) have = 1;   /* the first token is out */
     if (r->sent < have) send_tokens(r, have);
 }
@@ -511,21 +528,63 @@ static void req_free(live_req_t *r)
     free(r);
 }
 
-static void on_first_token(void *ud, es_server_request_t *sr, es_time_t t)
+static void mark_dirty(live_pod_t *p, es_time_t t)
 {
-    live_pod_t *p = ud;
-    es_live_hist_add(&p->st.ttft, (double)(t - sr->submitted) * 1e-9, 1);
     if (!p->dirty) p->dirty_at = t;
     p->dirty = true;
 }
 
+static void on_first_token(void *ud, es_server_request_t *sr, es_time_t t)
+{
+    live_pod_t *p = ud;
+    es_live_hist_add(&p->st.ttft, (double)(t - sr->submitted) * 1e-9, 1);
+    mark_dirty(p, t);
+}
+
+/* Steps of p still waiting for the API server at sim time now. */
+static uint32_t pod_pending(live_pod_t *p, es_time_t now)
+{
+    while (p->dq_n && p->dq[p->dq_head] <= now) {
+        p->dq_head = (p->dq_head + 1) % LIVE_DELIVERIES;
+        p->dq_n--;
+    }
+    return p->dq_n;
+}
+
+/* The API server sends a step's tokens now: they are flushed. */
+static void ev_deliver(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)arg;
+    live_pod_t *p = target;
+    es_time_t now = es_sim_now(sim);
+    p->deliver_ev = 0;
+    mark_dirty(p, now);
+    if (pod_pending(p, now)) p->deliver_ev = es_sim_schedule(sim, p->dq[p->dq_head], ev_deliver, p, 0);
+}
+
+/* A step's tokens: `t` is when the model's API server sends them (the step's
+ * end plus its delay: server.vllm_version's api_chunk_us per chunk, queued
+ * behind the server's other work); the streams get them then, not at the
+ * step's end.  Each decoding request has one token per step, so a stream
+ * holds back as many tokens as its pod has steps not yet sent (flush_req). */
 static void on_decode_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured)
 {
     (void)measured;
     live_pod_t *p = ud;
     es_live_hist_add(&p->st.itl, (double)gap * 1e-9, count);
-    if (!p->dirty) p->dirty_at = t;
-    p->dirty = true;
+    es_sim_t *sim = p->lv->sim;
+    es_time_t now = es_sim_now(sim);
+    if (t <= now) { mark_dirty(p, t); return; }
+    if (p->dq_n && p->dq_step == now) return;   /* this step is queued already */
+    if (p->dq_n == LIVE_DELIVERIES) {           /* the oldest step goes out early */
+        p->dq_head = (p->dq_head + 1) % LIVE_DELIVERIES;
+        p->dq_n--;
+        mark_dirty(p, now);
+    }
+    p->dq[(p->dq_head + p->dq_n++) % LIVE_DELIVERIES] = t;
+    p->dq_step = now;
+    if (!p->deliver_ev && !(p->deliver_ev = es_sim_schedule(sim, p->dq[p->dq_head], ev_deliver, p, 0)))
+        mark_dirty(p, t);
 }
 
 static void on_kv_event(void *ud, const es_kv_event_t *ev)
@@ -899,7 +958,8 @@ static void ev_crash(es_sim_t *sim, void *target, uint64_t restart)
     uv_close((uv_handle_t *)&p->listener, on_listener_closed);
     for (live_conn_t *c = lv->conns; c; c = c->next)
         if (c->pod == p) conn_close(c);
-    es_server_crash(p->srv, ES_SERVER_UNAVAILABLE);   /* AllBlocksCleared; nothing is left in flight */
+    es_server_crash(p->srv, ES_SERVER_UNAVAILABLE);
+    p->dq_n = 0;   /* nothing left to send */   /* AllBlocksCleared; nothing is left in flight */
     if (restart) es_sim_schedule_in(lv->sim, es_time_from_s(lv->cfg.readiness_delay_s), ev_fault, p, UINT64_MAX);
 }
 

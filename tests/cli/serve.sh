@@ -142,6 +142,30 @@ PY
 kill -INT "${pids[1]}"; wait "${pids[1]}"; rc=$?
 [ $rc -eq 0 ]; check "SIGINT stops cleanly (exit $rc)" $? ""
 
+# the API server's delay (server.vllm_version's model, one process, 100 ms of
+# API CPU per streamed chunk): each step's token leaves the pod when the
+# model's API server sends it, 100 ms after the one before, not at the step's
+# end (a lower bound only: a loaded machine can add delay, never remove it)
+printf 'server: {vllm_version: "0.11", api_server_count: 1, api_chunk_us: 100000}\n' > api.yaml
+start sapi.out api.yaml --pods 1 --time-scale 1
+PA=$(awk '$1=="pod" && $2==0 {print $4}' sapi.out)
+python3 - "$PA" <<'PY'; check "streamed tokens carry the model's API-server delay" $? ""
+import json, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+body = json.dumps({"prompt": "api delay please", "max_tokens": 4, "stream": True}).encode()
+s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+got, times = b"", []
+while b"data: [DONE]" not in got:
+    d = s.recv(65536)
+    if not d: break
+    got += d
+    times += [time.monotonic()] * (got.count(b'"text":') - len(times))
+gaps = [round((b - a) * 1e3, 1) for a, b in zip(times, times[1:])]
+print("token gaps, ms:", gaps)
+assert len(times) == 4 and min(gaps) >= 80, gaps
+PY
+kill "${pids[-1]}"
+
 # bad input
 "$EPPSIM" serve --pods 0 >/dev/null 2>err.txt; rc=$?
 [ $rc -eq 2 ] && grep -q -- '--pods' err.txt; check "--pods 0: exit 2 naming the option" $? "$(cat err.txt)"
