@@ -216,7 +216,7 @@ int es_cmd_gateway(int argc, char **argv)
     } else {
         es_live_config_t lc = {.server = &exp.server, .pods = (uint32_t)serve, .listen = "127.0.0.1", .port = 0,
                                .time_scale = scale, .seed = exp.seed, .max_body = (size_t)max_body,
-                               .max_header = 16384, .max_conns = (uint32_t)max_conns,
+                               .max_header = 16384, .max_conns = (uint32_t)max_conns, .max_queued = (size_t)256 << 20,
                                .idle_timeout_ms = (uint64_t)(idle * 1000),
                                .kv_events = kv_base >= 0, .kv_port = kv_base > 0 ? (int)kv_base : 0};
         if (es_live_create(&loop, &lc, &app.serve, &err)) { fprintf(stderr, "eppsim gateway: %s\n", err.msg); goto out; }

@@ -152,6 +152,8 @@ typedef struct es_live_config {
     size_t      max_body;               /* bytes */
     size_t      max_header;             /* bytes of request line + headers */
     uint32_t    max_conns;
+    size_t      max_queued;             /* bytes queued for clients, all together (beyond a
+                                         * socket's buffer); a write past it cuts its client; 0 = none */
     uint64_t    idle_timeout_ms;        /* a connection with no request in flight this long is closed; 0 never */
     bool        kv_events;              /* publish KV events (es_live_kvev.h) */
     bool        stats;                  /* measure step lateness (es_live_lateness) */

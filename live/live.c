@@ -110,6 +110,7 @@ struct es_live {
     es_live_lat_hist_t *lat;       /* step lateness (cfg.stats), else NULL */
     es_live_lat_hist_t *tok;       /* token lateness (cfg.stats), else NULL */
     live_conn_t *failed;           /* connections to close once the current callback is done */
+    size_t       queued;           /* bytes in every connection's write queue (cfg.max_queued) */
 };
 
 /* ---- the clock ---- */
@@ -228,6 +229,7 @@ static void on_tick(uv_poll_t *h, int status, int events)
 
 typedef struct live_write {
     uv_write_t w;
+    size_t     n;                  /* counted in es_live.queued until written or cancelled */
     char       data[];
 } live_write_t;
 
@@ -261,8 +263,11 @@ static void on_written(uv_write_t *w, int status)
 {
     /* a failed write (EPIPE, ECONNRESET): the client hung up mid-response; while a
      * request is in flight nothing reads the socket, so this is how it is seen */
-    if (status < 0 && status != UV_ECANCELED) conn_close(w->handle->data);
-    free(w);
+    live_write_t *lw = (live_write_t *)w;
+    live_conn_t *c = w->handle->data;
+    c->pod->lv->queued -= lw->n;
+    if (status < 0 && status != UV_ECANCELED) conn_close(c);
+    free(lw);
 }
 
 static void conn_write(live_conn_t *c, const char *data, size_t n)
@@ -277,14 +282,21 @@ static void conn_write(live_conn_t *c, const char *data, size_t n)
     if (sent == (int)n) return;
     if (sent < 0 && sent != UV_EAGAIN) { conn_fail(c); return; }
     if (sent > 0) { data += sent; n -= (size_t)sent; }
+    /* and all slow clients together stay within max_queued: memory is bounded
+     * however many connect (the one that would pass it is cut off) */
+    es_live_t *lv = c->pod->lv;
+    if (lv->cfg.max_queued && lv->queued + n > lv->cfg.max_queued) { conn_fail(c); return; }
     live_write_t *w = malloc(sizeof *w + n);
     if (!w) { conn_fail(c); return; }
+    w->n = n;
     memcpy(w->data, data, n);
     uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
     if (uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
         free(w);
         conn_fail(c);
+        return;
     }
+    lv->queued += n;
 }
 
 static const char *reason(int status)
