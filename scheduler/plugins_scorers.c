@@ -166,9 +166,7 @@ static int inflight_check(void *params, const es_node_t *at, const char *path, c
     if (at && at->kind == ES_NODE_MAP && es_map_get(at, "maxEstimatedOutputTokens") && p->max_output < 0)
         return es_node_err(err, ES_EINVAL, at, path, "maxEstimatedOutputTokens must be non-negative, got %lld",
                            (long long)p->max_output);
-    if (at && at->kind == ES_NODE_MAP && es_map_get(at, "syncCrossReplicaState"))
-        *warning = "syncCrossReplicaState: accepted, no effect in eppsim (each EPP replica counts its own in-flight "
-                   "requests)";
+    (void)warning;   /* syncCrossReplicaState acts with a dataLayer syncer only (the loader warns without one) */
     return 0;
 }
 
@@ -177,7 +175,7 @@ static const char *inflight_producer_ref(const void *params) { return ((const in
 static void inflight_cfg(const void *params, esi_inflight_cfg_t *out)
 {
     const inflight_params_t *p = params;
-    *out = (esi_inflight_cfg_t){p->add_output, p->ratio, p->max_output};
+    *out = (esi_inflight_cfg_t){p->add_output, p->ratio, p->max_output, p->sync};
 }
 
 /* load-aware-scorer (llm-d): at most 0.5 */

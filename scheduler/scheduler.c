@@ -90,6 +90,8 @@ struct es_scheduler {
     uint32_t  *match, *idx;
     int64_t   *g_req, *g_tok;
     esi_inflight_cfg_t infl;              /* the in-flight token estimate (inflight-load-producer) */
+    es_sched_sync_t *sync;                /* InFlightLoad read from the replicas' shared store; NULL: local */
+    uint32_t   sync_replica;
     double    *scores, *total;
     /* request table (open addressing, backward-shift deletion) */
     req_rec_t *reqs; size_t rmask, rused;
@@ -241,7 +243,7 @@ int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_
     hook_list(cfg, HOOK_ADMIT, &s->admit_hooks, &s->nadmit);
     hook_list(cfg, HOOK_RESPONSE, &s->resp_hooks, &s->nresp);
     hook_list(cfg, HOOK_END, &s->end_hooks, &s->nend);
-    s->infl = (esi_inflight_cfg_t){false, 1.5, -1};
+    s->infl = (esi_inflight_cfg_t){false, 1.5, -1, true};
     for (size_t i = 0; i < cfg->nplugins; i++)
         if (cfg->plugins[i].vt->x_inflight_cfg) cfg->plugins[i].vt->x_inflight_cfg(cfg->plugins[i].params, &s->infl);
     s->batcher = -1;
@@ -427,6 +429,26 @@ void es_scheduler_get_inflight(const es_scheduler_t *s, uint32_t id, int64_t *re
     *tokens = id < s->id_cap ? s->inflight_tok[id] : 0;
 }
 
+es_time_t es_scheduler_sync_interval(const es_scheduler_t *s)
+{
+    return s->cfg->syncer >= 0 && s->infl.sync ? s->cfg->sync_interval : 0;
+}
+
+void es_scheduler_sync_attach(es_scheduler_t *s, es_sched_sync_t *st, uint32_t replica)
+{
+    ES_ASSERT(es_scheduler_sync_interval(s) > 0, "sync store attached to a replica that does not sync");
+    s->sync = st;
+    s->sync_replica = replica;
+}
+
+void es_scheduler_sync_publish(es_scheduler_t *s, uint32_t id)
+{
+    if (!s->sync) return;
+    int64_t r, t;
+    es_scheduler_get_inflight(s, id, &r, &t);
+    esi_sync_put(s->sync, s->sync_replica, id, true, r, t);
+}
+
 /* ------------------------------------------------------------------ */
 /* decision                                                            */
 /* ------------------------------------------------------------------ */
@@ -450,8 +472,8 @@ static void cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_reque
     for (size_t i = 0; i < n; i++) {
         s->id_pos[eps[i].id] = (uint32_t)i;
         s->id_stamp[eps[i].id] = s->stamp;
-        s->g_req[i] = s->inflight_req[eps[i].id];
-        s->g_tok[i] = s->inflight_tok[eps[i].id];
+        if (s->sync) es_sched_sync_get(s->sync, eps[i].id, &s->g_req[i], &s->g_tok[i]);
+        else { s->g_req[i] = s->inflight_req[eps[i].id]; s->g_tok[i] = s->inflight_tok[eps[i].id]; }
     }
     cy->stamp = s->stamp;
     cy->primary = s->bind.primary;
@@ -747,6 +769,7 @@ size_t es_sched_text_block_keys(const es_scheduler_t *s, const char *text, uint6
 void es_scheduler_endpoint_removed(es_scheduler_t *s, uint32_t id)
 {
     if (id < s->id_cap) { s->inflight_req[id] = 0; s->inflight_tok[id] = 0; }
+    if (s->sync) esi_sync_put(s->sync, s->sync_replica, id, false, 0, 0);   /* runtime.go: Delete at EventDelete */
     for (uint32_t k = 0; k < s->nrm; k++) {
         inst_t *in = &s->inst[s->rm_hooks[k]];
         in->cfg->vt->x_removed(in->state, id);
