@@ -472,9 +472,11 @@ static void cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_reque
     for (size_t i = 0; i < n; i++) {
         s->id_pos[eps[i].id] = (uint32_t)i;
         s->id_stamp[eps[i].id] = s->stamp;
-        if (s->sync) es_sched_sync_get(s->sync, eps[i].id, &s->g_req[i], &s->g_tok[i]);
-        else { s->g_req[i] = s->inflight_req[eps[i].id]; s->g_tok[i] = s->inflight_tok[eps[i].id]; }
+        s->g_req[i] = s->inflight_req[eps[i].id];
+        s->g_tok[i] = s->inflight_tok[eps[i].id];
     }
+    if (s->sync)   /* InFlightLoad as the replicas last published it */
+        for (size_t i = 0; i < n; i++) es_sched_sync_get(s->sync, eps[i].id, &s->g_req[i], &s->g_tok[i]);
     cy->stamp = s->stamp;
     cy->primary = s->bind.primary;
     cy->prefill = -1;
