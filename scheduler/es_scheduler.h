@@ -266,6 +266,30 @@ void es_scheduler_sync_attach(es_scheduler_t *s, es_sched_sync_t *st, uint32_t r
 /* Dispatch of the publisher for one endpoint: Set(local value). */
 void es_scheduler_sync_publish(es_scheduler_t *s, uint32_t endpoint_id);
 
+/* What flow control does with one request arriving at an empty queue
+ * (explain): the detector's verdict, the request's band and flow, the
+ * policies of its band and the usage limit of each band at this saturation
+ * (as at the first dispatch cycle).  Plugin names and types point into the
+ * config; verdict is static text. */
+#define ES_SCHED_EXPLAIN_BANDS 16
+typedef struct es_sched_flow_explain {
+    bool        gate;                     /* featureGates lists flowControl */
+    const char *detector, *detector_type;
+    double      saturation;               /* the detector's value, >= 1: saturated */
+    int64_t     band;                     /* the request's priority */
+    bool        band_listed;              /* in priorityBands (else a default band template) */
+    const char *flow;                     /* fairness id */
+    const char *fairness, *fairness_type, *ordering, *ordering_type, *usage, *usage_type;
+    uint64_t    bytes;                    /* the request's size as flow control counts it */
+    size_t      nbands;                   /* bands the usage limit policy saw, highest first */
+    int64_t     band_priority[ES_SCHED_EXPLAIN_BANDS];
+    double      band_ceiling[ES_SCHED_EXPLAIN_BANDS];
+    int         status;                   /* 200 dispatched now, ES_SCHED_QUEUED held, 429 rejected */
+    const char *verdict;
+} es_sched_flow_explain_t;
+void es_scheduler_flow_explain(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps,
+                               size_t n, es_time_t now_ns, es_sched_flow_explain_t *out);
+
 /* Saturation of the configured detector over eps at now (1.0 = saturated). */
 double es_scheduler_saturation(es_scheduler_t *s, const es_endpoint_t *eps, size_t n,
                                es_time_t now_ns);

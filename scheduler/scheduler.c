@@ -1029,6 +1029,66 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
     return 0;
 }
 
+void es_scheduler_flow_explain(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps,
+                               size_t n, es_time_t now, es_sched_flow_explain_t *out)
+{
+    const es_epp_config_t *c = s->cfg;
+    memset(out, 0, sizeof *out);
+    esi_cycle_t cy;
+    cycle_setup(s, &cy, req, eps, n, now);
+    out->gate = c->flow_control;
+    out->detector = c->plugins[c->saturation].name;
+    out->detector_type = c->plugins[c->saturation].vt->type_name;
+    out->saturation = saturation_of(s, &cy);
+    out->band = req->priority;
+    out->flow = esi_fairness_id(req);
+    out->bytes = req_bytes(req);
+    if (!c->flow_control) {   /* director.go: only the detector sheds, sheddable requests only */
+        bool shed = req->priority < 0 && out->saturation >= 1.0;
+        out->status = shed ? 429 : 200;
+        out->verdict = shed ? "shed: sheddable request (priority < 0) and the pool is saturated"
+                            : "admitted: flow control is off (only sheddable requests are shed when saturated)";
+        return;
+    }
+    fc_band_t *b = band_of(s, req->priority);
+    const esi_band_cfg_t *bc = b->cfg;
+    for (size_t i = 0; i < c->flow.nbands; i++) if (bc == &c->flow.bands[i]) out->band_listed = true;
+    out->fairness = c->plugins[bc->fairness].name;
+    out->fairness_type = c->plugins[bc->fairness].vt->type_name;
+    out->ordering = c->plugins[bc->ordering].name;
+    out->ordering_type = c->plugins[bc->ordering].vt->type_name;
+    out->usage = c->plugins[c->flow.usage].name;
+    out->usage_type = c->plugins[c->flow.usage].vt->type_name;
+    b = NULL;   /* band_of may move the bands */
+    inst_t *usage = &s->inst[c->flow.usage];
+    for (size_t bi = 0; bi < s->nbands; bi++) { s->prios[bi] = s->bands[bi].priority; s->ceilings[bi] = 1.0; }
+    usage->cfg->vt->x_limits(usage->state, out->saturation, s->prios, s->nbands, s->ceilings);
+    out->nbands = s->nbands < ES_SCHED_EXPLAIN_BANDS ? s->nbands : ES_SCHED_EXPLAIN_BANDS;
+    for (size_t bi = 0; bi < out->nbands; bi++) {
+        out->band_priority[bi] = s->prios[bi];
+        out->band_ceiling[bi] = s->ceilings[bi];
+    }
+    const esi_flow_cfg_t *fc = &c->flow;
+    if ((fc->max_requests && fc->max_requests < 1) || (fc->max_bytes && out->bytes > fc->max_bytes) ||
+        (bc->max_requests && bc->max_requests < 1) || (bc->max_bytes && out->bytes > bc->max_bytes)) {
+        out->status = 429;
+        out->verdict = "rejected: flow control capacity (maxBytes / maxRequests)";
+        return;
+    }
+    out->status = 200;
+    out->verdict = "dispatched at the next cycle: every band down to its own is below its usage limit";
+    for (size_t bi = 0; bi < s->nbands; bi++) {   /* the cycle stops at the first band at its limit */
+        if (out->saturation >= s->ceilings[bi]) {
+            out->status = ES_SCHED_QUEUED;
+            out->verdict = s->prios[bi] == req->priority
+                ? "held in its queue: the saturation is at or above its band's usage limit"
+                : "held in its queue: a higher-priority band is at its usage limit (head of line)";
+            return;
+        }
+        if (s->prios[bi] == req->priority) return;
+    }
+}
+
 bool es_scheduler_flow_cancel(es_scheduler_t *s, uint64_t req_id)
 {
     for (size_t i = 0; i < s->nheld; i++)
