@@ -203,7 +203,7 @@ static bool atoi_span(const char *b, const char *e, int64_t *out)
 }
 
 /* parseContextRange: "min-max" (split on '-': exactly two parts), min <= max */
-static bool cla_parse(const char *s, int64_t *lo, int64_t *hi)
+bool esi_context_range_parse(const char *s, int64_t *lo, int64_t *hi)
 {
     if (!s || !*s) return false;
     const char *dash = strchr(s, '-');
@@ -237,7 +237,7 @@ static size_t cla_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
     for (size_t i = 0; i < m; i++) {
         const char *v = es_endpoint_label(&cy->eps[idx[i]], p->label);
         int64_t lo, hi;
-        if (!v || (cla_parse(v, &lo, &hi) && len >= lo && len <= hi)) idx[o++] = idx[i];   /* no label: any length */
+        if (!v || (esi_context_range_parse(v, &lo, &hi) && len >= lo && len <= hi)) idx[o++] = idx[i];   /* no label: any length */
     }
     return o;
 }
@@ -249,7 +249,7 @@ static void cla_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, 
     for (size_t i = 0; i < m; i++) {
         const char *v = es_endpoint_label(&cy->eps[idx[i]], p->label);
         int64_t lo, hi;
-        out[i] = !v ? 0.5 : cla_parse(v, &lo, &hi) ? esi_context_range_score(len, lo, hi) : 0.0;
+        out[i] = !v ? 0.5 : esi_context_range_parse(v, &lo, &hi) ? esi_context_range_score(len, lo, hi) : 0.0;
     }
 }
 
@@ -446,15 +446,17 @@ static void sa_delete_at(sa_state_t *st, size_t i)
     }
 }
 
-/* runEviction's ticker, run at the first hook at or after each tick:
- * drops bindings unused for longer than the TTL */
+/* runEviction's ticker (every evictionSweepSeconds from the first hook),
+ * run at the first hook at or after a tick with that tick's time: drops
+ * bindings unused for longer than the TTL */
 static void sa_sweep(sa_state_t *st, es_time_t now)
 {
     if (st->next_sweep < 0) { st->next_sweep = now + st->sweep; return; }
     if (now < st->next_sweep) return;
-    while (st->next_sweep <= now) st->next_sweep += st->sweep;
+    es_time_t tick = st->next_sweep;   /* the last tick due: what upstream's sweep saw */
+    while (st->next_sweep <= now) { tick = st->next_sweep; st->next_sweep += st->sweep; }
     for (size_t i = 0; st->slots && i <= st->mask;) {
-        if (st->slots[i].key && now - st->slots[i].last_seen > st->ttl) sa_delete_at(st, i);   /* i refilled */
+        if (st->slots[i].key && tick - st->slots[i].last_seen > st->ttl) sa_delete_at(st, i);   /* i refilled */
         else i++;
     }
 }
