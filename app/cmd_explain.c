@@ -664,8 +664,6 @@ int es_cmd_explain(int argc, char **argv)
         if ((rc = parse_content(rc_node, "request.content", &segs, &req.content, &err))) goto out;
         req.prompt_text = NULL;
     }
-    for (uint32_t i = 0; i < req.nheaders; i++)
-        if (!strcmp(hdrs[i].name, "x-session-token")) req.session = hdrs[i].value;
     tr = es_sched_trace_create(n);
     if (!tr) { rc = es_err_set(&err, ES_ENOMEM, "out of memory"); goto out; }
     es_sched_result_t res = {0};

@@ -674,7 +674,6 @@ static void proxy_completion(gw_conn_t *c, bool chat)
     req.nheaders = (uint32_t)es_live_http_headers(&c->http, hdrs, 32);
     req.headers = hdrs;
     for (uint32_t i = 0; i < req.nheaders; i++) {
-        if (!strcmp(hdrs[i].name, "x-session-token")) req.session = hdrs[i].value;
         /* the decision record is JSON and explain replays it: header bytes must be UTF-8 */
         if (!es_live_utf8_valid(hdrs[i].value, strlen(hdrs[i].value))) {
             free(segs);

@@ -119,6 +119,7 @@ typedef struct esi_handler_bind {
     int32_t primary;    /* profile whose pick is the result ("decode" for P/D) */
     int32_t prefill;    /* profile run when the decider says so; -1 */
     int32_t decider;    /* decider plugin; -1 */
+    bool    by_request; /* the handler's x_select_profile names the one profile each request runs */
 } esi_handler_bind_t;
 
 struct esi_flow_view;      /* defined below; x_pick_flow takes it */
@@ -178,8 +179,9 @@ typedef struct esi_plugin_vt {
     /* usage limit policy (ComputeLimit): the saturation ceiling of each
      * priority band, priorities[0..n) highest first; called once a dispatch cycle */
     void   (*x_limits)(void *state, double saturation, const int64_t *priorities, size_t n, double *ceilings);
-    /* ordering policy: queued items are served by ascending key, then enqueue order */
-    es_time_t (*x_order_key)(es_time_t enqueued, es_time_t deadline);
+    /* ordering policy: queued items are served by ascending key, then enqueue
+     * order; the key is computed once, at enqueue */
+    es_time_t (*x_order_key)(const es_sched_request_t *req, es_time_t enqueued, es_time_t deadline);
     /* a server's KV event (ESI_CAP_KV_EVENTS) */
     void   (*x_kv_event)(void *state, const es_kv_event_t *ev);
     /* keys this plugin's index would hold for plain text (explain's kv_blocks) */
@@ -211,6 +213,9 @@ typedef struct esi_plugin_vt {
     void   (*x_predictor_config)(void *state, const es_sched_predictor_config_t *cfg);
     /* latency predictor statistics (es_scheduler_predictor_stats), summed in */
     void   (*x_predictor_stats)(const void *state, es_sched_predictor_stats_t *out);
+    /* profile handler whose bind sets by_request: the profile this request
+     * runs (alone, as the primary); -1 when none (the decision fails) */
+    int    (*x_select_profile)(const void *state, const esi_cycle_t *cy);
 } esi_plugin_vt_t;
 
 /* In-flight token accounting (v0.10.0 requestcontrol/dataproducer/inflightload/

@@ -102,13 +102,8 @@ static const esi_plugin_vt_t k_plugins[] = {
     NOOP("multicluster-metrics-extractor", true, "one cluster is simulated"),
     NOOP("multicluster-file-discovery", true, "one cluster is simulated"),
     /* recognised, not implemented yet (refused; docs/scheduler.md) */
-    MISSING("session-affinity-filter", true, "session affinity filter"),
-    MISSING("utilization-filter", true, "utilization filter"),
-    MISSING("context-length-aware", false, "context-length ranges per pod"),
-    MISSING("header-profile-handler", true, "profile chosen by a header"),
     MISSING("mm-embeddings-cache-scorer", false, "multimodal embeddings cache affinity"),
     MISSING("p2p-source-producer", true, "peer-to-peer KV source selection"),
-    MISSING("slo-deadline-ordering-policy", false, "SLO deadline ordering"),
     MISSING("sheddable-eviction-filter", true, "flow-control eviction"),
     MISSING("priority-then-time-eviction-order-policy", true, "flow-control eviction"),
 };
@@ -118,7 +113,7 @@ static ESI_PLUGIN_FAMILY(k_inert, k_plugins);
  * closest-name hint of an unknown type takes the first of equals). */
 static const esi_plugin_family_t *const k_families[] = {
     &esi_scorer_plugins, &esi_prefix_plugins, &esi_filter_plugins, &esi_admission_plugins,
-    &esi_picker_plugins, &esi_latency_plugins, &esi_burst_plugins, &k_inert,
+    &esi_picker_plugins, &esi_latency_plugins, &esi_burst_plugins, &esi_placement_plugins, &k_inert,
 };
 #define NFAMILIES (sizeof k_families / sizeof k_families[0])
 

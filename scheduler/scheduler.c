@@ -46,6 +46,7 @@ typedef struct req_rec {
 typedef struct fc_item {
     const es_sched_request_t *req;
     es_time_t enq, deadline;
+    es_time_t key;        /* the ordering policy's key, fixed at enqueue */
     uint64_t  bytes;
     uint32_t  flow;
 } fc_item_t;
@@ -56,7 +57,7 @@ typedef struct fc_band {
     bool       rr;        /* fairness rotates over the flows (else one global queue) */
     long     (*pick_flow)(void *st, const esi_flow_view_t *f, size_t n, es_time_t now);   /* or NULL */
     void      *fair_state;
-    es_time_t (*order_key)(es_time_t enqueued, es_time_t deadline);   /* NULL: arrival order */
+    es_time_t (*order_key)(const es_sched_request_t *req, es_time_t enqueued, es_time_t deadline);   /* NULL: arrival order */
     fc_item_t *items;     /* enqueue order */
     size_t     n, cap;
     uint64_t   bytes;
@@ -478,7 +479,7 @@ static void cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_reque
     if (s->sync)   /* InFlightLoad as the replicas last published it */
         for (size_t i = 0; i < n; i++) es_sched_sync_get(s->sync, eps[i].id, &s->g_req[i], &s->g_tok[i]);
     cy->stamp = s->stamp;
-    cy->primary = s->bind.primary;
+    cy->primary = s->bind.by_request ? -1 : s->bind.primary;
     cy->prefill = -1;
 }
 
@@ -556,6 +557,14 @@ static void run_profile(es_scheduler_t *s, esi_cycle_t *cy, int p, es_sched_trac
 /* The profile handler loop (pkg/epp/scheduling/scheduler.go, v0.10.0). */
 static void run_profiles(es_scheduler_t *s, esi_cycle_t *cy, es_sched_trace_t *tr)
 {
+    if (s->bind.by_request) {   /* one profile, chosen per request (header-profile-handler) */
+        inst_t *h = &s->inst[s->cfg->handler];
+        int p = h->cfg->vt->x_select_profile(h->state, cy);
+        if (p < 0) return;   /* no profile ran: no primary pick */
+        cy->primary = p;
+        run_profile(s, cy, p, tr);
+        return;
+    }
     run_profile(s, cy, s->bind.primary, tr);   /* P/D: decode first */
     if (!s->bind.split) return;
     uint32_t d = esi_cycle_primary(cy);
@@ -916,6 +925,7 @@ int es_scheduler_submit(es_scheduler_t *s, const es_sched_request_t *req, const 
     it->req = req;
     it->enq = now;
     it->deadline = fc->ttl > 0 ? now + fc->ttl : ES_TIME_NEVER;
+    it->key = b->order_key ? b->order_key(req, now, it->deadline) : 0;
     it->bytes = bytes;
     it->flow = flow;
     b->bytes += bytes;
@@ -944,7 +954,7 @@ static long fc_head(const fc_band_t *b, long flow)
         const fc_item_t *it = &b->items[i];
         if (flow >= 0 && it->flow != (uint32_t)flow) continue;
         if (!b->order_key) return (long)i;   /* arrival order: the first is the head */
-        es_time_t k = b->order_key(it->enq, it->deadline);
+        es_time_t k = it->key;
         if (best < 0 || k < best_key) { best = (long)i; best_key = k; }
     }
     return best;
