@@ -42,6 +42,7 @@ typedef struct esi_plugin_family {
 extern const esi_plugin_family_t esi_scorer_plugins, esi_prefix_plugins, esi_filter_plugins,
     esi_admission_plugins, esi_picker_plugins, esi_latency_plugins;
 extern const esi_plugin_family_t esi_burst_plugins;   /* plugins_burst.c */
+extern const esi_plugin_family_t esi_multimodal_plugins;   /* plugins_multimodal.c */
 
 /* predicted-latency-producer's validatePrediction and TPOT neutralisation
  * (v0.10.0 dataproducer/predictedlatency/prediction.go), for the tests */
