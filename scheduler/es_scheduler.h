@@ -151,6 +151,13 @@ typedef struct es_sched_result {
     double      saturation;         /* detector value seen at admission */
     /* in: set to a trace to have it filled; NULL on the hot path */
     es_sched_trace_t *trace;
+    /* out, E/P/D: the encode profile's picks (x-encoder-hosts-ports), endpoint ids */
+    uint32_t    nencode;
+    uint32_t    encode[ES_SCHED_MAX_TARGETS];
+    /* out, p2p-source-producer: the pod to pull the prompt's cached KV from
+     * (x-kv-cache-source-host-port), -1 when none, and the prompt tokens it holds */
+    int32_t     kv_source;
+    int64_t     kv_source_tokens;
 } es_sched_result_t;
 
 /*
