@@ -39,7 +39,8 @@ enum {
     ESI_USAGE = 1u << 9, ESI_INERT = 1u << 10,  /* accepted, no effect here */
     ESI_PARSER = 1u << 11, ESI_SOURCE = 1u << 12, ESI_EXTRACTOR = 1u << 13, ESI_DISCOVERY = 1u << 14,
     ESI_ADMITTER = 1u << 15,
-    ESI_EVICT_FILTER = 1u << 16, ESI_EVICT_ORDER = 1u << 17   /* in-flight eviction's victim filter and order */
+    ESI_SYNCER = 1u << 16,  /* a CrossReplicaSyncer (dataLayer.crossReplicaSyncerPluginRef) */
+    ESI_EVICT_FILTER = 1u << 17, ESI_EVICT_ORDER = 1u << 18   /* in-flight eviction's victim filter and order */
 };
 
 #define ESI_STR_MAX 64
@@ -233,6 +234,7 @@ typedef struct esi_inflight_cfg {
     bool    add_output;     /* addEstimatedOutputTokens, false */
     double  output_ratio;   /* outputRatio, 1.5 */
     int64_t max_output;     /* maxEstimatedOutputTokens; -1: none */
+    bool    sync;           /* syncCrossReplicaState, true: published to the syncer, read back aggregated */
 } esi_inflight_cfg_t;
 
 /* uncachedInputTokens: input tokens an endpoint's prefix match (match of
@@ -265,6 +267,9 @@ static inline const char *esi_fairness_id(const es_sched_request_t *r)
     }
     return old ? old : "default-flow";
 }
+
+/* The sync store's Set (set_it) or Delete of replica r's value for an endpoint (sync.c). */
+void esi_sync_put(es_sched_sync_t *st, uint32_t r, uint32_t id, bool set_it, int64_t requests, int64_t tokens);
 
 const esi_plugin_vt_t *esi_registry_find(const char *type_name);
 /* The first registered type with a role (ESI_EVICT_FILTER, ESI_EVICT_ORDER: the
@@ -350,7 +355,8 @@ struct es_epp_config {
     int32_t            producer;     /* producer of PrefixCacheMatchInfo, -1 if none */
     bool               flow_control; /* gate */
     esi_flow_cfg_t     flow;
-    es_time_t          sync_interval; /* dataLayer.crossReplicaSyncInterval; 0 = not set */
+    int32_t            syncer;        /* dataLayer.crossReplicaSyncerPluginRef's plugin; -1: none */
+    es_time_t          sync_interval; /* dataLayer.crossReplicaSyncInterval; 0 = not set (200ms with a syncer) */
     char             **warnings;      /* "file:line: message", load order */
     size_t             nwarnings;
     bool               nomem;         /* a warning could not be stored: the load fails */

@@ -85,6 +85,9 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("dcgm-extractor", ESI_EXTRACTOR, NULL, 0, 0), .klass = ESI_CLASS_FED, .alpha = true,
      .produces = ESI_DATA_GPU_UTIL,
      .note = "produces " ESI_ATTR_GPU_UTIL_KEY " (DCGM_FI_DEV_GPU_UTIL / 100) from the server model"},
+    /* eppsim's CrossReplicaSyncer (v0.10.0 defines the interface, registers
+     * no implementation): an ideal shared store, docs/scheduler.md */
+    {VT("eppsim-shared-syncer", ESI_SYNCER, NULL, 0, 0), .klass = ESI_CLASS_IMPLEMENTED},
     /* meaningless in a one-cluster simulation: accepted with a warning */
     NOOP("request-attribute-reporter", false, "it reports request attributes to Envoy metadata"),
     NOOP("agent-identity", true, "agent identity headers have no routing effect"),

@@ -18,6 +18,19 @@ typedef struct { int64_t max_n; } picker_params_t;
 static const esi_param_t k_picker_params[] = {
     {"maxNumOfEndpoints", ESI_P_INT, 0, "1", -1e9, 1e9, NULL}, END};
 
+/* maxscore/random/weightedrandom picker.go: a non-positive maxNumOfEndpoints
+ * falls back to 1 (silently upstream) */
+static int picker_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
+{
+    (void)at; (void)path; (void)err;
+    picker_params_t *p = params;
+    if (p->max_n <= 0) {
+        p->max_n = 1;
+        *warning = "maxNumOfEndpoints <= 0: using the default 1 (as upstream)";
+    }
+    return 0;
+}
+
 static size_t pick_n(const void *st, size_t max)
 {
     int64_t n = ((const picker_params_t *)st)->max_n;
@@ -461,11 +474,11 @@ static int header_profile_select(const void *state, const esi_cycle_t *cy)
 
 static const esi_plugin_vt_t k_plugins[] = {
     {VT("max-score-picker", ESI_PICKER, k_picker_params, sizeof(picker_params_t), sizeof(picker_params_t)),
-     .x_pick = max_score_pick},
+     .x_check = picker_check, .x_pick = max_score_pick},
     {VT("random-picker", ESI_PICKER, k_picker_params, sizeof(picker_params_t), sizeof(picker_params_t)),
-     .x_pick = random_pick},
+     .x_check = picker_check, .x_pick = random_pick},
     {VT("weighted-random-picker", ESI_PICKER, k_picker_params, sizeof(picker_params_t),
-        sizeof(picker_params_t)), .x_pick = weighted_random_pick},
+        sizeof(picker_params_t)), .x_check = picker_check, .x_pick = weighted_random_pick},
     /* baselines (eppsim only) */
     {VT("eppsim-round-robin", ESI_PICKER, NULL, 0, sizeof(rr_t)), .x_pick = rr_pick},
     {VT("eppsim-least-requests", ESI_PICKER, NULL, 0, 0), .x_pick = least_req_pick},
