@@ -33,7 +33,8 @@ typedef struct es_sched_request {
     es_content_t        content;       /* the prompt */
     uint32_t            body_bytes;    /* request body size; 0 if unknown */
     uint32_t            max_tokens;    /* requested output limit; 0 if unset */
-    const char         *session;       /* session token (x-session-token), NULL if none */
+    const char         *session;       /* the workload's session id (a simulated client sends it as
+                                          x-session-id); NULL if none.  Tokens travel as headers */
     const es_header_t  *headers;
     uint32_t            nheaders;
     const char         *prompt_text;   /* plain-text prompt when known (explain); else NULL */
