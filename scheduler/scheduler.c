@@ -576,7 +576,6 @@ static void run_profiles(es_scheduler_t *s, esi_cycle_t *cy, es_sched_trace_t *t
         run_profile(s, cy, p, tr);
         return;
     }
-    const esi_handler_bind_t *b = &s->bind;
     if (b->split && b->prefill_first) {
         if (b->prefill >= 0) {
             run_profile(s, cy, b->prefill, tr);
