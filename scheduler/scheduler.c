@@ -574,7 +574,8 @@ static bool decides(es_scheduler_t *s, int32_t decider, esi_cycle_t *cy, uint32_
  * A failed encode or prefill profile leaves that stage out. */
 static void run_profiles(es_scheduler_t *s, esi_cycle_t *cy, es_sched_trace_t *tr)
 {
-    if (s->bind.by_request) {   /* one profile, chosen per request (header-profile-handler) */
+    const esi_handler_bind_t *b = &s->bind;
+    if (b->by_request) {   /* one profile, chosen per request (header-profile-handler) */
         inst_t *h = &s->inst[s->cfg->handler];
         int p = h->cfg->vt->x_select_profile(h->state, cy);
         if (p < 0) return;   /* no profile ran: no primary pick */
@@ -582,7 +583,6 @@ static void run_profiles(es_scheduler_t *s, esi_cycle_t *cy, es_sched_trace_t *t
         run_profile(s, cy, p, tr);
         return;
     }
-    const esi_handler_bind_t *b = &s->bind;
     if (b->split && b->prefill_first) {
         if (b->prefill >= 0) {
             run_profile(s, cy, b->prefill, tr);
