@@ -131,6 +131,10 @@ struct es_live_gw {
     uint32_t     npods;
     es_endpoint_t *eps;             /* candidates of one decision */
     int64_t    (*inflight)[2];
+    bool         log_kv;            /* decisions.jsonl carries each candidate's kv_blocks */
+    uint64_t    *held;              /* the request's keys each candidate's KV-event index held */
+    size_t      *held_n;            /* [npods] per candidate; its keys follow the previous ones' */
+    size_t       held_cap;
     gw_conn_t   *conns;
     uint32_t     nconns;
     gw_req_t   **reqs;              /* requests with an open pod exchange (timeouts) */
@@ -603,6 +607,7 @@ static void log_decision(es_live_gw_t *gw, uint64_t seed, const es_sched_request
                          const es_sched_result_t *res)
 {
     FILE *f = gw->cfg.decisions;
+    size_t off = 0;
     fprintf(f, "{\"request_id\": %" PRIu64 ", \"replica\": 0, \"seed\": \"%" PRIu64 "\", \"now_ms\": ", req->id, seed);
     put_num(f, es_time_to_ms(now));
     fputs(", \"endpoints\": [", f);
@@ -622,8 +627,15 @@ static void log_decision(es_live_gw_t *gw, uint64_t seed, const es_sched_request
         for (uint32_t k = 0; k < m->n_running_lora; k++) { fputs(k ? ", " : "", f); es_json_write_string(f, m->running_lora[k]); }
         fputs("], \"waiting\": [", f);
         for (uint32_t k = 0; k < m->n_waiting_lora; k++) { fputs(k ? ", " : "", f); es_json_write_string(f, m->waiting_lora[k]); }
-        fprintf(f, "], \"max\": %d}}, \"inflight\": {\"requests\": %lld, \"tokens\": %lld}}", m->max_lora,
+        fprintf(f, "], \"max\": %d}}, \"inflight\": {\"requests\": %lld, \"tokens\": %lld}", m->max_lora,
                 (long long)gw->inflight[i][0], (long long)gw->inflight[i][1]);
+        if (gw->log_kv) {   /* what the KV-event index held for it (decimal strings: 64-bit keys; explain replays them as BlockStored) */
+            fputs(", \"kv_blocks\": [", f);
+            for (size_t k = 0; k < gw->held_n[i]; k++) fprintf(f, "%s\"%" PRIu64 "\"", k ? ", " : "", gw->held[off + k]);
+            fputc(']', f);
+            off += gw->held_n[i];
+        }
+        fputc('}', f);
     }
     fputs("], \"request\": {\"model\": ", f);
     es_json_write_string(f, req->model);
@@ -647,6 +659,24 @@ static void log_decision(es_live_gw_t *gw, uint64_t seed, const es_sched_request
     }
     fputs("]}\n", f);
     fflush(f);   /* whole lines only: the log is read while the gateway runs */
+}
+
+/* For each of the n candidates, the request's keys its KV-event index holds
+ * (the run from the first), into gw->held one after the other. */
+static void held_collect(es_live_gw_t *gw, const es_sched_request_t *req, size_t n)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t run = es_scheduler_kv_held(gw->sched, req, gw->eps[i].id, gw->held + used, gw->held_cap - used);
+        if (used + run > gw->held_cap) {
+            size_t cap = (used + run) * 2;
+            gw->held = es_xrealloc(gw->held, cap * sizeof *gw->held);   /* es_alloc.h: out of memory aborts */
+            gw->held_cap = cap;
+            es_scheduler_kv_held(gw->sched, req, gw->eps[i].id, gw->held + used, run);
+        }
+        gw->held_n[i] = run;
+        used += run;
+    }
 }
 
 /* Headers the gateway sets itself on the request to the pod. */
@@ -705,6 +735,7 @@ static void proxy_completion(gw_conn_t *c, bool chat)
         es_scheduler_get_inflight(gw->sched, i, &gw->inflight[n][0], &gw->inflight[n][1]);
         n++;
     }
+    if (gw->log_kv) held_collect(gw, &req, n);   /* before the pick: its PreRequest may index the request */
     uint64_t seed = es_live_gw_decision_seed(gw->cfg.seed, req.id);
     es_scheduler_reseed(gw->sched, seed);
     es_sched_result_t res = {0};
@@ -1140,7 +1171,11 @@ int es_live_gw_create(uv_loop_t *loop, const es_live_gw_config_t *cfg, es_live_g
     gw->pods = calloc(cfg->npods, sizeof *gw->pods);
     gw->eps = calloc(cfg->npods, sizeof *gw->eps);
     gw->inflight = calloc(cfg->npods, sizeof *gw->inflight);
-    if (!gw->pods || !gw->eps || !gw->inflight) { es_live_gw_destroy(gw); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    gw->held_n = calloc(cfg->npods, sizeof *gw->held_n);
+    gw->held_cap = 256;
+    gw->held = malloc(gw->held_cap * sizeof *gw->held);
+    gw->log_kv = cfg->decisions && es_scheduler_wants_kv_events(cfg->epp);
+    if (!gw->pods || !gw->eps || !gw->inflight || !gw->held_n || !gw->held) { es_live_gw_destroy(gw); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     for (uint32_t i = 0; i < cfg->npods; i++) {
         gw_pod_t *p = &gw->pods[i];
         if (parse_addr(cfg->pods[i], &p->addr)) {
@@ -1255,5 +1290,7 @@ void es_live_gw_destroy(es_live_gw_t *gw)
     free(gw->pods);
     free(gw->eps);
     free(gw->inflight);
+    free(gw->held);
+    free(gw->held_n);
     free(gw);
 }

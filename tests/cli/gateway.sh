@@ -150,7 +150,7 @@ wait_line kv.out 'kv-events' 2
 KPODS=$(awk '$3=="port" {printf "%s127.0.0.1:%s", (n++ ? "," : ""), $4}' kv.out)
 KEPS=$(awk '$3=="kv-events" {printf "%s%s", (n++ ? "," : ""), $4}' kv.out)
 "$EPPSIM" gateway --pods "$KPODS" --kv-events "$KEPS" --epp-config "$ROOT/examples/epp-configs/precise-prefix.yaml" \
-  --port 0 --time-scale 10 >gk.out 2>gk.err &
+  --port 0 --time-scale 10 --record kvrec >gk.out 2>gk.err &
 GK=$!
 pids+=($GK)
 wait_line gk.out '^gateway port ' 1
@@ -168,6 +168,20 @@ done
 [ $bad -eq 0 ]; check "--kv-events: the precise prefix scorer follows the pods' KV events (4 of 4)" $? "$bad wrong"
 kill -TERM "$GK"; wait "$GK"
 grep -Eq 'stopped: .* [1-9][0-9]* KV events in [1-9][0-9]* batches, 0 bad' gk.err; check "KV events received and decoded, none bad" $? "$(cat gk.err)"
+# the decision log holds what the KV-event index had for each candidate
+# (kv_blocks), so explain replays the precise scorer's decisions
+python3 - "$EPPSIM" kvrec <<'PY'; check "--record with KV events: kv_blocks logged, explain replays 4 of 4 to the same pod" $? ""
+import json, subprocess, sys
+eppsim, rec = sys.argv[1:3]
+dec = [json.loads(l) for l in open(rec + "/decisions.jsonl")]
+assert len(dec) == 4, len(dec)
+for d in dec:
+    held = {e["name"]: len(e["kv_blocks"]) for e in d["endpoints"]}
+    assert held[d["picked"][0]] > 0 and max(held.values()) == held[d["picked"][0]], (d["picked"], held)
+    out = subprocess.run([eppsim, "explain", "--from-run", rec, "--request", str(d["request_id"]), "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out)["picked"][0] == d["picked"][0], (d["request_id"], out[:300])
+PY
 "$EPPSIM" gateway --pods 127.0.0.1:1 --kv-events tcp://127.0.0.1:2 --port 0 >/dev/null 2>err.txt & sleep 0.3; kill -TERM $! 2>/dev/null; wait $!
 grep -q 'no plugin of the EndpointPickerConfig consumes KV events' err.txt; check "--kv-events with a config that ignores them: a warning" $? "$(cat err.txt)"
 "$EPPSIM" gateway --pods 127.0.0.1:1,127.0.0.1:2 --kv-events tcp://127.0.0.1:3 >/dev/null 2>err.txt; rc=$?
