@@ -24,6 +24,7 @@
 
 #include "es_alloc.h"
 #include "es_live.h"
+#include "es_live_conn.h"
 #include "es_live_http.h"
 #include "es_rng.h"
 #include "es_util.h"
@@ -211,28 +212,11 @@ static void client_write(gw_conn_t *c, const char *data, size_t n)
     }
 }
 
-static const char *reason(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 504: return "Gateway Timeout";
-    default:  return "Service Unavailable";
-    }
-}
-
 static void respond(gw_conn_t *c, int status, const char *ctype, const char *body, size_t n)
 {
     es_live_buf_t b = {0};
     es_live_buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n", status,
-                       reason(status), ctype, n, c->keep_alive ? "" : "Connection: close\r\n");
+                       es_live_reason(status), ctype, n, c->keep_alive ? "" : "Connection: close\r\n");
     es_live_buf_append(&b, body, n);
     if (b.oom) conn_close(c);
     else client_write(c, b.data, b.len);
@@ -242,12 +226,7 @@ static void respond(gw_conn_t *c, int status, const char *ctype, const char *bod
 
 static void respond_error(gw_conn_t *c, int status, const char *msg)
 {
-    cJSON *j = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(j, "error");
-    cJSON_AddStringToObject(e, "message", msg);
-    cJSON_AddStringToObject(e, "type", status == 404 ? "NotFoundError" : status < 500 ? "BadRequestError" : "ServiceUnavailableError");
-    cJSON_AddNumberToObject(e, "code", status);
-    char *s = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
+    char *s = es_live_error_body(status, msg);
     if (!s) { conn_close(c); return; }
     respond(c, status, "application/json", s, strlen(s));
     free(s);
@@ -884,14 +863,6 @@ static void on_conn_closed(uv_handle_t *h)
     free(c);
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status)
-{
-    (void)status;
-    gw_conn_t *c = req->data;
-    free(req);
-    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-}
-
 static void conn_close(gw_conn_t *c)
 {
     if (c->closing) return;
@@ -908,10 +879,7 @@ static void conn_close(gw_conn_t *c)
 static void conn_end(gw_conn_t *c)
 {
     if (c->closing) return;
-    uv_shutdown_t *req = malloc(sizeof *req);
-    if (!req) { conn_close(c); return; }
-    req->data = c;
-    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) { free(req); conn_close(c); return; }
+    if (es_live_close_after_writes((uv_stream_t *)&c->tcp, on_conn_closed) != 0) { conn_close(c); return; }
     c->closing = true;
 }
 
