@@ -795,7 +795,6 @@ static void proxy_completion(gw_conn_t *c, bool chat)
     req->nheaders = (uint32_t)es_live_http_headers(&c->http, r->hdrs, 32);
     req->headers = r->hdrs;
     for (uint32_t i = 0; i < req->nheaders; i++) {
-        if (!strcmp(r->hdrs[i].name, "x-session-token")) req->session = r->hdrs[i].value;
         /* the decision record is JSON and explain replays it: header bytes must be UTF-8 */
         if (!es_live_utf8_valid(r->hdrs[i].value, strlen(r->hdrs[i].value))) {
             snprintf(msg, sizeof msg, "header %.64s: not UTF-8", r->hdrs[i].name);
