@@ -305,6 +305,12 @@ double es_scheduler_saturation(es_scheduler_t *s, const es_endpoint_t *eps, size
  * token, chained as in es_content.  Returns the count (0 without a precise
  * scorer). */
 size_t es_sched_text_block_keys(const es_scheduler_t *s, const char *text, uint64_t *out, size_t max);
+/* The request's block keys the KV-event index (the first plugin that keeps
+ * one) holds for an endpoint: the run from the first key, as a decision would
+ * match them now (explain's kv_blocks).  Returns the run's length, of which
+ * the first max are written; 0 without such a plugin. */
+size_t es_scheduler_kv_held(es_scheduler_t *s, const es_sched_request_t *req, uint32_t endpoint_id, uint64_t *out,
+                            size_t max);
 /* Value of the x-session-token response header for an endpoint (base64 of
  * its name), written to buf; returns buf. */
 const char *es_sched_session_token(const es_endpoint_t *ep, char *buf, size_t size);

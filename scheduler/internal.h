@@ -220,6 +220,10 @@ typedef struct esi_plugin_vt {
     void   (*x_predictor_config)(void *state, const es_sched_predictor_config_t *cfg);
     /* latency predictor statistics (es_scheduler_predictor_stats), summed in */
     void   (*x_predictor_stats)(const void *state, es_sched_predictor_stats_t *out);
+    /* the request's block keys this plugin's KV-event index holds for an
+     * endpoint, the run from the first (es_scheduler_kv_held) */
+    size_t (*x_held_keys)(void *state, const es_sched_request_t *req, uint32_t endpoint_id, uint64_t *out,
+                          size_t max);
     /* profile handler whose bind sets by_request: the profile this request
      * runs (alone, as the primary); -1 when none (the decision fails) */
     int    (*x_select_profile)(const void *state, const esi_cycle_t *cy);

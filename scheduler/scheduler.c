@@ -819,6 +819,15 @@ size_t es_sched_text_block_keys(const es_scheduler_t *s, const char *text, uint6
     return 0;
 }
 
+size_t es_scheduler_kv_held(es_scheduler_t *s, const es_sched_request_t *req, uint32_t endpoint_id, uint64_t *out,
+                            size_t max)
+{
+    for (size_t i = 0; i < s->cfg->nplugins; i++)
+        if (s->inst[i].cfg->vt->x_held_keys)
+            return s->inst[i].cfg->vt->x_held_keys(s->inst[i].state, req, endpoint_id, out, max);
+    return 0;
+}
+
 void es_scheduler_endpoint_removed(es_scheduler_t *s, uint32_t id)
 {
     if (id < s->id_cap) { s->inflight_req[id] = 0; s->inflight_tok[id] = 0; }
