@@ -340,8 +340,68 @@ static void put_num(FILE *f, double v)
     fputs(buf, f);
 }
 
+static void json_plugin(FILE *f, const char *key, const char *name, const char *type)
+{
+    fprintf(f, "    \"%s\": {\"name\": ", key);
+    es_json_write_string(f, name);
+    fputs(", \"type\": ", f);
+    es_json_write_string(f, type);
+    fputs("},\n", f);
+}
+
+/* Flow control for the request (es_scheduler_flow_explain), as JSON members. */
+static void print_flow_json(FILE *f, const es_sched_flow_explain_t *fx)
+{
+    fprintf(f, "  \"flow_control\": {\n    \"gate\": %s,\n    \"saturation_detector\": {\"name\": ",
+            fx->gate ? "true" : "false");
+    es_json_write_string(f, fx->detector);
+    fputs(", \"type\": ", f);
+    es_json_write_string(f, fx->detector_type);
+    fputs(", \"saturation\": ", f);
+    put_num(f, fx->saturation);
+    fprintf(f, ", \"saturated\": %s},\n", fx->saturation >= 1.0 ? "true" : "false");
+    if (fx->gate) {
+        fprintf(f, "    \"band\": %lld,\n    \"band_listed\": %s,\n    \"flow\": ", (long long)fx->band,
+                fx->band_listed ? "true" : "false");
+        es_json_write_string(f, fx->flow);
+        fprintf(f, ",\n    \"bytes\": %llu,\n", (unsigned long long)fx->bytes);
+        json_plugin(f, "fairness", fx->fairness, fx->fairness_type);
+        json_plugin(f, "ordering", fx->ordering, fx->ordering_type);
+        fputs("    \"usage_limit\": {\"name\": ", f);
+        es_json_write_string(f, fx->usage);
+        fputs(", \"type\": ", f);
+        es_json_write_string(f, fx->usage_type);
+        fputs(", \"ceilings\": {", f);
+        for (size_t i = 0; i < fx->nbands; i++) {
+            fprintf(f, "%s\"%lld\": ", i ? ", " : "", (long long)fx->band_priority[i]);
+            put_num(f, fx->band_ceiling[i]);
+        }
+        fputs("}},\n", f);
+    }
+    fprintf(f, "    \"outcome\": %d,\n    \"verdict\": ", fx->status == ES_SCHED_QUEUED ? 202 : fx->status);
+    es_json_write_string(f, fx->verdict);
+    fputs("\n  },\n", f);
+}
+
+static void print_flow_table(FILE *f, const es_sched_flow_explain_t *fx)
+{
+    fprintf(f, "flow control: %s\n  saturation detector %s (%s): %.3f (%s)\n", fx->gate ? "on" : "off (featureGates lacks flowControl)",
+            fx->detector, fx->detector_type, fx->saturation, fx->saturation >= 1.0 ? "saturated" : "not saturated");
+    if (fx->gate) {
+        fprintf(f, "  band %lld (%s), flow \"%s\", %llu bytes\n", (long long)fx->band,
+                fx->band_listed ? "priorityBands" : "default band template", fx->flow, (unsigned long long)fx->bytes);
+        fprintf(f, "  fairness %s (%s), ordering %s (%s)\n", fx->fairness, fx->fairness_type, fx->ordering,
+                fx->ordering_type);
+        fprintf(f, "  usage limit %s (%s):", fx->usage, fx->usage_type);
+        for (size_t i = 0; i < fx->nbands; i++)
+            fprintf(f, "%s band %lld ceiling %.3f", i ? "," : "", (long long)fx->band_priority[i], fx->band_ceiling[i]);
+        fputc('\n', f);
+    }
+    fprintf(f, "  verdict: %s\n", fx->verdict);
+}
+
 static void print_json(FILE *f, const es_sched_result_t *res, const es_sched_trace_t *tr, const es_endpoint_t *eps,
-                       size_t n)
+                       size_t n, const es_sched_flow_explain_t *fx)
 {
     fprintf(f, "{\n  \"outcome\": %d,\n  \"reason\": ", res->status);
     if (res->status == 200 || !res->reason) fputs("null", f); else es_json_write_string(f, res->reason);
@@ -351,6 +411,7 @@ static void print_json(FILE *f, const es_sched_result_t *res, const es_sched_tra
         if (res->prefill >= 0) { fputs(", ", f); es_json_write_string(f, eps[res->prefill].name); }
     }
     fputs("],\n", f);
+    print_flow_json(f, fx);
     if (tr->have_latency) {   /* LatencyPredictionInfo of every candidate (predicted-latency-producer) */
         fputs("  \"predictions\": {", f);
         for (size_t e = 0; e < n && e < tr->cap_eps; e++) {
@@ -403,7 +464,7 @@ static void print_json(FILE *f, const es_sched_result_t *res, const es_sched_tra
 }
 
 static void print_table(FILE *f, const es_sched_result_t *res, const es_sched_trace_t *tr, const es_endpoint_t *eps,
-                        size_t n)
+                        size_t n, const es_sched_flow_explain_t *fx)
 {
     fprintf(f, "outcome: %d", res->status);
     if (res->status != 200 && res->reason) fprintf(f, " (%s)", res->reason);
@@ -412,7 +473,8 @@ static void print_table(FILE *f, const es_sched_result_t *res, const es_sched_tr
         for (uint32_t i = 1; i < res->ntargets; i++) fprintf(f, ", %s (fallback)", eps[res->targets[i]].name);
         if (res->prefill >= 0) fprintf(f, "\nprefill: %s", eps[res->prefill].name);
     }
-    fprintf(f, "\nsaturation: %.3f\n", tr->saturation);
+    fprintf(f, "\nsaturation: %.3f\n", fx->saturation);   /* the detector, whether or not admission asked it */
+    print_flow_table(f, fx);
     int w = 8;   /* name column: as wide as the longest name */
     for (size_t i = 0; i < n; i++) if ((int)strlen(eps[i].name) > w) w = (int)strlen(eps[i].name);
     if (tr->have_latency) {
@@ -602,15 +664,15 @@ int es_cmd_explain(int argc, char **argv)
         if ((rc = parse_content(rc_node, "request.content", &segs, &req.content, &err))) goto out;
         req.prompt_text = NULL;
     }
-    for (uint32_t i = 0; i < req.nheaders; i++)
-        if (!strcmp(hdrs[i].name, "x-session-token")) req.session = hdrs[i].value;
     tr = es_sched_trace_create(n);
     if (!tr) { rc = es_err_set(&err, ES_ENOMEM, "out of memory"); goto out; }
     es_sched_result_t res = {0};
     res.trace = tr;
+    es_sched_flow_explain_t fx;   /* before the pick: the request as it arrives */
+    es_scheduler_flow_explain(s, &req, eps, n, now, &fx);
     if ((rc = es_scheduler_pick(s, &req, eps, n, now, &res))) { es_err_set(&err, rc, "scheduler: %s", es_strerror(rc)); goto out; }
-    if (json) print_json(stdout, &res, tr, eps, n);
-    else print_table(stdout, &res, tr, eps, n);
+    if (json) print_json(stdout, &res, tr, eps, n, &fx);
+    else print_table(stdout, &res, tr, eps, n, &fx);
     code = ES_EXIT_OK;
 out:
     if (code != ES_EXIT_OK) fprintf(stderr, "eppsim explain: %s\n", err.msg[0] ? err.msg : es_strerror(rc));

@@ -3,9 +3,12 @@
  * decision per completion, the proxied exchange with the picked pod, and the
  * scrapes of every pod's /metrics.
  *
- * Each exchange with a pod (a proxied request or a scrape) is one TCP
- * connection with `Connection: close`: nothing is pooled, so a pod that
- * restarts or closes an idle connection never costs a request.
+ * Proxied requests reuse kept-alive connections to their pod (a bounded
+ * idle pool per pod, closed after GW_LINK_IDLE_MS idle, before a server's
+ * idle timeout can race a request); a request that got no byte back on a
+ * reused connection is sent once more on a new one, as HTTP clients do for
+ * a stale keep-alive connection.  A scrape is one connection of its own
+ * with `Connection: close`.
  */
 #include "es_live_gw.h"
 
@@ -29,10 +32,13 @@
 #define GW_RESUME_BYTES (256u << 10)
 #define GW_MAX_SCRAPE   (4u << 20)   /* a /metrics page larger than this fails the scrape */
 #define GW_MAX_RESP_HEAD 16384u
+#define GW_POOL_MAX     64u          /* idle kept-alive connections per pod */
+#define GW_LINK_IDLE_MS 5000u        /* wall ms an idle pooled connection is kept */
 
 typedef struct gw_pod gw_pod_t;
 typedef struct gw_conn gw_conn_t;
 typedef struct gw_req gw_req_t;
+typedef struct gw_link gw_link_t;
 
 /* One exchange with a pod: connect, send, read a response with http-parser. */
 typedef struct gw_up {
@@ -46,8 +52,24 @@ typedef struct gw_up {
     uint64_t     last;              /* uv_now of the last byte or the start */
 } gw_up_t;
 
+/* A connection to a pod: an exchange's while one runs on it, else idle in
+ * its pod's pool (reading, so that a pod closing it is seen). */
+struct gw_link {
+    uv_tcp_t     tcp;               /* data: the link */
+    uv_connect_t connect;
+    gw_pod_t    *pod;
+    gw_req_t    *req;               /* the exchange on it; NULL when idle or closing */
+    gw_link_t   *next_idle, *prev_idle;
+    uint64_t     idle_since;        /* uv_now when it went idle */
+    bool         idle, closing;
+};
+
 struct gw_req {
-    gw_up_t      up;                /* first: callbacks cast the handle back */
+    gw_up_t      up;                /* the response parser and the request bytes (up.tcp unused) */
+    gw_link_t   *link;              /* the connection of the current try; NULL between tries */
+    bool         reused;            /* the current try runs on a pooled connection */
+    bool         answered;          /* a byte of the response came on it */
+    bool         fresh_retry;       /* a stale pooled connection was retried on a new one */
     es_live_gw_t *gw;
     gw_conn_t   *client;            /* NULL once the client has gone */
     uint64_t     id;
@@ -76,6 +98,9 @@ struct gw_pod {
     bool         scraped;           /* a scrape ever succeeded */
     bool         ready;             /* the last scrape connected */
     es_time_t    update_time;
+    /* kept-alive connections for proxied requests */
+    gw_link_t   *idle;              /* most recently used first */
+    uint32_t     nidle;
     /* KV events */
     void        *kv_sock;           /* ZMQ SUB; NULL: none */
     uv_poll_t    kv_poll;
@@ -250,12 +275,33 @@ static void req_free(gw_req_t *r)
 }
 
 static void try_target(gw_req_t *r);
+static void start_try(gw_req_t *r, bool fresh);
+static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
-static void on_req_closed(uv_handle_t *h)
+static void pool_remove(gw_link_t *l)
 {
-    gw_req_t *r = h->data;
-    r->up.open = false;
-    /* a refused or failed connect before any byte reached the client: the next pick (Envoy's fallback order) */
+    if (!l->idle) return;
+    gw_pod_t *pod = l->pod;
+    if (l->prev_idle) l->prev_idle->next_idle = l->next_idle; else pod->idle = l->next_idle;
+    if (l->next_idle) l->next_idle->prev_idle = l->prev_idle;
+    l->next_idle = l->prev_idle = NULL;
+    l->idle = false;
+    pod->nidle--;
+}
+
+/* The exchange whose try ended without a whole response: the next pick
+ * (Envoy's fallback order) while nothing reached the client, the same pod on
+ * a new connection when a reused one was stale, else a 502 or a cut. */
+static void exchange_failed(gw_req_t *r)
+{
+    bool stale = r->reused && !r->answered && !r->fresh_retry;
+    if (r->client && !r->head_sent && !r->up.done && stale) {
+        r->fresh_retry = true;
+        r->gw->st.pod_retries++;
+        start_try(r, true);   /* the same pod, a new connection */
+        return;
+    }
     if (r->client && !r->head_sent && !r->up.done && r->next_target < r->ntargets) { try_target(r); return; }
     if (r->client && !r->up.done) {
         gw_conn_t *c = r->client;
@@ -267,9 +313,45 @@ static void on_req_closed(uv_handle_t *h)
     req_free(r);
 }
 
+static void on_link_closed(uv_handle_t *h)
+{
+    gw_link_t *l = h->data;
+    gw_req_t *r = l->req;
+    free(l);
+    if (r) {
+        r->link = NULL;
+        exchange_failed(r);
+    }
+}
+
+static void link_close(gw_link_t *l)
+{
+    if (l->closing) return;
+    l->closing = true;
+    pool_remove(l);
+    uv_close((uv_handle_t *)&l->tcp, on_link_closed);
+}
+
+/* Ends the current try of r: its connection closes, then exchange_failed. */
 static void req_close(gw_req_t *r)
 {
-    if (r->up.open && !uv_is_closing((uv_handle_t *)&r->up.tcp)) uv_close((uv_handle_t *)&r->up.tcp, on_req_closed);
+    if (r->link) link_close(r->link);
+}
+
+/* A whole response on a connection the pod keeps open: back to the pool. */
+static void link_release(gw_link_t *l, bool keep)
+{
+    l->req = NULL;
+    gw_pod_t *pod = l->pod;
+    if (!keep || pod->gw->closed || pod->nidle >= GW_POOL_MAX) { link_close(l); return; }
+    l->idle = true;
+    l->idle_since = uv_now(pod->gw->loop);
+    l->prev_idle = NULL;
+    l->next_idle = pod->idle;
+    if (pod->idle) pod->idle->prev_idle = l;
+    pod->idle = l;
+    pod->nidle++;
+    uv_read_start((uv_stream_t *)&l->tcp, on_up_alloc, on_up_read);   /* a close by the pod is seen */
 }
 
 static int rsp_on_header_field(http_parser *p, const char *at, size_t n)
@@ -348,12 +430,14 @@ static void on_alloc_gw(es_live_gw_t *gw, uv_buf_t *buf) { *buf = uv_buf_init(gw
 static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
-    on_alloc_gw(((gw_req_t *)h->data)->gw, buf);
+    on_alloc_gw(((gw_link_t *)h->data)->pod->gw, buf);
 }
 
 static void up_resume(gw_req_t *r);
 
-static void req_finish(gw_req_t *r)
+/* A whole response: the client's connection goes on, the pod's connection
+ * back to the pool when `keep` (the pod keeps it open, nothing followed). */
+static void req_finish(gw_req_t *r, bool keep)
 {
     gw_conn_t *c = r->client;
     r->gw->st.proxied++;
@@ -363,19 +447,25 @@ static void req_finish(gw_req_t *r)
         conn_done(c);
     }
     r->client = NULL;
-    req_close(r);
+    gw_link_t *l = r->link;
+    r->link = NULL;
+    if (l) link_release(l, keep);
+    req_free(r);
 }
 
 static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-    gw_req_t *r = s->data;
-    if (nread == 0) return;
+    gw_link_t *l = s->data;
+    gw_req_t *r = l->req;
+    if (nread == 0 || l->closing) return;
+    if (!r) { link_close(l); return; }   /* idle in the pool: the pod closed it, or sent what nobody asked */
     if (nread < 0) {   /* EOF or error: a response delimited by the close ends here */
         if (nread == UV_EOF && !r->up.done) http_parser_execute(&r->up.rp, &k_rsp, NULL, 0);
-        if (r->up.done) req_finish(r);
+        if (r->up.done) req_finish(r, false);
         else req_close(r);
         return;
     }
+    r->answered = true;
     r->up.last = uv_now(r->gw->loop);
     const char *p = buf->base;
     size_t left = (size_t)nread;
@@ -395,14 +485,16 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             left--;
         }
     }
-    if (left > 0) {
+    size_t used = 0;
+    if (left > 0 && !r->up.done) {
         /* the body as the pod sent it (chunked SSE stays chunked), up to the
          * response's end or a malformed byte, where the exchange ends */
-        size_t used = http_parser_execute(&r->up.rp, &k_rsp, p, left);
+        used = http_parser_execute(&r->up.rp, &k_rsp, p, left);
         client_write(r->client, p, used);
         if (used != left && !r->up.done) { req_close(r); return; }
     }
-    if (r->up.done) { req_finish(r); return; }
+    /* bytes after the response's end are not forwarded, and the connection is not reused */
+    if (r->up.done) { req_finish(r, used == left && http_should_keep_alive(&r->up.rp)); return; }
     if (!r->client) { req_close(r); return; }
     if (uv_stream_get_write_queue_size((uv_stream_t *)&r->client->tcp) > GW_PAUSE_BYTES) {
         uv_read_stop(s);
@@ -412,47 +504,85 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 static void up_resume(gw_req_t *r)
 {
-    if (!r->paused || !r->up.open || uv_is_closing((uv_handle_t *)&r->up.tcp)) return;
+    if (!r->paused || !r->link || r->link->closing) return;
     r->paused = false;
-    uv_read_start((uv_stream_t *)&r->up.tcp, on_up_alloc, on_up_read);
+    uv_read_start((uv_stream_t *)&r->link->tcp, on_up_alloc, on_up_read);
 }
+
+typedef struct gw_up_write {
+    uv_write_t w;                   /* data: the link (alive until its close callback, after this one) */
+    char       data[];              /* a copy: the exchange may end (a pod answering early) before the write */
+} gw_up_write_t;
 
 static void on_up_sent(uv_write_t *w, int status)
 {
-    gw_req_t *r = w->data;
+    gw_link_t *l = w->data;
     free(w);
-    if (status < 0) req_close(r);
+    if (status < 0 && l->req) req_close(l->req);
+}
+
+/* Sends r's request on its connection and reads the response. */
+static void start_exchange(gw_req_t *r)
+{
+    gw_link_t *l = r->link;
+    r->next_target = r->ntargets;   /* bytes go out: no fallback to another pod */
+    gw_up_write_t *w = malloc(sizeof *w + r->up.out.len);
+    if (!w) { req_close(r); return; }
+    memcpy(w->data, r->up.out.data, r->up.out.len);
+    w->w.data = l;
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)r->up.out.len);
+    if (uv_write(&w->w, (uv_stream_t *)&l->tcp, &b, 1, on_up_sent) != 0) { free(w); req_close(r); return; }
+    uv_read_start((uv_stream_t *)&l->tcp, on_up_alloc, on_up_read);
 }
 
 static void on_up_connect(uv_connect_t *cr, int status)
 {
-    gw_req_t *r = cr->data;
+    gw_link_t *l = cr->data;
+    gw_req_t *r = l->req;
+    if (l->closing) return;
+    if (!r) { link_close(l); return; }
     if (status < 0 || !r->client) { req_close(r); return; }
-    uv_tcp_nodelay(&r->up.tcp, 1);
-    r->next_target = r->ntargets;   /* connected: no fallback once bytes went out */
-    uv_write_t *w = malloc(sizeof *w);
-    if (!w) { req_close(r); return; }
-    w->data = r;
-    uv_buf_t b = uv_buf_init(r->up.out.data, (unsigned)r->up.out.len);
-    if (uv_write(w, (uv_stream_t *)&r->up.tcp, &b, 1, on_up_sent) != 0) { free(w); req_close(r); return; }
-    uv_read_start((uv_stream_t *)&r->up.tcp, on_up_alloc, on_up_read);
+    uv_tcp_nodelay(&l->tcp, 1);
+    start_exchange(r);
+}
+
+/* One try of r on pod r->pod: a pooled connection unless `fresh`, else a new one. */
+static void start_try(gw_req_t *r, bool fresh)
+{
+    es_live_gw_t *gw = r->gw;
+    gw_pod_t *pod = &gw->pods[r->pod];
+    r->up.done = r->up.in_value = false;
+    r->answered = false;
+    r->head.len = 0;
+    http_parser_init(&r->up.rp, HTTP_RESPONSE);
+    r->up.rp.data = r;
+    r->up.last = uv_now(gw->loop);
+    gw_link_t *l = fresh ? NULL : pod->idle;
+    if (l) {
+        pool_remove(l);
+        l->req = r;
+        r->link = l;
+        r->reused = true;
+        gw->st.pod_reused++;
+        start_exchange(r);
+        return;
+    }
+    r->reused = false;
+    if (!(l = calloc(1, sizeof *l))) { r->next_target = r->ntargets; exchange_failed(r); return; }
+    l->pod = pod;
+    l->req = r;
+    r->link = l;
+    uv_tcp_init(gw->loop, &l->tcp);
+    l->tcp.data = l;
+    l->connect.data = l;
+    gw->st.pod_connections++;
+    if (uv_tcp_connect(&l->connect, &l->tcp, (const struct sockaddr *)&pod->addr, on_up_connect) != 0) link_close(l);
 }
 
 static void try_target(gw_req_t *r)
 {
-    es_live_gw_t *gw = r->gw;
     r->pod = r->targets[r->next_target++];
-    r->up.done = r->up.in_value = false;
-    r->head.len = 0;
-    http_parser_init(&r->up.rp, HTTP_RESPONSE);
-    r->up.rp.data = r;
-    uv_tcp_init(gw->loop, &r->up.tcp);
-    r->up.tcp.data = r;
-    r->up.open = true;
-    r->up.last = uv_now(gw->loop);
-    r->up.connect.data = r;
-    if (uv_tcp_connect(&r->up.connect, &r->up.tcp, (const struct sockaddr *)&gw->pods[r->pod].addr, on_up_connect) != 0)
-        req_close(r);
+    start_try(r, false);
 }
 
 /* ---- the decision ---- */
@@ -544,7 +674,6 @@ static void proxy_completion(gw_conn_t *c, bool chat)
     req.nheaders = (uint32_t)es_live_http_headers(&c->http, hdrs, 32);
     req.headers = hdrs;
     for (uint32_t i = 0; i < req.nheaders; i++) {
-        if (!strcmp(hdrs[i].name, "x-session-token")) req.session = hdrs[i].value;
         /* the decision record is JSON and explain replays it: header bytes must be UTF-8 */
         if (!es_live_utf8_valid(hdrs[i].value, strlen(hdrs[i].value))) {
             free(segs);
@@ -604,7 +733,7 @@ static void proxy_completion(gw_conn_t *c, bool chat)
                        gw->pods[res.primary].address);
     for (uint32_t i = 0; i < req.nheaders; i++)
         if (!hop_header(hdrs[i].name)) es_live_buf_printf(o, "%s: %s\r\n", hdrs[i].name, hdrs[i].value);
-    es_live_buf_printf(o, "Content-Length: %zu\r\nConnection: close\r\n\r\n", blen);
+    es_live_buf_printf(o, "Content-Length: %zu\r\n\r\n", blen);   /* kept alive (HTTP/1.1) */
     es_live_buf_append(o, body, blen);
     if (o->oom) { req_free(r); respond_error(c, 500, "out of memory"); return; }
     c->req = r;
@@ -878,10 +1007,17 @@ static void on_reap(uv_timer_t *t)
         for (uint32_t i = 0; i < gw->nreqs; i++) {
             gw_req_t *r = gw->reqs[i];
             /* paused: the client has read nothing of the last GW_PAUSE_BYTES for as long */
-            if (r->up.open && now - r->up.last > gw->cfg.upstream_timeout_ms) {
-                r->next_target = r->ntargets;   /* no fallback after a timeout */
+            if (r->link && now - r->up.last > gw->cfg.upstream_timeout_ms) {
+                r->next_target = r->ntargets;   /* no fallback after a timeout, nor a retry */
+                r->fresh_retry = true;
                 req_close(r);
             }
+        }
+    /* pooled connections idle too long close before the pod's idle timeout could race a request */
+    for (uint32_t i = 0; i < gw->npods; i++)
+        for (gw_link_t *l = gw->pods[i].idle, *next; l; l = next) {
+            next = l->next_idle;
+            if (now - l->idle_since > GW_LINK_IDLE_MS) link_close(l);
         }
     if (gw->cfg.decisions) fflush(gw->cfg.decisions);
 }
@@ -1092,6 +1228,7 @@ void es_live_gw_close(es_live_gw_t *gw)
     for (uint32_t i = 0; i < gw->npods; i++) {
         gw_pod_t *p = &gw->pods[i];
         uv_close((uv_handle_t *)&p->timer, NULL);
+        while (p->idle) link_close(p->idle);
         if (p->up.open && !uv_is_closing((uv_handle_t *)&p->up.tcp)) uv_close((uv_handle_t *)&p->up.tcp, on_scrape_closed);
     }
     if (gw->reaper_open) uv_close((uv_handle_t *)&gw->reaper, NULL);

@@ -68,6 +68,7 @@ typedef struct epp_replica {
 typedef struct scrape_timer {
     struct es_cluster *c;
     uint32_t epp, pod;
+    uint32_t sync_left;   /* poll ticks to the next cross-replica publish (the pod's intervalDispatcher) */
     /* GPU utilisation (dcgm-data-source): two checkpoints of the server's
      * cumulative busy time, at least ESI_GPU_UTIL_WINDOW apart */
     uint32_t  gpu_n;
@@ -107,6 +108,8 @@ struct es_cluster {
     uint64_t                 next_gen;     /* request generations */
     void                   **owned;        /* fault and scaling records */
     size_t                   nowned;
+    es_sched_sync_t         *sync;         /* cross-replica in-flight store; NULL: replicas count their own */
+    uint32_t                 sync_period;  /* poll ticks between publishes (periodTicks) */
 };
 
 static inline bool esi_in_window(const window_t *w, size_t n, es_time_t t)

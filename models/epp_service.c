@@ -64,6 +64,11 @@ static void ev_scrape_tick(es_sim_t *sim, void *target, uint64_t arg)
     es_sim_schedule_in(sim, c->scrape_every, ev_scrape_tick, t, 0);
     pod_t *p = &c->pods[t->pod];
     if (!p->alive || !p->server) return;
+    /* the cross-replica publisher is one more dispatcher of the pod's collector */
+    if (c->sync && --t->sync_left == 0) {
+        t->sync_left = c->sync_period;
+        es_scheduler_sync_publish(e->sched, t->pod);
+    }
     if (esi_in_window(p->scrape_fail, p->nscrape_fail, es_sim_now(sim))) return;
     if (c->prm.epp->scrape_failure_rate > 0 && es_rng_uniform(&e->rng) < c->prm.epp->scrape_failure_rate) return;
     if (c->scrape_latency_fails) return;
@@ -73,9 +78,11 @@ static void ev_scrape_tick(es_sim_t *sim, void *target, uint64_t arg)
 
 void esi_epp_pod_added(es_cluster_t *c, uint32_t pod)
 {
-    for (uint32_t e = 0; e < c->nepps; e++)
+    for (uint32_t e = 0; e < c->nepps; e++) {
+        c->timers[e * c->maxpods + pod].sync_left = 1;   /* a new endpoint's collector */
         es_sim_schedule_in(c->sim, (es_time_t)(es_rng_uniform(&c->epps[e].rng) * (double)c->scrape_every),
                            ev_scrape_tick, &c->timers[e * c->maxpods + pod], 0);
+    }
 }
 
 void esi_epp_pod_removed(es_cluster_t *c, uint32_t pod)
@@ -271,8 +278,10 @@ static void ev_epp_decided(es_sim_t *sim, void *target, uint64_t arg)
     memset(&res, 0, sizeof res);
     es_time_t now = es_sim_now(sim);
     if (c->hooks.on_decision)
-        for (size_t i = 0; i < n; i++)
-            es_scheduler_get_inflight(e->sched, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
+        for (size_t i = 0; i < n; i++) {   /* as the replica reads them: synced or its own */
+            if (c->sync) es_sched_sync_get(c->sync, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
+            else es_scheduler_get_inflight(e->sched, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
+        }
     es_scheduler_submit(e->sched, &r->p.sched, cand, n, now, &res);
     if (c->hooks.on_decision && res.status != ES_SCHED_QUEUED)
         c->hooks.on_decision(c->hooks.ud, e->id, &r->p.sched, cand, n, (const int64_t (*)[2])e->inflight, now, &res);
@@ -324,6 +333,14 @@ int esi_epp_service_create(es_cluster_t *c, es_err_t *err)
             .min_samples_for_retrain = ep->predictor_min_samples_for_retrain,
             .max_samples_per_bucket = ep->predictor_max_samples_per_bucket,
             .quantile = ep->predictor_objective == 1, .quantile_alpha = ep->predictor_quantile});
+        /* the replicas share one config: all sync or none (es_scheduler_sync_interval) */
+        es_time_t sync_every = es_scheduler_sync_interval(r->sched);
+        if (sync_every > 0) {
+            if (!c->sync && (rc = es_sched_sync_create(c->nepps, c->maxpods, &c->sync, err))) return rc;
+            /* interval_dispatcher.go periodTicks: rounded to poll ticks, at least 1 */
+            c->sync_period = es_sched_sync_period_ticks(sync_every, c->scrape_every);
+            es_scheduler_sync_attach(r->sched, c->sync, e);
+        }
         es_rng_stream(&r->rng, es_sim_master_seed(c->sim), ES_ENTITY_EPP_REPLICA, e, ES_STREAM_SCRAPE);
         r->view = calloc(c->maxpods, sizeof *r->view);
         r->cand = calloc(c->maxpods, sizeof *r->cand);
@@ -332,7 +349,7 @@ int esi_epp_service_create(es_cluster_t *c, es_err_t *err)
         for (uint32_t i = 0; i < c->maxpods; i++) {
             r->view[i] = c->pods[i].ep;
             scrape_timer_t *t = &c->timers[(size_t)e * c->maxpods + i];
-            *t = (scrape_timer_t){.c = c, .epp = e, .pod = i};
+            *t = (scrape_timer_t){.c = c, .epp = e, .pod = i, .sync_left = 1};
             if (i < (uint32_t)c->prm.cluster->replicas)
                 /* each poller starts with its own phase */
                 es_sim_schedule(c->sim, (es_time_t)(es_rng_uniform(&r->rng) * (double)c->scrape_every),
@@ -352,6 +369,7 @@ void esi_epp_service_destroy(es_cluster_t *c)
     }
     free(c->epps);
     free(c->timers);
+    es_sched_sync_destroy(c->sync);
     free(c->kvq);
 }
 

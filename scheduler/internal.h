@@ -38,7 +38,8 @@ enum {
     ESI_SATURATION = 1u << 6, ESI_FAIRNESS = 1u << 7, ESI_ORDERING = 1u << 8,
     ESI_USAGE = 1u << 9, ESI_INERT = 1u << 10,  /* accepted, no effect here */
     ESI_PARSER = 1u << 11, ESI_SOURCE = 1u << 12, ESI_EXTRACTOR = 1u << 13, ESI_DISCOVERY = 1u << 14,
-    ESI_ADMITTER = 1u << 15
+    ESI_ADMITTER = 1u << 15,
+    ESI_SYNCER = 1u << 16   /* a CrossReplicaSyncer (dataLayer.crossReplicaSyncerPluginRef) */
 };
 
 #define ESI_STR_MAX 64
@@ -81,6 +82,8 @@ enum {
     ESI_DATA_TOPOLOGY = 1u << 1,       /* Topology of an endpoint (hostname, rack, zone, region labels) */
     ESI_DATA_LATENCY = 1u << 2         /* LatencyPredictionInfo: cy->latency (predicted-latency-producer) */
 };
+/* EncoderCacheMatchInfo (attribute/multimodal/data_types.go): cy->mm_matched, mm_total */
+enum { ESI_DATA_MM_MATCH = 1u << 9 };
 /* GPUUtilization/dcgm-extractor (attribute/gpu/data_types.go): the scrape
  * fills es_endpoint_metrics_t.gpu_util when a plugin produces it */
 enum { ESI_DATA_GPU_UTIL = 1u << 8 };
@@ -118,6 +121,10 @@ typedef struct esi_handler_bind {
     int32_t primary;    /* profile whose pick is the result ("decode" for P/D) */
     int32_t prefill;    /* profile run when the decider says so; -1 */
     int32_t decider;    /* decider plugin; -1 */
+    bool    by_request; /* the handler's x_select_profile names the one profile each request runs */
+    int32_t encode;         /* encode profile (E/P/D), run when its decider says so; -1 */
+    int32_t encode_decider; /* encode decider plugin; -1 */
+    bool    prefill_first;  /* stageOrder prefill-first: prefill, encode, then decode */
 } esi_handler_bind_t;
 
 struct esi_flow_view;      /* defined below; x_pick_flow takes it */
@@ -177,8 +184,9 @@ typedef struct esi_plugin_vt {
     /* usage limit policy (ComputeLimit): the saturation ceiling of each
      * priority band, priorities[0..n) highest first; called once a dispatch cycle */
     void   (*x_limits)(void *state, double saturation, const int64_t *priorities, size_t n, double *ceilings);
-    /* ordering policy: queued items are served by ascending key, then enqueue order */
-    es_time_t (*x_order_key)(es_time_t enqueued, es_time_t deadline);
+    /* ordering policy: queued items are served by ascending key, then enqueue
+     * order; the key is computed once, at enqueue */
+    es_time_t (*x_order_key)(const es_sched_request_t *req, es_time_t enqueued, es_time_t deadline);
     /* a server's KV event (ESI_CAP_KV_EVENTS) */
     void   (*x_kv_event)(void *state, const es_kv_event_t *ev);
     /* keys this plugin's index would hold for plain text (explain's kv_blocks) */
@@ -210,6 +218,9 @@ typedef struct esi_plugin_vt {
     void   (*x_predictor_config)(void *state, const es_sched_predictor_config_t *cfg);
     /* latency predictor statistics (es_scheduler_predictor_stats), summed in */
     void   (*x_predictor_stats)(const void *state, es_sched_predictor_stats_t *out);
+    /* profile handler whose bind sets by_request: the profile this request
+     * runs (alone, as the primary); -1 when none (the decision fails) */
+    int    (*x_select_profile)(const void *state, const esi_cycle_t *cy);
 } esi_plugin_vt_t;
 
 /* In-flight token accounting (v0.10.0 requestcontrol/dataproducer/inflightload/
@@ -221,6 +232,7 @@ typedef struct esi_inflight_cfg {
     bool    add_output;     /* addEstimatedOutputTokens, false */
     double  output_ratio;   /* outputRatio, 1.5 */
     int64_t max_output;     /* maxEstimatedOutputTokens; -1: none */
+    bool    sync;           /* syncCrossReplicaState, true: published to the syncer, read back aggregated */
 } esi_inflight_cfg_t;
 
 /* uncachedInputTokens: input tokens an endpoint's prefix match (match of
@@ -254,6 +266,9 @@ static inline const char *esi_fairness_id(const es_sched_request_t *r)
     return old ? old : "default-flow";
 }
 
+/* The sync store's Set (set_it) or Delete of replica r's value for an endpoint (sync.c). */
+void esi_sync_put(es_sched_sync_t *st, uint32_t r, uint32_t id, bool set_it, int64_t requests, int64_t tokens);
+
 const esi_plugin_vt_t *esi_registry_find(const char *type_name);
 /* The registered default producer of a data key; NULL if none. */
 const esi_plugin_vt_t *esi_registry_default_producer(unsigned data_key);
@@ -276,6 +291,12 @@ typedef struct esi_approx_params {
  * -1 for no affinity (for the tests) */
 void esi_burst_assign(const uint64_t *const *hashes, const uint32_t *nblocks, size_t n, const es_endpoint_t *eps,
                       size_t neps, int64_t max_per_replica, int64_t min_colocate, bool by_tokens, int64_t *assigned);
+
+/* mm-embeddings-cache-producer's entries per endpoint for cacheSizeInMBPerServer
+ * (lruCapacityFromCacheSizeMB) and p2p-source-producer's requestSpreadFraction
+ * (plugins_multimodal.c; for the tests) */
+uint32_t esi_mm_lru_capacity(int64_t mb);
+double   esi_p2p_spread_fraction(const char *request_id);
 
 /* ---- configuration ---- */
 typedef struct esi_plugin_cfg {
@@ -334,7 +355,8 @@ struct es_epp_config {
     int32_t            producer;     /* producer of PrefixCacheMatchInfo, -1 if none */
     bool               flow_control; /* gate */
     esi_flow_cfg_t     flow;
-    es_time_t          sync_interval; /* dataLayer.crossReplicaSyncInterval; 0 = not set */
+    int32_t            syncer;        /* dataLayer.crossReplicaSyncerPluginRef's plugin; -1: none */
+    es_time_t          sync_interval; /* dataLayer.crossReplicaSyncInterval; 0 = not set (200ms with a syncer) */
     char             **warnings;      /* "file:line: message", load order */
     size_t             nwarnings;
     bool               nomem;         /* a warning could not be stored: the load fails */
@@ -451,6 +473,15 @@ struct esi_cycle {
     const esi_latency_info_t *latency;
     bool                      record_only;    /* es_scheduler_record: index hooks only */
     uint32_t                  record_target;  /* eps index */
+    int                       encode;         /* encode profile that ran (E/P/D), -1 */
+    /* EncoderCacheMatchInfo (mm-embeddings-cache-producer): item weight of the
+     * request and, by eps index, of its items the endpoint holds; NULL: none */
+    const uint32_t           *mm_matched;     /* [n] */
+    uint32_t                  mm_total;
+    /* p2p-source-producer's x-kv-cache-source-host-port at PreRequest: eps
+     * index (UINT32_MAX: none) and the prompt tokens it holds */
+    uint32_t                  kv_source;
+    int64_t                   kv_source_tokens;
 };
 
 /* The request's in-flight tokens on candidate i (UncachedRequestTokens

@@ -275,7 +275,7 @@ static const esi_param_t k_producer_params[] = {
     {"blockSize", ESI_P_INT, P(esi_approx_params_t, block_size_chars), "0", 0, 1 << 22, NULL},
     {"maxPrefixBlocksToMatch", ESI_P_INT, P(esi_approx_params_t, max_blocks), "2048", 0, 1 << 24, NULL},
     {"maxPrefixTokensToMatch", ESI_P_INT, P(esi_approx_params_t, max_tokens), "131072", 0, 1e12, NULL},
-    {"lruCapacityPerServer", ESI_P_INT, P(esi_approx_params_t, lru_capacity), "31250", 1, 2147483647.0, NULL},
+    {"lruCapacityPerServer", ESI_P_INT, P(esi_approx_params_t, lru_capacity), "31250", -2147483648.0, 2147483647.0, NULL},
     END};
 
 /* approx-prefix-cache-producer (llm-d-router v0.10.0, commit 71f4f099,
@@ -298,6 +298,11 @@ static int producer_check(void *params, const es_node_t *at, const char *path, c
     p->block_size_given = written;
     if (written && p->block_size_tokens > 0 && p->block_size_tokens < p->min_block_tokens)
         *warning = "configured blockSizeTokens is below the recommended minimum (64), overriding it";
+    /* plugin.go makeserver: a non-positive capacity leaves the default (silently upstream) */
+    if (p->lru_capacity <= 0) {
+        p->lru_capacity = 31250;
+        *warning = "lruCapacityPerServer <= 0: using the default 31250 (as upstream)";
+    }
     return 0;
 }
 

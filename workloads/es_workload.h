@@ -116,6 +116,9 @@ void   es_workload_stage(const es_workload_t *w, size_t i, double *rate,
 double      es_workload_client_timeout_s(const es_workload_t *w);
 const char *es_workload_client(const es_workload_t *w);
 size_t      es_workload_warning_count(const es_workload_t *w);
+/* The model a benchmark client names in its requests (inference-perf's
+ * server.model_name), NULL when it names none: a live client sends it. */
+const char *es_workload_server_model(const es_workload_t *w);
 const char *es_workload_warning(const es_workload_t *w, size_t i);
 /* How the benchmark client stamps streamed responses (false for other
  * workloads): streaming, stamps per token, stamps after the last token. */

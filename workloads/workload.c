@@ -1057,6 +1057,7 @@ uint64_t es_workload_count(const es_workload_t *w) { return w->handed; }
 
 double es_workload_client_timeout_s(const es_workload_t *w) { return w->bench ? esi_bench_timeout_s(w->bench) : 0; }
 const char *es_workload_client(const es_workload_t *w) { return w->bench ? esi_bench_client(w->bench) : NULL; }
+const char *es_workload_server_model(const es_workload_t *w) { return w->bench ? esi_bench_server_model(w->bench) : NULL; }
 size_t es_workload_warning_count(const es_workload_t *w) { return w->bench ? esi_bench_warning_count(w->bench) : 0; }
 const char *es_workload_warning(const es_workload_t *w, size_t i) { return w->bench ? esi_bench_warning(w->bench, i) : NULL; }
 

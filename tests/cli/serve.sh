@@ -142,6 +142,67 @@ PY
 kill -INT "${pids[1]}"; wait "${pids[1]}"; rc=$?
 [ $rc -eq 0 ]; check "SIGINT stops cleanly (exit $rc)" $? ""
 
+# the API server's delay (server.vllm_version's model, one process, 100 ms of
+# API CPU per streamed chunk): each step's token leaves the pod when the
+# model's API server sends it, 100 ms after the one before, not at the step's
+# end (a lower bound only: a loaded machine can add delay, never remove it)
+printf 'server: {vllm_version: "0.11", api_server_count: 1, api_chunk_us: 100000}\n' > api.yaml
+start sapi.out api.yaml --pods 1 --time-scale 1
+PA=$(awk '$1=="pod" && $2==0 {print $4}' sapi.out)
+python3 - "$PA" <<'PY'; check "streamed tokens carry the model's API-server delay" $? ""
+import json, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+body = json.dumps({"prompt": "api delay please", "max_tokens": 4, "stream": True}).encode()
+s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+got, times = b"", []
+while b"data: [DONE]" not in got:
+    d = s.recv(65536)
+    if not d: break
+    got += d
+    times += [time.monotonic()] * (got.count(b'"text":') - len(times))
+gaps = [round((b - a) * 1e3, 1) for a, b in zip(times, times[1:])]
+print("token gaps, ms:", gaps)
+assert len(times) == 4 and min(gaps) >= 80, gaps
+PY
+kill "${pids[-1]}"
+
+# bounded memory: --max-queued caps the bytes queued for all slow clients
+# together.  A client that reads nothing for 4 s of a 20000-token stream
+# (3.7 MB; a few MB fit in the kernel's socket buffers) is cut off past a
+# 64 KiB total (no [DONE]); the same client gets the whole stream under the
+# default cap (256 MiB; 8 MiB per connection); the capped pod serves the
+# next request (its queue was released).
+cat > slow.py <<'PY'
+import json, socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+body = json.dumps({"prompt": "slow reader", "max_tokens": int(sys.argv[2]), "stream": True}).encode()
+s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+time.sleep(float(sys.argv[3]))
+got = b""
+s.settimeout(20)
+try:
+    while b"data: [DONE]" not in got:
+        d = s.recv(1 << 20)
+        if not d: break
+        got += d
+except OSError as e:
+    print("recv:", e)
+print("%d bytes, %s" % (len(got), "done" if b"data: [DONE]" in got else "cut"))
+PY
+start sq1.out --pods 1 --time-scale 100 --max-queued 65536
+start sq2.out --pods 1 --time-scale 100
+Q1=$(awk '$1=="pod" && $2==0 {print $4}' sq1.out); Q2=$(awk '$1=="pod" && $2==0 {print $4}' sq2.out)
+python3 slow.py "$Q1" 20000 4 >q1.txt 2>&1 & SL=$!
+python3 slow.py "$Q2" 20000 4 >q2.txt 2>&1
+wait $SL
+grep -q ' cut$' q1.txt; check "--max-queued 65536: a client that does not read is cut off" $? "$(cat q1.txt)"
+grep -q ' done$' q2.txt; check "default --max-queued: the same client gets its whole stream" $? "$(cat q2.txt)"
+n=$(curl -sN http://127.0.0.1:$Q1/v1/completions -d '{"prompt":"after","max_tokens":5,"stream":true}' | grep -c '"text":')
+[ "$n" -eq 5 ]; check "--max-queued: the pod serves the next client" $? "got $n"
+"$EPPSIM" serve --max-queued 10 >/dev/null 2>err.txt; rc=$?
+[ $rc -eq 2 ] && grep -q -- '--max-queued' err.txt; check "--max-queued 10: exit 2 naming the option" $? "$(cat err.txt)"
+
 # bad input
 "$EPPSIM" serve --pods 0 >/dev/null 2>err.txt; rc=$?
 [ $rc -eq 2 ] && grep -q -- '--pods' err.txt; check "--pods 0: exit 2 naming the option" $? "$(cat err.txt)"
