@@ -25,6 +25,8 @@
  *                + TP all-reduces;  all per GPU (divided by TP) but the
  *                sampler, which every rank runs over the whole vocabulary.
  *    GEMM FLOPs count 2 x active params x tokens (top-k experts per token);
+ *    an FP8 model's GEMMs run at the FP8 peak but for lm_head, the routers
+ *    and the attention its quantization_config leaves in 16 bits (bf16 peak);
  *    MoE weights read are the experts the step's tokens touch in expectation.
  *    Sliding-window and chunked-local layers read and attend to at most
  *    their window of keys (decodes taken at their mean context).
@@ -153,6 +155,9 @@ typedef struct es_steptime {
     /* analytic: per-step constants precomputed from the shape and the GPU */
     double                    gemm_flops_tok;   /* GEMM FLOPs per token (active linear params x 2) */
     double                    lm_flops_row;     /* lm_head FLOPs per sampled row */
+    double                    gemm16_flops_tok; /* of an FP8 model: the GEMM FLOPs per token that run in
+                                                   16 bits (unquantised attention, routers); else 0 */
+    double                    lm16_flops_row;   /* of an FP8 model: lm_head FLOPs per row (16 bits); else 0 */
     double                    attn_flops_unit;  /* attention FLOPs per (query, key) pair, all layers */
     double                    fixed_bytes;      /* weights read every step, experts excluded, one GPU */
     double                    expert_bytes;     /* one routed expert of one layer, one GPU */
@@ -161,6 +166,7 @@ typedef struct es_steptime {
     double                    local_window;     /* keys a sliding-window / chunked-local layer sees at most */
     double                    local_frac;       /* fraction of layers that are windowed; 0 = none */
     double                    gemm_Bps_inv, attn_inv, hbm_inv;   /* 1 / achieved rates (us per unit) */
+    double                    gemm16_inv;       /* 1 / achieved 16-bit GEMM rate of an FP8 model */
 } es_steptime_t;
 
 /* Terms of one analytic step, for tests and bench: us each, before the

@@ -425,6 +425,16 @@ void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es
     st->gemm_flops_tok = 2.0 * (m->layers * m->attn_params + ndense * 3.0 * d * m->inter +
                                 nmoe * ((double)m->top_k * m->expert_params + 3.0 * d * m->shared_inter + d * m->experts));
     st->lm_flops_row = 2.0 * d * m->vocab;
+    double peak = m->fp8 && prof->fp8_flops > 0 ? prof->fp8_flops : prof->peak_flops;
+    if (m->fp8 && prof->fp8_flops > 0) {
+        /* FP8 GEMMs at the FP8 peak; lm_head, the routers (vLLM builds them unquantised) and the
+         * attention quantization_config.ignore names stay in 16 bits */
+        st->gemm16_flops_tok = 2.0 * (m->attn_16bit_layers * m->attn_params + nmoe * d * m->experts);
+        st->gemm_flops_tok -= st->gemm16_flops_tok;
+        st->lm16_flops_row = st->lm_flops_row;
+        st->lm_flops_row = 0;
+        st->gemm16_inv = 1e6 / (prof->peak_flops * k->gemm_eff * tp);
+    }
     st->sample_bytes_row = (double)m->vocab * ES_SAMPLER_BYTES_PER_LOGIT;
     st->attn_flops_unit = 2.0 * m->layers * m->heads * ((double)m->head_dim + m->v_head_dim);
     double experts_bytes = nmoe * (double)m->experts * m->expert_params * m->weight_bytes_per_param;
@@ -439,7 +449,6 @@ void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es
         st->local_window = m->attn_chunk;
         st->local_frac = (double)m->chunked_layers / m->layers;
     }
-    double peak = m->fp8 && prof->fp8_flops > 0 ? prof->fp8_flops : prof->peak_flops;
     st->gemm_Bps_inv = 1e6 / (peak * k->gemm_eff * tp);
     st->attn_inv = 1e6 / (prof->peak_flops * k->attn_eff * tp);
     st->hbm_inv = 1e6 / (prof->hbm_Bps * k->hbm_eff);
@@ -544,6 +553,8 @@ void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step
         uint32_t nmoe = m->experts > 0 ? m->moe_layers : 0;
         o->experts_touched = es_model_experts_touched(m, T);
         o->gemm_us = (st->gemm_flops_tok * T + st->lm_flops_row * c->n_sampled) * st->gemm_Bps_inv;
+        if (st->gemm16_inv > 0)   /* an FP8 model's 16-bit GEMMs */
+            o->gemm_us += (st->gemm16_flops_tok * T + st->lm16_flops_row * c->n_sampled) * st->gemm16_inv;
         o->attn_us = st->attn_flops_unit * units * st->attn_inv;
         o->weight_us = (st->fixed_bytes + nmoe * o->experts_touched * st->expert_bytes) * st->hbm_inv;
         o->kv_us = st->kv_bytes_tok * (ctx_read + T) * st->hbm_inv;

@@ -142,6 +142,27 @@ static void test_moe_experts_touched(void **state)
     es_profile_destroy(p);
 }
 
+/* An FP8 model's GEMMs: the FP8 layers at the FP8 peak (1979 TFLOP/s x 0.5),
+ * lm_head (2 x 64 x 100 per row), the routers (4 x 64 per MoE layer) and the
+ * attention quantization_config.ignore leaves in 16 bits (2 layers x 12288)
+ * at the bf16 peak.  tiny-moe-fp8(-ignore).json: 4 layers, 2 dense
+ * (3 x 64 x 128), 2 MoE (top-1 of 32-wide experts plus a shared one). */
+static void test_fp8_gemm_split(void **state)
+{
+    (void)state;
+    const char *model = "tests/data/models/tiny-moe-fp8-ignore.json";
+    es_profile_t *p = open_or_fail("h100-sxm-80gb", model, COEFFS);
+    es_steptime_t st;
+    init(&st, p, model, 1);
+    es_step_comp_t c = {0, NULL, NULL, 4, 400, 4};
+    es_step_terms_t o;
+    es_steptime_terms(&st, &c, &o);
+    double f16 = 2.0 * (2 * 12288.0 + 2 * 256.0) * 4 + 2.0 * 64 * 100 * 4;
+    double f8 = 2.0 * (2 * 12288.0 + 2 * 24576.0 + 2 * (6144.0 + 6144.0)) * 4;   /* 2 quantised attentions, MLPs */
+    NEAR(o.gemm_us, f8 / (p->fp8_flops * 0.5) * 1e6 + f16 / (p->peak_flops * 0.5) * 1e6);
+    es_profile_destroy(p);
+}
+
 /* tiny-sliding: 6 layers, 4 of them with a 256-key window, 1 KV head of 16,
  * d 64, 4 heads.  Two decodes of 1000 keys each: the full layers read 2000
  * keys, the windowed ones 2 x 256; per layer on average
@@ -240,7 +261,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_terms),        cmocka_unit_test(test_prefill_tp2_terms),
-        cmocka_unit_test(test_moe_experts_touched), cmocka_unit_test(test_server_any_model),
+        cmocka_unit_test(test_moe_experts_touched), cmocka_unit_test(test_fp8_gemm_split), cmocka_unit_test(test_server_any_model),
         cmocka_unit_test(test_errors),              cmocka_unit_test(test_auto_keeps_profile),
         cmocka_unit_test(test_sliding_window),
     };
