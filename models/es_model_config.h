@@ -62,6 +62,7 @@ typedef struct es_model_shape {
     uint32_t chunked_layers;    /* layers using it */
     bool     tie_embeddings;   /* lm_head shares the embedding matrix */
     bool     fp8;               /* linear weights stored in 8 bits */
+    bool     qk_norm;           /* use_qk_norm (Llama-4: on its RoPE, chunked-local layers) */
     uint32_t attn_16bit_layers; /* layers whose attention projections quantization_config.ignore
                                    leaves in the model dtype (0 when nothing is quantised) */
     double   dtype_bytes;       /* model dtype: embeddings, norms, activations, KV cache */

@@ -165,6 +165,7 @@ typedef struct es_steptime {
     double                    sample_bytes_row; /* sampler HBM traffic per sampled row, every GPU */
     double                    local_window;     /* keys a sliding-window / chunked-local layer sees at most */
     double                    local_frac;       /* fraction of layers that are windowed; 0 = none */
+    double                    layer_units;      /* layers in dense-layer kernel counts (ES_DENSE_LAYER_KERNELS) */
     double                    gemm_Bps_inv, attn_inv, hbm_inv;   /* 1 / achieved rates (us per unit) */
     double                    gemm16_inv;       /* 1 / achieved 16-bit GEMM rate of an FP8 model */
 } es_steptime_t;

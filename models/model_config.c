@@ -306,6 +306,7 @@ static int read_shape(const rd_t *r, const es_node_t *root, es_model_shape_t *m)
     if ((rc = opt_u32(r, "attention_chunk_size", 0, &m->attn_chunk))) return rc;
     if (m->attn_chunk > 0) m->chunked_layers = m->layers - m->layers / 4;   /* Llama-4: every 4th layer is global */
     m->tie_embeddings = opt_bool(r, "tie_word_embeddings", false);
+    m->qk_norm = opt_bool(r, "use_qk_norm", false);
     /* dtype: vLLM serves fp32 checkpoints in 16 bits too, so 2 bytes unless quantised */
     m->dtype_bytes = 2.0;
     m->weight_bytes_per_param = 2.0;

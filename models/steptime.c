@@ -399,6 +399,35 @@ int es_profile_open(const char *gpu, const char *model, const char *gpus_file, c
 
 /* ---- step models ---- */
 
+/* layer_us is the fixed time of a dense 16-bit decoder layer, whose forward
+ * launches ES_DENSE_LAYER_KERNELS small kernels besides its GEMMs' weight
+ * traffic (vLLM's LlamaDecoderLayer: two fused add+RMSNorms, qkv, RoPE,
+ * KV-cache write, attention, o_proj, gate_up, SiLU-and-mul, down).  Other
+ * layers take it in proportion to the kernels they launch:
+ *  - an MoE MLP (vllm/model_executor/layers/fused_moe): router GEMM, top-k,
+ *    token alignment / permutation, two grouped GEMMs, activation and the
+ *    weighted combine: 7 in place of the dense MLP's 3;
+ *  - shared experts: gate_up, activation, down and the add (4);
+ *  - FP8 activations (W8A8): one dynamic quantisation before every FP8 GEMM
+ *    input (qkv and o_proj unless left 16-bit, gate_up and down, the
+ *    experts' two, the shared experts' two);
+ *  - QK-norm: the q and k norms (2) on the layers that use it.
+ * Counts, not fitted. */
+#define ES_DENSE_LAYER_KERNELS 10.0
+
+static double layer_units(const es_model_shape_t *m)
+{
+    uint32_t nmoe = m->experts > 0 ? m->moe_layers : 0;
+    double extra = 4.0 * nmoe;
+    if (nmoe > 0 && m->shared_inter > 0) extra += 4.0 * nmoe;
+    if (m->fp8) {
+        extra += 2.0 * (m->layers - m->attn_16bit_layers) + 2.0 * (m->layers - nmoe) + 2.0 * nmoe;
+        if (m->shared_inter > 0) extra += 2.0 * nmoe;
+    }
+    if (m->qk_norm) extra += 2.0 * (m->attn_chunk > 0 ? m->chunked_layers : m->layers);
+    return extra > 0 ? m->layers + extra / ES_DENSE_LAYER_KERNELS : (double)m->layers;
+}
+
 void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es_profile_t *prof,
                       const es_profile_model_t *pm)
 {
@@ -442,6 +471,7 @@ void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es
     st->fixed_bytes = (m->weight_bytes - experts_bytes - embed_bytes) / tp;
     st->expert_bytes = m->expert_params * m->weight_bytes_per_param / tp;
     st->kv_bytes_tok = es_model_kv_bytes_per_token(m, st->tp);
+    st->layer_units = layer_units(m);
     if (m->sliding_window > 0 && m->sliding_layers > 0) {
         st->local_window = m->sliding_window;
         st->local_frac = (double)m->sliding_layers / m->layers;
@@ -548,7 +578,7 @@ void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step
             ctx_read += f * fmin((double)c->p[i], W);
         }
     }
-    o->fixed_us = m->layers * k->layer_us + k->step_us;
+    o->fixed_us = st->layer_units * k->layer_us + k->step_us;
     if (T > 0) {
         uint32_t nmoe = m->experts > 0 ? m->moe_layers : 0;
         o->experts_touched = es_model_experts_touched(m, T);
