@@ -22,7 +22,8 @@
  *      memory  = (weights read + KV read and written) / (HBM x hbm_eff)
  *      sample  = sampled rows x vocab x ES_SAMPLER_BYTES_PER_LOGIT / (HBM x hbm_eff)
  *      step    = (compute^s + memory^s)^(1/s) + sample + layers x layer_us + step_us
- *                + TP all-reduces;  all per GPU (divided by TP) but the
+ *                + TP all-reduces (two per layer, as vLLM's custom all-reduce: one
+ *                stage reading TP - 1 peers for small messages, two above);  all per GPU (divided by TP) but the
  *                sampler, which every rank runs over the whole vocabulary.
  *    GEMM FLOPs count 2 x active params x tokens (top-k experts per token);
  *    an FP8 model's GEMMs run at the FP8 peak but for lm_head, the routers

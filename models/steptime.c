@@ -556,6 +556,18 @@ static double roofline_us(const es_steptime_t *st, const es_step_comp_t *c, uint
     return (tc > tm ? tc : tm) * 1e6 / st->tp;
 }
 
+/* Bytes one rank moves over the link in an all-reduce of `bytes`, as vLLM's
+ * custom all-reduce picks its kernel (csrc/custom_all_reduce.cuh at
+ * vllm-project/vllm 036bb685, CustomAllreduce::allreduce): one stage (every
+ * rank reads the TP - 1 others' buffers) at TP 2, and below 512 KiB at TP 4
+ * or 256 KiB at TP 8; two stages (reduce-scatter then all-gather,
+ * 2 (TP - 1) / TP of the bytes) above. */
+static double allreduce_bytes(uint32_t tp, double bytes)
+{
+    bool one_stage = tp == 2 || (tp <= 4 && bytes < 512.0 * 1024) || (tp <= 8 && bytes < 256.0 * 1024);
+    return one_stage ? (tp - 1) * bytes : 2.0 * (tp - 1) / tp * bytes;
+}
+
 void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step_terms_t *o)
 {
     const es_model_shape_t *m = &st->pm->shape;
@@ -592,7 +604,7 @@ void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step
         o->sample_us = c->n_sampled * st->sample_bytes_row * st->hbm_inv;
         if (st->tp > 1) {
             double bytes = T * m->hidden * m->dtype_bytes;
-            o->comm_us = 2.0 * m->layers * (st->ar_lat_us + 2.0 * (st->tp - 1) / st->tp * bytes / st->link_Bps * 1e6);
+            o->comm_us = 2.0 * m->layers * (st->ar_lat_us + allreduce_bytes(st->tp, bytes) / st->link_Bps * 1e6);
         }
     }
     double tc = o->gemm_us + o->attn_us, tm = o->weight_us + o->kv_us, hi = tc > tm ? tc : tm, gpu = hi;

@@ -118,6 +118,26 @@ static void test_prefill_tp2_terms(void **state)
     es_profile_destroy(p);
 }
 
+/* TP 4 all-reduces follow vLLM's custom all-reduce: 16 decodes move
+ * 16 x 4096 x 2 B = 128 KiB, under 512 KiB, in one stage (each rank reads
+ * the 3 others); a 2048-token chunk's 16 MiB in two (2 x 3/4 of it). */
+static void test_allreduce_tp4(void **state)
+{
+    (void)state;
+    es_profile_t *p = open_or_fail("h100-sxm-80gb", LLAMA7, COEFFS);
+    es_steptime_t st;
+    init(&st, p, LLAMA7, 4);
+    es_step_comp_t d = {0, NULL, NULL, 16, 16000, 16};
+    es_step_terms_t o;
+    es_steptime_terms(&st, &d, &o);
+    NEAR(o.comm_us, 2 * 32 * (5 + 3.0 * 16 * 4096 * 2 / 360e9 * 1e6));
+    uint32_t q = 2048, pp = 0;
+    es_step_comp_t c = {1, &q, &pp, 0, 0, 1};
+    es_steptime_terms(&st, &c, &o);
+    NEAR(o.comm_us, 2 * 32 * (5 + 1.5 * 2048 * 4096 * 2 / 360e9 * 1e6));
+    es_profile_destroy(p);
+}
+
 /* Mixtral, one decode: top-2 of 8 experts per layer are read.
  *  weights: 93,405,585,408 B - 32 x 8 x 176,160,768 x 2 B experts - 262,144,000 B embeddings
  *         = 2,949,128,192 B, + 32 layers x 2 experts x 352,321,536 B = 25,497,706,496 B  -> 9514.070 us
@@ -265,7 +285,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_terms),        cmocka_unit_test(test_prefill_tp2_terms),
-        cmocka_unit_test(test_moe_experts_touched), cmocka_unit_test(test_fp8_gemm_split), cmocka_unit_test(test_server_any_model),
+        cmocka_unit_test(test_allreduce_tp4), cmocka_unit_test(test_moe_experts_touched), cmocka_unit_test(test_fp8_gemm_split), cmocka_unit_test(test_server_any_model),
         cmocka_unit_test(test_errors),              cmocka_unit_test(test_auto_keeps_profile),
         cmocka_unit_test(test_sliding_window),
     };
