@@ -50,6 +50,12 @@ typedef struct pod {
     size_t        nscrape_fail;
     struct es_cluster *c;
     uint32_t      id;
+    /* the pod's encoder (images): a FIFO busy until enc_free, and the LRU of
+     * the images whose output it keeps (grown on first use) */
+    es_time_t     enc_free;
+    uint64_t     *enc_hash, *enc_used;   /* [enc_n] image hash, last use (enc_clock) */
+    uint32_t      enc_n;
+    uint64_t      enc_clock;
 } pod_t;
 
 typedef struct epp_replica {
@@ -68,6 +74,7 @@ typedef struct epp_replica {
 typedef struct scrape_timer {
     struct es_cluster *c;
     uint32_t epp, pod;
+    uint32_t sync_left;   /* poll ticks to the next cross-replica publish (the pod's intervalDispatcher) */
     /* GPU utilisation (dcgm-data-source): two checkpoints of the server's
      * cumulative busy time, at least ESI_GPU_UTIL_WINDOW apart */
     uint32_t  gpu_n;
@@ -107,6 +114,8 @@ struct es_cluster {
     uint64_t                 next_gen;     /* request generations */
     void                   **owned;        /* fault and scaling records */
     size_t                   nowned;
+    es_sched_sync_t         *sync;         /* cross-replica in-flight store; NULL: replicas count their own */
+    uint32_t                 sync_period;  /* poll ticks between publishes (periodTicks) */
 };
 
 static inline bool esi_in_window(const window_t *w, size_t n, es_time_t t)

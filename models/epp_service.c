@@ -64,6 +64,11 @@ static void ev_scrape_tick(es_sim_t *sim, void *target, uint64_t arg)
     es_sim_schedule_in(sim, c->scrape_every, ev_scrape_tick, t, 0);
     pod_t *p = &c->pods[t->pod];
     if (!p->alive || !p->server) return;
+    /* the cross-replica publisher is one more dispatcher of the pod's collector */
+    if (c->sync && --t->sync_left == 0) {
+        t->sync_left = c->sync_period;
+        es_scheduler_sync_publish(e->sched, t->pod);
+    }
     if (esi_in_window(p->scrape_fail, p->nscrape_fail, es_sim_now(sim))) return;
     if (c->prm.epp->scrape_failure_rate > 0 && es_rng_uniform(&e->rng) < c->prm.epp->scrape_failure_rate) return;
     if (c->scrape_latency_fails) return;
@@ -73,9 +78,11 @@ static void ev_scrape_tick(es_sim_t *sim, void *target, uint64_t arg)
 
 void esi_epp_pod_added(es_cluster_t *c, uint32_t pod)
 {
-    for (uint32_t e = 0; e < c->nepps; e++)
+    for (uint32_t e = 0; e < c->nepps; e++) {
+        c->timers[e * c->maxpods + pod].sync_left = 1;   /* a new endpoint's collector */
         es_sim_schedule_in(c->sim, (es_time_t)(es_rng_uniform(&c->epps[e].rng) * (double)c->scrape_every),
                            ev_scrape_tick, &c->timers[e * c->maxpods + pod], 0);
+    }
 }
 
 void esi_epp_pod_removed(es_cluster_t *c, uint32_t pod)
@@ -221,6 +228,8 @@ static void apply_decision(es_client_request_t *r, const es_sched_result_t *res)
     if (res->status == 200) {
         r->pod = (int32_t)res->primary;
         r->p.prefill_pod = res->prefill;
+        r->p.nencode = res->nencode;
+        for (uint32_t i = 0; i < res->nencode; i++) r->p.encode_pods[i] = (int32_t)res->encode[i];
     }
 }
 
@@ -271,8 +280,10 @@ static void ev_epp_decided(es_sim_t *sim, void *target, uint64_t arg)
     memset(&res, 0, sizeof res);
     es_time_t now = es_sim_now(sim);
     if (c->hooks.on_decision)
-        for (size_t i = 0; i < n; i++)
-            es_scheduler_get_inflight(e->sched, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
+        for (size_t i = 0; i < n; i++) {   /* as the replica reads them: synced or its own */
+            if (c->sync) es_sched_sync_get(c->sync, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
+            else es_scheduler_get_inflight(e->sched, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
+        }
     es_scheduler_submit(e->sched, &r->p.sched, cand, n, now, &res);
     if (c->hooks.on_decision && res.status != ES_SCHED_QUEUED)
         c->hooks.on_decision(c->hooks.ud, e->id, &r->p.sched, cand, n, (const int64_t (*)[2])e->inflight, now, &res);
@@ -300,6 +311,36 @@ static void flow_cb(void *ud, const es_sched_request_t *req, const es_sched_resu
     es_sim_schedule_in(c->sim, c->hop, esi_gateway_ev_extproc_reply, r, ESI_ARG(r->p.gen, 0));
 }
 
+/* In-flight eviction (flowControl.enableEviction): the EPP answers the
+ * victim's ext_proc stream with an ImmediateResponse (429 "request evicted
+ * by flow control", pkg/epp/handlers/server.go), Envoy resets the upstream
+ * connection and the pod aborts the request; the stream's end confirms the
+ * eviction to the scheduler.  One hop after the decision. */
+static void ev_evicted(es_sim_t *sim, void *target, uint64_t arg)
+{
+    es_client_request_t *r = target;
+    if (r->p.gen != ESI_ARG_GEN(arg)) return;   /* the record was reused: a stale event */
+    es_cluster_t *c = r->p.c;
+    if (r->p.phase == PH_DONE) {   /* it ended meanwhile: the end confirmed it already */
+        return;
+    }
+    uint8_t phase = r->p.phase;
+    r->p.phase = PH_DONE;   /* late callbacks of the request are ignored */
+    esi_cluster_abort_at_pod(c, r, phase);
+    esi_epp_end(c, r, es_sim_now(sim));
+    r->p.phase = PH_NEW;
+    esi_cluster_finish(c, r, 429, es_sim_now(sim));
+}
+
+static void evict_cb(void *ud, const es_sched_request_t *req)
+{
+    epp_replica_t *e = ud;
+    es_client_request_t probe;
+    size_t off = (size_t)((char *)&probe.p.sched - (char *)&probe);
+    es_client_request_t *r = (es_client_request_t *)((char *)req - off);
+    es_sim_schedule_in(e->c->sim, e->c->hop, ev_evicted, r, ESI_ARG(r->p.gen, 0));
+}
+
 /* ---------------------------------------------------------------- */
 /* lifecycle                                                         */
 
@@ -324,6 +365,15 @@ int esi_epp_service_create(es_cluster_t *c, es_err_t *err)
             .min_samples_for_retrain = ep->predictor_min_samples_for_retrain,
             .max_samples_per_bucket = ep->predictor_max_samples_per_bucket,
             .quantile = ep->predictor_objective == 1, .quantile_alpha = ep->predictor_quantile});
+        es_scheduler_set_evictor(r->sched, evict_cb, r, c->scrape_every);   /* when the config enables it */
+        /* the replicas share one config: all sync or none (es_scheduler_sync_interval) */
+        es_time_t sync_every = es_scheduler_sync_interval(r->sched);
+        if (sync_every > 0) {
+            if (!c->sync && (rc = es_sched_sync_create(c->nepps, c->maxpods, &c->sync, err))) return rc;
+            /* interval_dispatcher.go periodTicks: rounded to poll ticks, at least 1 */
+            c->sync_period = es_sched_sync_period_ticks(sync_every, c->scrape_every);
+            es_scheduler_sync_attach(r->sched, c->sync, e);
+        }
         es_rng_stream(&r->rng, es_sim_master_seed(c->sim), ES_ENTITY_EPP_REPLICA, e, ES_STREAM_SCRAPE);
         r->view = calloc(c->maxpods, sizeof *r->view);
         r->cand = calloc(c->maxpods, sizeof *r->cand);
@@ -332,7 +382,7 @@ int esi_epp_service_create(es_cluster_t *c, es_err_t *err)
         for (uint32_t i = 0; i < c->maxpods; i++) {
             r->view[i] = c->pods[i].ep;
             scrape_timer_t *t = &c->timers[(size_t)e * c->maxpods + i];
-            *t = (scrape_timer_t){.c = c, .epp = e, .pod = i};
+            *t = (scrape_timer_t){.c = c, .epp = e, .pod = i, .sync_left = 1};
             if (i < (uint32_t)c->prm.cluster->replicas)
                 /* each poller starts with its own phase */
                 es_sim_schedule(c->sim, (es_time_t)(es_rng_uniform(&r->rng) * (double)c->scrape_every),
@@ -352,6 +402,7 @@ void esi_epp_service_destroy(es_cluster_t *c)
     }
     free(c->epps);
     free(c->timers);
+    es_sched_sync_destroy(c->sync);
     free(c->kvq);
 }
 

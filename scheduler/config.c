@@ -536,8 +536,7 @@ static int parse_flow(es_epp_config_t *c, const es_node_t *n, es_err_t *err)
     if ((v = es_map_get(n, "enableEviction"))) {
         bool on;
         if ((rc = es_node_to_bool(v, "flowControl.enableEviction", &on, err))) return rc;
-        if (on) warn(c, v->line, "flowControl.enableEviction: eviction of dispatched requests is not modelled; "
-                     "ignored");
+        c->flow.eviction = on;
     }
     if ((v = es_map_get(n, "priorityBands"))) {
         if ((rc = es_node_expect_seq(v, "flowControl.priorityBands", err))) return rc;
@@ -683,7 +682,8 @@ static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat
     es_node_t hpos = {0};
     hpos.line = h->line;
     hpos.doc = root ? root->doc : NULL;
-    c->bind = (esi_handler_bind_t){.split = false, .primary = 0, .prefill = -1, .decider = -1};
+    c->bind = (esi_handler_bind_t){.split = false, .primary = 0, .prefill = -1, .decider = -1, .encode = -1,
+                                   .encode_decider = -1};
     if (h->vt->x_bind && (rc = h->vt->x_bind(h->params, c, &c->bind, &hpos, err))) return rc;
     /* auto-created producer of LatencyPredictionInfo (it consumes prefix
      * match info, so it comes before that producer's own defaulting) */
@@ -708,6 +708,17 @@ static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat
     if (lat_need && lat < 0) {
         const esi_plugin_vt_t *vt = esi_registry_default_producer(ESI_DATA_LATENCY);
         ES_ASSERT(vt != NULL, "no default producer of LatencyPredictionInfo registered");
+        if ((rc = add_auto_vt(c, vt, err)) < 0) return rc;
+    }
+    /* auto-created producer of EncoderCacheMatchInfo (RegisterAsDefaultProducer) */
+    bool mm_have = false, mm_need = false;
+    for (size_t i = 0; i < c->nplugins; i++) {
+        if (c->plugins[i].vt->produces & ESI_DATA_MM_MATCH) mm_have = true;
+        if (c->plugins[i].vt->consumes & ESI_DATA_MM_MATCH) mm_need = true;
+    }
+    if (mm_need && !mm_have) {
+        const esi_plugin_vt_t *vt = esi_registry_default_producer(ESI_DATA_MM_MATCH);
+        ES_ASSERT(vt != NULL, "no default producer of EncoderCacheMatchInfo registered");
         if ((rc = add_auto_vt(c, vt, err)) < 0) return rc;
     }
     /* auto-created producer of PrefixCacheMatchInfo */
@@ -856,20 +867,31 @@ static int parse_datalayer(es_epp_config_t *c, const es_node_t *dl, es_err_t *er
     if ((v = es_map_get(dl, "discovery")) &&
         (rc = parse_ref_role(c, v, "dataLayer.discovery", ESI_DISCOVERY, "discovery plugin", NULL, err)))
         return rc;
+    /* configloader.go buildDataLayerConfig: the reference must be a
+     * CrossReplicaSyncer (v0.10.0 registers none; eppsim-shared-syncer is eppsim's) */
     if ((v = es_map_get(dl, "crossReplicaSyncerPluginRef"))) {
         const char *name;
         if ((rc = es_node_to_str(v, "dataLayer.crossReplicaSyncerPluginRef", &name, err))) return rc;
-        if (*name && find_plugin(c, name) < 0)
-            return es_node_err(err, ES_ENOTFOUND, v, "dataLayer.crossReplicaSyncerPluginRef",
-                               "no plugin named \"%s\" in plugins", name);
+        int pi = *name ? find_plugin(c, name) : -1;
+        if (*name && (pi < 0 || !(c->plugins[pi].vt->roles & ESI_SYNCER)))
+            return es_node_err(err, ES_EINVAL, v, "dataLayer.crossReplicaSyncerPluginRef",
+                               "the plugin %s is not a fwkdl.CrossReplicaSyncer", name);
+        c->syncer = pi;
+        if (pi >= 0)
+            warn(c, v->line, "dataLayer.crossReplicaSyncerPluginRef: %s is eppsim's shared store (replicas publish "
+                 "their in-flight counts every crossReplicaSyncInterval); llm-d-router v0.10.0 registers no "
+                 "CrossReplicaSyncer", name);
     }
     if ((v = es_map_get(dl, "crossReplicaSyncInterval"))) {
         if (v->kind != ES_NODE_SCALAR || esi_parse_duration(v->str, &c->sync_interval))
             return es_node_err(err, ES_EINVAL, v, "dataLayer.crossReplicaSyncInterval",
                                "expected a duration such as 100ms");
-        warn(c, v->line, "dataLayer.crossReplicaSyncInterval: replicas do not share in-flight state in eppsim "
-             "(each replica keeps its own)");
+        if (c->syncer < 0)
+            warn(c, v->line, "dataLayer.crossReplicaSyncInterval: no effect without crossReplicaSyncerPluginRef "
+                 "(as upstream: no cross-replica publisher; each replica counts its own in-flight requests)");
     }
+    /* cross_replica_publisher.go: a non-positive interval falls back to 200ms */
+    if (c->syncer >= 0 && c->sync_interval <= 0) c->sync_interval = 200 * ES_MS;
     return 0;
 }
 
@@ -880,6 +902,7 @@ static int load_root(const es_node_t *root, const char *file, es_epp_config_t **
     if (!c) return es_err_set(err, ES_ENOMEM, "out of memory");
     c->saturation = -1;
     c->producer = -1;
+    c->syncer = -1;
     c->flow.def_band.fairness = c->flow.def_band.ordering = -1;
     c->flow.usage = -1;
     int rc = 0;
@@ -1091,6 +1114,9 @@ void es_epp_config_write_yaml(FILE *f, const es_epp_config_t *c)
             if (c->plugins[r->plugin].vt->roles & ESI_SCORER) fprintf(f, "    weight: %.17g\n", r->weight);
         }
     }
+    if (c->syncer >= 0)
+        fprintf(f, "dataLayer:\n  crossReplicaSyncerPluginRef: %s\n  crossReplicaSyncInterval: %lldms\n",
+                c->plugins[c->syncer].name, (long long)(c->sync_interval / ES_MS));
     /* v0.10's place (the top-level key is deprecated); the detector also
      * gates admission without the flowControl gate */
     fprintf(f, "flowControl:%s\n", c->flow_control ? "" : "   # featureGates lacks flowControl: only saturationDetector applies");
@@ -1101,6 +1127,7 @@ void es_epp_config_write_yaml(FILE *f, const es_epp_config_t *c)
     fprintf(f, "  usageLimitPolicyPluginRef: %s\n", c->plugins[c->flow.usage].name);
     fprintf(f, "  defaultPriorityBand:\n");
     write_band(f, c, &c->flow.def_band, 4, false);
+    if (c->flow.eviction) fprintf(f, "  enableEviction: true\n");
     if (c->flow.nbands) fprintf(f, "  priorityBands:\n");
     for (size_t i = 0; i < c->flow.nbands; i++) write_band(f, c, &c->flow.bands[i], 4, true);
 }

@@ -151,6 +151,13 @@ typedef struct es_sched_result {
     double      saturation;         /* detector value seen at admission */
     /* in: set to a trace to have it filled; NULL on the hot path */
     es_sched_trace_t *trace;
+    /* out, E/P/D: the encode profile's picks (x-encoder-hosts-ports), endpoint ids */
+    uint32_t    nencode;
+    uint32_t    encode[ES_SCHED_MAX_TARGETS];
+    /* out, p2p-source-producer: the pod to pull the prompt's cached KV from
+     * (x-kv-cache-source-host-port), -1 when none, and the prompt tokens it holds */
+    int32_t     kv_source;
+    int64_t     kv_source_tokens;
 } es_sched_result_t;
 
 /*
@@ -238,6 +245,58 @@ void es_scheduler_set_inflight(es_scheduler_t *s, uint32_t endpoint_id, int64_t 
 /* Reads them back (tests, metrics). */
 void es_scheduler_get_inflight(const es_scheduler_t *s, uint32_t endpoint_id, int64_t *requests,
                                int64_t *tokens);
+
+/* Cross-replica sync of in-flight state (v0.10.0 datalayer/
+ * cross_replica_publisher.go, runtime.go; inflightload/producer.go
+ * CrossReplicaState).  With dataLayer.crossReplicaSyncerPluginRef and
+ * syncCrossReplicaState true, each replica publishes (Set) its local
+ * in-flight requests and tokens of an endpoint at the endpoint's poll
+ * ticks, and every consumer of InFlightLoad reads the sum over replicas of
+ * their last published values (0 before any): its own picks show only
+ * once published.  The store is shared by the replicas of one EPP service;
+ * values are endpoint-id indexed, ids below max_endpoints. */
+typedef struct es_sched_sync es_sched_sync_t;
+int  es_sched_sync_create(uint32_t replicas, uint32_t max_endpoints, es_sched_sync_t **out, es_err_t *err);
+void es_sched_sync_destroy(es_sched_sync_t *st);
+/* The aggregate (Get) of an endpoint: requests and tokens summed over replicas. */
+void es_sched_sync_get(const es_sched_sync_t *st, uint32_t endpoint_id, int64_t *requests, int64_t *tokens);
+/* Poll ticks of `base` between two publishes of an endpoint: interval /
+ * base rounded half away from zero, at least 1 (interval_dispatcher.go
+ * periodTicks; each endpoint's countdown starts at 1: its first tick
+ * publishes).  base must be positive. */
+uint32_t es_sched_sync_period_ticks(es_time_t interval, es_time_t base);
+/* How often a replica publishes (0: this config does not sync). */
+es_time_t es_scheduler_sync_interval(const es_scheduler_t *s);
+/* Makes replica `replica` of st read its InFlightLoad from st (the
+ * scheduler must sync: es_scheduler_sync_interval > 0). */
+void es_scheduler_sync_attach(es_scheduler_t *s, es_sched_sync_t *st, uint32_t replica);
+/* Dispatch of the publisher for one endpoint: Set(local value). */
+void es_scheduler_sync_publish(es_scheduler_t *s, uint32_t endpoint_id);
+
+/* What flow control does with one request arriving at an empty queue
+ * (explain): the detector's verdict, the request's band and flow, the
+ * policies of its band and the usage limit of each band at this saturation
+ * (as at the first dispatch cycle).  Plugin names and types point into the
+ * config; verdict is static text. */
+#define ES_SCHED_EXPLAIN_BANDS 16
+typedef struct es_sched_flow_explain {
+    bool        gate;                     /* featureGates lists flowControl */
+    const char *detector, *detector_type;
+    double      saturation;               /* the detector's value, >= 1: saturated */
+    int64_t     band;                     /* the request's priority */
+    bool        band_listed;              /* in priorityBands (else a default band template) */
+    const char *flow;                     /* fairness id */
+    const char *fairness, *fairness_type, *ordering, *ordering_type, *usage, *usage_type;
+    uint64_t    bytes;                    /* the request's size as flow control counts it */
+    size_t      nbands;                   /* bands the usage limit policy saw, highest first */
+    int64_t     band_priority[ES_SCHED_EXPLAIN_BANDS];
+    double      band_ceiling[ES_SCHED_EXPLAIN_BANDS];
+    int         status;                   /* 200 dispatched now, ES_SCHED_QUEUED held, 429 rejected */
+    const char *verdict;
+} es_sched_flow_explain_t;
+void es_scheduler_flow_explain(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps,
+                               size_t n, es_time_t now_ns, es_sched_flow_explain_t *out);
+
 /* Saturation of the configured detector over eps at now (1.0 = saturated). */
 double es_scheduler_saturation(es_scheduler_t *s, const es_endpoint_t *eps, size_t n,
                                es_time_t now_ns);
@@ -246,6 +305,12 @@ double es_scheduler_saturation(es_scheduler_t *s, const es_endpoint_t *eps, size
  * token, chained as in es_content.  Returns the count (0 without a precise
  * scorer). */
 size_t es_sched_text_block_keys(const es_scheduler_t *s, const char *text, uint64_t *out, size_t max);
+/* The request's block keys the KV-event index (the first plugin that keeps
+ * one) holds for an endpoint: the run from the first key, as a decision would
+ * match them now (explain's kv_blocks).  Returns the run's length, of which
+ * the first max are written; 0 without such a plugin. */
+size_t es_scheduler_kv_held(es_scheduler_t *s, const es_sched_request_t *req, uint32_t endpoint_id, uint64_t *out,
+                            size_t max);
 /* Value of the x-session-token response header for an endpoint (base64 of
  * its name), written to buf; returns buf. */
 const char *es_sched_session_token(const es_endpoint_t *ep, char *buf, size_t size);
@@ -280,5 +345,22 @@ bool   es_scheduler_flow_cancel(es_scheduler_t *s, uint64_t req_id);
 size_t es_scheduler_flow_queued(const es_scheduler_t *s);
 /* Earliest TTL expiry of a queued request; ES_TIME_NEVER when none. */
 es_time_t es_scheduler_flow_next_expiry(const es_scheduler_t *s);
+
+/* Demand-driven in-flight eviction (flowControl.enableEviction with the
+ * flowControl gate; v0.10.0 pkg/epp/flowcontrol/eviction/,
+ * controller/internal/reclamation.go): at a head-of-line block with queued
+ * demand above the next victim's priority, a dispatch cycle revokes
+ * dispatched sheddable requests (priority < 0; lowest priority, then the
+ * newest dispatch, first).  cb receives each victim, the request given to
+ * its pick (still alive); the caller answers it 429 "request evicted by flow
+ * control", has the pod abort it, and calls es_scheduler_on_end, which
+ * confirms the eviction.  The callback must not call the scheduler.
+ * refresh: the metrics refresh interval (a scraped detector's confirmation
+ * grace is refresh + 2 s + 250 ms; concurrency-detector's 10 ms).  Without
+ * a callback (explain, bench, live) nothing is evicted. */
+typedef void (*es_evict_cb)(void *ud, const es_sched_request_t *req);
+void     es_scheduler_set_evictor(es_scheduler_t *s, es_evict_cb cb, void *ud, es_time_t refresh);
+/* Requests evicted so far by this replica. */
+uint64_t es_scheduler_evictions(const es_scheduler_t *s);
 
 #endif /* ES_SCHEDULER_H */

@@ -166,9 +166,7 @@ static int inflight_check(void *params, const es_node_t *at, const char *path, c
     if (at && at->kind == ES_NODE_MAP && es_map_get(at, "maxEstimatedOutputTokens") && p->max_output < 0)
         return es_node_err(err, ES_EINVAL, at, path, "maxEstimatedOutputTokens must be non-negative, got %lld",
                            (long long)p->max_output);
-    if (at && at->kind == ES_NODE_MAP && es_map_get(at, "syncCrossReplicaState"))
-        *warning = "syncCrossReplicaState: accepted, no effect in eppsim (each EPP replica counts its own in-flight "
-                   "requests)";
+    (void)warning;   /* syncCrossReplicaState acts with a dataLayer syncer only (the loader warns without one) */
     return 0;
 }
 
@@ -177,13 +175,25 @@ static const char *inflight_producer_ref(const void *params) { return ((const in
 static void inflight_cfg(const void *params, esi_inflight_cfg_t *out)
 {
     const inflight_params_t *p = params;
-    *out = (esi_inflight_cfg_t){p->add_output, p->ratio, p->max_output};
+    *out = (esi_inflight_cfg_t){p->add_output, p->ratio, p->max_output, p->sync};
 }
 
 /* load-aware-scorer (llm-d): at most 0.5 */
 typedef struct { int64_t threshold; } load_aware_params_t;
 static const esi_param_t k_load_aware_params[] = {
     {"threshold", ESI_P_INT, 0, "128", -1e15, 1e15, NULL}, END};
+
+/* load_aware.go NewLoadAware: a non-positive threshold falls back, with a notice */
+static int load_aware_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
+{
+    (void)at; (void)path; (void)err;
+    load_aware_params_t *p = params;
+    if (p->threshold <= 0) {
+        p->threshold = 128;
+        *warning = "threshold should be positive, using default queue threshold 128";
+    }
+    return 0;
+}
 
 static void load_aware_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
 {
@@ -260,9 +270,10 @@ static int b64_decode(const char *in, char *out, size_t size)
     return (int)o;
 }
 
+/* the x-session-token header (es_sched_request_t.session is the workload's
+ * session id, not a token) */
 static const char *session_of(const es_sched_request_t *r)
 {
-    if (r->session) return r->session;
     for (uint32_t i = 0; i < r->nheaders; i++)
         if (strcmp(r->headers[i].name, "x-session-token") == 0) return r->headers[i].value;
     return NULL;
@@ -305,11 +316,23 @@ const char *es_sched_session_token(const es_endpoint_t *ep, char *buf, size_t si
 /* no-hit-lru-scorer (llm-d): spreads cold requests over least recently used pods */
 typedef struct { int64_t lru_size; char producer_name[ESI_STR_MAX]; } nohit_params_t;
 static const esi_param_t k_nohit_params[] = {
-    {"lruSize", ESI_P_INT, P(nohit_params_t, lru_size), "1024", 1, 1 << 20, NULL},
+    {"lruSize", ESI_P_INT, P(nohit_params_t, lru_size), "1024", -2147483648.0, 1 << 20, NULL},
     {"prefixPluginType", ESI_P_ANY, 0, NULL, 0, 0, NULL},
     {"prefixPluginName", ESI_P_ANY, 0, NULL, 0, 0, NULL},
     {"prefixMatchInfoProducerName", ESI_P_STR, P(nohit_params_t, producer_name), "", 0, 0, NULL},
     END};
+
+/* no_hit_lru.go NewNoHitLRU: a non-positive lruSize leaves the default (silently upstream) */
+static int nohit_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
+{
+    (void)at; (void)path; (void)err;
+    nohit_params_t *p = params;
+    if (p->lru_size <= 0) {
+        p->lru_size = 1024;
+        *warning = "lruSize <= 0: using the default 1024 (as upstream)";
+    }
+    return 0;
+}
 
 typedef struct nohit {
     int64_t   cap;
@@ -557,12 +580,12 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("inflight-load-producer", ESI_PRODUCER, k_inflight_params, sizeof(inflight_params_t), 0),
      .x_check = inflight_check, .x_producer_ref = inflight_producer_ref, .x_inflight_cfg = inflight_cfg},
     {VT("load-aware-scorer", ESI_SCORER, k_load_aware_params, sizeof(load_aware_params_t),
-        sizeof(load_aware_params_t)), .x_score = load_aware_score},
+        sizeof(load_aware_params_t)), .x_check = load_aware_check, .x_score = load_aware_score},
     {VT("active-request-scorer", ESI_SCORER, k_active_req_params, sizeof(active_req_params_t),
         sizeof(active_req_params_t)), .x_check = active_req_check, .x_score = active_req_score},
     {VT("session-affinity-scorer", ESI_SCORER, NULL, 0, 0), .x_score = session_score},
     {VT("no-hit-lru-scorer", ESI_SCORER, k_nohit_params, sizeof(nohit_params_t), sizeof(nohit_t)),
-     .consumes = ESI_DATA_PREFIX_MATCH, .x_producer_ref = nohit_producer_ref, .x_init = nohit_init, .x_fini = nohit_fini, .x_score = nohit_score,
+     .consumes = ESI_DATA_PREFIX_MATCH, .x_check = nohit_check, .x_producer_ref = nohit_producer_ref, .x_init = nohit_init, .x_fini = nohit_fini, .x_score = nohit_score,
      .x_pre_request = nohit_pre, .x_removed = nohit_removed},
     {VT("header-label-affinity-scorer", ESI_SCORER, k_hla_params, sizeof(hla_params_t), sizeof(hla_params_t)),
      .alpha = true, .x_check = hla_check, .x_score = hla_score},

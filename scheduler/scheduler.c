@@ -46,6 +46,7 @@ typedef struct req_rec {
 typedef struct fc_item {
     const es_sched_request_t *req;
     es_time_t enq, deadline;
+    es_time_t key;        /* the ordering policy's key, fixed at enqueue */
     uint64_t  bytes;
     uint32_t  flow;
 } fc_item_t;
@@ -56,7 +57,7 @@ typedef struct fc_band {
     bool       rr;        /* fairness rotates over the flows (else one global queue) */
     long     (*pick_flow)(void *st, const esi_flow_view_t *f, size_t n, es_time_t now);   /* or NULL */
     void      *fair_state;
-    es_time_t (*order_key)(es_time_t enqueued, es_time_t deadline);   /* NULL: arrival order */
+    es_time_t (*order_key)(const es_sched_request_t *req, es_time_t enqueued, es_time_t deadline);   /* NULL: arrival order */
     fc_item_t *items;     /* enqueue order */
     size_t     n, cap;
     uint64_t   bytes;
@@ -90,6 +91,8 @@ struct es_scheduler {
     uint32_t  *match, *idx;
     int64_t   *g_req, *g_tok;
     esi_inflight_cfg_t infl;              /* the in-flight token estimate (inflight-load-producer) */
+    es_sched_sync_t *sync;                /* InFlightLoad read from the replicas' shared store; NULL: local */
+    uint32_t   sync_replica;
     double    *scores, *total;
     /* request table (open addressing, backward-shift deletion) */
     req_rec_t *reqs; size_t rmask, rused;
@@ -104,6 +107,11 @@ struct es_scheduler {
     es_time_t  seal_at;
     size_t     fc_queued;
     uint64_t   fc_bytes;
+    /* in-flight eviction (flowControl.enableEviction; es_scheduler_set_evictor) */
+    bool       ev_on;
+    esi_evictor_t ev;
+    es_evict_cb evict_cb;
+    void      *evict_ud;
 };
 
 static fc_band_t *band_of(es_scheduler_t *s, int64_t prio);
@@ -241,7 +249,7 @@ int es_scheduler_create(const es_epp_config_t *cfg, uint64_t seed, es_scheduler_
     hook_list(cfg, HOOK_ADMIT, &s->admit_hooks, &s->nadmit);
     hook_list(cfg, HOOK_RESPONSE, &s->resp_hooks, &s->nresp);
     hook_list(cfg, HOOK_END, &s->end_hooks, &s->nend);
-    s->infl = (esi_inflight_cfg_t){false, 1.5, -1};
+    s->infl = (esi_inflight_cfg_t){false, 1.5, -1, true};
     for (size_t i = 0; i < cfg->nplugins; i++)
         if (cfg->plugins[i].vt->x_inflight_cfg) cfg->plugins[i].vt->x_inflight_cfg(cfg->plugins[i].params, &s->infl);
     s->batcher = -1;
@@ -277,6 +285,7 @@ void es_scheduler_destroy(es_scheduler_t *s)
     free(s->flows);
     free(s->fviews);
     free(s->held);
+    if (s->ev_on) esi_evictor_fini(&s->ev);
     free(s);
 }
 
@@ -386,6 +395,7 @@ static void on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, bool co
     if (s->nresp)
         response_hooks(s, &(esi_response_t){.kind = complete ? ESI_RESP_COMPLETE : ESI_RESP_END, .req_id = req_id,
                                             .now = now_ns, .output_tokens = completion_tokens, .eps = eps, .n = n});
+    if (s->ev_on) esi_evictor_untrack(&s->ev, req_id, now_ns);   /* an evicted stream's end confirms it */
     req_rec_t *r = rfind(s, req_id);
     if (!r) return;
     if (r->prefill != UINT32_MAX) release(s, r->prefill, r->prefill_tok);
@@ -427,6 +437,26 @@ void es_scheduler_get_inflight(const es_scheduler_t *s, uint32_t id, int64_t *re
     *tokens = id < s->id_cap ? s->inflight_tok[id] : 0;
 }
 
+es_time_t es_scheduler_sync_interval(const es_scheduler_t *s)
+{
+    return s->cfg->syncer >= 0 && s->infl.sync ? s->cfg->sync_interval : 0;
+}
+
+void es_scheduler_sync_attach(es_scheduler_t *s, es_sched_sync_t *st, uint32_t replica)
+{
+    ES_ASSERT(es_scheduler_sync_interval(s) > 0, "sync store attached to a replica that does not sync");
+    s->sync = st;
+    s->sync_replica = replica;
+}
+
+void es_scheduler_sync_publish(es_scheduler_t *s, uint32_t id)
+{
+    if (!s->sync) return;
+    int64_t r, t;
+    es_scheduler_get_inflight(s, id, &r, &t);
+    esi_sync_put(s->sync, s->sync_replica, id, true, r, t);
+}
+
 /* ------------------------------------------------------------------ */
 /* decision                                                            */
 /* ------------------------------------------------------------------ */
@@ -453,9 +483,13 @@ static void cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_reque
         s->g_req[i] = s->inflight_req[eps[i].id];
         s->g_tok[i] = s->inflight_tok[eps[i].id];
     }
+    if (s->sync)   /* InFlightLoad as the replicas last published it */
+        for (size_t i = 0; i < n; i++) es_sched_sync_get(s->sync, eps[i].id, &s->g_req[i], &s->g_tok[i]);
     cy->stamp = s->stamp;
-    cy->primary = s->bind.primary;
+    cy->primary = s->bind.by_request ? -1 : s->bind.primary;
     cy->prefill = -1;
+    cy->encode = -1;
+    cy->kv_source = UINT32_MAX;
 }
 
 /* PrepareRequestData of every data producer, config order. */
@@ -529,19 +563,49 @@ static void run_profile(es_scheduler_t *s, esi_cycle_t *cy, int p, es_sched_trac
     }
 }
 
-/* The profile handler loop (pkg/epp/scheduling/scheduler.go, v0.10.0). */
+static bool decides(es_scheduler_t *s, int32_t decider, esi_cycle_t *cy, uint32_t d)
+{
+    inst_t *di = &s->inst[decider];
+    return di->cfg->vt->x_decide(di->state, cy, d);
+}
+
+/* The profile handler loop (pkg/epp/scheduling/scheduler.go, v0.10.0; the
+ * disagg handler's stages: profilehandler/disagg/disagg_profile_handler.go).
+ * A failed encode or prefill profile leaves that stage out. */
 static void run_profiles(es_scheduler_t *s, esi_cycle_t *cy, es_sched_trace_t *tr)
 {
-    run_profile(s, cy, s->bind.primary, tr);   /* P/D: decode first */
-    if (!s->bind.split) return;
+    const esi_handler_bind_t *b = &s->bind;
+    if (b->by_request) {   /* one profile, chosen per request (header-profile-handler) */
+        inst_t *h = &s->inst[s->cfg->handler];
+        int p = h->cfg->vt->x_select_profile(h->state, cy);
+        if (p < 0) return;   /* no profile ran: no primary pick */
+        cy->primary = p;
+        run_profile(s, cy, p, tr);
+        return;
+    }
+    if (b->split && b->prefill_first) {
+        if (b->prefill >= 0) {
+            run_profile(s, cy, b->prefill, tr);
+            cy->prefill = b->prefill;
+        }
+        if (b->encode >= 0 && b->encode_decider >= 0 && decides(s, b->encode_decider, cy, UINT32_MAX)) {
+            run_profile(s, cy, b->encode, tr);
+            cy->encode = b->encode;
+        }
+        run_profile(s, cy, b->primary, tr);
+        return;
+    }
+    run_profile(s, cy, b->primary, tr);   /* decode first */
+    if (!b->split) return;
     uint32_t d = esi_cycle_primary(cy);
     if (d == UINT32_MAX) return;
-    if (s->bind.prefill >= 0 && s->bind.decider >= 0) {
-        inst_t *di = &s->inst[s->bind.decider];
-        if (di->cfg->vt->x_decide(di->state, cy, d)) {
-            run_profile(s, cy, s->bind.prefill, tr);
-            cy->prefill = s->bind.prefill;
-        }
+    if (b->encode >= 0 && b->encode_decider >= 0 && decides(s, b->encode_decider, cy, d)) {
+        run_profile(s, cy, b->encode, tr);
+        cy->encode = b->encode;
+    }
+    if (b->prefill >= 0 && b->decider >= 0 && decides(s, b->decider, cy, d)) {
+        run_profile(s, cy, b->prefill, tr);
+        cy->prefill = b->prefill;
     }
 }
 
@@ -583,6 +647,7 @@ static void pre_request(es_scheduler_t *s, esi_cycle_t *cy)
         if ((int)k == cy->prefill && strcmp(s->prof[k].cfg->name, "prefill") == 0) { rec->prefill = id; rec->prefill_tok = tok; }
         else { rec->others_tok[rec->nothers] = tok; rec->others[rec->nothers++] = id; }
     }
+    if (s->ev_on) esi_evictor_track(&s->ev, cy->req, cy->now);
     pre_request_hooks(s, cy);
 }
 
@@ -606,6 +671,7 @@ static void result_init(es_sched_result_t *out)
     memset(out, 0, sizeof *out);
     out->trace = tr;
     out->prefill = -1;
+    out->kv_source = -1;
     if (tr) tr->nprofiles = 0;
 }
 
@@ -686,6 +752,15 @@ static void decide(es_scheduler_t *s, const es_sched_request_t *req, const es_en
     for (uint32_t i = 0; i < pr->npicked; i++) out->targets[i] = eps[pr->picked[i]].id;
     uint32_t f = esi_cycle_prefill(&cy);
     if (f != UINT32_MAX) out->prefill = (int32_t)eps[f].id;
+    if (cy.encode >= 0 && !cy.res[cy.encode].failed) {   /* x-encoder-hosts-ports: every encode pick */
+        const esi_prof_result_t *er = &cy.res[cy.encode];
+        out->nencode = er->npicked;
+        for (uint32_t i = 0; i < er->npicked; i++) out->encode[i] = eps[er->picked[i]].id;
+    }
+    if (cy.kv_source != UINT32_MAX) {
+        out->kv_source = (int32_t)eps[cy.kv_source].id;
+        out->kv_source_tokens = cy.kv_source_tokens;
+    }
     if (cy.have_prefix) {
         out->est_prefix_blocks = cy.match[p];
         out->est_total_blocks = cy.total_blocks;
@@ -744,9 +819,19 @@ size_t es_sched_text_block_keys(const es_scheduler_t *s, const char *text, uint6
     return 0;
 }
 
+size_t es_scheduler_kv_held(es_scheduler_t *s, const es_sched_request_t *req, uint32_t endpoint_id, uint64_t *out,
+                            size_t max)
+{
+    for (size_t i = 0; i < s->cfg->nplugins; i++)
+        if (s->inst[i].cfg->vt->x_held_keys)
+            return s->inst[i].cfg->vt->x_held_keys(s->inst[i].state, req, endpoint_id, out, max);
+    return 0;
+}
+
 void es_scheduler_endpoint_removed(es_scheduler_t *s, uint32_t id)
 {
     if (id < s->id_cap) { s->inflight_req[id] = 0; s->inflight_tok[id] = 0; }
+    if (s->sync) esi_sync_put(s->sync, s->sync_replica, id, false, 0, 0);   /* runtime.go: Delete at EventDelete */
     for (uint32_t k = 0; k < s->nrm; k++) {
         inst_t *in = &s->inst[s->rm_hooks[k]];
         in->cfg->vt->x_removed(in->state, id);
@@ -891,6 +976,7 @@ int es_scheduler_submit(es_scheduler_t *s, const es_sched_request_t *req, const 
     it->req = req;
     it->enq = now;
     it->deadline = fc->ttl > 0 ? now + fc->ttl : ES_TIME_NEVER;
+    it->key = b->order_key ? b->order_key(req, now, it->deadline) : 0;
     it->bytes = bytes;
     it->flow = flow;
     b->bytes += bytes;
@@ -919,11 +1005,47 @@ static long fc_head(const fc_band_t *b, long flow)
         const fc_item_t *it = &b->items[i];
         if (flow >= 0 && it->flow != (uint32_t)flow) continue;
         if (!b->order_key) return (long)i;   /* arrival order: the first is the head */
-        es_time_t k = b->order_key(it->enq, it->deadline);
+        es_time_t k = it->key;
         if (best < 0 || k < best_key) { best = (long)i; best_key = k; }
     }
     return best;
 }
+
+/* maybeReclaim (controller/internal/reclamation.go): at a head-of-line block
+ * of band bi, the first blocked band from bi on with queued demand above the
+ * next victim's priority sizes one reclamation decision */
+static void maybe_reclaim(es_scheduler_t *s, double sat, size_t bi, es_time_t now)
+{
+    if (!esi_evictor_gate_open(&s->ev, now)) return;
+    int64_t victim;
+    if (!esi_evictor_victim_priority(&s->ev, &victim)) return;
+    for (size_t j = bi; j < s->nbands; j++) {
+        if (s->bands[j].priority <= victim) return;
+        if (s->ceilings[j] <= 0 || sat < s->ceilings[j] || s->bands[j].n == 0) continue;
+        const es_sched_request_t *v[8];
+        size_t k = esi_evictor_reclaim(&s->ev, sat, s->ceilings[j], s->bands[j].priority, now, v, 8);
+        for (size_t i = 0; i < k; i++) s->evict_cb(s->evict_ud, v[i]);
+        return;
+    }
+}
+
+void es_scheduler_set_evictor(es_scheduler_t *s, es_evict_cb cb, void *ud, es_time_t refresh)
+{
+    if (s->ev_on || !cb || !s->cfg->flow_control || !s->cfg->flow.eviction) return;
+    const esi_plugin_vt_t *filter = esi_registry_with_role(ESI_EVICT_FILTER), *order = esi_registry_with_role(ESI_EVICT_ORDER);
+    ES_ASSERT(filter && order, "the eviction policies are registered");
+    /* deriveEvictionConfirmationGrace (cmd/epp/runner/runner.go): a leading
+     * sensor 10 ms; a scraped one the refresh interval + the runner's
+     * MetricsStalenessThreshold (2 s) + the engine's reclaim budget (250 ms) */
+    const esi_plugin_vt_t *det = s->cfg->plugins[s->cfg->saturation].vt;
+    es_time_t grace = (det->caps & ESI_CAP_LEADING_SENSOR) ? 10 * ES_MS : refresh + 2000 * ES_MS + 250 * ES_MS;
+    esi_evictor_init(&s->ev, filter, order, grace);
+    s->evict_cb = cb;
+    s->evict_ud = ud;
+    s->ev_on = true;
+}
+
+uint64_t es_scheduler_evictions(const es_scheduler_t *s) { return s->ev_on ? s->ev.evicted : 0; }
 
 int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t n, es_time_t now,
                             es_flow_cb cb, void *ud)
@@ -971,7 +1093,10 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
     usage->cfg->vt->x_limits(usage->state, sat, s->prios, s->nbands, s->ceilings);
     for (size_t bi = 0; bi < s->nbands; bi++) {   /* highest priority first */
         fc_band_t *b = &s->bands[bi];
-        if (sat >= s->ceilings[bi]) return 0;   /* head-of-line: the whole cycle stops */
+        if (sat >= s->ceilings[bi]) {   /* head-of-line: the whole cycle stops */
+            if (s->ev_on) maybe_reclaim(s, sat, bi, now);
+            return 0;
+        }
         if (b->n == 0) continue;
         long pick;
         if (b->pick_flow) {
@@ -1002,6 +1127,66 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
         return 1;
     }
     return 0;
+}
+
+void es_scheduler_flow_explain(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps,
+                               size_t n, es_time_t now, es_sched_flow_explain_t *out)
+{
+    const es_epp_config_t *c = s->cfg;
+    memset(out, 0, sizeof *out);
+    esi_cycle_t cy;
+    cycle_setup(s, &cy, req, eps, n, now);
+    out->gate = c->flow_control;
+    out->detector = c->plugins[c->saturation].name;
+    out->detector_type = c->plugins[c->saturation].vt->type_name;
+    out->saturation = saturation_of(s, &cy);
+    out->band = req->priority;
+    out->flow = esi_fairness_id(req);
+    out->bytes = req_bytes(req);
+    if (!c->flow_control) {   /* director.go: only the detector sheds, sheddable requests only */
+        bool shed = req->priority < 0 && out->saturation >= 1.0;
+        out->status = shed ? 429 : 200;
+        out->verdict = shed ? "shed: sheddable request (priority < 0) and the pool is saturated"
+                            : "admitted: flow control is off (only sheddable requests are shed when saturated)";
+        return;
+    }
+    fc_band_t *b = band_of(s, req->priority);
+    const esi_band_cfg_t *bc = b->cfg;
+    for (size_t i = 0; i < c->flow.nbands; i++) if (bc == &c->flow.bands[i]) out->band_listed = true;
+    out->fairness = c->plugins[bc->fairness].name;
+    out->fairness_type = c->plugins[bc->fairness].vt->type_name;
+    out->ordering = c->plugins[bc->ordering].name;
+    out->ordering_type = c->plugins[bc->ordering].vt->type_name;
+    out->usage = c->plugins[c->flow.usage].name;
+    out->usage_type = c->plugins[c->flow.usage].vt->type_name;
+    b = NULL;   /* band_of may move the bands */
+    inst_t *usage = &s->inst[c->flow.usage];
+    for (size_t bi = 0; bi < s->nbands; bi++) { s->prios[bi] = s->bands[bi].priority; s->ceilings[bi] = 1.0; }
+    usage->cfg->vt->x_limits(usage->state, out->saturation, s->prios, s->nbands, s->ceilings);
+    out->nbands = s->nbands < ES_SCHED_EXPLAIN_BANDS ? s->nbands : ES_SCHED_EXPLAIN_BANDS;
+    for (size_t bi = 0; bi < out->nbands; bi++) {
+        out->band_priority[bi] = s->prios[bi];
+        out->band_ceiling[bi] = s->ceilings[bi];
+    }
+    const esi_flow_cfg_t *fc = &c->flow;
+    if ((fc->max_requests && fc->max_requests < 1) || (fc->max_bytes && out->bytes > fc->max_bytes) ||
+        (bc->max_requests && bc->max_requests < 1) || (bc->max_bytes && out->bytes > bc->max_bytes)) {
+        out->status = 429;
+        out->verdict = "rejected: flow control capacity (maxBytes / maxRequests)";
+        return;
+    }
+    out->status = 200;
+    out->verdict = "dispatched at the next cycle: every band down to its own is below its usage limit";
+    for (size_t bi = 0; bi < s->nbands; bi++) {   /* the cycle stops at the first band at its limit */
+        if (out->saturation >= s->ceilings[bi]) {
+            out->status = ES_SCHED_QUEUED;
+            out->verdict = s->prios[bi] == req->priority
+                ? "held in its queue: the saturation is at or above its band's usage limit"
+                : "held in its queue: a higher-priority band is at its usage limit (head of line)";
+            return;
+        }
+        if (s->prios[bi] == req->priority) return;
+    }
 }
 
 bool es_scheduler_flow_cancel(es_scheduler_t *s, uint64_t req_id)
