@@ -297,7 +297,7 @@ static int sa_check(void *params, const es_node_t *at, const char *path, const c
         return 0;
     }
     if (strcmp(p->strategy, "session_id") != 0)
-        return es_node_err(err, ES_EINVAL, at, path, "invalid parameters of the 'session-affinity-filter' filter - "
+        return es_node_err(err, ES_EINVAL, at, path, "invalid parameters of the session affinity plugin - "
                            "strategy must be \"encoded_endpoint_header\" or \"session_id\", got \"%s\"", p->strategy);
     p->mode = SA_SESSION_ID;
     /* SessionIDConfig.ApplyDefaults, then Validate */
@@ -324,8 +324,8 @@ static int sa_check(void *params, const es_node_t *at, const char *path, const c
             if (hn && !es_node_is_null(hn) && (rc = es_node_to_str(hn, ep, &h, err))) return rc;
             if (an && !es_node_is_null(an) && (rc = es_node_to_str(an, ep, &a, err))) return rc;
             if ((h[0] == '\0') == (a[0] == '\0'))
-                return es_node_err(err, ES_EINVAL, e, ep, "invalid parameters of the 'session-affinity-filter' "
-                                   "filter - sources[%zu]: exactly one of header or attribute must be set", i);
+                return es_node_err(err, ES_EINVAL, e, ep, "invalid parameters of the session affinity plugin - "
+                                   "sources[%zu]: exactly one of header or attribute must be set", i);
             if (strlen(h) >= ESI_STR_MAX) return es_node_err(err, ES_ERANGE, e, ep, "header name too long");
             header_norm(h, p->source[p->nsources]);
             if (h[0] && !p->source[p->nsources][0]) snprintf(p->source[p->nsources], ESI_STR_MAX, "x-session-token");
@@ -336,10 +336,10 @@ static int sa_check(void *params, const es_node_t *at, const char *path, const c
     if (p->ttl_s == 0) p->ttl_s = 300;
     if (p->sweep_s == 0) p->sweep_s = 10;
     if (p->ttl_s <= 0)
-        return es_node_err(err, ES_EINVAL, at, path, "invalid parameters of the 'session-affinity-filter' filter - "
+        return es_node_err(err, ES_EINVAL, at, path, "invalid parameters of the session affinity plugin - "
                            "evictionTtlSeconds must be > 0, got %g", p->ttl_s);
     if (p->sweep_s <= 0)
-        return es_node_err(err, ES_EINVAL, at, path, "invalid parameters of the 'session-affinity-filter' filter - "
+        return es_node_err(err, ES_EINVAL, at, path, "invalid parameters of the session affinity plugin - "
                            "evictionSweepSeconds must be > 0, got %g", p->sweep_s);
     if (attribute)
         *warning = "sessionIdConfig.sources: an attribute source yields nothing in eppsim (no plugin publishes "
@@ -519,32 +519,46 @@ static bool sa_names(const char *id, const es_endpoint_t *e)
     return slash && strcmp(slash + 1, e->name) == 0;
 }
 
-static size_t sa_keep_one(uint32_t *idx, size_t j)
+/* The candidate (position in idx) the session is pinned to; -1 for none
+ * (no token or session, an unbound session, its pod not a candidate).
+ * session_id: records, for PreRequest, whether a bound pod was present
+ * (Choose, util/sessionaffinity/session_id.go). */
+static long sa_choose(sa_state_t *st, esi_cycle_t *cy, const uint32_t *idx, size_t m)
 {
+    if (st->p.mode == SA_ENCODED) {
+        const char *tok = req_header(cy->req, st->p.header);
+        char pod[256];
+        if (!tok || !*tok || b64_std_decode(tok, pod, sizeof pod) <= 0) return -1;
+        for (size_t j = 0; j < m; j++) if (sa_names(pod, &cy->eps[idx[j]])) return (long)j;
+        return -1;
+    }
+    sa_sweep(st, cy->now);
+    const char *b, *e;
+    if (m == 0 || !sa_session(&st->p, cy->req, &b, &e)) return -1;
+    const sa_binding_t *bd = sa_find(st, sa_key(b, (size_t)(e - b)));
+    if (!bd) return -1;   /* unbound: no preference */
+    st->present_req = cy->req->id;
+    st->present = 0;
+    for (size_t j = 0; j < m; j++)
+        if (cy->eps[idx[j]].id == bd->pod) { st->present = 1; return (long)j; }
+    return -1;
+}
+
+/* the filter: the pinned candidate alone, else all of them */
+static size_t sa_filter(void *state, esi_cycle_t *cy, uint32_t *idx, size_t m)
+{
+    long j = sa_choose(state, cy, idx, m);
+    if (j < 0) return m;
     idx[0] = idx[j];
     return 1;
 }
 
-static size_t sa_filter(void *state, esi_cycle_t *cy, uint32_t *idx, size_t m)
+/* session-affinity-scorer (scheduling/scorer/sessionaffinity/): the same
+ * strategies as a soft preference: 1 for the pinned candidate, 0 else */
+static void sa_score(void *state, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
 {
-    sa_state_t *st = state;
-    if (st->p.mode == SA_ENCODED) {
-        const char *tok = req_header(cy->req, st->p.header);
-        char pod[256];
-        if (!tok || !*tok || b64_std_decode(tok, pod, sizeof pod) <= 0) return m;
-        for (size_t j = 0; j < m; j++) if (sa_names(pod, &cy->eps[idx[j]])) return sa_keep_one(idx, j);
-        return m;
-    }
-    sa_sweep(st, cy->now);
-    const char *b, *e;
-    if (m == 0 || !sa_session(&st->p, cy->req, &b, &e)) return m;
-    const sa_binding_t *bd = sa_find(st, sa_key(b, (size_t)(e - b)));
-    if (!bd) return m;   /* unbound: no preference */
-    st->present_req = cy->req->id;
-    st->present = 0;
-    for (size_t j = 0; j < m; j++)
-        if (cy->eps[idx[j]].id == bd->pod) { st->present = 1; return sa_keep_one(idx, j); }
-    return m;
+    long j = sa_choose(state, cy, idx, m);
+    for (size_t i = 0; i < m; i++) out[i] = (long)i == j ? 1.0 : 0.0;
 }
 
 /* PreRequest: binds a new session to the pod picked for the instance's
@@ -578,6 +592,9 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("session-affinity-filter", ESI_FILTER, k_sa_params, sizeof(sa_params_t), sizeof(sa_state_t)),
      .alpha = true, .x_check = sa_check, .x_link = sa_link, .x_init = sa_init, .x_fini = sa_fini,
      .x_filter = sa_filter, .x_pre_request = sa_pre_request},
+    {VT("session-affinity-scorer", ESI_SCORER, k_sa_params, sizeof(sa_params_t), sizeof(sa_state_t)),
+     .x_check = sa_check, .x_link = sa_link, .x_init = sa_init, .x_fini = sa_fini, .x_score = sa_score,
+     .x_pre_request = sa_pre_request},
 };
 
 ESI_PLUGIN_FAMILY(esi_placement_plugins, k_plugins);

@@ -1153,6 +1153,74 @@ static void test_reclamation_test_go_TestDispatchCycle(void **state)
     ev_teardown(&f);
 }
 
+/* scheduling/scorer/sessionaffinity/session_affinity_test.go TestSessionAffinity_Score,
+ * session_id_header_test.go TestSessionIDHeaderScorer_*, and its factory
+ * (the filter's parameters) */
+static void scorer_scores(const char *params, const pool_t *p, size_t n, const char *hname, const char *hval,
+                          const char *bind_sid, int bind_pod, double *out)
+{
+    char text[512];
+    snprintf(text, sizeof text, HEAD "plugins:\n- type: session-affinity-scorer\n  parameters: %s\n", params);
+    es_epp_config_t *c = cfg_text(text);
+    const esi_plugin_vt_t *vt;
+    void *st = instance(c, "session-affinity-scorer", &vt);
+    int64_t active[4] = {0};
+    esi_cycle_t cy;
+    if (bind_sid) {   /* PreRequest of an earlier request of bind_sid, picked bind_pod */
+        es_header_t bh = {"x-session-token", bind_sid};
+        es_sched_request_t br = text_req(100, "m", "");
+        br.headers = &bh; br.nheaders = 1;
+        cycle_of(&cy, p, &br, active);
+        cy.res[0] = (esi_prof_result_t){.ran = true, .npicked = 1, .picked = {(uint32_t)bind_pod}};
+        vt->x_pre_request(st, &cy);
+    }
+    es_header_t h = {hname, hval};
+    es_sched_request_t r = text_req(1, "m", "");
+    if (hname) { r.headers = &h; r.nheaders = 1; }
+    cycle_of(&cy, p, &r, active);
+    uint32_t idx[4] = {0, 1, 2, 3};
+    vt->x_score(st, &cy, idx, n, out);
+    release(vt, st);
+    es_epp_config_destroy(c);
+}
+
+static void test_scorer_session_affinity_test_go_TestSessionAffinity_Score(void **state)
+{
+    (void)state;
+    char tok_b[64];
+    b64("/pod-b", tok_b);
+    pool_t p;
+    name_pool(&p, (const char *const[]){"pod-a", "pod-b"}, 2);
+    const char *def = "{}", *custom = "{encodedEndpointHeaderConfig: {header: x-custom-session}}";
+    const struct { const char *name, *params, *hname, *hval; size_t n; double want[2]; } cases[] = {
+        {"selects correct endpoint : endpointB", def, "x-session-token", tok_b, 2, {0, 1}},
+        {"custom header selects endpointB", custom, "x-custom-session", tok_b, 2, {0, 1}},
+        {"custom header ignores default header", custom, "x-session-token", tok_b, 2, {0, 0}},
+        {"no session token", def, NULL, NULL, 2, {0, 0}},
+        {"invalid session token", def, "x-session-token", "garbage-token", 2, {0, 0}},
+        {"no endpoints available", def, NULL, NULL, 0, {0, 0}},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        double out[2] = {-1, -1};
+        scorer_scores(cases[k].params, &p, cases[k].n, cases[k].hname, cases[k].hval, NULL, 0, out);
+        for (size_t i = 0; i < cases[k].n; i++)
+            if (out[i] != cases[k].want[i]) fail_msg("%s: endpoint %zu scored %g", cases[k].name, i, out[i]);
+    }
+    const char *sid = "{strategy: session_id, sessionIdConfig: {sources: [{header: x-session-token}]}}";
+    double out[2];
+    scorer_scores(sid, &p, 2, "x-session-token", "s1", "s1", 1, out);   /* _ScoresBoundPod */
+    assert_true(out[0] == 0 && out[1] == 1);
+    scorer_scores(sid, &p, 2, NULL, NULL, "s1", 0, out);                /* _NoSessionAbstains */
+    assert_true(out[0] == 0 && out[1] == 0);
+    scorer_scores(sid, &p, 2, "x-session-token", "s2", "s1", 0, out);   /* _UnboundAbstains */
+    assert_true(out[0] == 0 && out[1] == 0);
+    /* the factory validates as the filter's */
+    es_epp_config_destroy(cfg_text(HEAD "plugins:\n- type: session-affinity-scorer\n"));
+    cfg_fails(HEAD "plugins:\n- type: session-affinity-scorer\n  parameters: {strategy: bogus}\n", "strategy must be");
+    cfg_fails(HEAD "plugins:\n- type: session-affinity-scorer\n  parameters: {strategy: session_id, sessionIdConfig: "
+              "{evictionSweepSeconds: -1}}\n", "evictionSweepSeconds must be > 0");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1183,6 +1251,7 @@ int main(void)
         cmocka_unit_test(test_reclamation_test_go_TestReclamationController_Gate),
         cmocka_unit_test(test_reclamation_test_go_TestReclaim_VictimBoundAndOrder),
         cmocka_unit_test(test_reclamation_test_go_TestDispatchCycle),
+        cmocka_unit_test(test_scorer_session_affinity_test_go_TestSessionAffinity_Score),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
