@@ -1221,6 +1221,50 @@ static void test_scorer_session_affinity_test_go_TestSessionAffinity_Score(void 
               "{evictionSweepSeconds: -1}}\n", "evictionSweepSeconds must be > 0");
 }
 
+/* The config as run (es_epp_config_write_yaml) re-reads to itself: the
+ * conditions and the session sources are written too. */
+static char *written(const es_epp_config_t *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    es_epp_config_write_yaml(f, c);
+    fclose(f);
+    return buf;
+}
+
+static void test_placement_config_round_trip(void **state)
+{
+    (void)state;
+    es_epp_config_t *c = cfg_text(HEAD "featureGates: [flowControl]\nplugins:\n"
+        "- type: session-affinity-filter\n  parameters: {strategy: session_id, sessionIdConfig: {sources: "
+        "[{header: X-A}, {attribute: agent-identity}, {header: x-session-id}], evictionTtlSeconds: 60}}\n"
+        "- type: utilization-filter\n  parameters: {conditions: [{metric: active-requests, maxValue: 10}, "
+        "{metric: kv-cache-utilization, maxValue: 0.75}], fallbackOnEmpty: true}\n"
+        "- type: context-length-aware\n  parameters: {label: ctx, enableFiltering: true}\n"
+        "- type: header-profile-handler\n  parameters: {headerName: X-P}\n"
+        "- type: slo-deadline-ordering-policy\n"
+        "schedulingProfiles:\n- name: a\n  plugins: [{pluginRef: session-affinity-filter}, {pluginRef: "
+        "utilization-filter}]\n- name: decode\n  plugins: [{pluginRef: context-length-aware}]\n"
+        "flowControl:\n  enableEviction: true\n  defaultPriorityBand: {orderingPolicyRef: slo-deadline-ordering-policy}\n");
+    char *a = written(c);
+    assert_non_null(strstr(a, "- {metric: kv-cache-utilization, maxValue: 0.75}"));
+    assert_non_null(strstr(a, "- {header: \"x-a\"}"));
+    assert_non_null(strstr(a, "- {attribute: \"agent-identity\"}"));
+    assert_non_null(strstr(a, "headerName: \"x-p\""));
+    assert_non_null(strstr(a, "enableEviction: true"));
+    es_epp_config_t *c2 = cfg_text(a);
+    char *b = written(c2);
+    /* the first line names the source file; auto-created plugins are marked only in the first */
+    static const char mark[] = "  # added by the defaulting pipeline\n";
+    for (char *m; (m = strstr(a, mark));) memmove(m, m + sizeof mark - 1, strlen(m + sizeof mark - 1) + 1);
+    assert_string_equal(strchr(a, '\n'), strchr(b, '\n'));
+    free(a); free(b);
+    es_epp_config_destroy(c2);
+    es_epp_config_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1252,6 +1296,7 @@ int main(void)
         cmocka_unit_test(test_reclamation_test_go_TestReclaim_VictimBoundAndOrder),
         cmocka_unit_test(test_reclamation_test_go_TestDispatchCycle),
         cmocka_unit_test(test_scorer_session_affinity_test_go_TestSessionAffinity_Score),
+        cmocka_unit_test(test_placement_config_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
