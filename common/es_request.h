@@ -17,6 +17,14 @@ typedef struct es_header {
     const char *value;
 } es_header_t;
 
+/* One multimodal item of the prompt (an image): the token producer's
+ * MultiModalFeature (v0.10.0 framework/interface/requesthandling:
+ * Hash, Length); its placeholder tokens are part of content. */
+typedef struct es_mm_item {
+    uint64_t hash;       /* content identity: equal images, equal hashes */
+    uint32_t tokens;     /* placeholder (image) tokens in the prompt */
+} es_mm_item_t;
+
 typedef struct es_sched_request {
     uint64_t            id;            /* unique within a run */
     const char         *model;         /* "model" from the body; NULL when no body */
@@ -30,6 +38,8 @@ typedef struct es_sched_request {
     const es_header_t  *headers;
     uint32_t            nheaders;
     const char         *prompt_text;   /* plain-text prompt when known (explain); else NULL */
+    const es_mm_item_t *mm;            /* multimodal items (images), prompt order; NULL if none */
+    uint32_t            nmm;
 } es_sched_request_t;
 
 #endif /* ES_REQUEST_H */

@@ -228,6 +228,8 @@ static void apply_decision(es_client_request_t *r, const es_sched_result_t *res)
     if (res->status == 200) {
         r->pod = (int32_t)res->primary;
         r->p.prefill_pod = res->prefill;
+        r->p.nencode = res->nencode;
+        for (uint32_t i = 0; i < res->nencode; i++) r->p.encode_pods[i] = (int32_t)res->encode[i];
     }
 }
 

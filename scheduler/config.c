@@ -685,7 +685,8 @@ static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat
     es_node_t hpos = {0};
     hpos.line = h->line;
     hpos.doc = root ? root->doc : NULL;
-    c->bind = (esi_handler_bind_t){.split = false, .primary = 0, .prefill = -1, .decider = -1};
+    c->bind = (esi_handler_bind_t){.split = false, .primary = 0, .prefill = -1, .decider = -1, .encode = -1,
+                                   .encode_decider = -1};
     if (h->vt->x_bind && (rc = h->vt->x_bind(h->params, c, &c->bind, &hpos, err))) return rc;
     /* auto-created producer of LatencyPredictionInfo (it consumes prefix
      * match info, so it comes before that producer's own defaulting) */
@@ -710,6 +711,17 @@ static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat
     if (lat_need && lat < 0) {
         const esi_plugin_vt_t *vt = esi_registry_default_producer(ESI_DATA_LATENCY);
         ES_ASSERT(vt != NULL, "no default producer of LatencyPredictionInfo registered");
+        if ((rc = add_auto_vt(c, vt, err)) < 0) return rc;
+    }
+    /* auto-created producer of EncoderCacheMatchInfo (RegisterAsDefaultProducer) */
+    bool mm_have = false, mm_need = false;
+    for (size_t i = 0; i < c->nplugins; i++) {
+        if (c->plugins[i].vt->produces & ESI_DATA_MM_MATCH) mm_have = true;
+        if (c->plugins[i].vt->consumes & ESI_DATA_MM_MATCH) mm_need = true;
+    }
+    if (mm_need && !mm_have) {
+        const esi_plugin_vt_t *vt = esi_registry_default_producer(ESI_DATA_MM_MATCH);
+        ES_ASSERT(vt != NULL, "no default producer of EncoderCacheMatchInfo registered");
         if ((rc = add_auto_vt(c, vt, err)) < 0) return rc;
     }
     /* auto-created producer of PrefixCacheMatchInfo */

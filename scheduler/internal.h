@@ -83,6 +83,8 @@ enum {
     ESI_DATA_TOPOLOGY = 1u << 1,       /* Topology of an endpoint (hostname, rack, zone, region labels) */
     ESI_DATA_LATENCY = 1u << 2         /* LatencyPredictionInfo: cy->latency (predicted-latency-producer) */
 };
+/* EncoderCacheMatchInfo (attribute/multimodal/data_types.go): cy->mm_matched, mm_total */
+enum { ESI_DATA_MM_MATCH = 1u << 9 };
 /* GPUUtilization/dcgm-extractor (attribute/gpu/data_types.go): the scrape
  * fills es_endpoint_metrics_t.gpu_util when a plugin produces it */
 enum { ESI_DATA_GPU_UTIL = 1u << 8 };
@@ -122,6 +124,9 @@ typedef struct esi_handler_bind {
     int32_t prefill;    /* profile run when the decider says so; -1 */
     int32_t decider;    /* decider plugin; -1 */
     bool    by_request; /* the handler's x_select_profile names the one profile each request runs */
+    int32_t encode;         /* encode profile (E/P/D), run when its decider says so; -1 */
+    int32_t encode_decider; /* encode decider plugin; -1 */
+    bool    prefill_first;  /* stageOrder prefill-first: prefill, encode, then decode */
 } esi_handler_bind_t;
 
 struct esi_flow_view;      /* defined below; x_pick_flow takes it */
@@ -215,6 +220,10 @@ typedef struct esi_plugin_vt {
     void   (*x_predictor_config)(void *state, const es_sched_predictor_config_t *cfg);
     /* latency predictor statistics (es_scheduler_predictor_stats), summed in */
     void   (*x_predictor_stats)(const void *state, es_sched_predictor_stats_t *out);
+    /* the request's block keys this plugin's KV-event index holds for an
+     * endpoint, the run from the first (es_scheduler_kv_held) */
+    size_t (*x_held_keys)(void *state, const es_sched_request_t *req, uint32_t endpoint_id, uint64_t *out,
+                          size_t max);
     /* profile handler whose bind sets by_request: the profile this request
      * runs (alone, as the primary); -1 when none (the decision fails) */
     int    (*x_select_profile)(const void *state, const esi_cycle_t *cy);
@@ -299,6 +308,12 @@ typedef struct esi_approx_params {
  * -1 for no affinity (for the tests) */
 void esi_burst_assign(const uint64_t *const *hashes, const uint32_t *nblocks, size_t n, const es_endpoint_t *eps,
                       size_t neps, int64_t max_per_replica, int64_t min_colocate, bool by_tokens, int64_t *assigned);
+
+/* mm-embeddings-cache-producer's entries per endpoint for cacheSizeInMBPerServer
+ * (lruCapacityFromCacheSizeMB) and p2p-source-producer's requestSpreadFraction
+ * (plugins_multimodal.c; for the tests) */
+uint32_t esi_mm_lru_capacity(int64_t mb);
+double   esi_p2p_spread_fraction(const char *request_id);
 
 /* ---- configuration ---- */
 typedef struct esi_plugin_cfg {
@@ -511,6 +526,15 @@ struct esi_cycle {
     const esi_latency_info_t *latency;
     bool                      record_only;    /* es_scheduler_record: index hooks only */
     uint32_t                  record_target;  /* eps index */
+    int                       encode;         /* encode profile that ran (E/P/D), -1 */
+    /* EncoderCacheMatchInfo (mm-embeddings-cache-producer): item weight of the
+     * request and, by eps index, of its items the endpoint holds; NULL: none */
+    const uint32_t           *mm_matched;     /* [n] */
+    uint32_t                  mm_total;
+    /* p2p-source-producer's x-kv-cache-source-host-port at PreRequest: eps
+     * index (UINT32_MAX: none) and the prompt tokens it holds */
+    uint32_t                  kv_source;
+    int64_t                   kv_source_tokens;
 };
 
 /* The request's in-flight tokens on candidate i (UncachedRequestTokens

@@ -310,12 +310,13 @@ static bool prefix_decide(void *st, esi_cycle_t *cy, uint32_t d)
     return input - hit >= nc;
 }
 
-/* always-disagg-multimodal-decider: encode when the request carries images,
- * video or audio; eppsim's requests carry none yet. */
+/* always-disagg-multimodal-decider (always_disagg_mm_decider.go,
+ * multimodal_helpers.go): encode when the tokenized prompt carries
+ * multimodal features (eppsim's requests: images) */
 static bool multimodal_decide(void *st, esi_cycle_t *cy, uint32_t d)
 {
-    (void)st; (void)cy; (void)d;
-    return false;
+    (void)st; (void)d;
+    return cy->req->nmm > 0;
 }
 
 /* data-parallel-profile-handler: primaryPort 8000, 0 or 1..65535 */
@@ -332,6 +333,8 @@ typedef struct esi_disagg_params {
     char decode[ESI_STR_MAX], prefill[ESI_STR_MAX], encode[ESI_STR_MAX];
     char prefill_decider[ESI_STR_MAX], encode_decider[ESI_STR_MAX];
     char legacy_decode[ESI_STR_MAX], legacy_prefill[ESI_STR_MAX], legacy_decider[ESI_STR_MAX];
+    char legacy_encode[ESI_STR_MAX], legacy_prefill_decider[ESI_STR_MAX], legacy_encode_decider[ESI_STR_MAX];
+    char stage_order[ESI_STR_MAX];
 } esi_disagg_params_t;
 
 static const esi_param_t k_disagg_profiles[] = {
@@ -349,6 +352,10 @@ static const esi_param_t k_disagg_params[] = {
     {"decodeProfile", ESI_P_STR, P(esi_disagg_params_t, legacy_decode), "", 0, 0, NULL},
     {"prefillProfile", ESI_P_STR, P(esi_disagg_params_t, legacy_prefill), "", 0, 0, NULL},
     {"deciderPluginName", ESI_P_STR, P(esi_disagg_params_t, legacy_decider), "", 0, 0, NULL},
+    {"encodeProfile", ESI_P_STR, P(esi_disagg_params_t, legacy_encode), "", 0, 0, NULL},
+    {"prefillDeciderPluginName", ESI_P_STR, P(esi_disagg_params_t, legacy_prefill_decider), "", 0, 0, NULL},
+    {"encodeDeciderPluginName", ESI_P_STR, P(esi_disagg_params_t, legacy_encode_decider), "", 0, 0, NULL},
+    {"stageOrder", ESI_P_STR, P(esi_disagg_params_t, stage_order), "decode-first", 0, 0, NULL},
     END};
 
 
@@ -369,27 +376,68 @@ static int single_bind(void *params, const es_epp_config_t *c, esi_handler_bind_
     return 0;
 }
 
-/* disagg-profile-handler: decode first, then prefill when the decider says so */
+static int decider_named(const es_epp_config_t *c, const char *name, int32_t *out, const es_node_t *at,
+                         const char *path, es_err_t *err)
+{
+    for (size_t i = 0; i < c->nplugins && *out < 0; i++)
+        if (strcmp(c->plugins[i].name, name) == 0) *out = (int32_t)i;
+    if (*out < 0 || !(c->plugins[*out].vt->roles & ESI_DECIDER))
+        return es_node_err(err, ES_ENOTFOUND, at, path, "no decider plugin named \"%s\"", name);
+    return 0;
+}
+
+/* ParseStageOrder: case, '-' and '_' ignored; "" / decodefirst / decode, or
+ * prefillfirst / prefill; 1 for prefill-first, 0 decode-first, -1 invalid */
+static int stage_order(const char *s)
+{
+    char k[ESI_STR_MAX];
+    size_t n = 0;
+    for (; *s && n + 1 < sizeof k; s++)
+        if (*s != '-' && *s != '_') k[n++] = (char)(*s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' : *s);
+    k[n] = 0;
+    if (!n || !strcmp(k, "decodefirst") || !strcmp(k, "decode")) return 0;
+    if (!strcmp(k, "prefillfirst") || !strcmp(k, "prefill")) return 1;
+    return -1;
+}
+
+/* disagg-profile-handler (disagg_profile_handler.go): decode first, then
+ * encode and prefill, each when its decider says so; prefill-first runs
+ * prefill (when the profile exists), encode, then decode */
 static int disagg_bind(void *params, const es_epp_config_t *c, esi_handler_bind_t *b, const es_node_t *at,
                        es_err_t *err)
 {
     esi_disagg_params_t *d = params;
+    int rc;
     if (d->legacy_decode[0]) snprintf(d->decode, ESI_STR_MAX, "%s", d->legacy_decode);
     if (d->legacy_prefill[0]) snprintf(d->prefill, ESI_STR_MAX, "%s", d->legacy_prefill);
-    if (d->legacy_decider[0]) snprintf(d->prefill_decider, ESI_STR_MAX, "%s", d->legacy_decider);
+    if (d->legacy_encode[0]) snprintf(d->encode, ESI_STR_MAX, "%s", d->legacy_encode);
+    if (d->legacy_prefill_decider[0]) snprintf(d->prefill_decider, ESI_STR_MAX, "%s", d->legacy_prefill_decider);
+    /* deciderPluginName: the lower-priority alias of the prefill decider */
+    if (d->legacy_decider[0] && !d->prefill_decider[0])
+        snprintf(d->prefill_decider, ESI_STR_MAX, "%s", d->legacy_decider);
+    if (d->legacy_encode_decider[0]) snprintf(d->encode_decider, ESI_STR_MAX, "%s", d->legacy_encode_decider);
+    int order = stage_order(d->stage_order);
+    if (order < 0)
+        return es_node_err(err, ES_EINVAL, at, "parameters.stageOrder",
+                           "invalid stage order \"%s\", must be \"decode-first\" or \"prefill-first\"",
+                           d->stage_order);
+    if (order == 1 && d->prefill_decider[0])
+        return es_node_err(err, ES_EINVAL, at, "parameters.deciders.prefill",
+                           "prefill decider is not supported in prefill-first stage order");
     b->split = true;
+    b->prefill_first = order == 1;
     b->primary = profile_named(c, d->decode);
     if (b->primary < 0)
         return es_node_err(err, ES_ENOTFOUND, at, "parameters.profiles.decode",
                            "no scheduling profile named \"%s\"", d->decode);
     b->prefill = profile_named(c, d->prefill);
-    if (d->prefill_decider[0]) {
-        for (size_t i = 0; i < c->nplugins && b->decider < 0; i++)
-            if (strcmp(c->plugins[i].name, d->prefill_decider) == 0) b->decider = (int32_t)i;
-        if (b->decider < 0 || !(c->plugins[b->decider].vt->roles & ESI_DECIDER))
-            return es_node_err(err, ES_ENOTFOUND, at, "parameters.deciders.prefill",
-                               "no decider plugin named \"%s\"", d->prefill_decider);
-    }
+    b->encode = profile_named(c, d->encode);
+    if (d->prefill_decider[0] &&
+        (rc = decider_named(c, d->prefill_decider, &b->decider, at, "parameters.deciders.prefill", err)))
+        return rc;
+    if (d->encode_decider[0] &&
+        (rc = decider_named(c, d->encode_decider, &b->encode_decider, at, "parameters.deciders.encode", err)))
+        return rc;
     return 0;
 }
 
@@ -500,8 +548,7 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("header-profile-handler", ESI_HANDLER, k_header_profile_params, sizeof(header_profile_params_t),
         sizeof(header_profile_params_t)), .alpha = true, .x_check = header_profile_check,
      .x_bind = header_profile_bind, .x_select_profile = header_profile_select},
-    {VT("always-disagg-multimodal-decider", ESI_DECIDER, NULL, 0, 0), .x_decide = multimodal_decide,
-     .note = "eppsim requests carry no multimodal items yet: never disaggregates"},
+    {VT("always-disagg-multimodal-decider", ESI_DECIDER, NULL, 0, 0), .x_decide = multimodal_decide},
     {VT("prefix-based-pd-decider", ESI_DECIDER, k_pd_params, sizeof(pd_params_t), sizeof(pd_params_t)),
      .consumes = ESI_DATA_PREFIX_MATCH, .x_decide = prefix_decide},
     {VT("always-disagg-pd-decider", ESI_DECIDER, NULL, 0, 0), .x_decide = always_decide},

@@ -488,6 +488,8 @@ static void cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_reque
     cy->stamp = s->stamp;
     cy->primary = s->bind.by_request ? -1 : s->bind.primary;
     cy->prefill = -1;
+    cy->encode = -1;
+    cy->kv_source = UINT32_MAX;
 }
 
 /* PrepareRequestData of every data producer, config order. */
@@ -561,10 +563,19 @@ static void run_profile(es_scheduler_t *s, esi_cycle_t *cy, int p, es_sched_trac
     }
 }
 
-/* The profile handler loop (pkg/epp/scheduling/scheduler.go, v0.10.0). */
+static bool decides(es_scheduler_t *s, int32_t decider, esi_cycle_t *cy, uint32_t d)
+{
+    inst_t *di = &s->inst[decider];
+    return di->cfg->vt->x_decide(di->state, cy, d);
+}
+
+/* The profile handler loop (pkg/epp/scheduling/scheduler.go, v0.10.0; the
+ * disagg handler's stages: profilehandler/disagg/disagg_profile_handler.go).
+ * A failed encode or prefill profile leaves that stage out. */
 static void run_profiles(es_scheduler_t *s, esi_cycle_t *cy, es_sched_trace_t *tr)
 {
-    if (s->bind.by_request) {   /* one profile, chosen per request (header-profile-handler) */
+    const esi_handler_bind_t *b = &s->bind;
+    if (b->by_request) {   /* one profile, chosen per request (header-profile-handler) */
         inst_t *h = &s->inst[s->cfg->handler];
         int p = h->cfg->vt->x_select_profile(h->state, cy);
         if (p < 0) return;   /* no profile ran: no primary pick */
@@ -572,16 +583,29 @@ static void run_profiles(es_scheduler_t *s, esi_cycle_t *cy, es_sched_trace_t *t
         run_profile(s, cy, p, tr);
         return;
     }
-    run_profile(s, cy, s->bind.primary, tr);   /* P/D: decode first */
-    if (!s->bind.split) return;
+    if (b->split && b->prefill_first) {
+        if (b->prefill >= 0) {
+            run_profile(s, cy, b->prefill, tr);
+            cy->prefill = b->prefill;
+        }
+        if (b->encode >= 0 && b->encode_decider >= 0 && decides(s, b->encode_decider, cy, UINT32_MAX)) {
+            run_profile(s, cy, b->encode, tr);
+            cy->encode = b->encode;
+        }
+        run_profile(s, cy, b->primary, tr);
+        return;
+    }
+    run_profile(s, cy, b->primary, tr);   /* decode first */
+    if (!b->split) return;
     uint32_t d = esi_cycle_primary(cy);
     if (d == UINT32_MAX) return;
-    if (s->bind.prefill >= 0 && s->bind.decider >= 0) {
-        inst_t *di = &s->inst[s->bind.decider];
-        if (di->cfg->vt->x_decide(di->state, cy, d)) {
-            run_profile(s, cy, s->bind.prefill, tr);
-            cy->prefill = s->bind.prefill;
-        }
+    if (b->encode >= 0 && b->encode_decider >= 0 && decides(s, b->encode_decider, cy, d)) {
+        run_profile(s, cy, b->encode, tr);
+        cy->encode = b->encode;
+    }
+    if (b->prefill >= 0 && b->decider >= 0 && decides(s, b->decider, cy, d)) {
+        run_profile(s, cy, b->prefill, tr);
+        cy->prefill = b->prefill;
     }
 }
 
@@ -647,6 +671,7 @@ static void result_init(es_sched_result_t *out)
     memset(out, 0, sizeof *out);
     out->trace = tr;
     out->prefill = -1;
+    out->kv_source = -1;
     if (tr) tr->nprofiles = 0;
 }
 
@@ -727,6 +752,15 @@ static void decide(es_scheduler_t *s, const es_sched_request_t *req, const es_en
     for (uint32_t i = 0; i < pr->npicked; i++) out->targets[i] = eps[pr->picked[i]].id;
     uint32_t f = esi_cycle_prefill(&cy);
     if (f != UINT32_MAX) out->prefill = (int32_t)eps[f].id;
+    if (cy.encode >= 0 && !cy.res[cy.encode].failed) {   /* x-encoder-hosts-ports: every encode pick */
+        const esi_prof_result_t *er = &cy.res[cy.encode];
+        out->nencode = er->npicked;
+        for (uint32_t i = 0; i < er->npicked; i++) out->encode[i] = eps[er->picked[i]].id;
+    }
+    if (cy.kv_source != UINT32_MAX) {
+        out->kv_source = (int32_t)eps[cy.kv_source].id;
+        out->kv_source_tokens = cy.kv_source_tokens;
+    }
     if (cy.have_prefix) {
         out->est_prefix_blocks = cy.match[p];
         out->est_total_blocks = cy.total_blocks;
@@ -782,6 +816,15 @@ size_t es_sched_text_block_keys(const es_scheduler_t *s, const char *text, uint6
 {
     for (size_t i = 0; i < s->cfg->nplugins; i++)
         if (s->inst[i].cfg->vt->x_text_keys) return s->inst[i].cfg->vt->x_text_keys(s->inst[i].state, text, out, max);
+    return 0;
+}
+
+size_t es_scheduler_kv_held(es_scheduler_t *s, const es_sched_request_t *req, uint32_t endpoint_id, uint64_t *out,
+                            size_t max)
+{
+    for (size_t i = 0; i < s->cfg->nplugins; i++)
+        if (s->inst[i].cfg->vt->x_held_keys)
+            return s->inst[i].cfg->vt->x_held_keys(s->inst[i].state, req, endpoint_id, out, max);
     return 0;
 }
 
