@@ -341,7 +341,21 @@ static int state_from_run(const char *dir, uint64_t id, char **text, char *name,
         int nhist = cJSON_GetArraySize(hist);
         cJSON *state = cJSON_CreateObject();
         cJSON_AddItemToObject(state, "now_ms", cJSON_Duplicate(cJSON_GetObjectItem(found, "now_ms"), 1));
-        cJSON_AddItemToObject(state, "endpoints", cJSON_Duplicate(cJSON_GetObjectItem(found, "endpoints"), 1));
+        cJSON *eps = cJSON_Duplicate(cJSON_GetObjectItem(found, "endpoints"), 1);
+        /* a live gateway's kv_blocks are decimal strings (64-bit keys are not
+         * exact as JSON numbers): back to bare integers for the state parser */
+        cJSON *ep;
+        cJSON_ArrayForEach(ep, eps) {
+            cJSON *kb = cJSON_GetObjectItem(ep, "kv_blocks"), *k;
+            cJSON_ArrayForEach(k, kb)
+                if (cJSON_IsString(k) && k->valuestring[0] && strspn(k->valuestring, "0123456789") == strlen(k->valuestring)) {
+                    cJSON *raw = cJSON_CreateRaw(k->valuestring);
+                    if (!raw) continue;
+                    cJSON_ReplaceItemViaPointer(kb, k, raw);   /* frees k */
+                    k = raw;
+                }
+        }
+        cJSON_AddItemToObject(state, "endpoints", eps);
         cJSON_AddItemToObject(state, "history", hist);
         hist = NULL;
         cJSON_AddItemToObject(state, "request", cJSON_Duplicate(cJSON_GetObjectItem(found, "request"), 1));

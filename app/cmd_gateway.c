@@ -300,13 +300,13 @@ int es_cmd_gateway(int argc, char **argv)
     es_live_gw_stats(app.gw, &st);
     fprintf(stderr, "eppsim gateway: stopped: %llu requests decided, %llu proxied whole, %llu rejected, "
                     "%llu pod errors; %llu scrapes, %llu failed; %llu KV events in %llu batches, %llu bad; "
-                    "%llu pod connections, %llu requests on kept-alive ones, %llu stale retried\n",
+                    "%llu pod connections, %llu requests on kept-alive ones, %llu stale retried; %llu queued in flow control\n",
             (unsigned long long)st.requests, (unsigned long long)st.proxied, (unsigned long long)st.rejected,
             (unsigned long long)st.upstream_errors, (unsigned long long)st.scrapes,
             (unsigned long long)st.scrape_failures, (unsigned long long)st.kv_events,
             (unsigned long long)st.kv_batches, (unsigned long long)st.kv_bad,
             (unsigned long long)st.pod_connections, (unsigned long long)st.pod_reused,
-            (unsigned long long)st.pod_retries);
+            (unsigned long long)st.pod_retries, (unsigned long long)st.flow_queued);
     code = ES_EXIT_OK;
 out:
     es_live_gw_destroy(app.gw);

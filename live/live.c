@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 #include <zmq.h>
 
+#include "es_live_conn.h"
 #include "es_live_http.h"
 #include "es_live_kvev.h"
 #include "es_rng.h"
@@ -299,20 +300,6 @@ static void conn_write(live_conn_t *c, const char *data, size_t n)
     lv->queued += n;
 }
 
-static const char *reason(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    default:  return "Service Unavailable";
-    }
-}
-
 static void conn_done(live_conn_t *c);
 static void conn_end(live_conn_t *c);
 
@@ -321,7 +308,7 @@ static void respond(live_conn_t *c, int status, const char *ctype, const char *b
     char head[256];
     int h = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n", status,
-                     reason(status), ctype, n, c->keep_alive ? "" : "Connection: close\r\n");
+                     es_live_reason(status), ctype, n, c->keep_alive ? "" : "Connection: close\r\n");
     es_live_buf_t b = {0};
     es_live_buf_append(&b, head, (size_t)h);
     es_live_buf_append(&b, body, n);
@@ -333,12 +320,7 @@ static void respond(live_conn_t *c, int status, const char *ctype, const char *b
 
 static void respond_error(live_conn_t *c, int status, const char *msg)
 {
-    cJSON *j = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(j, "error");
-    cJSON_AddStringToObject(e, "message", msg);
-    cJSON_AddStringToObject(e, "type", status == 404 ? "NotFoundError" : "BadRequestError");
-    cJSON_AddNumberToObject(e, "code", status);
-    char *s = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
+    char *s = es_live_error_body(status, msg);
     if (!s) { conn_close(c); return; }
     respond(c, status, "application/json", s, strlen(s));
     free(s);
@@ -790,22 +772,11 @@ static void on_conn_closed(uv_handle_t *h)
     free(c);
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status)
-{
-    (void)status;
-    live_conn_t *c = req->data;
-    free(req);
-    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-}
-
 /* Closes after the queued writes have gone out. */
 static void conn_end(live_conn_t *c)
 {
     if (c->closing) return;
-    uv_shutdown_t *req = malloc(sizeof *req);
-    if (!req) { conn_close(c); return; }
-    req->data = c;
-    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) { free(req); conn_close(c); return; }
+    if (es_live_close_after_writes((uv_stream_t *)&c->tcp, on_conn_closed) != 0) { conn_close(c); return; }
     c->closing = true;
 }
 

@@ -95,9 +95,6 @@ static const esi_plugin_vt_t k_plugins[] = {
     NOOP("multicluster-metrics-data-source", true, "one cluster is simulated"),
     NOOP("multicluster-metrics-extractor", true, "one cluster is simulated"),
     NOOP("multicluster-file-discovery", true, "one cluster is simulated"),
-    /* recognised, not implemented yet (refused; docs/scheduler.md) */
-    MISSING("sheddable-eviction-filter", true, "flow-control eviction"),
-    MISSING("priority-then-time-eviction-order-policy", true, "flow-control eviction"),
 };
 static ESI_PLUGIN_FAMILY(k_inert, k_plugins);
 
@@ -105,8 +102,8 @@ static ESI_PLUGIN_FAMILY(k_inert, k_plugins);
  * closest-name hint of an unknown type takes the first of equals). */
 static const esi_plugin_family_t *const k_families[] = {
     &esi_scorer_plugins, &esi_prefix_plugins, &esi_filter_plugins, &esi_admission_plugins,
-    &esi_picker_plugins, &esi_latency_plugins, &esi_burst_plugins, &esi_placement_plugins, &esi_multimodal_plugins,
-    &k_inert,
+    &esi_picker_plugins, &esi_latency_plugins, &esi_burst_plugins, &esi_placement_plugins,
+    &esi_multimodal_plugins, &k_inert,
 };
 #define NFAMILIES (sizeof k_families / sizeof k_families[0])
 
@@ -115,6 +112,14 @@ const esi_plugin_vt_t *esi_registry_find(const char *type_name)
     for (size_t f = 0; f < NFAMILIES; f++)
         for (size_t i = 0; i < k_families[f]->n; i++)
             if (strcmp(k_families[f]->vts[i].type_name, type_name) == 0) return &k_families[f]->vts[i];
+    return NULL;
+}
+
+const esi_plugin_vt_t *esi_registry_with_role(unsigned role)
+{
+    for (size_t f = 0; f < NFAMILIES; f++)
+        for (size_t i = 0; i < k_families[f]->n; i++)
+            if (k_families[f]->vts[i].roles & role) return &k_families[f]->vts[i];
     return NULL;
 }
 
