@@ -216,7 +216,7 @@ int es_cmd_gateway(int argc, char **argv)
     } else {
         es_live_config_t lc = {.server = &exp.server, .pods = (uint32_t)serve, .listen = "127.0.0.1", .port = 0,
                                .time_scale = scale, .seed = exp.seed, .max_body = (size_t)max_body,
-                               .max_header = 16384, .max_conns = (uint32_t)max_conns,
+                               .max_header = 16384, .max_conns = (uint32_t)max_conns, .max_queued = (size_t)256 << 20,
                                .idle_timeout_ms = (uint64_t)(idle * 1000),
                                .kv_events = kv_base >= 0, .kv_port = kv_base > 0 ? (int)kv_base : 0};
         if (es_live_create(&loop, &lc, &app.serve, &err)) { fprintf(stderr, "eppsim gateway: %s\n", err.msg); goto out; }
@@ -299,11 +299,14 @@ int es_cmd_gateway(int argc, char **argv)
     es_live_gw_stats_t st;
     es_live_gw_stats(app.gw, &st);
     fprintf(stderr, "eppsim gateway: stopped: %llu requests decided, %llu proxied whole, %llu rejected, "
-                    "%llu pod errors; %llu scrapes, %llu failed; %llu KV events in %llu batches, %llu bad\n",
+                    "%llu pod errors; %llu scrapes, %llu failed; %llu KV events in %llu batches, %llu bad; "
+                    "%llu pod connections, %llu requests on kept-alive ones, %llu stale retried; %llu queued in flow control\n",
             (unsigned long long)st.requests, (unsigned long long)st.proxied, (unsigned long long)st.rejected,
             (unsigned long long)st.upstream_errors, (unsigned long long)st.scrapes,
             (unsigned long long)st.scrape_failures, (unsigned long long)st.kv_events,
-            (unsigned long long)st.kv_batches, (unsigned long long)st.kv_bad);
+            (unsigned long long)st.kv_batches, (unsigned long long)st.kv_bad,
+            (unsigned long long)st.pod_connections, (unsigned long long)st.pod_reused,
+            (unsigned long long)st.pod_retries, (unsigned long long)st.flow_queued);
     code = ES_EXIT_OK;
 out:
     es_live_gw_destroy(app.gw);

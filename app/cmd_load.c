@@ -335,7 +335,9 @@ static int build_request(load_ctx_t *c, load_req_t *r)
     for (uint32_t i = 0; i < w->prompt.nsegs; i++)
         es_live_filler(&text, w->prompt.segs[i].id, 0, w->prompt.segs[i].len);
     cJSON *j = cJSON_CreateObject();
-    if (w->model) cJSON_AddStringToObject(j, "model", w->lora ? w->lora : w->model);
+    /* an inference-perf config names the served model (server.model_name), as its client sends it */
+    const char *model = w->lora ? w->lora : es_workload_server_model(c->wl) ? es_workload_server_model(c->wl) : w->model;
+    if (model) cJSON_AddStringToObject(j, "model", model);
     if (chat) {
         cJSON *ms = cJSON_AddArrayToObject(j, "messages"), *m = cJSON_CreateObject();
         cJSON_AddItemToArray(ms, m);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include <uv.h>
 
@@ -32,6 +33,9 @@ static void usage(FILE *f)
             "      --time-scale X     simulated seconds per wall second (default 1)\n"
             "      --max-body BYTES   largest request body (default 1048576)\n"
             "      --max-conns N      open connections, all pods together (default 1024)\n"
+            "      --max-queued BYTES  bytes queued for clients that read slower than their\n"
+            "                         streams, all connections together (default 268435456);\n"
+            "                         past it (or 8 MiB on one connection) a client is cut off\n"
             "      --idle-timeout S   close a connection idle (or still sending its request)\n"
             "                         for S seconds (default 30)\n"
             "      --served-model-name NAME  the model name requests must carry (default: the\n"
@@ -76,8 +80,10 @@ int es_cmd_serve(int argc, char **argv)
         {"max-body", required_argument, NULL, 'b'},   {"max-conns", required_argument, NULL, 'c'},
         {"idle-timeout", required_argument, NULL, 'i'}, {"kv-events", required_argument, NULL, 'k'},
         {"served-model-name", required_argument, NULL, 'm'}, {"stats", no_argument, NULL, 'S'},
+        {"max-queued", required_argument, NULL, 'Q'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
-    double pods = 0, port = 8000, scale = 1, max_body = 1 << 20, max_conns = 1024, idle = 30, kv_port = -1;
+    double pods = 0, port = 8000, scale = 1, max_body = 1 << 20, max_conns = 1024, idle = 30, kv_port = -1,
+           max_queued = 256.0 * (1 << 20);
     const char *listen = "127.0.0.1", *served = NULL;
     bool stats = false;
     optind = 1;
@@ -93,6 +99,7 @@ int es_cmd_serve(int argc, char **argv)
         case 'c': bad = parse_num("--max-conns", optarg, 1, 65536, &max_conns); break;
         case 'i': bad = parse_num("--idle-timeout", optarg, 0.01, 86400, &idle); break;
         case 'm': served = optarg; break;
+        case 'Q': bad = parse_num("--max-queued", optarg, 4096, 1ull << 40, &max_queued); break;
         case 'S': stats = true; break;
         case 'k': bad = parse_num("--kv-events", optarg, 0, 65535, &kv_port); break;
         case 'h': usage(stdout); return ES_EXIT_OK;
@@ -121,6 +128,7 @@ int es_cmd_serve(int argc, char **argv)
         .max_body = (size_t)max_body,
         .max_header = 16384,
         .max_conns = (uint32_t)max_conns,
+        .max_queued = (size_t)max_queued,
         .idle_timeout_ms = (uint64_t)(idle * 1000),
         /* as `vllm serve <model>` serves the name clients send: the workload's */
         .model_name = served ? served : exp.workload.model && exp.workload.model[0] ? exp.workload.model : NULL,
@@ -152,6 +160,8 @@ int es_cmd_serve(int argc, char **argv)
     for (uint32_t i = 0; i < cfg.pods; i++) printf("pod %u port %d\n", i, es_live_port(lv, i));
     for (uint32_t i = 0; cfg.kv_events && i < cfg.pods; i++) printf("pod %u kv-events %s\n", i, es_live_kv_endpoint(lv, i));
     fflush(stdout);
+    /* the engine's timer fires when due, not up to the default 50 us later */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     uv_run(&loop, UV_RUN_DEFAULT);
     const es_live_lat_hist_t *lat = es_live_lateness(lv);
     if (lat) {
@@ -162,6 +172,10 @@ int es_cmd_serve(int argc, char **argv)
                (unsigned long long)lat->n, es_live_lat_quantile_us(lat, 0.5), es_live_lat_quantile_us(lat, 0.9),
                es_live_lat_quantile_us(lat, 0.99), es_live_lat_quantile_us(lat, 0.999), (double)lat->max_ns / 1000.0,
                la[0], la[1], la[2]);
+        const es_live_lat_hist_t *tok = es_live_token_lateness(lv);
+        printf("token lateness: %llu flushes, p50 %.0f us, p90 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us\n",
+               (unsigned long long)tok->n, es_live_lat_quantile_us(tok, 0.5), es_live_lat_quantile_us(tok, 0.9),
+               es_live_lat_quantile_us(tok, 0.99), es_live_lat_quantile_us(tok, 0.999), (double)tok->max_ns / 1000.0);
         fflush(stdout);
     }
     es_live_destroy(lv);

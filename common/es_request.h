@@ -17,6 +17,14 @@ typedef struct es_header {
     const char *value;
 } es_header_t;
 
+/* One multimodal item of the prompt (an image): the token producer's
+ * MultiModalFeature (v0.10.0 framework/interface/requesthandling:
+ * Hash, Length); its placeholder tokens are part of content. */
+typedef struct es_mm_item {
+    uint64_t hash;       /* content identity: equal images, equal hashes */
+    uint32_t tokens;     /* placeholder (image) tokens in the prompt */
+} es_mm_item_t;
+
 typedef struct es_sched_request {
     uint64_t            id;            /* unique within a run */
     const char         *model;         /* "model" from the body; NULL when no body */
@@ -25,10 +33,13 @@ typedef struct es_sched_request {
     es_content_t        content;       /* the prompt */
     uint32_t            body_bytes;    /* request body size; 0 if unknown */
     uint32_t            max_tokens;    /* requested output limit; 0 if unset */
-    const char         *session;       /* session token (x-session-token), NULL if none */
+    const char         *session;       /* the workload's session id (a simulated client sends it as
+                                          x-session-id); NULL if none.  Tokens travel as headers */
     const es_header_t  *headers;
     uint32_t            nheaders;
     const char         *prompt_text;   /* plain-text prompt when known (explain); else NULL */
+    const es_mm_item_t *mm;            /* multimodal items (images), prompt order; NULL if none */
+    uint32_t            nmm;
 } es_sched_request_t;
 
 #endif /* ES_REQUEST_H */

@@ -152,6 +152,8 @@ typedef struct es_live_config {
     size_t      max_body;               /* bytes */
     size_t      max_header;             /* bytes of request line + headers */
     uint32_t    max_conns;
+    size_t      max_queued;             /* bytes queued for clients, all together (beyond a
+                                         * socket's buffer); a write past it cuts its client; 0 = none */
     uint64_t    idle_timeout_ms;        /* a connection with no request in flight this long is closed; 0 never */
     bool        kv_events;              /* publish KV events (es_live_kvev.h) */
     bool        stats;                  /* measure step lateness (es_live_lateness) */
@@ -175,6 +177,10 @@ int  es_live_port(const es_live_t *lv, uint32_t pod);
 const char *es_live_kv_endpoint(const es_live_t *lv, uint32_t pod);
 /* Step lateness so far (cfg.stats; NULL otherwise). */
 const es_live_lat_hist_t *es_live_lateness(const es_live_t *lv);
+/* Token lateness so far (cfg.stats; NULL otherwise): for each pod's flush of
+ * streamed tokens, the wall time its last write was queued minus the
+ * scheduled wall time of the oldest engine event whose tokens it carried. */
+const es_live_lat_hist_t *es_live_token_lateness(const es_live_t *lv);
 /* Stops listening, aborts requests, closes every handle: the loop then ends. */
 void es_live_close(es_live_t *lv);
 /* After the loop has ended. */

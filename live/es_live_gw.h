@@ -104,6 +104,10 @@ typedef struct es_live_gw_stats {
     uint64_t scrapes, scrape_failures;
     uint64_t kv_batches, kv_events;   /* KV event messages decoded, block events delivered */
     uint64_t kv_bad;                  /* messages that were not a KVEventBatch */
+    uint64_t pod_connections;         /* connections opened to pods for requests */
+    uint64_t pod_reused;              /* requests sent on a kept-alive connection */
+    uint64_t pod_retries;             /* stale kept-alive connections retried on a new one */
+    uint64_t flow_queued;             /* requests that waited in flow control (or a batching producer) */
 } es_live_gw_stats_t;
 
 /* The seed decision `request_id` is made with (and logged with). */

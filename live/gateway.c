@@ -3,9 +3,12 @@
  * decision per completion, the proxied exchange with the picked pod, and the
  * scrapes of every pod's /metrics.
  *
- * Each exchange with a pod (a proxied request or a scrape) is one TCP
- * connection with `Connection: close`: nothing is pooled, so a pod that
- * restarts or closes an idle connection never costs a request.
+ * Proxied requests reuse kept-alive connections to their pod (a bounded
+ * idle pool per pod, closed after GW_LINK_IDLE_MS idle, before a server's
+ * idle timeout can race a request); a request that got no byte back on a
+ * reused connection is sent once more on a new one, as HTTP clients do for
+ * a stale keep-alive connection.  A scrape is one connection of its own
+ * with `Connection: close`.
  */
 #include "es_live_gw.h"
 
@@ -21,6 +24,7 @@
 
 #include "es_alloc.h"
 #include "es_live.h"
+#include "es_live_conn.h"
 #include "es_live_http.h"
 #include "es_rng.h"
 #include "es_util.h"
@@ -29,10 +33,13 @@
 #define GW_RESUME_BYTES (256u << 10)
 #define GW_MAX_SCRAPE   (4u << 20)   /* a /metrics page larger than this fails the scrape */
 #define GW_MAX_RESP_HEAD 16384u
+#define GW_POOL_MAX     64u          /* idle kept-alive connections per pod */
+#define GW_LINK_IDLE_MS 5000u        /* wall ms an idle pooled connection is kept */
 
 typedef struct gw_pod gw_pod_t;
 typedef struct gw_conn gw_conn_t;
 typedef struct gw_req gw_req_t;
+typedef struct gw_link gw_link_t;
 
 /* One exchange with a pod: connect, send, read a response with http-parser. */
 typedef struct gw_up {
@@ -46,8 +53,24 @@ typedef struct gw_up {
     uint64_t     last;              /* uv_now of the last byte or the start */
 } gw_up_t;
 
+/* A connection to a pod: an exchange's while one runs on it, else idle in
+ * its pod's pool (reading, so that a pod closing it is seen). */
+struct gw_link {
+    uv_tcp_t     tcp;               /* data: the link */
+    uv_connect_t connect;
+    gw_pod_t    *pod;
+    gw_req_t    *req;               /* the exchange on it; NULL when idle or closing */
+    gw_link_t   *next_idle, *prev_idle;
+    uint64_t     idle_since;        /* uv_now when it went idle */
+    bool         idle, closing;
+};
+
 struct gw_req {
-    gw_up_t      up;                /* first: callbacks cast the handle back */
+    gw_up_t      up;                /* the response parser and the request bytes (up.tcp unused) */
+    gw_link_t   *link;              /* the connection of the current try; NULL between tries */
+    bool         reused;            /* the current try runs on a pooled connection */
+    bool         answered;          /* a byte of the response came on it */
+    bool         fresh_retry;       /* a stale pooled connection was retried on a new one */
     es_live_gw_t *gw;
     gw_conn_t   *client;            /* NULL once the client has gone */
     uint64_t     id;
@@ -55,6 +78,13 @@ struct gw_req {
     uint32_t     targets[ES_SCHED_MAX_TARGETS], ntargets, next_target;
     uint32_t     pod;
     es_live_buf_t head;             /* the response head as forwarded */
+    /* the decision's input: alive until decided (flow control may queue it) */
+    es_sched_request_t sreq;        /* its content and headers point into segs, hdrs, comp */
+    es_live_completion_t comp;
+    bool         have_comp, chat;
+    bool         queued;            /* waiting in flow control (es_scheduler_flow_cancel owed) */
+    es_segment_t *segs;
+    es_header_t  hdrs[32];          /* values point into the client's request, alive while it waits */
     bool         head_sent, first_chunk, paused, keep_alive;
     char         path[64];
 };
@@ -76,6 +106,9 @@ struct gw_pod {
     bool         scraped;           /* a scrape ever succeeded */
     bool         ready;             /* the last scrape connected */
     es_time_t    update_time;
+    /* kept-alive connections for proxied requests */
+    gw_link_t   *idle;              /* most recently used first */
+    uint32_t     nidle;
     /* KV events */
     void        *kv_sock;           /* ZMQ SUB; NULL: none */
     uv_poll_t    kv_poll;
@@ -106,9 +139,18 @@ struct es_live_gw {
     uint32_t     npods;
     es_endpoint_t *eps;             /* candidates of one decision */
     int64_t    (*inflight)[2];
+    bool         log_kv;            /* decisions.jsonl carries each candidate's kv_blocks */
+    uint64_t    *held;              /* the request's keys each candidate's KV-event index held */
+    size_t      *held_n;            /* [npods] per candidate; its keys follow the previous ones' */
+    size_t       held_cap;
     gw_conn_t   *conns;
     uint32_t     nconns;
-    gw_req_t   **reqs;              /* requests with an open pod exchange (timeouts) */
+    gw_req_t   **reqs;              /* requests deciding, queued or with an open pod exchange */
+    uv_timer_t   flow_timer;        /* flow control's 1 ms dispatch cycle while requests wait */
+    bool         flow_timer_open;
+    uint64_t     flow_cycles, flow_seed;
+    size_t       flow_n;            /* the candidates of the cycle running */
+    es_time_t    flow_now;
     uint32_t     nreqs, capreqs;
     uint64_t     t0;
     uint64_t     next_id;
@@ -170,28 +212,11 @@ static void client_write(gw_conn_t *c, const char *data, size_t n)
     }
 }
 
-static const char *reason(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 504: return "Gateway Timeout";
-    default:  return "Service Unavailable";
-    }
-}
-
 static void respond(gw_conn_t *c, int status, const char *ctype, const char *body, size_t n)
 {
     es_live_buf_t b = {0};
     es_live_buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n", status,
-                       reason(status), ctype, n, c->keep_alive ? "" : "Connection: close\r\n");
+                       es_live_reason(status), ctype, n, c->keep_alive ? "" : "Connection: close\r\n");
     es_live_buf_append(&b, body, n);
     if (b.oom) conn_close(c);
     else client_write(c, b.data, b.len);
@@ -201,12 +226,7 @@ static void respond(gw_conn_t *c, int status, const char *ctype, const char *bod
 
 static void respond_error(gw_conn_t *c, int status, const char *msg)
 {
-    cJSON *j = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(j, "error");
-    cJSON_AddStringToObject(e, "message", msg);
-    cJSON_AddStringToObject(e, "type", status == 404 ? "NotFoundError" : status < 500 ? "BadRequestError" : "ServiceUnavailableError");
-    cJSON_AddNumberToObject(e, "code", status);
-    char *s = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
+    char *s = es_live_error_body(status, msg);
     if (!s) { conn_close(c); return; }
     respond(c, status, "application/json", s, strlen(s));
     free(s);
@@ -244,18 +264,41 @@ static void req_free(gw_req_t *r)
 {
     req_end_sched(r);
     reqs_remove(r->gw, r);
+    if (r->have_comp) es_live_completion_fini(&r->comp);
+    free(r->segs);
     es_live_buf_free(&r->up.out);
     es_live_buf_free(&r->head);
     free(r);
 }
 
 static void try_target(gw_req_t *r);
+static void start_try(gw_req_t *r, bool fresh);
+static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
-static void on_req_closed(uv_handle_t *h)
+static void pool_remove(gw_link_t *l)
 {
-    gw_req_t *r = h->data;
-    r->up.open = false;
-    /* a refused or failed connect before any byte reached the client: the next pick (Envoy's fallback order) */
+    if (!l->idle) return;
+    gw_pod_t *pod = l->pod;
+    if (l->prev_idle) l->prev_idle->next_idle = l->next_idle; else pod->idle = l->next_idle;
+    if (l->next_idle) l->next_idle->prev_idle = l->prev_idle;
+    l->next_idle = l->prev_idle = NULL;
+    l->idle = false;
+    pod->nidle--;
+}
+
+/* The exchange whose try ended without a whole response: the next pick
+ * (Envoy's fallback order) while nothing reached the client, the same pod on
+ * a new connection when a reused one was stale, else a 502 or a cut. */
+static void exchange_failed(gw_req_t *r)
+{
+    bool stale = r->reused && !r->answered && !r->fresh_retry;
+    if (r->client && !r->head_sent && !r->up.done && stale) {
+        r->fresh_retry = true;
+        r->gw->st.pod_retries++;
+        start_try(r, true);   /* the same pod, a new connection */
+        return;
+    }
     if (r->client && !r->head_sent && !r->up.done && r->next_target < r->ntargets) { try_target(r); return; }
     if (r->client && !r->up.done) {
         gw_conn_t *c = r->client;
@@ -267,9 +310,52 @@ static void on_req_closed(uv_handle_t *h)
     req_free(r);
 }
 
+static void on_link_closed(uv_handle_t *h)
+{
+    gw_link_t *l = h->data;
+    gw_req_t *r = l->req;
+    free(l);
+    if (r) {
+        r->link = NULL;
+        exchange_failed(r);
+    }
+}
+
+static void link_close(gw_link_t *l)
+{
+    if (l->closing) return;
+    l->closing = true;
+    pool_remove(l);
+    uv_close((uv_handle_t *)&l->tcp, on_link_closed);
+}
+
+/* Ends the current try of r: its connection closes, then exchange_failed.
+ * A request still queued in flow control leaves the queue and is freed. */
 static void req_close(gw_req_t *r)
 {
-    if (r->up.open && !uv_is_closing((uv_handle_t *)&r->up.tcp)) uv_close((uv_handle_t *)&r->up.tcp, on_req_closed);
+    if (r->queued) {
+        r->queued = false;
+        es_scheduler_flow_cancel(r->gw->sched, r->id);
+        req_free(r);
+        return;
+    }
+    if (r->link) link_close(r->link);
+}
+
+/* A whole response on a connection the pod keeps open: back to the pool. */
+static void link_release(gw_link_t *l, bool keep)
+{
+    l->req = NULL;
+    gw_pod_t *pod = l->pod;
+    if (!keep || pod->gw->closed || pod->nidle >= GW_POOL_MAX) { link_close(l); return; }
+    l->idle = true;
+    l->idle_since = uv_now(pod->gw->loop);
+    l->prev_idle = NULL;
+    l->next_idle = pod->idle;
+    if (pod->idle) pod->idle->prev_idle = l;
+    pod->idle = l;
+    pod->nidle++;
+    uv_read_start((uv_stream_t *)&l->tcp, on_up_alloc, on_up_read);   /* a close by the pod is seen */
 }
 
 static int rsp_on_header_field(http_parser *p, const char *at, size_t n)
@@ -348,12 +434,14 @@ static void on_alloc_gw(es_live_gw_t *gw, uv_buf_t *buf) { *buf = uv_buf_init(gw
 static void on_up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
-    on_alloc_gw(((gw_req_t *)h->data)->gw, buf);
+    on_alloc_gw(((gw_link_t *)h->data)->pod->gw, buf);
 }
 
 static void up_resume(gw_req_t *r);
 
-static void req_finish(gw_req_t *r)
+/* A whole response: the client's connection goes on, the pod's connection
+ * back to the pool when `keep` (the pod keeps it open, nothing followed). */
+static void req_finish(gw_req_t *r, bool keep)
 {
     gw_conn_t *c = r->client;
     r->gw->st.proxied++;
@@ -363,19 +451,25 @@ static void req_finish(gw_req_t *r)
         conn_done(c);
     }
     r->client = NULL;
-    req_close(r);
+    gw_link_t *l = r->link;
+    r->link = NULL;
+    if (l) link_release(l, keep);
+    req_free(r);
 }
 
 static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-    gw_req_t *r = s->data;
-    if (nread == 0) return;
+    gw_link_t *l = s->data;
+    gw_req_t *r = l->req;
+    if (nread == 0 || l->closing) return;
+    if (!r) { link_close(l); return; }   /* idle in the pool: the pod closed it, or sent what nobody asked */
     if (nread < 0) {   /* EOF or error: a response delimited by the close ends here */
         if (nread == UV_EOF && !r->up.done) http_parser_execute(&r->up.rp, &k_rsp, NULL, 0);
-        if (r->up.done) req_finish(r);
+        if (r->up.done) req_finish(r, false);
         else req_close(r);
         return;
     }
+    r->answered = true;
     r->up.last = uv_now(r->gw->loop);
     const char *p = buf->base;
     size_t left = (size_t)nread;
@@ -395,14 +489,16 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             left--;
         }
     }
-    if (left > 0) {
+    size_t used = 0;
+    if (left > 0 && !r->up.done) {
         /* the body as the pod sent it (chunked SSE stays chunked), up to the
          * response's end or a malformed byte, where the exchange ends */
-        size_t used = http_parser_execute(&r->up.rp, &k_rsp, p, left);
+        used = http_parser_execute(&r->up.rp, &k_rsp, p, left);
         client_write(r->client, p, used);
         if (used != left && !r->up.done) { req_close(r); return; }
     }
-    if (r->up.done) { req_finish(r); return; }
+    /* bytes after the response's end are not forwarded, and the connection is not reused */
+    if (r->up.done) { req_finish(r, used == left && http_should_keep_alive(&r->up.rp)); return; }
     if (!r->client) { req_close(r); return; }
     if (uv_stream_get_write_queue_size((uv_stream_t *)&r->client->tcp) > GW_PAUSE_BYTES) {
         uv_read_stop(s);
@@ -412,47 +508,85 @@ static void on_up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 static void up_resume(gw_req_t *r)
 {
-    if (!r->paused || !r->up.open || uv_is_closing((uv_handle_t *)&r->up.tcp)) return;
+    if (!r->paused || !r->link || r->link->closing) return;
     r->paused = false;
-    uv_read_start((uv_stream_t *)&r->up.tcp, on_up_alloc, on_up_read);
+    uv_read_start((uv_stream_t *)&r->link->tcp, on_up_alloc, on_up_read);
 }
+
+typedef struct gw_up_write {
+    uv_write_t w;                   /* data: the link (alive until its close callback, after this one) */
+    char       data[];              /* a copy: the exchange may end (a pod answering early) before the write */
+} gw_up_write_t;
 
 static void on_up_sent(uv_write_t *w, int status)
 {
-    gw_req_t *r = w->data;
+    gw_link_t *l = w->data;
     free(w);
-    if (status < 0) req_close(r);
+    if (status < 0 && l->req) req_close(l->req);
+}
+
+/* Sends r's request on its connection and reads the response. */
+static void start_exchange(gw_req_t *r)
+{
+    gw_link_t *l = r->link;
+    r->next_target = r->ntargets;   /* bytes go out: no fallback to another pod */
+    gw_up_write_t *w = malloc(sizeof *w + r->up.out.len);
+    if (!w) { req_close(r); return; }
+    memcpy(w->data, r->up.out.data, r->up.out.len);
+    w->w.data = l;
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)r->up.out.len);
+    if (uv_write(&w->w, (uv_stream_t *)&l->tcp, &b, 1, on_up_sent) != 0) { free(w); req_close(r); return; }
+    uv_read_start((uv_stream_t *)&l->tcp, on_up_alloc, on_up_read);
 }
 
 static void on_up_connect(uv_connect_t *cr, int status)
 {
-    gw_req_t *r = cr->data;
+    gw_link_t *l = cr->data;
+    gw_req_t *r = l->req;
+    if (l->closing) return;
+    if (!r) { link_close(l); return; }
     if (status < 0 || !r->client) { req_close(r); return; }
-    uv_tcp_nodelay(&r->up.tcp, 1);
-    r->next_target = r->ntargets;   /* connected: no fallback once bytes went out */
-    uv_write_t *w = malloc(sizeof *w);
-    if (!w) { req_close(r); return; }
-    w->data = r;
-    uv_buf_t b = uv_buf_init(r->up.out.data, (unsigned)r->up.out.len);
-    if (uv_write(w, (uv_stream_t *)&r->up.tcp, &b, 1, on_up_sent) != 0) { free(w); req_close(r); return; }
-    uv_read_start((uv_stream_t *)&r->up.tcp, on_up_alloc, on_up_read);
+    uv_tcp_nodelay(&l->tcp, 1);
+    start_exchange(r);
+}
+
+/* One try of r on pod r->pod: a pooled connection unless `fresh`, else a new one. */
+static void start_try(gw_req_t *r, bool fresh)
+{
+    es_live_gw_t *gw = r->gw;
+    gw_pod_t *pod = &gw->pods[r->pod];
+    r->up.done = r->up.in_value = false;
+    r->answered = false;
+    r->head.len = 0;
+    http_parser_init(&r->up.rp, HTTP_RESPONSE);
+    r->up.rp.data = r;
+    r->up.last = uv_now(gw->loop);
+    gw_link_t *l = fresh ? NULL : pod->idle;
+    if (l) {
+        pool_remove(l);
+        l->req = r;
+        r->link = l;
+        r->reused = true;
+        gw->st.pod_reused++;
+        start_exchange(r);
+        return;
+    }
+    r->reused = false;
+    if (!(l = calloc(1, sizeof *l))) { r->next_target = r->ntargets; exchange_failed(r); return; }
+    l->pod = pod;
+    l->req = r;
+    r->link = l;
+    uv_tcp_init(gw->loop, &l->tcp);
+    l->tcp.data = l;
+    l->connect.data = l;
+    gw->st.pod_connections++;
+    if (uv_tcp_connect(&l->connect, &l->tcp, (const struct sockaddr *)&pod->addr, on_up_connect) != 0) link_close(l);
 }
 
 static void try_target(gw_req_t *r)
 {
-    es_live_gw_t *gw = r->gw;
     r->pod = r->targets[r->next_target++];
-    r->up.done = r->up.in_value = false;
-    r->head.len = 0;
-    http_parser_init(&r->up.rp, HTTP_RESPONSE);
-    r->up.rp.data = r;
-    uv_tcp_init(gw->loop, &r->up.tcp);
-    r->up.tcp.data = r;
-    r->up.open = true;
-    r->up.last = uv_now(gw->loop);
-    r->up.connect.data = r;
-    if (uv_tcp_connect(&r->up.connect, &r->up.tcp, (const struct sockaddr *)&gw->pods[r->pod].addr, on_up_connect) != 0)
-        req_close(r);
+    start_try(r, false);
 }
 
 /* ---- the decision ---- */
@@ -473,6 +607,7 @@ static void log_decision(es_live_gw_t *gw, uint64_t seed, const es_sched_request
                          const es_sched_result_t *res)
 {
     FILE *f = gw->cfg.decisions;
+    size_t off = 0;
     fprintf(f, "{\"request_id\": %" PRIu64 ", \"replica\": 0, \"seed\": \"%" PRIu64 "\", \"now_ms\": ", req->id, seed);
     put_num(f, es_time_to_ms(now));
     fputs(", \"endpoints\": [", f);
@@ -492,8 +627,15 @@ static void log_decision(es_live_gw_t *gw, uint64_t seed, const es_sched_request
         for (uint32_t k = 0; k < m->n_running_lora; k++) { fputs(k ? ", " : "", f); es_json_write_string(f, m->running_lora[k]); }
         fputs("], \"waiting\": [", f);
         for (uint32_t k = 0; k < m->n_waiting_lora; k++) { fputs(k ? ", " : "", f); es_json_write_string(f, m->waiting_lora[k]); }
-        fprintf(f, "], \"max\": %d}}, \"inflight\": {\"requests\": %lld, \"tokens\": %lld}}", m->max_lora,
+        fprintf(f, "], \"max\": %d}}, \"inflight\": {\"requests\": %lld, \"tokens\": %lld}", m->max_lora,
                 (long long)gw->inflight[i][0], (long long)gw->inflight[i][1]);
+        if (gw->log_kv) {   /* what the KV-event index held for it (decimal strings: 64-bit keys; explain replays them as BlockStored) */
+            fputs(", \"kv_blocks\": [", f);
+            for (size_t k = 0; k < gw->held_n[i]; k++) fprintf(f, "%s\"%" PRIu64 "\"", k ? ", " : "", gw->held[off + k]);
+            fputc(']', f);
+            off += gw->held_n[i];
+        }
+        fputc('}', f);
     }
     fputs("], \"request\": {\"model\": ", f);
     es_json_write_string(f, req->model);
@@ -519,6 +661,24 @@ static void log_decision(es_live_gw_t *gw, uint64_t seed, const es_sched_request
     fflush(f);   /* whole lines only: the log is read while the gateway runs */
 }
 
+/* For each of the n candidates, the request's keys its KV-event index holds
+ * (the run from the first), into gw->held one after the other. */
+static void held_collect(es_live_gw_t *gw, const es_sched_request_t *req, size_t n)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t run = es_scheduler_kv_held(gw->sched, req, gw->eps[i].id, gw->held + used, gw->held_cap - used);
+        if (used + run > gw->held_cap) {
+            size_t cap = (used + run) * 2;
+            gw->held = es_xrealloc(gw->held, cap * sizeof *gw->held);   /* es_alloc.h: out of memory aborts */
+            gw->held_cap = cap;
+            es_scheduler_kv_held(gw->sched, req, gw->eps[i].id, gw->held + used, run);
+        }
+        gw->held_n[i] = run;
+        used += run;
+    }
+}
+
 /* Headers the gateway sets itself on the request to the pod. */
 static bool hop_header(const char *name)
 {
@@ -528,39 +688,10 @@ static bool hop_header(const char *name)
     return false;
 }
 
-static void proxy_completion(gw_conn_t *c, bool chat)
+/* The ready pods as candidates, with their in-flight counters; returns how many. */
+static size_t build_candidates(es_live_gw_t *gw)
 {
-    es_live_gw_t *gw = c->gw;
-    const char *body = c->http.body.data ? c->http.body.data : "";
-    size_t blen = c->http.body.len;
-    es_live_completion_t comp;
-    char msg[160];
-    if (es_live_parse_completion(body, blen, chat, &comp, msg, sizeof msg)) { respond_error(c, 400, msg); return; }
-    es_segment_t *segs = malloc(sizeof *segs * es_live_segment_count(comp.prompt_len));
-    if (!segs) { es_live_completion_fini(&comp); respond_error(c, 500, "out of memory"); return; }
-    es_sched_request_t req = {0};
-    es_live_tokenize(comp.prompt, comp.prompt_len, segs, &req.content);
-    es_header_t hdrs[32];
-    req.nheaders = (uint32_t)es_live_http_headers(&c->http, hdrs, 32);
-    req.headers = hdrs;
-    for (uint32_t i = 0; i < req.nheaders; i++) {
-        if (!strcmp(hdrs[i].name, "x-session-token")) req.session = hdrs[i].value;
-        /* the decision record is JSON and explain replays it: header bytes must be UTF-8 */
-        if (!es_live_utf8_valid(hdrs[i].value, strlen(hdrs[i].value))) {
-            free(segs);
-            es_live_completion_fini(&comp);
-            snprintf(msg, sizeof msg, "header %.64s: not UTF-8", hdrs[i].name);
-            respond_error(c, 400, msg);
-            return;
-        }
-    }
-    req.id = ++gw->next_id;
-    req.model = comp.model;
-    req.body_bytes = blen > UINT32_MAX ? UINT32_MAX : (uint32_t)blen;
-    req.max_tokens = comp.max_tokens;
-
     size_t n = 0;
-    es_time_t now = gw_now(gw);
     for (uint32_t i = 0; i < gw->npods; i++) {
         gw_pod_t *p = &gw->pods[i];
         if (!p->ready) continue;
@@ -575,41 +706,129 @@ static void proxy_completion(gw_conn_t *c, bool chat)
         es_scheduler_get_inflight(gw->sched, i, &gw->inflight[n][0], &gw->inflight[n][1]);
         n++;
     }
-    uint64_t seed = es_live_gw_decision_seed(gw->cfg.seed, req.id);
-    es_scheduler_reseed(gw->sched, seed);
-    es_sched_result_t res = {0};
-    int rc = es_scheduler_pick(gw->sched, &req, gw->eps, n, now, &res);
-    if (rc) { res.status = 500; res.reason = "scheduler error"; }
+    return n;
+}
+
+/* The decision on r is made (by a pick, or by flow control: dispatched,
+ * evicted, refused): logged, then proxied or answered. */
+static void decided(gw_req_t *r, uint64_t seed, size_t n, es_time_t now, const es_sched_result_t *res)
+{
+    es_live_gw_t *gw = r->gw;
+    gw_conn_t *c = r->client;
     gw->st.requests++;
-    if (gw->cfg.decisions) log_decision(gw, seed, &req, n, now, &res);
-    free(segs);
-    es_live_completion_fini(&comp);
-    if (res.status != 200) {
+    if (gw->cfg.decisions) log_decision(gw, seed, &r->sreq, n, now, res);
+    if (res->status != 200) {
         gw->st.rejected++;
-        respond_error(c, res.status, res.reason ? res.reason : "no endpoint");
+        c->req = NULL;
+        req_free(r);
+        respond_error(c, res->status, res->reason ? res->reason : "no endpoint");
         return;
     }
-    gw_req_t *r = calloc(1, sizeof *r);
-    if (!r) { es_scheduler_on_end(gw->sched, req.id, now); respond_error(c, 500, "out of memory"); return; }
-    r->gw = gw;
-    r->client = c;
-    r->id = req.id;
     r->scheduled = true;
-    r->keep_alive = c->keep_alive;
-    r->ntargets = res.ntargets;
-    memcpy(r->targets, res.targets, sizeof r->targets);
+    r->ntargets = res->ntargets;
+    memcpy(r->targets, res->targets, sizeof r->targets);
     /* the request as the pod gets it: the client's headers but hop-by-hop ones, the body as it came */
+    const char *body = c->http.body.data ? c->http.body.data : "";
+    size_t blen = c->http.body.len;
     es_live_buf_t *o = &r->up.out;
-    es_live_buf_printf(o, "POST %s HTTP/1.1\r\nHost: %s\r\n", chat ? "/v1/chat/completions" : "/v1/completions",
-                       gw->pods[res.primary].address);
-    for (uint32_t i = 0; i < req.nheaders; i++)
-        if (!hop_header(hdrs[i].name)) es_live_buf_printf(o, "%s: %s\r\n", hdrs[i].name, hdrs[i].value);
-    es_live_buf_printf(o, "Content-Length: %zu\r\nConnection: close\r\n\r\n", blen);
+    es_live_buf_printf(o, "POST %s HTTP/1.1\r\nHost: %s\r\n", r->chat ? "/v1/chat/completions" : "/v1/completions",
+                       gw->pods[res->primary].address);
+    for (uint32_t i = 0; i < r->sreq.nheaders; i++)
+        if (!hop_header(r->hdrs[i].name)) es_live_buf_printf(o, "%s: %s\r\n", r->hdrs[i].name, r->hdrs[i].value);
+    es_live_buf_printf(o, "Content-Length: %zu\r\n\r\n", blen);   /* kept alive (HTTP/1.1) */
     es_live_buf_append(o, body, blen);
-    if (o->oom) { req_free(r); respond_error(c, 500, "out of memory"); return; }
+    if (o->oom) { c->req = NULL; req_free(r); respond_error(c, 500, "out of memory"); return; }
+    try_target(r);
+}
+
+static void flow_run(es_live_gw_t *gw);
+static void on_flow_timer(uv_timer_t *t);
+
+/* Flow control's outcome for a queued request (es_flow_cb). */
+static void flow_cb(void *ud, const es_sched_request_t *req, const es_sched_result_t *res)
+{
+    es_live_gw_t *gw = ud;
+    gw_req_t *r = (gw_req_t *)(void *)((char *)req - offsetof(gw_req_t, sreq));
+    r->queued = false;
+    if (gw->log_kv) held_collect(gw, req, gw->flow_n);   /* after its pick: see docs/live.md */
+    decided(r, gw->flow_seed, gw->flow_n, gw->flow_now, res);
+}
+
+/* Dispatch cycles until one dispatches nothing (at most 1024 per call: the
+ * loop returns to its other work), then the 1 ms timer while requests wait.
+ * Each cycle is reseeded (a seed of its own, logged with what it picks). */
+static void flow_run(es_live_gw_t *gw)
+{
+    for (int i = 0; i < 1024 && es_scheduler_flow_queued(gw->sched) > 0; i++) {
+        gw->flow_n = build_candidates(gw);
+        gw->flow_now = gw_now(gw);
+        gw->flow_seed = es_live_gw_decision_seed(gw->cfg.seed, (1ull << 63) | ++gw->flow_cycles);
+        es_scheduler_reseed(gw->sched, gw->flow_seed);
+        if (es_scheduler_flow_cycle(gw->sched, gw->eps, gw->flow_n, gw->flow_now, flow_cb, gw) <= 0) break;
+    }
+    if (gw->closed) return;
+    if (es_scheduler_flow_queued(gw->sched) > 0) {
+        if (!uv_is_active((uv_handle_t *)&gw->flow_timer)) uv_timer_start(&gw->flow_timer, on_flow_timer, 1, 1);
+    } else {
+        uv_timer_stop(&gw->flow_timer);
+    }
+}
+
+static void on_flow_timer(uv_timer_t *t) { flow_run(t->data); }
+
+static void proxy_completion(gw_conn_t *c, bool chat)
+{
+    es_live_gw_t *gw = c->gw;
+    const char *body = c->http.body.data ? c->http.body.data : "";
+    size_t blen = c->http.body.len;
+    char msg[160];
+    gw_req_t *r = calloc(1, sizeof *r);
+    if (!r) { respond_error(c, 500, "out of memory"); return; }
+    r->gw = gw;
+    r->chat = chat;
+    if (es_live_parse_completion(body, blen, chat, &r->comp, msg, sizeof msg)) { free(r); respond_error(c, 400, msg); return; }
+    r->have_comp = true;
+    r->segs = malloc(sizeof *r->segs * es_live_segment_count(r->comp.prompt_len));
+    if (!r->segs) { req_free(r); respond_error(c, 500, "out of memory"); return; }
+    es_sched_request_t *req = &r->sreq;
+    es_live_tokenize(r->comp.prompt, r->comp.prompt_len, r->segs, &req->content);
+    req->nheaders = (uint32_t)es_live_http_headers(&c->http, r->hdrs, 32);
+    req->headers = r->hdrs;
+    for (uint32_t i = 0; i < req->nheaders; i++) {
+        /* the decision record is JSON and explain replays it: header bytes must be UTF-8 */
+        if (!es_live_utf8_valid(r->hdrs[i].value, strlen(r->hdrs[i].value))) {
+            snprintf(msg, sizeof msg, "header %.64s: not UTF-8", r->hdrs[i].name);
+            req_free(r);
+            respond_error(c, 400, msg);
+            return;
+        }
+    }
+    req->id = ++gw->next_id;
+    req->model = r->comp.model;
+    req->body_bytes = blen > UINT32_MAX ? UINT32_MAX : (uint32_t)blen;
+    req->max_tokens = r->comp.max_tokens;
+    r->id = req->id;
+    r->client = c;
+    r->keep_alive = c->keep_alive;
     c->req = r;
     reqs_add(gw, r);
-    try_target(r);
+
+    size_t n = build_candidates(gw);
+    es_time_t now = gw_now(gw);
+    if (gw->log_kv) held_collect(gw, req, n);   /* before the pick: its PreRequest may index the request */
+    uint64_t seed = es_live_gw_decision_seed(gw->cfg.seed, req->id);
+    es_scheduler_reseed(gw->sched, seed);
+    es_sched_result_t res = {0};
+    /* a pick, or with the flowControl gate (or a batching producer) a queue */
+    int rc = es_scheduler_submit(gw->sched, req, gw->eps, n, now, &res);
+    if (rc) { res.status = 500; res.reason = "scheduler error"; }
+    if (res.status == ES_SCHED_QUEUED) {
+        r->queued = true;
+        gw->st.flow_queued++;
+        flow_run(gw);
+        return;
+    }
+    decided(r, seed, n, now, &res);
 }
 
 /* ---- client connections ---- */
@@ -643,14 +862,6 @@ static void on_conn_closed(uv_handle_t *h)
     free(c);
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status)
-{
-    (void)status;
-    gw_conn_t *c = req->data;
-    free(req);
-    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-}
-
 static void conn_close(gw_conn_t *c)
 {
     if (c->closing) return;
@@ -667,10 +878,7 @@ static void conn_close(gw_conn_t *c)
 static void conn_end(gw_conn_t *c)
 {
     if (c->closing) return;
-    uv_shutdown_t *req = malloc(sizeof *req);
-    if (!req) { conn_close(c); return; }
-    req->data = c;
-    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) { free(req); conn_close(c); return; }
+    if (es_live_close_after_writes((uv_stream_t *)&c->tcp, on_conn_closed) != 0) { conn_close(c); return; }
     c->closing = true;
 }
 
@@ -878,10 +1086,17 @@ static void on_reap(uv_timer_t *t)
         for (uint32_t i = 0; i < gw->nreqs; i++) {
             gw_req_t *r = gw->reqs[i];
             /* paused: the client has read nothing of the last GW_PAUSE_BYTES for as long */
-            if (r->up.open && now - r->up.last > gw->cfg.upstream_timeout_ms) {
-                r->next_target = r->ntargets;   /* no fallback after a timeout */
+            if (r->link && now - r->up.last > gw->cfg.upstream_timeout_ms) {
+                r->next_target = r->ntargets;   /* no fallback after a timeout, nor a retry */
+                r->fresh_retry = true;
                 req_close(r);
             }
+        }
+    /* pooled connections idle too long close before the pod's idle timeout could race a request */
+    for (uint32_t i = 0; i < gw->npods; i++)
+        for (gw_link_t *l = gw->pods[i].idle, *next; l; l = next) {
+            next = l->next_idle;
+            if (now - l->idle_since > GW_LINK_IDLE_MS) link_close(l);
         }
     if (gw->cfg.decisions) fflush(gw->cfg.decisions);
 }
@@ -992,8 +1207,6 @@ int es_live_gw_create(uv_loop_t *loop, const es_live_gw_config_t *cfg, es_live_g
     if (cfg->npods == 0 || cfg->npods > 1024) return es_err_set(err, ES_EINVAL, "--pods: 1 to 1024 pods");
     if (!(cfg->time_scale > 0 && cfg->time_scale <= 1000))
         return es_err_set(err, ES_EINVAL, "--time-scale: must be in (0, 1000]");
-    if (es_epp_config_gate(cfg->epp, "flowControl"))
-        return es_err_set(err, ES_EINVAL, "the flowControl feature gate is not supported by eppsim gateway");
     es_live_gw_t *gw = calloc(1, sizeof *gw);
     if (!gw) return es_err_set(err, ES_ENOMEM, "out of memory");
     gw->cfg = *cfg;
@@ -1003,7 +1216,11 @@ int es_live_gw_create(uv_loop_t *loop, const es_live_gw_config_t *cfg, es_live_g
     gw->pods = calloc(cfg->npods, sizeof *gw->pods);
     gw->eps = calloc(cfg->npods, sizeof *gw->eps);
     gw->inflight = calloc(cfg->npods, sizeof *gw->inflight);
-    if (!gw->pods || !gw->eps || !gw->inflight) { es_live_gw_destroy(gw); return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    gw->held_n = calloc(cfg->npods, sizeof *gw->held_n);
+    gw->held_cap = 256;
+    gw->held = malloc(gw->held_cap * sizeof *gw->held);
+    gw->log_kv = cfg->decisions && es_scheduler_wants_kv_events(cfg->epp);
+    if (!gw->pods || !gw->eps || !gw->inflight || !gw->held_n || !gw->held) { es_live_gw_destroy(gw); return es_err_set(err, ES_ENOMEM, "out of memory"); }
     for (uint32_t i = 0; i < cfg->npods; i++) {
         gw_pod_t *p = &gw->pods[i];
         if (parse_addr(cfg->pods[i], &p->addr)) {
@@ -1056,6 +1273,9 @@ int es_live_gw_create(uv_loop_t *loop, const es_live_gw_config_t *cfg, es_live_g
     uv_timer_init(loop, &gw->reaper);
     gw->reaper.data = gw;
     gw->reaper_open = true;
+    uv_timer_init(loop, &gw->flow_timer);
+    gw->flow_timer.data = gw;
+    gw->flow_timer_open = true;
     uv_timer_start(&gw->reaper, on_reap, 100, 100);
     if (cfg->kv_endpoints) {
         gw->zctx = zmq_ctx_new();
@@ -1092,10 +1312,13 @@ void es_live_gw_close(es_live_gw_t *gw)
     for (uint32_t i = 0; i < gw->npods; i++) {
         gw_pod_t *p = &gw->pods[i];
         uv_close((uv_handle_t *)&p->timer, NULL);
+        while (p->idle) link_close(p->idle);
         if (p->up.open && !uv_is_closing((uv_handle_t *)&p->up.tcp)) uv_close((uv_handle_t *)&p->up.tcp, on_scrape_closed);
     }
     if (gw->reaper_open) uv_close((uv_handle_t *)&gw->reaper, NULL);
     gw->reaper_open = false;
+    if (gw->flow_timer_open) uv_close((uv_handle_t *)&gw->flow_timer, NULL);
+    gw->flow_timer_open = false;
     for (uint32_t i = 0; i < gw->npods; i++)
         if (gw->pods[i].kv_poll_open) uv_close((uv_handle_t *)&gw->pods[i].kv_poll, NULL);
     if (gw->kv_more_open) uv_close((uv_handle_t *)&gw->kv_more, NULL);
@@ -1117,5 +1340,7 @@ void es_live_gw_destroy(es_live_gw_t *gw)
     free(gw->pods);
     free(gw->eps);
     free(gw->inflight);
+    free(gw->held);
+    free(gw->held_n);
     free(gw);
 }

@@ -21,12 +21,17 @@
 #include <cjson/cJSON.h>
 #include <zmq.h>
 
+#include "es_live_conn.h"
 #include "es_live_http.h"
 #include "es_live_kvev.h"
 #include "es_rng.h"
 #include "es_sim.h"
 
 typedef struct live_pod live_pod_t;
+
+/* Steps whose tokens can wait for the API server at once: with more (its
+ * delay longer than 64 steps) the oldest step's tokens go out early. */
+#define LIVE_DELIVERIES 64
 typedef struct live_conn live_conn_t;
 
 /* One completion in flight: owned by the pod from submit to on_finish. */
@@ -51,6 +56,13 @@ struct live_pod {
     live_req_t  *active;           /* streaming and non-streaming requests in flight */
     uint64_t     next_id;
     bool         dirty;            /* tokens may have moved since the last flush */
+    es_time_t    dirty_at;         /* sim time of the first event that set dirty */
+    /* steps whose tokens the model's API server has not sent yet: their send
+     * times (sim, non-decreasing), oldest at dq_head */
+    es_time_t    dq[LIVE_DELIVERIES];
+    uint32_t     dq_head, dq_n;
+    es_time_t    dq_step;          /* the end of the step last queued (a step reports its gaps twice) */
+    es_event_id_t deliver_ev;      /* flushes at dq's oldest send time; 0 none */
     es_live_kvev_t *kv;            /* KV event publisher, NULL when off */
     bool         down;             /* crashed: not listening (connections refused) */
     bool         relisten;         /* restart due while the listener was still closing */
@@ -97,7 +109,9 @@ struct es_live {
     es_live_buf_t scratch_text, scratch_event, scratch_out;   /* reused by every streamed token */
     char         rbuf[65536];      /* every connection's reads, parsed at once */
     es_live_lat_hist_t *lat;       /* step lateness (cfg.stats), else NULL */
+    es_live_lat_hist_t *tok;       /* token lateness (cfg.stats), else NULL */
     live_conn_t *failed;           /* connections to close once the current callback is done */
+    size_t       queued;           /* bytes in every connection's write queue (cfg.max_queued) */
 };
 
 /* ---- the clock ---- */
@@ -107,8 +121,21 @@ static es_time_t wall_sim_now(const es_live_t *lv)
     return (es_time_t)((double)(uv_hrtime() - lv->t0) * lv->cfg.time_scale);
 }
 
-static void flush_pod(live_pod_t *p);
+static bool flush_pod(live_pod_t *p);
 static void sweep_failed(es_live_t *lv);
+
+/* The wall time (uv_hrtime ns) sim time t is due. */
+static uint64_t wall_due(const es_live_t *lv, es_time_t t)
+{
+    return lv->t0 + (uint64_t)((double)t / lv->cfg.time_scale);
+}
+
+/* An engine event is due by the wall clock. */
+static bool event_due(const es_live_t *lv)
+{
+    es_time_t next = es_sim_next_time(lv->sim);
+    return next != ES_TIME_NEVER && next <= wall_sim_now(lv);
+}
 
 void es_live_lat_add(es_live_lat_hist_t *h, uint64_t ns)
 {
@@ -142,7 +169,7 @@ static void run_due(es_live_t *lv, es_time_t now)
     }
     es_time_t next;
     while ((next = es_sim_next_time(lv->sim)) != ES_TIME_NEVER && next <= now) {
-        uint64_t due = lv->t0 + (uint64_t)((double)next / lv->cfg.time_scale), at = uv_hrtime();
+        uint64_t due = wall_due(lv, next), at = uv_hrtime();
         es_live_lat_add(lv->lat, at > due ? at - due : 0);
         es_sim_run(lv->sim, next);
     }
@@ -155,22 +182,37 @@ static void arm_timer(es_live_t *lv)
     es_time_t next = es_sim_next_time(lv->sim);
     struct itimerspec its;
     memset(&its, 0, sizeof its);
-    if (next != ES_TIME_NEVER) {
-        uint64_t at = lv->t0 + (uint64_t)((double)next / lv->cfg.time_scale) + 1;
+    bool pending = false;   /* tokens left unsent by a bounded advance: come back at once */
+    for (uint32_t i = 0; i < lv->npods && !pending; i++) pending = lv->pods[i].dirty;
+    if (pending) {
+        its.it_value.tv_nsec = 1;   /* an absolute time long past: fires now (all zero would disarm) */
+    } else if (next != ES_TIME_NEVER) {
+        uint64_t at = wall_due(lv, next) + 1;
         its.it_value.tv_sec = (time_t)(at / 1000000000u);
         its.it_value.tv_nsec = (long)(at % 1000000000u);
     }
     timerfd_settime(lv->tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-/* Runs every event due by the wall clock, streams what moved, re-arms. */
+/* Runs every event due by the wall clock and streams what moved, then
+ * re-arms.  Streaming is many socket writes; an engine event that falls due
+ * meanwhile runs first (flush_pod stops for it, and a pod left dirty is
+ * flushed again from its first request: what was sent is not sent twice),
+ * so a step is not late because other pods' tokens were being written.  At
+ * most ADVANCE_PASSES such interruptions per call: a server that cannot keep
+ * up still returns to the loop (reads, accepts) and comes back at once. */
+#define ADVANCE_PASSES 64
 static void advance(es_live_t *lv)
 {
-    run_due(lv, wall_sim_now(lv));
-    for (uint32_t i = 0; i < lv->npods; i++) {
-        if (lv->pods[i].dirty) flush_pod(&lv->pods[i]);
-        if (lv->pods[i].kv) es_live_kvev_flush(lv->pods[i].kv);
+    for (int pass = 0; pass < ADVANCE_PASSES; pass++) {
+        run_due(lv, wall_sim_now(lv));
+        bool flushed = true;
+        for (uint32_t i = 0; i < lv->npods && flushed; i++)
+            if (lv->pods[i].dirty) flushed = flush_pod(&lv->pods[i]);
+        if (flushed) break;
     }
+    for (uint32_t i = 0; i < lv->npods; i++)
+        if (lv->pods[i].kv) es_live_kvev_flush(lv->pods[i].kv);
     sweep_failed(lv);
     arm_timer(lv);
 }
@@ -188,6 +230,7 @@ static void on_tick(uv_poll_t *h, int status, int events)
 
 typedef struct live_write {
     uv_write_t w;
+    size_t     n;                  /* counted in es_live.queued until written or cancelled */
     char       data[];
 } live_write_t;
 
@@ -221,8 +264,11 @@ static void on_written(uv_write_t *w, int status)
 {
     /* a failed write (EPIPE, ECONNRESET): the client hung up mid-response; while a
      * request is in flight nothing reads the socket, so this is how it is seen */
-    if (status < 0 && status != UV_ECANCELED) conn_close(w->handle->data);
-    free(w);
+    live_write_t *lw = (live_write_t *)w;
+    live_conn_t *c = w->handle->data;
+    c->pod->lv->queued -= lw->n;
+    if (status < 0 && status != UV_ECANCELED) conn_close(c);
+    free(lw);
 }
 
 static void conn_write(live_conn_t *c, const char *data, size_t n)
@@ -237,28 +283,21 @@ static void conn_write(live_conn_t *c, const char *data, size_t n)
     if (sent == (int)n) return;
     if (sent < 0 && sent != UV_EAGAIN) { conn_fail(c); return; }
     if (sent > 0) { data += sent; n -= (size_t)sent; }
+    /* and all slow clients together stay within max_queued: memory is bounded
+     * however many connect (the one that would pass it is cut off) */
+    es_live_t *lv = c->pod->lv;
+    if (lv->cfg.max_queued && lv->queued + n > lv->cfg.max_queued) { conn_fail(c); return; }
     live_write_t *w = malloc(sizeof *w + n);
     if (!w) { conn_fail(c); return; }
+    w->n = n;
     memcpy(w->data, data, n);
     uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
     if (uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
         free(w);
         conn_fail(c);
+        return;
     }
-}
-
-static const char *reason(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    default:  return "Service Unavailable";
-    }
+    lv->queued += n;
 }
 
 static void conn_done(live_conn_t *c);
@@ -269,7 +308,7 @@ static void respond(live_conn_t *c, int status, const char *ctype, const char *b
     char head[256];
     int h = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n", status,
-                     reason(status), ctype, n, c->keep_alive ? "" : "Connection: close\r\n");
+                     es_live_reason(status), ctype, n, c->keep_alive ? "" : "Connection: close\r\n");
     es_live_buf_t b = {0};
     es_live_buf_append(&b, head, (size_t)h);
     es_live_buf_append(&b, body, n);
@@ -281,12 +320,7 @@ static void respond(live_conn_t *c, int status, const char *ctype, const char *b
 
 static void respond_error(live_conn_t *c, int status, const char *msg)
 {
-    cJSON *j = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(j, "error");
-    cJSON_AddStringToObject(e, "message", msg);
-    cJSON_AddStringToObject(e, "type", status == 404 ? "NotFoundError" : "BadRequestError");
-    cJSON_AddNumberToObject(e, "code", status);
-    char *s = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
+    char *s = es_live_error_body(status, msg);
     if (!s) { conn_close(c); return; }
     respond(c, status, "application/json", s, strlen(s));
     free(s);
@@ -404,20 +438,38 @@ static void stream_head(live_conn_t *c)
 }
 
 /* Sends the tokens the engine has produced since the last call, one event each. */
+static uint32_t pod_pending(live_pod_t *p, es_time_t now);
+
 static void flush_req(live_req_t *r)
 {
     if (!r->conn || !r->c.stream) return;
+    es_time_t now = es_sim_now(r->pod->lv->sim);
     uint32_t have = es_server_request_outputs(r->pod->srv, &r->sr);
     if (have > r->sr.output_tokens) have = r->sr.output_tokens;
-    if (r->sr.first_token < 0) return;
+    /* not before the API server sends them (first_token is that time; one
+     * token per step not yet sent is held back) */
+    if (r->sr.first_token < 0 || r->sr.first_token > now) return;
+    uint32_t held = pod_pending(r->pod, now);
+    have = have > held ? have - held : 0;
     if (r->sent == 0 && have == 0) have = 1;   /* the first token is out */
     if (r->sent < have) send_tokens(r, have);
 }
 
-static void flush_pod(live_pod_t *p)
+/* Sends every stream of the pod what it has made; false (the pod still
+ * dirty) when an engine event fell due meanwhile (advance runs it first). */
+static bool flush_pod(live_pod_t *p)
 {
+    es_live_t *lv = p->lv;
+    for (live_req_t *r = p->active; r; r = r->next) {
+        flush_req(r);
+        if (r->next && event_due(lv)) return false;
+    }
     p->dirty = false;
-    for (live_req_t *r = p->active; r; r = r->next) flush_req(r);
+    if (lv->tok) {
+        uint64_t due = wall_due(lv, p->dirty_at), at = uv_hrtime();
+        es_live_lat_add(lv->tok, at > due ? at - due : 0);
+    }
+    return true;
 }
 
 static void finish_stream(live_req_t *r)
@@ -470,20 +522,63 @@ static void req_free(live_req_t *r)
     free(r);
 }
 
+static void mark_dirty(live_pod_t *p, es_time_t t)
+{
+    if (!p->dirty) p->dirty_at = t;
+    p->dirty = true;
+}
+
 static void on_first_token(void *ud, es_server_request_t *sr, es_time_t t)
 {
     live_pod_t *p = ud;
     es_live_hist_add(&p->st.ttft, (double)(t - sr->submitted) * 1e-9, 1);
-    p->dirty = true;
+    mark_dirty(p, t);
 }
 
+/* Steps of p still waiting for the API server at sim time now. */
+static uint32_t pod_pending(live_pod_t *p, es_time_t now)
+{
+    while (p->dq_n && p->dq[p->dq_head] <= now) {
+        p->dq_head = (p->dq_head + 1) % LIVE_DELIVERIES;
+        p->dq_n--;
+    }
+    return p->dq_n;
+}
+
+/* The API server sends a step's tokens now: they are flushed. */
+static void ev_deliver(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)arg;
+    live_pod_t *p = target;
+    es_time_t now = es_sim_now(sim);
+    p->deliver_ev = 0;
+    mark_dirty(p, now);
+    if (pod_pending(p, now)) p->deliver_ev = es_sim_schedule(sim, p->dq[p->dq_head], ev_deliver, p, 0);
+}
+
+/* A step's tokens: `t` is when the model's API server sends them (the step's
+ * end plus its delay: server.vllm_version's api_chunk_us per chunk, queued
+ * behind the server's other work); the streams get them then, not at the
+ * step's end.  Each decoding request has one token per step, so a stream
+ * holds back as many tokens as its pod has steps not yet sent (flush_req). */
 static void on_decode_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured)
 {
-    (void)t;
     (void)measured;
     live_pod_t *p = ud;
     es_live_hist_add(&p->st.itl, (double)gap * 1e-9, count);
-    p->dirty = true;
+    es_sim_t *sim = p->lv->sim;
+    es_time_t now = es_sim_now(sim);
+    if (t <= now) { mark_dirty(p, t); return; }
+    if (p->dq_n && p->dq_step == now) return;   /* this step is queued already */
+    if (p->dq_n == LIVE_DELIVERIES) {           /* the oldest step goes out early */
+        p->dq_head = (p->dq_head + 1) % LIVE_DELIVERIES;
+        p->dq_n--;
+        mark_dirty(p, now);
+    }
+    p->dq[(p->dq_head + p->dq_n++) % LIVE_DELIVERIES] = t;
+    p->dq_step = now;
+    if (!p->deliver_ev && !(p->deliver_ev = es_sim_schedule(sim, p->dq[p->dq_head], ev_deliver, p, 0)))
+        mark_dirty(p, t);
 }
 
 static void on_kv_event(void *ud, const es_kv_event_t *ev)
@@ -677,22 +772,11 @@ static void on_conn_closed(uv_handle_t *h)
     free(c);
 }
 
-static void on_shutdown(uv_shutdown_t *req, int status)
-{
-    (void)status;
-    live_conn_t *c = req->data;
-    free(req);
-    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-}
-
 /* Closes after the queued writes have gone out. */
 static void conn_end(live_conn_t *c)
 {
     if (c->closing) return;
-    uv_shutdown_t *req = malloc(sizeof *req);
-    if (!req) { conn_close(c); return; }
-    req->data = c;
-    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) { free(req); conn_close(c); return; }
+    if (es_live_close_after_writes((uv_stream_t *)&c->tcp, on_conn_closed) != 0) { conn_close(c); return; }
     c->closing = true;
 }
 
@@ -857,7 +941,8 @@ static void ev_crash(es_sim_t *sim, void *target, uint64_t restart)
     uv_close((uv_handle_t *)&p->listener, on_listener_closed);
     for (live_conn_t *c = lv->conns; c; c = c->next)
         if (c->pod == p) conn_close(c);
-    es_server_crash(p->srv, ES_SERVER_UNAVAILABLE);   /* AllBlocksCleared; nothing is left in flight */
+    es_server_crash(p->srv, ES_SERVER_UNAVAILABLE);
+    p->dq_n = 0;   /* nothing left to send */   /* AllBlocksCleared; nothing is left in flight */
     if (restart) es_sim_schedule_in(lv->sim, es_time_from_s(lv->cfg.readiness_delay_s), ev_fault, p, UINT64_MAX);
 }
 
@@ -929,7 +1014,7 @@ int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out
     lv->model_json = mj ? cJSON_PrintUnformatted(mj) : NULL;
     cJSON_Delete(mj);
     lv->sim = es_sim_create(cfg->seed);
-    if (cfg->stats && !(lv->lat = calloc(1, sizeof *lv->lat))) {
+    if (cfg->stats && (!(lv->lat = calloc(1, sizeof *lv->lat)) || !(lv->tok = calloc(1, sizeof *lv->tok)))) {
         es_live_destroy(lv);
         return es_err_set(err, ES_ENOMEM, "out of memory");
     }
@@ -993,6 +1078,8 @@ int es_live_port(const es_live_t *lv, uint32_t pod)
 
 const es_live_lat_hist_t *es_live_lateness(const es_live_t *lv) { return lv->lat; }
 
+const es_live_lat_hist_t *es_live_token_lateness(const es_live_t *lv) { return lv->tok; }
+
 const char *es_live_kv_endpoint(const es_live_t *lv, uint32_t pod)
 {
     return pod < lv->npods && lv->pods[pod].kv ? es_live_kvev_endpoint(lv->pods[pod].kv) : NULL;
@@ -1025,6 +1112,7 @@ void es_live_destroy(es_live_t *lv)
     if (lv->tfd >= 0) close(lv->tfd);
     free(lv->pods);
     free(lv->lat);
+    free(lv->tok);
     free(lv->model_json);
     es_live_buf_free(&lv->scratch_text);
     es_live_buf_free(&lv->scratch_event);

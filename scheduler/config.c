@@ -536,8 +536,7 @@ static int parse_flow(es_epp_config_t *c, const es_node_t *n, es_err_t *err)
     if ((v = es_map_get(n, "enableEviction"))) {
         bool on;
         if ((rc = es_node_to_bool(v, "flowControl.enableEviction", &on, err))) return rc;
-        if (on) warn(c, v->line, "flowControl.enableEviction: eviction of dispatched requests is not modelled; "
-                     "ignored");
+        c->flow.eviction = on;
     }
     if ((v = es_map_get(n, "priorityBands"))) {
         if ((rc = es_node_expect_seq(v, "flowControl.priorityBands", err))) return rc;
@@ -683,7 +682,8 @@ static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat
     es_node_t hpos = {0};
     hpos.line = h->line;
     hpos.doc = root ? root->doc : NULL;
-    c->bind = (esi_handler_bind_t){.split = false, .primary = 0, .prefill = -1, .decider = -1};
+    c->bind = (esi_handler_bind_t){.split = false, .primary = 0, .prefill = -1, .decider = -1, .encode = -1,
+                                   .encode_decider = -1};
     if (h->vt->x_bind && (rc = h->vt->x_bind(h->params, c, &c->bind, &hpos, err))) return rc;
     /* auto-created producer of LatencyPredictionInfo (it consumes prefix
      * match info, so it comes before that producer's own defaulting) */
@@ -708,6 +708,17 @@ static int build(es_epp_config_t *c, const es_node_t *root, const es_node_t *sat
     if (lat_need && lat < 0) {
         const esi_plugin_vt_t *vt = esi_registry_default_producer(ESI_DATA_LATENCY);
         ES_ASSERT(vt != NULL, "no default producer of LatencyPredictionInfo registered");
+        if ((rc = add_auto_vt(c, vt, err)) < 0) return rc;
+    }
+    /* auto-created producer of EncoderCacheMatchInfo (RegisterAsDefaultProducer) */
+    bool mm_have = false, mm_need = false;
+    for (size_t i = 0; i < c->nplugins; i++) {
+        if (c->plugins[i].vt->produces & ESI_DATA_MM_MATCH) mm_have = true;
+        if (c->plugins[i].vt->consumes & ESI_DATA_MM_MATCH) mm_need = true;
+    }
+    if (mm_need && !mm_have) {
+        const esi_plugin_vt_t *vt = esi_registry_default_producer(ESI_DATA_MM_MATCH);
+        ES_ASSERT(vt != NULL, "no default producer of EncoderCacheMatchInfo registered");
         if ((rc = add_auto_vt(c, vt, err)) < 0) return rc;
     }
     /* auto-created producer of PrefixCacheMatchInfo */
@@ -1116,6 +1127,7 @@ void es_epp_config_write_yaml(FILE *f, const es_epp_config_t *c)
     fprintf(f, "  usageLimitPolicyPluginRef: %s\n", c->plugins[c->flow.usage].name);
     fprintf(f, "  defaultPriorityBand:\n");
     write_band(f, c, &c->flow.def_band, 4, false);
+    if (c->flow.eviction) fprintf(f, "  enableEviction: true\n");
     if (c->flow.nbands) fprintf(f, "  priorityBands:\n");
     for (size_t i = 0; i < c->flow.nbands; i++) write_band(f, c, &c->flow.bands[i], 4, true);
 }

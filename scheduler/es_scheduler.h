@@ -151,6 +151,13 @@ typedef struct es_sched_result {
     double      saturation;         /* detector value seen at admission */
     /* in: set to a trace to have it filled; NULL on the hot path */
     es_sched_trace_t *trace;
+    /* out, E/P/D: the encode profile's picks (x-encoder-hosts-ports), endpoint ids */
+    uint32_t    nencode;
+    uint32_t    encode[ES_SCHED_MAX_TARGETS];
+    /* out, p2p-source-producer: the pod to pull the prompt's cached KV from
+     * (x-kv-cache-source-host-port), -1 when none, and the prompt tokens it holds */
+    int32_t     kv_source;
+    int64_t     kv_source_tokens;
 } es_sched_result_t;
 
 /*
@@ -298,6 +305,12 @@ double es_scheduler_saturation(es_scheduler_t *s, const es_endpoint_t *eps, size
  * token, chained as in es_content.  Returns the count (0 without a precise
  * scorer). */
 size_t es_sched_text_block_keys(const es_scheduler_t *s, const char *text, uint64_t *out, size_t max);
+/* The request's block keys the KV-event index (the first plugin that keeps
+ * one) holds for an endpoint: the run from the first key, as a decision would
+ * match them now (explain's kv_blocks).  Returns the run's length, of which
+ * the first max are written; 0 without such a plugin. */
+size_t es_scheduler_kv_held(es_scheduler_t *s, const es_sched_request_t *req, uint32_t endpoint_id, uint64_t *out,
+                            size_t max);
 /* Value of the x-session-token response header for an endpoint (base64 of
  * its name), written to buf; returns buf. */
 const char *es_sched_session_token(const es_endpoint_t *ep, char *buf, size_t size);
@@ -332,5 +345,22 @@ bool   es_scheduler_flow_cancel(es_scheduler_t *s, uint64_t req_id);
 size_t es_scheduler_flow_queued(const es_scheduler_t *s);
 /* Earliest TTL expiry of a queued request; ES_TIME_NEVER when none. */
 es_time_t es_scheduler_flow_next_expiry(const es_scheduler_t *s);
+
+/* Demand-driven in-flight eviction (flowControl.enableEviction with the
+ * flowControl gate; v0.10.0 pkg/epp/flowcontrol/eviction/,
+ * controller/internal/reclamation.go): at a head-of-line block with queued
+ * demand above the next victim's priority, a dispatch cycle revokes
+ * dispatched sheddable requests (priority < 0; lowest priority, then the
+ * newest dispatch, first).  cb receives each victim, the request given to
+ * its pick (still alive); the caller answers it 429 "request evicted by flow
+ * control", has the pod abort it, and calls es_scheduler_on_end, which
+ * confirms the eviction.  The callback must not call the scheduler.
+ * refresh: the metrics refresh interval (a scraped detector's confirmation
+ * grace is refresh + 2 s + 250 ms; concurrency-detector's 10 ms).  Without
+ * a callback (explain, bench, live) nothing is evicted. */
+typedef void (*es_evict_cb)(void *ud, const es_sched_request_t *req);
+void     es_scheduler_set_evictor(es_scheduler_t *s, es_evict_cb cb, void *ud, es_time_t refresh);
+/* Requests evicted so far by this replica. */
+uint64_t es_scheduler_evictions(const es_scheduler_t *s);
 
 #endif /* ES_SCHEDULER_H */

@@ -39,7 +39,8 @@ enum {
     ESI_USAGE = 1u << 9, ESI_INERT = 1u << 10,  /* accepted, no effect here */
     ESI_PARSER = 1u << 11, ESI_SOURCE = 1u << 12, ESI_EXTRACTOR = 1u << 13, ESI_DISCOVERY = 1u << 14,
     ESI_ADMITTER = 1u << 15,
-    ESI_SYNCER = 1u << 16   /* a CrossReplicaSyncer (dataLayer.crossReplicaSyncerPluginRef) */
+    ESI_SYNCER = 1u << 16,  /* a CrossReplicaSyncer (dataLayer.crossReplicaSyncerPluginRef) */
+    ESI_EVICT_FILTER = 1u << 17, ESI_EVICT_ORDER = 1u << 18   /* in-flight eviction's victim filter and order */
 };
 
 #define ESI_STR_MAX 64
@@ -82,6 +83,8 @@ enum {
     ESI_DATA_TOPOLOGY = 1u << 1,       /* Topology of an endpoint (hostname, rack, zone, region labels) */
     ESI_DATA_LATENCY = 1u << 2         /* LatencyPredictionInfo: cy->latency (predicted-latency-producer) */
 };
+/* EncoderCacheMatchInfo (attribute/multimodal/data_types.go): cy->mm_matched, mm_total */
+enum { ESI_DATA_MM_MATCH = 1u << 9 };
 /* GPUUtilization/dcgm-extractor (attribute/gpu/data_types.go): the scrape
  * fills es_endpoint_metrics_t.gpu_util when a plugin produces it */
 enum { ESI_DATA_GPU_UTIL = 1u << 8 };
@@ -111,6 +114,7 @@ enum {
     ESI_CAP_KV_EVENTS = 1u << 0,          /* wants the servers' KV events (x_kv_event) */
     ESI_CAP_DEFAULT_PRODUCER = 1u << 1,   /* auto-created when a consumer of its keys has no producer */
     ESI_CAP_FLOWS_ROUND_ROBIN = 1u << 2,  /* fairness: a cursor over the flows (else one global queue) */
+    ESI_CAP_LEADING_SENSOR = 1u << 3,     /* saturation detector whose gauge drops when a stream ends (eviction grace) */
 };
 
 /* What a profile handler binds at build time (profile and plugin indexes). */
@@ -119,6 +123,10 @@ typedef struct esi_handler_bind {
     int32_t primary;    /* profile whose pick is the result ("decode" for P/D) */
     int32_t prefill;    /* profile run when the decider says so; -1 */
     int32_t decider;    /* decider plugin; -1 */
+    bool    by_request; /* the handler's x_select_profile names the one profile each request runs */
+    int32_t encode;         /* encode profile (E/P/D), run when its decider says so; -1 */
+    int32_t encode_decider; /* encode decider plugin; -1 */
+    bool    prefill_first;  /* stageOrder prefill-first: prefill, encode, then decode */
 } esi_handler_bind_t;
 
 struct esi_flow_view;      /* defined below; x_pick_flow takes it */
@@ -178,8 +186,9 @@ typedef struct esi_plugin_vt {
     /* usage limit policy (ComputeLimit): the saturation ceiling of each
      * priority band, priorities[0..n) highest first; called once a dispatch cycle */
     void   (*x_limits)(void *state, double saturation, const int64_t *priorities, size_t n, double *ceilings);
-    /* ordering policy: queued items are served by ascending key, then enqueue order */
-    es_time_t (*x_order_key)(es_time_t enqueued, es_time_t deadline);
+    /* ordering policy: queued items are served by ascending key, then enqueue
+     * order; the key is computed once, at enqueue */
+    es_time_t (*x_order_key)(const es_sched_request_t *req, es_time_t enqueued, es_time_t deadline);
     /* a server's KV event (ESI_CAP_KV_EVENTS) */
     void   (*x_kv_event)(void *state, const es_kv_event_t *ev);
     /* keys this plugin's index would hold for plain text (explain's kv_blocks) */
@@ -211,6 +220,18 @@ typedef struct esi_plugin_vt {
     void   (*x_predictor_config)(void *state, const es_sched_predictor_config_t *cfg);
     /* latency predictor statistics (es_scheduler_predictor_stats), summed in */
     void   (*x_predictor_stats)(const void *state, es_sched_predictor_stats_t *out);
+    /* the request's block keys this plugin's KV-event index holds for an
+     * endpoint, the run from the first (es_scheduler_kv_held) */
+    size_t (*x_held_keys)(void *state, const es_sched_request_t *req, uint32_t endpoint_id, uint64_t *out,
+                          size_t max);
+    /* profile handler whose bind sets by_request: the profile this request
+     * runs (alone, as the primary); -1 when none (the decision fails) */
+    int    (*x_select_profile)(const void *state, const esi_cycle_t *cy);
+    /* in-flight eviction (ESI_EVICT_FILTER): whether a dispatched request of
+     * this priority may be evicted (EvictionFilterPolicy.Accept) */
+    bool   (*x_evict_accept)(int64_t priority);
+    /* (ESI_EVICT_ORDER): a is evicted before b (EvictionOrderingPolicy.Less) */
+    bool   (*x_evict_less)(int64_t prio_a, es_time_t dispatched_a, int64_t prio_b, es_time_t dispatched_b);
 } esi_plugin_vt_t;
 
 /* In-flight token accounting (v0.10.0 requestcontrol/dataproducer/inflightload/
@@ -260,6 +281,9 @@ static inline const char *esi_fairness_id(const es_sched_request_t *r)
 void esi_sync_put(es_sched_sync_t *st, uint32_t r, uint32_t id, bool set_it, int64_t requests, int64_t tokens);
 
 const esi_plugin_vt_t *esi_registry_find(const char *type_name);
+/* The first registered type with a role (ESI_EVICT_FILTER, ESI_EVICT_ORDER: the
+ * evictor's policies, which upstream's runner builds itself); NULL if none. */
+const esi_plugin_vt_t *esi_registry_with_role(unsigned role);
 /* The registered default producer of a data key; NULL if none. */
 const esi_plugin_vt_t *esi_registry_default_producer(unsigned data_key);
 
@@ -281,6 +305,12 @@ typedef struct esi_approx_params {
  * -1 for no affinity (for the tests) */
 void esi_burst_assign(const uint64_t *const *hashes, const uint32_t *nblocks, size_t n, const es_endpoint_t *eps,
                       size_t neps, int64_t max_per_replica, int64_t min_colocate, bool by_tokens, int64_t *assigned);
+
+/* mm-embeddings-cache-producer's entries per endpoint for cacheSizeInMBPerServer
+ * (lruCapacityFromCacheSizeMB) and p2p-source-producer's requestSpreadFraction
+ * (plugins_multimodal.c; for the tests) */
+uint32_t esi_mm_lru_capacity(int64_t mb);
+double   esi_p2p_spread_fraction(const char *request_id);
 
 /* ---- configuration ---- */
 typedef struct esi_plugin_cfg {
@@ -322,6 +352,7 @@ typedef struct esi_flow_cfg {
     esi_band_cfg_t *bands;
     size_t          nbands;
     int32_t         usage;          /* usage limit policy plugin */
+    bool            eviction;       /* enableEviction: demand-driven in-flight eviction */
 } esi_flow_cfg_t;
 
 struct es_epp_config {
@@ -345,6 +376,41 @@ struct es_epp_config {
     size_t             nwarnings;
     bool               nomem;         /* a warning could not be stored: the load fails */
 };
+
+/* ---- in-flight eviction (evictor.c) ---- */
+typedef struct esi_ev_item {
+    uint64_t                  id;
+    const es_sched_request_t *req;         /* the caller's, alive while in flight */
+    es_time_t                 dispatched;  /* PreRequest time */
+    int64_t                   priority;
+    bool                      used, evictable;
+} esi_ev_item_t;
+typedef struct esi_ev_revocation { uint64_t id; double credit; es_time_t issued; } esi_ev_revocation_t;
+typedef struct esi_ev_cooling { double credit; es_time_t expires; } esi_ev_cooling_t;
+typedef struct esi_evictor {
+    const esi_plugin_vt_t *filter, *order;   /* sheddable-eviction-filter, priority-then-time-eviction-order-policy */
+    es_time_t            grace;             /* ConfirmationGrace */
+    es_time_t            timeout;           /* ConfirmationTimeout, 10 s */
+    int                  max_per_decision;  /* MaxRevocationsPerDecision, 2 */
+    esi_ev_item_t       *items;             /* tracked in-flight requests (open addressing) */
+    size_t               mask, used, nevictable;
+    esi_ev_revocation_t *out; size_t nout, capout;    /* issued, not yet confirmed */
+    esi_ev_cooling_t    *cool; size_t ncool, capcool; /* confirmed, within the grace */
+    double               pending;           /* pendingReclaim, saturation units */
+    uint64_t             evicted, confirmed, timed_out;
+} esi_evictor_t;
+void   esi_evictor_init(esi_evictor_t *ev, const esi_plugin_vt_t *filter, const esi_plugin_vt_t *order, es_time_t grace);
+void   esi_evictor_fini(esi_evictor_t *ev);
+/* PreRequest of a dispatched request; its end of stream (confirms an eviction) */
+void   esi_evictor_track(esi_evictor_t *ev, const es_sched_request_t *req, es_time_t now);
+void   esi_evictor_untrack(esi_evictor_t *ev, uint64_t id, es_time_t now);
+/* GateOpen: nothing outstanding nor cooling (after retiring timeouts and expired debits) */
+bool   esi_evictor_gate_open(esi_evictor_t *ev, es_time_t now);
+/* PeekVictimPriority */
+bool   esi_evictor_victim_priority(esi_evictor_t *ev, int64_t *priority);
+/* Reclaim: one sizing decision; the victims (at most max) go to victims[] */
+size_t esi_evictor_reclaim(esi_evictor_t *ev, double saturation, double ceiling, int64_t demand_priority, es_time_t now,
+                           const es_sched_request_t **victims, size_t max);
 
 /* ---- xxh64 (text mode hashing, as upstream) ---- */
 uint64_t esi_xxh64(const void *data, size_t len, uint64_t seed);
@@ -457,6 +523,15 @@ struct esi_cycle {
     const esi_latency_info_t *latency;
     bool                      record_only;    /* es_scheduler_record: index hooks only */
     uint32_t                  record_target;  /* eps index */
+    int                       encode;         /* encode profile that ran (E/P/D), -1 */
+    /* EncoderCacheMatchInfo (mm-embeddings-cache-producer): item weight of the
+     * request and, by eps index, of its items the endpoint holds; NULL: none */
+    const uint32_t           *mm_matched;     /* [n] */
+    uint32_t                  mm_total;
+    /* p2p-source-producer's x-kv-cache-source-host-port at PreRequest: eps
+     * index (UINT32_MAX: none) and the prompt tokens it holds */
+    uint32_t                  kv_source;
+    int64_t                   kv_source_tokens;
 };
 
 /* The request's in-flight tokens on candidate i (UncachedRequestTokens

@@ -10,10 +10,6 @@
 
 static const esi_param_t k_any_params[] = {{"*", ESI_P_ANY, 0, NULL, 0, 0, NULL}, END};
 
-/* mm-embeddings-cache-producer (dataproducer/multimodal/producer.go) */
-static const esi_param_t k_mm_producer_params[] = {
-    {"cacheSizeInMBPerServer", ESI_P_ANY, 0, NULL, 0, 0, NULL}, END};
-
 /* dcgm-data-source: validated as upstream (scheme http|https, interval a Go
  * duration); the connection settings have no effect in a simulation */
 typedef struct dcgm_source_params {
@@ -58,8 +54,6 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("tokenizer", ESI_PRODUCER, k_any_params, 0, 0), .klass = ESI_CLASS_FED, .replaced_by = "token-producer",
      .note = "requests carry their tokens; no tokenizer is called"},
     FED("session-id-producer", ESI_PRODUCER, k_any_params, "the request's session comes from the workload"),
-    FED("mm-embeddings-cache-producer", ESI_PRODUCER, k_mm_producer_params,
-        "eppsim requests carry no multimodal items yet: nothing to cache"),
     /* the data layer and request handling: fed by the simulation */
     FED("metrics-data-source", ESI_SOURCE, k_any_params, "metrics are scraped from the server model"),
     FED("core-metrics-extractor", ESI_EXTRACTOR, k_any_params, "metrics are scraped from the server model"),
@@ -101,16 +95,6 @@ static const esi_plugin_vt_t k_plugins[] = {
     NOOP("multicluster-metrics-data-source", true, "one cluster is simulated"),
     NOOP("multicluster-metrics-extractor", true, "one cluster is simulated"),
     NOOP("multicluster-file-discovery", true, "one cluster is simulated"),
-    /* recognised, not implemented yet (refused; docs/scheduler.md) */
-    MISSING("session-affinity-filter", true, "session affinity filter"),
-    MISSING("utilization-filter", true, "utilization filter"),
-    MISSING("context-length-aware", false, "context-length ranges per pod"),
-    MISSING("header-profile-handler", true, "profile chosen by a header"),
-    MISSING("mm-embeddings-cache-scorer", false, "multimodal embeddings cache affinity"),
-    MISSING("p2p-source-producer", true, "peer-to-peer KV source selection"),
-    MISSING("slo-deadline-ordering-policy", false, "SLO deadline ordering"),
-    MISSING("sheddable-eviction-filter", true, "flow-control eviction"),
-    MISSING("priority-then-time-eviction-order-policy", true, "flow-control eviction"),
 };
 static ESI_PLUGIN_FAMILY(k_inert, k_plugins);
 
@@ -118,7 +102,8 @@ static ESI_PLUGIN_FAMILY(k_inert, k_plugins);
  * closest-name hint of an unknown type takes the first of equals). */
 static const esi_plugin_family_t *const k_families[] = {
     &esi_scorer_plugins, &esi_prefix_plugins, &esi_filter_plugins, &esi_admission_plugins,
-    &esi_picker_plugins, &esi_latency_plugins, &esi_burst_plugins, &k_inert,
+    &esi_picker_plugins, &esi_latency_plugins, &esi_burst_plugins, &esi_placement_plugins,
+    &esi_multimodal_plugins, &k_inert,
 };
 #define NFAMILIES (sizeof k_families / sizeof k_families[0])
 
@@ -127,6 +112,14 @@ const esi_plugin_vt_t *esi_registry_find(const char *type_name)
     for (size_t f = 0; f < NFAMILIES; f++)
         for (size_t i = 0; i < k_families[f]->n; i++)
             if (strcmp(k_families[f]->vts[i].type_name, type_name) == 0) return &k_families[f]->vts[i];
+    return NULL;
+}
+
+const esi_plugin_vt_t *esi_registry_with_role(unsigned role)
+{
+    for (size_t f = 0; f < NFAMILIES; f++)
+        for (size_t i = 0; i < k_families[f]->n; i++)
+            if (k_families[f]->vts[i].roles & role) return &k_families[f]->vts[i];
     return NULL;
 }
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "plugins_internal.h"
 
@@ -209,10 +210,74 @@ static void soft_ceiling_limits(void *st, double s, const int64_t *priorities, s
     }
 }
 
-static es_time_t edf_key(es_time_t enqueued, es_time_t deadline)
+static es_time_t edf_key(const es_sched_request_t *req, es_time_t enqueued, es_time_t deadline)
 {
-    (void)enqueued;
+    (void)req; (void)enqueued;
     return deadline;
+}
+
+/* slo-deadline-ordering-policy (flowcontrol/ordering/slodeadline/slo_deadline.go):
+ * received + the x-llm-d-slo-ttft-ms header (else its deprecated alias
+ * x-slo-ttft-ms) in ms; missing, empty, not a base-10 int64 (after trimming),
+ * negative or too large to scale to ns: the far future (after every
+ * SLO-bound request); ties in arrival order */
+es_time_t esi_slo_deadline_key(const es_sched_request_t *req, es_time_t received)
+{
+    const char *v = NULL;
+    for (int pass = 0; pass < 2 && !v; pass++)
+        for (uint32_t i = 0; i < req->nheaders && !v; i++)
+            if (req->headers[i].name && strcasecmp(req->headers[i].name, pass ? "x-slo-ttft-ms"
+                                                                              : "x-llm-d-slo-ttft-ms") == 0)
+                v = req->headers[i].value;
+    if (!v) return ES_TIME_NEVER;
+    while (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r' || *v == '\v' || *v == '\f') v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\n' || v[n - 1] == '\r' ||
+                 v[n - 1] == '\v' || v[n - 1] == '\f')) n--;
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && (v[i] == '+' || v[i] == '-')) neg = v[i++] == '-';
+    if (i == n) return ES_TIME_NEVER;
+    int64_t ms = 0;
+    for (; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9') return ES_TIME_NEVER;
+        if (ms > (INT64_MAX - (v[i] - '0')) / 10) return ES_TIME_NEVER;   /* ParseInt: out of range */
+        ms = ms * 10 + (v[i] - '0');
+    }
+    if (neg && ms > 0) return ES_TIME_NEVER;
+    if (ms > INT64_MAX / ES_MS) return ES_TIME_NEVER;
+    return es_time_add_sat(received, ms * ES_MS);
+}
+
+/* the factories of these three ignore their parameters (no decoding): any
+ * are accepted, reported as without effect */
+static const esi_param_t k_ignored_params[] = {{"*", ESI_P_ANY, 0, NULL, 0, 0, NULL}, END};
+
+/* a declared eviction policy: the evictor never references it */
+static int evict_policy_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
+{
+    (void)params; (void)at; (void)path; (void)err;
+    *warning = "declared without effect: with flowControl.enableEviction the evictor builds its own "
+               "sheddable-eviction-filter and priority-then-time-eviction-order-policy (cmd/epp/runner/runner.go "
+               "buildRequestEvictor), as upstream";
+    return 0;
+}
+
+/* sheddable-eviction-filter (flowcontrol/eviction/filtering/sheddable.go):
+ * only sheddable requests (priority < 0) are eviction victims */
+static bool sheddable_accept(int64_t priority) { return priority < 0; }
+
+/* priority-then-time-eviction-order-policy (eviction/ordering/priority_time.go):
+ * the lowest priority first, then the newest dispatch (least KV invested) */
+static bool priority_then_time_less(int64_t pa, es_time_t da, int64_t pb, es_time_t db)
+{
+    return pa != pb ? pa < pb : da > db;
+}
+
+static es_time_t slo_deadline_key(const es_sched_request_t *req, es_time_t enqueued, es_time_t deadline)
+{
+    (void)deadline;
+    return esi_slo_deadline_key(req, enqueued);
 }
 
 /* program-aware-fairness (v0.10.0 flowcontrol/fairness/program-aware/
@@ -442,7 +507,7 @@ static const esi_plugin_vt_t k_plugins[] = {
         sizeof(util_params_t)), .x_filter = util_filter,
      .x_saturation = util_saturation},
     {VT("concurrency-detector", ESI_SATURATION | ESI_FILTER, k_conc_params, sizeof(conc_params_t),
-        sizeof(conc_params_t)), .x_check = conc_check,
+        sizeof(conc_params_t)), .caps = ESI_CAP_LEADING_SENSOR, .x_check = conc_check,
      .x_filter = conc_filter, .x_saturation = conc_saturation},
     /* admitters */
     {VT("probabilistic-admitter", ESI_ADMITTER, k_prob_admit_params, sizeof(prob_admit_params_t),
@@ -450,7 +515,13 @@ static const esi_plugin_vt_t k_plugins[] = {
     /* flow control: ordering, fairness and usage limit policies */
     {VT("fcfs-ordering-policy", ESI_ORDERING, NULL, 0, 0)},
     {VT("edf-ordering-policy", ESI_ORDERING, NULL, 0, 0), .x_order_key = edf_key},
+    {VT("slo-deadline-ordering-policy", ESI_ORDERING, k_ignored_params, 0, 0), .x_order_key = slo_deadline_key},
     {VT("global-strict-fairness-policy", ESI_FAIRNESS, NULL, 0, 0)},
+    /* in-flight eviction's victim policies (flowControl.enableEviction) */
+    {VT("sheddable-eviction-filter", ESI_EVICT_FILTER, k_ignored_params, 0, 0), .alpha = true,
+     .x_check = evict_policy_check, .x_evict_accept = sheddable_accept},
+    {VT("priority-then-time-eviction-order-policy", ESI_EVICT_ORDER, k_ignored_params, 0, 0), .alpha = true,
+     .x_check = evict_policy_check, .x_evict_less = priority_then_time_less},
     {VT("round-robin-fairness-policy", ESI_FAIRNESS, NULL, 0, 0), .caps = ESI_CAP_FLOWS_ROUND_ROBIN},
     {VT("program-aware-fairness", ESI_FAIRNESS, k_pa_params, sizeof(pa_params_t), sizeof(pa_state_t)),
      .x_check = pa_check, .x_init = pa_init, .x_fini = pa_fini, .x_pick_flow = pa_pick_flow,

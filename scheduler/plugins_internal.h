@@ -42,6 +42,15 @@ typedef struct esi_plugin_family {
 extern const esi_plugin_family_t esi_scorer_plugins, esi_prefix_plugins, esi_filter_plugins,
     esi_admission_plugins, esi_picker_plugins, esi_latency_plugins;
 extern const esi_plugin_family_t esi_burst_plugins;   /* plugins_burst.c */
+extern const esi_plugin_family_t esi_placement_plugins;   /* plugins_placement.c */
+
+/* context-length-aware's calculateRangeScore (plugins_placement.c), for the tests */
+double esi_context_range_score(int64_t len, int64_t lo, int64_t hi);
+/* its parseContextRange: "min-max", min <= max; false when malformed */
+bool esi_context_range_parse(const char *s, int64_t *lo, int64_t *hi);
+/* slo-deadline-ordering-policy's deadline of a request received at `received` (plugins_admission.c) */
+es_time_t esi_slo_deadline_key(const es_sched_request_t *req, es_time_t received);
+extern const esi_plugin_family_t esi_multimodal_plugins;   /* plugins_multimodal.c */
 
 /* predicted-latency-producer's validatePrediction and TPOT neutralisation
  * (v0.10.0 dataproducer/predictedlatency/prediction.go), for the tests */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "plugins_internal.h"
 
@@ -309,12 +310,13 @@ static bool prefix_decide(void *st, esi_cycle_t *cy, uint32_t d)
     return input - hit >= nc;
 }
 
-/* always-disagg-multimodal-decider: encode when the request carries images,
- * video or audio; eppsim's requests carry none yet. */
+/* always-disagg-multimodal-decider (always_disagg_mm_decider.go,
+ * multimodal_helpers.go): encode when the tokenized prompt carries
+ * multimodal features (eppsim's requests: images) */
 static bool multimodal_decide(void *st, esi_cycle_t *cy, uint32_t d)
 {
-    (void)st; (void)cy; (void)d;
-    return false;
+    (void)st; (void)d;
+    return cy->req->nmm > 0;
 }
 
 /* data-parallel-profile-handler: primaryPort 8000, 0 or 1..65535 */
@@ -331,6 +333,8 @@ typedef struct esi_disagg_params {
     char decode[ESI_STR_MAX], prefill[ESI_STR_MAX], encode[ESI_STR_MAX];
     char prefill_decider[ESI_STR_MAX], encode_decider[ESI_STR_MAX];
     char legacy_decode[ESI_STR_MAX], legacy_prefill[ESI_STR_MAX], legacy_decider[ESI_STR_MAX];
+    char legacy_encode[ESI_STR_MAX], legacy_prefill_decider[ESI_STR_MAX], legacy_encode_decider[ESI_STR_MAX];
+    char stage_order[ESI_STR_MAX];
 } esi_disagg_params_t;
 
 static const esi_param_t k_disagg_profiles[] = {
@@ -348,6 +352,10 @@ static const esi_param_t k_disagg_params[] = {
     {"decodeProfile", ESI_P_STR, P(esi_disagg_params_t, legacy_decode), "", 0, 0, NULL},
     {"prefillProfile", ESI_P_STR, P(esi_disagg_params_t, legacy_prefill), "", 0, 0, NULL},
     {"deciderPluginName", ESI_P_STR, P(esi_disagg_params_t, legacy_decider), "", 0, 0, NULL},
+    {"encodeProfile", ESI_P_STR, P(esi_disagg_params_t, legacy_encode), "", 0, 0, NULL},
+    {"prefillDeciderPluginName", ESI_P_STR, P(esi_disagg_params_t, legacy_prefill_decider), "", 0, 0, NULL},
+    {"encodeDeciderPluginName", ESI_P_STR, P(esi_disagg_params_t, legacy_encode_decider), "", 0, 0, NULL},
+    {"stageOrder", ESI_P_STR, P(esi_disagg_params_t, stage_order), "decode-first", 0, 0, NULL},
     END};
 
 
@@ -368,28 +376,148 @@ static int single_bind(void *params, const es_epp_config_t *c, esi_handler_bind_
     return 0;
 }
 
-/* disagg-profile-handler: decode first, then prefill when the decider says so */
+static int decider_named(const es_epp_config_t *c, const char *name, int32_t *out, const es_node_t *at,
+                         const char *path, es_err_t *err)
+{
+    for (size_t i = 0; i < c->nplugins && *out < 0; i++)
+        if (strcmp(c->plugins[i].name, name) == 0) *out = (int32_t)i;
+    if (*out < 0 || !(c->plugins[*out].vt->roles & ESI_DECIDER))
+        return es_node_err(err, ES_ENOTFOUND, at, path, "no decider plugin named \"%s\"", name);
+    return 0;
+}
+
+/* ParseStageOrder: case, '-' and '_' ignored; "" / decodefirst / decode, or
+ * prefillfirst / prefill; 1 for prefill-first, 0 decode-first, -1 invalid */
+static int stage_order(const char *s)
+{
+    char k[ESI_STR_MAX];
+    size_t n = 0;
+    for (; *s && n + 1 < sizeof k; s++)
+        if (*s != '-' && *s != '_') k[n++] = (char)(*s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' : *s);
+    k[n] = 0;
+    if (!n || !strcmp(k, "decodefirst") || !strcmp(k, "decode")) return 0;
+    if (!strcmp(k, "prefillfirst") || !strcmp(k, "prefill")) return 1;
+    return -1;
+}
+
+/* disagg-profile-handler (disagg_profile_handler.go): decode first, then
+ * encode and prefill, each when its decider says so; prefill-first runs
+ * prefill (when the profile exists), encode, then decode */
 static int disagg_bind(void *params, const es_epp_config_t *c, esi_handler_bind_t *b, const es_node_t *at,
                        es_err_t *err)
 {
     esi_disagg_params_t *d = params;
+    int rc;
     if (d->legacy_decode[0]) snprintf(d->decode, ESI_STR_MAX, "%s", d->legacy_decode);
     if (d->legacy_prefill[0]) snprintf(d->prefill, ESI_STR_MAX, "%s", d->legacy_prefill);
-    if (d->legacy_decider[0]) snprintf(d->prefill_decider, ESI_STR_MAX, "%s", d->legacy_decider);
+    if (d->legacy_encode[0]) snprintf(d->encode, ESI_STR_MAX, "%s", d->legacy_encode);
+    if (d->legacy_prefill_decider[0]) snprintf(d->prefill_decider, ESI_STR_MAX, "%s", d->legacy_prefill_decider);
+    /* deciderPluginName: the lower-priority alias of the prefill decider */
+    if (d->legacy_decider[0] && !d->prefill_decider[0])
+        snprintf(d->prefill_decider, ESI_STR_MAX, "%s", d->legacy_decider);
+    if (d->legacy_encode_decider[0]) snprintf(d->encode_decider, ESI_STR_MAX, "%s", d->legacy_encode_decider);
+    int order = stage_order(d->stage_order);
+    if (order < 0)
+        return es_node_err(err, ES_EINVAL, at, "parameters.stageOrder",
+                           "invalid stage order \"%s\", must be \"decode-first\" or \"prefill-first\"",
+                           d->stage_order);
+    if (order == 1 && d->prefill_decider[0])
+        return es_node_err(err, ES_EINVAL, at, "parameters.deciders.prefill",
+                           "prefill decider is not supported in prefill-first stage order");
     b->split = true;
+    b->prefill_first = order == 1;
     b->primary = profile_named(c, d->decode);
     if (b->primary < 0)
         return es_node_err(err, ES_ENOTFOUND, at, "parameters.profiles.decode",
                            "no scheduling profile named \"%s\"", d->decode);
     b->prefill = profile_named(c, d->prefill);
-    if (d->prefill_decider[0]) {
-        for (size_t i = 0; i < c->nplugins && b->decider < 0; i++)
-            if (strcmp(c->plugins[i].name, d->prefill_decider) == 0) b->decider = (int32_t)i;
-        if (b->decider < 0 || !(c->plugins[b->decider].vt->roles & ESI_DECIDER))
-            return es_node_err(err, ES_ENOTFOUND, at, "parameters.deciders.prefill",
-                               "no decider plugin named \"%s\"", d->prefill_decider);
-    }
+    b->encode = profile_named(c, d->encode);
+    if (d->prefill_decider[0] &&
+        (rc = decider_named(c, d->prefill_decider, &b->decider, at, "parameters.deciders.prefill", err)))
+        return rc;
+    if (d->encode_decider[0] &&
+        (rc = decider_named(c, d->encode_decider, &b->encode_decider, at, "parameters.deciders.encode", err)))
+        return rc;
     return 0;
+}
+
+/* header-profile-handler (profilehandler/headerprofile/header_profile_handler.go):
+ * runs the one profile the request's header names (trimmed, matched
+ * verbatim), defaultProfile when the header is missing or blank, the only
+ * profile when there is one; a name that is not a profile runs none */
+typedef struct header_profile_params {
+    char        header[ESI_STR_MAX];    /* headerName, EPP-Profile (lower-cased) */
+    char        def[ESI_STR_MAX];       /* defaultProfile, decode */
+    /* not parameters: the profiles, resolved at load */
+    uint32_t    nprof;
+    const char *names[ES_SCHED_MAX_PROFILES];
+} header_profile_params_t;
+static const esi_param_t k_header_profile_params[] = {
+    {"headerName", ESI_P_STR, P(header_profile_params_t, header), "", 0, 0, NULL},
+    {"defaultProfile", ESI_P_STR, P(header_profile_params_t, def), "", 0, 0, NULL},
+    END};
+
+/* strings.TrimSpace of s as [*b, *e) */
+static void hp_trim(const char *s, const char **b, const char **e)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\v' || *s == '\f') s++;
+    const char *t = s + strlen(s);
+    while (t > s && (t[-1] == ' ' || t[-1] == '\t' || t[-1] == '\n' || t[-1] == '\r' || t[-1] == '\v' ||
+                     t[-1] == '\f')) t--;
+    *b = s; *e = t;
+}
+
+/* NewHeaderProfileHandler: both trimmed and defaulted, the header lower-cased */
+static int header_profile_check(void *params, const es_node_t *at, const char *path, const char **warning,
+                                es_err_t *err)
+{
+    (void)at; (void)path; (void)warning; (void)err;
+    header_profile_params_t *p = params;
+    const char *b, *e;
+    char tmp[ESI_STR_MAX];
+    hp_trim(p->header, &b, &e);
+    size_t n = (size_t)(e - b);
+    for (size_t i = 0; i < n; i++) tmp[i] = (char)(b[i] >= 'A' && b[i] <= 'Z' ? b[i] + 32 : b[i]);
+    tmp[n] = '\0';
+    snprintf(p->header, sizeof p->header, "%s", n ? tmp : "epp-profile");
+    hp_trim(p->def, &b, &e);
+    n = (size_t)(e - b);
+    memcpy(tmp, b, n);
+    tmp[n] = '\0';
+    snprintf(p->def, sizeof p->def, "%s", n ? tmp : "decode");
+    return 0;
+}
+
+static int header_profile_bind(void *params, const es_epp_config_t *c, esi_handler_bind_t *b, const es_node_t *at,
+                               es_err_t *err)
+{
+    (void)at; (void)err;
+    header_profile_params_t *p = params;
+    b->by_request = true;
+    b->primary = 0;
+    p->nprof = (uint32_t)(c->nprofiles < ES_SCHED_MAX_PROFILES ? c->nprofiles : ES_SCHED_MAX_PROFILES);
+    for (uint32_t i = 0; i < p->nprof; i++) p->names[i] = c->profiles[i].name;
+    return 0;
+}
+
+static int header_profile_select(const void *state, const esi_cycle_t *cy)
+{
+    const header_profile_params_t *p = state;
+    if (p->nprof == 1) return 0;
+    const char *v = NULL;
+    for (uint32_t i = 0; i < cy->req->nheaders && !v; i++)
+        if (cy->req->headers[i].name && strcasecmp(cy->req->headers[i].name, p->header) == 0)
+            v = cy->req->headers[i].value;
+    const char *b = p->def, *e = p->def + strlen(p->def);
+    if (v) {
+        const char *vb, *ve;
+        hp_trim(v, &vb, &ve);
+        if (ve > vb) { b = vb; e = ve; }
+    }
+    size_t n = (size_t)(e - b);
+    for (uint32_t i = 0; i < p->nprof; i++)
+        if (strlen(p->names[i]) == n && memcmp(p->names[i], b, n) == 0) return (int)i;
+    return -1;
 }
 
 static const esi_plugin_vt_t k_plugins[] = {
@@ -417,8 +545,10 @@ static const esi_plugin_vt_t k_plugins[] = {
      .replaced_by = "disagg-profile-handler", .x_bind = disagg_bind},
     {VT("data-parallel-profile-handler", ESI_HANDLER, k_dp_params, sizeof(int64_t), 0), .x_bind = single_bind,
      .note = "one rank per pod: the primaryPort rewrite does not change the pick"},
-    {VT("always-disagg-multimodal-decider", ESI_DECIDER, NULL, 0, 0), .x_decide = multimodal_decide,
-     .note = "eppsim requests carry no multimodal items yet: never disaggregates"},
+    {VT("header-profile-handler", ESI_HANDLER, k_header_profile_params, sizeof(header_profile_params_t),
+        sizeof(header_profile_params_t)), .alpha = true, .x_check = header_profile_check,
+     .x_bind = header_profile_bind, .x_select_profile = header_profile_select},
+    {VT("always-disagg-multimodal-decider", ESI_DECIDER, NULL, 0, 0), .x_decide = multimodal_decide},
     {VT("prefix-based-pd-decider", ESI_DECIDER, k_pd_params, sizeof(pd_params_t), sizeof(pd_params_t)),
      .consumes = ESI_DATA_PREFIX_MATCH, .x_decide = prefix_decide},
     {VT("always-disagg-pd-decider", ESI_DECIDER, NULL, 0, 0), .x_decide = always_decide},

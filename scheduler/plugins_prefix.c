@@ -106,6 +106,29 @@ static void precise_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t
     }
 }
 
+/* The run of r's keys, from the first, that endpoint id holds in ix (or in spec). */
+static size_t held_run(precise_t *pr, const esi_pindex_t *spec, const es_sched_request_t *r, uint32_t id,
+                       uint64_t *out, size_t max)
+{
+    size_t nk = precise_keys(pr, r), run = 0;
+    for (size_t k = 0; k < nk; k++) {
+        bool has = false;
+        for (uint32_t ni = esi_pindex_holders(&pr->ix, pr->keys[k]); ni && !has; ni = pr->ix.nodes[ni].next)
+            has = pr->ix.nodes[ni].pod == id;
+        for (uint32_t ni = spec ? esi_pindex_holders(spec, pr->keys[k]) : 0; ni && !has; ni = spec->nodes[ni].next)
+            has = spec->nodes[ni].pod == id;
+        if (!has) break;
+        if (run < max) out[run] = pr->keys[k];
+        run++;
+    }
+    return run;
+}
+
+static size_t precise_held(void *st, const es_sched_request_t *r, uint32_t id, uint64_t *out, size_t max)
+{
+    return held_run(st, NULL, r, id, out, max);
+}
+
 static void precise_removed(void *st, uint32_t id) { esi_pindex_remove_pod(&((precise_t *)st)->ix, id); }
 
 static size_t precise_text_keys(void *st, const char *text, uint64_t *out, size_t max)
@@ -262,6 +285,12 @@ static size_t pprod_text_keys(void *st, const char *text, uint64_t *out, size_t 
     return precise_text_keys(&((pprod_t *)st)->pr, text, out, max);
 }
 
+static size_t pprod_held(void *st, const es_sched_request_t *r, uint32_t id, uint64_t *out, size_t max)
+{
+    pprod_t *pp = st;
+    return held_run(&pp->pr, &pp->spec, r, id, out, max);
+}
+
 static void pprod_removed(void *st, uint32_t id)
 {
     pprod_t *pp = st;
@@ -405,7 +434,7 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("precise-prefix-cache-scorer", ESI_SCORER, k_precise_params, sizeof(precise_params_t),
         sizeof(precise_t)), .caps = ESI_CAP_KV_EVENTS, .x_check = precise_check, .x_init = precise_init,
      .x_fini = precise_fini, .x_score = precise_score, .x_kv_event = precise_on_event,
-     .x_text_keys = precise_text_keys, .x_removed = precise_removed},
+     .x_text_keys = precise_text_keys, .x_removed = precise_removed, .x_held_keys = precise_held},
     /* producers of PrefixCacheMatchInfo */
     {VT("approx-prefix-cache-producer", ESI_PRODUCER, k_producer_params, sizeof(esi_approx_params_t),
         sizeof(approx_t)), .produces = ESI_DATA_PREFIX_MATCH, .caps = ESI_CAP_DEFAULT_PRODUCER,
@@ -414,7 +443,7 @@ static const esi_plugin_vt_t k_plugins[] = {
     {VT("precise-prefix-cache-producer", ESI_PRODUCER, k_pprod_params, sizeof(pprod_params_t), sizeof(pprod_t)),
      .produces = ESI_DATA_PREFIX_MATCH, .caps = ESI_CAP_KV_EVENTS, .x_check = pprod_check, .x_init = pprod_init,
      .x_fini = pprod_fini, .x_prepare = pprod_prepare, .x_pre_request = pprod_pre, .x_kv_event = pprod_kv_event,
-     .x_text_keys = pprod_text_keys, .x_removed = pprod_removed},
+     .x_text_keys = pprod_text_keys, .x_removed = pprod_removed, .x_held_keys = pprod_held},
 };
 
 ESI_PLUGIN_FAMILY(esi_prefix_plugins, k_plugins);

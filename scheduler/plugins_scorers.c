@@ -270,9 +270,10 @@ static int b64_decode(const char *in, char *out, size_t size)
     return (int)o;
 }
 
+/* the x-session-token header (es_sched_request_t.session is the workload's
+ * session id, not a token) */
 static const char *session_of(const es_sched_request_t *r)
 {
-    if (r->session) return r->session;
     for (uint32_t i = 0; i < r->nheaders; i++)
         if (strcmp(r->headers[i].name, "x-session-token") == 0) return r->headers[i].value;
     return NULL;

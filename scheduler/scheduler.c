@@ -46,6 +46,7 @@ typedef struct req_rec {
 typedef struct fc_item {
     const es_sched_request_t *req;
     es_time_t enq, deadline;
+    es_time_t key;        /* the ordering policy's key, fixed at enqueue */
     uint64_t  bytes;
     uint32_t  flow;
 } fc_item_t;
@@ -56,7 +57,7 @@ typedef struct fc_band {
     bool       rr;        /* fairness rotates over the flows (else one global queue) */
     long     (*pick_flow)(void *st, const esi_flow_view_t *f, size_t n, es_time_t now);   /* or NULL */
     void      *fair_state;
-    es_time_t (*order_key)(es_time_t enqueued, es_time_t deadline);   /* NULL: arrival order */
+    es_time_t (*order_key)(const es_sched_request_t *req, es_time_t enqueued, es_time_t deadline);   /* NULL: arrival order */
     fc_item_t *items;     /* enqueue order */
     size_t     n, cap;
     uint64_t   bytes;
@@ -106,6 +107,11 @@ struct es_scheduler {
     es_time_t  seal_at;
     size_t     fc_queued;
     uint64_t   fc_bytes;
+    /* in-flight eviction (flowControl.enableEviction; es_scheduler_set_evictor) */
+    bool       ev_on;
+    esi_evictor_t ev;
+    es_evict_cb evict_cb;
+    void      *evict_ud;
 };
 
 static fc_band_t *band_of(es_scheduler_t *s, int64_t prio);
@@ -279,6 +285,7 @@ void es_scheduler_destroy(es_scheduler_t *s)
     free(s->flows);
     free(s->fviews);
     free(s->held);
+    if (s->ev_on) esi_evictor_fini(&s->ev);
     free(s);
 }
 
@@ -388,6 +395,7 @@ static void on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, bool co
     if (s->nresp)
         response_hooks(s, &(esi_response_t){.kind = complete ? ESI_RESP_COMPLETE : ESI_RESP_END, .req_id = req_id,
                                             .now = now_ns, .output_tokens = completion_tokens, .eps = eps, .n = n});
+    if (s->ev_on) esi_evictor_untrack(&s->ev, req_id, now_ns);   /* an evicted stream's end confirms it */
     req_rec_t *r = rfind(s, req_id);
     if (!r) return;
     if (r->prefill != UINT32_MAX) release(s, r->prefill, r->prefill_tok);
@@ -478,8 +486,10 @@ static void cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_reque
     if (s->sync)   /* InFlightLoad as the replicas last published it */
         for (size_t i = 0; i < n; i++) es_sched_sync_get(s->sync, eps[i].id, &s->g_req[i], &s->g_tok[i]);
     cy->stamp = s->stamp;
-    cy->primary = s->bind.primary;
+    cy->primary = s->bind.by_request ? -1 : s->bind.primary;
     cy->prefill = -1;
+    cy->encode = -1;
+    cy->kv_source = UINT32_MAX;
 }
 
 /* PrepareRequestData of every data producer, config order. */
@@ -553,19 +563,49 @@ static void run_profile(es_scheduler_t *s, esi_cycle_t *cy, int p, es_sched_trac
     }
 }
 
-/* The profile handler loop (pkg/epp/scheduling/scheduler.go, v0.10.0). */
+static bool decides(es_scheduler_t *s, int32_t decider, esi_cycle_t *cy, uint32_t d)
+{
+    inst_t *di = &s->inst[decider];
+    return di->cfg->vt->x_decide(di->state, cy, d);
+}
+
+/* The profile handler loop (pkg/epp/scheduling/scheduler.go, v0.10.0; the
+ * disagg handler's stages: profilehandler/disagg/disagg_profile_handler.go).
+ * A failed encode or prefill profile leaves that stage out. */
 static void run_profiles(es_scheduler_t *s, esi_cycle_t *cy, es_sched_trace_t *tr)
 {
-    run_profile(s, cy, s->bind.primary, tr);   /* P/D: decode first */
-    if (!s->bind.split) return;
+    const esi_handler_bind_t *b = &s->bind;
+    if (b->by_request) {   /* one profile, chosen per request (header-profile-handler) */
+        inst_t *h = &s->inst[s->cfg->handler];
+        int p = h->cfg->vt->x_select_profile(h->state, cy);
+        if (p < 0) return;   /* no profile ran: no primary pick */
+        cy->primary = p;
+        run_profile(s, cy, p, tr);
+        return;
+    }
+    if (b->split && b->prefill_first) {
+        if (b->prefill >= 0) {
+            run_profile(s, cy, b->prefill, tr);
+            cy->prefill = b->prefill;
+        }
+        if (b->encode >= 0 && b->encode_decider >= 0 && decides(s, b->encode_decider, cy, UINT32_MAX)) {
+            run_profile(s, cy, b->encode, tr);
+            cy->encode = b->encode;
+        }
+        run_profile(s, cy, b->primary, tr);
+        return;
+    }
+    run_profile(s, cy, b->primary, tr);   /* decode first */
+    if (!b->split) return;
     uint32_t d = esi_cycle_primary(cy);
     if (d == UINT32_MAX) return;
-    if (s->bind.prefill >= 0 && s->bind.decider >= 0) {
-        inst_t *di = &s->inst[s->bind.decider];
-        if (di->cfg->vt->x_decide(di->state, cy, d)) {
-            run_profile(s, cy, s->bind.prefill, tr);
-            cy->prefill = s->bind.prefill;
-        }
+    if (b->encode >= 0 && b->encode_decider >= 0 && decides(s, b->encode_decider, cy, d)) {
+        run_profile(s, cy, b->encode, tr);
+        cy->encode = b->encode;
+    }
+    if (b->prefill >= 0 && b->decider >= 0 && decides(s, b->decider, cy, d)) {
+        run_profile(s, cy, b->prefill, tr);
+        cy->prefill = b->prefill;
     }
 }
 
@@ -607,6 +647,7 @@ static void pre_request(es_scheduler_t *s, esi_cycle_t *cy)
         if ((int)k == cy->prefill && strcmp(s->prof[k].cfg->name, "prefill") == 0) { rec->prefill = id; rec->prefill_tok = tok; }
         else { rec->others_tok[rec->nothers] = tok; rec->others[rec->nothers++] = id; }
     }
+    if (s->ev_on) esi_evictor_track(&s->ev, cy->req, cy->now);
     pre_request_hooks(s, cy);
 }
 
@@ -630,6 +671,7 @@ static void result_init(es_sched_result_t *out)
     memset(out, 0, sizeof *out);
     out->trace = tr;
     out->prefill = -1;
+    out->kv_source = -1;
     if (tr) tr->nprofiles = 0;
 }
 
@@ -710,6 +752,15 @@ static void decide(es_scheduler_t *s, const es_sched_request_t *req, const es_en
     for (uint32_t i = 0; i < pr->npicked; i++) out->targets[i] = eps[pr->picked[i]].id;
     uint32_t f = esi_cycle_prefill(&cy);
     if (f != UINT32_MAX) out->prefill = (int32_t)eps[f].id;
+    if (cy.encode >= 0 && !cy.res[cy.encode].failed) {   /* x-encoder-hosts-ports: every encode pick */
+        const esi_prof_result_t *er = &cy.res[cy.encode];
+        out->nencode = er->npicked;
+        for (uint32_t i = 0; i < er->npicked; i++) out->encode[i] = eps[er->picked[i]].id;
+    }
+    if (cy.kv_source != UINT32_MAX) {
+        out->kv_source = (int32_t)eps[cy.kv_source].id;
+        out->kv_source_tokens = cy.kv_source_tokens;
+    }
     if (cy.have_prefix) {
         out->est_prefix_blocks = cy.match[p];
         out->est_total_blocks = cy.total_blocks;
@@ -765,6 +816,15 @@ size_t es_sched_text_block_keys(const es_scheduler_t *s, const char *text, uint6
 {
     for (size_t i = 0; i < s->cfg->nplugins; i++)
         if (s->inst[i].cfg->vt->x_text_keys) return s->inst[i].cfg->vt->x_text_keys(s->inst[i].state, text, out, max);
+    return 0;
+}
+
+size_t es_scheduler_kv_held(es_scheduler_t *s, const es_sched_request_t *req, uint32_t endpoint_id, uint64_t *out,
+                            size_t max)
+{
+    for (size_t i = 0; i < s->cfg->nplugins; i++)
+        if (s->inst[i].cfg->vt->x_held_keys)
+            return s->inst[i].cfg->vt->x_held_keys(s->inst[i].state, req, endpoint_id, out, max);
     return 0;
 }
 
@@ -916,6 +976,7 @@ int es_scheduler_submit(es_scheduler_t *s, const es_sched_request_t *req, const 
     it->req = req;
     it->enq = now;
     it->deadline = fc->ttl > 0 ? now + fc->ttl : ES_TIME_NEVER;
+    it->key = b->order_key ? b->order_key(req, now, it->deadline) : 0;
     it->bytes = bytes;
     it->flow = flow;
     b->bytes += bytes;
@@ -944,11 +1005,47 @@ static long fc_head(const fc_band_t *b, long flow)
         const fc_item_t *it = &b->items[i];
         if (flow >= 0 && it->flow != (uint32_t)flow) continue;
         if (!b->order_key) return (long)i;   /* arrival order: the first is the head */
-        es_time_t k = b->order_key(it->enq, it->deadline);
+        es_time_t k = it->key;
         if (best < 0 || k < best_key) { best = (long)i; best_key = k; }
     }
     return best;
 }
+
+/* maybeReclaim (controller/internal/reclamation.go): at a head-of-line block
+ * of band bi, the first blocked band from bi on with queued demand above the
+ * next victim's priority sizes one reclamation decision */
+static void maybe_reclaim(es_scheduler_t *s, double sat, size_t bi, es_time_t now)
+{
+    if (!esi_evictor_gate_open(&s->ev, now)) return;
+    int64_t victim;
+    if (!esi_evictor_victim_priority(&s->ev, &victim)) return;
+    for (size_t j = bi; j < s->nbands; j++) {
+        if (s->bands[j].priority <= victim) return;
+        if (s->ceilings[j] <= 0 || sat < s->ceilings[j] || s->bands[j].n == 0) continue;
+        const es_sched_request_t *v[8];
+        size_t k = esi_evictor_reclaim(&s->ev, sat, s->ceilings[j], s->bands[j].priority, now, v, 8);
+        for (size_t i = 0; i < k; i++) s->evict_cb(s->evict_ud, v[i]);
+        return;
+    }
+}
+
+void es_scheduler_set_evictor(es_scheduler_t *s, es_evict_cb cb, void *ud, es_time_t refresh)
+{
+    if (s->ev_on || !cb || !s->cfg->flow_control || !s->cfg->flow.eviction) return;
+    const esi_plugin_vt_t *filter = esi_registry_with_role(ESI_EVICT_FILTER), *order = esi_registry_with_role(ESI_EVICT_ORDER);
+    ES_ASSERT(filter && order, "the eviction policies are registered");
+    /* deriveEvictionConfirmationGrace (cmd/epp/runner/runner.go): a leading
+     * sensor 10 ms; a scraped one the refresh interval + the runner's
+     * MetricsStalenessThreshold (2 s) + the engine's reclaim budget (250 ms) */
+    const esi_plugin_vt_t *det = s->cfg->plugins[s->cfg->saturation].vt;
+    es_time_t grace = (det->caps & ESI_CAP_LEADING_SENSOR) ? 10 * ES_MS : refresh + 2000 * ES_MS + 250 * ES_MS;
+    esi_evictor_init(&s->ev, filter, order, grace);
+    s->evict_cb = cb;
+    s->evict_ud = ud;
+    s->ev_on = true;
+}
+
+uint64_t es_scheduler_evictions(const es_scheduler_t *s) { return s->ev_on ? s->ev.evicted : 0; }
 
 int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t n, es_time_t now,
                             es_flow_cb cb, void *ud)
@@ -996,7 +1093,10 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
     usage->cfg->vt->x_limits(usage->state, sat, s->prios, s->nbands, s->ceilings);
     for (size_t bi = 0; bi < s->nbands; bi++) {   /* highest priority first */
         fc_band_t *b = &s->bands[bi];
-        if (sat >= s->ceilings[bi]) return 0;   /* head-of-line: the whole cycle stops */
+        if (sat >= s->ceilings[bi]) {   /* head-of-line: the whole cycle stops */
+            if (s->ev_on) maybe_reclaim(s, sat, bi, now);
+            return 0;
+        }
         if (b->n == 0) continue;
         long pick;
         if (b->pick_flow) {

@@ -607,6 +607,7 @@ void esi_bench_stage(const esi_bench_t *b, size_t i, double *rate, es_time_t *st
 
 const char *esi_bench_path(const esi_bench_t *b) { return b->path; }
 double esi_bench_timeout_s(const esi_bench_t *b) { return b->timeout_s; }
+const char *esi_bench_server_model(const esi_bench_t *b) { return b->vllm ? NULL : b->ip.model_name; }
 size_t esi_bench_warning_count(const esi_bench_t *b) { return b->nwarnings; }
 const char *esi_bench_warning(const esi_bench_t *b, size_t i) { return i < b->nwarnings ? b->warnings[i] : NULL; }
 const char *esi_bench_client(const esi_bench_t *b) { return b->client; }

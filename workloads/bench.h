@@ -50,6 +50,7 @@ size_t esi_bench_stage_count(const esi_bench_t *b);
 void   esi_bench_stage(const esi_bench_t *b, size_t i, double *rate, es_time_t *start, es_time_t *end);
 const char *esi_bench_path(const esi_bench_t *b);      /* HTTP path */
 double esi_bench_timeout_s(const esi_bench_t *b);       /* client timeout; 0 = none */
+const char *esi_bench_server_model(const esi_bench_t *b);   /* inference-perf server.model_name; NULL if none */
 size_t esi_bench_warning_count(const esi_bench_t *b);
 const char *esi_bench_warning(const esi_bench_t *b, size_t i);
 /* One line naming the client and build, e.g. "inference-perf 2025-10 (3b6f82a ...)". */

@@ -61,6 +61,9 @@ typedef struct es_wl_request {
     const es_header_t *headers;   /* extra HTTP headers (eppsim JSONL), may be NULL */
     uint32_t     nheaders;
     uint32_t     stage;           /* index of the arrival-rate stage it belongs to */
+    const es_mm_item_t *mm;       /* images (workload.images or the trace's "images"), NULL if none; their
+                                   * tokens are segments of prompt, before its last segment */
+    uint32_t     nmm;
     /* private */
     uint32_t     session_idx_;    /* session slot + 1, 0 if none */
     uint32_t     client_;         /* closed-loop client + 1, 0 if none */
@@ -116,6 +119,9 @@ void   es_workload_stage(const es_workload_t *w, size_t i, double *rate,
 double      es_workload_client_timeout_s(const es_workload_t *w);
 const char *es_workload_client(const es_workload_t *w);
 size_t      es_workload_warning_count(const es_workload_t *w);
+/* The model a benchmark client names in its requests (inference-perf's
+ * server.model_name), NULL when it names none: a live client sends it. */
+const char *es_workload_server_model(const es_workload_t *w);
 const char *es_workload_warning(const es_workload_t *w, size_t i);
 /* How the benchmark client stamps streamed responses (false for other
  * workloads): streaming, stamps per token, stamps after the last token. */

@@ -150,7 +150,7 @@ wait_line kv.out 'kv-events' 2
 KPODS=$(awk '$3=="port" {printf "%s127.0.0.1:%s", (n++ ? "," : ""), $4}' kv.out)
 KEPS=$(awk '$3=="kv-events" {printf "%s%s", (n++ ? "," : ""), $4}' kv.out)
 "$EPPSIM" gateway --pods "$KPODS" --kv-events "$KEPS" --epp-config "$ROOT/examples/epp-configs/precise-prefix.yaml" \
-  --port 0 --time-scale 10 >gk.out 2>gk.err &
+  --port 0 --time-scale 10 --record kvrec >gk.out 2>gk.err &
 GK=$!
 pids+=($GK)
 wait_line gk.out '^gateway port ' 1
@@ -168,6 +168,20 @@ done
 [ $bad -eq 0 ]; check "--kv-events: the precise prefix scorer follows the pods' KV events (4 of 4)" $? "$bad wrong"
 kill -TERM "$GK"; wait "$GK"
 grep -Eq 'stopped: .* [1-9][0-9]* KV events in [1-9][0-9]* batches, 0 bad' gk.err; check "KV events received and decoded, none bad" $? "$(cat gk.err)"
+# the decision log holds what the KV-event index had for each candidate
+# (kv_blocks), so explain replays the precise scorer's decisions
+python3 - "$EPPSIM" kvrec <<'PY'; check "--record with KV events: kv_blocks logged, explain replays 4 of 4 to the same pod" $? ""
+import json, subprocess, sys
+eppsim, rec = sys.argv[1:3]
+dec = [json.loads(l) for l in open(rec + "/decisions.jsonl")]
+assert len(dec) == 4, len(dec)
+for d in dec:
+    held = {e["name"]: len(e["kv_blocks"]) for e in d["endpoints"]}
+    assert held[d["picked"][0]] > 0 and max(held.values()) == held[d["picked"][0]], (d["picked"], held)
+    out = subprocess.run([eppsim, "explain", "--from-run", rec, "--request", str(d["request_id"]), "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out)["picked"][0] == d["picked"][0], (d["request_id"], out[:300])
+PY
 "$EPPSIM" gateway --pods 127.0.0.1:1 --kv-events tcp://127.0.0.1:2 --port 0 >/dev/null 2>err.txt & sleep 0.3; kill -TERM $! 2>/dev/null; wait $!
 grep -q 'no plugin of the EndpointPickerConfig consumes KV events' err.txt; check "--kv-events with a config that ignores them: a warning" $? "$(cat err.txt)"
 "$EPPSIM" gateway --pods 127.0.0.1:1,127.0.0.1:2 --kv-events tcp://127.0.0.1:3 >/dev/null 2>err.txt; rc=$?
@@ -179,6 +193,42 @@ grep -q 'no plugin of the EndpointPickerConfig consumes KV events' err.txt; chec
 "$EPPSIM" gateway --pods 127.0.0.1 >/dev/null 2>err.txt; rc=$?
 [ $rc -eq 2 ] && grep -q -- '--pods: 127.0.0.1: not IP:PORT' err.txt; check "--pods without a port: exit 2" $? "$(cat err.txt)"
 printf 'apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: no-such-plugin\n' > bad.yaml
+# flow control (gate flowControl): a concurrency detector of one request per
+# pod holds the other requests in the gateway's queue; 4 sent at once are
+# dispatched one by one, each when the one before has ended (in flight 0 at
+# every decision), and all complete
+cat > flow.yaml <<'Y'
+apiVersion: llm-d.ai/v1alpha1
+kind: EndpointPickerConfig
+featureGates: [flowControl]
+plugins:
+- type: queue-scorer
+- type: concurrency-detector
+  parameters: {maxConcurrency: 1}
+schedulingProfiles:
+- name: default
+  plugins: [{pluginRef: queue-scorer}]
+flowControl: {saturationDetector: {pluginRef: concurrency-detector}}
+Y
+"$EPPSIM" gateway --serve 1 --epp-config flow.yaml --port 0 --time-scale 10 --record frec >gf.out 2>gf.err &
+GF=$!
+pids+=($GF)
+wait_line gf.out '^gateway port ' 1
+UF=http://127.0.0.1:$(awk '$1=="gateway" {print $3}' gf.out)
+for k in 0 1 2 3; do
+  curl -s -o /dev/null -w '%{http_code}\n' $UF/v1/completions -d "{\"prompt\":\"flow $k\",\"max_tokens\":20,\"stream\":true}" >>fcodes.txt &
+done
+wait_n=0; while [ "$(wc -l <fcodes.txt 2>/dev/null || echo 0)" -lt 4 ] && [ $wait_n -lt 600 ]; do sleep 0.1; wait_n=$((wait_n + 1)); done
+kill -TERM "$GF"; wait "$GF"
+[ "$(grep -c '^200$' fcodes.txt)" -eq 4 ] && grep -q ' 4 queued in flow control' gf.err
+check "flowControl: 4 requests queued in the gateway, all 200" $? "$(sort fcodes.txt | uniq -c) $(tail -n 1 gf.err)"
+python3 -c '
+import json
+d = [json.loads(l) for l in open("frec/decisions.jsonl")]
+assert len(d) == 4 and all(x["outcome"] == 200 for x in d), d
+assert all(e["inflight"]["requests"] == 0 for x in d for e in x["endpoints"]), [x["endpoints"][0]["inflight"] for x in d]'
+check "flowControl: each dispatched when the one before had ended (in flight 0 at every decision)" $? ""
+
 "$EPPSIM" gateway --pods 127.0.0.1:1 --epp-config bad.yaml >/dev/null 2>err.txt; rc=$?
 [ $rc -eq 2 ] && grep -q 'bad.yaml:4' err.txt; check "bad --epp-config: exit 2 naming file:line" $? "$(cat err.txt)"
 "$EPPSIM" gateway --pods 127.0.0.1:1 --listen not-an-ip >/dev/null 2>err.txt; rc=$?

@@ -54,6 +54,9 @@ def serve(c):
             c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n" + HEAD + chunk(SSE) + b"0\r\n\r\n")
         elif mode == b"badchunk":  # a malformed chunk size: the client must not get it
             c.sendall(HEAD + chunk(SSE) + b"zz\r\nEVIL\r\n")
+        elif mode == b"keep":      # kept alive, then closed unanswered when the next request comes (stale)
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            c.recv(65536)
         elif mode == b"endless":   # an endless stream to a client that never reads
             c.sendall(HEAD)
             try:
@@ -201,6 +204,14 @@ r = exchange(int(sys.argv[1]), post("/v1/completions", '{"prompt":"mode:badchunk
 print("  got %r" % r[-200:]) if not r.startswith(b"HTTP/1.1 200") or b"EVIL" in r or b"zz" in r else None
 sys.exit(not r.startswith(b"HTTP/1.1 200") or b"EVIL" in r or b"zz" in r)
 PY
+python3 - "$GP" <<'PY'; check "gateway: a kept-alive pod connection closed unanswered is retried on a new one" $? ""
+import sys; sys.path.insert(0, "."); from lib import *
+a = exchange(int(sys.argv[1]), post("/v1/completions", '{"prompt":"mode:keep","max_tokens":2}'))
+b = exchange(int(sys.argv[1]), post("/v1/completions", '{"prompt":"mode:keep","max_tokens":2}'))
+ok = a.startswith(b"HTTP/1.1 200") and a.endswith(b"{}") and b.startswith(b"HTTP/1.1 200") and b.endswith(b"{}")
+print("  got %r / %r" % (a[:80], b[:80])) if not ok else None
+sys.exit(0 if ok else 1)
+PY
 
 # ---- gateway --record: a client's bytes that are not UTF-8 are refused, the record stays JSON
 "$EPPSIM" gateway --serve 1 --port 0 --time-scale 10 --record rec >gr.out 2>gr.err &
@@ -286,6 +297,8 @@ n=$(curl -sN --max-time 30 http://127.0.0.1:$SP/v1/completions -d '{"prompt":"af
 [ "$n" -eq 5 ]; check "serve still streams a completion" $? "got $n events"
 kill -TERM "$GW"; wait "$GW"; rc=$?
 [ $rc -eq 0 ]; check "gateway: SIGTERM stops it (exit $rc)" $? "$(tail -n 5 gw.err)"
+grep -Eq 'stopped: .*[1-9][0-9]* requests on kept-alive ones, [1-9][0-9]* stale retried' gw.err
+check "gateway: the pooled connection was reused, a stale one retried" $? "$(tail -n 2 gw.err)"
 kill -INT "$SV"; wait "$SV"; rc=$?
 [ $rc -eq 0 ]; check "serve: SIGINT stops it (exit $rc)" $? "$(tail -n 5 serve.err)"
 ! grep -q 'ERROR: AddressSanitizer\|runtime error' serve.err gw.err gk.err gr.err; check "no sanitizer report" $? "$(grep -h -A3 'Sanitizer\|runtime error' serve.err gw.err gk.err gr.err | head -20)"

@@ -84,6 +84,10 @@ PY
 kill -TERM "$GW"; wait "$GW"; rc=$?
 T=$((N + NL))
 [ $rc -eq 0 ] && grep -q "stopped: $T requests decided, $T proxied whole" gw.err; check "gateway stops cleanly, $T decided and proxied (exit $rc)" $? "$(cat gw.err)"
+# pod connections are kept alive and reused: fewer opened than requests sent
+awk -v t=$T 'match($0, /; [0-9]+ pod connections, [0-9]+ requests on kept-alive/) {
+  split(substr($0, RSTART + 2, RLENGTH), f, " "); ok = f[1] > 0 && f[1] < t && f[4] > 0 } END { exit !ok }' gw.err
+check "gateway reuses pod connections (fewer opened than $T requests)" $? "$(tail -n 1 gw.err)"
 
 # every decision replayed with explain on the logged snapshot
 python3 - "$EPPSIM" rec $T <<'PY'; check "explain --from-run replays all $T live decisions to the same pod" $? ""

@@ -2,7 +2,7 @@
 # `eppsim load` against `eppsim serve` on loopback (time scale 10): every
 # request of a small workload completes with the token count `eppsim run`
 # gives it, the result files are written, a refused connection is status 0,
-# and `serve --stats` reports step lateness.  tests/cli/load.sh EPPSIM
+# and `serve --stats` reports step and token lateness.  tests/cli/load.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -62,9 +62,12 @@ check "timeseries.csv: pod rows carry scraped gauges" $? "$(head -5 live/timeser
 kill -TERM $SERVE; wait $SERVE 2>/dev/null
 grep -Eq '^step lateness: [1-9][0-9]* steps, p50 [0-9]+ us, p90 [0-9]+ us, p99 [0-9]+ us' s.out
 check "serve --stats prints step lateness when stopped" $? "$(cat s.out)"
+grep -Eq '^token lateness: [1-9][0-9]* flushes, p50 [0-9]+ us, p90 [0-9]+ us, p99 [0-9]+ us' s.out
+check "serve --stats prints token lateness when stopped" $? "$(cat s.out)"
 
 # an inference-perf config as the workload (two constant stages: 40 + 80 requests)
-"$EPPSIM" serve --pods 1 --port 0 --time-scale 10 >ip.out 2>ip.err &
+# (the pod serves the config's server.model_name, which load sends as the model)
+"$EPPSIM" serve --pods 1 --port 0 --time-scale 10 --served-model-name meta-llama/Llama-2-7b-hf >ip.out 2>ip.err &
 IPS=$!
 pids+=($IPS)
 for _ in $(seq 1 100); do grep -q '^pod ' ip.out 2>/dev/null && break; sleep 0.05; done
@@ -75,6 +78,17 @@ check "load --inference-perf exits 0" $? "$(cat ip.lerr)"
 [ "$(awk -F, 'NR > 1 && $4 == 200' ip/requests.csv | wc -l)" -eq 120 ] && [ "$(awk -F, 'NR > 1' ip/requests.csv | wc -l)" -eq 120 ]
 check "inference-perf stages: 120 requests, all 200" $? "$(awk -F, 'NR > 1 {print $4}' ip/requests.csv | sort | uniq -c)"
 kill $IPS
+# a pod serving another model answers 404 to every request: load sent server.model_name, not workload.model
+"$EPPSIM" serve --pods 1 --port 0 --time-scale 10 >ip2.out 2>ip2.err &
+IPS2=$!
+pids+=($IPS2)
+for _ in $(seq 1 100); do grep -q '^pod ' ip2.out 2>/dev/null && break; sleep 0.05; done
+PI2=$(awk '$1=="pod" && $3=="port" {print $4}' ip2.out)
+timeout 120 "$EPPSIM" load --inference-perf "$SRC/tests/data/inference-perf/late-2025-run.yaml" --url "http://127.0.0.1:$PI2" \
+  --time-scale 10 --no-plots -q -o ip2 >/dev/null 2>&1
+[ "$(awk -F, 'NR > 1 && $4 == 404' ip2/requests.csv | wc -l)" -eq 120 ]
+check "load --inference-perf sends server.model_name (another model's pod: 404)" $? "$(awk -F, 'NR > 1 {print $4}' ip2/requests.csv | sort | uniq -c)"
+kill $IPS2
 
 # a refused connection (nothing listens on the first URL any more): status 0, not a hang
 printf 'name: two\nworkload: {num_requests: 2, arrival: {process: constant, rate: 50}, shared_prefix: {output_len: 4}}\n' > two.yaml

@@ -352,11 +352,20 @@ static void test_preciseprefixcache_producer_speculative(void **st)
         es_kv_event_t ev = {.kind = ES_KV_BLOCK_STORED, .endpoint = 1, .block_hash = keys[b]};
         es_scheduler_on_kv_event(s, &ev);
     }
+    /* es_scheduler_kv_held (a live gateway's kv_blocks): the run each pod holds */
+    uint64_t held[4] = {0};
+    assert_int_equal(es_scheduler_kv_held(s, &r, 1, held, 4), 2);
+    assert_true(held[0] == keys[0] && held[1] == keys[1]);
+    assert_int_equal(es_scheduler_kv_held(s, &r, 0, held, 4), 0);
+    held[1] = 0;
+    assert_int_equal(es_scheduler_kv_held(s, &r, 1, held, 1), 2);   /* the length; only max written */
+    assert_true(held[1] == 0);
     es_sched_result_t res = {0};
     assert_int_equal(es_scheduler_pick(s, &r, p.eps, p.n, 0, &res), 0);
     assert_int_equal(res.primary, 1);
     assert_int_equal(res.est_prefix_blocks, 2);
     assert_int_equal(res.est_total_blocks, 4);
+    assert_int_equal(es_scheduler_kv_held(s, &r, 1, held, 4), 4);   /* the pick's speculative entries count */
     es_scheduler_on_end(s, 1, 0);
     /* speculative: pod2 now holds all four blocks until the TTL passes */
     r.id = 2;

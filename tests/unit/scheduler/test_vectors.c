@@ -488,7 +488,10 @@ static void test_session_affinity(void **st)
     es_epp_config_t *cfg;
     es_scheduler_t *s = one_scorer("session-affinity-scorer", NULL, &cfg);
     es_sched_request_t r = text_req(1, "m", "");
-    r.session = tok;
+    es_header_t h = {"x-session-token", tok};   /* the token travels as a header */
+    r.headers = &h;
+    r.nheaders = 1;
+    r.session = "s1";   /* a workload session id is not a token */
     es_sched_result_t res;
     es_sched_trace_t *t = run(s, &p, &r, 0, &res);
     assert_double_equal(raw_of(t, 0, 0), 0, 0);

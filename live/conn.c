@@ -1,0 +1,66 @@
+/*
+ * conn.c -- client connection plumbing shared by serve and gateway
+ * (es_live_conn.h).
+ */
+#include "es_live_conn.h"
+
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+typedef struct close_req {
+    uv_shutdown_t req;
+    uv_close_cb   on_closed;
+} close_req_t;
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;   /* shut down or not, the stream is closed now */
+    close_req_t *cr = (close_req_t *)req;
+    uv_close_cb cb = cr->on_closed;
+    uv_stream_t *s = req->handle;
+    free(cr);
+    if (!uv_is_closing((uv_handle_t *)s)) uv_close((uv_handle_t *)s, cb);
+}
+
+int es_live_close_after_writes(uv_stream_t *s, uv_close_cb on_closed)
+{
+    close_req_t *cr = malloc(sizeof *cr);
+    if (!cr) return UV_ENOMEM;
+    cr->on_closed = on_closed;
+    int rc = uv_shutdown(&cr->req, s, on_shutdown);
+    if (rc) free(cr);
+    return rc;
+}
+
+const char *es_live_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 504: return "Gateway Timeout";
+    default:  return "Service Unavailable";
+    }
+}
+
+char *es_live_error_body(int status, const char *msg)
+{
+    cJSON *j = cJSON_CreateObject(), *e = j ? cJSON_AddObjectToObject(j, "error") : NULL;
+    if (!e) { cJSON_Delete(j); return NULL; }
+    cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddStringToObject(e, "type", status == 404  ? "NotFoundError"
+                                       : status < 500 ? "BadRequestError"
+                                       : status == 500 ? "InternalServerError"
+                                                       : "ServiceUnavailableError");
+    cJSON_AddNumberToObject(e, "code", status);
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return s;
+}
