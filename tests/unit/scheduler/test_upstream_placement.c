@@ -1231,11 +1231,13 @@ static char *written(const es_epp_config_t *c)
     assert_non_null(f);
     es_epp_config_write_yaml(f, c);
     fclose(f);
-    return buf;
+    char *copy = strdup(buf);   /* a heap copy: gcc 12's -Wdangling-pointer takes buf for the local it was */
+    free(buf);
+    assert_non_null(copy);
+    return copy;
 }
 
-/* Drops every "added by the defaulting pipeline" line of s, in place (by
- * offsets: gcc's -Wdangling-pointer misreads a pointer loop here). */
+/* Drops every "added by the defaulting pipeline" line of s, in place. */
 static void strip_marks(char *s)
 {
     static const char mark[] = "  # added by the defaulting pipeline\n";
