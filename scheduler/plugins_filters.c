@@ -113,6 +113,7 @@ typedef struct lbl_req {
 } lbl_req_t;
 typedef struct selector_params {
     uint32_t  nreq;
+    uint32_t  nlabels;      /* req[0, nlabels): matchLabels, the rest matchExpressions */
     lbl_req_t req[2 * LBL_MAX];
 } selector_params_t;
 typedef struct by_label_params {
@@ -179,6 +180,7 @@ static int selector_check(void *params, const es_node_t *at, const char *path, c
         r->op = LBL_IN;
         r->nvals = 1;
         if ((rc = lbl_str(ml->items[i], kp, r->vals[0], err))) return rc;
+        p->nlabels = p->nreq;
     }
     const es_node_t *me = es_map_get(at, "matchExpressions");
     snprintf(full, sizeof full, "%s.matchExpressions", path);
@@ -209,6 +211,66 @@ static int selector_check(void *params, const es_node_t *at, const char *path, c
             return es_node_err(err, ES_EINVAL, e, fp, "values set must be empty for exists and does not exist");
     }
     return 0;
+}
+
+/* a YAML double-quoted scalar (the label keys and values as parsed) */
+static void lbl_quoted(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fputc('\\', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void lbl_write_values(FILE *f, const char (*vals)[ESI_STR_MAX], uint32_t n)
+{
+    fputc('[', f);
+    for (uint32_t i = 0; i < n; i++) {
+        if (i) fputs(", ", f);
+        lbl_quoted(f, vals[i]);
+    }
+    fputc(']', f);
+}
+
+/* the selector as parsed: matchLabels, then the expressions */
+static void selector_write(const void *params, const char *key, FILE *f, int indent)
+{
+    static const char *const ops[] = {"In", "NotIn", "Exists", "DoesNotExist"};
+    const selector_params_t *p = params;
+    if (strcmp(key, "matchLabels") == 0 && p->nlabels) {
+        fprintf(f, "%*smatchLabels:\n", indent, "");
+        for (uint32_t i = 0; i < p->nlabels; i++) {
+            fprintf(f, "%*s", indent + 2, "");
+            lbl_quoted(f, p->req[i].key);
+            fputs(": ", f);
+            lbl_quoted(f, p->req[i].vals[0]);
+            fputc('\n', f);
+        }
+    } else if (strcmp(key, "matchExpressions") == 0 && p->nreq > p->nlabels) {
+        fprintf(f, "%*smatchExpressions:\n", indent, "");
+        for (uint32_t i = p->nlabels; i < p->nreq; i++) {
+            const lbl_req_t *r = &p->req[i];
+            fprintf(f, "%*s- {key: ", indent, "");
+            lbl_quoted(f, r->key);
+            fprintf(f, ", operator: %s", ops[r->op]);
+            if (r->nvals) {
+                fputs(", values: ", f);
+                lbl_write_values(f, (const char (*)[ESI_STR_MAX])r->vals, r->nvals);
+            }
+            fputs("}\n", f);
+        }
+    }
+}
+
+static void by_label_write(const void *params, const char *key, FILE *f, int indent)
+{
+    const by_label_params_t *p = params;
+    if (strcmp(key, "validValues")) return;
+    fprintf(f, "%*svalidValues: ", indent, "");
+    lbl_write_values(f, (const char (*)[ESI_STR_MAX])p->vals, p->nvals);
+    fputc('\n', f);
 }
 
 static bool in_vals(const char (*vals)[ESI_STR_MAX], uint32_t n, const char *v)
@@ -416,6 +478,15 @@ static const esi_param_t k_attr_filter_params[] = {
     {"algorithm", ESI_P_NODE, 0, NULL, 0, 0, NULL},
     END};
 
+/* algorithm as parsed: type threshold, its operator and value */
+static void attr_filter_write(const void *params, const char *key, FILE *f, int indent)
+{
+    const attr_filter_params_t *p = params;
+    if (strcmp(key, "algorithm") || p->op < 0) return;
+    fprintf(f, "%*salgorithm:\n%*stype: threshold\n%*sthreshold:\n", indent, "", indent + 2, "", indent + 2, "");
+    fprintf(f, "%*soperator: %s\n%*svalue: %.17g\n", indent + 4, "", k_cmp_ops[p->op], indent + 4, "", p->value);
+}
+
 static const char k_attr_unproduced[] =
     "attribute is produced by nothing eppsim models (only " ESI_ATTR_GPU_UTIL_KEY
     ", by a dcgm-extractor): every endpoint lacks it";
@@ -590,12 +661,14 @@ static const esi_plugin_vt_t k_plugins[] = {
         sizeof(affinity_params_t)), .consumes = ESI_DATA_PREFIX_MATCH, .x_consumes = affinity_consumes,
      .x_check = affinity_check, .x_producer_ref = affinity_producer_ref, .x_filter = affinity_filter},
     {VT("label-selector-filter", ESI_FILTER, k_selector_params, sizeof(selector_params_t),
-        sizeof(selector_params_t)), .x_check = selector_check, .x_filter = selector_filter},
+        sizeof(selector_params_t)), .x_check = selector_check, .x_filter = selector_filter,
+     .x_write_node = selector_write},
     {VT("by-label-selector", ESI_FILTER, k_selector_params, sizeof(selector_params_t), sizeof(selector_params_t)),
-     .replaced_by = "label-selector-filter", .x_check = selector_check, .x_filter = selector_filter},
+     .replaced_by = "label-selector-filter", .x_check = selector_check, .x_filter = selector_filter,
+     .x_write_node = selector_write},
     {VT("by-label", ESI_FILTER, k_by_label_params, sizeof(by_label_params_t), sizeof(by_label_params_t)),
      .replaced_by = "label-selector-filter (or decode-filter/prefill-filter/encode-filter for roles)",
-     .x_check = by_label_check, .x_filter = by_label_filter},
+     .x_check = by_label_check, .x_filter = by_label_filter, .x_write_node = by_label_write},
     {VT("topology-affinity-filter", ESI_FILTER, k_topo_filter_params, sizeof(topo_params_t), sizeof(topo_params_t)),
      .alpha = true, .x_check = topo_filter_check, .x_link = topo_link, .x_filter = topo_filter},
     {VT("topology-affinity-scorer", ESI_SCORER, k_topo_scorer_params, sizeof(topo_params_t), sizeof(topo_params_t)),
@@ -605,7 +678,7 @@ static const esi_plugin_vt_t k_plugins[] = {
      .note = "reads the pods' hostname/rack/zone/region labels (experiment key cluster.pod_labels, or the manifests' template labels)"},
     {VT("endpoint-attribute-filter", ESI_FILTER, k_attr_filter_params, sizeof(attr_filter_params_t),
         sizeof(attr_filter_params_t)), .alpha = true, .x_check = attr_filter_check, .x_link = attr_filter_link,
-     .x_filter = attr_filter},
+     .x_filter = attr_filter, .x_write_node = attr_filter_write},
     {VT("header-based-testing-filter", ESI_FILTER, NULL, 0, 0), .x_filter = hbt_filter},
     {VT("decode-filter", ESI_FILTER, NULL, 0, 0), .x_filter = decode_filter},
     {VT("prefill-filter", ESI_FILTER, NULL, 0, 0), .x_filter = prefill_filter},

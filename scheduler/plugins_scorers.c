@@ -447,6 +447,19 @@ static int attr_scorer_check(void *params, const es_node_t *at, const char *path
     return 0;
 }
 
+/* algorithm as parsed: the direction and, when fixed, the range
+ * (adaptiveRange, the default, is written as the absence of fixedRange) */
+static void attr_scorer_write(const void *params, const char *key, FILE *f, int indent)
+{
+    const attr_scorer_params_t *p = params;
+    if (strcmp(key, "algorithm")) return;
+    fprintf(f, "%*salgorithm:\n%*stype: %s\n", indent, "", indent + 2, "",
+            p->lower_is_better ? "linear_lower_is_better" : "linear_higher_is_better");
+    if (p->fixed)
+        fprintf(f, "%*snormalization:\n%*sfixedRange: {min: %.17g, max: %.17g}\n", indent + 2, "", indent + 4, "",
+                p->min, p->max);
+}
+
 static int attr_scorer_link(void *params, const es_epp_config_t *c, const es_node_t *at, es_err_t *err)
 {
     (void)at; (void)err;
@@ -534,7 +547,7 @@ static const esi_plugin_vt_t k_plugins[] = {
      .alpha = true, .x_check = hla_check, .x_score = hla_score},
     {VT("endpoint-attribute-scorer", ESI_SCORER, k_attr_scorer_params, sizeof(attr_scorer_params_t),
         sizeof(attr_scorer_params_t)), .alpha = true, .x_check = attr_scorer_check, .x_link = attr_scorer_link,
-     .x_score = attr_score},
+     .x_score = attr_score, .x_write_node = attr_scorer_write},
 };
 
 ESI_PLUGIN_FAMILY(esi_scorer_plugins, k_plugins);

@@ -1278,6 +1278,48 @@ static void test_placement_config_round_trip(void **state)
     es_epp_config_destroy(c);
 }
 
+/* Every plugin whose lists and maps its x_check parses (ESI_P_NODE) writes
+ * them back: the selector, by-label's values, the attribute algorithms. */
+static void test_node_params_config_round_trip(void **state)
+{
+    (void)state;
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n"
+        "- type: label-selector-filter\n  parameters: {matchLabels: {app.kubernetes.io/role: decode, tier: \"a\\\"b\"}, "
+        "matchExpressions: [{key: zone, operator: In, values: [z1, z2]}, {key: gpu, operator: Exists}, "
+        "{key: spot, operator: NotIn, values: [\"true\"]}]}\n"
+        "- type: by-label-selector\n  name: sel2\n  parameters: {matchExpressions: [{key: x, operator: DoesNotExist}]}\n"
+        "- type: by-label\n  parameters: {label: role, validValues: [prefill, both], allowsNoLabel: true}\n"
+        "- type: endpoint-attribute-filter\n  parameters: {attribute: gpu_utilization, onMissing: Fail, "
+        "algorithm: {type: threshold, threshold: {operator: LessThanOrEqual, value: 0.85}}}\n"
+        "- type: endpoint-attribute-scorer\n  parameters: {attributeKey: gpu_utilization, algorithm: {type: "
+        "linear_lower_is_better, normalization: {fixedRange: {min: 0.1, max: 0.9}}}}\n"
+        "- type: endpoint-attribute-scorer\n  name: adaptive\n  parameters: {attributeKey: gpu_utilization, "
+        "algorithm: {type: linear_higher_is_better}}\n"
+        "schedulingProfiles:\n- name: a\n  plugins: [{pluginRef: label-selector-filter}, {pluginRef: sel2}, "
+        "{pluginRef: by-label}, {pluginRef: endpoint-attribute-filter}, {pluginRef: endpoint-attribute-scorer}, "
+        "{pluginRef: adaptive}]\n");
+    char *a = written(c);
+    assert_non_null(strstr(a, "\"app.kubernetes.io/role\": \"decode\""));
+    assert_non_null(strstr(a, "\"tier\": \"a\\\"b\""));
+    assert_non_null(strstr(a, "- {key: \"zone\", operator: In, values: [\"z1\", \"z2\"]}"));
+    assert_non_null(strstr(a, "- {key: \"gpu\", operator: Exists}"));
+    assert_non_null(strstr(a, "- {key: \"spot\", operator: NotIn, values: [\"true\"]}"));
+    assert_non_null(strstr(a, "- {key: \"x\", operator: DoesNotExist}"));
+    assert_non_null(strstr(a, "validValues: [\"prefill\", \"both\"]"));
+    assert_non_null(strstr(a, "operator: LessThanOrEqual"));
+    assert_non_null(strstr(a, "value: 0.84999999999999998"));
+    assert_non_null(strstr(a, "type: linear_lower_is_better"));
+    assert_non_null(strstr(a, "fixedRange: {min: 0.10000000000000001, max: 0.90000000000000002}"));
+    assert_non_null(strstr(a, "type: linear_higher_is_better"));
+    es_epp_config_t *c2 = cfg_text(a);
+    char *b = written(c2);
+    strip_marks(a);
+    assert_string_equal(strchr(a, '\n'), strchr(b, '\n'));
+    free(a); free(b);
+    es_epp_config_destroy(c2);
+    es_epp_config_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1310,6 +1352,7 @@ int main(void)
         cmocka_unit_test(test_reclamation_test_go_TestDispatchCycle),
         cmocka_unit_test(test_scorer_session_affinity_test_go_TestSessionAffinity_Score),
         cmocka_unit_test(test_placement_config_round_trip),
+        cmocka_unit_test(test_node_params_config_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
