@@ -831,6 +831,7 @@ static int run_pass(const es_experiment_t *exp, const es_run_options_t *opt, es_
         in.pred_samples_ttft = ps.samples_ttft;
         in.pred_samples_tpot = ps.samples_tpot;
     }
+    in.evicting = es_cluster_evictions(c.cl, &in.evictions);
     summary = es_summary_build(c.m, &in);
     if (!summary) rc = es_err_set(err, ES_ENOMEM, "out of memory");
     if (!rc) rc = es_summary_write_json(es_outdir_file(&od, "summary.json", path, sizeof path), summary, err);

@@ -408,3 +408,14 @@ void es_cluster_predictor_stats(const es_cluster_t *c, es_sched_predictor_stats_
     memset(out, 0, sizeof *out);
     for (uint32_t e = 0; e < c->nepps; e++) es_scheduler_predictor_stats(c->epps[e].sched, out);
 }
+
+bool es_cluster_evictions(const es_cluster_t *c, uint64_t *out)
+{
+    bool on = false;
+    *out = 0;
+    for (uint32_t e = 0; e < c->nepps; e++) {
+        on |= es_scheduler_evicts(c->epps[e].sched);
+        *out += es_scheduler_evictions(c->epps[e].sched);
+    }
+    return on;
+}

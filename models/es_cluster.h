@@ -154,5 +154,8 @@ void es_cluster_sync(es_cluster_t *c);
 void es_cluster_pod_info(const es_cluster_t *c, uint32_t pod, es_pod_info_t *out);
 /* The EPP replicas' latency predictor records, summed (present: one ran). */
 void es_cluster_predictor_stats(const es_cluster_t *c, es_sched_predictor_stats_t *out);
+/* Requests flow control evicted (flowControl.enableEviction), summed over
+ * the EPP replicas; false when no replica evicts (*out = 0). */
+bool es_cluster_evictions(const es_cluster_t *c, uint64_t *out);
 
 #endif /* ES_CLUSTER_H */

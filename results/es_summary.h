@@ -66,6 +66,10 @@ typedef struct es_summary_input {
     bool                      predictor;
     double                    pred_ttft_mape_pct, pred_tpot_mape_pct;
     uint64_t                  pred_ttft_n, pred_tpot_n, pred_retrains, pred_samples_ttft, pred_samples_tpot;
+    /* flow control's in-flight eviction, written as "flow_control" only when
+     * the EPP config enables it (its victims end as 429 in requests.csv) */
+    bool                      evicting;
+    uint64_t                  evictions;
 } es_summary_input_t;
 
 /* summary.json's tree (NULL when out of memory; cJSON_Delete it). */

@@ -258,6 +258,10 @@ cJSON *es_summary_build(const es_metrics_t *m, const es_summary_input_t *in)
         cJSON_AddItemToObject(lp, "training_samples_ttft", u64(in->pred_samples_ttft));
         cJSON_AddItemToObject(lp, "training_samples_tpot", u64(in->pred_samples_tpot));
     }
+    if (in->evicting) {
+        cJSON *fc = cJSON_AddObjectToObject(root, "flow_control");
+        cJSON_AddItemToObject(fc, "evictions", u64(in->evictions));
+    }
     if (in->kv_rule) {   /* after the figures: a golden file's first lines stay put */
         cJSON *kv = cJSON_AddObjectToObject(root, "kv_cache");
         cJSON_AddItemToObject(kv, "blocks", u64(in->kv_blocks));
@@ -570,6 +574,8 @@ void es_summary_print(FILE *f, const cJSON *s)
         print_cell(f, jnum(lp, "tpot_mape_pct"), "%.1f %%");
         fprintf(f, " (%.0f requests), %.0f retrains\n", jnum(lp, "tpot_n"), jnum(lp, "retrains"));
     }
+    const cJSON *fc = cJSON_GetObjectItem(s, "flow_control");
+    if (fc) fprintf(f, "  flow control evicted %.0f in-flight requests (429 in requests.csv)\n", jnum(fc, "evictions"));
 
     const cJSON *stages = cJSON_GetObjectItem(s, "stages"), *st;
     if (cJSON_GetArraySize(stages) > 1) {

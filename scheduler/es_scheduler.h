@@ -371,5 +371,7 @@ typedef void (*es_evict_cb)(void *ud, const es_sched_request_t *req);
 void     es_scheduler_set_evictor(es_scheduler_t *s, es_evict_cb cb, void *ud, es_time_t refresh);
 /* Requests evicted so far by this replica. */
 uint64_t es_scheduler_evictions(const es_scheduler_t *s);
+/* Whether this replica evicts (the config enables it and a callback is set). */
+bool     es_scheduler_evicts(const es_scheduler_t *s);
 
 #endif /* ES_SCHEDULER_H */

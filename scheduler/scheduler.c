@@ -1046,6 +1046,7 @@ void es_scheduler_set_evictor(es_scheduler_t *s, es_evict_cb cb, void *ud, es_ti
 }
 
 uint64_t es_scheduler_evictions(const es_scheduler_t *s) { return s->ev_on ? s->ev.evicted : 0; }
+bool es_scheduler_evicts(const es_scheduler_t *s) { return s->ev_on; }
 
 int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t n, es_time_t now,
                             es_flow_cb cb, void *ud)

@@ -141,6 +141,11 @@ ne=$(pods e1 | awk '$3 == 429' | wc -l)
 [ "$(pods e0 | awk '$3 == 429' | wc -l)" = 0 ] || fail "429s without enableEviction"
 cmp -s e1/requests.csv e2/requests.csv || fail "eviction runs differ for one seed"
 grep -q "enableEviction: true" e1/epp-config.yaml || fail "epp-config.yaml lacks enableEviction"
+# summary.json counts the evictions (only when enabled); each is one of the 429s
+nsum=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["flow_control"]["evictions"])' e1/summary.json 2>/dev/null)
+{ [ -n "$nsum" ] && [ "$nsum" -gt 0 ] && [ "$nsum" -le "$ne" ]; } || fail "summary.json flow_control.evictions '$nsum' (429s: $ne)"
+grep -q '"flow_control"' e0/summary.json && fail "flow_control block without enableEviction"
+grep -q "flow control evicted $nsum in-flight requests" e1.out || grep -q "flow control evicted $nsum" e1/report.md || fail "report lacks the evictions"
 
 # ---- explain: the filters and the context-length scores
 cat > expl-cfg.yaml <<'YAML'
