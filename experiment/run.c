@@ -228,6 +228,8 @@ static void ev_client_done(es_sim_t *sim, void *target, uint64_t arg)
     live_req_t *r = target;
     run_ctx_t *c = (run_ctx_t *)(uintptr_t)r->prev;   /* stashed by on_done: r is off the live list */
     c->pending_done--;
+    if (r->cr.status == 200 && r->cr.session_header)   /* the client keeps the session's token */
+        es_workload_on_response_header(c->wl, r->wl, r->cr.session_header, r->cr.session_token);
     es_workload_on_complete(c->wl, r->wl, es_sim_now(sim), r->cr.status);
     es_workload_release(c->wl, r->wl);
     r->next = c->free_list;

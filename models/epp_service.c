@@ -222,6 +222,11 @@ static void apply_decision(es_client_request_t *r, const es_sched_result_t *res)
     r->est_block_tokens = res->est_block_tokens;
     r->p.decided = 1;
     r->p.decided_status = res->status;
+    r->session_header = NULL;
+    if (res->status == 200 && res->session_header) {
+        r->session_header = res->session_header;
+        memcpy(r->session_token, res->session_token, sizeof r->session_token);
+    }
     if (res->status == 200) {
         r->pod = (int32_t)res->primary;
         r->p.prefill_pod = res->prefill;

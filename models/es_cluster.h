@@ -77,6 +77,8 @@ typedef struct es_client_request {
     es_time_t           sched_latency;  /* ext_proc round trip seen by the gateway */
     uint32_t            retries;
     es_time_t           encode_wait;    /* images: from forwarding to the encoder outputs at the pod; 0 none */
+    const char         *session_header; /* the EPP's session-affinity response header (last decision), NULL none */
+    char                session_token[ES_SCHED_TOKEN_MAX];
     /* private */
     struct {
         struct es_cluster  *c;

@@ -137,6 +137,9 @@ void es_sched_trace_destroy(es_sched_trace_t *t);
 /* Status values besides HTTP codes. */
 #define ES_SCHED_QUEUED 0     /* flow control holds the request (es_scheduler_submit) */
 
+/* Room for a session-affinity token: base64 of a pod name (NUL included). */
+#define ES_SCHED_TOKEN_MAX 256
+
 typedef struct es_sched_result {
     /* out */
     int         status;             /* 200, 429, 503, 500 (an admission plugin refused), or ES_SCHED_QUEUED */
@@ -158,6 +161,12 @@ typedef struct es_sched_result {
      * (x-kv-cache-source-host-port), -1 when none, and the prompt tokens it holds */
     int32_t     kv_source;
     int64_t     kv_source_tokens;
+    /* out, session-affinity with encoded_endpoint_header (ResponseHeader):
+     * the response header the EPP sets, base64 of the pod it names (the
+     * profileName profile's pick, else the primary); NULL when none.  The
+     * client echoes it on the session's next request. */
+    const char *session_header;
+    char        session_token[ES_SCHED_TOKEN_MAX];
 } es_sched_result_t;
 
 /*

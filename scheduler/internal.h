@@ -535,6 +535,11 @@ struct esi_cycle {
      * index (UINT32_MAX: none) and the prompt tokens it holds */
     uint32_t                  kv_source;
     int64_t                   kv_source_tokens;
+    /* session-affinity's ResponseHeader (encoded_endpoint_header), set at
+     * PreRequest: header name (plugin-owned) and the eps index it names
+     * (UINT32_MAX: none) */
+    const char               *session_header;
+    uint32_t                  session_pod;
 };
 
 /* The request's in-flight tokens on candidate i (UncachedRequestTokens

@@ -589,11 +589,17 @@ static void sa_score(void *state, esi_cycle_t *cy, const uint32_t *idx, size_t m
 
 /* PreRequest: binds a new session to the pod picked for the instance's
  * profile, refreshes a binding to that pod, and migrates a session only
- * when this request's Filter found its bound pod absent */
+ * when this request's Filter found its bound pod absent;
+ * encoded_endpoint_header: names the pod its response header carries */
 static void sa_pre_request(void *state, esi_cycle_t *cy)
 {
     sa_state_t *st = state;
-    if (st->p.mode != SA_SESSION_ID || cy->record_only) return;
+    if (cy->record_only) return;
+    if (st->p.mode == SA_ENCODED) {   /* ResponseHeader: ResolvePodToWrite, written at the decision */
+        uint32_t pod = st->p.profile_idx == -1 ? esi_cycle_primary(cy) : esi_cycle_pick(cy, st->p.profile_idx);
+        if (pod != UINT32_MAX) { cy->session_header = st->p.header; cy->session_pod = pod; }
+        return;
+    }
     int8_t present = st->present_req == cy->req->id ? st->present : -1;
     st->present = -1;
     sa_sweep(st, cy->now);

@@ -490,6 +490,8 @@ static void cycle_setup(es_scheduler_t *s, esi_cycle_t *cy, const es_sched_reque
     cy->prefill = -1;
     cy->encode = -1;
     cy->kv_source = UINT32_MAX;
+    cy->session_header = NULL;
+    cy->session_pod = UINT32_MAX;
 }
 
 /* PrepareRequestData of every data producer, config order. */
@@ -665,6 +667,25 @@ double es_scheduler_saturation(es_scheduler_t *s, const es_endpoint_t *eps, size
     return saturation_of(s, &cy);
 }
 
+/* base64.StdEncoding.EncodeToString of s into out; false when it does not fit */
+static bool b64_std_encode(const char *s, char *out, size_t size)
+{
+    static const char k[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(s), o = 0;
+    if ((n + 2) / 3 * 4 + 1 > size) return false;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t rem = (uint32_t)(n - i), acc = (uint32_t)(unsigned char)s[i] << 16;
+        if (rem > 1) acc |= (uint32_t)(unsigned char)s[i + 1] << 8;
+        if (rem > 2) acc |= (unsigned char)s[i + 2];
+        out[o++] = k[acc >> 18 & 63];
+        out[o++] = k[acc >> 12 & 63];
+        out[o++] = rem > 1 ? k[acc >> 6 & 63] : '=';
+        out[o++] = rem > 2 ? k[acc & 63] : '=';
+    }
+    out[o] = '\0';
+    return true;
+}
+
 static void result_init(es_sched_result_t *out)
 {
     es_sched_trace_t *tr = out->trace;
@@ -761,6 +782,10 @@ static void decide(es_scheduler_t *s, const es_sched_request_t *req, const es_en
         out->kv_source = (int32_t)eps[cy.kv_source].id;
         out->kv_source_tokens = cy.kv_source_tokens;
     }
+    /* ID.String() is namespace/name; eppsim's pods have a name only */
+    if (cy.session_pod != UINT32_MAX && eps[cy.session_pod].name &&
+        b64_std_encode(eps[cy.session_pod].name, out->session_token, sizeof out->session_token))
+        out->session_header = cy.session_header;
     if (cy.have_prefix) {
         out->est_prefix_blocks = cy.match[p];
         out->est_total_blocks = cy.total_blocks;

@@ -102,6 +102,12 @@ es_time_t es_workload_next_time(es_workload_t *w);
  * 200) adds the answer to a multi-turn history.  Does not release r. */
 void es_workload_on_complete(es_workload_t *w, es_wl_request_t *r, es_time_t t, int status);
 
+/* A response header of r the client keeps (session affinity's token): a
+ * chat session sends the last one it got, as that header, on its next
+ * turns.  No effect for requests outside a session or a value of
+ * ES_WL_TOKEN_MAX characters or more. */
+#define ES_WL_TOKEN_MAX 256
+void es_workload_on_response_header(es_workload_t *w, es_wl_request_t *r, const char *name, const char *value);
 /* Gives r back; its storage is reused (pool).  r must not be used after. */
 void es_workload_release(es_workload_t *w, es_wl_request_t *r);
 

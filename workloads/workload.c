@@ -73,6 +73,7 @@ typedef struct session {
     es_rng_t      rng;       /* think times */
     gsl_rng      *len_rng;   /* user and output lengths */
     uint32_t      next_free; /* free-list link (slot + 1) */
+    char          tok_name[ES_WL_TOKEN_MAX], tok[ES_WL_TOKEN_MAX];   /* echoed response header; "" none */
 } session_t;
 
 typedef struct mix_item {
@@ -561,6 +562,7 @@ static int session_start(es_workload_t *w, uint32_t *slot_out)
     session_t *s = &w->sess[slot];
     s->sid = w->sessions_started++;
     s->nhist = 0;
+    s->tok[0] = '\0';
     es_rng_stream(&s->rng, w->seed, ES_WL_ENTITY_SESSION, s->sid, ES_STREAM_SESSIONS);
     es_rng_t lr;
     es_rng_stream(&lr, w->seed, ES_WL_ENTITY_SESSION, s->sid, ES_STREAM_LENGTHS);
@@ -609,10 +611,15 @@ static int session_fill(es_workload_t *w, wl_req_t *r, uint32_t slot)
     finish_prompt(r);
     r->pub.output_tokens = esi_dist_draw(&w->out_dist, s->len_rng);
     r->pub.output_segment = seg_id(TAG_OUTPUT, w->seed ^ 0x5e55, (s->sid << 24) ^ turn);
-    if (req_arena(r, 24) < 0) return ES_ENOMEM;
+    if (req_arena(r, 24 + (s->tok[0] ? strlen(s->tok_name) + strlen(s->tok) + 2 : 0)) < 0) return ES_ENOMEM;
     char sid[24];
     snprintf(sid, sizeof sid, "s%" PRIu64, s->sid);
     r->pub.session = req_str(r, sid);
+    if (s->tok[0]) {   /* the token the last answer carried */
+        r->hdrs[0] = (es_header_t){.name = req_str(r, s->tok_name), .value = req_str(r, s->tok)};
+        r->pub.headers = r->hdrs;
+        r->pub.nheaders = 1;
+    }
     r->pub.session_idx_ = slot + 1;
     s->turns_left--;
     apply_mix(w, r, w->made, false, false);
@@ -1095,6 +1102,15 @@ void es_workload_on_complete(es_workload_t *w, es_wl_request_t *pub, es_time_t t
         w->pending_err = rc;
         es_err_set(&w->pending_msg, rc, "workload: out of memory");
     }
+}
+
+void es_workload_on_response_header(es_workload_t *w, es_wl_request_t *r, const char *name, const char *value)
+{
+    if (!r->session_idx_ || r->bench_) return;
+    session_t *s = &w->sess[r->session_idx_ - 1];
+    if (strlen(name) >= sizeof s->tok_name || strlen(value) >= sizeof s->tok) return;
+    snprintf(s->tok_name, sizeof s->tok_name, "%s", name);
+    snprintf(s->tok, sizeof s->tok, "%s", value);
 }
 
 void es_workload_release(es_workload_t *w, es_wl_request_t *r)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # llm-d-router v0.10.0's placement plugins end to end, fed by the simulation:
-# session-affinity-filter (session_id: the workload's session as x-session-id)
-# keeps each session on one pod; context-length-aware (pod labels from
+# session-affinity-filter (session_id: the workload's session as x-session-id;
+# encoded_endpoint_header: the chat client echoes the token) keeps each
+# session on one pod; context-length-aware (pod labels from
 # cluster.pod_labels) places short and long prompts on their pods;
 # header-profile-handler runs the profile a trace header names; in-flight
 # eviction (flowControl.enableEviction) answers 429 to some sheddable
@@ -68,6 +69,50 @@ trace_exp nosess nosess-cfg.yaml sess.jsonl
 "$EPPSIM" run nosess.yaml -q --no-plots -o ns >/dev/null 2>&1 || fail "run without the filter"
 n=$(pods ns | awk '{print ($1 % 8), $2}' | sort -u | awk '{print $1}' | uniq -d | wc -l)
 [ "$n" -gt 0 ] || fail "control: the random picker kept every session on one pod"
+
+# ---- session-affinity-filter, default strategy (encoded_endpoint_header): the
+# simulated chat client echoes the x-session-token response header on its
+# session's next turn, so each session stays on one pod
+cat > tok-cfg.yaml <<'YAML'
+apiVersion: llm-d.ai/v1alpha1
+kind: EndpointPickerConfig
+plugins:
+- type: session-affinity-filter
+- type: random-picker
+YAML
+sed 's/session-affinity-filter/queue-scorer/' tok-cfg.yaml > notok-cfg.yaml
+for v in tok notok; do cat > $v.yaml <<YAML
+name: $v
+seed: 2
+cluster: {replicas: 4}
+epp: {config_file: $v-cfg.yaml}
+workload:
+  type: sessions
+  num_requests: 120
+  arrival: {process: poisson, rate: 4}
+  sessions: {turns_min: 3, turns_max: 6, think_time_s: 1, system_prompt_len: 0}
+  lengths: {input: {dist: constant, mean: 100}, output: {dist: constant, mean: 20}}
+YAML
+done
+# sessions (keyed by their first segment, unique without a system prompt),
+# those on several pods, requests carrying a token, tokens naming the pick
+spread() { python3 -c "
+import base64, collections, json, sys
+by = collections.defaultdict(set); tok = named = 0
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    if d['outcome'] != 200: continue
+    by[d['request']['content'][0][0]].add(d['picked'][0])
+    t = d['request']['headers'].get('x-session-token')
+    if t: tok += 1; named += base64.b64decode(t).decode() == d['picked'][0]
+print(len(by), sum(len(v) > 1 for v in by.values()), tok, named)" "$1/decisions.jsonl"; }
+"$EPPSIM" run tok.yaml -q --no-plots --record-decisions -o t >t.out 2>&1 || { fail "token run"; cat t.out; }
+"$EPPSIM" run notok.yaml -q --no-plots --record-decisions -o nt >/dev/null 2>&1 || fail "run without the filter (tokens)"
+read -r ns nspread ntok nnamed <<<"$(spread t)"
+{ [ "$ns" -ge 20 ] && [ "$nspread" = 0 ] && [ "$ntok" -ge 40 ] && [ "$ntok" = "$nnamed" ]; } ||
+  fail "encoded_endpoint_header: sessions $ns, spread $nspread, tokens $ntok, naming the pick $nnamed"
+read -r ns nspread ntok nnamed <<<"$(spread nt)"
+{ [ "$nspread" -gt 0 ] && [ "$ntok" = 0 ]; } || fail "control (no filter): sessions $ns, spread $nspread, tokens $ntok"
 
 # ---- context-length-aware on labelled pods; header-profile-handler on groups
 cat > cla-cfg.yaml <<'YAML'

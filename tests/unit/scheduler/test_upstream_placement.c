@@ -370,6 +370,57 @@ static void test_session_affinity_test_go_TestSessionAffinity_Filter(void **stat
     }
 }
 
+/* ResponseHeader (util/sessionaffinity/header.go WriteResponseHeader): the
+ * decision carries x-session-token = base64(the pick's name); a request
+ * echoing it is pinned there under a random picker; session_id writes none. */
+static void test_session_affinity_response_header(void **state)
+{
+    (void)state;
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n- type: session-affinity-filter\n- type: random-picker\n");
+    es_scheduler_t *s;
+    es_err_t err;
+    assert_int_equal(es_scheduler_create(c, 7, &s, &err), 0);
+    pool_t p;
+    pool_init(&p, 4, 0);
+    es_sched_request_t r = text_req(1, "m", "");
+    es_sched_result_t res;
+    memset(&res, 0, sizeof res);
+    assert_int_equal(es_scheduler_pick(s, &r, p.eps, p.n, 0, &res), 0);
+    assert_int_equal(res.status, 200);
+    assert_non_null(res.session_header);
+    assert_string_equal(res.session_header, "x-session-token");
+    char want[64], tok[ES_SCHED_TOKEN_MAX];
+    b64(p.eps[res.primary].name, want);
+    assert_string_equal(res.session_token, want);
+    uint32_t pinned = res.primary;
+    snprintf(tok, sizeof tok, "%s", res.session_token);
+    es_header_t h = {"x-session-token", tok};
+    int other = 0;
+    for (uint64_t id = 2; id < 40; id++) {
+        es_sched_request_t q = text_req(id, "m", "");
+        q.headers = &h;
+        q.nheaders = 1;
+        memset(&res, 0, sizeof res);
+        assert_int_equal(es_scheduler_pick(s, &q, p.eps, p.n, 0, &res), 0);
+        assert_int_equal(res.primary, pinned);
+        assert_string_equal(res.session_token, want);
+        q = text_req(id + 100, "m", "");   /* without the token: the random picker spreads */
+        memset(&res, 0, sizeof res);
+        assert_int_equal(es_scheduler_pick(s, &q, p.eps, p.n, 0, &res), 0);
+        other += res.primary != pinned;
+    }
+    assert_true(other > 0);
+    es_scheduler_destroy(s);
+    es_epp_config_destroy(c);
+    c = cfg_text(HEAD "plugins:\n- type: session-affinity-filter\n  parameters: {strategy: session_id}\n");
+    assert_int_equal(es_scheduler_create(c, 7, &s, &err), 0);
+    memset(&res, 0, sizeof res);
+    assert_int_equal(es_scheduler_pick(s, &r, p.eps, p.n, 0, &res), 0);
+    assert_null(res.session_header);
+    es_scheduler_destroy(s);
+    es_epp_config_destroy(c);
+}
+
 static void test_session_affinity_test_go_TestSessionAffinity_FactoryValidation(void **state)
 {
     (void)state;
@@ -1333,6 +1384,7 @@ int main(void)
         cmocka_unit_test(test_context_length_aware_test_go_TestContextLengthAwareTokenizedPrompt),
         cmocka_unit_test(test_session_affinity_test_go_TestSessionAffinity_Filter),
         cmocka_unit_test(test_session_affinity_test_go_TestSessionAffinity_FactoryValidation),
+        cmocka_unit_test(test_session_affinity_response_header),
         cmocka_unit_test(test_session_id_header_test_go_TestSessionIDHeaderFilter),
         cmocka_unit_test(test_session_id_test_go_TestSessionIDHeader_PreRequest),
         cmocka_unit_test(test_session_id_test_go_TestSessionIDHeader_Eviction),
