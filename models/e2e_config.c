@@ -47,7 +47,7 @@ static const es_schema_entry_t k_cluster[] = {
     {"encode_bytes_per_token", ES_ST_INT, C(encode_bytes_per_token), "8192", 0, 1000000000, NULL, "bytes",
      "encoder output per image token moved from the encode pod to the prefill (or decode) pod over the "
      "kv_transfer link (8192: a 4096-wide bf16 embedding)", NULL},
-    {"encoder_cache_images", ES_ST_INT, C(encoder_cache_images), "2048", 0, 100000000, NULL, "images",
+    {"encoder_cache_images", ES_ST_INT, C(encoder_cache_images), "2048", 0, 100000, NULL, "images",
      "images whose encoder output a pod keeps (LRU; a hit skips the encoding; 2048 = the 4 GiB at 2 MiB an item "
      "that mm-embeddings-cache-producer assumes); 0 = none", NULL},
 };

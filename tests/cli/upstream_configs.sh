@@ -63,6 +63,13 @@ printf '{"now_ms": 0, "endpoints": [{"name": "a", "metrics": {"waiting": 2}}, {"
 "$eppsim" explain --epp-config "$mm" --state "$tmp/mm-state.json" --json > "$tmp/mm.json" 2> "$tmp/err"
 grep -q '"mm-embeddings-cache-scorer": 1' "$tmp/mm.json" && grep -q '"picked": \["a"\]' "$tmp/mm.json" ||
   { echo "FAIL explain with mm-embeddings-cache-scorer"; cat "$tmp/mm.json" "$tmp/err"; fail=1; }
+# p2p-source-producer in explain: the pod that served the prompt is the KV source of a pick elsewhere
+long=$(printf 'x%.0s' $(seq 1 2047))
+printf '{"now_ms": 0, "endpoints": [{"name": "a", "metrics": {"waiting": 9}}, {"name": "b", "metrics": {"waiting": 0}}],\n "history": [{"model": "m", "prompt": "%s", "endpoint": "a"}],\n "request": {"model": "m", "prompt": "%s"}}\n' "$long" "$long" > "$tmp/p2p-state.json"
+printf 'apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: p2p-source-producer\n- type: queue-scorer\n' > "$tmp/p2p.yaml"
+"$eppsim" explain --epp-config "$tmp/p2p.yaml" --state "$tmp/p2p-state.json" --json > "$tmp/p2p.json" 2> "$tmp/err"
+grep -q '"picked": \["b"\]' "$tmp/p2p.json" && grep -q '"kv_source": "a"' "$tmp/p2p.json" && grep -q '"kv_source_tokens": 512' "$tmp/p2p.json" ||
+  { echo "FAIL explain with p2p-source-producer"; cat "$tmp/p2p.json" "$tmp/err"; fail=1; }
 # every type v0.10.0 registers is known to eppsim and classed in docs/scheduler.md
 nt=0
 while read -r t; do
