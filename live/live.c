@@ -28,11 +28,11 @@
 #include "es_sim.h"
 
 typedef struct live_pod live_pod_t;
+typedef struct live_conn live_conn_t;
 
 /* Steps whose tokens can wait for the API server at once: with more (its
  * delay longer than 64 steps) the oldest step's tokens go out early. */
 #define LIVE_DELIVERIES 64
-typedef struct live_conn live_conn_t;
 
 /* One completion in flight: owned by the pod from submit to on_finish. */
 typedef struct live_req {

@@ -601,12 +601,30 @@ static int dep_labels(ctx_t *c, const pool_dep_t *d, bool drop_role, es_node_t *
     return 0;
 }
 
+/* Adds to map m the labels of the experiment's entry `from` it lacks (the
+ * manifest's value wins). */
+static int merge_labels(ctx_t *c, es_node_t *m, const es_node_t *from)
+{
+    for (size_t k = 0; k < from->n; k++) {
+        if (es_map_get(m, from->keys[k])) continue;
+        if (esi_mf_put(m, from->keys[k], es_node_clone(from->items[k], c->exp)))
+            return es_err_set(c->err, ES_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
 /* cluster.pod_labels from the pool's Deployments: pod i carries the template
  * labels of the Deployment it belongs to, prefill pods first (the cluster
  * model gives pods 0..prefill-1 the prefill role), each Deployment's pods in
- * manifest order.  One Deployment: one entry (every pod the same). */
+ * manifest order.  One Deployment: one entry (every pod the same).  Labels
+ * the experiment gives pod i (cluster.pod_labels, item i mod its length:
+ * topology, which manifests do not carry) are kept where the template does
+ * not set the key. */
 static int set_pod_labels(ctx_t *c, const pool_dep_t *deps, size_t n, bool have_prefill, const es_node_t *where)
 {
+    const es_node_t *exp = c->exp->root ? es_node_find(c->exp->root, "cluster.pod_labels") : NULL;
+    bool merge = exp && exp->kind == ES_NODE_SEQ && exp->n > 0;
+    for (size_t i = 0; merge && i < exp->n; i++) merge = exp->items[i]->kind == ES_NODE_MAP;
     es_node_t *seq = es_node_new_seq(c->exp);
     if (!seq) return es_err_set(c->err, ES_ENOMEM, "out of memory");
     seq->line = where->line; seq->col = where->col;
@@ -616,9 +634,10 @@ static int set_pod_labels(ctx_t *c, const pool_dep_t *deps, size_t n, bool have_
             if (deps[i].prefill != (pass == 0)) continue;
             es_node_t *m;
             if ((rc = dep_labels(c, &deps[i], have_prefill, &m))) break;
-            int64_t copies = n == 1 ? 1 : deps[i].replicas;
+            int64_t copies = n == 1 && !merge ? 1 : deps[i].replicas;
             for (int64_t k = 0; k < copies; k++) {   /* the last copy is m itself */
                 es_node_t *e = k + 1 < copies ? es_node_clone(m, c->exp) : m;
+                if (!rc && e && merge && merge_labels(c, e, exp->items[seq->n % exp->n])) rc = c->err->code;
                 if (!rc && e && !es_seq_append(seq, e)) continue;
                 es_node_destroy(e);
                 if (!rc) rc = es_err_set(c->err, ES_ENOMEM, "out of memory");
@@ -627,7 +646,10 @@ static int set_pod_labels(ctx_t *c, const pool_dep_t *deps, size_t n, bool have_
         }
     }
     if (rc) { es_node_destroy(seq); return rc; }
-    return esi_mf_set_key(c, "cluster.pod_labels", seq);
+    if (!merge) return esi_mf_set_key(c, "cluster.pod_labels", seq);
+    esi_mf_warn(c, "%s:%u: cluster.pod_labels: merged with the Deployments' template labels (the template wins on a "
+                "shared key)", exp->doc->file, exp->line);
+    return es_doc_set_path(c->exp, "cluster.pod_labels", seq, c->err);
 }
 
 int esi_mf_read_servers(ctx_t *c, const pool_t *p)

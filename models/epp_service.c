@@ -65,10 +65,7 @@ static void ev_scrape_tick(es_sim_t *sim, void *target, uint64_t arg)
     pod_t *p = &c->pods[t->pod];
     if (!p->alive || !p->server) return;
     /* the cross-replica publisher is one more dispatcher of the pod's collector */
-    if (c->sync && --t->sync_left == 0) {
-        t->sync_left = c->sync_period;
-        es_scheduler_sync_publish(e->sched, t->pod);
-    }
+    if (c->sync && es_sched_sync_tick(&t->sync_left, c->sync_period)) es_scheduler_sync_publish(e->sched, t->pod);
     if (esi_in_window(p->scrape_fail, p->nscrape_fail, es_sim_now(sim))) return;
     if (c->prm.epp->scrape_failure_rate > 0 && es_rng_uniform(&e->rng) < c->prm.epp->scrape_failure_rate) return;
     if (c->scrape_latency_fails) return;

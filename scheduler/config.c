@@ -218,6 +218,9 @@ static void write_params(FILE *f, const esi_plugin_vt_t *vt, const esi_param_t *
             fprintf(f, "%*s%s:\n", indent, "", t->key);
             write_params(f, vt, t->sub, obj, indent + 2);
             break;
+        case ESI_P_NODE:
+            if (vt->x_write_node) vt->x_write_node(obj, t->key, f, indent);
+            break;
         default: break;
         }
     }

@@ -265,6 +265,15 @@ void es_sched_sync_get(const es_sched_sync_t *st, uint32_t endpoint_id, int64_t 
  * periodTicks; each endpoint's countdown starts at 1: its first tick
  * publishes).  base must be positive. */
 uint32_t es_sched_sync_period_ticks(es_time_t interval, es_time_t base);
+/* One poll tick of an endpoint's publisher countdown (interval_dispatcher.go
+ * Dispatch): true when it publishes, once every `period` ticks, the first
+ * tick included (*left starts at 1). */
+static inline bool es_sched_sync_tick(uint32_t *left, uint32_t period)
+{
+    if (--*left > 0) return false;
+    *left = period;
+    return true;
+}
 /* How often a replica publishes (0: this config does not sync). */
 es_time_t es_scheduler_sync_interval(const es_scheduler_t *s);
 /* Makes replica `replica` of st read its InFlightLoad from st (the

@@ -232,6 +232,9 @@ typedef struct esi_plugin_vt {
     bool   (*x_evict_accept)(int64_t priority);
     /* (ESI_EVICT_ORDER): a is evicted before b (EvictionOrderingPolicy.Less) */
     bool   (*x_evict_less)(int64_t prio_a, es_time_t dispatched_a, int64_t prio_b, es_time_t dispatched_b);
+    /* writes the ESI_P_NODE parameter `key` as parsed (the config as run), at
+     * indent, "key: value" lines included; may be NULL (not written) */
+    void   (*x_write_node)(const void *params, const char *key, FILE *f, int indent);
 } esi_plugin_vt_t;
 
 /* In-flight token accounting (v0.10.0 requestcontrol/dataproducer/inflightload/

@@ -77,6 +77,13 @@ grep -q 'pod_labels: \[{"app": "m", "topology.kubernetes.io/zone": "zone-a"}, {"
 r=$(find run -name requests.csv | head -1)
 pods=$(cut -d, -f5 "$r" | tail -n +2 | sort -u | tr '\n' ' ')
 [ "$pods" = "m-pool-2 m-pool-3 " ] || fail "label-selector-filter sent requests to: $pods (want the zone-b pods m-pool-2, m-pool-3)"
+# labels the experiment gives (topology: hosts) are kept, merged pod by pod
+printf 'name: mf\nseed: 1\nworkload: {num_requests: 20}\ncluster:\n  pod_labels:\n  - {kubernetes.io/hostname: h1, app: other}\n  - {kubernetes.io/hostname: h2}\n' > exp2.yaml
+"$EPPSIM" run exp2.yaml --manifest pool.yaml --quiet --no-plots --out run2 --force > /dev/null 2> err2 || { fail "run merged"; cat err2; }
+grep -q "exp2.yaml:6: cluster.pod_labels: merged with the Deployments' template labels" err2 || { fail "merge notice"; cat err2; }
+e=$(find run2 -name experiment.yaml | head -1)
+grep -q 'pod_labels: \[{"app": "m", "topology.kubernetes.io/zone": "zone-a", "kubernetes.io/hostname": "h1"}, {"app": "m", "topology.kubernetes.io/zone": "zone-a", "kubernetes.io/hostname": "h2"}, {"app": "m", "topology.kubernetes.io/zone": "zone-b", "kubernetes.io/hostname": "h1"}, {"app": "m", "topology.kubernetes.io/zone": "zone-b", "kubernetes.io/hostname": "h2"}\]' "$e" ||
+  { fail "merged pod_labels"; grep pod_labels "$e"; }
 # a label value over 63 characters names the manifest line and key
 long=$(printf 'z%.0s' $(seq 1 70))
 awk -v l="$long" '/topology.kubernetes.io\/zone: zone-b$/ && ++n == 1 {sub("zone-b", l)} {print}' pool.yaml > bad.yaml

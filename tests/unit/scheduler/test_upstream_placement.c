@@ -1153,6 +1153,131 @@ static void test_reclamation_test_go_TestDispatchCycle(void **state)
     ev_teardown(&f);
 }
 
+/* scheduling/scorer/sessionaffinity/session_affinity_test.go TestSessionAffinity_Score,
+ * session_id_header_test.go TestSessionIDHeaderScorer_*, and its factory
+ * (the filter's parameters) */
+static void scorer_scores(const char *params, const pool_t *p, size_t n, const char *hname, const char *hval,
+                          const char *bind_sid, int bind_pod, double *out)
+{
+    char text[512];
+    snprintf(text, sizeof text, HEAD "plugins:\n- type: session-affinity-scorer\n  parameters: %s\n", params);
+    es_epp_config_t *c = cfg_text(text);
+    const esi_plugin_vt_t *vt;
+    void *st = instance(c, "session-affinity-scorer", &vt);
+    int64_t active[4] = {0};
+    esi_cycle_t cy;
+    if (bind_sid) {   /* PreRequest of an earlier request of bind_sid, picked bind_pod */
+        es_header_t bh = {"x-session-token", bind_sid};
+        es_sched_request_t br = text_req(100, "m", "");
+        br.headers = &bh; br.nheaders = 1;
+        cycle_of(&cy, p, &br, active);
+        cy.res[0] = (esi_prof_result_t){.ran = true, .npicked = 1, .picked = {(uint32_t)bind_pod}};
+        vt->x_pre_request(st, &cy);
+    }
+    es_header_t h = {hname, hval};
+    es_sched_request_t r = text_req(1, "m", "");
+    if (hname) { r.headers = &h; r.nheaders = 1; }
+    cycle_of(&cy, p, &r, active);
+    uint32_t idx[4] = {0, 1, 2, 3};
+    vt->x_score(st, &cy, idx, n, out);
+    release(vt, st);
+    es_epp_config_destroy(c);
+}
+
+static void test_scorer_session_affinity_test_go_TestSessionAffinity_Score(void **state)
+{
+    (void)state;
+    char tok_b[64];
+    b64("/pod-b", tok_b);
+    pool_t p;
+    name_pool(&p, (const char *const[]){"pod-a", "pod-b"}, 2);
+    const char *def = "{}", *custom = "{encodedEndpointHeaderConfig: {header: x-custom-session}}";
+    const struct { const char *name, *params, *hname, *hval; size_t n; double want[2]; } cases[] = {
+        {"selects correct endpoint : endpointB", def, "x-session-token", tok_b, 2, {0, 1}},
+        {"custom header selects endpointB", custom, "x-custom-session", tok_b, 2, {0, 1}},
+        {"custom header ignores default header", custom, "x-session-token", tok_b, 2, {0, 0}},
+        {"no session token", def, NULL, NULL, 2, {0, 0}},
+        {"invalid session token", def, "x-session-token", "garbage-token", 2, {0, 0}},
+        {"no endpoints available", def, NULL, NULL, 0, {0, 0}},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        double out[2] = {-1, -1};
+        scorer_scores(cases[k].params, &p, cases[k].n, cases[k].hname, cases[k].hval, NULL, 0, out);
+        for (size_t i = 0; i < cases[k].n; i++)
+            if (out[i] != cases[k].want[i]) fail_msg("%s: endpoint %zu scored %g", cases[k].name, i, out[i]);
+    }
+    const char *sid = "{strategy: session_id, sessionIdConfig: {sources: [{header: x-session-token}]}}";
+    double out[2];
+    scorer_scores(sid, &p, 2, "x-session-token", "s1", "s1", 1, out);   /* _ScoresBoundPod */
+    assert_true(out[0] == 0 && out[1] == 1);
+    scorer_scores(sid, &p, 2, NULL, NULL, "s1", 0, out);                /* _NoSessionAbstains */
+    assert_true(out[0] == 0 && out[1] == 0);
+    scorer_scores(sid, &p, 2, "x-session-token", "s2", "s1", 0, out);   /* _UnboundAbstains */
+    assert_true(out[0] == 0 && out[1] == 0);
+    /* the factory validates as the filter's */
+    es_epp_config_destroy(cfg_text(HEAD "plugins:\n- type: session-affinity-scorer\n"));
+    cfg_fails(HEAD "plugins:\n- type: session-affinity-scorer\n  parameters: {strategy: bogus}\n", "strategy must be");
+    cfg_fails(HEAD "plugins:\n- type: session-affinity-scorer\n  parameters: {strategy: session_id, sessionIdConfig: "
+              "{evictionSweepSeconds: -1}}\n", "evictionSweepSeconds must be > 0");
+}
+
+/* The config as run (es_epp_config_write_yaml) re-reads to itself: the
+ * conditions and the session sources are written too. */
+static char *written(const es_epp_config_t *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    es_epp_config_write_yaml(f, c);
+    fclose(f);
+    char *copy = strdup(buf);   /* a heap copy: gcc 12's -Wdangling-pointer takes buf for the local it was */
+    free(buf);
+    assert_non_null(copy);
+    return copy;
+}
+
+/* Drops every "added by the defaulting pipeline" line of s, in place. */
+static void strip_marks(char *s)
+{
+    static const char mark[] = "  # added by the defaulting pipeline\n";
+    const size_t ml = sizeof mark - 1;
+    for (const char *m; (m = strstr(s, mark));) {
+        size_t at = (size_t)(m - s);
+        memmove(s + at, s + at + ml, strlen(s + at + ml) + 1);
+    }
+}
+
+static void test_placement_config_round_trip(void **state)
+{
+    (void)state;
+    es_epp_config_t *c = cfg_text(HEAD "featureGates: [flowControl]\nplugins:\n"
+        "- type: session-affinity-filter\n  parameters: {strategy: session_id, sessionIdConfig: {sources: "
+        "[{header: X-A}, {attribute: agent-identity}, {header: x-session-id}], evictionTtlSeconds: 60}}\n"
+        "- type: utilization-filter\n  parameters: {conditions: [{metric: active-requests, maxValue: 10}, "
+        "{metric: kv-cache-utilization, maxValue: 0.75}], fallbackOnEmpty: true}\n"
+        "- type: context-length-aware\n  parameters: {label: ctx, enableFiltering: true}\n"
+        "- type: header-profile-handler\n  parameters: {headerName: X-P}\n"
+        "- type: slo-deadline-ordering-policy\n"
+        "schedulingProfiles:\n- name: a\n  plugins: [{pluginRef: session-affinity-filter}, {pluginRef: "
+        "utilization-filter}]\n- name: decode\n  plugins: [{pluginRef: context-length-aware}]\n"
+        "flowControl:\n  enableEviction: true\n  defaultPriorityBand: {orderingPolicyRef: slo-deadline-ordering-policy}\n");
+    char *a = written(c);
+    assert_non_null(strstr(a, "- {metric: kv-cache-utilization, maxValue: 0.75}"));
+    assert_non_null(strstr(a, "- {header: \"x-a\"}"));
+    assert_non_null(strstr(a, "- {attribute: \"agent-identity\"}"));
+    assert_non_null(strstr(a, "headerName: \"x-p\""));
+    assert_non_null(strstr(a, "enableEviction: true"));
+    es_epp_config_t *c2 = cfg_text(a);
+    char *b = written(c2);
+    /* the first line names the source file; auto-created plugins are marked only in the first */
+    strip_marks(a);
+    assert_string_equal(strchr(a, '\n'), strchr(b, '\n'));
+    free(a); free(b);
+    es_epp_config_destroy(c2);
+    es_epp_config_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1183,6 +1308,8 @@ int main(void)
         cmocka_unit_test(test_reclamation_test_go_TestReclamationController_Gate),
         cmocka_unit_test(test_reclamation_test_go_TestReclaim_VictimBoundAndOrder),
         cmocka_unit_test(test_reclamation_test_go_TestDispatchCycle),
+        cmocka_unit_test(test_scorer_session_affinity_test_go_TestSessionAffinity_Score),
+        cmocka_unit_test(test_placement_config_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
