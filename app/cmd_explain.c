@@ -194,6 +194,14 @@ static int parse_endpoint(const es_node_t *n, size_t i, es_time_t now, es_endpoi
     return 0;
 }
 
+/* An image named in a state file: FNV-1a (64 bits) of its name. */
+static uint64_t esi_explain_image_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return h;
+}
+
 /* `content`: a list of [segment id, tokens] pairs (prompts of a simulation run). */
 typedef struct seg_store { es_segment_t **v; size_t n; } seg_store_t;
 
@@ -228,6 +236,51 @@ static int parse_content(const es_node_t *c, const char *path, seg_store_t *st, 
         tokens += (uint32_t)len;
     }
     *out = (es_content_t){segs, (uint32_t)c->n, tokens};
+    return 0;
+}
+
+/* `images`: a list of image names (a text, hashed; 576 tokens each) or
+ * [id, tokens] pairs (decision records), as the request's multimodal items. */
+#define EXPLAIN_IMAGE_TOKENS 576
+static int parse_images(const es_node_t *c, const char *path, seg_store_t *st, const es_mm_item_t **out,
+                        uint32_t *n_out, es_err_t *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (!c || es_node_is_null(c)) return 0;
+    int rc = es_node_expect_seq(c, path, err);
+    if (rc) return rc;
+    if (c->n > 64) return es_node_err(err, ES_ERANGE, c, path, "at most 64 images");
+    /* kept with the segments (the store frees them): an item is the size of a segment */
+    es_segment_t *cells = calloc(c->n ? c->n : 1, sizeof *cells);
+    es_segment_t **v = realloc(st->v, (st->n + 1) * sizeof *v);
+    if (!cells || !v) { free(cells); if (v) st->v = v; return es_err_set(err, ES_ENOMEM, "out of memory"); }
+    st->v = v;
+    v[st->n++] = cells;
+    es_mm_item_t *items = (es_mm_item_t *)cells;
+    _Static_assert(sizeof(es_mm_item_t) <= sizeof(es_segment_t), "an image fits a segment's storage");
+    for (size_t i = 0; i < c->n; i++) {
+        char p[160];
+        snprintf(p, sizeof p, "%s[%zu]", path, i);
+        const es_node_t *it = c->items[i];
+        if (it->kind == ES_NODE_SCALAR) {
+            const char *name;
+            if ((rc = es_node_to_str(it, p, &name, err))) return rc;
+            items[i] = (es_mm_item_t){esi_explain_image_hash(name), EXPLAIN_IMAGE_TOKENS};
+            continue;
+        }
+        if ((rc = es_node_expect_seq(it, p, err))) return rc;
+        if (it->n != 2) return es_node_err(err, ES_EINVAL, it, p, "expected an image name or [id, tokens]");
+        es_node_t plain = *it->items[0];
+        plain.quoted = false;   /* ids are 64-bit: decision records write them as strings */
+        int64_t tok;
+        if ((rc = es_node_to_u64(&plain, p, &items[i].hash, err)) ||
+            (rc = es_node_to_i64(it->items[1], p, 1, UINT32_MAX, &tok, err)))
+            return rc;
+        items[i].tokens = (uint32_t)tok;
+    }
+    *out = items;
+    *n_out = (uint32_t)c->n;
     return 0;
 }
 
@@ -278,6 +331,8 @@ static int state_from_run(const char *dir, uint64_t id, char **text, char *name,
             cJSON *h = cJSON_CreateObject();
             cJSON_AddItemToObject(h, "model", cJSON_Duplicate(cJSON_GetObjectItem(rq, "model"), 1));
             cJSON_AddItemToObject(h, "content", cJSON_Duplicate(cJSON_GetObjectItem(rq, "content"), 1));
+            if (cJSON_GetObjectItem(rq, "images"))
+                cJSON_AddItemToObject(h, "images", cJSON_Duplicate(cJSON_GetObjectItem(rq, "images"), 1));
             cJSON_AddItemToObject(h, "endpoint", cJSON_Duplicate(cJSON_GetArrayItem(picked, 0), 1));
             cJSON_AddItemToArray(hist, h);
         }
@@ -425,6 +480,16 @@ static void print_json(FILE *f, const es_sched_result_t *res, const es_sched_tra
         if (res->prefill >= 0) { fputs(", ", f); es_json_write_string(f, eps[res->prefill].name); }
     }
     fputs("],\n", f);
+    if (res->status == 200 && res->nencode) {   /* E/P/D: x-encoder-hosts-ports */
+        fputs("  \"encode\": [", f);
+        for (uint32_t i = 0; i < res->nencode; i++) { if (i) fputs(", ", f); es_json_write_string(f, eps[res->encode[i]].name); }
+        fputs("],\n", f);
+    }
+    if (res->status == 200 && res->kv_source >= 0) {   /* p2p-source-producer: x-kv-cache-source-host-port */
+        fputs("  \"kv_source\": ", f);
+        es_json_write_string(f, eps[res->kv_source].name);
+        fprintf(f, ",\n  \"kv_source_tokens\": %lld,\n", (long long)res->kv_source_tokens);
+    }
     print_flow_json(f, fx);
     if (tr->have_latency) {   /* LatencyPredictionInfo of every candidate (predicted-latency-producer) */
         fputs("  \"predictions\": {", f);
@@ -486,6 +551,10 @@ static void print_table(FILE *f, const es_sched_result_t *res, const es_sched_tr
         fprintf(f, "\npicked:  %s", eps[res->primary].name);
         for (uint32_t i = 1; i < res->ntargets; i++) fprintf(f, ", %s (fallback)", eps[res->targets[i]].name);
         if (res->prefill >= 0) fprintf(f, "\nprefill: %s", eps[res->prefill].name);
+        for (uint32_t i = 0; i < res->nencode; i++) fprintf(f, i ? ", %s" : "\nencode:  %s", eps[res->encode[i]].name);
+        if (res->kv_source >= 0)
+            fprintf(f, "\nkv source: %s (%lld prompt tokens cached)", eps[res->kv_source].name,
+                    (long long)res->kv_source_tokens);
     }
     fprintf(f, "\nsaturation: %.3f\n", fx->saturation);   /* the detector, whether or not admission asked it */
     print_flow_table(f, fx);
@@ -637,7 +706,7 @@ int es_cmd_explain(int argc, char **argv)
             const es_node_t *h = hist->items[i];
             char hp[64];
             snprintf(hp, sizeof hp, "history[%zu]", i);
-            static const char *const hk[] = {"model", "prompt", "content", "endpoint", NULL};
+            static const char *const hk[] = {"model", "prompt", "content", "endpoint", "images", NULL};
             if ((rc = es_node_expect_map(h, hp, &err)) || (rc = es_map_check_keys(h, hp, hk, &err))) goto out;
             es_sched_request_t r = {0};
             const char *epname = NULL;
@@ -653,6 +722,9 @@ int es_cmd_explain(int argc, char **argv)
                 if ((rc = parse_content(hc, cp, &segs, &r.content, &err))) goto out;
                 r.prompt_text = NULL;
             }
+            char ip[96];
+            snprintf(ip, sizeof ip, "%s.images", hp);
+            if ((rc = parse_images(es_map_get(h, "images"), ip, &segs, &r.mm, &r.nmm, &err))) goto out;
             int e = epname ? find_ep(eps, n, epname) : -1;
             if (e < 0) { rc = es_node_err(&err, ES_ENOTFOUND, h, hp, "endpoint \"%s\" is not in endpoints", epname ? epname : ""); goto out; }
             es_scheduler_record(s, &r, eps, n, (uint32_t)e, now);
@@ -660,7 +732,7 @@ int es_cmd_explain(int argc, char **argv)
     }
     const es_node_t *rq = es_map_get(root, "request");
     if (!rq) { rc = es_node_err(&err, ES_EINVAL, root, "request", "missing"); goto out; }
-    static const char *const rk[] = {"model", "prompt", "content", "priority", "headers", NULL};
+    static const char *const rk[] = {"model", "prompt", "content", "priority", "headers", "images", NULL};
     if ((rc = es_node_expect_map(rq, "request", &err)) || (rc = es_map_check_keys(rq, "request", rk, &err))) goto out;
     es_sched_request_t req = {0};
     es_header_t hdrs[32];
@@ -678,6 +750,7 @@ int es_cmd_explain(int argc, char **argv)
         if ((rc = parse_content(rc_node, "request.content", &segs, &req.content, &err))) goto out;
         req.prompt_text = NULL;
     }
+    if ((rc = parse_images(es_map_get(rq, "images"), "request.images", &segs, &req.mm, &req.nmm, &err))) goto out;
     tr = es_sched_trace_create(n);
     if (!tr) { rc = es_err_set(&err, ES_ENOMEM, "out of memory"); goto out; }
     es_sched_result_t res = {0};

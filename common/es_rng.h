@@ -26,7 +26,8 @@ enum {
     ES_STREAM_ARRIVALS = 1, ES_STREAM_LENGTHS = 2, ES_STREAM_CONTENT = 3,
     ES_STREAM_SCHEDULER = 4, ES_STREAM_NETWORK = 5, ES_STREAM_SCRAPE = 6,
     ES_STREAM_SERVER = 7, ES_STREAM_FAULTS = 8, ES_STREAM_GATEWAY = 9,
-    ES_STREAM_WORKLOAD_MIX = 10, ES_STREAM_SESSIONS = 11
+    ES_STREAM_WORKLOAD_MIX = 10, ES_STREAM_SESSIONS = 11,
+    ES_STREAM_IMAGES = 12   /* a request's images (workload.images) */
 };
 
 /* Entity kinds (es_rng_stream's second argument) of the request path; the

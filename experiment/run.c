@@ -142,6 +142,8 @@ static void pump(run_ctx_t *c)
         q->output_segment = w->output_segment;
         q->headers = w->headers;
         q->nheaders = w->nheaders;
+        q->mm = w->mm;
+        q->nmm = w->nmm;
         q->user = r;
         q->measured = now >= c->measured_from && now <= c->measured_to;   /* es_metrics_window's test */
         live_link(c, r);
@@ -318,6 +320,11 @@ static void on_decision(void *ud, uint32_t replica, const es_sched_request_t *re
     fprintf(f, ", \"priority\": %d, \"content\": [", req->priority);
     for (uint32_t k = 0; k < req->content.nsegs; k++)
         fprintf(f, "%s[\"%llu\", %u]", k ? ", " : "", (unsigned long long)req->content.segs[k].id, req->content.segs[k].len);
+    if (req->nmm) {   /* images: [id, tokens] (written only when present) */
+        fputs("], \"images\": [", f);
+        for (uint32_t k = 0; k < req->nmm; k++)
+            fprintf(f, "%s[\"%llu\", %u]", k ? ", " : "", (unsigned long long)req->mm[k].hash, req->mm[k].tokens);
+    }
     fputs("], \"headers\": {", f);
     for (uint32_t k = 0; k < req->nheaders; k++) {
         fputs(k ? ", " : "", f);
@@ -334,6 +341,19 @@ static void on_decision(void *ud, uint32_t replica, const es_sched_request_t *re
         if (res->prefill >= 0)
             for (size_t i = 0; i < n; i++) if (cand[i].id == (uint32_t)res->prefill) { fputs(", ", f); es_json_write_string(f, cand[i].name); }
     }
+    if (res->status == 200 && res->nencode) {   /* E/P/D: the encode picks (only when present) */
+        fputs("], \"encode\": [", f);
+        for (uint32_t k = 0; k < res->nencode; k++) {
+            fputs(k ? ", " : "", f);
+            for (size_t i = 0; i < n; i++) if (cand[i].id == res->encode[k]) es_json_write_string(f, cand[i].name);
+        }
+    }
+    if (res->status == 200 && res->kv_source >= 0)   /* p2p-source-producer's x-kv-cache-source-host-port */
+        for (size_t i = 0; i < n; i++)
+            if (cand[i].id == (uint32_t)res->kv_source) {
+                fputs("], \"kv_source\": [", f);
+                es_json_write_string(f, cand[i].name);
+            }
     fputs("]}\n", f);
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "es_e2e_config.h"
 #include "es_paths.h"
 #include "es_str.h"
 #include "es_schema.h"
@@ -551,6 +552,106 @@ static const char *experiment_gpu(const ctx_t *c)
 
 /* ---- model servers ---- */
 
+/* One Deployment of the pool: its pods' template labels. */
+typedef struct pool_dep {
+    const obj_t *o;
+    int64_t      replicas;
+    bool         prefill;
+} pool_dep_t;
+
+/* The label map of the pods of d, cloned into the experiment (nodes keep the
+ * manifest's lines); the role is left out when cluster.prefill_replicas sets
+ * it.  Keys and values are checked as Kubernetes labels. */
+static int dep_labels(ctx_t *c, const pool_dep_t *d, bool drop_role, es_node_t **out)
+{
+    *out = NULL;
+    const es_node_t *labels = esi_mf_pod_labels(d->o);
+    es_node_t *m = es_node_new_map(c->exp);
+    if (!m) return es_err_set(c->err, ES_ENOMEM, "out of memory");
+    if (labels) { m->line = labels->line; m->col = labels->col; }
+    size_t kept = 0;
+    for (size_t k = 0; labels && k < labels->n; k++) {
+        const char *key = labels->keys[k];
+        char field[400];
+        snprintf(field, sizeof field, "spec.template.metadata.labels.%s", key);
+        const char *v = esi_mf_text_of(c, d->o, labels->items[k], field);
+        if (!v) { es_node_destroy(m); return c->err->code; }
+        const char *slash = strrchr(key, '/');
+        size_t name_len = strlen(slash ? slash + 1 : key);
+        int rc = 0;
+        if (name_len == 0 || name_len > 63 || strlen(key) > 316)
+            rc = esi_mf_oerr(c, d->o, labels->items[k], field,
+                             "not a label key (a name of 1 to 63 characters, with an optional DNS prefix and '/')");
+        else if (strlen(v) > 63)
+            rc = esi_mf_oerr(c, d->o, labels->items[k], field, "label value longer than 63 characters");
+        if (rc) { es_node_destroy(m); return rc; }
+        if (drop_role && strcmp(key, "llm-d.ai/role") == 0) continue;
+        if (++kept > ES_POD_LABELS_MAX) {
+            es_node_destroy(m);
+            return esi_mf_oerr(c, d->o, labels, "spec.template.metadata.labels",
+                               "more than %d labels (besides llm-d.ai/role): eppsim keeps at most %d a pod",
+                               ES_POD_LABELS_MAX, ES_POD_LABELS_MAX);
+        }
+        if ((rc = esi_mf_put(m, key, es_node_clone(labels->items[k], c->exp)))) {
+            es_node_destroy(m);
+            return es_err_set(c->err, ES_ENOMEM, "out of memory");
+        }
+    }
+    *out = m;
+    return 0;
+}
+
+/* Adds to map m the labels of the experiment's entry `from` it lacks (the
+ * manifest's value wins). */
+static int merge_labels(ctx_t *c, es_node_t *m, const es_node_t *from)
+{
+    for (size_t k = 0; k < from->n; k++) {
+        if (es_map_get(m, from->keys[k])) continue;
+        if (esi_mf_put(m, from->keys[k], es_node_clone(from->items[k], c->exp)))
+            return es_err_set(c->err, ES_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* cluster.pod_labels from the pool's Deployments: pod i carries the template
+ * labels of the Deployment it belongs to, prefill pods first (the cluster
+ * model gives pods 0..prefill-1 the prefill role), each Deployment's pods in
+ * manifest order.  One Deployment: one entry (every pod the same).  Labels
+ * the experiment gives pod i (cluster.pod_labels, item i mod its length:
+ * topology, which manifests do not carry) are kept where the template does
+ * not set the key. */
+static int set_pod_labels(ctx_t *c, const pool_dep_t *deps, size_t n, bool have_prefill, const es_node_t *where)
+{
+    const es_node_t *exp = c->exp->root ? es_node_find(c->exp->root, "cluster.pod_labels") : NULL;
+    bool merge = exp && exp->kind == ES_NODE_SEQ && exp->n > 0;
+    for (size_t i = 0; merge && i < exp->n; i++) merge = exp->items[i]->kind == ES_NODE_MAP;
+    es_node_t *seq = es_node_new_seq(c->exp);
+    if (!seq) return es_err_set(c->err, ES_ENOMEM, "out of memory");
+    seq->line = where->line; seq->col = where->col;
+    int rc = 0;
+    for (int pass = 0; pass < 2 && !rc; pass++) {   /* prefill Deployments, then the others */
+        for (size_t i = 0; i < n && !rc; i++) {
+            if (deps[i].prefill != (pass == 0)) continue;
+            es_node_t *m;
+            if ((rc = dep_labels(c, &deps[i], have_prefill, &m))) break;
+            int64_t copies = n == 1 && !merge ? 1 : deps[i].replicas;
+            for (int64_t k = 0; k < copies; k++) {   /* the last copy is m itself */
+                es_node_t *e = k + 1 < copies ? es_node_clone(m, c->exp) : m;
+                if (!rc && e && merge && merge_labels(c, e, exp->items[seq->n % exp->n])) rc = c->err->code;
+                if (!rc && e && !es_seq_append(seq, e)) continue;
+                es_node_destroy(e);
+                if (!rc) rc = es_err_set(c->err, ES_ENOMEM, "out of memory");
+            }
+            if (copies == 0) es_node_destroy(m);   /* a Deployment scaled to 0 has no pods */
+        }
+    }
+    if (rc) { es_node_destroy(seq); return rc; }
+    if (!merge) return esi_mf_set_key(c, "cluster.pod_labels", seq);
+    esi_mf_warn(c, "%s:%u: cluster.pod_labels: merged with the Deployments' template labels (the template wins on a "
+                "shared key)", exp->doc->file, exp->line);
+    return es_doc_set_path(c->exp, "cluster.pod_labels", seq, c->err);
+}
+
 int esi_mf_read_servers(ctx_t *c, const pool_t *p)
 {
     server_info_t si;
@@ -559,18 +660,23 @@ int esi_mf_read_servers(ctx_t *c, const pool_t *p)
     si.readiness_s = -1;
     int64_t total = 0, prefill = 0;
     size_t ndeps = 0;
+    pool_dep_t *deps = NULL;
     int rc = 0;
     const obj_t *first = NULL;
     for (size_t i = 0; i < c->nobjs && !rc; i++) {
         const obj_t *o = &c->objs[i];
         if (o->kind != K_DEPLOYMENT || strcmp(o->ns, p->o->ns) || !esi_mf_labels_match(p->selector, esi_mf_pod_labels(o))) continue;
         if (!first) first = o;
-        ndeps++;
         int64_t r;
         if ((rc = esi_mf_deployment_replicas(c, o, &r))) break;
         total += r;
         const es_node_t *role = es_map_get(esi_mf_pod_labels(o), "llm-d.ai/role");
-        if (role && role->kind == ES_NODE_SCALAR && !strcmp(role->str, "prefill")) prefill += r;
+        bool is_prefill = role && role->kind == ES_NODE_SCALAR && !strcmp(role->str, "prefill");
+        if (is_prefill) prefill += r;
+        pool_dep_t *nd = realloc(deps, (ndeps + 1) * sizeof *deps);
+        if (!nd) { rc = es_err_set(c->err, ES_ENOMEM, "out of memory"); break; }
+        deps = nd;
+        deps[ndeps++] = (pool_dep_t){o, r, is_prefill};
         const es_node_t *ctrs = es_node_find(o->root, "spec.template.spec.containers");
         const es_node_t *server = NULL;
         toks_t t = {0};
@@ -618,6 +724,10 @@ int esi_mf_read_servers(ctx_t *c, const pool_t *p)
         snprintf(num, sizeof num, "%lld", (long long)prefill);
         rc = esi_mf_set_key(c, "cluster.prefill_replicas", esi_mf_scalar_at(where, num, false));
     }
+    /* the pods' labels, as label selectors and topology plugins see them */
+    if (!rc && total <= ES_CLUSTER_MAX_PODS) rc = set_pod_labels(c, deps, ndeps, prefill > 0, where);
+    free(deps);
+    deps = NULL;
     if (!rc && si.readiness_s >= 0) {
         snprintf(num, sizeof num, "%.17g", si.readiness_s);
         rc = esi_mf_set_key(c, "cluster.readiness_delay_s", esi_mf_scalar_at(si.readiness_node, num, false));

@@ -9,6 +9,7 @@
 #include "cluster_internal.h"
 #include "es_alloc.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,12 +106,77 @@ static void submit_server(pod_t *p, es_client_request_t *r, es_server_request_t 
     es_server_submit(p->server, sr);
 }
 
+/* Whether the pod's encoder keeps image h (a hit refreshes it); a miss
+ * stores it, evicting the least recently used beyond encoder_cache_images. */
+static bool encoder_cached(es_cluster_t *c, pod_t *p, uint64_t h)
+{
+    uint32_t cap = (uint32_t)c->prm.cluster->encoder_cache_images;
+    if (cap == 0) return false;
+    if (!p->enc_hash) {
+        p->enc_hash = es_xcalloc(cap, sizeof *p->enc_hash);
+        p->enc_used = es_xcalloc(cap, sizeof *p->enc_used);
+    }
+    uint32_t lru = 0;
+    for (uint32_t i = 0; i < p->enc_n; i++) {
+        if (p->enc_hash[i] == h) { p->enc_used[i] = ++p->enc_clock; return true; }
+        if (p->enc_used[i] < p->enc_used[lru]) lru = i;
+    }
+    uint32_t at = p->enc_n < cap ? p->enc_n++ : lru;
+    p->enc_hash[at] = h;
+    p->enc_used[at] = ++p->enc_clock;
+    return false;
+}
+
+/* Pod e encodes image k of r arriving at `at`: when its output is ready there. */
+static es_time_t encode_on(es_cluster_t *c, pod_t *p, const es_mm_item_t *it, es_time_t at)
+{
+    if (encoder_cached(c, p, it->hash)) return at;
+    es_time_t start = at > p->enc_free ? at : p->enc_free;
+    p->enc_free = start + (es_time_t)llround((double)it->tokens * c->prm.cluster->encode_us_per_token * 1e3);
+    return p->enc_free;
+}
+
+/* The images of r before it reaches its first pod (docs/e2e.md, "Encode
+ * stages").  With encode pods (x-encoder-hosts-ports) the sidecar sends one
+ * encode request per distinct image, round-robin over them, in parallel;
+ * each output then moves to the first pod over the kv_transfer link.
+ * Without, the first pod encodes its own images, one after another.
+ * Returns when the first pod can start on the prompt. */
+static es_time_t encode_stage(es_cluster_t *c, es_client_request_t *r, pod_t *first, es_time_t arrive)
+{
+    const es_cluster_config_t *cc = c->prm.cluster;
+    es_time_t ready = arrive;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < r->nmm; i++) {
+        bool dup = false;   /* repeated references count once */
+        for (uint32_t j = 0; j < i && !dup; j++) dup = r->mm[j].hash == r->mm[i].hash;
+        if (dup) continue;
+        if (r->p.nencode == 0) {
+            ready = encode_on(c, first, &r->mm[i], ready);
+            continue;
+        }
+        pod_t *e = &c->pods[r->p.encode_pods[k++ % r->p.nencode]];
+        double bytes = (double)r->mm[i].tokens * (double)cc->encode_bytes_per_token;
+        es_time_t done = encode_on(c, e, &r->mm[i], arrive) + es_time_from_us(cc->kv_transfer_latency_us) +
+                         (es_time_t)(bytes * 8.0 / (cc->kv_transfer_gbps * 1e9) * 1e9);
+        if (done > ready) ready = done;
+    }
+    return ready;
+}
+
 void esi_cluster_forward(es_cluster_t *c, es_client_request_t *r, int32_t pod, int32_t prefill_pod)
 {
     r->pod = pod;
     r->p.prefill_pod = prefill_pod;
     r->p.phase = PH_TO_POD;
-    es_sim_schedule_in(c->sim, c->hop, ev_pod_arrive, r, ESI_ARG(r->p.gen, 0));
+    es_time_t in = c->hop;
+    if (r->nmm) {
+        es_time_t now = es_sim_now(c->sim);
+        pod_t *first = &c->pods[prefill_pod >= 0 ? prefill_pod : pod];
+        in = encode_stage(c, r, first, now + c->hop) - now;
+        r->encode_wait = in - c->hop;
+    }
+    es_sim_schedule_in(c->sim, in, ev_pod_arrive, r, ESI_ARG(r->p.gen, 0));
 }
 
 void esi_cluster_abort_at_pod(es_cluster_t *c, es_client_request_t *r, uint8_t phase)
@@ -340,10 +406,12 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
     if (c->maxpods < (uint32_t)prm->cluster->replicas) c->maxpods = (uint32_t)prm->cluster->replicas;
     c->pods = calloc(c->maxpods, sizeof *c->pods);
     if (!c->pods) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto fail; }
-    uint32_t nprefill = (uint32_t)prm->cluster->prefill_replicas;
-    if (nprefill >= (uint32_t)prm->cluster->replicas && nprefill > 0) {
-        rc = es_err_set(err, ES_EINVAL, "cluster.prefill_replicas: %u leaves no decode pod out of %lld replicas",
-                        nprefill, (long long)prm->cluster->replicas);
+    uint32_t nprefill = (uint32_t)prm->cluster->prefill_replicas, nencode = (uint32_t)prm->cluster->encode_replicas;
+    if (nprefill + nencode >= (uint32_t)prm->cluster->replicas && nprefill + nencode > 0) {
+        rc = nencode ? es_err_set(err, ES_EINVAL, "cluster.encode_replicas: %u encode and %u prefill pods leave no "
+                                  "decode pod out of %lld replicas", nencode, nprefill, (long long)prm->cluster->replicas)
+                     : es_err_set(err, ES_EINVAL, "cluster.prefill_replicas: %u leaves no decode pod out of %lld replicas",
+                                  nprefill, (long long)prm->cluster->replicas);
         goto fail;
     }
     ES_ASSERT(prm->pool_name && *prm->pool_name, "the caller names the pool (es_cluster_params_t)");
@@ -358,7 +426,9 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
         p->ep.name = p->name;
         p->ep.address = p->address;
         uint32_t nl = 0;
-        if (nprefill > 0) p->labels[nl++] = (es_label_t){"llm-d.ai/role", i < nprefill ? "prefill" : "decode"};
+        if (nprefill + nencode > 0)   /* encode pods first, then prefill, then decode */
+            p->labels[nl++] = (es_label_t){"llm-d.ai/role", i < nencode ? "encode" : i < nencode + nprefill ? "prefill"
+                                                                                                          : "decode"};
         if (prm->cluster->nlabel_sets) {
             const es_pod_labels_t *set = &prm->cluster->label_sets[i % prm->cluster->nlabel_sets];
             for (uint32_t k = 0; k < set->n; k++) p->labels[nl++] = set->labels[k];
@@ -384,6 +454,8 @@ void es_cluster_destroy(es_cluster_t *c)
     for (uint32_t i = 0; c->pods && i < c->maxpods; i++) {
         es_server_destroy(c->pods[i].server);
         free(c->pods[i].scrape_fail);
+        free(c->pods[i].enc_hash);
+        free(c->pods[i].enc_used);
     }
     free(c->pods);
     esi_epp_service_destroy(c);

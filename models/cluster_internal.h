@@ -50,6 +50,12 @@ typedef struct pod {
     size_t        nscrape_fail;
     struct es_cluster *c;
     uint32_t      id;
+    /* the pod's encoder (images): a FIFO busy until enc_free, and the LRU of
+     * the images whose output it keeps (grown on first use) */
+    es_time_t     enc_free;
+    uint64_t     *enc_hash, *enc_used;   /* [enc_n] image hash, last use (enc_clock) */
+    uint32_t      enc_n;
+    uint64_t      enc_clock;
 } pod_t;
 
 typedef struct epp_replica {

@@ -38,6 +38,18 @@ static const es_schema_entry_t k_cluster[] = {
      "labels of the pods: a list of maps {key: value} (at most 16 each), pod i gets item i mod its length "
      "(topology: kubernetes.io/hostname, topology.kubernetes.io/zone, ...; llm-d.ai/role unless prefill_replicas "
      "sets it); read by label selectors and the topology plugins", NULL},
+    {"encode_replicas", ES_ST_INT, C(encode_replicas), "0", 0, ES_CLUSTER_MAX_PODS, NULL, "pods",
+     "E/P/D: pods labelled llm-d.ai/role=encode, the first ones (then prefill_replicas, then decode); they encode "
+     "the images of the requests the encode profile sends them; 0 = none", NULL},
+    {"encode_us_per_token", ES_ST_DOUBLE, C(encode_us_per_token), "10", 0, 1e6, NULL, "us",
+     "encoder time per image token, on an encode pod or on the pod that encodes its own images "
+     "(unvalidated: docs/fidelity.md)", NULL},
+    {"encode_bytes_per_token", ES_ST_INT, C(encode_bytes_per_token), "8192", 0, 1000000000, NULL, "bytes",
+     "encoder output per image token moved from the encode pod to the prefill (or decode) pod over the "
+     "kv_transfer link (8192: a 4096-wide bf16 embedding)", NULL},
+    {"encoder_cache_images", ES_ST_INT, C(encoder_cache_images), "2048", 0, 100000, NULL, "images",
+     "images whose encoder output a pod keeps (LRU; a hit skips the encoding; 2048 = the 4 GiB at 2 MiB an item "
+     "that mm-embeddings-cache-producer assumes); 0 = none", NULL},
 };
 #undef C
 ES_SCHEMA_DEFINE(es_cluster_schema, "cluster", k_cluster);
@@ -339,8 +351,9 @@ static int parse_pod_labels(es_cluster_config_t *c, es_err_t *err)
                 return es_node_err(err, ES_EINVAL, m->items[k], kp, "not a label key (a name of 1 to 63 characters, "
                                    "with an optional DNS prefix and '/')");
             if (strlen(v) > 63) return es_node_err(err, ES_EINVAL, m->items[k], kp, "label value longer than 63 characters");
-            if (c->prefill_replicas > 0 && strcmp(m->keys[k], "llm-d.ai/role") == 0)
-                return es_node_err(err, ES_EINVAL, m->items[k], kp, "the role is set by cluster.prefill_replicas");
+            if ((c->prefill_replicas > 0 || c->encode_replicas > 0) && strcmp(m->keys[k], "llm-d.ai/role") == 0)
+                return es_node_err(err, ES_EINVAL, m->items[k], kp,
+                                   "the role is set by cluster.prefill_replicas and cluster.encode_replicas");
             char *key = es_strdup(m->keys[k]), *val = es_strdup(v);
             if (!key || !val) { free(key); free(val); return es_err_set(err, ES_ENOMEM, "out of memory"); }
             set->labels[set->n++] = (es_label_t){key, val};

@@ -65,10 +65,7 @@ static void ev_scrape_tick(es_sim_t *sim, void *target, uint64_t arg)
     pod_t *p = &c->pods[t->pod];
     if (!p->alive || !p->server) return;
     /* the cross-replica publisher is one more dispatcher of the pod's collector */
-    if (c->sync && --t->sync_left == 0) {
-        t->sync_left = c->sync_period;
-        es_scheduler_sync_publish(e->sched, t->pod);
-    }
+    if (c->sync && es_sched_sync_tick(&t->sync_left, c->sync_period)) es_scheduler_sync_publish(e->sched, t->pod);
     if (esi_in_window(p->scrape_fail, p->nscrape_fail, es_sim_now(sim))) return;
     if (c->prm.epp->scrape_failure_rate > 0 && es_rng_uniform(&e->rng) < c->prm.epp->scrape_failure_rate) return;
     if (c->scrape_latency_fails) return;
@@ -228,6 +225,8 @@ static void apply_decision(es_client_request_t *r, const es_sched_result_t *res)
     if (res->status == 200) {
         r->pod = (int32_t)res->primary;
         r->p.prefill_pod = res->prefill;
+        r->p.nencode = res->nencode;
+        for (uint32_t i = 0; i < res->nencode; i++) r->p.encode_pods[i] = (int32_t)res->encode[i];
     }
 }
 
@@ -309,6 +308,36 @@ static void flow_cb(void *ud, const es_sched_request_t *req, const es_sched_resu
     es_sim_schedule_in(c->sim, c->hop, esi_gateway_ev_extproc_reply, r, ESI_ARG(r->p.gen, 0));
 }
 
+/* In-flight eviction (flowControl.enableEviction): the EPP answers the
+ * victim's ext_proc stream with an ImmediateResponse (429 "request evicted
+ * by flow control", pkg/epp/handlers/server.go), Envoy resets the upstream
+ * connection and the pod aborts the request; the stream's end confirms the
+ * eviction to the scheduler.  One hop after the decision. */
+static void ev_evicted(es_sim_t *sim, void *target, uint64_t arg)
+{
+    es_client_request_t *r = target;
+    if (r->p.gen != ESI_ARG_GEN(arg)) return;   /* the record was reused: a stale event */
+    es_cluster_t *c = r->p.c;
+    if (r->p.phase == PH_DONE) {   /* it ended meanwhile: the end confirmed it already */
+        return;
+    }
+    uint8_t phase = r->p.phase;
+    r->p.phase = PH_DONE;   /* late callbacks of the request are ignored */
+    esi_cluster_abort_at_pod(c, r, phase);
+    esi_epp_end(c, r, es_sim_now(sim));
+    r->p.phase = PH_NEW;
+    esi_cluster_finish(c, r, 429, es_sim_now(sim));
+}
+
+static void evict_cb(void *ud, const es_sched_request_t *req)
+{
+    epp_replica_t *e = ud;
+    es_client_request_t probe;
+    size_t off = (size_t)((char *)&probe.p.sched - (char *)&probe);
+    es_client_request_t *r = (es_client_request_t *)((char *)req - off);
+    es_sim_schedule_in(e->c->sim, e->c->hop, ev_evicted, r, ESI_ARG(r->p.gen, 0));
+}
+
 /* ---------------------------------------------------------------- */
 /* lifecycle                                                         */
 
@@ -333,6 +362,7 @@ int esi_epp_service_create(es_cluster_t *c, es_err_t *err)
             .min_samples_for_retrain = ep->predictor_min_samples_for_retrain,
             .max_samples_per_bucket = ep->predictor_max_samples_per_bucket,
             .quantile = ep->predictor_objective == 1, .quantile_alpha = ep->predictor_quantile});
+        es_scheduler_set_evictor(r->sched, evict_cb, r, c->scrape_every);   /* when the config enables it */
         /* the replicas share one config: all sync or none (es_scheduler_sync_interval) */
         es_time_t sync_every = es_scheduler_sync_interval(r->sched);
         if (sync_every > 0) {

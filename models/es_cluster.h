@@ -59,6 +59,8 @@ typedef struct es_client_request {
     const es_header_t  *headers;
     uint32_t            nheaders;
     bool                measured;       /* in the run's measured window: its gaps are on_gaps's `measured` */
+    const es_mm_item_t *mm;             /* images; NULL if none (their tokens are in prompt) */
+    uint32_t            nmm;
     void               *user;           /* caller's pointer (e.g. the workload request) */
     /* out */
     es_time_t           sent;           /* client send time */
@@ -74,6 +76,7 @@ typedef struct es_client_request {
     es_time_t           queue_wait;     /* at the pod: submit to first scheduled */
     es_time_t           sched_latency;  /* ext_proc round trip seen by the gateway */
     uint32_t            retries;
+    es_time_t           encode_wait;    /* images: from forwarding to the encoder outputs at the pod; 0 none */
     /* private */
     struct {
         struct es_cluster  *c;
@@ -85,6 +88,8 @@ typedef struct es_client_request {
         es_event_id_t       extproc_ev;
         uint32_t            epp;        /* replica that decides */
         int32_t             prefill_pod;
+        uint32_t            nencode;        /* E/P/D: encode pods the decision named (x-encoder-hosts-ports) */
+        int32_t             encode_pods[ES_SCHED_MAX_TARGETS];
         uint8_t             phase;
         uint8_t             extproc_pending; /* the gateway waits for the EPP's answer */
         uint8_t             decided;         /* the EPP picked (its in-flight counters hold r) */

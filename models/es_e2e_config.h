@@ -85,6 +85,11 @@ typedef struct es_cluster_config {
     double  kv_events_delay_ms;       /* KV-event delivery delay to the EPP */
     int64_t retries_on_crash;         /* re-send requests of a crashed pod this many times */
     const es_node_t *pod_labels;      /* list of label maps; borrowed */
+    /* E/P/D: encode pods and the encode stage (docs/e2e.md, "Encode stages") */
+    int64_t encode_replicas;          /* pods labelled encode (the first ones); 0 = none */
+    double  encode_us_per_token;      /* encoder time per image token */
+    int64_t encode_bytes_per_token;   /* encoder output moved to the prefill/decode pod per image token */
+    int64_t encoder_cache_images;     /* images a pod's encoder cache keeps (LRU) */
     /* parsed (es_e2e_config_parse); owned */
     es_pod_labels_t *label_sets;      /* pod i carries label_sets[i % nlabel_sets] */
     size_t           nlabel_sets;

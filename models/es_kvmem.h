@@ -43,6 +43,8 @@ typedef struct es_kvmem_model {
     uint32_t moe_layers;        /* layers with experts, the others dense; 0 = all (when experts > 0) */
     bool     tie_embeddings;    /* lm_head shares the embedding */
     double   weight_bytes;      /* bytes per linear-layer parameter: 2 (bf16/fp16), 1 (fp8); 0 = 2 */
+    uint32_t attn_16bit_layers; /* layers whose attention projections stay 2 B when weight_bytes < 2
+                                   (quantization_config.ignore) */
     double   kv_bytes;          /* bytes per KV element: 2 (bf16), 1 (fp8 cache); 0 = 2 */
 } es_kvmem_model_t;
 

@@ -25,8 +25,12 @@
  *  - dtype: 2 bytes (vLLM serves fp32 checkpoints in 16 bits too; a
  *    torch_dtype / dtype of float8_* means FP8 weights), and
  *    quantization_config (fp8, float-quantized / compressed-tensors with
- *    8-bit weights): linear weights 1 byte, embeddings, lm_head and norms
- *    stay in the model dtype; the KV cache stays in the model dtype;
+ *    8-bit weights): linear weights 1 byte, embeddings, lm_head, norms and
+ *    MoE routers stay in the model dtype, and so do the attention
+ *    projections of the decoder layers its `ignore` list names (one by one
+ *    as llm-compressor writes them, or an "re:" pattern: every layer; the
+ *    vision tower's entries are not the decoder's); the KV cache stays in
+ *    the model dtype;
  *  - windows: sliding_window (with use_sliding_window, max_window_layers,
  *    layer_types) and Llama-4's attention_chunk_size (3 of every 4 layers
  *    chunked-local), used by the analytic step time; the KV capacity model
@@ -58,6 +62,9 @@ typedef struct es_model_shape {
     uint32_t chunked_layers;    /* layers using it */
     bool     tie_embeddings;   /* lm_head shares the embedding matrix */
     bool     fp8;               /* linear weights stored in 8 bits */
+    bool     qk_norm;           /* use_qk_norm (Llama-4: on its RoPE, chunked-local layers) */
+    uint32_t attn_16bit_layers; /* layers whose attention projections quantization_config.ignore
+                                   leaves in the model dtype (0 when nothing is quantised) */
     double   dtype_bytes;       /* model dtype: embeddings, norms, activations, KV cache */
     double   weight_bytes_per_param;   /* linear layers: dtype_bytes, or 1 for fp8 */
     /* derived by es_model_shape_finish */

@@ -22,9 +22,12 @@
  *      memory  = (weights read + KV read and written) / (HBM x hbm_eff)
  *      sample  = sampled rows x vocab x ES_SAMPLER_BYTES_PER_LOGIT / (HBM x hbm_eff)
  *      step    = (compute^s + memory^s)^(1/s) + sample + layers x layer_us + step_us
- *                + TP all-reduces;  all per GPU (divided by TP) but the
+ *                + TP all-reduces (two per layer, as vLLM's custom all-reduce: one
+ *                stage reading TP - 1 peers for small messages, two above);  all per GPU (divided by TP) but the
  *                sampler, which every rank runs over the whole vocabulary.
  *    GEMM FLOPs count 2 x active params x tokens (top-k experts per token);
+ *    an FP8 model's GEMMs run at the FP8 peak but for lm_head, the routers
+ *    and the attention its quantization_config leaves in 16 bits (bf16 peak);
  *    MoE weights read are the experts the step's tokens touch in expectation.
  *    Sliding-window and chunked-local layers read and attend to at most
  *    their window of keys (decodes taken at their mean context).
@@ -153,6 +156,9 @@ typedef struct es_steptime {
     /* analytic: per-step constants precomputed from the shape and the GPU */
     double                    gemm_flops_tok;   /* GEMM FLOPs per token (active linear params x 2) */
     double                    lm_flops_row;     /* lm_head FLOPs per sampled row */
+    double                    gemm16_flops_tok; /* of an FP8 model: the GEMM FLOPs per token that run in
+                                                   16 bits (unquantised attention, routers); else 0 */
+    double                    lm16_flops_row;   /* of an FP8 model: lm_head FLOPs per row (16 bits); else 0 */
     double                    attn_flops_unit;  /* attention FLOPs per (query, key) pair, all layers */
     double                    fixed_bytes;      /* weights read every step, experts excluded, one GPU */
     double                    expert_bytes;     /* one routed expert of one layer, one GPU */
@@ -160,7 +166,9 @@ typedef struct es_steptime {
     double                    sample_bytes_row; /* sampler HBM traffic per sampled row, every GPU */
     double                    local_window;     /* keys a sliding-window / chunked-local layer sees at most */
     double                    local_frac;       /* fraction of layers that are windowed; 0 = none */
+    double                    layer_units;      /* layers in dense-layer kernel counts (ES_DENSE_LAYER_KERNELS) */
     double                    gemm_Bps_inv, attn_inv, hbm_inv;   /* 1 / achieved rates (us per unit) */
+    double                    gemm16_inv;       /* 1 / achieved 16-bit GEMM rate of an FP8 model */
 } es_steptime_t;
 
 /* Terms of one analytic step, for tests and bench: us each, before the

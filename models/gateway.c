@@ -81,6 +81,7 @@ static void fail_open_or_close(es_cluster_t *c, es_client_request_t *r)
         int32_t pod = random_ready_pod(c, true);
         if (pod >= 0) {
             r->p.epp = UINT32_MAX;
+            r->p.nencode = 0;   /* no decision: the pod encodes its own images */
             esi_cluster_forward(c, r, pod, -1);
             return;
         }
@@ -186,6 +187,7 @@ void esi_gateway_resend(es_cluster_t *c, es_client_request_t *r)
     r->p.phase = PH_NEW;
     r->pod = -1;
     r->p.prefill_pod = -1;
+    r->p.nencode = 0;
     es_sim_schedule_in(c->sim, c->hop, ev_gateway_arrive, r, ESI_ARG(r->p.gen, 0));
 }
 
@@ -205,6 +207,8 @@ void es_cluster_send(es_cluster_t *c, es_client_request_t *r)
     r->queue_wait = -1;
     r->sched_latency = 0;
     r->retries = 0;
+    r->encode_wait = 0;
+    r->p.nencode = 0;
     es_sched_request_t *q = &r->p.sched;
     q->id = r->id;
     q->model = r->lora ? r->lora : r->model;
@@ -216,6 +220,8 @@ void es_cluster_send(es_cluster_t *c, es_client_request_t *r)
     q->headers = r->headers;
     q->nheaders = r->nheaders;
     q->prompt_text = NULL;
+    q->mm = r->mm;
+    q->nmm = r->nmm;
     resolve_priority(c, r);
     c->in_flight++;
     es_time_t give_up = c->client_timeout > 0 ? c->client_timeout : ES_TIME_NEVER;

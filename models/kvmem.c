@@ -32,6 +32,7 @@ double es_kvmem_weights(const es_kvmem_model_t *m, uint32_t tp)
     double norms = 2.0 * h * 2.0;                                       /* two per layer, bf16 */
     double layers = (double)m->layers * (attn * wb + norms) + (double)(m->layers - nmoe) * dense * wb +
                     (double)nmoe * (moe * wb + router);
+    if (m->attn_16bit_layers > 0 && wb < 2.0) layers += (double)m->attn_16bit_layers * attn * (2.0 - wb);
     double vocab_rank = ceil(m->vocab / 64.0) * 64.0 / tp;               /* VocabParallelEmbedding */
     double embed = vocab_rank * h * 2.0 * (m->tie_embeddings ? 1.0 : 2.0);
     return layers + embed + h * 2.0;

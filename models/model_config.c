@@ -49,6 +49,8 @@ void es_model_shape_finish(es_model_shape_t *m)
     m->params_total = linear_total + small + embed;
     m->params_active = linear_active + small + embed;
     m->weight_bytes = linear_total * m->weight_bytes_per_param + (small + embed) * m->dtype_bytes;
+    if (m->attn_16bit_layers > 0 && m->weight_bytes_per_param != m->dtype_bytes)   /* quantization_config.ignore */
+        m->weight_bytes += m->attn_16bit_layers * attn * (m->dtype_bytes - m->weight_bytes_per_param);
     m->kv_bytes_per_token_layer = m->kv_lora_rank > 0 ? ((double)m->kv_lora_rank + m->qk_rope_dim) * m->dtype_bytes
                                                       : 2.0 * m->kv_heads * m->head_dim * m->dtype_bytes;
 }
@@ -124,8 +126,48 @@ static int64_t opt_int(const es_node_t *map, const char *key, int64_t dflt)
     return s ? strtoll(s, NULL, 10) : dflt;
 }
 
+static bool names_attention(const char *s)
+{
+    static const char *const parts[] = {"self_attn", "q_proj", "k_proj", "v_proj", "o_proj", "qkv_proj", NULL};
+    for (const char *const *p = parts; *p; p++)
+        if (strstr(s, *p)) return true;
+    return false;
+}
+
+/* Decoder layers whose attention projections the quantisation leaves in the
+ * model dtype: compressed-tensors' `ignore` (llm-compressor names every
+ * module, "language_model.model.layers.N.self_attn.q_proj", or gives an
+ * "re:" pattern), or fp8's `ignored_layers` / `modules_to_not_convert`.  A
+ * pattern, or a name without a layer index, covers every layer; the vision
+ * tower's modules are not the decoder's. */
+static uint32_t unquantised_attn_layers(const es_node_t *q, uint32_t layers)
+{
+    static const char *const keys[] = {"ignore", "ignored_layers", "modules_to_not_convert", NULL};
+    uint8_t *seen = layers > 0 ? calloc(layers, 1) : NULL;
+    if (!seen) return 0;
+    uint32_t n = 0;
+    for (const char *const *k = keys; *k && n < layers; k++) {
+        const es_node_t *list = es_map_get(q, *k);
+        if (!list || list->kind != ES_NODE_SEQ) continue;
+        for (size_t i = 0; i < list->n && n < layers; i++) {
+            const es_node_t *it = list->items[i];
+            if (it->kind != ES_NODE_SCALAR || !names_attention(it->str)) continue;
+            const char *s = it->str;
+            if (strstr(s, "vision") || strstr(s, "visual") || strstr(s, "multi_modal")) continue;
+            const char *at = strncmp(s, "re:", 3) == 0 ? NULL : strstr(s, "layers.");
+            char *end = NULL;
+            long idx = at ? strtol(at + 7, &end, 10) : -1;
+            if (!at || end == at + 7 || idx < 0) { n = layers; break; }   /* every layer */
+            if ((unsigned long)idx < layers && !seen[idx]) { seen[idx] = 1; n++; }
+        }
+    }
+    free(seen);
+    return n;
+}
+
 /* Weight width from quantization_config: fp8 (vLLM's "fp8" method, or
- * compressed-tensors float 8-bit weights), 8-bit integer, or gptq/awq bits. */
+ * compressed-tensors float 8-bit weights), 8-bit integer, or gptq/awq bits;
+ * and the attention layers it leaves unquantised. */
 static void read_quant(const es_node_t *q, es_model_shape_t *m)
 {
     if (!q || q->kind != ES_NODE_MAP) return;
@@ -133,12 +175,18 @@ static void read_quant(const es_node_t *q, es_model_shape_t *m)
     if (method && strcmp(method, "fp8") == 0) {
         m->weight_bytes_per_param = 1.0;
         m->fp8 = true;
+        m->attn_16bit_layers = unquantised_attn_layers(q, m->layers);
         return;
     }
     int64_t bits = opt_int(q, "bits", 0);
-    if (bits > 0 && bits <= 16) { m->weight_bytes_per_param = (double)bits / 8.0; return; }
+    if (bits > 0 && bits <= 16) {
+        m->weight_bytes_per_param = (double)bits / 8.0;
+        m->attn_16bit_layers = unquantised_attn_layers(q, m->layers);
+        return;
+    }
     const es_node_t *groups = es_map_get(q, "config_groups");
     if (!groups || groups->kind != ES_NODE_MAP) return;
+    m->attn_16bit_layers = unquantised_attn_layers(q, m->layers);
     for (size_t i = 0; i < groups->n; i++) {
         const es_node_t *w = es_map_get(groups->items[i], "weights");
         const es_node_t *a = es_map_get(groups->items[i], "input_activations");
@@ -258,6 +306,7 @@ static int read_shape(const rd_t *r, const es_node_t *root, es_model_shape_t *m)
     if ((rc = opt_u32(r, "attention_chunk_size", 0, &m->attn_chunk))) return rc;
     if (m->attn_chunk > 0) m->chunked_layers = m->layers - m->layers / 4;   /* Llama-4: every 4th layer is global */
     m->tie_embeddings = opt_bool(r, "tie_word_embeddings", false);
+    m->qk_norm = opt_bool(r, "use_qk_norm", false);
     /* dtype: vLLM serves fp32 checkpoints in 16 bits too, so 2 bytes unless quantised */
     m->dtype_bytes = 2.0;
     m->weight_bytes_per_param = 2.0;

@@ -113,12 +113,12 @@ static const es_schema_entry_t k_entries[] = {
      "with async scheduling, the step's CPU that still does not overlap the GPU; needs vllm_fidelity", NULL},
     {"api_server_count", ES_ST_INT, F(api_server_count), "1", 1, 64, NULL, "processes",
      "API-server processes in front of the engine (vllm serve --api-server-count); needs vllm_fidelity", NULL},
-    {"api_request_us", ES_ST_DOUBLE, F(api_request_us), "3481.45", 0, 1e7, NULL, "us",
+    {"api_request_us", ES_ST_DOUBLE, F(api_request_us), "3279.89", 0, 1e7, NULL, "us",
      "API-server CPU per request: HTTP parse, request setup; fitted jointly with the step time on the 28 BLIS v0.15.1 experiments (docs/fidelity.md §7); needs vllm_fidelity", NULL},
     {"api_chat_request_us", ES_ST_DOUBLE, F(api_chat_request_us), "20000", 0, 1e7, NULL, "us",
      "more API-server CPU per /v1/chat/completions request (messages parsed, chat template rendered, "
      "the templated prompt tokenised); fitted on the GPUStack v0.11 chat runs (docs/server.md); needs vllm_fidelity", NULL},
-    {"api_latency_us", ES_ST_DOUBLE, F(api_latency_us), "2098.93", 0, 1e7, NULL, "us",
+    {"api_latency_us", ES_ST_DOUBLE, F(api_latency_us), "2174.77", 0, 1e7, NULL, "us",
      "a request's way from the client into the engine beyond API CPU (event loops, ZMQ hops): a delay, not a "
      "queue; fitted jointly with the step time on the 28 BLIS v0.15.1 experiments (docs/fidelity.md §7); needs vllm_fidelity", NULL},
     {"api_prompt_token_us", ES_ST_DOUBLE, F(api_prompt_token_us), "0.5", 0, 1e4, NULL, "us",

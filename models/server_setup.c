@@ -69,6 +69,7 @@ static void kvmem_model_of(const es_model_shape_t *m, es_kvmem_model_t *out)
     out->moe_layers = m->moe_layers;
     out->tie_embeddings = m->tie_embeddings;
     out->weight_bytes = m->weight_bytes_per_param;
+    out->attn_16bit_layers = m->attn_16bit_layers;
     out->kv_bytes = m->dtype_bytes;
 }
 

@@ -399,6 +399,35 @@ int es_profile_open(const char *gpu, const char *model, const char *gpus_file, c
 
 /* ---- step models ---- */
 
+/* layer_us is the fixed time of a dense 16-bit decoder layer, whose forward
+ * launches ES_DENSE_LAYER_KERNELS small kernels besides its GEMMs' weight
+ * traffic (vLLM's LlamaDecoderLayer: two fused add+RMSNorms, qkv, RoPE,
+ * KV-cache write, attention, o_proj, gate_up, SiLU-and-mul, down).  Other
+ * layers take it in proportion to the kernels they launch:
+ *  - an MoE MLP (vllm/model_executor/layers/fused_moe): router GEMM, top-k,
+ *    token alignment / permutation, two grouped GEMMs, activation and the
+ *    weighted combine: 7 in place of the dense MLP's 3;
+ *  - shared experts: gate_up, activation, down and the add (4);
+ *  - FP8 activations (W8A8): one dynamic quantisation before every FP8 GEMM
+ *    input (qkv and o_proj unless left 16-bit, gate_up and down, the
+ *    experts' two, the shared experts' two);
+ *  - QK-norm: the q and k norms (2) on the layers that use it.
+ * Counts, not fitted. */
+#define ES_DENSE_LAYER_KERNELS 10.0
+
+static double layer_units(const es_model_shape_t *m)
+{
+    uint32_t nmoe = m->experts > 0 ? m->moe_layers : 0;
+    double extra = 4.0 * nmoe;
+    if (nmoe > 0 && m->shared_inter > 0) extra += 4.0 * nmoe;
+    if (m->fp8) {
+        extra += 2.0 * (m->layers - m->attn_16bit_layers) + 2.0 * (m->layers - nmoe) + 2.0 * nmoe;
+        if (m->shared_inter > 0) extra += 2.0 * nmoe;
+    }
+    if (m->qk_norm) extra += 2.0 * (m->attn_chunk > 0 ? m->chunked_layers : m->layers);
+    return extra > 0 ? m->layers + extra / ES_DENSE_LAYER_KERNELS : (double)m->layers;
+}
+
 void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es_profile_t *prof,
                       const es_profile_model_t *pm)
 {
@@ -425,6 +454,16 @@ void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es
     st->gemm_flops_tok = 2.0 * (m->layers * m->attn_params + ndense * 3.0 * d * m->inter +
                                 nmoe * ((double)m->top_k * m->expert_params + 3.0 * d * m->shared_inter + d * m->experts));
     st->lm_flops_row = 2.0 * d * m->vocab;
+    double peak = m->fp8 && prof->fp8_flops > 0 ? prof->fp8_flops : prof->peak_flops;
+    if (m->fp8 && prof->fp8_flops > 0) {
+        /* FP8 GEMMs at the FP8 peak; lm_head, the routers (vLLM builds them unquantised) and the
+         * attention quantization_config.ignore names stay in 16 bits */
+        st->gemm16_flops_tok = 2.0 * (m->attn_16bit_layers * m->attn_params + nmoe * d * m->experts);
+        st->gemm_flops_tok -= st->gemm16_flops_tok;
+        st->lm16_flops_row = st->lm_flops_row;
+        st->lm_flops_row = 0;
+        st->gemm16_inv = 1e6 / (prof->peak_flops * k->gemm_eff * tp);
+    }
     st->sample_bytes_row = (double)m->vocab * ES_SAMPLER_BYTES_PER_LOGIT;
     st->attn_flops_unit = 2.0 * m->layers * m->heads * ((double)m->head_dim + m->v_head_dim);
     double experts_bytes = nmoe * (double)m->experts * m->expert_params * m->weight_bytes_per_param;
@@ -432,6 +471,7 @@ void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es
     st->fixed_bytes = (m->weight_bytes - experts_bytes - embed_bytes) / tp;
     st->expert_bytes = m->expert_params * m->weight_bytes_per_param / tp;
     st->kv_bytes_tok = es_model_kv_bytes_per_token(m, st->tp);
+    st->layer_units = layer_units(m);
     if (m->sliding_window > 0 && m->sliding_layers > 0) {
         st->local_window = m->sliding_window;
         st->local_frac = (double)m->sliding_layers / m->layers;
@@ -439,7 +479,6 @@ void es_steptime_init(es_steptime_t *st, const es_server_config_t *cfg, const es
         st->local_window = m->attn_chunk;
         st->local_frac = (double)m->chunked_layers / m->layers;
     }
-    double peak = m->fp8 && prof->fp8_flops > 0 ? prof->fp8_flops : prof->peak_flops;
     st->gemm_Bps_inv = 1e6 / (peak * k->gemm_eff * tp);
     st->attn_inv = 1e6 / (prof->peak_flops * k->attn_eff * tp);
     st->hbm_inv = 1e6 / (prof->hbm_Bps * k->hbm_eff);
@@ -517,6 +556,18 @@ static double roofline_us(const es_steptime_t *st, const es_step_comp_t *c, uint
     return (tc > tm ? tc : tm) * 1e6 / st->tp;
 }
 
+/* Bytes one rank moves over the link in an all-reduce of `bytes`, as vLLM's
+ * custom all-reduce picks its kernel (csrc/custom_all_reduce.cuh at
+ * vllm-project/vllm 036bb685, CustomAllreduce::allreduce): one stage (every
+ * rank reads the TP - 1 others' buffers) at TP 2, and below 512 KiB at TP 4
+ * or 256 KiB at TP 8; two stages (reduce-scatter then all-gather,
+ * 2 (TP - 1) / TP of the bytes) above. */
+static double allreduce_bytes(uint32_t tp, double bytes)
+{
+    bool one_stage = tp == 2 || (tp <= 4 && bytes < 512.0 * 1024) || (tp <= 8 && bytes < 256.0 * 1024);
+    return one_stage ? (tp - 1) * bytes : 2.0 * (tp - 1) / tp * bytes;
+}
+
 void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step_terms_t *o)
 {
     const es_model_shape_t *m = &st->pm->shape;
@@ -539,11 +590,13 @@ void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step
             ctx_read += f * fmin((double)c->p[i], W);
         }
     }
-    o->fixed_us = m->layers * k->layer_us + k->step_us;
+    o->fixed_us = st->layer_units * k->layer_us + k->step_us;
     if (T > 0) {
         uint32_t nmoe = m->experts > 0 ? m->moe_layers : 0;
         o->experts_touched = es_model_experts_touched(m, T);
         o->gemm_us = (st->gemm_flops_tok * T + st->lm_flops_row * c->n_sampled) * st->gemm_Bps_inv;
+        if (st->gemm16_inv > 0)   /* an FP8 model's 16-bit GEMMs */
+            o->gemm_us += (st->gemm16_flops_tok * T + st->lm16_flops_row * c->n_sampled) * st->gemm16_inv;
         o->attn_us = st->attn_flops_unit * units * st->attn_inv;
         o->weight_us = (st->fixed_bytes + nmoe * o->experts_touched * st->expert_bytes) * st->hbm_inv;
         o->kv_us = st->kv_bytes_tok * (ctx_read + T) * st->hbm_inv;
@@ -551,7 +604,7 @@ void es_steptime_terms(const es_steptime_t *st, const es_step_comp_t *c, es_step
         o->sample_us = c->n_sampled * st->sample_bytes_row * st->hbm_inv;
         if (st->tp > 1) {
             double bytes = T * m->hidden * m->dtype_bytes;
-            o->comm_us = 2.0 * m->layers * (st->ar_lat_us + 2.0 * (st->tp - 1) / st->tp * bytes / st->link_Bps * 1e6);
+            o->comm_us = 2.0 * m->layers * (st->ar_lat_us + allreduce_bytes(st->tp, bytes) / st->link_Bps * 1e6);
         }
     }
     double tc = o->gemm_us + o->attn_us, tm = o->weight_us + o->kv_us, hi = tc > tm ? tc : tm, gpu = hi;

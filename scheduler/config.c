@@ -218,6 +218,9 @@ static void write_params(FILE *f, const esi_plugin_vt_t *vt, const esi_param_t *
             fprintf(f, "%*s%s:\n", indent, "", t->key);
             write_params(f, vt, t->sub, obj, indent + 2);
             break;
+        case ESI_P_NODE:
+            if (vt->x_write_node) vt->x_write_node(obj, t->key, f, indent);
+            break;
         default: break;
         }
     }
@@ -536,8 +539,7 @@ static int parse_flow(es_epp_config_t *c, const es_node_t *n, es_err_t *err)
     if ((v = es_map_get(n, "enableEviction"))) {
         bool on;
         if ((rc = es_node_to_bool(v, "flowControl.enableEviction", &on, err))) return rc;
-        if (on) warn(c, v->line, "flowControl.enableEviction: eviction of dispatched requests is not modelled; "
-                     "ignored");
+        c->flow.eviction = on;
     }
     if ((v = es_map_get(n, "priorityBands"))) {
         if ((rc = es_node_expect_seq(v, "flowControl.priorityBands", err))) return rc;
@@ -1128,6 +1130,7 @@ void es_epp_config_write_yaml(FILE *f, const es_epp_config_t *c)
     fprintf(f, "  usageLimitPolicyPluginRef: %s\n", c->plugins[c->flow.usage].name);
     fprintf(f, "  defaultPriorityBand:\n");
     write_band(f, c, &c->flow.def_band, 4, false);
+    if (c->flow.eviction) fprintf(f, "  enableEviction: true\n");
     if (c->flow.nbands) fprintf(f, "  priorityBands:\n");
     for (size_t i = 0; i < c->flow.nbands; i++) write_band(f, c, &c->flow.bands[i], 4, true);
 }

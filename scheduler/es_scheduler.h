@@ -265,6 +265,15 @@ void es_sched_sync_get(const es_sched_sync_t *st, uint32_t endpoint_id, int64_t 
  * periodTicks; each endpoint's countdown starts at 1: its first tick
  * publishes).  base must be positive. */
 uint32_t es_sched_sync_period_ticks(es_time_t interval, es_time_t base);
+/* One poll tick of an endpoint's publisher countdown (interval_dispatcher.go
+ * Dispatch): true when it publishes, once every `period` ticks, the first
+ * tick included (*left starts at 1). */
+static inline bool es_sched_sync_tick(uint32_t *left, uint32_t period)
+{
+    if (--*left > 0) return false;
+    *left = period;
+    return true;
+}
 /* How often a replica publishes (0: this config does not sync). */
 es_time_t es_scheduler_sync_interval(const es_scheduler_t *s);
 /* Makes replica `replica` of st read its InFlightLoad from st (the
@@ -345,5 +354,22 @@ bool   es_scheduler_flow_cancel(es_scheduler_t *s, uint64_t req_id);
 size_t es_scheduler_flow_queued(const es_scheduler_t *s);
 /* Earliest TTL expiry of a queued request; ES_TIME_NEVER when none. */
 es_time_t es_scheduler_flow_next_expiry(const es_scheduler_t *s);
+
+/* Demand-driven in-flight eviction (flowControl.enableEviction with the
+ * flowControl gate; v0.10.0 pkg/epp/flowcontrol/eviction/,
+ * controller/internal/reclamation.go): at a head-of-line block with queued
+ * demand above the next victim's priority, a dispatch cycle revokes
+ * dispatched sheddable requests (priority < 0; lowest priority, then the
+ * newest dispatch, first).  cb receives each victim, the request given to
+ * its pick (still alive); the caller answers it 429 "request evicted by flow
+ * control", has the pod abort it, and calls es_scheduler_on_end, which
+ * confirms the eviction.  The callback must not call the scheduler.
+ * refresh: the metrics refresh interval (a scraped detector's confirmation
+ * grace is refresh + 2 s + 250 ms; concurrency-detector's 10 ms).  Without
+ * a callback (explain, bench, live) nothing is evicted. */
+typedef void (*es_evict_cb)(void *ud, const es_sched_request_t *req);
+void     es_scheduler_set_evictor(es_scheduler_t *s, es_evict_cb cb, void *ud, es_time_t refresh);
+/* Requests evicted so far by this replica. */
+uint64_t es_scheduler_evictions(const es_scheduler_t *s);
 
 #endif /* ES_SCHEDULER_H */

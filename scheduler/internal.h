@@ -39,7 +39,8 @@ enum {
     ESI_USAGE = 1u << 9, ESI_INERT = 1u << 10,  /* accepted, no effect here */
     ESI_PARSER = 1u << 11, ESI_SOURCE = 1u << 12, ESI_EXTRACTOR = 1u << 13, ESI_DISCOVERY = 1u << 14,
     ESI_ADMITTER = 1u << 15,
-    ESI_SYNCER = 1u << 16   /* a CrossReplicaSyncer (dataLayer.crossReplicaSyncerPluginRef) */
+    ESI_SYNCER = 1u << 16,  /* a CrossReplicaSyncer (dataLayer.crossReplicaSyncerPluginRef) */
+    ESI_EVICT_FILTER = 1u << 17, ESI_EVICT_ORDER = 1u << 18   /* in-flight eviction's victim filter and order */
 };
 
 #define ESI_STR_MAX 64
@@ -113,6 +114,7 @@ enum {
     ESI_CAP_KV_EVENTS = 1u << 0,          /* wants the servers' KV events (x_kv_event) */
     ESI_CAP_DEFAULT_PRODUCER = 1u << 1,   /* auto-created when a consumer of its keys has no producer */
     ESI_CAP_FLOWS_ROUND_ROBIN = 1u << 2,  /* fairness: a cursor over the flows (else one global queue) */
+    ESI_CAP_LEADING_SENSOR = 1u << 3,     /* saturation detector whose gauge drops when a stream ends (eviction grace) */
 };
 
 /* What a profile handler binds at build time (profile and plugin indexes). */
@@ -225,6 +227,14 @@ typedef struct esi_plugin_vt {
     /* profile handler whose bind sets by_request: the profile this request
      * runs (alone, as the primary); -1 when none (the decision fails) */
     int    (*x_select_profile)(const void *state, const esi_cycle_t *cy);
+    /* in-flight eviction (ESI_EVICT_FILTER): whether a dispatched request of
+     * this priority may be evicted (EvictionFilterPolicy.Accept) */
+    bool   (*x_evict_accept)(int64_t priority);
+    /* (ESI_EVICT_ORDER): a is evicted before b (EvictionOrderingPolicy.Less) */
+    bool   (*x_evict_less)(int64_t prio_a, es_time_t dispatched_a, int64_t prio_b, es_time_t dispatched_b);
+    /* writes the ESI_P_NODE parameter `key` as parsed (the config as run), at
+     * indent, "key: value" lines included; may be NULL (not written) */
+    void   (*x_write_node)(const void *params, const char *key, FILE *f, int indent);
 } esi_plugin_vt_t;
 
 /* In-flight token accounting (v0.10.0 requestcontrol/dataproducer/inflightload/
@@ -274,6 +284,9 @@ static inline const char *esi_fairness_id(const es_sched_request_t *r)
 void esi_sync_put(es_sched_sync_t *st, uint32_t r, uint32_t id, bool set_it, int64_t requests, int64_t tokens);
 
 const esi_plugin_vt_t *esi_registry_find(const char *type_name);
+/* The first registered type with a role (ESI_EVICT_FILTER, ESI_EVICT_ORDER: the
+ * evictor's policies, which upstream's runner builds itself); NULL if none. */
+const esi_plugin_vt_t *esi_registry_with_role(unsigned role);
 /* The registered default producer of a data key; NULL if none. */
 const esi_plugin_vt_t *esi_registry_default_producer(unsigned data_key);
 
@@ -342,6 +355,7 @@ typedef struct esi_flow_cfg {
     esi_band_cfg_t *bands;
     size_t          nbands;
     int32_t         usage;          /* usage limit policy plugin */
+    bool            eviction;       /* enableEviction: demand-driven in-flight eviction */
 } esi_flow_cfg_t;
 
 struct es_epp_config {
@@ -365,6 +379,41 @@ struct es_epp_config {
     size_t             nwarnings;
     bool               nomem;         /* a warning could not be stored: the load fails */
 };
+
+/* ---- in-flight eviction (evictor.c) ---- */
+typedef struct esi_ev_item {
+    uint64_t                  id;
+    const es_sched_request_t *req;         /* the caller's, alive while in flight */
+    es_time_t                 dispatched;  /* PreRequest time */
+    int64_t                   priority;
+    bool                      used, evictable;
+} esi_ev_item_t;
+typedef struct esi_ev_revocation { uint64_t id; double credit; es_time_t issued; } esi_ev_revocation_t;
+typedef struct esi_ev_cooling { double credit; es_time_t expires; } esi_ev_cooling_t;
+typedef struct esi_evictor {
+    const esi_plugin_vt_t *filter, *order;   /* sheddable-eviction-filter, priority-then-time-eviction-order-policy */
+    es_time_t            grace;             /* ConfirmationGrace */
+    es_time_t            timeout;           /* ConfirmationTimeout, 10 s */
+    int                  max_per_decision;  /* MaxRevocationsPerDecision, 2 */
+    esi_ev_item_t       *items;             /* tracked in-flight requests (open addressing) */
+    size_t               mask, used, nevictable;
+    esi_ev_revocation_t *out; size_t nout, capout;    /* issued, not yet confirmed */
+    esi_ev_cooling_t    *cool; size_t ncool, capcool; /* confirmed, within the grace */
+    double               pending;           /* pendingReclaim, saturation units */
+    uint64_t             evicted, confirmed, timed_out;
+} esi_evictor_t;
+void   esi_evictor_init(esi_evictor_t *ev, const esi_plugin_vt_t *filter, const esi_plugin_vt_t *order, es_time_t grace);
+void   esi_evictor_fini(esi_evictor_t *ev);
+/* PreRequest of a dispatched request; its end of stream (confirms an eviction) */
+void   esi_evictor_track(esi_evictor_t *ev, const es_sched_request_t *req, es_time_t now);
+void   esi_evictor_untrack(esi_evictor_t *ev, uint64_t id, es_time_t now);
+/* GateOpen: nothing outstanding nor cooling (after retiring timeouts and expired debits) */
+bool   esi_evictor_gate_open(esi_evictor_t *ev, es_time_t now);
+/* PeekVictimPriority */
+bool   esi_evictor_victim_priority(esi_evictor_t *ev, int64_t *priority);
+/* Reclaim: one sizing decision; the victims (at most max) go to victims[] */
+size_t esi_evictor_reclaim(esi_evictor_t *ev, double saturation, double ceiling, int64_t demand_priority, es_time_t now,
+                           const es_sched_request_t **victims, size_t max);
 
 /* ---- xxh64 (text mode hashing, as upstream) ---- */
 uint64_t esi_xxh64(const void *data, size_t len, uint64_t seed);

@@ -95,9 +95,6 @@ static const esi_plugin_vt_t k_plugins[] = {
     NOOP("multicluster-metrics-data-source", true, "one cluster is simulated"),
     NOOP("multicluster-metrics-extractor", true, "one cluster is simulated"),
     NOOP("multicluster-file-discovery", true, "one cluster is simulated"),
-    /* recognised, not implemented yet (refused; docs/scheduler.md) */
-    MISSING("sheddable-eviction-filter", true, "flow-control eviction"),
-    MISSING("priority-then-time-eviction-order-policy", true, "flow-control eviction"),
 };
 static ESI_PLUGIN_FAMILY(k_inert, k_plugins);
 
@@ -115,6 +112,14 @@ const esi_plugin_vt_t *esi_registry_find(const char *type_name)
     for (size_t f = 0; f < NFAMILIES; f++)
         for (size_t i = 0; i < k_families[f]->n; i++)
             if (strcmp(k_families[f]->vts[i].type_name, type_name) == 0) return &k_families[f]->vts[i];
+    return NULL;
+}
+
+const esi_plugin_vt_t *esi_registry_with_role(unsigned role)
+{
+    for (size_t f = 0; f < NFAMILIES; f++)
+        for (size_t i = 0; i < k_families[f]->n; i++)
+            if (k_families[f]->vts[i].roles & role) return &k_families[f]->vts[i];
     return NULL;
 }
 

@@ -249,6 +249,31 @@ es_time_t esi_slo_deadline_key(const es_sched_request_t *req, es_time_t received
     return es_time_add_sat(received, ms * ES_MS);
 }
 
+/* the factories of these three ignore their parameters (no decoding): any
+ * are accepted, reported as without effect */
+static const esi_param_t k_ignored_params[] = {{"*", ESI_P_ANY, 0, NULL, 0, 0, NULL}, END};
+
+/* a declared eviction policy: the evictor never references it */
+static int evict_policy_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
+{
+    (void)params; (void)at; (void)path; (void)err;
+    *warning = "declared without effect: with flowControl.enableEviction the evictor builds its own "
+               "sheddable-eviction-filter and priority-then-time-eviction-order-policy (cmd/epp/runner/runner.go "
+               "buildRequestEvictor), as upstream";
+    return 0;
+}
+
+/* sheddable-eviction-filter (flowcontrol/eviction/filtering/sheddable.go):
+ * only sheddable requests (priority < 0) are eviction victims */
+static bool sheddable_accept(int64_t priority) { return priority < 0; }
+
+/* priority-then-time-eviction-order-policy (eviction/ordering/priority_time.go):
+ * the lowest priority first, then the newest dispatch (least KV invested) */
+static bool priority_then_time_less(int64_t pa, es_time_t da, int64_t pb, es_time_t db)
+{
+    return pa != pb ? pa < pb : da > db;
+}
+
 static es_time_t slo_deadline_key(const es_sched_request_t *req, es_time_t enqueued, es_time_t deadline)
 {
     (void)deadline;
@@ -482,7 +507,7 @@ static const esi_plugin_vt_t k_plugins[] = {
         sizeof(util_params_t)), .x_filter = util_filter,
      .x_saturation = util_saturation},
     {VT("concurrency-detector", ESI_SATURATION | ESI_FILTER, k_conc_params, sizeof(conc_params_t),
-        sizeof(conc_params_t)), .x_check = conc_check,
+        sizeof(conc_params_t)), .caps = ESI_CAP_LEADING_SENSOR, .x_check = conc_check,
      .x_filter = conc_filter, .x_saturation = conc_saturation},
     /* admitters */
     {VT("probabilistic-admitter", ESI_ADMITTER, k_prob_admit_params, sizeof(prob_admit_params_t),
@@ -490,8 +515,13 @@ static const esi_plugin_vt_t k_plugins[] = {
     /* flow control: ordering, fairness and usage limit policies */
     {VT("fcfs-ordering-policy", ESI_ORDERING, NULL, 0, 0)},
     {VT("edf-ordering-policy", ESI_ORDERING, NULL, 0, 0), .x_order_key = edf_key},
-    {VT("slo-deadline-ordering-policy", ESI_ORDERING, NULL, 0, 0), .x_order_key = slo_deadline_key},
+    {VT("slo-deadline-ordering-policy", ESI_ORDERING, k_ignored_params, 0, 0), .x_order_key = slo_deadline_key},
     {VT("global-strict-fairness-policy", ESI_FAIRNESS, NULL, 0, 0)},
+    /* in-flight eviction's victim policies (flowControl.enableEviction) */
+    {VT("sheddable-eviction-filter", ESI_EVICT_FILTER, k_ignored_params, 0, 0), .alpha = true,
+     .x_check = evict_policy_check, .x_evict_accept = sheddable_accept},
+    {VT("priority-then-time-eviction-order-policy", ESI_EVICT_ORDER, k_ignored_params, 0, 0), .alpha = true,
+     .x_check = evict_policy_check, .x_evict_less = priority_then_time_less},
     {VT("round-robin-fairness-policy", ESI_FAIRNESS, NULL, 0, 0), .caps = ESI_CAP_FLOWS_ROUND_ROBIN},
     {VT("program-aware-fairness", ESI_FAIRNESS, k_pa_params, sizeof(pa_params_t), sizeof(pa_state_t)),
      .x_check = pa_check, .x_init = pa_init, .x_fini = pa_fini, .x_pick_flow = pa_pick_flow,

@@ -602,7 +602,7 @@ static const esi_plugin_vt_t k_plugins[] = {
      .alpha = true, .x_link = topo_link, .x_score = topo_score},
     {VT("topology-extractor", ESI_EXTRACTOR, k_topo_extractor_params, sizeof(topo_keys_t), 0),
      .produces = ESI_DATA_TOPOLOGY, .klass = ESI_CLASS_FED, .alpha = true,
-     .note = "reads the pods' hostname/rack/zone/region labels (experiment key cluster.pod_labels)"},
+     .note = "reads the pods' hostname/rack/zone/region labels (experiment key cluster.pod_labels, or the manifests' template labels)"},
     {VT("endpoint-attribute-filter", ESI_FILTER, k_attr_filter_params, sizeof(attr_filter_params_t),
         sizeof(attr_filter_params_t)), .alpha = true, .x_check = attr_filter_check, .x_link = attr_filter_link,
      .x_filter = attr_filter},

@@ -117,6 +117,16 @@ static int uf_check(void *params, const es_node_t *at, const char *path, const c
     return 0;
 }
 
+static void uf_write(const void *params, const char *key, FILE *f, int indent)
+{
+    static const char *const names[] = {"active-requests", "running-requests", "waiting-queue", "kv-cache-utilization"};
+    const uf_params_t *p = params;
+    if (strcmp(key, "conditions")) return;
+    fprintf(f, "%*sconditions:\n", indent, "");
+    for (uint32_t k = 0; k < p->n; k++)
+        fprintf(f, "%*s- {metric: %s, maxValue: %.17g}\n", indent, "", names[p->metric[k]], p->max_value[k]);
+}
+
 /* metricValue: a missing metric reads 0 (eppsim's pods always have them) */
 static double uf_value(const esi_cycle_t *cy, uint32_t i, int metric)
 {
@@ -269,7 +279,8 @@ typedef struct sa_params {
     /* not parameters: the resolved configuration */
     int      mode;                      /* SA_* */
     uint32_t nsources;
-    char     source[SA_MAX_SOURCES][ESI_STR_MAX];   /* lower-cased header names; "" = an attribute */
+    char     source[SA_MAX_SOURCES][ESI_STR_MAX];   /* lower-cased header names, or attribute keys */
+    bool     attribute[SA_MAX_SOURCES];             /* source k is an attribute (none in eppsim) */
     int32_t  profile_idx;               /* -1: the primary; -2: a profile that does not exist */
 } sa_params_t;
 static const esi_param_t k_sa_encoded[] = {
@@ -297,7 +308,7 @@ static int sa_check(void *params, const es_node_t *at, const char *path, const c
         return 0;
     }
     if (strcmp(p->strategy, "session_id") != 0)
-        return es_node_err(err, ES_EINVAL, at, path, "invalid parameters of the 'session-affinity-filter' filter - "
+        return es_node_err(err, ES_EINVAL, at, path, "invalid parameters of the session affinity plugin - "
                            "strategy must be \"encoded_endpoint_header\" or \"session_id\", got \"%s\"", p->strategy);
     p->mode = SA_SESSION_ID;
     /* SessionIDConfig.ApplyDefaults, then Validate */
@@ -324,27 +335,42 @@ static int sa_check(void *params, const es_node_t *at, const char *path, const c
             if (hn && !es_node_is_null(hn) && (rc = es_node_to_str(hn, ep, &h, err))) return rc;
             if (an && !es_node_is_null(an) && (rc = es_node_to_str(an, ep, &a, err))) return rc;
             if ((h[0] == '\0') == (a[0] == '\0'))
-                return es_node_err(err, ES_EINVAL, e, ep, "invalid parameters of the 'session-affinity-filter' "
-                                   "filter - sources[%zu]: exactly one of header or attribute must be set", i);
-            if (strlen(h) >= ESI_STR_MAX) return es_node_err(err, ES_ERANGE, e, ep, "header name too long");
-            header_norm(h, p->source[p->nsources]);
-            if (h[0] && !p->source[p->nsources][0]) snprintf(p->source[p->nsources], ESI_STR_MAX, "x-session-token");
-            if (a[0]) { p->source[p->nsources][0] = '\0'; attribute = true; }
+                return es_node_err(err, ES_EINVAL, e, ep, "invalid parameters of the session affinity plugin - "
+                                   "sources[%zu]: exactly one of header or attribute must be set", i);
+            if (strlen(h) >= ESI_STR_MAX || strlen(a) >= ESI_STR_MAX)
+                return es_node_err(err, ES_ERANGE, e, ep, "longer than %d characters", ESI_STR_MAX - 1);
+            if (a[0]) {
+                snprintf(p->source[p->nsources], ESI_STR_MAX, "%s", a);
+                p->attribute[p->nsources] = attribute = true;
+            } else {
+                header_norm(h, p->source[p->nsources]);   /* NormalizeHeader */
+                if (!p->source[p->nsources][0]) snprintf(p->source[p->nsources], ESI_STR_MAX, "x-session-token");
+            }
             p->nsources++;
         }
     }
     if (p->ttl_s == 0) p->ttl_s = 300;
     if (p->sweep_s == 0) p->sweep_s = 10;
     if (p->ttl_s <= 0)
-        return es_node_err(err, ES_EINVAL, at, path, "invalid parameters of the 'session-affinity-filter' filter - "
+        return es_node_err(err, ES_EINVAL, at, path, "invalid parameters of the session affinity plugin - "
                            "evictionTtlSeconds must be > 0, got %g", p->ttl_s);
     if (p->sweep_s <= 0)
-        return es_node_err(err, ES_EINVAL, at, path, "invalid parameters of the 'session-affinity-filter' filter - "
+        return es_node_err(err, ES_EINVAL, at, path, "invalid parameters of the session affinity plugin - "
                            "evictionSweepSeconds must be > 0, got %g", p->sweep_s);
     if (attribute)
         *warning = "sessionIdConfig.sources: an attribute source yields nothing in eppsim (no plugin publishes "
                    "request attributes); header sources are read";
     return 0;
+}
+
+static void sa_write(const void *params, const char *key, FILE *f, int indent)
+{
+    const sa_params_t *p = params;
+    if (strcmp(key, "sources") || p->mode != SA_SESSION_ID) return;
+    fprintf(f, "%*ssources:\n", indent, "");
+    for (uint32_t k = 0; k < p->nsources; k++) {
+        fprintf(f, "%*s- {%s: \"%s\"}\n", indent, "", p->attribute[k] ? "attribute" : "header", p->source[k]);
+    }
 }
 
 /* profileName: the profile whose pick the binding records */
@@ -466,7 +492,7 @@ static void sa_sweep(sa_state_t *st, es_time_t now)
 static bool sa_session(const sa_params_t *p, const es_sched_request_t *r, const char **b, const char **e)
 {
     for (uint32_t k = 0; k < p->nsources; k++) {
-        if (!p->source[k][0]) continue;   /* an attribute: none in eppsim */
+        if (p->attribute[k]) continue;   /* an attribute: none in eppsim */
         const char *v = req_header(r, p->source[k]);
         if (!v && r->session && strcmp(p->source[k], SA_SIM_HEADER) == 0) v = r->session;
         if (!v) continue;
@@ -519,32 +545,46 @@ static bool sa_names(const char *id, const es_endpoint_t *e)
     return slash && strcmp(slash + 1, e->name) == 0;
 }
 
-static size_t sa_keep_one(uint32_t *idx, size_t j)
+/* The candidate (position in idx) the session is pinned to; -1 for none
+ * (no token or session, an unbound session, its pod not a candidate).
+ * session_id: records, for PreRequest, whether a bound pod was present
+ * (Choose, util/sessionaffinity/session_id.go). */
+static long sa_choose(sa_state_t *st, esi_cycle_t *cy, const uint32_t *idx, size_t m)
 {
+    if (st->p.mode == SA_ENCODED) {
+        const char *tok = req_header(cy->req, st->p.header);
+        char pod[256];
+        if (!tok || !*tok || b64_std_decode(tok, pod, sizeof pod) <= 0) return -1;
+        for (size_t j = 0; j < m; j++) if (sa_names(pod, &cy->eps[idx[j]])) return (long)j;
+        return -1;
+    }
+    sa_sweep(st, cy->now);
+    const char *b, *e;
+    if (m == 0 || !sa_session(&st->p, cy->req, &b, &e)) return -1;
+    const sa_binding_t *bd = sa_find(st, sa_key(b, (size_t)(e - b)));
+    if (!bd) return -1;   /* unbound: no preference */
+    st->present_req = cy->req->id;
+    st->present = 0;
+    for (size_t j = 0; j < m; j++)
+        if (cy->eps[idx[j]].id == bd->pod) { st->present = 1; return (long)j; }
+    return -1;
+}
+
+/* the filter: the pinned candidate alone, else all of them */
+static size_t sa_filter(void *state, esi_cycle_t *cy, uint32_t *idx, size_t m)
+{
+    long j = sa_choose(state, cy, idx, m);
+    if (j < 0) return m;
     idx[0] = idx[j];
     return 1;
 }
 
-static size_t sa_filter(void *state, esi_cycle_t *cy, uint32_t *idx, size_t m)
+/* session-affinity-scorer (scheduling/scorer/sessionaffinity/): the same
+ * strategies as a soft preference: 1 for the pinned candidate, 0 else */
+static void sa_score(void *state, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
 {
-    sa_state_t *st = state;
-    if (st->p.mode == SA_ENCODED) {
-        const char *tok = req_header(cy->req, st->p.header);
-        char pod[256];
-        if (!tok || !*tok || b64_std_decode(tok, pod, sizeof pod) <= 0) return m;
-        for (size_t j = 0; j < m; j++) if (sa_names(pod, &cy->eps[idx[j]])) return sa_keep_one(idx, j);
-        return m;
-    }
-    sa_sweep(st, cy->now);
-    const char *b, *e;
-    if (m == 0 || !sa_session(&st->p, cy->req, &b, &e)) return m;
-    const sa_binding_t *bd = sa_find(st, sa_key(b, (size_t)(e - b)));
-    if (!bd) return m;   /* unbound: no preference */
-    st->present_req = cy->req->id;
-    st->present = 0;
-    for (size_t j = 0; j < m; j++)
-        if (cy->eps[idx[j]].id == bd->pod) { st->present = 1; return sa_keep_one(idx, j); }
-    return m;
+    long j = sa_choose(state, cy, idx, m);
+    for (size_t i = 0; i < m; i++) out[i] = (long)i == j ? 1.0 : 0.0;
 }
 
 /* PreRequest: binds a new session to the pod picked for the instance's
@@ -572,12 +612,15 @@ static void sa_pre_request(void *state, esi_cycle_t *cy)
 
 static const esi_plugin_vt_t k_plugins[] = {
     {VT("utilization-filter", ESI_FILTER, k_uf_params, sizeof(uf_params_t), sizeof(uf_params_t)), .alpha = true,
-     .x_check = uf_check, .x_filter = uf_filter},
+     .x_check = uf_check, .x_filter = uf_filter, .x_write_node = uf_write},
     {VT("context-length-aware", ESI_FILTER | ESI_SCORER, k_cla_params, sizeof(cla_params_t), sizeof(cla_params_t)),
      .x_check = cla_check, .x_filter = cla_filter, .x_score = cla_score},
     {VT("session-affinity-filter", ESI_FILTER, k_sa_params, sizeof(sa_params_t), sizeof(sa_state_t)),
      .alpha = true, .x_check = sa_check, .x_link = sa_link, .x_init = sa_init, .x_fini = sa_fini,
-     .x_filter = sa_filter, .x_pre_request = sa_pre_request},
+     .x_filter = sa_filter, .x_pre_request = sa_pre_request, .x_write_node = sa_write},
+    {VT("session-affinity-scorer", ESI_SCORER, k_sa_params, sizeof(sa_params_t), sizeof(sa_state_t)),
+     .x_check = sa_check, .x_link = sa_link, .x_init = sa_init, .x_fini = sa_fini, .x_score = sa_score,
+     .x_pre_request = sa_pre_request, .x_write_node = sa_write},
 };
 
 ESI_PLUGIN_FAMILY(esi_placement_plugins, k_plugins);

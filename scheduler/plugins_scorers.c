@@ -1,8 +1,8 @@
 /*
  * plugins_scorers.c -- the scorers that read the endpoints' metrics, the
- * request's prefix match info, in-flight counts and session token: queue,
+ * request's prefix match info, in-flight counts: queue,
  * running requests, KV-cache utilisation, LoRA affinity, prefix cache, token
- * load, load-aware, active requests, session affinity, no-hit LRU.
+ * load, load-aware, active requests, no-hit LRU.
  *
  * Scorers return raw scores; the profile clamps them to [0,1] and applies
  * the weight.
@@ -238,64 +238,8 @@ static void active_req_score(void *st, esi_cycle_t *cy, const uint32_t *idx, siz
     }
 }
 
-/* session-affinity-scorer (llm-d) */
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
-/* Decodes base64 (std or url alphabet, padding optional); -1 if not base64. */
-static int b64_decode(const char *in, char *out, size_t size)
-{
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (const char *p = in; *p && *p != '='; p++) {
-        int v = b64val((unsigned char)*p);
-        if (v < 0) return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o + 1 >= size) return -1;
-            out[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    out[o] = '\0';
-    return (int)o;
-}
-
-/* the x-session-token header (es_sched_request_t.session is the workload's
- * session id, not a token) */
-static const char *session_of(const es_sched_request_t *r)
-{
-    for (uint32_t i = 0; i < r->nheaders; i++)
-        if (strcmp(r->headers[i].name, "x-session-token") == 0) return r->headers[i].value;
-    return NULL;
-}
-
-static bool session_matches(const char *decoded, const es_endpoint_t *e)
-{
-    if (!e->name) return false;
-    if (strcmp(decoded, e->name) == 0) return true;
-    const char *slash = strrchr(decoded, '/');   /* "namespace/name" */
-    return slash && strcmp(slash + 1, e->name) == 0;
-}
-
-static void session_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
-{
-    (void)st;
-    const char *tok = session_of(cy->req);
-    char dec[256];
-    bool ok = tok && b64_decode(tok, dec, sizeof dec) >= 0;
-    for (size_t i = 0; i < m; i++) out[i] = ok && session_matches(dec, &cy->eps[idx[i]]) ? 1.0 : 0.0;
-}
-
+/* session-affinity-scorer: plugins_placement.c (with the filter, whose
+ * strategies it shares); the token a response carries: */
 const char *es_sched_session_token(const es_endpoint_t *ep, char *buf, size_t size)
 {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -583,7 +527,6 @@ static const esi_plugin_vt_t k_plugins[] = {
         sizeof(load_aware_params_t)), .x_check = load_aware_check, .x_score = load_aware_score},
     {VT("active-request-scorer", ESI_SCORER, k_active_req_params, sizeof(active_req_params_t),
         sizeof(active_req_params_t)), .x_check = active_req_check, .x_score = active_req_score},
-    {VT("session-affinity-scorer", ESI_SCORER, NULL, 0, 0), .x_score = session_score},
     {VT("no-hit-lru-scorer", ESI_SCORER, k_nohit_params, sizeof(nohit_params_t), sizeof(nohit_t)),
      .consumes = ESI_DATA_PREFIX_MATCH, .x_check = nohit_check, .x_producer_ref = nohit_producer_ref, .x_init = nohit_init, .x_fini = nohit_fini, .x_score = nohit_score,
      .x_pre_request = nohit_pre, .x_removed = nohit_removed},

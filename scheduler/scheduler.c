@@ -107,6 +107,11 @@ struct es_scheduler {
     es_time_t  seal_at;
     size_t     fc_queued;
     uint64_t   fc_bytes;
+    /* in-flight eviction (flowControl.enableEviction; es_scheduler_set_evictor) */
+    bool       ev_on;
+    esi_evictor_t ev;
+    es_evict_cb evict_cb;
+    void      *evict_ud;
 };
 
 static fc_band_t *band_of(es_scheduler_t *s, int64_t prio);
@@ -280,6 +285,7 @@ void es_scheduler_destroy(es_scheduler_t *s)
     free(s->flows);
     free(s->fviews);
     free(s->held);
+    if (s->ev_on) esi_evictor_fini(&s->ev);
     free(s);
 }
 
@@ -389,6 +395,7 @@ static void on_end(es_scheduler_t *s, uint64_t req_id, es_time_t now_ns, bool co
     if (s->nresp)
         response_hooks(s, &(esi_response_t){.kind = complete ? ESI_RESP_COMPLETE : ESI_RESP_END, .req_id = req_id,
                                             .now = now_ns, .output_tokens = completion_tokens, .eps = eps, .n = n});
+    if (s->ev_on) esi_evictor_untrack(&s->ev, req_id, now_ns);   /* an evicted stream's end confirms it */
     req_rec_t *r = rfind(s, req_id);
     if (!r) return;
     if (r->prefill != UINT32_MAX) release(s, r->prefill, r->prefill_tok);
@@ -567,7 +574,8 @@ static bool decides(es_scheduler_t *s, int32_t decider, esi_cycle_t *cy, uint32_
  * A failed encode or prefill profile leaves that stage out. */
 static void run_profiles(es_scheduler_t *s, esi_cycle_t *cy, es_sched_trace_t *tr)
 {
-    if (s->bind.by_request) {   /* one profile, chosen per request (header-profile-handler) */
+    const esi_handler_bind_t *b = &s->bind;
+    if (b->by_request) {   /* one profile, chosen per request (header-profile-handler) */
         inst_t *h = &s->inst[s->cfg->handler];
         int p = h->cfg->vt->x_select_profile(h->state, cy);
         if (p < 0) return;   /* no profile ran: no primary pick */
@@ -575,7 +583,6 @@ static void run_profiles(es_scheduler_t *s, esi_cycle_t *cy, es_sched_trace_t *t
         run_profile(s, cy, p, tr);
         return;
     }
-    const esi_handler_bind_t *b = &s->bind;
     if (b->split && b->prefill_first) {
         if (b->prefill >= 0) {
             run_profile(s, cy, b->prefill, tr);
@@ -640,6 +647,7 @@ static void pre_request(es_scheduler_t *s, esi_cycle_t *cy)
         if ((int)k == cy->prefill && strcmp(s->prof[k].cfg->name, "prefill") == 0) { rec->prefill = id; rec->prefill_tok = tok; }
         else { rec->others_tok[rec->nothers] = tok; rec->others[rec->nothers++] = id; }
     }
+    if (s->ev_on) esi_evictor_track(&s->ev, cy->req, cy->now);
     pre_request_hooks(s, cy);
 }
 
@@ -1003,6 +1011,42 @@ static long fc_head(const fc_band_t *b, long flow)
     return best;
 }
 
+/* maybeReclaim (controller/internal/reclamation.go): at a head-of-line block
+ * of band bi, the first blocked band from bi on with queued demand above the
+ * next victim's priority sizes one reclamation decision */
+static void maybe_reclaim(es_scheduler_t *s, double sat, size_t bi, es_time_t now)
+{
+    if (!esi_evictor_gate_open(&s->ev, now)) return;
+    int64_t victim;
+    if (!esi_evictor_victim_priority(&s->ev, &victim)) return;
+    for (size_t j = bi; j < s->nbands; j++) {
+        if (s->bands[j].priority <= victim) return;
+        if (s->ceilings[j] <= 0 || sat < s->ceilings[j] || s->bands[j].n == 0) continue;
+        const es_sched_request_t *v[8];
+        size_t k = esi_evictor_reclaim(&s->ev, sat, s->ceilings[j], s->bands[j].priority, now, v, 8);
+        for (size_t i = 0; i < k; i++) s->evict_cb(s->evict_ud, v[i]);
+        return;
+    }
+}
+
+void es_scheduler_set_evictor(es_scheduler_t *s, es_evict_cb cb, void *ud, es_time_t refresh)
+{
+    if (s->ev_on || !cb || !s->cfg->flow_control || !s->cfg->flow.eviction) return;
+    const esi_plugin_vt_t *filter = esi_registry_with_role(ESI_EVICT_FILTER), *order = esi_registry_with_role(ESI_EVICT_ORDER);
+    ES_ASSERT(filter && order, "the eviction policies are registered");
+    /* deriveEvictionConfirmationGrace (cmd/epp/runner/runner.go): a leading
+     * sensor 10 ms; a scraped one the refresh interval + the runner's
+     * MetricsStalenessThreshold (2 s) + the engine's reclaim budget (250 ms) */
+    const esi_plugin_vt_t *det = s->cfg->plugins[s->cfg->saturation].vt;
+    es_time_t grace = (det->caps & ESI_CAP_LEADING_SENSOR) ? 10 * ES_MS : refresh + 2000 * ES_MS + 250 * ES_MS;
+    esi_evictor_init(&s->ev, filter, order, grace);
+    s->evict_cb = cb;
+    s->evict_ud = ud;
+    s->ev_on = true;
+}
+
+uint64_t es_scheduler_evictions(const es_scheduler_t *s) { return s->ev_on ? s->ev.evicted : 0; }
+
 int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t n, es_time_t now,
                             es_flow_cb cb, void *ud)
 {
@@ -1049,7 +1093,10 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
     usage->cfg->vt->x_limits(usage->state, sat, s->prios, s->nbands, s->ceilings);
     for (size_t bi = 0; bi < s->nbands; bi++) {   /* highest priority first */
         fc_band_t *b = &s->bands[bi];
-        if (sat >= s->ceilings[bi]) return 0;   /* head-of-line: the whole cycle stops */
+        if (sat >= s->ceilings[bi]) {   /* head-of-line: the whole cycle stops */
+            if (s->ev_on) maybe_reclaim(s, sat, bi, now);
+            return 0;
+        }
         if (b->n == 0) continue;
         long pick;
         if (b->pick_flow) {

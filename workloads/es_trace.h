@@ -33,6 +33,7 @@ typedef enum es_trace_format {
 } es_trace_format_t;
 
 #define ES_TRACE_MAX_HEADERS 16
+#define ES_TRACE_MAX_IMAGES 64    /* eppsim JSONL "images" per line (= ES_WL_MAX_IMAGES) */
 
 /* One request as the trace gives it.  Pointers are borrowed from the reader
  * and valid until the next es_trace_next call. */
@@ -54,6 +55,8 @@ typedef struct es_trace_rec {
     uint64_t   output_segment;
     const es_header_t *headers;
     uint32_t   nheaders;
+    const es_mm_item_t *images;  /* eppsim JSONL "images": [[id, tokens], ...]; else NULL */
+    uint32_t   nimages;
 } es_trace_rec_t;
 
 typedef struct es_trace es_trace_t;

@@ -61,6 +61,9 @@ typedef struct es_wl_request {
     const es_header_t *headers;   /* extra HTTP headers (eppsim JSONL), may be NULL */
     uint32_t     nheaders;
     uint32_t     stage;           /* index of the arrival-rate stage it belongs to */
+    const es_mm_item_t *mm;       /* images (workload.images or the trace's "images"), NULL if none; their
+                                   * tokens are segments of prompt, before its last segment */
+    uint32_t     nmm;
     /* private */
     uint32_t     session_idx_;    /* session slot + 1, 0 if none */
     uint32_t     client_;         /* closed-loop client + 1, 0 if none */

@@ -93,6 +93,17 @@ typedef struct es_trace_config {
     bool    skip_bad_lines;
 } es_trace_config_t;
 
+/* Images that requests carry (multimodal requests; E/P/D encode stages).
+ * Their placeholder tokens are part of the prompt. */
+#define ES_WL_MAX_IMAGES 64
+typedef struct es_images_config {
+    int64_t per_request;          /* images of a request that carries them; 0 = none */
+    double  fraction;             /* share of requests that carry them */
+    int64_t tokens;               /* placeholder tokens per image */
+    int64_t pool;                 /* distinct images drawn from; 0 = every image unique */
+    double  zipf_s;               /* Zipf exponent of image popularity in the pool; 0 = uniform */
+} es_images_config_t;
+
 typedef struct es_workload_config {
     int      type;            /* ES_WL_* */
     int64_t  num_requests;    /* stop after this many requests; 0 = no limit */
@@ -107,6 +118,7 @@ typedef struct es_workload_config {
     es_content_config_t       content;
     es_sessions_config_t      sessions;
     es_mix_config_t           mix;
+    es_images_config_t        images;
     const es_node_t          *inference_perf;  /* an inference-perf config (bench.h); borrowed */
     const es_node_t          *vllm_bench;      /* `vllm bench serve` settings / result (vllm_bench.h); borrowed */
 } es_workload_config_t;

@@ -253,7 +253,8 @@ static int parse_shared_prefix(ctx_t *x, const es_node_t *sp)
                            (long long)c->groups, (long long)c->users, (long long)ES_IP_MAX_REQUESTS);
     if (get(x, sp, k_sp, "multimodal"))
         return es_node_err(x->err, ES_EINVAL, get(x, sp, k_sp, "multimodal"), "data.shared_prefix.multimodal",
-                           "eppsim has no multimodal content");
+                           "eppsim does not turn inference-perf's synthetic media into images yet (their "
+                           "placeholder tokens depend on the model's vision encoder): use workload.images");
     return 0;
 }
 

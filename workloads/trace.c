@@ -47,6 +47,7 @@ struct es_trace {
     /* grow-only record storage */
     uint64_t     *ids;  size_t ids_cap;
     es_segment_t *segs; size_t segs_cap;
+    es_mm_item_t *imgs; size_t imgs_cap;   /* eppsim "images" */
     es_header_t   hdrs[ES_TRACE_MAX_HEADERS];
 };
 
@@ -309,6 +310,27 @@ static int parse_json_line(es_trace_t *t, char *line, es_trace_rec_t *r, const c
             }
             r->input_tokens = sum;
             seen |= K_CONTENT | K_IN;
+        } else if (!moon && strcmp(key, "images") == 0) {
+            /* multimodal items: [id, tokens] each; their tokens join the prompt (docs/workloads.md) */
+            if (!eat(&s, '[')) { *expect = "\"images\": a list of [id, tokens] pairs"; return -1; }
+            size_t n = 0;
+            if (!eat(&s, ']')) {
+                for (;;) {
+                    if (n == ES_TRACE_MAX_IMAGES) { *expect = "at most 64 images"; return -1; }
+                    if (!grow((void **)&t->imgs, &t->imgs_cap, n + 1, sizeof *t->imgs)) return -2;
+                    es_mm_item_t *g = &t->imgs[n];
+                    if (!eat(&s, '[') || !scan_u64(&s, &g->hash) || !eat(&s, ',') ||
+                        !scan_count(&s, &g->tokens) || g->tokens == 0 || !eat(&s, ']')) {
+                        *expect = "\"images\": [id, tokens] with an unsigned id and tokens > 0";
+                        return -1;
+                    }
+                    n++;
+                    if (eat(&s, ']')) break;
+                    if (!eat(&s, ',')) { *expect = "',' or ']' in \"images\""; return -1; }
+                }
+            }
+            r->images = n ? t->imgs : NULL;
+            r->nimages = (uint32_t)n;
         } else if (!moon && (strcmp(key, "path") == 0 || strcmp(key, "model") == 0 ||
                              strcmp(key, "objective") == 0 || strcmp(key, "session") == 0 ||
                              strcmp(key, "lora") == 0)) {
@@ -624,6 +646,7 @@ void es_trace_close(es_trace_t *t)
     free(t->pending);
     free(t->ids);
     free(t->segs);
+    free(t->imgs);
     free(t);
 }
 

@@ -25,12 +25,13 @@
 #include "dist.h"
 #include "es_gsl.h"
 #include "es_trace.h"
+#include "es_alloc.h"
 #include "es_str.h"
 
 /* Segment-id namespaces: ids of different origins never meet. */
 enum {
     TAG_UNIQUE = 2, TAG_PREFIX = 3, TAG_SYSTEM = 4, TAG_QUESTION = 5,
-    TAG_OUTPUT = 6, TAG_SESSION_SYS = 7, TAG_TURN = 8
+    TAG_OUTPUT = 6, TAG_SESSION_SYS = 7, TAG_TURN = 8, TAG_IMAGE = 9
 };
 
 static inline uint64_t seg_id(uint64_t tag, uint64_t a, uint64_t b)
@@ -48,6 +49,8 @@ typedef struct wl_req {
     struct wl_req  *next_free;
     struct wl_req  *all_next;       /* every record ever allocated (freed by destroy) */
     esi_bench_req_t breq;           /* bench workloads: what the client's loop needs back */
+    es_mm_item_t   *mm;             /* images (grow-only; kept by req_get) */
+    uint32_t        mm_cap;
 } wl_req_t;
 
 typedef struct stage {
@@ -81,6 +84,7 @@ typedef struct mix_item {
     char        slo_val[2][32];
     es_header_t slo_hdr[2];
     uint32_t    nslo;
+    int64_t     images, image_tokens;   /* objectives: the class's images; -1 = workload.images */
 } mix_item_t;
 
 struct es_workload {
@@ -120,6 +124,10 @@ struct es_workload {
     es_content_config_t content;
     es_shared_prefix_config_t sp;
     es_sessions_config_t sess_cfg;
+    es_images_config_t img;
+    esi_zipf_t img_zipf;
+    const es_mm_item_t *trace_mm;      /* the current trace line's "images" */
+    uint32_t  trace_nmm;
     /* mix */
     mix_item_t *models; size_t nmodels;
     mix_item_t *objs; size_t nobjs;
@@ -355,6 +363,44 @@ static void add_slo_headers(wl_req_t *r, const mix_item_t *it)
     for (uint32_t i = 0; i < it->nslo && r->pub.nheaders < ES_TRACE_MAX_HEADERS; i++) r->hdrs[r->pub.nheaders++] = it->slo_hdr[i];
 }
 
+/* The request's images (workload.images, its class's override, or its trace
+ * line's): items drawn from their own stream, so nothing else shifts; their
+ * placeholder tokens go before the prompt's last segment (the request's own
+ * text: question, user turn, unique part). */
+static void attach_images(es_workload_t *w, wl_req_t *r, uint64_t key, const mix_item_t *cls)
+{
+    uint32_t n = w->trace_nmm;
+    if (n == 0) {
+        int64_t per = cls && cls->images >= 0 ? cls->images : w->img.per_request;
+        if (per <= 0) return;
+        es_rng_t rng;
+        es_rng_stream(&rng, w->seed, ES_WL_ENTITY_REQUEST, key, ES_STREAM_IMAGES);
+        if (w->img.fraction < 1 && es_rng_uniform(&rng) >= w->img.fraction) return;
+        uint32_t tokens = (uint32_t)(cls && cls->image_tokens > 0 ? cls->image_tokens : w->img.tokens);
+        n = (uint32_t)per;
+        if (n > r->mm_cap) { r->mm = es_xrealloc(r->mm, n * sizeof *r->mm); r->mm_cap = n; }
+        for (uint32_t j = 0; j < n; j++) {
+            uint64_t id = w->img.pool > 0 ? seg_id(TAG_IMAGE, w->seed, esi_zipf_draw(&w->img_zipf, &rng))
+                                          : seg_id(TAG_IMAGE, w->seed ^ (key << 7), j + 1);
+            r->mm[j] = (es_mm_item_t){id, tokens};
+        }
+    } else {
+        if (n > r->mm_cap) { r->mm = es_xrealloc(r->mm, n * sizeof *r->mm); r->mm_cap = n; }
+        memcpy(r->mm, w->trace_mm, n * sizeof *r->mm);
+    }
+    uint32_t ns = r->pub.prompt.nsegs, at = ns ? ns - 1 : 0;
+    if (ns + n > r->segs_cap) {
+        r->segs = es_xrealloc(r->segs, (ns + n) * sizeof *r->segs);
+        r->segs_cap = ns + n;
+    }
+    memmove(r->segs + at + n, r->segs + at, (ns - at) * sizeof *r->segs);
+    for (uint32_t j = 0; j < n; j++) r->segs[at + j] = (es_segment_t){r->mm[j].hash, r->mm[j].tokens};
+    r->pub.prompt.nsegs = ns + n;
+    finish_prompt(r);
+    r->pub.mm = r->mm;
+    r->pub.nmm = n;
+}
+
 /* Mix of models / objectives / sheddable share: drawn from the request's own
  * stream, so they never shift arrivals or lengths.  Fields already set by
  * the source (eppsim JSONL) are kept. */
@@ -368,16 +414,19 @@ static void apply_mix(es_workload_t *w, wl_req_t *r, uint64_t key, bool has_mode
         for (size_t i = 0; i < w->nmodels; i++)
             if (um < w->models[i].cum) { r->pub.model = w->models[i].name; r->pub.lora = w->models[i].lora; break; }
     }
+    const mix_item_t *cls = NULL;
     if (!has_obj) {
         for (size_t i = 0; i < w->nobjs; i++)
             if (uo < w->objs[i].cum) {
                 r->pub.objective = w->objs[i].name;
                 r->pub.priority = w->objs[i].priority;
                 add_slo_headers(r, &w->objs[i]);
+                cls = &w->objs[i];
                 break;
             }
         if (us < w->shed) { r->pub.objective = "sheddable"; r->pub.priority = -1; }
     }
+    attach_images(w, r, key, cls);
 }
 
 /* Reads the next kept trace record into r; 0 = none left. */
@@ -430,7 +479,10 @@ static int trace_fill(es_workload_t *w, wl_req_t *r, es_time_t *t_out, es_err_t 
         r->pub.headers = rec.nheaders ? r->hdrs : NULL;
         r->pub.nheaders = rec.nheaders;
     }
+    w->trace_mm = rec.images;
+    w->trace_nmm = rec.nimages;
     apply_mix(w, r, key, eppsim && rec.model, eppsim && (rec.objective || rec.has_priority));
+    w->trace_nmm = 0;
     if (w->trace_time) {
         if (!rec.has_time) return es_err_set(err, ES_EPARSE, "%s:%" PRIu64 ": expected a timestamp",
                                              es_trace_path(w->trace), rec.line);
@@ -577,7 +629,8 @@ static int load_mix_list(const es_node_t *list, const char *path, bool objective
     int rc = es_node_expect_seq(list, path, err);
     if (rc < 0) return rc;
     static const char *const k_model_keys[] = {"name", "weight", "lora", NULL};
-    static const char *const k_obj_keys[] = {"name", "priority", "weight", "slo_ttft_ms", "slo_tpot_ms", NULL};
+    static const char *const k_obj_keys[] = {"name", "priority", "weight", "slo_ttft_ms", "slo_tpot_ms",
+                                             "images_per_request", "image_tokens", NULL};
     mix_item_t *items = calloc(list->n ? list->n : 1, sizeof *items);
     if (!items) return es_err_set(err, ES_ENOMEM, "out of memory");
     double sum = 0;
@@ -603,6 +656,15 @@ static int load_mix_list(const es_node_t *list, const char *path, bool objective
             snprintf(kp, sizeof kp, "%s.priority", p);
             if (pn && (rc = es_node_to_i64(pn, kp, INT32_MIN, INT32_MAX, &pr, err)) < 0) goto fail;
             items[i].priority = (int32_t)pr;
+            /* the class's images (workload.images per class) */
+            static const char *const ik[2] = {"images_per_request", "image_tokens"};
+            int64_t *iv[2] = {&items[i].images, &items[i].image_tokens};
+            for (int k = 0; k < 2; k++) {
+                *iv[k] = -1;
+                const es_node_t *in_ = es_map_get(it, ik[k]);
+                snprintf(kp, sizeof kp, "%s.%s", p, ik[k]);
+                if (in_ && (rc = es_node_to_i64(in_, kp, k, k ? 1000000 : ES_WL_MAX_IMAGES, iv[k], err)) < 0) goto fail;
+            }
             /* per-class SLOs, sent as llm-d-router v0.10's x-llm-d-slo-ttft-ms / x-llm-d-slo-tpot-ms
              * headers (pkg/epp/metadata/consts.go; x-slo-* are their deprecated aliases) */
             static const char *const sk[2] = {"slo_ttft_ms", "slo_tpot_ms"};
@@ -759,6 +821,8 @@ int es_workload_create(const es_workload_config_t *cfg, const char *base_dir,
                   cfg->content.prefix_zipf_s);
     esi_zipf_init(&w->group_zipf, (uint64_t)cfg->shared_prefix.num_groups, cfg->shared_prefix.group_zipf_s);
     esi_zipf_init(&w->sys_zipf, (uint64_t)cfg->sessions.num_system_prompts, cfg->sessions.zipf_s);
+    w->img = cfg->images;
+    esi_zipf_init(&w->img_zipf, cfg->images.pool > 0 ? (uint64_t)cfg->images.pool : 1, cfg->images.zipf_s);
     if ((rc = load_mix_list(cfg->mix.models, "workload.mix.models", false, &w->models, &w->nmodels, err)) < 0) goto fail;
     if ((rc = load_mix_list(cfg->mix.objectives, "workload.mix.objectives", true, &w->objs, &w->nobjs, err)) < 0) goto fail;
 
@@ -816,6 +880,7 @@ void es_workload_destroy(es_workload_t *w)
         n = r->all_next;
         free(r->segs);
         free(r->arena);
+        free(r->mm);
         free(r);
     }
     for (uint32_t i = 0; i < w->nsess; i++) { free(w->sess[i].hist); gsl_rng_free(w->sess[i].len_rng); }

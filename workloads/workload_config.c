@@ -147,10 +147,26 @@ static const es_schema_entry_t k_mix[] = {
     {"models", ES_ST_NODE, M(models), NULL, 0, 0, NULL, "",
      "list of {name, weight, lora}: each request draws its model (and LoRA adapter); none = workload.model", NULL},
     {"objectives", ES_ST_NODE, M(objectives), NULL, 0, 0, NULL, "",
-     "list of {name, priority, weight, slo_ttft_ms, slo_tpot_ms}: each request draws its InferenceObjective; weights may sum below 1 (rest: none); a class's slo_ttft_ms / slo_tpot_ms go with its requests as the x-llm-d-slo-ttft-ms / x-llm-d-slo-tpot-ms headers (predicted-latency plugins)", NULL},
+     "list of {name, priority, weight, slo_ttft_ms, slo_tpot_ms, images_per_request, image_tokens}: each request draws its InferenceObjective; weights may sum below 1 (rest: none); a class's slo_ttft_ms / slo_tpot_ms go with its requests as the x-llm-d-slo-ttft-ms / x-llm-d-slo-tpot-ms headers (predicted-latency plugins); images_per_request / image_tokens override workload.images for the class", NULL},
 };
 #undef M
 ES_SCHEMA_DEFINE(k_mix_schema, "workload.mix", k_mix);
+
+#define I(x) offsetof(es_images_config_t, x)
+static const es_schema_entry_t k_images[] = {
+    {"per_request", ES_ST_INT, I(per_request), "0", 0, ES_WL_MAX_IMAGES, NULL, "images",
+     "images a request carries (multimodal requests: the always-disagg-multimodal-decider sends them to an encode "
+     "pod); 0 = text only; a mix.objectives class may set its own images_per_request", NULL},
+    {"fraction", ES_ST_DOUBLE, I(fraction), "1", 0, 1, NULL, "", "share of requests that carry images", NULL},
+    {"tokens", ES_ST_INT, I(tokens), "576", 1, 1000000, NULL, "tokens",
+     "placeholder tokens per image, part of the prompt (576: LLaVA-1.5, a 336 px image in 14 px patches of "
+     "CLIP ViT-L/14); a mix.objectives class may set its own image_tokens", NULL},
+    {"pool", ES_ST_INT, I(pool), "0", 0, 1000000000, NULL, "images",
+     "distinct images requests draw from (repeats hit encoder caches); 0 = every image unique", NULL},
+    {"zipf_s", ES_ST_DOUBLE, I(zipf_s), "1", 0, 10, NULL, "", "Zipf exponent of image popularity in the pool; 0 = uniform", NULL},
+};
+#undef I
+ES_SCHEMA_DEFINE(k_images_schema, "workload.images", k_images);
 
 static const es_schema_entry_t k_entries[] = {
     {"type", ES_ST_ENUM, F(type), "shared_prefix", 0, 0, k_types, "", "workload source", NULL},
@@ -171,6 +187,7 @@ static const es_schema_entry_t k_entries[] = {
      "content synthesis for length-only traces and synthetic requests", &k_content_schema},
     {"sessions", ES_ST_SECTION, F(sessions), NULL, 0, 0, NULL, "", "multi-turn chat sessions", &k_sessions_schema},
     {"mix", ES_ST_SECTION, F(mix), NULL, 0, 0, NULL, "", "mix of models, adapters and objectives", &k_mix_schema},
+    {"images", ES_ST_SECTION, F(images), NULL, 0, 0, NULL, "", "images in requests (multimodal)", &k_images_schema},
     {"inference_perf", ES_ST_NODE, F(inference_perf), NULL, 0, 0, NULL, "",
      "replay an inference-perf config instead of type: a path, an inline config, or {file|config, version: "
      "current|2025-10, prompt_scale}; its stages drain, num_requests and duration_s do not apply (docs/workloads.md)",

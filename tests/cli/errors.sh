@@ -82,6 +82,8 @@ case_ "pluginRef to an undeclared plugin" "${RUN[@]}" a.yaml
 input epp.yaml "${H}plugins:\n- type: queue-scorer\n- type: queue-scorer\n";            case_ "duplicate plugin name" "${RUN[@]}" a.yaml
 input epp.yaml "${H}featureGates: [noSuchGate]\n";                                       case_ "unknown feature gate" "${RUN[@]}" a.yaml
 input epp.yaml "${H}plugins: {a: 1}\n";                                                  case_ "plugins not a list" "${RUN[@]}" a.yaml
+input epp.yaml "${H}plugins:\n- type: queue-scorer\ndataLayer: {crossReplicaSyncerPluginRef: queue-scorer}\n"
+case_ "crossReplicaSyncerPluginRef names no syncer" "${RUN[@]}" a.yaml
 rm -f .input; put a.yaml 'epp: {config_file: nothere.yaml}\n';                           case_ "missing file" "${RUN[@]}" a.yaml
 
 section "Kubernetes manifests (eppsim run --manifest FILE)"

@@ -2,8 +2,9 @@
 # Every EndpointPickerConfig llm-d-router v0.10.0 ships (tests/upstream/configs,
 # copied with source path and commit): those marked `accept` in EXPECTED load in
 # `eppsim explain` and run end to end (`eppsim run`, a small shared-prefix
-# workload, P/D ones with two prefill pods); those marked `refuse` fail with
-# exit 2 and the reason EXPECTED names.
+# workload, P/D ones with two prefill pods, E/P/D ones with an encode pod and
+# requests carrying images); those marked `refuse` fail with exit 2 and the
+# reason EXPECTED names.
 set -uo pipefail
 eppsim="$(realpath "$1")"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -21,7 +22,9 @@ while read -r name verdict rest; do
     continue
   fi
   if [ $rc != 0 ]; then echo "FAIL $name: explain rc=$rc"; cat "$tmp/err"; fail=1; continue; fi
-  pd=""; [ "$rest" = pd ] && pd="  prefill_replicas: 2"
+  pd=""; img=""; [ "$rest" = pd ] && pd="  prefill_replicas: 2"
+  case "$rest" in epd|e) pd="  encode_replicas: 1"; [ "$rest" = epd ] && pd="$pd
+  prefill_replicas: 1"; img="  images: {per_request: 1, fraction: 0.5, pool: 20}";; esac
   cat > "$tmp/exp.yaml" <<EXP
 name: upstream-config
 seed: 1
@@ -35,15 +38,38 @@ workload:
   num_requests: 300
   arrival: {process: poisson, rate: 20}
   shared_prefix: {num_groups: 4, num_prompts_per_group: 50, system_prompt_len: 1000, question_len: 100, output_len: 50}
+$img
 EXP
-  if ! "$eppsim" run "$tmp/exp.yaml" --no-plots --quiet --out "$tmp/run" --force > "$tmp/out" 2> "$tmp/err"; then
+  if ! "$eppsim" run "$tmp/exp.yaml" --no-plots --quiet --out "$tmp/run" --force --record-decisions > "$tmp/out" 2> "$tmp/err"; then
     echo "FAIL $name: run failed"; cat "$tmp/err"; fail=1; continue
+  fi
+  if [ -n "$img" ]; then   # the requests with images, and only they, got an encode pod
+    nimg=$(grep -c '"images": \[' "$tmp/run/decisions.jsonl"); nenc=$(grep -c '"encode": \[' "$tmp/run/decisions.jsonl")
+    if [ "$nimg" -lt 50 ] || [ "$nimg" != "$nenc" ]; then echo "FAIL $name: $nenc encode picks for $nimg requests with images"; fail=1; continue; fi
   fi
   s=$(find "$tmp/run" -name summary.json | head -1)
   if [ -z "$s" ] || ! grep -q '"completed"' "$s"; then echo "FAIL $name: no summary"; fail=1; continue; fi
   acc=$((acc + 1)); echo "ok   $name accepted and ran ($(grep -c warning "$tmp/err") warnings)"
 done < "$dir/EXPECTED"
 echo "$acc of $total upstream configs accepted and run end to end; $ref refused as expected"
+# the shipped mm-embeddings-cache config, corrected (tests/upstream/corrected/), runs
+# end to end on requests carrying images; the scorer's affinity shows in explain
+mm="$root/tests/upstream/corrected/deploy-epp-mm-embeddings-cache-config.yaml"
+printf 'name: mm\nseed: 1\ncluster: {replicas: 4}\nepp: {config_file: %s}\nworkload:\n  type: shared_prefix\n  num_requests: 200\n  arrival: {process: poisson, rate: 20}\n  shared_prefix: {num_groups: 4, num_prompts_per_group: 50, system_prompt_len: 500, question_len: 100, output_len: 20}\n  images: {per_request: 2, pool: 30}\n' "$mm" > "$tmp/mm.yaml"
+if "$eppsim" run "$tmp/mm.yaml" --quiet --no-plots --out "$tmp/mm" > /dev/null 2> "$tmp/err"; then
+  grep -qE '"completed":[[:space:]]*200,' "$tmp/mm/summary.json" || { echo "FAIL corrected mm config: not every request completed"; fail=1; }
+else echo "FAIL corrected mm config run"; cat "$tmp/err"; fail=1; fi
+printf '{"now_ms": 0, "endpoints": [{"name": "a", "metrics": {"waiting": 2}}, {"name": "b", "metrics": {"waiting": 0}}],\n "history": [{"model": "m", "prompt": "x", "images": ["cat.png"], "endpoint": "a"}],\n "request": {"model": "m", "prompt": "describe", "images": ["cat.png"]}}\n' > "$tmp/mm-state.json"
+"$eppsim" explain --epp-config "$mm" --state "$tmp/mm-state.json" --json > "$tmp/mm.json" 2> "$tmp/err"
+grep -q '"mm-embeddings-cache-scorer": 1' "$tmp/mm.json" && grep -q '"picked": \["a"\]' "$tmp/mm.json" ||
+  { echo "FAIL explain with mm-embeddings-cache-scorer"; cat "$tmp/mm.json" "$tmp/err"; fail=1; }
+# p2p-source-producer in explain: the pod that served the prompt is the KV source of a pick elsewhere
+long=$(printf 'x%.0s' $(seq 1 2047))
+printf '{"now_ms": 0, "endpoints": [{"name": "a", "metrics": {"waiting": 9}}, {"name": "b", "metrics": {"waiting": 0}}],\n "history": [{"model": "m", "prompt": "%s", "endpoint": "a"}],\n "request": {"model": "m", "prompt": "%s"}}\n' "$long" "$long" > "$tmp/p2p-state.json"
+printf 'apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: p2p-source-producer\n- type: queue-scorer\n' > "$tmp/p2p.yaml"
+"$eppsim" explain --epp-config "$tmp/p2p.yaml" --state "$tmp/p2p-state.json" --json > "$tmp/p2p.json" 2> "$tmp/err"
+grep -q '"picked": \["b"\]' "$tmp/p2p.json" && grep -q '"kv_source": "a"' "$tmp/p2p.json" && grep -q '"kv_source_tokens": 512' "$tmp/p2p.json" ||
+  { echo "FAIL explain with p2p-source-producer"; cat "$tmp/p2p.json" "$tmp/err"; fail=1; }
 # every type v0.10.0 registers is known to eppsim and classed in docs/scheduler.md
 nt=0
 while read -r t; do

@@ -118,6 +118,26 @@ static void test_prefill_tp2_terms(void **state)
     es_profile_destroy(p);
 }
 
+/* TP 4 all-reduces follow vLLM's custom all-reduce: 16 decodes move
+ * 16 x 4096 x 2 B = 128 KiB, under 512 KiB, in one stage (each rank reads
+ * the 3 others); a 2048-token chunk's 16 MiB in two (2 x 3/4 of it). */
+static void test_allreduce_tp4(void **state)
+{
+    (void)state;
+    es_profile_t *p = open_or_fail("h100-sxm-80gb", LLAMA7, COEFFS);
+    es_steptime_t st;
+    init(&st, p, LLAMA7, 4);
+    es_step_comp_t d = {0, NULL, NULL, 16, 16000, 16};
+    es_step_terms_t o;
+    es_steptime_terms(&st, &d, &o);
+    NEAR(o.comm_us, 2 * 32 * (5 + 3.0 * 16 * 4096 * 2 / 360e9 * 1e6));
+    uint32_t q = 2048, pp = 0;
+    es_step_comp_t c = {1, &q, &pp, 0, 0, 1};
+    es_steptime_terms(&st, &c, &o);
+    NEAR(o.comm_us, 2 * 32 * (5 + 1.5 * 2048 * 4096 * 2 / 360e9 * 1e6));
+    es_profile_destroy(p);
+}
+
 /* Mixtral, one decode: top-2 of 8 experts per layer are read.
  *  weights: 93,405,585,408 B - 32 x 8 x 176,160,768 x 2 B experts - 262,144,000 B embeddings
  *         = 2,949,128,192 B, + 32 layers x 2 experts x 352,321,536 B = 25,497,706,496 B  -> 9514.070 us
@@ -139,6 +159,31 @@ static void test_moe_experts_touched(void **state)
     es_steptime_terms(&st, &big, &o);
     assert_true(o.experts_touched > 8 - 1e-6);
     NEAR(o.weight_us, (93405585408.0 - 262144000.0) / 2.68e12 * 1e6);
+    es_profile_destroy(p);
+}
+
+/* An FP8 model's GEMMs: the FP8 layers at the FP8 peak (1979 TFLOP/s x 0.5),
+ * lm_head (2 x 64 x 100 per row), the routers (4 x 64 per MoE layer) and the
+ * attention quantization_config.ignore leaves in 16 bits (2 layers x 12288)
+ * at the bf16 peak.  tiny-moe-fp8(-ignore).json: 4 layers, 2 dense
+ * (3 x 64 x 128), 2 MoE (top-1 of 32-wide experts plus a shared one). */
+static void test_fp8_gemm_split(void **state)
+{
+    (void)state;
+    const char *model = "tests/data/models/tiny-moe-fp8-ignore.json";
+    es_profile_t *p = open_or_fail("h100-sxm-80gb", model, COEFFS);
+    es_steptime_t st;
+    init(&st, p, model, 1);
+    es_step_comp_t c = {0, NULL, NULL, 4, 400, 4};
+    es_step_terms_t o;
+    es_steptime_terms(&st, &c, &o);
+    double f16 = 2.0 * (2 * 12288.0 + 2 * 256.0) * 4 + 2.0 * 64 * 100 * 4;
+    double f8 = 2.0 * (2 * 12288.0 + 2 * 24576.0 + 2 * (6144.0 + 6144.0)) * 4;   /* 2 quantised attentions, MLPs */
+    NEAR(o.gemm_us, f8 / (p->fp8_flops * 0.5) * 1e6 + f16 / (p->peak_flops * 0.5) * 1e6);
+    /* fixed time in dense-layer kernel counts (10 each): the 2 MoE layers' +4 and shared experts' +4,
+     * 2 FP8 quantisations in the 2 quantised attentions, the 2 dense MLPs, the experts and the shared
+     * experts: 4 + (16 + 16) / 10 = 7.2 layers of 10 us, + 100 us per step */
+    NEAR(o.fixed_us, 7.2 * 10 + 100);
     es_profile_destroy(p);
 }
 
@@ -240,7 +285,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_terms),        cmocka_unit_test(test_prefill_tp2_terms),
-        cmocka_unit_test(test_moe_experts_touched), cmocka_unit_test(test_server_any_model),
+        cmocka_unit_test(test_allreduce_tp4), cmocka_unit_test(test_moe_experts_touched), cmocka_unit_test(test_fp8_gemm_split), cmocka_unit_test(test_server_any_model),
         cmocka_unit_test(test_errors),              cmocka_unit_test(test_auto_keeps_profile),
         cmocka_unit_test(test_sliding_window),
     };

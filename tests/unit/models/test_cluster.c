@@ -320,6 +320,87 @@ static void test_objectives_set_priority(void **state)
 }
 
 /* The typed configuration: lists parsed at load, errors with file:line: key. */
+/* E/P/D (docs/e2e.md, "Encode stages"): one encode pod (pod 0) and the
+ * E/PD config of llm-d-router v0.10.0 (sim-e-pd-epp-config.yaml). */
+static const char *const k_epd_picker =
+    "apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: encode-filter\n"
+    "- type: decode-filter\n- type: max-score-picker\n- type: always-disagg-multimodal-decider\n"
+    "- type: disagg-profile-handler\n  parameters: {deciders: {encode: always-disagg-multimodal-decider}}\n"
+    "schedulingProfiles:\n- name: encode\n  plugins: [{pluginRef: encode-filter}]\n"
+    "- name: decode\n  plugins: [{pluginRef: decode-filter}]\n";
+
+static void start_picker(fx_t *f, const char *yaml, const char *picker)
+{
+    es_err_t err;
+    es_err_clear(&err);
+    if (load(f, yaml, &err)) fail_msg("config: %s", err.msg);
+    if (picker) assert_int_equal(es_epp_config_load_string("epp.yaml", picker, &f->picker, &err), 0);
+    else assert_int_equal(es_epp_config_default(&f->picker, &err), 0);
+    f->sim = es_sim_create(1);
+    es_cluster_params_t prm = {&f->server, &f->cluster, &f->epp, &f->gateway, f->picker, "pool"};
+    es_cluster_hooks_t hooks = {f, on_done, NULL, NULL};
+    if (es_cluster_create(f->sim, &prm, &hooks, &f->cl, &err)) fail_msg("create: %s", err.msg);
+}
+
+#define ENCODE_NS 5760000     /* 576 tokens x 10 us */
+#define XFER_NS   427487      /* 50 us + 576 x 8192 bytes at 100 Gbit/s (377,487.36 ns, truncated) */
+
+static void test_encode_stage(void **state)
+{
+    (void)state;
+    static const es_mm_item_t cat[] = {{77, 576}}, two[] = {{78, 576}, {79, 576}, {78, 576}};
+    fx_t f;
+    start_picker(&f, "cluster: {replicas: 3, encode_replicas: 1, encode_us_per_token: 10, encode_bytes_per_token: 8192,"
+                     " kv_transfer_gbps: 100, kv_transfer_latency_us: 50}\n", k_epd_picker);
+    es_client_request_t *a = add(&f, "/v1/completions", "m");
+    a->mm = cat;
+    a->nmm = 1;
+    es_client_request_t *t = add(&f, "/v1/completions", "m");   /* text only */
+    es_client_request_t *b = add(&f, "/v1/completions", "m");   /* two distinct images (one repeated) */
+    b->mm = two;
+    b->nmm = 3;
+    send_at(&f, 0, 0);
+    es_client_request_t *c = add(&f, "/v1/completions", "m");   /* the first image again, later */
+    c->mm = cat;
+    c->nmm = 1;
+    send_at(&f, 5, 3);
+    es_sim_run(f.sim, es_time_from_s(RUN_UNTIL_S));
+    for (size_t i = 0; i < f.nreq; i++) {
+        assert_int_equal(f.ndone[i], 1);
+        assert_int_equal(f.req[i].status, 200);
+        assert_true(f.req[i].pod == 1 || f.req[i].pod == 2);   /* never the encode pod */
+    }
+    assert_int_equal(t->encode_wait, 0);
+    /* a and b reach the encoder together: whichever is second waits for the first's image */
+    es_time_t first = a->encode_wait < b->encode_wait ? a->encode_wait : b->encode_wait;
+    es_time_t second = a->encode_wait < b->encode_wait ? b->encode_wait : a->encode_wait;
+    assert_int_equal(first, ENCODE_NS + XFER_NS);
+    assert_int_equal(second, 3 * ENCODE_NS + XFER_NS);   /* a FIFO encoder: three images one after another */
+    assert_int_equal(c->encode_wait, XFER_NS);           /* the encoder cache holds it: only the transfer */
+    assert_int_equal(es_cluster_in_flight(f.cl), 0);
+    stop(&f);
+    /* without encode pods the pod encodes its own images (no transfer) */
+    start_picker(&f, "cluster: {replicas: 2, encode_us_per_token: 10, encoder_cache_images: 0}\n", NULL);
+    a = add(&f, "/v1/completions", "m");
+    a->mm = cat;
+    a->nmm = 1;
+    send_all_and_run(&f);
+    assert_int_equal(a->encode_wait, ENCODE_NS);
+    stop(&f);
+    /* encode and prefill pods must leave a decode pod */
+    es_err_t err;
+    es_err_clear(&err);
+    assert_int_equal(load(&f, "cluster: {replicas: 2, encode_replicas: 1, prefill_replicas: 1}\n", &err), 0);
+    assert_int_equal(es_epp_config_default(&f.picker, &err), 0);
+    f.sim = es_sim_create(1);
+    es_cluster_params_t prm = {&f.server, &f.cluster, &f.epp, &f.gateway, f.picker, "pool"};
+    es_cluster_hooks_t hooks = {&f, on_done, NULL, NULL};
+    assert_int_equal(es_cluster_create(f.sim, &prm, &hooks, &f.cl, &err), ES_EINVAL);
+    assert_non_null(strstr(err.msg, "cluster.encode_replicas: 1 encode and 1 prefill pods leave no decode pod"));
+    f.cl = NULL;
+    stop(&f);
+}
+
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -382,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_crash_and_retry),
         cmocka_unit_test(test_objectives_set_priority),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_encode_stage),
     };
     return cmocka_run_group_tests_name("models_cluster", tests, NULL, NULL);
 }

@@ -32,6 +32,9 @@ static void test_weights_by_hand(void **st)
     es_kvmem_model_t fp8 = k_tiny;
     fp8.weight_bytes = 1;
     assert_true(es_kvmem_weights(&fp8, 1) == 2 * (36864.0 + 256) + 262144 + 128);
+    /* one layer's attention (12288 params) left in 16 bits by quantization_config.ignore */
+    fp8.attn_16bit_layers = 1;
+    assert_true(es_kvmem_weights(&fp8, 1) == 2 * (36864.0 + 256) + 12288 + 262144 + 128);
 }
 
 static void test_kv_bytes_by_hand(void **st)

@@ -120,6 +120,33 @@ static void test_llama4_fp8_nested(void **state)
     assert_true(m.kv_bytes_per_token_layer == 128.0);
 }
 
+/* The same model with quantization_config.ignore naming the attention of
+ * layers 0 and 2 (layer 9 does not exist, the vision tower's entry is not
+ * the decoder's, the router and lm_head are 16-bit anyway): two layers'
+ * 12288 attention parameters stay 2 B.  An "re:" pattern covers every layer. */
+static void test_fp8_ignore(void **state)
+{
+    (void)state;
+    es_model_shape_t m;
+    load(DIR "tiny-moe-fp8-ignore.json", &m);
+    assert_true(m.fp8);
+    assert_int_equal(m.attn_16bit_layers, 2);
+    assert_true(m.params_total == 173632.0);
+    assert_true(m.weight_bytes == 159744.0 + 2 * 12288.0 + 2 * (1088.0 + 12800.0));
+    es_err_t err;
+    static const char re[] = "{\"hidden_size\": 64, \"num_hidden_layers\": 4, \"num_attention_heads\": 4,"
+                             " \"intermediate_size\": 128, \"vocab_size\": 100, \"quantization_config\":"
+                             " {\"quant_method\": \"fp8\", \"ignored_layers\": [\"re:.*self_attn.*\"]}}";
+    assert_int_equal(es_model_config_parse("re.json", re, &m, &err), 0);
+    assert_int_equal(m.attn_16bit_layers, 4);
+    /* no ignore list, or a 16-bit model: nothing stays behind */
+    static const char none[] = "{\"hidden_size\": 64, \"num_hidden_layers\": 4, \"num_attention_heads\": 4,"
+                               " \"intermediate_size\": 128, \"vocab_size\": 100, \"quantization_config\":"
+                               " {\"quant_method\": \"fp8\", \"ignored_layers\": [\"lm_head\"]}}";
+    assert_int_equal(es_model_config_parse("none.json", none, &m, &err), 0);
+    assert_int_equal(m.attn_16bit_layers, 0);
+}
+
 /* MLA with shared experts, the first layer dense, tied embeddings, fp8. */
 static void test_mla(void **state)
 {
@@ -257,7 +284,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_llama2_7b),         cmocka_unit_test(test_llama2_70b),
         cmocka_unit_test(test_mixtral),           cmocka_unit_test(test_qwen3_14b),
-        cmocka_unit_test(test_llama4_fp8_nested), cmocka_unit_test(test_mla),
+        cmocka_unit_test(test_llama4_fp8_nested), cmocka_unit_test(test_fp8_ignore), cmocka_unit_test(test_mla),
         cmocka_unit_test(test_sliding_window),    cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_datasheet),         cmocka_unit_test(test_validation_configs),
     };

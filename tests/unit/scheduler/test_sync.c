@@ -38,6 +38,27 @@ static void test_period_ticks(void **st)
     assert_int_equal(es_sched_sync_period_ticks(25 * ES_MS, base), 1);   /* smaller than base clamps to 1 */
 }
 
+/* upstream interval_dispatcher_test.go TestIntervalDispatcher: the calls
+ * forwarded over a number of ticks (period 0 is upstream's unwrapped
+ * dispatcher: every tick, as period 1) */
+static void test_interval_dispatcher(void **st)
+{
+    (void)st;
+    static const struct { uint32_t period, ticks, want; } cases[] = {
+        {1, 5, 5},   /* period 1 fires every tick */
+        {2, 6, 3},   /* period 2 fires every other tick */
+        {3, 7, 3},   /* period 3 fires every third tick */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        uint32_t left = 1, calls = 0;
+        for (uint32_t i = 0; i < cases[k].ticks; i++) calls += es_sched_sync_tick(&left, cases[k].period);
+        assert_int_equal(calls, cases[k].want);
+    }
+    uint32_t left = 1, calls = 0;   /* period 0 returns unwrapped: 4 of 4 */
+    for (int i = 0; i < 4; i++) calls += es_sched_sync_tick(&left, es_sched_sync_period_ticks(0, 50 * ES_MS));
+    assert_int_equal(calls, 4);
+}
+
 static void test_config(void **st)
 {
     (void)st;
@@ -49,6 +70,18 @@ static void test_config(void **st)
     assert_non_null(strstr(es_epp_config_warning(c, 0), "no effect without crossReplicaSyncerPluginRef"));
     assert_int_equal(es_scheduler_create(c, 1, &s, &err), 0);
     assert_int_equal(es_scheduler_sync_interval(s), 0);
+    es_scheduler_destroy(s);
+    es_epp_config_destroy(c);
+    /* TestCrossReplicaPublisher_SkipsSyncDisabled: a zero interval falls back to
+     * 200ms; _ConfiguredInterval: 500ms kept */
+    c = cfg_text(SYNC_CFG(SYNCER) "dataLayer:\n  crossReplicaSyncerPluginRef: shared\n  crossReplicaSyncInterval: 0s\n");
+    assert_int_equal(es_scheduler_create(c, 1, &s, &err), 0);
+    assert_int_equal(es_scheduler_sync_interval(s), 200 * ES_MS);
+    es_scheduler_destroy(s);
+    es_epp_config_destroy(c);
+    c = cfg_text(SYNC_CFG(SYNCER) "dataLayer:\n  crossReplicaSyncerPluginRef: shared\n  crossReplicaSyncInterval: 500ms\n");
+    assert_int_equal(es_scheduler_create(c, 1, &s, &err), 0);
+    assert_int_equal(es_scheduler_sync_interval(s), 500 * ES_MS);
     es_scheduler_destroy(s);
     es_epp_config_destroy(c);
     /* a syncer without an interval: 200ms (cross_replica_publisher.go) */
@@ -169,7 +202,7 @@ static void test_decisions(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_period_ticks), cmocka_unit_test(test_config), cmocka_unit_test(test_store),
+        cmocka_unit_test(test_period_ticks), cmocka_unit_test(test_interval_dispatcher), cmocka_unit_test(test_config), cmocka_unit_test(test_store),
         cmocka_unit_test(test_decisions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -878,6 +878,406 @@ static void test_slo_deadline_ordering_in_flow_control(void **state)
     es_epp_config_destroy(c);
 }
 
+/* ------------------------------------------------------------------ */
+/* flowcontrol/eviction/ (filtering/sheddable_test.go,                  */
+/* ordering/priority_time_test.go) and the evictor they serve           */
+/* (controller/internal/reclamation_test.go)                             */
+/* ------------------------------------------------------------------ */
+
+static void test_sheddable_test_go_TestSheddableFilter_Accept(void **state)
+{
+    (void)state;
+    const esi_plugin_vt_t *f = esi_registry_find("sheddable-eviction-filter");
+    static const struct { const char *name; int64_t prio; bool want; } cases[] = {
+        {"negative priority is sheddable", -1, true},
+        {"very negative priority is sheddable", -100, true},
+        {"zero priority is not sheddable", 0, false},
+        {"positive priority is not sheddable", 1, false},
+        {"high priority is not sheddable", 100, false},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        if (f->x_evict_accept(cases[k].prio) != cases[k].want) fail_msg("%s", cases[k].name);
+    assert_ptr_equal(esi_registry_with_role(ESI_EVICT_FILTER), f);
+}
+
+static void test_priority_time_test_go_TestPriorityThenTimeOrdering_Less(void **state)
+{
+    (void)state;
+    const esi_plugin_vt_t *o = esi_registry_find("priority-then-time-eviction-order-policy");
+    const es_time_t now = es_time_from_s(100), S = es_time_from_s(1);
+    typedef struct { int64_t p; es_time_t d; } item_t;
+    const item_t low_old = {-2, now - S}, low_new = {-2, now}, mid = {0, now}, high = {5, now};
+    const struct { const char *name; item_t a, b; bool want; } cases[] = {
+        {"lower priority evicted first", low_old, mid, true},
+        {"higher priority not evicted first", high, mid, false},
+        {"same priority newer evicted first", low_new, low_old, true},
+        {"same priority older not evicted first", low_old, low_new, false},
+        {"same item no preference", mid, mid, false},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        if (o->x_evict_less(cases[k].a.p, cases[k].a.d, cases[k].b.p, cases[k].b.d) != cases[k].want)
+            fail_msg("%s", cases[k].name);
+    assert_ptr_equal(esi_registry_with_role(ESI_EVICT_ORDER), o);
+}
+
+/* TestSheddableFilterFactory, TestPriorityThenTimeOrderingFactory: named
+ * instances build (their factories ignore parameters); declared, they have
+ * no effect (the evictor builds its own), which the loader says */
+static void test_eviction_factories(void **state)
+{
+    (void)state;
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n- type: sheddable-eviction-filter\n  name: my-filter\n"
+                                  "- type: priority-then-time-eviction-order-policy\n  name: my-ordering\n"
+                                  "  parameters: {anything: 1}\n");
+    size_t without = 0, ignored = 0;
+    for (size_t i = 0; es_epp_config_warning(c, i); i++) {
+        if (strstr(es_epp_config_warning(c, i), "declared without effect")) without++;
+        if (strstr(es_epp_config_warning(c, i), "accepted, no effect")) ignored++;
+    }
+    assert_int_equal(without, 2);
+    assert_int_equal(ignored, 1);
+    es_epp_config_destroy(c);
+}
+
+#define EV_GRACE es_time_from_ms(100)   /* testReclamationConfig */
+
+/* in_flight tracked requests, the first `evictable` sheddable (priority -1) */
+static void ev_fill(esi_evictor_t *ev, es_sched_request_t *reqs, int in_flight, int evictable, es_time_t now)
+{
+    esi_evictor_init(ev, esi_registry_with_role(ESI_EVICT_FILTER), esi_registry_with_role(ESI_EVICT_ORDER), EV_GRACE);
+    ev->timeout = es_time_from_s(5);
+    for (int i = 0; i < in_flight; i++) {
+        reqs[i] = text_req((uint64_t)i + 1, "m", "");
+        reqs[i].priority = i < evictable ? -1 : 0;
+        esi_evictor_track(ev, &reqs[i], now + i);
+    }
+}
+
+static void test_reclamation_test_go_TestReclamationController_Sizing(void **state)
+{
+    (void)state;
+    static const struct { const char *name; int in_flight, evictable; double sat, ceiling; size_t want; } cases[] = {
+        {"SmallDeficit_EvictsOne", 6, 6, 1.2, 1.0, 1},
+        {"DeepOverload_CappedByMaxPerDecision", 4, 4, 2.0, 1.0, 2},
+        {"CappedByEvictable", 4, 1, 2.0, 1.0, 1},
+        {"NoDeficit_NoEviction", 6, 6, 0.9, 1.0, 0},
+        {"ExactBoundary_EvictsOne", 10, 10, 1.0, 1.0, 1},
+        {"ZeroLeases_NoEviction", 0, 0, 1.5, 1.0, 0},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        esi_evictor_t ev;
+        es_sched_request_t reqs[10];
+        ev_fill(&ev, reqs, cases[k].in_flight, cases[k].evictable, 0);
+        const es_sched_request_t *v[8];
+        size_t n = esi_evictor_reclaim(&ev, cases[k].sat, cases[k].ceiling, 0, 0, v, 8);
+        if (n != cases[k].want) fail_msg("%s: %zu victims, want %zu", cases[k].name, n, cases[k].want);
+        esi_evictor_fini(&ev);
+    }
+}
+
+static void test_reclamation_test_go_TestReclamationController_Gate(void **state)
+{
+    (void)state;
+    const es_time_t MS = es_time_from_ms(1), t0 = es_time_from_s(10);
+    esi_evictor_t ev;
+    es_sched_request_t reqs[4];
+    const es_sched_request_t *v[8];
+    /* _GateLifecycle */
+    ev_fill(&ev, reqs, 4, 4, 0);
+    assert_true(esi_evictor_gate_open(&ev, t0));
+    assert_int_equal(esi_evictor_reclaim(&ev, 2.0, 1.0, 0, t0, v, 8), 2);
+    assert_false(esi_evictor_gate_open(&ev, t0));
+    esi_evictor_untrack(&ev, v[0]->id, t0);
+    assert_false(esi_evictor_gate_open(&ev, t0));
+    esi_evictor_untrack(&ev, v[1]->id, t0);
+    assert_false(esi_evictor_gate_open(&ev, t0));   /* the grace */
+    assert_true(esi_evictor_gate_open(&ev, t0 + EV_GRACE + MS));
+    esi_evictor_fini(&ev);
+    /* _ConfirmUnknownID_Ignored */
+    ev_fill(&ev, reqs, 4, 4, 0);
+    esi_evictor_untrack(&ev, 999, t0);
+    assert_true(esi_evictor_gate_open(&ev, t0));
+    esi_evictor_fini(&ev);
+    /* _ConfirmationTimeout_ReopensGate */
+    ev_fill(&ev, reqs, 4, 4, 0);
+    assert_int_equal(esi_evictor_reclaim(&ev, 2.0, 1.0, 0, t0, v, 8), 2);
+    assert_false(esi_evictor_gate_open(&ev, t0));
+    es_time_t t1 = t0 + es_time_from_s(5) + MS;
+    assert_false(esi_evictor_gate_open(&ev, t1));   /* retired, the grace restarts */
+    assert_true(esi_evictor_gate_open(&ev, t1 + EV_GRACE + MS));
+    esi_evictor_untrack(&ev, v[0]->id, t1 + EV_GRACE + MS);   /* a late confirmation: no effect */
+    assert_true(esi_evictor_gate_open(&ev, t1 + EV_GRACE + MS));
+    esi_evictor_fini(&ev);
+    /* _PendingDebit_SuppressesRepeatDecision */
+    ev_fill(&ev, reqs, 4, 4, 0);
+    assert_int_equal(esi_evictor_reclaim(&ev, 2.0, 1.0, 0, t0, v, 8), 2);
+    assert_int_equal(esi_evictor_reclaim(&ev, 2.0, 1.0, 0, t0, v, 8), 0);
+    esi_evictor_fini(&ev);
+}
+
+/* TestReclaim_PassesDemandPriorityAsVictimBound (the bound's effect) and
+ * the victim order of EvictN */
+static void test_reclamation_test_go_TestReclaim_VictimBoundAndOrder(void **state)
+{
+    (void)state;
+    esi_evictor_t ev;
+    es_sched_request_t reqs[4];
+    const es_sched_request_t *v[8];
+    ev_fill(&ev, reqs, 4, 4, 0);   /* all priority -1 */
+    assert_int_equal(esi_evictor_reclaim(&ev, 2.0, 1.0, -1, 0, v, 8), 0);   /* not strictly below -1 */
+    esi_evictor_fini(&ev);
+    ev_fill(&ev, reqs, 4, 0, 0);
+    reqs[0].priority = -2; reqs[1].priority = -1; reqs[2].priority = -2; reqs[3].priority = 3;
+    for (int i = 0; i < 4; i++) esi_evictor_track(&ev, &reqs[i], i);   /* dispatched at 0, 1, 2, 3 */
+    int64_t vp;
+    assert_true(esi_evictor_victim_priority(&ev, &vp));
+    assert_int_equal(vp, -2);
+    assert_int_equal(esi_evictor_reclaim(&ev, 2.0, 1.0, 0, 10, v, 8), 2);
+    assert_int_equal(v[0]->id, 3);   /* priority -2, newest */
+    assert_int_equal(v[1]->id, 1);   /* priority -2, older */
+    esi_evictor_fini(&ev);
+}
+
+/* TestDispatchCycle_*: the evictor in the scheduler's flow control, one pod,
+ * saturation = waiting / 5 (utilization-detector) */
+typedef struct ev_rec { uint64_t ids[16]; size_t n; } ev_rec_t;
+static void ev_record(void *ud, const es_sched_request_t *req)
+{
+    ev_rec_t *r = ud;
+    if (r->n < 16) r->ids[r->n++] = req->id;
+}
+
+typedef struct ev_fx {
+    es_epp_config_t   *c;
+    es_scheduler_t    *s;
+    pool_t             p;
+    es_sched_request_t r[16];
+    size_t             nr;
+    ev_rec_t           victims;
+    char               order[32];
+} ev_fx_t;
+
+static void ev_setup(ev_fx_t *f, bool eviction)
+{
+    memset(f, 0, sizeof *f);
+    char text[256];
+    snprintf(text, sizeof text, HEAD "featureGates: [flowControl]\nplugins:\n- type: queue-scorer\nflowControl:\n"
+             "  enableEviction: %s\n",
+             eviction ? "true" : "false");
+    f->c = cfg_text(text);
+    es_err_t err;
+    assert_int_equal(es_scheduler_create(f->c, 1, &f->s, &err), 0);
+    es_scheduler_set_evictor(f->s, ev_record, &f->victims, es_time_from_ms(50));
+    pool_init(&f->p, 1, 0);
+}
+
+static void ev_teardown(ev_fx_t *f)
+{
+    es_scheduler_destroy(f->s);
+    es_epp_config_destroy(f->c);
+}
+
+/* submits a request of priority prio and runs a dispatch cycle at now */
+static void ev_submit(ev_fx_t *f, int32_t prio, es_time_t now)
+{
+    es_sched_request_t *r = &f->r[f->nr];
+    *r = text_req(f->nr + 1, "m", "");
+    r->priority = prio;
+    f->nr++;
+    es_sched_result_t res;
+    memset(&res, 0, sizeof res);
+    f->p.eps[0].metrics.update_time = now;
+    assert_int_equal(es_scheduler_submit(f->s, r, f->p.eps, 1, now, &res), 0);
+    assert_int_equal(res.status, ES_SCHED_QUEUED);
+    es_scheduler_flow_cycle(f->s, f->p.eps, 1, now, order_cb, f->order);
+}
+
+static void ev_cycle(ev_fx_t *f, es_time_t now)
+{
+    f->p.eps[0].metrics.update_time = now;
+    es_scheduler_flow_cycle(f->s, f->p.eps, 1, now, order_cb, f->order);
+}
+
+static void test_reclamation_test_go_TestDispatchCycle(void **state)
+{
+    (void)state;
+    const es_time_t MS = es_time_from_ms(1);
+    ev_fx_t f;
+    /* _HoLBlock_TriggersReclamation, _GateClosed_SkipsDemandScan, then the
+     * confirmation and the grace (utilization-detector: 50 ms + 2 s + 250 ms) */
+    ev_setup(&f, true);
+    for (int i = 0; i < 3; i++) ev_submit(&f, -1, i * MS);   /* dispatched: ids 1..3 */
+    for (int i = 0; i < 3; i++) ev_submit(&f, 5, (3 + i) * MS);   /* ids 4..6 */
+    assert_string_equal(f.order, "123456");
+    f.p.eps[0].metrics.waiting = 6;   /* saturation 1.2 */
+    ev_submit(&f, 0, 10 * MS);        /* id 7 blocked */
+    assert_int_equal(f.victims.n, 1); /* credit 1.2 / 6 = 0.2, deficit 0.2: one */
+    assert_int_equal(f.victims.ids[0], 3);   /* the newest sheddable */
+    for (int i = 0; i < 10; i++) ev_cycle(&f, (11 + i) * MS);
+    assert_int_equal(f.victims.n, 1);
+    es_scheduler_on_end(f.s, 3, 30 * MS);   /* the evicted stream ends: confirmed */
+    ev_cycle(&f, 30 * MS + es_time_from_ms(2299));
+    assert_int_equal(f.victims.n, 1);   /* cooling */
+    ev_cycle(&f, 30 * MS + es_time_from_ms(2301));
+    assert_int_equal(f.victims.n, 2);   /* still blocked: the next victim */
+    assert_int_equal(f.victims.ids[1], 2);
+    assert_int_equal(es_scheduler_evictions(f.s), 2);
+    f.p.eps[0].metrics.waiting = 0;
+    ev_cycle(&f, es_time_from_s(3));
+    assert_string_equal(f.order, "1234567");
+    ev_teardown(&f);
+    /* _NoQueuedDemand_NoReclamation */
+    ev_setup(&f, true);
+    for (int i = 0; i < 3; i++) ev_submit(&f, -1, i * MS);
+    f.p.eps[0].metrics.waiting = 6;
+    for (int i = 0; i < 5; i++) ev_cycle(&f, (10 + i) * MS);
+    assert_int_equal(f.victims.n, 0);
+    /* _VictimNotStrictlyLower_NoReclamation: demand at the victims' priority */
+    ev_submit(&f, -1, 20 * MS);
+    assert_int_equal(f.victims.n, 0);
+    ev_teardown(&f);
+    /* _NoVictims_NoReclamation */
+    ev_setup(&f, true);
+    for (int i = 0; i < 3; i++) ev_submit(&f, 1, i * MS);
+    f.p.eps[0].metrics.waiting = 6;
+    ev_submit(&f, 2, 10 * MS);
+    assert_int_equal(f.victims.n, 0);
+    ev_teardown(&f);
+    /* enableEviction off: nothing is evicted */
+    ev_setup(&f, false);
+    for (int i = 0; i < 3; i++) ev_submit(&f, -1, i * MS);
+    f.p.eps[0].metrics.waiting = 6;
+    ev_submit(&f, 0, 10 * MS);
+    assert_int_equal(f.victims.n, 0);
+    assert_int_equal(es_scheduler_evictions(f.s), 0);
+    ev_teardown(&f);
+}
+
+/* scheduling/scorer/sessionaffinity/session_affinity_test.go TestSessionAffinity_Score,
+ * session_id_header_test.go TestSessionIDHeaderScorer_*, and its factory
+ * (the filter's parameters) */
+static void scorer_scores(const char *params, const pool_t *p, size_t n, const char *hname, const char *hval,
+                          const char *bind_sid, int bind_pod, double *out)
+{
+    char text[512];
+    snprintf(text, sizeof text, HEAD "plugins:\n- type: session-affinity-scorer\n  parameters: %s\n", params);
+    es_epp_config_t *c = cfg_text(text);
+    const esi_plugin_vt_t *vt;
+    void *st = instance(c, "session-affinity-scorer", &vt);
+    int64_t active[4] = {0};
+    esi_cycle_t cy;
+    if (bind_sid) {   /* PreRequest of an earlier request of bind_sid, picked bind_pod */
+        es_header_t bh = {"x-session-token", bind_sid};
+        es_sched_request_t br = text_req(100, "m", "");
+        br.headers = &bh; br.nheaders = 1;
+        cycle_of(&cy, p, &br, active);
+        cy.res[0] = (esi_prof_result_t){.ran = true, .npicked = 1, .picked = {(uint32_t)bind_pod}};
+        vt->x_pre_request(st, &cy);
+    }
+    es_header_t h = {hname, hval};
+    es_sched_request_t r = text_req(1, "m", "");
+    if (hname) { r.headers = &h; r.nheaders = 1; }
+    cycle_of(&cy, p, &r, active);
+    uint32_t idx[4] = {0, 1, 2, 3};
+    vt->x_score(st, &cy, idx, n, out);
+    release(vt, st);
+    es_epp_config_destroy(c);
+}
+
+static void test_scorer_session_affinity_test_go_TestSessionAffinity_Score(void **state)
+{
+    (void)state;
+    char tok_b[64];
+    b64("/pod-b", tok_b);
+    pool_t p;
+    name_pool(&p, (const char *const[]){"pod-a", "pod-b"}, 2);
+    const char *def = "{}", *custom = "{encodedEndpointHeaderConfig: {header: x-custom-session}}";
+    const struct { const char *name, *params, *hname, *hval; size_t n; double want[2]; } cases[] = {
+        {"selects correct endpoint : endpointB", def, "x-session-token", tok_b, 2, {0, 1}},
+        {"custom header selects endpointB", custom, "x-custom-session", tok_b, 2, {0, 1}},
+        {"custom header ignores default header", custom, "x-session-token", tok_b, 2, {0, 0}},
+        {"no session token", def, NULL, NULL, 2, {0, 0}},
+        {"invalid session token", def, "x-session-token", "garbage-token", 2, {0, 0}},
+        {"no endpoints available", def, NULL, NULL, 0, {0, 0}},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        double out[2] = {-1, -1};
+        scorer_scores(cases[k].params, &p, cases[k].n, cases[k].hname, cases[k].hval, NULL, 0, out);
+        for (size_t i = 0; i < cases[k].n; i++)
+            if (out[i] != cases[k].want[i]) fail_msg("%s: endpoint %zu scored %g", cases[k].name, i, out[i]);
+    }
+    const char *sid = "{strategy: session_id, sessionIdConfig: {sources: [{header: x-session-token}]}}";
+    double out[2];
+    scorer_scores(sid, &p, 2, "x-session-token", "s1", "s1", 1, out);   /* _ScoresBoundPod */
+    assert_true(out[0] == 0 && out[1] == 1);
+    scorer_scores(sid, &p, 2, NULL, NULL, "s1", 0, out);                /* _NoSessionAbstains */
+    assert_true(out[0] == 0 && out[1] == 0);
+    scorer_scores(sid, &p, 2, "x-session-token", "s2", "s1", 0, out);   /* _UnboundAbstains */
+    assert_true(out[0] == 0 && out[1] == 0);
+    /* the factory validates as the filter's */
+    es_epp_config_destroy(cfg_text(HEAD "plugins:\n- type: session-affinity-scorer\n"));
+    cfg_fails(HEAD "plugins:\n- type: session-affinity-scorer\n  parameters: {strategy: bogus}\n", "strategy must be");
+    cfg_fails(HEAD "plugins:\n- type: session-affinity-scorer\n  parameters: {strategy: session_id, sessionIdConfig: "
+              "{evictionSweepSeconds: -1}}\n", "evictionSweepSeconds must be > 0");
+}
+
+/* The config as run (es_epp_config_write_yaml) re-reads to itself: the
+ * conditions and the session sources are written too. */
+static char *written(const es_epp_config_t *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    es_epp_config_write_yaml(f, c);
+    fclose(f);
+    char *copy = strdup(buf);   /* a heap copy: gcc 12's -Wdangling-pointer takes buf for the local it was */
+    free(buf);
+    assert_non_null(copy);
+    return copy;
+}
+
+/* Drops every "added by the defaulting pipeline" line of s, in place. */
+static void strip_marks(char *s)
+{
+    static const char mark[] = "  # added by the defaulting pipeline\n";
+    const size_t ml = sizeof mark - 1;
+    for (const char *m; (m = strstr(s, mark));) {
+        size_t at = (size_t)(m - s);
+        memmove(s + at, s + at + ml, strlen(s + at + ml) + 1);
+    }
+}
+
+static void test_placement_config_round_trip(void **state)
+{
+    (void)state;
+    es_epp_config_t *c = cfg_text(HEAD "featureGates: [flowControl]\nplugins:\n"
+        "- type: session-affinity-filter\n  parameters: {strategy: session_id, sessionIdConfig: {sources: "
+        "[{header: X-A}, {attribute: agent-identity}, {header: x-session-id}], evictionTtlSeconds: 60}}\n"
+        "- type: utilization-filter\n  parameters: {conditions: [{metric: active-requests, maxValue: 10}, "
+        "{metric: kv-cache-utilization, maxValue: 0.75}], fallbackOnEmpty: true}\n"
+        "- type: context-length-aware\n  parameters: {label: ctx, enableFiltering: true}\n"
+        "- type: header-profile-handler\n  parameters: {headerName: X-P}\n"
+        "- type: slo-deadline-ordering-policy\n"
+        "schedulingProfiles:\n- name: a\n  plugins: [{pluginRef: session-affinity-filter}, {pluginRef: "
+        "utilization-filter}]\n- name: decode\n  plugins: [{pluginRef: context-length-aware}]\n"
+        "flowControl:\n  enableEviction: true\n  defaultPriorityBand: {orderingPolicyRef: slo-deadline-ordering-policy}\n");
+    char *a = written(c);
+    assert_non_null(strstr(a, "- {metric: kv-cache-utilization, maxValue: 0.75}"));
+    assert_non_null(strstr(a, "- {header: \"x-a\"}"));
+    assert_non_null(strstr(a, "- {attribute: \"agent-identity\"}"));
+    assert_non_null(strstr(a, "headerName: \"x-p\""));
+    assert_non_null(strstr(a, "enableEviction: true"));
+    es_epp_config_t *c2 = cfg_text(a);
+    char *b = written(c2);
+    /* the first line names the source file; auto-created plugins are marked only in the first */
+    strip_marks(a);
+    assert_string_equal(strchr(a, '\n'), strchr(b, '\n'));
+    free(a); free(b);
+    es_epp_config_destroy(c2);
+    es_epp_config_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -901,6 +1301,15 @@ int main(void)
         cmocka_unit_test(test_slo_deadline_test_go_TestSLODeadline_Less),
         cmocka_unit_test(test_slo_deadline_test_go_TestCalculateSLODeadline),
         cmocka_unit_test(test_slo_deadline_ordering_in_flow_control),
+        cmocka_unit_test(test_sheddable_test_go_TestSheddableFilter_Accept),
+        cmocka_unit_test(test_priority_time_test_go_TestPriorityThenTimeOrdering_Less),
+        cmocka_unit_test(test_eviction_factories),
+        cmocka_unit_test(test_reclamation_test_go_TestReclamationController_Sizing),
+        cmocka_unit_test(test_reclamation_test_go_TestReclamationController_Gate),
+        cmocka_unit_test(test_reclamation_test_go_TestReclaim_VictimBoundAndOrder),
+        cmocka_unit_test(test_reclamation_test_go_TestDispatchCycle),
+        cmocka_unit_test(test_scorer_session_affinity_test_go_TestSessionAffinity_Score),
+        cmocka_unit_test(test_placement_config_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

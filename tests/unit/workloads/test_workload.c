@@ -363,6 +363,95 @@ static void test_shared_prefix_and_mix(void **state)
     done(&fx);
 }
 
+/* workload.images: share, count, tokens, the pool, per-class overrides,
+ * placement before the last segment, determinism, no shift of other draws */
+static void test_images(void **state)
+{
+    (void)state;
+#define IMG_BASE "type: shared_prefix\nnum_requests: 4000\n" \
+        "shared_prefix: {num_groups: 4, num_prompts_per_group: 10, system_prompt_len: 200, question_len: 30," \
+        " output_len: 40}\n"
+    static const char *const base = IMG_BASE "mix: {objectives: [{name: big, weight: 0.25}, {name: none, weight: 0.25}]}\n";
+    const char *yaml = IMG_BASE "mix: {objectives: [{name: big, weight: 0.25, images_per_request: 3, image_tokens: 100},"
+        " {name: none, weight: 0.25, images_per_request: 0}]}\n"
+        "images: {per_request: 2, fraction: 0.5, tokens: 576, pool: 50, zipf_s: 0}\n";
+#undef IMG_BASE
+    fixture_t fx = {0}, plain = {0};
+    es_workload_t *w = make(&fx, yaml, 3), *p = make(&plain, base, 3);
+    es_wl_request_t *r, *q;
+    es_err_t err;
+    size_t with = 0, n = 0, nbig = 0;
+    uint64_t seen[64];
+    size_t nseen = 0;
+    while (es_workload_next(w, ES_TIME_NEVER, &r, &err) == 1) {
+        assert_int_equal(es_workload_next(p, ES_TIME_NEVER, &q, &err), 1);
+        /* the same request without images: same objective, system prompt, question, output */
+        assert_true((r->objective == NULL) == (q->objective == NULL));
+        assert_int_equal(r->prompt.segs[0].id, q->prompt.segs[0].id);
+        assert_int_equal(r->prompt.segs[r->prompt.nsegs - 1].id, q->prompt.segs[q->prompt.nsegs - 1].id);
+        assert_int_equal(r->output_tokens, q->output_tokens);
+        assert_int_equal(r->arrival, q->arrival);
+        assert_null(q->mm);
+        uint32_t img_tokens = 0;
+        for (uint32_t i = 0; i < r->nmm; i++) {
+            assert_int_equal(r->prompt.segs[1 + i].id, r->mm[i].hash);   /* before the question */
+            assert_int_equal(r->prompt.segs[1 + i].len, r->mm[i].tokens);
+            img_tokens += r->mm[i].tokens;
+        }
+        assert_int_equal(r->prompt.tokens, q->prompt.tokens + img_tokens);
+        if (r->objective && !strcmp(r->objective, "big")) {
+            assert_true(r->nmm == 0 || (r->nmm == 3 && r->mm[0].tokens == 100));
+            nbig += r->nmm > 0;
+        } else if (r->objective && !strcmp(r->objective, "none")) {
+            assert_int_equal(r->nmm, 0);
+        } else if (r->nmm) {
+            assert_int_equal(r->nmm, 2);
+            assert_int_equal(r->mm[0].tokens, 576);
+            for (uint32_t i = 0; i < r->nmm; i++) {
+                bool found = false;
+                for (size_t k = 0; k < nseen; k++) found |= seen[k] == r->mm[i].hash;
+                if (!found) { assert_true(nseen < 50); seen[nseen++] = r->mm[i].hash; }
+            }
+        }
+        with += r->nmm > 0;
+        n++;
+        es_workload_release(w, r);
+        es_workload_release(p, q);
+    }
+    assert_int_equal(n, 4000);
+    assert_true(fabs((double)with / (double)n - 0.375) < 0.03);   /* half of the three quarters that may carry some */
+    assert_true(nbig > 300);
+    assert_true(nseen > 40);                                       /* drawn from the pool of 50 */
+    done(&fx);
+    done(&plain);
+    /* the same seed gives the same images; a trace line's images replace them */
+    fixture_t a = {0}, b = {0};
+    es_workload_t *wa = make(&a, yaml, 9), *wb = make(&b, yaml, 9);
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(es_workload_next(wa, ES_TIME_NEVER, &r, &err), 1);
+        assert_int_equal(es_workload_next(wb, ES_TIME_NEVER, &q, &err), 1);
+        assert_int_equal(r->nmm, q->nmm);
+        for (uint32_t k = 0; k < r->nmm; k++) assert_int_equal(r->mm[k].hash, q->mm[k].hash);
+        es_workload_release(wa, r);
+        es_workload_release(wb, q);
+    }
+    done(&a);
+    done(&b);
+    w = make(&fx, "type: trace\nnum_requests: 0\ntrace: {file: tests/data/traces/eppsim_images.jsonl}\n"
+                  "images: {per_request: 4}\n", 1);
+    assert_int_equal(es_workload_next(w, ES_TIME_NEVER, &r, &err), 1);
+    assert_int_equal(r->nmm, 2);
+    assert_int_equal(r->mm[0].hash, 11);
+    assert_int_equal(r->mm[1].tokens, 64);
+    assert_int_equal(r->prompt.tokens, 1000 + 60 + 256 + 64);
+    assert_int_equal(r->prompt.segs[1].id, 11);   /* before the last segment */
+    es_workload_release(w, r);
+    assert_int_equal(es_workload_next(w, ES_TIME_NEVER, &r, &err), 1);
+    assert_int_equal(r->nmm, 4);                  /* no "images" on the line: workload.images */
+    es_workload_release(w, r);
+    done(&fx);
+}
+
 static void test_lengths_and_determinism(void **state)
 {
     (void)state;
@@ -457,7 +546,7 @@ int main(void)
         cmocka_unit_test(test_arrival_processes),      cmocka_unit_test(test_stages),
         cmocka_unit_test(test_closed_loop),            cmocka_unit_test(test_sessions),
         cmocka_unit_test(test_shared_prefix_and_mix),  cmocka_unit_test(test_lengths_and_determinism),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_errors),                 cmocka_unit_test(test_images),
     };
     return cmocka_run_group_tests_name("workloads_gen", tests, NULL, NULL);
 }
