@@ -41,7 +41,16 @@ typedef struct gw_conn gw_conn_t;
 typedef struct gw_req gw_req_t;
 typedef struct gw_link gw_link_t;
 
-/* One exchange with a pod: connect, send, read a response with http-parser. */
+/* A proxied request's exchange with a pod, on a pooled connection (gw_link_t). */
+typedef struct gw_rsp {
+    http_parser  rp;
+    es_live_buf_t out;              /* the request bytes (each try sends a copy) */
+    bool         done;              /* on_message_complete seen */
+    bool         in_value;          /* response header parsing */
+    uint64_t     last;              /* uv_now of the last byte or the start */
+} gw_rsp_t;
+
+/* A scrape: connect, send, read a response with http-parser. */
 typedef struct gw_up {
     uv_tcp_t     tcp;
     uv_connect_t connect;
@@ -66,7 +75,7 @@ struct gw_link {
 };
 
 struct gw_req {
-    gw_up_t      up;                /* the response parser and the request bytes (up.tcp unused) */
+    gw_rsp_t     up;                /* the response parser and the request bytes */
     gw_link_t   *link;              /* the connection of the current try; NULL between tries */
     bool         reused;            /* the current try runs on a pooled connection */
     bool         answered;          /* a byte of the response came on it */

@@ -4,6 +4,7 @@
  */
 #include "es_model_config.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,10 +156,9 @@ static uint32_t unquantised_attn_layers(const es_node_t *q, uint32_t layers)
             const char *s = it->str;
             if (strstr(s, "vision") || strstr(s, "visual") || strstr(s, "multi_modal")) continue;
             const char *at = strncmp(s, "re:", 3) == 0 ? NULL : strstr(s, "layers.");
-            char *end = NULL;
-            long idx = at ? strtol(at + 7, &end, 10) : -1;
-            if (!at || end == at + 7 || idx < 0) { n = layers; break; }   /* every layer */
-            if ((unsigned long)idx < layers && !seen[idx]) { seen[idx] = 1; n++; }
+            if (!at || !isdigit((unsigned char)at[7])) { n = layers; break; }   /* every layer */
+            unsigned long idx = strtoul(at + 7, NULL, 10);
+            if (idx < layers && !seen[idx]) { seen[idx] = 1; n++; }
         }
     }
     free(seen);

@@ -315,6 +315,15 @@ void esi_burst_assign(const uint64_t *const *hashes, const uint32_t *nblocks, si
 uint32_t esi_mm_lru_capacity(int64_t mb);
 double   esi_p2p_spread_fraction(const char *request_id);
 
+/* Placeholder tokens of a request's images: part of its token count, which
+ * a plain-text prompt (explain) does not hold (content does). */
+static inline int64_t esi_text_image_tokens(const es_sched_request_t *r)
+{
+    int64_t t = 0;
+    for (uint32_t i = 0; r->prompt_text && i < r->nmm; i++) t += r->mm[i].tokens;
+    return t;
+}
+
 /* ---- configuration ---- */
 typedef struct esi_plugin_cfg {
     char                  *name;

@@ -302,7 +302,7 @@ static bool prefix_decide(void *st, esi_cycle_t *cy, uint32_t d)
     const pd_params_t *p = st;
     int64_t nc = p->non_cached;
     if (nc <= 0) return false;   /* 0 disables P/D */
-    int64_t input = cy->req->prompt_text ? (int64_t)(strlen(cy->req->prompt_text) / 4)
+    int64_t input = cy->req->prompt_text ? (int64_t)(strlen(cy->req->prompt_text) / 4) + esi_text_image_tokens(cy->req)
                                          : (int64_t)cy->req->content.tokens;
     if (p->prompt > 0 && input < p->prompt) return false;
     if (input < nc) return false;

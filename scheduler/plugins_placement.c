@@ -619,6 +619,7 @@ static const esi_plugin_vt_t k_plugins[] = {
      .alpha = true, .x_check = sa_check, .x_link = sa_link, .x_init = sa_init, .x_fini = sa_fini,
      .x_filter = sa_filter, .x_pre_request = sa_pre_request, .x_write_node = sa_write},
     {VT("session-affinity-scorer", ESI_SCORER, k_sa_params, sizeof(sa_params_t), sizeof(sa_state_t)),
+     .alpha = true,   /* StabilityAlpha at v0.10.0 (cmd/epp/runner/runner.go) */
      .x_check = sa_check, .x_link = sa_link, .x_init = sa_init, .x_fini = sa_fini, .x_score = sa_score,
      .x_pre_request = sa_pre_request, .x_write_node = sa_write},
 };

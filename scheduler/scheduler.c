@@ -614,7 +614,7 @@ static int64_t input_tokens(const es_sched_request_t *r)
 {
     if (r->body_bytes > 0) return r->body_bytes / 4;
     if (r->content.tokens > 0) return r->content.tokens;
-    return r->prompt_text ? llround((double)strlen(r->prompt_text) / 4.0) : 0;
+    return r->prompt_text ? llround((double)strlen(r->prompt_text) / 4.0) + esi_text_image_tokens(r) : 0;
 }
 
 /* estimateRequestTokens' parts: the input (discounted per candidate by

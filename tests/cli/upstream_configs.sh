@@ -63,6 +63,11 @@ printf '{"now_ms": 0, "endpoints": [{"name": "a", "metrics": {"waiting": 2}}, {"
 "$eppsim" explain --epp-config "$mm" --state "$tmp/mm-state.json" --json > "$tmp/mm.json" 2> "$tmp/err"
 grep -q '"mm-embeddings-cache-scorer": 1' "$tmp/mm.json" && grep -q '"picked": \["a"\]' "$tmp/mm.json" ||
   { echo "FAIL explain with mm-embeddings-cache-scorer"; cat "$tmp/mm.json" "$tmp/err"; fail=1; }
+# E/P/D in explain: an image sends the request to an encode pod; its 576 placeholder tokens count for the P/D decider
+printf '{"now_ms": 0, "endpoints": [{"name": "e1", "labels": {"llm-d.ai/role": "encode"}}, {"name": "p1", "labels": {"llm-d.ai/role": "prefill"}}, {"name": "d1", "labels": {"llm-d.ai/role": "decode"}}],\n "request": {"model": "m", "prompt": "describe this picture", "images": ["cat.png"]}}\n' > "$tmp/epd-state.json"
+"$eppsim" explain --epp-config "$dir/deploy-sim-e-p-d-epp-config.yaml" --state "$tmp/epd-state.json" --json > "$tmp/epd.json" 2> "$tmp/err"
+grep -q '"picked": \["d1", "p1"\]' "$tmp/epd.json" && grep -q '"encode": \["e1"\]' "$tmp/epd.json" ||
+  { echo "FAIL explain with E/P/D"; cat "$tmp/epd.json" "$tmp/err"; fail=1; }
 # p2p-source-producer in explain: the pod that served the prompt is the KV source of a pick elsewhere
 long=$(printf 'x%.0s' $(seq 1 2047))
 printf '{"now_ms": 0, "endpoints": [{"name": "a", "metrics": {"waiting": 9}}, {"name": "b", "metrics": {"waiting": 0}}],\n "history": [{"model": "m", "prompt": "%s", "endpoint": "a"}],\n "request": {"model": "m", "prompt": "%s"}}\n' "$long" "$long" > "$tmp/p2p-state.json"
