@@ -54,6 +54,7 @@ typedef struct es_endpoint {
     const char           *address;   /* "ip:port" */
     const es_label_t     *labels;    /* e.g. llm-d.ai/role=prefill */
     uint32_t              nlabels;
+    const char           *hostname;  /* the pod's spec.hostname; NULL = none */
     bool                  ready;     /* passes its readiness probe */
     es_endpoint_metrics_t metrics;   /* last scraped values */
 } es_endpoint_t;

@@ -652,6 +652,39 @@ static int set_pod_labels(ctx_t *c, const pool_dep_t *deps, size_t n, bool have_
     return es_doc_set_path(c->exp, "cluster.pod_labels", seq, c->err);
 }
 
+/* cluster.pod_hostnames from the pool's Deployments' spec.template.spec.hostname
+ * (every pod of a Deployment gets it; "" where a template has none), pods in
+ * set_pod_labels' order; nothing when no template sets one.  The topology
+ * extractor falls back to it where the hostname label is absent (llm-d-router
+ * v0.10.0 datalayer/extractor/topology/extractor.go). */
+static int set_pod_hostnames(ctx_t *c, const pool_dep_t *deps, size_t n, const es_node_t *where)
+{
+    bool any = false;
+    for (size_t i = 0; i < n; i++) any = any || es_node_find(deps[i].o->root, "spec.template.spec.hostname");
+    if (!any) return 0;
+    es_node_t *seq = es_node_new_seq(c->exp);
+    if (!seq) return es_err_set(c->err, ES_ENOMEM, "out of memory");
+    seq->line = where->line; seq->col = where->col;
+    int rc = 0;
+    for (int pass = 0; pass < 2 && !rc; pass++) {   /* prefill Deployments, then the others */
+        for (size_t i = 0; i < n && !rc; i++) {
+            if (deps[i].prefill != (pass == 0)) continue;
+            const es_node_t *h = es_node_find(deps[i].o->root, "spec.template.spec.hostname");
+            const char *v = h ? esi_mf_text_of(c, deps[i].o, h, "spec.template.spec.hostname") : "";
+            if (!v) { rc = c->err->code; break; }
+            if (!es_is_dns_label(v)) { rc = esi_mf_oerr(c, deps[i].o, h, "spec.template.spec.hostname", ES_HOSTNAME_RULE); break; }
+            for (int64_t k = 0; k < (n == 1 ? 1 : deps[i].replicas) && !rc; k++) {
+                es_node_t *e = h ? es_node_clone(h, c->exp) : es_node_new_scalar(c->exp, "", true);
+                if (e && !es_seq_append(seq, e)) continue;
+                es_node_destroy(e);
+                rc = es_err_set(c->err, ES_ENOMEM, "out of memory");
+            }
+        }
+    }
+    if (rc) { es_node_destroy(seq); return rc; }
+    return esi_mf_set_key(c, "cluster.pod_hostnames", seq);
+}
+
 int esi_mf_read_servers(ctx_t *c, const pool_t *p)
 {
     server_info_t si;
@@ -726,6 +759,7 @@ int esi_mf_read_servers(ctx_t *c, const pool_t *p)
     }
     /* the pods' labels, as label selectors and topology plugins see them */
     if (!rc && total <= ES_CLUSTER_MAX_PODS) rc = set_pod_labels(c, deps, ndeps, prefill > 0, where);
+    if (!rc && total <= ES_CLUSTER_MAX_PODS) rc = set_pod_hostnames(c, deps, ndeps, where);
     free(deps);
     deps = NULL;
     if (!rc && si.readiness_s >= 0) {

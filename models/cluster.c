@@ -434,6 +434,10 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
             for (uint32_t k = 0; k < set->n; k++) p->labels[nl++] = set->labels[k];
         }
         if (nl) { p->ep.labels = p->labels; p->ep.nlabels = nl; }
+        if (prm->cluster->nhostnames) {
+            const char *h = prm->cluster->hostnames[i % prm->cluster->nhostnames];
+            p->ep.hostname = *h ? h : NULL;
+        }
         p->ep.metrics.update_time = -1;
     }
     for (uint32_t i = 0; i < (uint32_t)prm->cluster->replicas; i++)

@@ -38,6 +38,9 @@ static const es_schema_entry_t k_cluster[] = {
      "labels of the pods: a list of maps {key: value} (at most 16 each), pod i gets item i mod its length "
      "(topology: kubernetes.io/hostname, topology.kubernetes.io/zone, ...; llm-d.ai/role unless prefill_replicas "
      "sets it); read by label selectors and the topology plugins", NULL},
+    {"pod_hostnames", ES_ST_NODE, C(pod_hostnames), NULL, 0, 0, NULL, "",
+     "the pods' spec.hostname: a list of DNS labels (\"\" = none), pod i gets item i mod its length; the topology "
+     "extractor falls back to it where the hostname label is absent (set from the manifests' pod templates)", NULL},
     {"encode_replicas", ES_ST_INT, C(encode_replicas), "0", 0, ES_CLUSTER_MAX_PODS, NULL, "pods",
      "E/P/D: pods labelled llm-d.ai/role=encode, the first ones (then prefill_replicas, then decode); they encode "
      "the images of the requests the encode profile sends them; 0 = none", NULL},
@@ -362,11 +365,44 @@ static int parse_pod_labels(es_cluster_config_t *c, es_err_t *err)
     return 0;
 }
 
+bool es_is_dns_label(const char *s)
+{
+    size_t len = strlen(s);
+    bool ok = len <= 63;
+    for (size_t k = 0; ok && k < len; k++)
+        ok = (s[k] >= 'a' && s[k] <= 'z') || (s[k] >= '0' && s[k] <= '9') || (s[k] == '-' && k > 0 && k + 1 < len);
+    return ok;
+}
+
+/* A pod's spec.hostname: an RFC 1123 label (Kubernetes validation), or "". */
+static int parse_pod_hostnames(es_cluster_config_t *c, es_err_t *err)
+{
+    const es_node_t *list = c->pod_hostnames;
+    if (!list) return 0;
+    int rc = es_node_expect_seq(list, "cluster.pod_hostnames", err);
+    if (rc) return rc;
+    if (list->n > ES_CLUSTER_MAX_PODS)
+        return es_node_err(err, ES_ERANGE, list, "cluster.pod_hostnames", "at most %d entries", ES_CLUSTER_MAX_PODS);
+    c->hostnames = calloc(list->n ? list->n : 1, sizeof *c->hostnames);
+    if (!c->hostnames) return es_err_set(err, ES_ENOMEM, "out of memory");
+    for (size_t i = 0; i < list->n; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "cluster.pod_hostnames[%zu]", i);
+        const char *v;
+        if ((rc = es_node_to_str(list->items[i], path, &v, err))) return rc;
+        if (!es_is_dns_label(v))
+            return es_node_err(err, ES_EINVAL, list->items[i], path, ES_HOSTNAME_RULE);
+        if (!(c->hostnames[c->nhostnames++] = es_strdup(v))) return es_err_set(err, ES_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
 int es_e2e_config_parse(es_cluster_config_t *cluster, es_epp_service_config_t *epp,
                         es_gateway_config_t *gateway, es_err_t *err)
 {
     int rc;
     if ((rc = parse_pod_labels(cluster, err))) return rc;
+    if ((rc = parse_pod_hostnames(cluster, err))) return rc;
     if ((rc = parse_routes(gateway, err))) return rc;
     if ((rc = parse_windows(epp->outages, "epp.outages[]", &epp->outage_windows, &epp->noutages, err))) return rc;
     if ((rc = parse_objectives(epp, err))) return rc;
@@ -392,6 +428,10 @@ void es_e2e_config_fini(es_cluster_config_t *cluster, es_epp_service_config_t *e
         }
     free(cluster->label_sets);
     cluster->label_sets = NULL;
+    for (size_t i = 0; i < cluster->nhostnames; i++) free(cluster->hostnames[i]);
+    free(cluster->hostnames);
+    cluster->hostnames = NULL;
+    cluster->nhostnames = 0;
     cluster->nlabel_sets = 0;
     cluster->fault_list = NULL;
     cluster->scale_steps = NULL;

@@ -74,6 +74,10 @@ typedef struct es_pod_labels {
     uint32_t   n;
 } es_pod_labels_t;
 
+/* A pod's spec.hostname: "" or an RFC 1123 label (Kubernetes validation). */
+bool es_is_dns_label(const char *s);
+#define ES_HOSTNAME_RULE "not a hostname (a DNS label: at most 63 characters a-z, 0-9 and '-', not first or last)"
+
 typedef struct es_cluster_config {
     int64_t replicas;                 /* model-server pods */
     double  readiness_delay_s;        /* pod start to ready */
@@ -85,6 +89,7 @@ typedef struct es_cluster_config {
     double  kv_events_delay_ms;       /* KV-event delivery delay to the EPP */
     int64_t retries_on_crash;         /* re-send requests of a crashed pod this many times */
     const es_node_t *pod_labels;      /* list of label maps; borrowed */
+    const es_node_t *pod_hostnames;   /* list of spec.hostname strings; borrowed */
     /* E/P/D: encode pods and the encode stage (docs/e2e.md, "Encode stages") */
     int64_t encode_replicas;          /* pods labelled encode (the first ones); 0 = none */
     double  encode_us_per_token;      /* encoder time per image token */
@@ -93,6 +98,8 @@ typedef struct es_cluster_config {
     /* parsed (es_e2e_config_parse); owned */
     es_pod_labels_t *label_sets;      /* pod i carries label_sets[i % nlabel_sets] */
     size_t           nlabel_sets;
+    char           **hostnames;       /* pod i: hostnames[i % nhostnames]; "" = none */
+    size_t           nhostnames;
     es_fault_t      *fault_list;      /* in document order */
     size_t           nfaults;
     es_scale_step_t *scale_steps;     /* in document order */

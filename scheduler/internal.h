@@ -443,13 +443,17 @@ typedef struct esi_pindex {
     esi_pslot_t *slots; size_t mask, used;
     esi_pnode_t *nodes; uint32_t nnodes, capnodes, freelist;   /* node 0 unused */
     esi_ppod_t  *pods;  size_t npods;
+    uint32_t     key_cap;   /* holders per key, most recently added kept; 0 = unbounded */
 } esi_pindex_t;
 
 /* Out of memory aborts (es_alloc.h): the index never drops an entry. */
 void esi_pindex_init(esi_pindex_t *ix);
 void esi_pindex_fini(esi_pindex_t *ix);
 /* Adds (moves to MRU) key for pod; evicts the pod's LRU entry beyond cap.
- * cap is fixed at the pod's first add (upstream LRU). */
+ * cap is fixed at the pod's first add (upstream LRU).  With key_cap set, a
+ * re-added holder moves to the front of its key's list and the key's least
+ * recently added holder beyond key_cap goes (llm-d-router v0.10.0
+ * pkg/kvcache/kvblock/in_memory.go: a PodCache LRU per key). */
 void esi_pindex_add(esi_pindex_t *ix, uint64_t key, uint32_t pod, uint32_t cap);
 /* esi_pindex_add of keys[0..n) in order (prefetching). */
 void esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t pod, uint32_t cap);

@@ -396,25 +396,35 @@ static int topo_link(void *params, const es_epp_config_t *c, const es_node_t *at
     return 0;
 }
 
-static bool topo_same(const es_endpoint_t *a, const es_endpoint_t *b, const char *key)
+/* The value of e's label key; the hostname label, when absent or empty,
+ * falls back to the pod's spec.hostname (v0.10.0 extractor.go: Extract and
+ * the pod notification handler; the simulated pods are ready). */
+static const char *topo_value(const topo_params_t *p, const es_endpoint_t *e, const char *key)
 {
-    const char *x = es_endpoint_label(a, key), *y = es_endpoint_label(b, key);
+    const char *v = es_endpoint_label(e, key);
+    if ((!v || !*v) && key == p->keys.host) v = e->hostname;
+    return v;
+}
+
+static bool topo_same(const topo_params_t *p, const es_endpoint_t *a, const es_endpoint_t *b, const char *key)
+{
+    const char *x = topo_value(p, a, key), *y = topo_value(p, b, key);
     return x && y && *x && strcmp(x, y) == 0;
 }
 
 static bool topo_known(const topo_params_t *p, const es_endpoint_t *e)
 {
     const char *k[4] = {p->keys.host, p->keys.rack, p->keys.zone, p->keys.region};
-    for (int i = 0; i < 4; i++) { const char *v = es_endpoint_label(e, k[i]); if (v && *v) return true; }
+    for (int i = 0; i < 4; i++) { const char *v = topo_value(p, e, k[i]); if (v && *v) return true; }
     return false;
 }
 
 static int topo_compare(const topo_params_t *p, const es_endpoint_t *peer, const es_endpoint_t *cand)
 {
-    if (topo_same(peer, cand, p->keys.host)) return TOPO_HOST;
-    if (topo_same(peer, cand, p->keys.rack)) return TOPO_RACK;
-    if (topo_same(peer, cand, p->keys.zone)) return TOPO_ZONE;
-    if (topo_same(peer, cand, p->keys.region)) return TOPO_REGION;
+    if (topo_same(p, peer, cand, p->keys.host)) return TOPO_HOST;
+    if (topo_same(p, peer, cand, p->keys.rack)) return TOPO_RACK;
+    if (topo_same(p, peer, cand, p->keys.zone)) return TOPO_ZONE;
+    if (topo_same(p, peer, cand, p->keys.region)) return TOPO_REGION;
     return TOPO_NONE;
 }
 
@@ -675,7 +685,7 @@ static const esi_plugin_vt_t k_plugins[] = {
      .alpha = true, .x_link = topo_link, .x_score = topo_score},
     {VT("topology-extractor", ESI_EXTRACTOR, k_topo_extractor_params, sizeof(topo_keys_t), 0),
      .produces = ESI_DATA_TOPOLOGY, .klass = ESI_CLASS_FED, .alpha = true,
-     .note = "reads the pods' hostname/rack/zone/region labels (experiment key cluster.pod_labels, or the manifests' template labels)"},
+     .note = "reads the pods' hostname/rack/zone/region labels (experiment key cluster.pod_labels, or the manifests' template labels), the host falling back to spec.hostname (cluster.pod_hostnames)"},
     {VT("endpoint-attribute-filter", ESI_FILTER, k_attr_filter_params, sizeof(attr_filter_params_t),
         sizeof(attr_filter_params_t)), .alpha = true, .x_check = attr_filter_check, .x_link = attr_filter_link,
      .x_filter = attr_filter, .x_write_node = attr_filter_write},

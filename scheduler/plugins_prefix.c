@@ -44,6 +44,12 @@ static int precise_check(void *params, const es_node_t *at, const char *path, co
     return 0;
 }
 
+/* The kvcache index keeps, per block key, an LRU of at most 10 pod entries
+ * (llm-d-router v0.10.0 pkg/kvcache/kvblock/in_memory.go defaultPodsPerKey;
+ * its key LRU of 1e8 is not modelled).  Upstream's speculative entries share
+ * a key's LRU with the confirmed ones; here each index has its own. */
+#define ESI_PRECISE_PODS_PER_KEY 10
+
 typedef struct precise {
     precise_params_t p;
     esi_pindex_t     ix;
@@ -61,6 +67,7 @@ static int precise_init(void *st, const void *params, es_scheduler_t *s, es_err_
     precise_t *pr = st;
     pr->p = *(const precise_params_t *)params;
     esi_pindex_init(&pr->ix);
+    pr->ix.key_cap = ESI_PRECISE_PODS_PER_KEY;
     return 0;
 }
 
@@ -203,6 +210,7 @@ static int pprod_init(void *st, const void *params, es_scheduler_t *s, es_err_t 
     pp->ttl = p->speculative_ttl > 0 ? p->speculative_ttl : 2 * ES_S;
     precise_init(&pp->pr, &pr, s, err);
     esi_pindex_init(&pp->spec);
+    pp->spec.key_cap = ESI_PRECISE_PODS_PER_KEY;
     return 0;
 }
 

@@ -404,11 +404,20 @@ static uint32_t new_node(esi_pindex_t *ix)
 static inline __attribute__((always_inline)) void add_one(esi_pindex_t *ix, esi_ppod_t *p, uint32_t pod, uint64_t key)
 {
     size_t si = find_slot(ix, key);
-    for (uint32_t ni = ix->slots[si].head; ni; ni = ix->nodes[ni].next) {
+    uint32_t holders = 0, last = 0, before_last = 0;
+    for (uint32_t *link = &ix->slots[si].head, ni; (ni = *link) != 0; link = &ix->nodes[ni].next) {
         if (ix->nodes[ni].pod == pod) {   /* hit: move to MRU */
             if (p->mru != ni) { ring_unlink(ix, p, ni); ring_push_front(ix, p, ni); }
+            if (ix->key_cap && link != &ix->slots[si].head) {   /* and to the key's front */
+                *link = ix->nodes[ni].next;
+                ix->nodes[ni].next = ix->slots[si].head;
+                ix->slots[si].head = ni;
+            }
             return;
         }
+        holders++;
+        before_last = last;
+        last = ni;
     }
     /* hashicorp LRU: add, then evict the oldest beyond cap -- the same as
      * replacing the oldest in place when the pod is full (the new entry is
@@ -437,6 +446,17 @@ static inline __attribute__((always_inline)) void add_one(esi_pindex_t *ix, esi_
     n->key = key;
     n->next = ix->slots[si].head;
     ix->slots[si].head = ni;
+    /* the key's least recently added holder beyond key_cap goes (the new
+     * holder is at the front, so the key keeps its slot) */
+    if (ix->key_cap && holders >= ix->key_cap && last) {
+        esi_pnode_t *victim = &ix->nodes[last];
+        ix->nodes[before_last ? before_last : ni].next = victim->next;
+        esi_ppod_t *vp = &ix->pods[victim->pod];
+        ring_unlink(ix, vp, last);
+        vp->count--;
+        victim->next = ix->freelist;
+        ix->freelist = last;
+    }
 }
 
 static esi_ppod_t *pod_for_add(esi_pindex_t *ix, uint32_t pod, uint32_t cap)

@@ -103,6 +103,11 @@ D='apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas
 input m.yaml "${P}${D}        args: [\"--block-size\", \"17\"]\n";   case_ "vLLM container: block size vLLM does not offer" "${MAN[@]}"
 input m.yaml "${P}${D}        args: [\"--dtype=fp4\"]\n";   case_ "vLLM container: --dtype vLLM does not offer" "${MAN[@]}"
 input m.yaml "${P}${D}        args: [\"--kv-cache-dtype\", \"fp9\"]\n";   case_ "vLLM container: --kv-cache-dtype vLLM does not offer" "${MAN[@]}"
+sed 's/^        app: llama$/        app: llama\n        topology.kubernetes.io\/zone: '"$(printf 'z%.0s' {1..64})"'/' "$SRC/tests/data/manifests/vllm-pool.yaml" > m.yaml
+printf '(tests/data/manifests/vllm-pool.yaml with a 64-character zone label on the decode pods)' > .input;  case_ "pod template label value too long" "${MAN[@]}"
+sed 's/^      containers:$/      hostname: Decode_Host\n      containers:/' "$SRC/tests/data/manifests/vllm-pool.yaml" > m.yaml
+printf '(tests/data/manifests/vllm-pool.yaml with hostname: Decode_Host in the pod templates)' > .input;  case_ "pod template hostname not a DNS label" "${MAN[@]}"
+input a.yaml 'cluster: {pod_hostnames: [host-a, -b]}\n'; case_ "cluster.pod_hostnames entry not a DNS label" "${RUN[@]}" a.yaml
 
 section "Traces (workload.trace.file, eppsim trace stats)"
 J='{"timestamp": 0, "input_length": 600, "output_length": 5, "hash_ids": [0, 1]}\n'

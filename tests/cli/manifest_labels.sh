@@ -91,4 +91,15 @@ line=$(grep -n "zone: $long" bad.yaml | cut -d: -f1)
 "$EPPSIM" run exp.yaml --manifest bad.yaml --quiet --no-plots --out run-bad > /dev/null 2> err; rc=$?
 [ $rc = 2 ] && grep -q "bad.yaml:$line: Deployment/zone-b: spec.template.metadata.labels.topology.kubernetes.io/zone: label value longer than 63 characters" err ||
   { fail "bad label: rc=$rc"; cat err; }
+# spec.hostname of a pod template reaches the pods (cluster.pod_hostnames, ""
+# where a template has none), for the topology extractor's fallback
+awk '/^metadata: \{name: zone-b\}$/ {b = 1} b && /^    spec:$/ {print; print "      hostname: host-b"; b = 0; next} {print}' pool.yaml > host.yaml
+"$EPPSIM" run exp.yaml --manifest host.yaml --quiet --no-plots --out run-host > /dev/null 2> err || { fail "run hostname"; cat err; }
+e=$(find run-host -name experiment.yaml | head -1)
+grep -q 'pod_hostnames: \["", "", "host-b", "host-b"\]' "$e" || { fail "pod_hostnames"; grep pod_hostnames "$e"; }
+sed 's/hostname: host-b/hostname: Host_B/' host.yaml > badhost.yaml
+"$EPPSIM" run exp.yaml --manifest badhost.yaml --quiet --no-plots --out run-badhost > /dev/null 2> err; rc=$?
+line=$(grep -n "hostname: Host_B" badhost.yaml | cut -d: -f1)
+[ $rc = 2 ] && grep -q "badhost.yaml:$line: Deployment/zone-b: spec.template.spec.hostname: not a hostname" err ||
+  { fail "bad hostname: rc=$rc"; cat err; }
 [ $fails = 0 ] && echo "ok: pod labels from manifests" || exit 1

@@ -751,6 +751,30 @@ static void test_topologyaffinity(void **st)
     assert_double_equal(pf->raw[0 * t->cap_eps + 2], 0.05, 0);   /* zone */
     es_sched_trace_destroy(t);
     es_scheduler_destroy(s);
+    /* datalayer/extractor/topology extractor.go: without the hostname label the
+     * pod's spec.hostname is the host (pods 0 and 1 share h1); a label, where
+     * present, wins over spec.hostname (pod 2: label h2, spec.hostname h1) */
+    static const es_label_t m[4][2] = {
+        {{"llm-d.ai/role", "decode"}, {"topology.kubernetes.io/zone", "z1"}},
+        {{"llm-d.ai/role", "prefill"}, {"topology.kubernetes.io/zone", "z1"}},
+        {{"llm-d.ai/role", "prefill"}, {"kubernetes.io/hostname", "h2"}},
+        {{"llm-d.ai/role", "prefill"}, {"topology.kubernetes.io/zone", "z1"}},
+    };
+    static const char *const host[4] = {"h1", "h1", "h1", NULL};
+    for (int i = 0; i < 4; i++) { p.eps[i].labels = m[i]; p.eps[i].nlabels = 2; p.eps[i].hostname = host[i]; }
+    assert_int_equal(es_scheduler_create(c, 1, &s, &err), 0);
+    t = es_sched_trace_create(4);
+    res = (es_sched_result_t){0};
+    res.trace = t;
+    assert_int_equal(es_scheduler_pick(s, &r, p.eps, p.n, 0, &res), 0);
+    assert_int_equal(res.primary, 0);
+    assert_int_equal(res.prefill, 1);   /* same host by spec.hostname */
+    pf = &t->profile[1];
+    assert_int_equal(pf->nsurvivors, 2);   /* pods 1 and 3 (zone z1); pod 2 shares no level */
+    assert_double_equal(pf->raw[0 * t->cap_eps + 1], 1.0, 0);    /* host */
+    assert_double_equal(pf->raw[0 * t->cap_eps + 3], 0.05, 0);   /* zone */
+    es_sched_trace_destroy(t);
+    es_scheduler_destroy(s);
     es_epp_config_destroy(c);
     cfg_fails(HEAD "plugins:\n- type: topology-affinity-filter\n  parameters: {minAffinity: planet}\n",
               "invalid topology level \"planet\"");

@@ -737,12 +737,17 @@ static void test_char_view_matches_reference(void **st)
 
 /* The prefix index against a plain model: per pod, keys in recency order
  * (the LRU evicts the oldest beyond the pod's capacity; a re-added key moves
- * to the newest).  Random adds (single and batched), removals and pod
+ * to the newest); with key_cap, a key keeps its key_cap most recently added
+ * holders.  Random adds (single and batched), removals and pod
  * removals over few keys, pods and small capacities: after every operation
  * each key's holders and each pod's count must agree. */
 #define PX_PODS 4
 #define PX_KEYS 40
-typedef struct px_model { uint32_t keys[PX_PODS][PX_KEYS], n[PX_PODS], cap[PX_PODS]; } px_model_t;
+typedef struct px_model {
+    uint32_t keys[PX_PODS][PX_KEYS], n[PX_PODS], cap[PX_PODS];
+    uint32_t key_cap;                       /* holders per key; 0 = unbounded */
+    uint64_t added[PX_PODS][PX_KEYS], now;  /* when (pod, key) was last added */
+} px_model_t;
 
 static void px_drop(px_model_t *m, uint32_t pod, uint32_t i)
 {
@@ -753,10 +758,22 @@ static void px_drop(px_model_t *m, uint32_t pod, uint32_t i)
 static void px_add(px_model_t *m, uint32_t key, uint32_t pod, uint32_t cap)
 {
     if (m->cap[pod] == 0) m->cap[pod] = cap;
+    bool held = false;
     for (uint32_t i = 0; i < m->n[pod]; i++)
-        if (m->keys[pod][i] == key) { px_drop(m, pod, i); break; }
+        if (m->keys[pod][i] == key) { px_drop(m, pod, i); held = true; break; }
     m->keys[pod][m->n[pod]++] = key;
     if (m->n[pod] > m->cap[pod]) px_drop(m, pod, 0);
+    if (!held && m->key_cap) {   /* the key's least recently added holder beyond key_cap goes */
+        uint32_t holders = 0, oldest = PX_PODS, oldest_i = 0;
+        for (uint32_t p = 0; p < PX_PODS; p++)
+            for (uint32_t i = 0; p != pod && i < m->n[p]; i++)
+                if (m->keys[p][i] == key) {
+                    holders++;
+                    if (oldest == PX_PODS || m->added[p][key] < m->added[oldest][key]) { oldest = p; oldest_i = i; }
+                }
+        if (holders >= m->key_cap) px_drop(m, oldest, oldest_i);
+    }
+    m->added[pod][key] = ++m->now;
 }
 
 /* Index keys: spread hashes, or (clustered) groups of eight keys on four
@@ -767,12 +784,14 @@ static uint64_t px_key(uint32_t k, bool clustered)
     return 0x9E3779B97F4A7C15ULL * (k + 1);
 }
 
-static void prefix_index_matches_model(bool clustered)
+static void prefix_index_matches_model(bool clustered, uint32_t key_cap)
 {
     esi_pindex_t ix;
     esi_pindex_init(&ix);
+    ix.key_cap = key_cap;
     px_model_t m;
     memset(&m, 0, sizeof m);
+    m.key_cap = key_cap;
     uint64_t x = 7;
     for (int step = 0; step < 30000; step++) {
         x ^= x << 13; x ^= x >> 7; x ^= x << 17;
@@ -818,8 +837,13 @@ static void prefix_index_matches_model(bool clustered)
 static void test_prefix_index_matches_model(void **st)
 {
     (void)st;
-    prefix_index_matches_model(false);
-    prefix_index_matches_model(true);
+    prefix_index_matches_model(false, 0);
+    prefix_index_matches_model(true, 0);
+    /* the precise index's per-key bound (kvblock in_memory.go podCacheSize) */
+    for (uint32_t key_cap = 1; key_cap <= 3; key_cap++) {
+        prefix_index_matches_model(false, key_cap);
+        prefix_index_matches_model(true, key_cap);
+    }
 }
 
 static void test_baselines(void **st)
