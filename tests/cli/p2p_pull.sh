@@ -4,7 +4,8 @@
 # its prefix pulls that KV over the kv_transfer link and prefills only the
 # rest (more cached tokens, lower TTFT); a slower link costs TTFT; the
 # producer that never emits its header (minCachedTokenDelta above any
-# prompt) gives byte-identical results to the same config without it.
+# prompt) gives byte-identical results to the same config without it; under
+# P/D the prefill pod pulls.
 #   tests/cli/p2p_pull.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
@@ -49,6 +50,23 @@ print("prefill tokens / mean TTFT ms: plain %d %.1f, p2p %d %.1f, p2p on a 0.5 G
 assert p2p[0] < 0.6 * plain[0], (plain, p2p)   # most of the recomputed prefixes are pulled instead
 assert p2p[1] < 0.9 * plain[1], (plain, p2p)
 assert slow[1] > 2 * p2p[1], (p2p, slow)       # 3000 tokens x 128 KiB at 0.5 Gbit/s: seconds per pull
+PY
+# P/D: the prefill pod is the computing pod; its profile ignores the prefix so that it misses
+pd() {   # name, extra plugin line
+  printf "$head"'- type: queue-scorer\n- type: prefill-filter\n- type: decode-filter\n- type: max-score-picker\n%b- type: prefix-based-pd-decider\n  parameters: {nonCachedTokens: 16}\n- type: disagg-profile-handler\n  parameters: {deciders: {prefill: prefix-based-pd-decider}}\nschedulingProfiles:\n- name: prefill\n  plugins: [{pluginRef: prefill-filter}, {pluginRef: max-score-picker}, {pluginRef: queue-scorer}]\n- name: decode\n  plugins: [{pluginRef: decode-filter}, {pluginRef: max-score-picker}, {pluginRef: queue-scorer}]\n' "$2" > "$1-cfg.yaml"
+  exp "$1" "$1-cfg.yaml" ", prefill_replicas: 2"
+}
+pd pd ""
+pd pdp2p "- type: p2p-source-producer\n"
+python3 - <<'PY' || fail "P/D pull effect"
+import csv
+def prefill(d):
+    rows = [r for r in csv.DictReader(open(d + "/requests.csv")) if r["status"] == "200"]
+    assert len(rows) == 300, (d, len(rows))
+    return sum(int(r["prompt_tokens"]) - int(r["cached_tokens"]) for r in rows)
+a, b = prefill("out-pd"), prefill("out-pdp2p")
+print("P/D prefill tokens: without %d, with p2p-source-producer %d" % (a, b))
+assert b < 0.8 * a, (a, b)
 PY
 "$EPPSIM" run e-p2p.yaml -q --no-plots -o out-p2p-again 2>/dev/null || fail "rerun"
 cmp -s out-p2p/requests.csv out-p2p-again/requests.csv || fail "same seed differs"
