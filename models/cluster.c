@@ -89,7 +89,7 @@ static es_client_request_t *req_of(es_server_request_t *sr)
 }
 
 static void submit_server(pod_t *p, es_client_request_t *r, es_server_request_t *sr, bool prefill_only,
-                          bool preloaded)
+                          bool preloaded, uint32_t pulled)
 {
     memset(sr, 0, sizeof *sr);
     sr->id = r->id;
@@ -100,6 +100,7 @@ static void submit_server(pod_t *p, es_client_request_t *r, es_server_request_t 
     sr->output_segment = r->output_segment;
     sr->prefill_only = prefill_only;
     sr->kv_preloaded = preloaded;
+    sr->kv_pulled = pulled;
     sr->measured = r->measured;
     sr->chat = r->path && strstr(r->path, "/chat/completions") != NULL;
     p->requests++;
@@ -185,9 +186,30 @@ void esi_cluster_abort_at_pod(es_cluster_t *c, es_client_request_t *r, uint8_t p
     else if (phase == PH_PREFILL) es_server_abort(c->pods[r->p.prefill_pod].server, &r->p.preq);
 }
 
+/* The P2P pull p2p-source-producer asks for (x-kv-cache-source-host-port,
+ * llm-d-router v0.10.0 pkg/sidecar/proxy/connector_p2p.go): the computing
+ * pod's connector loads, over the kv_transfer link, the leading blocks the
+ * source holds now beyond its own.  Sets r->p.kv_pulled; returns the wait,
+ * 0 when there is nothing to pull (source gone, or no more than local). */
+static es_time_t p2p_pull(es_cluster_t *c, es_client_request_t *r, pod_t *comp)
+{
+    r->p.kv_pulled = 0;
+    if ((uint32_t)r->p.kv_source >= c->npods) return 0;
+    const pod_t *src = &c->pods[r->p.kv_source];
+    if (!src->alive || !src->server || !comp->server) return 0;
+    uint32_t max = r->prompt.tokens ? r->prompt.tokens - 1 : 0;   /* the last token is computed to sample */
+    uint32_t have = es_server_cached_prefix(src->server, &r->prompt, r->lora, max);
+    uint32_t local = es_server_cached_prefix(comp->server, &r->prompt, r->lora, max);
+    if (have <= local) return 0;
+    r->p.kv_pulled = have;
+    double bytes = c->kv_bytes_per_token * (double)(have - local);
+    return es_time_from_us(c->prm.cluster->kv_transfer_latency_us) +
+           (es_time_t)(bytes * 8.0 / (c->prm.cluster->kv_transfer_gbps * 1e9) * 1e9);
+}
+
 static void ev_pod_arrive(es_sim_t *sim, void *target, uint64_t arg)
 {
-    (void)sim; (void)arg;
+    (void)sim;
     es_client_request_t *r = target;
     if (r->p.gen != ESI_ARG_GEN(arg)) return;   /* the record was reused: a stale event */
     es_cluster_t *c = r->p.c;
@@ -199,12 +221,20 @@ static void ev_pod_arrive(es_sim_t *sim, void *target, uint64_t arg)
         esi_gateway_reply(c, r, 503);
         return;
     }
+    if (ESI_ARG_LOW(arg) == 0 && r->p.kv_source >= 0 && r->p.kv_source != first) {
+        es_time_t wait = p2p_pull(c, r, p);
+        if (wait > 0) {   /* the connector loads the peer's blocks before the prompt's rest computes */
+            es_sim_schedule_in(c->sim, wait, ev_pod_arrive, r, ESI_ARG(r->p.gen, 1));
+            return;
+        }
+    }
+    uint32_t pulled = ESI_ARG_LOW(arg) ? r->p.kv_pulled : 0;
     if (r->p.prefill_pod >= 0) {
         r->p.phase = PH_PREFILL;
-        submit_server(p, r, &r->p.preq, true, false);
+        submit_server(p, r, &r->p.preq, true, false, pulled);
     } else {
         r->p.phase = PH_AT_POD;
-        submit_server(p, r, &r->p.sreq, false, false);
+        submit_server(p, r, &r->p.sreq, false, false, pulled);
     }
 }
 
@@ -222,7 +252,7 @@ static void ev_transfer_done(es_sim_t *sim, void *target, uint64_t arg)
         return;
     }
     r->p.phase = PH_AT_POD;
-    submit_server(p, r, &r->p.sreq, false, true);
+    submit_server(p, r, &r->p.sreq, false, true, 0);
 }
 
 static void pod_first_token(void *ud, es_server_request_t *sr, es_time_t t)

@@ -232,6 +232,7 @@ static void apply_decision(es_client_request_t *r, const es_sched_result_t *res)
         r->p.prefill_pod = res->prefill;
         r->p.nencode = res->nencode;
         for (uint32_t i = 0; i < res->nencode; i++) r->p.encode_pods[i] = (int32_t)res->encode[i];
+        r->p.kv_source = res->kv_source;
     }
 }
 

@@ -92,6 +92,8 @@ typedef struct es_client_request {
         int32_t             prefill_pod;
         uint32_t            nencode;        /* E/P/D: encode pods the decision named (x-encoder-hosts-ports) */
         int32_t             encode_pods[ES_SCHED_MAX_TARGETS];
+        int32_t             kv_source;      /* p2p-source-producer's peer (x-kv-cache-source-host-port), -1 none */
+        uint32_t            kv_pulled;      /* prompt tokens the computing pod pulled from kv_source */
         uint8_t             phase;
         uint8_t             extproc_pending; /* the gateway waits for the EPP's answer */
         uint8_t             decided;         /* the EPP picked (its in-flight counters hold r) */

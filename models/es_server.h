@@ -106,6 +106,8 @@ typedef struct es_server_request {
     uint64_t     output_segment;  /* content id of the output tokens (hashes output blocks) */
     bool         prefill_only;    /* P/D prefill side: finish right after the first token */
     bool         kv_preloaded;    /* P/D decode side: prompt KV transferred, compute only the last token */
+    uint32_t     kv_pulled;       /* leading prompt tokens whose KV a P2P pull brought from a peer before submit
+                                   * (p2p-source-producer): at first admission they count as cached */
     bool         measured;        /* its gaps count in on_decode_gaps's `measured` (the run's window) */
     bool         chat;            /* /v1/chat/completions: the API server renders the chat template */
     /* out */
@@ -194,6 +196,12 @@ void es_server_metrics(const es_server_t *s, es_endpoint_metrics_t *out);
 uint32_t es_server_num_gpu_blocks(const es_server_t *s);
 uint32_t es_server_free_blocks(const es_server_t *s);
 uint32_t es_server_block_size(const es_server_t *s);
+/* Leading tokens of `prompt` (of adapter `lora`, NULL for the base model)
+ * whose KV the pod holds now, in full blocks, in GPU memory or, with
+ * offloading, the host tier; at most max_tokens.  Touches nothing (no LRU
+ * refresh, no event): what a peer's P2P connector would find. */
+uint32_t es_server_cached_prefix(const es_server_t *s, const es_content_t *prompt, const char *lora,
+                                 uint32_t max_tokens);
 /* Inside on_kv_event for an ES_KV_BLOCK_STORED event: the hash of the block
  * before it in its request's chain, 0 when it is the chain's first block
  * (vLLM's BlockStored.parent_block_hash). */

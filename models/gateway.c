@@ -82,6 +82,7 @@ static void fail_open_or_close(es_cluster_t *c, es_client_request_t *r)
         if (pod >= 0) {
             r->p.epp = UINT32_MAX;
             r->p.nencode = 0;   /* no decision: the pod encodes its own images */
+            r->p.kv_source = -1;
             esi_cluster_forward(c, r, pod, -1);
             return;
         }
@@ -188,6 +189,7 @@ void esi_gateway_resend(es_cluster_t *c, es_client_request_t *r)
     r->pod = -1;
     r->p.prefill_pod = -1;
     r->p.nencode = 0;
+    r->p.kv_source = -1;
     es_sim_schedule_in(c->sim, c->hop, ev_gateway_arrive, r, ESI_ARG(r->p.gen, 0));
 }
 
@@ -197,6 +199,7 @@ void es_cluster_send(es_cluster_t *c, es_client_request_t *r)
     r->p.c = c;
     r->p.gen = ++c->next_gen;
     r->p.prefill_pod = -1;
+    r->p.kv_source = -1;
     r->p.epp = UINT32_MAX;
     r->sent = es_sim_now(c->sim);
     r->first_token = -1;

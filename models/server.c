@@ -718,6 +718,11 @@ static void phase_waiting(es_server_t *s)
             ncpu = cpu_match(s, r, (num_tokens - 1) / s->bs - nhit);
             cached += ncpu * s->bs;
         }
+        uint32_t pulled = 0;   /* P2P pull (es_server_request_t.kv_pulled): loaded before submit */
+        if (r->kv_pulled && r->admitted < 0 && !r->kv_preloaded) {
+            uint32_t want = r->kv_pulled < num_tokens - 1 ? r->kv_pulled : num_tokens - 1;
+            if (want > cached) { pulled = want - cached; cached = want; }
+        }
         uint32_t n = num_tokens - cached;
         if (s->thr && n > s->thr) n = s->thr;
         if ((int64_t)n > s->budget) n = (uint32_t)s->budget;
@@ -749,7 +754,7 @@ static void phase_waiting(es_server_t *s)
             /* vLLM's prefix-cache counters are the GPU's; connector hits are reported apart */
             if (!r->kv_preloaded && s->prefix_caching) {
                 s->q_tokens += num_tokens;
-                s->h_tokens += cached - ncpu * s->bs;
+                s->h_tokens += cached - ncpu * s->bs - pulled;
             }
         }
         r->p.computed = cached;
@@ -1046,6 +1051,16 @@ static void ev_api_done(es_sim_t *sim, void *target, uint64_t arg)
     kick(s);
 }
 
+/* The parent hash of a request's first block: extra_keys, an adapter's
+ * blocks never match the base model's */
+static uint64_t chain_root(const char *lora)
+{
+    uint64_t h = ES_CONTENT_ROOT_HASH;
+    if (lora)
+        for (const char *c = lora; *c; c++) h = es_mix64(h ^ (uint8_t)*c);
+    return h;
+}
+
 void es_server_submit(es_server_t *s, es_server_request_t *r)
 {
     es_time_t now = now_of(s);
@@ -1076,10 +1091,7 @@ void es_server_submit(es_server_t *s, es_server_request_t *r)
     }
     if (r->lora) {
         r->p.lora_idx = lora_slot(s, r->lora);
-        /* extra_keys: an adapter's blocks never match the base model's */
-        uint64_t h = ES_CONTENT_ROOT_HASH;
-        for (const char *c = r->lora; *c; c++) h = es_mix64(h ^ (uint8_t)*c);
-        r->p.root = h;
+        r->p.root = chain_root(r->lora);
     }
     if (s->fe_on) {   /* the API server first: one FIFO CPU per process */
         ff_sync(s, false);   /* the chunks of the steps ended by now are its earlier work */
@@ -1217,6 +1229,21 @@ uint32_t es_server_num_gpu_blocks(const es_server_t *s) { return s->kv.n; }
 uint32_t es_server_free_blocks(const es_server_t *s) { return s->kv.nfree; }
 uint64_t es_server_kv_event_parent(const es_server_t *s) { return s->kv.ev_parent; }
 uint32_t es_server_block_size(const es_server_t *s) { return s->bs; }
+
+uint32_t es_server_cached_prefix(const es_server_t *s, const es_content_t *prompt, const char *lora,
+                                 uint32_t max_tokens)
+{
+    if (!s->prefix_caching) return 0;
+    es_block_iter_t it;
+    es_block_iter_init(&it, prompt, NULL, 0, 0, s->bs, max_tokens);
+    it.parent = chain_root(lora);
+    uint32_t n = 0;
+    uint64_t h;
+    while (es_block_iter_next(&it, &h) &&
+           (es_kvcache_lookup(&s->kv, h) != ES_KV_NONE || (s->offload && es_kvcache_lookup(&s->cpu, h) != ES_KV_NONE)))
+        n++;
+    return n * s->bs;
+}
 void es_server_sync(es_server_t *s) { ff_sync(s, true); }
 
 void es_server_stats(const es_server_t *s, es_server_stats_t *out)

@@ -512,6 +512,48 @@ static void test_pd(void **st)
     h_stop(&h);
 }
 
+/* P2P pull: es_server_cached_prefix reads a pod's cache without touching it
+ * (full blocks, the adapter's chain apart, capped), and a request submitted
+ * with kv_pulled prefills only the rest; its blocks are cached afterwards. */
+static void test_p2p_pull(void **st)
+{
+    (void)st;
+    harness_t src, dst;
+    h_config(&src, "h100-sxm-80gb");
+    assert_int_equal(h_start(&src), 0);
+    h_config(&dst, "h100-sxm-80gb");
+    assert_int_equal(h_start(&dst), 0);
+    rec_t a, probe, lo;
+    rec_init(&a, 9, 2000, 2);
+    es_server_submit(src.srv, &a.r);
+    run(&src);
+    rec_init(&probe, 9, 2048, 2);   /* same first 2000 tokens, then 48 more of the same segment id */
+    probe.seg[0].len = 2000; probe.seg[1] = (es_segment_t){77, 48}; probe.r.prompt.nsegs = 2;
+    assert_int_equal(es_server_cached_prefix(src.srv, &probe.r.prompt, NULL, UINT32_MAX), 2000 / 16 * 16);
+    assert_int_equal(es_server_cached_prefix(src.srv, &probe.r.prompt, NULL, 100), 96);
+    assert_int_equal(es_server_cached_prefix(src.srv, &probe.r.prompt, "adapter", UINT32_MAX), 0);
+    assert_int_equal(es_server_cached_prefix(dst.srv, &probe.r.prompt, NULL, UINT32_MAX), 0);
+    rec_init(&lo, 10, 2048, 2);   /* the same prompt computed in full, for comparison */
+    lo.seg[0].id = 9; lo.seg[0].len = 2000; lo.seg[1] = (es_segment_t){77, 48}; lo.r.prompt.nsegs = 2;
+    harness_t cold;
+    h_config(&cold, "h100-sxm-80gb");
+    assert_int_equal(h_start(&cold), 0);
+    es_server_submit(cold.srv, &lo.r);
+    run(&cold);
+    probe.r.kv_pulled = 1984;
+    es_server_submit(dst.srv, &probe.r);
+    run(&dst);
+    assert_int_equal(probe.r.cached_tokens, 1984);
+    assert_true(probe.r.first_token - probe.r.submitted < (lo.r.first_token - lo.r.submitted) / 4);
+    es_endpoint_metrics_t m;
+    es_server_metrics(dst.srv, &m);
+    assert_int_equal(m.prefix_hits, 0);   /* connector hits are not the GPU prefix cache's */
+    assert_int_equal(es_server_cached_prefix(dst.srv, &probe.r.prompt, NULL, UINT32_MAX), 2048);
+    h_stop(&cold);
+    h_stop(&dst);
+    h_stop(&src);
+}
+
 /* Random arrivals over time, shared prefixes, tight KV, both policies, with
  * and without a chunk threshold, some aborts: every request ends exactly
  * once, every non-first token's gap is reported once, all blocks return. */
@@ -1043,6 +1085,7 @@ int main(void)
         cmocka_unit_test(test_lora_names_outlive_records),
         cmocka_unit_test(test_crash_and_abort),
         cmocka_unit_test(test_pd),
+        cmocka_unit_test(test_p2p_pull),
         cmocka_unit_test(test_stress),
         cmocka_unit_test(test_ff_lone_decoder),
         cmocka_unit_test(test_ff_random),
