@@ -648,6 +648,21 @@ int es_cmd_calibrate(int argc, char **argv)
     cal.x0 = xstart;
     if (fold_iters == 0) fold_iters = iters;
 
+    /* Every run must replay before anything is fitted: one that cannot (its
+     * model config not found...) is an error, not rows of inf in the tables. */
+    if (replay(&cal, start, all)) {
+        fprintf(stderr, "eppsim calibrate: cannot replay the runs (out of memory or --out not writable)\n");
+        rc = ES_EXIT_USAGE;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (all[i] && cal.work[i].rc) {
+            fprintf(stderr, "eppsim calibrate: %s (%s): not simulated: %s\n", runs[i].name, runs[i].source,
+                    cal.work[i].error);
+            rc = ES_EXIT_USAGE;
+        }
+    if (rc) goto done;
+
     fprintf(stderr, "eppsim calibrate: %zu runs (%zu rows), fit %s%s, holdout %s, %d jobs\n", kept, cal.nrows, what,
             surrogate ? " (surrogate)" : "", hold, jobs);
     setvbuf(stdout, NULL, _IOLBF, 0);   /* the in-sample table shows before the folds run */

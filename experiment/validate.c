@@ -156,7 +156,12 @@ static bool find_model_config(const char *dir, const char *hf, char *out, size_t
     for (size_t i = 0; i < 2; i++)
         for (size_t j = 0; j < 2; j++) {
             snprintf(out, size, forms[i], dir, names[j]);
-            if (is_file(out)) return true;
+            if (!is_file(out)) continue;
+            /* the replay reads it relative to the run's folder: make a
+             * relative --model-configs / EPPSIM_VALIDATION_DIR absolute */
+            char abs[PATH_MAX];
+            if (out[0] != '/' && realpath(out, abs) && strlen(abs) < size) memcpy(out, abs, strlen(abs) + 1);
+            return true;
         }
     return false;
 }

@@ -68,6 +68,16 @@ grep -q "eval   1: api_latency_us 7000 " st0.err || fail "--start not used: $(he
 grep -q "not none, loeo or lomo" e.txt || fail "bad --holdout message: $(cat e.txt)"
 "$EPPSIM" calibrate -o x.yaml nowhere/at/all > /dev/null 2>&1; [ $? -eq 2 ] || fail "missing run: want exit 2"
 [ ! -e x.yaml ] || fail "x.yaml written on bad input"
+# a run that cannot be replayed (its model neither profiled nor given a
+# config.json) is an error naming it, not rows of inf and a coefficients file
+cp -r run/inference-perf unknown && sed -i 's/^model: .*/model: "acme\/nosuch-7b"/' unknown/exp-config.yaml
+"$EPPSIM" calibrate unknown -j 1 --iterations 2 -o x.yaml > /dev/null 2> e.txt; [ $? -eq 2 ] || fail "unreplayable run: want exit 2"
+grep -q "unknown (unknown): not simulated: server.model: no model \"nosuch-7b\"" e.txt || fail "unreplayable run: $(cat e.txt)"
+[ ! -e x.yaml ] || fail "x.yaml written for an unreplayable run"
+# a relative --model-configs is the caller's folder, not the run's
+mkdir -p cfgs && cp "$SRC/tests/data/models/llama-2-7b.json" cfgs/nosuch-7b.json
+"$EPPSIM" validate --model-configs cfgs unknown > v.txt 2>&1 || fail "validate with a relative --model-configs: $(cat v.txt)"
+! grep -q "not simulated" v.txt || fail "relative --model-configs not found: $(grep 'not simulated' v.txt)"
 # --fit steptime: a run of an analytic model (llama-2-7b config.json) made with
 # faster step coefficients than the shipped ones; replayed with the shipped
 # ones its per-token time is off, calibrated it must come back within 2 %
