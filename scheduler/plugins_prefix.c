@@ -15,13 +15,55 @@
 
 #include "plugins_internal.h"
 
+/* indexerConfig.kvBlockIndexConfig.inMemoryConfig (llm-d-router v0.10.0
+ * pkg/kvcache/kvblock/in_memory.go InMemoryIndexConfig, index.go IndexConfig):
+ * podCacheSize is the LRU of pod entries per block key (default 10); size,
+ * the LRU of block keys (default 1e8), is validated but not modelled.  The
+ * factories overlay the YAML on DefaultIndexConfig, so an unset key keeps
+ * its default.  First member of both params structs (one omit hook). */
+typedef struct kvindex_params {
+    int64_t pods_per_key;   /* podCacheSize */
+    int64_t max_keys;       /* size; 0 = not written (upstream 1e8) */
+} kvindex_params_t;
+
+#define KVINDEX_PARAM_TABLES(T, pre)                                                                    \
+    static const esi_param_t pre##_inmem[] = {                                                          \
+        {"size", ESI_P_INT, P(T, kv.max_keys), "0", 1, 1e18, NULL},                                     \
+        {"podCacheSize", ESI_P_INT, P(T, kv.pods_per_key), "10", 1, 1 << 30, NULL},                     \
+        END};                                                                                           \
+    static const esi_param_t pre##_kvblock[] = {                                                        \
+        {"inMemoryConfig", ESI_P_SUB, 0, NULL, 0, 0, pre##_inmem},                                      \
+        {"redisConfig", ESI_P_ANY, 0, NULL, 0, 0, NULL},                                                \
+        {"costAwareMemoryConfig", ESI_P_ANY, 0, NULL, 0, 0, NULL},                                      \
+        {"enableMetrics", ESI_P_ANY, 0, NULL, 0, 0, NULL},                                              \
+        {"metricsLoggingInterval", ESI_P_ANY, 0, NULL, 0, 0, NULL},                                     \
+        END};                                                                                           \
+    static const esi_param_t pre##_indexer[] = {                                                        \
+        {"kvBlockIndexConfig", ESI_P_SUB, 0, NULL, 0, 0, pre##_kvblock},                                \
+        {"kvCacheBackendConfigs", ESI_P_ANY, 0, NULL, 0, 0, NULL},                                      \
+        {"tokenizersPoolConfig", ESI_P_ANY, 0, NULL, 0, 0, NULL},                                       \
+        END}
+
+static const char k_size_unmodelled[] =
+    "indexerConfig.kvBlockIndexConfig.inMemoryConfig.size: accepted, no effect in eppsim "
+    "(the index's LRU of block keys is not modelled; podCacheSize is)";
+
+/* size is written back only when the config set it (0 would be refused) */
+static bool kvindex_param_omitted(const void *params, const char *key)
+{
+    return strcmp(key, "size") == 0 && ((const kvindex_params_t *)params)->max_keys == 0;
+}
+
 /* precise-prefix-cache-scorer (llm-d): index fed by KV events */
 typedef struct precise_params {
+    kvindex_params_t kv;
     int64_t block_size;
     char    hash_seed[ESI_STR_MAX];
     bool    speculative;
     es_time_t speculative_ttl;
 } precise_params_t;
+
+KVINDEX_PARAM_TABLES(precise_params_t, k_precise);
 
 static const esi_param_t k_token_proc_params[] = {
     {"blockSize", ESI_P_INT, P(precise_params_t, block_size), "16", 1, 1 << 16, NULL},
@@ -29,7 +71,7 @@ static const esi_param_t k_token_proc_params[] = {
     END};
 static const esi_param_t k_precise_params[] = {
     {"tokenProcessorConfig", ESI_P_SUB, 0, NULL, 0, 0, k_token_proc_params},
-    {"indexerConfig", ESI_P_ANY, 0, NULL, 0, 0, NULL},
+    {"indexerConfig", ESI_P_SUB, 0, NULL, 0, 0, k_precise_indexer},
     {"kvEventsConfig", ESI_P_ANY, 0, NULL, 0, 0, NULL},
     {"speculativeIndexing", ESI_P_BOOL, P(precise_params_t, speculative), "false", 0, 0, NULL},
     {"speculativeTTL", ESI_P_DURATION, P(precise_params_t, speculative_ttl), "2s", 0, 1e18, NULL},
@@ -37,18 +79,19 @@ static const esi_param_t k_precise_params[] = {
 
 static int precise_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
 {
-    (void)warning;
-    if (((const precise_params_t *)params)->speculative)
+    const precise_params_t *p = params;
+    if (p->speculative)
         return es_node_err(err, ES_EUNSUPP, at, path,
                            "speculativeIndexing is not supported by eppsim yet");
+    if (p->kv.max_keys) *warning = k_size_unmodelled;
     return 0;
 }
 
-/* The kvcache index keeps, per block key, an LRU of at most 10 pod entries
- * (llm-d-router v0.10.0 pkg/kvcache/kvblock/in_memory.go defaultPodsPerKey;
- * its key LRU of 1e8 is not modelled).  Upstream's speculative entries share
- * a key's LRU with the confirmed ones; here each index has its own. */
-#define ESI_PRECISE_PODS_PER_KEY 10
+/* The kvcache index keeps, per block key, an LRU of at most podCacheSize pod
+ * entries (default 10, llm-d-router v0.10.0 pkg/kvcache/kvblock/in_memory.go
+ * defaultPodsPerKey; its key LRU is not modelled).  Upstream's speculative
+ * entries share a key's LRU with the confirmed ones; here each index has its
+ * own, with the same limit. */
 
 typedef struct precise {
     precise_params_t p;
@@ -67,7 +110,7 @@ static int precise_init(void *st, const void *params, es_scheduler_t *s, es_err_
     precise_t *pr = st;
     pr->p = *(const precise_params_t *)params;
     esi_pindex_init(&pr->ix);
-    pr->ix.key_cap = ESI_PRECISE_PODS_PER_KEY;
+    pr->ix.key_cap = (uint32_t)pr->p.kv.pods_per_key;
     return 0;
 }
 
@@ -162,6 +205,7 @@ static void precise_on_event(void *st, const es_kv_event_t *ev)
  * profile named "prefill") at PreRequest; they expire after speculativeTTL
  * unless a KV event stored them (prerequest.go). */
 typedef struct pprod_params {
+    kvindex_params_t kv;
     int64_t   block_size;          /* tokenProcessorConfig.blockSize (deprecated) */
     int64_t   block_size_tokens;   /* tokenProcessorConfig.blockSizeTokens; 0 = blockSize or 16 */
     char      hash_seed[ESI_STR_MAX];
@@ -174,9 +218,10 @@ static const esi_param_t k_pprod_tokproc[] = {
     {"blockSizeTokens", ESI_P_INT, P(pprod_params_t, block_size_tokens), "0", 0, 1 << 16, NULL},
     {"hashSeed", ESI_P_STR, P(pprod_params_t, hash_seed), "", 0, 0, NULL},
     END};
+KVINDEX_PARAM_TABLES(pprod_params_t, k_pprod);
 static const esi_param_t k_pprod_params[] = {
     {"tokenProcessorConfig", ESI_P_SUB, 0, NULL, 0, 0, k_pprod_tokproc},
-    {"indexerConfig", ESI_P_ANY, 0, NULL, 0, 0, NULL},
+    {"indexerConfig", ESI_P_SUB, 0, NULL, 0, 0, k_pprod_indexer},
     {"kvEventsConfig", ESI_P_ANY, 0, NULL, 0, 0, NULL},
     {"speculativeIndexing", ESI_P_BOOL, P(pprod_params_t, speculative), "false", 0, 0, NULL},
     {"speculativeTTL", ESI_P_DURATION, P(pprod_params_t, speculative_ttl), "2s", -1e18, 1e18, NULL},
@@ -184,10 +229,10 @@ static const esi_param_t k_pprod_params[] = {
 
 static int pprod_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
 {
-    (void)warning;
     pprod_params_t *p = params;
     (void)at; (void)path; (void)err;
     if (p->block_size_tokens == 0) p->block_size_tokens = p->block_size > 0 ? p->block_size : 16;
+    if (p->kv.max_keys) *warning = k_size_unmodelled;
     return 0;
 }
 
@@ -205,12 +250,12 @@ static int pprod_init(void *st, const void *params, es_scheduler_t *s, es_err_t 
 {
     pprod_t *pp = st;
     const pprod_params_t *p = params;
-    precise_params_t pr = {.block_size = p->block_size_tokens, .speculative = p->speculative};
+    precise_params_t pr = {.kv = p->kv, .block_size = p->block_size_tokens, .speculative = p->speculative};
     snprintf(pr.hash_seed, sizeof pr.hash_seed, "%s", p->hash_seed);
     pp->ttl = p->speculative_ttl > 0 ? p->speculative_ttl : 2 * ES_S;
     precise_init(&pp->pr, &pr, s, err);
     esi_pindex_init(&pp->spec);
-    pp->spec.key_cap = ESI_PRECISE_PODS_PER_KEY;
+    pp->spec.key_cap = (uint32_t)p->kv.pods_per_key;
     return 0;
 }
 
@@ -440,7 +485,8 @@ static void approx_removed(void *st, uint32_t id) { esi_pindex_remove_pod(&((app
 static const esi_plugin_vt_t k_plugins[] = {
     /* scorer fed by the servers' KV events */
     {VT("precise-prefix-cache-scorer", ESI_SCORER, k_precise_params, sizeof(precise_params_t),
-        sizeof(precise_t)), .caps = ESI_CAP_KV_EVENTS, .x_check = precise_check, .x_init = precise_init,
+        sizeof(precise_t)), .caps = ESI_CAP_KV_EVENTS, .x_check = precise_check,
+     .x_param_omitted = kvindex_param_omitted, .x_init = precise_init,
      .x_fini = precise_fini, .x_score = precise_score, .x_kv_event = precise_on_event,
      .x_text_keys = precise_text_keys, .x_removed = precise_removed, .x_held_keys = precise_held},
     /* producers of PrefixCacheMatchInfo */
@@ -449,7 +495,8 @@ static const esi_plugin_vt_t k_plugins[] = {
      .x_check = producer_check, .x_param_omitted = producer_param_omitted, .x_init = approx_init, .x_fini = approx_fini, .x_prepare = approx_prepare,
      .x_pre_request = approx_pre, .x_removed = approx_removed},
     {VT("precise-prefix-cache-producer", ESI_PRODUCER, k_pprod_params, sizeof(pprod_params_t), sizeof(pprod_t)),
-     .produces = ESI_DATA_PREFIX_MATCH, .caps = ESI_CAP_KV_EVENTS, .x_check = pprod_check, .x_init = pprod_init,
+     .produces = ESI_DATA_PREFIX_MATCH, .caps = ESI_CAP_KV_EVENTS, .x_check = pprod_check,
+     .x_param_omitted = kvindex_param_omitted, .x_init = pprod_init,
      .x_fini = pprod_fini, .x_prepare = pprod_prepare, .x_pre_request = pprod_pre, .x_kv_event = pprod_kv_event,
      .x_text_keys = pprod_text_keys, .x_removed = pprod_removed, .x_held_keys = pprod_held},
 };

@@ -104,8 +104,11 @@ void es_workload_on_complete(es_workload_t *w, es_wl_request_t *r, es_time_t t, 
 
 /* A response header of r the client keeps (session affinity's token): a
  * chat session sends the last one it got, as that header, on its next
- * turns.  No effect for requests outside a session or a value of
- * ES_WL_TOKEN_MAX characters or more. */
+ * turns; a replayed trace's requests with the same session id send the
+ * last one their session got when they are handed out (a header of that
+ * name in the trace wins).  No effect for requests outside a session, a
+ * benchmark client's, or a name or value of ES_WL_TOKEN_MAX characters or
+ * more. */
 #define ES_WL_TOKEN_MAX 256
 void es_workload_on_response_header(es_workload_t *w, es_wl_request_t *r, const char *name, const char *value);
 /* Gives r back; its storage is reused (pool).  r must not be used after. */

@@ -76,6 +76,15 @@ typedef struct session {
     char          tok_name[ES_WL_TOKEN_MAX], tok[ES_WL_TOKEN_MAX];   /* echoed response header; "" none */
 } session_t;
 
+/* A replayed trace's session (eppsim JSONL `session`): the last
+ * session-affinity token an answer of it carried, which its next requests
+ * send, as a chat client would.  id, header name and value: one block. */
+typedef struct trace_token {
+    uint64_t hash;   /* 0: empty slot */
+    char    *block;  /* id\0name\0value\0 */
+    char    *name, *value;
+} trace_token_t;
+
 typedef struct mix_item {
     char    *name;
     char    *lora;
@@ -139,6 +148,7 @@ struct es_workload {
     uint64_t  heap_seq;
     session_t *sess; uint32_t nsess, sess_cap, sess_free;
     uint64_t  sessions_started;
+    trace_token_t *toks; size_t ntoks, toks_cap;   /* open addressing, cap a power of two */
     uint64_t  made;                    /* materialised requests (content ids) */
     uint64_t  handed;                  /* handed out (pub.id) */
     uint64_t  inflight;                /* handed out, not completed (closed loop / sessions) */
@@ -466,6 +476,7 @@ static int trace_fill(es_workload_t *w, wl_req_t *r, es_time_t *t_out, es_err_t 
         for (size_t i = 0; i < 5; i++) if (strs[i]) need += strlen(strs[i]) + 1;
         for (uint32_t i = 0; i < rec.nheaders; i++)
             need += strlen(rec.headers[i].name) + strlen(rec.headers[i].value) + 2;
+        if (rec.session) need += 2 * ES_WL_TOKEN_MAX;   /* room for the echoed token (trace_echo) */
         if (req_arena(r, need) < 0) return es_err_set(err, ES_ENOMEM, "out of memory");
         if (rec.path) r->pub.path = req_str(r, rec.path);
         r->pub.model = req_str(r, rec.model);
@@ -892,6 +903,8 @@ void es_workload_destroy(es_workload_t *w)
     }
     for (uint32_t i = 0; i < w->nsess; i++) { free(w->sess[i].hist); gsl_rng_free(w->sess[i].len_rng); }
     free(w->sess);
+    for (size_t i = 0; i < w->toks_cap; i++) free(w->toks[i].block);
+    free(w->toks);
     for (size_t i = 0; i < w->nmodels; i++) { free(w->models[i].name); free(w->models[i].lora); }
     for (size_t i = 0; i < w->nobjs; i++) { free(w->objs[i].name); free(w->objs[i].lora); }
     free(w->models);
@@ -1023,6 +1036,75 @@ static int bench_next(es_workload_t *w, es_time_t now, es_wl_request_t **out, es
     return 1;
 }
 
+/* ------------------------------------------------ replayed sessions' tokens */
+
+static uint64_t sid_hash(const char *sid)
+{
+    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)sid; *p; p++) h = (h ^ *p) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+static trace_token_t *token_slot(trace_token_t *t, size_t cap, const char *sid, uint64_t h)
+{
+    for (size_t i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (!t[i].hash || (t[i].hash == h && strcmp(t[i].block, sid) == 0)) return &t[i];
+}
+
+static int trace_token_set(es_workload_t *w, const char *sid, const char *name, const char *value)
+{
+    if ((w->ntoks + 1) * 2 > w->toks_cap) {   /* load factor at most 1/2 */
+        size_t cap = w->toks_cap ? w->toks_cap * 2 : 64;
+        trace_token_t *t = calloc(cap, sizeof *t);
+        if (!t) return ES_ENOMEM;
+        for (size_t i = 0; i < w->toks_cap; i++)
+            if (w->toks[i].hash) *token_slot(t, cap, w->toks[i].block, w->toks[i].hash) = w->toks[i];
+        free(w->toks);
+        w->toks = t;
+        w->toks_cap = cap;
+    }
+    uint64_t h = sid_hash(sid);
+    trace_token_t *e = token_slot(w->toks, w->toks_cap, sid, h);
+    size_t ls = strlen(sid) + 1, ln = strlen(name) + 1, lv = strlen(value) + 1;
+    char *b = malloc(ls + ln + lv);   /* a fresh block: e's old one may hold sid */
+    if (!b) return ES_ENOMEM;
+    memcpy(b, sid, ls);
+    memcpy(b + ls, name, ln);
+    memcpy(b + ls + ln, value, lv);
+    if (!e->hash) w->ntoks++;
+    free(e->block);
+    *e = (trace_token_t){.hash = h, .block = b, .name = b + ls, .value = b + ls + ln};
+    return 0;
+}
+
+static bool header_name_eq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
+        if (x != y) return false;
+    }
+    return *a == *b;
+}
+
+/* A replayed request of a session that already got a token sends it, after
+ * its own headers; a header of that name in the trace wins.  Applied at
+ * hand-out, so the token is the last one answered before the request goes. */
+static void trace_echo(es_workload_t *w, wl_req_t *r)
+{
+    if (!w->ntoks || !r->pub.session || r->pub.session_idx_ || r->pub.bench_) return;
+    const trace_token_t *t = token_slot(w->toks, w->toks_cap, r->pub.session, sid_hash(r->pub.session));
+    uint32_t n = r->pub.nheaders;
+    if (!t->hash || n >= ES_TRACE_MAX_HEADERS) return;
+    for (uint32_t i = 0; i < n; i++) if (header_name_eq(r->pub.headers[i].name, t->name)) return;
+    if (r->pub.headers != r->hdrs) {   /* the class's SLO headers: copied, not written through */
+        if (n) memcpy(r->hdrs, r->pub.headers, n * sizeof *r->hdrs);
+        r->pub.headers = r->hdrs;
+    }
+    r->hdrs[n] = (es_header_t){.name = req_str(r, t->name), .value = req_str(r, t->value)};
+    r->pub.nheaders = n + 1;
+}
+
 int es_workload_next(es_workload_t *w, es_time_t now, es_wl_request_t **out, es_err_t *err)
 {
     *out = NULL;
@@ -1054,6 +1136,7 @@ int es_workload_next(es_workload_t *w, es_time_t now, es_wl_request_t **out, es_
                          w->clock_wait;
             return waits ? 0 : -1;
         }
+        trace_echo(w, r);
         r->pub.id = w->handed++;
         if (r->pub.client_ || r->pub.session_idx_) w->inflight++;
         *out = &r->pub;
@@ -1106,7 +1189,15 @@ void es_workload_on_complete(es_workload_t *w, es_wl_request_t *pub, es_time_t t
 
 void es_workload_on_response_header(es_workload_t *w, es_wl_request_t *r, const char *name, const char *value)
 {
-    if (!r->session_idx_ || r->bench_) return;
+    if (r->bench_) return;
+    if (!r->session_idx_) {
+        if (!r->session || strlen(name) >= ES_WL_TOKEN_MAX || strlen(value) >= ES_WL_TOKEN_MAX) return;
+        if (trace_token_set(w, r->session, name, value) < 0 && !w->pending_err) {
+            w->pending_err = ES_ENOMEM;
+            es_err_set(&w->pending_msg, ES_ENOMEM, "workload: out of memory");
+        }
+        return;
+    }
     session_t *s = &w->sess[r->session_idx_ - 1];
     if (strlen(name) >= sizeof s->tok_name || strlen(value) >= sizeof s->tok) return;
     snprintf(s->tok_name, sizeof s->tok_name, "%s", name);

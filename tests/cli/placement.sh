@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # llm-d-router v0.10.0's placement plugins end to end, fed by the simulation:
 # session-affinity-filter (session_id: the workload's session as x-session-id;
-# encoded_endpoint_header: the chat client echoes the token) keeps each
+# encoded_endpoint_header: the chat client and a replayed trace's sessions
+# echo the token) keeps each
 # session on one pod; context-length-aware (pod labels from
 # cluster.pod_labels) places short and long prompts on their pods;
 # header-profile-handler runs the profile a trace header names; in-flight
@@ -12,7 +13,7 @@
 set -uo pipefail
 EPPSIM=$(realpath "$1")
 W=$(mktemp -d /tmp/eppsim-cli-placement-XXXXXX)
-trap 'rm -rf "$W"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
 cd "$W"
 fails=0
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
@@ -113,6 +114,47 @@ read -r ns nspread ntok nnamed <<<"$(spread t)"
   fail "encoded_endpoint_header: sessions $ns, spread $nspread, tokens $ntok, naming the pick $nnamed"
 read -r ns nspread ntok nnamed <<<"$(spread nt)"
 { [ "$nspread" -gt 0 ] && [ "$ntok" = 0 ]; } || fail "control (no filter): sessions $ns, spread $nspread, tokens $ntok"
+
+# ---- the same for a replayed multi-turn trace (eppsim JSONL `session`): its
+# requests echo the token their session's last answer carried (turns 2 s
+# apart, so each answer is back first); session s7 gives its own
+# x-session-token naming one pod, which wins over the echoed one
+python3 - t/decisions.jsonl <<'PY'
+import base64, json, sys
+pods = sorted({json.loads(l)['picked'][0] for l in open(sys.argv[1]) if json.loads(l)['picked']})
+pin = base64.b64encode(pods[2].encode()).decode()
+open("pinned-pod", "w").write(pods[2])
+with open("turns.jsonl", "w") as f:
+    for turn in range(5):
+        for s in range(8):
+            rec = {"arrival_ms": 2000 * turn + 50 * s, "segments": [[3000 + s, 300], [4000 + 10 * s + turn, 50]],
+                   "output_tokens": 20, "session": "s%d" % s}
+            if s == 7: rec["headers"] = {"X-Session-Token": pin}
+            f.write(json.dumps(rec) + "\n")
+PY
+trace_exp ttok tok-cfg.yaml turns.jsonl
+trace_exp tnotok notok-cfg.yaml turns.jsonl
+tspread() { python3 -c "
+import base64, collections, json, sys
+by = collections.defaultdict(set); tok = named = 0
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    if d['outcome'] != 200: continue
+    s = d['request']['content'][0][0]
+    by[s].add(d['picked'][0])
+    h = {k.lower(): v for k, v in d['request']['headers'].items()}
+    if 'x-session-token' in h and s != '3007': tok += 1; named += base64.b64decode(h['x-session-token']).decode() == d['picked'][0]
+print(len(by), sum(len(v) > 1 for v in by.values()), tok, named, ','.join(sorted(by['3007'])))" "$1/decisions.jsonl"; }
+for v in ttok tnotok; do
+  "$EPPSIM" run $v.yaml -q --no-plots --record-decisions -o $v >$v.out 2>&1 || { fail "trace run $v"; cat $v.out; }
+done
+read -r ns nspread ntok nnamed s7 <<<"$(tspread ttok)"
+{ [ "$ns" = 8 ] && [ "$nspread" = 0 ] && [ "$ntok" = 28 ] && [ "$ntok" = "$nnamed" ] && [ "$s7" = "$(cat pinned-pod)" ]; } ||
+  fail "replayed trace, encoded_endpoint_header: sessions $ns, spread $nspread, echoed $ntok, naming the pick $nnamed, s7 on $s7"
+read -r ns nspread ntok nnamed s7 <<<"$(tspread tnotok)"
+{ [ "$nspread" -gt 0 ] && [ "$ntok" = 0 ]; } || fail "replayed trace, control (no filter): spread $nspread, echoed $ntok"
+"$EPPSIM" run ttok.yaml -q --no-plots --record-decisions -o ttok2 >/dev/null 2>&1 || fail "trace rerun"
+cmp -s ttok/decisions.jsonl ttok2/decisions.jsonl || fail "replayed trace echo: not deterministic"
 
 # ---- context-length-aware on labelled pods; header-profile-handler on groups
 cat > cla-cfg.yaml <<'YAML'

@@ -380,6 +380,77 @@ static void test_preciseprefixcache_producer_speculative(void **st)
     es_epp_config_destroy(c);
 }
 
+/* pods of 0..npods-1 store r's first block in that order; returns how many
+ * of them the index still holds it for (es_scheduler_kv_held) */
+static int pod_cache_holders(const char *config, int npods, bool *held_by)
+{
+    es_epp_config_t *c = cfg_text(config);
+    es_scheduler_t *s;
+    es_err_t err;
+    assert_int_equal(es_scheduler_create(c, 1, &s, &err), 0);
+    es_segment_t seg = {7, 16};
+    es_sched_request_t r = {0};
+    r.model = "m";
+    r.content.segs = &seg;
+    r.content.nsegs = 1;
+    r.content.tokens = 16;
+    uint64_t key;
+    assert_int_equal(es_content_block_hashes(&r.content, 16, &key, 1), 1);
+    for (int e = 0; e < npods; e++) {
+        es_kv_event_t ev = {.kind = ES_KV_BLOCK_STORED, .endpoint = (uint32_t)e, .block_hash = key};
+        es_scheduler_on_kv_event(s, &ev);
+    }
+    int n = 0;
+    for (int e = 0; e < npods; e++) {
+        uint64_t held;
+        held_by[e] = es_scheduler_kv_held(s, &r, (uint32_t)e, &held, 1) == 1;
+        n += held_by[e];
+    }
+    es_scheduler_destroy(s);
+    es_epp_config_destroy(c);
+    return n;
+}
+
+/* kvcache/kvblock/in_memory_test.go TestInMemoryIndexPodCacheSize: with
+ * podCacheSize 2 a key keeps its two most recently added pods (pod1 goes);
+ * the default is 10 (defaultPodsPerKey), on the producer and on the
+ * self-hosting scorer; podCacheSize must be positive (upstream's per-key
+ * lru.New fails on every add otherwise); size is validated, not modelled. */
+static void test_in_memory_test_go_TestInMemoryIndexPodCacheSize(void **st)
+{
+    (void)st;
+    bool held[12];
+#define PPROD(params) HEAD "plugins:\n- type: precise-prefix-cache-producer\n  parameters: " params "\n" \
+    "- type: prefix-cache-scorer\n  parameters: {prefixMatchInfoProducerName: precise-prefix-cache-producer}\n"
+#define INMEM(x) "{tokenProcessorConfig: {blockSizeTokens: 16}, indexerConfig: {kvBlockIndexConfig: " \
+    "{enableMetrics: true, inMemoryConfig: " x "}}}"
+    assert_int_equal(pod_cache_holders(PPROD(INMEM("{size: 1, podCacheSize: 2}")), 3, held), 2);
+    assert_true(!held[0] && held[1] && held[2]);
+    assert_int_equal(pod_cache_holders(PPROD("{tokenProcessorConfig: {blockSizeTokens: 16}}"), 12, held), 10);
+    assert_true(!held[0] && !held[1] && held[2] && held[11]);
+    assert_int_equal(pod_cache_holders(PPROD(INMEM("{podCacheSize: 11}")), 12, held), 11);
+    /* the legacy self-hosting scorer reads the same keys */
+    assert_int_equal(pod_cache_holders(HEAD "plugins:\n- type: precise-prefix-cache-scorer\n  parameters: "
+                                       "{indexerConfig: {kvBlockIndexConfig: {inMemoryConfig: {podCacheSize: 3}}}}\n",
+                                       5, held), 3);
+    assert_true(!held[1] && held[2] && held[4]);
+    cfg_fails(PPROD(INMEM("{podCacheSize: 0}")),
+              "indexerConfig.kvBlockIndexConfig.inMemoryConfig.podCacheSize");
+    cfg_fails(PPROD(INMEM("{size: 0}")), "indexerConfig.kvBlockIndexConfig.inMemoryConfig.size");
+    cfg_fails(PPROD(INMEM("{podCacheSiz: 4}")), "podCacheSiz");
+    es_epp_config_t *c = cfg_text(PPROD(INMEM("{size: 1000}")));
+    bool size_warned = false, metrics_warned = false;
+    for (size_t i = 0; es_epp_config_warning(c, i); i++) {
+        const char *w = es_epp_config_warning(c, i);
+        if (strstr(w, "inMemoryConfig.size: accepted, no effect")) size_warned = true;
+        if (strstr(w, "kvBlockIndexConfig.enableMetrics: accepted, no effect")) metrics_warned = true;
+    }
+    assert_true(size_warned && metrics_warned);
+    es_epp_config_destroy(c);
+#undef INMEM
+#undef PPROD
+}
+
 /* scheduling/scorer/nohitlru/no_hit_lru_test.go: a cold request over pool
  * p (candidates idx[0..m)); returns scores; pick >= 0: PreRequest with that
  * eps index as the primary pick */
@@ -785,6 +856,7 @@ static void test_topologyaffinity(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_in_memory_test_go_TestInMemoryIndexPodCacheSize),
         cmocka_unit_test(test_prefix_plugin_test_go_TestPrefixPluginScore),
         cmocka_unit_test(test_prefix_plugin_test_go_TestPrefixPluginScoreWithWeights),
         cmocka_unit_test(test_prefix_plugin_test_go_TestPrefixPluginFactoryValidation),
