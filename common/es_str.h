@@ -1,7 +1,7 @@
 /*
  * es_str.h -- the one string helper every module needs: a copy that C11
- * lacks (strdup is POSIX, and the tree builds as strict C11), and a
- * number reader for user text.
+ * lacks (strdup is POSIX, and the tree builds as strict C11), a number
+ * reader for user text, and Go's strings.TrimSpace for the ported plugins.
  */
 #ifndef ES_STR_H
 #define ES_STR_H
@@ -36,6 +36,18 @@ static inline double es_strtod(const char *s, char **end)
     double v = strtod(s, end);
     if (!isfinite(v) || (errno == ERANGE && fabs(v) > 1)) { *end = (char *)s; return 0; }
     return v;
+}
+
+/* s without surrounding ASCII white space (Go's strings.TrimSpace on ASCII
+ * text), as the span [*b, *e) of s. */
+static inline void es_str_trim_span(const char *s, const char **b, const char **e)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\v' || *s == '\f') s++;
+    const char *t = s + strlen(s);
+    while (t > s && (t[-1] == ' ' || t[-1] == '\t' || t[-1] == '\n' || t[-1] == '\r' || t[-1] == '\v' ||
+                     t[-1] == '\f')) t--;
+    *b = s;
+    *e = t;
 }
 
 #endif /* ES_STR_H */

@@ -17,18 +17,6 @@
 #include "es_summary.h"
 #include "es_util.h"
 
-static void yq(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\x%02x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 /* ---- eppsim run --write-inference-perf-results ---- */
 
 static int write_text(const char *path, const char *text, es_err_t *err)
@@ -85,12 +73,12 @@ int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metr
     if (!y) return es_err_set(err, ES_ENOMEM, "out of memory");
     fprintf(y, "# written by eppsim run --write-inference-perf-results: the pods' settings as engine arguments\n"
                "model: ");
-    yq(y, sc->model);
+    es_json_write_string(y, sc->model);
     fprintf(y, "\ngpu: ");   /* eppsim's own keys: the GPU, the vLLM whose defaults apply */
-    yq(y, sc->gpu);
+    es_json_write_string(y, sc->gpu);
     if (sc->vllm_version && sc->vllm_version[0]) {
         fprintf(y, "\nvllm_version: ");
-        yq(y, sc->vllm_version);
+        es_json_write_string(y, sc->vllm_version);
     }
     fprintf(y, "\ntensor_parallelism: %lld\n", (long long)sc->tensor_parallel);
     if (sc->max_model_len > 0) fprintf(y, "max_model_len: %lld\n", (long long)sc->max_model_len);
@@ -160,7 +148,7 @@ int es_run_write_inference_perf(const es_experiment_t *exp, const struct es_metr
         if (exp->gateway.client_timeout_s > 0) fprintf(y, "  request_timeout: %.9g\n", exp->gateway.client_timeout_s);
         else fprintf(y, "  request_timeout: null\n");
         fprintf(y, "server:\n  type: vllm\n  model_name: ");
-        yq(y, sc->model);
+        es_json_write_string(y, sc->model);
         fprintf(y, "\n  ignore_eos: true\n");
     }
     fclose(y);

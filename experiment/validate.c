@@ -105,18 +105,6 @@ static char *slurp(const char *path, size_t *len_out, es_err_t *err)
 }
 
 /* A YAML double-quoted scalar: user text never reaches the document unquoted. */
-static void yq(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\x%02x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static const char *scalar(const es_node_t *map, const char *key)
 {
     const es_node_t *v = map ? es_map_get(map, key) : NULL;
@@ -178,24 +166,24 @@ static void emit_server(FILE *y, const es_val_options_t *opt, const char *gpu, c
     bool has_profile = es_profile_load(gpu, &prof, &e) == 0 && es_profile_model(prof, key) != NULL;
     es_profile_destroy(prof);
     fprintf(y, "server:\n  gpu: ");
-    yq(y, gpu);
+    es_json_write_string(y, gpu);
     fprintf(y, "\n  model: ");
     if (has_profile) {
-        yq(y, key);
+        es_json_write_string(y, key);
     } else if (find_model_config(opt->model_configs, model_name, cfg, sizeof cfg)) {
-        yq(y, cfg);   /* any model from its config.json (the step model of issue "any model") */
+        es_json_write_string(y, cfg);   /* any model from its config.json (the step model of issue "any model") */
     } else {
-        yq(y, key);
+        es_json_write_string(y, key);
         addf(r->notes, sizeof r->notes, "no profile for %s on %s and no config.json for it in %s\n", model_name, gpu,
              opt->model_configs && *opt->model_configs ? opt->model_configs : "(no --model-configs)");
     }
     fprintf(y, "\n  vllm_version: ");
-    yq(y, version);
+    es_json_write_string(y, version);
     fprintf(y, "\n  vllm_args: ");
     char all[4096];
     snprintf(all, sizeof all, "%s%s%s", opt->vllm_args ? opt->vllm_args : "",
              opt->vllm_args && *opt->vllm_args && flags && *flags ? " " : "", flags ? flags : "");
-    yq(y, all);
+    es_json_write_string(y, all);
     /* the client talks to the pod directly: no gateway, no picker in the path */
     fprintf(y, "\ncluster: {replicas: 1}\nepp: {scheduling_latency_us: 0}\ngateway: {hop_latency_us: 0");
 }
@@ -270,10 +258,10 @@ static int emit_ip_workload(FILE *y, const es_node_t *cfg, const char *file, con
     }
     r->nstages = st->n;
     fprintf(y, "}\nworkload:\n  inference_perf:\n    version: ");
-    yq(y, version);
+    es_json_write_string(y, version);
     if (file) {
         fprintf(y, "\n    file: ");
-        yq(y, file);
+        es_json_write_string(y, file);
         fprintf(y, "\n");
     } else {
         fprintf(y, "\n    config: ");
@@ -299,7 +287,7 @@ static void emit_bench_workload(FILE *y, const bench_wl_t *b, const char *result
     fprintf(y, "}\nworkload:\n  vllm_bench: {backend: openai-chat");
     if (result) {
         fprintf(y, ", result: ");
-        yq(y, result);
+        es_json_write_string(y, result);
     }
     if (b->dataset[0] && strcmp(b->dataset, "unknown") != 0) fprintf(y, ", dataset: %s", b->dataset);
     if (isfinite(b->num_prompts)) fprintf(y, ", num_prompts: %.0f", b->num_prompts);
@@ -331,7 +319,7 @@ static void set_seed_and_name(FILE *y, const es_val_options_t *opt, const char *
     for (const char *c = name; *c && k + 1 < sizeof clean; c++)
         clean[k++] = isalnum((unsigned char)*c) || *c == '-' || *c == '.' || *c == '_' ? *c : '_';
     clean[k] = '\0';
-    yq(y, clean);
+    es_json_write_string(y, clean);
     fprintf(y, "\nseed: %llu\n", (unsigned long long)opt->seed);
 }
 
@@ -971,15 +959,15 @@ int es_val_import_blis(const char *path, char **yaml, es_err_t *err)
             run_line[0] = '\0';
             open_stages = 0;
             fprintf(y, "  - name: ");
-            yq(y, exp);
+            es_json_write_string(y, exp);
             fprintf(y, "\n    model: ");
-            yq(y, f[ix[1]]);
+            es_json_write_string(y, f[ix[1]]);
             fprintf(y, "\n    vllm_args: \"--tensor-parallel-size %s --max-num-batched-tokens %s --max-num-seqs %s\"\n",
                     f[ix[2]], f[ix[3]], f[ix[4]]);
             fprintf(y, "    logged: {precision: ");
-            yq(y, f[ix[5]]);
+            es_json_write_string(y, f[ix[5]]);
             fprintf(y, ", total_kv_blocks_gpu: %s, cpu_kv_blocks: %s, workload_profile: ", f[ix[6]], f[ix[7]]);
-            yq(y, f[ix[8]]);
+            es_json_write_string(y, f[ix[8]]);
             fprintf(y, "}\n    workload:\n      api: {type: completion, streaming: true}\n"
                        "      data: {type: shared_prefix, shared_prefix: {num_unique_system_prompts: %s, "
                        "num_users_per_system_prompt: %s, system_prompt_len: %s, question_len: %s, output_len: %s}}\n",
@@ -1079,9 +1067,9 @@ int es_val_import_gpustack(const char *path, char **yaml, es_err_t *err)
         if (share) snprintf(name, sizeof name, "%s-%.4s-sharegpt%s%s", key, gpu, *conc ? "-c" : "-burst", conc);
         else snprintf(name, sizeof name, "%s-%.4s-random-%d-%d", key, gpu, in, out);
         fprintf(y, "  - name: ");
-        yq(y, name);
+        es_json_write_string(y, name);
         fprintf(y, "\n    model: ");
-        yq(y, f[ix[0]]);
+        es_json_write_string(y, f[ix[0]]);
         fprintf(y, "\n    gpu: %s\n", gpu);
         const char *tp = f[ix[19]];
         if (strcmp(tp, "TP1") != 0 && strncmp(tp, "TP", 2) == 0) fprintf(y, "    vllm_args: \"-tp %d\"\n", atoi(tp + 2));

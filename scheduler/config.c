@@ -207,7 +207,11 @@ static void write_params(FILE *f, const esi_plugin_vt_t *vt, const esi_param_t *
         case ESI_P_INT: fprintf(f, "%*s%s: %lld\n", indent, "", t->key, (long long)*(const int64_t *)fld); break;
         case ESI_P_DOUBLE: fprintf(f, "%*s%s: %.17g\n", indent, "", t->key, *(const double *)fld); break;
         case ESI_P_BOOL: fprintf(f, "%*s%s: %s\n", indent, "", t->key, *(const bool *)fld ? "true" : "false"); break;
-        case ESI_P_STR: fprintf(f, "%*s%s: \"%s\"\n", indent, "", t->key, fld); break;
+        case ESI_P_STR:   /* a JSON string is a YAML double-quoted one */
+            fprintf(f, "%*s%s: ", indent, "", t->key);
+            es_json_write_string(f, fld);
+            fputc('\n', f);
+            break;
         case ESI_P_DURATION: {
             es_time_t d = *(const es_time_t *)fld;
             if (d % ES_MS == 0) fprintf(f, "%*s%s: %lldms\n", indent, "", t->key, (long long)(d / ES_MS));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "es_util.h"
 #include "plugins_internal.h"
 
 /* prefix-cache-affinity-filter (v0.10.0 scheduling/filter/prefixcacheaffinity/
@@ -214,22 +215,12 @@ static int selector_check(void *params, const es_node_t *at, const char *path, c
 }
 
 /* a YAML double-quoted scalar (the label keys and values as parsed) */
-static void lbl_quoted(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fputc('\\', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void lbl_write_values(FILE *f, const char (*vals)[ESI_STR_MAX], uint32_t n)
 {
     fputc('[', f);
     for (uint32_t i = 0; i < n; i++) {
         if (i) fputs(", ", f);
-        lbl_quoted(f, vals[i]);
+        es_json_write_string(f, vals[i]);
     }
     fputc(']', f);
 }
@@ -243,9 +234,9 @@ static void selector_write(const void *params, const char *key, FILE *f, int ind
         fprintf(f, "%*smatchLabels:\n", indent, "");
         for (uint32_t i = 0; i < p->nlabels; i++) {
             fprintf(f, "%*s", indent + 2, "");
-            lbl_quoted(f, p->req[i].key);
+            es_json_write_string(f, p->req[i].key);
             fputs(": ", f);
-            lbl_quoted(f, p->req[i].vals[0]);
+            es_json_write_string(f, p->req[i].vals[0]);
             fputc('\n', f);
         }
     } else if (strcmp(key, "matchExpressions") == 0 && p->nreq > p->nlabels) {
@@ -253,7 +244,7 @@ static void selector_write(const void *params, const char *key, FILE *f, int ind
         for (uint32_t i = p->nlabels; i < p->nreq; i++) {
             const lbl_req_t *r = &p->req[i];
             fprintf(f, "%*s- {key: ", indent, "");
-            lbl_quoted(f, r->key);
+            es_json_write_string(f, r->key);
             fprintf(f, ", operator: %s", ops[r->op]);
             if (r->nvals) {
                 fputs(", values: ", f);

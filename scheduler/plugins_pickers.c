@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "es_str.h"
 #include "plugins_internal.h"
 
 typedef struct { int64_t max_n; } picker_params_t;
@@ -458,15 +459,6 @@ static const esi_param_t k_header_profile_params[] = {
     END};
 
 /* strings.TrimSpace of s as [*b, *e) */
-static void hp_trim(const char *s, const char **b, const char **e)
-{
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\v' || *s == '\f') s++;
-    const char *t = s + strlen(s);
-    while (t > s && (t[-1] == ' ' || t[-1] == '\t' || t[-1] == '\n' || t[-1] == '\r' || t[-1] == '\v' ||
-                     t[-1] == '\f')) t--;
-    *b = s; *e = t;
-}
-
 /* NewHeaderProfileHandler: both trimmed and defaulted, the header lower-cased */
 static int header_profile_check(void *params, const es_node_t *at, const char *path, const char **warning,
                                 es_err_t *err)
@@ -475,12 +467,12 @@ static int header_profile_check(void *params, const es_node_t *at, const char *p
     header_profile_params_t *p = params;
     const char *b, *e;
     char tmp[ESI_STR_MAX];
-    hp_trim(p->header, &b, &e);
+    es_str_trim_span(p->header, &b, &e);
     size_t n = (size_t)(e - b);
     for (size_t i = 0; i < n; i++) tmp[i] = (char)(b[i] >= 'A' && b[i] <= 'Z' ? b[i] + 32 : b[i]);
     tmp[n] = '\0';
     snprintf(p->header, sizeof p->header, "%s", n ? tmp : "epp-profile");
-    hp_trim(p->def, &b, &e);
+    es_str_trim_span(p->def, &b, &e);
     n = (size_t)(e - b);
     memcpy(tmp, b, n);
     tmp[n] = '\0';
@@ -511,7 +503,7 @@ static int header_profile_select(const void *state, const esi_cycle_t *cy)
     const char *b = p->def, *e = p->def + strlen(p->def);
     if (v) {
         const char *vb, *ve;
-        hp_trim(v, &vb, &ve);
+        es_str_trim_span(v, &vb, &ve);
         if (ve > vb) { b = vb; e = ve; }
     }
     size_t n = (size_t)(e - b);

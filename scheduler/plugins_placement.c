@@ -18,6 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "es_str.h"
+#include "es_util.h"
 #include "plugins_internal.h"
 
 /* A request header by lower-case name (request headers are lower case). */
@@ -31,22 +33,11 @@ static const char *req_header(const es_sched_request_t *r, const char *name)
 /* strings.ToLower(strings.TrimSpace(s)) into out (ESI_STR_MAX) */
 static void header_norm(const char *s, char *out)
 {
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r')) n--;
-    size_t i = 0;
+    const char *e;
+    es_str_trim_span(s, &s, &e);
+    size_t n = (size_t)(e - s), i = 0;
     for (; i < n && i + 1 < ESI_STR_MAX; i++) out[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
     out[i] = '\0';
-}
-
-/* The value of s without surrounding white space, as [b, e). */
-static void trim_span(const char *s, const char **b, const char **e)
-{
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\v' || *s == '\f') s++;
-    const char *t = s + strlen(s);
-    while (t > s && (t[-1] == ' ' || t[-1] == '\t' || t[-1] == '\n' || t[-1] == '\r' || t[-1] == '\v' ||
-                     t[-1] == '\f')) t--;
-    *b = s; *e = t;
 }
 
 /* ------------------------------------------------------------------ */
@@ -197,7 +188,7 @@ static bool atoi_span(const char *b, const char *e, int64_t *out)
     }
     memcpy(buf, b, n);
     buf[n] = '\0';
-    trim_span(buf, &tb, &te);
+    es_str_trim_span(buf, &tb, &te);
     const char *d = tb;
     if (d < te && (*d == '+' || *d == '-')) d++;
     if (d == te) return false;
@@ -369,7 +360,9 @@ static void sa_write(const void *params, const char *key, FILE *f, int indent)
     if (strcmp(key, "sources") || p->mode != SA_SESSION_ID) return;
     fprintf(f, "%*ssources:\n", indent, "");
     for (uint32_t k = 0; k < p->nsources; k++) {
-        fprintf(f, "%*s- {%s: \"%s\"}\n", indent, "", p->attribute[k] ? "attribute" : "header", p->source[k]);
+        fprintf(f, "%*s- {%s: ", indent, "", p->attribute[k] ? "attribute" : "header");
+        es_json_write_string(f, p->source[k]);   /* a JSON string is a YAML double-quoted one */
+        fputs("}\n", f);
     }
 }
 
@@ -496,7 +489,7 @@ static bool sa_session(const sa_params_t *p, const es_sched_request_t *r, const 
         const char *v = req_header(r, p->source[k]);
         if (!v && r->session && strcmp(p->source[k], SA_SIM_HEADER) == 0) v = r->session;
         if (!v) continue;
-        trim_span(v, b, e);
+        es_str_trim_span(v, b, e);
         if (*e > *b) return true;
     }
     return false;
