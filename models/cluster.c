@@ -18,6 +18,8 @@ static void pod_finish(void *ud, es_server_request_t *sr, es_time_t t);
 static void pod_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured);
 static void ev_pod_arrive(es_sim_t *sim, void *target, uint64_t arg);
 static void ev_transfer_done(es_sim_t *sim, void *target, uint64_t arg);
+static uint32_t pod_kv_pull_lookup(void *ud, es_server_request_t *sr, uint32_t max_tokens);
+static void pod_kv_pull_start(void *ud, es_server_request_t *sr, uint32_t from, uint32_t to);
 
 /* ---------------------------------------------------------------- */
 /* pods                                                              */
@@ -35,7 +37,8 @@ static int pod_start(es_cluster_t *c, uint32_t i, es_err_t *err)
     pod_t *p = &c->pods[i];
     if (!p->server) {
         es_server_hooks_t hooks = {p, pod_first_token, pod_finish, pod_gaps,
-                                   c->want_kv_events ? esi_epp_on_kv_event : NULL};
+                                   c->want_kv_events ? esi_epp_on_kv_event : NULL,
+                                   pod_kv_pull_lookup, pod_kv_pull_start};
         int rc = es_server_create_with_profile(c->sim, &c->scfg, c->profile, &hooks, i, &p->server, err);
         if (rc) return rc;
     }
@@ -89,7 +92,7 @@ static es_client_request_t *req_of(es_server_request_t *sr)
 }
 
 static void submit_server(pod_t *p, es_client_request_t *r, es_server_request_t *sr, bool prefill_only,
-                          bool preloaded, uint32_t pulled)
+                          bool preloaded, bool pull)
 {
     memset(sr, 0, sizeof *sr);
     sr->id = r->id;
@@ -100,7 +103,7 @@ static void submit_server(pod_t *p, es_client_request_t *r, es_server_request_t 
     sr->output_segment = r->output_segment;
     sr->prefill_only = prefill_only;
     sr->kv_preloaded = preloaded;
-    sr->kv_pulled = pulled;
+    sr->kv_pull = pull;
     sr->measured = r->measured;
     sr->chat = r->path && strstr(r->path, "/chat/completions") != NULL;
     p->requests++;
@@ -186,25 +189,48 @@ void esi_cluster_abort_at_pod(es_cluster_t *c, es_client_request_t *r, uint8_t p
     else if (phase == PH_PREFILL) es_server_abort(c->pods[r->p.prefill_pod].server, &r->p.preq);
 }
 
-/* The P2P pull p2p-source-producer asks for (x-kv-cache-source-host-port,
- * llm-d-router v0.10.0 pkg/sidecar/proxy/connector_p2p.go): the computing
- * pod's connector loads, over the kv_transfer link, the leading blocks the
- * source holds now beyond its own.  Sets r->p.kv_pulled; returns the wait,
- * 0 when there is nothing to pull (source gone, or no more than local). */
-static es_time_t p2p_pull(es_cluster_t *c, es_client_request_t *r, pod_t *comp)
+/* The P2P pull p2p-source-producer asks for (x-kv-cache-source-host-port;
+ * llm-d-router v0.10.0 pkg/sidecar/proxy/connector_p2p.go injects it as
+ * kv_transfer_params.remote_kv_source): the computing pod's
+ * OffloadingConnector asks the source's P2P tier, which serves its CPU
+ * tier (v0.10.0 .../dataproducer/p2psource/README.md: "pulls are served
+ * from the source's CPU tier"; docs/disaggregation.md, `offloading`), when
+ * its scheduler first meets the request. */
+static uint32_t pod_kv_pull_lookup(void *ud, es_server_request_t *sr, uint32_t max_tokens)
 {
-    r->p.kv_pulled = 0;
+    pod_t *p = ud;
+    es_cluster_t *c = p->c;
+    es_client_request_t *r = req_of(sr);
     if ((uint32_t)r->p.kv_source >= c->npods) return 0;
     const pod_t *src = &c->pods[r->p.kv_source];
-    if (!src->alive || !src->server || !comp->server) return 0;
-    uint32_t max = r->prompt.tokens ? r->prompt.tokens - 1 : 0;   /* the last token is computed to sample */
-    uint32_t have = es_server_cached_prefix(src->server, &r->prompt, r->lora, max);
-    uint32_t local = es_server_cached_prefix(comp->server, &r->prompt, r->lora, max);
-    if (have <= local) return 0;
-    r->p.kv_pulled = have;
-    double bytes = c->kv_bytes_per_token * (double)(have - local);
-    return es_time_from_us(c->prm.cluster->kv_transfer_latency_us) +
-           (es_time_t)(bytes * 8.0 / (c->prm.cluster->kv_transfer_gbps * 1e9) * 1e9);
+    if (src == p || !src->alive || !src->server) return 0;
+    return es_server_offloaded_prefix(src->server, &r->prompt, r->lora, max_tokens);
+}
+
+static void pull_done(void *ud, uint64_t arg, uint64_t id)
+{
+    es_client_request_t *r = ud;
+    if (r->p.gen != ESI_ARG_GEN(arg) || r->p.pull_id != id || r->p.phase == PH_DONE) return;
+    r->p.pull_id = 0;
+    es_cluster_t *c = r->p.c;
+    pod_t *p = &c->pods[r->p.prefill_pod >= 0 ? r->p.prefill_pod : r->pod];
+    const pod_t *src = &c->pods[r->p.kv_source];
+    /* a source that crashed meanwhile sent nothing usable: computed here instead */
+    bool ok = src->alive && src->life == r->p.pull_src_life;
+    es_server_kv_pull_done(p->server, r->p.prefill_pod >= 0 ? &r->p.preq : &r->p.sreq, ok);
+}
+
+/* The pod parked the request with the blocks allocated: the tokens move
+ * from the source over the shared KV link. */
+static void pod_kv_pull_start(void *ud, es_server_request_t *sr, uint32_t from, uint32_t to)
+{
+    pod_t *p = ud;
+    es_cluster_t *c = p->c;
+    es_client_request_t *r = req_of(sr);
+    const pod_t *src = &c->pods[r->p.kv_source];
+    r->p.pull_src_life = src->life;
+    r->p.pull_id = es_kvlink_send(c->link, src->id, p->id, c->kv_bytes_per_token * (double)(to - from), pull_done,
+                                  r, ESI_ARG(r->p.gen, 0));
 }
 
 static void ev_pod_arrive(es_sim_t *sim, void *target, uint64_t arg)
@@ -221,20 +247,14 @@ static void ev_pod_arrive(es_sim_t *sim, void *target, uint64_t arg)
         esi_gateway_reply(c, r, 503);
         return;
     }
-    if (ESI_ARG_LOW(arg) == 0 && r->p.kv_source >= 0 && r->p.kv_source != first) {
-        es_time_t wait = p2p_pull(c, r, p);
-        if (wait > 0) {   /* the connector loads the peer's blocks before the prompt's rest computes */
-            es_sim_schedule_in(c->sim, wait, ev_pod_arrive, r, ESI_ARG(r->p.gen, 1));
-            return;
-        }
-    }
-    uint32_t pulled = ESI_ARG_LOW(arg) ? r->p.kv_pulled : 0;
+    bool pull = r->p.kv_source >= 0 && r->p.kv_source != first;
+    r->p.pull_id = 0;
     if (r->p.prefill_pod >= 0) {
         r->p.phase = PH_PREFILL;
-        submit_server(p, r, &r->p.preq, true, false, pulled);
+        submit_server(p, r, &r->p.preq, true, false, pull);
     } else {
         r->p.phase = PH_AT_POD;
-        submit_server(p, r, &r->p.sreq, false, false, pulled);
+        submit_server(p, r, &r->p.sreq, false, false, pull);
     }
 }
 
@@ -252,7 +272,14 @@ static void ev_transfer_done(es_sim_t *sim, void *target, uint64_t arg)
         return;
     }
     r->p.phase = PH_AT_POD;
-    submit_server(p, r, &r->p.sreq, false, true, 0);
+    submit_server(p, r, &r->p.sreq, false, true, false);
+}
+
+static void transfer_done(void *ud, uint64_t arg, uint64_t id)
+{
+    (void)id;
+    es_client_request_t *r = ud;
+    ev_transfer_done(r->p.c->sim, r, arg);
 }
 
 static void pod_first_token(void *ud, es_server_request_t *sr, es_time_t t)
@@ -277,11 +304,9 @@ static void pod_finish(void *ud, es_server_request_t *sr, es_time_t t)
             /* prefill done: KV moves to the decode pod */
             r->cached_tokens = sr->cached_tokens;
             double bytes = c->kv_bytes_per_token * (double)r->prompt.tokens;
-            es_time_t xfer = es_time_from_us(c->prm.cluster->kv_transfer_latency_us) +
-                             (es_time_t)(bytes * 8.0 / (c->prm.cluster->kv_transfer_gbps * 1e9) * 1e9);
             r->p.phase = PH_TRANSFER;
             esi_epp_first_chunk(c, r, t);
-            es_sim_schedule_in(c->sim, xfer, ev_transfer_done, r, ESI_ARG(r->p.gen, 0));
+            es_kvlink_send(c->link, p->id, (uint32_t)r->pod, bytes, transfer_done, r, ESI_ARG(r->p.gen, 0));
             return;
         }
     } else {
@@ -325,6 +350,7 @@ static void ev_fault(es_sim_t *sim, void *target, uint64_t arg)
     if (!p->server) return;
     pod_down(c, p);
     p->alive = false;
+    p->life++;
     es_server_crash(p->server, ES_SERVER_UNAVAILABLE);
     if (f->kind == ES_FAULT_POD_RESTART) {
         /* the container restarts with a cold cache and passes readiness again */
@@ -473,6 +499,9 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
     for (uint32_t i = 0; i < (uint32_t)prm->cluster->replicas; i++)
         if ((rc = pod_start(c, i, err))) goto fail;
 
+    if ((rc = es_kvlink_create(sim, c->maxpods, prm->cluster->kv_transfer_gbps,
+                               es_time_from_us(prm->cluster->kv_transfer_latency_us), &c->link, err)))
+        goto fail;
     if ((rc = esi_epp_service_create(c, err))) goto fail;
     schedule_faults(c);
     *out = c;
@@ -492,6 +521,7 @@ void es_cluster_destroy(es_cluster_t *c)
         free(c->pods[i].enc_used);
     }
     free(c->pods);
+    es_kvlink_destroy(c->link);
     esi_epp_service_destroy(c);
     for (size_t i = 0; i < c->nowned; i++) free(c->owned[i]);
     free(c->owned);

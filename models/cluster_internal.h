@@ -21,6 +21,7 @@
 #define ESI_CLUSTER_INTERNAL_H
 
 #include "es_cluster.h"
+#include "es_kvlink.h"
 #include "es_rng.h"
 #include "es_steptime.h"
 
@@ -50,6 +51,7 @@ typedef struct pod {
     size_t        nscrape_fail;
     struct es_cluster *c;
     uint32_t      id;
+    uint32_t      life;          /* crashes so far: a pull from a pod that crashed since it began fails */
     /* the pod's encoder (images): a FIFO busy until enc_free, and the LRU of
      * the images whose output it keeps (grown on first use) */
     es_time_t     enc_free;
@@ -105,6 +107,7 @@ struct es_cluster {
     es_time_t                scrape_every, scrape_latency, kv_delay;
     bool                     scrape_latency_fails;
     double                   kv_bytes_per_token;
+    es_kvlink_t             *link;         /* the pods' KV-transfer NICs, shared by every transfer */
     bool                     want_kv_events;
     bool                     want_gpu_util;  /* a dcgm-extractor reads the GPU utilisation */
     kv_pending_t            *kvq;          /* ring of KV events on their way to the EPPs */

@@ -93,6 +93,10 @@ typedef struct es_server_req_priv {
     es_event_id_t   fe_ev;       /* the API job's end, or the finish's delivery */
     es_event_id_t   ft_ev;       /* the first token's delivery; 0 = none pending */
     es_time_t       queued_at;   /* entered the waiting queue (async scheduling's admission) */
+    /* P2P pull: tokens [pull_from, pull_to) come from the peer; pull_cpu of
+     * the blocks before pull_from come from the pod's own host tier */
+    uint32_t        pull_from, pull_to, pull_cpu;
+    uint8_t         pull_state;  /* 0 none, 1 parked, 2 arrived, 3 failed */
 } es_server_req_priv_t;
 
 /* Caller-owned, intrusive request record: the e2e layer embeds it in its own request. */
@@ -106,8 +110,8 @@ typedef struct es_server_request {
     uint64_t     output_segment;  /* content id of the output tokens (hashes output blocks) */
     bool         prefill_only;    /* P/D prefill side: finish right after the first token */
     bool         kv_preloaded;    /* P/D decode side: prompt KV transferred, compute only the last token */
-    uint32_t     kv_pulled;       /* leading prompt tokens whose KV a P2P pull brought from a peer before submit
-                                   * (p2p-source-producer): at first admission they count as cached */
+    bool         kv_pull;         /* a P2P source is named (p2p-source-producer): at first admission the
+                                   * connector asks hooks.kv_pull_lookup what the peer holds (below) */
     bool         measured;        /* its gaps count in on_decode_gaps's `measured` (the run's window) */
     bool         chat;            /* /v1/chat/completions: the API server renders the chat template */
     /* out */
@@ -138,6 +142,16 @@ typedef struct es_server_hooks {
      * gaps are those of requests with `measured` set. */
     void (*on_decode_gaps)(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured);
     es_kv_event_fn on_kv_event;   /* NULL = KV events off; called at the emitting step, no delay */
+    /* P2P KV pull (requests with kv_pull; both NULL = none), as vLLM's
+     * scheduler meets an async connector load: at r's first admission,
+     * kv_pull_lookup says how many leading prompt tokens (full blocks, at
+     * most max_tokens) the peer can send; when that exceeds what the pod
+     * holds, the pod allocates their blocks, parks r (WAITING_FOR_REMOTE_KVS:
+     * counted as waiting, holding its blocks, taking no token budget) and
+     * calls kv_pull_start for tokens [from, to); the caller moves them and
+     * calls es_server_kv_pull_done. */
+    uint32_t (*kv_pull_lookup)(void *ud, es_server_request_t *r, uint32_t max_tokens);
+    void     (*kv_pull_start)(void *ud, es_server_request_t *r, uint32_t from, uint32_t to);
 } es_server_hooks_t;
 
 /* Counters for tests, benchmarks and results (mid-stretch, the steps begun
@@ -177,6 +191,12 @@ void es_server_submit(es_server_t *s, es_server_request_t *r);
 /* Client cancelled: frees its blocks and calls on_finish with
  * ES_SERVER_ABORTED unless r already finished. */
 void es_server_abort(es_server_t *s, es_server_request_t *r);
+/* The pull kv_pull_start began for r has ended: ok, its tokens count as
+ * computed; failed (the source went away), they are computed here (vLLM's
+ * default kv_load_failure_policy, recompute).  r rejoins the head of the
+ * waiting queue.  A no-op unless r is parked for a pull on this server (it
+ * was aborted, or the pod crashed, meanwhile). */
+void es_server_kv_pull_done(es_server_t *s, es_server_request_t *r, bool ok);
 /* Every request fails with `status` (on_finish each), the cache is cleared
  * (ES_KV_ALL_CLEARED), the server is idle and accepts new requests. */
 void es_server_crash(es_server_t *s, int status);
@@ -200,6 +220,11 @@ uint32_t es_server_block_size(const es_server_t *s);
  * whose KV the pod holds now, in full blocks, in GPU memory or, with
  * offloading, the host tier; at most max_tokens.  Touches nothing (no LRU
  * refresh, no event): what a peer's P2P connector would find. */
+/* As es_server_cached_prefix, in the host tier alone (0 without
+ * server.kv_offloading_gib): what a peer's P2P pull can read, since the
+ * OffloadingConnector's P2P tier serves the source's CPU tier. */
+uint32_t es_server_offloaded_prefix(const es_server_t *s, const es_content_t *prompt, const char *lora,
+                                    uint32_t max_tokens);
 uint32_t es_server_cached_prefix(const es_server_t *s, const es_content_t *prompt, const char *lora,
                                  uint32_t max_tokens);
 /* Inside on_kv_event for an ES_KV_BLOCK_STORED event: the hash of the block
