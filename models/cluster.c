@@ -41,6 +41,9 @@ static int pod_start(es_cluster_t *c, uint32_t i, es_err_t *err)
                                    pod_kv_pull_lookup, pod_kv_pull_start};
         int rc = es_server_create_with_profile(c->sim, &c->scfg, c->profile, &hooks, i, &p->server, err);
         if (rc) return rc;
+        /* a pod encodes the images of the requests that reach it unencoded inside its engine steps */
+        es_server_set_encoder(p->server, c->prm.cluster->encode_us_per_token,
+                              (uint32_t)c->prm.cluster->encoder_cache_images);
     }
     p->alive = true;
     p->wanted = true;
@@ -104,6 +107,10 @@ static void submit_server(pod_t *p, es_client_request_t *r, es_server_request_t 
     sr->prefill_only = prefill_only;
     sr->kv_preloaded = preloaded;
     sr->kv_pull = pull;
+    if (r->nmm && r->p.nencode == 0 && !preloaded) {   /* no encode stage: the engine encodes them */
+        sr->mm = r->mm;
+        sr->nmm = r->nmm;
+    }
     sr->measured = r->measured;
     sr->chat = r->path && strstr(r->path, "/chat/completions") != NULL;
     p->requests++;
@@ -131,7 +138,8 @@ static bool encoder_cached(es_cluster_t *c, pod_t *p, uint64_t h)
     return false;
 }
 
-/* Pod e encodes image k of r arriving at `at`: when its output is ready there. */
+/* Encode pod e runs image `it` arriving at `at` (a FIFO encoder): when its
+ * output is ready there. */
 static es_time_t encode_on(es_cluster_t *c, pod_t *p, const es_mm_item_t *it, es_time_t at)
 {
     if (encoder_cached(c, p, it->hash)) return at;
@@ -140,32 +148,67 @@ static es_time_t encode_on(es_cluster_t *c, pod_t *p, const es_mm_item_t *it, es
     return p->enc_free;
 }
 
-/* The images of r before it reaches its first pod (docs/e2e.md, "Encode
- * stages").  With encode pods (x-encoder-hosts-ports) the sidecar sends one
- * encode request per distinct image, round-robin over them, in parallel;
- * each output then moves to the first pod over the kv_transfer link.
- * Without, the first pod encodes its own images, one after another.
- * Returns when the first pod can start on the prompt. */
-static es_time_t encode_stage(es_cluster_t *c, es_client_request_t *r, pod_t *first, es_time_t arrive)
+/* Image i of r is a repeat of an earlier one (the sidecar sends one encode request per distinct image). */
+static bool image_repeat(const es_client_request_t *r, uint32_t i)
 {
-    const es_cluster_config_t *cc = c->prm.cluster;
-    es_time_t ready = arrive;
+    for (uint32_t j = 0; j < i; j++)
+        if (r->mm[j].hash == r->mm[i].hash) return true;
+    return false;
+}
+
+/* The encode pod of image i: the distinct images go round-robin over the picks. */
+static pod_t *encode_pod_of(es_cluster_t *c, const es_client_request_t *r, uint32_t i)
+{
     uint32_t k = 0;
+    for (uint32_t j = 0; j < i; j++) k += !image_repeat(r, j);
+    return &c->pods[r->p.encode_pods[k % r->p.nencode]];
+}
+
+static void encoded_arrived(void *ud, uint64_t arg, uint64_t id)
+{
+    (void)id;
+    es_client_request_t *r = ud;
+    if (r->p.gen != ESI_ARG_GEN(arg) || r->p.phase == PH_DONE) return;
+    if (--r->p.enc_left > 0) return;
+    es_cluster_t *c = r->p.c;
+    r->encode_wait = es_sim_now(c->sim) - r->p.enc_from;
+    ev_pod_arrive(c->sim, r, ESI_ARG(r->p.gen, 0));   /* the last output is in: the prompt goes on */
+}
+
+/* Image ESI_ARG_LOW(arg) of r is encoded: its output moves to the first pod over the KV link. */
+static void ev_encoded(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)sim;
+    es_client_request_t *r = target;
+    if (r->p.gen != ESI_ARG_GEN(arg) || r->p.phase == PH_DONE) return;
+    es_cluster_t *c = r->p.c;
+    uint32_t i = (uint32_t)ESI_ARG_LOW(arg);
+    const pod_t *e = encode_pod_of(c, r, i);
+    uint32_t first = (uint32_t)(r->p.prefill_pod >= 0 ? r->p.prefill_pod : r->pod);
+    if (e->id == first) { encoded_arrived(r, ESI_ARG(r->p.gen, 0), 0); return; }
+    double bytes = (double)r->mm[i].tokens * (double)c->prm.cluster->encode_bytes_per_token;
+    es_kvlink_send(c->link, e->id, first, bytes, encoded_arrived, r, ESI_ARG(r->p.gen, 0));
+}
+
+/* The encode stage (docs/e2e.md, "Encode stages"): with encode pods
+ * (x-encoder-hosts-ports) the sidecar sends one encode request per distinct
+ * image, round-robin over them, in parallel (v0.10.0
+ * pkg/sidecar/proxy/connector_ec_common.go, fanoutEncoder); each output
+ * then moves to the first pod over the shared KV link, and the prompt goes
+ * on when the last is in.  Returns false when there is none (no images, or
+ * no encode pods: the first pod's engine encodes them in its steps). */
+static bool encode_stage(es_cluster_t *c, es_client_request_t *r, es_time_t arrive)
+{
+    if (r->nmm == 0 || r->p.nencode == 0) return false;
+    r->p.enc_left = 0;
+    r->p.enc_from = arrive;
     for (uint32_t i = 0; i < r->nmm; i++) {
-        bool dup = false;   /* repeated references count once */
-        for (uint32_t j = 0; j < i && !dup; j++) dup = r->mm[j].hash == r->mm[i].hash;
-        if (dup) continue;
-        if (r->p.nencode == 0) {
-            ready = encode_on(c, first, &r->mm[i], ready);
-            continue;
-        }
-        pod_t *e = &c->pods[r->p.encode_pods[k++ % r->p.nencode]];
-        double bytes = (double)r->mm[i].tokens * (double)cc->encode_bytes_per_token;
-        es_time_t done = encode_on(c, e, &r->mm[i], arrive) + es_time_from_us(cc->kv_transfer_latency_us) +
-                         (es_time_t)(bytes * 8.0 / (cc->kv_transfer_gbps * 1e9) * 1e9);
-        if (done > ready) ready = done;
+        if (image_repeat(r, i)) continue;
+        es_time_t done = encode_on(c, encode_pod_of(c, r, i), &r->mm[i], arrive);
+        r->p.enc_left++;
+        es_sim_schedule(c->sim, done, ev_encoded, r, ESI_ARG(r->p.gen, i));
     }
-    return ready;
+    return true;
 }
 
 void esi_cluster_forward(es_cluster_t *c, es_client_request_t *r, int32_t pod, int32_t prefill_pod)
@@ -173,14 +216,9 @@ void esi_cluster_forward(es_cluster_t *c, es_client_request_t *r, int32_t pod, i
     r->pod = pod;
     r->p.prefill_pod = prefill_pod;
     r->p.phase = PH_TO_POD;
-    es_time_t in = c->hop;
-    if (r->nmm) {
-        es_time_t now = es_sim_now(c->sim);
-        pod_t *first = &c->pods[prefill_pod >= 0 ? prefill_pod : pod];
-        in = encode_stage(c, r, first, now + c->hop) - now;
-        r->encode_wait = in - c->hop;
-    }
-    es_sim_schedule_in(c->sim, in, ev_pod_arrive, r, ESI_ARG(r->p.gen, 0));
+    r->encode_wait = 0;
+    if (encode_stage(c, r, es_sim_now(c->sim) + c->hop)) return;
+    es_sim_schedule_in(c->sim, c->hop, ev_pod_arrive, r, ESI_ARG(r->p.gen, 0));
 }
 
 void esi_cluster_abort_at_pod(es_cluster_t *c, es_client_request_t *r, uint8_t phase)

@@ -1,6 +1,6 @@
 /*
  * kvlink.h -- the pods' KV-transfer network: every transfer between pods
- * (P/D prefill -> decode KV, P2P prefix pulls) shares
+ * (P/D prefill -> decode KV, P2P prefix pulls, E/P/D encoder outputs) shares
  * its pods' NICs.
  *
  * Each node (pod) has one full-duplex link of `gbps` each way.  A transfer

@@ -43,6 +43,7 @@
 #include "es_content.h"
 #include "es_endpoint.h"
 #include "es_err.h"
+#include "es_request.h"   /* es_mm_item_t */
 #include "es_sim.h"
 #include "es_time.h"
 #include "es_server_config.h"
@@ -112,6 +113,9 @@ typedef struct es_server_request {
     bool         kv_preloaded;    /* P/D decode side: prompt KV transferred, compute only the last token */
     bool         kv_pull;         /* a P2P source is named (p2p-source-producer): at first admission the
                                    * connector asks hooks.kv_pull_lookup what the peer holds (below) */
+    const es_mm_item_t *mm;       /* images this pod encodes itself (es_server_set_encoder), NULL none; each is
+                                   * the prompt's segment(s) whose id is its hash; borrowed until on_finish */
+    uint32_t     nmm;
     bool         measured;        /* its gaps count in on_decode_gaps's `measured` (the run's window) */
     bool         chat;            /* /v1/chat/completions: the API server renders the chat template */
     /* out */
@@ -168,6 +172,7 @@ typedef struct es_server_stats {
     es_time_t busy;            /* sum of step durations */
     uint64_t offload_stores;     /* blocks copied to the host tier (server.kv_offloading_gib) */
     uint64_t offload_hit_tokens; /* prompt tokens loaded back from it instead of computed */
+    uint64_t encoder_tokens;     /* image tokens the engine's own encoder ran (es_server_set_encoder) */
 } es_server_stats_t;
 
 /* Loads data/profiles/<gpu>.json (found with es_data_path) once; the result
@@ -184,6 +189,18 @@ int  es_server_create(es_sim_t *sim, const es_server_config_t *cfg, const es_ser
                       uint32_t endpoint_id, es_server_t **out, es_err_t *err);
 void es_server_destroy(es_server_t *s);
 
+/* The pod's vision encoder runs inside its engine steps, as vLLM's
+ * (v0.15.1 vllm/v1/worker/gpu_model_runner.py, _execute_mm_encoder before
+ * the forward pass): a prompt chunk that reaches an image's placeholders
+ * needs its encoder output; unless the encoder cache holds the image (LRU
+ * of `cache_images`) or its placeholders are all computed already, the
+ * step encodes it, taking tokens x us_per_token longer.  The scheduler's
+ * encoder budget (vllm/v1/core/sched/scheduler.py,
+ * _try_schedule_encoder_inputs) holds max_num_batched_tokens image tokens a
+ * step (vLLM's max_num_encoder_input_tokens default; at least one whole
+ * image): a chunk stops before an image that no longer fits.  Off (images
+ * ignored) until called. */
+void es_server_set_encoder(es_server_t *s, double us_per_token, uint32_t cache_images);
 /* Enqueues r at es_sim_now(sim).  A request that can never fit
  * (prompt + output > max_model_len, or more blocks than the cache has)
  * finishes at once with ES_SERVER_TOO_LONG. */

@@ -494,6 +494,67 @@ static int decoder_due(es_server_t *s, req_t *r)
     return 0;
 }
 
+/* ---- the engine's vision encoder ---- */
+
+static int32_t enc_find(const es_server_t *s, uint64_t h)
+{
+    for (uint32_t i = 0; i < s->enc_n; i++)
+        if (s->enc_hash[i] == h) return (int32_t)i;
+    return -1;
+}
+
+static void enc_store(es_server_t *s, uint64_t h)
+{
+    if (s->enc_cap == 0) return;
+    int32_t at = enc_find(s, h);
+    if (at < 0) {
+        uint32_t lru = 0;
+        for (uint32_t i = 1; i < s->enc_n; i++)
+            if (s->enc_used[i] < s->enc_used[lru]) lru = i;
+        at = (int32_t)(s->enc_n < s->enc_cap ? s->enc_n++ : lru);
+        s->enc_hash[at] = h;
+    }
+    s->enc_used[at] = ++s->enc_clock;
+}
+
+static bool is_image(const req_t *r, uint64_t id)
+{
+    for (uint32_t i = 0; i < r->nmm; i++)
+        if (r->mm[i].hash == id) return true;
+    return false;
+}
+
+/* The chunk [computed, computed + n) of r under the step's encoder budget:
+ * returns the tokens it may take (it stops before the first image whose
+ * output is missing and does not fit); with `commit`, the images it takes
+ * are encoded in this step (budget, cache, step time). */
+static uint32_t enc_chunk(es_server_t *s, req_t *r, uint32_t computed, uint32_t n, bool commit)
+{
+    if (!s->enc_on || r->nmm == 0 || n == 0) return n;
+    int64_t budget = s->enc_budget;
+    uint32_t pos = 0, end = computed + n;
+    for (uint32_t k = 0; k < r->prompt.nsegs && pos < end; k++) {
+        const es_segment_t *g = &r->prompt.segs[k];
+        uint32_t start = pos;
+        pos += g->len;
+        if (pos <= computed || !is_image(r, g->id)) continue;   /* text, or already in the KV cache */
+        int32_t at = enc_find(s, g->id);
+        if (at >= 0) {   /* the encoder cache has it */
+            if (commit) s->enc_used[at] = ++s->enc_clock;
+            continue;
+        }
+        bool first = budget == (int64_t)s->budget_max;   /* a whole image always fits an unused budget */
+        if ((int64_t)g->len > budget && !first) return start > computed ? start - computed : 0;
+        budget -= g->len;
+        if (!commit) continue;
+        enc_store(s, g->id);
+        s->extra += (es_time_t)((double)g->len * s->enc_ns_per_token + 0.5);
+        s->stats.encoder_tokens += g->len;
+    }
+    if (commit) s->enc_budget = budget;
+    return n;
+}
+
 static void schedule_chunk_commit(es_server_t *s, req_t *r, uint32_t n)
 {
     r->p.chunk = n;
@@ -511,11 +572,13 @@ static int prefill_running(es_server_t *s, req_t *r)
     uint32_t n = num_tokens - r->p.computed;
     if (s->thr && n > s->thr) n = s->thr;
     if ((int64_t)n > s->budget) n = (uint32_t)s->budget;
+    n = enc_chunk(s, r, r->p.computed, n, false);
     if (n == 0) return 0;
     uint32_t need = ceil_div((uint64_t)r->p.computed + n, s->bs);
     need = need > r->p.held ? need - r->p.held : 0;
     if (reserve(s, r, need) < 0) return -1;
     alloc_blocks(s, r, need);
+    enc_chunk(s, r, r->p.computed, n, true);
     schedule_chunk_commit(s, r, n);
     return 0;
 }
@@ -797,6 +860,11 @@ static void phase_waiting(es_server_t *s)
         uint32_t n = num_tokens - cached;
         if (s->thr && n > s->thr) n = s->thr;
         if ((int64_t)n > s->budget) n = (uint32_t)s->budget;
+        n = enc_chunk(s, r, cached, n, false);
+        if (n == 0) {   /* its next image does not fit this step's encoder budget */
+            if (!resumed) iter_reset(s, r);
+            break;
+        }
         uint32_t total = ceil_div((uint64_t)cached + n, s->bs);
         uint32_t have = resumed ? r->p.held : nhit;
         uint32_t need = total > have ? total - have : 0, idle_hits = 0;
@@ -833,6 +901,7 @@ static void phase_waiting(es_server_t *s)
             }
         }
         r->p.computed = cached;
+        enc_chunk(s, r, cached, n, true);
         schedule_chunk_commit(s, r, n);
     }
     /* adapters that could not join go back to the front, in order */
@@ -882,6 +951,7 @@ static bool start_step(es_server_t *s)
     s->skip_ctx = 0;
     s->extra = 0;
     s->pulls_started = false;
+    s->enc_budget = s->budget_max;
 
     phase_running(s);
     if (s->fast) {
@@ -1225,6 +1295,18 @@ void es_server_abort(es_server_t *s, es_server_request_t *r)
     finish_running(s, r, ES_SERVER_ABORTED);
 }
 
+void es_server_set_encoder(es_server_t *s, double us_per_token, uint32_t cache_images)
+{
+    s->enc_on = true;
+    s->enc_ns_per_token = us_per_token * 1e3;
+    s->enc_cap = cache_images;
+    s->enc_n = 0;
+    free(s->enc_hash);
+    free(s->enc_used);
+    s->enc_hash = cache_images ? es_xcalloc(cache_images, sizeof *s->enc_hash) : NULL;
+    s->enc_used = cache_images ? es_xcalloc(cache_images, sizeof *s->enc_used) : NULL;
+}
+
 void es_server_kv_pull_done(es_server_t *s, es_server_request_t *r, bool ok)
 {
     if (r->p.state != RS_REMOTE) return;
@@ -1283,6 +1365,7 @@ void es_server_crash(es_server_t *s, int status)
     for (uint32_t i = 0; i < s->nlora; i++) s->lora[i].loaded = false;
     s->n_lora_loaded = 0;
     es_kvcache_clear(&s->kv);
+    s->enc_n = 0;   /* the encoder cache too */
     if (s->offload) es_kvcache_clear(&s->cpu);   /* the host copies go with the process */
     es_time_t now = now_of(s);
     while (list) {

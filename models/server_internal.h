@@ -121,6 +121,13 @@ struct es_server {
     req_t     *remote_head;
     uint32_t   n_remote;
     bool       pulls_started;           /* the step being formed parked a request */
+    /* the engine's vision encoder (es_server_set_encoder) */
+    bool       enc_on;
+    double     enc_ns_per_token;
+    int64_t    enc_budget;              /* image tokens the step being formed may still encode */
+    uint64_t  *enc_hash, *enc_used;     /* encoder cache: [enc_n] image hash, last use */
+    uint32_t   enc_n, enc_cap;
+    uint64_t   enc_clock;
     /* CPU KV offload (server.kv_offloading_gib): a second block tier */
     bool         offload;
     es_kvcache_t cpu;                   /* hashes of blocks copied to host memory, LRU */

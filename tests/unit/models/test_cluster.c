@@ -379,14 +379,27 @@ static void test_encode_stage(void **state)
     assert_int_equal(c->encode_wait, XFER_NS);           /* the encoder cache holds it: only the transfer */
     assert_int_equal(es_cluster_in_flight(f.cl), 0);
     stop(&f);
-    /* without encode pods the pod encodes its own images (no transfer) */
-    start_picker(&f, "cluster: {replicas: 2, encode_us_per_token: 10, encoder_cache_images: 0}\n", NULL);
-    a = add(&f, "/v1/completions", "m");
-    a->mm = cat;
-    a->nmm = 1;
-    send_all_and_run(&f);
-    assert_int_equal(a->encode_wait, ENCODE_NS);
-    stop(&f);
+    /* without encode pods the pod's engine encodes its images inside its
+     * steps (no encode wait, no transfer): the request's TTFT is its text
+     * twin's plus the encoder's time */
+    es_time_t ttft[2];
+    for (int img = 0; img < 2; img++) {
+        static es_segment_t segs[2][2] = {{{76, 576}, {5, 200}}, {{77, 576}, {5, 200}}};
+        start_picker(&f, "cluster: {replicas: 1, encode_us_per_token: 10, encoder_cache_images: 0}\n", NULL);
+        a = add(&f, "/v1/completions", "m");
+        a->prompt = (es_content_t){segs[img], 2, 776};
+        a->mm = img ? cat : NULL;
+        a->nmm = img ? 1 : 0;
+        send_all_and_run(&f);
+        assert_int_equal(a->status, 200);
+        assert_int_equal(a->encode_wait, 0);
+        ttft[img] = a->first_token - a->sent;
+        es_pod_info_t info;
+        es_cluster_pod_info(f.cl, 0, &info);
+        assert_int_equal(info.stats.encoder_tokens, img ? 576 : 0);
+        stop(&f);
+    }
+    assert_int_equal(ttft[1] - ttft[0], ENCODE_NS);
     /* encode and prefill pods must leave a decode pod */
     es_err_t err;
     es_err_clear(&err);

@@ -691,6 +691,85 @@ static void test_p2p_pull(void **st)
     h_stop(&src);
 }
 
+/* The engine's own vision encoder (es_server_set_encoder): a step that
+ * reaches an image's placeholders takes tokens x us_per_token longer; the
+ * encoder cache spares a repeat; placeholders in the prefix cache need no
+ * encoding; the encoder budget (max_num_batched_tokens image tokens a step)
+ * stops a chunk before an image that does not fit. */
+static void test_engine_encoder(void **st)
+{
+    (void)st;
+    static const es_mm_item_t img[] = {{77, 576}}, three[] = {{81, 576}, {82, 576}, {83, 576}};
+    es_time_t ttft[2];
+    harness_t h[2];
+    for (int on = 0; on < 2; on++) {
+        h_config(&h[on], "h100-sxm-80gb");
+        assert_int_equal(h_start(&h[on]), 0);
+        es_server_set_encoder(h[on].srv, 10, 16);
+        rec_t q;
+        rec_init(&q, 77, 776, 1);
+        q.seg[0] = (es_segment_t){on ? 77 : 76, 576};
+        q.seg[1] = (es_segment_t){5, 200};
+        q.r.prompt.nsegs = 2;
+        q.r.mm = on ? img : NULL;
+        q.r.nmm = on ? 1 : 0;
+        es_server_submit(h[on].srv, &q.r);
+        run(&h[on]);
+        ttft[on] = q.r.first_token - q.r.submitted;
+    }
+    assert_int_equal(ttft[1] - ttft[0], 576 * 10 * ES_US);
+    es_server_stats_t s;
+    es_server_stats(h[1].srv, &s);
+    assert_int_equal(s.encoder_tokens, 576);
+    rec_t again, later;   /* the same image: first in the prefix cache, then behind new text */
+    rec_init(&again, 77, 776, 1);
+    again.seg[0] = (es_segment_t){77, 576};
+    again.seg[1] = (es_segment_t){6, 200};
+    again.r.prompt.nsegs = 2;
+    again.r.mm = img;
+    again.r.nmm = 1;
+    es_server_submit(h[1].srv, &again.r);
+    run(&h[1]);
+    assert_int_equal(again.r.cached_tokens, 576);
+    rec_init(&later, 9, 676, 1);
+    later.seg[1] = (es_segment_t){77, 576};
+    later.seg[0].len = 100;
+    later.r.prompt.nsegs = 2;
+    later.r.mm = img;
+    later.r.nmm = 1;
+    es_server_submit(h[1].srv, &later.r);
+    run(&h[1]);
+    es_server_stats(h[1].srv, &s);
+    assert_int_equal(s.encoder_tokens, 576);   /* encoded once */
+    h_stop(&h[0]);
+    h_stop(&h[1]);
+    /* three 576-token images and 100 text tokens under a 1024-token budget:
+     * chunks of 576, 576, 676 (an image that does not fit waits), not 1024 + 804 */
+    uint64_t steps[2];
+    for (int on = 0; on < 2; on++) {
+        harness_t b;
+        h_config(&b, "h100-sxm-80gb");
+        b.cfg.max_num_batched_tokens = 1024;
+        assert_int_equal(h_start(&b), 0);
+        es_server_set_encoder(b.srv, 10, 16);
+        static es_segment_t segs[4] = {{81, 576}, {82, 576}, {83, 576}, {5, 100}};
+        rec_t q;
+        rec_init(&q, 81, 1828, 1);
+        q.r.prompt = (es_content_t){segs, 4, 1828};
+        q.r.mm = on ? three : NULL;
+        q.r.nmm = on ? 3 : 0;
+        es_server_submit(b.srv, &q.r);
+        run(&b);
+        assert_int_equal(q.r.status, ES_SERVER_OK);
+        es_server_stats(b.srv, &s);
+        steps[on] = s.steps;
+        assert_int_equal(s.encoder_tokens, on ? 3 * 576 : 0);
+        h_stop(&b);
+    }
+    assert_int_equal(steps[0], 2);
+    assert_int_equal(steps[1], 3);
+}
+
 /* Random arrivals over time, shared prefixes, tight KV, both policies, with
  * and without a chunk threshold, some aborts: every request ends exactly
  * once, every non-first token's gap is reported once, all blocks return. */
@@ -1223,6 +1302,7 @@ int main(void)
         cmocka_unit_test(test_crash_and_abort),
         cmocka_unit_test(test_pd),
         cmocka_unit_test(test_p2p_pull),
+        cmocka_unit_test(test_engine_encoder),
         cmocka_unit_test(test_stress),
         cmocka_unit_test(test_ff_lone_decoder),
         cmocka_unit_test(test_ff_random),
