@@ -84,6 +84,13 @@ typedef struct scrape_timer {
 } scrape_timer_t;
 #define ESI_GPU_UTIL_WINDOW ES_S   /* NVML samples GPU utilisation over 1/6 s to 1 s */
 
+/* A cross-replica publish on its way to the store (epp.sync_delay_ms). */
+typedef struct sync_pending {
+    es_time_t at;
+    uint32_t  replica, pod;
+    int64_t   requests, tokens;
+} sync_pending_t;
+
 typedef struct kv_pending {
     es_time_t     at;
     es_kv_event_t ev;
@@ -119,6 +126,10 @@ struct es_cluster {
     size_t                   nowned;
     es_sched_sync_t         *sync;         /* cross-replica in-flight store; NULL: replicas count their own */
     uint32_t                 sync_period;  /* poll ticks between publishes (periodTicks) */
+    es_time_t                sync_delay;   /* epp.sync_delay_ms */
+    sync_pending_t          *syncq;        /* ring of publishes in propagation (constant delay: FIFO) */
+    size_t                   syncq_head, syncq_n, syncq_cap;
+    bool                     sync_timer;
 };
 
 static inline bool esi_in_window(const window_t *w, size_t n, es_time_t t)
