@@ -47,7 +47,7 @@ P0=$(awk '$2==0 {print $4}' serve.out); P1=$(awk '$2==1 {print $4}' serve.out)
 # a third "pod" nobody listens on: a port taken and released
 DEAD=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$EPPSIM" gateway --pods 127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$DEAD --port 0 --time-scale 10 --record rec \
-  --idle-timeout 0.5 >gw.out 2>gw.err &
+  >gw.out 2>gw.err &
 GW=$!
 pids+=($GW)
 wait_line gw.out '^gateway port ' 1; check "gateway prints its port" $? "$(cat gw.out gw.err)"
@@ -120,13 +120,19 @@ PY
 wait_for running_zero $P0 $P1
 check "clients gone mid-stream (via the gateway, and at a pod): the pods abort (running 0)" $? "running $(pod_running $P0 $P1)"
 
-# closed by --idle-timeout 0.5 (the default, 30 s, would outlast the socket's 20 s)
-python3 - "${U##*:}" <<'PY'; check "an idle client connection is closed after --idle-timeout 0.5" $? ""
+# closed by --idle-timeout 0.5 (the default, 30 s, would outlast the socket's 20 s); a
+# gateway of its own: a client stalled 0.5 s on a loaded machine must not fail the others
+"$EPPSIM" gateway --pods 127.0.0.1:$P0 --port 0 --time-scale 10 --idle-timeout 0.5 >gi.out 2>gi.err &
+GI=$!
+pids+=($GI)
+wait_line gi.out '^gateway port ' 1
+python3 - "$(awk '{print $3}' gi.out)" <<'PY'; check "an idle client connection is closed after --idle-timeout 0.5" $? ""
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
 s.sendall(b"GET /hea")
 assert s.recv(100) == b""
 PY
+kill -TERM $GI; wait $GI
 
 kill -TERM "$GW"; wait "$GW"; rc=$?
 [ $rc -eq 0 ] && grep -q 'stopped' gw.err; check "SIGTERM stops cleanly (exit $rc)" $? "$(cat gw.err)"
