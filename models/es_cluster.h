@@ -103,6 +103,8 @@ typedef struct es_client_request {
     } p;
 } es_client_request_t;
 
+struct es_flow_note;   /* below */
+
 typedef struct es_cluster_hooks {
     void *ud;
     /* The request ended (any status) at client time r->done (>= now). */
