@@ -586,4 +586,26 @@ static inline uint32_t esi_cycle_prefill(const esi_cycle_t *cy) { return esi_cyc
 int esi_parse_duration(const char *s, es_time_t *out);
 int esi_parse_quantity(const char *s, uint64_t *out);
 
+/* ---- block-key LRU of the precise index (key_lru.c) ---- */
+/* inMemoryConfig.size: at most `limit` keys, the least recently used one
+ * dropped when a new key would exceed it (hashicorp golang-lru semantics:
+ * touch = Get, add = Add). */
+typedef struct esi_krec { uint64_t key; uint32_t prev, next; } esi_krec_t;
+typedef struct esi_klru {
+    uint32_t   *slots;   /* key -> record (0: empty), open addressing */
+    size_t      mask;
+    esi_krec_t *recs;    /* record 0 unused */
+    uint32_t    nrec, cap, free, head, tail;   /* head: most recently used */
+    uint64_t    n, limit;
+} esi_klru_t;
+void esi_klru_init(esi_klru_t *l, uint64_t limit);
+void esi_klru_fini(esi_klru_t *l);
+bool esi_klru_contains(const esi_klru_t *l, uint64_t key);
+/* Moves key to the front when present; returns whether it was. */
+bool esi_klru_touch(esi_klru_t *l, uint64_t key);
+/* Adds key at the front (touches it when present); returns true and sets
+ * *evicted when the least recently used key had to go. */
+bool esi_klru_add(esi_klru_t *l, uint64_t key, uint64_t *evicted);
+void esi_klru_remove(esi_klru_t *l, uint64_t key);
+
 #endif /* ESI_SCHEDULER_INTERNAL_H */

@@ -1239,3 +1239,28 @@ es_time_t es_scheduler_flow_next_expiry(const es_scheduler_t *s)
             if (s->bands[bi].items[i].deadline < t) t = s->bands[bi].items[i].deadline;
     return t;
 }
+
+size_t es_scheduler_flow_items(const es_scheduler_t *s, es_sched_flow_item_t *out, size_t max)
+{
+    size_t k = 0;
+    for (size_t bi = 0; bi < s->nbands; bi++)
+        for (size_t i = 0; i < s->bands[bi].n; i++, k++)
+            if (k < max) out[k] = (es_sched_flow_item_t){s->bands[bi].items[i].req->id, s->bands[bi].items[i].enq};
+    return k;
+}
+
+size_t es_scheduler_flow_bands(const es_scheduler_t *s, es_sched_flow_band_t *out, size_t max)
+{
+    for (size_t bi = 0; bi < s->nbands && bi < max; bi++)
+        out[bi] = (es_sched_flow_band_t){s->bands[bi].priority,
+                                         s->bands[bi].rr && s->bands[bi].any ? s->flows[s->bands[bi].cursor] : NULL};
+    return s->nbands;
+}
+
+void es_scheduler_flow_restore_band(es_scheduler_t *s, int64_t priority, const char *last_flow)
+{
+    if (!s->cfg->flow_control) return;
+    uint32_t fl = last_flow ? flow_of(s, last_flow) : 0;   /* interned first: band_of's pointer stays valid */
+    fc_band_t *b = band_of(s, priority);
+    if (last_flow && b->rr) { b->cursor = fl; b->any = true; }
+}
