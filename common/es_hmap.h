@@ -11,6 +11,7 @@
  * Invariants:
  *  - every live key sits in its run: between its home and its slot no slot
  *    is empty; a key is in the table at most once;
+ *  - an empty slot is all zeros, so its val reads 0 (a list head's "none");
  *  - load <= 1/2: es_hmap_insert_at / es_hmap_put double the array first when
  *    an insertion would pass it, so allocation happens only while the count
  *    rises above its high-water mark (never in a lookup, a removal, or an
@@ -40,7 +41,7 @@
 typedef struct es_hmap_slot {
     uint64_t key;
     uint32_t val;
-    uint32_t full;               /* 0: empty slot (key and val then mean nothing) */
+    uint32_t full;               /* 0: empty slot, then all of it is 0 (val reads 0) */
 } es_hmap_slot_t;
 
 typedef struct es_hmap {
@@ -128,7 +129,7 @@ static inline void es_hmap_remove_at(es_hmap_t *m, size_t i, size_t *follow)
             i = j;
         }
     }
-    m->slots[i].full = 0;
+    m->slots[i] = (es_hmap_slot_t){0, 0, 0};
     m->count--;
 }
 

@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "es_hmap.h"
 #include "es_rng.h"
 #include "es_scheduler.h"
 
@@ -435,12 +436,10 @@ typedef struct esi_pnode {
     uint32_t lprev, lnext;  /* per-pod circular LRU list; lprev towards MRU */
 } esi_pnode_t;
 
-typedef struct esi_pslot { uint32_t tag, head; } esi_pslot_t;   /* tag: key >> 32; head 0 = empty */
-
 typedef struct esi_ppod { uint32_t mru, count, cap; } esi_ppod_t;   /* mru: newest of a circular list */
 
 typedef struct esi_pindex {
-    esi_pslot_t *slots; size_t mask, used;
+    es_hmap_t    keys;      /* block hash -> first holder node */
     esi_pnode_t *nodes; uint32_t nnodes, capnodes, freelist;   /* node 0 unused */
     esi_ppod_t  *pods;  size_t npods;
     uint32_t     key_cap;   /* holders per key, most recently added kept; 0 = unbounded */
