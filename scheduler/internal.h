@@ -396,7 +396,7 @@ typedef struct esi_ev_item {
     const es_sched_request_t *req;         /* the caller's, alive while in flight */
     es_time_t                 dispatched;  /* PreRequest time */
     int64_t                   priority;
-    bool                      used, evictable;
+    bool                      evictable;
 } esi_ev_item_t;
 typedef struct esi_ev_revocation { uint64_t id; double credit; es_time_t issued; } esi_ev_revocation_t;
 typedef struct esi_ev_cooling { double credit; es_time_t expires; } esi_ev_cooling_t;
@@ -405,8 +405,9 @@ typedef struct esi_evictor {
     es_time_t            grace;             /* ConfirmationGrace */
     es_time_t            timeout;           /* ConfirmationTimeout, 10 s */
     int                  max_per_decision;  /* MaxRevocationsPerDecision, 2 */
-    esi_ev_item_t       *items;             /* tracked in-flight requests (open addressing) */
-    size_t               mask, used, nevictable;
+    esi_ev_item_t       *items;             /* tracked in-flight requests, dense: [0, used) */
+    size_t               used, capitems, nevictable;
+    es_hmap_t            ids;               /* request id -> index in items */
     esi_ev_revocation_t *out; size_t nout, capout;    /* issued, not yet confirmed */
     esi_ev_cooling_t    *cool; size_t ncool, capcool; /* confirmed, within the grace */
     double               pending;           /* pendingReclaim, saturation units */
