@@ -45,9 +45,12 @@ void esi_evictor_fini(esi_evictor_t *ev)
     memset(ev, 0, sizeof *ev);
 }
 
+/* es_hmap's key test: item val has id */
+static bool ev_has(const void *ev, uint32_t i, uint64_t id) { return ((const esi_evictor_t *)ev)->items[i].id == id; }
+
 static esi_ev_item_t *ev_find(esi_evictor_t *ev, uint64_t id)
 {
-    const es_hmap_slot_t *s = es_hmap_find(&ev->ids, id);
+    const es_hmap_slot_t *s = es_hmap_find(&ev->ids, id, ev_has, ev);
     return s ? &ev->items[s->val] : NULL;
 }
 
@@ -56,10 +59,10 @@ static void ev_delete(esi_evictor_t *ev, esi_ev_item_t *it)
 {
     if (it->evictable) ev->nevictable--;
     size_t i = (size_t)(it - ev->items);
-    es_hmap_remove(&ev->ids, it->id, NULL);
+    es_hmap_remove(&ev->ids, it->id, NULL, ev_has, ev);
     if (i != --ev->used) {
+        es_hmap_find(&ev->ids, ev->items[ev->used].id, ev_has, ev)->val = (uint32_t)i;
         ev->items[i] = ev->items[ev->used];
-        es_hmap_find(&ev->ids, ev->items[i].id)->val = (uint32_t)i;
     }
 }
 
@@ -72,10 +75,10 @@ void esi_evictor_track(esi_evictor_t *ev, const es_sched_request_t *req, es_time
         ev->items = es_xrealloc(ev->items, ev->capitems * sizeof *ev->items);
     }
     ES_ASSERT(ev->used < UINT32_MAX, "evictor: more than 2^32 requests in flight");
-    es_hmap_put(&ev->ids, req->id, (uint32_t)ev->used);
-    it = &ev->items[ev->used++];
+    it = &ev->items[ev->used];
     *it = (esi_ev_item_t){.id = req->id, .req = req, .dispatched = now, .priority = req->priority};
     it->evictable = ev->filter->x_evict_accept(req->priority);
+    es_hmap_put(&ev->ids, req->id, (uint32_t)ev->used++, ev_has, ev);
     if (it->evictable) ev->nevictable++;
 }
 

@@ -201,9 +201,12 @@ static void pl_queue_remove(pl_state_t *st, uint32_t id, double slo)
     if (e->count == 0) e->nslo = 0;
 }
 
+/* es_hmap's key test: context val has id */
+static bool ctx_has(const void *st, uint32_t i, uint64_t id) { return ((const pl_state_t *)st)->ctx[i].id == id; }
+
 static pl_ctx_t *ctx_find(pl_state_t *st, uint64_t id)
 {
-    const es_hmap_slot_t *s = es_hmap_find(&st->ctx_ids, id);
+    const es_hmap_slot_t *s = es_hmap_find(&st->ctx_ids, id, ctx_has, st);
     return s ? &st->ctx[s->val] : NULL;
 }
 
@@ -217,10 +220,10 @@ static pl_ctx_t *ctx_insert(pl_state_t *st, uint64_t id)
         st->ctx = es_xrealloc(st->ctx, st->capctx * sizeof *st->ctx);
     }
     ES_ASSERT(st->nctx < UINT32_MAX, "predicted latency: more than 2^32 requests in flight");
-    es_hmap_put(&st->ctx_ids, id, (uint32_t)st->nctx);
-    c = &st->ctx[st->nctx++];
+    c = &st->ctx[st->nctx];
     memset(c, 0, sizeof *c);
     c->id = id;
+    es_hmap_put(&st->ctx_ids, id, (uint32_t)st->nctx++, ctx_has, st);
     return c;
 }
 
@@ -228,10 +231,10 @@ static pl_ctx_t *ctx_insert(pl_state_t *st, uint64_t id)
 static void ctx_delete(pl_state_t *st, pl_ctx_t *c)
 {
     size_t i = (size_t)(c - st->ctx);
-    es_hmap_remove(&st->ctx_ids, c->id, NULL);
+    es_hmap_remove(&st->ctx_ids, c->id, NULL, ctx_has, st);
     if (i != --st->nctx) {
+        es_hmap_find(&st->ctx_ids, st->ctx[st->nctx].id, ctx_has, st)->val = (uint32_t)i;
         st->ctx[i] = st->ctx[st->nctx];
-        es_hmap_find(&st->ctx_ids, st->ctx[i].id)->val = (uint32_t)i;
     }
 }
 

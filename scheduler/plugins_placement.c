@@ -419,9 +419,12 @@ static void sa_fini(void *state)
 
 static uint64_t sa_key(const char *id, size_t len) { return esi_xxh64(id, len, 0x5e55); }
 
+/* es_hmap's key test: binding val has key */
+static bool sa_has(const void *st, uint32_t i, uint64_t key) { return ((const sa_state_t *)st)->binds[i].key == key; }
+
 static sa_binding_t *sa_find(sa_state_t *st, uint64_t key)
 {
-    const es_hmap_slot_t *s = es_hmap_find(&st->keys, key);
+    const es_hmap_slot_t *s = es_hmap_find(&st->keys, key, sa_has, st);
     return s ? &st->binds[s->val] : NULL;
 }
 
@@ -433,17 +436,17 @@ static void sa_put(sa_state_t *st, uint64_t key, uint32_t pod, es_time_t now)
         st->binds = es_xrealloc(st->binds, st->capbinds * sizeof *st->binds);
     }
     ES_ASSERT(st->nbinds < UINT32_MAX, "session affinity: more than 2^32 sessions");
-    es_hmap_put(&st->keys, key, (uint32_t)st->nbinds);
-    st->binds[st->nbinds++] = (sa_binding_t){key, pod, now};
+    st->binds[st->nbinds] = (sa_binding_t){key, pod, now};
+    es_hmap_put(&st->keys, key, (uint32_t)st->nbinds++, sa_has, st);
 }
 
 /* Drops binding i; the last one moves into its place. */
 static void sa_delete_at(sa_state_t *st, size_t i)
 {
-    es_hmap_remove(&st->keys, st->binds[i].key, NULL);
+    es_hmap_remove(&st->keys, st->binds[i].key, NULL, sa_has, st);
     if (i != --st->nbinds) {
+        es_hmap_find(&st->keys, st->binds[st->nbinds].key, sa_has, st)->val = (uint32_t)i;
         st->binds[i] = st->binds[st->nbinds];
-        es_hmap_find(&st->keys, st->binds[i].key)->val = (uint32_t)i;
     }
 }
 

@@ -297,12 +297,17 @@ static void ring_push_front(esi_pindex_t *ix, esi_ppod_t *p, uint32_t ni)
     p->mru = ni;
 }
 
+/* es_hmap's key test: the slot's value is the head holder node, which has the key */
+static bool node_has(const void *ix, uint32_t ni, uint64_t key) { return ((const esi_pindex_t *)ix)->nodes[ni].key == key; }
+
+static inline size_t key_slot(const esi_pindex_t *ix, uint64_t key) { return es_hmap_probe(&ix->keys, key, node_has, ix); }
+
 /* Unlinks node ni from its key's holder list; the key's slot goes when the
  * list empties (*at as in es_hmap_remove_at). */
 static inline __attribute__((always_inline)) void unhold(esi_pindex_t *ix, uint32_t ni, size_t *at)
 {
-    size_t si = es_hmap_probe(&ix->keys, ix->nodes[ni].key);
-    ES_ASSERT(ix->keys.slots[si].full, "prefix index: node without a slot");
+    size_t si = key_slot(ix, ix->nodes[ni].key);
+    ES_ASSERT(ix->keys.slots[si].tag, "prefix index: node without a slot");
     uint32_t *link = &ix->keys.slots[si].val;
     while (*link != ni) link = &ix->nodes[*link].next;
     *link = ix->nodes[ni].next;
@@ -340,7 +345,7 @@ static uint32_t new_node(esi_pindex_t *ix)
  * head of its holder list (0, as in an empty slot, is nobody). */
 static inline __attribute__((always_inline)) void add_one(esi_pindex_t *ix, esi_ppod_t *p, uint32_t pod, uint64_t key)
 {
-    size_t si = es_hmap_probe(&ix->keys, key);
+    size_t si = key_slot(ix, key);
     uint32_t holders = 0, last = 0, before_last = 0;
     for (uint32_t *link = &ix->keys.slots[si].val, ni; (ni = *link) != 0; link = &ix->nodes[ni].next) {
         if (ix->nodes[ni].pod == pod) {   /* hit: move to MRU */
@@ -363,7 +368,7 @@ static inline __attribute__((always_inline)) void add_one(esi_pindex_t *ix, esi_
     if (p->count >= p->cap) {
         ni = oldest_of(ix, p);
         unhold(ix, ni, &si);
-        if (si == SIZE_MAX) si = es_hmap_probe(&ix->keys, key);
+        if (si == SIZE_MAX) si = key_slot(ix, key);
         p->mru = ni;   /* rotation: the oldest becomes the newest */
     } else {
         ni = new_node(ix);
@@ -374,7 +379,7 @@ static inline __attribute__((always_inline)) void add_one(esi_pindex_t *ix, esi_
     esi_pnode_t *n = &ix->nodes[ni];
     n->key = key;
     n->next = ix->keys.slots[si].val;
-    if (ix->keys.slots[si].full) ix->keys.slots[si].val = ni;
+    if (ix->keys.slots[si].tag) ix->keys.slots[si].val = ni;
     else es_hmap_insert_at(&ix->keys, si, key, ni);
     /* the key's least recently added holder beyond key_cap goes (the new
      * holder is at the front, so the key keeps its slot) */
@@ -442,7 +447,7 @@ void esi_pindex_remove_pod(esi_pindex_t *ix, uint32_t pod)
 
 uint32_t esi_pindex_holders(const esi_pindex_t *ix, uint64_t key)
 {
-    return ix->keys.slots[es_hmap_probe(&ix->keys, key)].val;
+    return ix->keys.slots[key_slot(ix, key)].val;
 }
 
 size_t esi_pindex_pod_count(const esi_pindex_t *ix, uint32_t pod)

@@ -295,9 +295,12 @@ void es_scheduler_destroy(es_scheduler_t *s)
 /* request table                                                       */
 /* ------------------------------------------------------------------ */
 
+/* es_hmap's key test: record val has id */
+static bool req_has(const void *s, uint32_t i, uint64_t id) { return ((const es_scheduler_t *)s)->reqs[i].id == id; }
+
 static req_rec_t *rfind(es_scheduler_t *s, uint64_t id)
 {
-    const es_hmap_slot_t *h = es_hmap_find(&s->req_ids, id);
+    const es_hmap_slot_t *h = es_hmap_find(&s->req_ids, id, req_has, s);
     return h ? &s->reqs[h->val] : NULL;
 }
 
@@ -311,9 +314,9 @@ static req_rec_t *rinsert(es_scheduler_t *s, uint64_t id)
         s->reqs = es_xrealloc(s->reqs, s->capreqs * sizeof *s->reqs);
     }
     ES_ASSERT(s->nreqs < UINT32_MAX, "scheduler: more than 2^32 requests in flight");
-    es_hmap_put(&s->req_ids, id, (uint32_t)s->nreqs);
-    r = &s->reqs[s->nreqs++];
+    r = &s->reqs[s->nreqs];
     *r = (req_rec_t){.id = id};
+    es_hmap_put(&s->req_ids, id, (uint32_t)s->nreqs++, req_has, s);
     return r;
 }
 
@@ -321,10 +324,10 @@ static req_rec_t *rinsert(es_scheduler_t *s, uint64_t id)
 static void rdelete(es_scheduler_t *s, req_rec_t *r)
 {
     size_t i = (size_t)(r - s->reqs);
-    es_hmap_remove(&s->req_ids, r->id, NULL);
+    es_hmap_remove(&s->req_ids, r->id, NULL, req_has, s);
     if (i != --s->nreqs) {
+        es_hmap_find(&s->req_ids, s->reqs[s->nreqs].id, req_has, s)->val = (uint32_t)i;
         s->reqs[i] = s->reqs[s->nreqs];
-        es_hmap_find(&s->req_ids, s->reqs[i].id)->val = (uint32_t)i;
     }
 }
 
