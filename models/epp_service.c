@@ -55,6 +55,52 @@ static void ev_scrape_done(es_sim_t *sim, void *target, uint64_t arg)
     if (c->want_gpu_util) scrape_gpu_util(t, p->server, v->metrics.update_time, &v->metrics);
 }
 
+/* Publishes whose propagation is over reach the store, in order. */
+static void ev_sync_land(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)arg;
+    es_cluster_t *c = target;
+    es_time_t now = es_sim_now(sim);
+    while (c->syncq_n && c->syncq[c->syncq_head].at <= now) {
+        const sync_pending_t *p = &c->syncq[c->syncq_head];
+        if (c->pods[p->pod].alive)   /* a deleted endpoint's late Set is dropped */
+            es_sched_sync_set(c->sync, p->replica, p->pod, p->requests, p->tokens);
+        c->syncq_head = (c->syncq_head + 1) % c->syncq_cap;
+        c->syncq_n--;
+    }
+    c->sync_timer = false;
+    if (c->syncq_n) {
+        c->sync_timer = true;
+        es_sim_schedule(sim, c->syncq[c->syncq_head].at, ev_sync_land, c, 0);
+    }
+}
+
+/* Replica e publishes its local value of `pod`: in the store now, or
+ * sync_delay later (its value as of now). */
+static void sync_publish(es_cluster_t *c, epp_replica_t *e, uint32_t pod)
+{
+    if (c->sync_delay <= 0) { es_scheduler_sync_publish(e->sched, pod); return; }
+    if (c->syncq_n == c->syncq_cap) {
+        size_t cap = c->syncq_cap ? c->syncq_cap * 2 : 256;
+        sync_pending_t *q = es_xmalloc(cap * sizeof *q);   /* grows with the publishes in flight */
+        for (size_t i = 0; i < c->syncq_n; i++) q[i] = c->syncq[(c->syncq_head + i) % c->syncq_cap];
+        free(c->syncq);
+        c->syncq = q;
+        c->syncq_cap = cap;
+        c->syncq_head = 0;
+    }
+    sync_pending_t *p = &c->syncq[(c->syncq_head + c->syncq_n) % c->syncq_cap];
+    p->at = es_sim_now(c->sim) + c->sync_delay;
+    p->replica = e->id;
+    p->pod = pod;
+    es_scheduler_get_inflight(e->sched, pod, &p->requests, &p->tokens);
+    c->syncq_n++;
+    if (!c->sync_timer) {
+        c->sync_timer = true;
+        es_sim_schedule(c->sim, p->at, ev_sync_land, c, 0);
+    }
+}
+
 static void ev_scrape_tick(es_sim_t *sim, void *target, uint64_t arg)
 {
     (void)arg;
@@ -65,7 +111,7 @@ static void ev_scrape_tick(es_sim_t *sim, void *target, uint64_t arg)
     pod_t *p = &c->pods[t->pod];
     if (!p->alive || !p->server) return;
     /* the cross-replica publisher is one more dispatcher of the pod's collector */
-    if (c->sync && es_sched_sync_tick(&t->sync_left, c->sync_period)) es_scheduler_sync_publish(e->sched, t->pod);
+    if (c->sync && es_sched_sync_tick(&t->sync_left, c->sync_period)) sync_publish(c, e, t->pod);
     if (esi_in_window(p->scrape_fail, p->nscrape_fail, es_sim_now(sim))) return;
     if (c->prm.epp->scrape_failure_rate > 0 && es_rng_uniform(&e->rng) < c->prm.epp->scrape_failure_rate) return;
     if (c->scrape_latency_fails) return;
@@ -120,6 +166,7 @@ void esi_epp_on_kv_event(void *ud, const es_kv_event_t *ev)
         kv_pending_t *q = es_xmalloc(cap * sizeof *q);
         for (size_t i = 0; i < c->kvq_n; i++) q[i] = c->kvq[(c->kvq_head + i) % c->kvq_cap];
         free(c->kvq);
+    free(c->syncq);
         c->kvq = q;
         c->kvq_cap = cap;
         c->kvq_head = 0;
@@ -256,6 +303,45 @@ static void flow_arm(es_cluster_t *c, epp_replica_t *e)
     es_sim_schedule_in(c->sim, ES_MS, ev_flow_cycle, e, 0);
 }
 
+/* The candidates' in-flight counters as the replica reads them (synced or
+ * its own), for the next decision record. */
+static void snap_inflight(es_cluster_t *c, epp_replica_t *e, const es_endpoint_t *cand, size_t n)
+{
+    if (!c->hooks.on_decision) return;
+    for (size_t i = 0; i < n; i++) {
+        if (c->sync) es_sched_sync_get(c->sync, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
+        else es_scheduler_get_inflight(e->sched, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
+    }
+}
+
+/* Dispatch cycles until one dispatches nothing; each cycle's record sees
+ * the counters before its pick. */
+static void flow_cycles(es_cluster_t *c, epp_replica_t *e, const es_endpoint_t *cand, size_t n, es_time_t now)
+{
+    do snap_inflight(c, e, cand, n);
+    while (es_scheduler_flow_cycle(e->sched, cand, n, now, flow_cb, e) > 0);
+}
+
+/* Decision records: the request's arrival with the queues it finds. */
+static void record_arrival(es_cluster_t *c, epp_replica_t *e, const es_sched_request_t *req,
+                           const es_endpoint_t *cand, size_t n, es_time_t now)
+{
+    size_t nq = es_scheduler_flow_items(e->sched, e->fq, e->fq_cap);
+    if (nq > e->fq_cap) {
+        e->fq_cap = nq * 2;
+        e->fq = es_xrealloc(e->fq, e->fq_cap * sizeof *e->fq);
+        nq = es_scheduler_flow_items(e->sched, e->fq, e->fq_cap);
+    }
+    size_t nb = es_scheduler_flow_bands(e->sched, e->fb, e->fb_cap);
+    if (nb > e->fb_cap) {
+        e->fb_cap = nb * 2;
+        e->fb = es_xrealloc(e->fb, e->fb_cap * sizeof *e->fb);
+        nb = es_scheduler_flow_bands(e->sched, e->fb, e->fb_cap);
+    }
+    es_flow_note_t note = {.arrival = true, .queued = e->fq, .nqueued = nq, .bands = e->fb, .nbands = nb};
+    c->hooks.on_decision(c->hooks.ud, e->id, req, cand, n, (const int64_t (*)[2])e->inflight, now, NULL, &note);
+}
+
 static void ev_flow_cycle(es_sim_t *sim, void *target, uint64_t arg)
 {
     (void)arg;
@@ -264,7 +350,7 @@ static void ev_flow_cycle(es_sim_t *sim, void *target, uint64_t arg)
     e->flow_timer = false;
     size_t n;
     const es_endpoint_t *cand = candidates(c, e, &n);
-    while (es_scheduler_flow_cycle(e->sched, cand, n, es_sim_now(sim), flow_cb, e) > 0) {}
+    flow_cycles(c, e, cand, n, es_sim_now(sim));
     flow_arm(c, e);
 }
 
@@ -282,16 +368,17 @@ static void ev_epp_decided(es_sim_t *sim, void *target, uint64_t arg)
     es_sched_result_t res;
     memset(&res, 0, sizeof res);
     es_time_t now = es_sim_now(sim);
-    if (c->hooks.on_decision)
-        for (size_t i = 0; i < n; i++) {   /* as the replica reads them: synced or its own */
-            if (c->sync) es_sched_sync_get(c->sync, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
-            else es_scheduler_get_inflight(e->sched, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
-        }
+    snap_inflight(c, e, cand, n);
+    bool flow = es_epp_config_gate(c->prm.picker, "flowControl");
+    if (c->hooks.on_decision && flow) record_arrival(c, e, &r->p.sched, cand, n, now);
     es_scheduler_submit(e->sched, &r->p.sched, cand, n, now, &res);
     if (c->hooks.on_decision && res.status != ES_SCHED_QUEUED)
-        c->hooks.on_decision(c->hooks.ud, e->id, &r->p.sched, cand, n, (const int64_t (*)[2])e->inflight, now, &res);
+        c->hooks.on_decision(c->hooks.ud, e->id, &r->p.sched, cand, n, (const int64_t (*)[2])e->inflight, now, &res,
+                             flow ? &(es_flow_note_t){.at_arrival = "rejected"} : NULL);
     if (res.status == ES_SCHED_QUEUED) {
-        while (es_scheduler_flow_cycle(e->sched, cand, n, now, flow_cb, e) > 0) {}
+        e->arriving = &r->p.sched;
+        flow_cycles(c, e, cand, n, now);
+        e->arriving = NULL;
         flow_arm(c, e);
         return;
     }
@@ -306,6 +393,12 @@ static void flow_cb(void *ud, const es_sched_request_t *req, const es_sched_resu
     es_client_request_t probe;
     size_t off = (size_t)((char *)&probe.p.sched - (char *)&probe);
     es_client_request_t *r = (es_client_request_t *)((char *)req - off);
+    if (c->hooks.on_decision && es_epp_config_gate(c->prm.picker, "flowControl")) {   /* the cycle's candidates */
+        size_t n;
+        const es_endpoint_t *cand = candidates(c, e, &n);
+        c->hooks.on_decision(c->hooks.ud, e->id, req, cand, n, (const int64_t (*)[2])e->inflight, es_sim_now(c->sim), res,
+                             &(es_flow_note_t){.at_arrival = req == e->arriving ? "dispatched" : "held"});
+    }
     if (r->p.phase != PH_EXTPROC || !r->p.extproc_pending) {   /* gave up while queued */
         if (res->status == 200) es_scheduler_on_end(e->sched, r->id, es_sim_now(c->sim));
         return;
@@ -375,6 +468,7 @@ int esi_epp_service_create(es_cluster_t *c, es_err_t *err)
             if (!c->sync && (rc = es_sched_sync_create(c->nepps, c->maxpods, &c->sync, err))) return rc;
             /* interval_dispatcher.go periodTicks: rounded to poll ticks, at least 1 */
             c->sync_period = es_sched_sync_period_ticks(sync_every, c->scrape_every);
+            c->sync_delay = es_time_from_ms(c->prm.epp->sync_delay_ms);
             es_scheduler_sync_attach(r->sched, c->sync, e);
         }
         es_rng_stream(&r->rng, es_sim_master_seed(c->sim), ES_ENTITY_EPP_REPLICA, e, ES_STREAM_SCRAPE);
@@ -402,11 +496,14 @@ void esi_epp_service_destroy(es_cluster_t *c)
         free(c->epps[e].view);
         free(c->epps[e].cand);
         free(c->epps[e].inflight);
+        free(c->epps[e].fq);
+        free(c->epps[e].fb);
     }
     free(c->epps);
     free(c->timers);
     es_sched_sync_destroy(c->sync);
     free(c->kvq);
+    free(c->syncq);
 }
 
 void es_cluster_predictor_stats(const es_cluster_t *c, es_sched_predictor_stats_t *out)

@@ -93,7 +93,10 @@ typedef struct es_client_request {
         uint32_t            nencode;        /* E/P/D: encode pods the decision named (x-encoder-hosts-ports) */
         int32_t             encode_pods[ES_SCHED_MAX_TARGETS];
         int32_t             kv_source;      /* p2p-source-producer's peer (x-kv-cache-source-host-port), -1 none */
-        uint32_t            kv_pulled;      /* prompt tokens the computing pod pulled from kv_source */
+        uint64_t            pull_id;        /* the computing pod's P2P pull in flight (es_kvlink id), 0 none */
+        uint32_t            pull_src_life;  /* kv_source's crash count when that pull started */
+        uint32_t            enc_left;       /* E/P/D: encoder outputs still on their way to the first pod */
+        es_time_t           enc_from;       /* when the request reached the encode pods */
         uint8_t             phase;
         uint8_t             extproc_pending; /* the gateway waits for the EPP's answer */
         uint8_t             decided;         /* the EPP picked (its in-flight counters hold r) */
@@ -102,6 +105,8 @@ typedef struct es_client_request {
         es_time_t           extproc_sent;
     } p;
 } es_client_request_t;
+
+struct es_flow_note;   /* below */
 
 typedef struct es_cluster_hooks {
     void *ud;
@@ -113,10 +118,26 @@ typedef struct es_cluster_hooks {
     void (*on_gaps)(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured);
     /* Optional (--record-decisions): one EPP decision, with what the replica
      * saw: the candidates as scraped and their in-flight counters before the
-     * pick ({requests, tokens} per candidate). */
+     * pick ({requests, tokens} per candidate).  flow: NULL without the
+     * flowControl gate; with it, also each request's arrival (res NULL). */
     void (*on_decision)(void *ud, uint32_t replica, const es_sched_request_t *req, const es_endpoint_t *cand,
-                        size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res);
+                        size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res,
+                        const struct es_flow_note *flow);
 } es_cluster_hooks_t;
+
+/* Flow control's part of a decision record (explain --from-run replays the
+ * queues from it).  An arrival: the queues the request finds before it is
+ * submitted.  An outcome: what flow control did at the request's arrival,
+ * "rejected" (capacity), "dispatched" (by the dispatch cycles run at its
+ * arrival) or "held" (queued past its arrival: dispatched or timed out later). */
+typedef struct es_flow_note {
+    bool                        arrival;
+    const es_sched_flow_item_t *queued;
+    size_t                      nqueued;
+    const es_sched_flow_band_t *bands;
+    size_t                      nbands;
+    const char                 *at_arrival;
+} es_flow_note_t;
 
 typedef struct es_cluster_params {
     const es_server_config_t      *server;

@@ -2,7 +2,8 @@
 # Every command in a ```sh block of README.md and docs/*.md runs as written,
 # in order, in a fresh copy of the tree (tracked and new files, no out/).
 # Liberties, for a test's time: `eppsim run`/`sweep` lines (scripts/run-default
-# too) get `--set workload.num_requests=60 --set results.warmup_s=0`; the
+# too) get `--set workload.num_requests=60 --set results.warmup_s=0`,
+# `eppsim calibrate` lines `--iterations 2` (the fit loop runs, briefly); the
 # copy's scripts/build uses the binary under test instead of compiling; `scripts/test` (which runs this test)
 # and blocks after a `<!-- doc-test: skip REASON -->` line are not run.
 # As in the project's layout, `eppsim` is on PATH (the copy's build/app/eppsim)
@@ -46,11 +47,15 @@ while IFS=$'\t' read -r where cmd; do
   case "$cmd" in scripts/test*) continue ;; esac
   case "$cmd" in *../shared/*) [ -d "$W/shared" ] || { skipped=$((skipped + 1)); continue; } ;; esac
   run=$(printf '%s' "$cmd" | sed -E 's#(eppsim (run|sweep))( |$)#\1 --set workload.num_requests=60 --set results.warmup_s=0\3#; s#^(scripts/run-default)( |$)#\1 --set workload.num_requests=60 --set results.warmup_s=0\2#')
+  case "$run" in *"eppsim calibrate"*) run=$(printf '%s' "$run" | sed -E 's#--iterations [0-9]+#--iterations 2#g; s#(eppsim calibrate)( |$)#\1 --iterations 2\2#') ;; esac
   n=$((n + 1))
+  t0=$SECONDS
   bash -c "$run" < /dev/null > "$W/out.txt" 2>&1; rc=$?
+  printf '%d\t%s\n' $((SECONDS - t0)) "$where" >> "$W/times.tsv"
   ok=0; [ $rc = 0 ] && ok=1
   case "$cmd" in *"eppsim compare"*) [ $rc = 1 ] && ok=1 ;; esac
   [ $ok = 1 ] || { fail "$where: '$cmd' exits $rc:"; tail -5 "$W/out.txt" | sed 's/^/    /'; }
 done < "$W/commands.tsv"
 echo "docs-commands: $n commands, $fails failed, $skipped skipped (no ../shared validation data here)"
+echo "slowest (s): $(sort -rn "$W/times.tsv" 2>/dev/null | head -5 | tr '\t\n' ' ,')"
 [ "$fails" = 0 ]

@@ -3,9 +3,13 @@
 # pod_crash refuses connections, pod_restart comes back after the readiness
 # delay with a cold cache (AllBlocksCleared on its KV events),
 # scrape_failure answers /metrics with 503, epp.scrape_latency_ms delays it.
+# At --time-scale 0.25 (a model second is 4 s of wall time) a loaded machine
+# still checks each state inside its window; the checks bounded from below
+# wait for their time, those bounded from above say how late they ran.
 # tests/cli/faults.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
+. "$(dirname "$0")/lib.sh"
 W=$(mktemp -d /tmp/eppsim-cli-faults-XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"; }
@@ -29,40 +33,46 @@ cluster:
     - {at_s: 0, kind: scrape_failure, pod: 2, duration_s: 2.5}
 epp: {scrape_latency_ms: 300}
 Y
-"$EPPSIM" serve f.yaml --pods 3 --port 0 --kv-events 0 >s.out 2>s.err &
+TS=0.25
+# serve's clock starts between TL (before it is started) and T0 (after it listens)
+TL=$(date +%s.%N)
+"$EPPSIM" serve f.yaml --pods 3 --port 0 --kv-events 0 --time-scale $TS >s.out 2>s.err &
 pids+=($!)
-for _ in $(seq 1 100); do [ "$(grep -c 'kv-events' s.out)" -ge 3 ] && break; sleep 0.05; done
+wait_lines s.out 'kv-events' 3 || { echo "FAIL: serve did not start: $(cat s.err)"; exit 1; }
 T0=$(date +%s.%N)
-at() { "$PY" -c "import time,sys; d=float(sys.argv[1])-(time.time()-float(sys.argv[2])); time.sleep(max(0,d))" "$1" "$T0"; }
+# at T: waits until serve's model time is at least T s; late: its model time at most, now
+at() { "$PY" -c "import time,sys; d=float(sys.argv[1])/$TS-(time.time()-float(sys.argv[2])); time.sleep(max(0,d))" "$1" "$T0"; }
+late() { "$PY" -c "import time,sys; print('model time <= %.2f s' % ((time.time()-float(sys.argv[1]))*$TS))" "$TL"; }
 P0=$(awk '$1=="pod" && $2==0 && $3=="port" {print $4}' s.out); P1=$(awk '$1=="pod" && $2==1 && $3=="port" {print $4}' s.out)
 P2=$(awk '$1=="pod" && $2==2 && $3=="port" {print $4}' s.out); EP1=$(awk '$1=="pod" && $2==1 && $3=="kv-events" {print $4}' s.out)
 cat > sub.py <<'PY'
-import json, sys, zmq, msgpack
+import json, sys, time, zmq, msgpack
 s = zmq.Context().socket(zmq.SUB)
-s.connect(sys.argv[1]); s.setsockopt(zmq.SUBSCRIBE, b""); s.RCVTIMEO = 7000
-tags = []
-try:
-    while "AllBlocksCleared" not in tags:
+s.connect(sys.argv[1]); s.setsockopt(zmq.SUBSCRIBE, b""); s.RCVTIMEO = 1000
+tags, end = [], time.monotonic() + 60     # the restart is seconds away: generous
+while "AllBlocksCleared" not in tags and time.monotonic() < end:
+    try:
         t, q, p = s.recv_multipart()
-        tags += [e[0] for e in msgpack.unpackb(p, raw=False)[1]]
-except zmq.Again:
-    pass
+    except zmq.Again:
+        continue
+    tags += [e[0] for e in msgpack.unpackb(p, raw=False)[1]]
 json.dump(tags, open(sys.argv[2], "w"))
 PY
 "$PY" sub.py "$EP1" tags.json &
 SUB=$!
-sleep 0.3
 long=$("$PY" -c 'print("".join("word%04d " % i for i in range(200))[:1600])')
 req() { curl -s "http://127.0.0.1:$1/v1/completions" -d "{\"prompt\":\"$long\",\"max_tokens\":2}"; }
-[ "$(code http://127.0.0.1:$P0/health)" = 200 ]; check "pod 0 up before its crash" $? ""
+# before model time 2 (the crash and restart) and 2.5 (the scrape failures end)
+[ "$(code http://127.0.0.1:$P0/health)" = 200 ]; check "pod 0 up before its crash" $? "$(late)"
 req "$P1" >/dev/null; req "$P1" > warm.json
-grep -q '"cached_tokens":384' warm.json; check "pod 1 caches the prompt before its restart" $? "$(cat warm.json)"
-[ "$(code http://127.0.0.1:$P2/metrics)" = 503 ]; check "scrape_failure window: /metrics 503" $? ""
+grep -q '"cached_tokens":384' warm.json; check "pod 1 caches the prompt before its restart" $? "$(late): $(cat warm.json)"
+[ "$(code http://127.0.0.1:$P2/metrics)" = 503 ]; check "scrape_failure window: /metrics 503" $? "$(late)"
 at 3
-curl -s -m 2 "http://127.0.0.1:$P0/health" >/dev/null; rc=$?
+# pod 1 is back at model time 4: checked first
+curl -s -m 20 "http://127.0.0.1:$P1/health" >/dev/null; rc=$?
+[ "$rc" -eq 7 ]; check "restarting pod 1 refuses connections during the readiness delay" $? "curl exit $rc, $(late)"
+curl -s -m 20 "http://127.0.0.1:$P0/health" >/dev/null; rc=$?
 [ "$rc" -eq 7 ]; check "crashed pod 0 refuses connections (curl exit 7)" $? "curl exit $rc"
-curl -s -m 2 "http://127.0.0.1:$P1/health" >/dev/null; rc=$?
-[ "$rc" -eq 7 ]; check "restarting pod 1 refuses connections during the readiness delay" $? "curl exit $rc"
 t=$(curl -s -o m2.txt -w '%{http_code} %{time_total}' "http://127.0.0.1:$P2/metrics")
 [ "${t% *}" = 200 ] && awk -v x="${t#* }" 'BEGIN { exit !(x >= 0.3) }'
 check "after the window /metrics answers 200, after the 300 ms scrape latency ($t)" $? ""
@@ -70,7 +80,7 @@ at 5
 [ "$(code http://127.0.0.1:$P1/health)" = 200 ]; check "pod 1 listens again after the readiness delay" $? ""
 req "$P1" > cold.json
 grep -q '"cached_tokens"' cold.json; [ $? -ne 0 ]; check "restarted pod 1 has a cold cache" $? "$(cat cold.json)"
-curl -s -m 2 "http://127.0.0.1:$P0/health" >/dev/null; [ $? -eq 7 ]; check "crashed pod 0 stays down" $? ""
+curl -s -m 20 "http://127.0.0.1:$P0/health" >/dev/null; [ $? -eq 7 ]; check "crashed pod 0 stays down" $? ""
 wait $SUB
 grep -q AllBlocksCleared tags.json; check "pod 1's KV events announce AllBlocksCleared" $? "$(cat tags.json)"
 

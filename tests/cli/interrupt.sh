@@ -3,6 +3,7 @@
 # output directory, no temporary directory).  tests/cli/interrupt.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
+. "$(dirname "$0")/lib.sh"
 W=$(mktemp -d /tmp/eppsim-cli-interrupt-XXXXXX)
 trap 'rm -rf "$W"' EXIT
 cd "$W"
@@ -13,7 +14,7 @@ for sig in INT TERM; do
   "$EPPSIM" run long.yaml -q --no-plots -o out >/dev/null 2>"err-$sig" &
   pid=$!
   # wait until the run has started writing its temporary directory, then signal
-  for _ in $(seq 1 100); do ls -d out.tmp-* >/dev/null 2>&1 && break; sleep 0.05; done
+  wait_for 60 test -d "out.tmp-$pid"
   sleep 0.3
   kill -s "$sig" "$pid"
   wait "$pid"; rc=$?
@@ -32,7 +33,7 @@ if "$EPPSIM" sweep --help >/dev/null 2>&1; then
   printf 'base: base.yaml\ngrid: {cluster.replicas: [1, 2, 3, 4, 5, 6, 7, 8]}\nseeds: 2\n' > s.yaml
   "$EPPSIM" sweep s.yaml -j 1 -o sw >/dev/null 2>err-sweep &
   pid=$!
-  for _ in $(seq 1 200); do [ -n "$(ls sw/points/*/summary.json 2>/dev/null)" ] && break; sleep 0.05; done
+  wait_for 120 eval '[ -n "$(ls sw/points/*/summary.json 2>/dev/null)" ]'
   kill -s INT "$pid"
   wait "$pid"; rc=$?
   done1=$(ls sw/points/*/summary.json 2>/dev/null | wc -l)

@@ -5,6 +5,7 @@
 # tests/cli/kvevents.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
+. "$(dirname "$0")/lib.sh"
 W=$(mktemp -d /tmp/eppsim-cli-kvevents-XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"; }
@@ -23,37 +24,47 @@ check() { if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails
 printf 'server:\n  num_gpu_blocks: 41\n' > small.yaml
 "$EPPSIM" serve small.yaml --pods 1 --port 0 --kv-events 0 --time-scale 10 >s.out 2>s.err &
 pids+=($!)
-for _ in $(seq 1 100); do grep -q 'kv-events' s.out && break; sleep 0.05; done
+wait_lines s.out 'kv-events' 1
 P=$(awk '$1=="pod" && $3=="port" {print $4}' s.out); EP=$(awk '$1=="pod" && $3=="kv-events" {print $4}' s.out)
 [ -n "$P" ] && [[ "$EP" == tcp://127.0.0.1:* ]]; check "serve prints its KV event endpoint ($EP)" $? "$(cat s.out s.err)"
 
 cat > sub.py <<'PY'
-import json, sys, zmq, msgpack
+import json, os, sys, time, zmq, msgpack
+from zmq.utils.monitor import recv_monitor_message
 ctx = zmq.Context()
 s = ctx.socket(zmq.SUB)
+s.setsockopt(zmq.SUBSCRIBE, b"kv@")    # sent to the publisher right after the handshake
+mon = s.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+mon.RCVTIMEO = 30000
 s.connect(sys.argv[1])
-s.setsockopt(zmq.SUBSCRIBE, b"kv@")
-s.RCVTIMEO = 2000                      # the run ends when 2 s pass without a batch
+recv_monitor_message(mon)              # connected (a zmq.Again here: no handshake in 30 s)
 open(sys.argv[2], "w").write("ready\n")
-out = []
-try:
-    while True:
+# every batch, until the requests are done (done.txt) and 5 s pass without one
+s.RCVTIMEO = 200
+out, quiet, end = [], None, time.monotonic() + 120
+while time.monotonic() < end and (quiet is None or time.monotonic() < quiet):
+    if quiet is None and os.path.exists(sys.argv[4]): quiet = time.monotonic() + 5
+    try:
         topic, seq, payload = s.recv_multipart()
-        out.append({"topic": topic.decode(), "seq": int.from_bytes(seq, "big"),
-                    "batch": msgpack.unpackb(payload, raw=False)})
-except zmq.Again:
-    pass
+    except zmq.Again:
+        continue
+    out.append({"topic": topic.decode(), "seq": int.from_bytes(seq, "big"),
+                "batch": msgpack.unpackb(payload, raw=False)})
+    if quiet is not None: quiet = time.monotonic() + 5
 json.dump(out, open(sys.argv[3], "w"))
 PY
-"$PY" sub.py "$EP" ready.txt events.json &
+"$PY" sub.py "$EP" ready.txt events.json done.txt &
 SUB=$!
-for _ in $(seq 1 100); do [ -s ready.txt ] && break; sleep 0.05; done
-sleep 0.3   # the subscription reaches the publisher (ZMQ slow joiner)
+wait_for 60 test -s ready.txt; check "the subscriber connects to the KV event endpoint" $? ""
+# the subscription, sent after the handshake, reaches the publisher's I/O
+# thread at once (ZMQ's slow joiner); a moment's grace on a loaded machine
+sleep 0.2
 a=$("$PY" -c 'print("".join("alpha%04d " % i for i in range(240))[:2400])')
 b=$("$PY" -c 'print("".join("bravo%04d " % i for i in range(240))[:2400])')
 curl -s "http://127.0.0.1:$P/v1/completions" -d "{\"prompt\":\"$a\",\"max_tokens\":12}" > r1.json
 curl -s "http://127.0.0.1:$P/v1/completions" -d "{\"prompt\":\"$a\",\"max_tokens\":12}" > r2.json
 curl -s "http://127.0.0.1:$P/v1/completions" -d "{\"prompt\":\"$b\",\"max_tokens\":12}" > r3.json
+touch done.txt   # every batch was sent before its request's last token
 wait $SUB
 "$PY" - events.json r2.json "$P" <<'PY'; check "events decode with python3-msgpack in vLLM's layout" $? ""
 import json, sys

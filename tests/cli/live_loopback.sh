@@ -12,6 +12,7 @@
 #   tests/cli/live_loopback.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
+. "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CLIENT="$ROOT/scripts/live-client"
 W=$(mktemp -d /tmp/eppsim-cli-loopback-XXXXXX)
@@ -23,31 +24,26 @@ fails=0
 check() {   # check NAME CONDITION-EXIT-CODE DETAIL
   if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
 }
-wait_line() {   # wait_line FILE PATTERN COUNT
-  local n
-  for _ in $(seq 1 100); do n=$(grep -c "$2" "$1" 2>/dev/null); [ "${n:-0}" -ge "$3" ] && return 0; sleep 0.05; done
-  return 1
-}
 TS=0.25
 N=12
 NL=20
 
 "$EPPSIM" serve --pods 3 --port 0 --time-scale $TS >serve.out 2>serve.err &
 pids+=($!)
-wait_line serve.out '^pod ' 3; check "serve: 3 pods listening" $? "$(cat serve.out serve.err)"
+wait_lines serve.out '^pod ' 3; check "serve: 3 pods listening" $? "$(cat serve.out serve.err)"
 PODS=$(awk '$1=="pod" {printf "%s127.0.0.1:%s", (n++ ? "," : ""), $4}' serve.out)
 "$EPPSIM" gateway --pods "$PODS" --port 0 --time-scale $TS --record rec >gw.out 2>gw.err &
 GW=$!
 pids+=($GW)
-wait_line gw.out '^gateway port ' 1; check "gateway listening" $? "$(cat gw.out gw.err)"
+wait_lines gw.out '^gateway port ' 1; check "gateway listening" $? "$(cat gw.out gw.err)"
 G=$(awk '$1=="gateway" {print $3}' gw.out)
-sleep 0.3   # the first scrapes
 
 "$CLIENT" gen --requests $N --rate 8 --seed 3 >work.jsonl
 "$CLIENT" send --url "http://127.0.0.1:$G" --time-scale $TS work.jsonl -o live.jsonl
 check "client ran" $? ""
 
-sleep 0.3   # the gateway flushes decisions.jsonl every 100 ms
+# the gateway writes each decision before it proxies the request
+wait_lines rec/decisions.jsonl '' $N; check "decisions.jsonl has the $N decisions" $? "$(wc -l < rec/decisions.jsonl)"
 python3 - work.jsonl live.jsonl rec/decisions.jsonl $N <<'PY'; check "every request: 200, max_tokens token events, usage, and served by the pod the gateway logged" $? ""
 import json, math, sys
 work = {json.loads(l)["i"]: json.loads(l) for l in open(sys.argv[1])}

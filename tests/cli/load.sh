@@ -5,6 +5,7 @@
 # and `serve --stats` reports step and token lateness.  tests/cli/load.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
+. "$(dirname "$0")/lib.sh"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 W=$(mktemp -d /tmp/eppsim-cli-load-XXXXXX)
 pids=()
@@ -25,7 +26,7 @@ Y
 "$EPPSIM" serve small.yaml --pods 2 --port 0 --time-scale 10 --stats >s.out 2>s.err &
 SERVE=$!
 pids+=($SERVE)
-for _ in $(seq 1 100); do [ "$(grep -c '^pod ' s.out)" -ge 2 ] && break; sleep 0.05; done
+wait_lines s.out '^pod ' 2
 P0=$(awk '$1=="pod" && $2==0 {print $4}' s.out); P1=$(awk '$1=="pod" && $2==1 {print $4}' s.out)
 [ -n "$P0" ] && [ -n "$P1" ]; check "serve started ($P0 $P1)" $? "$(cat s.out s.err)"
 
@@ -70,7 +71,7 @@ check "serve --stats prints token lateness when stopped" $? "$(cat s.out)"
 "$EPPSIM" serve --pods 1 --port 0 --time-scale 10 --served-model-name meta-llama/Llama-2-7b-hf >ip.out 2>ip.err &
 IPS=$!
 pids+=($IPS)
-for _ in $(seq 1 100); do grep -q '^pod ' ip.out 2>/dev/null && break; sleep 0.05; done
+wait_lines ip.out '^pod ' 1
 PI=$(awk '$1=="pod" && $3=="port" {print $4}' ip.out)
 timeout 120 "$EPPSIM" load --inference-perf "$SRC/tests/data/inference-perf/late-2025-run.yaml" --url "http://127.0.0.1:$PI" \
   --time-scale 10 --no-plots -q -o ip >/dev/null 2>ip.lerr
@@ -82,7 +83,7 @@ kill $IPS
 "$EPPSIM" serve --pods 1 --port 0 --time-scale 10 >ip2.out 2>ip2.err &
 IPS2=$!
 pids+=($IPS2)
-for _ in $(seq 1 100); do grep -q '^pod ' ip2.out 2>/dev/null && break; sleep 0.05; done
+wait_lines ip2.out '^pod ' 1
 PI2=$(awk '$1=="pod" && $3=="port" {print $4}' ip2.out)
 timeout 120 "$EPPSIM" load --inference-perf "$SRC/tests/data/inference-perf/late-2025-run.yaml" --url "http://127.0.0.1:$PI2" \
   --time-scale 10 --no-plots -q -o ip2 >/dev/null 2>&1
@@ -90,7 +91,12 @@ timeout 120 "$EPPSIM" load --inference-perf "$SRC/tests/data/inference-perf/late
 check "load --inference-perf sends server.model_name (another model's pod: 404)" $? "$(awk -F, 'NR > 1 {print $4}' ip2/requests.csv | sort | uniq -c)"
 kill $IPS2
 
-# a refused connection (nothing listens on the first URL any more): status 0, not a hang
+# a refused connection: status 0, not a hang.  The port is held bound (not
+# listening) by a helper, so no other test's server can take it meanwhile.
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1], flush=True); time.sleep(600)' >closed.port &
+pids+=($!)
+wait_for 30 test -s closed.port; P0=$(cat closed.port)
 printf 'name: two\nworkload: {num_requests: 2, arrival: {process: constant, rate: 50}, shared_prefix: {output_len: 4}}\n' > two.yaml
 timeout 60 "$EPPSIM" load two.yaml --url "http://127.0.0.1:$P0" --no-plots -q -o refused >/dev/null 2>r.err
 check "load against a closed port exits 0" $? "$(cat r.err)"

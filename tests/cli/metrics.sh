@@ -4,6 +4,7 @@
 # tests/cli/metrics.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
+. "$(dirname "$0")/lib.sh"
 W=$(mktemp -d /tmp/eppsim-cli-metrics-XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"; }
@@ -17,7 +18,7 @@ done
 command -v curl >/dev/null || { echo "FAIL: curl missing (scripts/install-deps installs it)"; exit 1; }
 "$EPPSIM" serve --pods 1 --port 0 --time-scale 10 >s.out 2>s.err &
 pids+=($!)
-for _ in $(seq 1 100); do grep -q '^pod ' s.out && break; sleep 0.05; done
+wait_lines s.out '^pod ' 1
 P=$(awk '$1=="pod" && $3=="port" {print $4}' s.out)
 [ -n "$P" ] || { echo "FAIL: serve did not start: $(cat s.err)"; exit 1; }
 long=$(printf 'the same prompt, %03d; ' $(seq 1 20))   # 400 bytes: 100 stand-in tokens, 6 full blocks

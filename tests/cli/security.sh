@@ -7,6 +7,7 @@
 #   tests/cli/security.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
+. "$(dirname "$0")/lib.sh"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 [ -n "${ES_FAILIO:-}" ] && ES_FAILIO=$(realpath "$ES_FAILIO")
 W=$(mktemp -d /tmp/eppsim-cli-security-XXXXXX)
@@ -88,10 +89,12 @@ echo "== class 6: SIGTERM stops a run at once, however dense the simulated time"
 # 10M req/s: one 200 ms slice of simulated time is ~2M requests (~50 s of wall time)
 printf 'workload: {num_requests: 20000000, arrival: {rate: 10000000}}\ncluster: {replicas: 50}\nresults: {requests_csv: false, oracle: false}\n' > dense.yaml
 rm -rf out; "$EPPSIM" run -q --no-plots -o out dense.yaml >/dev/null 2>&1 & pid=$!
-sleep 2; kill -TERM $pid
-for i in $(seq 200); do running $pid || break; sleep 0.1; done
-if running $pid; then kill -KILL $pid; wait $pid 2>/dev/null; fail "SIGTERM during a dense slice" "still running 20 s after SIGTERM"
-else wait $pid; rc=$?; if [ $rc -eq 130 ] && [ ! -e out ]; then ok "SIGTERM during a dense slice (exit 130 within 20 s)"; else fail "SIGTERM during a dense slice" "exit $rc"; fi; fi
+# the run has begun (its temporary directory), then 2 s into the slice
+wait_for 60 test -d "out.tmp-$pid"; sleep 2; kill -TERM $pid
+# stopping at once is seconds at most; the slice alone is ~50 s, more on a loaded machine
+wait_for 30 eval '! running $pid'
+if running $pid; then kill -KILL $pid; wait $pid 2>/dev/null; fail "SIGTERM during a dense slice" "still running 30 s after SIGTERM"
+else wait $pid; rc=$?; if [ $rc -eq 130 ] && [ ! -e out ]; then ok "SIGTERM during a dense slice (exit 130)"; else fail "SIGTERM during a dense slice" "exit $rc"; fi; fi
 rm -rf "$W"/out*
 
 echo "== class 7: no data lost or half-written"
@@ -127,14 +130,14 @@ fi
 mkdir -p fakebin; printf '#!/bin/sh\necho $$ > %s/gnuplot.pid\nexec sleep 30\n' "$W" > fakebin/gnuplot; chmod +x fakebin/gnuplot
 exp plain; rm -rf out "$W/gnuplot.pid"
 PATH="$W/fakebin:$PATH" "$EPPSIM" run -q -o out a.yaml >/dev/null 2>&1 & pid=$!
-for i in $(seq 100); do [ -s "$W/gnuplot.pid" ] && break; sleep 0.1; done
+wait_for 60 test -s "$W/gnuplot.pid" || fail "SIGTERM during gnuplot" "gnuplot not started in 60 s"
 kill -TERM $pid
-for i in $(seq 200); do running $pid || break; sleep 0.1; done
-if running $pid; then kill -KILL $pid; wait $pid 2>/dev/null; fail "SIGTERM during gnuplot" "still running 20 s later"
+wait_for 30 eval '! running $pid'
+if running $pid; then kill -KILL $pid; wait $pid 2>/dev/null; fail "SIGTERM during gnuplot" "still running 30 s later"
 else
   wait $pid; rc=$?; gp=$(cat "$W/gnuplot.pid" 2>/dev/null)
   # the signal reaches gnuplot at once; give it a moment to be reaped
-  for i in $(seq 100); do [ -n "$gp" ] && running "$gp" || break; sleep 0.1; done
+  wait_for 30 eval '[ -z "$gp" ] || ! running "$gp"'
   if [ -e out ]; then fail "SIGTERM during gnuplot" "committed out/ (exit $rc)"
   elif [ $rc -ne 130 ]; then fail "SIGTERM during gnuplot" "exit $rc, expected 130"
   elif [ -n "$gp" ] && running "$gp"; then kill "$gp"; fail "SIGTERM during gnuplot" "gnuplot left running"

@@ -3,6 +3,7 @@
 # curl and a small python3 client.  tests/cli/serve.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
+. "$(dirname "$0")/lib.sh"
 W=$(mktemp -d /tmp/eppsim-cli-serve-XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"; }
@@ -13,15 +14,14 @@ fails=0
 check() {   # check NAME CONDITION-EXIT-CODE DETAIL
   if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
 }
-start() {   # start OUTFILE ARGS...: runs serve, waits for its port lines
-  local out=$1; shift
-  "$EPPSIM" serve --port 0 "$@" >"$out" 2>"$out.err" &
+start() {   # start OUTFILE PODS ARGS...: runs serve, waits for its PODS port lines
+  local out=$1 n=$2; shift 2
+  "$EPPSIM" serve --port 0 --pods "$n" "$@" >"$out" 2>"$out.err" &
   pids+=($!)
-  for _ in $(seq 1 100); do [ "$(grep -c '^pod ' "$out")" -ge 1 ] && break; sleep 0.05; done
-  sleep 0.1
+  wait_lines "$out" '^pod ' "$n"
 }
 
-start s10.out --pods 2 --time-scale 10 --max-conns 8 --idle-timeout 0.5
+start s10.out 2 --time-scale 10 --max-conns 8 --idle-timeout 5
 P0=$(awk '$1=="pod" && $2==0 {print $4}' s10.out); P1=$(awk '$1=="pod" && $2==1 {print $4}' s10.out)
 [ -n "$P0" ] && [ -n "$P1" ] && [ "$P0" != "$P1" ]; check "two pods print their ports ($P0 $P1)" $? "$(cat s10.out s10.out.err)"
 U0=http://127.0.0.1:$P0; U1=http://127.0.0.1:$P1
@@ -80,16 +80,24 @@ s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
 assert s.recv(4096).startswith(b"HTTP/1.1 200")
 PY
 
-python3 - "$P0" <<'PY'; check "bounds: 9th connection closed at once (--max-conns 8); a half-sent request closed after --idle-timeout 0.5" $? ""
-import socket, sys, time
+python3 - "$P0" <<'PY'; check "bounds: 9th connection closed at once (--max-conns 8), before the held ones; a half-sent request closed after --idle-timeout" $? ""
+import socket, sys
 port = int(sys.argv[1])
-held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(8)]
-extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+held = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(8)]
+extra = socket.create_connection(("127.0.0.1", port), timeout=30)
 assert extra.recv(100) == b""           # accepted and closed
+# at once, not by the idle timeout (5 s): a held one is still open (the last
+# held may have gone over the cap too, if the server still counted the
+# previous check's connection, closing)
+held[1].setblocking(False)
+try:
+    held[1].recv(100)
+    assert False, "a held connection closed with the extra one"
+except BlockingIOError:
+    pass
+held[1].settimeout(30)
 held[0].sendall(b"GET /hea")            # never finished
-t0 = time.monotonic()
-for s in held: assert s.recv(100) == b""   # all closed by the idle timeout
-assert time.monotonic() - t0 < 3
+for s in held: assert s.recv(100) == b""   # all closed by the idle timeout (not the 30 s default)
 PY
 
 # SIGTERM: clean stop, exit 0
@@ -97,10 +105,9 @@ kill -TERM "${pids[0]}"; wait "${pids[0]}"; rc=$?
 [ $rc -eq 0 ] && grep -q 'stopped' s10.out.err; check "SIGTERM stops cleanly (exit $rc)" $? "$(cat s10.out.err)"
 
 # TTFT at time scale 1: a lone 2000-token request; the client's time to the
-# first SSE event is near the pod model's own TTFT (/metrics: printed; asserted
-# within 4x + 100 ms, the closest of three),
-# and never below it.
-start s1.out --pods 1 --time-scale 1
+# first SSE event is near the pod model's own TTFT (/metrics: printed; one of
+# up to ten tries within 4x + 100 ms), and never below it.
+start s1.out 1 --time-scale 1
 P=$(awk '$1=="pod" && $2==0 {print $4}' s1.out)
 python3 - "$P" <<'PY'; check "client TTFT vs model TTFT at time scale 1" $? ""
 import json, socket, sys, time, re
@@ -125,22 +132,24 @@ def completion(prompt, n):
     return talk(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body,
                 b"data: [DONE]")
 completion("warm up", 2)     # first-use costs (page faults) are not the model's
-# three lone requests with distinct 2000-token prompts (no prefix hits); noise on
-# a loaded machine only adds delay, so the closest of the three is compared
+# lone requests with distinct 2000-token prompts (no prefix hits); noise on a
+# loaded machine only adds delay, so tries go on (up to ten) until one comes
+# within the tolerance: a systematic error misses in every try
 rows = []
-for k in range(3):
+for k in range(10):
     before = ttft_sum()
     _, client = completion("".join("%d%05d " % (k, i) for i in range(1143))[:8000], 4)
-    rows.append((client, ttft_sum() - before))
-for client, model in rows:
+    client, model = client, ttft_sum() - before
+    rows.append((client, model))
     print("ttft client %.2f ms, model %.2f ms" % (client * 1e3, model * 1e3))
     assert client >= model - 0.0005, "the emulation ran ahead of the model"
+    # how close the emulation comes is printed (docs/live.md, scripts/live-lateness);
+    # asserted only against gross errors (a wrong time scale, a step waiting for an
+    # unrelated timer), which a loaded machine's scheduling noise does not reach
+    if abs(client - model) <= 0.1 + 4 * model: break
 client, model = min(rows, key=lambda r: r[0] - r[1])
-# how close the emulation comes is printed (docs/live.md, scripts/live-lateness);
-# asserted only against gross errors (a wrong time scale, a step waiting for an
-# unrelated timer), which a loaded machine's scheduling noise does not reach
 tol = 0.1 + 4 * model
-print("closest: client %.2f ms, model %.2f ms, tolerance %.2f ms" % (client * 1e3, model * 1e3, tol * 1e3))
+print("closest of %d: client %.2f ms, model %.2f ms, tolerance %.2f ms" % (len(rows), client * 1e3, model * 1e3, tol * 1e3))
 assert abs(client - model) <= tol
 PY
 kill -INT "${pids[1]}"; wait "${pids[1]}"; rc=$?
@@ -151,7 +160,7 @@ kill -INT "${pids[1]}"; wait "${pids[1]}"; rc=$?
 # model's API server sends it, 100 ms after the one before, not at the step's
 # end (lower bounds only: a loaded machine can add delay, never remove it)
 printf 'server: {vllm_version: "0.11", api_server_count: 1, api_chunk_us: 100000}\n' > api.yaml
-start sapi.out api.yaml --pods 1 --time-scale 1
+start sapi.out 1 api.yaml --time-scale 1
 PA=$(awk '$1=="pod" && $2==0 {print $4}' sapi.out)
 python3 - "$PA" <<'PY'; check "streamed tokens carry the model's API-server delay" $? ""
 import json, socket, sys, time
@@ -181,6 +190,11 @@ kill "${pids[-1]}"
 # next request (its queue was released).
 cat > slow.py <<'PY'
 import json, re, socket, sys, time, urllib.request
+def metrics():
+    return urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=30).read().decode()
+def ttfts():   # requests that have had their first token
+    return float(re.search(r"^vllm:time_to_first_token_seconds_count\{[^}]*\} (\S+)", metrics(), re.M).group(1))
+ttft0 = ttfts()
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.connect(("127.0.0.1", int(sys.argv[1])))
 body = json.dumps({"prompt": "slow reader", "max_tokens": int(sys.argv[2]), "stream": True}).encode()
@@ -188,12 +202,10 @@ s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r
 # read nothing until the pod has ended the request (streamed whole into
 # buffers and queues, or cut off): /metrics shows nothing running or waiting
 def busy():
-    m = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=10).read().decode()
-    return sum(float(v) for v in re.findall(r"^vllm:num_requests_(?:running|waiting)\{[^}]*\} (\S+)", m, re.M))
-time.sleep(0.5)
-for _ in range(600):
-    if busy() == 0: break
-    time.sleep(0.1)
+    return sum(float(v) for v in re.findall(r"^vllm:num_requests_(?:running|waiting)\{[^}]*\} (\S+)", metrics(), re.M))
+end = time.monotonic() + 120
+while ttfts() == ttft0 and time.monotonic() < end: time.sleep(0.05)    # the pod has begun it
+while busy() != 0 and time.monotonic() < end: time.sleep(0.05)         # and ended it
 got = b""
 s.settimeout(20)
 try:
@@ -205,8 +217,8 @@ except OSError as e:
     print("recv:", e)
 print("%d bytes, %s" % (len(got), "done" if b"data: [DONE]" in got else "cut"))
 PY
-start sq1.out --pods 1 --time-scale 100 --max-queued 65536
-start sq2.out --pods 1 --time-scale 100
+start sq1.out 1 --time-scale 100 --max-queued 65536
+start sq2.out 1 --time-scale 100
 Q1=$(awk '$1=="pod" && $2==0 {print $4}' sq1.out); Q2=$(awk '$1=="pod" && $2==0 {print $4}' sq2.out)
 python3 slow.py "$Q1" 20000 >q1.txt 2>&1 & SL=$!
 python3 slow.py "$Q2" 20000 >q2.txt 2>&1

@@ -3,8 +3,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "es_content.h"
@@ -42,8 +44,11 @@ static void test_positions(void **state)
 static void test_multi_document(void **state)
 {
     (void)state;
-    const char *path = "/tmp/eppsim-test-multi.yaml";
-    FILE *f = fopen(path, "w");
+    char path[] = "/tmp/eppsim-test-multi-XXXXXX";   /* unique: ctest runs in parallel */
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
     fputs("kind: A\n---\n---\n# only a comment\n---\nkind: B\nx: 1\n", f);
     fclose(f);
     es_doc_t **docs;
