@@ -102,11 +102,11 @@ static int str_list(const es_node_t *seq, const char *path, const char **out, ui
     return 0;
 }
 
-static int parse_endpoint(const es_node_t *n, size_t i, es_time_t now, es_endpoint_t *ep, ep_in_t *in,
+static int parse_endpoint(const es_node_t *n, const char *pre, size_t i, es_time_t now, es_endpoint_t *ep, ep_in_t *in,
                           es_err_t *err)
 {
     char path[64];
-    snprintf(path, sizeof path, "endpoints[%zu]", i);
+    snprintf(path, sizeof path, "%sendpoints[%zu]", pre, i);
     int rc = es_node_expect_map(n, path, err);
     static const char *const keys[] = {"name", "address", "labels", "metrics", "inflight", "kv_blocks", NULL};
     if (rc || (rc = es_map_check_keys(n, path, keys, err))) return rc;
@@ -284,9 +284,85 @@ static int parse_images(const es_node_t *c, const char *path, seg_store_t *st, c
     return 0;
 }
 
+/* The endpoints of a record, as explain's state: a live gateway's kv_blocks
+ * are decimal strings (64-bit keys are not exact as JSON numbers), made bare
+ * integers again for the state parser. */
+static cJSON *record_endpoints(const cJSON *rec)
+{
+    cJSON *eps = cJSON_Duplicate(cJSON_GetObjectItem(rec, "endpoints"), 1), *ep;
+    cJSON_ArrayForEach(ep, eps) {
+        cJSON *kb = cJSON_GetObjectItem(ep, "kv_blocks"), *k;
+        cJSON_ArrayForEach(k, kb)
+            if (cJSON_IsString(k) && k->valuestring[0] && strspn(k->valuestring, "0123456789") == strlen(k->valuestring)) {
+                cJSON *raw = cJSON_CreateRaw(k->valuestring);
+                if (!raw) continue;
+                cJSON_ReplaceItemViaPointer(kb, k, raw);   /* frees k */
+                k = raw;
+            }
+    }
+    return eps;
+}
+
+static bool is_arrival(const cJSON *rec) { return cJSON_GetObjectItem(rec, "event") != NULL; }
+static int rec_replica(const cJSON *rec) { const cJSON *r = cJSON_GetObjectItem(rec, "replica"); return r ? r->valueint : -1; }
+static uint64_t rec_id(const cJSON *rec) { const cJSON *r = cJSON_GetObjectItem(rec, "request_id"); return r ? (uint64_t)r->valuedouble : UINT64_MAX; }
+
+/* Every earlier request the replica routed (records before `upto`), as history. */
+static cJSON *record_history(cJSON **lines, size_t upto, int replica)
+{
+    cJSON *hist = cJSON_CreateArray();
+    for (size_t i = 0; hist && i < upto; i++) {
+        cJSON *j = lines[i];
+        cJSON *picked = cJSON_GetObjectItem(j, "picked");
+        if (is_arrival(j) || rec_replica(j) != replica || cJSON_GetArraySize(picked) == 0) continue;
+        cJSON *rq = cJSON_GetObjectItem(j, "request");
+        cJSON *h = cJSON_CreateObject();
+        cJSON_AddItemToObject(h, "model", cJSON_Duplicate(cJSON_GetObjectItem(rq, "model"), 1));
+        cJSON_AddItemToObject(h, "content", cJSON_Duplicate(cJSON_GetObjectItem(rq, "content"), 1));
+        if (cJSON_GetObjectItem(rq, "images"))
+            cJSON_AddItemToObject(h, "images", cJSON_Duplicate(cJSON_GetObjectItem(rq, "images"), 1));
+        cJSON_AddItemToObject(h, "endpoint", cJSON_Duplicate(cJSON_GetArrayItem(picked, 0), 1));
+        cJSON_AddItemToArray(hist, h);
+    }
+    return hist;
+}
+
+/* The state's `arrival` from an arrival record (flow control): the
+ * endpoints and history then, the bands, and each queued request as its own
+ * arrival record wrote it, with its enqueue time. */
+static int record_arrival(const char *path, cJSON **lines, size_t at, cJSON **out, es_err_t *err)
+{
+    const cJSON *a = lines[at], *flow = cJSON_GetObjectItem(a, "flow");
+    int replica = rec_replica(a);
+    cJSON *arr = cJSON_CreateObject();
+    cJSON_AddItemToObject(arr, "now_ms", cJSON_Duplicate(cJSON_GetObjectItem(a, "now_ms"), 1));
+    cJSON_AddItemToObject(arr, "endpoints", record_endpoints(a));
+    cJSON_AddItemToObject(arr, "history", record_history(lines, at, replica));
+    cJSON_AddItemToObject(arr, "bands", cJSON_Duplicate(cJSON_GetObjectItem(flow, "bands"), 1));
+    cJSON *qs = cJSON_CreateArray(), *q;
+    cJSON_AddItemToObject(arr, "queued", qs);
+    cJSON_ArrayForEach(q, cJSON_GetObjectItem(flow, "queued")) {
+        uint64_t qid = (uint64_t)cJSON_GetArrayItem(q, 0)->valuedouble;
+        size_t k = at;
+        while (k-- > 0)   /* its own arrival, on the same replica: the latest before this one */
+            if (is_arrival(lines[k]) && rec_id(lines[k]) == qid && rec_replica(lines[k]) == replica) break;
+        if (k == (size_t)-1) {
+            cJSON_Delete(arr);
+            return es_err_set(err, ES_EINVAL, "%s: request %llu is queued ahead of request %llu but has no arrival record",
+                              path, (unsigned long long)qid, (unsigned long long)rec_id(a));
+        }
+        cJSON *r = cJSON_Duplicate(cJSON_GetObjectItem(lines[k], "request"), 1);
+        cJSON_AddItemToObject(r, "enq_ms", cJSON_Duplicate(cJSON_GetArrayItem(q, 1), 1));
+        cJSON_AddItemToArray(qs, r);
+    }
+    *out = arr;
+    return 0;
+}
+
 /* Builds an explain state (JSON text) for one decision of decisions.jsonl:
  * the endpoints it saw, its request, and as history every earlier request
- * the same replica routed. */
+ * the same replica routed.  With flow control, the state's `arrival` is the
+ * request's arrival record: the queues it found. */
 static int state_from_run(const char *dir, uint64_t id, char **text, char *name, size_t name_size, uint64_t *seed,
                           es_err_t *err)
 {
@@ -297,79 +373,70 @@ static int state_from_run(const char *dir, uint64_t id, char **text, char *name,
         return es_err_set(err, ES_EIO, "%s: cannot open (was the run made with --record-decisions?)", path);
     FILE *f = es_open_input(path, "r", 0, err);
     if (!f) return err ? err->code : ES_EIO;
-    cJSON *hist = cJSON_CreateArray(), *found = NULL;
     char *line = NULL;
-    size_t cap = 0, lineno = 0;
+    size_t cap = 0, nlines = 0;
     int rc = 0;
     cJSON **lines = NULL;
-    size_t nlines = 0;
+    long dec = -1, arr = -1;
     while (getline(&line, &cap, f) > 0) {
-        lineno++;
         cJSON *j = cJSON_Parse(line);
-        if (!j) { rc = es_err_set(err, ES_EPARSE, "%s:%zu: not a JSON object", path, lineno); break; }
-        cJSON *rid = cJSON_GetObjectItem(j, "request_id");
-        if (rid && (uint64_t)rid->valuedouble == id) {
-            found = j;
-            snprintf(name, name_size, "%s:%zu", path, lineno);
+        if (!j || !cJSON_IsObject(j)) {
+            cJSON_Delete(j);
+            rc = es_err_set(err, ES_EPARSE, "%s:%zu: not a JSON object", path, nlines + 1);
             break;
         }
         cJSON **nl = realloc(lines, (nlines + 1) * sizeof *nl);
         if (!nl) { cJSON_Delete(j); rc = ES_ENOMEM; break; }
         lines = nl;
-        lines[nlines++] = j;
+        lines[nlines] = j;
+        if (rec_id(j) == id) {
+            if (is_arrival(j) && arr < 0 && dec < 0) arr = (long)nlines;
+            else if (!is_arrival(j) && dec < 0) dec = (long)nlines;
+        }
+        nlines++;
+        if (dec >= 0) break;   /* its arrival comes first when there is one */
     }
     free(line);
     fclose(f);
-    if (!rc && !found) rc = es_err_set(err, ES_ENOTFOUND, "%s: no decision for request %llu", path, (unsigned long long)id);
+    if (!rc && dec < 0 && arr < 0)
+        rc = es_err_set(err, ES_ENOTFOUND, "%s: no decision for request %llu", path, (unsigned long long)id);
     if (!rc) {
-        int replica = cJSON_GetObjectItem(found, "replica")->valueint;
-        for (size_t i = 0; i < nlines; i++) {
-            cJSON *j = lines[i];
-            cJSON *picked = cJSON_GetObjectItem(j, "picked");
-            if (cJSON_GetObjectItem(j, "replica")->valueint != replica || cJSON_GetArraySize(picked) == 0) continue;
-            cJSON *rq = cJSON_GetObjectItem(j, "request");
-            cJSON *h = cJSON_CreateObject();
-            cJSON_AddItemToObject(h, "model", cJSON_Duplicate(cJSON_GetObjectItem(rq, "model"), 1));
-            cJSON_AddItemToObject(h, "content", cJSON_Duplicate(cJSON_GetObjectItem(rq, "content"), 1));
-            if (cJSON_GetObjectItem(rq, "images"))
-                cJSON_AddItemToObject(h, "images", cJSON_Duplicate(cJSON_GetObjectItem(rq, "images"), 1));
-            cJSON_AddItemToObject(h, "endpoint", cJSON_Duplicate(cJSON_GetArrayItem(picked, 0), 1));
-            cJSON_AddItemToArray(hist, h);
-        }
+        size_t at = (size_t)(dec >= 0 ? dec : arr);   /* never decided (held until cancelled): the arrival's view */
+        const cJSON *found = lines[at];
+        int replica = rec_replica(found);
+        snprintf(name, name_size, "%s:%zu", path, at + 1);
         const cJSON *sd = cJSON_GetObjectItem(found, "seed");
         *seed = cJSON_IsString(sd) ? strtoull(sd->valuestring, NULL, 10) : 0;
-        int nhist = cJSON_GetArraySize(hist);
         cJSON *state = cJSON_CreateObject();
         cJSON_AddItemToObject(state, "now_ms", cJSON_Duplicate(cJSON_GetObjectItem(found, "now_ms"), 1));
-        cJSON *eps = cJSON_Duplicate(cJSON_GetObjectItem(found, "endpoints"), 1);
-        /* a live gateway's kv_blocks are decimal strings (64-bit keys are not
-         * exact as JSON numbers): back to bare integers for the state parser */
-        cJSON *ep;
-        cJSON_ArrayForEach(ep, eps) {
-            cJSON *kb = cJSON_GetObjectItem(ep, "kv_blocks"), *k;
-            cJSON_ArrayForEach(k, kb)
-                if (cJSON_IsString(k) && k->valuestring[0] && strspn(k->valuestring, "0123456789") == strlen(k->valuestring)) {
-                    cJSON *raw = cJSON_CreateRaw(k->valuestring);
-                    if (!raw) continue;
-                    cJSON_ReplaceItemViaPointer(kb, k, raw);   /* frees k */
-                    k = raw;
-                }
-        }
-        cJSON_AddItemToObject(state, "endpoints", eps);
+        cJSON_AddItemToObject(state, "endpoints", record_endpoints(found));
+        cJSON *hist = record_history(lines, at, replica);
+        int nhist = cJSON_GetArraySize(hist);
         cJSON_AddItemToObject(state, "history", hist);
-        hist = NULL;
         cJSON_AddItemToObject(state, "request", cJSON_Duplicate(cJSON_GetObjectItem(found, "request"), 1));
+        cJSON *arrival = NULL;
+        if (arr >= 0 && (rc = record_arrival(path, lines, (size_t)arr, &arrival, err))) {
+            cJSON_Delete(state);
+            goto done;
+        }
+        if (arrival) cJSON_AddItemToObject(state, "arrival", arrival);
         *text = cJSON_PrintUnformatted(state);
         cJSON_Delete(state);
         fprintf(stderr, "eppsim explain: request %llu, EPP replica %d, %d earlier requests replayed; the run picked",
                 (unsigned long long)id, replica, nhist);
         cJSON *pk = cJSON_GetObjectItem(found, "picked");
-        if (cJSON_GetArraySize(pk) == 0) fprintf(stderr, " nothing (outcome %d)", cJSON_GetObjectItem(found, "outcome")->valueint);
+        const cJSON *oc = cJSON_GetObjectItem(found, "outcome");
+        if (dec < 0) fprintf(stderr, " nothing (queued, never decided)");
+        else if (cJSON_GetArraySize(pk) == 0) fprintf(stderr, " nothing (outcome %d)", oc ? oc->valueint : 0);
         for (int i = 0; i < cJSON_GetArraySize(pk); i++) fprintf(stderr, " %s", cJSON_GetArrayItem(pk, i)->valuestring);
+        const cJSON *fa = cJSON_GetObjectItem(found, "flow_at_arrival");
+        if (arr >= 0)
+            fprintf(stderr, "; flow control at its arrival: %s, %d requests queued",
+                    cJSON_IsString(fa) ? fa->valuestring : "held",
+                    cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(lines[arr], "flow"), "queued")));
         fprintf(stderr, "\n");
     }
-    cJSON_Delete(hist);
-    cJSON_Delete(found);
+done:
     for (size_t i = 0; i < nlines; i++) cJSON_Delete(lines[i]);
     free(lines);
     return rc;
@@ -398,6 +465,13 @@ static int parse_headers(const es_node_t *h, const char *path, es_header_t *out,
     return 0;
 }
 
+/* What the replay of the queues at the request's arrival found. */
+typedef struct flow_replay {
+    bool   on;
+    size_t queued;      /* requests queued when it arrived */
+    size_t before;      /* of them, dispatched (or timed out) by the same cycles before it */
+} flow_replay_t;
+
 /* Shortest text that reads back as the same double. */
 static void put_num(FILE *f, double v)
 {
@@ -419,7 +493,7 @@ static void json_plugin(FILE *f, const char *key, const char *name, const char *
 }
 
 /* Flow control for the request (es_scheduler_flow_explain), as JSON members. */
-static void print_flow_json(FILE *f, const es_sched_flow_explain_t *fx)
+static void print_flow_json(FILE *f, const es_sched_flow_explain_t *fx, const flow_replay_t *fr)
 {
     fprintf(f, "  \"flow_control\": {\n    \"gate\": %s,\n    \"saturation_detector\": {\"name\": ",
             fx->gate ? "true" : "false");
@@ -447,12 +521,14 @@ static void print_flow_json(FILE *f, const es_sched_flow_explain_t *fx)
         }
         fputs("}},\n", f);
     }
+    if (fr->on)   /* the queues it found, replayed (state key arrival) */
+        fprintf(f, "    \"replayed\": {\"queued\": %zu, \"dispatched_before\": %zu},\n", fr->queued, fr->before);
     fprintf(f, "    \"outcome\": %d,\n    \"verdict\": ", fx->status == ES_SCHED_QUEUED ? 202 : fx->status);
     es_json_write_string(f, fx->verdict);
     fputs("\n  },\n", f);
 }
 
-static void print_flow_table(FILE *f, const es_sched_flow_explain_t *fx)
+static void print_flow_table(FILE *f, const es_sched_flow_explain_t *fx, const flow_replay_t *fr)
 {
     fprintf(f, "flow control: %s\n  saturation detector %s (%s): %.3f (%s)\n", fx->gate ? "on" : "off (featureGates lacks flowControl)",
             fx->detector, fx->detector_type, fx->saturation, fx->saturation >= 1.0 ? "saturated" : "not saturated");
@@ -466,11 +542,14 @@ static void print_flow_table(FILE *f, const es_sched_flow_explain_t *fx)
             fprintf(f, "%s band %lld ceiling %.3f", i ? "," : "", (long long)fx->band_priority[i], fx->band_ceiling[i]);
         fputc('\n', f);
     }
+    if (fr->on)
+        fprintf(f, "  replayed at its arrival: %zu requests queued, %zu of them out of the queue before it\n", fr->queued,
+                fr->before);
     fprintf(f, "  verdict: %s\n", fx->verdict);
 }
 
 static void print_json(FILE *f, const es_sched_result_t *res, const es_sched_trace_t *tr, const es_endpoint_t *eps,
-                       size_t n, const es_sched_flow_explain_t *fx)
+                       size_t n, const es_sched_flow_explain_t *fx, const flow_replay_t *fr)
 {
     fprintf(f, "{\n  \"outcome\": %d,\n  \"reason\": ", res->status);
     if (res->status == 200 || !res->reason) fputs("null", f); else es_json_write_string(f, res->reason);
@@ -490,7 +569,7 @@ static void print_json(FILE *f, const es_sched_result_t *res, const es_sched_tra
         es_json_write_string(f, eps[res->kv_source].name);
         fprintf(f, ",\n  \"kv_source_tokens\": %lld,\n", (long long)res->kv_source_tokens);
     }
-    print_flow_json(f, fx);
+    print_flow_json(f, fx, fr);
     if (tr->have_latency) {   /* LatencyPredictionInfo of every candidate (predicted-latency-producer) */
         fputs("  \"predictions\": {", f);
         for (size_t e = 0; e < n && e < tr->cap_eps; e++) {
@@ -543,7 +622,7 @@ static void print_json(FILE *f, const es_sched_result_t *res, const es_sched_tra
 }
 
 static void print_table(FILE *f, const es_sched_result_t *res, const es_sched_trace_t *tr, const es_endpoint_t *eps,
-                        size_t n, const es_sched_flow_explain_t *fx)
+                        size_t n, const es_sched_flow_explain_t *fx, const flow_replay_t *fr)
 {
     fprintf(f, "outcome: %d", res->status);
     if (res->status != 200 && res->reason) fprintf(f, " (%s)", res->reason);
@@ -557,7 +636,7 @@ static void print_table(FILE *f, const es_sched_result_t *res, const es_sched_tr
                     (long long)res->kv_source_tokens);
     }
     fprintf(f, "\nsaturation: %.3f\n", fx->saturation);   /* the detector, whether or not admission asked it */
-    print_flow_table(f, fx);
+    print_flow_table(f, fx, fr);
     int w = 8;   /* name column: as wide as the longest name */
     for (size_t i = 0; i < n; i++) if ((int)strlen(eps[i].name) > w) w = (int)strlen(eps[i].name);
     if (tr->have_latency) {
@@ -589,7 +668,271 @@ static void print_table(FILE *f, const es_sched_result_t *res, const es_sched_tr
     fprintf(f, "\n(raw scores are before clamping to [0,1]; total = sum of clamped score x weight; * = picked)\n");
 }
 
+/* The decision's world: a scheduler with the endpoints, their in-flight
+ * counters and KV blocks, and the history replayed into its prefix index.
+ * Keys are read from `at`, else from `base` (the arrival of a flow-control
+ * replay inherits what it does not set); error paths start with `pre`. */
+typedef struct world {
+    es_scheduler_t *s;
+    es_endpoint_t  *eps;
+    ep_in_t        *ins;
+    size_t          n;
+    es_time_t       now;
+} world_t;
+
+static void world_destroy(world_t *w)
+{
+    es_scheduler_destroy(w->s);
+    free(w->eps);
+    free(w->ins);
+    memset(w, 0, sizeof *w);
+}
+
+static const es_node_t *key_of(const es_node_t *at, const es_node_t *base, const char *key)
+{
+    const es_node_t *v = es_map_get(at, key);
+    return v || !base ? v : es_map_get(base, key);
+}
+
+static int world_build(const es_node_t *at, const es_node_t *base, const char *pre, const es_epp_config_t *cfg,
+                       uint64_t seed, seg_store_t *segs, world_t *w, es_err_t *err)
+{
+    int rc;
+    uint64_t *keys = NULL;
+    char tp[64];
+    const es_node_t *tn = key_of(at, base, "now_ms");
+    snprintf(tp, sizeof tp, "%snow_ms", pre);
+    double now_ms = 0;
+    if (tn && !es_node_is_null(tn) && (rc = es_node_to_double(tn, tp, 0, 1e15, &now_ms, err))) return rc;
+    w->now = es_time_from_ms(now_ms);
+    const es_node_t *en = key_of(at, base, "endpoints");
+    snprintf(tp, sizeof tp, "%sendpoints", pre);
+    if (!en) return es_node_err(err, ES_EINVAL, at, tp, "missing");
+    if ((rc = es_node_expect_seq(en, tp, err))) return rc;
+    size_t n = en->n;
+    w->n = n;
+    w->eps = calloc(n + 1, sizeof *w->eps);
+    w->ins = calloc(n + 1, sizeof *w->ins);
+    if (!w->eps || !w->ins) return es_err_set(err, ES_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = parse_endpoint(en->items[i], pre, i, w->now, &w->eps[i], &w->ins[i], err))) return rc;
+        if (find_ep(w->eps, i, w->eps[i].name) >= 0)
+            return es_node_err(err, ES_EINVAL, en->items[i], tp, "duplicate endpoint name \"%s\"", w->eps[i].name);
+    }
+    if ((rc = es_scheduler_create(cfg, seed, &w->s, err))) return rc;
+    for (size_t i = 0; i < n; i++) {
+        es_scheduler_set_inflight(w->s, (uint32_t)i, w->ins[i].inflight_req, w->ins[i].inflight_tok);
+        const es_node_t *kb = w->ins[i].kv_blocks;
+        for (size_t k = 0; kb && !es_node_is_null(kb) && k < kb->n; k++) {
+            const es_node_t *it = kb->items[k];
+            char kp[96];
+            snprintf(kp, sizeof kp, "%sendpoints[%zu].kv_blocks[%zu]", pre, i, k);
+            es_kv_event_t ev = {ES_KV_BLOCK_STORED, (uint32_t)i, 0, w->now};
+            if (it->kind == ES_NODE_SCALAR && !it->quoted) {
+                if ((rc = es_node_to_u64(it, kp, &ev.block_hash, err))) goto out;
+                es_scheduler_on_kv_event(w->s, &ev);
+            } else {   /* a text: the endpoint holds its full blocks */
+                const char *txt;
+                if ((rc = es_node_to_str(it, kp, &txt, err))) goto out;
+                size_t cap = strlen(txt) / 4 + 2, nk;
+                free(keys);
+                keys = malloc(cap * sizeof *keys);
+                if (!keys) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto out; }
+                nk = es_sched_text_block_keys(w->s, txt, keys, cap);
+                for (size_t q = 0; q < nk; q++) { ev.block_hash = keys[q]; es_scheduler_on_kv_event(w->s, &ev); }
+            }
+        }
+    }
+    const es_node_t *hist = key_of(at, base, "history");
+    if (hist && !es_node_is_null(hist)) {
+        snprintf(tp, sizeof tp, "%shistory", pre);
+        if ((rc = es_node_expect_seq(hist, tp, err))) goto out;
+        for (size_t i = 0; i < hist->n; i++) {
+            const es_node_t *h = hist->items[i];
+            char hp[64];
+            snprintf(hp, sizeof hp, "%shistory[%zu]", pre, i);
+            static const char *const hk[] = {"model", "prompt", "content", "endpoint", "images", NULL};
+            if ((rc = es_node_expect_map(h, hp, err)) || (rc = es_map_check_keys(h, hp, hk, err))) goto out;
+            es_sched_request_t r = {0};
+            const char *epname = NULL;
+            r.id = i + 1;
+            r.prompt_text = "";
+            if ((rc = get_str(h, "model", hp, &r.model, err)) || (rc = get_str(h, "prompt", hp, &r.prompt_text, err)) ||
+                (rc = get_str(h, "endpoint", hp, &epname, err)))
+                goto out;
+            const es_node_t *hc = es_map_get(h, "content");
+            if (hc && !es_node_is_null(hc)) {
+                char cp[96];
+                snprintf(cp, sizeof cp, "%s.content", hp);
+                if ((rc = parse_content(hc, cp, segs, &r.content, err))) goto out;
+                r.prompt_text = NULL;
+            }
+            char ip[96];
+            snprintf(ip, sizeof ip, "%s.images", hp);
+            if ((rc = parse_images(es_map_get(h, "images"), ip, segs, &r.mm, &r.nmm, err))) goto out;
+            int e = epname ? find_ep(w->eps, n, epname) : -1;
+            if (e < 0) { rc = es_node_err(err, ES_ENOTFOUND, h, hp, "endpoint \"%s\" is not in endpoints", epname ? epname : ""); goto out; }
+            es_scheduler_record(w->s, &r, w->eps, n, (uint32_t)e, w->now);
+        }
+    }
+    rc = 0;
+out:
+    free(keys);
+    return rc;
+}
+
+/* A request of the state (`request`, or a queued one of `arrival.queued`,
+ * which adds `enq_ms`). */
+typedef struct req_in {
+    es_sched_request_t req;
+    es_header_t        hdrs[32];
+    es_time_t          enq;
+} req_in_t;
+
+static int parse_request(const es_node_t *rq, const char *path, bool queued, seg_store_t *segs, req_in_t *out,
+                         es_err_t *err)
+{
+    static const char *const rk[] = {"model", "prompt", "content", "priority", "headers", "images", "body_bytes", NULL};
+    static const char *const qk[] = {"model", "prompt", "content", "priority", "headers", "images", "body_bytes",
+                                     "enq_ms", NULL};
+    int rc;
+    if ((rc = es_node_expect_map(rq, path, err)) || (rc = es_map_check_keys(rq, path, queued ? qk : rk, err))) return rc;
+    es_sched_request_t *req = &out->req;
+    memset(req, 0, sizeof *req);
+    int64_t prio = 0, body = 0;
+    double enq = 0;
+    char hp[96];
+    snprintf(hp, sizeof hp, "%s.headers", path);
+    req->prompt_text = "";
+    if ((rc = get_str(rq, "model", path, &req->model, err)) || (rc = get_str(rq, "prompt", path, &req->prompt_text, err)) ||
+        (rc = get_i64(rq, "priority", path, INT32_MIN, INT32_MAX, &prio, err)) ||
+        (rc = get_i64(rq, "body_bytes", path, 0, UINT32_MAX, &body, err)) ||
+        (rc = get_dbl(rq, "enq_ms", path, 0, 1e15, &enq, err)) ||
+        (rc = parse_headers(es_map_get(rq, "headers"), hp, out->hdrs, &req->nheaders, err)))
+        return rc;
+    req->priority = (int32_t)prio;
+    req->body_bytes = (uint32_t)body;
+    req->headers = out->hdrs;
+    out->enq = es_time_from_ms(enq);
+    const es_node_t *c = es_map_get(rq, "content");
+    if (c && !es_node_is_null(c)) {
+        char cp[96];
+        snprintf(cp, sizeof cp, "%s.content", path);
+        if ((rc = parse_content(c, cp, segs, &req->content, err))) return rc;
+        req->prompt_text = NULL;
+    }
+    char ip[96];
+    snprintf(ip, sizeof ip, "%s.images", path);
+    return parse_images(es_map_get(rq, "images"), ip, segs, &req->mm, &req->nmm, err);
+}
+
+typedef struct replay_watch {
+    uint64_t id;
+    int      status;    /* -1: not out of the queue */
+    size_t   before;
+} replay_watch_t;
+
+static void replay_cb(void *ud, const es_sched_request_t *req, const es_sched_result_t *res)
+{
+    replay_watch_t *w = ud;
+    if (w->status >= 0) return;
+    if (req->id == w->id) w->status = res->status;
+    else w->before++;
+}
+
+#define REPLAY_ID UINT64_MAX   /* the explained request in the replay (queued ones are 1..n) */
+
+/* Flow control at the request's arrival with the queues of `arrival`: its
+ * bands are provisioned (with their round-robin positions), its queued
+ * requests submitted again at their enqueue times, then the request at
+ * arrival.now_ms, and dispatch cycles run until one dispatches nothing, as
+ * the EPP does at an arrival (models/epp_service.c). */
+static int flow_replay(const es_node_t *arr, const es_node_t *root, const es_epp_config_t *cfg, uint64_t seed,
+                       seg_store_t *segs, const req_in_t *rin, es_sched_flow_explain_t *fx, flow_replay_t *fr,
+                       es_err_t *err)
+{
+    world_t w = {0};
+    req_in_t *q = NULL;
+    int rc;
+    if ((rc = es_node_expect_map(arr, "arrival", err))) return rc;
+    static const char *const ak[] = {"now_ms", "endpoints", "history", "bands", "queued", NULL};
+    if ((rc = es_map_check_keys(arr, "arrival", ak, err))) return rc;
+    if ((rc = world_build(arr, root, "arrival.", cfg, seed, segs, &w, err))) goto out;
+    const es_node_t *bn = es_map_get(arr, "bands");
+    if (bn && !es_node_is_null(bn)) {
+        if ((rc = es_node_expect_seq(bn, "arrival.bands", err))) goto out;
+        for (size_t i = 0; i < bn->n; i++) {
+            char bp[64];
+            snprintf(bp, sizeof bp, "arrival.bands[%zu]", i);
+            const es_node_t *b = bn->items[i];
+            if ((rc = es_node_expect_seq(b, bp, err))) goto out;
+            if (b->n != 2) { rc = es_node_err(err, ES_EINVAL, b, bp, "expected [priority, last round-robin flow or null]"); goto out; }
+            int64_t prio;
+            const char *fl = NULL;
+            if ((rc = es_node_to_i64(b->items[0], bp, INT32_MIN, INT32_MAX, &prio, err))) goto out;
+            if (!es_node_is_null(b->items[1]) && (rc = es_node_to_str(b->items[1], bp, &fl, err))) goto out;
+            es_scheduler_flow_restore_band(w.s, prio, fl);
+        }
+    }
+    const es_node_t *qn = es_map_get(arr, "queued");
+    size_t nq = 0;
+    if (qn && !es_node_is_null(qn)) {
+        if ((rc = es_node_expect_seq(qn, "arrival.queued", err))) goto out;
+        nq = qn->n;
+        q = calloc(nq ? nq : 1, sizeof *q);
+        if (!q) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto out; }
+        for (size_t i = 0; i < nq; i++) {
+            char qp[64];
+            snprintf(qp, sizeof qp, "arrival.queued[%zu]", i);
+            if ((rc = parse_request(qn->items[i], qp, true, segs, &q[i], err))) goto out;
+            if (q[i].enq > w.now) { rc = es_node_err(err, ES_ERANGE, qn->items[i], qp, "enq_ms is after the arrival"); goto out; }
+            q[i].req.id = i + 1;
+            es_sched_result_t res = {0};
+            es_scheduler_submit(w.s, &q[i].req, w.eps, w.n, q[i].enq, &res);
+            if (res.status != ES_SCHED_QUEUED) {
+                rc = es_node_err(err, ES_EINVAL, qn->items[i], qp, "flow control does not queue it (%s)",
+                                 res.reason ? res.reason : "flowControl gate off");
+                goto out;
+            }
+        }
+    }
+    es_sched_request_t req = rin->req;
+    req.id = REPLAY_ID;
+    es_scheduler_flow_explain(w.s, &req, w.eps, w.n, w.now, fx);   /* detector, band, ceilings as it arrives */
+    fr->on = true;
+    fr->queued = nq;
+    es_sched_result_t res = {0};
+    es_scheduler_submit(w.s, &req, w.eps, w.n, w.now, &res);
+    if (res.status == 429) {
+        fx->status = 429;
+        fx->verdict = "rejected: flow control capacity (maxBytes / maxRequests) with the requests queued ahead";
+        goto out;
+    }
+    replay_watch_t watch = {REPLAY_ID, -1, 0};
+    while (es_scheduler_flow_cycle(w.s, w.eps, w.n, w.now, replay_cb, &watch) > 0 && watch.status < 0) {}
+    fr->before = watch.before;
+    if (watch.status == 503) {
+        fx->status = 503;
+        fx->verdict = "timed out in its queue at once (its TTL had passed)";
+    } else if (watch.status >= 0) {
+        fx->status = 200;
+        fx->verdict = nq ? "dispatched at its arrival, after the requests the same cycles dispatched before it"
+                         : "dispatched at its arrival: every band down to its own is below its usage limit";
+    } else {   /* still queued: the cycles stopped at a band at its usage limit */
+        es_sched_flow_explain_t held;
+        es_scheduler_flow_explain(w.s, &req, w.eps, w.n, w.now, &held);
+        fx->status = ES_SCHED_QUEUED;
+        fx->verdict = held.status == ES_SCHED_QUEUED ? held.verdict
+                                                     : "held in its queue: requests ahead of it in its band wait";
+    }
+out:
+    free(q);
+    world_destroy(&w);
+    return rc;
+}
+
 int es_cmd_explain(int argc, char **argv)
+
 {
     const char *cfg_path = NULL, *state_path = NULL, *run_dir = NULL;
     uint64_t seed = 0, request_id = 0;
@@ -629,13 +972,10 @@ int es_cmd_explain(int argc, char **argv)
     es_err_t err;
     es_err_clear(&err);
     es_epp_config_t *cfg = NULL;
-    es_scheduler_t *s = NULL;
     es_doc_t *doc = NULL;
-    es_endpoint_t *eps = NULL;
-    ep_in_t *ins = NULL;
     es_sched_trace_t *tr = NULL;
-    uint64_t *keys = NULL;
     seg_store_t segs = {0};
+    world_t w = {0};
     char run_cfg[1100];
     if (run_dir && !cfg_path) {
         snprintf(run_cfg, sizeof run_cfg, "%s/epp-config.yaml", run_dir);
@@ -656,121 +996,42 @@ int es_cmd_explain(int argc, char **argv)
         if (rc) goto out;
     } else if ((rc = es_doc_load_file(state_path, &doc, &err))) goto out;
     const es_node_t *root = doc->root;
-    static const char *const keys_top[] = {"now_ms", "endpoints", "history", "request", NULL};
+    static const char *const keys_top[] = {"now_ms", "endpoints", "history", "request", "arrival", NULL};
     if ((rc = es_node_expect_map(root, "", &err)) || (rc = es_map_check_keys(root, "", keys_top, &err))) goto out;
-    double now_ms = 0;
-    if ((rc = get_dbl(root, "now_ms", "", 0, 1e15, &now_ms, &err))) goto out;
-    es_time_t now = es_time_from_ms(now_ms);
-    const es_node_t *en = es_map_get(root, "endpoints");
-    if (!en) { rc = es_node_err(&err, ES_EINVAL, root, "endpoints", "missing"); goto out; }
-    if ((rc = es_node_expect_seq(en, "endpoints", &err))) goto out;
-    size_t n = en->n;
-    eps = calloc(n + 1, sizeof *eps);
-    ins = calloc(n + 1, sizeof *ins);
-    if (!eps || !ins) { rc = es_err_set(&err, ES_ENOMEM, "out of memory"); goto out; }
-    for (size_t i = 0; i < n; i++) {
-        if ((rc = parse_endpoint(en->items[i], i, now, &eps[i], &ins[i], &err))) goto out;
-        if (find_ep(eps, i, eps[i].name) >= 0) {
-            rc = es_node_err(&err, ES_EINVAL, en->items[i], "endpoints", "duplicate endpoint name \"%s\"", eps[i].name);
-            goto out;
-        }
-    }
-    if ((rc = es_scheduler_create(cfg, seed, &s, &err))) goto out;
-    for (size_t i = 0; i < n; i++) {
-        es_scheduler_set_inflight(s, (uint32_t)i, ins[i].inflight_req, ins[i].inflight_tok);
-        const es_node_t *kb = ins[i].kv_blocks;
-        for (size_t k = 0; kb && !es_node_is_null(kb) && k < kb->n; k++) {
-            const es_node_t *it = kb->items[k];
-            char kp[96];
-            snprintf(kp, sizeof kp, "endpoints[%zu].kv_blocks[%zu]", i, k);
-            es_kv_event_t ev = {ES_KV_BLOCK_STORED, (uint32_t)i, 0, now};
-            if (it->kind == ES_NODE_SCALAR && !it->quoted) {
-                if ((rc = es_node_to_u64(it, kp, &ev.block_hash, &err))) goto out;
-                es_scheduler_on_kv_event(s, &ev);
-            } else {   /* a text: the endpoint holds its full blocks */
-                const char *txt;
-                if ((rc = es_node_to_str(it, kp, &txt, &err))) goto out;
-                size_t cap = strlen(txt) / 4 + 2, nk;
-                free(keys);
-                keys = malloc(cap * sizeof *keys);
-                if (!keys) { rc = es_err_set(&err, ES_ENOMEM, "out of memory"); goto out; }
-                nk = es_sched_text_block_keys(s, txt, keys, cap);
-                for (size_t q = 0; q < nk; q++) { ev.block_hash = keys[q]; es_scheduler_on_kv_event(s, &ev); }
-            }
-        }
-    }
-    const es_node_t *hist = es_map_get(root, "history");
-    if (hist && !es_node_is_null(hist)) {
-        if ((rc = es_node_expect_seq(hist, "history", &err))) goto out;
-        for (size_t i = 0; i < hist->n; i++) {
-            const es_node_t *h = hist->items[i];
-            char hp[64];
-            snprintf(hp, sizeof hp, "history[%zu]", i);
-            static const char *const hk[] = {"model", "prompt", "content", "endpoint", "images", NULL};
-            if ((rc = es_node_expect_map(h, hp, &err)) || (rc = es_map_check_keys(h, hp, hk, &err))) goto out;
-            es_sched_request_t r = {0};
-            const char *epname = NULL;
-            r.id = i + 1;
-            r.prompt_text = "";
-            if ((rc = get_str(h, "model", hp, &r.model, &err)) || (rc = get_str(h, "prompt", hp, &r.prompt_text, &err)) ||
-                (rc = get_str(h, "endpoint", hp, &epname, &err)))
-                goto out;
-            const es_node_t *hc = es_map_get(h, "content");
-            if (hc && !es_node_is_null(hc)) {
-                char cp[96];
-                snprintf(cp, sizeof cp, "%s.content", hp);
-                if ((rc = parse_content(hc, cp, &segs, &r.content, &err))) goto out;
-                r.prompt_text = NULL;
-            }
-            char ip[96];
-            snprintf(ip, sizeof ip, "%s.images", hp);
-            if ((rc = parse_images(es_map_get(h, "images"), ip, &segs, &r.mm, &r.nmm, &err))) goto out;
-            int e = epname ? find_ep(eps, n, epname) : -1;
-            if (e < 0) { rc = es_node_err(&err, ES_ENOTFOUND, h, hp, "endpoint \"%s\" is not in endpoints", epname ? epname : ""); goto out; }
-            es_scheduler_record(s, &r, eps, n, (uint32_t)e, now);
-        }
-    }
+    if ((rc = world_build(root, NULL, "", cfg, seed, &segs, &w, &err))) goto out;
     const es_node_t *rq = es_map_get(root, "request");
     if (!rq) { rc = es_node_err(&err, ES_EINVAL, root, "request", "missing"); goto out; }
-    static const char *const rk[] = {"model", "prompt", "content", "priority", "headers", "images", NULL};
-    if ((rc = es_node_expect_map(rq, "request", &err)) || (rc = es_map_check_keys(rq, "request", rk, &err))) goto out;
-    es_sched_request_t req = {0};
-    es_header_t hdrs[32];
-    int64_t prio = 0;
-    req.id = 1000000;
-    req.prompt_text = "";
-    if ((rc = get_str(rq, "model", "request", &req.model, &err)) || (rc = get_str(rq, "prompt", "request", &req.prompt_text, &err)) ||
-        (rc = get_i64(rq, "priority", "request", INT32_MIN, INT32_MAX, &prio, &err)) ||
-        (rc = parse_headers(es_map_get(rq, "headers"), "request.headers", hdrs, &req.nheaders, &err)))
-        goto out;
-    req.priority = (int32_t)prio;
-    req.headers = hdrs;
-    const es_node_t *rc_node = es_map_get(rq, "content");
-    if (rc_node && !es_node_is_null(rc_node)) {
-        if ((rc = parse_content(rc_node, "request.content", &segs, &req.content, &err))) goto out;
-        req.prompt_text = NULL;
-    }
-    if ((rc = parse_images(es_map_get(rq, "images"), "request.images", &segs, &req.mm, &req.nmm, &err))) goto out;
-    tr = es_sched_trace_create(n);
+    req_in_t rin;
+    if ((rc = parse_request(rq, "request", false, &segs, &rin, &err))) goto out;
+    es_sched_request_t *req = &rin.req;
+    req->id = 1000000;
+    tr = es_sched_trace_create(w.n);
     if (!tr) { rc = es_err_set(&err, ES_ENOMEM, "out of memory"); goto out; }
     es_sched_result_t res = {0};
     res.trace = tr;
     es_sched_flow_explain_t fx;   /* before the pick: the request as it arrives */
-    es_scheduler_flow_explain(s, &req, eps, n, now, &fx);
-    if ((rc = es_scheduler_pick(s, &req, eps, n, now, &res))) { es_err_set(&err, rc, "scheduler: %s", es_strerror(rc)); goto out; }
-    if (json) print_json(stdout, &res, tr, eps, n, &fx);
-    else print_table(stdout, &res, tr, eps, n, &fx);
+    flow_replay_t fr = {0};
+    const es_node_t *arr = es_map_get(root, "arrival");
+    if (arr && !es_node_is_null(arr)) {
+        if (!es_epp_config_gate(cfg, "flowControl")) {
+            rc = es_node_err(&err, ES_EINVAL, arr, "arrival", "flow control is off (featureGates lacks flowControl)");
+            goto out;
+        }
+        if ((rc = flow_replay(arr, root, cfg, seed, &segs, &rin, &fx, &fr, &err))) goto out;
+    } else {
+        es_scheduler_flow_explain(w.s, req, w.eps, w.n, w.now, &fx);
+    }
+    if ((rc = es_scheduler_pick(w.s, req, w.eps, w.n, w.now, &res))) { es_err_set(&err, rc, "scheduler: %s", es_strerror(rc)); goto out; }
+    if (json) print_json(stdout, &res, tr, w.eps, w.n, &fx, &fr);
+    else print_table(stdout, &res, tr, w.eps, w.n, &fx, &fr);
     code = ES_EXIT_OK;
 out:
     if (code != ES_EXIT_OK) fprintf(stderr, "eppsim explain: %s\n", err.msg[0] ? err.msg : es_strerror(rc));
-    free(keys);
     for (size_t i = 0; i < segs.n; i++) free(segs.v[i]);
     free(segs.v);
     es_sched_trace_destroy(tr);
-    es_scheduler_destroy(s);
+    world_destroy(&w);
     es_epp_config_destroy(cfg);
     es_doc_destroy(doc);
-    free(eps);
-    free(ins);
     return code;
 }

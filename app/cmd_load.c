@@ -127,6 +127,7 @@ typedef struct load_ctx {
     FILE          *requests_csv, *timeseries;
     struct { uint64_t done, cached, prompt, ttft_n; double ttft_sum; } iv;   /* timeseries interval */
     es_time_t      next_sample;
+    const char    *session_header;  /* response header a session echoes (NULL: none) */
 } load_ctx_t;
 
 static es_time_t model_now(const load_ctx_t *c)
@@ -303,6 +304,10 @@ static void req_end(load_ctx_t *c, load_req_t *r, int status)
     record(c, r, status, now);
     for (uint32_t i = 0; i < c->max_conns; i++)
         if (c->inflight[i] == r) { c->inflight[i] = NULL; break; }
+    /* session affinity: the token the response carried goes on the session's next turns
+     * (inference-perf's api.session_token_header_key, openai_client.py) */
+    if (r->conn && c->session_header && r->conn->sse.kept[0])
+        es_workload_on_response_header(c->wl, r->wl, c->session_header, r->conn->sse.kept);
     es_workload_on_complete(c->wl, r->wl, now, status);
     es_workload_release(c->wl, r->wl);
     if (r->conn) r->conn->req = NULL;
@@ -523,6 +528,7 @@ static bool try_send(load_ctx_t *c, load_req_t *r)
     es_live_sse_init(&k->sse);
     k->sse.on_token = on_token;
     k->sse.ud = k;
+    k->sse.keep_header = c->session_header;
     uv_tcp_init(c->loop, &k->tcp);
     k->tcp.data = k;
     k->connect.data = k;
@@ -700,6 +706,9 @@ static void usage(FILE *f)
             "      --max-conns N      open connections, all URLs together (default 256)\n"
             "      --timeout S        cut a request off after S model seconds (status 0;\n"
             "                         default 600)\n"
+            "      --session-header NAME  response header a chat session echoes on its next\n"
+            "                         turns (session affinity's token; default x-session-token,\n"
+            "                         \"\" for none)\n"
             "      --no-plots         skip gnuplot\n"
             "  -q, --quiet            no summary on stdout\n"
             "  -h, --help             this help\n"
@@ -890,8 +899,9 @@ int es_cmd_load(int argc, char **argv)
         {"inference-perf", required_argument, NULL, 'I'}, {"time-scale", required_argument, NULL, 't'},
         {"max-conns", required_argument, NULL, 'c'},  {"timeout", required_argument, NULL, 'T'},
         {"no-plots", no_argument, NULL, 'P'},         {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
-    const char *urls[LOAD_MAX_URLS], *sets[64], *out = NULL, *ip_file = NULL;
+        {"help", no_argument, NULL, 'h'},             {"session-header", required_argument, NULL, 'H'},
+        {NULL, 0, NULL, 0}};
+    const char *urls[LOAD_MAX_URLS], *sets[64], *out = NULL, *ip_file = NULL, *session_header = "x-session-token";
     size_t nurls = 0, nsets = 0;
     double scale = 1, max_conns = 256, timeout = 600;
     bool force = false, plots = true, quiet = false;
@@ -915,6 +925,13 @@ int es_cmd_load(int argc, char **argv)
         case 'c': bad = parse_num("--max-conns", optarg, 1, 65536, &max_conns); break;
         case 'T': bad = parse_num("--timeout", optarg, 0.001, 86400, &timeout); break;
         case 'P': plots = false; break;
+        case 'H':
+            if (strlen(optarg) >= ES_LIVE_SSE_MAX_KEPT || strpbrk(optarg, "\r\n: \t")) {
+                fprintf(stderr, "eppsim load: --session-header: '%s' is not a header name\n", optarg);
+                return ES_EXIT_USAGE;
+            }
+            session_header = optarg[0] ? optarg : NULL;
+            break;
         case 'q': quiet = true; break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         default: usage(stderr); return ES_EXIT_USAGE;
@@ -1006,6 +1023,7 @@ int es_cmd_load(int argc, char **argv)
         c.time_scale = scale;
         c.max_conns = (uint32_t)max_conns;
         c.timeout = es_time_from_s(timeout);
+        c.session_header = session_header;
         if (!quiet) fprintf(stderr, "eppsim: loading %u server(s) with %s (seed %llu) -> %s\n", nt, exp.name,
                             (unsigned long long)exp.seed, dir);
         rc = run_load(&c, dir, force, plots, quiet, &err);

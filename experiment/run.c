@@ -284,15 +284,17 @@ static bool client_emul(const es_experiment_t *exp, const es_workload_t *wl, dou
 /* ---- decision records (explain --from-run) ---- */
 
 static void on_decision(void *ud, uint32_t replica, const es_sched_request_t *req, const es_endpoint_t *cand,
-                        size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res)
+                        size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res,
+                        const es_flow_note_t *flow)
 {
     run_ctx_t *c = ud;
     FILE *f = c->decisions;
     if (!f) return;
     uint64_t seed = es_rng_epp_seed(c->exp->seed, replica);
     /* the replica's seed is a full 64-bit value: a string, so JSON readers keep it exact */
-    fprintf(f, "{\"request_id\": %llu, \"replica\": %u, \"seed\": \"%llu\", \"now_ms\": %.6f, \"endpoints\": [",
-            (unsigned long long)req->id, replica, (unsigned long long)seed, es_time_to_ms(now));
+    fprintf(f, "{\"request_id\": %llu, \"replica\": %u, \"seed\": \"%llu\", \"now_ms\": %.6f, %s\"endpoints\": [",
+            (unsigned long long)req->id, replica, (unsigned long long)seed, es_time_to_ms(now),
+            flow && flow->arrival ? "\"event\": \"arrival\", " : "");
     for (size_t i = 0; i < n; i++) {
         const es_endpoint_t *e = &cand[i];
         const es_endpoint_metrics_t *m = &e->metrics;
@@ -334,7 +336,24 @@ static void on_decision(void *ud, uint32_t replica, const es_sched_request_t *re
         fputs(": ", f);
         es_json_write_string(f, req->headers[k].value);
     }
-    fprintf(f, "}}, \"outcome\": %d, \"picked\": [", res->status);
+    if (flow && req->body_bytes) fprintf(f, "}, \"body_bytes\": %u", req->body_bytes);   /* flow control's size */
+    else fputs("}", f);
+    if (flow && flow->arrival) {   /* the queues it finds: bands [priority, round-robin's last flow], queued [id, enqueued] */
+        fputs("}, \"flow\": {\"bands\": [", f);
+        for (size_t k = 0; k < flow->nbands; k++) {
+            fprintf(f, "%s[%lld, ", k ? ", " : "", (long long)flow->bands[k].priority);
+            if (flow->bands[k].last_flow) es_json_write_string(f, flow->bands[k].last_flow);
+            else fputs("null", f);
+            fputs("]", f);
+        }
+        fputs("], \"queued\": [", f);
+        for (size_t k = 0; k < flow->nqueued; k++)
+            fprintf(f, "%s[%llu, %.6f]", k ? ", " : "", (unsigned long long)flow->queued[k].id,
+                    es_time_to_ms(flow->queued[k].enq));
+        fputs("]}}\n", f);
+        return;
+    }
+    fprintf(f, "}, \"outcome\": %d, \"picked\": [", res->status);
     if (res->status == 200) {
         for (uint32_t k = 0; k < res->ntargets; k++) {
             fputs(k ? ", " : "", f);
@@ -356,7 +375,9 @@ static void on_decision(void *ud, uint32_t replica, const es_sched_request_t *re
                 fputs("], \"kv_source\": [", f);
                 es_json_write_string(f, cand[i].name);
             }
-    fputs("]}\n", f);
+    fputs("]", f);
+    if (flow && flow->at_arrival) fprintf(f, ", \"flow_at_arrival\": \"%s\"", flow->at_arrival);
+    fputs("}\n", f);
 }
 
 /* ---- time series ---- */

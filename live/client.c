@@ -5,6 +5,7 @@
 #include "es_live_client.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -72,10 +73,39 @@ static void drain_events(es_live_sse_t *s)
     s->scanned = s->ev.len > 0 ? s->ev.len - 1 : 0;   /* the last byte may be the first of a blank line */
 }
 
+/* keep_header: a name may come in pieces; a value follows its name */
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+    es_live_sse_t *s = p->data;
+    if (!s->keep_header) return 0;
+    if (s->in_value || s->hname == 0) { s->in_value = false; s->hname = 0; s->hmatch = true; }
+    size_t want = strlen(s->keep_header);
+    s->hmatch = s->hmatch && s->hname + n <= want && strncasecmp(at, s->keep_header + s->hname, n) == 0;
+    s->hname += n;
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+    es_live_sse_t *s = p->data;
+    if (!s->keep_header) return 0;
+    if (!s->in_value) {
+        s->in_value = true;
+        s->hmatch = s->hmatch && s->hname == strlen(s->keep_header);
+        if (s->hmatch) { s->kept_len = 0; s->kept_over = false; }   /* the last one wins */
+    }
+    if (!s->hmatch) return 0;
+    if (s->kept_len + n >= sizeof s->kept) s->kept_over = true;
+    else { memcpy(s->kept + s->kept_len, at, n); s->kept_len += n; }
+    s->kept[s->kept_over ? 0 : s->kept_len] = '\0';
+    return 0;
+}
+
 static int on_headers_complete(http_parser *p)
 {
     es_live_sse_t *s = p->data;
     s->status = (int)p->status_code;
+    s->hname = 0;
     return 0;
 }
 
@@ -113,6 +143,8 @@ void es_live_sse_init(es_live_sse_t *s)
 {
     memset(s, 0, sizeof *s);
     http_parser_settings_init(&s->settings);
+    s->settings.on_header_field = on_header_field;
+    s->settings.on_header_value = on_header_value;
     s->settings.on_headers_complete = on_headers_complete;
     s->settings.on_body = on_body;
     s->settings.on_message_complete = on_message_complete;
@@ -145,7 +177,9 @@ void es_live_sse_reset(es_live_sse_t *s)
     void (*cb)(void *) = s->on_token;
     void *ud = s->ud;
     bool raw = s->raw;
+    const char *keep = s->keep_header;
     es_live_sse_init(s);
+    s->keep_header = keep;
     s->raw = raw;
     ev.len = 0;
     ev.oom = false;

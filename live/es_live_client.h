@@ -25,6 +25,7 @@
 #define ES_LIVE_SSE_MAX_EVENT 65536u
 #define ES_LIVE_SSE_MAX_ERROR 4096u
 #define ES_LIVE_SSE_MAX_RAW   (1u << 20)
+#define ES_LIVE_SSE_MAX_KEPT  256u
 
 typedef struct es_live_sse {
     http_parser          parser;
@@ -43,6 +44,14 @@ typedef struct es_live_sse {
     /* called for each token event as it is parsed (may be NULL) */
     void        (*on_token)(void *ud);
     void         *ud;
+    /* one response header kept (session affinity's token, `eppsim load
+     * --session-header`): its name, case-insensitive (NULL: none, kept
+     * across es_live_sse_reset); kept: its last value in this response,
+     * "" when absent or ES_LIVE_SSE_MAX_KEPT bytes or longer */
+    const char   *keep_header;
+    char          kept[ES_LIVE_SSE_MAX_KEPT];
+    size_t        hname, kept_len;   /* header callbacks: name bytes matched so far, value length */
+    bool          in_value, hmatch, kept_over;
 } es_live_sse_t;
 
 void es_live_sse_init(es_live_sse_t *s);

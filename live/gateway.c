@@ -104,6 +104,7 @@ struct gw_req {
     es_header_t  hdrs[32];          /* values point into the client's request, alive while it waits */
     bool         head_sent, first_chunk, paused, keep_alive;
     char         path[64];
+    const char  *session_header;    /* session affinity's response header (the config's), NULL: none */
 };
 
 struct gw_pod {
@@ -415,6 +416,11 @@ static int rsp_on_headers_complete(http_parser *p)
         s = e + 2;
     }
     gw_pod_t *pod = &r->gw->pods[r->pod];
+    if (r->session_header) {   /* the session-affinity plugins' ResponseHeader: the pod that served it */
+        char tok[ES_SCHED_TOKEN_MAX];
+        es_live_buf_printf(&h, "%s: %s\r\n", r->session_header,
+                           es_sched_session_token(&(es_endpoint_t){.name = pod->name}, tok, sizeof tok));
+    }
     es_live_buf_printf(&h, "x-gateway-destination-endpoint: %s\r\nx-eppsim-pod: %s\r\nx-eppsim-request-id: %" PRIu64 "\r\n%s\r\n",
                        pod->address, pod->name, r->id, r->keep_alive ? "" : "Connection: close\r\n");
     if (h.oom) { es_live_buf_free(&h); return -1; }
@@ -749,6 +755,7 @@ static void decided(gw_req_t *r, uint64_t seed, size_t n, es_time_t now, const e
         return;
     }
     r->scheduled = true;
+    r->session_header = res->session_header;
     r->ntargets = res->ntargets;
     memcpy(r->targets, res->targets, sizeof r->targets);
     /* the request as the pod gets it: the client's headers but hop-by-hop ones, the body as it came */

@@ -69,6 +69,12 @@ typedef struct epp_replica {
     uint32_t        busy;        /* decisions running */
     es_client_request_t *qhead, *qtail;   /* waiting for a worker */
     bool            flow_timer;  /* a flow-control cycle event is pending */
+    /* decision records with flow control: the request whose arrival cycles
+     * run now, and scratch copies of the queues it found */
+    const es_sched_request_t *arriving;
+    es_sched_flow_item_t *fq;
+    es_sched_flow_band_t *fb;
+    size_t          fq_cap, fb_cap;
     struct es_cluster *c;
     uint32_t        id;
 } epp_replica_t;

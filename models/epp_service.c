@@ -303,6 +303,45 @@ static void flow_arm(es_cluster_t *c, epp_replica_t *e)
     es_sim_schedule_in(c->sim, ES_MS, ev_flow_cycle, e, 0);
 }
 
+/* The candidates' in-flight counters as the replica reads them (synced or
+ * its own), for the next decision record. */
+static void snap_inflight(es_cluster_t *c, epp_replica_t *e, const es_endpoint_t *cand, size_t n)
+{
+    if (!c->hooks.on_decision) return;
+    for (size_t i = 0; i < n; i++) {
+        if (c->sync) es_sched_sync_get(c->sync, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
+        else es_scheduler_get_inflight(e->sched, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
+    }
+}
+
+/* Dispatch cycles until one dispatches nothing; each cycle's record sees
+ * the counters before its pick. */
+static void flow_cycles(es_cluster_t *c, epp_replica_t *e, const es_endpoint_t *cand, size_t n, es_time_t now)
+{
+    do snap_inflight(c, e, cand, n);
+    while (es_scheduler_flow_cycle(e->sched, cand, n, now, flow_cb, e) > 0);
+}
+
+/* Decision records: the request's arrival with the queues it finds. */
+static void record_arrival(es_cluster_t *c, epp_replica_t *e, const es_sched_request_t *req,
+                           const es_endpoint_t *cand, size_t n, es_time_t now)
+{
+    size_t nq = es_scheduler_flow_items(e->sched, e->fq, e->fq_cap);
+    if (nq > e->fq_cap) {
+        e->fq_cap = nq * 2;
+        e->fq = es_xrealloc(e->fq, e->fq_cap * sizeof *e->fq);
+        nq = es_scheduler_flow_items(e->sched, e->fq, e->fq_cap);
+    }
+    size_t nb = es_scheduler_flow_bands(e->sched, e->fb, e->fb_cap);
+    if (nb > e->fb_cap) {
+        e->fb_cap = nb * 2;
+        e->fb = es_xrealloc(e->fb, e->fb_cap * sizeof *e->fb);
+        nb = es_scheduler_flow_bands(e->sched, e->fb, e->fb_cap);
+    }
+    es_flow_note_t note = {.arrival = true, .queued = e->fq, .nqueued = nq, .bands = e->fb, .nbands = nb};
+    c->hooks.on_decision(c->hooks.ud, e->id, req, cand, n, (const int64_t (*)[2])e->inflight, now, NULL, &note);
+}
+
 static void ev_flow_cycle(es_sim_t *sim, void *target, uint64_t arg)
 {
     (void)arg;
@@ -311,7 +350,7 @@ static void ev_flow_cycle(es_sim_t *sim, void *target, uint64_t arg)
     e->flow_timer = false;
     size_t n;
     const es_endpoint_t *cand = candidates(c, e, &n);
-    while (es_scheduler_flow_cycle(e->sched, cand, n, es_sim_now(sim), flow_cb, e) > 0) {}
+    flow_cycles(c, e, cand, n, es_sim_now(sim));
     flow_arm(c, e);
 }
 
@@ -329,16 +368,17 @@ static void ev_epp_decided(es_sim_t *sim, void *target, uint64_t arg)
     es_sched_result_t res;
     memset(&res, 0, sizeof res);
     es_time_t now = es_sim_now(sim);
-    if (c->hooks.on_decision)
-        for (size_t i = 0; i < n; i++) {   /* as the replica reads them: synced or its own */
-            if (c->sync) es_sched_sync_get(c->sync, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
-            else es_scheduler_get_inflight(e->sched, cand[i].id, &e->inflight[i][0], &e->inflight[i][1]);
-        }
+    snap_inflight(c, e, cand, n);
+    bool flow = es_epp_config_gate(c->prm.picker, "flowControl");
+    if (c->hooks.on_decision && flow) record_arrival(c, e, &r->p.sched, cand, n, now);
     es_scheduler_submit(e->sched, &r->p.sched, cand, n, now, &res);
     if (c->hooks.on_decision && res.status != ES_SCHED_QUEUED)
-        c->hooks.on_decision(c->hooks.ud, e->id, &r->p.sched, cand, n, (const int64_t (*)[2])e->inflight, now, &res);
+        c->hooks.on_decision(c->hooks.ud, e->id, &r->p.sched, cand, n, (const int64_t (*)[2])e->inflight, now, &res,
+                             flow ? &(es_flow_note_t){.at_arrival = "rejected"} : NULL);
     if (res.status == ES_SCHED_QUEUED) {
-        while (es_scheduler_flow_cycle(e->sched, cand, n, now, flow_cb, e) > 0) {}
+        e->arriving = &r->p.sched;
+        flow_cycles(c, e, cand, n, now);
+        e->arriving = NULL;
         flow_arm(c, e);
         return;
     }
@@ -353,6 +393,12 @@ static void flow_cb(void *ud, const es_sched_request_t *req, const es_sched_resu
     es_client_request_t probe;
     size_t off = (size_t)((char *)&probe.p.sched - (char *)&probe);
     es_client_request_t *r = (es_client_request_t *)((char *)req - off);
+    if (c->hooks.on_decision && es_epp_config_gate(c->prm.picker, "flowControl")) {   /* the cycle's candidates */
+        size_t n;
+        const es_endpoint_t *cand = candidates(c, e, &n);
+        c->hooks.on_decision(c->hooks.ud, e->id, req, cand, n, (const int64_t (*)[2])e->inflight, es_sim_now(c->sim), res,
+                             &(es_flow_note_t){.at_arrival = req == e->arriving ? "dispatched" : "held"});
+    }
     if (r->p.phase != PH_EXTPROC || !r->p.extproc_pending) {   /* gave up while queued */
         if (res->status == 200) es_scheduler_on_end(e->sched, r->id, es_sim_now(c->sim));
         return;
@@ -450,6 +496,8 @@ void esi_epp_service_destroy(es_cluster_t *c)
         free(c->epps[e].view);
         free(c->epps[e].cand);
         free(c->epps[e].inflight);
+        free(c->epps[e].fq);
+        free(c->epps[e].fb);
     }
     free(c->epps);
     free(c->timers);

@@ -106,6 +106,8 @@ typedef struct es_client_request {
     } p;
 } es_client_request_t;
 
+struct es_flow_note;   /* below */
+
 typedef struct es_cluster_hooks {
     void *ud;
     /* The request ended (any status) at client time r->done (>= now). */
@@ -116,10 +118,26 @@ typedef struct es_cluster_hooks {
     void (*on_gaps)(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured);
     /* Optional (--record-decisions): one EPP decision, with what the replica
      * saw: the candidates as scraped and their in-flight counters before the
-     * pick ({requests, tokens} per candidate). */
+     * pick ({requests, tokens} per candidate).  flow: NULL without the
+     * flowControl gate; with it, also each request's arrival (res NULL). */
     void (*on_decision)(void *ud, uint32_t replica, const es_sched_request_t *req, const es_endpoint_t *cand,
-                        size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res);
+                        size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res,
+                        const struct es_flow_note *flow);
 } es_cluster_hooks_t;
+
+/* Flow control's part of a decision record (explain --from-run replays the
+ * queues from it).  An arrival: the queues the request finds before it is
+ * submitted.  An outcome: what flow control did at the request's arrival,
+ * "rejected" (capacity), "dispatched" (by the dispatch cycles run at its
+ * arrival) or "held" (queued past its arrival: dispatched or timed out later). */
+typedef struct es_flow_note {
+    bool                        arrival;
+    const es_sched_flow_item_t *queued;
+    size_t                      nqueued;
+    const es_sched_flow_band_t *bands;
+    size_t                      nbands;
+    const char                 *at_arrival;
+} es_flow_note_t;
 
 typedef struct es_cluster_params {
     const es_server_config_t      *server;

@@ -369,6 +369,26 @@ size_t es_scheduler_flow_queued(const es_scheduler_t *s);
 /* Earliest TTL expiry of a queued request; ES_TIME_NEVER when none. */
 es_time_t es_scheduler_flow_next_expiry(const es_scheduler_t *s);
 
+/* Flow control's queues as they stand (explain --from-run replays them at a
+ * request's arrival): the queued requests, every band highest priority
+ * first, each band in enqueue order; and every band this replica knows
+ * (usage limit policies rank them all) with its round-robin position, the
+ * flow served last (NULL: none yet).  Each returns the count and writes the
+ * first max.  es_scheduler_flow_restore_band provisions band `priority` and
+ * sets its position (flow NULL: none), before the queued requests are
+ * submitted again at their enqueue times. */
+typedef struct es_sched_flow_item {
+    uint64_t  id;
+    es_time_t enq;
+} es_sched_flow_item_t;
+typedef struct es_sched_flow_band {
+    int64_t     priority;
+    const char *last_flow;
+} es_sched_flow_band_t;
+size_t es_scheduler_flow_items(const es_scheduler_t *s, es_sched_flow_item_t *out, size_t max);
+size_t es_scheduler_flow_bands(const es_scheduler_t *s, es_sched_flow_band_t *out, size_t max);
+void   es_scheduler_flow_restore_band(es_scheduler_t *s, int64_t priority, const char *last_flow);
+
 /* Demand-driven in-flight eviction (flowControl.enableEviction with the
  * flowControl gate; v0.10.0 pkg/epp/flowcontrol/eviction/,
  * controller/internal/reclamation.go): at a head-of-line block with queued

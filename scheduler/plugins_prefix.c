@@ -18,7 +18,9 @@
 /* indexerConfig.kvBlockIndexConfig.inMemoryConfig (llm-d-router v0.10.0
  * pkg/kvcache/kvblock/in_memory.go InMemoryIndexConfig, index.go IndexConfig):
  * podCacheSize is the LRU of pod entries per block key (default 10); size,
- * the LRU of block keys (default 1e8), is validated but not modelled.  The
+ * the LRU of block keys (default 1e8), is kept when written (key_lru.c;
+ * unwritten, an index of the default's 1e8 keys would outgrow the run's
+ * memory first, so nothing is tracked).  The
  * factories overlay the YAML on DefaultIndexConfig, so an unset key keeps
  * its default.  First member of both params structs (one omit hook). */
 typedef struct kvindex_params {
@@ -43,10 +45,6 @@ typedef struct kvindex_params {
         {"kvCacheBackendConfigs", ESI_P_ANY, 0, NULL, 0, 0, NULL},                                      \
         {"tokenizersPoolConfig", ESI_P_ANY, 0, NULL, 0, 0, NULL},                                       \
         END}
-
-static const char k_size_unmodelled[] =
-    "indexerConfig.kvBlockIndexConfig.inMemoryConfig.size: accepted, no effect in eppsim "
-    "(the index's LRU of block keys is not modelled; podCacheSize is)";
 
 /* size is written back only when the config set it (0 would be refused) */
 static bool kvindex_param_omitted(const void *params, const char *key)
@@ -80,16 +78,16 @@ static const esi_param_t k_precise_params[] = {
 static int precise_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
 {
     const precise_params_t *p = params;
+    (void)warning;
     if (p->speculative)
         return es_node_err(err, ES_EUNSUPP, at, path,
                            "speculativeIndexing is not supported by eppsim yet");
-    if (p->kv.max_keys) *warning = k_size_unmodelled;
     return 0;
 }
 
 /* The kvcache index keeps, per block key, an LRU of at most podCacheSize pod
  * entries (default 10, llm-d-router v0.10.0 pkg/kvcache/kvblock/in_memory.go
- * defaultPodsPerKey; its key LRU is not modelled).  Upstream's speculative
+ * defaultPodsPerKey; its key LRU is key_lru.c).  Upstream's speculative
  * entries share a key's LRU with the confirmed ones; here each index has its
  * own, with the same limit. */
 
@@ -102,6 +100,9 @@ typedef struct precise {
     size_t           alive_cap;
     uint32_t        *stamp;   /* per pod id: last key index that holds it */
     size_t           stamp_cap;
+    esi_klru_t       klru;    /* inMemoryConfig.size, when written: the key LRU */
+    bool             lru_on;
+    esi_pindex_t    *spec;    /* the producer's speculative entries (a dropped key's go too) */
 } precise_t;
 
 static int precise_init(void *st, const void *params, es_scheduler_t *s, es_err_t *err)
@@ -111,12 +112,15 @@ static int precise_init(void *st, const void *params, es_scheduler_t *s, es_err_
     pr->p = *(const precise_params_t *)params;
     esi_pindex_init(&pr->ix);
     pr->ix.key_cap = (uint32_t)pr->p.kv.pods_per_key;
+    pr->lru_on = pr->p.kv.max_keys > 0;
+    if (pr->lru_on) esi_klru_init(&pr->klru, (uint64_t)pr->p.kv.max_keys);
     return 0;
 }
 
 static void precise_fini(void *st)
 {
     precise_t *pr = st;
+    if (pr->lru_on) esi_klru_fini(&pr->klru);
     esi_pindex_fini(&pr->ix);
     free(pr->keys); free(pr->alive); free(pr->stamp);
 }
@@ -134,12 +138,21 @@ static size_t precise_keys(precise_t *pr, const es_sched_request_t *r)
     return es_content_block_hashes(&r->content, (uint32_t)pr->p.block_size, pr->keys, pr->cap);
 }
 
+/* InMemoryIndex.Lookup: Get of every key of the request, in order (each
+ * present one becomes the most recently used). */
+static void precise_lookup_touch(precise_t *pr, size_t nk)
+{
+    if (!pr->lru_on) return;
+    for (size_t k = 0; k < nk; k++) esi_klru_touch(&pr->klru, pr->keys[k]);
+}
+
 static void precise_score(void *st, esi_cycle_t *cy, const uint32_t *idx, size_t m, double *out)
 {
     precise_t *pr = st;
     size_t nk = precise_keys(pr, cy->req);
     for (size_t i = 0; i < m; i++) out[i] = 0.0;
     if (nk == 0) return;
+    precise_lookup_touch(pr, nk);
     /* LongestPrefix: a pod scores while it holds every key so far (contiguous) */
     for (size_t i = 0; i < m; i++) {
         uint32_t id = cy->eps[idx[i]].id;
@@ -179,7 +192,39 @@ static size_t precise_held(void *st, const es_sched_request_t *r, uint32_t id, u
     return held_run(st, NULL, r, id, out, max);
 }
 
-static void precise_removed(void *st, uint32_t id) { esi_pindex_remove_pod(&((precise_t *)st)->ix, id); }
+/* Drops every entry of key (the key LRU let it go). */
+static void drop_key(esi_pindex_t *ix, uint64_t key)
+{
+    for (uint32_t ni; (ni = esi_pindex_holders(ix, key)) != 0;) esi_pindex_remove(ix, key, ix->nodes[ni].pod);
+}
+
+static bool holds(const esi_pindex_t *ix, uint64_t key, uint32_t pod)
+{
+    for (uint32_t ni = esi_pindex_holders(ix, key); ni; ni = ix->nodes[ni].next)
+        if (ix->nodes[ni].pod == pod) return true;
+    return false;
+}
+
+/* InMemoryIndex.Clear: over the keys oldest first, a key the pod holds is
+ * promoted (evictPodsFromRequestKey's Get) and dropped once empty. */
+static void precise_clear_pod(precise_t *pr, uint32_t pod)
+{
+    if (pr->lru_on) {
+        esi_klru_t *l = &pr->klru;
+        uint64_t left = l->n;
+        for (uint32_t r = l->tail, prev; r && left; r = prev, left--) {
+            prev = l->recs[r].prev;
+            uint64_t key = l->recs[r].key;
+            if (!holds(&pr->ix, key, pod)) continue;
+            uint32_t first = esi_pindex_holders(&pr->ix, key);
+            if (pr->ix.nodes[first].next == 0) esi_klru_remove(l, key);   /* the pod was its only holder */
+            else esi_klru_touch(l, key);
+        }
+    }
+    esi_pindex_remove_pod(&pr->ix, pod);
+}
+
+static void precise_removed(void *st, uint32_t id) { precise_clear_pod(st, id); }
 
 static size_t precise_text_keys(void *st, const char *text, uint64_t *out, size_t max)
 {
@@ -189,10 +234,25 @@ static size_t precise_text_keys(void *st, const char *text, uint64_t *out, size_
 static void precise_on_event(void *st, const es_kv_event_t *ev)
 {
     precise_t *pr = st;
+    uint64_t gone;
     switch (ev->kind) {
-    case ES_KV_BLOCK_STORED:  esi_pindex_add(&pr->ix, ev->block_hash, ev->endpoint, UINT32_MAX); break;
-    case ES_KV_BLOCK_REMOVED: esi_pindex_remove(&pr->ix, ev->block_hash, ev->endpoint); break;
-    case ES_KV_ALL_CLEARED:   esi_pindex_remove_pod(&pr->ix, ev->endpoint); break;
+    case ES_KV_BLOCK_STORED:   /* InMemoryIndex.Add: Get, else ContainsOrAdd (may drop the oldest key) */
+        if (pr->lru_on && esi_klru_add(&pr->klru, ev->block_hash, &gone)) {
+            drop_key(&pr->ix, gone);
+            if (pr->spec) drop_key(pr->spec, gone);
+        }
+        esi_pindex_add(&pr->ix, ev->block_hash, ev->endpoint, UINT32_MAX);
+        break;
+    case ES_KV_BLOCK_REMOVED:   /* Evict: Get (promotes), remove the pod, Remove the key once empty */
+        if (pr->lru_on && esi_pindex_holders(&pr->ix, ev->block_hash)) {
+            esi_pindex_remove(&pr->ix, ev->block_hash, ev->endpoint);
+            if (esi_pindex_holders(&pr->ix, ev->block_hash)) esi_klru_touch(&pr->klru, ev->block_hash);
+            else esi_klru_remove(&pr->klru, ev->block_hash);
+            break;
+        }
+        esi_pindex_remove(&pr->ix, ev->block_hash, ev->endpoint);
+        break;
+    case ES_KV_ALL_CLEARED: precise_clear_pod(pr, ev->endpoint); break;
     }
 }
 
@@ -230,9 +290,8 @@ static const esi_param_t k_pprod_params[] = {
 static int pprod_check(void *params, const es_node_t *at, const char *path, const char **warning, es_err_t *err)
 {
     pprod_params_t *p = params;
-    (void)at; (void)path; (void)err;
+    (void)at; (void)path; (void)err; (void)warning;
     if (p->block_size_tokens == 0) p->block_size_tokens = p->block_size > 0 ? p->block_size : 16;
-    if (p->kv.max_keys) *warning = k_size_unmodelled;
     return 0;
 }
 
@@ -254,6 +313,7 @@ static int pprod_init(void *st, const void *params, es_scheduler_t *s, es_err_t 
     snprintf(pr.hash_seed, sizeof pr.hash_seed, "%s", p->hash_seed);
     pp->ttl = p->speculative_ttl > 0 ? p->speculative_ttl : 2 * ES_S;
     precise_init(&pp->pr, &pr, s, err);
+    pp->pr.spec = &pp->spec;
     esi_pindex_init(&pp->spec);
     pp->spec.key_cap = (uint32_t)p->kv.pods_per_key;
     return 0;
@@ -296,6 +356,7 @@ static void pprod_prepare(void *st, esi_cycle_t *cy)
     cy->total_blocks = (uint32_t)nk;
     cy->block_tokens = (uint32_t)pp->pr.p.block_size;
     cy->hashes = pp->pr.keys;
+    precise_lookup_touch(&pp->pr, nk);
     for (size_t k = 0; k < nk; k++) {
         bool any = false;
         count_run(&pp->pr.ix, pp->pr.keys[k], k, cy, &any);
@@ -347,7 +408,7 @@ static size_t pprod_held(void *st, const es_sched_request_t *r, uint32_t id, uin
 static void pprod_removed(void *st, uint32_t id)
 {
     pprod_t *pp = st;
-    esi_pindex_remove_pod(&pp->pr.ix, id);
+    precise_clear_pod(&pp->pr, id);
     esi_pindex_remove_pod(&pp->spec, id);
 }
 

@@ -137,6 +137,7 @@ input s.json '{"endpoints": [{"name": "a"}, {"name": "a"}], "request": {}}';   c
 input s.json '{"endpoints": [{"name": "a"}], "history": [{"endpoint": "b"}], "request": {}}'; case_ "history names an unknown endpoint" "${EXP[@]}"
 input s.json '{"endpoints": [{"name": "a"}], "request": {"priority": 1.5}}';   case_ "fractional priority" "${EXP[@]}"
 input s.json '{"endpoints": [{"address": "x"}], "request": {}}';               case_ "endpoint without a name" "${EXP[@]}"
+input s.json '{"endpoints": [{"name": "a"}], "request": {}, "arrival": {"queued": []}}'; case_ "queues to replay without flow control" "${EXP[@]}"
 
 if "$EPPSIM" sweep --help >/dev/null 2>&1; then
 section "Sweep specs (eppsim sweep SPEC)"

@@ -20,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     es_live_sse_t s;
     es_live_sse_init(&s);
     s.on_token = on_token;
+    s.keep_header = "x-session-token";   /* the session-token capture is parsed too */
     s.ud = &seen;
     s.raw = (data[0] >> 6) & 1;   /* a /metrics page read whole (eppsim load's scrapes) */
     while (left > 0) {

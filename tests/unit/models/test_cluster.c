@@ -421,9 +421,10 @@ static void test_encode_stage(void **state)
 static int64_t g_seen[MAXREQ];
 
 static void on_decision_seen(void *ud, uint32_t replica, const es_sched_request_t *req, const es_endpoint_t *cand,
-                             size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res)
+                             size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res,
+                             const struct es_flow_note *flow)
 {
-    (void)ud; (void)replica; (void)cand; (void)now; (void)res;
+    (void)ud; (void)replica; (void)cand; (void)now; (void)res; (void)flow;
     if (n && req->id < MAXREQ) g_seen[req->id] = inflight[0][0];
 }
 

@@ -415,7 +415,8 @@ static int pod_cache_holders(const char *config, int npods, bool *held_by)
  * podCacheSize 2 a key keeps its two most recently added pods (pod1 goes);
  * the default is 10 (defaultPodsPerKey), on the producer and on the
  * self-hosting scorer; podCacheSize must be positive (upstream's per-key
- * lru.New fails on every add otherwise); size is validated, not modelled. */
+ * lru.New fails on every add otherwise); size is validated and modelled
+ * (TestInMemoryIndexSize below). */
 static void test_in_memory_test_go_TestInMemoryIndexPodCacheSize(void **st)
 {
     (void)st;
@@ -442,13 +443,164 @@ static void test_in_memory_test_go_TestInMemoryIndexPodCacheSize(void **st)
     bool size_warned = false, metrics_warned = false;
     for (size_t i = 0; es_epp_config_warning(c, i); i++) {
         const char *w = es_epp_config_warning(c, i);
-        if (strstr(w, "inMemoryConfig.size: accepted, no effect")) size_warned = true;
+        if (strstr(w, "inMemoryConfig.size")) size_warned = true;
         if (strstr(w, "kvBlockIndexConfig.enableMetrics: accepted, no effect")) metrics_warned = true;
     }
-    assert_true(size_warned && metrics_warned);
+    assert_true(!size_warned && metrics_warned);   /* size is modelled now */
     es_epp_config_destroy(c);
 #undef INMEM
 #undef PPROD
+}
+
+/* The key LRU (inMemoryConfig.size, scheduler/key_lru.c) through the
+ * scheduler: block keys of one-block requests (segment id, 16 tokens). */
+typedef struct klru_fx { es_epp_config_t *c; es_scheduler_t *s; es_segment_t seg[8]; es_sched_request_t r[8]; } klru_fx_t;
+
+static void klru_fx_init(klru_fx_t *f, const char *config)
+{
+    memset(f, 0, sizeof *f);
+    f->c = cfg_text(config);
+    es_err_t err;
+    assert_int_equal(es_scheduler_create(f->c, 1, &f->s, &err), 0);
+    for (int k = 0; k < 8; k++) {
+        f->seg[k] = (es_segment_t){(uint64_t)(k + 1) * 7919, 16};
+        f->r[k] = (es_sched_request_t){.id = (uint64_t)k + 1, .model = "m"};
+        f->r[k].content = (es_content_t){&f->seg[k], 1, 16};
+    }
+}
+
+static uint64_t klru_key(klru_fx_t *f, int k)
+{
+    uint64_t key = 0;
+    assert_int_equal(es_content_block_hashes(&f->r[k].content, 16, &key, 1), 1);
+    return key;
+}
+
+static void klru_event(klru_fx_t *f, es_kv_event_kind_t kind, int k, uint32_t pod)
+{
+    es_kv_event_t ev = {.kind = kind, .endpoint = pod, .block_hash = kind == ES_KV_ALL_CLEARED ? 0 : klru_key(f, k)};
+    es_scheduler_on_kv_event(f->s, &ev);
+}
+
+static bool klru_held(klru_fx_t *f, int k, uint32_t pod)
+{
+    uint64_t held;
+    return es_scheduler_kv_held(f->s, &f->r[k], pod, &held, 1) == 1;
+}
+
+static void klru_fx_fini(klru_fx_t *f)
+{
+    es_scheduler_destroy(f->s);
+    es_epp_config_destroy(f->c);
+}
+
+#define KLRU_PPROD(size) HEAD "plugins:\n- type: precise-prefix-cache-producer\n  parameters: " \
+    "{tokenProcessorConfig: {blockSizeTokens: 16}, indexerConfig: {kvBlockIndexConfig: {inMemoryConfig: " \
+    "{size: " size "}}}}\n- type: prefix-cache-scorer\n  parameters: {prefixMatchInfoProducerName: precise-prefix-cache-producer}\n"
+
+/* kvcache/kvblock/in_memory_test.go TestInMemoryIndexSize: Size 2, three
+ * keys added on pod1, pod2, pod3: the first key went (LRU), the last two
+ * remain with their pod.  Also on the legacy self-hosting scorer. */
+static void test_in_memory_test_go_TestInMemoryIndexSize(void **st)
+{
+    (void)st;
+    const char *configs[] = {KLRU_PPROD("2"),
+                             HEAD "plugins:\n- type: precise-prefix-cache-scorer\n  parameters: "
+                                  "{indexerConfig: {kvBlockIndexConfig: {inMemoryConfig: {size: 2}}}}\n"};
+    for (int c = 0; c < 2; c++) {
+        klru_fx_t f;
+        klru_fx_init(&f, configs[c]);
+        for (int k = 0; k < 3; k++) klru_event(&f, ES_KV_BLOCK_STORED, k, (uint32_t)k);
+        assert_false(klru_held(&f, 0, 0));
+        assert_true(klru_held(&f, 1, 1));
+        assert_true(klru_held(&f, 2, 2));
+        klru_fx_fini(&f);
+    }
+}
+
+/* What counts as use (in_memory.go over hashicorp golang-lru v2): Lookup
+ * Gets every key of the request (the producer's Produce, once a decision);
+ * Add Gets an existing key; Evict (BlockRemoved) Gets the key, so one that
+ * keeps a holder is promoted, and an emptied one is removed; Clear
+ * (AllBlocksCleared) promotes, oldest first, each key the pod shared and
+ * removes those it held alone.  Without size nothing is dropped. */
+static void test_in_memory_go_key_lru_use(void **st)
+{
+    (void)st;
+    klru_fx_t f;
+    es_endpoint_t ep[2] = {{.id = 0, .name = "p0", .address = "a", .ready = true},
+                           {.id = 1, .name = "p1", .address = "b", .ready = true}};
+    es_sched_result_t res;
+    /* Lookup: k0 looked up after k1 was added, so k1 is the oldest when k2 comes */
+    klru_fx_init(&f, KLRU_PPROD("2"));
+    klru_event(&f, ES_KV_BLOCK_STORED, 0, 0);
+    klru_event(&f, ES_KV_BLOCK_STORED, 1, 0);
+    memset(&res, 0, sizeof res);
+    assert_int_equal(es_scheduler_pick(f.s, &f.r[0], ep, 2, ES_MS, &res), 0);
+    assert_int_equal(res.est_prefix_blocks, 1);
+    klru_event(&f, ES_KV_BLOCK_STORED, 2, 1);
+    assert_true(klru_held(&f, 0, 0) && !klru_held(&f, 1, 0) && klru_held(&f, 2, 1));
+    /* Add of an existing key (another pod) promotes it: k2 re-stored, k3 drops k0 */
+    klru_event(&f, ES_KV_BLOCK_STORED, 2, 0);
+    klru_event(&f, ES_KV_BLOCK_STORED, 3, 0);
+    assert_true(!klru_held(&f, 0, 0) && klru_held(&f, 2, 0) && klru_held(&f, 2, 1) && klru_held(&f, 3, 0));
+    /* Evict with a holder left promotes: k2 loses pod 1 (keeps pod 0), k4 drops k3 */
+    klru_event(&f, ES_KV_BLOCK_REMOVED, 2, 1);
+    klru_event(&f, ES_KV_BLOCK_STORED, 4, 0);
+    assert_true(klru_held(&f, 2, 0) && !klru_held(&f, 2, 1) && !klru_held(&f, 3, 0) && klru_held(&f, 4, 0));
+    /* Evict of the last holder removes the key: room for k5 without dropping k4 */
+    klru_event(&f, ES_KV_BLOCK_REMOVED, 2, 0);
+    klru_event(&f, ES_KV_BLOCK_STORED, 5, 1);
+    assert_true(klru_held(&f, 4, 0) && klru_held(&f, 5, 1));
+    klru_fx_fini(&f);
+    /* Clear: size 3 holding k0 (pods 0, 1), k1 (pod 1), k2 (pod 0), k0 the oldest;
+     * clearing pod 1 removes k1 and promotes k0, so k3 fits and k4 drops k2 */
+    klru_fx_init(&f, KLRU_PPROD("3"));
+    klru_event(&f, ES_KV_BLOCK_STORED, 0, 0);
+    klru_event(&f, ES_KV_BLOCK_STORED, 0, 1);
+    klru_event(&f, ES_KV_BLOCK_STORED, 1, 1);
+    klru_event(&f, ES_KV_BLOCK_STORED, 2, 0);
+    klru_event(&f, ES_KV_ALL_CLEARED, 0, 1);
+    klru_event(&f, ES_KV_BLOCK_STORED, 3, 0);
+    assert_true(klru_held(&f, 0, 0) && klru_held(&f, 2, 0) && klru_held(&f, 3, 0));
+    klru_event(&f, ES_KV_BLOCK_STORED, 4, 0);
+    assert_true(klru_held(&f, 0, 0) && !klru_held(&f, 2, 0) && klru_held(&f, 3, 0) && klru_held(&f, 4, 0));
+    /* a removed pod (es_scheduler_endpoint_removed) is a Clear too */
+    es_scheduler_endpoint_removed(f.s, 0);
+    klru_event(&f, ES_KV_BLOCK_STORED, 5, 1);
+    klru_event(&f, ES_KV_BLOCK_STORED, 6, 1);
+    klru_event(&f, ES_KV_BLOCK_STORED, 7, 1);
+    assert_true(klru_held(&f, 5, 1) && klru_held(&f, 6, 1) && klru_held(&f, 7, 1));
+    klru_fx_fini(&f);
+    /* unwritten size: nothing is dropped */
+    klru_fx_init(&f, HEAD "plugins:\n- type: precise-prefix-cache-producer\n  parameters: "
+                     "{tokenProcessorConfig: {blockSizeTokens: 16}}\n");
+    for (int k = 0; k < 8; k++) klru_event(&f, ES_KV_BLOCK_STORED, k, 0);
+    for (int k = 0; k < 8; k++) assert_true(klru_held(&f, k, 0));
+    klru_fx_fini(&f);
+}
+
+/* key_lru.c itself: many keys through growth, removals in the middle
+ * (backward-shift deletion), the eviction order. */
+static void test_key_lru_table(void **st)
+{
+    (void)st;
+    esi_klru_t l;
+    esi_klru_init(&l, 3000);
+    uint64_t gone;
+    for (uint64_t k = 1; k <= 3000; k++) assert_false(esi_klru_add(&l, k * 1024, &gone));   /* poorly mixed keys */
+    for (uint64_t k = 2; k <= 3000; k += 2) esi_klru_remove(&l, k * 1024);
+    assert_int_equal(l.n, 1500);
+    for (uint64_t k = 1; k <= 3000; k++) assert_int_equal(esi_klru_contains(&l, k * 1024), k % 2 == 1);
+    assert_true(esi_klru_touch(&l, 1024));        /* the oldest becomes the newest */
+    assert_false(esi_klru_touch(&l, 2048));
+    for (uint64_t k = 0; k < 1500; k++) assert_false(esi_klru_add(&l, (k + 5000) * 1024, &gone));
+    assert_true(esi_klru_add(&l, 9999999, &gone));
+    assert_int_equal(gone, 3 * 1024);              /* 1024 was touched: 3 * 1024 is the oldest */
+    assert_true(esi_klru_add(&l, 9999998, &gone));
+    assert_int_equal(gone, 5 * 1024);
+    assert_int_equal(l.n, 3000);
+    esi_klru_fini(&l);
 }
 
 /* scheduling/scorer/nohitlru/no_hit_lru_test.go: a cold request over pool
@@ -857,6 +1009,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_in_memory_test_go_TestInMemoryIndexPodCacheSize),
+        cmocka_unit_test(test_in_memory_test_go_TestInMemoryIndexSize),
+        cmocka_unit_test(test_in_memory_go_key_lru_use),
+        cmocka_unit_test(test_key_lru_table),
         cmocka_unit_test(test_prefix_plugin_test_go_TestPrefixPluginScore),
         cmocka_unit_test(test_prefix_plugin_test_go_TestPrefixPluginScoreWithWeights),
         cmocka_unit_test(test_prefix_plugin_test_go_TestPrefixPluginFactoryValidation),
