@@ -87,7 +87,7 @@ static int bench_once(const bench_shape_t *sh, double sim_s, uint64_t seed, es_s
     bench_t b = {0};
     b.fixed_out = sh->fixed_out;
     es_rng_seed(&b.rng, seed);
-    es_server_hooks_t hooks = {&b, NULL, bench_finish, NULL, NULL};
+    es_server_hooks_t hooks = {&b, NULL, bench_finish, NULL, NULL, NULL, NULL};
     if (es_server_create(sim, &cfg, &hooks, 0, &b.srv, &err) != 0) {
         fprintf(stderr, "eppsim bench server: %s\n", err.msg);
         es_sim_destroy(sim);

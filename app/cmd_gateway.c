@@ -52,7 +52,8 @@ static void usage(FILE *f)
             "                           nothing, S seconds (default 60)\n"
             "  -h, --help               this help\n"
             "\n"
-            "Prints `gateway port P` when listening (and `pod I port P` lines with --serve).\n"
+            "Prints `gateway port P` when listening (and `pod I port P` lines with --serve);\n"
+            "GET /metrics on it gives the ready pods and the counts of the stop line.\n"
             "SIGINT or SIGTERM stops it.  exit codes: 0 stopped by a signal, 2 bad input.\n");
 }
 
@@ -299,11 +300,13 @@ int es_cmd_gateway(int argc, char **argv)
     es_live_gw_stats_t st;
     es_live_gw_stats(app.gw, &st);
     fprintf(stderr, "eppsim gateway: stopped: %llu requests decided, %llu proxied whole, %llu rejected, "
-                    "%llu pod errors; %llu scrapes, %llu failed; %llu KV events in %llu batches, %llu bad; "
+                    "%llu pod errors; %llu scrapes, %llu failed, %llu on a local connect error, %llu scrape connections, "
+                    "%llu stale replaced; %llu KV events in %llu batches, %llu bad; "
                     "%llu pod connections, %llu requests on kept-alive ones, %llu stale retried; %llu queued in flow control\n",
             (unsigned long long)st.requests, (unsigned long long)st.proxied, (unsigned long long)st.rejected,
             (unsigned long long)st.upstream_errors, (unsigned long long)st.scrapes,
-            (unsigned long long)st.scrape_failures, (unsigned long long)st.kv_events,
+            (unsigned long long)st.scrape_failures, (unsigned long long)st.scrape_local_errors,
+            (unsigned long long)st.scrape_connections, (unsigned long long)st.scrape_retries, (unsigned long long)st.kv_events,
             (unsigned long long)st.kv_batches, (unsigned long long)st.kv_bad,
             (unsigned long long)st.pod_connections, (unsigned long long)st.pod_reused,
             (unsigned long long)st.pod_retries, (unsigned long long)st.flow_queued);

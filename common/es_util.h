@@ -54,8 +54,8 @@ bool es_path_prefix_match(const char *prefix, const char *path);
  * until an empty slot; the entry at j, whose home slot is `home`, moves into
  * the hole (which then becomes j) exactly when its home is not cyclically in
  * (hole, j].  Keeps every probe run intact without tombstones and keeps the
- * entries of one home in their order.  Used by the KV-cache map, the prefix
- * indexes and the scheduler's request table; tested in tests/unit/common. */
+ * entries of one home in their order.  Used by es_hmap (es_hmap.h) and the
+ * KV-cache map (a multimap of 8-byte tag slots); tested in tests/unit/common. */
 static inline bool es_oa_moves_back(size_t home, size_t hole, size_t j, size_t mask)
 {
     return ((j - home) & mask) >= ((j - hole) & mask);

@@ -5,6 +5,7 @@
 #include "es_live_conn.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -63,4 +64,22 @@ char *es_live_error_body(int status, const char *msg)
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return s;
+}
+
+bool es_live_self_connected(const uv_tcp_t *tcp)
+{
+    struct sockaddr_storage me, peer;
+    int n = sizeof me, m = sizeof peer;
+    if (uv_tcp_getsockname(tcp, (struct sockaddr *)&me, &n) || uv_tcp_getpeername(tcp, (struct sockaddr *)&peer, &m))
+        return false;
+    if (me.ss_family != peer.ss_family) return false;
+    if (me.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&me, *b = (const struct sockaddr_in *)&peer;
+        return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+    }
+    if (me.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&me, *b = (const struct sockaddr_in6 *)&peer;
+        return a->sin6_port == b->sin6_port && memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0;
+    }
+    return false;
 }

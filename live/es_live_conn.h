@@ -8,6 +8,8 @@
 #ifndef ES_LIVE_CONN_H
 #define ES_LIVE_CONN_H
 
+#include <stdbool.h>
+
 #include <uv.h>
 
 /* Closes s once the writes queued on it have gone out (uv_shutdown, then
@@ -25,5 +27,12 @@ const char *es_live_reason(int status);
  * InternalServerError, else ServiceUnavailableError).  Allocated (free it);
  * NULL when out of memory. */
 char *es_live_error_body(int status, const char *msg);
+
+/* Whether a connected TCP handle is connected to itself: a connect to a
+ * loopback port nobody listens on can pick that very port as its own
+ * ephemeral one and "succeed" (TCP simultaneous open).  Such a connection
+ * is a refused one; Go's dialer checks the same (net/tcpsock_posix.go,
+ * selfConnect). */
+bool es_live_self_connected(const uv_tcp_t *tcp);
 
 #endif /* ES_LIVE_CONN_H */

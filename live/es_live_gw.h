@@ -20,7 +20,9 @@
  * body <= max_body; one request in flight per client connection; a client
  * that stops reading pauses its pod's response once 1 MiB is queued for it;
  * a client connection idle past idle_timeout_ms, a pod silent past
- * upstream_timeout_ms and a scrape past scrape_timeout are closed; a KV
+ * upstream_timeout_ms and a scrape past scrape_timeout are closed; one
+ * kept-alive scrape connection per pod, at most 64 idle proxy connections
+ * per pod (each closed after 5 s idle); a KV
  * event message is at most 16 MiB (ZMQ_MAXMSGSIZE) and its subscriber
  * queue ZMQ's default high-water mark.
  *
@@ -102,6 +104,9 @@ typedef struct es_live_gw_stats {
     uint64_t rejected;                /* decisions other than 200 */
     uint64_t upstream_errors;         /* pod unreachable, silent or cut off */
     uint64_t scrapes, scrape_failures;
+    uint64_t scrape_connections;      /* connections opened for scrapes (each kept alive) */
+    uint64_t scrape_retries;          /* stale kept-alive scrape connections replaced */
+    uint64_t scrape_local_errors;     /* scrape connects that failed here, not at the pod (pod kept as it was) */
     uint64_t kv_batches, kv_events;   /* KV event messages decoded, block events delivered */
     uint64_t kv_bad;                  /* messages that were not a KVEventBatch */
     uint64_t pod_connections;         /* connections opened to pods for requests */

@@ -7,8 +7,14 @@
  * idle pool per pod, closed after GW_LINK_IDLE_MS idle, before a server's
  * idle timeout can race a request); a request that got no byte back on a
  * reused connection is sent once more on a new one, as HTTP clients do for
- * a stale keep-alive connection.  A scrape is one connection of its own
- * with `Connection: close`.
+ * a stale keep-alive connection.  Scrapes of a pod reuse one kept-alive
+ * connection too, as the EPP's Go http.Client does (llm-d-router v0.10.0,
+ * pkg/epp/framework/plugins/datalayer/source/http/client.go: a shared
+ * Transport, MaxIdleConnsPerHost 2, IdleConnTimeout 10 s): a connection per
+ * scrape left a TIME_WAIT socket per scrape, hundreds a second per pod at
+ * --time-scale 10.  Only a refused connection takes a pod out of the
+ * candidates; a local error (no ephemeral port, no file descriptor) fails the
+ * scrape and leaves the pod as it was.
  */
 #include "es_live_gw.h"
 
@@ -50,17 +56,19 @@ typedef struct gw_rsp {
     uint64_t     last;              /* uv_now of the last byte or the start */
 } gw_rsp_t;
 
-/* A scrape: connect, send, read a response with http-parser. */
-typedef struct gw_up {
-    uv_tcp_t     tcp;
+/* A pod's scrape connection, kept alive between scrapes; freed by its close
+ * callback.  pod is NULL once it is no longer its pod's (closing). */
+typedef struct gw_scr {
+    uv_tcp_t     tcp;               /* data: the gw_scr */
     uv_connect_t connect;
-    http_parser  rp;
-    es_live_buf_t out;              /* the request bytes, alive until written */
-    bool         open;              /* tcp initialised and not yet closed */
-    bool         done;              /* on_message_complete seen */
-    bool         in_value;          /* response header parsing */
-    uint64_t     last;              /* uv_now of the last byte or the start */
-} gw_up_t;
+    es_live_gw_t *gw;
+    gw_pod_t    *pod;
+    uint64_t     idle_since;        /* uv_now when its last scrape ended */
+    bool         connected;         /* the connect succeeded */
+    bool         busy;              /* a scrape's request is on it */
+    bool         reused;            /* it carried a scrape before the current one */
+    bool         answered;          /* a byte of the current scrape's response came */
+} gw_scr_t;
 
 /* A connection to a pod: an exchange's while one runs on it, else idle in
  * its pod's pool (reading, so that a pod closing it is seen). */
@@ -106,7 +114,11 @@ struct gw_pod {
     char         address[64];
     struct sockaddr_storage addr;
     /* scrape */
-    gw_up_t      up;                /* first member of a scrape: on_* cast back via this */
+    gw_scr_t    *scr;               /* its connection; NULL: none open */
+    http_parser  scr_rp;            /* the response of the scrape running */
+    es_live_buf_t scr_out;          /* the request bytes */
+    bool         scr_done;          /* on_message_complete seen */
+    bool         scr_retried;       /* a stale kept-alive connection was replaced once */
     uv_timer_t   timer;
     bool         scraping;
     uint64_t     scrape_started;    /* uv_now */
@@ -114,7 +126,7 @@ struct gw_pod {
     es_live_scrape_t buf[2];        /* last good scrape: buf[cur] */
     int          cur;
     bool         scraped;           /* a scrape ever succeeded */
-    bool         ready;             /* the last scrape connected */
+    bool         ready;             /* a candidate: no scrape refused since the last that connected */
     es_time_t    update_time;
     /* kept-alive connections for proxied requests */
     gw_link_t   *idle;              /* most recently used first */
@@ -168,6 +180,8 @@ struct es_live_gw {
     uv_timer_t   kv_more;           /* continues a drain that hit its per-callback cap */
     bool         kv_more_open;
     bool         closed;
+    int          told[8];           /* connect errors of scrapes told on stderr (once each) */
+    uint32_t     ntold;
     char         listen[64];
     char         rbuf[65536];
     es_live_gw_stats_t st;
@@ -560,7 +574,8 @@ static void on_up_connect(uv_connect_t *cr, int status)
     gw_req_t *r = l->req;
     if (l->closing) return;
     if (!r) { link_close(l); return; }
-    if (status < 0 || !r->client) { req_close(r); return; }
+    /* connected to itself: nothing listens there, as a refusal (the next pick) */
+    if (status < 0 || !r->client || es_live_self_connected(&l->tcp)) { req_close(r); return; }
     uv_tcp_nodelay(&l->tcp, 1);
     start_exchange(r);
 }
@@ -847,6 +862,62 @@ static void proxy_completion(gw_conn_t *c, bool chat)
     decided(r, seed, n, now, &res);
 }
 
+/* The gateway's own /metrics (Prometheus text): the pool's ready endpoints
+ * under the EPP's name (llm-d-router v0.10.0, pkg/epp/metrics/
+ * llm_d_router_metrics.go: llm_d_epp_ready_endpoints{name}), each pod's
+ * readiness, and the stop line's counters, so that a test or an operator
+ * can watch the gateway while it runs. */
+/* A label value as the text format escapes it (backslash, quote, line feed). */
+static void put_label(es_live_buf_t *b, const char *v)
+{
+    es_live_buf_append(b, "\"", 1);
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"') { es_live_buf_append(b, "\\", 1); es_live_buf_append(b, v, 1); }
+        else if (*v == '\n') es_live_buf_append(b, "\\n", 2);
+        else es_live_buf_append(b, v, 1);
+    }
+    es_live_buf_append(b, "\"", 1);
+}
+
+static void gw_metrics(gw_conn_t *c)
+{
+    es_live_gw_t *gw = c->gw;
+    const es_live_gw_stats_t *st = &gw->st;
+    es_live_buf_t b = {0};
+    uint32_t ready = 0;
+    for (uint32_t i = 0; i < gw->npods; i++) ready += gw->pods[i].ready;
+    es_live_buf_printf(&b, "# TYPE llm_d_epp_ready_endpoints gauge\nllm_d_epp_ready_endpoints{name=");
+    put_label(&b, gw->cfg.pool_name ? gw->cfg.pool_name : "pod");
+    es_live_buf_printf(&b, "} %u\n# TYPE eppsim_gateway_endpoint_ready gauge\n", ready);
+    for (uint32_t i = 0; i < gw->npods; i++) {
+        es_live_buf_printf(&b, "eppsim_gateway_endpoint_ready{endpoint=");
+        put_label(&b, gw->pods[i].name);
+        es_live_buf_printf(&b, "} %d\n", gw->pods[i].ready ? 1 : 0);
+    }
+    es_live_buf_printf(&b, "# TYPE eppsim_gateway_endpoint_scraped gauge\n");
+    for (uint32_t i = 0; i < gw->npods; i++) {
+        es_live_buf_printf(&b, "eppsim_gateway_endpoint_scraped{endpoint=");
+        put_label(&b, gw->pods[i].name);
+        es_live_buf_printf(&b, "} %d\n", gw->pods[i].scraped ? 1 : 0);
+    }
+    const struct { const char *name; uint64_t v; } k[] = {
+        {"requests", st->requests},           {"proxied", st->proxied},
+        {"rejected", st->rejected},           {"pod_errors", st->upstream_errors},
+        {"scrapes", st->scrapes},             {"scrape_failures", st->scrape_failures},
+        {"scrape_local_errors", st->scrape_local_errors}, {"scrape_connections", st->scrape_connections},
+        {"scrape_stale_replaced", st->scrape_retries},    {"kv_events", st->kv_events},
+        {"kv_batches", st->kv_batches},       {"kv_bad", st->kv_bad},
+        {"pod_connections", st->pod_connections}, {"pod_reused", st->pod_reused},
+        {"pod_retries", st->pod_retries},     {"flow_queued", st->flow_queued},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+        es_live_buf_printf(&b, "# TYPE eppsim_gateway_%s_total counter\neppsim_gateway_%s_total %llu\n", k[i].name,
+                           k[i].name, (unsigned long long)k[i].v);
+    if (b.oom) respond_error(c, 500, "out of memory");
+    else respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+    es_live_buf_free(&b);
+}
+
 /* ---- client connections ---- */
 
 static void dispatch(gw_conn_t *c)
@@ -861,6 +932,9 @@ static void dispatch(gw_conn_t *c)
     } else if (IS("/health")) {
         if (!get) { respond_error(c, 405, "use GET"); return; }
         respond(c, 200, "text/plain", "", 0);
+    } else if (IS("/metrics")) {
+        if (!get) { respond_error(c, 405, "use GET"); return; }
+        gw_metrics(c);
     } else {
         respond_error(c, 404, "no such route (the gateway routes /v1/completions and /v1/chat/completions)");
     }
@@ -980,7 +1054,8 @@ static int scr_on_body(http_parser *p, const char *at, size_t n)
 static int scr_on_message_complete(http_parser *p)
 {
     gw_pod_t *pod = p->data;
-    pod->up.done = true;
+    pod->scr_done = true;
+    http_parser_pause(p, 1);   /* one response per scrape: bytes after it are not ours */
     return 0;
 }
 
@@ -989,20 +1064,47 @@ static const http_parser_settings k_scr = {
     .on_message_complete = scr_on_message_complete,
 };
 
-static void on_scrape_closed(uv_handle_t *h)
+/* How a scrape ended, for the pod's readiness. */
+typedef enum {
+    SCR_OK,          /* a whole 200 page with the three gauges */
+    SCR_ANSWERED,    /* failed on a connection that connected: the pod is up */
+    SCR_UNKNOWN,     /* failed before a connection was made (timeout, local error): nothing learnt */
+    SCR_REFUSED,     /* nothing listens (a crashed pod): out of the candidates */
+} scr_outcome_t;
+
+static void on_scr_closed(uv_handle_t *h) { free(h->data); }
+
+/* Closes s; it is no longer its pod's connection. */
+static void scr_close(gw_scr_t *s)
 {
-    gw_pod_t *pod = h->data;
-    pod->up.open = false;
-    pod->scraping = false;
+    if (s->pod && s->pod->scr == s) s->pod->scr = NULL;
+    s->pod = NULL;
+    if (!uv_is_closing((uv_handle_t *)&s->tcp)) uv_close((uv_handle_t *)&s->tcp, on_scr_closed);
 }
 
-/* Ends a scrape: applies the page when it was whole and a 200. */
-static void scrape_end(gw_pod_t *pod, bool connected)
+/* Ends the running scrape: counted, its page applied when whole, the
+ * pod's readiness set by how it ended. */
+static void scrape_finish(gw_pod_t *pod, scr_outcome_t how)
 {
     es_live_gw_t *gw = pod->gw;
-    if (!pod->up.open || uv_is_closing((uv_handle_t *)&pod->up.tcp)) return;   /* ended already */
+    pod->scraping = false;
+    gw->st.scrapes++;
+    if (how != SCR_OK) gw->st.scrape_failures++;
+    if (how == SCR_OK || how == SCR_ANSWERED) {
+        pod->ready = true;
+    } else if (how == SCR_REFUSED) {   /* as a failing readiness probe */
+        if (pod->ready) es_scheduler_endpoint_removed(gw->sched, pod->index);
+        pod->ready = false;
+    }
+}
+
+/* A whole response came on the pod's connection. */
+static void scrape_complete(gw_pod_t *pod, bool keep)
+{
+    es_live_gw_t *gw = pod->gw;
+    gw_scr_t *s = pod->scr;
     bool ok = false;
-    if (pod->up.done && pod->up.rp.status_code == 200) {
+    if (pod->scr_rp.status_code == 200) {
         char msg[128];
         int next = 1 - pod->cur;
         if (es_live_parse_metrics(pod->page.data ? pod->page.data : "", pod->page.len, &pod->buf[next], msg,
@@ -1013,54 +1115,137 @@ static void scrape_end(gw_pod_t *pod, bool connected)
             ok = true;
         }
     }
-    gw->st.scrapes++;
-    if (!ok) gw->st.scrape_failures++;
-    /* a pod that refuses connections is out of the candidates (as a failing readiness probe) */
-    if (ok || connected) pod->ready = true;
-    if (!connected) {
-        if (pod->ready) es_scheduler_endpoint_removed(gw->sched, pod->index);
-        pod->ready = false;
+    s->busy = false;
+    s->idle_since = uv_now(gw->loop);
+    if (!keep || gw->closed) scr_close(s);
+    scrape_finish(pod, ok ? SCR_OK : SCR_ANSWERED);
+}
+
+static void scrape_open(gw_pod_t *pod);
+
+/* The pod's connection failed under the running scrape: a kept-alive one
+ * that the pod closed before answering is replaced once (as Go's Transport
+ * retries a GET on a connection found dead), else the scrape fails. */
+static void scrape_broken(gw_scr_t *s)
+{
+    gw_pod_t *pod = s->pod;
+    bool stale = s->reused && !s->answered && !pod->scr_retried;
+    scr_close(s);
+    if (!stale) { scrape_finish(pod, SCR_ANSWERED); return; }
+    pod->scr_retried = true;
+    pod->gw->st.scrape_retries++;
+    scrape_open(pod);
+}
+
+/* A connect that failed with libuv error `err`: refused takes the pod out;
+ * any other error (EADDRNOTAVAIL: no ephemeral port left; EMFILE, ENOBUFS;
+ * a network that is unreachable) says nothing of the pod: the scrape fails,
+ * the pod keeps its state, and the error is told once per kind. */
+static void scrape_connect_failed(gw_pod_t *pod, int err)
+{
+    es_live_gw_t *gw = pod->gw;
+    if (err == UV_ECONNREFUSED) { scrape_finish(pod, SCR_REFUSED); return; }
+    gw->st.scrape_local_errors++;
+    bool told = false;
+    for (uint32_t i = 0; i < gw->ntold; i++) told = told || gw->told[i] == err;
+    if (!told && gw->ntold < sizeof gw->told / sizeof gw->told[0]) {
+        gw->told[gw->ntold++] = err;
+        fprintf(stderr, "eppsim gateway: scrape of %s (%s): cannot connect: %s (%s); the scrape fails, the pod keeps its "
+                        "state (told once)\n", pod->name, pod->address, uv_strerror(err), uv_err_name(err));
     }
-    uv_close((uv_handle_t *)&pod->up.tcp, on_scrape_closed);
+    scrape_finish(pod, SCR_UNKNOWN);
 }
 
 static void on_scr_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
-    on_alloc_gw(((gw_pod_t *)h->data)->gw, buf);
+    on_alloc_gw(((gw_scr_t *)h->data)->gw, buf);
 }
 
-static void on_scr_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void on_scr_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
-    gw_pod_t *pod = s->data;
-    if (nread == 0 || uv_is_closing((uv_handle_t *)s)) return;
-    if (nread < 0) {
-        if (nread == UV_EOF && !pod->up.done) http_parser_execute(&pod->up.rp, &k_scr, NULL, 0);
-        scrape_end(pod, true);
+    gw_scr_t *s = stream->data;
+    gw_pod_t *pod = s->pod;
+    if (nread == 0 || !pod) return;
+    if (!s->busy) { scr_close(s); return; }   /* idle: the pod closed it, or sent what nobody asked */
+    if (nread < 0) {   /* a page delimited by the close ends here */
+        if (nread == UV_EOF && s->answered && !pod->scr_done) http_parser_execute(&pod->scr_rp, &k_scr, NULL, 0);
+        if (pod->scr_done) { scrape_complete(pod, false); return; }
+        scrape_broken(s);
         return;
     }
-    size_t used = http_parser_execute(&pod->up.rp, &k_scr, buf->base, (size_t)nread);
-    if (pod->up.done || used != (size_t)nread) scrape_end(pod, true);
+    s->answered = true;
+    size_t used = http_parser_execute(&pod->scr_rp, &k_scr, buf->base, (size_t)nread);
+    if (pod->scr_done) { scrape_complete(pod, used == (size_t)nread && http_should_keep_alive(&pod->scr_rp)); return; }
+    if (used != (size_t)nread) {   /* not HTTP: the pod answered, the scrape fails */
+        scr_close(s);
+        scrape_finish(pod, SCR_ANSWERED);
+    }
 }
 
 static void on_scr_sent(uv_write_t *w, int status)
 {
-    gw_pod_t *pod = w->data;
+    gw_scr_t *s = w->data;   /* alive: a write's callback runs before its handle's close callback */
     free(w);
-    if (status < 0) scrape_end(pod, true);
+    if (status < 0 && s->pod && s->busy) scrape_broken(s);
+}
+
+/* Sends the scrape's request on the pod's connection. */
+static void scrape_send(gw_pod_t *pod)
+{
+    gw_scr_t *s = pod->scr;
+    s->busy = true;
+    s->answered = false;
+    uv_write_t *w = malloc(sizeof *w);
+    uv_buf_t b = uv_buf_init(pod->scr_out.data, (unsigned)pod->scr_out.len);
+    if (w) w->data = s;
+    if (!w || uv_write(w, (uv_stream_t *)&s->tcp, &b, 1, on_scr_sent) != 0) {
+        free(w);
+        scr_close(s);
+        scrape_finish(pod, SCR_ANSWERED);
+    }
 }
 
 static void on_scr_connect(uv_connect_t *cr, int status)
 {
-    gw_pod_t *pod = cr->data;
-    if (status < 0) { scrape_end(pod, status != UV_ECONNREFUSED); return; }
-    if (uv_is_closing((uv_handle_t *)&pod->up.tcp)) return;
-    uv_write_t *w = malloc(sizeof *w);
-    if (!w) { scrape_end(pod, true); return; }
-    w->data = pod;
-    uv_buf_t b = uv_buf_init(pod->up.out.data, (unsigned)pod->up.out.len);
-    if (uv_write(w, (uv_stream_t *)&pod->up.tcp, &b, 1, on_scr_sent) != 0) { free(w); scrape_end(pod, true); return; }
-    uv_read_start((uv_stream_t *)&pod->up.tcp, on_scr_alloc, on_scr_read);
+    gw_scr_t *s = cr->data;
+    gw_pod_t *pod = s->pod;
+    if (!pod) return;   /* closed while connecting (timeout, shutdown) */
+    if (status == 0 && es_live_self_connected(&s->tcp)) status = UV_ECONNREFUSED;
+    if (status < 0) {
+        scr_close(s);
+        scrape_connect_failed(pod, status);
+        return;
+    }
+    s->connected = true;
+    pod->gw->st.scrape_connections++;
+    uv_tcp_nodelay(&s->tcp, 1);
+    uv_read_start((uv_stream_t *)&s->tcp, on_scr_alloc, on_scr_read);
+    scrape_send(pod);
+}
+
+/* Opens a connection to the pod for the running scrape. */
+static void scrape_open(gw_pod_t *pod)
+{
+    es_live_gw_t *gw = pod->gw;
+    pod->scr_done = false;
+    pod->page.len = 0;
+    http_parser_init(&pod->scr_rp, HTTP_RESPONSE);
+    pod->scr_rp.data = pod;
+    gw_scr_t *s = calloc(1, sizeof *s);
+    if (!s) { scrape_connect_failed(pod, UV_ENOMEM); return; }
+    s->gw = gw;
+    s->pod = pod;
+    s->tcp.data = s;
+    s->connect.data = s;
+    uv_tcp_init(gw->loop, &s->tcp);
+    pod->scr = s;
+    /* refused is reported by the callback; what fails here is local (no port, no descriptor) */
+    int rc = uv_tcp_connect(&s->connect, &s->tcp, (const struct sockaddr *)&pod->addr, on_scr_connect);
+    if (rc) {
+        scr_close(s);
+        scrape_connect_failed(pod, rc);
+    }
 }
 
 static void on_scrape_tick(uv_timer_t *t)
@@ -1070,23 +1255,29 @@ static void on_scrape_tick(uv_timer_t *t)
     if (gw->closed) return;
     uint64_t now = uv_now(gw->loop);
     if (pod->scraping) {
-        /* a scrape slower than the timeout fails; the last values stay */
-        if (pod->up.open && (double)(now - pod->scrape_started) * gw->cfg.time_scale > gw->cfg.scrape_timeout_ms)
-            scrape_end(pod, true);
+        /* a scrape slower than the timeout fails; the last values stay, its
+         * connection closes (as an http.Client timeout cancels the request) */
+        if ((double)(now - pod->scrape_started) * gw->cfg.time_scale > gw->cfg.scrape_timeout_ms) {
+            gw_scr_t *s = pod->scr;
+            bool connected = s && s->connected;
+            if (s) scr_close(s);
+            scrape_finish(pod, connected ? SCR_ANSWERED : SCR_UNKNOWN);
+        }
         return;
     }
     pod->scraping = true;
     pod->scrape_started = now;
-    pod->up.done = false;
+    pod->scr_retried = false;
+    gw_scr_t *s = pod->scr;
+    /* an idle connection older than the pool's limit closes (a pod's idle timeout could race the scrape) */
+    if (s && !s->busy && now - s->idle_since > GW_LINK_IDLE_MS) { scr_close(s); s = NULL; }
+    if (!s) { scrape_open(pod); return; }
+    pod->scr_done = false;
     pod->page.len = 0;
-    http_parser_init(&pod->up.rp, HTTP_RESPONSE);
-    pod->up.rp.data = pod;
-    uv_tcp_init(gw->loop, &pod->up.tcp);
-    pod->up.tcp.data = pod;
-    pod->up.open = true;
-    pod->up.connect.data = pod;
-    if (uv_tcp_connect(&pod->up.connect, &pod->up.tcp, (const struct sockaddr *)&pod->addr, on_scr_connect) != 0)
-        scrape_end(pod, false);
+    http_parser_init(&pod->scr_rp, HTTP_RESPONSE);
+    pod->scr_rp.data = pod;
+    s->reused = true;
+    scrape_send(pod);
 }
 
 /* ---- timeouts ---- */
@@ -1278,7 +1469,7 @@ int es_live_gw_create(uv_loop_t *loop, const es_live_gw_config_t *cfg, es_live_g
         p->ready = true;   /* a candidate until a scrape is refused */
         snprintf(p->name, sizeof p->name, "%s-%u", cfg->pool_name ? cfg->pool_name : "pod", i);
         snprintf(p->address, sizeof p->address, "%s", cfg->pods[i]);
-        es_live_buf_printf(&p->up.out, "GET /metrics HTTP/1.1\r\nHost: %s\r\nAccept: text/plain\r\nConnection: close\r\n\r\n",
+        es_live_buf_printf(&p->scr_out, "GET /metrics HTTP/1.1\r\nHost: %s\r\nAccept: text/plain\r\n\r\n",
                            p->address);
         uv_timer_init(loop, &p->timer);
         p->timer.data = p;
@@ -1329,7 +1520,7 @@ void es_live_gw_close(es_live_gw_t *gw)
         gw_pod_t *p = &gw->pods[i];
         uv_close((uv_handle_t *)&p->timer, NULL);
         while (p->idle) link_close(p->idle);
-        if (p->up.open && !uv_is_closing((uv_handle_t *)&p->up.tcp)) uv_close((uv_handle_t *)&p->up.tcp, on_scrape_closed);
+        if (p->scr) scr_close(p->scr);
     }
     if (gw->reaper_open) uv_close((uv_handle_t *)&gw->reaper, NULL);
     gw->reaper_open = false;
@@ -1346,7 +1537,7 @@ void es_live_gw_destroy(es_live_gw_t *gw)
     if (!gw) return;
     if (gw->cfg.decisions) fflush(gw->cfg.decisions);
     for (uint32_t i = 0; gw->pods && i < gw->cfg.npods; i++) {
-        es_live_buf_free(&gw->pods[i].up.out);
+        es_live_buf_free(&gw->pods[i].scr_out);
         es_live_buf_free(&gw->pods[i].page);
         if (gw->pods[i].kv_sock) zmq_close(gw->pods[i].kv_sock);
     }

@@ -18,6 +18,8 @@ static void pod_finish(void *ud, es_server_request_t *sr, es_time_t t);
 static void pod_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured);
 static void ev_pod_arrive(es_sim_t *sim, void *target, uint64_t arg);
 static void ev_transfer_done(es_sim_t *sim, void *target, uint64_t arg);
+static uint32_t pod_kv_pull_lookup(void *ud, es_server_request_t *sr, uint32_t max_tokens);
+static void pod_kv_pull_start(void *ud, es_server_request_t *sr, uint32_t from, uint32_t to);
 
 /* ---------------------------------------------------------------- */
 /* pods                                                              */
@@ -35,9 +37,13 @@ static int pod_start(es_cluster_t *c, uint32_t i, es_err_t *err)
     pod_t *p = &c->pods[i];
     if (!p->server) {
         es_server_hooks_t hooks = {p, pod_first_token, pod_finish, pod_gaps,
-                                   c->want_kv_events ? esi_epp_on_kv_event : NULL};
+                                   c->want_kv_events ? esi_epp_on_kv_event : NULL,
+                                   pod_kv_pull_lookup, pod_kv_pull_start};
         int rc = es_server_create_with_profile(c->sim, &c->scfg, c->profile, &hooks, i, &p->server, err);
         if (rc) return rc;
+        /* a pod encodes the images of the requests that reach it unencoded inside its engine steps */
+        es_server_set_encoder(p->server, c->prm.cluster->encode_us_per_token,
+                              (uint32_t)c->prm.cluster->encoder_cache_images);
     }
     p->alive = true;
     p->wanted = true;
@@ -89,7 +95,7 @@ static es_client_request_t *req_of(es_server_request_t *sr)
 }
 
 static void submit_server(pod_t *p, es_client_request_t *r, es_server_request_t *sr, bool prefill_only,
-                          bool preloaded, uint32_t pulled)
+                          bool preloaded, bool pull)
 {
     memset(sr, 0, sizeof *sr);
     sr->id = r->id;
@@ -100,7 +106,11 @@ static void submit_server(pod_t *p, es_client_request_t *r, es_server_request_t 
     sr->output_segment = r->output_segment;
     sr->prefill_only = prefill_only;
     sr->kv_preloaded = preloaded;
-    sr->kv_pulled = pulled;
+    sr->kv_pull = pull;
+    if (r->nmm && r->p.nencode == 0 && !preloaded) {   /* no encode stage: the engine encodes them */
+        sr->mm = r->mm;
+        sr->nmm = r->nmm;
+    }
     sr->measured = r->measured;
     sr->chat = r->path && strstr(r->path, "/chat/completions") != NULL;
     p->requests++;
@@ -128,7 +138,8 @@ static bool encoder_cached(es_cluster_t *c, pod_t *p, uint64_t h)
     return false;
 }
 
-/* Pod e encodes image k of r arriving at `at`: when its output is ready there. */
+/* Encode pod e runs image `it` arriving at `at` (a FIFO encoder): when its
+ * output is ready there. */
 static es_time_t encode_on(es_cluster_t *c, pod_t *p, const es_mm_item_t *it, es_time_t at)
 {
     if (encoder_cached(c, p, it->hash)) return at;
@@ -137,32 +148,67 @@ static es_time_t encode_on(es_cluster_t *c, pod_t *p, const es_mm_item_t *it, es
     return p->enc_free;
 }
 
-/* The images of r before it reaches its first pod (docs/e2e.md, "Encode
- * stages").  With encode pods (x-encoder-hosts-ports) the sidecar sends one
- * encode request per distinct image, round-robin over them, in parallel;
- * each output then moves to the first pod over the kv_transfer link.
- * Without, the first pod encodes its own images, one after another.
- * Returns when the first pod can start on the prompt. */
-static es_time_t encode_stage(es_cluster_t *c, es_client_request_t *r, pod_t *first, es_time_t arrive)
+/* Image i of r is a repeat of an earlier one (the sidecar sends one encode request per distinct image). */
+static bool image_repeat(const es_client_request_t *r, uint32_t i)
 {
-    const es_cluster_config_t *cc = c->prm.cluster;
-    es_time_t ready = arrive;
+    for (uint32_t j = 0; j < i; j++)
+        if (r->mm[j].hash == r->mm[i].hash) return true;
+    return false;
+}
+
+/* The encode pod of image i: the distinct images go round-robin over the picks. */
+static pod_t *encode_pod_of(es_cluster_t *c, const es_client_request_t *r, uint32_t i)
+{
     uint32_t k = 0;
+    for (uint32_t j = 0; j < i; j++) k += !image_repeat(r, j);
+    return &c->pods[r->p.encode_pods[k % r->p.nencode]];
+}
+
+static void encoded_arrived(void *ud, uint64_t arg, uint64_t id)
+{
+    (void)id;
+    es_client_request_t *r = ud;
+    if (r->p.gen != ESI_ARG_GEN(arg) || r->p.phase == PH_DONE) return;
+    if (--r->p.enc_left > 0) return;
+    es_cluster_t *c = r->p.c;
+    r->encode_wait = es_sim_now(c->sim) - r->p.enc_from;
+    ev_pod_arrive(c->sim, r, ESI_ARG(r->p.gen, 0));   /* the last output is in: the prompt goes on */
+}
+
+/* Image ESI_ARG_LOW(arg) of r is encoded: its output moves to the first pod over the KV link. */
+static void ev_encoded(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)sim;
+    es_client_request_t *r = target;
+    if (r->p.gen != ESI_ARG_GEN(arg) || r->p.phase == PH_DONE) return;
+    es_cluster_t *c = r->p.c;
+    uint32_t i = (uint32_t)ESI_ARG_LOW(arg);
+    const pod_t *e = encode_pod_of(c, r, i);
+    uint32_t first = (uint32_t)(r->p.prefill_pod >= 0 ? r->p.prefill_pod : r->pod);
+    if (e->id == first) { encoded_arrived(r, ESI_ARG(r->p.gen, 0), 0); return; }
+    double bytes = (double)r->mm[i].tokens * (double)c->prm.cluster->encode_bytes_per_token;
+    es_kvlink_send(c->link, e->id, first, bytes, encoded_arrived, r, ESI_ARG(r->p.gen, 0));
+}
+
+/* The encode stage (docs/e2e.md, "Encode stages"): with encode pods
+ * (x-encoder-hosts-ports) the sidecar sends one encode request per distinct
+ * image, round-robin over them, in parallel (v0.10.0
+ * pkg/sidecar/proxy/connector_ec_common.go, fanoutEncoder); each output
+ * then moves to the first pod over the shared KV link, and the prompt goes
+ * on when the last is in.  Returns false when there is none (no images, or
+ * no encode pods: the first pod's engine encodes them in its steps). */
+static bool encode_stage(es_cluster_t *c, es_client_request_t *r, es_time_t arrive)
+{
+    if (r->nmm == 0 || r->p.nencode == 0) return false;
+    r->p.enc_left = 0;
+    r->p.enc_from = arrive;
     for (uint32_t i = 0; i < r->nmm; i++) {
-        bool dup = false;   /* repeated references count once */
-        for (uint32_t j = 0; j < i && !dup; j++) dup = r->mm[j].hash == r->mm[i].hash;
-        if (dup) continue;
-        if (r->p.nencode == 0) {
-            ready = encode_on(c, first, &r->mm[i], ready);
-            continue;
-        }
-        pod_t *e = &c->pods[r->p.encode_pods[k++ % r->p.nencode]];
-        double bytes = (double)r->mm[i].tokens * (double)cc->encode_bytes_per_token;
-        es_time_t done = encode_on(c, e, &r->mm[i], arrive) + es_time_from_us(cc->kv_transfer_latency_us) +
-                         (es_time_t)(bytes * 8.0 / (cc->kv_transfer_gbps * 1e9) * 1e9);
-        if (done > ready) ready = done;
+        if (image_repeat(r, i)) continue;
+        es_time_t done = encode_on(c, encode_pod_of(c, r, i), &r->mm[i], arrive);
+        r->p.enc_left++;
+        es_sim_schedule(c->sim, done, ev_encoded, r, ESI_ARG(r->p.gen, i));
     }
-    return ready;
+    return true;
 }
 
 void esi_cluster_forward(es_cluster_t *c, es_client_request_t *r, int32_t pod, int32_t prefill_pod)
@@ -170,14 +216,9 @@ void esi_cluster_forward(es_cluster_t *c, es_client_request_t *r, int32_t pod, i
     r->pod = pod;
     r->p.prefill_pod = prefill_pod;
     r->p.phase = PH_TO_POD;
-    es_time_t in = c->hop;
-    if (r->nmm) {
-        es_time_t now = es_sim_now(c->sim);
-        pod_t *first = &c->pods[prefill_pod >= 0 ? prefill_pod : pod];
-        in = encode_stage(c, r, first, now + c->hop) - now;
-        r->encode_wait = in - c->hop;
-    }
-    es_sim_schedule_in(c->sim, in, ev_pod_arrive, r, ESI_ARG(r->p.gen, 0));
+    r->encode_wait = 0;
+    if (encode_stage(c, r, es_sim_now(c->sim) + c->hop)) return;
+    es_sim_schedule_in(c->sim, c->hop, ev_pod_arrive, r, ESI_ARG(r->p.gen, 0));
 }
 
 void esi_cluster_abort_at_pod(es_cluster_t *c, es_client_request_t *r, uint8_t phase)
@@ -186,25 +227,48 @@ void esi_cluster_abort_at_pod(es_cluster_t *c, es_client_request_t *r, uint8_t p
     else if (phase == PH_PREFILL) es_server_abort(c->pods[r->p.prefill_pod].server, &r->p.preq);
 }
 
-/* The P2P pull p2p-source-producer asks for (x-kv-cache-source-host-port,
- * llm-d-router v0.10.0 pkg/sidecar/proxy/connector_p2p.go): the computing
- * pod's connector loads, over the kv_transfer link, the leading blocks the
- * source holds now beyond its own.  Sets r->p.kv_pulled; returns the wait,
- * 0 when there is nothing to pull (source gone, or no more than local). */
-static es_time_t p2p_pull(es_cluster_t *c, es_client_request_t *r, pod_t *comp)
+/* The P2P pull p2p-source-producer asks for (x-kv-cache-source-host-port;
+ * llm-d-router v0.10.0 pkg/sidecar/proxy/connector_p2p.go injects it as
+ * kv_transfer_params.remote_kv_source): the computing pod's
+ * OffloadingConnector asks the source's P2P tier, which serves its CPU
+ * tier (v0.10.0 .../dataproducer/p2psource/README.md: "pulls are served
+ * from the source's CPU tier"; docs/disaggregation.md, `offloading`), when
+ * its scheduler first meets the request. */
+static uint32_t pod_kv_pull_lookup(void *ud, es_server_request_t *sr, uint32_t max_tokens)
 {
-    r->p.kv_pulled = 0;
+    pod_t *p = ud;
+    es_cluster_t *c = p->c;
+    es_client_request_t *r = req_of(sr);
     if ((uint32_t)r->p.kv_source >= c->npods) return 0;
     const pod_t *src = &c->pods[r->p.kv_source];
-    if (!src->alive || !src->server || !comp->server) return 0;
-    uint32_t max = r->prompt.tokens ? r->prompt.tokens - 1 : 0;   /* the last token is computed to sample */
-    uint32_t have = es_server_cached_prefix(src->server, &r->prompt, r->lora, max);
-    uint32_t local = es_server_cached_prefix(comp->server, &r->prompt, r->lora, max);
-    if (have <= local) return 0;
-    r->p.kv_pulled = have;
-    double bytes = c->kv_bytes_per_token * (double)(have - local);
-    return es_time_from_us(c->prm.cluster->kv_transfer_latency_us) +
-           (es_time_t)(bytes * 8.0 / (c->prm.cluster->kv_transfer_gbps * 1e9) * 1e9);
+    if (src == p || !src->alive || !src->server) return 0;
+    return es_server_offloaded_prefix(src->server, &r->prompt, r->lora, max_tokens);
+}
+
+static void pull_done(void *ud, uint64_t arg, uint64_t id)
+{
+    es_client_request_t *r = ud;
+    if (r->p.gen != ESI_ARG_GEN(arg) || r->p.pull_id != id || r->p.phase == PH_DONE) return;
+    r->p.pull_id = 0;
+    es_cluster_t *c = r->p.c;
+    pod_t *p = &c->pods[r->p.prefill_pod >= 0 ? r->p.prefill_pod : r->pod];
+    const pod_t *src = &c->pods[r->p.kv_source];
+    /* a source that crashed meanwhile sent nothing usable: computed here instead */
+    bool ok = src->alive && src->life == r->p.pull_src_life;
+    es_server_kv_pull_done(p->server, r->p.prefill_pod >= 0 ? &r->p.preq : &r->p.sreq, ok);
+}
+
+/* The pod parked the request with the blocks allocated: the tokens move
+ * from the source over the shared KV link. */
+static void pod_kv_pull_start(void *ud, es_server_request_t *sr, uint32_t from, uint32_t to)
+{
+    pod_t *p = ud;
+    es_cluster_t *c = p->c;
+    es_client_request_t *r = req_of(sr);
+    const pod_t *src = &c->pods[r->p.kv_source];
+    r->p.pull_src_life = src->life;
+    r->p.pull_id = es_kvlink_send(c->link, src->id, p->id, c->kv_bytes_per_token * (double)(to - from), pull_done,
+                                  r, ESI_ARG(r->p.gen, 0));
 }
 
 static void ev_pod_arrive(es_sim_t *sim, void *target, uint64_t arg)
@@ -221,20 +285,14 @@ static void ev_pod_arrive(es_sim_t *sim, void *target, uint64_t arg)
         esi_gateway_reply(c, r, 503);
         return;
     }
-    if (ESI_ARG_LOW(arg) == 0 && r->p.kv_source >= 0 && r->p.kv_source != first) {
-        es_time_t wait = p2p_pull(c, r, p);
-        if (wait > 0) {   /* the connector loads the peer's blocks before the prompt's rest computes */
-            es_sim_schedule_in(c->sim, wait, ev_pod_arrive, r, ESI_ARG(r->p.gen, 1));
-            return;
-        }
-    }
-    uint32_t pulled = ESI_ARG_LOW(arg) ? r->p.kv_pulled : 0;
+    bool pull = r->p.kv_source >= 0 && r->p.kv_source != first;
+    r->p.pull_id = 0;
     if (r->p.prefill_pod >= 0) {
         r->p.phase = PH_PREFILL;
-        submit_server(p, r, &r->p.preq, true, false, pulled);
+        submit_server(p, r, &r->p.preq, true, false, pull);
     } else {
         r->p.phase = PH_AT_POD;
-        submit_server(p, r, &r->p.sreq, false, false, pulled);
+        submit_server(p, r, &r->p.sreq, false, false, pull);
     }
 }
 
@@ -252,7 +310,14 @@ static void ev_transfer_done(es_sim_t *sim, void *target, uint64_t arg)
         return;
     }
     r->p.phase = PH_AT_POD;
-    submit_server(p, r, &r->p.sreq, false, true, 0);
+    submit_server(p, r, &r->p.sreq, false, true, false);
+}
+
+static void transfer_done(void *ud, uint64_t arg, uint64_t id)
+{
+    (void)id;
+    es_client_request_t *r = ud;
+    ev_transfer_done(r->p.c->sim, r, arg);
 }
 
 static void pod_first_token(void *ud, es_server_request_t *sr, es_time_t t)
@@ -277,11 +342,9 @@ static void pod_finish(void *ud, es_server_request_t *sr, es_time_t t)
             /* prefill done: KV moves to the decode pod */
             r->cached_tokens = sr->cached_tokens;
             double bytes = c->kv_bytes_per_token * (double)r->prompt.tokens;
-            es_time_t xfer = es_time_from_us(c->prm.cluster->kv_transfer_latency_us) +
-                             (es_time_t)(bytes * 8.0 / (c->prm.cluster->kv_transfer_gbps * 1e9) * 1e9);
             r->p.phase = PH_TRANSFER;
             esi_epp_first_chunk(c, r, t);
-            es_sim_schedule_in(c->sim, xfer, ev_transfer_done, r, ESI_ARG(r->p.gen, 0));
+            es_kvlink_send(c->link, p->id, (uint32_t)r->pod, bytes, transfer_done, r, ESI_ARG(r->p.gen, 0));
             return;
         }
     } else {
@@ -325,6 +388,7 @@ static void ev_fault(es_sim_t *sim, void *target, uint64_t arg)
     if (!p->server) return;
     pod_down(c, p);
     p->alive = false;
+    p->life++;
     es_server_crash(p->server, ES_SERVER_UNAVAILABLE);
     if (f->kind == ES_FAULT_POD_RESTART) {
         /* the container restarts with a cold cache and passes readiness again */
@@ -473,6 +537,9 @@ int es_cluster_create(es_sim_t *sim, const es_cluster_params_t *prm, const es_cl
     for (uint32_t i = 0; i < (uint32_t)prm->cluster->replicas; i++)
         if ((rc = pod_start(c, i, err))) goto fail;
 
+    if ((rc = es_kvlink_create(sim, c->maxpods, prm->cluster->kv_transfer_gbps,
+                               es_time_from_us(prm->cluster->kv_transfer_latency_us), &c->link, err)))
+        goto fail;
     if ((rc = esi_epp_service_create(c, err))) goto fail;
     schedule_faults(c);
     *out = c;
@@ -492,6 +559,7 @@ void es_cluster_destroy(es_cluster_t *c)
         free(c->pods[i].enc_used);
     }
     free(c->pods);
+    es_kvlink_destroy(c->link);
     esi_epp_service_destroy(c);
     for (size_t i = 0; i < c->nowned; i++) free(c->owned[i]);
     free(c->owned);

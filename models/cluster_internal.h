@@ -21,6 +21,7 @@
 #define ESI_CLUSTER_INTERNAL_H
 
 #include "es_cluster.h"
+#include "es_kvlink.h"
 #include "es_rng.h"
 #include "es_steptime.h"
 
@@ -50,6 +51,7 @@ typedef struct pod {
     size_t        nscrape_fail;
     struct es_cluster *c;
     uint32_t      id;
+    uint32_t      life;          /* crashes so far: a pull from a pod that crashed since it began fails */
     /* the pod's encoder (images): a FIFO busy until enc_free, and the LRU of
      * the images whose output it keeps (grown on first use) */
     es_time_t     enc_free;
@@ -88,6 +90,13 @@ typedef struct scrape_timer {
 } scrape_timer_t;
 #define ESI_GPU_UTIL_WINDOW ES_S   /* NVML samples GPU utilisation over 1/6 s to 1 s */
 
+/* A cross-replica publish on its way to the store (epp.sync_delay_ms). */
+typedef struct sync_pending {
+    es_time_t at;
+    uint32_t  replica, pod;
+    int64_t   requests, tokens;
+} sync_pending_t;
+
 typedef struct kv_pending {
     es_time_t     at;
     es_kv_event_t ev;
@@ -111,6 +120,7 @@ struct es_cluster {
     es_time_t                scrape_every, scrape_latency, kv_delay;
     bool                     scrape_latency_fails;
     double                   kv_bytes_per_token;
+    es_kvlink_t             *link;         /* the pods' KV-transfer NICs, shared by every transfer */
     bool                     want_kv_events;
     bool                     want_gpu_util;  /* a dcgm-extractor reads the GPU utilisation */
     kv_pending_t            *kvq;          /* ring of KV events on their way to the EPPs */
@@ -122,6 +132,10 @@ struct es_cluster {
     size_t                   nowned;
     es_sched_sync_t         *sync;         /* cross-replica in-flight store; NULL: replicas count their own */
     uint32_t                 sync_period;  /* poll ticks between publishes (periodTicks) */
+    es_time_t                sync_delay;   /* epp.sync_delay_ms */
+    sync_pending_t          *syncq;        /* ring of publishes in propagation (constant delay: FIFO) */
+    size_t                   syncq_head, syncq_n, syncq_cap;
+    bool                     sync_timer;
 };
 
 static inline bool esi_in_window(const window_t *w, size_t n, es_time_t t)

@@ -93,6 +93,9 @@ static const es_schema_entry_t k_epp[] = {
      "latency predictor: LATENCY_OBJECTIVE_TYPE, mean (the chart's) or quantile (mean + z(q) predictive std)", NULL},
     {"predictor_quantile", ES_ST_DOUBLE, E(predictor_quantile), "0.9", 0.5, 0.999, NULL, "",
      "latency predictor: LATENCY_QUANTILE_ALPHA, for the quantile objective", NULL},
+    {"sync_delay_ms", ES_ST_DOUBLE, E(sync_delay_ms), "0", 0, 1e7, NULL, "ms",
+     "cross-replica sync (eppsim-shared-syncer): time from a replica's publish (Set) to the value in the store every "
+     "replica reads; 0 = an ideal store (docs/scheduler.md, \"Cross-replica sync of in-flight state\")", NULL},
 };
 #undef E
 ES_SCHEMA_DEFINE(es_epp_service_schema, "epp", k_epp);

@@ -55,6 +55,52 @@ static void ev_scrape_done(es_sim_t *sim, void *target, uint64_t arg)
     if (c->want_gpu_util) scrape_gpu_util(t, p->server, v->metrics.update_time, &v->metrics);
 }
 
+/* Publishes whose propagation is over reach the store, in order. */
+static void ev_sync_land(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)arg;
+    es_cluster_t *c = target;
+    es_time_t now = es_sim_now(sim);
+    while (c->syncq_n && c->syncq[c->syncq_head].at <= now) {
+        const sync_pending_t *p = &c->syncq[c->syncq_head];
+        if (c->pods[p->pod].alive)   /* a deleted endpoint's late Set is dropped */
+            es_sched_sync_set(c->sync, p->replica, p->pod, p->requests, p->tokens);
+        c->syncq_head = (c->syncq_head + 1) % c->syncq_cap;
+        c->syncq_n--;
+    }
+    c->sync_timer = false;
+    if (c->syncq_n) {
+        c->sync_timer = true;
+        es_sim_schedule(sim, c->syncq[c->syncq_head].at, ev_sync_land, c, 0);
+    }
+}
+
+/* Replica e publishes its local value of `pod`: in the store now, or
+ * sync_delay later (its value as of now). */
+static void sync_publish(es_cluster_t *c, epp_replica_t *e, uint32_t pod)
+{
+    if (c->sync_delay <= 0) { es_scheduler_sync_publish(e->sched, pod); return; }
+    if (c->syncq_n == c->syncq_cap) {
+        size_t cap = c->syncq_cap ? c->syncq_cap * 2 : 256;
+        sync_pending_t *q = es_xmalloc(cap * sizeof *q);   /* grows with the publishes in flight */
+        for (size_t i = 0; i < c->syncq_n; i++) q[i] = c->syncq[(c->syncq_head + i) % c->syncq_cap];
+        free(c->syncq);
+        c->syncq = q;
+        c->syncq_cap = cap;
+        c->syncq_head = 0;
+    }
+    sync_pending_t *p = &c->syncq[(c->syncq_head + c->syncq_n) % c->syncq_cap];
+    p->at = es_sim_now(c->sim) + c->sync_delay;
+    p->replica = e->id;
+    p->pod = pod;
+    es_scheduler_get_inflight(e->sched, pod, &p->requests, &p->tokens);
+    c->syncq_n++;
+    if (!c->sync_timer) {
+        c->sync_timer = true;
+        es_sim_schedule(c->sim, p->at, ev_sync_land, c, 0);
+    }
+}
+
 static void ev_scrape_tick(es_sim_t *sim, void *target, uint64_t arg)
 {
     (void)arg;
@@ -65,7 +111,7 @@ static void ev_scrape_tick(es_sim_t *sim, void *target, uint64_t arg)
     pod_t *p = &c->pods[t->pod];
     if (!p->alive || !p->server) return;
     /* the cross-replica publisher is one more dispatcher of the pod's collector */
-    if (c->sync && es_sched_sync_tick(&t->sync_left, c->sync_period)) es_scheduler_sync_publish(e->sched, t->pod);
+    if (c->sync && es_sched_sync_tick(&t->sync_left, c->sync_period)) sync_publish(c, e, t->pod);
     if (esi_in_window(p->scrape_fail, p->nscrape_fail, es_sim_now(sim))) return;
     if (c->prm.epp->scrape_failure_rate > 0 && es_rng_uniform(&e->rng) < c->prm.epp->scrape_failure_rate) return;
     if (c->scrape_latency_fails) return;
@@ -120,6 +166,7 @@ void esi_epp_on_kv_event(void *ud, const es_kv_event_t *ev)
         kv_pending_t *q = es_xmalloc(cap * sizeof *q);
         for (size_t i = 0; i < c->kvq_n; i++) q[i] = c->kvq[(c->kvq_head + i) % c->kvq_cap];
         free(c->kvq);
+    free(c->syncq);
         c->kvq = q;
         c->kvq_cap = cap;
         c->kvq_head = 0;
@@ -421,6 +468,7 @@ int esi_epp_service_create(es_cluster_t *c, es_err_t *err)
             if (!c->sync && (rc = es_sched_sync_create(c->nepps, c->maxpods, &c->sync, err))) return rc;
             /* interval_dispatcher.go periodTicks: rounded to poll ticks, at least 1 */
             c->sync_period = es_sched_sync_period_ticks(sync_every, c->scrape_every);
+            c->sync_delay = es_time_from_ms(c->prm.epp->sync_delay_ms);
             es_scheduler_sync_attach(r->sched, c->sync, e);
         }
         es_rng_stream(&r->rng, es_sim_master_seed(c->sim), ES_ENTITY_EPP_REPLICA, e, ES_STREAM_SCRAPE);
@@ -455,6 +503,7 @@ void esi_epp_service_destroy(es_cluster_t *c)
     free(c->timers);
     es_sched_sync_destroy(c->sync);
     free(c->kvq);
+    free(c->syncq);
 }
 
 void es_cluster_predictor_stats(const es_cluster_t *c, es_sched_predictor_stats_t *out)

@@ -93,7 +93,10 @@ typedef struct es_client_request {
         uint32_t            nencode;        /* E/P/D: encode pods the decision named (x-encoder-hosts-ports) */
         int32_t             encode_pods[ES_SCHED_MAX_TARGETS];
         int32_t             kv_source;      /* p2p-source-producer's peer (x-kv-cache-source-host-port), -1 none */
-        uint32_t            kv_pulled;      /* prompt tokens the computing pod pulled from kv_source */
+        uint64_t            pull_id;        /* the computing pod's P2P pull in flight (es_kvlink id), 0 none */
+        uint32_t            pull_src_life;  /* kv_source's crash count when that pull started */
+        uint32_t            enc_left;       /* E/P/D: encoder outputs still on their way to the first pod */
+        es_time_t           enc_from;       /* when the request reached the encode pods */
         uint8_t             phase;
         uint8_t             extproc_pending; /* the gateway waits for the EPP's answer */
         uint8_t             decided;         /* the EPP picked (its in-flight counters hold r) */

@@ -119,6 +119,7 @@ typedef struct es_epp_service_config {
     const es_node_t *outages;         /* list of {start_s, end_s}; borrowed */
     const es_node_t *objectives;      /* InferenceObjectives: list of {name, priority}; borrowed */
     double  scrape_timeout_ms;        /* a scrape slower than this fails (defaultCollectionTimeout) */
+    double  sync_delay_ms;            /* cross-replica store: a publish reaches the replicas this late */
     /* the latency predictor's sidecar settings (predicted-latency-producer) */
     double  predictor_retraining_interval_s;   /* LATENCY_RETRAINING_INTERVAL_SEC */
     double  predictor_model_sync_interval_s;   /* MODEL_SYNC_INTERVAL_SEC */

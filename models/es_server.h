@@ -43,6 +43,7 @@
 #include "es_content.h"
 #include "es_endpoint.h"
 #include "es_err.h"
+#include "es_request.h"   /* es_mm_item_t */
 #include "es_sim.h"
 #include "es_time.h"
 #include "es_server_config.h"
@@ -93,6 +94,10 @@ typedef struct es_server_req_priv {
     es_event_id_t   fe_ev;       /* the API job's end, or the finish's delivery */
     es_event_id_t   ft_ev;       /* the first token's delivery; 0 = none pending */
     es_time_t       queued_at;   /* entered the waiting queue (async scheduling's admission) */
+    /* P2P pull: tokens [pull_from, pull_to) come from the peer; pull_cpu of
+     * the blocks before pull_from come from the pod's own host tier */
+    uint32_t        pull_from, pull_to, pull_cpu;
+    uint8_t         pull_state;  /* 0 none, 1 parked, 2 arrived, 3 failed */
 } es_server_req_priv_t;
 
 /* Caller-owned, intrusive request record: the e2e layer embeds it in its own request. */
@@ -106,8 +111,11 @@ typedef struct es_server_request {
     uint64_t     output_segment;  /* content id of the output tokens (hashes output blocks) */
     bool         prefill_only;    /* P/D prefill side: finish right after the first token */
     bool         kv_preloaded;    /* P/D decode side: prompt KV transferred, compute only the last token */
-    uint32_t     kv_pulled;       /* leading prompt tokens whose KV a P2P pull brought from a peer before submit
-                                   * (p2p-source-producer): at first admission they count as cached */
+    bool         kv_pull;         /* a P2P source is named (p2p-source-producer): at first admission the
+                                   * connector asks hooks.kv_pull_lookup what the peer holds (below) */
+    const es_mm_item_t *mm;       /* images this pod encodes itself (es_server_set_encoder), NULL none; each is
+                                   * the prompt's segment(s) whose id is its hash; borrowed until on_finish */
+    uint32_t     nmm;
     bool         measured;        /* its gaps count in on_decode_gaps's `measured` (the run's window) */
     bool         chat;            /* /v1/chat/completions: the API server renders the chat template */
     /* out */
@@ -138,6 +146,16 @@ typedef struct es_server_hooks {
      * gaps are those of requests with `measured` set. */
     void (*on_decode_gaps)(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured);
     es_kv_event_fn on_kv_event;   /* NULL = KV events off; called at the emitting step, no delay */
+    /* P2P KV pull (requests with kv_pull; both NULL = none), as vLLM's
+     * scheduler meets an async connector load: at r's first admission,
+     * kv_pull_lookup says how many leading prompt tokens (full blocks, at
+     * most max_tokens) the peer can send; when that exceeds what the pod
+     * holds, the pod allocates their blocks, parks r (WAITING_FOR_REMOTE_KVS:
+     * counted as waiting, holding its blocks, taking no token budget) and
+     * calls kv_pull_start for tokens [from, to); the caller moves them and
+     * calls es_server_kv_pull_done. */
+    uint32_t (*kv_pull_lookup)(void *ud, es_server_request_t *r, uint32_t max_tokens);
+    void     (*kv_pull_start)(void *ud, es_server_request_t *r, uint32_t from, uint32_t to);
 } es_server_hooks_t;
 
 /* Counters for tests, benchmarks and results (mid-stretch, the steps begun
@@ -154,6 +172,7 @@ typedef struct es_server_stats {
     es_time_t busy;            /* sum of step durations */
     uint64_t offload_stores;     /* blocks copied to the host tier (server.kv_offloading_gib) */
     uint64_t offload_hit_tokens; /* prompt tokens loaded back from it instead of computed */
+    uint64_t encoder_tokens;     /* image tokens the engine's own encoder ran (es_server_set_encoder) */
 } es_server_stats_t;
 
 /* Loads data/profiles/<gpu>.json (found with es_data_path) once; the result
@@ -170,6 +189,18 @@ int  es_server_create(es_sim_t *sim, const es_server_config_t *cfg, const es_ser
                       uint32_t endpoint_id, es_server_t **out, es_err_t *err);
 void es_server_destroy(es_server_t *s);
 
+/* The pod's vision encoder runs inside its engine steps, as vLLM's
+ * (v0.15.1 vllm/v1/worker/gpu_model_runner.py, _execute_mm_encoder before
+ * the forward pass): a prompt chunk that reaches an image's placeholders
+ * needs its encoder output; unless the encoder cache holds the image (LRU
+ * of `cache_images`) or its placeholders are all computed already, the
+ * step encodes it, taking tokens x us_per_token longer.  The scheduler's
+ * encoder budget (vllm/v1/core/sched/scheduler.py,
+ * _try_schedule_encoder_inputs) holds max_num_batched_tokens image tokens a
+ * step (vLLM's max_num_encoder_input_tokens default; at least one whole
+ * image): a chunk stops before an image that no longer fits.  Off (images
+ * ignored) until called. */
+void es_server_set_encoder(es_server_t *s, double us_per_token, uint32_t cache_images);
 /* Enqueues r at es_sim_now(sim).  A request that can never fit
  * (prompt + output > max_model_len, or more blocks than the cache has)
  * finishes at once with ES_SERVER_TOO_LONG. */
@@ -177,6 +208,12 @@ void es_server_submit(es_server_t *s, es_server_request_t *r);
 /* Client cancelled: frees its blocks and calls on_finish with
  * ES_SERVER_ABORTED unless r already finished. */
 void es_server_abort(es_server_t *s, es_server_request_t *r);
+/* The pull kv_pull_start began for r has ended: ok, its tokens count as
+ * computed; failed (the source went away), they are computed here (vLLM's
+ * default kv_load_failure_policy, recompute).  r rejoins the head of the
+ * waiting queue.  A no-op unless r is parked for a pull on this server (it
+ * was aborted, or the pod crashed, meanwhile). */
+void es_server_kv_pull_done(es_server_t *s, es_server_request_t *r, bool ok);
 /* Every request fails with `status` (on_finish each), the cache is cleared
  * (ES_KV_ALL_CLEARED), the server is idle and accepts new requests. */
 void es_server_crash(es_server_t *s, int status);
@@ -200,6 +237,11 @@ uint32_t es_server_block_size(const es_server_t *s);
  * whose KV the pod holds now, in full blocks, in GPU memory or, with
  * offloading, the host tier; at most max_tokens.  Touches nothing (no LRU
  * refresh, no event): what a peer's P2P connector would find. */
+/* As es_server_cached_prefix, in the host tier alone (0 without
+ * server.kv_offloading_gib): what a peer's P2P pull can read, since the
+ * OffloadingConnector's P2P tier serves the source's CPU tier. */
+uint32_t es_server_offloaded_prefix(const es_server_t *s, const es_content_t *prompt, const char *lora,
+                                    uint32_t max_tokens);
 uint32_t es_server_cached_prefix(const es_server_t *s, const es_content_t *prompt, const char *lora,
                                  uint32_t max_tokens);
 /* Inside on_kv_event for an ES_KV_BLOCK_STORED event: the hash of the block

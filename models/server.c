@@ -494,6 +494,67 @@ static int decoder_due(es_server_t *s, req_t *r)
     return 0;
 }
 
+/* ---- the engine's vision encoder ---- */
+
+static int32_t enc_find(const es_server_t *s, uint64_t h)
+{
+    for (uint32_t i = 0; i < s->enc_n; i++)
+        if (s->enc_hash[i] == h) return (int32_t)i;
+    return -1;
+}
+
+static void enc_store(es_server_t *s, uint64_t h)
+{
+    if (s->enc_cap == 0) return;
+    int32_t at = enc_find(s, h);
+    if (at < 0) {
+        uint32_t lru = 0;
+        for (uint32_t i = 1; i < s->enc_n; i++)
+            if (s->enc_used[i] < s->enc_used[lru]) lru = i;
+        at = (int32_t)(s->enc_n < s->enc_cap ? s->enc_n++ : lru);
+        s->enc_hash[at] = h;
+    }
+    s->enc_used[at] = ++s->enc_clock;
+}
+
+static bool is_image(const req_t *r, uint64_t id)
+{
+    for (uint32_t i = 0; i < r->nmm; i++)
+        if (r->mm[i].hash == id) return true;
+    return false;
+}
+
+/* The chunk [computed, computed + n) of r under the step's encoder budget:
+ * returns the tokens it may take (it stops before the first image whose
+ * output is missing and does not fit); with `commit`, the images it takes
+ * are encoded in this step (budget, cache, step time). */
+static uint32_t enc_chunk(es_server_t *s, req_t *r, uint32_t computed, uint32_t n, bool commit)
+{
+    if (!s->enc_on || r->nmm == 0 || n == 0) return n;
+    int64_t budget = s->enc_budget;
+    uint32_t pos = 0, end = computed + n;
+    for (uint32_t k = 0; k < r->prompt.nsegs && pos < end; k++) {
+        const es_segment_t *g = &r->prompt.segs[k];
+        uint32_t start = pos;
+        pos += g->len;
+        if (pos <= computed || !is_image(r, g->id)) continue;   /* text, or already in the KV cache */
+        int32_t at = enc_find(s, g->id);
+        if (at >= 0) {   /* the encoder cache has it */
+            if (commit) s->enc_used[at] = ++s->enc_clock;
+            continue;
+        }
+        bool first = budget == (int64_t)s->budget_max;   /* a whole image always fits an unused budget */
+        if ((int64_t)g->len > budget && !first) return start > computed ? start - computed : 0;
+        budget -= g->len;
+        if (!commit) continue;
+        enc_store(s, g->id);
+        s->extra += (es_time_t)((double)g->len * s->enc_ns_per_token + 0.5);
+        s->stats.encoder_tokens += g->len;
+    }
+    if (commit) s->enc_budget = budget;
+    return n;
+}
+
 static void schedule_chunk_commit(es_server_t *s, req_t *r, uint32_t n)
 {
     r->p.chunk = n;
@@ -511,11 +572,13 @@ static int prefill_running(es_server_t *s, req_t *r)
     uint32_t n = num_tokens - r->p.computed;
     if (s->thr && n > s->thr) n = s->thr;
     if ((int64_t)n > s->budget) n = (uint32_t)s->budget;
+    n = enc_chunk(s, r, r->p.computed, n, false);
     if (n == 0) return 0;
     uint32_t need = ceil_div((uint64_t)r->p.computed + n, s->bs);
     need = need > r->p.held ? need - r->p.held : 0;
     if (reserve(s, r, need) < 0) return -1;
     alloc_blocks(s, r, need);
+    enc_chunk(s, r, r->p.computed, n, true);
     schedule_chunk_commit(s, r, n);
     return 0;
 }
@@ -661,6 +724,94 @@ static void lora_activate(es_server_t *s, req_t *r)
     }
 }
 
+/* What r finds at admission: the longest prefix of at most num_tokens - 1
+ * tokens in GPU blocks (*nhit, their ids in r's table, the iterator after
+ * them) and then in the host tier (*ncpu blocks); returns the tokens. */
+static uint32_t lookup_cached(es_server_t *s, req_t *r, uint32_t num_tokens, uint32_t *nhit_out, uint32_t *ncpu_out)
+{
+    uint32_t cached = 0, nhit = 0, ncpu = 0;
+    iter_reset(s, r);
+    if (r->kv_preloaded && r->p.outputs == 0) {
+        cached = r->p.prompt - 1;   /* transferred KV; the last token is recomputed to sample */
+    } else if (s->prefix_caching) {
+        /* longest cached prefix of at most num_tokens - 1 tokens, looked up
+         * in batches (1, 4, 16, 32 blocks: a first miss costs no extra
+         * hashing) so that the map's misses overlap; the iterator ends
+         * after the last hit */
+        uint32_t maxhit = (num_tokens - 1) / s->bs, batch = 1;
+        while (nhit < maxhit) {
+            es_block_iter_t st[32];
+            uint64_t h[32];
+            uint32_t want = maxhit - nhit < batch ? maxhit - nhit : batch, m = 0;
+            for (; m < want; m++) {
+                st[m] = r->p.it;
+                if (!es_block_iter_next(&r->p.it, &h[m])) break;
+            }
+            uint32_t got = es_kvcache_match(&s->kv, h, m, &r->p.blocks[nhit]);
+            nhit += got;
+            if (got < m) { r->p.it = st[got]; break; }
+            if (m < want) break;
+            batch = batch < 8 ? batch * 4 : 32;
+        }
+        cached = nhit * s->bs;
+    }
+    /* blocks loaded from the host tier */
+    if (s->offload && !(r->kv_preloaded && r->p.outputs == 0)) {
+        ncpu = cpu_match(s, r, (num_tokens - 1) / s->bs - nhit);
+        cached += ncpu * s->bs;
+    }
+    *nhit_out = nhit;
+    *ncpu_out = ncpu;
+    return cached;
+}
+
+static void remote_link(es_server_t *s, req_t *r)
+{
+    r->p.prev = NULL;
+    r->p.next = s->remote_head;
+    if (s->remote_head) s->remote_head->p.prev = r;
+    s->remote_head = r;
+    s->n_remote++;
+}
+
+static void remote_unlink(es_server_t *s, req_t *r)
+{
+    if (r->p.prev) r->p.prev->p.next = r->p.next; else s->remote_head = r->p.next;
+    if (r->p.next) r->p.next->p.prev = r->p.prev;
+    r->p.next = r->p.prev = NULL;
+    s->n_remote--;
+}
+
+/* vLLM's scheduler meeting an async connector load (v0.15.1
+ * vllm/v1/core/sched/scheduler.py, schedule(): load_kv_async): the blocks
+ * of every token up to `have` are allocated now (the nhit GPU hits held,
+ * the rest fresh), r leaves the waiting queue for WAITING_FOR_REMOTE_KVS
+ * with no token budget, and the connector starts the transfer of
+ * [cached, have).  -1 (r stays) when the blocks are not free. */
+static int park_for_pull(es_server_t *s, req_t *r, uint32_t nhit, uint32_t ncpu, uint32_t cached, uint32_t have)
+{
+    uint32_t need = have / s->bs - nhit, idle_hits = 0;
+    for (uint32_t i = 0; i < nhit; i++) idle_hits += s->kv.b[r->p.blocks[i]].ref == 0;
+    if ((uint64_t)need + idle_hits + s->watermark_blocks > s->kv.nfree) {
+        iter_reset(s, r);
+        return -1;   /* head-of-line, as any admission */
+    }
+    for (uint32_t i = 0; i < nhit; i++) es_kvcache_touch(&s->kv, r->p.blocks[i]);
+    r->p.held = nhit;
+    r->p.hashed = nhit;
+    alloc_blocks(s, r, need);
+    wait_remove(s, r);
+    r->p.state = RS_REMOTE;
+    r->p.pull_from = cached;
+    r->p.pull_to = have;
+    r->p.pull_cpu = ncpu;
+    r->p.pull_state = 1;
+    remote_link(s, r);
+    s->pulls_started = true;
+    s->hooks.kv_pull_start(s->hooks.ud, r, cached, have);
+    return 0;
+}
+
 /* Phase B: admission from the waiting queue. */
 static void phase_waiting(es_server_t *s)
 {
@@ -687,55 +838,47 @@ static void phase_waiting(es_server_t *s)
             r->p.cap_class = cls;
             r->p.blocks = table_get(s, cls);
         }
-        uint32_t num_tokens = r->p.prompt + r->p.outputs, cached = 0, nhit = 0;
-        iter_reset(s, r);
-        if (r->kv_preloaded && r->p.outputs == 0) {
-            cached = r->p.prompt - 1;   /* transferred KV; the last token is recomputed to sample */
-        } else if (s->prefix_caching) {
-            /* longest cached prefix of at most num_tokens - 1 tokens, looked up
-             * in batches (1, 4, 16, 32 blocks: a first miss costs no extra
-             * hashing) so that the map's misses overlap; the iterator ends
-             * after the last hit */
-            uint32_t maxhit = (num_tokens - 1) / s->bs, batch = 1;
-            while (nhit < maxhit) {
-                es_block_iter_t st[32];
-                uint64_t h[32];
-                uint32_t want = maxhit - nhit < batch ? maxhit - nhit : batch, m = 0;
-                for (; m < want; m++) {
-                    st[m] = r->p.it;
-                    if (!es_block_iter_next(&r->p.it, &h[m])) break;
+        uint32_t num_tokens = r->p.prompt + r->p.outputs, cached = 0, nhit = 0, ncpu = 0, pulled = 0;
+        bool resumed = r->p.pull_state >= 2;   /* back from a P2P pull, holding its blocks */
+        if (resumed) {
+            /* the hits of its first admission are held and the iterator sits after them */
+            nhit = r->p.hashed;
+            ncpu = r->p.pull_cpu;
+            bool ok = r->p.pull_state == 2;
+            cached = ok ? r->p.pull_to : (nhit + ncpu) * s->bs;
+            pulled = ok ? r->p.pull_to - r->p.pull_from : 0;
+        } else {
+            cached = lookup_cached(s, r, num_tokens, &nhit, &ncpu);
+            if (r->kv_pull && r->admitted < 0 && !r->kv_preloaded && s->hooks.kv_pull_lookup) {
+                uint32_t have = s->hooks.kv_pull_lookup(s->hooks.ud, r, num_tokens - 1) / s->bs * s->bs;
+                if (have > cached) {
+                    if (park_for_pull(s, r, nhit, ncpu, cached, have) < 0) break;
+                    continue;
                 }
-                uint32_t got = es_kvcache_match(&s->kv, h, m, &r->p.blocks[nhit]);
-                nhit += got;
-                if (got < m) { r->p.it = st[got]; break; }
-                if (m < want) break;
-                batch = batch < 8 ? batch * 4 : 32;
             }
-            cached = nhit * s->bs;
-        }
-        uint32_t ncpu = 0;   /* blocks loaded from the host tier */
-        if (s->offload && !(r->kv_preloaded && r->p.outputs == 0)) {
-            ncpu = cpu_match(s, r, (num_tokens - 1) / s->bs - nhit);
-            cached += ncpu * s->bs;
-        }
-        uint32_t pulled = 0;   /* P2P pull (es_server_request_t.kv_pulled): loaded before submit */
-        if (r->kv_pulled && r->admitted < 0 && !r->kv_preloaded) {
-            uint32_t want = r->kv_pulled < num_tokens - 1 ? r->kv_pulled : num_tokens - 1;
-            if (want > cached) { pulled = want - cached; cached = want; }
         }
         uint32_t n = num_tokens - cached;
         if (s->thr && n > s->thr) n = s->thr;
         if ((int64_t)n > s->budget) n = (uint32_t)s->budget;
+        n = enc_chunk(s, r, cached, n, false);
+        if (n == 0) {   /* its next image does not fit this step's encoder budget */
+            if (!resumed) iter_reset(s, r);
+            break;
+        }
         uint32_t total = ceil_div((uint64_t)cached + n, s->bs);
-        uint32_t need = total - nhit, idle_hits = 0;
-        for (uint32_t i = 0; i < nhit; i++) idle_hits += s->kv.b[r->p.blocks[i]].ref == 0;
+        uint32_t have = resumed ? r->p.held : nhit;
+        uint32_t need = total > have ? total - have : 0, idle_hits = 0;
+        for (uint32_t i = 0; i < nhit && !resumed; i++) idle_hits += s->kv.b[r->p.blocks[i]].ref == 0;
         if ((uint64_t)need + idle_hits + s->watermark_blocks > s->kv.nfree) {
-            iter_reset(s, r);
+            if (!resumed) iter_reset(s, r);
             break;   /* head-of-line: no skipping on KV shortage */
         }
-        for (uint32_t i = 0; i < nhit; i++) es_kvcache_touch(&s->kv, r->p.blocks[i]);
-        r->p.held = nhit;
-        r->p.hashed = nhit;
+        if (!resumed) {
+            for (uint32_t i = 0; i < nhit; i++) es_kvcache_touch(&s->kv, r->p.blocks[i]);
+            r->p.held = nhit;
+            r->p.hashed = nhit;
+        }
+        r->p.pull_state = 0;
         alloc_blocks(s, r, need);
         wait_remove(s, r);
         run_append(s, r);
@@ -758,6 +901,7 @@ static void phase_waiting(es_server_t *s)
             }
         }
         r->p.computed = cached;
+        enc_chunk(s, r, cached, n, true);
         schedule_chunk_commit(s, r, n);
     }
     /* adapters that could not join go back to the front, in order */
@@ -806,6 +950,8 @@ static bool start_step(es_server_t *s)
     s->skip_n = s->skip_meas = 0;
     s->skip_ctx = 0;
     s->extra = 0;
+    s->pulls_started = false;
+    s->enc_budget = s->budget_max;
 
     phase_running(s);
     if (s->fast) {
@@ -1017,10 +1163,12 @@ static void on_step(es_sim_t *sim, void *target, uint64_t arg)
             break;
         }
         if (s->preempted) continue;   /* everything was preempted: admit again */
-        if (s->n_running == 0) {
+        if (s->pulls_started) continue;   /* parked for a pull: try the rest */
+        if (s->n_running == 0 && s->n_remote == 0) {
             /* the head can never be admitted (watermark or adapters): reject it */
             req_t *r = wait_peek(s);
             wait_remove(s, r);
+            free_blocks(s, r);   /* back from a pull, it holds some */
             release_table(s, r);
             r->p.state = RS_DONE;
             r->finish = now_of(s);
@@ -1127,8 +1275,9 @@ void es_server_abort(es_server_t *s, es_server_request_t *r)
         s->hooks.on_finish(s->hooks.ud, r, r->finish);
         return;
     }
-    if (r->p.state == RS_WAITING) {
-        wait_remove(s, r);
+    if (r->p.state == RS_WAITING || r->p.state == RS_REMOTE) {
+        if (r->p.state == RS_WAITING) wait_remove(s, r); else remote_unlink(s, r);
+        free_blocks(s, r);   /* a pull's, parked or back */
         release_table(s, r);
         r->p.state = RS_DONE;
         r->finish = now_of(s);
@@ -1144,6 +1293,28 @@ void es_server_abort(es_server_t *s, es_server_request_t *r)
         if (scheduled) { s->n_dec_sched--; s->n_dec_sched_meas -= r->measured; s->step_chunks--; }
     }
     finish_running(s, r, ES_SERVER_ABORTED);
+}
+
+void es_server_set_encoder(es_server_t *s, double us_per_token, uint32_t cache_images)
+{
+    s->enc_on = true;
+    s->enc_ns_per_token = us_per_token * 1e3;
+    s->enc_cap = cache_images;
+    s->enc_n = 0;
+    free(s->enc_hash);
+    free(s->enc_used);
+    s->enc_hash = cache_images ? es_xcalloc(cache_images, sizeof *s->enc_hash) : NULL;
+    s->enc_used = cache_images ? es_xcalloc(cache_images, sizeof *s->enc_used) : NULL;
+}
+
+void es_server_kv_pull_done(es_server_t *s, es_server_request_t *r, bool ok)
+{
+    if (r->p.state != RS_REMOTE) return;
+    ff_sync(s, false);
+    remote_unlink(s, r);
+    r->p.pull_state = ok ? 2 : 3;
+    wait_push(s, r, true);   /* vLLM puts it back at the head of the waiting queue */
+    kick(s);
 }
 
 void es_server_crash(es_server_t *s, int status)
@@ -1165,6 +1336,15 @@ void es_server_crash(es_server_t *s, int status)
     }
     for (req_t *r; (r = wait_peek(s)) != NULL;) {
         wait_remove(s, r);
+        free_blocks(s, r);
+        release_table(s, r);
+        r->p.due_next = list;
+        list = r;
+    }
+    while (s->remote_head) {
+        req_t *r = s->remote_head;
+        remote_unlink(s, r);
+        free_blocks(s, r);
         release_table(s, r);
         r->p.due_next = list;
         list = r;
@@ -1185,6 +1365,7 @@ void es_server_crash(es_server_t *s, int status)
     for (uint32_t i = 0; i < s->nlora; i++) s->lora[i].loaded = false;
     s->n_lora_loaded = 0;
     es_kvcache_clear(&s->kv);
+    s->enc_n = 0;   /* the encoder cache too */
     if (s->offload) es_kvcache_clear(&s->cpu);   /* the host copies go with the process */
     es_time_t now = now_of(s);
     while (list) {
@@ -1209,7 +1390,7 @@ void es_server_metrics(const es_server_t *s, es_endpoint_metrics_t *m)
 {
     memset(m, 0, sizeof *m);
     m->update_time = now_of(s);
-    m->waiting = (int32_t)s->n_waiting;
+    m->waiting = (int32_t)(s->n_waiting + s->n_remote);   /* vLLM keeps WAITING_FOR_REMOTE_KVS in waiting */
     m->running = (int32_t)s->n_running;
     m->kv_cache_usage = es_kvcache_usage(&s->kv);
     m->prefix_queries = s->q_tokens;
@@ -1229,6 +1410,19 @@ uint32_t es_server_num_gpu_blocks(const es_server_t *s) { return s->kv.n; }
 uint32_t es_server_free_blocks(const es_server_t *s) { return s->kv.nfree; }
 uint64_t es_server_kv_event_parent(const es_server_t *s) { return s->kv.ev_parent; }
 uint32_t es_server_block_size(const es_server_t *s) { return s->bs; }
+
+uint32_t es_server_offloaded_prefix(const es_server_t *s, const es_content_t *prompt, const char *lora,
+                                    uint32_t max_tokens)
+{
+    if (!s->offload) return 0;
+    es_block_iter_t it;
+    es_block_iter_init(&it, prompt, NULL, 0, 0, s->bs, max_tokens);
+    it.parent = chain_root(lora);
+    uint32_t n = 0;
+    uint64_t h;
+    while (es_block_iter_next(&it, &h) && es_kvcache_lookup(&s->cpu, h) != ES_KV_NONE) n++;
+    return n * s->bs;
+}
 
 uint32_t es_server_cached_prefix(const es_server_t *s, const es_content_t *prompt, const char *lora,
                                  uint32_t max_tokens)

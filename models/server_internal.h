@@ -13,7 +13,8 @@
 
 /* RS_API: in the API server's queue; RS_DELIVER: done in the engine, its end
  * not yet sent by the API server. */
-enum { RS_NEW = 0, RS_WAITING = 1, RS_RUNNING = 2, RS_DONE = 3, RS_API = 4, RS_DELIVER = 5 };
+/* RS_REMOTE: parked while a P2P pull fills its blocks (WAITING_FOR_REMOTE_KVS). */
+enum { RS_NEW = 0, RS_WAITING = 1, RS_RUNNING = 2, RS_DONE = 3, RS_API = 4, RS_DELIVER = 5, RS_REMOTE = 6 };
 
 #define API_MAX 64   /* server.api_server_count's maximum */
 
@@ -116,6 +117,17 @@ struct es_server {
     double     api_tok_ns, api_chunk_d;
     es_time_t  d_now, d_prev;           /* API delay of this step's / the previous step's tokens */
     req_t     *fe_head;                 /* RS_API and RS_DELIVER requests */
+    /* P2P pulls (hooks.kv_pull_*): RS_REMOTE requests, linked by p.next/p.prev */
+    req_t     *remote_head;
+    uint32_t   n_remote;
+    bool       pulls_started;           /* the step being formed parked a request */
+    /* the engine's vision encoder (es_server_set_encoder) */
+    bool       enc_on;
+    double     enc_ns_per_token;
+    int64_t    enc_budget;              /* image tokens the step being formed may still encode */
+    uint64_t  *enc_hash, *enc_used;     /* encoder cache: [enc_n] image hash, last use */
+    uint32_t   enc_n, enc_cap;
+    uint64_t   enc_clock;
     /* CPU KV offload (server.kv_offloading_gib): a second block tier */
     bool         offload;
     es_kvcache_t cpu;                   /* hashes of blocks copied to host memory, LRU */

@@ -258,6 +258,7 @@ void es_server_destroy(es_server_t *s)
     }
     if (s->kv.b) es_kvcache_fini(&s->kv);
     if (s->cpu.b) es_kvcache_fini(&s->cpu);
+    free(s->enc_hash); free(s->enc_used);
     free(s->ring); free(s->ff_dt); free(s->pf); free(s->due); free(s->late); free(s->cq); free(s->cp);
     for (uint32_t i = 0; i < s->nlora; i++) free(s->lora[i].name);
     free(s->heap); free(s->lora);

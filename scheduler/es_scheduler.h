@@ -290,6 +290,11 @@ es_time_t es_scheduler_sync_interval(const es_scheduler_t *s);
 void es_scheduler_sync_attach(es_scheduler_t *s, es_sched_sync_t *st, uint32_t replica);
 /* Dispatch of the publisher for one endpoint: Set(local value). */
 void es_scheduler_sync_publish(es_scheduler_t *s, uint32_t endpoint_id);
+/* A Set that reaches the store now: replica's value of an endpoint (a
+ * publish that took time to propagate; es_scheduler_sync_publish is one
+ * that lands at once). */
+void es_sched_sync_set(es_sched_sync_t *st, uint32_t replica, uint32_t endpoint_id, int64_t requests,
+                       int64_t tokens);
 
 /* What flow control does with one request arriving at an empty queue
  * (explain): the detector's verdict, the request's band and flow, the

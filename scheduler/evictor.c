@@ -12,9 +12,10 @@
  * stop-and-wait: no decision while a revocation awaits its confirmation (the
  * evicted stream's end) or while a confirmed one cools for the grace.
  *
- * The tracked requests live in an open-addressing table keyed by request id;
- * the victim is found by a scan, O(tracked), run only at a head-of-line
- * block with the gate open.
+ * The tracked requests live in a dense array indexed by an es_hmap of their
+ * ids; the victim is found by a scan, O(tracked), run only at a head-of-line
+ * block with the gate open (the order among equals is the id's, so the scan
+ * order does not matter).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -32,68 +33,52 @@ void esi_evictor_init(esi_evictor_t *ev, const esi_plugin_vt_t *filter, const es
     ev->grace = grace;
     ev->timeout = es_time_from_s(10);   /* defaultEvictionConfirmationTimeout */
     ev->max_per_decision = 2;           /* defaultMaxRevocationsPerDecision */
+    es_hmap_init(&ev->ids, 128);
 }
 
 void esi_evictor_fini(esi_evictor_t *ev)
 {
     free(ev->items);
+    es_hmap_fini(&ev->ids);
     free(ev->out);
     free(ev->cool);
     memset(ev, 0, sizeof *ev);
 }
 
-static inline size_t ev_slot(const esi_evictor_t *ev, uint64_t id) { return (size_t)es_mix64(id) & ev->mask; }
+/* es_hmap's key test: item val has id */
+static bool ev_has(const void *ev, uint32_t i, uint64_t id) { return ((const esi_evictor_t *)ev)->items[i].id == id; }
 
 static esi_ev_item_t *ev_find(esi_evictor_t *ev, uint64_t id)
 {
-    if (!ev->items) return NULL;
-    for (size_t i = ev_slot(ev, id); ev->items[i].used; i = (i + 1) & ev->mask)
-        if (ev->items[i].id == id) return &ev->items[i];
-    return NULL;
+    const es_hmap_slot_t *s = es_hmap_find(&ev->ids, id, ev_has, ev);
+    return s ? &ev->items[s->val] : NULL;
 }
 
+/* Removes it; the last item moves into its place (pointers to it go stale). */
 static void ev_delete(esi_evictor_t *ev, esi_ev_item_t *it)
 {
     if (it->evictable) ev->nevictable--;
-    ev->used--;
-    size_t i = (size_t)(it - ev->items), j = i;
-    for (;;) {
-        j = (j + 1) & ev->mask;
-        if (!ev->items[j].used) break;
-        if (es_oa_moves_back(ev_slot(ev, ev->items[j].id), i, j, ev->mask)) {
-            ev->items[i] = ev->items[j];
-            i = j;
-        }
+    size_t i = (size_t)(it - ev->items);
+    es_hmap_remove(&ev->ids, it->id, NULL, ev_has, ev);
+    if (i != --ev->used) {
+        es_hmap_find(&ev->ids, ev->items[ev->used].id, ev_has, ev)->val = (uint32_t)i;
+        ev->items[i] = ev->items[ev->used];
     }
-    ev->items[i].used = false;
-}
-
-static void ev_grow(esi_evictor_t *ev)
-{
-    size_t on = ev->items ? ev->mask + 1 : 0, nc = on ? on * 2 : 256;
-    esi_ev_item_t *old = ev->items;
-    ev->items = es_xcalloc(nc, sizeof *ev->items);
-    ev->mask = nc - 1;
-    for (size_t i = 0; i < on; i++) {
-        if (!old[i].used) continue;
-        size_t j = ev_slot(ev, old[i].id);
-        while (ev->items[j].used) j = (j + 1) & ev->mask;
-        ev->items[j] = old[i];
-    }
-    free(old);
 }
 
 void esi_evictor_track(esi_evictor_t *ev, const es_sched_request_t *req, es_time_t now)
 {
     esi_ev_item_t *it = ev_find(ev, req->id);
     if (it) ev_delete(ev, it);   /* Track replaces an entry of the same id */
-    if (!ev->items || (ev->used + 1) * 2 > ev->mask + 1) ev_grow(ev);
-    size_t i = ev_slot(ev, req->id);
-    while (ev->items[i].used) i = (i + 1) & ev->mask;
-    it = &ev->items[i];
-    *it = (esi_ev_item_t){.id = req->id, .req = req, .dispatched = now, .priority = req->priority, .used = true};
+    if (ev->used == ev->capitems) {
+        ev->capitems = ev->capitems ? ev->capitems * 2 : 64;
+        ev->items = es_xrealloc(ev->items, ev->capitems * sizeof *ev->items);
+    }
+    ES_ASSERT(ev->used < UINT32_MAX, "evictor: more than 2^32 requests in flight");
+    it = &ev->items[ev->used];
+    *it = (esi_ev_item_t){.id = req->id, .req = req, .dispatched = now, .priority = req->priority};
     it->evictable = ev->filter->x_evict_accept(req->priority);
-    ev->used++;
+    es_hmap_put(&ev->ids, req->id, (uint32_t)ev->used++, ev_has, ev);
     if (it->evictable) ev->nevictable++;
 }
 
@@ -143,9 +128,9 @@ static esi_ev_item_t *ev_head(esi_evictor_t *ev)
 {
     esi_ev_item_t *best = NULL;
     if (ev->nevictable == 0) return NULL;
-    for (size_t i = 0; i <= ev->mask; i++) {
+    for (size_t i = 0; i < ev->used; i++) {
         esi_ev_item_t *it = &ev->items[i];
-        if (!it->used || !it->evictable) continue;
+        if (!it->evictable) continue;
         if (!best || ev->order->x_evict_less(it->priority, it->dispatched, best->priority, best->dispatched) ||
             (!ev->order->x_evict_less(best->priority, best->dispatched, it->priority, it->dispatched) &&
              it->id < best->id))   /* equal in the order: the lower id (upstream: heap order) */

@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "es_hmap.h"
 #include "es_rng.h"
 #include "es_scheduler.h"
 
@@ -395,7 +396,7 @@ typedef struct esi_ev_item {
     const es_sched_request_t *req;         /* the caller's, alive while in flight */
     es_time_t                 dispatched;  /* PreRequest time */
     int64_t                   priority;
-    bool                      used, evictable;
+    bool                      evictable;
 } esi_ev_item_t;
 typedef struct esi_ev_revocation { uint64_t id; double credit; es_time_t issued; } esi_ev_revocation_t;
 typedef struct esi_ev_cooling { double credit; es_time_t expires; } esi_ev_cooling_t;
@@ -404,8 +405,9 @@ typedef struct esi_evictor {
     es_time_t            grace;             /* ConfirmationGrace */
     es_time_t            timeout;           /* ConfirmationTimeout, 10 s */
     int                  max_per_decision;  /* MaxRevocationsPerDecision, 2 */
-    esi_ev_item_t       *items;             /* tracked in-flight requests (open addressing) */
-    size_t               mask, used, nevictable;
+    esi_ev_item_t       *items;             /* tracked in-flight requests, dense: [0, used) */
+    size_t               used, capitems, nevictable;
+    es_hmap_t            ids;               /* request id -> index in items */
     esi_ev_revocation_t *out; size_t nout, capout;    /* issued, not yet confirmed */
     esi_ev_cooling_t    *cool; size_t ncool, capcool; /* confirmed, within the grace */
     double               pending;           /* pendingReclaim, saturation units */
@@ -435,12 +437,10 @@ typedef struct esi_pnode {
     uint32_t lprev, lnext;  /* per-pod circular LRU list; lprev towards MRU */
 } esi_pnode_t;
 
-typedef struct esi_pslot { uint32_t tag, head; } esi_pslot_t;   /* tag: key >> 32; head 0 = empty */
-
 typedef struct esi_ppod { uint32_t mru, count, cap; } esi_ppod_t;   /* mru: newest of a circular list */
 
 typedef struct esi_pindex {
-    esi_pslot_t *slots; size_t mask, used;
+    es_hmap_t    keys;      /* block hash -> first holder node */
     esi_pnode_t *nodes; uint32_t nnodes, capnodes, freelist;   /* node 0 unused */
     esi_ppod_t  *pods;  size_t npods;
     uint32_t     key_cap;   /* holders per key, most recently added kept; 0 = unbounded */

@@ -85,7 +85,6 @@ typedef struct pl_ep {           /* per endpoint id: the running-request queue *
 
 typedef struct pl_ctx {          /* predictedLatencyCtx of a dispatched request */
     uint64_t        id;
-    bool            used;
     bool            have_ttft;
     bool            queued;      /* counted in its target's running queue */
     uint8_t         chunks;      /* first-chunk events still to come before the client's first chunk */
@@ -112,9 +111,10 @@ typedef struct pl_state {
     /* per endpoint id */
     pl_ep_t            *ep;
     size_t              cap_ep;
-    /* contexts, open addressing by request id */
+    /* contexts, dense, indexed by request id */
     pl_ctx_t           *ctx;
-    size_t              cmask, cused;
+    size_t              nctx, capctx;
+    es_hmap_t           ctx_ids;    /* request id -> index in ctx */
     es_sched_predictor_stats_t stats;
 } pl_state_t;
 
@@ -125,8 +125,9 @@ static int pl_init(void *state, const void *params, es_scheduler_t *s, es_err_t 
     st->p = *(const pl_params_t *)params;
     esi_lm_config_t cfg = esi_lm_default_config();
     esi_lm_init(&st->lm, &cfg);
-    st->cmask = 255;
-    st->ctx = es_xcalloc(st->cmask + 1, sizeof *st->ctx);
+    st->capctx = 64;
+    st->ctx = es_xmalloc(st->capctx * sizeof *st->ctx);
+    es_hmap_init(&st->ctx_ids, st->capctx);
     st->stats.present = true;
     return 0;
 }
@@ -136,6 +137,7 @@ static void pl_fini(void *state)
     pl_state_t *st = state;
     esi_lm_fini(&st->lm);
     free(st->info); free(st->prefix); free(st->ep); free(st->ctx);
+    es_hmap_fini(&st->ctx_ids);
 }
 
 static void pl_grow_n(pl_state_t *st, size_t n)
@@ -199,53 +201,41 @@ static void pl_queue_remove(pl_state_t *st, uint32_t id, double slo)
     if (e->count == 0) e->nslo = 0;
 }
 
-static size_t ctx_slot(const pl_state_t *st, uint64_t id) { return (size_t)es_mix64(id ^ 0x706c6378ULL) & st->cmask; }
+/* es_hmap's key test: context val has id */
+static bool ctx_has(const void *st, uint32_t i, uint64_t id) { return ((const pl_state_t *)st)->ctx[i].id == id; }
 
 static pl_ctx_t *ctx_find(pl_state_t *st, uint64_t id)
 {
-    for (size_t i = ctx_slot(st, id);; i = (i + 1) & st->cmask) {
-        if (!st->ctx[i].used) return NULL;
-        if (st->ctx[i].id == id) return &st->ctx[i];
-    }
+    const es_hmap_slot_t *s = es_hmap_find(&st->ctx_ids, id, ctx_has, st);
+    return s ? &st->ctx[s->val] : NULL;
 }
 
+/* The context of id, a zeroed new one when it has none. */
 static pl_ctx_t *ctx_insert(pl_state_t *st, uint64_t id)
 {
     pl_ctx_t *c = ctx_find(st, id);
     if (c) return c;
-    if ((st->cused + 1) * 2 > st->cmask + 1) {   /* grows while the in-flight count rises */
-        size_t on = st->cmask + 1;
-        pl_ctx_t *old = st->ctx;
-        st->ctx = es_xcalloc(on * 2, sizeof *st->ctx);
-        st->cmask = on * 2 - 1;
-        for (size_t i = 0; i < on; i++) {
-            if (!old[i].used) continue;
-            size_t j = ctx_slot(st, old[i].id);
-            while (st->ctx[j].used) j = (j + 1) & st->cmask;
-            st->ctx[j] = old[i];
-        }
-        free(old);
+    if (st->nctx == st->capctx) {   /* grows while the in-flight count rises */
+        st->capctx *= 2;
+        st->ctx = es_xrealloc(st->ctx, st->capctx * sizeof *st->ctx);
     }
-    size_t i = ctx_slot(st, id);
-    while (st->ctx[i].used) i = (i + 1) & st->cmask;
-    memset(&st->ctx[i], 0, sizeof st->ctx[i]);
-    st->ctx[i].used = true;
-    st->ctx[i].id = id;
-    st->cused++;
-    return &st->ctx[i];
+    ES_ASSERT(st->nctx < UINT32_MAX, "predicted latency: more than 2^32 requests in flight");
+    c = &st->ctx[st->nctx];
+    memset(c, 0, sizeof *c);
+    c->id = id;
+    es_hmap_put(&st->ctx_ids, id, (uint32_t)st->nctx++, ctx_has, st);
+    return c;
 }
 
+/* Removes c; the last context moves into its place. */
 static void ctx_delete(pl_state_t *st, pl_ctx_t *c)
 {
-    size_t i = (size_t)(c - st->ctx), j = i;
-    for (;;) {   /* backward-shift deletion */
-        j = (j + 1) & st->cmask;
-        if (!st->ctx[j].used) break;
-        size_t k = ctx_slot(st, st->ctx[j].id);
-        if (es_oa_moves_back(k, i, j, st->cmask)) { st->ctx[i] = st->ctx[j]; i = j; }
+    size_t i = (size_t)(c - st->ctx);
+    es_hmap_remove(&st->ctx_ids, c->id, NULL, ctx_has, st);
+    if (i != --st->nctx) {
+        es_hmap_find(&st->ctx_ids, st->ctx[st->nctx].id, ctx_has, st)->val = (uint32_t)i;
+        st->ctx[i] = st->ctx[st->nctx];
     }
-    st->ctx[i].used = false;
-    st->cused--;
 }
 
 /* a header value by lower-case name (metadata.GetLowerCaseHeaderValue) */

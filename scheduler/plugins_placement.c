@@ -380,17 +380,18 @@ static int sa_link(void *params, const es_epp_config_t *c, const es_node_t *at, 
 }
 
 /* session_id strategy's binding store: session -> pod, keyed by xxh64 of
- * the session id (open addressing, backward-shift deletion) */
+ * the session id; a dense array indexed by an es_hmap of the keys */
 typedef struct sa_binding {
-    uint64_t  key;        /* 0: empty slot */
+    uint64_t  key;
     uint32_t  pod;        /* endpoint id */
     es_time_t last_seen;
 } sa_binding_t;
 
 typedef struct sa_state {
     sa_params_t   p;
-    sa_binding_t *slots;
-    size_t        mask, used;
+    sa_binding_t *binds;
+    size_t        nbinds, capbinds;
+    es_hmap_t     keys;          /* key -> index in binds */
     es_time_t     ttl, sweep, next_sweep;
     uint64_t      present_req;   /* boundPodPresence of this request's Filter */
     int8_t        present;       /* -1: no record; 0 absent; 1 present */
@@ -405,63 +406,47 @@ static int sa_init(void *state, const void *params, es_scheduler_t *s, es_err_t 
     st->sweep = (es_time_t)llround(st->p.sweep_s * 1e9);
     st->next_sweep = -1;
     st->present = -1;
+    es_hmap_init(&st->keys, 0);
     return 0;
 }
 
-static void sa_fini(void *state) { free(((sa_state_t *)state)->slots); }
-
-static uint64_t sa_key(const char *id, size_t len)
+static void sa_fini(void *state)
 {
-    uint64_t k = esi_xxh64(id, len, 0x5e55);
-    return k ? k : 1;
+    sa_state_t *st = state;
+    free(st->binds);
+    es_hmap_fini(&st->keys);
 }
+
+static uint64_t sa_key(const char *id, size_t len) { return esi_xxh64(id, len, 0x5e55); }
+
+/* es_hmap's key test: binding val has key */
+static bool sa_has(const void *st, uint32_t i, uint64_t key) { return ((const sa_state_t *)st)->binds[i].key == key; }
 
 static sa_binding_t *sa_find(sa_state_t *st, uint64_t key)
 {
-    if (!st->slots) return NULL;
-    for (size_t i = key & st->mask;; i = (i + 1) & st->mask) {
-        if (st->slots[i].key == key) return &st->slots[i];
-        if (st->slots[i].key == 0) return NULL;
-    }
+    const es_hmap_slot_t *s = es_hmap_find(&st->keys, key, sa_has, st);
+    return s ? &st->binds[s->val] : NULL;
 }
 
-static void sa_grow(sa_state_t *st)
-{
-    size_t cap = st->slots ? (st->mask + 1) * 2 : 256;
-    sa_binding_t *old = st->slots;
-    size_t oldcap = old ? st->mask + 1 : 0;
-    st->slots = es_xcalloc(cap, sizeof *st->slots);
-    st->mask = cap - 1;
-    for (size_t j = 0; j < oldcap; j++) {
-        if (!old[j].key) continue;
-        size_t i = old[j].key & st->mask;
-        while (st->slots[i].key) i = (i + 1) & st->mask;
-        st->slots[i] = old[j];
-    }
-    free(old);
-}
-
+/* Binds key (unbound) to pod. */
 static void sa_put(sa_state_t *st, uint64_t key, uint32_t pod, es_time_t now)
 {
-    if (!st->slots || (st->used + 1) * 4 > (st->mask + 1) * 3) sa_grow(st);
-    size_t i = key & st->mask;
-    while (st->slots[i].key && st->slots[i].key != key) i = (i + 1) & st->mask;
-    if (!st->slots[i].key) st->used++;
-    st->slots[i] = (sa_binding_t){key, pod, now};
+    if (st->nbinds == st->capbinds) {
+        st->capbinds = st->capbinds ? st->capbinds * 2 : 64;
+        st->binds = es_xrealloc(st->binds, st->capbinds * sizeof *st->binds);
+    }
+    ES_ASSERT(st->nbinds < UINT32_MAX, "session affinity: more than 2^32 sessions");
+    st->binds[st->nbinds] = (sa_binding_t){key, pod, now};
+    es_hmap_put(&st->keys, key, (uint32_t)st->nbinds++, sa_has, st);
 }
 
+/* Drops binding i; the last one moves into its place. */
 static void sa_delete_at(sa_state_t *st, size_t i)
 {
-    st->slots[i].key = 0;
-    st->used--;
-    for (size_t j = (i + 1) & st->mask; st->slots[j].key; j = (j + 1) & st->mask) {
-        size_t home = st->slots[j].key & st->mask;
-        /* move j back to i when its home is not in (i, j] */
-        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-            st->slots[i] = st->slots[j];
-            st->slots[j].key = 0;
-            i = j;
-        }
+    es_hmap_remove(&st->keys, st->binds[i].key, NULL, sa_has, st);
+    if (i != --st->nbinds) {
+        es_hmap_find(&st->keys, st->binds[st->nbinds].key, sa_has, st)->val = (uint32_t)i;
+        st->binds[i] = st->binds[st->nbinds];
     }
 }
 
@@ -474,8 +459,8 @@ static void sa_sweep(sa_state_t *st, es_time_t now)
     if (now < st->next_sweep) return;
     es_time_t tick = st->next_sweep;   /* the last tick due: what upstream's sweep saw */
     while (st->next_sweep <= now) { tick = st->next_sweep; st->next_sweep += st->sweep; }
-    for (size_t i = 0; st->slots && i <= st->mask;) {
-        if (st->slots[i].key && tick - st->slots[i].last_seen > st->ttl) sa_delete_at(st, i);   /* i refilled */
+    for (size_t i = 0; i < st->nbinds;) {
+        if (tick - st->binds[i].last_seen > st->ttl) sa_delete_at(st, i);   /* i refilled */
         else i++;
     }
 }

@@ -2,9 +2,9 @@
  * prefix_index.c -- block hashing (character view, plain text, xxh64) and the
  * prefix index shared by the approximate and the precise prefix scorers.
  *
- * Index layout: an open-addressing table (linear probing, backward-shift
- * deletion, load <= 1/2) of 8-byte slots {tag, head} maps a block hash to the
- * head of a singly linked list of holder nodes {key, pod}; each node is also
+ * Index layout: an es_hmap (common/es_hmap.h: linear probing, backward-shift
+ * deletion, load <= 1/2) maps a block hash to the head of a singly linked
+ * list of holder nodes {key, pod}; each node is also
  * in its pod's circular LRU list, so that the common add -- a new key on a
  * full pod -- reuses the pod's oldest node in place (a rotation of the list).
  * A lookup costs one probe sequence plus the holders (a handful of pods).
@@ -241,8 +241,7 @@ size_t esi_text_full_block_keys(const char *text, uint32_t tokens_per_block, uin
 void esi_pindex_init(esi_pindex_t *ix)
 {
     memset(ix, 0, sizeof *ix);
-    ix->mask = 1023;
-    ix->slots = es_xcalloc(ix->mask + 1, sizeof *ix->slots);
+    es_hmap_init(&ix->keys, 512);
     ix->capnodes = 512;
     ix->nodes = es_xmalloc(ix->capnodes * sizeof *ix->nodes);
     ix->nnodes = 1;   /* node 0 is the null node */
@@ -250,72 +249,9 @@ void esi_pindex_init(esi_pindex_t *ix)
 
 void esi_pindex_fini(esi_pindex_t *ix)
 {
-    free(ix->slots); free(ix->nodes); free(ix->pods);
+    es_hmap_fini(&ix->keys);
+    free(ix->nodes); free(ix->pods);
     memset(ix, 0, sizeof *ix);
-}
-
-/* A slot keeps a 32-bit tag of its key, and its home comes from the tag
- * alone (backward-shift deletion needs each entry's home); the full key is
- * in the holder nodes.  The tag mixes all 64 bits: keys from KV events need
- * not be well mixed (a publisher sending 0, 1, 2, ... put every key in one
- * probe run, each add O(n)). */
-static inline uint32_t tag_of(uint64_t key)
-{
-    key ^= key >> 31;
-    key *= 0x7fb5d329728ea185ULL;
-    key ^= key >> 27;
-    return (uint32_t)(key >> 32);
-}
-static inline size_t home_of(const esi_pindex_t *ix, uint32_t tag) { return (size_t)tag & ix->mask; }
-
-static inline size_t find_slot(const esi_pindex_t *ix, uint64_t key)
-{
-    uint32_t tag = tag_of(key);
-    size_t i = home_of(ix, tag);
-    while (ix->slots[i].head &&
-           (ix->slots[i].tag != tag || ix->nodes[ix->slots[i].head].key != key))
-        i = (i + 1) & ix->mask;
-    return i;
-}
-
-static void grow_table(esi_pindex_t *ix)
-{
-    size_t oldn = ix->mask + 1;
-    esi_pslot_t *old = ix->slots;
-    ix->slots = es_xcalloc(oldn * 2, sizeof *ix->slots);
-    ix->mask = oldn * 2 - 1;
-    for (size_t i = 0; i < oldn; i++) {
-        if (!old[i].head) continue;
-        size_t j = home_of(ix, old[i].tag);   /* keys are distinct: the first empty slot */
-        while (ix->slots[j].head) j = (j + 1) & ix->mask;
-        ix->slots[j] = old[i];
-    }
-    free(old);
-}
-
-/* Empties slot i; backward-shift deletion keeps probe runs intact without
- * tombstones.  *at, a slot the caller holds, follows its entry if that
- * moves; it becomes SIZE_MAX when it was the empty slot that ends the
- * shifted run (a key's insertion point that may now come earlier). */
-static inline void delete_slot(esi_pindex_t *ix, size_t i, size_t *at)
-{
-    size_t m = ix->mask;
-    for (size_t j = i;;) {
-        j = (j + 1) & m;
-        if (!ix->slots[j].head) {
-            if (j == *at) *at = SIZE_MAX;
-            break;
-        }
-        size_t k = home_of(ix, ix->slots[j].tag);
-        if (es_oa_moves_back(k, i, j, m)) {
-            ix->slots[i] = ix->slots[j];
-            if (j == *at) *at = i;
-            i = j;
-        }
-    }
-    ix->slots[i].head = 0;
-    ix->slots[i].tag = 0;
-    ix->used--;
 }
 
 static void ensure_pod(esi_pindex_t *ix, uint32_t pod)
@@ -361,16 +297,21 @@ static void ring_push_front(esi_pindex_t *ix, esi_ppod_t *p, uint32_t ni)
     p->mru = ni;
 }
 
+/* es_hmap's key test: the slot's value is the head holder node, which has the key */
+static bool node_has(const void *ix, uint32_t ni, uint64_t key) { return ((const esi_pindex_t *)ix)->nodes[ni].key == key; }
+
+static inline size_t key_slot(const esi_pindex_t *ix, uint64_t key) { return es_hmap_probe(&ix->keys, key, node_has, ix); }
+
 /* Unlinks node ni from its key's holder list; the key's slot goes when the
- * list empties (*at as in delete_slot). */
+ * list empties (*at as in es_hmap_remove_at). */
 static inline __attribute__((always_inline)) void unhold(esi_pindex_t *ix, uint32_t ni, size_t *at)
 {
-    size_t si = find_slot(ix, ix->nodes[ni].key);
-    ES_ASSERT(ix->slots[si].head, "prefix index: node without a slot");
-    uint32_t *link = &ix->slots[si].head;
+    size_t si = key_slot(ix, ix->nodes[ni].key);
+    ES_ASSERT(ix->keys.slots[si].tag, "prefix index: node without a slot");
+    uint32_t *link = &ix->keys.slots[si].val;
     while (*link != ni) link = &ix->nodes[*link].next;
     *link = ix->nodes[ni].next;
-    if (!ix->slots[si].head) delete_slot(ix, si, at);
+    if (!ix->keys.slots[si].val) es_hmap_remove_at(&ix->keys, si, at);
 }
 
 /* Removes node ni from its key and its pod, and frees it. */
@@ -400,18 +341,19 @@ static uint32_t new_node(esi_pindex_t *ix)
     return ix->nnodes++;
 }
 
-/* Adds key for pod (p = its record, cap set). */
+/* Adds key for pod (p = its record, cap set).  A key's slot value is the
+ * head of its holder list (0, as in an empty slot, is nobody). */
 static inline __attribute__((always_inline)) void add_one(esi_pindex_t *ix, esi_ppod_t *p, uint32_t pod, uint64_t key)
 {
-    size_t si = find_slot(ix, key);
+    size_t si = key_slot(ix, key);
     uint32_t holders = 0, last = 0, before_last = 0;
-    for (uint32_t *link = &ix->slots[si].head, ni; (ni = *link) != 0; link = &ix->nodes[ni].next) {
+    for (uint32_t *link = &ix->keys.slots[si].val, ni; (ni = *link) != 0; link = &ix->nodes[ni].next) {
         if (ix->nodes[ni].pod == pod) {   /* hit: move to MRU */
             if (p->mru != ni) { ring_unlink(ix, p, ni); ring_push_front(ix, p, ni); }
-            if (ix->key_cap && link != &ix->slots[si].head) {   /* and to the key's front */
+            if (ix->key_cap && link != &ix->keys.slots[si].val) {   /* and to the key's front */
                 *link = ix->nodes[ni].next;
-                ix->nodes[ni].next = ix->slots[si].head;
-                ix->slots[si].head = ni;
+                ix->nodes[ni].next = ix->keys.slots[si].val;
+                ix->keys.slots[si].val = ni;
             }
             return;
         }
@@ -426,7 +368,7 @@ static inline __attribute__((always_inline)) void add_one(esi_pindex_t *ix, esi_
     if (p->count >= p->cap) {
         ni = oldest_of(ix, p);
         unhold(ix, ni, &si);
-        if (si == SIZE_MAX) si = find_slot(ix, key);
+        if (si == SIZE_MAX) si = key_slot(ix, key);
         p->mru = ni;   /* rotation: the oldest becomes the newest */
     } else {
         ni = new_node(ix);
@@ -434,18 +376,11 @@ static inline __attribute__((always_inline)) void add_one(esi_pindex_t *ix, esi_
         ring_push_front(ix, p, ni);
         p->count++;
     }
-    if (!ix->slots[si].head) {
-        if ((ix->used + 1) * 2 > ix->mask + 1) {
-            grow_table(ix);
-            si = find_slot(ix, key);
-        }
-        ix->slots[si].tag = tag_of(key);
-        ix->used++;
-    }
     esi_pnode_t *n = &ix->nodes[ni];
     n->key = key;
-    n->next = ix->slots[si].head;
-    ix->slots[si].head = ni;
+    n->next = ix->keys.slots[si].val;
+    if (ix->keys.slots[si].tag) ix->keys.slots[si].val = ni;
+    else es_hmap_insert_at(&ix->keys, si, key, ni);
     /* the key's least recently added holder beyond key_cap goes (the new
      * holder is at the front, so the key keeps its slot) */
     if (ix->key_cap && holders >= ix->key_cap && last) {
@@ -479,18 +414,19 @@ void esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t
      * pod's oldest), are random lines of a large table: prefetch them all
      * first so that their misses overlap.  (The prefetches stay here: GCC
      * deletes calls to a function that only prefetches.) */
-    const size_t line = 64 / sizeof *ix->slots;   /* a probe run often goes on into the next line */
+    const es_hmap_t *m = &ix->keys;
+    const size_t line = 64 / sizeof *m->slots;   /* a probe run often goes on into the next line */
     for (size_t k = 0; k < n; k++) {
-        size_t i = home_of(ix, tag_of(keys[k]));
-        __builtin_prefetch(&ix->slots[i]);
-        __builtin_prefetch(&ix->slots[(i + line) & ix->mask]);
+        size_t i = es_hmap_home(m, keys[k]);
+        __builtin_prefetch(&m->slots[i]);
+        __builtin_prefetch(&m->slots[(i + line) & m->mask]);
     }
     if (p->count + n > p->cap) {
         uint32_t ni = oldest_of(ix, p);
         for (size_t k = 0; k < n && ni; k++, ni = ix->nodes[ni].lprev) {
-            size_t i = home_of(ix, tag_of(ix->nodes[ni].key));
-            __builtin_prefetch(&ix->slots[i]);
-            __builtin_prefetch(&ix->slots[(i + line) & ix->mask]);
+            size_t i = es_hmap_home(m, ix->nodes[ni].key);
+            __builtin_prefetch(&m->slots[i]);
+            __builtin_prefetch(&m->slots[(i + line) & m->mask]);
         }
     }
     for (size_t k = 0; k < n; k++) add_one(ix, p, pod, keys[k]);
@@ -498,8 +434,7 @@ void esi_pindex_add_n(esi_pindex_t *ix, const uint64_t *keys, size_t n, uint32_t
 
 void esi_pindex_remove(esi_pindex_t *ix, uint64_t key, uint32_t pod)
 {
-    size_t si = find_slot(ix, key);
-    for (uint32_t ni = ix->slots[si].head; ni; ni = ix->nodes[ni].next)
+    for (uint32_t ni = esi_pindex_holders(ix, key); ni; ni = ix->nodes[ni].next)
         if (ix->nodes[ni].pod == pod) { drop_node(ix, ni); return; }
 }
 
@@ -512,7 +447,7 @@ void esi_pindex_remove_pod(esi_pindex_t *ix, uint32_t pod)
 
 uint32_t esi_pindex_holders(const esi_pindex_t *ix, uint64_t key)
 {
-    return ix->slots[find_slot(ix, key)].head;
+    return ix->keys.slots[key_slot(ix, key)].val;
 }
 
 size_t esi_pindex_pod_count(const esi_pindex_t *ix, uint32_t pod)

@@ -33,7 +33,6 @@ typedef struct prof {
 /* in-flight record of a picked request */
 typedef struct req_rec {
     uint64_t id;
-    bool     used;
     uint32_t prefill;                        /* endpoint id released on first chunk; UINT32_MAX */
     uint32_t nothers;
     uint32_t others[ES_SCHED_MAX_PROFILES];  /* released at end of stream */
@@ -94,8 +93,9 @@ struct es_scheduler {
     es_sched_sync_t *sync;                /* InFlightLoad read from the replicas' shared store; NULL: local */
     uint32_t   sync_replica;
     double    *scores, *total;
-    /* request table (open addressing, backward-shift deletion) */
-    req_rec_t *reqs; size_t rmask, rused;
+    /* in-flight request records, dense, indexed by request id */
+    req_rec_t *reqs; size_t nreqs, capreqs;
+    es_hmap_t  req_ids;                   /* request id -> index in reqs */
     /* flow control */
     fc_band_t *bands; size_t nbands, bcap;
     int64_t   *prios; double *ceilings;      /* [bcap] per band, for the usage limit policy */
@@ -150,8 +150,9 @@ static void grow_n(es_scheduler_t *s, size_t n)
 
 static void rtable_init(es_scheduler_t *s)
 {
-    s->rmask = 1023;
-    s->reqs = es_xcalloc(s->rmask + 1, sizeof *s->reqs);
+    s->capreqs = 512;
+    s->reqs = es_xmalloc(s->capreqs * sizeof *s->reqs);
+    es_hmap_init(&s->req_ids, s->capreqs);
 }
 
 static int prof_add(es_scheduler_t *s, prof_t *p, const esi_ref_t *r, es_err_t *err)
@@ -278,6 +279,7 @@ void es_scheduler_destroy(es_scheduler_t *s)
     free(s->inflight_req); free(s->inflight_tok); free(s->id_pos); free(s->id_stamp);
     free(s->match); free(s->idx); free(s->g_req); free(s->g_tok); free(s->scores); free(s->total);
     free(s->reqs);
+    es_hmap_fini(&s->req_ids);
     for (size_t i = 0; i < s->nbands; i++) free(s->bands[i].items);
     free(s->bands);
     free(s->prios); free(s->ceilings);
@@ -293,57 +295,40 @@ void es_scheduler_destroy(es_scheduler_t *s)
 /* request table                                                       */
 /* ------------------------------------------------------------------ */
 
-static inline size_t rslot(const es_scheduler_t *s, uint64_t id) { return (size_t)es_mix64(id) & s->rmask; }
+/* es_hmap's key test: record val has id */
+static bool req_has(const void *s, uint32_t i, uint64_t id) { return ((const es_scheduler_t *)s)->reqs[i].id == id; }
 
 static req_rec_t *rfind(es_scheduler_t *s, uint64_t id)
 {
-    size_t i = rslot(s, id);
-    while (s->reqs[i].used) {
-        if (s->reqs[i].id == id) return &s->reqs[i];
-        i = (i + 1) & s->rmask;
-    }
-    return NULL;
+    const es_hmap_slot_t *h = es_hmap_find(&s->req_ids, id, req_has, s);
+    return h ? &s->reqs[h->val] : NULL;
 }
 
+/* The record of id; a zeroed new one when it has none. */
 static req_rec_t *rinsert(es_scheduler_t *s, uint64_t id)
 {
-    if ((s->rused + 1) * 2 > s->rmask + 1) {   /* grow: rare, only while in-flight count rises */
-        size_t on = s->rmask + 1;
-        req_rec_t *old = s->reqs;
-        s->reqs = es_xcalloc(on * 2, sizeof *s->reqs);
-        s->rmask = on * 2 - 1;
-        for (size_t i = 0; i < on; i++)
-            if (old[i].used) {
-                size_t j = rslot(s, old[i].id);
-                while (s->reqs[j].used) j = (j + 1) & s->rmask;
-                s->reqs[j] = old[i];
-            }
-        free(old);
-    }
     req_rec_t *r = rfind(s, id);
     if (r) return r;   /* same id picked again (retry): reuse the record */
-    size_t i = rslot(s, id);
-    while (s->reqs[i].used) i = (i + 1) & s->rmask;
-    s->reqs[i].used = true;
-    s->reqs[i].id = id;
-    s->rused++;
-    return &s->reqs[i];
+    if (s->nreqs == s->capreqs) {   /* grow: rare, only while in-flight count rises */
+        s->capreqs *= 2;
+        s->reqs = es_xrealloc(s->reqs, s->capreqs * sizeof *s->reqs);
+    }
+    ES_ASSERT(s->nreqs < UINT32_MAX, "scheduler: more than 2^32 requests in flight");
+    r = &s->reqs[s->nreqs];
+    *r = (req_rec_t){.id = id};
+    es_hmap_put(&s->req_ids, id, (uint32_t)s->nreqs++, req_has, s);
+    return r;
 }
 
+/* Removes r; the last record moves into its place. */
 static void rdelete(es_scheduler_t *s, req_rec_t *r)
 {
-    size_t i = (size_t)(r - s->reqs), j = i;
-    for (;;) {
-        j = (j + 1) & s->rmask;
-        if (!s->reqs[j].used) break;
-        size_t k = rslot(s, s->reqs[j].id);
-        if (es_oa_moves_back(k, i, j, s->rmask)) {
-            s->reqs[i] = s->reqs[j];
-            i = j;
-        }
+    size_t i = (size_t)(r - s->reqs);
+    es_hmap_remove(&s->req_ids, r->id, NULL, req_has, s);
+    if (i != --s->nreqs) {
+        es_hmap_find(&s->req_ids, s->reqs[s->nreqs].id, req_has, s)->val = (uint32_t)i;
+        s->reqs[i] = s->reqs[s->nreqs];
     }
-    s->reqs[i].used = false;
-    s->rused--;
 }
 
 static void release(es_scheduler_t *s, uint32_t ep, int64_t tokens)
@@ -862,9 +847,8 @@ void es_scheduler_endpoint_removed(es_scheduler_t *s, uint32_t id)
         in->cfg->vt->x_removed(in->state, id);
     }
     /* forget the released pod in pending request records */
-    for (size_t i = 0; i <= s->rmask; i++) {
+    for (size_t i = 0; i < s->nreqs; i++) {
         req_rec_t *r = &s->reqs[i];
-        if (!r->used) continue;
         if (r->prefill == id) r->prefill = UINT32_MAX;
         for (uint32_t k = 0; k < r->nothers; k++)
             if (r->others[k] == id) r->others[k--] = r->others[--r->nothers];
@@ -928,8 +912,8 @@ static uint32_t flow_of(es_scheduler_t *s, const char *name)
     s->flows[lo] = d;
     s->nflows++;
     /* renumber queued items' and in-flight records' flows at or after lo (new flows are rare) */
-    for (size_t i = 0; s->nend && i <= s->rmask; i++)
-        if (s->reqs[i].used && s->reqs[i].flow != UINT32_MAX && s->reqs[i].flow >= lo) s->reqs[i].flow++;
+    for (size_t i = 0; s->nend && i < s->nreqs; i++)
+        if (s->reqs[i].flow != UINT32_MAX && s->reqs[i].flow >= lo) s->reqs[i].flow++;
     for (size_t b = 0; b < s->nbands; b++)
         for (size_t i = 0; i < s->bands[b].n; i++) if (s->bands[b].items[i].flow >= lo) s->bands[b].items[i].flow++;
     for (size_t b = 0; b < s->nbands; b++) if (s->bands[b].any && s->bands[b].cursor >= lo) s->bands[b].cursor++;

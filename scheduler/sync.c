@@ -71,3 +71,8 @@ uint32_t es_sched_sync_period_ticks(es_time_t interval, es_time_t base)
     double ticks = (double)interval / (double)base;
     return ticks < 1.5 ? 1u : ticks >= 4e9 ? UINT32_MAX : (uint32_t)(ticks + 0.5);
 }
+
+void es_sched_sync_set(es_sched_sync_t *st, uint32_t replica, uint32_t id, int64_t requests, int64_t tokens)
+{
+    esi_sync_put(st, replica, id, true, requests, tokens);
+}

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # `eppsim gateway`: routes, streaming pass-through, keep-alive, errors, a dead
-# pod, a client that hangs up, in-process pods (--serve), bad input.
+# pod, a client that hangs up, in-process pods (--serve), scrapes on kept-alive
+# connections, a local connect error, bad input.
+# Built for a loaded machine (ctest -j N): every wait polls for its condition
+# (the gateway's /metrics, a log line, a pod's gauge) with a 20 s deadline;
+# nothing is timed.
 #   tests/cli/gateway.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
@@ -15,11 +19,26 @@ fails=0
 check() {   # check NAME CONDITION-EXIT-CODE DETAIL
   if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
 }
-wait_line() {   # wait_line FILE PATTERN COUNT
-  local n
-  for _ in $(seq 1 100); do n=$(grep -c "$2" "$1" 2>/dev/null); [ "${n:-0}" -ge "$3" ] && return 0; sleep 0.05; done
-  return 1
+DEADLINE=20   # seconds any wait may take before the test fails
+wait_for() {   # wait_for COMMAND...: until it succeeds, at most DEADLINE seconds
+  local end=$((SECONDS + DEADLINE))
+  until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.05; done
 }
+has_lines() { local n; n=$(grep -c "$2" "$1" 2>/dev/null); [ "${n:-0}" -ge "$3" ]; }
+wait_line() {   # wait_line FILE PATTERN COUNT (a failure ends the test: nothing after can run)
+  wait_for has_lines "$@" && return 0
+  echo "FAIL no $3 lines '$2' in $1 within ${DEADLINE} s: $(cat "$1" "${1%.out}.err" 2>/dev/null | tail -n 5)"; exit 1
+}
+gw_metric() {   # gw_metric URL SAMPLE: the value of a sample of the gateway's /metrics ('' when absent)
+  curl -s --max-time 5 "$1/metrics" | awk -v s="$2" '$1 == s {print $2}'
+}
+metric_is() { [ "$(gw_metric "$1" "$2")" = "$3" ]; }
+metric_over() { local v; v=$(gw_metric "$1" "$2"); [ -n "$v" ] && [ "$v" -gt "$3" ]; }
+pod_running() {   # the sum of vllm:num_requests_running over pods on ports $@
+  for p in "$@"; do curl -s --max-time 5 127.0.0.1:$p/metrics | awk '/^vllm:num_requests_running/ {print $2}'; done |
+    python3 -c 'import sys; print(int(sum(float(x) for x in sys.stdin)))'
+}
+running_zero() { [ "$(pod_running "$@")" = 0 ]; }
 
 "$EPPSIM" serve --pods 2 --port 0 --time-scale 10 >serve.out 2>serve.err &
 pids+=($!)
@@ -28,12 +47,17 @@ P0=$(awk '$2==0 {print $4}' serve.out); P1=$(awk '$2==1 {print $4}' serve.out)
 # a third "pod" nobody listens on: a port taken and released
 DEAD=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$EPPSIM" gateway --pods 127.0.0.1:$P0,127.0.0.1:$P1,127.0.0.1:$DEAD --port 0 --time-scale 10 --record rec \
-  --idle-timeout 0.5 >gw.out 2>gw.err &
+  >gw.out 2>gw.err &
 GW=$!
 pids+=($GW)
 wait_line gw.out '^gateway port ' 1; check "gateway prints its port" $? "$(cat gw.out gw.err)"
 U=http://127.0.0.1:$(awk '{print $3}' gw.out)
-sleep 0.3
+POOL=vllm-llama-3.1-8b
+ready() { echo "eppsim_gateway_endpoint_ready{endpoint=\"$POOL-$1\"}"; }
+scraped() { echo "eppsim_gateway_endpoint_scraped{endpoint=\"$POOL-$1\"}"; }
+# the first scrapes: both pods read, the dead one refused (out of the candidates)
+wait_for metric_is $U "$(scraped 0)" 1 && wait_for metric_is $U "$(scraped 1)" 1 && wait_for metric_is $U "$(ready 2)" 0
+check "the gateway's /metrics: both pods scraped, the dead one not ready" $? "$(curl -s $U/metrics | head -n 12)"
 
 [ "$(curl -s -o /dev/null -w '%{http_code}' $U/health)" = 200 ]; check "/health 200" $? ""
 [ "$(curl -s -o /dev/null -w '%{http_code}' $U/nope)" = 404 ]; check "unknown route 404" $? ""
@@ -93,21 +117,35 @@ got = b""
 while got.count(b"data: ") < 3: got += s.recv(4096)
 s.close()
 PY
-sleep 0.3
-running=$(for p in $P0 $P1; do curl -s 127.0.0.1:$p/metrics | awk '/^vllm:num_requests_running/ {print $2}'; done | python3 -c 'import sys; print(int(sum(float(x) for x in sys.stdin)))')
-[ "$running" = 0 ]; check "clients gone mid-stream (via the gateway, and at a pod): the pods abort (running 0)" $? "running $running"
+wait_for running_zero $P0 $P1
+check "clients gone mid-stream (via the gateway, and at a pod): the pods abort (running 0)" $? "running $(pod_running $P0 $P1)"
 
-python3 - "${U##*:}" <<'PY'; check "an idle client connection is closed after --idle-timeout 0.5" $? ""
-import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+# closed by --idle-timeout 0.5 (the default, 30 s, would outlast the socket's 20 s); a
+# gateway of its own: a client stalled 0.5 s on a loaded machine must not fail the others
+"$EPPSIM" gateway --pods 127.0.0.1:$P0 --port 0 --time-scale 10 --idle-timeout 0.5 >gi.out 2>gi.err &
+GI=$!
+pids+=($GI)
+wait_line gi.out '^gateway port ' 1
+python3 - "$(awk '{print $3}' gi.out)" <<'PY'; check "an idle client connection is closed after --idle-timeout 0.5" $? ""
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
 s.sendall(b"GET /hea")
-t0 = time.monotonic()
 assert s.recv(100) == b""
-assert time.monotonic() - t0 < 3
 PY
+kill -TERM $GI; wait $GI
 
 kill -TERM "$GW"; wait "$GW"; rc=$?
 [ $rc -eq 0 ] && grep -q 'stopped' gw.err; check "SIGTERM stops cleanly (exit $rc)" $? "$(cat gw.err)"
+# scrapes reuse one kept-alive connection per pod (the dead pod's refused
+# connects open none); a reconnect follows only a failed or stale scrape
+python3 - gw.err <<'PY'; check "scrapes on kept-alive connections: far fewer connections than scrapes" $? "$(tail -n 1 gw.err)"
+import re, sys
+m = re.search(r"(\d+) scrapes, (\d+) failed, (\d+) on a local connect error, (\d+) scrape connections, (\d+) stale replaced",
+              open(sys.argv[1]).read())
+scrapes, failed, local, conns, stale = map(int, m.groups())
+assert scrapes >= 20 and local == 0, m.group(0)
+assert conns <= 2 + stale + failed and conns * 5 <= scrapes, m.group(0)
+PY
 [ -s rec/epp-config.yaml ] && "$EPPSIM" explain --from-run rec --request 1 >/dev/null 2>&1
 check "--record: epp-config.yaml and decisions.jsonl readable by explain --from-run" $? ""
 
@@ -127,20 +165,27 @@ printf 'cluster:\n  replicas: 2\n  faults:\n  - {at_s: 1, kind: pod_crash, pod: 
 "$EPPSIM" serve crash.yaml --port 0 --time-scale 10 >cs.out 2>cs.err &
 pids+=($!)
 wait_line cs.out '^pod ' 2
+CS=${pids[-1]}
 "$EPPSIM" gateway crash.yaml --pods "$(awk '$3=="port" {printf "%s127.0.0.1:%s", (n++ ? "," : ""), $4}' cs.out)" --port 0 \
   --time-scale 10 --record crec >gc.out 2>gc.err &
 GC=$!
 pids+=($GC)
 wait_line gc.out '^gateway port ' 1
-sleep 0.6   # the crash (0.1 s of wall time) and a few refused scrapes
-for k in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code}\n' http://127.0.0.1:$(awk '{print $3}' gc.out)/v1/completions -d "{\"prompt\":\"after $k\",\"max_tokens\":3}"; done > ccodes.txt
+UC=http://127.0.0.1:$(awk '{print $3}' gc.out)
+# the crash (1 s of model time, 0.1 s of wall time after serve started), then a refused scrape
+wait_for metric_is $UC "$(ready 1)" 0 && wait_for metric_is $UC "$(scraped 0)" 1
+check "pod_crash: the gateway sees the crashed pod refuse (not ready), the other scraped" $? \
+  "$(curl -s $UC/metrics | grep -E 'endpoint_|scrape') serve alive: $(kill -0 $CS 2>/dev/null && echo yes || echo no) $(cat cs.err)"
+for k in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code}\n' $UC/v1/completions -d "{\"prompt\":\"after $k\",\"max_tokens\":3}"; done > ccodes.txt
+cmetrics=$(curl -s $UC/metrics | grep -E 'endpoint_|scrape')
 kill -TERM "$GC"; wait "$GC"
 [ "$(sort -u ccodes.txt)" = 200 ] && python3 -c '
 import json
 for l in open("crec/decisions.jsonl"):
     d = json.loads(l)
     assert [e["name"] for e in d["endpoints"]] == ["vllm-llama-3.1-8b-0"], d["endpoints"]'
-check "pod_crash: the crashed pod leaves the candidates, 6 of 6 requests 200 on the other" $? "$(sort ccodes.txt | uniq -c) $(cat gc.err)"
+check "pod_crash: the crashed pod leaves the candidates, 6 of 6 requests 200 on the other" $? \
+  "$(sort ccodes.txt | uniq -c) $cmetrics $(cat gc.err) serve: $(cat cs.err)"
 
 # KV events: prompts cached on a pod behind the gateway's back are found by the
 # precise prefix scorer through the pod's KV events (the approximate index never saw them)
@@ -155,13 +200,27 @@ GK=$!
 pids+=($GK)
 wait_line gk.out '^gateway port ' 1
 UK=http://127.0.0.1:$(awk '{print $3}' gk.out)
-sleep 0.3
+KEV=eppsim_gateway_kv_events_total
+# each subscription is up once a request sent straight to its pod shows as KV
+# events at the gateway (ZMQ drops what a PUB sends before a SUB joined)
+sub_up() {   # sub_up POD_PORT: a request of its own to the pod, its events seen within 2 s
+  local before end=$((SECONDS + 2))
+  before=$(gw_metric $UK $KEV)
+  # a prompt of its own (new blocks: BlockStored events), some full blocks long
+  curl -s -o /dev/null 127.0.0.1:$1/v1/completions -d "{\"prompt\":\"warm up $1 $RANDOM $RANDOM $(seq -s ' ' 1 200)\",\"max_tokens\":1}"
+  until metric_over $UK $KEV "${before:-0}"; do [ $SECONDS -lt $end ] || return 1; sleep 0.05; done
+}
+for pod in 0 1; do
+  wait_for sub_up "$(awk -v p=$pod '$2==p && $3=="port" {print $4}' kv.out)"
+  check "--kv-events: pod $pod's events reach the gateway" $? "$(cat gk.err)"
+done
 bad=0
 for k in 0 1 2 3; do
   pod=$((k % 2)); port=$(awk -v p=$pod '$2==p && $3=="port" {print $4}' kv.out)
   prompt=$(python3 -c "import sys; print(''.join('k%dw%04d ' % (int(sys.argv[1]), i) for i in range(300)))" $k)
+  before=$(gw_metric $UK $KEV)
   curl -s -o /dev/null 127.0.0.1:$port/v1/completions -d "{\"prompt\":\"$prompt\",\"max_tokens\":1}"
-  sleep 0.3
+  wait_for metric_over $UK $KEV "$before" || echo "  prompt $k: no KV events at the gateway within ${DEADLINE} s"
   got=$(curl -s -D - -o /dev/null $UK/v1/completions -d "{\"prompt\":\"$prompt\",\"max_tokens\":1}" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-eppsim-pod" {print $2}')
   [ "$got" = "vllm-llama-3.1-8b-$pod" ] || { echo "  prompt $k cached on pod $pod, gateway picked $got"; bad=$((bad + 1)); }
 done
@@ -174,7 +233,7 @@ python3 - "$EPPSIM" kvrec <<'PY'; check "--record with KV events: kv_blocks logg
 import json, subprocess, sys
 eppsim, rec = sys.argv[1:3]
 dec = [json.loads(l) for l in open(rec + "/decisions.jsonl")]
-assert len(dec) == 4, len(dec)
+assert len(dec) == 4, len(dec)   # the warm-up requests went straight to the pods
 for d in dec:
     held = {e["name"]: len(e["kv_blocks"]) for e in d["endpoints"]}
     assert held[d["picked"][0]] > 0 and max(held.values()) == held[d["picked"][0]], (d["picked"], held)
@@ -182,10 +241,93 @@ for d in dec:
                          capture_output=True, text=True, check=True).stdout
     assert json.loads(out)["picked"][0] == d["picked"][0], (d["request_id"], out[:300])
 PY
-"$EPPSIM" gateway --pods 127.0.0.1:1 --kv-events tcp://127.0.0.1:2 --port 0 >/dev/null 2>err.txt & sleep 0.3; kill -TERM $! 2>/dev/null; wait $!
+"$EPPSIM" gateway --pods 127.0.0.1:1 --kv-events tcp://127.0.0.1:2 --port 0 >/dev/null 2>err.txt &
+wait_for grep -qs 'no plugin of the EndpointPickerConfig consumes KV events' err.txt; kill -TERM $! 2>/dev/null; wait $!
 grep -q 'no plugin of the EndpointPickerConfig consumes KV events' err.txt; check "--kv-events with a config that ignores them: a warning" $? "$(cat err.txt)"
 "$EPPSIM" gateway --pods 127.0.0.1:1,127.0.0.1:2 --kv-events tcp://127.0.0.1:3 >/dev/null 2>err.txt; rc=$?
 [ $rc -eq 2 ] && grep -q 'one tcp://IP:PORT per pod' err.txt; check "--kv-events list shorter than the pods: exit 2" $? "$(cat err.txt)"
+
+# scrape connections against a pod of our own (tests/cli/scrape_pod.py-like,
+# inline): it counts the connections it accepts and the scrapes it answers.
+# The scrape timeout is 100 s of model time, so a slow machine times nothing out.
+cat > spod.py <<'PY'
+import socket, sys, threading
+mode, out = sys.argv[1], sys.argv[2]   # keep | close (Connection: close) | stale (drops every 3rd request unanswered)
+PAGE = b"vllm:num_requests_waiting 0\nvllm:num_requests_running 0\nvllm:kv_cache_usage_perc 0.25\n"
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", 0)); ls.listen(64)
+lock = threading.Lock(); n = {"conns": 0, "scrapes": 0, "dropped": 0}
+def save():
+    with open(out + ".tmp", "w") as f: f.write("%d %d %d\n" % (n["conns"], n["scrapes"], n["dropped"]))
+    import os; os.replace(out + ".tmp", out)
+def serve(c):
+    buf = b""
+    while True:
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(4096)
+            if not d: c.close(); return
+            buf += d
+        head, buf = buf.split(b"\r\n\r\n", 1)
+        with lock:
+            k = n["scrapes"] + n["dropped"] + 1
+            if mode == "stale" and k % 3 == 0:   # a kept-alive connection closed as a request arrives
+                n["dropped"] += 1; save(); c.close(); return
+            n["scrapes"] += 1; save()
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n" %
+                  (len(PAGE), b"Connection: close\r\n" if mode == "close" else b"") + PAGE)
+        if mode == "close": c.close(); return
+print(ls.getsockname()[1], flush=True)
+while True:
+    c, _ = ls.accept()
+    with lock: n["conns"] += 1; save()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+printf 'epp:\n  scrape_timeout_ms: 100000\n' > slow.yaml
+for mode in keep close stale; do
+  python3 spod.py $mode spod-$mode.txt > spod-$mode.out & pids+=($!); SP=$!
+  wait_line spod-$mode.out '^[0-9]' 1
+  "$EPPSIM" gateway slow.yaml --pods 127.0.0.1:$(cat spod-$mode.out) --port 0 --time-scale 10 >gp-$mode.out 2>gp-$mode.err &
+  GP=$!
+  pids+=($GP)
+  wait_line gp-$mode.out '^gateway port ' 1
+  UP=http://127.0.0.1:$(awk '{print $3}' gp-$mode.out)
+  scraped30() { [ "$(cut -d' ' -f2 spod-$mode.txt 2>/dev/null || echo 0)" -ge 30 ]; }
+  wait_for scraped30; check "scrapes ($mode): the pod answered 30" $? "$(cat spod-$mode.txt gp-$mode.err 2>/dev/null)"
+  ready=$(gw_metric $UP "$(ready 0)")
+  kill -TERM $GP; wait $GP; kill $SP; wait $SP 2>/dev/null
+  read -r conns scrapes dropped < spod-$mode.txt   # the pod's counts, final
+  read -r gscrapes sfail gconns stale < <(sed -nE 's/.* ([0-9]+) scrapes, ([0-9]+) failed, [0-9]+ on a local connect error, ([0-9]+) scrape connections, ([0-9]+) stale replaced.*/\1 \2 \3 \4/p' gp-$mode.err)
+  case $mode in
+  keep) [ "$conns" -eq 1 ] && [ "$gconns" -eq 1 ] && [ "$sfail" = 0 ]
+        check "scrapes reuse one kept-alive connection ($gscrapes scrapes, $conns connection, $sfail failed)" $? "$(tail -n 1 gp-$mode.err)" ;;
+  close) [ "$conns" -ge "$scrapes" ] && [ "$sfail" = 0 ] && [ "$ready" = 1 ]
+        check "a pod that answers Connection: close: a new connection per scrape, none failed" $? "$conns $scrapes $(tail -n 1 gp-$mode.err)" ;;
+  stale) [ "$dropped" -ge 10 ] && [ "$sfail" = 0 ] && [ "$stale" -ge $((dropped - 1)) ] && [ "$conns" -le $((dropped + 1)) ] &&
+         [ "$gconns" -le $((dropped + 1)) ] && [ "$ready" = 1 ]
+        check "a kept-alive scrape connection closed under a request: replaced once, the scrape succeeds" $? \
+          "pod: $conns connections, $scrapes scrapes, $dropped dropped, ready '$ready'; $(tail -n 1 gp-$mode.err)" ;;
+  esac
+done
+
+# a local connect error (a TCP connect to a multicast address fails at once,
+# ENETUNREACH, as EADDRNOTAVAIL does when no ephemeral port is left): the
+# scrape fails, the pod stays a candidate, and the error is told once
+"$EPPSIM" gateway --pods 127.0.0.1:$P0,224.0.0.1:9 --port 0 --time-scale 10 --record lrec >gl.out 2>gl.err &
+GL=$!
+pids+=($GL)
+wait_line gl.out '^gateway port ' 1
+UL=http://127.0.0.1:$(awk '{print $3}' gl.out)
+wait_for metric_over $UL eppsim_gateway_scrape_local_errors_total 3
+check "a local connect error counts as a failed scrape" $? "$(curl -s $UL/metrics | grep scrape)"
+curl -s -o /dev/null $UL/v1/completions -d '{"prompt":"local","max_tokens":2}'
+lready=$(gw_metric $UL "$(ready 1)")
+kill -TERM $GL; wait $GL
+[ "$lready" = 1 ] && [ "$(grep -c 'cannot connect' gl.err)" -eq 1 ] && grep -q '224.0.0.1:9.*the pod keeps its state' gl.err &&
+  python3 -c '
+import json
+d = json.loads(open("lrec/decisions.jsonl").readline())
+assert [e["name"] for e in d["endpoints"]] == ["vllm-llama-3.1-8b-0", "vllm-llama-3.1-8b-1"], d["endpoints"]'
+check "a local connect error: the pod stays a candidate, told once on stderr" $? "ready $lready: $(cat gl.err)"
 
 # bad input
 "$EPPSIM" gateway >/dev/null 2>err.txt; rc=$?

@@ -38,12 +38,16 @@ HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding
 def serve(c):
     try:
         data = b""
-        while b"\r\n\r\n" not in data:
-            b = c.recv(65536)
-            if not b: return
-            data += b
-        if data.startswith(b"GET /metrics"):
-            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\xff\x00\x9c\n"); return
+        while True:
+            while b"\r\n\r\n" not in data:
+                b = c.recv(65536)
+                if not b: return
+                data += b
+            if not data.startswith(b"GET /metrics"): break
+            # a bad page on a kept-alive connection (the gateway scrapes on one; a page per connection
+            # would leave a TIME_WAIT socket per scrape, ~200 a second)
+            data = data.partition(b"\r\n\r\n")[2]
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\xff\x00\x9c\n")
         h, _, body = data.partition(b"\r\n\r\n")
         n = int(re.search(rb"(?i)content-length: *(\d+)", h).group(1))
         while len(body) < n: body += c.recv(65536)

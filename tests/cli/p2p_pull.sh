@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # p2p-source-producer's pull in the cluster model (docs/e2e.md, "P2P KV
-# pull"): with the producer, a request routed away from the pod that caches
-# its prefix pulls that KV over the kv_transfer link and prefills only the
-# rest (more cached tokens, lower TTFT); a slower link costs TTFT; the
-# producer that never emits its header (minCachedTokenDelta above any
-# prompt) gives byte-identical results to the same config without it; under
-# P/D the prefill pod pulls.
+# pull"): with the producer and the OffloadingConnector's host tier (the P2P
+# tier serves the source's CPU tier), a request routed away from the pod
+# that caches its prefix pulls that KV over the shared kv_transfer link and
+# prefills only the rest (more cached tokens, lower TTFT); a slower link
+# costs TTFT; without a host tier nothing is pulled; the producer that never
+# emits its header (minCachedTokenDelta above any prompt) gives
+# byte-identical results to the same config without it; under P/D the
+# prefill pod pulls.
 #   tests/cli/p2p_pull.sh EPPSIM
 set -uo pipefail
 EPPSIM=$(realpath "$1")
@@ -23,6 +25,7 @@ exp() {   # name, epp config, cluster extras
 name: p2p-$1
 seed: 1
 cluster: {replicas: 4$3}
+server: {vllm_fidelity: on, kv_offloading_gib: ${HOST_GIB:-8}}
 epp: {config_file: $W/$2}
 workload:
   num_requests: 300
@@ -35,6 +38,9 @@ exp plain plain.yaml ""
 exp p2p p2p.yaml ""
 exp never never.yaml ""
 exp slow p2p.yaml ", kv_transfer_gbps: 0.5"
+HOST_GIB=0 exp nohost p2p.yaml ""
+HOST_GIB=0 exp nohostplain plain.yaml ""
+cmp -s out-nohostplain/requests.csv out-nohost/requests.csv || fail "a pod without a host tier served a pull"
 cmp -s out-plain/requests.csv out-never/requests.csv || fail "a producer that emits no header moved results"
 cmp -s out-plain/pods.csv out-never/pods.csv || fail "a producer that emits no header moved pods.csv"
 python3 - <<'PY' || fail "pull effect"

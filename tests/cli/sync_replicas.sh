@@ -48,6 +48,15 @@ done
 grep -q "shared is eppsim's shared store" err-sync || fail "no syncer notice"
 cmp -s <(cut -d, -f1,5 run-sync/requests.csv | sort) <(cut -d, -f1,5 run-local/requests.csv | sort) &&
   fail "synced and local runs routed every request alike"
+# epp.sync_delay_ms: 0 is the ideal store; a delay moves routing
+sed 's/replicas: 3}/replicas: 3, sync_delay_ms: 0}/' exp-sync.yaml > exp-d0.yaml
+sed 's/replicas: 3}/replicas: 3, sync_delay_ms: 400}/' exp-sync.yaml > exp-d400.yaml
+for d in d0 d400; do
+  "$EPPSIM" run exp-$d.yaml --no-plots --quiet --out run-$d --force > /dev/null 2>&1 || fail "run $d"
+done
+cmp -s run-sync/requests.csv run-d0/requests.csv || fail "sync_delay_ms: 0 moved results"
+cmp -s <(cut -d, -f1,5 run-sync/requests.csv | sort) <(cut -d, -f1,5 run-d400/requests.csv | sort) &&
+  fail "a 400 ms propagation delay routed every request alike"
 "$EPPSIM" run exp-sync.yaml --no-plots --quiet --out run-sync2 --force > /dev/null 2>&1 || fail "second synced run"
 cmp -s run-sync/requests.csv run-sync2/requests.csv || fail "synced run not deterministic"
 grep -q "crossReplicaSyncerPluginRef: shared" run-sync/epp-config.yaml || fail "epp-config.yaml lost the dataLayer"

@@ -75,7 +75,7 @@ static inline int h_start(harness_t *h)
     es_err_t err;
     es_err_clear(&err);
     h->sim = es_sim_create(1);
-    es_server_hooks_t hooks = {h, h_first, h_finish, h_gaps, h_kv};
+    es_server_hooks_t hooks = {h, h_first, h_finish, h_gaps, h_kv, NULL, NULL};
     int rc = es_server_create(h->sim, &h->cfg, &hooks, 0, &h->srv, &err);
     if (rc != 0) fprintf(stderr, "server create: %s\n", err.msg);
     return rc;

@@ -51,7 +51,7 @@ static void init(es_steptime_t *st, es_profile_t *p, const char *model, int tp)
 static int h_start_err(harness_t *h, es_err_t *err)
 {
     h->sim = es_sim_create(1);
-    es_server_hooks_t hooks = {h, h_first, h_finish, h_gaps, h_kv};
+    es_server_hooks_t hooks = {h, h_first, h_finish, h_gaps, h_kv, NULL, NULL};
     return es_server_create(h->sim, &h->cfg, &hooks, 0, &h->srv, err);
 }
 

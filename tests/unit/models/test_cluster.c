@@ -379,14 +379,27 @@ static void test_encode_stage(void **state)
     assert_int_equal(c->encode_wait, XFER_NS);           /* the encoder cache holds it: only the transfer */
     assert_int_equal(es_cluster_in_flight(f.cl), 0);
     stop(&f);
-    /* without encode pods the pod encodes its own images (no transfer) */
-    start_picker(&f, "cluster: {replicas: 2, encode_us_per_token: 10, encoder_cache_images: 0}\n", NULL);
-    a = add(&f, "/v1/completions", "m");
-    a->mm = cat;
-    a->nmm = 1;
-    send_all_and_run(&f);
-    assert_int_equal(a->encode_wait, ENCODE_NS);
-    stop(&f);
+    /* without encode pods the pod's engine encodes its images inside its
+     * steps (no encode wait, no transfer): the request's TTFT is its text
+     * twin's plus the encoder's time */
+    es_time_t ttft[2];
+    for (int img = 0; img < 2; img++) {
+        static es_segment_t segs[2][2] = {{{76, 576}, {5, 200}}, {{77, 576}, {5, 200}}};
+        start_picker(&f, "cluster: {replicas: 1, encode_us_per_token: 10, encoder_cache_images: 0}\n", NULL);
+        a = add(&f, "/v1/completions", "m");
+        a->prompt = (es_content_t){segs[img], 2, 776};
+        a->mm = img ? cat : NULL;
+        a->nmm = img ? 1 : 0;
+        send_all_and_run(&f);
+        assert_int_equal(a->status, 200);
+        assert_int_equal(a->encode_wait, 0);
+        ttft[img] = a->first_token - a->sent;
+        es_pod_info_t info;
+        es_cluster_pod_info(f.cl, 0, &info);
+        assert_int_equal(info.stats.encoder_tokens, img ? 576 : 0);
+        stop(&f);
+    }
+    assert_int_equal(ttft[1] - ttft[0], ENCODE_NS);
     /* encode and prefill pods must leave a decode pod */
     es_err_t err;
     es_err_clear(&err);
@@ -399,6 +412,57 @@ static void test_encode_stage(void **state)
     assert_non_null(strstr(err.msg, "cluster.encode_replicas: 1 encode and 1 prefill pods leave no decode pod"));
     f.cl = NULL;
     stop(&f);
+}
+
+/* Cross-replica sync (eppsim-shared-syncer) with epp.sync_delay_ms: a
+ * replica's pick reaches the other replica's reads only after its next
+ * publish plus the delay.  Two replicas (the gateway alternates), one pod,
+ * publishes every poll tick (50 ms). */
+static int64_t g_seen[MAXREQ];
+
+static void on_decision_seen(void *ud, uint32_t replica, const es_sched_request_t *req, const es_endpoint_t *cand,
+                             size_t n, const int64_t (*inflight)[2], es_time_t now, const es_sched_result_t *res,
+                             const struct es_flow_note *flow)
+{
+    (void)ud; (void)replica; (void)cand; (void)now; (void)res; (void)flow;
+    if (n && req->id < MAXREQ) g_seen[req->id] = inflight[0][0];
+}
+
+static void test_sync_delay(void **state)
+{
+    (void)state;
+    static const char *const picker =
+        "apiVersion: llm-d.ai/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: active-request-scorer\n"
+        "- type: eppsim-shared-syncer\n  name: shared\n"
+        "schedulingProfiles:\n- name: default\n  plugins: [{pluginRef: active-request-scorer}]\n"
+        "dataLayer: {crossReplicaSyncerPluginRef: shared, crossReplicaSyncInterval: 50ms}\n";
+    for (int delayed = 0; delayed < 2; delayed++) {
+        fx_t f;
+        es_err_t err;
+        es_err_clear(&err);
+        const char *yaml = delayed ? "cluster: {replicas: 1}\nepp: {replicas: 2, refresh_interval_ms: 50, sync_delay_ms: 1000}\n"
+                                   : "cluster: {replicas: 1}\nepp: {replicas: 2, refresh_interval_ms: 50}\n";
+        if (load(&f, yaml, &err)) fail_msg("config: %s", err.msg);
+        assert_int_equal(es_epp_config_load_string("epp.yaml", picker, &f.picker, &err), 0);
+        f.sim = es_sim_create(1);
+        es_cluster_params_t prm = {&f.server, &f.cluster, &f.epp, &f.gateway, f.picker, "pool"};
+        es_cluster_hooks_t hooks = {&f, on_done, NULL, on_decision_seen};
+        if (es_cluster_create(f.sim, &prm, &hooks, &f.cl, &err)) fail_msg("create: %s", err.msg);
+        memset(g_seen, 0xff, sizeof g_seen);
+        add(&f, "/v1/completions", "m")->output_tokens = 2000;   /* in flight for seconds */
+        send_at(&f, 0, 0);       /* A: replica 0 */
+        add(&f, "/v1/completions", "m")->output_tokens = 2000;
+        send_at(&f, 0.2, 1);     /* B: replica 1 */
+        add(&f, "/v1/completions", "m")->output_tokens = 2000;
+        send_at(&f, 1.4, 2);     /* C: replica 0 again */
+        es_sim_run(f.sim, es_time_from_s(RUN_UNTIL_S));
+        for (size_t i = 0; i < 3; i++) assert_int_equal(f.ndone[i], 1);
+        assert_int_equal(g_seen[0], 0);
+        /* B: A's pick published within 50 ms; in the store at once, or a second later */
+        assert_int_equal(g_seen[1], delayed ? 0 : 1);
+        assert_int_equal(g_seen[2], 2);   /* by 1.4 s both picks have landed */
+        stop(&f);
+    }
 }
 
 static void test_config_errors(void **state)
@@ -464,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_objectives_set_priority),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_encode_stage),
+        cmocka_unit_test(test_sync_delay),
     };
     return cmocka_run_group_tests_name("models_cluster", tests, NULL, NULL);
 }

@@ -362,7 +362,7 @@ static void test_bad_version(void **st)
         harness_t h;
         vconfig(&h, bad[i]);
         h.sim = es_sim_create(1);
-        es_server_hooks_t hooks = {&h, h_first, h_finish, h_gaps, NULL};
+        es_server_hooks_t hooks = {&h, h_first, h_finish, h_gaps, NULL, NULL, NULL};
         es_err_t err;
         assert_int_not_equal(es_server_create(h.sim, &h.cfg, &hooks, 0, &h.srv, &err), 0);
         assert_non_null(strstr(err.msg, "server.vllm_version"));

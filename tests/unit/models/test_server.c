@@ -512,46 +512,262 @@ static void test_pd(void **st)
     h_stop(&h);
 }
 
-/* P2P pull: es_server_cached_prefix reads a pod's cache without touching it
- * (full blocks, the adapter's chain apart, capped), and a request submitted
- * with kv_pulled prefills only the rest; its blocks are cached afterwards. */
+/* P2P pull (hooks.kv_pull_*): the pulling pod of test_p2p_pull, whose
+ * connector reads `src`'s host tier and finishes each pull `delay` later
+ * (never, when 0), ok or not. */
+typedef struct puller {
+    harness_t    h;
+    es_server_t *src;
+    es_time_t    delay;
+    bool         ok;
+    uint32_t     from, to, starts;
+    uint32_t     free_before, free_at_start;
+    es_endpoint_metrics_t at_start;
+    es_server_request_t  *parked;
+} puller_t;
+
+static uint32_t pl_lookup(void *ud, es_server_request_t *r, uint32_t max)
+{
+    puller_t *p = ud;
+    return es_server_offloaded_prefix(p->src, &r->prompt, r->lora, max);
+}
+
+static void pl_done(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)sim; (void)arg;
+    puller_t *p = target;
+    es_server_kv_pull_done(p->h.srv, p->parked, p->ok);
+}
+
+static void pl_start(void *ud, es_server_request_t *r, uint32_t from, uint32_t to)
+{
+    puller_t *p = ud;
+    p->from = from;
+    p->to = to;
+    p->starts++;
+    p->parked = r;
+    p->free_at_start = es_server_free_blocks(p->h.srv);
+    es_server_metrics(p->h.srv, &p->at_start);
+    if (p->delay) es_sim_schedule_in(p->h.sim, p->delay, pl_done, p, 0);
+}
+
+static void pl_finish(void *ud, es_server_request_t *r, es_time_t t) { h_finish(&((puller_t *)ud)->h, r, t); }
+
+static void pl_init(puller_t *p, es_server_t *src, es_time_t delay, bool ok)
+{
+    memset(p, 0, sizeof *p);
+    h_config(&p->h, "h100-sxm-80gb");
+    p->h.cfg.vllm_fidelity = ES_FIDELITY_ON;   /* the host tier is a vLLM-version feature */
+    p->h.cfg.kv_offloading_gib = 4;
+    p->src = src;
+    p->delay = delay;
+    p->ok = ok;
+    es_err_t err;
+    es_err_clear(&err);
+    p->h.sim = es_sim_create(1);
+    es_server_hooks_t hooks = {p, NULL, pl_finish, NULL, NULL, pl_lookup, pl_start};
+    assert_int_equal(es_server_create(p->h.sim, &p->h.cfg, &hooks, 0, &p->h.srv, &err), 0);
+    p->free_before = es_server_free_blocks(p->h.srv);
+}
+
+static void probe_init(rec_t *q, uint64_t id)
+{
+    rec_init(q, id, 2048, 2);   /* the source's first 2000 tokens, then 48 of another segment */
+    q->seg[0].id = 9; q->seg[0].len = 2000; q->seg[1] = (es_segment_t){77, 48}; q->r.prompt.nsegs = 2;
+}
+
+/* P2P pull: the source's host tier is what a peer reads (full blocks, the
+ * adapter's chain apart, capped, nothing without offloading); a request
+ * with kv_pull is parked at admission holding the pulled tokens' blocks
+ * (counted as waiting, KV pressure shows), prefills only the rest once the
+ * pull is in, and caches the pulled blocks; a failed pull computes them; an
+ * abort while parked frees them. */
 static void test_p2p_pull(void **st)
 {
     (void)st;
-    harness_t src, dst;
+    harness_t src, gpu_only;
     h_config(&src, "h100-sxm-80gb");
+    src.cfg.vllm_fidelity = ES_FIDELITY_ON;
+    src.cfg.kv_offloading_gib = 4;
     assert_int_equal(h_start(&src), 0);
-    h_config(&dst, "h100-sxm-80gb");
-    assert_int_equal(h_start(&dst), 0);
-    rec_t a, probe, lo;
+    h_config(&gpu_only, "h100-sxm-80gb");
+    assert_int_equal(h_start(&gpu_only), 0);
+    rec_t a, a2, probe, lo;
     rec_init(&a, 9, 2000, 2);
     es_server_submit(src.srv, &a.r);
     run(&src);
-    rec_init(&probe, 9, 2048, 2);   /* same first 2000 tokens, then 48 more of the same segment id */
-    probe.seg[0].len = 2000; probe.seg[1] = (es_segment_t){77, 48}; probe.r.prompt.nsegs = 2;
-    assert_int_equal(es_server_cached_prefix(src.srv, &probe.r.prompt, NULL, UINT32_MAX), 2000 / 16 * 16);
-    assert_int_equal(es_server_cached_prefix(src.srv, &probe.r.prompt, NULL, 100), 96);
-    assert_int_equal(es_server_cached_prefix(src.srv, &probe.r.prompt, "adapter", UINT32_MAX), 0);
-    assert_int_equal(es_server_cached_prefix(dst.srv, &probe.r.prompt, NULL, UINT32_MAX), 0);
+    rec_init(&a2, 9, 2000, 2);
+    es_server_submit(gpu_only.srv, &a2.r);
+    run(&gpu_only);
+    probe_init(&probe, 9);
+    assert_int_equal(es_server_offloaded_prefix(src.srv, &probe.r.prompt, NULL, UINT32_MAX), 2000);
+    assert_int_equal(es_server_offloaded_prefix(src.srv, &probe.r.prompt, NULL, 100), 96);
+    assert_int_equal(es_server_offloaded_prefix(src.srv, &probe.r.prompt, "adapter", UINT32_MAX), 0);
+    assert_int_equal(es_server_cached_prefix(gpu_only.srv, &probe.r.prompt, NULL, UINT32_MAX), 2000);
+    assert_int_equal(es_server_offloaded_prefix(gpu_only.srv, &probe.r.prompt, NULL, UINT32_MAX), 0);
+
     rec_init(&lo, 10, 2048, 2);   /* the same prompt computed in full, for comparison */
     lo.seg[0].id = 9; lo.seg[0].len = 2000; lo.seg[1] = (es_segment_t){77, 48}; lo.r.prompt.nsegs = 2;
     harness_t cold;
     h_config(&cold, "h100-sxm-80gb");
+    cold.cfg.vllm_fidelity = ES_FIDELITY_ON;
     assert_int_equal(h_start(&cold), 0);
     es_server_submit(cold.srv, &lo.r);
     run(&cold);
-    probe.r.kv_pulled = 1984;
-    es_server_submit(dst.srv, &probe.r);
-    run(&dst);
-    assert_int_equal(probe.r.cached_tokens, 1984);
-    assert_true(probe.r.first_token - probe.r.submitted < (lo.r.first_token - lo.r.submitted) / 4);
+    es_time_t full = lo.r.first_token - lo.r.submitted;
+
+    puller_t ok;
+    pl_init(&ok, src.srv, 5 * ES_MS, true);
+    probe.r.kv_pull = true;
+    es_server_submit(ok.h.srv, &probe.r);
+    run(&ok.h);
+    assert_int_equal(ok.starts, 1);
+    assert_int_equal(ok.from, 0);
+    assert_int_equal(ok.to, 2000);
+    assert_int_equal(ok.free_before - ok.free_at_start, 2000 / 16);   /* held while the bytes move */
+    assert_int_equal(ok.at_start.waiting, 1);
+    assert_int_equal(ok.at_start.running, 0);
+    assert_int_equal(probe.r.cached_tokens, 2000);
+    assert_int_equal(probe.nfinish, 1);
+    es_time_t ttft = probe.r.first_token - probe.r.submitted;
+    assert_true(ttft >= 5 * ES_MS);
+    printf("  TTFT: computed %.2f ms, pulled (5 ms pull) %.2f ms\n", full / 1e6, ttft / 1e6);
+    assert_true(ttft - 5 * ES_MS < full / 2);
     es_endpoint_metrics_t m;
-    es_server_metrics(dst.srv, &m);
+    es_server_metrics(ok.h.srv, &m);
     assert_int_equal(m.prefix_hits, 0);   /* connector hits are not the GPU prefix cache's */
-    assert_int_equal(es_server_cached_prefix(dst.srv, &probe.r.prompt, NULL, UINT32_MAX), 2048);
+    assert_int_equal(es_server_cached_prefix(ok.h.srv, &probe.r.prompt, NULL, UINT32_MAX), 2048);
+    assert_int_equal(es_server_free_blocks(ok.h.srv), ok.free_before);
+
+    puller_t bad;   /* the source went away: the blocks are computed here */
+    pl_init(&bad, src.srv, 5 * ES_MS, false);
+    rec_t probe2;
+    probe_init(&probe2, 9);
+    probe2.r.kv_pull = true;
+    es_server_submit(bad.h.srv, &probe2.r);
+    run(&bad.h);
+    assert_int_equal(bad.starts, 1);
+    assert_int_equal(probe2.r.cached_tokens, 0);
+    assert_int_equal(probe2.nfinish, 1);
+    assert_true(probe2.r.first_token - probe2.r.submitted >= 5 * ES_MS + full * 9 / 10);
+    assert_int_equal(es_server_free_blocks(bad.h.srv), bad.free_before);
+
+    puller_t never;   /* aborted while parked: its blocks return */
+    pl_init(&never, src.srv, 0, true);
+    rec_t probe3;
+    probe_init(&probe3, 9);
+    probe3.r.kv_pull = true;
+    es_server_submit(never.h.srv, &probe3.r);
+    run(&never.h);
+    assert_int_equal(never.starts, 1);
+    assert_int_equal(probe3.nfinish, 0);
+    assert_true(es_server_free_blocks(never.h.srv) < never.free_before);
+    es_server_abort(never.h.srv, &probe3.r);
+    assert_int_equal(probe3.nfinish, 1);
+    assert_int_equal(probe3.r.status, ES_SERVER_ABORTED);
+    assert_int_equal(es_server_free_blocks(never.h.srv), never.free_before);
+    es_server_kv_pull_done(never.h.srv, &probe3.r, true);   /* a late arrival is ignored */
+    run(&never.h);
+    assert_int_equal(probe3.nfinish, 1);
+
+    puller_t crash;   /* the pulling pod crashes while parked: 503 once */
+    pl_init(&crash, src.srv, 0, true);
+    rec_t probe4;
+    probe_init(&probe4, 9);
+    probe4.r.kv_pull = true;
+    es_server_submit(crash.h.srv, &probe4.r);
+    run(&crash.h);
+    es_server_crash(crash.h.srv, ES_SERVER_UNAVAILABLE);
+    assert_int_equal(probe4.nfinish, 1);
+    assert_int_equal(probe4.r.status, ES_SERVER_UNAVAILABLE);
+    assert_int_equal(es_server_free_blocks(crash.h.srv), crash.free_before);
+
+    h_stop(&crash.h);
+    h_stop(&never.h);
+    h_stop(&bad.h);
+    h_stop(&ok.h);
     h_stop(&cold);
-    h_stop(&dst);
+    h_stop(&gpu_only);
     h_stop(&src);
+}
+
+/* The engine's own vision encoder (es_server_set_encoder): a step that
+ * reaches an image's placeholders takes tokens x us_per_token longer; the
+ * encoder cache spares a repeat; placeholders in the prefix cache need no
+ * encoding; the encoder budget (max_num_batched_tokens image tokens a step)
+ * stops a chunk before an image that does not fit. */
+static void test_engine_encoder(void **st)
+{
+    (void)st;
+    static const es_mm_item_t img[] = {{77, 576}}, three[] = {{81, 576}, {82, 576}, {83, 576}};
+    es_time_t ttft[2];
+    harness_t h[2];
+    for (int on = 0; on < 2; on++) {
+        h_config(&h[on], "h100-sxm-80gb");
+        assert_int_equal(h_start(&h[on]), 0);
+        es_server_set_encoder(h[on].srv, 10, 16);
+        rec_t q;
+        rec_init(&q, 77, 776, 1);
+        q.seg[0] = (es_segment_t){on ? 77 : 76, 576};
+        q.seg[1] = (es_segment_t){5, 200};
+        q.r.prompt.nsegs = 2;
+        q.r.mm = on ? img : NULL;
+        q.r.nmm = on ? 1 : 0;
+        es_server_submit(h[on].srv, &q.r);
+        run(&h[on]);
+        ttft[on] = q.r.first_token - q.r.submitted;
+    }
+    assert_int_equal(ttft[1] - ttft[0], 576 * 10 * ES_US);
+    es_server_stats_t s;
+    es_server_stats(h[1].srv, &s);
+    assert_int_equal(s.encoder_tokens, 576);
+    rec_t again, later;   /* the same image: first in the prefix cache, then behind new text */
+    rec_init(&again, 77, 776, 1);
+    again.seg[0] = (es_segment_t){77, 576};
+    again.seg[1] = (es_segment_t){6, 200};
+    again.r.prompt.nsegs = 2;
+    again.r.mm = img;
+    again.r.nmm = 1;
+    es_server_submit(h[1].srv, &again.r);
+    run(&h[1]);
+    assert_int_equal(again.r.cached_tokens, 576);
+    rec_init(&later, 9, 676, 1);
+    later.seg[1] = (es_segment_t){77, 576};
+    later.seg[0].len = 100;
+    later.r.prompt.nsegs = 2;
+    later.r.mm = img;
+    later.r.nmm = 1;
+    es_server_submit(h[1].srv, &later.r);
+    run(&h[1]);
+    es_server_stats(h[1].srv, &s);
+    assert_int_equal(s.encoder_tokens, 576);   /* encoded once */
+    h_stop(&h[0]);
+    h_stop(&h[1]);
+    /* three 576-token images and 100 text tokens under a 1024-token budget:
+     * chunks of 576, 576, 676 (an image that does not fit waits), not 1024 + 804 */
+    uint64_t steps[2];
+    for (int on = 0; on < 2; on++) {
+        harness_t b;
+        h_config(&b, "h100-sxm-80gb");
+        b.cfg.max_num_batched_tokens = 1024;
+        assert_int_equal(h_start(&b), 0);
+        es_server_set_encoder(b.srv, 10, 16);
+        static es_segment_t segs[4] = {{81, 576}, {82, 576}, {83, 576}, {5, 100}};
+        rec_t q;
+        rec_init(&q, 81, 1828, 1);
+        q.r.prompt = (es_content_t){segs, 4, 1828};
+        q.r.mm = on ? three : NULL;
+        q.r.nmm = on ? 3 : 0;
+        es_server_submit(b.srv, &q.r);
+        run(&b);
+        assert_int_equal(q.r.status, ES_SERVER_OK);
+        es_server_stats(b.srv, &s);
+        steps[on] = s.steps;
+        assert_int_equal(s.encoder_tokens, on ? 3 * 576 : 0);
+        h_stop(&b);
+    }
+    assert_int_equal(steps[0], 2);
+    assert_int_equal(steps[1], 3);
 }
 
 /* Random arrivals over time, shared prefixes, tight KV, both policies, with
@@ -744,7 +960,7 @@ static void ff_run(const ff_case_t *c, bool fast_forward, uint32_t measure_mod, 
     cfg.fast_forward = fast_forward;
     x->api = cfg.vllm_fidelity == ES_FIDELITY_ON;
     x->sim = es_sim_create(1);
-    es_server_hooks_t hooks = {x, ff_on_first, ff_on_finish, ff_on_gaps, ff_on_kv};
+    es_server_hooks_t hooks = {x, ff_on_first, ff_on_finish, ff_on_gaps, ff_on_kv, NULL, NULL};
     es_err_t err;
     assert_int_equal(es_server_create(x->sim, &cfg, &hooks, 0, &x->srv, &err), 0);
     x->q = calloc(c->nreq, sizeof *x->q);
@@ -1086,6 +1302,7 @@ int main(void)
         cmocka_unit_test(test_crash_and_abort),
         cmocka_unit_test(test_pd),
         cmocka_unit_test(test_p2p_pull),
+        cmocka_unit_test(test_engine_encoder),
         cmocka_unit_test(test_stress),
         cmocka_unit_test(test_ff_lone_decoder),
         cmocka_unit_test(test_ff_random),

@@ -129,7 +129,7 @@ static void test_unknown_model(void **st)
     free(h.cfg.model);
     h.cfg.model = strdup("gpt-9");
     es_err_t err;
-    es_server_hooks_t hooks = {&h, NULL, h_finish, NULL, NULL};
+    es_server_hooks_t hooks = {&h, NULL, h_finish, NULL, NULL, NULL, NULL};
     h.sim = es_sim_create(1);
     assert_int_equal(es_server_create(h.sim, &h.cfg, &hooks, 0, &h.srv, &err), ES_ENOTFOUND);
     assert_non_null(strstr(err.msg, "server.model"));
