@@ -849,6 +849,11 @@ static void phase_waiting(es_server_t *s)
             pulled = ok ? r->p.pull_to - r->p.pull_from : 0;
         } else {
             cached = lookup_cached(s, r, num_tokens, &nhit, &ncpu);
+            if (r->kv_preloaded && r->kv_pull && r->p.outputs == 0 && r->admitted < 0 && s->hooks.kv_pull_start) {
+                /* P/D decode side: the connector reads the prompt's KV from the prefill pod now */
+                if (park_for_pull(s, r, 0, 0, 0, r->p.prompt - 1) < 0) break;
+                continue;
+            }
             if (r->kv_pull && r->admitted < 0 && !r->kv_preloaded && s->hooks.kv_pull_lookup) {
                 uint32_t have = s->hooks.kv_pull_lookup(s->hooks.ud, r, num_tokens - 1) / s->bs * s->bs;
                 if (have > cached) {

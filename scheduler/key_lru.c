@@ -6,24 +6,26 @@
  * key dropped with its pod entries when a new key would exceed it).
  *
  * Records (key, prev, next) in one array form the recency list, newest at
- * head; an es_hmap (common/es_hmap.h) maps a key to its record.  Both grow by
- * doubling, so after warm-up nothing is allocated.  Record 0 is the null
- * record.
+ * head; an es_hmap maps a key to its record.  Both grow by doubling, so
+ * after warm-up nothing is allocated.  Record 0 is the null record.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 #include "es_alloc.h"
+#include "es_hmap.h"
 
-/* es_hmap's key test: record r has key */
-static bool krec_has(const void *l, uint32_t r, uint64_t key) { return ((const esi_klru_t *)l)->recs[r].key == key; }
+static bool klru_eq(const void *ctx, uint32_t val, uint64_t key)
+{
+    return ((const esi_krec_t *)ctx)[val].key == key;
+}
 
 void esi_klru_init(esi_klru_t *l, uint64_t limit)
 {
     memset(l, 0, sizeof *l);
     l->limit = limit;
-    es_hmap_init(&l->keys, 512);
+    es_hmap_init(&l->map, 512);
     l->cap = 512;
     l->recs = es_xmalloc(l->cap * sizeof *l->recs);
     l->nrec = 1;
@@ -31,12 +33,10 @@ void esi_klru_init(esi_klru_t *l, uint64_t limit)
 
 void esi_klru_fini(esi_klru_t *l)
 {
-    es_hmap_fini(&l->keys);
+    es_hmap_fini(&l->map);
     free(l->recs);
     memset(l, 0, sizeof *l);
 }
-
-static size_t klru_find(const esi_klru_t *l, uint64_t key) { return es_hmap_probe(&l->keys, key, krec_has, l); }
 
 static void klru_unlink(esi_klru_t *l, uint32_t r)
 {
@@ -54,21 +54,21 @@ static void klru_push_front(esi_klru_t *l, uint32_t r)
     l->head = r;
 }
 
-bool esi_klru_contains(const esi_klru_t *l, uint64_t key) { return l->keys.slots[klru_find(l, key)].tag != 0; }
+bool esi_klru_contains(const esi_klru_t *l, uint64_t key) { return es_hmap_find(&l->map, key, klru_eq, l->recs) != NULL; }
 
 bool esi_klru_touch(esi_klru_t *l, uint64_t key)
 {
-    const es_hmap_slot_t *s = &l->keys.slots[klru_find(l, key)];
-    if (!s->tag) return false;
-    uint32_t r = s->val;
-    if (l->head != r) { klru_unlink(l, r); klru_push_front(l, r); }
+    const es_hmap_slot_t *s = es_hmap_find(&l->map, key, klru_eq, l->recs);
+    if (!s) return false;
+    if (l->head != s->val) { uint32_t r = s->val; klru_unlink(l, r); klru_push_front(l, r); }
     return true;
 }
 
+/* Frees the record of slot i's key. */
 static void klru_delete_slot(esi_klru_t *l, size_t i)
 {
-    uint32_t r = l->keys.slots[i].val;
-    es_hmap_remove_at(&l->keys, i, NULL);
+    uint32_t r = l->map.slots[i].val;
+    es_hmap_remove_at(&l->map, i, NULL);
     klru_unlink(l, r);
     l->recs[r].next = l->free;   /* the free list reuses next */
     l->free = r;
@@ -77,14 +77,14 @@ static void klru_delete_slot(esi_klru_t *l, size_t i)
 
 void esi_klru_remove(esi_klru_t *l, uint64_t key)
 {
-    size_t i = klru_find(l, key);
-    if (l->keys.slots[i].tag) klru_delete_slot(l, i);
+    size_t i = es_hmap_probe(&l->map, key, klru_eq, l->recs);
+    if (l->map.slots[i].tag) klru_delete_slot(l, i);
 }
 
 bool esi_klru_add(esi_klru_t *l, uint64_t key, uint64_t *evicted)
 {
-    size_t i = klru_find(l, key);
-    if (l->keys.slots[i].tag) { esi_klru_touch(l, key); return false; }
+    size_t i = es_hmap_probe(&l->map, key, klru_eq, l->recs);
+    if (l->map.slots[i].tag) { esi_klru_touch(l, key); return false; }
     uint32_t r;
     if (l->free) {
         r = l->free;
@@ -97,12 +97,12 @@ bool esi_klru_add(esi_klru_t *l, uint64_t key, uint64_t *evicted)
         r = l->nrec++;
     }
     l->recs[r].key = key;
-    es_hmap_insert_at(&l->keys, i, key, r);   /* may grow the table */
+    es_hmap_insert_at(&l->map, i, key, r);
     klru_push_front(l, r);
     l->n++;
     if (l->n <= l->limit) return false;
     /* simplelru.Add: the oldest goes once the new key makes one too many */
     *evicted = l->recs[l->tail].key;
-    klru_delete_slot(l, klru_find(l, *evicted));
+    klru_delete_slot(l, es_hmap_probe(&l->map, *evicted, klru_eq, l->recs));
     return true;
 }
