@@ -259,8 +259,8 @@ static void pull_done(void *ud, uint64_t arg, uint64_t id)
 
 /* The decode pod parked the request with the prompt's blocks allocated:
  * its connector reads the prompt's KV from the prefill pod (vLLM's
- * NixlConnector, do_remote_prefill: the whole prompt; the last token is
- * computed again); a prefill pod that crashed meanwhile sent nothing
+ * NixlConnector, do_remote_prefill: the prompt beyond the decode pod's own
+ * hits; the last token is computed again); a prefill pod that crashed meanwhile sent nothing
  * usable, and the decode pod computes the prompt (recompute policy). */
 static void pd_pull_done(void *ud, uint64_t arg, uint64_t id)
 {
@@ -282,7 +282,7 @@ static void pod_kv_pull_start(void *ud, es_server_request_t *sr, uint32_t from, 
     if (sr->kv_preloaded) {
         const pod_t *pre = &c->pods[r->p.prefill_pod];
         r->p.pull_src_life = pre->life;
-        r->p.pull_id = es_kvlink_send(c->link, pre->id, p->id, c->kv_bytes_per_token * (double)r->prompt.tokens,
+        r->p.pull_id = es_kvlink_send(c->link, pre->id, p->id, c->kv_bytes_per_token * (double)(r->prompt.tokens - from),
                                       pd_pull_done, r, ESI_ARG(r->p.gen, 0));
         return;
     }

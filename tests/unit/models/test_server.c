@@ -692,9 +692,9 @@ static void test_p2p_pull(void **st)
 }
 
 /* P/D decode side with a connector (kv_preloaded + kv_pull): parked at its
- * first admission holding the prompt's blocks while the prompt's KV is
- * read ([0, prompt - 1)), then one step for the last token; a failed read
- * computes the prompt here. */
+ * first admission holding the prompt's blocks while the prompt's KV beyond
+ * its own prefix hits is read ([hits, prompt - 1)), then one step for the
+ * last token; a failed read computes the prompt here. */
 static void test_pd_remote_read(void **st)
 {
     (void)st;
@@ -720,6 +720,23 @@ static void test_pd_remote_read(void **st)
         assert_int_equal(es_server_free_blocks(d.h.srv), d.free_before);
         h_stop(&d.h);
     }
+    /* the decode pod's own prefix hits are not read again */
+    puller_t d;
+    pl_init(&d, NULL, 20 * ES_MS, true);
+    rec_t warm, q;
+    rec_init(&warm, 5, 2048, 1);
+    es_server_submit(d.h.srv, &warm.r);
+    run(&d.h);
+    rec_init(&q, 5, 2048, 3);
+    q.r.kv_preloaded = true;
+    q.r.kv_pull = true;
+    es_server_submit(d.h.srv, &q.r);
+    run(&d.h);
+    assert_int_equal(d.starts, 1);
+    assert_int_equal(d.from, 2032);   /* 127 blocks hit: at most prompt - 1 tokens */
+    assert_int_equal(d.to, 2047);
+    assert_int_equal(q.r.cached_tokens, 2047);
+    h_stop(&d.h);
 }
 
 /* The engine's own vision encoder (es_server_set_encoder): a step that
