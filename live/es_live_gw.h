@@ -29,8 +29,9 @@
  * KV events: with kv_endpoints, one ZMQ SUB socket per pod (all topics) is
  * read on the loop through ZMQ_FD, each batch decoded by es_live_kv_decode
  * and given to es_scheduler_on_kv_event at once (no delivery delay but the
- * real one).  They are not in decisions.jsonl: a replay of a decision that
- * used the precise prefix index starts with that index empty.
+ * real one).  The events are not in decisions.jsonl; each candidate's
+ * kv_blocks there is what the index held for the request as the decision
+ * started (es_scheduler_set_decide_hook), which explain replays.
  */
 #ifndef ES_LIVE_GW_H
 #define ES_LIVE_GW_H

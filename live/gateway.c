@@ -165,6 +165,8 @@ struct es_live_gw {
     uint64_t    *held;              /* the request's keys each candidate's KV-event index held */
     size_t      *held_n;            /* [npods] per candidate; its keys follow the previous ones' */
     size_t       held_cap;
+    uint64_t     held_for;          /* the request id held/held_n were read for; 0: none */
+    size_t       decide_n;          /* the candidates (gw->eps) of the scheduler call running */
     gw_conn_t   *conns;
     uint32_t     nconns;
     gw_req_t   **reqs;              /* requests deciding, queued or with an open pod exchange */
@@ -707,6 +709,16 @@ static void held_collect(es_live_gw_t *gw, const es_sched_request_t *req, size_t
         gw->held_n[i] = run;
         used += run;
     }
+    gw->held_for = req->id;
+}
+
+/* es_decide_hook: the snapshot a decision reads, taken as it starts (before
+ * its PreRequest indexes the request, e.g. speculative entries), also for a
+ * queued request that flow control dispatches inside es_scheduler_flow_cycle. */
+static void on_decide(void *ud, const es_sched_request_t *req)
+{
+    es_live_gw_t *gw = ud;
+    held_collect(gw, req, gw->decide_n);
 }
 
 /* Headers the gateway sets itself on the request to the pod. */
@@ -746,6 +758,8 @@ static void decided(gw_req_t *r, uint64_t seed, size_t n, es_time_t now, const e
     es_live_gw_t *gw = r->gw;
     gw_conn_t *c = r->client;
     gw->st.requests++;
+    /* refused without a decision (capacity, TTL eviction): what the index holds now */
+    if (gw->log_kv && gw->held_for != r->id) held_collect(gw, &r->sreq, n);
     if (gw->cfg.decisions) log_decision(gw, seed, &r->sreq, n, now, res);
     if (res->status != 200) {
         gw->st.rejected++;
@@ -781,8 +795,7 @@ static void flow_cb(void *ud, const es_sched_request_t *req, const es_sched_resu
     es_live_gw_t *gw = ud;
     gw_req_t *r = (gw_req_t *)(void *)((char *)req - offsetof(gw_req_t, sreq));
     r->queued = false;
-    if (gw->log_kv) held_collect(gw, req, gw->flow_n);   /* after its pick: see docs/live.md */
-    decided(r, gw->flow_seed, gw->flow_n, gw->flow_now, res);
+    decided(r, gw->flow_seed, gw->flow_n, gw->flow_now, res);   /* kv_blocks: on_decide read them */
 }
 
 /* Dispatch cycles until one dispatches nothing (at most 1024 per call: the
@@ -791,7 +804,7 @@ static void flow_cb(void *ud, const es_sched_request_t *req, const es_sched_resu
 static void flow_run(es_live_gw_t *gw)
 {
     for (int i = 0; i < 1024 && es_scheduler_flow_queued(gw->sched) > 0; i++) {
-        gw->flow_n = build_candidates(gw);
+        gw->flow_n = gw->decide_n = build_candidates(gw);
         gw->flow_now = gw_now(gw);
         gw->flow_seed = es_live_gw_decision_seed(gw->cfg.seed, (1ull << 63) | ++gw->flow_cycles);
         es_scheduler_reseed(gw->sched, gw->flow_seed);
@@ -844,9 +857,8 @@ static void proxy_completion(gw_conn_t *c, bool chat)
     c->req = r;
     reqs_add(gw, r);
 
-    size_t n = build_candidates(gw);
+    size_t n = gw->decide_n = build_candidates(gw);
     es_time_t now = gw_now(gw);
-    if (gw->log_kv) held_collect(gw, req, n);   /* before the pick: its PreRequest may index the request */
     uint64_t seed = es_live_gw_decision_seed(gw->cfg.seed, req->id);
     es_scheduler_reseed(gw->sched, seed);
     es_sched_result_t res = {0};
@@ -1438,6 +1450,7 @@ int es_live_gw_create(uv_loop_t *loop, const es_live_gw_config_t *cfg, es_live_g
     }
     int rc = es_scheduler_create(cfg->epp, cfg->seed, &gw->sched, err);
     if (rc) { es_live_gw_destroy(gw); return rc; }
+    if (gw->log_kv) es_scheduler_set_decide_hook(gw->sched, on_decide, gw);
     struct sockaddr_storage addr;
     if (uv_ip4_addr(gw->listen, cfg->port, (struct sockaddr_in *)&addr) != 0 &&
         uv_ip6_addr(gw->listen, cfg->port, (struct sockaddr_in6 *)&addr) != 0) {

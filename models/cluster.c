@@ -17,7 +17,6 @@ static void pod_first_token(void *ud, es_server_request_t *sr, es_time_t t);
 static void pod_finish(void *ud, es_server_request_t *sr, es_time_t t);
 static void pod_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count, uint32_t measured);
 static void ev_pod_arrive(es_sim_t *sim, void *target, uint64_t arg);
-static void ev_transfer_done(es_sim_t *sim, void *target, uint64_t arg);
 static uint32_t pod_kv_pull_lookup(void *ud, es_server_request_t *sr, uint32_t max_tokens);
 static void pod_kv_pull_start(void *ud, es_server_request_t *sr, uint32_t from, uint32_t to);
 
@@ -258,6 +257,21 @@ static void pull_done(void *ud, uint64_t arg, uint64_t id)
     es_server_kv_pull_done(p->server, r->p.prefill_pod >= 0 ? &r->p.preq : &r->p.sreq, ok);
 }
 
+/* The decode pod parked the request with the prompt's blocks allocated:
+ * its connector reads the prompt's KV from the prefill pod (vLLM's
+ * NixlConnector, do_remote_prefill: the prompt beyond the decode pod's own
+ * hits; the last token is computed again); a prefill pod that crashed meanwhile sent nothing
+ * usable, and the decode pod computes the prompt (recompute policy). */
+static void pd_pull_done(void *ud, uint64_t arg, uint64_t id)
+{
+    es_client_request_t *r = ud;
+    if (r->p.gen != ESI_ARG_GEN(arg) || r->p.pull_id != id || r->p.phase == PH_DONE) return;
+    r->p.pull_id = 0;
+    es_cluster_t *c = r->p.c;
+    const pod_t *src = &c->pods[r->p.prefill_pod];
+    es_server_kv_pull_done(c->pods[r->pod].server, &r->p.sreq, src->alive && src->life == r->p.pull_src_life);
+}
+
 /* The pod parked the request with the blocks allocated: the tokens move
  * from the source over the shared KV link. */
 static void pod_kv_pull_start(void *ud, es_server_request_t *sr, uint32_t from, uint32_t to)
@@ -265,6 +279,13 @@ static void pod_kv_pull_start(void *ud, es_server_request_t *sr, uint32_t from, 
     pod_t *p = ud;
     es_cluster_t *c = p->c;
     es_client_request_t *r = req_of(sr);
+    if (sr->kv_preloaded) {
+        const pod_t *pre = &c->pods[r->p.prefill_pod];
+        r->p.pull_src_life = pre->life;
+        r->p.pull_id = es_kvlink_send(c->link, pre->id, p->id, c->kv_bytes_per_token * (double)(r->prompt.tokens - from),
+                                      pd_pull_done, r, ESI_ARG(r->p.gen, 0));
+        return;
+    }
     const pod_t *src = &c->pods[r->p.kv_source];
     r->p.pull_src_life = src->life;
     r->p.pull_id = es_kvlink_send(c->link, src->id, p->id, c->kv_bytes_per_token * (double)(to - from), pull_done,
@@ -296,30 +317,6 @@ static void ev_pod_arrive(es_sim_t *sim, void *target, uint64_t arg)
     }
 }
 
-static void ev_transfer_done(es_sim_t *sim, void *target, uint64_t arg)
-{
-    (void)sim; (void)arg;
-    es_client_request_t *r = target;
-    if (r->p.gen != ESI_ARG_GEN(arg)) return;   /* the record was reused: a stale event */
-    es_cluster_t *c = r->p.c;
-    if (r->p.phase == PH_DONE) return;
-    pod_t *p = &c->pods[r->pod];
-    if (!p->alive) {
-        esi_epp_end(c, r, es_sim_now(c->sim));
-        esi_gateway_reply(c, r, 503);
-        return;
-    }
-    r->p.phase = PH_AT_POD;
-    submit_server(p, r, &r->p.sreq, false, true, false);
-}
-
-static void transfer_done(void *ud, uint64_t arg, uint64_t id)
-{
-    (void)id;
-    es_client_request_t *r = ud;
-    ev_transfer_done(r->p.c->sim, r, arg);
-}
-
 static void pod_first_token(void *ud, es_server_request_t *sr, es_time_t t)
 {
     pod_t *p = ud;
@@ -339,12 +336,19 @@ static void pod_finish(void *ud, es_server_request_t *sr, es_time_t t)
     if (r->p.phase == PH_DONE) return;   /* e.g. the client timed out and aborted */
     if (sr->prefill_only) {
         if (sr->status == ES_SERVER_OK) {
-            /* prefill done: KV moves to the decode pod */
+            /* prefill done: the decode pod takes the request and, when its
+             * scheduler admits it, reads the prompt's KV (pd_pull_done) */
             r->cached_tokens = sr->cached_tokens;
-            double bytes = c->kv_bytes_per_token * (double)r->prompt.tokens;
-            r->p.phase = PH_TRANSFER;
             esi_epp_first_chunk(c, r, t);
-            es_kvlink_send(c->link, p->id, (uint32_t)r->pod, bytes, transfer_done, r, ESI_ARG(r->p.gen, 0));
+            pod_t *d = &c->pods[r->pod];
+            if (!d->alive) {
+                esi_epp_end(c, r, es_sim_now(c->sim));
+                esi_gateway_reply(c, r, 503);
+                return;
+            }
+            r->p.phase = PH_AT_POD;
+            r->p.pull_id = 0;
+            submit_server(d, r, &r->p.sreq, false, true, true);
             return;
         }
     } else {

@@ -32,7 +32,7 @@
 enum { ESI_WHY_TIMEOUT = 0, ESI_WHY_CANCEL = 1 };   /* client timeout event: 408 or 499 */
 
 enum {
-    PH_NEW = 0, PH_ROUTING, PH_EXTPROC, PH_TO_POD, PH_PREFILL, PH_TRANSFER, PH_AT_POD, PH_DONE
+    PH_NEW = 0, PH_ROUTING, PH_EXTPROC, PH_TO_POD, PH_PREFILL, PH_AT_POD, PH_DONE
 };
 
 typedef es_window_t window_t;

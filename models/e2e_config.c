@@ -27,7 +27,8 @@ static const es_schema_entry_t k_cluster[] = {
     {"prefill_replicas", ES_ST_INT, C(prefill_replicas), "0", 0, ES_CLUSTER_MAX_PODS, NULL, "pods",
      "pods labelled llm-d.ai/role=prefill (the rest decode); 0 = no disaggregation", NULL},
     {"kv_transfer_gbps", ES_ST_DOUBLE, C(kv_transfer_gbps), "100", 0.001, 1e6, NULL, "Gbit/s",
-     "KV transfer bandwidth: P/D prefill-to-decode, P2P pulls (p2p-source-producer), encoder outputs", NULL},
+     "each pod's KV-transfer link, each way, shared max-min fairly by the transfers in flight: P/D prefill-to-decode, "
+     "P2P pulls (p2p-source-producer), encoder outputs (docs/e2e.md, \"The KV-transfer link\")", NULL},
     {"kv_transfer_latency_us", ES_ST_DOUBLE, C(kv_transfer_latency_us), "50", 0, 1e9, NULL, "us",
      "fixed latency of one KV transfer (P/D, P2P pull, encoder output)", NULL},
     {"kv_events_delay_ms", ES_ST_DOUBLE, C(kv_events_delay_ms), "10", 0, 1e9, NULL, "ms",

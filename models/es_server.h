@@ -112,7 +112,9 @@ typedef struct es_server_request {
     bool         prefill_only;    /* P/D prefill side: finish right after the first token */
     bool         kv_preloaded;    /* P/D decode side: prompt KV transferred, compute only the last token */
     bool         kv_pull;         /* a P2P source is named (p2p-source-producer): at first admission the
-                                   * connector asks hooks.kv_pull_lookup what the peer holds (below) */
+                                   * connector asks hooks.kv_pull_lookup what the peer holds (below); with
+                                   * kv_preloaded, the prompt's KV is read from the prefill pod at first
+                                   * admission (kv_pull_start for [0, prompt - 1)) instead of being there */
     const es_mm_item_t *mm;       /* images this pod encodes itself (es_server_set_encoder), NULL none; each is
                                    * the prompt's segment(s) whose id is its hash; borrowed until on_finish */
     uint32_t     nmm;

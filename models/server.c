@@ -726,12 +726,15 @@ static void lora_activate(es_server_t *s, req_t *r)
 
 /* What r finds at admission: the longest prefix of at most num_tokens - 1
  * tokens in GPU blocks (*nhit, their ids in r's table, the iterator after
- * them) and then in the host tier (*ncpu blocks); returns the tokens. */
-static uint32_t lookup_cached(es_server_t *s, req_t *r, uint32_t num_tokens, uint32_t *nhit_out, uint32_t *ncpu_out)
+ * them) and then in the host tier (*ncpu blocks); returns the tokens.  A
+ * P/D decode side counts its prompt as there (prompt - 1), unless its
+ * connector reads it now (remote_read): then its own GPU hits count. */
+static uint32_t lookup_cached(es_server_t *s, req_t *r, uint32_t num_tokens, bool remote_read, uint32_t *nhit_out,
+                              uint32_t *ncpu_out)
 {
     uint32_t cached = 0, nhit = 0, ncpu = 0;
     iter_reset(s, r);
-    if (r->kv_preloaded && r->p.outputs == 0) {
+    if (r->kv_preloaded && r->p.outputs == 0 && !remote_read) {
         cached = r->p.prompt - 1;   /* transferred KV; the last token is recomputed to sample */
     } else if (s->prefix_caching) {
         /* longest cached prefix of at most num_tokens - 1 tokens, looked up
@@ -848,7 +851,15 @@ static void phase_waiting(es_server_t *s)
             cached = ok ? r->p.pull_to : (nhit + ncpu) * s->bs;
             pulled = ok ? r->p.pull_to - r->p.pull_from : 0;
         } else {
-            cached = lookup_cached(s, r, num_tokens, &nhit, &ncpu);
+            bool remote = r->kv_preloaded && r->kv_pull && r->p.outputs == 0 && r->admitted < 0 &&
+                          s->hooks.kv_pull_start != NULL;
+            cached = lookup_cached(s, r, num_tokens, remote, &nhit, &ncpu);
+            if (remote && r->p.prompt - 1 > cached) {
+                /* P/D decode side: the connector reads the prompt's KV beyond its own hits from the
+                 * prefill pod now (NixlConnector do_remote_prefill: prompt - computed tokens) */
+                if (park_for_pull(s, r, nhit, 0, cached, r->p.prompt - 1) < 0) break;
+                continue;
+            }
             if (r->kv_pull && r->admitted < 0 && !r->kv_preloaded && s->hooks.kv_pull_lookup) {
                 uint32_t have = s->hooks.kv_pull_lookup(s->hooks.ud, r, num_tokens - 1) / s->bs * s->bs;
                 if (have > cached) {

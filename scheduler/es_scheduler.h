@@ -334,6 +334,15 @@ size_t es_sched_text_block_keys(const es_scheduler_t *s, const char *text, uint6
  * the first max are written; 0 without such a plugin. */
 size_t es_scheduler_kv_held(es_scheduler_t *s, const es_sched_request_t *req, uint32_t endpoint_id, uint64_t *out,
                             size_t max);
+/* Called at the start of every decision (es_scheduler_pick, es_scheduler_submit,
+ * a flow-control dispatch, each member of a sealed batch), before any plugin
+ * reads or indexes the request: what a caller reads here (es_scheduler_kv_held)
+ * is what that decision reads.  A live gateway logs its snapshot here, since a
+ * queued request's decision happens inside es_scheduler_flow_cycle.  NULL
+ * (the default): none.  Not called for a request refused without a decision
+ * (flow control's capacity 429, a queue TTL eviction). */
+typedef void (*es_decide_hook)(void *ud, const es_sched_request_t *req);
+void es_scheduler_set_decide_hook(es_scheduler_t *s, es_decide_hook fn, void *ud);
 /* Value of the x-session-token response header for an endpoint (base64 of
  * its name), written to buf; returns buf. */
 const char *es_sched_session_token(const es_endpoint_t *ep, char *buf, size_t size);

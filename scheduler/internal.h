@@ -592,8 +592,7 @@ int esi_parse_quantity(const char *s, uint64_t *out);
  * touch = Get, add = Add). */
 typedef struct esi_krec { uint64_t key; uint32_t prev, next; } esi_krec_t;
 typedef struct esi_klru {
-    uint32_t   *slots;   /* key -> record (0: empty), open addressing */
-    size_t      mask;
+    es_hmap_t   map;     /* key -> record */
     esi_krec_t *recs;    /* record 0 unused */
     uint32_t    nrec, cap, free, head, tail;   /* head: most recently used */
     uint64_t    n, limit;

@@ -66,6 +66,8 @@ typedef struct fc_band {
 
 struct es_scheduler {
     const es_epp_config_t *cfg;
+    es_decide_hook decide_hook;   /* es_scheduler_set_decide_hook; NULL: none */
+    void      *decide_ud;
     es_rng_t   rng;
     inst_t    *inst;
     prof_t     prof[ES_SCHED_MAX_PROFILES];
@@ -689,6 +691,7 @@ enum { DECIDE_ADMIT = 1, DECIDE_HOLD = 2, DECIDE_HELD = 4 };
 static void decide(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps, size_t n,
                    es_time_t now, es_sched_result_t *out, unsigned how)
 {
+    if (s->decide_hook) s->decide_hook(s->decide_ud, req);
     result_init(out);
     if (n == 0) {
         out->status = 503;
@@ -1137,6 +1140,12 @@ int es_scheduler_flow_cycle(es_scheduler_t *s, const es_endpoint_t *eps, size_t 
         return 1;
     }
     return 0;
+}
+
+void es_scheduler_set_decide_hook(es_scheduler_t *s, es_decide_hook fn, void *ud)
+{
+    s->decide_hook = fn;
+    s->decide_ud = ud;
 }
 
 void es_scheduler_flow_explain(es_scheduler_t *s, const es_sched_request_t *req, const es_endpoint_t *eps,

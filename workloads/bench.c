@@ -43,7 +43,7 @@
 
 /* Segment namespaces of bench content (never meet workload.c's). */
 enum { BT_SYSTEM = 0x4201, BT_QUESTION, BT_RANDOM, BT_CORPUS, BT_FILE, BT_CONV_SHARED, BT_CONV_DYN,
-       BT_CONV_TURN, BT_OUTPUT };
+       BT_CONV_TURN, BT_OUTPUT, BT_IMAGE, BT_GROUP_IMAGE };
 
 static inline uint64_t bseg(uint64_t tag, uint64_t a, uint64_t b)
 {
@@ -85,6 +85,8 @@ struct esi_bench {
     bool        sessions_started;
     uint64_t    made;
     double      prompt_scale;     /* random-token text grows when re-tokenised (workload.inference_perf.prompt_scale) */
+    /* synthetic images: per length entry (synthetic) or prompt (shared_prefix), per group */
+    uint8_t    *img_n, *gimg_n;
     char      **warnings;
     size_t      nwarnings;
 };
@@ -225,6 +227,28 @@ static int setup_lengths(esi_bench_t *b, es_err_t *err)
     for (uint64_t i = 0; i < b->nlens; i++) {
         if (b->in_lens[i] == 0) b->in_lens[i] = 1;
         if (b->out_lens[i] == 0) b->out_lens[i] = 1;
+    }
+    gsl_rng_free(g);
+    return 0;
+}
+
+/* Image counts (data.multimodal, data.shared_prefix.multimodal), drawn from
+ * their own stream so no length moves: a group's once (prefix_specs_by_group
+ * in shared_prefix_datagen.py), a request's per length entry or prompt. */
+static int setup_images(esi_bench_t *b)
+{
+    const es_ip_config_t *c = &b->ip;
+    if (!c->images.on && !c->group_images.on) return 0;
+    gsl_rng *g = stream(b->seed, 4, ES_STREAM_IMAGES);
+    if (!g) return ES_ENOMEM;
+    uint64_t per = c->data == ES_IP_DATA_SHARED_PREFIX ? b->gu : b->nlens, G = (uint64_t)c->groups;
+    if (c->group_images.on && c->data == ES_IP_DATA_SHARED_PREFIX) {
+        if (!(b->gimg_n = malloc(G))) { gsl_rng_free(g); return ES_ENOMEM; }
+        for (uint64_t i = 0; i < G; i++) b->gimg_n[i] = (uint8_t)draw(&c->group_images.count, g);
+    }
+    if (c->images.on) {
+        if (!(b->img_n = malloc(per ? per : 1))) { gsl_rng_free(g); return ES_ENOMEM; }
+        for (uint64_t i = 0; i < per; i++) b->img_n[i] = (uint8_t)draw(&c->images.count, g);
     }
     gsl_rng_free(g);
     return 0;
@@ -444,6 +468,7 @@ int esi_bench_create(const es_workload_config_t *cfg, const char *base_dir, uint
     case ES_IP_DATA_CONVERSATION_REPLAY: rc = setup_conversations(b); break;
     default: rc = setup_lengths(b, err); break;
     }
+    if (rc == 0) rc = setup_images(b);
     if (rc == ES_ENOMEM) rc = es_err_set(err, ES_ENOMEM, "out of memory");
     if (rc < 0) goto fail;
     if (b->nusers && !(b->hist = calloc(b->nusers, sizeof *b->hist))) { rc = es_err_set(err, ES_ENOMEM, "out of memory"); goto fail; }
@@ -465,6 +490,7 @@ void esi_bench_destroy(esi_bench_t *b)
     free(b->hist);
     free(b->perm); free(b->sys_len); free(b->q_len); free(b->o_len);
     free(b->in_lens); free(b->out_lens);
+    free(b->img_n); free(b->gimg_n);
     free(b->stage_rate);
     esi_cl_destroy(b->load);
     es_vb_fini(&b->vb);
@@ -510,6 +536,7 @@ int esi_bench_next(esi_bench_t *b, es_time_t now, esi_bench_req_t *r, es_segment
     const esi_cl_item_t *it = &r->item;
     uint64_t key = b->made++;
     r->output_segment = bseg(BT_OUTPUT, b->seed, key);
+    r->nimg = 0;
     uint32_t n = 0;
     if (b->vllm) {
         /* request k: the chat template's tokens (shared), then the prompt's own */
@@ -533,6 +560,9 @@ int esi_bench_next(esi_bench_t *b, es_time_t now, esi_bench_req_t *r, es_segment
         (*segs)[n++] = (es_segment_t){bseg(BT_SYSTEM, g, 0), b->sys_len[g]};
         (*segs)[n++] = (es_segment_t){bseg(BT_QUESTION, o, 0), b->q_len[o]};
         r->output_tokens = b->o_len[o];
+        /* the group's images are the same ones for each of its prompts (prefix_cache_key = group) */
+        for (uint32_t j = 0; b->gimg_n && j < b->gimg_n[g]; j++) r->img[r->nimg++] = bseg(BT_GROUP_IMAGE, g, j);
+        for (uint32_t j = 0; b->img_n && j < b->img_n[o]; j++) r->img[r->nimg++] = bseg(BT_IMAGE, b->seed ^ key, j);
         break;
     }
     case ES_IP_DATA_CONVERSATION_REPLAY: {
@@ -561,6 +591,8 @@ int esi_bench_next(esi_bench_t *b, es_time_t now, esi_bench_req_t *r, es_segment
                       : c->data == ES_IP_DATA_SHAREGPT ? bseg(BT_FILE, i, 0) : bseg(BT_RANDOM, b->seed, key);
         (*segs)[n++] = (es_segment_t){id, b->in_lens[i]};
         r->output_tokens = b->out_lens[i];
+        /* synthetic images: fresh random pixels per request (multimodal_datagen.py), so unique */
+        for (uint32_t j = 0; b->img_n && j < b->img_n[i]; j++) r->img[r->nimg++] = bseg(BT_IMAGE, b->seed ^ key, j);
         break;
     }
     }

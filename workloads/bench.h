@@ -29,6 +29,10 @@ typedef struct esi_bench_req {
     esi_cl_item_t item;          /* when, stage, index, user */
     uint32_t      output_tokens;
     uint64_t      output_segment;
+    /* inference-perf's synthetic images (data.multimodal): their ids, the
+     * shared prefix's group images first; tokens are the workload's */
+    uint64_t      img[ES_WL_MAX_IMAGES];
+    uint32_t      nimg;
 } esi_bench_req_t;
 
 /* True when the config selects a benchmark client. */

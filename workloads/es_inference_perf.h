@@ -42,6 +42,14 @@ typedef struct es_ip_dist {
     bool    fixed;
 } es_ip_dist_t;
 
+/* Synthetic images (data.multimodal.image, data.shared_prefix.multimodal.image;
+ * config/datagen/multimodal.py): `count` per request (per group for the
+ * shared prefix's), on when count is given (MultimodalDataGenerator._build_spec). */
+typedef struct es_ip_images {
+    bool         on;
+    es_ip_dist_t count;
+} es_ip_images_t;
+
 typedef struct es_ip_stage {
     double   rate;                /* req/s (constant, poisson, trace_replay) */
     double   duration;            /* s */
@@ -63,6 +71,8 @@ typedef struct es_ip_config {
     int64_t  groups, users;       /* shared_prefix: G x U */
     es_ip_dist_t sys_len, question_len, output_len;  /* shared_prefix lengths (fixed unless a distribution) */
     bool     multi_turn;          /* shared_prefix enable_multi_turn_chat (current only) */
+    es_ip_images_t images;        /* data.multimodal: each request's own images */
+    es_ip_images_t group_images;  /* data.shared_prefix.multimodal: each group's prefix images */
     int64_t  seed;                /* data seed; -1 = unseeded upstream (eppsim's own seed is used) */
     /* conversation_replay (current only) */
     int64_t  conv_count, conv_shared_len;
@@ -95,6 +105,7 @@ typedef struct es_ip_config {
  * distribution, conversation turns: beyond this a config is refused (each
  * is held in memory). */
 #define ES_IP_MAX_REQUESTS 100000000LL
+#define ES_IP_MAX_IMAGES   64      /* images a request carries (ES_WL_MAX_IMAGES) */
 
 /* Parses an inference-perf config document node.  base_dir resolves
  * relative data paths (NULL = current directory). */

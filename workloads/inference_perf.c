@@ -200,6 +200,101 @@ static int parse_dist(ctx_t *x, const es_node_t *n, const char *path, es_ip_dist
 
 /* ---------------------------------------------------------------- data */
 
+/* data.multimodal / data.shared_prefix.multimodal (current build only;
+ * config/datagen/multimodal.py SyntheticMultimodalDatagenConfig): images
+ * become workload.images items (docs/workloads.md, "inference-perf"). */
+static const key_t k_mm[] = {{"image", K_CUR, NULL}, {"video", K_CUR, NULL}, {"audio", K_CUR, NULL}, {NULL, 0, NULL}};
+static const key_t k_mm_image[] = {{"count", K_CUR, NULL}, {"insertion_point", K_CUR, NULL},
+                                   {"resolutions", K_CUR, NULL}, {"representation", K_CUR, NULL}, {NULL, 0, NULL}};
+static const key_t k_mm_res[] = {{"height", K_CUR, NULL}, {"width", K_CUR, NULL}, {NULL, 0, NULL}};
+static const key_t k_mm_wres[] = {{"resolution", K_CUR, NULL}, {"weight", K_CUR, NULL}, {NULL, 0, NULL}};
+
+/* AnyResolution: a ResolutionPreset or {height, width} */
+static int parse_resolution(ctx_t *x, const es_node_t *n, const char *path)
+{
+    if (n->kind == ES_NODE_SCALAR) {
+        static const char *const presets[] = {"4k", "1080p", "720p", "360p", NULL};
+        int v;
+        return es_node_to_enum(n, path, presets, &v, x->err);
+    }
+    int rc = check_keys(x, n, path, k_mm_res);
+    int64_t h = 0, w = 0;
+    if (rc < 0 || (rc = get_int(x, n, k_mm_res, path, "height", 1, 1000000, &h)) < 0 ||
+        (rc = get_int(x, n, k_mm_res, path, "width", 1, 1000000, &w)) < 0)
+        return rc;
+    if (!h || !w) return es_node_err(x->err, ES_EINVAL, n, path, "a Resolution needs height and width");
+    return 0;
+}
+
+static int parse_multimodal(ctx_t *x, const es_node_t *m, const char *path, es_ip_images_t *out)
+{
+    int rc = check_keys(x, m, path, k_mm);
+    if (rc < 0) return rc;
+    char kp[256];
+    static const char *const other[] = {"video", "audio"};
+    for (size_t i = 0; i < 2; i++) {
+        const es_node_t *o = get(x, m, k_mm, other[i]);
+        snprintf(kp, sizeof kp, "%s.%s", path, other[i]);
+        if (o && !es_node_is_null(o))
+            return es_node_err(x->err, ES_EUNSUPP, o, kp, "eppsim models images only (no %s encoder): drop it, "
+                               "or describe the media as images in workload.images", other[i]);
+    }
+    const es_node_t *img = get(x, m, k_mm, "image");
+    if (!img || es_node_is_null(img)) return 0;
+    snprintf(kp, sizeof kp, "%s.image", path);
+    if ((rc = check_keys(x, img, kp, k_mm_image)) < 0) return rc;
+    char sub[300];
+    const es_node_t *n;
+    if ((n = get(x, img, k_mm_image, "resolutions")) && !es_node_is_null(n)) {
+        snprintf(sub, sizeof sub, "%s.resolutions", kp);
+        if (n->kind == ES_NODE_SEQ) {
+            for (size_t i = 0; i < n->n; i++) {
+                char ip[320];
+                snprintf(ip, sizeof ip, "%s[%zu]", sub, i);
+                const es_node_t *wr = n->items[i], *r;
+                double wgt = 1;
+                if ((rc = check_keys(x, wr, ip, k_mm_wres)) < 0 ||
+                    (rc = get_double(x, wr, k_mm_wres, ip, "weight", -1e300, 1e300, &wgt)) < 0)
+                    return rc;
+                if (!(r = get(x, wr, k_mm_wres, "resolution")))
+                    return es_node_err(x->err, ES_EINVAL, wr, ip, "a WeightedResolution needs resolution");
+                char rp[340];
+                snprintf(rp, sizeof rp, "%s.resolution", ip);
+                if ((rc = parse_resolution(x, r, rp)) < 0) return rc;
+            }
+        } else if ((rc = parse_resolution(x, n, sub)) < 0) {
+            return rc;
+        }
+        if ((rc = warn(x, n, "%s: read, but every image counts workload.images.tokens placeholder tokens whatever its "
+                       "resolution (docs/workloads.md)", sub)) < 0)
+            return rc;
+    }
+    if ((n = get(x, img, k_mm_image, "representation")) && !es_node_is_null(n)) {
+        static const char *const reps[] = {"png", "jpeg", NULL};
+        int v;
+        snprintf(sub, sizeof sub, "%s.representation", kp);
+        if ((rc = es_node_to_enum(n, sub, reps, &v, x->err)) < 0) return rc;
+    }
+    if ((n = get(x, img, k_mm_image, "insertion_point")) && !es_node_is_null(n)) {
+        snprintf(sub, sizeof sub, "%s.insertion_point", kp);
+        es_ip_dist_t ignored;
+        double at;
+        if (n->kind == ES_NODE_SCALAR) { if ((rc = es_node_to_double(n, sub, 0, 1, &at, x->err)) < 0) return rc; }
+        else if ((rc = parse_dist(x, n, sub, &ignored)) < 0) return rc;
+        if ((rc = warn(x, n, "%s: read, but eppsim places a request's images before its own text (the question or "
+                       "unique part; docs/workloads.md, Images)", sub)) < 0)
+            return rc;
+    }
+    if (!(n = get(x, img, k_mm_image, "count")) || es_node_is_null(n)) return 0;   /* no count: no images upstream */
+    snprintf(sub, sizeof sub, "%s.count", kp);
+    if ((rc = parse_dist(x, n, sub, &out->count)) < 0) return rc;
+    if (out->count.max > ES_IP_MAX_IMAGES)
+        return es_node_err(x->err, ES_ERANGE, n, sub, "at most %d images a request in eppsim (workload.images)",
+                           ES_IP_MAX_IMAGES);
+    out->on = true;
+    return 0;
+}
+
 static const key_t k_sp[] = {
     {"num_groups", K_BOTH, NULL},
     {"num_prompts_per_group", K_BOTH, NULL},
@@ -210,7 +305,7 @@ static const key_t k_sp[] = {
     {"seed", K_CUR, "shuffled unseeded"},
     {"question_distribution", K_CUR, "used question_len exactly"},
     {"output_distribution", K_CUR, "used output_len exactly"},
-    {"multimodal", K_CUR, "sent text only"},
+    {"multimodal", K_CUR, NULL},
     {NULL, 0, NULL}};
 
 static int parse_len(ctx_t *x, const es_node_t *sp, const char *path, const char *name, double def, es_ip_dist_t *d)
@@ -251,10 +346,10 @@ static int parse_shared_prefix(ctx_t *x, const es_node_t *sp)
     if (c->groups * c->users > ES_IP_MAX_REQUESTS)
         return es_node_err(x->err, ES_EINVAL, sp, path, "%lld x %lld prompts: more than eppsim replays (%lld)",
                            (long long)c->groups, (long long)c->users, (long long)ES_IP_MAX_REQUESTS);
-    if (get(x, sp, k_sp, "multimodal"))
-        return es_node_err(x->err, ES_EINVAL, get(x, sp, k_sp, "multimodal"), "data.shared_prefix.multimodal",
-                           "eppsim does not turn inference-perf's synthetic media into images yet (their "
-                           "placeholder tokens depend on the model's vision encoder): use workload.images");
+    const es_node_t *mm = get(x, sp, k_sp, "multimodal");
+    if (mm && !es_node_is_null(mm) &&
+        (rc = parse_multimodal(x, mm, "data.shared_prefix.multimodal", &c->group_images)) < 0)
+        return rc;
     return 0;
 }
 
@@ -340,8 +435,23 @@ static int parse_data(ctx_t *x, const es_node_t *d)
     if (c->data == ES_IP_DATA_CONVERSATION_REPLAY && !n) c->conv_count = 200, c->conv_shared_len = 8359,
         c->conv_turns = (es_ip_dist_t){5, 5, 5, 0, 0, true},
         c->conv_input = c->conv_output = (es_ip_dist_t){10, 1024, 512, 200, 0, false};
-    static const char *const unsupported[] = {"multimodal", "otel_trace_replay", "weka_trace_replay", "visionarena"};
-    for (size_t i = 0; i < 4; i++)
+    if ((n = get(x, d, k_data, "multimodal")) && !es_node_is_null(n)) {
+        if (c->data != ES_IP_DATA_SYNTHETIC && c->data != ES_IP_DATA_SHARED_PREFIX)
+            return es_node_err(x->err, ES_EINVAL, n, "data.multimodal", "eppsim attaches inference-perf's synthetic "
+                               "media for data.type synthetic and shared_prefix (main.py: MultimodalDataGenerator, "
+                               "SharedPrefixDataGenerator)");
+        if ((rc = parse_multimodal(x, n, "data.multimodal", &c->images)) < 0) return rc;
+    }
+    if (c->multi_turn && (c->images.on || c->group_images.on))
+        return es_node_err(x->err, ES_EUNSUPP, get(x, d, k_data, "shared_prefix"), "data.shared_prefix.enable_multi_turn_chat",
+                           "inference-perf does not send media on multi-turn shared prefix chats (NotImplementedError "
+                           "in shared_prefix_datagen.py)");
+    if (c->images.on && c->group_images.on &&
+        c->images.count.max + c->group_images.count.max > ES_IP_MAX_IMAGES)
+        return es_node_err(x->err, ES_ERANGE, get(x, d, k_data, "multimodal"), "data.multimodal.image.count",
+                           "with the shared prefix's images, at most %d images a request in eppsim", ES_IP_MAX_IMAGES);
+    static const char *const unsupported[] = {"otel_trace_replay", "weka_trace_replay", "visionarena"};
+    for (size_t i = 0; i < 3; i++)
         if ((n = get(x, d, k_data, unsupported[i]))) {
             char kp[64];
             snprintf(kp, sizeof kp, "data.%s", unsupported[i]);

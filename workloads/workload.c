@@ -1030,7 +1030,13 @@ static int bench_next(es_workload_t *w, es_time_t now, es_wl_request_t **out, es
     r->pub.arrival = r->breq.item.t;
     r->pub.stage = r->breq.item.stage;
     r->pub.bench_ = 1;
+    es_mm_item_t img[ES_WL_MAX_IMAGES];   /* inference-perf's synthetic images: as a trace line's */
+    for (uint32_t j = 0; j < r->breq.nimg; j++) img[j] = (es_mm_item_t){r->breq.img[j], (uint32_t)w->img.tokens};
+    w->trace_mm = r->breq.nimg ? img : NULL;
+    w->trace_nmm = r->breq.nimg;
     apply_mix(w, r, key, false, false);
+    w->trace_mm = NULL;
+    w->trace_nmm = 0;
     r->pub.id = w->handed++;
     *out = &r->pub;
     return 1;

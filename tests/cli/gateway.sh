@@ -371,6 +371,55 @@ assert len(d) == 4 and all(x["outcome"] == 200 for x in d), d
 assert all(e["inflight"]["requests"] == 0 for x in d for e in x["endpoints"]), [x["endpoints"][0]["inflight"] for x in d]'
 check "flowControl: each dispatched when the one before had ended (in flight 0 at every decision)" $? ""
 
+# flow control with a KV-event index that indexes speculatively (PreRequest
+# adds the pick's keys): a dispatched decision logs the index as its pick read
+# it, before its own entries (prompts of their own: every kv_blocks is empty),
+# and explain --from-run replays each to the same pod
+cat > flowkv.yaml <<'Y'
+apiVersion: llm-d.ai/v1alpha1
+kind: EndpointPickerConfig
+featureGates: [flowControl]
+plugins:
+- type: precise-prefix-cache-producer
+  parameters: {tokenProcessorConfig: {blockSizeTokens: 16}, speculativeIndexing: true}
+- type: prefix-cache-scorer
+  parameters: {prefixMatchInfoProducerName: precise-prefix-cache-producer}
+- type: queue-scorer
+- type: concurrency-detector
+  parameters: {maxConcurrency: 1}
+schedulingProfiles:
+- name: default
+  plugins: [{pluginRef: prefix-cache-scorer, weight: 2}, {pluginRef: queue-scorer}]
+flowControl: {saturationDetector: {pluginRef: concurrency-detector}}
+Y
+"$EPPSIM" gateway --serve 2 --kv-events 0 --epp-config flowkv.yaml --port 0 --time-scale 10 --record fkrec >gfk.out 2>gfk.err &
+GFK=$!
+pids+=($GFK)
+wait_line gfk.out '^gateway port ' 1
+UFK=http://127.0.0.1:$(awk '$1=="gateway" {print $3}' gfk.out)
+cps=()
+for k in 0 1 2 3; do
+  prompt=$(python3 -c "import sys; print(''.join('q%dw%04d ' % (int(sys.argv[1]), i) for i in range(200)))" $k)
+  curl -s -o /dev/null -w '%{http_code}\n' $UFK/v1/completions -d "{\"prompt\":\"$prompt\",\"max_tokens\":20,\"stream\":true}" >>fkcodes.txt &
+  cps+=($!)
+done
+wait "${cps[@]}"
+kill -TERM $GFK; wait $GFK
+python3 - "$EPPSIM" fkrec <<'PY'; check "flowControl + speculative KV index: kv_blocks as the pick read them (none of its own), explain replays 4 of 4" $? "$(sort fkcodes.txt | uniq -c) $(tail -n 1 gfk.err)"
+import json, subprocess, sys
+eppsim, rec = sys.argv[1:3]
+dec = [json.loads(l) for l in open(rec + "/decisions.jsonl")]
+assert len(dec) == 4 and all(d["outcome"] == 200 for d in dec), dec
+for d in dec:
+    held = {e["name"]: len(e["kv_blocks"]) for e in d["endpoints"]}
+    assert not any(held.values()), (d["request_id"], d["picked"], held)
+    out = subprocess.run([eppsim, "explain", "--from-run", rec, "--request", str(d["request_id"]), "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out)["picked"][0] == d["picked"][0], (d["request_id"], out[:300])
+PY
+[ "$(grep -c '^200$' fkcodes.txt)" -eq 4 ] && grep -q ' 4 queued in flow control' gfk.err
+check "flowControl + speculative KV index: 4 queued, all 200" $? "$(sort fkcodes.txt | uniq -c) $(tail -n 1 gfk.err)"
+
 "$EPPSIM" gateway --pods 127.0.0.1:1 --epp-config bad.yaml >/dev/null 2>err.txt; rc=$?
 [ $rc -eq 2 ] && grep -q 'bad.yaml:4' err.txt; check "bad --epp-config: exit 2 naming file:line" $? "$(cat err.txt)"
 "$EPPSIM" gateway --pods 127.0.0.1:1 --listen not-an-ip >/dev/null 2>err.txt; rc=$?

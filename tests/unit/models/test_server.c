@@ -691,6 +691,54 @@ static void test_p2p_pull(void **st)
     h_stop(&src);
 }
 
+/* P/D decode side with a connector (kv_preloaded + kv_pull): parked at its
+ * first admission holding the prompt's blocks while the prompt's KV beyond
+ * its own prefix hits is read ([hits, prompt - 1)), then one step for the
+ * last token; a failed read computes the prompt here. */
+static void test_pd_remote_read(void **st)
+{
+    (void)st;
+    for (int ok = 0; ok < 2; ok++) {
+        puller_t d;
+        pl_init(&d, NULL, 20 * ES_MS, ok);
+        rec_t q;
+        rec_init(&q, 5, 2048, 3);
+        q.r.kv_preloaded = true;
+        q.r.kv_pull = true;
+        es_server_submit(d.h.srv, &q.r);
+        run(&d.h);
+        assert_int_equal(d.starts, 1);
+        assert_int_equal(d.from, 0);
+        assert_int_equal(d.to, 2047);
+        assert_int_equal(d.free_before - d.free_at_start, 2047 / 16);
+        assert_int_equal(q.nfinish, 1);
+        assert_int_equal(q.r.status, ES_SERVER_OK);
+        assert_int_equal(q.r.cached_tokens, ok ? 2047 : 0);
+        es_time_t ttft = q.r.first_token - q.r.submitted;
+        if (ok) assert_true(ttft >= 20 * ES_MS && ttft < 40 * ES_MS);   /* the read and a decode-sized step */
+        else assert_true(ttft >= 20 * ES_MS + 40 * ES_MS);               /* the read, then a 2k-token prefill */
+        assert_int_equal(es_server_free_blocks(d.h.srv), d.free_before);
+        h_stop(&d.h);
+    }
+    /* the decode pod's own prefix hits are not read again */
+    puller_t d;
+    pl_init(&d, NULL, 20 * ES_MS, true);
+    rec_t warm, q;
+    rec_init(&warm, 5, 2048, 1);
+    es_server_submit(d.h.srv, &warm.r);
+    run(&d.h);
+    rec_init(&q, 5, 2048, 3);
+    q.r.kv_preloaded = true;
+    q.r.kv_pull = true;
+    es_server_submit(d.h.srv, &q.r);
+    run(&d.h);
+    assert_int_equal(d.starts, 1);
+    assert_int_equal(d.from, 2032);   /* 127 blocks hit: at most prompt - 1 tokens */
+    assert_int_equal(d.to, 2047);
+    assert_int_equal(q.r.cached_tokens, 2047);
+    h_stop(&d.h);
+}
+
 /* The engine's own vision encoder (es_server_set_encoder): a step that
  * reaches an image's placeholders takes tokens x us_per_token longer; the
  * encoder cache spares a repeat; placeholders in the prefix cache need no
@@ -1303,6 +1351,7 @@ int main(void)
         cmocka_unit_test(test_pd),
         cmocka_unit_test(test_p2p_pull),
         cmocka_unit_test(test_engine_encoder),
+        cmocka_unit_test(test_pd_remote_read),
         cmocka_unit_test(test_stress),
         cmocka_unit_test(test_ff_lone_decoder),
         cmocka_unit_test(test_ff_random),
