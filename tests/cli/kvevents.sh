@@ -57,8 +57,9 @@ PY
 SUB=$!
 wait_for 60 test -s ready.txt; check "the subscriber connects to the KV event endpoint" $? ""
 # the subscription, sent after the handshake, reaches the publisher's I/O
-# thread at once (ZMQ's slow joiner); a moment's grace on a loaded machine
-sleep 0.2
+# thread at once (ZMQ's slow joiner; a PUB socket cannot confirm it): a
+# second's grace, which a loaded machine's scheduler does not eat
+sleep 1
 a=$("$PY" -c 'print("".join("alpha%04d " % i for i in range(240))[:2400])')
 b=$("$PY" -c 'print("".join("bravo%04d " % i for i in range(240))[:2400])')
 curl -s "http://127.0.0.1:$P/v1/completions" -d "{\"prompt\":\"$a\",\"max_tokens\":12}" > r1.json
