@@ -30,8 +30,9 @@
 typedef struct live_pod live_pod_t;
 typedef struct live_conn live_conn_t;
 
-/* Steps whose tokens can wait for the API server at once: with more (its
- * delay longer than 64 steps) the oldest step's tokens go out early. */
+/* Steps whose tokens can wait for the API server at once, to begin with:
+ * a pod's queue doubles when its API-server delay spans more steps (so an
+ * allocation only when it passes its previous peak, never per step). */
 #define LIVE_DELIVERIES 64
 
 /* One completion in flight: owned by the pod from submit to on_finish. */
@@ -59,8 +60,8 @@ struct live_pod {
     es_time_t    dirty_at;         /* sim time of the first event that set dirty */
     /* steps whose tokens the model's API server has not sent yet: their send
      * times (sim, non-decreasing), oldest at dq_head */
-    es_time_t    dq[LIVE_DELIVERIES];
-    uint32_t     dq_head, dq_n;
+    es_time_t   *dq;
+    uint32_t     dq_head, dq_n, dq_cap;
     es_time_t    dq_step;          /* the end of the step last queued (a step reports its gaps twice) */
     es_event_id_t deliver_ev;      /* flushes at dq's oldest send time; 0 none */
     es_live_kvev_t *kv;            /* KV event publisher, NULL when off */
@@ -539,7 +540,7 @@ static void on_first_token(void *ud, es_server_request_t *sr, es_time_t t)
 static uint32_t pod_pending(live_pod_t *p, es_time_t now)
 {
     while (p->dq_n && p->dq[p->dq_head] <= now) {
-        p->dq_head = (p->dq_head + 1) % LIVE_DELIVERIES;
+        p->dq_head = (p->dq_head + 1) % p->dq_cap;
         p->dq_n--;
     }
     return p->dq_n;
@@ -556,6 +557,21 @@ static void ev_deliver(es_sim_t *sim, void *target, uint64_t arg)
     if (pod_pending(p, now)) p->deliver_ev = es_sim_schedule(sim, p->dq[p->dq_head], ev_deliver, p, 0);
 }
 
+/* Doubles p's delivery queue (full), keeping its order; false when out of memory. */
+static bool dq_grow(live_pod_t *p)
+{
+    uint32_t cap = p->dq_cap ? p->dq_cap * 2 : LIVE_DELIVERIES;
+    if (cap < p->dq_cap) return false;
+    es_time_t *q = malloc((size_t)cap * sizeof *q);
+    if (!q) return false;
+    for (uint32_t i = 0; i < p->dq_n; i++) q[i] = p->dq[(p->dq_head + i) % p->dq_cap];
+    free(p->dq);
+    p->dq = q;
+    p->dq_cap = cap;
+    p->dq_head = 0;
+    return true;
+}
+
 /* A step's tokens: `t` is when the model's API server sends them (the step's
  * end plus its delay: server.vllm_version's api_chunk_us per chunk, queued
  * behind the server's other work); the streams get them then, not at the
@@ -570,12 +586,12 @@ static void on_decode_gaps(void *ud, es_time_t t, es_time_t gap, uint32_t count,
     es_time_t now = es_sim_now(sim);
     if (t <= now) { mark_dirty(p, t); return; }
     if (p->dq_n && p->dq_step == now) return;   /* this step is queued already */
-    if (p->dq_n == LIVE_DELIVERIES) {           /* the oldest step goes out early */
-        p->dq_head = (p->dq_head + 1) % LIVE_DELIVERIES;
+    if (p->dq_n == p->dq_cap && !dq_grow(p)) {  /* out of memory: the oldest step goes out early */
+        p->dq_head = (p->dq_head + 1) % p->dq_cap;
         p->dq_n--;
         mark_dirty(p, now);
     }
-    p->dq[(p->dq_head + p->dq_n++) % LIVE_DELIVERIES] = t;
+    p->dq[(p->dq_head + p->dq_n++) % p->dq_cap] = t;
     p->dq_step = now;
     if (!p->deliver_ev && !(p->deliver_ev = es_sim_schedule(sim, p->dq[p->dq_head], ev_deliver, p, 0)))
         mark_dirty(p, t);
@@ -1043,6 +1059,7 @@ int es_live_create(uv_loop_t *loop, const es_live_config_t *cfg, es_live_t **out
         int rc = es_server_create(lv->sim, &scfg, &hooks, i, &p->srv, err);
         if (rc) { fail_create(lv); return rc; }
         lv->npods = i + 1;
+        if (!dq_grow(p)) { fail_create(lv); return es_err_set(err, ES_ENOMEM, "out of memory"); }
         if ((rc = pod_listen(p, err))) { fail_create(lv); return rc; }
         if (cfg->kv_events && open_kv_events(lv, p, err)) { fail_create(lv); return ES_EIO; }
     }
@@ -1107,6 +1124,7 @@ void es_live_destroy(es_live_t *lv)
         while (p->active) es_server_abort(p->srv, &p->active->sr);   /* on_finish unlinks and frees */
         es_server_destroy(p->srv);
         es_live_kvev_destroy(p->kv);
+        free(p->dq);
     }
     if (lv->zctx) zmq_ctx_term(lv->zctx);
     if (lv->tfd >= 0) close(lv->tfd);
