@@ -48,7 +48,10 @@
 
 struct load_ctx;
 
-/* One GET /metrics of a pod, for its rows of timeseries.csv. */
+/* A pod's scrape connection, for its rows of timeseries.csv: one GET
+ * /metrics at a time, kept alive between scrapes (one connection per pod,
+ * not one per scrape: no TIME_WAIT sockets pile up at the timeseries
+ * interval), closed when idle LOAD_IDLE_CLOSE_MS or the pod closes it. */
 typedef struct load_scrape {
     uv_tcp_t       tcp;
     uv_connect_t   connect;
@@ -57,13 +60,17 @@ typedef struct load_scrape {
     uint32_t       target;
     es_live_sse_t  http;        /* raw mode: the page */
     char           req[192];
-    uint64_t       started;     /* wall ms */
+    uint64_t       started;     /* wall ms of the current scrape, or when it went idle */
     bool           closing;
+    bool           connected;
+    bool           busy;        /* a scrape is in flight on it */
+    bool           reused;      /* the current scrape runs on a connection that carried one before */
+    bool           retry;       /* closed stale (reused, no answer): scrape again on a new one */
 } load_scrape_t;
 
 typedef struct load_target {
     struct sockaddr_storage addr;
-    load_scrape_t *scraping;     /* in flight, or NULL */
+    load_scrape_t *scraping;     /* its scrape connection (busy or idle), or NULL */
     bool     scraped;            /* a page has been read */
     int32_t  waiting, running;
     double   kv_usage;
@@ -204,12 +211,18 @@ static void record(load_ctx_t *c, load_req_t *r, int status, es_time_t end)
 
 /* ---- scrapes ---- */
 
+static void scrape_start(load_ctx_t *c, uint32_t i);
+
 static void on_scrape_closed(uv_handle_t *h)
 {
     load_scrape_t *k = h->data;
-    if (k->ctx->targets[k->target].scraping == k) k->ctx->targets[k->target].scraping = NULL;
+    load_ctx_t *c = k->ctx;
+    uint32_t i = k->target;
+    bool retry = k->retry;
+    if (c->targets[i].scraping == k) c->targets[i].scraping = NULL;
     es_live_sse_fini(&k->http);
     free(k);
+    if (retry) scrape_start(c, i);
 }
 
 static void scrape_close(load_scrape_t *k)
@@ -217,6 +230,14 @@ static void scrape_close(load_scrape_t *k)
     if (k->closing) return;
     k->closing = true;
     uv_close((uv_handle_t *)&k->tcp, on_scrape_closed);
+}
+
+/* The connection failed under a scrape: a kept-alive one the pod had closed
+ * meanwhile (no answer yet) scrapes once more, on a new one. */
+static void scrape_fail(load_scrape_t *k)
+{
+    k->retry = k->busy && k->reused && k->http.status == 0 && !k->ctx->stopping;
+    scrape_close(k);
 }
 
 static void scrape_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -231,9 +252,10 @@ static void scrape_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     load_scrape_t *k = s->data;
     if (nread == 0) return;
+    if (!k->busy) { scrape_close(k); return; }   /* idle: the pod closed it (or sent what nobody asked) */
     if (nread < 0) es_live_sse_eof(&k->http);
-    else if (es_live_sse_feed(&k->http, buf->base, (size_t)nread) < 0) { scrape_close(k); return; }
-    if (!k->http.complete) { if (nread < 0) scrape_close(k); return; }
+    else if (es_live_sse_feed(&k->http, buf->base, (size_t)nread) < 0) { scrape_fail(k); return; }
+    if (!k->http.complete) { if (nread < 0) scrape_fail(k); return; }
     if (k->http.status == 200) {
         es_live_scrape_t *sc = calloc(1, sizeof *sc);
         char msg[160];
@@ -249,12 +271,21 @@ static void scrape_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         free(sc);
     }
-    scrape_close(k);
+    if (nread < 0 || !k->http.keep_alive || k->ctx->stopping) { scrape_close(k); return; }
+    k->busy = false;
+    k->started = uv_now(k->ctx->loop);
 }
 
 static void scrape_written(uv_write_t *w, int status)
 {
-    if (status < 0) scrape_close(w->data);
+    if (status < 0) scrape_fail(w->data);
+}
+
+static void scrape_send(load_scrape_t *k)
+{
+    uv_buf_t b = uv_buf_init(k->req, (unsigned)strlen(k->req));
+    k->w.data = k;
+    if (uv_write(&k->w, (uv_stream_t *)&k->tcp, &b, 1, scrape_written) != 0) scrape_fail(k);
 }
 
 static void scrape_connected(uv_connect_t *req, int status)
@@ -262,17 +293,25 @@ static void scrape_connected(uv_connect_t *req, int status)
     load_scrape_t *k = req->data;
     if (k->closing) return;
     if (status < 0) { scrape_close(k); return; }
+    k->connected = true;
     uv_read_start((uv_stream_t *)&k->tcp, scrape_alloc, scrape_read);
-    uv_buf_t b = uv_buf_init(k->req, (unsigned)strlen(k->req));
-    k->w.data = k;
-    if (uv_write(&k->w, (uv_stream_t *)&k->tcp, &b, 1, scrape_written) != 0) scrape_close(k);
+    scrape_send(k);
 }
 
-/* One scrape per pod at a time, on its own short connection. */
+/* One scrape per pod at a time, on its kept-alive connection if it has one. */
 static void scrape_start(load_ctx_t *c, uint32_t i)
 {
     load_target_t *t = &c->targets[i];
-    if (t->scraping || c->stopping) return;
+    if (c->stopping) return;
+    if (t->scraping) {
+        load_scrape_t *k = t->scraping;
+        if (k->busy || k->closing || !k->connected) return;   /* in flight, or its close not yet done */
+        es_live_sse_reset(&k->http);
+        k->busy = k->reused = true;
+        k->started = uv_now(c->loop);
+        scrape_send(k);
+        return;
+    }
     load_scrape_t *k = calloc(1, sizeof *k);
     if (!k) return;
     k->ctx = c;
@@ -280,7 +319,8 @@ static void scrape_start(load_ctx_t *c, uint32_t i)
     k->started = uv_now(c->loop);
     es_live_sse_init(&k->http);
     k->http.raw = true;
-    snprintf(k->req, sizeof k->req, "GET /metrics HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", t->host);
+    snprintf(k->req, sizeof k->req, "GET /metrics HTTP/1.1\r\nHost: %s\r\n\r\n", t->host);
+    k->busy = true;
     uv_tcp_init(c->loop, &k->tcp);
     k->tcp.data = k;
     k->connect.data = k;
@@ -662,9 +702,10 @@ static void on_tick(uv_timer_t *t)
         sample(c, c->next_sample);
         c->next_sample += es_time_from_ms(c->exp->results.timeseries_interval_ms);
     }
-    for (uint32_t i = 0; i < c->ntargets; i++)   /* a scrape is given 2 s */
-        if (c->targets[i].scraping && uv_now(c->loop) - c->targets[i].scraping->started > 2000)
-            scrape_close(c->targets[i].scraping);
+    for (uint32_t i = 0; i < c->ntargets; i++) {   /* a scrape is given 2 s; an idle connection LOAD_IDLE_CLOSE_MS */
+        load_scrape_t *k = c->targets[i].scraping;
+        if (k && uv_now(c->loop) - k->started > (k->busy ? 2000u : LOAD_IDLE_CLOSE_MS)) scrape_close(k);
+    }
     if (!c->wl_finished && now >= c->arrivals_end) c->wl_finished = true;
     if (c->wl_finished) {   /* nothing waits or is in flight (idle connections aside): done */
         uint32_t idle = 0;
