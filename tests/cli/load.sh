@@ -122,5 +122,47 @@ check "bad --set value named by its option, as eppsim run does" $? "$(cat e.txt)
 [ $? -eq 2 ] && grep -q -- '^eppsim: --set nosuchkey=1: ' e.txt
 check "unknown --set key named by its option" $? "$(cat e.txt)"
 
+# scrapes reuse one kept-alive connection per pod: a stand-in pod (python,
+# HTTP/1.1 keep-alive) counts the connections that carried /metrics against
+# the scrapes (every 100 ms model for the run's ~2 s; no timing asserted:
+# a few scrapes suffice, and reuse only fails if every gap tops 5 s idle)
+cat > pod.py <<'PY'
+import http.server, json, sys, threading
+seen = {"conns": 0, "scrapes": 0}
+lock = threading.Lock()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def reply(self, ctype, body):
+        self.send_response(200); self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def do_GET(self):
+        with lock:
+            seen["scrapes"] += 1
+            if not getattr(self, "counted", False):   # one handler per connection
+                self.counted = True; seen["conns"] += 1
+            print("scrapes %d connections %d" % (seen["scrapes"], seen["conns"]), flush=True)
+        self.reply("text/plain", b'vllm:num_requests_waiting{model_name="m"} 0\nvllm:num_requests_running{model_name="m"} 1\n'
+                   b'vllm:kv_cache_usage_perc{model_name="m"} 0.5\n')
+    def do_POST(self):
+        n = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["max_tokens"]
+        ev = ['data: {"choices":[{"index":0,"text":"abcd"}]}'] * n
+        ev += ['data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":%d}}' % n, "data: [DONE]"]
+        self.reply("text/event-stream", ("\n\n".join(ev) + "\n\n").encode())
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print("port", s.server_address[1], flush=True)
+s.serve_forever()
+PY
+python3 pod.py > pod.out 2>pod.err &
+pids+=($!)
+wait_lines pod.out '^port ' 1
+PP=$(awk '$1=="port" {print $2}' pod.out)
+printf 'name: reuse\nseed: 1\nworkload:\n  num_requests: 6\n  arrival: {process: poisson, rate: 3}\n  shared_prefix: {num_groups: 1, num_prompts_per_group: 6, system_prompt_len: 10, question_len: 10, output_len: 2, output_len_std: 0}\nresults: {timeseries_interval_ms: 100}\n' > reuse.yaml
+timeout 120 "$EPPSIM" load reuse.yaml --url "http://127.0.0.1:$PP" --no-plots -q -o reuse >r.out 2>r.err
+check "load against a keep-alive stand-in pod exits 0" $? "$(cat r.err)"
+last=$(grep '^scrapes' pod.out | tail -n 1)
+sc=$(echo "$last" | awk '{print $2}'); cn=$(echo "$last" | awk '{print $4}')
+[ "${sc:-0}" -ge 3 ] && [ "${cn:-99}" -lt "$sc" ]; check "scrapes reuse a kept-alive connection ($last)" $? "$(cat pod.out r.err)"
+
 [ "$fails" -eq 0 ] || exit 1
 echo "all load checks passed"
