@@ -1422,32 +1422,32 @@ uint32_t es_server_free_blocks(const es_server_t *s) { return s->kv.nfree; }
 uint64_t es_server_kv_event_parent(const es_server_t *s) { return s->kv.ev_parent; }
 uint32_t es_server_block_size(const es_server_t *s) { return s->bs; }
 
-uint32_t es_server_offloaded_prefix(const es_server_t *s, const es_content_t *prompt, const char *lora,
-                                    uint32_t max_tokens)
+/* Tokens of the prompt's leading full blocks found in the GPU tier (gpu)
+ * and/or the host tier (cpu), at most max_tokens. */
+static uint32_t held_prefix(const es_server_t *s, const es_content_t *prompt, const char *lora, uint32_t max_tokens,
+                            bool gpu, bool cpu)
 {
-    if (!s->offload) return 0;
     es_block_iter_t it;
     es_block_iter_init(&it, prompt, NULL, 0, 0, s->bs, max_tokens);
     it.parent = chain_root(lora);
     uint32_t n = 0;
     uint64_t h;
-    while (es_block_iter_next(&it, &h) && es_kvcache_lookup(&s->cpu, h) != ES_KV_NONE) n++;
+    while (es_block_iter_next(&it, &h) && ((gpu && es_kvcache_lookup(&s->kv, h) != ES_KV_NONE) ||
+                                           (cpu && es_kvcache_lookup(&s->cpu, h) != ES_KV_NONE)))
+        n++;
     return n * s->bs;
+}
+
+uint32_t es_server_offloaded_prefix(const es_server_t *s, const es_content_t *prompt, const char *lora,
+                                    uint32_t max_tokens)
+{
+    return s->offload ? held_prefix(s, prompt, lora, max_tokens, false, true) : 0;
 }
 
 uint32_t es_server_cached_prefix(const es_server_t *s, const es_content_t *prompt, const char *lora,
                                  uint32_t max_tokens)
 {
-    if (!s->prefix_caching) return 0;
-    es_block_iter_t it;
-    es_block_iter_init(&it, prompt, NULL, 0, 0, s->bs, max_tokens);
-    it.parent = chain_root(lora);
-    uint32_t n = 0;
-    uint64_t h;
-    while (es_block_iter_next(&it, &h) &&
-           (es_kvcache_lookup(&s->kv, h) != ES_KV_NONE || (s->offload && es_kvcache_lookup(&s->cpu, h) != ES_KV_NONE)))
-        n++;
-    return n * s->bs;
+    return s->prefix_caching ? held_prefix(s, prompt, lora, max_tokens, true, s->offload) : 0;
 }
 void es_server_sync(es_server_t *s) { ff_sync(s, true); }
 
