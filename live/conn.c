@@ -6,6 +6,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#endif
 
 #include <cjson/cJSON.h>
 
@@ -82,4 +86,15 @@ bool es_live_self_connected(const uv_tcp_t *tcp)
         return a->sin6_port == b->sin6_port && memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0;
     }
     return false;
+}
+
+size_t es_live_unsent(const uv_tcp_t *tcp)
+{
+    size_t n = uv_stream_get_write_queue_size((const uv_stream_t *)tcp);
+#ifdef __linux__
+    uv_os_fd_t fd;
+    int out = 0;
+    if (uv_fileno((const uv_handle_t *)tcp, &fd) == 0 && ioctl(fd, SIOCOUTQ, &out) == 0 && out > 0) n += (size_t)out;
+#endif
+    return n;
 }

@@ -35,4 +35,10 @@ char *es_live_error_body(int status, const char *msg);
  * selfConnect). */
 bool es_live_self_connected(const uv_tcp_t *tcp);
 
+/* Bytes written to the stream that its peer has not taken yet: libuv's
+ * write queue plus what the kernel has not had acknowledged (SIOCOUTQ, on
+ * Linux; elsewhere libuv's queue alone).  A connection whose count falls is
+ * being read, however slowly: an idle timeout runs from when it last fell. */
+size_t es_live_unsent(const uv_tcp_t *tcp);
+
 #endif /* ES_LIVE_CONN_H */

@@ -143,6 +143,7 @@ struct gw_conn {
     es_live_http_t http;
     bool         closing, busy, keep_alive;
     bool         started;           /* bytes of the next request have arrived */
+    size_t       unsent;            /* es_live_unsent at the last reap (idle only) */
     uint64_t     since;             /* accepted, a request's first bytes, a response done */
     gw_req_t    *req;
     gw_conn_t   *next, *prev;
@@ -218,7 +219,11 @@ static void on_client_written(uv_write_t *w, int status)
     free(gw);
     /* a failed write: the client hung up (nothing reads its socket while a request is in flight) */
     if (status < 0 && status != UV_ECANCELED && c) { conn_close(c); return; }
-    if (!c || c->closing || !c->req) return;
+    if (!c || c->closing) return;
+    /* a response still draining to a slow reader is not idle: the idle
+     * timeout counts from the last byte the client took */
+    if (status == 0 && !c->busy && !c->started) c->since = uv_now(c->gw->loop);
+    if (!c->req) return;
     c->req->up.last = uv_now(c->gw->loop);   /* the client reads: a paused exchange is alive */
     if (!c->req->paused) return;
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < GW_RESUME_BYTES) up_resume(c->req);
@@ -997,6 +1002,7 @@ static void conn_done(gw_conn_t *c)
     c->busy = false;
     c->started = false;
     c->since = uv_now(c->gw->loop);
+    c->unsent = SIZE_MAX;
     if (c->closing) return;
     if (!c->keep_alive) {
         uv_read_stop((uv_stream_t *)&c->tcp);
@@ -1299,8 +1305,13 @@ static void on_reap(uv_timer_t *t)
     es_live_gw_t *gw = t->data;
     uint64_t now = uv_now(gw->loop);
     if (gw->cfg.idle_timeout_ms)
-        for (gw_conn_t *c = gw->conns; c; c = c->next)
-            if (!c->busy && !c->closing && now - c->since > gw->cfg.idle_timeout_ms) conn_close(c);
+        for (gw_conn_t *c = gw->conns; c; c = c->next) {
+            if (c->busy || c->closing) continue;
+            size_t unsent = c->started ? 0 : es_live_unsent(&c->tcp);
+            if (unsent < c->unsent) c->since = now;   /* the client is taking its response */
+            c->unsent = unsent;
+            if (now - c->since > gw->cfg.idle_timeout_ms) conn_close(c);
+        }
     if (gw->cfg.upstream_timeout_ms)
         for (uint32_t i = 0; i < gw->nreqs; i++) {
             gw_req_t *r = gw->reqs[i];

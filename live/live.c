@@ -78,6 +78,7 @@ struct live_conn {
     es_live_http_t http;
     bool         closing, busy, keep_alive;
     bool         started;          /* bytes of the next request have arrived */
+    size_t       unsent;           /* es_live_unsent at the last reap (idle only) */
     bool         failed;           /* on es_live.failed: a write failed, closed at the callback's end */
     live_conn_t *next_failed;
     uint64_t     since;            /* wall ms of its last activity (accepted, a request's first bytes, a response queued) */
@@ -261,6 +262,10 @@ static void sweep_failed(es_live_t *lv)
     }
 }
 
+/* Wall milliseconds, read now: uv_now is the loop iteration's start, which
+ * a long iteration (a backlog of engine steps) leaves far behind. */
+static uint64_t now_ms(void) { return uv_hrtime() / 1000000u; }
+
 static void on_written(uv_write_t *w, int status)
 {
     /* a failed write (EPIPE, ECONNRESET): the client hung up mid-response; while a
@@ -269,6 +274,9 @@ static void on_written(uv_write_t *w, int status)
     live_conn_t *c = w->handle->data;
     c->pod->lv->queued -= lw->n;
     if (status < 0 && status != UV_ECANCELED) conn_close(c);
+    /* a response still draining to a slow reader is not idle: the idle
+     * timeout counts from the last byte the client took */
+    else if (status == 0 && !c->busy && !c->started) c->since = now_ms();
     free(lw);
 }
 
@@ -823,9 +831,6 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
-/* Wall milliseconds, read now: uv_now is the loop iteration's start, which
- * a long iteration (a backlog of engine steps) leaves far behind. */
-static uint64_t now_ms(void) { return uv_hrtime() / 1000000u; }
 
 /* A response has been queued in full: read the next request or close. */
 static void conn_done(live_conn_t *c)
@@ -833,6 +838,7 @@ static void conn_done(live_conn_t *c)
     c->busy = false;
     c->started = false;
     c->since = now_ms();
+    c->unsent = SIZE_MAX;
     if (c->closing || c->failed) return;
     if (!c->keep_alive) {
         uv_read_stop((uv_stream_t *)&c->tcp);
@@ -893,14 +899,20 @@ static void on_connection(uv_stream_t *server, int status)
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-/* A connection without a request in flight (idle, or still sending its
- * request) for longer than the idle timeout is closed: nothing waits forever. */
+/* A connection without a request in flight (idle, still sending its request,
+ * or not reading what it was sent) for longer than the idle timeout is
+ * closed: nothing waits forever. */
 static void on_reap(uv_timer_t *t)
 {
     es_live_t *lv = t->data;
     uint64_t now = now_ms();
-    for (live_conn_t *c = lv->conns; c; c = c->next)
-        if (!c->busy && !c->closing && now - c->since > lv->cfg.idle_timeout_ms) conn_close(c);
+    for (live_conn_t *c = lv->conns; c; c = c->next) {
+        if (c->busy || c->closing) continue;
+        size_t unsent = c->started ? 0 : es_live_unsent(&c->tcp);
+        if (unsent < c->unsent) c->since = now;   /* the client is taking its response */
+        c->unsent = unsent;
+        if (now - c->since > lv->cfg.idle_timeout_ms) conn_close(c);
+    }
 }
 
 /* ---- faults ---- */

@@ -188,13 +188,17 @@ kill "${pids[-1]}"
 
 # bounded memory: --max-queued caps the bytes queued for all slow clients
 # together.  A client that reads nothing of a 20000-token stream until the pod
-# has ended it
-# (3.7 MB; a few MB fit in the kernel's socket buffers) is cut off past a
-# 64 KiB total (no [DONE]); the same client gets the whole stream under the
-# default cap (256 MiB; 8 MiB per connection); the capped pod serves the
-# next request (its queue was released).
+# has ended it (3.7 MB; a few MB fit in the kernel's socket buffers) is cut
+# off past a 64 KiB total (no [DONE]); the capped pod then serves the next
+# request (its queue was released).
+# And the idle timeout counts from the last byte a client took, not from the
+# end of generation: a client that reads the same stream slower than the pod
+# makes it (4 KiB every 20 ms for its first MB, so ~1 MB is still queued when
+# generation ends) is still taking it past --idle-timeout 1, and gets it whole
+# under the default cap (256 MiB; 8 MiB per connection).
 cat > slow.py <<'PY'
 import json, re, socket, sys, time, urllib.request
+pace = len(sys.argv) > 3   # argv[3]: read paced from the start, else after the end
 def metrics():
     return urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=30).read().decode()
 def ttfts():   # requests that have had their first token
@@ -204,36 +208,44 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.connect(("127.0.0.1", int(sys.argv[1])))
 body = json.dumps({"prompt": "slow reader", "max_tokens": int(sys.argv[2]), "stream": True}).encode()
 s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-# read nothing until the pod has ended the request (streamed whole into
-# buffers and queues, or cut off): /metrics shows nothing running or waiting
+# unpaced: read nothing until the pod has ended the request (streamed whole
+# into buffers and queues, or cut off): /metrics shows nothing running or waiting
 def busy():
     return sum(float(v) for v in re.findall(r"^vllm:num_requests_(?:running|waiting)\{[^}]*\} (\S+)", metrics(), re.M))
-end = time.monotonic() + 120   # each poll is a connection and a page: 5 a second
-while ttfts() == ttft0 and time.monotonic() < end: time.sleep(0.2)    # the pod has begun it
-while busy() != 0 and time.monotonic() < end: time.sleep(0.2)         # and ended it
+t0 = time.monotonic()
+end = t0 + 120   # each poll is a connection and a page: 5 a second
+while not pace and ttfts() == ttft0 and time.monotonic() < end: time.sleep(0.2)    # the pod has begun it
+t1 = time.monotonic()
+while not pace and busy() != 0 and time.monotonic() < end: time.sleep(0.2)         # and ended it
+t2 = time.monotonic()
 # then read it all (in 4 KiB receive windows: thousands of reads; only the
 # tail is searched for the end, so reading stays linear)
-chunks, tail, done = [], b"", False
+chunks, got, tail, done = [], 0, b"", False
 s.settimeout(20)
 try:
     while not done:
-        d = s.recv(1 << 20)
+        slow = pace and got < 1 << 20
+        if slow: time.sleep(0.02)
+        d = s.recv(4096 if slow else 1 << 20)
         if not d: break
         chunks.append(d)
+        got += len(d)
         tail = (tail + d)[-64:]
         done = b"data: [DONE]" in tail
 except OSError as e:
     print("recv:", e)
-print("%d bytes, %s" % (sum(map(len, chunks)), "done" if done else "cut"))
+# (phases in wall seconds, for a failure's message: begun, ended, read)
+print("%.1f s %.1f s %.1f s" % (t1 - t0, t2 - t1, time.monotonic() - t2))
+print("%d bytes, %s" % (got, "done" if done else "cut"))
 PY
 start sq1.out 1 --time-scale 100 --max-queued 65536
-start sq2.out 1 --time-scale 100
+start sq2.out 1 --time-scale 1000 --idle-timeout 1
 Q1=$(awk '$1=="pod" && $2==0 {print $4}' sq1.out); Q2=$(awk '$1=="pod" && $2==0 {print $4}' sq2.out)
 python3 slow.py "$Q1" 20000 >q1.txt 2>&1 & SL=$!
-python3 slow.py "$Q2" 20000 >q2.txt 2>&1
+python3 slow.py "$Q2" 20000 paced >q2.txt 2>&1
 wait $SL
 grep -q ' cut$' q1.txt; check "--max-queued 65536: a client that does not read is cut off" $? "$(cat q1.txt)"
-grep -q ' done$' q2.txt; check "default --max-queued: the same client gets its whole stream" $? "$(cat q2.txt)"
+grep -q ' done$' q2.txt; check "default --max-queued, --idle-timeout 1: a client reading slower than the pod gets its whole stream" $? "$(cat q2.txt)"
 n=$(curl -sN --max-time 60 http://127.0.0.1:$Q1/v1/completions -d '{"prompt":"after","max_tokens":5,"stream":true}' | grep -c '"text":')
 [ "$n" -eq 5 ]; check "--max-queued: the pod serves the next client" $? "got $n"
 "$EPPSIM" serve --max-queued 10 >/dev/null 2>err.txt; rc=$?
