@@ -293,6 +293,35 @@ static void test_chat_burst_yields(void **st)
     assert_int_equal(c.r.admitted, 4100 * US);
     assert_int_equal(c.r.first_token, 9100 * US);
     h_stop(&h);
+    /* aborted between its turns, and crashed in its second: each finishes once */
+    vconfig(&h, "0.11.0");
+    h.cfg.api_request_us = 1000;
+    h.cfg.api_chat_request_us = 3000;
+    h.cfg.api_prompt_token_us = 1;
+    h.cfg.api_chat_yield = true;
+    assert_int_equal(h_start(&h), 0);
+    rec_t q[3];
+    for (int i = 0; i < 3; i++) {
+        rec_init(&q[i], 10 + 2 * (uint64_t)i, 100, 1);
+        q[i].r.chat = true;
+        es_server_submit(h.srv, &q[i].r);
+    }
+    es_sim_run(h.sim, 10 * ES_MS);   /* #0 and #1 rendered, waiting for their second turns */
+    es_server_abort(h.srv, &q[0].r);
+    assert_int_equal(q[0].nfinish, 1);
+    assert_int_equal(q[0].r.status, ES_SERVER_ABORTED);
+    es_sim_run(h.sim, 12050 * US);   /* #1 and #2 still in the API server */
+    es_server_crash(h.srv, ES_SERVER_UNAVAILABLE);
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(q[i].nfinish, 1);
+        assert_int_equal(q[i].r.status, ES_SERVER_UNAVAILABLE);
+    }
+    run(&h);
+    for (int i = 0; i < 3; i++) assert_int_equal(q[i].nfinish, 1);
+    es_server_stats_t ss;
+    es_server_stats(h.srv, &ss);
+    assert_int_equal(ss.finished, 3);
+    h_stop(&h);
 }
 
 /* api_chat_chunk_us: every step's chunks of chat streams cost the API process
