@@ -11,9 +11,6 @@ trap cleanup EXIT
 cd "$W"
 command -v curl >/dev/null || { echo "FAIL: curl missing (scripts/install-deps installs it)"; exit 1; }
 fails=0
-check() {   # check NAME CONDITION-EXIT-CODE DETAIL
-  if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
-}
 start() {   # start OUTFILE PODS ARGS...: runs serve, waits for its PODS port lines
   local out=$1 n=$2; shift 2
   "$EPPSIM" serve --port 0 --pods "$n" "$@" >"$out" 2>"$out.err" &
