@@ -21,7 +21,6 @@ for p in python3 /usr/bin/python3; do
 done
 [ -n "$PY" ] || { echo "FAIL: python3-zmq and python3-msgpack missing (scripts/install-deps installs them)"; exit 1; }
 fails=0
-check() { if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi; }
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
 cat > f.yaml <<'Y'

@@ -160,32 +160,32 @@ kill -INT "$GS"; wait "$GS"; rc=$?
 [ $rc -eq 0 ]; check "SIGINT stops --serve cleanly (exit $rc)" $? "$(cat gs.err)"
 
 # the idle timeout counts from the last byte a client took: a client that
-# reads a 20000-token stream (3.7 MB) slower than the pod makes it (4 KiB
-# every 20 ms for its first MB) is still taking it when the response is
-# complete and past --idle-timeout 1, and gets it whole
-"$EPPSIM" gateway --serve 1 --port 0 --time-scale 1000 --idle-timeout 1 >gd.out 2>gd.err &
+# reads a 30000-token stream (5 MB) slower than the pod makes it (8 KiB every
+# 20 ms for its first 2 MB) is still taking it when the response is complete
+# and past --idle-timeout 2, and gets it whole
+"$EPPSIM" gateway --serve 1 --port 0 --time-scale 1000 --idle-timeout 2 >gd.out 2>gd.err &
 GD=$!
 pids+=($GD)
 wait_line gd.out '^gateway port ' 1
 python3 - "$(awk '$1=="gateway" {print $3}' gd.out)" >gd.txt 2>&1 <<'PY'
 import json, socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
 s.connect(("127.0.0.1", int(sys.argv[1])))
-body = json.dumps({"prompt": "slow reader", "max_tokens": 20000, "stream": True}).encode()
+body = json.dumps({"prompt": "slow reader", "max_tokens": 30000, "stream": True}).encode()
 s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
 got, tail, done = 0, b"", False
 s.settimeout(20)
 while not done:
-    slow = got < 1 << 20
+    slow = got < 2 << 20
     if slow: time.sleep(0.02)
-    d = s.recv(4096 if slow else 1 << 20)
+    d = s.recv(8192 if slow else 1 << 20)
     if not d: break
     got += len(d)
     tail = (tail + d)[-64:]
     done = b"data: [DONE]" in tail
 print(got, "bytes,", "done" if done else "cut")
 PY
-grep -q ' done$' gd.txt; check "--idle-timeout 1: a client reading slower than the pod gets its whole stream" $? "$(cat gd.txt)"
+grep -q ' done$' gd.txt; check "--idle-timeout 2: a client reading slower than the pod gets its whole stream" $? "$(cat gd.txt)"
 kill -TERM "$GD"; wait "$GD"
 
 # a pod crash from the experiment's fault schedule (served by eppsim serve): refused

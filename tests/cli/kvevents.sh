@@ -18,7 +18,6 @@ done
 [ -n "$PY" ] || { echo "FAIL: python3-zmq and python3-msgpack missing (scripts/install-deps installs them)"; exit 1; }
 command -v curl >/dev/null || { echo "FAIL: curl missing (scripts/install-deps installs it)"; exit 1; }
 fails=0
-check() { if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi; }
 
 # 40 blocks of 16 tokens: a 600-token prompt takes 38, so the second prompt evicts
 printf 'server:\n  num_gpu_blocks: 41\n' > small.yaml

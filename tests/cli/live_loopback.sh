@@ -21,9 +21,6 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"; 
 trap cleanup EXIT
 cd "$W"
 fails=0
-check() {   # check NAME CONDITION-EXIT-CODE DETAIL
-  if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
-}
 TS=0.25
 N=12
 NL=20

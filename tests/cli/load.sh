@@ -13,7 +13,6 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"; 
 trap cleanup EXIT
 cd "$W"
 fails=0
-check() { if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi; }
 
 cat > small.yaml <<'Y'
 name: small

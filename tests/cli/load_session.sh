@@ -16,9 +16,6 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$W"; 
 trap cleanup EXIT
 cd "$W"
 fails=0
-check() {   # check NAME CONDITION-EXIT-CODE DETAIL
-  if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
-}
 # How many of the 30 requests are later turns depends on the wall clock: a
 # session's next turn waits for its last response, while new sessions keep
 # arriving.  At --time-scale 10 on a loaded machine (ASan, ctest -j) the 30

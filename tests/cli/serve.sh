@@ -11,9 +11,6 @@ trap cleanup EXIT
 cd "$W"
 command -v curl >/dev/null || { echo "FAIL: curl missing (scripts/install-deps installs it)"; exit 1; }
 fails=0
-check() {   # check NAME CONDITION-EXIT-CODE DETAIL
-  if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1: $3"; fails=$((fails + 1)); fi
-}
 start() {   # start OUTFILE PODS ARGS...: runs serve, waits for its PODS port lines
   local out=$1 n=$2; shift 2
   "$EPPSIM" serve --port 0 --pods "$n" "$@" >"$out" 2>"$out.err" &
@@ -187,14 +184,16 @@ PY
 kill "${pids[-1]}"
 
 # bounded memory: --max-queued caps the bytes queued for all slow clients
-# together.  A client that reads nothing of a 20000-token stream until the pod
-# has ended it (3.7 MB; a few MB fit in the kernel's socket buffers) is cut
+# together.  A client that reads nothing of a 30000-token stream until the pod
+# has ended it (5.6 MB; about 4 MB fit in the kernel's socket buffers) is cut
 # off past a 64 KiB total (no [DONE]); the capped pod then serves the next
 # request (its queue was released).
 # And the idle timeout counts from the last byte a client took, not from the
 # end of generation: a client that reads the same stream slower than the pod
-# makes it (4 KiB every 20 ms for its first MB, so ~1 MB is still queued when
-# generation ends) is still taking it past --idle-timeout 1, and gets it whole
+# makes it (4 KiB every 20 ms for its first MB, so ~1.5 MB is still queued
+# when generation ends) is still taking it past --idle-timeout 2, and gets it
+# whole.  (A 64 KiB receive buffer: a window update every 16 reads, ~0.3 s;
+# a tiny one makes thousands of updates, slow on some machines.)
 # under the default cap (256 MiB; 8 MiB per connection).
 cat > slow.py <<'PY'
 import json, re, socket, sys, time, urllib.request
@@ -204,7 +203,7 @@ def metrics():
 def ttfts():   # requests that have had their first token
     return float(re.search(r"^vllm:time_to_first_token_seconds_count\{[^}]*\} (\S+)", metrics(), re.M).group(1))
 ttft0 = ttfts()
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
 s.connect(("127.0.0.1", int(sys.argv[1])))
 body = json.dumps({"prompt": "slow reader", "max_tokens": int(sys.argv[2]), "stream": True}).encode()
 s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
@@ -239,13 +238,13 @@ print("%.1f s %.1f s %.1f s" % (t1 - t0, t2 - t1, time.monotonic() - t2))
 print("%d bytes, %s" % (got, "done" if done else "cut"))
 PY
 start sq1.out 1 --time-scale 100 --max-queued 65536
-start sq2.out 1 --time-scale 1000 --idle-timeout 1
+start sq2.out 1 --time-scale 1000 --idle-timeout 2
 Q1=$(awk '$1=="pod" && $2==0 {print $4}' sq1.out); Q2=$(awk '$1=="pod" && $2==0 {print $4}' sq2.out)
-python3 slow.py "$Q1" 20000 >q1.txt 2>&1 & SL=$!
-python3 slow.py "$Q2" 20000 paced >q2.txt 2>&1
+python3 slow.py "$Q1" 30000 >q1.txt 2>&1 & SL=$!
+python3 slow.py "$Q2" 30000 paced >q2.txt 2>&1
 wait $SL
 grep -q ' cut$' q1.txt; check "--max-queued 65536: a client that does not read is cut off" $? "$(cat q1.txt)"
-grep -q ' done$' q2.txt; check "default --max-queued, --idle-timeout 1: a client reading slower than the pod gets its whole stream" $? "$(cat q2.txt)"
+grep -q ' done$' q2.txt; check "default --max-queued, --idle-timeout 2: a client reading slower than the pod gets its whole stream" $? "$(cat q2.txt)"
 n=$(curl -sN --max-time 60 http://127.0.0.1:$Q1/v1/completions -d '{"prompt":"after","max_tokens":5,"stream":true}' | grep -c '"text":')
 [ "$n" -eq 5 ]; check "--max-queued: the pod serves the next client" $? "got $n"
 "$EPPSIM" serve --max-queued 10 >/dev/null 2>err.txt; rc=$?
