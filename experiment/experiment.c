@@ -154,7 +154,8 @@ static int apply_vllm(es_experiment_t *exp, es_err_t *err)
         snprintf(msg, sizeof msg, "%s", err->msg);
         return server_node_err(exp, err, ES_EINVAL, "vllm_version", msg);
     }
-    if (!sc->vllm_args[0] && !sc->vllm_config[0]) return 0;
+    /* a version the file names, alone, is `vllm serve MODEL` of that version: its defaults too */
+    if (!sc->vllm_args[0] && !sc->vllm_config[0] && !explicit_server_key(exp, "vllm_version")) return 0;
     if (es_vllm_version_parse(sc->vllm_version, &version, err)) {
         snprintf(msg, sizeof msg, "%s", err->msg);
         return server_node_err(exp, err, ES_EINVAL, "vllm_version", msg);

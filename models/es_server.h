@@ -93,6 +93,7 @@ typedef struct es_server_req_priv {
     struct es_server_request *fe_next, *fe_prev;  /* in the API queue or delivering its end */
     es_event_id_t   fe_ev;       /* the API job's end, or the finish's delivery */
     es_event_id_t   ft_ev;       /* the first token's delivery; 0 = none pending */
+    uint8_t         api_proc;    /* its API process (a chat request's two turns run on one) */
     es_time_t       queued_at;   /* entered the waiting queue (async scheduling's admission) */
     /* P2P pull: tokens [pull_from, pull_to) come from the peer; pull_cpu of
      * the blocks before pull_from come from the pod's own host tier */

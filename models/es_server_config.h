@@ -76,6 +76,8 @@ typedef struct es_server_config {
     double   api_latency_us;               /* a request's way to the engine that holds no API CPU */
     double   api_prompt_token_us;          /* API CPU per prompt token (tokenisation) */
     double   api_chunk_us;                 /* API CPU per streamed output chunk (detokenise, SSE) */
+    double   api_chat_chunk_us;            /* more API CPU per chunk of a chat stream */
+    bool     api_chat_yield;               /* chat intake in two turns of the event loop */
     double   kv_offloading_gib;            /* host KV tier per GPU (vllm --kv-offloading-size); 0 = off */
     double   kv_offload_gbps;              /* host <-> GPU copy bandwidth */
 } es_server_config_t;

@@ -307,6 +307,7 @@ static void dec_leave(es_server_t *s, req_t *r)
 {
     s->n_dec--;
     s->n_dec_meas -= r->measured;
+    s->n_dec_chat -= r->chat;
     s->dec_base -= (int64_t)r->p.c0 - (int64_t)r->p.s0;
     bucket_remove(s, r);
     r->p.decoding = 0;
@@ -322,13 +323,15 @@ static inline uint32_t dec_outputs(const es_server_t *s, const req_t *r)
     return r->p.o0 + (uint32_t)(s->k - r->p.s0);
 }
 
-/* The API server streams the `chunks` tokens of a step that ended at t: each
- * process takes its share after what it already has queued.  Sets d_now. */
-static void api_stream(es_server_t *s, es_time_t t, uint32_t chunks)
+/* The API server streams the `chunks` tokens of a step that ended at t, `chat`
+ * of them to chat streams: each process takes its share after what it already
+ * has queued (asyncio runs ready work in order).  Sets d_now. */
+static void api_stream(es_server_t *s, es_time_t t, uint32_t chunks, uint32_t chat)
 {
     if (!s->fe_on) return;
     s->d_prev = s->d_now;
-    es_time_t w = (es_time_t)(s->api_chunk_d * chunks / s->n_api + 0.5), done = t;
+    double cpu = s->api_chunk_d * chunks + s->api_chat_chunk_d * chat;
+    es_time_t w = (es_time_t)(cpu / s->n_api + 0.5), done = t;
     for (uint32_t i = 0; i < s->n_api; i++) {
         es_time_t f = (s->api_free[i] > t ? s->api_free[i] : t) + w;
         if (chunks) s->api_free[i] = f;
@@ -402,7 +405,12 @@ static void preempt(es_server_t *s, req_t *v)
         bool scheduled = s->fast ? s->stage_prefill : v->p.sched_step == s->k;
         if (scheduled) {   /* give its token back */
             s->budget++;
-            if (!s->fast) { s->n_dec_sched--; s->n_dec_sched_meas -= v->measured; s->sum_ctx -= c + 1; }
+            if (!s->fast) {
+                s->n_dec_sched--;
+                s->n_dec_sched_meas -= v->measured;
+                s->n_dec_sched_chat -= v->chat;
+                s->sum_ctx -= c + 1;
+            }
         }
         if (!v->p.late) v->p.last_tok = now;
         v->p.late = 0;
@@ -463,6 +471,7 @@ static void skip_decoder(es_server_t *s, req_t *r)
     s->dec_base--;
     s->skip_n++;
     s->skip_meas += r->measured;
+    s->skip_chat += r->chat;
     s->skip_ctx += (int64_t)r->p.c0 - (int64_t)r->p.s0 + (int64_t)s->k + 1;
     r->p.skip_step = s->k;
     bucket_insert(s, r, s->k + 1);   /* touched next step to report its gap */
@@ -677,6 +686,7 @@ static void phase_running(es_server_t *s)
             s->budget--;
             s->n_dec_sched++;
             s->n_dec_sched_meas += r->measured;
+            s->n_dec_sched_chat += r->chat;
             s->sum_ctx += dec_computed(s, r) + 1;
         } else if (prefill_running(s, r) < 0) {
             skip_from(s, nxt);
@@ -956,9 +966,9 @@ static bool start_step(es_server_t *s)
     s->fast = s->stage_prefill = s->preempted = false;
     s->npf = s->ndue = s->nlate = 0;
     s->fin = NULL;
-    s->n_dec_sched = s->n_dec_sched_meas = 0;
+    s->n_dec_sched = s->n_dec_sched_meas = s->n_dec_sched_chat = 0;
     s->sum_ctx = 0;
-    s->skip_n = s->skip_meas = 0;
+    s->skip_n = s->skip_meas = s->skip_chat = 0;
     s->skip_ctx = 0;
     s->extra = 0;
     s->pulls_started = false;
@@ -968,6 +978,7 @@ static bool start_step(es_server_t *s)
     if (s->fast) {
         s->n_dec_sched = s->n_dec - s->skip_n;
         s->n_dec_sched_meas = s->n_dec_meas - s->skip_meas;
+        s->n_dec_sched_chat = s->n_dec_chat - s->skip_chat;
         int64_t ctx = s->dec_base + (int64_t)s->n_dec * (int64_t)(s->k + 1) - s->skip_ctx;
         s->sum_ctx = (uint64_t)ctx;
     }
@@ -975,13 +986,14 @@ static bool start_step(es_server_t *s)
 
     /* composition */
     uint32_t n_decode = s->n_dec_sched, np = 0, nsampled = s->n_dec_sched, chunks = s->n_dec_sched;
+    uint32_t chat_chunks = s->n_dec_sched_chat;
     uint64_t sum_ctx = s->sum_ctx, ptok = 0;
     for (uint32_t i = 0; i < s->npf; i++) {
         req_t *r = s->pf[i];
         if (r->p.state != RS_RUNNING || r->p.sched_step != s->k || r->p.chunk == 0) continue;
         nsampled++;
         ptok += r->p.chunk;
-        if (r->p.computed + r->p.chunk >= r->p.prompt + r->p.outputs) chunks++;
+        if (r->p.computed + r->p.chunk >= r->p.prompt + r->p.outputs) { chunks++; chat_chunks += r->chat; }
         if (r->p.chunk == 1) { n_decode++; sum_ctx += r->p.computed + 1; continue; }
         s->cq[np] = r->p.chunk;
         s->cp[np] = r->p.computed;
@@ -993,6 +1005,7 @@ static bool start_step(es_server_t *s)
     if (dt < 1) dt = 1;
     s->step_dt = dt;
     s->step_chunks = chunks;
+    s->step_chat_chunks = chat_chunks;
     s->stats.steps++;
     s->stats.seq_steps += nsampled;
     s->stats.decode_tokens += s->n_dec_sched;
@@ -1014,7 +1027,7 @@ static void end_step(es_server_t *s)
 {
     es_time_t now = now_of(s);
     uint32_t late_alive = 0, late_meas = 0;
-    api_stream(s, now, s->step_chunks);
+    api_stream(s, now, s->step_chunks, s->step_chat_chunks);
     for (uint32_t i = 0; i < s->nlate; i++) {
         req_t *r = s->late[i];
         if (r->p.state != RS_RUNNING || !r->p.decoding) continue;
@@ -1054,6 +1067,7 @@ static void end_step(es_server_t *s)
         r->p.o0 = r->p.outputs;
         s->n_dec++;
         s->n_dec_meas += r->measured;
+        s->n_dec_chat += r->chat;
         s->dec_base += (int64_t)r->p.c0 - (int64_t)r->p.s0;
         bucket_insert(s, r, next_event(s, r));
     }
@@ -1121,7 +1135,7 @@ static es_time_t ff_begin(es_server_t *s)
  * start_step would (the fields they set that differ from step k's). */
 static void ff_step(es_server_t *s)
 {
-    api_stream(s, s->ff_t, s->n_dec_sched);
+    api_stream(s, s->ff_t, s->n_dec_sched, s->n_dec_sched_chat);
     emit_gap(s, s->ff_t, s->step_dt, s->n_dec_sched, s->n_dec_sched_meas);
     s->k++;
     s->ndue = 0;
@@ -1210,6 +1224,27 @@ static void ev_api_done(es_sim_t *sim, void *target, uint64_t arg)
     kick(s);
 }
 
+/* A chat request's first turn on its API process is over; its templated
+ * prompt comes back from the tokeniser (off the event loop) at once, and its
+ * second turn (the token ids checked, the engine request built and sent, in
+ * proportion to the prompt) waits behind the work that became ready before it:
+ * under a burst every request renders its template before any reaches the
+ * engine, as asyncio runs them (vllm/entrypoints/openai/serving_chat.py). */
+static void ev_api_rendered(es_sim_t *sim, void *target, uint64_t arg)
+{
+    (void)sim;
+    es_server_t *s = target;
+    req_t *r = (req_t *)(uintptr_t)arg;
+    es_time_t now = now_of(s);
+    ff_sync(s, false);   /* the chunks of the steps ended by now are ahead of it */
+    uint32_t i = r->p.api_proc;
+    es_time_t start = s->api_free[i] > now ? s->api_free[i] : now;
+    es_time_t done = start + (es_time_t)(s->api_tok_ns * r->p.prompt + 0.5);
+    s->api_free[i] = done;
+    r->p.fe_ev = es_sim_schedule(s->sim, done + s->api_latency, ev_api_done, s, (uint64_t)(uintptr_t)r);
+    ES_ASSERT(r->p.fe_ev != 0, "out of memory for an event");
+}
+
 /* The parent hash of a request's first block: extra_keys, an adapter's
  * blocks never match the base model's */
 static uint64_t chain_root(const char *lora)
@@ -1258,11 +1293,19 @@ void es_server_submit(es_server_t *s, es_server_request_t *r)
         for (uint32_t i = 1; i < s->n_api; i++)
             if (s->api_free[i] < s->api_free[best]) best = i;
         es_time_t start = s->api_free[best] > now ? s->api_free[best] : now;
+        r->p.state = RS_API;
+        r->p.api_proc = (uint8_t)best;
+        fe_link(s, r);
+        if (r->chat && s->chat_yield) {   /* turn one: messages, chat template; then it awaits the tokeniser */
+            es_time_t done = start + s->api_req + s->api_chat;
+            s->api_free[best] = done;
+            r->p.fe_ev = es_sim_schedule(s->sim, done, ev_api_rendered, s, (uint64_t)(uintptr_t)r);
+            ES_ASSERT(r->p.fe_ev != 0, "out of memory for an event");
+            return;
+        }
         es_time_t done = start + s->api_req + (r->chat ? s->api_chat : 0) +
                          (es_time_t)(s->api_tok_ns * r->p.prompt + 0.5);
         s->api_free[best] = done;
-        r->p.state = RS_API;
-        fe_link(s, r);
         r->p.fe_ev = es_sim_schedule(s->sim, done + s->api_latency, ev_api_done, s, (uint64_t)(uintptr_t)r);
         ES_ASSERT(r->p.fe_ev != 0, "out of memory for an event");
         return;
@@ -1301,7 +1344,13 @@ void es_server_abort(es_server_t *s, es_server_request_t *r)
     ff_sync(s, false);
     if (s->in_step && r->p.decoding) {
         bool scheduled = s->fast ? r->p.skip_step != s->k : r->p.sched_step == s->k;
-        if (scheduled) { s->n_dec_sched--; s->n_dec_sched_meas -= r->measured; s->step_chunks--; }
+        if (scheduled) {
+            s->n_dec_sched--;
+            s->n_dec_sched_meas -= r->measured;
+            s->n_dec_sched_chat -= r->chat;
+            s->step_chunks--;
+            s->step_chat_chunks -= r->chat;
+        }
     }
     finish_running(s, r, ES_SERVER_ABORTED);
 }

@@ -125,6 +125,12 @@ static const es_schema_entry_t k_entries[] = {
      "API-server CPU per prompt token (tokenisation); needs vllm_fidelity", NULL},
     {"api_chunk_us", ES_ST_DOUBLE, F(api_chunk_us), "20", 0, 1e5, NULL, "us",
      "API-server CPU per streamed output chunk (detokenise, SSE event); fitted on the BLIS v0.15.1 runs (docs/fidelity.md §6); needs vllm_fidelity", NULL},
+    {"api_chat_chunk_us", ES_ST_DOUBLE, F(api_chat_chunk_us), "0", 0, 1e5, NULL, "us",
+     "more API-server CPU per streamed chunk of a /v1/chat/completions stream (the chat stream generator: "
+     "delta message, response object, JSON, SSE write); needs vllm_fidelity", NULL},
+    {"api_chat_yield", ES_ST_BOOL, F(api_chat_yield), "false", 0, 0, NULL, "",
+     "a chat request yields the API process's event loop between its chat template and its engine request "
+     "(asyncio: under a burst every template is rendered before any request reaches the engine); needs vllm_fidelity", NULL},
     {"kv_offloading_gib", ES_ST_DOUBLE, F(kv_offloading_gib), "0", 0, 1e5, NULL, "GiB",
      "host-memory KV tier per GPU (vllm serve --kv-offloading-size, CPU offloading connector); 0 = none; "
      "needs vllm_fidelity", NULL},

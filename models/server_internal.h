@@ -48,6 +48,7 @@ struct es_server {
     uint32_t n_running, n_prefilling;
     uint32_t n_dec;            /* decoders on the shared clock */
     uint32_t n_dec_meas;       /* those of them with `measured` set */
+    uint32_t n_dec_chat;       /* those of them on a chat stream */
     int64_t  dec_base;         /* sum over decoders of (c0 - s0) */
     req_t  **ring;             /* event buckets, indexed by step & ring_mask */
     uint32_t ring_mask;
@@ -84,8 +85,9 @@ struct es_server {
     req_t   *fin;                   /* decoders finishing at this step's end */
     uint32_t n_dec_sched;
     uint32_t n_dec_sched_meas;      /* those of them with `measured` set */
+    uint32_t n_dec_sched_chat;      /* those of them on a chat stream */
     uint64_t sum_ctx;               /* slow path: decode keys, accumulated */
-    uint32_t skip_n, skip_meas;
+    uint32_t skip_n, skip_meas, skip_chat;
     int64_t  skip_ctx;
     es_time_t extra;                /* LoRA loads in this step */
 
@@ -108,6 +110,7 @@ struct es_server {
     bool       have_kvmem;
     es_kvmem_t kvmem;
     uint32_t   step_chunks;             /* output chunks the step in flight emits */
+    uint32_t   step_chat_chunks;        /* those of them on chat streams */
     /* the API server: a FIFO CPU per process */
     bool       fe_on;
     uint32_t   n_api;
@@ -115,6 +118,8 @@ struct es_server {
     es_time_t  api_req, api_latency;    /* CPU per request; its wait that holds no CPU */
     es_time_t  api_chat;                /* more CPU per chat request (chat template) */
     double     api_tok_ns, api_chunk_d;
+    double     api_chat_chunk_d;        /* more CPU per chunk of a chat stream */
+    bool       chat_yield;              /* a chat request yields the loop between template and engine */
     es_time_t  d_now, d_prev;           /* API delay of this step's / the previous step's tokens */
     req_t     *fe_head;                 /* RS_API and RS_DELIVER requests */
     /* P2P pulls (hooks.kv_pull_*): RS_REMOTE requests, linked by p.next/p.prev */

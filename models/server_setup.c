@@ -97,6 +97,8 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
     s->api_chat = es_time_from_us(cfg->api_chat_request_us);
     s->api_tok_ns = cfg->api_prompt_token_us * 1e3;
     s->api_chunk_d = cfg->api_chunk_us * 1e3;
+    s->api_chat_chunk_d = cfg->api_chat_chunk_us * 1e3;
+    s->chat_yield = cfg->api_chat_yield;
     es_kvmem_model_t m;
     kvmem_model_of(&s->pm->shape, &m);
     /* the model's own count: MLA latents, KV heads replicated past TP */

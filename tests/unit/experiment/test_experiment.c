@@ -153,6 +153,32 @@ static void test_defaults_round_trip_through_yaml(void **state)
     es_experiment_fini(&b);
 }
 
+/* server.vllm_version alone is `vllm serve MODEL` of that version: its
+ * defaults apply (A100: 256 sequences, 2048 batched tokens), keys the file
+ * sets win, and without a version nothing is resolved. */
+static void test_vllm_version_alone_sets_its_defaults(void **state)
+{
+    (void)state;
+    es_experiment_t exp;
+    es_err_t err;
+    assert_int_equal(load_text("e.yaml", "server: {gpu: a100-sxm-80gb, vllm_version: \"0.11.0\"}\n", &exp, &err), 0);
+    assert_int_equal(exp.server.max_num_seqs, 256);
+    assert_int_equal(exp.server.max_num_batched_tokens, 2048);
+    es_experiment_fini(&exp);
+    assert_int_equal(load_text("e.yaml", "server: {gpu: a100-sxm-80gb, vllm_version: \"0.11.0\", max_num_seqs: 64}\n",
+                               &exp, &err), 0);
+    assert_int_equal(exp.server.max_num_seqs, 64);
+    assert_int_equal(exp.server.max_num_batched_tokens, 2048);
+    es_experiment_fini(&exp);
+    es_experiment_t def;
+    assert_int_equal(es_experiment_load(NULL, &def, &err), 0);
+    assert_int_equal(load_text("e.yaml", "server: {gpu: a100-sxm-80gb}\n", &exp, &err), 0);
+    assert_int_equal(exp.server.max_num_seqs, def.server.max_num_seqs);
+    assert_int_equal(exp.server.max_num_batched_tokens, def.server.max_num_batched_tokens);
+    es_experiment_fini(&exp);
+    es_experiment_fini(&def);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_error_messages),
         cmocka_unit_test(test_every_key_documented),
         cmocka_unit_test(test_defaults_round_trip_through_yaml),
+        cmocka_unit_test(test_vllm_version_alone_sets_its_defaults),
     };
     return cmocka_run_group_tests_name("app_experiment", tests, NULL, NULL);
 }

@@ -33,7 +33,8 @@ static void vconfig(harness_t *h, const char *version)
     h->cfg.engine_cpu_step_us = h->cfg.engine_cpu_seq_us = h->cfg.engine_cpu_token_us = 0;
     h->cfg.engine_sync_us = 0;
     h->cfg.api_request_us = h->cfg.api_prompt_token_us = h->cfg.api_chunk_us = h->cfg.api_latency_us = 0;
-    h->cfg.api_chat_request_us = 0;
+    h->cfg.api_chat_request_us = h->cfg.api_chat_chunk_us = 0;
+    h->cfg.api_chat_yield = false;
 }
 
 /* One request, 100-token prompt, 11 tokens: first token after one step, then 10 steps. */
@@ -236,6 +237,136 @@ static void test_chunks_delay_tokens(void **st)
     }
 }
 
+/* api_chat_yield: a chat request's first turn (request, chat template) and
+ * its second (api_prompt_token_us per prompt token, the engine request) are
+ * two turns of the API process's event loop; the second waits behind what
+ * became ready before it.  A burst renders every template before any request
+ * reaches the engine; one request alone is not delayed. */
+static void test_chat_burst_yields(void **st)
+{
+    (void)st;
+    for (int yield = 0; yield <= 1; yield++) {
+        harness_t h;
+        vconfig(&h, "0.11.0");
+        h.cfg.api_request_us = 1000;
+        h.cfg.api_chat_request_us = 3000;
+        h.cfg.api_prompt_token_us = 1;   /* 100 us per 100-token prompt */
+        h.cfg.api_chat_yield = yield;
+        assert_int_equal(h_start(&h), 0);
+        rec_t q[3];
+        for (int i = 0; i < 3; i++) {
+            rec_init(&q[i], 10 + 2 * (uint64_t)i, 100, 1);
+            q[i].r.chat = true;
+            es_server_submit(h.srv, &q[i].r);
+        }
+        run(&h);
+        if (yield) {
+            /* templates 0-4, 4-8, 8-12 ms; then the three second turns, 0.1 ms each */
+            assert_int_equal(q[0].r.admitted, 12100 * US);
+            assert_int_equal(q[0].r.first_token, 17100 * US);
+            for (int i = 1; i < 3; i++) {   /* at 12.2 and 12.3 ms, while #0's step runs */
+                assert_int_equal(q[i].r.admitted, 17100 * US);
+                assert_int_equal(q[i].r.first_token, 22100 * US);
+            }
+        } else {
+            /* one turn each: 4.1, 8.2, 12.3 ms */
+            assert_int_equal(q[0].r.admitted, 4100 * US);
+            assert_int_equal(q[1].r.admitted, 9100 * US);   /* at 8.2 ms, while #0's step runs */
+            assert_int_equal(q[2].r.admitted, 14100 * US);  /* at 12.3 ms, while #1's step runs */
+        }
+        for (int i = 0; i < 3; i++) assert_int_equal(q[i].nfinish, 1);
+        h_stop(&h);
+    }
+    /* one chat request alone: both turns back to back, as without the yield */
+    harness_t h;
+    vconfig(&h, "0.11.0");
+    h.cfg.api_request_us = 1000;
+    h.cfg.api_chat_request_us = 3000;
+    h.cfg.api_prompt_token_us = 1;
+    h.cfg.api_chat_yield = true;
+    assert_int_equal(h_start(&h), 0);
+    rec_t c;
+    rec_init(&c, 1, 100, 1);
+    c.r.chat = true;
+    es_server_submit(h.srv, &c.r);
+    run(&h);
+    assert_int_equal(c.r.admitted, 4100 * US);
+    assert_int_equal(c.r.first_token, 9100 * US);
+    h_stop(&h);
+    /* aborted between its turns, and crashed in its second: each finishes once */
+    vconfig(&h, "0.11.0");
+    h.cfg.api_request_us = 1000;
+    h.cfg.api_chat_request_us = 3000;
+    h.cfg.api_prompt_token_us = 1;
+    h.cfg.api_chat_yield = true;
+    assert_int_equal(h_start(&h), 0);
+    rec_t q[3];
+    for (int i = 0; i < 3; i++) {
+        rec_init(&q[i], 10 + 2 * (uint64_t)i, 100, 1);
+        q[i].r.chat = true;
+        es_server_submit(h.srv, &q[i].r);
+    }
+    es_sim_run(h.sim, 10 * ES_MS);   /* #0 and #1 rendered, waiting for their second turns */
+    es_server_abort(h.srv, &q[0].r);
+    assert_int_equal(q[0].nfinish, 1);
+    assert_int_equal(q[0].r.status, ES_SERVER_ABORTED);
+    es_sim_run(h.sim, 12050 * US);   /* #1 and #2 still in the API server */
+    es_server_crash(h.srv, ES_SERVER_UNAVAILABLE);
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(q[i].nfinish, 1);
+        assert_int_equal(q[i].r.status, ES_SERVER_UNAVAILABLE);
+    }
+    run(&h);
+    for (int i = 0; i < 3; i++) assert_int_equal(q[i].nfinish, 1);
+    es_server_stats_t ss;
+    es_server_stats(h.srv, &ss);
+    assert_int_equal(ss.finished, 3);
+    h_stop(&h);
+}
+
+/* api_chat_chunk_us: every step's chunks of chat streams cost the API process
+ * that much more.  Four chat streams at 2 ms a chunk need 8 ms of API CPU per
+ * 5 ms step: the streams slow to one token per 8 ms.  One stream (2 ms) or
+ * four completions (no chat cost) keep the engine's pace.  Fast-forward or
+ * not, the same times. */
+static void test_chat_chunks_slow_a_burst(void **st)
+{
+    (void)st;
+    for (int ff = 0; ff <= 1; ff++)
+        for (int kind = 0; kind < 3; kind++) {   /* 4 chat streams, 1 chat stream, 4 completions */
+            harness_t h;
+            vconfig(&h, "0.11.0");
+            h.cfg.api_chat_chunk_us = 2000;
+            h.cfg.fast_forward = ff;
+            assert_int_equal(h_start(&h), 0);
+            int n = kind == 1 ? 1 : 4;
+            rec_t q[4];
+            for (int i = 0; i < n; i++) {
+                rec_init(&q[i], 10 + 2 * (uint64_t)i, 100, 11);
+                q[i].r.chat = kind != 2;
+                es_server_submit(h.srv, &q[i].r);
+            }
+            run(&h);
+            /* the engine: prompts in step 1 (0-5 ms), tokens 2..11 at 10..55 ms */
+            for (int i = 0; i < n; i++) {
+                assert_int_equal(q[i].nfinish, 1);
+                if (kind == 0) {   /* API: 5-13 ms, then 8 ms per step */
+                    assert_int_equal(q[i].r.first_token, 13000 * US);
+                    assert_int_equal(q[i].r.finish, 93000 * US);
+                } else if (kind == 1) {   /* 2 ms after each step */
+                    assert_int_equal(q[i].r.first_token, 7000 * US);
+                    assert_int_equal(q[i].r.finish, 57000 * US);
+                } else {
+                    assert_int_equal(q[i].r.first_token, 5000 * US);
+                    assert_int_equal(q[i].r.finish, 55000 * US);
+                }
+            }
+            assert_int_equal(h.first_gap, (kind == 0 ? 8000 : 5000) * US);
+            assert_int_equal(h.gap_count, 10 * (uint64_t)n);
+            h_stop(&h);
+        }
+}
+
 /* A request aborted while the API server holds it, and one whose end the
  * API server has not sent yet, finish once with 499; a crash takes both kinds. */
 static void test_abort_and_crash_in_the_api_server(void **st)
@@ -379,6 +510,8 @@ int main(void)
         cmocka_unit_test(test_burst_waits_for_the_api_server),
         cmocka_unit_test(test_chat_template_cost),
         cmocka_unit_test(test_chunks_delay_tokens),
+        cmocka_unit_test(test_chat_burst_yields),
+        cmocka_unit_test(test_chat_chunks_slow_a_burst),
         cmocka_unit_test(test_abort_and_crash_in_the_api_server),
         cmocka_unit_test(test_offload_tier),
         cmocka_unit_test(test_bad_version),
