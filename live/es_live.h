@@ -68,6 +68,17 @@ void es_live_tokenize(const char *text, size_t len, es_segment_t *segs, es_conte
  * token i of output `seed` is the same word every time. Appends to b. */
 void es_live_filler(es_live_buf_t *b, uint64_t seed, uint32_t first, uint32_t tokens);
 
+/* One streamed completion event as `eppsim serve` sends it, one HTTP/1.1
+ * chunk: "XXXXXXX\r\ndata: {...}\n\n\r\n", the chunk size as 7 hex digits,
+ * the JSON a chat.completion.chunk (chat) or a text_completion carrying
+ * `tokens` filler tokens of output `seed` from token `first` (the chat role
+ * on token 0; finish_reason "length" when `last`, else null).  `model_json`
+ * is the model name as a JSON string (quoted, escaped); `id` needs no
+ * escaping.  Appended to b with no formatting call and no allocation once b
+ * has grown: a streaming server writes one per token. */
+void es_live_sse_token_chunk(es_live_buf_t *b, bool chat, const char *id, long long created, const char *model_json,
+                             uint64_t seed, uint32_t first, uint32_t tokens, bool last);
+
 /* ---- OpenAI request mapping ---- */
 typedef struct es_live_completion {
     bool      chat;            /* /v1/chat/completions */

@@ -108,7 +108,7 @@ struct es_live {
     char         listen[64];
     char         model[128];
     char        *model_json;       /* the model name as a JSON string (quoted, escaped) */
-    es_live_buf_t scratch_text, scratch_event, scratch_out;   /* reused by every streamed token */
+    es_live_buf_t scratch_out;     /* reused by every streamed token */
     char         rbuf[65536];      /* every connection's reads, parsed at once */
     es_live_lat_hist_t *lat;       /* step lateness (cfg.stats), else NULL */
     es_live_lat_hist_t *tok;       /* token lateness (cfg.stats), else NULL */
@@ -390,40 +390,6 @@ static void sse(live_conn_t *c, cJSON *j)
     es_live_buf_free(&b);
 }
 
-/* One SSE event carrying `n` tokens from token `first` (one per event when
- * streaming token by token).  Formatted directly (the filler words and ids
- * need no escaping, the model name is escaped once): the hot path of a
- * streaming server, one event per token, allocates nothing. */
-static void stream_tokens(live_req_t *r, uint32_t first, uint32_t n, const char *finish)
-{
-    es_live_t *lv = r->pod->lv;
-    es_live_buf_t *text = &lv->scratch_text, *ev = &lv->scratch_event;
-    text->len = ev->len = 0;
-    text->oom = ev->oom = false;
-    es_live_filler(text, r->sr.output_segment, first, n);
-    es_live_buf_append(text, "", 1);   /* NUL */
-    const char *fin = finish ? "\"length\"" : "null";
-    es_live_buf_append(ev, "0000000\r\ndata: ", 15);   /* the chunk size is written over the zeros */
-    if (r->c.chat)
-        es_live_buf_printf(ev,
-                           "{\"id\":\"%s\",\"object\":\"chat.completion.chunk\",\"created\":%lld,\"model\":%s,"
-                           "\"choices\":[{\"index\":0,\"delta\":{%s\"content\":\"%s\"},\"finish_reason\":%s}]}",
-                           r->id, (long long)r->created, lv->model_json,
-                           first == 0 ? "\"role\":\"assistant\"," : "", text->oom ? "" : text->data, fin);
-    else
-        es_live_buf_printf(ev,
-                           "{\"id\":\"%s\",\"object\":\"text_completion\",\"created\":%lld,\"model\":%s,"
-                           "\"choices\":[{\"index\":0,\"text\":\"%s\",\"finish_reason\":%s}]}",
-                           r->id, (long long)r->created, lv->model_json, text->oom ? "" : text->data, fin);
-    es_live_buf_append(ev, "\n\n\r\n", 4);
-    if (ev->oom || text->oom) { conn_fail(r->conn); return; }
-    char size[8];
-    snprintf(size, sizeof size, "%07zx", (ev->len - 11) & 0xfffffff);   /* payload: after "XXXXXXX\r\n", before "\r\n" */
-    memcpy(ev->data, size, 7);
-    es_live_buf_append(&lv->scratch_out, ev->data, ev->len);
-    if (lv->scratch_out.oom) conn_fail(r->conn);
-}
-
 /* Streams tokens [r->sent, upto) as one event each, in one write: a server
  * running behind (several steps in one wake-up) makes one system call per
  * stream, not one per token. */
@@ -432,11 +398,11 @@ static void send_tokens(live_req_t *r, uint32_t upto)
     es_live_t *lv = r->pod->lv;
     lv->scratch_out.len = 0;
     lv->scratch_out.oom = false;
-    while (r->sent < upto && !r->conn->failed) {
-        stream_tokens(r, r->sent, 1, r->sent + 1 == r->sr.output_tokens ? "length" : NULL);
-        r->sent++;
-    }
-    conn_write(r->conn, lv->scratch_out.data, lv->scratch_out.len);
+    for (; r->sent < upto && !r->conn->failed; r->sent++)
+        es_live_sse_token_chunk(&lv->scratch_out, r->c.chat, r->id, (long long)r->created, lv->model_json,
+                                r->sr.output_segment, r->sent, 1, r->sent + 1 == r->sr.output_tokens);
+    if (lv->scratch_out.oom) conn_fail(r->conn);
+    else conn_write(r->conn, lv->scratch_out.data, lv->scratch_out.len);
 }
 
 static void stream_head(live_conn_t *c)
@@ -1144,8 +1110,6 @@ void es_live_destroy(es_live_t *lv)
     free(lv->lat);
     free(lv->tok);
     free(lv->model_json);
-    es_live_buf_free(&lv->scratch_text);
-    es_live_buf_free(&lv->scratch_event);
     es_live_buf_free(&lv->scratch_out);
     es_sim_destroy(lv->sim);
     free(lv);

@@ -36,11 +36,15 @@ void es_live_buf_append(es_live_buf_t *b, const char *s, size_t n)
 
 void es_live_buf_printf(es_live_buf_t *b, const char *fmt, ...)
 {
+    if (b->oom) return;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    size_t room = b->cap - b->len;   /* formatted in place when it fits: one pass, not two */
+    int n = vsnprintf(b->data ? b->data + b->len : NULL, b->data ? room : 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || !buf_reserve(b, (size_t)n)) return;
+    if (n < 0) { if (b->data) b->data[b->len] = '\0'; return; }
+    if ((size_t)n < room) { b->len += (size_t)n; return; }
+    if (!buf_reserve(b, (size_t)n)) { if (b->data) b->data[b->len] = '\0'; return; }
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -94,6 +98,39 @@ void es_live_filler(es_live_buf_t *b, uint64_t seed, uint32_t first, uint32_t to
 {
     for (uint32_t i = 0; i < tokens; i++)
         es_live_buf_append(b, k_words[es_token_id(seed, first + i) & 15], 4);
+}
+
+static void append_str(es_live_buf_t *b, const char *s) { es_live_buf_append(b, s, strlen(s)); }
+
+static void append_int(es_live_buf_t *b, long long v)
+{
+    char d[24];
+    size_t i = sizeof d;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do d[--i] = (char)('0' + u % 10); while ((u /= 10) != 0);
+    if (v < 0) d[--i] = '-';
+    es_live_buf_append(b, d + i, sizeof d - i);
+}
+
+void es_live_sse_token_chunk(es_live_buf_t *b, bool chat, const char *id, long long created, const char *model_json,
+                             uint64_t seed, uint32_t first, uint32_t tokens, bool last)
+{
+    size_t start = b->len;
+    append_str(b, "0000000\r\ndata: {\"id\":\"");   /* the chunk size is written over the zeros */
+    append_str(b, id);
+    append_str(b, chat ? "\",\"object\":\"chat.completion.chunk\",\"created\":" : "\",\"object\":\"text_completion\",\"created\":");
+    append_int(b, created);
+    append_str(b, ",\"model\":");
+    append_str(b, model_json);
+    if (chat) append_str(b, first == 0 ? ",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\""
+                                       : ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"");
+    else append_str(b, ",\"choices\":[{\"index\":0,\"text\":\"");
+    es_live_filler(b, seed, first, tokens);
+    append_str(b, chat ? "\"},\"finish_reason\":" : "\",\"finish_reason\":");
+    append_str(b, last ? "\"length\"}]}\n\n\r\n" : "null}]}\n\n\r\n");
+    if (b->oom) return;
+    size_t size = (b->len - start - 11) & 0xfffffff;   /* payload: after "XXXXXXX\r\n", before "\r\n" */
+    for (int i = 6; i >= 0; i--, size >>= 4) b->data[start + (size_t)i] = "0123456789abcdef"[size & 15];
 }
 
 /* ---- request bodies ---- */

@@ -449,6 +449,55 @@ PY
 [ "$(grep -c '^200$' fkcodes.txt)" -eq 4 ] && grep -q ' 4 queued in flow control' gfk.err
 check "flowControl + speculative KV index: 4 queued, all 200" $? "$(sort fkcodes.txt | uniq -c) $(tail -n 1 gfk.err)"
 
+# pass-through is byte for byte: a stand-in pod streams a chunked SSE body in
+# many separate writes (chunks split anywhere, some writes holding several);
+# the client must read exactly those body bytes, every event in order
+cat > streampod.py <<'PY'
+import http.server, random, sys
+rng = random.Random(7)
+events = [b'data: {"choices":[{"index":0,"text":"t%03d"}]}\n\n' % i for i in range(300)] + [b"data: [DONE]\n\n"]
+body = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in events) + b"0\r\n\r\n"
+open("streampod.body", "wb").write(body)
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        page = b'vllm:num_requests_waiting{model_name="m"} 0\nvllm:num_requests_running{model_name="m"} 0\n' \
+               b'vllm:kv_cache_usage_perc{model_name="m"} 0.1\n'
+        self.send_response(200); self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(page))); self.end_headers(); self.wfile.write(page)
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200); self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked"); self.end_headers(); self.wfile.flush()
+        i = 0
+        while i < len(body):
+            n = rng.randint(1, 200)
+            self.wfile.write(body[i:i + n]); self.wfile.flush()
+            i += n
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print("port", s.server_address[1], flush=True)
+s.serve_forever()
+PY
+python3 streampod.py > streampod.out 2>streampod.err &
+SPP=$!
+pids+=($SPP)
+wait_line streampod.out '^port ' 1
+"$EPPSIM" gateway --pods 127.0.0.1:$(awk '$1=="port" {print $2}' streampod.out) --port 0 >gsp.out 2>gsp.err &
+GSP=$!
+pids+=($GSP)
+wait_line gsp.out '^gateway port ' 1
+USP=http://127.0.0.1:$(awk '{print $3}' gsp.out)
+wait_for metric_is $USP "eppsim_gateway_endpoint_ready{endpoint=\"$POOL-0\"}" 1
+curl -s --raw -N --max-time 60 -D sp.head $USP/v1/completions -d '{"prompt":"x","max_tokens":300,"stream":true}' > sp.raw
+python3 - sp.raw streampod.body sp.head <<'PY'; check "a streamed body passes the gateway byte for byte (300 events, in order)" $? "$(head -c 300 sp.raw)"
+import sys
+got, want, head = (open(a, "rb").read() for a in sys.argv[1:4])
+assert head.startswith(b"HTTP/1.1 200"), head[:200]
+assert got == want, (len(got), len(want))
+PY
+kill -TERM $GSP; wait $GSP; kill $SPP; wait $SPP 2>/dev/null
+
 "$EPPSIM" gateway --pods 127.0.0.1:1 --epp-config bad.yaml >/dev/null 2>err.txt; rc=$?
 [ $rc -eq 2 ] && grep -q 'bad.yaml:4' err.txt; check "bad --epp-config: exit 2 naming file:line" $? "$(cat err.txt)"
 "$EPPSIM" gateway --pods 127.0.0.1:1 --listen not-an-ip >/dev/null 2>err.txt; rc=$?

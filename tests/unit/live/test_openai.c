@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -126,12 +127,67 @@ static void test_utf8(void **state)
     assert_string_equal(msg, "request body is not UTF-8");
 }
 
+/* The event as serve formatted it with printf before: byte for byte the same. */
+static void reference_chunk(es_live_buf_t *b, bool chat, const char *id, long long created, const char *model_json,
+                            uint64_t seed, uint32_t first, uint32_t tokens, bool last)
+{
+    es_live_buf_t text = {0}, ev = {0};
+    es_live_filler(&text, seed, first, tokens);
+    const char *fin = last ? "\"length\"" : "null";
+    if (chat)
+        es_live_buf_printf(&ev,
+                           "{\"id\":\"%s\",\"object\":\"chat.completion.chunk\",\"created\":%lld,\"model\":%s,"
+                           "\"choices\":[{\"index\":0,\"delta\":{%s\"content\":\"%s\"},\"finish_reason\":%s}]}",
+                           id, created, model_json, first == 0 ? "\"role\":\"assistant\"," : "", text.data, fin);
+    else
+        es_live_buf_printf(&ev,
+                           "{\"id\":\"%s\",\"object\":\"text_completion\",\"created\":%lld,\"model\":%s,"
+                           "\"choices\":[{\"index\":0,\"text\":\"%s\",\"finish_reason\":%s}]}",
+                           id, created, model_json, text.data, fin);
+    es_live_buf_printf(b, "%07zx\r\ndata: %s\n\n\r\n", ev.len + 8, ev.data);
+    es_live_buf_free(&text);
+    es_live_buf_free(&ev);
+}
+
+static void test_token_chunk(void **state)
+{
+    (void)state;
+    static const long long created[] = {0, 7, 1765000000, -12};
+    es_live_buf_t got = {0}, want = {0};
+    for (int chat = 0; chat < 2; chat++)
+        for (uint32_t first = 0; first < 3; first++)
+            for (uint32_t tokens = 1; tokens < 4; tokens++)
+                for (int last = 0; last < 2; last++)
+                    for (size_t k = 0; k < sizeof created / sizeof *created; k++) {
+                        const char *model = k % 2 ? "\"m\\\"odel\"" : "\"sim-llama\"";
+                        /* appended after what is there: every event of a write in one buffer */
+                        es_live_sse_token_chunk(&got, chat, "chatcmpl-1-42", created[k], model, 99 + k, first, tokens, last);
+                        reference_chunk(&want, chat, "chatcmpl-1-42", created[k], model, 99 + k, first, tokens, last);
+                        assert_int_equal(got.len, want.len);
+                        assert_memory_equal(got.data, want.data, want.len);
+                    }
+    assert_false(got.oom);
+    es_live_buf_free(&got);
+    es_live_buf_free(&want);
+    /* printf into a buffer: in place when it fits, grown when not */
+    es_live_buf_t b = {0};
+    for (int i = 0; i < 200; i++) es_live_buf_printf(&b, "%d,", i);
+    es_live_buf_t c = {0};
+    char one[8];
+    for (int i = 0; i < 200; i++) es_live_buf_append(&c, one, (size_t)snprintf(one, sizeof one, "%d,", i));
+    assert_int_equal(b.len, c.len);
+    assert_string_equal(b.data, c.data);
+    es_live_buf_free(&b);
+    es_live_buf_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_completion_fields), cmocka_unit_test(test_chat_messages),
         cmocka_unit_test(test_bad_bodies),        cmocka_unit_test(test_tokenizer),
         cmocka_unit_test(test_filler),            cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_token_chunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
