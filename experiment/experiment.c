@@ -135,15 +135,15 @@ static bool explicit_server_key(void *ud, const char *key)
     return exp->doc && exp->doc->root && es_node_find(exp->doc->root, path) != NULL;
 }
 
-/* A key the command line set (`--set`, held by a document of that name)
- * wins over the run's flags: no conflict with them, and es_vllm_apply keeps it. */
+/* A key `eppsim validate --set` set (held by ES_WHATIF_DOC) wins over the
+ * replayed run's flags: no conflict with them, and es_vllm_apply keeps it. */
 static bool file_server_key(void *ud, const char *key)
 {
     const es_experiment_t *exp = ud;
     char path[128];
     snprintf(path, sizeof path, "server.%s", key);
     const es_node_t *n = exp->doc && exp->doc->root ? es_node_find(exp->doc->root, path) : NULL;
-    return n && !(n->doc && n->doc->file && !strcmp(n->doc->file, "--set"));
+    return n && !(n->doc && n->doc->file && !strcmp(n->doc->file, ES_WHATIF_DOC));
 }
 
 static int server_node_err(const es_experiment_t *exp, es_err_t *err, int code, const char *key, const char *msg)

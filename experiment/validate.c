@@ -807,7 +807,7 @@ int es_val_run_doc(const es_val_run_t *r, const es_val_options_t *opt, es_val_do
     snprintf(name, sizeof name, "<replay of %s>", r->name);
     int rc = es_doc_load_string(name, r->experiment, strlen(r->experiment), &d->doc, err);
     if (rc || !opt->nsets) return rc;
-    if (!(d->holder = es_doc_create("--set"))) return es_err_set(err, ES_ENOMEM, "out of memory");
+    if (!(d->holder = es_doc_create(ES_WHATIF_DOC))) return es_err_set(err, ES_ENOMEM, "out of memory");
     for (size_t i = 0; i < opt->nsets; i++) {
         if ((rc = es_sweep_override(d->doc, r->base_dir, d->holder, &d->epp_src, opt->sets[i], err))) {
             if (culprit) *culprit = i;

@@ -166,9 +166,12 @@ grep -q "kv_offloading_gib: 8" va/experiment.yaml || fail "run: --kv-offloading-
 grep -q -- "--frob 1 is not a flag eppsim knows" va.err || fail "run: unknown flag warning"
 grep -q "max_num_seqs: 8" va/experiment.yaml || fail "run: --max-num-seqs not applied"
 "$EPPSIM" run va/experiment.yaml -q --no-plots -o va2 2>/dev/null || fail "experiment.yaml as written does not load again"
-# a --set of a key the flags name wins over the flag (in a file, the two must agree)
-"$EPPSIM" run va.yaml -q --no-plots -o va3 --set server.max_num_seqs=4 2>/dev/null || fail "run --set over --max-num-seqs"
-grep -q "max_num_seqs: 4" va3/experiment.yaml || fail "run: --set server.max_num_seqs=4 did not win over --max-num-seqs 8"
+# run's --set of a key the flags name must agree with the flag, as in a file
+# (experiment.yaml records both: it must load again); validate's --set wins
+"$EPPSIM" run va.yaml -q --no-plots -o va3 --set server.max_num_seqs=4 2>va3.err && fail "run: --set and --max-num-seqs that disagree were accepted"
+grep -q "server.max_num_seqs: differs from the value server.vllm_args sets" va3.err || fail "run: --set/flag message: $(cat va3.err)"
+"$EPPSIM" run va.yaml -q --no-plots -o va4 --set server.max_num_seqs=8 2>/dev/null || fail "run: --set equal to the flag refused"
+"$EPPSIM" run va4/experiment.yaml -q --no-plots -o va5 2>/dev/null || fail "run --set: experiment.yaml as written does not load again"
 printf 'server: {max_num_seqs: 4, vllm_args: "--max-num-seqs 8"}\ncluster: {replicas: 1}\nworkload: {num_requests: 5}\n' > vb.yaml
 "$EPPSIM" run vb.yaml -q --no-plots -o vb 2>vb.err && fail "run: a file's key and flag that disagree were accepted"
 grep -q "vb.yaml:1: server.max_num_seqs: differs from the value server.vllm_args sets" vb.err || fail "run: key/flag message: $(cat vb.err)"
