@@ -473,7 +473,7 @@ int es_cmd_calibrate(int argc, char **argv)
     char mc_default[1100] = "";
     const char *vdir = getenv("EPPSIM_VALIDATION_DIR");
     if (vdir && *vdir) snprintf(mc_default, sizeof mc_default, "%s/model-configs", vdir);
-    es_val_options_t opt = {mc_default, "h100-sxm-80gb", "0.11", "", 0, "current", 1};
+    es_val_options_t opt = {mc_default, "h100-sxm-80gb", "0.11", "", 0, "current", 1, NULL, 0};
     const char *out = NULL, *hold = "none", *what = "vllm-fidelity", *rows_out = NULL, *start_file = NULL;
     double pw = 0.25;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), iters = 30, fold_iters = 0, c;

@@ -3,6 +3,7 @@
  * vs simulated (docs/validate.md); `eppsim validate import-blis|import-gpustack CSV`.
  */
 #define _GNU_SOURCE   /* setenv, mkdtemp */
+#include <ctype.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -16,6 +17,7 @@
 #include <uv.h>
 
 #include "es_cli.h"
+#include "es_doc.h"
 #include "es_outdir.h"
 #include "es_validate.h"
 #include "es_util.h"
@@ -43,6 +45,9 @@ static void usage(FILE *f)
             "      --gpu NAME           GPU of runs that do not name one (default h100-sxm-80gb)\n"
             "      --vllm-version V     vLLM of runs that do not name one (default 0.11)\n"
             "      --vllm-args ARGS     serve flags every RUN given here shares (a set's settings)\n"
+            "      --set KEY=VALUE      set any experiment key of every replay, over what the run implies\n"
+            "                           (repeatable; e.g. --set server.api_chat_yield=true): typed and\n"
+            "                           checked like an experiment file's, as `eppsim run --set`\n"
             "      --inference-perf-version V\n"
             "                           inference-perf build of result directories: current (default)\n"
             "                           or 2025-10 (the build behind ../shared/validation)\n"
@@ -348,6 +353,56 @@ static void print_json(FILE *f, const es_val_run_t *runs, size_t n, const es_val
     fputs("}\n}\n", f);
 }
 
+/* ---- --print-experiment with --set: the replay's document as YAML ---- */
+
+static void write_key(FILE *f, const char *k)
+{
+    bool plain = *k != '\0';
+    for (const char *p = k; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.' || *p == '/')) plain = false;
+    if (plain) fputs(k, f);
+    else es_json_write_string(f, k);
+}
+
+/* Block mappings; every other value in flow style (JSON is YAML). */
+static void write_yaml(FILE *f, const es_node_t *map, int indent)
+{
+    for (size_t i = 0; i < map->n; i++) {
+        const es_node_t *v = map->items[i];
+        fprintf(f, "%*s", indent, "");
+        write_key(f, map->keys[i]);
+        if (v && v->kind == ES_NODE_MAP && v->n) {
+            fputs(":\n", f);
+            write_yaml(f, v, indent + 2);
+            continue;
+        }
+        fputs(": ", f);
+        es_node_write_json(f, v);
+        fputc('\n', f);
+    }
+}
+
+static int print_experiments(const es_val_run_t *runs, size_t n, const es_val_options_t *opt)
+{
+    for (size_t i = 0; i < n; i++) {
+        printf("# replay of %s (%s)\n", runs[i].name, runs[i].source);
+        if (!opt->nsets) { printf("%s---\n", runs[i].experiment); continue; }
+        for (size_t k = 0; k < opt->nsets; k++) printf("# --set %s\n", opt->sets[k]);
+        es_val_doc_t d;
+        es_err_t err;
+        es_err_clear(&err);
+        if (es_val_run_doc(&runs[i], opt, &d, NULL, &err)) {   /* es_val_check_sets passed: not expected */
+            es_val_doc_fini(&d);
+            fprintf(stderr, "eppsim: %s\n", err.msg);
+            return ES_EXIT_USAGE;
+        }
+        if (d.doc->root && d.doc->root->kind == ES_NODE_MAP) write_yaml(stdout, d.doc->root, 0);
+        printf("---\n");
+        es_val_doc_fini(&d);
+    }
+    return ES_EXIT_OK;
+}
+
 /* ---- the plot: gnuplot runs with an argument vector, never through a shell ---- */
 
 static int plot(const es_val_run_t *runs, size_t n, const char *out_png)
@@ -470,7 +525,7 @@ int es_cmd_validate(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "import-blis") == 0) return cmd_import(argc - 1, argv + 1, true);
     if (argc >= 2 && strcmp(argv[1], "import-gpustack") == 0) return cmd_import(argc - 1, argv + 1, false);
-    enum { O_MC = 1000, O_GPU, O_VER, O_ARGS, O_STAMPS, O_FMT, O_PLOT, O_TOL, O_PRINT, O_SUMMARY, O_IPV };
+    enum { O_MC = 1000, O_GPU, O_VER, O_ARGS, O_STAMPS, O_FMT, O_PLOT, O_TOL, O_PRINT, O_SUMMARY, O_IPV, O_SET };
     static const struct option opts[] = {
         {"model-configs", required_argument, NULL, O_MC}, {"gpu", required_argument, NULL, O_GPU},
         {"vllm-version", required_argument, NULL, O_VER}, {"vllm-args", required_argument, NULL, O_ARGS},
@@ -478,15 +533,17 @@ int es_cmd_validate(int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'}, {"format", required_argument, NULL, O_FMT},
         {"out", required_argument, NULL, 'o'}, {"plot", required_argument, NULL, O_PLOT},
         {"tolerance", required_argument, NULL, O_TOL}, {"print-experiment", no_argument, NULL, O_PRINT},
-        {"summary-only", no_argument, NULL, O_SUMMARY}, {"inference-perf-version", required_argument, NULL, O_IPV}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        {"summary-only", no_argument, NULL, O_SUMMARY}, {"inference-perf-version", required_argument, NULL, O_IPV},
+        {"set", required_argument, NULL, O_SET}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     char mc_default[1100] = "";
     const char *vdir = getenv("EPPSIM_VALIDATION_DIR");
     if (vdir && *vdir) snprintf(mc_default, sizeof mc_default, "%s/model-configs", vdir);
-    es_val_options_t opt = {mc_default, "h100-sxm-80gb", "0.11", "", 0, "current", 1};
+    es_val_options_t opt = {mc_default, "h100-sxm-80gb", "0.11", "", 0, "current", 1, NULL, 0};
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), fmt = FMT_TEXT;
     const char *out = NULL, *plot_png = NULL;
     double tol = NAN;
     bool print_exp = false, summary_only = false;
+    const char *sets[256];
     optind = 1;
     int ch;
     char *end;
@@ -534,6 +591,11 @@ int es_cmd_validate(int argc, char **argv)
             opt.ip_version = optarg;
             break;
         case O_SUMMARY: summary_only = true; break;
+        case O_SET:
+            if (opt.nsets == 256) { fprintf(stderr, "eppsim validate: too many --set\n"); return ES_EXIT_USAGE; }
+            sets[opt.nsets++] = optarg;
+            opt.sets = sets;
+            break;
         case 'h': usage(stdout); return ES_EXIT_OK;
         default: usage(stderr); return ES_EXIT_USAGE;
         }
@@ -559,6 +621,14 @@ int es_cmd_validate(int argc, char **argv)
                  "command line: --vllm-version %s --gpu %s --vllm-args \"%s\"%s --inference-perf-version %s\n",
                  opt.vllm_version, opt.gpu, opt.vllm_args, stamps, opt.ip_version);
     }
+    if (opt.nsets) {   /* on the command line's line: what made these figures */
+        size_t hl = strlen(set.header);
+        if (hl) set.header[--hl] = '\0';
+        else hl = (size_t)snprintf(set.header, sizeof set.header, "command line:");
+        for (size_t i = 0; i < opt.nsets && hl < sizeof set.header; i++)
+            hl += (size_t)snprintf(set.header + hl, sizeof set.header - hl, " --set %s", sets[i]);
+        if (hl + 1 < sizeof set.header) { set.header[hl] = '\n'; set.header[hl + 1] = '\0'; }
+    }
     es_err_t err;
     es_err_clear(&err);
     for (int i = optind; i < argc; i++) {
@@ -569,11 +639,20 @@ int es_cmd_validate(int argc, char **argv)
             return ES_EXIT_USAGE;
         }
     }
-    if (print_exp) {
-        for (size_t i = 0; i < n; i++) printf("# replay of %s (%s)\n%s---\n", runs[i].name, runs[i].source, runs[i].experiment);
+    /* a bad --set stops everything before any replay starts */
+    size_t culprit = 0;
+    if (es_val_check_sets(runs, n, &opt, &culprit, &err)) {
+        if (culprit < opt.nsets) es_cli_print_set_error(err.msg, &sets[culprit], 1);
+        else es_cli_print_set_error(err.msg, sets, opt.nsets);
         for (size_t k = 0; k < n; k++) free(runs[k].experiment);
         free(runs);
-        return ES_EXIT_OK;
+        return ES_EXIT_USAGE;
+    }
+    if (print_exp) {
+        int prc = print_experiments(runs, n, &opt);
+        for (size_t k = 0; k < n; k++) free(runs[k].experiment);
+        free(runs);
+        return prc;
     }
     if (replay_all(runs, n, &opt, jobs)) {
         fprintf(stderr, "eppsim validate: cannot start the thread pool\n");

@@ -53,6 +53,12 @@ extern const char es_default_experiment_yaml[];
 int es_experiment_load(const char *path, es_experiment_t *exp, es_err_t *err);
 /* Same, from an already loaded document (takes ownership of doc). */
 int es_experiment_from_doc(es_doc_t *doc, const char *base_dir, es_experiment_t *exp, es_err_t *err);
+
+/* The name of the document that holds `eppsim validate --set` values: a
+ * server key from it wins over the replayed run's own vLLM flag for that key
+ * (a what-if on a real run).  Elsewhere (`run`, `sweep`, `load`, whose
+ * experiment.yaml records both) a key and a flag that differ are refused. */
+#define ES_WHATIF_DOC "validate --set"
 void es_experiment_fini(es_experiment_t *exp);
 /* Resolves a path relative to the experiment's folder into buf. */
 const char *es_experiment_path(const es_experiment_t *exp, const char *rel, char *buf, size_t size);

@@ -49,6 +49,8 @@ typedef struct es_val_options {
     int         stamps_per_token;  /* client timestamps per token; 0: the source's (1, or its set's) */
     const char *ip_version;        /* inference-perf build of runs that do not name one: current | 2025-10 */
     uint64_t    seed;
+    const char *const *sets;       /* `--set KEY.PATH=VALUE`s applied to every replay, in order */
+    size_t      nsets;
 } es_val_options_t;
 
 typedef struct es_val_run {
@@ -84,6 +86,25 @@ void es_val_figs_from_lc(const es_lc_stats_t *s, es_val_figs_t *f);
  * header is appended to set->header.  Bad input: err names file, line, key. */
 int es_val_load(const char *path, const es_val_options_t *opt, es_val_run_t **runs, size_t *n, es_val_set_t *set,
                 es_err_t *err);
+
+/* A replay's experiment document with opt->sets applied over the run's own
+ * settings, so a --set wins.  `holder` (named "--set", so messages say
+ * `--set:1: key: ...`) owns the set values and `epp_src` an EPP config a short
+ * form needed; both outlive the experiment, whose nodes point into them. */
+typedef struct es_val_doc {
+    es_doc_t *doc, *holder, *epp_src;
+} es_val_doc_t;
+/* On a bad assignment, *culprit is the index of the --set at fault. */
+int  es_val_run_doc(const es_val_run_t *r, const es_val_options_t *opt, es_val_doc_t *d, size_t *culprit,
+                    es_err_t *err);
+void es_val_doc_fini(es_val_doc_t *d);
+/* Checks opt->sets against every run before any replay: 0, or the first
+ * error that a --set causes (a run whose experiment fails without them too is
+ * left to its replay, which reports it as not simulated); *culprit is the
+ * index of the --set at fault, or opt->nsets when the experiment as a whole
+ * refused the values. */
+int  es_val_check_sets(const es_val_run_t *runs, size_t n, const es_val_options_t *opt, size_t *culprit,
+                       es_err_t *err);
 
 /* Builds and simulates one run (nothing written); fills r->simulated or r->rc
  * and r->error.  Safe to call from several threads at once. */

@@ -135,6 +135,17 @@ static bool explicit_server_key(void *ud, const char *key)
     return exp->doc && exp->doc->root && es_node_find(exp->doc->root, path) != NULL;
 }
 
+/* A key `eppsim validate --set` set (held by ES_WHATIF_DOC) wins over the
+ * replayed run's flags: no conflict with them, and es_vllm_apply keeps it. */
+static bool file_server_key(void *ud, const char *key)
+{
+    const es_experiment_t *exp = ud;
+    char path[128];
+    snprintf(path, sizeof path, "server.%s", key);
+    const es_node_t *n = exp->doc && exp->doc->root ? es_node_find(exp->doc->root, path) : NULL;
+    return n && !(n->doc && n->doc->file && !strcmp(n->doc->file, ES_WHATIF_DOC));
+}
+
 static int server_node_err(const es_experiment_t *exp, es_err_t *err, int code, const char *key, const char *msg)
 {
     char path[128];
@@ -182,7 +193,7 @@ static int apply_vllm(es_experiment_t *exp, es_err_t *err)
         snprintf(msg, sizeof msg, "%s", m);
         return server_node_err(exp, err, ES_EINVAL, "vllm_args", msg);
     }
-    const char *both = es_vllm_conflict(&given, sc, explicit_server_key, exp);
+    const char *both = es_vllm_conflict(&given, sc, file_server_key, exp);
     if (both) {
         snprintf(msg, sizeof msg, "differs from the value server.%s sets; give it once",
                  sc->vllm_args[0] ? "vllm_args" : "vllm_config");

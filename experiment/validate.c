@@ -24,6 +24,7 @@
 #include "es_server.h"
 #include "es_steptime.h"
 #include "es_summary.h"
+#include "es_sweep.h"
 #include "es_vllm_args.h"
 #include "es_util.h"
 
@@ -798,19 +799,76 @@ static void describe_step_model(const es_experiment_t *exp, char *buf, size_t si
              k == ES_STEP_ANALYTIC && coeffs[0] ? ")" : "");
 }
 
-void es_val_replay(es_val_run_t *r, const es_val_options_t *opt)
+int es_val_run_doc(const es_val_run_t *r, const es_val_options_t *opt, es_val_doc_t *d, size_t *culprit,
+                   es_err_t *err)
 {
-    (void)opt;
-    es_err_t err;
-    es_err_clear(&err);
-    es_doc_t *doc;
+    memset(d, 0, sizeof *d);
     char name[200];
     snprintf(name, sizeof name, "<replay of %s>", r->name);
-    r->rc = es_doc_load_string(name, r->experiment, strlen(r->experiment), &doc, &err);
-    if (r->rc) { snprintf(r->error, sizeof r->error, "%s", err.msg); return; }
+    int rc = es_doc_load_string(name, r->experiment, strlen(r->experiment), &d->doc, err);
+    if (rc || !opt->nsets) return rc;
+    if (!(d->holder = es_doc_create(ES_WHATIF_DOC))) return es_err_set(err, ES_ENOMEM, "out of memory");
+    for (size_t i = 0; i < opt->nsets; i++) {
+        if ((rc = es_sweep_override(d->doc, r->base_dir, d->holder, &d->epp_src, opt->sets[i], err))) {
+            if (culprit) *culprit = i;
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void es_val_doc_fini(es_val_doc_t *d)
+{
+    es_doc_destroy(d->doc);
+    es_doc_destroy(d->holder);
+    es_doc_destroy(d->epp_src);
+    memset(d, 0, sizeof *d);
+}
+
+/* 0 when the run's experiment builds (with opt's sets, or none). */
+static int run_builds(const es_val_run_t *r, const es_val_options_t *opt, size_t *culprit, es_err_t *err)
+{
+    es_val_doc_t d;
     es_experiment_t exp;
-    if ((r->rc = es_experiment_from_doc(doc, r->base_dir, &exp, &err))) {
+    int rc = es_val_run_doc(r, opt, &d, culprit, err);
+    if (!rc) {
+        rc = es_experiment_from_doc(d.doc, r->base_dir, &exp, err);
+        d.doc = NULL;   /* es_experiment_from_doc owns it now */
+        if (!rc) es_experiment_fini(&exp);
+    }
+    es_val_doc_fini(&d);
+    return rc;
+}
+
+int es_val_check_sets(const es_val_run_t *runs, size_t n, const es_val_options_t *opt, size_t *culprit,
+                      es_err_t *err)
+{
+    es_val_options_t plain = *opt;
+    plain.sets = NULL;
+    plain.nsets = 0;
+    for (size_t i = 0; opt->nsets && i < n; i++) {
+        *culprit = opt->nsets;
+        int rc = run_builds(&runs[i], opt, culprit, err);
+        es_err_t ignored;
+        es_err_clear(&ignored);
+        if (rc && !run_builds(&runs[i], &plain, NULL, &ignored)) return rc;
+    }
+    return 0;
+}
+
+void es_val_replay(es_val_run_t *r, const es_val_options_t *opt)
+{
+    es_err_t err;
+    es_err_clear(&err);
+    es_val_doc_t d;
+    r->rc = es_val_run_doc(r, opt, &d, NULL, &err);
+    if (r->rc) { snprintf(r->error, sizeof r->error, "%s", err.msg); es_val_doc_fini(&d); return; }
+    es_experiment_t exp;
+    r->rc = es_experiment_from_doc(d.doc, r->base_dir, &exp, &err);
+    d.doc = NULL;   /* es_experiment_from_doc owns it now */
+    if (r->rc) {
         snprintf(r->error, sizeof r->error, "%s", err.msg);
+        es_val_doc_fini(&d);
         return;
     }
     describe_step_model(&exp, r->step_model, sizeof r->step_model);
@@ -821,6 +879,7 @@ void es_val_replay(es_val_run_t *r, const es_val_options_t *opt)
     if (!r->rc) r->rc = fc.rc;
     if (r->rc) snprintf(r->error, sizeof r->error, "%s", err.msg[0] ? err.msg : es_strerror(r->rc));
     es_experiment_fini(&exp);
+    es_val_doc_fini(&d);
 }
 
 /* ---- importers ---- */

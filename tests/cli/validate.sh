@@ -125,6 +125,39 @@ printf 'a,b\n' > bad.csv
 expect_err "no column" import-blis bad.csv
 [ $fails -eq 0 ] && echo "ok   input errors"
 
+# --set: applied to every replay over what the run implies, checked before any replay
+"$EPPSIM" validate --format csv run/inference-perf "$D/cases.yaml" > s0.csv || fail "validate without --set"
+"$EPPSIM" validate --format csv --set server.max_num_seqs=1 run/inference-perf "$D/cases.yaml" > s1.csv ||
+  fail "validate --set server.max_num_seqs=1"
+cmp -s s0.csv s1.csv && fail "--set server.max_num_seqs=1 changed no simulated figure"
+# the same as the run file edited the same way (its own max_num_seqs: 64 -> 1)
+sed 's/max_num_seqs: 64/max_num_seqs: 1/' "$D/tiny.yaml" > tiny-seqs1.yaml
+grep -q 'max_num_seqs: 1,' tiny-seqs1.yaml || fail "tiny.yaml edit"
+"$EPPSIM" run tiny-seqs1.yaml -q --no-plots -o run1 --write-inference-perf-results || fail "run of the edited file"
+"$EPPSIM" validate --format csv run1/inference-perf > e1.csv || fail "validate of the edited run"
+"$EPPSIM" validate --format csv --set server.max_num_seqs=1 run/inference-perf > s1rt.csv || fail "validate --set of the run"
+# simulated values of the replay with --set = simulated values of the edited run's replay
+cut -d, -f4,5,7 s1rt.csv > s1rt.sim; cut -d, -f4,5,7 e1.csv > e1.sim
+cmp -s s1rt.sim e1.sim || fail "--set server.max_num_seqs=1 differs from the edited run: $(diff s1rt.sim e1.sim | head -4)"
+grep -q '^"sp-two-stages",case,yes,' s1.csv || fail "sp-two-stages (--max-num-seqs 32 in its flags) not simulated with the --set"
+# determinism at any -j with --set
+"$EPPSIM" validate -j 1 --set server.max_num_seqs=2 "${ALL[@]}" > sj1.txt || fail "--set -j 1"
+"$EPPSIM" validate -j 4 --set server.max_num_seqs=2 "${ALL[@]}" > sj4.txt || fail "--set -j 4"
+cmp -s sj1.txt sj4.txt || fail "--set: -j 1 and -j 4 differ"
+grep -q '^command line: --set server.max_num_seqs=2$' sj1.txt || fail "--set not on the command line: line: $(grep 'command line' sj1.txt)"
+# --print-experiment shows the value (over the case's --max-num-seqs 32 flag)
+"$EPPSIM" validate --print-experiment --set server.max_num_seqs=1 --set server.api_chat_yield=true "$D/cases.yaml" > sexp.txt ||
+  fail "--print-experiment --set"
+grep -q '^  max_num_seqs: 1$' sexp.txt || fail "--print-experiment: no max_num_seqs: 1: $(grep -A8 '^server:' sexp.txt)"
+grep -q '^  api_chat_yield: true$' sexp.txt || fail "--print-experiment: no api_chat_yield: true"
+grep -q '^# --set server.api_chat_yield=true$' sexp.txt || fail "--print-experiment: the --set not named"
+# bad key, bad value, no '=': exit 2 naming --set, nothing replayed
+expect_err "--set server.nonsense=1: server.nonsense: unknown key" --set server.nonsense=1 run/inference-perf
+expect_err "--set server.max_num_seqs=lots: server.max_num_seqs: expected an integer" --set server.max_num_seqs=lots run/inference-perf
+expect_err "--set server.max_num_seqs: expected KEY.PATH=VALUE" --set server.max_num_seqs run/inference-perf
+expect_err "--set server.api_chat_yield=maybe: server.api_chat_yield" --print-experiment --set server.api_chat_yield=maybe "$D/cases.yaml"
+[ $fails -eq 0 ] && echo "ok   --set"
+
 # server.vllm_args in an experiment: flags not modelled are warned about
 printf 'server: {vllm_args: "--max-num-seqs 8 --kv-offloading-size 8 --kv-cache-dtype fp8 --frob 1"}\ncluster: {replicas: 1}\nworkload: {num_requests: 5}\n' > va.yaml
 "$EPPSIM" run va.yaml -q --no-plots -o va 2>va.err || fail "run with vllm_args"
@@ -133,5 +166,14 @@ grep -q "kv_offloading_gib: 8" va/experiment.yaml || fail "run: --kv-offloading-
 grep -q -- "--frob 1 is not a flag eppsim knows" va.err || fail "run: unknown flag warning"
 grep -q "max_num_seqs: 8" va/experiment.yaml || fail "run: --max-num-seqs not applied"
 "$EPPSIM" run va/experiment.yaml -q --no-plots -o va2 2>/dev/null || fail "experiment.yaml as written does not load again"
+# run's --set of a key the flags name must agree with the flag, as in a file
+# (experiment.yaml records both: it must load again); validate's --set wins
+"$EPPSIM" run va.yaml -q --no-plots -o va3 --set server.max_num_seqs=4 2>va3.err && fail "run: --set and --max-num-seqs that disagree were accepted"
+grep -q "server.max_num_seqs: differs from the value server.vllm_args sets" va3.err || fail "run: --set/flag message: $(cat va3.err)"
+"$EPPSIM" run va.yaml -q --no-plots -o va4 --set server.max_num_seqs=8 2>/dev/null || fail "run: --set equal to the flag refused"
+"$EPPSIM" run va4/experiment.yaml -q --no-plots -o va5 2>/dev/null || fail "run --set: experiment.yaml as written does not load again"
+printf 'server: {max_num_seqs: 4, vllm_args: "--max-num-seqs 8"}\ncluster: {replicas: 1}\nworkload: {num_requests: 5}\n' > vb.yaml
+"$EPPSIM" run vb.yaml -q --no-plots -o vb 2>vb.err && fail "run: a file's key and flag that disagree were accepted"
+grep -q "vb.yaml:1: server.max_num_seqs: differs from the value server.vllm_args sets" vb.err || fail "run: key/flag message: $(cat vb.err)"
 [ $fails -eq 0 ] && echo "ok   server.vllm_args in run"
 exit $((fails > 0))

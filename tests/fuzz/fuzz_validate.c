@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *path = es_fuzz_file("case.yaml", data, size);
     es_err_t err;
     es_err_clear(&err);
-    es_val_options_t opt = {"", "h100-sxm-80gb", "0.11", "", 0, "current", 1};
+    es_val_options_t opt = {"", "h100-sxm-80gb", "0.11", "", 0, "current", 1, NULL, 0};
     es_val_run_t *runs = NULL;
     size_t n = 0;
     es_val_set_t set = {""};
