@@ -500,6 +500,21 @@ static const char *kind_name(const es_node_t *n)
     }
 }
 
+/* names[] joined with ", " into buf: as many as fit, then ", ..." (room for
+ * it kept), never a name cut in two. */
+static void join_names(char *buf, size_t size, const char *const *names)
+{
+    const size_t more = sizeof ", ...";
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; names[i]; i++) {
+        size_t w = strlen(names[i]) + (i ? 2 : 0);
+        if (used + w + more > size) { memcpy(buf + used, ", ...", more); return; }
+        snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
+        used += w;
+    }
+}
+
 int es_map_check_keys(const es_node_t *map, const char *path, const char *const *allowed, es_err_t *err)
 {
     if (!map || map->kind != ES_NODE_MAP) return 0;
@@ -508,13 +523,8 @@ int es_map_check_keys(const es_node_t *map, const char *path, const char *const 
         for (const char *const *a = allowed; *a; a++)
             if (strcmp(*a, map->keys[i]) == 0) { ok = true; break; }
         if (ok) continue;
-        char known[384] = "";
-        size_t used = 0, count = 0;
-        for (const char *const *a = allowed; *a; a++, count++) {
-            int w = snprintf(known + used, sizeof known - used, "%s%s", count ? ", " : "", *a);
-            if (w < 0 || (size_t)w >= sizeof known - used) { snprintf(known + used, sizeof known - used, ", ..."); break; }
-            used += (size_t)w;
-        }
+        char known[384];
+        join_names(known, sizeof known, allowed);
         char full[300];
         if (path && *path) snprintf(full, sizeof full, "%s.%s", path, map->keys[i]);
         else snprintf(full, sizeof full, "%s", map->keys[i]);
@@ -622,13 +632,8 @@ int es_node_to_enum(const es_node_t *n, const char *path, const char *const *nam
     if (rc) return rc;
     for (int i = 0; names[i]; i++)
         if (strcmp(names[i], n->str) == 0) { *out = i; return 0; }
-    char known[384] = "";
-    size_t used = 0;
-    for (int i = 0; names[i]; i++) {
-        int w = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", names[i]);
-        if (w < 0 || (size_t)w >= sizeof known - used) break;
-        used += (size_t)w;
-    }
+    char known[384];
+    join_names(known, sizeof known, names);
     return es_node_err(err, ES_EINVAL, n, path, "unknown value \"%s\" (known: %s)", n->str, known);
 }
 

@@ -106,6 +106,30 @@ static void test_check_keys(void **state)
     assert_int_equal(es_map_check_keys(es_map_get(d->root, "x"), "x", allowed, &err), ES_EINVAL);
     assert_string_equal(err.msg, "t.yaml:3: x.bda: unknown key (known: good, bad)");
     es_doc_destroy(d);
+
+    /* a list longer than the message holds ends ", ...)", no name cut in two */
+    enum { NAMES = 60 };
+    static char names[NAMES][16];
+    const char *many[NAMES + 1];
+    for (int i = 0; i < NAMES; i++) {
+        snprintf(names[i], sizeof names[i], "key_number_%02d", i);
+        many[i] = names[i];
+    }
+    many[NAMES] = NULL;
+    d = load("x:\n  nope: 1\n");
+    assert_int_equal(es_map_check_keys(es_map_get(d->root, "x"), "x", many, &err), ES_EINVAL);
+    const char *tail = err.msg + strlen(err.msg) - strlen("key_number_NN, ...)");
+    assert_true(strlen(err.msg) > 300);
+    assert_int_equal(strncmp(tail, "key_number_", 11), 0);
+    assert_string_equal(tail + 13, ", ...)");
+    es_doc_destroy(d);
+    d = load("x: nope\n");
+    int out;
+    assert_int_equal(es_node_to_enum(es_map_get(d->root, "x"), "x", many, &out, &err), ES_EINVAL);
+    tail = err.msg + strlen(err.msg) - strlen("key_number_NN, ...)");
+    assert_int_equal(strncmp(tail, "key_number_", 11), 0);
+    assert_string_equal(tail + 13, ", ...)");
+    es_doc_destroy(d);
 }
 
 static void test_content_block_hashes(void **state)
