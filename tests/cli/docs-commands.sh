@@ -36,16 +36,20 @@ cd "$W/clone"
 # the sh blocks, one command per line (continuations joined), with the file and line
 for doc in README.md docs/*.md; do
   awk -v f="$doc" '/<!-- doc-test: skip/ { skip = 1; next }
-    /^```sh$/ { inb = 1; cmd = ""; next }
+    /^```sh$/ { inb = 1; cmd = ""; block = FNR; next }
     /^```/ && inb { inb = 0; skip = 0; next }
     inb && !skip { line = $0; if (cmd == "") start = FNR
       if (line ~ /\\$/) { cmd = cmd substr(line, 1, length(line) - 1); next }
-      cmd = cmd line; if (cmd !~ /^[ \t]*(#.*)?$/) print f ":" start "\t" cmd; cmd = "" }' "$doc"
+      cmd = cmd line; if (cmd !~ /^[ \t]*(#.*)?$/) print f ":" start "\t" f ":" block "\t" cmd; cmd = "" }' "$doc"
 done > "$W/commands.tsv"
 [ -s "$W/commands.tsv" ] || fail "no command found in README.md"
-while IFS=$'\t' read -r where cmd; do
+# a command that needs ../shared, where it is absent, is skipped with the rest
+# of its block (later commands use what it would have made)
+noshared=
+while IFS=$'\t' read -r where block cmd; do
   case "$cmd" in scripts/test*) continue ;; esac
-  case "$cmd" in *../shared/*) [ -d "$W/shared" ] || { skipped=$((skipped + 1)); continue; } ;; esac
+  [ "$block" = "$noshared" ] && { skipped=$((skipped + 1)); continue; }
+  case "$cmd" in *../shared/*) [ -d "$W/shared" ] || { skipped=$((skipped + 1)); noshared=$block; continue; } ;; esac
   run=$(printf '%s' "$cmd" | sed -E 's#(eppsim (run|sweep))( |$)#\1 --set workload.num_requests=60 --set results.warmup_s=0\3#; s#^(scripts/run-default)( |$)#\1 --set workload.num_requests=60 --set results.warmup_s=0\2#')
   case "$run" in *"eppsim calibrate"*) run=$(printf '%s' "$run" | sed -E 's#--iterations [0-9]+#--iterations 2#g; s#(eppsim calibrate)( |$)#\1 --iterations 2\2#') ;; esac
   n=$((n + 1))
