@@ -69,7 +69,7 @@ void es_live_tokenize(const char *text, size_t len, es_segment_t *segs, es_conte
 void es_live_filler(es_live_buf_t *b, uint64_t seed, uint32_t first, uint32_t tokens);
 
 /* One streamed completion event as `eppsim serve` sends it, one HTTP/1.1
- * chunk: "XXXXXXX\r\ndata: {...}\n\n\r\n", the chunk size as 7 hex digits,
+ * chunk: "SSSSSSS\r\ndata: {...}\n\n\r\n", SSSSSSS the chunk size in 7 hex digits,
  * the JSON a chat.completion.chunk (chat) or a text_completion carrying
  * `tokens` filler tokens of output `seed` from token `first` (the chat role
  * on token 0; finish_reason "length" when `last`, else null).  `model_json`

@@ -219,11 +219,7 @@ static void on_client_written(uv_write_t *w, int status)
     free(gw);
     /* a failed write: the client hung up (nothing reads its socket while a request is in flight) */
     if (status < 0 && status != UV_ECANCELED && c) { conn_close(c); return; }
-    if (!c || c->closing) return;
-    /* a response still draining to a slow reader is not idle: the idle
-     * timeout counts from the last byte the client took */
-    if (status == 0 && !c->busy && !c->started) c->since = uv_now(c->gw->loop);
-    if (!c->req) return;
+    if (!c || c->closing || !c->req) return;
     c->req->up.last = uv_now(c->gw->loop);   /* the client reads: a paused exchange is alive */
     if (!c->req->paused) return;
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < GW_RESUME_BYTES) up_resume(c->req);

@@ -274,9 +274,6 @@ static void on_written(uv_write_t *w, int status)
     live_conn_t *c = w->handle->data;
     c->pod->lv->queued -= lw->n;
     if (status < 0 && status != UV_ECANCELED) conn_close(c);
-    /* a response still draining to a slow reader is not idle: the idle
-     * timeout counts from the last byte the client took */
-    else if (status == 0 && !c->busy && !c->started) c->since = now_ms();
     free(lw);
 }
 

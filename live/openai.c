@@ -129,7 +129,7 @@ void es_live_sse_token_chunk(es_live_buf_t *b, bool chat, const char *id, long l
     append_str(b, chat ? "\"},\"finish_reason\":" : "\",\"finish_reason\":");
     append_str(b, last ? "\"length\"}]}\n\n\r\n" : "null}]}\n\n\r\n");
     if (b->oom) return;
-    size_t size = (b->len - start - 11) & 0xfffffff;   /* payload: after "XXXXXXX\r\n", before "\r\n" */
+    size_t size = (b->len - start - 11) & 0xfffffff;   /* payload: after the size line (7 digits, CRLF), before the CRLF */
     for (int i = 6; i >= 0; i--, size >>= 4) b->data[start + (size_t)i] = "0123456789abcdef"[size & 15];
 }
 
