@@ -46,13 +46,17 @@ static int get_num(const vb_src_t *s, const char *name, const char *rname, doubl
     return es_node_to_double(n, path, lo, hi, out, err);
 }
 
+/* The longest request length eppsim takes from a vllm bench result, read or
+ * rescaled to the result's totals. */
+#define VB_MAX_LEN 100000000.0
+
 static int read_lens(const es_node_t *a, const char *path, uint64_t n, uint32_t *out, es_err_t *err)
 {
     if (a->kind != ES_NODE_SEQ || a->n != n)
         return es_node_err(err, ES_EINVAL, a, path, "expected a list of %llu lengths", (unsigned long long)n);
     for (size_t i = 0; i < a->n; i++) {
         int64_t v;
-        int rc = es_node_to_i64(a->items[i], path, 0, 100000000, &v, err);
+        int rc = es_node_to_i64(a->items[i], path, 0, (int64_t)VB_MAX_LEN, &v, err);
         if (rc < 0) return rc;
         out[i] = (uint32_t)v;
     }
@@ -61,7 +65,8 @@ static int read_lens(const es_node_t *a, const char *path, uint64_t n, uint32_t 
 
 /* sharegpt without saved lengths: vLLM's filter over the bundled lengths, a
  * seeded sample of n, each side rescaled to its total. */
-static int sharegpt_sample(es_vb_config_t *c, uint64_t seed, double tin, double tout, es_err_t *err)
+static int sharegpt_sample(es_vb_config_t *c, uint64_t seed, double tin, double tout, const vb_src_t *s,
+                           es_err_t *err)
 {
     char file[4096];
     es_data_path(file, sizeof file, VB_SHAREGPT_FILE);
@@ -103,6 +108,22 @@ static int sharegpt_sample(es_vb_config_t *c, uint64_t seed, double tin, double 
     }
     free(pi);
     free(po);
+    uint32_t max_in = 0, max_out = 0;
+    for (uint64_t i = 0; i < c->num_prompts; i++) {
+        if (c->input_lens[i] > max_in) max_in = c->input_lens[i];
+        if (c->output_lens[i] > max_out) max_out = c->output_lens[i];
+    }
+    const char *const side[2] = {"total_input_tokens", "total_output_tokens"};
+    const double scaled[2] = {tin > 0 ? max_in * tin / si : 0, tout > 0 ? max_out * tout / so : 0};
+    for (int k = 0; k < 2; k++) {
+        if (scaled[k] <= VB_MAX_LEN) continue;
+        char path[128];
+        const es_node_t *n = pick(s, side[k], side[k], path, sizeof path);
+        return es_node_err(err, ES_EINVAL, n, path,
+                           "%.0f tokens over %llu prompts would make a ShareGPT request %.3g tokens long "
+                           "(at most %.0f)",
+                           k ? tout : tin, (unsigned long long)c->num_prompts, scaled[k], VB_MAX_LEN);
+    }
     for (uint64_t i = 0; i < c->num_prompts; i++) {
         if (tin > 0) c->input_lens[i] = (uint32_t)fmax(1, nearbyint(c->input_lens[i] * tin / si));
         if (tout > 0) c->output_lens[i] = (uint32_t)fmax(1, nearbyint(c->output_lens[i] * tout / so));
@@ -202,7 +223,7 @@ int es_vb_parse(const es_node_t *n, const char *base_dir, uint64_t seed, es_vb_c
             if (!c->output_lens[i]) c->output_lens[i] = 1;
         }
     } else if (strcmp(c->dataset, "sharegpt") == 0) {
-        if ((rc = sharegpt_sample(c, seed, tin, tout, err)) < 0) goto out;
+        if ((rc = sharegpt_sample(c, seed, tin, tout, &s, err)) < 0) goto out;
     } else {
         /* random: lengths uniform in [len (1 - r), len (1 + r)] (fixed at r = 0) */
         es_rng_t r;

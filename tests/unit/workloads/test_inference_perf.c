@@ -549,6 +549,17 @@ static void test_vllm_bench_result(void **state)
     assert_int_equal(es_vb_parse(doc->root, ".", 5, &c, &err), ES_ERANGE);
     assert_non_null(strstr(err.msg, "vb.yaml:1: workload.vllm_bench.num_prompts"));
     es_doc_destroy(doc);
+    /* totals no request can reach (a fuzzer's 3.2e13 tokens over 3 prompts): refused, not cast */
+    y = "{dataset: sharegpt, num_prompts: 3,\n total_input_tokens: 31799700000000}\n";
+    assert_int_equal(es_doc_load_string("vb.yaml", y, strlen(y), &doc, &err), 0);
+    assert_int_equal(es_vb_parse(doc->root, ".", 5, &c, &err), ES_EINVAL);
+    assert_non_null(strstr(err.msg, "vb.yaml:2: workload.vllm_bench.total_input_tokens"));
+    es_doc_destroy(doc);
+    y = "{dataset: sharegpt, num_prompts: 2, total_output_tokens: 900000000}\n";
+    assert_int_equal(es_doc_load_string("vb.yaml", y, strlen(y), &doc, &err), 0);
+    assert_int_equal(es_vb_parse(doc->root, ".", 5, &c, &err), ES_EINVAL);
+    assert_non_null(strstr(err.msg, "workload.vllm_bench.total_output_tokens"));
+    es_doc_destroy(doc);
 }
 
 
