@@ -129,7 +129,10 @@ static void sweep_failed(es_live_t *lv);
 /* The wall time (uv_hrtime ns) sim time t is due. */
 static uint64_t wall_due(const es_live_t *lv, es_time_t t)
 {
-    return lv->t0 + (uint64_t)((double)t / lv->cfg.time_scale);
+    /* a fault at 1e9 s over --time-scale 0.001 is 1e21 wall ns: past uint64,
+     * so due "never" (year 2255), not a cast out of range */
+    double w = (double)t / lv->cfg.time_scale;
+    return lv->t0 + (w < 9e18 ? (uint64_t)w : 9000000000000000000u);
 }
 
 /* An engine event is due by the wall clock. */
@@ -749,6 +752,11 @@ static void on_conn_closed(uv_handle_t *h)
 {
     live_conn_t *c = h->data;
     es_live_t *lv = c->pod->lv;
+    if (c->scrape_ev) {   /* closed after its writes (conn_end) with a /metrics answer still due */
+        es_sim_cancel(lv->sim, c->scrape_ev);
+        c->scrape_ev = 0;
+        es_live_buf_free(&c->scrape);
+    }
     if (c->failed)   /* closed another way before the sweep */
         for (live_conn_t **q = &lv->failed; *q; q = &(*q)->next_failed)
             if (*q == c) { *q = c->next_failed; break; }

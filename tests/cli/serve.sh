@@ -250,6 +250,14 @@ n=$(curl -sN --max-time 60 http://127.0.0.1:$Q1/v1/completions -d '{"prompt":"af
 "$EPPSIM" serve --max-queued 10 >/dev/null 2>err.txt; rc=$?
 [ $rc -eq 2 ] && grep -q -- '--max-queued' err.txt; check "--max-queued 10: exit 2 naming the option" $? "$(cat err.txt)"
 
+# a fault due past uint64 wall nanoseconds (1e9 model s at --time-scale 0.001):
+# never due, not a float cast out of range (UBSan aborted the pod)
+printf 'cluster:\n  replicas: 1\n  faults:\n  - {at_s: 1000000000, kind: pod_crash, pod: 0}\n' > far.yaml
+start far.out 1 far.yaml --time-scale 0.001
+PF=$(awk '$1=="pod" && $2==0 {print $4}' far.out)
+[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 http://127.0.0.1:$PF/health)" = 200 ]
+check "a fault 1e9 s ahead at --time-scale 0.001: the pod serves" $? "$(cat far.out far.out.err)"
+
 # bad input
 "$EPPSIM" serve --pods 0 >/dev/null 2>err.txt; rc=$?
 [ $rc -eq 2 ] && grep -q -- '--pods' err.txt; check "--pods 0: exit 2 naming the option" $? "$(cat err.txt)"
