@@ -112,8 +112,11 @@ static double conc_saturation(void *st, esi_cycle_t *cy)
 static size_t conc_filter(void *st, esi_cycle_t *cy, uint32_t *idx, size_t m)
 {
     const conc_params_t *p = st;
-    int64_t rlim = (int64_t)((double)p->max * (1 + p->headroom));
-    int64_t tlim = (int64_t)((double)p->max_tokens * (1 + p->headroom));
+    /* maxConcurrency (up to 1e15) times 1 + headroom (up to 1e9) can pass
+     * int64: such a limit is no limit, never a cast out of range */
+    double rl = (double)p->max * (1 + p->headroom), tl = (double)p->max_tokens * (1 + p->headroom);
+    int64_t rlim = rl >= 9e18 ? INT64_MAX : (int64_t)rl;
+    int64_t tlim = tl >= 9e18 ? INT64_MAX : (int64_t)tl;
     bool use_r = p->mode[0] != 't', use_t = p->mode[0] != 'r';   /* hybrid: both */
     size_t o = 0;
     for (size_t i = 0; i < m; i++) {
@@ -340,7 +343,8 @@ static int pa_init(void *st, const void *params, es_scheduler_t *s, es_err_t *er
     (void)s; (void)err;
     pa_state_t *pa = st;
     pa->p = *(const pa_params_t *)params;
-    pa->next_sweep = (es_time_t)(pa->p.sweep_s * 1e9);
+    /* the seconds are any float (as upstream's): saturated, not cast out of range */
+    pa->next_sweep = es_time_trunc_ns_f(pa->p.sweep_s * 1e9);
     return 0;
 }
 
@@ -373,10 +377,10 @@ static pa_prog_t *pa_get(pa_state_t *pa, const char *id, es_time_t now)
 static void pa_sweep(pa_state_t *pa, es_time_t now)
 {
     if (pa->p.ttl_s <= 0 || now < pa->next_sweep) return;
-    es_time_t every = (es_time_t)(pa->p.sweep_s * 1e9);
+    es_time_t every = es_time_trunc_ns_f(pa->p.sweep_s * 1e9);
     if (every < 1) every = 1;
     pa->next_sweep += ((now - pa->next_sweep) / every + 1) * every;
-    es_time_t ttl = (es_time_t)(pa->p.ttl_s * 1e9);
+    es_time_t ttl = es_time_trunc_ns_f(pa->p.ttl_s * 1e9);
     for (size_t i = 0; i < pa->n;) {
         pa_prog_t *g = &pa->progs[i];
         if (g->inflight != 0 || now - g->last_done <= ttl) { i++; continue; }
