@@ -389,6 +389,37 @@ static int setup_vllm(esi_bench_t *b, const es_workload_config_t *cfg, const cha
     return esi_cl_create(&lc, &b->load, err);
 }
 
+/* The longest scaled length eppsim takes, the longest a distribution may name. */
+#define IP_MAX_SCALED_LEN 1e9
+
+/* The longest length draw() gives from d. */
+static double dist_top(const es_ip_dist_t *d) { return fmax(ceil(d->min), floor(d->max)); }
+
+/* Refuses a prompt_scale that would take a scaled length past
+ * IP_MAX_SCALED_LEN (and past uint32: a cast out of range). */
+static int check_scaled(const es_node_t *ps, es_ip_config_t *c, double scale, es_err_t *err)
+{
+    const char *name = NULL;
+    double top = 0;
+#define TOP(v, what) do { if ((v) > top) { top = (v); name = (what); } } while (0)
+    if (c->data == ES_IP_DATA_RANDOM) TOP(dist_top(&c->input), "data.input_distribution");
+    if (c->data == ES_IP_DATA_SHARED_PREFIX) {
+        TOP(dist_top(&c->sys_len), "data.shared_prefix.system_prompt_len");
+        TOP(dist_top(&c->question_len), "data.shared_prefix.question_len");
+    }
+    if (c->data == ES_IP_DATA_CONVERSATION_REPLAY) {
+        if (c->has_conv_dynamic) TOP(dist_top(&c->conv_dynamic_len), "data.conversation_replay.dynamic_system_prompt_len");
+        TOP(dist_top(&c->conv_input), "data.conversation_replay.input_tokens_per_turn");
+        TOP((double)c->conv_shared_len, "data.conversation_replay.shared_system_prompt_len");
+    }
+#undef TOP
+    if (!name || top * scale <= IP_MAX_SCALED_LEN) return 0;
+    es_ip_fini(c);   /* the caller frees nothing of a config that failed */
+    return es_node_err(err, ES_ERANGE, ps, "workload.inference_perf.prompt_scale",
+                       "%g makes %s (up to %.0f tokens) %.3g tokens long (at most %.0f)", scale, name, top,
+                       top * scale, IP_MAX_SCALED_LEN);
+}
+
 static int load_ip_node(const es_node_t *n, const char *base_dir, es_ip_config_t *ip, double *prompt_scale,
                         es_err_t *err)
 {
@@ -418,7 +449,11 @@ static int load_ip_node(const es_node_t *n, const char *base_dir, es_ip_config_t
     } else if (n->kind == ES_NODE_MAP) inline_cfg = n;
     else return es_node_err(err, ES_EINVAL, n, "workload.inference_perf",
                             "expected a path, an inline inference-perf config, or {file|config, version}");
-    if (inline_cfg) return es_ip_parse(inline_cfg, version, base_dir, ip, err);
+    const es_node_t *ps = n->kind == ES_NODE_MAP ? es_map_get(n, "prompt_scale") : NULL;
+    if (inline_cfg) {
+        int rc = es_ip_parse(inline_cfg, version, base_dir, ip, err);
+        return rc < 0 || !ps ? rc : check_scaled(ps, ip, *prompt_scale, err);
+    }
     const char *s;
     int rc = es_node_to_str(file, "workload.inference_perf.file", &s, err);
     if (rc < 0) return rc;
@@ -433,7 +468,7 @@ static int load_ip_node(const es_node_t *n, const char *base_dir, es_ip_config_t
         return es_node_err(err, rc, file, n->kind == ES_NODE_MAP ? "workload.inference_perf.file"
                                                                  : "workload.inference_perf", "%s", m);
     }
-    return rc;
+    return rc < 0 || !ps ? rc : check_scaled(ps, ip, *prompt_scale, err);
 }
 
 int esi_bench_create(const es_workload_config_t *cfg, const char *base_dir, uint64_t seed,

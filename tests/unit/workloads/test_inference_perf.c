@@ -607,6 +607,42 @@ static void test_prompt_scale(void **state)
     unmake(&f);
 }
 
+/* a prompt_scale that takes a length past 1e9 tokens (and past uint32): refused at
+ * prompt_scale, naming the length it scales, not cast out of range */
+static void test_prompt_scale_too_long(void **state)
+{
+    (void)state;
+    static const char *const cases[][3] = {
+        {"10", "    data: {type: random, input_distribution: {min: 1, max: 1000000000, mean: 1000000000, std_dev: 0},\n"
+               "           output_distribution: {min: 1, max: 10, mean: 5, std_dev: 0}}\n",
+         "exp.yaml:3: workload.inference_perf.prompt_scale: 10 makes data.input_distribution (up to 1000000000 tokens) "
+         "1e+10 tokens long (at most 1000000000)"},
+        {"10", "    data: {type: conversation_replay, conversation_replay: {input_tokens_per_turn:\n"
+               "           {min: 1, max: 500000000, mean: 500000000, std_dev: 0}}}\n",
+         "10 makes data.conversation_replay.input_tokens_per_turn (up to 500000000 tokens) 5e+09 tokens long"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "inference_perf:\n  version: current\n  prompt_scale: %s\n  config:\n%s"
+                 "    load: {type: constant, num_workers: 1, stages: [{rate: 1, duration: 1}]}\n",
+                 cases[k][0], cases[k][1]);
+        es_doc_t *doc;
+        es_err_t err;
+        es_err_clear(&err);
+        assert_int_equal(es_doc_load_string("exp.yaml", text, strlen(text), &doc, &err), 0);
+        es_workload_config_t cfg;
+        assert_int_equal(es_schema_defaults(&es_workload_schema, &cfg, &err), 0);
+        assert_int_equal(es_schema_load(&es_workload_schema, &cfg, doc->root, "workload", &err), 0);
+        es_workload_t *w = NULL;
+        int rc = es_workload_create(&cfg, ".", 1, &w, &err);
+        if (rc != ES_ERANGE) fail_msg("case %zu: rc %d: %s", k, rc, err.msg);
+        if (!strstr(err.msg, cases[k][2])) fail_msg("case %zu: %s", k, err.msg);
+        es_schema_fini(&es_workload_schema, &cfg);
+        es_doc_destroy(doc);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_conversation_replay),     cmocka_unit_test(test_vllm_bench_random),
         cmocka_unit_test(test_vllm_bench_result),      cmocka_unit_test(test_own_stages_drain),
         cmocka_unit_test(test_prompt_scale),
+        cmocka_unit_test(test_prompt_scale_too_long),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
