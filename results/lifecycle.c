@@ -185,6 +185,14 @@ static int read_dist(const cJSON *o, const char *k, es_lc_dist_t *d, const char 
     return 0;
 }
 
+/* The most requests a lifecycle file may count: exact in a double. */
+#define LC_MAX_COUNT 9e15
+
+static int count_err(const char *path, const char *key, double c, es_err_t *err)
+{
+    return es_err_set(err, ES_ERANGE, "%s: %s: %g requests is out of range [0, %g]", path, key, c, LC_MAX_COUNT);
+}
+
 int es_lc_read(const char *path, es_lc_stats_t *out, es_err_t *err)
 {
     es_lc_stats_init(out);
@@ -203,15 +211,19 @@ int es_lc_read(const char *path, es_lc_stats_t *out, es_err_t *err)
     const cJSON *ok = cJSON_GetObjectItemCaseSensitive(root, "successes");
     const cJSON *bad = cJSON_GetObjectItemCaseSensitive(root, "failures");
     if (!cJSON_IsObject(ok)) { rc = es_err_set(err, ES_EINVAL, "%s: successes: missing", path); goto out; }
+    /* counts past LC_MAX_COUNT are refused, never cast out of range */
     double c = get_num(load, "count");
+    if (c > LC_MAX_COUNT) { rc = count_err(path, "load_summary.count", c, err); goto out; }
     out->count = isfinite(c) && c >= 0 ? (uint64_t)c : 0;
     out->send_duration_s = get_num(load, "send_duration");
     out->requested_rate = get_num(load, "requested_rate");
     out->achieved_rate = get_num(load, "achieved_rate");
     c = get_num(ok, "count");
     if (!isfinite(c) || c < 0) { rc = es_err_set(err, ES_EINVAL, "%s: successes.count: missing", path); goto out; }
+    if (c > LC_MAX_COUNT) { rc = count_err(path, "successes.count", c, err); goto out; }
     out->successes = (uint64_t)c;
     c = get_num(bad, "count");
+    if (c > LC_MAX_COUNT) { rc = count_err(path, "failures.count", c, err); goto out; }
     out->failures = isfinite(c) && c >= 0 ? (uint64_t)c : 0;
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(ok, "latency");
     for (int i = 0; i < ES_LC_NLAT && !rc; i++)

@@ -153,6 +153,19 @@ static void test_json_round_trip(void **state)
     fclose(f);
     assert_int_not_equal(es_lc_read(path, &back, &err), 0);
     assert_non_null(strstr(err.msg, "successes"));
+    /* counts past 9e15 (a double that no uint64 holds): refused, not cast */
+    static const char *const huge[][2] = {
+        {"{\"load_summary\": {\"count\": 1e30}, \"successes\": {\"count\": 1}}", "load_summary.count: 1e+30 requests"},
+        {"{\"successes\": {\"count\": 3e19}}", "successes.count: 3e+19 requests is out of range [0, 9e+15]"},
+        {"{\"successes\": {\"count\": 1}, \"failures\": {\"count\": 1e300}}", "failures.count: 1e+300"},
+    };
+    for (size_t k = 0; k < sizeof huge / sizeof huge[0]; k++) {
+        f = fopen(path, "w");
+        fputs(huge[k][0], f);
+        fclose(f);
+        assert_int_equal(es_lc_read(path, &back, &err), ES_ERANGE);
+        if (!strstr(err.msg, huge[k][1])) fail_msg("%s", err.msg);
+    }
     unlink(path);
     assert_int_not_equal(es_lc_read(path, &back, &err), 0);
 }
