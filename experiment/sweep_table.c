@@ -20,6 +20,7 @@
 #include "es_util.h"
 #include "sweep_internal.h"
 #include "es_file.h"
+#include "es_doc.h"
 
 /* The whole file, or NULL (missing, unreadable, out of memory). */
 static char *read_text(const char *path)
@@ -317,6 +318,12 @@ static int meta_load(const char *dir, sweep_meta_t *m, es_err_t *err)
         meta_fini(m);
         return es_err_set(err, ES_EPARSE, "%s: not a sweep.json (points, keys, metrics)", path);
     }
+    /* a point count as sweep.c allows it, checked before it becomes a size_t */
+    if (!(np->valuedouble >= 0 && np->valuedouble <= 1000000) || np->valuedouble != floor(np->valuedouble)) {
+        double v = np->valuedouble;
+        meta_fini(m);
+        return es_err_set(err, ES_ERANGE, "%s: points: %g is not a point count (an integer in [0, 1000000])", path, v);
+    }
     m->npoints = (size_t)np->valuedouble;
     return 0;
 }
@@ -365,11 +372,20 @@ int es_sweep_merge(const char *const *dirs, size_t ndirs, const char *out_dir, e
     sweep_meta_t first, m;
     int rc = meta_load(dirs[0], &first, err);
     if (rc) return rc;
-    const cJSON *seeds = cJSON_GetObjectItemCaseSensitive(first.json, "seeds");
-    size_t nseeds = (size_t)cJSON_GetArraySize(seeds);
+    /* the seeds as written (%llu): read as text, exact past 2^53 and never a
+     * double cast out of range */
+    char path[2048];
+    snprintf(path, sizeof path, "%s/sweep.json", dirs[0]);
+    es_doc_t *doc = NULL;
+    if ((rc = es_doc_load_file(path, &doc, err))) { meta_fini(&first); return rc; }
+    const es_node_t *seeds = doc->root ? es_map_get(doc->root, "seeds") : NULL;
+    if (seeds && (rc = es_node_expect_seq(seeds, "seeds", err))) { es_doc_destroy(doc); meta_fini(&first); return rc; }
+    size_t nseeds = seeds ? seeds->n : 0;
     uint64_t *sv = calloc(nseeds ? nseeds : 1, sizeof *sv);
-    if (!sv) { meta_fini(&first); return ES_ENOMEM; }
-    for (size_t i = 0; i < nseeds; i++) sv[i] = (uint64_t)cJSON_GetArrayItem(seeds, (int)i)->valuedouble;
+    if (!sv) { es_doc_destroy(doc); meta_fini(&first); return ES_ENOMEM; }
+    for (size_t i = 0; i < nseeds && !rc; i++) rc = es_node_to_u64(seeds->items[i], "seeds", &sv[i], err);
+    es_doc_destroy(doc);
+    if (rc) { free(sv); meta_fini(&first); return rc; }
     table_t t = {first.nkeys, first.nmetrics, first.keys, first.metrics, 0, 0, NULL};
     for (size_t d = 0; d < ndirs && !rc; d++) {
         if (d > 0) {

@@ -372,6 +372,40 @@ static void test_run_resume_determinism_merge(void **state)
     assert_non_null(strstr(err.msg, "not a number"));
     free(bad);
 
+    /* sweep.json's numbers, edited: seeds read exactly (2^64 - 1 is no
+     * double), a count or seed no integer holds refused, never cast */
+    snprintf(path, sizeof path, "%s/sweep.json", a);
+    char *meta = slurp(path), *sd = strstr(meta, "\"seeds\": ["), *pt = strstr(meta, "\"points\": ");
+    assert_non_null(sd);
+    assert_non_null(pt);
+    static const char *const edits[][3] = {
+        {"seeds", "[18446744073709551615, 3]", NULL},
+        {"seeds", "[1e30]", "sweep.json:4: seeds: expected an unsigned integer, got \"1e30\""},
+        {"points", "1e30", "sweep.json: points: 1e+30 is not a point count (an integer in [0, 1000000])"},
+    };
+    for (size_t k = 0; k < sizeof edits / sizeof edits[0]; k++) {
+        const char *at = edits[k][0][0] == 's' ? sd : pt;
+        const char *after = edits[k][0][0] == 's' ? strchr(at, ']') + 1 : at + strcspn(at, ",");
+        const char *key_end = edits[k][0][0] == 's' ? at + strlen("\"seeds\": ") : at + strlen("\"points\": ");
+        FILE *mf = fopen(path, "w");
+        fprintf(mf, "%.*s%s%s", (int)(key_end - meta), meta, edits[k][1], after);
+        fclose(mf);
+        const char *one[] = {a};
+        int rc = es_sweep_merge(one, 1, m, &err);
+        if (!edits[k][2]) {
+            if (rc) fail_msg("%s", err.msg);
+            snprintf(path, sizeof path, "%s/sweep.json", m);
+            char *out = slurp(path);
+            assert_non_null(strstr(out, "\"seeds\": [18446744073709551615, 3]"));
+            free(out);
+            snprintf(path, sizeof path, "%s/sweep.json", a);
+        } else {
+            assert_int_not_equal(rc, 0);
+            if (!strstr(err.msg, edits[k][2])) fail_msg("%s", err.msg);
+        }
+    }
+    free(meta);
+
     free(c1); free(c2); free(c3); free(c4);
     es_sweep_spec_fini(&s);
 }
