@@ -153,6 +153,12 @@ typedef struct fitctx {
     es_step_coeffs_t base;
 } fitctx_t;
 
+/* A count from a validation file; one no uint32 holds reads as 0 (skipped). */
+static uint32_t num_u32(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 4e9 ? (uint32_t)v->valuedouble : 0;
+}
+
 static double logistic(double x) { return 1.0 / (1.0 + exp(-x)); }
 static double logit(double p) { return log(p / (1.0 - p)); }
 
@@ -227,7 +233,7 @@ static int load_points(fitctx_t *f, const char *coeffs, const char *only)
             pt->meas_us = mj->valuedouble;
             pt->held = only && strcmp(only, gpus[g]) != 0;
             const char *kind = kj->valuestring;
-#define NUM(key) (uint32_t)(cJSON_IsNumber(cJSON_GetObjectItem(v, key)) ? cJSON_GetObjectItem(v, key)->valuedouble : 0)
+#define NUM(key) num_u32(cJSON_GetObjectItem(v, key))
             memset(&pt->k, 0, sizeof pt->k);
             if (strcmp(kind, "decode") == 0) { pt->k.B = NUM("batch"); pt->k.L = NUM("ctx"); }
             else if (strcmp(kind, "prefill") == 0) pt->k.q = NUM("tokens");

@@ -69,7 +69,7 @@ static int list_gpus(char **names, int max)
 static uint32_t num(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItem(o, k);
-    return cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint32_t)v->valuedouble : 0;
+    return cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 4e9 ? (uint32_t)v->valuedouble : 0;
 }
 
 /* Evaluates every validation point of one GPU; returns points done, -1 on error. */

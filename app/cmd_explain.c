@@ -307,7 +307,9 @@ static cJSON *record_endpoints(const cJSON *rec)
 
 static bool is_arrival(const cJSON *rec) { return cJSON_GetObjectItem(rec, "event") != NULL; }
 static int rec_replica(const cJSON *rec) { const cJSON *r = cJSON_GetObjectItem(rec, "replica"); return r ? r->valueint : -1; }
-static uint64_t rec_id(const cJSON *rec) { const cJSON *r = cJSON_GetObjectItem(rec, "request_id"); return r ? (uint64_t)r->valuedouble : UINT64_MAX; }
+/* A request id as the run wrote it; one no uint64 holds (an edited log) matches nothing. */
+static uint64_t json_id(const cJSON *r) { return r && r->valuedouble >= 0 && r->valuedouble < 1.8e19 ? (uint64_t)r->valuedouble : UINT64_MAX; }
+static uint64_t rec_id(const cJSON *rec) { return json_id(cJSON_GetObjectItem(rec, "request_id")); }
 
 /* Every earlier request the replica routed (records before `upto`), as history. */
 static cJSON *record_history(cJSON **lines, size_t upto, int replica)
@@ -344,7 +346,12 @@ static int record_arrival(const char *path, cJSON **lines, size_t at, cJSON **ou
     cJSON *qs = cJSON_CreateArray(), *q;
     cJSON_AddItemToObject(arr, "queued", qs);
     cJSON_ArrayForEach(q, cJSON_GetObjectItem(flow, "queued")) {
-        uint64_t qid = (uint64_t)cJSON_GetArrayItem(q, 0)->valuedouble;
+        const cJSON *qj = cJSON_GetArrayItem(q, 0);
+        if (!cJSON_IsNumber(qj) || json_id(qj) == UINT64_MAX) {
+            cJSON_Delete(arr);
+            return es_err_set(err, ES_EINVAL, "%s:%zu: flow.queued: expected [request id, ...] entries", path, at + 1);
+        }
+        uint64_t qid = json_id(qj);
         size_t k = at;
         while (k-- > 0)   /* its own arrival, on the same replica: the latest before this one */
             if (is_arrival(lines[k]) && rec_id(lines[k]) == qid && rec_replica(lines[k]) == replica) break;
