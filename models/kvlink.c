@@ -73,7 +73,7 @@ void es_kvlink_destroy(es_kvlink_t *l)
 /* Time to move `bytes` at `gbps`: the expression a lone transfer always had. */
 static es_time_t xfer_ns(double bytes, double gbps)
 {
-    return (es_time_t)(bytes * 8.0 / (gbps * 1e9) * 1e9);
+    return es_time_trunc_ns_f(bytes * 8.0 / (gbps * 1e9) * 1e9);   /* saturates: a model's KV can be huge */
 }
 
 /* Moves every active flow's bytes up to now. */

@@ -42,7 +42,7 @@ static int derive_blocks(const es_server_config_t *cfg, const es_profile_t *prof
     double avail = mem * cfg->gpu_memory_utilization - weights - cfg->activation_reserve_gib * ES_GIB;
     double block = es_model_kv_bytes_per_token(m, (uint32_t)tp) * (double)cfg->block_size;
     double n = avail / block;
-    if (n < 2)
+    if (!(n >= 2))   /* also NaN */
         return es_err_set(err, ES_ERANGE,
                           "server.gpu_memory_utilization: %.1f GiB of weights per GPU leave no room for the "
                           "KV cache (%.1f GiB x %.2f)", weights / ES_GIB, mem / ES_GIB,
@@ -109,7 +109,7 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
         double n = floor(cfg->kv_offloading_gib * ES_GIB / block_bytes);
         if (n >= 1) {
             s->cpu_blocks = n > 100000000.0 ? 100000000u : (uint32_t)n;
-            s->load_per_block = (es_time_t)(block_bytes / (cfg->kv_offload_gbps * 1e9) * 1e9 + 0.5);
+            s->load_per_block = es_time_trunc_ns_f(block_bytes / (cfg->kv_offload_gbps * 1e9) * 1e9 + 0.5);
         }
     }
     if (cfg->num_gpu_blocks > 0) { *nblocks = (uint32_t)cfg->num_gpu_blocks; return 0; }
