@@ -324,6 +324,17 @@ put a.yaml 'server: {vllm_config: vc.yaml}\n'
 input vc.yaml 'max-num-seqs: 64\nmax_num_seqs: 32\n';                          case_ "vllm_config: one setting under two spellings" "${RUN[@]}" a.yaml
 input vc.yaml 'max_model_len: 1e10\n';                                         case_ "vllm_config: integer in exponent form" "${RUN[@]}" a.yaml
 
+section "Found by audit (numbers cast to integers)"
+input a.yaml 'workload:\n  inference_perf:\n    prompt_scale: 10\n    config:\n      data: {type: random, input_distribution: {min: 1, max: 1000000000, mean: 1000000000, std_dev: 0},\n             output_distribution: {min: 1, max: 10, mean: 5, std_dev: 0}}\n      load: {type: constant, stages: [{rate: 1, duration: 1}]}\n'
+case_ "prompt_scale past 1e9 tokens" "${RUN[@]}" a.yaml
+mkdir -p xr; cp "$SRC/examples/epp-configs/default.yaml" xr/epp-config.yaml
+input xr/decisions.jsonl '{"request_id": 1e30}\n{"event": "arrival", "request_id": 1, "replica": 0, "flow": {"queued": [[]]}}\n'
+case_ "explain: edited decisions.jsonl" "$EPPSIM" explain --from-run xr --request 1; rm -rf xr
+mkdir -p mg; input mg/sweep.json '{"points": 1e30, "seeds": [1], "keys": [], "metrics": []}\n'
+case_ "sweep merge: points no integer holds" "$EPPSIM" sweep merge mg
+input mg/sweep.json '{"points": 1,\n "seeds": [1e30], "keys": [], "metrics": []}\n'
+case_ "sweep merge: seed no integer holds" "$EPPSIM" sweep merge mg; rm -rf mg
+
 [ "$MODE" = --doc ] && exit 0
 echo "$n cases, $fails failed"
 [ $fails -eq 0 ]
