@@ -541,6 +541,10 @@ static void ls_bucket(const ls_params_t *p, const esi_latency_info_t *li, const 
         double nt = rt > LS_EPS ? (fabs(li[idx[i]].ttft_headroom) - min_t) / rt : 0.5;
         double np = rp > LS_EPS ? (fabs(li[idx[i]].tpot_headroom) - min_p) / rp : 0.5;
         double comb = a * nt + b * np;
+        /* an SLO header "inf" or "nan" (strtod takes both) makes it NaN: kept
+         * in [0, 1] so the bucket index is never a cast out of range */
+        if (!(comb >= 0)) comb = 0;
+        else if (comb > 1) comb = 1;
         double w = most ? (double)((int)(comb * LS_WMAX) + 1) : (double)((int)((1.0 - comb) * LS_WMAX) + 1);
         out[i] = w / LS_WMAX;
     }

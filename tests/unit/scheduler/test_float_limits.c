@@ -74,11 +74,52 @@ static void test_fairness_seconds_past_int64(void **st)
     }
 }
 
+/* latency-scorer: headrooms from an SLO header "inf" or "nan" (strtod
+ * takes both) made the blended score NaN, then an int: scores stay in
+ * (0, 1.01] */
+static void test_latency_scorer_nonfinite_headroom(void **st)
+{
+    (void)st;
+    es_epp_config_t *c = cfg_text(HEAD "plugins:\n- type: latency-scorer\n");
+    const esi_plugin_vt_t *vt;
+    void *s = instance(c, "latency-scorer", &vt);
+    static const double heads[][2] = {{INFINITY, 20}, {NAN, 20}, {INFINITY, INFINITY}};
+    for (size_t k = 0; k < sizeof heads / sizeof heads[0]; k++) {
+        pool_t p;
+        pool_init(&p, 2, 0);
+        esi_latency_info_t li[2] = {
+            {.ttft = 50, .tpot = 10, .ttft_headroom = heads[k][0], .tpot_headroom = heads[k][1], .ttft_valid = true,
+             .tpot_valid = true},
+            {.ttft = 120, .tpot = 25, .ttft_headroom = 30, .tpot_headroom = 5, .ttft_valid = true, .tpot_valid = true},
+        };
+        es_sched_request_t r;
+        memset(&r, 0, sizeof r);
+        es_rng_t rng;
+        es_rng_seed(&rng, 1);
+        esi_cycle_t cy;
+        memset(&cy, 0, sizeof cy);
+        cy.req = &r;
+        cy.eps = p.eps;
+        cy.n = p.n;
+        cy.rng = &rng;
+        cy.latency = li;
+        cy.prefill = -1;
+        uint32_t idx[2] = {0, 1};
+        double out[2];
+        vt->x_score(s, &cy, idx, 2, out);
+        for (int i = 0; i < 2; i++)
+            if (!(out[i] > 0 && out[i] <= 1.01 + 1e-12)) fail_msg("case %zu: score %d is %g", k, i, out[i]);
+    }
+    release(vt, s);
+    es_epp_config_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrency_limit_past_int64),
         cmocka_unit_test(test_fairness_seconds_past_int64),
+        cmocka_unit_test(test_latency_scorer_nonfinite_headroom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
