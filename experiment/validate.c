@@ -581,7 +581,8 @@ static int load_cases(const char *path, const es_val_options_t *opt, es_val_run_
     static const char *const k_set_keys[] = {"name", "source", "gpu", "vllm_version", "vllm_args", "client",
                                              "client_stamps_per_token", "chat_template_tokens", "inference_perf_version",
                                              "notes", NULL};
-    if (hdr && (rc = es_map_check_keys(hdr, "set", k_set_keys, err))) goto out;
+    if (hdr && ((rc = es_node_expect_map(hdr, "set", err)) || (rc = es_map_check_keys(hdr, "set", k_set_keys, err))))
+        goto out;
     const char *sname = scalar(hdr, "name"), *gpu = scalar(hdr, "gpu"), *ver = scalar(hdr, "vllm_version");
     const char *sargs = scalar(hdr, "vllm_args"), *client = scalar(hdr, "client");
     const char *ipver = scalar(hdr, "inference_perf_version");

@@ -334,6 +334,7 @@ mkdir -p mg; input mg/sweep.json '{"points": 1e30, "seeds": [1], "keys": [], "me
 case_ "sweep merge: points no integer holds" "$EPPSIM" sweep merge mg
 input mg/sweep.json '{"points": 1,\n "seeds": [1e30], "keys": [], "metrics": []}\n'
 case_ "sweep merge: seed no integer holds" "$EPPSIM" sweep merge mg; rm -rf mg
+input c.yaml 'set:\n- name: x\ncases: []\n';               case_ "case file: set is a list (fuzz)" "$EPPSIM" validate c.yaml
 
 [ "$MODE" = --doc ] && exit 0
 echo "$n cases, $fails failed"
