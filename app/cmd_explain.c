@@ -360,7 +360,13 @@ static int record_arrival(const char *path, cJSON **lines, size_t at, cJSON **ou
             return es_err_set(err, ES_EINVAL, "%s: request %llu is queued ahead of request %llu but has no arrival record",
                               path, (unsigned long long)qid, (unsigned long long)rec_id(a));
         }
-        cJSON *r = cJSON_Duplicate(cJSON_GetObjectItem(lines[k], "request"), 1);
+        const cJSON *qr = cJSON_GetObjectItem(lines[k], "request");
+        if (!cJSON_IsObject(qr)) {   /* an edited log: enq_ms would have no request to go to (it leaked) */
+            cJSON_Delete(arr);
+            return es_err_set(err, ES_EINVAL, "%s:%zu: request: expected an object (request %llu, queued ahead of request %llu)",
+                              path, k + 1, (unsigned long long)qid, (unsigned long long)rec_id(a));
+        }
+        cJSON *r = cJSON_Duplicate(qr, 1);
         cJSON_AddItemToObject(r, "enq_ms", cJSON_Duplicate(cJSON_GetArrayItem(q, 1), 1));
         cJSON_AddItemToArray(qs, r);
     }
@@ -437,7 +443,10 @@ static int state_from_run(const char *dir, uint64_t id, char **text, char *name,
         const cJSON *oc = cJSON_GetObjectItem(found, "outcome");
         if (dec < 0) fprintf(stderr, " nothing (queued, never decided)");
         else if (cJSON_GetArraySize(pk) == 0) fprintf(stderr, " nothing (outcome %d)", oc ? oc->valueint : 0);
-        for (int i = 0; i < cJSON_GetArraySize(pk); i++) fprintf(stderr, " %s", cJSON_GetArrayItem(pk, i)->valuestring);
+        for (int i = 0; i < cJSON_GetArraySize(pk); i++) {   /* an edited log's non-string is no name (NULL for %s) */
+            const cJSON *p = cJSON_GetArrayItem(pk, i);
+            fprintf(stderr, " %s", cJSON_IsString(p) ? p->valuestring : "?");
+        }
         const cJSON *fa = cJSON_GetObjectItem(found, "flow_at_arrival");
         if (arr >= 0)
             fprintf(stderr, "; flow control at its arrival: %s, %d requests queued",

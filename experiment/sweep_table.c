@@ -103,7 +103,7 @@ static void csv_num(FILE *f, double v)
 static int write_outputs(const table_t *t, const char *out_dir, size_t npoints, const uint64_t *seeds,
                          size_t nseeds, es_err_t *err)
 {
-    qsort(t->rows, t->n, sizeof *t->rows, row_cmp);
+    if (t->n > 1) qsort(t->rows, t->n, sizeof *t->rows, row_cmp);   /* no rows: rows is NULL */
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -404,7 +404,7 @@ int es_sweep_merge(const char *const *dirs, size_t ndirs, const char *out_dir, e
     }
     if (!rc) {
         /* the same point-seed in two shards (a resumed copy): keep one */
-        qsort(t.rows, t.n, sizeof *t.rows, row_cmp);
+        if (t.n > 1) qsort(t.rows, t.n, sizeof *t.rows, row_cmp);   /* a shard of no rows: rows is NULL */
         size_t w = 0;
         for (size_t i = 0; i < t.n; i++) {
             if (w > 0 && t.rows[w - 1].point == t.rows[i].point && t.rows[w - 1].seed == t.rows[i].seed) {

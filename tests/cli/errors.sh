@@ -335,6 +335,9 @@ case_ "sweep merge: points no integer holds" "$EPPSIM" sweep merge mg
 input mg/sweep.json '{"points": 1,\n "seeds": [1e30], "keys": [], "metrics": []}\n'
 case_ "sweep merge: seed no integer holds" "$EPPSIM" sweep merge mg; rm -rf mg
 input c.yaml 'set:\n- name: x\ncases: []\n';               case_ "case file: set is a list (fuzz)" "$EPPSIM" validate c.yaml
+mkdir -p xq; cp "$SRC/examples/epp-configs/default.yaml" xq/epp-config.yaml
+input xq/decisions.jsonl '{"event": "arrival", "request_id": 5, "replica": 0}\n{"event": "arrival", "request_id": 1, "replica": 0, "flow": {"queued": [[5, 0]]}}\n'
+case_ "explain: queued request's arrival has no request (fuzz)" "$EPPSIM" explain --from-run xq --request 1; rm -rf xq
 
 [ "$MODE" = --doc ] && exit 0
 echo "$n cases, $fails failed"
