@@ -68,7 +68,7 @@ static void table2_free(es_table2_t *t)
 static int row_num(const cJSON *row, int i, double *out)
 {
     const cJSON *v = cJSON_GetArrayItem(row, i);
-    if (!cJSON_IsNumber(v)) return -1;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return -1;   /* 1e999 parses as inf */
     *out = v->valuedouble;
     return 0;
 }
@@ -95,7 +95,8 @@ static int read_rows(const cJSON *arr, int nkey, double **out, uint32_t *n)
         double key = 0, x, y;
         if (nkey == 2 && row_num(row, 0, &key) != 0) { free(v); return -1; }
         if (row_num(row, nkey - 1, &x) != 0) { free(v); return -1; }
-        if (row_num(row, nkey, &y) != 0) continue;   /* failed point */
+        if (cJSON_IsNull(cJSON_GetArrayItem(row, nkey))) continue;   /* failed point */
+        if (row_num(row, nkey, &y) != 0) { free(v); return -1; }
         v[3 * k] = key; v[3 * k + 1] = x; v[3 * k + 2] = y;
         k++;
     }
@@ -107,7 +108,8 @@ static int read_rows(const cJSON *arr, int nkey, double **out, uint32_t *n)
 static int build1(const cJSON *arr, es_table1_t *t)
 {
     double *v; uint32_t n;
-    if (read_rows(arr, 1, &v, &n) != 0 || n == 0) return -1;
+    if (read_rows(arr, 1, &v, &n) != 0) return -1;
+    if (n == 0) { free(v); return -1; }   /* every point failed */
     t->x = malloc(n * sizeof *t->x); t->y = malloc(n * sizeof *t->y);
     if (!t->x || !t->y) { free(v); return -1; }
     uint32_t k = 0;
@@ -123,7 +125,8 @@ static int build1(const cJSON *arr, es_table1_t *t)
 static int build2(const cJSON *arr, es_table2_t *t)
 {
     double *v; uint32_t n;
-    if (read_rows(arr, 2, &v, &n) != 0 || n == 0) return -1;
+    if (read_rows(arr, 2, &v, &n) != 0) return -1;
+    if (n == 0) { free(v); return -1; }   /* every point failed */
     uint32_t nr = 0;
     for (uint32_t i = 0; i < n; i++) if (i == 0 || v[3 * i] != v[3 * (i - 1)]) nr++;
     t->key = calloc(nr, sizeof *t->key); t->row = calloc(nr, sizeof *t->row);

@@ -142,6 +142,45 @@ static void test_unknown_model(void **st)
     h_stop(&h);
 }
 
+/* Profiles edited by hand (inputs found by tests/fuzz/fuzz_profile): a table
+ * whose every point failed, a row without its median, a median that parses
+ * as infinity: each refused with the table's name (the first leaked its rows,
+ * the last was read as an infinite step time). */
+static void test_profile_bad_tables(void **st)
+{
+    (void)st;
+    static const char *const decode[] = {"[[1, 8, null]]", "[[198, 369.94]]", "[[1, 8, 1e999]]"};
+    for (size_t i = 0; i < sizeof decode / sizeof decode[0]; i++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "{\"hardware\": {\"memory_MiB\": 81559, \"hbm_TBps\": 3.35, \"bf16_TFLOPs\": 989.5},\n"
+                 " \"m\": {\"config\": {\"hidden\": 64, \"layers\": 2, \"heads\": 4, \"kv_heads\": 2, "
+                 "\"head_dim\": 16, \"inter\": 128, \"vocab\": 100},\n"
+                 "       \"dense\": [[1, 10.0]], \"lm_head\": [[1, 5.0]], \"attn_prefill\": [[1, 0, 2.0]],\n"
+                 "       \"attn_decode\": %s}}\n", decode[i]);
+        es_profile_t *p = NULL;
+        es_err_t err;
+        es_err_clear(&err);
+        assert_int_equal(es_profile_parse("g", "g.json", text, &p, &err), ES_EPARSE);
+        assert_null(p);
+        assert_string_equal(err.msg, "g.json: m.attn_decode: missing, empty or malformed table");
+    }
+    /* the same profile with a measured decode table loads */
+    es_profile_t *p = NULL;
+    es_err_t err;
+    es_err_clear(&err);
+    const char *ok = "{\"hardware\": {\"memory_MiB\": 81559, \"hbm_TBps\": 3.35, \"bf16_TFLOPs\": 989.5},\n"
+                     " \"m\": {\"config\": {\"hidden\": 64, \"layers\": 2, \"heads\": 4, \"kv_heads\": 2, "
+                     "\"head_dim\": 16, \"inter\": 128, \"vocab\": 100},\n"
+                     "       \"dense\": [[1, 10.0]], \"lm_head\": [[1, 5.0]], \"attn_prefill\": [[1, 0, 2.0]],\n"
+                     "       \"attn_decode\": [[1, 8, 3.0], [1, 16, null]]}}\n";
+    if (es_profile_parse("g", "g.json", ok, &p, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(p->nmodels, 1);
+    assert_int_equal(p->models[0].decode.nrows, 1);
+    assert_int_equal(p->models[0].decode.row[0].n, 1);
+    es_profile_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_interpolation),
         cmocka_unit_test(test_tp_and_models),
         cmocka_unit_test(test_unknown_model),
+        cmocka_unit_test(test_profile_bad_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
