@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "es_outdir.h"
 #include "es_sweep.h"
 #include "fuzz_util.h"
 
@@ -54,5 +56,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     es_sweep_result_t r;
     if (es_sweep_result_load(g_shard, &r, &err) == 0) es_sweep_result_fini(&r);
     es_sweep_print_table(g_devnull, g_shard, &err);
+    /* fresh files each time: ext4 flushes a file truncated, or renamed over, on close (slow) */
+    char path[512];
+    static const char *const names[] = {"sweep.json", "sweep.csv"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", g_shard, names[i]);
+        unlink(path);
+    }
+    es_rmtree(g_out);
     return 0;
 }
