@@ -109,7 +109,7 @@ static int setup_vllm(es_server_t *s, const es_server_config_t *cfg, const es_pr
         double n = floor(cfg->kv_offloading_gib * ES_GIB / block_bytes);
         if (n >= 1) {
             s->cpu_blocks = n > 100000000.0 ? 100000000u : (uint32_t)n;
-            s->load_per_block = es_time_trunc_ns_f(block_bytes / (cfg->kv_offload_gbps * 1e9) * 1e9 + 0.5);
+            s->load_per_block = es_time_from_ns_f(block_bytes / (cfg->kv_offload_gbps * 1e9) * 1e9);
         }
     }
     if (cfg->num_gpu_blocks > 0) { *nblocks = (uint32_t)cfg->num_gpu_blocks; return 0; }

@@ -99,20 +99,18 @@ static int sharegpt_sample(es_vb_config_t *c, uint64_t seed, double tin, double 
     es_rng_t r;
     es_rng_stream(&r, seed, 0x574c00, 0x200, 3);
     double si = 0, so = 0;
+    uint32_t max_in = 0, max_out = 0;
     for (uint64_t i = 0; i < c->num_prompts; i++) {
         uint64_t k = es_rng_below(&r, np);
         c->input_lens[i] = pi[k];
         c->output_lens[i] = po[k];
         si += pi[k];
         so += po[k];
+        if (pi[k] > max_in) max_in = pi[k];
+        if (po[k] > max_out) max_out = po[k];
     }
     free(pi);
     free(po);
-    uint32_t max_in = 0, max_out = 0;
-    for (uint64_t i = 0; i < c->num_prompts; i++) {
-        if (c->input_lens[i] > max_in) max_in = c->input_lens[i];
-        if (c->output_lens[i] > max_out) max_out = c->output_lens[i];
-    }
     const char *const side[2] = {"total_input_tokens", "total_output_tokens"};
     const double scaled[2] = {tin > 0 ? max_in * tin / si : 0, tout > 0 ? max_out * tout / so : 0};
     for (int k = 0; k < 2; k++) {
